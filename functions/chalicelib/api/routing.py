@@ -1,0 +1,174 @@
+"""Declaring a route once: its schemas, its roles and its documentation.
+
+``Area.route`` registers a thin Chalice view that authenticates, checks the role, parses
+the body and query with the declared schemas, calls the handler with typed arguments and
+encodes the result. The same declarations produce the OpenAPI document (api/openapi.py),
+so what is documented is exactly what is enforced.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from chalice import Blueprint, Response
+
+from chalicelib.api.validation import parse_json, parse_query
+from chalicelib.auth.principal import Principal, Role, principal_from_context
+from chalicelib.errors import ApiError, Forbidden
+
+JSON = "application/json"
+
+
+@dataclass
+class RouteSpec:
+    """What one route accepts and returns; read by the OpenAPI generator."""
+
+    method: str
+    path: str
+    tag: str
+    summary: str
+    description: str
+    roles: frozenset[Role] | None
+    body: type | None
+    query: type | None
+    response: type | None
+    status: int
+    errors: tuple[int, ...]
+    content_types: tuple[str, ...]
+    request_example: Any = None
+    response_example: Any = None
+    operation_id: str = ""
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Area:
+    """One area of the API (orders, stores, ...), i.e. one Chalice blueprint and OpenAPI tag."""
+
+    tag: str
+    import_name: str
+    description: str = ""
+    blueprint: Blueprint = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.blueprint = Blueprint(self.import_name)
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        summary: str,
+        description: str = "",
+        roles: Iterable[Role] | None = None,
+        body: type | None = None,
+        query: type | None = None,
+        response: type | None = None,
+        status: int = 200,
+        errors: Iterable[int] = (),
+        content_types: Iterable[str] = (JSON,),
+        request_example: Any = None,
+        response_example: Any = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a handler. It receives path parameters by name and, when declared,
+        ``body``, ``query`` and ``principal`` keyword arguments."""
+        role_set = frozenset(roles) if roles is not None else None
+
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            spec = RouteSpec(
+                method=method.upper(),
+                path=path,
+                tag=self.tag,
+                summary=summary,
+                description=description or (handler.__doc__ or "").strip(),
+                roles=role_set,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                errors=tuple(errors),
+                content_types=tuple(content_types),
+                request_example=request_example,
+                response_example=response_example,
+                operation_id=handler.__name__,
+            )
+            ROUTES.append(spec)
+            bp = self.blueprint
+
+            @functools.wraps(handler)
+            def view(**path_params: str) -> Response:
+                request = bp.current_request
+                kwargs: dict[str, Any] = dict(path_params)
+                if role_set is not None:
+                    principal = principal_from_context(request.context)
+                    if principal.role not in role_set:
+                        raise Forbidden(
+                            f"This action needs one of the roles: {', '.join(sorted(role_set))}.",
+                            code="role_not_allowed",
+                        )
+                    kwargs["principal"] = principal
+                if body is not None:
+                    kwargs["body"] = (
+                        parse_json(request.raw_body, body)
+                        if body is not bytes
+                        else request.raw_body
+                    )
+                if query is not None:
+                    kwargs["query"] = parse_query(request.query_params, query)
+                return respond(handler(**kwargs), status)
+
+            from chalicelib.auth.authorizer import token_authorizer
+
+            bp.route(
+                path,
+                methods=[method.upper()],
+                authorizer=token_authorizer if role_set is not None else None,
+                content_types=list(content_types),
+                cors=True,
+            )(view)
+            return handler
+
+        return register
+
+
+def respond(result: Any, status: int = 200) -> Response:
+    """Encode a handler's result (schema object, dict, Response or None) as a JSON response."""
+    if isinstance(result, Response):
+        return result
+    if result is None and status == 204:
+        return Response(body="", status_code=204)
+    return Response(
+        body=msgspec.json.encode(result).decode(),
+        status_code=status,
+        headers={"Content-Type": JSON},
+    )
+
+
+def error_response(err: ApiError) -> Response:
+    """The contract's error body for an ApiError."""
+    return Response(
+        body=msgspec.json.encode(err.body()).decode(),
+        status_code=err.status,
+        headers={"Content-Type": JSON},
+    )
+
+
+def require_store_access(principal: Principal, store_id: str) -> None:
+    """Store staff act only on their own store; head office on every store."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden(
+            "Your account belongs to another store.",
+            code="other_store",
+            details={"store_id": store_id},
+        )
+
+
+def current_request_of(area: Area) -> Any:
+    """The request being handled (for the rare handler that needs headers)."""
+    return area.blueprint.current_request

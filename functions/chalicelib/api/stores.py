@@ -1,0 +1,90 @@
+"""Stores: public lookup and nearby search; head-office and manager edits."""
+
+from __future__ import annotations
+
+from chalicelib.api.routing import Area
+from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, STORE_MANAGER, Principal
+from chalicelib.schemas import stores as s
+from chalicelib.services import stores as service
+
+area = Area("stores", __name__, "Stores, their delivery areas and opening hours.")
+
+_STORE_EXAMPLE = {
+    "store_id": "sh-jingan",
+    "name": "鲜到家 静安寺店",
+    "address": "上海市静安区南京西路1618号",
+    "phone": "021-62481234",
+    "lat": 31.2236,
+    "lng": 121.4457,
+    "radius_m": 3000,
+    "timezone": "Asia/Shanghai",
+    "minimum_order_fen": 2000,
+    "delivery_fee": {"base_fee_fen": 500, "free_above_fen": 5900},
+    "hours": [{"day": d, "open": "08:00", "close": "22:00"} for d in range(7)],
+    "active": True,
+}
+
+
+@area.route(
+    "/stores/nearby",
+    "GET",
+    summary="Stores that deliver to a point, nearest first",
+    query=s.NearbyQuery,
+    response=s.NearbyStores,
+    errors=(422,),
+)
+def nearby(query: s.NearbyQuery) -> s.NearbyStores:
+    """Active stores whose delivery radius covers (lat, lng), with ``open_now`` and, when
+    closed, ``next_open_at``. ``include_closed=false`` leaves closed stores out."""
+    return service.nearby(query.lat, query.lng, query.include_closed)
+
+
+@area.route("/stores/{store_id}", "GET", summary="One store", response=s.Store, errors=(404,))
+def get_store(store_id: str) -> s.Store:
+    return service.get_store(store_id)
+
+
+@area.route(
+    "/admin/stores",
+    "GET",
+    summary="Stores this account manages",
+    roles=BACK_OFFICE,
+    response=s.StoreList,
+)
+def list_stores(principal: Principal) -> s.StoreList:
+    """Head office: every store. Store staff: their own store."""
+    return service.list_stores(principal)
+
+
+@area.route(
+    "/admin/stores",
+    "POST",
+    summary="Create a store",
+    roles={HQ_ADMIN},
+    body=s.StoreCreate,
+    response=s.Store,
+    status=201,
+    errors=(409, 422),
+    request_example=_STORE_EXAMPLE,
+)
+def create_store(body: s.StoreCreate, principal: Principal) -> s.Store:
+    return service.create_store(body)
+
+
+@area.route(
+    "/admin/stores/{store_id}",
+    "PATCH",
+    summary="Change a store",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    body=s.StoreUpdate,
+    response=s.Store,
+    errors=(403, 404, 409, 422),
+    request_example={
+        "minimum_order_fen": 2500,
+        "hours": [{"day": 5, "open": "08:00", "close": "23:00"}],
+    },
+)
+def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.Store:
+    """Fields left out stay as they are. A store manager may change only their own
+    store's ``phone``, ``hours``, ``minimum_order_fen`` and ``delivery_fee``."""
+    return service.update_store(store_id, body, principal)

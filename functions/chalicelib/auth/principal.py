@@ -1,0 +1,69 @@
+"""Who is calling, and what each role may reach. Plain Python, no AWS."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from chalicelib.errors import Unauthorized
+
+Role = Literal["customer", "store_staff", "store_manager", "hq_admin", "relay"]
+CUSTOMER: Role = "customer"
+STORE_STAFF: Role = "store_staff"
+STORE_MANAGER: Role = "store_manager"
+HQ_ADMIN: Role = "hq_admin"
+RELAY: Role = "relay"
+ALL_ROLES: frozenset[Role] = frozenset({CUSTOMER, STORE_STAFF, STORE_MANAGER, HQ_ADMIN, RELAY})
+STAFF_ROLES: frozenset[Role] = frozenset({STORE_STAFF, STORE_MANAGER})
+BACK_OFFICE: frozenset[Role] = frozenset({STORE_STAFF, STORE_MANAGER, HQ_ADMIN})
+STORE_ROLES: frozenset[Role] = frozenset({STORE_STAFF, STORE_MANAGER, RELAY})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller: subject id, role and, for store roles, the one store."""
+
+    subject: str
+    role: Role
+    store_id: str | None = None
+
+    @property
+    def is_hq(self) -> bool:
+        return self.role == HQ_ADMIN
+
+    def can_act_for_store(self, store_id: str) -> bool:
+        """Head office acts for every store; store roles only for their own."""
+        if self.role == HQ_ADMIN:
+            return True
+        return self.role in STORE_ROLES and self.store_id == store_id
+
+
+def principal_from_context(context: dict[str, Any] | None) -> Principal:
+    """Build the principal from what the authorizer put in the request context.
+
+    The authorizer lets every request through with either verified claims or the reason
+    it could not verify them, so that a bad token gets our JSON 401 both under
+    ``chalice local`` and on API Gateway. Expiry is checked here again because API Gateway
+    caches an authorizer's answer for a while.
+    """
+    auth = (context or {}).get("authorizer") or {}
+    problem = auth.get("auth_error")
+    if problem:
+        messages = {
+            "token_expired": "Your session has expired; sign in again.",
+            "token_invalid": "The access token is not valid; sign in again.",
+            "token_missing": "Send 'Authorization: Bearer <token>'.",
+        }
+        raise Unauthorized(messages.get(problem, "Sign in first."), code=problem)
+    role = auth.get("role")
+    if role not in ALL_ROLES:
+        raise Unauthorized("Sign in first.", code="token_missing")
+    exp = int(auth.get("exp") or 0)
+    if exp and exp < time.time():
+        raise Unauthorized("Your session has expired; sign in again.", code="token_expired")
+    return Principal(
+        subject=str(auth.get("principalId") or auth.get("sub") or ""),
+        role=role,
+        store_id=auth.get("store_id") or None,
+    )

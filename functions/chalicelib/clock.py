@@ -1,0 +1,19 @@
+"""The current time, in one place so tests can move it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    """Aware UTC now."""
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """UTC ISO-8601 with a Z, second precision: '2026-11-24T02:30:00Z'."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    return iso(now())

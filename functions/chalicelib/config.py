@@ -1,0 +1,55 @@
+"""Settings of the API, read once from the environment.
+
+Everything that differs between the local stack, dev and prod is here, and it comes only
+from environment variables (set by .chalice/config.json per stage, or by the local stack).
+AWS endpoints are never configured in code: boto3 and PynamoDB read AWS_ENDPOINT_URL and
+its per-service forms themselves.
+"""
+
+from __future__ import annotations
+
+import os
+
+STAGE: str = os.environ.get("DAOJIA_STAGE", "local")
+RESOURCE_PREFIX: str = os.environ.get("DAOJIA_RESOURCE_PREFIX", f"daojia-{STAGE}")
+REGION: str | None = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+# Token signing: a literal secret only in local/test; in AWS the name of a Secrets Manager
+# secret that the template creates with a generated value.
+JWT_SECRET: str | None = os.environ.get("DAOJIA_JWT_SECRET")
+JWT_SECRET_ARN: str | None = os.environ.get("DAOJIA_JWT_SECRET_ARN")
+CUSTOMER_TOKEN_TTL_S = int(os.environ.get("DAOJIA_CUSTOMER_TOKEN_TTL_S", str(7 * 24 * 3600)))
+STAFF_TOKEN_TTL_S = int(os.environ.get("DAOJIA_STAFF_TOKEN_TTL_S", str(12 * 3600)))
+
+# Sign-in protection.
+OTP_TTL_S = int(os.environ.get("DAOJIA_OTP_TTL_S", "300"))
+OTP_RESEND_S = int(os.environ.get("DAOJIA_OTP_RESEND_S", "60"))
+MAX_FAILED_SIGNINS = int(os.environ.get("DAOJIA_MAX_FAILED_SIGNINS", "5"))
+LOCKOUT_S = int(os.environ.get("DAOJIA_LOCKOUT_S", "900"))
+
+# SMS: "local" logs the code (and returns it in the response in the local stage only).
+SMS_PROVIDER: str = os.environ.get("DAOJIA_SMS_PROVIDER", "local")
+
+# Stores: the largest delivery radius a store may have; it bounds the nearby-store search.
+MAX_DELIVERY_RADIUS_M = int(os.environ.get("DAOJIA_MAX_DELIVERY_RADIUS_M", "10000"))
+
+
+def table_name(short: str) -> str:
+    """Full DynamoDB table name for a short name, e.g. ``stores`` -> ``daojia-prod-stores``."""
+    return f"{RESOURCE_PREFIX}-{short}"
+
+
+def queue_name(short: str) -> str:
+    """Full SQS queue name for a short name."""
+    return f"{RESOURCE_PREFIX}-{short}"
+
+
+def bucket_name(short: str) -> str:
+    """Bucket name; prod buckets get an account-unique suffix from the environment."""
+    explicit = os.environ.get(f"DAOJIA_BUCKET_{short.upper().replace('-', '_')}")
+    return explicit or f"{RESOURCE_PREFIX}-{short}"
+
+
+def is_local() -> bool:
+    """True in the local stack and in tests, where development conveniences are allowed."""
+    return STAGE == "local"

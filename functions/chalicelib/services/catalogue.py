@@ -1,0 +1,195 @@
+"""A store's catalogue: browse by category with cursor pagination, edit one item."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+
+from pynamodb.exceptions import DoesNotExist, QueryError, UpdateError
+
+from chalicelib import clock
+from chalicelib.auth.principal import Principal
+from chalicelib.db.models import CategoryTreeModel, ProductModel, StoreItemModel
+from chalicelib.domain.catalogue import category_key
+from chalicelib.errors import BadRequest, Forbidden, NotFound, ValidationFailed, field_error
+from chalicelib.schemas import catalogue as s
+from chalicelib.services.stores import get_store_model
+
+
+def _encode_cursor(key: dict | None) -> str | None:
+    if not key:
+        return None
+    return (
+        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
+
+
+def _decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(key, dict):
+            raise ValueError
+        return key
+    except ValueError:
+        raise BadRequest("The cursor is not one this API gave out.", code="bad_cursor") from None
+
+
+def product_view(p: ProductModel) -> s.Product:
+    return s.Product(
+        sku=p.sku,
+        name=p.name,
+        category1=p.category1,
+        category2=p.category2,
+        unit=p.unit,
+        barcode=p.barcode,
+        fresh=bool(p.fresh),
+        zone=p.zone,
+        shelf=p.shelf,
+        image_url=p.image_url,
+        active=bool(p.active),
+    )
+
+
+def store_product_view(item: StoreItemModel, p: ProductModel) -> s.StoreProduct:
+    base = product_view(p)
+    stock = int(item.stock)
+    return s.StoreProduct(
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        store_id=item.store_id,
+        price_fen=int(item.price_fen),
+        stock=stock,
+        on_sale=bool(item.on_sale),
+        available=bool(item.on_sale) and bool(p.active) and stock > 0,
+    )
+
+
+def products_by_sku(skus: Iterable[str]) -> dict[str, ProductModel]:
+    """Batch-read products (100 keys per request)."""
+    return {p.sku: p for p in ProductModel.batch_get(list(dict.fromkeys(skus)))}
+
+
+def browse(store_id: str, query: s.CatalogueQuery) -> s.ProductPage:
+    """One page of a store's catalogue in category order: one index query plus one batch
+    read of the page's products. Inactive products are left out of the page."""
+    get_store_model(store_id)
+    if query.category2 and not query.category1:
+        raise ValidationFailed(
+            "category2 needs category1.", details=[field_error("category2", "give category1 too")]
+        )
+    condition = None
+    if query.category1:
+        prefix = (
+            f"{query.category1}#{query.category2}#" if query.category2 else f"{query.category1}#"
+        )
+        condition = StoreItemModel.category_key.startswith(prefix)
+    results = StoreItemModel.by_category.query(
+        store_id,
+        range_key_condition=condition,
+        limit=query.limit,
+        page_size=query.limit,
+        last_evaluated_key=_decode_cursor(query.cursor),
+    )
+    try:
+        items = list(results)
+    except QueryError as exc:
+        if "ValidationException" in str(exc.cause_response_code):
+            raise BadRequest(
+                "The cursor does not belong to this listing.", code="bad_cursor"
+            ) from None
+        raise
+    products = products_by_sku(i.sku for i in items)
+    page = [
+        store_product_view(i, products[i.sku])
+        for i in items
+        if i.sku in products and products[i.sku].active
+    ]
+    more = len(items) == query.limit and results.last_evaluated_key
+    return s.ProductPage(
+        items=page, next_cursor=_encode_cursor(results.last_evaluated_key) if more else None
+    )
+
+
+def get_store_product(store_id: str, sku: str) -> s.StoreProduct:
+    """One product as a store sells it; 404 if the store does not carry it."""
+    try:
+        item = StoreItemModel.get(store_id, sku)
+        product = ProductModel.get(sku)
+    except DoesNotExist:
+        raise NotFound(
+            f"Store {store_id!r} does not sell {sku!r}.", code="product_not_found"
+        ) from None
+    return store_product_view(item, product)
+
+
+def categories() -> s.CategoryTree:
+    """The two-level category tree: one GetItem."""
+    tree: dict[str, list[str]] = {}
+    try:
+        pairs = CategoryTreeModel.get("all").pairs or set()
+    except DoesNotExist:
+        pairs = set()
+    for pair in pairs:
+        c1, _, c2 = pair.partition("#")
+        tree.setdefault(c1, []).append(c2)
+    return s.CategoryTree(
+        items=[s.CategoryNode(category1=k, children=sorted(v)) for k, v in sorted(tree.items())]
+    )
+
+
+def update_store_item(
+    store_id: str, sku: str, body: s.StoreItemUpdate, principal: Principal
+) -> s.StoreProduct:
+    """Head office changes price, stock and on-sale; store staff change stock and on-sale."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    fields = {
+        f: getattr(body, f) for f in body.__struct_fields__ if getattr(body, f) is not s.UNSET
+    }
+    if "price_fen" in fields and not principal.is_hq:
+        raise Forbidden(
+            "Prices are set by head office.",
+            code="field_not_allowed",
+            details={"fields": ["price_fen"]},
+        )
+    if not fields:
+        raise ValidationFailed(
+            "Nothing to change.", details=[field_error("(body)", "give at least one field")]
+        )
+    item = StoreItemModel(store_id, sku)
+    actions = [getattr(StoreItemModel, f).set(v) for f, v in fields.items()]
+    actions.append(StoreItemModel.updated_at.set(clock.now_iso()))
+    try:
+        item.update(actions=actions, condition=StoreItemModel.sku.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(
+                f"Store {store_id!r} does not sell {sku!r}.", code="product_not_found"
+            ) from None
+        raise
+    return store_product_view(item, ProductModel.get(sku))
+
+
+def upsert_product(sku: str, body: s.ProductUpsert) -> s.Product:
+    """Create or replace one product; a category change re-files it in every store."""
+    from chalicelib.domain.catalogue import ProductRow
+    from chalicelib.services.imports import apply_products
+
+    row = ProductRow(sku=sku, **{f: getattr(body, f) for f in body.__struct_fields__})
+    apply_products([row])
+    return product_view(ProductModel.get(sku, consistent_read=True))
+
+
+__all__ = [
+    "browse",
+    "categories",
+    "category_key",
+    "get_store_product",
+    "update_store_item",
+    "upsert_product",
+]

@@ -1,0 +1,240 @@
+"""Signing in: customers by phone and one-time code, staff by password."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, config
+from chalicelib.auth import tokens
+from chalicelib.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from chalicelib.auth.principal import HQ_ADMIN, Principal
+from chalicelib.db.connection import connection
+from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel, StaffModel
+from chalicelib.domain.privacy import mask_phone
+from chalicelib.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
+from chalicelib.schemas import identity as s
+from chalicelib.services import signin_guard, sms
+
+
+def _code_hash(phone: str, code: str) -> str:
+    key = tokens.signing_key().encode()
+    return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def request_otp(phone: str) -> s.OtpSent:
+    """Send a sign-in code, at most one per phone every OTP_RESEND_S seconds."""
+    signin_guard.ensure_not_locked(f"otp:{phone}")
+    now = int(time.time())
+    code = f"{secrets.randbelow(10**6):06d}"
+    challenge = OtpChallengeModel(
+        phone,
+        code_hash=_code_hash(phone, code),
+        sent_at=now,
+        attempts=0,
+        expires_at=now + config.OTP_TTL_S,
+    )
+    try:
+        challenge.save(
+            condition=OtpChallengeModel.phone.does_not_exist()
+            | (OtpChallengeModel.sent_at <= now - config.OTP_RESEND_S)
+        )
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise TooManyRequests(
+                f"A code was sent less than {config.OTP_RESEND_S} s ago; wait before asking again.",
+                code="otp_too_soon",
+                details={"retry_after_s": config.OTP_RESEND_S},
+            ) from None
+        raise
+    sms.provider().send_code(phone, code)
+    return s.OtpSent(
+        expires_in_s=config.OTP_TTL_S,
+        resend_after_s=config.OTP_RESEND_S,
+        dev_code=code if sms.code_visible_in_response() else None,
+    )
+
+
+def verify_otp(body: s.OtpVerify) -> s.CustomerSession:
+    """Check the code (single use) and sign the customer in, registering on first sign-in."""
+    guard_key = f"otp:{body.phone}"
+    signin_guard.ensure_not_locked(guard_key)
+    wrong = Unauthorized("The code is wrong or has expired; ask for a new one.", code="otp_invalid")
+    try:
+        challenge = OtpChallengeModel.get(body.phone, consistent_read=True)
+    except DoesNotExist:
+        signin_guard.record_failure(guard_key)
+        raise wrong from None
+    if challenge.expires_at.timestamp() < time.time():  # TTL deletion is lazy: check it
+        raise wrong
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(body.phone, body.code)):
+        signin_guard.record_failure(guard_key)
+        raise wrong
+    try:  # single use: only one of two racing verifications wins the code
+        challenge.delete(condition=OtpChallengeModel.code_hash == challenge.code_hash)
+    except Exception:
+        raise wrong from None
+    signin_guard.clear(guard_key)
+    customer, new = _find_or_register(body)
+    token, exp = tokens.issue(customer.customer_id, "customer", None, config.CUSTOMER_TOKEN_TTL_S)
+    return s.CustomerSession(
+        token=token,
+        expires_at=exp,
+        customer=s.CustomerSummary(
+            customer_id=customer.customer_id,
+            phone_masked=mask_phone(customer.phone),
+            nickname=customer.nickname,
+            new_member=new,
+        ),
+    )
+
+
+def _find_or_register(body: s.OtpVerify) -> tuple[CustomerModel, bool]:
+    try:
+        link = CustomerPhoneModel.get(body.phone)
+        return CustomerModel.get(link.customer_id), False
+    except DoesNotExist:
+        pass
+    return register_customer(body.phone, nickname=body.nickname, source=body.source)
+
+
+def register_customer(
+    phone: str,
+    *,
+    nickname: str | None = None,
+    source: str | None = None,
+    home_store_id: str | None = None,
+    customer_id: str | None = None,
+) -> tuple[CustomerModel, bool]:
+    """Create a member and claim its phone in one transaction; if the phone is already
+    claimed (a racing sign-in, or a re-run of seeding), return the existing member.
+    Returns (member, created)."""
+    home = home_store_id
+    if home is None and source and source.startswith("store:"):
+        home = source.split(":", 1)[1]
+    customer = CustomerModel(
+        customer_id or f"c-{uuid.uuid4().hex[:16]}",
+        phone=phone,
+        nickname=nickname,
+        source=source,
+        home_store_id=home,
+        created_at=clock.now_iso(),
+    )
+    link = CustomerPhoneModel(phone, customer_id=customer.customer_id)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(customer, condition=CustomerModel.customer_id.does_not_exist())
+            tx.save(link, condition=CustomerPhoneModel.phone.does_not_exist())
+    except TransactWriteError:
+        existing = CustomerPhoneModel.get(phone, consistent_read=True)
+        return CustomerModel.get(existing.customer_id, consistent_read=True), False
+    return customer, True
+
+
+def staff_login(body: s.StaffLogin) -> s.StaffSession:
+    """Password sign-in for head office and store staff."""
+    guard_key = f"staff:{body.username}"
+    signin_guard.ensure_not_locked(guard_key)
+    try:
+        account = StaffModel.get(body.username)
+        stored = account.password_hash
+    except DoesNotExist:
+        account, stored = None, DUMMY_HASH  # same work either way: timing tells nothing
+    if not verify_password(body.password, stored) or account is None:
+        signin_guard.record_failure(guard_key)
+        raise Unauthorized("Wrong username or password.", code="bad_credentials")
+    if not account.active:
+        raise Forbidden("This account is disabled; ask head office.", code="account_disabled")
+    signin_guard.clear(guard_key)
+    token, exp = tokens.issue(
+        account.username, account.role, account.store_id, config.STAFF_TOKEN_TTL_S
+    )
+    return s.StaffSession(token=token, expires_at=exp, staff=staff_view(account))
+
+
+def staff_view(account: StaffModel) -> s.StaffAccount:
+    return s.StaffAccount(
+        username=account.username,
+        role=account.role,
+        store_id=account.store_id,
+        display_name=account.display_name,
+        active=account.active,
+    )
+
+
+def create_staff(body: s.StaffCreate, *, password_hash: str | None = None) -> s.StaffAccount:
+    """Create an account. Store roles need a store; head office must not have one."""
+    if body.role == HQ_ADMIN and body.store_id:
+        raise ValidationFailed(
+            "Head-office accounts belong to no store.",
+            details=[{"field": "store_id", "reason": "must be empty for hq_admin"}],
+        )
+    if body.role != HQ_ADMIN and not body.store_id:
+        raise ValidationFailed(
+            "Store accounts need a store.",
+            details=[{"field": "store_id", "reason": "required for store roles"}],
+        )
+    if body.store_id:
+        from chalicelib.services.stores import get_store_model
+
+        get_store_model(body.store_id)  # 404 for an unknown store
+    now = clock.now_iso()
+    account = StaffModel(
+        body.username,
+        role=body.role,
+        store_id=body.store_id,
+        store_scope=body.store_id or "hq",
+        display_name=body.display_name,
+        password_hash=password_hash or hash_password(body.password),
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        account.save(condition=StaffModel.username.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(
+                f"The username {body.username!r} is taken.", code="username_taken"
+            ) from None
+        raise
+    return staff_view(account)
+
+
+def list_staff(scope: str) -> s.StaffList:
+    """Accounts of one store, or of head office ('hq')."""
+    return s.StaffList(items=[staff_view(a) for a in StaffModel.by_store.query(scope)])
+
+
+def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.StaffAccount:
+    """Change an account's password, name or active flag."""
+    try:
+        account = StaffModel.get(username)
+    except DoesNotExist:
+        raise NotFound(f"No account {username!r}.", code="staff_not_found") from None
+    if not principal.is_hq and not principal.can_act_for_store(account.store_id or ""):
+        raise Forbidden("That account belongs to another store.", code="other_store")
+    if account.role == HQ_ADMIN and not principal.is_hq:
+        raise Forbidden("Only head office changes head-office accounts.", code="role_not_allowed")
+    actions = [StaffModel.updated_at.set(clock.now_iso())]
+    if not isinstance(body.password, type(s.UNSET)):
+        actions.append(StaffModel.password_hash.set(hash_password(body.password)))
+    if not isinstance(body.display_name, type(s.UNSET)):
+        actions.append(StaffModel.display_name.set(body.display_name))
+    if not isinstance(body.active, type(s.UNSET)):
+        actions.append(StaffModel.active.set(body.active))
+    account.update(actions=actions)
+    return staff_view(account)

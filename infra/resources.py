@@ -1,0 +1,175 @@
+"""The one definition of Daojia's AWS resources: DynamoDB tables (from the PynamoDB
+models), SQS queues and S3 buckets.
+
+``cloudformation_resources()`` feeds the deployable template (infra/template.py);
+``create_all()`` creates the very same resources against any endpoint (the local stack's
+moto server, or moto in tests), translating each CloudFormation definition to API calls.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "functions") not in sys.path:
+    sys.path.insert(0, str(ROOT / "functions"))
+
+from pynamodb.attributes import TTLAttribute  # noqa: E402
+
+# Static queues: name -> (visibility timeout s, max receives before the DLQ).
+QUEUES: dict[str, tuple[int, int]] = {
+    "imports": (900, 3),  # one ERP file per message; the worker may take minutes
+}
+BUCKETS = ("imports",)
+
+
+def _logical(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+
+def table_definitions() -> dict[str, dict[str, Any]]:
+    """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models."""
+    from chalicelib.db.models import ALL_MODELS
+
+    out: dict[str, dict[str, Any]] = {}
+    for model in ALL_MODELS:
+        schema = model._get_schema()
+        attrs = sorted(
+            (
+                {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+                for a in schema["attribute_definitions"]
+            ),
+            key=lambda a: a["AttributeName"],
+        )
+        props: dict[str, Any] = {
+            "TableName": model.Meta.table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": attrs,
+            "KeySchema": [
+                {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
+                for k in schema["key_schema"]
+            ],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        }
+        gsis = schema.get("global_secondary_indexes") or []
+        if gsis:
+            props["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": g["index_name"],
+                    "KeySchema": [
+                        {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
+                        for k in g["key_schema"]
+                    ],
+                    "Projection": {"ProjectionType": g["projection"]["ProjectionType"]},
+                }
+                for g in gsis
+            ]
+        ttl = [
+            name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)
+        ]
+        if ttl:
+            props["TimeToLiveSpecification"] = {"AttributeName": ttl[0], "Enabled": True}
+        out[_logical(model.Meta.table_name.split("-", 2)[-1]) + "Table"] = props
+    return out
+
+
+def queue_definitions(prefix: str) -> dict[str, dict[str, Any]]:
+    """AWS::SQS::Queue properties by logical id; each queue has a dead-letter queue."""
+    out: dict[str, dict[str, Any]] = {}
+    for short, (visibility, max_receives) in QUEUES.items():
+        logical = _logical(short) + "Queue"
+        out[logical + "Dlq"] = {
+            "QueueName": f"{prefix}-{short}-dlq",
+            "MessageRetentionPeriod": 1209600,
+            "SqsManagedSseEnabled": True,
+        }
+        out[logical] = {
+            "QueueName": f"{prefix}-{short}",
+            "VisibilityTimeout": visibility,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": [logical + "Dlq", "Arn"]},
+                "maxReceiveCount": max_receives,
+            },
+        }
+    return out
+
+
+def cloudformation_resources(prefix: str) -> dict[str, dict[str, Any]]:
+    """Tables, queues and buckets as CloudFormation resources."""
+    resources: dict[str, dict[str, Any]] = {}
+    for logical, props in table_definitions().items():
+        resources[logical] = {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": props,
+        }
+    for logical, props in queue_definitions(prefix).items():
+        resources[logical] = {"Type": "AWS::SQS::Queue", "Properties": props}
+    return resources
+
+
+def create_all(session: Any, prefix: str) -> dict[str, str]:
+    """Create every table, queue and bucket (idempotently) through a boto3 session.
+
+    Returns {queue short name: url}. Used by the local stack and the tests.
+    """
+    ddb = session.client("dynamodb")
+    existing = set(ddb.list_tables()["TableNames"])
+    for props in table_definitions().values():
+        if props["TableName"] in existing:
+            continue
+        kwargs = {
+            k: v
+            for k, v in props.items()
+            if k
+            not in (
+                "PointInTimeRecoverySpecification",
+                "SSESpecification",
+                "TimeToLiveSpecification",
+            )
+        }
+        kwargs["SSESpecification"] = {"Enabled": True}
+        ddb.create_table(**kwargs)
+        if "TimeToLiveSpecification" in props:
+            ddb.update_time_to_live(
+                TableName=props["TableName"],
+                TimeToLiveSpecification=props["TimeToLiveSpecification"],
+            )
+    sqs = session.client("sqs")
+    urls: dict[str, str] = {}
+    queues = queue_definitions(prefix)
+    for props in queues.values():  # DLQs come first in the dict
+        attrs: dict[str, str] = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod"):
+            if key in props:
+                attrs[key] = str(props[key])
+        if "RedrivePolicy" in props:
+            dlq_name = queues[props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]][
+                "QueueName"
+            ]
+            dlq_url = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            attrs["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": dlq_arn,
+                    "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"],
+                }
+            )
+        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attrs)["QueueUrl"]
+        urls[props["QueueName"].removeprefix(prefix + "-")] = url
+    s3 = session.client("s3")
+    for short in BUCKETS:
+        name = f"{prefix}-{short}"
+        try:
+            s3.head_bucket(Bucket=name)
+        except Exception:
+            s3.create_bucket(Bucket=name)
+    return urls
