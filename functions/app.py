@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice
 from chalicelib import config
 from chalicelib.api import catalogue, health, identity, stores
-from chalicelib.api.routing import error_response
 from chalicelib.auth.authorizer import authorizer_blueprint
-from chalicelib.errors import ApiError
 
 app = Chalice(app_name="daojia")
 app.log.setLevel(logging.INFO)
@@ -18,21 +16,6 @@ app.api.binary_types = []  # CSV and JSON uploads arrive as text
 app.register_blueprint(authorizer_blueprint)
 for area in (health.area, identity.area, stores.area, catalogue.area):
     app.register_blueprint(area.blueprint)
-
-
-@app.middleware("http")
-def errors_as_json(event, get_response):  # type: ignore[no-untyped-def]
-    """Every error leaves as the contract's JSON body; unexpected ones are logged and
-    answered with a 500 that reveals nothing internal."""
-    try:
-        return get_response(event)
-    except ApiError as err:
-        return error_response(err)
-    except Exception:
-        app.log.exception("unhandled error on %s %s", event.method, event.path)
-        return error_response(
-            ApiError("Something went wrong on our side; try again.", code="internal", status=500)
-        )
 
 
 @app.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)
@@ -44,4 +27,4 @@ def import_worker(event):  # type: ignore[no-untyped-def]
         handle_message(record.body)
 
 
-__all__ = ["Response", "app"]
+__all__ = ["app"]

@@ -99,18 +99,120 @@ def queue_definitions(prefix: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+# Uploaded ERP files are kept this long, then S3 deletes them.
+UPLOAD_RETENTION_DAYS = 30
+
+
+def bucket_logical_id(short: str) -> str:
+    """Logical id of a bucket in the template, e.g. ``imports`` -> ``ImportsBucket``."""
+    return _logical(short) + "Bucket"
+
+
+def jwt_secret_name(prefix: str) -> str:
+    """Name of the Secrets Manager secret holding the stage's token signing key."""
+    return f"{prefix}/jwt-signing-key"
+
+
+def _bucket_resources(prefix: str, short: str) -> dict[str, dict[str, Any]]:
+    logical = bucket_logical_id(short)
+    bucket_arn = {"Fn::GetAtt": [logical, "Arn"]}
+    return {
+        logical: {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                # Bucket names are global: the account and region make them unique.
+                "BucketName": {"Fn::Sub": f"{prefix}-{short}-${{AWS::AccountId}}-${{AWS::Region}}"},
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    ]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "expire-uploads",
+                            "Status": "Enabled",
+                            "ExpirationInDays": UPLOAD_RETENTION_DAYS,
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                        }
+                    ]
+                },
+            },
+        },
+        logical + "Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": logical},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyPlainHttp",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [bucket_arn, {"Fn::Sub": f"${{{logical}.Arn}}/*"}],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _hash_key_first(props: dict[str, Any]) -> dict[str, Any]:
+    """Key schemas with the HASH element first, as CloudFormation and DynamoDB require.
+
+    PynamoDB lists key attributes by name, so a range key named before its hash key
+    (store_items: sku < store_id) comes first.
+    """
+
+    def ordered(keys: list[dict[str, str]]) -> list[dict[str, str]]:
+        return sorted(keys, key=lambda k: k["KeyType"] != "HASH")
+
+    out = {**props, "KeySchema": ordered(props["KeySchema"])}
+    if "GlobalSecondaryIndexes" in props:
+        out["GlobalSecondaryIndexes"] = [
+            {**gsi, "KeySchema": ordered(gsi["KeySchema"])}
+            for gsi in props["GlobalSecondaryIndexes"]
+        ]
+    return out
+
+
 def cloudformation_resources(prefix: str) -> dict[str, dict[str, Any]]:
-    """Tables, queues and buckets as CloudFormation resources."""
+    """Tables, queues, buckets and the token signing key as CloudFormation resources.
+
+    The signing key exists only in AWS (locally DAOJIA_JWT_SECRET holds a literal), so
+    ``create_all`` has no counterpart for it.
+    """
     resources: dict[str, dict[str, Any]] = {}
     for logical, props in table_definitions().items():
         resources[logical] = {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
-            "Properties": props,
+            "Properties": _hash_key_first(props),
         }
     for logical, props in queue_definitions(prefix).items():
         resources[logical] = {"Type": "AWS::SQS::Queue", "Properties": props}
+    for short in BUCKETS:
+        resources.update(_bucket_resources(prefix, short))
+    resources["JwtSigningKey"] = {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {
+            "Name": jwt_secret_name(prefix),
+            "Description": "HS256 key that signs Daojia access tokens (generated at creation)",
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        },
+    }
     return resources
 
 

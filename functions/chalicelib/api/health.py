@@ -48,3 +48,11 @@ def health() -> Response:
         status_code=200 if ok else 503,
         headers={"Content-Type": "application/json", "Cache-Control": "no-store"},
     )
+
+
+@area.route("/openapi.json", "GET", summary="This API's OpenAPI 3.1 document")
+def openapi_document() -> Response:
+    """The same document as docs/openapi.json in the repository."""
+    from chalicelib.api.openapi import render
+
+    return Response(body=render(), status_code=200, headers={"Content-Type": "application/json"})

@@ -9,6 +9,8 @@ so what is documented is exactly what is enforced.
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from chalicelib.auth.principal import Principal, Role, principal_from_context
 from chalicelib.errors import ApiError, Forbidden
 
 JSON = "application/json"
+log = logging.getLogger("daojia.api")
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Area:
                 path=path,
                 tag=self.tag,
                 summary=summary,
-                description=description or (handler.__doc__ or "").strip(),
+                description=description or inspect.cleandoc(handler.__doc__ or ""),
                 roles=role_set,
                 body=body,
                 query=query,
@@ -103,6 +106,21 @@ class Area:
 
             @functools.wraps(handler)
             def view(**path_params: str) -> Response:
+                try:
+                    return run(**path_params)
+                except ApiError as err:
+                    return error_response(err)
+                except Exception:
+                    log.exception("unhandled error in %s %s", spec.method, spec.path)
+                    return error_response(
+                        ApiError(
+                            "Something went wrong on our side; try again.",
+                            code="internal",
+                            status=500,
+                        )
+                    )
+
+            def run(**path_params: str) -> Response:
                 request = bp.current_request
                 kwargs: dict[str, Any] = dict(path_params)
                 if role_set is not None:

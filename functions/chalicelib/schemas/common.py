@@ -41,8 +41,9 @@ class Schema(Struct, kw_only=True, forbid_unknown_fields=True):
     """Base of request schemas: unknown fields are refused, so typos do not pass silently."""
 
 
-class Out(Struct, kw_only=True, omit_defaults=True):
-    """Base of response schemas."""
+class Out(Struct, kw_only=True):
+    """Base of response schemas: every field is always sent (null when it has no value),
+    so clients never have to tell a missing field from a false one."""
 
 
 class ErrorDetail(Out, kw_only=True):

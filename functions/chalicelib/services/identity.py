@@ -7,6 +7,7 @@ import hmac
 import secrets
 import time
 import uuid
+from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -45,7 +46,7 @@ def request_otp(phone: str) -> s.OtpSent:
         code_hash=_code_hash(phone, code),
         sent_at=now,
         attempts=0,
-        expires_at=now + config.OTP_TTL_S,
+        expires_at=timedelta(seconds=config.OTP_TTL_S),
     )
     try:
         challenge.save(

@@ -95,7 +95,7 @@ def create_job(
         status="queued",
         object_key=key,
         created_by=principal.subject,
-        created_at=clock.now_iso(),
+        created_at=clock.now_iso_ms(),
     )
     job.save()
     sqs_client().send_message(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -33,7 +34,7 @@ def record_failure(key: str) -> None:
     guard.update(
         actions=[
             SigninGuardModel.failures.add(1),
-            SigninGuardModel.expires_at.set(now + config.LOCKOUT_S),
+            SigninGuardModel.expires_at.set(timedelta(seconds=config.LOCKOUT_S)),
         ]
     )
     if guard.failures >= config.MAX_FAILED_SIGNINS:

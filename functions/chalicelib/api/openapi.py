@@ -1,0 +1,156 @@
+"""The OpenAPI 3.1 document, generated from the route declarations and their schemas.
+
+Storefront developers write their client from this document, so it is generated from
+exactly what validates requests (api/routing.py). The committed copy lives at
+docs/openapi.json; a test fails when it is stale. Regenerate with:
+
+    .venv/bin/python -m chalicelib.api.openapi > docs/openapi.json   (from functions/)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+import msgspec
+
+from chalicelib.api.routing import ROUTES, RouteSpec
+from chalicelib.schemas.common import ErrorResponse
+
+REF = "#/components/schemas/{name}"
+ERROR_TEXT = {
+    400: "Malformed request (bad JSON, bad cursor)",
+    401: "Missing, invalid or expired token",
+    403: "The token's role or store may not do this",
+    404: "Unknown id",
+    409: "Conflicts with the current state",
+    422: "Invalid fields; details lists each one",
+    429: "Too many attempts or too soon; details.retry_after_s says how long to wait",
+    503: "A dependency is down",
+}
+API_DESCRIPTION = """\
+Daojia (到家) API: stores, catalogue, sign-in, and (in later versions) orders, coupons,
+campaigns and members for a supermarket chain's own online-to-home business.
+
+* Money is integer fen (分, CNY): 1290 means ¥12.90.
+* Times are UTC ISO-8601 (`2026-11-24T02:30:00Z`); opening hours are in the store's time zone.
+* Protected routes need `Authorization: Bearer <token>` from `/auth/otp/verify`
+  (customers) or `/auth/login` (staff and head office).
+* Every error has the body `{"error": {"code": "...", "message": "...", "details": ...}}`;
+  `code` is stable and meant for programs, `message` for people. Validation errors (422)
+  list each bad field in `details` as `{"field", "reason"}`.
+* Lists paginate with an opaque `cursor`: pass back `next_cursor` until it is absent.
+"""
+
+
+def _path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+def _schema_of(tp: type, components: dict[str, Any]) -> dict[str, Any]:
+    (schema,), comps = msgspec.json.schema_components([tp], ref_template=REF)
+    components.update(comps)
+    return schema
+
+
+def _query_parameters(query: type, components: dict[str, Any]) -> list[dict[str, Any]]:
+    _, comps = msgspec.json.schema_components([query], ref_template=REF)
+    own = comps[query.__name__]
+    required = set(own.get("required", []))
+    params = []
+    for name, prop in own.get("properties", {}).items():
+        params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    for other, schema in comps.items():
+        if other != query.__name__:
+            components[other] = schema
+    return params
+
+
+def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": spec.operation_id,
+        "summary": spec.summary,
+        "tags": [spec.tag],
+    }
+    if spec.description:
+        op["description"] = spec.description
+    params: list[dict[str, Any]] = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in _path_params(spec.path)
+    ]
+    if spec.query is not None:
+        params.extend(_query_parameters(spec.query, components))
+    if params:
+        op["parameters"] = params
+    if spec.body is bytes:
+        op["requestBody"] = {
+            "required": True,
+            "content": {ct: {"schema": {"type": "string"}} for ct in spec.content_types},
+        }
+    elif spec.body is not None:
+        media: dict[str, Any] = {"schema": _schema_of(spec.body, components)}
+        if spec.request_example is not None:
+            media["example"] = spec.request_example
+        op["requestBody"] = {"required": True, "content": {"application/json": media}}
+    ok: dict[str, Any] = {"description": "Success"}
+    if spec.response is not None:
+        media = {"schema": _schema_of(spec.response, components)}
+        if spec.response_example is not None:
+            media["example"] = spec.response_example
+        ok["content"] = {"application/json": media}
+    responses: dict[str, Any] = {str(spec.status): ok}
+    codes = set(spec.errors)
+    if spec.roles is not None:
+        op["security"] = [{"bearer": []}]
+        op["x-daojia-roles"] = sorted(spec.roles)
+        codes |= {401, 403}
+    if spec.body is not None or spec.query is not None:
+        codes |= {400, 422} if spec.body is not None else {422}
+    error_schema = {"$ref": REF.format(name="ErrorResponse")}
+    for code in sorted(codes):
+        responses[str(code)] = {
+            "description": ERROR_TEXT.get(code, "Error"),
+            "content": {"application/json": {"schema": error_schema}},
+        }
+    op["responses"] = responses
+    return op
+
+
+def build() -> dict[str, Any]:
+    """The whole document."""
+    components: dict[str, Any] = {}
+    _schema_of(ErrorResponse, components)
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in sorted(ROUTES, key=lambda r: (r.path, r.method)):
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, components)
+    tags = sorted({r.tag for r in ROUTES})
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Daojia API", "version": "1.0.0", "description": API_DESCRIPTION},
+        "servers": [{"url": "http://127.0.0.1:8000", "description": "local stack (./daojia up)"}],
+        "tags": [{"name": t} for t in tags],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }
+
+
+def render() -> str:
+    """The document as committed: stable key order, UTF-8, trailing newline."""
+    return json.dumps(build(), ensure_ascii=False, indent=2) + "\n"
+
+
+def main() -> None:
+    import app  # noqa: F401  (registers every route)
+
+    sys.stdout.write(render())
+
+
+if __name__ == "__main__":
+    main()

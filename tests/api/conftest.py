@@ -1,0 +1,111 @@
+"""Fixtures for API tests: two stores, accounts of each role, and their tokens."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+
+STORE_A = {
+    "store_id": "sh-a",
+    "name": "鲜到家 静安寺店",
+    "address": "上海市静安区南京西路1618号",
+    "lat": 31.2236,
+    "lng": 121.4457,
+    "radius_m": 3000,
+    "minimum_order_fen": 2000,
+    "delivery_fee": {"base_fee_fen": 500, "free_above_fen": 5900},
+    "hours": [{"day": d, "open": "00:00", "close": "24:00"} for d in range(7)],
+}
+STORE_B = dict(
+    STORE_A,
+    store_id="sh-b",
+    name="鲜到家 陆家嘴店",
+    address="上海市浦东新区世纪大道100号",
+    lat=31.2397,
+    lng=121.4998,
+    radius_m=4000,
+)
+
+
+class Api:
+    """Small helper over chalice's test client: JSON in, (status, JSON) out."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def call(self, method, path, body=None, token=None, headers=None, raw=None):
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
+        text = r.body.decode() if isinstance(r.body, bytes) else r.body
+        return r.status_code, (json.loads(text) if text else None)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+def token_for(subject, role, store_id=None):
+    from chalicelib.auth import tokens
+
+    return tokens.issue(subject, role, store_id, 3600)[0]
+
+
+@pytest.fixture
+def tokens_(aws):
+    return {
+        "customer": token_for("c-1", "customer"),
+        "staff_a": token_for("sh-a-staff", "store_staff", "sh-a"),
+        "manager_a": token_for("sh-a-manager", "store_manager", "sh-a"),
+        "manager_b": token_for("sh-b-manager", "store_manager", "sh-b"),
+        "hq": token_for("hq-admin", "hq_admin"),
+        "relay_a": token_for("relay-sh-a", "relay", "sh-a"),
+    }
+
+
+@pytest.fixture
+def stores(aws):
+    from chalicelib.schemas.stores import StoreCreate
+    from chalicelib.services.stores import create_store
+
+    for s in (STORE_A, STORE_B):
+        create_store(msgspec.convert(s, StoreCreate))
+    return ("sh-a", "sh-b")
+
+
+@pytest.fixture
+def catalogue(stores):
+    """Three categories of products sold in both stores; one product inactive."""
+    from chalicelib.domain.catalogue import parse_product, parse_store_item
+    from chalicelib.services.imports import apply_products, apply_store_items
+
+    products = []
+    for i in range(25):
+        c1, c2 = [("水果", "柑橘"), ("水果", "苹果梨"), ("蔬菜", "叶菜")][i % 3]
+        products.append(
+            parse_product(
+                {
+                    "sku": f"{100 + i}",
+                    "name": f"商品{i}",
+                    "category1": c1,
+                    "category2": c2,
+                    "unit": "份",
+                    "fresh": "true",
+                    "active": "false" if i == 5 else "true",
+                },
+                i,
+            )
+        )
+    apply_products(products)
+    items = [
+        (n, parse_store_item({"store_id": s, "sku": p.sku, "price_fen": 1000 + n, "stock": 10}, n))
+        for n, (s, p) in enumerate((s, p) for s in stores for p in products)
+    ]
+    apply_store_items(items, {})
+    return products
