@@ -17,3 +17,8 @@ def iso(dt: datetime) -> str:
 
 def now_iso() -> str:
     return iso(now())
+
+
+def now_iso_ms() -> str:
+    """UTC ISO-8601 with milliseconds, for sort keys where seconds would tie."""
+    return now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -180,16 +180,3 @@ def test_bad_and_expired_tokens_get_json_401(api, aws):
     assert status == 401 and body["error"]["code"] == "token_invalid"
     status, body = api.call("GET", "/me", headers={"Authorization": "Basic abc"})
     assert status == 401 and body["error"]["code"] == "token_missing"
-
-
-def test_concurrent_first_sign_ins_create_one_member(aws):
-    """Two devices of one phone registering at once: the phone claim decides."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from chalicelib.services.identity import register_customer
-
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: register_customer(PHONE), range(8)))
-    assert len({m.customer_id for m, _ in results}) == 1
-    assert sum(created for _, created in results) == 1
-    assert CustomerModel.count() == 1

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 # n=2**14, r=8 uses 16 MiB and about 40 ms per hash: slow for guessing, fine for sign-in.
 _N, _R, _P, _DKLEN = 2**14, 8, 1, 32
@@ -43,6 +44,8 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-# A hash to verify against when the account does not exist, so that timing does not tell
-# an attacker which usernames exist.
-DUMMY_HASH = hash_password(secrets.token_hex(8))
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so that timing does not
+    tell an attacker which usernames exist. Made on first use: not on every cold start."""
+    return hash_password(secrets.token_hex(8))

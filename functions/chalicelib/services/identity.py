@@ -14,7 +14,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, config
 from chalicelib.auth import tokens
-from chalicelib.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from chalicelib.auth.passwords import dummy_hash, hash_password, verify_password
 from chalicelib.auth.principal import HQ_ADMIN, Principal
 from chalicelib.db.connection import connection
 from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel, StaffModel
@@ -153,7 +153,7 @@ def staff_login(body: s.StaffLogin) -> s.StaffSession:
         account = StaffModel.get(body.username)
         stored = account.password_hash
     except DoesNotExist:
-        account, stored = None, DUMMY_HASH  # same work either way: timing tells nothing
+        account, stored = None, dummy_hash()  # same work either way: timing tells nothing
     if not verify_password(body.password, stored) or account is None:
         signin_guard.record_failure(guard_key)
         raise Unauthorized("Wrong username or password.", code="bad_credentials")

@@ -1,0 +1,53 @@
+"""A moto server on loopback, for tests that need real HTTP between threads and AWS
+(concurrency tests): each request goes through botocore, the network and moto's server,
+as it would against DynamoDB."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from tests.conftest import PREFIX
+
+
+def reset_cached_clients() -> None:
+    """Forget clients bound to an earlier endpoint (PynamoDB caches one per model)."""
+    from chalicelib import queues
+    from chalicelib.db import connection
+    from chalicelib.db.models import ALL_MODELS
+    from chalicelib.services import import_jobs
+
+    for model in ALL_MODELS:
+        model._connection = None
+    connection.connection.cache_clear()
+    queues.sqs_client.cache_clear()
+    queues.queue_url.cache_clear()
+    import_jobs._s3.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_server(moto_server, monkeypatch):
+    """Fresh state on the shared moto server, with every resource created."""
+    import boto3
+
+    from infra.resources import create_all
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))  # noqa: S310
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    reset_cached_clients()
+    urls = create_all(boto3.Session(region_name="us-east-1"), PREFIX)
+    yield urls
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    reset_cached_clients()

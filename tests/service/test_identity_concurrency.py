@@ -1,0 +1,39 @@
+"""Races on sign-in, against a moto server."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from chalicelib.db.models import CustomerModel, CustomerPhoneModel
+
+PHONE = "13912345678"
+
+
+def test_concurrent_first_sign_ins_create_one_member(aws_server):
+    """Several devices of one phone registering at once: the phone claim decides."""
+    from chalicelib.services.identity import register_customer
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: register_customer(PHONE), range(32)))
+    assert len({m.customer_id for m, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert CustomerModel.count() == 1 and CustomerPhoneModel.count() == 1
+
+
+def test_a_code_is_redeemed_once_under_concurrency(aws_server):
+    """Twenty simultaneous verifications of one code: exactly one session."""
+    from chalicelib.errors import ApiError
+    from chalicelib.schemas.identity import OtpVerify
+    from chalicelib.services import identity
+
+    code = identity.request_otp(PHONE).dev_code
+
+    def verify(_):
+        try:
+            identity.verify_otp(OtpVerify(phone=PHONE, code=code))
+            return "ok"
+        except ApiError as err:
+            return err.code
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(verify, range(20)))
+    assert outcomes.count("ok") == 1
+    assert set(outcomes) <= {"ok", "otp_invalid"}
