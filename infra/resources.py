@@ -32,6 +32,7 @@ def _logical(name: str) -> str:
 
 def table_definitions() -> dict[str, dict[str, Any]]:
     """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models."""
+    from chalicelib import config as app_config
     from chalicelib.db.models import ALL_MODELS
 
     out: dict[str, dict[str, Any]] = {}
@@ -73,7 +74,8 @@ def table_definitions() -> dict[str, dict[str, Any]]:
         ]
         if ttl:
             props["TimeToLiveSpecification"] = {"AttributeName": ttl[0], "Enabled": True}
-        out[_logical(model.Meta.table_name.split("-", 2)[-1]) + "Table"] = props
+        short = model.Meta.table_name.removeprefix(app_config.RESOURCE_PREFIX + "-")
+        out[_logical(short) + "Table"] = _hash_key_first(props)
     return out
 
 
@@ -119,6 +121,8 @@ def _bucket_resources(prefix: str, short: str) -> dict[str, dict[str, Any]]:
     return {
         logical: {
             "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Delete",  # CloudFormation refuses while objects remain
+            "UpdateReplacePolicy": "Delete",
             "Properties": {
                 # Bucket names are global: the account and region make them unique.
                 "BucketName": {"Fn::Sub": f"{prefix}-{short}-${{AWS::AccountId}}-${{AWS::Region}}"},
@@ -193,20 +197,33 @@ def cloudformation_resources(prefix: str) -> dict[str, dict[str, Any]]:
     The signing key exists only in AWS (locally DAOJIA_JWT_SECRET holds a literal), so
     ``create_all`` has no counterpart for it.
     """
+    from chalicelib import config as app_config
+
+    # The models carry the prefix of the process that imported them (daojia-local when
+    # building a template on a laptop): name the tables with the prefix asked for.
+    models_prefix = app_config.RESOURCE_PREFIX + "-"
     resources: dict[str, dict[str, Any]] = {}
-    for logical, props in table_definitions().items():
-        resources[logical] = {
+    for props in table_definitions().values():
+        if not props["TableName"].startswith(models_prefix):
+            raise ValueError(f"table {props['TableName']} does not start with {models_prefix}")
+        short = props["TableName"].removeprefix(models_prefix)
+        # Logical ids from the short name only: they must never change for a deployed stack.
+        resources[_logical(short) + "Table"] = {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
-            "Properties": _hash_key_first(props),
+            "Properties": {**_hash_key_first(props), "TableName": f"{prefix}-{short}"},
         }
+    # Messages, uploads and the signing key can all be recreated: deleting the stack
+    # deletes them (a bucket must be emptied first). Only tables are retained.
+    disposable = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
     for logical, props in queue_definitions(prefix).items():
-        resources[logical] = {"Type": "AWS::SQS::Queue", "Properties": props}
+        resources[logical] = {"Type": "AWS::SQS::Queue", **disposable, "Properties": props}
     for short in BUCKETS:
         resources.update(_bucket_resources(prefix, short))
     resources["JwtSigningKey"] = {
         "Type": "AWS::SecretsManager::Secret",
+        **disposable,
         "Properties": {
             "Name": jwt_secret_name(prefix),
             "Description": "HS256 key that signs Daojia access tokens (generated at creation)",

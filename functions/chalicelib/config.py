@@ -28,7 +28,8 @@ MAX_FAILED_SIGNINS = int(os.environ.get("DAOJIA_MAX_FAILED_SIGNINS", "5"))
 LOCKOUT_S = int(os.environ.get("DAOJIA_LOCKOUT_S", "900"))
 
 # SMS: "local" logs the code (and returns it in the response in the local stage only).
-SMS_PROVIDER: str = os.environ.get("DAOJIA_SMS_PROVIDER", "local")
+# Deployed stages have no default: sign-in codes must never end up in CloudWatch.
+SMS_PROVIDER: str = os.environ.get("DAOJIA_SMS_PROVIDER", "local" if STAGE == "local" else "")
 
 # Stores: the largest delivery radius a store may have; it bounds the nearby-store search.
 MAX_DELIVERY_RADIUS_M = int(os.environ.get("DAOJIA_MAX_DELIVERY_RADIUS_M", "10000"))

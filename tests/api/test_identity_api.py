@@ -180,3 +180,14 @@ def test_bad_and_expired_tokens_get_json_401(api, aws):
     assert status == 401 and body["error"]["code"] == "token_invalid"
     status, body = api.call("GET", "/me", headers={"Authorization": "Basic abc"})
     assert status == 401 and body["error"]["code"] == "token_missing"
+
+
+def test_no_sms_provider_is_503_and_nothing_is_logged(api, aws, monkeypatch, caplog):
+    from chalicelib import config
+
+    monkeypatch.setattr(config, "STAGE", "prod")
+    monkeypatch.setattr(config, "SMS_PROVIDER", "")
+    status, body = api.call("POST", "/auth/otp", {"phone": PHONE})
+    assert status == 503 and body["error"]["code"] == "sms_unavailable"
+    assert not any(r.getMessage().count("code is") for r in caplog.records)
+    assert OtpChallengeModel.count() == 0  # nothing recorded: a retry is not blocked

@@ -39,6 +39,7 @@ def _code_hash(phone: str, code: str) -> str:
 def request_otp(phone: str) -> s.OtpSent:
     """Send a sign-in code, at most one per phone every OTP_RESEND_S seconds."""
     signin_guard.ensure_not_locked(f"otp:{phone}")
+    sender = sms.provider()  # fail before recording a code that would never be sent
     now = int(time.time())
     code = f"{secrets.randbelow(10**6):06d}"
     challenge = OtpChallengeModel(
@@ -61,7 +62,7 @@ def request_otp(phone: str) -> s.OtpSent:
                 details={"retry_after_s": config.OTP_RESEND_S},
             ) from None
         raise
-    sms.provider().send_code(phone, code)
+    sender.send_code(phone, code)
     return s.OtpSent(
         expires_in_s=config.OTP_TTL_S,
         resend_after_s=config.OTP_RESEND_S,

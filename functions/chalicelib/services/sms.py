@@ -11,6 +11,7 @@ from typing import Protocol
 
 from chalicelib import config
 from chalicelib.domain.privacy import mask_phone
+from chalicelib.errors import ServiceUnavailable
 
 log = logging.getLogger("daojia.sms")
 
@@ -31,11 +32,12 @@ class LocalSmsProvider:
 
 
 def provider() -> SmsProvider:
-    """The configured provider."""
+    """The configured provider; 503 when none is configured (never a silent log)."""
     if config.SMS_PROVIDER == "local":
         return LocalSmsProvider()
-    raise RuntimeError(
-        f"SMS provider {config.SMS_PROVIDER!r} is not available; implement SmsProvider for it"
+    log.error("no SMS provider: set DAOJIA_SMS_PROVIDER (got %r)", config.SMS_PROVIDER)
+    raise ServiceUnavailable(
+        "Sign-in codes cannot be sent right now; try again later.", code="sms_unavailable"
     )
 
 

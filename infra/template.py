@@ -1,0 +1,287 @@
+"""Build the deployable template of a stage: ``python -m infra.template --stage prod``.
+
+What it does, with no AWS account involved:
+
+1. writes ``OUT/merge.json``: our resources (tables, queues, bucket, signing key from
+   ``infra/resources.py``), the functions' log group, API Gateway's error responses;
+2. runs ``chalice package --stage STAGE --merge-template OUT/merge.json OUT`` in
+   ``functions/`` with the stage's DAOJIA_* variables and fake AWS credentials (chalice
+   imports app.py, whose SQS handler names the stage's queue); chalice writes
+   ``OUT/sam.json`` (a SAM template), ``OUT/deployment.zip`` (the app) and
+   ``OUT/layer-deployment.zip`` (the dependencies, as a Lambda layer);
+3. points the SQS event sources at our queue resources (see ``link_event_sources``);
+4. (CLI only) lints ``sam.json`` with cfn-lint and fails on any finding.
+
+How settings that name template resources reach the Lambdas: chalice's config.json only
+accepts strings as environment variables (its validator rejects ``{"Ref": ...}``), so
+config.json carries the plain ones (DAOJIA_STAGE, DAOJIA_RESOURCE_PREFIX) and the merge
+template adds the others in SAM's ``Globals.Function.Environment.Variables``:
+DAOJIA_JWT_SECRET_ARN is ``{"Ref": "JwtSigningKey"}`` (a secret's Ref is its ARN) and
+DAOJIA_BUCKET_<NAME> is ``{"Ref": "<Name>Bucket"}``. SAM merges global and per-function
+variables, so every function chalice generates, including ones added later, gets both
+without this file naming any function. ``Globals.Function.LoggingConfig`` likewise sends
+every function's logs to one log group we create, so the IAM policies can name that group
+instead of ``Resource: "*"``.
+
+Speed: config.json sets ``automatic_layer``, so chalice caches the dependency layer in
+functions/.chalice/deployments/ keyed by requirements.txt alone. Only the first build after
+requirements.txt changes runs pip (through pip's configured index, ~10 s); every other
+build only zips the app (~1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from infra.resources import BUCKETS, bucket_logical_id, cloudformation_resources
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+CHALICE_CONFIG = FUNCTIONS / ".chalice" / "config.json"
+DEFAULT_OUT = ROOT / "infra" / "build"
+
+# chalice imports app.py while packaging, and module-level boto3 clients need a region and
+# credentials: these fakes never reach AWS (packaging makes no AWS calls).
+FAKE_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "packaging-only",
+    "AWS_SECRET_ACCESS_KEY": "packaging-only",
+}
+LOG_RETENTION_DAYS = 90
+LOG_GROUP_ID = "FunctionsLogGroup"
+SIGNING_KEY_ID = "JwtSigningKey"
+
+# API Gateway answers some requests itself (no Authorization header, no such route,
+# authorizer denial or failure, throttling, integration timeout...). These Gateway
+# Responses give those answers our error contract, with API Gateway's responseType as the
+# code (what infra/local/api_server.py answers locally, so both agree) and the CORS header
+# a browser needs to read them. Gateway templates are not VTL: only plain $context
+# substitution; messageString is already a quoted JSON string. DEFAULT_* cover every type;
+# the three named ones are the ones clients meet and are listed so they stay explicit.
+GATEWAY_RESPONSE_TYPES = (
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "UNAUTHORIZED",
+    "ACCESS_DENIED",
+    "MISSING_AUTHENTICATION_TOKEN",
+)
+GATEWAY_ERROR_BODY = (
+    '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
+)
+
+
+class BuildError(RuntimeError):
+    """The template could not be built; the message says what to fix."""
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment variables config.json gives a stage's functions."""
+    config = json.loads(CHALICE_CONFIG.read_text())
+    stages = config.get("stages", {})
+    if stage not in stages:
+        raise BuildError(f"stage {stage!r} is not in {CHALICE_CONFIG}; known: {sorted(stages)}")
+    env = dict(config.get("environment_variables", {}))
+    env.update(stages[stage].get("environment_variables", {}))
+    return env
+
+
+def resource_prefix(stage: str) -> str:
+    """The stage's resource prefix, as its functions will see it."""
+    return stage_environment(stage).get("DAOJIA_RESOURCE_PREFIX", f"daojia-{stage}")
+
+
+def log_group_name(prefix: str) -> str:
+    """The one log group of all the stage's functions (the IAM policy names it)."""
+    return f"/aws/lambda/{prefix}"
+
+
+def gateway_responses() -> dict[str, Any]:
+    """The ``x-amazon-apigateway-gateway-responses`` extension of the REST API.
+
+    It goes into the API's OpenAPI body rather than separate AWS::ApiGateway::
+    GatewayResponse resources: changes then redeploy the stage with the routes, whereas
+    separate resources only take effect at the next deployment of the stage. Status codes
+    stay API Gateway's own.
+    """
+    return {
+        kind: {
+            "responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+            "responseTemplates": {"application/json": GATEWAY_ERROR_BODY},
+        }
+        for kind in GATEWAY_RESPONSE_TYPES
+    }
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    """What ``chalice package --merge-template`` deep-merges into its own template."""
+    prefix = resource_prefix(stage)
+    resources = cloudformation_resources(prefix)
+    resources[LOG_GROUP_ID] = {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": log_group_name(prefix),
+            "RetentionInDays": LOG_RETENTION_DAYS,
+        },
+    }
+    # Partial resource: deep-merged into the RestAPI chalice generates.
+    resources["RestAPI"] = {
+        "Properties": {
+            "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}
+        }
+    }
+    variables: dict[str, Any] = {"DAOJIA_JWT_SECRET_ARN": {"Ref": SIGNING_KEY_ID}}
+    for short in BUCKETS:
+        variables[f"DAOJIA_BUCKET_{short.upper().replace('-', '_')}"] = {
+            "Ref": bucket_logical_id(short)
+        }
+    outputs: dict[str, Any] = {
+        "JwtSigningKeyArn": {"Value": {"Ref": SIGNING_KEY_ID}},
+        "FunctionsLogGroupName": {"Value": {"Ref": LOG_GROUP_ID}},
+    }
+    for logical, resource in resources.items():
+        if resource.get("Type") == "AWS::SQS::Queue":
+            outputs[logical + "Url"] = {"Value": {"Ref": logical}}
+        elif resource.get("Type") == "AWS::S3::Bucket":
+            outputs[logical + "Name"] = {"Value": {"Ref": logical}}
+    return {
+        "Description": f"Daojia {stage}: API, workers, tables, queues, bucket, signing key",
+        "Globals": {
+            "Function": {
+                "Environment": {"Variables": variables},
+                "LoggingConfig": {"LogGroup": {"Ref": LOG_GROUP_ID}},
+            }
+        },
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def _child_env(stage: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "DAOJIA_"))  # no endpoints, profiles or test settings
+    }
+    env.update(FAKE_AWS_ENV)
+    env.update(stage_environment(stage))
+    env["DAOJIA_STAGE"] = stage
+    env["DAOJIA_RESOURCE_PREFIX"] = resource_prefix(stage)
+    return env
+
+
+def link_event_sources(template: dict[str, Any], prefix: str) -> None:
+    """Point each SQS event source at our queue resource instead of an ARN built from
+    the queue's name.
+
+    chalice knows queues only by name, so the event source mapping would not depend on
+    the queue and CloudFormation could create it first (and fail) on a new stack.
+    """
+    resources = template["Resources"]
+    by_name = {
+        r["Properties"]["QueueName"]: logical
+        for logical, r in resources.items()
+        if r.get("Type") == "AWS::SQS::Queue"
+    }
+    for fn_id, fn in resources.items():
+        if fn.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (fn["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]
+            if isinstance(queue, dict) and "Fn::GetAtt" in queue:
+                continue
+            arn = queue["Fn::Sub"] if isinstance(queue, dict) else queue
+            name = arn.rsplit(":", 1)[-1]
+            if name not in by_name:
+                raise BuildError(
+                    f"{fn_id} listens on queue {name!r}, which infra/resources.py does not "
+                    f"define; add it to QUEUES (queues of this stage: {sorted(by_name)})"
+                )
+            event["Properties"]["Queue"] = {"Fn::GetAtt": [by_name[name], "Arn"]}
+
+
+def build(stage: str, out_dir: Path | None = None) -> Path:
+    """Build the stage's template and deployment package; return the template's path."""
+    if stage == "local":
+        raise BuildError("the local stage is not deployed: run ./daojia up instead")
+    stage_environment(stage)  # fails early on an unknown stage
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT / stage
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    merge_path = out / "merge.json"
+    merge_path.write_text(json.dumps(merge_template(stage), indent=2) + "\n")
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from chalice.cli import main; sys.exit(main())",
+        "package",
+        "--stage",
+        stage,
+        "--merge-template",
+        str(merge_path),
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd, cwd=FUNCTIONS, env=_child_env(stage), capture_output=True, text=True, check=False
+    )
+    template_path = out / "sam.json"
+    if proc.returncode != 0 or not template_path.exists():
+        raise BuildError(
+            f"chalice package failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    template = json.loads(template_path.read_text())
+    link_event_sources(template, resource_prefix(stage))
+    template_path.write_text(json.dumps(template, indent=2) + "\n")
+    return template_path
+
+
+def lint(template_path: Path, regions: tuple[str, ...] = ("us-east-1",)) -> list[Any]:
+    """cfn-lint findings (errors, warnings and informational) for a template."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    return lint_file(Path(template_path), ManualArgs(regions=list(regions)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True, help="dev or prod (from .chalice/config.json)")
+    parser.add_argument("--out", type=Path, help="output folder (default infra/build/STAGE)")
+    parser.add_argument(
+        "--regions", default="us-east-1", help="comma-separated regions cfn-lint checks against"
+    )
+    parser.add_argument("--clean", action="store_true", help="empty the output folder first")
+    args = parser.parse_args(argv)
+    out = args.out or DEFAULT_OUT / args.stage
+    if args.clean and out.exists():
+        shutil.rmtree(out)
+    started = time.monotonic()
+    try:
+        path = build(args.stage, out)
+    except BuildError as err:
+        print(f"infra.template: {err}", file=sys.stderr)
+        return 1
+    built = time.monotonic() - started
+    findings = lint(path, tuple(r.strip() for r in args.regions.split(",") if r.strip()))
+    for match in findings:
+        print(match, file=sys.stderr)
+    print(
+        f"{path} (+ deployment.zip) built in {built:.1f} s; "
+        f"cfn-lint: {len(findings) or 'no'} finding(s)"
+    )
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

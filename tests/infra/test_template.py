@@ -1,0 +1,361 @@
+"""The deployable template, built once with ``chalice package`` like CI does.
+
+Tables are compared with the PynamoDB models themselves (``Model._get_schema()``), not
+with infra/resources.py, so a generator that drifts from the models fails here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalicelib import config
+from chalicelib.db.models import ALL_MODELS
+from pynamodb.attributes import TTLAttribute
+
+from infra import template as tpl
+from infra.resources import BUCKETS, QUEUES
+
+pytestmark = pytest.mark.slow
+
+STAGE = "prod"
+PREFIX = "daojia-prod"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+GATEWAY_RESPONSES = (
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "UNAUTHORIZED",
+    "ACCESS_DENIED",
+    "MISSING_AUTHENTICATION_TOKEN",
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tpl.build(STAGE, tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="module")
+def template(built: Path) -> dict[str, Any]:
+    return json.loads(built.read_text())
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r.get("Type") == kind}
+
+
+def _sub(value: Any) -> str:
+    """A string or Fn::Sub with the pseudo parameters filled in."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return text.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", REGION)
+
+
+def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
+    return {k["AttributeName"]: k["KeyType"] for k in schema}
+
+
+def _attrs(definitions: list[dict[str, str]]) -> dict[str, str]:
+    return {a["AttributeName"]: a["AttributeType"] for a in definitions}
+
+
+# --- the template as a whole ------------------------------------------------------------
+
+
+def test_template_passes_cfn_lint(built: Path) -> None:
+    findings = tpl.lint(built)
+    assert findings == [], "\n".join(str(m) for m in findings)
+
+
+def test_packages_hold_the_app_and_lambda_builds_of_its_dependencies(built: Path) -> None:
+    with zipfile.ZipFile(built.parent / "deployment.zip") as app_zip:
+        names = set(app_zip.namelist())
+    assert {"app.py", "chalicelib/config.py", "chalicelib/db/models.py"} <= names
+    with zipfile.ZipFile(built.parent / "layer-deployment.zip") as layer_zip:
+        names = set(layer_zip.namelist())
+    site = "python/lib/python3.11/site-packages/"  # where a layer's packages must be
+    tops = {n.removeprefix(site).split("/")[0] for n in names if n.startswith(site)}
+    assert {"pynamodb", "msgspec", "jwt", "tzdata", "boto3", "botocore"} <= tops
+    assert not tops & {"pytest", "moto", "cfnlint", "chalice"}
+    assert any(
+        n.startswith(site + "msgspec/") and n.endswith("cpython-311-x86_64-linux-gnu.so")
+        for n in names
+    )
+
+
+def test_outputs_name_the_api_bucket_and_queues(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert "EndpointURL" in outputs
+    assert "JwtSigningKeyArn" in outputs
+    for short in BUCKETS:
+        assert tpl.bucket_logical_id(short) + "Name" in outputs
+    for logical in _of_type(template, "AWS::SQS::Queue"):
+        assert outputs[logical + "Url"]["Value"] == {"Ref": logical}
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+def test_every_model_has_exactly_one_table_with_its_schema(template: dict[str, Any]) -> None:
+    tables = [r["Properties"] for r in _of_type(template, "AWS::DynamoDB::Table").values()]
+    expected_names = set()
+    for model in ALL_MODELS:
+        short = model.Meta.table_name.removeprefix(config.RESOURCE_PREFIX + "-")
+        name = f"{PREFIX}-{short}"
+        expected_names.add(name)
+        matching = [t for t in tables if t["TableName"] == name]
+        assert len(matching) == 1, f"{model.__name__}: {len(matching)} tables named {name}"
+        table = matching[0]
+        schema = model._get_schema()
+
+        assert _keys(table["KeySchema"]) == _keys(schema["key_schema"]), name
+        assert table["KeySchema"][0]["KeyType"] == "HASH", name
+        assert _attrs(table["AttributeDefinitions"]) == _attrs(schema["attribute_definitions"])
+        assert table["BillingMode"] == model.Meta.billing_mode
+
+        model_gsis = {g["index_name"]: g for g in schema.get("global_secondary_indexes") or []}
+        table_gsis = {g["IndexName"]: g for g in table.get("GlobalSecondaryIndexes", [])}
+        assert set(table_gsis) == set(model_gsis), name
+        for index_name, gsi in model_gsis.items():
+            got = table_gsis[index_name]
+            assert _keys(got["KeySchema"]) == _keys(gsi["key_schema"]), index_name
+            assert got["KeySchema"][0]["KeyType"] == "HASH", index_name
+            assert got["Projection"]["ProjectionType"] == gsi["projection"]["ProjectionType"]
+            assert sorted(got["Projection"].get("NonKeyAttributes", [])) == sorted(
+                gsi["projection"].get("NonKeyAttributes", [])
+            )
+        assert not schema.get("local_secondary_indexes")
+        assert "LocalSecondaryIndexes" not in table
+
+        ttl = [n for n, a in model.get_attributes().items() if isinstance(a, TTLAttribute)]
+        if ttl:
+            assert table.get("TimeToLiveSpecification") == {
+                "AttributeName": ttl[0],
+                "Enabled": True,
+            }
+        else:
+            assert "TimeToLiveSpecification" not in table
+    assert {t["TableName"] for t in tables} == expected_names, "tables without a model"
+
+
+def test_every_table_has_point_in_time_recovery_and_encryption(template: dict[str, Any]) -> None:
+    tables = _of_type(template, "AWS::DynamoDB::Table")
+    assert tables
+    for logical, table in tables.items():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True, logical
+        assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+
+
+# --- queues, bucket, functions ----------------------------------------------------------
+
+
+def test_every_queue_has_a_redrive_policy_to_a_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    queues = _of_type(template, "AWS::SQS::Queue")
+    dlqs = set()
+    for logical, queue in queues.items():
+        redrive = queue["Properties"].get("RedrivePolicy")
+        if redrive is None:
+            continue
+        target = redrive["deadLetterTargetArn"]["Fn::GetAtt"]
+        assert target[1] == "Arn" and target[0] in queues, logical
+        assert redrive["maxReceiveCount"] >= 1
+        dlqs.add(target[0])
+    for logical, queue in queues.items():
+        assert "RedrivePolicy" in queue["Properties"] or logical in dlqs, logical
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert {queues[q]["Properties"]["QueueName"] for q in queues if q not in dlqs} == {
+        f"{PREFIX}-{short}" for short in QUEUES
+    }
+
+
+def test_the_imports_bucket_is_private_encrypted_and_expires_uploads(
+    template: dict[str, Any],
+) -> None:
+    bucket = template["Resources"][tpl.bucket_logical_id("imports")]["Properties"]
+    assert ACCOUNT in _sub(bucket["BucketName"])
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert any(r["Status"] == "Enabled" and r["ExpirationInDays"] == 30 for r in rules)
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    functions = _of_type(template, "AWS::Serverless::Function")
+    assert {"APIHandler", "ImportWorker", "TokenAuthorizer"} <= set(functions)
+    return functions
+
+
+def test_every_function_carries_the_stage_settings(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    global_fn = template["Globals"]["Function"]
+    for logical, fn in _functions(template).items():
+        props = fn["Properties"]
+        env = {
+            **global_fn["Environment"]["Variables"],
+            **props.get("Environment", {}).get("Variables", {}),
+        }
+        assert env["DAOJIA_STAGE"] == STAGE, logical
+        assert env["DAOJIA_RESOURCE_PREFIX"] == PREFIX, logical
+        secret = env["DAOJIA_JWT_SECRET_ARN"]["Ref"]
+        assert resources[secret]["Type"] == "AWS::SecretsManager::Secret"
+        assert resources[secret]["Properties"]["GenerateSecretString"]
+        for short in BUCKETS:
+            assert env[f"DAOJIA_BUCKET_{short.upper()}"] == {"Ref": tpl.bucket_logical_id(short)}
+        assert "DAOJIA_JWT_SECRET" not in env, "a literal key must never reach AWS"
+        assert not [k for k in env if k.startswith("AWS_")], "AWS settings come from Lambda"
+        logging_config = props.get("LoggingConfig", global_fn["LoggingConfig"])
+        assert resources[logging_config["LogGroup"]["Ref"]]["Type"] == "AWS::Logs::LogGroup"
+        assert props["Runtime"] == "python3.11"
+
+
+def test_timeouts_suit_the_api_and_the_import_worker(template: dict[str, Any]) -> None:
+    functions = _functions(template)
+    assert functions["APIHandler"]["Properties"]["Timeout"] == 10
+    assert functions["APIHandler"]["Properties"]["MemorySize"] == 512
+    worker = functions["ImportWorker"]["Properties"]
+    assert worker["Timeout"] == 900
+    (event,) = worker["Events"].values()
+    queue_id = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+    queue = template["Resources"][queue_id]["Properties"]
+    assert queue["QueueName"] == f"{PREFIX}-imports"
+    # Lambda refuses an SQS event source whose visibility timeout is below the function's.
+    assert queue["VisibilityTimeout"] >= worker["Timeout"]
+
+
+# --- least privilege --------------------------------------------------------------------
+
+
+def _role_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role_id = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]["Properties"]
+    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
+    assert not [s for s in statements if s["Effect"] != "Allow"]
+    return any(
+        any(fnmatch.fnmatchcase(action, a) for a in _as_list(s["Action"]))
+        and any(fnmatch.fnmatchcase(arn, r) for r in _as_list(s["Resource"]))
+        for s in statements
+    )
+
+
+def test_no_policy_grants_every_action_or_every_resource(template: dict[str, Any]) -> None:
+    roles = _of_type(template, "AWS::IAM::Role")
+    assert roles
+    for logical, role in roles.items():
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                for action in _as_list(statement["Action"]):
+                    assert action != "*" and not action.endswith(":*"), (logical, action)
+                for resource in _as_list(statement["Resource"]):
+                    assert isinstance(resource, str) and PREFIX in resource, (logical, resource)
+
+
+def _arns(template: dict[str, Any]) -> dict[str, Any]:
+    resources = template["Resources"]
+    tables = [r["Properties"] for r in _of_type(template, "AWS::DynamoDB::Table").values()]
+    bucket = _sub(resources[tpl.bucket_logical_id("imports")]["Properties"]["BucketName"])
+    secret = resources["JwtSigningKey"]["Properties"]["Name"]
+    log_group = resources[tpl.LOG_GROUP_ID]["Properties"]["LogGroupName"]
+    return {
+        "tables": [f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{t['TableName']}" for t in tables],
+        "indexes": [
+            f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{t['TableName']}/index/{g['IndexName']}"
+            for t in tables
+            for g in t.get("GlobalSecondaryIndexes", [])
+        ],
+        "object": f"arn:aws:s3:::{bucket}/imports/2026/job.csv",
+        "imports_queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-imports",
+        "print_queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-print-sh-jingan.fifo",
+        "secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}-AbC123",
+        "log_stream": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:x",
+    }
+
+
+TABLE_ACTIONS = (
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "ConditionCheckItem",
+    "Query",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "DescribeTable",
+)
+
+
+def test_api_and_worker_roles_grant_exactly_what_the_code_calls(
+    template: dict[str, Any],
+) -> None:
+    arns = _arns(template)
+    for function in ("APIHandler", "ImportWorker"):
+        st = _role_statements(template, function)
+        for table in arns["tables"]:
+            for action in TABLE_ACTIONS:
+                assert _allows(st, f"dynamodb:{action}", table), (function, action, table)
+            assert not _allows(st, "dynamodb:DeleteTable", table)
+            assert not _allows(st, "dynamodb:Scan", table)
+        for index in arns["indexes"]:
+            assert _allows(st, "dynamodb:Query", index), (function, index)
+        assert not _allows(st, "dynamodb:GetItem", "arn:aws:dynamodb:r:a:table/daojia-dev-x")
+        for action in ("s3:PutObject", "s3:GetObject"):
+            assert _allows(st, action, arns["object"])
+        assert not _allows(st, "s3:DeleteObject", arns["object"])
+        for action in ("sqs:GetQueueUrl", "sqs:SendMessage"):
+            assert _allows(st, action, arns["imports_queue"])
+        for action in ("sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:SendMessage"):
+            assert _allows(st, action, arns["print_queue"])
+        assert not _allows(st, "sqs:DeleteQueue", arns["imports_queue"])
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            assert _allows(st, action, arns["log_stream"])
+    worker = _role_statements(template, "ImportWorker")
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert _allows(worker, action, arns["imports_queue"]), action
+    api = _role_statements(template, "APIHandler")
+    assert _allows(api, "secretsmanager:GetSecretValue", arns["secret"])
+
+
+def test_the_authorizer_reads_the_signing_key_and_nothing_else(
+    template: dict[str, Any],
+) -> None:
+    arns = _arns(template)
+    st = _role_statements(template, "TokenAuthorizer")
+    assert _allows(st, "secretsmanager:GetSecretValue", arns["secret"])
+    assert _allows(st, "logs:PutLogEvents", arns["log_stream"])
+    services = {a.split(":")[0] for s in st for a in _as_list(s["Action"])}
+    assert services == {"logs", "secretsmanager"}
+
+
+# --- API Gateway's own errors -----------------------------------------------------------
+
+
+def test_gateway_responses_use_our_error_shape(template: dict[str, Any]) -> None:
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    assert set(GATEWAY_RESPONSES) <= set(responses)
+    for kind in GATEWAY_RESPONSES:
+        response = responses[kind]
+        rendered = json.loads(
+            response["responseTemplates"]["application/json"]
+            .replace("$context.error.messageString", '"Unauthorized"')
+            .replace("$context.error.responseType", kind)
+        )
+        assert rendered == {"error": {"code": kind, "message": "Unauthorized"}}
+        assert (
+            response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+            == "'*'"
+        )
