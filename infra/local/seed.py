@@ -1,0 +1,239 @@
+"""Demo data into the local stack, idempotently.
+
+``seed()`` writes the stores, catalogue, per-store prices and stock, members and staff of
+``infra/local/demo_data.py`` through the service layer, so the data passes the same rules
+as the API's. Running it again changes nothing and reports everything as unchanged:
+existing stores and staff accounts are left alone (never updated), members have fixed ids,
+and the catalogue goes through the ERP import functions, which write only rows that differ.
+
+The environment (DAOJIA_*, AWS_ENDPOINT_URL, region, fake credentials) must be set before
+this module is imported, because the API's config and models read it at import time. The
+local stack therefore runs it as a child process::
+
+    python -m infra.local.seed --create-resources --json
+
+SECURITY: the demo staff passwords are local-only; ``seed()`` refuses any stage but
+``local`` and the command line refuses an AWS endpoint that is not on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "functions") not in sys.path:
+    sys.path.insert(0, str(ROOT / "functions"))
+
+PREFIX = "daojia-local"
+PRODUCT_BATCH = 100  # rows per apply_products call (one BatchGetItem)
+STORE_ITEM_BATCH = 250  # rows per apply_store_items call
+
+
+@dataclass
+class Counts:
+    """What seeding did to one kind of record."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass
+class SeedReport:
+    """Per kind of record: created, updated, unchanged; and how long it took."""
+
+    stores: Counts = field(default_factory=Counts)
+    products: Counts = field(default_factory=Counts)
+    store_items: Counts = field(default_factory=Counts)
+    members: Counts = field(default_factory=Counts)
+    staff: Counts = field(default_factory=Counts)
+    seconds: float = 0.0
+
+    KINDS = ("stores", "products", "store_items", "members", "staff")
+
+    def counts(self) -> dict[str, Counts]:
+        return {kind: getattr(self, kind) for kind in self.KINDS}
+
+    @property
+    def all_unchanged(self) -> bool:
+        """True when this run wrote nothing (the data was already there)."""
+        return all(c.created == 0 and c.updated == 0 for c in self.counts().values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**{k: asdict(c) for k, c in self.counts().items()}, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SeedReport:
+        report = cls(seconds=float(data.get("seconds", 0.0)))
+        for kind in cls.KINDS:
+            setattr(report, kind, Counts(**data[kind]))
+        return report
+
+    def summary(self) -> str:
+        """One line, e.g. ``stores 4 new · products 246 new · ... (1.2 s)``."""
+        parts = []
+        for kind, c in self.counts().items():
+            bits = [f"{n} {label}" for n, label in ((c.created, "new"), (c.updated, "updated"))]
+            bits = [b for b in bits if not b.startswith("0 ")]
+            if c.unchanged:
+                bits.append(f"{c.unchanged} unchanged")
+            parts.append(f"{kind.replace('_', ' ')} {', '.join(bits) or 'none'}")
+        return " · ".join(parts) + f" ({self.seconds:.1f} s)"
+
+
+class DemoDataError(RuntimeError):
+    """The demo data does not pass the API's own rules (a bug in demo_data.py)."""
+
+
+def _log(verbose: bool, message: str) -> None:
+    if verbose:
+        print(f"seed: {message}", flush=True)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def seed(verbose: bool = False) -> SeedReport:
+    """Write the demo data (idempotent). The environment must already name the local
+    stack's AWS endpoint and ``DAOJIA_STAGE=local``."""
+    import msgspec
+    from chalicelib import config
+    from chalicelib.domain.catalogue import parse_product, parse_store_item
+    from chalicelib.errors import Conflict
+    from chalicelib.schemas.identity import StaffCreate
+    from chalicelib.schemas.stores import StoreCreate
+    from chalicelib.services import identity, imports
+    from chalicelib.services import stores as store_service
+
+    from infra.local import demo_data
+
+    if not config.is_local():
+        raise RuntimeError(
+            f"Refusing to seed demo data (with demo passwords) into stage {config.STAGE!r}; "
+            "demo data is for the local stack only."
+        )
+    started = time.perf_counter()
+    report = SeedReport()
+
+    for raw in demo_data.stores():
+        try:
+            store_service.create_store(msgspec.convert(raw, StoreCreate))
+            report.stores.created += 1
+        except Conflict:
+            report.stores.unchanged += 1  # an existing store is never overwritten
+    _log(verbose, f"stores: {report.stores} ({time.perf_counter() - started:.2f} s)")
+
+    product_rows = []
+    for line, raw in enumerate(demo_data.products(), start=2):
+        parsed = parse_product(raw, line)
+        if isinstance(parsed, list):
+            raise DemoDataError(f"demo product {raw.get('sku')}: {parsed}")
+        product_rows.append(parsed)
+    for batch in _chunks(product_rows, PRODUCT_BATCH):
+        result = imports.apply_products(batch)
+        report.products.created += result.created
+        report.products.updated += result.updated
+        report.products.unchanged += result.unchanged
+    _log(verbose, f"products: {report.products} ({time.perf_counter() - started:.2f} s)")
+
+    item_rows = []
+    for line, raw in enumerate(demo_data.store_items(), start=2):
+        parsed = parse_store_item(raw, line)
+        if isinstance(parsed, list):
+            raise DemoDataError(f"demo store item {raw.get('store_id')}/{raw.get('sku')}: {parsed}")
+        item_rows.append((line, parsed))
+    known_stores: dict[str, bool] = {}
+    for batch in _chunks(item_rows, STORE_ITEM_BATCH):
+        result = imports.apply_store_items(batch, known_stores)
+        if result.errors:
+            raise DemoDataError(f"demo store items refused: {result.errors[:5]}")
+        report.store_items.created += result.created
+        report.store_items.updated += result.updated
+        report.store_items.unchanged += result.unchanged
+    _log(verbose, f"store items: {report.store_items} ({time.perf_counter() - started:.2f} s)")
+
+    for member in demo_data.members():
+        _, created = identity.register_customer(
+            member["phone"],
+            nickname=member["nickname"],
+            source=member["source"],
+            home_store_id=member["home_store_id"],
+            customer_id=member["customer_id"],
+        )
+        if created:
+            report.members.created += 1
+        else:
+            report.members.unchanged += 1
+    _log(verbose, f"members: {report.members} ({time.perf_counter() - started:.2f} s)")
+
+    for account in demo_data.staff():
+        try:
+            identity.create_staff(msgspec.convert(account, StaffCreate))
+            report.staff.created += 1
+        except Conflict:
+            report.staff.unchanged += 1  # an existing account keeps its password
+    _log(verbose, f"staff: {report.staff} ({time.perf_counter() - started:.2f} s)")
+
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def create_resources(prefix: str = PREFIX) -> dict[str, str]:
+    """Every table, queue and bucket, from the production definitions (idempotent)."""
+    import boto3
+
+    from infra.resources import create_all
+
+    return create_all(boto3.Session(), prefix)
+
+
+def _require_loopback_endpoint() -> None:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    host = urlparse(endpoint).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(
+            "seed: AWS_ENDPOINT_URL must point to the local stack's AWS on loopback "
+            f"(got {endpoint!r}); run `./daojia up` rather than this module directly."
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: create resources and/or seed, then print the report."""
+    parser = argparse.ArgumentParser(description="Create the local stack's resources and seed.")
+    parser.add_argument("--create-resources", action="store_true")
+    parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    _require_loopback_endpoint()
+    from chalicelib import config
+
+    out: dict[str, Any] = {}
+    if args.create_resources:
+        started = time.perf_counter()
+        out["queues"] = create_resources(config.RESOURCE_PREFIX)
+        out["resources_seconds"] = round(time.perf_counter() - started, 3)
+    if not args.no_seed:
+        out["seed"] = seed(verbose=args.verbose).as_dict()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    elif "seed" in out:
+        print(SeedReport.from_dict(out["seed"]).summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The local stack's background worker: what Lambda's event sources do on AWS.
+
+``chalice local`` serves routes only; SQS handlers and schedules do not run under it. This
+process drives the same plain functions the Chalice handlers call:
+
+- ``QUEUE_HANDLERS``: queue short name -> handler(body). One thread per queue long-polls
+  it (WaitTimeSeconds up to 20). A message is deleted only after its handler returns; if
+  the handler raises, the message is left alone, becomes visible again when the queue's
+  visibility timeout expires, and after the redrive policy's maxReceiveCount goes to the
+  dead-letter queue (the queue service does that, as SQS does for Lambda).
+- ``SCHEDULE``: (interval in seconds, function) pairs run periodically, the local form of
+  ``@app.schedule``. Empty for now.
+
+Later issues add entries to both tables (print dispatch, order expiry, ...).
+
+Run by the stack as ``python -m infra.local.worker`` with the stack's environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "functions") not in sys.path:
+    sys.path.insert(0, str(ROOT / "functions"))
+
+log = logging.getLogger("daojia.worker")
+
+Handler = Callable[[str], None]
+
+
+def _imports_handler(body: str) -> None:
+    # Imported on first use: the API's modules read the environment at import time.
+    from chalicelib.services.import_jobs import handle_message
+
+    handle_message(body)
+
+
+@dataclass(frozen=True)
+class QueueBinding:
+    """How one queue is consumed: its handler and receive settings (as the Chalice
+    ``@app.on_sqs_message`` declares them)."""
+
+    handler: Handler
+    batch_size: int = 1
+    wait_s: int = 20
+
+
+# Queue short name (config.queue_name(short) gives the full name) -> binding.
+QUEUE_HANDLERS: dict[str, QueueBinding] = {
+    "imports": QueueBinding(_imports_handler, batch_size=1),
+    # Later issues: per-store print dispatch, refunds, ...
+}
+
+# (interval in seconds, function): the local stand-in for @app.schedule. Empty for now.
+SCHEDULE: list[tuple[float, Callable[[], None]]] = []
+
+
+def poll_once(
+    sqs: Any,
+    queue_url: str,
+    handler: Handler,
+    *,
+    wait_s: int = 20,
+    max_messages: int = 1,
+) -> tuple[int, int]:
+    """Receive once (long poll) and handle what arrived. Returns (handled, failed).
+
+    A message is deleted only after ``handler`` returns; a failed one is left to become
+    visible again after the visibility timeout (and to reach the DLQ after the queue's
+    maxReceiveCount).
+    """
+    response = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=wait_s,
+        AttributeNames=["ApproximateReceiveCount"],
+    )
+    handled = failed = 0
+    for message in response.get("Messages", []):
+        receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+        try:
+            handler(message["Body"])
+        except Exception:
+            failed += 1
+            log.exception(
+                "message %s failed (receive %s); left for redelivery",
+                message["MessageId"],
+                receives,
+            )
+            continue
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        handled += 1
+    return handled, failed
+
+
+class Worker:
+    """Polls every bound queue in its own thread and runs the schedule."""
+
+    def __init__(
+        self,
+        queue_handlers: dict[str, QueueBinding] | None = None,
+        schedule: list[tuple[float, Callable[[], None]]] | None = None,
+        sqs: Any = None,
+        queue_urls: dict[str, str] | None = None,
+    ) -> None:
+        self.queue_handlers = QUEUE_HANDLERS if queue_handlers is None else queue_handlers
+        self.schedule = SCHEDULE if schedule is None else schedule
+        self._sqs = sqs
+        self._queue_urls = queue_urls or {}
+        self.stopping = threading.Event()
+        self._in_flight = 0  # handlers and jobs running now; a stop waits for them
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def _client(self) -> Any:
+        if self._sqs is None:
+            from chalicelib.queues import sqs_client
+
+            self._sqs = sqs_client()
+        return self._sqs
+
+    def _url(self, short: str) -> str:
+        if short not in self._queue_urls:
+            from chalicelib.queues import queue_url
+
+            self._queue_urls[short] = queue_url(short)
+        return self._queue_urls[short]
+
+    def _poll_loop(self, short: str, binding: QueueBinding) -> None:
+        log.info("polling %s", short)
+        while not self.stopping.is_set():
+            try:
+                handled, failed = poll_once(
+                    self._client(),
+                    self._url(short),
+                    self._guarded(binding.handler),
+                    wait_s=binding.wait_s,
+                    max_messages=binding.batch_size,
+                )
+                if handled or failed:
+                    log.info("%s: %d handled, %d failed", short, handled, failed)
+            except Exception:
+                if self.stopping.is_set():
+                    break
+                log.exception("polling %s failed; retrying in 2 s", short)
+                self.stopping.wait(2)
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """The handler, counted as in flight so that a stop waits for it to finish."""
+
+        def run(body: str) -> None:
+            with self._tracking():
+                handler(body)
+
+        return run
+
+    @contextmanager
+    def _tracking(self) -> Iterator[None]:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _schedule_loop(self, interval_s: float, job: Callable[[], None]) -> None:
+        name = getattr(job, "__name__", repr(job))
+        while not self.stopping.wait(interval_s):
+            try:
+                with self._tracking():
+                    job()
+            except Exception:
+                log.exception("scheduled job %s failed", name)
+
+    def start(self) -> None:
+        """Start one daemon thread per queue and per scheduled job."""
+        for short, binding in self.queue_handlers.items():
+            t = threading.Thread(
+                target=self._poll_loop, args=(short, binding), name=f"poll-{short}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+        for interval_s, job in self.schedule:
+            t = threading.Thread(
+                target=self._schedule_loop,
+                args=(interval_s, job),
+                name=f"every-{interval_s}s",
+                daemon=True,
+            )
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Stop polling; wait up to ``grace_s`` for handlers in flight. Threads blocked
+        in a long poll are daemons and end with the process (nothing was received)."""
+        self.stopping.set()
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return
+            time.sleep(0.05)
+        log.warning("stopping with %d handler(s) still running", self._in_flight)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(description="Daojia local worker (SQS + schedules).")
+    parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    )
+    worker = Worker()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.start()
+    log.info(
+        "worker ready: queues %s, %d scheduled job(s)",
+        ", ".join(worker.queue_handlers) or "none",
+        len(worker.schedule),
+    )
+    while not stop.wait(1.0):
+        pass
+    worker.stop()
+    log.info("worker stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
