@@ -21,7 +21,9 @@ from pynamodb.attributes import TTLAttribute  # noqa: E402
 
 # Static queues: name -> (visibility timeout s, max receives before the DLQ).
 QUEUES: dict[str, tuple[int, int]] = {
-    "imports": (900, 3),  # one ERP file per message; the worker may take minutes
+    # One ERP file per message. AWS asks for a visibility timeout of at least six times the
+    # consumer's Lambda timeout (900 s) so that retries of the event source do not overlap.
+    "imports": (5400, 3),
 }
 BUCKETS = ("imports",)
 

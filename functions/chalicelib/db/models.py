@@ -183,6 +183,7 @@ class ImportJobModel(Model):
     kind = UnicodeAttribute()  # "products" | "store_items"
     file_format = UnicodeAttribute()  # "csv" | "json"
     status = UnicodeAttribute()  # queued | running | succeeded | failed
+    lease_until = NumberAttribute(default=0)  # epoch s; a running job's worker holds it until then
     object_key = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()

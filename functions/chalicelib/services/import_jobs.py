@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, config
 from chalicelib.auth.principal import Principal
@@ -29,6 +30,7 @@ log = logging.getLogger("daojia.imports")
 BATCH_ROWS = 500  # rows applied between two progress updates
 MAX_REPORTED_REJECTIONS = 1000
 MAX_UPLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+LEASE_S = 900  # the worker's Lambda timeout: a lease outlives any one attempt
 
 
 @lru_cache(maxsize=1)
@@ -132,7 +134,9 @@ def process_job(job_id: str) -> s.ImportJob:
         raise NotFound(f"No import {job_id!r}.") from None
     if job.status in ("succeeded", "failed"):
         return job_view(job)  # a redelivered message for a finished job
-    job.update(actions=[ImportJobModel.status.set("running")])
+    if not _claim(job):
+        log.warning("import %s: another worker holds it; this delivery is dropped", job_id)
+        return job_view(job)
     data = _s3().get_object(Bucket=config.bucket_name("imports"), Key=job.object_key)["Body"].read()
     columns, required = (
         (rules.PRODUCT_COLUMNS, rules.PRODUCT_REQUIRED)
@@ -149,6 +153,7 @@ def process_job(job_id: str) -> s.ImportJob:
     job.update(actions=[ImportJobModel.total_rows.set(len(rows))])
     seen: dict[Any, int] = {}
     known_stores: dict[str, bool] = {}
+    product_categories: dict[str, tuple[str, str] | None] = {}
     for start in range(0, len(rows), BATCH_ROWS):
         batch = rows[start : start + BATCH_ROWS]
         good: list[tuple[int, Any]] = []
@@ -175,7 +180,7 @@ def process_job(job_id: str) -> s.ImportJob:
         if job.kind == "products":
             total.add(apply_products([row for _, row in good]))
         else:
-            total.add(apply_store_items(good, known_stores))
+            total.add(apply_store_items(good, known_stores, product_categories))
         processed += len(batch)
         job.update(
             actions=[
@@ -190,6 +195,28 @@ def process_job(job_id: str) -> s.ImportJob:
     return job_view(job)
 
 
+def _claim(job: ImportJobModel) -> bool:
+    """Take the job for LEASE_S seconds. A redelivered message (a worker that timed out,
+    or SQS's at-least-once delivery) finds it claimed and leaves it alone, so one file is
+    never applied twice at the same time; a crashed worker's lease runs out and the next
+    delivery takes over."""
+    now = time.time()
+    try:
+        job.update(
+            actions=[
+                ImportJobModel.status.set("running"),
+                ImportJobModel.lease_until.set(int(now + LEASE_S)),
+            ],
+            condition=(ImportJobModel.status == "queued")
+            | ((ImportJobModel.status == "running") & (ImportJobModel.lease_until < int(now))),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def _finish(
     job: ImportJobModel,
     status: str,
@@ -202,7 +229,7 @@ def _finish(
     job.update(
         actions=[
             ImportJobModel.status.set(status),
-            ImportJobModel.finished_at.set(clock.now_iso()),
+            ImportJobModel.finished_at.set(clock.now_iso_ms()),
             ImportJobModel.total_rows.set(rows),
             ImportJobModel.processed_rows.set(processed),
             ImportJobModel.created.set(total.created),

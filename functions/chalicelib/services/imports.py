@@ -102,32 +102,37 @@ def _refile(row: ProductRow, now: str) -> None:
 
 
 def apply_store_items(
-    rows: Sequence[tuple[int, StoreItemRow]], known_stores: dict[str, bool]
+    rows: Sequence[tuple[int, StoreItemRow]],
+    known_stores: dict[str, bool],
+    product_categories: dict[str, tuple[str, str] | None] | None = None,
 ) -> ApplyResult:
     """Set prices and stock per store. Rows naming an unknown store or SKU are refused.
 
-    ``known_stores`` caches store existence across batches of one import.
+    ``known_stores`` and ``product_categories`` cache lookups across the batches of one
+    import: a stock file names each SKU once per store, so each product is read once.
     """
     result = ApplyResult()
     if not rows:
         return result
+    cats = product_categories if product_categories is not None else {}
     for store_id in {r.store_id for _, r in rows} - known_stores.keys():
         try:
             StoreModel.get(store_id, attributes_to_get=["store_id"])
             known_stores[store_id] = True
         except DoesNotExist:
             known_stores[store_id] = False
-    products = {
-        p.sku: p
-        for p in ProductModel.batch_get(
-            list({r.sku for _, r in rows}), attributes_to_get=["sku", "category1", "category2"]
-        )
-    }
+    missing = list({r.sku for _, r in rows} - cats.keys())
+    if missing:
+        found = ProductModel.batch_get(missing, attributes_to_get=["sku", "category1", "category2"])
+        for p in found:
+            cats[p.sku] = (p.category1, p.category2)
+        for sku in missing:
+            cats.setdefault(sku, None)
     valid: list[tuple[int, StoreItemRow]] = []
     for line, row in rows:
         if not known_stores[row.store_id]:
             result.errors.append(RowError(line, "store_id", f"unknown store {row.store_id!r}"))
-        elif row.sku not in products:
+        elif cats.get(row.sku) is None:
             result.errors.append(
                 RowError(line, "sku", f"unknown SKU {row.sku!r}; import the product first")
             )
@@ -142,8 +147,8 @@ def apply_store_items(
     now = clock.now_iso()
     with StoreItemModel.batch_write() as batch:
         for _, row in valid:
-            p = products[row.sku]
-            key = category_key(p.category1, p.category2, row.sku)
+            category1, category2 = cats[row.sku]  # type: ignore[misc]
+            key = category_key(category1, category2, row.sku)
             old = existing.get((row.store_id, row.sku))
             if old is not None and (
                 int(old.price_fen),
