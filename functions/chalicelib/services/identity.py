@@ -18,6 +18,7 @@ from chalicelib.auth.passwords import dummy_hash, hash_password, verify_password
 from chalicelib.auth.principal import HQ_ADMIN, Principal
 from chalicelib.db.connection import connection
 from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel, StaffModel
+from chalicelib.db.writes import save_new
 from chalicelib.domain.privacy import mask_phone
 from chalicelib.errors import (
     Conflict,
@@ -205,14 +206,7 @@ def create_staff(body: s.StaffCreate, *, password_hash: str | None = None) -> s.
         created_at=now,
         updated_at=now,
     )
-    try:
-        account.save(condition=StaffModel.username.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(
-                f"The username {body.username!r} is taken.", code="username_taken"
-            ) from None
-        raise
+    save_new(account, Conflict(f"The username {body.username!r} is taken.", code="username_taken"))
     return staff_view(account)
 
 

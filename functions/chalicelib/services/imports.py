@@ -15,7 +15,13 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
 from chalicelib.db.models import CategoryTreeModel, ProductModel, StoreItemModel, StoreModel
-from chalicelib.domain.catalogue import ProductRow, RowError, StoreItemRow, category_key
+from chalicelib.domain.catalogue import (
+    PRODUCT_COLUMNS,
+    ProductRow,
+    RowError,
+    StoreItemRow,
+    category_key,
+)
 
 
 @dataclass
@@ -32,18 +38,7 @@ class ApplyResult:
         self.errors.extend(other.errors)
 
 
-_PRODUCT_FIELDS = (
-    "name",
-    "category1",
-    "category2",
-    "unit",
-    "barcode",
-    "fresh",
-    "zone",
-    "shelf",
-    "image_url",
-    "active",
-)
+_PRODUCT_FIELDS = tuple(c for c in PRODUCT_COLUMNS if c != "sku")
 
 
 def _same_product(model: ProductModel, row: ProductRow) -> bool:

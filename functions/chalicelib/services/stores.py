@@ -9,6 +9,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib import clock, config
 from chalicelib.auth.principal import Principal
 from chalicelib.db.models import DeliveryFeeAttribute, OpeningHoursAttribute, StoreModel
+from chalicelib.db.writes import save_new
 from chalicelib.domain import geo, hours
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import stores as s
@@ -89,14 +90,7 @@ def create_store(body: s.StoreCreate) -> s.Store:
     model = StoreModel(body.store_id, created_at=now, updated_at=now)
     fields = {f: getattr(body, f) for f in body.__struct_fields__ if f != "store_id"}
     _apply(model, fields)
-    try:
-        model.save(condition=StoreModel.store_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(
-                f"A store with id {body.store_id!r} exists.", code="store_exists"
-            ) from None
-        raise
+    save_new(model, Conflict(f"A store with id {body.store_id!r} exists.", code="store_exists"))
     return view(model)
 
 
