@@ -6,7 +6,7 @@ import logging
 
 from chalice import Chalice
 from chalicelib import config
-from chalicelib.api import catalogue, health, identity, stores
+from chalicelib.api import catalogue, health, identity, orders, stores
 from chalicelib.auth.authorizer import authorizer_blueprint
 
 app = Chalice(app_name="daojia")
@@ -14,7 +14,7 @@ app.log.setLevel(logging.INFO)
 app.api.binary_types = []  # CSV and JSON uploads arrive as text
 
 app.register_blueprint(authorizer_blueprint)
-for area in (health.area, identity.area, stores.area, catalogue.area):
+for area in (health.area, identity.area, stores.area, catalogue.area, orders.area):
     app.register_blueprint(area.blueprint)
 
 

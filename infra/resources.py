@@ -35,7 +35,7 @@ def _logical(name: str) -> str:
 def table_definitions() -> dict[str, dict[str, Any]]:
     """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models."""
     from chalicelib import config as app_config
-    from chalicelib.db.models import ALL_MODELS
+    from chalicelib.db.tables import ALL_MODELS
 
     out: dict[str, dict[str, Any]] = {}
     for model in ALL_MODELS:

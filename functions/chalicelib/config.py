@@ -54,3 +54,11 @@ def bucket_name(short: str) -> str:
 def is_local() -> bool:
     """True in the local stack and in tests, where development conveniences are allowed."""
     return STAGE == "local"
+
+
+# Orders.
+PAYMENT_TIMEOUT_S = int(os.environ.get("DAOJIA_PAYMENT_TIMEOUT_S", "900"))  # unpaid orders expire
+AUTO_COMPLETE_DAYS = int(os.environ.get("DAOJIA_AUTO_COMPLETE_DAYS", "7"))  # delivered -> completed
+PAYMENT_PROVIDER: str = os.environ.get(
+    "DAOJIA_PAYMENT_PROVIDER", "local" if STAGE == "local" else ""
+)

@@ -16,7 +16,15 @@ ROLE_OF = {
     "relay_a": "relay",
 }
 PROTECTED = [r for r in ROUTES if r.roles is not None]
-PATH_VALUES = {"store_id": "sh-b", "sku": "100", "username": "sh-b-someone", "job_id": "imp-x"}
+PATH_VALUES = {
+    "store_id": "sh-b",
+    "sku": "100",
+    "username": "sh-b-someone",
+    "job_id": "imp-x",
+    "order_id": "261124ABCDEFGH",
+    "provider": "local",
+    "return_id": "r-x",
+}
 
 
 def concrete(path: str) -> str:

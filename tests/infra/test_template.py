@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from chalicelib import config
-from chalicelib.db.models import ALL_MODELS
+from chalicelib.db.tables import ALL_MODELS
 from pynamodb.attributes import TTLAttribute
 
 from infra import template as tpl

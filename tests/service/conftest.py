@@ -15,7 +15,7 @@ def reset_cached_clients() -> None:
     """Forget clients bound to an earlier endpoint (PynamoDB caches one per model)."""
     from chalicelib import queues
     from chalicelib.db import connection
-    from chalicelib.db.models import ALL_MODELS
+    from chalicelib.db.tables import ALL_MODELS
     from chalicelib.services import import_jobs
 
     for model in ALL_MODELS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from chalice import Blueprint, Response
+from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib.api.validation import parse_json, parse_query
 from chalicelib.auth.principal import Principal, Role, principal_from_context
@@ -24,6 +24,13 @@ from chalicelib.errors import ApiError, Forbidden
 
 JSON = "application/json"
 log = logging.getLogger("daojia.api")
+# Browsers (the admin site, an H5 storefront) send these headers from other origins.
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
+    expose_headers=["Idempotent-Replayed"],
+    max_age=600,
+)
 
 
 @dataclass
@@ -148,7 +155,7 @@ class Area:
                 methods=[method.upper()],
                 authorizer=token_authorizer if role_set is not None else None,
                 content_types=list(content_types),
-                cors=True,
+                cors=CORS,
             )(view)
             return handler
 

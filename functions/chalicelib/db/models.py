@@ -278,7 +278,7 @@ class SigninGuardModel(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (
+CATALOGUE_AND_IDENTITY_MODELS: tuple[type[Model], ...] = (
     StoreModel,
     ProductModel,
     CategoryTreeModel,

@@ -1,0 +1,130 @@
+"""The state machines of orders, refunds, returns and print jobs, written down as data.
+
+A transition not listed here is refused with 409. Every transition that happens is
+recorded on its object (actor, role, time, from, to, reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.errors import Conflict
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A named state machine: ``transitions[action] = (allowed from-states, to-state)``."""
+
+    name: str
+    initial: str
+    transitions: dict[str, tuple[frozenset[str], str]]
+    final: frozenset[str]
+
+    def target(self, action: str, current: str) -> str:
+        """The state ``action`` leads to from ``current``, or 409 if it is not allowed."""
+        try:
+            sources, to = self.transitions[action]
+        except KeyError:
+            raise ValueError(f"{self.name}: unknown action {action!r}") from None
+        if current not in sources:
+            raise Conflict(
+                f"Cannot {action.replace('_', ' ')} a {self.name} "
+                f"that is {current.replace('_', ' ')}.",
+                code="illegal_transition",
+                details={
+                    "machine": self.name,
+                    "action": action,
+                    "from": current,
+                    "allowed_from": sorted(sources),
+                },
+            )
+        return to
+
+    def states(self) -> set[str]:
+        out = {self.initial} | set(self.final)
+        for sources, to in self.transitions.values():
+            out |= sources | {to}
+        return out
+
+
+def _t(sources: set[str] | str, to: str) -> tuple[frozenset[str], str]:
+    return (frozenset({sources} if isinstance(sources, str) else sources), to)
+
+
+# 订单. Delivery: awaiting_payment -> paid -> picking -> picked -> checked_out ->
+# out_for_delivery -> delivered -> completed. Pickup: ... checked_out -> ready_for_pickup
+# -> completed. Cancellation before picking starts; expiry of unpaid orders.
+ORDER = Machine(
+    name="order",
+    initial="awaiting_payment",
+    transitions={
+        "pay": _t("awaiting_payment", "paid"),
+        "expire": _t("awaiting_payment", "expired"),
+        "cancel": _t({"awaiting_payment", "paid"}, "cancelled"),
+        "start_picking": _t("paid", "picking"),
+        "finish_picking": _t("picking", "picked"),
+        "checkout": _t("picked", "checked_out"),
+        "dispatch": _t("checked_out", "out_for_delivery"),
+        "deliver": _t("out_for_delivery", "delivered"),
+        "ready_for_pickup": _t("checked_out", "ready_for_pickup"),
+        "collect": _t("ready_for_pickup", "completed"),
+        "confirm_receipt": _t("delivered", "completed"),
+        "auto_complete": _t("delivered", "completed"),
+    },
+    final=frozenset({"completed", "cancelled", "expired"}),
+)
+
+# 退款: a refund is created, sent to the payment provider, and confirmed by it.
+REFUND = Machine(
+    name="refund",
+    initial="pending",
+    transitions={
+        "succeed": _t("pending", "succeeded"),
+        "fail": _t("pending", "failed"),
+        "retry": _t("failed", "pending"),
+    },
+    final=frozenset({"succeeded"}),
+)
+
+# 退货: fresh goods are refunded at once; other goods are verified first, then collected
+# at the door or returned at the counter, then refunded.
+RETURN = Machine(
+    name="return",
+    initial="awaiting_verification",
+    transitions={
+        "verify": _t("awaiting_verification", "verified"),
+        "reject": _t("awaiting_verification", "rejected"),
+        "collect": _t("verified", "goods_received"),
+        "receive_at_counter": _t("verified", "goods_received"),
+        "refund": _t({"goods_received", "refund_at_once"}, "refunded"),
+    },
+    final=frozenset({"refunded", "rejected"}),
+)
+
+# 打印任务: written with the order's state change, sent to the store's queue, acknowledged
+# by the relay copy by copy. A job not acknowledged in time is re-sent and counts as a
+# missed print (漏单) until it is acknowledged.
+PRINT_JOB = Machine(
+    name="print job",
+    initial="pending",
+    transitions={
+        "send": _t({"pending", "missed"}, "sent"),
+        "miss": _t({"pending", "sent"}, "missed"),
+        "print": _t({"pending", "sent", "missed"}, "printed"),
+    },
+    final=frozenset({"printed"}),
+)
+
+# Orders whose payment has been captured and not wholly refunded.
+PAID_STATES = frozenset(
+    {
+        "paid",
+        "picking",
+        "picked",
+        "checked_out",
+        "out_for_delivery",
+        "delivered",
+        "ready_for_pickup",
+        "completed",
+    }
+)

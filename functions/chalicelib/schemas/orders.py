@@ -1,0 +1,183 @@
+"""Orders: quote, place, pay, follow, cancel, confirm; store workflow; returns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from chalicelib.schemas.common import (
+    Latitude,
+    Longitude,
+    Out,
+    Phone,
+    Schema,
+    Sku,
+    StoreId,
+    Timestamp,
+)
+
+Qty = Annotated[int, Meta(ge=1, le=999, description="Units of the product.")]
+Fulfilment = Literal["delivery", "pickup"]
+MAX_LINES = 40
+
+
+class CartItem(Schema, kw_only=True):
+    sku: Sku
+    qty: Qty
+
+
+class DeliveryAddress(Schema, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=30, examples=["王女士"])]
+    phone: Phone
+    line: Annotated[
+        str, Meta(min_length=1, max_length=200, examples=["南京西路1618号 2号楼 1201室"])
+    ]
+    lat: Latitude
+    lng: Longitude
+
+
+Items = Annotated[
+    list[CartItem],
+    Meta(min_length=1, max_length=MAX_LINES, description=f"1 to {MAX_LINES} lines, each SKU once."),
+]
+
+
+class QuoteRequest(Schema, kw_only=True):
+    store_id: StoreId
+    fulfilment: Fulfilment = "delivery"
+    address: DeliveryAddress | None = None  # required for delivery
+    items: Items
+
+
+class PlaceOrder(QuoteRequest, kw_only=True):
+    remark: Annotated[str, Meta(max_length=200, examples=["不要辣，放门口"])] | None = None
+
+
+class QuoteLine(Out, kw_only=True):
+    sku: str
+    name: str
+    unit: str
+    unit_price_fen: int
+    qty: int
+    amount_fen: int
+    discount_fen: int
+    paid_fen: int
+    stock: int
+
+
+class AppliedDiscount(Out, kw_only=True):
+    code: str
+    label: str
+    amount_fen: int
+
+
+class Quote(Out, kw_only=True):
+    store_id: str
+    fulfilment: str
+    lines: list[QuoteLine]
+    subtotal_fen: int
+    discounts: list[AppliedDiscount]
+    discount_fen: int
+    delivery_fee_fen: int
+    total_fen: int
+    minimum_order_fen: int
+    shortfall_fen: int  # > 0: add this much to reach the store's minimum order (起送金额)
+    can_place: bool
+
+
+class OrderLine(Out, kw_only=True):
+    sku: str
+    name: str
+    unit: str
+    category1: str
+    category2: str
+    zone: str | None
+    shelf: str | None
+    fresh: bool
+    unit_price_fen: int
+    qty: int
+    amount_fen: int
+    discount_fen: int
+    paid_fen: int
+    picked_qty: int | None
+    refunded_units: int
+    refunded_fen: int
+
+
+class Transition(Out, kw_only=True):
+    at: Timestamp
+    actor: str
+    role: str
+    action: str
+    from_state: str | None
+    to_state: str
+    reason: str | None
+
+
+class Address(Out, kw_only=True):
+    name: str
+    phone: str  # shown only to the customer, the order's store and head office
+    line: str
+    lat: float
+    lng: float
+
+
+class Order(Out, kw_only=True):
+    order_id: str  # also the order code printed on the ticket as QR/barcode for the POS
+    customer_id: str
+    store_id: str
+    fulfilment: str
+    status: str
+    address: Address | None
+    remark: str | None
+    lines: list[OrderLine]
+    discounts: list[AppliedDiscount]
+    subtotal_fen: int
+    discount_fen: int
+    delivery_fee_fen: int
+    total_fen: int
+    paid_fen: int
+    refunded_fen: int
+    pickup_code: str | None  # shown to the customer; staff verify it at the counter
+    daily_seq: int | None  # 今日第 N 单
+    missed_print: bool
+    expires_at: Timestamp  # unpaid orders expire then
+    paid_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    history: list[Transition]
+
+
+class OrderPage(Out, kw_only=True):
+    items: list[Order]
+    next_cursor: str | None
+
+
+class OrderListQuery(Schema, kw_only=True):
+    cursor: Annotated[str, Meta(max_length=2000)] | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 20
+
+
+class StoreOrderQuery(OrderListQuery, kw_only=True):
+    status: Annotated[str, Meta(pattern=r"^[a-z_]+$", examples=["paid"])] = "paid"
+
+
+class Reason(Schema, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class PaymentStart(Out, kw_only=True):
+    """What the storefront needs to open the payment sheet (provider specific)."""
+
+    order_id: str
+    provider: str
+    amount_fen: int
+    params: dict[str, str]
+
+
+class PaymentAck(Out, kw_only=True):
+    """Our answer to the provider's notification."""
+
+    code: Literal["SUCCESS", "FAIL"]
+    message: str

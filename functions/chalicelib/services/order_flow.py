@@ -1,0 +1,111 @@
+"""Moving an order through its state machine, recording every transition.
+
+Every change of state is one conditional write (or one transaction, when stock, refunds
+or print jobs change with it) whose condition is that the order is still in a state the
+action may start from: two staff members pressing the same button at once produce one
+transition and one 409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.auth.principal import Principal
+from chalicelib.db.order_models import OrderModel, TransitionAttribute
+from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.domain.states import ORDER
+from chalicelib.errors import Conflict, NotFound
+
+SYSTEM = Principal("system", "hq_admin")  # scheduled jobs act as the system
+
+
+def get(order_id: str, consistent: bool = True) -> OrderModel:
+    """The order, or 404."""
+    try:
+        return OrderModel.get(order_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound(f"No order {order_id!r}.", code="order_not_found") from None
+
+
+def explain_refusal(order: OrderModel, action: str) -> None:
+    """Raise the 409 that says why a conditional write on the order failed."""
+    current = get(order.order_id)
+    if current.status != order.status:
+        ORDER.target(action, current.status)  # raises illegal_transition from the new state
+    raise Conflict("The order changed at the same time; reload and retry.", code="order_changed")
+
+
+def record(
+    action: str, from_state: str | None, to_state: str, actor: Principal, reason: str | None = None
+) -> TransitionAttribute:
+    return TransitionAttribute(
+        at=clock.now_iso(),
+        actor=actor.subject,
+        role=actor.role,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
+
+
+def transition_actions(
+    order: OrderModel,
+    action: str,
+    actor: Principal,
+    reason: str | None,
+    extra: list[Any] | None = None,
+) -> tuple[str, list[Any], Any]:
+    """(new state, update actions, condition) for applying ``action`` to ``order``."""
+    to = ORDER.target(action, order.status)
+    sources = ORDER.transitions[action][0]
+    actions = [
+        OrderModel.status.set(to),
+        OrderModel.store_status.set(f"{order.store_id}#{to}"),
+        OrderModel.updated_at.set(clock.now_iso()),
+        OrderModel.history.set(
+            OrderModel.history.append([record(action, order.status, to, actor, reason)])
+        ),
+        *(extra or []),
+    ]
+    condition = OrderModel.status.is_in(*sources)
+    return to, actions, condition
+
+
+def apply(
+    order: OrderModel,
+    action: str,
+    actor: Principal,
+    reason: str | None = None,
+    extra: list[Any] | None = None,
+    also: Any = None,
+) -> OrderModel:
+    """Apply one action to an order; ``also(tx)`` adds other writes to the same transaction.
+
+    409 when the order is no longer in a state the action can start from (someone else
+    moved it first)."""
+    _, actions, condition = transition_actions(order, action, actor, reason, extra)
+    try:
+        if also is None:
+            order.update(actions=actions, condition=condition)
+        else:
+
+            def build(tx: TransactWrite) -> None:
+                tx.update(order, actions=actions, condition=condition)
+                also(tx)
+
+            transact(build)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            explain_refusal(order, action)
+        raise
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            explain_refusal(order, action)
+        raise
+    return get(order.order_id)

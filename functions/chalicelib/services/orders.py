@@ -1,0 +1,588 @@
+"""Orders: quote a cart, place it (idempotently, without overselling), read, cancel, expire.
+
+Placing an order costs two AWS calls: one BatchGetItem (store, prices and stock, products)
+and one TransactWriteItems (idempotency key, order, a conditional stock decrement per line).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+from datetime import timedelta
+
+import msgspec
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, config
+from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
+from chalicelib.db.order_models import (
+    AddressAttribute,
+    DiscountAttribute,
+    IdempotencyModel,
+    OrderLineAttribute,
+    OrderModel,
+)
+from chalicelib.db.order_repo import cancellation_codes, load_cart, transact
+from chalicelib.domain import geo, hours
+from chalicelib.domain.money import yuan
+from chalicelib.domain.pricing import CartLine, DeliveryRule, Priced, PricingRule, price
+from chalicelib.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    field_error,
+)
+from chalicelib.schemas import orders as s
+from chalicelib.services import order_flow
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
+
+
+def pricing_rules(principal: Principal, body: s.QuoteRequest) -> list[PricingRule]:
+    """Promotions and coupons that apply to this cart: none yet (the coupons issue plugs
+    in here)."""
+    return []
+
+
+# --- quote ----------------------------------------------------------------------------
+
+
+def _checked_cart(
+    body: s.QuoteRequest,
+) -> tuple[StoreModel, list[CartLine], dict[str, StoreItemModel]]:
+    """Load and check everything a cart refers to; 4xx naming each problem."""
+    skus = [i.sku for i in body.items]
+    dupes = sorted({x for x in skus if skus.count(x) > 1})
+    if dupes:
+        raise ValidationFailed(
+            "Each SKU may appear once; add up the quantities.",
+            details=[field_error("items", f"{sku} appears more than once") for sku in dupes],
+        )
+    if body.fulfilment == "delivery" and body.address is None:
+        raise ValidationFailed(
+            "Delivery needs an address.", details=[field_error("address", "required for delivery")]
+        )
+    store, items, products = load_cart(body.store_id, skus)
+    if store is None or not store.active:
+        raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
+    _check_store_serves(store, body)
+    errors, lines, short = [], [], []
+    for i, item in enumerate(body.items):
+        product: ProductModel | None = products.get(item.sku)
+        stock_item = items.get(item.sku)
+        where = f"items[{i}].sku"
+        if product is None or stock_item is None:
+            errors.append(field_error(where, f"{item.sku} is not sold at this store"))
+        elif not product.active or not stock_item.on_sale:
+            errors.append(field_error(where, f"{item.sku} ({product.name}) is not on sale"))
+        else:
+            if int(stock_item.stock) < item.qty:
+                short.append(
+                    {
+                        "field": f"items[{i}].qty",
+                        "sku": item.sku,
+                        "name": product.name,
+                        "requested": item.qty,
+                        "available": int(stock_item.stock),
+                    }
+                )
+            lines.append(
+                CartLine(
+                    sku=item.sku,
+                    name=product.name,
+                    unit=product.unit,
+                    category1=product.category1,
+                    category2=product.category2,
+                    zone=product.zone,
+                    shelf=product.shelf,
+                    fresh=bool(product.fresh),
+                    unit_price_fen=int(stock_item.price_fen),
+                    qty=item.qty,
+                )
+            )
+    if errors:
+        raise ValidationFailed("Some items cannot be ordered.", details=errors, status=422)
+    if short:
+        names = ", ".join(f"{x['name']} (only {x['available']} left)" for x in short)
+        raise Conflict(f"Not enough stock: {names}.", code="insufficient_stock", details=short)
+    return store, lines, items
+
+
+def _check_store_serves(store: StoreModel, body: s.QuoteRequest) -> None:
+    now = clock.now()
+    openings = [hours.Opening(int(h.day), h.open, h.close) for h in store.hours]
+    if not hours.is_open(openings, store.timezone, now):
+        nxt = hours.next_opening(openings, store.timezone, now)
+        raise Conflict(
+            f"{store.name} is closed now.",
+            code="store_closed",
+            details={"next_open_at": clock.iso(nxt) if nxt else None},
+        )
+    if body.fulfilment == "delivery" and body.address is not None:
+        d = geo.distance_m(body.address.lat, body.address.lng, float(store.lat), float(store.lng))
+        if d > float(store.radius_m):
+            raise ValidationFailed(
+                f"{store.name} does not deliver to this address ({d / 1000:.1f} km away, "
+                f"delivers within {int(store.radius_m) / 1000:.1f} km).",
+                code="out_of_delivery_range",
+                details=[
+                    field_error(
+                        "address", f"{round(d)} m from the store; radius {int(store.radius_m)} m"
+                    )
+                ],
+            )
+
+
+def _price(
+    principal: Principal, body: s.QuoteRequest, store: StoreModel, lines: list[CartLine]
+) -> Priced:
+    fee = store.delivery_fee
+    return price(
+        lines,
+        fulfilment=body.fulfilment,
+        delivery=DeliveryRule(
+            int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
+        ),
+        minimum_order_fen=int(store.minimum_order_fen),
+        rules=pricing_rules(principal, body),
+    )
+
+
+def _quote_view(body: s.QuoteRequest, priced: Priced, items: dict[str, StoreItemModel]) -> s.Quote:
+    return s.Quote(
+        store_id=body.store_id,
+        fulfilment=body.fulfilment,
+        lines=[
+            s.QuoteLine(
+                sku=pl.line.sku,
+                name=pl.line.name,
+                unit=pl.line.unit,
+                unit_price_fen=pl.line.unit_price_fen,
+                qty=pl.line.qty,
+                amount_fen=pl.line.amount_fen,
+                discount_fen=pl.discount_fen,
+                paid_fen=pl.paid_fen,
+                stock=int(items[pl.line.sku].stock),
+            )
+            for pl in priced.lines
+        ],
+        subtotal_fen=priced.subtotal_fen,
+        discounts=[
+            s.AppliedDiscount(code=d.code, label=d.label, amount_fen=d.amount_fen)
+            for d in priced.discounts
+        ],
+        discount_fen=priced.discount_fen,
+        delivery_fee_fen=priced.delivery_fee_fen,
+        total_fen=priced.total_fen,
+        minimum_order_fen=priced.minimum_order_fen,
+        shortfall_fen=priced.shortfall_fen,
+        can_place=priced.shortfall_fen == 0,
+    )
+
+
+def quote(principal: Principal, body: s.QuoteRequest) -> s.Quote:
+    """Price a cart at a store, with the same checks as placing it."""
+    store, lines, items = _checked_cart(body)
+    return _quote_view(body, _price(principal, body, store, lines), items)
+
+
+# --- place ----------------------------------------------------------------------------
+
+
+def _new_order_id() -> str:
+    """Date plus 8 unambiguous characters, e.g. 261124K7QX3M9P: the order code on the ticket."""
+    return clock.now().strftime("%y%m%d") + "".join(
+        secrets.choice(_CODE_ALPHABET) for _ in range(8)
+    )
+
+
+def _request_hash(body: s.PlaceOrder) -> str:
+    return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+
+
+def place(
+    principal: Principal, idempotency_key: str | None, body: s.PlaceOrder
+) -> tuple[s.Order, bool]:
+    """Create the order, decrementing stock in the same transaction. Returns (order, created).
+
+    The same Idempotency-Key with the same body returns the order it created; with a
+    different body, 422. Concurrent retries with one key create one order.
+    """
+    if not idempotency_key or not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise BadRequest(
+            "Send an Idempotency-Key header: 8-64 letters, digits, '_', '-', '.', ':' "
+            "(e.g. a UUID), the same on every retry of this order.",
+            code="idempotency_key_required",
+        )
+    key = f"{principal.subject}#{idempotency_key}"
+    request_hash = _request_hash(body)
+    store, lines, _ = _checked_cart(body)
+    priced = _price(principal, body, store, lines)
+    if priced.shortfall_fen > 0:
+        raise ValidationFailed(
+            f"The minimum order is {yuan(priced.minimum_order_fen)}; "
+            f"add {yuan(priced.shortfall_fen)} more.",
+            code="below_minimum_order",
+            details={
+                "shortfall_fen": priced.shortfall_fen,
+                "minimum_order_fen": priced.minimum_order_fen,
+            },
+        )
+    order = _build_order(principal, body, store, priced)
+    idem = IdempotencyModel(
+        key,
+        request_hash=request_hash,
+        order_id=order.order_id,
+        created_at=order.created_at,
+        expires_at=timedelta(hours=24),
+    )
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(idem, condition=IdempotencyModel.key.does_not_exist())
+        tx.save(order, condition=OrderModel.order_id.does_not_exist())
+        for pl in priced.lines:
+            tx.update(
+                StoreItemModel(body.store_id, pl.line.sku),
+                actions=[StoreItemModel.stock.add(-pl.line.qty)],
+                condition=(StoreItemModel.stock >= pl.line.qty) & (StoreItemModel.on_sale == True),  # noqa: E712
+            )
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        codes = cancellation_codes(exc)
+        if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes[:1]:
+            return _replay(key, request_hash), False
+        short = [
+            pl.line
+            for pl, code in zip(priced.lines, codes[2:], strict=False)
+            if code == "ConditionalCheckFailed"
+        ]
+        if short:
+            raise Conflict(
+                "Not enough stock: "
+                + ", ".join(line.name for line in short)
+                + " sold out meanwhile.",
+                code="insufficient_stock",
+                details=[
+                    {"sku": line.sku, "name": line.name, "requested": line.qty} for line in short
+                ],
+            ) from None
+        raise
+    return view(order, principal), True
+
+
+def _replay(key: str, request_hash: str) -> s.Order:
+    """The order an earlier request with this key created (waiting briefly for a racing
+    request with the same key to commit)."""
+    for attempt in range(20):
+        try:
+            idem = IdempotencyModel.get(key, consistent_read=True)
+        except DoesNotExist:
+            time.sleep(0.02 * (attempt + 1))  # the other request's transaction is in flight
+            continue
+        if idem.request_hash != request_hash:
+            raise ValidationFailed(
+                "This Idempotency-Key was used for a different order; "
+                "use a new key for a new order.",
+                code="idempotency_key_reused",
+                details=[field_error("Idempotency-Key", "used with another body")],
+            )
+        order = order_flow.get(idem.order_id)
+        return view(order, Principal(order.customer_id, CUSTOMER))
+    raise Conflict(
+        "Another request with this Idempotency-Key is still running; retry shortly.",
+        code="idempotency_in_progress",
+    )
+
+
+def _build_order(
+    principal: Principal, body: s.PlaceOrder, store: StoreModel, priced: Priced
+) -> OrderModel:
+    now = clock.now()
+    local_day = now.astimezone(hours.zone(store.timezone)).strftime("%Y-%m-%d")
+    expires = now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)
+    order = OrderModel(
+        _new_order_id(),
+        customer_id=principal.subject,
+        store_id=body.store_id,
+        fulfilment=body.fulfilment,
+        status="awaiting_payment",
+        store_status=f"{body.store_id}#awaiting_payment",
+        store_day=f"{body.store_id}#{local_day}",
+        address=None
+        if body.address is None or body.fulfilment != "delivery"
+        else AddressAttribute(
+            name=body.address.name,
+            phone=body.address.phone,
+            line=body.address.line,
+            lat=body.address.lat,
+            lng=body.address.lng,
+        ),
+        remark=body.remark,
+        lines=[
+            OrderLineAttribute(
+                sku=pl.line.sku,
+                name=pl.line.name,
+                unit=pl.line.unit,
+                category1=pl.line.category1,
+                category2=pl.line.category2,
+                zone=pl.line.zone,
+                shelf=pl.line.shelf,
+                fresh=pl.line.fresh,
+                unit_price_fen=pl.line.unit_price_fen,
+                qty=pl.line.qty,
+                amount_fen=pl.line.amount_fen,
+                discount_fen=pl.discount_fen,
+                paid_fen=pl.paid_fen,
+                refunded_units=0,
+                refunded_fen=0,
+            )
+            for pl in priced.lines
+        ],
+        discounts=[
+            DiscountAttribute(code=d.code, label=d.label, amount_fen=d.amount_fen)
+            for d in priced.discounts
+        ],
+        subtotal_fen=priced.subtotal_fen,
+        discount_fen=priced.discount_fen,
+        delivery_fee_fen=priced.delivery_fee_fen,
+        total_fen=priced.total_fen,
+        pickup_code=f"{secrets.randbelow(10**6):06d}" if body.fulfilment == "pickup" else None,
+        expires_at=clock.iso(expires),
+        due_kind="expire",
+        due_at=int(expires.timestamp()),
+        created_at=clock.now_iso_ms(),
+        updated_at=clock.now_iso(),
+        history=[order_flow.record("place", None, "awaiting_payment", principal)],
+    )
+    return order
+
+
+# --- read -----------------------------------------------------------------------------
+
+
+def can_see(principal: Principal, order: OrderModel) -> bool:
+    if principal.role == CUSTOMER:
+        return order.customer_id == principal.subject
+    return principal.is_hq or (
+        principal.role in ("store_staff", "store_manager") and principal.store_id == order.store_id
+    )
+
+
+def get_visible(principal: Principal, order_id: str) -> OrderModel:
+    """The order if this principal may see it; 404 otherwise (not 403: ids are not probed)."""
+    order = order_flow.get(order_id, consistent=False)
+    if not can_see(principal, order):
+        raise NotFound(f"No order {order_id!r}.", code="order_not_found")
+    return order
+
+
+def view(order: OrderModel, principal: Principal) -> s.Order:
+    """The API's view of an order."""
+    addr = order.address
+    return s.Order(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        store_id=order.store_id,
+        fulfilment=order.fulfilment,
+        status=order.status,
+        address=None
+        if addr is None
+        else s.Address(
+            name=addr.name,
+            phone=addr.phone,
+            line=addr.line,
+            lat=float(addr.lat),
+            lng=float(addr.lng),
+        ),
+        remark=order.remark,
+        lines=[
+            s.OrderLine(
+                sku=x.sku,
+                name=x.name,
+                unit=x.unit,
+                category1=x.category1,
+                category2=x.category2,
+                zone=x.zone,
+                shelf=x.shelf,
+                fresh=bool(x.fresh),
+                unit_price_fen=int(x.unit_price_fen),
+                qty=int(x.qty),
+                amount_fen=int(x.amount_fen),
+                discount_fen=int(x.discount_fen),
+                paid_fen=int(x.paid_fen),
+                picked_qty=None if x.picked_qty is None else int(x.picked_qty),
+                refunded_units=int(x.refunded_units),
+                refunded_fen=int(x.refunded_fen),
+            )
+            for x in order.lines
+        ],
+        discounts=[
+            s.AppliedDiscount(code=d.code, label=d.label, amount_fen=int(d.amount_fen))
+            for d in order.discounts
+        ],
+        subtotal_fen=int(order.subtotal_fen),
+        discount_fen=int(order.discount_fen),
+        delivery_fee_fen=int(order.delivery_fee_fen),
+        total_fen=int(order.total_fen),
+        paid_fen=int(order.paid_fen),
+        refunded_fen=int(order.refunded_fen),
+        pickup_code=order.pickup_code if principal.role == CUSTOMER or principal.is_hq else None,
+        daily_seq=None if order.daily_seq is None else int(order.daily_seq),
+        missed_print=bool(order.missed_print),
+        expires_at=order.expires_at,
+        paid_at=order.paid_at,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        history=[
+            s.Transition(
+                at=h.at,
+                actor=h.actor,
+                role=h.role,
+                action=h.action,
+                from_state=h.from_state,
+                to_state=h.to_state,
+                reason=h.reason,
+            )
+            for h in order.history
+        ],
+    )
+
+
+def encode_cursor(key: dict | None) -> str | None:
+    if not key:
+        return None
+    return (
+        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
+
+
+def decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(key, dict):
+            return key
+    except ValueError:
+        pass
+    raise BadRequest("The cursor is not one this API gave out.", code="bad_cursor")
+
+
+def _page(results, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
+    items = list(results)
+    more = len(items) == limit and results.last_evaluated_key
+    return s.OrderPage(
+        items=[view(o, principal) for o in items],
+        next_cursor=encode_cursor(results.last_evaluated_key) if more else None,
+    )
+
+
+def list_mine(principal: Principal, query: s.OrderListQuery) -> s.OrderPage:
+    """A customer's orders, newest first."""
+    results = OrderModel.by_customer.query(
+        principal.subject,
+        scan_index_forward=False,
+        limit=query.limit,
+        page_size=query.limit,
+        last_evaluated_key=decode_cursor(query.cursor),
+    )
+    return _page(results, query.limit, principal)
+
+
+def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
+    """A store's orders in one status, oldest first (the work queue)."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    results = OrderModel.by_store_status.query(
+        f"{store_id}#{query.status}",
+        scan_index_forward=True,
+        limit=query.limit,
+        page_size=query.limit,
+        last_evaluated_key=decode_cursor(query.cursor),
+    )
+    return _page(results, query.limit, principal)
+
+
+# --- cancel and expire ------------------------------------------------------------------
+
+
+def _restock(tx: TransactWrite, order: OrderModel) -> None:
+    for line in order.lines:
+        tx.update(
+            StoreItemModel(order.store_id, line.sku),
+            actions=[StoreItemModel.stock.add(int(line.qty))],
+        )
+
+
+def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
+    """Cancel before picking starts: stock goes back; a paid order is refunded in full and
+    the store gets a cancellation slip for the ticket it printed."""
+    from chalicelib.services import print_jobs, refunds
+
+    order = get_visible(principal, order_id)
+    if principal.role not in (CUSTOMER, "hq_admin") and not principal.can_act_for_store(
+        order.store_id
+    ):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    order_flow.ORDER.target("cancel", order.status)
+    refund = (
+        refunds.full(order, f"{order.order_id}:cancel", "cancel")
+        if order.status == "paid"
+        else None
+    )
+    slip = print_jobs.new_job(order, "cancellation", {"slip"}) if order.status == "paid" else None
+    extra = [OrderModel.due_kind.remove(), OrderModel.due_at.remove()]
+    if refund:
+        extra += refund.order_actions
+    if slip:
+        extra += print_jobs.add_to_order(slip)
+
+    def also(tx: TransactWrite) -> None:
+        _restock(tx, order)
+        if refund:
+            tx.save(refund.refund, condition=type(refund.refund).refund_id.does_not_exist())
+        if slip:
+            tx.save(slip, condition=type(slip).job_id.does_not_exist())
+
+    updated = order_flow.apply(order, "cancel", principal, reason, extra=extra, also=also)
+    if refund:
+        refunds.execute(refund.refund.refund_id)
+        updated = order_flow.get(order_id)
+    return view(updated, principal)
+
+
+def expire_due(now_epoch: int | None = None, limit: int = 100) -> int:
+    """Scheduled: expire unpaid orders past their payment deadline and give their stock
+    back. Returns how many expired."""
+    now_epoch = int(now_epoch if now_epoch is not None else time.time())
+    expired = 0
+    for key in OrderModel.by_due.query("expire", OrderModel.due_at <= now_epoch, limit=limit):
+        order = order_flow.get(key.order_id)
+        if order.status != "awaiting_payment":
+            continue
+        try:
+            order_flow.apply(
+                order,
+                "expire",
+                order_flow.SYSTEM,
+                "not paid in time",
+                extra=[OrderModel.due_kind.remove(), OrderModel.due_at.remove()],
+                also=lambda tx, o=order: _restock(tx, o),
+            )
+            expired += 1
+        except Conflict:
+            continue  # paid at the last moment
+    return expired
