@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from chalice import Chalice
-from chalicelib import config
-from chalicelib.api import catalogue, health, identity, orders, stores
+from chalice import Chalice, Rate
+from chalicelib import config, jobs
+from chalicelib.api import (
+    catalogue,
+    health,
+    identity,
+    orders,
+    print_jobs,
+    returns,
+    store_orders,
+    stores,
+)
 from chalicelib.auth.authorizer import authorizer_blueprint
 
 app = Chalice(app_name="daojia")
@@ -14,8 +23,9 @@ app.log.setLevel(logging.INFO)
 app.api.binary_types = []  # CSV and JSON uploads arrive as text
 
 app.register_blueprint(authorizer_blueprint)
-for area in (health.area, identity.area, stores.area, catalogue.area, orders.area):
-    app.register_blueprint(area.blueprint)
+AREAS = (health, identity, stores, catalogue, orders, store_orders, returns, print_jobs)
+for module in AREAS:
+    app.register_blueprint(module.area.blueprint)
 
 
 @app.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)
@@ -25,6 +35,27 @@ def import_worker(event):  # type: ignore[no-untyped-def]
 
     for record in event:
         handle_message(record.body)
+
+
+# Scheduled jobs (the local stack's worker runs the same functions from jobs.SCHEDULES).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="expire_unpaid")
+def expire_unpaid(event):  # type: ignore[no-untyped-def]
+    jobs.expire_unpaid()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="print_watchdog")
+def print_watchdog(event):  # type: ignore[no-untyped-def]
+    jobs.print_watchdog()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="auto_complete")
+def auto_complete(event):  # type: ignore[no-untyped-def]
+    jobs.auto_complete()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="retry_refunds")
+def retry_refunds(event):  # type: ignore[no-untyped-def]
+    jobs.retry_refunds()
 
 
 __all__ = ["app"]

@@ -62,8 +62,28 @@ QUEUE_HANDLERS: dict[str, QueueBinding] = {
     # Later issues: per-store print dispatch, refunds, ...
 }
 
-# (interval in seconds, function): the local stand-in for @app.schedule. Empty for now.
-SCHEDULE: list[tuple[float, Callable[[], None]]] = []
+
+def _scheduled(name: str) -> Callable[[], None]:
+    """A job of chalicelib.jobs, imported on first run (the API reads its environment at
+    import time)."""
+
+    def run() -> None:
+        from chalicelib import jobs
+
+        getattr(jobs, name)()
+
+    run.__name__ = name
+    return run
+
+
+# (interval in seconds, function): the local stand-in for @app.schedule, from the same
+# table app.py uses (chalicelib/jobs.py SCHEDULES: name, AWS minutes, local seconds).
+SCHEDULE: list[tuple[float, Callable[[], None]]] = [
+    (10, _scheduled("expire_unpaid")),
+    (5, _scheduled("print_watchdog")),
+    (60, _scheduled("auto_complete")),
+    (30, _scheduled("retry_refunds")),
+]
 
 
 def poll_once(

@@ -111,4 +111,9 @@ def test_the_default_table_consumes_the_imports_queue_like_the_chalice_handler()
     assert set(QUEUE_HANDLERS) == {"imports"}
     assert QUEUE_HANDLERS["imports"].batch_size == 1  # as @app.on_sqs_message(batch_size=1)
     assert QUEUE_HANDLERS["imports"].wait_s <= 20  # SQS's long-poll maximum
-    assert SCHEDULE == []
+    from chalicelib.jobs import SCHEDULES
+
+    # The worker runs every job app.py schedules, at the local intervals of the same table.
+    assert [(interval, job.__name__) for interval, job in SCHEDULE] == [
+        (local_s, name) for name, _, local_s, _ in SCHEDULES
+    ]

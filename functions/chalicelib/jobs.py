@@ -1,0 +1,47 @@
+"""Scheduled jobs: plain functions that AWS runs from ``@app.schedule`` (app.py) and the
+local stack's worker runs on its own timer (infra/local/worker.py)."""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("daojia.jobs")
+
+
+def expire_unpaid() -> None:
+    """Unpaid orders past their payment deadline expire and give their stock back."""
+    from chalicelib.services.orders import expire_due
+
+    n = expire_due()
+    if n:
+        log.info("expired %d unpaid orders", n)
+
+
+def print_watchdog() -> None:
+    """Print jobs not acknowledged in time are re-sent and shown as missed (漏单)."""
+    from chalicelib.services.print_watchdog import run
+
+    run()
+
+
+def auto_complete() -> None:
+    """Delivered orders the customer did not confirm complete after the set days."""
+    from chalicelib.services.store_workflow import auto_complete_due
+
+    auto_complete_due()
+
+
+def retry_refunds() -> None:
+    """Refunds the payment provider has not confirmed are tried again."""
+    from chalicelib.services.refunds import retry_pending
+
+    retry_pending()
+
+
+# (name, minutes between runs in AWS, seconds between runs in the local stack, function)
+SCHEDULES = [
+    ("expire_unpaid", 1, 10, expire_unpaid),
+    ("print_watchdog", 1, 5, print_watchdog),
+    ("auto_complete", 60, 60, auto_complete),
+    ("retry_refunds", 5, 30, retry_refunds),
+]
