@@ -50,3 +50,52 @@ def test_schemas_resolve_and_errors_use_the_contract():
 def test_the_api_serves_the_document(api, aws):
     status, body = api.call("GET", "/openapi.json")
     assert status == 200 and body == build()
+
+
+def test_examples_match_their_schemas():
+    """An example that does not decode with its own schema would mislead client authors."""
+    import msgspec
+    from chalicelib.api.openapi import schema_examples
+
+    schemas = {}
+    for spec in ROUTES:
+        for tp in (spec.body, spec.response):
+            if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+                schemas[tp.__name__] = tp
+    for spec in ROUTES:
+        if (
+            spec.request_example is not None
+            and isinstance(spec.body, type)
+            and spec.body is not bytes
+        ):
+            msgspec.convert(spec.request_example, spec.body)
+        if spec.response_example is not None and spec.response is not None:
+            msgspec.convert(spec.response_example, spec.response)
+    for name, example in schema_examples().items():
+        if name in schemas:
+            msgspec.convert(example, schemas[name])
+
+
+def test_order_routes_have_examples():
+    doc = build()
+    for path, methods in doc["paths"].items():
+        if not (path.startswith("/orders") or path.startswith("/payments")):
+            continue
+        for method, op in methods.items():
+            if "requestBody" in op and "application/json" in op["requestBody"]["content"]:
+                media = op["requestBody"]["content"]["application/json"]
+                ref = media["schema"].get("$ref", "")
+                has_component_example = "examples" in doc["components"]["schemas"].get(
+                    ref.rsplit("/", 1)[-1], {}
+                )
+                assert "example" in media or has_component_example or ref.endswith("/Reason"), (
+                    f"{method} {path}"
+                )
+            ok = next(v for k, v in op["responses"].items() if k.startswith("2"))
+            if "content" in ok:
+                ref = ok["content"]["application/json"]["schema"].get("$ref", "")
+                name = ref.rsplit("/", 1)[-1]
+                assert (
+                    "example" in ok["content"]["application/json"]
+                    or "examples" in doc["components"]["schemas"][name]
+                ), f"{method} {path}: no response example for {name}"

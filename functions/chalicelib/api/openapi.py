@@ -85,10 +85,12 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     if spec.body is bytes:
-        op["requestBody"] = {
-            "required": True,
-            "content": {ct: {"schema": {"type": "string"}} for ct in spec.content_types},
-        }
+        content: dict[str, Any] = {ct: {"schema": {"type": "string"}} for ct in spec.content_types}
+        if spec.request_example is not None:
+            for ct, media in content.items():
+                if ct == "application/json":
+                    media["example"] = spec.request_example
+        op["requestBody"] = {"required": True, "content": content}
     elif spec.body is not None:
         media: dict[str, Any] = {"schema": _schema_of(spec.body, components)}
         if spec.request_example is not None:
@@ -118,6 +120,20 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
+def schema_examples() -> dict[str, Any]:
+    """Examples that schema modules register as ``EXAMPLES = {schema name: example}``."""
+    import importlib
+    import pkgutil
+
+    import chalicelib.schemas as package
+
+    out: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        out.update(getattr(module, "EXAMPLES", {}))
+    return out
+
+
 def build() -> dict[str, Any]:
     """The whole document."""
     components: dict[str, Any] = {}
@@ -125,6 +141,9 @@ def build() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in sorted(ROUTES, key=lambda r: (r.path, r.method)):
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, components)
+    for name, example in schema_examples().items():
+        if name in components:
+            components[name]["examples"] = [example]
     tags = sorted({r.tag for r in ROUTES})
     return {
         "openapi": "3.1.0",

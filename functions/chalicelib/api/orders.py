@@ -133,9 +133,17 @@ def cancel(order_id: str, body: s.Reason, principal: Principal) -> s.Order:
     response=s.PaymentAck,
     errors=(400,),
     content_types=("application/json",),
+    request_example={
+        "transaction_id": "lp3f9a0c1d2e4b5a6c7d8e",
+        "order_id": "261124K7QX3M9P",
+        "amount_fen": 4490,
+        "paid_at": "2026-11-24T02:31:12Z",
+    },
 )
 def payment_notification(provider: str, body: bytes) -> s.PaymentAck:
-    """Called by the payment provider, signed; not for the storefront. Idempotent."""
+    """Called by the payment provider, signed; not for the storefront. Idempotent. The
+    local provider's notification (shown) is signed with HMAC-SHA256 in the header
+    ``X-Daojia-Signature``; production providers keep their own formats."""
     request = current_request_of(area)
     return payments.notify(provider, dict(request.headers), body)
 

@@ -181,3 +181,112 @@ class PaymentAck(Out, kw_only=True):
 
     code: Literal["SUCCESS", "FAIL"]
     message: str
+
+
+_LINE_EXAMPLE = {
+    "sku": "200001",
+    "name": "赣南脐橙 5斤装",
+    "unit": "箱",
+    "category1": "水果",
+    "category2": "柑橘",
+    "zone": "A 生鲜区",
+    "shelf": "A-01",
+    "fresh": True,
+    "unit_price_fen": 3990,
+    "qty": 1,
+    "amount_fen": 3990,
+    "discount_fen": 0,
+    "paid_fen": 3990,
+    "picked_qty": None,
+    "refunded_units": 0,
+    "refunded_fen": 0,
+}
+ORDER_EXAMPLE = {
+    "order_id": "261124K7QX3M9P",
+    "customer_id": "c-8f14e45fceea167a",
+    "store_id": "sh-jingan",
+    "fulfilment": "delivery",
+    "status": "paid",
+    "address": {
+        "name": "王女士",
+        "phone": "13800000001",
+        "line": "南京西路1618号 2号楼 1201室",
+        "lat": 31.224,
+        "lng": 121.446,
+    },
+    "remark": "放门口",
+    "lines": [_LINE_EXAMPLE],
+    "discounts": [],
+    "subtotal_fen": 3990,
+    "discount_fen": 0,
+    "delivery_fee_fen": 500,
+    "total_fen": 4490,
+    "paid_fen": 4490,
+    "refunded_fen": 0,
+    "pickup_code": None,
+    "daily_seq": 17,
+    "missed_print": False,
+    "expires_at": "2026-11-24T02:45:00Z",
+    "paid_at": "2026-11-24T02:31:12Z",
+    "created_at": "2026-11-24T02:30:00.120Z",
+    "updated_at": "2026-11-24T02:31:12Z",
+    "history": [
+        {
+            "at": "2026-11-24T02:30:00Z",
+            "actor": "c-8f14e45fceea167a",
+            "role": "customer",
+            "action": "place",
+            "from_state": None,
+            "to_state": "awaiting_payment",
+            "reason": None,
+        },
+        {
+            "at": "2026-11-24T02:31:12Z",
+            "actor": "payment-provider",
+            "role": "hq_admin",
+            "action": "pay",
+            "from_state": "awaiting_payment",
+            "to_state": "paid",
+            "reason": None,
+        },
+    ],
+}
+QUOTE_EXAMPLE = {
+    "store_id": "sh-jingan",
+    "fulfilment": "delivery",
+    "lines": [
+        {
+            "sku": "200001",
+            "name": "赣南脐橙 5斤装",
+            "unit": "箱",
+            "unit_price_fen": 3990,
+            "qty": 1,
+            "amount_fen": 3990,
+            "discount_fen": 0,
+            "paid_fen": 3990,
+            "stock": 42,
+        }
+    ],
+    "subtotal_fen": 3990,
+    "discounts": [],
+    "discount_fen": 0,
+    "delivery_fee_fen": 500,
+    "total_fen": 4490,
+    "minimum_order_fen": 2000,
+    "shortfall_fen": 0,
+    "can_place": True,
+}
+
+# Component-level examples for the OpenAPI document (schema name -> example).
+EXAMPLES = {
+    "Order": ORDER_EXAMPLE,
+    "Quote": QUOTE_EXAMPLE,
+    "OrderPage": {"items": [ORDER_EXAMPLE], "next_cursor": None},
+    "PaymentStart": {
+        "order_id": "261124K7QX3M9P",
+        "provider": "local",
+        "amount_fen": 4490,
+        "params": {"simulate_url": "/local/payments/261124K7QX3M9P/complete"},
+    },
+    "PaymentAck": {"code": "SUCCESS", "message": "paid"},
+}
