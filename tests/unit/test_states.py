@@ -66,3 +66,38 @@ def test_cancellation_only_before_picking():
 def test_unknown_action_is_a_programming_error():
     with pytest.raises(ValueError):
         ORDER.target("teleport", "paid")
+
+
+def test_a_store_cancels_only_while_picking_when_nothing_is_there():
+    assert ORDER.target("cancel_out_of_stock", "picking") == "cancelled"
+    for state in ["paid", "picked", "checked_out", "delivered", "completed"]:
+        with pytest.raises(Conflict):
+            ORDER.target("cancel_out_of_stock", state)
+
+
+def test_returns_of_fresh_goods_are_refunded_from_their_own_entry_state():
+    from chalicelib.domain.states import RETURN_FRESH_ENTRY, RETURN_OTHER_ENTRY
+
+    assert RETURN.target("refund", RETURN_FRESH_ENTRY) == "refunded"
+    assert RETURN_OTHER_ENTRY == RETURN.initial == "awaiting_verification"
+    for action in ["verify", "reject", "collect", "receive_at_counter"]:
+        with pytest.raises(Conflict):
+            RETURN.target(action, RETURN_FRESH_ENTRY)
+
+
+@pytest.mark.parametrize("receive", ["collect", "receive_at_counter"])
+def test_other_returns_are_verified_then_received_then_refunded(receive):
+    state = RETURN.initial
+    for action in ["verify", receive, "refund"]:
+        state = RETURN.target(action, state)
+    assert state == "refunded"
+    with pytest.raises(Conflict):
+        RETURN.target("refund", "verified")  # never refunded before the goods are back
+
+
+def test_a_return_can_be_rejected_until_the_goods_are_back():
+    assert RETURN.target("reject", "awaiting_verification") == "rejected"
+    assert RETURN.target("reject", "verified") == "rejected"
+    for state in ["goods_received", "refunded", "refund_at_once"]:
+        with pytest.raises(Conflict):
+            RETURN.target("reject", state)

@@ -68,8 +68,59 @@ def load_cart(
     )
 
 
+class OrderedTransactWrite(TransactWrite):
+    """A TransactWrite that remembers the order in which items were added.
+
+    PynamoDB sends condition checks, then deletes, then puts, then updates, whatever the
+    order of the calls, and DynamoDB reports cancellation reasons in the order sent.
+    ``build_order`` maps the reasons back to the order of the calls, so callers can say
+    "the first item I added failed" and mean it."""
+
+    _KINDS = ("condition_check", "delete", "put", "update")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._added: list[tuple[str, int]] = []
+
+    def _note(self, kind: str) -> None:
+        self._added.append((kind, len(self._items(kind))))
+
+    def _items(self, kind: str) -> list:
+        return getattr(self, f"_{kind}_items")
+
+    def condition_check(self, *args: Any, **kwargs: Any) -> Any:
+        self._note("condition_check")
+        return super().condition_check(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._note("delete")
+        return super().delete(*args, **kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        self._note("put")
+        return super().save(*args, **kwargs)
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        self._note("update")
+        return super().update(*args, **kwargs)
+
+    def build_order(self, sent: list[Any]) -> list[Any]:
+        """Per-item values (in the order sent) rearranged into the order of the calls."""
+        offsets, total = {}, 0
+        for kind in self._KINDS:
+            offsets[kind] = total
+            total += len(self._items(kind))
+        return [
+            sent[offsets[k] + i] if offsets[k] + i < len(sent) else None for k, i in self._added
+        ]
+
+
 def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
-    """Per item of a cancelled transaction, why it failed (None = it did not)."""
+    """Per item of a cancelled transaction, in the order the items were added (when the
+    transaction ran through ``transact``), why it failed (None = it did not)."""
+    ordered = getattr(exc, "codes_in_build_order", None)
+    if ordered is not None:
+        return ordered
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return [r.code if r is not None else None for r in reasons]
 
@@ -78,11 +129,16 @@ def transact(build: Callable[[TransactWrite], T], *, attempts: int = 5) -> T:
     """Run a transaction, retrying only when DynamoDB reports a conflict with another
     transaction in flight (nothing was written, and trying again is safe)."""
     for attempt in range(attempts):
+        tx = OrderedTransactWrite(connection=connection())
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with tx:
                 result = build(tx)
             return result
         except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            exc.codes_in_build_order = tx.build_order(  # type: ignore[attr-defined]
+                [r.code if r is not None else None for r in reasons]
+            )
             codes = cancellation_codes(exc)
             if (
                 "TransactionConflict" in codes

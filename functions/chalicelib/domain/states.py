@@ -53,7 +53,8 @@ def _t(sources: set[str] | str, to: str) -> tuple[frozenset[str], str]:
 
 # 订单. Delivery: awaiting_payment -> paid -> picking -> picked -> checked_out ->
 # out_for_delivery -> delivered -> completed. Pickup: ... checked_out -> ready_for_pickup
-# -> completed. Cancellation before picking starts; expiry of unpaid orders.
+# -> completed. Cancellation before picking starts (or by the store when nothing at all
+# could be picked); expiry of unpaid orders.
 ORDER = Machine(
     name="order",
     initial="awaiting_payment",
@@ -61,6 +62,8 @@ ORDER = Machine(
         "pay": _t("awaiting_payment", "paid"),
         "expire": _t("awaiting_payment", "expired"),
         "cancel": _t({"awaiting_payment", "paid"}, "cancelled"),
+        # the picker found none of the goods: refunded in full and cancelled by the store
+        "cancel_out_of_stock": _t("picking", "cancelled"),
         "start_picking": _t("paid", "picking"),
         "finish_picking": _t("picking", "picked"),
         "checkout": _t("picked", "checked_out"),
@@ -86,17 +89,23 @@ REFUND = Machine(
     final=frozenset({"succeeded"}),
 )
 
-# 退货: fresh goods are refunded at once; other goods are verified first, then collected
-# at the door or returned at the counter, then refunded.
+# 退货. A return is opened on lines of a completed order, in one of two entry states:
+# fresh goods (生鲜) start in "refund_at_once" and are refunded in the same write that
+# opens them (the store does not take spoilt produce back); other goods start in
+# "awaiting_verification", are verified (or rejected), then collected at the door or
+# received at the service desk, and refunded in the same write as that last step.
+# A return whose goods turn out not to match at the door can still be rejected.
+RETURN_FRESH_ENTRY = "refund_at_once"
+RETURN_OTHER_ENTRY = "awaiting_verification"
 RETURN = Machine(
     name="return",
-    initial="awaiting_verification",
+    initial=RETURN_OTHER_ENTRY,
     transitions={
         "verify": _t("awaiting_verification", "verified"),
-        "reject": _t("awaiting_verification", "rejected"),
+        "reject": _t({"awaiting_verification", "verified"}, "rejected"),
         "collect": _t("verified", "goods_received"),
         "receive_at_counter": _t("verified", "goods_received"),
-        "refund": _t({"goods_received", "refund_at_once"}, "refunded"),
+        "refund": _t({"goods_received", RETURN_FRESH_ENTRY}, "refunded"),
     },
     final=frozenset({"refunded", "rejected"}),
 )

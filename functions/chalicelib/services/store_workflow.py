@@ -1,0 +1,303 @@
+"""The store's work on a paid order, and the customer's confirmation of receipt.
+
+paid -> picking -> picked -> checked_out -> out_for_delivery -> delivered -> completed
+(delivery), or checked_out -> ready_for_pickup -> completed (pickup). Each step is one
+conditional write on the order (see order_flow), so two staff pressing the same button
+produce one transition and one 409.
+
+Rules this module decides:
+
+* **Shortage** (缺货). Picking finishes with the quantity found for every line. The
+  missing units are refunded at once, each at exactly what was paid for it (its price
+  less its share of order-level discounts, refunds.plan). The delivery fee is *not*
+  refunded on a partial shortage: the rest of the order is still delivered. The order
+  update (picked quantities, refund accounting, transition) and the refund record are one
+  transaction; the provider is called after it commits.
+* **Nothing left**: when not a single unit could be picked, the store cancels the order
+  (``cancel_out_of_stock``) and the customer gets everything back, delivery fee
+  included: there is nothing to deliver and nothing to wait for.
+* **Stock** is not given back for a shortage: the goods are not there, so the stock count
+  was already wrong; the shortage is a stock discrepancy for the ERP to correct at its
+  next sync (the refund record, reason ``shortage``, lists SKUs and units).
+* **Pickup** orders go from checked_out to ready_for_pickup in the same write as the
+  POS checkout (two history entries); the counter completes them with the customer's
+  6-digit code.
+* **Delivered** orders complete when the customer confirms receipt, or automatically
+  ``AUTO_COMPLETE_DAYS`` after delivery.
+* Store roles act only on their own store's orders and get 404 for others (order ids
+  are not probed); head office acts on every store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import clock, config
+from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal
+from chalicelib.db.order_models import OrderModel, RefundModel
+from chalicelib.db.order_repo import cancellation_codes
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.domain.states import ORDER
+from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from chalicelib.schemas import orders as s
+from chalicelib.schemas import store_workflow as w
+from chalicelib.services import order_flow, orders, refunds
+
+
+def _not_found(order_id: str) -> NotFound:
+    return NotFound(f"No order {order_id!r}.", code="order_not_found")
+
+
+def store_order(principal: Principal, order_id: str) -> OrderModel:
+    """The order, read consistently, if ``principal`` works for its store (head office:
+    any store); 404 otherwise."""
+    order = order_flow.get(order_id)
+    if principal.is_hq or (principal.role in STAFF_ROLES and principal.store_id == order.store_id):
+        return order
+    raise _not_found(order_id)
+
+
+def require_store_access(principal: Principal, store_id: str) -> None:
+    """403 for a store role of another store (the store id is in the path: nothing to
+    hide); head office passes."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden(
+            "Your account belongs to another store.",
+            code="other_store",
+            details={"store_id": store_id},
+        )
+
+
+def list_orders(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
+    """The store's orders in one status, oldest first (its work queue)."""
+    require_store_access(principal, store_id)
+    if query.status not in ORDER.states():
+        raise ValidationFailed(
+            f"Unknown order status {query.status!r}.",
+            details=[field_error("status", f"one of {', '.join(sorted(ORDER.states()))}")],
+        )
+    return orders.list_store(principal, store_id, query)
+
+
+def start_picking(principal: Principal, order_id: str) -> s.Order:
+    """paid -> picking: a picker took the ticket."""
+    order = store_order(principal, order_id)
+    return orders.view(order_flow.apply(order, "start_picking", principal), principal)
+
+
+def _picked_quantities(order: OrderModel, body: w.PickResult) -> list[int]:
+    """The picked quantity of each order line; 422 naming every problem."""
+    index = {line.sku: i for i, line in enumerate(order.lines)}
+    picked: list[int | None] = [None] * len(order.lines)
+    seen: set[int] = set()
+    errors = []
+    for j, given in enumerate(body.lines):
+        i = index.get(given.sku)
+        if i is None:
+            errors.append(field_error(f"lines[{j}].sku", f"{given.sku} is not in this order"))
+        elif i in seen:
+            errors.append(field_error(f"lines[{j}].sku", f"{given.sku} is given twice"))
+        elif given.picked_qty > int(order.lines[i].qty):
+            errors.append(
+                field_error(
+                    f"lines[{j}].picked_qty",
+                    f"{given.sku} ({order.lines[i].name}): {int(order.lines[i].qty)} ordered, "
+                    f"cannot pick {given.picked_qty}",
+                )
+            )
+        else:
+            picked[i] = given.picked_qty
+        if i is not None:
+            seen.add(i)
+    errors += [
+        field_error("lines", f"{line.sku} ({line.name}) is missing: give every line")
+        for i, line in enumerate(order.lines)
+        if i not in seen
+    ]
+    if errors:
+        raise ValidationFailed("The picking result does not match the order.", details=errors)
+    return [int(p) for p in picked if p is not None]
+
+
+def units_accounting(order: OrderModel, units: dict[int, int]) -> list[Any]:
+    """Order actions that count ``units`` as refunded when their refund amounts to 0 fen
+    (refunds.plan makes no plan then), so later refunds of the line start at the right
+    unit of its per-unit split."""
+    return [OrderModel.lines[i].refunded_units.add(n) for i, n in sorted(units.items()) if n > 0]
+
+
+def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
+    """picking -> picked, with the quantities found. Missing units are refunded (delivery
+    fee kept); when nothing at all was found the order is cancelled and refunded in full."""
+    order = store_order(principal, order_id)
+    ORDER.target("finish_picking", order.status)  # 409 before judging the lines
+    picked = _picked_quantities(order, body)
+    refund_id = f"{order.order_id}:shortage"
+    short = {i: int(line.qty) - picked[i] for i, line in enumerate(order.lines)}
+    short = {i: n for i, n in short.items() if n > 0}
+    extra: list[Any] = [
+        OrderModel.lines[i].picked_qty.set(picked[i]) for i in range(len(order.lines))
+    ]
+    if not any(picked):
+        action, reason = "cancel_out_of_stock", "none of the goods could be picked"
+        plan = refunds.full(order, refund_id, "shortage")
+    else:
+        action = "finish_picking"
+        reason = f"{sum(short.values())} units short" if short else None
+        plan = refunds.plan(order, refund_id, "shortage", short) if short else None
+    extra += plan.order_actions if plan else units_accounting(order, short)
+
+    def also(tx: Any) -> None:
+        assert plan is not None
+        tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+
+    try:
+        updated = order_flow.apply(
+            order, action, principal, reason, extra=extra, also=also if plan else None
+        )
+    except TransactWriteError as exc:
+        # order_flow.apply reads the first cancellation reason as the order's, but PynamoDB
+        # sends the refund (a put) before the order (an update): explain it here.
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
+            order_flow.explain_refusal(order, action)
+        raise
+    if plan:
+        refunds.execute(refund_id)
+        updated = order_flow.get(order_id)
+    return orders.view(updated, principal)
+
+
+def _advance(order: OrderModel, steps: list[str], actor: Principal) -> OrderModel:
+    """Apply several actions in one conditional write, one history entry each."""
+    if len(steps) == 1:
+        return order_flow.apply(order, steps[0], actor)
+    state, entries = str(order.status), []
+    for action in steps:
+        to = ORDER.target(action, state)
+        entries.append(order_flow.record(action, state, to, actor))
+        state = to
+    actions = [
+        OrderModel.status.set(state),
+        OrderModel.store_status.set(f"{order.store_id}#{state}"),
+        OrderModel.updated_at.set(clock.now_iso()),
+        OrderModel.history.set(OrderModel.history.append(entries)),
+    ]
+    try:
+        order.update(actions=actions, condition=OrderModel.status == order.status)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            order_flow.explain_refusal(order, steps[0])
+        raise
+    return order_flow.get(order.order_id)
+
+
+def _order_at_store(principal: Principal, store_id: str, order_code: str) -> OrderModel:
+    require_store_access(principal, store_id)
+    order_id = order_code.strip().upper()
+    try:
+        order = order_flow.get(order_id)
+    except NotFound:
+        order = None
+    if order is None or order.store_id != store_id:
+        raise NotFound(
+            f"No order {order_id!r} at this store; check that the ticket belongs here.",
+            code="order_not_found",
+        )
+    return order
+
+
+def checkout(principal: Principal, store_id: str, body: w.Checkout) -> s.Order:
+    """picked -> checked_out at the POS (the cashier scans the ticket's order code).
+    Pickup orders go on to ready_for_pickup in the same write."""
+    order = _order_at_store(principal, store_id, body.order_code)
+    steps = ["checkout", "ready_for_pickup"] if order.fulfilment == "pickup" else ["checkout"]
+    return orders.view(_advance(order, steps, principal), principal)
+
+
+def dispatch(principal: Principal, order_id: str) -> s.Order:
+    """checked_out -> out_for_delivery: handed to the courier."""
+    order = store_order(principal, order_id)
+    return orders.view(order_flow.apply(order, "dispatch", principal), principal)
+
+
+def deliver(principal: Principal, order_id: str) -> s.Order:
+    """out_for_delivery -> delivered; the order completes by itself after
+    AUTO_COMPLETE_DAYS unless the customer confirms receipt first."""
+    order = store_order(principal, order_id)
+    due = int(clock.now().timestamp()) + config.AUTO_COMPLETE_DAYS * 86400
+    extra = [OrderModel.due_kind.set("complete"), OrderModel.due_at.set(due)]
+    return orders.view(order_flow.apply(order, "deliver", principal, extra=extra), principal)
+
+
+def collect_pickup(principal: Principal, store_id: str, body: w.Pickup) -> s.Order:
+    """ready_for_pickup -> completed: the counter checks the customer's pickup code."""
+    require_store_access(principal, store_id)
+    matches = [
+        o
+        for o in OrderModel.by_store_status.query(
+            f"{store_id}#ready_for_pickup",
+            filter_condition=OrderModel.pickup_code == body.pickup_code,
+        )
+        if body.order_code is None or o.order_id == body.order_code.strip().upper()
+    ]
+    if not matches:
+        raise NotFound(
+            f"No order waiting for pickup at this store has the code {body.pickup_code}; "
+            "check the code with the customer (it is on their order page).",
+            code="pickup_code_not_found",
+        )
+    if len(matches) > 1:
+        raise Conflict(
+            f"{len(matches)} orders waiting for pickup share this code; scan the customer's "
+            "ticket or ask for the order number and send it as order_code.",
+            code="pickup_code_ambiguous",
+            details={
+                "orders": [
+                    {
+                        "order_id": o.order_id,
+                        "daily_seq": None if o.daily_seq is None else int(o.daily_seq),
+                    }
+                    for o in matches
+                ]
+            },
+        )
+    order = order_flow.get(matches[0].order_id)
+    return orders.view(
+        order_flow.apply(order, "collect", principal, "pickup code checked"), principal
+    )
+
+
+def confirm_receipt(principal: Principal, order_id: str) -> s.Order:
+    """delivered -> completed, by the customer whose order it is."""
+    order = order_flow.get(order_id)
+    if principal.role != CUSTOMER or order.customer_id != principal.subject:
+        raise _not_found(order_id)
+    extra = [OrderModel.due_kind.remove(), OrderModel.due_at.remove()]
+    return orders.view(
+        order_flow.apply(order, "confirm_receipt", principal, extra=extra), principal
+    )
+
+
+def auto_complete_due(now_epoch: int | None = None, limit: int = 1000) -> int:
+    """Scheduled: complete delivered orders whose customer did not confirm within
+    AUTO_COMPLETE_DAYS. Returns how many completed."""
+    now_epoch = int(now_epoch if now_epoch is not None else clock.now().timestamp())
+    done = 0
+    for key in OrderModel.by_due.query("complete", OrderModel.due_at <= now_epoch, limit=limit):
+        order = order_flow.get(key.order_id)
+        if order.status != "delivered":
+            continue
+        try:
+            order_flow.apply(
+                order,
+                "auto_complete",
+                order_flow.SYSTEM,
+                f"not confirmed within {config.AUTO_COMPLETE_DAYS} days",
+                extra=[OrderModel.due_kind.remove(), OrderModel.due_at.remove()],
+            )
+            done += 1
+        except Conflict:
+            continue  # confirmed by the customer at the same moment
+    return done

@@ -1,0 +1,174 @@
+"""Service-level steps of the order flow, for tests that need orders in a given state
+(in-process moto or the moto server) without going through HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.domain.pricing import Discount
+
+CUSTOMER_1 = Principal("c-1", CUSTOMER)
+STAFF_A = Principal("sh-a-staff", "store_staff", "sh-a")
+HQ = Principal("hq-admin", "hq_admin")
+ADDRESS = {
+    "name": "王女士",
+    "phone": "13800000001",
+    "line": "南京西路1618号 1201室",
+    "lat": 31.2240,
+    "lng": 121.4460,
+}
+
+
+@dataclass(frozen=True)
+class OrderDiscount:
+    """A pricing rule granting a fixed order-level discount (as a coupon would)."""
+
+    amount_fen: int
+
+    def discounts(self, lines, subtotal_fen):  # type: ignore[no-untyped-def]
+        return [Discount("T", "test", self.amount_fen)] if self.amount_fen else []
+
+
+def with_discount(monkeypatch, amount_fen: int) -> None:  # type: ignore[no-untyped-def]
+    """Every order placed from now on gets ``amount_fen`` off."""
+    from chalicelib.services import orders
+
+    monkeypatch.setattr(orders, "pricing_rules", lambda p, b: [OrderDiscount(amount_fen)])
+
+
+def seed_catalogue(
+    store_ids: Sequence[str] = ("sh-a", "sh-b"), stock: int = 10, count: int = 25
+) -> None:
+    """The API tests' stores and their first ``count`` products (SKUs "100".."124",
+    "105" inactive), for tests that cannot use the fixtures (e.g. against the moto server)."""
+    from chalicelib.domain.catalogue import parse_product, parse_store_item
+    from chalicelib.schemas.stores import StoreCreate
+    from chalicelib.services.imports import apply_products, apply_store_items
+    from chalicelib.services.stores import create_store
+
+    from tests.api.conftest import STORE_A, STORE_B
+
+    for s in (STORE_A, STORE_B):
+        if s["store_id"] in store_ids:
+            create_store(msgspec.convert(s, StoreCreate))
+    products = [
+        parse_product(
+            {
+                "sku": f"{100 + i}",
+                "name": f"商品{i}",
+                "category1": "水果",
+                "category2": "柑橘",
+                "unit": "份",
+                "fresh": "true",
+                "active": "false" if i == 5 else "true",
+            },
+            i,
+        )
+        for i in range(count)
+    ]
+    apply_products(products)
+    items = [
+        (
+            n,
+            parse_store_item(
+                {"store_id": s, "sku": p.sku, "price_fen": 1000 + n, "stock": stock}, n
+            ),
+        )
+        for n, (s, p) in enumerate((s, p) for s in store_ids for p in products)
+    ]
+    apply_store_items(items, {})
+
+
+def set_fresh(skus: Sequence[str], fresh: bool) -> None:
+    """Mark products fresh (生鲜) or not; orders placed afterwards carry the flag."""
+    from chalicelib.db.models import ProductModel
+
+    for sku in skus:
+        ProductModel(sku).update(actions=[ProductModel.fresh.set(fresh)])
+
+
+def set_stock(skus: Sequence[str], stock: int, store_id: str = "sh-a") -> None:
+    from chalicelib.db.models import StoreItemModel
+
+    for sku in skus:
+        StoreItemModel(store_id, sku).update(actions=[StoreItemModel.stock.set(stock)])
+
+
+def place_paid(
+    items: Sequence[tuple[str, int]],
+    fulfilment: str = "delivery",
+    customer: Principal = CUSTOMER_1,
+    store_id: str = "sh-a",
+) -> str:
+    """Place and pay an order; returns its id."""
+    from chalicelib.schemas.orders import PlaceOrder
+    from chalicelib.services import orders, payments
+
+    body = {
+        "store_id": store_id,
+        "fulfilment": fulfilment,
+        "items": [{"sku": s, "qty": q} for s, q in items],
+    }
+    if fulfilment == "delivery":
+        body["address"] = ADDRESS
+    order, _ = orders.place(customer, uuid.uuid4().hex, msgspec.convert(body, PlaceOrder))
+    ack = payments.simulate(customer, order.order_id)
+    assert ack.code == "SUCCESS", ack
+    return order.order_id
+
+
+def pick(order_id: str, picked: dict[str, int] | None = None, staff: Principal = STAFF_A):
+    """Start and finish picking; ``picked`` gives the found quantity by SKU (default: all)."""
+    from chalicelib.schemas.store_workflow import PickResult
+    from chalicelib.services import order_flow, store_workflow
+
+    store_workflow.start_picking(staff, order_id)
+    order = order_flow.get(order_id)
+    lines = [
+        {"sku": line.sku, "picked_qty": (picked or {}).get(line.sku, int(line.qty))}
+        for line in order.lines
+    ]
+    return store_workflow.pick(staff, order_id, msgspec.convert({"lines": lines}, PickResult))
+
+
+def complete(order_id: str, staff: Principal = STAFF_A, customer: Principal = CUSTOMER_1):
+    """From picked to completed, by delivery or pickup."""
+    from chalicelib.schemas.store_workflow import Checkout, Pickup
+    from chalicelib.services import order_flow, store_workflow
+
+    order = order_flow.get(order_id)
+    store_workflow.checkout(staff, order.store_id, Checkout(order_code=order_id))
+    if order.fulfilment == "pickup":
+        return store_workflow.collect_pickup(
+            staff, order.store_id, Pickup(pickup_code=order.pickup_code)
+        )
+    store_workflow.dispatch(staff, order_id)
+    store_workflow.deliver(staff, order_id)
+    return store_workflow.confirm_receipt(customer, order_id)
+
+
+def completed_order(
+    items: Sequence[tuple[str, int]],
+    fulfilment: str = "delivery",
+    picked: dict[str, int] | None = None,
+) -> str:
+    order_id = place_paid(items, fulfilment)
+    pick(order_id, picked)
+    complete(order_id)
+    return order_id
+
+
+def open_return(order_id: str, lines: dict[str, int], who: Principal = CUSTOMER_1, key=None):
+    """Open a return through the service; returns (ReturnList, created)."""
+    from chalicelib.schemas.returns import ReturnRequest
+    from chalicelib.services import returns
+
+    body = msgspec.convert(
+        {"lines": [{"sku": s, "units": u} for s, u in lines.items()], "reason": "坏了"},
+        ReturnRequest,
+    )
+    return returns.open_return(who, order_id, body, key or uuid.uuid4().hex)
