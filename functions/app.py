@@ -37,6 +37,22 @@ def import_worker(event):  # type: ignore[no-untyped-def]
         handle_message(record.body)
 
 
+# chalice needs a stream ARN when it packages the app; the real one has a creation time in
+# it, so this names the table only and infra/template.py re-points the event source at the
+# print_jobs table's StreamArn. The local worker polls the same stream (infra/local/worker.py).
+PRINT_JOBS_STREAM = f"arn:aws:dynamodb:*:*:table/{config.table_name('print_jobs')}/stream/*"
+
+
+@app.on_dynamodb_record(
+    stream_arn=PRINT_JOBS_STREAM, batch_size=25, starting_position="TRIM_HORIZON"
+)
+def print_dispatch(event):  # type: ignore[no-untyped-def]
+    """New print jobs go to their store's queue (the watchdog re-sends what fails here)."""
+    from chalicelib.services.print_dispatch import handle_stream_records
+
+    handle_stream_records(event.to_dict()["Records"])
+
+
 # Scheduled jobs (the local stack's worker runs the same functions from jobs.SCHEDULES).
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="expire_unpaid")
 def expire_unpaid(event):  # type: ignore[no-untyped-def]

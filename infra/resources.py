@@ -76,6 +76,9 @@ def table_definitions() -> dict[str, dict[str, Any]]:
         ]
         if ttl:
             props["TimeToLiveSpecification"] = {"AttributeName": ttl[0], "Enabled": True}
+        stream_view_type = getattr(model.Meta, "stream_view_type", None)
+        if stream_view_type:  # e.g. print_jobs: new jobs reach the dispatcher through it
+            props["StreamSpecification"] = {"StreamViewType": stream_view_type}
         short = model.Meta.table_name.removeprefix(app_config.RESOURCE_PREFIX + "-")
         out[_logical(short) + "Table"] = _hash_key_first(props)
     return out
@@ -256,6 +259,8 @@ def create_all(session: Any, prefix: str) -> dict[str, str]:
             )
         }
         kwargs["SSESpecification"] = {"Enabled": True}
+        if "StreamSpecification" in props:  # CloudFormation's form -> the API's
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         ddb.create_table(**kwargs)
         if "TimeToLiveSpecification" in props:
             ddb.update_time_to_live(

@@ -9,7 +9,8 @@ What it does, with no AWS account involved:
    imports app.py, whose SQS handler names the stage's queue); chalice writes
    ``OUT/sam.json`` (a SAM template), ``OUT/deployment.zip`` (the app) and
    ``OUT/layer-deployment.zip`` (the dependencies, as a Lambda layer);
-3. points the SQS event sources at our queue resources (see ``link_event_sources``);
+3. points the SQS event sources at our queue resources and the DynamoDB stream event
+   sources at their tables' streams (see ``link_event_sources``);
 4. (CLI only) lints ``sam.json`` with cfn-lint and fails on any finding.
 
 How settings that name template resources reach the Lambdas: chalice's config.json only
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -180,12 +182,56 @@ def _child_env(stage: str) -> dict[str, str]:
     return env
 
 
+# DynamoDB stream handlers: which events of a table (by short name) invoke the function.
+# The print dispatcher sends new jobs only; its own updates (sent, acked, printed) would
+# otherwise invoke it for nothing.
+STREAM_EVENT_NAMES: dict[str, list[str]] = {"print_jobs": ["INSERT"]}
+# A batch that keeps failing is retried this often, then skipped, so one bad record never
+# holds up a table's stream (the print watchdog re-sends what the dispatcher missed).
+STREAM_MAX_RETRIES = 5
+
+
+def _link_stream(fn_id: str, event: dict[str, Any], resources: dict[str, Any], prefix: str) -> None:
+    """Point a DynamoDB event source at the table's StreamArn (chalice only has the
+    placeholder ARN app.py gives it: ``...:table/<name>/stream/*``)."""
+    props = event["Properties"]
+    stream = props["Stream"]
+    if isinstance(stream, dict):
+        return
+    match = re.search(r":table/([^/]+)/stream", stream)
+    name = match.group(1) if match else stream
+    tables = {
+        r["Properties"]["TableName"]: logical
+        for logical, r in resources.items()
+        if r.get("Type") == "AWS::DynamoDB::Table"
+    }
+    if name not in tables:
+        raise BuildError(
+            f"{fn_id} reads the stream of table {name!r}, which infra/resources.py does not "
+            f"define (tables of this stage: {sorted(tables)})"
+        )
+    table = resources[tables[name]]["Properties"]
+    if "StreamSpecification" not in table:
+        raise BuildError(
+            f"{fn_id} reads the stream of {name}, but the table has no stream: set "
+            f"Meta.stream_view_type on its model"
+        )
+    props["Stream"] = {"Fn::GetAtt": [tables[name], "StreamArn"]}
+    props.setdefault("MaximumRetryAttempts", STREAM_MAX_RETRIES)
+    events = STREAM_EVENT_NAMES.get(name.removeprefix(prefix + "-"))
+    if events:
+        props["FilterCriteria"] = {
+            "Filters": [{"Pattern": json.dumps({"eventName": events}, separators=(",", ":"))}]
+        }
+
+
 def link_event_sources(template: dict[str, Any], prefix: str) -> None:
     """Point each SQS event source at our queue resource instead of an ARN built from
-    the queue's name.
+    the queue's name, and each DynamoDB event source at its table's stream.
 
     chalice knows queues only by name, so the event source mapping would not depend on
-    the queue and CloudFormation could create it first (and fail) on a new stack.
+    the queue and CloudFormation could create it first (and fail) on a new stack. A
+    stream's ARN is only known once its table exists, so it must be a GetAtt anyway.
     """
     resources = template["Resources"]
     by_name = {
@@ -197,6 +243,9 @@ def link_event_sources(template: dict[str, Any], prefix: str) -> None:
         if fn.get("Type") != "AWS::Serverless::Function":
             continue
         for event in (fn["Properties"].get("Events") or {}).values():
+            if event.get("Type") == "DynamoDB":
+                _link_stream(fn_id, event, resources, prefix)
+                continue
             if event.get("Type") != "SQS":
                 continue
             queue = event["Properties"]["Queue"]

@@ -9,9 +9,14 @@ process drives the same plain functions the Chalice handlers call:
   visibility timeout expires, and after the redrive policy's maxReceiveCount goes to the
   dead-letter queue (the queue service does that, as SQS does for Lambda).
 - ``SCHEDULE``: (interval in seconds, function) pairs run periodically, the local form of
-  ``@app.schedule``. Empty for now.
-
-Later issues add entries to both tables (print dispatch, order expiry, ...).
+  ``@app.schedule``.
+- ``STREAM_HANDLERS``: table short name -> handler(records), the local form of
+  ``@app.on_dynamodb_record``. One thread per table reads the table's DynamoDB stream
+  from its oldest record on (DescribeTable, DescribeStream, GetShardIterator, GetRecords,
+  all served by moto) and passes each batch of records, in the shape Lambda gives them,
+  to the handler: new print jobs reach ``print_dispatch.handle_stream_records`` exactly
+  as they do in AWS. A batch whose handler raises is retried, then skipped after
+  ``STREAM_MAX_RETRIES`` (the print watchdog re-sends what was missed).
 
 Run by the stack as ``python -m infra.local.worker`` with the stack's environment.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -74,6 +80,117 @@ def _scheduled(name: str) -> Callable[[], None]:
 
     run.__name__ = name
     return run
+
+
+StreamHandler = Callable[[list[dict[str, Any]]], Any]
+
+
+def _print_jobs_stream(records: list[dict[str, Any]]) -> None:
+    from chalicelib.services.print_dispatch import handle_stream_records
+
+    handle_stream_records(records)
+
+
+# Table short name -> handler(records), as app.py's @app.on_dynamodb_record declares them.
+STREAM_HANDLERS: dict[str, StreamHandler] = {"print_jobs": _print_jobs_stream}
+STREAM_MAX_RETRIES = 5  # as the template's MaximumRetryAttempts
+STREAM_IDLE_S = 0.2  # DynamoDB streams have no long poll: wait this long when idle
+STREAM_RESHARD_S = 10.0  # look for new shards this often
+
+
+class StreamReader:
+    """Reads one table's DynamoDB stream shard by shard, oldest record first, as Lambda's
+    event source mapping does (starting position TRIM_HORIZON)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        handler: StreamHandler,
+        *,
+        ddb: Any = None,
+        streams: Any = None,
+        batch_size: int = 100,
+    ) -> None:
+        self.table_name = table_name
+        self.handler = handler
+        self.batch_size = batch_size
+        self._ddb = ddb
+        self._streams = streams
+        self.stream_arn: str | None = None
+        self._iterators: dict[str, str] = {}  # open shard -> next iterator
+        self._done: set[str] = set()  # closed shards read to the end
+        self._failures: dict[str, int] = {}
+        self._resharded_at = float("-inf")
+
+    def _clients(self) -> tuple[Any, Any]:
+        if self._ddb is None or self._streams is None:
+            import boto3
+            from botocore.config import Config
+
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            self._ddb = self._ddb or boto3.client("dynamodb", region_name=region)
+            # botocore addresses streams by account id (<account>.streams-ddb...), which
+            # in-process moto does not route; the plain endpoint works everywhere.
+            self._streams = self._streams or boto3.client(
+                "dynamodbstreams",
+                region_name=region,
+                config=Config(account_id_endpoint_mode="disabled"),
+            )
+        return self._ddb, self._streams
+
+    def _reshard(self) -> None:
+        ddb, streams = self._clients()
+        if self.stream_arn is None:
+            table = ddb.describe_table(TableName=self.table_name)["Table"]
+            self.stream_arn = table.get("LatestStreamArn")
+            if not self.stream_arn:
+                raise RuntimeError(f"table {self.table_name} has no stream")
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in shards.get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id in self._iterators or shard_id in self._done:
+                continue
+            self._iterators[shard_id] = streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        self._resharded_at = time.monotonic()
+
+    def poll_once(self) -> int:
+        """Read each open shard once and hand what arrived to the handler. Returns how
+        many records were handled."""
+        if time.monotonic() - self._resharded_at >= STREAM_RESHARD_S or not self._iterators:
+            self._reshard()
+        _, streams = self._clients()
+        handled = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            response = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = response.get("Records", [])
+            if records:
+                try:
+                    self.handler(records)
+                except Exception:
+                    failures = self._failures.get(shard_id, 0) + 1
+                    self._failures[shard_id] = failures
+                    if failures <= STREAM_MAX_RETRIES:
+                        log.exception(
+                            "%s stream: batch failed (try %d); retrying", self.table_name, failures
+                        )
+                        continue  # keep the old iterator: the same records come again
+                    log.exception(
+                        "%s stream: batch failed %d times; skipping %d record(s)",
+                        self.table_name,
+                        failures,
+                        len(records),
+                    )
+                self._failures.pop(shard_id, None)
+                handled += len(records)
+            following = response.get("NextShardIterator")
+            if following:
+                self._iterators[shard_id] = following
+            else:  # the shard is closed and read to its end
+                del self._iterators[shard_id]
+                self._done.add(shard_id)
+        return handled
 
 
 # (interval in seconds, function): the local stand-in for @app.schedule, from the same
@@ -133,9 +250,13 @@ class Worker:
         schedule: list[tuple[float, Callable[[], None]]] | None = None,
         sqs: Any = None,
         queue_urls: dict[str, str] | None = None,
+        stream_handlers: dict[str, StreamHandler] | None = None,
     ) -> None:
         self.queue_handlers = QUEUE_HANDLERS if queue_handlers is None else queue_handlers
         self.schedule = SCHEDULE if schedule is None else schedule
+        # Streams are read only when asked for (main() passes STREAM_HANDLERS), so a
+        # worker built for one queue does not also start reading tables.
+        self.stream_handlers = stream_handlers or {}
         self._sqs = sqs
         self._queue_urls = queue_urls or {}
         self.stopping = threading.Event()
@@ -195,6 +316,29 @@ class Worker:
             with self._lock:
                 self._in_flight -= 1
 
+    def _stream_loop(self, short: str, handler: StreamHandler) -> None:
+        from chalicelib import config
+
+        def tracked(records: list[dict[str, Any]]) -> None:
+            with self._tracking():
+                handler(records)
+
+        reader = StreamReader(config.table_name(short), tracked)
+        log.info("reading the %s stream", short)
+        while not self.stopping.is_set():
+            try:
+                handled = reader.poll_once()
+                if handled:
+                    log.debug("%s stream: %d record(s) handled", short, handled)
+                    continue
+            except Exception:
+                if self.stopping.is_set():
+                    break
+                log.exception("reading the %s stream failed; retrying in 2 s", short)
+                self.stopping.wait(2)
+                continue
+            self.stopping.wait(STREAM_IDLE_S)
+
     def _schedule_loop(self, interval_s: float, job: Callable[[], None]) -> None:
         name = getattr(job, "__name__", repr(job))
         while not self.stopping.wait(interval_s):
@@ -209,6 +353,15 @@ class Worker:
         for short, binding in self.queue_handlers.items():
             t = threading.Thread(
                 target=self._poll_loop, args=(short, binding), name=f"poll-{short}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+        for short, handler in self.stream_handlers.items():
+            t = threading.Thread(
+                target=self._stream_loop,
+                args=(short, handler),
+                name=f"stream-{short}",
+                daemon=True,
             )
             t.start()
             self._threads.append(t)
@@ -237,12 +390,14 @@ class Worker:
 
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(description="Daojia local worker (SQS + schedules).")
+    parser = argparse.ArgumentParser(
+        description="Daojia local worker (SQS, DynamoDB streams, schedules)."
+    )
     parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
-    worker = Worker()
+    worker = Worker(stream_handlers=STREAM_HANDLERS)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -252,8 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     worker.start()
     log.info(
-        "worker ready: queues %s, %d scheduled job(s)",
+        "worker ready: queues %s, streams %s, %d scheduled job(s)",
         ", ".join(worker.queue_handlers) or "none",
+        ", ".join(worker.stream_handlers) or "none",
         len(worker.schedule),
     )
     while not stop.wait(1.0):

@@ -3,5 +3,77 @@
 from __future__ import annotations
 
 from chalicelib.api.routing import Area
+from chalicelib.auth.principal import BACK_OFFICE, RELAY, Principal
+from chalicelib.schemas import print_jobs as s
+from chalicelib.services import print_jobs as service
 
 area = Area("printing", __name__, "Print jobs, relay acknowledgements and missed prints.")
+
+
+@area.route(
+    "/relay/print-jobs/{job_id}/ack",
+    "POST",
+    summary="The relay printed one copy of a job",
+    roles={RELAY},
+    body=s.AckRequest,
+    response=s.PrintJob,
+    errors=(404, 409, 422),
+    request_example={"copy": "picking"},
+)
+def acknowledge(job_id: str, body: s.AckRequest, principal: Principal) -> s.PrintJob:
+    """Send once per printed copy (``picking``, ``delivery``, or ``slip`` for cancellation
+    slips). Idempotent: acknowledging a copy again changes nothing and returns the job.
+    When every copy is acknowledged the job is ``printed``; the order stops showing as a
+    missed print (漏单) once none of its jobs is missed. Only the relay of the job's store
+    may acknowledge it (403 ``other_store``); 422 ``copy_not_in_job`` for a copy the job
+    does not have."""
+    return service.acknowledge(principal, job_id, body.copy)
+
+
+@area.route(
+    "/admin/print-jobs",
+    "GET",
+    summary="Missed prints (漏单) and other print jobs by status, oldest first",
+    roles=BACK_OFFICE,
+    query=s.PrintJobQuery,
+    response=s.PrintJobPage,
+    errors=(403,),
+)
+def list_jobs(query: s.PrintJobQuery, principal: Principal) -> s.PrintJobPage:
+    """``status=missed`` (the default) lists jobs not acknowledged in time: they are being
+    re-sent and stay here until the store's relay acknowledges them. Each item has the
+    order's daily number (``daily_seq``) and the job's age in seconds. Head office sees
+    every store without ``store_id``; store staff see their own store."""
+    return service.list_jobs(principal, query)
+
+
+@area.route(
+    "/admin/orders/{order_id}/reprint",
+    "POST",
+    summary="Print an order's ticket again (补打)",
+    roles=BACK_OFFICE,
+    body=s.ReprintRequest,
+    response=s.PrintJob,
+    status=201,
+    errors=(404, 409, 422),
+    request_example={"copies": ["picking"], "reason": "小票卡纸"},
+)
+def reprint(order_id: str, body: s.ReprintRequest, principal: Principal) -> s.PrintJob:
+    """Creates a job of kind ``reprint`` (both copies unless ``copies`` says otherwise);
+    the ticket says it is a reprint. Paid orders only (409 ``order_not_printable``). Staff
+    of the order's store and head office. Send ``{}`` for both copies."""
+    return service.reprint(principal, order_id, body)
+
+
+@area.route(
+    "/admin/orders/{order_id}/print-jobs",
+    "GET",
+    summary="Every print job of an order",
+    roles=BACK_OFFICE,
+    response=s.PrintJobList,
+    errors=(404,),
+)
+def order_jobs(order_id: str, principal: Principal) -> s.PrintJobList:
+    """Tickets, reprints and cancellation slips of the order with their state and history:
+    when each was sent, re-sent, and printed."""
+    return service.order_jobs(principal, order_id)

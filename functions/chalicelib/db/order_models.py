@@ -296,6 +296,7 @@ class PrintJobModel(Model):
     change, then dispatched to the store's queue (DynamoDB stream; the watchdog re-sends)."""
 
     Meta = _meta("print_jobs")
+    Meta.stream_view_type = "NEW_IMAGE"  # new jobs reach print_dispatch through the stream
 
     job_id = UnicodeAttribute(hash_key=True)
     store_id = UnicodeAttribute()

@@ -1,20 +1,80 @@
-"""Print jobs: created in the same transaction as the order change that needs a ticket."""
+"""Print jobs: created in the same transaction as the order change that needs a ticket,
+then dispatched to the store's queue (services/print_dispatch.py), acknowledged copy by
+copy by the relay, re-sent and shown as missed (漏单) by the watchdog when late.
+
+This module holds the job's own rules and writes: creating a job, acknowledging a copy,
+the order's missed-print flag, reprints, and the views the API returns.
+
+The order's ``missed_print`` flag is written with plain UpdateItem/transaction operations
+that leave the order's version alone: it is a flag beside the order's state, and bumping
+the version would make a picker's concurrent "start picking" fail with 409 for nothing.
+"""
 
 from __future__ import annotations
 
+import logging
+import random
 import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.models import Model
 
 from chalicelib import clock
+from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal
+from chalicelib.db.connection import connection
 from chalicelib.db.order_models import OrderModel, PrintJobModel
+from chalicelib.db.order_repo import batch_get, cancellation_codes
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.domain.states import PAID_STATES, PRINT_JOB
+from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from chalicelib.schemas import print_jobs as s
+from chalicelib.services import order_flow
+
+log = logging.getLogger("daojia.print")
 
 ACK_WITHIN_S = 60  # a job not acknowledged by then is re-sent and shown as missed (漏单)
+MAX_RESEND_INTERVAL_S = 600  # later re-sends back off to this (a printer off for hours)
+ORDER_COPIES = frozenset({"picking", "delivery"})
+COPY_ORDER = ("picking", "delivery", "slip")  # how copies are listed and printed
+UNACKED = "unacked"  # value of the sparse by_watch index key while a job awaits its ack
+
+
+def resend_interval(attempts: int) -> int:
+    """Seconds to wait for an ack after send number ``attempts``: 60 s for the first
+    sends, then doubling to at most 10 minutes."""
+    return min(ACK_WITHIN_S * 2 ** max(attempts - 2, 0), MAX_RESEND_INTERVAL_S)
+
+
+def sorted_copies(copies: Iterable[str]) -> list[str]:
+    return sorted(copies, key=lambda c: COPY_ORDER.index(c) if c in COPY_ORDER else 99)
+
+
+def _job_number(job_id: str) -> int:
+    try:
+        return int(job_id.rsplit("-p", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def first_job_id(order: OrderModel) -> str | None:
+    """The order's first job: the ticket printed when it was paid."""
+    ids = sorted(order.print_job_ids or (), key=_job_number)
+    return ids[0] if ids else None
 
 
 def new_job(
     order: OrderModel, kind: str, copies: set[str], original_job_id: str | None = None
 ) -> PrintJobModel:
-    """A pending job for the order's store. ``kind``: order | reprint | cancellation."""
+    """A pending job for the order's store. ``kind``: order | reprint | cancellation.
+
+    Reprints and cancellation slips point at the order's first ticket unless told
+    otherwise, so the relay and head office can tell which ticket they belong to."""
     n = len(order.print_job_ids or ()) + 1
+    if original_job_id is None and kind != "order":
+        original_job_id = first_job_id(order)
     return PrintJobModel(
         f"{order.order_id}-p{n}",
         store_id=order.store_id,
@@ -23,7 +83,7 @@ def new_job(
         copies=copies,
         status="pending",
         store_status=f"{order.store_id}#pending",
-        watch="unacked",
+        watch=UNACKED,
         watch_at=int(time.time()) + ACK_WITHIN_S,
         original_job_id=original_job_id,
         created_at=clock.now_iso_ms(),
@@ -33,3 +93,332 @@ def new_job(
 def add_to_order(job: PrintJobModel) -> list:
     """Order update actions that remember the job."""
     return [OrderModel.print_job_ids.add({job.job_id})]
+
+
+def get_job(job_id: str) -> PrintJobModel:
+    """The job, or 404."""
+    try:
+        return PrintJobModel.get(job_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(f"No print job {job_id!r}.", code="print_job_not_found") from None
+
+
+# --- raw writes (no version bump on the order) -------------------------------------------
+
+
+def update_kwargs(model: type[Model], key: str, actions: list[Any], condition: Any = None) -> dict:
+    """The TransactWriteItems ``Update`` element for ``model``'s item ``key``."""
+    return model._get_connection().get_operation_kwargs(key, actions=actions, condition=condition)
+
+
+def check_kwargs(model: type[Model], key: str, condition: Any) -> dict:
+    """The TransactWriteItems ``ConditionCheck`` element for ``model``'s item ``key``."""
+    return model._get_connection().get_operation_kwargs(key, condition=condition)
+
+
+def transact_raw(
+    *,
+    updates: Sequence[dict] = (),
+    puts: Sequence[dict] = (),
+    checks: Sequence[dict] = (),
+    attempts: int = 5,
+) -> None:
+    """One TransactWriteItems of prepared elements, retried only on TransactionConflict
+    (as order_repo.transact does)."""
+    for attempt in range(attempts):
+        try:
+            connection().transact_write_items(
+                condition_check_items=list(checks),
+                delete_items=[],
+                put_items=list(puts),
+                update_items=list(updates),
+            )
+            return
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if (
+                "TransactionConflict" in codes
+                and "ConditionalCheckFailed" not in codes
+                and attempt < attempts - 1
+            ):
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+                continue
+            raise
+
+
+def flag_order_actions(missed: bool) -> list[Any]:
+    return [OrderModel.missed_print.set(missed)]
+
+
+def order_exists() -> Any:
+    return OrderModel.order_id.exists()
+
+
+def clear_missed_if_resolved(order_id: str) -> bool:
+    """Clear the order's missed-print flag if none of its jobs is missed. The check and
+    the write are one transaction, so a job the watchdog marks missed at the same moment
+    keeps the flag set. Returns True when the flag was cleared."""
+    try:
+        order = OrderModel.get(order_id, consistent_read=True)
+    except DoesNotExist:
+        return False
+    if not order.missed_print:
+        return False
+    checks = [
+        check_kwargs(PrintJobModel, job_id, PrintJobModel.status != "missed")
+        for job_id in sorted(order.print_job_ids or ())
+    ]
+    try:
+        transact_raw(
+            checks=checks,
+            updates=[
+                update_kwargs(OrderModel, order_id, flag_order_actions(False), order_exists())
+            ],
+        )
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
+            return False  # another of its jobs is still missed
+        raise
+    return True
+
+
+# --- acknowledgements --------------------------------------------------------------------
+
+
+def acknowledge(principal: Principal, job_id: str, copy: str) -> s.PrintJob:
+    """The relay printed one copy. Idempotent: a copy acknowledged twice changes nothing.
+    When every copy is acknowledged the job is printed; the order's missed-print flag
+    clears once none of its jobs is missed."""
+    job = get_job(job_id)
+    if principal.role != RELAY or principal.store_id != job.store_id:
+        raise Forbidden(
+            "This relay belongs to another store.",
+            code="other_store",
+            details={"store_id": job.store_id},
+        )
+    if copy not in job.copies:
+        raise ValidationFailed(
+            f"Job {job_id} has no {copy} copy.",
+            code="copy_not_in_job",
+            details=[field_error("copy", f"one of {', '.join(sorted_copies(job.copies))}")],
+        )
+    if copy not in (job.acked_copies or set()):
+        try:
+            job.update(
+                actions=[
+                    PrintJobModel.acked_copies.add({copy}),
+                    PrintJobModel.history.set(
+                        PrintJobModel.history.append(
+                            [order_flow.record("ack", job.status, job.status, principal, copy)]
+                        )
+                    ),
+                ],
+                condition=~PrintJobModel.acked_copies.contains(copy),
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            job = get_job(job_id)  # acknowledged at the same moment by a retry
+    if job.status != "printed" and set(job.copies) <= set(job.acked_copies or ()):
+        _mark_printed(job, principal)
+        job = get_job(job_id)
+    if job.status == "printed":
+        clear_missed_if_resolved(job.order_id)  # also heals a flag left by a crash
+    return view(job)
+
+
+def _mark_printed(job: PrintJobModel, principal: Principal) -> None:
+    to = PRINT_JOB.target("print", job.status)
+    sources = PRINT_JOB.transitions["print"][0]
+    try:
+        job.update(
+            actions=[
+                PrintJobModel.status.set(to),
+                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+                PrintJobModel.printed_at.set(clock.now_iso()),
+                PrintJobModel.watch.remove(),
+                PrintJobModel.watch_at.remove(),
+                PrintJobModel.history.set(
+                    PrintJobModel.history.append(
+                        [order_flow.record("print", job.status, to, principal)]
+                    )
+                ),
+            ],
+            condition=PrintJobModel.status.is_in(*sources),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        # The other copy's acknowledgement printed it at the same moment.
+
+
+# --- reprint -----------------------------------------------------------------------------
+
+
+def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.PrintJob:
+    """An explicit reprint of the order's ticket: a new job of kind "reprint", written in
+    one transaction with the order's list of jobs."""
+    copies = set(body.copies or ORDER_COPIES)
+    for attempt in range(3):
+        order = _store_order(principal, order_id)
+        if order.status not in PAID_STATES:
+            raise Conflict(
+                f"Only paid orders print; this order is {order.status.replace('_', ' ')}.",
+                code="order_not_printable",
+                details={"status": order.status},
+            )
+        job = new_job(order, "reprint", copies)
+        job.history = [order_flow.record("reprint", None, "pending", principal, body.reason)]
+        order_update = update_kwargs(
+            OrderModel,
+            order_id,
+            add_to_order(job),
+            OrderModel.status.is_in(*PAID_STATES),
+        )
+        put = job.get_save_kwargs_from_instance(condition=PrintJobModel.job_id.does_not_exist())
+        try:
+            transact_raw(puts=[put], updates=[order_update])
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if "ConditionalCheckFailed" in codes and attempt < 2:
+                continue  # another reprint took the number, or the order moved: look again
+            raise
+        log.info("reprint %s of order %s (%s) by %s", job.job_id, order_id, copies, principal)
+        return view(job)
+    raise Conflict("The order changed at the same time; retry.", code="order_changed")
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def _require_store(principal: Principal, store_id: str) -> None:
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden(
+            "Your account belongs to another store.",
+            code="other_store",
+            details={"store_id": store_id},
+        )
+
+
+def _store_order(principal: Principal, order_id: str) -> OrderModel:
+    """The order if ``principal`` works for its store or for head office; 404 otherwise
+    (order ids are not probed across stores, as in the store workflow)."""
+    order = order_flow.get(order_id)
+    if principal.is_hq or (principal.role in STAFF_ROLES and principal.store_id == order.store_id):
+        return order
+    raise NotFound(f"No order {order_id!r}.", code="order_not_found")
+
+
+def view(job: PrintJobModel) -> s.PrintJob:
+    """The API's view of a job."""
+    return s.PrintJob(
+        job_id=job.job_id,
+        store_id=job.store_id,
+        order_id=job.order_id,
+        kind=job.kind,
+        copies=sorted_copies(job.copies),
+        acked_copies=sorted_copies(job.acked_copies or ()),
+        status=job.status,
+        attempts=int(job.attempts or 0),
+        original_job_id=job.original_job_id,
+        created_at=job.created_at,
+        sent_at=job.sent_at,
+        printed_at=job.printed_at,
+        next_check_at=_iso_epoch(job.watch_at),
+        history=[
+            s.Transition(
+                at=h.at,
+                actor=h.actor,
+                role=h.role,
+                action=h.action,
+                from_state=h.from_state,
+                to_state=h.to_state,
+                reason=h.reason,
+            )
+            for h in job.history or []
+        ],
+    )
+
+
+def _iso_epoch(epoch: Any) -> str | None:
+    if epoch is None:
+        return None
+    return clock.iso(datetime.fromtimestamp(int(epoch), UTC))
+
+
+def order_jobs(principal: Principal, order_id: str) -> s.PrintJobList:
+    """Every print job of an order, oldest first (staff of its store, head office)."""
+    order = _store_order(principal, order_id)
+    ids = sorted(order.print_job_ids or (), key=_job_number)
+    jobs = _load_jobs(ids)
+    return s.PrintJobList(items=[view(j) for j in sorted(jobs, key=lambda j: j.created_at)])
+
+
+def _load_jobs(ids: list[str]) -> list[PrintJobModel]:
+    out: list[PrintJobModel] = []
+    for i in range(0, len(ids), 100):
+        chunk = ids[i : i + 100]
+        got = batch_get({PrintJobModel: [{"job_id": j} for j in chunk]})
+        out.extend(got[PrintJobModel])  # type: ignore[arg-type]
+    return out
+
+
+def _stores_of(principal: Principal, store_id: str | None) -> list[str]:
+    if store_id is not None:
+        _require_store(principal, store_id)
+        return [store_id]
+    if principal.is_hq:
+        from chalicelib.db.models import StoreModel
+
+        return [st.store_id for st in StoreModel.by_listing.query("stores")]
+    return [principal.store_id or ""]
+
+
+def list_jobs(principal: Principal, query: s.PrintJobQuery) -> s.PrintJobPage:
+    """Jobs in one status (missed prints by default), oldest first, with the order's
+    daily number and the job's age. Head office without a store sees every store: one
+    index query per store, never a scan."""
+    now = time.time()
+    jobs: list[PrintJobModel] = []
+    truncated = False
+    for store in _stores_of(principal, query.store_id):
+        got = list(
+            PrintJobModel.by_store_status.query(
+                f"{store}#{query.status}",
+                scan_index_forward=True,
+                limit=query.limit + 1,
+                page_size=query.limit + 1,
+            )
+        )
+        truncated = truncated or len(got) > query.limit
+        jobs.extend(got[: query.limit])
+    jobs.sort(key=lambda j: j.created_at)
+    truncated = truncated or len(jobs) > query.limit
+    jobs = jobs[: query.limit]
+    seqs = _daily_seqs({j.order_id for j in jobs})
+    return s.PrintJobPage(
+        items=[
+            s.PrintJobListItem(
+                **{f: getattr(view(j), f) for f in s.PrintJob.__struct_fields__},
+                daily_seq=seqs.get(j.order_id),
+                age_s=_age(now, j.created_at),
+            )
+            for j in jobs
+        ],
+        truncated=truncated,
+    )
+
+
+def _age(now: float, iso: str) -> int:
+    return max(0, int(now - datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()))
+
+
+def _daily_seqs(order_ids: set[str]) -> dict[str, int | None]:
+    ids = sorted(order_ids)
+    out: dict[str, int | None] = {}
+    for i in range(0, len(ids), 100):
+        got = batch_get({OrderModel: [{"order_id": o} for o in ids[i : i + 100]]})
+        for order in got[OrderModel]:
+            seq = order.daily_seq  # type: ignore[attr-defined]
+            out[order.order_id] = None if seq is None else int(seq)  # type: ignore[attr-defined]
+    return out

@@ -13,6 +13,7 @@ from chalicelib.db.writes import save_new
 from chalicelib.domain import geo, hours
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import stores as s
+from chalicelib.services import print_queues
 
 # What a store manager may change on their own store; the rest is head office's.
 MANAGER_EDITABLE = frozenset({"phone", "hours", "minimum_order_fen", "delivery_fee"})
@@ -91,6 +92,7 @@ def create_store(body: s.StoreCreate) -> s.Store:
     fields = {f: getattr(body, f) for f in body.__struct_fields__ if f != "store_id"}
     _apply(model, fields)
     save_new(model, Conflict(f"A store with id {body.store_id!r} exists.", code="store_exists"))
+    print_queues.create_for_new_store(body.store_id)
     return view(model)
 
 

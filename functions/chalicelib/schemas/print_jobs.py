@@ -1,0 +1,133 @@
+"""Print jobs in the API: the relay's acknowledgement, reprints, missed prints (漏单).
+
+The message a relay reads from its queue is a separate, versioned contract:
+schemas/print_messages.py and docs/schemas/print-job.v1.json.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from chalicelib.schemas.common import Out, Schema, StoreId, Timestamp
+from chalicelib.schemas.orders import Transition
+
+Copy = Literal["picking", "delivery", "slip"]
+JobStatus = Literal["pending", "sent", "missed", "printed"]
+
+
+class AckRequest(Schema, kw_only=True):
+    copy: Annotated[
+        Copy,
+        Meta(description="The copy that came out of the printer.", examples=["picking"]),
+    ]
+
+
+class ReprintRequest(Schema, kw_only=True):
+    copies: (
+        Annotated[
+            list[Literal["picking", "delivery"]],
+            Meta(
+                min_length=1,
+                max_length=2,
+                description="Copies to print again; both when absent.",
+                examples=[["picking"]],
+            ),
+        ]
+        | None
+    ) = None
+    reason: Annotated[str, Meta(max_length=200, examples=["小票卡纸"])] | None = None
+
+
+class PrintJobQuery(Schema, kw_only=True):
+    store_id: StoreId | None = None  # head office: absent = every store
+    status: JobStatus = "missed"
+    limit: Annotated[int, Meta(ge=1, le=500)] = 100
+
+
+class PrintJob(Out, kw_only=True):
+    job_id: str
+    store_id: str
+    order_id: str
+    kind: Literal["order", "reprint", "cancellation"]
+    copies: list[Copy]
+    acked_copies: list[Copy]
+    status: JobStatus
+    attempts: int  # sends so far (re-sends by the watchdog included)
+    original_job_id: str | None  # the ticket a reprint or cancellation slip belongs to
+    created_at: Timestamp
+    sent_at: Timestamp | None  # the latest send
+    printed_at: Timestamp | None
+    next_check_at: Timestamp | None  # when the watchdog re-sends if still unacknowledged
+    history: list[Transition]
+
+
+class PrintJobList(Out, kw_only=True):
+    items: list[PrintJob]
+
+
+class PrintJobListItem(PrintJob, kw_only=True):
+    daily_seq: int | None  # the order's 今日第 N 单
+    age_s: int  # seconds since the job was created
+
+
+class PrintJobPage(Out, kw_only=True):
+    items: list[PrintJobListItem]
+    truncated: bool  # more jobs than ``limit``: the oldest are listed
+
+
+_JOB = {
+    "job_id": "261124K7M2Q9XD-p1",
+    "store_id": "sh-jingan",
+    "order_id": "261124K7M2Q9XD",
+    "kind": "order",
+    "copies": ["picking", "delivery"],
+    "acked_copies": ["picking", "delivery"],
+    "status": "printed",
+    "attempts": 1,
+    "original_job_id": None,
+    "created_at": "2026-11-24T02:30:00.120Z",
+    "sent_at": "2026-11-24T02:30:00Z",
+    "printed_at": "2026-11-24T02:30:04Z",
+    "next_check_at": None,
+    "history": [
+        {
+            "at": "2026-11-24T02:30:00Z",
+            "actor": "system",
+            "role": "hq_admin",
+            "action": "send",
+            "from_state": "pending",
+            "to_state": "sent",
+            "reason": "attempt 1",
+        },
+        {
+            "at": "2026-11-24T02:30:04Z",
+            "actor": "relay-sh-jingan",
+            "role": "relay",
+            "action": "print",
+            "from_state": "sent",
+            "to_state": "printed",
+            "reason": None,
+        },
+    ],
+}
+_MISSED = dict(
+    _JOB,
+    acked_copies=[],
+    status="missed",
+    attempts=2,
+    printed_at=None,
+    next_check_at="2026-11-24T02:33:01Z",
+    history=[],
+    daily_seq=12,
+    age_s=185,
+)
+
+EXAMPLES = {
+    "AckRequest": {"copy": "picking"},
+    "ReprintRequest": {"copies": ["picking"], "reason": "小票卡纸"},
+    "PrintJob": _JOB,
+    "PrintJobList": {"items": [_JOB]},
+    "PrintJobPage": {"items": [_MISSED], "truncated": False},
+}

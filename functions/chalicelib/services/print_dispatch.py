@@ -1,0 +1,296 @@
+"""Sending print jobs to their store's FIFO queue.
+
+A job is written in the same transaction as the order change that needs it (payment,
+cancellation, reprint), so there is no moment where the order changed and its ticket was
+lost. Sending happens after the commit: the print_jobs table's DynamoDB stream calls
+``handle_stream_records`` (in AWS through ``@app.on_dynamodb_record``; in the local stack
+the worker polls the stream), and the watchdog (services/print_watchdog.py) re-sends any
+job not acknowledged in time, including one the stream never delivered.
+
+Every send of a job carries ``MessageDeduplicationId = "<job_id>-<attempt>"``: callers
+racing to send the same attempt produce one message (SQS FIFO de-duplication), and a
+conditional write on the job records the send exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from chalicelib import clock
+from chalicelib.db.models import StoreModel
+from chalicelib.db.order_models import OrderModel, PrintJobModel
+from chalicelib.db.order_repo import cancellation_codes
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.domain.privacy import mask_phone
+from chalicelib.domain.states import PRINT_JOB
+from chalicelib.schemas import print_messages as m
+from chalicelib.services import order_flow, print_jobs, print_queues
+
+log = logging.getLogger("daojia.print")
+
+
+# --- the message -----------------------------------------------------------------------
+
+
+def _cancellation(order: OrderModel) -> m.Cancellation | None:
+    for h in reversed(order.history or []):
+        if h.action == "cancel":
+            return m.Cancellation(at=h.at, reason=h.reason)
+    return None
+
+
+def build_message(
+    job: PrintJobModel, order: OrderModel, store: StoreModel, attempt: int
+) -> m.PrintJobMessage:
+    """The queue message of one send of ``job``. The address and the (masked) phone go
+    only into jobs with a delivery copy (personal data where it is needed only)."""
+    address = order.address
+    with_delivery = (
+        order.fulfilment == "delivery" and address is not None and "delivery" in job.copies
+    )
+    return m.PrintJobMessage(
+        schema_version=m.SCHEMA_VERSION,
+        job_id=job.job_id,
+        kind=job.kind,
+        attempt=attempt,
+        copies=print_jobs.sorted_copies(job.copies),
+        original_job_id=job.original_job_id,
+        store_id=store.store_id,
+        store_name=store.name,
+        store_phone=store.phone,
+        store_timezone=store.timezone,
+        order_id=order.order_id,
+        daily_seq=None if order.daily_seq is None else int(order.daily_seq),
+        business_day=order.store_day.split("#", 1)[-1],
+        fulfilment=order.fulfilment,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        lines=[
+            m.PrintLine(
+                sku=x.sku,
+                name=x.name,
+                unit=x.unit,
+                qty=int(x.qty),
+                unit_price_fen=int(x.unit_price_fen),
+                amount_fen=int(x.amount_fen),
+                zone=x.zone,
+                shelf=x.shelf,
+                category1=x.category1,
+                category2=x.category2,
+                fresh=bool(x.fresh),
+            )
+            for x in order.lines
+        ],
+        remark=order.remark,
+        pickup_code=order.pickup_code if order.fulfilment == "pickup" else None,
+        delivery=m.Delivery(
+            name=address.name, phone_masked=mask_phone(address.phone), address=address.line
+        )
+        if with_delivery and address is not None
+        else None,
+        amounts=m.Amounts(
+            subtotal_fen=int(order.subtotal_fen),
+            discount_fen=int(order.discount_fen),
+            delivery_fee_fen=int(order.delivery_fee_fen),
+            total_fen=int(order.total_fen),
+        ),
+        discounts=[
+            m.Discount(label=d.label, amount_fen=int(d.amount_fen)) for d in order.discounts or []
+        ],
+        cancellation=_cancellation(order) if job.kind == "cancellation" else None,
+    )
+
+
+def dedupe_id(job_id: str, attempt: int) -> str:
+    return f"{job_id}-{attempt}"
+
+
+def _send(job: PrintJobModel, attempt: int) -> None:
+    """Build and send one attempt of the job to its store's queue."""
+    from chalicelib.queues import sqs_client
+
+    order = OrderModel.get(job.order_id, consistent_read=True)
+    store = StoreModel.get(job.store_id)
+    message = build_message(job, order, store, attempt)
+    params: dict[str, Any] = {
+        "MessageBody": m.encode(message),
+        "MessageGroupId": job.store_id,  # one group per store: its tickets in order
+        "MessageDeduplicationId": dedupe_id(job.job_id, attempt),
+        "MessageAttributes": {
+            "schema_version": {"DataType": "String", "StringValue": m.SCHEMA_VERSION},
+            "kind": {"DataType": "String", "StringValue": job.kind},
+        },
+    }
+    sqs = sqs_client()
+    try:
+        sqs.send_message(QueueUrl=print_queues.url(job.store_id), **params)
+    except Exception as exc:
+        if not print_queues.is_missing_queue(exc):
+            raise
+        print_queues.forget(job.store_id)  # deleted since we cached it: create it again
+        sqs.send_message(QueueUrl=print_queues.url(job.store_id), **params)
+
+
+def _load(job_id: str) -> PrintJobModel | None:
+    try:
+        return PrintJobModel.get(job_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+# --- first send --------------------------------------------------------------------------
+
+
+def dispatch(job_id: str) -> bool:
+    """Send a pending job to its store's queue and mark it sent. Idempotent: a job that
+    is no longer pending is left alone, and callers racing on the same job send one
+    message (same de-duplication id) and record one transition. True if this call
+    recorded the send."""
+    job = _load(job_id)
+    if job is None:
+        log.warning("dispatch: no print job %s", job_id)
+        return False
+    if job.status != "pending":
+        return False
+    attempt = int(job.attempts or 0) + 1
+    _send(job, attempt)
+    to = PRINT_JOB.target("send", job.status)
+    now = int(time.time())
+    try:
+        job.update(
+            actions=[
+                PrintJobModel.status.set(to),
+                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+                PrintJobModel.attempts.set(attempt),
+                PrintJobModel.sent_at.set(clock.now_iso()),
+                PrintJobModel.watch_at.set(now + print_jobs.resend_interval(attempt)),
+                PrintJobModel.history.set(
+                    PrintJobModel.history.append(
+                        [
+                            order_flow.record(
+                                "send", job.status, to, order_flow.SYSTEM, f"attempt {attempt}"
+                            )
+                        ]
+                    )
+                ),
+            ],
+            condition=(PrintJobModel.status == job.status)
+            & (PrintJobModel.attempts == int(job.attempts or 0)),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False  # another caller recorded this send (its message was the same)
+        raise
+    return True
+
+
+def handle_stream_records(records: list[dict[str, Any]]) -> int:
+    """The print_jobs stream: dispatch each newly inserted job. A job that fails to send
+    is logged and left to the watchdog, so one bad record never holds up the stream.
+    Returns how many jobs this call sent."""
+    sent = 0
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        job_id = (record.get("dynamodb", {}).get("Keys", {}).get("job_id") or {}).get("S")
+        if not job_id:
+            continue
+        try:
+            sent += dispatch(job_id)
+        except Exception:
+            log.exception("print job %s: dispatch failed; the watchdog will re-send it", job_id)
+    return sent
+
+
+# --- re-sends (the watchdog) -------------------------------------------------------------
+
+
+def resend_overdue(job_id: str, now: int) -> bool:
+    """A job whose acknowledgement is overdue: send it again (attempt + 1) and mark it
+    missed (漏单) with its order, in one transaction. It stays missed, and is re-sent
+    with growing intervals, until the relay acknowledges it. When the queue cannot be
+    reached the job is still marked missed (head office sees it) and the send is tried
+    again next run. True if this call re-sent."""
+    job = _load(job_id)
+    if job is None or job.status == "printed" or job.watch is None or job.watch_at is None:
+        return False
+    if int(job.watch_at) > now:
+        return False
+    attempt = int(job.attempts or 0) + 1
+    try:
+        _send(job, attempt)
+    except Exception:
+        try:
+            _record_late(job, now, None)
+        except Exception:
+            log.exception("print job %s: could not mark it missed either", job_id)
+        raise
+    if not _record_late(job, now, attempt):
+        return False
+    log.warning(
+        "print job %s (order %s, store %s) not acknowledged in time: re-sent as attempt %d, "
+        "shown as a missed print",
+        job_id,
+        job.order_id,
+        job.store_id,
+        attempt,
+    )
+    return True
+
+
+def _record_late(job: PrintJobModel, now: int, sent_attempt: int | None) -> bool:
+    """Mark the job missed (if it is not yet) and its order's missed-print flag, and
+    record the re-send ``sent_attempt`` if there was one, in one transaction conditioned
+    on the job being as read. False if it changed meanwhile (acknowledged, or handled by
+    another run) or there was nothing to record."""
+    actions: list[Any] = []
+    history = []
+    if job.status != "missed":
+        to = PRINT_JOB.target("miss", job.status)
+        actions += [
+            PrintJobModel.status.set(to),
+            PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+        ]
+        history.append(
+            order_flow.record("miss", job.status, to, order_flow.SYSTEM, "not acknowledged in time")
+        )
+    if sent_attempt is not None:
+        actions += [
+            PrintJobModel.attempts.set(sent_attempt),
+            PrintJobModel.sent_at.set(clock.now_iso()),
+            PrintJobModel.watch_at.set(now + print_jobs.resend_interval(sent_attempt)),
+        ]
+        history.append(
+            order_flow.record(
+                "resend", "missed", "missed", order_flow.SYSTEM, f"attempt {sent_attempt}"
+            )
+        )
+    if not actions:
+        return False
+    actions.append(PrintJobModel.history.set(PrintJobModel.history.append(history)))
+    condition = (
+        (PrintJobModel.status == job.status)
+        & (PrintJobModel.attempts == int(job.attempts or 0))
+        & (PrintJobModel.watch_at == int(job.watch_at))
+    )
+    try:
+        print_jobs.transact_raw(
+            updates=[
+                print_jobs.update_kwargs(PrintJobModel, job.job_id, actions, condition),
+                print_jobs.update_kwargs(
+                    OrderModel,
+                    job.order_id,
+                    print_jobs.flag_order_actions(True),
+                    print_jobs.order_exists(),
+                ),
+            ]
+        )
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            return False  # acknowledged, or re-sent by another run, meanwhile
+        raise
+    return True
