@@ -379,7 +379,9 @@ class LocalStack:
         self.env = self._build_env(jwt_secret(self.state_dir))
 
         self._say(f"starting local AWS (moto) on {self.aws_url}")
-        self._spawn("moto", ["-m", "moto.server", "-H", AWS_HOST, "-p", str(self.aws_port)])
+        self._spawn(
+            "moto", ["-m", "infra.local.moto_server", "-H", AWS_HOST, "-p", str(self.aws_port)]
+        )
         # The API imports meanwhile (it touches AWS only when called).
         self._spawn(
             "api",

@@ -28,7 +28,13 @@ def reset_cached_clients() -> None:
 
 @pytest.fixture(scope="session")
 def moto_server():
+    """moto's threaded server with DynamoDB requests made atomic, as DynamoDB's are (see
+    infra/local/moto_server.py: unpatched, moto interleaves concurrent transactions)."""
     from moto.server import ThreadedMotoServer
+
+    from infra.local.moto_server import make_dynamodb_atomic
+
+    make_dynamodb_atomic()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

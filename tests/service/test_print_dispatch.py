@@ -22,20 +22,6 @@ STORE = "sh-print"
 SKU = "800001"
 
 
-@pytest.fixture(autouse=True)
-def dynamodb_serialised(monkeypatch):
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    handle = DynamoHandler.call_action
-
-    def call_action(self):  # type: ignore[no-untyped-def]
-        with lock:
-            return handle(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
 @pytest.fixture
 def paid_job(aws_server):
     """A store, a paid pickup order there, and the id of its print job (pending)."""

@@ -18,22 +18,6 @@ from chalicelib.errors import ApiError
 from tests.order_steps import completed_order, open_return, seed_catalogue, set_fresh
 
 
-@pytest.fixture(autouse=True)
-def dynamodb_serialised(monkeypatch):
-    """One DynamoDB request at a time inside moto, as atomic as DynamoDB's own writes
-    (moto's transactions are not atomic across its server threads)."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    handle = DynamoHandler.call_action
-
-    def call_action(self):  # type: ignore[no-untyped-def]
-        with lock:
-            return handle(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
 @pytest.fixture
 def shop(aws_server):
     from chalicelib.db.connection import connection

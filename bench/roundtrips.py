@@ -1,0 +1,560 @@
+"""AWS round trips per request: ``python bench/roundtrips.py``.
+
+Every AWS API call this process makes is seen by a handler on botocore's ``before-call``
+event, registered in botocore's built-in handler list before anything creates a session:
+PynamoDB keeps its own botocore session (one per thread), so a hook on boto3's default
+session would miss its calls (DESIGN.md, "Facts we checked"). The app runs in process,
+through ``chalice.test.Client`` (authorizer included), on in-process moto with the demo
+catalogue; the setup's calls are not counted.
+
+One order goes through the flow and the calls each request makes are printed:
+
+| figure | request |
+|---|---|
+| ``place_order_calls`` | ``POST /orders`` with an Idempotency-Key, 3 lines (target: 2) |
+| ``pay_callback_calls`` | ``POST /payments/notify/local``: the provider's signed webhook |
+| ``pick_calls`` | ``POST /admin/orders/{id}/pick`` with one line short (partial refund) |
+
+Each figure is followed by a ``#`` breakdown by operation (``service.Operation xN``), and
+the other steps of the lifecycle are listed as ``#`` lines. Figures only; no assertions.
+
+The module is also the harness of ``bench/lifecycle_cost.py``: ``AwsMeter`` (the hook),
+``in_process_aws()`` and ``Flow`` (the lifecycle's requests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT, ROOT / "functions"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+PREFIX = "daojia-bench"
+STORE = "sh-xuhui"  # the demo store open around the clock: the bench runs at any hour
+ADDRESS = {
+    "name": "王女士",
+    "phone": "13800000001",
+    "line": "漕溪北路100号 3号楼 502室",
+    "lat": 31.1960,
+    "lng": 121.4380,
+}
+
+
+def prepare_environment() -> None:
+    """What the API reads at import time (as tests/conftest.py sets it); no AWS endpoint,
+    so in-process moto serves every call. Call before importing anything of the app."""
+    for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[var]
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_SESSION_TOKEN": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "DAOJIA_STAGE": "local",
+            "DAOJIA_RESOURCE_PREFIX": PREFIX,
+            "DAOJIA_JWT_SECRET": "bench-secret-not-for-production-0123456789",
+        }
+    )
+
+
+# --- counting calls ---------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One AWS API call: its request parameters and (once answered) the parsed response."""
+
+    service: str
+    operation: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    started: float = 0.0  # perf_counter at before-call
+    seconds: float = 0.0  # until after-call: the request, the service, parsing the answer
+    cpu_started: float = 0.0  # the thread's CPU time at before-call
+    cpu_seconds: float = 0.0  # CPU time of this thread until after-call (in-process moto)
+    extra: dict[str, Any] = field(default_factory=dict)  # for observers
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}.{self.operation}"
+
+    @property
+    def error(self) -> str | None:
+        return ((self.response or {}).get("Error") or {}).get("Code")
+
+
+Observer = Callable[[str, Call], None]  # ("before" | "after", call)
+
+
+class AwsMeter:
+    """Records the AWS calls made while ``measure()`` is active, from botocore's events
+    (``calls``: those of the current ``measure()`` block)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.recording = False
+        self.observers: list[Observer] = []
+        self._lock = threading.Lock()
+
+    def install(self) -> AwsMeter:
+        """Register in botocore's built-in handlers: every session created from now on,
+        PynamoDB's included, emits to us. Must run before the app (or boto3) makes one."""
+        import botocore.handlers
+
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-call.*.*", self._before))
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", self._after))
+        return self
+
+    def _before(
+        self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        if not self.recording:
+            return None  # returning a value would short-circuit the call
+        body = params.get("body") or b"{}"
+        try:
+            request = json.loads(body) if body else {}
+        except (TypeError, ValueError):
+            request = {}  # query-protocol services: only the count matters
+        call = Call(model.service_model.service_name, model.name, request)
+        call.started = time.perf_counter()
+        call.cpu_started = time.thread_time()
+        context["bench_call"] = call
+        with self._lock:
+            self.calls.append(call)
+        for observe in self.observers:
+            observe("before", call)
+        return None
+
+    def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        call = context.pop("bench_call", None)
+        if call is None:
+            return
+        call.seconds = time.perf_counter() - call.started
+        call.cpu_seconds = time.thread_time() - call.cpu_started
+        call.response = parsed
+        for observe in self.observers:
+            observe("after", call)
+
+    @contextmanager
+    def measure(self) -> Iterator[list[Call]]:
+        """The calls made inside the block (the list fills as they happen). Only the
+        current block's calls are kept: a long run does not pile them up."""
+        out: list[Call] = []
+        self.calls = out
+        self.recording = True
+        try:
+            yield out
+        finally:
+            self.recording = False
+            self.calls = []
+
+
+def breakdown(calls: list[Call]) -> str:
+    """``dynamodb.GetItem x2, dynamodb.TransactWriteItems`` in call order of first use."""
+    counts = Counter(c.name for c in calls)
+    parts = [name + (f" x{n}" if n > 1 else "") for name, n in counts.items()]
+    return ", ".join(parts) or "none"
+
+
+# --- the app on in-process moto -----------------------------------------------------------
+
+
+BENCH_SKUS = 60  # products the bench store sells: moto copies the table in each transaction
+
+
+@contextmanager
+def in_process_aws(stock: int = 1_000_000) -> Iterator[None]:
+    """moto in process with every resource, the demo stores and catalogue, and ``stock``
+    units of the first ``BENCH_SKUS`` active products at the bench store."""
+    import boto3
+    import moto
+
+    with moto.mock_aws():
+        from infra.resources import create_all
+
+        create_all(boto3.Session(region_name="us-east-1"), PREFIX)
+        seed_catalogue(stock)
+        yield
+
+
+def seed_catalogue(stock: int) -> None:
+    import msgspec
+    from chalicelib.domain.catalogue import parse_product, parse_store_item
+    from chalicelib.schemas.stores import StoreCreate
+    from chalicelib.services import imports
+    from chalicelib.services import stores as store_service
+
+    from infra.local import demo_data
+
+    for raw in demo_data.stores():
+        store_service.create_store(msgspec.convert(raw, StoreCreate))
+    products = [parse_product(raw, n) for n, raw in enumerate(demo_data.products(), start=2)]
+    for i in range(0, len(products), 100):
+        imports.apply_products(products[i : i + 100])  # type: ignore[arg-type]
+    sold = set(sellable_skus())
+    rows = [
+        (n, parse_store_item(dict(raw, stock=stock, on_sale=True), n))
+        for n, raw in enumerate(demo_data.store_items(), start=2)
+        if raw["store_id"] == STORE and raw["sku"] in sold
+    ]
+    known: dict[str, bool] = {}
+    for i in range(0, len(rows), 250):
+        result = imports.apply_store_items(rows[i : i + 250], known)  # type: ignore[arg-type]
+        assert not result.errors, result.errors[:3]
+
+
+def sellable_skus() -> list[str]:
+    """The products the bench store sells: the first ``BENCH_SKUS`` active products of
+    the demo catalogue, taken evenly across it (every category)."""
+    from infra.local import demo_data
+
+    active = [p["sku"] for p in demo_data.products() if p.get("active", True) in (True, "true")]
+    step = max(1, len(active) // BENCH_SKUS)
+    return active[::step][:BENCH_SKUS]
+
+
+class Api:
+    """The Chalice app through ``chalice.test.Client``: JSON in, (status, JSON) out."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
+        text = r.body.decode() if isinstance(r.body, bytes) else r.body
+        return r.status_code, (json.loads(text) if text else None)
+
+
+def has_route(app: Any, path: str, method: str) -> bool:
+    return method in (app.routes.get(path) or {})
+
+
+def token(subject: str, role: str, store_id: str | None = None) -> str:
+    from chalicelib.auth import tokens
+
+    return tokens.issue(subject, role, store_id, 24 * 3600)[0]
+
+
+class StepFailed(RuntimeError):
+    """A request of the flow did not answer as the flow expects."""
+
+
+@dataclass
+class Flow:
+    """The requests of one order's lifecycle, as the storefront, the payment provider,
+    the print relay and the store's staff make them."""
+
+    api: Api
+    app: Any
+    staff_token: str = field(default_factory=lambda: token(f"{STORE}-staff", "store_staff", STORE))
+    relay_token: str = field(default_factory=lambda: token(f"relay-{STORE}", "relay", STORE))
+
+    def _ok(self, what: str, status: int, body: Any, expected: tuple[int, ...] = (200,)) -> Any:
+        if status not in expected:
+            raise StepFailed(f"{what}: {status} {json.dumps(body, ensure_ascii=False)[:400]}")
+        return body
+
+    # customer
+    @staticmethod
+    def cart(skus: list[str]) -> dict[str, Any]:
+        return {
+            "store_id": STORE,
+            "fulfilment": "delivery",
+            "address": ADDRESS,
+            "items": [{"sku": sku, "qty": 1 + i % 2} for i, sku in enumerate(skus)],
+        }
+
+    def quote(self, customer: str, cart: dict[str, Any]) -> Any:
+        return self._ok("quote", *self.api.call("POST", "/orders/quote", cart, customer))
+
+    def place(self, customer: str, cart: dict[str, Any], key: str | None = None) -> Any:
+        status, body = self.api.call(
+            "POST",
+            "/orders",
+            dict(cart, remark="放门口，谢谢"),
+            customer,
+            headers={"Idempotency-Key": key or uuid.uuid4().hex},
+        )
+        return self._ok("place", status, body, (200, 201))
+
+    def start_payment(self, customer: str, order_id: str) -> Any:
+        return self._ok("pay", *self.api.call("POST", f"/orders/{order_id}/pay", {}, customer))
+
+    def payment_notification(self, order: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        from chalicelib.services.payment_providers import provider
+
+        return provider("local").make_notification(order["order_id"], order["total_fen"])
+
+    def notify(self, headers: dict[str, str], body: bytes) -> Any:
+        status, ack = self.api.call(
+            "POST", "/payments/notify/local", raw=body, headers=dict(headers)
+        )
+        return self._ok("payment notification", status, ack)
+
+    # printing
+    @property
+    def has_printing(self) -> bool:
+        return has_route(self.app, "/relay/print-jobs/{job_id}/ack", "POST")
+
+    @staticmethod
+    def stream_insert(job_id: str) -> list[dict[str, Any]]:
+        """The print_jobs stream record of a new job, as Lambda passes it (keys only)."""
+        return [{"eventName": "INSERT", "dynamodb": {"Keys": {"job_id": {"S": job_id}}}}]
+
+    def dispatch_print(self, job_id: str) -> Any:
+        """What the print_jobs stream's Lambda does with the job's INSERT record."""
+        from chalicelib.services.print_dispatch import handle_stream_records
+
+        return handle_stream_records(self.stream_insert(job_id))
+
+    def relay_receive(self, sqs: Any, queue_url: str) -> dict[str, Any]:
+        """The relay's receive (the message is there already, so no wait)."""
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=0)
+        messages = got.get("Messages") or []
+        if len(messages) != 1:
+            raise StepFailed(f"relay: expected one print message, got {len(messages)}")
+        return messages[0]
+
+    def ack(self, job_id: str, copy: str) -> Any:
+        return self._ok(
+            "ack",
+            *self.api.call(
+                "POST", f"/relay/print-jobs/{job_id}/ack", {"copy": copy}, self.relay_token
+            ),
+        )
+
+    def confirm(self, customer: str, order_id: str) -> Any:
+        return self._ok(
+            "confirm", *self.api.call("POST", f"/orders/{order_id}/confirm", {}, customer)
+        )
+
+    # store
+    @property
+    def has_store_workflow(self) -> bool:
+        return has_route(self.app, "/admin/orders/{order_id}/pick", "POST")
+
+    def start_picking(self, order_id: str) -> Any:
+        return self._ok(
+            "start picking",
+            *self.api.call("POST", f"/admin/orders/{order_id}/start-picking", {}, self.staff_token),
+        )
+
+    def pick(self, order: dict[str, Any], short_units: int = 0) -> Any:
+        """Pick every line in full, except ``short_units`` missing from the first line
+        that has that many (a shortage: partial refund)."""
+        lines, left = [], short_units
+        for line in order["lines"]:
+            missing = min(left, int(line["qty"]))
+            left -= missing
+            lines.append({"sku": line["sku"], "picked_qty": int(line["qty"]) - missing})
+        return self._ok(
+            "pick",
+            *self.api.call(
+                "POST",
+                f"/admin/orders/{order['order_id']}/pick",
+                {"lines": lines},
+                self.staff_token,
+            ),
+        )
+
+    def checkout(self, order_id: str) -> Any:
+        return self._ok(
+            "checkout",
+            *self.api.call(
+                "POST",
+                f"/admin/stores/{STORE}/checkout",
+                {"order_code": order_id},
+                self.staff_token,
+            ),
+        )
+
+    def dispatch(self, order_id: str) -> Any:
+        return self._ok(
+            "dispatch",
+            *self.api.call("POST", f"/admin/orders/{order_id}/dispatch", {}, self.staff_token),
+        )
+
+    def deliver(self, order_id: str) -> Any:
+        return self._ok(
+            "deliver",
+            *self.api.call("POST", f"/admin/orders/{order_id}/deliver", {}, self.staff_token),
+        )
+
+
+def first_job_id(order_id: str) -> str:
+    """The order's ticket (read directly: not one of the flow's requests)."""
+    from chalicelib.db.order_models import OrderModel
+    from chalicelib.services.print_jobs import first_job_id as first
+
+    job_id = first(OrderModel.get(order_id, consistent_read=True))
+    if job_id is None:
+        raise StepFailed(f"order {order_id} has no print job")
+    return job_id
+
+
+def relay_queue_of(store_id: str) -> tuple[Any, str]:
+    """An SQS client of the store's relay and its queue URL (looked up once, as a relay
+    does at start-up)."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    try:
+        from chalicelib.services.print_queues import queue_name
+    except ImportError:
+        return sqs, ""
+    return sqs, sqs.get_queue_url(QueueName=queue_name(store_id))["QueueUrl"]
+
+
+# --- the bench ----------------------------------------------------------------------------
+
+
+def main() -> int:
+    prepare_environment()
+    meter = AwsMeter().install()  # before anything creates a botocore session
+
+    import moto  # noqa: F401  (patches botocore before the app's clients exist)
+
+    with in_process_aws():
+        from app import app
+        from chalice.test import Client
+
+        with Client(app) as client:
+            flow = Flow(Api(client), app)
+            customer = token("c-bench-0001", "customer")
+            skus = sellable_skus()[:3]
+            cart = Flow.cart(skus)
+            rows: list[tuple[str, str, list[Call]]] = []  # (figure or step, request, calls)
+
+            def step(name: str, request: str, fn: Callable[[], Any]) -> Any:
+                with meter.measure() as calls:
+                    out = fn()
+                rows.append((name, request, calls))
+                return out
+
+            relay_sqs, relay_queue = relay_queue_of(STORE)
+
+            # Warm-up order: first use of each client, queue URL lookups etc. (a warm
+            # Lambda container has them cached).
+            warm = flow.place(customer, cart)
+            flow.notify(*flow.payment_notification(warm))
+            if flow.has_printing:
+                flow.dispatch_print(first_job_id(warm["order_id"]))
+                message = flow.relay_receive(relay_sqs, relay_queue)
+                relay_sqs.delete_message(
+                    QueueUrl=relay_queue, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+            step("quote", "POST /orders/quote", lambda: flow.quote(customer, cart))
+            key = uuid.uuid4().hex
+            order = step(
+                "place_order_calls", "POST /orders", lambda: flow.place(customer, cart, key)
+            )
+            step("place_retry", "POST /orders (same key)", lambda: flow.place(customer, cart, key))
+            oid = order["order_id"]
+            step(
+                "start_payment", "POST /orders/{id}/pay", lambda: flow.start_payment(customer, oid)
+            )
+            headers, body = flow.payment_notification(order)
+            step(
+                "pay_callback_calls",
+                "POST /payments/notify/local",
+                lambda: flow.notify(headers, body),
+            )
+            step(
+                "pay_callback_duplicate",
+                "POST /payments/notify/local (same notice)",
+                lambda: flow.notify(headers, body),
+            )
+            if flow.has_printing:
+                job_id = first_job_id(oid)
+                step(
+                    "print_dispatch",
+                    "print_jobs stream record -> handle_stream_records",
+                    lambda: flow.dispatch_print(job_id),
+                )
+                message = step(
+                    "relay_receive",
+                    "relay: ReceiveMessage",
+                    lambda: flow.relay_receive(relay_sqs, relay_queue),
+                )
+                for copy in ("picking", "delivery"):
+                    step(
+                        f"relay_ack_{copy}",
+                        f"POST /relay/print-jobs/{{id}}/ack {copy}",
+                        lambda copy=copy: flow.ack(job_id, copy),
+                    )
+                step(
+                    "relay_delete",
+                    "relay: DeleteMessage",
+                    lambda: relay_sqs.delete_message(
+                        QueueUrl=relay_queue, ReceiptHandle=message["ReceiptHandle"]
+                    ),
+                )
+            if flow.has_store_workflow:
+                step(
+                    "start_picking",
+                    "POST /admin/orders/{id}/start-picking",
+                    lambda: flow.start_picking(oid),
+                )
+                step(
+                    "pick_calls",
+                    "POST /admin/orders/{id}/pick (1 unit short)",
+                    lambda: flow.pick(order, short_units=1),
+                )
+                step("checkout", "POST /admin/stores/{s}/checkout", lambda: flow.checkout(oid))
+                step("dispatch", "POST /admin/orders/{id}/dispatch", lambda: flow.dispatch(oid))
+                step("deliver", "POST /admin/orders/{id}/deliver", lambda: flow.deliver(oid))
+                step("confirm", "POST /orders/{id}/confirm", lambda: flow.confirm(customer, oid))
+
+    print("# in-process moto; the app through chalice.test.Client; one warm-up order first")
+    print(f"# store {STORE}, {len(skus)} lines per order, delivery")
+    figures = ("place_order_calls", "pay_callback_calls", "pick_calls")
+    by_name = {name: (request, calls) for name, request, calls in rows}
+    print("# other steps (calls: breakdown):")
+    for name, request, calls in rows:
+        if name not in figures:
+            print(f"#   {name} ({request}): {len(calls)}: {breakdown(calls)}")
+    for name in figures:
+        if name in by_name:
+            request, calls = by_name[name]
+            print(f"{name}: {len(calls)}")
+            print(f"# {name} ({request}): {breakdown(calls)}")
+        else:
+            print(f"{name}: n/a")
+            print("# the store workflow's pick route does not exist yet")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""moto in server mode, with DynamoDB requests made atomic.
+
+moto applies a transaction item by item without a lock and rolls a failed one back by
+restoring a copy of whole tables, so two requests handled at once on its threaded server
+can interleave and undo each other's writes (50 buyers of 10 units made 12-14 orders).
+DynamoDB never does that. Serialising moto's DynamoDB requests gives the local stack and
+the tests DynamoDB's atomicity; the races between our own requests remain.
+
+    python -m infra.local.moto_server -H 127.0.0.1 -p 4566
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+_LOCK = threading.Lock()
+
+
+def make_dynamodb_atomic() -> None:
+    """Patch moto so that one DynamoDB request runs at a time (idempotent)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "_daojia_atomic", False):
+        return
+    handle = DynamoHandler.call_action
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        with _LOCK:
+            return handle(self)
+
+    call_action._daojia_atomic = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    make_dynamodb_atomic()
+    from moto.server import main as moto_main
+
+    moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""Races in the order flow, against a moto server: real threads, real HTTP, DynamoDB
+transactions with conditions (DESIGN.md invariants 2 and 4).
+
+Each test starts its threads on a barrier so that their requests overlap as much as the
+machine allows, then checks the tables themselves, not only what the callers were told.
+
+moto's DynamoDB requests are serialised by the ``aws_server`` fixture: moto applies a
+transaction item by item without a lock and rolls a failed one back by restoring a copy
+of whole tables taken before it started, so two requests handled at once on its threaded
+server can interleave inside a transaction and undo each other's writes (without the
+lock, 50 buyers of 10 units made 12-14 orders here). DynamoDB itself never does that;
+the races worth testing are the application's, between its requests, and those stay.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+import pytest
+from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.db.models import StoreItemModel
+from chalicelib.db.order_models import (
+    IdempotencyModel,
+    OrderModel,
+    PaymentModel,
+    PrintJobModel,
+    RefundModel,
+)
+from chalicelib.errors import ApiError
+
+STORE = "sh-race"
+SKU = "700001"
+PRICE_FEN = 2500  # one unit is above the store's minimum order
+
+
+def warm_clients() -> None:
+    """Create PynamoDB's botocore clients before the threads start: created lazily, they
+    would be created by every racing thread at once (one session each, ~0.15 s of CPU)."""
+    from chalicelib.db.connection import connection
+    from chalicelib.db.tables import ALL_MODELS
+
+    assert connection().client is not None
+    for model in ALL_MODELS:
+        assert model._get_connection().connection.client is not None
+
+
+@pytest.fixture
+def shop(aws_server):
+    """One store open around the clock selling one product (stock set per test)."""
+    from chalicelib.domain.catalogue import parse_product
+    from chalicelib.schemas.stores import StoreCreate
+    from chalicelib.services.imports import apply_products
+    from chalicelib.services.stores import create_store
+
+    create_store(
+        msgspec.convert(
+            {
+                "store_id": STORE,
+                "name": "鲜到家 并发测试店",
+                "address": "上海市静安区南京西路1618号",
+                "lat": 31.2236,
+                "lng": 121.4457,
+                "radius_m": 3000,
+                "minimum_order_fen": 2000,
+                "delivery_fee": {"base_fee_fen": 500, "free_above_fen": 5900},
+                "hours": [{"day": d, "open": "00:00", "close": "24:00"} for d in range(7)],
+            },
+            StoreCreate,
+        )
+    )
+    product = parse_product(
+        {
+            "sku": SKU,
+            "name": "阳光玫瑰葡萄",
+            "category1": "水果",
+            "category2": "葡萄",
+            "unit": "盒",
+            "fresh": "true",
+        },
+        1,
+    )
+    apply_products([product])
+    warm_clients()
+    return set_stock
+
+
+def set_stock(units: int) -> None:
+    from chalicelib.domain.catalogue import parse_store_item
+    from chalicelib.services.imports import apply_store_items
+
+    row = parse_store_item(
+        {"store_id": STORE, "sku": SKU, "price_fen": PRICE_FEN, "stock": units}, 1
+    )
+    result = apply_store_items([(1, row)], {})
+    assert not result.errors, result.errors
+
+
+def stock() -> int:
+    return int(StoreItemModel.get(STORE, SKU, consistent_read=True).stock)
+
+
+def cart(qty: int = 1):
+    from chalicelib.schemas.orders import PlaceOrder
+
+    return msgspec.convert(
+        {"store_id": STORE, "fulfilment": "pickup", "items": [{"sku": SKU, "qty": qty}]},
+        PlaceOrder,
+    )
+
+
+def customer(n: int) -> Principal:
+    return Principal(f"c-race-{n:03d}", CUSTOMER)
+
+
+def race(n: int, work, *, workers: int | None = None) -> list:
+    """Run ``work(i)`` for i in 0..n-1 on n threads released together by a barrier.
+    Returns each call's result, or the ``ApiError`` it raised."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int):
+        barrier.wait()
+        try:
+            return work(i)
+        except ApiError as err:
+            return err
+
+    with ThreadPoolExecutor(workers or n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def errors_of(results: list) -> Counter:
+    return Counter(r.code for r in results if isinstance(r, ApiError))
+
+
+def test_fifty_customers_racing_for_ten_units_make_exactly_ten_orders(shop):
+    from chalicelib.services import orders
+
+    shop(10)
+    results = race(50, lambda i: orders.place(customer(i), f"race-key-{i:04d}", cart()))
+
+    placed = [r for r in results if not isinstance(r, ApiError)]
+    assert len(placed) == 10, errors_of(results)
+    assert all(created for _, created in placed)
+    assert errors_of(results) == {"insufficient_stock": 40}
+    assert stock() == 0
+    assert OrderModel.count() == 10
+    assert {o.order_id for o in OrderModel.scan()} == {o.order_id for o, _ in placed}
+    assert sum(int(line.qty) for o in OrderModel.scan() for line in o.lines) == 10
+
+
+def test_twenty_copies_of_one_payment_notification_pay_once(shop):
+    from chalicelib.services import orders, payments
+    from chalicelib.services.payment_providers import provider
+
+    shop(10)
+    order, _ = orders.place(customer(1), "pay-race-0001", cart(2))
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+
+    acks = race(20, lambda _: payments.notify("local", headers, body))
+
+    assert all(not isinstance(a, ApiError) and a.code == "SUCCESS" for a in acks), acks
+    paid = OrderModel.get(order.order_id, consistent_read=True)
+    assert paid.status == "paid" and int(paid.paid_fen) == order.total_fen
+    assert [h.action for h in paid.history] == ["place", "pay"]
+    assert PaymentModel.count() == 1
+    assert [j.order_id for j in PrintJobModel.scan()] == [order.order_id]
+    assert len(paid.print_job_ids) == 1
+    assert RefundModel.count() == 0  # no copy was mistaken for a second payment
+    assert stock() == 8
+
+
+def test_twenty_retries_with_one_idempotency_key_make_one_order(shop):
+    from chalicelib.services import orders
+
+    shop(10)
+    who = customer(7)
+    results = race(20, lambda _: orders.place(who, "retry-key-0001", cart(3)))
+
+    assert not errors_of(results), errors_of(results)
+    assert len({order.order_id for order, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert OrderModel.count() == 1 and IdempotencyModel.count() == 1
+    assert stock() == 7
+
+
+ROUNDS = 12
+
+
+def test_expiry_racing_a_payment_ends_paid_or_expired_and_refunded(shop):
+    """An unpaid order past its deadline while its payment notification arrives: either
+    the payment wins (paid, stock kept) or the expiry wins (stock back, the late payment
+    recorded and refunded in full). Never both, never neither, and the provider gets
+    SUCCESS the first time either way."""
+    from chalicelib.services import orders, payments
+    from chalicelib.services.payment_providers import provider
+
+    shop(100)
+    rng = random.Random(3)
+    outcomes: Counter = Counter()
+    for n in range(ROUNDS):
+        before = stock()
+        order, _ = orders.place(customer(n), f"expiry-race-{n:04d}", cart(1))
+        headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+        # Alternate a small head start so that both orders of events happen.
+        delay = [rng.uniform(0, 0.01), 0.0] if n % 2 else [0.0, rng.uniform(0, 0.01)]
+
+        def work(i: int, delay=delay, headers=headers, body=body):  # type: ignore[no-untyped-def]
+            threading.Event().wait(delay[i])
+            if i == 0:
+                return orders.expire_due(now_epoch=2**40)
+            return payments.notify("local", headers, body)
+
+        expired_count, ack = race(2, work)
+        assert not isinstance(expired_count, ApiError), expired_count
+        assert not isinstance(ack, ApiError) and ack.code == "SUCCESS", ack
+
+        final = OrderModel.get(order.order_id, consistent_read=True)
+        actions = [h.action for h in final.history]
+        payment = PaymentModel.get(f"local:{msgspec.json.decode(body)['transaction_id']}")
+        refunds = list(RefundModel.by_order.query(order.order_id))
+        outcomes[final.status] += 1
+        if final.status == "paid":
+            assert actions == ["place", "pay"]
+            assert payment.outcome == "captured" and int(final.paid_fen) == order.total_fen
+            assert refunds == []
+            assert stock() == before - 1  # not given back
+            assert expired_count == 0
+            assert [j.order_id for j in PrintJobModel.scan()].count(order.order_id) == 1
+        else:
+            assert final.status == "expired", final.status
+            assert actions == ["place", "expire"]
+            assert int(final.paid_fen) == 0 and final.payment_id is None
+            assert payment.outcome == "late_refunded"
+            assert [(r.reason, r.status, int(r.amount_fen)) for r in refunds] == [
+                ("late_payment", "succeeded", order.total_fen)
+            ]
+            assert stock() == before  # given back once
+            assert expired_count == 1
+            assert all(j.order_id != order.order_id for j in PrintJobModel.scan())
+    assert sum(outcomes.values()) == ROUNDS
+
+
+def test_an_order_expiring_under_a_payment_in_flight_answers_the_provider_success(
+    shop, monkeypatch
+):
+    """The order expires after the notification has read it and before its transaction
+    commits: the first answer to the provider is already SUCCESS, with the money refunded.
+
+    (The pay transaction then fails on the order, its last item as PynamoDB sends puts
+    before updates; the cancellation reasons must be read in build order.)"""
+    from chalicelib.services import orders, payments
+    from chalicelib.services.payment_providers import provider
+
+    shop(10)
+    order, _ = orders.place(customer(1), "expiry-under-pay-01", cart(1))
+    next_seq = payments._next_daily_seq
+
+    def expire_first(o):  # type: ignore[no-untyped-def]
+        assert orders.expire_due(now_epoch=2**40) == 1
+        return next_seq(o)
+
+    monkeypatch.setattr(payments, "_next_daily_seq", expire_first)
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+
+    ack = payments.notify("local", headers, body)
+
+    assert ack.code == "SUCCESS"
+    assert OrderModel.get(order.order_id).status == "expired"
+    assert [r.reason for r in RefundModel.by_order.query(order.order_id)] == ["late_payment"]
+    assert stock() == 10
