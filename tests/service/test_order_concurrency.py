@@ -24,6 +24,7 @@ import pytest
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.db.models import StoreItemModel
 from chalicelib.db.order_models import (
+    CounterModel,
     IdempotencyModel,
     OrderModel,
     PaymentModel,
@@ -171,6 +172,24 @@ def test_twenty_copies_of_one_payment_notification_pay_once(shop):
     assert len(paid.print_job_ids) == 1
     assert RefundModel.count() == 0  # no copy was mistaken for a second payment
     assert stock() == 8
+    # Only the winning copy took a number: the store's next order is 今日第2单, not 21.
+    assert int(paid.daily_seq) == 1
+    assert int(CounterModel.get(paid.store_day).value) == 1
+
+
+def test_orders_of_one_store_paid_at_once_are_numbered_without_gaps_or_repeats(shop):
+    from chalicelib.services import orders, payments
+    from chalicelib.services.payment_providers import provider
+
+    shop(20)
+    placed = [orders.place(customer(100 + i), f"numbering-{i:04d}", cart(1))[0] for i in range(10)]
+    notices = [provider("local").make_notification(o.order_id, o.total_fen) for o in placed]
+
+    acks = race(10, lambda i: payments.notify("local", *notices[i]))
+
+    assert all(not isinstance(a, ApiError) and a.code == "SUCCESS" for a in acks), acks
+    numbers = sorted(int(OrderModel.get(o.order_id).daily_seq) for o in placed)
+    assert numbers == list(range(1, 11))
 
 
 def test_twenty_retries_with_one_idempotency_key_make_one_order(shop):
@@ -257,13 +276,13 @@ def test_an_order_expiring_under_a_payment_in_flight_answers_the_provider_succes
 
     shop(10)
     order, _ = orders.place(customer(1), "expiry-under-pay-01", cart(1))
-    next_seq = payments._next_daily_seq
+    count = payments._current_daily_count
 
     def expire_first(o):  # type: ignore[no-untyped-def]
         assert orders.expire_due(now_epoch=2**40) == 1
-        return next_seq(o)
+        return count(o)
 
-    monkeypatch.setattr(payments, "_next_daily_seq", expire_first)
+    monkeypatch.setattr(payments, "_current_daily_count", expire_first)
     headers, body = provider("local").make_notification(order.order_id, order.total_fen)
 
     ack = payments.notify("local", headers, body)

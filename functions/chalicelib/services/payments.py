@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, config
@@ -41,12 +41,32 @@ def start(principal: Principal, order_id: str) -> s.PaymentStart:
     )
 
 
-def _next_daily_seq(order: OrderModel) -> int:
-    counter = CounterModel(order.store_day)
-    counter.update(
-        actions=[CounterModel.value.add(1), CounterModel.expires_at.set(timedelta(days=3))]
-    )
-    return int(counter.value)
+def _current_daily_count(order: OrderModel) -> int | None:
+    """How many orders the store has numbered today (None: none yet).
+
+    The next number is written in the pay transaction itself, on condition that the count
+    is still this one: only the notification that wins the transaction takes a number, so
+    duplicate notifications never leave gaps in 今日第 N 单, which staff use to spot a
+    missing ticket. Two stores never contend; two payments of one store at once retry."""
+    try:
+        return int(CounterModel.get(order.store_day, consistent_read=True).value)
+    except DoesNotExist:
+        return None
+
+
+def _take_number(tx: TransactWrite, store_day: str, current: int | None) -> None:
+    expiry = CounterModel.expires_at.set(timedelta(days=3))
+    if current is None:
+        tx.save(
+            CounterModel(store_day, value=1, expires_at=timedelta(days=3)),
+            condition=CounterModel.name.does_not_exist(),
+        )
+    else:
+        tx.update(
+            CounterModel(store_day),
+            actions=[CounterModel.value.set(current + 1), expiry],
+            condition=CounterModel.value == current,
+        )
 
 
 def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.PaymentAck:
@@ -55,7 +75,8 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
     return record_payment(notice)
 
 
-def record_payment(notice: PaymentNotice, _again: bool = False) -> s.PaymentAck:
+def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
+    """Record a verified payment: the order becomes paid with its print job, once."""
     order = order_flow.get(notice.order_id)
     if notice.amount_fen != int(order.total_fen) and order.status == "awaiting_payment":
         log.error(
@@ -70,7 +91,8 @@ def record_payment(notice: PaymentNotice, _again: bool = False) -> s.PaymentAck:
         return s.PaymentAck(code="SUCCESS", message="already recorded")
     if order.status != "awaiting_payment":
         return _refund_late_payment(order, notice)
-    seq = _next_daily_seq(order)
+    counted = _current_daily_count(order)
+    seq = (counted or 0) + 1
     job = print_jobs.new_job(order, "order", {"picking", "delivery"})
     payment = PaymentModel(
         notice.payment_id,
@@ -96,15 +118,19 @@ def record_payment(notice: PaymentNotice, _again: bool = False) -> s.PaymentAck:
         tx.update(order, actions=actions, condition=condition)
         tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
         tx.save(job, condition=type(job).job_id.does_not_exist())
+        _take_number(tx, order.store_day, counted)
 
     try:
         transact(build)
     except TransactWriteError as exc:
         codes = cancellation_codes(exc)
-        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+        if 1 in failed:
             return s.PaymentAck(code="SUCCESS", message="already recorded")  # duplicate notice
-        if codes[:1] == ["ConditionalCheckFailed"] and not _again:
-            return record_payment(notice, _again=True)  # the order moved meanwhile: decide again
+        if failed and _attempt < 8:
+            # The order moved (decide again) or another payment of the store took the
+            # number (take the next one).
+            return record_payment(notice, _attempt + 1)
         raise
     return s.PaymentAck(code="SUCCESS", message="paid")
 
