@@ -87,9 +87,19 @@ def job(job_id):
 _real_time = time.time
 
 
+_BASE: list[float] = []
+
+
+@pytest.fixture(autouse=True)
+def _clock_base():
+    """The moment each test starts: ``later`` offsets count from it, not from the real
+    now of each call, so a slow machine cannot push the clock past a deadline."""
+    _BASE[:] = [_real_time()]
+
+
 def later(monkeypatch, seconds):
-    """Set the clock ``seconds`` past the real now (time.time only; nothing sleeps)."""
-    now = _real_time() + seconds
+    """Set the clock ``seconds`` past the test's start (time.time only; nothing sleeps)."""
+    now = _BASE[0] + seconds
     monkeypatch.setattr(time, "time", lambda: now)
     return int(now)
 
@@ -474,7 +484,7 @@ def test_missed_prints_for_head_office_and_for_each_store(
 ):
     order_a, job_a = paid(api, tokens_)
     _, job_b = pickup_at_b(api, tokens_)
-    later(monkeypatch, 90)
+    later(monkeypatch, 120)  # the jobs were made in the first seconds of the test
     assert print_watchdog.run() == 2
 
     status, page = api.call("GET", "/admin/print-jobs", token=tokens_["hq"])

@@ -92,7 +92,9 @@ def apply(
     _, actions, condition = transition_actions(order, action, actor, reason, extra)
     try:
         if also is None:
+            # UpdateItem returns the new item and PynamoDB loads it into ``order``.
             order.update(actions=actions, condition=condition)
+            return order
         else:
 
             def build(tx: TransactWrite) -> None:
@@ -108,4 +110,4 @@ def apply(
         if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
             explain_refusal(order, action)
         raise
-    return get(order.order_id)
+    return get(order.order_id)  # a transaction returns nothing: read the result
