@@ -275,8 +275,17 @@ _ENV = jinja2.Environment(
 _ENV.filters["yuan"] = yuan
 
 
-def markup(message: dict[str, Any], copy: Copy, paper_mm: int = 58, late_minutes: int = 0) -> str:
-    """The template's markup for one copy of the job (before layout)."""
+def markup(
+    message: dict[str, Any],
+    copy: Copy,
+    paper_mm: int = 58,
+    late_minutes: int = 0,
+    *,
+    reprint: bool = False,
+) -> str:
+    """The template's markup for one copy of the job (before layout). ``reprint=True``
+    marks the copy 补打 REPRINT (the relay printing it again after an unclear outcome);
+    ``kind: reprint`` jobs are marked anyway."""
     if copy not in COPIES:
         raise ValueError(f"unknown copy {copy!r}: expected one of {', '.join(COPIES)}")
     tz = message.get("store_timezone") or "Asia/Shanghai"
@@ -284,7 +293,7 @@ def markup(message: dict[str, Any], copy: Copy, paper_mm: int = 58, late_minutes
         "job": message,
         "copy": copy,
         "cols": layout.columns_for(paper_mm),
-        "reprint": message.get("kind") == "reprint",
+        "reprint": bool(reprint) or message.get("kind") == "reprint",
         "late_minutes": max(int(late_minutes), 0),
         "groups": picking_groups(message.get("lines") or []),
         "created": local_time(message.get("created_at"), tz),
@@ -295,17 +304,32 @@ def markup(message: dict[str, Any], copy: Copy, paper_mm: int = 58, late_minutes
     return _ENV.get_template(f"{copy}.j2").render(context)
 
 
-def render(message: dict[str, Any], copy: Copy, paper_mm: int = 58, late_minutes: int = 0) -> bytes:
+def render(
+    message: dict[str, Any],
+    copy: Copy,
+    paper_mm: int = 58,
+    late_minutes: int = 0,
+    *,
+    reprint: bool = False,
+) -> bytes:
     """ESC/POS bytes of one copy (``picking``, ``delivery`` or ``slip``) of a print job.
 
     ``message`` is a print-job v1 message as parsed JSON; ``paper_mm`` is 58 (32 columns)
-    or 80 (48 columns); ``late_minutes`` > 0 prints a "延迟 N 分钟" banner.
+    or 80 (48 columns); ``late_minutes`` > 0 prints a "延迟 N 分钟" banner; ``reprint``
+    prints "补打 REPRINT" (the job's ``kind: reprint`` does too).
     """
-    return to_escpos(lay_out(markup(message, copy, paper_mm, late_minutes), paper_mm))
+    text = markup(message, copy, paper_mm, late_minutes, reprint=reprint)
+    return to_escpos(lay_out(text, paper_mm))
 
 
 def render_text(
-    message: dict[str, Any], copy: Copy, paper_mm: int = 58, late_minutes: int = 0
+    message: dict[str, Any],
+    copy: Copy,
+    paper_mm: int = 58,
+    late_minutes: int = 0,
+    *,
+    reprint: bool = False,
 ) -> str:
     """The same copy as plain text, for a terminal or a file printer."""
-    return to_text(lay_out(markup(message, copy, paper_mm, late_minutes), paper_mm), paper_mm)
+    text = markup(message, copy, paper_mm, late_minutes, reprint=reprint)
+    return to_text(lay_out(text, paper_mm), paper_mm)

@@ -288,6 +288,16 @@ def test_reprint_and_late_banners() -> None:
     assert "补打" not in plain and "延迟" not in plain
 
 
+def test_relay_reprint_flag_marks_an_order_ticket() -> None:
+    """The relay prints a copy again marked 补打 after an unclear outcome (kind stays order)."""
+    for copy_ in ("picking", "delivery"):
+        data = tickets.render(delivery_order(), copy_, 58, reprint=True)
+        banner = next(line for line in decode(data).lines if "补打" in line.text)
+        assert banner.text.strip() == "补打 REPRINT" and banner.big
+        assert "补打 REPRINT" in tickets.render_text(delivery_order(), copy_, 80, reprint=True)
+    assert "补打" not in tickets.render_text(delivery_order(), "picking", 58, reprint=False)
+
+
 def test_cancellation_slip_cites_the_original_ticket() -> None:
     out = decoded(cancellation(), "slip")
     text = joined(out)
