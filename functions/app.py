@@ -12,6 +12,7 @@ from chalicelib.api import (
     identity,
     orders,
     print_jobs,
+    relays,
     returns,
     store_orders,
     stores,
@@ -23,7 +24,17 @@ app.log.setLevel(logging.INFO)
 app.api.binary_types = []  # CSV and JSON uploads arrive as text
 
 app.register_blueprint(authorizer_blueprint)
-AREAS = (health, identity, stores, catalogue, orders, store_orders, returns, print_jobs)
+AREAS = (
+    health,
+    identity,
+    stores,
+    catalogue,
+    orders,
+    store_orders,
+    returns,
+    print_jobs,
+    relays,
+)
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
 

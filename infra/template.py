@@ -123,6 +123,57 @@ def gateway_responses() -> dict[str, Any]:
     }
 
 
+RELAY_ROLE_ID = "RelayQueueRole"
+API_ROLE_ID = "ApiHandlerRole"  # the role chalice package creates for the API function
+
+
+def relay_queue_role(prefix: str) -> dict[str, Any]:
+    """The role the API assumes to vend a relay its queue credentials (services/relays.py).
+
+    It may use every store's print queue; each vended session is narrowed by a session
+    policy to one store's queue. Only the API function's role may assume it."""
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": f"{prefix}-relay-queue",
+            "Description": "Assumed by the API for store print relays; sessions are "
+            "narrowed to one store's print queue",
+            "MaxSessionDuration": 3600,
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": {"Fn::GetAtt": [API_ROLE_ID, "Arn"]}},
+                        "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "StorePrintQueues",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "ReceiveAndDeleteStoreTickets",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "sqs:ChangeMessageVisibility",
+                                    "sqs:DeleteMessage",
+                                    "sqs:GetQueueAttributes",
+                                    "sqs:ReceiveMessage",
+                                ],
+                                "Resource": [f"arn:aws:sqs:*:*:{prefix}-print-*"],
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+
+
 def merge_template(stage: str) -> dict[str, Any]:
     """What ``chalice package --merge-template`` deep-merges into its own template."""
     prefix = resource_prefix(stage)
@@ -142,7 +193,11 @@ def merge_template(stage: str) -> dict[str, Any]:
             "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}
         }
     }
-    variables: dict[str, Any] = {"DAOJIA_JWT_SECRET_ARN": {"Ref": SIGNING_KEY_ID}}
+    resources[RELAY_ROLE_ID] = relay_queue_role(prefix)
+    variables: dict[str, Any] = {
+        "DAOJIA_JWT_SECRET_ARN": {"Ref": SIGNING_KEY_ID},
+        "DAOJIA_RELAY_ROLE_ARN": {"Fn::GetAtt": [RELAY_ROLE_ID, "Arn"]},
+    }
     for short in BUCKETS:
         variables[f"DAOJIA_BUCKET_{short.upper().replace('-', '_')}"] = {
             "Ref": bucket_logical_id(short)

@@ -19,6 +19,13 @@ REGION: str | None = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT
 JWT_SECRET: str | None = os.environ.get("DAOJIA_JWT_SECRET")
 JWT_SECRET_ARN: str | None = os.environ.get("DAOJIA_JWT_SECRET_ARN")
 CUSTOMER_TOKEN_TTL_S = int(os.environ.get("DAOJIA_CUSTOMER_TOKEN_TTL_S", str(7 * 24 * 3600)))
+# Relay tokens live long (a store PC is set up once) and are revoked by head office instead.
+RELAY_TOKEN_TTL_S = int(os.environ.get("DAOJIA_RELAY_TOKEN_TTL_S", str(2 * 365 * 24 * 3600)))
+# The role whose short-lived credentials a relay gets for its own queue (token vending).
+RELAY_ROLE_ARN: str = os.environ.get(
+    "DAOJIA_RELAY_ROLE_ARN", "arn:aws:iam::123456789012:role/daojia-local-relay-queue"
+)
+RELAY_CREDENTIALS_TTL_S = int(os.environ.get("DAOJIA_RELAY_CREDENTIALS_TTL_S", "3600"))
 STAFF_TOKEN_TTL_S = int(os.environ.get("DAOJIA_STAFF_TOKEN_TTL_S", str(12 * 3600)))
 
 # Sign-in protection.

@@ -57,6 +57,24 @@ def token_for(subject, role, store_id=None):
     return tokens.issue(subject, role, store_id, 3600)[0]
 
 
+def relay_token_for(store_id, relay_id=None):
+    """An active relay record for the store and its token (as head office issues them)."""
+    from chalicelib.auth import tokens
+    from chalicelib.db.relay_models import RelayModel
+
+    relay_id = relay_id or f"relay-{store_id}"
+    RelayModel(
+        relay_id,
+        store_id=store_id,
+        name="test relay",
+        status="active",
+        token_id=f"tok-{relay_id}",
+        created_at="2026-11-24T00:00:00Z",
+        created_by="hq-admin",
+    ).save()
+    return tokens.issue(relay_id, "relay", store_id, 3600, token_id=f"tok-{relay_id}")[0]
+
+
 @pytest.fixture
 def tokens_(aws):
     return {
@@ -65,7 +83,7 @@ def tokens_(aws):
         "manager_a": token_for("sh-a-manager", "store_manager", "sh-a"),
         "manager_b": token_for("sh-b-manager", "store_manager", "sh-b"),
         "hq": token_for("hq-admin", "hq_admin"),
-        "relay_a": token_for("relay-sh-a", "relay", "sh-a"),
+        "relay_a": relay_token_for("sh-a"),
     }
 
 

@@ -24,6 +24,7 @@ PATH_VALUES = {
     "order_id": "261124ABCDEFGH",
     "provider": "local",
     "return_id": "r-x",
+    "relay_id": "rly-x",
 }
 
 

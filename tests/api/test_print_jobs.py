@@ -13,7 +13,7 @@ from chalicelib.db.order_models import OrderModel, PrintJobModel
 from chalicelib.schemas import print_messages
 from chalicelib.services import print_dispatch, print_queues, print_watchdog
 
-from tests.api.conftest import token_for
+from tests.api.conftest import relay_token_for
 from tests.api.test_orders_api import ADDRESS, cart, place
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "print-job.v1.json"
@@ -28,7 +28,7 @@ def fresh_queue_cache():
 
 @pytest.fixture
 def relay_b(tokens_):
-    return token_for("relay-sh-b", "relay", "sh-b")
+    return relay_token_for("sh-b")
 
 
 def pay(api, tokens_, order_id):

@@ -340,6 +340,28 @@ def test_the_authorizer_reads_the_signing_key_and_nothing_else(
     assert services == {"logs", "secretsmanager"}
 
 
+def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(
+    template: dict[str, Any],
+) -> None:
+    """The token vending machine: the API assumes the relay role with a session policy for
+    one store's queue; the role itself reaches print queues only, for receiving."""
+    arns = _arns(template)
+    resources = template["Resources"]
+    role = resources[tpl.RELAY_ROLE_ID]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}}
+    assert resources["APIHandler"]["Properties"]["Role"]["Fn::GetAtt"][0] == "ApiHandlerRole"
+    st = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+        assert _allows(st, action, arns["print_queue"]), action
+        assert not _allows(st, action, arns["imports_queue"]), action
+    assert not _allows(st, "sqs:SendMessage", arns["print_queue"])
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role['RoleName']}"
+    assert _allows(_role_statements(template, "APIHandler"), "sts:AssumeRole", role_arn)
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["DAOJIA_RELAY_ROLE_ARN"] == {"Fn::GetAtt": [tpl.RELAY_ROLE_ID, "Arn"]}
+
+
 # --- API Gateway's own errors -----------------------------------------------------------
 
 

@@ -17,8 +17,8 @@ area = Area("printing", __name__, "Print jobs, relay acknowledgements and missed
     roles={RELAY},
     body=s.AckRequest,
     response=s.PrintJob,
-    errors=(404, 409, 422),
-    request_example={"copy": "picking"},
+    errors=(401, 403, 404, 422),
+    request_example={"copy": "picking", "printer": "front", "reprinted": False},
 )
 def acknowledge(job_id: str, body: s.AckRequest, principal: Principal) -> s.PrintJob:
     """Send once per printed copy (``picking``, ``delivery``, or ``slip`` for cancellation
@@ -26,8 +26,32 @@ def acknowledge(job_id: str, body: s.AckRequest, principal: Principal) -> s.Prin
     When every copy is acknowledged the job is ``printed``; the order stops showing as a
     missed print (漏单) once none of its jobs is missed. Only the relay of the job's store
     may acknowledge it (403 ``other_store``); 422 ``copy_not_in_job`` for a copy the job
-    does not have."""
-    return service.acknowledge(principal, job_id, body.copy)
+    does not have; 401 ``token_revoked`` once head office revoked the relay. ``printer`` and
+    ``reprinted`` (a copy printed again marked 补打 after an unclear outcome) go into the
+    job's history."""
+    return service.acknowledge(principal, job_id, body)
+
+
+@area.route(
+    "/relay/print-jobs/{job_id}/failure",
+    "POST",
+    summary="The relay cannot print a job",
+    roles={RELAY},
+    body=s.FailureReport,
+    response=s.PrintJob,
+    errors=(401, 403, 404, 422),
+    request_example={
+        "reason": "render_failed",
+        "message": "template error: 'lines' is undefined",
+        "receive_count": 5,
+    },
+)
+def report_failure(job_id: str, body: s.FailureReport, principal: Principal) -> s.PrintJob:
+    """Sent when a message keeps failing at the relay (it cannot be rendered, or it reached
+    the queue's receive limit and goes to the dead-letter queue). The job is shown as a
+    missed print (漏单) at once with the reason in its history; a job already printed only
+    gets the history entry."""
+    return service.report_failure(principal, job_id, body)
 
 
 @area.route(

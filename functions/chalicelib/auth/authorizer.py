@@ -38,5 +38,7 @@ def token_authorizer(auth_request):  # type: ignore[no-untyped-def]
             "role": str(claims["role"]),
             "store_id": str(claims.get("store_id") or ""),
             "exp": int(claims["exp"]),
+            # The token's id: relay routes look it up to refuse revoked relay tokens.
+            "jti": str(claims.get("jti") or ""),
         },
     )

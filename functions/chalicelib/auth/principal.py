@@ -22,11 +22,13 @@ STORE_ROLES: frozenset[Role] = frozenset({STORE_STAFF, STORE_MANAGER, RELAY})
 
 @dataclass(frozen=True)
 class Principal:
-    """The verified caller: subject id, role and, for store roles, the one store."""
+    """The verified caller: subject id, role and, for store roles, the one store.
+    ``token_id`` is the token's ``jti`` (relay routes check it has not been revoked)."""
 
     subject: str
     role: Role
     store_id: str | None = None
+    token_id: str | None = None
 
     @property
     def is_hq(self) -> bool:
@@ -66,4 +68,5 @@ def principal_from_context(context: dict[str, Any] | None) -> Principal:
         subject=str(auth.get("principalId") or auth.get("sub") or ""),
         role=role,
         store_id=auth.get("store_id") or None,
+        token_id=auth.get("jti") or None,
     )

@@ -39,8 +39,11 @@ def signing_key() -> str:
     )
 
 
-def issue(subject: str, role: str, store_id: str | None, ttl_s: int) -> tuple[str, int]:
-    """Sign a token for a principal; returns (token, expiry as epoch seconds)."""
+def issue(
+    subject: str, role: str, store_id: str | None, ttl_s: int, token_id: str | None = None
+) -> tuple[str, int]:
+    """Sign a token for a principal; returns (token, expiry as epoch seconds).
+    ``token_id`` becomes the ``jti`` (random when not given)."""
     import jwt
 
     now = int(time.time())
@@ -52,7 +55,7 @@ def issue(subject: str, role: str, store_id: str | None, ttl_s: int) -> tuple[st
         "role": role,
         "iat": now,
         "exp": exp,
-        "jti": secrets.token_hex(8),
+        "jti": token_id or secrets.token_hex(8),
     }
     if store_id:
         claims["store_id"] = store_id

@@ -7,5 +7,6 @@ from pynamodb.models import Model
 
 from chalicelib.db.models import CATALOGUE_AND_IDENTITY_MODELS
 from chalicelib.db.order_models import ORDER_MODELS
+from chalicelib.db.relay_models import RELAY_MODELS
 
-ALL_MODELS: tuple[type[Model], ...] = CATALOGUE_AND_IDENTITY_MODELS + ORDER_MODELS
+ALL_MODELS: tuple[type[Model], ...] = CATALOGUE_AND_IDENTITY_MODELS + ORDER_MODELS + RELAY_MODELS

@@ -22,6 +22,29 @@ class AckRequest(Schema, kw_only=True):
         Copy,
         Meta(description="The copy that came out of the printer.", examples=["picking"]),
     ]
+    printer: Annotated[str, Meta(max_length=60, description="Which printer printed it.")] | None = (
+        None
+    )
+    reprinted: Annotated[
+        bool,
+        Meta(
+            description="True when the relay printed this copy again marked 补打 because the "
+            "first attempt's outcome was unclear (the connection dropped mid-ticket)."
+        ),
+    ] = False
+
+
+class FailureReport(Schema, kw_only=True):
+    reason: Annotated[
+        Literal["render_failed", "bad_message", "dead_letter"],
+        Meta(
+            description="render_failed: the ticket cannot be built from the message; "
+            "bad_message: the message does not follow the schema; dead_letter: the message "
+            "failed on every receive and SQS moves it to the dead-letter queue."
+        ),
+    ]
+    message: Annotated[str, Meta(max_length=500)] = ""
+    receive_count: Annotated[int, Meta(ge=0)] = 0
 
 
 class ReprintRequest(Schema, kw_only=True):
@@ -125,7 +148,12 @@ _MISSED = dict(
 )
 
 EXAMPLES = {
-    "AckRequest": {"copy": "picking"},
+    "AckRequest": {"copy": "picking", "printer": "front", "reprinted": False},
+    "FailureReport": {
+        "reason": "render_failed",
+        "message": "template error: 'lines' is undefined",
+        "receive_count": 5,
+    },
     "ReprintRequest": {"copies": ["picking"], "reason": "小票卡纸"},
     "PrintJob": _JOB,
     "PrintJobList": {"items": [_JOB]},

@@ -185,23 +185,47 @@ def clear_missed_if_resolved(order_id: str) -> bool:
 # --- acknowledgements --------------------------------------------------------------------
 
 
-def acknowledge(principal: Principal, job_id: str, copy: str) -> s.PrintJob:
-    """The relay printed one copy. Idempotent: a copy acknowledged twice changes nothing.
-    When every copy is acknowledged the job is printed; the order's missed-print flag
-    clears once none of its jobs is missed."""
-    job = get_job(job_id)
-    if principal.role != RELAY or principal.store_id != job.store_id:
+def _job_and_relay(job_id: str, principal: Principal) -> PrintJobModel:
+    """The job and the caller's relay record in one BatchGetItem; 401 for a revoked relay
+    token, 404 for an unknown job, 403 for another store's job."""
+    from chalicelib.db.relay_models import RelayModel
+    from chalicelib.services import relays
+
+    if principal.role != RELAY:
+        raise Forbidden("Only a print relay acknowledges prints.", code="forbidden_role")
+    found = batch_get(
+        {PrintJobModel: [{"job_id": job_id}], RelayModel: [{"relay_id": principal.subject}]}
+    )
+    relays.check_relay(principal, next(iter(found[RelayModel]), None))
+    if not found[PrintJobModel]:
+        raise NotFound(f"No print job {job_id!r}.", code="print_job_not_found")
+    job = found[PrintJobModel][0]
+    if principal.store_id != job.store_id:
         raise Forbidden(
             "This relay belongs to another store.",
             code="other_store",
             details={"store_id": job.store_id},
         )
+    return job
+
+
+def acknowledge(principal: Principal, job_id: str, body: s.AckRequest) -> s.PrintJob:
+    """The relay printed one copy. Idempotent: a copy acknowledged twice changes nothing.
+    When every copy is acknowledged the job is printed; the order's missed-print flag
+    clears once none of its jobs is missed."""
+    copy = body.copy
+    job = _job_and_relay(job_id, principal)
     if copy not in job.copies:
         raise ValidationFailed(
             f"Job {job_id} has no {copy} copy.",
             code="copy_not_in_job",
             details=[field_error("copy", f"one of {', '.join(sorted_copies(job.copies))}")],
         )
+    note = (
+        copy
+        + (f" on {body.printer}" if body.printer else "")
+        + (" (补打)" if body.reprinted else "")
+    )
     if copy not in (job.acked_copies or set()):
         try:
             job.update(
@@ -209,7 +233,7 @@ def acknowledge(principal: Principal, job_id: str, copy: str) -> s.PrintJob:
                     PrintJobModel.acked_copies.add({copy}),
                     PrintJobModel.history.set(
                         PrintJobModel.history.append(
-                            [order_flow.record("ack", job.status, job.status, principal, copy)]
+                            [order_flow.record("ack", job.status, job.status, principal, note)]
                         )
                     ),
                 ],
@@ -225,6 +249,49 @@ def acknowledge(principal: Principal, job_id: str, copy: str) -> s.PrintJob:
     if job.status == "printed":
         clear_missed_if_resolved(job.order_id)  # also heals a flag left by a crash
     return view(job)
+
+
+def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> s.PrintJob:
+    """The relay cannot print the job (it cannot render it, or the message keeps failing
+    and is going to the dead-letter queue). The job is shown as missed at once, with the
+    relay's reason in its history, instead of waiting for the watchdog."""
+    job = _job_and_relay(job_id, principal)
+    reason = f"{body.reason} after {body.receive_count} receives: {body.message}"[:300]
+    for _ in range(3):
+        to = (
+            job.status
+            if job.status in ("missed", "printed")
+            else PRINT_JOB.target("miss", job.status)
+        )
+        actions = [
+            PrintJobModel.history.set(
+                PrintJobModel.history.append(
+                    [order_flow.record("relay_failure", job.status, to, principal, reason)]
+                )
+            )
+        ]
+        if to != job.status:
+            actions += [
+                PrintJobModel.status.set(to),
+                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+            ]
+        updates = [
+            update_kwargs(PrintJobModel, job_id, actions, PrintJobModel.status == job.status)
+        ]
+        if to == "missed":
+            updates.append(
+                update_kwargs(OrderModel, job.order_id, flag_order_actions(True), order_exists())
+            )
+        try:
+            transact_raw(updates=updates)
+        except TransactWriteError as exc:
+            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                job = get_job(job_id)  # acknowledged or marked missed meanwhile: look again
+                continue
+            raise
+        log.error("print job %s of store %s failed at the relay: %s", job_id, job.store_id, reason)
+        return view(get_job(job_id))
+    raise Conflict("The job changed at the same time; retry.", code="print_job_changed")
 
 
 def _mark_printed(job: PrintJobModel, principal: Principal) -> None:
