@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import re
 import socket
 import socketserver
@@ -86,10 +87,14 @@ class VirtualPrinter:
         *,
         out: str | Path | None = None,
         preview: str | Path | None = None,
+        journal: str | Path | None = None,
         paper_out: bool = False,
     ) -> None:
         self.out = Path(out) if out else None
         self.preview = Path(preview) if preview else None
+        # One JSON line per job (time of its last byte, its text): for benches and tests
+        # in other processes, e.g. bench/print_latency.py.
+        self.journal = Path(journal) if journal else None
         self.paper_out = paper_out
         self._jobs: list[Job] = []
         self._cond = threading.Condition()
@@ -177,6 +182,15 @@ class VirtualPrinter:
                 with self.preview.open("a", encoding="utf-8") as f:
                     f.write(f"----- job from {job.peer} at {stamp} ({len(job.data)} bytes)\n")
                     f.write(text_preview(job.data).rstrip("\n") + "\n")
+            if self.journal:
+                entry = {
+                    "last_byte_at": job.last_byte_at,
+                    "peer": job.peer,
+                    "bytes": len(job.data),
+                    "text": text_preview(job.data),
+                }
+                with self.journal.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         with self._cond:
             self._jobs.append(job)
             self._cond.notify_all()
@@ -188,10 +202,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--out", help="append every job's bytes to this file")
     parser.add_argument("--preview", help="append a text preview of every job to this file")
+    parser.add_argument("--journal", help="append one JSON line per job (time, text) here")
     parser.add_argument("--paper-out", action="store_true", help="report paper out on DLE EOT")
     args = parser.parse_args(argv)
     printer = VirtualPrinter(
-        args.host, args.port, out=args.out, preview=args.preview, paper_out=args.paper_out
+        args.host,
+        args.port,
+        out=args.out,
+        preview=args.preview,
+        journal=args.journal,
+        paper_out=args.paper_out,
     )
     print(f"virtual printer listening on {printer.host}:{printer.port}", flush=True)
     try:

@@ -1,0 +1,19 @@
+"""The virtual printer's journal: one JSON line per job, read by benches in other processes."""
+
+import json
+import socket
+
+from print_relay.virtual_printer import VirtualPrinter
+
+
+def test_each_job_is_journaled_with_the_time_of_its_last_byte_and_its_text(tmp_path):
+    journal = tmp_path / "printer.jsonl"
+    with VirtualPrinter(journal=journal) as printer:
+        for text in ("第一张".encode("gbk"), b"second"):
+            with socket.create_connection((printer.host, printer.port)) as sock:
+                sock.sendall(b"\x1b@" + text)
+        jobs = printer.wait_for_jobs(2)
+    lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    assert [entry["text"].strip() for entry in lines] == ["第一张", "second"]
+    assert [entry["last_byte_at"] for entry in lines] == [job.last_byte_at for job in jobs]
+    assert lines[0]["bytes"] == len(jobs[0].data)
