@@ -1,0 +1,171 @@
+"""A fake of the API's relay routes (a threaded ``http.server`` on loopback) for relay tests.
+
+Implements the contract the relay codes against:
+
+- ``POST /relay/credentials`` → SQS credentials for the test queue (moto server endpoint)
+- ``POST /relay/heartbeat`` → ``{"relay_id", "store_id", "received_at", "heartbeat_interval_s"}``
+- ``POST /relay/print-jobs/{job_id}/ack`` ``{"copy", "printer"?, "reprinted"?}``
+- ``POST /relay/print-jobs/{job_id}/failure`` ``{"reason", "message", "receive_count"}``
+
+Records every call, can fail the next N acks (500), refuse acks for given jobs for good
+(404 ``print_job_not_found``), and refuse the token (401 ``token_revoked``). Independent of
+``functions/`` and of ``print_relay`` on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+TOKEN = "relay-token-sh-jingan"
+COPIES = ("picking", "delivery", "slip")
+
+
+class FakeRelayApi:
+    def __init__(
+        self,
+        *,
+        store_id: str,
+        queue_url: str,
+        sqs_endpoint_url: str | None,
+        token: str = TOKEN,
+        heartbeat_interval_s: float = 15,
+        credentials_lifetime_s: int = 3600,
+    ) -> None:
+        self.store_id = store_id
+        self.queue_url = queue_url
+        self.sqs_endpoint_url = sqs_endpoint_url
+        self.token = token
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.credentials_lifetime_s = credentials_lifetime_s
+        self.revoked = False  # every call → 401 token_revoked
+        self.fail_next_acks = 0  # the next N acks → 500
+        self.reject_jobs: set[str] = set()  # acks for these jobs → 404 print_job_not_found
+        self.acks: list[dict[str, Any]] = []  # accepted acks
+        self.ack_attempts: list[dict[str, Any]] = []  # every ack request
+        self.heartbeats: list[dict[str, Any]] = []
+        self.failures: list[dict[str, Any]] = []
+        self.credential_calls = 0
+        self.unauthorized = 0
+        self._cond = threading.Condition()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, body = api._handle(self.path, self.headers.get("Authorization"), raw)
+                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> FakeRelayApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ------------------------------------------------------------------ waiting
+
+    def wait_for(self, predicate: Callable[[FakeRelayApi], Any], timeout: float = 5.0) -> Any:
+        """Wait until ``predicate(self)`` is truthy; return its value (AssertionError on
+        timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+                self._cond.wait(min(remaining, 0.05))
+
+    def acked(self) -> set[tuple[str, str]]:
+        with self._cond:
+            return {(a["job_id"], a["copy"]) for a in self.acks}
+
+    # ------------------------------------------------------------------ routes
+
+    def _handle(self, path: str, auth: str | None, raw: bytes) -> tuple[int, dict[str, Any]]:
+        with self._cond:
+            try:
+                return self._route(path, auth, raw)
+            finally:
+                self._cond.notify_all()
+
+    def _route(self, path: str, auth: str | None, raw: bytes) -> tuple[int, dict[str, Any]]:
+        if self.revoked:
+            self.unauthorized += 1
+            return _err(401, "token_revoked", "this relay token was revoked by head office")
+        if auth != f"Bearer {self.token}":
+            self.unauthorized += 1
+            return _err(401, "token_invalid", "missing or unknown relay token")
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            return _err(400, "bad_json", "body is not JSON")
+        now = datetime.now(UTC)
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts == ["relay", "credentials"]:
+            self.credential_calls += 1
+            expires = now + timedelta(seconds=self.credentials_lifetime_s)
+            return 200, {
+                "access_key_id": "ASIATESTRELAY",
+                "secret_access_key": "testing",
+                "session_token": "testing-session",
+                "expires_at": expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "region": "us-east-1",
+                "queue_url": self.queue_url,
+                "sqs_endpoint_url": self.sqs_endpoint_url,
+            }
+        if parts == ["relay", "heartbeat"]:
+            self.heartbeats.append({**body, "_at": time.time()})
+            return 200, {
+                "relay_id": f"relay-{self.store_id}",
+                "store_id": self.store_id,
+                "received_at": now.isoformat().replace("+00:00", "Z"),
+                "heartbeat_interval_s": self.heartbeat_interval_s,
+            }
+        if len(parts) == 4 and parts[:2] == ["relay", "print-jobs"] and parts[3] == "ack":
+            job_id = parts[2]
+            record = {"job_id": job_id, **body, "_at": time.time()}
+            self.ack_attempts.append(record)
+            if body.get("copy") not in COPIES or set(body) - {"copy", "printer", "reprinted"}:
+                return _err(422, "validation_error", f"bad ack body {body!r}")
+            if job_id in self.reject_jobs:
+                return _err(404, "print_job_not_found", f"no print job {job_id}")
+            if self.fail_next_acks > 0:
+                self.fail_next_acks -= 1
+                return _err(500, "internal", "simulated outage")
+            self.acks.append(record)
+            return 200, {"job_id": job_id, "acked_copies": [body["copy"]]}
+        if len(parts) == 4 and parts[:2] == ["relay", "print-jobs"] and parts[3] == "failure":
+            self.failures.append({"job_id": parts[2], **body, "_at": time.time()})
+            return 200, {"job_id": parts[2], "status": "missed"}
+        return _err(404, "not_found", f"no route {path}")
+
+
+def _err(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"code": code, "message": message, "details": None}}
