@@ -21,9 +21,10 @@ from print_relay import __version__
 __all__ = ["ApiClient", "ApiError"]
 
 USER_AGENT = f"daojia-relay/{__version__}"
-# 4xx that will not change by retrying the same request (401 is separate: a token problem;
-# 408 and 429 are transient).
-_PERMANENT = frozenset({400, 403, 404, 405, 409, 410, 413, 422})
+# 4xx that will not change by retrying the same request. 401 is separate (a token problem);
+# 408, 429 and 409 are transient (409 print_job_changed: "the job changed at the same time;
+# retry").
+_PERMANENT = frozenset({400, 403, 404, 405, 410, 413, 422})
 
 
 class ApiError(Exception):

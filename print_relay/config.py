@@ -287,6 +287,8 @@ def _parse_printers(source: str, sections: Any, paper_default: int) -> tuple[Pri
         )
     if not isinstance(sections, list) or not all(isinstance(s, dict) for s in sections):
         raise ConfigError(f"{source}: printers: write each printer as a [[printers]] section")
+    if len(sections) > 8:
+        raise ConfigError(f"{source}: printers: at most 8 printers per relay")
     out: list[PrinterConfig] = []
     for i, section in enumerate(sections, 1):
         name = section.get("name")

@@ -348,6 +348,7 @@ class Relay:
         self._print_wake = threading.Event()
         self._ack_wake = threading.Event()
         self._beat_wake = threading.Event()
+        self._released = threading.Event()  # held messages were deleted (or let go)
         self._errors: list[tuple[int, dict[str, Any]]] = []
         self._error_seq = 0
         self._error_lock = threading.Lock()
@@ -398,7 +399,7 @@ class Relay:
         """Stop after the ticket being printed; a long poll in progress is abandoned (a
         message it returns is still stored, or comes back after its visibility timeout)."""
         self._stop.set()
-        for event in (self._print_wake, self._ack_wake, self._beat_wake):
+        for event in (self._print_wake, self._ack_wake, self._beat_wake, self._released):
             event.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
@@ -445,7 +446,8 @@ class Relay:
         """Remember an error for the next heartbeat."""
         with self._error_lock:
             self._error_seq += 1
-            self._errors.append((self._error_seq, {"job_id": job_id, "message": message[:500]}))
+            entry = {"job_id": job_id[:100] if job_id else None, "message": message[:500]}
+            self._errors.append((self._error_seq, entry))
             del self._errors[:-_MAX_ERRORS]
 
     def _api_problem(self, what: str, exc: ApiError) -> None:
@@ -462,8 +464,21 @@ class Relay:
     # ------------------------------------------------------------------ receive
 
     def _receive_step(self) -> None:
+        assert self.ledger is not None
         if not self._receive_backoff.ready():
             self._stop.wait(self._receive_backoff.remaining())
+            return
+        # FIFO, one message group per store: while we hold messages SQS hands out no other
+        # message of the group, so polling is pointless (and costs requests). Wait until
+        # they are deleted; poll now and then anyway, for a held message that lapsed.
+        deadline = time.monotonic() + 3 * max(self.config.queue.wait_time_s, 1)
+        while self.ledger.held_message_count() and not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._released.wait(remaining)
+            self._released.clear()
+        if self._stop.is_set():
             return
         try:
             client, url = self.sqs.get()
@@ -610,7 +625,7 @@ class Relay:
                 # 12 h reached: SQS will hand it out again with a new receipt handle, which
                 # the receive thread attaches to its job again.
                 log.warning("message %s reached SQS's 12 h limit; it will come back", m.message_id)
-                self.ledger.set_message_state(m.message_id, "lost")
+                self._let_go(m.message_id, "lost")
                 continue
             entries.append(
                 {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": timeout}
@@ -636,9 +651,15 @@ class Relay:
                 log.info(
                     "message %s: receipt handle no longer valid; it will come back", m.message_id
                 )
-                self.ledger.set_message_state(m.message_id, "lost")
+                self._let_go(m.message_id, "lost")
             else:
                 log.warning("extending message %s failed: %s", m.message_id, failed)
+
+    def _let_go(self, message_id: str, state: str) -> None:
+        """A held message is ``deleted`` or ``lost`` (handle no longer valid)."""
+        assert self.ledger is not None
+        self.ledger.set_message_state(message_id, state)
+        self._released.set()
 
     # ------------------------------------------------------------------ print
 
@@ -898,12 +919,12 @@ class Relay:
                 return
             self._sqs_backoff.ok()
             for ok in response.get("Successful", []):
-                self.ledger.set_message_state(batch[ok["Id"]].message_id, "deleted")
+                self._let_go(batch[ok["Id"]].message_id, "deleted")
             for failed in response.get("Failed", []):
                 m = batch[failed["Id"]]
                 if failed.get("Code") in _HANDLE_GONE:
                     # it comes back; its job is done, so it is acknowledged and deleted then
-                    self.ledger.set_message_state(m.message_id, "lost")
+                    self._let_go(m.message_id, "lost")
                 else:
                     log.warning("deleting message %s failed: %s", m.message_id, failed)
 
@@ -951,7 +972,7 @@ class Relay:
                 errors = [e for _, e in self._errors[:20]]
         return {
             "relay_version": __version__,
-            "hostname": self.hostname,
+            "hostname": self.hostname[:100],
             "started_at": iso(self.started_at),
             "printers": [
                 {
@@ -960,7 +981,7 @@ class Relay:
                     "detail": self.health[name].detail[:200],
                     "paper_mm": printer.paper_mm,
                 }
-                for name, printer in self.printers.items()
+                for name, printer in list(self.printers.items())[:8]
             ],
             "ledger": self.ledger.stats(time.time()),
             "errors": errors,

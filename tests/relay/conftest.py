@@ -294,3 +294,4 @@ def rig(tmp_path: Path, queue: StoreQueue, api: FakeRelayApi, printer: FakePrint
         yield r
     finally:
         r.stop_all()
+    assert api.bad_requests == [], "the relay broke the API contract"

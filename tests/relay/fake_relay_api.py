@@ -53,6 +53,7 @@ class FakeRelayApi:
         self.failures: list[dict[str, Any]] = []
         self.credential_calls = 0
         self.unauthorized = 0
+        self.bad_requests: list[str] = []  # 422s: the relay broke the contract
         self._cond = threading.Condition()
         api = self
 
@@ -141,6 +142,10 @@ class FakeRelayApi:
                 "sqs_endpoint_url": self.sqs_endpoint_url,
             }
         if parts == ["relay", "heartbeat"]:
+            problem = _heartbeat_problem(body)
+            if problem:
+                self.bad_requests.append(problem)
+                return _err(422, "validation_error", problem)
             self.heartbeats.append({**body, "_at": time.time()})
             return 200, {
                 "relay_id": f"relay-{self.store_id}",
@@ -152,7 +157,12 @@ class FakeRelayApi:
             job_id = parts[2]
             record = {"job_id": job_id, **body, "_at": time.time()}
             self.ack_attempts.append(record)
-            if body.get("copy") not in COPIES or set(body) - {"copy", "printer", "reprinted"}:
+            if (
+                body.get("copy") not in COPIES
+                or set(body) - {"copy", "printer", "reprinted"}
+                or len(body.get("printer") or "") > 60
+            ):
+                self.bad_requests.append(f"ack {body!r}")
                 return _err(422, "validation_error", f"bad ack body {body!r}")
             if job_id in self.reject_jobs:
                 return _err(404, "print_job_not_found", f"no print job {job_id}")
@@ -162,6 +172,13 @@ class FakeRelayApi:
             self.acks.append(record)
             return 200, {"job_id": job_id, "acked_copies": [body["copy"]]}
         if len(parts) == 4 and parts[:2] == ["relay", "print-jobs"] and parts[3] == "failure":
+            if (
+                body.get("reason") not in ("render_failed", "bad_message", "dead_letter")
+                or len(body.get("message", "")) > 500
+                or not isinstance(body.get("receive_count", 0), int)
+            ):
+                self.bad_requests.append(f"failure {body!r}")
+                return _err(422, "validation_error", f"bad failure body {body!r}")
             self.failures.append({"job_id": parts[2], **body, "_at": time.time()})
             return 200, {"job_id": parts[2], "status": "missed"}
         return _err(404, "not_found", f"no route {path}")
@@ -169,3 +186,36 @@ class FakeRelayApi:
 
 def _err(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"code": code, "message": message, "details": None}}
+
+
+def _heartbeat_problem(body: dict[str, Any]) -> str:
+    """What breaks the heartbeat contract (limits as in the API's schema), or ''."""
+    known = {"relay_version", "hostname", "started_at", "printers", "ledger", "errors"}
+    if set(body) - known:
+        return f"unknown keys {sorted(set(body) - known)}"
+    if len(body.get("relay_version", "")) > 40 or len(body.get("hostname", "")) > 100:
+        return "relay_version/hostname too long"
+    printers = body.get("printers", [])
+    if len(printers) > 8:
+        return "more than 8 printers"
+    for p in printers:
+        if set(p) - {"name", "state", "detail", "paper_mm"} or not 1 <= len(p["name"]) <= 60:
+            return f"bad printer {p!r}"
+        if p["state"] not in ("online", "offline", "paper_out", "unknown"):
+            return f"bad printer state {p!r}"
+        if p.get("paper_mm") not in (58, 80, None) or len(p.get("detail", "")) > 500:
+            return f"bad printer {p!r}"
+    ledger = body.get("ledger") or {}
+    if set(ledger) - {"pending_copies", "unacked_copies", "oldest_pending_s"} or any(
+        not isinstance(v, int) or v < 0 for v in ledger.values()
+    ):
+        return f"bad ledger {ledger!r}"
+    errors = body.get("errors", [])
+    if len(errors) > 20:
+        return "more than 20 errors"
+    for e in errors:
+        if set(e) - {"job_id", "message"} or len(e["message"]) > 500:
+            return f"bad error {e!r}"
+        if e.get("job_id") is not None and len(e["job_id"]) > 100:
+            return f"bad error job_id {e!r}"
+    return ""
