@@ -358,6 +358,8 @@ class Relay:
         self.started_at = time.time()
         self.heartbeat_interval_s = config.heartbeat_interval_s
         self.last_heartbeat: dict[str, Any] | None = None
+        self._next_status = 0.0  # time.monotonic() of the next printer status poll
+        self._next_beat = 0.0
         self.paper_widths = {p.paper_mm for p in self.printers.values()}
 
     # ------------------------------------------------------------------ lifecycle
@@ -396,8 +398,8 @@ class Relay:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop after the ticket being printed; a long poll in progress is abandoned (a
-        message it returns is still stored, or comes back after its visibility timeout)."""
+        """Stop after the ticket being printed. A long poll in progress is not waited for:
+        a message it still returns is handed back to the queue at once (``_release``)."""
         self._stop.set()
         for event in (self._print_wake, self._ack_wake, self._beat_wake, self._released):
             event.set()
@@ -696,8 +698,18 @@ class Relay:
     def _status(self, name: str) -> PrinterStatus:
         with self._printer_locks[name]:
             status = self.printers[name].status()
-        self._set_health(name, status.state, describe(status), from_status=True)
+        self._set_status(name, status)
         return status
+
+    def _set_status(self, name: str, status: PrinterStatus) -> None:
+        """Record a status query's answer. When the printer itself says it cannot print
+        (paper out, cover open), ask again before sending it the next ticket."""
+        answered = any(k.startswith("dle_eot_") for k in status.details)
+        self.health[name].check_before_send = answered and status.state in (
+            PrinterState.OFFLINE,
+            PrinterState.PAPER_OUT,
+        )
+        self._set_health(name, status.state, describe(status))
 
     def print_copy(self, c: CopyRow) -> str:
         """Print one copy: ``printed``, ``unclear`` (will be printed again marked 补打),
@@ -806,12 +818,8 @@ class Relay:
         self._ack_wake.set()
         return "rejected"
 
-    def _set_health(
-        self, name: str, state: PrinterState, detail: str, *, from_status: bool = False
-    ) -> None:
+    def _set_health(self, name: str, state: PrinterState, detail: str) -> None:
         health = self.health[name]
-        if from_status:
-            health.check_before_send = state in (PrinterState.OFFLINE, PrinterState.PAPER_OUT)
         changed = health.state is not state
         health.state, health.detail = state, detail
         if changed:
@@ -930,9 +938,6 @@ class Relay:
 
     # ------------------------------------------------------------------ heartbeat
 
-    _next_status = 0.0
-    _next_beat = 0.0
-
     def _heartbeat_step(self) -> None:
         now = time.monotonic()
         if now >= self._next_status:
@@ -959,7 +964,7 @@ class Relay:
                 status = printer.status()
             finally:
                 lock.release()
-            self._set_health(name, status.state, describe(status), from_status=True)
+            self._set_status(name, status)
             if status.state is PrinterState.ONLINE and not self._printer_backoff[name].ready():
                 self._printer_backoff[name].ok()  # back: print what waits without delay
                 self._print_wake.set()
