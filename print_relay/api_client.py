@@ -122,9 +122,10 @@ class ApiClient:
             "Authorization": f"Bearer {self._token()}",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            # Always: urllib would otherwise label even an empty body as a form, which the
+            # API (like API Gateway) refuses with 415.
+            "Content-Type": "application/json; charset=utf-8",
         }
-        if body is not None:
-            headers["Content-Type"] = "application/json; charset=utf-8"
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310 - http(s) only, checked above
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310

@@ -64,7 +64,12 @@ class FakeRelayApi:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, body = api._handle(self.path, self.headers.get("Authorization"), raw)
+                content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                if content_type != "application/json":  # as Chalice / API Gateway do
+                    api.bad_requests.append(f"{self.path}: Content-Type {content_type!r}")
+                    status, body = _err(415, "unsupported_media_type", "send application/json")
+                else:
+                    status, body = api._handle(self.path, self.headers.get("Authorization"), raw)
                 data = json.dumps(body, ensure_ascii=False).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
