@@ -669,17 +669,21 @@ class Relay:
         assert self.ledger is not None
         progressed = False
         blocked: set[str] = set()
+        last_job: str | None = None
         for c in self.ledger.printable():
             if self._stop.is_set():
                 return
             route = self.config.copies.get(c.copy, next(iter(self.printers)))
             if route in blocked:
                 continue  # an earlier ticket for this printer is waiting: keep the order
+            if last_job is not None and c.job_id != last_job and self.config.print_gap_s:
+                # Pace a backlog (e.g. after the printer was offline) between jobs; the
+                # copies of one job go out back to back, as they do when all is well.
+                self._stop.wait(self.config.print_gap_s)
             outcome = self.print_copy(c)
             if outcome == "printed":
                 progressed = True
-                if self.config.print_gap_s:
-                    self._stop.wait(self.config.print_gap_s)
+                last_job = c.job_id
             elif outcome != "rejected":
                 blocked.add(route)
         if progressed:

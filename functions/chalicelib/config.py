@@ -25,6 +25,10 @@ RELAY_TOKEN_TTL_S = int(os.environ.get("DAOJIA_RELAY_TOKEN_TTL_S", str(2 * 365 *
 RELAY_ROLE_ARN: str = os.environ.get(
     "DAOJIA_RELAY_ROLE_ARN", "arn:aws:iam::123456789012:role/daojia-local-relay-queue"
 )
+# Printing: a job not acknowledged within this is re-sent and shown as missed (漏单); a
+# relay silent for longer than RELAY_STALE_AFTER_S is flagged. Shorter only in tests.
+PRINT_ACK_WITHIN_S = int(os.environ.get("DAOJIA_PRINT_ACK_WITHIN_S", "60"))
+RELAY_STALE_AFTER_S = int(os.environ.get("DAOJIA_RELAY_STALE_AFTER_S", "60"))
 RELAY_CREDENTIALS_TTL_S = int(os.environ.get("DAOJIA_RELAY_CREDENTIALS_TTL_S", "3600"))
 STAFF_TOKEN_TTL_S = int(os.environ.get("DAOJIA_STAFF_TOKEN_TTL_S", str(12 * 3600)))
 

@@ -8,7 +8,10 @@ It starts, in order:
 3. the API: the Chalice app under chalice's local server (``infra/local/api_server.py``);
 4. the worker that drives SQS handlers and schedules (``infra/local/worker.py``);
 5. the admin site (``admin_site/``) on its own port, with ``/config.json`` naming the API;
-6. (hook) the print relays, one per demo store: a later issue.
+6. one print relay per demo store (``daojia-relay``), each printing on its own virtual
+   ESC/POS network printer (``print_relay/virtual_printer.py``, TCP on loopback) whose
+   tickets go to ``<state-dir>/printers/<store_id>.txt`` (text) and ``.jsonl`` (times);
+   the relays get their tokens from head office through the API, like a real store.
 
 Each child runs in its own process group with its output in ``<state-dir>/logs``. Ctrl-C
 or SIGTERM stops them all; if one dies on its own, its last lines are printed and the
@@ -114,6 +117,61 @@ class Child:
     def signal_group(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
+
+
+@dataclass
+class LocalPrinter:
+    """A store's virtual printer: its port, its text preview and its JSON-lines journal."""
+
+    store_id: str
+    port: int
+    preview: Path
+    journal: Path
+
+
+def relay_config(store_id: str, api_url: str, token_file: Path, printer: LocalPrinter) -> str:
+    """The relay config (print_relay/relay.example.toml explains each key)."""
+    ledger = token_file.with_suffix(".sqlite3")
+    return f"""# Written by the local stack for the demo store {store_id}.
+store_id = "{store_id}"
+api_url = "{api_url}"
+token_file = "{token_file}"
+ledger = "{ledger}"
+paper_mm = 80
+
+[queue]
+wait_time_s = 20
+# A relay killed during a long poll can still be handed a message, which then stays
+# invisible for this long; short here so a restarted relay resumes quickly.
+visibility_timeout_s = 20
+
+[[printers]]
+name = "front"
+type = "virtual"
+host = "127.0.0.1"
+port = {printer.port}
+paper_mm = 80
+
+[copies]
+picking = "front"
+delivery = "front"
+slip = "front"
+"""
+
+
+def _http_json(
+    method: str, url: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -232,8 +290,10 @@ class LocalStack:
         quiet: bool = True,
         host: str = "127.0.0.1",
         relays: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.host = host
+        self.extra_env = dict(extra_env or {})  # e.g. shorter print timeouts in tests
         self.api_port = api_port
         self.admin_port = admin_port
         self.aws_port = aws_port
@@ -247,6 +307,10 @@ class LocalStack:
         self.seed_report: dict[str, Any] | None = None
         self.timings: dict[str, float] = {}
         self.children: dict[str, Child] = {}
+        self.printers: dict[str, LocalPrinter] = {}  # store_id -> its virtual printer
+        self.relay_configs: dict[str, Path] = {}  # store_id -> its relay's config file
+        self._ticket_offsets: dict[str, int] = {}
+        self._started_relays: set[str] = set()
         self._admin: _AdminServer | None = None
         self._admin_thread: threading.Thread | None = None
         self._admin_log: IO[str] | None = None
@@ -267,13 +331,20 @@ class LocalStack:
     def _url_host(self) -> str:
         return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host  # noqa: S104
 
-    def _spawn(self, name: str, args: list[str], expected_exit: bool = False) -> Child:
+    def _spawn(
+        self,
+        name: str,
+        args: list[str],
+        expected_exit: bool = False,
+        env: dict[str, str] | None = None,
+        append: bool = False,
+    ) -> Child:
         log_path = self.log_dir / f"{name}.log"
-        log_file = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        log_file = open(log_path, "ab" if append else "wb")  # noqa: SIM115 - closed in stop()
         proc = subprocess.Popen(
             [sys.executable, *args],
             cwd=ROOT,
-            env=self.env,
+            env=env if env is not None else self.env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -335,6 +406,7 @@ class LocalStack:
                 ),
             }
         )
+        env.update(self.extra_env)
         return env
 
     # -- start
@@ -400,8 +472,6 @@ class LocalStack:
         self.timings["setup"] = round(time.perf_counter() - t1, 3)
 
         self._spawn("worker", ["-m", "infra.local.worker"])
-        if self.relays:
-            self._start_relays()
         self._start_admin()
         t2 = time.perf_counter()
         self._wait_http(
@@ -409,6 +479,10 @@ class LocalStack:
         )  # 200 only when DynamoDB and SQS answer
         self._check_alive()
         self.timings["api_ready"] = round(time.perf_counter() - t2, 3)
+        if self.relays and self.seed:
+            t3 = time.perf_counter()
+            self._start_relays()
+            self.timings["relays"] = round(time.perf_counter() - t3, 3)
         self.timings["total"] = round(time.perf_counter() - t0, 3)
         self._write_state()
 
@@ -438,10 +512,129 @@ class LocalStack:
             self.timings["seed"] = self.seed_report["seconds"]
 
     def _start_relays(self) -> None:
-        # HOOK (print relay issue): start one print relay per demo store here, each
-        # printing to a virtual printer (TCP 9100 listener or a file), with
-        # self._spawn("relay-<store_id>", ["-m", "print_relay", ...]).
-        self._say("print relays: not part of this version yet (a later issue); none started")
+        """One virtual printer and one relay per demo store. Head office issues each
+        relay's token through the API (as in production); ledgers start empty because
+        the local AWS starts empty."""
+        from infra.local import demo_data
+
+        assert self.state_dir is not None
+        self._say("starting one print relay per demo store, on virtual printers")
+        relay_dir = self.state_dir / "relays"
+        printer_dir = self.state_dir / "printers"
+        for folder in (relay_dir, printer_dir):
+            folder.mkdir(exist_ok=True)
+        for stale in relay_dir.glob("*.sqlite3*"):
+            stale.unlink()
+        hq = self._hq_token()
+        for store in demo_data.stores():
+            store_id = store["store_id"]
+            printer = LocalPrinter(
+                store_id,
+                free_port(),
+                printer_dir / f"{store_id}.txt",
+                printer_dir / f"{store_id}.jsonl",
+            )
+            for path in (printer.preview, printer.journal):
+                path.write_text("", encoding="utf-8")
+            self.printers[store_id] = printer
+            self._spawn(
+                f"printer-{store_id}",
+                [
+                    "-m",
+                    "print_relay.virtual_printer",
+                    "--port",
+                    str(printer.port),
+                    "--preview",
+                    str(printer.preview),
+                    "--journal",
+                    str(printer.journal),
+                ],
+            )
+            status, issued = _http_json(
+                "POST",
+                f"{self.api_url}/admin/stores/{store_id}/relays",
+                {"name": "local relay"},
+                hq,
+            )
+            if status != 201:
+                raise StackError(f"could not issue a relay token for {store_id}: {issued}")
+            token_file = relay_dir / f"{store_id}.token"
+            token_file.write_text(issued["token"] + "\n", encoding="utf-8")
+            token_file.chmod(0o600)
+            config = relay_dir / f"{store_id}.toml"
+            config.write_text(
+                relay_config(store_id, self.api_url, token_file, printer), encoding="utf-8"
+            )
+            self.relay_configs[store_id] = config
+            self.start_relay(store_id)
+
+    def _hq_token(self) -> str:
+        from infra.local import demo_data
+
+        hq = next(a for a in demo_data.staff() if a["role"] == "hq_admin")
+        status, body = _http_json(
+            "POST",
+            self.api_url + "/auth/login",
+            {"username": hq["username"], "password": hq["password"]},
+        )
+        if status != 200:
+            raise StackError(f"head office could not sign in to issue relay tokens: {body}")
+        return str(body["token"])
+
+    def _relay_env(self) -> dict[str, str]:
+        # A relay gets its AWS credentials and endpoint from the API only, as in a store.
+        env = {k: v for k, v in self.env.items() if not k.startswith(("AWS_", "DAOJIA_"))}
+        env.update(
+            {
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+        return env
+
+    def new_tickets(self) -> str:
+        """Ticket text printed since the last call, every store's, for the terminal."""
+        out = []
+        for store_id, printer in self.printers.items():
+            offset = self._ticket_offsets.get(store_id, 0)
+            with contextlib.suppress(OSError), printer.preview.open("rb") as f:
+                f.seek(offset)
+                chunk = f.read()
+                # Only whole lines: the printer may be writing the rest right now.
+                chunk = chunk[: chunk.rfind(b"\n") + 1]
+                self._ticket_offsets[store_id] = offset + len(chunk)
+                if chunk:
+                    text = chunk.decode("utf-8", "replace").rstrip("\n")
+                    out.append(
+                        "\n".join(f"[printer {store_id}] {line}" for line in text.split("\n"))
+                    )
+        return "\n".join(out)
+
+    def start_relay(self, store_id: str) -> Child:
+        """Start (or restart: its log is appended to) the store's relay."""
+        name = f"relay-{store_id}"
+        restart = name in self._started_relays
+        self._started_relays.add(name)
+        return self._spawn(
+            name,
+            ["-m", "print_relay", "--config", str(self.relay_configs[store_id])],
+            env=self._relay_env(),
+            append=restart,
+        )
+
+    def stop_relay(self, store_id: str, sig: int = signal.SIGTERM) -> None:
+        """Stop the store's relay (SIGTERM, or e.g. SIGKILL to simulate a crash)."""
+        child = self.children.pop(f"relay-{store_id}", None)
+        if child is None:
+            return
+        child.signal_group(sig)
+        try:
+            child.proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.signal_group(signal.SIGKILL)
+            child.proc.wait()
+        child.log_file.close()
 
     def _start_admin(self) -> None:
         assert self.state_dir is not None
@@ -551,11 +744,19 @@ class LocalStack:
         ]
         header = f"    {'username':<24} {'role':<14} {'store':<16} {'password':<30} name"
         member = demo_data.members()[0]["phone"]
-        relays = (
-            "print relays: a later issue; none started"
-            if self.relays
-            else "print relays: off (--no-relays)"
-        )
+        if self.printers:
+            folder = next(iter(self.printers.values())).preview.parent
+            with contextlib.suppress(ValueError):
+                folder = folder.relative_to(Path.cwd())
+            relays = (
+                f"print relays  one per demo store ({', '.join(self.printers)}), on virtual "
+                f"printers;\n                tickets: {folder}/<store_id>.txt (and shown "
+                "here as they print)"
+            )
+        elif self.relays and not self.seed:
+            relays = "print relays: none (no demo stores: --no-seed)"
+        else:
+            relays = "print relays: off (--no-relays)"
         return "\n".join(
             [
                 "",
@@ -565,7 +766,7 @@ class LocalStack:
                 f"  admin site    {self.admin_url}",
                 f"  local AWS     {self.aws_url}   (moto in memory: DynamoDB, SQS, S3; "
                 "re-created and re-seeded on every start)" + seeded,
-                f"  logs          {rel}/{{moto,seed,api,worker,admin}}.log",
+                f"  logs          {rel}/{{moto,seed,api,worker,admin,relay-*,printer-*}}.log",
                 f"  {relays}",
                 "",
                 "Customers sign in with a one-time code; locally no SMS is sent and",
@@ -607,7 +808,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="daojia up",
         description="Run the whole Daojia system locally: local AWS, demo data, API, "
-        "worker and admin site. Ctrl-C stops everything.",
+        "worker, admin site and a print relay per demo store. Ctrl-C stops everything.",
     )
     parser.add_argument(
         "--host",
@@ -634,7 +835,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--relays",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="run one print relay per demo store (a later issue: nothing starts yet)",
+        help="run one print relay per demo store on a virtual printer (default on)",
     )
     return parser.parse_args(argv)
 
@@ -682,6 +883,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 code = 1
                 break
+            tickets = stack.new_tickets()
+            if tickets:
+                print(tickets, flush=True)
             time.sleep(0.25)
     except _Stop as stop:
         print(f"\ndaojia: {stop} received, stopping everything", flush=True)

@@ -48,8 +48,8 @@ def test_printer_offline_for_30_orders_then_back_prints_all_once_in_order_late(r
 
     offset["s"] = 10 * 60  # the printer comes back ten minutes later
     with VirtualPrinter(port=port) as vp:
-        vp.wait_for_jobs(60, timeout=8)
-        rig.api.wait_for(lambda a: len(a.acks) == 60, timeout=5)
+        vp.wait_for_jobs(60, timeout=30)
+        rig.api.wait_for(lambda a: len(a.acks) == 60, timeout=15)
         wait_until(rig.queue.empty, what="every message deleted")
         time.sleep(0.2)
         tickets = [read_ticket(j.data) for j in vp.jobs]

@@ -9,10 +9,10 @@ from print_relay.virtual_printer import VirtualPrinter
 def test_each_job_is_journaled_with_the_time_of_its_last_byte_and_its_text(tmp_path):
     journal = tmp_path / "printer.jsonl"
     with VirtualPrinter(journal=journal) as printer:
-        for text in ("第一张".encode("gbk"), b"second"):
+        for n, text in enumerate(("第一张".encode("gbk"), b"second"), start=1):
             with socket.create_connection((printer.host, printer.port)) as sock:
                 sock.sendall(b"\x1b@" + text)
-        jobs = printer.wait_for_jobs(2)
+            jobs = printer.wait_for_jobs(n)  # one connection at a time: a known order
     lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     assert [entry["text"].strip() for entry in lines] == ["第一张", "second"]
     assert [entry["last_byte_at"] for entry in lines] == [job.last_byte_at for job in jobs]

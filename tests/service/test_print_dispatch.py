@@ -140,11 +140,23 @@ def test_twenty_dispatchers_of_one_job_send_one_message_and_record_one_send(paid
 def test_both_copies_acknowledged_at_once_print_the_job_once(paid_job):
     from chalicelib.services import print_dispatch, print_jobs
 
+    from chalicelib.db.relay_models import RelayModel
+    from chalicelib.schemas.print_jobs import AckRequest
+
     print_dispatch.dispatch(paid_job)
-    relay = Principal("relay-sh-print", RELAY, STORE)
+    RelayModel(
+        "relay-sh-print",
+        store_id=STORE,
+        name="test relay",
+        status="active",
+        token_id="tok-1",
+        created_at="2026-11-24T00:00:00Z",
+        created_by="hq",
+    ).save()
+    relay = Principal("relay-sh-print", RELAY, STORE, token_id="tok-1")
     copies = ["picking", "delivery"] * 10
 
-    views = race(20, lambda i: print_jobs.acknowledge(relay, paid_job, copies[i]))
+    views = race(20, lambda i: print_jobs.acknowledge(relay, paid_job, AckRequest(copy=copies[i])))
 
     assert {v.job_id for v in views} == {paid_job}
     printed = job(paid_job)

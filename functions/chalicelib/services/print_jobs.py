@@ -22,7 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal
 from chalicelib.db.connection import connection
 from chalicelib.db.order_models import OrderModel, PrintJobModel
@@ -35,7 +35,8 @@ from chalicelib.services import order_flow
 
 log = logging.getLogger("daojia.print")
 
-ACK_WITHIN_S = 60  # a job not acknowledged by then is re-sent and shown as missed (漏单)
+# A job not acknowledged by then is re-sent and shown as missed (漏单); 60 s by default.
+ACK_WITHIN_S = config.PRINT_ACK_WITHIN_S
 MAX_RESEND_INTERVAL_S = 600  # later re-sends back off to this (a printer off for hours)
 ORDER_COPIES = frozenset({"picking", "delivery"})
 COPY_ORDER = ("picking", "delivery", "slip")  # how copies are listed and printed

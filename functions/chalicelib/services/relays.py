@@ -37,7 +37,7 @@ from chalicelib.services.stores import get_store_model
 log = logging.getLogger("daojia.relays")
 
 HEARTBEAT_INTERVAL_S = 15
-STALE_AFTER_S = 60  # no heartbeat for this long: the relay is flagged in the health view
+STALE_AFTER_S = config.RELAY_STALE_AFTER_S  # no heartbeat for this long: flagged (60 s)
 # What a relay may do on its own queue: receive, hold (extend visibility), delete.
 QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
