@@ -67,12 +67,28 @@ class _DleEotFilter:
         return rest
 
 
-_ESC_SEQ = re.compile(rb"\x1b@|\x1b[dJaE!\-Mt].|\x1dV[AB].|\x1dV.|\x1d!.", re.DOTALL)
+_ESC_SEQ = re.compile(
+    rb"\x1b@|\x1b[dJaE!\-Mt].|\x1dV[AB].|\x1dV.|\x1d!.|\x1c[&.]|\x1c!.", re.DOTALL
+)
+_GS_PAREN = re.compile(rb"\x1d\(k(.)(.)", re.DOTALL)  # GS ( k pL pH: a QR code command
+
+
+def _drop_qr_commands(data: bytes) -> bytes:
+    out, pos = bytearray(), 0
+    while (match := _GS_PAREN.search(data, pos)) is not None:
+        out += data[pos : match.start()]
+        length = match.group(1)[0] + 256 * match.group(2)[0]
+        body = data[match.end() : match.end() + length]  # cn fn m data...
+        if body[1:2] == b"P":  # fn 80: store the symbol's data
+            out += b"[QR " + body[3:] + b"]"
+        pos = match.end() + length
+    return bytes(out + data[pos:])
 
 
 def text_preview(data: bytes) -> str:
-    """A rough human-readable view of a job: GBK text, control sequences dropped."""
-    cleaned = _ESC_SEQ.sub(b"", data)
+    """A rough human-readable view of a job: GBK text, control sequences dropped, a QR code
+    shown as ``[QR data]``."""
+    cleaned = _ESC_SEQ.sub(b"", _drop_qr_commands(data))
     cleaned = bytes(b for b in cleaned if b >= 0x20 or b in (0x0A,))
     return cleaned.decode("gbk", errors="replace")
 

@@ -17,3 +17,16 @@ def test_each_job_is_journaled_with_the_time_of_its_last_byte_and_its_text(tmp_p
     assert [entry["text"].strip() for entry in lines] == ["第一张", "second"]
     assert [entry["last_byte_at"] for entry in lines] == [job.last_byte_at for job in jobs]
     assert lines[0]["bytes"] == len(jobs[0].data)
+
+
+def test_the_preview_shows_the_ticket_text_without_printer_commands():
+    from pathlib import Path
+
+    from print_relay import tickets
+    from print_relay.virtual_printer import text_preview
+
+    schema = Path(__file__).parents[2] / "docs/schemas/print-job.v1.json"
+    message = json.loads(schema.read_text(encoding="utf-8"))["examples"][0]
+    text = text_preview(tickets.render(message, "picking", 58))
+    assert text.startswith("鲜到家 静安寺店\n拣货联 1/2\n")  # no FS & remnant
+    assert f"[QR {message['order_id']}]" in text and "(k" not in text
