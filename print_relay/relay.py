@@ -153,14 +153,14 @@ def check_message(body: str, *, store_id: str, paper_widths: set[int]) -> dict[s
 
 def late_minutes(message: dict[str, Any], now: float, late_after_s: int) -> int:
     """Minutes to print in the 延迟 banner (0: on time). Orders count from payment (or
-    creation), cancellation slips from the cancellation; reprints are never late.
+    creation), cancellation and amendment slips from that change; reprints are never late.
     ``late_after_s = 0`` turns the banner off."""
     kind = message.get("kind")
     if kind == "reprint" or late_after_s <= 0:
         return 0
     ref = None
-    if kind == "cancellation":
-        ref = parse_time((message.get("cancellation") or {}).get("at"))
+    if kind in ("cancellation", "amendment"):
+        ref = parse_time((message.get(kind) or {}).get("at"))
     ref = ref or parse_time(message.get("paid_at")) or parse_time(message.get("created_at"))
     if ref is None:
         return 0

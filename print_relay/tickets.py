@@ -299,6 +299,7 @@ def markup(
         "created": local_time(message.get("created_at"), tz),
         "paid": local_time(message.get("paid_at"), tz),
         "cancelled": local_time((message.get("cancellation") or {}).get("at"), tz),
+        "amended": local_time((message.get("amendment") or {}).get("at"), tz),
         "printed_day": message.get("business_day", ""),
     }
     return _ENV.get_template(f"{copy}.j2").render(context)

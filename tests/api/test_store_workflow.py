@@ -237,6 +237,51 @@ def test_a_shortage_refunds_exactly_what_the_missing_units_cost(
     assert status == 409 and RefundModel.count() == 1  # a repeat refunds nothing twice
 
 
+def test_a_shortage_prints_an_amendment_slip_citing_the_ticket(api, catalogue, tokens_):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    from chalicelib.db.order_models import OrderModel, PrintJobModel
+    from chalicelib.services import print_dispatch, print_queues
+
+    order = paid(api, tokens_, items=(("100", 3), ("101", 2)))
+    oid, staff = order["order_id"], tokens_["staff_a"]
+    step(api, staff, "start_picking", oid)
+    status, picked = step(api, staff, "pick", oid, all_picked(order, s100=2))
+    assert status == 200
+    first, slip_id = sorted(OrderModel.get(oid).print_job_ids)
+    slip = PrintJobModel.get(slip_id)
+    assert (slip.kind, slip.copies, slip.original_job_id) == ("amendment", {"slip"}, first)
+
+    print_queues.forget()
+    assert print_dispatch.dispatch(slip_id) is True
+    from chalicelib.queues import sqs_client
+
+    got = sqs_client().receive_message(QueueUrl=print_queues.url("sh-a"), MaxNumberOfMessages=10)
+    (body,) = [json.loads(m["Body"]) for m in got["Messages"] if slip_id in m["Body"]]
+    schema = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "print-job.v1.json"
+    jsonschema.Draft202012Validator(json.loads(schema.read_text(encoding="utf-8"))).validate(body)
+    assert body["kind"] == "amendment" and body["copies"] == ["slip"]
+    amendment = body["amendment"]
+    assert amendment["short_lines"] == [
+        {
+            "sku": "100",
+            "name": amendment["short_lines"][0]["name"],
+            "unit": "份",
+            "qty": 3,
+            "picked_qty": 1,
+        }
+    ]
+    assert amendment["refund_fen"] == picked["refunded_fen"]
+    assert amendment["total_fen"] == picked["total_fen"] - picked["refunded_fen"]
+    # No shortage, no slip.
+    other = paid(api, tokens_, key="key-noslip-01", items=(("100", 1), ("101", 1)))
+    step(api, staff, "start_picking", other["order_id"])
+    assert step(api, staff, "pick", other["order_id"], all_picked(other))[0] == 200
+    assert len(OrderModel.get(other["order_id"]).print_job_ids) == 1
+
+
 def test_nothing_left_cancels_and_refunds_everything_with_the_delivery_fee(api, catalogue, tokens_):
     order = paid(api, tokens_)
     assert order["delivery_fee_fen"] == 500

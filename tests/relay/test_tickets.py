@@ -311,6 +311,39 @@ def test_cancellation_slip_cites_the_original_ticket() -> None:
     assert out.cuts == 1
 
 
+def test_amendment_slip_lists_what_is_short_and_the_refund() -> None:
+    message = delivery_order(
+        job_id="261124K7M2Q9XD-p2",
+        kind="amendment",
+        copies=["slip"],
+        original_job_id="261124K7M2Q9XD-p1",
+        delivery=None,
+        amendment={
+            "at": "2026-11-24T02:40:00Z",
+            "reason": "缺货",
+            "short_lines": [
+                {
+                    "sku": "300020",
+                    "name": "蓝月亮 洗衣液 2kg",
+                    "unit": "瓶",
+                    "qty": 1,
+                    "picked_qty": 0,
+                }
+            ],
+            "refund_fen": 4590,
+            "total_fen": 10000,
+        },
+    )
+    out = decoded(message, "slip")
+    text = joined(out)
+    assert "改单 缺货" in text and "取消单" not in text and "请停止拣货" not in text
+    assert re.search(r"原小票\s+261124K7M2Q9XD-p1", text)
+    assert re.search(r"蓝月亮 洗衣液 2kg\s+缺 1瓶", text)
+    assert re.search(r"缺货退款\s+￥45\.90", text) and re.search(r"改后实付\s+￥100\.00", text)
+    assert "11-24 10:40" in text  # 02:40 UTC in Asia/Shanghai
+    assert out.cuts == 1
+
+
 def test_values_cannot_inject_markup() -> None:
     message = delivery_order(remark="x\n@cut\n@qr EVIL | y")
     out = decoded(message, "delivery")

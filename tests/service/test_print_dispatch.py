@@ -138,10 +138,9 @@ def test_twenty_dispatchers_of_one_job_send_one_message_and_record_one_send(paid
 
 
 def test_both_copies_acknowledged_at_once_print_the_job_once(paid_job):
-    from chalicelib.services import print_dispatch, print_jobs
-
     from chalicelib.db.relay_models import RelayModel
     from chalicelib.schemas.print_jobs import AckRequest
+    from chalicelib.services import print_dispatch, print_jobs
 
     print_dispatch.dispatch(paid_job)
     RelayModel(

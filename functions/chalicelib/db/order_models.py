@@ -301,7 +301,7 @@ class PrintJobModel(Model):
     job_id = UnicodeAttribute(hash_key=True)
     store_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # order | reprint | cancellation
+    kind = UnicodeAttribute()  # order | reprint | cancellation | amendment
     copies = UnicodeSetAttribute()  # {"picking", "delivery"} or {"slip"}
     acked_copies = UnicodeSetAttribute(default=set)
     status = UnicodeAttribute()  # pending | sent | missed | printed

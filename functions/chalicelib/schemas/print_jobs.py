@@ -73,7 +73,7 @@ class PrintJob(Out, kw_only=True):
     job_id: str
     store_id: str
     order_id: str
-    kind: Literal["order", "reprint", "cancellation"]
+    kind: Literal["order", "reprint", "cancellation", "amendment"]
     copies: list[Copy]
     acked_copies: list[Copy]
     status: JobStatus

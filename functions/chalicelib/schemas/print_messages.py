@@ -76,6 +76,27 @@ class Cancellation(Message, kw_only=True):
     reason: str | None
 
 
+class ShortLine(Message, kw_only=True):
+    """A line the store could not pick in full."""
+
+    sku: str
+    name: str
+    unit: str
+    qty: int  # ordered
+    picked_qty: int  # found; the rest was refunded
+
+
+class Amendment(Message, kw_only=True):
+    """What changed after the ticket printed (amendment slips): the short lines and the
+    refund for them."""
+
+    at: Time
+    reason: str | None
+    short_lines: list[ShortLine]
+    refund_fen: Annotated[int, Meta(ge=0, description="Refunded for the short units.")]
+    total_fen: Annotated[int, Meta(ge=0, description="What the customer now pays.")]
+
+
 class PrintJobMessage(Message, kw_only=True):
     """A print job: print each of ``copies`` once, then acknowledge each copy with
     ``POST /relay/print-jobs/{job_id}/ack``. The same job can arrive more than once (SQS
@@ -87,11 +108,12 @@ class PrintJobMessage(Message, kw_only=True):
     ]
     job_id: Annotated[str, Meta(description="Unique per job; the de-duplication key.")]
     kind: Annotated[
-        Literal["order", "reprint", "cancellation"],
+        Literal["order", "reprint", "cancellation", "amendment"],
         Meta(
             description="order: the ticket of a paid order; reprint: printed again on "
             "request (mark it 补打); cancellation: a slip telling the store to stop or undo "
-            "picking the order."
+            "picking the order; amendment: a slip for the bag after picking found goods "
+            "missing, with what was refunded (改单)."
         ),
     ]
     attempt: Annotated[int, Meta(ge=1, description="1 for the first send; re-sends count up.")]
@@ -132,6 +154,9 @@ class PrintJobMessage(Message, kw_only=True):
     cancellation: Annotated[
         Cancellation | None, Meta(description="Cancellation slips only; null otherwise.")
     ]
+    amendment: Annotated[
+        Amendment | None, Meta(description="Amendment slips only; null otherwise.")
+    ] = None
 
 
 def encode(message: PrintJobMessage) -> str:

@@ -43,6 +43,26 @@ def _cancellation(order: OrderModel) -> m.Cancellation | None:
     return None
 
 
+def _amendment(order: OrderModel) -> m.Amendment | None:
+    short = [x for x in order.lines if x.picked_qty is not None and int(x.picked_qty) < int(x.qty)]
+    at = next((h.at for h in reversed(order.history or []) if h.action == "finish_picking"), None)
+    if not short or at is None:
+        return None
+    refunded = sum(int(x.refunded_fen or 0) for x in order.lines)
+    return m.Amendment(
+        at=at,
+        reason="缺货",
+        short_lines=[
+            m.ShortLine(
+                sku=x.sku, name=x.name, unit=x.unit, qty=int(x.qty), picked_qty=int(x.picked_qty)
+            )
+            for x in short
+        ],
+        refund_fen=refunded,
+        total_fen=max(int(order.total_fen) - refunded, 0),
+    )
+
+
 def build_message(
     job: PrintJobModel, order: OrderModel, store: StoreModel, attempt: int
 ) -> m.PrintJobMessage:
@@ -102,6 +122,7 @@ def build_message(
             m.Discount(label=d.label, amount_fen=int(d.amount_fen)) for d in order.discounts or []
         ],
         cancellation=_cancellation(order) if job.kind == "cancellation" else None,
+        amendment=_amendment(order) if job.kind == "amendment" else None,
     )
 
 

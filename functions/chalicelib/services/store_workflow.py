@@ -43,7 +43,7 @@ from chalicelib.domain.states import ORDER
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import orders as s
 from chalicelib.schemas import store_workflow as w
-from chalicelib.services import order_flow, orders, refunds
+from chalicelib.services import order_flow, orders, print_jobs, refunds
 
 
 def _not_found(order_id: str) -> NotFound:
@@ -148,14 +148,25 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         reason = f"{sum(short.values())} units short" if short else None
         plan = refunds.plan(order, refund_id, "shortage", short) if short else None
     extra += plan.order_actions if plan else units_accounting(order, short)
+    # A partial shortage changes what goes in the bag and what was paid: the store prints
+    # an amendment slip (改单) citing the ticket, in the same transaction.
+    slip = (
+        print_jobs.new_job(order, "amendment", {"slip"})
+        if short and action == "finish_picking"
+        else None
+    )
+    if slip:
+        extra += print_jobs.add_to_order(slip)
 
     def also(tx: Any) -> None:
-        assert plan is not None
-        tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+        if plan is not None:
+            tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+        if slip is not None:
+            tx.save(slip, condition=type(slip).job_id.does_not_exist())
 
     try:
         updated = order_flow.apply(
-            order, action, principal, reason, extra=extra, also=also if plan else None
+            order, action, principal, reason, extra=extra, also=also if plan or slip else None
         )
     except TransactWriteError as exc:
         # order_flow.apply reads the first cancellation reason as the order's, but PynamoDB
