@@ -19,7 +19,7 @@ import msgspec
 from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib.api.validation import parse_json, parse_query
-from chalicelib.auth.principal import Principal, Role, principal_from_context
+from chalicelib.auth.principal import Role, principal_from_context
 from chalicelib.errors import ApiError, Forbidden
 
 JSON = "application/json"
@@ -182,16 +182,6 @@ def error_response(err: ApiError) -> Response:
         status_code=err.status,
         headers={"Content-Type": JSON},
     )
-
-
-def require_store_access(principal: Principal, store_id: str) -> None:
-    """Store staff act only on their own store; head office on every store."""
-    if not principal.can_act_for_store(store_id):
-        raise Forbidden(
-            "Your account belongs to another store.",
-            code="other_store",
-            details={"store_id": store_id},
-        )
 
 
 def current_request_of(area: Area) -> Any:

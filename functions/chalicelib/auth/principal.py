@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import Forbidden, Unauthorized
 
 Role = Literal["customer", "store_staff", "store_manager", "hq_admin", "relay"]
 CUSTOMER: Role = "customer"
@@ -70,3 +70,14 @@ def principal_from_context(context: dict[str, Any] | None) -> Principal:
         store_id=auth.get("store_id") or None,
         token_id=auth.get("jti") or None,
     )
+
+
+def require_store_access(principal: Principal, store_id: str) -> None:
+    """403 ``other_store`` for a store role of another store (the store id is in the path:
+    nothing to hide); head office passes."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden(
+            "Your account belongs to another store.",
+            code="other_store",
+            details={"store_id": store_id},
+        )

@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib import clock, config
-from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal
+from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal, require_store_access
 from chalicelib.db.connection import connection
 from chalicelib.db.order_models import OrderModel, PrintJobModel
 from chalicelib.db.order_repo import batch_get, cancellation_codes
@@ -359,15 +359,6 @@ def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.Pr
 # --- reads -------------------------------------------------------------------------------
 
 
-def _require_store(principal: Principal, store_id: str) -> None:
-    if not principal.can_act_for_store(store_id):
-        raise Forbidden(
-            "Your account belongs to another store.",
-            code="other_store",
-            details={"store_id": store_id},
-        )
-
-
 def _store_order(principal: Principal, order_id: str) -> OrderModel:
     """The order if ``principal`` works for its store or for head office; 404 otherwise
     (order ids are not probed across stores, as in the store workflow)."""
@@ -433,7 +424,7 @@ def _load_jobs(ids: list[str]) -> list[PrintJobModel]:
 
 def _stores_of(principal: Principal, store_id: str | None) -> list[str]:
     if store_id is not None:
-        _require_store(principal, store_id)
+        require_store_access(principal, store_id)
         return [store_id]
     if principal.is_hq:
         from chalicelib.db.models import StoreModel

@@ -24,12 +24,12 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, config
 from chalicelib.auth import tokens
-from chalicelib.auth.principal import RELAY, Principal
+from chalicelib.auth.principal import RELAY, Principal, require_store_access
 from chalicelib.db.models import StoreModel
 from chalicelib.db.order_repo import batch_get
 from chalicelib.db.relay_models import RelayModel
 from chalicelib.db.writes import is_condition_failure, save_new
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unauthorized
+from chalicelib.errors import Conflict, NotFound, Unauthorized
 from chalicelib.schemas import relays as s
 from chalicelib.services import print_queues
 from chalicelib.services.stores import get_store_model
@@ -88,7 +88,7 @@ def revoke(principal: Principal, relay_id: str) -> s.Relay:
 
 
 def list_relays(principal: Principal, store_id: str) -> s.RelayList:
-    _require_store(principal, store_id)
+    require_store_access(principal, store_id)
     return s.RelayList(items=[view(r) for r in _store_relays(store_id)])
 
 
@@ -312,7 +312,7 @@ def health(principal: Principal, store_id: str | None) -> s.PrintHealth:
         store_id = store_id or principal.store_id
     now = clock.now()
     if store_id:
-        _require_store(principal, store_id)
+        require_store_access(principal, store_id)
         stores = [get_store_model(store_id)]
         relays = _store_relays(store_id)
     else:
@@ -345,15 +345,6 @@ def _get(relay_id: str) -> RelayModel:
         return RelayModel.get(relay_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound(f"No relay {relay_id!r}.", code="relay_not_found") from None
-
-
-def _require_store(principal: Principal, store_id: str) -> None:
-    if not principal.can_act_for_store(store_id):
-        raise Forbidden(
-            "Your account belongs to another store.",
-            code="other_store",
-            details={"store_id": store_id},
-        )
 
 
 def _parse(iso: str) -> datetime:

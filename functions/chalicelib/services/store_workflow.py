@@ -35,12 +35,12 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock, config
-from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal
+from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, require_store_access
 from chalicelib.db.order_models import OrderModel, RefundModel
 from chalicelib.db.order_repo import cancellation_codes
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.domain.states import ORDER
-from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import orders as s
 from chalicelib.schemas import store_workflow as w
 from chalicelib.services import order_flow, orders, print_jobs, refunds
@@ -57,17 +57,6 @@ def store_order(principal: Principal, order_id: str) -> OrderModel:
     if principal.is_hq or (principal.role in STAFF_ROLES and principal.store_id == order.store_id):
         return order
     raise _not_found(order_id)
-
-
-def require_store_access(principal: Principal, store_id: str) -> None:
-    """403 for a store role of another store (the store id is in the path: nothing to
-    hide); head office passes."""
-    if not principal.can_act_for_store(store_id):
-        raise Forbidden(
-            "Your account belongs to another store.",
-            code="other_store",
-            details={"store_id": store_id},
-        )
 
 
 def list_orders(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
