@@ -3,7 +3,8 @@
 What it does, with no AWS account involved:
 
 1. writes ``OUT/merge.json``: our resources (tables, queues, bucket, signing key from
-   ``infra/resources.py``), the functions' log group, API Gateway's error responses;
+   ``infra/resources.py``), the functions' log group, API Gateway's error responses, the
+   admin site's bucket and CloudFront distribution (``infra/admin_site_hosting.py``);
 2. runs ``chalice package --stage STAGE --merge-template OUT/merge.json OUT`` in
    ``functions/`` with the stage's DAOJIA_* variables and fake AWS credentials (chalice
    imports app.py, whose SQS handler names the stage's queue); chalice writes
@@ -43,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infra.admin_site_hosting import admin_site_outputs, admin_site_resources
 from infra.resources import BUCKETS, bucket_logical_id, cloudformation_resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,8 +176,12 @@ def relay_queue_role(prefix: str) -> dict[str, Any]:
     }
 
 
-def merge_template(stage: str) -> dict[str, Any]:
-    """What ``chalice package --merge-template`` deep-merges into its own template."""
+def merge_template(stage: str, admin_site: bool = True) -> dict[str, Any]:
+    """What ``chalice package --merge-template`` deep-merges into its own template.
+
+    ``admin_site=False`` leaves out the admin site's bucket and distribution (CloudFront
+    has no Origin Access Control in the China regions, so such a stack hosts it elsewhere).
+    """
     prefix = resource_prefix(stage)
     resources = cloudformation_resources(prefix)
     resources[LOG_GROUP_ID] = {
@@ -211,8 +217,13 @@ def merge_template(stage: str) -> dict[str, Any]:
             outputs[logical + "Url"] = {"Value": {"Ref": logical}}
         elif resource.get("Type") == "AWS::S3::Bucket":
             outputs[logical + "Name"] = {"Value": {"Ref": logical}}
+    # Added after the loop above: the site's outputs are named for the deploy script.
+    if admin_site:
+        resources.update(admin_site_resources(prefix))
+        outputs.update(admin_site_outputs(stage))
     return {
-        "Description": f"Daojia {stage}: API, workers, tables, queues, bucket, signing key",
+        "Description": f"Daojia {stage}: API, workers, tables, queues, buckets, signing key, "
+        "admin site hosting",
         "Globals": {
             "Function": {
                 "Environment": {"Variables": variables},
@@ -316,7 +327,7 @@ def link_event_sources(template: dict[str, Any], prefix: str) -> None:
             event["Properties"]["Queue"] = {"Fn::GetAtt": [by_name[name], "Arn"]}
 
 
-def build(stage: str, out_dir: Path | None = None) -> Path:
+def build(stage: str, out_dir: Path | None = None, admin_site: bool = True) -> Path:
     """Build the stage's template and deployment package; return the template's path."""
     if stage == "local":
         raise BuildError("the local stage is not deployed: run ./daojia up instead")
@@ -325,7 +336,7 @@ def build(stage: str, out_dir: Path | None = None) -> Path:
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     merge_path = out / "merge.json"
-    merge_path.write_text(json.dumps(merge_template(stage), indent=2) + "\n")
+    merge_path.write_text(json.dumps(merge_template(stage, admin_site), indent=2) + "\n")
     cmd = [
         sys.executable,
         "-c",
@@ -366,13 +377,19 @@ def main(argv: list[str] | None = None) -> int:
         "--regions", default="us-east-1", help="comma-separated regions cfn-lint checks against"
     )
     parser.add_argument("--clean", action="store_true", help="empty the output folder first")
+    parser.add_argument(
+        "--no-admin-site",
+        action="store_true",
+        help="leave out the admin site's S3 bucket and CloudFront distribution (needed in the "
+        "China regions, which have no CloudFront Origin Access Control)",
+    )
     args = parser.parse_args(argv)
     out = args.out or DEFAULT_OUT / args.stage
     if args.clean and out.exists():
         shutil.rmtree(out)
     started = time.monotonic()
     try:
-        path = build(args.stage, out)
+        path = build(args.stage, out, admin_site=not args.no_admin_site)
     except BuildError as err:
         print(f"infra.template: {err}", file=sys.stderr)
         return 1

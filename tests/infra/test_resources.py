@@ -102,7 +102,8 @@ def test_merge_template_references_resolve_to_its_own_resources():
     log_group = merge["Globals"]["Function"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert resources[log_group]["Properties"]["LogGroupName"] == "/aws/lambda/daojia-prod"
     for output in merge["Outputs"].values():
-        ref = output["Value"].get("Ref")
+        value = output["Value"]  # a literal (Stage) or an intrinsic function
+        ref = value.get("Ref") if isinstance(value, dict) else None
         assert ref is None or ref in resources
 
 
