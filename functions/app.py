@@ -8,6 +8,7 @@ from chalice import Chalice, Rate
 from chalicelib import config, jobs
 from chalicelib.api import (
     catalogue,
+    dashboard,
     health,
     identity,
     orders,
@@ -34,6 +35,7 @@ AREAS = (
     returns,
     print_jobs,
     relays,
+    dashboard,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

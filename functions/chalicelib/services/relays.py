@@ -314,10 +314,21 @@ def health(principal: Principal, store_id: str | None) -> s.PrintHealth:
     if store_id:
         require_store_access(principal, store_id)
         stores = [get_store_model(store_id)]
-        relays = _store_relays(store_id)
     else:
         stores = list(StoreModel.by_listing.query("stores"))
-        relays = _fetch(RelayModel.by_listing.query("relays"))
+    return s.PrintHealth(
+        checked_at=clock.iso(now), stale_after_s=STALE_AFTER_S, stores=stores_health(stores, now)
+    )
+
+
+def stores_health(stores: list[StoreModel], now: datetime | None = None) -> list[s.StoreHealth]:
+    """The health of each of ``stores``, in their order. One store's relays come from its
+    index (a query and a batch read); several stores' from the relay listing."""
+    now = now or clock.now()
+    if len(stores) == 1:
+        relays = _store_relays(stores[0].store_id)
+    else:
+        relays = _fetch(RelayModel.by_listing.query("relays")) if stores else []
     by_store: dict[str, list[s.Relay]] = {}
     for relay in relays:
         by_store.setdefault(relay.store_id, []).append(view(relay, now))
@@ -334,7 +345,7 @@ def health(principal: Principal, store_id: str | None) -> s.PrintHealth:
                 relays=views,
             )
         )
-    return s.PrintHealth(checked_at=clock.iso(now), stale_after_s=STALE_AFTER_S, stores=out)
+    return out
 
 
 # --- helpers ------------------------------------------------------------------------------
