@@ -15,16 +15,26 @@ area = Area("store orders", __name__, "The store's work on orders: pick, check o
 @area.route(
     "/admin/stores/{store_id}/orders",
     "GET",
-    summary="The store's orders in one status, oldest first",
+    summary="The store's orders in one status (oldest first), or of one day (newest first)",
     roles=BACK_OFFICE,
     query=s.StoreOrderQuery,
     response=s.OrderPage,
-    errors=(403,),
+    errors=(400, 403, 422),
 )
 def store_orders(store_id: str, query: s.StoreOrderQuery, principal: Principal) -> s.OrderPage:
-    """The store's work queue: ``status=paid`` (to pick, the default), ``picking``,
-    ``picked`` (to check out), ``checked_out`` (to hand to the courier),
-    ``ready_for_pickup``... Staff of the store and head office."""
+    """Without ``date``: the store's work queue in one status, **oldest first**:
+    ``status=paid`` (to pick, the default), ``picking``, ``picked`` (to check out),
+    ``checked_out`` (to hand to the courier), ``ready_for_pickup``...
+
+    With ``date`` (a business day, YYYY-MM-DD in the store's time zone): the orders created
+    that day, **newest first**, in ``status`` — which is still ``paid`` when not given —
+    or in every status with ``status=any`` (unpaid, expired and cancelled orders too).
+    ``status=any`` without ``date`` is refused (422 on ``status``), as is a date that is
+    not a calendar day (422 on ``date``).
+
+    ``limit`` per page (default 20, at most 100); pass ``next_cursor`` back as ``cursor``
+    with the same ``status`` and ``date``. Staff of the store and head office (403
+    ``other_store`` for another store's staff)."""
     return service.list_orders(principal, store_id, query)
 
 

@@ -160,7 +160,26 @@ class OrderListQuery(Schema, kw_only=True):
 
 
 class StoreOrderQuery(OrderListQuery, kw_only=True):
-    status: Annotated[str, Meta(pattern=r"^[a-z_]+$", examples=["paid"])] = "paid"
+    status: Annotated[
+        str,
+        Meta(
+            pattern=r"^[a-z_]+$",
+            description="An order status, or 'any' (every status; only with date).",
+            examples=["paid"],
+        ),
+    ] = "paid"
+    date: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^\d{4}-\d{2}-\d{2}$",
+                description="A business day (YYYY-MM-DD, store time zone): that day's "
+                "orders, newest first.",
+                examples=["2026-11-24"],
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Reason(Schema, kw_only=True):

@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, config
@@ -514,6 +514,36 @@ def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) ->
         last_evaluated_key=decode_cursor(query.cursor),
     )
     return _page(results, query.limit, principal)
+
+
+def list_store_day(
+    principal: Principal,
+    store_id: str,
+    day: str,
+    status: str | None,
+    query: s.StoreOrderQuery,
+) -> s.OrderPage:
+    """A store's orders of one business day, newest first, in ``status`` (None: any),
+    from the ``by_store_day`` index; the status is a filter, so a page is read on until it
+    holds ``limit`` orders or the day ends."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    results = OrderModel.by_store_day.query(
+        f"{store_id}#{day}",
+        scan_index_forward=False,
+        filter_condition=None if status is None else OrderModel.status == status,
+        limit=query.limit,
+        page_size=query.limit,
+        last_evaluated_key=decode_cursor(query.cursor),
+    )
+    try:
+        return _page(results, query.limit, principal)
+    except QueryError as exc:
+        if "ValidationException" in str(exc.cause_response_code):
+            raise BadRequest(
+                "The cursor does not belong to this listing.", code="bad_cursor"
+            ) from None
+        raise
 
 
 # --- cancel and expire ------------------------------------------------------------------

@@ -30,6 +30,7 @@ Rules this module decides:
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -59,14 +60,33 @@ def store_order(principal: Principal, order_id: str) -> OrderModel:
     raise _not_found(order_id)
 
 
+ANY_STATUS = "any"
+
+
 def list_orders(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
-    """The store's orders in one status, oldest first (its work queue)."""
+    """The store's orders in one status, oldest first (its work queue); with ``date``,
+    that business day's orders in one status or any, newest first."""
     require_store_access(principal, store_id)
-    if query.status not in ORDER.states():
+    errors = []
+    if query.status != ANY_STATUS and query.status not in ORDER.states():
+        errors.append(field_error("status", f"one of {', '.join(sorted(ORDER.states()))}, or any"))
+    elif query.status == ANY_STATUS and query.date is None:
+        errors.append(field_error("status", "any needs date: give a business day"))
+    if query.date is not None:
+        try:
+            date.fromisoformat(query.date)
+        except ValueError:
+            errors.append(field_error("date", f"{query.date} is not a calendar date"))
+    if errors:
         raise ValidationFailed(
-            f"Unknown order status {query.status!r}.",
-            details=[field_error("status", f"one of {', '.join(sorted(ORDER.states()))}")],
+            "The order list query has invalid fields: "
+            + ", ".join(e["field"] for e in errors)
+            + ".",
+            details=errors,
         )
+    if query.date is not None:
+        status = None if query.status == ANY_STATUS else query.status
+        return orders.list_store_day(principal, store_id, query.date, status, query)
     return orders.list_store(principal, store_id, query)
 
 
