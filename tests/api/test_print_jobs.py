@@ -622,3 +622,157 @@ def test_cancelling_a_paid_order_queues_a_cancellation_slip(api, catalogue, toke
     assert msg.delivery is None
     status, body = ack(api, tokens_["relay_a"], slip_id, "slip")
     assert status == 200 and body["status"] == "printed"
+
+
+# --- resolving missed prints -------------------------------------------------------------
+
+
+def missed_job(api, tokens_, monkeypatch, key="print-key-0001"):
+    """A paid order whose ticket was sent and then missed (re-sent by the watchdog)."""
+    order_id, job_id = paid(api, tokens_, key)
+    print_dispatch.dispatch(job_id)
+    later(monkeypatch, 61)
+    assert print_watchdog.run() == 1
+    drain()
+    assert job(job_id).status == "missed" and OrderModel.get(order_id).missed_print is True
+    return order_id, job_id
+
+
+def resolve(api, token, job_id, reason="打印机缺纸，已手写拣货单"):
+    return api.call("POST", f"/admin/print-jobs/{job_id}/resolve", {"reason": reason}, token)
+
+
+def listed(api, tokens_, status):
+    code, page = api.call("GET", f"/admin/print-jobs?status={status}", token=tokens_["hq"])
+    assert code == 200, page
+    return [i["job_id"] for i in page["items"]]
+
+
+def test_resolving_a_missed_print_stops_resends_and_clears_the_order(
+    api, catalogue, tokens_, monkeypatch
+):
+    order_id, job_id = missed_job(api, tokens_, monkeypatch)
+    assert listed(api, tokens_, "missed") == [job_id]
+
+    status, body = resolve(api, tokens_["staff_a"], job_id)
+    assert status == 200, body
+    assert (body["status"], body["next_check_at"], body["printed_at"]) == ("resolved", None, None)
+    last = body["history"][-1]
+    assert (last["action"], last["from_state"], last["to_state"]) == (
+        "resolve",
+        "missed",
+        "resolved",
+    )
+    assert (last["actor"], last["role"], last["reason"]) == (
+        "sh-a-staff",
+        "store_staff",
+        "打印机缺纸，已手写拣货单",
+    )
+    stored = job(job_id)
+    assert (stored.status, stored.store_status) == ("resolved", "sh-a#resolved")
+    assert stored.watch is None and stored.watch_at is None  # out of the watchdog's index
+    assert OrderModel.get(order_id).missed_print is False
+    assert listed(api, tokens_, "missed") == []
+    assert listed(api, tokens_, "resolved") == [job_id]
+    status, seen = api.call("GET", f"/orders/{order_id}", token=tokens_["hq"])
+    assert seen["missed_print"] is False
+
+    later(monkeypatch, 3600)
+    assert print_watchdog.run() == 0 and drain() == []  # never re-sent
+    assert print_dispatch.resend_overdue(job_id, int(time.time())) is False
+    assert print_dispatch.dispatch(job_id) is False and drain() == []
+    assert job(job_id).status == "resolved"
+
+
+def test_a_relay_that_prints_a_resolved_job_later_is_still_heard(
+    api, catalogue, tokens_, monkeypatch
+):
+    order_id, job_id = missed_job(api, tokens_, monkeypatch)
+    assert resolve(api, tokens_["hq"], job_id)[0] == 200
+    status, body = ack(api, tokens_["relay_a"], job_id, "picking")
+    assert status == 200 and body["status"] == "resolved"
+    status, body = ack(api, tokens_["relay_a"], job_id, "delivery")
+    assert status == 200 and body["status"] == "printed" and body["printed_at"]
+    assert [(h.action, h.from_state, h.to_state) for h in job(job_id).history][-1] == (
+        "print",
+        "resolved",
+        "printed",
+    )
+    assert listed(api, tokens_, "resolved") == [] and listed(api, tokens_, "printed") == [job_id]
+    assert OrderModel.get(order_id).missed_print is False
+
+
+def test_a_failure_report_on_a_resolved_job_only_adds_history(api, catalogue, tokens_, monkeypatch):
+    order_id, job_id = missed_job(api, tokens_, monkeypatch)
+    assert resolve(api, tokens_["manager_a"], job_id)[0] == 200
+    status, body = api.call(
+        "POST",
+        f"/relay/print-jobs/{job_id}/failure",
+        {"reason": "dead_letter", "message": "5 receives", "receive_count": 5},
+        tokens_["relay_a"],
+    )
+    assert status == 200 and body["status"] == "resolved"
+    assert body["history"][-1]["action"] == "relay_failure"
+    assert OrderModel.get(order_id).missed_print is False
+    assert listed(api, tokens_, "missed") == []
+
+
+def test_the_order_stays_flagged_while_another_of_its_jobs_is_missed(
+    api, catalogue, tokens_, monkeypatch
+):
+    order_id, job_id = paid(api, tokens_)
+    status, reprint = api.call("POST", f"/admin/orders/{order_id}/reprint", {}, tokens_["staff_a"])
+    assert status == 201
+    later(monkeypatch, 61)
+    assert print_watchdog.run() == 2
+    assert resolve(api, tokens_["staff_a"], job_id)[0] == 200
+    assert job(job_id).status == "resolved"
+    assert OrderModel.get(order_id).missed_print is True  # the reprint is still missed
+    assert resolve(api, tokens_["staff_a"], reprint["job_id"])[0] == 200
+    assert OrderModel.get(order_id).missed_print is False
+
+
+def test_only_a_missed_job_can_be_resolved(api, catalogue, tokens_, monkeypatch):
+    _, job_id = paid(api, tokens_)
+    print_dispatch.dispatch(job_id)
+    status, body = resolve(api, tokens_["hq"], job_id)  # sent, not yet late
+    assert status == 409 and body["error"]["code"] == "illegal_transition"
+    assert body["error"]["details"]["allowed_from"] == ["missed"]
+    for copy in ("picking", "delivery"):
+        ack(api, tokens_["relay_a"], job_id, copy)
+    before = job(job_id).serialize()
+    status, body = resolve(api, tokens_["hq"], job_id)
+    assert status == 409 and body["error"]["code"] == "illegal_transition"
+    assert body["error"]["details"]["from"] == "printed"
+    assert job(job_id).serialize() == before
+
+    _, missed_id = missed_job(api, tokens_, monkeypatch, key="print-key-0002")
+    assert resolve(api, tokens_["hq"], missed_id)[0] == 200
+    status, body = resolve(api, tokens_["hq"], missed_id)  # twice
+    assert status == 409 and body["error"]["details"]["from"] == "resolved"
+    assert [h.action for h in job(missed_id).history].count("resolve") == 1
+
+
+def test_resolving_needs_a_reason(api, catalogue, tokens_, monkeypatch):
+    _, job_id = missed_job(api, tokens_, monkeypatch)
+    url = f"/admin/print-jobs/{job_id}/resolve"
+    for body in ({}, {"reason": ""}, {"reason": "x" * 201}, {"reason": "ok", "extra": 1}):
+        status, err = api.call("POST", url, body, tokens_["hq"])
+        assert status == 422, body
+        assert err["error"]["details"][0]["field"] in ("reason", "extra")
+    assert job(job_id).status == "missed"
+    assert resolve(api, tokens_["hq"], job_id, "x" * 200)[0] == 200
+
+
+def test_resolving_is_for_the_jobs_store_and_head_office(api, catalogue, tokens_, monkeypatch):
+    order_id, job_id = missed_job(api, tokens_, monkeypatch)
+    status, body = resolve(api, tokens_["manager_b"], job_id)
+    assert status == 404 and body["error"]["code"] == "print_job_not_found"  # ids not probed
+    status, body = resolve(api, tokens_["staff_a"], "nope-p1")
+    assert status == 404 and body["error"]["code"] == "print_job_not_found"
+    for who in ("customer", "relay_a"):
+        status, body = resolve(api, tokens_[who], job_id)
+        assert status == 403 and body["error"]["code"] == "role_not_allowed"
+    status, _ = api.call("POST", f"/admin/print-jobs/{job_id}/resolve", {"reason": "x"})
+    assert status == 401
+    assert job(job_id).status == "missed" and OrderModel.get(order_id).missed_print is True

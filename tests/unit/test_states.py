@@ -101,3 +101,14 @@ def test_a_return_can_be_rejected_until_the_goods_are_back():
     for state in ["goods_received", "refunded", "refund_at_once"]:
         with pytest.raises(Conflict):
             RETURN.target("reject", state)
+
+
+def test_a_resolved_print_job_is_not_sent_again_but_can_still_print():
+    assert PRINT_JOB.target("resolve", "missed") == "resolved"
+    assert PRINT_JOB.target("print", "resolved") == "printed"
+    for action in ("send", "miss", "resolve"):
+        with pytest.raises(Conflict):
+            PRINT_JOB.target(action, "resolved")
+    for state in ("pending", "sent", "printed"):
+        with pytest.raises(Conflict):
+            PRINT_JOB.target("resolve", state)

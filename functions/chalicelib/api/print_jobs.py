@@ -65,7 +65,8 @@ def report_failure(job_id: str, body: s.FailureReport, principal: Principal) -> 
 )
 def list_jobs(query: s.PrintJobQuery, principal: Principal) -> s.PrintJobPage:
     """``status=missed`` (the default) lists jobs not acknowledged in time: they are being
-    re-sent and stay here until the store's relay acknowledges them. Each item has the
+    re-sent and stay here until the store's relay acknowledges them or staff resolve them
+    (``status=resolved`` lists those). Each item has the
     order's daily number (``daily_seq``) and the job's age in seconds. Head office sees
     every store without ``store_id``; store staff see their own store."""
     return service.list_jobs(principal, query)
@@ -87,6 +88,29 @@ def reprint(order_id: str, body: s.ReprintRequest, principal: Principal) -> s.Pr
     the ticket says it is a reprint. Paid orders only (409 ``order_not_printable``). Staff
     of the order's store and head office. Send ``{}`` for both copies."""
     return service.reprint(principal, order_id, body)
+
+
+@area.route(
+    "/admin/print-jobs/{job_id}/resolve",
+    "POST",
+    summary="Resolve a missed print (漏单) that was dealt with another way",
+    roles=BACK_OFFICE,
+    body=s.ResolveRequest,
+    response=s.PrintJob,
+    errors=(404, 409, 422),
+    request_example={"reason": "打印机缺纸，已手写拣货单并送出"},
+)
+def resolve(job_id: str, body: s.ResolveRequest, principal: Principal) -> s.PrintJob:
+    """For a job in status ``missed`` only (409 ``illegal_transition`` otherwise): staff
+    dealt with the order without this ticket (reprinted it, wrote the picking list by
+    hand...) and say how in ``reason`` (1 to 200 characters), which goes into the job's
+    history with who and when. The job becomes ``resolved``: it is no longer re-sent and
+    leaves ``GET /admin/print-jobs?status=missed`` (list it with ``status=resolved``), and
+    the order stops showing as a missed print once none of its jobs is missed. If the
+    store's relay prints it after all, its acknowledgement is still accepted and the job
+    becomes ``printed``. Staff of the job's store and head office; 404 for an unknown job
+    or another store's job."""
+    return service.resolve(principal, job_id, body)
 
 
 @area.route(

@@ -112,14 +112,17 @@ RETURN = Machine(
 
 # 打印任务: written with the order's state change, sent to the store's queue, acknowledged
 # by the relay copy by copy. A job not acknowledged in time is re-sent and counts as a
-# missed print (漏单) until it is acknowledged.
+# missed print (漏单) until it is acknowledged, or until staff resolve it (they dealt with
+# the order another way and say how): a resolved job is no longer re-sent, but a relay
+# that prints it later still acknowledges it and it becomes printed.
 PRINT_JOB = Machine(
     name="print job",
     initial="pending",
     transitions={
         "send": _t({"pending", "missed"}, "sent"),
         "miss": _t({"pending", "sent"}, "missed"),
-        "print": _t({"pending", "sent", "missed"}, "printed"),
+        "print": _t({"pending", "sent", "missed", "resolved"}, "printed"),
+        "resolve": _t("missed", "resolved"),
     },
     final=frozenset({"printed"}),
 )

@@ -14,7 +14,7 @@ from chalicelib.schemas.common import Out, Schema, StoreId, Timestamp
 from chalicelib.schemas.orders import Transition
 
 Copy = Literal["picking", "delivery", "slip"]
-JobStatus = Literal["pending", "sent", "missed", "printed"]
+JobStatus = Literal["pending", "sent", "missed", "resolved", "printed"]
 
 
 class AckRequest(Schema, kw_only=True):
@@ -61,6 +61,18 @@ class ReprintRequest(Schema, kw_only=True):
         | None
     ) = None
     reason: Annotated[str, Meta(max_length=200, examples=["小票卡纸"])] | None = None
+
+
+class ResolveRequest(Schema, kw_only=True):
+    reason: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=200,
+            description="How the order was dealt with, for the job's history.",
+            examples=["打印机缺纸，已手写拣货单并送出"],
+        ),
+    ]
 
 
 class PrintJobQuery(Schema, kw_only=True):
@@ -155,6 +167,7 @@ EXAMPLES = {
         "receive_count": 5,
     },
     "ReprintRequest": {"copies": ["picking"], "reason": "小票卡纸"},
+    "ResolveRequest": {"reason": "打印机缺纸，已手写拣货单并送出"},
     "PrintJob": _JOB,
     "PrintJobList": {"items": [_JOB]},
     "PrintJobPage": {"items": [_MISSED], "truncated": False},

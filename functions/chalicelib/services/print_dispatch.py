@@ -237,7 +237,13 @@ def resend_overdue(job_id: str, now: int) -> bool:
     reached the job is still marked missed (head office sees it) and the send is tried
     again next run. True if this call re-sent."""
     job = _load(job_id)
-    if job is None or job.status == "printed" or job.watch is None or job.watch_at is None:
+    # Printed and resolved jobs are never re-sent (both also left the watch index).
+    if (
+        job is None
+        or job.status in ("printed", "resolved")
+        or job.watch is None
+        or job.watch_at is None
+    ):
         return False
     if int(job.watch_at) > now:
         return False

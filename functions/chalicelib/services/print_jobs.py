@@ -259,9 +259,10 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
     job = _job_and_relay(job_id, principal)
     reason = f"{body.reason} after {body.receive_count} receives: {body.message}"[:300]
     for _ in range(3):
+        # A job already missed, printed, or resolved by staff only gets the history entry.
         to = (
             job.status
-            if job.status in ("missed", "printed")
+            if job.status in ("missed", "printed", "resolved")
             else PRINT_JOB.target("miss", job.status)
         )
         actions = [
@@ -354,6 +355,79 @@ def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.Pr
         log.info("reprint %s of order %s (%s) by %s", job.job_id, order_id, copies, principal)
         return view(job)
     raise Conflict("The order changed at the same time; retry.", code="order_changed")
+
+
+# --- resolving a missed print ------------------------------------------------------------
+
+
+def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.PrintJob:
+    """missed -> resolved: staff dealt with the order without this ticket and say how.
+    The job leaves the watchdog's index (no more re-sends) and the missed list; the order's
+    missed-print flag is cleared in the same transaction unless another of its jobs is
+    still missed. A relay that prints the job later still acknowledges it (-> printed)."""
+    for _ in range(3):
+        job = get_job(job_id)
+        if not (
+            principal.is_hq
+            or (principal.role in STAFF_ROLES and principal.store_id == job.store_id)
+        ):
+            raise NotFound(f"No print job {job_id!r}.", code="print_job_not_found")
+        to = PRINT_JOB.target("resolve", job.status)  # 409 unless missed
+        job_update = update_kwargs(
+            PrintJobModel,
+            job_id,
+            [
+                PrintJobModel.status.set(to),
+                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+                PrintJobModel.watch.remove(),
+                PrintJobModel.watch_at.remove(),
+                PrintJobModel.history.set(
+                    PrintJobModel.history.append(
+                        [order_flow.record("resolve", job.status, to, principal, body.reason)]
+                    )
+                ),
+            ],
+            PrintJobModel.status == job.status,
+        )
+        if _resolve_with_flag(job, job_update):
+            break
+        try:
+            transact_raw(updates=[job_update])  # another job of the order is missed: flag stays
+            break
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+                raise
+            # printed or resolved at the same moment: look again
+    else:
+        raise Conflict("The job changed at the same time; retry.", code="print_job_changed")
+    log.warning(
+        "print job %s of store %s resolved by %s: %s", job_id, job.store_id, principal, body.reason
+    )
+    return view(get_job(job_id))
+
+
+def _resolve_with_flag(job: PrintJobModel, job_update: dict) -> bool:
+    """Resolve the job and clear its order's missed-print flag in one transaction, on
+    condition that none of the order's other jobs is missed. False when that transaction
+    was refused (another job missed, or this one changed): the caller decides."""
+    try:
+        order = OrderModel.get(
+            job.order_id, consistent_read=True, attributes_to_get=["order_id", "print_job_ids"]
+        )
+    except DoesNotExist:
+        return False
+    checks = [
+        check_kwargs(PrintJobModel, other, PrintJobModel.status != "missed")
+        for other in sorted(set(order.print_job_ids or ()) - {job.job_id})
+    ]
+    flag = update_kwargs(OrderModel, job.order_id, flag_order_actions(False), order_exists())
+    try:
+        transact_raw(updates=[job_update, flag], checks=checks)
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
+            return False
+        raise
+    return True
 
 
 # --- reads -------------------------------------------------------------------------------
