@@ -59,11 +59,11 @@ def day(api, catalogue, tokens_, at):
     at(days=-1)
     _, yesterday_fen, _ = paid_order(api, tokens_, "dash-key-y001")
     at()
-    a1, a1_fen, a1_job = paid_order(api, tokens_, "dash-key-a001")
+    _, a1_fen, a1_job = paid_order(api, tokens_, "dash-key-a001")
     a2, a2_fen, a2_job = paid_order(api, tokens_, "dash-key-a002", items=(("102", 3),))
     status, _ = place(api, tokens_["customer"], cart(("103", 2)), "dash-key-a003")  # unpaid
     assert status == 201
-    b1, b1_fen, b1_job = paid_order(api, tokens_, "dash-key-b001", store="sh-b")
+    _, b1_fen, b1_job = paid_order(api, tokens_, "dash-key-b001", store="sh-b")
     at(seconds=4)
     print_ticket(api, tokens_["relay_a"], a1_job)
     at(seconds=10)
@@ -166,7 +166,8 @@ def test_the_business_day_follows_the_stores_time_zone(api, tokens_, day, at):
         "orders": 3,
         "gmv_fen": day["a1"] + day["a2"] + day["b1"],
     }
-    status, _ = api.call("PATCH", "/admin/stores/sh-b", {"timezone": "Europe/London"}, tokens_["hq"])
+    london = {"timezone": "Europe/London"}
+    status, _ = api.call("PATCH", "/admin/stores/sh-b", london, tokens_["hq"])
     assert status == 200
     status, body = dashboard(api, tokens_["hq"], "?days=2")
     a, b = body["stores"]
