@@ -420,11 +420,28 @@ def _weekly(open_: str, close: str, late: dict[int, str] | None = None) -> list[
     return [{"day": day, "open": open_, "close": late.get(day, close)} for day in range(7)]
 
 
+# The local stack gives each demo store one relay printing both copies (and slips) on one
+# virtual ESC/POS network printer named "front" (infra/local/stack.py, relay_config), on a
+# loopback port chosen at start-up: the stores list that printer.
+DEMO_PRINTERS: list[dict[str, Any]] = [
+    {
+        "name": "front",
+        "paper_mm": 80,
+        "copies": ["picking", "delivery"],
+        "connection": "virtual printer (local stack, 127.0.0.1)",
+    }
+]
+
+
 def stores() -> list[dict[str, Any]]:
-    """Return the four demo stores in Shanghai.
+    """Return the four demo stores in Shanghai, each with the local stack's printer.
 
     sh-xuhui is open 24 h; sh-lujiazui closes later on Friday and Saturday.
     """
+    return [dict(store, printers=[dict(p) for p in DEMO_PRINTERS]) for store in _stores()]
+
+
+def _stores() -> list[dict[str, Any]]:
     return [
         {
             "store_id": "sh-jingan",

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +74,31 @@ def test_stores_in_shanghai() -> None:
         for h in store["hours"]:
             assert re.fullmatch(r"\d\d:\d\d", h["open"]) and re.fullmatch(r"\d\d:\d\d", h["close"])
             assert h["open"] < h["close"]
+
+
+def test_stores_list_the_local_stacks_printer() -> None:
+    """One printer per store, named as in the relay config the local stack writes."""
+    import msgspec
+    from chalicelib.schemas.stores import StoreCreate
+
+    from infra.local.stack import relay_config
+
+    for store in demo_data.stores():
+        (printer,) = msgspec.convert(store, StoreCreate).printers
+        assert (printer.name, printer.paper_mm, printer.copies) == (
+            "front",
+            80,
+            ["picking", "delivery"],
+        )
+        assert 'name = "front"' in relay_config(
+            store["store_id"], "http://127.0.0.1:8000", Path("/tmp/token"), _printer(store)
+        )
+
+
+def _printer(store):  # type: ignore[no-untyped-def]
+    from infra.local.stack import LocalPrinter
+
+    return LocalPrinter(store["store_id"], 9100, Path("/tmp/p.txt"), Path("/tmp/p.jsonl"))
 
 
 def test_store_hours_variety() -> None:

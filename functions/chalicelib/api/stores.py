@@ -22,6 +22,14 @@ _STORE_EXAMPLE = {
     "delivery_fee": {"base_fee_fen": 500, "free_above_fen": 5900},
     "hours": [{"day": d, "open": "08:00", "close": "22:00"} for d in range(7)],
     "active": True,
+    "printers": [
+        {
+            "name": "前台打印机",
+            "paper_mm": 80,
+            "copies": ["picking", "delivery"],
+            "connection": "192.168.1.50:9100",
+        }
+    ],
 }
 
 
@@ -52,7 +60,8 @@ def get_store(store_id: str) -> s.Store:
     response=s.StoreList,
 )
 def list_stores(principal: Principal) -> s.StoreList:
-    """Head office: every store. Store staff: their own store."""
+    """Head office: every store. Store staff: their own store. Unlike the public store
+    views, each store has its ``printers``."""
     return service.list_stores(principal)
 
 
@@ -62,12 +71,17 @@ def list_stores(principal: Principal) -> s.StoreList:
     summary="Create a store",
     roles={HQ_ADMIN},
     body=s.StoreCreate,
-    response=s.Store,
+    response=s.AdminStore,
     status=201,
     errors=(409, 422),
     request_example=_STORE_EXAMPLE,
 )
-def create_store(body: s.StoreCreate, principal: Principal) -> s.Store:
+def create_store(body: s.StoreCreate, principal: Principal) -> s.AdminStore:
+    """``printers``: 0 to 4 receipt printers, each with a ``name`` unique within the store
+    (1 to 40 characters; 422 naming the duplicate), ``paper_mm`` 58 or 80, the ``copies``
+    it prints (``picking``, ``delivery`` or both) and an optional ``connection`` note such
+    as ``192.168.1.50:9100`` or ``USB 0416:5011``. Printers are shown only on the admin
+    views, never on the public store routes."""
     return service.create_store(body)
 
 
@@ -77,14 +91,15 @@ def create_store(body: s.StoreCreate, principal: Principal) -> s.Store:
     summary="Change a store",
     roles={HQ_ADMIN, STORE_MANAGER},
     body=s.StoreUpdate,
-    response=s.Store,
+    response=s.AdminStore,
     errors=(403, 404, 409, 422),
     request_example={
         "minimum_order_fen": 2500,
         "hours": [{"day": 5, "open": "08:00", "close": "23:00"}],
     },
 )
-def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.Store:
-    """Fields left out stay as they are. A store manager may change only their own
-    store's ``phone``, ``hours``, ``minimum_order_fen`` and ``delivery_fee``."""
+def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.AdminStore:
+    """Fields left out stay as they are; ``printers`` replaces the whole list (send ``[]``
+    to remove them all). A store manager may change only their own store's ``phone``,
+    ``hours``, ``minimum_order_fen``, ``delivery_fee`` and ``printers``."""
     return service.update_store(store_id, body, principal)

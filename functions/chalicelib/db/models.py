@@ -45,6 +45,15 @@ class OpeningHoursAttribute(MapAttribute):
     close = UnicodeAttribute()  # "HH:MM", "24:00" for midnight; before open = past midnight
 
 
+class PrinterAttribute(MapAttribute):
+    """A receipt printer installed at the store."""
+
+    name = UnicodeAttribute()
+    paper_mm = NumberAttribute()  # 58 | 80
+    copies = ListAttribute(of=UnicodeAttribute)  # "picking", "delivery", in that order
+    connection = UnicodeAttribute(null=True)  # e.g. "192.168.1.50:9100", "USB 0416:5011"
+
+
 class StoresByGeoCell(GlobalSecondaryIndex):
     """Active stores by geohash cell: the nearby-store search queries a few cells."""
 
@@ -82,6 +91,7 @@ class StoreModel(Model):
     delivery_fee = DeliveryFeeAttribute()
     hours = ListAttribute(of=OpeningHoursAttribute, default=list)
     active = BooleanAttribute(default=True)
+    printers = ListAttribute(of=PrinterAttribute, default=list)  # 0 to 4, names unique
     # Set only while the store is active, so inactive stores drop out of the index.
     geo_cell = UnicodeAttribute(null=True)
     listing = UnicodeAttribute(default="stores")

@@ -8,7 +8,12 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import clock, config
 from chalicelib.auth.principal import Principal
-from chalicelib.db.models import DeliveryFeeAttribute, OpeningHoursAttribute, StoreModel
+from chalicelib.db.models import (
+    DeliveryFeeAttribute,
+    OpeningHoursAttribute,
+    PrinterAttribute,
+    StoreModel,
+)
 from chalicelib.db.writes import save_new
 from chalicelib.domain import geo, hours
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -16,11 +21,17 @@ from chalicelib.schemas import stores as s
 from chalicelib.services import print_queues
 
 # What a store manager may change on their own store; the rest is head office's.
-MANAGER_EDITABLE = frozenset({"phone", "hours", "minimum_order_fen", "delivery_fee"})
+MANAGER_EDITABLE = frozenset({"phone", "hours", "minimum_order_fen", "delivery_fee", "printers"})
+COPY_ORDER = ("picking", "delivery")
 
 
-def _check_rules(timezone: str | None, opening_hours: list[s.OpeningHours] | None) -> None:
-    """Rules a schema cannot express: a real time zone, no zero-length openings."""
+def _check_rules(
+    timezone: str | None,
+    opening_hours: list[s.OpeningHours] | None,
+    printers: list[s.StorePrinter] | None = None,
+) -> None:
+    """Rules a schema cannot express: a real time zone, no zero-length openings, printer
+    names unique and not blank, each copy once per printer."""
     errors = []
     if timezone is not None:
         try:
@@ -32,8 +43,31 @@ def _check_rules(timezone: str | None, opening_hours: list[s.OpeningHours] | Non
             errors.append(
                 field_error(f"hours[{i}]", "open and close are equal; use 00:00-24:00 for 24 h")
             )
+    errors += _printer_errors(printers or [])
     if errors:
         raise ValidationFailed("The store has invalid fields.", details=errors)
+
+
+def _printer_errors(printers: list[s.StorePrinter]) -> list[dict[str, str]]:
+    errors = []
+    seen: dict[str, int] = {}
+    for i, p in enumerate(printers):
+        name = p.name.strip()
+        if not name:
+            errors.append(field_error(f"printers[{i}].name", "a name is required"))
+        elif name in seen:
+            errors.append(
+                field_error(
+                    f"printers[{i}].name",
+                    f"{name!r} is already the name of printers[{seen[name]}]; "
+                    "printer names are unique within a store",
+                )
+            )
+        else:
+            seen[name] = i
+        if len(set(p.copies)) != len(p.copies):
+            errors.append(field_error(f"printers[{i}].copies", "each copy at most once"))
+    return errors
 
 
 def _openings(model: StoreModel) -> list[hours.Opening]:
@@ -72,9 +106,39 @@ def view(model: StoreModel, now: datetime | None = None) -> s.Store:
     )
 
 
+def printers_view(model: StoreModel) -> list[s.StorePrinter]:
+    return [
+        s.StorePrinter(
+            name=p.name,
+            paper_mm=int(p.paper_mm),  # type: ignore[arg-type]
+            copies=list(p.copies or []),
+            connection=p.connection,
+        )
+        for p in model.printers or []
+    ]
+
+
+def admin_view(model: StoreModel, now: datetime | None = None) -> s.AdminStore:
+    """The store as head office and its own staff see it: with its printers (not public)."""
+    public = view(model, now)
+    return s.AdminStore(
+        **{f: getattr(public, f) for f in public.__struct_fields__}, printers=printers_view(model)
+    )
+
+
 def _apply(model: StoreModel, fields: dict) -> None:
     for name, value in fields.items():
-        if name == "delivery_fee":
+        if name == "printers":
+            value = [
+                PrinterAttribute(
+                    name=p.name.strip(),
+                    paper_mm=p.paper_mm,
+                    copies=[c for c in COPY_ORDER if c in p.copies],
+                    connection=p.connection.strip() if p.connection else None,
+                )
+                for p in value
+            ]
+        elif name == "delivery_fee":
             value = DeliveryFeeAttribute(
                 base_fee_fen=value.base_fee_fen, free_above_fen=value.free_above_fen
             )
@@ -84,16 +148,16 @@ def _apply(model: StoreModel, fields: dict) -> None:
     model.geo_cell = geo.geohash(model.lat, model.lng) if model.active else None
 
 
-def create_store(body: s.StoreCreate) -> s.Store:
+def create_store(body: s.StoreCreate) -> s.AdminStore:
     """Create a store; 409 if the id is taken."""
-    _check_rules(body.timezone, body.hours)
+    _check_rules(body.timezone, body.hours, body.printers)
     now = clock.now_iso()
     model = StoreModel(body.store_id, created_at=now, updated_at=now)
     fields = {f: getattr(body, f) for f in body.__struct_fields__ if f != "store_id"}
     _apply(model, fields)
     save_new(model, Conflict(f"A store with id {body.store_id!r} exists.", code="store_exists"))
     print_queues.create_for_new_store(body.store_id)
-    return view(model)
+    return admin_view(model)
 
 
 def get_store_model(store_id: str) -> StoreModel:
@@ -108,7 +172,7 @@ def get_store(store_id: str) -> s.Store:
     return view(get_store_model(store_id))
 
 
-def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.Store:
+def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.AdminStore:
     """Change a store. Managers change only their own store's hours, fees and phone."""
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
@@ -121,7 +185,7 @@ def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.
                 code="field_not_allowed",
                 details={"fields": refused},
             )
-    _check_rules(fields.get("timezone"), fields.get("hours"))
+    _check_rules(fields.get("timezone"), fields.get("hours"), fields.get("printers"))
     model = get_store_model(store_id)
     _apply(model, fields)
     model.updated_at = clock.now_iso()
@@ -133,7 +197,7 @@ def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.
                 "The store was changed at the same time; reload and retry.", code="edit_conflict"
             ) from None
         raise
-    return view(model)
+    return admin_view(model)
 
 
 def list_stores(principal: Principal) -> s.StoreList:
@@ -143,7 +207,7 @@ def list_stores(principal: Principal) -> s.StoreList:
     else:
         models = [get_store_model(principal.store_id or "")]
     now = clock.now()
-    return s.StoreList(items=[view(m, now) for m in models])
+    return s.StoreList(items=[admin_view(m, now) for m in models])
 
 
 def nearby(lat: float, lng: float, include_closed: bool = True) -> s.NearbyStores:
