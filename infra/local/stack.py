@@ -51,6 +51,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
+from infra.admin_site_hosting import API_ORIGIN_SUB, content_security_policy
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_SITE = ROOT / "admin_site"
 DEFAULT_STATE_DIR = ROOT / ".local"
@@ -252,6 +254,8 @@ class _AdminHandler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         if self.path.split("?", 1)[0] != "/config.json":
             self.send_header("Cache-Control", "no-cache")
+        # The production CSP (CloudFront sends it), so the browser tests catch a violation.
+        self.send_header("Content-Security-Policy", self.server.csp)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -264,6 +268,7 @@ class _AdminHandler(SimpleHTTPRequestHandler):
 class _AdminServer(ThreadingHTTPServer):
     daemon_threads = True
     site_config: dict[str, Any]
+    csp: str
     log_file: IO[str]
     log_lock: threading.Lock
 
@@ -649,6 +654,7 @@ class LocalStack:
                 "pass --admin-port / DAOJIA_ADMIN_PORT with a free port."
             ) from None
         server.site_config = {"apiUrl": self.api_url, "stage": "local"}
+        server.csp = content_security_policy().replace(API_ORIGIN_SUB, self.api_url.rstrip("/"))
         server.log_file = self._admin_log
         server.log_lock = threading.Lock()
         self._admin = server

@@ -1,0 +1,161 @@
+// Boot: read config.json (which names the API), load the language, restore the session,
+// then route #/path?query to a page from pages/index.js.
+
+import * as api from "./api.js";
+import { h, errorBox } from "./dom.js";
+import { LANGUAGES, currentLanguage, loadLanguage, savedLanguage, t, translateStatic } from "./i18n.js";
+import { PAGES } from "./pages/index.js";
+import * as session from "./session.js";
+import * as stores from "./stores.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const top = document.getElementById("top");
+const banner = document.getElementById("banner");
+
+let timers = [];
+let renderSeq = 0;
+
+/** Split "#/orders/261124AB?store=x" into a page and its params. */
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, qs] = raw.split("?");
+  const query = Object.fromEntries(new URLSearchParams(qs || ""));
+  for (const page of PAGES) {
+    const names = [];
+    const pattern = new RegExp(
+      "^" + page.path.replace(/:(\w+)/g, (_, n) => (names.push(n), "([^/]+)")) + "/?$",
+    );
+    const m = pattern.exec(path);
+    if (m) {
+      const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+      return { page, params, query };
+    }
+  }
+  return { page: null, params: {}, query };
+}
+
+export function navigate(path, query) {
+  const qs = query ? new URLSearchParams(Object.entries(query).filter(([, v]) => v !== "" && v != null)).toString() : "";
+  const target = `#${path}${qs ? `?${qs}` : ""}`;
+  if (location.hash === target) render();
+  else location.hash = target;
+}
+
+function homePath() {
+  const first = PAGES.find((p) => p.nav && session.allowed(p.roles));
+  return first ? first.path : "/signin";
+}
+
+function renderShell() {
+  const signedIn = Boolean(session.session());
+  top.hidden = !signedIn;
+  translateStatic();
+  const other = LANGUAGES.find((l) => l !== currentLanguage());
+  const langButton = document.getElementById("lang");
+  langButton.textContent = t(`lang.switch.${other}`);
+  langButton.setAttribute("lang", other);
+  if (!signedIn) return;
+  const staff = session.session().staff;
+  document.getElementById("who").textContent = t("shell.who", {
+    name: staff.display_name,
+    role: t(`role.${staff.role}`),
+    store: staff.store_id || t("shell.all_stores"),
+  });
+  const current = parseHash().page;
+  nav.replaceChildren(
+    ...PAGES.filter((p) => p.nav && session.allowed(p.roles)).map((p) =>
+      h(
+        "a",
+        { href: `#${p.path}`, "aria-current": current && (current.section || current.id) === p.id ? "page" : null },
+        t(p.nav),
+      ),
+    ),
+  );
+}
+
+function clearTimers() {
+  for (const id of timers) clearInterval(id);
+  timers = [];
+}
+
+async function render() {
+  clearTimers();
+  const seq = ++renderSeq;
+  let { page, params, query } = parseHash();
+  if (!session.session() && (!page || !page.public)) {
+    location.hash = "#/signin";
+    return;
+  }
+  if (!page || (!page.public && !session.allowed(page.roles))) {
+    location.hash = `#${homePath()}`;
+    return;
+  }
+  renderShell();
+  document.title = `${t(page.title)} · ${t("shell.brand")}`;
+  const ctx = {
+    params,
+    query,
+    navigate,
+    rerender: () => render(),
+    // A page refreshing on its own: cleared when the user leaves the page.
+    every: (ms, fn) => timers.push(setInterval(fn, ms)),
+    isCurrent: () => seq === renderSeq,
+  };
+  main.setAttribute("aria-busy", "true");
+  if (!main.querySelector("h1") || main.dataset.page !== page.id) {
+    main.replaceChildren(h("h1", {}, t(page.title)), h("p", { class: "muted" }, t("common.loading")));
+  }
+  main.dataset.page = page.id;
+  try {
+    const content = await page.render(ctx);
+    if (seq !== renderSeq) return; // the user moved on while this page loaded
+    main.replaceChildren(content);
+  } catch (err) {
+    if (seq !== renderSeq) return;
+    main.replaceChildren(h("h1", {}, t(page.title)), errorBox(err));
+  } finally {
+    if (seq === renderSeq) main.removeAttribute("aria-busy");
+  }
+}
+
+function signOut(reason) {
+  session.clear();
+  stores.forget();
+  clearTimers();
+  if (reason) sessionStorage.setItem("daojia.signin_reason", reason);
+  location.hash = "#/signin";
+  render();
+}
+
+async function boot() {
+  try {
+    await loadLanguage(savedLanguage());
+    const config = await (await fetch("config.json", { cache: "no-store" })).json();
+    api.configure({
+      apiUrl: config.apiUrl,
+      token: session.token,
+      unauthorised: () => signOut(t("signin.expired")),
+    });
+    document.body.dataset.stage = config.stage || "";
+  } catch (err) {
+    banner.hidden = false;
+    banner.textContent = t("error.config", { error: String(err) });
+    return;
+  }
+  session.load();
+  document.getElementById("signout").addEventListener("click", () => signOut());
+  document.getElementById("lang").addEventListener("click", async () => {
+    const other = LANGUAGES.find((l) => l !== currentLanguage());
+    await loadLanguage(other);
+    render();
+  });
+  window.addEventListener("hashchange", () => {
+    render();
+    main.focus({ preventScroll: true });
+  });
+  window.addEventListener("daojia:signed-in", () => navigate(homePath()));
+  render();
+}
+
+boot();

@@ -1,0 +1,31 @@
+// Every page of the site, in navigation order. To add a page: write a module in this
+// folder that exports a page object (see signin.js for the smallest one), import it
+// here, and add its strings to both catalogues in i18n/. A page object has:
+//   id       unique name; pages with the same `section` light up that nav entry
+//   path     hash route, with :params ("/orders/:orderId")
+//   title    catalogue key of the page title
+//   nav      catalogue key of its navigation label (omit to keep it out of the nav)
+//   roles    who may open it (session.HQ, MANAGER, STAFF); the API checks again
+//   public   true for the sign-in page only
+//   render(ctx) -> Promise<Element>; ctx has params, query, navigate, rerender, every
+import catalogue from "./catalogue.js";
+import dashboard from "./dashboard.js";
+import orderDetail from "./order_detail.js";
+import orders from "./orders.js";
+import printMonitor from "./print_monitor.js";
+import signin from "./signin.js";
+import staff from "./staff.js";
+import storeEdit from "./store_edit.js";
+import stores from "./stores.js";
+
+export const PAGES = [
+  dashboard,
+  orders,
+  orderDetail,
+  printMonitor,
+  stores,
+  storeEdit,
+  catalogue,
+  staff,
+  signin,
+];

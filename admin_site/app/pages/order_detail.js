@@ -1,0 +1,276 @@
+import { get, post } from "../api.js";
+import { badge, busy, errorBox, field, h, okBox, slot, table } from "../dom.js";
+import { dateTime, money } from "../format.js";
+import { t } from "../i18n.js";
+import { BACK_OFFICE } from "../session.js";
+import * as stores from "../stores.js";
+import { statusBadge } from "./orders.js";
+
+const PAID_STATES = ["paid", "picking", "picked", "checked_out", "out_for_delivery", "delivered", "ready_for_pickup", "completed"];
+
+/** What `units` more missing units of a line refund: the same rule as the API
+ * (domain/money.refund_for_units): each unit's share of what the line paid, by largest
+ * remainder, earlier units taking the extra fen. Shown before the pick is sent; the
+ * order the API returns is what counts. */
+export function refundForUnits(paidFen, bought, before, units) {
+  const base = Math.floor(paidFen / bought);
+  const extra = paidFen - base * bought; // the first `extra` units get one fen more
+  let sum = 0;
+  for (let i = before; i < before + units; i++) sum += base + (i < extra ? 1 : 0);
+  return sum;
+}
+
+function summary(order, tz) {
+  const row = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
+  return h(
+    "dl",
+    { class: "form-grid card" },
+    row(t("orders.status"), statusBadge(order.status)),
+    row(t("orders.seq"), order.daily_seq ? `#${order.daily_seq}` : "—"),
+    row(t("orders.fulfilment"), t(`order.fulfilment.${order.fulfilment}`)),
+    row(t("orders.created"), dateTime(order.created_at, tz)),
+    row(t("order.paid_at"), dateTime(order.paid_at, tz)),
+    row(t("order.subtotal"), money(order.subtotal_fen)),
+    row(t("order.discount"), money(order.discount_fen)),
+    row(t("order.delivery_fee"), money(order.delivery_fee_fen)),
+    row(t("orders.total"), money(order.total_fen)),
+    row(t("order.paid"), money(order.paid_fen)),
+    row(t("orders.refunded"), h("strong", { "data-testid": "refunded" }, money(order.refunded_fen))),
+    order.address ? row(t("order.address"), `${order.address.name} ${order.address.phone} · ${order.address.line}`) : null,
+    order.remark ? row(t("order.remark"), order.remark) : null,
+  );
+}
+
+function linesTable(order) {
+  return table(t("order.lines"), [
+    { label: t("order.sku"), cell: (l) => l.sku },
+    { label: t("order.product"), cell: (l) => l.name },
+    { label: t("order.shelf"), cell: (l) => [l.zone, l.shelf].filter(Boolean).join(" · ") || "—" },
+    { label: t("order.qty"), num: true, cell: (l) => `${l.qty} ${l.unit}` },
+    { label: t("order.picked"), num: true, cell: (l) => (l.picked_qty === null || l.picked_qty === undefined ? "—" : String(l.picked_qty)) },
+    { label: t("order.unit_price"), num: true, cell: (l) => money(l.unit_price_fen) },
+    { label: t("order.line_paid"), num: true, cell: (l) => money(l.paid_fen) },
+    { label: t("orders.refunded"), num: true, cell: (l) => (l.refunded_fen ? money(l.refunded_fen) : "—") },
+  ], order.lines);
+}
+
+function timeline(order, tz) {
+  return h(
+    "ol",
+    { class: "timeline card" },
+    order.history.map((e) =>
+      h(
+        "li",
+        {},
+        h("span", { class: "when" }, dateTime(e.at, tz)),
+        t(`order.action.${e.action}`),
+        " → ",
+        t(`order.status.${e.to_state}`),
+        h("span", { class: "muted" }, ` · ${e.actor} (${t(`role.${e.role}`)})`),
+        e.reason ? h("span", { class: "muted" }, ` · ${e.reason}`) : null,
+      ),
+    ),
+  );
+}
+
+/** The pick form: one quantity per line, and the refund the shortage will cause. */
+function pickForm(order, done, messages) {
+  const inputs = order.lines.map((l) =>
+    h("input", { type: "number", min: "0", max: String(l.qty), step: "1", value: String(l.qty), class: "short", "aria-label": t("order.picked_of", { name: l.name }), dataset: { sku: l.sku } }),
+  );
+  const preview = h("strong", { "data-testid": "refund-preview" });
+  const update = () => {
+    let fen = 0;
+    order.lines.forEach((l, i) => {
+      const picked = Math.max(0, Math.min(l.qty, Number(inputs[i].value) || 0));
+      fen += refundForUnits(l.paid_fen, l.qty, l.refunded_units || 0, l.qty - picked);
+    });
+    preview.textContent = money(fen);
+  };
+  inputs.forEach((i) => i.addEventListener("input", update));
+  update();
+  const submit = h("button", { type: "submit", class: "primary" }, t("order.finish_picking"));
+  return h(
+    "form",
+    {
+      class: "card",
+      onsubmit: (e) => {
+        e.preventDefault();
+        busy(submit, messages, async () => {
+          const before = order.refunded_fen;
+          const lines = order.lines.map((l, i) => ({ sku: l.sku, picked_qty: Number(inputs[i].value) }));
+          const updated = await post(`/admin/orders/${order.order_id}/pick`, { lines });
+          done(updated.refunded_fen > before ? t("order.picked_with_refund", { amount: money(updated.refunded_fen - before) }) : t("order.picked_ok"));
+        });
+      },
+    },
+    h("h2", {}, t("order.pick_title")),
+    table(t("order.pick_title"), [
+      { label: t("order.product"), cell: (l) => l.name },
+      { label: t("order.shelf"), cell: (l) => [l.zone, l.shelf].filter(Boolean).join(" · ") || "—" },
+      { label: t("order.qty"), num: true, cell: (l) => String(l.qty) },
+      { label: t("order.picked"), num: true, cell: (l) => inputs[order.lines.indexOf(l)] },
+    ], order.lines),
+    h("p", {}, t("order.refund_preview"), " ", preview),
+    submit,
+  );
+}
+
+function returnForm(order, done, messages) {
+  const inputs = order.lines.map((l) => {
+    const left = l.qty - (l.refunded_units || 0);
+    return h("input", { type: "number", min: "0", max: String(left), step: "1", value: "0", class: "short", "aria-label": t("order.return_of", { name: l.name }) });
+  });
+  const reason = h("input", { required: true, maxlength: "200" });
+  // One key per form: a retry after a lost answer records the return once.
+  const idempotencyKey = `admin-${order.order_id}-${Math.random().toString(36).slice(2, 12)}`;
+  const submit = h("button", { type: "submit" }, t("order.record_return"));
+  return h(
+    "form",
+    {
+      class: "card",
+      onsubmit: (e) => {
+        e.preventDefault();
+        busy(submit, messages, async () => {
+          const lines = order.lines.map((l, i) => ({ sku: l.sku, units: Number(inputs[i].value) })).filter((l) => l.units > 0);
+          await post(`/admin/orders/${order.order_id}/returns`, { lines, reason: reason.value.trim() }, {
+            headers: { "Idempotency-Key": idempotencyKey },
+          });
+          done(t("order.return_recorded"));
+        });
+      },
+    },
+    h("h2", {}, t("order.return_title")),
+    h("p", { class: "muted" }, t("order.return_hint")),
+    table(t("order.return_title"), [
+      { label: t("order.product"), cell: (l) => l.name },
+      { label: t("order.qty"), num: true, cell: (l) => String(l.qty - (l.refunded_units || 0)) },
+      { label: t("order.return_units"), num: true, cell: (l) => inputs[order.lines.indexOf(l)] },
+    ], order.lines),
+    field(t("order.reason"), reason),
+    submit,
+  );
+}
+
+function returnsList(returns, tz, act) {
+  if (!returns.length) return null;
+  const next = {
+    awaiting_verification: ["verify", "reject"],
+    verified: ["collect", "receive", "reject"],
+  };
+  return h(
+    "section",
+    {},
+    h("h2", {}, t("order.returns")),
+    table(t("order.returns"), [
+      { label: t("order.return_id"), cell: (r) => r.return_id },
+      { label: t("orders.status"), cell: (r) => badge(t(`return.status.${r.status}`)) },
+      { label: t("order.product"), cell: (r) => r.lines.map((l) => `${l.name || l.sku} × ${l.units}`).join(", ") },
+      { label: t("orders.refunded"), num: true, cell: (r) => (r.refund ? money(r.refund.amount_fen) : "—") },
+      { label: t("orders.created"), cell: (r) => dateTime(r.created_at, tz) },
+      { label: t("common.actions"), cell: (r) => (next[r.status] || []).map((a) => h("button", { type: "button", onclick: (e) => act(e.currentTarget, r, a) }, t(`return.action.${a}`))) },
+    ], returns),
+  );
+}
+
+function printJobs(jobs, tz) {
+  return table(t("order.print_jobs"), [
+    { label: t("print.kind"), cell: (j) => t(`print.kind.${j.kind}`) },
+    { label: t("orders.status"), cell: (j) => badge(t(`print.status.${j.status}`), j.status === "printed" ? "ok" : j.status === "missed" ? "bad" : "warn") },
+    { label: t("print.copies"), cell: (j) => j.copies.map((c) => t(`print.copy.${c}`) + (j.acked_copies.includes(c) ? " ✓" : "")).join(" · ") },
+    { label: t("orders.created"), cell: (j) => dateTime(j.created_at, tz) },
+    { label: t("print.printed_at"), cell: (j) => dateTime(j.printed_at, tz) },
+  ], jobs, { empty: t("order.no_print_jobs") });
+}
+
+export default {
+  id: "order",
+  section: "orders",
+  path: "/orders/:orderId",
+  title: "order.title",
+  roles: BACK_OFFICE,
+  async render(ctx) {
+    const id = ctx.params.orderId;
+    const messages = slot();
+    const flash = sessionStorage.getItem("daojia.flash");
+    if (flash) {
+      sessionStorage.removeItem("daojia.flash");
+      messages.show(okBox(flash));
+    }
+    const [order, jobs, returns] = await Promise.all([
+      get(`/orders/${id}`),
+      get(`/admin/orders/${id}/print-jobs`).then((r) => r.items),
+      get(`/orders/${id}/returns`).then((r) => r.items).catch(() => []),
+    ]);
+    const tz = await stores.timezoneOf(order.store_id);
+    const done = (text) => {
+      sessionStorage.setItem("daojia.flash", text);
+      ctx.rerender();
+    };
+    const action = (label, work, opts = {}) =>
+      h("button", {
+        type: "button",
+        class: opts.danger ? "danger" : "primary",
+        onclick: (e) => busy(e.currentTarget, messages, async () => {
+          if (opts.confirm && !window.confirm(opts.confirm)) return;
+          await work();
+          done(opts.done || t("order.done"));
+        }),
+      }, label);
+
+    const s = order.status;
+    const buttons = [];
+    const forms = [];
+    if (s === "paid") buttons.push(action(t("order.start_picking"), () => post(`/admin/orders/${id}/start-picking`)));
+    if (s === "picking") forms.push(pickForm(order, done, messages));
+    if (s === "picked") buttons.push(action(t("order.checkout"), () => post(`/admin/stores/${order.store_id}/checkout`, { order_code: id })));
+    if (s === "checked_out" && order.fulfilment === "delivery") buttons.push(action(t("order.dispatch"), () => post(`/admin/orders/${id}/dispatch`)));
+    if (s === "out_for_delivery") buttons.push(action(t("order.deliver"), () => post(`/admin/orders/${id}/deliver`)));
+    if (s === "ready_for_pickup") {
+      const code = h("input", { inputmode: "numeric", pattern: "\\d{6}", maxlength: "6", required: true, class: "short" });
+      const submit = h("button", { type: "submit", class: "primary" }, t("order.hand_over"));
+      forms.push(h("form", {
+        class: "card row",
+        onsubmit: (e) => {
+          e.preventDefault();
+          busy(submit, messages, async () => {
+            await post(`/admin/stores/${order.store_id}/pickups`, { pickup_code: code.value.trim(), order_code: id });
+            done(t("order.done"));
+          });
+        },
+      }, field(t("order.pickup_code"), code), submit));
+    }
+    if (PAID_STATES.includes(s)) {
+      buttons.push(action(t("order.reprint"), () => post(`/admin/orders/${id}/reprint`, { reason: t("order.reprint_reason") }), { done: t("order.reprint_sent") }));
+    }
+    if (s === "paid" || s === "awaiting_payment") {
+      buttons.push(action(t("order.cancel"), () => post(`/orders/${id}/cancel`, { reason: t("order.cancel_reason") }), { danger: true, confirm: t("order.cancel_confirm") }));
+    }
+    if (s === "completed") forms.push(returnForm(order, done, messages));
+
+    const actOnReturn = (button, ret, verb) =>
+      busy(button, messages, async () => {
+        const body = verb === "reject" ? { reason: window.prompt(t("return.reject_reason")) || t("return.rejected_default") } : {};
+        await post(`/admin/returns/${ret.return_id}/${verb}`, body);
+        done(t("order.done"));
+      });
+
+    return h(
+      "section",
+      {},
+      h("p", {}, h("a", { href: `#/orders?store=${order.store_id}` }, `← ${t("orders.title")}`)),
+      h("h1", {}, t("order.heading", { id: order.order_id, store: await stores.nameOf(order.store_id) })),
+      messages,
+      buttons.length ? h("div", { class: "actions", role: "group", "aria-label": t("common.actions") }, buttons) : null,
+      forms,
+      summary(order, tz),
+      h("h2", {}, t("order.lines")),
+      linesTable(order),
+      returnsList(returns, tz, actOnReturn),
+      h("h2", {}, t("order.timeline")),
+      timeline(order, tz),
+      h("h2", {}, t("order.print_jobs")),
+      printJobs(jobs, tz),
+    );
+  },
+};

@@ -1,0 +1,103 @@
+import { get, post } from "../api.js";
+import { badge, busy, errorBox, h, okBox, slot, table } from "../dom.js";
+import { age, clockTime, dateTime } from "../format.js";
+import { t } from "../i18n.js";
+import { BACK_OFFICE, isHq } from "../session.js";
+import * as stores from "../stores.js";
+
+export const REFRESH_MS = 5000;
+
+const HEALTH_TONE = { ok: "ok", never_seen: "warn", stale: "bad", printer_fault: "bad", revoked: "" };
+const PRINTER_TONE = { online: "ok", unknown: "warn", offline: "bad", paper_out: "bad" };
+
+function healthTable(health) {
+  const rows = [];
+  for (const store of health.stores) {
+    if (!store.relays.length) rows.push({ store, relay: null });
+    for (const relay of store.relays) if (relay.status === "active") rows.push({ store, relay });
+  }
+  return table(t("print.health"), [
+    { label: t("common.store"), cell: (r) => r.store.store_name },
+    { label: t("print.store_state"), cell: (r) => (r.store.healthy ? badge(t("health.ok"), "ok") : r.store.problems.map((p) => badge(t(`health.problem.${p}`), "bad"))) },
+    { label: t("print.relay"), cell: (r) => (r.relay ? r.relay.name : "—") },
+    { label: t("print.relay_health"), cell: (r) => (r.relay ? badge(t(`relay.health.${r.relay.health}`), HEALTH_TONE[r.relay.health]) : "—") },
+    { label: t("print.last_heartbeat"), cell: (r) => (r.relay && r.relay.last_heartbeat_at ? `${clockTime(r.relay.last_heartbeat_at)} (${age(r.relay.heartbeat_age_s)})` : "—") },
+    { label: t("print.printers"), cell: (r) => (r.relay ? r.relay.printers.map((p) => h("div", {}, `${p.name} `, badge(t(`printer.state.${p.state}`), PRINTER_TONE[p.state]))) : "—") },
+  ], rows, { empty: t("print.no_relays") });
+}
+
+export default {
+  id: "print",
+  path: "/print",
+  title: "print.title",
+  nav: "nav.print",
+  roles: BACK_OFFICE,
+  async render(ctx) {
+    const storeId = isHq() ? ctx.query.store || "" : await stores.chosen();
+    const picker = await stores.picker(storeId, { allOption: true });
+    picker.setAttribute("aria-label", t("common.store"));
+    picker.addEventListener("change", () => ctx.navigate("/print", { store: picker.value }));
+    const messages = slot();
+    const missed = slot({ "data-testid": "missed" });
+    const health = slot({ "data-testid": "health" });
+    const stamp = h("span", { class: "muted", "aria-live": "off" });
+    const names = Object.fromEntries((await stores.list()).map((s) => [s.store_id, s.name]));
+
+    const act = (button, work, text) =>
+      busy(button, messages, async () => {
+        await work();
+        messages.show(okBox(text));
+        await load();
+      });
+
+    const load = async () => {
+      try {
+        const query = { store_id: storeId || undefined };
+        const [jobs, hl] = await Promise.all([
+          get("/admin/print-jobs", { ...query, status: "missed", limit: 100 }),
+          get("/admin/print-health", query),
+        ]);
+        if (!ctx.isCurrent()) return;
+        missed.show(
+          table(t("print.missed"), [
+            { label: t("common.store"), cell: (j) => names[j.store_id] || j.store_id },
+            { label: t("orders.seq"), num: true, cell: (j) => (j.daily_seq ? `#${j.daily_seq}` : "—") },
+            { label: t("orders.id"), cell: (j) => h("a", { href: `#/orders/${j.order_id}` }, j.order_id) },
+            { label: t("print.kind"), cell: (j) => t(`print.kind.${j.kind}`) },
+            { label: t("print.waiting"), num: true, cell: (j) => age(j.age_s) },
+            { label: t("print.attempts"), num: true, cell: (j) => String(j.attempts) },
+            { label: t("orders.created"), cell: (j) => dateTime(j.created_at) },
+            {
+              label: t("common.actions"),
+              cell: (j) => [
+                h("button", { type: "button", onclick: (e) => act(e.currentTarget, () => post(`/admin/orders/${j.order_id}/reprint`, { reason: t("print.reprint_reason") }), t("order.reprint_sent")) }, t("order.reprint")),
+                " ",
+                h("button", { type: "button", onclick: (e) => {
+                  const reason = window.prompt(t("print.resolve_prompt"), t("print.resolve_default"));
+                  if (reason) act(e.currentTarget, () => post(`/admin/print-jobs/${j.job_id}/resolve`, { reason }), t("print.resolved"));
+                } }, t("print.resolve")),
+              ],
+            },
+          ], jobs.items, { empty: t("print.no_missed") }),
+        );
+        health.show(healthTable(hl));
+        stamp.textContent = t("print.refreshed", { time: clockTime(new Date().toISOString()) });
+      } catch (err) {
+        if (ctx.isCurrent()) messages.show(errorBox(err));
+      }
+    };
+    await load();
+    ctx.every(REFRESH_MS, load);
+    return h(
+      "section",
+      {},
+      h("div", { class: "row" }, h("h1", {}, t("print.title")), h("div", { class: "spacer" }), isHq() ? picker : null),
+      h("p", {}, stamp),
+      messages,
+      h("h2", {}, t("print.missed")),
+      missed,
+      h("h2", {}, t("print.health")),
+      health,
+    );
+  },
+};

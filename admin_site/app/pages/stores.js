@@ -1,0 +1,42 @@
+import { badge, h, table } from "../dom.js";
+import { money } from "../format.js";
+import { t } from "../i18n.js";
+import { BACK_OFFICE, isHq } from "../session.js";
+import * as stores from "../stores.js";
+
+export default {
+  id: "stores",
+  path: "/stores",
+  title: "stores.title",
+  nav: "nav.stores",
+  roles: BACK_OFFICE,
+  async render(ctx) {
+    stores.forget(); // this page shows the latest, and refreshes the shared list
+    const all = await stores.list();
+    return h(
+      "section",
+      {},
+      h("div", { class: "row" },
+        h("h1", {}, t("stores.title")),
+        h("div", { class: "spacer" }),
+        isHq() ? h("button", { type: "button", class: "primary", onclick: () => ctx.navigate("/stores/new") }, t("stores.create")) : null),
+      table(t("stores.title"), [
+        { label: t("stores.id"), cell: (s) => s.store_id },
+        { label: t("stores.name"), cell: (s) => h("a", { href: `#/stores/${s.store_id}` }, s.name) },
+        { label: t("stores.address"), cell: (s) => s.address },
+        { label: t("stores.radius"), num: true, cell: (s) => `${(s.radius_m / 1000).toFixed(1)} km` },
+        { label: t("stores.minimum_order"), num: true, cell: (s) => money(s.minimum_order_fen) },
+        { label: t("stores.delivery_fee"), num: true, cell: (s) => money(s.delivery_fee.base_fee_fen) },
+        { label: t("stores.state"), cell: (s) => [
+          s.active ? badge(t("stores.active"), "ok") : badge(t("stores.inactive"), "bad"),
+          " ",
+          s.open_now ? badge(t("stores.open_now"), "ok") : badge(t("stores.closed_now")),
+        ] },
+      ], all, {
+        empty: t("stores.empty"),
+        onRowClick: (s) => ctx.navigate(`/stores/${s.store_id}`),
+        rowLabel: (s) => t("stores.edit_named", { name: s.name }),
+      }),
+    );
+  },
+};

@@ -1,0 +1,358 @@
+"""The admin site in a real browser against the local stack: what head office and a store
+see, creating a store, an ERP import with a bad row, picking with a shortage, a missed
+print appearing and clearing, and the language switch."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from infra.local import demo_data
+from infra.local.stack import LocalStack
+from tests.browser.conftest import Site
+from tests.e2e.test_local_stack import call
+from tests.e2e.test_print_e2e import _customer, _login
+
+STORE = "sh-xuhui"  # open around the clock: orders can be placed at any hour
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def skus_in_stock(store: str, n: int) -> list[str]:
+    active = {p["sku"] for p in demo_data.products() if p.get("active", True)}
+    return [
+        i["sku"]
+        for i in demo_data.store_items()
+        if i["store_id"] == store and i["on_sale"] and i["stock"] >= 20 and i["sku"] in active
+    ][:n]
+
+
+def paid_order(stack: LocalStack, lines: list[tuple[str, int]]) -> dict[str, Any]:
+    """A pickup order at STORE, placed and paid by a demo customer through the API."""
+    api = stack.api_url
+    customer = _customer(api)
+    status, order, _ = call(
+        "POST",
+        f"{api}/orders",
+        {
+            "store_id": STORE,
+            "fulfilment": "pickup",
+            "items": [{"sku": sku, "qty": qty} for sku, qty in lines],
+        },
+        token=customer,
+        headers={"Idempotency-Key": f"browser-{secrets.token_hex(6)}"},
+    )
+    assert status == 201, order
+    status, paid, _ = call(
+        "POST", f"{api}/local/payments/{order['order_id']}/complete", {}, token=customer
+    )
+    assert status == 200, paid
+    return order
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
+    site.sign_in("hq-admin")
+    assert site.nav_labels() == ["概览", "订单", "打印监控", "门店", "商品与库存", "员工账号"]
+    site.go("/stores")
+    rows = site.page.locator("main tbody tr")
+    assert rows.count() >= len(demo_data.stores())
+    expect(site.page.get_by_role("button", name="新建门店")).to_be_visible()
+    site.go("/catalogue")
+    expect(site.page.get_by_role("heading", name="ERP 导入")).to_be_visible()
+    site.shot("hq-catalogue")
+
+    site.page.get_by_role("button", name="退出登录").click()
+    site.sign_in("sh-jingan-manager")
+    assert site.nav_labels() == ["概览", "订单", "打印监控", "门店", "商品与库存", "员工账号"]
+    site.go("/stores")
+    expect(site.page.locator("main tbody tr")).to_have_count(1)
+    expect(site.page.locator("main tbody")).to_contain_text("静安寺店")
+    expect(site.page.get_by_role("button", name="新建门店")).to_have_count(0)
+    site.go("/catalogue")
+    expect(site.page.get_by_role("heading", name="ERP 导入")).to_have_count(0)
+    expect(site.page.get_by_label("门店")).to_be_disabled()
+    site.go("/staff")
+    expect(site.page.locator("main tbody")).to_contain_text("sh-jingan-staff")
+    expect(site.page.get_by_role("button", name="新建账号")).to_have_count(0)
+    site.shot("manager-staff")
+    # The site hides other stores, and the API refuses them anyway.
+    status = site.page.evaluate(
+        """async (api) => {
+            const token = JSON.parse(sessionStorage.getItem("daojia.session")).token;
+            const r = await fetch(api + "/admin/stores/sh-xuhui/orders",
+                                  {headers: {Authorization: "Bearer " + token}});
+            return r.status;
+        }""",
+        site.stack.api_url,
+    )
+    assert status == 403
+
+    site.page.get_by_role("button", name="退出登录").click()
+    site.sign_in("sh-jingan-staff")
+    assert site.nav_labels() == ["概览", "订单", "打印监控", "门店", "商品与库存"]
+    site.open("/staff")  # not for staff: back to the dashboard
+    expect(site.page.get_by_role("heading", name="今日概览")).to_be_visible()
+
+
+def test_a_wrong_password_shows_the_apis_message(site: Site):
+    site.open("/signin")
+    site.page.get_by_label("账号").fill("hq-admin")
+    site.page.get_by_label("密码").fill("not-the-password")
+    site.page.get_by_role("button", name="登录").click()
+    alert = site.page.get_by_role("alert")
+    expect(alert).to_contain_text("操作未成功")
+    status, body, _ = call(
+        "POST",
+        f"{site.stack.api_url}/auth/login",
+        {"username": "hq-admin", "password": "not-the-password"},
+    )
+    assert status == 401
+    expect(alert).to_contain_text(body["error"]["message"])
+
+
+# --- stores ------------------------------------------------------------------------------
+
+
+def test_head_office_creates_a_store(site: Site):
+    store_id = f"sh-test-{secrets.token_hex(3)}"
+    site.sign_in("hq-admin")
+    site.go("/stores")
+    site.page.get_by_role("button", name="新建门店").click()
+    page = site.page
+    page.get_by_label("门店编号").fill(store_id)
+    page.get_by_label("门店名称").fill("鲜到家 测试店")
+    page.get_by_label("地址").fill("上海市长宁区测试路1号")
+    page.get_by_label("纬度").fill("31.2200")
+    page.get_by_label("经度").fill("121.4200")
+    page.get_by_label("配送半径（米）").fill("2800")
+    page.get_by_label("起送金额").fill("19.90")
+    page.get_by_label("配送费", exact=True).fill("4")
+    page.get_by_role("button", name="添加打印机").click()
+    page.get_by_label("打印机名称").fill("前台打印机")
+    page.get_by_label("连接（IP:端口 或 USB）").fill("192.168.1.50:9100")
+    site.shot("new-store-form")
+    page.get_by_role("button", name="新建门店").click()
+
+    expect(page.get_by_role("status")).to_contain_text("已保存")
+    expect(page.get_by_role("heading", name="编辑门店 鲜到家 测试店")).to_be_visible()
+    hq = _login(site.stack.api_url, "hq-admin")
+    _, stores, _ = call("GET", f"{site.stack.api_url}/admin/stores", token=hq)
+    created = next(s for s in stores["items"] if s["store_id"] == store_id)
+    assert created["minimum_order_fen"] == 1990
+    assert created["delivery_fee"]["base_fee_fen"] == 400
+    assert created["radius_m"] == 2800
+    assert created["printers"][0]["name"] == "前台打印机"
+    assert len(created["hours"]) == 7
+
+    # The same id again: the API refuses, and its message is shown as it said it.
+    site.go("/stores/new")
+    page.get_by_label("门店编号").fill(store_id)
+    page.get_by_label("门店名称").fill("重复的店")
+    page.get_by_label("地址").fill("上海市")
+    page.get_by_role("button", name="新建门店").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("操作未成功")
+    expect(alert).to_contain_text(store_id)
+    site.shot("duplicate-store")
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+def test_erp_import_reports_the_bad_row_and_applies_the_rest(site: Site, tmp_path):
+    store = "sh-lujiazui"
+    items = [i for i in demo_data.store_items() if i["store_id"] == store][:3]
+    good, bad, good2 = items
+    csv_text = (
+        "store_id,sku,price_fen,stock,on_sale\n"
+        f"{store},{good['sku']},{good['price_fen'] + 100},77,true\n"
+        f"{store},{bad['sku']},12.5 yuan,5,true\n"
+        f"{store},{good2['sku']},{good2['price_fen']},78,true\n"
+    )
+    upload = tmp_path / "stock.csv"
+    upload.write_text(csv_text, encoding="utf-8")
+
+    site.sign_in("hq-admin")
+    site.go(f"/catalogue?store={store}")
+    page = site.page
+    page.get_by_label("导入内容").select_option("store_items")
+    page.get_by_label("文件").set_input_files(str(upload))
+    page.get_by_role("button", name="上传并导入").click()
+    summary = page.get_by_test_id("import-summary")
+    expect(summary).to_contain_text("拒绝 1", timeout=30_000)
+    expect(summary).to_contain_text("更新 2")
+    rejected = page.locator("[data-testid=import-progress] tbody tr")
+    expect(rejected).to_have_count(1)
+    expect(rejected.first.locator("td").first).to_have_text("3")
+    expect(rejected.first).to_contain_text("price_fen")
+    site.shot("import-rejected-row")
+
+    # The good rows are in the catalogue.
+    site.go(f"/catalogue?store={store}&q={good['sku']}")
+    expect(page.get_by_label(re.compile(r"库存$")).first).to_have_value("77")
+
+
+def test_staff_edit_price_and_stock_in_their_store(site: Site):
+    sku = skus_in_stock("sh-jingan", 1)[0]
+    site.sign_in("sh-jingan-manager")
+    site.go(f"/catalogue?q={sku}")
+    page = site.page
+    row = page.locator("main tbody tr").first
+    row.get_by_label(re.compile("价格")).fill("8.80")
+    row.get_by_label(re.compile("库存")).fill("42")
+    row.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_contain_text("¥8.80")
+    status, product, _ = call("GET", f"{site.stack.api_url}/stores/sh-jingan/products/{sku}")
+    assert status == 200 and product["price_fen"] == 880 and product["stock"] == 42
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+def test_picking_with_a_shortage_shows_the_partial_refund(site: Site):
+    first, second = skus_in_stock(STORE, 2)
+    order = paid_order(site.stack, [(first, 2), (second, 1)])
+    oid = order["order_id"]
+
+    site.sign_in(f"{STORE}-staff")
+    site.go("/orders")
+    expect(site.page.get_by_role("link", name=oid)).to_be_visible()
+    site.page.get_by_role("link", name=oid).click()
+    page = site.page
+    page.get_by_role("button", name="开始拣货").click()
+    expect(page.get_by_role("heading", name="记录拣货结果")).to_be_visible()
+    line = next(x for x in order["lines"] if x["sku"] == first)
+    page.get_by_label(f"{line['name']} 实拣数量").fill("1")  # one of two units missing
+    expected_refund = line["paid_fen"] // 2 + line["paid_fen"] % 2  # the first unit's share
+    preview = f"¥{expected_refund // 100}.{expected_refund % 100:02d}"
+    expect(page.get_by_test_id("refund-preview")).to_have_text(preview)
+    site.shot("pick-form")
+    page.get_by_role("button", name="拣货完成").click()
+
+    expect(page.get_by_role("status")).to_contain_text(f"缺货部分已退款 {preview}")
+    expect(page.get_by_test_id("refunded")).to_have_text(preview)
+    hq = _login(site.stack.api_url, "hq-admin")
+    _, after, _ = call("GET", f"{site.stack.api_url}/orders/{oid}", token=hq)
+    assert after["status"] == "picked"
+    assert after["refunded_fen"] == expected_refund
+    expect(page.locator(".timeline")).to_contain_text("拣货完成")
+    site.shot("picked-with-refund")
+
+    page.get_by_role("button", name="收银出库").click()
+    expect(page.locator("main")).to_contain_text("待自提")
+
+
+# --- print monitor -----------------------------------------------------------------------
+
+
+def test_a_stopped_relay_shows_missed_prints_that_clear_when_it_returns(site: Site):
+    sku = skus_in_stock(STORE, 1)[0]
+    site.sign_in("hq-admin")
+    site.stack.stop_relay(STORE, signal.SIGKILL)
+    try:
+        kept = paid_order(site.stack, [(sku, 1)])["order_id"]
+        resolved = paid_order(site.stack, [(sku, 1)])["order_id"]
+        site.go(f"/print?store={STORE}")
+        page = site.page
+        missed = page.get_by_test_id("missed")
+        # The page refreshes on its own: no reload here.
+        expect(missed.get_by_role("link", name=kept)).to_be_visible(timeout=40_000)
+        expect(missed.get_by_role("link", name=resolved)).to_be_visible(timeout=20_000)
+        expect(page.get_by_test_id("health")).to_contain_text("中继失联", timeout=20_000)
+        site.shot("missed-prints")
+
+        # Head office phoned the store about one of them and marks it resolved.
+        page.once("dialog", lambda dialog: dialog.accept("已电话通知门店"))
+        row = missed.locator("tr", has=page.get_by_role("link", name=resolved))
+        row.get_by_role("button", name="标记已处理").click()
+        expect(missed.get_by_role("link", name=resolved)).to_have_count(0)
+        expect(missed.get_by_role("link", name=kept)).to_be_visible()
+    finally:
+        site.stack.start_relay(STORE)
+    # Back up: the relay prints the waiting tickets and the list empties by itself.
+    expect(missed).to_contain_text("没有漏单", timeout=60_000)
+    expect(page.get_by_test_id("health")).not_to_contain_text("失联", timeout=30_000)
+    site.shot("missed-cleared")
+    hq = _login(site.stack.api_url, "hq-admin")
+    _, jobs, _ = call("GET", f"{site.stack.api_url}/admin/orders/{kept}/print-jobs", token=hq)
+    assert [j["status"] for j in jobs["items"]] == ["printed"]
+
+
+# --- language ----------------------------------------------------------------------------
+
+
+def test_switching_to_english_and_back(site: Site):
+    site.sign_in("hq-admin")
+    page = site.page
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#nav")).to_contain_text("Orders")
+    assert site.nav_labels() == [
+        "Dashboard",
+        "Orders",
+        "Print monitor",
+        "Stores",
+        "Catalogue & stock",
+        "Staff",
+    ]
+    assert page.evaluate("document.documentElement.lang") == "en"
+    site.go("/print")
+    expect(page.get_by_role("heading", name="Relays and printers")).to_be_visible()
+    page.reload()  # the choice is remembered
+    expect(page.get_by_role("heading", name="Print monitor")).to_be_visible()
+    site.shot("english")
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="打印监控")).to_be_visible()
+
+
+def test_dashboard_counts_todays_paid_orders(site: Site):
+    hq = _login(site.stack.api_url, "hq-admin")
+    _, before, _ = call("GET", f"{site.stack.api_url}/admin/dashboard?store_id={STORE}", token=hq)
+    paid_order(site.stack, [(skus_in_stock(STORE, 1)[0], 1)])
+    site.sign_in("hq-admin")
+    site.go(f"/?store={STORE}")
+    orders = site.page.locator("[data-kpi=orders] .value")
+    expect(orders).to_have_text(str(before["totals"]["orders"] + 1))
+    expect(site.page.locator("figure.chart svg")).to_be_visible()
+    site.shot("dashboard")
+
+
+def test_tablet_portrait_and_keyboard(site: Site):
+    site.page.set_viewport_size({"width": 768, "height": 1024})
+    site.open("/signin")
+    page = site.page
+    page.get_by_label("账号").focus()
+    page.keyboard.type("sh-xuhui-staff")
+    page.keyboard.press("Tab")
+    password = next(a["password"] for a in demo_data.staff() if a["username"] == "sh-xuhui-staff")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+    # Nothing wider than the screen: no sideways scrolling at the counter.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    orders_link = page.get_by_role("link", name="订单")
+    orders_link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="订单")).to_be_visible()
+    site.shot("tablet-portrait")
