@@ -1,4 +1,4 @@
-// Small DOM helpers: pages build their markup with h() and never with innerHTML, so
+// Small DOM helpers: pages build their markup with h(), never by parsing HTML text, so
 // data from the API (names, remarks) can never inject markup.
 
 import { t } from "./i18n.js";

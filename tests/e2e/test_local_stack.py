@@ -175,11 +175,11 @@ def test_nearby_stores_find_the_first_demo_store_first(stack):
     assert body["items"][0]["store_id"] == first["store_id"]
 
 
-def test_the_admin_placeholder_loads_and_its_config_names_the_api(stack):
-    status, page, _ = call("GET", stack.admin + "/")
+def test_the_admin_site_loads_and_its_config_names_the_api(stack):
+    status, page, headers = call("GET", stack.admin + "/")
     assert status == 200
-    assert "鲜到家 总部后台 · Daojia Admin" in page
-    assert "config.json" in page
+    assert '<script type="module" src="app/main.js">' in page
+    assert "connect-src 'self' " + stack.api in headers["Content-Security-Policy"]
     status, config, _ = call("GET", stack.admin + "/config.json")
     assert status == 200
     assert config["apiUrl"] == stack.api

@@ -1,0 +1,69 @@
+"""The admin site's message catalogues: every string in both languages, every key the
+site's code asks for present, and a label for every state the API can report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from chalicelib.domain import states
+
+SITE = Path(__file__).resolve().parents[2] / "admin_site"
+LANGUAGES = ("zh-CN", "en")
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    return json.loads((SITE / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def site_code() -> str:
+    """The site's JavaScript and HTML, without comments (they quote examples)."""
+    files = [*sorted((SITE / "app").rglob("*.js")), SITE / "index.html"]
+    code = "\n".join(f.read_text(encoding="utf-8") for f in files)
+    code = re.sub(r"/\*.*?\*/", "", code, flags=re.S)
+    return re.sub(r"(?m)(^|\s)//\s.*$", "", code)
+
+
+def test_both_languages_have_the_same_keys_and_no_empty_text():
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    assert sorted(zh) == sorted(en)
+    assert [k for k, v in {**zh, **en}.items() if not v.strip()] == []
+
+
+def test_placeholders_agree_between_languages():
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    names = re.compile(r"\{(\w+)\}")
+    assert [k for k in zh if set(names.findall(zh[k])) != set(names.findall(en[k]))] == []
+
+
+def test_every_literal_key_in_the_code_is_in_the_catalogue():
+    code = site_code()
+    used = set(re.findall(r"""\bt\(\s*["']([\w.-]+)["']""", code))
+    used |= set(re.findall(r'data-i18n="([\w.-]+)"', code))
+    used |= set(re.findall(r"""\b(?:title|nav):\s*["']([\w.-]+)["']""", code))
+    assert used, "the scan found no keys: the pattern is wrong"
+    assert sorted(used - set(catalogue("zh-CN"))) == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "values"),
+    [
+        ("order.status", states.ORDER.states()),
+        ("order.action", set(states.ORDER.transitions) | {"place"}),
+        ("print.status", states.PRINT_JOB.states()),
+        ("return.status", states.RETURN.states()),
+        ("role", {"hq_admin", "store_manager", "store_staff", "customer", "relay"}),
+        ("print.kind", {"order", "reprint", "cancellation", "amendment"}),
+        ("day", {str(d) for d in range(7)}),
+    ],
+)
+def test_every_state_the_api_reports_has_a_label(prefix: str, values: set[str]):
+    zh = catalogue("zh-CN")
+    assert sorted(v for v in values if f"{prefix}.{v}" not in zh) == []
+
+
+def test_site_code_never_writes_html_from_strings():
+    """Pages build elements with h(); innerHTML with API data would be an injection."""
+    assert re.search(r"innerHTML|outerHTML|insertAdjacentHTML", site_code()) is None
