@@ -113,3 +113,17 @@ def test_json_rows_are_numbered_from_one():
     )
     assert rows[0] == (1, {"sku": "1"})
     assert shape_errors(rows[1][1], 2)[0].reason == "is not a JSON object"
+
+
+def test_item_search_matches_sku_prefix_whole_barcode_or_part_of_the_name():
+    from chalicelib.domain.catalogue import matches_search
+
+    item = ("AB1002", "6901234567892", "光明 优倍鲜牛奶 950ml")
+    assert matches_search("ab10", *item) and matches_search(" AB1002 ", *item)
+    assert not matches_search("1002", *item)  # a SKU matches by its beginning only
+    assert matches_search("6901234567892", *item)
+    assert not matches_search("690123456789", *item)  # a barcode matches whole only
+    assert matches_search("优倍鲜", *item) and matches_search("950ML", *item)
+    assert not matches_search("酸奶", *item)
+    assert not matches_search("690", "100", None, "苹果")
+    assert matches_search("  ", *item)  # nothing to search for

@@ -77,19 +77,50 @@ def upsert_product(sku: str, body: s.ProductUpsert, principal: Principal) -> s.P
 
 
 @area.route(
+    "/admin/stores/{store_id}/items",
+    "GET",
+    summary="Every item of a store for the back office, with search",
+    roles=BACK_OFFICE,
+    query=s.AdminItemQuery,
+    response=s.AdminStoreItemPage,
+    errors=(400, 403, 404, 422),
+)
+def admin_items(
+    store_id: str, query: s.AdminItemQuery, principal: Principal
+) -> s.AdminStoreItemPage:
+    """Unlike the storefront's ``GET /stores/{store_id}/products``, lists every item the
+    store carries: not on sale, out of stock and of inactive products too, each with its
+    price, stock, ``on_sale``, the product's ``active`` and when the store's item last
+    changed (``updated_at``). In SKU order, or in category order with ``category1``.
+
+    ``q`` searches: a SKU beginning with it, a barcode equal to it, or a product name
+    containing it (any case). To bound the cost of one request a search reads at most
+    1,000 of the store's items; it then returns what matched so far with a
+    ``next_cursor`` — so a search page can hold fewer than ``limit`` items, even none,
+    and still go on: follow ``next_cursor`` until it is absent.
+
+    ``limit`` 1 to 100 (default 50). Pass ``next_cursor`` back as ``cursor`` with the same
+    ``category1`` and ``q`` (400 ``bad_cursor`` for a cursor of another listing). Staff
+    of the store (403 ``other_store`` for another store's) and head office; 404 for an
+    unknown store."""
+    return service.admin_items(principal, store_id, query)
+
+
+@area.route(
     "/admin/stores/{store_id}/items/{sku}",
     "PATCH",
     summary="Change a product's price, stock or on-sale flag in one store",
     roles=BACK_OFFICE,
     body=s.StoreItemUpdate,
-    response=s.StoreProduct,
+    response=s.AdminStoreItem,
     errors=(403, 404, 422),
     request_example={"stock": 40, "on_sale": True},
 )
 def update_store_item(
     store_id: str, sku: str, body: s.StoreItemUpdate, principal: Principal
-) -> s.StoreProduct:
-    """Prices are head office's; store staff may change stock and on-sale for their store."""
+) -> s.AdminStoreItem:
+    """Prices are head office's; store staff may change stock and on-sale for their store.
+    Answers the item as ``GET /admin/stores/{store_id}/items`` lists it."""
     return service.update_store_item(store_id, sku, body, principal)
 
 

@@ -84,6 +84,15 @@ def category_key(category1: str, category2: str, sku: str) -> str:
     return f"{category1}#{category2}#{sku}"
 
 
+def matches_search(q: str, sku: str, barcode: str | None, name: str) -> bool:
+    """The back office's item search: ``q`` is a SKU prefix, a whole barcode, or part of
+    the product's name; case does not matter (SKUs may hold letters)."""
+    q = q.strip().casefold()
+    if not q:
+        return True
+    return sku.casefold().startswith(q) or (barcode or "") == q or q in name.casefold()
+
+
 class _Row:
     """Reads typed values from one raw row, collecting every problem."""
 

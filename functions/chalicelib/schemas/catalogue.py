@@ -36,6 +36,36 @@ class StoreProduct(Product, kw_only=True):
     available: bool = True  # on sale, active and in stock
 
 
+class AdminStoreItem(StoreProduct, kw_only=True):
+    """A product as one store sells it, for the back office: also items not on sale, out
+    of stock or of inactive products."""
+
+    updated_at: Timestamp  # last change of this store's price, stock or on-sale flag
+
+
+class AdminStoreItemPage(Out, kw_only=True):
+    items: list[AdminStoreItem]
+    next_cursor: str | None = None  # pass as ?cursor= to go on; absent when nothing is left
+
+
+class AdminItemQuery(Schema, kw_only=True):
+    category1: Category | None = None
+    q: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=60,
+                description="SKU prefix, whole barcode, or part of the name; any case.",
+                examples=["牛奶"],
+            ),
+        ]
+        | None
+    ) = None
+    cursor: Annotated[str, Meta(max_length=2000)] | None = None
+    limit: Limit = 50
+
+
 class ProductPage(Out, kw_only=True):
     items: list[StoreProduct]
     next_cursor: str | None = None  # pass as ?cursor= for the next page; absent on the last
@@ -110,3 +140,29 @@ class ImportJob(Out, kw_only=True):
 
 class ImportList(Out, kw_only=True):
     items: list[ImportJob]
+
+
+_ADMIN_ITEM = {
+    "sku": "300012",
+    "name": "光明 优倍鲜牛奶 950ml",
+    "category1": "乳品烘焙",
+    "category2": "牛奶",
+    "unit": "瓶",
+    "barcode": "6901234567892",
+    "fresh": True,
+    "zone": "B 冷藏区",
+    "shelf": "B-03",
+    "image_url": None,
+    "active": True,
+    "store_id": "sh-jingan",
+    "price_fen": 1690,
+    "stock": 0,
+    "on_sale": True,
+    "available": False,
+    "updated_at": "2026-11-24T02:30:00Z",
+}
+
+EXAMPLES = {
+    "AdminStoreItem": _ADMIN_ITEM,
+    "AdminStoreItemPage": {"items": [_ADMIN_ITEM], "next_cursor": "eyJzdG9yZV9pZCI6..."},
+}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist, QueryError, UpdateError
 
 from chalicelib import clock
-from chalicelib.auth.principal import Principal
+from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.db.models import CategoryTreeModel, ProductModel, StoreItemModel
-from chalicelib.domain.catalogue import category_key
+from chalicelib.domain.catalogue import category_key, matches_search
 from chalicelib.errors import BadRequest, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import catalogue as s
 from chalicelib.services.stores import get_store_model
@@ -69,6 +69,13 @@ def store_product_view(item: StoreItemModel, p: ProductModel) -> s.StoreProduct:
     )
 
 
+def admin_item_view(item: StoreItemModel, p: ProductModel) -> s.AdminStoreItem:
+    base = store_product_view(item, p)
+    return s.AdminStoreItem(
+        **{f: getattr(base, f) for f in base.__struct_fields__}, updated_at=item.updated_at
+    )
+
+
 def products_by_sku(skus: Iterable[str]) -> dict[str, ProductModel]:
     """Batch-read products (100 keys per request)."""
     return {p.sku: p for p in ProductModel.batch_get(list(dict.fromkeys(skus)))}
@@ -115,6 +122,114 @@ def browse(store_id: str, query: s.CatalogueQuery) -> s.ProductPage:
     )
 
 
+# A search reads at most this many store items per request, then hands back a cursor.
+MAX_SEARCHED = 1000
+SEARCH_PAGE = 250  # store items per index page while searching
+BATCH = 100  # BatchGetItem's limit
+
+
+def _item_key(item: StoreItemModel, by_category: bool) -> dict[str, dict[str, str]]:
+    """The DynamoDB key to resume a listing right after ``item``."""
+    key = {"store_id": {"S": item.store_id}, "sku": {"S": item.sku}}
+    if by_category:
+        key["category_key"] = {"S": item.category_key}
+    return key
+
+
+def _admin_cursor(cursor: str | None, store_id: str, prefix: str | None) -> dict | None:
+    """The decoded cursor, if it belongs to this store's listing (400 otherwise)."""
+    key = _decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        ok = key["store_id"]["S"] == store_id and (
+            key["category_key"]["S"].startswith(prefix) if prefix else "category_key" not in key
+        )
+    except (KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise BadRequest("The cursor does not belong to this listing.", code="bad_cursor")
+    return key
+
+
+def admin_items(
+    principal: Principal, store_id: str, query: s.AdminItemQuery
+) -> s.AdminStoreItemPage:
+    """Every item of the store for the back office (not on sale, out of stock and
+    inactive products included), in SKU order, or in category order with ``category1``.
+
+    Without ``q``: one page of ``limit`` items (one query, one batch read of products).
+    With ``q``: store items are read in pages, their products batch-read, and the matches
+    kept until ``limit`` match or ``MAX_SEARCHED`` items were read; the cursor then
+    resumes right after the last item read, so a page can hold fewer than ``limit``
+    items (even none) and still have a ``next_cursor``."""
+    require_store_access(principal, store_id)
+    get_store_model(store_id)
+    prefix = f"{query.category1}#" if query.category1 else None
+    start = _admin_cursor(query.cursor, store_id, prefix)
+    # Without q exactly one page is read; with q up to MAX_SEARCHED items.
+    budget = MAX_SEARCHED if query.q is not None else query.limit
+    page_size = SEARCH_PAGE if query.q is not None else query.limit
+    if prefix:
+        results = StoreItemModel.by_category.query(
+            store_id,
+            range_key_condition=StoreItemModel.category_key.startswith(prefix),
+            limit=budget,
+            page_size=page_size,
+            last_evaluated_key=start,
+        )
+    else:
+        results = StoreItemModel.query(
+            store_id, limit=budget, page_size=page_size, last_evaluated_key=start
+        )
+    found: list[s.AdminStoreItem] = []
+    last: StoreItemModel | None = None  # the last item read (matching or not)
+    read = 0
+    try:
+        for chunk in _chunks(results, BATCH):
+            products = products_by_sku(i.sku for i in chunk)
+            for item in chunk:
+                read, last = read + 1, item
+                product = products.get(item.sku)
+                if product is None:
+                    continue  # a store item without its product: nothing to show
+                if query.q is None or matches_search(
+                    query.q, item.sku, product.barcode, product.name
+                ):
+                    found.append(admin_item_view(item, product))
+                    if len(found) == query.limit:
+                        break
+            if len(found) == query.limit:
+                break
+    except QueryError as exc:
+        if "ValidationException" in str(exc.cause_response_code):
+            raise BadRequest(
+                "The cursor does not belong to this listing.", code="bad_cursor"
+            ) from None
+        raise
+    # Stopped at `limit` matches or at the read budget: go on after the last item read.
+    # Otherwise the listing ended.
+    stopped = len(found) == query.limit or read == budget
+    return s.AdminStoreItemPage(
+        items=found,
+        next_cursor=_encode_cursor(_item_key(last, prefix is not None))
+        if stopped and last is not None
+        else None,
+    )
+
+
+def _chunks(items: Iterable[StoreItemModel], size: int) -> Iterator[list[StoreItemModel]]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+    chunk: list[StoreItemModel] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def get_store_product(store_id: str, sku: str) -> s.StoreProduct:
     """One product as a store sells it; 404 if the store does not carry it."""
     try:
@@ -144,7 +259,7 @@ def categories() -> s.CategoryTree:
 
 def update_store_item(
     store_id: str, sku: str, body: s.StoreItemUpdate, principal: Principal
-) -> s.StoreProduct:
+) -> s.AdminStoreItem:
     """Head office changes price, stock and on-sale; store staff change stock and on-sale."""
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
@@ -172,7 +287,7 @@ def update_store_item(
                 f"Store {store_id!r} does not sell {sku!r}.", code="product_not_found"
             ) from None
         raise
-    return store_product_view(item, ProductModel.get(sku))
+    return admin_item_view(item, ProductModel.get(sku))
 
 
 def upsert_product(sku: str, body: s.ProductUpsert) -> s.Product:
@@ -186,6 +301,7 @@ def upsert_product(sku: str, body: s.ProductUpsert) -> s.Product:
 
 
 __all__ = [
+    "admin_items",
     "browse",
     "categories",
     "category_key",
