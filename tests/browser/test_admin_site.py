@@ -213,17 +213,28 @@ def test_erp_import_reports_the_bad_row_and_applies_the_rest(site: Site, tmp_pat
     expect(page.get_by_label(re.compile(r"库存$")).first).to_have_value("77")
 
 
-def test_staff_edit_price_and_stock_in_their_store(site: Site):
+def test_a_store_sets_stock_and_head_office_sets_prices(site: Site):
     sku = skus_in_stock("sh-jingan", 1)[0]
+    api = site.stack.api_url
     site.sign_in("sh-jingan-manager")
     site.go(f"/catalogue?q={sku}")
     page = site.page
     row = page.locator("main tbody tr").first
-    row.get_by_label(re.compile("价格")).fill("8.80")
+    expect(row.get_by_label(re.compile("价格"))).to_be_disabled()  # head office's to set
     row.get_by_label(re.compile("库存")).fill("42")
     row.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_contain_text("库存 42")
+    status, product, _ = call("GET", f"{api}/stores/sh-jingan/products/{sku}")
+    assert status == 200 and product["stock"] == 42
+
+    page.get_by_role("button", name="退出登录").click()
+    site.sign_in("hq-admin")
+    site.go(f"/catalogue?store=sh-jingan&q={sku}")
+    row = page.locator("main tbody tr").first
+    row.get_by_label(re.compile("价格")).fill("8.80")
+    row.get_by_role("button", name="保存").click()
     expect(page.get_by_role("status")).to_contain_text("¥8.80")
-    status, product, _ = call("GET", f"{site.stack.api_url}/stores/sh-jingan/products/{sku}")
+    status, product, _ = call("GET", f"{api}/stores/sh-jingan/products/{sku}")
     assert status == 200 and product["price_fen"] == 880 and product["stock"] == 42
 
 

@@ -9,7 +9,8 @@ export const IMPORT_POLL_MS = 1000;
 
 /** One item row with its own inputs and Save button. */
 function itemRow(storeId, item, messages) {
-  const price = h("input", { value: yuanInput(item.price_fen), inputmode: "decimal", class: "short", "aria-label": t("catalogue.price_of", { name: item.name }) });
+  // Prices are head office's to set (the API refuses others); stores set stock and on-sale.
+  const price = h("input", { value: yuanInput(item.price_fen), inputmode: "decimal", class: "short", disabled: isHq() ? null : "", title: isHq() ? null : t("catalogue.price_by_hq"), "aria-label": t("catalogue.price_of", { name: item.name }) });
   const stock = h("input", { type: "number", min: "0", step: "1", value: String(item.stock), class: "short", "aria-label": t("catalogue.stock_of", { name: item.name }) });
   const onSale = h("input", { type: "checkbox", checked: item.on_sale, "aria-label": t("catalogue.on_sale_of", { name: item.name }) });
   const save = h("button", { type: "button" }, t("common.save"));
@@ -18,7 +19,7 @@ function itemRow(storeId, item, messages) {
       const fen = parseYuan(price.value);
       if (fen === null) throw new Error(t("common.bad_amount", { field: t("catalogue.price") }));
       const change = {};
-      if (fen !== item.price_fen) change.price_fen = fen;
+      if (fen !== item.price_fen && isHq()) change.price_fen = fen;
       if (Number(stock.value) !== item.stock) change.stock = Number(stock.value);
       if (onSale.checked !== item.on_sale) change.on_sale = onSale.checked;
       if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
