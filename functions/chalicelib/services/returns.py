@@ -519,7 +519,16 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
         index = {line.sku: i for i, line in enumerate(order.lines)}
         units = {index[line.sku]: int(line.units) for line in ret.lines}
         refund_id = f"{order.order_id}:return:{ret.return_id}"
-        plan, order_actions = refund_actions(order, refund_id, units)
+        try:
+            plan, order_actions = refund_actions(order, refund_id, units)
+        except ValueError:
+            # The order already counts these units as refunded: a concurrent press
+            # finished this return after ``ret`` was read. Look at the return again: 409
+            # from where it is now, or retry if it has somehow not moved.
+            _pause(attempt)
+            ret = ReturnModel.get(return_id, consistent_read=True)
+            RETURN.target(action, ret.status)
+            continue
         actions, condition = _transition_actions(ret, [(action, None), ("refund", None)], principal)
         if plan is not None:
             actions.append(ReturnModel.refund_id.set(refund_id))
