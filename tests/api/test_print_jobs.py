@@ -382,7 +382,7 @@ def test_the_watchdog_resends_late_jobs_and_marks_the_order_missed_until_acknowl
     assert len(drain()) == 1
     assert print_watchdog.run() == 0  # not late yet
 
-    now = later(monkeypatch, 61)
+    now = later(monkeypatch, 90)
     assert print_watchdog.run() == 1
 
     (message,) = drain()
@@ -405,11 +405,11 @@ def test_the_watchdog_resends_late_jobs_and_marks_the_order_missed_until_acknowl
     assert seen["missed_print"] is True
     assert print_watchdog.run() == 0  # the next look is a minute away
 
-    later(monkeypatch, 61 + 61)
+    later(monkeypatch, 90 + 61)
     assert print_watchdog.run() == 1  # still not acknowledged: sent again, still missed
     assert print_messages.decode(drain()[0]["Body"]).attempt == 3
     assert job(job_id).status == "missed"
-    later(monkeypatch, 61 + 61 + 119)
+    later(monkeypatch, 90 + 61 + 119)
     assert print_watchdog.run() == 0  # later re-sends back off (120 s after the third)
 
     ack(api, tokens_["relay_a"], job_id, "picking")
@@ -424,7 +424,7 @@ def test_the_watchdog_resends_late_jobs_and_marks_the_order_missed_until_acknowl
 
 def test_a_job_the_stream_never_sent_is_sent_by_the_watchdog(api, catalogue, tokens_, monkeypatch):
     order_id, job_id = paid(api, tokens_)
-    later(monkeypatch, 61)
+    later(monkeypatch, 90)
     assert print_watchdog.run() == 1
     (message,) = drain()
     assert print_messages.decode(message["Body"]).attempt == 1
@@ -445,7 +445,7 @@ def test_a_late_job_shows_as_missed_even_while_its_queue_is_unreachable(
         raise ConnectionError("SQS unreachable")
 
     monkeypatch.setattr(print_dispatch, "_send", down)
-    later(monkeypatch, 61)
+    later(monkeypatch, 90)
     assert print_watchdog.run() == 0
     stuck = job(job_id)
     assert (stuck.status, int(stuck.attempts)) == ("missed", 1)
@@ -466,7 +466,7 @@ def test_the_flag_stays_while_another_job_of_the_order_is_missed(
     order_id, job_id = paid(api, tokens_)
     status, reprint = api.call("POST", f"/admin/orders/{order_id}/reprint", {}, tokens_["staff_a"])
     assert status == 201
-    later(monkeypatch, 61)
+    later(monkeypatch, 90)
     assert print_watchdog.run() == 2
     for copy in ("picking", "delivery"):
         ack(api, tokens_["relay_a"], job_id, copy)
@@ -480,7 +480,7 @@ def test_the_missed_flag_does_not_bump_the_orders_version(api, catalogue, tokens
     """A picker's "start picking" must not fail because the watchdog flagged the order."""
     order_id, job_id = paid(api, tokens_)
     version = OrderModel.get(order_id).version
-    later(monkeypatch, 61)
+    later(monkeypatch, 90)
     print_watchdog.run()
     for copy in ("picking", "delivery"):
         ack(api, tokens_["relay_a"], job_id, copy)
@@ -642,7 +642,7 @@ def missed_job(api, tokens_, monkeypatch, key="print-key-0001"):
     """A paid order whose ticket was sent and then missed (re-sent by the watchdog)."""
     order_id, job_id = paid(api, tokens_, key)
     print_dispatch.dispatch(job_id)
-    later(monkeypatch, 61)
+    later(monkeypatch, 90)
     assert print_watchdog.run() == 1
     drain()
     assert job(job_id).status == "missed" and OrderModel.get(order_id).missed_print is True
@@ -734,7 +734,7 @@ def test_the_order_stays_flagged_while_another_of_its_jobs_is_missed(
     order_id, job_id = paid(api, tokens_)
     status, reprint = api.call("POST", f"/admin/orders/{order_id}/reprint", {}, tokens_["staff_a"])
     assert status == 201
-    later(monkeypatch, 61)
+    later(monkeypatch, 90)
     assert print_watchdog.run() == 2
     assert resolve(api, tokens_["staff_a"], job_id)[0] == 200
     assert job(job_id).status == "resolved"
