@@ -8,11 +8,13 @@ from chalice import Chalice, Rate
 from chalicelib import config, jobs
 from chalicelib.api import (
     catalogue,
+    coupons,
     dashboard,
     health,
     identity,
     orders,
     print_jobs,
+    promotions,
     relays,
     returns,
     store_orders,
@@ -36,6 +38,8 @@ AREAS = (
     print_jobs,
     relays,
     dashboard,
+    coupons,
+    promotions,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
