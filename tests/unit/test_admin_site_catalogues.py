@@ -57,6 +57,10 @@ def test_every_literal_key_in_the_code_is_in_the_catalogue():
         ("role", {"hq_admin", "store_manager", "store_staff", "customer", "relay"}),
         ("print.kind", {"order", "reprint", "cancellation", "amendment"}),
         ("day", {str(d) for d in range(7)}),
+        ("wallet.state", {"available", "locked", "used", "expired", "voided"}),
+        ("wallet.source", {"claim", "registration", "after_payment", "bulk", "staff_qr"}),
+        ("coupons.kind", {"amount_off", "percent_off", "free_delivery"}),
+        ("promotions.kind", {"tiered", "second_half_price", "flash_sale"}),
     ],
 )
 def test_every_state_the_api_reports_has_a_label(prefix: str, values: set[str]):

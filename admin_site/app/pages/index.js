@@ -9,14 +9,17 @@
 //   public   true for the sign-in page only
 //   render(ctx) -> Promise<Element>; ctx has params, query, navigate, rerender, every
 import catalogue from "./catalogue.js";
+import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
+import promotions from "./promotions.js";
 import signin from "./signin.js";
 import staff from "./staff.js";
 import storeEdit from "./store_edit.js";
 import stores from "./stores.js";
+import wallet from "./wallet.js";
 
 export const PAGES = [
   dashboard,
@@ -27,5 +30,8 @@ export const PAGES = [
   storeEdit,
   catalogue,
   staff,
+  coupons,
+  wallet,
+  promotions,
   signin,
 ];
