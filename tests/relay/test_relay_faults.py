@@ -47,6 +47,9 @@ def test_printer_offline_for_30_orders_then_back_prints_all_once_in_order_late(r
     assert visible + in_flight == 30 and in_flight >= 1
 
     offset["s"] = 10 * 60  # the printer comes back ten minutes later
+    # A print attempt already under way (late banner computed on the old clock) fails at
+    # once on the closed port; let it finish before the printer starts listening.
+    time.sleep(1.0)
     with VirtualPrinter(port=port) as vp:
         vp.wait_for_jobs(60, timeout=30)
         rig.api.wait_for(lambda a: len(a.acks) == 60, timeout=15)
