@@ -25,6 +25,7 @@ PATH_VALUES = {
     "provider": "local",
     "return_id": "r-x",
     "relay_id": "rly-x",
+    "promotion_id": "p-x",
 }
 
 

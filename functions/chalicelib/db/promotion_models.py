@@ -1,8 +1,104 @@
 """Checkout promotions: tiered spend discounts (满减), second item half price and flash
-sales (秒杀) with their sharded quantity counters. Filled in by issue #6."""
+sales (秒杀) with their sharded quantity counters. Filled in by issue #6.
+
+A flash sale's quantity lives in ``FlashShardModel`` items, not in the promotion item: a
+DynamoDB item takes about 1,000 write units a second and a transactional write costs two,
+so one counter would cap a sale at ~500 purchases a second. See docs/flash-sales.md.
+"""
 
 from __future__ import annotations
 
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-PROMOTION_MODELS: tuple[type[Model], ...] = ()
+from chalicelib.db.models import _meta
+
+
+class TierAttribute(MapAttribute):
+    """满 threshold_fen 减 off_fen."""
+
+    threshold_fen = NumberAttribute()
+    off_fen = NumberAttribute()
+
+
+class PromotionsByStatus(GlobalSecondaryIndex):
+    """Promotions by status, ordered by when they end: ``active_for`` reads the active ones
+    that have not ended yet with one Query; head office lists by status."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)  # "active" | "ended"
+    ends_key = UnicodeAttribute(range_key=True)  # "<ends_at>#<promotion_id>"
+
+
+class PromotionModel(Model):
+    """A checkout promotion. Kind-specific attributes are null for the other kinds."""
+
+    Meta = _meta("promotions")
+
+    promotion_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # "tiered" | "second_half_price" | "flash_sale"
+    name = UnicodeAttribute()
+    stores = ListAttribute(of=UnicodeAttribute, default=list)  # empty = every store
+    starts_at = UnicodeAttribute()  # UTC ISO-8601
+    ends_at = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    ends_key = UnicodeAttribute()
+    # tiered and second_half_price: what the discount applies to (both empty = everything)
+    tiers = ListAttribute(of=TierAttribute, default=list)
+    scope_categories = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_skus = ListAttribute(of=UnicodeAttribute, default=list)
+    # flash_sale
+    sku = UnicodeAttribute(null=True)
+    flash_price_fen = NumberAttribute(null=True)
+    quantity = NumberAttribute(null=True)
+    per_customer_limit = NumberAttribute(null=True)
+    shards = NumberAttribute(null=True)
+    # tiered: an optional campaign budget; budget_left_fen is decremented conditionally
+    budget_fen = NumberAttribute(null=True)
+    budget_left_fen = NumberAttribute(null=True)
+    request_hash = UnicodeAttribute()  # a retried create with the same body is a replay
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_status = PromotionsByStatus()
+
+
+class FlashShardModel(Model):
+    """One slice of a flash sale's quantity. The sale's window and open flag are copied
+    here so the purchase condition is checked on the shard alone: a condition check on
+    the promotion item would make it the hot item again."""
+
+    Meta = _meta("flash_shards")
+
+    shard_key = UnicodeAttribute(hash_key=True)  # "<promotion_id>#<k>"
+    promotion_id = UnicodeAttribute()
+    shard = NumberAttribute()
+    remaining = NumberAttribute()
+    starts_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    open = NumberAttribute(default=1)  # 0 once head office ends the sale
+
+
+class FlashBuyerModel(Model):
+    """Units of one flash sale bought by one customer (in orders not cancelled)."""
+
+    Meta = _meta("flash_buyers")
+
+    buyer_key = UnicodeAttribute(hash_key=True)  # "<promotion_id>#<customer_id>"
+    units = NumberAttribute(default=0)
+
+
+def shard_key(promotion_id: str, shard: int) -> str:
+    return f"{promotion_id}#{shard}"
+
+
+def buyer_key(promotion_id: str, customer_id: str) -> str:
+    return f"{promotion_id}#{customer_id}"
+
+
+PROMOTION_MODELS: tuple[type[Model], ...] = (PromotionModel, FlashShardModel, FlashBuyerModel)
