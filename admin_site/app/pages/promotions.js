@@ -31,6 +31,7 @@ function createForm(messages, ctx) {
   const starts = h("input", { type: "datetime-local", required: true, value: localInput(0) });
   const ends = h("input", { type: "datetime-local", required: true, value: localInput(24) });
   const tiers = h("input", { value: "99-10, 199-30" });
+  const budget = h("input", { inputmode: "decimal" });
   const categories = h("input");
   const skus = h("input");
   const sku = h("input");
@@ -54,7 +55,14 @@ function createForm(messages, ctx) {
           kind: kind.value, name: name.value.trim(), stores: list(stores.value),
           starts_at: isoFromLocal(starts.value), ends_at: isoFromLocal(ends.value),
         };
-        if (kind.value === "tiered") Object.assign(body, { tiers: parseTiers(), scope: { categories: list(categories.value), skus: list(skus.value) } });
+        if (kind.value === "tiered") {
+          Object.assign(body, { tiers: parseTiers(), scope: { categories: list(categories.value), skus: list(skus.value) } });
+          if (budget.value.trim()) {
+            const fen = parseYuan(budget.value);
+            if (fen === null) throw new Error(t("common.bad_amount", { field: t("coupons.budget") }));
+            body.budget_fen = fen;
+          }
+        }
         if (kind.value === "second_half_price") body.scope = { categories: list(categories.value), skus: list(skus.value) };
         if (kind.value === "flash_sale") {
           const fen = parseYuan(price.value);
@@ -75,6 +83,7 @@ function createForm(messages, ctx) {
     field(t("promotions.starts"), starts),
     field(t("promotions.ends"), ends),
     field(t("promotions.tiers"), tiers, t("promotions.tiers_hint")),
+    field(t("coupons.budget"), budget, t("common.in_yuan")),
     field(t("coupons.categories"), categories, t("coupons.list_hint")),
     field(t("coupons.skus"), skus, t("coupons.list_hint")),
     field(t("promotions.flash_sku"), sku),
@@ -106,6 +115,7 @@ export default {
         { label: t("coupons.rule"), cell: describe },
         { label: t("promotions.window"), cell: (p) => `${dateTime(p.starts_at)} – ${dateTime(p.ends_at)}` },
         { label: t("promotions.sold"), num: true, cell: (p) => (p.kind === "flash_sale" ? `${p.sold} / ${p.quantity}` : "—") },
+        { label: t("coupons.budget_spent"), num: true, cell: (p) => (p.budget_fen == null ? "—" : `${money(p.spent_fen)} / ${money(p.budget_fen)}`) },
         { label: t("stores.state"), cell: (p) => badge(t(`promotions.status.${p.status}`), p.status === "active" ? "ok" : "") },
         {
           label: t("common.actions"),
