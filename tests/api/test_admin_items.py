@@ -27,6 +27,7 @@ FIELDS = {
     "on_sale",
     "available",
     "updated_at",
+    "cost_fen",
 }
 
 

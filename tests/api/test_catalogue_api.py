@@ -197,3 +197,33 @@ def test_only_head_office_imports(api, aws, tokens_):
     assert upload(api, tokens_["manager_a"], "products", PRODUCTS_CSV)[0] == 403
     status, body = upload(api, tokens_["hq"], "pets", PRODUCTS_CSV)
     assert status == 422 and body["error"]["details"][0]["field"] == "kind"
+
+
+def test_a_products_cost_is_kept_for_the_margin_floor_and_shown_only_to_the_back_office(
+    api, catalogue, tokens_
+):
+    body = {"name": "有成本商品", "category1": "蔬菜", "category2": "叶菜", "unit": "份"}
+    status, _ = api.call("PUT", "/admin/products/100", {**body, "cost_fen": 420}, tokens_["hq"])
+    assert status == 200 and int(ProductModel.get("100").cost_fen) == 420
+    status, item = api.call("GET", "/admin/stores/sh-a/items?q=100", token=tokens_["staff_a"])
+    assert status == 200 and item["items"][0]["cost_fen"] == 420
+    status, public = api.call("GET", "/stores/sh-a/products/100")
+    assert status == 200 and "cost_fen" not in public
+    status, err = api.call("PUT", "/admin/products/100", {**body, "cost_fen": -1}, tokens_["hq"])
+    assert status == 422 and err["error"]["details"][0]["field"] == "cost_fen"
+
+
+def test_erp_rows_may_carry_a_cost_and_a_bad_one_is_reported(api, aws, tokens_):
+    csv = (
+        "sku,name,category1,category2,unit,cost_fen\n"
+        "300001,有成本,水果,柑橘,箱,1250\n"
+        "300002,无成本,水果,柑橘,箱,\n"
+        "300003,坏成本,水果,柑橘,箱,12.5\n"
+    )
+    status, job = upload(api, tokens_["hq"], "products", csv)
+    assert status == 202 and run_worker_once(aws) == 1
+    _, job = api.call("GET", f"/admin/imports/{job['job_id']}", token=tokens_["hq"])
+    assert (job["created"], job["rejected"]) == (2, 1)
+    assert job["rejected_rows"][0]["field"] == "cost_fen"
+    assert int(ProductModel.get("300001").cost_fen) == 1250
+    assert ProductModel.get("300002").cost_fen is None

@@ -122,6 +122,9 @@ class ProductModel(Model):
     shelf = UnicodeAttribute(null=True)  # shelf within the zone, e.g. "A-03"
     image_url = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
+    # Unit cost (fen) where the ERP knows it: checkout's margin floor refuses discount
+    # stacks that would sell below it. Never shown to customers.
+    cost_fen = NumberAttribute(null=True)
     updated_at = UnicodeAttribute()
 
 

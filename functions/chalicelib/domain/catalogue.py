@@ -26,6 +26,7 @@ PRODUCT_COLUMNS = (
     "shelf",
     "image_url",
     "active",
+    "cost_fen",
 )
 PRODUCT_REQUIRED = ("sku", "name", "category1", "category2", "unit")
 STORE_ITEM_COLUMNS = ("store_id", "sku", "price_fen", "stock", "on_sale")
@@ -64,6 +65,7 @@ class ProductRow:
     shelf: str | None
     image_url: str | None
     active: bool
+    cost_fen: int | None = None  # unit cost, for the checkout margin floor
 
     @property
     def category_prefix(self) -> str:
@@ -133,6 +135,10 @@ class _Row:
             self.fail(field, f"must not contain {forbid!r}")
         return value
 
+    def present(self, field: str) -> bool:
+        value = self.raw.get(field)
+        return not (value is None or (isinstance(value, str) and value.strip() == ""))
+
     def boolean(self, field: str, default: bool) -> bool:
         value = self.raw.get(field)
         if value is None or value == "":
@@ -185,6 +191,11 @@ def parse_product(raw: dict[str, Any], line: int) -> ProductRow | list[RowError]
         shelf=r.text("shelf", required=False, max_len=20),
         image_url=r.text("image_url", required=False, max_len=500, pattern=URL_RE),
         active=r.boolean("active", True),
+        cost_fen=r.integer(
+            "cost_fen", minimum=0, maximum=MAX_PRICE_FEN, hint=" (integer fen: 1290 is ¥12.90)"
+        )
+        if r.present("cost_fen")
+        else None,
     )
     return r.errors or row
 

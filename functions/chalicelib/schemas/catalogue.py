@@ -41,6 +41,7 @@ class AdminStoreItem(StoreProduct, kw_only=True):
     of stock or of inactive products."""
 
     updated_at: Timestamp  # last change of this store's price, stock or on-sale flag
+    cost_fen: int | None = None  # the product's unit cost, where known (margin floor)
 
 
 class AdminStoreItemPage(Out, kw_only=True):
@@ -100,6 +101,18 @@ class ProductUpsert(Schema, kw_only=True):
     shelf: Annotated[str, Meta(max_length=20)] | None = None
     image_url: Annotated[str, Meta(pattern=r"^https?://\S{1,500}$")] | None = None
     active: bool = True
+    cost_fen: (
+        Annotated[
+            int,
+            Meta(
+                ge=0,
+                le=10_000_000,
+                description="Unit cost in fen, if known: discounts never sell below it. "
+                "Shown only in the back office.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class StoreItemUpdate(Schema, kw_only=True):

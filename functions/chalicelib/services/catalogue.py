@@ -72,7 +72,9 @@ def store_product_view(item: StoreItemModel, p: ProductModel) -> s.StoreProduct:
 def admin_item_view(item: StoreItemModel, p: ProductModel) -> s.AdminStoreItem:
     base = store_product_view(item, p)
     return s.AdminStoreItem(
-        **{f: getattr(base, f) for f in base.__struct_fields__}, updated_at=item.updated_at
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        updated_at=item.updated_at,
+        cost_fen=None if p.cost_fen is None else int(p.cost_fen),
     )
 
 
