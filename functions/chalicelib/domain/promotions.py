@@ -491,7 +491,14 @@ def _coupon_alone(
     return _CouponCalc(CouponVerdict(c.coupon_id, True, amount), c, shares, base)
 
 
-def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int) -> AppliedDiscount:
+def _fd_candidate(calc: _CouponCalc) -> bool:
+    """A free-delivery coupon that passes every check but may have no fee to waive yet."""
+    return calc.offer.kind == "free_delivery" and (
+        calc.verdict.applies or calc.verdict.reason == NO_DELIVERY_FEE
+    )
+
+
+def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int, n: int) -> AppliedDiscount:
     c = calc.offer
     if c.kind == "free_delivery":
         return AppliedDiscount(
@@ -503,7 +510,7 @@ def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int) -> AppliedDis
             base_fen=fee_fen,
             base="delivery fee",
             funded_by=c.funded_by,
-            allocation=calc.shares,
+            allocation=(0,) * n,
         )
     return AppliedDiscount(
         code=f"coupon:{c.coupon_id}",
@@ -592,7 +599,9 @@ def evaluate(
         *(k for k in usable if k.shares and any(k.shares)),
     ]
     fd_opts: list[_CouponCalc | None] = [None]
-    fd_opts += [k for k in usable if k.offer.kind == "free_delivery"]
+    # A free-delivery coupon with no fee to waive now may have one once a goods coupon
+    # takes the goods below the free-delivery level: it stays a candidate.
+    fd_opts += [k for k in calcs.values() if _fd_candidate(k)]
     best: tuple[tuple[object, ...], _CouponCalc | None, _CouponCalc | None] | None = None
     for g in goods_opts:
         for fd in fd_opts:
@@ -618,7 +627,7 @@ def evaluate(
             if k is None:
                 rejected.append(cid)
                 continue
-            if not k.verdict.applies:
+            if not k.verdict.applies and not _fd_candidate(k):
                 rejected.append(cid)
             elif k.offer.kind == "free_delivery" and fd_pick is None:
                 fd_pick = k
@@ -652,7 +661,7 @@ def evaluate(
     coupon_shares = [0] * n
     applied_ids: list[str] = []
     if goods_pick is not None:
-        applied.append(_coupon_applied(goods_pick, tiered is not None, 0))
+        applied.append(_coupon_applied(goods_pick, tiered is not None, 0, n))
         coupon_shares = list(goods_pick.shares)
         applied_ids.append(goods_pick.offer.coupon_id)
     line_discounts = [
@@ -665,8 +674,10 @@ def evaluate(
     waived = 0
     if fd_pick is not None:
         waived, delivery_fee = delivery_fee, 0
-        applied.append(_coupon_applied(fd_pick, tiered is not None, waived))
+        applied.append(_coupon_applied(fd_pick, tiered is not None, waived, n))
         applied_ids.append(fd_pick.offer.coupon_id)
+        # Its verdict says what it does in this combination, not alone.
+        verdicts[fd_pick.offer.coupon_id] = CouponVerdict(fd_pick.offer.coupon_id, True, waived)
     minimum = minimum_order_fen if fulfilment == "delivery" else 0
 
     priced = Priced(
