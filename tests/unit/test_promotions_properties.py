@@ -1,0 +1,177 @@
+"""Property tests on the pricing domain: whatever the cart, promotions and coupons,
+totals are never negative, no discount exceeds its base, allocations add up, the
+suggestion is at least as good as any single coupon and never breaks the margin floor."""
+
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain import promotions as p
+from chalicelib.domain.pricing import CartLine, DeliveryRule
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+START, END = NOW - timedelta(days=1), NOW + timedelta(days=1)
+SKUS = ["A", "B", "C", "D"]
+CATS = ["fruit", "dairy"]
+
+scopes = st.builds(
+    p.Scope,
+    categories=st.frozensets(st.sampled_from(["fruit", "dairy", "fruit/x"]), max_size=2),
+    skus=st.frozensets(st.sampled_from(SKUS), max_size=2),
+)
+
+
+@st.composite
+def carts(draw):
+    n = draw(st.integers(min_value=1, max_value=6))
+    return [
+        CartLine(
+            draw(st.sampled_from(SKUS)),
+            "n",
+            "pc",
+            draw(st.sampled_from(CATS)),
+            "x",
+            None,
+            None,
+            False,
+            draw(st.integers(min_value=0, max_value=20_000)),
+            draw(st.integers(min_value=1, max_value=5)),
+        )
+        for _ in range(n)
+    ]
+
+
+@st.composite
+def coupon_lists(draw):
+    out = []
+    for i in range(draw(st.integers(min_value=0, max_value=6))):
+        kind = draw(st.sampled_from(["amount_off", "percent_off", "free_delivery"]))
+        out.append(
+            p.CouponOffer(
+                f"C{i}",
+                "T",
+                f"c{i}",
+                kind,
+                START,
+                draw(st.sampled_from([END, END + timedelta(days=1)])),
+                threshold_fen=draw(st.integers(min_value=0, max_value=30_000)),
+                amount_off_fen=draw(st.integers(min_value=1, max_value=20_000)),
+                percent_off=draw(st.integers(min_value=1, max_value=99)),
+                cap_fen=draw(st.none() | st.integers(min_value=0, max_value=5_000)),
+                scope=draw(scopes),
+                budget_left_fen=draw(st.none() | st.integers(min_value=0, max_value=5_000)),
+            )
+        )
+    return out
+
+
+@st.composite
+def promotion_lists(draw):
+    out: list[p.Promotion] = []
+    for i in range(draw(st.integers(min_value=0, max_value=3))):
+        a = draw(st.integers(min_value=100, max_value=10_000))
+        b = draw(st.integers(min_value=a, max_value=30_000))
+        out.append(
+            p.TieredDiscount(
+                f"T{i}",
+                "t",
+                ((a, a // 10), (b, b // 5)),
+                START,
+                END,
+                draw(scopes),
+                draw(st.none() | st.integers(min_value=0, max_value=3_000)),
+            )
+        )
+    if draw(st.booleans()):
+        out.append(p.SecondItemHalfPrice("H", "h", START, END, draw(scopes)))
+    for sku in draw(st.frozensets(st.sampled_from(SKUS), max_size=2)):
+        out.append(
+            p.FlashPrice(
+                f"F{sku}",
+                "f",
+                sku,
+                draw(st.integers(min_value=0, max_value=5_000)),
+                draw(st.integers(min_value=0, max_value=4)),
+                START,
+                END,
+            )
+        )
+    return out
+
+
+costs = st.none() | st.dictionaries(
+    st.sampled_from(SKUS), st.integers(min_value=0, max_value=15_000), max_size=4
+)
+deliveries = st.builds(
+    DeliveryRule,
+    st.integers(min_value=0, max_value=1_000),
+    st.none() | st.integers(min_value=0, max_value=30_000),
+)
+
+
+def run(lines, coupons, promotions, cost, delivery, chosen=None):
+    return p.evaluate(
+        lines,
+        store_id="s1",
+        now=NOW,
+        fulfilment="delivery",
+        delivery=delivery,
+        minimum_order_fen=0,
+        coupons=coupons,
+        promotions=promotions,
+        chosen_coupon_ids=chosen,
+        costs=cost,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(carts(), coupon_lists(), promotion_lists(), costs, deliveries)
+def test_totals_discounts_and_allocations_are_sound(lines, coupons, promotions, cost, delivery):
+    co = run(lines, coupons, promotions, cost, delivery)
+    priced = co.priced
+    assert priced.total_fen >= 0
+    assert priced.delivery_fee_fen >= 0
+    goods = priced.subtotal_fen - priced.discount_fen
+    assert goods >= 0
+    assert sum(pl.paid_fen for pl in priced.lines) == goods
+    assert priced.total_fen == goods + priced.delivery_fee_fen
+    assert all(0 <= pl.discount_fen <= pl.line.amount_fen for pl in priced.lines)
+    for a in co.applied:
+        assert 0 < a.amount_fen <= a.base_fen
+        assert all(share >= 0 for share in a.allocation)
+        assert sum(a.allocation) == (0 if a.kind == "free_delivery" else a.amount_fen)
+    goods_discounts = [a for a in co.applied if a.kind != "free_delivery"]
+    for i, pl in enumerate(priced.lines):
+        assert pl.discount_fen == sum(a.allocation[i] for a in goods_discounts)
+    assert sum(a.amount_fen for a in goods_discounts) == priced.discount_fen
+    for v in co.coupon_verdicts:
+        assert v.discount_fen >= 0
+        assert v.applies == (v.reason is None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(carts(), coupon_lists(), promotion_lists(), costs, deliveries)
+def test_the_suggestion_is_never_worse_than_any_single_coupon(
+    lines, coupons, promotions, cost, delivery
+):
+    best = run(lines, coupons, promotions, cost, delivery)
+    for c in coupons:
+        alone = run(lines, coupons, promotions, cost, delivery, chosen=[c.coupon_id])
+        if not alone.rejected_coupon_ids:
+            assert best.total_fen <= alone.total_fen
+    none = run(lines, coupons, promotions, cost, delivery, chosen=[])
+    assert best.total_fen <= none.total_fen
+
+
+@settings(max_examples=300, deadline=None)
+@given(carts(), coupon_lists(), promotion_lists(), costs, deliveries)
+def test_the_suggestion_never_sells_below_cost_beyond_item_promotions(
+    lines, coupons, promotions, cost, delivery
+):
+    co = run(lines, coupons, promotions, cost, delivery)
+    for i, pl in enumerate(co.priced.lines):
+        unit_cost = (cost or {}).get(pl.line.sku)
+        order_level = sum(a.allocation[i] for a in co.applied if a.kind in ("tiered", "coupon"))
+        if unit_cost is not None and order_level:
+            # an order-level discount on a line with a known cost keeps it at or above cost
+            assert pl.paid_fen >= unit_cost * pl.line.qty
