@@ -28,6 +28,14 @@ from chalicelib.db.promotion_models import (
 from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed, field_error
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+# Reasons a transaction was cancelled with nothing written and the shard may still have
+# units: a concurrent transaction on the item, or the item's partition throttled (a hot
+# shard at peak). Another shard may serve; if none does, the buyer is told to retry.
+BUSY = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# The same for the whole request, once botocore's own retries are spent.
+BUSY_RESPONSES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+)
 Failure = Literal["shard_empty", "per_customer_limit"]
 
 
@@ -156,8 +164,9 @@ def reserve(promotion_id: str, customer_id: str, units: int) -> int:
     before answering sold out, so shards running dry unevenly never strand a sale. 409
     ``flash_sale_limit_reached`` when the customer's limit is the reason, 409
     ``flash_sale_sold_out`` when no shard has ``units`` left, 409
-    ``flash_sale_not_live`` outside the window or after the sale was ended, 503 when
-    shards stayed contended after retries (nothing was taken: try again)."""
+    ``flash_sale_not_live`` outside the window or after the sale was ended, 503
+    ``flash_sale_busy`` when no shard had units to give and one or more were contended or
+    throttled (nothing was taken: try again)."""
     promo = get_promotion(promotion_id)
     if promo.kind != "flash_sale":
         raise Conflict(f"{promotion_id!r} is not a flash sale.", code="not_a_flash_sale")
@@ -188,7 +197,9 @@ def reserve(promotion_id: str, customer_id: str, units: int) -> int:
                     "at the flash price.",
                     code="flash_sale_limit_reached",
                 ) from None
-            if why is None and "TransactionConflict" in codes:
+            if why is None and (
+                BUSY.intersection(codes) or exc.cause_response_code in BUSY_RESPONSES
+            ):
                 contended = True
                 continue
             if why is None:
