@@ -26,6 +26,8 @@ PATH_VALUES = {
     "return_id": "r-x",
     "relay_id": "rly-x",
     "promotion_id": "p-x",
+    "template_id": "t-x",
+    "customer_id": "c-x",
 }
 
 
