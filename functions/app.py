@@ -91,4 +91,9 @@ def retry_refunds(event):  # type: ignore[no-untyped-def]
     jobs.retry_refunds()
 
 
+@app.schedule(Rate(1, unit=Rate.DAYS), name="coupon_reminders")
+def coupon_reminders(event):  # type: ignore[no-untyped-def]
+    jobs.coupon_reminders()
+
+
 __all__ = ["app"]

@@ -38,10 +38,21 @@ def retry_refunds() -> None:
     retry_pending()
 
 
+def coupon_reminders() -> None:
+    """Customers are reminded of available coupons expiring within 3 days (once each)."""
+    from chalicelib.services.coupon_reminders import run
+
+    n = run(within_days=3)
+    if n:
+        log.info("recorded %d coupon expiry reminders", n)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
     ("auto_complete", 60, 60, auto_complete),
     ("retry_refunds", 5, 30, retry_refunds),
+    # daily in AWS; every 5 minutes locally (a rerun records nothing twice)
+    ("coupon_reminders", 24 * 60, 300, coupon_reminders),
 ]

@@ -200,6 +200,7 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (5, _scheduled("print_watchdog")),
     (60, _scheduled("auto_complete")),
     (30, _scheduled("retry_refunds")),
+    (300, _scheduled("coupon_reminders")),
 ]
 
 

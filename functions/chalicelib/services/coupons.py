@@ -143,7 +143,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         after_payment_min_fen=body.after_payment_min_fen,
         sale_price_fen=body.sale_price_fen,
         status="active",
-        created_key=f"{now}#{tid}",
+        created_key=f"{clock.now_iso_ms()}#{tid}",
         request_hash=digest,
         created_by=principal.subject,
         created_at=now,

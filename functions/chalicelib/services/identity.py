@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 import uuid
@@ -30,6 +31,8 @@ from chalicelib.errors import (
 )
 from chalicelib.schemas import identity as s
 from chalicelib.services import signin_guard, sms
+
+log = logging.getLogger("daojia.identity")
 
 
 def _code_hash(phone: str, code: str) -> str:
@@ -144,7 +147,19 @@ def register_customer(
     except TransactWriteError:
         existing = CustomerPhoneModel.get(phone, consistent_read=True)
         return CustomerModel.get(existing.customer_id, consistent_read=True), False
+    _new_member_coupons(customer.customer_id)
     return customer, True
+
+
+def _new_member_coupons(customer_id: str) -> None:
+    """新人礼 for a member just created: idempotent, and a failure is logged, never a
+    failed sign-in (no read at all most of the time: the templates are cached)."""
+    from chalicelib.services.coupons import issue_on_registration
+
+    try:
+        issue_on_registration(customer_id)
+    except Exception:
+        log.exception("registration coupons for %s failed", customer_id)
 
 
 def staff_login(body: s.StaffLogin) -> s.StaffSession:
