@@ -155,6 +155,8 @@ def test_patch_pauses_renames_and_guards_budget_and_quantity(api, tokens_):
     assert (t2["name"], t2["status"]) == ("新名", "paused")
     status, err = claim(api, token_for("c-2", "customer"), tid)
     assert status == 409 and err["error"]["code"] == "template_not_active"
+    status, again = claim(api, tokens_["customer"], tid)  # a retry still gets its coupon
+    assert status == 200 and again["coupon_id"] == coupon.coupon_id
     status, err = api.call("PATCH", path, {}, token=tokens_["hq"])
     assert status == 422
     status, _ = api.call(
