@@ -22,7 +22,7 @@ CustomerId = Annotated[str, Meta(min_length=1, max_length=64, examples=["c-3f2a9
 Username = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
-class Scope(Schema, kw_only=True):
+class CouponScope(Schema, kw_only=True):
     """What the coupon applies to; every list empty = all products in all stores."""
 
     categories: Annotated[list[Category], Meta(max_length=50)] = field(default_factory=list)
@@ -46,7 +46,7 @@ class TemplateCreate(Schema, kw_only=True):
     amount_off_fen: PositiveFen | None = None
     percent_off: Annotated[int, Meta(ge=1, le=99)] | None = None
     cap_fen: PositiveFen | None = None
-    scope: Scope | None = None
+    scope: CouponScope | None = None
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
     days_after_claim: Annotated[int, Meta(ge=1, le=366)] | None = None
@@ -71,7 +71,7 @@ class TemplateUpdate(Schema, kw_only=True):
     total_quantity: Annotated[int, Meta(ge=1, le=100_000_000)] | None = None
 
 
-class ScopeOut(Out, kw_only=True):
+class CouponScopeOut(Out, kw_only=True):
     categories: list[str]
     skus: list[str]
     stores: list[str]
@@ -85,7 +85,7 @@ class CouponTemplate(Out, kw_only=True):
     amount_off_fen: int | None
     percent_off: int | None
     cap_fen: int | None
-    scope: ScopeOut
+    scope: CouponScopeOut
     starts_at: Timestamp | None
     ends_at: Timestamp | None
     days_after_claim: int | None
@@ -122,7 +122,7 @@ class PublicTemplate(Out, kw_only=True):
     amount_off_fen: int | None
     percent_off: int | None
     cap_fen: int | None
-    scope: ScopeOut
+    scope: CouponScopeOut
     starts_at: Timestamp | None
     ends_at: Timestamp | None
     days_after_claim: int | None
@@ -175,7 +175,7 @@ class Coupon(Out, kw_only=True):
     amount_off_fen: int | None
     percent_off: int | None
     cap_fen: int | None
-    scope: ScopeOut
+    scope: CouponScopeOut
     state: CouponState
     valid_from: Timestamp
     valid_until: Timestamp

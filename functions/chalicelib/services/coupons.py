@@ -112,7 +112,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         raise ValidationFailed("The coupon template is not valid.", details=errors)
     now = clock.now_iso()
     tid = body.template_id or f"T{uuid.uuid4().hex[:16]}"
-    scope = body.scope or s.Scope()
+    scope = body.scope or s.CouponScope()
     digest = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
     m = CouponTemplateModel(
         tid,
@@ -169,8 +169,8 @@ def _n(v: object) -> int | None:
     return None if v is None else int(v)  # type: ignore[arg-type]
 
 
-def _scope(m: CouponTemplateModel | CouponModel) -> s.ScopeOut:
-    return s.ScopeOut(
+def _scope(m: CouponTemplateModel | CouponModel) -> s.CouponScopeOut:
+    return s.CouponScopeOut(
         categories=list(m.scope_categories), skus=list(m.scope_skus), stores=list(m.scope_stores)
     )
 
