@@ -440,3 +440,31 @@ def test_only_customers_claim_and_have_a_wallet(api, tokens_, who):
     _, t = create(api, tokens_, amount_off())
     assert claim(api, tokens_[who], t["template_id"])[0] == 403
     assert api.call("GET", "/me/coupons", token=tokens_[who])[0] == 403
+
+
+def test_coupon_reads_use_keys_and_indexes_only(api, tokens_, monkeypatch):
+    import botocore.client
+
+    _, t = create(api, tokens_, amount_off())
+    claim(api, tokens_["customer"], t["template_id"])
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    for path, who in [
+        ("/coupon-templates", None),
+        ("/me/coupons", "customer"),
+        ("/admin/coupon-templates", "hq"),
+        ("/admin/coupon-budgets", "hq"),
+        ("/admin/customers/c-1/coupons", "hq"),
+        ("/admin/notifications", "hq"),
+    ]:
+        status, _ = api.call("GET", path, token=tokens_[who] if who else None)
+        assert status == 200, path
+    load_offers("c-1")
+    coupon_reminders.run()
+    assert calls and set(calls) <= {"GetItem", "Query", "BatchGetItem", "PutItem"}
