@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import msgspec
 from chalicelib.auth.principal import CUSTOMER, Principal
-from chalicelib.domain.pricing import Discount
 
 CUSTOMER_1 = Principal("c-1", CUSTOMER)
 STAFF_A = Principal("sh-a-staff", "store_staff", "sh-a")
@@ -23,21 +21,31 @@ ADDRESS = {
 }
 
 
-@dataclass(frozen=True)
-class OrderDiscount:
-    """A pricing rule granting a fixed order-level discount (as a coupon would)."""
-
-    amount_fen: int
-
-    def discounts(self, lines, subtotal_fen):  # type: ignore[no-untyped-def]
-        return [Discount("T", "test", self.amount_fen)] if self.amount_fen else []
-
-
 def with_discount(monkeypatch, amount_fen: int) -> None:  # type: ignore[no-untyped-def]
-    """Every order placed from now on gets ``amount_fen`` off."""
-    from chalicelib.services import orders
+    """Every order placed from now on gets ``amount_fen`` off: a tiered promotion on all
+    goods from 1 fen (the domain caps it at the goods), added to what is on at the store."""
+    from datetime import timedelta
 
-    monkeypatch.setattr(orders, "pricing_rules", lambda p, b: [OrderDiscount(amount_fen)])
+    from chalicelib import clock
+    from chalicelib.domain import promotions as promo
+    from chalicelib.services import checkout
+
+    # hypothesis runs many examples in one test: wrap the real function, not an earlier wrapper
+    original = getattr(checkout._promotions, "__wrapped__", checkout._promotions)
+
+    def with_extra(loaded, skus):  # type: ignore[no-untyped-def]
+        now = clock.now()
+        extra = promo.TieredDiscount(
+            "test-discount",
+            "test",
+            ((1, amount_fen),),
+            now - timedelta(days=1),
+            now + timedelta(days=1),
+        )
+        return [*original(loaded, skus), *([extra] if amount_fen else [])]
+
+    with_extra.__wrapped__ = original  # type: ignore[attr-defined]
+    monkeypatch.setattr(checkout, "_promotions", with_extra)
 
 
 def seed_catalogue(

@@ -53,6 +53,37 @@ class DiscountAttribute(MapAttribute):
     code = UnicodeAttribute()
     label = UnicodeAttribute()
     amount_fen = NumberAttribute()
+    # What it is and the price it was computed on (docs/promotions.md); null on orders
+    # placed before promotions existed.
+    kind = UnicodeAttribute(null=True)
+    base_fen = NumberAttribute(null=True)
+    base = UnicodeAttribute(null=True)
+    funded_by = UnicodeAttribute(null=True)
+
+
+class CouponUseAttribute(MapAttribute):
+    """A coupon this order locked (unpaid) or used (paid): given back on cancel/expiry."""
+
+    coupon_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # amount_off | percent_off | free_delivery
+    discount_fen = NumberAttribute()  # spent against the template's budget
+
+
+class FlashUseAttribute(MapAttribute):
+    """Flash-sale units this order took, and the shard they came from (given back there)."""
+
+    promotion_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    units = NumberAttribute()
+    shard = NumberAttribute()
+
+
+class BudgetUseAttribute(MapAttribute):
+    """A tiered promotion's campaign budget this order spent."""
+
+    promotion_id = UnicodeAttribute()
+    amount_fen = NumberAttribute()
 
 
 class TransitionAttribute(MapAttribute):
@@ -124,6 +155,10 @@ class OrderModel(Model):
     remark = UnicodeAttribute(null=True)
     lines = ListAttribute(of=OrderLineAttribute)
     discounts = ListAttribute(of=DiscountAttribute, default=list)
+    coupon_uses = ListAttribute(of=CouponUseAttribute, default=list)
+    flash_uses = ListAttribute(of=FlashUseAttribute, default=list)
+    budget_uses = ListAttribute(of=BudgetUseAttribute, default=list)
+    delivery_fee_waived_fen = NumberAttribute(default=0)  # by a free-delivery coupon
     subtotal_fen = NumberAttribute()
     discount_fen = NumberAttribute(default=0)
     delivery_fee_fen = NumberAttribute(default=0)

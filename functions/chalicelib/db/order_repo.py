@@ -18,33 +18,34 @@ T = TypeVar("T")
 
 
 def batch_get(keys: dict[type[Model], list[dict[str, Any]]]) -> dict[type[Model], list[Model]]:
-    """One BatchGetItem across several tables (100 keys at most), retrying unprocessed
-    keys. ``keys[Model]`` is a list of {attribute: value} key dicts."""
+    """BatchGetItem across several tables, retrying unprocessed keys: one round trip for
+    up to 100 keys (a cart with its coupons and flash-sale counters fits), one more per
+    further 100. ``keys[Model]`` is a list of {attribute: value} key dicts."""
     client = connection().client
     by_table = {m.Meta.table_name: m for m in keys}
-    request: dict[str, Any] = {}
+    flat: list[tuple[type[Model], dict[str, Any]]] = []
     for model, key_list in keys.items():
-        if not key_list:
-            continue
         attrs = model.get_attributes()
-        request[model.Meta.table_name] = {
-            "Keys": [
-                {k: {attrs[k].attr_type: attrs[k].serialize(v)} for k, v in key.items()}
-                for key in key_list
-            ],
-            "ConsistentRead": True,
-        }
+        flat += [
+            (model, {k: {attrs[k].attr_type: attrs[k].serialize(v)} for k, v in key.items()})
+            for key in key_list
+        ]
     out: dict[type[Model], list[Model]] = {m: [] for m in keys}
-    delay = 0.02
-    while request:
-        resp = client.batch_get_item(RequestItems=request)
-        for table, items in resp.get("Responses", {}).items():
-            model = by_table[table]
-            out[model].extend(model.from_raw_data(item) for item in items)
-        request = resp.get("UnprocessedKeys") or {}
-        if request:
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+    for start in range(0, len(flat), 100):
+        request: dict[str, Any] = {}
+        for model, key in flat[start : start + 100]:
+            request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+            request[model.Meta.table_name]["Keys"].append(key)
+        delay = 0.02
+        while request:
+            resp = client.batch_get_item(RequestItems=request)
+            for table, items in resp.get("Responses", {}).items():
+                model = by_table[table]
+                out[model].extend(model.from_raw_data(item) for item in items)
+            request = resp.get("UnprocessedKeys") or {}
+            if request:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
     return out
 
 

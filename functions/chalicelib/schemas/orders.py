@@ -48,6 +48,20 @@ class QuoteRequest(Schema, kw_only=True):
     fulfilment: Fulfilment = "delivery"
     address: DeliveryAddress | None = None  # required for delivery
     items: Items
+    coupon_ids: (
+        Annotated[
+            list[Annotated[str, Meta(min_length=1, max_length=120)]],
+            Meta(
+                max_length=5,
+                description="Customers only. Absent: the best combination of the "
+                "customer's coupons is applied (the quote's suggested_coupon_ids). []: no "
+                "coupon. A list: exactly these (at most one goods coupon and one free-"
+                "delivery coupon); one that cannot apply is a 422 coupon_not_applicable "
+                "when placing (the quote shows why in `coupons`).",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class PlaceOrder(QuoteRequest, kw_only=True):
@@ -67,9 +81,52 @@ class QuoteLine(Out, kw_only=True):
 
 
 class AppliedDiscount(Out, kw_only=True):
+    """A discount applied: ``code`` is "flash:<promotion>", "second_half:<promotion>",
+    "tiered:<promotion>", "coupon:<coupon>", "free_delivery:<coupon>" or "member_price";
+    ``base_fen``/``base`` say what it was computed on (docs/promotions.md). The last four
+    fields are null on orders placed before promotions existed."""
+
     code: str
     label: str
     amount_fen: int
+    kind: (
+        Literal["flash", "member_price", "second_half", "tiered", "coupon", "free_delivery"] | None
+    )
+    base_fen: int | None
+    base: str | None
+    funded_by: Literal["hq", "store", "supplier"] | None
+
+
+class CouponVerdict(Out, kw_only=True):
+    """One of the customer's coupons against this cart: does it apply, what it would
+    take off alone, and if not, why (``reason``: threshold_not_reached (with
+    ``shortfall_fen``), out_of_scope, other_store, not_yet_valid, expired, not_available,
+    budget_exhausted, below_margin_floor, not_combinable, no_delivery_fee)."""
+
+    coupon_id: str
+    name: str
+    kind: str
+    valid_until: Timestamp
+    applies: bool
+    discount_fen: int
+    reason: str | None
+    message: str | None
+    shortfall_fen: int
+
+
+class FlashLine(Out, kw_only=True):
+    """Units priced at a flash price (秒杀); placing the order reserves them."""
+
+    promotion_id: str
+    sku: str
+    units: int
+    price_fen: int
+
+
+class OrderCoupon(Out, kw_only=True):
+    coupon_id: str
+    kind: str
+    discount_fen: int  # taken off (a free-delivery coupon: the fee waived)
 
 
 class Quote(Out, kw_only=True):
@@ -79,11 +136,18 @@ class Quote(Out, kw_only=True):
     subtotal_fen: int
     discounts: list[AppliedDiscount]
     discount_fen: int
-    delivery_fee_fen: int
+    delivery_fee_fen: int  # after a free-delivery coupon
+    delivery_fee_waived_fen: int
     total_fen: int
     minimum_order_fen: int
     shortfall_fen: int  # > 0: add this much to reach the store's minimum order (起送金额)
     can_place: bool
+    coupons: list[CouponVerdict]  # the customer's available coupons, each judged
+    suggested_coupon_ids: list[str]  # the best combination the stacking rules allow
+    applied_coupon_ids: list[str]
+    rejected_coupon_ids: list[str]  # chosen but cannot apply (see coupons[].reason)
+    flash: list[FlashLine]
+    notes: list[str]  # promotions left out or capped, and why
 
 
 class OrderLine(Out, kw_only=True):
@@ -133,9 +197,11 @@ class Order(Out, kw_only=True):
     remark: str | None
     lines: list[OrderLine]
     discounts: list[AppliedDiscount]
+    coupons: list[OrderCoupon]
     subtotal_fen: int
     discount_fen: int
     delivery_fee_fen: int
+    delivery_fee_waived_fen: int
     total_fen: int
     paid_fen: int
     refunded_fen: int
@@ -236,9 +302,11 @@ ORDER_EXAMPLE = {
     "remark": "放门口",
     "lines": [_LINE_EXAMPLE],
     "discounts": [],
+    "coupons": [],
     "subtotal_fen": 3990,
     "discount_fen": 0,
     "delivery_fee_fen": 500,
+    "delivery_fee_waived_fen": 0,
     "total_fen": 4490,
     "paid_fen": 4490,
     "refunded_fen": 0,
@@ -281,19 +349,59 @@ QUOTE_EXAMPLE = {
             "unit_price_fen": 3990,
             "qty": 1,
             "amount_fen": 3990,
-            "discount_fen": 0,
-            "paid_fen": 3990,
+            "discount_fen": 500,
+            "paid_fen": 3490,
             "stock": 42,
         }
     ],
     "subtotal_fen": 3990,
-    "discounts": [],
-    "discount_fen": 0,
+    "discounts": [
+        {
+            "code": "coupon:tpl-30off5:claim:r-1",
+            "label": "满30减5",
+            "amount_fen": 500,
+            "kind": "coupon",
+            "base_fen": 3990,
+            "base": "after item promotions",
+            "funded_by": "hq",
+        }
+    ],
+    "discount_fen": 500,
     "delivery_fee_fen": 500,
-    "total_fen": 4490,
+    "delivery_fee_waived_fen": 0,
+    "total_fen": 3990,
     "minimum_order_fen": 2000,
     "shortfall_fen": 0,
     "can_place": True,
+    "coupons": [
+        {
+            "coupon_id": "tpl-30off5:claim:r-1",
+            "name": "满30减5",
+            "kind": "amount_off",
+            "valid_until": "2026-12-01T00:00:00Z",
+            "applies": True,
+            "discount_fen": 500,
+            "reason": None,
+            "message": None,
+            "shortfall_fen": 0,
+        },
+        {
+            "coupon_id": "tpl-99off20:bulk-1124:c-8f14e45fceea167a",
+            "name": "满99减20",
+            "kind": "amount_off",
+            "valid_until": "2026-12-31T16:00:00Z",
+            "applies": False,
+            "discount_fen": 0,
+            "reason": "threshold_not_reached",
+            "message": "Spend ¥59.10 more on eligible items",
+            "shortfall_fen": 5910,
+        },
+    ],
+    "suggested_coupon_ids": ["tpl-30off5:claim:r-1"],
+    "applied_coupon_ids": ["tpl-30off5:claim:r-1"],
+    "rejected_coupon_ids": [],
+    "flash": [],
+    "notes": [],
 }
 
 # Component-level examples for the OpenAPI document (schema name -> example).

@@ -1,7 +1,10 @@
 """Orders: quote a cart, place it (idempotently, without overselling), read, cancel, expire.
 
-Placing an order costs two AWS calls: one BatchGetItem (store, prices and stock, products)
-and one TransactWriteItems (idempotency key, order, a conditional stock decrement per line).
+Placing an order costs two AWS calls: one BatchGetItem (store, prices and stock,
+products, the chosen coupons, flash-sale counters) and one TransactWriteItems
+(idempotency key, order, a conditional stock decrement per line, then the coupons,
+campaign budgets and flash-sale units it takes; services/checkout.py). Choosing the best
+coupons for the customer (no ``coupon_ids``) adds one Query of the wallet.
 """
 
 from __future__ import annotations
@@ -23,15 +26,19 @@ from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 from chalicelib.db.order_models import (
     AddressAttribute,
+    BudgetUseAttribute,
+    CouponUseAttribute,
     DiscountAttribute,
+    FlashUseAttribute,
     IdempotencyModel,
     OrderLineAttribute,
     OrderModel,
 )
-from chalicelib.db.order_repo import cancellation_codes, load_cart, transact
+from chalicelib.db.order_repo import cancellation_codes, transact
 from chalicelib.domain import geo, hours
 from chalicelib.domain.money import yuan
-from chalicelib.domain.pricing import CartLine, DeliveryRule, Priced, PricingRule, price
+from chalicelib.domain.pricing import CartLine
+from chalicelib.domain.promotions import Checkout
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -41,24 +48,18 @@ from chalicelib.errors import (
     field_error,
 )
 from chalicelib.schemas import orders as s
-from chalicelib.services import order_flow
+from chalicelib.services import checkout, order_flow
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
-
-
-def pricing_rules(principal: Principal, body: s.QuoteRequest) -> list[PricingRule]:
-    """Promotions and coupons that apply to this cart: none yet (the coupons issue plugs
-    in here)."""
-    return []
 
 
 # --- quote ----------------------------------------------------------------------------
 
 
 def _checked_cart(
-    body: s.QuoteRequest,
-) -> tuple[StoreModel, list[CartLine], dict[str, StoreItemModel]]:
+    principal: Principal, body: s.QuoteRequest
+) -> tuple[checkout.Loaded, list[CartLine]]:
     """Load and check everything a cart refers to; 4xx naming each problem."""
     skus = [i.sku for i in body.items]
     dupes = sorted({x for x in skus if skus.count(x) > 1})
@@ -71,7 +72,8 @@ def _checked_cart(
         raise ValidationFailed(
             "Delivery needs an address.", details=[field_error("address", "required for delivery")]
         )
-    store, items, products = load_cart(body.store_id, skus)
+    loaded = checkout.load(principal, body.store_id, skus, body.coupon_ids)
+    store, items, products = loaded.store, loaded.items, loaded.products
     if store is None or not store.active:
         raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
     _check_store_serves(store, body)
@@ -114,7 +116,7 @@ def _checked_cart(
     if short:
         names = ", ".join(f"{x['name']} (only {x['available']} left)" for x in short)
         raise Conflict(f"Not enough stock: {names}.", code="insufficient_stock", details=short)
-    return store, lines, items
+    return loaded, lines
 
 
 def _check_store_serves(store: StoreModel, body: s.QuoteRequest) -> None:
@@ -143,21 +145,33 @@ def _check_store_serves(store: StoreModel, body: s.QuoteRequest) -> None:
 
 
 def _price(
-    principal: Principal, body: s.QuoteRequest, store: StoreModel, lines: list[CartLine]
-) -> Priced:
-    fee = store.delivery_fee
-    return price(
+    principal: Principal, body: s.QuoteRequest, loaded: checkout.Loaded, lines: list[CartLine]
+) -> Checkout:
+    return checkout.evaluate(
+        principal,
+        loaded,
         lines,
+        store_id=body.store_id,
         fulfilment=body.fulfilment,
-        delivery=DeliveryRule(
-            int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
-        ),
-        minimum_order_fen=int(store.minimum_order_fen),
-        rules=pricing_rules(principal, body),
+        coupon_ids=body.coupon_ids,
     )
 
 
-def _quote_view(body: s.QuoteRequest, priced: Priced, items: dict[str, StoreItemModel]) -> s.Quote:
+def _discount_view(d: object) -> s.AppliedDiscount:
+    return s.AppliedDiscount(
+        code=d.code,  # type: ignore[attr-defined]
+        label=d.label,  # type: ignore[attr-defined]
+        amount_fen=int(d.amount_fen),  # type: ignore[attr-defined]
+        kind=d.kind,  # type: ignore[attr-defined]
+        base_fen=None if d.base_fen is None else int(d.base_fen),  # type: ignore[attr-defined]
+        base=d.base,  # type: ignore[attr-defined]
+        funded_by=d.funded_by,  # type: ignore[attr-defined]
+    )
+
+
+def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> s.Quote:
+    priced = co.priced
+    names = {c.coupon_id: c for c in loaded.coupons}
     return s.Quote(
         store_id=body.store_id,
         fulfilment=body.fulfilment,
@@ -171,28 +185,52 @@ def _quote_view(body: s.QuoteRequest, priced: Priced, items: dict[str, StoreItem
                 amount_fen=pl.line.amount_fen,
                 discount_fen=pl.discount_fen,
                 paid_fen=pl.paid_fen,
-                stock=int(items[pl.line.sku].stock),
+                stock=int(loaded.items[pl.line.sku].stock),
             )
             for pl in priced.lines
         ],
         subtotal_fen=priced.subtotal_fen,
-        discounts=[
-            s.AppliedDiscount(code=d.code, label=d.label, amount_fen=d.amount_fen)
-            for d in priced.discounts
-        ],
+        discounts=[_discount_view(a) for a in co.applied],
         discount_fen=priced.discount_fen,
         delivery_fee_fen=priced.delivery_fee_fen,
+        delivery_fee_waived_fen=co.delivery_fee_waived_fen,
         total_fen=priced.total_fen,
         minimum_order_fen=priced.minimum_order_fen,
         shortfall_fen=priced.shortfall_fen,
-        can_place=priced.shortfall_fen == 0,
+        can_place=priced.shortfall_fen == 0 and not co.rejected_coupon_ids,
+        coupons=[
+            s.CouponVerdict(
+                coupon_id=v.coupon_id,
+                name=names[v.coupon_id].name,
+                kind=names[v.coupon_id].kind,
+                valid_until=names[v.coupon_id].valid_until,
+                applies=v.applies,
+                discount_fen=v.discount_fen,
+                reason=v.reason,
+                message=v.message or None,
+                shortfall_fen=v.shortfall_fen,
+            )
+            for v in co.coupon_verdicts
+            if v.coupon_id in names
+        ],
+        suggested_coupon_ids=list(co.suggested_coupon_ids),
+        applied_coupon_ids=list(co.applied_coupon_ids),
+        rejected_coupon_ids=list(co.rejected_coupon_ids),
+        flash=[
+            s.FlashLine(
+                promotion_id=f.promotion_id, sku=f.sku, units=f.units, price_fen=f.price_fen
+            )
+            for f in co.flash_units
+        ],
+        notes=list(co.notes),
     )
 
 
 def quote(principal: Principal, body: s.QuoteRequest) -> s.Quote:
-    """Price a cart at a store, with the same checks as placing it."""
-    store, lines, items = _checked_cart(body)
-    return _quote_view(body, _price(principal, body, store, lines), items)
+    """Price a cart at a store, with the same checks as placing it, the promotions on
+    now and, for a signed-in customer, a verdict on each coupon in the wallet."""
+    loaded, lines = _checked_cart(principal, body)
+    return _quote_view(body, _price(principal, body, loaded, lines), loaded)
 
 
 # --- place ----------------------------------------------------------------------------
@@ -225,8 +263,12 @@ def place(
         )
     key = f"{principal.subject}#{idempotency_key}"
     request_hash = _request_hash(body)
-    store, lines, _ = _checked_cart(body)
-    priced = _price(principal, body, store, lines)
+    loaded, lines = _checked_cart(principal, body)
+    store = loaded.store
+    assert store is not None
+    co = _price(principal, body, loaded, lines)
+    priced = co.priced
+    checkout.refuse_rejected(co)
     if priced.shortfall_fen > 0:
         raise ValidationFailed(
             f"The minimum order is {yuan(priced.minimum_order_fen)}; "
@@ -237,7 +279,42 @@ def place(
                 "minimum_order_fen": priced.minimum_order_fen,
             },
         )
-    order = _build_order(principal, body, store, priced)
+    order_id = _new_order_id()
+    avoid: dict[str, set[int]] = {}
+    for _attempt in range(3):  # another shard when the one chosen ran dry meanwhile
+        takes = checkout.takes(principal.subject, order_id, co, loaded, avoid)
+        checkout.check_size(len(priced.lines), takes)
+        order = _build_order(principal, body, store, co, takes, order_id)
+        try:
+            _place(key, request_hash, order, body.store_id, priced.lines, takes)
+        except _ShardEmpty as empty:
+            avoid.setdefault(empty.promotion_id, set()).add(empty.shard)
+            loaded.shards_left.get(empty.promotion_id, {}).pop(empty.shard, None)
+            continue
+        except _Replay:
+            return _replay(key, request_hash), False
+        return view(order, principal), True
+    raise Conflict("The flash sale is very busy; try again in a moment.", code="flash_sale_busy")
+
+
+class _Replay(Exception):
+    """The Idempotency-Key was used before (or is being used right now)."""
+
+
+class _ShardEmpty(Exception):
+    def __init__(self, promotion_id: str, shard: int) -> None:
+        self.promotion_id, self.shard = promotion_id, shard
+
+
+def _place(
+    key: str,
+    request_hash: str,
+    order: OrderModel,
+    store_id: str,
+    priced_lines: list,  # type: ignore[type-arg]
+    takes: checkout.Takes,
+) -> None:
+    """One transaction: key, order, stock per line, then what ``takes`` holds."""
     idem = IdempotencyModel(
         key,
         request_hash=request_hash,
@@ -249,22 +326,25 @@ def place(
     def build(tx: TransactWrite) -> None:
         tx.save(idem, condition=IdempotencyModel.key.does_not_exist())
         tx.save(order, condition=OrderModel.order_id.does_not_exist())
-        for pl in priced.lines:
+        for pl in priced_lines:
             tx.update(
-                StoreItemModel(body.store_id, pl.line.sku),
+                StoreItemModel(store_id, pl.line.sku),
                 actions=[StoreItemModel.stock.add(-pl.line.qty)],
                 condition=(StoreItemModel.stock >= pl.line.qty) & (StoreItemModel.on_sale == True),  # noqa: E712
             )
+        for piece in takes.pieces:
+            piece.add_to(tx)
 
     try:
         transact(build)
     except TransactWriteError as exc:
         codes = cancellation_codes(exc)
         if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes[:1]:
-            return _replay(key, request_hash), False
+            raise _Replay() from None
+        n = len(priced_lines)
         short = [
             pl.line
-            for pl, code in zip(priced.lines, codes[2:], strict=False)
+            for pl, code in zip(priced_lines, codes[2 : 2 + n], strict=False)
             if code == "ConditionalCheckFailed"
         ]
         if short:
@@ -277,8 +357,15 @@ def place(
                     {"sku": line.sku, "name": line.name, "requested": line.qty} for line in short
                 ],
             ) from None
-        raise
-    return view(order, principal), True
+        failed = checkout.explain_failure(takes, codes[2 + n :])
+        if failed is None:
+            raise
+        what, ident = failed
+        if what == "flash_shard":
+            promotion_id, shard = ident.rsplit("#", 1)
+            raise _ShardEmpty(promotion_id, int(shard)) from None
+        code, message = checkout.FAILURES[what]
+        raise Conflict(message, code=code, details={"id": ident}) from None
 
 
 def _replay(key: str, request_hash: str) -> s.Order:
@@ -306,13 +393,19 @@ def _replay(key: str, request_hash: str) -> s.Order:
 
 
 def _build_order(
-    principal: Principal, body: s.PlaceOrder, store: StoreModel, priced: Priced
+    principal: Principal,
+    body: s.PlaceOrder,
+    store: StoreModel,
+    co: Checkout,
+    takes: checkout.Takes,
+    order_id: str,
 ) -> OrderModel:
+    priced = co.priced
     now = clock.now()
     local_day = now.astimezone(hours.zone(store.timezone)).strftime("%Y-%m-%d")
     expires = now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)
     order = OrderModel(
-        _new_order_id(),
+        order_id,
         customer_id=principal.subject,
         store_id=body.store_id,
         fulfilment=body.fulfilment,
@@ -350,9 +443,21 @@ def _build_order(
             for pl in priced.lines
         ],
         discounts=[
-            DiscountAttribute(code=d.code, label=d.label, amount_fen=d.amount_fen)
-            for d in priced.discounts
+            DiscountAttribute(
+                code=a.code,
+                label=a.label,
+                amount_fen=a.amount_fen,
+                kind=a.kind,
+                base_fen=a.base_fen,
+                base=a.base,
+                funded_by=a.funded_by,
+            )
+            for a in co.applied
         ],
+        coupon_uses=[CouponUseAttribute(**u) for u in takes.coupon_uses],
+        flash_uses=[FlashUseAttribute(**u) for u in takes.flash_uses],
+        budget_uses=[BudgetUseAttribute(**u) for u in takes.budget_uses],
+        delivery_fee_waived_fen=co.delivery_fee_waived_fen,
         subtotal_fen=priced.subtotal_fen,
         discount_fen=priced.discount_fen,
         delivery_fee_fen=priced.delivery_fee_fen,
@@ -427,10 +532,12 @@ def view(order: OrderModel, principal: Principal) -> s.Order:
             )
             for x in order.lines
         ],
-        discounts=[
-            s.AppliedDiscount(code=d.code, label=d.label, amount_fen=int(d.amount_fen))
-            for d in order.discounts
+        discounts=[_discount_view(d) for d in order.discounts],
+        coupons=[
+            s.OrderCoupon(coupon_id=u.coupon_id, kind=u.kind, discount_fen=int(u.discount_fen))
+            for u in order.coupon_uses
         ],
+        delivery_fee_waived_fen=int(order.delivery_fee_waived_fen or 0),
         subtotal_fen=int(order.subtotal_fen),
         discount_fen=int(order.discount_fen),
         delivery_fee_fen=int(order.delivery_fee_fen),
@@ -557,6 +664,12 @@ def _restock(tx: TransactWrite, order: OrderModel) -> None:
         )
 
 
+def _give_back_unpaid(tx: TransactWrite, order: OrderModel) -> None:
+    _restock(tx, order)
+    for piece in checkout.give_back(order, paid=False):
+        piece.add_to(tx)
+
+
 def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
     """Cancel before picking starts: stock goes back; a paid order is refunded in full and
     the store gets a cancellation slip for the ticket it printed."""
@@ -582,6 +695,8 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
 
     def also(tx: TransactWrite) -> None:
         _restock(tx, order)
+        for piece in checkout.give_back(order, paid=order.status == "paid"):
+            piece.add_to(tx)
         if refund:
             tx.save(refund.refund, condition=type(refund.refund).refund_id.does_not_exist())
         if slip:
@@ -610,7 +725,7 @@ def expire_due(now_epoch: int | None = None, limit: int = 100) -> int:
                 order_flow.SYSTEM,
                 "not paid in time",
                 extra=[OrderModel.due_kind.remove(), OrderModel.due_at.remove()],
-                also=lambda tx, o=order: _restock(tx, o),
+                also=lambda tx, o=order: _give_back_unpaid(tx, o),
             )
             expired += 1
         except Conflict:

@@ -21,7 +21,7 @@ from chalicelib.db.order_models import CounterModel, OrderModel, PaymentModel
 from chalicelib.db.order_repo import cancellation_codes, transact
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.schemas import orders as s
-from chalicelib.services import order_flow, print_jobs, refunds
+from chalicelib.services import checkout, order_flow, print_jobs, refunds
 from chalicelib.services.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 
 log = logging.getLogger("daojia.payments")
@@ -119,6 +119,8 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
         tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
         tx.save(job, condition=type(job).job_id.does_not_exist())
         _take_number(tx, order.store_day, counted)
+        for piece in checkout.mark_used(order):  # its coupons: locked -> used
+            piece.add_to(tx)
 
     try:
         transact(build)

@@ -304,6 +304,8 @@ class TieredDiscount:
     categories: frozenset[str]
     skus: frozenset[str]
     budget_left_fen: int | None  # None: no campaign budget
+    starts_at: str = ""
+    ends_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,8 @@ class SecondHalfPrice:
     name: str
     categories: frozenset[str]
     skus: frozenset[str]
+    starts_at: str = ""
+    ends_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,6 +329,9 @@ class FlashPrice:
     flash_price_fen: int
     per_customer_limit: int
     shards: int
+    name: str = ""
+    starts_at: str = ""
+    ends_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -381,10 +388,12 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     cats,
                     skus,
                     None if m.budget_left_fen is None else int(m.budget_left_fen),
+                    m.starts_at,
+                    m.ends_at,
                 )
             )
         elif m.kind == "second_half_price":
-            half.append(SecondHalfPrice(m.promotion_id, m.name, cats, skus))
+            half.append(SecondHalfPrice(m.promotion_id, m.name, cats, skus, m.starts_at, m.ends_at))
         elif m.kind == "flash_sale":
             price = FlashPrice(
                 m.promotion_id,
@@ -392,6 +401,9 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                 int(m.flash_price_fen),
                 int(m.per_customer_limit),
                 int(m.shards),
+                m.name,
+                m.starts_at,
+                m.ends_at,
             )
             other = flash.get(m.sku)
             if other is None or price.flash_price_fen < other.flash_price_fen:

@@ -44,6 +44,7 @@ from chalicelib.domain.states import ORDER
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import orders as s
 from chalicelib.schemas import store_workflow as w
+from chalicelib.services import checkout as promotions_checkout
 from chalicelib.services import order_flow, orders, print_jobs, refunds
 
 
@@ -167,7 +168,14 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
     if slip:
         extra += print_jobs.add_to_order(slip)
 
+    # Nothing picked is a full refund: coupons, flash units and budgets go back too.
+    give_back = (
+        promotions_checkout.give_back(order, paid=True) if action == "cancel_out_of_stock" else []
+    )
+
     def also(tx: Any) -> None:
+        for piece in give_back:
+            piece.add_to(tx)
         if plan is not None:
             tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
         if slip is not None:
@@ -175,7 +183,12 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
 
     try:
         updated = order_flow.apply(
-            order, action, principal, reason, extra=extra, also=also if plan or slip else None
+            order,
+            action,
+            principal,
+            reason,
+            extra=extra,
+            also=also if plan or slip or give_back else None,
         )
     except TransactWriteError as exc:
         # order_flow.apply reads the first cancellation reason as the order's, but PynamoDB
