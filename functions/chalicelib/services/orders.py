@@ -263,6 +263,27 @@ def place(
         )
     key = f"{principal.subject}#{idempotency_key}"
     request_hash = _request_hash(body)
+    try:
+        return _place_new(principal, key, request_hash, body)
+    except (ValidationFailed, Conflict):
+        # A retry of an order that was placed meets its own effects (the coupon locked,
+        # the stock taken): answer with that order, not with the refusal. Only refusals
+        # pay for this read.
+        if _idempotency_record(key) is None:
+            raise
+        return _replay(key, request_hash), False
+
+
+def _idempotency_record(key: str) -> IdempotencyModel | None:
+    try:
+        return IdempotencyModel.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _place_new(
+    principal: Principal, key: str, request_hash: str, body: s.PlaceOrder
+) -> tuple[s.Order, bool]:
     loaded, lines = _checked_cart(principal, body)
     store = loaded.store
     assert store is not None
