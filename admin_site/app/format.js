@@ -69,3 +69,19 @@ export function age(seconds) {
   if (s < 7200) return `${Math.round(s / 60)} min`;
   return `${Math.round(s / 3600)} h`;
 }
+
+/** A datetime-local value ("2026-11-25T10:00", in the browser's zone, China time at
+ * head office) -> UTC ISO "2026-11-25T02:00:00Z", or null when empty or not a time. */
+export function isoFromLocal(value) {
+  if (!value) return null;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return null;
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The datetime-local value for now + `offsetHours`, in the browser's zone. */
+export function localInput(offsetHours = 0) {
+  const d = new Date(Date.now() + offsetHours * 3600 * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}

@@ -1,14 +1,19 @@
 """The admin site in a real browser against the local stack: what head office and a store
 see, creating a store, an ERP import with a bad row, picking with a shortage, a missed
-print appearing and clearing, and the language switch."""
+print appearing and clearing, the language switch, and head office's coupons (create with a
+budget, bulk issue, wallet, expiry reminders) and flash sales."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from infra.local import demo_data
@@ -17,6 +22,7 @@ from tests.browser.conftest import Site
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _customer, _login
 
+ROOT = Path(__file__).resolve().parents[2]
 STORE = "sh-xuhui"  # open around the clock: orders can be placed at any hour
 
 
@@ -366,3 +372,130 @@ def test_tablet_portrait_and_keyboard(site: Site):
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="订单")).to_be_visible()
     site.shot("tablet-portrait")
+
+
+# --- coupons and promotions --------------------------------------------------------------
+
+
+def run_coupon_reminders(stack: LocalStack) -> None:
+    """The daily reminder job, run now with the API's environment (the worker runs it
+    only every few minutes)."""
+    env = dict(stack.env)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), env.get("PYTHONPATH", "")])
+    subprocess.run(
+        [sys.executable, "-c", "from chalicelib import jobs; jobs.coupon_reminders()"],
+        env=env,
+        check=True,
+        timeout=60,
+    )
+
+
+def test_head_office_creates_issues_and_finds_a_coupon_in_a_wallet(site: Site):
+    name = f"满50减10 {secrets.token_hex(2)}"
+    member = next(m for m in demo_data.members() if m["customer_id"] == "c-demo-05")
+    batch = f"browser-{secrets.token_hex(4)}"
+    site.sign_in("hq-admin")
+    site.go("/coupons")
+    page = site.page
+    form = page.locator("form", has=page.get_by_role("heading", name="新建优惠券"))
+    form.get_by_label("名称", exact=True).fill(name)
+    form.get_by_label("使用门槛").fill("50")
+    form.get_by_label("减免金额").fill("10")
+    expect(form.get_by_label("最高优惠")).to_be_hidden()  # percent-off only
+    form.get_by_label("领取后有效天数").fill("2")  # lapses within 3 days: reminded
+    form.get_by_label("预算").fill("500")
+    form.get_by_label("售价").fill("1")
+    site.shot("new-coupon-form")
+    form.get_by_role("button", name="新建优惠券").click()
+
+    expect(page.get_by_role("status").first).to_contain_text(f"已创建优惠券“{name}”")
+    row = page.get_by_test_id("coupon-templates").locator("tr", has_text=name)
+    expect(row).to_contain_text("满¥50.00 减¥10.00")
+    expect(row).to_contain_text("领取后 2 天内有效")
+    expect(row).to_contain_text("售价 ¥1.00")
+    expect(row).to_contain_text("¥0.00 / ¥500.00")
+    budget = page.get_by_test_id("coupon-budgets").locator("tr", has_text=name)
+    expect(budget).to_contain_text("¥500.00")
+    expect(budget).to_contain_text("发放中")
+
+    # Bulk issue to a demo member; the same batch again issues nothing new.
+    issue = page.locator("form", has=page.get_by_role("heading", name="批量发券"))
+    issue.get_by_label("优惠券", exact=True).select_option(label=name)
+    issue.get_by_label("批次号").fill(batch)
+    issue.get_by_label("会员编号").fill(f"{member['customer_id']} c-nobody")
+    issue.get_by_role("button", name="发券").click()
+    result = page.get_by_test_id("issue-result")
+    expect(result).to_contain_text("已发放 1 张，之前已发 0 张，未发放 1 位")
+    expect(result.locator("tr", has_text="c-nobody")).to_contain_text("没有这位会员")
+    expect(row).to_contain_text("1 · 0")  # the list reloads with the new count
+    site.shot("coupon-issued")
+    issue.get_by_role("button", name="发券").click()
+    expect(result).to_contain_text("已发放 0 张，之前已发 1 张")
+    site.shot("coupon-already-issued")
+
+    # The member's wallet, found by phone.
+    site.go("/wallet")
+    page.get_by_label("会员手机号").fill(member["phone"])
+    page.get_by_role("button", name="查询").click()
+    wallet = page.get_by_test_id("wallet")
+    masked = f"{member['phone'][:3]}****{member['phone'][-4:]}"
+    expect(wallet).to_contain_text(f"会员 {member['nickname']}（c-demo-05，{masked}")
+    coupon = wallet.locator("tr", has_text=name)
+    expect(coupon).to_contain_text("可用")
+    expect(coupon).to_contain_text("总部发放")
+    site.shot("wallet")
+
+    # Two days of validity: the reminder job records an expiry reminder, listed for HQ.
+    run_coupon_reminders(site.stack)
+    site.go("/coupons")
+    reminder = page.get_by_test_id("coupon-reminders").locator("tr", has_text=name)
+    expect(reminder).to_contain_text(masked)
+    expect(reminder).to_contain_text("log")
+    site.shot("coupon-reminders")
+
+
+def test_a_supplier_funded_coupon_needs_the_suppliers_name(site: Site):
+    site.sign_in("hq-admin")
+    site.go("/coupons")
+    page = site.page
+    form = page.locator("form", has=page.get_by_role("heading", name="新建优惠券"))
+    form.get_by_label("名称", exact=True).fill("免配送费 供应商")
+    form.get_by_label("类型").select_option("free_delivery")
+    form.get_by_label("有效期").select_option("window")
+    expect(form.get_by_label("领取后有效天数")).to_be_hidden()
+    form.get_by_label("出资方", exact=True).select_option("supplier")
+    expect(form.get_by_label("出资方名称")).to_have_attribute("required", "")
+    form.get_by_label("出资方名称").fill("佳沛奇异果")
+    form.get_by_role("button", name="新建优惠券").click()
+    row = page.get_by_test_id("coupon-templates").locator("tr", has_text="免配送费 供应商")
+    expect(row).to_contain_text("供应商 · 佳沛奇异果")
+    expect(row).to_contain_text("免配送费")
+
+
+def test_head_office_runs_a_flash_sale_and_ends_it(site: Site):
+    sku = skus_in_stock(STORE, 1)[0]
+    name = f"秒杀 {secrets.token_hex(2)}"
+    site.sign_in("hq-admin")
+    site.go("/promotions")
+    page = site.page
+    page.get_by_label("类型").select_option("flash_sale")
+    expect(page.get_by_label("满减档位")).to_be_hidden()
+    page.get_by_label("名称", exact=True).fill(name)
+    page.get_by_label("适用门店").fill(STORE)
+    page.get_by_label("秒杀商品编码").fill(sku)
+    page.get_by_label("秒杀价").fill("9.90")
+    page.get_by_label("秒杀数量").fill("50")
+    page.get_by_label("每人限领").fill("2")
+    site.shot("new-flash-sale")
+    page.get_by_role("button", name="新建活动").click()
+
+    expect(page.get_by_role("status").first).to_contain_text(f"已创建活动“{name}”")
+    row = page.locator("main tbody tr", has_text=name)
+    expect(row).to_contain_text(f"{sku} 秒杀价 ¥9.90，每人限 2 件")
+    expect(row).to_contain_text("0 / 50")
+    expect(row).to_contain_text("进行中")
+    site.shot("flash-sale-listed")
+    row.get_by_role("button", name="结束活动").click()
+    expect(row).to_contain_text("已结束")
+    expect(row.get_by_role("button", name="结束活动")).to_have_count(0)
+    site.shot("flash-sale-ended")

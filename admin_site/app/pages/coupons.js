@@ -1,11 +1,13 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
-import { dateTime, money, parseYuan } from "../format.js";
+import { dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
+// The enums of functions/chalicelib/schemas/coupons.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
 const FUNDERS = ["hq", "store", "supplier"];
+const AUTO = ["registration", "after_payment"];
 const list = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 
 /** What a template gives, in one line: "满99减20", "85折 最高减¥30", "免配送费". */
@@ -24,8 +26,27 @@ function validity(c) {
   return `${dateTime(c.starts_at)} – ${dateTime(c.ends_at)}`;
 }
 
+/** How the template reaches customers: claimable, automatic, sold, limit per customer. */
+function issuance(c) {
+  const parts = [];
+  if (c.claimable) parts.push(t("coupons.claimable_short"));
+  if (c.auto_issue === "registration") parts.push(t("coupons.auto.registration"));
+  if (c.auto_issue === "after_payment") parts.push(t("coupons.after_payment_line", { amount: money(c.after_payment_min_fen) }));
+  if (c.sale_price_fen != null) parts.push(t("coupons.sold_for", { price: money(c.sale_price_fen) }));
+  parts.push(t("coupons.limit_line", { n: c.per_customer_limit }));
+  return parts.join(" · ");
+}
+
+function spentOfBudget(spent, budget, remaining) {
+  if (budget == null) return money(spent);
+  return `${money(spent)} / ${money(budget)} (${t("coupons.remaining_line", { amount: money(remaining) })})`;
+}
+
+const funderText = (c) => t(`coupons.funded_by.${c.funded_by}`) + (c.funder ? ` · ${c.funder}` : "");
+const statusBadge = (c) => badge(t(`coupons.status.${c.status}`), c.status === "active" ? "ok" : "");
+
 function createForm(messages, ctx) {
-  const name = h("input", { required: true, maxlength: "40" });
+  const name = h("input", { required: true, maxlength: "60" });
   const kind = select(KINDS.map((k) => [k, t(`coupons.kind.${k}`)]), "amount_off");
   const threshold = h("input", { inputmode: "decimal", value: "0" });
   const amount = h("input", { inputmode: "decimal", value: "10" });
@@ -34,15 +55,19 @@ function createForm(messages, ctx) {
   const categories = h("input", { placeholder: "蔬菜, 水果/进口水果" });
   const skus = h("input", { placeholder: "100001 100002" });
   const storeIds = h("input", { placeholder: "sh-jingan sh-xuhui" });
-  const days = h("input", { type: "number", min: "1", max: "365", value: "7" });
+  const mode = select([["days", t("coupons.validity.days")], ["window", t("coupons.validity.window")]], "days");
+  const days = h("input", { type: "number", min: "1", max: "366", value: "7" });
+  const starts = h("input", { type: "datetime-local", value: localInput(0) });
+  const ends = h("input", { type: "datetime-local", value: localInput(24 * 7) });
   const quantity = h("input", { type: "number", min: "1" });
-  const perCustomer = h("input", { type: "number", min: "1", value: "1" });
+  const perCustomer = h("input", { type: "number", min: "1", max: "100", value: "1" });
   const funder = select(FUNDERS.map((f) => [f, t(`coupons.funded_by.${f}`)]), "hq");
-  const funderName = h("input", { maxlength: "60" });
+  const funderName = h("input", { maxlength: "80" });
   const budget = h("input", { inputmode: "decimal" });
   const claimable = h("input", { type: "checkbox", checked: true });
-  const auto = select([["", t("coupons.auto.none")], ["registration", t("coupons.auto.registration")], ["after_payment", t("coupons.auto.after_payment")]], "");
+  const auto = select([["", t("coupons.auto.none")], ...AUTO.map((a) => [a, t(`coupons.auto.${a}`)])], "");
   const afterMin = h("input", { inputmode: "decimal" });
+  const salePrice = h("input", { inputmode: "decimal" });
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
@@ -50,6 +75,34 @@ function createForm(messages, ctx) {
     if (fen === null) throw new Error(t("common.bad_amount", { field: label }));
     return fen;
   };
+  const time = (input, label) => {
+    const iso = isoFromLocal(input.value);
+    if (iso === null) throw new Error(t("coupons.bad_time", { field: label }));
+    return iso;
+  };
+  // Fields that only apply to some choices are hidden otherwise (and not sent).
+  const fields = {
+    amount: field(t("coupons.amount_label"), amount, t("common.in_yuan")),
+    percent: field(t("coupons.percent_label"), percent, t("coupons.percent_hint")),
+    cap: field(t("coupons.cap_label"), cap, t("coupons.cap_hint")),
+    days: field(t("coupons.days_label"), days),
+    starts: field(t("coupons.starts"), starts),
+    ends: field(t("coupons.ends"), ends),
+    funderName: field(t("coupons.funder_name"), funderName, t("coupons.funder_name_hint")),
+    afterMin: field(t("coupons.after_payment_min"), afterMin, t("common.in_yuan")),
+  };
+  const sync = () => {
+    fields.amount.hidden = kind.value !== "amount_off";
+    fields.percent.hidden = kind.value !== "percent_off";
+    fields.cap.hidden = kind.value !== "percent_off";
+    fields.days.hidden = mode.value !== "days";
+    fields.starts.hidden = mode.value !== "window";
+    fields.ends.hidden = mode.value !== "window";
+    fields.afterMin.hidden = auto.value !== "after_payment";
+    funderName.required = funder.value === "supplier";
+  };
+  for (const control of [kind, mode, auto, funder]) control.addEventListener("change", sync);
+  sync();
   return h("form", {
     class: "card",
     onsubmit: (e) => {
@@ -60,7 +113,6 @@ function createForm(messages, ctx) {
           kind: kind.value,
           threshold_fen: yuan(threshold, t("coupons.threshold_label")),
           scope: { categories: list(categories.value), skus: list(skus.value), stores: list(storeIds.value) },
-          days_after_claim: Number(days.value),
           per_customer_limit: Number(perCustomer.value),
           funded_by: funder.value,
           claimable: claimable.checked,
@@ -68,7 +120,13 @@ function createForm(messages, ctx) {
         if (kind.value === "amount_off") body.amount_off_fen = yuan(amount, t("coupons.amount_label"));
         if (kind.value === "percent_off") {
           body.percent_off = Number(percent.value);
-          body.cap_fen = yuan(cap, t("coupons.cap_label"), true);
+          const capFen = yuan(cap, t("coupons.cap_label"), true);
+          if (capFen !== null) body.cap_fen = capFen;
+        }
+        if (mode.value === "days") body.days_after_claim = Number(days.value);
+        else {
+          body.starts_at = time(starts, t("coupons.starts"));
+          body.ends_at = time(ends, t("coupons.ends"));
         }
         if (quantity.value) body.total_quantity = Number(quantity.value);
         if (funderName.value.trim()) body.funder = funderName.value.trim();
@@ -76,6 +134,8 @@ function createForm(messages, ctx) {
         if (budgetFen !== null) body.budget_fen = budgetFen;
         if (auto.value) body.auto_issue = auto.value;
         if (auto.value === "after_payment") body.after_payment_min_fen = yuan(afterMin, t("coupons.after_payment_min"));
+        const saleFen = yuan(salePrice, t("coupons.sale_price"), true);
+        if (saleFen !== null) body.sale_price_fen = saleFen;
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -87,27 +147,31 @@ function createForm(messages, ctx) {
     field(t("coupons.name"), name),
     field(t("coupons.kind"), kind),
     field(t("coupons.threshold_label"), threshold, t("coupons.threshold_hint")),
-    field(t("coupons.amount_label"), amount, t("common.in_yuan")),
-    field(t("coupons.percent_label"), percent, t("coupons.percent_hint")),
-    field(t("coupons.cap_label"), cap, t("common.in_yuan")),
+    fields.amount,
+    fields.percent,
+    fields.cap,
     field(t("coupons.categories"), categories, t("coupons.list_hint")),
     field(t("coupons.skus"), skus, t("coupons.list_hint")),
     field(t("coupons.stores"), storeIds, t("coupons.list_hint")),
-    field(t("coupons.days_label"), days),
+    field(t("coupons.validity"), mode),
+    fields.days,
+    fields.starts,
+    fields.ends,
     field(t("coupons.quantity"), quantity, t("coupons.unlimited_hint")),
     field(t("coupons.per_customer"), perCustomer),
     field(t("coupons.funder"), funder),
-    field(t("coupons.funder_name"), funderName),
-    field(t("coupons.budget"), budget, t("coupons.unlimited_hint")),
+    fields.funderName,
+    field(t("coupons.budget"), budget, t("coupons.budget_hint")),
     field(t("coupons.auto"), auto),
-    field(t("coupons.after_payment_min"), afterMin, t("common.in_yuan")),
+    fields.afterMin,
+    field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
     h("label", { class: "inline" }, claimable, t("coupons.claimable"))),
   submit);
 }
 
-function issueForm(templates, messages) {
+function issueForm(templates, messages, reload) {
   const template = select(templates.map((c) => [c.template_id, c.name]), templates[0] && templates[0].template_id);
-  const batch = h("input", { required: true, value: `batch-${new Date().toISOString().slice(0, 10)}`, maxlength: "40" });
+  const batch = h("input", { required: true, value: `batch-${new Date().toISOString().slice(0, 10)}`, maxlength: "40", pattern: "[A-Za-z0-9_\\-]{1,40}" });
   const customers = h("textarea", { rows: "3", required: true, placeholder: "c-1a2b3c c-4d5e6f" });
   const result = slot({ "data-testid": "issue-result" });
   const submit = h("button", { type: "submit" }, t("coupons.issue"));
@@ -115,20 +179,80 @@ function issueForm(templates, messages) {
     class: "card",
     onsubmit: (e) => {
       e.preventDefault();
+      result.clear();
       busy(submit, messages, async () => {
-        const r = await post(`/admin/coupon-templates/${template.value}/issue`, { batch_id: batch.value.trim(), customer_ids: list(customers.value) });
+        const ids = list(customers.value);
+        if (ids.length > 500) throw new Error(t("coupons.too_many", { n: ids.length }));
+        const r = await post(`/admin/coupon-templates/${template.value}/issue`, { batch_id: batch.value.trim(), customer_ids: ids });
         result.show(okBox(t("coupons.issued", { issued: r.issued, already: r.already_issued, refused: r.refused.length })),
           r.refused.length ? table(t("coupons.refused"), [
             { label: t("coupons.customer"), cell: (x) => x.customer_id },
-            { label: t("import.reason"), cell: (x) => x.reason },
+            { label: t("import.reason"), cell: (x) => t(`coupons.refusal.${x.reason}`) },
           ], r.refused) : null);
+        await reload();
       });
     },
   },
   h("h2", {}, t("coupons.issue_title")),
   h("p", { class: "muted" }, t("coupons.issue_hint")),
-  h("div", { class: "form-grid" }, field(t("coupons.template"), template), field(t("coupons.batch"), batch), field(t("coupons.customer_ids"), customers)),
+  h("div", { class: "form-grid" },
+    field(t("coupons.template"), template),
+    field(t("coupons.batch"), batch, t("coupons.batch_hint")),
+    field(t("coupons.customer_ids"), customers, t("coupons.customer_ids_hint"))),
   submit, result);
+}
+
+function templatesTable(templates, messages, reload) {
+  return table(t("coupons.title"), [
+    { label: t("coupons.name"), cell: (c) => c.name },
+    { label: t("coupons.rule"), cell: describeCoupon },
+    { label: t("coupons.validity"), cell: validity },
+    { label: t("coupons.issuance"), cell: issuance },
+    { label: t("coupons.issued_used"), num: true, cell: (c) => `${c.issued_count}${c.total_quantity ? ` / ${c.total_quantity}` : ""} · ${c.used_count}` },
+    { label: t("coupons.budget_spent"), num: true, cell: (c) => spentOfBudget(c.spent_fen, c.budget_fen, c.remaining_budget_fen) },
+    { label: t("coupons.funder"), cell: funderText },
+    { label: t("stores.state"), cell: statusBadge },
+    {
+      label: t("common.actions"),
+      cell: (c) => h("button", {
+        type: "button",
+        onclick: (e) => busy(e.currentTarget, messages, async () => {
+          await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
+          await reload();
+        }),
+      }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
+    },
+  ], templates, { empty: t("coupons.empty") });
+}
+
+function budgetsTable(budgets) {
+  return table(t("coupons.budgets_title"), [
+    { label: t("coupons.name"), cell: (b) => b.name },
+    { label: t("coupons.funder"), cell: funderText },
+    { label: t("coupons.budget"), num: true, cell: (b) => (b.budget_fen == null ? t("coupons.no_budget") : money(b.budget_fen)) },
+    { label: t("coupons.spent"), num: true, cell: (b) => money(b.spent_fen) },
+    { label: t("coupons.remaining"), num: true, cell: (b) => (b.remaining_fen == null ? "—" : money(b.remaining_fen)) },
+    { label: t("coupons.issued_used"), num: true, cell: (b) => `${b.issued_count} · ${b.used_count}` },
+    { label: t("stores.state"), cell: statusBadge },
+  ], budgets, { empty: t("coupons.empty") });
+}
+
+function remindersTable(notifications) {
+  return table(t("coupons.reminders_title"), [
+    { label: t("coupons.reminder_time"), cell: (n) => dateTime(n.created_at) },
+    { label: t("coupons.customer"), cell: (n) => (n.phone_masked ? `${n.customer_id} (${n.phone_masked})` : n.customer_id) },
+    { label: t("coupons.reminder_message"), cell: (n) => n.message },
+    { label: t("coupons.reminder_channel"), cell: (n) => n.channel },
+  ], notifications, { empty: t("coupons.reminders_empty") });
+}
+
+/** Load a list into its slot; a failure shows the API's error there only. */
+async function fill(target, load, render) {
+  try {
+    target.show(render(await load()));
+  } catch (err) {
+    target.show(errorBox(err));
+  }
 }
 
 export default {
@@ -144,39 +268,30 @@ export default {
       sessionStorage.removeItem("daojia.flash");
       messages.show(okBox(flash));
     }
+    const templatesSlot = slot({ "data-testid": "coupon-templates" });
+    const budgetsSlot = slot({ "data-testid": "coupon-budgets" });
+    const remindersSlot = slot({ "data-testid": "coupon-reminders" });
     let templates = [];
-    let listing;
-    try {
-      templates = (await get("/admin/coupon-templates")).items;
-      listing = table(t("coupons.title"), [
-        { label: t("coupons.name"), cell: (c) => c.name },
-        { label: t("coupons.rule"), cell: describeCoupon },
-        { label: t("coupons.validity"), cell: validity },
-        { label: t("coupons.issued_used"), num: true, cell: (c) => `${c.issued_count}${c.total_quantity ? ` / ${c.total_quantity}` : ""} · ${c.used_count}` },
-        { label: t("coupons.budget_spent"), num: true, cell: (c) => (c.budget_fen == null ? money(c.spent_fen) : `${money(c.spent_fen)} / ${money(c.budget_fen)}`) },
-        { label: t("coupons.funder"), cell: (c) => t(`coupons.funded_by.${c.funded_by}`) + (c.funder ? ` · ${c.funder}` : "") },
-        { label: t("stores.state"), cell: (c) => badge(t(`coupons.status.${c.status}`), c.status === "active" ? "ok" : "") },
-        {
-          label: t("common.actions"),
-          cell: (c) => h("button", {
-            type: "button",
-            onclick: (e) => busy(e.currentTarget, messages, async () => {
-              await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
-              ctx.rerender();
-            }),
-          }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
-        },
-      ], templates, { empty: t("coupons.empty") });
-    } catch (err) {
-      listing = errorBox(err);
-    }
+    // Counts and budgets change after an issue or a pause: reload the lists in place,
+    // keeping what was typed in the forms.
+    const reload = () => Promise.all([
+      fill(templatesSlot, async () => (templates = (await get("/admin/coupon-templates")).items), (items) => templatesTable(items, messages, reload)),
+      fill(budgetsSlot, async () => (await get("/admin/coupon-budgets")).items, budgetsTable),
+      fill(remindersSlot, async () => (await get("/admin/notifications", { kind: "coupon_expiring" })).items, remindersTable),
+    ]);
+    await reload();
     return h(
       "section",
       {},
       h("h1", {}, t("coupons.title")),
       messages,
-      listing,
-      templates.length ? issueForm(templates, messages) : null,
+      templatesSlot,
+      h("h2", {}, t("coupons.budgets_title")),
+      budgetsSlot,
+      h("h2", {}, t("coupons.reminders_title")),
+      h("p", { class: "muted" }, t("coupons.reminders_hint")),
+      remindersSlot,
+      templates.length ? issueForm(templates, messages, reload) : null,
       createForm(messages, ctx),
     );
   },

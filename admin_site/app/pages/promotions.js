@@ -1,22 +1,12 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
-import { dateTime, money, parseYuan } from "../format.js";
+import { dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
+// The enums of functions/chalicelib/schemas/promotions.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale"];
 const list = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
-
-/** "2026-11-25T10:00" in the browser's zone (China time at head office) -> UTC ISO. */
-function isoFromLocal(value) {
-  return new Date(value).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function localInput(offsetHours) {
-  const d = new Date(Date.now() + offsetHours * 3600 * 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
 
 function describe(p) {
   if (p.kind === "tiered") return p.tiers.map((x) => t("promotions.tier", { threshold: money(x.threshold_fen), off: money(x.off_fen) })).join(" / ");
@@ -24,8 +14,20 @@ function describe(p) {
   return t("promotions.flash_line", { sku: p.sku, price: money(p.flash_price_fen), limit: p.per_customer_limit });
 }
 
+function scopeText(p) {
+  if (p.kind === "flash_sale") return "—";
+  const parts = [...p.scope.categories, ...p.scope.skus];
+  return parts.length ? parts.join(", ") : t("promotions.all_products");
+}
+
+function statusBadge(p) {
+  if (p.status === "ended") return badge(t("promotions.status.ended"), "");
+  if (p.live) return badge(t("promotions.status.active"), "ok");
+  return new Date(p.starts_at) > new Date() ? badge(t("promotions.scheduled"), "warn") : badge(t("promotions.over"), "");
+}
+
 function createForm(messages, ctx) {
-  const name = h("input", { required: true, maxlength: "40" });
+  const name = h("input", { required: true, maxlength: "60" });
   const kind = select(KINDS.map((k) => [k, t(`promotions.kind.${k}`)]), "tiered");
   const stores = h("input", { placeholder: "sh-jingan sh-xuhui" });
   const starts = h("input", { type: "datetime-local", required: true, value: localInput(0) });
@@ -36,8 +38,9 @@ function createForm(messages, ctx) {
   const skus = h("input");
   const sku = h("input");
   const price = h("input", { inputmode: "decimal" });
-  const quantity = h("input", { type: "number", min: "1" });
-  const limit = h("input", { type: "number", min: "1", value: "1" });
+  const quantity = h("input", { type: "number", min: "1", max: "1000000" });
+  const limit = h("input", { type: "number", min: "1", max: "1000", value: "1" });
+  const peak = h("input", { type: "number", min: "1", max: "100000" });
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
@@ -46,6 +49,34 @@ function createForm(messages, ctx) {
     if (threshold === null || off === null) throw new Error(t("promotions.bad_tiers"));
     return { threshold_fen: threshold, off_fen: off };
   });
+  const time = (input, label) => {
+    const iso = isoFromLocal(input.value);
+    if (iso === null) throw new Error(t("coupons.bad_time", { field: label }));
+    return iso;
+  };
+  // Fields of other kinds are refused by the API: hidden here and never sent.
+  const fields = {
+    tiers: field(t("promotions.tiers"), tiers, t("promotions.tiers_hint")),
+    budget: field(t("coupons.budget"), budget, t("coupons.budget_hint")),
+    categories: field(t("coupons.categories"), categories, t("coupons.list_hint")),
+    skus: field(t("coupons.skus"), skus, t("coupons.list_hint")),
+    sku: field(t("promotions.flash_sku"), sku),
+    price: field(t("promotions.flash_price"), price, t("common.in_yuan")),
+    quantity: field(t("promotions.quantity"), quantity),
+    limit: field(t("coupons.per_customer"), limit),
+    peak: field(t("promotions.peak"), peak, t("promotions.peak_hint")),
+  };
+  const sync = () => {
+    const flash = kind.value === "flash_sale";
+    for (const k of ["sku", "price", "quantity", "limit", "peak"]) fields[k].hidden = !flash;
+    fields.tiers.hidden = kind.value !== "tiered";
+    fields.budget.hidden = kind.value !== "tiered";
+    fields.categories.hidden = flash;
+    fields.skus.hidden = flash;
+    for (const input of [sku, price, quantity, limit]) input.required = flash;
+  };
+  kind.addEventListener("change", sync);
+  sync();
   return h("form", {
     class: "card",
     onsubmit: (e) => {
@@ -53,7 +84,7 @@ function createForm(messages, ctx) {
       busy(submit, messages, async () => {
         const body = {
           kind: kind.value, name: name.value.trim(), stores: list(stores.value),
-          starts_at: isoFromLocal(starts.value), ends_at: isoFromLocal(ends.value),
+          starts_at: time(starts, t("promotions.starts")), ends_at: time(ends, t("promotions.ends")),
         };
         if (kind.value === "tiered") {
           Object.assign(body, { tiers: parseTiers(), scope: { categories: list(categories.value), skus: list(skus.value) } });
@@ -68,6 +99,7 @@ function createForm(messages, ctx) {
           const fen = parseYuan(price.value);
           if (fen === null) throw new Error(t("common.bad_amount", { field: t("promotions.flash_price") }));
           Object.assign(body, { sku: sku.value.trim(), flash_price_fen: fen, quantity: Number(quantity.value), per_customer_limit: Number(limit.value) });
+          if (peak.value) body.expected_peak_per_s = Number(peak.value);
         }
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
@@ -77,19 +109,20 @@ function createForm(messages, ctx) {
   },
   h("h2", {}, t("promotions.create")),
   h("div", { class: "form-grid" },
-    field(t("coupons.name"), name),
+    field(t("coupons.name"), name, t("promotions.name_hint")),
     field(t("promotions.kind"), kind),
-    field(t("coupons.stores"), stores, t("coupons.list_hint")),
+    field(t("coupons.stores"), stores, t("promotions.stores_hint")),
     field(t("promotions.starts"), starts),
     field(t("promotions.ends"), ends),
-    field(t("promotions.tiers"), tiers, t("promotions.tiers_hint")),
-    field(t("coupons.budget"), budget, t("common.in_yuan")),
-    field(t("coupons.categories"), categories, t("coupons.list_hint")),
-    field(t("coupons.skus"), skus, t("coupons.list_hint")),
-    field(t("promotions.flash_sku"), sku),
-    field(t("promotions.flash_price"), price, t("common.in_yuan")),
-    field(t("promotions.quantity"), quantity),
-    field(t("coupons.per_customer"), limit)),
+    fields.tiers,
+    fields.budget,
+    fields.categories,
+    fields.skus,
+    fields.sku,
+    fields.price,
+    fields.quantity,
+    fields.limit,
+    fields.peak),
   submit);
 }
 
@@ -113,10 +146,12 @@ export default {
         { label: t("coupons.name"), cell: (p) => p.name },
         { label: t("promotions.kind"), cell: (p) => t(`promotions.kind.${p.kind}`) },
         { label: t("coupons.rule"), cell: describe },
+        { label: t("promotions.scope"), cell: scopeText },
+        { label: t("coupons.stores"), cell: (p) => (p.stores.length ? p.stores.join(", ") : t("common.all_stores")) },
         { label: t("promotions.window"), cell: (p) => `${dateTime(p.starts_at)} – ${dateTime(p.ends_at)}` },
         { label: t("promotions.sold"), num: true, cell: (p) => (p.kind === "flash_sale" ? `${p.sold} / ${p.quantity}` : "—") },
         { label: t("coupons.budget_spent"), num: true, cell: (p) => (p.budget_fen == null ? "—" : `${money(p.spent_fen)} / ${money(p.budget_fen)}`) },
-        { label: t("stores.state"), cell: (p) => badge(t(`promotions.status.${p.status}`), p.status === "active" ? "ok" : "") },
+        { label: t("stores.state"), cell: statusBadge },
         {
           label: t("common.actions"),
           cell: (p) => (p.status === "active"
