@@ -28,6 +28,7 @@ PATH_VALUES = {
     "promotion_id": "p-x",
     "template_id": "t-x",
     "customer_id": "c-x",
+    "sale_id": "CS0000000000000000",
 }
 
 

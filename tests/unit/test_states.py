@@ -1,10 +1,10 @@
 """Every legal and every illegal transition of each state machine."""
 
 import pytest
-from chalicelib.domain.states import ORDER, PRINT_JOB, REFUND, RETURN, Machine
+from chalicelib.domain.states import COUPON_SALE, ORDER, PRINT_JOB, REFUND, RETURN, Machine
 from chalicelib.errors import Conflict
 
-MACHINES = [ORDER, REFUND, RETURN, PRINT_JOB]
+MACHINES = [ORDER, REFUND, RETURN, PRINT_JOB, COUPON_SALE]
 CASES = [
     (m, action, state) for m in MACHINES for action in m.transitions for state in sorted(m.states())
 ]

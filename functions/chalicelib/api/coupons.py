@@ -10,7 +10,7 @@ from chalice import Response
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, STORE_MANAGER, Principal
 from chalicelib.schemas import coupons as s
-from chalicelib.services import coupon_reminders
+from chalicelib.services import coupon_reminders, coupon_sales
 from chalicelib.services import coupons as service
 
 area = Area("coupons", __name__, "Coupons: templates, issuance, wallet, budgets.")
@@ -340,3 +340,85 @@ def budgets(principal: Principal) -> s.BudgetList:
 def notifications(query: s.NotificationQuery, principal: Principal) -> s.NotificationList:
     """Head office only."""
     return coupon_reminders.list_notifications(query.kind, query.limit)
+
+
+# --- coupons sold for money (一元买百元券) ---------------------------------------------
+
+
+@area.route(
+    "/coupon-sales",
+    "POST",
+    summary="Buy a coupon that is for sale (一元买百元券)",
+    roles={CUSTOMER},
+    body=s.CouponSaleCreate,
+    response=s.CouponSale,
+    status=201,
+    errors=(403, 404, 409, 422),
+    request_example={"template_id": "buy-1-get-100", "request_id": "r-1"},
+    response_example=dict(
+        s.COUPON_SALE_EXAMPLE, status="awaiting_payment", coupon_id=None, paid_at=None
+    ),
+)
+def buy_coupon(body: s.CouponSaleCreate, principal: Principal) -> Response:
+    """Customers only, for templates with a ``sale_price_fen``. 201 with the sale awaiting
+    payment (15 minutes); the same ``request_id`` again answers the same sale with 200.
+    409 ``template_not_for_sale``, ``template_not_active``, ``sold_out`` or
+    ``limit_reached`` (checked again when the payment issues the coupon: if the coupon
+    sold out meanwhile, the payment is refunded in full). Pay with
+    ``POST /coupon-sales/{sale_id}/payment``."""
+    return coupon_sales.create(principal, body)
+
+
+@area.route(
+    "/coupon-sales/{sale_id}",
+    "GET",
+    summary="One of my coupon purchases",
+    roles={CUSTOMER},
+    response=s.CouponSale,
+    errors=(403, 404),
+    response_example=s.COUPON_SALE_EXAMPLE,
+)
+def get_coupon_sale(sale_id: str, principal: Principal) -> s.CouponSale:
+    """Customers only, their own purchases (another customer's is a 404)."""
+    return coupon_sales.get_view(principal, sale_id)
+
+
+@area.route(
+    "/coupon-sales/{sale_id}/payment",
+    "POST",
+    summary="Start paying for a coupon purchase",
+    roles={CUSTOMER},
+    response=s.CouponSalePaymentStart,
+    errors=(403, 404, 409),
+    response_example=s.EXAMPLES["CouponSalePaymentStart"],
+)
+def pay_coupon_sale(sale_id: str, principal: Principal) -> s.CouponSalePaymentStart:
+    """Customers only. The provider's parameters for the payment sheet; the provider
+    carries ``sale_id`` as its order number. The sale becomes ``paid`` and the coupon
+    appears in ``GET /me/coupons`` (source ``sale``) when the provider notifies us, once
+    however many times it does. 409 once the sale is paid, refunded or expired. On the
+    local stage, ``POST /local/payments/{sale_id}/complete`` simulates paying."""
+    return coupon_sales.start_payment(principal, sale_id)
+
+
+@area.route(
+    "/coupon-sales/{sale_id}/refund",
+    "POST",
+    summary="Refund a bought coupon while it is unused",
+    roles={CUSTOMER},
+    response=s.CouponSale,
+    errors=(403, 404, 409),
+    response_example=dict(
+        s.COUPON_SALE_EXAMPLE,
+        status="refunded",
+        refund_id="CS3F9A0C1D2E4B5A6C:refund",
+        refund_reason="requested",
+        refunded_at="2026-11-25T09:00:00Z",
+    ),
+)
+def refund_coupon_sale(sale_id: str, principal: Principal) -> s.CouponSale:
+    """Customers only. The full price goes back and the coupon is voided, in one step;
+    asking again answers the refunded sale. 409 ``coupon_in_use`` when an order has
+    locked or used the coupon (cancelling that order gives it back, then it can be
+    refunded); 409 ``illegal_transition`` when the sale was never paid."""
+    return coupon_sales.refund(principal, sale_id)

@@ -160,5 +160,6 @@ if config.is_local():
         content_types=("application/json",),
     )
     def simulate_payment(order_id: str, principal: Principal) -> s.PaymentAck:
-        """Makes the local provider send a signed notification for the order's total."""
+        """Makes the local provider send a signed notification for the order's total
+        (or, for a coupon sale id "CS…", the sale's price)."""
         return payments.simulate(principal, order_id)

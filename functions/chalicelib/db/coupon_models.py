@@ -27,6 +27,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
+from chalicelib.db.order_models import TransitionAttribute
 
 
 class TemplatesByCreation(GlobalSecondaryIndex):
@@ -194,6 +195,38 @@ class NotificationModel(Model):
     by_kind = NotificationsByKind()
 
 
+class CouponSaleModel(Model):
+    """A coupon sold for money (一元买百元券): the customer buys, pays through the payment
+    provider (``sale_id`` is what the provider carries as its order id), and gets the
+    coupon in the payment's transaction. Refundable in full while the coupon is unused.
+
+    ``sale_id`` is "CS" + 16 hex characters derived from (customer, request_id), so a
+    retried purchase finds its sale; order ids start with six digits, so the payment
+    notification tells the two apart by the prefix."""
+
+    Meta = _meta("coupon_sales")
+
+    sale_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()  # the template's name when bought
+    price_fen = NumberAttribute()
+    status = UnicodeAttribute()  # awaiting_payment | paid | refunded | expired
+    coupon_id = UnicodeAttribute()  # "<template>:sale:<sale_id>", issued when paid
+    coupon_issued = BooleanAttribute(default=False)
+    payment_id = UnicodeAttribute(null=True)
+    payment_provider = UnicodeAttribute(null=True)
+    paid_at = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+    refund_reason = UnicodeAttribute(null=True)  # requested | sold_out | limit_reached | ...
+    refunded_at = UnicodeAttribute(null=True)
+    history = ListAttribute(of=TransitionAttribute, default=list)
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()  # payment deadline (15 minutes, like orders)
+    updated_at = UnicodeAttribute()
+
+
 def counter_key(template_id: str, customer_id: str) -> str:
     return f"{template_id}#{customer_id}"
 
@@ -203,4 +236,5 @@ COUPON_MODELS: tuple[type[Model], ...] = (
     CouponModel,
     CouponClaimCounterModel,
     NotificationModel,
+    CouponSaleModel,
 )

@@ -127,6 +127,22 @@ PRINT_JOB = Machine(
     final=frozenset({"printed"}),
 )
 
+# 售券: a coupon sold for money. Paid when the provider's notification issues the coupon;
+# refunded in full while the coupon is unused ("refund"), or at once when the coupon
+# could not be issued after all ("refund_unissued": sold out, limit reached, paused).
+# An unpaid sale past its deadline reads as expired.
+COUPON_SALE = Machine(
+    name="coupon sale",
+    initial="awaiting_payment",
+    transitions={
+        "pay": _t("awaiting_payment", "paid"),
+        "expire": _t("awaiting_payment", "expired"),
+        "refund_unissued": _t("awaiting_payment", "refunded"),
+        "refund": _t("paid", "refunded"),
+    },
+    final=frozenset({"refunded", "expired"}),
+)
+
 # Orders whose payment has been captured and not wholly refunded.
 PAID_STATES = frozenset(
     {

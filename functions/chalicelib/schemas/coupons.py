@@ -240,3 +240,75 @@ class Notification(Out, kw_only=True):
 
 class NotificationList(Out, kw_only=True):
     items: list[Notification]
+
+
+# --- coupons sold for money (一元买百元券) ---------------------------------------------
+
+SaleStatus = Literal["awaiting_payment", "paid", "refunded", "expired"]
+SaleRefundReason = Literal["requested", "sold_out", "limit_reached", "template_not_active"]
+
+
+class CouponSaleCreate(Schema, kw_only=True):
+    """Buy a coupon whose template has a ``sale_price_fen``. ``request_id`` makes the
+    purchase idempotent: the same id again answers the same sale (200)."""
+
+    template_id: Id
+    request_id: Id
+
+
+class CouponSale(Out, kw_only=True):
+    """A coupon bought for money. ``coupon_id`` is set once the payment issued the coupon
+    (it stays set, voided, after a refund). ``refund_reason``: ``requested`` by the
+    customer, or why the coupon could not be issued after payment (the payment was then
+    refunded in full). An unpaid sale past ``expires_at`` reads ``expired``."""
+
+    sale_id: str
+    customer_id: str
+    template_id: str
+    name: str
+    price_fen: int
+    status: SaleStatus
+    coupon_id: str | None
+    refund_id: str | None
+    refund_reason: SaleRefundReason | None
+    created_at: Timestamp
+    expires_at: Timestamp
+    paid_at: Timestamp | None
+    refunded_at: Timestamp | None
+
+
+class CouponSalePaymentStart(Out, kw_only=True):
+    """What the storefront needs to open the payment sheet for a coupon sale."""
+
+    sale_id: str
+    provider: str
+    amount_fen: int
+    params: dict[str, str]
+
+
+COUPON_SALE_EXAMPLE = {
+    "sale_id": "CS3F9A0C1D2E4B5A6C",
+    "customer_id": "c-3f2a9b1c4d5e6f70",
+    "template_id": "buy-1-get-100",
+    "name": "满300减100",
+    "price_fen": 100,
+    "status": "paid",
+    "coupon_id": "buy-1-get-100:sale:CS3F9A0C1D2E4B5A6C",
+    "refund_id": None,
+    "refund_reason": None,
+    "created_at": "2026-11-24T02:00:00.123Z",
+    "expires_at": "2026-11-24T02:15:00Z",
+    "paid_at": "2026-11-24T02:01:10Z",
+    "refunded_at": None,
+}
+
+# Component-level examples for the OpenAPI document (schema name -> example).
+EXAMPLES = {
+    "CouponSale": COUPON_SALE_EXAMPLE,
+    "CouponSalePaymentStart": {
+        "sale_id": "CS3F9A0C1D2E4B5A6C",
+        "provider": "local",
+        "amount_fen": 100,
+        "params": {"simulate_url": "/local/payments/CS3F9A0C1D2E4B5A6C/complete"},
+    },
+}

@@ -21,7 +21,7 @@ from chalicelib.db.order_models import CounterModel, OrderModel, PaymentModel
 from chalicelib.db.order_repo import cancellation_codes, transact
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.schemas import orders as s
-from chalicelib.services import checkout, order_flow, print_jobs, refunds
+from chalicelib.services import checkout, coupon_sales, order_flow, print_jobs, refunds
 from chalicelib.services.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 
 log = logging.getLogger("daojia.payments")
@@ -76,7 +76,10 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
 
 
 def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
-    """Record a verified payment: the order becomes paid with its print job, once."""
+    """Record a verified payment: the order becomes paid with its print job, once.
+    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``."""
+    if coupon_sales.is_sale_id(notice.order_id):
+        return coupon_sales.record_payment(notice)
     order = order_flow.get(notice.order_id)
     if notice.amount_fen != int(order.total_fen) and order.status == "awaiting_payment":
         log.error(
@@ -192,6 +195,8 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
     """Local stage only: the customer "pays" and the local provider notifies us, signed."""
     if not config.is_local():
         raise NotFound("Not found.", code="not_found")
+    if coupon_sales.is_sale_id(order_id):
+        return coupon_sales.simulate(principal, order_id)
     order = order_flow.get(order_id)
     if principal.role == CUSTOMER and order.customer_id != principal.subject:
         raise NotFound(f"No order {order_id!r}.", code="order_not_found")

@@ -151,6 +151,8 @@ def execute(refund_id: str, payment_total_fen: int | None = None) -> RefundModel
 
 
 def _payment_total(refund: RefundModel) -> int:
+    if refund.order_id.startswith("CS"):  # a coupon sale: its refunds are whole payments
+        return int(refund.amount_fen)
     try:
         return int(OrderModel.get(refund.order_id, attributes_to_get=["paid_fen"]).paid_fen) or int(
             refund.amount_fen
