@@ -5,7 +5,7 @@ nothing written; retries are idempotent."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from chalicelib import clock
@@ -213,6 +213,9 @@ def test_claims_are_refused_when_sold_out_not_claimable_or_unknown(api, tokens_)
     _, hidden = create(api, tokens_, amount_off(claimable=False))
     status, err = claim(api, tokens_["customer"], hidden["template_id"])
     assert status == 409 and err["error"]["code"] == "template_not_claimable"
+    _, sold = create(api, tokens_, amount_off(sale_price_fen=100))
+    status, err = claim(api, tokens_["customer"], sold["template_id"])
+    assert status == 409 and err["error"]["code"] == "template_for_sale"
     status, err = claim(api, tokens_["customer"], "nope")
     assert status == 404
 
@@ -412,6 +415,10 @@ def test_reminders_record_one_notification_per_expiring_coupon(api, tokens_):
     [n] = list(NotificationModel.by_kind.query("coupon_expiring"))
     assert n.coupon_id == f"{soon['template_id']}:x" and n.phone_masked == "139****0000"
     assert CustomerModel.get(cid).phone not in n.message
+    # The customer reads China time, not UTC: "... 将于 2026-11-27 02:03 到期".
+    until = CouponModel.get(n.coupon_id).valid_until
+    local = clock.iso(datetime.fromisoformat(until.replace("Z", "+00:00")) + timedelta(hours=8))
+    assert f"将于 {local[:10]} {local[11:16]} 到期" in n.message and "Z" not in n.message
     status, listing = api.call("GET", "/admin/notifications", token=tokens_["hq"])
     assert status == 200 and [x["coupon_id"] for x in listing["items"]] == [n.coupon_id]
     status, _ = api.call("GET", "/admin/notifications", token=tokens_["customer"])

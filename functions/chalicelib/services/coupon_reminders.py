@@ -14,6 +14,7 @@ import logging
 import os
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import PutError
 
@@ -26,6 +27,7 @@ from chalicelib.schemas import coupons as s
 
 log = logging.getLogger("daojia.reminders")
 KIND = "coupon_expiring"
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class Notifier(Protocol):
@@ -66,6 +68,12 @@ def notifier_from_config() -> Notifier:
     return NOTIFIERS[os.environ.get("DAOJIA_NOTIFIER", "log")]()
 
 
+def _china_time(utc_iso: str) -> str:
+    """The customer reads local time: coupons are chain-wide, so China Standard Time."""
+    moment = datetime.fromisoformat(utc_iso.replace("Z", "+00:00"))
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
 def run(now: datetime | None = None, within_days: int = 3, notifier: Notifier | None = None) -> int:
     """Record a reminder for each available coupon whose validity ends within
     ``within_days`` of ``now``; the number newly recorded. One Query (paged), then
@@ -99,7 +107,7 @@ def run(now: datetime | None = None, within_days: int = 3, notifier: Notifier | 
                 customer_id=c.customer_id,
                 phone_masked=mask_phone(phone) if phone else None,
                 coupon_id=c.coupon_id,
-                message=f"您的优惠券「{c.name}」将于 {c.valid_until} 到期",
+                message=f"您的优惠券「{c.name}」将于 {_china_time(c.valid_until)} 到期",
                 created_at=now_iso,
                 created_key=f"{now_iso}#{nid}",
             )

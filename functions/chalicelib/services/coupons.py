@@ -344,6 +344,12 @@ def claim(principal: Principal, body: s.ClaimRequest) -> Response:
     template = get_template(body.template_id)
     if not template.claimable:
         raise Conflict("This coupon cannot be claimed.", code="template_not_claimable")
+    if template.sale_price_fen is not None:
+        # Sold coupons (一元买百元券) are bought through POST /coupon-sales, never free.
+        raise Conflict(
+            "This coupon is sold, not given away: buy it with POST /coupon-sales.",
+            code="template_for_sale",
+        )
     # A paused or ended template is refused by the transaction's condition, after a
     # retried claim has been answered with its coupon.
     source = "claim"
