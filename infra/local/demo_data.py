@@ -30,10 +30,12 @@ __all__ = [
     "ERP_CSV_HEADER",
     "STOCK_CSV_HEADER",
     "ZONES",
+    "coupon_templates",
     "ean13_check_digit",
     "erp_sample_csv",
     "members",
     "products",
+    "promotions",
     "staff",
     "stock_sample_csv",
     "store_items",
@@ -750,3 +752,103 @@ def stock_sample_csv() -> str:
         if (item["store_id"], item["sku"]) in wanted
     ]
     return _csv_text(STOCK_CSV_HEADER, rows)
+
+
+# Coupons and promotions run over a fixed window around the demo's date, so reseeding
+# sends the same bodies and the API answers them as replays (ids are fixed too).
+_DEMO_FROM = "2026-11-01T00:00:00+08:00"
+_DEMO_UNTIL = "2027-12-31T00:00:00+08:00"
+
+
+def coupon_templates() -> list[dict[str, Any]]:
+    """Coupon templates of every kind and issuance (bodies of POST /admin/coupon-templates)."""
+    return [
+        {
+            "template_id": "demo-30off5",
+            "name": "满30减5",
+            "kind": "amount_off",
+            "threshold_fen": 3000,
+            "amount_off_fen": 500,
+            "days_after_claim": 7,
+            "per_customer_limit": 3,
+            "budget_fen": 5_000_00,
+        },
+        {
+            "template_id": "demo-newcomer",
+            "name": "新人礼 无门槛减3元",
+            "kind": "amount_off",
+            "threshold_fen": 0,
+            "amount_off_fen": 300,
+            "days_after_claim": 14,
+            "claimable": False,
+            "auto_issue": "registration",
+        },
+        {
+            "template_id": "demo-fruit-12pct",
+            "name": "水果88折 最高减20",
+            "kind": "percent_off",
+            "percent_off": 12,
+            "cap_fen": 2000,
+            "scope": {"categories": ["水果"]},
+            "starts_at": _DEMO_FROM,
+            "ends_at": _DEMO_UNTIL,
+            "funded_by": "supplier",
+            "funder": "佳沛果业",
+            "budget_fen": 2_000_00,
+        },
+        {
+            "template_id": "demo-free-delivery",
+            "name": "免配送费券",
+            "kind": "free_delivery",
+            "days_after_claim": 7,
+            "claimable": False,
+            "auto_issue": "after_payment",
+            "after_payment_min_fen": 8800,
+        },
+        {
+            "template_id": "demo-1yuan-100off20",
+            "name": "1元购 满100减20",
+            "kind": "amount_off",
+            "threshold_fen": 10000,
+            "amount_off_fen": 2000,
+            "days_after_claim": 30,
+            "claimable": False,
+            "sale_price_fen": 100,
+            "total_quantity": 500,
+        },
+    ]
+
+
+def promotions() -> list[dict[str, Any]]:
+    """Checkout promotions in every store (bodies of POST /admin/promotions)."""
+    window = {"starts_at": _DEMO_FROM, "ends_at": _DEMO_UNTIL}
+    return [
+        {
+            "promotion_id": "demo-tiered",
+            "kind": "tiered",
+            "name": "满99减10 满199减30",
+            "tiers": [
+                {"threshold_fen": 9900, "off_fen": 1000},
+                {"threshold_fen": 19900, "off_fen": 3000},
+            ],
+            **window,
+        },
+        {
+            "promotion_id": "demo-milk-half",
+            "kind": "second_half_price",
+            "name": "鲜奶第二件半价",
+            "scope": {"skus": ["500001", "500002"]},
+            **window,
+        },
+        {
+            "promotion_id": "demo-flash-orange",
+            "kind": "flash_sale",
+            "name": "秒杀 赣南脐橙",
+            "sku": "200001",
+            "flash_price_fen": 1990,
+            "quantity": 200,
+            "per_customer_limit": 2,
+            "shards": 4,
+            **window,
+        },
+    ]

@@ -59,9 +59,19 @@ class SeedReport:
     store_items: Counts = field(default_factory=Counts)
     members: Counts = field(default_factory=Counts)
     staff: Counts = field(default_factory=Counts)
+    coupon_templates: Counts = field(default_factory=Counts)
+    promotions: Counts = field(default_factory=Counts)
     seconds: float = 0.0
 
-    KINDS = ("stores", "products", "store_items", "members", "staff")
+    KINDS = (
+        "stores",
+        "products",
+        "store_items",
+        "coupon_templates",
+        "promotions",
+        "members",
+        "staff",
+    )
 
     def counts(self) -> dict[str, Counts]:
         return {kind: getattr(self, kind) for kind in self.KINDS}
@@ -78,7 +88,7 @@ class SeedReport:
     def from_dict(cls, data: dict[str, Any]) -> SeedReport:
         report = cls(seconds=float(data.get("seconds", 0.0)))
         for kind in cls.KINDS:
-            setattr(report, kind, Counts(**data[kind]))
+            setattr(report, kind, Counts(**data.get(kind, {})))
         return report
 
     def summary(self) -> str:
@@ -165,6 +175,9 @@ def seed(verbose: bool = False) -> SeedReport:
         report.store_items.unchanged += result.unchanged
     _log(verbose, f"store items: {report.store_items} ({time.perf_counter() - started:.2f} s)")
 
+    _seed_offers(report)
+    _log(verbose, f"coupons, promotions ({time.perf_counter() - started:.2f} s)")
+
     for member in demo_data.members():
         _, created = identity.register_customer(
             member["phone"],
@@ -189,6 +202,34 @@ def seed(verbose: bool = False) -> SeedReport:
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _seed_offers(report: SeedReport) -> None:
+    """Coupon templates and promotions, through the services with fixed ids: a second
+    run sends the same bodies, which the services answer as replays. Templates come
+    before members, so demo members get the new-member gift when they are created."""
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.db.coupon_models import CouponTemplateModel
+    from chalicelib.db.promotion_models import PromotionModel
+    from chalicelib.schemas.coupons import TemplateCreate
+    from chalicelib.schemas.promotions import PromotionCreate
+    from chalicelib.services import coupons, promotions
+
+    from infra.local import demo_data
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in demo_data.coupon_templates():
+        known = CouponTemplateModel.count(raw["template_id"]) > 0
+        coupons.create_template(hq, msgspec.convert(raw, TemplateCreate))
+        report.coupon_templates.unchanged += known
+        report.coupon_templates.created += not known
+    coupons.forget_auto_cache()
+    for raw in demo_data.promotions():
+        known = PromotionModel.count(raw["promotion_id"]) > 0
+        promotions.create(hq, msgspec.convert(raw, PromotionCreate))
+        report.promotions.unchanged += known
+        report.promotions.created += not known
 
 
 def create_resources(prefix: str = PREFIX) -> dict[str, str]:

@@ -325,6 +325,8 @@ def test_local_stack_programmatic_start_health_reseed_and_stop():
         assert report.store_items.unchanged == len(demo_data.store_items())
         assert report.members.unchanged == len(demo_data.members())
         assert report.staff.unchanged == len(demo_data.staff())
+        assert report.coupon_templates.unchanged == len(demo_data.coupon_templates())
+        assert report.promotions.unchanged == len(demo_data.promotions())
         pids = [c.pid for c in stack.children.values()]
         state_dir = stack.state_dir
     assert state_dir is not None and not state_dir.exists()  # its temporary dir is gone

@@ -286,3 +286,21 @@ def test_stock_sample_csv() -> None:
         assert int(row["price_fen"]) == item["price_fen"]
         assert int(row["stock"]) == item["stock"]
         assert row["on_sale"] in ("true", "false")
+
+
+def test_demo_coupons_and_promotions_pass_the_api_schemas_and_name_real_products() -> None:
+    import msgspec
+    from chalicelib.schemas.coupons import TemplateCreate
+    from chalicelib.schemas.promotions import PromotionCreate
+
+    skus = {p["sku"] for p in demo_data.products()}
+    templates = [msgspec.convert(t, TemplateCreate) for t in demo_data.coupon_templates()]
+    kinds = {t.kind for t in templates}
+    assert kinds == {"amount_off", "percent_off", "free_delivery"}
+    assert {t.auto_issue for t in templates} >= {"registration", "after_payment"}
+    assert any(t.sale_price_fen for t in templates)
+    promos = [msgspec.convert(p, PromotionCreate) for p in demo_data.promotions()]
+    assert {p.kind for p in promos} == {"tiered", "second_half_price", "flash_sale"}
+    for p in promos:
+        named = ([p.sku] if p.sku else []) + (p.scope.skus if p.scope else [])
+        assert set(named) <= skus
