@@ -12,6 +12,7 @@ One order goes through the flow and the calls each request makes are printed:
 | figure | request |
 |---|---|
 | ``place_order_calls`` | ``POST /orders`` with an Idempotency-Key, 3 lines (target: 2) |
+| ``place_order_with_coupon_calls`` | the same with a coupon chosen (``coupon_ids``) (target: 2) |
 | ``pay_callback_calls`` | ``POST /payments/notify/local``: the provider's signed webhook |
 | ``pick_calls`` | ``POST /admin/orders/{id}/pick`` with one line short (partial refund) |
 
@@ -266,6 +267,25 @@ def token(subject: str, role: str, store_id: str | None = None) -> str:
     return tokens.issue(subject, role, store_id, 24 * 3600)[0]
 
 
+def relay_token(store_id: str) -> str:
+    """An active relay of the store and its token, as head office issues them (a token
+    without its relay record is refused as revoked)."""
+    from chalicelib.auth import tokens
+    from chalicelib.db.relay_models import RelayModel
+
+    relay_id = f"relay-{store_id}"
+    RelayModel(
+        relay_id,
+        store_id=store_id,
+        name="bench relay",
+        status="active",
+        token_id=f"tok-{relay_id}",
+        created_at="2026-11-24T00:00:00Z",
+        created_by="hq-admin",
+    ).save()
+    return tokens.issue(relay_id, "relay", store_id, 24 * 3600, token_id=f"tok-{relay_id}")[0]
+
+
 class StepFailed(RuntimeError):
     """A request of the flow did not answer as the flow expects."""
 
@@ -278,7 +298,7 @@ class Flow:
     api: Api
     app: Any
     staff_token: str = field(default_factory=lambda: token(f"{STORE}-staff", "store_staff", STORE))
-    relay_token: str = field(default_factory=lambda: token(f"relay-{STORE}", "relay", STORE))
+    relay_token: str = field(default_factory=lambda: relay_token(STORE))
 
     def _ok(self, what: str, status: int, body: Any, expected: tuple[int, ...] = (200,)) -> Any:
         if status not in expected:
@@ -307,6 +327,27 @@ class Flow:
             headers={"Idempotency-Key": key or uuid.uuid4().hex},
         )
         return self._ok("place", status, body, (200, 201))
+
+    def claim_coupon(self, customer: str) -> str:
+        """Head office makes a 满10减1 template; the customer claims one. Its id."""
+        hq = token("hq-admin", "hq_admin")
+        template = {
+            "name": "满10减1",
+            "kind": "amount_off",
+            "threshold_fen": 1000,
+            "amount_off_fen": 100,
+            "days_after_claim": 7,
+        }
+        created = self._ok(
+            "coupon template",
+            *self.api.call("POST", "/admin/coupon-templates", template, hq),
+            expected=(201,),
+        )
+        claim = {"template_id": created["template_id"], "request_id": uuid.uuid4().hex}
+        coupon = self._ok(
+            "claim", *self.api.call("POST", "/coupons/claim", claim, customer), expected=(201,)
+        )
+        return coupon["coupon_id"]
 
     def start_payment(self, customer: str, order_id: str) -> Any:
         return self._ok("pay", *self.api.call("POST", f"/orders/{order_id}/pay", {}, customer))
@@ -475,7 +516,10 @@ def main() -> int:
                     QueueUrl=relay_queue, ReceiptHandle=message["ReceiptHandle"]
                 )
 
-            step("quote", "POST /orders/quote", lambda: flow.quote(customer, cart))
+            quoted = step("quote", "POST /orders/quote", lambda: flow.quote(customer, cart))
+            # The storefront sends the coupons the quote applied (none here): choosing
+            # for the customer would cost a Query of the wallet.
+            cart = dict(cart, coupon_ids=quoted["applied_coupon_ids"])
             key = uuid.uuid4().hex
             order = step(
                 "place_order_calls", "POST /orders", lambda: flow.place(customer, cart, key)
@@ -536,10 +580,28 @@ def main() -> int:
                 step("dispatch", "POST /admin/orders/{id}/dispatch", lambda: flow.dispatch(oid))
                 step("deliver", "POST /admin/orders/{id}/deliver", lambda: flow.deliver(oid))
                 step("confirm", "POST /orders/{id}/confirm", lambda: flow.confirm(customer, oid))
+            if has_route(app, "/coupons/claim", "POST"):
+                coupon_id = flow.claim_coupon(customer)
+                with_coupon = dict(cart, coupon_ids=[coupon_id])
+                step(
+                    "quote_with_coupon",
+                    "POST /orders/quote (coupon_ids)",
+                    lambda: flow.quote(customer, with_coupon),
+                )
+                step(
+                    "place_order_with_coupon_calls",
+                    "POST /orders (coupon_ids)",
+                    lambda: flow.place(customer, with_coupon),
+                )
 
     print("# in-process moto; the app through chalice.test.Client; one warm-up order first")
     print(f"# store {STORE}, {len(skus)} lines per order, delivery")
-    figures = ("place_order_calls", "pay_callback_calls", "pick_calls")
+    figures = (
+        "place_order_calls",
+        "place_order_with_coupon_calls",
+        "pay_callback_calls",
+        "pick_calls",
+    )
     by_name = {name: (request, calls) for name, request, calls in rows}
     print("# other steps (calls: breakdown):")
     for name, request, calls in rows:
