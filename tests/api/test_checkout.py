@@ -259,3 +259,28 @@ def test_placing_with_a_chosen_coupon_costs_two_aws_calls(api, catalogue, tokens
     status, order = place(api, tokens_["customer"], cart(("100", 3), coupon_ids=[cid]))
     assert status == 201, order
     assert calls == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_an_ended_flash_sale_still_in_the_cache_sells_at_list_price(api, catalogue, tokens_):
+    p = promotion(
+        api,
+        tokens_,
+        kind="flash_sale",
+        name="秒杀",
+        sku="100",
+        flash_price_fen=100,
+        quantity=5,
+        per_customer_limit=2,
+    )
+    assert "100" in promotion_service.active_for("sh-a").flash
+    stale = promotion_service._active_cache  # another container's, from before the end
+    status, _ = api.call(
+        "PATCH", f"/admin/promotions/{p['promotion_id']}", {"status": "ended"}, tokens_["hq"]
+    )
+    assert status == 200
+    promotion_service._active_cache = stale
+    assert "100" in promotion_service.active_for("sh-a").flash
+    q = quote(api, tokens_, cart(("100", 3)))
+    assert q["flash"] == [] and q["lines"][0]["paid_fen"] == 3000
+    status, order = place(api, tokens_["customer"], cart(("100", 3), fulfilment="pickup"))
+    assert status == 201 and order["total_fen"] == 3000

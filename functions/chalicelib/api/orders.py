@@ -53,14 +53,21 @@ def quote(body: s.QuoteRequest, principal: Principal) -> s.Quote:
     body=s.PlaceOrder,
     response=s.Order,
     status=201,
-    errors=(404, 409, 422),
+    errors=(404, 409, 422, 503),
     request_example=dict(_CART, remark="放门口"),
 )
 def place(body: s.PlaceOrder, principal: Principal) -> Response:
     """Header ``Idempotency-Key`` (8-64 characters, e.g. a UUID) is required: retrying with
     the same key and body returns the same order (200, header ``Idempotent-Replayed:
     true``); the same key with another body is 422. Stock is reserved when the order is
-    placed; an order not paid within 15 minutes expires and gives it back."""
+    placed; an order not paid within 15 minutes expires and gives it back.
+
+    Coupons and promotions: send ``coupon_ids`` as the quote's ``applied_coupon_ids``.
+    Placing locks the coupons, spends campaign budgets and reserves flash-sale units in
+    the order's transaction: 422 ``coupon_not_applicable`` (``details[].reason``), 409
+    ``coupon_unavailable``, ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
+    ``flash_sale_sold_out`` or ``flash_sale_limit_reached`` when something changed since
+    the quote (quote again), 503 ``flash_sale_busy`` (retry with the same key)."""
     request = current_request_of(area)
     order, created = service.place(principal, request.headers.get("idempotency-key"), body)
     response = respond(order, 201 if created else 200)

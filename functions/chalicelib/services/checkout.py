@@ -84,10 +84,13 @@ def load(
         products={p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
         active=active,
     )
+    now_iso = clock.now_iso()
     for shard in got[FlashShardModel]:
-        loaded.shards_left.setdefault(shard.promotion_id, {})[int(shard.shard)] = int(  # type: ignore[attr-defined]
-            shard.remaining  # type: ignore[attr-defined]
-        )
+        # An ended sale (open = 0) or one outside its window has nothing to sell, even if
+        # the 5-second promotions cache still lists it.
+        live = shard.open == 1 and shard.starts_at <= now_iso < shard.ends_at  # type: ignore[attr-defined]
+        left = int(shard.remaining) if live else 0  # type: ignore[attr-defined]
+        loaded.shards_left.setdefault(shard.promotion_id, {})[int(shard.shard)] = left  # type: ignore[attr-defined]
     for buyer in got.get(FlashBuyerModel, []):
         loaded.bought[buyer.buyer_key.split("#", 1)[0]] = int(buyer.units)  # type: ignore[attr-defined]
     if customer is not None:

@@ -44,6 +44,7 @@ from chalicelib.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    ServiceUnavailable,
     ValidationFailed,
     field_error,
 )
@@ -315,7 +316,9 @@ def _place_new(
         except _Replay:
             return _replay(key, request_hash), False
         return view(order, principal), True
-    raise Conflict("The flash sale is very busy; try again in a moment.", code="flash_sale_busy")
+    raise ServiceUnavailable(
+        "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
+    )
 
 
 class _Replay(Exception):
