@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -185,8 +186,26 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the OS takes outgoing connections' local ports from."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now."""
+    """A port nobody listens on right now, chosen below the ephemeral range: a port the OS
+    handed out for listening (bind to 0) is an ephemeral one, and by the time a server
+    binds it an outgoing connection (the seeding's hundreds of calls to local AWS) may
+    have taken it as its local port ("Address already in use")."""
+    low, _ = _ephemeral_ports()
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.randrange(max(1024, low - 12000), low)
+        if not _port_in_use(host, port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

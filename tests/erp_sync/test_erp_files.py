@@ -44,6 +44,7 @@ def product(n: int, name: str | None = None) -> list[str]:
         "A-01",
         "",
         "true",
+        "",  # cost_fen
     ]
 
 
