@@ -27,6 +27,19 @@ import moto  # noqa: E402  (must be imported before any client is created)
 import pytest  # noqa: E402
 
 PREFIX = "daojia-test"
+# The moto server the app's cached clients point at (tests/service), or None: in-process.
+CLIENTS_BOUND_TO: dict[str, str | None] = {"url": None}
+
+
+@pytest.fixture(autouse=True)
+def _clients_for_in_process_moto(request):
+    """Tests on the moto server (tests/service) keep the app's clients bound to it;
+    any other test gets them dropped, so its clients go to in-process moto."""
+    if CLIENTS_BOUND_TO["url"] is not None and "aws_server" not in request.fixturenames:
+        from tests.service.conftest import reset_cached_clients
+
+        reset_cached_clients()
+        CLIENTS_BOUND_TO["url"] = None
 
 
 @pytest.fixture

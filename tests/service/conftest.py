@@ -45,15 +45,26 @@ def moto_server():
 
 @pytest.fixture
 def aws_server(moto_server, monkeypatch):
-    """Fresh state on the shared moto server, with every resource created."""
+    """Fresh state on the shared moto server, with every resource created.
+
+    The app's clients (PynamoDB makes one botocore client per model, ~0.15 s of CPU
+    each) are created once for the server and kept from test to test: the server's URL
+    does not change, only its state is reset. The in-process ``aws`` fixture drops them
+    when a later test needs in-process moto again."""
     import boto3
 
     from infra.resources import create_all
+    from tests.conftest import CLIENTS_BOUND_TO
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))  # noqa: S310
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    reset_cached_clients()
+    if CLIENTS_BOUND_TO["url"] != moto_server:
+        reset_cached_clients()
+        CLIENTS_BOUND_TO["url"] = moto_server
+    else:
+        from chalicelib import queues
+
+        queues.queue_url.cache_clear()  # queue URLs are looked up again after the reset
     urls = create_all(boto3.Session(region_name="us-east-1"), PREFIX)
     yield urls
     monkeypatch.delenv("AWS_ENDPOINT_URL")
-    reset_cached_clients()
