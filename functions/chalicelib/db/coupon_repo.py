@@ -23,7 +23,6 @@ from chalicelib.db.coupon_models import (
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.order_repo import batch_get
 from chalicelib.errors import NotFound
 
 AVAILABLE = "available"
@@ -204,16 +203,20 @@ def redemption_failure(coupon_code: str | None, template_code: str | None) -> st
     return None
 
 
-def release_items(
-    coupon: CouponModel, order_id: str, *, now_iso: str | None = None
+def _give_back_items(
+    coupon: CouponModel, order_id: str, from_state: str, now_iso: str | None
 ) -> list[TxPiece]:
-    """Give a locked coupon back (order cancelled, or expired unpaid): locked ->
-    available, and its discount back to the template's budget. Condition: still locked by
-    this order, so a release runs once. A coupon past its validity reads as expired."""
+    """``from_state`` -> available for the order holding the coupon, and its discount
+    back to the template's budget (a used coupon also comes off ``used_count``)."""
     now_iso = now_iso or clock.now_iso()
     discount = int(coupon.discount_fen or 0)
     m = CouponModel
     t = CouponTemplateModel
+    template_actions = [t.spent_fen.add(-discount), t.budget_left_fen.add(discount)]
+    template_condition = t.spent_fen >= discount
+    if from_state == "used":
+        template_actions.append(t.used_count.add(-1))
+        template_condition = template_condition & (t.used_count >= 1)
     return [
         TxPiece(
             CouponModel(coupon.coupon_id),
@@ -225,17 +228,23 @@ def release_items(
                     m.discount_fen.remove(),
                     m.updated_at.set(now_iso),
                 ],
-                "condition": (m.state == "locked") & (m.order_id == order_id),
+                "condition": (m.state == from_state) & (m.order_id == order_id),
             },
         ),
         TxPiece(
             CouponTemplateModel(coupon.template_id),
-            {
-                "actions": [t.spent_fen.add(-discount), t.budget_left_fen.add(discount)],
-                "condition": t.spent_fen >= discount,
-            },
+            {"actions": template_actions, "condition": template_condition},
         ),
     ]
+
+
+def release_items(
+    coupon: CouponModel, order_id: str, *, now_iso: str | None = None
+) -> list[TxPiece]:
+    """Give a locked coupon back (order cancelled, or expired unpaid): locked ->
+    available, and its discount back to the template's budget. Condition: still locked by
+    this order, so a release runs once. A coupon past its validity reads as expired."""
+    return _give_back_items(coupon, order_id, "locked", now_iso)
 
 
 def mark_used_items(
@@ -269,107 +278,4 @@ def return_items(
     """A full refund gives a used coupon back (the stated rule: only a full refund, and
     only if still valid — past ``valid_until`` it reads as expired anyway): used ->
     available, discount back to the budget, ``used_count - 1``."""
-    now_iso = now_iso or clock.now_iso()
-    discount = int(coupon.discount_fen or 0)
-    m = CouponModel
-    t = CouponTemplateModel
-    return [
-        TxPiece(
-            CouponModel(coupon.coupon_id),
-            {
-                "actions": [
-                    m.state.set(AVAILABLE),
-                    m.remind.set(AVAILABLE),
-                    m.order_id.remove(),
-                    m.discount_fen.remove(),
-                    m.updated_at.set(now_iso),
-                ],
-                "condition": (m.state == "used") & (m.order_id == order_id),
-            },
-        ),
-        TxPiece(
-            CouponTemplateModel(coupon.template_id),
-            {
-                "actions": [
-                    t.spent_fen.add(-discount),
-                    t.budget_left_fen.add(discount),
-                    t.used_count.add(-1),
-                ],
-                "condition": (t.spent_fen >= discount) & (t.used_count >= 1),
-            },
-        ),
-    ]
-
-
-@dataclass(frozen=True)
-class CouponOffer:
-    """What the pricing domain needs of one usable coupon. ``percent_off`` 15 = 15 % off;
-    empty scope lists mean everything."""
-
-    coupon_id: str
-    template_id: str
-    name: str
-    kind: str  # amount_off | percent_off | free_delivery
-    threshold_fen: int
-    amount_off_fen: int | None
-    percent_off: int | None
-    cap_fen: int | None
-    categories: frozenset[str]
-    skus: frozenset[str]
-    stores: frozenset[str]
-    funded_by: str
-    valid_from: str
-    valid_until: str
-
-
-def offer_of(m: CouponModel) -> CouponOffer:
-    def n(v: Any) -> int | None:
-        return None if v is None else int(v)
-
-    return CouponOffer(
-        coupon_id=m.coupon_id,
-        template_id=m.template_id,
-        name=m.name,
-        kind=m.kind,
-        threshold_fen=int(m.threshold_fen or 0),
-        amount_off_fen=n(m.amount_off_fen),
-        percent_off=n(m.percent_off),
-        cap_fen=n(m.cap_fen),
-        categories=frozenset(m.scope_categories),
-        skus=frozenset(m.scope_skus),
-        stores=frozenset(m.scope_stores),
-        funded_by=m.funded_by,
-        valid_from=m.valid_from,
-        valid_until=m.valid_until,
-    )
-
-
-def load_offers(
-    customer_id: str, coupon_ids: list[str] | None = None, *, now_iso: str | None = None
-) -> list[CouponOffer]:
-    """The customer's coupons usable now (available and within validity), as offers.
-
-    ``coupon_ids`` None: the whole wallet with one Query of the customer index (the quote
-    suggesting the best coupons). Given ids: one BatchGetItem (strongly consistent; the
-    coupons the customer chose), ids of other customers or not usable left out. Locking
-    checks again, so a stale read can never redeem twice."""
-    now_iso = now_iso or clock.now_iso()
-    if coupon_ids is None:
-        models = list(
-            CouponModel.by_customer.query(
-                customer_id, filter_condition=CouponModel.state == AVAILABLE
-            )
-        )
-    elif not coupon_ids:
-        return []
-    else:
-        ids = list(dict.fromkeys(coupon_ids))[:100]
-        got = batch_get({CouponModel: [{"coupon_id": cid} for cid in ids]})
-        models = got[CouponModel]  # type: ignore[assignment]
-    return [
-        offer_of(m)
-        for m in models
-        if m.customer_id == customer_id
-        and m.state == AVAILABLE
-        and m.valid_from <= now_iso < m.valid_until
-    ]
+    return _give_back_items(coupon, order_id, "used", now_iso)

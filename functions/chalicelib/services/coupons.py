@@ -3,7 +3,8 @@ after payment), the customer's wallet and budgets.
 
 Storage and the transaction pieces the order flow uses live in db/coupon_repo.py; the
 hooks are re-exported here: ``redemption_items``, ``release_items``, ``mark_used_items``,
-``return_items``, ``load_offers``, ``issue_items``.
+``return_items``, ``issue_items``. Checkout reads coupons itself (services/checkout.py),
+in the same BatchGetItem as the cart.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ from chalicelib.auth.principal import Principal
 from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel
 from chalicelib.db.coupon_repo import (  # noqa: F401  (re-exported hooks)
     AVAILABLE,
-    CouponOffer,
     add_all,
     get_coupon,
     get_template,
     issue_items,
-    load_offers,
     mark_used_items,
     redemption_failure,
     redemption_items,
