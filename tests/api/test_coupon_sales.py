@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 from chalicelib.db.coupon_models import CouponModel, CouponSaleModel, CouponTemplateModel
-from chalicelib.db.coupon_repo import add_all, get_coupon, mark_used_items, redemption_items
+from chalicelib.db.coupon_repo import get_coupon, mark_used_items, redemption_items
 from chalicelib.db.order_models import PaymentModel, RefundModel
-from chalicelib.db.order_repo import transact
+from chalicelib.db.order_repo import add_all, transact
 from chalicelib.services import coupons as coupon_service
 from chalicelib.services.payment_providers import provider
 

@@ -11,14 +11,13 @@ import pytest
 from chalicelib import clock
 from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel, NotificationModel
 from chalicelib.db.coupon_repo import (
-    add_all,
     get_coupon,
     mark_used_items,
     redemption_items,
     release_items,
     return_items,
 )
-from chalicelib.db.order_repo import transact
+from chalicelib.db.order_repo import add_all, transact
 from chalicelib.services import coupon_reminders
 from chalicelib.services import coupons as service
 

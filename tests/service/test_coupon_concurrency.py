@@ -19,8 +19,8 @@ from chalicelib.db.coupon_models import (
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.coupon_repo import add_all, redemption_failure, redemption_items
-from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.db.coupon_repo import redemption_failure, redemption_items
+from chalicelib.db.order_repo import add_all, cancellation_codes, transact
 from chalicelib.errors import ApiError
 from chalicelib.schemas import coupons as s
 from chalicelib.services import coupons as service

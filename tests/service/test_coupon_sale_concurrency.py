@@ -10,9 +10,9 @@ import pytest
 from chalicelib import clock
 from chalicelib.auth.principal import Principal
 from chalicelib.db.coupon_models import CouponModel, CouponSaleModel, CouponTemplateModel
-from chalicelib.db.coupon_repo import add_all, redemption_items
+from chalicelib.db.coupon_repo import redemption_items
 from chalicelib.db.order_models import PaymentModel, RefundModel
-from chalicelib.db.order_repo import transact
+from chalicelib.db.order_repo import add_all, transact
 from chalicelib.errors import ApiError
 from chalicelib.schemas import coupons as s
 from chalicelib.services import coupon_sales

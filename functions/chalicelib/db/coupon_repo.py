@@ -9,12 +9,9 @@ quantity, per-customer limit, budget, single use) hold under any concurrency.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.db.coupon_models import (
@@ -23,28 +20,10 @@ from chalicelib.db.coupon_models import (
     CouponTemplateModel,
     counter_key,
 )
+from chalicelib.db.order_repo import TxPiece
 from chalicelib.errors import NotFound
 
 AVAILABLE = "available"
-
-
-@dataclass(frozen=True)
-class TxPiece:
-    """One write of a TransactWriteItems: ``tx.update(item, **kwargs)`` (or ``tx.save``
-    when ``op == "save"``)."""
-
-    item: Any
-    kwargs: dict[str, Any]
-    op: str = "update"
-
-    def add_to(self, tx: TransactWrite) -> None:
-        getattr(tx, self.op)(self.item, **self.kwargs)
-
-
-def add_all(tx: TransactWrite, pieces: list[TxPiece]) -> None:
-    """Add pieces to a transaction in order (so cancellation codes line up)."""
-    for piece in pieces:
-        piece.add_to(tx)
 
 
 def get_template(template_id: str) -> CouponTemplateModel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
@@ -67,6 +68,26 @@ def load_cart(
         {i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
         {p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
     )
+
+
+@dataclass(frozen=True)
+class TxPiece:
+    """One write of a TransactWriteItems built by one module and run in another's
+    transaction (coupons, flash sales, budgets in the order's): ``tx.update(item,
+    **kwargs)``, or ``tx.save`` when ``op == "save"``."""
+
+    item: Any
+    kwargs: dict[str, Any]
+    op: str = "update"
+
+    def add_to(self, tx: TransactWrite) -> None:
+        getattr(tx, self.op)(self.item, **self.kwargs)
+
+
+def add_all(tx: TransactWrite, pieces: list[TxPiece]) -> None:
+    """Add pieces to a transaction in order (so cancellation codes line up)."""
+    for piece in pieces:
+        piece.add_to(tx)
 
 
 class OrderedTransactWrite(TransactWrite):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
-from chalicelib.db.order_repo import batch_get, cancellation_codes, transact
+from chalicelib.db.order_repo import TxPiece, batch_get, cancellation_codes, transact
 from chalicelib.db.promotion_models import (
     FlashBuyerModel,
     FlashShardModel,
@@ -37,17 +37,6 @@ BUSY_RESPONSES = frozenset(
     {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
 )
 Failure = Literal["shard_empty", "per_customer_limit"]
-
-
-@dataclass(frozen=True)
-class TxPiece:
-    """One update of a TransactWriteItems: ``tx.update(item, **kwargs)``."""
-
-    item: Any
-    kwargs: dict[str, Any]
-
-    def add_to(self, tx: TransactWrite) -> None:
-        tx.update(self.item, **self.kwargs)
 
 
 @dataclass(frozen=True)

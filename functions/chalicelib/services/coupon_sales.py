@@ -36,9 +36,9 @@ from chalicelib.db.coupon_models import (
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.coupon_repo import AVAILABLE, add_all, get_coupon, get_template, issue_items
+from chalicelib.db.coupon_repo import AVAILABLE, get_coupon, get_template, issue_items
 from chalicelib.db.order_models import PaymentModel, RefundModel, TransitionAttribute
-from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.db.order_repo import add_all, cancellation_codes, transact
 from chalicelib.domain.states import COUPON_SALE
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.schemas import coupons as s
