@@ -47,8 +47,13 @@ def aws():
     """A fresh in-process moto with every table, queue and bucket created."""
     import boto3
 
+    from infra.local.moto_server import make_dynamodb_atomic
     from infra.resources import create_all
 
+    # One DynamoDB request at a time, as DynamoDB applies each atomically: in-process
+    # moto interleaves concurrent transactions (services that fan out on threads, e.g.
+    # bulk coupon issue, could otherwise oversell in tests only).
+    make_dynamodb_atomic()
     with moto.mock_aws():
         urls = create_all(boto3.Session(region_name="us-east-1"), PREFIX)
         from chalicelib.queues import queue_url

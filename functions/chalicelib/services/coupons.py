@@ -25,7 +25,6 @@ from chalicelib.auth.principal import Principal
 from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel
 from chalicelib.db.coupon_repo import (  # noqa: F401  (re-exported hooks)
     AVAILABLE,
-    add_all,
     get_coupon,
     get_template,
     issue_items,
@@ -36,7 +35,7 @@ from chalicelib.db.coupon_repo import (  # noqa: F401  (re-exported hooks)
     return_items,
 )
 from chalicelib.db.models import CustomerModel, CustomerPhoneModel, StaffModel
-from chalicelib.db.order_repo import batch_get, cancellation_codes, transact
+from chalicelib.db.order_repo import add_all, batch_get, cancellation_codes, transact
 from chalicelib.domain.privacy import mask_phone
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import coupons as s
@@ -323,13 +322,11 @@ def issue(
             return existing, False
         if codes[1] == CCF:
             latest = get_template(template.template_id)
-            reason = (
-                "sold_out"
-                if latest.status == "active"
-                and latest.total_quantity is not None
-                and int(latest.issued_count) >= int(latest.total_quantity)
-                else "template_not_active"
-            )
+            # The condition is: active, window not ended, quantity left. Active with its
+            # window open leaves the quantity (a re-read count may already be lower
+            # again: a refunded sale gives a unit back).
+            ended = latest.ends_at is not None and latest.ends_at <= clock.iso(now)
+            reason = "template_not_active" if latest.status != "active" or ended else "sold_out"
             raise IssueRefused(REFUSALS[reason], code=reason) from None
         if codes[2] == CCF:
             raise IssueRefused(REFUSALS["limit_reached"], code="limit_reached") from None
