@@ -31,40 +31,88 @@ def make_dynamodb_atomic() -> None:
 
     call_action._daojia_atomic = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    keep_streams_across_rollbacks()
+    roll_back_transactions_item_by_item()
 
 
-def keep_streams_across_rollbacks() -> None:
-    """Patch moto so a cancelled transaction does not orphan open stream iterators.
+def roll_back_transactions_item_by_item() -> None:
+    """Patch moto so a cancelled transaction restores only the items it touched.
 
-    moto rolls a cancelled transaction back by putting deep copies of the tables in place,
-    stream shard included, while every open shard iterator still reads the old shard
-    object, which no longer receives records: the worker's stream reader went deaf after
-    the first cancelled transaction on print_jobs (e.g. two payments racing for the daily
-    number), and tickets waited for the watchdog. After a rollback the old shard object is
-    kept, with the restored records (so rolled-back writes leave no record, as in DynamoDB).
+    moto backs a transaction up by deep-copying every table it names, stream shard and all,
+    so each TransactWriteItems cost grew with the table: in the local stack a payment took
+    about 1 s once a few hundred orders and print jobs existed, and the print latency bench
+    measured moto, not us. Here the touched items (and each stream's record count) are
+    saved before the transaction and put back if it is cancelled. Requests run one at a
+    time (make_dynamodb_atomic), so nothing else can change those items in between. The
+    stream shard object stays the same, so open shard iterators keep reading it (moto's
+    restore swapped in a copy, and the worker's stream reader went deaf after the first
+    cancelled transaction on print_jobs); rolled-back writes leave no stream record.
     """
-    from moto.dynamodb.models import DynamoDBBackend
+    import copy
 
-    if getattr(DynamoDBBackend.transact_write_items, "_daojia_streams", False):
+    from moto.dynamodb import models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    if getattr(DynamoDBBackend.transact_write_items, "_daojia_item_rollback", False):
         return
     transact = DynamoDBBackend.transact_write_items
 
+    class _TablesNotCopied:
+        """Stands in for the ``copy`` module inside moto.dynamodb.models: its
+        transaction backup (``copy.deepcopy(table)``) becomes the table itself."""
+
+        @staticmethod
+        def deepcopy(value, memo=None):  # type: ignore[no-untyped-def]
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    models.copy = _TablesNotCopied  # type: ignore[attr-defined]
+
+    def touched(backend, transact_items):  # type: ignore[no-untyped-def]
+        """(table, hash key, range key, deep copy of the item or None) per operation."""
+        saved = []
+        for entry in transact_items:
+            op = next(iter(entry.values()), None)
+            if not isinstance(op, dict):
+                continue
+            table = backend.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item") or {}
+            if table is None or table.hash_key_attr not in key:
+                continue  # moto refuses it before writing anything
+            range_attr = table.range_key_attr
+            if range_attr is not None and range_attr not in key:
+                continue
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[range_attr]) if range_attr else None
+            item = table.get_item(hash_key, range_key)
+            saved.append((table, hash_key, range_key, copy.deepcopy(item)))
+        return saved
+
     def transact_write_items(self, transact_items):  # type: ignore[no-untyped-def]
-        shards = {n: t.stream_shard for n, t in self.tables.items() if t.stream_shard}
+        saved = touched(self, transact_items)
+        records = {
+            id(t): (t.stream_shard, len(t.stream_shard.items))
+            for t, *_ in saved
+            if t.stream_shard is not None
+        }
         try:
             return transact(self, transact_items)
         except Exception:
-            for name, shard in shards.items():
-                table = self.tables.get(name)
-                restored = getattr(table, "stream_shard", None)
-                if restored is not None and restored is not shard:
-                    shard.items = restored.items
-                    shard.table = table
-                    table.stream_shard = shard
+            for table, hash_key, range_key, item in reversed(saved):
+                if range_key is None:
+                    if item is None:
+                        table.items.pop(hash_key, None)
+                    else:
+                        table.items[hash_key] = item
+                elif item is None:
+                    table.items[hash_key].pop(range_key, None)
+                else:
+                    table.items[hash_key][range_key] = item
+            for shard, count in records.values():
+                del shard.items[count:]
             raise
 
-    transact_write_items._daojia_streams = True  # type: ignore[attr-defined]
+    transact_write_items._daojia_item_rollback = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
