@@ -23,7 +23,6 @@ from infra.local import demo_data
 from infra.local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ROOT / "functions" / "chalicelib" / "services"
 STORE = "sh-xuhui"
 PHONE = "13700001234"
 ADDRESS = {
@@ -35,15 +34,7 @@ ADDRESS = {
 }
 PRINT_WAIT_S = 30
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not (SERVICES / "store_workflow.py").exists()
-        or not (SERVICES / "print_dispatch.py").exists(),
-        reason="needs the store workflow and print dispatch (services/store_workflow.py, "
-        "services/print_dispatch.py)",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
 def call(

@@ -13,19 +13,9 @@ import pytest
 
 from erp_sync import cli
 from infra.local import demo_data
+from infra.local.stack import LocalStack
 
-try:
-    from infra.local.stack import LocalStack
-except ImportError as exc:  # the stack is another engineer's module; say why we skip
-    LocalStack = None  # type: ignore[assignment,misc]
-    _SKIP_REASON = f"infra.local.stack cannot be imported ({exc}); the e2e test needs it"
-else:
-    _SKIP_REASON = ""
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(LocalStack is None, reason=_SKIP_REASON or "n/a"),
-]
+pytestmark = pytest.mark.e2e
 
 HQ = next(a for a in demo_data.staff() if a["username"] == "hq-admin")
 

@@ -84,13 +84,18 @@ def test_silent_printer_with_big_job_is_unclear():
 @pytest.mark.parametrize("ack", ["status", "close"])
 @pytest.mark.parametrize("job", [JOB, BIG_JOB], ids=["ticket", "1MiB"])
 def test_close_mid_job_is_unclear(mode, ack, job):
-    if ack == "close" and mode == "close_fin":
-        pytest.skip("ack=close cannot tell a mid-job FIN once the OS took every byte (documented)")
     with FakePrinter(Behaviour(mode, after_bytes=100)) as fake:
         result = net(fake.port, ack=ack, write_timeout=3).send(job)
         conn = fake.wait_done()
     assert len(conn.received) == 100
-    assert result.outcome is SendOutcome.UNCLEAR, result
+    if ack == "close" and mode == "close_fin":
+        # ack=close cannot tell a FIN after 100 bytes from a clean close once the OS took
+        # every byte (documented in NetworkPrinter; why ack=status is the default). What
+        # must hold even here: never FAILED, which would send the job to the other printer
+        # unmarked although part of it reached this one.
+        assert result.outcome is not SendOutcome.FAILED, result
+    else:
+        assert result.outcome is SendOutcome.UNCLEAR, result
     assert result.bytes_sent > 0
 
 
