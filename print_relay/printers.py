@@ -353,17 +353,18 @@ class FilePrinter:
 
 # --------------------------------------------------------------------------------------------
 # USB and serial: thin wrappers over python-escpos (imported lazily; pyusb / pyserial are only
-# needed on a store PC that has such a printer). Not exercised by the tests on this machine.
+# needed on a store PC that has such a printer: ``daojia[usb]``, ``daojia[serial]``). Tested
+# with a fake pyusb device and a pseudo-terminal.
 
 
 class _EscposDevicePrinter:
     name: str
     paper_mm: int
 
-    def _device(self) -> Any:  # pragma: no cover - needs hardware
+    def _device(self) -> Any:
         raise NotImplementedError
 
-    def send(self, data: bytes) -> SendResult:  # pragma: no cover - needs hardware
+    def send(self, data: bytes) -> SendResult:
         try:
             dev = self._device()
             dev.open()
@@ -389,7 +390,7 @@ class UsbPrinter(_EscposDevicePrinter):
         self.paper_mm = _check_paper(paper_mm)
         self.name = f"usb:{vendor:04x}:{product:04x}"
 
-    def _device(self) -> Any:  # pragma: no cover - needs hardware
+    def _device(self) -> Any:
         from escpos.printer import Usb
 
         return Usb(self.vendor, self.product, timeout=self.timeout_ms)
@@ -401,7 +402,7 @@ class SerialPrinter(_EscposDevicePrinter):
         self.paper_mm = _check_paper(paper_mm)
         self.name = f"serial:{device}"
 
-    def _device(self) -> Any:  # pragma: no cover - needs hardware
+    def _device(self) -> Any:
         from escpos.printer import Serial
 
         return Serial(devfile=self.device, baudrate=self.baudrate, timeout=self.timeout)

@@ -281,3 +281,116 @@ def test_printer_from_config():
 def test_printer_from_config_rejects(section):
     with pytest.raises(ValueError):
         printer_from_config(section)
+
+
+# -- USB and serial (through python-escpos, as on a store PC) --------------------------------
+
+
+class FakeUsbDevice:
+    """What pyusb's usb.core.find returns, as far as python-escpos uses it."""
+
+    class _Backend:  # not libusb1: python-escpos then leaves the kernel driver alone
+        pass
+
+    class _Context:
+        def __init__(self, device):
+            self.device = device
+
+        def dispose(self, device, close_handle=True):
+            self.device.disposed += 1
+
+    def __init__(self, fail_write: bool = False):
+        self.backend = self._Backend()
+        self._ctx = self._Context(self)
+        self.fail_write = fail_write
+        self.written: list[tuple[int, bytes, int]] = []
+        self.configured = False
+        self.disposed = 0
+
+    def set_configuration(self):
+        self.configured = True
+
+    def reset(self):
+        pass
+
+    def write(self, endpoint, data, timeout=None):
+        if self.fail_write:
+            import usb.core
+
+            raise usb.core.USBTimeoutError("Operation timed out", errno=110)
+        self.written.append((endpoint, bytes(data), timeout))
+        return len(data)
+
+
+@pytest.fixture
+def usb_bus(monkeypatch):
+    """usb.core.find over one fake printer, 0416:5011 (a common Winbond-based printer)."""
+    import usb.core
+
+    bus = {(0x0416, 0x5011): FakeUsbDevice()}
+    asked = []
+
+    def find(**kwargs):
+        asked.append(kwargs)
+        return bus.get((kwargs.get("idVendor"), kwargs.get("idProduct")))
+
+    monkeypatch.setattr(usb.core, "find", find)
+    return bus, asked
+
+
+def test_usb_printer_writes_the_job_to_the_out_endpoint(usb_bus):
+    bus, asked = usb_bus
+    printer = printer_from_config({"type": "usb", "vendor": "0x0416", "product": "0x5011"})
+    result = printer.send(JOB)
+    device = bus[(0x0416, 0x5011)]
+    assert result.outcome is SendOutcome.PRINTED, result
+    assert result.bytes_sent == len(JOB)
+    assert asked == [{"idVendor": 0x0416, "idProduct": 0x5011}]
+    assert device.configured
+    assert b"".join(data for _, data, _ in device.written) == JOB
+    assert {endpoint for endpoint, _, _ in device.written} == {0x01}
+    assert device.disposed == 1  # released, so the next job (or another program) can open it
+
+
+def test_usb_printer_not_plugged_in_fails_without_printing(usb_bus):
+    result = UsbPrinter(0x0416, 0x9999).send(JOB)
+    assert result.outcome is SendOutcome.FAILED, result
+    assert "open" in result.reason
+
+
+def test_usb_write_error_is_unclear(usb_bus):
+    bus, _ = usb_bus
+    bus[(0x0416, 0x5011)].fail_write = True
+    result = UsbPrinter(0x0416, 0x5011).send(JOB)
+    assert result.outcome is SendOutcome.UNCLEAR, result  # part of it may be on paper
+
+
+def test_serial_printer_writes_the_job_to_the_port():
+    """A pseudo-terminal stands in for the COM port: what the printer end reads is the job."""
+    import os
+
+    controller, port = os.openpty()
+    try:
+        printer = printer_from_config(
+            {"type": "serial", "device": os.ttyname(port), "baudrate": 19200}
+        )
+        result = printer.send(JOB)
+        received = b""
+        os.set_blocking(controller, False)
+        deadline = time.monotonic() + 5
+        while len(received) < len(JOB) and time.monotonic() < deadline:
+            try:
+                received += os.read(controller, 65536)
+            except BlockingIOError:
+                time.sleep(0.01)
+    finally:
+        os.close(controller)
+        os.close(port)
+    assert result.outcome is SendOutcome.PRINTED, result
+    assert received == JOB  # raw: no newline translation on the way
+
+
+def test_serial_port_missing_fails_without_printing(tmp_path):
+    result = SerialPrinter(str(tmp_path / "ttyUSB9")).send(JOB)
+    assert result.outcome is SendOutcome.FAILED, result
+    assert "open" in result.reason
