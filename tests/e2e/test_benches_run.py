@@ -12,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def figures(script: str) -> dict[str, str]:
+def run_bench(script: str, *args: str) -> str:
     run = subprocess.run(
-        [sys.executable, f"bench/{script}"],
+        [sys.executable, f"bench/{script}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -22,11 +22,15 @@ def figures(script: str) -> dict[str, str]:
         check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    return dict(re.findall(r"^([a-z0-9_]+): (\S+)$", run.stdout, re.M))
+    return run.stdout
+
+
+def figures(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9_]+): (\S+)$", output, re.M))
 
 
 def test_roundtrips_prints_each_figure_and_placing_stays_at_two_calls():
-    got = figures("roundtrips.py")
+    got = figures(run_bench("roundtrips.py"))
     assert set(got) >= {
         "place_order_calls",
         "place_order_with_coupon_calls",
@@ -38,5 +42,16 @@ def test_roundtrips_prints_each_figure_and_placing_stays_at_two_calls():
 
 
 def test_quote_prints_its_percentiles():
-    got = figures("quote.py")
+    got = figures(run_bench("quote.py"))
     assert float(got["quote_ms_p50"]) > 0 and float(got["quote_ms_p99"]) > 0
+
+
+def test_print_latency_prints_both_percentiles_with_every_order_printed_once():
+    """A short run (8 orders) of the local stack with its relays: every paid order reaches
+    paper, none twice. The latency itself is only measured by the full bench."""
+    output = run_bench("print_latency.py", "--orders", "8", "--rate", "4")
+    got = figures(output)
+    assert got["orders_printed"] == "8", output
+    assert float(got["order_to_paper_p50_s"]) > 0
+    assert float(got["order_to_paper_p99_s"]) >= float(got["order_to_paper_p50_s"])
+    assert "# printed more than once: 0" in output
