@@ -1012,6 +1012,16 @@ class Relay:
         interval = answer.get("heartbeat_interval_s")
         if isinstance(interval, int | float) and 0.1 <= interval <= 3600:
             self.heartbeat_interval_s = float(interval)
+        other = answer.get("other_relay_host")
+        if other:
+            # Another PC runs a relay with this token: each takes some of the store's
+            # tickets to its own printers. Say so on every heartbeat until one is stopped.
+            log.error(
+                "!!! ANOTHER RELAY (host %s) USES THIS STORE'S TOKEN: tickets are split between "
+                "the two PCs; stop one of them",
+                other,
+            )
+            self.record_error(None, f"another relay (host {other}) uses this relay's token")
         store = answer.get("store_id")
         if store and store != self.config.store_id:
             log.error(

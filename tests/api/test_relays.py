@@ -121,6 +121,86 @@ def test_a_missing_heartbeat_is_flagged_after_60_seconds(api, tokens_, stores, m
     assert a["relays"][0]["health"] == "stale" and a["relays"][0]["heartbeat_age_s"] >= 61
 
 
+class MovingClock:
+    """clock.now for the API, moved by the test."""
+
+    def __init__(self, monkeypatch):
+        self.at = clock.now()
+        monkeypatch.setattr(clock, "now", lambda: self.at)
+
+    def advance(self, seconds):
+        self.at += timedelta(seconds=seconds)
+
+
+def beat_from(api, token, host, started_at):
+    status, body = api.call(
+        "POST", "/relay/heartbeat", dict(HEARTBEAT, hostname=host, started_at=started_at), token
+    )
+    assert status == 200, body
+    return body
+
+
+def test_two_relays_sharing_one_token_are_flagged(api, tokens_, stores, monkeypatch):
+    """A cloned store PC: both relays consume the store's queue and split its tickets."""
+    now = MovingClock(monkeypatch)
+    token = issue(api, tokens_)["token"]
+    front = ("收银台", "2026-11-24T01:00:00Z")
+    back = ("back-office-pc", "2026-11-24T01:05:00Z")
+    assert beat_from(api, token, *front)["other_relay_host"] is None
+    now.advance(5)
+    assert beat_from(api, token, *back)["other_relay_host"] is None  # could be a restart
+    now.advance(5)
+    assert beat_from(api, token, *front)["other_relay_host"] == "back-office-pc"  # came back
+    now.advance(5)
+    assert beat_from(api, token, *back)["other_relay_host"] == "收银台"
+
+    a = store_entry(health(api, tokens_["hq"])[1], "sh-a")
+    assert a["healthy"] is False and a["problems"] == ["relay_shared_token"]
+    (relay,) = a["relays"]
+    assert relay["health"] == "shared_token" and relay["other_relay_host"] == "收银台"
+
+    # One of them is stopped: two minutes later the flag is gone.
+    for _ in range(9):
+        now.advance(15)
+        beat_from(api, token, *back)
+    a = store_entry(health(api, tokens_["hq"])[1], "sh-a")
+    assert a["healthy"] is True and a["relays"][0]["health"] == "ok"
+    assert a["relays"][0]["other_relay_host"] is None
+
+
+def test_a_restarted_relay_is_not_taken_for_a_second_one(api, tokens_, stores, monkeypatch):
+    now = MovingClock(monkeypatch)
+    token = issue(api, tokens_)["token"]
+    for restart in range(4):  # restarts in quick succession: a new instance each time
+        started = f"2026-11-24T01:0{restart}:00Z"
+        for _ in range(2):
+            assert beat_from(api, token, "收银台", started)["other_relay_host"] is None
+            now.advance(5)
+    (relay,) = store_entry(health(api, tokens_["hq"])[1], "sh-a")["relays"]
+    assert relay["health"] == "ok"
+
+
+def test_a_relay_that_comes_back_after_a_minute_is_a_handover(api, tokens_, stores, monkeypatch):
+    """PC swapped for a spare, then back: not two relays at once."""
+    now = MovingClock(monkeypatch)
+    token = issue(api, tokens_)["token"]
+    beat_from(api, token, "收银台", "2026-11-24T01:00:00Z")
+    now.advance(5)
+    beat_from(api, token, "spare-pc", "2026-11-24T01:00:05Z")
+    now.advance(61)
+    assert beat_from(api, token, "收银台", "2026-11-24T01:00:00Z")["other_relay_host"] is None
+
+
+def test_a_revoked_token_is_refused_even_from_a_new_instance(api, tokens_, stores):
+    relay = issue(api, tokens_)
+    beat_from(api, relay["token"], "收银台", "2026-11-24T01:00:00Z")
+    api.call("POST", f"/admin/relays/{relay['relay_id']}/revoke", None, tokens_["hq"])
+    status, body = api.call(
+        "POST", "/relay/heartbeat", dict(HEARTBEAT, hostname="other"), relay["token"]
+    )
+    assert status == 401, body
+
+
 def test_a_printer_fault_shows_with_the_next_heartbeat(api, tokens_, stores):
     relay = issue(api, tokens_)
     beat = dict(

@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -317,6 +318,32 @@ def test_a_stopped_relay_shows_missed_prints_that_clear_when_it_returns(site: Si
     hq = _login(site.stack.api_url, "hq-admin")
     _, jobs, _ = call("GET", f"{site.stack.api_url}/admin/orders/{kept}/print-jobs", token=hq)
     assert [j["status"] for j in jobs["items"]] == ["printed"]
+
+
+def test_a_second_relay_on_the_same_token_is_flagged_with_its_host(site: Site):
+    """A cloned PC heartbeats with the store's relay token, between the real relay's own
+    heartbeats (every 15 s): the print monitor names the real relay's PC as the other one."""
+    store = "sh-wujiaochang"  # no other browser test looks at this store's print health
+    token_file = site.stack.relay_configs[store].with_name(f"{store}.token")
+    token = token_file.read_text(encoding="utf-8").strip()
+    clone = {
+        "relay_version": "0.1.0",
+        "hostname": "cloned-pc",
+        "started_at": "2026-11-24T01:00:00Z",
+    }
+    flagged = ["两台电脑共用一个中继令牌", f"令牌被共用 {socket.gethostname()}"]
+    site.sign_in("hq-admin")
+    site.go(f"/print?store={store}")
+    health = site.page.get_by_test_id("health")
+    deadline = time.monotonic() + 60
+    # Keep the clone's heartbeats fresh (these tests flag a relay silent after 6 s).
+    while time.monotonic() < deadline and not all(f in health.inner_text() for f in flagged):
+        status, body, _ = call("POST", f"{site.stack.api_url}/relay/heartbeat", clone, token=token)
+        assert status == 200, body
+        time.sleep(2)
+    for text in flagged:
+        expect(health).to_contain_text(text)
+    site.shot("relay-shared-token")
 
 
 # --- language ----------------------------------------------------------------------------

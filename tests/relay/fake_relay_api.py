@@ -3,7 +3,8 @@
 Implements the contract the relay codes against:
 
 - ``POST /relay/credentials`` → SQS credentials for the test queue (moto server endpoint)
-- ``POST /relay/heartbeat`` → ``{"relay_id", "store_id", "received_at", "heartbeat_interval_s"}``
+- ``POST /relay/heartbeat`` → ``{"relay_id", "store_id", "received_at", "heartbeat_interval_s",
+  "other_relay_host"}``
 - ``POST /relay/print-jobs/{job_id}/ack`` ``{"copy", "printer"?, "reprinted"?}``
 - ``POST /relay/print-jobs/{job_id}/failure`` ``{"reason", "message", "receive_count"}``
 
@@ -45,6 +46,7 @@ class FakeRelayApi:
         self.heartbeat_interval_s = heartbeat_interval_s
         self.credentials_lifetime_s = credentials_lifetime_s
         self.revoked = False  # every call → 401 token_revoked
+        self.other_relay_host: str | None = None  # heartbeats answer: another relay shares it
         self.fail_next_acks = 0  # the next N acks → 500
         self.reject_jobs: set[str] = set()  # acks for these jobs → 404 print_job_not_found
         self.acks: list[dict[str, Any]] = []  # accepted acks
@@ -157,6 +159,7 @@ class FakeRelayApi:
                 "store_id": self.store_id,
                 "received_at": now.isoformat().replace("+00:00", "Z"),
                 "heartbeat_interval_s": self.heartbeat_interval_s,
+                "other_relay_host": self.other_relay_host,
             }
         if len(parts) == 4 and parts[:2] == ["relay", "print-jobs"] and parts[3] == "ack":
             job_id = parts[2]

@@ -166,6 +166,20 @@ def test_heartbeat_reports_printers_ledger_and_version(rig):
     assert beat["errors"] == []
 
 
+def test_another_relay_on_the_same_token_is_shouted_and_reported(rig, caplog):
+    rig.api.other_relay_host = "back-office-pc"
+    rig.api.heartbeat_interval_s = 0.2
+    rig.start()
+    beat = rig.api.wait_for(lambda a: next((h for h in a.heartbeats if h["errors"]), None))
+    assert beat["errors"] == [
+        {"job_id": None, "message": "another relay (host back-office-pc) uses this relay's token"}
+    ]
+    assert any(
+        "ANOTHER RELAY (host back-office-pc)" in r.getMessage() and r.levelname == "ERROR"
+        for r in caplog.records
+    )
+
+
 def test_paper_out_shows_in_the_heartbeat_and_tickets_wait(rig):
     rig.printer.default = Behaviour(status="paper_out")
     relay = rig.start()

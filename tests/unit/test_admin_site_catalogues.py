@@ -11,7 +11,7 @@ from typing import get_args, get_type_hints
 
 import pytest
 from chalicelib.domain import states
-from chalicelib.schemas import coupons, promotions
+from chalicelib.schemas import coupons, promotions, relays
 
 SITE = Path(__file__).resolve().parents[2] / "admin_site"
 LANGUAGES = ("zh-CN", "en")
@@ -69,6 +69,9 @@ def test_every_literal_key_in_the_code_is_in_the_catalogue():
         ("coupons.refusal", set(get_args(get_type_hints(coupons.Refusal)["reason"]))),
         ("promotions.kind", set(get_args(promotions.Kind))),
         ("promotions.status", set(get_args(promotions.Status))),
+        ("relay.health", set(get_args(relays.Health))),
+        ("health.problem", set(get_args(relays.StoreProblem))),
+        ("printer.state", set(get_args(relays.PrinterState))),
     ],
 )
 def test_every_state_the_api_reports_has_a_label(prefix: str, values: set[str]):

@@ -7,8 +7,14 @@ import * as stores from "../stores.js";
 
 export const REFRESH_MS = 5000;
 
-const HEALTH_TONE = { ok: "ok", never_seen: "warn", stale: "bad", printer_fault: "bad", revoked: "" };
+const HEALTH_TONE = { ok: "ok", never_seen: "warn", stale: "bad", shared_token: "bad", printer_fault: "bad", revoked: "" };
 const PRINTER_TONE = { online: "ok", unknown: "warn", offline: "bad", paper_out: "bad" };
+
+// The other PC's host name, when two relays share one token, is what staff need to find it.
+function relayHealth(relay) {
+  const state = badge(t(`relay.health.${relay.health}`), HEALTH_TONE[relay.health]);
+  return relay.other_relay_host ? [state, ` ${relay.other_relay_host}`] : state;
+}
 
 function healthTable(health) {
   const rows = [];
@@ -20,7 +26,7 @@ function healthTable(health) {
     { label: t("common.store"), cell: (r) => r.store.store_name },
     { label: t("print.store_state"), cell: (r) => (r.store.healthy ? badge(t("health.ok"), "ok") : r.store.problems.map((p) => badge(t(`health.problem.${p}`), "bad"))) },
     { label: t("print.relay"), cell: (r) => (r.relay ? r.relay.name : "—") },
-    { label: t("print.relay_health"), cell: (r) => (r.relay ? badge(t(`relay.health.${r.relay.health}`), HEALTH_TONE[r.relay.health]) : "—") },
+    { label: t("print.relay_health"), cell: (r) => (r.relay ? relayHealth(r.relay) : "—") },
     { label: t("print.last_heartbeat"), cell: (r) => (r.relay && r.relay.last_heartbeat_at ? `${clockTime(r.relay.last_heartbeat_at)} (${age(r.relay.heartbeat_age_s)})` : "—") },
     { label: t("print.printers"), cell: (r) => (r.relay ? r.relay.printers.map((p) => h("div", {}, `${p.name} `, badge(t(`printer.state.${p.state}`), PRINTER_TONE[p.state]))) : "—") },
   ], rows, { empty: t("print.no_relays") });

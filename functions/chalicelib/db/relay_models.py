@@ -55,6 +55,14 @@ class RelayModel(Model):
     last_heartbeat_at = UnicodeAttribute(null=True)
     # The latest heartbeat as the relay sent it (printers, ledger, errors): shown, not queried.
     heartbeat = JSONAttribute(null=True)
+    # Which running relay sent the latest heartbeat ("hostname|started_at"), the one before
+    # it when that changed, and the one before that: two relays sharing one token (a cloned
+    # PC) alternate A, B, A..., which a restart (A, then B for good) never does.
+    instance = UnicodeAttribute(null=True)
+    instance_changed_at = UnicodeAttribute(null=True)
+    previous_instance = UnicodeAttribute(null=True)
+    earlier_instance = UnicodeAttribute(null=True)
+    earlier_changed_at = UnicodeAttribute(null=True)
 
     by_store = RelaysByStore()
     by_listing = RelaysListing()

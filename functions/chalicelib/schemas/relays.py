@@ -12,7 +12,17 @@ from chalicelib.schemas.common import Out, Schema, StoreId, Timestamp
 
 PrinterState = Literal["online", "offline", "paper_out", "unknown"]
 RelayStatus = Literal["active", "revoked"]
-Health = Literal["ok", "stale", "never_seen", "printer_fault", "revoked"]
+Health = Literal["ok", "stale", "never_seen", "shared_token", "printer_fault", "revoked"]
+# What head office should look at for a store (printer_<state> for a printer not online).
+StoreProblem = Literal[
+    "no_relay",
+    "relay_never_seen",
+    "relay_stale",
+    "relay_shared_token",
+    "printer_offline",
+    "printer_paper_out",
+    "printer_unknown",
+]
 
 Name = Annotated[str, Meta(min_length=1, max_length=60)]
 Text = Annotated[str, Meta(max_length=500)]
@@ -64,6 +74,13 @@ class HeartbeatAccepted(Out, kw_only=True):
     store_id: str
     received_at: Timestamp
     heartbeat_interval_s: int
+    other_relay_host: Annotated[
+        str | None,
+        Meta(
+            description="Set when another running relay (on this host) sends heartbeats "
+            "with the same token: the two split the store's tickets. Stop one of them."
+        ),
+    ] = None
 
 
 class QueueCredentials(Out, kw_only=True):
@@ -95,7 +112,10 @@ class Relay(Out, kw_only=True):
     revoked_at: Timestamp | None
     last_heartbeat_at: Timestamp | None
     heartbeat_age_s: int | None  # seconds since the last heartbeat
-    health: Health  # stale: no heartbeat for over 60 s; printer_fault: a printer not online
+    # stale: no heartbeat for over 60 s; shared_token: two running relays use this token
+    # (other_relay_host names the other one's host); printer_fault: a printer not online
+    health: Health
+    other_relay_host: str | None = None
     relay_version: str | None
     printers: list[PrinterView]
     ledger: dict | None
@@ -119,7 +139,7 @@ class StoreHealth(Out, kw_only=True):
     store_id: str
     store_name: str
     healthy: bool
-    problems: list[str]  # no_relay, relay_stale, printer_offline, printer_paper_out, ...
+    problems: list[StoreProblem]  # most serious first
     relays: list[Relay]
 
 

@@ -38,6 +38,10 @@ log = logging.getLogger("daojia.relays")
 
 HEARTBEAT_INTERVAL_S = 15
 STALE_AFTER_S = config.RELAY_STALE_AFTER_S  # no heartbeat for this long: flagged (60 s)
+# Two relays on one token: a displaced relay came back within this long (4 heartbeats)...
+SHARED_CAME_BACK_WITHIN_S = 60
+# ... and the flag stays this long after the last time one came back.
+SHARED_FLAG_KEPT_S = 120
 # What a relay may do on its own queue: receive, hold (extend visibility), delete.
 QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
@@ -143,32 +147,85 @@ def active_relay(principal: Principal) -> RelayModel:
 
 def heartbeat(principal: Principal, body: s.Heartbeat) -> s.HeartbeatAccepted:
     """Record the relay's health. One conditional write: a revoked token is refused by the
-    write's own condition, with no read first."""
+    write's own condition, with no read first. When the heartbeat comes from another running
+    relay than the last one (a restart, or two PCs sharing the token), a second write
+    records the change (see ``shares_token``)."""
     now = clock.now_iso()
+    me = instance_of(body)
     relay = RelayModel(principal.subject)
+    allowed = (
+        RelayModel.relay_id.exists()
+        & (RelayModel.status == "active")
+        & (RelayModel.token_id == (principal.token_id or "-"))
+        & (RelayModel.store_id == (principal.store_id or "-"))
+    )
+    beat = [RelayModel.last_heartbeat_at.set(now), RelayModel.heartbeat.set(_to_plain(body))]
+    same_instance = RelayModel.instance.does_not_exist() | (RelayModel.instance == me)
     try:
         relay.update(
-            actions=[
-                RelayModel.last_heartbeat_at.set(now),
-                RelayModel.heartbeat.set(_to_plain(body)),
-            ],
-            condition=(
-                RelayModel.relay_id.exists()
-                & (RelayModel.status == "active")
-                & (RelayModel.token_id == (principal.token_id or "-"))
-                & (RelayModel.store_id == (principal.store_id or "-"))
-            ),
+            actions=[*beat, RelayModel.instance.set(me)], condition=allowed & same_instance
         )
     except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise _revoked() from None
-        raise
+        if not is_condition_failure(exc):
+            raise
+        _switch_instance(relay, allowed, beat, me, now)
+    other = _other_host(relay) if shares_token(relay, clock.now()) else None
+    if other is not None:
+        log.warning("relay %s: heartbeats alternate with a relay on %s", relay.relay_id, other)
     return s.HeartbeatAccepted(
         relay_id=principal.subject,
         store_id=principal.store_id or "",
         received_at=now,
         heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
+        other_relay_host=other,
     )
+
+
+def instance_of(body: s.Heartbeat) -> str:
+    """Which running relay sent a heartbeat: its host and start time."""
+    return f"{body.hostname}|{body.started_at or ''}"
+
+
+def _switch_instance(relay: RelayModel, allowed: Any, beat: list[Any], me: str, now: str) -> None:
+    """Another relay than the last one sends heartbeats: shift the instance history by one
+    (DynamoDB evaluates every right-hand side before the update, so this is one write)."""
+    try:
+        relay.update(
+            actions=[
+                *beat,
+                RelayModel.earlier_instance.set(RelayModel.previous_instance | ""),
+                RelayModel.earlier_changed_at.set(RelayModel.instance_changed_at | ""),
+                RelayModel.previous_instance.set(RelayModel.instance | ""),
+                RelayModel.instance.set(me),
+                RelayModel.instance_changed_at.set(now),
+            ],
+            condition=allowed,
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise _revoked() from None
+        raise
+
+
+def shares_token(relay: RelayModel, now: datetime) -> bool:
+    """Two running relays use this relay's token: the latest heartbeat's relay had been
+    displaced by another one and came back within ``SHARED_CAME_BACK_WITHIN_S`` (A, B, A),
+    within the last ``SHARED_FLAG_KEPT_S``.
+    A restart replaces the instance for good and is never taken for this. Such relays split
+    the store's tickets between two PCs (and printers), which nobody may be watching."""
+    if not relay.instance or not relay.instance_changed_at or not relay.earlier_changed_at:
+        return False
+    if relay.earlier_instance != relay.instance or relay.previous_instance == relay.instance:
+        return False
+    came_back = _parse(relay.instance_changed_at)
+    displaced = _parse(relay.earlier_changed_at)
+    return (came_back - displaced).total_seconds() <= SHARED_CAME_BACK_WITHIN_S and (
+        now - came_back
+    ).total_seconds() <= SHARED_FLAG_KEPT_S
+
+
+def _other_host(relay: RelayModel) -> str:
+    return (relay.previous_instance or "").rsplit("|", 1)[0] or "?"
 
 
 def queue_arn(queue_url: str, partition: str = "aws") -> str:
@@ -250,6 +307,8 @@ def relay_health(relay: RelayModel, now: datetime) -> tuple[str, int | None]:
     age = max(int((now - _parse(relay.last_heartbeat_at)).total_seconds()), 0)
     if age > STALE_AFTER_S:
         return "stale", age
+    if shares_token(relay, now):
+        return "shared_token", age
     printers = (relay.heartbeat or {}).get("printers") or []
     if any(p.get("state") != "online" for p in printers):
         return "printer_fault", age
@@ -274,6 +333,7 @@ def _fields(relay: RelayModel, now: datetime | None = None) -> dict[str, Any]:
         "last_heartbeat_at": relay.last_heartbeat_at,
         "heartbeat_age_s": age,
         "health": health,
+        "other_relay_host": _other_host(relay) if health == "shared_token" else None,
         "relay_version": beat.get("relay_version"),
         "printers": [
             s.PrinterView(
@@ -301,6 +361,8 @@ def store_problems(relays: list[s.Relay]) -> list[str]:
         elif relay.health == "stale":
             problems.append("relay_stale")
         else:
+            if relay.health == "shared_token":
+                problems.append("relay_shared_token")
             problems.extend(f"printer_{p.state}" for p in relay.printers if p.state != "online")
     return list(dict.fromkeys(problems))
 
