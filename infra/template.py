@@ -327,6 +327,20 @@ def link_event_sources(template: dict[str, Any], prefix: str) -> None:
             event["Properties"]["Queue"] = {"Fn::GetAtt": [by_name[name], "Arn"]}
 
 
+def partition_neutral(value: Any) -> Any:
+    """Every ``arn:aws:...`` ARN (the policy files, the relay role) as an Fn::Sub on
+    ``${AWS::Partition}``, so the same template deploys to the China regions (``aws-cn``)."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return {"Fn::Sub": value["Fn::Sub"].replace("arn:aws:", "arn:${AWS::Partition}:")}
+        return {k: partition_neutral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [partition_neutral(v) for v in value]
+    if isinstance(value, str) and value.startswith("arn:aws:") and "${" not in value:
+        return {"Fn::Sub": "arn:${AWS::Partition}:" + value.removeprefix("arn:aws:")}
+    return value
+
+
 def build(stage: str, out_dir: Path | None = None, admin_site: bool = True) -> Path:
     """Build the stage's template and deployment package; return the template's path."""
     if stage == "local":
@@ -358,6 +372,7 @@ def build(stage: str, out_dir: Path | None = None, admin_site: bool = True) -> P
         )
     template = json.loads(template_path.read_text())
     link_event_sources(template, resource_prefix(stage))
+    template = partition_neutral(template)
     template_path.write_text(json.dumps(template, indent=2) + "\n")
     return template_path
 
