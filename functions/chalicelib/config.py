@@ -29,6 +29,8 @@ RELAY_ROLE_ARN: str = os.environ.get(
 # relay silent for longer than RELAY_STALE_AFTER_S is flagged. Shorter only in tests.
 PRINT_ACK_WITHIN_S = int(os.environ.get("DAOJIA_PRINT_ACK_WITHIN_S", "60"))
 RELAY_STALE_AFTER_S = int(os.environ.get("DAOJIA_RELAY_STALE_AFTER_S", "60"))
+# How often relays are told to send heartbeats (the relays adopt it from each answer).
+RELAY_HEARTBEAT_INTERVAL_S = int(os.environ.get("DAOJIA_RELAY_HEARTBEAT_INTERVAL_S", "15"))
 RELAY_CREDENTIALS_TTL_S = int(os.environ.get("DAOJIA_RELAY_CREDENTIALS_TTL_S", "3600"))
 STAFF_TOKEN_TTL_S = int(os.environ.get("DAOJIA_STAFF_TOKEN_TTL_S", str(12 * 3600)))
 

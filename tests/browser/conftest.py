@@ -35,7 +35,12 @@ CHROMIUM_ARGS = [
 ]
 TABLET = {"width": 1024, "height": 768}  # an iPad-class tablet at a store counter, landscape
 # Short print deadlines so a stopped relay shows up in seconds, not minutes.
-FAST_PRINT_ENV = {"DAOJIA_PRINT_ACK_WITHIN_S": "3", "DAOJIA_RELAY_STALE_AFTER_S": "6"}
+# Relays beat every 2 s, so a relay silent for 6 s is really gone (not between two beats).
+FAST_PRINT_ENV = {
+    "DAOJIA_PRINT_ACK_WITHIN_S": "3",
+    "DAOJIA_RELAY_STALE_AFTER_S": "6",
+    "DAOJIA_RELAY_HEARTBEAT_INTERVAL_S": "2",
+}
 
 pytestmark = pytest.mark.e2e
 

@@ -322,7 +322,8 @@ def test_a_stopped_relay_shows_missed_prints_that_clear_when_it_returns(site: Si
 
 def test_a_second_relay_on_the_same_token_is_flagged_with_its_host(site: Site):
     """A cloned PC heartbeats with the store's relay token, between the real relay's own
-    heartbeats (every 15 s): the print monitor names the real relay's PC as the other one."""
+    heartbeats: the print monitor flags the store and names the other PC (for whichever
+    relay sent the latest heartbeat, the other one)."""
     store = "sh-wujiaochang"  # no other browser test looks at this store's print health
     token_file = site.stack.relay_configs[store].with_name(f"{store}.token")
     token = token_file.read_text(encoding="utf-8").strip()
@@ -331,18 +332,21 @@ def test_a_second_relay_on_the_same_token_is_flagged_with_its_host(site: Site):
         "hostname": "cloned-pc",
         "started_at": "2026-11-24T01:00:00Z",
     }
-    flagged = ["两台电脑共用一个中继令牌", f"令牌被共用 {socket.gethostname()}"]
+    problem = "两台电脑共用一个中继令牌"
+    named = (f"令牌被共用 {socket.gethostname()}", "令牌被共用 cloned-pc")
     site.sign_in("hq-admin")
     site.go(f"/print?store={store}")
     health = site.page.get_by_test_id("health")
+    shown = ""
     deadline = time.monotonic() + 60
-    # Keep the clone's heartbeats fresh (these tests flag a relay silent after 6 s).
-    while time.monotonic() < deadline and not all(f in health.inner_text() for f in flagged):
+    while time.monotonic() < deadline:
         status, body, _ = call("POST", f"{site.stack.api_url}/relay/heartbeat", clone, token=token)
         assert status == 200, body
+        shown = health.inner_text()
+        if problem in shown and any(n in shown for n in named):
+            break
         time.sleep(2)
-    for text in flagged:
-        expect(health).to_contain_text(text)
+    assert problem in shown and any(n in shown for n in named), shown
     site.shot("relay-shared-token")
 
 

@@ -36,7 +36,7 @@ from chalicelib.services.stores import get_store_model
 
 log = logging.getLogger("daojia.relays")
 
-HEARTBEAT_INTERVAL_S = 15
+HEARTBEAT_INTERVAL_S = config.RELAY_HEARTBEAT_INTERVAL_S  # 15 s; shorter only in tests
 STALE_AFTER_S = config.RELAY_STALE_AFTER_S  # no heartbeat for this long: flagged (60 s)
 # Two relays on one token: a displaced relay came back within this long (4 heartbeats)...
 SHARED_CAME_BACK_WITHIN_S = 60
