@@ -183,6 +183,12 @@ class VirtualPrinter:
                     data += job_bytes
                     last = time.time()
                 if queries:
+                    # A status query after a job: the job is on paper before the answer
+                    # leaves (as on a real printer), so the sender's next job, sent once it
+                    # has the answer, can never be stored ahead of this one.
+                    if data:
+                        self._store(Job(bytes(data), last, peer))
+                        data = bytearray()
                     sock.sendall(bytes(replies[n] for n in queries))
         data += filt.flush()
         if data:

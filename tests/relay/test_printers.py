@@ -204,6 +204,15 @@ def test_failover_does_not_touch_secondary_unless_failed(outcome):
 # -- virtual printer --------------------------------------------------------------------------
 
 
+def test_virtual_printer_has_the_job_before_it_answers_the_status_query_after_it():
+    """Like a real printer: the answer to DLE EOT after a job means the job is on paper, so
+    a sender's next job (on a new connection) cannot be stored ahead of it."""
+    with VirtualPrinter() as vp, socket.create_connection(("127.0.0.1", vp.port), 5) as sock:
+        sock.sendall(JOB + b"\x10\x04\x01")
+        assert sock.recv(1) == b"\x12"  # online
+        assert [j.data for j in vp.jobs] == [JOB]  # the connection is still open
+
+
 def test_virtual_printer_receives_jobs_and_answers_status(tmp_path):
     out, preview = tmp_path / "tickets.bin", tmp_path / "tickets.txt"
     with VirtualPrinter(out=out, preview=preview) as vp:
