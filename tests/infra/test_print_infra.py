@@ -3,7 +3,6 @@ event source on it, and the IAM grants for the stream and the per-store FIFO que
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from infra import template as tpl
 from infra.resources import cloudformation_resources, create_all, table_definitions
+from tests.infra.iam import allows, role_statements
 
 PREFIX = "daojia-prod"
 
@@ -95,24 +95,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    role_id = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    role = template["Resources"][role_id]["Properties"]
-    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-
-
-def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
-    def as_list(v: Any) -> list[Any]:
-        return v if isinstance(v, list) else [v]
-
-    return any(
-        any(fnmatch.fnmatchcase(action, a) for a in as_list(s["Action"]))
-        and any(fnmatch.fnmatchcase(arn, r) for r in as_list(s["Resource"]))
-        for s in statements
-        if s["Effect"] == "Allow"
-    )
-
-
 @pytest.mark.slow
 def test_the_dispatcher_reads_the_print_jobs_stream_and_sends_to_store_queues(
     template: dict[str, Any],
@@ -133,12 +115,12 @@ def test_the_dispatcher_reads_the_print_jobs_stream_and_sends_to_store_queues(
     queue = f"{sqs}:{PREFIX}-print-sh-jingan.fifo"
     dlq = f"{sqs}:{PREFIX}-print-sh-jingan-dlq.fifo"
     for function in ("PrintDispatch", "APIHandler"):
-        st = _statements(template, function)
+        st = role_statements(template, function)
         for action in ("GetRecords", "GetShardIterator", "DescribeStream", "ListStreams"):
-            assert _allows(st, f"dynamodb:{action}", stream), (function, action)
-            assert not _allows(st, f"dynamodb:{action}", other_stream), (function, action)
+            assert allows(st, f"dynamodb:{action}", stream), (function, action)
+            assert not allows(st, f"dynamodb:{action}", other_stream), (function, action)
         for action in ("CreateQueue", "GetQueueUrl", "GetQueueAttributes", "SetQueueAttributes"):
-            assert _allows(st, f"sqs:{action}", queue) and _allows(st, f"sqs:{action}", dlq)
-        assert _allows(st, "sqs:SendMessage", queue)
-        assert not _allows(st, "sqs:DeleteQueue", queue)
-        assert not _allows(st, "sqs:ReceiveMessage", queue)  # that is the relay's
+            assert allows(st, f"sqs:{action}", queue) and allows(st, f"sqs:{action}", dlq)
+        assert allows(st, "sqs:SendMessage", queue)
+        assert not allows(st, "sqs:DeleteQueue", queue)
+        assert not allows(st, "sqs:ReceiveMessage", queue)  # that is the relay's

@@ -6,7 +6,6 @@ with infra/resources.py, so a generator that drifts from the models fails here.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import zipfile
 from pathlib import Path
@@ -19,13 +18,12 @@ from pynamodb.attributes import TTLAttribute
 
 from infra import template as tpl
 from infra.resources import BUCKETS, QUEUES
+from tests.infra.iam import ACCOUNT, REGION, allows, as_list, resolve, role_statements
 
 pytestmark = pytest.mark.slow
 
 STAGE = "prod"
 PREFIX = "daojia-prod"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 GATEWAY_RESPONSES = (
     "DEFAULT_4XX",
     "DEFAULT_5XX",
@@ -47,16 +45,6 @@ def template(built: Path) -> dict[str, Any]:
 
 def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r.get("Type") == kind}
-
-
-def _sub(value: Any) -> str:
-    """A string or Fn::Sub with the pseudo parameters filled in (partition: aws)."""
-    text = value["Fn::Sub"] if isinstance(value, dict) else value
-    return (
-        text.replace("${AWS::AccountId}", ACCOUNT)
-        .replace("${AWS::Region}", REGION)
-        .replace("${AWS::Partition}", "aws")
-    )
 
 
 def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
@@ -184,7 +172,7 @@ def test_the_imports_bucket_is_private_encrypted_and_expires_uploads(
     template: dict[str, Any],
 ) -> None:
     bucket = template["Resources"][tpl.bucket_logical_id("imports")]["Properties"]
-    assert ACCOUNT in _sub(bucket["BucketName"])
+    assert ACCOUNT in resolve(bucket["BucketName"])
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     rules = bucket["LifecycleConfiguration"]["Rules"]
@@ -237,41 +225,22 @@ def test_timeouts_suit_the_api_and_the_import_worker(template: dict[str, Any]) -
 # --- least privilege --------------------------------------------------------------------
 
 
-def _role_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    role_id = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    role = template["Resources"][role_id]["Properties"]
-    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
-    assert not [s for s in statements if s["Effect"] != "Allow"]
-    return any(
-        any(fnmatch.fnmatchcase(action, a) for a in _as_list(s["Action"]))
-        and any(fnmatch.fnmatchcase(arn, _sub(r)) for r in _as_list(s["Resource"]))
-        for s in statements
-    )
-
-
 def test_no_policy_grants_every_action_or_every_resource(template: dict[str, Any]) -> None:
     roles = _of_type(template, "AWS::IAM::Role")
     assert roles
     for logical, role in roles.items():
         for policy in role["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
-                for action in _as_list(statement["Action"]):
+                for action in as_list(statement["Action"]):
                     assert action != "*" and not action.endswith(":*"), (logical, action)
-                for resource in _as_list(statement["Resource"]):
-                    assert PREFIX in _sub(resource), (logical, resource)
+                for resource in as_list(statement["Resource"]):
+                    assert PREFIX in resolve(resource), (logical, resource)
 
 
 def _arns(template: dict[str, Any]) -> dict[str, Any]:
     resources = template["Resources"]
     tables = [r["Properties"] for r in _of_type(template, "AWS::DynamoDB::Table").values()]
-    bucket = _sub(resources[tpl.bucket_logical_id("imports")]["Properties"]["BucketName"])
+    bucket = resolve(resources[tpl.bucket_logical_id("imports")]["Properties"]["BucketName"])
     secret = resources["JwtSigningKey"]["Properties"]["Name"]
     log_group = resources[tpl.LOG_GROUP_ID]["Properties"]["LogGroupName"]
     return {
@@ -307,40 +276,40 @@ def test_api_and_worker_roles_grant_exactly_what_the_code_calls(
 ) -> None:
     arns = _arns(template)
     for function in ("APIHandler", "ImportWorker"):
-        st = _role_statements(template, function)
+        st = role_statements(template, function)
         for table in arns["tables"]:
             for action in TABLE_ACTIONS:
-                assert _allows(st, f"dynamodb:{action}", table), (function, action, table)
-            assert not _allows(st, "dynamodb:DeleteTable", table)
-            assert not _allows(st, "dynamodb:Scan", table)
+                assert allows(st, f"dynamodb:{action}", table), (function, action, table)
+            assert not allows(st, "dynamodb:DeleteTable", table)
+            assert not allows(st, "dynamodb:Scan", table)
         for index in arns["indexes"]:
-            assert _allows(st, "dynamodb:Query", index), (function, index)
-        assert not _allows(st, "dynamodb:GetItem", "arn:aws:dynamodb:r:a:table/daojia-dev-x")
+            assert allows(st, "dynamodb:Query", index), (function, index)
+        assert not allows(st, "dynamodb:GetItem", "arn:aws:dynamodb:r:a:table/daojia-dev-x")
         for action in ("s3:PutObject", "s3:GetObject"):
-            assert _allows(st, action, arns["object"])
-        assert not _allows(st, "s3:DeleteObject", arns["object"])
+            assert allows(st, action, arns["object"])
+        assert not allows(st, "s3:DeleteObject", arns["object"])
         for action in ("sqs:GetQueueUrl", "sqs:SendMessage"):
-            assert _allows(st, action, arns["imports_queue"])
+            assert allows(st, action, arns["imports_queue"])
         for action in ("sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:SendMessage"):
-            assert _allows(st, action, arns["print_queue"])
-        assert not _allows(st, "sqs:DeleteQueue", arns["imports_queue"])
+            assert allows(st, action, arns["print_queue"])
+        assert not allows(st, "sqs:DeleteQueue", arns["imports_queue"])
         for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-            assert _allows(st, action, arns["log_stream"])
-    worker = _role_statements(template, "ImportWorker")
+            assert allows(st, action, arns["log_stream"])
+    worker = role_statements(template, "ImportWorker")
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-        assert _allows(worker, action, arns["imports_queue"]), action
-    api = _role_statements(template, "APIHandler")
-    assert _allows(api, "secretsmanager:GetSecretValue", arns["secret"])
+        assert allows(worker, action, arns["imports_queue"]), action
+    api = role_statements(template, "APIHandler")
+    assert allows(api, "secretsmanager:GetSecretValue", arns["secret"])
 
 
 def test_the_authorizer_reads_the_signing_key_and_nothing_else(
     template: dict[str, Any],
 ) -> None:
     arns = _arns(template)
-    st = _role_statements(template, "TokenAuthorizer")
-    assert _allows(st, "secretsmanager:GetSecretValue", arns["secret"])
-    assert _allows(st, "logs:PutLogEvents", arns["log_stream"])
-    services = {a.split(":")[0] for s in st for a in _as_list(s["Action"])}
+    st = role_statements(template, "TokenAuthorizer")
+    assert allows(st, "secretsmanager:GetSecretValue", arns["secret"])
+    assert allows(st, "logs:PutLogEvents", arns["log_stream"])
+    services = {a.split(":")[0] for s in st for a in as_list(s["Action"])}
     assert services == {"logs", "secretsmanager"}
 
 
@@ -357,11 +326,11 @@ def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(
     assert resources["APIHandler"]["Properties"]["Role"]["Fn::GetAtt"][0] == "ApiHandlerRole"
     st = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
-        assert _allows(st, action, arns["print_queue"]), action
-        assert not _allows(st, action, arns["imports_queue"]), action
-    assert not _allows(st, "sqs:SendMessage", arns["print_queue"])
+        assert allows(st, action, arns["print_queue"]), action
+        assert not allows(st, action, arns["imports_queue"]), action
+    assert not allows(st, "sqs:SendMessage", arns["print_queue"])
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role['RoleName']}"
-    assert _allows(_role_statements(template, "APIHandler"), "sts:AssumeRole", role_arn)
+    assert allows(role_statements(template, "APIHandler"), "sts:AssumeRole", role_arn)
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["DAOJIA_RELAY_ROLE_ARN"] == {"Fn::GetAtt": [tpl.RELAY_ROLE_ID, "Arn"]}
 
