@@ -44,7 +44,7 @@ from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.schemas import coupons as s
 from chalicelib.schemas import orders as order_schemas
 from chalicelib.services import refunds
-from chalicelib.services.payment_providers import LocalPaymentProvider, PaymentNotice, provider
+from chalicelib.services.payment_providers import PaymentNotice, provider
 
 log = logging.getLogger("daojia.coupon_sales")
 SALE_PREFIX = "CS"
@@ -244,18 +244,13 @@ def start_payment(principal: Principal, sale_id: str) -> s.CouponSalePaymentStar
     )
 
 
-def simulate(principal: Principal, sale_id: str) -> order_schemas.PaymentAck:
-    """Local stage only (through ``/local/payments/{id}/complete``): the local provider
-    notifies us of the sale's price, signed."""
+def payable(principal: Principal, sale_id: str) -> tuple[str, int]:
+    """(payment id, amount) of a sale the caller may pay: what the local payment provider
+    is told to notify (``payments.simulate``)."""
     sale = get(sale_id)
     if principal.role == CUSTOMER and sale.customer_id != principal.subject:
         raise NotFound(f"No coupon sale {sale_id!r}.", code="coupon_sale_not_found")
-    p = provider("local")
-    assert isinstance(p, LocalPaymentProvider)
-    headers, body = p.make_notification(sale.sale_id, int(sale.price_fen))
-    from chalicelib.services.payments import notify
-
-    return notify("local", headers, body)
+    return sale.sale_id, int(sale.price_fen)
 
 
 def _payment(notice: PaymentNotice, sale_id: str, outcome: str) -> PaymentModel:

@@ -196,11 +196,13 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
     if not config.is_local():
         raise NotFound("Not found.", code="not_found")
     if coupon_sales.is_sale_id(order_id):
-        return coupon_sales.simulate(principal, order_id)
-    order = order_flow.get(order_id)
-    if principal.role == CUSTOMER and order.customer_id != principal.subject:
-        raise NotFound(f"No order {order_id!r}.", code="order_not_found")
+        payment_id, amount_fen = coupon_sales.payable(principal, order_id)
+    else:
+        order = order_flow.get(order_id)
+        if principal.role == CUSTOMER and order.customer_id != principal.subject:
+            raise NotFound(f"No order {order_id!r}.", code="order_not_found")
+        payment_id, amount_fen = order.order_id, int(order.total_fen)
     p = provider("local")
     assert isinstance(p, LocalPaymentProvider)
-    headers, body = p.make_notification(order.order_id, int(order.total_fen))
+    headers, body = p.make_notification(payment_id, amount_fen)
     return notify("local", headers, body)
