@@ -29,17 +29,6 @@ from pynamodb.exceptions import TransactWriteError
 HQ = Principal("hq-admin", "hq_admin")
 
 
-@pytest.fixture
-def ready(aws_server):
-    from chalicelib.db.connection import connection
-    from chalicelib.db.tables import ALL_MODELS
-
-    # Create the clients the racing threads use before they start.
-    assert connection().client is not None
-    for model in ALL_MODELS:
-        assert model._get_connection().connection.client is not None
-
-
 def race(n: int, work) -> list:
     """``work(i)`` on n threads released together; each result, or the error raised."""
     barrier = threading.Barrier(n)

@@ -6,7 +6,6 @@ refunded. The tables are checked afterwards."""
 from __future__ import annotations
 
 import msgspec
-import pytest
 from chalicelib import clock
 from chalicelib.auth.principal import Principal
 from chalicelib.db.coupon_models import CouponModel, CouponSaleModel, CouponTemplateModel
@@ -23,16 +22,6 @@ from pynamodb.exceptions import TransactWriteError
 from tests.service.test_coupon_concurrency import race
 
 HQ = Principal("hq-admin", "hq_admin")
-
-
-@pytest.fixture
-def ready(aws_server):
-    from chalicelib.db.connection import connection
-    from chalicelib.db.tables import ALL_MODELS
-
-    assert connection().client is not None
-    for model in ALL_MODELS:
-        assert model._get_connection().connection.client is not None
 
 
 def sale_template(**over) -> str:

@@ -18,6 +18,7 @@ from chalicelib.errors import ApiError
 from pynamodb.exceptions import TransactWriteError
 
 from tests.order_steps import seed_catalogue
+from tests.service.conftest import warm_clients
 
 HQ = Principal("hq-admin", "hq_admin")
 THREADS = 32
@@ -25,15 +26,11 @@ THREADS = 32
 
 @pytest.fixture
 def shop(aws_server):
-    from chalicelib.db.connection import connection
     from chalicelib.services import promotions
 
     seed_catalogue(["sh-a"], count=3)
     promotions.forget_active_cache()
-    # Create the clients the racing threads use before they start (each costs ~0.15 s).
-    assert connection().client is not None
-    for model in (PromotionModel, FlashShardModel, FlashBuyerModel):
-        assert model._get_connection().connection.client is not None
+    warm_clients()
     yield
     promotions.forget_active_cache()
 

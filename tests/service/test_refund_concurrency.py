@@ -16,19 +16,14 @@ from chalicelib.db.order_models import OrderModel, RefundModel, ReturnModel
 from chalicelib.errors import ApiError
 
 from tests.order_steps import completed_order, open_return, seed_catalogue, set_fresh
+from tests.service.conftest import warm_clients
 
 
 @pytest.fixture
 def shop(aws_server):
-    from chalicelib.db.connection import connection
-    from chalicelib.db.order_models import IdempotencyModel
-
     seed_catalogue(["sh-a"], count=12)
     set_fresh(["110", "111"], False)
-    # Create the clients the racing threads use before they start (each costs ~0.15 s).
-    assert connection().client is not None
-    for model in (OrderModel, ReturnModel, RefundModel, IdempotencyModel):
-        assert model._get_connection().connection.client is not None
+    warm_clients()
 
 
 def staff(n: int) -> Principal:
