@@ -4,7 +4,13 @@ import json
 
 import pytest
 from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import OrderModel, PaymentModel, PrintJobModel, RefundModel
+from chalicelib.db.order_models import (
+    CounterModel,
+    OrderModel,
+    PaymentModel,
+    PrintJobModel,
+    RefundModel,
+)
 
 ADDRESS = {
     "name": "王女士",
@@ -111,19 +117,28 @@ def paid_order(api, tokens_, items=(("100", 2), ("101", 1)), key="key-paid-0001"
     return api.call("GET", f"/orders/{order['order_id']}", token=tokens_["customer"])[1]
 
 
-def test_payment_marks_paid_numbers_the_day_and_creates_one_print_job(api, catalogue, tokens_):
+def test_payment_marks_paid_and_creates_one_print_job_whose_sending_numbers_the_day(
+    api, catalogue, tokens_
+):
+    from chalicelib.services import print_dispatch
+
     order = paid_order(api, tokens_)
-    assert (
-        order["status"] == "paid"
-        and order["paid_fen"] == order["total_fen"]
-        and order["daily_seq"] == 1
-    )
+    assert order["status"] == "paid" and order["paid_fen"] == order["total_fen"]
+    assert order["daily_seq"] is None  # numbered when its ticket goes to the store
     jobs = list(PrintJobModel.scan())
     assert (
         len(jobs) == 1 and jobs[0].copies == {"picking", "delivery"} and jobs[0].status == "pending"
     )
+    assert print_dispatch.dispatch(jobs[0].job_id) is True
+    oid = order["order_id"]
+    assert api.call("GET", f"/orders/{oid}", token=tokens_["customer"])[1]["daily_seq"] == 1
     second = paid_order(api, tokens_, key="key-paid-0002")
+    print_dispatch.dispatch(f"{second['order_id']}-p1")
+    # A second send of the same ticket (the watchdog) keeps the number.
+    print_dispatch.resend_overdue(f"{second['order_id']}-p1", now=2**40)
+    second = api.call("GET", f"/orders/{second['order_id']}", token=tokens_["customer"])[1]
     assert second["daily_seq"] == 2
+    assert int(CounterModel.get(OrderModel.get(oid).store_day).value) == 2
 
 
 def test_the_webhook_checks_signatures_and_ignores_duplicates(api, catalogue, tokens_):

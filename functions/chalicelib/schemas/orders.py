@@ -206,7 +206,8 @@ class Order(Out, kw_only=True):
     paid_fen: int
     refunded_fen: int
     pickup_code: str | None  # shown to the customer; staff verify it at the counter
-    daily_seq: int | None  # 今日第 N 单
+    # 今日第 N 单: given when the ticket is sent to the store, moments after payment
+    daily_seq: int | None
     missed_print: bool
     expires_at: Timestamp  # unpaid orders expire then
     paid_at: Timestamp | None

@@ -2,7 +2,10 @@
 
 The notification is idempotent: the payment record is keyed by the provider's
 transaction id and written in the same transaction as the order's move to ``paid`` and
-its print job, so twenty copies of one notification make one transition and one job. A
+its print job, so twenty copies of one notification make one transition and one job.
+It is two round trips (read the order, one transaction) and touches nothing shared with
+other orders, so a burst of payments at one store never conflicts: the order's daily
+number (今日第 N 单) is taken when its ticket is sent (print_dispatch.number_order). A
 payment for an order that can no longer be paid (expired, cancelled, or already paid by
 another transaction) is refunded in full.
 """
@@ -10,14 +13,13 @@ another transaction) is refunded in full.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, config
 from chalicelib.auth.principal import CUSTOMER, Principal
-from chalicelib.db.order_models import CounterModel, OrderModel, PaymentModel
+from chalicelib.db.order_models import OrderModel, PaymentModel
 from chalicelib.db.order_repo import cancellation_codes, transact
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.schemas import orders as s
@@ -39,34 +41,6 @@ def start(principal: Principal, order_id: str) -> s.PaymentStart:
     return s.PaymentStart(
         order_id=order.order_id, provider=p.name, amount_fen=int(order.total_fen), params=params
     )
-
-
-def _current_daily_count(order: OrderModel) -> int | None:
-    """How many orders the store has numbered today (None: none yet).
-
-    The next number is written in the pay transaction itself, on condition that the count
-    is still this one: only the notification that wins the transaction takes a number, so
-    duplicate notifications never leave gaps in 今日第 N 单, which staff use to spot a
-    missing ticket. Two stores never contend; two payments of one store at once retry."""
-    try:
-        return int(CounterModel.get(order.store_day, consistent_read=True).value)
-    except DoesNotExist:
-        return None
-
-
-def _take_number(tx: TransactWrite, store_day: str, current: int | None) -> None:
-    expiry = CounterModel.expires_at.set(timedelta(days=3))
-    if current is None:
-        tx.save(
-            CounterModel(store_day, value=1, expires_at=timedelta(days=3)),
-            condition=CounterModel.name.does_not_exist(),
-        )
-    else:
-        tx.update(
-            CounterModel(store_day),
-            actions=[CounterModel.value.set(current + 1), expiry],
-            condition=CounterModel.value == current,
-        )
 
 
 def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.PaymentAck:
@@ -94,8 +68,6 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
         return s.PaymentAck(code="SUCCESS", message="already recorded")
     if order.status != "awaiting_payment":
         return _refund_late_payment(order, notice)
-    counted = _current_daily_count(order)
-    seq = (counted or 0) + 1
     job = print_jobs.new_job(order, "order", {"picking", "delivery"})
     payment = PaymentModel(
         notice.payment_id,
@@ -110,7 +82,6 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
         OrderModel.payment_provider.set(notice.provider),
         OrderModel.paid_fen.set(notice.amount_fen),
         OrderModel.paid_at.set(notice.paid_at),
-        OrderModel.daily_seq.set(seq),
         OrderModel.due_kind.remove(),
         OrderModel.due_at.remove(),
         *print_jobs.add_to_order(job),
@@ -121,7 +92,6 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
         tx.update(order, actions=actions, condition=condition)
         tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
         tx.save(job, condition=type(job).job_id.does_not_exist())
-        _take_number(tx, order.store_day, counted)
         for piece in checkout.mark_used(order):  # its coupons: locked -> used
             piece.add_to(tx)
 
@@ -132,9 +102,9 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
         failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
         if 1 in failed:
             return s.PaymentAck(code="SUCCESS", message="already recorded")  # duplicate notice
-        if failed and _attempt < 8:
-            # The order moved (decide again) or another payment of the store took the
-            # number (take the next one).
+        if failed and _attempt < 3:
+            # The order moved since it was read (expired, cancelled, paid by another
+            # transaction): decide again on what it is now.
             return record_payment(notice, _attempt + 1)
         raise
     _coupons_after_payment(order, notice.amount_fen)

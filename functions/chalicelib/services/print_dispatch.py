@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib import clock
 from chalicelib.db.models import StoreModel
-from chalicelib.db.order_models import OrderModel, PrintJobModel
+from chalicelib.db.order_models import CounterModel, OrderModel, PrintJobModel
 from chalicelib.db.order_repo import cancellation_codes
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.domain.privacy import mask_phone
@@ -130,11 +131,53 @@ def dedupe_id(job_id: str, attempt: int) -> str:
     return f"{job_id}-{attempt}"
 
 
+def number_order(order: OrderModel) -> None:
+    """Give a paid order its daily number (今日第 N 单) if it has none yet.
+
+    The number is taken here, when the order's first ticket goes to the store, not in the
+    payment transaction: a store's daily counter is one item, and making it part of every
+    payment made a burst of payments at one store (a flash sale opening) conflict and
+    fail. Here it is one atomic increment whose result we use, so numbers never repeat,
+    and the order keeps the first number written for it. Two senders of the same ticket
+    at once (the stream and a watchdog re-send a minute later, in practice never) each
+    take a number; the conditional write keeps one and the other gives its number back
+    when no later order took one meanwhile, so staff, who read a gap as "look for a
+    missing ticket", see one only in that double race."""
+    if order.daily_seq is not None or order.paid_at is None:
+        return
+    counter = CounterModel(order.store_day)
+    counter.update(
+        actions=[CounterModel.value.add(1), CounterModel.expires_at.set(timedelta(days=3))]
+    )
+    seq = int(counter.value)
+    try:
+        OrderModel._get_connection().update_item(
+            order.order_id,
+            actions=[OrderModel.daily_seq.set(seq)],
+            condition=OrderModel.daily_seq.does_not_exist() & OrderModel.order_id.exists(),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        # Another sender numbered it first: use that number, and give ours back.
+        order.daily_seq = OrderModel.get(order.order_id, consistent_read=True).daily_seq
+        try:
+            counter.update(
+                actions=[CounterModel.value.add(-1)], condition=CounterModel.value == seq
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+        return
+    order.daily_seq = seq
+
+
 def _send(job: PrintJobModel, attempt: int) -> None:
     """Build and send one attempt of the job to its store's queue."""
     from chalicelib.queues import sqs_client
 
     order = OrderModel.get(job.order_id, consistent_read=True)
+    number_order(order)
     store = StoreModel.get(job.store_id)
     message = build_message(job, order, store, attempt)
     params: dict[str, Any] = {
