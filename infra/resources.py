@@ -32,6 +32,13 @@ def _logical(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 
+def _projection(projection: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"ProjectionType": projection["ProjectionType"]}
+    if projection.get("NonKeyAttributes"):
+        out["NonKeyAttributes"] = sorted(projection["NonKeyAttributes"])
+    return out
+
+
 def table_definitions() -> dict[str, dict[str, Any]]:
     """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models."""
     from chalicelib import config as app_config
@@ -67,7 +74,7 @@ def table_definitions() -> dict[str, dict[str, Any]]:
                         {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
                         for k in g["key_schema"]
                     ],
-                    "Projection": {"ProjectionType": g["projection"]["ProjectionType"]},
+                    "Projection": _projection(g["projection"]),
                 }
                 for g in gsis
             ]

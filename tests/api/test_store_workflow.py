@@ -233,6 +233,9 @@ def test_a_shortage_refunds_exactly_what_the_missing_units_cost(
     assert sorted((x.sku, x.units) for x in refund.lines) == [("100", 2), ("102", 1)]
     assert (stock("100"), stock("102")) == (7, 9)  # no restock: the goods are not there
     assert picked["history"][-1]["reason"] == "3 units short"
+    # The answer is computed, not read back (db/applied.py): it is what was stored.
+    stored = api.call("GET", f"/orders/{oid}", token=staff)[1]
+    assert picked == {k: stored[k] for k in picked}
     status, _ = step(api, staff, "pick", oid, all_picked(order))
     assert status == 409 and RefundModel.count() == 1  # a repeat refunds nothing twice
 
@@ -292,6 +295,8 @@ def test_nothing_left_cancels_and_refunds_everything_with_the_delivery_fee(api, 
     assert status == 200 and cancelled["status"] == "cancelled"
     assert cancelled["refunded_fen"] == order["paid_fen"] == order["total_fen"]
     assert cancelled["history"][-1]["action"] == "cancel_out_of_stock"
+    stored = api.call("GET", f"/orders/{oid}", token=tokens_["hq"])[1]
+    assert cancelled == {k: stored[k] for k in cancelled}
     refund = RefundModel.get(f"{oid}:shortage")
     assert refund.amount_fen == order["paid_fen"] and refund.delivery_fee_fen == 500
     assert stock("100") == 8  # not restocked either

@@ -15,6 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.auth.principal import Principal
+from chalicelib.db.applied import applied
 from chalicelib.db.order_models import OrderModel, TransitionAttribute
 from chalicelib.db.order_repo import cancellation_codes, transact
 from chalicelib.db.writes import is_condition_failure
@@ -110,4 +111,6 @@ def apply(
         if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
             explain_refusal(order, action)
         raise
-    return get(order.order_id)  # a transaction returns nothing: read the result
+    # A transaction returns nothing; it committed on the version we read, so the order
+    # now is what we read with our actions applied (no second read).
+    return applied(order, actions)

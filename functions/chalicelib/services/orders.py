@@ -34,7 +34,7 @@ from chalicelib.db.order_models import (
     OrderLineAttribute,
     OrderModel,
 )
-from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.db.order_repo import batch_get, cancellation_codes, transact
 from chalicelib.domain import geo, hours
 from chalicelib.domain.money import yuan
 from chalicelib.domain.pricing import CartLine
@@ -612,11 +612,21 @@ def decode_cursor(cursor: str | None) -> dict | None:
     raise BadRequest("The cursor is not one this API gave out.", code="bad_cursor")
 
 
+def load_many(order_ids: list[str]) -> list[OrderModel]:
+    """The orders named, in the order given (BatchGetItem by 100): the order indexes hold
+    keys and a few attributes only (db/order_models.py says why)."""
+    found: dict[str, OrderModel] = {}
+    for start in range(0, len(order_ids), 100):
+        got = batch_get({OrderModel: [{"order_id": o} for o in order_ids[start : start + 100]]})
+        found.update((o.order_id, o) for o in got[OrderModel])  # type: ignore[attr-defined]
+    return [found[o] for o in order_ids if o in found]
+
+
 def _page(results, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
-    items = list(results)
-    more = len(items) == limit and results.last_evaluated_key
+    keys = list(results)
+    more = len(keys) == limit and results.last_evaluated_key
     return s.OrderPage(
-        items=[view(o, principal) for o in items],
+        items=[view(o, principal) for o in load_many([k.order_id for k in keys])],
         next_cursor=encode_cursor(results.last_evaluated_key) if more else None,
     )
 
@@ -728,8 +738,8 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
 
     updated = order_flow.apply(order, "cancel", principal, reason, extra=extra, also=also)
     if refund:
-        refunds.execute(refund.refund.refund_id)
-        updated = order_flow.get(order_id)
+        total = int(order.paid_fen) or int(refund.refund.amount_fen)
+        refunds.execute(refund.refund.refund_id, total, written=refund.refund)
     return view(updated, principal)
 
 

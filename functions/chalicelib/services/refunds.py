@@ -107,11 +107,14 @@ def unlinked(
     )
 
 
-def execute(refund_id: str, payment_total_fen: int | None = None) -> RefundModel:
+def execute(
+    refund_id: str, payment_total_fen: int | None = None, written: RefundModel | None = None
+) -> RefundModel:
     """Ask the provider to pay the refund out; idempotent (the provider dedupes on our id).
 
-    A failure leaves the refund pending for the retry job."""
-    refund = RefundModel.get(refund_id, consistent_read=True)
+    ``written``: the refund as this request has just committed it, which saves reading it
+    back. A failure leaves the refund pending for the retry job."""
+    refund = written or RefundModel.get(refund_id, consistent_read=True)
     if refund.status == "succeeded":
         return refund
     total = payment_total_fen

@@ -197,8 +197,9 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
             order_flow.explain_refusal(order, action)
         raise
     if plan:
-        refunds.execute(refund_id)
-        updated = order_flow.get(order_id)
+        # Three round trips in all: the order, the transaction, the refund's outcome.
+        total = int(order.paid_fen) or int(plan.refund.amount_fen)
+        refunds.execute(refund_id, total, written=plan.refund)
     return orders.view(updated, principal)
 
 
@@ -292,7 +293,8 @@ def collect_pickup(principal: Principal, store_id: str, body: w.Pickup) -> s.Ord
                         "order_id": o.order_id,
                         "daily_seq": None if o.daily_seq is None else int(o.daily_seq),
                     }
-                    for o in matches
+                    # the index holds keys and the code: read the orders for their numbers
+                    for o in orders.load_many([m.order_id for m in matches])
                 ]
             },
         )

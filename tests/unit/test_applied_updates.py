@@ -1,0 +1,106 @@
+"""db/applied.py computes an item after an update instead of reading it back: its result
+must be exactly what DynamoDB (here moto) stores for the same actions."""
+
+from __future__ import annotations
+
+import pytest
+from chalicelib.db.applied import applied
+from chalicelib.db.order_models import (
+    AddressAttribute,
+    OrderLineAttribute,
+    OrderModel,
+    TransitionAttribute,
+)
+
+
+def line(sku: str, qty: int) -> OrderLineAttribute:
+    return OrderLineAttribute(
+        sku=sku,
+        name="鲜牛奶",
+        unit="瓶",
+        category1="乳品",
+        category2="牛奶",
+        unit_price_fen=1290,
+        qty=qty,
+        amount_fen=1290 * qty,
+        paid_fen=1290 * qty,
+    )
+
+
+def entry(action: str) -> TransitionAttribute:
+    return TransitionAttribute(
+        at="2026-12-04T00:00:00Z", actor="system", role="system", action=action, to_state="x"
+    )
+
+
+@pytest.fixture
+def order(aws):
+    o = OrderModel(
+        "O-APPLIED-1",
+        customer_id="c-1",
+        store_id="sh-a",
+        fulfilment="delivery",
+        status="paid",
+        store_status="sh-a#paid",
+        store_day="sh-a#2026-12-04",
+        address=AddressAttribute(name="王", phone="13800000000", line="1号", lat=31.2, lng=121.4),
+        lines=[line("100", 2), line("101", 3)],
+        history=[entry("place")],
+        subtotal_fen=6450,
+        total_fen=6450,
+        paid_fen=6450,
+        print_job_ids={"O-APPLIED-1-p1"},
+        due_kind="expire",
+        due_at=123,
+        expires_at="2026-12-04T00:15:00Z",
+        created_at="2026-12-04T00:00:00Z",
+        updated_at="2026-12-04T00:00:00Z",
+    )
+    o.save()
+    return OrderModel.get("O-APPLIED-1", consistent_read=True)
+
+
+ACTIONS = {
+    "set, remove, increment and list_append": lambda: [
+        OrderModel.status.set("picked"),
+        OrderModel.lines[1].picked_qty.set(2),
+        OrderModel.lines[1].refunded_units.add(1),
+        OrderModel.lines[1].refunded_fen.set(OrderModel.lines[1].refunded_fen + 1290),
+        OrderModel.refunded_fen.set(OrderModel.refunded_fen + 1290),
+        OrderModel.paid_fen.set(OrderModel.paid_fen - 10),
+        OrderModel.history.set(OrderModel.history.append([entry("pick")])),
+        OrderModel.due_kind.remove(),
+        OrderModel.due_at.remove(),
+    ],
+    "sets and if_not_exists": lambda: [
+        OrderModel.print_job_ids.add({"O-APPLIED-1-p2", "O-APPLIED-1-p3"}),
+        OrderModel.remark.set(OrderModel.remark | "no remark"),
+        OrderModel.pickup_code.set("123456"),
+        OrderModel.daily_seq.add(7),
+    ],
+    "a set emptied by delete disappears": lambda: [
+        OrderModel.print_job_ids.delete({"O-APPLIED-1-p1"}),
+        OrderModel.missed_print.set(True),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_applied_matches_what_dynamodb_stores(order, name):
+    expected = applied(order, ACTIONS[name]())
+
+    order.update(actions=ACTIONS[name]())  # through DynamoDB; bumps the version
+    stored = OrderModel.get(order.order_id, consistent_read=True)
+
+    assert expected.serialize() | {"version": None} == stored.serialize() | {"version": None}
+    assert applied(order, []).serialize() == order.serialize()  # the input is untouched
+
+
+def test_applied_keeps_the_version_a_committed_transaction_left_on_the_item(order):
+    from chalicelib.db.order_repo import transact
+
+    actions = [OrderModel.status.set("picking")]
+    transact(lambda tx: tx.update(order, actions=actions))  # PynamoDB appends version + 1
+
+    stored = OrderModel.get(order.order_id, consistent_read=True)
+    assert applied(order, actions).serialize() == stored.serialize()
