@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import catalogue as s
-from chalicelib.services import catalogue as service
-from chalicelib.services import import_jobs
+
+service = lazy_module("chalicelib.services.catalogue")
+import_jobs = lazy_module("chalicelib.services.import_jobs")
 
 area = Area("catalogue", __name__, "Products, per-store prices and stock, ERP imports.")
 

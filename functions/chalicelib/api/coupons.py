@@ -9,9 +9,12 @@ from chalice import Response
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, STORE_MANAGER, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import coupons as s
-from chalicelib.services import coupon_reminders, coupon_sales
-from chalicelib.services import coupons as service
+
+coupon_reminders = lazy_module("chalicelib.services.coupon_reminders")
+coupon_sales = lazy_module("chalicelib.services.coupon_sales")
+service = lazy_module("chalicelib.services.coupons")
 
 area = Area("coupons", __name__, "Coupons: templates, issuance, wallet, budgets.")
 

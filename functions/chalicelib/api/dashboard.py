@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import BACK_OFFICE, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import dashboard as s
-from chalicelib.services import dashboard as service
+
+service = lazy_module("chalicelib.services.dashboard")
 
 area = Area("dashboard", __name__, "Today's orders, GMV, refunds and printing per store.")
 

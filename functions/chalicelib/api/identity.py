@@ -5,8 +5,10 @@ from __future__ import annotations
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import ALL_ROLES, HQ_ADMIN, STORE_MANAGER, Principal
 from chalicelib.errors import Forbidden
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import identity as s
-from chalicelib.services import identity as service
+
+service = lazy_module("chalicelib.services.identity")
 
 area = Area(
     "identity", __name__, "Sign-in and accounts. Send the token as 'Authorization: Bearer <token>'."

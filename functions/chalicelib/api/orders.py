@@ -7,9 +7,11 @@ from chalice import Response
 from chalicelib import config
 from chalicelib.api.routing import Area, current_request_of, respond
 from chalicelib.auth.principal import BACK_OFFICE, CUSTOMER, HQ_ADMIN, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import orders as s
-from chalicelib.services import orders as service
-from chalicelib.services import payments
+
+service = lazy_module("chalicelib.services.orders")
+payments = lazy_module("chalicelib.services.payments")
 
 area = Area("orders", __name__, "Quote, place, pay for and follow orders.")
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import BACK_OFFICE, RELAY, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import print_jobs as s
-from chalicelib.services import print_jobs as service
+
+service = lazy_module("chalicelib.services.print_jobs")
 
 area = Area("printing", __name__, "Print jobs, relay acknowledgements and missed prints.")
 

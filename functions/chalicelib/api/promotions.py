@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import HQ_ADMIN, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import promotions as s
-from chalicelib.services import promotions as service
+
+service = lazy_module("chalicelib.services.promotions")
 
 area = Area("promotions", __name__, "Checkout promotions: tiered discounts, flash sales.")
 

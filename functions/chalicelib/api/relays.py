@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, RELAY, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import relays as s
-from chalicelib.services import relays as service
+
+service = lazy_module("chalicelib.services.relays")
 
 area = Area(
     "relays", __name__, "Store print relays: tokens, heartbeats, queue credentials, health."

@@ -6,8 +6,10 @@ from chalice import Response
 
 from chalicelib.api.routing import Area, current_request_of, respond
 from chalicelib.auth.principal import BACK_OFFICE, CUSTOMER, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import returns as r
-from chalicelib.services import returns as service
+
+service = lazy_module("chalicelib.services.returns")
 
 area = Area("returns", __name__, "Returns of completed orders and their refunds.")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import BACK_OFFICE, CUSTOMER, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import orders as s
 from chalicelib.schemas import store_workflow as w
-from chalicelib.services import store_workflow as service
+
+service = lazy_module("chalicelib.services.store_workflow")
 
 area = Area("store orders", __name__, "The store's work on orders: pick, check out, deliver.")
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from chalicelib.api.routing import Area
 from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, STORE_MANAGER, Principal
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import stores as s
-from chalicelib.services import stores as service
+
+service = lazy_module("chalicelib.services.stores")
 
 area = Area("stores", __name__, "Stores, their delivery areas and opening hours.")
 

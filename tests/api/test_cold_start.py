@@ -1,0 +1,79 @@
+"""A cold start imports only what registering the routes needs (bench/cold_import.py).
+
+Every route must be registered by ``import app`` (Chalice and the OpenAPI document need
+them), but the services behind them, their PynamoDB models, botocore and PyJWT are
+imported by the first request that uses them (chalicelib/lazy.py). A module-level import
+of a service, a model or boto3 in a route module, the authorizer, a schema or app.py
+brings the whole AWS stack back into every cold start; this test names it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Imported on first use, never by `import app` (prefixes of module names).
+NOT_AT_IMPORT = (
+    "boto3",
+    "botocore",
+    "pynamodb",
+    "jwt",
+    "cryptography",
+    "chalicelib.db",
+    "chalicelib.services",
+)
+
+PROBE = """
+import json, sys
+import app
+from chalicelib.api.routing import ROUTES
+print(json.dumps({
+    "modules": sorted(sys.modules),
+    "routes": sorted(f"{m} {p}" for p, methods in app.app.routes.items() for m in methods),
+    "specs": len(ROUTES),
+    "events": sorted(s.name for s in app.app.event_sources),
+    "authorizers": sorted(a.name for a in app.app.builtin_auth_handlers),
+}))
+"""
+
+
+def fresh_import() -> dict:
+    """What `import app` leaves behind in a new interpreter (as on a Lambda cold start)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT / "functions",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_import_app_loads_no_aws_sdk_models_services_or_jwt():
+    loaded = fresh_import()["modules"]
+    eager = [m for m in loaded if m.startswith(NOT_AT_IMPORT)]
+    assert eager == [], f"imported by `import app`, should wait for a request: {eager}"
+
+
+def test_import_app_still_registers_every_route_and_handler():
+    """Nothing registered moves behind the lazy imports: each documented operation, the
+    background handlers and the authorizer exist right after `import app`."""
+    state = fresh_import()
+    doc = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    documented = sorted(
+        f"{method.upper()} {path}"
+        for path, ops in doc["paths"].items()
+        for method in ops
+        if method in {"get", "put", "post", "delete", "patch"}
+    )
+    assert state["routes"] == documented
+    assert state["specs"] == len(documented)
+    assert {"import_worker", "print_dispatch", "expire_unpaid"} <= set(state["events"])
+    assert state["authorizers"] == ["token_authorizer"]
