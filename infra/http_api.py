@@ -94,17 +94,16 @@ def routes_of(swagger: dict[str, Any]) -> list[Route]:
 
 
 def _integration_uri(swagger: dict[str, Any]) -> Any:
-    uris = {
-        repr(op["x-amazon-apigateway-integration"]["uri"]): op["x-amazon-apigateway-integration"][
-            "uri"
-        ]
+    """The one Lambda function (URI) every chalice route proxies to."""
+    uris = [
+        op["x-amazon-apigateway-integration"]["uri"]
         for methods in swagger["paths"].values()
         for op in methods.values()
         if op.get("x-amazon-apigateway-integration", {}).get("type") == "aws_proxy"
-    }
-    if len(uris) != 1:
-        raise HttpApiError(f"expected every route on one Lambda function, found {len(uris)}")
-    return next(iter(uris.values()))
+    ]
+    if not uris or any(uri != uris[0] for uri in uris):
+        raise HttpApiError("expected every route on one Lambda function")
+    return uris[0]
 
 
 def authorizer_resource(name: str, definition: dict[str, Any]) -> dict[str, Any]:
