@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.http_api import HTTP_API_ID
+
 BUCKET_ID = "AdminSiteBucket"
 BUCKET_POLICY_ID = "AdminSiteBucketPolicy"
 OAC_ID = "AdminSiteOriginAccessControl"
@@ -27,9 +29,17 @@ OUTPUT_URL = "AdminSiteUrl"
 OUTPUT_STAGE = "Stage"
 OUTPUT_API_URL = "EndpointURL"
 
-# chalice names the API Gateway REST API resource RestAPI; its URL (EndpointURL) is
-# https://<id>.execute-api.<region>.<suffix>/api/. The CSP needs only the origin.
-API_ORIGIN_SUB = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+
+def api_origin_sub(api_id: str = HTTP_API_ID) -> str:
+    """The origin of the stack's API (``HttpApi``, or chalice's ``RestAPI``), as an Fn::Sub
+    string; its URL (EndpointURL) is https://<id>.execute-api.<region>.<suffix>/api/ and the
+    CSP needs only the origin."""
+    return f"https://${{{api_id}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+
+
+# The default API's origin (the local stack puts its own API's URL in its place).
+API_ORIGIN_SUB = api_origin_sub()
+
 
 # AWS managed cache policy "CachingOptimized": honours the origin's Cache-Control between
 # 1 s and a year, gzip and brotli. index.html and config.json are sent with no-cache, so
@@ -39,7 +49,7 @@ CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 HSTS_MAX_AGE_S = 63072000  # two years
 
 
-def content_security_policy() -> str:
+def content_security_policy(api_id: str = HTTP_API_ID) -> str:
     """The CSP, as an Fn::Sub string: scripts, styles, fonts and images from the site
     itself; fetch/XHR to the site (config.json) and the stack's API only; no framing."""
     return "; ".join(
@@ -49,7 +59,7 @@ def content_security_policy() -> str:
             "style-src 'self'",
             "img-src 'self' data:",
             "font-src 'self'",
-            f"connect-src 'self' {API_ORIGIN_SUB}",
+            f"connect-src 'self' {api_origin_sub(api_id)}",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -58,7 +68,7 @@ def content_security_policy() -> str:
     )
 
 
-def security_headers() -> dict[str, Any]:
+def security_headers(api_id: str = HTTP_API_ID) -> dict[str, Any]:
     """SecurityHeadersConfig of the response headers policy (overrides the origin's)."""
     return {
         "StrictTransportSecurity": {
@@ -71,13 +81,13 @@ def security_headers() -> dict[str, Any]:
         "FrameOptions": {"FrameOption": "DENY", "Override": True},
         "ReferrerPolicy": {"ReferrerPolicy": "strict-origin-when-cross-origin", "Override": True},
         "ContentSecurityPolicy": {
-            "ContentSecurityPolicy": {"Fn::Sub": content_security_policy()},
+            "ContentSecurityPolicy": {"Fn::Sub": content_security_policy(api_id)},
             "Override": True,
         },
     }
 
 
-def admin_site_resources(prefix: str) -> dict[str, dict[str, Any]]:
+def admin_site_resources(prefix: str, api_id: str = HTTP_API_ID) -> dict[str, dict[str, Any]]:
     """Bucket, bucket policy, origin access control, headers policy and distribution."""
     # The site is rebuilt from the repository by every deploy: nothing here is retained.
     disposable = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
@@ -157,7 +167,7 @@ def admin_site_resources(prefix: str) -> dict[str, dict[str, Any]]:
                 "ResponseHeadersPolicyConfig": {
                     "Name": f"{prefix}-admin-site",
                     "Comment": "Security headers of the admin site",
-                    "SecurityHeadersConfig": security_headers(),
+                    "SecurityHeadersConfig": security_headers(api_id),
                 }
             },
         },

@@ -3,8 +3,9 @@
 What it does, with no AWS account involved:
 
 1. writes ``OUT/merge.json``: our resources (tables, queues, bucket, signing key from
-   ``infra/resources.py``), the functions' log group, API Gateway's error responses, the
-   admin site's bucket and CloudFront distribution (``infra/admin_site_hosting.py``);
+   ``infra/resources.py``), the functions' log group, the admin site's bucket and
+   CloudFront distribution (``infra/admin_site_hosting.py``) and, for the REST variant,
+   API Gateway's error responses;
 2. runs ``chalice package --stage STAGE --merge-template OUT/merge.json OUT`` in
    ``functions/`` with the stage's DAOJIA_* variables and fake AWS credentials (chalice
    imports app.py, whose SQS handler names the stage's queue); chalice writes
@@ -12,7 +13,10 @@ What it does, with no AWS account involved:
    ``OUT/layer-deployment.zip`` (the dependencies, as a Lambda layer);
 3. points the SQS event sources at our queue resources and the DynamoDB stream event
    sources at their tables' streams (see ``link_event_sources``);
-4. (CLI only) lints ``sam.json`` with cfn-lint and fails on any finding.
+4. with ``--api http`` (the default), replaces chalice's REST API by an HTTP API with one
+   route per chalice route (``infra/http_api.py``; why: "Decision: HTTP API" in
+   infra/README.md); ``--api rest`` keeps chalice's REST API;
+5. (CLI only) lints ``sam.json`` with cfn-lint and fails on any finding.
 
 How settings that name template resources reach the Lambdas: chalice's config.json only
 accepts strings as environment variables (its validator rejects ``{"Ref": ...}``), so
@@ -45,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.admin_site_hosting import admin_site_outputs, admin_site_resources
+from infra.http_api import HTTP_API_ID, REST_API_ID, HttpApiError, replace_rest_api
 from infra.resources import BUCKETS, bucket_logical_id, cloudformation_resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +68,12 @@ FAKE_AWS_ENV = {
 LOG_RETENTION_DAYS = 90
 LOG_GROUP_ID = "FunctionsLogGroup"
 SIGNING_KEY_ID = "JwtSigningKey"
+# Which API Gateway flavour fronts the API: HTTP API ($1.00 per million requests) or the
+# REST API chalice packages ($3.50). See "Decision: HTTP API" in infra/README.md.
+API_KINDS = ("http", "rest")
+DEFAULT_API = "http"
 
+# REST variant only (HTTP APIs have no gateway responses).
 # API Gateway answers some requests itself (no Authorization header, no such route,
 # authorizer denial or failure, throttling, integration timeout...). These Gateway
 # Responses give those answers our error contract, with API Gateway's responseType as the
@@ -176,12 +186,15 @@ def relay_queue_role(prefix: str) -> dict[str, Any]:
     }
 
 
-def merge_template(stage: str, admin_site: bool = True) -> dict[str, Any]:
+def merge_template(stage: str, admin_site: bool = True, api: str = DEFAULT_API) -> dict[str, Any]:
     """What ``chalice package --merge-template`` deep-merges into its own template.
 
     ``admin_site=False`` leaves out the admin site's bucket and distribution (CloudFront
     has no Origin Access Control in the China regions, so such a stack hosts it elsewhere).
+    ``api`` is ``http`` or ``rest`` (which API Gateway resource the site's CSP names).
     """
+    if api not in API_KINDS:
+        raise BuildError(f"api must be one of {API_KINDS}, not {api!r}")
     prefix = resource_prefix(stage)
     resources = cloudformation_resources(prefix)
     resources[LOG_GROUP_ID] = {
@@ -193,12 +206,13 @@ def merge_template(stage: str, admin_site: bool = True) -> dict[str, Any]:
             "RetentionInDays": LOG_RETENTION_DAYS,
         },
     }
-    # Partial resource: deep-merged into the RestAPI chalice generates.
-    resources["RestAPI"] = {
-        "Properties": {
-            "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}
+    if api == "rest":
+        # Partial resource: deep-merged into the RestAPI chalice generates.
+        resources[REST_API_ID] = {
+            "Properties": {
+                "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}
+            }
         }
-    }
     resources[RELAY_ROLE_ID] = relay_queue_role(prefix)
     variables: dict[str, Any] = {
         "DAOJIA_JWT_SECRET_ARN": {"Ref": SIGNING_KEY_ID},
@@ -219,7 +233,9 @@ def merge_template(stage: str, admin_site: bool = True) -> dict[str, Any]:
             outputs[logical + "Name"] = {"Value": {"Ref": logical}}
     # Added after the loop above: the site's outputs are named for the deploy script.
     if admin_site:
-        resources.update(admin_site_resources(prefix))
+        resources.update(
+            admin_site_resources(prefix, HTTP_API_ID if api == "http" else REST_API_ID)
+        )
         outputs.update(admin_site_outputs(stage))
     return {
         "Description": f"Daojia {stage}: API, workers, tables, queues, buckets, signing key, "
@@ -341,7 +357,9 @@ def partition_neutral(value: Any) -> Any:
     return value
 
 
-def build(stage: str, out_dir: Path | None = None, admin_site: bool = True) -> Path:
+def build(
+    stage: str, out_dir: Path | None = None, admin_site: bool = True, api: str = DEFAULT_API
+) -> Path:
     """Build the stage's template and deployment package; return the template's path."""
     if stage == "local":
         raise BuildError("the local stage is not deployed: run ./daojia up instead")
@@ -350,7 +368,7 @@ def build(stage: str, out_dir: Path | None = None, admin_site: bool = True) -> P
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     merge_path = out / "merge.json"
-    merge_path.write_text(json.dumps(merge_template(stage, admin_site), indent=2) + "\n")
+    merge_path.write_text(json.dumps(merge_template(stage, admin_site, api), indent=2) + "\n")
     cmd = [
         sys.executable,
         "-c",
@@ -372,6 +390,11 @@ def build(stage: str, out_dir: Path | None = None, admin_site: bool = True) -> P
         )
     template = json.loads(template_path.read_text())
     link_event_sources(template, resource_prefix(stage))
+    if api == "http":
+        try:
+            replace_rest_api(template, resource_prefix(stage))
+        except HttpApiError as err:
+            raise BuildError(f"cannot build the HTTP API: {err}") from err
     template = partition_neutral(template)
     template_path.write_text(json.dumps(template, indent=2) + "\n")
     return template_path
@@ -398,13 +421,20 @@ def main(argv: list[str] | None = None) -> int:
         help="leave out the admin site's S3 bucket and CloudFront distribution (needed in the "
         "China regions, which have no CloudFront Origin Access Control)",
     )
+    parser.add_argument(
+        "--api",
+        choices=API_KINDS,
+        default=DEFAULT_API,
+        help="API Gateway flavour: http (HTTP API, the default) or rest (chalice's REST API, "
+        "with gateway responses in our error body)",
+    )
     args = parser.parse_args(argv)
     out = args.out or DEFAULT_OUT / args.stage
     if args.clean and out.exists():
         shutil.rmtree(out)
     started = time.monotonic()
     try:
-        path = build(args.stage, out, admin_site=not args.no_admin_site)
+        path = build(args.stage, out, admin_site=not args.no_admin_site, api=args.api)
     except BuildError as err:
         print(f"infra.template: {err}", file=sys.stderr)
         return 1

@@ -115,11 +115,11 @@ def test_security_headers_and_a_csp_that_reaches_only_the_stacks_api(
     assert directives["style-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["connect-src"] == (
-        "'self' https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+        "'self' https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
     )
     assert "unsafe" not in csp
-    # The API origin is the one chalice outputs as EndpointURL.
-    endpoint = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"
+    # The API origin is the one the template outputs as EndpointURL.
+    endpoint = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"
     assert endpoint.startswith(hosting.API_ORIGIN_SUB + "/")
 
 
@@ -147,19 +147,18 @@ def test_the_site_can_be_left_out_for_regions_without_oac() -> None:
 
 @pytest.mark.slow
 def test_every_reference_of_the_site_resolves_in_the_built_template(
-    tmp_path_factory: pytest.TempPathFactory,
+    prod_template_path: Path,
 ) -> None:
-    """The CSP names chalice's RestAPI, which only the built template holds."""
-    path: Path = tpl.build("prod", tmp_path_factory.mktemp("site-template"))
-    template = json.loads(path.read_text())
+    """The CSP names the HTTP API, which only the built template holds."""
+    template = json.loads(prod_template_path.read_text())
     resources = template["Resources"]
     site = {k: v for k, v in resources.items() if k.startswith("AdminSite")}
     text = json.dumps(site)
     refs = set(re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}", text))
     refs |= set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text))
     refs |= set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
-    assert "RestAPI" in refs
+    assert "HttpApi" in refs
     assert refs <= set(resources), refs - set(resources)
-    assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    assert resources["HttpApi"]["Type"] == "AWS::ApiGatewayV2::Api"
     api_url = template["Outputs"]["EndpointURL"]["Value"]["Fn::Sub"]
     assert api_url.startswith(hosting.API_ORIGIN_SUB + "/")

@@ -90,9 +90,8 @@ def test_the_apps_placeholder_arn_names_the_print_jobs_table():
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    path: Path = tpl.build("prod", tmp_path_factory.mktemp("print-template"))
-    return json.loads(path.read_text())
+def template(prod_template_path: Path) -> dict[str, Any]:
+    return json.loads(prod_template_path.read_text())
 
 
 @pytest.mark.slow

@@ -34,8 +34,8 @@ GATEWAY_RESPONSES = (
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tpl.build(STAGE, tmp_path_factory.mktemp("template"))
+def built(prod_template_path: Path) -> Path:
+    return prod_template_path  # the HTTP API variant (tests/infra/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -335,10 +335,27 @@ def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(
     assert variables["DAOJIA_RELAY_ROLE_ARN"] == {"Fn::GetAtt": [tpl.RELAY_ROLE_ID, "Arn"]}
 
 
-# --- API Gateway's own errors -----------------------------------------------------------
+# --- the REST API variant (--api rest) ---------------------------------------------------
 
 
-def test_gateway_responses_use_our_error_shape(template: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def rest_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tpl.build(STAGE, tmp_path_factory.mktemp("rest-template"), api="rest")
+
+
+def test_the_rest_variant_keeps_chalices_rest_api_and_passes_cfn_lint(rest_built: Path) -> None:
+    findings = tpl.lint(rest_built)
+    assert findings == [], "\n".join(str(m) for m in findings)
+    template = json.loads(rest_built.read_text())
+    assert template["Resources"]["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    assert not _of_type(template, "AWS::ApiGatewayV2::Api")
+    assert "arn:aws:" not in json.dumps(template)
+    csp = json.dumps(_of_type(template, "AWS::CloudFront::ResponseHeadersPolicy"))
+    assert "https://${RestAPI}.execute-api." in csp
+
+
+def test_rest_gateway_responses_use_our_error_shape(rest_built: Path) -> None:
+    template = json.loads(rest_built.read_text())
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     responses = body["x-amazon-apigateway-gateway-responses"]
     assert set(GATEWAY_RESPONSES) <= set(responses)

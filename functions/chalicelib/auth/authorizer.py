@@ -1,6 +1,7 @@
 """The one Chalice authorizer, used by every protected route.
 
-It runs as a custom (TOKEN) authorizer on API Gateway and in-process under
+It runs as a Lambda authorizer on API Gateway (a REQUEST authorizer of the HTTP API, or a
+TOKEN authorizer of the REST API, see ``auth_request_of``) and in-process under
 ``chalice local``. It always allows the call and passes either the verified claims or
 the reason they could not be verified; the route then answers with our JSON 401/403.
 That keeps error bodies identical everywhere and lets API Gateway cache one answer per
@@ -9,7 +10,10 @@ token for all routes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import AuthResponse, Blueprint
+from chalice.app import AuthRequest  # in chalice/app.py, which Lambda packages also hold
 
 from chalicelib.auth.tokens import InvalidToken, verify
 
@@ -42,3 +46,27 @@ def token_authorizer(auth_request):  # type: ignore[no-untyped-def]
             "jti": str(claims.get("jti") or ""),
         },
     )
+
+
+def auth_request_of(event: dict[str, Any]) -> AuthRequest:
+    """The token and method ARN of an authorizer event, whichever API Gateway sent it.
+
+    A REST API's TOKEN event and an HTTP API's payload 1.0 REQUEST event both carry
+    ``authorizationToken`` and ``methodArn``; should a REQUEST event lack the token, it is
+    the identity source (our only one is the Authorization header) or that header itself.
+    A missing token is left to the authorizer, which answers it as ``token_missing``.
+    """
+    token = event.get("authorizationToken")
+    if token is None:
+        source = event.get("identitySource")
+        token = ",".join(source) if isinstance(source, list) else source
+    if token is None:
+        headers = event.get("headers") or {}
+        token = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    arn = event.get("methodArn") or event.get("routeArn") or ""
+    return AuthRequest(str(event.get("type") or "TOKEN"), token or "", arn)
+
+
+# chalice's own reading of the event (``event["authorizationToken"]``) raises on an event
+# without it, which API Gateway would answer with a 500; read both shapes instead.
+token_authorizer._transform_event = auth_request_of  # type: ignore[method-assign]
