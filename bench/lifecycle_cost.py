@@ -65,7 +65,9 @@ DDB_USD_PER_WRU = 0.625 / 1e6  # write request unit
 SQS_USD_PER_REQUEST = {"standard": 0.40 / 1e6, "fifo": 0.50 / 1e6}  # per 64 KB chunk
 LAMBDA_USD_PER_REQUEST = 0.20 / 1e6
 LAMBDA_USD_PER_GB_S = 0.0000166667  # x86_64
-APIGW_USD_PER_REQUEST = 3.50 / 1e6  # REST API, first 333 million a month
+# HTTP API (what infra/template.py deploys; the REST variant, --api rest, is $3.50/M), first
+# 300 million a month, per request up to 512 KB
+APIGW_USD_PER_REQUEST = 1.00 / 1e6
 TRANSFER_USD_PER_GB = 0.09  # data out to the internet (first 10 TB a month)
 LOGS_USD_PER_GB = 0.50  # CloudWatch Logs ingestion
 LAMBDA_MEMORY_MB = 512  # functions/.chalice/config.json
@@ -584,7 +586,7 @@ def report(tally: Tally, info: dict[str, Any]) -> None:
     )
     print(
         f"#   Lambda ${LAMBDA_USD_PER_REQUEST * 1e6:.2f}/M requests + "
-        f"${LAMBDA_USD_PER_GB_S:.10f}/GB-s (x86, {LAMBDA_MEMORY_MB} MB); API Gateway REST "
+        f"${LAMBDA_USD_PER_GB_S:.10f}/GB-s (x86, {LAMBDA_MEMORY_MB} MB); API Gateway HTTP API "
         f"${APIGW_USD_PER_REQUEST * 1e6:.2f}/M; data out ${TRANSFER_USD_PER_GB}/GB; "
         f"CloudWatch Logs ${LOGS_USD_PER_GB}/GB"
     )

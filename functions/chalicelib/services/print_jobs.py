@@ -227,29 +227,37 @@ def acknowledge(principal: Principal, job_id: str, body: s.AckRequest) -> s.Prin
         + (f" on {body.printer}" if body.printer else "")
         + (" (补打)" if body.reprinted else "")
     )
-    if copy not in (job.acked_copies or set()):
+    acked = set(job.acked_copies or ())
+    if copy not in acked:
+        entry = order_flow.record("ack", job.status, job.status, principal, note)
+        condition = ~PrintJobModel.acked_copies.contains(copy)
+        last = job.status in PRINT_JOB.transitions["print"][0] and set(job.copies) <= acked | {copy}
+        if last:  # the last copy: acknowledged and printed in one write
+            actions = [PrintJobModel.acked_copies.add({copy}), *_printed(job, principal, [entry])]
+            condition &= PrintJobModel.status == job.status
+            for other in acked:
+                condition &= PrintJobModel.acked_copies.contains(other)
+        else:
+            actions = [
+                PrintJobModel.acked_copies.add({copy}),
+                PrintJobModel.history.set(PrintJobModel.history.append([entry])),
+            ]
         try:
-            job.update(
-                actions=[
-                    PrintJobModel.acked_copies.add({copy}),
-                    PrintJobModel.history.set(
-                        PrintJobModel.history.append(
-                            [order_flow.record("ack", job.status, job.status, principal, note)]
-                        )
-                    ),
-                ],
-                condition=~PrintJobModel.acked_copies.contains(copy),
-            )
+            job.update(actions=actions, condition=condition)  # loads the new item
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
             job = get_job(job_id)  # acknowledged at the same moment by a retry
     if job.status != "printed" and set(job.copies) <= set(job.acked_copies or ()):
         _mark_printed(job, principal)
-        job = get_job(job_id)
-    if job.status == "printed":
-        clear_missed_if_resolved(job.order_id)  # also heals a flag left by a crash
+    if job.status == "printed" and _was_missed(job):
+        # Only a job that was missed can be the last missed job of its order.
+        clear_missed_if_resolved(job.order_id)
     return view(job)
+
+
+def _was_missed(job: PrintJobModel) -> bool:
+    return any(h.to_state == "missed" for h in job.history or [])
 
 
 def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> s.PrintJob:
@@ -296,29 +304,32 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
     raise Conflict("The job changed at the same time; retry.", code="print_job_changed")
 
 
-def _mark_printed(job: PrintJobModel, principal: Principal) -> None:
+def _printed(job: PrintJobModel, principal: Principal, entries: list[Any]) -> list[Any]:
+    """Update actions that make ``job`` printed, recording ``entries`` first."""
     to = PRINT_JOB.target("print", job.status)
+    entries = [*entries, order_flow.record("print", job.status, to, principal)]
+    return [
+        PrintJobModel.status.set(to),
+        PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+        PrintJobModel.printed_at.set(clock.now_iso()),
+        PrintJobModel.watch.remove(),
+        PrintJobModel.watch_at.remove(),
+        PrintJobModel.history.set(PrintJobModel.history.append(entries)),
+    ]
+
+
+def _mark_printed(job: PrintJobModel, principal: Principal) -> None:
     sources = PRINT_JOB.transitions["print"][0]
     try:
         job.update(
-            actions=[
-                PrintJobModel.status.set(to),
-                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
-                PrintJobModel.printed_at.set(clock.now_iso()),
-                PrintJobModel.watch.remove(),
-                PrintJobModel.watch_at.remove(),
-                PrintJobModel.history.set(
-                    PrintJobModel.history.append(
-                        [order_flow.record("print", job.status, to, principal)]
-                    )
-                ),
-            ],
+            actions=_printed(job, principal, []),
             condition=PrintJobModel.status.is_in(*sources),
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
         # The other copy's acknowledgement printed it at the same moment.
+        job.refresh(consistent_read=True)
 
 
 # --- reprint -----------------------------------------------------------------------------
