@@ -56,6 +56,9 @@ def principal_from_context(context: dict[str, Any] | None) -> Principal:
             "token_expired": "Your session has expired; sign in again.",
             "token_invalid": "The access token is not valid; sign in again.",
             "token_missing": "Send 'Authorization: Bearer <token>'.",
+            "token_revoked": "This session has ended (signed out everywhere, password "
+            "changed or account moved); sign in again.",
+            "account_disabled": "This account is disabled; ask head office.",
         }
         raise Unauthorized(messages.get(problem, "Sign in first."), code=problem)
     role = auth.get("role")
