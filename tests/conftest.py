@@ -125,9 +125,11 @@ def aws(_aws_snapshot):
     make_dynamodb_atomic()
     with moto.mock_aws():
         _restore(_aws_snapshot)
+        from chalicelib.auth import sessions
         from chalicelib.queues import queue_url
 
         queue_url.cache_clear()
+        sessions.clear_cache()  # accounts the authorizer read belong to the previous test
         yield dict(_aws_snapshot.urls)
 
 

@@ -37,8 +37,16 @@ STAFF_TOKEN_TTL_S = int(os.environ.get("DAOJIA_STAFF_TOKEN_TTL_S", str(12 * 3600
 # Sign-in protection.
 OTP_TTL_S = int(os.environ.get("DAOJIA_OTP_TTL_S", "300"))
 OTP_RESEND_S = int(os.environ.get("DAOJIA_OTP_RESEND_S", "60"))
+# Lockout is per account and client address (MAX_FAILED_SIGNINS), plus a much higher
+# ceiling per account over all addresses, so that nobody locks another person out.
 MAX_FAILED_SIGNINS = int(os.environ.get("DAOJIA_MAX_FAILED_SIGNINS", "5"))
+MAX_FAILED_SIGNINS_PER_ACCOUNT = int(os.environ.get("DAOJIA_MAX_FAILED_SIGNINS_PER_ACCOUNT", "50"))
+# A 6-digit code is far easier to guess than a password: a lower ceiling per phone.
+MAX_FAILED_CODES_PER_PHONE = int(os.environ.get("DAOJIA_MAX_FAILED_CODES_PER_PHONE", "10"))
 LOCKOUT_S = int(os.environ.get("DAOJIA_LOCKOUT_S", "900"))
+# How long the authorizer trusts what it read about an account (revocation, disabling);
+# API Gateway also caches its answer per token for AUTHORIZER_TTL_S (auth/authorizer.py).
+SESSION_CACHE_S = int(os.environ.get("DAOJIA_SESSION_CACHE_S", "15"))
 
 # SMS: "local" logs the code (and returns it in the response in the local stage only).
 # Deployed stages have no default: sign-in codes must never end up in CloudWatch.

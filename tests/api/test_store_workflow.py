@@ -108,10 +108,12 @@ def test_a_delivery_order_walks_every_step_and_refuses_every_other(api, catalogu
         "deliver",
         "confirm_receipt",
     ]
-    by_action = {h["action"]: h for h in got["history"]}
-    assert by_action["checkout"]["actor"] == "sh-a-manager"
+    by_action = {h["action"]: h for h in got["history"]}  # as the customer sees it
+    assert by_action["checkout"]["actor"] == "store"  # no staff login names for customers
     assert by_action["checkout"]["role"] == "store_manager"
     assert by_action["confirm_receipt"]["actor"] == "c-1"
+    _, for_staff = api.call("GET", f"/orders/{oid}", token=staff)
+    assert {h["action"]: h for h in for_staff["history"]}["checkout"]["actor"] == "sh-a-manager"
     saved = OrderModel.get(oid)
     assert saved.due_kind is None and saved.due_at is None
     assert RefundModel.count() == 0 and saved.refunded_fen == 0

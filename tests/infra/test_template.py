@@ -302,15 +302,24 @@ def test_api_and_worker_roles_grant_exactly_what_the_code_calls(
     assert allows(api, "secretsmanager:GetSecretValue", arns["secret"])
 
 
-def test_the_authorizer_reads_the_signing_key_and_nothing_else(
+def test_the_authorizer_reads_the_signing_key_and_the_accounts_and_nothing_else(
     template: dict[str, Any],
 ) -> None:
+    """It reads accounts (auth/sessions.py: revoked sessions, disabled staff) and may
+    change nothing."""
     arns = _arns(template)
     st = role_statements(template, "TokenAuthorizer")
     assert allows(st, "secretsmanager:GetSecretValue", arns["secret"])
     assert allows(st, "logs:PutLogEvents", arns["log_stream"])
+    readable = {t for t in arns["tables"] if allows(st, "dynamodb:GetItem", t)}
+    assert {t.rsplit("-", 1)[-1] for t in readable} == {"staff", "customers"}
+    assert len(readable) == 2
+    for table in arns["tables"]:
+        for action in TABLE_ACTIONS:
+            if action != "GetItem":
+                assert not allows(st, f"dynamodb:{action}", table), (action, table)
     services = {a.split(":")[0] for s in st for a in as_list(s["Action"])}
-    assert services == {"logs", "secretsmanager"}
+    assert services == {"logs", "secretsmanager", "dynamodb"}
 
 
 def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(

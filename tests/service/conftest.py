@@ -65,6 +65,9 @@ def aws_server(moto_server, monkeypatch):
         from chalicelib import queues
 
         queues.queue_url.cache_clear()  # queue URLs are looked up again after the reset
+    from chalicelib.auth import sessions
+
+    sessions.clear_cache()  # accounts the authorizer read belong to the previous test
     urls = create_all(boto3.Session(region_name="us-east-1"), PREFIX)
     yield urls
     monkeypatch.delenv("AWS_ENDPOINT_URL")

@@ -37,3 +37,27 @@ def test_a_code_is_redeemed_once_under_concurrency(aws_server):
         outcomes = list(pool.map(verify, range(20)))
     assert outcomes.count("ok") == 1
     assert set(outcomes) <= {"ok", "otp_invalid"}
+
+
+def test_racing_failed_sign_ins_are_all_counted(aws_server):
+    """Thirty wrong passwords at once from thirty addresses: each is counted on the
+    account-wide counter (a window opened by a racing failure is joined, not reset)."""
+    from chalicelib.db.models import SigninGuardModel
+    from chalicelib.services import signin_guard
+
+    with ThreadPoolExecutor(16) as pool:
+        list(
+            pool.map(
+                lambda n: signin_guard.record_failure(
+                    signin_guard.for_staff("sh-a-picker", f"192.0.2.{n}")
+                ),
+                range(30),
+            )
+        )
+    account = SigninGuardModel.get("staff:sh-a-picker", consistent_read=True)
+    assert (int(account.failures), int(account.locked_until)) == (30, 0)
+    per_address = [
+        SigninGuardModel.get(f"staff:sh-a-picker#0@192.0.2.{n}", consistent_read=True)
+        for n in range(30)
+    ]
+    assert {int(g.failures) for g in per_address} == {1}

@@ -1,7 +1,7 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { t } from "../i18n.js";
-import { HQ, MANAGER, STAFF, isHq } from "../session.js";
+import { HQ, MANAGER, STAFF, isHq, session } from "../session.js";
 import * as stores from "../stores.js";
 
 function createForm(scope, messages, ctx) {
@@ -34,23 +34,83 @@ function createForm(scope, messages, ctx) {
   submit);
 }
 
+/** Ask before a destructive action, in a modal <dialog>: resolves to true (confirmed),
+ * false (cancelled, Esc) or, with `password`, to the password typed. */
+function confirmDialog({ title, text, confirmLabel, password = false }) {
+  return new Promise((resolve) => {
+    const heading = h("h2", { id: "confirm-title" }, title);
+    const input = password
+      ? h("input", { type: "password", required: true, minlength: "10", autocomplete: "new-password" })
+      : null;
+    const ok = h("button", { type: "submit", class: "danger" }, confirmLabel);
+    const cancel = h("button", { type: "button" }, t("staff.cancel"));
+    const form = h("form", { method: "dialog" },
+      heading,
+      h("p", {}, text),
+      input ? field(t("staff.new_password"), input, t("staff.password_hint")) : null,
+      h("div", { class: "row" }, cancel, " ", ok));
+    const dialog = h("dialog", { "aria-labelledby": "confirm-title" }, form);
+    let answer = false;
+    form.addEventListener("submit", () => { answer = input ? input.value : true; });
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(answer);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (input || cancel).focus();
+  });
+}
+
 function actions(account, messages, ctx) {
-  const toggle = h("button", { type: "button", class: account.active ? "danger" : null }, account.active ? t("staff.disable") : t("staff.enable"));
-  toggle.addEventListener("click", () => busy(toggle, messages, async () => {
-    await patch(`/admin/staff/${account.username}`, { active: !account.active });
-    sessionStorage.setItem("daojia.flash", t("staff.updated", { name: account.display_name }));
+  const name = account.display_name;
+  const done = (text) => {
+    sessionStorage.setItem("daojia.flash", text);
     ctx.rerender();
-  }));
-  const reset = h("button", { type: "button" }, t("staff.reset_password"));
-  reset.addEventListener("click", () => {
-    const password = window.prompt(t("staff.new_password_prompt", { name: account.display_name }));
-    if (!password) return;
-    busy(reset, messages, async () => {
-      await patch(`/admin/staff/${account.username}`, { password });
-      messages.show(okBox(t("staff.password_reset", { name: account.display_name })));
+  };
+  const button = (label, danger, onclick) => {
+    const b = h("button", { type: "button", class: danger ? "danger" : null }, label);
+    b.addEventListener("click", () => onclick(b));
+    return b;
+  };
+  const me = session() && session().staff.username === account.username;
+  // The API refuses disabling one's own account (409); the button is not offered either.
+  const toggle = me && account.active ? null : button(account.active ? t("staff.disable") : t("staff.enable"), account.active, async (b) => {
+    if (account.active && !(await confirmDialog({
+      title: t("staff.disable"), text: t("staff.disable_confirm", { name }), confirmLabel: t("staff.disable"),
+    }))) return;
+    busy(b, messages, async () => {
+      await patch(`/admin/staff/${account.username}`, { active: !account.active });
+      done(t("staff.updated", { name }));
     });
   });
-  return [reset, " ", toggle];
+  const reset = button(t("staff.reset_password"), false, async (b) => {
+    const password = await confirmDialog({
+      title: t("staff.reset_password"), text: t("staff.reset_confirm", { name }),
+      confirmLabel: t("staff.reset_password"), password: true,
+    });
+    if (!password) return;
+    busy(b, messages, async () => {
+      await patch(`/admin/staff/${account.username}`, { password });
+      messages.show(okBox(t("staff.password_reset", { name })));
+    });
+  });
+  const unlock = button(t("staff.unlock"), false, (b) => busy(b, messages, async () => {
+    await post(`/admin/staff/${account.username}/unlock`, {});
+    messages.show(okBox(t("staff.unlocked", { name })));
+  }));
+  const signOut = isHq() ? button(t("staff.sign_out_everywhere"), true, async (b) => {
+    if (!(await confirmDialog({
+      title: t("staff.sign_out_everywhere"), text: t("staff.sign_out_confirm", { name }),
+      confirmLabel: t("staff.sign_out_everywhere"),
+    }))) return;
+    busy(b, messages, async () => {
+      await post(`/admin/staff/${account.username}/sign-out-everywhere`, {});
+      messages.show(okBox(t("staff.signed_out", { name })));
+    });
+  }) : null;
+  return h("div", { class: "row" }, [reset, unlock, signOut, toggle].filter(Boolean).flatMap((b) => [b, " "]).slice(0, -1));
 }
 
 export default {

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.api.routing import Area
-from chalicelib.auth.principal import ALL_ROLES, HQ_ADMIN, STORE_MANAGER, Principal
+from chalicelib.api.routing import Area, current_request_of
+from chalicelib.auth.principal import (
+    ALL_ROLES,
+    BACK_OFFICE,
+    CUSTOMER,
+    HQ_ADMIN,
+    STORE_MANAGER,
+    Principal,
+)
 from chalicelib.errors import Forbidden
 from chalicelib.lazy import lazy_module
 from chalicelib.schemas import identity as s
@@ -13,6 +20,13 @@ service = lazy_module("chalicelib.services.identity")
 area = Area(
     "identity", __name__, "Sign-in and accounts. Send the token as 'Authorization: Bearer <token>'."
 )
+
+
+def _client_ip() -> str | None:
+    """The caller's address as API Gateway saw it (not a header the client could set):
+    sign-in lockout is counted per account and address (services/signin_guard.py)."""
+    context = current_request_of(area).context or {}
+    return (context.get("identity") or {}).get("sourceIp")
 
 
 @area.route(
@@ -28,7 +42,7 @@ area = Area(
 def request_code(body: s.OtpRequest) -> s.OtpSent:
     """At most one code per phone a minute. In the local stage the code is also returned
     as ``dev_code`` (no SMS is sent there)."""
-    return service.request_otp(body.phone)
+    return service.request_otp(body.phone, _client_ip())
 
 
 @area.route(
@@ -42,8 +56,9 @@ def request_code(body: s.OtpRequest) -> s.OtpSent:
 )
 def verify_code(body: s.OtpVerify) -> s.CustomerSession:
     """Registers the member on first sign-in (``new_member: true``), recording ``source``
-    from the QR code they came through. Five wrong codes lock the phone for 15 minutes."""
-    return service.verify_otp(body)
+    from the QR code they came through. Five wrong codes from one address lock the phone
+    for that address for 15 minutes; ten from all addresses together lock it for all."""
+    return service.verify_otp(body, _client_ip())
 
 
 @area.route(
@@ -56,13 +71,28 @@ def verify_code(body: s.OtpVerify) -> s.CustomerSession:
     request_example={"username": "hq-admin", "password": "••••••••••"},
 )
 def login(body: s.StaffLogin) -> s.StaffSession:
-    """Five wrong passwords lock the account for 15 minutes."""
-    return service.staff_login(body)
+    """Five wrong passwords from one address lock the account for that address for 15
+    minutes; fifty from all addresses together lock it for all (head office can unlock)."""
+    return service.staff_login(body, _client_ip())
 
 
 @area.route("/me", "GET", summary="Who the token belongs to", roles=ALL_ROLES, response=s.Me)
 def me(principal: Principal) -> s.Me:
     return s.Me(subject=principal.subject, role=principal.role, store_id=principal.store_id)
+
+
+@area.route(
+    "/me/sign-out-everywhere",
+    "POST",
+    summary="End every session of your own account",
+    roles={CUSTOMER, *BACK_OFFICE},
+    status=204,
+    errors=(404,),
+)
+def sign_out_everywhere(principal: Principal) -> None:
+    """Every token of the caller's account stops working, this one included (within the
+    revocation delay stated in the README); sign in again to get a new one."""
+    service.sign_out_everywhere(principal)
 
 
 @area.route(
@@ -108,7 +138,37 @@ def list_staff(query: s.StaffQuery, principal: Principal) -> s.StaffList:
     roles={HQ_ADMIN, STORE_MANAGER},
     body=s.StaffUpdate,
     response=s.StaffAccount,
-    errors=(403, 404, 422),
+    errors=(403, 404, 409, 422),
 )
 def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.StaffAccount:
+    """Disabling, re-enabling and a new password end every session of the account; a new
+    password also lifts a sign-in lockout. Nobody disables their own account (409
+    ``cannot_change_own_account``)."""
     return service.update_staff(username, body, principal)
+
+
+@area.route(
+    "/admin/staff/{username}/unlock",
+    "POST",
+    summary="Lift a sign-in lockout",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    response=s.StaffAccount,
+    errors=(403, 404),
+)
+def unlock_staff(username: str, principal: Principal) -> s.StaffAccount:
+    """Forgets the account's failed sign-ins from every address, so it can sign in at once."""
+    return service.unlock_staff(username, principal)
+
+
+@area.route(
+    "/admin/staff/{username}/sign-out-everywhere",
+    "POST",
+    summary="End every session of an account",
+    roles={HQ_ADMIN},
+    response=s.StaffAccount,
+    errors=(404,),
+)
+def sign_out_staff(username: str, principal: Principal) -> s.StaffAccount:
+    """Every token of the account stops working (within the revocation delay stated in
+    the README); the account stays enabled and may sign in again."""
+    return service.sign_out_staff(username, principal)

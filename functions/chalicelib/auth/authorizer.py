@@ -5,7 +5,8 @@ TOKEN authorizer of the REST API, see ``auth_request_of``) and in-process under
 ``chalice local``. It always allows the call and passes either the verified claims or
 the reason they could not be verified; the route then answers with our JSON 401/403.
 That keeps error bodies identical everywhere and lets API Gateway cache one answer per
-token for all routes.
+token for all routes (for ``AUTHORIZER_TTL_S``, which bounds how long a revoked session
+can still be used: auth/sessions.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 from chalice import AuthResponse, Blueprint
 from chalice.app import AuthRequest  # in chalice/app.py, which Lambda packages also hold
 
+from chalicelib.auth import sessions
 from chalicelib.auth.tokens import InvalidToken, verify
 
 authorizer_blueprint = Blueprint(__name__)
 
 
-@authorizer_blueprint.authorizer(ttl_seconds=60)
+@authorizer_blueprint.authorizer(ttl_seconds=sessions.AUTHORIZER_TTL_S)
 def token_authorizer(auth_request):  # type: ignore[no-untyped-def]
     raw = (auth_request.token or "").strip()
     scheme, _, token = raw.partition(" ")
@@ -34,6 +36,9 @@ def token_authorizer(auth_request):  # type: ignore[no-untyped-def]
         return AuthResponse(
             routes=["*"], principal_id="anonymous", context={"auth_error": exc.code}
         )
+    ended = sessions.problem(claims)  # disabled, signed out everywhere, password reset
+    if ended:
+        return AuthResponse(routes=["*"], principal_id="anonymous", context={"auth_error": ended})
     # API Gateway context values must be strings, numbers or booleans.
     return AuthResponse(
         routes=["*"],

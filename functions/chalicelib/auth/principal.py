@@ -56,6 +56,9 @@ def principal_from_context(context: dict[str, Any] | None) -> Principal:
             "token_expired": "Your session has expired; sign in again.",
             "token_invalid": "The access token is not valid; sign in again.",
             "token_missing": "Send 'Authorization: Bearer <token>'.",
+            "token_revoked": "This session has ended (signed out everywhere, password "
+            "changed or account moved); sign in again.",
+            "account_disabled": "This account is disabled; ask head office.",
         }
         raise Unauthorized(messages.get(problem, "Sign in first."), code=problem)
     role = auth.get("role")
@@ -81,3 +84,20 @@ def require_store_access(principal: Principal, store_id: str) -> None:
             code="other_store",
             details={"store_id": store_id},
         )
+
+
+# Actors that are not people (scheduled jobs, the payment provider's notification): shown
+# to everyone as they are.
+SYSTEM_ACTORS = frozenset({"system", "payment-provider"})
+# What a customer sees instead of a staff member's login name.
+ROLE_LABELS = {STORE_STAFF: "store", STORE_MANAGER: "store", HQ_ADMIN: "head_office"}
+
+
+def shown_actor(actor: str, role: str, viewer: Principal) -> str:
+    """Who made a recorded change, as ``viewer`` may see it. Customers see their own id,
+    system actors, and for everyone else only a role label (``store``, ``head_office``),
+    never a staff login name (a username is half of a sign-in). Staff and head office see
+    the actor as recorded."""
+    if viewer.role != CUSTOMER or actor == viewer.subject or actor in SYSTEM_ACTORS:
+        return actor
+    return ROLE_LABELS.get(role, "store" if role == RELAY else role)

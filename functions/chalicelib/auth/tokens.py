@@ -40,10 +40,16 @@ def signing_key() -> str:
 
 
 def issue(
-    subject: str, role: str, store_id: str | None, ttl_s: int, token_id: str | None = None
+    subject: str,
+    role: str,
+    store_id: str | None,
+    ttl_s: int,
+    token_id: str | None = None,
+    generation: int = 0,
 ) -> tuple[str, int]:
     """Sign a token for a principal; returns (token, expiry as epoch seconds).
-    ``token_id`` becomes the ``jti`` (random when not given)."""
+    ``token_id`` becomes the ``jti`` (random when not given); ``generation`` the ``gen``
+    claim, the account's token generation at sign-in (auth/sessions.py)."""
     import jwt
 
     now = int(time.time())
@@ -59,6 +65,8 @@ def issue(
     }
     if store_id:
         claims["store_id"] = store_id
+    if generation:
+        claims["gen"] = generation
     return jwt.encode(claims, signing_key(), algorithm="HS256"), exp
 
 

@@ -241,6 +241,12 @@ class StaffModel(Model):
     active = BooleanAttribute(default=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Tokens carry the generation they were issued under; bumping it (disable, enable,
+    # password reset, sign out everywhere) revokes every older token (auth/sessions.py).
+    token_gen = NumberAttribute(default=0)
+    # Part of the per-client sign-in guard keys: bumping it (unlock, password reset)
+    # forgets every client's failures at once (services/signin_guard.py).
+    signin_epoch = NumberAttribute(default=0)
 
     by_store = StaffByStore()
 
@@ -256,6 +262,7 @@ class CustomerModel(Model):
     source = UnicodeAttribute(null=True)  # from a parameterised QR code, e.g. "store:sh-jingan"
     home_store_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    token_gen = NumberAttribute(default=0)  # "sign out everywhere" bumps it (auth/sessions.py)
 
 
 class CustomerPhoneModel(Model):

@@ -10,13 +10,13 @@ import time
 import uuid
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, config
-from chalicelib.auth import tokens
+from chalicelib.auth import sessions, tokens
 from chalicelib.auth.passwords import dummy_hash, hash_password, verify_password
-from chalicelib.auth.principal import HQ_ADMIN, Principal
+from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, Principal
 from chalicelib.db.connection import connection
 from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel, StaffModel
 from chalicelib.db.writes import save_new
@@ -40,9 +40,9 @@ def _code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_otp(phone: str) -> s.OtpSent:
+def request_otp(phone: str, client_ip: str | None = None) -> s.OtpSent:
     """Send a sign-in code, at most one per phone every OTP_RESEND_S seconds."""
-    signin_guard.ensure_not_locked(f"otp:{phone}")
+    signin_guard.ensure_not_locked(signin_guard.for_phone(phone, client_ip))
     sender = sms.provider()  # fail before recording a code that would never be sent
     now = int(time.time())
     code = f"{secrets.randbelow(10**6):06d}"
@@ -74,9 +74,10 @@ def request_otp(phone: str) -> s.OtpSent:
     )
 
 
-def verify_otp(body: s.OtpVerify) -> s.CustomerSession:
-    """Check the code (single use) and sign the customer in, registering on first sign-in."""
-    guard_key = f"otp:{body.phone}"
+def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSession:
+    """Check the code (single use) and sign the customer in, registering on first sign-in.
+    ``client_ip``: the caller's address, for the lockout rule (services/signin_guard.py)."""
+    guard_key = signin_guard.for_phone(body.phone, client_ip)
     signin_guard.ensure_not_locked(guard_key)
     wrong = Unauthorized("The code is wrong or has expired; ask for a new one.", code="otp_invalid")
     try:
@@ -95,7 +96,13 @@ def verify_otp(body: s.OtpVerify) -> s.CustomerSession:
         raise wrong from None
     signin_guard.clear(guard_key)
     customer, new = _find_or_register(body)
-    token, exp = tokens.issue(customer.customer_id, "customer", None, config.CUSTOMER_TOKEN_TTL_S)
+    token, exp = tokens.issue(
+        customer.customer_id,
+        "customer",
+        None,
+        config.CUSTOMER_TOKEN_TTL_S,
+        generation=int(customer.token_gen or 0),
+    )
     return s.CustomerSession(
         token=token,
         expires_at=exp,
@@ -111,7 +118,8 @@ def verify_otp(body: s.OtpVerify) -> s.CustomerSession:
 def _find_or_register(body: s.OtpVerify) -> tuple[CustomerModel, bool]:
     try:
         link = CustomerPhoneModel.get(body.phone)
-        return CustomerModel.get(link.customer_id), False
+        # Strongly consistent: the token must carry the current generation.
+        return CustomerModel.get(link.customer_id, consistent_read=True), False
     except DoesNotExist:
         pass
     return register_customer(body.phone, nickname=body.nickname, source=body.source)
@@ -162,15 +170,19 @@ def _new_member_coupons(customer_id: str) -> None:
         log.exception("registration coupons for %s failed", customer_id)
 
 
-def staff_login(body: s.StaffLogin) -> s.StaffSession:
-    """Password sign-in for head office and store staff."""
-    guard_key = f"staff:{body.username}"
-    signin_guard.ensure_not_locked(guard_key)
-    try:
-        account = StaffModel.get(body.username)
-        stored = account.password_hash
+def staff_login(body: s.StaffLogin, client_ip: str | None = None) -> s.StaffSession:
+    """Password sign-in for head office and store staff. ``client_ip``: the caller's
+    address, for the lockout rule (services/signin_guard.py)."""
+    try:  # strongly consistent: the token must carry the current generation
+        account: StaffModel | None = StaffModel.get(body.username, consistent_read=True)
     except DoesNotExist:
-        account, stored = None, dummy_hash()  # same work either way: timing tells nothing
+        account = None
+    guard_key = signin_guard.for_staff(
+        body.username, client_ip, int(account.signin_epoch or 0) if account else 0
+    )
+    signin_guard.ensure_not_locked(guard_key)
+    # Same work whether or not the account exists: timing tells nothing.
+    stored = account.password_hash if account else dummy_hash()
     if not verify_password(body.password, stored) or account is None:
         signin_guard.record_failure(guard_key)
         raise Unauthorized("Wrong username or password.", code="bad_credentials")
@@ -178,7 +190,11 @@ def staff_login(body: s.StaffLogin) -> s.StaffSession:
         raise Forbidden("This account is disabled; ask head office.", code="account_disabled")
     signin_guard.clear(guard_key)
     token, exp = tokens.issue(
-        account.username, account.role, account.store_id, config.STAFF_TOKEN_TTL_S
+        account.username,
+        account.role,
+        account.store_id,
+        config.STAFF_TOKEN_TTL_S,
+        generation=int(account.token_gen or 0),
     )
     return s.StaffSession(token=token, expires_at=exp, staff=staff_view(account))
 
@@ -230,22 +246,93 @@ def list_staff(scope: str) -> s.StaffList:
     return s.StaffList(items=[staff_view(a) for a in StaffModel.by_store.query(scope)])
 
 
-def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.StaffAccount:
-    """Change an account's password, name or active flag."""
+def _managed_account(username: str, principal: Principal) -> StaffModel:
+    """The account if the principal may manage it: head office any, a store manager the
+    accounts of their own store except head office's (404 / 403 otherwise)."""
     try:
-        account = StaffModel.get(username)
+        account = StaffModel.get(username, consistent_read=True)
     except DoesNotExist:
         raise NotFound(f"No account {username!r}.", code="staff_not_found") from None
     if not principal.is_hq and not principal.can_act_for_store(account.store_id or ""):
         raise Forbidden("That account belongs to another store.", code="other_store")
     if account.role == HQ_ADMIN and not principal.is_hq:
         raise Forbidden("Only head office changes head-office accounts.", code="role_not_allowed")
+    return account
+
+
+def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.StaffAccount:
+    """Change an account's password, name or active flag. Disabling, re-enabling and a
+    new password end every session of the account; a new password also lifts a lockout."""
+    account = _managed_account(username, principal)
+    if username == principal.subject and body.active is False:
+        raise Conflict(
+            "You cannot disable your own account; ask head office or another manager.",
+            code="cannot_change_own_account",
+            details={"field": "active"},
+        )
     actions = [StaffModel.updated_at.set(clock.now_iso())]
+    ends_sessions = False
     if not isinstance(body.password, type(s.UNSET)):
         actions.append(StaffModel.password_hash.set(hash_password(body.password)))
+        actions.append(StaffModel.signin_epoch.add(1))  # forgets every address's failures
+        ends_sessions = True
     if not isinstance(body.display_name, type(s.UNSET)):
         actions.append(StaffModel.display_name.set(body.display_name))
-    if not isinstance(body.active, type(s.UNSET)):
+    if not isinstance(body.active, type(s.UNSET)) and body.active != (account.active is not False):
         actions.append(StaffModel.active.set(body.active))
-    account.update(actions=actions)
+        ends_sessions = True
+    if ends_sessions:
+        actions.append(StaffModel.token_gen.add(1))
+    account.update(actions=actions, condition=StaffModel.username.exists())
+    if not isinstance(body.password, type(s.UNSET)):
+        signin_guard.clear_account(signin_guard.for_staff(username, None))
+    sessions.forget("staff", username)
     return staff_view(account)
+
+
+def unlock_staff(username: str, principal: Principal) -> s.StaffAccount:
+    """Lift a lockout caused by failed sign-ins, for every address at once."""
+    account = _managed_account(username, principal)
+    account.update(
+        actions=[StaffModel.signin_epoch.add(1), StaffModel.updated_at.set(clock.now_iso())],
+        condition=StaffModel.username.exists(),
+    )
+    signin_guard.clear_account(signin_guard.for_staff(username, None))
+    return staff_view(account)
+
+
+def sign_out_staff(username: str, principal: Principal) -> s.StaffAccount:
+    """End every session of the account (its tokens stop working; it may sign in again)."""
+    account = _managed_account(username, principal)
+    account.update(
+        actions=[StaffModel.token_gen.add(1), StaffModel.updated_at.set(clock.now_iso())],
+        condition=StaffModel.username.exists(),
+    )
+    sessions.forget("staff", username)
+    return staff_view(account)
+
+
+def sign_out_everywhere(principal: Principal) -> None:
+    """The caller ends every session of their own account, this one included."""
+    if principal.role == CUSTOMER:
+        try:
+            CustomerModel(principal.subject).update(
+                actions=[CustomerModel.token_gen.add(1)],
+                condition=CustomerModel.customer_id.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            raise NotFound("No such member.", code="customer_not_found") from None
+        sessions.forget("customer", principal.subject)
+        return
+    try:
+        StaffModel(principal.subject).update(
+            actions=[StaffModel.token_gen.add(1), StaffModel.updated_at.set(clock.now_iso())],
+            condition=StaffModel.username.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise NotFound("No such account.", code="staff_not_found") from None
+    sessions.forget("staff", principal.subject)

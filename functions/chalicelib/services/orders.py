@@ -22,7 +22,7 @@ from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, config
-from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 from chalicelib.db.order_models import (
     AddressAttribute,
@@ -578,7 +578,7 @@ def view(order: OrderModel, principal: Principal) -> s.Order:
         history=[
             s.Transition(
                 at=h.at,
-                actor=h.actor,
+                actor=shown_actor(h.actor, h.role, principal),
                 role=h.role,
                 action=h.action,
                 from_state=h.from_state,

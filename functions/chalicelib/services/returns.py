@@ -45,7 +45,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
-from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal
+from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
 from chalicelib.db.order_models import (
     IdempotencyModel,
     OrderModel,
@@ -126,9 +126,11 @@ def _visible_return(principal: Principal, return_id: str) -> ReturnModel:
     return ret
 
 
-def views(returns: list[ReturnModel], order: OrderModel | None = None) -> list[r.Return]:
+def views(
+    returns: list[ReturnModel], order: OrderModel | None = None, viewer: Principal | None = None
+) -> list[r.Return]:
     """API views, with product names from the order and the state of each refund; one
-    BatchGetItem for all of them."""
+    BatchGetItem for all of them. A customer ``viewer`` sees no staff login names."""
     orders: dict[str, OrderModel] = {order.order_id: order} if order else {}
     want_orders = sorted({x.order_id for x in returns} - set(orders))
     want_refunds = sorted({x.refund_id for x in returns if x.refund_id})
@@ -143,10 +145,20 @@ def views(returns: list[ReturnModel], order: OrderModel | None = None) -> list[r
         refund_by_id = {x.refund_id: x for x in got[RefundModel]}  # type: ignore[attr-defined]
     else:
         refund_by_id = {}
-    return [_view(x, orders.get(x.order_id), refund_by_id.get(x.refund_id)) for x in returns]
+    return [
+        _view(x, orders.get(x.order_id), refund_by_id.get(x.refund_id), viewer) for x in returns
+    ]
 
 
-def _view(ret: ReturnModel, order: OrderModel | None, refund: RefundModel | None) -> r.Return:
+def _view(
+    ret: ReturnModel,
+    order: OrderModel | None,
+    refund: RefundModel | None,
+    viewer: Principal | None = None,
+) -> r.Return:
+    def who(actor: str, role: str) -> str:
+        return actor if viewer is None else shown_actor(actor, role, viewer)
+
     names = {line.sku: line.name for line in order.lines} if order else {}
     refunded = {line.sku: int(line.amount_fen) for line in refund.lines} if refund else {}
     return r.Return(
@@ -166,7 +178,7 @@ def _view(ret: ReturnModel, order: OrderModel | None, refund: RefundModel | None
             for line in ret.lines
         ],
         reason=ret.reason,
-        requested_by=ret.requested_by,
+        requested_by=who(ret.requested_by, _requester_role(ret)),
         refund=None
         if refund is None
         else r.ReturnRefund(
@@ -175,7 +187,7 @@ def _view(ret: ReturnModel, order: OrderModel | None, refund: RefundModel | None
         history=[
             s.Transition(
                 at=h.at,
-                actor=h.actor,
+                actor=who(h.actor, h.role),
                 role=h.role,
                 action=h.action,
                 from_state=h.from_state,
@@ -189,9 +201,14 @@ def _view(ret: ReturnModel, order: OrderModel | None, refund: RefundModel | None
     )
 
 
+def _requester_role(ret: ReturnModel) -> str:
+    """The role of who opened the return: its first history entry records it."""
+    return ret.history[0].role if ret.history else "store_staff"
+
+
 def get(principal: Principal, return_id: str) -> r.Return:
     """One return: the customer's own, their store's for staff, any for head office."""
-    return views([_visible_return(principal, return_id)])[0]
+    return views([_visible_return(principal, return_id)], viewer=principal)[0]
 
 
 def of_order(principal: Principal, order_id: str) -> r.ReturnList:
@@ -199,7 +216,7 @@ def of_order(principal: Principal, order_id: str) -> r.ReturnList:
     order, returns = load(order_id)
     if not _may_see(principal, order.store_id, order.customer_id):
         raise NotFound(f"No order {order_id!r}.", code="order_not_found")
-    return r.ReturnList(items=views(returns, order))
+    return r.ReturnList(items=views(returns, order, principal))
 
 
 def list_store(principal: Principal, store_id: str, query: r.StoreReturnQuery) -> r.ReturnPage:
@@ -344,7 +361,7 @@ def _replay(principal: Principal, idem: IdempotencyModel, request_hash: str) -> 
     ids = idem.order_id.split(",")
     got = batch_get({ReturnModel: [{"return_id": i} for i in ids]})[ReturnModel]
     got.sort(key=lambda x: _seq(x.return_id))  # type: ignore[attr-defined]
-    return r.ReturnList(items=views(got))  # type: ignore[arg-type]
+    return r.ReturnList(items=views(got, viewer=principal))  # type: ignore[arg-type]
 
 
 def open_return(
@@ -426,7 +443,7 @@ def open_return(
             raise
         if plan is not None:
             refunds.execute(plan.refund.refund_id)
-        return r.ReturnList(items=views(opened, order)), True
+        return r.ReturnList(items=views(opened, order, principal)), True
     raise Conflict(
         "The order is being changed by others right now; try again.", code="order_changed"
     )
