@@ -222,3 +222,17 @@ def test_a_request_event_without_authorization_token_is_read_from_its_identity_s
         "methodArn": full["methodArn"],
     }
     assert token_authorizer(rest, None) == expected
+
+
+def test_an_authorizer_context_nested_under_lambda_is_read_too(token: str) -> None:
+    """Should API Gateway hand the context over nested (as it does in payload 2.0), the
+    principal is still found instead of every protected route answering 401."""
+    from chalicelib.auth.authorizer import token_authorizer
+
+    event = authorizer_event("GET", "/me", "/me", f"Bearer {token}", {})
+    answer = token_authorizer(event, None)
+    nested = {"lambda": integration_authorizer(answer), "principalId": answer["principalId"]}
+
+    status, body = call_app(proxy_event("GET", "/me", "/me", None, nested, f"Bearer {token}"))
+    assert status == 200, body
+    assert body["subject"] == "c-100"

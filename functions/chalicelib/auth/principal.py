@@ -50,6 +50,10 @@ def principal_from_context(context: dict[str, Any] | None) -> Principal:
     caches an authorizer's answer for a while.
     """
     auth = (context or {}).get("authorizer") or {}
+    if isinstance(auth.get("lambda"), dict):
+        # An HTTP API sends a Lambda authorizer's context nested under "lambda" in its
+        # 2.0 payload; the 1.0 payload we deploy is documented as REST-compatible (flat).
+        auth = {**auth["lambda"], "principalId": auth.get("principalId")}
     problem = auth.get("auth_error")
     if problem:
         messages = {
