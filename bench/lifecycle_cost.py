@@ -23,7 +23,7 @@ units are estimated from item sizes, because moto reports fixed capacity figures
   consistent, x2 in TransactGetItems.
 
 Lambda is modelled as: one API function invocation per API request; the token authorizer
-(API Gateway caches its answer 60 s per token): twice per order for the customer (the
+(API Gateway caches its answer 30 s per token): twice per order for the customer (the
 checkout burst, then the confirmation), once per staff request, once per print job for
 the relay (its two acks are back to back); the print_jobs stream invokes the dispatch
 function once per new job (at a store's pace every record is a batch of one; the
@@ -597,7 +597,7 @@ def report(tally: Tally, info: dict[str, Any]) -> None:
     print(
         f"# Lambda model: own time x{CPU_SCALE:.2f} (512 MB CPU share) + {AWS_CALL_MS:g} ms "
         f"per AWS call; authorizer {tally.authorizer_ms:.1f} ms x "
-        f"{tally.authorizer_invocations / n:.0f}/order (60 s cache: customer 2, staff 5, "
+        f"{tally.authorizer_invocations / n:.0f}/order (30 s cache: customer 2, staff 5, "
         f"relay 1); print_jobs stream: {tally.stream_records / n:.0f} records/order, INSERTs "
         "only reach Lambda (the template's event filter)"
     )

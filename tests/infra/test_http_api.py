@@ -102,16 +102,17 @@ def test_the_integration_is_a_lambda_proxy_with_payload_format_1_0(
     assert "/functions/${APIHandler.Arn}/invocations" in props["IntegrationUri"]["Fn::Sub"]
 
 
-def test_the_authorizer_caches_for_60_s_by_the_authorization_header(
+def test_the_authorizer_caches_its_answer_as_declared_by_the_authorization_header(
     template: dict[str, Any],
 ) -> None:
     from app import app
+    from chalicelib.auth.sessions import AUTHORIZER_TTL_S
 
     (declared,) = app.builtin_auth_handlers  # @authorizer(ttl_seconds=...), header
     (authorizer,) = _of_type(template, "AWS::ApiGatewayV2::Authorizer").values()
     props = authorizer["Properties"]
     assert props["AuthorizerType"] == "REQUEST"
-    assert props["AuthorizerResultTtlInSeconds"] == 60
+    assert props["AuthorizerResultTtlInSeconds"] == AUTHORIZER_TTL_S  # revocation delay
     assert props["AuthorizerResultTtlInSeconds"] == declared.ttl_seconds
     assert props["IdentitySource"] == ["$request.header.Authorization"]
     assert props["IdentitySource"] == [f"$request.header.{declared.header}"]
