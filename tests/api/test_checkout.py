@@ -349,3 +349,88 @@ def test_a_free_delivery_coupon_applies_alone_and_on_flash_priced_goods(api, cat
     )
     assert status == 201, order
     assert order["delivery_fee_fen"] == 0 and order["delivery_fee_waived_fen"] == 500
+
+
+def after_payment_gift(api, tokens_):
+    """支付有礼: ¥20 off for every paid order of at least ¥20."""
+    return template(
+        api,
+        tokens_,
+        name="支付有礼 满30减20",
+        amount_off_fen=2000,
+        auto_issue="after_payment",
+        after_payment_min_fen=2000,
+        claimable=False,
+        per_customer_limit=10,
+    )
+
+
+def gift_of(t, order_id):
+    return f"{t['template_id']}:order:{order_id}"
+
+
+def test_a_gift_is_voided_when_the_order_that_earned_it_is_refunded_in_full(
+    api, catalogue, tokens_
+):
+    t = after_payment_gift(api, tokens_)
+    status, order = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0001")
+    pay(api, tokens_, order["order_id"])
+    gift = gift_of(t, order["order_id"])
+    assert coupon_state(gift) == "available"
+    status, _ = api.call("POST", f"/orders/{order['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200
+    assert coupon_state(gift) == "voided"
+    q = quote(api, tokens_, cart(("101", 3)))
+    assert gift not in [v["coupon_id"] for v in q["coupons"]]
+    # Idempotent: again changes nothing.
+    assert coupon_service.void_after_payment_gifts(order["order_id"]) == []
+    assert coupon_state(gift) == "voided"
+
+
+def test_a_partial_refund_keeps_the_gift(api, catalogue, tokens_):
+    from tests.order_steps import STAFF_A
+    from tests.order_steps import pick as pick_order
+
+    t = after_payment_gift(api, tokens_)
+    _, order = place(api, tokens_["customer"], cart(("100", 3), ("101", 1)), "key-gift-0002")
+    pay(api, tokens_, order["order_id"])
+    pick_order(order["order_id"], {"100": 2}, staff=STAFF_A)  # one unit short
+    assert coupon_state(gift_of(t, order["order_id"])) == "available"
+
+
+def test_a_gift_used_when_its_order_is_refunded_is_kept_but_never_comes_back(
+    api, catalogue, tokens_
+):
+    t = after_payment_gift(api, tokens_)
+    _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0003")
+    pay(api, tokens_, first["order_id"])
+    gift = gift_of(t, first["order_id"])
+    # The gift pays part of a second order (paid), then the first order is cancelled.
+    _, second = place(
+        api, tokens_["customer"], cart(("101", 4), coupon_ids=[gift]), "key-gift-0004"
+    )
+    assert second["coupons"][0]["coupon_id"] == gift
+    pay(api, tokens_, second["order_id"])
+    api.call("POST", f"/orders/{first['order_id']}/cancel", {}, tokens_["customer"])
+    assert coupon_state(gift) == "used"  # kept: the second order was paid
+    # Cancelling the second order would give the coupon back: it comes back voided.
+    status, _ = api.call("POST", f"/orders/{second['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200
+    assert coupon_state(gift) == "voided"
+
+
+def test_a_gift_locked_when_its_order_is_refunded_is_voided_when_released(
+    api, catalogue, tokens_
+):
+    t = after_payment_gift(api, tokens_)
+    _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0005")
+    pay(api, tokens_, first["order_id"])
+    gift = gift_of(t, first["order_id"])
+    _, unpaid = place(
+        api, tokens_["customer"], cart(("101", 4), coupon_ids=[gift]), "key-gift-0006"
+    )
+    api.call("POST", f"/orders/{first['order_id']}/cancel", {}, tokens_["customer"])
+    assert coupon_state(gift) == "locked"
+    assert orders.expire_due(now_epoch=2**40) == 1
+    assert coupon_state(gift) == "voided"
+    assert OrderModel.get(unpaid["order_id"]).status == "expired"

@@ -207,7 +207,8 @@ def _give_back_items(
             CouponModel(coupon.coupon_id),
             {
                 "actions": [
-                    m.state.set(AVAILABLE),
+                    # available, unless the coupon is a gift no longer earned (voided)
+                    m.state.set(m.given_back_as | AVAILABLE),
                     m.remind.set(AVAILABLE),
                     m.order_id.remove(),
                     m.discount_fen.remove(),

@@ -261,6 +261,9 @@ class RefundModel(Model):
     delivery_fee_fen = NumberAttribute(default=0)
     amount_fen = NumberAttribute()
     status = UnicodeAttribute()  # pending | succeeded | failed
+    # True: with this refund the order has paid back all it was paid (its after-payment
+    # gifts are voided when the refund is executed).
+    completes_order = BooleanAttribute(null=True)
     pending = UnicodeAttribute(null=True)
     provider_refund_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
