@@ -419,9 +419,7 @@ def test_a_gift_used_when_its_order_is_refunded_is_kept_but_never_comes_back(
     assert coupon_state(gift) == "voided"
 
 
-def test_a_gift_locked_when_its_order_is_refunded_is_voided_when_released(
-    api, catalogue, tokens_
-):
+def test_a_gift_locked_when_its_order_is_refunded_is_voided_when_released(api, catalogue, tokens_):
     t = after_payment_gift(api, tokens_)
     _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0005")
     pay(api, tokens_, first["order_id"])
