@@ -153,7 +153,10 @@ def cancel(order_id: str, body: s.Reason, principal: Principal) -> s.Order:
     },
 )
 def payment_notification(provider: str, body: bytes) -> s.PaymentAck:
-    """Called by the payment provider, signed; not for the storefront. Idempotent. The
+    """Called by the payment provider, signed; not for the storefront. Idempotent. A
+    payment the order cannot take (expired, cancelled, paid already, another amount than
+    the total) or for an unknown order is recorded, refunded in full and answered
+    ``SUCCESS`` so that the provider stops retrying; see the order's ``refunds``. The
     local provider's notification (shown) is signed with HMAC-SHA256 in the header
     ``X-Daojia-Signature``; production providers keep their own formats."""
     request = current_request_of(area)

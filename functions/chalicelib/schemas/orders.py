@@ -112,10 +112,11 @@ class AppliedDiscount(Out, kw_only=True):
 
 
 class CouponVerdict(Out, kw_only=True):
-    """One of the customer's coupons against this cart: does it apply, what it would
-    take off alone, and if not, why (``reason``: threshold_not_reached (with
-    ``shortfall_fen``), out_of_scope, other_store, not_yet_valid, expired, not_available,
-    budget_exhausted, below_margin_floor, not_combinable, no_delivery_fee)."""
+    """One of the customer's coupons against this cart: does it apply on its own (true
+    means choosing just this coupon works), what it would take off alone, and if not,
+    why (``reason``: threshold_not_reached (with ``shortfall_fen``), out_of_scope,
+    other_store, not_yet_valid, expired, not_available, budget_exhausted,
+    below_margin_floor, not_combinable, no_delivery_fee)."""
 
     coupon_id: str
     name: str
