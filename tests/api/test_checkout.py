@@ -284,3 +284,151 @@ def test_an_ended_flash_sale_still_in_the_cache_sells_at_list_price(api, catalog
     assert q["flash"] == [] and q["lines"][0]["paid_fen"] == 3000
     status, order = place(api, tokens_["customer"], cart(("100", 3), fulfilment="pickup"))
     assert status == 201 and order["total_fen"] == 3000
+
+
+def test_a_coupon_whose_budget_is_spent_is_judged_so_and_not_suggested(
+    api, catalogue, tokens_, monkeypatch
+):
+    # A ¥5 budget: the first order spends it; the customer's second coupon of the template
+    # must then read budget_exhausted in the quote, never be suggested (the checkout loop
+    # of quote -> 409 coupon_budget_exhausted -> the same quote).
+    t = template(api, tokens_, budget_fen=500)
+    first, second = claim(api, tokens_, t, "r-1"), claim(api, tokens_, t, "r-2")
+    status, spent = place(api, tokens_["customer"], cart(("100", 3), coupon_ids=[first]))
+    assert status == 201, spent
+    assert int(CouponTemplateModel.get(t["template_id"]).budget_left_fen) == 0
+    q = quote(api, tokens_, cart(("101", 3)))
+    [v] = [v for v in q["coupons"] if v["coupon_id"] == second]
+    assert (v["applies"], v["reason"]) == (False, "budget_exhausted")
+    assert q["suggested_coupon_ids"] == q["applied_coupon_ids"] == []
+    assert q["can_place"] is True
+    # Chosen explicitly, it is refused by the quote's own verdict, before any write.
+    q = quote(api, tokens_, cart(("101", 3), coupon_ids=[second]))
+    assert q["rejected_coupon_ids"] == [second] and q["can_place"] is False
+    status, err = place(
+        api, tokens_["customer"], cart(("101", 3), coupon_ids=[second]), "key-budget-2"
+    )
+    assert status == 422 and err["error"]["details"][0]["reason"] == "budget_exhausted"
+    # Placing without coupon_ids takes the quote's suggestion: no coupon, no 409.
+    status, order = place(api, tokens_["customer"], cart(("101", 3)), "key-budget-3")
+    assert status == 201 and order["coupons"] == []
+    # The first order cancelled gives the budget back: a coupon applies again.
+    status, _ = api.call("POST", f"/orders/{spent['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200
+    q = quote(api, tokens_, cart(("101", 3)))
+    assert len(q["suggested_coupon_ids"]) == 1 and q["discount_fen"] == 500
+
+
+def test_a_free_delivery_coupon_applies_alone_and_on_flash_priced_goods(api, catalogue, tokens_):
+    free = template(
+        api, tokens_, name="免配送费", kind="free_delivery", threshold_fen=0, amount_off_fen=None
+    )
+    fd = claim(api, tokens_, free, "r-fd")
+    q = quote(api, tokens_, cart(("100", 3)))  # ¥30 of goods, ¥5 fee (free above ¥59)
+    [v] = q["coupons"]
+    assert (v["applies"], v["discount_fen"]) == (True, 500)
+    assert q["applied_coupon_ids"] == [fd] and q["delivery_fee_fen"] == 0
+    promotion(
+        api,
+        tokens_,
+        kind="flash_sale",
+        name="秒杀",
+        sku="102",
+        flash_price_fen=1000,
+        quantity=10,
+        per_customer_limit=3,
+    )
+    body = cart(("102", 3))  # every unit at the flash price
+    q = quote(api, tokens_, body)
+    assert q["flash"] and q["lines"][0]["paid_fen"] == 3000
+    [v] = q["coupons"]
+    assert (v["applies"], v["reason"], v["discount_fen"]) == (True, None, 500)
+    assert q["applied_coupon_ids"] == [fd] and q["total_fen"] == 3000
+    status, order = place(
+        api, tokens_["customer"], dict(body, coupon_ids=[fd], expected_total_fen=3000)
+    )
+    assert status == 201, order
+    assert order["delivery_fee_fen"] == 0 and order["delivery_fee_waived_fen"] == 500
+
+
+def after_payment_gift(api, tokens_):
+    """支付有礼: ¥20 off for every paid order of at least ¥20."""
+    return template(
+        api,
+        tokens_,
+        name="支付有礼 满30减20",
+        amount_off_fen=2000,
+        auto_issue="after_payment",
+        after_payment_min_fen=2000,
+        claimable=False,
+        per_customer_limit=10,
+    )
+
+
+def gift_of(t, order_id):
+    return f"{t['template_id']}:order:{order_id}"
+
+
+def test_a_gift_is_voided_when_the_order_that_earned_it_is_refunded_in_full(
+    api, catalogue, tokens_
+):
+    t = after_payment_gift(api, tokens_)
+    status, order = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0001")
+    pay(api, tokens_, order["order_id"])
+    gift = gift_of(t, order["order_id"])
+    assert coupon_state(gift) == "available"
+    status, _ = api.call("POST", f"/orders/{order['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200
+    assert coupon_state(gift) == "voided"
+    q = quote(api, tokens_, cart(("101", 3)))
+    assert gift not in [v["coupon_id"] for v in q["coupons"]]
+    # Idempotent: again changes nothing.
+    assert coupon_service.void_after_payment_gifts(order["order_id"]) == []
+    assert coupon_state(gift) == "voided"
+
+
+def test_a_partial_refund_keeps_the_gift(api, catalogue, tokens_):
+    from tests.order_steps import STAFF_A
+    from tests.order_steps import pick as pick_order
+
+    t = after_payment_gift(api, tokens_)
+    _, order = place(api, tokens_["customer"], cart(("100", 3), ("101", 1)), "key-gift-0002")
+    pay(api, tokens_, order["order_id"])
+    pick_order(order["order_id"], {"100": 2}, staff=STAFF_A)  # one unit short
+    assert coupon_state(gift_of(t, order["order_id"])) == "available"
+
+
+def test_a_gift_used_when_its_order_is_refunded_is_kept_but_never_comes_back(
+    api, catalogue, tokens_
+):
+    t = after_payment_gift(api, tokens_)
+    _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0003")
+    pay(api, tokens_, first["order_id"])
+    gift = gift_of(t, first["order_id"])
+    # The gift pays part of a second order (paid), then the first order is cancelled.
+    _, second = place(
+        api, tokens_["customer"], cart(("101", 4), coupon_ids=[gift]), "key-gift-0004"
+    )
+    assert second["coupons"][0]["coupon_id"] == gift
+    pay(api, tokens_, second["order_id"])
+    api.call("POST", f"/orders/{first['order_id']}/cancel", {}, tokens_["customer"])
+    assert coupon_state(gift) == "used"  # kept: the second order was paid
+    # Cancelling the second order would give the coupon back: it comes back voided.
+    status, _ = api.call("POST", f"/orders/{second['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200
+    assert coupon_state(gift) == "voided"
+
+
+def test_a_gift_locked_when_its_order_is_refunded_is_voided_when_released(api, catalogue, tokens_):
+    t = after_payment_gift(api, tokens_)
+    _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0005")
+    pay(api, tokens_, first["order_id"])
+    gift = gift_of(t, first["order_id"])
+    _, unpaid = place(
+        api, tokens_["customer"], cart(("101", 4), coupon_ids=[gift]), "key-gift-0006"
+    )
+    api.call("POST", f"/orders/{first['order_id']}/cancel", {}, tokens_["customer"])
+    assert coupon_state(gift) == "locked"
+    assert orders.expire_due(now_epoch=2**40) == 1
+    assert coupon_state(gift) == "voided"
+    assert OrderModel.get(unpaid["order_id"]).status == "expired"

@@ -592,6 +592,50 @@ def test_a_reprint_is_an_explicit_job_marked_as_a_reprint(api, catalogue, tokens
     ]
 
 
+def test_a_reprint_after_a_shortage_prints_the_order_as_it_now_is(api, catalogue, tokens_):
+    from print_relay import tickets
+
+    order_id, first = paid(api, tokens_)  # 2 x 100 and 1 x 101
+    print_dispatch.dispatch(first)
+    drain()
+    staff = tokens_["staff_a"]
+    assert api.call("POST", f"/admin/orders/{order_id}/start-picking", {}, staff)[0] == 200
+    lines = [{"sku": "100", "picked_qty": 1}, {"sku": "101", "picked_qty": 1}]
+    status, picked = api.call("POST", f"/admin/orders/{order_id}/pick", {"lines": lines}, staff)
+    assert status == 200 and picked["refunded_fen"] > 0
+    drain()  # the amendment slip
+    status, job = api.call("POST", f"/admin/orders/{order_id}/reprint", {}, staff)
+    assert status == 201
+    print_dispatch.dispatch(job["job_id"])
+    body = drain()[0]["Body"]
+    msg = print_messages.decode(body)
+    price = {x["sku"]: x["unit_price_fen"] for x in picked["lines"]}
+    assert [(x.sku, x.qty, x.amount_fen) for x in msg.lines] == [
+        ("100", 1, price["100"]),
+        ("101", 1, price["101"]),
+    ]
+    now_paid = picked["total_fen"] - picked["refunded_fen"]
+    assert msg.amounts.total_fen == now_paid
+    assert msg.amounts.subtotal_fen == price["100"] + price["101"]
+    assert (
+        msg.amounts.subtotal_fen - msg.amounts.discount_fen + msg.amounts.delivery_fee_fen
+        == now_paid
+    )
+    assert msg.amendment is not None and msg.amendment.refund_fen == picked["refunded_fen"]
+    assert [(x.sku, x.qty, x.picked_qty) for x in msg.amendment.short_lines] == [("100", 2, 1)]
+    # On paper: the picked quantity, the new total, and a note of the amendment.
+    text = tickets.render_text(json.loads(body), "delivery", 80)
+    assert "已改单" in text and "补打" in text
+    assert "x2" not in text and f"{now_paid // 100}.{now_paid % 100:02d}" in text
+    # A reprint of an order that was not amended is the ticket as it was.
+    other_id, _ = paid(api, tokens_, key="print-key-0002")
+    drain()
+    status, job = api.call("POST", f"/admin/orders/{other_id}/reprint", {}, staff)
+    print_dispatch.dispatch(job["job_id"])
+    msg = print_messages.decode(drain()[0]["Body"])
+    assert [x.qty for x in msg.lines] == [2, 1] and msg.amendment is None
+
+
 def test_reprints_are_for_the_orders_store_and_paid_orders(api, catalogue, tokens_):
     order_id, _ = paid(api, tokens_)
     status, body = api.call("POST", f"/admin/orders/{order_id}/reprint", {}, tokens_["manager_b"])

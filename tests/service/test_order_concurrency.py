@@ -272,7 +272,8 @@ def test_expiry_racing_a_payment_ends_paid_or_expired_and_refunded(shop):
             assert [j.order_id for j in PrintJobModel.scan()].count(order.order_id) == 1
         else:
             assert final.status == "expired", final.status
-            assert actions == ["place", "expire"]
+            assert actions == ["place", "expire", "late_payment"]  # the refund is on record
+            assert int(final.returned_payments_fen) == order.total_fen
             assert int(final.paid_fen) == 0 and final.payment_id is None
             assert payment.outcome == "late_refunded"
             assert [(r.reason, r.status, int(r.amount_fen)) for r in refunds] == [

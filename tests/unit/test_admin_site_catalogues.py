@@ -11,7 +11,8 @@ from typing import get_args, get_type_hints
 
 import pytest
 from chalicelib.domain import states
-from chalicelib.schemas import coupons, promotions, relays
+from chalicelib.schemas import coupons, orders, promotions, relays
+from chalicelib.services import order_flow
 
 SITE = Path(__file__).resolve().parents[2] / "admin_site"
 LANGUAGES = ("zh-CN", "en")
@@ -54,10 +55,10 @@ def test_every_literal_key_in_the_code_is_in_the_catalogue():
     ("prefix", "values"),
     [
         ("order.status", states.ORDER.states()),
-        ("order.action", set(states.ORDER.transitions) | {"place"}),
+        ("order.action", set(states.ORDER.transitions) | {"place", *order_flow.NOTES}),
         ("print.status", states.PRINT_JOB.states()),
         ("return.status", states.RETURN.states()),
-        ("role", {"hq_admin", "store_manager", "store_staff", "customer", "relay"}),
+        ("role", set(get_args(orders.HistoryRole))),
         ("print.kind", {"order", "reprint", "cancellation", "amendment"}),
         ("day", {str(d) for d in range(7)}),
         ("wallet.source", set(get_args(coupons.Source))),

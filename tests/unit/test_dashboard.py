@@ -47,6 +47,18 @@ def test_figures_sum_money_in_fen_and_round_the_average_down():
     assert isinstance(f.gmv_fen, int) and isinstance(f.average_order_fen, int)
 
 
+def test_payments_an_order_could_not_take_count_as_refunds_not_sales():
+    orders = [
+        d.PaidOrder(paid_fen=4490, refunded_fen=0, print_latency_s=4.0, returned_payments_fen=4490),
+        # expired, then its payment arrived and went back: a refund, not an order
+        d.PaidOrder(
+            paid_fen=0, refunded_fen=0, print_latency_s=None, returned_payments_fen=990, paid=False
+        ),
+    ]
+    f = d.figures(orders)
+    assert (f.orders, f.gmv_fen, f.average_order_fen, f.refunded_fen) == (1, 4490, 4490, 5480)
+
+
 def test_no_orders_give_zeros_and_no_latency():
     assert d.figures([]) == d.Figures(0, 0, 0, 0, 0, None, None)
     assert d.day_totals([]) == (0, 0)

@@ -315,6 +315,55 @@ def test_free_delivery_with_no_fee_to_waive_does_not_apply():
     assert co.verdict("X").reason == p.NO_DELIVERY_FEE
 
 
+def test_free_delivery_applies_on_its_own_with_its_fee_as_the_verdict():
+    co = run([line("A", 1000, 1)], coupons=[coupon("D", "free_delivery")])
+    assert co.verdict("D") == p.CouponVerdict("D", True, 600)
+    assert co.suggested_coupon_ids == co.applied_coupon_ids == ("D",)
+    assert co.total_fen == 1000
+    # With a goods coupon that also applies alone, both verdicts stay true on their own.
+    co = run(
+        [line("A", 1000, 1)],
+        coupons=[coupon("D", "free_delivery"), coupon("X", amount_off_fen=100)],
+    )
+    assert co.verdict("D") == p.CouponVerdict("D", True, 600)
+    assert co.verdict("X") == p.CouponVerdict("X", True, 100)
+    assert co.suggested_coupon_ids == ("X", "D")
+
+
+def test_free_delivery_combines_with_flash_prices_on_a_flash_only_cart():
+    # The stacking matrix: flash price x free-delivery coupon = yes.
+    d = coupon("D", "free_delivery")
+    co = run([line("A", 1000, 2)], promotions=[flash("A", 500, 2)], coupons=[d])
+    assert co.verdict("D") == p.CouponVerdict("D", True, 600)
+    assert co.suggested_coupon_ids == ("D",) and co.total_fen == 1000
+    check_consistent(co)
+    chosen = run(
+        [line("A", 1000, 2)], promotions=[flash("A", 500, 2)], coupons=[d], chosen_coupon_ids=["D"]
+    )
+    assert chosen.rejected_coupon_ids == () and chosen.total_fen == 1000
+    # Its threshold counts the flash-priced goods (¥10 here); a goods coupon's does not.
+    high = coupon("D", "free_delivery", threshold_fen=1001)
+    co = run([line("A", 1000, 2)], promotions=[flash("A", 500, 2)], coupons=[high])
+    assert (co.verdict("D").reason, co.verdict("D").shortfall_fen) == (
+        p.THRESHOLD_NOT_REACHED,
+        1,
+    )
+    goods = coupon("X", amount_off_fen=100)
+    co = run([line("A", 1000, 2)], promotions=[flash("A", 500, 2)], coupons=[goods])
+    assert co.verdict("X").reason == p.OUT_OF_SCOPE
+
+
+def test_a_coupon_whose_budget_is_spent_is_judged_so_and_never_suggested():
+    spent = coupon("X", amount_off_fen=300, budget_left_fen=0)
+    other = coupon("Y", amount_off_fen=100)
+    co = run([line("A", 1000, 1)], coupons=[spent, other])
+    v = co.verdict("X")
+    assert (v.applies, v.reason) == (False, p.BUDGET_EXHAUSTED)
+    assert co.suggested_coupon_ids == ("Y",)
+    chosen = run([line("A", 1000, 1)], coupons=[spent], chosen_coupon_ids=["X"])
+    assert chosen.rejected_coupon_ids == ("X",) and chosen.refusal_reason == p.BUDGET_EXHAUSTED
+
+
 def test_margin_floor_refuses_a_coupon_that_sells_below_cost():
     co = run(
         [line("A", 1000, 2), line("B", 1000, 1)],
@@ -449,9 +498,20 @@ def test_best_combination_counts_a_delivery_fee_the_coupon_brings_back():
     )
     assert co.suggested_coupon_ids == ("X", "D")
     assert co.total_fen == 9900
-    # alone D had nothing to waive; in the suggested combination it waives the fee
-    assert co.verdict("D") == p.CouponVerdict("D", True, 600)
+    # Alone D has nothing to waive, and its verdict says so (the customer may not pick X):
+    # only in the suggested combination does it waive the fee.
+    d = co.verdict("D")
+    assert (d.applies, d.reason, d.discount_fen) == (False, p.NO_DELIVERY_FEE, 0)
+    assert "with coupon X" in d.message
+    assert applied(co, "free_delivery:D").amount_fen == 600
     check_consistent(co)
+    both = run(
+        [line("A", 10200, 1)],
+        delivery=rule,
+        coupons=[coupon("X", amount_off_fen=300), coupon("D", "free_delivery")],
+        chosen_coupon_ids=["X", "D"],
+    )
+    assert both.rejected_coupon_ids == () and both.total_fen == 9900
     chosen = run(
         [line("A", 10200, 1)],
         delivery=rule,

@@ -32,7 +32,8 @@ def dashboard(query: s.DashboardQuery, principal: Principal) -> s.Dashboard:
     * ``orders``: today's orders that were paid (``paid_at`` set), including those since
       cancelled or refunded. ``gmv_fen``: the sum of what they paid (``paid_fen``).
       ``average_order_fen``: ``gmv_fen // orders`` (0 without orders). ``refunded_fen``:
-      what has been refunded on those orders so far.
+      what has been refunded on those orders so far, plus payments today's orders could
+      not take (late, a second payment, the wrong amount), each paid back whole.
     * ``printed``: how many of them have their first ticket (the job made at payment)
       printed. ``print_latency_p50_s`` / ``print_latency_p95_s``: seconds from payment to
       that ticket's ``printed_at`` over the printed ones, interpolated linearly between

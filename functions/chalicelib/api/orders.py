@@ -69,7 +69,11 @@ def place(body: s.PlaceOrder, principal: Principal) -> Response:
     the order's transaction: 422 ``coupon_not_applicable`` (``details[].reason``), 409
     ``coupon_unavailable``, ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
     ``flash_sale_sold_out`` or ``flash_sale_limit_reached`` when something changed since
-    the quote (quote again), 503 ``flash_sale_busy`` (retry with the same key)."""
+    the quote (quote again), 503 ``flash_sale_busy`` (retry with the same key).
+
+    Send ``expected_total_fen`` (the quote's ``total_fen``) to bind the price: if the
+    order would cost anything else, 409 ``total_changed`` (``details.total_fen`` is the
+    new total) and nothing is reserved."""
     request = current_request_of(area)
     order, created = service.place(principal, request.headers.get("idempotency-key"), body)
     response = respond(order, 201 if created else 200)
@@ -99,8 +103,9 @@ def my_orders(query: s.OrderListQuery, principal: Principal) -> s.OrderPage:
     errors=(404,),
 )
 def get_order(order_id: str, principal: Principal) -> s.Order:
-    """Customers see their own orders, store staff their store's, head office all."""
-    return service.view(service.get_visible(principal, order_id), principal)
+    """Customers see their own orders, store staff their store's, head office all; with
+    every refund of the order and its status (``refunds``)."""
+    return service.get_one(principal, order_id)
 
 
 @area.route(
@@ -150,7 +155,10 @@ def cancel(order_id: str, body: s.Reason, principal: Principal) -> s.Order:
     },
 )
 def payment_notification(provider: str, body: bytes) -> s.PaymentAck:
-    """Called by the payment provider, signed; not for the storefront. Idempotent. The
+    """Called by the payment provider, signed; not for the storefront. Idempotent. A
+    payment the order cannot take (expired, cancelled, paid already, another amount than
+    the total) or for an unknown order is recorded, refunded in full and answered
+    ``SUCCESS`` so that the provider stops retrying; see the order's ``refunds``. The
     local provider's notification (shown) is signed with HMAC-SHA256 in the header
     ``X-Daojia-Signature``; production providers keep their own formats."""
     request = current_request_of(area)

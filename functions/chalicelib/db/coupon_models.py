@@ -150,6 +150,10 @@ class CouponModel(Model):
     staff_username = UnicodeAttribute(null=True)  # 员工分销: who brought the customer
     order_id = UnicodeAttribute(null=True)  # the order locking or using it
     discount_fen = NumberAttribute(null=True)  # granted at redemption
+    # "voided": an after-payment gift whose order was refunded in full while the gift was
+    # locked or used; whenever it is given back (release, full refund) it becomes this
+    # instead of available (docs/promotions.md, "After-payment gifts").
+    given_back_as = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

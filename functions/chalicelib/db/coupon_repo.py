@@ -42,6 +42,12 @@ def get_coupon(coupon_id: str) -> CouponModel:
         raise NotFound(f"No coupon {coupon_id!r}.", code="coupon_not_found") from None
 
 
+def template_of(coupon_id: str) -> str:
+    """The template id a coupon id starts with: every issuance names its coupons
+    "<template_id>:<...>" and template ids have no ':'."""
+    return coupon_id.split(":", 1)[0]
+
+
 def validity(template: CouponTemplateModel, now: datetime) -> tuple[str, str]:
     """(valid_from, valid_until) of a coupon issued now: the template's fixed window, or
     from now for ``days_after_claim`` days."""
@@ -201,7 +207,8 @@ def _give_back_items(
             CouponModel(coupon.coupon_id),
             {
                 "actions": [
-                    m.state.set(AVAILABLE),
+                    # available, unless the coupon is a gift no longer earned (voided)
+                    m.state.set(m.given_back_as | AVAILABLE),
                     m.remind.set(AVAILABLE),
                     m.order_id.remove(),
                     m.discount_fen.remove(),

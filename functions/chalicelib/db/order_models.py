@@ -186,6 +186,9 @@ class OrderModel(Model):
     total_fen = NumberAttribute()
     paid_fen = NumberAttribute(default=0)
     refunded_fen = NumberAttribute(default=0)
+    # Payments the order could not take (late, a second one, the wrong amount), each
+    # refunded whole: not part of paid_fen / refunded_fen, counted in the day's refunds.
+    returned_payments_fen = NumberAttribute(null=True)
     pickup_code = UnicodeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)
     payment_provider = UnicodeAttribute(null=True)
@@ -229,7 +232,9 @@ class PaymentModel(Model):
     order_id = UnicodeAttribute()
     provider = UnicodeAttribute()
     amount_fen = NumberAttribute()
-    outcome = UnicodeAttribute()  # "captured" | "late_refunded" (order was no longer payable)
+    # "captured" | "late_refunded" (order was no longer payable) | "mismatch_refunded"
+    # (amount differs from the total) | "unknown_order_refunded" (no such order or sale)
+    outcome = UnicodeAttribute()
     received_at = UnicodeAttribute()
 
 
@@ -270,11 +275,15 @@ class RefundModel(Model):
     order_id = UnicodeAttribute()
     payment_id = UnicodeAttribute()
     provider = UnicodeAttribute()
-    reason = UnicodeAttribute()  # cancel | shortage | return | late_payment
+    # cancel | shortage | return | late_payment | amount_mismatch | unknown_order
+    reason = UnicodeAttribute()
     lines = ListAttribute(of=RefundLineAttribute, default=list)
     delivery_fee_fen = NumberAttribute(default=0)
     amount_fen = NumberAttribute()
     status = UnicodeAttribute()  # pending | succeeded | failed
+    # True: with this refund the order has paid back all it was paid (its after-payment
+    # gifts are voided when the refund is executed).
+    completes_order = BooleanAttribute(null=True)
     pending = UnicodeAttribute(null=True)
     provider_refund_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)

@@ -7,7 +7,9 @@ Definitions (the route's documentation repeats them):
 * an order counts on the business day it was created (store time zone) once it was paid
   (``paid_at`` set), whatever happened to it since (cancelled and refunded included);
 * ``gmv_fen`` is the sum of what those orders paid; ``refunded_fen`` the sum of what has
-  been refunded on them so far; ``average_order_fen`` = gmv // orders (0 without orders);
+  been refunded on them so far, plus the payments that orders of the day could not take
+  (late, a second payment, the wrong amount: each paid back whole, paid or not);
+  ``average_order_fen`` = gmv // orders (0 without orders);
 * an order is ``printed`` when its first ticket (the job made at payment) was printed, and
   its print latency is the seconds from payment to that ticket's ``printed_at``;
 * percentiles interpolate linearly between the two nearest ranks (numpy's default, also
@@ -25,11 +27,14 @@ from zoneinfo import ZoneInfo
 
 @dataclass(frozen=True)
 class PaidOrder:
-    """What the dashboard needs of one paid order of the day."""
+    """What the dashboard needs of one order of the day: paid, or never paid but with a
+    payment it could not take (``paid`` False: counted in the refunds only)."""
 
     paid_fen: int
     refunded_fen: int
     print_latency_s: float | None  # None: its first ticket has not printed (yet)
+    returned_payments_fen: int = 0  # payments it could not take, paid back whole
+    paid: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,15 +92,17 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 
 def figures(orders: Iterable[PaidOrder]) -> Figures:
-    """Sums, average order value and print latency of paid orders."""
-    orders = list(orders)
+    """Sums, average order value and print latency of paid orders; refunds of every
+    order given (returned payments included)."""
+    every = list(orders)
+    orders = [o for o in every if o.paid]
     gmv = sum(o.paid_fen for o in orders)
     latencies = [o.print_latency_s for o in orders if o.print_latency_s is not None]
     return Figures(
         orders=len(orders),
         gmv_fen=gmv,
         average_order_fen=gmv // len(orders) if orders else 0,
-        refunded_fen=sum(o.refunded_fen for o in orders),
+        refunded_fen=sum(o.refunded_fen + o.returned_payments_fen for o in every),
         printed=len(latencies),
         print_latency_p50_s=percentile(latencies, 50),
         print_latency_p95_s=percentile(latencies, 95),

@@ -10,7 +10,8 @@ the stacking matrix of docs/promotions.md:
 2. order level, on the goods after item level with flash-priced units left out: at most
    one tiered discount (满减, the one saving most), then at most one goods coupon
    (amount or percent off) on what is left after the lines' tiered share;
-3. at most one free-delivery coupon, which waives the delivery fee.
+3. at most one free-delivery coupon, which waives the delivery fee (its scope and
+   threshold count every in-scope unit, flash-priced ones included).
 
 Every discount is allocated to the lines it was computed on by largest remainder, so
 each line knows exactly what was paid for it. Where a SKU's unit cost is known, a margin
@@ -457,7 +458,12 @@ def _coupon_alone(
         return _refuse(c, NOT_YET_VALID, f"Valid from {c.valid_from.date().isoformat()}")
     if now >= c.valid_until:
         return _refuse(c, EXPIRED, f"Expired on {c.valid_until.date().isoformat()}")
-    bases = [w.order_base_fen - w.tiered_fen if c.scope.covers(w.line) else 0 for w in work]
+    if c.kind == "free_delivery":
+        # Flash price and free delivery combine (the stacking matrix): its scope and
+        # threshold count flash-priced units too, unlike a goods coupon's base.
+        bases = [w.item_fen - w.tiered_fen if c.scope.covers(w.line) else 0 for w in work]
+    else:
+        bases = [w.order_base_fen - w.tiered_fen if c.scope.covers(w.line) else 0 for w in work]
     base = sum(bases)
     if base == 0:
         return _refuse(c, OUT_OF_SCOPE, "No eligible items in the cart")
@@ -676,8 +682,18 @@ def evaluate(
         waived, delivery_fee = delivery_fee, 0
         applied.append(_coupon_applied(fd_pick, tiered is not None, waived, n))
         applied_ids.append(fd_pick.offer.coupon_id)
-        # Its verdict says what it does in this combination, not alone.
-        verdicts[fd_pick.offer.coupon_id] = CouponVerdict(fd_pick.offer.coupon_id, True, waived)
+        if not fd_pick.verdict.applies and goods_pick is not None:
+            # A verdict is about the coupon on its own: this one has a fee to waive only
+            # because the goods coupon brings the goods below the free-delivery level.
+            cid = fd_pick.offer.coupon_id
+            verdicts[cid] = CouponVerdict(
+                cid,
+                False,
+                0,
+                NO_DELIVERY_FEE,
+                f"No delivery fee to waive on its own; with {goods_pick.offer.name} it "
+                f"waives {yuan(waived)}",
+            )
     minimum = minimum_order_fen if fulfilment == "delivery" else 0
 
     priced = Priced(

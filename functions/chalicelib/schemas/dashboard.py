@@ -33,7 +33,7 @@ class DashboardFigures(Out, kw_only=True):
     orders: int
     gmv_fen: int
     average_order_fen: int  # gmv_fen // orders; 0 without orders
-    refunded_fen: int  # refunded so far on today's paid orders
+    refunded_fen: int  # refunded so far on today's orders, payments they could not take included
     printed: int  # today's paid orders whose first ticket has printed
     print_latency_p50_s: float | None  # payment -> first ticket printed; null: none printed
     print_latency_p95_s: float | None

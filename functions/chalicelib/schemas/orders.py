@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from chalicelib.schemas.common import (
+    Fen,
     Latitude,
     Longitude,
     Out,
@@ -66,6 +67,19 @@ class QuoteRequest(Schema, kw_only=True):
 
 class PlaceOrder(QuoteRequest, kw_only=True):
     remark: Annotated[str, Meta(max_length=200, examples=["不要辣，放门口"])] | None = None
+    expected_total_fen: (
+        Annotated[
+            Fen,
+            Meta(
+                description="The total the storefront showed (the quote's total_fen). When "
+                "sent and the order would cost anything else (a price, promotion or fee "
+                "changed since the quote), placing is refused with 409 total_changed and "
+                "nothing is reserved: quote again and show the new total.",
+                examples=[4490],
+            ),
+        ]
+        | None
+    ) = None
 
 
 class QuoteLine(Out, kw_only=True):
@@ -98,10 +112,11 @@ class AppliedDiscount(Out, kw_only=True):
 
 
 class CouponVerdict(Out, kw_only=True):
-    """One of the customer's coupons against this cart: does it apply, what it would
-    take off alone, and if not, why (``reason``: threshold_not_reached (with
-    ``shortfall_fen``), out_of_scope, other_store, not_yet_valid, expired, not_available,
-    budget_exhausted, below_margin_floor, not_combinable, no_delivery_fee)."""
+    """One of the customer's coupons against this cart: does it apply on its own (true
+    means choosing just this coupon works), what it would take off alone, and if not,
+    why (``reason``: threshold_not_reached (with ``shortfall_fen``), out_of_scope,
+    other_store, not_yet_valid, expired, not_available, budget_exhausted,
+    below_margin_floor, not_combinable, no_delivery_fee)."""
 
     coupon_id: str
     name: str
@@ -169,14 +184,50 @@ class OrderLine(Out, kw_only=True):
     refunded_fen: int
 
 
+HistoryRole = Literal["customer", "store_staff", "store_manager", "hq_admin", "relay", "system"]
+
+
 class Transition(Out, kw_only=True):
+    """One entry of an order's history. ``role`` system: no person (the payment
+    provider's notification, expiry and other scheduled jobs). ``action`` is a
+    transition, or a note that leaves the state as it is (``from_state`` =
+    ``to_state``): late_payment, amount_mismatch (a payment the order could not take,
+    refunded in full; see ``refunds``)."""
+
     at: Timestamp
     actor: str
-    role: str
+    role: HistoryRole
     action: str
     from_state: str | None
     to_state: str
     reason: str | None
+
+
+RefundReason = Literal["cancel", "shortage", "return", "late_payment", "amount_mismatch"]
+
+
+class RefundLine(Out, kw_only=True):
+    sku: str
+    units: int
+    amount_fen: int
+
+
+class OrderRefund(Out, kw_only=True):
+    """Money going back to the customer for this order. ``reason``: cancel (the whole
+    order), shortage (units not found at picking), return (退货), late_payment (a payment
+    that arrived when the order could no longer take it, paid back whole),
+    amount_mismatch (a payment of the wrong amount, paid back whole). ``status``:
+    pending until the payment provider confirms it, then succeeded (failed: head office
+    must act)."""
+
+    refund_id: str
+    reason: RefundReason
+    amount_fen: int
+    delivery_fee_fen: int  # the part of amount_fen that is delivery fee
+    lines: list[RefundLine]  # units refunded per SKU (empty for a whole payment)
+    status: Literal["pending", "succeeded", "failed"]
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Address(Out, kw_only=True):
@@ -214,6 +265,14 @@ class Order(Out, kw_only=True):
     created_at: Timestamp
     updated_at: Timestamp
     history: list[Transition]
+    refunds: Annotated[
+        list[OrderRefund] | None,
+        Meta(
+            description="Every refund of the order, oldest first, with its status. Read on "
+            "GET /orders/{order_id}; null in lists and in the answers of actions (read the "
+            "order to see them)."
+        ),
+    ]
 
 
 class OrderPage(Out, kw_only=True):
@@ -331,13 +390,14 @@ ORDER_EXAMPLE = {
         {
             "at": "2026-11-24T02:31:12Z",
             "actor": "payment-provider",
-            "role": "hq_admin",
+            "role": "system",
             "action": "pay",
             "from_state": "awaiting_payment",
             "to_state": "paid",
             "reason": None,
         },
     ],
+    "refunds": [],
 }
 QUOTE_EXAMPLE = {
     "store_id": "sh-jingan",
@@ -409,7 +469,7 @@ QUOTE_EXAMPLE = {
 EXAMPLES = {
     "Order": ORDER_EXAMPLE,
     "Quote": QUOTE_EXAMPLE,
-    "OrderPage": {"items": [ORDER_EXAMPLE], "next_cursor": None},
+    "OrderPage": {"items": [dict(ORDER_EXAMPLE, refunds=None)], "next_cursor": None},
     "PaymentStart": {
         "order_id": "261124K7QX3M9P",
         "provider": "local",

@@ -130,7 +130,7 @@ _JOB = {
         {
             "at": "2026-11-24T02:30:00Z",
             "actor": "system",
-            "role": "hq_admin",
+            "role": "system",
             "action": "send",
             "from_state": "pending",
             "to_state": "sent",

@@ -32,7 +32,8 @@ class Message(Struct, kw_only=True):
 
 
 class PrintLine(Message, kw_only=True):
-    """One order line as sold; the picking copy groups lines by zone and shelf."""
+    """One order line as sold (a reprint of an amended order: as it now is); the picking
+    copy groups lines by zone and shelf."""
 
     sku: str
     name: str
@@ -111,9 +112,11 @@ class PrintJobMessage(Message, kw_only=True):
         Literal["order", "reprint", "cancellation", "amendment"],
         Meta(
             description="order: the ticket of a paid order; reprint: printed again on "
-            "request (mark it 补打); cancellation: a slip telling the store to stop or undo "
-            "picking the order; amendment: a slip for the bag after picking found goods "
-            "missing, with what was refunded (改单)."
+            "request (mark it 补打), as the order now is: after a shortage or a refund its "
+            "lines carry the units still in the order, its amounts what stays paid (with "
+            "no discount labels), and amendment says what changed; cancellation: a slip "
+            "telling the store to stop or undo picking the order; amendment: a slip for "
+            "the bag after picking found goods missing, with what was refunded (改单)."
         ),
     ]
     attempt: Annotated[int, Meta(ge=1, description="1 for the first send; re-sends count up.")]
@@ -155,7 +158,11 @@ class PrintJobMessage(Message, kw_only=True):
         Cancellation | None, Meta(description="Cancellation slips only; null otherwise.")
     ]
     amendment: Annotated[
-        Amendment | None, Meta(description="Amendment slips only; null otherwise.")
+        Amendment | None,
+        Meta(
+            description="Amendment slips, and reprints of an order amended after a "
+            "shortage (print it as a note); null otherwise."
+        ),
     ] = None
 
 

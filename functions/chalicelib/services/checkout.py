@@ -3,10 +3,11 @@ customer's coupons (domain/promotions.py), and build the transaction pieces that
 coupons, flash-sale units and campaign budgets with the order, or give them back.
 
 Reads: one BatchGetItem for the store, its price/stock of each SKU, the products, the
-coupons the customer chose, and for SKUs on a flash sale the customer's count and the
-sale's shards; the promotions on at the store come from a per-container cache (one Query
-every few seconds). Choosing the best coupons for the customer (no ``coupon_ids`` sent)
-adds one Query of the wallet.
+coupons the customer chose and their templates (for the budget left), and for SKUs on a
+flash sale the customer's count and the sale's shards; the promotions on at the store
+come from a per-container cache (one Query every few seconds). Choosing the best coupons
+for the customer (no ``coupon_ids`` sent) adds one Query of the wallet, made before the
+BatchGetItem so that its coupons' templates come with the cart.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.db import coupon_repo, promotion_repo
-from chalicelib.db.coupon_models import CouponModel
+from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel
 from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 from chalicelib.db.order_models import OrderModel
 from chalicelib.db.order_repo import batch_get
@@ -49,6 +50,8 @@ class Loaded:
     active: promotion_store.ActivePromotions | None = None
     bought: dict[str, int] = field(default_factory=dict)  # flash promotion -> units held
     shards_left: dict[str, dict[int, int]] = field(default_factory=dict)
+    # coupon template -> budget left (None: no budget), for the coupons loaded
+    budget_left: dict[str, int | None] = field(default_factory=dict)
 
 
 def _customer(principal: Principal) -> str | None:
@@ -72,10 +75,24 @@ def load(
             {"shard_key": shard_key(f.promotion_id, k)} for f in flash for k in range(f.shards)
         ],
     }
+    wallet: list[CouponModel] = []
     if customer is not None:
         keys[FlashBuyerModel] = [{"buyer_key": buyer_key(f.promotion_id, customer)} for f in flash]
         if coupon_ids:
             keys[CouponModel] = [{"coupon_id": c} for c in dict.fromkeys(coupon_ids)]
+            template_ids = [coupon_repo.template_of(c) for c in coupon_ids]
+        elif coupon_ids is None:
+            # The wallet first, so that its templates' budgets come in the same batch.
+            wallet = list(
+                CouponModel.by_customer.query(
+                    customer, filter_condition=CouponModel.state == "available"
+                )
+            )
+            template_ids = [c.template_id for c in wallet]
+        else:
+            template_ids = []
+        if template_ids:
+            keys[CouponTemplateModel] = [{"template_id": t} for t in dict.fromkeys(template_ids)]
     got = batch_get(keys)
     stores = got[StoreModel]
     loaded = Loaded(
@@ -97,12 +114,27 @@ def load(
         if coupon_ids:
             loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]  # type: ignore[attr-defined,misc]
         elif coupon_ids is None:
-            loaded.coupons = list(
-                CouponModel.by_customer.query(
-                    customer, filter_condition=CouponModel.state == "available"
-                )
-            )
+            loaded.coupons = wallet
+        loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
     return loaded
+
+
+def _budgets_left(
+    coupons: Sequence[CouponModel], templates: Sequence[Any]
+) -> dict[str, int | None]:
+    """Each coupon's template budget left (None: the template has no budget), so that
+    pricing judges a coupon whose budget is spent ``budget_exhausted`` instead of
+    suggesting it. A template not read with the cart (a coupon whose id does not start
+    with its template's) costs one more read."""
+    by_id = {t.template_id: t for t in templates}
+    missing = [c.template_id for c in coupons if c.template_id not in by_id]
+    if missing:
+        more = batch_get({CouponTemplateModel: [{"template_id": t} for t in set(missing)]})
+        by_id.update({t.template_id: t for t in more[CouponTemplateModel]})  # type: ignore[attr-defined]
+    return {
+        tid: None if t.budget_fen is None else int(t.budget_left_fen or 0)
+        for tid, t in by_id.items()
+    }
 
 
 # --- pricing --------------------------------------------------------------------------
@@ -112,7 +144,7 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _offer(c: CouponModel) -> promo.CouponOffer:
+def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOffer:
     return promo.CouponOffer(
         coupon_id=c.coupon_id,
         template_id=c.template_id,
@@ -129,6 +161,7 @@ def _offer(c: CouponModel) -> promo.CouponOffer:
         ),
         state=c.state,  # type: ignore[arg-type]
         funded_by=c.funded_by,  # type: ignore[arg-type]
+        budget_left_fen=budget_left.get(c.template_id),
     )
 
 
@@ -206,7 +239,7 @@ def evaluate(
             int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
         ),
         minimum_order_fen=int(store.minimum_order_fen),
-        coupons=[_offer(c) for c in loaded.coupons],
+        coupons=[_offer(c, loaded.budget_left) for c in loaded.coupons],
         promotions=_promotions(loaded, {line.sku for line in lines}),
         chosen_coupon_ids=None if coupon_ids is None else list(coupon_ids),
         costs=costs or None,

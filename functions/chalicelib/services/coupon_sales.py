@@ -49,7 +49,7 @@ from chalicelib.services.payment_providers import PaymentNotice, provider
 log = logging.getLogger("daojia.coupon_sales")
 SALE_PREFIX = "CS"
 CCF = "ConditionalCheckFailed"
-PAYMENT_ACTOR = ("payment-provider", "hq_admin")
+PAYMENT_ACTOR = ("payment-provider", "system")  # no person: the system role, never hq_admin
 
 
 def is_sale_id(value: str) -> bool:

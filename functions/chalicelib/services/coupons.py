@@ -18,7 +18,7 @@ from datetime import datetime
 
 import msgspec
 from chalice import Response
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib import clock
 from chalicelib.auth.principal import Principal
@@ -35,7 +35,9 @@ from chalicelib.db.coupon_repo import (  # noqa: F401  (re-exported hooks)
     return_items,
 )
 from chalicelib.db.models import CustomerModel, CustomerPhoneModel, StaffModel
+from chalicelib.db.order_models import OrderModel
 from chalicelib.db.order_repo import add_all, batch_get, cancellation_codes, transact
+from chalicelib.db.writes import is_condition_failure
 from chalicelib.domain.privacy import mask_phone
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import coupons as s
@@ -458,6 +460,48 @@ def issue_after_payment(order_id: str, customer_id: str, paid_fen: int) -> list[
     reaches. Idempotent per order (ids "<template>:order:<order_id>"); returns the coupon
     ids newly issued. Call after the payment commits."""
     return _auto_issue("after_payment", customer_id, f"order:{order_id}", paid_fen)
+
+
+def void_after_payment_gifts(order_id: str) -> list[str]:
+    """The order that earned after-payment gifts was refunded in full: they are no longer
+    earned. An unused gift is voided now; a locked or used one is marked so that it is
+    voided whenever it is given back (the order using it cancelled, expired or refunded in
+    full); a used one is otherwise kept — the order that used it was paid. Idempotent.
+    Returns the coupon ids voided now. One GetItem and one Query of the wallet."""
+    try:
+        order = OrderModel.get(order_id, attributes_to_get=["customer_id", "created_at"])
+    except DoesNotExist:
+        return []
+    m = CouponModel
+    now_iso = clock.now_iso()
+    suffix = f":order:{order_id}"
+    voided = []
+    gifts = CouponModel.by_customer.query(
+        order.customer_id,
+        m.created_at >= order.created_at,
+        filter_condition=m.source == "after_payment",
+    )
+    for gift in gifts:
+        if not gift.coupon_id.endswith(suffix):
+            continue
+        # The mark first: a gift released between the two writes comes back voided.
+        CouponModel(gift.coupon_id).update(
+            actions=[m.given_back_as.set("voided"), m.updated_at.set(now_iso)],
+            condition=m.coupon_id.exists(),
+        )
+        try:
+            CouponModel(gift.coupon_id).update(
+                actions=[m.state.set("voided"), m.remind.remove(), m.updated_at.set(now_iso)],
+                condition=m.state == AVAILABLE,
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            continue  # locked or used (or voided already)
+        voided.append(gift.coupon_id)
+    if voided:
+        log.info("after-payment gifts of %s voided: %s", order_id, voided)
+    return voided
 
 
 # --- the customer's side --------------------------------------------------------------

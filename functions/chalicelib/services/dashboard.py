@@ -29,7 +29,14 @@ MAX_WORKERS = 8  # concurrent DynamoDB calls; PynamoDB keeps a client per thread
 BATCH = 100  # BatchGetItem's limit
 DEFAULT_TIMEZONE = "Asia/Shanghai"  # for the date of an empty dashboard
 _TREND_ATTRIBUTES = ["paid_at", "paid_fen"]
-_TODAY_ATTRIBUTES = ["order_id", "paid_at", "paid_fen", "refunded_fen", "print_job_ids"]
+_TODAY_ATTRIBUTES = [
+    "order_id",
+    "paid_at",
+    "paid_fen",
+    "refunded_fen",
+    "returned_payments_fen",
+    "print_job_ids",
+]
 _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at"]
 
 
@@ -54,13 +61,18 @@ def _stores(principal: Principal, store_id: str | None) -> list[StoreModel]:
     return sorted(StoreModel.by_listing.query("stores"), key=lambda st: st.store_id)
 
 
-def _paid_orders(store_id: str, day: str, attributes: list[str]) -> list[OrderModel]:
-    """The store's orders created on ``day`` that were paid (one index query, paged)."""
+def _paid_orders(
+    store_id: str, day: str, attributes: list[str], with_returned: bool = False
+) -> list[OrderModel]:
+    """The store's orders created on ``day`` that were paid (one index query, paged);
+    ``with_returned``: also those that only received payments they could not take (paid
+    back whole), for the day's refunds."""
+    condition = OrderModel.paid_at.exists()
+    if with_returned:
+        condition = condition | (OrderModel.returned_payments_fen > 0)
     return list(
         OrderModel.by_store_day.query(
-            f"{store_id}#{day}",
-            filter_condition=OrderModel.paid_at.exists(),
-            attributes_to_get=attributes,
+            f"{store_id}#{day}", filter_condition=condition, attributes_to_get=attributes
         )
     )
 
@@ -89,6 +101,8 @@ def _paid_order(order: OrderModel, ticket: PrintJobModel | None) -> d.PaidOrder:
         paid_fen=int(order.paid_fen or 0),
         refunded_fen=int(order.refunded_fen or 0),
         print_latency_s=d.latency_s(order.paid_at, printed) if printed and order.paid_at else None,
+        returned_payments_fen=int(order.returned_payments_fen or 0),
+        paid=order.paid_at is not None,
     )
 
 
@@ -121,9 +135,10 @@ def dashboard(principal: Principal, store_id: str | None, days: int) -> s.Dashbo
         day_orders: dict[tuple[str, str], Future[list[OrderModel]]] = {}
         for p in plan:
             for day in p.dates:
-                attrs = _TODAY_ATTRIBUTES if day == p.today else _TREND_ATTRIBUTES
+                today = day == p.today
+                attrs = _TODAY_ATTRIBUTES if today else _TREND_ATTRIBUTES
                 sid = p.store.store_id
-                day_orders[sid, day] = pool.submit(_paid_orders, sid, day, attrs)
+                day_orders[sid, day] = pool.submit(_paid_orders, sid, day, attrs, today)
         missed = {p.store.store_id: pool.submit(_missed_count, p.store.store_id) for p in plan}
         health = pool.submit(relays.stores_health, stores, now)
         today_orders = {
@@ -141,7 +156,10 @@ def dashboard(principal: Principal, store_id: str | None, days: int) -> s.Dashbo
         every_order += paid
         trend = [
             d.TrendDay(
-                day, *d.day_totals(int(o.paid_fen or 0) for o in day_orders[sid, day].result())
+                day,
+                *d.day_totals(
+                    int(o.paid_fen or 0) for o in day_orders[sid, day].result() if o.paid_at
+                ),
             )
             for day in p.dates
         ]

@@ -22,7 +22,15 @@ from chalicelib.db.writes import is_condition_failure
 from chalicelib.domain.states import ORDER
 from chalicelib.errors import Conflict, NotFound
 
-SYSTEM = Principal("system", "hq_admin")  # scheduled jobs act as the system
+# The role recorded for what no person did: scheduled jobs (expiry, auto-completion, the
+# print watchdog) and the payment provider's notifications. It is no role a token can
+# carry (auth.principal.ALL_ROLES), so nothing that authorises by role ever grants it
+# anything; it only names the actor in history.
+SYSTEM_ROLE = "system"
+SYSTEM = Principal("system", SYSTEM_ROLE)  # type: ignore[arg-type]
+PAYMENT_PROVIDER = Principal("payment-provider", SYSTEM_ROLE)  # type: ignore[arg-type]
+# History entries that record an event without changing the order's state.
+NOTES = ("late_payment", "amount_mismatch")
 
 
 def get(order_id: str, consistent: bool = True) -> OrderModel:
@@ -53,6 +61,17 @@ def record(
         to_state=to_state,
         reason=reason,
     )
+
+
+def note_actions(order: OrderModel, note: str, actor: Principal, reason: str) -> list[Any]:
+    """Update actions that add ``note`` (one of NOTES) to the order's history, its state
+    unchanged (from = to = the current state)."""
+    assert note in NOTES, note
+    entry = record(note, order.status, order.status, actor, reason)
+    return [
+        OrderModel.updated_at.set(clock.now_iso()),
+        OrderModel.history.set(OrderModel.history.append([entry])),
+    ]
 
 
 def transition_actions(

@@ -33,6 +33,7 @@ from chalicelib.db.order_models import (
     IdempotencyModel,
     OrderLineAttribute,
     OrderModel,
+    RefundModel,
 )
 from chalicelib.db.order_repo import batch_get, cancellation_codes, transact
 from chalicelib.domain import geo, hours
@@ -291,6 +292,7 @@ def _place_new(
     co = _price(principal, body, loaded, lines)
     priced = co.priced
     checkout.refuse_rejected(co)
+    _check_expected_total(body, co)
     if priced.shortfall_fen > 0:
         raise ValidationFailed(
             f"The minimum order is {yuan(priced.minimum_order_fen)}; "
@@ -318,6 +320,27 @@ def _place_new(
         return view(order, principal), True
     raise ServiceUnavailable(
         "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
+    )
+
+
+def _check_expected_total(body: s.PlaceOrder, co: Checkout) -> None:
+    """409 ``total_changed`` when the storefront showed another total than the order
+    would cost now: a quote binds the price only if the storefront says what it showed."""
+    expected = body.expected_total_fen
+    priced = co.priced
+    if expected is None or expected == priced.total_fen:
+        return
+    raise Conflict(
+        f"The total is now {yuan(priced.total_fen)}, not the {yuan(expected)} shown; "
+        "quote again and confirm the new total.",
+        code="total_changed",
+        details={
+            "expected_total_fen": expected,
+            "total_fen": priced.total_fen,
+            "subtotal_fen": priced.subtotal_fen,
+            "discount_fen": priced.discount_fen,
+            "delivery_fee_fen": priced.delivery_fee_fen,
+        },
     )
 
 
@@ -516,8 +539,36 @@ def get_visible(principal: Principal, order_id: str) -> OrderModel:
     return order
 
 
-def view(order: OrderModel, principal: Principal) -> s.Order:
-    """The API's view of an order."""
+def get_one(principal: Principal, order_id: str) -> s.Order:
+    """One order as its reader may see it, with its refunds (one more Query: only this
+    read pays for it, not lists or actions)."""
+    return view(get_visible(principal, order_id), principal, refunds=refunds_of(order_id))
+
+
+def refunds_of(order_id: str) -> list[s.OrderRefund]:
+    """The order's refunds, oldest first (one Query of the refunds' by_order index)."""
+    return [
+        s.OrderRefund(
+            refund_id=r.refund_id,
+            reason=r.reason,  # type: ignore[arg-type]
+            amount_fen=int(r.amount_fen),
+            delivery_fee_fen=int(r.delivery_fee_fen or 0),
+            lines=[
+                s.RefundLine(sku=x.sku, units=int(x.units), amount_fen=int(x.amount_fen))
+                for x in r.lines or []
+            ],
+            status=r.status,  # type: ignore[arg-type]
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in RefundModel.by_order.query(order_id)
+    ]
+
+
+def view(
+    order: OrderModel, principal: Principal, refunds: list[s.OrderRefund] | None = None
+) -> s.Order:
+    """The API's view of an order; ``refunds`` None: not read (lists, actions)."""
     addr = order.address
     return s.Order(
         order_id=order.order_id,
@@ -587,6 +638,7 @@ def view(order: OrderModel, principal: Principal) -> s.Order:
             )
             for h in order.history
         ],
+        refunds=refunds,
     )
 
 

@@ -13,6 +13,7 @@ another transaction) is refunded in full.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -21,13 +22,14 @@ from chalicelib import clock, config
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.db.order_models import OrderModel, PaymentModel
 from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.domain.money import yuan
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.schemas import orders as s
 from chalicelib.services import checkout, coupon_sales, order_flow, print_jobs, refunds
 from chalicelib.services.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 
 log = logging.getLogger("daojia.payments")
-PAYMENT_ACTOR = Principal("payment-provider", "hq_admin")
+PAYMENT_ACTOR = order_flow.PAYMENT_PROVIDER  # recorded with the system role
 
 
 def start(principal: Principal, order_id: str) -> s.PaymentStart:
@@ -46,24 +48,27 @@ def start(principal: Principal, order_id: str) -> s.PaymentStart:
 def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.PaymentAck:
     """Handle a provider's notification; answer SUCCESS once it is safely recorded."""
     notice = provider(provider_name).parse_notification(headers, body)
-    return record_payment(notice)
+    try:
+        return record_payment(notice)
+    except NotFound as exc:
+        if exc.code not in ("order_not_found", "coupon_sale_not_found"):
+            raise
+        return _refund_unmatched(notice, "unknown_order")
 
 
 def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
     """Record a verified payment: the order becomes paid with its print job, once.
     Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``."""
     if coupon_sales.is_sale_id(notice.order_id):
-        return coupon_sales.record_payment(notice)
+        try:
+            return coupon_sales.record_payment(notice)
+        except BadRequest as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            return _refund_unmatched(notice, "amount_mismatch")
     order = order_flow.get(notice.order_id)
     if notice.amount_fen != int(order.total_fen) and order.status == "awaiting_payment":
-        log.error(
-            "payment %s for %s: amount %s, order total %s",
-            notice.payment_id,
-            order.order_id,
-            notice.amount_fen,
-            order.total_fen,
-        )
-        raise BadRequest("The paid amount does not match the order.", code="amount_mismatch")
+        return _refund_mismatch(order, notice)
     if order.payment_id == notice.payment_id:
         return s.PaymentAck(code="SUCCESS", message="already recorded")
     if order.status != "awaiting_payment":
@@ -123,42 +128,152 @@ def _coupons_after_payment(order: OrderModel, paid_fen: int) -> None:
 
 
 def _refund_late_payment(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
-    """Money arrived for an order that cannot take it: record it and pay it back."""
-    refund = refunds.unlinked(
-        f"{order.order_id}:late:{notice.transaction_id}",
+    """Money arrived for an order that cannot take it (expired, cancelled, or paid by
+    another transaction): record it on the order and pay it back."""
+    why = (
+        "already paid by another payment"
+        if order.payment_id
+        else f"the order was {order.status} when it arrived"
+    )
+    _refund_on_order(
+        order,
+        notice,
+        refund_id=f"{order.order_id}:late:{notice.transaction_id}",
+        reason="late_payment",
+        outcome="late_refunded",
+        why=f"payment of {yuan(notice.amount_fen)} refunded in full: {why}",
+    )
+    return s.PaymentAck(code="SUCCESS", message="order not payable; refunded")
+
+
+def _refund_mismatch(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
+    """A payment of another amount than the order's total: the order stays unpaid (the
+    customer can still pay it), the money is recorded on the order and paid back, and the
+    provider is answered SUCCESS so that it stops retrying a notice we will never accept."""
+    log.error(
+        "payment %s for %s: amount %s, order total %s; refunding",
+        notice.payment_id,
         order.order_id,
+        notice.amount_fen,
+        order.total_fen,
+    )
+    _refund_on_order(
+        order,
+        notice,
+        refund_id=f"{order.order_id}:mismatch:{notice.transaction_id}",
+        reason="amount_mismatch",
+        outcome="mismatch_refunded",
+        why=(
+            f"payment of {yuan(notice.amount_fen)} does not match the total "
+            f"{yuan(int(order.total_fen))}: refunded in full"
+        ),
+    )
+    return s.PaymentAck(code="SUCCESS", message="amount does not match the order; refunded")
+
+
+def _refund_on_order(
+    order: OrderModel,
+    notice: PaymentNotice,
+    *,
+    refund_id: str,
+    reason: str,
+    outcome: str,
+    why: str,
+) -> None:
+    """One transaction: the payment (keyed by the provider's transaction: a repeated
+    notice changes nothing), its refund (listed with the order's refunds), and on the
+    order a history note and the amount in ``returned_payments_fen`` (the dashboard's
+    refunds); then the provider pays it back (the retry job does if this fails)."""
+    refund = refunds.unlinked(
+        refund_id, order.order_id, notice.payment_id, notice.provider, notice.amount_fen, reason
+    )
+    payment = _payment_record(notice, order.order_id, outcome)
+    actions = [
+        *order_flow.note_actions(order, reason, PAYMENT_ACTOR, why),
+        OrderModel.returned_payments_fen.add(notice.amount_fen),
+    ]
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
+        tx.save(refund, condition=type(refund).refund_id.does_not_exist())
+        # Not conditioned on the order's version: the note changes no state, and concurrent
+        # appends to the history never lose one another.
+        tx.update(
+            OrderModel(order.order_id),
+            actions=actions,
+            condition=OrderModel.order_id.exists(),
+            add_version_condition=False,
+        )
+
+    if _commit_once(build):
+        log.warning(
+            "%s %s on %s order %s: refunding",
+            reason,
+            notice.payment_id,
+            order.status,
+            order.order_id,
+        )
+        refunds.execute(refund.refund_id, payment_total_fen=notice.amount_fen)
+
+
+def _refund_unmatched(notice: PaymentNotice, reason: str) -> s.PaymentAck:
+    """A payment that matches no order we could record it on (an unknown order or sale id,
+    or a coupon sale paid with the wrong amount): record it, pay it back through the
+    provider keyed on its transaction, and answer SUCCESS so the provider stops retrying.
+    Logged as an error for head office; the refund is found by the id the notice named
+    (refunds' by_order index), and the retry job pays it if the provider fails now."""
+    refund = refunds.unlinked(
+        f"{notice.order_id}:{reason}:{notice.transaction_id}",
+        notice.order_id,
         notice.payment_id,
         notice.provider,
         notice.amount_fen,
-        "late_payment",
+        reason,
     )
-    payment = PaymentModel(
+    payment = _payment_record(notice, notice.order_id, f"{reason}_refunded")
+    log.error(
+        "payment %s of %s fen for %r: %s; refunding",
         notice.payment_id,
-        order_id=order.order_id,
-        provider=notice.provider,
-        amount_fen=notice.amount_fen,
-        outcome="late_refunded",
-        received_at=clock.now_iso(),
+        notice.amount_fen,
+        notice.order_id,
+        reason,
     )
 
     def build(tx: TransactWrite) -> None:
         tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
         tx.save(refund, condition=type(refund).refund_id.does_not_exist())
 
+    if _commit_once(build) and notice.amount_fen > 0:
+        refunds.execute(refund.refund_id, payment_total_fen=notice.amount_fen)
+    message = (
+        "unknown order; refunded"
+        if reason == "unknown_order"
+        else "amount does not match; refunded"
+    )
+    return s.PaymentAck(code="SUCCESS", message=message)
+
+
+def _payment_record(notice: PaymentNotice, order_id: str, outcome: str) -> PaymentModel:
+    return PaymentModel(
+        notice.payment_id,
+        order_id=order_id,
+        provider=notice.provider,
+        amount_fen=notice.amount_fen,
+        outcome=outcome,
+        received_at=clock.now_iso(),
+    )
+
+
+def _commit_once(build: Callable[[TransactWrite], None]) -> bool:
+    """Run a transaction whose first item is the payment's put; False when the payment
+    was recorded already (a repeated notification)."""
     try:
         transact(build)
     except TransactWriteError as exc:
         if "ConditionalCheckFailed" in cancellation_codes(exc):
-            return s.PaymentAck(code="SUCCESS", message="already recorded")
+            return False
         raise
-    log.warning(
-        "late payment %s for %s order %s: refunding",
-        notice.payment_id,
-        order.status,
-        order.order_id,
-    )
-    refunds.execute(refund.refund_id, payment_total_fen=notice.amount_fen)
-    return s.PaymentAck(code="SUCCESS", message="order not payable; refunded")
+    return True
 
 
 def simulate(principal: Principal, order_id: str) -> s.PaymentAck:

@@ -64,15 +64,76 @@ def _amendment(order: OrderModel) -> m.Amendment | None:
     )
 
 
+def _units_now(line: Any) -> int:
+    """Units of a line still in the order: picked (when picking is done) less refunded."""
+    left = int(line.qty) - int(line.refunded_units or 0)
+    if line.picked_qty is not None:
+        left = min(left, int(line.picked_qty))
+    return max(left, 0)
+
+
+def _amended(order: OrderModel) -> bool:
+    return int(order.refunded_fen or 0) > 0 or any(_units_now(x) != int(x.qty) for x in order.lines)
+
+
+def _print_line(x: Any, qty: int) -> m.PrintLine:
+    return m.PrintLine(
+        sku=x.sku,
+        name=x.name,
+        unit=x.unit,
+        qty=qty,
+        unit_price_fen=int(x.unit_price_fen),
+        amount_fen=int(x.unit_price_fen) * qty,
+        zone=x.zone,
+        shelf=x.shelf,
+        category1=x.category1,
+        category2=x.category2,
+        fresh=bool(x.fresh),
+    )
+
+
+def _as_now(order: OrderModel) -> tuple[list[m.PrintLine], m.Amounts]:
+    """Lines and amounts of the order as it now is (after shortages and refunds): the
+    units still in it, and what stays paid. The discount is what the lines' prices and
+    the fee exceed that by (the order's discount shares, less what was refunded)."""
+    lines = [_print_line(x, n) for x in order.lines if (n := _units_now(x)) > 0]
+    total = max(int(order.total_fen) - int(order.refunded_fen or 0), 0)
+    fee = int(order.delivery_fee_fen) - int(order.delivery_fee_refunded_fen or 0)
+    subtotal = sum(x.amount_fen for x in lines)
+    return lines, m.Amounts(
+        subtotal_fen=subtotal,
+        discount_fen=max(subtotal + fee - total, 0),
+        delivery_fee_fen=fee,
+        total_fen=total,
+    )
+
+
 def build_message(
     job: PrintJobModel, order: OrderModel, store: StoreModel, attempt: int
 ) -> m.PrintJobMessage:
     """The queue message of one send of ``job``. The address and the (masked) phone go
-    only into jobs with a delivery copy (personal data where it is needed only)."""
+    only into jobs with a delivery copy (personal data where it is needed only). A
+    reprint prints the order as it now is: after a shortage or a refund, the units still
+    in it and what stays paid, with the amendment noted (not the ticket of payment time)."""
     address = order.address
     with_delivery = (
         order.fulfilment == "delivery" and address is not None and "delivery" in job.copies
     )
+    amended_reprint = job.kind == "reprint" and _amended(order)
+    if amended_reprint:
+        lines, amounts = _as_now(order)
+        discounts: list[m.Discount] = []  # the labels' amounts no longer add up: the total
+    else:
+        lines = [_print_line(x, int(x.qty)) for x in order.lines]
+        amounts = m.Amounts(
+            subtotal_fen=int(order.subtotal_fen),
+            discount_fen=int(order.discount_fen),
+            delivery_fee_fen=int(order.delivery_fee_fen),
+            total_fen=int(order.total_fen),
+        )
+        discounts = [
+            m.Discount(label=d.label, amount_fen=int(d.amount_fen)) for d in order.discounts or []
+        ]
     return m.PrintJobMessage(
         schema_version=m.SCHEMA_VERSION,
         job_id=job.job_id,
@@ -90,22 +151,7 @@ def build_message(
         fulfilment=order.fulfilment,
         created_at=order.created_at,
         paid_at=order.paid_at,
-        lines=[
-            m.PrintLine(
-                sku=x.sku,
-                name=x.name,
-                unit=x.unit,
-                qty=int(x.qty),
-                unit_price_fen=int(x.unit_price_fen),
-                amount_fen=int(x.amount_fen),
-                zone=x.zone,
-                shelf=x.shelf,
-                category1=x.category1,
-                category2=x.category2,
-                fresh=bool(x.fresh),
-            )
-            for x in order.lines
-        ],
+        lines=lines,
         remark=order.remark,
         pickup_code=order.pickup_code if order.fulfilment == "pickup" else None,
         delivery=m.Delivery(
@@ -113,17 +159,10 @@ def build_message(
         )
         if with_delivery and address is not None
         else None,
-        amounts=m.Amounts(
-            subtotal_fen=int(order.subtotal_fen),
-            discount_fen=int(order.discount_fen),
-            delivery_fee_fen=int(order.delivery_fee_fen),
-            total_fen=int(order.total_fen),
-        ),
-        discounts=[
-            m.Discount(label=d.label, amount_fen=int(d.amount_fen)) for d in order.discounts or []
-        ],
+        amounts=amounts,
+        discounts=discounts,
         cancellation=_cancellation(order) if job.kind == "cancellation" else None,
-        amendment=_amendment(order) if job.kind == "amendment" else None,
+        amendment=_amendment(order) if job.kind == "amendment" or amended_reprint else None,
     )
 
 

@@ -4,7 +4,8 @@ provider after it commits, retried until the provider confirms.
 Refund rule: each line refunds at most what was paid for it (its price less its share of
 order discounts); refunding every unit of a line returns exactly what was paid for it.
 The delivery fee is refunded when the whole order is cancelled, or when a shortage leaves
-nothing to deliver.
+nothing to deliver. A refund that pays back all the order was paid voids the
+after-payment gifts (支付有礼) the order earned.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def plan(
     if total <= 0:
         return None
     actions.append(OrderModel.refunded_fen.add(total))
+    # The plan runs in a transaction conditioned on the order as read, so this is exact.
+    paid = int(order.paid_fen or 0)
+    completes = paid > 0 and int(order.refunded_fen or 0) + total >= paid
     now = clock.now_iso()
     refund = RefundModel(
         refund_id,
@@ -75,6 +79,7 @@ def plan(
         delivery_fee_fen=max(fee, 0),
         amount_fen=total,
         status="pending",
+        completes_order=completes or None,
         pending="pending",
         created_at=clock.now_iso_ms(),
         updated_at=now,
@@ -117,6 +122,8 @@ def execute(
     refund = written or RefundModel.get(refund_id, consistent_read=True)
     if refund.status == "succeeded":
         return refund
+    if refund.completes_order:
+        _void_gifts(refund.order_id)
     total = payment_total_fen
     if total is None:
         total = _payment_total(refund)
@@ -151,6 +158,19 @@ def execute(
             raise
         refund = RefundModel.get(refund_id, consistent_read=True)  # a racing execute() won
     return refund
+
+
+def _void_gifts(order_id: str) -> None:
+    """The order is refunded in full: the after-payment gifts it earned are no longer
+    earned (docs/promotions.md). Idempotent, and done before the payout so the retry job
+    does it again while the refund is pending; a failure is logged, never a reason to
+    hold the customer's money back."""
+    from chalicelib.services.coupons import void_after_payment_gifts
+
+    try:
+        void_after_payment_gifts(order_id)
+    except Exception:
+        log.exception("voiding the after-payment gifts of %s failed", order_id)
 
 
 def _payment_total(refund: RefundModel) -> int:
