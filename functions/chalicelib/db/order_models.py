@@ -142,7 +142,14 @@ class OrdersByStoreDay(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_store_day"
         projection = IncludeProjection(
-            ["status", "paid_at", "paid_fen", "refunded_fen", "print_job_ids"]
+            [
+                "status",
+                "paid_at",
+                "paid_fen",
+                "refunded_fen",
+                "returned_payments_fen",
+                "print_job_ids",
+            ]
         )
 
     store_day = UnicodeAttribute(hash_key=True)  # "<store_id>#2026-11-24"
