@@ -121,7 +121,12 @@ class Site:
         self._shots += 1
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTEFACTS / f"{self.name}-{self._shots:02d}-{label}.png"
+        y = self.page.evaluate("scrollY")
         self.page.screenshot(path=str(path), full_page=True)
+        # After a full-page capture chromium can keep a stale scroll offset that the next
+        # focus snaps back to, moving the page between a click's press and release (the
+        # click is lost). Scrolling away and back makes the offset current again.
+        self.page.evaluate("(y) => { window.scrollTo(0, 0); window.scrollTo(0, y); }", y)
         return path
 
 
