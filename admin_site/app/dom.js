@@ -1,6 +1,7 @@
 // Small DOM helpers: pages build their markup with h(), never by parsing HTML text, so
 // data from the API (names, remarks) can never inject markup.
 
+import { describe } from "./errors.js";
 import { t } from "./i18n.js";
 
 /** h("button", {class: "primary", onclick: fn}, "text", child...) */
@@ -47,7 +48,9 @@ export function table(caption, columns, rows, { onRowClick, rowLabel, empty } = 
     const tr = h(
       "tr",
       onRowClick ? { class: "clickable", tabindex: "0", "aria-label": rowLabel ? rowLabel(row) : null } : {},
-      columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(row))),
+      // The cell's content in one span: in the stacked layout it is the value
+      // beside the column's name, however many nodes it has.
+      columns.map((c) => h("td", { class: c.num ? "num" : null, "data-label": c.label }, h("span", { class: "cell" }, c.cell(row)))),
     );
     if (onRowClick) {
       tr.addEventListener("click", () => onRowClick(row));
@@ -67,23 +70,42 @@ export function table(caption, columns, rows, { onRowClick, rowLabel, empty } = 
   );
 }
 
+/** Tables that do not fit their container's width read as one card per row ("stacked":
+ * each cell under its column's name) instead of squeezing their columns to a character
+ * each or hiding the last ones off to the side. Re-checked when a table appears and when
+ * the width changes; the page keeps its scroll position. */
+export function fitTables(root = document) {
+  const y = window.scrollY;
+  for (const wrap of root.querySelectorAll(".table-wrap")) {
+    const width = String(wrap.clientWidth);
+    if (wrap.dataset.fitWidth === width) continue;
+    const table = wrap.querySelector("table");
+    wrap.classList.remove("stacked");
+    const stacked = table.scrollWidth > wrap.clientWidth + 1;
+    wrap.classList.toggle("stacked", stacked);
+    wrap.dataset.fitWidth = String(wrap.clientWidth);
+  }
+  if (window.scrollY !== y) window.scrollTo(window.scrollX, y);
+}
+
 export function emptyState(text) {
   return h("div", { class: "empty card", role: "status" }, text);
 }
 
-/** The API's error, as the API said it, with any field details listed. */
+/** An error in the site's language (see errors.js): what went wrong, each bad field by
+ * its translated name, and the API's code, small, for support. */
 export function errorBox(err) {
-  const details = Array.isArray(err && err.details) ? err.details : [];
+  const { message, fields, code } = describe(err);
   return h(
     "div",
     { class: "msg error", role: "alert" },
     h("strong", {}, t("error.title")),
     " ",
-    err && err.message ? err.message : String(err),
-    err && err.code ? h("span", { class: "muted" }, ` (${err.code})`) : null,
-    details.length
-      ? h("ul", {}, details.map((d) => h("li", {}, d.field ? `${d.field}: ${d.reason || d.message || ""}` : JSON.stringify(d))))
+    message,
+    fields.length
+      ? h("ul", {}, fields.map((f) => h("li", { title: f.raw }, `${f.field}: ${f.reason}`)))
       : null,
+    code ? h("small", { class: "code", "data-testid": "error-code" }, t("error.code_line", { code })) : null,
   );
 }
 

@@ -16,6 +16,13 @@ export function money(fen) {
   return `${sign}¥${yuan}.${String(abs % 100).padStart(2, "0")}`;
 }
 
+/** For tight labels (chart bars): "¥80" for whole yuan, otherwise every fen ("¥79.70"),
+ * never rounded or cut: a label must not read less than the amount. */
+export function moneyCompact(fen) {
+  const text = money(fen);
+  return text.endsWith(".00") ? text.slice(0, -3) : text;
+}
+
 /** "12.34" / "12" / "12.3" -> 1234 fen, or null when it is not an amount. */
 export function parseYuan(text) {
   const m = /^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$/.exec(String(text ?? ""));
@@ -70,18 +77,39 @@ export function age(seconds) {
   return `${Math.round(s / 3600)} h`;
 }
 
-/** A datetime-local value ("2026-11-25T10:00", in the browser's zone, China time at
- * head office) -> UTC ISO "2026-11-25T02:00:00Z", or null when empty or not a time. */
-export function isoFromLocal(value) {
-  if (!value) return null;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return null;
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+// datetime-local inputs carry no zone. They are read and filled in the zone the tables
+// show (the store's, China time by default), never the browser's: a laptop set to
+// another zone must not shift a sale's start by hours.
+
+/** How far `tz`'s wall clock is ahead of UTC at the instant `utcMs`, in ms. */
+function zoneOffsetMs(tz, utcMs) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(utcMs));
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return wall - Math.floor(utcMs / 1000) * 1000;
 }
 
-/** The datetime-local value for now + `offsetHours`, in the browser's zone. */
-export function localInput(offsetHours = 0) {
-  const d = new Date(Date.now() + offsetHours * 3600 * 1000);
+/** A datetime-local value ("2026-11-25T10:00") read in time zone `tz` -> UTC ISO
+ * "2026-11-25T02:00:00Z", or null when empty or not a time. */
+export function isoFromLocal(value, tz = DEFAULT_TZ) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(String(value || ""));
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  if (Number.isNaN(wall)) return null;
+  const zone = tz || DEFAULT_TZ;
+  // Twice: the offset at the guessed instant can differ across a DST change.
+  const guess = wall - zoneOffsetMs(zone, wall);
+  const utc = wall - zoneOffsetMs(zone, guess);
+  return new Date(utc).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The datetime-local value for now + `offsetHours`, on the wall clock of `tz`. */
+export function localInput(offsetHours = 0, tz = DEFAULT_TZ) {
+  const utc = Date.now() + offsetHours * 3600 * 1000;
+  const d = new Date(utc + zoneOffsetMs(tz || DEFAULT_TZ, utc));
   const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }

@@ -2,7 +2,7 @@
 // then route #/path?query to a page from pages/index.js.
 
 import * as api from "./api.js";
-import { h, errorBox } from "./dom.js";
+import { h, errorBox, fitTables } from "./dom.js";
 import { LANGUAGES, currentLanguage, loadLanguage, savedLanguage, t, translateStatic } from "./i18n.js";
 import { PAGES } from "./pages/index.js";
 import * as session from "./session.js";
@@ -14,7 +14,9 @@ const top = document.getElementById("top");
 const banner = document.getElementById("banner");
 
 let timers = [];
+let pollers = [];
 let renderSeq = 0;
+let baseTitle = "";
 
 /** Split "#/orders/261124AB?store=x" into a page and its params. */
 function parseHash() {
@@ -77,6 +79,29 @@ function renderShell() {
 function clearTimers() {
   for (const id of timers) clearInterval(id);
   timers = [];
+  pollers = [];
+}
+
+/** A page's refresh: every `ms` while the tab is visible, never two runs at once; a
+ * hidden tab makes no calls, and one that becomes visible again refreshes at once. */
+function poll(ms, fn) {
+  let running = false;
+  const run = async () => {
+    if (running || document.hidden) return;
+    running = true;
+    try {
+      await fn();
+    } finally {
+      running = false;
+    }
+  };
+  timers.push(setInterval(run, ms));
+  pollers.push(run);
+}
+
+/** The tab's title, with a count in front when the page has news: "(2) 订单 · …". */
+function setBadge(count) {
+  document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
 }
 
 async function render() {
@@ -92,14 +117,17 @@ async function render() {
     return;
   }
   renderShell();
-  document.title = `${t(page.title)} · ${t("shell.brand")}`;
+  baseTitle = `${t(page.title)} · ${t("shell.brand")}`;
+  document.title = baseTitle;
   const ctx = {
     params,
     query,
     navigate,
     rerender: () => render(),
-    // A page refreshing on its own: cleared when the user leaves the page.
-    every: (ms, fn) => timers.push(setInterval(fn, ms)),
+    // A page refreshing on its own: paused while the tab is hidden, cleared when the
+    // user leaves the page.
+    every: (ms, fn) => poll(ms, () => (seq === renderSeq ? fn() : undefined)),
+    badge: (count) => seq === renderSeq && setBadge(count),
     isCurrent: () => seq === renderSeq,
   };
   main.setAttribute("aria-busy", "true");
@@ -155,6 +183,22 @@ async function boot() {
     main.focus({ preventScroll: true });
   });
   window.addEventListener("daojia:signed-in", () => navigate(homePath()));
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) for (const run of pollers) run();
+  });
+  // Tables that do not fit the width are stacked (dom.fitTables), checked whenever the
+  // page's content or the window's width changes.
+  let fitQueued = false;
+  const fitSoon = () => {
+    if (fitQueued) return;
+    fitQueued = true;
+    requestAnimationFrame(() => {
+      fitQueued = false;
+      fitTables(main);
+    });
+  };
+  new MutationObserver(fitSoon).observe(main, { childList: true, subtree: true });
+  window.addEventListener("resize", fitSoon);
   render();
 }
 

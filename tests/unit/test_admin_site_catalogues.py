@@ -83,3 +83,31 @@ def test_every_state_the_api_reports_has_a_label(prefix: str, values: set[str]):
 def test_site_code_never_writes_html_from_strings():
     """Pages build elements with h(); innerHTML with API data would be an injection."""
     assert re.search(r"innerHTML|outerHTML|insertAdjacentHTML", site_code()) is None
+
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions" / "chalicelib"
+
+
+def api_error_codes() -> set[str]:
+    """Every error code the API can answer with: literal ``code="..."`` arguments, the
+    error classes' defaults, and the codes chosen from tables (checkout failures, coupon
+    refusals, the authorizer's problems)."""
+    from chalicelib.services import checkout
+    from chalicelib.services import coupons as coupon_service
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in FUNCTIONS.rglob("*.py"))
+    codes = set(re.findall(r"""\bcode\s*=\s*["']([a-z_]+)["']""", text))
+    codes |= {code for code, _ in checkout.FAILURES.values()}
+    codes |= set(coupon_service.REFUSALS)
+    codes |= {"token_expired", "token_invalid", "token_missing"}
+    return codes
+
+
+def test_every_api_error_code_has_a_message_in_each_language():
+    """Staff read errors in the site's language: a code without a catalogue message falls
+    back to a generic text, which says less than the API knows."""
+    codes = api_error_codes()
+    assert {"bad_credentials", "validation_failed", "coupon_budget_exhausted"} <= codes
+    for lang in LANGUAGES:
+        texts = catalogue(lang)
+        assert sorted(c for c in codes if f"error.code.{c}" not in texts) == [], lang

@@ -1,6 +1,7 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { dateTime, money, parseYuan, yuanInput } from "../format.js";
+import { reasonText } from "../errors.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
 import * as stores from "../stores.js";
@@ -31,6 +32,13 @@ function itemRow(storeId, item, messages) {
   return { item, price, stock, onSale, save };
 }
 
+/** A rejected row's reason in the site's language, with the value the file had (quoted
+ * by the API as 'value'), which is what head office looks for in the file. */
+function importReason(reason) {
+  const m = /^'(.*)' /.exec(reason || "");
+  return [reasonText(reason), m ? h("span", { class: "muted" }, ` · ${t("import.value", { value: m[1] })}`) : null];
+}
+
 /** ERP import: upload, then follow the job until it is done, showing rejected rows. */
 function importSection() {
   const kind = select([["store_items", t("import.kind.store_items")], ["products", t("import.kind.products")]], "store_items");
@@ -44,13 +52,15 @@ function importSection() {
       h("p", {}, t("import.status_line", { status: t(`import.status.${job.status}`), done: job.processed_rows, total: job.total_rows })),
       h("progress", { max: String(Math.max(1, job.total_rows)), value: String(job.processed_rows), "aria-label": t("import.progress") }),
       done ? h("p", { "data-testid": "import-summary" }, t("import.summary", job)) : null,
-      job.error ? errorBox({ message: job.error }) : null,
+      // The file's problem (a missing column, an unreadable encoding) names the file's own
+      // columns: shown as the API said it, under a translated heading.
+      job.error ? h("div", { class: "msg error", role: "alert" }, t("import.file_error"), h("small", { class: "code" }, job.error)) : null,
       job.rejected_rows.length
         ? [h("h3", {}, t("import.rejected_title", { n: job.rejected })),
            table(t("import.rejected_title", { n: job.rejected }), [
              { label: t("import.line"), num: true, cell: (r) => String(r.line) },
              { label: t("import.field"), cell: (r) => r.field },
-             { label: t("import.reason"), cell: (r) => r.reason },
+             { label: t("import.reason"), cell: (r) => importReason(r.reason) },
            ], job.rejected_rows)]
         : null,
     );

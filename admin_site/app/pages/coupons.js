@@ -1,6 +1,6 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
-import { dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
+import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -86,8 +86,8 @@ function createForm(messages, ctx) {
     percent: field(t("coupons.percent_label"), percent, t("coupons.percent_hint")),
     cap: field(t("coupons.cap_label"), cap, t("coupons.cap_hint")),
     days: field(t("coupons.days_label"), days),
-    starts: field(t("coupons.starts"), starts),
-    ends: field(t("coupons.ends"), ends),
+    starts: field(t("coupons.starts"), starts, t("common.tz_hint", { tz: DEFAULT_TZ })),
+    ends: field(t("coupons.ends"), ends, t("common.tz_hint", { tz: DEFAULT_TZ })),
     funderName: field(t("coupons.funder_name"), funderName, t("coupons.funder_name_hint")),
     afterMin: field(t("coupons.after_payment_min"), afterMin, t("common.in_yuan")),
   };

@@ -1,7 +1,7 @@
 import { get } from "../api.js";
 import { barChart } from "../chart.js";
 import { badge, errorBox, h, slot, table } from "../dom.js";
-import { money, today } from "../format.js";
+import { money, moneyCompact, today } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
 import * as stores from "../stores.js";
@@ -50,7 +50,7 @@ export default {
           h("h2", {}, t("dashboard.trend")),
           h("div", { class: "card" }, barChart(
             d.trend.map((p) => ({ label: p.date.slice(5), value: p.gmv_fen })),
-            { title: t("dashboard.trend"), format: (v) => money(v).replace(/\.\d\d$/, "") },
+            { title: t("dashboard.trend"), format: moneyCompact },
           )),
           h("h2", {}, t("dashboard.by_store")),
           table(t("dashboard.by_store"), [

@@ -1,10 +1,11 @@
 import { get, post } from "../api.js";
-import { badge, busy, errorBox, field, h, okBox, slot, table } from "../dom.js";
+import { badge, busy, errorBox, field, h, slot, table } from "../dom.js";
 import { dateTime, money } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE } from "../session.js";
 import * as stores from "../stores.js";
 import { statusBadge } from "./orders.js";
+import { outcomeBox, reprintOutcome } from "./print_monitor.js";
 
 const PAID_STATES = ["paid", "picking", "picked", "checked_out", "out_for_delivery", "delivered", "ready_for_pickup", "completed"];
 
@@ -20,24 +21,36 @@ export function refundForUnits(paidFen, bought, before, units) {
   return sum;
 }
 
+/** The order as label/value pairs, each pair one row of its own (dt and dd in one div):
+ * however the grid wraps, a value sits beside its own label. The amounts are a list of
+ * their own, one per line, read top to bottom like a receipt. */
 function summary(order, tz) {
-  const row = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
+  const row = (key, label, value, { wide } = {}) =>
+    h("div", { class: wide ? "wide" : null, dataset: { field: key } }, h("dt", {}, label), h("dd", {}, value));
   return h(
-    "dl",
-    { class: "form-grid card" },
-    row(t("orders.status"), statusBadge(order.status)),
-    row(t("orders.seq"), order.daily_seq ? `#${order.daily_seq}` : "—"),
-    row(t("orders.fulfilment"), t(`order.fulfilment.${order.fulfilment}`)),
-    row(t("orders.created"), dateTime(order.created_at, tz)),
-    row(t("order.paid_at"), dateTime(order.paid_at, tz)),
-    row(t("order.subtotal"), money(order.subtotal_fen)),
-    row(t("order.discount"), money(order.discount_fen)),
-    row(t("order.delivery_fee"), money(order.delivery_fee_fen)),
-    row(t("orders.total"), money(order.total_fen)),
-    row(t("order.paid"), money(order.paid_fen)),
-    row(t("orders.refunded"), h("strong", { "data-testid": "refunded" }, money(order.refunded_fen))),
-    order.address ? row(t("order.address"), `${order.address.name} ${order.address.phone} · ${order.address.line}`) : null,
-    order.remark ? row(t("order.remark"), order.remark) : null,
+    "div",
+    { class: "summary-cards" },
+    h(
+      "dl",
+      { class: "summary card", "data-testid": "order-summary" },
+      row("status", t("orders.status"), statusBadge(order.status)),
+      row("seq", t("orders.seq"), order.daily_seq ? `#${order.daily_seq}` : "—"),
+      row("fulfilment", t("orders.fulfilment"), t(`order.fulfilment.${order.fulfilment}`)),
+      row("created", t("orders.created"), dateTime(order.created_at, tz)),
+      row("paid_at", t("order.paid_at"), dateTime(order.paid_at, tz)),
+      order.address ? row("address", t("order.address"), `${order.address.name} ${order.address.phone} · ${order.address.line}`, { wide: true }) : null,
+      order.remark ? row("remark", t("order.remark"), order.remark, { wide: true }) : null,
+    ),
+    h(
+      "dl",
+      { class: "summary amounts card", "data-testid": "order-amounts" },
+      row("subtotal", t("order.subtotal"), money(order.subtotal_fen)),
+      row("discount", t("order.discount"), money(order.discount_fen)),
+      row("delivery_fee", t("order.delivery_fee"), money(order.delivery_fee_fen)),
+      row("total", t("orders.total"), money(order.total_fen)),
+      row("paid", t("order.paid"), money(order.paid_fen)),
+      row("refunded", t("orders.refunded"), h("strong", { "data-testid": "refunded" }, money(order.refunded_fen))),
+    ),
   );
 }
 
@@ -195,7 +208,9 @@ export default {
     const flash = sessionStorage.getItem("daojia.flash");
     if (flash) {
       sessionStorage.removeItem("daojia.flash");
-      messages.show(okBox(flash));
+      const tone = sessionStorage.getItem("daojia.flash_tone") || "ok";
+      sessionStorage.removeItem("daojia.flash_tone");
+      messages.show(outcomeBox({ text: flash, tone }));
     }
     const [order, jobs, returns] = await Promise.all([
       get(`/orders/${id}`),
@@ -203,8 +218,9 @@ export default {
       get(`/orders/${id}/returns`).then((r) => r.items).catch(() => []),
     ]);
     const tz = await stores.timezoneOf(order.store_id);
-    const done = (text) => {
+    const done = (text, tone = "ok") => {
       sessionStorage.setItem("daojia.flash", text);
+      sessionStorage.setItem("daojia.flash_tone", tone);
       ctx.rerender();
     };
     const action = (label, work, opts = {}) =>
@@ -214,7 +230,8 @@ export default {
         onclick: (e) => busy(e.currentTarget, messages, async () => {
           if (opts.confirm && !window.confirm(opts.confirm)) return;
           await work();
-          done(opts.done || t("order.done"));
+          const outcome = opts.outcome ? await opts.outcome() : { text: t("order.done"), tone: "ok" };
+          done(outcome.text, outcome.tone);
         }),
       }, label);
 
@@ -241,7 +258,7 @@ export default {
       }, field(t("order.pickup_code"), code), submit));
     }
     if (PAID_STATES.includes(s)) {
-      buttons.push(action(t("order.reprint"), () => post(`/admin/orders/${id}/reprint`, { reason: t("order.reprint_reason") }), { done: t("order.reprint_sent") }));
+      buttons.push(action(t("order.reprint"), () => post(`/admin/orders/${id}/reprint`, { reason: t("order.reprint_reason") }), { outcome: () => reprintOutcome(order.store_id) }));
     }
     if (s === "paid" || s === "awaiting_payment") {
       buttons.push(action(t("order.cancel"), () => post(`/orders/${id}/cancel`, { reason: t("order.cancel_reason") }), { danger: true, confirm: t("order.cancel_confirm") }));

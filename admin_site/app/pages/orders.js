@@ -10,10 +10,43 @@ export const ORDER_STATUSES = [
   "delivered", "ready_for_pickup", "completed", "cancelled", "expired",
 ];
 
+/** How often the working list refreshes itself (while the tab is visible). */
+export const REFRESH_MS = 10000;
+
 const TONES = { paid: "warn", picking: "warn", cancelled: "bad", expired: "bad", completed: "ok", delivered: "ok" };
 
 export function statusBadge(status) {
   return badge(t(`order.status.${status}`), TONES[status]);
+}
+
+// A new paid order rings: two short tones through WebAudio (no sound file to serve). A
+// browser lets a page play sound only after the user has touched it, so the context is
+// made (or resumed) on the first touch; until then the title's count still shows news.
+let audio = null;
+function unlockAudio() {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return;
+  if (!audio) audio = new Ctx();
+  if (audio.state === "suspended") audio.resume().catch(() => {});
+}
+document.addEventListener("pointerdown", unlockAudio, { capture: true });
+document.addEventListener("keydown", unlockAudio, { capture: true });
+
+export function chime() {
+  document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
+  if (localStorage.getItem("daojia.sound") === "off" || !audio || audio.state !== "running") return;
+  const start = audio.currentTime;
+  [880, 1318.5].forEach((freq, i) => {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.0001, start + i * 0.18);
+    gain.gain.exponentialRampToValueAtTime(0.25, start + i * 0.18 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + i * 0.18 + 0.16);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(start + i * 0.18);
+    osc.stop(start + i * 0.18 + 0.17);
+  });
 }
 
 export default {
@@ -37,12 +70,27 @@ export default {
 
     const list = slot();
     const more = h("button", { type: "button", hidden: true }, t("common.more"));
+    const stamp = h("span", { class: "muted", "aria-live": "off" });
     let cursor = null;
-    const rows = [];
+    let rows = [];
+    // Orders paid since the staff last touched the page: marked in the list and counted in
+    // the tab's title until someone taps or types.
+    const fresh = new Set();
+    let seen = null; // order_id -> status at the last load (null before the first)
+    const acknowledge = () => {
+      if (!fresh.size) return;
+      fresh.clear();
+      ctx.badge(0);
+      draw();
+    };
     const draw = () => list.show(table(t("orders.title"), [
       { label: t("orders.seq"), num: true, cell: (o) => (o.daily_seq ? `#${o.daily_seq}` : "—") },
       { label: t("orders.id"), cell: (o) => h("a", { href: `#/orders/${o.order_id}` }, o.order_id) },
-      { label: t("orders.status"), cell: (o) => [statusBadge(o.status), o.missed_print ? badge(t("orders.missed_print"), "bad") : null] },
+      { label: t("orders.status"), cell: (o) => [
+        statusBadge(o.status),
+        fresh.has(o.order_id) ? [" ", badge(t("orders.new"), "ok")] : null,
+        o.missed_print ? [" ", badge(t("orders.missed_print"), "bad")] : null,
+      ] },
       { label: t("orders.fulfilment"), cell: (o) => t(`order.fulfilment.${o.fulfilment}`) },
       { label: t("orders.items"), num: true, cell: (o) => String(o.lines.reduce((n, l) => n + l.qty, 0)) },
       { label: t("orders.total"), num: true, cell: (o) => money(o.total_fen) },
@@ -53,9 +101,10 @@ export default {
       onRowClick: (o) => ctx.navigate(`/orders/${o.order_id}`),
       rowLabel: (o) => t("orders.open", { id: o.order_id }),
     }));
-    const load = async () => {
+    const fetchPage = (after) => get(`/admin/stores/${storeId}/orders`, { status, date, cursor: after || undefined, limit: 50 });
+    const loadMore = async () => {
       try {
-        const page = await get(`/admin/stores/${storeId}/orders`, { status, date, cursor: cursor || undefined, limit: 50 });
+        const page = await fetchPage(cursor);
         rows.push(...page.items);
         cursor = page.next_cursor;
         more.hidden = !cursor;
@@ -64,18 +113,50 @@ export default {
         list.show(errorBox(err));
       }
     };
-    more.addEventListener("click", load);
-    await load();
-    return h(
+    // The list again from the top (newest first), as many orders as were shown; a paid
+    // order not seen paid before rings and is counted.
+    const refresh = async () => {
+      try {
+        const got = [];
+        let next = null;
+        do {
+          const page = await fetchPage(next);
+          got.push(...page.items);
+          next = page.next_cursor;
+        } while (next && got.length < rows.length);
+        if (!ctx.isCurrent()) return;
+        const arrived = seen === null ? [] : got.filter((o) => o.status === "paid" && seen.get(o.order_id) !== "paid");
+        seen = new Map(got.map((o) => [o.order_id, o.status]));
+        rows = got;
+        cursor = next;
+        more.hidden = !cursor;
+        for (const o of arrived) fresh.add(o.order_id);
+        draw();
+        stamp.textContent = t("orders.refreshed", { seconds: REFRESH_MS / 1000, time: clockTime(new Date().toISOString(), tz) });
+        if (arrived.length) {
+          ctx.badge(fresh.size);
+          chime();
+        }
+      } catch (err) {
+        if (ctx.isCurrent()) list.show(errorBox(err));
+      }
+    };
+    more.addEventListener("click", loadMore);
+    await refresh();
+    // Only today's list changes by itself.
+    if (date === today(tz)) ctx.every(REFRESH_MS, refresh);
+    const section = h(
       "section",
-      {},
+      { onpointerdown: acknowledge, onkeydown: acknowledge },
       h("h1", {}, t("orders.title")),
       h("div", { class: "row card" },
         field(t("common.store"), storeSelect),
         field(t("orders.status"), statusSelect),
         field(t("orders.date"), dateInput)),
+      h("p", {}, stamp),
       list,
       more,
     );
+    return section;
   },
 };

@@ -1,5 +1,5 @@
 import { get, post } from "../api.js";
-import { badge, busy, errorBox, h, okBox, slot, table } from "../dom.js";
+import { badge, busy, errorBox, h, slot, table } from "../dom.js";
 import { age, clockTime, dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
@@ -9,6 +9,31 @@ export const REFRESH_MS = 5000;
 
 const HEALTH_TONE = { ok: "ok", never_seen: "warn", stale: "bad", shared_token: "bad", printer_fault: "bad", revoked: "" };
 const PRINTER_TONE = { online: "ok", unknown: "warn", offline: "bad", paper_out: "bad" };
+
+// Problems that mean no relay takes the store's tickets: nothing prints until it is back.
+const RELAY_DOWN = new Set(["no_relay", "relay_never_seen", "relay_stale", "relay_shared_token"]);
+
+/** What to tell staff after a reprint, from the store's print health: "will print" only
+ * when the store's relay and printers are fine. {text, tone}: tone "ok" or "warn". */
+export async function reprintOutcome(storeId) {
+  let store;
+  try {
+    const hl = await get("/admin/print-health", { store_id: storeId });
+    store = hl.stores.find((s) => s.store_id === storeId);
+  } catch {
+    store = null;
+  }
+  if (!store) return { text: t("order.reprint_queued_unknown"), tone: "warn" };
+  if (store.healthy) return { text: t("order.reprint_sent"), tone: "ok" };
+  const problems = store.problems.map((p) => t(`health.problem.${p}`)).join(" · ");
+  const relayDown = store.problems.some((p) => RELAY_DOWN.has(p));
+  return { text: t(relayDown ? "order.reprint_queued_offline" : "order.reprint_queued_printer", { problems }), tone: "warn" };
+}
+
+/** An "ok" or "warn" message box. */
+export function outcomeBox({ text, tone }) {
+  return h("div", { class: `msg ${tone}`, role: "status" }, text);
+}
 
 // The other PC's host name, when two relays share one token, is what staff need to find it.
 function relayHealth(relay) {
@@ -49,10 +74,10 @@ export default {
     const stamp = h("span", { class: "muted", "aria-live": "off" });
     const names = Object.fromEntries((await stores.list()).map((s) => [s.store_id, s.name]));
 
-    const act = (button, work, text) =>
+    const act = (button, work, outcome) =>
       busy(button, messages, async () => {
         await work();
-        messages.show(okBox(text));
+        messages.show(outcomeBox(await outcome()));
         await load();
       });
 
@@ -76,11 +101,11 @@ export default {
             {
               label: t("common.actions"),
               cell: (j) => [
-                h("button", { type: "button", onclick: (e) => act(e.currentTarget, () => post(`/admin/orders/${j.order_id}/reprint`, { reason: t("print.reprint_reason") }), t("order.reprint_sent")) }, t("order.reprint")),
+                h("button", { type: "button", onclick: (e) => act(e.currentTarget, () => post(`/admin/orders/${j.order_id}/reprint`, { reason: t("print.reprint_reason") }), () => reprintOutcome(j.store_id)) }, t("order.reprint")),
                 " ",
                 h("button", { type: "button", onclick: (e) => {
                   const reason = window.prompt(t("print.resolve_prompt"), t("print.resolve_default"));
-                  if (reason) act(e.currentTarget, () => post(`/admin/print-jobs/${j.job_id}/resolve`, { reason }), t("print.resolved"));
+                  if (reason) act(e.currentTarget, () => post(`/admin/print-jobs/${j.job_id}/resolve`, { reason }), async () => ({ text: t("print.resolved"), tone: "warn" }));
                 } }, t("print.resolve")),
               ],
             },

@@ -1,6 +1,6 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
-import { dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
+import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -112,8 +112,8 @@ function createForm(messages, ctx) {
     field(t("coupons.name"), name, t("promotions.name_hint")),
     field(t("promotions.kind"), kind),
     field(t("coupons.stores"), stores, t("promotions.stores_hint")),
-    field(t("promotions.starts"), starts),
-    field(t("promotions.ends"), ends),
+    field(t("promotions.starts"), starts, t("common.tz_hint", { tz: DEFAULT_TZ })),
+    field(t("promotions.ends"), ends, t("common.tz_hint", { tz: DEFAULT_TZ })),
     fields.tiers,
     fields.budget,
     fields.categories,

@@ -58,7 +58,7 @@ export default {
 
     const inp = (name, value, attrs = {}) => h("input", { name, value: value ?? "", ...attrs });
     const f = {
-      store_id: inp("store_id", store.store_id, { required: true, pattern: "[a-z0-9][a-z0-9-]{1,31}", disabled: creating ? null : "" }),
+      store_id: inp("store_id", store.store_id, { required: true, pattern: "[a-z0-9][a-z0-9\\-]{1,31}", disabled: creating ? null : "" }),
       name: inp("name", store.name, { required: true, maxlength: "60" }),
       address: inp("address", store.address, { required: true, maxlength: "200" }),
       phone: inp("phone", store.phone, { pattern: "[0-9+\\- ]{5,20}" }),

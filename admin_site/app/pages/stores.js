@@ -1,8 +1,18 @@
 import { badge, h, table } from "../dom.js";
-import { money } from "../format.js";
+import { dateTime, money } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
 import * as stores from "../stores.js";
+
+/** One status per store. `open_now` is the API's answer (active and within its hours);
+ * `active` alone says only whether the store takes orders at all, so it is shown only
+ * when it is off. */
+export function storeStatus(s) {
+  if (!s.active) return badge(t("stores.status.disabled"), "bad");
+  if (s.open_now) return badge(t("stores.status.open"), "ok");
+  const next = s.next_open_at ? ` · ${t("stores.status.opens_at", { time: dateTime(s.next_open_at, s.timezone) })}` : "";
+  return [badge(t("stores.status.closed"), "warn"), h("span", { class: "muted" }, next)];
+}
 
 export default {
   id: "stores",
@@ -27,11 +37,7 @@ export default {
         { label: t("stores.radius"), num: true, cell: (s) => `${(s.radius_m / 1000).toFixed(1)} km` },
         { label: t("stores.minimum_order"), num: true, cell: (s) => money(s.minimum_order_fen) },
         { label: t("stores.delivery_fee"), num: true, cell: (s) => money(s.delivery_fee.base_fee_fen) },
-        { label: t("stores.state"), cell: (s) => [
-          s.active ? badge(t("stores.active"), "ok") : badge(t("stores.inactive"), "bad"),
-          " ",
-          s.open_now ? badge(t("stores.open_now"), "ok") : badge(t("stores.closed_now")),
-        ] },
+        { label: t("stores.state"), cell: (s) => storeStatus(s) },
       ], all, {
         empty: t("stores.empty"),
         onRowClick: (s) => ctx.navigate(`/stores/${s.store_id}`),
