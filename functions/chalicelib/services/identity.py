@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -74,6 +74,11 @@ def request_otp(phone: str) -> s.OtpSent:
     )
 
 
+def _expiry(exp: int) -> str:
+    """A token's ``exp`` (epoch seconds) as the API writes every time: UTC ISO-8601."""
+    return clock.iso(datetime.fromtimestamp(exp, UTC))
+
+
 def verify_otp(body: s.OtpVerify) -> s.CustomerSession:
     """Check the code (single use) and sign the customer in, registering on first sign-in."""
     guard_key = f"otp:{body.phone}"
@@ -98,7 +103,7 @@ def verify_otp(body: s.OtpVerify) -> s.CustomerSession:
     token, exp = tokens.issue(customer.customer_id, "customer", None, config.CUSTOMER_TOKEN_TTL_S)
     return s.CustomerSession(
         token=token,
-        expires_at=exp,
+        expires_at=_expiry(exp),
         customer=s.CustomerSummary(
             customer_id=customer.customer_id,
             phone_masked=mask_phone(customer.phone),
@@ -180,7 +185,7 @@ def staff_login(body: s.StaffLogin) -> s.StaffSession:
     token, exp = tokens.issue(
         account.username, account.role, account.store_id, config.STAFF_TOKEN_TTL_S
     )
-    return s.StaffSession(token=token, expires_at=exp, staff=staff_view(account))
+    return s.StaffSession(token=token, expires_at=_expiry(exp), staff=staff_view(account))
 
 
 def staff_view(account: StaffModel) -> s.StaffAccount:
