@@ -94,7 +94,9 @@ def _query_parameters(query: type, components: dict[str, Any]) -> list[dict[str,
 def _bad_request_codes(spec: RouteSpec) -> list[str]:
     """The 400 codes a route can answer, from what it reads."""
     codes = []
-    if spec.body is not None and spec.body is not bytes:
+    if spec.body is not None and (
+        spec.body is not bytes or "application/json" in spec.content_types
+    ):
         codes += ["malformed_json", "body_required"]
     if spec.query is not None and "cursor" in {f.name for f in msgspec.structs.fields(spec.query)}:
         codes.append("bad_cursor")

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from chalice import Blueprint, CORSConfig, Response
 
-from chalicelib.api.validation import parse_json, parse_query
+from chalicelib.api.validation import check_json, parse_json, parse_query
 from chalicelib.auth.principal import Role, principal_from_context
 from chalicelib.errors import ApiError, Forbidden, UnsupportedMediaType, field_error
 
@@ -153,12 +153,15 @@ class Area:
                         )
                     kwargs["principal"] = principal
                 if body is not None:
-                    check_content_type(request.headers.get("content-type"), spec.content_types)
-                    kwargs["body"] = (
-                        parse_json(request.raw_body, body)
-                        if body is not bytes
-                        else request.raw_body
+                    media = check_content_type(
+                        request.headers.get("content-type"), spec.content_types
                     )
+                    if body is not bytes:
+                        kwargs["body"] = parse_json(request.raw_body, body)
+                    else:
+                        if media == JSON:
+                            check_json(request.raw_body)
+                        kwargs["body"] = request.raw_body
                 if query is not None:
                     kwargs["query"] = parse_query(request.query_params, query)
                 response = respond(handler(**kwargs), status)
@@ -182,16 +185,16 @@ class Area:
         return register
 
 
-def check_content_type(header: str | None, accepted: Iterable[str]) -> None:
-    """415 in the contract's shape unless the body's media type is one the route takes.
-    No header at all is read as JSON (as Chalice does); ``text/plain`` is refused, not
+def check_content_type(header: str | None, accepted: Iterable[str]) -> str:
+    """The body's media type; 415 in the contract's shape unless the route takes it. No
+    header at all is read as JSON (as Chalice does); ``text/plain`` is refused, not
     guessed at: a client that sends JSON should say so."""
     if header is None:
-        return
+        return JSON
     media = header.split(";", 1)[0].strip().lower()
     allowed = [a.lower() for a in accepted]
     if media in allowed:
-        return
+        return media
     raise UnsupportedMediaType(
         f"This route takes {' or '.join(allowed)}, not {media or 'an empty type'}: send the "
         f"body with the header Content-Type: {allowed[0]} (fetch() sends text/plain for a "

@@ -118,6 +118,19 @@ def parse_json(raw: bytes | None, schema: type[T]) -> T:
     return value
 
 
+def check_json(raw: bytes | None) -> None:
+    """400 unless ``raw`` is well-formed JSON (a file or a signed notification taken as
+    bytes, so nothing downstream ever sees a body that is not JSON)."""
+    if not raw:
+        raise BadRequest("A JSON request body is required.", code="body_required")
+    try:
+        msgspec.json.decode(raw)
+    except msgspec.ValidationError:  # JSON with a number msgspec cannot hold: not ours to judge
+        pass
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise _malformed(exc) from None
+
+
 def parse_query(params: dict[str, str] | None, schema: type[T]) -> T:
     """Validate query-string parameters (all strings on the wire, so converted leniently)."""
     data = dict(params or {})
