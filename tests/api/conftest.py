@@ -65,7 +65,12 @@ def _answers_match_the_document(request, monkeypatch):
             raise
         found.extend(
             contract.problems(
-                method, path, response["statusCode"], response.get("body"), allow_500=allow_500
+                method,
+                path,
+                response["statusCode"],
+                response.get("body"),
+                allow_500=allow_500,
+                headers=response.get("headers"),
             )
         )
         return response

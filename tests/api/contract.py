@@ -69,6 +69,7 @@ def problems(
     *,
     allow_500: bool,
     from_gateway: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> list[str]:
     """Each way this response departs from the document (empty: it matches).
     ``from_gateway``: the local gateway answered (e.g. 401 without a token); on API
@@ -97,6 +98,13 @@ def problems(
         return out
     if status == 500 and allow_500:
         return out
+    replayed = any(k.lower() == "idempotent-replayed" for k in (headers or {}))
+    if (
+        replayed
+        and documented is not None
+        and "Idempotent-Replayed" not in documented.get("headers", {})
+    ):
+        out.append(f"{where} with Idempotent-Replayed, which the document does not declare")
     if documented is None:
         out.append(
             f"{where}, which its documented responses {sorted(op['responses'])} do not "
