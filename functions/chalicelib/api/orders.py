@@ -67,7 +67,8 @@ def place(body: s.PlaceOrder, principal: Principal) -> Response:
     Coupons and promotions: send ``coupon_ids`` as the quote's ``applied_coupon_ids``.
     Placing locks the coupons, spends campaign budgets and reserves flash-sale units in
     the order's transaction: 422 ``coupon_not_applicable`` (``details[].reason``), 409
-    ``coupon_unavailable``, ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
+    ``coupon_unavailable`` (taken by another order, before or during this one; ``details.id``
+    names it), ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
     ``flash_sale_sold_out`` or ``flash_sale_limit_reached`` when something changed since
     the quote (quote again), 503 ``flash_sale_busy`` (retry with the same key)."""
     request = current_request_of(area)
