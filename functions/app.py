@@ -20,12 +20,14 @@ from chalicelib.api import (
     store_orders,
     stores,
 )
+from chalicelib.api.routing import contract_errors
 from chalicelib.auth.authorizer import authorizer_blueprint
 
 app = Chalice(app_name="daojia")
 app.log.setLevel(logging.INFO)
 app.api.binary_types = []  # CSV and JSON uploads arrive as text
 
+app.register_middleware(contract_errors, "http")  # Chalice's own errors in our shape
 app.register_blueprint(authorizer_blueprint)
 AREAS = (
     health,

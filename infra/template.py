@@ -89,7 +89,8 @@ GATEWAY_RESPONSE_TYPES = (
     "MISSING_AUTHENTICATION_TOKEN",
 )
 GATEWAY_ERROR_BODY = (
-    '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
+    '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString,'
+    ' "details": null}}'
 )
 
 

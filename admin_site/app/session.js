@@ -11,10 +11,14 @@ export const BACK_OFFICE = [HQ, MANAGER, STAFF];
 
 let current = null;
 
+// `expires_at` is UTC ISO-8601 like every API time (a session saved before that change
+// holds epoch seconds).
+const expiresMs = (value) => (typeof value === "number" ? value * 1000 : Date.parse(value));
+
 export function load() {
   try {
     const saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
-    if (saved && saved.expires_at * 1000 > Date.now()) current = saved;
+    if (saved && expiresMs(saved.expires_at) > Date.now()) current = saved;
     else sessionStorage.removeItem(KEY);
   } catch {
     current = null;

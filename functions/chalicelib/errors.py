@@ -32,11 +32,9 @@ class ApiError(Exception):
         self.details = details
 
     def body(self) -> dict[str, Any]:
-        """The JSON body of the error response."""
-        err: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            err["details"] = self.details
-        return {"error": err}
+        """The JSON body of the error response: ``details`` is always there (null when
+        there is nothing to add), so clients never have to test for the key."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
 class ValidationFailed(ApiError):
@@ -74,6 +72,11 @@ class Conflict(ApiError):
 class TooManyRequests(ApiError):
     status = 429
     code = "too_many_requests"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class ServiceUnavailable(ApiError):

@@ -6,7 +6,7 @@ stack's environment (DAOJIA_*, AWS_ENDPOINT_URL, fake credentials). It uses chal
 local server (``chalice.local``), so routes, the custom authorizer and CORS behave exactly
 as under ``chalice local``. One thing differs on purpose: errors that API Gateway itself
 generates (no Authorization header, unknown route, authorizer denial or failure) leave as
-``{"error": {"code": <API Gateway responseType>, "message": ...}}``, which is what the
+``{"error": {"code": <API Gateway responseType>, "message": ..., "details": null}}``, as the
 deployed template's Gateway Responses produce, instead of chalice's bare
 ``{"message": ...}``.
 """
@@ -72,7 +72,7 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
 
     def _send_error_response(self, error: chalice_local.LocalGatewayException) -> None:
         code, message = gateway_error(error)
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
         headers: dict[str, Any] = {
             k: v for k, v in error.headers.items() if k.lower() != "content-type"
         }

@@ -29,6 +29,57 @@ STORE_B = dict(
 )
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "allow_500: the test provokes a 500 on purpose (an injected failure)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_the_document(request, monkeypatch):
+    """Every response Chalice's test client gives in this test is checked against the API
+    document as it happens (tests/api/contract.py); the test fails at teardown with each
+    undocumented status or error body that is not the contract's."""
+    from chalice.local import LocalGateway, LocalGatewayException
+
+    from tests.api import contract
+
+    allow_500 = request.node.get_closest_marker("allow_500") is not None
+    found: list[str] = []
+    original = LocalGateway.handle_request
+
+    def checked(self, method, path, headers, body):
+        try:
+            response = original(self, method, path, headers, body)
+        except LocalGatewayException as gateway:
+            found.extend(
+                contract.problems(
+                    method,
+                    path,
+                    gateway.CODE,
+                    gateway.body,
+                    allow_500=allow_500,
+                    from_gateway=True,
+                )
+            )
+            raise
+        found.extend(
+            contract.problems(
+                method,
+                path,
+                response["statusCode"],
+                response.get("body"),
+                allow_500=allow_500,
+                headers=response.get("headers"),
+            )
+        )
+        return response
+
+    monkeypatch.setattr(LocalGateway, "handle_request", checked)
+    yield
+    assert not found, "answers that depart from the API document:\n" + "\n".join(found)
+
+
 class Api:
     """Small helper over chalice's test client: JSON in, (status, JSON) out."""
 

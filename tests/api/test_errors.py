@@ -46,6 +46,7 @@ def test_negative_money_and_bad_product_fields(api, tokens_, aws):
     assert ProductModel.count() == 0
 
 
+@pytest.mark.allow_500
 def test_unexpected_failures_are_a_contract_500_without_internals(api, tokens_, aws, monkeypatch):
     from chalicelib.services import stores as service
 
@@ -55,7 +56,11 @@ def test_unexpected_failures_are_a_contract_500_without_internals(api, tokens_, 
     monkeypatch.setattr(service, "create_store", boom)
     status, body = api.call("POST", "/admin/stores", STORE_A, tokens_["hq"])
     assert status == 500 and body == {
-        "error": {"code": "internal", "message": "Something went wrong on our side; try again."}
+        "error": {
+            "code": "internal",
+            "message": "Something went wrong on our side; try again.",
+            "details": None,
+        }
     }
 
 

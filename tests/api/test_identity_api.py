@@ -117,7 +117,16 @@ def test_wrong_password_and_unknown_user_look_the_same(api, staff):
     assert (
         a
         == b
-        == (401, {"error": {"code": "bad_credentials", "message": "Wrong username or password."}})
+        == (
+            401,
+            {
+                "error": {
+                    "code": "bad_credentials",
+                    "message": "Wrong username or password.",
+                    "details": None,
+                }
+            },
+        )
     )
 
 

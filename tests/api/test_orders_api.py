@@ -68,6 +68,7 @@ def test_quote_refusals_name_the_problem(api, catalogue, tokens_):
         "name": "商品0",
         "requested": 11,
         "available": 10,
+        "reason": "only 10 left",
     }
     status, body = api.call("POST", "/orders/quote", cart(("100", 1), ("nope", 1), ("105", 1)), t)
     assert status == 422

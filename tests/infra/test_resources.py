@@ -132,6 +132,7 @@ def test_gateway_responses_render_our_error_contract():
             "error": {
                 "code": "MISSING_AUTHENTICATION_TOKEN",
                 "message": "Missing Authentication Token",
+                "details": None,
             }
         }
         headers = response["responseParameters"]

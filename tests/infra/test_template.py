@@ -375,7 +375,7 @@ def test_rest_gateway_responses_use_our_error_shape(rest_built: Path) -> None:
             .replace("$context.error.messageString", '"Unauthorized"')
             .replace("$context.error.responseType", kind)
         )
-        assert rendered == {"error": {"code": kind, "message": "Unauthorized"}}
+        assert rendered == {"error": {"code": kind, "message": "Unauthorized", "details": None}}
         assert (
             response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
             == "'*'"

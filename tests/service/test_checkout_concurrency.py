@@ -66,7 +66,8 @@ def test_one_single_use_coupon_in_fifty_concurrent_orders_makes_one_order():
 
     placed = [r for r in results if not isinstance(r, ApiError)]
     assert len(placed) == 1, errors_of(results)
-    assert set(errors_of(results)) <= {"coupon_unavailable", "coupon_not_applicable"}
+    # One answer for one situation, whichever side of the winner's commit a loser read.
+    assert set(errors_of(results)) == {"coupon_unavailable"}
     [order] = list(OrderModel.scan())
     assert [u.coupon_id for u in order.coupon_uses] == [cid]
     got = CouponModel.get(cid, consistent_read=True)

@@ -262,6 +262,7 @@ def public_templates(query: s.PublicTemplateQuery) -> s.PublicTemplateList:
         "staff_username": "sh-jingan-li",
     },
     response_example=COUPON_EXAMPLE,
+    replays=True,
 )
 def claim(body: s.ClaimRequest, principal: Principal) -> Response:
     """Customers only. 201 with the new coupon; the same ``request_id`` again answers the
@@ -361,6 +362,7 @@ def notifications(query: s.NotificationQuery, principal: Principal) -> s.Notific
     response_example=dict(
         s.COUPON_SALE_EXAMPLE, status="awaiting_payment", coupon_id=None, paid_at=None
     ),
+    replays=True,
 )
 def buy_coupon(body: s.CouponSaleCreate, principal: Principal) -> Response:
     """Customers only, for templates with a ``sale_price_fen``. 201 with the sale awaiting

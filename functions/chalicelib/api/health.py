@@ -26,7 +26,7 @@ class Health(Out, kw_only=True):
     "GET",
     summary="Status of the API and its dependencies",
     response=Health,
-    errors=(503,),
+    same_body=(503,),
     response_example={
         "status": "ok",
         "dependencies": {

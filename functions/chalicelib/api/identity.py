@@ -35,13 +35,14 @@ def _client_ip() -> str | None:
     summary="Send a sign-in code to a phone",
     body=s.OtpRequest,
     response=s.OtpSent,
-    errors=(422, 429),
+    errors=(422, 429, 503),
     request_example={"phone": "13800000001"},
     response_example={"sent": True, "expires_in_s": 300, "resend_after_s": 60},
 )
 def request_code(body: s.OtpRequest) -> s.OtpSent:
     """At most one code per phone a minute. In the local stage the code is also returned
-    as ``dev_code`` (no SMS is sent there)."""
+    as ``dev_code`` (no SMS is sent there). 503 ``sms_unavailable`` when no SMS provider
+    is configured."""
     return service.request_otp(body.phone, _client_ip())
 
 

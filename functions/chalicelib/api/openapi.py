@@ -21,28 +21,51 @@ from chalicelib.schemas.common import ErrorResponse
 
 REF = "#/components/schemas/{name}"
 ERROR_TEXT = {
-    400: "Malformed request (bad JSON, bad cursor)",
+    400: "Malformed request",
     401: "Missing, invalid or expired token",
     403: "The token's role or store may not do this",
     404: "Unknown id",
     409: "Conflicts with the current state",
+    415: "The body's Content-Type is not one this route takes (`unsupported_media_type`)",
     422: "Invalid fields; details lists each one",
     429: "Too many attempts or too soon; details.retry_after_s says how long to wait",
     503: "A dependency is down",
 }
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{8,64}$"  # services/orders.py and returns.py check it
 API_DESCRIPTION = """\
-Daojia (到家) API: stores, catalogue, sign-in, and (in later versions) orders, coupons,
-campaigns and members for a supermarket chain's own online-to-home business.
+Daojia (到家) API: a supermarket chain's own online-to-home business. Stores and their
+catalogue; customer sign-in (SMS code) and staff sign-in; orders from quote to delivery or
+pickup, with payment, cancellation, refunds and returns; coupons (claimed, issued, sold)
+and promotions at checkout; the stores' picking workflow and printed tickets; head
+office's dashboard. Storefronts, the admin site and the stores' print relays all use it.
 
-* Money is integer fen (分, CNY): 1290 means ¥12.90.
+* Money is integer fen (分, CNY): 1290 means ¥12.90. Floats are refused where money is meant.
 * Times are UTC ISO-8601 (`2026-11-24T02:30:00Z`); opening hours are in the store's time zone.
 * Protected routes need `Authorization: Bearer <token>` from `/auth/otp/verify`
-  (customers) or `/auth/login` (staff and head office).
+  (customers) or `/auth/login` (staff and head office); `x-daojia-roles` lists who may call.
+* Request bodies are JSON sent with `Content-Type: application/json` (a few uploads also
+  take `text/csv`). Any other type, `text/plain` included (what `fetch()` sends for a
+  string body unless told otherwise), is refused with 415 `unsupported_media_type`; a body
+  that is not JSON is 400 `malformed_json`; a missing one 400 `body_required`. Numbers
+  must be storable: at most 38 digits, magnitude 0 or 1e-130 up to 1e126 (else 422).
 * Every error has the body `{"error": {"code": "...", "message": "...", "details": ...}}`;
-  `code` is stable and meant for programs, `message` for people. Validation errors (422)
-  list each bad field in `details` as `{"field", "reason"}`.
-* Lists paginate with an opaque `cursor`: pass back `next_cursor` until it is absent.
+  `code` is stable and meant for programs, `message` for people, and `details` is always
+  present (null when there is nothing to add). Validation errors (422) list each bad field
+  in `details` as `{"field", "reason"}`. Each operation lists the statuses it can answer;
+  500 `internal` means a fault on our side (retrying is safe: writes are idempotent).
+* Lists paginate with an opaque `cursor`: pass back `next_cursor` until it is `null`. A
+  cursor from another listing, or altered, is 400 `bad_cursor`.
+* Writes that create something are safe to retry: `POST /orders` and the returns routes
+  take an `Idempotency-Key` header, claims and coupon purchases a `request_id`; a retry
+  answers 200 (instead of 201) with the header `Idempotent-Replayed: true` and the same
+  result, never a second order, coupon or refund.
 """
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true`: this answers a retry; nothing new was created.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def _path_params(path: str) -> list[str]:
@@ -68,6 +91,20 @@ def _query_parameters(query: type, components: dict[str, Any]) -> list[dict[str,
     return params
 
 
+def _bad_request_codes(spec: RouteSpec) -> list[str]:
+    """The 400 codes a route can answer, from what it reads."""
+    codes = []
+    if spec.body is not None and (
+        spec.body is not bytes or "application/json" in spec.content_types
+    ):
+        codes += ["malformed_json", "body_required"]
+    if spec.query is not None and "cursor" in {f.name for f in msgspec.structs.fields(spec.query)}:
+        codes.append("bad_cursor")
+    if spec.idempotency_key:
+        codes.append("idempotency_key_required")
+    return codes
+
+
 def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": spec.operation_id,
@@ -82,6 +119,18 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     ]
     if spec.query is not None:
         params.extend(_query_parameters(spec.query, components))
+    if spec.idempotency_key:
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": True,
+                "description": "Chosen by the client (e.g. a UUID) per attempt and sent "
+                "again on every retry of it; the same key with another body is 422 "
+                "`idempotency_key_reused`.",
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY},
+            }
+        )
     if params:
         op["parameters"] = params
     if spec.body is bytes:
@@ -103,20 +152,37 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
             media["example"] = spec.response_example
         ok["content"] = {"application/json": media}
     responses: dict[str, Any] = {str(spec.status): ok}
-    codes = set(spec.errors)
+    if spec.replays:
+        ok["description"] = "Created"
+        responses["200"] = dict(
+            ok,
+            description="A retry of a request already done: the same result, nothing new.",
+            headers=REPLAYED_HEADER,
+        )
+    for code in spec.same_body:
+        responses[str(code)] = dict(ok, description=ERROR_TEXT.get(code, "Error") + ", same body")
+    codes = set(spec.errors) - set(spec.same_body)
     if spec.roles is not None:
         op["security"] = [{"bearer": []}]
         op["x-daojia-roles"] = sorted(spec.roles)
         codes |= {401, 403}
-    if spec.body is not None or spec.query is not None:
-        codes |= {400, 422} if spec.body is not None else {422}
+    bad_request = _bad_request_codes(spec)
+    if bad_request:
+        codes.add(400)  # described with the codes; a route's own 400s say theirs in prose
+    if spec.body is not None:
+        codes |= {415, 422}
+    if spec.query is not None:
+        codes.add(422)
     error_schema = {"$ref": REF.format(name="ErrorResponse")}
     for code in sorted(codes):
+        text = ERROR_TEXT.get(code, "Error")
+        if code == 400 and bad_request:
+            text = f"{text}: {', '.join(f'`{c}`' for c in bad_request)}"
         responses[str(code)] = {
-            "description": ERROR_TEXT.get(code, "Error"),
+            "description": text,
             "content": {"application/json": {"schema": error_schema}},
         }
-    op["responses"] = responses
+    op["responses"] = dict(sorted(responses.items()))
     return op
 
 

@@ -57,6 +57,8 @@ def quote(body: s.QuoteRequest, principal: Principal) -> s.Quote:
     status=201,
     errors=(404, 409, 422, 503),
     request_example=dict(_CART, remark="放门口"),
+    idempotency_key=True,
+    replays=True,
 )
 def place(body: s.PlaceOrder, principal: Principal) -> Response:
     """Header ``Idempotency-Key`` (8-64 characters, e.g. a UUID) is required: retrying with
@@ -67,7 +69,8 @@ def place(body: s.PlaceOrder, principal: Principal) -> Response:
     Coupons and promotions: send ``coupon_ids`` as the quote's ``applied_coupon_ids``.
     Placing locks the coupons, spends campaign budgets and reserves flash-sale units in
     the order's transaction: 422 ``coupon_not_applicable`` (``details[].reason``), 409
-    ``coupon_unavailable``, ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
+    ``coupon_unavailable`` (taken by another order, before or during this one; ``details.id``
+    names it), ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
     ``flash_sale_sold_out`` or ``flash_sale_limit_reached`` when something changed since
     the quote (quote again), 503 ``flash_sale_busy`` (retry with the same key).
 
@@ -76,10 +79,7 @@ def place(body: s.PlaceOrder, principal: Principal) -> Response:
     new total) and nothing is reserved."""
     request = current_request_of(area)
     order, created = service.place(principal, request.headers.get("idempotency-key"), body)
-    response = respond(order, 201 if created else 200)
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return respond(order, 201 if created else 200)
 
 
 @area.route(
@@ -145,7 +145,7 @@ def cancel(order_id: str, body: s.Reason, principal: Principal) -> s.Order:
     summary="Payment provider's notification (webhook)",
     body=bytes,
     response=s.PaymentAck,
-    errors=(400,),
+    errors=(400, 404),
     content_types=("application/json",),
     request_example={
         "transaction_id": "lp3f9a0c1d2e4b5a6c7d8e",
@@ -155,12 +155,21 @@ def cancel(order_id: str, body: s.Reason, principal: Principal) -> s.Order:
     },
 )
 def payment_notification(provider: str, body: bytes) -> s.PaymentAck:
-    """Called by the payment provider, signed; not for the storefront. Idempotent. A
-    payment the order cannot take (expired, cancelled, paid already, another amount than
-    the total) or for an unknown order is recorded, refunded in full and answered
-    ``SUCCESS`` so that the provider stops retrying; see the order's ``refunds``. The
-    local provider's notification (shown) is signed with HMAC-SHA256 in the header
-    ``X-Daojia-Signature``; production providers keep their own formats."""
+    """Called by the payment provider, signed; not for the storefront. Idempotent per
+    ``transaction_id``: a repeated notification is answered ``SUCCESS`` again. A payment
+    the order cannot take (expired, cancelled, paid already, another amount than the
+    total) or for an unknown order is recorded, refunded in full and answered ``SUCCESS``
+    so that the provider stops retrying; see the order's ``refunds``. 404
+    ``unknown_provider`` for a provider name we have no provider for.
+
+    The ``local`` provider (the local stage's stand-in, shown) signs like this: its key is
+    ``HMAC-SHA256(key = the API's token secret DAOJIA_JWT_SECRET as UTF-8, message =
+    "local-payments")`` (the raw 32 bytes), and the header ``X-Daojia-Signature`` carries
+    ``hex(HMAC-SHA256(key, body))`` over the exact body bytes sent. The body is JSON with
+    ``transaction_id``, ``order_id`` (or a coupon sale id ``CS…``), ``amount_fen`` and
+    ``paid_at``. A missing or wrong signature is 400 ``bad_signature``; an unreadable
+    body 400 ``bad_notification``. Production providers (WeChat Pay, Alipay) keep their
+    own formats and signatures behind the same route."""
     request = current_request_of(area)
     return payments.notify(provider, dict(request.headers), body)
 

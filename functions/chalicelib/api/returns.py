@@ -29,10 +29,7 @@ def _open(principal: Principal, order_id: str, body: r.ReturnRequest) -> Respons
     result, created = service.open_return(
         principal, order_id, body, request.headers.get("idempotency-key")
     )
-    response = respond(result, 201 if created else 200)
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return respond(result, 201 if created else 200)
 
 
 @area.route(
@@ -46,6 +43,8 @@ def _open(principal: Principal, order_id: str, body: r.ReturnRequest) -> Respons
     status=201,
     errors=(404, 409, 422),
     request_example=_REQUEST,
+    idempotency_key=True,
+    replays=True,
 )
 def request_return(order_id: str, body: r.ReturnRequest, principal: Principal) -> Response:
     return _open(principal, order_id, body)
@@ -63,6 +62,8 @@ def request_return(order_id: str, body: r.ReturnRequest, principal: Principal) -
     status=201,
     errors=(404, 409, 422),
     request_example=_REQUEST,
+    idempotency_key=True,
+    replays=True,
 )
 def record_return(order_id: str, body: r.ReturnRequest, principal: Principal) -> Response:
     return _open(principal, order_id, body)

@@ -18,11 +18,12 @@ from typing import Any
 import msgspec
 from chalice import Blueprint, CORSConfig, Response
 
-from chalicelib.api.validation import parse_json, parse_query
+from chalicelib.api.validation import check_json, parse_json, parse_query
 from chalicelib.auth.principal import Role, principal_from_context
-from chalicelib.errors import ApiError, Forbidden
+from chalicelib.errors import ApiError, Forbidden, UnsupportedMediaType, field_error
 
 JSON = "application/json"
+ANY_CONTENT = "*/*"
 log = logging.getLogger("daojia.api")
 # Browsers (the admin site, an H5 storefront) send these headers from other origins.
 CORS = CORSConfig(
@@ -52,6 +53,13 @@ class RouteSpec:
     request_example: Any = None
     response_example: Any = None
     operation_id: str = ""
+    # Reads the Idempotency-Key header (declared as a header parameter in the document).
+    idempotency_key: bool = False
+    # A retry of the same request answers 200 with ``Idempotent-Replayed: true`` instead
+    # of ``status`` (201): routing adds the header, so every such route says it the same way.
+    replays: bool = False
+    # Other statuses answered with the ``response`` schema, not an error (/health's 503).
+    same_body: tuple[int, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -85,6 +93,9 @@ class Area:
         content_types: Iterable[str] = (JSON,),
         request_example: Any = None,
         response_example: Any = None,
+        idempotency_key: bool = False,
+        replays: bool = False,
+        same_body: Iterable[int] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a handler. It receives path parameters by name and, when declared,
         ``body``, ``query`` and ``principal`` keyword arguments."""
@@ -107,6 +118,9 @@ class Area:
                 request_example=request_example,
                 response_example=response_example,
                 operation_id=handler.__name__,
+                idempotency_key=idempotency_key,
+                replays=replays,
+                same_body=tuple(same_body),
             )
             ROUTES.append(spec)
             bp = self.blueprint
@@ -139,14 +153,21 @@ class Area:
                         )
                     kwargs["principal"] = principal
                 if body is not None:
-                    kwargs["body"] = (
-                        parse_json(request.raw_body, body)
-                        if body is not bytes
-                        else request.raw_body
+                    media = check_content_type(
+                        request.headers.get("content-type"), spec.content_types
                     )
+                    if body is not bytes:
+                        kwargs["body"] = parse_json(request.raw_body, body)
+                    else:
+                        if media == JSON:
+                            check_json(request.raw_body)
+                        kwargs["body"] = request.raw_body
                 if query is not None:
                     kwargs["query"] = parse_query(request.query_params, query)
-                return respond(handler(**kwargs), status)
+                response = respond(handler(**kwargs), status)
+                if replays and response.status_code == 200:
+                    response.headers["Idempotent-Replayed"] = "true"
+                return response
 
             from chalicelib.auth.authorizer import token_authorizer
 
@@ -154,12 +175,64 @@ class Area:
                 path,
                 methods=[method.upper()],
                 authorizer=token_authorizer if role_set is not None else None,
-                content_types=list(content_types),
+                # Chalice would answer a wrong Content-Type with its own 415 body (and on
+                # routes that read no body at all); ``run`` checks it instead.
+                content_types=[ANY_CONTENT],
                 cors=CORS,
             )(view)
             return handler
 
         return register
+
+
+def check_content_type(header: str | None, accepted: Iterable[str]) -> str:
+    """The body's media type; 415 in the contract's shape unless the route takes it. No
+    header at all is read as JSON (as Chalice does); ``text/plain`` is refused, not
+    guessed at: a client that sends JSON should say so."""
+    if header is None:
+        return JSON
+    media = header.split(";", 1)[0].strip().lower()
+    allowed = [a.lower() for a in accepted]
+    if media in allowed:
+        return media
+    raise UnsupportedMediaType(
+        f"This route takes {' or '.join(allowed)}, not {media or 'an empty type'}: send the "
+        f"body with the header Content-Type: {allowed[0]} (fetch() sends text/plain for a "
+        "string body unless told otherwise).",
+        details=[field_error("Content-Type", f"must be {' or '.join(allowed)}")],
+    )
+
+
+# Chalice's own error bodies ({"Code", "Message"}) and our codes for them.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+    "BadRequestError": "bad_request",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal",
+}
+
+
+def contract_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice middleware: the errors Chalice answers itself, before or around our views
+    (405 for a method a path does not have under ``chalice local``, 500 for a failure
+    outside a view), leave in the contract's shape like every other error. On API Gateway
+    a missing method never reaches the function (its gateway responses answer instead)."""
+    response = get_response(event)
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = _CHALICE_CODES.get(str(body["Code"]), "internal")
+        message = (
+            "Something went wrong on our side; try again."
+            if response.status_code >= 500
+            else str(body["Message"])
+        )
+        response.body = msgspec.json.encode(
+            ApiError(message, code=code, status=response.status_code).body()
+        ).decode()
+        response.headers = {**response.headers, "Content-Type": JSON}
+    return response
 
 
 def respond(result: Any, status: int = 200) -> Response:

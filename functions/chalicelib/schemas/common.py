@@ -47,14 +47,18 @@ class Out(Struct, kw_only=True):
 
 
 class ErrorDetail(Out, kw_only=True):
+    """One bad field (a path such as ``items[0].qty``) and why; some codes add keys."""
+
     field: str
     reason: str
 
 
 class ErrorBody(Out, kw_only=True):
-    code: str = ""
-    message: str = ""
-    details: list[ErrorDetail] | dict | None = None
+    """All three keys are always present; ``details`` is null when there is nothing to add."""
+
+    code: str
+    message: str
+    details: list[ErrorDetail] | dict | None
 
 
 class ErrorResponse(Out, kw_only=True):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
-from chalicelib.schemas.common import Out, Phone, Schema, StoreId
+from chalicelib.schemas.common import Out, Phone, Schema, StoreId, Timestamp
 
 OtpCode = Annotated[str, Meta(pattern=r"^\d{6}$", examples=["123456"])]
 Username = Annotated[
@@ -56,7 +56,7 @@ class CustomerSummary(Out, kw_only=True):
 class CustomerSession(Out, kw_only=True):
     token: str
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_at: int
+    expires_at: Timestamp  # when the token stops working
     customer: CustomerSummary
 
 
@@ -76,7 +76,7 @@ class StaffAccount(Out, kw_only=True):
 class StaffSession(Out, kw_only=True):
     token: str
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_at: int
+    expires_at: Timestamp  # when the token stops working
     staff: StaffAccount
 
 

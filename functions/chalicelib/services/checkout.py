@@ -247,10 +247,18 @@ def evaluate(
 
 
 def refuse_rejected(checkout: promo.Checkout) -> None:
-    """422 naming each chosen coupon that cannot apply, with the domain's reason."""
+    """422 naming each chosen coupon that cannot apply, with the domain's reason; 409
+    ``coupon_unavailable`` when one was taken meanwhile (locked or used by another order),
+    the answer the order's transaction gives a racing loser, so a client sees one code
+    for one situation whichever side of the other order's commit it read."""
     if not checkout.rejected_coupon_ids:
         return
     verdicts = {v.coupon_id: v for v in checkout.coupon_verdicts}
+    for cid in checkout.rejected_coupon_ids:
+        v = verdicts.get(cid)
+        if v is not None and v.reason == promo.NOT_AVAILABLE:
+            code, message = FAILURES["coupon"]
+            raise Conflict(message, code=code, details={"id": cid})
     details = []
     for cid in checkout.rejected_coupon_ids:
         v = verdicts.get(cid)

@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -74,6 +74,11 @@ def request_otp(phone: str, client_ip: str | None = None) -> s.OtpSent:
     )
 
 
+def _expiry(exp: int) -> str:
+    """A token's ``exp`` (epoch seconds) as the API writes every time: UTC ISO-8601."""
+    return clock.iso(datetime.fromtimestamp(exp, UTC))
+
+
 def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSession:
     """Check the code (single use) and sign the customer in, registering on first sign-in.
     ``client_ip``: the caller's address, for the lockout rule (services/signin_guard.py)."""
@@ -105,7 +110,7 @@ def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSes
     )
     return s.CustomerSession(
         token=token,
-        expires_at=exp,
+        expires_at=_expiry(exp),
         customer=s.CustomerSummary(
             customer_id=customer.customer_id,
             phone_masked=mask_phone(customer.phone),
@@ -196,7 +201,7 @@ def staff_login(body: s.StaffLogin, client_ip: str | None = None) -> s.StaffSess
         config.STAFF_TOKEN_TTL_S,
         generation=int(account.token_gen or 0),
     )
-    return s.StaffSession(token=token, expires_at=exp, staff=staff_view(account))
+    return s.StaffSession(token=token, expires_at=_expiry(exp), staff=staff_view(account))
 
 
 def staff_view(account: StaffModel) -> s.StaffAccount:

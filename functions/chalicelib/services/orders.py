@@ -97,6 +97,7 @@ def _checked_cart(
                         "name": product.name,
                         "requested": item.qty,
                         "available": int(stock_item.stock),
+                        "reason": f"only {int(stock_item.stock)} left",
                     }
                 )
             lines.append(
@@ -389,19 +390,27 @@ def _place(
         if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes[:1]:
             raise _Replay() from None
         n = len(priced_lines)
+        # Priced lines keep the order of the request's items, so i names items[i].
         short = [
-            pl.line
-            for pl, code in zip(priced_lines, codes[2 : 2 + n], strict=False)
+            (i, pl.line)
+            for i, (pl, code) in enumerate(zip(priced_lines, codes[2 : 2 + n], strict=False))
             if code == "ConditionalCheckFailed"
         ]
         if short:
             raise Conflict(
                 "Not enough stock: "
-                + ", ".join(line.name for line in short)
+                + ", ".join(line.name for _, line in short)
                 + " sold out meanwhile.",
                 code="insufficient_stock",
                 details=[
-                    {"sku": line.sku, "name": line.name, "requested": line.qty} for line in short
+                    {
+                        "field": f"items[{i}].qty",
+                        "sku": line.sku,
+                        "name": line.name,
+                        "requested": line.qty,
+                        "reason": "sold out meanwhile",
+                    }
+                    for i, line in short
                 ],
             ) from None
         failed = checkout.explain_failure(takes, codes[2 + n :])

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Protocol
 
 from chalicelib import clock, config
-from chalicelib.errors import BadRequest, ServiceUnavailable
+from chalicelib.errors import BadRequest, NotFound, ServiceUnavailable
 
 log = logging.getLogger("daojia.payments")
 SIGNATURE_HEADER = "x-daojia-signature"
@@ -104,9 +104,18 @@ class LocalPaymentProvider:
         return "lr" + hashlib.sha256(refund_id.encode()).hexdigest()[:16]
 
 
+KNOWN_PROVIDERS = ("local",)
+
+
 @cache
 def provider(name: str | None = None) -> PaymentProvider:
-    """The provider by name (default: the configured one)."""
+    """The provider by name (default: the configured one). A name we have no provider for
+    is a 404 (e.g. a webhook URL with a typo); a configured provider we lack is a 503."""
+    if name is not None and name not in KNOWN_PROVIDERS:
+        raise NotFound(
+            f"There is no payment provider {name[:40]!r}; known: {', '.join(KNOWN_PROVIDERS)}.",
+            code="unknown_provider",
+        )
     name = name or config.PAYMENT_PROVIDER
     if name == "local":
         from chalicelib.auth.tokens import signing_key

@@ -1,0 +1,84 @@
+"""Under ``chalice local`` (the local stack's infra/local/api_server.py, over HTTP) a wrong
+Content-Type and a method a path lacks answer in the error contract too: Chalice's own
+415/405 bodies ({"Code", "Message"}) never reach a client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .contract import error_shape_problems
+
+
+@pytest.fixture(scope="module")
+def local_api():
+    """The local stack's API server in its own process, as ``./daojia up`` runs it (these
+    requests never reach AWS, so it needs no moto)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.api_server", "--port", str(port)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, "the API server exited"
+                assert time.monotonic() < deadline, "the API server did not start in 60 s"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _send(url, method, body=None, content_type=None):
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_text_plain_is_a_contract_415_under_chalice_local(local_api):
+    status, body = _send(
+        local_api + "/auth/login", "POST", b'{"username": "a"}', "text/plain;charset=UTF-8"
+    )
+    assert status == 415 and error_shape_problems(body) == []
+    assert body["error"]["code"] == "unsupported_media_type"
+
+
+def test_malformed_json_is_a_contract_400_under_chalice_local(local_api):
+    status, body = _send(local_api + "/auth/login", "POST", b"{}x", "application/json")
+    assert status == 400 and body["error"]["code"] == "malformed_json"
+    assert error_shape_problems(body) == []
+
+
+def test_a_missing_method_is_a_contract_405_under_chalice_local(local_api):
+    status, body = _send(local_api + "/health", "DELETE")
+    assert status == 405 and error_shape_problems(body) == []
+    assert body["error"]["code"] == "method_not_allowed"
+
+
+def test_gateway_errors_carry_details_under_chalice_local(local_api):
+    status, body = _send(local_api + "/admin/stores", "GET")  # no token: the gateway's 401
+    assert status == 401 and error_shape_problems(body) == []
