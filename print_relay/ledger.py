@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS messages (
     received_at    REAL NOT NULL,      -- of the latest receipt handle
     receive_count  INTEGER NOT NULL,
     visible_until  REAL NOT NULL,
-    state          TEXT NOT NULL DEFAULT 'held'   -- held | deleted | lost
+    state          TEXT NOT NULL DEFAULT 'held'   -- held | deleted | lost | released
 );
 CREATE INDEX IF NOT EXISTS messages_state ON messages (state);
 CREATE TABLE IF NOT EXISTS failures (    -- reports for POST /relay/print-jobs/{id}/failure
@@ -348,6 +348,14 @@ class Ledger:
         )
         return [_message_row(r) for r in rows]
 
+    def held_messages(self) -> list[MessageRow]:
+        """Every message the relay holds on the queue, oldest job first."""
+        rows = self._query(
+            "SELECT m.* FROM messages m LEFT JOIN jobs j USING (job_id)"
+            " WHERE m.state = 'held' ORDER BY j.seq"
+        )
+        return [_message_row(r) for r in rows]
+
     def held_message_count(self) -> int:
         return self._query("SELECT COUNT(*) AS n FROM messages WHERE state = 'held'")[0]["n"]
 
@@ -358,9 +366,10 @@ class Ledger:
             )
 
     def set_message_state(self, message_id: str, state: str) -> None:
-        """``deleted`` (gone from the queue) or ``lost`` (our receipt handle no longer works:
-        the message comes back and is matched to its job by ``job_id``)."""
-        assert state in ("deleted", "lost")
+        """``deleted`` (gone from the queue), ``lost`` (our receipt handle no longer works:
+        the message comes back and is matched to its job by ``job_id``) or ``released``
+        (handed back to the queue by a stopping relay: it comes back the same way)."""
+        assert state in ("deleted", "lost", "released")
         with self._tx() as db:
             db.execute(
                 "UPDATE messages SET state = ? WHERE message_id = ? AND state = 'held'",
