@@ -352,6 +352,7 @@ class Relay:
         self._ack_wake = threading.Event()
         self._beat_wake = threading.Event()
         self._released = threading.Event()  # held messages were deleted (or let go)
+        self._polling = threading.Event()  # a ReceiveMessage call is open
         self._errors: list[tuple[int, dict[str, Any]]] = []
         self._error_seq = 0
         self._error_lock = threading.Lock()
@@ -419,11 +420,12 @@ class Relay:
         deadline = time.monotonic() + timeout
         poll_deadline = time.monotonic() + self.config.queue.wait_time_s + 5
         for thread in self._threads:
-            if thread.name == "relay-receive" and thread.is_alive():
-                log.info(
-                    "waiting for the queue's long poll to end (at most %d s)",
-                    self.config.queue.wait_time_s,
-                )
+            if thread.name == "relay-receive":
+                if self._polling.is_set():
+                    log.info(
+                        "waiting for the queue's long poll to end (at most %d s)",
+                        self.config.queue.wait_time_s,
+                    )
                 thread.join(max(0.0, max(deadline, poll_deadline) - time.monotonic()))
             else:
                 thread.join(max(0.0, deadline - time.monotonic()))
@@ -553,6 +555,7 @@ class Relay:
         q = self.config.queue
         if self._stop.is_set():
             return
+        self._polling.set()
         try:
             response = client.receive_message(
                 QueueUrl=url,
@@ -568,6 +571,8 @@ class Relay:
             log.warning("receiving from the queue failed: %s", exc)
             self._receive_backoff.fail()
             return
+        finally:
+            self._polling.clear()
         self._receive_backoff.ok()
         for message in response.get("Messages", []):
             if self._stop.is_set():
