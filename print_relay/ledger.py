@@ -184,10 +184,15 @@ class Ledger:
 
         Returns ``"new"`` (a job to print), ``"open"`` (a redelivery of a job not finished
         yet: the message is kept with it) or ``"reopened"`` (a redelivery of a finished job:
-        its acknowledged copies are acknowledged again, then the message is deleted).
+        its acknowledged copies are acknowledged again, then the message is deleted) or
+        ``"finished"`` (a message this relay handed back when it stopped, whose job finished
+        since: it is only deleted).
         """
         job_id = job["job_id"]
         with self._tx() as db:
+            before = db.execute(
+                "SELECT state FROM messages WHERE message_id = ?", (message_id,)
+            ).fetchone()
             db.execute(
                 "INSERT INTO messages (message_id, job_id, receipt_handle, received_at,"
                 " receive_count, visible_until, state) VALUES (?, ?, ?, ?, ?, ?, 'held')"
@@ -221,6 +226,8 @@ class Ledger:
             )
             if row["state"] == "open":
                 return "open"
+            if before is not None and before["state"] == "released":
+                return "finished"  # done and acknowledged after the hand-back: delete it
             db.execute("UPDATE jobs SET state = 'open', done_at = NULL WHERE job_id = ?", (job_id,))
             db.execute(
                 "UPDATE copies SET state = 'printed', ack_next_at = 0, ack_tries = 0"

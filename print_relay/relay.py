@@ -616,6 +616,9 @@ class Relay:
                 "job %s received (今日第 %s 单, attempt %s)", job_id, job.get("daily_seq"), attempt
             )
             self._print_wake.set()
+        elif result == "finished":
+            log.info("job %s: its message, handed back on a stop, came back: deleted", job_id)
+            self._ack_wake.set()
         elif result == "open":
             log.info(
                 "job %s received again (attempt %s) before it printed: kept once", job_id, attempt
