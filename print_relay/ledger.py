@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS messages (
     received_at    REAL NOT NULL,      -- of the latest receipt handle
     receive_count  INTEGER NOT NULL,
     visible_until  REAL NOT NULL,
-    state          TEXT NOT NULL DEFAULT 'held'   -- held | deleted | lost
+    state          TEXT NOT NULL DEFAULT 'held'   -- held | deleted | lost | released
 );
 CREATE INDEX IF NOT EXISTS messages_state ON messages (state);
 CREATE TABLE IF NOT EXISTS failures (    -- reports for POST /relay/print-jobs/{id}/failure
@@ -184,10 +184,15 @@ class Ledger:
 
         Returns ``"new"`` (a job to print), ``"open"`` (a redelivery of a job not finished
         yet: the message is kept with it) or ``"reopened"`` (a redelivery of a finished job:
-        its acknowledged copies are acknowledged again, then the message is deleted).
+        its acknowledged copies are acknowledged again, then the message is deleted) or
+        ``"finished"`` (a message this relay handed back when it stopped, whose job finished
+        since: it is only deleted).
         """
         job_id = job["job_id"]
         with self._tx() as db:
+            before = db.execute(
+                "SELECT state FROM messages WHERE message_id = ?", (message_id,)
+            ).fetchone()
             db.execute(
                 "INSERT INTO messages (message_id, job_id, receipt_handle, received_at,"
                 " receive_count, visible_until, state) VALUES (?, ?, ?, ?, ?, ?, 'held')"
@@ -221,6 +226,8 @@ class Ledger:
             )
             if row["state"] == "open":
                 return "open"
+            if before is not None and before["state"] == "released":
+                return "finished"  # done and acknowledged after the hand-back: delete it
             db.execute("UPDATE jobs SET state = 'open', done_at = NULL WHERE job_id = ?", (job_id,))
             db.execute(
                 "UPDATE copies SET state = 'printed', ack_next_at = 0, ack_tries = 0"
@@ -348,6 +355,14 @@ class Ledger:
         )
         return [_message_row(r) for r in rows]
 
+    def held_messages(self) -> list[MessageRow]:
+        """Every message the relay holds on the queue, oldest job first."""
+        rows = self._query(
+            "SELECT m.* FROM messages m LEFT JOIN jobs j USING (job_id)"
+            " WHERE m.state = 'held' ORDER BY j.seq"
+        )
+        return [_message_row(r) for r in rows]
+
     def held_message_count(self) -> int:
         return self._query("SELECT COUNT(*) AS n FROM messages WHERE state = 'held'")[0]["n"]
 
@@ -358,9 +373,10 @@ class Ledger:
             )
 
     def set_message_state(self, message_id: str, state: str) -> None:
-        """``deleted`` (gone from the queue) or ``lost`` (our receipt handle no longer works:
-        the message comes back and is matched to its job by ``job_id``)."""
-        assert state in ("deleted", "lost")
+        """``deleted`` (gone from the queue), ``lost`` (our receipt handle no longer works:
+        the message comes back and is matched to its job by ``job_id``) or ``released``
+        (handed back to the queue by a stopping relay: it comes back the same way)."""
+        assert state in ("deleted", "lost", "released")
         with self._tx() as db:
             db.execute(
                 "UPDATE messages SET state = ? WHERE message_id = ? AND state = 'held'",

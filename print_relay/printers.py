@@ -227,15 +227,22 @@ class NetworkPrinter:
         if self.ack == "close":
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_WR)
+        # Every byte was taken and the connection stays open, but no answer came: with
+        # ack = "status" that is what a printer that never answers DLE EOT looks like.
+        unanswered = {"status_unanswered": True} if self.ack == "status" else {}
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return self._result(SendOutcome.UNCLEAR, "no acknowledgement in time", job_sent)
+                return self._result(
+                    SendOutcome.UNCLEAR, "no acknowledgement in time", job_sent, **unanswered
+                )
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(64)
             except TimeoutError:
-                return self._result(SendOutcome.UNCLEAR, "no acknowledgement in time", job_sent)
+                return self._result(
+                    SendOutcome.UNCLEAR, "no acknowledgement in time", job_sent, **unanswered
+                )
             except OSError as exc:
                 return self._result(
                     SendOutcome.UNCLEAR,

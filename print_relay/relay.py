@@ -72,6 +72,9 @@ _HANDLE_GONE = frozenset(
     }
 )
 _MAX_ERRORS = 50
+# Tickets in a row a printer took whole without answering the status query after them
+# before it is set aside as a printer that never answers (see Relay._count_unanswered).
+NO_STATUS_AFTER = 3
 
 
 def iso(t: float) -> str:
@@ -349,6 +352,7 @@ class Relay:
         self._ack_wake = threading.Event()
         self._beat_wake = threading.Event()
         self._released = threading.Event()  # held messages were deleted (or let go)
+        self._polling = threading.Event()  # a ReceiveMessage call is open
         self._errors: list[tuple[int, dict[str, Any]]] = []
         self._error_seq = 0
         self._error_lock = threading.Lock()
@@ -360,6 +364,9 @@ class Relay:
         self.last_heartbeat: dict[str, Any] | None = None
         self._next_status = 0.0  # time.monotonic() of the next printer status poll
         self._next_beat = 0.0
+        self._last_ticket: dict[str, float] = {}  # time.monotonic() of each printer's last send
+        self._unanswered = dict.fromkeys(self.printers, 0)  # sends in a row without an answer
+        self.no_status: set[str] = set()  # printers that never answer a status query
         self.paper_widths = {p.paper_mm for p in self.printers.values()}
 
     # ------------------------------------------------------------------ lifecycle
@@ -398,19 +405,76 @@ class Relay:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop after the ticket being printed. A long poll in progress is not waited for:
-        a message it still returns is handed back to the queue at once (``_release``)."""
+        """Stop after the ticket being printed, leaving nothing held on the queue.
+
+        SQS cannot cancel a long poll: one still open when the process exits takes the
+        store's next message, which then stays invisible for the visibility timeout and, the
+        queue being FIFO, holds back every later ticket of the store (a restart silenced a
+        store for 60 s). So the poll in progress is waited for (at most ``wait_time_s``) and
+        whatever it returns is handed back at once (``_release``); then every message held
+        for a job not yet finished is handed back too (``_hand_back``), so a restarted relay,
+        or any other, gets it without waiting."""
         self._stop.set()
         for event in (self._print_wake, self._ack_wake, self._beat_wake, self._released):
             event.set()
         deadline = time.monotonic() + timeout
+        poll_deadline = time.monotonic() + self.config.queue.wait_time_s + 5
         for thread in self._threads:
-            if thread.name != "relay-receive":  # a long poll is not waited for (see _accept)
+            if thread.name == "relay-receive":
+                if self._polling.is_set():
+                    log.info(
+                        "waiting for the queue's long poll to end (at most %d s)",
+                        self.config.queue.wait_time_s,
+                    )
+                thread.join(max(0.0, max(deadline, poll_deadline) - time.monotonic()))
+            else:
                 thread.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in self._threads if t.is_alive() and t.name != "relay-receive"]
-        if self.ledger is not None and not alive:
-            self.ledger.close()
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if self.ledger is not None:
+            try:
+                self._hand_back()
+            except Exception:  # stopping anyway: the messages come back after their timeout
+                log.exception("could not hand held messages back to the queue")
+            if not alive:
+                self.ledger.close()
         log.info("relay stopped" + (f" ({', '.join(alive)} still finishing)" if alive else ""))
+
+    def _hand_back(self) -> None:
+        """Stopping: delete the messages of finished jobs and make every other held message
+        visible again at once (ChangeMessageVisibility 0). The ledger keeps the jobs, so a
+        relay restarted on it prints them in order and never twice; the queue hands their
+        messages out again and they are matched to their jobs by ``job_id``."""
+        assert self.ledger is not None
+        self._sqs_backoff.ok()
+        self._delete_finished()
+        held = self.ledger.held_messages()
+        if not held:
+            return
+        try:
+            client, url = self.sqs.get()
+        except ApiError as exc:
+            self._api_problem("handing held messages back to the queue", exc)
+            return
+        for i in range(0, len(held), 10):
+            batch = {str(n): m for n, m in enumerate(held[i : i + 10])}
+            entries = [
+                {"Id": k, "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
+                for k, m in batch.items()
+            ]
+            try:
+                response = client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+            except Exception as exc:
+                log.warning("handing held messages back to the queue failed: %s", exc)
+                return
+            for ok in response.get("Successful", []):
+                self.ledger.set_message_state(batch[ok["Id"]].message_id, "released")
+            for failed in response.get("Failed", []):
+                m = batch[failed["Id"]]
+                if failed.get("Code") in _HANDLE_GONE:
+                    self.ledger.set_message_state(m.message_id, "lost")
+                else:
+                    log.warning("handing message %s back failed: %s", m.message_id, failed)
+        log.info("handed %d held message(s) back to the queue", len(held))
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the exit code."""
@@ -489,6 +553,9 @@ class Relay:
             self._receive_backoff.fail(at_most=exc.auth)
             return
         q = self.config.queue
+        if self._stop.is_set():
+            return
+        self._polling.set()
         try:
             response = client.receive_message(
                 QueueUrl=url,
@@ -504,6 +571,8 @@ class Relay:
             log.warning("receiving from the queue failed: %s", exc)
             self._receive_backoff.fail()
             return
+        finally:
+            self._polling.clear()
         self._receive_backoff.ok()
         for message in response.get("Messages", []):
             if self._stop.is_set():
@@ -547,6 +616,9 @@ class Relay:
                 "job %s received (今日第 %s 单, attempt %s)", job_id, job.get("daily_seq"), attempt
             )
             self._print_wake.set()
+        elif result == "finished":
+            log.info("job %s: its message, handed back on a stop, came back: deleted", job_id)
+            self._ack_wake.set()
         elif result == "open":
             log.info(
                 "job %s received again (attempt %s) before it printed: kept once", job_id, attempt
@@ -669,21 +741,15 @@ class Relay:
         assert self.ledger is not None
         progressed = False
         blocked: set[str] = set()
-        last_job: str | None = None
         for c in self.ledger.printable():
             if self._stop.is_set():
                 return
             route = self.config.copies.get(c.copy, next(iter(self.printers)))
             if route in blocked:
                 continue  # an earlier ticket for this printer is waiting: keep the order
-            if last_job is not None and c.job_id != last_job and self.config.print_gap_s:
-                # Pace a backlog (e.g. after the printer was offline) between jobs; the
-                # copies of one job go out back to back, as they do when all is well.
-                self._stop.wait(self.config.print_gap_s)
             outcome = self.print_copy(c)
             if outcome == "printed":
                 progressed = True
-                last_job = c.job_id
             elif outcome != "rejected":
                 blocked.add(route)
         if progressed:
@@ -705,10 +771,46 @@ class Relay:
         self._set_status(name, status)
         return status
 
+    def _count_unanswered(self, name: str, result: Any) -> None:
+        """A printer that takes every ticket but never answers the status query sent after
+        it (``ack = "status"`` on a printer without real-time status) would get a 补打 copy
+        of each ticket every ``write_timeout`` for ever. After ``NO_STATUS_AFTER`` such
+        tickets in a row it is set aside (no more paper wasted; copies wait, or fail over)
+        and head office is told to switch it to ``ack = "close"``; it is used again as soon
+        as it answers a status query."""
+        if result.printed:
+            self._unanswered[name] = 0
+        if not result.details.get("status_unanswered"):
+            return
+        self._unanswered[name] += 1
+        if self._unanswered[name] < NO_STATUS_AFTER or name in self.no_status:
+            return
+        self.no_status.add(name)
+        log.error(
+            "!!! printer %s takes tickets but never answers the status query: it is no longer "
+            'used. If its tickets do come out, set ack = "close" for it in %s and restart the '
+            "relay",
+            name,
+            self.config.source,
+        )
+        self.record_error(
+            None,
+            f"printer {name} takes tickets but never answers the status query (DLE EOT) "
+            'after them: set ack = "close" for it in the relay config',
+        )
+        self._beat_wake.set()
+
     def _set_status(self, name: str, status: PrinterStatus) -> None:
         """Record a status query's answer. When the printer itself says it cannot print
         (paper out, cover open), ask again before sending it the next ticket."""
         answered = any(k.startswith("dle_eot_") for k in status.details)
+        if answered:
+            self._unanswered[name] = 0
+            if name in self.no_status:
+                self.no_status.discard(name)
+                log.warning("printer %s answers status queries again: printing on it again", name)
+                self._beat_wake.set()
+                self._print_wake.set()
         self.health[name].check_before_send = answered and status.state in (
             PrinterState.OFFLINE,
             PrinterState.PAPER_OUT,
@@ -720,7 +822,11 @@ class Relay:
         ``failed`` (nothing printed; retried), ``blocked`` (every printer for it is in
         backoff) or ``rejected`` (cannot be rendered)."""
         assert self.ledger is not None
-        ready = [n for n in self._candidates(c.copy) if self._printer_backoff[n].ready()]
+        ready = [
+            n
+            for n in self._candidates(c.copy)
+            if self._printer_backoff[n].ready() and n not in self.no_status
+        ]
         if not ready:
             return "blocked"
         message = c.message
@@ -740,11 +846,16 @@ class Relay:
                 data = tickets.render(message, c.copy, printer.paper_mm, late, reprint=c.reprint)
             except Exception as exc:  # checked on receipt, so this is a relay bug
                 return self._reject_unrenderable(c, exc)
+            if not self._pace(name):
+                failures.append("the relay is stopping")
+                break
             if not marked:
                 self.ledger.mark_printing(c.job_id, c.copy)  # committed before any byte
                 marked = True
             with self._printer_locks[name]:
                 result = printer.send(data)
+                self._last_ticket[name] = time.monotonic()
+            self._count_unanswered(name, result)
             if result.printed:
                 said = result.details.get("printer_state")
                 if said in (PrinterState.OFFLINE.value, PrinterState.PAPER_OUT.value):
@@ -809,6 +920,18 @@ class Relay:
         if marked:
             self.ledger.mark_not_printed(c.job_id, c.copy, unclear=False, error="; ".join(failures))
         return "failed"
+
+    def _pace(self, name: str) -> bool:
+        """Wait until ``print_gap_s`` has passed since the printer's last ticket, whichever
+        pass or job that was (a draining backlog spans many passes). False: stopping."""
+        gap = self.config.print_gap_s
+        last = self._last_ticket.get(name)
+        if gap <= 0 or last is None:
+            return not self._stop.is_set()
+        wait = last + gap - time.monotonic()
+        if wait > 0:
+            return not self._stop.wait(wait)
+        return not self._stop.is_set()
 
     def _reject_unrenderable(self, c: CopyRow, exc: Exception) -> str:
         assert self.ledger is not None
@@ -989,6 +1112,8 @@ class Relay:
                     "state": self.health[name].state.value,
                     "detail": self.health[name].detail[:200],
                     "paper_mm": printer.paper_mm,
+                    # only when set: an API older than the field still takes the heartbeat
+                    **({"problem": "no_status"} if name in self.no_status else {}),
                 }
                 for name, printer in list(self.printers.items())[:8]
             ],

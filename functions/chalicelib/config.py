@@ -25,9 +25,10 @@ RELAY_TOKEN_TTL_S = int(os.environ.get("DAOJIA_RELAY_TOKEN_TTL_S", str(2 * 365 *
 RELAY_ROLE_ARN: str = os.environ.get(
     "DAOJIA_RELAY_ROLE_ARN", "arn:aws:iam::123456789012:role/daojia-local-relay-queue"
 )
-# Printing: a job not acknowledged within this is re-sent and shown as missed (漏单); a
-# relay silent for longer than RELAY_STALE_AFTER_S is flagged. Shorter only in tests.
-PRINT_ACK_WITHIN_S = int(os.environ.get("DAOJIA_PRINT_ACK_WITHIN_S", "60"))
+# Printing: a job not acknowledged within this of payment is re-sent and shown as missed
+# (漏单), within 60 s of payment at the latest (services/print_watchdog.py); a relay silent
+# for longer than RELAY_STALE_AFTER_S is flagged. Shorter only in tests.
+PRINT_ACK_WITHIN_S = int(os.environ.get("DAOJIA_PRINT_ACK_WITHIN_S", "30"))
 RELAY_STALE_AFTER_S = int(os.environ.get("DAOJIA_RELAY_STALE_AFTER_S", "60"))
 # How often relays are told to send heartbeats (the relays adopt it from each answer).
 RELAY_HEARTBEAT_INTERVAL_S = int(os.environ.get("DAOJIA_RELAY_HEARTBEAT_INTERVAL_S", "15"))

@@ -17,11 +17,12 @@ def expire_unpaid() -> None:
         log.info("expired %d unpaid orders", n)
 
 
-def print_watchdog() -> None:
-    """Print jobs not acknowledged in time are re-sent and shown as missed (漏单)."""
+def print_watchdog(period_s: float = 60) -> None:
+    """Print jobs not acknowledged in time are re-sent and shown as missed (漏单).
+    ``period_s``: how often this runs (AWS: every minute; the local stack: 5 s)."""
     from chalicelib.services.print_watchdog import run
 
-    run()
+    run(period_s=period_s)
 
 
 def auto_complete() -> None:

@@ -69,14 +69,14 @@ QUEUE_HANDLERS: dict[str, QueueBinding] = {
 }
 
 
-def _scheduled(name: str) -> Callable[[], None]:
+def _scheduled(name: str, **kwargs: Any) -> Callable[[], None]:
     """A job of chalicelib.jobs, imported on first run (the API reads its environment at
     import time)."""
 
     def run() -> None:
         from chalicelib import jobs
 
-        getattr(jobs, name)()
+        getattr(jobs, name)(**kwargs)
 
     run.__name__ = name
     return run
@@ -197,7 +197,8 @@ class StreamReader:
 # table app.py uses (chalicelib/jobs.py SCHEDULES: name, AWS minutes, local seconds).
 SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (10, _scheduled("expire_unpaid")),
-    (5, _scheduled("print_watchdog")),
+    # every 5 s: a missed print shows ≤ ACK_WITHIN_S + 5 s after payment (print_watchdog.py)
+    (5, _scheduled("print_watchdog", period_s=5)),
     (60, _scheduled("auto_complete")),
     (30, _scheduled("retry_refunds")),
     (300, _scheduled("coupon_reminders")),

@@ -104,7 +104,9 @@ def test_heartbeats_show_in_the_health_view(api, tokens_, stores):
     assert a["healthy"] is True and a["problems"] == []
     (seen,) = a["relays"]
     assert seen["health"] == "ok" and seen["relay_version"] == "0.1.0"
-    assert seen["printers"] == [{"name": "front", "state": "online", "detail": "", "paper_mm": 80}]
+    assert seen["printers"] == [
+        {"name": "front", "state": "online", "detail": "", "paper_mm": 80, "problem": None}
+    ]
     # A store without a relay is flagged.
     assert store_entry(view, "sh-b")["problems"] == ["no_relay"]
 
@@ -214,6 +216,25 @@ def test_a_printer_fault_shows_with_the_next_heartbeat(api, tokens_, stores):
     a = store_entry(health(api, tokens_["hq"])[1], "sh-a")
     assert a["problems"] == ["printer_paper_out"]
     assert a["relays"][0]["health"] == "printer_fault"
+
+
+def test_a_printer_that_never_answers_status_is_a_problem_with_its_fix(api, tokens_, stores):
+    relay = issue(api, tokens_)
+    beat = dict(
+        HEARTBEAT,
+        printers=[
+            {"name": "front", "state": "online"},
+            {"name": "kitchen", "state": "unknown", "problem": "no_status"},
+        ],
+    )
+    assert api.call("POST", "/relay/heartbeat", beat, relay["token"])[0] == 200
+    a = store_entry(health(api, tokens_["hq"])[1], "sh-a")
+    # the relay's diagnosis replaces the bare "unknown": it says what to do (ack = "close")
+    assert a["problems"] == ["printer_no_status"] and a["healthy"] is False
+    assert a["relays"][0]["health"] == "printer_fault"
+    assert [p.get("problem") for p in a["relays"][0]["printers"]] == [None, "no_status"]
+    bad = dict(HEARTBEAT, printers=[{"name": "front", "state": "online", "problem": "smoke"}])
+    assert api.call("POST", "/relay/heartbeat", bad, relay["token"])[0] == 422
 
 
 def test_a_never_seen_relay_is_a_problem(api, tokens_, stores):

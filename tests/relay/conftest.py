@@ -5,6 +5,7 @@ production), the fake relay API, fake TCP printers, and jobs built from the sche
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import re
@@ -171,6 +172,7 @@ class Ticket:
     reprint: bool
     late_minutes: int | None
     complete: bool  # ends with the cut
+    at: float = 0.0  # time.time() the printer accepted the ticket's connection (its journal)
 
 
 def read_ticket(data: bytes) -> Ticket:
@@ -206,7 +208,11 @@ def read_ticket(data: bytes) -> Ticket:
 
 def printed(fake: FakePrinter) -> list[Ticket]:
     """Tickets the printer received (status-only connections left out), in order."""
-    return [read_ticket(c.job) for c in list(fake.connections) if c.job and c.done.is_set()]
+    return [
+        dataclasses.replace(read_ticket(c.job), at=c.accepted_at)
+        for c in list(fake.connections)
+        if c.job and c.done.is_set()
+    ]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:

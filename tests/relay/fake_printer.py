@@ -19,6 +19,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
 REPLIES = {
@@ -39,6 +40,11 @@ class Connection:
     behaviour: Behaviour
     received: bytearray = field(default_factory=bytearray)
     done: threading.Event = field(default_factory=threading.Event)
+    # The printer's journal: when the connection was accepted and when it last read bytes
+    # (time.time(), comparable across processes; and time.monotonic(), within one).
+    accepted_at: float = field(default_factory=time.time)
+    accepted_mono: float = field(default_factory=time.monotonic)
+    last_read_mono: float = 0.0
 
     @property
     def job(self) -> bytes:
@@ -138,6 +144,7 @@ class FakePrinter:
                 if not chunk:
                     break
                 conn.received += chunk
+                conn.last_read_mono = time.monotonic()
                 if b.status in REPLIES:
                     pending = self._answer(sock, pending + chunk, REPLIES[b.status])
             if b.mode == "close_rst":

@@ -207,8 +207,11 @@ def _heartbeat_problem(body: dict[str, Any]) -> str:
     if len(printers) > 8:
         return "more than 8 printers"
     for p in printers:
-        if set(p) - {"name", "state", "detail", "paper_mm"} or not 1 <= len(p["name"]) <= 60:
+        known_printer = {"name", "state", "detail", "paper_mm", "problem"}
+        if set(p) - known_printer or not 1 <= len(p["name"]) <= 60:
             return f"bad printer {p!r}"
+        if p.get("problem") not in (None, "no_status"):
+            return f"bad printer problem {p!r}"
         if p["state"] not in ("online", "offline", "paper_out", "unknown"):
             return f"bad printer state {p!r}"
         if p.get("paper_mm") not in (58, 80, None) or len(p.get("detail", "")) > 500:

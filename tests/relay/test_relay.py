@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -249,3 +250,19 @@ def test_network_printer_name_comes_from_the_config(rig):
         "slip": "front",
     }
     assert config.store_id == STORE
+
+
+def test_print_gap_separates_every_two_tickets_on_a_printer_across_passes(rig):
+    """A backlog drains over several passes (one per received batch of at most 10
+    messages); print_gap_s must hold between any two tickets, copies of one job included."""
+    gap = 0.15
+    rig.start(rig.config(print_gap_s=gap, status_interval_s=3600))
+    for n in range(1, 15):
+        rig.queue.send(make_job(n))
+    rig.api.wait_for(lambda a: len(a.acks) == 28, timeout=30)
+    tickets = [c for c in list(rig.printer.connections) if c.job]
+    assert len(tickets) == 28
+    # The printer's journal: from the last byte of a ticket (its status answer, which the
+    # relay waits for) to the next ticket's connection. Load can only make it longer.
+    gaps = [b.accepted_mono - a.last_read_mono for a, b in itertools.pairwise(tickets)]
+    assert min(gaps) >= gap, sorted(gaps)[:3]

@@ -164,6 +164,8 @@ def test_stop_and_restart_in_process_keeps_the_ledger(rig):
         rig.queue.send(job)
     wait_until(lambda: all(relay.ledger.has_job(j["job_id"]) for j in jobs))
     relay.stop()
+    # nothing stays held on the queue by a stopped relay: its messages are visible at once
+    assert rig.queue.counts() == (2, 0)
     with VirtualPrinter(port=port) as vp:
         rig.start(config)
         vp.wait_for_jobs(4, timeout=5)
@@ -171,3 +173,37 @@ def test_stop_and_restart_in_process_keeps_the_ledger(rig):
         wait_until(rig.queue.empty)
         assert [read_ticket(j.data).daily_seq for j in vp.jobs] == [61, 61, 62, 62]
     assert json.dumps(rig.api.acks, ensure_ascii=False).count('"reprinted": true') == 0
+
+
+def test_a_printer_that_never_answers_status_is_set_aside_and_reported(rig):
+    """ack = "status" on a printer without real-time status: it prints every ticket but
+    never answers, so each copy would be reprinted marked 补打 every write_timeout for ever.
+    After 3 such tickets the relay stops using it and tells head office to set ack = "close";
+    once the printer answers a status query it prints again."""
+    from print_relay.relay import NO_STATUS_AFTER
+
+    rig.printer.default = Behaviour(status="none")
+    section = printer_section("front", rig.printer.port, write_timeout=0.5, status_timeout=0.3)
+    relay = rig.start(rig.config(printers=[section]))
+    rig.queue.send(make_job(31))
+
+    beat = rig.api.wait_for(
+        lambda a: next((h for h in a.heartbeats if h["printers"][0].get("problem")), None),
+        timeout=20,
+    )
+    assert beat["printers"][0]["problem"] == "no_status"
+    assert any('ack = "close"' in e["message"] for e in beat["errors"])
+    tickets = printed(rig.printer)
+    assert len(tickets) == NO_STATUS_AFTER  # the first and two marked copies, then no more
+    assert [t.reprint for t in tickets] == [False] + [True] * (NO_STATUS_AFTER - 1)
+    # Absence is what is checked here: give the relay several write timeouts to misbehave.
+    time.sleep(3)
+    assert len(printed(rig.printer)) == NO_STATUS_AFTER and rig.api.acks == []
+    assert "front" in relay.no_status
+
+    rig.printer.default = Behaviour()  # e.g. the printer's status setting is turned on
+    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=20)
+    rig.api.wait_for(lambda a: not a.heartbeats[-1]["printers"][0].get("problem"), timeout=10)
+    wait_until(rig.queue.empty, timeout=10, what="the message deleted")
+    after = [(t.copy, t.reprint) for t in printed(rig.printer)[NO_STATUS_AFTER:]]
+    assert after == [("picking", True), ("delivery", False)]

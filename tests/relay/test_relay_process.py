@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -23,7 +24,15 @@ from tests.relay.fake_relay_api import TOKEN
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses SIGKILL")
 
 
-def write_config(path: Path, api_url: str, ports: dict[str, int], **top: object) -> Path:
+def write_config(
+    path: Path,
+    api_url: str,
+    ports: dict[str, int],
+    *,
+    wait_time_s: int = 1,
+    visibility_timeout_s: int = 4,
+    **top: object,
+) -> Path:
     lines = [
         f'store_id = "{STORE}"',
         f'api_url = "{api_url}"',
@@ -40,8 +49,8 @@ def write_config(path: Path, api_url: str, ports: dict[str, int], **top: object)
         *(f"{k} = {json.dumps(v)}" for k, v in top.items()),
         "",
         "[queue]",
-        "wait_time_s = 1",
-        "visibility_timeout_s = 4",
+        f"wait_time_s = {wait_time_s}",
+        f"visibility_timeout_s = {visibility_timeout_s}",
         "bad_message_retry_s = 0",
     ]
     for name, port in ports.items():
@@ -146,6 +155,77 @@ def test_kill_9_mid_batch_then_restart_prints_everything_duplicates_marked(rig, 
     # the ticket on paper when the relay died came out again, marked 补打
     assert len(reprinted) >= 1
     assert killed_at < len(rig.printer.connections)
+
+
+def test_sigterm_and_restart_like_systemd_resume_printing_at_once_in_payment_order(rig, tmp_path):
+    """systemd stops a relay with SIGTERM and starts it again RestartSec=5 later, while
+    orders keep being paid. With production queue timings (20 s long poll, 60 s
+    visibility), the stopped relay's long poll must not take a ticket with it: printing
+    resumes within 5 s of the restart (the printer's journal says when), every copy prints
+    once, unmarked, in payment order (今日第 N 单)."""
+    config = write_config(
+        tmp_path / "relay.toml",
+        rig.api.url,
+        {"front": rig.printer.port},
+        wait_time_s=20,
+        visibility_timeout_s=60,
+    )
+    jobs = [make_job(n) for n in range(1, 17)]
+    wanted = {(j["order_id"], c) for j in jobs for c in ("picking", "delivery")}
+    paused, resume, sent = threading.Event(), threading.Event(), threading.Event()
+
+    def pay_orders() -> None:  # one paid order every 0.5 s, like a busy lunchtime ...
+        for n, job in enumerate(jobs, 1):
+            rig.queue.send(job)
+            if n == 4:  # ... with a lull in which the relay is stopped
+                paused.set()
+                resume.wait(60)
+            time.sleep(0.5)
+        sent.set()
+
+    first = relay_process(config)
+    payer = threading.Thread(target=pay_orders, daemon=True)
+    try:
+        rig.api.wait_for(lambda a: a.heartbeats, timeout=30)
+        payer.start()
+        paused.wait(30)
+        wait_until(lambda: len(printed(rig.printer)) >= 8, timeout=30, what="8 tickets")
+        wait_until(rig.queue.empty, timeout=30, what="the 4th message deleted")
+        time.sleep(1)  # the relay is now in its 20 s long poll: stop it there
+        first.send_signal(signal.SIGTERM)
+        resume.set()  # orders keep coming while it stops
+        out, _ = first.communicate(timeout=40)
+    finally:
+        resume.set()
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, out
+    assert "relay stopped" in out
+    assert "waiting for the queue's long poll to end" in out  # it was stopped in a long poll
+    time.sleep(5)  # RestartSec=5
+    restarted_at = time.time()
+    second = relay_process(config)
+    try:
+        sent.wait(30)
+        rig.api.wait_for(lambda a: wanted <= {(j[:-3], c) for j, c in a.acked()}, timeout=120)
+        wait_until(rig.queue.empty, timeout=30, what="every message deleted")
+        second.send_signal(signal.SIGTERM)
+        out2, _ = second.communicate(timeout=40)
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert second.returncode == 0, out2
+
+    tickets = printed(rig.printer)
+    assert [(t.order_id, t.copy) for t in tickets if t.complete] == [
+        (j["order_id"], c) for j in jobs for c in ("picking", "delivery")
+    ], "a ticket is missing, came twice or out of payment order"
+    assert not any(t.reprint for t in tickets) and all(t.complete for t in tickets)
+    after = [t for t in tickets if t.at >= restarted_at]
+    before = [t for t in tickets if t.at < restarted_at]
+    assert before and after, "the stop did not fall in the middle of the orders"
+    resumed_in = after[0].at - restarted_at
+    assert resumed_in < 5, f"printing resumed {resumed_in:.1f} s after the restart"
 
 
 def test_selftest_prints_a_page_on_each_printer(tmp_path):

@@ -53,7 +53,7 @@ function healthTable(health) {
     { label: t("print.relay"), cell: (r) => (r.relay ? r.relay.name : "—") },
     { label: t("print.relay_health"), cell: (r) => (r.relay ? relayHealth(r.relay) : "—") },
     { label: t("print.last_heartbeat"), cell: (r) => (r.relay && r.relay.last_heartbeat_at ? `${clockTime(r.relay.last_heartbeat_at)} (${age(r.relay.heartbeat_age_s)})` : "—") },
-    { label: t("print.printers"), cell: (r) => (r.relay ? r.relay.printers.map((p) => h("div", {}, `${p.name} `, badge(t(`printer.state.${p.state}`), PRINTER_TONE[p.state]))) : "—") },
+    { label: t("print.printers"), cell: (r) => (r.relay ? r.relay.printers.map((p) => h("div", {}, `${p.name} `, badge(t(`printer.state.${p.state}`), PRINTER_TONE[p.state]), ...(p.problem ? [" ", badge(t(`health.problem.printer_${p.problem}`), "bad")] : []))) : "—") },
   ], rows, { empty: t("print.no_relays") });
 }
 

@@ -11,6 +11,9 @@ from msgspec import Meta, field
 from chalicelib.schemas.common import Out, Schema, StoreId, Timestamp
 
 PrinterState = Literal["online", "offline", "paper_out", "unknown"]
+# no_status: the printer takes tickets but never answers the status query after them, so
+# the relay stopped using it; set ack = "close" for it in the relay's config.
+PrinterProblem = Literal["no_status"]
 RelayStatus = Literal["active", "revoked"]
 Health = Literal["ok", "stale", "never_seen", "shared_token", "printer_fault", "revoked"]
 # What head office should look at for a store (printer_<state> for a printer not online).
@@ -22,6 +25,7 @@ StoreProblem = Literal[
     "printer_offline",
     "printer_paper_out",
     "printer_unknown",
+    "printer_no_status",
 ]
 
 Name = Annotated[str, Meta(min_length=1, max_length=60)]
@@ -45,6 +49,13 @@ class PrinterReport(Schema, kw_only=True):
     state: PrinterState
     detail: Text = ""
     paper_mm: Literal[58, 80] | None = None
+    problem: Annotated[
+        PrinterProblem | None,
+        Meta(
+            description="no_status: the printer takes tickets but never answers the status "
+            'query after them; the relay no longer uses it. Set ack = "close" for it.'
+        ),
+    ] = None
 
 
 class LedgerReport(Schema, kw_only=True):
@@ -100,6 +111,7 @@ class PrinterView(Out, kw_only=True):
     state: PrinterState
     detail: str
     paper_mm: int | None
+    problem: PrinterProblem | None = None  # no_status: set ack = "close" for this printer
 
 
 class Relay(Out, kw_only=True):

@@ -270,7 +270,7 @@ def dispatch(job_id: str) -> bool:
                 PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
                 PrintJobModel.attempts.set(attempt),
                 PrintJobModel.sent_at.set(clock.now_iso()),
-                PrintJobModel.watch_at.set(now + print_jobs.resend_interval(attempt)),
+                PrintJobModel.watch_at.set(_first_deadline(job, now)),
                 PrintJobModel.history.set(
                     PrintJobModel.history.append(
                         [
@@ -289,6 +289,14 @@ def dispatch(job_id: str) -> bool:
             return False  # another caller recorded this send (its message was the same)
         raise
     return True
+
+
+def _first_deadline(job: PrintJobModel, now: int) -> int:
+    """The first send keeps the deadline the job got with its paid order: ACK_WITHIN_S
+    counts from payment, not from when the stream got round to sending it."""
+    if job.watch_at is not None:
+        return int(job.watch_at)
+    return now + print_jobs.ACK_WITHIN_S
 
 
 def handle_stream_records(records: list[dict[str, Any]]) -> int:

@@ -35,18 +35,21 @@ from chalicelib.services import order_flow
 
 log = logging.getLogger("daojia.print")
 
-# A job not acknowledged by then is re-sent and shown as missed (漏单); 60 s by default.
+# A job not acknowledged this long after payment (its creation) is re-sent and shown as
+# missed (漏单); 30 s by default, so that it shows within a minute (print_watchdog.py).
 ACK_WITHIN_S = config.PRINT_ACK_WITHIN_S
-MAX_RESEND_INTERVAL_S = 600  # later re-sends back off to this (a printer off for hours)
+RESEND_INTERVAL_S = 2 * ACK_WITHIN_S  # then re-sent this often (60 s), backing off ...
+MAX_RESEND_INTERVAL_S = 600  # ... to this (a printer off for hours)
 ORDER_COPIES = frozenset({"picking", "delivery"})
 COPY_ORDER = ("picking", "delivery", "slip")  # how copies are listed and printed
 UNACKED = "unacked"  # value of the sparse by_watch index key while a job awaits its ack
 
 
 def resend_interval(attempts: int) -> int:
-    """Seconds to wait for an ack after send number ``attempts``: 60 s for the first
-    sends, then doubling to at most 10 minutes."""
-    return min(ACK_WITHIN_S * 2 ** max(attempts - 2, 0), MAX_RESEND_INTERVAL_S)
+    """Seconds to wait for an ack after re-send number ``attempts``: 60 s for the first
+    re-sends, then doubling to at most 10 minutes. (The first send waits only for what is
+    left of ``ACK_WITHIN_S`` after payment.)"""
+    return min(RESEND_INTERVAL_S * 2 ** max(attempts - 2, 0), MAX_RESEND_INTERVAL_S)
 
 
 def sorted_copies(copies: Iterable[str]) -> list[str]:

@@ -310,7 +310,7 @@ def relay_health(relay: RelayModel, now: datetime) -> tuple[str, int | None]:
     if shares_token(relay, now):
         return "shared_token", age
     printers = (relay.heartbeat or {}).get("printers") or []
-    if any(p.get("state") != "online" for p in printers):
+    if any(p.get("state") != "online" or p.get("problem") for p in printers):
         return "printer_fault", age
     return "ok", age
 
@@ -341,6 +341,7 @@ def _fields(relay: RelayModel, now: datetime | None = None) -> dict[str, Any]:
                 state=p.get("state", "unknown"),
                 detail=p.get("detail", ""),
                 paper_mm=p.get("paper_mm"),
+                problem=p.get("problem"),
             )
             for p in beat.get("printers") or []
         ],
@@ -363,7 +364,13 @@ def store_problems(relays: list[s.Relay]) -> list[str]:
         else:
             if relay.health == "shared_token":
                 problems.append("relay_shared_token")
-            problems.extend(f"printer_{p.state}" for p in relay.printers if p.state != "online")
+            # A printer with a problem the relay named: that problem says what to do (a
+            # printer that never answers status also reads "unknown").
+            problems.extend(
+                f"printer_{p.problem or p.state}"
+                for p in relay.printers
+                if p.problem or p.state != "online"
+            )
     return list(dict.fromkeys(problems))
 
 
