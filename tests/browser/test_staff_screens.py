@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,6 +151,13 @@ def delivery_order_with_a_refund(stack: LocalStack) -> dict[str, Any]:
     )
     assert status == 200, picked
     assert picked["refunded_fen"] > 0
+    # The daily number comes when the ticket is sent (the stack's worker, asynchronously).
+    deadline = time.monotonic() + 30
+    while picked["daily_seq"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status, picked, _ = call("GET", f"{api}/orders/{oid}", token=staff)
+        assert status == 200, picked
+    assert picked["daily_seq"] is not None
     return picked
 
 
