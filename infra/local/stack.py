@@ -143,7 +143,9 @@ ledger = "{ledger}"
 paper_mm = 80
 
 [queue]
-wait_time_s = 20
+# A relay stopped cleanly waits for its long poll to end before it hands back what it
+# holds; the stack gives it STOP_GRACE_S (5 s) before SIGKILL, so the poll is shorter.
+wait_time_s = 4
 # A relay killed during a long poll can still be handed a message, which then stays
 # invisible for this long; short here so a restarted relay resumes quickly.
 visibility_timeout_s = 20
