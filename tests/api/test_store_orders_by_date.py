@@ -128,3 +128,12 @@ def test_other_stores_and_other_roles_are_refused(api, tokens_, day):
     for who in ("customer", "relay_a"):
         status, body = api.call("GET", f"{URL}?date=2026-11-24", token=tokens_[who])
         assert status == 403 and body["error"]["code"] == "role_not_allowed"
+
+
+def test_a_status_page_gathers_matches_across_pages_of_the_days_keys(api, tokens_, day):
+    """The day index holds no status: matching orders are gathered from several pages of
+    keys (here: picking, paid2 | unpaid, paid1 at two keys a page)."""
+    got, pages = every_page(api, tokens_["hq"], "date=2026-11-24&status=paid&limit=2")
+    assert got == [day["paid2"], day["paid1"]] and pages <= 2
+    got, cursor = ids_of(api, tokens_["hq"], "date=2026-11-24&status=awaiting_payment&limit=2")
+    assert got == [day["unpaid"]] and cursor is None

@@ -136,14 +136,14 @@ class OrdersByCustomer(GlobalSecondaryIndex):
 
 class OrdersByStoreDay(GlobalSecondaryIndex):
     """A store's orders of one business day (store time zone), for head office and reports.
-    Projects what the day list filters on and the dashboard totals (one small entry,
-    rewritten when one of these changes)."""
+    Projects what the dashboard totals (one small entry, rewritten when payment or refunds
+    change it); not the status, which changes at every step (the day list reads the
+    orders to filter on it)."""
 
     class Meta:
         index_name = "by_store_day"
         projection = IncludeProjection(
             [
-                "status",
                 "paid_at",
                 "paid_fen",
                 "refunded_fen",

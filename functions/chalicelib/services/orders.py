@@ -16,6 +16,7 @@ import re
 import secrets
 import time
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
@@ -726,26 +727,67 @@ def list_store_day(
     query: s.StoreOrderQuery,
 ) -> s.OrderPage:
     """A store's orders of one business day, newest first, in ``status`` (None: any),
-    from the ``by_store_day`` index; the status is a filter, so a page is read on until it
-    holds ``limit`` orders or the day ends."""
+    from the ``by_store_day`` index. The index does not hold the status (it would be
+    written again at every step of every order), so with a status the orders are read
+    a page of keys at a time and kept when in that status, until ``limit`` are found or
+    the day ends."""
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
     results = OrderModel.by_store_day.query(
         f"{store_id}#{day}",
         scan_index_forward=False,
-        filter_condition=None if status is None else OrderModel.status == status,
-        limit=query.limit,
+        limit=query.limit if status is None else None,
         page_size=query.limit,
         last_evaluated_key=decode_cursor(query.cursor),
     )
     try:
-        return _page(results, query.limit, principal)
+        if status is None:
+            return _page(results, query.limit, principal)
+        return _page_in_status(results, status, query.limit, principal)
     except QueryError as exc:
         if "ValidationException" in str(exc.cause_response_code):
             raise BadRequest(
                 "The cursor does not belong to this listing.", code="bad_cursor"
             ) from None
         raise
+
+
+def _page_in_status(results, status: str, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
+    """Up to ``limit`` orders in ``status`` from an index query of keys, with a cursor
+    after the last key looked at (so the next page goes on from there)."""
+    found: list[OrderModel] = []
+    batch: list[Any] = []
+    entries = iter(results)
+    while True:
+        entry = next(entries, None)
+        if entry is not None:
+            batch.append(entry)
+            if len(batch) < limit:
+                continue
+        orders = {o.order_id: o for o in load_many([e.order_id for e in batch])}
+        for i, e in enumerate(batch):
+            order = orders.get(e.order_id)
+            if order is not None and order.status == status:
+                found.append(order)
+                if len(found) == limit:
+                    more = i < len(batch) - 1 or entry is not None
+                    return _listed(found, principal, _day_key(e) if more else None)
+        if entry is None:
+            return _listed(found, principal, None)
+        batch = []
+
+
+def _day_key(entry: OrderModel) -> dict[str, Any]:
+    """The by_store_day index's key of an entry, as DynamoDB's LastEvaluatedKey has it."""
+    return {
+        "order_id": {"S": entry.order_id},
+        "store_day": {"S": entry.store_day},
+        "created_at": {"S": entry.created_at},
+    }
+
+
+def _listed(orders: list[OrderModel], principal: Principal, key: dict | None) -> s.OrderPage:
+    return s.OrderPage(items=[view(o, principal) for o in orders], next_cursor=encode_cursor(key))
 
 
 # --- cancel and expire ------------------------------------------------------------------
