@@ -253,17 +253,6 @@ def payable(principal: Principal, sale_id: str) -> tuple[str, int]:
     return sale.sale_id, int(sale.price_fen)
 
 
-def _payment(notice: PaymentNotice, sale_id: str, outcome: str) -> PaymentModel:
-    return PaymentModel(
-        notice.payment_id,
-        order_id=sale_id,
-        provider=notice.provider,
-        amount_fen=notice.amount_fen,
-        outcome=outcome,
-        received_at=clock.now_iso(),
-    )
-
-
 def record_payment(notice: PaymentNotice, _attempt: int = 0) -> order_schemas.PaymentAck:
     """A verified payment for a sale: paid with its coupon issued, once; or, when the
     sale cannot take it or the coupon cannot be issued, recorded and refunded in full."""
@@ -296,7 +285,7 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> order_schemas.Pa
         m.paid_at.set(notice.paid_at),
         m.coupon_issued.set(True),
     ]
-    payment = _payment(notice, sale.sale_id, "captured")
+    payment = notice.record(sale.sale_id, "captured")
 
     def build(tx: TransactWrite) -> None:
         tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition)
@@ -351,7 +340,7 @@ def _refund_unissued(
         m.refund_reason.set(reason),
         m.refunded_at.set(now),
     ]
-    payment = _payment(notice, sale.sale_id, "refunded_unissued")
+    payment = notice.record(sale.sale_id, "refunded_unissued")
 
     def build(tx: TransactWrite) -> None:
         tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition)
@@ -386,7 +375,7 @@ def _refund_late_payment(sale: CouponSaleModel, notice: PaymentNotice) -> order_
         notice.amount_fen,
         "late_payment",
     )
-    payment = _payment(notice, sale.sale_id, "late_refunded")
+    payment = notice.record(sale.sale_id, "late_refunded")
 
     def build(tx: TransactWrite) -> None:
         tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())

@@ -13,13 +13,16 @@ import logging
 import secrets
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib import clock, config
 from chalicelib.errors import BadRequest, NotFound, ServiceUnavailable
 
 log = logging.getLogger("daojia.payments")
 SIGNATURE_HEADER = "x-daojia-signature"
+
+if TYPE_CHECKING:
+    from chalicelib.db.order_models import PaymentModel
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,20 @@ class PaymentNotice:
     @property
     def payment_id(self) -> str:
         return f"{self.provider}:{self.transaction_id}"
+
+    def record(self, order_id: str, outcome: str) -> PaymentModel:
+        """The payment record of this notice (keyed by the provider's transaction id) for
+        ``order_id`` (an order or a coupon sale), with what became of the money."""
+        from chalicelib.db.order_models import PaymentModel
+
+        return PaymentModel(
+            self.payment_id,
+            order_id=order_id,
+            provider=self.provider,
+            amount_fen=self.amount_fen,
+            outcome=outcome,
+            received_at=clock.now_iso(),
+        )
 
 
 class RefundFailed(Exception):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, config
+from chalicelib import config
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.db.order_models import OrderModel, PaymentModel
 from chalicelib.db.order_repo import cancellation_codes, transact
@@ -74,14 +74,7 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
     if order.status != "awaiting_payment":
         return _refund_late_payment(order, notice)
     job = print_jobs.new_job(order, "order", {"picking", "delivery"})
-    payment = PaymentModel(
-        notice.payment_id,
-        order_id=order.order_id,
-        provider=notice.provider,
-        amount_fen=notice.amount_fen,
-        outcome="captured",
-        received_at=clock.now_iso(),
-    )
+    payment = notice.record(order.order_id, "captured")
     extra = [
         OrderModel.payment_id.set(notice.payment_id),
         OrderModel.payment_provider.set(notice.provider),
@@ -187,7 +180,7 @@ def _refund_on_order(
     refund = refunds.unlinked(
         refund_id, order.order_id, notice.payment_id, notice.provider, notice.amount_fen, reason
     )
-    payment = _payment_record(notice, order.order_id, outcome)
+    payment = notice.record(order.order_id, outcome)
     actions = [
         *order_flow.note_actions(order, reason, PAYMENT_ACTOR, why),
         OrderModel.returned_payments_fen.add(notice.amount_fen),
@@ -230,7 +223,7 @@ def _refund_unmatched(notice: PaymentNotice, reason: str) -> s.PaymentAck:
         notice.amount_fen,
         reason,
     )
-    payment = _payment_record(notice, notice.order_id, f"{reason}_refunded")
+    payment = notice.record(notice.order_id, f"{reason}_refunded")
     log.error(
         "payment %s of %s fen for %r: %s; refunding",
         notice.payment_id,
@@ -251,17 +244,6 @@ def _refund_unmatched(notice: PaymentNotice, reason: str) -> s.PaymentAck:
         else "amount does not match; refunded"
     )
     return s.PaymentAck(code="SUCCESS", message=message)
-
-
-def _payment_record(notice: PaymentNotice, order_id: str, outcome: str) -> PaymentModel:
-    return PaymentModel(
-        notice.payment_id,
-        order_id=order_id,
-        provider=notice.provider,
-        amount_fen=notice.amount_fen,
-        outcome=outcome,
-        received_at=clock.now_iso(),
-    )
 
 
 def _commit_once(build: Callable[[TransactWrite], None]) -> bool:
