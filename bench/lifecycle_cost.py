@@ -43,6 +43,7 @@ and last ``usd_per_1000_orders``. Figures only; no assertions.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -71,7 +72,9 @@ APIGW_USD_PER_REQUEST = 1.00 / 1e6
 TRANSFER_USD_PER_GB = 0.09  # data out to the internet (first 10 TB a month)
 LOGS_USD_PER_GB = 0.50  # CloudWatch Logs ingestion
 LAMBDA_MEMORY_MB = 512  # functions/.chalice/config.json
-LAMBDA_LOG_BYTES = 350  # START/END/REPORT lines of each invocation
+# Lambda's START/END/REPORT lines (~350 bytes an invocation) are not logged: the template
+# sets JSON log format with SystemLogLevel WARN (infra/template.py LAMBDA_LOG_LEVELS).
+LAMBDA_LOG_BYTES = 0
 AWS_CALL_MS = 8.0  # assumed latency of one DynamoDB/SQS call from Lambda in the region
 CPU_SCALE = 1769 / LAMBDA_MEMORY_MB  # Lambda's CPU share at 512 MB vs one core here
 AUTHORIZER_MS = 3.0  # verifying an HS256 JWT (measured below; this is the floor)
@@ -396,10 +399,17 @@ class LogBytes(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.bytes = 0
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.bytes += len(self.format(record).encode()) + 1
+        # What Lambda's JSON log format writes for one record (infra/template.py).
+        line = {
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": "00000000-0000-0000-0000-000000000000",
+        }
+        self.bytes += len(json.dumps(line, ensure_ascii=False).encode()) + 1
 
 
 def run(n_orders: int, seed: int, first: int = 1) -> Tally:

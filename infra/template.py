@@ -187,6 +187,15 @@ def relay_queue_role(prefix: str) -> dict[str, Any]:
     }
 
 
+# Lambda's own START/END/REPORT lines are ~350 bytes per invocation: at ~20 invocations
+# per order they were most of the order's log volume (bench/lifecycle_cost.py). JSON log
+# format lets the system log level drop them; errors, timeouts and throttles stay in
+# Lambda's CloudWatch metrics, and the app's own WARNING/ERROR lines are kept. To see
+# each invocation's duration and memory again while investigating, set SystemLogLevel to
+# INFO on the function (console or `aws lambda update-function-configuration`).
+LAMBDA_LOG_LEVELS = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
+
+
 def merge_template(stage: str, admin_site: bool = True, api: str = DEFAULT_API) -> dict[str, Any]:
     """What ``chalice package --merge-template`` deep-merges into its own template.
 
@@ -244,7 +253,7 @@ def merge_template(stage: str, admin_site: bool = True, api: str = DEFAULT_API) 
         "Globals": {
             "Function": {
                 "Environment": {"Variables": variables},
-                "LoggingConfig": {"LogGroup": {"Ref": LOG_GROUP_ID}},
+                "LoggingConfig": {"LogGroup": {"Ref": LOG_GROUP_ID}, **LAMBDA_LOG_LEVELS},
             }
         },
         "Resources": resources,

@@ -205,6 +205,11 @@ def test_every_function_carries_the_stage_settings(template: dict[str, Any]) -> 
         assert not [k for k in env if k.startswith("AWS_")], "AWS settings come from Lambda"
         logging_config = props.get("LoggingConfig", global_fn["LoggingConfig"])
         assert resources[logging_config["LogGroup"]["Ref"]]["Type"] == "AWS::Logs::LogGroup"
+        # JSON logs so that Lambda's own START/END/REPORT lines (most of an order's log
+        # volume) can be left out: bench/lifecycle_cost.py prices logs on this.
+        assert logging_config["LogFormat"] == "JSON", logical
+        assert logging_config["SystemLogLevel"] == "WARN", logical
+        assert logging_config["ApplicationLogLevel"] == "INFO", logical
         assert props["Runtime"] == "python3.11"
 
 
