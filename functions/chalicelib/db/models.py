@@ -283,6 +283,8 @@ class OtpChallengeModel(Model):
     phone = UnicodeAttribute(hash_key=True)
     code_hash = UnicodeAttribute()
     sent_at = NumberAttribute()
+    # Not counted: wrong codes are capped per phone over all clients by the sign-in guard
+    # (services/signin_guard.py, MAX_FAILED_CODES_PER_PHONE), which outlives the code.
     attempts = NumberAttribute(default=0)
     expires_at = TTLAttribute()
 
