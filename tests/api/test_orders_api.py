@@ -103,6 +103,37 @@ def test_placing_reserves_stock_and_retries_are_idempotent(api, catalogue, token
     assert OrderModel.count() == 1
 
 
+def test_placing_answers_with_the_payment_sheet(api, catalogue, tokens_, monkeypatch):
+    """POST /orders carries what /pay would give, so the storefront opens the sheet at
+    once; replays too; every other view of the order has none."""
+    body = cart(("100", 2), ("101", 1))
+    status, order = place(api, tokens_["customer"], body)
+    assert status == 201
+    sheet = order["payment"]
+    assert sheet["order_id"] == order["order_id"] and sheet["provider"] == "local"
+    assert sheet["amount_fen"] == order["total_fen"]
+    _, pay = api.call("POST", f"/orders/{order['order_id']}/pay", {}, tokens_["customer"])
+    assert sheet == pay
+    status, again = place(api, tokens_["customer"], body)
+    assert status == 200 and again["payment"] == sheet
+    _, seen = api.call("GET", f"/orders/{order['order_id']}", token=tokens_["customer"])
+    assert seen["payment"] is None
+    _, page = api.call("GET", "/orders", token=tokens_["customer"])
+    assert page["items"][0]["payment"] is None
+
+
+def test_an_unreachable_provider_does_not_stop_placing(api, catalogue, tokens_, monkeypatch):
+    from chalicelib.services import payment_providers
+
+    def down(self, order_id, amount_fen, description):
+        raise ConnectionError("provider down")
+
+    monkeypatch.setattr(payment_providers.LocalPaymentProvider, "create_payment", down)
+    status, order = place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
+    assert status == 201 and order["payment"] is None
+    assert order["status"] == "awaiting_payment" and OrderModel.count() == 1
+
+
 def test_below_minimum_is_refused_and_nothing_is_reserved(api, catalogue, tokens_):
     status, body = place(api, tokens_["customer"], cart(("100", 1)))
     assert status == 422 and body["error"]["code"] == "below_minimum_order"

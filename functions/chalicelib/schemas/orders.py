@@ -238,6 +238,15 @@ class Address(Out, kw_only=True):
     lng: float
 
 
+class PaymentStart(Out, kw_only=True):
+    """What the storefront needs to open the payment sheet (provider specific)."""
+
+    order_id: str
+    provider: str
+    amount_fen: int
+    params: dict[str, str]
+
+
 class Order(Out, kw_only=True):
     order_id: str  # also the order code printed on the ticket as QR/barcode for the POS
     customer_id: str
@@ -271,6 +280,16 @@ class Order(Out, kw_only=True):
             description="Every refund of the order, oldest first, with its status. Read on "
             "GET /orders/{order_id}; null in lists and in the answers of actions (read the "
             "order to see them)."
+        ),
+    ]
+    payment: Annotated[
+        PaymentStart | None,
+        Meta(
+            description="The payment sheet's parameters, ready at once: only in the answer "
+            "to POST /orders (and its replays) while the order awaits payment, so the "
+            "storefront can open the sheet without another request; null everywhere "
+            "else, or if the provider could not be reached (then call "
+            "POST /orders/{order_id}/pay, which also gives fresh ones later)."
         ),
     ]
 
@@ -310,15 +329,6 @@ class StoreOrderQuery(OrderListQuery, kw_only=True):
 
 class Reason(Schema, kw_only=True):
     reason: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
-
-
-class PaymentStart(Out, kw_only=True):
-    """What the storefront needs to open the payment sheet (provider specific)."""
-
-    order_id: str
-    provider: str
-    amount_fen: int
-    params: dict[str, str]
 
 
 class PaymentAck(Out, kw_only=True):
@@ -398,6 +408,7 @@ ORDER_EXAMPLE = {
         },
     ],
     "refunds": [],
+    "payment": None,
 }
 QUOTE_EXAMPLE = {
     "store_id": "sh-jingan",

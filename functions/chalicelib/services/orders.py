@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
@@ -52,6 +53,8 @@ from chalicelib.errors import (
 )
 from chalicelib.schemas import orders as s
 from chalicelib.services import checkout, order_flow
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
@@ -268,14 +271,32 @@ def place(
     key = f"{principal.subject}#{idempotency_key}"
     request_hash = _request_hash(body)
     try:
-        return _place_new(principal, key, request_hash, body)
+        order, created = _place_new(principal, key, request_hash, body)
     except (ValidationFailed, Conflict):
         # A retry of an order that was placed meets its own effects (the coupon locked,
         # the stock taken): answer with that order, not with the refusal. Only refusals
         # pay for this read.
         if _idempotency_record(key) is None:
             raise
-        return _replay(key, request_hash), False
+        order, created = _replay(key, request_hash), False
+    return _with_payment_sheet(order), created
+
+
+def _with_payment_sheet(order: s.Order) -> s.Order:
+    """The order with the payment sheet's parameters, while it awaits payment: the
+    storefront opens the sheet straight from the answer to POST /orders, one request
+    (and one order read) fewer than asking POST /orders/{id}/pay. If the provider
+    cannot be reached the order is placed all the same and ``payment`` is null."""
+    if order.status != "awaiting_payment":
+        return order
+    from chalicelib.services import payments  # payments reads orders: imported when used
+
+    try:
+        sheet = payments.sheet(order.order_id, order.total_fen)
+    except Exception:
+        log.exception("order %s: no payment sheet; the storefront asks /pay", order.order_id)
+        return order
+    return msgspec.structs.replace(order, payment=sheet)
 
 
 def _idempotency_record(key: str) -> IdempotencyModel | None:
@@ -649,6 +670,7 @@ def view(
             for h in order.history
         ],
         refunds=refunds,
+        payment=None,
     )
 
 

@@ -38,11 +38,14 @@ def start(principal: Principal, order_id: str) -> s.PaymentStart:
     if principal.role != CUSTOMER or order.customer_id != principal.subject:
         raise NotFound(f"No order {order_id!r}.", code="order_not_found")
     order_flow.ORDER.target("pay", order.status)  # 409 unless awaiting payment
+    return sheet(order.order_id, int(order.total_fen))
+
+
+def sheet(order_id: str, total_fen: int) -> s.PaymentStart:
+    """The provider's parameters for the payment sheet of an order awaiting payment."""
     p = provider()
-    params = p.create_payment(order.order_id, int(order.total_fen), f"鲜到家订单 {order.order_id}")
-    return s.PaymentStart(
-        order_id=order.order_id, provider=p.name, amount_fen=int(order.total_fen), params=params
-    )
+    params = p.create_payment(order_id, total_fen, f"鲜到家订单 {order_id}")
+    return s.PaymentStart(order_id=order_id, provider=p.name, amount_fen=total_fen, params=params)
 
 
 def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.PaymentAck:
