@@ -259,3 +259,27 @@ def test_my_orders_newest_first(api, catalogue, tokens_):
         "GET", f"/orders?limit=1&cursor={page['next_cursor']}", token=tokens_["customer"]
     )
     assert [o["order_id"] for o in page2["items"]] == [first["order_id"]]
+
+
+def test_a_quote_reads_eventually_consistent_and_placing_strongly(
+    api, catalogue, tokens_, monkeypatch
+):
+    """A quote only shows prices and stock (half the read units); placing reads them
+    again strongly consistent before its transaction checks stock."""
+    from chalicelib.db.connection import connection
+
+    client = connection().client
+    seen: list[bool] = []
+    real = client.batch_get_item
+
+    def recording(**kwargs):
+        seen.extend(spec.get("ConsistentRead", False) for spec in kwargs["RequestItems"].values())
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "batch_get_item", recording)
+    body = cart(("100", 2), ("101", 1))
+    assert api.call("POST", "/orders/quote", body, tokens_["customer"])[0] == 200
+    assert seen and not any(seen)
+    seen.clear()
+    assert place(api, tokens_["customer"], body)[0] == 201
+    assert seen and all(seen)

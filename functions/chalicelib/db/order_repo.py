@@ -18,10 +18,13 @@ from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 T = TypeVar("T")
 
 
-def batch_get(keys: dict[type[Model], list[dict[str, Any]]]) -> dict[type[Model], list[Model]]:
+def batch_get(
+    keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = True
+) -> dict[type[Model], list[Model]]:
     """BatchGetItem across several tables, retrying unprocessed keys: one round trip for
     up to 100 keys (a cart with its coupons and flash-sale counters fits), one more per
-    further 100. ``keys[Model]`` is a list of {attribute: value} key dicts."""
+    further 100. ``keys[Model]`` is a list of {attribute: value} key dicts;
+    ``consistent=False`` reads eventually consistent (half the read units)."""
     client = connection().client
     by_table = {m.Meta.table_name: m for m in keys}
     flat: list[tuple[type[Model], dict[str, Any]]] = []
@@ -35,7 +38,7 @@ def batch_get(keys: dict[type[Model], list[dict[str, Any]]]) -> dict[type[Model]
     for start in range(0, len(flat), 100):
         request: dict[str, Any] = {}
         for model, key in flat[start : start + 100]:
-            request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+            request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": consistent})
             request[model.Meta.table_name]["Keys"].append(key)
         delay = 0.02
         while request:

@@ -59,7 +59,11 @@ def _customer(principal: Principal) -> str | None:
 
 
 def load(
-    principal: Principal, store_id: str, skus: Sequence[str], coupon_ids: Sequence[str] | None
+    principal: Principal,
+    store_id: str,
+    skus: Sequence[str],
+    coupon_ids: Sequence[str] | None,
+    consistent: bool = True,
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
     whole wallet when none are chosen) and the flash-sale counters of its SKUs."""
@@ -93,7 +97,7 @@ def load(
             template_ids = []
         if template_ids:
             keys[CouponTemplateModel] = [{"template_id": t} for t in dict.fromkeys(template_ids)]
-    got = batch_get(keys)
+    got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
         store=stores[0] if stores else None,  # type: ignore[arg-type]

@@ -64,9 +64,12 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud a
 
 
 def _checked_cart(
-    principal: Principal, body: s.QuoteRequest
+    principal: Principal, body: s.QuoteRequest, consistent: bool = True
 ) -> tuple[checkout.Loaded, list[CartLine]]:
-    """Load and check everything a cart refers to; 4xx naming each problem."""
+    """Load and check everything a cart refers to; 4xx naming each problem.
+    ``consistent=False`` (a quote): eventually consistent reads, half the read units; a
+    quote shows prices and stock, placing reads them again strongly consistent and its
+    transaction checks stock, coupons and budgets."""
     skus = [i.sku for i in body.items]
     dupes = sorted({x for x in skus if skus.count(x) > 1})
     if dupes:
@@ -78,7 +81,7 @@ def _checked_cart(
         raise ValidationFailed(
             "Delivery needs an address.", details=[field_error("address", "required for delivery")]
         )
-    loaded = checkout.load(principal, body.store_id, skus, body.coupon_ids)
+    loaded = checkout.load(principal, body.store_id, skus, body.coupon_ids, consistent)
     store, items, products = loaded.store, loaded.items, loaded.products
     if store is None or not store.active:
         raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
@@ -236,7 +239,7 @@ def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> 
 def quote(principal: Principal, body: s.QuoteRequest) -> s.Quote:
     """Price a cart at a store, with the same checks as placing it, the promotions on
     now and, for a signed-in customer, a verdict on each coupon in the wallet."""
-    loaded, lines = _checked_cart(principal, body)
+    loaded, lines = _checked_cart(principal, body, consistent=False)
     return _quote_view(body, _price(principal, body, loaded, lines), loaded)
 
 
