@@ -203,7 +203,17 @@ def test_a_cursor_from_another_listing_is_refused(api, tokens_, mixed):
             "created_at": {"S": "2026-11-24T04:00:00Z"},
         }
     )
+    altered = [
+        order_service.encode_cursor({**order_service.decode_cursor(cursor), **change})
+        for change in (
+            {"store_queue": {"S": "sh-b#open"}},  # another store's queue
+            {"order_id": 5},
+            {"created_at": {"N": "1"}},
+            {"extra": {"S": "x"}},
+        )
+    ]
     for query in (
+        *(f"status=paid&cursor={c}" for c in altered),
         f"status=picking&cursor={cursor}",  # the same bucket, another status
         f"status=completed&cursor={cursor}",  # another bucket
         f"status=paid&cursor={day_page['next_cursor']}",

@@ -720,12 +720,13 @@ def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) ->
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
     bucket = order_queue(query.status)
+    queue = f"{store_id}#{bucket}"
     results = OrderModel.by_store_queue.query(
-        f"{store_id}#{bucket}",
+        queue,
         scan_index_forward=True,
         filter_condition=OrderModel.status == query.status,
         page_size=query.limit if bucket == query.status else max(query.limit, QUEUE_PAGE),
-        last_evaluated_key=_queue_start(query.cursor, query.status),
+        last_evaluated_key=_queue_start(query.cursor, queue, query.status),
     )
     entries: list[OrderModel] = []
     try:
@@ -734,7 +735,9 @@ def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) ->
             if len(entries) == query.limit:
                 break
     except QueryError as exc:
-        if "ValidationException" in str(exc.cause_response_code):
+        # DynamoDB refuses a start key that is not one of the index's (e.g. another
+        # table's with the same names); without a cursor it is no cursor's fault.
+        if query.cursor and "ValidationException" in str(exc.cause_response_code):
             raise _foreign_cursor() from None
         raise
     # Mid-page, the entries left are matches; at a page's end, DynamoDB's key says whether
@@ -757,13 +760,20 @@ def _queue_key(entry: OrderModel, status: str) -> dict[str, Any]:
     }
 
 
-def _queue_start(cursor: str | None, status: str) -> dict | None:
+def _queue_start(cursor: str | None, queue: str, status: str) -> dict | None:
     """The index key a work-queue cursor resumes after; 400 for a cursor that another
-    listing gave out (another status of the same bucket included)."""
+    listing gave out (another status of the same bucket included) or that was altered."""
     key = decode_cursor(cursor)
     if key is None:
         return None
     if key.pop(_CURSOR_STATUS, None) != {"S": status}:
+        raise _foreign_cursor()
+    if (
+        set(key) != {"order_id", "store_queue", "created_at"}
+        or not all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values())
+        or any(len(v) != 1 for v in key.values())
+        or key["store_queue"]["S"] != queue
+    ):
         raise _foreign_cursor()
     return key
 
