@@ -27,6 +27,25 @@ QUEUES: dict[str, tuple[int, int]] = {
 }
 BUCKETS = ("imports",)
 
+# Indexes a release stopped using, by table (short name), put back into the template on
+# request (``python -m infra.template --keep-retired-indexes``): CloudFormation adds or
+# drops one index of a table per stack update, so a stack moves to a successor index in
+# two deploys, the first with both (infra/README.md, "Upgrading").
+RETIRED_INDEXES: dict[str, list[dict[str, Any]]] = {
+    # The store work queue keyed by "<store>#<status>" (moved at every step), replaced by
+    # by_store_queue; orders written since carry no store_status, so it only shrinks.
+    "orders": [
+        {
+            "IndexName": "by_store_status",
+            "KeySchema": [
+                {"AttributeName": "store_status", "KeyType": "HASH"},
+                {"AttributeName": "created_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["pickup_code"]},
+        }
+    ],
+}
+
 
 def _logical(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
@@ -39,14 +58,16 @@ def _projection(projection: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def table_definitions() -> dict[str, dict[str, Any]]:
-    """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models."""
+def table_definitions(keep_retired: bool = False) -> dict[str, dict[str, Any]]:
+    """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models;
+    with ``keep_retired``, the RETIRED_INDEXES too."""
     from chalicelib import config as app_config
     from chalicelib.db.tables import ALL_MODELS
 
     out: dict[str, dict[str, Any]] = {}
     for model in ALL_MODELS:
         schema = model._get_schema()
+        short = model.Meta.table_name.removeprefix(app_config.RESOURCE_PREFIX + "-")
         attrs = sorted(
             (
                 {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
@@ -78,6 +99,8 @@ def table_definitions() -> dict[str, dict[str, Any]]:
                 }
                 for g in gsis
             ]
+        if keep_retired and RETIRED_INDEXES.get(short):
+            _add_retired(props, RETIRED_INDEXES[short])
         ttl = [
             name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)
         ]
@@ -86,9 +109,24 @@ def table_definitions() -> dict[str, dict[str, Any]]:
         stream_view_type = getattr(model.Meta, "stream_view_type", None)
         if stream_view_type:  # e.g. print_jobs: new jobs reach the dispatcher through it
             props["StreamSpecification"] = {"StreamViewType": stream_view_type}
-        short = model.Meta.table_name.removeprefix(app_config.RESOURCE_PREFIX + "-")
         out[_logical(short) + "Table"] = _hash_key_first(props)
     return out
+
+
+def _add_retired(props: dict[str, Any], indexes: list[dict[str, Any]]) -> None:
+    """Add retired indexes (string keys) to a table's properties."""
+    defined = {a["AttributeName"] for a in props["AttributeDefinitions"]}
+    for index in indexes:
+        for key in index["KeySchema"]:
+            if key["AttributeName"] not in defined:
+                defined.add(key["AttributeName"])
+                props["AttributeDefinitions"].append(
+                    {"AttributeName": key["AttributeName"], "AttributeType": "S"}
+                )
+        props.setdefault("GlobalSecondaryIndexes", []).append(
+            {**index, "Projection": _projection(index["Projection"])}
+        )
+    props["AttributeDefinitions"].sort(key=lambda a: a["AttributeName"])
 
 
 def queue_definitions(prefix: str) -> dict[str, dict[str, Any]]:
@@ -203,8 +241,9 @@ def _hash_key_first(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def cloudformation_resources(prefix: str) -> dict[str, dict[str, Any]]:
-    """Tables, queues, buckets and the token signing key as CloudFormation resources.
+def cloudformation_resources(prefix: str, keep_retired: bool = False) -> dict[str, dict[str, Any]]:
+    """Tables, queues, buckets and the token signing key as CloudFormation resources
+    (``keep_retired``: with the RETIRED_INDEXES, for the first deploy of an upgrade).
 
     The signing key exists only in AWS (locally DAOJIA_JWT_SECRET holds a literal), so
     ``create_all`` has no counterpart for it.
@@ -215,7 +254,7 @@ def cloudformation_resources(prefix: str) -> dict[str, dict[str, Any]]:
     # building a template on a laptop): name the tables with the prefix asked for.
     models_prefix = app_config.RESOURCE_PREFIX + "-"
     resources: dict[str, dict[str, Any]] = {}
-    for props in table_definitions().values():
+    for props in table_definitions(keep_retired).values():
         if not props["TableName"].startswith(models_prefix):
             raise ValueError(f"table {props['TableName']} does not start with {models_prefix}")
         short = props["TableName"].removeprefix(models_prefix)

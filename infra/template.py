@@ -196,17 +196,21 @@ def relay_queue_role(prefix: str) -> dict[str, Any]:
 LAMBDA_LOG_LEVELS = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
 
 
-def merge_template(stage: str, admin_site: bool = True, api: str = DEFAULT_API) -> dict[str, Any]:
+def merge_template(
+    stage: str, admin_site: bool = True, api: str = DEFAULT_API, keep_retired: bool = False
+) -> dict[str, Any]:
     """What ``chalice package --merge-template`` deep-merges into its own template.
 
     ``admin_site=False`` leaves out the admin site's bucket and distribution (CloudFront
     has no Origin Access Control in the China regions, so such a stack hosts it elsewhere).
     ``api`` is ``http`` or ``rest`` (which API Gateway resource the site's CSP names).
+    ``keep_retired`` keeps the retired indexes (infra.resources.RETIRED_INDEXES) for the
+    first deploy of an upgrade.
     """
     if api not in API_KINDS:
         raise BuildError(f"api must be one of {API_KINDS}, not {api!r}")
     prefix = resource_prefix(stage)
-    resources = cloudformation_resources(prefix)
+    resources = cloudformation_resources(prefix, keep_retired)
     resources[LOG_GROUP_ID] = {
         "Type": "AWS::Logs::LogGroup",
         "DeletionPolicy": "Delete",
@@ -368,7 +372,11 @@ def partition_neutral(value: Any) -> Any:
 
 
 def build(
-    stage: str, out_dir: Path | None = None, admin_site: bool = True, api: str = DEFAULT_API
+    stage: str,
+    out_dir: Path | None = None,
+    admin_site: bool = True,
+    api: str = DEFAULT_API,
+    keep_retired: bool = False,
 ) -> Path:
     """Build the stage's template and deployment package; return the template's path."""
     if stage == "local":
@@ -378,7 +386,9 @@ def build(
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     merge_path = out / "merge.json"
-    merge_path.write_text(json.dumps(merge_template(stage, admin_site, api), indent=2) + "\n")
+    merge_path.write_text(
+        json.dumps(merge_template(stage, admin_site, api, keep_retired), indent=2) + "\n"
+    )
     cmd = [
         sys.executable,
         "-c",
@@ -438,13 +448,25 @@ def main(argv: list[str] | None = None) -> int:
         help="API Gateway flavour: http (HTTP API, the default) or rest (chalice's REST API, "
         "with gateway responses in our error body)",
     )
+    parser.add_argument(
+        "--keep-retired-indexes",
+        action="store_true",
+        help="keep the indexes this release stopped using (infra/README.md, Upgrading): "
+        "the first of the two deploys that move a stack to a new index",
+    )
     args = parser.parse_args(argv)
     out = args.out or DEFAULT_OUT / args.stage
     if args.clean and out.exists():
         shutil.rmtree(out)
     started = time.monotonic()
     try:
-        path = build(args.stage, out, admin_site=not args.no_admin_site, api=args.api)
+        path = build(
+            args.stage,
+            out,
+            admin_site=not args.no_admin_site,
+            api=args.api,
+            keep_retired=args.keep_retired_indexes,
+        )
     except BuildError as err:
         print(f"infra.template: {err}", file=sys.stderr)
         return 1

@@ -41,7 +41,7 @@ def order(aws):
         store_id="sh-a",
         fulfilment="delivery",
         status="paid",
-        store_status="sh-a#paid",
+        store_queue="sh-a#open",
         store_day="sh-a#2026-12-04",
         address=AddressAttribute(name="王", phone="13800000000", line="1号", lat=31.2, lng=121.4),
         lines=[line("100", 2), line("101", 3)],

@@ -110,16 +110,19 @@ class TransitionAttribute(MapAttribute):
 # orders a page names with one BatchGetItem (reads cost a fifth of writes).
 
 
-class OrdersByStoreStatus(GlobalSecondaryIndex):
-    """A store's orders in one status, oldest first: the store's work queue. Its key
-    changes at every step (two small index writes); pickup_code is projected for the
-    pickup counter's lookup and never changes."""
+class OrdersByStoreQueue(GlobalSecondaryIndex):
+    """A store's orders by work-queue bucket (domain.states.order_queue), oldest first:
+    "<store>#open" holds every order from placing until it is delivered, cancelled or
+    expired; delivered and final orders have a bucket per status. The key stays the same
+    from one step to the next, so a step rewrites the entry (one small index write)
+    instead of moving it (two); lists filter on the projected status in the query itself.
+    pickup_code is projected for the pickup counter's lookup."""
 
     class Meta:
-        index_name = "by_store_status"
-        projection = IncludeProjection(["pickup_code"])
+        index_name = "by_store_queue"
+        projection = IncludeProjection(["status", "pickup_code"])
 
-    store_status = UnicodeAttribute(hash_key=True)  # "<store_id>#<status>"
+    store_queue = UnicodeAttribute(hash_key=True)  # "<store_id>#open", "<store_id>#completed"
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -176,7 +179,7 @@ class OrderModel(Model):
     store_id = UnicodeAttribute()
     fulfilment = UnicodeAttribute()  # "delivery" | "pickup"
     status = UnicodeAttribute()
-    store_status = UnicodeAttribute()
+    store_queue = UnicodeAttribute()  # "<store_id>#<domain.states.order_queue(status)>"
     store_day = UnicodeAttribute()
     address = AddressAttribute(null=True)
     remark = UnicodeAttribute(null=True)
@@ -211,7 +214,7 @@ class OrderModel(Model):
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
 
-    by_store_status = OrdersByStoreStatus()
+    by_store_queue = OrdersByStoreQueue()
     by_customer = OrdersByCustomer()
     by_store_day = OrdersByStoreDay()
     by_due = OrdersDue()

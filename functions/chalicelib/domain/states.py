@@ -77,6 +77,20 @@ ORDER = Machine(
     final=frozenset({"completed", "cancelled", "expired"}),
 )
 
+# The store's work queue (the orders table's by_store_queue index) keys an order by store
+# and a bucket that stays the same while the store works on it, so a step rewrites one
+# small index entry (the status is projected) instead of moving it (delete + insert). An
+# order is "open" from placing until it is delivered or final; delivered orders wait days
+# for the customer (auto-completion) and the final states pile up for ever, so each keeps
+# a bucket of its own rather than making every work-queue read walk past them.
+OPEN_QUEUE = "open"
+
+
+def order_queue(status: str) -> str:
+    """The work-queue bucket of an order in ``status``."""
+    return status if status in ORDER.final or status == "delivered" else OPEN_QUEUE
+
+
 # 退款: a refund is created, sent to the payment provider, and confirmed by it.
 REFUND = Machine(
     name="refund",

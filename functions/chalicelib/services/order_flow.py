@@ -19,7 +19,7 @@ from chalicelib.db.applied import applied
 from chalicelib.db.order_models import OrderModel, TransitionAttribute
 from chalicelib.db.order_repo import cancellation_codes, transact
 from chalicelib.db.writes import is_condition_failure
-from chalicelib.domain.states import ORDER
+from chalicelib.domain.states import ORDER, order_queue
 from chalicelib.errors import Conflict, NotFound
 
 # The role recorded for what no person did: scheduled jobs (expiry, auto-completion, the
@@ -74,6 +74,15 @@ def note_actions(order: OrderModel, note: str, actor: Principal, reason: str) ->
     ]
 
 
+def queue_actions(order: OrderModel, to: str) -> list[Any]:
+    """The action that moves the order to ``to``'s work-queue bucket, if that differs
+    from the bucket it is in: setting the key to the value it has would change nothing,
+    and leaving it out keeps the step from looking like a move."""
+    if order_queue(to) == order_queue(str(order.status)):
+        return []
+    return [OrderModel.store_queue.set(f"{order.store_id}#{order_queue(to)}")]
+
+
 def transition_actions(
     order: OrderModel,
     action: str,
@@ -86,7 +95,7 @@ def transition_actions(
     sources = ORDER.transitions[action][0]
     actions = [
         OrderModel.status.set(to),
-        OrderModel.store_status.set(f"{order.store_id}#{to}"),
+        *queue_actions(order, to),
         OrderModel.updated_at.set(clock.now_iso()),
         OrderModel.history.set(
             OrderModel.history.append([record(action, order.status, to, actor, reason)])

@@ -42,6 +42,7 @@ from chalicelib.domain import geo, hours
 from chalicelib.domain.money import yuan
 from chalicelib.domain.pricing import CartLine
 from chalicelib.domain.promotions import Checkout
+from chalicelib.domain.states import order_queue
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -491,7 +492,7 @@ def _build_order(
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
-        store_status=f"{body.store_id}#awaiting_payment",
+        store_queue=f"{body.store_id}#{order_queue(order_flow.ORDER.initial)}",
         store_day=f"{body.store_id}#{local_day}",
         address=None
         if body.address is None or body.fulfilment != "delivery"
@@ -730,18 +731,80 @@ def list_mine(principal: Principal, query: s.OrderListQuery) -> s.OrderPage:
     return _page(results, query.limit, principal)
 
 
+# Index entries a work-queue query evaluates per round trip when it filters a shared
+# bucket on the status: ~100 bytes each, so a page costs a few read units.
+QUEUE_PAGE = 100
+
+
 def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
-    """A store's orders in one status, oldest first (the work queue)."""
+    """A store's orders in one status, oldest first (the work queue), from the status's
+    bucket of the ``by_store_queue`` index, filtered on the projected status in the query
+    itself: DynamoDB pages come back short of matches, so they are followed until
+    ``limit`` orders are found or the bucket ends. The cursor names the status it lists,
+    since the statuses of one bucket share its keys."""
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
-    results = OrderModel.by_store_status.query(
-        f"{store_id}#{query.status}",
+    bucket = order_queue(query.status)
+    queue = f"{store_id}#{bucket}"
+    results = OrderModel.by_store_queue.query(
+        queue,
         scan_index_forward=True,
-        limit=query.limit,
-        page_size=query.limit,
-        last_evaluated_key=decode_cursor(query.cursor),
+        filter_condition=OrderModel.status == query.status,
+        page_size=query.limit if bucket == query.status else max(query.limit, QUEUE_PAGE),
+        last_evaluated_key=_queue_start(query.cursor, queue, query.status),
     )
-    return _page(results, query.limit, principal)
+    entries: list[OrderModel] = []
+    try:
+        for entry in results:
+            entries.append(entry)
+            if len(entries) == query.limit:
+                break
+    except QueryError as exc:
+        # DynamoDB refuses a start key that is not one of the index's (e.g. another
+        # table's with the same names); without a cursor it is no cursor's fault.
+        if query.cursor and "ValidationException" in str(exc.cause_response_code):
+            raise _foreign_cursor() from None
+        raise
+    # Mid-page, the entries left are matches; at a page's end, DynamoDB's key says whether
+    # the bucket goes on.
+    more = len(entries) == query.limit and results.last_evaluated_key is not None
+    key = _queue_key(entries[-1], query.status) if more else None
+    return _listed(load_many([e.order_id for e in entries]), principal, key)
+
+
+_CURSOR_STATUS = "listing_status"  # in a work-queue cursor, beside the index key
+
+
+def _queue_key(entry: OrderModel, status: str) -> dict[str, Any]:
+    """The by_store_queue key of an entry, and the status listed (the cursor's)."""
+    return {
+        "order_id": {"S": entry.order_id},
+        "store_queue": {"S": entry.store_queue},
+        "created_at": {"S": entry.created_at},
+        _CURSOR_STATUS: {"S": status},
+    }
+
+
+def _queue_start(cursor: str | None, queue: str, status: str) -> dict | None:
+    """The index key a work-queue cursor resumes after; 400 for a cursor that another
+    listing gave out (another status of the same bucket included) or that was altered."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if key.pop(_CURSOR_STATUS, None) != {"S": status}:
+        raise _foreign_cursor()
+    if (
+        set(key) != {"order_id", "store_queue", "created_at"}
+        or not all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values())
+        or any(len(v) != 1 for v in key.values())
+        or key["store_queue"]["S"] != queue
+    ):
+        raise _foreign_cursor()
+    return key
+
+
+def _foreign_cursor() -> BadRequest:
+    return BadRequest("The cursor does not belong to this listing.", code="bad_cursor")
 
 
 def list_store_day(

@@ -40,7 +40,7 @@ from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, require_
 from chalicelib.db.order_models import OrderModel, RefundModel
 from chalicelib.db.order_repo import cancellation_codes
 from chalicelib.db.writes import is_condition_failure
-from chalicelib.domain.states import ORDER
+from chalicelib.domain.states import ORDER, order_queue
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import orders as s
 from chalicelib.schemas import store_workflow as w
@@ -214,7 +214,7 @@ def _advance(order: OrderModel, steps: list[str], actor: Principal) -> OrderMode
         state = to
     actions = [
         OrderModel.status.set(state),
-        OrderModel.store_status.set(f"{order.store_id}#{state}"),
+        *order_flow.queue_actions(order, state),
         OrderModel.updated_at.set(clock.now_iso()),
         OrderModel.history.set(OrderModel.history.append(entries)),
     ]
@@ -270,9 +270,10 @@ def collect_pickup(principal: Principal, store_id: str, body: w.Pickup) -> s.Ord
     require_store_access(principal, store_id)
     matches = [
         o
-        for o in OrderModel.by_store_status.query(
-            f"{store_id}#ready_for_pickup",
-            filter_condition=OrderModel.pickup_code == body.pickup_code,
+        for o in OrderModel.by_store_queue.query(
+            f"{store_id}#{order_queue('ready_for_pickup')}",
+            filter_condition=(OrderModel.status == "ready_for_pickup")
+            & (OrderModel.pickup_code == body.pickup_code),
         )
         if body.order_code is None or o.order_id == body.order_code.strip().upper()
     ]
