@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist, QueryError, UpdateError
 
-from chalicelib import clock
+from chalicelib import clock, cursors
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.db.models import CategoryTreeModel, ProductModel, StoreItemModel
 from chalicelib.domain.catalogue import category_key, matches_search
@@ -16,28 +14,7 @@ from chalicelib.errors import BadRequest, Forbidden, NotFound, ValidationFailed,
 from chalicelib.schemas import catalogue as s
 from chalicelib.services.stores import get_store_model
 
-
-def _encode_cursor(key: dict | None) -> str | None:
-    if not key:
-        return None
-    return (
-        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
-        .decode()
-        .rstrip("=")
-    )
-
-
-def _decode_cursor(cursor: str | None) -> dict | None:
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded))
-        if not isinstance(key, dict):
-            raise ValueError
-        return key
-    except ValueError:
-        raise BadRequest("The cursor is not one this API gave out.", code="bad_cursor") from None
+_encode_cursor = cursors.encode
 
 
 def product_view(p: ProductModel) -> s.Product:
@@ -102,7 +79,9 @@ def browse(store_id: str, query: s.CatalogueQuery) -> s.ProductPage:
         range_key_condition=condition,
         limit=query.limit,
         page_size=query.limit,
-        last_evaluated_key=_decode_cursor(query.cursor),
+        last_evaluated_key=cursors.decode(
+            query.cursor, ("store_id", "sku", "category_key"), {"store_id": store_id}
+        ),
     )
     try:
         items = list(results)
@@ -140,17 +119,10 @@ def _item_key(item: StoreItemModel, by_category: bool) -> dict[str, dict[str, st
 
 def _admin_cursor(cursor: str | None, store_id: str, prefix: str | None) -> dict | None:
     """The decoded cursor, if it belongs to this store's listing (400 otherwise)."""
-    key = _decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        ok = key["store_id"]["S"] == store_id and (
-            key["category_key"]["S"].startswith(prefix) if prefix else "category_key" not in key
-        )
-    except (KeyError, TypeError, AttributeError):
-        ok = False
-    if not ok:
-        raise BadRequest("The cursor does not belong to this listing.", code="bad_cursor")
+    names = ("store_id", "sku", "category_key") if prefix else ("store_id", "sku")
+    key = cursors.decode(cursor, names, {"store_id": store_id})
+    if key is not None and prefix and not key["category_key"]["S"].startswith(prefix):
+        raise cursors.foreign()
     return key
 
 

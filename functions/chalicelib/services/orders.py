@@ -9,9 +9,7 @@ coupons for the customer (no ``coupon_ids``) adds one Query of the wallet.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -23,7 +21,7 @@ import msgspec
 from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, config
+from chalicelib import clock, config, cursors
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 from chalicelib.db.order_models import (
@@ -678,26 +676,7 @@ def view(
     )
 
 
-def encode_cursor(key: dict | None) -> str | None:
-    if not key:
-        return None
-    return (
-        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
-        .decode()
-        .rstrip("=")
-    )
-
-
-def decode_cursor(cursor: str | None) -> dict | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(key, dict):
-            return key
-    except ValueError:
-        pass
-    raise BadRequest("The cursor is not one this API gave out.", code="bad_cursor")
+encode_cursor = cursors.encode
 
 
 def load_many(order_ids: list[str]) -> list[OrderModel]:
@@ -726,7 +705,11 @@ def list_mine(principal: Principal, query: s.OrderListQuery) -> s.OrderPage:
         scan_index_forward=False,
         limit=query.limit,
         page_size=query.limit,
-        last_evaluated_key=decode_cursor(query.cursor),
+        last_evaluated_key=cursors.decode(
+            query.cursor,
+            ("customer_id", "created_at", "order_id"),
+            {"customer_id": principal.subject},
+        ),
     )
     return _page(results, query.limit, principal)
 
@@ -763,7 +746,7 @@ def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) ->
         # DynamoDB refuses a start key that is not one of the index's (e.g. another
         # table's with the same names); without a cursor it is no cursor's fault.
         if query.cursor and "ValidationException" in str(exc.cause_response_code):
-            raise _foreign_cursor() from None
+            raise cursors.foreign() from None
         raise
     # Mid-page, the entries left are matches; at a page's end, DynamoDB's key says whether
     # the bucket goes on.
@@ -788,23 +771,14 @@ def _queue_key(entry: OrderModel, status: str) -> dict[str, Any]:
 def _queue_start(cursor: str | None, queue: str, status: str) -> dict | None:
     """The index key a work-queue cursor resumes after; 400 for a cursor that another
     listing gave out (another status of the same bucket included) or that was altered."""
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    if key.pop(_CURSOR_STATUS, None) != {"S": status}:
-        raise _foreign_cursor()
-    if (
-        set(key) != {"order_id", "store_queue", "created_at"}
-        or not all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values())
-        or any(len(v) != 1 for v in key.values())
-        or key["store_queue"]["S"] != queue
-    ):
-        raise _foreign_cursor()
+    key = cursors.decode(
+        cursor,
+        ("order_id", "store_queue", "created_at", _CURSOR_STATUS),
+        {"store_queue": queue, _CURSOR_STATUS: status},
+    )
+    if key is not None:
+        del key[_CURSOR_STATUS]
     return key
-
-
-def _foreign_cursor() -> BadRequest:
-    return BadRequest("The cursor does not belong to this listing.", code="bad_cursor")
 
 
 def list_store_day(
@@ -821,12 +795,15 @@ def list_store_day(
     the day ends."""
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
+    store_day = f"{store_id}#{day}"
     results = OrderModel.by_store_day.query(
-        f"{store_id}#{day}",
+        store_day,
         scan_index_forward=False,
         limit=query.limit if status is None else None,
         page_size=query.limit,
-        last_evaluated_key=decode_cursor(query.cursor),
+        last_evaluated_key=cursors.decode(
+            query.cursor, ("order_id", "store_day", "created_at"), {"store_day": store_day}
+        ),
     )
     try:
         if status is None:

@@ -44,7 +44,7 @@ import msgspec
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock
+from chalicelib import clock, cursors
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
 from chalicelib.db.order_models import (
     IdempotencyModel,
@@ -67,7 +67,7 @@ from chalicelib.errors import (
 from chalicelib.schemas import orders as s
 from chalicelib.schemas import returns as r
 from chalicelib.services import order_flow, refunds
-from chalicelib.services.orders import IDEMPOTENCY_KEY, decode_cursor, encode_cursor
+from chalicelib.services.orders import IDEMPOTENCY_KEY, encode_cursor
 from chalicelib.services.store_workflow import units_accounting
 
 ATTEMPTS = 12  # tries to open a return or refund one while other writes move the order
@@ -232,12 +232,15 @@ def list_store(principal: Principal, store_id: str, query: r.StoreReturnQuery) -
             f"Unknown return status {query.status!r}.",
             details=[field_error("status", f"one of {', '.join(sorted(RETURN.states()))}")],
         )
+    queue = f"{store_id}#{query.status}"
     results = ReturnModel.by_store_status.query(
-        f"{store_id}#{query.status}",
+        queue,
         scan_index_forward=True,
         limit=query.limit,
         page_size=query.limit,
-        last_evaluated_key=decode_cursor(query.cursor),
+        last_evaluated_key=cursors.decode(
+            query.cursor, ("return_id", "store_status", "created_at"), {"store_status": queue}
+        ),
     )
     items = list(results)
     more = len(items) == query.limit and results.last_evaluated_key
