@@ -5,9 +5,9 @@ Drives orders through their whole life in process (the Chalice app through
 
     quote, place (Idempotency-Key; its answer carries the payment sheet), the provider's
     signed webhook, print dispatch (the print_jobs stream's Lambda), the relay (receive,
-    ack both copies, delete), start picking, pick (about 10 % of orders one unit short:
-    partial refund),
-    POS checkout, dispatch, deliver, the customer confirms.
+    ack both copies, delete), pick straight from paid (about 10 % of orders one unit
+    short: partial refund), POS checkout handing the order to the courier in the same
+    request, deliver, the customer confirms.
 
 Every AWS call is seen by the botocore hook of ``bench/roundtrips.py``. DynamoDB request
 units are estimated from item sizes, because moto reports fixed capacity figures:
@@ -80,6 +80,9 @@ AWS_CALL_MS = 8.0  # assumed latency of one DynamoDB/SQS call from Lambda in the
 CPU_SCALE = 1769 / LAMBDA_MEMORY_MB  # Lambda's CPU share at 512 MB vs one core here
 AUTHORIZER_MS = 3.0  # verifying an HS256 JWT (measured below; this is the floor)
 SHORTAGE_RATE = 0.10
+# Staff requests per order, each a token authorizer invocation: pick, checkout with
+# dispatch, deliver.
+STAFF_REQUESTS = 3
 MONTH_MIN = 30 * 24 * 60
 
 # --- DynamoDB request units from item sizes ------------------------------------------------
@@ -488,11 +491,11 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                         QueueUrl=relay_queue, ReceiptHandle=message["ReceiptHandle"]
                     ),
                 )
-                run_step("start_picking", "api", lambda: flow.start_picking(oid))
+                # The picker works from the printed ticket (no start-picking request) and the
+                # cashier hands the order to the courier at checkout (one request).
                 short = 1 if rng.random() < SHORTAGE_RATE else 0
                 run_step("pick", "api", lambda: flow.pick(order, short_units=short))
                 run_step("checkout", "api", lambda: flow.checkout(oid))
-                run_step("dispatch", "api", lambda: flow.dispatch(oid))
                 run_step("deliver", "api", lambda: flow.deliver(oid))
                 done = run_step("confirm", "api", lambda: flow.confirm(customer, oid))
                 if done["status"] != "completed":
@@ -501,8 +504,7 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                 if measured:
                     tally.orders += 1
                     tally.shortages += short
-                    staff_requests = 5  # start picking, pick, checkout, dispatch, deliver
-                    tally.authorizer_invocations += 2 + staff_requests + 1
+                    tally.authorizer_invocations += 2 + STAFF_REQUESTS + 1
 
             one_order(first - 1, measured=False)  # warm-up: clients, queue URLs, caches
             for i in range(first, first + n_orders):
@@ -609,7 +611,8 @@ def report(tally: Tally, info: dict[str, Any]) -> None:
     print(
         f"# Lambda model: own time x{CPU_SCALE:.2f} (512 MB CPU share) + {AWS_CALL_MS:g} ms "
         f"per AWS call; authorizer {tally.authorizer_ms:.1f} ms x "
-        f"{tally.authorizer_invocations / n:.0f}/order (30 s cache: customer 2, staff 5, "
+        f"{tally.authorizer_invocations / n:.0f}/order (30 s cache: customer 2, staff "
+        f"{STAFF_REQUESTS}, "
         f"relay 1); print_jobs stream: {tally.stream_records / n:.0f} records/order, INSERTs "
         "only reach Lambda (the template's event filter)"
     )

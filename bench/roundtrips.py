@@ -405,15 +405,10 @@ class Flow:
     def has_store_workflow(self) -> bool:
         return has_route(self.app, "/admin/orders/{order_id}/pick", "POST")
 
-    def start_picking(self, order_id: str) -> Any:
-        return self._ok(
-            "start picking",
-            *self.api.call("POST", f"/admin/orders/{order_id}/start-picking", {}, self.staff_token),
-        )
-
     def pick(self, order: dict[str, Any], short_units: int = 0) -> Any:
         """Pick every line in full, except ``short_units`` missing from the first line
-        that has that many (a shortage: partial refund)."""
+        that has that many (a shortage: partial refund). Straight from paid: the picker
+        works from the printed ticket, with no start-picking request."""
         lines, left = [], short_units
         for line in order["lines"]:
             missing = min(left, int(line["qty"]))
@@ -430,20 +425,16 @@ class Flow:
         )
 
     def checkout(self, order_id: str) -> Any:
+        """The POS checkout, handing the (delivery) order to the courier in the same
+        request."""
         return self._ok(
             "checkout",
             *self.api.call(
                 "POST",
                 f"/admin/stores/{STORE}/checkout",
-                {"order_code": order_id},
+                {"order_code": order_id, "then": "dispatch"},
                 self.staff_token,
             ),
-        )
-
-    def dispatch(self, order_id: str) -> Any:
-        return self._ok(
-            "dispatch",
-            *self.api.call("POST", f"/admin/orders/{order_id}/dispatch", {}, self.staff_token),
         )
 
     def deliver(self, order_id: str) -> Any:
@@ -582,17 +573,15 @@ def main() -> int:
                 )
             if flow.has_store_workflow:
                 step(
-                    "start_picking",
-                    "POST /admin/orders/{id}/start-picking",
-                    lambda: flow.start_picking(oid),
-                )
-                step(
                     "pick_calls",
-                    "POST /admin/orders/{id}/pick (1 unit short)",
+                    "POST /admin/orders/{id}/pick (from paid, 1 unit short)",
                     lambda: flow.pick(order, short_units=1),
                 )
-                step("checkout", "POST /admin/stores/{s}/checkout", lambda: flow.checkout(oid))
-                step("dispatch", "POST /admin/orders/{id}/dispatch", lambda: flow.dispatch(oid))
+                step(
+                    "checkout",
+                    "POST /admin/stores/{s}/checkout (then dispatch)",
+                    lambda: flow.checkout(oid),
+                )
                 step("deliver", "POST /admin/orders/{id}/deliver", lambda: flow.deliver(oid))
                 step("confirm", "POST /orders/{id}/confirm", lambda: flow.confirm(customer, oid))
             if has_route(app, "/coupons/claim", "POST"):

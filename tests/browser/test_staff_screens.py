@@ -400,3 +400,101 @@ def test_date_inputs_are_read_in_store_time_whatever_the_browsers_zone(
 def test_demo_accounts_used_here_exist():
     names = {a["username"] for a in demo_data.staff()}
     assert set(ROLES) <= names
+
+
+# --- fewer taps per order ------------------------------------------------------------------
+
+
+def placed_and_paid(stack: LocalStack, fulfilment: str) -> dict[str, Any]:
+    """An order at STORE, placed and paid through the API, not yet picked."""
+    api = stack.api_url
+    customer = _customer(api)
+    body: dict[str, Any] = {
+        "store_id": STORE,
+        "fulfilment": fulfilment,
+        "items": [{"sku": sku, "qty": 3} for sku in skus_in_stock(STORE, 3)],
+    }
+    if fulfilment == "delivery":
+        body["address"] = DELIVERY_ADDRESS
+    status, order, _ = call(
+        "POST",
+        f"{api}/orders",
+        body,
+        token=customer,
+        headers={"Idempotency-Key": f"browser-{secrets.token_hex(6)}"},
+    )
+    assert status == 201, order
+    status, paid, _ = call(
+        "POST", f"{api}/local/payments/{order['order_id']}/complete", {}, token=customer
+    )
+    assert status == 200, paid
+    return order
+
+
+def history_of(stack: LocalStack, order_id: str) -> list[tuple[str, str]]:
+    hq = _login(stack.api_url, "hq-admin")
+    status, order, _ = call("GET", f"{stack.api_url}/orders/{order_id}", token=hq)
+    assert status == 200, order
+    return [(h["action"], h["to_state"]) for h in order["history"]]
+
+
+@pytest.mark.parametrize("wide_or_tablet", (1440, 820), indirect=True)
+def test_a_delivery_order_is_picked_from_its_ticket_and_handed_over_at_checkout(
+    wide_or_tablet: Site,
+):
+    site = wide_or_tablet
+    width = site.page.viewport_size["width"]
+    order = placed_and_paid(site.stack, "delivery")
+    oid = order["order_id"]
+    site.sign_in(f"{STORE}-staff")
+    site.go(f"/orders/{oid}")
+    page = site.page
+    # Paid: the pick form is there at once; claiming the order on screen stays possible.
+    expect(page.get_by_role("button", name="开始拣货")).to_be_visible()
+    expect(page.get_by_role("heading", name="记录拣货结果")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("可以直接按打印的拣货单拣货")
+    assert layout_problems(site) == [], width
+    page.get_by_role("button", name="拣货完成").click()
+    expect(page.get_by_role("status")).to_contain_text("拣货完成，没有缺货")
+    # Picked: checkout alone (the courier comes later) or checkout and hand-over at once.
+    expect(page.get_by_role("button", name="收银出库", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="收银并交骑手")).to_be_visible()
+    assert layout_problems(site) == [], width
+    site.shot(f"checkout-buttons-{width}")
+    page.get_by_role("button", name="收银并交骑手").click()
+    expect(page.get_by_test_id("order-summary")).to_contain_text("配送中")
+    expect(page.get_by_role("button", name="标记送达")).to_be_visible()
+    timeline = page.locator(".timeline")
+    for label in ("开始拣货", "拣货完成", "收银出库", "交给骑手"):
+        expect(timeline).to_contain_text(label)
+    assert history_of(site.stack, oid)[-4:] == [
+        ("start_picking", "picking"),
+        ("finish_picking", "picked"),
+        ("checkout", "checked_out"),
+        ("dispatch", "out_for_delivery"),
+    ]
+
+
+@pytest.mark.parametrize("wide_or_tablet", (1440, 820), indirect=True)
+def test_a_pickup_order_is_checked_out_ready_for_pickup_in_one_tap(wide_or_tablet: Site):
+    site = wide_or_tablet
+    width = site.page.viewport_size["width"]
+    order = placed_and_paid(site.stack, "pickup")
+    oid = order["order_id"]
+    site.sign_in(f"{STORE}-staff")
+    site.page.get_by_role("button", name="English").click()  # this tab only (own context)
+    site.go(f"/orders/{oid}")
+    page = site.page
+    page.get_by_role("button", name="Finish picking").click()
+    button = page.get_by_role("button", name="Check out, ready for pickup")
+    expect(button).to_be_visible()
+    # A pickup order is never handed to a courier: no such button.
+    expect(page.get_by_role("button", name="Check out and hand to courier")).to_have_count(0)
+    assert layout_problems(site) == [], width
+    button.click()
+    expect(page.get_by_test_id("order-summary")).to_contain_text("Ready for pickup")
+    expect(page.get_by_label("Customer's pickup code")).to_be_visible()
+    assert history_of(site.stack, oid)[-2:] == [
+        ("checkout", "checked_out"),
+        ("ready_for_pickup", "ready_for_pickup"),
+    ]

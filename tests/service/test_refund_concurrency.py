@@ -177,3 +177,90 @@ def test_rejecting_and_collecting_at_once_settle_on_one(shop):
     assert final in ("rejected", "refunded")
     assert RefundModel.count() == (1 if final == "refunded" else 0)
     check_order(oid)
+
+
+@pytest.mark.parametrize("short", [1, 0], ids=["shortage", "all_found"])
+@pytest.mark.parametrize("first", ["pick", "cancel"])
+def test_a_pick_from_paid_and_a_cancellation_at_once_settle_on_one(shop, monkeypatch, short, first):
+    """A customer may cancel a paid order until picking starts, and a pick may now come
+    straight from paid. Both read the order as paid, then one writes first: the other's
+    conditional write fails, so exactly one of them happens, and the tables say which
+    (refund, stock, history), never a mix."""
+    from chalicelib.db.models import StoreItemModel
+    from chalicelib.schemas.store_workflow import PickResult
+    from chalicelib.services import order_flow, orders, store_workflow
+
+    from tests.order_steps import CUSTOMER_1, place_paid
+
+    oid = place_paid([("100", 3), ("101", 2)])
+    stock = int(StoreItemModel.get("sh-a", "100").stock)
+    body = msgspec.convert(
+        {"lines": [{"sku": "100", "picked_qty": 3 - short}, {"sku": "101", "picked_qty": 2}]},
+        PickResult,
+    )
+    both_read = threading.Barrier(2, timeout=30)
+    first_wrote = threading.Event()
+    real_apply = order_flow.apply
+
+    def in_turn(order, action, *args, **kwargs):
+        """Both requests have read the order (as paid) before either writes; ``first``
+        writes first."""
+        both_read.wait()
+        mine = "cancel" if action == "cancel" else "pick"
+        if mine != first:
+            assert first_wrote.wait(30)
+        try:
+            return real_apply(order, action, *args, **kwargs)
+        finally:
+            if mine == first:
+                first_wrote.set()
+
+    monkeypatch.setattr(order_flow, "apply", in_turn)
+
+    def work(i: int):
+        if i == 0:
+            return store_workflow.pick(staff(0), oid, body)
+        return orders.cancel(CUSTOMER_1, oid, "changed my mind")
+
+    results = race(2, work)
+    winner = 0 if first == "pick" else 1
+    assert not isinstance(results[winner], Exception), results
+    assert isinstance(results[1 - winner], ApiError), results
+    assert results[1 - winner].code == "illegal_transition"
+    order = check_order(oid)
+    done = [h.action for h in order.history]
+    refunds = {r.refund_id for r in RefundModel.by_order.query(oid)}
+    if first == "cancel":
+        assert order.status == "cancelled" and done[-1] == "cancel"
+        assert "start_picking" not in done and "finish_picking" not in done
+        assert refunds == {f"{oid}:cancel"} and order.refunded_fen == order.paid_fen
+        assert int(StoreItemModel.get("sh-a", "100").stock) == stock + 3
+    else:
+        assert order.status == "picked" and done[-2:] == ["start_picking", "finish_picking"]
+        assert "cancel" not in done
+        assert refunds == ({f"{oid}:shortage"} if short else set())
+        assert int(StoreItemModel.get("sh-a", "100").stock) == stock
+
+
+def test_double_presses_on_checkout_and_dispatch_hand_over_once(shop):
+    """The same cashier's double tap is one transition and two good answers; two cashiers
+    at once are one transition and one 409."""
+    from chalicelib.schemas.store_workflow import Checkout
+    from chalicelib.services import store_workflow
+
+    from tests.order_steps import pick, place_paid
+
+    for same_account in (True, False):
+        oid = place_paid([("100", 1), ("101", 1)])
+        pick(oid)
+        body = Checkout(order_code=oid, then="dispatch")
+        who = (lambda i: staff(0)) if same_account else staff
+        results = race(
+            6, lambda i, who=who, body=body: store_workflow.checkout(who(i), "sh-a", body)
+        )
+        expected = {"ok": 6} if same_account else {"ok": 1, "illegal_transition": 5}
+        assert codes(results) == expected, results
+        order = OrderModel.get(oid, consistent_read=True)
+        done = [h.action for h in order.history]
+        assert order.status == "out_for_delivery"
+        assert done.count("checkout") == 1 and done.count("dispatch") == 1

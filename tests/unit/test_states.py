@@ -112,3 +112,20 @@ def test_a_resolved_print_job_is_not_sent_again_but_can_still_print():
     for state in ("pending", "sent", "printed"):
         with pytest.raises(Conflict):
             PRINT_JOB.target("resolve", state)
+
+
+def test_a_pick_may_start_from_paid_and_nothing_else_skips_a_step():
+    assert ORDER.path("finish_picking", "picking") == ["finish_picking"]
+    assert ORDER.path("finish_picking", "paid") == ["start_picking", "finish_picking"]
+    assert ORDER.path("cancel_out_of_stock", "paid") == ["start_picking", "cancel_out_of_stock"]
+    with pytest.raises(Conflict) as refused:
+        ORDER.path("finish_picking", "cancelled")
+    assert refused.value.details["allowed_from"] == ["paid", "picking"]
+    with pytest.raises(Conflict):
+        ORDER.path("dispatch", "picked")  # no lead: checkout is its own step
+    assert ORDER.walk(["checkout", "dispatch"], "picked") == [
+        ("checkout", "picked", "checked_out"),
+        ("dispatch", "checked_out", "out_for_delivery"),
+    ]
+    with pytest.raises(Conflict):
+        ORDER.walk(["checkout", "ready_for_pickup", "dispatch"], "picked")

@@ -86,8 +86,9 @@ function timeline(order, tz) {
   );
 }
 
-/** The pick form: one quantity per line, and the refund the shortage will cause. */
-function pickForm(order, done, messages) {
+/** The pick form: one quantity per line, and the refund the shortage will cause. On a
+ * paid order it says that picking need not be started on screen first. */
+function pickForm(order, done, messages, fromPaid = false) {
   const inputs = order.lines.map((l) =>
     h("input", { type: "number", min: "0", max: String(l.qty), step: "1", value: String(l.qty), class: "short", "aria-label": t("order.picked_of", { name: l.name }), dataset: { sku: l.sku } }),
   );
@@ -118,6 +119,7 @@ function pickForm(order, done, messages) {
       },
     },
     h("h2", {}, t("order.pick_title")),
+    fromPaid ? h("p", { class: "muted" }, t("order.pick_from_ticket")) : null,
     table(t("order.pick_title"), [
       { label: t("order.product"), cell: (l) => l.name },
       { label: t("order.shelf"), cell: (l) => [l.zone, l.shelf].filter(Boolean).join(" · ") || "—" },
@@ -238,9 +240,17 @@ export default {
     const s = order.status;
     const buttons = [];
     const forms = [];
+    // "Start picking" only claims the order on screen: the picker may work from the
+    // printed ticket and record the result straight from paid (one request, not two).
     if (s === "paid") buttons.push(action(t("order.start_picking"), () => post(`/admin/orders/${id}/start-picking`)));
-    if (s === "picking") forms.push(pickForm(order, done, messages));
-    if (s === "picked") buttons.push(action(t("order.checkout"), () => post(`/admin/stores/${order.store_id}/checkout`, { order_code: id })));
+    if (s === "paid" || s === "picking") forms.push(pickForm(order, done, messages, s === "paid"));
+    const checkout = (then) => post(`/admin/stores/${order.store_id}/checkout`, then ? { order_code: id, then } : { order_code: id });
+    if (s === "picked" && order.fulfilment === "delivery") {
+      buttons.push(action(t("order.checkout"), () => checkout()));
+      buttons.push(action(t("order.checkout_dispatch"), () => checkout("dispatch")));
+    }
+    // A pickup order's checkout always puts it out for pickup: one button that says so.
+    if (s === "picked" && order.fulfilment === "pickup") buttons.push(action(t("order.checkout_ready"), () => checkout("ready_for_pickup")));
     if (s === "checked_out" && order.fulfilment === "delivery") buttons.push(action(t("order.dispatch"), () => post(`/admin/orders/${id}/dispatch`)));
     if (s === "out_for_delivery") buttons.push(action(t("order.deliver"), () => post(`/admin/orders/${id}/deliver`)));
     if (s === "ready_for_pickup") {

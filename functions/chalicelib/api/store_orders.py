@@ -56,7 +56,7 @@ def start_picking(order_id: str, principal: Principal) -> s.Order:
 @area.route(
     "/admin/orders/{order_id}/pick",
     "POST",
-    summary="Finish picking with what was found (picking -> picked)",
+    summary="Finish picking with what was found (picking or paid -> picked)",
     roles=BACK_OFFICE,
     body=w.PickResult,
     response=s.Order,
@@ -67,6 +67,10 @@ def start_picking(order_id: str, principal: Principal) -> s.Order:
 )
 def pick(order_id: str, body: w.PickResult, principal: Principal) -> s.Order:
     """Give every line of the order with ``picked_qty`` from 0 to the ordered quantity.
+    The order may still be ``paid`` (the picker worked from the printed ticket without
+    ``start-picking``): its history then records ``start_picking`` and the outcome, in one
+    write that a cancellation at the same moment either precedes (409) or misses (409 for
+    the cancellation).
     Missing units (缺货) are refunded at once, each at exactly what was paid for it
     (discount shares deducted); the delivery fee is kept because the rest is delivered.
     When nothing at all was found the order is cancelled and refunded in full, delivery fee
@@ -78,17 +82,22 @@ def pick(order_id: str, body: w.PickResult, principal: Principal) -> s.Order:
 @area.route(
     "/admin/stores/{store_id}/checkout",
     "POST",
-    summary="POS checkout of a picked order by its ticket's code",
+    summary="POS checkout of a picked order by its ticket's code, and its hand-over if asked",
     roles=BACK_OFFICE,
     body=w.Checkout,
     response=s.Order,
     errors=(403, 404, 409),
-    request_example={"order_code": "261124K7QX3M9P"},
+    request_example={"order_code": "261124K7QX3M9P", "then": "dispatch"},
 )
 def checkout(store_id: str, body: w.Checkout, principal: Principal) -> s.Order:
     """The cashier scans the ticket's QR code or barcode (the order id): picked ->
     checked_out. A pickup order goes on to ``ready_for_pickup`` in the same step (two
-    timeline entries). 404 when the order is not one of this store's."""
+    timeline entries); a delivery order goes on to ``out_for_delivery`` with
+    ``"then": "dispatch"`` (two entries, as if dispatched by its own request). 409
+    ``fulfilment_mismatch`` for the other fulfilment's ``then``; 409
+    ``illegal_transition`` when the order is not picked. Retrying the same request from the
+    same account after it succeeded answers the order as it is and changes nothing. 404
+    when the order is not one of this store's."""
     return service.checkout(principal, store_id, body)
 
 

@@ -6,7 +6,7 @@ recorded on its object (actor, role, time, from, to, reason).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.errors import Conflict
 
@@ -19,26 +19,59 @@ class Machine:
     initial: str
     transitions: dict[str, tuple[frozenset[str], str]]
     final: frozenset[str]
+    # action -> the action a request may take first, in the same write, when the object is
+    # in that action's source state instead (an order picked straight from paid).
+    leads: dict[str, str] = field(default_factory=dict)
+
+    def _transition(self, action: str) -> tuple[frozenset[str], str]:
+        try:
+            return self.transitions[action]
+        except KeyError:
+            raise ValueError(f"{self.name}: unknown action {action!r}") from None
+
+    def _refusal(self, action: str, current: str, allowed: frozenset[str]) -> Conflict:
+        return Conflict(
+            f"Cannot {action.replace('_', ' ')} a {self.name} that is {current.replace('_', ' ')}.",
+            code="illegal_transition",
+            details={
+                "machine": self.name,
+                "action": action,
+                "from": current,
+                "allowed_from": sorted(allowed),
+            },
+        )
 
     def target(self, action: str, current: str) -> str:
         """The state ``action`` leads to from ``current``, or 409 if it is not allowed."""
-        try:
-            sources, to = self.transitions[action]
-        except KeyError:
-            raise ValueError(f"{self.name}: unknown action {action!r}") from None
+        sources, to = self._transition(action)
         if current not in sources:
-            raise Conflict(
-                f"Cannot {action.replace('_', ' ')} a {self.name} "
-                f"that is {current.replace('_', ' ')}.",
-                code="illegal_transition",
-                details={
-                    "machine": self.name,
-                    "action": action,
-                    "from": current,
-                    "allowed_from": sorted(sources),
-                },
-            )
+            raise self._refusal(action, current, sources)
         return to
+
+    def path(self, action: str, current: str) -> list[str]:
+        """The actions that perform ``action`` from ``current``: ``[action]``, or
+        ``[lead, action]`` from the source state of its lead (``leads``); 409 (with every
+        state it may start from) otherwise."""
+        sources, _ = self._transition(action)
+        if current in sources:
+            return [action]
+        lead = self.leads.get(action)
+        if lead is None:
+            raise self._refusal(action, current, sources)
+        lead_sources, via = self._transition(lead)
+        if current in lead_sources and via in sources:
+            return [lead, action]
+        raise self._refusal(action, current, sources | lead_sources)
+
+    def walk(self, actions: list[str], current: str) -> list[tuple[str, str, str]]:
+        """(action, from, to) of each of ``actions`` taken in turn from ``current``; 409 at
+        the first that does not fit."""
+        steps = []
+        for action in actions:
+            to = self.target(action, current)
+            steps.append((action, current, to))
+            current = to
+        return steps
 
     def states(self) -> set[str]:
         out = {self.initial} | set(self.final)
@@ -54,7 +87,8 @@ def _t(sources: set[str] | str, to: str) -> tuple[frozenset[str], str]:
 # 订单. Delivery: awaiting_payment -> paid -> picking -> picked -> checked_out ->
 # out_for_delivery -> delivered -> completed. Pickup: ... checked_out -> ready_for_pickup
 # -> completed. Cancellation before picking starts (or by the store when nothing at all
-# could be picked); expiry of unpaid orders.
+# could be picked); expiry of unpaid orders. The pick may come straight from paid (the
+# picker works from the printed ticket): start_picking and its outcome in one write.
 ORDER = Machine(
     name="order",
     initial="awaiting_payment",
@@ -75,6 +109,7 @@ ORDER = Machine(
         "auto_complete": _t("delivered", "completed"),
     },
     final=frozenset({"completed", "cancelled", "expired"}),
+    leads={"finish_picking": "start_picking", "cancel_out_of_stock": "start_picking"},
 )
 
 # The store's work queue (the orders table's by_store_queue index) keys an order by store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import Meta
 
@@ -39,6 +39,17 @@ class PickResult(Schema, kw_only=True):
 
 class Checkout(Schema, kw_only=True):
     order_code: OrderCode
+    then: Annotated[
+        Literal["dispatch", "ready_for_pickup"] | None,
+        Meta(
+            description=(
+                "Hand the order over in the same step: `dispatch` (a delivery order, to "
+                "the courier: out_for_delivery) or `ready_for_pickup` (a pickup order, "
+                "which goes there anyway). The other one for the order's fulfilment is "
+                "409 `fulfilment_mismatch`."
+            )
+        ),
+    ] = None
 
 
 class Pickup(Schema, kw_only=True):
@@ -52,6 +63,6 @@ EXAMPLES = {
     "PickResult": {
         "lines": [{"sku": "100001", "picked_qty": 2}, {"sku": "400003", "picked_qty": 0}]
     },
-    "Checkout": {"order_code": "261124K7QX3M9P"},
+    "Checkout": {"order_code": "261124K7QX3M9P", "then": "dispatch"},
     "Pickup": {"pickup_code": "042517"},
 }

@@ -45,7 +45,7 @@ def explain_refusal(order: OrderModel, action: str) -> None:
     """Raise the 409 that says why a conditional write on the order failed."""
     current = get(order.order_id)
     if current.status != order.status:
-        ORDER.target(action, current.status)  # raises illegal_transition from the new state
+        ORDER.path(action, current.status)  # raises illegal_transition from the new state
     raise Conflict("The order changed at the same time; reload and retry.", code="order_changed")
 
 
@@ -85,39 +85,53 @@ def queue_actions(order: OrderModel, to: str) -> list[Any]:
 
 def transition_actions(
     order: OrderModel,
-    action: str,
+    action: str | list[str],
     actor: Principal,
     reason: str | None,
     extra: list[Any] | None = None,
 ) -> tuple[str, list[Any], Any]:
-    """(new state, update actions, condition) for applying ``action`` to ``order``."""
-    to = ORDER.target(action, order.status)
-    sources = ORDER.transitions[action][0]
+    """(new state, update actions, condition) for applying ``action`` to ``order``.
+
+    A list of actions is taken in turn in the same write (one history entry each,
+    ``reason`` on the last), on the condition that the order is still in the state it
+    was read in: the path was worked out from that state."""
+    steps = [action] if isinstance(action, str) else list(action)
+    path = ORDER.walk(steps, str(order.status))
+    entries = [
+        record(name, frm, to, actor, reason if i == len(path) - 1 else None)
+        for i, (name, frm, to) in enumerate(path)
+    ]
+    to = path[-1][2]
     actions = [
         OrderModel.status.set(to),
         *queue_actions(order, to),
         OrderModel.updated_at.set(clock.now_iso()),
-        OrderModel.history.set(
-            OrderModel.history.append([record(action, order.status, to, actor, reason)])
-        ),
+        OrderModel.history.set(OrderModel.history.append(entries)),
         *(extra or []),
     ]
-    condition = OrderModel.status.is_in(*sources)
+    if len(steps) == 1:
+        condition = OrderModel.status.is_in(*ORDER.transitions[steps[0]][0])
+    else:
+        condition = OrderModel.status == order.status
     return to, actions, condition
 
 
 def apply(
     order: OrderModel,
-    action: str,
+    action: str | list[str],
     actor: Principal,
     reason: str | None = None,
     extra: list[Any] | None = None,
     also: Any = None,
+    explain_as: str | None = None,
 ) -> OrderModel:
-    """Apply one action to an order; ``also(tx)`` adds other writes to the same transaction.
+    """Apply one action (or several in turn, see transition_actions) to an order in one
+    write; ``also(tx)`` adds other writes to the same transaction.
 
     409 when the order is no longer in a state the action can start from (someone else
-    moved it first)."""
+    moved it first), explained as a refusal of ``explain_as`` (default: the first
+    action)."""
+    explain_as = explain_as or (action if isinstance(action, str) else action[0])
     _, actions, condition = transition_actions(order, action, actor, reason, extra)
     try:
         if also is None:
@@ -133,11 +147,11 @@ def apply(
             transact(build)
     except UpdateError as exc:
         if is_condition_failure(exc):
-            explain_refusal(order, action)
+            explain_refusal(order, explain_as)
         raise
     except TransactWriteError as exc:
         if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
-            explain_refusal(order, action)
+            explain_refusal(order, explain_as)
         raise
     # A transaction returns nothing; it committed on the version we read, so the order
     # now is what we read with our actions applied (no second read).

@@ -1,11 +1,20 @@
 """The store's work on a paid order, and the customer's confirmation of receipt.
 
 paid -> picking -> picked -> checked_out -> out_for_delivery -> delivered -> completed
-(delivery), or checked_out -> ready_for_pickup -> completed (pickup). Each step is one
+(delivery), or checked_out -> ready_for_pickup -> completed (pickup). Each request is one
 conditional write on the order (see order_flow), so two staff pressing the same button
 produce one transition and one 409.
 
 Rules this module decides:
+
+* **Fewer taps** (issue 11, item 9). The pick may come straight from ``paid``: the picker
+  works from the printed ticket, so "start picking" (claiming the order on screen) is
+  optional. Such a pick records both steps, start_picking then finish_picking (or
+  cancel_out_of_stock), in one write whose condition is that the order is still paid:
+  every picked order's history says when picking started and by whom, and a customer's
+  cancellation (allowed while the order is paid) and the pick cannot both succeed.
+  Likewise the POS checkout can hand a delivery order to the courier in the same write
+  (``then: dispatch``), two history entries, as if it were two requests.
 
 * **Shortage** (缺货). Picking finishes with the quantity found for every line. The
   missing units are refunded at once, each at exactly what was paid for it (its price
@@ -21,7 +30,7 @@ Rules this module decides:
   next sync (the refund record, reason ``shortage``, lists SKUs and units).
 * **Pickup** orders go from checked_out to ready_for_pickup in the same write as the
   POS checkout (two history entries); the counter completes them with the customer's
-  6-digit code.
+  6-digit code. A delivery order does the same with dispatch when the cashier asks.
 * **Delivered** orders complete when the customer confirms receipt, or automatically
   ``AUTO_COMPLETE_DAYS`` after delivery.
 * Store roles act only on their own store's orders and get 404 for others (order ids
@@ -33,13 +42,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, config
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, require_store_access
 from chalicelib.db.order_models import OrderModel, RefundModel
 from chalicelib.db.order_repo import cancellation_codes
-from chalicelib.db.writes import is_condition_failure
 from chalicelib.domain.states import ORDER, order_queue
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.schemas import orders as s
@@ -139,10 +147,11 @@ def units_accounting(order: OrderModel, units: dict[int, int]) -> list[Any]:
 
 
 def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
-    """picking -> picked, with the quantities found. Missing units are refunded (delivery
-    fee kept); when nothing at all was found the order is cancelled and refunded in full."""
+    """picking (or paid) -> picked, with the quantities found. Missing units are refunded
+    (delivery fee kept); when nothing at all was found the order is cancelled and refunded
+    in full. From paid, start_picking is recorded first, in the same write."""
     order = store_order(principal, order_id)
-    ORDER.target("finish_picking", order.status)  # 409 before judging the lines
+    ORDER.path("finish_picking", order.status)  # 409 before judging the lines
     picked = _picked_quantities(order, body)
     refund_id = f"{order.order_id}:shortage"
     short = {i: int(line.qty) - picked[i] for i, line in enumerate(order.lines)}
@@ -184,11 +193,12 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
     try:
         updated = order_flow.apply(
             order,
-            action,
+            ORDER.path(action, order.status),
             principal,
             reason,
             extra=extra,
             also=also if plan or slip or give_back else None,
+            explain_as=action,
         )
     except TransactWriteError as exc:
         # order_flow.apply reads the first cancellation reason as the order's, but PynamoDB
@@ -201,30 +211,6 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         total = int(order.paid_fen) or int(plan.refund.amount_fen)
         refunds.execute(refund_id, total, written=plan.refund)
     return orders.view(updated, principal)
-
-
-def _advance(order: OrderModel, steps: list[str], actor: Principal) -> OrderModel:
-    """Apply several actions in one conditional write, one history entry each."""
-    if len(steps) == 1:
-        return order_flow.apply(order, steps[0], actor)
-    state, entries = str(order.status), []
-    for action in steps:
-        to = ORDER.target(action, state)
-        entries.append(order_flow.record(action, state, to, actor))
-        state = to
-    actions = [
-        OrderModel.status.set(state),
-        *order_flow.queue_actions(order, state),
-        OrderModel.updated_at.set(clock.now_iso()),
-        OrderModel.history.set(OrderModel.history.append(entries)),
-    ]
-    try:
-        order.update(actions=actions, condition=OrderModel.status == order.status)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            order_flow.explain_refusal(order, steps[0])
-        raise
-    return order_flow.get(order.order_id)
 
 
 def _order_at_store(principal: Principal, store_id: str, order_code: str) -> OrderModel:
@@ -242,12 +228,45 @@ def _order_at_store(principal: Principal, store_id: str, order_code: str) -> Ord
     return order
 
 
+# What follows the checkout in the same write, by fulfilment: a pickup order always waits
+# at the counter; a delivery order goes to the courier when the cashier asks (``then``).
+HAND_OVER = {"delivery": "dispatch", "pickup": "ready_for_pickup"}
+
+
+def _replayed(order: OrderModel, steps: list[str], principal: Principal) -> bool:
+    """Whether ``order`` already went through exactly ``steps`` last, by ``principal``: a
+    retried checkout (the answer was lost, or a double tap) finds its own work done."""
+    tail = list(order.history or [])[-len(steps) :]
+    return [h.action for h in tail] == steps and all(h.actor == principal.subject for h in tail)
+
+
 def checkout(principal: Principal, store_id: str, body: w.Checkout) -> s.Order:
     """picked -> checked_out at the POS (the cashier scans the ticket's order code).
-    Pickup orders go on to ready_for_pickup in the same write."""
+    Pickup orders go on to ready_for_pickup in the same write; delivery orders to
+    out_for_delivery when ``then`` is ``dispatch``. A retry by the same account after
+    the write succeeded answers the order as it is."""
     order = _order_at_store(principal, store_id, body.order_code)
-    steps = ["checkout", "ready_for_pickup"] if order.fulfilment == "pickup" else ["checkout"]
-    return orders.view(_advance(order, steps, principal), principal)
+    hand_over = HAND_OVER[str(order.fulfilment)]
+    if body.then is not None and body.then != hand_over:
+        raise Conflict(
+            f"A {order.fulfilment} order cannot be checked out with then={body.then}: "
+            f"send then={hand_over}, or leave it out.",
+            code="fulfilment_mismatch",
+            details={"fulfilment": order.fulfilment, "then": body.then, "allowed": [hand_over]},
+        )
+    steps = ["checkout"]
+    if order.fulfilment == "pickup" or body.then is not None:
+        steps.append(hand_over)
+    if _replayed(order, steps, principal):
+        return orders.view(order, principal)
+    try:
+        updated = order_flow.apply(order, steps, principal)
+    except Conflict:
+        current = order_flow.get(order.order_id)
+        if _replayed(current, steps, principal):
+            return orders.view(current, principal)
+        raise
+    return orders.view(updated, principal)
 
 
 def dispatch(principal: Principal, order_id: str) -> s.Order:
