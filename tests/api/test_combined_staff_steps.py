@@ -99,7 +99,7 @@ def test_checkout_with_dispatch_is_two_steps_in_one_request(api, catalogue, toke
     ]
     assert [h["actor"] for h in got["history"][-2:]] == ["sh-a-staff"] * 2
     saved = OrderModel.get(oid)
-    assert saved.store_status == "sh-a#out_for_delivery"
+    assert saved.store_queue == "sh-a#open" and saved.status == "out_for_delivery"
     assert saved.due_kind is None and saved.due_at is None  # as after dispatch
     status, page = api.call("GET", "/admin/stores/sh-a/orders?status=out_for_delivery", token=staff)
     assert [o["order_id"] for o in page["items"]] == [oid]
