@@ -222,6 +222,17 @@ def test_payment_makes_a_job_and_dispatch_sends_one_message_with_the_whole_ticke
     assert int(time.time()) - 10 < int(sent.watch_at) - ACK_WITHIN_S <= int(time.time())
 
 
+def test_dispatch_gives_a_deadline_only_to_a_job_without_one(api, catalogue, tokens_):
+    """The first send keeps the deadline of payment time (the watchdog's index entry is
+    left alone); a job written without one (by older code) gets ACK_WITHIN_S from now."""
+    _, job_id = paid(api, tokens_)
+    PrintJobModel._get_connection().update_item(job_id, actions=[PrintJobModel.watch_at.remove()])
+    before = int(time.time())
+    assert print_dispatch.dispatch(job_id)
+    deadline = int(job(job_id).watch_at)
+    assert before + ACK_WITHIN_S <= deadline <= int(time.time()) + ACK_WITHIN_S
+
+
 def test_messages_validate_against_the_committed_json_schema(api, catalogue, tokens_):
     import jsonschema
 
