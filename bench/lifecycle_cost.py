@@ -5,8 +5,8 @@ Drives orders through their whole life in process (the Chalice app through
 
     quote, place (Idempotency-Key; its answer carries the payment sheet), the provider's
     signed webhook, print dispatch (the print_jobs stream's Lambda), the relay (receive,
-    ack both copies, delete), pick straight from paid (about 10 % of orders one unit
-    short: partial refund), POS checkout handing the order to the courier in the same
+    one ack for both copies, delete), pick straight from paid (about 10 % of orders one
+    unit short: partial refund), POS checkout handing the order to the courier in the same
     request, deliver, the customer confirms.
 
 Every AWS call is seen by the botocore hook of ``bench/roundtrips.py``. DynamoDB request
@@ -26,7 +26,7 @@ units are estimated from item sizes, because moto reports fixed capacity figures
 Lambda is modelled as: one API function invocation per API request; the token authorizer
 (API Gateway caches its answer 30 s per token): twice per order for the customer (the
 checkout burst, then the confirmation), once per staff request, once per print job for
-the relay (its two acks are back to back); the print_jobs stream invokes the dispatch
+the relay (one ack per job); the print_jobs stream invokes the dispatch
 function once per new job (at a store's pace every record is a batch of one; the
 template's event filter passes INSERT records only, so the job's later writes cost no
 invocation; the stream records per order are printed for reference). Durations: our
@@ -482,8 +482,7 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                 message = run_step(
                     "relay_receive", "relay", lambda: flow.relay_receive(relay_sqs, relay_queue)
                 )
-                for copy in ("picking", "delivery"):
-                    run_step("relay_ack", "api", lambda copy=copy: flow.ack(job_id, copy))
+                run_step("relay_ack", "api", lambda: flow.ack(job_id, "picking", "delivery"))
                 run_step(
                     "relay_delete",
                     "relay",

@@ -387,12 +387,12 @@ class Flow:
             raise StepFailed(f"relay: expected one print message, got {len(messages)}")
         return messages[0]
 
-    def ack(self, job_id: str, copy: str) -> Any:
+    def ack(self, job_id: str, *copies: str) -> Any:
+        """The relay's acknowledgement of the copies it printed: one request per job."""
+        body = {"copies": [{"copy": c} for c in copies]}
         return self._ok(
             "ack",
-            *self.api.call(
-                "POST", f"/relay/print-jobs/{job_id}/ack", {"copy": copy}, self.relay_token
-            ),
+            *self.api.call("POST", f"/relay/print-jobs/{job_id}/ack", body, self.relay_token),
         )
 
     def confirm(self, customer: str, order_id: str) -> Any:
@@ -558,12 +558,11 @@ def main() -> int:
                     "relay: ReceiveMessage",
                     lambda: flow.relay_receive(relay_sqs, relay_queue),
                 )
-                for copy in ("picking", "delivery"):
-                    step(
-                        f"relay_ack_{copy}",
-                        f"POST /relay/print-jobs/{{id}}/ack {copy}",
-                        lambda copy=copy: flow.ack(job_id, copy),
-                    )
+                step(
+                    "relay_ack",
+                    "POST /relay/print-jobs/{id}/ack picking+delivery",
+                    lambda: flow.ack(job_id, "picking", "delivery"),
+                )
                 step(
                     "relay_delete",
                     "relay: DeleteMessage",

@@ -100,12 +100,14 @@ class ApiClient:
     def ack(
         self, job_id: str, copy: str, *, printer: str | None = None, reprinted: bool = False
     ) -> dict[str, Any]:
-        """One copy came out of the printer (idempotent on the server)."""
-        body: dict[str, Any] = {"copy": copy}
-        if printer:
-            body["printer"] = printer[:60]
-        if reprinted:
-            body["reprinted"] = True
+        """One copy came out of the printer (idempotent on the server). The form every
+        API version takes; :meth:`ack_copies` acknowledges a whole job at once."""
+        return self._post(f"/relay/print-jobs/{_seg(job_id)}/ack", _copy(copy, printer, reprinted))
+
+    def ack_copies(self, job_id: str, copies: list[tuple[str, str | None, bool]]) -> dict[str, Any]:
+        """These copies of one job came out of the printer: one request for all of them
+        (idempotent on the server). ``copies``: (copy, printer, reprinted) each."""
+        body = {"copies": [_copy(c, printer, reprinted) for c, printer, reprinted in copies]}
         return self._post(f"/relay/print-jobs/{_seg(job_id)}/ack", body)
 
     def failure(self, job_id: str, reason: str, message: str, receive_count: int) -> dict[str, Any]:
@@ -143,6 +145,15 @@ class ApiClient:
         except (ValueError, UnicodeDecodeError):
             raise ApiError(f"the API at {url} answered something that is not JSON") from None
         return out if isinstance(out, dict) else {"result": out}
+
+
+def _copy(copy: str, printer: str | None, reprinted: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"copy": copy}
+    if printer:
+        body["printer"] = printer[:60]
+    if reprinted:
+        body["reprinted"] = True
+    return body
 
 
 def _seg(value: str) -> str:

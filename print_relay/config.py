@@ -30,6 +30,7 @@ _TOP_KEYS = {
     "heartbeat_interval_s",
     "status_interval_s",
     "print_gap_s",
+    "ack_wait_s",
     "retry_min_s",
     "retry_max_s",
     "api_timeout_s",
@@ -95,6 +96,9 @@ class RelayConfig:
     heartbeat_interval_s: float = 15.0
     status_interval_s: float = 5.0
     print_gap_s: float = 0.2
+    # A printed copy waits this long for the rest of its job, so one request acknowledges
+    # every copy; a copy whose sibling is still waiting for a printer then goes alone.
+    ack_wait_s: float = 10.0
     retry_min_s: float = 1.0
     retry_max_s: float = 30.0
     api_timeout_s: float = 10.0
@@ -231,6 +235,7 @@ def parse_config(
         heartbeat_interval_s=top.number("heartbeat_interval_s", 15.0, 0.1, 3600),
         status_interval_s=top.number("status_interval_s", 5.0, 0.1, 3600),
         print_gap_s=top.number("print_gap_s", 0.2, 0, 60),
+        ack_wait_s=top.number("ack_wait_s", 10.0, 0, 60),
         retry_min_s=retry_min,
         retry_max_s=retry_max,
         api_timeout_s=top.number("api_timeout_s", 10.0, 0.1, 300),

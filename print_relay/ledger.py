@@ -80,6 +80,24 @@ CREATE TABLE IF NOT EXISTS failures (    -- reports for POST /relay/print-jobs/{
 """
 
 
+# Printed copies due for acknowledgement, and when the next one is. A copy is due at its
+# retry time (``ack_next_at``) or, while a sibling copy is still to print, no earlier than
+# ``printed_at`` + the wait (the first parameter), so one request covers the whole job.
+_DUE_ACKS = """
+SELECT j.seq, c.*, j.body FROM copies c JOIN jobs j USING (job_id)
+WHERE c.state = 'printed' AND (CASE WHEN EXISTS (
+    SELECT 1 FROM copies o WHERE o.job_id = c.job_id AND o.state IN ('pending', 'printing'))
+  THEN MAX(c.ack_next_at, COALESCE(c.printed_at, 0) + ?) ELSE c.ack_next_at END) <= ?
+ORDER BY j.seq, c.position LIMIT ?
+"""
+_NEXT_ACK_AT = """
+SELECT MIN(CASE WHEN EXISTS (
+    SELECT 1 FROM copies o WHERE o.job_id = c.job_id AND o.state IN ('pending', 'printing'))
+  THEN MAX(c.ack_next_at, COALESCE(c.printed_at, 0) + ?) ELSE c.ack_next_at END) AS t
+FROM copies c WHERE c.state = 'printed'
+"""
+
+
 class LedgerLocked(RuntimeError):
     """Another relay process is using this ledger file."""
 
@@ -292,18 +310,15 @@ class Ledger:
 
     # ------------------------------------------------------------------ acknowledging
 
-    def due_acks(self, now: float, limit: int = 50) -> list[CopyRow]:
-        rows = self._query(
-            "SELECT j.seq, c.*, j.body FROM copies c JOIN jobs j USING (job_id)"
-            " WHERE c.state = 'printed' AND c.ack_next_at <= ? ORDER BY j.seq, c.position"
-            " LIMIT ?",
-            (now, limit),
-        )
-        return [_copy_row(r) for r in rows]
+    def due_acks(self, now: float, limit: int = 50, wait_s: float = 0.0) -> list[CopyRow]:
+        """Printed copies to acknowledge now, in printing order. A copy printed less than
+        ``wait_s`` ago waits while another copy of its job is still to print, so that one
+        request acknowledges the job's copies together."""
+        return [_copy_row(r) for r in self._query(_DUE_ACKS, (wait_s, now, limit))]
 
-    def next_ack_at(self) -> float | None:
-        rows = self._query("SELECT MIN(ack_next_at) AS t FROM copies WHERE state = 'printed'")
-        return rows[0]["t"]
+    def next_ack_at(self, wait_s: float = 0.0) -> float | None:
+        """When the next printed copy is due for acknowledgement (as ``due_acks``)."""
+        return self._query(_NEXT_ACK_AT, (wait_s,))[0]["t"]
 
     def mark_acked(self, job_id: str, copy: str, at: float) -> None:
         with self._tx() as db:

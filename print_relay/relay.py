@@ -16,7 +16,8 @@ print
     printer is away, with a 延迟 banner when a ticket is late. An unclear send (the printer
     dropped the connection mid-ticket) is printed again marked 补打.
 ack
-    Acknowledges printed copies (retried from the ledger until accepted), sends failure
+    Acknowledges printed copies, one request per job (a copy waits ``ack_wait_s`` for the
+    rest of its job, then goes alone), retried from the ledger until accepted; sends failure
     reports, deletes the messages of finished jobs, prunes old rows.
 heartbeat
     Polls printer status and reports it with ledger figures and recent errors every
@@ -350,6 +351,7 @@ class Relay:
         self._stop = threading.Event()
         self._print_wake = threading.Event()
         self._ack_wake = threading.Event()
+        self._ack_copy_by_copy = False  # set when the API refuses one ack per job (older API)
         self._beat_wake = threading.Event()
         self._released = threading.Event()  # held messages were deleted (or let go)
         self._polling = threading.Event()  # a ReceiveMessage call is open
@@ -974,7 +976,7 @@ class Relay:
                     self.config.keep_days,
                 )
         wait = 1.0
-        next_ack = self.ledger.next_ack_at()
+        next_ack = self.ledger.next_ack_at(self.config.ack_wait_s)
         if next_ack is not None:
             wait = min(wait, max(next_ack - time.time(), 0.0))
         if not self._api_backoff.ready():
@@ -983,30 +985,78 @@ class Relay:
         self._ack_wake.clear()
 
     def _send_acks(self) -> None:
+        """Acknowledge printed copies, one request per job: a copy waits up to
+        ``ack_wait_s`` for the rest of its job (``Ledger.due_acks``), then goes alone."""
         assert self.ledger is not None
-        for c in self.ledger.due_acks(time.time()):
+        due = self.ledger.due_acks(time.time(), wait_s=self.config.ack_wait_s)
+        jobs: dict[str, list[CopyRow]] = {}
+        for c in due:
+            jobs.setdefault(c.job_id, []).append(c)
+        for job_id, rows in jobs.items():
             if self._stop.is_set():
                 return
-            try:
-                self.api.ack(c.job_id, c.copy, printer=c.printer, reprinted=c.printed_as_reprint)
-            except ApiError as exc:
-                if exc.permanent:
-                    self.ledger.mark_rejected(c.job_id, c.copy, f"ack refused: {exc}")
-                    log.error(
-                        "job %s %s copy: acknowledgement refused for good: %s",
-                        c.job_id,
-                        c.copy,
-                        exc,
-                    )
-                    self.record_error(c.job_id, f"ack of {c.copy} copy refused: {exc}")
-                    continue
-                wait = self._api_backoff.fail(at_most=exc.auth)
-                self.ledger.ack_later(c.job_id, c.copy, next_at=time.time() + wait, error=str(exc))
-                self._api_problem(f"acknowledging job {c.job_id} {c.copy} copy", exc)
+            if len(rows) > 1 and not self._ack_copy_by_copy:
+                sent = self._ack_together(job_id, rows)
+            else:
+                sent = all(self._ack_one(c) for c in rows)
+            if not sent:
                 return  # the API is away or refuses the token: do not hammer it
-            self._api_backoff.ok()
-            self.ledger.mark_acked(c.job_id, c.copy, time.time())
-            log.info("acknowledged job %s %s copy", c.job_id, c.copy)
+
+    def _ack_together(self, job_id: str, rows: list[CopyRow]) -> bool:
+        """One request for ``rows``, printed copies of one job. False: try again later."""
+        assert self.ledger is not None
+        names = "+".join(c.copy for c in rows)
+        try:
+            self.api.ack_copies(job_id, [(c.copy, c.printer, c.printed_as_reprint) for c in rows])
+        except ApiError as exc:
+            if not exc.permanent:
+                return self._ack_later(rows, f"acknowledging job {job_id} {names} copies", exc)
+            if exc.code == "validation_failed":
+                # An API from before one acknowledgement per job refuses "copies".
+                self._ack_copy_by_copy = True
+                log.warning(
+                    "the API does not take one acknowledgement per job (%s); acknowledging "
+                    "copy by copy from now on",
+                    exc,
+                )
+            # Each copy on its own then gets its own answer (one may be refused for good).
+            return all(self._ack_one(c) for c in rows)
+        self._api_backoff.ok()
+        now = time.time()
+        for c in rows:
+            self.ledger.mark_acked(c.job_id, c.copy, now)
+        log.info("acknowledged job %s %s copies", job_id, names)
+        return True
+
+    def _ack_one(self, c: CopyRow) -> bool:
+        """The single-copy acknowledgement. False: try again later."""
+        assert self.ledger is not None
+        try:
+            self.api.ack(c.job_id, c.copy, printer=c.printer, reprinted=c.printed_as_reprint)
+        except ApiError as exc:
+            if exc.permanent:
+                self.ledger.mark_rejected(c.job_id, c.copy, f"ack refused: {exc}")
+                log.error(
+                    "job %s %s copy: acknowledgement refused for good: %s",
+                    c.job_id,
+                    c.copy,
+                    exc,
+                )
+                self.record_error(c.job_id, f"ack of {c.copy} copy refused: {exc}")
+                return True
+            return self._ack_later([c], f"acknowledging job {c.job_id} {c.copy} copy", exc)
+        self._api_backoff.ok()
+        self.ledger.mark_acked(c.job_id, c.copy, time.time())
+        log.info("acknowledged job %s %s copy", c.job_id, c.copy)
+        return True
+
+    def _ack_later(self, rows: list[CopyRow], what: str, exc: ApiError) -> bool:
+        assert self.ledger is not None
+        wait = self._api_backoff.fail(at_most=exc.auth)
+        for c in rows:
+            self.ledger.ack_later(c.job_id, c.copy, next_at=time.time() + wait, error=str(exc))
+        self._api_problem(what, exc)
+        return False
 
     def _send_failures(self) -> None:
         assert self.ledger is not None

@@ -212,13 +212,25 @@ def test_payment_makes_a_job_and_dispatch_sends_one_message_with_the_whole_ticke
         total_fen=int(order.total_fen),
     )
     sent = job(job_id)
-    assert (sent.status, int(sent.attempts), sent.store_status) == ("sent", 1, "sh-a#sent")
+    # the normal path stays out of the by_store_status index (sparse)
+    assert (sent.status, int(sent.attempts), sent.store_status) == ("sent", 1, None)
     assert [(h.action, h.from_state, h.to_state) for h in sent.history] == [
         ("send", "pending", "sent")
     ]
     # due ACK_WITHIN_S after payment (the job's creation), not after this send
     assert sent.watch == "unacked"
     assert int(time.time()) - 10 < int(sent.watch_at) - ACK_WITHIN_S <= int(time.time())
+
+
+def test_dispatch_gives_a_deadline_only_to_a_job_without_one(api, catalogue, tokens_):
+    """The first send keeps the deadline of payment time (the watchdog's index entry is
+    left alone); a job written without one (by older code) gets ACK_WITHIN_S from now."""
+    _, job_id = paid(api, tokens_)
+    PrintJobModel._get_connection().update_item(job_id, actions=[PrintJobModel.watch_at.remove()])
+    before = int(time.time())
+    assert print_dispatch.dispatch(job_id)
+    deadline = int(job(job_id).watch_at)
+    assert before + ACK_WITHIN_S <= deadline <= int(time.time()) + ACK_WITHIN_S
 
 
 def test_messages_validate_against_the_committed_json_schema(api, catalogue, tokens_):
@@ -375,6 +387,139 @@ def test_a_job_acknowledged_before_it_was_marked_sent_is_printed(api, catalogue,
     assert print_dispatch.dispatch(job_id) is False and drain() == []
 
 
+def ack_copies(api, token, job_id, *copies, **per_copy):
+    body = {"copies": [{"copy": c, **per_copy} for c in copies]}
+    return api.call("POST", f"/relay/print-jobs/{job_id}/ack", body, token)
+
+
+def _writes_during(monkeypatch, fn):
+    """(result of fn, DynamoDB write operations it made)."""
+    import botocore.client
+
+    writes = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        if operation_name in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
+            writes.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    try:
+        return fn(), writes
+    finally:
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+
+
+def test_one_request_acknowledges_both_copies_and_prints_the_job_in_one_write(
+    api, catalogue, tokens_, monkeypatch
+):
+    _, job_id = paid(api, tokens_)
+    print_dispatch.dispatch(job_id)
+    (status, body), writes = _writes_during(
+        monkeypatch,
+        lambda: ack_copies(api, tokens_["relay_a"], job_id, "picking", "delivery", printer="front"),
+    )
+    assert status == 200, body
+    assert writes == ["UpdateItem"]
+    assert body["status"] == "printed" and body["acked_copies"] == ["picking", "delivery"]
+    assert body["printed_at"] and body["next_check_at"] is None
+    printed = job(job_id)
+    assert printed.watch is None and printed.store_status is None
+    history = [(h.action, h.from_state, h.to_state, h.reason) for h in printed.history]
+    assert history == [
+        ("send", "pending", "sent", "attempt 1"),
+        ("ack", "sent", "sent", "picking on front"),
+        ("ack", "sent", "sent", "delivery on front"),
+        ("print", "sent", "printed", None),
+    ]
+
+    # a retried request (the answer was lost): the same answer, nothing written
+    (status, again), writes = _writes_during(
+        monkeypatch, lambda: ack_copies(api, tokens_["relay_a"], job_id, "delivery", "picking")
+    )
+    assert status == 200 and again == body and writes == []
+    assert job(job_id).serialize() == printed.serialize()
+
+
+def test_a_copy_acknowledged_alone_then_with_the_other_is_recorded_once(api, catalogue, tokens_):
+    """The second copy could not print at first: the relay acknowledged the first alone,
+    then (a retry of) both together; each copy is in the history once."""
+    _, job_id = paid(api, tokens_)
+    print_dispatch.dispatch(job_id)
+    status, body = ack_copies(api, tokens_["relay_a"], job_id, "picking")
+    assert status == 200 and (body["status"], body["acked_copies"]) == ("sent", ["picking"])
+    body = {
+        "copies": [{"copy": "picking"}, {"copy": "delivery", "printer": "back", "reprinted": True}]
+    }
+    status, body = api.call("POST", f"/relay/print-jobs/{job_id}/ack", body, tokens_["relay_a"])
+    assert status == 200 and body["status"] == "printed"
+    assert [(h.action, h.reason) for h in job(job_id).history] == [
+        ("send", "attempt 1"),
+        ("ack", "picking"),
+        ("ack", "delivery on back (补打)"),
+        ("print", None),
+    ]
+
+
+def test_a_both_copies_ack_racing_the_watchdog_is_still_recorded(
+    api, catalogue, tokens_, monkeypatch
+):
+    """The job was read as sent, then the watchdog marked it missed before the ack's
+    write: the write's condition fails, the job is read again and the ack recorded
+    (it was answered 200 without being recorded)."""
+    from chalicelib.services import print_jobs
+
+    order_id, job_id = paid(api, tokens_)
+    print_dispatch.dispatch(job_id)
+    stale = job(job_id)
+    later(monkeypatch, 90)
+    assert print_watchdog.run() == 1 and job(job_id).status == "missed"
+    reads = []
+
+    def stale_first(job_id_, principal):
+        reads.append(job_id_)
+        return stale
+
+    monkeypatch.setattr(print_jobs, "_job_and_relay", stale_first)
+    status, body = ack_copies(api, tokens_["relay_a"], job_id, "picking", "delivery")
+    assert status == 200 and reads == [job_id]
+    assert body["status"] == "printed" and body["acked_copies"] == ["picking", "delivery"]
+    assert [(h.action, h.from_state, h.to_state) for h in job(job_id).history][-3:] == [
+        ("ack", "missed", "missed"),
+        ("ack", "missed", "missed"),
+        ("print", "missed", "printed"),
+    ]
+    assert OrderModel.get(order_id).missed_print is False
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({}, "validation_failed", "copies"),
+        ({"copies": []}, "validation_failed", "copies"),
+        ({"copies": [{"copy": "picking"}], "copy": "delivery"}, "validation_failed", "copy"),
+        ({"copies": [{"copy": "picking"}], "printer": "front"}, "validation_failed", "copy"),
+        (
+            {"copies": [{"copy": "picking"}, {"copy": "picking"}]},
+            "validation_failed",
+            "copies",
+        ),
+        ({"copies": [{"copy": "picking"}, {"copy": "slip"}]}, "copy_not_in_job", "copies"),
+        ({"copies": [{"copy": "cover"}]}, "validation_failed", "copies[0].copy"),
+    ],
+)
+def test_a_bad_acknowledgement_is_refused_and_records_nothing(
+    api, catalogue, tokens_, body, code, field
+):
+    _, job_id = paid(api, tokens_)
+    before = job(job_id).serialize()
+    status, answer = api.call("POST", f"/relay/print-jobs/{job_id}/ack", body, tokens_["relay_a"])
+    assert status == 422, answer
+    assert answer["error"]["code"] == code and answer["error"]["details"][0]["field"] == field
+    assert job(job_id).serialize() == before
+
+
 # --- watchdog ----------------------------------------------------------------------------
 
 
@@ -526,10 +671,68 @@ def test_missed_prints_for_head_office_and_for_each_store(
         ack(api, tokens_["relay_a"], job_a, copy)
     status, page = api.call("GET", "/admin/print-jobs", token=tokens_["hq"])
     assert [i["job_id"] for i in page["items"]] == [job_b]
-    status, page = api.call("GET", "/admin/print-jobs?status=printed", token=tokens_["hq"])
-    assert [i["job_id"] for i in page["items"]] == [job_a]
+    assert job(job_a).store_status is None  # printed: out of the listed index
+    status, body = api.call("GET", "/admin/print-jobs?status=printed", token=tokens_["hq"])
+    assert status == 422 and body["error"]["details"][0]["field"] == "status"
     status, page = api.call("GET", "/admin/print-jobs?limit=1&status=missed", token=tokens_["hq"])
     assert len(page["items"]) == 1
+
+
+def _in_status_index(store_id="sh-a"):
+    """job ids in the by_store_status index of the store, by status."""
+    out = {}
+    for status in ("pending", "sent", "missed", "resolved", "printed"):
+        ids = [j.job_id for j in PrintJobModel.by_store_status.query(f"{store_id}#{status}")]
+        if ids:
+            out[status] = ids
+    return out
+
+
+def test_a_job_printed_on_time_never_enters_the_status_index(api, catalogue, tokens_):
+    """The normal path (pending -> sent -> printed) writes no by_store_status entry: the
+    index is sparse, keyed only in the states the list shows (missed, resolved)."""
+    _, job_id = paid(api, tokens_)
+    assert job(job_id).store_status is None and _in_status_index() == {}
+    print_dispatch.dispatch(job_id)
+    assert job(job_id).store_status is None and _in_status_index() == {}
+    for copy in ("picking", "delivery"):
+        assert ack(api, tokens_["relay_a"], job_id, copy)[0] == 200
+    printed = job(job_id)
+    assert printed.status == "printed" and printed.store_status is None
+    assert _in_status_index() == {}
+
+
+def test_a_missed_job_is_in_the_status_index_until_printed(api, catalogue, tokens_, monkeypatch):
+    _, job_id = paid(api, tokens_)
+    print_dispatch.dispatch(job_id)
+    later(monkeypatch, 90)
+    assert print_watchdog.run() == 1
+    assert _in_status_index() == {"missed": [job_id]}
+    later(monkeypatch, 200)
+    assert print_watchdog.run() == 1  # a re-send keeps it listed as missed
+    assert _in_status_index() == {"missed": [job_id]}
+    for copy in ("picking", "delivery"):
+        assert ack(api, tokens_["relay_a"], job_id, copy)[0] == 200
+    assert job(job_id).status == "printed" and _in_status_index() == {}
+
+
+def test_the_status_index_holds_keys_only():
+    from chalicelib.db.order_models import PrintJobsByStoreStatus
+
+    assert PrintJobsByStoreStatus.Meta.projection.projection_type == "KEYS_ONLY"
+
+
+def test_a_stale_index_entry_is_not_listed(api, catalogue, tokens_, monkeypatch):
+    """The index is eventually consistent: a job printed a moment ago may still be in it;
+    the list reads the jobs themselves and shows only those still missed."""
+    _, job_id = missed_job(api, tokens_, monkeypatch)
+    for copy in ("picking", "delivery"):
+        ack(api, tokens_["relay_a"], job_id, copy)
+    PrintJobModel._get_connection().update_item(  # what a lagging index would still show
+        job_id, actions=[PrintJobModel.store_status.set("sh-a#missed")]
+    )
+    assert _in_status_index() == {"missed": [job_id]}
+    assert listed(api, tokens_, "missed") == []
 
 
 def test_the_missed_list_uses_indexes_only(api, catalogue, tokens_, monkeypatch):
@@ -757,7 +960,7 @@ def test_a_relay_that_prints_a_resolved_job_later_is_still_heard(
         "resolved",
         "printed",
     )
-    assert listed(api, tokens_, "resolved") == [] and listed(api, tokens_, "printed") == [job_id]
+    assert listed(api, tokens_, "resolved") == [] and job(job_id).store_status is None
     assert OrderModel.get(order_id).missed_print is False
 
 

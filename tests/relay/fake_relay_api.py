@@ -5,7 +5,9 @@ Implements the contract the relay codes against:
 - ``POST /relay/credentials`` → SQS credentials for the test queue (moto server endpoint)
 - ``POST /relay/heartbeat`` → ``{"relay_id", "store_id", "received_at", "heartbeat_interval_s",
   "other_relay_host"}``
-- ``POST /relay/print-jobs/{job_id}/ack`` ``{"copy", "printer"?, "reprinted"?}``
+- ``POST /relay/print-jobs/{job_id}/ack`` ``{"copies": [{"copy", "printer"?, "reprinted"?}]}``,
+  or the single-copy form ``{"copy", "printer"?, "reprinted"?}`` (refused as an API from
+  before ``copies`` would refuse it when ``single_copy_only``)
 - ``POST /relay/print-jobs/{job_id}/failure`` ``{"reason", "message", "receive_count"}``
 
 Records every call, can fail the next N acks (500), refuse acks for given jobs for good
@@ -49,7 +51,9 @@ class FakeRelayApi:
         self.other_relay_host: str | None = None  # heartbeats answer: another relay shares it
         self.fail_next_acks = 0  # the next N acks → 500
         self.reject_jobs: set[str] = set()  # acks for these jobs → 404 print_job_not_found
-        self.acks: list[dict[str, Any]] = []  # accepted acks
+        self.single_copy_only = False  # an API from before one ack per job: "copies" → 422
+        self.acks: list[dict[str, Any]] = []  # accepted acks, one record per copy
+        self.ack_requests: list[dict[str, Any]] = []  # accepted ack requests, as sent
         self.ack_attempts: list[dict[str, Any]] = []  # every ack request
         self.heartbeats: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
@@ -163,22 +167,27 @@ class FakeRelayApi:
             }
         if len(parts) == 4 and parts[:2] == ["relay", "print-jobs"] and parts[3] == "ack":
             job_id = parts[2]
-            record = {"job_id": job_id, **body, "_at": time.time()}
-            self.ack_attempts.append(record)
+            at = time.time()
+            self.ack_attempts.append({"job_id": job_id, **body, "_at": at})
+            if "copies" in body and self.single_copy_only:
+                return _err(422, "validation_failed", "unknown field copies")
+            copies = body.get("copies") if set(body) == {"copies"} else [body]
             if (
-                body.get("copy") not in COPIES
-                or set(body) - {"copy", "printer", "reprinted"}
-                or len(body.get("printer") or "") > 60
+                not isinstance(copies, list)
+                or not 1 <= len(copies) <= 3
+                or len({c.get("copy") for c in copies if isinstance(c, dict)}) != len(copies)
+                or any(_copy_problem(c) for c in copies)
             ):
                 self.bad_requests.append(f"ack {body!r}")
-                return _err(422, "validation_error", f"bad ack body {body!r}")
+                return _err(422, "validation_failed", f"bad ack body {body!r}")
             if job_id in self.reject_jobs:
                 return _err(404, "print_job_not_found", f"no print job {job_id}")
             if self.fail_next_acks > 0:
                 self.fail_next_acks -= 1
                 return _err(500, "internal", "simulated outage")
-            self.acks.append(record)
-            return 200, {"job_id": job_id, "acked_copies": [body["copy"]]}
+            self.ack_requests.append({"job_id": job_id, **body, "_at": at})
+            self.acks.extend({"job_id": job_id, **c, "_at": at} for c in copies)
+            return 200, {"job_id": job_id, "acked_copies": [c["copy"] for c in copies]}
         if len(parts) == 4 and parts[:2] == ["relay", "print-jobs"] and parts[3] == "failure":
             if (
                 body.get("reason") not in ("render_failed", "bad_message", "dead_letter")
@@ -190,6 +199,16 @@ class FakeRelayApi:
             self.failures.append({"job_id": parts[2], **body, "_at": time.time()})
             return 200, {"job_id": parts[2], "status": "missed"}
         return _err(404, "not_found", f"no route {path}")
+
+
+def _copy_problem(c: Any) -> bool:
+    """A copy entry that breaks the ack contract."""
+    return (
+        not isinstance(c, dict)
+        or c.get("copy") not in COPIES
+        or bool(set(c) - {"copy", "printer", "reprinted"})
+        or len(c.get("printer") or "") > 60
+    )
 
 
 def _err(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:

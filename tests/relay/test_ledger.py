@@ -99,6 +99,32 @@ def test_ack_retry_schedule(ledger):
     assert row.ack_tries == 1 and row.printed_as_reprint
 
 
+def test_a_printed_copy_waits_for_the_rest_of_its_job_then_goes_alone(ledger):
+    """One acknowledgement per job: a printed copy is not due while another copy of its
+    job is still to print, for at most ``wait_s`` after it printed."""
+    job, other = make_job(1), make_job(2)
+    add(ledger, job, "m1")
+    add(ledger, other, "m2")
+    jid = job["job_id"]
+    ledger.mark_printing(jid, "picking")
+    ledger.mark_printed(jid, "picking", printer="front", as_reprint=False, at=100.0)
+    assert ledger.due_acks(101.0, wait_s=10) == []
+    assert ledger.next_ack_at(wait_s=10) == 110.0
+    assert [c.copy for c in ledger.due_acks(110.0, wait_s=10)] == ["picking"]  # goes alone
+    assert [c.copy for c in ledger.due_acks(101.0)] == ["picking"]  # no wait asked
+    ledger.mark_printing(jid, "delivery")  # being printed: still waits
+    assert ledger.due_acks(101.0, wait_s=10) == []
+    ledger.mark_printed(jid, "delivery", printer="front", as_reprint=False, at=101.5)
+    due = ledger.due_acks(101.5, wait_s=10)
+    assert [(c.job_id, c.copy) for c in due] == [(jid, "picking"), (jid, "delivery")]
+    assert ledger.next_ack_at(wait_s=10) == 0
+    # a retry after a failed ack keeps its own schedule
+    for copy in ("picking", "delivery"):
+        ledger.ack_later(jid, copy, next_at=105.0, error="HTTP 500")
+    assert ledger.due_acks(102.0, wait_s=10) == []
+    assert len(ledger.due_acks(105.0, wait_s=10)) == 2
+
+
 def test_failure_reports_once_per_job(ledger):
     body = {"reason": "render_failed", "message": "x", "receive_count": 5}
     assert ledger.add_failure("j1", body, time.time())

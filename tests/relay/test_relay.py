@@ -39,6 +39,78 @@ def test_a_job_prints_both_copies_once_then_is_acked_and_deleted(rig):
     assert rig.api.credential_calls >= 1
 
 
+def test_a_printed_job_is_acknowledged_in_one_request(rig):
+    """Both copies in one request per job, although the pause between tickets gives the
+    ack thread time to send the first copy alone."""
+    rig.start(rig.config(print_gap_s=0.3))
+    jobs = [make_job(21), make_job(22)]
+    for job in jobs:
+        rig.queue.send(job)
+    rig.api.wait_for(lambda a: len(a.acks) == 4, timeout=10)
+    assert [
+        (r["job_id"], [(c["copy"], c["printer"]) for c in r["copies"]])
+        for r in rig.api.ack_requests
+    ] == [(j["job_id"], [("picking", "front"), ("delivery", "front")]) for j in jobs]
+    assert len(rig.api.ack_attempts) == 2
+    wait_until(rig.queue.empty, what="messages deleted")
+
+
+def test_a_copy_that_printed_while_the_other_cannot_is_acknowledged_alone(rig):
+    with FakePrinter(Behaviour(status="paper_out")) as back:
+        config = rig.config(
+            printers=[
+                printer_section("front", rig.printer.port),
+                printer_section("back", back.port),
+            ],
+            copies={"picking": "front", "delivery": "back"},
+            failover=False,
+            ack_wait_s=0.3,
+        )
+        relay = rig.start(config)
+        rig.api.wait_for(
+            lambda a: any(
+                p["name"] == "back" and p["state"] == "paper_out"
+                for h in a.heartbeats
+                for p in h["printers"]
+            )
+        )
+        job = make_job(23)
+        rig.queue.send(job)
+        rig.api.wait_for(lambda a: len(a.acks) == 1, timeout=10)
+        wait_until(
+            lambda: (
+                {c.copy: c.state for c in relay.ledger.copies(job["job_id"])}
+                == {"picking": "acked", "delivery": "pending"}
+            ),
+            what="the picking copy acknowledged alone while the delivery copy waits",
+        )
+        back.default = Behaviour()  # paper loaded: the delivery copy prints, and is acked
+        rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=10)
+        assert [(r.get("copy"), r.get("copies")) for r in rig.api.ack_requests] == [
+            ("picking", None),
+            ("delivery", None),
+        ]
+        wait_until(rig.queue.empty, what="message deleted")
+
+
+def test_an_older_api_without_one_ack_per_job_gets_copy_by_copy_acks(rig):
+    rig.api.single_copy_only = True
+    relay = rig.start()
+    jobs = [make_job(24), make_job(25)]
+    for job in jobs:
+        rig.queue.send(job)
+    rig.api.wait_for(lambda a: len(a.acks) == 4, timeout=10)
+    assert sorted((a["job_id"], a["copy"]) for a in rig.api.acks) == sorted(
+        (j["job_id"], c) for j in jobs for c in ("picking", "delivery")
+    )
+    assert sum("copies" in a for a in rig.api.ack_attempts) == 1  # refused once, not again
+    wait_until(
+        lambda: {c.state for j in jobs for c in relay.ledger.copies(j["job_id"])} == {"acked"},
+        what="every copy acknowledged (none rejected)",
+    )
+    wait_until(rig.queue.empty, what="messages deleted")
+
+
 def test_ack_failures_are_retried_from_the_ledger_and_the_message_waits(rig):
     rig.api.fail_next_acks = 3
     rig.start()

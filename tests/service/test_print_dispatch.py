@@ -165,6 +165,39 @@ def test_both_copies_acknowledged_at_once_print_the_job_once(paid_job):
     assert actions[0] == ("send", "attempt 1") and actions[3:] == [("print", None)]
 
 
+def test_both_copies_in_one_ack_racing_single_copy_acks_print_the_job_once(paid_job):
+    """Relay retries of a both-copies ack and single-copy acks (an old relay, or a copy
+    acknowledged alone before the other printed) at once: each copy recorded once, the
+    job printed once, every answer 200 with both copies."""
+    from chalicelib.db.relay_models import RelayModel
+    from chalicelib.schemas.print_jobs import AckRequest, CopyAck
+    from chalicelib.services import print_dispatch, print_jobs
+
+    print_dispatch.dispatch(paid_job)
+    RelayModel(
+        "relay-sh-print",
+        store_id=STORE,
+        name="test relay",
+        status="active",
+        token_id="tok-1",
+        created_at="2026-11-24T00:00:00Z",
+        created_by="hq",
+    ).save()
+    relay = Principal("relay-sh-print", RELAY, STORE, token_id="tok-1")
+    both = AckRequest(copies=[CopyAck(copy="picking"), CopyAck(copy="delivery")])
+    bodies = [both, AckRequest(copy="picking"), AckRequest(copy="delivery"), both] * 4
+
+    views = race(len(bodies), lambda i: print_jobs.acknowledge(relay, paid_job, bodies[i]))
+
+    assert {v.job_id for v in views} == {paid_job}
+    assert all(v.acked_copies for v in views)
+    printed = job(paid_job)
+    assert printed.status == "printed" and printed.acked_copies == {"picking", "delivery"}
+    actions = [(h.action, h.reason) for h in printed.history]
+    assert sorted(actions[1:3]) == [("ack", "delivery"), ("ack", "picking")]
+    assert actions[0] == ("send", "attempt 1") and actions[3:] == [("print", None)]
+
+
 def test_overlapping_watchdog_runs_resend_a_late_job_once(paid_job, monkeypatch):
     from chalicelib.services import print_dispatch, print_watchdog
 

@@ -15,22 +15,27 @@ area = Area("printing", __name__, "Print jobs, relay acknowledgements and missed
 @area.route(
     "/relay/print-jobs/{job_id}/ack",
     "POST",
-    summary="The relay printed one copy of a job",
+    summary="The relay printed copies of a job",
     roles={RELAY},
     body=s.AckRequest,
     response=s.PrintJob,
-    errors=(401, 403, 404, 422),
-    request_example={"copy": "picking", "printer": "front", "reprinted": False},
+    errors=(401, 403, 404, 409, 422),
+    request_example=s.EXAMPLES["AckRequest"],
 )
 def acknowledge(job_id: str, body: s.AckRequest, principal: Principal) -> s.PrintJob:
-    """Send once per printed copy (``picking``, ``delivery``, or ``slip`` for cancellation
-    slips). Idempotent: acknowledging a copy again changes nothing and returns the job.
-    When every copy is acknowledged the job is ``printed``; the order stops showing as a
-    missed print (漏单) once none of its jobs is missed. Only the relay of the job's store
-    may acknowledge it (403 ``other_store``); 422 ``copy_not_in_job`` for a copy the job
-    does not have; 401 ``token_revoked`` once head office revoked the relay. ``printer`` and
-    ``reprinted`` (a copy printed again marked 补打 after an unclear outcome) go into the
-    job's history."""
+    """Send once the job's copies are printed, naming them in ``copies`` (``picking``,
+    ``delivery``, or ``slip`` for cancellation and amendment slips), each with its
+    ``printer`` and ``reprinted`` (a copy printed again marked 补打 after an unclear
+    outcome), which go into the job's history. A copy that printed while another could
+    not (the printer went away) is acknowledged on its own, and the rest later. The older
+    form ``{"copy": ..., "printer": ..., "reprinted": ...}`` acknowledges one copy.
+    Idempotent: acknowledging a copy again changes nothing and returns the job. When every
+    copy is acknowledged the job is ``printed``; the order stops showing as a missed print
+    (漏单) once none of its jobs is missed. Only the relay of the job's store may
+    acknowledge it (403 ``other_store``); 422 ``copy_not_in_job`` for a copy the job does
+    not have, 422 ``validation_failed`` for neither or both forms, or a copy named twice;
+    409 ``print_job_changed`` when the job kept changing at the same moment (retry); 401
+    ``token_revoked`` once head office revoked the relay."""
     return service.acknowledge(principal, job_id, body)
 
 
@@ -59,7 +64,7 @@ def report_failure(job_id: str, body: s.FailureReport, principal: Principal) -> 
 @area.route(
     "/admin/print-jobs",
     "GET",
-    summary="Missed prints (漏单) and other print jobs by status, oldest first",
+    summary="Missed prints (漏单) and resolved ones, oldest first",
     roles=BACK_OFFICE,
     query=s.PrintJobQuery,
     response=s.PrintJobPage,
@@ -70,7 +75,10 @@ def list_jobs(query: s.PrintJobQuery, principal: Principal) -> s.PrintJobPage:
     re-sent and stay here until the store's relay acknowledges them or staff resolve them
     (``status=resolved`` lists those). Each item has the
     order's daily number (``daily_seq``) and the job's age in seconds. Head office sees
-    every store without ``store_id``; store staff see their own store."""
+    every store without ``store_id``; store staff see their own store. Jobs on the normal
+    path (pending, sent, printed) are not listed here: an order's jobs in every state are
+    at ``GET /admin/orders/{order_id}/print-jobs``, and how timely printing is, per store,
+    on the dashboard."""
     return service.list_jobs(principal, query)
 
 

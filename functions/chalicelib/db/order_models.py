@@ -344,11 +344,14 @@ class ReturnModel(Model):
 
 
 class PrintJobsByStoreStatus(GlobalSecondaryIndex):
-    """A store's print jobs in one status (e.g. missed), oldest first."""
+    """Sparse: a store's print jobs that someone lists (missed, resolved), oldest first.
+    A job on the normal path (pending -> sent -> printed) has no ``store_status`` and
+    never enters it, and the keys are all it holds (the list reads the jobs by key), so a
+    missed job's re-sends do not rewrite its entry either."""
 
     class Meta:
         index_name = "by_store_status"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     store_status = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
@@ -379,7 +382,7 @@ class PrintJobModel(Model):
     copies = UnicodeSetAttribute()  # {"picking", "delivery"} or {"slip"}
     acked_copies = UnicodeSetAttribute(default=set)
     status = UnicodeAttribute()  # pending | sent | missed | printed
-    store_status = UnicodeAttribute()
+    store_status = UnicodeAttribute(null=True)  # "<store>#missed|resolved", else absent
     watch = UnicodeAttribute(null=True)
     watch_at = NumberAttribute(null=True)
     attempts = NumberAttribute(default=0)

@@ -17,21 +17,50 @@ Copy = Literal["picking", "delivery", "slip"]
 JobStatus = Literal["pending", "sent", "missed", "resolved", "printed"]
 
 
-class AckRequest(Schema, kw_only=True):
+Printer = Annotated[str, Meta(max_length=60, description="Which printer printed it.")]
+Reprinted = Annotated[
+    bool,
+    Meta(
+        description="True when the relay printed this copy again marked 补打 because the "
+        "first attempt's outcome was unclear (the connection dropped mid-ticket)."
+    ),
+]
+
+
+class CopyAck(Schema, kw_only=True):
     copy: Annotated[
         Copy,
-        Meta(description="The copy that came out of the printer.", examples=["picking"]),
+        Meta(description="A copy that came out of the printer.", examples=["picking"]),
     ]
-    printer: Annotated[str, Meta(max_length=60, description="Which printer printed it.")] | None = (
-        None
-    )
-    reprinted: Annotated[
-        bool,
-        Meta(
-            description="True when the relay printed this copy again marked 补打 because the "
-            "first attempt's outcome was unclear (the connection dropped mid-ticket)."
-        ),
-    ] = False
+    printer: Printer | None = None
+    reprinted: Reprinted = False
+
+
+class AckRequest(Schema, kw_only=True):
+    """Either ``copies`` (every copy printed, one request per job) or ``copy`` (one copy,
+    the form relays sent before ``copies`` existed; ``printer`` and ``reprinted`` then
+    belong to it)."""
+
+    copies: (
+        Annotated[
+            list[CopyAck],
+            Meta(
+                min_length=1,
+                max_length=3,
+                description="The copies that came out of the printer, each once.",
+            ),
+        ]
+        | None
+    ) = None
+    copy: (
+        Annotated[
+            Copy,
+            Meta(description="One copy that came out of the printer.", examples=["picking"]),
+        ]
+        | None
+    ) = None
+    printer: Printer | None = None
+    reprinted: Reprinted = False
 
 
 class FailureReport(Schema, kw_only=True):
@@ -77,7 +106,16 @@ class ResolveRequest(Schema, kw_only=True):
 
 class PrintJobQuery(Schema, kw_only=True):
     store_id: StoreId | None = None  # head office: absent = every store
-    status: JobStatus = "missed"
+    # Only the states someone works from are listed (a sparse index: the normal path
+    # pending -> sent -> printed writes no index entry); an order's jobs in any state are
+    # at GET /admin/orders/{order_id}/print-jobs.
+    status: Annotated[
+        Literal["missed", "resolved"],
+        Meta(
+            description="missed: not acknowledged in time, being re-sent (漏单); resolved: "
+            "missed jobs staff dealt with another way."
+        ),
+    ] = "missed"
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
 
 
@@ -160,7 +198,12 @@ _MISSED = dict(
 )
 
 EXAMPLES = {
-    "AckRequest": {"copy": "picking", "printer": "front", "reprinted": False},
+    "AckRequest": {
+        "copies": [
+            {"copy": "picking", "printer": "front", "reprinted": False},
+            {"copy": "delivery", "printer": "front", "reprinted": False},
+        ]
+    },
     "FailureReport": {
         "reason": "render_failed",
         "message": "template error: 'lines' is undefined",

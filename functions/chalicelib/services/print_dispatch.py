@@ -262,15 +262,17 @@ def dispatch(job_id: str) -> bool:
     attempt = int(job.attempts or 0) + 1
     _send(job, attempt)
     to = PRINT_JOB.target("send", job.status)
-    now = int(time.time())
+    # The first send keeps the deadline the job got with its paid order (ACK_WITHIN_S
+    # counts from payment): watch_at is written only for a job without one, so the
+    # watchdog's index entry is not rewritten by every dispatch.
+    deadline = [] if job.watch_at is not None else [PrintJobModel.watch_at.set(_first_deadline())]
     try:
         job.update(
             actions=[
-                PrintJobModel.status.set(to),
-                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+                *print_jobs.status_actions(job, to),
                 PrintJobModel.attempts.set(attempt),
                 PrintJobModel.sent_at.set(clock.now_iso()),
-                PrintJobModel.watch_at.set(_first_deadline(job, now)),
+                *deadline,
                 PrintJobModel.history.set(
                     PrintJobModel.history.append(
                         [
@@ -291,12 +293,10 @@ def dispatch(job_id: str) -> bool:
     return True
 
 
-def _first_deadline(job: PrintJobModel, now: int) -> int:
-    """The first send keeps the deadline the job got with its paid order: ACK_WITHIN_S
-    counts from payment, not from when the stream got round to sending it."""
-    if job.watch_at is not None:
-        return int(job.watch_at)
-    return now + print_jobs.ACK_WITHIN_S
+def _first_deadline() -> int:
+    """The deadline of a job written without one (by code older than the job's own
+    deadline): ACK_WITHIN_S from now."""
+    return int(time.time()) + print_jobs.ACK_WITHIN_S
 
 
 def handle_stream_records(records: list[dict[str, Any]]) -> int:
@@ -368,10 +368,7 @@ def _record_late(job: PrintJobModel, now: int, sent_attempt: int | None) -> bool
     history = []
     if job.status != "missed":
         to = PRINT_JOB.target("miss", job.status)
-        actions += [
-            PrintJobModel.status.set(to),
-            PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
-        ]
+        actions += print_jobs.status_actions(job, to)
         history.append(
             order_flow.record("miss", job.status, to, order_flow.SYSTEM, "not acknowledged in time")
         )

@@ -43,6 +43,20 @@ MAX_RESEND_INTERVAL_S = 600  # ... to this (a printer off for hours)
 ORDER_COPIES = frozenset({"picking", "delivery"})
 COPY_ORDER = ("picking", "delivery", "slip")  # how copies are listed and printed
 UNACKED = "unacked"  # value of the sparse by_watch index key while a job awaits its ack
+# States that GET /admin/print-jobs lists, i.e. that hold the sparse by_store_status key.
+# The normal path (pending -> sent -> printed) stays out of the index: no index writes.
+LISTED_STATUSES = ("missed", "resolved")
+
+
+def status_actions(job: PrintJobModel, to: str) -> list[Any]:
+    """Update actions moving ``job`` (as read) to status ``to``: the status, and the
+    by_store_status key set in a listed state or removed on leaving one."""
+    actions = [PrintJobModel.status.set(to)]
+    if to in LISTED_STATUSES:
+        actions.append(PrintJobModel.store_status.set(f"{job.store_id}#{to}"))
+    elif job.store_status is not None or job.status in LISTED_STATUSES:
+        actions.append(PrintJobModel.store_status.remove())
+    return actions
 
 
 def resend_interval(attempts: int) -> int:
@@ -86,7 +100,6 @@ def new_job(
         kind=kind,
         copies=copies,
         status="pending",
-        store_status=f"{order.store_id}#pending",
         watch=UNACKED,
         watch_at=int(time.time()) + ACK_WITHIN_S,
         original_job_id=original_job_id,
@@ -213,50 +226,105 @@ def _job_and_relay(job_id: str, principal: Principal) -> PrintJobModel:
     return job
 
 
-def acknowledge(principal: Principal, job_id: str, body: s.AckRequest) -> s.PrintJob:
-    """The relay printed one copy. Idempotent: a copy acknowledged twice changes nothing.
-    When every copy is acknowledged the job is printed; the order's missed-print flag
-    clears once none of its jobs is missed."""
-    copy = body.copy
-    job = _job_and_relay(job_id, principal)
-    if copy not in job.copies:
+def _copy_acks(body: s.AckRequest) -> list[s.CopyAck]:
+    """The copies an acknowledgement names: ``copies``, or the single-copy form (``copy``
+    with its ``printer`` and ``reprinted``); 422 for neither, both, or a copy named twice."""
+    if body.copies is not None and (body.copy is not None or body.printer or body.reprinted):
         raise ValidationFailed(
-            f"Job {job_id} has no {copy} copy.",
-            code="copy_not_in_job",
-            details=[field_error("copy", f"one of {', '.join(sorted_copies(job.copies))}")],
+            "Name the printed copies in copies, or one copy in copy, not both.",
+            details=[field_error("copy", "not with copies (printer and reprinted go per copy)")],
         )
-    note = (
-        copy
-        + (f" on {body.printer}" if body.printer else "")
-        + (" (补打)" if body.reprinted else "")
-    )
-    acked = set(job.acked_copies or ())
-    if copy not in acked:
-        entry = order_flow.record("ack", job.status, job.status, principal, note)
-        condition = ~PrintJobModel.acked_copies.contains(copy)
-        last = job.status in PRINT_JOB.transitions["print"][0] and set(job.copies) <= acked | {copy}
-        if last:  # the last copy: acknowledged and printed in one write
-            actions = [PrintJobModel.acked_copies.add({copy}), *_printed(job, principal, [entry])]
-            condition &= PrintJobModel.status == job.status
-            for other in acked:
-                condition &= PrintJobModel.acked_copies.contains(other)
-        else:
-            actions = [
-                PrintJobModel.acked_copies.add({copy}),
-                PrintJobModel.history.set(PrintJobModel.history.append([entry])),
-            ]
-        try:
-            job.update(actions=actions, condition=condition)  # loads the new item
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-            job = get_job(job_id)  # acknowledged at the same moment by a retry
+    if body.copies is None:
+        if body.copy is None:
+            raise ValidationFailed(
+                "Name the printed copies in copies (or one copy in copy).",
+                details=[field_error("copies", "required")],
+            )
+        return [s.CopyAck(copy=body.copy, printer=body.printer, reprinted=body.reprinted)]
+    seen = [a.copy for a in body.copies]
+    twice = sorted({c for c in seen if seen.count(c) > 1})
+    if twice:
+        raise ValidationFailed(
+            f"Each copy once: {', '.join(twice)} is named twice.",
+            details=[field_error("copies", f"{c} named twice") for c in twice],
+        )
+    return body.copies
+
+
+def acknowledge(principal: Principal, job_id: str, body: s.AckRequest) -> s.PrintJob:
+    """The relay printed these copies (one request for every copy of a job it printed,
+    or one copy alone). One conditional write records them, and makes the job printed
+    when they complete it. Idempotent: a copy acknowledged again changes nothing, so a
+    retried request answers as the first did. The order's missed-print flag clears once
+    none of its jobs is missed."""
+    acks = _copy_acks(body)
+    job = _job_and_relay(job_id, principal)
+    unknown = [a.copy for a in acks if a.copy not in job.copies]
+    if unknown:
+        field = "copy" if body.copies is None else "copies"
+        raise ValidationFailed(
+            f"Job {job_id} has no {', '.join(unknown)} copy.",
+            code="copy_not_in_job",
+            details=[
+                field_error(field, f"one of {', '.join(sorted_copies(job.copies))}")
+                for _ in unknown
+            ],
+        )
+    for _ in range(3):
+        acked = set(job.acked_copies or ())
+        new = [a for a in acks if a.copy not in acked]
+        if not new:
+            break
+        if _record_acks(job, principal, acked, new):
+            break
+        job = get_job(job_id)  # acknowledged, missed or resolved at the same moment: again
+    else:
+        raise Conflict("The job changed at the same time; retry.", code="print_job_changed")
     if job.status != "printed" and set(job.copies) <= set(job.acked_copies or ()):
         _mark_printed(job, principal)
     if job.status == "printed" and _was_missed(job):
         # Only a job that was missed can be the last missed job of its order.
         clear_missed_if_resolved(job.order_id)
     return view(job)
+
+
+def _record_acks(
+    job: PrintJobModel, principal: Principal, acked: set[str], new: list[s.CopyAck]
+) -> bool:
+    """Add the ``new`` copies to the job (as read, with ``acked`` already acknowledged) in
+    one write, conditioned on the job being as read; printed too when they complete it.
+    ``job`` then holds the new item. False when the job changed meanwhile."""
+    entries = [
+        order_flow.record(
+            "ack",
+            job.status,
+            job.status,
+            principal,
+            a.copy + (f" on {a.printer}" if a.printer else "") + (" (补打)" if a.reprinted else ""),
+        )
+        for a in new
+    ]
+    copies = {a.copy for a in new}
+    condition = PrintJobModel.status == job.status
+    for copy in sorted(copies):
+        condition &= ~PrintJobModel.acked_copies.contains(copy)
+    for other in sorted(acked):
+        condition &= PrintJobModel.acked_copies.contains(other)
+    if job.status in PRINT_JOB.transitions["print"][0] and set(job.copies) <= acked | copies:
+        # the last copies: acknowledged and printed in one write
+        actions = [PrintJobModel.acked_copies.add(copies), *_printed(job, principal, entries)]
+    else:
+        actions = [
+            PrintJobModel.acked_copies.add(copies),
+            PrintJobModel.history.set(PrintJobModel.history.append(entries)),
+        ]
+    try:
+        job.update(actions=actions, condition=condition)  # loads the new item
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
 
 
 def _was_missed(job: PrintJobModel) -> bool:
@@ -284,10 +352,7 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
             )
         ]
         if to != job.status:
-            actions += [
-                PrintJobModel.status.set(to),
-                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
-            ]
+            actions += status_actions(job, to)
         updates = [
             update_kwargs(PrintJobModel, job_id, actions, PrintJobModel.status == job.status)
         ]
@@ -313,7 +378,9 @@ def _printed(job: PrintJobModel, principal: Principal, entries: list[Any]) -> li
     entries = [*entries, order_flow.record("print", job.status, to, principal)]
     return [
         PrintJobModel.status.set(to),
-        PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+        # Always: _mark_printed's condition accepts any source state, so the job may be
+        # missed (listed) although it was read as sent. Removing an absent key is no write.
+        PrintJobModel.store_status.remove(),
         PrintJobModel.printed_at.set(clock.now_iso()),
         PrintJobModel.watch.remove(),
         PrintJobModel.watch_at.remove(),
@@ -391,8 +458,7 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
             PrintJobModel,
             job_id,
             [
-                PrintJobModel.status.set(to),
-                PrintJobModel.store_status.set(f"{job.store_id}#{to}"),
+                *status_actions(job, to),
                 PrintJobModel.watch.remove(),
                 PrintJobModel.watch_at.remove(),
                 PrintJobModel.history.set(
@@ -522,11 +588,12 @@ def _stores_of(principal: Principal, store_id: str | None) -> list[str]:
 
 
 def list_jobs(principal: Principal, query: s.PrintJobQuery) -> s.PrintJobPage:
-    """Jobs in one status (missed prints by default), oldest first, with the order's
-    daily number and the job's age. Head office without a store sees every store: one
-    index query per store, never a scan."""
+    """Jobs in one listed status (missed prints by default, or resolved), oldest first,
+    with the order's daily number and the job's age. Head office without a store sees
+    every store: one query of the sparse by_store_status index per store (keys only),
+    then the page's jobs by key; never a scan."""
     now = time.time()
-    jobs: list[PrintJobModel] = []
+    keys: list[PrintJobModel] = []
     truncated = False
     for store in _stores_of(principal, query.store_id):
         got = list(
@@ -538,10 +605,13 @@ def list_jobs(principal: Principal, query: s.PrintJobQuery) -> s.PrintJobPage:
             )
         )
         truncated = truncated or len(got) > query.limit
-        jobs.extend(got[: query.limit])
+        keys.extend(got[: query.limit])
+    keys.sort(key=lambda j: j.created_at)
+    truncated = truncated or len(keys) > query.limit
+    # The index is eventually consistent: a job printed a moment ago may still be in it.
+    jobs = _load_jobs([k.job_id for k in keys[: query.limit]])
+    jobs = [j for j in jobs if j.status == query.status]
     jobs.sort(key=lambda j: j.created_at)
-    truncated = truncated or len(jobs) > query.limit
-    jobs = jobs[: query.limit]
     seqs = _daily_seqs({j.order_id for j in jobs})
     return s.PrintJobPage(
         items=[
