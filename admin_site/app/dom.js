@@ -40,14 +40,18 @@ export function field(label, control, hint) {
   return h("div", { class: "field" }, h("label", { for: control.id }, label), control, note);
 }
 
-/** A table with a caption for screen readers. columns: [{label, cell(row), num}] */
-export function table(caption, columns, rows, { onRowClick, rowLabel, empty } = {}) {
+/** A table with a caption for screen readers. columns: [{label, cell(row), num}];
+ * rowClass(row): a class for a row that needs to stand out. */
+export function table(caption, columns, rows, { onRowClick, rowLabel, rowClass, empty } = {}) {
   if (!rows.length) return emptyState(empty || t("common.empty"));
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label)));
   const body = rows.map((row) => {
     const tr = h(
       "tr",
-      onRowClick ? { class: "clickable", tabindex: "0", "aria-label": rowLabel ? rowLabel(row) : null } : {},
+      {
+        class: [onRowClick ? "clickable" : null, rowClass ? rowClass(row) : null].filter(Boolean).join(" ") || null,
+        ...(onRowClick ? { tabindex: "0", "aria-label": rowLabel ? rowLabel(row) : null } : {}),
+      },
       // The cell's content in one span: in the stacked layout it is the value
       // beside the column's name, however many nodes it has.
       columns.map((c) => h("td", { class: c.num ? "num" : null, "data-label": c.label }, h("span", { class: "cell" }, c.cell(row)))),

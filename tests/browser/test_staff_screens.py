@@ -2,7 +2,8 @@
 counter-tablet widths, the order's amounts beside their own labels, errors in the site's
 language, an orders list that refreshes itself and rings for a new paid order, honest
 print messages, one store status, chart labels to the fen, a store-id pattern Chromium
-accepts, and date inputs in store time."""
+accepts, date inputs in store time, and the order's refunds (reason, amount, units,
+status) on its screen."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -405,14 +408,16 @@ def test_demo_accounts_used_here_exist():
 # --- fewer taps per order ------------------------------------------------------------------
 
 
-def placed_and_paid(stack: LocalStack, fulfilment: str) -> dict[str, Any]:
+def placed_and_paid(
+    stack: LocalStack, fulfilment: str, skus: list[str] | None = None
+) -> dict[str, Any]:
     """An order at STORE, placed and paid through the API, not yet picked."""
     api = stack.api_url
     customer = _customer(api)
     body: dict[str, Any] = {
         "store_id": STORE,
         "fulfilment": fulfilment,
-        "items": [{"sku": sku, "qty": 3} for sku in skus_in_stock(STORE, 3)],
+        "items": [{"sku": sku, "qty": 3} for sku in skus or skus_in_stock(STORE, 3)],
     }
     if fulfilment == "delivery":
         body["address"] = DELIVERY_ADDRESS
@@ -498,3 +503,135 @@ def test_a_pickup_order_is_checked_out_ready_for_pickup_in_one_tap(wide_or_table
         ("checkout", "checked_out"),
         ("ready_for_pickup", "ready_for_pickup"),
     ]
+
+
+# --- the order's refunds -----------------------------------------------------------------
+
+
+def store_time(iso: str) -> str:
+    """A UTC time as the site shows it at STORE (Asia/Shanghai): "2026/11/24 10:30:00"."""
+    utc = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return utc.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y/%m/%d %H:%M:%S")
+
+
+def order_for_refunds(stack: LocalStack) -> dict[str, Any]:
+    """A paid delivery order of SKUs the other tests leave alone, topped up first: the
+    stack is shared by the session, and shortages use stock up."""
+    skus = skus_in_stock(STORE, 9)[-3:]
+    hq = _login(stack.api_url, "hq-admin")
+    for sku in skus:
+        status, body, _ = call(
+            "PATCH", f"{stack.api_url}/admin/stores/{STORE}/items/{sku}", {"stock": 50}, token=hq
+        )
+        assert status == 200, body
+    return placed_and_paid(stack, "delivery", skus)
+
+
+def refund_rows(site: Site) -> Any:
+    return site.page.get_by_test_id("order-refunds").locator("tbody tr")
+
+
+def refunds_of(stack: LocalStack, order_id: str) -> list[dict[str, Any]]:
+    hq = _login(stack.api_url, "hq-admin")
+    status, order, _ = call("GET", f"{stack.api_url}/orders/{order_id}", token=hq)
+    assert status == 200, order
+    return order["refunds"]
+
+
+@pytest.mark.parametrize("wide_or_tablet", (1440, 820), indirect=True)
+def test_a_shortage_pick_shows_its_refund_on_the_order_screen(wide_or_tablet: Site):
+    """A clerk asked "did my money come back?" reads it on the order: the page re-reads
+    the order after the pick, and the shortage's refund is there with its reason, amount,
+    units and status."""
+    site = wide_or_tablet
+    width = site.page.viewport_size["width"]
+    order = order_for_refunds(site.stack)
+    oid = order["order_id"]
+    site.sign_in(f"{STORE}-staff")
+    site.go(f"/orders/{oid}")
+    page = site.page
+    section = page.get_by_test_id("order-refunds")
+    expect(section).to_contain_text("这个订单没有退款")
+    line = order["lines"][0]
+    page.get_by_label(f"{line['name']} 实拣数量").fill(str(line["qty"] - 1))
+    page.get_by_role("button", name="拣货完成").click()
+    expect(page.get_by_role("status")).to_contain_text("缺货部分已退款")
+
+    [refund] = refunds_of(site.stack, oid)
+    assert refund["reason"] == "shortage" and refund["delivery_fee_fen"] == 0
+    rows = refund_rows(site)
+    expect(rows).to_have_count(1)
+    row = rows.first
+    expect(row).to_contain_text("缺货")
+    expect(row).to_contain_text(yuan(refund["amount_fen"]))
+    expect(row).to_contain_text(f"{line['sku']} {line['name']} × 1")
+    expect(row).not_to_contain_text("含配送费")
+    status_label = {"succeeded": "已退回", "pending": "退款中"}[refund["status"]]
+    expect(row.locator(".badge")).to_have_text(status_label)
+    expect(section).not_to_contain_text("这个订单没有退款")
+    # The time in the store's zone (China time), formatted as the timeline's.
+    expect(row.locator("td").first).to_have_text(store_time(refund["created_at"]))
+    assert layout_problems(site) == [], width
+    site.shot(f"shortage-refund-{width}")
+
+
+@pytest.mark.parametrize("wide_or_tablet", (820, 768), indirect=True)
+def test_a_cancelled_paid_order_shows_its_whole_refund_at_tablet_widths(wide_or_tablet: Site):
+    """Cancelling a paid delivery order refunds it whole, the delivery fee included: the
+    row says how much of it is the fee, and the page fits a counter tablet."""
+    site = wide_or_tablet
+    width = site.page.viewport_size["width"]
+    order = order_for_refunds(site.stack)
+    oid = order["order_id"]
+    site.sign_in(f"{STORE}-staff")
+    site.go(f"/orders/{oid}")
+    page = site.page
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="取消订单").click()
+    expect(page.get_by_test_id("order-summary")).to_contain_text("已取消")
+
+    [refund] = refunds_of(site.stack, oid)
+    assert refund["reason"] == "cancel" and refund["delivery_fee_fen"] > 0
+    row = refund_rows(site).first
+    expect(refund_rows(site)).to_have_count(1)
+    expect(row).to_contain_text("订单取消")
+    expect(row).to_contain_text(yuan(refund["amount_fen"]))
+    expect(row).to_contain_text(f"含配送费 {yuan(refund['delivery_fee_fen'])}")
+    for line in order["lines"]:
+        expect(row).to_contain_text(f"{line['sku']} {line['name']} × {line['qty']}")
+    expect(row.locator(".badge")).to_have_text(
+        {"succeeded": "已退回", "pending": "退款中"}[refund["status"]]
+    )
+    assert layout_problems(site) == [], width
+    site.shot(f"cancel-refund-{width}")
+
+
+def test_a_failed_refund_stands_out_for_head_office(site: Site):
+    """The local provider does not fail refunds; the order as the API would report a
+    failed one (status failed, the rest as it is) is given to the page instead."""
+    oid = order_for_refunds(site.stack)["order_id"]
+    staff = _login(site.stack.api_url, f"{STORE}-staff")
+    status, body, _ = call(
+        "POST", f"{site.stack.api_url}/orders/{oid}/cancel", {"reason": "测试"}, token=staff
+    )
+    assert status == 200, body
+    site.page.set_viewport_size({"width": 768, "height": 900})
+
+    def failed(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        for refund in body["refunds"]:
+            refund["status"] = "failed"
+        route.fulfill(response=response, json=body)
+
+    site.page.route(re.compile(rf"/orders/{oid}$"), failed)
+    site.sign_in("hq-admin")
+    site.go(f"/orders/{oid}")
+    section = site.page.get_by_test_id("order-refunds")
+    expect(section).to_contain_text("有退款失败")
+    row = refund_rows(site).first
+    expect(row.locator(".badge.bad")).to_have_text("退款失败")
+    background = row.locator("td").first.evaluate("td => getComputedStyle(td).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), background
+    assert layout_problems(site) == []
+    site.shot("failed-refund")

@@ -188,6 +188,40 @@ function returnsList(returns, tz, act) {
   );
 }
 
+const REFUND_TONE = { succeeded: "ok", pending: "warn", failed: "bad" };
+
+/** Every refund of the order, oldest first: what a clerk reads out to a customer asking
+ * whether the money came back. A failed refund stands out: head office must act. */
+function refundsList(order, tz) {
+  const refunds = [...(order.refunds || [])].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+  const names = new Map(order.lines.map((l) => [l.sku, l.name]));
+  const failed = refunds.some((r) => r.status === "failed");
+  return h(
+    "section",
+    { "data-testid": "order-refunds" },
+    h("h2", {}, t("order.refunds")),
+    failed ? h("p", { class: "msg error" }, t("order.refund_failed_note")) : null,
+    // Not emptyState(): its role=status would compete with the page's action messages.
+    !refunds.length ? h("p", { class: "muted" }, t("order.no_refunds")) : table(t("order.refunds"), [
+      { label: t("order.refund_created"), cell: (r) => dateTime(r.created_at, tz) },
+      { label: t("order.reason"), cell: (r) => t(`refund.reason.${r.reason}`) },
+      {
+        label: t("order.refund_amount"),
+        num: true,
+        cell: (r) => [
+          h("strong", {}, money(r.amount_fen)),
+          r.delivery_fee_fen ? h("small", { class: "muted fee-part" }, t("order.refund_fee_part", { amount: money(r.delivery_fee_fen) })) : null,
+        ],
+      },
+      {
+        label: t("order.product"),
+        cell: (r) => (r.lines.length ? r.lines.map((l) => h("div", {}, [l.sku, names.get(l.sku)].filter(Boolean).join(" "), ` × ${l.units}`)) : "—"),
+      },
+      { label: t("orders.status"), cell: (r) => badge(t(`refund.status.${r.status}`), REFUND_TONE[r.status]) },
+    ], refunds, { rowClass: (r) => (r.status === "failed" ? "refund-failed" : null) }),
+  );
+}
+
 function printJobs(jobs, tz) {
   return table(t("order.print_jobs"), [
     { label: t("print.kind"), cell: (j) => t(`print.kind.${j.kind}`) },
@@ -293,6 +327,7 @@ export default {
       summary(order, tz),
       h("h2", {}, t("order.lines")),
       linesTable(order),
+      refundsList(order, tz),
       returnsList(returns, tz, actOnReturn),
       h("h2", {}, t("order.timeline")),
       timeline(order, tz),
