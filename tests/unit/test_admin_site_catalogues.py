@@ -60,6 +60,8 @@ def test_every_literal_key_in_the_code_is_in_the_catalogue():
         ("return.status", states.RETURN.states()),
         ("role", set(get_args(orders.HistoryRole))),
         ("print.kind", {"order", "reprint", "cancellation", "amendment"}),
+        ("refund.reason", set(get_args(orders.RefundReason))),
+        ("refund.status", set(get_args(get_type_hints(orders.OrderRefund)["status"]))),
         ("day", {str(d) for d in range(7)}),
         ("wallet.source", set(get_args(coupons.Source))),
         ("wallet.state", set(get_args(coupons.CouponState))),
