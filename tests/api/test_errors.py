@@ -48,7 +48,7 @@ def test_negative_money_and_bad_product_fields(api, tokens_, aws):
 
 @pytest.mark.allow_500
 def test_unexpected_failures_are_a_contract_500_without_internals(api, tokens_, aws, monkeypatch):
-    from chalicelib.services import stores as service
+    from chalicelib.stores import service
 
     def boom(*_a, **_k):
         raise RuntimeError("secret internal detail")
@@ -65,7 +65,7 @@ def test_unexpected_failures_are_a_contract_500_without_internals(api, tokens_, 
 
 
 def test_health_is_503_when_a_dependency_is_down(api, aws, monkeypatch):
-    from chalicelib.services import health
+    from chalicelib.health import service as health
 
     def down():
         raise ConnectionError("endpoint unreachable")

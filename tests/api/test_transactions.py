@@ -3,8 +3,8 @@
 
 import pytest
 from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import CounterModel
-from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.db.transactions import cancellation_codes, transact
+from chalicelib.orders.models import CounterModel
 from pynamodb.exceptions import TransactWriteError
 
 

@@ -19,7 +19,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib import config
+from chalicelib.kernel import config
 
 
 def _meta(short_name: str) -> type:
@@ -245,7 +245,7 @@ class StaffModel(Model):
     # password reset, sign out everywhere) revokes every older token (auth/sessions.py).
     token_gen = NumberAttribute(default=0)
     # Part of the per-client sign-in guard keys: bumping it (unlock, password reset)
-    # forgets every client's failures at once (services/signin_guard.py).
+    # forgets every client's failures at once (identity/signin_guard.py).
     signin_epoch = NumberAttribute(default=0)
 
     by_store = StaffByStore()
@@ -284,7 +284,7 @@ class OtpChallengeModel(Model):
     code_hash = UnicodeAttribute()
     sent_at = NumberAttribute()
     # Not counted: wrong codes are capped per phone over all clients by the sign-in guard
-    # (services/signin_guard.py, MAX_FAILED_CODES_PER_PHONE), which outlives the code.
+    # (identity/signin_guard.py, MAX_FAILED_CODES_PER_PHONE), which outlives the code.
     attempts = NumberAttribute(default=0)
     expires_at = TTLAttribute()
 
