@@ -13,7 +13,7 @@ BatchGetItem so that its coupons' templates come with the cart.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,6 +57,26 @@ class Loaded:
 
 def _customer(principal: Principal) -> str | None:
     return principal.subject if principal.role == CUSTOMER else None
+
+
+def load_cart(
+    store_id: str, skus: Iterable[str]
+) -> tuple[StoreModel | None, dict[str, StoreItemModel], dict[str, ProductModel]]:
+    """The store, its price/stock of each SKU and the products, in one round trip."""
+    skus = list(dict.fromkeys(skus))
+    got = batch_get(
+        {
+            StoreModel: [{"store_id": store_id}],
+            StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
+            ProductModel: [{"sku": s} for s in skus],
+        }
+    )
+    stores = got[StoreModel]
+    return (
+        stores[0] if stores else None,
+        {i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
+        {p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
+    )
 
 
 def load(

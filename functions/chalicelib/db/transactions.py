@@ -1,10 +1,10 @@
-"""Reads and transactions of the order flow, written for the fewest round trips."""
+"""Batch reads and transactions, written for the fewest round trips."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -13,7 +13,6 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.db.connection import connection
-from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 
 T = TypeVar("T")
 
@@ -51,26 +50,6 @@ def batch_get(
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
     return out
-
-
-def load_cart(
-    store_id: str, skus: Iterable[str]
-) -> tuple[StoreModel | None, dict[str, StoreItemModel], dict[str, ProductModel]]:
-    """The store, its price/stock of each SKU and the products, in one round trip."""
-    skus = list(dict.fromkeys(skus))
-    got = batch_get(
-        {
-            StoreModel: [{"store_id": store_id}],
-            StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
-            ProductModel: [{"sku": s} for s in skus],
-        }
-    )
-    stores = got[StoreModel]
-    return (
-        stores[0] if stores else None,
-        {i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
-        {p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
-    )
 
 
 @dataclass(frozen=True)
