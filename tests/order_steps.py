@@ -93,14 +93,14 @@ def seed_catalogue(
 
 def set_fresh(skus: Sequence[str], fresh: bool) -> None:
     """Mark products fresh (生鲜) or not; orders placed afterwards carry the flag."""
-    from chalicelib.db.models import ProductModel
+    from chalicelib.catalogue.models import ProductModel
 
     for sku in skus:
         ProductModel(sku).update(actions=[ProductModel.fresh.set(fresh)])
 
 
 def set_stock(skus: Sequence[str], stock: int, store_id: str = "sh-a") -> None:
-    from chalicelib.db.models import StoreItemModel
+    from chalicelib.catalogue.models import StoreItemModel
 
     for sku in skus:
         StoreItemModel(store_id, sku).update(actions=[StoreItemModel.stock.set(stock)])

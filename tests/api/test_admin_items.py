@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from chalicelib.catalogue import service as catalogue
-from chalicelib.db.models import ProductModel
+from chalicelib.catalogue.models import ProductModel
 
 URL = "/admin/stores/sh-a/items"
 SKUS = [str(100 + i) for i in range(25)]

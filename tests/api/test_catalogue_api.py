@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from chalicelib.db.models import ProductModel, StoreItemModel
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
 
 
 def browse_all(api, path, limit):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from chalicelib.catalogue.models import ProductModel
 from chalicelib.coupons import service as coupon_service
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
-from chalicelib.db.models import ProductModel
 from chalicelib.kernel import clock
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import OrderModel

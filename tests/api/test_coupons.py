@@ -183,7 +183,7 @@ def test_claim_is_idempotent_per_request_id_and_respects_the_limit(api, tokens_)
 
 
 def test_claim_through_a_staff_qr_code_records_the_staff_member(api, tokens_, stores):
-    from chalicelib.db.models import StaffModel
+    from chalicelib.identity.models import StaffModel
 
     StaffModel(
         "sh-a-li",
@@ -391,7 +391,7 @@ def test_after_payment_issues_above_the_minimum_once_per_order(api, tokens_):
 
 
 def test_reminders_record_one_notification_per_expiring_coupon(api, tokens_):
-    from chalicelib.db.models import CustomerModel
+    from chalicelib.identity.models import CustomerModel
 
     [cid] = members(1)
     _, soon = create(api, tokens_, amount_off(days_after_claim=2))

@@ -1,7 +1,8 @@
 """Bad input gets a clear 4xx in the contract's shape, and nothing is written."""
 
 import pytest
-from chalicelib.db.models import ProductModel, StoreModel
+from chalicelib.catalogue.models import ProductModel
+from chalicelib.stores.models import StoreModel
 
 from .conftest import STORE_A
 

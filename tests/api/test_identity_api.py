@@ -1,5 +1,5 @@
 import pytest
-from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel
+from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel
 
 PHONE = "13912345678"
 

@@ -5,7 +5,7 @@ figures."""
 
 import json
 
-from chalicelib.db.models import StoreItemModel
+from chalicelib.catalogue.models import StoreItemModel
 from chalicelib.orders.models import IdempotencyModel, OrderModel, PaymentModel, RefundModel
 
 from tests.api.test_orders_api import cart, paid_order, place, stock

@@ -3,14 +3,9 @@
 import json
 
 import pytest
-from chalicelib.db.models import StoreItemModel
-from chalicelib.orders.models import (
-    CounterModel,
-    OrderModel,
-    PaymentModel,
-    PrintJobModel,
-    RefundModel,
-)
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.orders.models import OrderModel, PaymentModel, RefundModel
+from chalicelib.printing.models import CounterModel, PrintJobModel
 
 ADDRESS = {
     "name": "王女士",

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from chalicelib.orders.models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
 from chalicelib.printing import dispatch as print_dispatch
 from chalicelib.printing import messages as print_messages
 from chalicelib.printing import print_queues
 from chalicelib.printing import watchdog as print_watchdog
+from chalicelib.printing.models import PrintJobModel
 from chalicelib.printing.print_jobs import ACK_WITHIN_S
 
 from tests.api.conftest import relay_token_for
@@ -719,7 +720,7 @@ def test_a_missed_job_is_in_the_status_index_until_printed(api, catalogue, token
 
 
 def test_the_status_index_holds_keys_only():
-    from chalicelib.orders.models import PrintJobsByStoreStatus
+    from chalicelib.printing.models import PrintJobsByStoreStatus
 
     assert PrintJobsByStoreStatus.Meta.projection.projection_type == "KEYS_ONLY"
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 from chalicelib.kernel import clock
-from chalicelib.orders.models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
 from chalicelib.printing import dispatch as print_dispatch
 from chalicelib.printing import print_queues, relays
+from chalicelib.printing.models import PrintJobModel
 
 from tests.api.conftest import token_for
 from tests.api.test_print_jobs import ack, paid, pickup_at_b

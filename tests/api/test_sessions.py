@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from chalice.local import LambdaEventConverter
 from chalicelib.auth import sessions
-from chalicelib.db.models import StaffModel, StoreItemModel
-from chalicelib.orders.models import PrintJobModel
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.identity.models import StaffModel
+from chalicelib.printing.models import PrintJobModel
 
 from tests.order_steps import place_paid
 
@@ -232,7 +233,7 @@ def test_failures_of_an_ended_window_are_not_counted(api, accounts, monkeypatch)
     must not add up with new ones into a lock."""
     from datetime import UTC, datetime
 
-    from chalicelib.db.models import SigninGuardModel
+    from chalicelib.identity.models import SigninGuardModel
 
     for _ in range(4):
         login(api, PICKER, "wrong-password", "203.0.113.7", monkeypatch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from chalicelib.db.models import StoreItemModel
+from chalicelib.catalogue.models import StoreItemModel
 from chalicelib.kernel import config
 from chalicelib.kernel.money import refund_for_units
 from chalicelib.orders.models import OrderModel, RefundModel
@@ -253,9 +253,10 @@ def test_a_shortage_prints_an_amendment_slip_citing_the_ticket(api, catalogue, t
     from pathlib import Path
 
     import jsonschema
-    from chalicelib.orders.models import OrderModel, PrintJobModel
+    from chalicelib.orders.models import OrderModel
     from chalicelib.printing import dispatch as print_dispatch
     from chalicelib.printing import print_queues
+    from chalicelib.printing.models import PrintJobModel
 
     order = paid(api, tokens_, items=(("100", 3), ("101", 2)))
     oid, staff = order["order_id"], tokens_["staff_a"]

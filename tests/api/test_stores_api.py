@@ -1,4 +1,4 @@
-from chalicelib.db.models import StoreModel
+from chalicelib.stores.models import StoreModel
 
 from .conftest import STORE_A
 

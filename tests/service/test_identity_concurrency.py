@@ -2,7 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib.db.models import CustomerModel, CustomerPhoneModel
+from chalicelib.identity.models import CustomerModel, CustomerPhoneModel
 
 PHONE = "13912345678"
 
@@ -42,8 +42,8 @@ def test_a_code_is_redeemed_once_under_concurrency(aws_server):
 def test_racing_failed_sign_ins_are_all_counted(aws_server):
     """Thirty wrong passwords at once from thirty addresses: each is counted on the
     account-wide counter (a window opened by a racing failure is joined, not reset)."""
-    from chalicelib.db.models import SigninGuardModel
     from chalicelib.identity import signin_guard
+    from chalicelib.identity.models import SigninGuardModel
 
     with ThreadPoolExecutor(16) as pool:
         list(

@@ -22,16 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 import pytest
 from chalicelib.auth.principal import CUSTOMER, Principal
-from chalicelib.db.models import StoreItemModel
+from chalicelib.catalogue.models import StoreItemModel
 from chalicelib.kernel.errors import ApiError
-from chalicelib.orders.models import (
-    CounterModel,
-    IdempotencyModel,
-    OrderModel,
-    PaymentModel,
-    PrintJobModel,
-    RefundModel,
-)
+from chalicelib.orders.models import IdempotencyModel, OrderModel, PaymentModel, RefundModel
+from chalicelib.printing.models import CounterModel, PrintJobModel
 
 STORE = "sh-race"
 SKU = "700001"

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 import pytest
 from chalicelib.auth.principal import CUSTOMER, RELAY, Principal
-from chalicelib.orders.models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
+from chalicelib.printing.models import PrintJobModel
 
 STORE = "sh-print"
 SKU = "800001"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from chalicelib.orders.models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
+from chalicelib.printing.models import PrintJobModel
 
 from tests.service.test_print_dispatch import messages, paid_job  # noqa: F401 (fixture)
 

@@ -186,7 +186,7 @@ def test_a_pick_from_paid_and_a_cancellation_at_once_settle_on_one(shop, monkeyp
     straight from paid. Both read the order as paid, then one writes first: the other's
     conditional write fails, so exactly one of them happens, and the tables say which
     (refund, stock, history), never a mix."""
-    from chalicelib.db.models import StoreItemModel
+    from chalicelib.catalogue.models import StoreItemModel
     from chalicelib.orders import order_flow, store_workflow
     from chalicelib.orders import service as orders
     from chalicelib.orders.store_workflow_schemas import PickResult

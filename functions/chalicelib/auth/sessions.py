@@ -60,7 +60,7 @@ def _load(kind: str, subject: str) -> AccountState | None:
     """The account as stored (strongly consistent: the delay stays bounded)."""
     from pynamodb.exceptions import DoesNotExist
 
-    from chalicelib.db.models import CustomerModel, StaffModel
+    from chalicelib.identity.models import CustomerModel, StaffModel
 
     try:
         if kind == "staff":

@@ -20,7 +20,7 @@ from chalicelib.auth.principal import Principal
 from chalicelib.catalogue import rules
 from chalicelib.catalogue import schemas as s
 from chalicelib.catalogue.imports import ApplyResult, apply_products, apply_store_items
-from chalicelib.db.models import ImportJobModel
+from chalicelib.catalogue.models import ImportJobModel
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import NotFound, ValidationFailed, field_error
 from chalicelib.kernel.queues import queue_url, sqs_client

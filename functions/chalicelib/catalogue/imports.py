@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.catalogue.models import CategoryTreeModel, ProductModel, StoreItemModel
 from chalicelib.catalogue.rules import (
     PRODUCT_COLUMNS,
     ProductRow,
@@ -20,8 +21,8 @@ from chalicelib.catalogue.rules import (
     StoreItemRow,
     category_key,
 )
-from chalicelib.db.models import CategoryTreeModel, ProductModel, StoreItemModel, StoreModel
 from chalicelib.kernel import clock
+from chalicelib.stores.models import StoreModel
 
 
 @dataclass

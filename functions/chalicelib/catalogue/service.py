@@ -8,8 +8,8 @@ from pynamodb.exceptions import DoesNotExist, QueryError, UpdateError
 
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.catalogue import schemas as s
+from chalicelib.catalogue.models import CategoryTreeModel, ProductModel, StoreItemModel
 from chalicelib.catalogue.rules import category_key, matches_search
-from chalicelib.db.models import CategoryTreeModel, ProductModel, StoreItemModel
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import BadRequest, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.stores.service import get_store_model

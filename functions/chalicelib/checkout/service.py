@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.coupons import repo as coupon_repo
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
-from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 from chalicelib.db.transactions import batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
@@ -36,6 +36,7 @@ from chalicelib.promotions.models import (
     buyer_key,
     shard_key,
 )
+from chalicelib.stores.models import StoreModel
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
 

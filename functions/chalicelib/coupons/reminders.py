@@ -20,8 +20,8 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons.models import CouponModel, NotificationModel
-from chalicelib.db.models import CustomerModel
 from chalicelib.db.transactions import batch_get
+from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.kernel.privacy import mask_phone
 

@@ -34,9 +34,9 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
     release_items,
     return_items,
 )
-from chalicelib.db.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.db.transactions import add_all, batch_get, cancellation_codes, transact
 from chalicelib.db.writes import is_condition_failure
+from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.privacy import mask_phone

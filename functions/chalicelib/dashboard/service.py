@@ -18,10 +18,11 @@ from typing import Any
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.dashboard import rules as d
 from chalicelib.dashboard import schemas as s
-from chalicelib.db.models import StoreModel
 from chalicelib.kernel import clock, hours
-from chalicelib.orders.models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
 from chalicelib.printing import print_jobs, relays
+from chalicelib.printing.models import PrintJobModel
+from chalicelib.stores.models import StoreModel
 from chalicelib.stores.service import get_store_model
 
 MAX_WORKERS = 8  # concurrent DynamoDB calls; PynamoDB keeps a client per thread

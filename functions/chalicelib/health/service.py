@@ -9,7 +9,7 @@ from chalicelib.kernel import config
 
 
 def _check_dynamodb() -> None:
-    from chalicelib.db.models import StoreModel
+    from chalicelib.stores.models import StoreModel
 
     StoreModel.describe_table()
 

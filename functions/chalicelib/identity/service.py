@@ -17,10 +17,15 @@ from chalicelib.auth import sessions, tokens
 from chalicelib.auth.passwords import dummy_hash, hash_password, verify_password
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, Principal
 from chalicelib.db.connection import connection
-from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel, StaffModel
 from chalicelib.db.writes import save_new
 from chalicelib.identity import schemas as s
 from chalicelib.identity import signin_guard, sms
+from chalicelib.identity.models import (
+    CustomerModel,
+    CustomerPhoneModel,
+    OtpChallengeModel,
+    StaffModel,
+)
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import (
     Conflict,

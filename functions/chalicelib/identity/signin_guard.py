@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.db.models import SigninGuardModel
+from chalicelib.identity.models import SigninGuardModel
 from chalicelib.kernel import config
 from chalicelib.kernel.errors import TooManyRequests
 

@@ -22,10 +22,10 @@ from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine
 from chalicelib.checkout.promotion_engine import Checkout
-from chalicelib.db.models import ProductModel, StoreItemModel, StoreModel
 from chalicelib.db.transactions import batch_get, cancellation_codes, transact
 from chalicelib.kernel import clock, config, cursors, geo, hours
 from chalicelib.kernel.errors import (
@@ -52,6 +52,7 @@ from chalicelib.orders.models import (
     OrderModel,
     RefundModel,
 )
+from chalicelib.stores.models import StoreModel
 
 log = logging.getLogger(__name__)
 

@@ -21,16 +21,17 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
-from chalicelib.db.models import StoreModel
 from chalicelib.db.transactions import cancellation_codes
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.privacy import mask_phone
 from chalicelib.kernel.states import PRINT_JOB
 from chalicelib.orders import order_flow
-from chalicelib.orders.models import CounterModel, OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
 from chalicelib.printing import messages as m
 from chalicelib.printing import print_jobs, print_queues
+from chalicelib.printing.models import CounterModel, PrintJobModel
+from chalicelib.stores.models import StoreModel
 
 log = logging.getLogger("daojia.print")
 

@@ -30,8 +30,9 @@ from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.states import PAID_STATES, PRINT_JOB
 from chalicelib.orders import order_flow
-from chalicelib.orders.models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
 from chalicelib.printing import schemas as s
+from chalicelib.printing.models import PrintJobModel
 
 log = logging.getLogger("daojia.print")
 
@@ -581,7 +582,7 @@ def _stores_of(principal: Principal, store_id: str | None) -> list[str]:
         require_store_access(principal, store_id)
         return [store_id]
     if principal.is_hq:
-        from chalicelib.db.models import StoreModel
+        from chalicelib.stores.models import StoreModel
 
         return [st.store_id for st in StoreModel.by_listing.query("stores")]
     return [principal.store_id or ""]

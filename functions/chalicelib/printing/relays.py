@@ -24,7 +24,6 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth import tokens
 from chalicelib.auth.principal import RELAY, Principal, require_store_access
-from chalicelib.db.models import StoreModel
 from chalicelib.db.transactions import batch_get
 from chalicelib.db.writes import is_condition_failure, save_new
 from chalicelib.kernel import clock, config
@@ -32,6 +31,7 @@ from chalicelib.kernel.errors import Conflict, NotFound, Unauthorized
 from chalicelib.printing import print_queues
 from chalicelib.printing import relay_schemas as s
 from chalicelib.printing.relay_models import RelayModel
+from chalicelib.stores.models import StoreModel
 from chalicelib.stores.service import get_store_model
 
 log = logging.getLogger("daojia.relays")

@@ -22,8 +22,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from chalicelib.orders.models import PrintJobModel
 from chalicelib.printing import dispatch as print_dispatch
+from chalicelib.printing.models import PrintJobModel
 from chalicelib.printing.print_jobs import ACK_WITHIN_S, UNACKED
 
 log = logging.getLogger("daojia.print")

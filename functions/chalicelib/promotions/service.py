@@ -19,13 +19,14 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import Principal
-from chalicelib.db.models import ProductModel, StoreModel
+from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import batch_get, cancellation_codes, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import FlashShardModel, PromotionModel, TierAttribute
 from chalicelib.promotions.repo import get_promotion, remaining_many, shard_items
+from chalicelib.stores.models import StoreModel
 
 MAX_SHARDS = 50
 # A transactional write costs 2 write units and an item takes ~1,000 units/s, so a shard

@@ -7,17 +7,17 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.auth.principal import Principal
-from chalicelib.db.models import (
-    DeliveryFeeAttribute,
-    OpeningHoursAttribute,
-    PrinterAttribute,
-    StoreModel,
-)
 from chalicelib.db.writes import save_new
 from chalicelib.kernel import clock, config, geo, hours
 from chalicelib.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.printing import print_queues
 from chalicelib.stores import schemas as s
+from chalicelib.stores.models import (
+    DeliveryFeeAttribute,
+    OpeningHoursAttribute,
+    PrinterAttribute,
+    StoreModel,
+)
 
 # What a store manager may change on their own store; the rest is head office's.
 MANAGER_EDITABLE = frozenset({"phone", "hours", "minimum_order_fen", "delivery_fee", "printers"})
