@@ -171,7 +171,7 @@ def purge_finished_orders(backend: Any) -> None:
     """Forget finished orders inside moto (not through the API: nothing is counted). moto
     copies every table a transaction touches, so a growing orders table would make each
     order slower than the last; stock, stores and products stay."""
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     for short in ORDER_TABLES:
         table = backend.get_table(config.table_name(short))

@@ -1,6 +1,6 @@
 """Pricing cost of a quote: ``python bench/quote.py [--runs 2000]``.
 
-Runs the pricing domain (``chalicelib.domain.promotions.evaluate``) in process, no AWS,
+Runs the pricing domain (``chalicelib.checkout.promotion_engine.evaluate``) in process, no AWS,
 on a 10-line cart with 20 applicable coupons (amount off, percent off with caps, free
 delivery, scoped to categories and SKUs, some with budgets) and promotions (two tiered
 discounts, second item half price, two flash prices), with unit costs on half the SKUs
@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
-from chalicelib.domain import promotions as p
-from chalicelib.domain.pricing import CartLine, DeliveryRule
+from chalicelib.checkout import promotion_engine as p
+from chalicelib.checkout.pricing import CartLine, DeliveryRule
 
 NOW = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
 START, END = NOW - timedelta(days=3), NOW + timedelta(days=3)

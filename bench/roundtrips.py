@@ -198,10 +198,10 @@ def in_process_aws(stock: int = 1_000_000) -> Iterator[None]:
 
 def seed_catalogue(stock: int) -> None:
     import msgspec
-    from chalicelib.domain.catalogue import parse_product, parse_store_item
-    from chalicelib.schemas.stores import StoreCreate
-    from chalicelib.services import imports
-    from chalicelib.services import stores as store_service
+    from chalicelib.catalogue import imports
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
+    from chalicelib.stores import service as store_service
+    from chalicelib.stores.schemas import StoreCreate
 
     from infra.local import demo_data
 
@@ -271,7 +271,7 @@ def relay_token(store_id: str) -> str:
     """An active relay of the store and its token, as head office issues them (a token
     without its relay record is refused as revoked)."""
     from chalicelib.auth import tokens
-    from chalicelib.db.relay_models import RelayModel
+    from chalicelib.printing.relay_models import RelayModel
 
     relay_id = f"relay-{store_id}"
     RelayModel(
@@ -353,7 +353,7 @@ class Flow:
         return self._ok("pay", *self.api.call("POST", f"/orders/{order_id}/pay", {}, customer))
 
     def payment_notification(self, order: dict[str, Any]) -> tuple[dict[str, str], bytes]:
-        from chalicelib.services.payment_providers import provider
+        from chalicelib.orders.payment_providers import provider
 
         return provider("local").make_notification(order["order_id"], order["total_fen"])
 
@@ -375,7 +375,7 @@ class Flow:
 
     def dispatch_print(self, job_id: str) -> Any:
         """What the print_jobs stream's Lambda does with the job's INSERT record."""
-        from chalicelib.services.print_dispatch import handle_stream_records
+        from chalicelib.printing.dispatch import handle_stream_records
 
         return handle_stream_records(self.stream_insert(job_id))
 
@@ -446,8 +446,8 @@ class Flow:
 
 def first_job_id(order_id: str) -> str:
     """The order's ticket (read directly: not one of the flow's requests)."""
-    from chalicelib.db.order_models import OrderModel
-    from chalicelib.services.print_jobs import first_job_id as first
+    from chalicelib.orders.models import OrderModel
+    from chalicelib.printing.print_jobs import first_job_id as first
 
     job_id = first(OrderModel.get(order_id, consistent_read=True))
     if job_id is None:
@@ -462,7 +462,7 @@ def relay_queue_of(store_id: str) -> tuple[Any, str]:
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     try:
-        from chalicelib.services.print_queues import queue_name
+        from chalicelib.printing.print_queues import queue_name
     except ImportError:
         return sqs, ""
     return sqs, sqs.get_queue_url(QueueName=queue_name(store_id))["QueueUrl"]
@@ -513,9 +513,10 @@ def main() -> int:
             # another. The cold reads are the warm-up's business.
             # The token authorizer is a function of its own on API Gateway (its answer
             # cached per token), so its account read is not a route's round trip: warm it.
-            from chalicelib import config
             from chalicelib.auth import sessions
-            from chalicelib.services import coupons, promotions
+            from chalicelib.coupons import service as coupons
+            from chalicelib.kernel import config
+            from chalicelib.promotions import service as promotions
 
             promotions.ACTIVE_CACHE_S = coupons.AUTO_CACHE_S = float("inf")
             config.SESSION_CACHE_S = 10**9

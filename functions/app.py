@@ -1,27 +1,27 @@
-"""Daojia API: the Chalice app. Routes live in chalicelib/api, one blueprint per area."""
+"""Daojia API: the Chalice app. Routes live in each feature's chalicelib/<feature>/routes.py
+(and *_routes.py), one blueprint per area."""
 
 from __future__ import annotations
 
 import logging
 
 from chalice import Chalice, Rate
-from chalicelib import config, jobs
-from chalicelib.api import (
-    catalogue,
-    coupons,
-    dashboard,
-    health,
-    identity,
-    orders,
-    print_jobs,
-    promotions,
-    relays,
-    returns,
-    store_orders,
-    stores,
-)
-from chalicelib.api.routing import contract_errors
+from chalicelib import jobs
 from chalicelib.auth.authorizer import authorizer_blueprint
+from chalicelib.catalogue import routes as catalogue
+from chalicelib.coupons import routes as coupons
+from chalicelib.dashboard import routes as dashboard
+from chalicelib.health import routes as health
+from chalicelib.http.routing import contract_errors
+from chalicelib.identity import routes as identity
+from chalicelib.kernel import config
+from chalicelib.orders import returns_routes as returns
+from chalicelib.orders import routes as orders
+from chalicelib.orders import store_routes as store_orders
+from chalicelib.printing import relay_routes as relays
+from chalicelib.printing import routes as print_jobs
+from chalicelib.promotions import routes as promotions
+from chalicelib.stores import routes as stores
 
 app = Chalice(app_name="daojia")
 app.log.setLevel(logging.INFO)
@@ -50,7 +50,7 @@ for module in AREAS:
 @app.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)
 def import_worker(event):  # type: ignore[no-untyped-def]
     """Applies uploaded ERP files (the local stack drives the same function)."""
-    from chalicelib.services.import_jobs import handle_message
+    from chalicelib.catalogue.import_jobs import handle_message
 
     for record in event:
         handle_message(record.body)
@@ -67,7 +67,7 @@ PRINT_JOBS_STREAM = f"arn:aws:dynamodb:*:*:table/{config.table_name('print_jobs'
 )
 def print_dispatch(event):  # type: ignore[no-untyped-def]
     """New print jobs go to their store's queue (the watchdog re-sends what fails here)."""
-    from chalicelib.services.print_dispatch import handle_stream_records
+    from chalicelib.printing.dispatch import handle_stream_records
 
     handle_stream_records(event.to_dict()["Records"])
 

@@ -23,7 +23,7 @@ ATTEMPTS = 5  # per order: each failed condition means the order moved meanwhile
 
 
 def _queue(item: dict[str, Any]) -> str:
-    from chalicelib.domain.states import order_queue
+    from chalicelib.kernel.states import order_queue
 
     return f"{item['store_id']['S']}#{order_queue(item['status']['S'])}"
 

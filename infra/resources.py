@@ -61,8 +61,8 @@ def _projection(projection: dict[str, Any]) -> dict[str, Any]:
 def table_definitions(keep_retired: bool = False) -> dict[str, dict[str, Any]]:
     """CloudFormation AWS::DynamoDB::Table properties, by logical id, from the models;
     with ``keep_retired``, the RETIRED_INDEXES too."""
-    from chalicelib import config as app_config
     from chalicelib.db.tables import ALL_MODELS
+    from chalicelib.kernel import config as app_config
 
     out: dict[str, dict[str, Any]] = {}
     for model in ALL_MODELS:
@@ -248,7 +248,7 @@ def cloudformation_resources(prefix: str, keep_retired: bool = False) -> dict[st
     The signing key exists only in AWS (locally DAOJIA_JWT_SECRET holds a literal), so
     ``create_all`` has no counterpart for it.
     """
-    from chalicelib import config as app_config
+    from chalicelib.kernel import config as app_config
 
     # The models carry the prefix of the process that imported them (daojia-local when
     # building a template on a laptop): name the tables with the prefix asked for.

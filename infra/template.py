@@ -141,7 +141,7 @@ API_ROLE_ID = "ApiHandlerRole"  # the role chalice package creates for the API f
 
 
 def relay_queue_role(prefix: str) -> dict[str, Any]:
-    """The role the API assumes to vend a relay its queue credentials (services/relays.py).
+    """The role the API assumes to vend a relay its queue credentials (printing/relays.py).
 
     It may use every store's print queue; each vended session is narrowed by a session
     policy to one store's queue. Only the API function's role may assume it."""

@@ -126,7 +126,7 @@ def aws(_aws_snapshot):
     with moto.mock_aws():
         _restore(_aws_snapshot)
         from chalicelib.auth import sessions
-        from chalicelib.queues import queue_url
+        from chalicelib.kernel.queues import queue_url
 
         queue_url.cache_clear()
         sessions.clear_cache()  # accounts the authorizer read belong to the previous test

@@ -26,9 +26,9 @@ def with_discount(monkeypatch, amount_fen: int) -> None:  # type: ignore[no-unty
     goods from 1 fen (the domain caps it at the goods), added to what is on at the store."""
     from datetime import timedelta
 
-    from chalicelib import clock
-    from chalicelib.domain import promotions as promo
-    from chalicelib.services import checkout
+    from chalicelib.checkout import promotion_engine as promo
+    from chalicelib.checkout import service as checkout
+    from chalicelib.kernel import clock
 
     # hypothesis runs many examples in one test: wrap the real function, not an earlier wrapper
     original = getattr(checkout._promotions, "__wrapped__", checkout._promotions)
@@ -53,10 +53,10 @@ def seed_catalogue(
 ) -> None:
     """The API tests' stores and their first ``count`` products (SKUs "100".."124",
     "105" inactive), for tests that cannot use the fixtures (e.g. against the moto server)."""
-    from chalicelib.domain.catalogue import parse_product, parse_store_item
-    from chalicelib.schemas.stores import StoreCreate
-    from chalicelib.services.imports import apply_products, apply_store_items
-    from chalicelib.services.stores import create_store
+    from chalicelib.catalogue.imports import apply_products, apply_store_items
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
+    from chalicelib.stores.schemas import StoreCreate
+    from chalicelib.stores.service import create_store
 
     from tests.api.conftest import STORE_A, STORE_B
 
@@ -93,14 +93,14 @@ def seed_catalogue(
 
 def set_fresh(skus: Sequence[str], fresh: bool) -> None:
     """Mark products fresh (生鲜) or not; orders placed afterwards carry the flag."""
-    from chalicelib.db.models import ProductModel
+    from chalicelib.catalogue.models import ProductModel
 
     for sku in skus:
         ProductModel(sku).update(actions=[ProductModel.fresh.set(fresh)])
 
 
 def set_stock(skus: Sequence[str], stock: int, store_id: str = "sh-a") -> None:
-    from chalicelib.db.models import StoreItemModel
+    from chalicelib.catalogue.models import StoreItemModel
 
     for sku in skus:
         StoreItemModel(store_id, sku).update(actions=[StoreItemModel.stock.set(stock)])
@@ -113,8 +113,9 @@ def place_paid(
     store_id: str = "sh-a",
 ) -> str:
     """Place and pay an order; returns its id."""
-    from chalicelib.schemas.orders import PlaceOrder
-    from chalicelib.services import orders, payments
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.schemas import PlaceOrder
 
     body = {
         "store_id": store_id,
@@ -131,8 +132,8 @@ def place_paid(
 
 def pick(order_id: str, picked: dict[str, int] | None = None, staff: Principal = STAFF_A):
     """Start and finish picking; ``picked`` gives the found quantity by SKU (default: all)."""
-    from chalicelib.schemas.store_workflow import PickResult
-    from chalicelib.services import order_flow, store_workflow
+    from chalicelib.orders import order_flow, store_workflow
+    from chalicelib.orders.store_workflow_schemas import PickResult
 
     store_workflow.start_picking(staff, order_id)
     order = order_flow.get(order_id)
@@ -145,8 +146,8 @@ def pick(order_id: str, picked: dict[str, int] | None = None, staff: Principal =
 
 def complete(order_id: str, staff: Principal = STAFF_A, customer: Principal = CUSTOMER_1):
     """From picked to completed, by delivery or pickup."""
-    from chalicelib.schemas.store_workflow import Checkout, Pickup
-    from chalicelib.services import order_flow, store_workflow
+    from chalicelib.orders import order_flow, store_workflow
+    from chalicelib.orders.store_workflow_schemas import Checkout, Pickup
 
     order = order_flow.get(order_id)
     store_workflow.checkout(staff, order.store_id, Checkout(order_code=order_id))
@@ -172,8 +173,8 @@ def completed_order(
 
 def open_return(order_id: str, lines: dict[str, int], who: Principal = CUSTOMER_1, key=None):
     """Open a return through the service; returns (ReturnList, created)."""
-    from chalicelib.schemas.returns import ReturnRequest
-    from chalicelib.services import returns
+    from chalicelib.orders import returns
+    from chalicelib.orders.returns_schemas import ReturnRequest
 
     body = msgspec.convert(
         {"lines": [{"sku": s, "units": u} for s, u in lines.items()], "reason": "坏了"},

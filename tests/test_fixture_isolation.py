@@ -11,7 +11,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.config import Config
-from chalicelib.services import print_queues
+from chalicelib.printing import print_queues
 
 from infra.resources import BUCKETS, table_definitions
 from tests.conftest import PREFIX

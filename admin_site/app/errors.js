@@ -31,7 +31,7 @@ const REASONS = [
   [/^Invalid enum value/, "error.reason.choice"],
   [/^(?:not an ISO-8601 time|Invalid RFC3339|needs a time zone)/, "error.reason.time"],
   [/^must be after starts_at$/, "error.reason.after_start"],
-  // The ERP import's row reasons (domain/catalogue.py), some quoting the bad value.
+  // The ERP import's row reasons (catalogue/rules.py), some quoting the bad value.
   [/^longer than (\d+) characters$/, "error.reason.max_length"],
   [/^'.*' is not in the expected format$|^must not contain/, "error.reason.pattern"],
   [/^'.*' is not true\/false$/, "error.reason.bool"],

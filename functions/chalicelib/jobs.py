@@ -10,7 +10,7 @@ log = logging.getLogger("daojia.jobs")
 
 def expire_unpaid() -> None:
     """Unpaid orders past their payment deadline expire and give their stock back."""
-    from chalicelib.services.orders import expire_due
+    from chalicelib.orders.service import expire_due
 
     n = expire_due()
     if n:
@@ -20,28 +20,28 @@ def expire_unpaid() -> None:
 def print_watchdog(period_s: float = 60) -> None:
     """Print jobs not acknowledged in time are re-sent and shown as missed (漏单).
     ``period_s``: how often this runs (AWS: every minute; the local stack: 5 s)."""
-    from chalicelib.services.print_watchdog import run
+    from chalicelib.printing.watchdog import run
 
     run(period_s=period_s)
 
 
 def auto_complete() -> None:
     """Delivered orders the customer did not confirm complete after the set days."""
-    from chalicelib.services.store_workflow import auto_complete_due
+    from chalicelib.orders.store_workflow import auto_complete_due
 
     auto_complete_due()
 
 
 def retry_refunds() -> None:
     """Refunds the payment provider has not confirmed are tried again."""
-    from chalicelib.services.refunds import retry_pending
+    from chalicelib.orders.refunds import retry_pending
 
     retry_pending()
 
 
 def coupon_reminders() -> None:
     """Customers are reminded of available coupons expiring within 3 days (once each)."""
-    from chalicelib.services.coupon_reminders import run
+    from chalicelib.coupons.reminders import run
 
     n = run(within_days=3)
     if n:

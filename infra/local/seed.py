@@ -120,13 +120,14 @@ def seed(verbose: bool = False) -> SeedReport:
     """Write the demo data (idempotent). The environment must already name the local
     stack's AWS endpoint and ``DAOJIA_STAGE=local``."""
     import msgspec
-    from chalicelib import config
-    from chalicelib.domain.catalogue import parse_product, parse_store_item
-    from chalicelib.errors import Conflict
-    from chalicelib.schemas.identity import StaffCreate
-    from chalicelib.schemas.stores import StoreCreate
-    from chalicelib.services import identity, imports
-    from chalicelib.services import stores as store_service
+    from chalicelib.catalogue import imports
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
+    from chalicelib.identity import service as identity
+    from chalicelib.identity.schemas import StaffCreate
+    from chalicelib.kernel import config
+    from chalicelib.kernel.errors import Conflict
+    from chalicelib.stores import service as store_service
+    from chalicelib.stores.schemas import StoreCreate
 
     from infra.local import demo_data
 
@@ -210,11 +211,12 @@ def _seed_offers(report: SeedReport) -> None:
     before members, so demo members get the new-member gift when they are created."""
     import msgspec
     from chalicelib.auth.principal import Principal
-    from chalicelib.db.coupon_models import CouponTemplateModel
-    from chalicelib.db.promotion_models import PromotionModel
-    from chalicelib.schemas.coupons import TemplateCreate
-    from chalicelib.schemas.promotions import PromotionCreate
-    from chalicelib.services import coupons, promotions
+    from chalicelib.coupons import service as coupons
+    from chalicelib.coupons.models import CouponTemplateModel
+    from chalicelib.coupons.schemas import TemplateCreate
+    from chalicelib.promotions import service as promotions
+    from chalicelib.promotions.models import PromotionModel
+    from chalicelib.promotions.schemas import PromotionCreate
 
     from infra.local import demo_data
 
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     _require_loopback_endpoint()
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     out: dict[str, Any] = {}
     if args.create_resources:

@@ -47,7 +47,7 @@ Handler = Callable[[str], None]
 
 def _imports_handler(body: str) -> None:
     # Imported on first use: the API's modules read the environment at import time.
-    from chalicelib.services.import_jobs import handle_message
+    from chalicelib.catalogue.import_jobs import handle_message
 
     handle_message(body)
 
@@ -86,7 +86,7 @@ StreamHandler = Callable[[list[dict[str, Any]]], Any]
 
 
 def _print_jobs_stream(records: list[dict[str, Any]]) -> None:
-    from chalicelib.services.print_dispatch import handle_stream_records
+    from chalicelib.printing.dispatch import handle_stream_records
 
     handle_stream_records(records)
 
@@ -268,14 +268,14 @@ class Worker:
 
     def _client(self) -> Any:
         if self._sqs is None:
-            from chalicelib.queues import sqs_client
+            from chalicelib.kernel.queues import sqs_client
 
             self._sqs = sqs_client()
         return self._sqs
 
     def _url(self, short: str) -> str:
         if short not in self._queue_urls:
-            from chalicelib.queues import queue_url
+            from chalicelib.kernel.queues import queue_url
 
             self._queue_urls[short] = queue_url(short)
         return self._queue_urls[short]
@@ -319,7 +319,7 @@ class Worker:
                 self._in_flight -= 1
 
     def _stream_loop(self, short: str, handler: StreamHandler) -> None:
-        from chalicelib import config
+        from chalicelib.kernel import config
 
         def tracked(records: list[dict[str, Any]]) -> None:
             with self._tracking():

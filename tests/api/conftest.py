@@ -111,7 +111,7 @@ def token_for(subject, role, store_id=None):
 def relay_token_for(store_id, relay_id=None):
     """An active relay record for the store and its token (as head office issues them)."""
     from chalicelib.auth import tokens
-    from chalicelib.db.relay_models import RelayModel
+    from chalicelib.printing.relay_models import RelayModel
 
     relay_id = relay_id or f"relay-{store_id}"
     RelayModel(
@@ -140,8 +140,8 @@ def tokens_(aws):
 
 @pytest.fixture
 def stores(aws):
-    from chalicelib.schemas.stores import StoreCreate
-    from chalicelib.services.stores import create_store
+    from chalicelib.stores.schemas import StoreCreate
+    from chalicelib.stores.service import create_store
 
     for s in (STORE_A, STORE_B):
         create_store(msgspec.convert(s, StoreCreate))
@@ -151,8 +151,8 @@ def stores(aws):
 @pytest.fixture
 def catalogue(stores):
     """Three categories of products sold in both stores; one product inactive."""
-    from chalicelib.domain.catalogue import parse_product, parse_store_item
-    from chalicelib.services.imports import apply_products, apply_store_items
+    from chalicelib.catalogue.imports import apply_products, apply_store_items
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
 
     products = []
     for i in range(25):

@@ -17,7 +17,7 @@ from typing import Any
 @cache
 def _document() -> dict[str, Any]:
     import app  # noqa: F401  (registers every route)
-    from chalicelib.api.openapi import build
+    from chalicelib.http.openapi import build
 
     return build()
 

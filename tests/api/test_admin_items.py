@@ -4,8 +4,8 @@ sale, out of stock, inactive products too), by SKU or category, with a bounded s
 from __future__ import annotations
 
 import pytest
-from chalicelib.db.models import ProductModel
-from chalicelib.services import catalogue
+from chalicelib.catalogue import service as catalogue
+from chalicelib.catalogue.models import ProductModel
 
 URL = "/admin/stores/sh-a/items"
 SKUS = [str(100 + i) for i in range(25)]

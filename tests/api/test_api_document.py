@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import app  # noqa: F401  (registers every route in ROUTES)
 import msgspec
 import pytest
-from chalicelib.api.openapi import build
-from chalicelib.api.routing import ROUTES
+from chalicelib.http.openapi import build
+from chalicelib.http.routing import ROUTES
 
 from . import contract
 
@@ -127,7 +127,7 @@ def test_the_signature_scheme_in_the_document_is_the_one_the_provider_checks(api
             "paid_at": "2026-11-24T02:31:12Z",
         }
     ).encode()
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders.payment_providers import provider
 
     signature = hmac.new(key.digest(), body, hashlib.sha256).hexdigest()
     notice = provider("local").parse_notification({"X-Daojia-Signature": signature}, body)
@@ -222,9 +222,9 @@ def _near(iso: str, seconds: int) -> bool:
 
 
 def test_session_expiry_is_iso_8601_like_every_other_time(api, stores):
-    from chalicelib import config
-    from chalicelib.schemas.identity import StaffCreate
-    from chalicelib.services.identity import create_staff
+    from chalicelib.identity.schemas import StaffCreate
+    from chalicelib.identity.service import create_staff
+    from chalicelib.kernel import config
 
     _, sent = api.call("POST", "/auth/otp", {"phone": "13800000009"})
     status, session = api.call(

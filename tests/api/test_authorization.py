@@ -5,7 +5,7 @@ import re
 
 import app  # noqa: F401  (registers every route before the matrix is built)
 import pytest
-from chalicelib.api.routing import ROUTES
+from chalicelib.http.routing import ROUTES
 
 ROLES = ["customer", "staff_a", "manager_a", "hq", "relay_a"]
 ROLE_OF = {

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from chalicelib.db.models import ProductModel, StoreItemModel
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
 
 
 def browse_all(api, path, limit):
@@ -107,7 +107,7 @@ def test_changing_a_products_category_refiles_it_in_every_store(api, catalogue, 
 def run_worker_once(aws):
     """Deliver the queued import message as the SQS event source would."""
     import boto3
-    from chalicelib.services.import_jobs import handle_message
+    from chalicelib.catalogue.import_jobs import handle_message
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     msgs = sqs.receive_message(QueueUrl=aws["imports"], MaxNumberOfMessages=10).get("Messages", [])

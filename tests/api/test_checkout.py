@@ -8,15 +8,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from chalicelib import clock
-from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel
-from chalicelib.db.models import ProductModel
-from chalicelib.db.order_models import OrderModel
-from chalicelib.db.promotion_models import FlashBuyerModel, PromotionModel
-from chalicelib.db.promotion_repo import remaining
-from chalicelib.services import coupons as coupon_service
-from chalicelib.services import orders
-from chalicelib.services import promotions as promotion_service
+from chalicelib.catalogue.models import ProductModel
+from chalicelib.coupons import service as coupon_service
+from chalicelib.coupons.models import CouponModel, CouponTemplateModel
+from chalicelib.kernel import clock
+from chalicelib.orders import service as orders
+from chalicelib.orders.models import OrderModel
+from chalicelib.promotions import service as promotion_service
+from chalicelib.promotions.models import FlashBuyerModel, PromotionModel
+from chalicelib.promotions.repo import remaining
 
 from tests.api.conftest import token_for
 from tests.api.test_orders_api import cart, place

@@ -6,7 +6,7 @@ separate requests, and leaves the order exactly where those requests would."""
 from __future__ import annotations
 
 import pytest
-from chalicelib.db.order_models import OrderModel, RefundModel
+from chalicelib.orders.models import OrderModel, RefundModel
 
 from tests.api.test_store_workflow import all_picked, paid, step, stock
 

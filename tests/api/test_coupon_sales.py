@@ -8,12 +8,12 @@ customers see nothing. The tables are checked, not only the answers."""
 from __future__ import annotations
 
 import pytest
-from chalicelib.db.coupon_models import CouponModel, CouponSaleModel, CouponTemplateModel
-from chalicelib.db.coupon_repo import get_coupon, mark_used_items, redemption_items
-from chalicelib.db.order_models import PaymentModel, RefundModel
-from chalicelib.db.order_repo import add_all, transact
-from chalicelib.services import coupons as coupon_service
-from chalicelib.services.payment_providers import provider
+from chalicelib.coupons import service as coupon_service
+from chalicelib.coupons.models import CouponModel, CouponSaleModel, CouponTemplateModel
+from chalicelib.coupons.repo import get_coupon, mark_used_items, redemption_items
+from chalicelib.db.transactions import add_all, transact
+from chalicelib.orders.models import PaymentModel, RefundModel
+from chalicelib.orders.payment_providers import provider
 
 from tests.api.conftest import token_for
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from chalicelib import clock
-from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel, NotificationModel
-from chalicelib.db.coupon_repo import (
+from chalicelib.coupons import reminders as coupon_reminders
+from chalicelib.coupons import service
+from chalicelib.coupons.models import CouponModel, CouponTemplateModel, NotificationModel
+from chalicelib.coupons.repo import (
     get_coupon,
     mark_used_items,
     redemption_items,
     release_items,
     return_items,
 )
-from chalicelib.db.order_repo import add_all, transact
-from chalicelib.services import coupon_reminders
-from chalicelib.services import coupons as service
+from chalicelib.db.transactions import add_all, transact
+from chalicelib.kernel import clock
 
 from tests.api.conftest import token_for
 
@@ -183,7 +183,7 @@ def test_claim_is_idempotent_per_request_id_and_respects_the_limit(api, tokens_)
 
 
 def test_claim_through_a_staff_qr_code_records_the_staff_member(api, tokens_, stores):
-    from chalicelib.db.models import StaffModel
+    from chalicelib.identity.models import StaffModel
 
     StaffModel(
         "sh-a-li",
@@ -313,7 +313,7 @@ def test_a_second_lock_or_a_foreign_customer_cannot_take_a_locked_coupon(api, to
 
 
 def members(n):
-    from chalicelib.services.identity import register_customer
+    from chalicelib.identity.service import register_customer
 
     return [register_customer(f"1390000{i:04d}")[0].customer_id for i in range(n)]
 
@@ -366,7 +366,7 @@ def test_registration_issues_the_new_member_gift_once(api, tokens_):
 
 
 def test_first_sign_in_gets_the_registration_coupons(api, tokens_):
-    from chalicelib.services.identity import register_customer
+    from chalicelib.identity.service import register_customer
 
     create(api, tokens_, amount_off(auto_issue="registration", claimable=False))
     service.forget_auto_cache()
@@ -391,7 +391,7 @@ def test_after_payment_issues_above_the_minimum_once_per_order(api, tokens_):
 
 
 def test_reminders_record_one_notification_per_expiring_coupon(api, tokens_):
-    from chalicelib.db.models import CustomerModel
+    from chalicelib.identity.models import CustomerModel
 
     [cid] = members(1)
     _, soon = create(api, tokens_, amount_off(days_after_claim=2))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from chalicelib import clock
-from chalicelib.db.order_models import OrderModel
+from chalicelib.kernel import clock
+from chalicelib.orders.models import OrderModel
 
 from tests.api.conftest import relay_token_for
 from tests.api.test_orders_api import cart, place

@@ -1,7 +1,8 @@
 """Bad input gets a clear 4xx in the contract's shape, and nothing is written."""
 
 import pytest
-from chalicelib.db.models import ProductModel, StoreModel
+from chalicelib.catalogue.models import ProductModel
+from chalicelib.stores.models import StoreModel
 
 from .conftest import STORE_A
 
@@ -48,7 +49,7 @@ def test_negative_money_and_bad_product_fields(api, tokens_, aws):
 
 @pytest.mark.allow_500
 def test_unexpected_failures_are_a_contract_500_without_internals(api, tokens_, aws, monkeypatch):
-    from chalicelib.services import stores as service
+    from chalicelib.stores import service
 
     def boom(*_a, **_k):
         raise RuntimeError("secret internal detail")
@@ -65,7 +66,7 @@ def test_unexpected_failures_are_a_contract_500_without_internals(api, tokens_, 
 
 
 def test_health_is_503_when_a_dependency_is_down(api, aws, monkeypatch):
-    from chalicelib.services import health
+    from chalicelib.health import service as health
 
     def down():
         raise ConnectionError("endpoint unreachable")

@@ -10,18 +10,18 @@ from datetime import timedelta
 import msgspec
 import pytest
 from botocore.exceptions import ClientError
-from chalicelib import clock
 from chalicelib.auth.principal import Principal
-from chalicelib.db import promotion_repo
-from chalicelib.db.promotion_repo import remaining, reserve
-from chalicelib.errors import ApiError
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.promotions import repo as promotion_repo
+from chalicelib.promotions.repo import remaining, reserve
 from pynamodb.exceptions import TransactWriteError
 
 
 @pytest.fixture
 def sale(catalogue, monkeypatch):
-    from chalicelib.schemas.promotions import PromotionCreate
-    from chalicelib.services import promotions
+    from chalicelib.promotions import service as promotions
+    from chalicelib.promotions.schemas import PromotionCreate
 
     now = clock.now()
     body = {

@@ -13,7 +13,7 @@ import re
 import app  # noqa: F401  (registers every route in ROUTES)
 import boto3
 import pytest
-from chalicelib.api.routing import ROUTES
+from chalicelib.http.routing import ROUTES
 
 from .contract import error_shape_problems
 

@@ -1,5 +1,5 @@
 import pytest
-from chalicelib.db.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel
+from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, OtpChallengeModel
 
 PHONE = "13912345678"
 
@@ -7,8 +7,8 @@ PHONE = "13912345678"
 @pytest.fixture
 def staff(stores):
     """A manager of sh-a, created through the service (as head office would)."""
-    from chalicelib.schemas.identity import StaffCreate
-    from chalicelib.services.identity import create_staff
+    from chalicelib.identity.schemas import StaffCreate
+    from chalicelib.identity.service import create_staff
 
     create_staff(
         StaffCreate(
@@ -44,7 +44,7 @@ def test_first_sign_in_registers_the_member_with_its_source(api, stores):
 
 
 def test_second_sign_in_is_the_same_member(api, aws, monkeypatch):
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     monkeypatch.setattr(config, "OTP_RESEND_S", 0)
     _, first = sign_in(api)
@@ -85,7 +85,7 @@ def test_five_wrong_codes_lock_the_phone_even_for_the_right_code(api, aws):
 
 
 def test_the_code_is_not_exposed_outside_the_local_stage(api, aws, monkeypatch):
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     monkeypatch.setattr(config, "STAGE", "prod")
     status, body = api.call("POST", "/auth/otp", {"phone": PHONE})
@@ -192,7 +192,7 @@ def test_bad_and_expired_tokens_get_json_401(api, aws):
 
 
 def test_no_sms_provider_is_503_and_nothing_is_logged(api, aws, monkeypatch, caplog):
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     monkeypatch.setattr(config, "STAGE", "prod")
     monkeypatch.setattr(config, "SMS_PROVIDER", "")

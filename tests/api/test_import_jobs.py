@@ -3,8 +3,8 @@
 import time
 
 from chalicelib.auth.principal import Principal
-from chalicelib.db.models import ImportJobModel, ProductModel
-from chalicelib.services import import_jobs
+from chalicelib.catalogue import import_jobs
+from chalicelib.catalogue.models import ImportJobModel, ProductModel
 
 CSV = "sku,name,category1,category2,unit\n1,苹果,水果,苹果梨,个\n2,梨,水果,苹果梨,个\n"
 HQ = Principal("hq-admin", "hq_admin")

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import app
-from chalicelib.api.openapi import build, render
-from chalicelib.api.routing import ROUTES
+from chalicelib.http.openapi import build, render
+from chalicelib.http.routing import ROUTES
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -55,7 +55,7 @@ def test_the_api_serves_the_document(api, aws):
 def test_examples_match_their_schemas():
     """An example that does not decode with its own schema would mislead client authors."""
     import msgspec
-    from chalicelib.api.openapi import schema_examples
+    from chalicelib.http.openapi import schema_examples
 
     schemas = {}
     for spec in ROUTES:

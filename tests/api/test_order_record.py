@@ -5,8 +5,8 @@ figures."""
 
 import json
 
-from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import IdempotencyModel, OrderModel, PaymentModel, RefundModel
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.orders.models import IdempotencyModel, OrderModel, PaymentModel, RefundModel
 
 from tests.api.test_orders_api import cart, paid_order, place, stock
 
@@ -14,7 +14,7 @@ from tests.api.test_orders_api import cart, paid_order, place, stock
 def notify(api, order_id, amount_fen, times=1):
     """The provider's signed notification of one payment, sent ``times`` times (it
     retries until answered SUCCESS); the last answer and the transaction id."""
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders.payment_providers import provider
 
     headers, body = provider("local").make_notification(order_id, amount_fen)
     for _ in range(times):
@@ -52,7 +52,7 @@ def test_a_changed_total_is_refused_and_nothing_is_written(api, catalogue, token
 
 
 def test_the_order_lists_its_refunds_with_their_status(api, catalogue, tokens_, monkeypatch):
-    from chalicelib.services import payment_providers
+    from chalicelib.orders import payment_providers
 
     order = paid_order(api, tokens_, items=(("100", 3), ("101", 1)))
     assert order["refunds"] == []
@@ -76,7 +76,7 @@ def test_the_order_lists_its_refunds_with_their_status(api, catalogue, tokens_, 
         assert refund["amount_fen"] == picked["refunded_fen"] > 0
         assert refund["lines"] == [{"sku": "100", "units": 1, "amount_fen": refund["amount_fen"]}]
     monkeypatch.undo()
-    from chalicelib.services import refunds
+    from chalicelib.orders import refunds
 
     assert refunds.retry_pending() == 1
     _, seen = api.call("GET", f"/orders/{oid}", token=tokens_["customer"])
@@ -95,7 +95,7 @@ def dashboard_refunded(api, tokens_):
 
 
 def test_a_late_payment_is_recorded_on_the_order_and_in_the_figures(api, catalogue, tokens_):
-    from chalicelib.services import orders
+    from chalicelib.orders import service as orders
 
     _, order = place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
     oid = order["order_id"]
@@ -143,7 +143,7 @@ def test_a_second_payment_of_a_paid_order_moves_the_refunded_total(api, catalogu
 def test_a_payment_of_the_wrong_amount_is_refunded_and_the_order_can_still_be_paid(
     api, catalogue, tokens_
 ):
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders.payment_providers import provider
 
     _, order = place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
     oid = order["order_id"]
@@ -164,7 +164,7 @@ def test_a_payment_of_the_wrong_amount_is_refunded_and_the_order_can_still_be_pa
 
 
 def test_a_payment_for_an_unknown_order_is_refunded(api, catalogue, tokens_):
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders.payment_providers import provider
 
     status, ack, tx = notify(api, "261124NOSUCHID", 990, times=2)
     assert status == 200 and ack["code"] == "SUCCESS", ack
@@ -179,7 +179,7 @@ def test_a_payment_for_an_unknown_order_is_refunded(api, catalogue, tokens_):
 
 
 def test_payment_and_expiry_are_recorded_with_the_system_role(api, catalogue, tokens_):
-    from chalicelib.services import orders
+    from chalicelib.orders import service as orders
 
     paid = paid_order(api, tokens_)
     pay = paid["history"][-1]
@@ -194,8 +194,8 @@ def test_payment_and_expiry_are_recorded_with_the_system_role(api, catalogue, to
 def test_the_system_role_is_granted_nothing():
     import pytest
     from chalicelib.auth.principal import principal_from_context
-    from chalicelib.errors import Unauthorized
-    from chalicelib.services import order_flow, payments
+    from chalicelib.kernel.errors import Unauthorized
+    from chalicelib.orders import order_flow, payments
 
     for actor in (order_flow.SYSTEM, payments.PAYMENT_ACTOR):
         assert actor.role == "system"

@@ -3,14 +3,9 @@
 import json
 
 import pytest
-from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import (
-    CounterModel,
-    OrderModel,
-    PaymentModel,
-    PrintJobModel,
-    RefundModel,
-)
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.orders.models import OrderModel, PaymentModel, RefundModel
+from chalicelib.printing.models import CounterModel, PrintJobModel
 
 ADDRESS = {
     "name": "王女士",
@@ -123,7 +118,7 @@ def test_placing_answers_with_the_payment_sheet(api, catalogue, tokens_, monkeyp
 
 
 def test_an_unreachable_provider_does_not_stop_placing(api, catalogue, tokens_, monkeypatch):
-    from chalicelib.services import payment_providers
+    from chalicelib.orders import payment_providers
 
     def down(self, order_id, amount_fen, description):
         raise ConnectionError("provider down")
@@ -152,7 +147,7 @@ def paid_order(api, tokens_, items=(("100", 2), ("101", 1)), key="key-paid-0001"
 def test_payment_marks_paid_and_creates_one_print_job_whose_sending_numbers_the_day(
     api, catalogue, tokens_
 ):
-    from chalicelib.services import print_dispatch
+    from chalicelib.printing import dispatch as print_dispatch
 
     order = paid_order(api, tokens_)
     assert order["status"] == "paid" and order["paid_fen"] == order["total_fen"]
@@ -174,7 +169,7 @@ def test_payment_marks_paid_and_creates_one_print_job_whose_sending_numbers_the_
 
 
 def test_the_webhook_checks_signatures_and_ignores_duplicates(api, catalogue, tokens_):
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders.payment_providers import provider
 
     _, order = place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
     headers, body = provider("local").make_notification(order["order_id"], order["total_fen"])
@@ -199,8 +194,8 @@ def test_the_webhook_checks_signatures_and_ignores_duplicates(api, catalogue, to
 
 
 def test_a_late_payment_for_an_expired_order_is_refunded(api, catalogue, tokens_):
-    from chalicelib.services import orders
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
 
     _, order = place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
     assert orders.expire_due(now_epoch=2**40) == 1
@@ -215,7 +210,7 @@ def test_a_late_payment_for_an_expired_order_is_refunded(api, catalogue, tokens_
 
 
 def test_expiry_leaves_orders_within_their_deadline_alone(api, catalogue, tokens_):
-    from chalicelib.services import orders
+    from chalicelib.orders import service as orders
 
     place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
     assert orders.expire_due() == 0

@@ -9,10 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from chalicelib.db.order_models import OrderModel, PrintJobModel
-from chalicelib.schemas import print_messages
-from chalicelib.services import print_dispatch, print_queues, print_watchdog
-from chalicelib.services.print_jobs import ACK_WITHIN_S
+from chalicelib.orders.models import OrderModel
+from chalicelib.printing import dispatch as print_dispatch
+from chalicelib.printing import messages as print_messages
+from chalicelib.printing import print_queues
+from chalicelib.printing import watchdog as print_watchdog
+from chalicelib.printing.models import PrintJobModel
+from chalicelib.printing.print_jobs import ACK_WITHIN_S
 
 from tests.api.conftest import relay_token_for
 from tests.api.test_orders_api import ADDRESS, cart, place
@@ -63,7 +66,7 @@ def pickup_at_b(api, tokens_, key="print-key-b001"):
 
 def drain(store_id="sh-a"):
     """Every message on the store's queue (received and deleted)."""
-    from chalicelib.queues import sqs_client
+    from chalicelib.kernel.queues import sqs_client
 
     sqs = sqs_client()
     url = print_queues.url(store_id)
@@ -124,7 +127,7 @@ def ack(api, token, job_id, copy):
 
 
 def test_each_store_gets_a_fifo_queue_with_a_dead_letter_queue_when_created(stores):
-    from chalicelib.queues import sqs_client
+    from chalicelib.kernel.queues import sqs_client
 
     sqs = sqs_client()
     for store in stores:
@@ -139,7 +142,7 @@ def test_each_store_gets_a_fifo_queue_with_a_dead_letter_queue_when_created(stor
 
 
 def test_a_missing_queue_is_created_on_the_first_dispatch(api, catalogue, tokens_):
-    from chalicelib.queues import sqs_client
+    from chalicelib.kernel.queues import sqs_client
 
     sqs = sqs_client()
     sqs.delete_queue(
@@ -151,7 +154,7 @@ def test_a_missing_queue_is_created_on_the_first_dispatch(api, catalogue, tokens
 
 
 def test_a_deleted_queue_behind_a_cached_url_is_created_again(api, catalogue, tokens_):
-    from chalicelib.queues import sqs_client
+    from chalicelib.kernel.queues import sqs_client
 
     url = print_queues.url("sh-a")  # cached now
     sqs_client().delete_queue(QueueUrl=url)
@@ -314,7 +317,7 @@ def test_a_failing_record_does_not_stop_the_others(api, catalogue, tokens_, monk
 def test_the_table_stream_drives_the_dispatcher_like_lambda_does(api, catalogue, tokens_):
     """The local worker's stream reader against moto's DynamoDB stream: the payment's
     transaction inserts the job, the stream delivers the INSERT, the message is sent."""
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     from infra.local.worker import StreamReader
 
@@ -468,7 +471,7 @@ def test_a_both_copies_ack_racing_the_watchdog_is_still_recorded(
     """The job was read as sent, then the watchdog marked it missed before the ack's
     write: the write's condition fails, the job is read again and the ack recorded
     (it was answered 200 without being recorded)."""
-    from chalicelib.services import print_jobs
+    from chalicelib.printing import print_jobs
 
     order_id, job_id = paid(api, tokens_)
     print_dispatch.dispatch(job_id)
@@ -717,7 +720,7 @@ def test_a_missed_job_is_in_the_status_index_until_printed(api, catalogue, token
 
 
 def test_the_status_index_holds_keys_only():
-    from chalicelib.db.order_models import PrintJobsByStoreStatus
+    from chalicelib.printing.models import PrintJobsByStoreStatus
 
     assert PrintJobsByStoreStatus.Meta.projection.projection_type == "KEYS_ONLY"
 

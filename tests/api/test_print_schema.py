@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import msgspec
-from chalicelib.schemas import print_messages
+from chalicelib.printing import messages as print_messages
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "print-job.v1.json"
 
@@ -13,7 +13,7 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "print-jo
 def test_committed_schema_is_current():
     assert COMMITTED.read_text(encoding="utf-8") == print_messages.render(), (
         "docs/schemas/print-job.v1.json is stale: from functions/ run "
-        "../.venv/bin/python -m chalicelib.schemas.print_messages > "
+        "../.venv/bin/python -m chalicelib.printing.messages > "
         "../docs/schemas/print-job.v1.json"
     )
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from chalicelib import clock
-from chalicelib.db.promotion_models import FlashShardModel, PromotionModel
-from chalicelib.db.promotion_repo import release, remaining, reserve
-from chalicelib.errors import ApiError
-from chalicelib.services import promotions as service
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.promotions import service
+from chalicelib.promotions.models import FlashShardModel, PromotionModel
+from chalicelib.promotions.repo import release, remaining, reserve
 
 
 def at(hours: float) -> str:
@@ -223,8 +223,8 @@ def test_ending_a_flash_sale_stops_purchases_at_once(api, tokens_, catalogue):
         reserve(pid, "c-2", 1)
     assert err.value.code == "flash_sale_not_live"
     # Even a caller holding a stale view cannot buy: the shards refuse.
-    from chalicelib.db.order_repo import cancellation_codes, transact
-    from chalicelib.db.promotion_repo import Reservation, reservation_items
+    from chalicelib.db.transactions import cancellation_codes, transact
+    from chalicelib.promotions.repo import Reservation, reservation_items
     from pynamodb.exceptions import TransactWriteError
 
     piece = reservation_items(pid, "c-2", 1, 0, per_customer_limit=2)

@@ -8,8 +8,8 @@ in-process moto; hypothesis chooses the carts and what happens to them.
 from __future__ import annotations
 
 import hypothesis.strategies as st
-from chalicelib.db.order_models import OrderModel, RefundModel
-from chalicelib.errors import ValidationFailed
+from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.orders.models import OrderModel, RefundModel
 from hypothesis import HealthCheck, given, settings
 
 from tests.order_steps import (
@@ -77,7 +77,7 @@ def check_never_more_than_paid(order_id):
 )
 @given(scenario=scenarios())
 def test_refunds_never_exceed_what_was_paid(catalogue, monkeypatch, scenario):
-    from chalicelib.services import returns
+    from chalicelib.orders import returns
 
     lines = scenario["lines"]
     set_stock([sku for sku, _, _ in lines], 999)

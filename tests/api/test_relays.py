@@ -8,9 +8,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from chalicelib import clock
-from chalicelib.db.order_models import OrderModel, PrintJobModel
-from chalicelib.services import print_dispatch, print_queues, relays
+from chalicelib.kernel import clock
+from chalicelib.orders.models import OrderModel
+from chalicelib.printing import dispatch as print_dispatch
+from chalicelib.printing import print_queues, relays
+from chalicelib.printing.models import PrintJobModel
 
 from tests.api.conftest import token_for
 from tests.api.test_print_jobs import ack, paid, pickup_at_b
@@ -33,7 +35,7 @@ def fresh_queue_cache():
 @pytest.fixture(autouse=True)
 def only_issued_relays(tokens_):
     """These tests issue their relays through the API: drop the fixture's ready-made one."""
-    from chalicelib.db.relay_models import RelayModel
+    from chalicelib.printing.relay_models import RelayModel
 
     RelayModel("relay-sh-a").delete()
 

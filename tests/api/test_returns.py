@@ -3,8 +3,8 @@ collected or received, idempotent refunds, access by role and store."""
 
 from __future__ import annotations
 
-from chalicelib.db.order_models import OrderModel, RefundModel, ReturnModel
-from chalicelib.domain.money import refund_for_units
+from chalicelib.kernel.money import refund_for_units
+from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
 
 from tests.api.conftest import token_for
 from tests.order_steps import completed_order, pick, place_paid, set_fresh, with_discount
@@ -29,7 +29,7 @@ def paid_for(oid, sku):
 def test_fresh_goods_are_refunded_at_once_and_a_retry_never_refunds_twice(
     api, catalogue, tokens_, monkeypatch
 ):
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders.payment_providers import provider
 
     with_discount(monkeypatch, 300)
     oid = completed_order([("100", 3), ("101", 2)])
@@ -166,7 +166,7 @@ def test_a_mixed_request_opens_a_fresh_and_an_other_return(api, catalogue, token
 
 
 def test_returns_need_a_completed_order(api, catalogue, tokens_):
-    from chalicelib.services import store_workflow
+    from chalicelib.orders import store_workflow
 
     from tests.order_steps import STAFF_A
 
@@ -174,7 +174,7 @@ def test_returns_need_a_completed_order(api, catalogue, tokens_):
     status, err = ret(api, tokens_["customer"], oid, {"100": 1})
     assert status == 409 and err["error"]["code"] == "order_not_completed"
     pick(oid)
-    from chalicelib.schemas.store_workflow import Checkout
+    from chalicelib.orders.store_workflow_schemas import Checkout
 
     store_workflow.checkout(STAFF_A, "sh-a", Checkout(order_code=oid))
     store_workflow.dispatch(STAFF_A, oid)
@@ -212,8 +212,8 @@ def test_returns_are_seen_and_handled_only_by_their_store_and_customer(api, cata
 def test_a_failed_return_refund_is_retried_until_the_provider_takes_it(
     api, catalogue, tokens_, monkeypatch
 ):
-    from chalicelib.services import refunds
-    from chalicelib.services.payment_providers import LocalPaymentProvider, RefundFailed
+    from chalicelib.orders import refunds
+    from chalicelib.orders.payment_providers import LocalPaymentProvider, RefundFailed
 
     set_fresh(NON_FRESH, False)
     oid = completed_order([("110", 2), ("100", 1)])

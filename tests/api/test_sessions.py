@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from chalice.local import LambdaEventConverter
 from chalicelib.auth import sessions
-from chalicelib.db.models import StaffModel, StoreItemModel
-from chalicelib.db.order_models import PrintJobModel
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.identity.models import StaffModel
+from chalicelib.printing.models import PrintJobModel
 
 from tests.order_steps import place_paid
 
@@ -17,8 +18,8 @@ MANAGER = ("sh-a-boss", "manager-password-1")
 
 
 def _create(username, password, role, store_id="sh-a"):
-    from chalicelib.schemas.identity import StaffCreate
-    from chalicelib.services.identity import create_staff
+    from chalicelib.identity.schemas import StaffCreate
+    from chalicelib.identity.service import create_staff
 
     create_staff(
         StaffCreate(
@@ -126,7 +127,7 @@ def test_staff_sign_themselves_out_everywhere(api, accounts):
 
 
 def test_a_customer_signs_out_everywhere(api, aws, monkeypatch):
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     from tests.api.test_identity_api import sign_in
 
@@ -195,7 +196,7 @@ def test_failed_sign_ins_from_one_client_do_not_lock_out_another(api, accounts, 
 
 
 def test_many_addresses_together_lock_the_account_for_all(api, accounts, monkeypatch):
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     monkeypatch.setattr(config, "MAX_FAILED_SIGNINS_PER_ACCOUNT", 12)
     for n in range(12):  # three failures each from four addresses: none locked on its own
@@ -232,7 +233,7 @@ def test_failures_of_an_ended_window_are_not_counted(api, accounts, monkeypatch)
     must not add up with new ones into a lock."""
     from datetime import UTC, datetime
 
-    from chalicelib.db.models import SigninGuardModel
+    from chalicelib.identity.models import SigninGuardModel
 
     for _ in range(4):
         login(api, PICKER, "wrong-password", "203.0.113.7", monkeypatch)
@@ -255,7 +256,7 @@ def test_a_token_of_an_account_moved_to_another_store_is_refused(api, accounts):
 def test_the_authorizer_reads_an_account_once_per_cache_window(api, accounts, monkeypatch):
     """Another container's change (here: written without telling this one's cache) is
     seen once the cached state is older than SESSION_CACHE_S; until then no read."""
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     now = [1000.0]
     reads = []
@@ -280,7 +281,7 @@ def test_the_revocation_delay_is_about_a_minute_at_most():
     """What the README states: API Gateway's cache of the authorizer's answer plus the
     container's cache of the account."""
     from app import app
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     assert sessions.AUTHORIZER_TTL_S + config.SESSION_CACHE_S <= 60
     (authorizer,) = app.builtin_auth_handlers

@@ -34,7 +34,8 @@ def test_a_customers_order_view_shows_no_staff_username(api, catalogue, tokens_)
 
 
 def test_staff_keep_seeing_usernames(catalogue):
-    from chalicelib.services import order_flow, orders
+    from chalicelib.orders import order_flow
+    from chalicelib.orders import service as orders
 
     order_id = place_paid([("100", 2), ("101", 1)])
     pick(order_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from chalicelib import clock
+from chalicelib.kernel import clock
 
 from tests.api.test_orders_api import cart, place
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.db.models import StoreModel
+from chalicelib.stores.models import StoreModel
 
 from tests.api.conftest import STORE_A
 

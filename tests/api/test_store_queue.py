@@ -10,10 +10,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from chalicelib import clock, cursors
-from chalicelib.db.order_models import OrderModel
-from chalicelib.services import order_flow
-from chalicelib.services import orders as order_service
+from chalicelib.kernel import clock, cursors
+from chalicelib.orders import order_flow
+from chalicelib.orders import service as order_service
+from chalicelib.orders.models import OrderModel
 
 from tests.api.test_orders_api import cart, place
 from tests.api.test_store_workflow import all_picked, step

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from chalicelib import config
-from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import OrderModel, RefundModel
-from chalicelib.domain.money import refund_for_units
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.kernel import config
+from chalicelib.kernel.money import refund_for_units
+from chalicelib.orders.models import OrderModel, RefundModel
 
 from tests.api.test_orders_api import cart, place
 from tests.order_steps import with_discount
@@ -128,7 +128,7 @@ def test_a_delivery_order_walks_every_step_and_refuses_every_other(api, catalogu
 
 def test_delivering_schedules_auto_completion(api, catalogue, tokens_):
     from chalicelib import jobs
-    from chalicelib.services.store_workflow import auto_complete_due
+    from chalicelib.orders.store_workflow import auto_complete_due
 
     order = paid(api, tokens_)
     oid, staff = order["order_id"], tokens_["staff_a"]
@@ -253,8 +253,10 @@ def test_a_shortage_prints_an_amendment_slip_citing_the_ticket(api, catalogue, t
     from pathlib import Path
 
     import jsonschema
-    from chalicelib.db.order_models import OrderModel, PrintJobModel
-    from chalicelib.services import print_dispatch, print_queues
+    from chalicelib.orders.models import OrderModel
+    from chalicelib.printing import dispatch as print_dispatch
+    from chalicelib.printing import print_queues
+    from chalicelib.printing.models import PrintJobModel
 
     order = paid(api, tokens_, items=(("100", 3), ("101", 2)))
     oid, staff = order["order_id"], tokens_["staff_a"]
@@ -267,7 +269,7 @@ def test_a_shortage_prints_an_amendment_slip_citing_the_ticket(api, catalogue, t
 
     print_queues.forget()
     assert print_dispatch.dispatch(slip_id) is True
-    from chalicelib.queues import sqs_client
+    from chalicelib.kernel.queues import sqs_client
 
     got = sqs_client().receive_message(QueueUrl=print_queues.url("sh-a"), MaxNumberOfMessages=10)
     (body,) = [json.loads(m["Body"]) for m in got["Messages"] if slip_id in m["Body"]]
@@ -337,8 +339,8 @@ def test_the_picking_result_must_match_the_order(api, catalogue, tokens_):
 def test_a_failed_shortage_refund_is_retried_until_the_provider_takes_it(
     api, catalogue, tokens_, monkeypatch
 ):
-    from chalicelib.services import refunds
-    from chalicelib.services.payment_providers import LocalPaymentProvider, RefundFailed
+    from chalicelib.orders import refunds
+    from chalicelib.orders.payment_providers import LocalPaymentProvider, RefundFailed
 
     order = paid(api, tokens_)
     oid = order["order_id"]

@@ -1,4 +1,4 @@
-from chalicelib.db.models import StoreModel
+from chalicelib.stores.models import StoreModel
 
 from .conftest import STORE_A
 
@@ -69,7 +69,7 @@ def test_nearby_validates_coordinates(api):
 def test_closed_store_reports_next_opening_and_can_be_filtered(api, tokens_, stores, monkeypatch):
     from datetime import UTC, datetime
 
-    from chalicelib import clock
+    from chalicelib.kernel import clock
 
     monkeypatch.setattr(
         clock, "now", lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -128,9 +128,9 @@ def test_an_edit_based_on_a_stale_read_is_a_conflict(stores, monkeypatch):
     """Two editors read the store; the second save must not silently undo the first."""
     import pytest
     from chalicelib.auth.principal import Principal
-    from chalicelib.errors import Conflict
-    from chalicelib.schemas.stores import StoreUpdate
-    from chalicelib.services import stores as service
+    from chalicelib.kernel.errors import Conflict
+    from chalicelib.stores import service
+    from chalicelib.stores.schemas import StoreUpdate
 
     stale = StoreModel.get("sh-a")
     hq = Principal("hq", "hq_admin")

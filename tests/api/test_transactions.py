@@ -2,9 +2,9 @@
 (PynamoDB sends puts before updates whatever the order of the calls)."""
 
 import pytest
-from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import CounterModel
-from chalicelib.db.order_repo import cancellation_codes, transact
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.db.transactions import cancellation_codes, transact
+from chalicelib.printing.models import CounterModel
 from pynamodb.exceptions import TransactWriteError
 
 

@@ -86,7 +86,7 @@ def test_a_flaky_handler_gets_the_same_records_again(ddb):
 
 
 def test_the_worker_reads_the_streams_it_is_given(ddb, monkeypatch):
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     monkeypatch.setattr(config, "table_name", lambda short: TABLE)
     got = threading.Event()

@@ -1,6 +1,6 @@
 """A fake Daojia API for the CLI tests: sign-in, import upload and job polling over HTTP.
 
-It reads rows with the API's own pure functions (chalicelib.domain.catalogue), so lines,
+It reads rows with the API's own pure functions (chalicelib.catalogue.rules), so lines,
 fields and reasons are the real ones, and keeps products and store items in memory so a
 second import of the same rows reports them unchanged. A job advances ``rows_per_poll``
 rows per GET, so the client sees it queued, running and finished.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from chalicelib.domain import catalogue as rules
+from chalicelib.catalogue import rules
 
 USERNAME = "hq-admin"
 PASSWORD = "Daojia-hq-2026"

@@ -1,6 +1,6 @@
 """Unit tests of erp_sync.files: splitting at row boundaries and mapping lines back.
 
-The API's own reader (chalicelib.domain.catalogue.read_rows) is the referee: every row
+The API's own reader (chalicelib.catalogue.rules.read_rows) is the referee: every row
 must come out of the parts exactly as it comes out of the original file, and every line
 the API would report for a part must map back to the line it reports for the original.
 """
@@ -12,7 +12,7 @@ import io
 import json
 
 import pytest
-from chalicelib.domain.catalogue import PRODUCT_COLUMNS, PRODUCT_REQUIRED, read_rows
+from chalicelib.catalogue.rules import PRODUCT_COLUMNS, PRODUCT_REQUIRED, read_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalicelib.api.routing import CORS
+from chalicelib.http.routing import CORS
 
 from infra import http_api
 from infra import template as tpl

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from chalicelib.db.order_models import OrderModel
+from chalicelib.orders.models import OrderModel
 
 from infra import backfill_order_queue
 from infra import template as tpl

@@ -81,7 +81,7 @@ def test_a_stream_of_an_unknown_table_or_a_table_without_stream_fails_the_build(
 
 def test_the_apps_placeholder_arn_names_the_print_jobs_table():
     import app
-    from chalicelib import config
+    from chalicelib.kernel import config
 
     assert f":table/{config.table_name('print_jobs')}/stream" in app.PRINT_JOBS_STREAM
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalicelib import config
 from chalicelib.db.tables import ALL_MODELS
+from chalicelib.kernel import config
 from pynamodb.attributes import TTLAttribute
 
 from infra import template as tpl
@@ -66,7 +66,7 @@ def test_template_passes_cfn_lint(built: Path) -> None:
 def test_packages_hold_the_app_and_lambda_builds_of_its_dependencies(built: Path) -> None:
     with zipfile.ZipFile(built.parent / "deployment.zip") as app_zip:
         names = set(app_zip.namelist())
-    assert {"app.py", "chalicelib/config.py", "chalicelib/db/models.py"} <= names
+    assert {"app.py", "chalicelib/kernel/config.py", "chalicelib/db/models.py"} <= names
     with zipfile.ZipFile(built.parent / "layer-deployment.zip") as layer_zip:
         names = set(layer_zip.namelist())
     site = "python/lib/python3.11/site-packages/"  # where a layer's packages must be

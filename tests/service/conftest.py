@@ -13,10 +13,10 @@ from tests.conftest import PREFIX
 
 def reset_cached_clients() -> None:
     """Forget clients bound to an earlier endpoint (PynamoDB caches one per model)."""
-    from chalicelib import queues
+    from chalicelib.catalogue import import_jobs
     from chalicelib.db import connection
     from chalicelib.db.tables import ALL_MODELS
-    from chalicelib.services import import_jobs
+    from chalicelib.kernel import queues
 
     for model in ALL_MODELS:
         model._connection = None
@@ -62,7 +62,7 @@ def aws_server(moto_server, monkeypatch):
         reset_cached_clients()
         CLIENTS_BOUND_TO["url"] = moto_server
     else:
-        from chalicelib import queues
+        from chalicelib.kernel import queues
 
         queues.queue_url.cache_clear()  # queue URLs are looked up again after the reset
     from chalicelib.auth import sessions

@@ -1,6 +1,6 @@
 """Races at checkout, against a moto server: one single-use coupon chosen by 50
 concurrent orders, and a flash sale of 50 units raced by 200 buyers placing real orders
-(services/orders.place, the same code the API runs)."""
+(orders/service.place, the same code the API runs)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import msgspec
 import pytest
-from chalicelib import clock
-from chalicelib.db.coupon_models import CouponModel, CouponTemplateModel
-from chalicelib.db.order_models import OrderModel
-from chalicelib.db.promotion_models import FlashBuyerModel, FlashShardModel
-from chalicelib.errors import ApiError
+from chalicelib.coupons.models import CouponModel, CouponTemplateModel
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.orders.models import OrderModel
+from chalicelib.promotions.models import FlashBuyerModel, FlashShardModel
 
 from tests.service.test_order_concurrency import (
     SKU,
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("shop")
 
 
 def cart(coupon_ids=None):
-    from chalicelib.schemas.orders import PlaceOrder
+    from chalicelib.orders.schemas import PlaceOrder
 
     body = {"store_id": STORE, "fulfilment": "pickup", "items": [{"sku": SKU, "qty": 1}]}
     if coupon_ids is not None:
@@ -38,8 +38,9 @@ def cart(coupon_ids=None):
 
 
 def test_one_single_use_coupon_in_fifty_concurrent_orders_makes_one_order():
-    from chalicelib.schemas.coupons import TemplateCreate
-    from chalicelib.services import coupons, orders
+    from chalicelib.coupons import service as coupons
+    from chalicelib.coupons.schemas import TemplateCreate
+    from chalicelib.orders import service as orders
 
     set_stock(100)
     hq = customer(0).__class__("hq-admin", "hq_admin")
@@ -77,8 +78,9 @@ def test_one_single_use_coupon_in_fifty_concurrent_orders_makes_one_order():
 
 
 def test_a_flash_sale_of_fifty_units_raced_by_two_hundred_buyers_sells_fifty():
-    from chalicelib.schemas.promotions import PromotionCreate
-    from chalicelib.services import orders, promotions
+    from chalicelib.orders import service as orders
+    from chalicelib.promotions import service as promotions
+    from chalicelib.promotions.schemas import PromotionCreate
 
     set_stock(1000)
     now = clock.now()

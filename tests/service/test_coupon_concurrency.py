@@ -11,19 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from chalicelib import clock
 from chalicelib.auth.principal import Principal
-from chalicelib.db.coupon_models import (
+from chalicelib.coupons import schemas as s
+from chalicelib.coupons import service
+from chalicelib.coupons.models import (
     CouponClaimCounterModel,
     CouponModel,
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.coupon_repo import redemption_failure, redemption_items
-from chalicelib.db.order_repo import add_all, cancellation_codes, transact
-from chalicelib.errors import ApiError
-from chalicelib.schemas import coupons as s
-from chalicelib.services import coupons as service
+from chalicelib.coupons.repo import redemption_failure, redemption_items
+from chalicelib.db.transactions import add_all, cancellation_codes, transact
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
 from pynamodb.exceptions import TransactWriteError
 
 HQ = Principal("hq-admin", "hq_admin")
@@ -127,7 +127,7 @@ def test_a_budget_for_five_discounts_lets_exactly_five_of_twenty_redemptions_thr
 
 
 def test_bulk_issue_racing_itself_issues_each_member_once(ready):
-    from chalicelib.services.identity import register_customer
+    from chalicelib.identity.service import register_customer
 
     customers = [register_customer(f"1390000{i:04d}")[0].customer_id for i in range(6)]
     t = template(total_quantity=100, per_customer_limit=3)

@@ -6,17 +6,17 @@ refunded. The tables are checked afterwards."""
 from __future__ import annotations
 
 import msgspec
-from chalicelib import clock
 from chalicelib.auth.principal import Principal
-from chalicelib.db.coupon_models import CouponModel, CouponSaleModel, CouponTemplateModel
-from chalicelib.db.coupon_repo import redemption_items
-from chalicelib.db.order_models import PaymentModel, RefundModel
-from chalicelib.db.order_repo import add_all, transact
-from chalicelib.errors import ApiError
-from chalicelib.schemas import coupons as s
-from chalicelib.services import coupon_sales
-from chalicelib.services import coupons as service
-from chalicelib.services.payment_providers import PaymentNotice
+from chalicelib.coupons import sales as coupon_sales
+from chalicelib.coupons import schemas as s
+from chalicelib.coupons import service
+from chalicelib.coupons.models import CouponModel, CouponSaleModel, CouponTemplateModel
+from chalicelib.coupons.repo import redemption_items
+from chalicelib.db.transactions import add_all, transact
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.orders.models import PaymentModel, RefundModel
+from chalicelib.orders.payment_providers import PaymentNotice
 from pynamodb.exceptions import TransactWriteError
 
 from tests.service.test_coupon_concurrency import race

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import msgspec
 import pytest
-from chalicelib import clock
 from chalicelib.auth.principal import Principal
-from chalicelib.db.promotion_models import FlashBuyerModel, FlashShardModel, PromotionModel
-from chalicelib.errors import ApiError
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.promotions.models import FlashBuyerModel, FlashShardModel, PromotionModel
 from pynamodb.exceptions import TransactWriteError
 
 from tests.order_steps import seed_catalogue
@@ -26,7 +26,7 @@ THREADS = 32
 
 @pytest.fixture
 def shop(aws_server):
-    from chalicelib.services import promotions
+    from chalicelib.promotions import service as promotions
 
     seed_catalogue(["sh-a"], count=3)
     promotions.forget_active_cache()
@@ -37,8 +37,8 @@ def shop(aws_server):
 
 def create(**body) -> str:
     """A promotion made through the service, as head office makes it; its id."""
-    from chalicelib.schemas.promotions import PromotionCreate
-    from chalicelib.services import promotions
+    from chalicelib.promotions import service as promotions
+    from chalicelib.promotions.schemas import PromotionCreate
 
     now = clock.now()
     body = {
@@ -104,7 +104,7 @@ def buyers_of(pid: str) -> dict[str, int]:
 
 
 def test_200_buyers_of_50_units_over_5_shards_buy_exactly_50(shop):
-    from chalicelib.db.promotion_repo import remaining, reserve
+    from chalicelib.promotions.repo import remaining, reserve
 
     pid = flash_sale(quantity=50, shards=5, per_customer_limit=1)
     results = race(200, lambda i: reserve(pid, f"c-{i}", 1))
@@ -121,7 +121,7 @@ def test_200_buyers_of_50_units_over_5_shards_buy_exactly_50(shop):
 
 
 def test_one_customer_pressing_buy_20_times_gets_their_limit_of_2(shop):
-    from chalicelib.db.promotion_repo import remaining, reserve
+    from chalicelib.promotions.repo import remaining, reserve
 
     pid = flash_sale(quantity=10, shards=3, per_customer_limit=2)
     results = race(20, lambda i: reserve(pid, "c-eager", 1))
@@ -132,8 +132,8 @@ def test_one_customer_pressing_buy_20_times_gets_their_limit_of_2(shop):
 
 
 def test_30_transactions_spending_one_budget_only_5_fit_and_it_is_never_exceeded(shop):
-    from chalicelib.db.order_repo import transact
-    from chalicelib.db.promotion_repo import budget_items
+    from chalicelib.db.transactions import transact
+    from chalicelib.promotions.repo import budget_items
 
     budget, amount = 10_000, 1_800  # 5 × 1,800 = 9,000 fit; a 6th would need 10,800
     pid = create(

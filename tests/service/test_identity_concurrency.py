@@ -2,14 +2,14 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib.db.models import CustomerModel, CustomerPhoneModel
+from chalicelib.identity.models import CustomerModel, CustomerPhoneModel
 
 PHONE = "13912345678"
 
 
 def test_concurrent_first_sign_ins_create_one_member(aws_server):
     """Several devices of one phone registering at once: the phone claim decides."""
-    from chalicelib.services.identity import register_customer
+    from chalicelib.identity.service import register_customer
 
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(lambda _: register_customer(PHONE), range(32)))
@@ -20,9 +20,9 @@ def test_concurrent_first_sign_ins_create_one_member(aws_server):
 
 def test_a_code_is_redeemed_once_under_concurrency(aws_server):
     """Twenty simultaneous verifications of one code: exactly one session."""
-    from chalicelib.errors import ApiError
-    from chalicelib.schemas.identity import OtpVerify
-    from chalicelib.services import identity
+    from chalicelib.identity import service as identity
+    from chalicelib.identity.schemas import OtpVerify
+    from chalicelib.kernel.errors import ApiError
 
     code = identity.request_otp(PHONE).dev_code
 
@@ -42,8 +42,8 @@ def test_a_code_is_redeemed_once_under_concurrency(aws_server):
 def test_racing_failed_sign_ins_are_all_counted(aws_server):
     """Thirty wrong passwords at once from thirty addresses: each is counted on the
     account-wide counter (a window opened by a racing failure is joined, not reset)."""
-    from chalicelib.db.models import SigninGuardModel
-    from chalicelib.services import signin_guard
+    from chalicelib.identity import signin_guard
+    from chalicelib.identity.models import SigninGuardModel
 
     with ThreadPoolExecutor(16) as pool:
         list(

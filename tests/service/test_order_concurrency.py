@@ -22,16 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 import pytest
 from chalicelib.auth.principal import CUSTOMER, Principal
-from chalicelib.db.models import StoreItemModel
-from chalicelib.db.order_models import (
-    CounterModel,
-    IdempotencyModel,
-    OrderModel,
-    PaymentModel,
-    PrintJobModel,
-    RefundModel,
-)
-from chalicelib.errors import ApiError
+from chalicelib.catalogue.models import StoreItemModel
+from chalicelib.kernel.errors import ApiError
+from chalicelib.orders.models import IdempotencyModel, OrderModel, PaymentModel, RefundModel
+from chalicelib.printing.models import CounterModel, PrintJobModel
 
 STORE = "sh-race"
 SKU = "700001"
@@ -52,10 +46,10 @@ def warm_clients() -> None:
 @pytest.fixture
 def shop(aws_server):
     """One store open around the clock selling one product (stock set per test)."""
-    from chalicelib.domain.catalogue import parse_product
-    from chalicelib.schemas.stores import StoreCreate
-    from chalicelib.services.imports import apply_products
-    from chalicelib.services.stores import create_store
+    from chalicelib.catalogue.imports import apply_products
+    from chalicelib.catalogue.rules import parse_product
+    from chalicelib.stores.schemas import StoreCreate
+    from chalicelib.stores.service import create_store
 
     create_store(
         msgspec.convert(
@@ -90,8 +84,8 @@ def shop(aws_server):
 
 
 def set_stock(units: int) -> None:
-    from chalicelib.domain.catalogue import parse_store_item
-    from chalicelib.services.imports import apply_store_items
+    from chalicelib.catalogue.imports import apply_store_items
+    from chalicelib.catalogue.rules import parse_store_item
 
     row = parse_store_item(
         {"store_id": STORE, "sku": SKU, "price_fen": PRICE_FEN, "stock": units}, 1
@@ -105,7 +99,7 @@ def stock() -> int:
 
 
 def cart(qty: int = 1):
-    from chalicelib.schemas.orders import PlaceOrder
+    from chalicelib.orders.schemas import PlaceOrder
 
     return msgspec.convert(
         {"store_id": STORE, "fulfilment": "pickup", "items": [{"sku": SKU, "qty": qty}]},
@@ -138,7 +132,7 @@ def errors_of(results: list) -> Counter:
 
 
 def test_fifty_customers_racing_for_ten_units_make_exactly_ten_orders(shop):
-    from chalicelib.services import orders
+    from chalicelib.orders import service as orders
 
     shop(10)
     results = race(50, lambda i: orders.place(customer(i), f"race-key-{i:04d}", cart()))
@@ -154,8 +148,9 @@ def test_fifty_customers_racing_for_ten_units_make_exactly_ten_orders(shop):
 
 
 def test_twenty_copies_of_one_payment_notification_pay_once(shop):
-    from chalicelib.services import orders, payments
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
 
     shop(10)
     order, _ = orders.place(customer(1), "pay-race-0001", cart(2))
@@ -173,7 +168,7 @@ def test_twenty_copies_of_one_payment_notification_pay_once(shop):
     assert RefundModel.count() == 0  # no copy was mistaken for a second payment
     assert stock() == 8
     # One ticket, sent (and so numbered) once: the store's next order is 今日第2单, not 21.
-    from chalicelib.services import print_dispatch
+    from chalicelib.printing import dispatch as print_dispatch
 
     (job_id,) = paid.print_job_ids
     sent = race(5, lambda _: print_dispatch.dispatch(job_id))
@@ -188,8 +183,10 @@ def test_a_hundred_payments_at_one_store_at_once_all_succeed_with_distinct_numbe
     """A flash sale opening: every payment of one store lands at the same moment. None
     may fail (the money has arrived), and each order gets its own 今日第 N 单, 1..100,
     when its ticket is sent."""
-    from chalicelib.services import orders, payments, print_dispatch
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
+    from chalicelib.printing import dispatch as print_dispatch
 
     n = 100
     shop(n)
@@ -214,7 +211,7 @@ def test_a_hundred_payments_at_one_store_at_once_all_succeed_with_distinct_numbe
 
 
 def test_twenty_retries_with_one_idempotency_key_make_one_order(shop):
-    from chalicelib.services import orders
+    from chalicelib.orders import service as orders
 
     shop(10)
     who = customer(7)
@@ -235,8 +232,9 @@ def test_expiry_racing_a_payment_ends_paid_or_expired_and_refunded(shop):
     the payment wins (paid, stock kept) or the expiry wins (stock back, the late payment
     recorded and refunded in full). Never both, never neither, and the provider gets
     SUCCESS the first time either way."""
-    from chalicelib.services import orders, payments
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
 
     shop(100)
     rng = random.Random(3)
@@ -293,8 +291,10 @@ def test_an_order_expiring_under_a_payment_in_flight_answers_the_provider_succes
 
     (The pay transaction then fails on the order, its last item as PynamoDB sends puts
     before updates; the cancellation reasons must be read in build order.)"""
-    from chalicelib.services import orders, payments, print_jobs
-    from chalicelib.services.payment_providers import provider
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
+    from chalicelib.printing import print_jobs
 
     shop(10)
     order, _ = orders.place(customer(1), "expiry-under-pay-01", cart(1))

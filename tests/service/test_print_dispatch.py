@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 import pytest
 from chalicelib.auth.principal import CUSTOMER, RELAY, Principal
-from chalicelib.db.order_models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
+from chalicelib.printing.models import PrintJobModel
 
 STORE = "sh-print"
 SKU = "800001"
@@ -25,13 +26,15 @@ SKU = "800001"
 @pytest.fixture
 def paid_job(aws_server):
     """A store, a paid pickup order there, and the id of its print job (pending)."""
-    from chalicelib.domain.catalogue import parse_product, parse_store_item
-    from chalicelib.schemas.orders import PlaceOrder
-    from chalicelib.schemas.stores import StoreCreate
-    from chalicelib.services import orders, payments, print_queues
-    from chalicelib.services.imports import apply_products, apply_store_items
-    from chalicelib.services.payment_providers import provider
-    from chalicelib.services.stores import create_store
+    from chalicelib.catalogue.imports import apply_products, apply_store_items
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
+    from chalicelib.orders.schemas import PlaceOrder
+    from chalicelib.printing import print_queues
+    from chalicelib.stores.schemas import StoreCreate
+    from chalicelib.stores.service import create_store
 
     print_queues.forget()
     create_store(
@@ -83,8 +86,8 @@ def _warm() -> None:
     """Create the clients before the threads start (each would otherwise make its own)."""
     from chalicelib.db.connection import connection
     from chalicelib.db.tables import ALL_MODELS
-    from chalicelib.queues import sqs_client
-    from chalicelib.services import print_queues
+    from chalicelib.kernel.queues import sqs_client
+    from chalicelib.printing import print_queues
 
     assert connection().client is not None
     for model in ALL_MODELS:
@@ -106,8 +109,8 @@ def race(n: int, work) -> list:
 
 def messages() -> list[dict]:
     """Every message on the store's queue (received and deleted)."""
-    from chalicelib.queues import sqs_client
-    from chalicelib.services import print_queues
+    from chalicelib.kernel.queues import sqs_client
+    from chalicelib.printing import print_queues
 
     sqs, url, out = sqs_client(), print_queues.url(STORE), []
     while got := sqs.receive_message(
@@ -124,7 +127,7 @@ def job(job_id: str) -> PrintJobModel:
 
 
 def test_twenty_dispatchers_of_one_job_send_one_message_and_record_one_send(paid_job):
-    from chalicelib.services import print_dispatch
+    from chalicelib.printing import dispatch as print_dispatch
 
     results = race(20, lambda _: print_dispatch.dispatch(paid_job))
 
@@ -138,9 +141,10 @@ def test_twenty_dispatchers_of_one_job_send_one_message_and_record_one_send(paid
 
 
 def test_both_copies_acknowledged_at_once_print_the_job_once(paid_job):
-    from chalicelib.db.relay_models import RelayModel
-    from chalicelib.schemas.print_jobs import AckRequest
-    from chalicelib.services import print_dispatch, print_jobs
+    from chalicelib.printing import dispatch as print_dispatch
+    from chalicelib.printing import print_jobs
+    from chalicelib.printing.relay_models import RelayModel
+    from chalicelib.printing.schemas import AckRequest
 
     print_dispatch.dispatch(paid_job)
     RelayModel(
@@ -169,9 +173,10 @@ def test_both_copies_in_one_ack_racing_single_copy_acks_print_the_job_once(paid_
     """Relay retries of a both-copies ack and single-copy acks (an old relay, or a copy
     acknowledged alone before the other printed) at once: each copy recorded once, the
     job printed once, every answer 200 with both copies."""
-    from chalicelib.db.relay_models import RelayModel
-    from chalicelib.schemas.print_jobs import AckRequest, CopyAck
-    from chalicelib.services import print_dispatch, print_jobs
+    from chalicelib.printing import dispatch as print_dispatch
+    from chalicelib.printing import print_jobs
+    from chalicelib.printing.relay_models import RelayModel
+    from chalicelib.printing.schemas import AckRequest, CopyAck
 
     print_dispatch.dispatch(paid_job)
     RelayModel(
@@ -199,7 +204,8 @@ def test_both_copies_in_one_ack_racing_single_copy_acks_print_the_job_once(paid_
 
 
 def test_overlapping_watchdog_runs_resend_a_late_job_once(paid_job, monkeypatch):
-    from chalicelib.services import print_dispatch, print_watchdog
+    from chalicelib.printing import dispatch as print_dispatch
+    from chalicelib.printing import watchdog as print_watchdog
 
     print_dispatch.dispatch(paid_job)
     messages()

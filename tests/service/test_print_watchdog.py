@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from chalicelib.db.order_models import OrderModel, PrintJobModel
+from chalicelib.orders.models import OrderModel
+from chalicelib.printing.models import PrintJobModel
 
 from tests.service.test_print_dispatch import messages, paid_job  # noqa: F401 (fixture)
 
@@ -27,7 +28,7 @@ class FakeClock:
 
 def flagged_at(job_id: str) -> int | None:
     """When the watchdog marked the job missed (its re-send sets watch_at = then + 60)."""
-    from chalicelib.services import print_jobs
+    from chalicelib.printing import print_jobs
 
     job = PrintJobModel.get(job_id, consistent_read=True)
     if job.status != "missed":
@@ -37,7 +38,7 @@ def flagged_at(job_id: str) -> int | None:
 
 @pytest.fixture
 def sent_job(paid_job):  # noqa: F811
-    from chalicelib.services import print_dispatch
+    from chalicelib.printing import dispatch as print_dispatch
 
     assert print_dispatch.dispatch(paid_job)
     messages()
@@ -45,7 +46,7 @@ def sent_job(paid_job):  # noqa: F811
 
 
 def test_the_deadline_counts_from_payment_not_from_the_send(sent_job):
-    from chalicelib.services.print_jobs import ACK_WITHIN_S
+    from chalicelib.printing.print_jobs import ACK_WITHIN_S
 
     job = PrintJobModel.get(sent_job, consistent_read=True)
     paid = OrderModel.get(job.order_id, consistent_read=True).paid_at
@@ -57,8 +58,8 @@ def test_the_deadline_counts_from_payment_not_from_the_send(sent_job):
 def test_aws_worst_case_a_run_just_before_the_deadline_waits_for_it(sent_job):
     """Runs come every 60 s. A run that starts 1 s before the job falls due must not leave
     it to the next run (59 s later): it waits for it and flags it on time."""
-    from chalicelib.services import print_watchdog
-    from chalicelib.services.print_jobs import ACK_WITHIN_S
+    from chalicelib.printing import watchdog as print_watchdog
+    from chalicelib.printing.print_jobs import ACK_WITHIN_S
 
     due = int(PrintJobModel.get(sent_job, consistent_read=True).watch_at)
     paid = due - ACK_WITHIN_S
@@ -74,8 +75,9 @@ def test_aws_worst_case_a_run_just_before_the_deadline_waits_for_it(sent_job):
 def test_every_schedule_phase_flags_within_60_s_of_payment(paid_job, phase):  # noqa: F811
     """Runs every 60 s starting ``phase`` s after payment: whichever run gets the job, it
     is flagged ≤ 60 s after payment; runs with nothing due soon do not wait at all."""
-    from chalicelib.services import print_dispatch, print_watchdog
-    from chalicelib.services.print_jobs import ACK_WITHIN_S
+    from chalicelib.printing import dispatch as print_dispatch
+    from chalicelib.printing import watchdog as print_watchdog
+    from chalicelib.printing.print_jobs import ACK_WITHIN_S
 
     print_dispatch.dispatch(paid_job)
     messages()
@@ -94,8 +96,8 @@ def test_every_schedule_phase_flags_within_60_s_of_payment(paid_job, phase):  # 
 
 def test_the_local_stack_schedule_never_waits(sent_job):
     """Every 5 s: ACK_WITHIN_S + 5 ≤ 60 s, so a run never needs to wait."""
-    from chalicelib.services import print_watchdog
-    from chalicelib.services.print_jobs import ACK_WITHIN_S
+    from chalicelib.printing import watchdog as print_watchdog
+    from chalicelib.printing.print_jobs import ACK_WITHIN_S
 
     assert print_watchdog.window_s(5) == 0
     due = int(PrintJobModel.get(sent_job, consistent_read=True).watch_at)

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 import pytest
 from chalicelib.auth.principal import Principal
-from chalicelib.db.order_models import OrderModel, RefundModel, ReturnModel
-from chalicelib.errors import ApiError
+from chalicelib.kernel.errors import ApiError
+from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
 
 from tests.order_steps import completed_order, open_return, seed_catalogue, set_fresh
 from tests.service.conftest import warm_clients
@@ -103,7 +103,7 @@ def test_one_request_retried_at_once_opens_one_return(shop):
 
 
 def test_double_presses_on_collect_refund_once(shop):
-    from chalicelib.services import returns
+    from chalicelib.orders import returns
 
     oid = completed_order([("110", 2), ("111", 1)])
     opened, _ = open_return(oid, {"110": 2, "111": 1}, staff(0))
@@ -121,7 +121,7 @@ def test_double_presses_on_collect_refund_once(shop):
 def test_collecting_one_return_while_another_is_opened_keeps_the_accounting(shop):
     """A refund at the end of verification and a fresh return of the same order racing:
     both change the order's refund accounting; the version condition serialises them."""
-    from chalicelib.services import returns
+    from chalicelib.orders import returns
 
     oid = completed_order([("110", 3), ("100", 3)])
     opened, _ = open_return(oid, {"110": 3}, staff(0))
@@ -140,8 +140,8 @@ def test_collecting_one_return_while_another_is_opened_keeps_the_accounting(shop
 
 
 def test_double_presses_on_pick_with_a_shortage_refund_once(shop):
-    from chalicelib.schemas.store_workflow import PickResult
-    from chalicelib.services import store_workflow
+    from chalicelib.orders import store_workflow
+    from chalicelib.orders.store_workflow_schemas import PickResult
 
     from tests.order_steps import place_paid
 
@@ -158,7 +158,7 @@ def test_double_presses_on_pick_with_a_shortage_refund_once(shop):
 
 
 def test_rejecting_and_collecting_at_once_settle_on_one(shop):
-    from chalicelib.services import returns
+    from chalicelib.orders import returns
 
     oid = completed_order([("110", 2)])
     opened, _ = open_return(oid, {"110": 2}, staff(0))
@@ -186,9 +186,10 @@ def test_a_pick_from_paid_and_a_cancellation_at_once_settle_on_one(shop, monkeyp
     straight from paid. Both read the order as paid, then one writes first: the other's
     conditional write fails, so exactly one of them happens, and the tables say which
     (refund, stock, history), never a mix."""
-    from chalicelib.db.models import StoreItemModel
-    from chalicelib.schemas.store_workflow import PickResult
-    from chalicelib.services import order_flow, orders, store_workflow
+    from chalicelib.catalogue.models import StoreItemModel
+    from chalicelib.orders import order_flow, store_workflow
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.store_workflow_schemas import PickResult
 
     from tests.order_steps import CUSTOMER_1, place_paid
 
@@ -245,8 +246,8 @@ def test_a_pick_from_paid_and_a_cancellation_at_once_settle_on_one(shop, monkeyp
 def test_double_presses_on_checkout_and_dispatch_hand_over_once(shop):
     """The same cashier's double tap is one transition and two good answers; two cashiers
     at once are one transition and one 409."""
-    from chalicelib.schemas.store_workflow import Checkout
-    from chalicelib.services import store_workflow
+    from chalicelib.orders import store_workflow
+    from chalicelib.orders.store_workflow_schemas import Checkout
 
     from tests.order_steps import pick, place_paid
 

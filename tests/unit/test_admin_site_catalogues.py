@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import get_args, get_type_hints
 
 import pytest
-from chalicelib.domain import states
-from chalicelib.schemas import coupons, orders, promotions, relays
-from chalicelib.services import order_flow
+from chalicelib.coupons import schemas as coupons
+from chalicelib.kernel import states
+from chalicelib.orders import order_flow
+from chalicelib.orders import schemas as orders
+from chalicelib.printing import relay_schemas as relays
+from chalicelib.promotions import schemas as promotions
 
 SITE = Path(__file__).resolve().parents[2] / "admin_site"
 LANGUAGES = ("zh-CN", "en")
@@ -94,8 +97,8 @@ def api_error_codes() -> set[str]:
     """Every error code the API can answer with: literal ``code="..."`` arguments, the
     error classes' defaults, and the codes chosen from tables (checkout failures, coupon
     refusals, the authorizer's problems)."""
-    from chalicelib.services import checkout
-    from chalicelib.services import coupons as coupon_service
+    from chalicelib.checkout import service as checkout
+    from chalicelib.coupons import service as coupon_service
 
     text = "\n".join(p.read_text(encoding="utf-8") for p in FUNCTIONS.rglob("*.py"))
     codes = set(re.findall(r"""\bcode\s*=\s*["']([a-z_]+)["']""", text))

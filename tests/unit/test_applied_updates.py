@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from chalicelib.db.applied import applied
-from chalicelib.db.order_models import (
+from chalicelib.orders.models import (
     AddressAttribute,
     OrderLineAttribute,
     OrderModel,
@@ -111,7 +111,7 @@ def test_applied_matches_what_dynamodb_stores(order, name):
 
 
 def test_applied_keeps_the_version_a_committed_transaction_left_on_the_item(order):
-    from chalicelib.db.order_repo import transact
+    from chalicelib.db.transactions import transact
 
     actions = [OrderModel.status.set("picking")]
     transact(lambda tx: tx.update(order, actions=actions))  # PynamoDB appends version + 1

@@ -4,7 +4,7 @@ import pytest
 from chalicelib.auth import tokens
 from chalicelib.auth.passwords import hash_password, verify_password
 from chalicelib.auth.principal import Principal, principal_from_context
-from chalicelib.errors import Unauthorized
+from chalicelib.kernel.errors import Unauthorized
 
 
 def test_password_hash_round_trip_and_salting():

@@ -1,5 +1,5 @@
 import pytest
-from chalicelib.domain.catalogue import (
+from chalicelib.catalogue.rules import (
     PRODUCT_COLUMNS,
     PRODUCT_REQUIRED,
     STORE_ITEM_COLUMNS,
@@ -116,7 +116,7 @@ def test_json_rows_are_numbered_from_one():
 
 
 def test_item_search_matches_sku_prefix_whole_barcode_or_part_of_the_name():
-    from chalicelib.domain.catalogue import matches_search
+    from chalicelib.catalogue.rules import matches_search
 
     item = ("AB1002", "6901234567892", "光明 优倍鲜牛奶 950ml")
     assert matches_search("ab10", *item) and matches_search(" AB1002 ", *item)

@@ -1,11 +1,11 @@
-"""The dashboard's arithmetic (domain/dashboard.py), without AWS."""
+"""The dashboard's arithmetic (dashboard/rules.py), without AWS."""
 
 import statistics
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from chalicelib.domain import dashboard as d
+from chalicelib.dashboard import rules as d
 
 
 def test_percentiles_interpolate_between_the_nearest_ranks():

@@ -79,7 +79,7 @@ def test_stores_in_shanghai() -> None:
 def test_stores_list_the_local_stacks_printer() -> None:
     """One printer per store, named as in the relay config the local stack writes."""
     import msgspec
-    from chalicelib.schemas.stores import StoreCreate
+    from chalicelib.stores.schemas import StoreCreate
 
     from infra.local.stack import relay_config
 
@@ -290,8 +290,8 @@ def test_stock_sample_csv() -> None:
 
 def test_demo_coupons_and_promotions_pass_the_api_schemas_and_name_real_products() -> None:
     import msgspec
-    from chalicelib.schemas.coupons import TemplateCreate
-    from chalicelib.schemas.promotions import PromotionCreate
+    from chalicelib.coupons.schemas import TemplateCreate
+    from chalicelib.promotions.schemas import PromotionCreate
 
     skus = {p["sku"] for p in demo_data.products()}
     templates = [msgspec.convert(t, TemplateCreate) for t in demo_data.coupon_templates()]

@@ -1,4 +1,4 @@
-from chalicelib.domain import geo
+from chalicelib.kernel import geo
 
 JINGAN = (31.2236, 121.4457)
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from chalicelib.domain.hours import Opening, is_open, next_opening, valid_hhmm
+from chalicelib.kernel.hours import Opening, is_open, next_opening, valid_hhmm
 
 TZ = "Asia/Shanghai"
 DAILY = [Opening(d, "08:00", "22:00") for d in range(7)]

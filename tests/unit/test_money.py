@@ -1,8 +1,8 @@
 """Property tests on money: allocations are exact, refunds never exceed what was paid."""
 
 import pytest
-from chalicelib.domain.money import allocate, percent_off, refund_for_units, yuan
-from chalicelib.domain.pricing import CartLine, DeliveryRule, Discount, price
+from chalicelib.checkout.pricing import CartLine, DeliveryRule, Discount, price
+from chalicelib.kernel.money import allocate, percent_off, refund_for_units, yuan
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from chalicelib.domain import promotions as p
-from chalicelib.domain.pricing import CartLine, DeliveryRule
+from chalicelib.checkout import promotion_engine as p
+from chalicelib.checkout.pricing import CartLine, DeliveryRule
 
 NOW = datetime(2026, 5, 1, 4, 0, tzinfo=UTC)
 START = NOW - timedelta(days=10)

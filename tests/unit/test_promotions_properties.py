@@ -4,8 +4,8 @@ suggestion is at least as good as any single coupon and never breaks the margin 
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain import promotions as p
-from chalicelib.domain.pricing import CartLine, DeliveryRule
+from chalicelib.checkout import promotion_engine as p
+from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

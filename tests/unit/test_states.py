@@ -1,8 +1,8 @@
 """Every legal and every illegal transition of each state machine."""
 
 import pytest
-from chalicelib.domain.states import COUPON_SALE, ORDER, PRINT_JOB, REFUND, RETURN, Machine
-from chalicelib.errors import Conflict
+from chalicelib.kernel.errors import Conflict
+from chalicelib.kernel.states import COUPON_SALE, ORDER, PRINT_JOB, REFUND, RETURN, Machine
 
 MACHINES = [ORDER, REFUND, RETURN, PRINT_JOB, COUPON_SALE]
 CASES = [
@@ -76,7 +76,7 @@ def test_a_store_cancels_only_while_picking_when_nothing_is_there():
 
 
 def test_returns_of_fresh_goods_are_refunded_from_their_own_entry_state():
-    from chalicelib.domain.states import RETURN_FRESH_ENTRY, RETURN_OTHER_ENTRY
+    from chalicelib.kernel.states import RETURN_FRESH_ENTRY, RETURN_OTHER_ENTRY
 
     assert RETURN.target("refund", RETURN_FRESH_ENTRY) == "refunded"
     assert RETURN_OTHER_ENTRY == RETURN.initial == "awaiting_verification"

@@ -1,8 +1,8 @@
 import msgspec
 import pytest
-from chalicelib.api.validation import parse_json, parse_query
-from chalicelib.errors import BadRequest, ValidationFailed
-from chalicelib.schemas.stores import NearbyQuery, StoreCreate
+from chalicelib.http.validation import parse_json, parse_query
+from chalicelib.kernel.errors import BadRequest, ValidationFailed
+from chalicelib.stores.schemas import NearbyQuery, StoreCreate
 
 GOOD = {
     "store_id": "sh-test",

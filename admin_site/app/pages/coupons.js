@@ -4,7 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
-// The enums of functions/chalicelib/schemas/coupons.py.
+// The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
 const FUNDERS = ["hq", "store", "supplier"];
 const AUTO = ["registration", "after_payment"];

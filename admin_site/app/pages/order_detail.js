@@ -10,7 +10,7 @@ import { outcomeBox, reprintOutcome } from "./print_monitor.js";
 const PAID_STATES = ["paid", "picking", "picked", "checked_out", "out_for_delivery", "delivered", "ready_for_pickup", "completed"];
 
 /** What `units` more missing units of a line refund: the same rule as the API
- * (domain/money.refund_for_units): each unit's share of what the line paid, by largest
+ * (kernel/money.refund_for_units): each unit's share of what the line paid, by largest
  * remainder, earlier units taking the extra fen. Shown before the pick is sent; the
  * order the API returns is what counts. */
 export function refundForUnits(paidFen, bought, before, units) {

@@ -4,7 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
-// The enums of functions/chalicelib/schemas/promotions.py.
+// The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale"];
 const list = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 

@@ -5,7 +5,7 @@ import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { describeCoupon } from "./coupons.js";
 
-// CouponState of functions/chalicelib/schemas/coupons.py, with its tone.
+// CouponState of functions/chalicelib/coupons/schemas.py, with its tone.
 const TONE = { available: "ok", locked: "warn", used: "", expired: "bad", voided: "bad" };
 
 export default {

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.kernel.errors import Forbidden, Unauthorized
 
 Role = Literal["customer", "store_staff", "store_manager", "hq_admin", "relay"]
 CUSTOMER: Role = "customer"

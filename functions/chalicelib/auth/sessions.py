@@ -12,7 +12,7 @@ container, and API Gateway caches the authorizer's answer per token for
 ``AUTHORIZER_TTL_S``, so a revocation takes effect everywhere within the sum of the two
 (45 s by default; README, "Sessions"). An account that does not exist has nothing to
 revoke: accounts are disabled, never deleted. Relay tokens are revoked through their own
-record (services/relays.py) and are not looked at here.
+record (printing/relays.py) and are not looked at here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import config
+from chalicelib.kernel import config
 
 # API Gateway caches the authorizer's answer per token for this long (auth/authorizer.py).
 AUTHORIZER_TTL_S = 30
@@ -60,7 +60,7 @@ def _load(kind: str, subject: str) -> AccountState | None:
     """The account as stored (strongly consistent: the delay stays bounded)."""
     from pynamodb.exceptions import DoesNotExist
 
-    from chalicelib.db.models import CustomerModel, StaffModel
+    from chalicelib.identity.models import CustomerModel, StaffModel
 
     try:
         if kind == "staff":

@@ -11,7 +11,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import config
+from chalicelib.kernel import config
 
 ISSUER = "daojia"
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pynamodb.connection import Connection
 
-from chalicelib import config
+from chalicelib.kernel import config
 
 
 @lru_cache(maxsize=1)

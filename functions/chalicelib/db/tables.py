@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.db.coupon_models import COUPON_MODELS
-from chalicelib.db.models import CATALOGUE_AND_IDENTITY_MODELS
-from chalicelib.db.order_models import ORDER_MODELS
-from chalicelib.db.promotion_models import PROMOTION_MODELS
-from chalicelib.db.relay_models import RELAY_MODELS
+from chalicelib.catalogue.models import CATALOGUE_MODELS
+from chalicelib.coupons.models import COUPON_MODELS
+from chalicelib.identity.models import IDENTITY_MODELS
+from chalicelib.orders.models import ORDER_MODELS
+from chalicelib.printing.models import PRINT_MODELS
+from chalicelib.printing.relay_models import RELAY_MODELS
+from chalicelib.promotions.models import PROMOTION_MODELS
+from chalicelib.stores.models import STORE_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
-    CATALOGUE_AND_IDENTITY_MODELS + ORDER_MODELS + RELAY_MODELS + COUPON_MODELS + PROMOTION_MODELS
+    STORE_MODELS
+    + CATALOGUE_MODELS
+    + IDENTITY_MODELS
+    + ORDER_MODELS
+    + PRINT_MODELS
+    + RELAY_MODELS
+    + COUPON_MODELS
+    + PROMOTION_MODELS
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from chalicelib.errors import Conflict
+from chalicelib.kernel.errors import Conflict
 
 
 def is_condition_failure(exc: Exception) -> bool:

@@ -1,0 +1,1 @@
+"""Catalogue: products, categories, per-store price and stock, ERP imports."""

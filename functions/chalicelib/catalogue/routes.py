@@ -1,0 +1,176 @@
+"""Catalogue browsing for customers; product, price and stock edits; ERP imports."""
+
+from __future__ import annotations
+
+from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, Principal
+from chalicelib.catalogue import schemas as s
+from chalicelib.http.routing import Area
+from chalicelib.kernel.lazy import lazy_module
+
+service = lazy_module("chalicelib.catalogue.service")
+import_jobs = lazy_module("chalicelib.catalogue.import_jobs")
+
+area = Area("catalogue", __name__, "Products, per-store prices and stock, ERP imports.")
+
+
+@area.route(
+    "/catalogue/categories", "GET", summary="The two-level category tree", response=s.CategoryTree
+)
+def categories() -> s.CategoryTree:
+    return service.categories()
+
+
+@area.route(
+    "/stores/{store_id}/products",
+    "GET",
+    summary="Browse a store's catalogue",
+    query=s.CatalogueQuery,
+    response=s.ProductPage,
+    errors=(400, 404, 422),
+)
+def browse(store_id: str, query: s.CatalogueQuery) -> s.ProductPage:
+    """In category order, ``limit`` per page (default 20, at most 100). Filter with
+    ``category1`` and optionally ``category2``. Pass ``next_cursor`` back as ``cursor`` for
+    the next page; it is absent on the last page. A page can hold fewer than ``limit``
+    items when products in it are inactive."""
+    return service.browse(store_id, query)
+
+
+@area.route(
+    "/stores/{store_id}/products/{sku}",
+    "GET",
+    summary="One product in a store",
+    response=s.StoreProduct,
+    errors=(404,),
+)
+def store_product(store_id: str, sku: str) -> s.StoreProduct:
+    return service.get_store_product(store_id, sku)
+
+
+@area.route(
+    "/admin/products/{sku}",
+    "PUT",
+    summary="Create or replace a product",
+    roles={HQ_ADMIN},
+    body=s.ProductUpsert,
+    response=s.Product,
+    errors=(422,),
+    request_example={
+        "name": "光明 优倍鲜牛奶 950ml",
+        "category1": "乳品烘焙",
+        "category2": "牛奶",
+        "unit": "瓶",
+        "barcode": "6901234567892",
+        "fresh": True,
+        "zone": "B 冷藏区",
+        "shelf": "B-03",
+        "active": True,
+    },
+)
+def upsert_product(sku: str, body: s.ProductUpsert, principal: Principal) -> s.Product:
+    from chalicelib.catalogue.rules import SKU_RE
+    from chalicelib.kernel.errors import ValidationFailed, field_error
+
+    if not SKU_RE.match(sku):
+        raise ValidationFailed(
+            "Bad SKU.", details=[field_error("sku", "1-32 letters, digits, '_' or '-'")]
+        )
+    return service.upsert_product(sku, body)
+
+
+@area.route(
+    "/admin/stores/{store_id}/items",
+    "GET",
+    summary="Every item of a store for the back office, with search",
+    roles=BACK_OFFICE,
+    query=s.AdminItemQuery,
+    response=s.AdminStoreItemPage,
+    errors=(400, 403, 404, 422),
+)
+def admin_items(
+    store_id: str, query: s.AdminItemQuery, principal: Principal
+) -> s.AdminStoreItemPage:
+    """Unlike the storefront's ``GET /stores/{store_id}/products``, lists every item the
+    store carries: not on sale, out of stock and of inactive products too, each with its
+    price, stock, ``on_sale``, the product's ``active`` and when the store's item last
+    changed (``updated_at``). In SKU order, or in category order with ``category1``.
+
+    ``q`` searches: a SKU beginning with it, a barcode equal to it, or a product name
+    containing it (any case). To bound the cost of one request a search reads at most
+    1,000 of the store's items; it then returns what matched so far with a
+    ``next_cursor`` — so a search page can hold fewer than ``limit`` items, even none,
+    and still go on: follow ``next_cursor`` until it is absent.
+
+    ``limit`` 1 to 100 (default 50). Pass ``next_cursor`` back as ``cursor`` with the same
+    ``category1`` and ``q`` (400 ``bad_cursor`` for a cursor of another listing). Staff
+    of the store (403 ``other_store`` for another store's) and head office; 404 for an
+    unknown store."""
+    return service.admin_items(principal, store_id, query)
+
+
+@area.route(
+    "/admin/stores/{store_id}/items/{sku}",
+    "PATCH",
+    summary="Change a product's price, stock or on-sale flag in one store",
+    roles=BACK_OFFICE,
+    body=s.StoreItemUpdate,
+    response=s.AdminStoreItem,
+    errors=(403, 404, 422),
+    request_example={"stock": 40, "on_sale": True},
+)
+def update_store_item(
+    store_id: str, sku: str, body: s.StoreItemUpdate, principal: Principal
+) -> s.AdminStoreItem:
+    """Prices are head office's; store staff may change stock and on-sale for their store.
+    Answers the item as ``GET /admin/stores/{store_id}/items`` lists it."""
+    return service.update_store_item(store_id, sku, body, principal)
+
+
+@area.route(
+    "/admin/imports",
+    "POST",
+    summary="Upload an ERP file (products or store prices/stock)",
+    roles={HQ_ADMIN},
+    query=s.ImportQuery,
+    body=bytes,
+    response=s.ImportJob,
+    status=202,
+    errors=(422,),
+    content_types=("text/csv", "application/json"),
+)
+def upload_import(query: s.ImportQuery, body: bytes, principal: Principal) -> s.ImportJob:
+    """Body: the file itself, ``Content-Type: text/csv`` (UTF-8, header row) or
+    ``application/json`` (an array of row objects), at most 6 MiB.
+
+    ``kind=products`` columns: sku, name, category1, category2, unit, barcode, fresh, zone,
+    shelf, image_url, active. ``kind=store_items`` columns: store_id, sku, price_fen, stock,
+    on_sale. Returns at once; poll ``GET /admin/imports/{job_id}`` for progress and the
+    rejected rows (line, field, reason). Good rows are applied even when others are
+    rejected; importing the same file again changes nothing."""
+    from chalicelib.http.routing import current_request_of
+
+    request = current_request_of(area)
+    return import_jobs.create_job(query.kind, request.headers.get("content-type"), body, principal)
+
+
+@area.route(
+    "/admin/imports",
+    "GET",
+    summary="Recent ERP imports, newest first",
+    roles={HQ_ADMIN},
+    response=s.ImportList,
+)
+def list_imports(principal: Principal) -> s.ImportList:
+    return import_jobs.list_jobs()
+
+
+@area.route(
+    "/admin/imports/{job_id}",
+    "GET",
+    summary="Progress and outcome of an ERP import",
+    roles={HQ_ADMIN},
+    response=s.ImportJob,
+    errors=(404,),
+)
+def get_import(job_id: str, principal: Principal) -> s.ImportJob:
+    return import_jobs.get_job(job_id)

@@ -1,0 +1,1 @@
+"""Checkout: pricing a cart, the promotion engine, best coupon; the hub every order goes through."""

@@ -1,0 +1,466 @@
+"""Checkout: load what a cart's price depends on, price it with the promotions and the
+customer's coupons (checkout/promotion_engine.py), and build the transaction pieces that take
+coupons, flash-sale units and campaign budgets with the order, or give them back.
+
+Reads: one BatchGetItem for the store, its price/stock of each SKU, the products, the
+coupons the customer chose and their templates (for the budget left), and for SKUs on a
+flash sale the customer's count and the sale's shards; the promotions on at the store
+come from a per-container cache (one Query every few seconds). Choosing the best coupons
+for the customer (no ``coupon_ids`` sent) adds one Query of the wallet, made before the
+BatchGetItem so that its coupons' templates come with the cart.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import promotion_engine as promo
+from chalicelib.checkout.pricing import CartLine, DeliveryRule
+from chalicelib.coupons import repo as coupon_repo
+from chalicelib.coupons.models import CouponModel, CouponTemplateModel
+from chalicelib.db.transactions import batch_get
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
+from chalicelib.orders.models import OrderModel
+from chalicelib.promotions import repo as promotion_repo
+from chalicelib.promotions import service as promotion_store
+from chalicelib.promotions.models import (
+    FlashBuyerModel,
+    FlashShardModel,
+    buyer_key,
+    shard_key,
+)
+from chalicelib.stores.models import StoreModel
+
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
+
+
+@dataclass
+class Loaded:
+    """Everything a cart's price depends on, read in one round trip (plus the cache)."""
+
+    store: StoreModel | None
+    items: dict[str, StoreItemModel]
+    products: dict[str, ProductModel]
+    coupons: list[CouponModel] = field(default_factory=list)
+    active: promotion_store.ActivePromotions | None = None
+    bought: dict[str, int] = field(default_factory=dict)  # flash promotion -> units held
+    shards_left: dict[str, dict[int, int]] = field(default_factory=dict)
+    # coupon template -> budget left (None: no budget), for the coupons loaded
+    budget_left: dict[str, int | None] = field(default_factory=dict)
+
+
+def _customer(principal: Principal) -> str | None:
+    return principal.subject if principal.role == CUSTOMER else None
+
+
+def load_cart(
+    store_id: str, skus: Iterable[str]
+) -> tuple[StoreModel | None, dict[str, StoreItemModel], dict[str, ProductModel]]:
+    """The store, its price/stock of each SKU and the products, in one round trip."""
+    skus = list(dict.fromkeys(skus))
+    got = batch_get(
+        {
+            StoreModel: [{"store_id": store_id}],
+            StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
+            ProductModel: [{"sku": s} for s in skus],
+        }
+    )
+    stores = got[StoreModel]
+    return (
+        stores[0] if stores else None,
+        {i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
+        {p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
+    )
+
+
+def load(
+    principal: Principal,
+    store_id: str,
+    skus: Sequence[str],
+    coupon_ids: Sequence[str] | None,
+    consistent: bool = True,
+) -> Loaded:
+    """Read the cart's store, items and products, the chosen coupons (or the customer's
+    whole wallet when none are chosen) and the flash-sale counters of its SKUs."""
+    skus = list(dict.fromkeys(skus))
+    customer = _customer(principal)
+    active = promotion_store.active_for(store_id)
+    flash = [active.flash[s] for s in skus if s in active.flash]
+    keys: dict[Any, list[dict[str, Any]]] = {
+        StoreModel: [{"store_id": store_id}],
+        StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
+        ProductModel: [{"sku": s} for s in skus],
+        FlashShardModel: [
+            {"shard_key": shard_key(f.promotion_id, k)} for f in flash for k in range(f.shards)
+        ],
+    }
+    wallet: list[CouponModel] = []
+    if customer is not None:
+        keys[FlashBuyerModel] = [{"buyer_key": buyer_key(f.promotion_id, customer)} for f in flash]
+        if coupon_ids:
+            keys[CouponModel] = [{"coupon_id": c} for c in dict.fromkeys(coupon_ids)]
+            template_ids = [coupon_repo.template_of(c) for c in coupon_ids]
+        elif coupon_ids is None:
+            # The wallet first, so that its templates' budgets come in the same batch.
+            wallet = list(
+                CouponModel.by_customer.query(
+                    customer, filter_condition=CouponModel.state == "available"
+                )
+            )
+            template_ids = [c.template_id for c in wallet]
+        else:
+            template_ids = []
+        if template_ids:
+            keys[CouponTemplateModel] = [{"template_id": t} for t in dict.fromkeys(template_ids)]
+    got = batch_get(keys, consistent=consistent)
+    stores = got[StoreModel]
+    loaded = Loaded(
+        store=stores[0] if stores else None,  # type: ignore[arg-type]
+        items={i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
+        products={p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
+        active=active,
+    )
+    now_iso = clock.now_iso()
+    for shard in got[FlashShardModel]:
+        # An ended sale (open = 0) or one outside its window has nothing to sell, even if
+        # the 5-second promotions cache still lists it.
+        live = shard.open == 1 and shard.starts_at <= now_iso < shard.ends_at  # type: ignore[attr-defined]
+        left = int(shard.remaining) if live else 0  # type: ignore[attr-defined]
+        loaded.shards_left.setdefault(shard.promotion_id, {})[int(shard.shard)] = left  # type: ignore[attr-defined]
+    for buyer in got.get(FlashBuyerModel, []):
+        loaded.bought[buyer.buyer_key.split("#", 1)[0]] = int(buyer.units)  # type: ignore[attr-defined]
+    if customer is not None:
+        if coupon_ids:
+            loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]  # type: ignore[attr-defined,misc]
+        elif coupon_ids is None:
+            loaded.coupons = wallet
+        loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
+    return loaded
+
+
+def _budgets_left(
+    coupons: Sequence[CouponModel], templates: Sequence[Any]
+) -> dict[str, int | None]:
+    """Each coupon's template budget left (None: the template has no budget), so that
+    pricing judges a coupon whose budget is spent ``budget_exhausted`` instead of
+    suggesting it. A template not read with the cart (a coupon whose id does not start
+    with its template's) costs one more read."""
+    by_id = {t.template_id: t for t in templates}
+    missing = [c.template_id for c in coupons if c.template_id not in by_id]
+    if missing:
+        more = batch_get({CouponTemplateModel: [{"template_id": t} for t in set(missing)]})
+        by_id.update({t.template_id: t for t in more[CouponTemplateModel]})  # type: ignore[attr-defined]
+    return {
+        tid: None if t.budget_fen is None else int(t.budget_left_fen or 0)
+        for tid, t in by_id.items()
+    }
+
+
+# --- pricing --------------------------------------------------------------------------
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOffer:
+    return promo.CouponOffer(
+        coupon_id=c.coupon_id,
+        template_id=c.template_id,
+        name=c.name,
+        kind=c.kind,  # type: ignore[arg-type]
+        valid_from=_when(c.valid_from),
+        valid_until=_when(c.valid_until),
+        threshold_fen=int(c.threshold_fen or 0),
+        amount_off_fen=int(c.amount_off_fen or 0),
+        percent_off=int(c.percent_off or 0),
+        cap_fen=None if c.cap_fen is None else int(c.cap_fen),
+        scope=promo.Scope(
+            frozenset(c.scope_categories), frozenset(c.scope_skus), frozenset(c.scope_stores)
+        ),
+        state=c.state,  # type: ignore[arg-type]
+        funded_by=c.funded_by,  # type: ignore[arg-type]
+        budget_left_fen=budget_left.get(c.template_id),
+    )
+
+
+def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
+    """The store's promotions as the domain wants them. A flash price counts only for
+    the units this customer may still buy and one shard can still give (an order takes
+    its units from one shard)."""
+    active = loaded.active
+    if active is None:
+        return []
+    out: list[promo.Promotion] = []
+    for t in active.tiered:
+        out.append(
+            promo.TieredDiscount(
+                t.promotion_id,
+                t.name,
+                t.tiers,
+                _when(t.starts_at),
+                _when(t.ends_at),
+                promo.Scope(t.categories, t.skus),
+                t.budget_left_fen,
+            )
+        )
+    for h in active.second_half:
+        out.append(
+            promo.SecondItemHalfPrice(
+                h.promotion_id,
+                h.name,
+                _when(h.starts_at),
+                _when(h.ends_at),
+                promo.Scope(h.categories, h.skus),
+            )
+        )
+    for sku, f in active.flash.items():
+        if sku not in skus:
+            continue
+        left = max(loaded.shards_left.get(f.promotion_id, {0: 0}).values())
+        allowed = min(f.per_customer_limit - loaded.bought.get(f.promotion_id, 0), left)
+        if allowed > 0:
+            out.append(
+                promo.FlashPrice(
+                    f.promotion_id,
+                    f.name,
+                    sku,
+                    f.flash_price_fen,
+                    allowed,
+                    _when(f.starts_at),
+                    _when(f.ends_at),
+                )
+            )
+    return out
+
+
+def evaluate(
+    principal: Principal,
+    loaded: Loaded,
+    lines: list[CartLine],
+    *,
+    store_id: str,
+    fulfilment: str,
+    coupon_ids: Sequence[str] | None,
+) -> promo.Checkout:
+    """Price the cart. ``coupon_ids`` None: the best combination of the customer's
+    coupons; a list: exactly those (``rejected_coupon_ids`` says which cannot apply)."""
+    store = loaded.store
+    assert store is not None
+    fee = store.delivery_fee
+    costs = {sku: int(p.cost_fen) for sku, p in loaded.products.items() if p.cost_fen is not None}
+    return promo.evaluate(
+        lines,
+        store_id=store_id,
+        now=clock.now(),
+        fulfilment=fulfilment,
+        delivery=DeliveryRule(
+            int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
+        ),
+        minimum_order_fen=int(store.minimum_order_fen),
+        coupons=[_offer(c, loaded.budget_left) for c in loaded.coupons],
+        promotions=_promotions(loaded, {line.sku for line in lines}),
+        chosen_coupon_ids=None if coupon_ids is None else list(coupon_ids),
+        costs=costs or None,
+    )
+
+
+def refuse_rejected(checkout: promo.Checkout) -> None:
+    """422 naming each chosen coupon that cannot apply, with the domain's reason; 409
+    ``coupon_unavailable`` when one was taken meanwhile (locked or used by another order),
+    the answer the order's transaction gives a racing loser, so a client sees one code
+    for one situation whichever side of the other order's commit it read."""
+    if not checkout.rejected_coupon_ids:
+        return
+    verdicts = {v.coupon_id: v for v in checkout.coupon_verdicts}
+    for cid in checkout.rejected_coupon_ids:
+        v = verdicts.get(cid)
+        if v is not None and v.reason == promo.NOT_AVAILABLE:
+            code, message = FAILURES["coupon"]
+            raise Conflict(message, code=code, details={"id": cid})
+    details = []
+    for cid in checkout.rejected_coupon_ids:
+        v = verdicts.get(cid)
+        details.append(
+            {
+                "field": "coupon_ids",
+                "coupon_id": cid,
+                "reason": v.reason if v else promo.NOT_IN_WALLET,
+                "message": v.message if v else "Not a coupon of yours that can be used now",
+            }
+        )
+    raise ValidationFailed(
+        f"A coupon cannot be used on this order: {checkout.refusal}.",
+        code="coupon_not_applicable",
+        details=details,
+    )
+
+
+# --- taking and giving back -------------------------------------------------------------
+
+
+@dataclass
+class Takes:
+    """What an order takes besides stock, as transaction pieces, with what to record on
+    the order. ``kinds[i]`` names what piece ``i`` is, to explain a cancelled
+    transaction."""
+
+    pieces: list[Any] = field(default_factory=list)
+    kinds: list[tuple[str, str]] = field(default_factory=list)  # (what, id)
+    coupon_uses: list[dict[str, Any]] = field(default_factory=list)
+    flash_uses: list[dict[str, Any]] = field(default_factory=list)
+    budget_uses: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, what: str, ident: str, pieces: Sequence[Any]) -> None:
+        self.pieces += pieces
+        self.kinds += [(what, ident)] * len(pieces)
+
+
+def takes(
+    customer_id: str,
+    order_id: str,
+    checkout: promo.Checkout,
+    loaded: Loaded,
+    avoid_shards: dict[str, set[int]],
+) -> Takes:
+    """The pieces that lock the applied coupons (and spend their budgets), spend tiered
+    campaign budgets and reserve flash-sale units, in that order."""
+    out = Takes()
+    now_iso = clock.now_iso()
+    coupons = {c.coupon_id: c for c in loaded.coupons}
+    applied = {a.source_id: a for a in checkout.applied if a.kind in ("coupon", "free_delivery")}
+    for cid in checkout.applied_coupon_ids:
+        c, a = coupons[cid], applied[cid]
+        items = coupon_repo.redemption_items(
+            cid, customer_id, order_id, a.amount_fen, c.template_id, now_iso=now_iso
+        )
+        out.add("coupon", cid, items[:1])
+        out.add("coupon_budget", cid, items[1:])
+        out.coupon_uses.append(
+            {
+                "coupon_id": cid,
+                "template_id": c.template_id,
+                "kind": c.kind,
+                "discount_fen": a.amount_fen,
+            }
+        )
+    budgets = {
+        t.promotion_id: t.budget_left_fen
+        for t in (loaded.active.tiered if loaded.active else ())
+        if t.budget_left_fen is not None
+    }
+    for a in checkout.applied:
+        if a.kind == "tiered" and a.source_id in budgets and a.amount_fen > 0:
+            p = promotion_repo.budget_items(a.source_id, a.amount_fen)
+            out.add("promotion_budget", a.source_id, [p])
+            out.budget_uses.append({"promotion_id": a.source_id, "amount_fen": a.amount_fen})
+    flash = loaded.active.flash if loaded.active else {}
+    for fu in checkout.flash_units:
+        f = flash[fu.sku]
+        left = loaded.shards_left.get(fu.promotion_id, {})
+        usable = [
+            k
+            for k, n in left.items()
+            if n >= fu.units and k not in avoid_shards.get(fu.promotion_id, set())
+        ]
+        if not usable:
+            raise Conflict(
+                f"The flash sale on {fu.sku} is sold out; quote again for today's price.",
+                code="flash_sale_sold_out",
+                details={"sku": fu.sku, "promotion_id": fu.promotion_id},
+            )
+        shard = random.choice(usable)
+        r = promotion_repo.reservation_items(
+            fu.promotion_id,
+            customer_id,
+            fu.units,
+            shard,
+            per_customer_limit=f.per_customer_limit,
+            now_iso=now_iso,
+        )
+        out.add("flash_shard", f"{fu.promotion_id}#{shard}", [r.shard_update])
+        out.add("flash_buyer", fu.promotion_id, [r.buyer_update])
+        out.flash_uses.append(
+            {"promotion_id": fu.promotion_id, "sku": fu.sku, "units": fu.units, "shard": shard}
+        )
+    return out
+
+
+def check_size(stock_lines: int, t: Takes) -> None:
+    """An order is one transaction: 2 items (key, order) + a stock update per line + these."""
+    if 2 + stock_lines + len(t.pieces) > MAX_TRANSACTION_ITEMS:
+        raise ValidationFailed(
+            "This order has too many lines for one checkout with its promotions; "
+            "split it into two orders.",
+            code="order_too_large",
+            details=[field_error("items", "fewer lines, or fewer flash-sale lines")],
+        )
+
+
+def explain_failure(t: Takes, codes: Sequence[str | None]) -> tuple[str, str] | None:
+    """The first of our pieces whose condition failed: (what, id), or None."""
+    for (what, ident), code in zip(t.kinds, codes, strict=False):
+        if code == "ConditionalCheckFailed":
+            return what, ident
+    return None
+
+
+FAILURES = {
+    "coupon": (
+        "coupon_unavailable",
+        "The coupon was just used by another order or is no longer valid; quote again.",
+    ),
+    "coupon_budget": (
+        "coupon_budget_exhausted",
+        "The coupon's budget is used up; quote again without it.",
+    ),
+    "promotion_budget": (
+        "promotion_budget_exhausted",
+        "The promotion's budget is used up; quote again for today's price.",
+    ),
+    "flash_buyer": (
+        "flash_sale_limit_reached",
+        "You have reached the flash sale's limit per customer; quote again.",
+    ),
+}
+
+
+def give_back(order: OrderModel, *, paid: bool) -> list[Any]:
+    """Pieces that give back what the order took, for the transaction that cancels or
+    expires it: flash units to their shard and off the buyer's count, campaign budgets,
+    and coupons — a locked coupon (unpaid order) always, a used one (paid order refunded
+    in full) when it is still valid, per the refund rule in docs/promotions.md."""
+    pieces: list[Any] = []
+    now_iso = clock.now_iso()
+    for u in order.coupon_uses:
+        coupon = CouponModel(
+            u.coupon_id, template_id=u.template_id, discount_fen=int(u.discount_fen)
+        )
+        if paid:
+            pieces += coupon_repo.return_items(coupon, order.order_id, now_iso=now_iso)
+        else:
+            pieces += coupon_repo.release_items(coupon, order.order_id, now_iso=now_iso)
+    for b in order.budget_uses:
+        pieces.append(promotion_repo.budget_release_items(b.promotion_id, int(b.amount_fen)))
+    for f in order.flash_uses:
+        pieces += promotion_repo.release_items(
+            f.promotion_id, order.customer_id, int(f.units), int(f.shard)
+        )
+    return pieces
+
+
+def mark_used(order: OrderModel) -> list[Any]:
+    """Pieces for the payment transaction: the order's locked coupons become used."""
+    now_iso = clock.now_iso()
+    pieces: list[Any] = []
+    for u in order.coupon_uses:
+        coupon = CouponModel(u.coupon_id, template_id=u.template_id)
+        pieces += coupon_repo.mark_used_items(coupon, order.order_id, now_iso=now_iso)
+    return pieces

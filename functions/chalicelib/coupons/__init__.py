@@ -1,0 +1,2 @@
+"""Coupons: templates, claiming, gifts, bulk issue, sold coupons, wallet, budgets, expiry
+reminders."""

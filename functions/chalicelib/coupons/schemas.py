@@ -1,0 +1,314 @@
+"""Coupons in the API: head office's templates, issuance and budgets; the customer's
+claim and wallet; notifications (expiry reminders)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, field
+
+from chalicelib.kernel.schema import Fen, Out, Phone, PositiveFen, Schema, Sku, StoreId, Timestamp
+
+Kind = Literal["amount_off", "percent_off", "free_delivery"]
+FundedBy = Literal["hq", "store", "supplier"]
+AutoIssue = Literal["registration", "after_payment"]
+TemplateStatus = Literal["active", "paused"]
+CouponState = Literal["available", "locked", "used", "expired", "voided"]
+Source = Literal["claim", "registration", "after_payment", "bulk", "staff_qr", "sale"]
+Name = Annotated[str, Meta(min_length=1, max_length=60, examples=["满99减20"])]
+Category = Annotated[str, Meta(min_length=1, max_length=40)]
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+CustomerId = Annotated[str, Meta(min_length=1, max_length=64, examples=["c-3f2a9b1c4d5e6f70"])]
+Username = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class CouponScope(Schema, kw_only=True):
+    """What the coupon applies to; every list empty = all products in all stores."""
+
+    categories: Annotated[list[Category], Meta(max_length=50)] = field(default_factory=list)
+    skus: Annotated[list[Sku], Meta(max_length=200)] = field(default_factory=list)
+    stores: Annotated[list[StoreId], Meta(max_length=500)] = field(default_factory=list)
+
+
+class TemplateCreate(Schema, kw_only=True):
+    """Fields by kind: ``amount_off`` needs ``amount_off_fen`` (at most the threshold when
+    one is set); ``percent_off`` needs ``percent_off`` (1..99, 15 = 15 % off) and takes
+    ``cap_fen``; ``free_delivery`` takes neither. Validity: ``starts_at`` + ``ends_at``,
+    or ``days_after_claim``, not both. ``auto_issue = after_payment`` needs
+    ``after_payment_min_fen``. ``funder`` is required when ``funded_by = supplier``."""
+
+    name: Name
+    kind: Kind
+    template_id: Annotated[
+        Id | None, Meta(description="Optional: choose the id to make a retried create a replay.")
+    ] = None
+    threshold_fen: Fen = 0
+    amount_off_fen: PositiveFen | None = None
+    percent_off: Annotated[int, Meta(ge=1, le=99)] | None = None
+    cap_fen: PositiveFen | None = None
+    scope: CouponScope | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
+    days_after_claim: Annotated[int, Meta(ge=1, le=366)] | None = None
+    total_quantity: Annotated[int, Meta(ge=1, le=100_000_000)] | None = None
+    per_customer_limit: Annotated[int, Meta(ge=1, le=100)] = 1
+    funded_by: FundedBy = "hq"
+    funder: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    budget_fen: PositiveFen | None = None
+    claimable: bool = True
+    auto_issue: AutoIssue | None = None
+    after_payment_min_fen: PositiveFen | None = None
+    sale_price_fen: PositiveFen | None = None
+
+
+class TemplateUpdate(Schema, kw_only=True):
+    """Only these change after creation. ``budget_fen`` may not go below what is spent,
+    ``total_quantity`` not below what is issued."""
+
+    status: TemplateStatus | None = None
+    name: Name | None = None
+    budget_fen: PositiveFen | None = None
+    total_quantity: Annotated[int, Meta(ge=1, le=100_000_000)] | None = None
+
+
+class CouponScopeOut(Out, kw_only=True):
+    categories: list[str]
+    skus: list[str]
+    stores: list[str]
+
+
+class CouponTemplate(Out, kw_only=True):
+    template_id: str
+    name: str
+    kind: Kind
+    threshold_fen: int
+    amount_off_fen: int | None
+    percent_off: int | None
+    cap_fen: int | None
+    scope: CouponScopeOut
+    starts_at: Timestamp | None
+    ends_at: Timestamp | None
+    days_after_claim: int | None
+    total_quantity: int | None
+    issued_count: int
+    per_customer_limit: int
+    funded_by: FundedBy
+    funder: str | None
+    budget_fen: int | None
+    spent_fen: int
+    remaining_budget_fen: int | None
+    used_count: int
+    claimable: bool
+    auto_issue: AutoIssue | None
+    after_payment_min_fen: int | None
+    sale_price_fen: int | None
+    status: TemplateStatus
+    created_by: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class TemplateList(Out, kw_only=True):
+    items: list[CouponTemplate]
+
+
+class PublicTemplate(Out, kw_only=True):
+    """A template a customer can claim now."""
+
+    template_id: str
+    name: str
+    kind: Kind
+    threshold_fen: int
+    amount_off_fen: int | None
+    percent_off: int | None
+    cap_fen: int | None
+    scope: CouponScopeOut
+    starts_at: Timestamp | None
+    ends_at: Timestamp | None
+    days_after_claim: int | None
+    per_customer_limit: int
+    sold_out: bool
+
+
+class PublicTemplateList(Out, kw_only=True):
+    items: list[PublicTemplate]
+
+
+class PublicTemplateQuery(Schema, kw_only=True):
+    store_id: StoreId | None = None
+
+
+class IssueRequest(Schema, kw_only=True):
+    """``batch_id`` makes the issue idempotent: the same batch again issues nothing new."""
+
+    batch_id: Id
+    customer_ids: Annotated[list[CustomerId], Meta(min_length=1, max_length=500)]
+
+
+class Refusal(Out, kw_only=True):
+    customer_id: str
+    reason: Literal["unknown_customer", "sold_out", "limit_reached", "template_not_active"]
+
+
+class IssueResult(Out, kw_only=True):
+    issued: int
+    already_issued: int
+    refused: list[Refusal]
+
+
+class ClaimRequest(Schema, kw_only=True):
+    """``request_id`` makes the claim idempotent: the same id again answers the same
+    coupon (200). ``staff_username``: the staff member whose QR code was scanned."""
+
+    template_id: Id
+    request_id: Id
+    staff_username: Username | None = None
+
+
+class Coupon(Out, kw_only=True):
+    coupon_id: str
+    customer_id: str
+    template_id: str
+    name: str
+    kind: Kind
+    threshold_fen: int
+    amount_off_fen: int | None
+    percent_off: int | None
+    cap_fen: int | None
+    scope: CouponScopeOut
+    state: CouponState
+    valid_from: Timestamp
+    valid_until: Timestamp
+    source: Source
+    staff_username: str | None
+    order_id: str | None
+    discount_fen: int | None
+    created_at: Timestamp
+
+
+class CouponList(Out, kw_only=True):
+    items: list[Coupon]
+
+
+class WalletQuery(Schema, kw_only=True):
+    state: CouponState | None = None
+
+
+class CustomerLookupQuery(Schema, kw_only=True):
+    phone: Phone
+
+
+class CustomerFound(Out, kw_only=True):
+    customer_id: str
+    phone_masked: str
+    nickname: str | None
+    created_at: Timestamp
+
+
+class Budget(Out, kw_only=True):
+    template_id: str
+    name: str
+    status: TemplateStatus
+    funded_by: FundedBy
+    funder: str | None
+    budget_fen: int | None
+    spent_fen: int
+    remaining_fen: int | None
+    issued_count: int
+    used_count: int
+
+
+class BudgetList(Out, kw_only=True):
+    items: list[Budget]
+
+
+class NotificationQuery(Schema, kw_only=True):
+    kind: Literal["coupon_expiring"] = "coupon_expiring"
+    limit: Annotated[int, Meta(ge=1, le=500)] = 100
+
+
+class Notification(Out, kw_only=True):
+    notification_id: str
+    kind: str
+    customer_id: str
+    phone_masked: str | None
+    coupon_id: str | None
+    message: str
+    channel: str
+    created_at: Timestamp
+
+
+class NotificationList(Out, kw_only=True):
+    items: list[Notification]
+
+
+# --- coupons sold for money (一元买百元券) ---------------------------------------------
+
+SaleStatus = Literal["awaiting_payment", "paid", "refunded", "expired"]
+SaleRefundReason = Literal["requested", "sold_out", "limit_reached", "template_not_active"]
+
+
+class CouponSaleCreate(Schema, kw_only=True):
+    """Buy a coupon whose template has a ``sale_price_fen``. ``request_id`` makes the
+    purchase idempotent: the same id again answers the same sale (200)."""
+
+    template_id: Id
+    request_id: Id
+
+
+class CouponSale(Out, kw_only=True):
+    """A coupon bought for money. ``coupon_id`` is set once the payment issued the coupon
+    (it stays set, voided, after a refund). ``refund_reason``: ``requested`` by the
+    customer, or why the coupon could not be issued after payment (the payment was then
+    refunded in full). An unpaid sale past ``expires_at`` reads ``expired``."""
+
+    sale_id: str
+    customer_id: str
+    template_id: str
+    name: str
+    price_fen: int
+    status: SaleStatus
+    coupon_id: str | None
+    refund_id: str | None
+    refund_reason: SaleRefundReason | None
+    created_at: Timestamp
+    expires_at: Timestamp
+    paid_at: Timestamp | None
+    refunded_at: Timestamp | None
+
+
+class CouponSalePaymentStart(Out, kw_only=True):
+    """What the storefront needs to open the payment sheet for a coupon sale."""
+
+    sale_id: str
+    provider: str
+    amount_fen: int
+    params: dict[str, str]
+
+
+COUPON_SALE_EXAMPLE = {
+    "sale_id": "CS3F9A0C1D2E4B5A6C",
+    "customer_id": "c-3f2a9b1c4d5e6f70",
+    "template_id": "buy-1-get-100",
+    "name": "满300减100",
+    "price_fen": 100,
+    "status": "paid",
+    "coupon_id": "buy-1-get-100:sale:CS3F9A0C1D2E4B5A6C",
+    "refund_id": None,
+    "refund_reason": None,
+    "created_at": "2026-11-24T02:00:00.123Z",
+    "expires_at": "2026-11-24T02:15:00Z",
+    "paid_at": "2026-11-24T02:01:10Z",
+    "refunded_at": None,
+}
+
+# Component-level examples for the OpenAPI document (schema name -> example).
+EXAMPLES = {
+    "CouponSale": COUPON_SALE_EXAMPLE,
+    "CouponSalePaymentStart": {
+        "sale_id": "CS3F9A0C1D2E4B5A6C",
+        "provider": "local",
+        "amount_fen": 100,
+        "params": {"simulate_url": "/local/payments/CS3F9A0C1D2E4B5A6C/complete"},
+    },
+}

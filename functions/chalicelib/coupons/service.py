@@ -1,0 +1,618 @@
+"""Coupons: head office's templates, issuance (claim, staff QR, bulk, registration,
+after payment), the customer's wallet and budgets.
+
+Storage and the transaction pieces the order flow uses live in coupons/repo.py; the
+hooks are re-exported here: ``redemption_items``, ``release_items``, ``mark_used_items``,
+``return_items``, ``issue_items``. Checkout reads coupons itself (checkout/service.py),
+in the same BatchGetItem as the cart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import msgspec
+from chalice import Response
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from chalicelib.auth.principal import Principal
+from chalicelib.coupons import schemas as s
+from chalicelib.coupons.models import CouponModel, CouponTemplateModel
+from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
+    AVAILABLE,
+    get_coupon,
+    get_template,
+    issue_items,
+    mark_used_items,
+    redemption_failure,
+    redemption_items,
+    release_items,
+    return_items,
+)
+from chalicelib.db.transactions import add_all, batch_get, cancellation_codes, transact
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
+from chalicelib.kernel.privacy import mask_phone
+from chalicelib.orders.models import OrderModel
+
+log = logging.getLogger("daojia.coupons")
+AUTO_CACHE_S = 30.0  # how stale the auto-issue template list may be in one container
+CCF = "ConditionalCheckFailed"
+
+# --- templates ------------------------------------------------------------------------
+
+
+def _utc(value: str | None, name: str, errors: list[dict[str, str]]) -> str | None:
+    """Normalise to 'YYYY-MM-DDTHH:MM:SSZ' so stored times compare as strings."""
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors.append(field_error(name, "not an ISO-8601 time"))
+        return value
+    if dt.tzinfo is None:
+        errors.append(field_error(name, "needs a time zone, e.g. 'Z' or '+08:00'"))
+        return value
+    return clock.iso(dt)
+
+
+KIND_FIELDS = {
+    "amount_off": {"amount_off_fen"},
+    "percent_off": {"percent_off", "cap_fen"},
+    "free_delivery": set(),
+}
+
+
+def _validate(body: s.TemplateCreate) -> tuple[str | None, str | None, list[dict[str, str]]]:
+    """Kind-, validity- and issuance-specific rules; every problem at once."""
+    errors: list[dict[str, str]] = []
+    for f in sorted({"amount_off_fen", "percent_off", "cap_fen"} - KIND_FIELDS[body.kind]):
+        if getattr(body, f) is not None:
+            errors.append(field_error(f, f"not used by a {body.kind} coupon"))
+    if body.kind == "amount_off":
+        if body.amount_off_fen is None:
+            errors.append(field_error("amount_off_fen", "required for an amount_off coupon"))
+        elif body.threshold_fen and body.amount_off_fen > body.threshold_fen:
+            errors.append(field_error("amount_off_fen", "cannot exceed threshold_fen"))
+    if body.kind == "percent_off" and body.percent_off is None:
+        errors.append(field_error("percent_off", "required for a percent_off coupon (1..99)"))
+    starts = _utc(body.starts_at, "starts_at", errors)
+    ends = _utc(body.ends_at, "ends_at", errors)
+    fixed = starts is not None or ends is not None
+    if fixed and body.days_after_claim is not None:
+        errors.append(field_error("days_after_claim", "give a fixed window or days, not both"))
+    elif fixed and (starts is None or ends is None):
+        errors.append(field_error("ends_at" if ends is None else "starts_at", "both ends needed"))
+    elif not fixed and body.days_after_claim is None:
+        errors.append(field_error("days_after_claim", "give starts_at/ends_at or days_after_claim"))
+    elif starts and ends and not errors and ends <= starts:
+        errors.append(field_error("ends_at", "must be after starts_at"))
+    if body.auto_issue == "after_payment" and body.after_payment_min_fen is None:
+        errors.append(field_error("after_payment_min_fen", "required for after_payment"))
+    if body.auto_issue != "after_payment" and body.after_payment_min_fen is not None:
+        errors.append(field_error("after_payment_min_fen", "only for auto_issue=after_payment"))
+    if body.funded_by == "supplier" and not body.funder:
+        errors.append(field_error("funder", "name the supplier that funds it"))
+    return starts, ends, errors
+
+
+def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTemplate:
+    """Create a template. With a caller-chosen ``template_id``, a retry with the same
+    body answers the template already made; a different body under that id is 409."""
+    starts, ends, errors = _validate(body)
+    if errors:
+        raise ValidationFailed("The coupon template is not valid.", details=errors)
+    now = clock.now_iso()
+    tid = body.template_id or f"T{uuid.uuid4().hex[:16]}"
+    scope = body.scope or s.CouponScope()
+    digest = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+    m = CouponTemplateModel(
+        tid,
+        name=body.name,
+        kind=body.kind,
+        threshold_fen=body.threshold_fen,
+        amount_off_fen=body.amount_off_fen,
+        percent_off=body.percent_off,
+        cap_fen=body.cap_fen,
+        scope_categories=list(scope.categories),
+        scope_skus=list(scope.skus),
+        scope_stores=list(scope.stores),
+        starts_at=starts,
+        ends_at=ends,
+        days_after_claim=body.days_after_claim,
+        total_quantity=body.total_quantity,
+        issued_count=0,
+        per_customer_limit=body.per_customer_limit,
+        funded_by=body.funded_by,
+        funder=body.funder,
+        budget_fen=body.budget_fen,
+        budget_left_fen=body.budget_fen or 0,
+        spent_fen=0,
+        used_count=0,
+        claimable=body.claimable,
+        auto_issue=body.auto_issue,
+        auto_key=body.auto_issue,
+        after_payment_min_fen=body.after_payment_min_fen,
+        sale_price_fen=body.sale_price_fen,
+        status="active",
+        created_key=f"{clock.now_iso_ms()}#{tid}",
+        request_hash=digest,
+        created_by=principal.subject,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        m.save(condition=CouponTemplateModel.template_id.does_not_exist())
+    except Exception as exc:  # PutError wrapping ConditionalCheckFailed
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        existing = get_template(tid)
+        if existing.request_hash != digest:
+            raise Conflict(
+                f"A different coupon template with id {tid!r} exists.",
+                code="coupon_template_exists",
+            ) from None
+        return template_view(existing)
+    forget_auto_cache()
+    return template_view(m)
+
+
+def _n(v: object) -> int | None:
+    return None if v is None else int(v)  # type: ignore[arg-type]
+
+
+def _scope(m: CouponTemplateModel | CouponModel) -> s.CouponScopeOut:
+    return s.CouponScopeOut(
+        categories=list(m.scope_categories), skus=list(m.scope_skus), stores=list(m.scope_stores)
+    )
+
+
+def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
+    budget = _n(m.budget_fen)
+    spent = int(m.spent_fen or 0)
+    return s.CouponTemplate(
+        template_id=m.template_id,
+        name=m.name,
+        kind=m.kind,  # type: ignore[arg-type]
+        threshold_fen=int(m.threshold_fen or 0),
+        amount_off_fen=_n(m.amount_off_fen),
+        percent_off=_n(m.percent_off),
+        cap_fen=_n(m.cap_fen),
+        scope=_scope(m),
+        starts_at=m.starts_at,
+        ends_at=m.ends_at,
+        days_after_claim=_n(m.days_after_claim),
+        total_quantity=_n(m.total_quantity),
+        issued_count=int(m.issued_count or 0),
+        per_customer_limit=int(m.per_customer_limit),
+        funded_by=m.funded_by,  # type: ignore[arg-type]
+        funder=m.funder,
+        budget_fen=budget,
+        spent_fen=spent,
+        remaining_budget_fen=None if budget is None else budget - spent,
+        used_count=int(m.used_count or 0),
+        claimable=bool(m.claimable),
+        auto_issue=m.auto_issue,  # type: ignore[arg-type]
+        after_payment_min_fen=_n(m.after_payment_min_fen),
+        sale_price_fen=_n(m.sale_price_fen),
+        status=m.status,  # type: ignore[arg-type]
+        created_by=m.created_by,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
+
+
+def _all_templates() -> list[CouponTemplateModel]:
+    """Every template, newest first: one Query of the listing index (never a Scan)."""
+    return list(CouponTemplateModel.by_created.query("templates", scan_index_forward=False))
+
+
+def list_templates(principal: Principal) -> s.TemplateList:
+    return s.TemplateList(items=[template_view(m) for m in _all_templates()])
+
+
+def get_template_view(principal: Principal, template_id: str) -> s.CouponTemplate:
+    return template_view(get_template(template_id))
+
+
+def update_template(
+    principal: Principal, template_id: str, body: s.TemplateUpdate
+) -> s.CouponTemplate:
+    """Pause/resume, rename, change the budget or the quantity, in one conditional
+    update: the budget cannot go below what is spent, the quantity below what is issued,
+    even if coupons are being used or claimed at the same moment."""
+    if all(v is None for v in (body.status, body.name, body.budget_fen, body.total_quantity)):
+        raise ValidationFailed(
+            "Nothing to change.",
+            details=[field_error("status", "send status, name, budget_fen or total_quantity")],
+        )
+    current = get_template(template_id)
+    t = CouponTemplateModel
+    now = clock.now_iso()
+    actions = [t.updated_at.set(now)]
+    condition = t.template_id.exists()
+    if body.name is not None:
+        actions.append(t.name.set(body.name))
+    if body.status is not None:
+        actions.append(t.status.set(body.status))
+        if current.auto_issue:
+            if body.status == "active":
+                actions.append(t.auto_key.set(current.auto_issue))
+            else:
+                actions.append(t.auto_key.remove())
+    if body.budget_fen is not None:
+        old = int(current.budget_fen or 0)
+        delta = body.budget_fen - old
+        actions += [t.budget_fen.set(body.budget_fen), t.budget_left_fen.add(delta)]
+        # unchanged since read, and new budget >= spent (left + delta >= 0)
+        condition &= (
+            t.budget_fen.does_not_exist() if current.budget_fen is None else t.budget_fen == old
+        )
+        condition &= t.budget_left_fen >= -delta
+    if body.total_quantity is not None:
+        actions.append(t.total_quantity.set(body.total_quantity))
+        condition &= t.issued_count <= body.total_quantity
+    try:
+        CouponTemplateModel(template_id).update(actions=actions, condition=condition)
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        latest = get_template(template_id)
+        details = []
+        if body.budget_fen is not None and body.budget_fen < int(latest.spent_fen or 0):
+            details.append(field_error("budget_fen", f"below the {int(latest.spent_fen)} spent"))
+        if body.total_quantity is not None and body.total_quantity < int(latest.issued_count):
+            details.append(
+                field_error("total_quantity", f"below the {int(latest.issued_count)} issued")
+            )
+        if details:
+            raise ValidationFailed("The change is not allowed.", details=details) from None
+        raise Conflict(
+            "The template changed meanwhile; try again.", code="coupon_template_changed"
+        ) from None
+    forget_auto_cache()
+    return template_view(get_template(template_id))
+
+
+# --- issuing --------------------------------------------------------------------------
+
+
+class IssueRefused(Conflict):
+    pass
+
+
+REFUSALS = {
+    "sold_out": "This coupon is all gone.",
+    "limit_reached": "You already have as many of this coupon as allowed.",
+    "template_not_active": "This coupon cannot be issued now.",
+}
+
+
+def issue(
+    template: CouponTemplateModel,
+    customer_id: str,
+    coupon_id: str,
+    source: str,
+    *,
+    staff_username: str | None = None,
+    now: datetime | None = None,
+) -> tuple[CouponModel, bool]:
+    """Issue one coupon with a deterministic id in one transaction; (coupon, created).
+    A replay (the id exists) answers the existing coupon with created=False. Refusals
+    raise ``IssueRefused`` (409) with code sold_out, limit_reached or
+    template_not_active."""
+    now = now or clock.now()
+    pieces = issue_items(
+        template, customer_id, coupon_id, source, now, staff_username=staff_username
+    )
+    try:
+        transact(lambda tx: add_all(tx, pieces))
+    except TransactWriteError as exc:
+        codes = [*cancellation_codes(exc), None, None, None][:3]
+        if codes[0] == CCF:
+            existing = get_coupon(coupon_id)
+            if existing.customer_id != customer_id:
+                raise Conflict("That request id is taken.", code="coupon_id_taken") from None
+            return existing, False
+        if codes[1] == CCF:
+            latest = get_template(template.template_id)
+            # The condition is: active, window not ended, quantity left. Active with its
+            # window open leaves the quantity (a re-read count may already be lower
+            # again: a refunded sale gives a unit back).
+            ended = latest.ends_at is not None and latest.ends_at <= clock.iso(now)
+            reason = "template_not_active" if latest.status != "active" or ended else "sold_out"
+            raise IssueRefused(REFUSALS[reason], code=reason) from None
+        if codes[2] == CCF:
+            raise IssueRefused(REFUSALS["limit_reached"], code="limit_reached") from None
+        raise
+    return pieces[0].item, True
+
+
+def claim(principal: Principal, body: s.ClaimRequest) -> Response:
+    """A customer claims a coupon (领券), maybe through a staff member's QR code. 201
+    with the new coupon; the same request_id again: 200 with the same coupon."""
+    template = get_template(body.template_id)
+    if not template.claimable:
+        raise Conflict("This coupon cannot be claimed.", code="template_not_claimable")
+    if template.sale_price_fen is not None:
+        # Sold coupons (一元买百元券) are bought through POST /coupon-sales, never free.
+        raise Conflict(
+            "This coupon is sold, not given away: buy it with POST /coupon-sales.",
+            code="template_for_sale",
+        )
+    # A paused or ended template is refused by the transaction's condition, after a
+    # retried claim has been answered with its coupon.
+    source = "claim"
+    if body.staff_username is not None:
+        try:
+            staff = StaffModel.get(body.staff_username)
+        except DoesNotExist:
+            staff = None
+        if staff is None or not staff.active:
+            raise ValidationFailed(
+                "The staff QR code is not valid.",
+                details=[field_error("staff_username", "no active staff account")],
+            )
+        source = "staff_qr"
+    coupon_id = f"{template.template_id}:claim:{principal.subject}:{body.request_id}"
+    coupon, created = issue(
+        template, principal.subject, coupon_id, source, staff_username=body.staff_username
+    )
+    return Response(
+        body=msgspec.json.encode(coupon_view(coupon)).decode(),
+        status_code=201 if created else 200,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def bulk_issue(principal: Principal, template_id: str, body: s.IssueRequest) -> s.IssueResult:
+    """Head office issues to a list of members (bulk). Coupon ids are
+    "<template>:<batch>:<customer>", so the same batch again issues nothing new. Unknown
+    customers, sold out and per-customer limits are refused per customer."""
+    template = get_template(template_id)
+    ids = list(dict.fromkeys(body.customer_ids))
+    known: set[str] = set()
+    for start in range(0, len(ids), 100):
+        got = batch_get({CustomerModel: [{"customer_id": c} for c in ids[start : start + 100]]})
+        known |= {m.customer_id for m in got[CustomerModel]}  # type: ignore[attr-defined]
+    now = clock.now()
+
+    def one(cid: str) -> tuple[str, str]:
+        if cid not in known:
+            return cid, "unknown_customer"
+        try:
+            _, created = issue(
+                template, cid, f"{template_id}:{body.batch_id}:{cid}", "bulk", now=now
+            )
+        except IssueRefused as err:
+            return cid, err.code
+        return cid, "issued" if created else "already_issued"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, ids))
+    refused = [
+        s.Refusal(customer_id=c, reason=r)
+        for c, r in outcomes
+        if r not in ("issued", "already_issued")
+    ]  # type: ignore[arg-type]
+    return s.IssueResult(
+        issued=sum(r == "issued" for _, r in outcomes),
+        already_issued=sum(r == "already_issued" for _, r in outcomes),
+        refused=refused,
+    )
+
+
+_auto_cache: dict[str, tuple[float, list[CouponTemplateModel]]] = {}
+
+
+def forget_auto_cache() -> None:
+    """Drop this container's cache of auto-issue templates (after a change, in tests)."""
+    _auto_cache.clear()
+
+
+def _auto_templates(trigger: str) -> list[CouponTemplateModel]:
+    """Active templates issued on ``trigger``: one Query of a sparse index, cached for
+    AUTO_CACHE_S — a registration or payment costs no read at all most of the time."""
+    hit = _auto_cache.get(trigger)
+    if hit is not None and time.monotonic() - hit[0] < AUTO_CACHE_S:
+        return hit[1]
+    models = list(CouponTemplateModel.by_auto_issue.query(trigger))
+    _auto_cache[trigger] = (time.monotonic(), models)
+    return models
+
+
+def _auto_issue(trigger: str, customer_id: str, key: str, min_paid: int | None) -> list[str]:
+    now = clock.now()
+    issued: list[str] = []
+    for t in _auto_templates(trigger):
+        if t.status != "active" or (t.ends_at is not None and t.ends_at <= clock.iso(now)):
+            continue
+        if min_paid is not None and int(t.after_payment_min_fen or 0) > min_paid:
+            continue
+        coupon_id = f"{t.template_id}:{key}"
+        try:
+            _, created = issue(t, customer_id, coupon_id, trigger, now=now)
+        except IssueRefused as err:
+            log.info("no %s coupon %s for %s: %s", trigger, t.template_id, customer_id, err.code)
+            continue
+        if created:
+            issued.append(coupon_id)
+    return issued
+
+
+def issue_on_registration(customer_id: str) -> list[str]:
+    """新人礼: issue every active registration template to a new member. Idempotent (ids
+    "<template>:reg:<customer>"); returns the coupon ids newly issued. Cheap when no
+    such template exists (a cached Query of a sparse index)."""
+    return _auto_issue("registration", customer_id, f"reg:{customer_id}", None)
+
+
+def issue_after_payment(order_id: str, customer_id: str, paid_fen: int) -> list[str]:
+    """支付有礼: issue every active after-payment template whose minimum the payment
+    reaches. Idempotent per order (ids "<template>:order:<order_id>"); returns the coupon
+    ids newly issued. Call after the payment commits."""
+    return _auto_issue("after_payment", customer_id, f"order:{order_id}", paid_fen)
+
+
+def void_after_payment_gifts(order_id: str) -> list[str]:
+    """The order that earned after-payment gifts was refunded in full: they are no longer
+    earned. An unused gift is voided now; a locked or used one is marked so that it is
+    voided whenever it is given back (the order using it cancelled, expired or refunded in
+    full); a used one is otherwise kept — the order that used it was paid. Idempotent.
+    Returns the coupon ids voided now. One GetItem and one Query of the wallet."""
+    try:
+        order = OrderModel.get(order_id, attributes_to_get=["customer_id", "created_at"])
+    except DoesNotExist:
+        return []
+    m = CouponModel
+    now_iso = clock.now_iso()
+    suffix = f":order:{order_id}"
+    voided = []
+    gifts = CouponModel.by_customer.query(
+        order.customer_id,
+        m.created_at >= order.created_at,
+        filter_condition=m.source == "after_payment",
+    )
+    for gift in gifts:
+        if not gift.coupon_id.endswith(suffix):
+            continue
+        # The mark first: a gift released between the two writes comes back voided.
+        CouponModel(gift.coupon_id).update(
+            actions=[m.given_back_as.set("voided"), m.updated_at.set(now_iso)],
+            condition=m.coupon_id.exists(),
+        )
+        try:
+            CouponModel(gift.coupon_id).update(
+                actions=[m.state.set("voided"), m.remind.remove(), m.updated_at.set(now_iso)],
+                condition=m.state == AVAILABLE,
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            continue  # locked or used (or voided already)
+        voided.append(gift.coupon_id)
+    if voided:
+        log.info("after-payment gifts of %s voided: %s", order_id, voided)
+    return voided
+
+
+# --- the customer's side --------------------------------------------------------------
+
+
+def effective_state(m: CouponModel, now_iso: str) -> str:
+    """An available coupon past its validity reads as expired without being rewritten."""
+    if m.state == AVAILABLE and m.valid_until <= now_iso:
+        return "expired"
+    return m.state
+
+
+def coupon_view(m: CouponModel, now_iso: str | None = None) -> s.Coupon:
+    return s.Coupon(
+        coupon_id=m.coupon_id,
+        customer_id=m.customer_id,
+        template_id=m.template_id,
+        name=m.name,
+        kind=m.kind,  # type: ignore[arg-type]
+        threshold_fen=int(m.threshold_fen or 0),
+        amount_off_fen=_n(m.amount_off_fen),
+        percent_off=_n(m.percent_off),
+        cap_fen=_n(m.cap_fen),
+        scope=_scope(m),
+        state=effective_state(m, now_iso or clock.now_iso()),  # type: ignore[arg-type]
+        valid_from=m.valid_from,
+        valid_until=m.valid_until,
+        source=m.source,  # type: ignore[arg-type]
+        staff_username=m.staff_username,
+        order_id=m.order_id,
+        discount_fen=_n(m.discount_fen),
+        created_at=m.created_at,
+    )
+
+
+def wallet(customer_id: str, state: str | None = None) -> s.CouponList:
+    """A customer's coupons, newest first (one Query of the customer index)."""
+    now_iso = clock.now_iso()
+    views = [
+        coupon_view(m, now_iso)
+        for m in CouponModel.by_customer.query(customer_id, scan_index_forward=False)
+    ]
+    return s.CouponList(items=[v for v in views if state is None or v.state == state])
+
+
+def public_templates(store_id: str | None) -> s.PublicTemplateList:
+    """Active, claimable templates not past their window (and, with a store, scoped to
+    it or to every store)."""
+    now_iso = clock.now_iso()
+    items = []
+    for m in _all_templates():
+        if m.status != "active" or not m.claimable:
+            continue
+        if m.ends_at is not None and m.ends_at <= now_iso:
+            continue
+        if store_id and m.scope_stores and store_id not in m.scope_stores:
+            continue
+        items.append(
+            s.PublicTemplate(
+                template_id=m.template_id,
+                name=m.name,
+                kind=m.kind,  # type: ignore[arg-type]
+                threshold_fen=int(m.threshold_fen or 0),
+                amount_off_fen=_n(m.amount_off_fen),
+                percent_off=_n(m.percent_off),
+                cap_fen=_n(m.cap_fen),
+                scope=_scope(m),
+                starts_at=m.starts_at,
+                ends_at=m.ends_at,
+                days_after_claim=_n(m.days_after_claim),
+                per_customer_limit=int(m.per_customer_limit),
+                sold_out=m.total_quantity is not None
+                and int(m.issued_count) >= int(m.total_quantity),
+            )
+        )
+    return s.PublicTemplateList(items=items)
+
+
+def find_customer(phone: str) -> s.CustomerFound:
+    """Head office looks a member up by phone (two GetItems)."""
+    try:
+        link = CustomerPhoneModel.get(phone)
+        c = CustomerModel.get(link.customer_id)
+    except DoesNotExist:
+        raise NotFound("No member with that phone.", code="customer_not_found") from None
+    return s.CustomerFound(
+        customer_id=c.customer_id,
+        phone_masked=mask_phone(c.phone),
+        nickname=c.nickname,
+        created_at=c.created_at,
+    )
+
+
+def budgets() -> s.BudgetList:
+    """Spend against budget per template, newest first (one Query)."""
+    items = []
+    for m in _all_templates():
+        budget = _n(m.budget_fen)
+        spent = int(m.spent_fen or 0)
+        items.append(
+            s.Budget(
+                template_id=m.template_id,
+                name=m.name,
+                status=m.status,  # type: ignore[arg-type]
+                funded_by=m.funded_by,  # type: ignore[arg-type]
+                funder=m.funder,
+                budget_fen=budget,
+                spent_fen=spent,
+                remaining_fen=None if budget is None else budget - spent,
+                issued_count=int(m.issued_count or 0),
+                used_count=int(m.used_count or 0),
+            )
+        )
+    return s.BudgetList(items=items)

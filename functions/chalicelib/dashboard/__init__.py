@@ -1,0 +1,1 @@
+"""Dashboard: head office's and the stores' figures."""

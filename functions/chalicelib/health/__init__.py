@@ -1,0 +1,1 @@
+"""Health: the health check route."""

@@ -1,0 +1,1 @@
+"""The HTTP kit: route declarations, request validation, the OpenAPI document."""

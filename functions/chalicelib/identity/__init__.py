@@ -1,0 +1,1 @@
+"""Identity: customers by phone and SMS code, staff accounts, sign-in guard."""

@@ -1,0 +1,108 @@
+"""Identity tables: staff accounts, customers and their phones, sign-in codes,
+the sign-in guard's counters. Times are UTC ISO-8601."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.db.models import _meta
+
+
+class StaffByStore(GlobalSecondaryIndex):
+    """Accounts of one store, or of head office (scope "hq")."""
+
+    class Meta:
+        index_name = "by_store"
+        projection = AllProjection()
+
+    store_scope = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute(range_key=True)
+
+
+class StaffModel(Model):
+    """A head-office or store account that signs in with a password."""
+
+    Meta = _meta("staff")
+
+    username = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    store_scope = UnicodeAttribute()  # store_id, or "hq" for head office
+    display_name = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    # Tokens carry the generation they were issued under; bumping it (disable, enable,
+    # password reset, sign out everywhere) revokes every older token (auth/sessions.py).
+    token_gen = NumberAttribute(default=0)
+    # Part of the per-client sign-in guard keys: bumping it (unlock, password reset)
+    # forgets every client's failures at once (identity/signin_guard.py).
+    signin_epoch = NumberAttribute(default=0)
+
+    by_store = StaffByStore()
+
+
+class CustomerModel(Model):
+    """A member (会员), registered by phone on first sign-in."""
+
+    Meta = _meta("customers")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    phone = UnicodeAttribute()
+    nickname = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # from a parameterised QR code, e.g. "store:sh-jingan"
+    home_store_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    token_gen = NumberAttribute(default=0)  # "sign out everywhere" bumps it (auth/sessions.py)
+
+
+class CustomerPhoneModel(Model):
+    """Phone -> customer: written with the customer in one transaction, so one phone is
+    one member even when two first sign-ins race."""
+
+    Meta = _meta("customer_phones")
+
+    phone = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+
+
+class OtpChallengeModel(Model):
+    """The one-time code last sent to a phone (stored as a keyed hash, never in clear)."""
+
+    Meta = _meta("otp_challenges")
+
+    phone = UnicodeAttribute(hash_key=True)
+    code_hash = UnicodeAttribute()
+    sent_at = NumberAttribute()
+    # Not counted: wrong codes are capped per phone over all clients by the sign-in guard
+    # (identity/signin_guard.py, MAX_FAILED_CODES_PER_PHONE), which outlives the code.
+    attempts = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+class SigninGuardModel(Model):
+    """Failed sign-ins for one account or phone, and the lockout they caused."""
+
+    Meta = _meta("signin_guards")
+
+    key = UnicodeAttribute(hash_key=True)  # "staff:<username>" or "otp:<phone>"
+    failures = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+IDENTITY_MODELS: tuple[type[Model], ...] = (
+    StaffModel,
+    CustomerModel,
+    CustomerPhoneModel,
+    OtpChallengeModel,
+    SigninGuardModel,
+)

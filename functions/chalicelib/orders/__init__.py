@@ -1,0 +1,1 @@
+"""Orders: placing, the lifecycle, payments, refunds, returns, the store workflow."""

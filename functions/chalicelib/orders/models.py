@@ -1,0 +1,352 @@
+"""Tables of the order flow: orders, idempotency keys, payments, refunds, returns (print
+jobs and counters are in printing/models.py). Money is integer fen; times are UTC
+ISO-8601 strings, except epoch-second attributes used as index sort keys or TTL."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
+from pynamodb.models import Model
+
+from chalicelib.db.models import _meta
+
+
+class AddressAttribute(MapAttribute):
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    line = UnicodeAttribute()  # street, building, room
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+
+
+class OrderLineAttribute(MapAttribute):
+    """A line as sold: a snapshot of the product and price at the time of the order."""
+
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    unit = UnicodeAttribute()
+    category1 = UnicodeAttribute()
+    category2 = UnicodeAttribute()
+    zone = UnicodeAttribute(null=True)
+    shelf = UnicodeAttribute(null=True)
+    fresh = BooleanAttribute(default=False)
+    unit_price_fen = NumberAttribute()
+    qty = NumberAttribute()
+    amount_fen = NumberAttribute()  # unit price x qty
+    discount_fen = NumberAttribute(default=0)  # this line's share of order-level discounts
+    paid_fen = NumberAttribute()  # amount - discount: what the customer paid for the line
+    picked_qty = NumberAttribute(null=True)  # set when picking finishes
+    refunded_units = NumberAttribute(default=0)
+    refunded_fen = NumberAttribute(default=0)
+
+
+class DiscountAttribute(MapAttribute):
+    code = UnicodeAttribute()
+    label = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    # What it is and the price it was computed on (docs/promotions.md); null on orders
+    # placed before promotions existed.
+    kind = UnicodeAttribute(null=True)
+    base_fen = NumberAttribute(null=True)
+    base = UnicodeAttribute(null=True)
+    funded_by = UnicodeAttribute(null=True)
+
+
+class CouponUseAttribute(MapAttribute):
+    """A coupon this order locked (unpaid) or used (paid): given back on cancel/expiry."""
+
+    coupon_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # amount_off | percent_off | free_delivery
+    discount_fen = NumberAttribute()  # spent against the template's budget
+
+
+class FlashUseAttribute(MapAttribute):
+    """Flash-sale units this order took, and the shard they came from (given back there)."""
+
+    promotion_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    units = NumberAttribute()
+    shard = NumberAttribute()
+
+
+class BudgetUseAttribute(MapAttribute):
+    """A tiered promotion's campaign budget this order spent."""
+
+    promotion_id = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+
+
+class TransitionAttribute(MapAttribute):
+    """One recorded state change: who, when, from, to, why."""
+
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_state = UnicodeAttribute(attr_name="from", null=True)
+    to_state = UnicodeAttribute(attr_name="to")
+    reason = UnicodeAttribute(null=True)
+
+
+# The order indexes hold keys and the few attributes their queries filter or total on,
+# never the whole order: DynamoDB writes an index entry again whenever a projected
+# attribute changes, and the order changes at every step of its life. Projecting the
+# whole order made each store step cost ~12 index write units; list routes now read the
+# orders a page names with one BatchGetItem (reads cost a fifth of writes).
+
+
+class OrdersByStoreQueue(GlobalSecondaryIndex):
+    """A store's orders by work-queue bucket (kernel.states.order_queue), oldest first:
+    "<store>#open" holds every order from placing until it is delivered, cancelled or
+    expired; delivered and final orders have a bucket per status. The key stays the same
+    from one step to the next, so a step rewrites the entry (one small index write)
+    instead of moving it (two); lists filter on the projected status in the query itself.
+    pickup_code is projected for the pickup counter's lookup."""
+
+    class Meta:
+        index_name = "by_store_queue"
+        projection = IncludeProjection(["status", "pickup_code"])
+
+    store_queue = UnicodeAttribute(hash_key=True)  # "<store_id>#open", "<store_id>#completed"
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OrdersByCustomer(GlobalSecondaryIndex):
+    """A customer's orders, newest first. Keys only: never rewritten after placing."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = KeysOnlyProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OrdersByStoreDay(GlobalSecondaryIndex):
+    """A store's orders of one business day (store time zone), for head office and reports.
+    Projects what the dashboard totals (one small entry, rewritten when payment or refunds
+    change it); not the status, which changes at every step (the day list reads the
+    orders to filter on it)."""
+
+    class Meta:
+        index_name = "by_store_day"
+        projection = IncludeProjection(
+            [
+                "paid_at",
+                "paid_fen",
+                "refunded_fen",
+                "returned_payments_fen",
+                "print_job_ids",
+            ]
+        )
+
+    store_day = UnicodeAttribute(hash_key=True)  # "<store_id>#2026-11-24"
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OrdersDue(GlobalSecondaryIndex):
+    """Sparse index of orders a scheduled job must act on: unpaid orders by payment
+    deadline ("expire"), delivered orders by auto-completion time ("complete")."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
+
+    due_kind = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+class OrderModel(Model):
+    Meta = _meta("orders")
+
+    order_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    fulfilment = UnicodeAttribute()  # "delivery" | "pickup"
+    status = UnicodeAttribute()
+    store_queue = UnicodeAttribute()  # "<store_id>#<kernel.states.order_queue(status)>"
+    store_day = UnicodeAttribute()
+    address = AddressAttribute(null=True)
+    remark = UnicodeAttribute(null=True)
+    lines = ListAttribute(of=OrderLineAttribute)
+    discounts = ListAttribute(of=DiscountAttribute, default=list)
+    coupon_uses = ListAttribute(of=CouponUseAttribute, default=list)
+    flash_uses = ListAttribute(of=FlashUseAttribute, default=list)
+    budget_uses = ListAttribute(of=BudgetUseAttribute, default=list)
+    delivery_fee_waived_fen = NumberAttribute(default=0)  # by a free-delivery coupon
+    subtotal_fen = NumberAttribute()
+    discount_fen = NumberAttribute(default=0)
+    delivery_fee_fen = NumberAttribute(default=0)
+    delivery_fee_refunded_fen = NumberAttribute(default=0)
+    total_fen = NumberAttribute()
+    paid_fen = NumberAttribute(default=0)
+    refunded_fen = NumberAttribute(default=0)
+    # Payments the order could not take (late, a second one, the wrong amount), each
+    # refunded whole: not part of paid_fen / refunded_fen, counted in the day's refunds.
+    returned_payments_fen = NumberAttribute(null=True)
+    pickup_code = UnicodeAttribute(null=True)
+    payment_id = UnicodeAttribute(null=True)
+    payment_provider = UnicodeAttribute(null=True)
+    paid_at = UnicodeAttribute(null=True)
+    daily_seq = NumberAttribute(null=True)  # 今日第 N 单, per store and business day
+    missed_print = BooleanAttribute(default=False)
+    print_job_ids = UnicodeSetAttribute(default=set)
+    history = ListAttribute(of=TransitionAttribute, default=list)
+    expires_at = UnicodeAttribute()  # payment deadline
+    due_kind = UnicodeAttribute(null=True)
+    due_at = NumberAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_store_queue = OrdersByStoreQueue()
+    by_customer = OrdersByCustomer()
+    by_store_day = OrdersByStoreDay()
+    by_due = OrdersDue()
+
+
+class IdempotencyModel(Model):
+    """An Idempotency-Key a customer used, and the order it created (kept 24 h)."""
+
+    Meta = _meta("idempotency_keys")
+
+    key = UnicodeAttribute(hash_key=True)  # "<customer_id>#<Idempotency-Key>"
+    request_hash = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class PaymentModel(Model):
+    """A captured payment, keyed by the provider's transaction id: a second notification
+    for the same transaction finds it and changes nothing."""
+
+    Meta = _meta("payments")
+
+    payment_id = UnicodeAttribute(hash_key=True)  # "<provider>:<transaction id>"
+    order_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    # "captured" | "late_refunded" (order was no longer payable) | "mismatch_refunded"
+    # (amount differs from the total) | "unknown_order_refunded" (no such order or sale)
+    outcome = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+
+
+class RefundLineAttribute(MapAttribute):
+    sku = UnicodeAttribute()
+    units = NumberAttribute()
+    amount_fen = NumberAttribute()
+
+
+class RefundsByOrder(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_order"
+        projection = AllProjection()
+
+    order_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RefundsDue(GlobalSecondaryIndex):
+    """Sparse: refunds not yet confirmed by the provider, for the retry job."""
+
+    class Meta:
+        index_name = "by_pending"
+        projection = KeysOnlyProjection()
+
+    pending = UnicodeAttribute(hash_key=True)  # "pending" while not succeeded
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RefundModel(Model):
+    """Money going back to the customer. The id is derived from its cause
+    ("<order>:cancel", "<order>:shortage", "<order>:return:<id>"), so a retried request
+    finds the refund it already made instead of making a second one."""
+
+    Meta = _meta("refunds")
+
+    refund_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    # cancel | shortage | return | late_payment | amount_mismatch | unknown_order
+    reason = UnicodeAttribute()
+    lines = ListAttribute(of=RefundLineAttribute, default=list)
+    delivery_fee_fen = NumberAttribute(default=0)
+    amount_fen = NumberAttribute()
+    status = UnicodeAttribute()  # pending | succeeded | failed
+    # True: with this refund the order has paid back all it was paid (its after-payment
+    # gifts are voided when the refund is executed).
+    completes_order = BooleanAttribute(null=True)
+    pending = UnicodeAttribute(null=True)
+    provider_refund_id = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    history = ListAttribute(of=TransitionAttribute, default=list)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_order = RefundsByOrder()
+    by_pending = RefundsDue()
+
+
+class ReturnLineAttribute(MapAttribute):
+    sku = UnicodeAttribute()
+    units = NumberAttribute()
+    fresh = BooleanAttribute(default=False)
+
+
+class ReturnsByStore(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_store_status"
+        projection = AllProjection()
+
+    store_status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ReturnModel(Model):
+    """退货: goods of a completed order coming back."""
+
+    Meta = _meta("returns")
+
+    return_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    lines = ListAttribute(of=ReturnLineAttribute)
+    reason = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute()
+    status = UnicodeAttribute()
+    store_status = UnicodeAttribute()
+    refund_id = UnicodeAttribute(null=True)
+    history = ListAttribute(of=TransitionAttribute, default=list)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_store_status = ReturnsByStore()
+
+
+ORDER_MODELS: tuple[type[Model], ...] = (
+    OrderModel,
+    IdempotencyModel,
+    PaymentModel,
+    RefundModel,
+    ReturnModel,
+)

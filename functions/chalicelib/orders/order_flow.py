@@ -1,0 +1,158 @@
+"""Moving an order through its state machine, recording every transition.
+
+Every change of state is one conditional write (or one transaction, when stock, refunds
+or print jobs change with it) whose condition is that the order is still in a state the
+action may start from: two staff members pressing the same button at once produce one
+transition and one 409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.auth.principal import Principal
+from chalicelib.db.applied import applied
+from chalicelib.db.transactions import cancellation_codes, transact
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict, NotFound
+from chalicelib.kernel.states import ORDER, order_queue
+from chalicelib.orders.models import OrderModel, TransitionAttribute
+
+# The role recorded for what no person did: scheduled jobs (expiry, auto-completion, the
+# print watchdog) and the payment provider's notifications. It is no role a token can
+# carry (auth.principal.ALL_ROLES), so nothing that authorises by role ever grants it
+# anything; it only names the actor in history.
+SYSTEM_ROLE = "system"
+SYSTEM = Principal("system", SYSTEM_ROLE)  # type: ignore[arg-type]
+PAYMENT_PROVIDER = Principal("payment-provider", SYSTEM_ROLE)  # type: ignore[arg-type]
+# History entries that record an event without changing the order's state.
+NOTES = ("late_payment", "amount_mismatch")
+
+
+def get(order_id: str, consistent: bool = True) -> OrderModel:
+    """The order, or 404."""
+    try:
+        return OrderModel.get(order_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound(f"No order {order_id!r}.", code="order_not_found") from None
+
+
+def explain_refusal(order: OrderModel, action: str) -> None:
+    """Raise the 409 that says why a conditional write on the order failed."""
+    current = get(order.order_id)
+    if current.status != order.status:
+        ORDER.path(action, current.status)  # raises illegal_transition from the new state
+    raise Conflict("The order changed at the same time; reload and retry.", code="order_changed")
+
+
+def record(
+    action: str, from_state: str | None, to_state: str, actor: Principal, reason: str | None = None
+) -> TransitionAttribute:
+    return TransitionAttribute(
+        at=clock.now_iso(),
+        actor=actor.subject,
+        role=actor.role,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
+
+
+def note_actions(order: OrderModel, note: str, actor: Principal, reason: str) -> list[Any]:
+    """Update actions that add ``note`` (one of NOTES) to the order's history, its state
+    unchanged (from = to = the current state)."""
+    assert note in NOTES, note
+    entry = record(note, order.status, order.status, actor, reason)
+    return [
+        OrderModel.updated_at.set(clock.now_iso()),
+        OrderModel.history.set(OrderModel.history.append([entry])),
+    ]
+
+
+def queue_actions(order: OrderModel, to: str) -> list[Any]:
+    """The action that moves the order to ``to``'s work-queue bucket, if that differs
+    from the bucket it is in: setting the key to the value it has would change nothing,
+    and leaving it out keeps the step from looking like a move."""
+    if order_queue(to) == order_queue(str(order.status)):
+        return []
+    return [OrderModel.store_queue.set(f"{order.store_id}#{order_queue(to)}")]
+
+
+def transition_actions(
+    order: OrderModel,
+    action: str | list[str],
+    actor: Principal,
+    reason: str | None,
+    extra: list[Any] | None = None,
+) -> tuple[str, list[Any], Any]:
+    """(new state, update actions, condition) for applying ``action`` to ``order``.
+
+    A list of actions is taken in turn in the same write (one history entry each,
+    ``reason`` on the last), on the condition that the order is still in the state it
+    was read in: the path was worked out from that state."""
+    steps = [action] if isinstance(action, str) else list(action)
+    path = ORDER.walk(steps, str(order.status))
+    entries = [
+        record(name, frm, to, actor, reason if i == len(path) - 1 else None)
+        for i, (name, frm, to) in enumerate(path)
+    ]
+    to = path[-1][2]
+    actions = [
+        OrderModel.status.set(to),
+        *queue_actions(order, to),
+        OrderModel.updated_at.set(clock.now_iso()),
+        OrderModel.history.set(OrderModel.history.append(entries)),
+        *(extra or []),
+    ]
+    if len(steps) == 1:
+        condition = OrderModel.status.is_in(*ORDER.transitions[steps[0]][0])
+    else:
+        condition = OrderModel.status == order.status
+    return to, actions, condition
+
+
+def apply(
+    order: OrderModel,
+    action: str | list[str],
+    actor: Principal,
+    reason: str | None = None,
+    extra: list[Any] | None = None,
+    also: Any = None,
+    explain_as: str | None = None,
+) -> OrderModel:
+    """Apply one action (or several in turn, see transition_actions) to an order in one
+    write; ``also(tx)`` adds other writes to the same transaction.
+
+    409 when the order is no longer in a state the action can start from (someone else
+    moved it first), explained as a refusal of ``explain_as`` (default: the first
+    action)."""
+    explain_as = explain_as or (action if isinstance(action, str) else action[0])
+    _, actions, condition = transition_actions(order, action, actor, reason, extra)
+    try:
+        if also is None:
+            # UpdateItem returns the new item and PynamoDB loads it into ``order``.
+            order.update(actions=actions, condition=condition)
+            return order
+        else:
+
+            def build(tx: TransactWrite) -> None:
+                tx.update(order, actions=actions, condition=condition)
+                also(tx)
+
+            transact(build)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            explain_refusal(order, explain_as)
+        raise
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            explain_refusal(order, explain_as)
+        raise
+    # A transaction returns nothing; it committed on the version we read, so the order
+    # now is what we read with our actions applied (no second read).
+    return applied(order, actions)

@@ -1,0 +1,193 @@
+"""Refunds: planned inside the transaction that causes them, paid out through the
+provider after it commits, retried until the provider confirms.
+
+Refund rule: each line refunds at most what was paid for it (its price less its share of
+order discounts); refunding every unit of a line returns exactly what was paid for it.
+The delivery fee is refunded when the whole order is cancelled, or when a shortage leaves
+nothing to deliver. A refund that pays back all the order was paid voids the
+after-payment gifts (支付有礼) the order earned.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.kernel import clock
+from chalicelib.kernel.money import refund_for_units
+from chalicelib.kernel.states import REFUND
+from chalicelib.orders import payment_providers
+from chalicelib.orders.models import OrderModel, RefundLineAttribute, RefundModel
+
+log = logging.getLogger("daojia.refunds")
+SYSTEM_ACTOR = "system"
+
+
+@dataclass
+class RefundPlan:
+    refund: RefundModel
+    order_actions: list[Any]
+
+    @property
+    def amount_fen(self) -> int:
+        return int(self.refund.amount_fen)
+
+
+def plan(
+    order: OrderModel, refund_id: str, reason: str, units: dict[int, int], delivery_fee_fen: int = 0
+) -> RefundPlan | None:
+    """Refund ``units[line index]`` more units of lines (and part of the delivery fee).
+
+    Amounts follow the per-unit largest-remainder split of what each line paid, so the
+    pieces of a line never add up to more than it paid. None when there is nothing to refund.
+    """
+    lines, actions, total = [], [], 0
+    for index, n in sorted(units.items()):
+        if n <= 0:
+            continue
+        line = order.lines[index]
+        amount = refund_for_units(int(line.paid_fen), int(line.qty), int(line.refunded_units), n)
+        lines.append(RefundLineAttribute(sku=line.sku, units=n, amount_fen=amount))
+        actions += [
+            OrderModel.lines[index].refunded_units.add(n),
+            OrderModel.lines[index].refunded_fen.add(amount),
+        ]
+        total += amount
+    fee_left = int(order.delivery_fee_fen) - int(order.delivery_fee_refunded_fen)
+    fee = min(delivery_fee_fen, fee_left)
+    if fee > 0:
+        actions.append(OrderModel.delivery_fee_refunded_fen.add(fee))
+        total += fee
+    if total <= 0:
+        return None
+    actions.append(OrderModel.refunded_fen.add(total))
+    # The plan runs in a transaction conditioned on the order as read, so this is exact.
+    paid = int(order.paid_fen or 0)
+    completes = paid > 0 and int(order.refunded_fen or 0) + total >= paid
+    now = clock.now_iso()
+    refund = RefundModel(
+        refund_id,
+        order_id=order.order_id,
+        payment_id=order.payment_id or "",
+        provider=order.payment_provider or "",
+        reason=reason,
+        lines=lines,
+        delivery_fee_fen=max(fee, 0),
+        amount_fen=total,
+        status="pending",
+        completes_order=completes or None,
+        pending="pending",
+        created_at=clock.now_iso_ms(),
+        updated_at=now,
+    )
+    return RefundPlan(refund, actions)
+
+
+def full(order: OrderModel, refund_id: str, reason: str) -> RefundPlan | None:
+    """Everything not yet refunded, delivery fee included."""
+    units = {i: int(line.qty) - int(line.refunded_units) for i, line in enumerate(order.lines)}
+    return plan(order, refund_id, reason, units, delivery_fee_fen=int(order.delivery_fee_fen))
+
+
+def unlinked(
+    refund_id: str, order_id: str, payment_id: str, provider: str, amount_fen: int, reason: str
+) -> RefundModel:
+    """A refund of a whole payment not tied to order lines (a late or second payment)."""
+    now = clock.now_iso()
+    return RefundModel(
+        refund_id,
+        order_id=order_id,
+        payment_id=payment_id,
+        provider=provider,
+        reason=reason,
+        amount_fen=amount_fen,
+        status="pending",
+        pending="pending",
+        created_at=clock.now_iso_ms(),
+        updated_at=now,
+    )
+
+
+def execute(
+    refund_id: str, payment_total_fen: int | None = None, written: RefundModel | None = None
+) -> RefundModel:
+    """Ask the provider to pay the refund out; idempotent (the provider dedupes on our id).
+
+    ``written``: the refund as this request has just committed it, which saves reading it
+    back. A failure leaves the refund pending for the retry job."""
+    refund = written or RefundModel.get(refund_id, consistent_read=True)
+    if refund.status == "succeeded":
+        return refund
+    if refund.completes_order:
+        _void_gifts(refund.order_id)
+    total = payment_total_fen
+    if total is None:
+        total = _payment_total(refund)
+    try:
+        provider_refund_id = payment_providers.provider(refund.provider).refund(
+            refund.payment_id, refund.refund_id, int(refund.amount_fen), total
+        )
+    except Exception as exc:  # any provider failure: record it, retry later
+        log.warning("refund %s failed: %s", refund_id, exc)
+        refund.update(
+            actions=[
+                RefundModel.attempts.add(1),
+                RefundModel.last_error.set(str(exc)[:300]),
+                RefundModel.updated_at.set(clock.now_iso()),
+            ]
+        )
+        return refund
+    REFUND.target("succeed", refund.status)
+    try:
+        refund.update(
+            actions=[
+                RefundModel.status.set("succeeded"),
+                RefundModel.pending.remove(),
+                RefundModel.provider_refund_id.set(provider_refund_id),
+                RefundModel.attempts.add(1),
+                RefundModel.updated_at.set(clock.now_iso()),
+            ],
+            condition=RefundModel.status == "pending",
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        refund = RefundModel.get(refund_id, consistent_read=True)  # a racing execute() won
+    return refund
+
+
+def _void_gifts(order_id: str) -> None:
+    """The order is refunded in full: the after-payment gifts it earned are no longer
+    earned (docs/promotions.md). Idempotent, and done before the payout so the retry job
+    does it again while the refund is pending; a failure is logged, never a reason to
+    hold the customer's money back."""
+    from chalicelib.coupons.service import void_after_payment_gifts
+
+    try:
+        void_after_payment_gifts(order_id)
+    except Exception:
+        log.exception("voiding the after-payment gifts of %s failed", order_id)
+
+
+def _payment_total(refund: RefundModel) -> int:
+    if refund.order_id.startswith("CS"):  # a coupon sale: its refunds are whole payments
+        return int(refund.amount_fen)
+    try:
+        return int(OrderModel.get(refund.order_id, attributes_to_get=["paid_fen"]).paid_fen) or int(
+            refund.amount_fen
+        )
+    except DoesNotExist:
+        return int(refund.amount_fen)
+
+
+def retry_pending(limit: int = 50) -> int:
+    """Scheduled: try again every refund the provider has not confirmed. Returns how many."""
+    done = 0
+    for key in RefundModel.by_pending.query("pending", limit=limit):
+        if execute(key.refund_id).status == "succeeded":
+            done += 1
+    return done

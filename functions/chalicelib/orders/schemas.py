@@ -1,0 +1,491 @@
+"""Orders: quote, place, pay, follow, cancel, confirm; store workflow; returns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from chalicelib.kernel.schema import (
+    Fen,
+    Latitude,
+    Longitude,
+    Out,
+    Phone,
+    Schema,
+    Sku,
+    StoreId,
+    Timestamp,
+)
+
+Qty = Annotated[int, Meta(ge=1, le=999, description="Units of the product.")]
+Fulfilment = Literal["delivery", "pickup"]
+MAX_LINES = 40
+
+
+class CartItem(Schema, kw_only=True):
+    sku: Sku
+    qty: Qty
+
+
+class DeliveryAddress(Schema, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=30, examples=["王女士"])]
+    phone: Phone
+    line: Annotated[
+        str, Meta(min_length=1, max_length=200, examples=["南京西路1618号 2号楼 1201室"])
+    ]
+    lat: Latitude
+    lng: Longitude
+
+
+Items = Annotated[
+    list[CartItem],
+    Meta(min_length=1, max_length=MAX_LINES, description=f"1 to {MAX_LINES} lines, each SKU once."),
+]
+
+
+class QuoteRequest(Schema, kw_only=True):
+    store_id: StoreId
+    fulfilment: Fulfilment = "delivery"
+    address: DeliveryAddress | None = None  # required for delivery
+    items: Items
+    coupon_ids: (
+        Annotated[
+            list[Annotated[str, Meta(min_length=1, max_length=120)]],
+            Meta(
+                max_length=5,
+                description="Customers only. Absent: the best combination of the "
+                "customer's coupons is applied (the quote's suggested_coupon_ids). []: no "
+                "coupon. A list: exactly these (at most one goods coupon and one free-"
+                "delivery coupon); one that cannot apply is a 422 coupon_not_applicable "
+                "when placing (the quote shows why in `coupons`).",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class PlaceOrder(QuoteRequest, kw_only=True):
+    remark: Annotated[str, Meta(max_length=200, examples=["不要辣，放门口"])] | None = None
+    expected_total_fen: (
+        Annotated[
+            Fen,
+            Meta(
+                description="The total the storefront showed (the quote's total_fen). When "
+                "sent and the order would cost anything else (a price, promotion or fee "
+                "changed since the quote), placing is refused with 409 total_changed and "
+                "nothing is reserved: quote again and show the new total.",
+                examples=[4490],
+            ),
+        ]
+        | None
+    ) = None
+
+
+class QuoteLine(Out, kw_only=True):
+    sku: str
+    name: str
+    unit: str
+    unit_price_fen: int
+    qty: int
+    amount_fen: int
+    discount_fen: int
+    paid_fen: int
+    stock: int
+
+
+class AppliedDiscount(Out, kw_only=True):
+    """A discount applied: ``code`` is "flash:<promotion>", "second_half:<promotion>",
+    "tiered:<promotion>", "coupon:<coupon>", "free_delivery:<coupon>" or "member_price";
+    ``base_fen``/``base`` say what it was computed on (docs/promotions.md). The last four
+    fields are null on orders placed before promotions existed."""
+
+    code: str
+    label: str
+    amount_fen: int
+    kind: (
+        Literal["flash", "member_price", "second_half", "tiered", "coupon", "free_delivery"] | None
+    )
+    base_fen: int | None
+    base: str | None
+    funded_by: Literal["hq", "store", "supplier"] | None
+
+
+class CouponVerdict(Out, kw_only=True):
+    """One of the customer's coupons against this cart: does it apply on its own (true
+    means choosing just this coupon works), what it would take off alone, and if not,
+    why (``reason``: threshold_not_reached (with ``shortfall_fen``), out_of_scope,
+    other_store, not_yet_valid, expired, not_available, budget_exhausted,
+    below_margin_floor, not_combinable, no_delivery_fee)."""
+
+    coupon_id: str
+    name: str
+    kind: str
+    valid_until: Timestamp
+    applies: bool
+    discount_fen: int
+    reason: str | None
+    message: str | None
+    shortfall_fen: int
+
+
+class FlashLine(Out, kw_only=True):
+    """Units priced at a flash price (秒杀); placing the order reserves them."""
+
+    promotion_id: str
+    sku: str
+    units: int
+    price_fen: int
+
+
+class OrderCoupon(Out, kw_only=True):
+    coupon_id: str
+    kind: str
+    discount_fen: int  # taken off (a free-delivery coupon: the fee waived)
+
+
+class Quote(Out, kw_only=True):
+    store_id: str
+    fulfilment: str
+    lines: list[QuoteLine]
+    subtotal_fen: int
+    discounts: list[AppliedDiscount]
+    discount_fen: int
+    delivery_fee_fen: int  # after a free-delivery coupon
+    delivery_fee_waived_fen: int
+    total_fen: int
+    minimum_order_fen: int
+    shortfall_fen: int  # > 0: add this much to reach the store's minimum order (起送金额)
+    can_place: bool
+    coupons: list[CouponVerdict]  # the customer's available coupons, each judged
+    suggested_coupon_ids: list[str]  # the best combination the stacking rules allow
+    applied_coupon_ids: list[str]
+    rejected_coupon_ids: list[str]  # chosen but cannot apply (see coupons[].reason)
+    flash: list[FlashLine]
+    notes: list[str]  # promotions left out or capped, and why
+
+
+class OrderLine(Out, kw_only=True):
+    sku: str
+    name: str
+    unit: str
+    category1: str
+    category2: str
+    zone: str | None
+    shelf: str | None
+    fresh: bool
+    unit_price_fen: int
+    qty: int
+    amount_fen: int
+    discount_fen: int
+    paid_fen: int
+    picked_qty: int | None
+    refunded_units: int
+    refunded_fen: int
+
+
+HistoryRole = Literal["customer", "store_staff", "store_manager", "hq_admin", "relay", "system"]
+
+
+class Transition(Out, kw_only=True):
+    """One entry of an order's history. ``role`` system: no person (the payment
+    provider's notification, expiry and other scheduled jobs). ``action`` is a
+    transition, or a note that leaves the state as it is (``from_state`` =
+    ``to_state``): late_payment, amount_mismatch (a payment the order could not take,
+    refunded in full; see ``refunds``)."""
+
+    at: Timestamp
+    actor: str
+    role: HistoryRole
+    action: str
+    from_state: str | None
+    to_state: str
+    reason: str | None
+
+
+RefundReason = Literal["cancel", "shortage", "return", "late_payment", "amount_mismatch"]
+
+
+class RefundLine(Out, kw_only=True):
+    sku: str
+    units: int
+    amount_fen: int
+
+
+class OrderRefund(Out, kw_only=True):
+    """Money going back to the customer for this order. ``reason``: cancel (the whole
+    order), shortage (units not found at picking), return (退货), late_payment (a payment
+    that arrived when the order could no longer take it, paid back whole),
+    amount_mismatch (a payment of the wrong amount, paid back whole). ``status``:
+    pending until the payment provider confirms it, then succeeded (failed: head office
+    must act)."""
+
+    refund_id: str
+    reason: RefundReason
+    amount_fen: int
+    delivery_fee_fen: int  # the part of amount_fen that is delivery fee
+    lines: list[RefundLine]  # units refunded per SKU (empty for a whole payment)
+    status: Literal["pending", "succeeded", "failed"]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class Address(Out, kw_only=True):
+    name: str
+    phone: str  # shown only to the customer, the order's store and head office
+    line: str
+    lat: float
+    lng: float
+
+
+class PaymentStart(Out, kw_only=True):
+    """What the storefront needs to open the payment sheet (provider specific)."""
+
+    order_id: str
+    provider: str
+    amount_fen: int
+    params: dict[str, str]
+
+
+class Order(Out, kw_only=True):
+    order_id: str  # also the order code printed on the ticket as QR/barcode for the POS
+    customer_id: str
+    store_id: str
+    fulfilment: str
+    status: str
+    address: Address | None
+    remark: str | None
+    lines: list[OrderLine]
+    discounts: list[AppliedDiscount]
+    coupons: list[OrderCoupon]
+    subtotal_fen: int
+    discount_fen: int
+    delivery_fee_fen: int
+    delivery_fee_waived_fen: int
+    total_fen: int
+    paid_fen: int
+    refunded_fen: int
+    pickup_code: str | None  # shown to the customer; staff verify it at the counter
+    # 今日第 N 单: given when the ticket is sent to the store, moments after payment
+    daily_seq: int | None
+    missed_print: bool
+    expires_at: Timestamp  # unpaid orders expire then
+    paid_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    history: list[Transition]
+    refunds: Annotated[
+        list[OrderRefund] | None,
+        Meta(
+            description="Every refund of the order, oldest first, with its status. Read on "
+            "GET /orders/{order_id}; null in lists and in the answers of actions (read the "
+            "order to see them)."
+        ),
+    ]
+    payment: Annotated[
+        PaymentStart | None,
+        Meta(
+            description="The payment sheet's parameters, ready at once: only in the answer "
+            "to POST /orders (and its replays) while the order awaits payment, so the "
+            "storefront can open the sheet without another request; null everywhere "
+            "else, or if the provider could not be reached (then call "
+            "POST /orders/{order_id}/pay, which also gives fresh ones later)."
+        ),
+    ]
+
+
+class OrderPage(Out, kw_only=True):
+    items: list[Order]
+    next_cursor: str | None
+
+
+class OrderListQuery(Schema, kw_only=True):
+    cursor: Annotated[str, Meta(max_length=2000)] | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 20
+
+
+class StoreOrderQuery(OrderListQuery, kw_only=True):
+    status: Annotated[
+        str,
+        Meta(
+            pattern=r"^[a-z_]+$",
+            description="An order status, or 'any' (every status; only with date).",
+            examples=["paid"],
+        ),
+    ] = "paid"
+    date: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^\d{4}-\d{2}-\d{2}$",
+                description="A business day (YYYY-MM-DD, store time zone): that day's "
+                "orders, newest first.",
+                examples=["2026-11-24"],
+            ),
+        ]
+        | None
+    ) = None
+
+
+class Reason(Schema, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class PaymentAck(Out, kw_only=True):
+    """Our answer to the provider's notification."""
+
+    code: Literal["SUCCESS", "FAIL"]
+    message: str
+
+
+_LINE_EXAMPLE = {
+    "sku": "200001",
+    "name": "赣南脐橙 5斤装",
+    "unit": "箱",
+    "category1": "水果",
+    "category2": "柑橘",
+    "zone": "A 生鲜区",
+    "shelf": "A-01",
+    "fresh": True,
+    "unit_price_fen": 3990,
+    "qty": 1,
+    "amount_fen": 3990,
+    "discount_fen": 0,
+    "paid_fen": 3990,
+    "picked_qty": None,
+    "refunded_units": 0,
+    "refunded_fen": 0,
+}
+ORDER_EXAMPLE = {
+    "order_id": "261124K7QX3M9P",
+    "customer_id": "c-8f14e45fceea167a",
+    "store_id": "sh-jingan",
+    "fulfilment": "delivery",
+    "status": "paid",
+    "address": {
+        "name": "王女士",
+        "phone": "13800000001",
+        "line": "南京西路1618号 2号楼 1201室",
+        "lat": 31.224,
+        "lng": 121.446,
+    },
+    "remark": "放门口",
+    "lines": [_LINE_EXAMPLE],
+    "discounts": [],
+    "coupons": [],
+    "subtotal_fen": 3990,
+    "discount_fen": 0,
+    "delivery_fee_fen": 500,
+    "delivery_fee_waived_fen": 0,
+    "total_fen": 4490,
+    "paid_fen": 4490,
+    "refunded_fen": 0,
+    "pickup_code": None,
+    "daily_seq": 17,
+    "missed_print": False,
+    "expires_at": "2026-11-24T02:45:00Z",
+    "paid_at": "2026-11-24T02:31:12Z",
+    "created_at": "2026-11-24T02:30:00.120Z",
+    "updated_at": "2026-11-24T02:31:12Z",
+    "history": [
+        {
+            "at": "2026-11-24T02:30:00Z",
+            "actor": "c-8f14e45fceea167a",
+            "role": "customer",
+            "action": "place",
+            "from_state": None,
+            "to_state": "awaiting_payment",
+            "reason": None,
+        },
+        {
+            "at": "2026-11-24T02:31:12Z",
+            "actor": "payment-provider",
+            "role": "system",
+            "action": "pay",
+            "from_state": "awaiting_payment",
+            "to_state": "paid",
+            "reason": None,
+        },
+    ],
+    "refunds": [],
+    "payment": None,
+}
+QUOTE_EXAMPLE = {
+    "store_id": "sh-jingan",
+    "fulfilment": "delivery",
+    "lines": [
+        {
+            "sku": "200001",
+            "name": "赣南脐橙 5斤装",
+            "unit": "箱",
+            "unit_price_fen": 3990,
+            "qty": 1,
+            "amount_fen": 3990,
+            "discount_fen": 500,
+            "paid_fen": 3490,
+            "stock": 42,
+        }
+    ],
+    "subtotal_fen": 3990,
+    "discounts": [
+        {
+            "code": "coupon:tpl-30off5:claim:r-1",
+            "label": "满30减5",
+            "amount_fen": 500,
+            "kind": "coupon",
+            "base_fen": 3990,
+            "base": "after item promotions",
+            "funded_by": "hq",
+        }
+    ],
+    "discount_fen": 500,
+    "delivery_fee_fen": 500,
+    "delivery_fee_waived_fen": 0,
+    "total_fen": 3990,
+    "minimum_order_fen": 2000,
+    "shortfall_fen": 0,
+    "can_place": True,
+    "coupons": [
+        {
+            "coupon_id": "tpl-30off5:claim:r-1",
+            "name": "满30减5",
+            "kind": "amount_off",
+            "valid_until": "2026-12-01T00:00:00Z",
+            "applies": True,
+            "discount_fen": 500,
+            "reason": None,
+            "message": None,
+            "shortfall_fen": 0,
+        },
+        {
+            "coupon_id": "tpl-99off20:bulk-1124:c-8f14e45fceea167a",
+            "name": "满99减20",
+            "kind": "amount_off",
+            "valid_until": "2026-12-31T16:00:00Z",
+            "applies": False,
+            "discount_fen": 0,
+            "reason": "threshold_not_reached",
+            "message": "Spend ¥59.10 more on eligible items",
+            "shortfall_fen": 5910,
+        },
+    ],
+    "suggested_coupon_ids": ["tpl-30off5:claim:r-1"],
+    "applied_coupon_ids": ["tpl-30off5:claim:r-1"],
+    "rejected_coupon_ids": [],
+    "flash": [],
+    "notes": [],
+}
+
+# Component-level examples for the OpenAPI document (schema name -> example).
+EXAMPLES = {
+    "Order": ORDER_EXAMPLE,
+    "Quote": QUOTE_EXAMPLE,
+    "OrderPage": {"items": [dict(ORDER_EXAMPLE, refunds=None)], "next_cursor": None},
+    "PaymentStart": {
+        "order_id": "261124K7QX3M9P",
+        "provider": "local",
+        "amount_fen": 4490,
+        "params": {"simulate_url": "/local/payments/261124K7QX3M9P/complete"},
+    },
+    "PaymentAck": {"code": "SUCCESS", "message": "paid"},
+}

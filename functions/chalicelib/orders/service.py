@@ -1,0 +1,937 @@
+"""Orders: quote a cart, place it (idempotently, without overselling), read, cancel, expire.
+
+Placing an order costs two AWS calls: one BatchGetItem (store, prices and stock,
+products, the chosen coupons, flash-sale counters) and one TransactWriteItems
+(idempotency key, order, a conditional stock decrement per line, then the coupons,
+campaign budgets and flash-sale units it takes; checkout/service.py). Choosing the best
+coupons for the customer (no ``coupon_ids``) adds one Query of the wallet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import service as checkout
+from chalicelib.checkout.pricing import CartLine
+from chalicelib.checkout.promotion_engine import Checkout
+from chalicelib.db.transactions import batch_get, cancellation_codes, transact
+from chalicelib.kernel import clock, config, cursors, geo, hours
+from chalicelib.kernel.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    field_error,
+)
+from chalicelib.kernel.money import yuan
+from chalicelib.kernel.states import order_queue
+from chalicelib.orders import order_flow
+from chalicelib.orders import schemas as s
+from chalicelib.orders.models import (
+    AddressAttribute,
+    BudgetUseAttribute,
+    CouponUseAttribute,
+    DiscountAttribute,
+    FlashUseAttribute,
+    IdempotencyModel,
+    OrderLineAttribute,
+    OrderModel,
+    RefundModel,
+)
+from chalicelib.stores.models import StoreModel
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
+
+
+# --- quote ----------------------------------------------------------------------------
+
+
+def _checked_cart(
+    principal: Principal, body: s.QuoteRequest, consistent: bool = True
+) -> tuple[checkout.Loaded, list[CartLine]]:
+    """Load and check everything a cart refers to; 4xx naming each problem.
+    ``consistent=False`` (a quote): eventually consistent reads, half the read units; a
+    quote shows prices and stock, placing reads them again strongly consistent and its
+    transaction checks stock, coupons and budgets."""
+    skus = [i.sku for i in body.items]
+    dupes = sorted({x for x in skus if skus.count(x) > 1})
+    if dupes:
+        raise ValidationFailed(
+            "Each SKU may appear once; add up the quantities.",
+            details=[field_error("items", f"{sku} appears more than once") for sku in dupes],
+        )
+    if body.fulfilment == "delivery" and body.address is None:
+        raise ValidationFailed(
+            "Delivery needs an address.", details=[field_error("address", "required for delivery")]
+        )
+    loaded = checkout.load(principal, body.store_id, skus, body.coupon_ids, consistent)
+    store, items, products = loaded.store, loaded.items, loaded.products
+    if store is None or not store.active:
+        raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
+    _check_store_serves(store, body)
+    errors, lines, short = [], [], []
+    for i, item in enumerate(body.items):
+        product: ProductModel | None = products.get(item.sku)
+        stock_item = items.get(item.sku)
+        where = f"items[{i}].sku"
+        if product is None or stock_item is None:
+            errors.append(field_error(where, f"{item.sku} is not sold at this store"))
+        elif not product.active or not stock_item.on_sale:
+            errors.append(field_error(where, f"{item.sku} ({product.name}) is not on sale"))
+        else:
+            if int(stock_item.stock) < item.qty:
+                short.append(
+                    {
+                        "field": f"items[{i}].qty",
+                        "sku": item.sku,
+                        "name": product.name,
+                        "requested": item.qty,
+                        "available": int(stock_item.stock),
+                        "reason": f"only {int(stock_item.stock)} left",
+                    }
+                )
+            lines.append(
+                CartLine(
+                    sku=item.sku,
+                    name=product.name,
+                    unit=product.unit,
+                    category1=product.category1,
+                    category2=product.category2,
+                    zone=product.zone,
+                    shelf=product.shelf,
+                    fresh=bool(product.fresh),
+                    unit_price_fen=int(stock_item.price_fen),
+                    qty=item.qty,
+                )
+            )
+    if errors:
+        raise ValidationFailed("Some items cannot be ordered.", details=errors, status=422)
+    if short:
+        names = ", ".join(f"{x['name']} (only {x['available']} left)" for x in short)
+        raise Conflict(f"Not enough stock: {names}.", code="insufficient_stock", details=short)
+    return loaded, lines
+
+
+def _check_store_serves(store: StoreModel, body: s.QuoteRequest) -> None:
+    now = clock.now()
+    openings = [hours.Opening(int(h.day), h.open, h.close) for h in store.hours]
+    if not hours.is_open(openings, store.timezone, now):
+        nxt = hours.next_opening(openings, store.timezone, now)
+        raise Conflict(
+            f"{store.name} is closed now.",
+            code="store_closed",
+            details={"next_open_at": clock.iso(nxt) if nxt else None},
+        )
+    if body.fulfilment == "delivery" and body.address is not None:
+        d = geo.distance_m(body.address.lat, body.address.lng, float(store.lat), float(store.lng))
+        if d > float(store.radius_m):
+            raise ValidationFailed(
+                f"{store.name} does not deliver to this address ({d / 1000:.1f} km away, "
+                f"delivers within {int(store.radius_m) / 1000:.1f} km).",
+                code="out_of_delivery_range",
+                details=[
+                    field_error(
+                        "address", f"{round(d)} m from the store; radius {int(store.radius_m)} m"
+                    )
+                ],
+            )
+
+
+def _price(
+    principal: Principal, body: s.QuoteRequest, loaded: checkout.Loaded, lines: list[CartLine]
+) -> Checkout:
+    return checkout.evaluate(
+        principal,
+        loaded,
+        lines,
+        store_id=body.store_id,
+        fulfilment=body.fulfilment,
+        coupon_ids=body.coupon_ids,
+    )
+
+
+def _discount_view(d: object) -> s.AppliedDiscount:
+    return s.AppliedDiscount(
+        code=d.code,  # type: ignore[attr-defined]
+        label=d.label,  # type: ignore[attr-defined]
+        amount_fen=int(d.amount_fen),  # type: ignore[attr-defined]
+        kind=d.kind,  # type: ignore[attr-defined]
+        base_fen=None if d.base_fen is None else int(d.base_fen),  # type: ignore[attr-defined]
+        base=d.base,  # type: ignore[attr-defined]
+        funded_by=d.funded_by,  # type: ignore[attr-defined]
+    )
+
+
+def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> s.Quote:
+    priced = co.priced
+    names = {c.coupon_id: c for c in loaded.coupons}
+    return s.Quote(
+        store_id=body.store_id,
+        fulfilment=body.fulfilment,
+        lines=[
+            s.QuoteLine(
+                sku=pl.line.sku,
+                name=pl.line.name,
+                unit=pl.line.unit,
+                unit_price_fen=pl.line.unit_price_fen,
+                qty=pl.line.qty,
+                amount_fen=pl.line.amount_fen,
+                discount_fen=pl.discount_fen,
+                paid_fen=pl.paid_fen,
+                stock=int(loaded.items[pl.line.sku].stock),
+            )
+            for pl in priced.lines
+        ],
+        subtotal_fen=priced.subtotal_fen,
+        discounts=[_discount_view(a) for a in co.applied],
+        discount_fen=priced.discount_fen,
+        delivery_fee_fen=priced.delivery_fee_fen,
+        delivery_fee_waived_fen=co.delivery_fee_waived_fen,
+        total_fen=priced.total_fen,
+        minimum_order_fen=priced.minimum_order_fen,
+        shortfall_fen=priced.shortfall_fen,
+        can_place=priced.shortfall_fen == 0 and not co.rejected_coupon_ids,
+        coupons=[
+            s.CouponVerdict(
+                coupon_id=v.coupon_id,
+                name=names[v.coupon_id].name,
+                kind=names[v.coupon_id].kind,
+                valid_until=names[v.coupon_id].valid_until,
+                applies=v.applies,
+                discount_fen=v.discount_fen,
+                reason=v.reason,
+                message=v.message or None,
+                shortfall_fen=v.shortfall_fen,
+            )
+            for v in co.coupon_verdicts
+            if v.coupon_id in names
+        ],
+        suggested_coupon_ids=list(co.suggested_coupon_ids),
+        applied_coupon_ids=list(co.applied_coupon_ids),
+        rejected_coupon_ids=list(co.rejected_coupon_ids),
+        flash=[
+            s.FlashLine(
+                promotion_id=f.promotion_id, sku=f.sku, units=f.units, price_fen=f.price_fen
+            )
+            for f in co.flash_units
+        ],
+        notes=list(co.notes),
+    )
+
+
+def quote(principal: Principal, body: s.QuoteRequest) -> s.Quote:
+    """Price a cart at a store, with the same checks as placing it, the promotions on
+    now and, for a signed-in customer, a verdict on each coupon in the wallet."""
+    loaded, lines = _checked_cart(principal, body, consistent=False)
+    return _quote_view(body, _price(principal, body, loaded, lines), loaded)
+
+
+# --- place ----------------------------------------------------------------------------
+
+
+def _new_order_id() -> str:
+    """Date plus 8 unambiguous characters, e.g. 261124K7QX3M9P: the order code on the ticket."""
+    return clock.now().strftime("%y%m%d") + "".join(
+        secrets.choice(_CODE_ALPHABET) for _ in range(8)
+    )
+
+
+def _request_hash(body: s.PlaceOrder) -> str:
+    return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+
+
+def place(
+    principal: Principal, idempotency_key: str | None, body: s.PlaceOrder
+) -> tuple[s.Order, bool]:
+    """Create the order, decrementing stock in the same transaction. Returns (order, created).
+
+    The same Idempotency-Key with the same body returns the order it created; with a
+    different body, 422. Concurrent retries with one key create one order.
+    """
+    if not idempotency_key or not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise BadRequest(
+            "Send an Idempotency-Key header: 8-64 letters, digits, '_', '-', '.', ':' "
+            "(e.g. a UUID), the same on every retry of this order.",
+            code="idempotency_key_required",
+        )
+    key = f"{principal.subject}#{idempotency_key}"
+    request_hash = _request_hash(body)
+    try:
+        order, created = _place_new(principal, key, request_hash, body)
+    except (ValidationFailed, Conflict):
+        # A retry of an order that was placed meets its own effects (the coupon locked,
+        # the stock taken): answer with that order, not with the refusal. Only refusals
+        # pay for this read.
+        if _idempotency_record(key) is None:
+            raise
+        order, created = _replay(key, request_hash), False
+    return _with_payment_sheet(order), created
+
+
+def _with_payment_sheet(order: s.Order) -> s.Order:
+    """The order with the payment sheet's parameters, while it awaits payment: the
+    storefront opens the sheet straight from the answer to POST /orders, one request
+    (and one order read) fewer than asking POST /orders/{id}/pay. If the provider
+    cannot be reached the order is placed all the same and ``payment`` is null."""
+    if order.status != "awaiting_payment":
+        return order
+    from chalicelib.orders import payments  # payments reads orders: imported when used
+
+    try:
+        sheet = payments.sheet(order.order_id, order.total_fen)
+    except Exception:
+        log.exception("order %s: no payment sheet; the storefront asks /pay", order.order_id)
+        return order
+    return msgspec.structs.replace(order, payment=sheet)
+
+
+def _idempotency_record(key: str) -> IdempotencyModel | None:
+    try:
+        return IdempotencyModel.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _place_new(
+    principal: Principal, key: str, request_hash: str, body: s.PlaceOrder
+) -> tuple[s.Order, bool]:
+    loaded, lines = _checked_cart(principal, body)
+    store = loaded.store
+    assert store is not None
+    co = _price(principal, body, loaded, lines)
+    priced = co.priced
+    checkout.refuse_rejected(co)
+    _check_expected_total(body, co)
+    if priced.shortfall_fen > 0:
+        raise ValidationFailed(
+            f"The minimum order is {yuan(priced.minimum_order_fen)}; "
+            f"add {yuan(priced.shortfall_fen)} more.",
+            code="below_minimum_order",
+            details={
+                "shortfall_fen": priced.shortfall_fen,
+                "minimum_order_fen": priced.minimum_order_fen,
+            },
+        )
+    order_id = _new_order_id()
+    avoid: dict[str, set[int]] = {}
+    for _attempt in range(3):  # another shard when the one chosen ran dry meanwhile
+        takes = checkout.takes(principal.subject, order_id, co, loaded, avoid)
+        checkout.check_size(len(priced.lines), takes)
+        order = _build_order(principal, body, store, co, takes, order_id)
+        try:
+            _place(key, request_hash, order, body.store_id, priced.lines, takes)
+        except _ShardEmpty as empty:
+            avoid.setdefault(empty.promotion_id, set()).add(empty.shard)
+            loaded.shards_left.get(empty.promotion_id, {}).pop(empty.shard, None)
+            continue
+        except _Replay:
+            return _replay(key, request_hash), False
+        return view(order, principal), True
+    raise ServiceUnavailable(
+        "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
+    )
+
+
+def _check_expected_total(body: s.PlaceOrder, co: Checkout) -> None:
+    """409 ``total_changed`` when the storefront showed another total than the order
+    would cost now: a quote binds the price only if the storefront says what it showed."""
+    expected = body.expected_total_fen
+    priced = co.priced
+    if expected is None or expected == priced.total_fen:
+        return
+    raise Conflict(
+        f"The total is now {yuan(priced.total_fen)}, not the {yuan(expected)} shown; "
+        "quote again and confirm the new total.",
+        code="total_changed",
+        details={
+            "expected_total_fen": expected,
+            "total_fen": priced.total_fen,
+            "subtotal_fen": priced.subtotal_fen,
+            "discount_fen": priced.discount_fen,
+            "delivery_fee_fen": priced.delivery_fee_fen,
+        },
+    )
+
+
+class _Replay(Exception):
+    """The Idempotency-Key was used before (or is being used right now)."""
+
+
+class _ShardEmpty(Exception):
+    def __init__(self, promotion_id: str, shard: int) -> None:
+        self.promotion_id, self.shard = promotion_id, shard
+
+
+def _place(
+    key: str,
+    request_hash: str,
+    order: OrderModel,
+    store_id: str,
+    priced_lines: list,  # type: ignore[type-arg]
+    takes: checkout.Takes,
+) -> None:
+    """One transaction: key, order, stock per line, then what ``takes`` holds."""
+    idem = IdempotencyModel(
+        key,
+        request_hash=request_hash,
+        order_id=order.order_id,
+        created_at=order.created_at,
+        expires_at=timedelta(hours=24),
+    )
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(idem, condition=IdempotencyModel.key.does_not_exist())
+        tx.save(order, condition=OrderModel.order_id.does_not_exist())
+        for pl in priced_lines:
+            tx.update(
+                StoreItemModel(store_id, pl.line.sku),
+                actions=[StoreItemModel.stock.add(-pl.line.qty)],
+                condition=(StoreItemModel.stock >= pl.line.qty) & (StoreItemModel.on_sale == True),  # noqa: E712
+            )
+        for piece in takes.pieces:
+            piece.add_to(tx)
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        codes = cancellation_codes(exc)
+        if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes[:1]:
+            raise _Replay() from None
+        n = len(priced_lines)
+        # Priced lines keep the order of the request's items, so i names items[i].
+        short = [
+            (i, pl.line)
+            for i, (pl, code) in enumerate(zip(priced_lines, codes[2 : 2 + n], strict=False))
+            if code == "ConditionalCheckFailed"
+        ]
+        if short:
+            raise Conflict(
+                "Not enough stock: "
+                + ", ".join(line.name for _, line in short)
+                + " sold out meanwhile.",
+                code="insufficient_stock",
+                details=[
+                    {
+                        "field": f"items[{i}].qty",
+                        "sku": line.sku,
+                        "name": line.name,
+                        "requested": line.qty,
+                        "reason": "sold out meanwhile",
+                    }
+                    for i, line in short
+                ],
+            ) from None
+        failed = checkout.explain_failure(takes, codes[2 + n :])
+        if failed is None:
+            raise
+        what, ident = failed
+        if what == "flash_shard":
+            promotion_id, shard = ident.rsplit("#", 1)
+            raise _ShardEmpty(promotion_id, int(shard)) from None
+        code, message = checkout.FAILURES[what]
+        raise Conflict(message, code=code, details={"id": ident}) from None
+
+
+def _replay(key: str, request_hash: str) -> s.Order:
+    """The order an earlier request with this key created (waiting briefly for a racing
+    request with the same key to commit)."""
+    for attempt in range(20):
+        try:
+            idem = IdempotencyModel.get(key, consistent_read=True)
+        except DoesNotExist:
+            time.sleep(0.02 * (attempt + 1))  # the other request's transaction is in flight
+            continue
+        if idem.request_hash != request_hash:
+            raise ValidationFailed(
+                "This Idempotency-Key was used for a different order; "
+                "use a new key for a new order.",
+                code="idempotency_key_reused",
+                details=[field_error("Idempotency-Key", "used with another body")],
+            )
+        order = order_flow.get(idem.order_id)
+        return view(order, Principal(order.customer_id, CUSTOMER))
+    raise Conflict(
+        "Another request with this Idempotency-Key is still running; retry shortly.",
+        code="idempotency_in_progress",
+    )
+
+
+def _build_order(
+    principal: Principal,
+    body: s.PlaceOrder,
+    store: StoreModel,
+    co: Checkout,
+    takes: checkout.Takes,
+    order_id: str,
+) -> OrderModel:
+    priced = co.priced
+    now = clock.now()
+    local_day = now.astimezone(hours.zone(store.timezone)).strftime("%Y-%m-%d")
+    expires = now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)
+    order = OrderModel(
+        order_id,
+        customer_id=principal.subject,
+        store_id=body.store_id,
+        fulfilment=body.fulfilment,
+        status="awaiting_payment",
+        store_queue=f"{body.store_id}#{order_queue(order_flow.ORDER.initial)}",
+        store_day=f"{body.store_id}#{local_day}",
+        address=None
+        if body.address is None or body.fulfilment != "delivery"
+        else AddressAttribute(
+            name=body.address.name,
+            phone=body.address.phone,
+            line=body.address.line,
+            lat=body.address.lat,
+            lng=body.address.lng,
+        ),
+        remark=body.remark,
+        lines=[
+            OrderLineAttribute(
+                sku=pl.line.sku,
+                name=pl.line.name,
+                unit=pl.line.unit,
+                category1=pl.line.category1,
+                category2=pl.line.category2,
+                zone=pl.line.zone,
+                shelf=pl.line.shelf,
+                fresh=pl.line.fresh,
+                unit_price_fen=pl.line.unit_price_fen,
+                qty=pl.line.qty,
+                amount_fen=pl.line.amount_fen,
+                discount_fen=pl.discount_fen,
+                paid_fen=pl.paid_fen,
+                refunded_units=0,
+                refunded_fen=0,
+            )
+            for pl in priced.lines
+        ],
+        discounts=[
+            DiscountAttribute(
+                code=a.code,
+                label=a.label,
+                amount_fen=a.amount_fen,
+                kind=a.kind,
+                base_fen=a.base_fen,
+                base=a.base,
+                funded_by=a.funded_by,
+            )
+            for a in co.applied
+        ],
+        coupon_uses=[CouponUseAttribute(**u) for u in takes.coupon_uses],
+        flash_uses=[FlashUseAttribute(**u) for u in takes.flash_uses],
+        budget_uses=[BudgetUseAttribute(**u) for u in takes.budget_uses],
+        delivery_fee_waived_fen=co.delivery_fee_waived_fen,
+        subtotal_fen=priced.subtotal_fen,
+        discount_fen=priced.discount_fen,
+        delivery_fee_fen=priced.delivery_fee_fen,
+        total_fen=priced.total_fen,
+        pickup_code=f"{secrets.randbelow(10**6):06d}" if body.fulfilment == "pickup" else None,
+        expires_at=clock.iso(expires),
+        due_kind="expire",
+        due_at=int(expires.timestamp()),
+        created_at=clock.now_iso_ms(),
+        updated_at=clock.now_iso(),
+        history=[order_flow.record("place", None, "awaiting_payment", principal)],
+    )
+    return order
+
+
+# --- read -----------------------------------------------------------------------------
+
+
+def can_see(principal: Principal, order: OrderModel) -> bool:
+    if principal.role == CUSTOMER:
+        return order.customer_id == principal.subject
+    return principal.is_hq or (
+        principal.role in ("store_staff", "store_manager") and principal.store_id == order.store_id
+    )
+
+
+def get_visible(principal: Principal, order_id: str) -> OrderModel:
+    """The order if this principal may see it; 404 otherwise (not 403: ids are not probed)."""
+    order = order_flow.get(order_id, consistent=False)
+    if not can_see(principal, order):
+        raise NotFound(f"No order {order_id!r}.", code="order_not_found")
+    return order
+
+
+def get_one(principal: Principal, order_id: str) -> s.Order:
+    """One order as its reader may see it, with its refunds (one more Query: only this
+    read pays for it, not lists or actions)."""
+    return view(get_visible(principal, order_id), principal, refunds=refunds_of(order_id))
+
+
+def refunds_of(order_id: str) -> list[s.OrderRefund]:
+    """The order's refunds, oldest first (one Query of the refunds' by_order index)."""
+    return [
+        s.OrderRefund(
+            refund_id=r.refund_id,
+            reason=r.reason,  # type: ignore[arg-type]
+            amount_fen=int(r.amount_fen),
+            delivery_fee_fen=int(r.delivery_fee_fen or 0),
+            lines=[
+                s.RefundLine(sku=x.sku, units=int(x.units), amount_fen=int(x.amount_fen))
+                for x in r.lines or []
+            ],
+            status=r.status,  # type: ignore[arg-type]
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in RefundModel.by_order.query(order_id)
+    ]
+
+
+def view(
+    order: OrderModel, principal: Principal, refunds: list[s.OrderRefund] | None = None
+) -> s.Order:
+    """The API's view of an order; ``refunds`` None: not read (lists, actions)."""
+    addr = order.address
+    return s.Order(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        store_id=order.store_id,
+        fulfilment=order.fulfilment,
+        status=order.status,
+        address=None
+        if addr is None
+        else s.Address(
+            name=addr.name,
+            phone=addr.phone,
+            line=addr.line,
+            lat=float(addr.lat),
+            lng=float(addr.lng),
+        ),
+        remark=order.remark,
+        lines=[
+            s.OrderLine(
+                sku=x.sku,
+                name=x.name,
+                unit=x.unit,
+                category1=x.category1,
+                category2=x.category2,
+                zone=x.zone,
+                shelf=x.shelf,
+                fresh=bool(x.fresh),
+                unit_price_fen=int(x.unit_price_fen),
+                qty=int(x.qty),
+                amount_fen=int(x.amount_fen),
+                discount_fen=int(x.discount_fen),
+                paid_fen=int(x.paid_fen),
+                picked_qty=None if x.picked_qty is None else int(x.picked_qty),
+                refunded_units=int(x.refunded_units),
+                refunded_fen=int(x.refunded_fen),
+            )
+            for x in order.lines
+        ],
+        discounts=[_discount_view(d) for d in order.discounts],
+        coupons=[
+            s.OrderCoupon(coupon_id=u.coupon_id, kind=u.kind, discount_fen=int(u.discount_fen))
+            for u in order.coupon_uses
+        ],
+        delivery_fee_waived_fen=int(order.delivery_fee_waived_fen or 0),
+        subtotal_fen=int(order.subtotal_fen),
+        discount_fen=int(order.discount_fen),
+        delivery_fee_fen=int(order.delivery_fee_fen),
+        total_fen=int(order.total_fen),
+        paid_fen=int(order.paid_fen),
+        refunded_fen=int(order.refunded_fen),
+        pickup_code=order.pickup_code if principal.role == CUSTOMER or principal.is_hq else None,
+        daily_seq=None if order.daily_seq is None else int(order.daily_seq),
+        missed_print=bool(order.missed_print),
+        expires_at=order.expires_at,
+        paid_at=order.paid_at,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        history=[
+            s.Transition(
+                at=h.at,
+                actor=shown_actor(h.actor, h.role, principal),
+                role=h.role,
+                action=h.action,
+                from_state=h.from_state,
+                to_state=h.to_state,
+                reason=h.reason,
+            )
+            for h in order.history
+        ],
+        refunds=refunds,
+        payment=None,
+    )
+
+
+encode_cursor = cursors.encode
+
+
+def load_many(order_ids: list[str]) -> list[OrderModel]:
+    """The orders named, in the order given (BatchGetItem by 100): the order indexes hold
+    keys and a few attributes only (orders/models.py says why)."""
+    found: dict[str, OrderModel] = {}
+    for start in range(0, len(order_ids), 100):
+        got = batch_get({OrderModel: [{"order_id": o} for o in order_ids[start : start + 100]]})
+        found.update((o.order_id, o) for o in got[OrderModel])  # type: ignore[attr-defined]
+    return [found[o] for o in order_ids if o in found]
+
+
+def _page(results, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
+    keys = list(results)
+    more = len(keys) == limit and results.last_evaluated_key
+    return s.OrderPage(
+        items=[view(o, principal) for o in load_many([k.order_id for k in keys])],
+        next_cursor=encode_cursor(results.last_evaluated_key) if more else None,
+    )
+
+
+def list_mine(principal: Principal, query: s.OrderListQuery) -> s.OrderPage:
+    """A customer's orders, newest first."""
+    results = OrderModel.by_customer.query(
+        principal.subject,
+        scan_index_forward=False,
+        limit=query.limit,
+        page_size=query.limit,
+        last_evaluated_key=cursors.decode(
+            query.cursor,
+            ("customer_id", "created_at", "order_id"),
+            {"customer_id": principal.subject},
+        ),
+    )
+    return _page(results, query.limit, principal)
+
+
+# Index entries a work-queue query evaluates per round trip when it filters a shared
+# bucket on the status: ~100 bytes each, so a page costs a few read units.
+QUEUE_PAGE = 100
+
+
+def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
+    """A store's orders in one status, oldest first (the work queue), from the status's
+    bucket of the ``by_store_queue`` index, filtered on the projected status in the query
+    itself: DynamoDB pages come back short of matches, so they are followed until
+    ``limit`` orders are found or the bucket ends. The cursor names the status it lists,
+    since the statuses of one bucket share its keys."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    bucket = order_queue(query.status)
+    queue = f"{store_id}#{bucket}"
+    results = OrderModel.by_store_queue.query(
+        queue,
+        scan_index_forward=True,
+        filter_condition=OrderModel.status == query.status,
+        page_size=query.limit if bucket == query.status else max(query.limit, QUEUE_PAGE),
+        last_evaluated_key=_queue_start(query.cursor, queue, query.status),
+    )
+    entries: list[OrderModel] = []
+    try:
+        for entry in results:
+            entries.append(entry)
+            if len(entries) == query.limit:
+                break
+    except QueryError as exc:
+        # DynamoDB refuses a start key that is not one of the index's (e.g. another
+        # table's with the same names); without a cursor it is no cursor's fault.
+        if query.cursor and "ValidationException" in str(exc.cause_response_code):
+            raise cursors.foreign() from None
+        raise
+    # Mid-page, the entries left are matches; at a page's end, DynamoDB's key says whether
+    # the bucket goes on.
+    more = len(entries) == query.limit and results.last_evaluated_key is not None
+    key = _queue_key(entries[-1], query.status) if more else None
+    return _listed(load_many([e.order_id for e in entries]), principal, key)
+
+
+_CURSOR_STATUS = "listing_status"  # in a work-queue cursor, beside the index key
+
+
+def _queue_key(entry: OrderModel, status: str) -> dict[str, Any]:
+    """The by_store_queue key of an entry, and the status listed (the cursor's)."""
+    return {
+        "order_id": {"S": entry.order_id},
+        "store_queue": {"S": entry.store_queue},
+        "created_at": {"S": entry.created_at},
+        _CURSOR_STATUS: {"S": status},
+    }
+
+
+def _queue_start(cursor: str | None, queue: str, status: str) -> dict | None:
+    """The index key a work-queue cursor resumes after; 400 for a cursor that another
+    listing gave out (another status of the same bucket included) or that was altered."""
+    key = cursors.decode(
+        cursor,
+        ("order_id", "store_queue", "created_at", _CURSOR_STATUS),
+        {"store_queue": queue, _CURSOR_STATUS: status},
+    )
+    if key is not None:
+        del key[_CURSOR_STATUS]
+    return key
+
+
+def list_store_day(
+    principal: Principal,
+    store_id: str,
+    day: str,
+    status: str | None,
+    query: s.StoreOrderQuery,
+) -> s.OrderPage:
+    """A store's orders of one business day, newest first, in ``status`` (None: any),
+    from the ``by_store_day`` index. The index does not hold the status (it would be
+    written again at every step of every order), so with a status the orders are read
+    a page of keys at a time and kept when in that status, until ``limit`` are found or
+    the day ends."""
+    if not principal.can_act_for_store(store_id):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    store_day = f"{store_id}#{day}"
+    results = OrderModel.by_store_day.query(
+        store_day,
+        scan_index_forward=False,
+        limit=query.limit if status is None else None,
+        page_size=query.limit,
+        last_evaluated_key=cursors.decode(
+            query.cursor, ("order_id", "store_day", "created_at"), {"store_day": store_day}
+        ),
+    )
+    try:
+        if status is None:
+            return _page(results, query.limit, principal)
+        return _page_in_status(results, status, query.limit, principal)
+    except QueryError as exc:
+        if "ValidationException" in str(exc.cause_response_code):
+            raise BadRequest(
+                "The cursor does not belong to this listing.", code="bad_cursor"
+            ) from None
+        raise
+
+
+def _page_in_status(results, status: str, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
+    """Up to ``limit`` orders in ``status`` from an index query of keys, with a cursor
+    after the last key looked at (so the next page goes on from there)."""
+    found: list[OrderModel] = []
+    batch: list[Any] = []
+    entries = iter(results)
+    while True:
+        entry = next(entries, None)
+        if entry is not None:
+            batch.append(entry)
+            if len(batch) < limit:
+                continue
+        orders = {o.order_id: o for o in load_many([e.order_id for e in batch])}
+        for i, e in enumerate(batch):
+            order = orders.get(e.order_id)
+            if order is not None and order.status == status:
+                found.append(order)
+                if len(found) == limit:
+                    more = i < len(batch) - 1 or entry is not None
+                    return _listed(found, principal, _day_key(e) if more else None)
+        if entry is None:
+            return _listed(found, principal, None)
+        batch = []
+
+
+def _day_key(entry: OrderModel) -> dict[str, Any]:
+    """The by_store_day index's key of an entry, as DynamoDB's LastEvaluatedKey has it."""
+    return {
+        "order_id": {"S": entry.order_id},
+        "store_day": {"S": entry.store_day},
+        "created_at": {"S": entry.created_at},
+    }
+
+
+def _listed(orders: list[OrderModel], principal: Principal, key: dict | None) -> s.OrderPage:
+    return s.OrderPage(items=[view(o, principal) for o in orders], next_cursor=encode_cursor(key))
+
+
+# --- cancel and expire ------------------------------------------------------------------
+
+
+def _restock(tx: TransactWrite, order: OrderModel) -> None:
+    for line in order.lines:
+        tx.update(
+            StoreItemModel(order.store_id, line.sku),
+            actions=[StoreItemModel.stock.add(int(line.qty))],
+        )
+
+
+def _give_back_unpaid(tx: TransactWrite, order: OrderModel) -> None:
+    _restock(tx, order)
+    for piece in checkout.give_back(order, paid=False):
+        piece.add_to(tx)
+
+
+def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
+    """Cancel before picking starts: stock goes back; a paid order is refunded in full and
+    the store gets a cancellation slip for the ticket it printed."""
+    from chalicelib.orders import refunds
+    from chalicelib.printing import print_jobs
+
+    order = get_visible(principal, order_id)
+    if principal.role not in (CUSTOMER, "hq_admin") and not principal.can_act_for_store(
+        order.store_id
+    ):
+        raise Forbidden("Your account belongs to another store.", code="other_store")
+    order_flow.ORDER.target("cancel", order.status)
+    refund = (
+        refunds.full(order, f"{order.order_id}:cancel", "cancel")
+        if order.status == "paid"
+        else None
+    )
+    slip = print_jobs.new_job(order, "cancellation", {"slip"}) if order.status == "paid" else None
+    extra = [OrderModel.due_kind.remove(), OrderModel.due_at.remove()]
+    if refund:
+        extra += refund.order_actions
+    if slip:
+        extra += print_jobs.add_to_order(slip)
+
+    def also(tx: TransactWrite) -> None:
+        _restock(tx, order)
+        for piece in checkout.give_back(order, paid=order.status == "paid"):
+            piece.add_to(tx)
+        if refund:
+            tx.save(refund.refund, condition=type(refund.refund).refund_id.does_not_exist())
+        if slip:
+            tx.save(slip, condition=type(slip).job_id.does_not_exist())
+
+    updated = order_flow.apply(order, "cancel", principal, reason, extra=extra, also=also)
+    if refund:
+        total = int(order.paid_fen) or int(refund.refund.amount_fen)
+        refunds.execute(refund.refund.refund_id, total, written=refund.refund)
+    return view(updated, principal)
+
+
+def expire_due(now_epoch: int | None = None, limit: int = 100) -> int:
+    """Scheduled: expire unpaid orders past their payment deadline and give their stock
+    back. Returns how many expired."""
+    now_epoch = int(now_epoch if now_epoch is not None else time.time())
+    expired = 0
+    for key in OrderModel.by_due.query("expire", OrderModel.due_at <= now_epoch, limit=limit):
+        order = order_flow.get(key.order_id)
+        if order.status != "awaiting_payment":
+            continue
+        try:
+            order_flow.apply(
+                order,
+                "expire",
+                order_flow.SYSTEM,
+                "not paid in time",
+                extra=[OrderModel.due_kind.remove(), OrderModel.due_at.remove()],
+                also=lambda tx, o=order: _give_back_unpaid(tx, o),
+            )
+            expired += 1
+        except Conflict:
+            continue  # paid at the last moment
+    return expired

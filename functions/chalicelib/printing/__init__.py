@@ -1,0 +1,1 @@
+"""Printing: print jobs, dispatch to store queues, the watchdog, relays."""

@@ -1,0 +1,1 @@
+"""Promotions: tiered discounts, second item half price, sharded flash sales."""

@@ -1,0 +1,139 @@
+"""Checkout promotions in the API: head office creates, lists and ends tiered discounts
+(满减), second-item-half-price promotions and flash sales (秒杀); the storefront reads
+what is on at a store."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, field
+
+from chalicelib.kernel.schema import Out, PositiveFen, Schema, Sku, StoreId, Timestamp
+
+Kind = Literal["tiered", "second_half_price", "flash_sale"]
+Status = Literal["active", "ended"]
+Name = Annotated[
+    str, Meta(min_length=1, max_length=60, description="Shown to customers.", examples=["满99减10"])
+]
+Category = Annotated[str, Meta(min_length=1, max_length=40)]
+PromotionId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+class Tier(Schema, kw_only=True):
+    threshold_fen: PositiveFen
+    off_fen: PositiveFen
+
+
+class Scope(Schema, kw_only=True):
+    """What a tiered or half-price promotion applies to; both empty = every product."""
+
+    categories: Annotated[list[Category], Meta(max_length=50)] = field(default_factory=list)
+    skus: Annotated[list[Sku], Meta(max_length=200)] = field(default_factory=list)
+
+
+class PromotionCreate(Schema, kw_only=True):
+    """Fields by kind: ``tiered`` needs ``tiers`` (thresholds strictly increasing, each
+    ``off_fen`` below its threshold) and takes ``scope`` and ``budget_fen``;
+    ``second_half_price`` takes ``scope``; ``flash_sale`` needs ``sku``,
+    ``flash_price_fen``, ``quantity`` (1 to 1,000,000) and ``per_customer_limit``, and
+    takes ``shards`` or ``expected_peak_per_s`` (shards = ceil(peak / 250), 1 to 50, at
+    most the quantity). Fields of other kinds are refused."""
+
+    kind: Kind
+    name: Name
+    stores: Annotated[list[StoreId], Meta(max_length=500, description="Empty: every store.")] = (
+        field(default_factory=list)
+    )
+    starts_at: Timestamp
+    ends_at: Timestamp
+    promotion_id: Annotated[
+        PromotionId | None,
+        Meta(description="Optional: choose the id to make a retried create a replay."),
+    ] = None
+    tiers: Annotated[list[Tier], Meta(max_length=10)] | None = None
+    scope: Scope | None = None
+    budget_fen: PositiveFen | None = None
+    sku: Sku | None = None
+    flash_price_fen: PositiveFen | None = None
+    quantity: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
+    per_customer_limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    shards: Annotated[int, Meta(ge=1, le=50)] | None = None
+    expected_peak_per_s: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+
+
+class PromotionUpdate(Schema, kw_only=True):
+    """Ending is final (a new promotion starts again); the name can change any time."""
+
+    status: Literal["ended"] | None = None
+    name: Name | None = None
+
+
+class PromotionListQuery(Schema, kw_only=True):
+    status: Status | None = None
+
+
+class TierOut(Out, kw_only=True):
+    threshold_fen: int
+    off_fen: int
+
+
+class ScopeOut(Out, kw_only=True):
+    categories: list[str]
+    skus: list[str]
+
+
+class Promotion(Out, kw_only=True):
+    """A promotion as head office sees it. Flash-sale fields are null for other kinds;
+    ``remaining`` and ``sold`` are read from the shards (sold = quantity - remaining,
+    units of cancelled or expired orders back in remaining)."""
+
+    promotion_id: str
+    kind: Kind
+    name: str
+    stores: list[str]
+    starts_at: Timestamp
+    ends_at: Timestamp
+    status: Status
+    live: bool  # active and within its window now
+    tiers: list[TierOut]
+    scope: ScopeOut
+    budget_fen: int | None
+    spent_fen: int | None
+    sku: str | None
+    flash_price_fen: int | None
+    quantity: int | None
+    per_customer_limit: int | None
+    shards: int | None
+    remaining: int | None
+    sold: int | None
+    created_by: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class PromotionList(Out, kw_only=True):
+    items: list[Promotion]
+
+
+class StorePromotion(Out, kw_only=True):
+    """What the storefront shows: the rule, the window and, for flash sales, the price
+    and the units left (a snapshot; the purchase itself decides)."""
+
+    promotion_id: str
+    kind: Kind
+    name: str
+    starts_at: Timestamp
+    ends_at: Timestamp
+    tiers: list[TierOut]
+    scope: ScopeOut
+    sku: str | None
+    flash_price_fen: int | None
+    per_customer_limit: int | None
+    remaining: int | None
+    sold_out: bool
+
+
+class StorePromotions(Out, kw_only=True):
+    store_id: str
+    now: Timestamp
+    items: list[StorePromotion]

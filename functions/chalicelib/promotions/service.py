@@ -1,0 +1,446 @@
+"""Checkout promotions: head office creates and ends them; the storefront and the
+pricing step read what is on at a store.
+
+A flash sale's units live in shards (promotions/repo.py, docs/flash-sales.md); this
+module creates them with the promotion in one transaction and sums them for views.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.auth.principal import Principal
+from chalicelib.catalogue.models import ProductModel
+from chalicelib.db.transactions import batch_get, cancellation_codes, transact
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
+from chalicelib.promotions import schemas as s
+from chalicelib.promotions.models import FlashShardModel, PromotionModel, TierAttribute
+from chalicelib.promotions.repo import get_promotion, remaining_many, shard_items
+from chalicelib.stores.models import StoreModel
+
+MAX_SHARDS = 50
+# A transactional write costs 2 write units and an item takes ~1,000 units/s, so a shard
+# saturates near 500 purchases/s; plan for half that, as random picks are uneven.
+PURCHASES_PER_SHARD_S = 250
+DEFAULT_PEAK_PER_S = 250
+ACTIVE_CACHE_S = 5.0  # how stale active_for may be inside one Lambda container
+
+KIND_FIELDS = {
+    "tiered": {"tiers", "scope", "budget_fen"},
+    "second_half_price": {"scope"},
+    "flash_sale": {
+        "sku",
+        "flash_price_fen",
+        "quantity",
+        "per_customer_limit",
+        "shards",
+        "expected_peak_per_s",
+    },
+}
+OPTIONAL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
+
+
+def shards_for(peak_per_s: int, quantity: int) -> int:
+    """Shards for an expected peak of purchases per second: ceil(peak / 250), 1 to 50,
+    never more than the units (every shard starts with at least one)."""
+    wanted = math.ceil(peak_per_s / PURCHASES_PER_SHARD_S)
+    return max(1, min(MAX_SHARDS, wanted, quantity))
+
+
+def _utc(value: str, name: str, errors: list[dict[str, str]]) -> str:
+    """Normalise to 'YYYY-MM-DDTHH:MM:SSZ' so stored times compare as strings."""
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors.append(field_error(name, "not an ISO-8601 time"))
+        return value
+    if dt.tzinfo is None:
+        errors.append(field_error(name, "needs a time zone, e.g. 'Z' or '+08:00'"))
+        return value
+    return clock.iso(dt)
+
+
+def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
+    """Kind-specific rules; every problem at once, as field errors."""
+    errors: list[dict[str, str]] = []
+    starts = _utc(body.starts_at, "starts_at", errors)
+    ends = _utc(body.ends_at, "ends_at", errors)
+    if not errors and ends <= starts:
+        errors.append(field_error("ends_at", "must be after starts_at"))
+    given = {f for f in OPTIONAL_KIND_FIELDS if getattr(body, f) is not None}
+    for f in sorted(given - KIND_FIELDS[body.kind]):
+        errors.append(field_error(f, f"not used by a {body.kind} promotion"))
+    if body.kind == "tiered":
+        if not body.tiers:
+            errors.append(field_error("tiers", "required: at least one tier"))
+        for i, tier in enumerate(body.tiers or []):
+            if tier.off_fen >= tier.threshold_fen:
+                errors.append(field_error(f"tiers[{i}].off_fen", "must be below its threshold"))
+            if i and tier.threshold_fen <= body.tiers[i - 1].threshold_fen:  # type: ignore[index]
+                errors.append(
+                    field_error(f"tiers[{i}].threshold_fen", "thresholds must strictly increase")
+                )
+            if i and tier.off_fen < body.tiers[i - 1].off_fen:  # type: ignore[index]
+                errors.append(field_error(f"tiers[{i}].off_fen", "a higher tier cannot give less"))
+    if body.kind == "flash_sale":
+        for f in ("sku", "flash_price_fen", "quantity", "per_customer_limit"):
+            if getattr(body, f) is None:
+                errors.append(field_error(f, "required for a flash sale"))
+        if body.shards is not None and body.expected_peak_per_s is not None:
+            errors.append(field_error("shards", "give shards or expected_peak_per_s, not both"))
+        if body.shards is not None and body.quantity is not None and body.shards > body.quantity:
+            errors.append(field_error("shards", "cannot exceed the quantity"))
+    if len(set(body.stores)) != len(body.stores):
+        errors.append(field_error("stores", "listed twice"))
+    return starts, ends, errors
+
+
+def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> None:
+    """The stores and the flash-sale SKU exist: one BatchGetItem."""
+    keys: dict = {StoreModel: [{"store_id": sid} for sid in body.stores]}
+    if body.kind == "flash_sale" and body.sku:
+        keys[ProductModel] = [{"sku": body.sku}]
+    if not any(keys.values()):
+        return
+    got = batch_get(keys)
+    found = {m.store_id for m in got.get(StoreModel, [])}  # type: ignore[attr-defined]
+    for sid in body.stores:
+        if sid not in found:
+            errors.append(field_error("stores", f"no store {sid!r}"))
+    if ProductModel in keys and not got.get(ProductModel):
+        errors.append(field_error("sku", f"no product {body.sku!r}"))
+
+
+def _request_hash(body: s.PromotionCreate) -> str:
+    return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+
+
+def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
+    """Create a promotion (and a flash sale's shards) in one transaction. With a
+    ``promotion_id`` chosen by the caller, a retry with the same body answers the
+    promotion already made; a different body under that id is 409."""
+    starts, ends, errors = _validate(body)
+    if not errors:
+        _check_references(body, errors)
+    if errors:
+        raise ValidationFailed("The promotion is not valid.", details=errors)
+    now = clock.now_iso()
+    pid = body.promotion_id or f"P{uuid.uuid4().hex[:16]}"
+    scope = body.scope or s.Scope()
+    promo = PromotionModel(
+        pid,
+        kind=body.kind,
+        name=body.name,
+        stores=list(body.stores),
+        starts_at=starts,
+        ends_at=ends,
+        status="active",
+        ends_key=f"{ends}#{pid}",
+        tiers=[
+            TierAttribute(threshold_fen=t.threshold_fen, off_fen=t.off_fen)
+            for t in body.tiers or []
+        ],
+        scope_categories=list(scope.categories),
+        scope_skus=list(scope.skus),
+        budget_fen=body.budget_fen,
+        budget_left_fen=body.budget_fen,
+        request_hash=_request_hash(body),
+        created_by=principal.subject,
+        created_at=now,
+        updated_at=now,
+    )
+    shards: list[FlashShardModel] = []
+    if body.kind == "flash_sale":
+        quantity = int(body.quantity)  # type: ignore[arg-type]
+        promo.sku = body.sku
+        promo.flash_price_fen = body.flash_price_fen
+        promo.quantity = quantity
+        promo.per_customer_limit = body.per_customer_limit
+        promo.shards = body.shards or shards_for(
+            body.expected_peak_per_s or DEFAULT_PEAK_PER_S, quantity
+        )
+        shards = list(shard_items(promo))
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(promo, condition=PromotionModel.promotion_id.does_not_exist())
+        for shard in shards:
+            tx.save(shard, condition=FlashShardModel.shard_key.does_not_exist())
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] != ["ConditionalCheckFailed"]:
+            raise
+        existing = get_promotion(pid)
+        if existing.request_hash != promo.request_hash:
+            raise Conflict(
+                f"A different promotion with id {pid!r} exists.", code="promotion_exists"
+            ) from None
+        return view(existing)
+    forget_active_cache()
+    return view(promo, remaining=int(promo.quantity) if shards else None)
+
+
+def _spent(m: PromotionModel) -> int | None:
+    if m.budget_fen is None:
+        return None
+    return int(m.budget_fen) - int(m.budget_left_fen or 0)
+
+
+def _is_live(m: PromotionModel, now_iso: str) -> bool:
+    return m.status == "active" and m.starts_at <= now_iso < m.ends_at
+
+
+def view(
+    m: PromotionModel, remaining: int | None = None, now_iso: str | None = None
+) -> s.Promotion:
+    """Head office's view; ``remaining`` is read from the shards by the caller."""
+    flash = m.kind == "flash_sale"
+    if flash and remaining is None:
+        remaining = remaining_many({m.promotion_id: int(m.shards)})[m.promotion_id]
+    return s.Promotion(
+        promotion_id=m.promotion_id,
+        kind=m.kind,  # type: ignore[arg-type]
+        name=m.name,
+        stores=list(m.stores),
+        starts_at=m.starts_at,
+        ends_at=m.ends_at,
+        status=m.status,  # type: ignore[arg-type]
+        live=_is_live(m, now_iso or clock.now_iso()),
+        tiers=_tiers(m),
+        scope=s.ScopeOut(categories=list(m.scope_categories), skus=list(m.scope_skus)),
+        budget_fen=None if m.budget_fen is None else int(m.budget_fen),
+        spent_fen=_spent(m),
+        sku=m.sku,
+        flash_price_fen=None if m.flash_price_fen is None else int(m.flash_price_fen),
+        quantity=None if m.quantity is None else int(m.quantity),
+        per_customer_limit=None if m.per_customer_limit is None else int(m.per_customer_limit),
+        shards=None if m.shards is None else int(m.shards),
+        remaining=remaining if flash else None,
+        sold=int(m.quantity) - remaining if flash and remaining is not None else None,
+        created_by=m.created_by,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
+
+
+def _tiers(m: PromotionModel) -> list[s.TierOut]:
+    return [s.TierOut(threshold_fen=int(t.threshold_fen), off_fen=int(t.off_fen)) for t in m.tiers]
+
+
+def _views(models: list[PromotionModel]) -> list[s.Promotion]:
+    """Views of several promotions, their flash-sale shards read together."""
+    left = remaining_many({m.promotion_id: int(m.shards) for m in models if m.kind == "flash_sale"})
+    now_iso = clock.now_iso()
+    return [view(m, left.get(m.promotion_id), now_iso) for m in models]
+
+
+def get(principal: Principal, promotion_id: str) -> s.Promotion:
+    return view(get_promotion(promotion_id))
+
+
+def list_promotions(principal: Principal, status: str | None) -> s.PromotionList:
+    """Promotions by status (both when absent), latest ending first; one Query per
+    status on the by_status index."""
+    statuses = [status] if status else ["active", "ended"]
+    models: list[PromotionModel] = []
+    for st in statuses:
+        models.extend(PromotionModel.by_status.query(st, scan_index_forward=False))
+    models.sort(key=lambda m: m.ends_key, reverse=True)
+    return s.PromotionList(items=_views(models))
+
+
+def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> s.Promotion:
+    """Rename or end a promotion. Ending a flash sale closes its shards in the same
+    transaction, so no purchase can start after the answer. Ending twice is fine."""
+    if body.status is None and body.name is None:
+        raise ValidationFailed(
+            "Nothing to change: send status or name.",
+            details=[field_error("status", "send status, name or both")],
+        )
+    promo = get_promotion(promotion_id)
+    now = clock.now_iso()
+    actions = [PromotionModel.updated_at.set(now)]
+    if body.name is not None:
+        actions.append(PromotionModel.name.set(body.name))
+    ending = body.status == "ended" and promo.status != "ended"
+    if ending:
+        actions.append(PromotionModel.status.set("ended"))
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(promo, actions=actions, condition=PromotionModel.promotion_id.exists())
+        if ending and promo.kind == "flash_sale":
+            for shard in shard_items(promo):
+                tx.update(
+                    FlashShardModel(shard.shard_key),
+                    actions=[FlashShardModel.open.set(0)],
+                    condition=FlashShardModel.shard_key.exists(),
+                )
+
+    transact(build)
+    forget_active_cache()
+    return view(get_promotion(promotion_id))
+
+
+# --- what is on at a store ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TieredDiscount:
+    """满减: the highest tier reached by the in-scope goods gives ``off_fen``."""
+
+    promotion_id: str
+    name: str
+    tiers: tuple[tuple[int, int], ...]  # (threshold_fen, off_fen), thresholds increasing
+    categories: frozenset[str]
+    skus: frozenset[str]
+    budget_left_fen: int | None  # None: no campaign budget
+    starts_at: str = ""
+    ends_at: str = ""
+
+
+@dataclass(frozen=True)
+class SecondHalfPrice:
+    """The second unit of an in-scope SKU at half price."""
+
+    promotion_id: str
+    name: str
+    categories: frozenset[str]
+    skus: frozenset[str]
+    starts_at: str = ""
+    ends_at: str = ""
+
+
+@dataclass(frozen=True)
+class FlashPrice:
+    """A SKU's flash price; the units are taken with ``promotion_repo.reservation_items``."""
+
+    promotion_id: str
+    sku: str
+    flash_price_fen: int
+    per_customer_limit: int
+    shards: int
+    name: str = ""
+    starts_at: str = ""
+    ends_at: str = ""
+
+
+@dataclass(frozen=True)
+class ActivePromotions:
+    tiered: tuple[TieredDiscount, ...]
+    second_half: tuple[SecondHalfPrice, ...]
+    flash: dict[str, FlashPrice]  # by SKU; the lowest price when two sales overlap
+
+
+_active_cache: tuple[float, list[PromotionModel]] | None = None
+
+
+def forget_active_cache() -> None:
+    """Drop this container's cache of active promotions (after a change, and in tests)."""
+    global _active_cache
+    _active_cache = None
+
+
+def _active_models(now_iso: str) -> list[PromotionModel]:
+    """Active promotions not yet ended, for every store: one Query, kept for
+    ACTIVE_CACHE_S in this container (a promotion ended elsewhere may still show for
+    that long; flash-sale purchases are checked on the shards, never on this cache)."""
+    global _active_cache
+    cached = _active_cache
+    if cached is not None and time.monotonic() - cached[0] < ACTIVE_CACHE_S:
+        return [m for m in cached[1] if m.ends_at > now_iso]
+    models = list(PromotionModel.by_status.query("active", PromotionModel.ends_key > now_iso))
+    _active_cache = (time.monotonic(), models)
+    return models
+
+
+def _live_at(store_id: str, now: datetime) -> list[PromotionModel]:
+    now_iso = clock.iso(now)
+    return [
+        m
+        for m in _active_models(now_iso)
+        if m.starts_at <= now_iso < m.ends_at and (not m.stores or store_id in m.stores)
+    ]
+
+
+def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
+    """What the pricing step needs at a store now: tiered discounts, second-half
+    promotions and flash prices by SKU. At most one Query (none within the cache)."""
+    now = now or clock.now()
+    tiered, half, flash = [], [], {}
+    for m in _live_at(store_id, now):
+        cats, skus = frozenset(m.scope_categories), frozenset(m.scope_skus)
+        if m.kind == "tiered":
+            tiered.append(
+                TieredDiscount(
+                    m.promotion_id,
+                    m.name,
+                    tuple((int(t.threshold_fen), int(t.off_fen)) for t in m.tiers),
+                    cats,
+                    skus,
+                    None if m.budget_left_fen is None else int(m.budget_left_fen),
+                    m.starts_at,
+                    m.ends_at,
+                )
+            )
+        elif m.kind == "second_half_price":
+            half.append(SecondHalfPrice(m.promotion_id, m.name, cats, skus, m.starts_at, m.ends_at))
+        elif m.kind == "flash_sale":
+            price = FlashPrice(
+                m.promotion_id,
+                m.sku,  # type: ignore[arg-type]
+                int(m.flash_price_fen),
+                int(m.per_customer_limit),
+                int(m.shards),
+                m.name,
+                m.starts_at,
+                m.ends_at,
+            )
+            other = flash.get(m.sku)
+            if other is None or price.flash_price_fen < other.flash_price_fen:
+                flash[m.sku] = price
+    return ActivePromotions(tuple(tiered), tuple(half), flash)
+
+
+def for_store(store_id: str) -> s.StorePromotions:
+    """The storefront's list: promotions on now at the store, flash sales with the
+    units left (one GetItem for the store, one Query at most, one BatchGetItem)."""
+    from chalicelib.stores.service import get_store_model
+
+    get_store_model(store_id)  # 404 for an unknown store
+    now = clock.now()
+    models = _live_at(store_id, now)
+    left = remaining_many({m.promotion_id: int(m.shards) for m in models if m.kind == "flash_sale"})
+    items = []
+    for m in sorted(models, key=lambda m: (m.kind, m.ends_at, m.promotion_id)):
+        flash = m.kind == "flash_sale"
+        units = left.get(m.promotion_id) if flash else None
+        items.append(
+            s.StorePromotion(
+                promotion_id=m.promotion_id,
+                kind=m.kind,  # type: ignore[arg-type]
+                name=m.name,
+                starts_at=m.starts_at,
+                ends_at=m.ends_at,
+                tiers=_tiers(m),
+                scope=s.ScopeOut(categories=list(m.scope_categories), skus=list(m.scope_skus)),
+                sku=m.sku,
+                flash_price_fen=None if m.flash_price_fen is None else int(m.flash_price_fen),
+                per_customer_limit=None
+                if m.per_customer_limit is None
+                else int(m.per_customer_limit),
+                remaining=units,
+                sold_out=bool(flash and not units),
+            )
+        )
+    return s.StorePromotions(store_id=store_id, now=clock.iso(now), items=items)
