@@ -64,6 +64,12 @@ PLANTED = [
     ("features", "functions/chalicelib/checkout/service.py", "import chalicelib.printing.relays"),
     # a kit imports a feature
     ("features", "functions/chalicelib/db/writes.py", "from chalicelib.stores import models"),
+    # events/ (issue 12 item 2) is an optional layer: enforced once the folder exists
+    (
+        "features",
+        "functions/chalicelib/events/__init__.py",
+        "from chalicelib.orders import models",
+    ),
     # a new feature folder must be given its place in the layers (exhaustive)
     ("features", "functions/chalicelib/members/__init__.py", '"""Members."""'),
     ("payment-path", "functions/chalicelib/orders/payments.py", "import chalicelib.coupons.repo"),
