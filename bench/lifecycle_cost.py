@@ -634,9 +634,10 @@ def report(tally: Tally, info: dict[str, Any]) -> None:
         print(f"#   {name:<20} {usd * per_k:.4f}")
     schedules = fixed_monthly_usd()
     print(
-        f"# fixed, whatever the orders: scheduled jobs ≈ ${schedules:.3f}/month (expiry and "
-        "print watchdog every minute, refunds every 5 min, auto-complete hourly: 95,760 "
-        "invocations, 50 ms each, one Query each); each store's relay long-polling an "
+        f"# fixed, whatever the orders: scheduled jobs ≈ ${schedules:.3f}/month (expiry, "
+        "print watchdog and event retries every minute, refunds every 5 min, auto-complete "
+        "hourly: 138,960 invocations, 50 ms each, one Query each); each store's relay "
+        "long-polling an "
         f"empty FIFO queue (20 s) ≈ ${3 * MONTH_MIN * SQS_USD_PER_REQUEST['fifo']:.3f}/month"
     )
     print(f"api_requests_per_order: {api_requests / n:.2f}")
@@ -650,7 +651,7 @@ def report(tally: Tally, info: dict[str, Any]) -> None:
 
 
 def fixed_monthly_usd() -> float:
-    per_month = 2 * MONTH_MIN + MONTH_MIN // 5 + MONTH_MIN // 60
+    per_month = 3 * MONTH_MIN + MONTH_MIN // 5 + MONTH_MIN // 60
     return lambda_usd(per_month, per_month * 50.0) + per_month * 0.5 * DDB_USD_PER_RRU
 
 

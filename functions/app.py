@@ -11,6 +11,7 @@ from chalicelib.auth.authorizer import authorizer_blueprint
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
 from chalicelib.dashboard import routes as dashboard
+from chalicelib.events import routes as events
 from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
@@ -42,6 +43,7 @@ AREAS = (
     dashboard,
     coupons,
     promotions,
+    events,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -72,6 +74,45 @@ def print_dispatch(event):  # type: ignore[no-untyped-def]
     handle_stream_records(event.to_dict()["Records"])
 
 
+# Domain events (chalicelib/events/, docs/events.md) come from the orders, refunds and
+# customers tables' own streams: one function per stream (chalice takes one ARN each), all
+# the same dispatcher. infra/template.py points each at its table's StreamArn and adds the
+# Lambda event filters (events/records.py STREAM_FILTERS) so that only records that are
+# events invoke them; the local worker polls the same streams.
+def _events_stream(table: str) -> str:
+    return f"arn:aws:dynamodb:*:*:table/{config.table_name(table)}/stream/*"
+
+
+@app.on_dynamodb_record(
+    stream_arn=_events_stream("orders"), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def order_events(event):  # type: ignore[no-untyped-def]
+    """order.paid, order.completed, order.cancelled, order.expired to their subscribers."""
+    from chalicelib.events.dispatch import handle_stream_records
+
+    handle_stream_records("orders", event.to_dict()["Records"])
+
+
+@app.on_dynamodb_record(
+    stream_arn=_events_stream("refunds"), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def refund_events(event):  # type: ignore[no-untyped-def]
+    """refund.succeeded to its subscribers."""
+    from chalicelib.events.dispatch import handle_stream_records
+
+    handle_stream_records("refunds", event.to_dict()["Records"])
+
+
+@app.on_dynamodb_record(
+    stream_arn=_events_stream("customers"), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def member_events(event):  # type: ignore[no-untyped-def]
+    """member.registered to its subscribers."""
+    from chalicelib.events.dispatch import handle_stream_records
+
+    handle_stream_records("customers", event.to_dict()["Records"])
+
+
 # Scheduled jobs (the local stack's worker runs the same functions from jobs.SCHEDULES).
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="expire_unpaid")
 def expire_unpaid(event):  # type: ignore[no-untyped-def]
@@ -96,6 +137,11 @@ def retry_refunds(event):  # type: ignore[no-untyped-def]
 @app.schedule(Rate(1, unit=Rate.DAYS), name="coupon_reminders")
 def coupon_reminders(event):  # type: ignore[no-untyped-def]
     jobs.coupon_reminders()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="retry_events")
+def retry_events(event):  # type: ignore[no-untyped-def]
+    jobs.retry_events()
 
 
 __all__ = ["app"]

@@ -285,6 +285,22 @@ STREAM_EVENT_NAMES: dict[str, list[str]] = {"print_jobs": ["INSERT"]}
 # A batch that keeps failing is retried this often, then skipped, so one bad record never
 # holds up a table's stream (the print watchdog re-sends what the dispatcher missed).
 STREAM_MAX_RETRIES = 5
+# The domain events' streams: the event filters of chalicelib/events/records.py (only a
+# record that is an event invokes the function), and no retry limit: the dispatcher
+# records a subscriber's failure itself and never raises for one, so a batch fails only
+# when the delivery markers cannot be written, and is retried until they can (the stream
+# keeps records 24 h) rather than dropped.
+EVENT_STREAM_MAX_RETRIES = -1
+
+
+def _stream_filters(short: str) -> tuple[list[dict[str, Any]], int]:
+    """The event filters and retry limit of the function reading table ``short``'s stream."""
+    from chalicelib.events.records import STREAM_FILTERS
+
+    if short in STREAM_FILTERS:
+        return STREAM_FILTERS[short], EVENT_STREAM_MAX_RETRIES
+    events = STREAM_EVENT_NAMES.get(short)
+    return ([{"eventName": events}] if events else []), STREAM_MAX_RETRIES
 
 
 def _link_stream(fn_id: str, event: dict[str, Any], resources: dict[str, Any], prefix: str) -> None:
@@ -313,11 +329,13 @@ def _link_stream(fn_id: str, event: dict[str, Any], resources: dict[str, Any], p
             f"Meta.stream_view_type on its model"
         )
     props["Stream"] = {"Fn::GetAtt": [tables[name], "StreamArn"]}
-    props.setdefault("MaximumRetryAttempts", STREAM_MAX_RETRIES)
-    events = STREAM_EVENT_NAMES.get(name.removeprefix(prefix + "-"))
-    if events:
+    filters, retries = _stream_filters(name.removeprefix(prefix + "-"))
+    props.setdefault("MaximumRetryAttempts", retries)
+    if filters:
         props["FilterCriteria"] = {
-            "Filters": [{"Pattern": json.dumps({"eventName": events}, separators=(",", ":"))}]
+            "Filters": [
+                {"Pattern": json.dumps(f, separators=(",", ":"), sort_keys=True)} for f in filters
+            ]
         }
 
 

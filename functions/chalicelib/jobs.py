@@ -48,6 +48,15 @@ def coupon_reminders() -> None:
         log.info("recorded %d coupon expiry reminders", n)
 
 
+def retry_events() -> None:
+    """Event deliveries that failed are tried again when due, then parked (events/)."""
+    from chalicelib.events.dispatch import retry_due
+
+    n = retry_due()
+    if n:
+        log.info("delivered %d event(s) on retry", n)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -56,4 +65,5 @@ SCHEDULES = [
     ("retry_refunds", 5, 30, retry_refunds),
     # daily in AWS; every 5 minutes locally (a rerun records nothing twice)
     ("coupon_reminders", 24 * 60, 300, coupon_reminders),
+    ("retry_events", 1, 10, retry_events),
 ]

@@ -14,8 +14,9 @@ process drives the same plain functions the Chalice handlers call:
   ``@app.on_dynamodb_record``. One thread per table reads the table's DynamoDB stream
   from its oldest record on (DescribeTable, DescribeStream, GetShardIterator, GetRecords,
   all served by moto) and passes each batch of records, in the shape Lambda gives them,
-  to the handler: new print jobs reach ``print_dispatch.handle_stream_records`` exactly
-  as they do in AWS. A batch whose handler raises is retried, then skipped after
+  to the handler: new print jobs reach ``print_dispatch.handle_stream_records``, and the
+  orders, refunds and customers records the domain events' dispatcher, exactly as they
+  do in AWS. A batch whose handler raises is retried, then skipped after
   ``STREAM_MAX_RETRIES`` (the print watchdog re-sends what was missed).
 
 Run by the stack as ``python -m infra.local.worker`` with the stack's environment.
@@ -91,8 +92,26 @@ def _print_jobs_stream(records: list[dict[str, Any]]) -> None:
     handle_stream_records(records)
 
 
+def _events_stream(table: str) -> StreamHandler:
+    """Domain events of ``table``'s stream to their subscribers (app.py's order_events,
+    refund_events, member_events)."""
+
+    def handle(records: list[dict[str, Any]]) -> None:
+        from chalicelib.events.dispatch import handle_stream_records
+
+        handle_stream_records(table, records)
+
+    handle.__name__ = f"{table}_events"
+    return handle
+
+
 # Table short name -> handler(records), as app.py's @app.on_dynamodb_record declares them.
-STREAM_HANDLERS: dict[str, StreamHandler] = {"print_jobs": _print_jobs_stream}
+STREAM_HANDLERS: dict[str, StreamHandler] = {
+    "print_jobs": _print_jobs_stream,
+    "orders": _events_stream("orders"),
+    "refunds": _events_stream("refunds"),
+    "customers": _events_stream("customers"),
+}
 STREAM_MAX_RETRIES = 5  # as the template's MaximumRetryAttempts
 STREAM_IDLE_S = 0.2  # DynamoDB streams have no long poll: wait this long when idle
 STREAM_RESHARD_S = 10.0  # look for new shards this often
@@ -202,6 +221,7 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (60, _scheduled("auto_complete")),
     (30, _scheduled("retry_refunds")),
     (300, _scheduled("coupon_reminders")),
+    (10, _scheduled("retry_events")),
 ]
 
 

@@ -29,6 +29,7 @@ PATH_VALUES = {
     "template_id": "t-x",
     "customer_id": "c-x",
     "sale_id": "CS0000000000000000",
+    "delivery_id": "0123456789abcdef0123456789abcdef",
 }
 
 

@@ -20,6 +20,7 @@ from chalicelib.promotions.repo import remaining
 
 from tests.api.conftest import token_for
 from tests.api.test_orders_api import cart, place
+from tests.event_steps import deliver_events
 
 
 @pytest.fixture(autouse=True)
@@ -380,6 +381,7 @@ def test_a_gift_is_voided_when_the_order_that_earned_it_is_refunded_in_full(
     t = after_payment_gift(api, tokens_)
     status, order = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0001")
     pay(api, tokens_, order["order_id"])
+    deliver_events()  # 支付有礼 arrives through order.paid
     gift = gift_of(t, order["order_id"])
     assert coupon_state(gift) == "available"
     status, _ = api.call("POST", f"/orders/{order['order_id']}/cancel", {}, tokens_["customer"])
@@ -399,6 +401,7 @@ def test_a_partial_refund_keeps_the_gift(api, catalogue, tokens_):
     t = after_payment_gift(api, tokens_)
     _, order = place(api, tokens_["customer"], cart(("100", 3), ("101", 1)), "key-gift-0002")
     pay(api, tokens_, order["order_id"])
+    deliver_events()  # 支付有礼 arrives through order.paid
     pick_order(order["order_id"], {"100": 2}, staff=STAFF_A)  # one unit short
     assert coupon_state(gift_of(t, order["order_id"])) == "available"
 
@@ -409,6 +412,7 @@ def test_a_gift_used_when_its_order_is_refunded_is_kept_but_never_comes_back(
     t = after_payment_gift(api, tokens_)
     _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0003")
     pay(api, tokens_, first["order_id"])
+    deliver_events()  # 支付有礼 arrives through order.paid
     gift = gift_of(t, first["order_id"])
     # The gift pays part of a second order (paid), then the first order is cancelled.
     _, second = place(
@@ -416,6 +420,7 @@ def test_a_gift_used_when_its_order_is_refunded_is_kept_but_never_comes_back(
     )
     assert second["coupons"][0]["coupon_id"] == gift
     pay(api, tokens_, second["order_id"])
+    deliver_events()  # 支付有礼 arrives through order.paid
     api.call("POST", f"/orders/{first['order_id']}/cancel", {}, tokens_["customer"])
     assert coupon_state(gift) == "used"  # kept: the second order was paid
     # Cancelling the second order would give the coupon back: it comes back voided.
@@ -428,6 +433,7 @@ def test_a_gift_locked_when_its_order_is_refunded_is_voided_when_released(api, c
     t = after_payment_gift(api, tokens_)
     _, first = place(api, tokens_["customer"], cart(("100", 3)), "key-gift-0005")
     pay(api, tokens_, first["order_id"])
+    deliver_events()  # 支付有礼 arrives through order.paid
     gift = gift_of(t, first["order_id"])
     _, unpaid = place(
         api, tokens_["customer"], cart(("101", 4), coupon_ids=[gift]), "key-gift-0006"

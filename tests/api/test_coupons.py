@@ -22,6 +22,7 @@ from chalicelib.db.transactions import add_all, transact
 from chalicelib.kernel import clock
 
 from tests.api.conftest import token_for
+from tests.event_steps import deliver_events
 
 
 def at(days: float) -> str:
@@ -372,6 +373,8 @@ def test_first_sign_in_gets_the_registration_coupons(api, tokens_):
     service.forget_auto_cache()
     member, created = register_customer("13700000001")
     assert created
+    assert list(CouponModel.by_customer.query(member.customer_id)) == []  # not on sign-in's path
+    deliver_events()  # 新人礼 arrives through member.registered
     assert [c.source for c in CouponModel.by_customer.query(member.customer_id)] == ["registration"]
 
 

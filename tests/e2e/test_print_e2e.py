@@ -88,3 +88,52 @@ def test_a_paid_order_is_on_the_stores_print_queue_within_seconds():
         assert status == 200, jobs
         (job,) = jobs["items"]
         assert job["status"] == "sent" and job["attempts"] == 1
+
+        _gifts_arrive_through_the_workers_event_streams(api, customer)
+
+
+def _wallet_sources(api: str, customer: str) -> dict[str, str]:
+    status, wallet, _ = call("GET", api + "/me/coupons", token=customer)
+    assert status == 200, wallet
+    return {c["coupon_id"]: c["source"] for c in wallet["items"]}
+
+
+def _gifts_arrive_through_the_workers_event_streams(api: str, customer: str) -> None:
+    """新人礼 (member.registered, from the customers stream) and 支付有礼 (order.paid, from
+    the orders stream) reach the customer's wallet through the worker, as on AWS through
+    the event functions: neither sign-in nor the payment issues them itself."""
+    prices = {
+        i["sku"]: i for i in demo_data.store_items() if i["store_id"] == STORE and i["stock"] >= 12
+    }
+    flash = {p.get("sku") for p in demo_data.promotions()}
+    sku, item = next((s, i) for s, i in prices.items() if s not in flash and i["price_fen"] >= 1000)
+    qty = -(-12000 // item["price_fen"])  # ≥ ¥120 of goods: above the ¥88 gift minimum
+    status, order, _ = call(
+        "POST",
+        api + "/orders",
+        {"store_id": STORE, "fulfilment": "pickup", "items": [{"sku": sku, "qty": qty}]},
+        token=customer,
+        headers={"Idempotency-Key": "e2e-gift-0001"},
+    )
+    assert status == 201, order
+    status, ack, _ = call(
+        "POST", f"{api}/local/payments/{order['order_id']}/complete", {}, token=customer
+    )
+    assert status == 200, ack
+    wanted = {
+        "demo-newcomer:reg:": "registration",
+        f"demo-free-delivery:order:{order['order_id']}": "after_payment",
+    }
+    started = time.monotonic()
+    found: dict[str, str] = {}
+    while time.monotonic() - started < 20:
+        found = {
+            prefix: source
+            for coupon_id, source in _wallet_sources(api, customer).items()
+            for prefix in wanted
+            if coupon_id.startswith(prefix)
+        }
+        if found == wanted:
+            break
+        time.sleep(0.2)
+    assert found == wanted, "the worker did not deliver the gifts from the event streams"

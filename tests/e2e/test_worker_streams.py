@@ -108,4 +108,18 @@ def test_the_worker_reads_the_streams_it_is_given(ddb, monkeypatch):
 
 def test_only_the_command_line_worker_reads_streams_by_default():
     assert w.Worker(queue_handlers={}, schedule=[]).stream_handlers == {}
-    assert set(w.STREAM_HANDLERS) == {"print_jobs"}
+
+
+def test_the_worker_reads_every_stream_the_app_has_a_handler_for():
+    import app
+    from chalicelib.kernel import config
+
+    streams = {
+        short
+        for e in app.app.event_sources
+        for short in w.STREAM_HANDLERS
+        if getattr(e, "stream_arn", None) and f":table/{config.table_name(short)}/" in e.stream_arn
+    }
+    handled = sum(1 for e in app.app.event_sources if getattr(e, "stream_arn", None))
+    assert streams == set(w.STREAM_HANDLERS) == {"print_jobs", "orders", "refunds", "customers"}
+    assert handled == len(streams)

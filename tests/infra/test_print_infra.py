@@ -18,13 +18,19 @@ from tests.infra.iam import allows, role_statements
 PREFIX = "daojia-prod"
 
 
-def test_only_the_print_jobs_table_has_a_stream_and_it_carries_new_images():
+def test_streams_are_print_jobs_with_new_images_and_the_domain_events_tables():
     streams = {
         logical: props.get("StreamSpecification")
         for logical, props in table_definitions().items()
         if props.get("StreamSpecification")
     }
-    assert streams == {"PrintJobsTable": {"StreamViewType": "NEW_IMAGE"}}
+    assert streams == {
+        "PrintJobsTable": {"StreamViewType": "NEW_IMAGE"},
+        # the domain events' sources (tests/infra/test_event_infra.py)
+        "OrdersTable": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "RefundsTable": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "CustomersTable": {"StreamViewType": "NEW_IMAGE"},
+    }
 
 
 def test_create_all_enables_the_stream_like_the_template():
@@ -76,7 +82,7 @@ def test_a_stream_of_an_unknown_table_or_a_table_without_stream_fails_the_build(
     with pytest.raises(tpl.BuildError, match="daojia-prod-nope"):
         tpl.link_event_sources(_fake(f"{PREFIX}-nope"), PREFIX)
     with pytest.raises(tpl.BuildError, match="stream_view_type"):
-        tpl.link_event_sources(_fake(f"{PREFIX}-orders"), PREFIX)
+        tpl.link_event_sources(_fake(f"{PREFIX}-stores"), PREFIX)
 
 
 def test_the_apps_placeholder_arn_names_the_print_jobs_table():
@@ -109,7 +115,7 @@ def test_the_dispatcher_reads_the_print_jobs_stream_and_sends_to_store_queues(
 
     ddb = "arn:aws:dynamodb:us-east-1:123456789012:table"
     stream = f"{ddb}/{PREFIX}-print_jobs/stream/2026-11-24T00:00:00.000"
-    other_stream = f"{ddb}/{PREFIX}-orders/stream/2026-11-24T00:00:00.000"
+    other_stream = f"{ddb}/{PREFIX}-stores/stream/2026-11-24T00:00:00.000"
     sqs = "arn:aws:sqs:us-east-1:123456789012"
     queue = f"{sqs}:{PREFIX}-print-sh-jingan.fifo"
     dlq = f"{sqs}:{PREFIX}-print-sh-jingan-dlq.fifo"

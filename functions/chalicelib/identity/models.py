@@ -54,6 +54,8 @@ class CustomerModel(Model):
     """A member (会员), registered by phone on first sign-in."""
 
     Meta = _meta("customers")
+    # Domain events come from this stream (events/records.py: STREAM_VIEWS)
+    Meta.stream_view_type = "NEW_IMAGE"
 
     customer_id = UnicodeAttribute(hash_key=True)
     phone = UnicodeAttribute()

@@ -165,19 +165,8 @@ def register_customer(
     except TransactWriteError:
         existing = CustomerPhoneModel.get(phone, consistent_read=True)
         return CustomerModel.get(existing.customer_id, consistent_read=True), False
-    _new_member_coupons(customer.customer_id)
+    # 新人礼 and other reactions subscribe to member.registered (the customers stream).
     return customer, True
-
-
-def _new_member_coupons(customer_id: str) -> None:
-    """新人礼 for a member just created: idempotent, and a failure is logged, never a
-    failed sign-in (no read at all most of the time: the templates are cached)."""
-    from chalicelib.coupons.service import issue_on_registration
-
-    try:
-        issue_on_registration(customer_id)
-    except Exception:
-        log.exception("registration coupons for %s failed", customer_id)
 
 
 def staff_login(body: s.StaffLogin, client_ip: str | None = None) -> s.StaffSession:

@@ -84,3 +84,9 @@ AUTO_COMPLETE_DAYS = int(os.environ.get("DAOJIA_AUTO_COMPLETE_DAYS", "7"))  # de
 PAYMENT_PROVIDER: str = os.environ.get(
     "DAOJIA_PAYMENT_PROVIDER", "local" if STAGE == "local" else ""
 )
+
+# Domain events (events/dispatch.py): a failing subscriber is tried this many times in
+# all (the first on the stream, the others by the retry job, waiting RETRY_BASE_S, then
+# twice as long each time) before it is parked for head office.
+EVENT_MAX_ATTEMPTS = int(os.environ.get("DAOJIA_EVENT_MAX_ATTEMPTS", "5"))
+EVENT_RETRY_BASE_S = int(os.environ.get("DAOJIA_EVENT_RETRY_BASE_S", "60"))

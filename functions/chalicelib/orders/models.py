@@ -173,6 +173,8 @@ class OrdersDue(GlobalSecondaryIndex):
 
 class OrderModel(Model):
     Meta = _meta("orders")
+    # Domain events come from this stream (events/records.py: STREAM_VIEWS)
+    Meta.stream_view_type = "NEW_AND_OLD_IMAGES"
 
     order_id = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
@@ -280,6 +282,8 @@ class RefundModel(Model):
     finds the refund it already made instead of making a second one."""
 
     Meta = _meta("refunds")
+    # Domain events come from this stream (events/records.py: STREAM_VIEWS)
+    Meta.stream_view_type = "NEW_AND_OLD_IMAGES"
 
     refund_id = UnicodeAttribute(hash_key=True)
     order_id = UnicodeAttribute()

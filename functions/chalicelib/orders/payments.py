@@ -111,19 +111,9 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
             # transaction): decide again on what it is now.
             return record_payment(notice, _attempt + 1)
         raise
-    _coupons_after_payment(order, notice.amount_fen)
+    # Reactions to the payment (支付有礼, ...) subscribe to order.paid, which the orders
+    # table's stream carries from this commit (events/): none of them runs here.
     return s.PaymentAck(code="SUCCESS", message="paid")
-
-
-def _coupons_after_payment(order: OrderModel, paid_fen: int) -> None:
-    """支付有礼, after the payment committed: idempotent per order, and a failure is
-    logged, never turned into a failed payment notification."""
-    from chalicelib.coupons.service import issue_after_payment
-
-    try:
-        issue_after_payment(order.order_id, order.customer_id, paid_fen)
-    except Exception:
-        log.exception("after-payment coupons for %s failed", order.order_id)
 
 
 def _refund_late_payment(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:

@@ -1,0 +1,212 @@
+"""Stream records -> domain events: pure functions, no AWS.
+
+The source of every event is a table's own DynamoDB stream: DynamoDB writes the record
+in the same commit as the change, so an event exists if and only if its change
+committed, at no extra write (an outbox item in each transaction would cost two more
+write units per event). Which records become events:
+
+- orders (NEW_AND_OLD_IMAGES), MODIFY where ``status`` changed: awaiting_payment ->
+  paid gives order.paid; -> completed, -> cancelled, -> expired give order.completed,
+  order.cancelled, order.expired;
+- refunds (NEW_AND_OLD_IMAGES), INSERT or MODIFY where ``status`` became succeeded:
+  refund.succeeded;
+- customers (NEW_IMAGE), INSERT: member.registered.
+
+Every other record gives nothing. ``STREAM_FILTERS`` are the Lambda event filters that
+keep the other records from invoking the function at all (infra/template.py); the
+functions here decide anyway, so the local worker, which reads every record, does the
+same. Event ids name the change (``order.paid:<order_id>``), so a record delivered
+twice gives the same event twice, which the (event, subscriber) markers make one.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.events import types as t
+
+# Tables (short names) whose streams carry events, and the stream view each needs: a
+# status change needs the old image too.
+STREAM_VIEWS: dict[str, str] = {
+    "orders": "NEW_AND_OLD_IMAGES",
+    "refunds": "NEW_AND_OLD_IMAGES",
+    "customers": "NEW_IMAGE",
+}
+ORDER_STATUS_EVENTS = {
+    "paid": t.OrderPaid,
+    "completed": t.OrderCompleted,
+    "cancelled": t.OrderCancelled,
+    "expired": t.OrderExpired,
+}
+
+
+def _became(status: str) -> dict[str, Any]:
+    """Lambda filter: a MODIFY whose new status is ``status`` and old status is not."""
+    return {
+        "eventName": ["MODIFY"],
+        "dynamodb": {
+            "NewImage": {"status": {"S": [status]}},
+            "OldImage": {"status": {"S": [{"anything-but": [status]}]}},
+        },
+    }
+
+
+STREAM_FILTERS: dict[str, list[dict[str, Any]]] = {
+    "orders": [_became(s) for s in ORDER_STATUS_EVENTS],
+    "refunds": [
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["succeeded"]}}}},
+        _became("succeeded"),
+    ],
+    "customers": [{"eventName": ["INSERT"]}],
+}
+
+
+def plain(value: dict[str, Any]) -> Any:
+    """One DynamoDB-JSON attribute value ({"S": "x"}, {"N": "1"}, {"M": {...}}, ...) as
+    plain Python; numbers become int (or Decimal when not whole)."""
+    (kind, v), *_ = value.items()
+    if kind == "S" or kind == "B":
+        return v
+    if kind == "N":
+        d = Decimal(v)
+        return int(d) if d == d.to_integral_value() else d
+    if kind == "BOOL":
+        return bool(v)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: plain(x) for k, x in v.items()}
+    if kind == "L":
+        return [plain(x) for x in v]
+    if kind == "SS" or kind == "BS":
+        return set(v)
+    if kind == "NS":
+        return {plain({"N": x}) for x in v}
+    raise ValueError(f"unknown DynamoDB type {kind!r}")
+
+
+def image(record: dict[str, Any], which: str) -> dict[str, Any] | None:
+    """The record's NewImage or OldImage as a plain dict (None when absent)."""
+    raw = (record.get("dynamodb") or {}).get(which)
+    return None if raw is None else {k: plain(v) for k, v in raw.items()}
+
+
+def events_of(table: str, record: dict[str, Any]) -> list[t.Event]:
+    """The events one stream record of ``table`` (short name) stands for (most: none)."""
+    name = record.get("eventName")
+    new = image(record, "NewImage")
+    if new is None:
+        return []
+    old = image(record, "OldImage")
+    if table == "orders" and name == "MODIFY" and old is not None:
+        return _order_events(old, new)
+    if table == "refunds" and name in ("INSERT", "MODIFY"):
+        return _refund_events(old, new)
+    if table == "customers" and name == "INSERT":
+        return [
+            t.MemberRegistered(
+                event_id=f"member.registered:{new['customer_id']}",
+                occurred_at=new["created_at"],
+                customer_id=new["customer_id"],
+                source=new.get("source"),
+                home_store_id=new.get("home_store_id"),
+            )
+        ]
+    return []
+
+
+def _changed_at(order: dict[str, Any], to: str) -> str:
+    """When the order entered ``to``: its history entry (written with the change), else
+    its updated_at. Read from the image, so a redelivery gives the same time."""
+    for h in reversed(order.get("history") or []):
+        if h.get("to") == to:
+            return str(h["at"])
+    return str(order.get("updated_at") or order.get("created_at"))
+
+
+def _reason(order: dict[str, Any], to: str) -> str | None:
+    for h in reversed(order.get("history") or []):
+        if h.get("to") == to:
+            return h.get("reason")
+    return None
+
+
+def _lines(order: dict[str, Any]) -> list[t.OrderLine]:
+    return [
+        t.OrderLine(
+            sku=x["sku"],
+            qty=int(x["qty"]),
+            paid_fen=int(x["paid_fen"]),
+            refunded_units=int(x.get("refunded_units") or 0),
+            refunded_fen=int(x.get("refunded_fen") or 0),
+        )
+        for x in order.get("lines") or []
+    ]
+
+
+def _order_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
+    before, after = old.get("status"), new.get("status")
+    if before == after or after not in ORDER_STATUS_EVENTS:
+        return []
+    if after == "paid" and before != "awaiting_payment":
+        return []
+    order_id = new["order_id"]
+    common: dict[str, Any] = {
+        "event_id": f"order.{after}:{order_id}",
+        "occurred_at": _changed_at(new, after),
+        "order_id": order_id,
+        "customer_id": new["customer_id"],
+        "store_id": new["store_id"],
+    }
+    if after == "paid":
+        return [
+            t.OrderPaid(
+                **common,
+                fulfilment=new["fulfilment"],
+                paid_fen=int(new.get("paid_fen") or 0),
+                payment_id=new.get("payment_id"),
+                lines=_lines(new),
+            )
+        ]
+    if after == "completed":
+        return [
+            t.OrderCompleted(
+                **common,
+                paid_fen=int(new.get("paid_fen") or 0),
+                refunded_fen=int(new.get("refunded_fen") or 0),
+                lines=_lines(new),
+            )
+        ]
+    if after == "cancelled":
+        return [
+            t.OrderCancelled(
+                **common,
+                from_status=str(before),
+                paid_fen=int(new.get("paid_fen") or 0),
+                reason=_reason(new, after),
+            )
+        ]
+    return [t.OrderExpired(**common)]
+
+
+def _refund_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[t.Event]:
+    if new.get("status") != "succeeded" or (old is not None and old.get("status") == "succeeded"):
+        return []
+    refund_id = new["refund_id"]
+    return [
+        t.RefundSucceeded(
+            event_id=f"refund.succeeded:{refund_id}",
+            occurred_at=str(new.get("updated_at") or new.get("created_at")),
+            refund_id=refund_id,
+            order_id=new["order_id"],
+            reason=new["reason"],
+            amount_fen=int(new["amount_fen"]),
+            delivery_fee_fen=int(new.get("delivery_fee_fen") or 0),
+            lines=[
+                t.RefundLine(sku=x["sku"], units=int(x["units"]), amount_fen=int(x["amount_fen"]))
+                for x in new.get("lines") or []
+            ],
+            completes_order=bool(new.get("completes_order")),
+        )
+    ]

@@ -1,0 +1,74 @@
+"""Subscribers: which code reacts to which event, each under a stable name.
+
+A feature subscribes in its own ``subscribers.py``::
+
+    @subscriber(OrderPaid, "coupons.after_payment_gift")
+    def after_payment_gift(event: OrderPaid) -> None: ...
+
+and lists that module in ``SUBSCRIBER_MODULES``. The name is part of the delivery
+marker's key (event id, subscriber): renaming a subscriber makes it a new one, which
+would see again every event still being redelivered, so names never change. A
+subscriber must be idempotent for its (event, subscriber): delivery is at least once.
+The events feature imports the subscriber modules by name, so it depends on no feature.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from chalicelib.events.types import Event
+
+# Modules whose import registers subscribers (a feature that reacts to events adds its own).
+SUBSCRIBER_MODULES: tuple[str, ...] = ("chalicelib.coupons.subscribers",)
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    event_type: str
+    handle: Callable[[Any], None]
+
+
+@dataclass
+class Registry:
+    """Subscribers by event type, in registration order."""
+
+    by_type: dict[str, list[Subscriber]] = field(default_factory=dict)
+    by_name: dict[str, Subscriber] = field(default_factory=dict)
+
+    def add(self, event_class: type[Event], name: str, handle: Callable[[Any], None]) -> None:
+        if name in self.by_name:
+            raise ValueError(f"two subscribers are named {name!r}: names must be unique")
+        sub = Subscriber(name, event_class.TYPE, handle)
+        self.by_name[name] = sub
+        self.by_type.setdefault(sub.event_type, []).append(sub)
+
+    def for_type(self, event_type: str) -> list[Subscriber]:
+        return list(self.by_type.get(event_type, []))
+
+
+REGISTRY = Registry()
+
+
+def subscriber(
+    event_class: type[E], name: str, registry: Registry | None = None
+) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
+    """Register the decorated function for ``event_class`` under ``name``."""
+
+    def register(fn: Callable[[E], None]) -> Callable[[E], None]:
+        (registry or REGISTRY).add(event_class, name, fn)
+        return fn
+
+    return register
+
+
+def loaded() -> Registry:
+    """The registry with every feature's subscribers imported."""
+    for module in SUBSCRIBER_MODULES:
+        importlib.import_module(module)
+    return REGISTRY

@@ -1,0 +1,230 @@
+"""The domain events: versioned payloads, the contract subscribers are written against.
+
+Each event is a msgspec Struct tagged by ``type`` ("order.paid", ...) with a
+``schema_version``; ``docs/schemas/events.v1.json`` is generated from these Structs
+(``python -m chalicelib.events.types``) and a test fails while it is stale. The rules for
+changing them are those of the print message (docs/schemas/README.md): additive changes
+keep version "1"; anything else is a new version beside the old one.
+
+An ``event_id`` names the change, not the delivery: the same change delivered twice (a
+stream batch retried, a record read again) has the same id, so a subscriber's
+(event_id, subscriber) marker makes the second delivery a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+SCHEMA_VERSION = "1"
+Fen = Annotated[int, Meta(description="Integer fen (分), CNY.")]
+Time = Annotated[str, Meta(description="UTC ISO-8601.")]
+
+
+class Event(Struct, kw_only=True, frozen=True, tag_field="type"):
+    """Fields every event has."""
+
+    schema_version: Literal["1"] = "1"
+    event_id: Annotated[
+        str, Meta(description="Stable per change: a redelivery carries the same id.")
+    ]
+    occurred_at: Annotated[Time, Meta(description="When the change was made (UTC ISO-8601).")]
+
+    TYPE: ClassVar[str] = ""
+
+    @property
+    def type(self) -> str:
+        return str(self.__struct_config__.tag)
+
+
+class OrderLine(Struct, kw_only=True, frozen=True):
+    sku: str
+    qty: int
+    paid_fen: Annotated[Fen, Meta(description="What was paid for the line (after discounts).")]
+    refunded_units: int = 0
+    refunded_fen: Fen = 0
+
+
+class OrderPaid(Event, tag="order.paid", frozen=True):
+    """An order moved from awaiting_payment to paid (once per order)."""
+
+    TYPE: ClassVar[str] = "order.paid"
+    order_id: str
+    customer_id: str
+    store_id: str
+    fulfilment: Literal["delivery", "pickup"]
+    paid_fen: Fen
+    payment_id: str | None
+    lines: list[OrderLine]
+
+
+class OrderCompleted(Event, tag="order.completed", frozen=True):
+    """An order reached completed (collected, receipt confirmed, or auto-completed).
+    ``paid_fen - refunded_fen`` is what the customer kept paying for."""
+
+    TYPE: ClassVar[str] = "order.completed"
+    order_id: str
+    customer_id: str
+    store_id: str
+    paid_fen: Fen
+    refunded_fen: Fen
+    lines: list[OrderLine]
+
+
+class OrderCancelled(Event, tag="order.cancelled", frozen=True):
+    """An order was cancelled (by the customer, the store, or out of stock). A paid one
+    is refunded in full: that refund comes as its own refund.succeeded."""
+
+    TYPE: ClassVar[str] = "order.cancelled"
+    order_id: str
+    customer_id: str
+    store_id: str
+    from_status: str
+    paid_fen: Annotated[Fen, Meta(description="0 when it was cancelled before payment.")]
+    reason: str | None
+
+
+class OrderExpired(Event, tag="order.expired", frozen=True):
+    """An unpaid order passed its payment deadline (its stock and coupons came back)."""
+
+    TYPE: ClassVar[str] = "order.expired"
+    order_id: str
+    customer_id: str
+    store_id: str
+
+
+class RefundLine(Struct, kw_only=True, frozen=True):
+    sku: str
+    units: int
+    amount_fen: Fen
+
+
+class RefundSucceeded(Event, tag="refund.succeeded", frozen=True):
+    """The payment provider confirmed a refund (money is back with the customer)."""
+
+    TYPE: ClassVar[str] = "refund.succeeded"
+    refund_id: str
+    order_id: Annotated[str, Meta(description="The order (or coupon sale, 'CS…') refunded.")]
+    reason: Annotated[
+        str,
+        Meta(
+            description="cancel | shortage | return | late_payment | amount_mismatch | "
+            "unknown_order (new reasons may be added: ignore unknown ones)"
+        ),
+    ]
+    amount_fen: Fen
+    delivery_fee_fen: Fen
+    lines: Annotated[list[RefundLine], Meta(description="Empty for refunds of a whole payment.")]
+    completes_order: Annotated[
+        bool, Meta(description="With this refund the order paid back all it was paid.")
+    ]
+
+
+class MemberRegistered(Event, tag="member.registered", frozen=True):
+    """A member (会员) was registered (first sign-in, or created by head office)."""
+
+    TYPE: ClassVar[str] = "member.registered"
+    customer_id: str
+    source: Annotated[
+        str | None, Meta(description="The QR code that brought them, e.g. store:sh-jingan.")
+    ]
+    home_store_id: str | None
+
+
+AnyEvent = (
+    OrderPaid | OrderCompleted | OrderCancelled | OrderExpired | RefundSucceeded | MemberRegistered
+)
+EVENT_TYPES: dict[str, type[Event]] = {
+    t.TYPE: t
+    for t in (
+        OrderPaid,
+        OrderCompleted,
+        OrderCancelled,
+        OrderExpired,
+        RefundSucceeded,
+        MemberRegistered,
+    )
+}
+
+
+def encode(event: Event) -> str:
+    return msgspec.json.encode(event).decode()
+
+
+def decode(body: str | bytes) -> Event:
+    """Parse and check an encoded event (raises msgspec.ValidationError)."""
+    return msgspec.json.decode(body, type=AnyEvent)  # type: ignore[arg-type]
+
+
+EXAMPLES: list[dict[str, Any]] = [
+    {
+        "type": "order.paid",
+        "schema_version": "1",
+        "event_id": "order.paid:261124K7M2Q9XD",
+        "occurred_at": "2026-11-24T02:29:58Z",
+        "order_id": "261124K7M2Q9XD",
+        "customer_id": "c-5f2a9e01b7c44d10",
+        "store_id": "sh-jingan",
+        "fulfilment": "delivery",
+        "paid_fen": 7670,
+        "payment_id": "wechat:4200001234202611241234567890",
+        "lines": [
+            {"sku": "100231", "qty": 1, "paid_fen": 3990, "refunded_units": 0, "refunded_fen": 0}
+        ],
+    },
+    {
+        "type": "refund.succeeded",
+        "schema_version": "1",
+        "event_id": "refund.succeeded:261124K7M2Q9XD:shortage",
+        "occurred_at": "2026-11-24T03:02:11Z",
+        "refund_id": "261124K7M2Q9XD:shortage",
+        "order_id": "261124K7M2Q9XD",
+        "reason": "shortage",
+        "amount_fen": 1590,
+        "delivery_fee_fen": 0,
+        "lines": [{"sku": "200518", "units": 1, "amount_fen": 1590}],
+        "completes_order": False,
+    },
+    {
+        "type": "member.registered",
+        "schema_version": "1",
+        "event_id": "member.registered:c-5f2a9e01b7c44d10",
+        "occurred_at": "2026-11-24T02:10:00Z",
+        "customer_id": "c-5f2a9e01b7c44d10",
+        "source": "store:sh-jingan",
+        "home_store_id": "sh-jingan",
+    },
+]
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of every event, as committed in docs/schemas/."""
+    _, defs = msgspec.json.schema_components(
+        list(EVENT_TYPES.values()), ref_template="#/$defs/{name}"
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Daojia domain events, version {SCHEMA_VERSION}",
+        "description": (
+            "Payloads of the domain events delivered to subscribers (docs/events.md), one of "
+            "the types below, told apart by `type`. Generated from "
+            "functions/chalicelib/events/types.py; compatibility rules as in "
+            "docs/schemas/README.md. Consumers ignore fields they do not know."
+        ),
+        "oneOf": [{"$ref": f"#/$defs/{t.__name__}"} for t in EVENT_TYPES.values()],
+        "$defs": defs,
+        "examples": EXAMPLES,
+    }
+
+
+def render() -> str:
+    """The schema file as committed: stable key order, UTF-8, trailing newline."""
+    return json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
