@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth.principal import Principal
 from chalicelib.db.applied import applied
-from chalicelib.db.transactions import cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, NotFound
@@ -126,7 +125,8 @@ def apply(
     explain_as: str | None = None,
 ) -> OrderModel:
     """Apply one action (or several in turn, see transition_actions) to an order in one
-    write; ``also(tx)`` adds other writes to the same transaction.
+    write; ``also(tx)`` adds other (labelled) writes to the same transaction, in which
+    the order's update is labelled "order".
 
     409 when the order is no longer in a state the action can start from (someone else
     moved it first), explained as a refusal of ``explain_as`` (default: the first
@@ -140,8 +140,8 @@ def apply(
             return order
         else:
 
-            def build(tx: TransactWrite) -> None:
-                tx.update(order, actions=actions, condition=condition)
+            def build(tx: Tx) -> None:
+                tx.update(order, actions=actions, condition=condition, label="order")
                 also(tx)
 
             transact(build)
@@ -149,8 +149,8 @@ def apply(
         if is_condition_failure(exc):
             explain_refusal(order, explain_as)
         raise
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+    except TransactionCancelled as exc:
+        if "order" in exc.failed:
             explain_refusal(order, explain_as)
         raise
     # A transaction returns nothing; it committed on the version we read, so the order

@@ -41,11 +41,10 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
-from chalicelib.db.transactions import batch_get, cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import (
@@ -420,27 +419,33 @@ def open_return(
         )
 
         def build(
-            tx: TransactWrite,
+            tx: Tx,
             order: OrderModel = order,
             actions: list = order_actions,
             opened: list[ReturnModel] = opened,
             plan: Any = plan,
             record: IdempotencyModel = record,
         ) -> None:
-            tx.save(record, condition=IdempotencyModel.key.does_not_exist())
-            tx.update(order, actions=actions)  # conditioned on the order's version
+            tx.save(record, condition=IdempotencyModel.key.does_not_exist(), label="key")
+            # conditioned on the order's version
+            tx.update(order, actions=actions, label="order")
             for ret in opened:
-                tx.save(ret, condition=ReturnModel.return_id.does_not_exist())
+                tx.save(
+                    ret,
+                    condition=ReturnModel.return_id.does_not_exist(),
+                    label=f"return:{ret.return_id}",
+                )
             if plan is not None:
-                tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+                tx.save(
+                    plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
+                )
 
         try:
             transact(build)
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes[:1] == ["ConditionalCheckFailed"]:  # the first put: the key's record
+        except TransactionCancelled as exc:
+            if "key" in exc.failed:
                 continue  # the same request won meanwhile: replayed at the top
-            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+            if exc.codes & {"ConditionalCheckFailed", "TransactionConflict"}:
                 _pause(attempt)  # another return or change of the order won: read again
                 continue
             raise
@@ -555,7 +560,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
         order_actions = [*order_actions, OrderModel.updated_at.set(clock.now_iso())]
 
         def build(
-            tx: TransactWrite,
+            tx: Tx,
             order: OrderModel = order,
             order_actions: list = order_actions,
             actions: list = actions,
@@ -563,18 +568,19 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
             plan: Any = plan,
             ret: ReturnModel = ret,
         ) -> None:
-            tx.update(ret, actions=actions, condition=condition)
-            tx.update(order, actions=order_actions)  # conditioned on the order's version
+            tx.update(ret, actions=actions, condition=condition, label="return")
+            # conditioned on the order's version
+            tx.update(order, actions=order_actions, label="order")
             if plan is not None:
-                tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+                tx.save(
+                    plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
+                )
 
         try:
             transact(build)
-        except TransactWriteError as exc:
-            # PynamoDB sends puts before updates, so reasons do not follow build order:
-            # whatever failed (the return moved, or the order did), read both again.
-            codes = cancellation_codes(exc)
-            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+        except TransactionCancelled as exc:
+            # Whatever failed (the return moved, or the order did), read both again.
+            if exc.codes & {"ConditionalCheckFailed", "TransactionConflict"}:
                 _pause(attempt)
                 continue
             raise
