@@ -36,18 +36,20 @@ from chalicelib.coupons.models import (
     counter_key,
 )
 from chalicelib.coupons.repo import AVAILABLE, get_coupon, get_template, issue_items
+from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, transact
+from chalicelib.db.transitions import Actor, Who
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import BadRequest, Conflict, NotFound
 from chalicelib.kernel.states import COUPON_SALE
 from chalicelib.orders import refunds
 from chalicelib.orders import schemas as order_schemas
-from chalicelib.orders.models import PaymentModel, RefundModel, TransitionAttribute
+from chalicelib.orders.models import PaymentModel, RefundModel
 from chalicelib.orders.payment_providers import PaymentNotice, provider
 
 log = logging.getLogger("daojia.coupon_sales")
 SALE_PREFIX = "CS"
-PAYMENT_ACTOR = ("payment-provider", "system")  # no person: the system role, never hq_admin
+PAYMENT_ACTOR = Who("payment-provider", "system")  # no person: the system role, never hq_admin
 
 
 def is_sale_id(value: str) -> bool:
@@ -66,32 +68,12 @@ def coupon_id_for(template_id: str, sale_id: str) -> str:
     return f"{template_id}:sale:{sale_id}"
 
 
-def _record(
-    action: str, from_state: str, to_state: str, actor: tuple[str, str], reason: str | None
-) -> TransitionAttribute:
-    return TransitionAttribute(
-        at=clock.now_iso(),
-        actor=actor[0],
-        role=actor[1],
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-    )
-
-
 def _transition(
-    sale: CouponSaleModel, action: str, actor: tuple[str, str], reason: str | None = None
+    sale: CouponSaleModel, action: str, actor: Actor, reason: str | None = None
 ) -> tuple[list, object]:
     """Update actions and condition applying ``action`` to the sale (409 if illegal)."""
-    to = COUPON_SALE.target(action, sale.status)
-    m = CouponSaleModel
-    actions = [
-        m.status.set(to),
-        m.updated_at.set(clock.now_iso()),
-        m.history.set(m.history.append([_record(action, sale.status, to, actor, reason)])),
-    ]
-    return actions, m.status.is_in(*COUPON_SALE.transitions[action][0])
+    move = transitions.move(CouponSaleModel, COUPON_SALE, sale.status, [(action, reason)], actor)
+    return move.actions, move.condition
 
 
 # --- reading --------------------------------------------------------------------------
@@ -190,7 +172,9 @@ def create(principal: Principal, body: s.CouponSaleCreate) -> Response:
         status=COUPON_SALE.initial,
         coupon_id=coupon_id_for(template.template_id, sale_id),
         coupon_issued=False,
-        history=[_record("buy", "", COUPON_SALE.initial, (customer_id, principal.role), None)],
+        history=[
+            transitions.entry("buy", "", COUPON_SALE.initial, Who(customer_id, principal.role))
+        ],
         created_at=clock.now_iso_ms(),
         expires_at=clock.iso(now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)),
         updated_at=clock.iso(now),
@@ -423,7 +407,7 @@ def refund(principal: Principal, sale_id: str) -> s.CouponSale:
         int(sale.price_fen),
         "coupon_sale_refund",
     )
-    actions, condition = _transition(sale, "refund", (principal.subject, principal.role))
+    actions, condition = _transition(sale, "refund", principal)
     m = CouponSaleModel
     actions += [
         m.refund_id.set(refund_model.refund_id),

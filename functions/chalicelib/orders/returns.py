@@ -44,6 +44,7 @@ import msgspec
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
+from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, cursors
@@ -183,18 +184,7 @@ def _view(
         else r.ReturnRefund(
             refund_id=refund.refund_id, amount_fen=int(refund.amount_fen), status=refund.status
         ),
-        history=[
-            s.Transition(
-                at=h.at,
-                actor=who(h.actor, h.role),
-                role=h.role,
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                reason=h.reason,
-            )
-            for h in ret.history
-        ],
+        history=s.history_view(ret.history, who),
         created_at=ret.created_at,
         updated_at=ret.updated_at,
     )
@@ -338,7 +328,7 @@ def _new_return(
         requested_by=principal.subject,
         status=entry,
         store_status=f"{order.store_id}#{entry}",
-        history=[order_flow.record("request", None, entry, principal, reason)],
+        history=[transitions.entry("request", None, entry, principal, reason)],
         created_at=now,
         updated_at=clock.now_iso(),
     )
@@ -469,7 +459,7 @@ def _finish(
 ) -> None:
     """Move a return that is being created (not yet written) on by one action."""
     to = RETURN.target(action, ret.status)
-    ret.history = [*ret.history, order_flow.record(action, ret.status, to, principal, reason)]
+    ret.history = [*ret.history, transitions.entry(action, ret.status, to, principal, reason)]
     ret.status = to
     ret.store_status = f"{ret.store_id}#{to}"
     if plan is not None:
@@ -479,19 +469,13 @@ def _finish(
 def _transition_actions(
     ret: ReturnModel, steps: list[tuple[str, str | None]], principal: Principal
 ) -> tuple[list[Any], Any]:
-    """(update actions, condition) moving the return through ``steps`` in one write."""
-    state, entries = str(ret.status), []
-    for action, reason in steps:
-        to = RETURN.target(action, state)
-        entries.append(order_flow.record(action, state, to, principal, reason))
-        state = to
-    actions = [
-        ReturnModel.status.set(state),
-        ReturnModel.store_status.set(f"{ret.store_id}#{state}"),
-        ReturnModel.updated_at.set(clock.now_iso()),
-        ReturnModel.history.set(ReturnModel.history.append(entries)),
-    ]
-    return actions, ReturnModel.status == ret.status
+    """(update actions, condition) moving the return through ``steps`` in one write, on
+    condition that it is still in the state it was read in."""
+    move = transitions.move(ReturnModel, RETURN, str(ret.status), steps, principal, exact=True)
+    return [
+        *move.actions,
+        ReturnModel.store_status.set(f"{ret.store_id}#{move.to}"),
+    ], move.condition
 
 
 def _explain(return_id: str, action: str) -> None:

@@ -25,6 +25,7 @@ from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine
 from chalicelib.checkout.promotion_engine import Checkout
+from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock, config, cursors, geo, hours
 from chalicelib.kernel.errors import (
@@ -546,7 +547,7 @@ def _build_order(
         due_at=int(expires.timestamp()),
         created_at=clock.now_iso_ms(),
         updated_at=clock.now_iso(),
-        history=[order_flow.record("place", None, "awaiting_payment", principal)],
+        history=[transitions.entry("place", None, "awaiting_payment", principal)],
     )
     return order
 
@@ -657,18 +658,7 @@ def view(
         paid_at=order.paid_at,
         created_at=order.created_at,
         updated_at=order.updated_at,
-        history=[
-            s.Transition(
-                at=h.at,
-                actor=shown_actor(h.actor, h.role, principal),
-                role=h.role,
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                reason=h.reason,
-            )
-            for h in order.history
-        ],
+        history=s.history_view(order.history, lambda a, r: shown_actor(a, r, principal)),
         refunds=refunds,
         payment=None,
     )

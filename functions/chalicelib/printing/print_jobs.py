@@ -22,6 +22,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal, require_store_access
+from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, batch_get, transact_raw
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, config
@@ -29,6 +30,7 @@ from chalicelib.kernel.errors import Conflict, Forbidden, NotFound, ValidationFa
 from chalicelib.kernel.states import PAID_STATES, PRINT_JOB
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
+from chalicelib.orders.schemas import history_view
 from chalicelib.printing import schemas as s
 from chalicelib.printing.models import PrintJobModel
 
@@ -266,7 +268,7 @@ def _record_acks(
     one write, conditioned on the job being as read; printed too when they complete it.
     ``job`` then holds the new item. False when the job changed meanwhile."""
     entries = [
-        order_flow.record(
+        transitions.entry(
             "ack",
             job.status,
             job.status,
@@ -318,7 +320,7 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
         actions = [
             PrintJobModel.history.set(
                 PrintJobModel.history.append(
-                    [order_flow.record("relay_failure", job.status, to, principal, reason)]
+                    [transitions.entry("relay_failure", job.status, to, principal, reason)]
                 )
             )
         ]
@@ -346,7 +348,7 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
 def _printed(job: PrintJobModel, principal: Principal, entries: list[Any]) -> list[Any]:
     """Update actions that make ``job`` printed, recording ``entries`` first."""
     to = PRINT_JOB.target("print", job.status)
-    entries = [*entries, order_flow.record("print", job.status, to, principal)]
+    entries = [*entries, transitions.entry("print", job.status, to, principal)]
     return [
         PrintJobModel.status.set(to),
         # Always: _mark_printed's condition accepts any source state, so the job may be
@@ -389,7 +391,7 @@ def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.Pr
                 details={"status": order.status},
             )
         job = new_job(order, "reprint", copies)
-        job.history = [order_flow.record("reprint", None, "pending", principal, body.reason)]
+        job.history = [transitions.entry("reprint", None, "pending", principal, body.reason)]
         order_update = update_kwargs(
             OrderModel,
             order_id,
@@ -433,7 +435,7 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
                 PrintJobModel.watch_at.remove(),
                 PrintJobModel.history.set(
                     PrintJobModel.history.append(
-                        [order_flow.record("resolve", job.status, to, principal, body.reason)]
+                        [transitions.entry("resolve", job.status, to, principal, body.reason)]
                     )
                 ),
             ],
@@ -509,18 +511,7 @@ def view(job: PrintJobModel) -> s.PrintJob:
         sent_at=job.sent_at,
         printed_at=job.printed_at,
         next_check_at=_iso_epoch(job.watch_at),
-        history=[
-            s.Transition(
-                at=h.at,
-                actor=h.actor,
-                role=h.role,
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                reason=h.reason,
-            )
-            for h in job.history or []
-        ],
+        history=history_view(job.history or []),
     )
 
 
