@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from botocore.exceptions import ClientError
 from chalicelib.auth.principal import Principal
+from chalicelib.db.transactions import TransactionCancelled
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import ApiError
 from chalicelib.promotions import repo as promotion_repo
@@ -60,9 +61,7 @@ def throttle_first(monkeypatch, calls: int, exc_for) -> list[int]:
 
 
 def cancelled(shard_code: str) -> TransactWriteError:
-    exc = TransactWriteError("Failed to write transaction items")
-    exc.codes_in_build_order = [shard_code, None]  # type: ignore[attr-defined]
-    return exc
+    return TransactionCancelled([("flash_shard:any#0", shard_code), ("flash_buyer:any", None)])
 
 
 def throttled_request() -> TransactWriteError:

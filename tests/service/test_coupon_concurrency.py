@@ -21,7 +21,7 @@ from chalicelib.coupons.models import (
     counter_key,
 )
 from chalicelib.coupons.repo import redemption_failure, redemption_items
-from chalicelib.db.transactions import add_all, cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, add_all, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import ApiError
 from pynamodb.exceptions import TransactWriteError
@@ -99,8 +99,8 @@ def lock(coupon_id: str, customer: str, order_id: str, discount: int, template_i
     pieces = redemption_items(coupon_id, customer, order_id, discount, template_id)
     try:
         transact(lambda tx: add_all(tx, pieces))
-    except TransactWriteError as exc:
-        return redemption_failure(*[*cancellation_codes(exc), None, None][:2]) or "other"
+    except TransactionCancelled as exc:
+        return redemption_failure(exc, pieces) or "other"
     return "ok"
 
 
@@ -148,6 +148,6 @@ def test_expired_coupon_cannot_be_locked(ready):
     [cid] = issue_to(t, "c-1", 1)
     later = clock.iso(clock.now() + timedelta(days=2))
     pieces = redemption_items(cid, "c-1", "O1", 100, t.template_id, now_iso=later)
-    with pytest.raises(TransactWriteError) as err:
+    with pytest.raises(TransactionCancelled) as err:
         transact(lambda tx: add_all(tx, pieces))
-    assert redemption_failure(*cancellation_codes(err.value)[:2]) == "coupon_unavailable"
+    assert redemption_failure(err.value, pieces) == "coupon_unavailable"

@@ -12,6 +12,7 @@ from datetime import timedelta
 import msgspec
 import pytest
 from chalicelib.auth.principal import Principal
+from chalicelib.db.transactions import TransactionCancelled
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import ApiError
 from chalicelib.promotions.models import FlashBuyerModel, FlashShardModel, PromotionModel
@@ -159,7 +160,8 @@ def test_30_transactions_spending_one_budget_only_5_fit_and_it_is_never_exceeded
     assert codes(results) == {"ok": 5, "transaction_cancelled": 25}
     for r in results:
         if isinstance(r, TransactWriteError):
-            assert r.cancellation_reasons[0].code == "ConditionalCheckFailed"
+            assert isinstance(r, TransactionCancelled)
+            assert r.failed == [f"promotion_budget:{pid}"]
     left = int(PromotionModel.get(pid, consistent_read=True).budget_left_fen)
     assert left == budget - 5 * amount == 1_000
     assert lowest and min(lowest) >= 0

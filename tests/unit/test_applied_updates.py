@@ -114,7 +114,7 @@ def test_applied_keeps_the_version_a_committed_transaction_left_on_the_item(orde
     from chalicelib.db.transactions import transact
 
     actions = [OrderModel.status.set("picking")]
-    transact(lambda tx: tx.update(order, actions=actions))  # PynamoDB appends version + 1
+    transact(lambda tx: tx.update(order, actions=actions, label="order"))  # version + 1 too
 
     stored = OrderModel.get(order.order_id, consistent_read=True)
     assert image(applied(order, actions)) == image(stored)

@@ -24,7 +24,7 @@ from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.coupons import repo as coupon_repo
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
-from chalicelib.db.transactions import batch_get
+from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.orders.models import OrderModel
@@ -309,18 +309,19 @@ def refuse_rejected(checkout: promo.Checkout) -> None:
 @dataclass
 class Takes:
     """What an order takes besides stock, as transaction pieces, with what to record on
-    the order. ``kinds[i]`` names what piece ``i`` is, to explain a cancelled
-    transaction."""
+    the order. Each piece is labelled "<what>:<id>"; ``kinds`` maps the label back to
+    (what, id), to explain a cancelled transaction."""
 
-    pieces: list[Any] = field(default_factory=list)
-    kinds: list[tuple[str, str]] = field(default_factory=list)  # (what, id)
+    pieces: list[TxPiece] = field(default_factory=list)
+    kinds: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (what, id)
     coupon_uses: list[dict[str, Any]] = field(default_factory=list)
     flash_uses: list[dict[str, Any]] = field(default_factory=list)
     budget_uses: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, what: str, ident: str, pieces: Sequence[Any]) -> None:
-        self.pieces += pieces
-        self.kinds += [(what, ident)] * len(pieces)
+    def add(self, what: str, ident: str, piece: TxPiece) -> None:
+        label = f"{what}:{ident}"
+        self.pieces.append(piece.relabelled(label))
+        self.kinds[label] = (what, ident)
 
 
 def takes(
@@ -341,8 +342,9 @@ def takes(
         items = coupon_repo.redemption_items(
             cid, customer_id, order_id, a.amount_fen, c.template_id, now_iso=now_iso
         )
-        out.add("coupon", cid, items[:1])
-        out.add("coupon_budget", cid, items[1:])
+        coupon_piece, budget_piece = items
+        out.add("coupon", cid, coupon_piece)
+        out.add("coupon_budget", cid, budget_piece)
         out.coupon_uses.append(
             {
                 "coupon_id": cid,
@@ -359,7 +361,7 @@ def takes(
     for a in checkout.applied:
         if a.kind == "tiered" and a.source_id in budgets and a.amount_fen > 0:
             p = promotion_repo.budget_items(a.source_id, a.amount_fen)
-            out.add("promotion_budget", a.source_id, [p])
+            out.add("promotion_budget", a.source_id, p)
             out.budget_uses.append({"promotion_id": a.source_id, "amount_fen": a.amount_fen})
     flash = loaded.active.flash if loaded.active else {}
     for fu in checkout.flash_units:
@@ -385,8 +387,8 @@ def takes(
             per_customer_limit=f.per_customer_limit,
             now_iso=now_iso,
         )
-        out.add("flash_shard", f"{fu.promotion_id}#{shard}", [r.shard_update])
-        out.add("flash_buyer", fu.promotion_id, [r.buyer_update])
+        out.add("flash_shard", f"{fu.promotion_id}#{shard}", r.shard_update)
+        out.add("flash_buyer", fu.promotion_id, r.buyer_update)
         out.flash_uses.append(
             {"promotion_id": fu.promotion_id, "sku": fu.sku, "units": fu.units, "shard": shard}
         )
@@ -404,12 +406,9 @@ def check_size(stock_lines: int, t: Takes) -> None:
         )
 
 
-def explain_failure(t: Takes, codes: Sequence[str | None]) -> tuple[str, str] | None:
-    """The first of our pieces whose condition failed: (what, id), or None."""
-    for (what, ident), code in zip(t.kinds, codes, strict=False):
-        if code == "ConditionalCheckFailed":
-            return what, ident
-    return None
+def explain_failure(t: Takes, failed: Sequence[str]) -> tuple[str, str] | None:
+    """The first of our pieces among the ``failed`` labels: (what, id), or None."""
+    return next((t.kinds[label] for label in failed if label in t.kinds), None)
 
 
 FAILURES = {
@@ -432,12 +431,12 @@ FAILURES = {
 }
 
 
-def give_back(order: OrderModel, *, paid: bool) -> list[Any]:
+def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
     """Pieces that give back what the order took, for the transaction that cancels or
     expires it: flash units to their shard and off the buyer's count, campaign budgets,
     and coupons — a locked coupon (unpaid order) always, a used one (paid order refunded
     in full) when it is still valid, per the refund rule in docs/promotions.md."""
-    pieces: list[Any] = []
+    pieces: list[TxPiece] = []
     now_iso = clock.now_iso()
     for u in order.coupon_uses:
         coupon = CouponModel(
@@ -456,10 +455,10 @@ def give_back(order: OrderModel, *, paid: bool) -> list[Any]:
     return pieces
 
 
-def mark_used(order: OrderModel) -> list[Any]:
+def mark_used(order: OrderModel) -> list[TxPiece]:
     """Pieces for the payment transaction: the order's locked coupons become used."""
     now_iso = clock.now_iso()
-    pieces: list[Any] = []
+    pieces: list[TxPiece] = []
     for u in order.coupon_uses:
         coupon = CouponModel(u.coupon_id, template_id=u.template_id)
         pieces += coupon_repo.mark_used_items(coupon, order.order_id, now_iso=now_iso)

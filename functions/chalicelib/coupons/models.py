@@ -27,7 +27,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
-from chalicelib.orders.models import TransitionAttribute
+from chalicelib.db.transitions import TransitionAttribute
 
 
 class TemplatesByCreation(GlobalSecondaryIndex):

@@ -19,7 +19,7 @@ from chalicelib.coupons.models import (
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.transactions import TxPiece
+from chalicelib.db.transactions import TransactionCancelled, TxPiece
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import NotFound
 
@@ -108,10 +108,16 @@ def issue_items(
     c = CouponClaimCounterModel
     limit = int(template.per_customer_limit)
     return [
-        TxPiece(coupon, {"condition": CouponModel.coupon_id.does_not_exist()}, op="save"),
+        TxPiece(
+            coupon,
+            {"condition": CouponModel.coupon_id.does_not_exist()},
+            f"coupon:{coupon_id}",
+            op="save",
+        ),
         TxPiece(
             CouponTemplateModel(template.template_id),
             {"actions": [t.issued_count.add(1)], "condition": template_condition},
+            f"coupon_template:{template.template_id}",
         ),
         TxPiece(
             CouponClaimCounterModel(counter_key(template.template_id, customer_id)),
@@ -119,6 +125,7 @@ def issue_items(
                 "actions": [c.count.add(1)],
                 "condition": c.count.does_not_exist() | (c.count < limit),
             },
+            f"coupon_counter:{template.template_id}",
         ),
     ]
 
@@ -142,7 +149,7 @@ def redemption_items(
        no budget, or ``budget_left_fen >= discount`` (i.e. spent + discount <= budget).
 
     ``template_id`` is on the coupon the quote loaded (``load_offers``). A cancelled
-    transaction's code at position 0 means the coupon was taken or is not valid, at 1
+    transaction that failed on piece 0 means the coupon was taken or is not valid, on 1
     that the budget is spent (``redemption_failure``)."""
     now_iso = now_iso or clock.now_iso()
     m = CouponModel
@@ -163,6 +170,7 @@ def redemption_items(
                 & (m.valid_from <= now_iso)
                 & (m.valid_until > now_iso),
             },
+            f"coupon:{coupon_id}",
         ),
         TxPiece(
             CouponTemplateModel(template_id),
@@ -174,16 +182,18 @@ def redemption_items(
                 "condition": t.template_id.exists()
                 & (t.budget_fen.does_not_exist() | (t.budget_left_fen >= discount_fen)),
             },
+            f"coupon_template:{template_id}",
         ),
     ]
 
 
-def redemption_failure(coupon_code: str | None, template_code: str | None) -> str | None:
-    """Why ``redemption_items`` cancelled a transaction: "coupon_unavailable",
-    "coupon_budget_exhausted" or None (not because of them)."""
-    if coupon_code == "ConditionalCheckFailed":
+def redemption_failure(exc: TransactionCancelled, pieces: list[TxPiece]) -> str | None:
+    """Why ``redemption_items`` (``pieces``) cancelled a transaction:
+    "coupon_unavailable", "coupon_budget_exhausted" or None (not because of them)."""
+    coupon, template = pieces
+    if coupon.label in exc.failed:
         return "coupon_unavailable"
-    if template_code == "ConditionalCheckFailed":
+    if template.label in exc.failed:
         return "coupon_budget_exhausted"
     return None
 
@@ -216,10 +226,12 @@ def _give_back_items(
                 ],
                 "condition": (m.state == from_state) & (m.order_id == order_id),
             },
+            f"coupon:{coupon.coupon_id}",
         ),
         TxPiece(
             CouponTemplateModel(coupon.template_id),
             {"actions": template_actions, "condition": template_condition},
+            f"coupon_template:{coupon.template_id}",
         ),
     ]
 
@@ -247,6 +259,7 @@ def mark_used_items(
                 "actions": [m.state.set("used"), m.updated_at.set(now_iso)],
                 "condition": (m.state == "locked") & (m.order_id == order_id),
             },
+            f"coupon:{coupon.coupon_id}",
         ),
         TxPiece(
             CouponTemplateModel(coupon.template_id),
@@ -254,6 +267,7 @@ def mark_used_items(
                 "actions": [CouponTemplateModel.used_count.add(1)],
                 "condition": CouponTemplateModel.template_id.exists(),
             },
+            f"coupon_template:{coupon.template_id}",
         ),
     ]
 

@@ -25,7 +25,6 @@ from datetime import timedelta
 import msgspec
 from chalice import Response
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.coupons import schemas as s
@@ -37,19 +36,20 @@ from chalicelib.coupons.models import (
     counter_key,
 )
 from chalicelib.coupons.repo import AVAILABLE, get_coupon, get_template, issue_items
-from chalicelib.db.transactions import add_all, cancellation_codes, transact
+from chalicelib.db import transitions
+from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, transact
+from chalicelib.db.transitions import Actor, Who
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import BadRequest, Conflict, NotFound
 from chalicelib.kernel.states import COUPON_SALE
 from chalicelib.orders import refunds
 from chalicelib.orders import schemas as order_schemas
-from chalicelib.orders.models import PaymentModel, RefundModel, TransitionAttribute
+from chalicelib.orders.models import PaymentModel, RefundModel
 from chalicelib.orders.payment_providers import PaymentNotice, provider
 
 log = logging.getLogger("daojia.coupon_sales")
 SALE_PREFIX = "CS"
-CCF = "ConditionalCheckFailed"
-PAYMENT_ACTOR = ("payment-provider", "system")  # no person: the system role, never hq_admin
+PAYMENT_ACTOR = Who("payment-provider", "system")  # no person: the system role, never hq_admin
 
 
 def is_sale_id(value: str) -> bool:
@@ -68,32 +68,12 @@ def coupon_id_for(template_id: str, sale_id: str) -> str:
     return f"{template_id}:sale:{sale_id}"
 
 
-def _record(
-    action: str, from_state: str, to_state: str, actor: tuple[str, str], reason: str | None
-) -> TransitionAttribute:
-    return TransitionAttribute(
-        at=clock.now_iso(),
-        actor=actor[0],
-        role=actor[1],
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-    )
-
-
 def _transition(
-    sale: CouponSaleModel, action: str, actor: tuple[str, str], reason: str | None = None
+    sale: CouponSaleModel, action: str, actor: Actor, reason: str | None = None
 ) -> tuple[list, object]:
     """Update actions and condition applying ``action`` to the sale (409 if illegal)."""
-    to = COUPON_SALE.target(action, sale.status)
-    m = CouponSaleModel
-    actions = [
-        m.status.set(to),
-        m.updated_at.set(clock.now_iso()),
-        m.history.set(m.history.append([_record(action, sale.status, to, actor, reason)])),
-    ]
-    return actions, m.status.is_in(*COUPON_SALE.transitions[action][0])
+    move = transitions.move(CouponSaleModel, COUPON_SALE, sale.status, [(action, reason)], actor)
+    return move.actions, move.condition
 
 
 # --- reading --------------------------------------------------------------------------
@@ -192,7 +172,9 @@ def create(principal: Principal, body: s.CouponSaleCreate) -> Response:
         status=COUPON_SALE.initial,
         coupon_id=coupon_id_for(template.template_id, sale_id),
         coupon_issued=False,
-        history=[_record("buy", "", COUPON_SALE.initial, (customer_id, principal.role), None)],
+        history=[
+            transitions.entry("buy", "", COUPON_SALE.initial, Who(customer_id, principal.role))
+        ],
         created_at=clock.now_iso_ms(),
         expires_at=clock.iso(now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)),
         updated_at=clock.iso(now),
@@ -287,22 +269,23 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> order_schemas.Pa
     ]
     payment = notice.record(sale.sale_id, "captured")
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition)
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
-        add_all(tx, pieces)  # 2: coupon, 3: template, 4: per-customer counter
+    coupon, template_piece, counter = pieces
+
+    def build(tx: Tx) -> None:
+        tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition, label="sale")
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
+        add_all(tx, pieces)
 
     try:
         transact(build)
-    except TransactWriteError as exc:
-        codes = [*cancellation_codes(exc), None, None, None, None, None][:5]
-        if codes[1] == CCF:
+    except TransactionCancelled as exc:
+        if "payment" in exc.failed:
             return order_schemas.PaymentAck(code="SUCCESS", message="already recorded")  # duplicate
-        if codes[0] == CCF or codes[2] == CCF:
+        if "sale" in exc.failed or coupon.label in exc.failed:
             if _attempt < 5:  # the sale moved meanwhile: decide again
                 return record_payment(notice, _attempt + 1)
             raise
-        if codes[3] == CCF:
+        if template_piece.label in exc.failed:
             latest = get_template(sale.template_id)
             sold_out = (
                 latest.status == "active"
@@ -310,7 +293,7 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> order_schemas.Pa
                 and int(latest.issued_count) >= int(latest.total_quantity)
             )
             return _refund_unissued(sale, notice, "sold_out" if sold_out else "template_not_active")
-        if codes[4] == CCF:
+        if counter.label in exc.failed:
             return _refund_unissued(sale, notice, "limit_reached")
         raise
     return order_schemas.PaymentAck(code="SUCCESS", message="paid")
@@ -342,18 +325,17 @@ def _refund_unissued(
     ]
     payment = notice.record(sale.sale_id, "refunded_unissued")
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition)
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
-        tx.save(refund, condition=RefundModel.refund_id.does_not_exist())
+    def build(tx: Tx) -> None:
+        tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition, label="sale")
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
+        tx.save(refund, condition=RefundModel.refund_id.does_not_exist(), label="refund")
 
     try:
         transact(build)
-    except TransactWriteError as exc:
-        codes = [*cancellation_codes(exc), None, None, None][:3]
-        if codes[1] == CCF:
+    except TransactionCancelled as exc:
+        if "payment" in exc.failed:
             return order_schemas.PaymentAck(code="SUCCESS", message="already recorded")
-        if codes[0] == CCF or codes[2] == CCF:
+        if "sale" in exc.failed or "refund" in exc.failed:
             # Another payment of this sale got there first: this one is late.
             return _refund_late_payment(get(sale.sale_id), notice)
         raise
@@ -377,14 +359,14 @@ def _refund_late_payment(sale: CouponSaleModel, notice: PaymentNotice) -> order_
     )
     payment = notice.record(sale.sale_id, "late_refunded")
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
-        tx.save(refund, condition=RefundModel.refund_id.does_not_exist())
+    def build(tx: Tx) -> None:
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
+        tx.save(refund, condition=RefundModel.refund_id.does_not_exist(), label="refund")
 
     try:
         transact(build)
-    except TransactWriteError as exc:
-        if CCF in cancellation_codes(exc):
+    except TransactionCancelled as exc:
+        if exc.failed:
             return order_schemas.PaymentAck(code="SUCCESS", message="already recorded")
         raise
     log.warning(
@@ -425,7 +407,7 @@ def refund(principal: Principal, sale_id: str) -> s.CouponSale:
         int(sale.price_fen),
         "coupon_sale_refund",
     )
-    actions, condition = _transition(sale, "refund", (principal.subject, principal.role))
+    actions, condition = _transition(sale, "refund", principal)
     m = CouponSaleModel
     actions += [
         m.refund_id.set(refund_model.refund_id),
@@ -436,35 +418,39 @@ def refund(principal: Principal, sale_id: str) -> s.CouponSale:
     t = CouponTemplateModel
     k = CouponClaimCounterModel
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Tx) -> None:
         tx.update(
             CouponModel(coupon.coupon_id),
             actions=[c.state.set("voided"), c.remind.remove(), c.updated_at.set(now)],
             condition=(c.state == AVAILABLE) & (c.customer_id == sale.customer_id),
+            label="coupon",
         )
-        tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition)
-        tx.save(refund_model, condition=RefundModel.refund_id.does_not_exist())
+        tx.update(CouponSaleModel(sale.sale_id), actions=actions, condition=condition, label="sale")
+        tx.save(refund_model, condition=RefundModel.refund_id.does_not_exist(), label="refund")
         tx.update(
             CouponTemplateModel(sale.template_id),
             actions=[t.issued_count.add(-1)],
             condition=t.issued_count >= 1,
+            label="coupon_template",
         )
         tx.update(
             CouponClaimCounterModel(counter_key(sale.template_id, sale.customer_id)),
             actions=[k.count.add(-1)],
             condition=k.count >= 1,
+            label="coupon_counter",
         )
 
     try:
         transact(build)
     except TransactWriteError as exc:
-        codes = [*cancellation_codes(exc), None, None][:2]
+        # Any failure (cancelled or not) is answered from what the sale is now.
+        failed = exc.failed if isinstance(exc, TransactionCancelled) else []
         latest = get(sale.sale_id)
         if latest.status == "refunded":  # a racing request refunded it
             return view(latest)
-        if codes[0] == CCF:
+        if "coupon" in failed:
             raise _in_use(get_coupon(sale.coupon_id)) from None
-        if codes[1] == CCF:
+        if "sale" in failed:
             COUPON_SALE.target("refund", effective_status(latest))
         raise Conflict(
             "The sale changed at the same time; reload and retry.", code="coupon_sale_changed"

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import msgspec
 from chalice import Response
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth.principal import Principal
 from chalicelib.coupons import schemas as s
@@ -34,7 +34,7 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
     release_items,
     return_items,
 )
-from chalicelib.db.transactions import add_all, batch_get, cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, add_all, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.kernel import clock
@@ -44,7 +44,6 @@ from chalicelib.orders.models import OrderModel
 
 log = logging.getLogger("daojia.coupons")
 AUTO_CACHE_S = 30.0  # how stale the auto-issue template list may be in one container
-CCF = "ConditionalCheckFailed"
 
 # --- templates ------------------------------------------------------------------------
 
@@ -313,16 +312,16 @@ def issue(
     pieces = issue_items(
         template, customer_id, coupon_id, source, now, staff_username=staff_username
     )
+    coupon, template_piece, counter = pieces
     try:
         transact(lambda tx: add_all(tx, pieces))
-    except TransactWriteError as exc:
-        codes = [*cancellation_codes(exc), None, None, None][:3]
-        if codes[0] == CCF:
+    except TransactionCancelled as exc:
+        if coupon.label in exc.failed:
             existing = get_coupon(coupon_id)
             if existing.customer_id != customer_id:
                 raise Conflict("That request id is taken.", code="coupon_id_taken") from None
             return existing, False
-        if codes[1] == CCF:
+        if template_piece.label in exc.failed:
             latest = get_template(template.template_id)
             # The condition is: active, window not ended, quantity left. Active with its
             # window open leaves the quantity (a re-read count may already be lower
@@ -330,10 +329,10 @@ def issue(
             ended = latest.ends_at is not None and latest.ends_at <= clock.iso(now)
             reason = "template_not_active" if latest.status != "active" or ended else "sold_out"
             raise IssueRefused(REFUSALS[reason], code=reason) from None
-        if codes[2] == CCF:
+        if counter.label in exc.failed:
             raise IssueRefused(REFUSALS["limit_reached"], code="limit_reached") from None
         raise
-    return pieces[0].item, True
+    return coupon.item, True
 
 
 def claim(principal: Principal, body: s.ClaimRequest) -> Response:

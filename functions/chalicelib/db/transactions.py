@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
@@ -52,104 +52,180 @@ def batch_get(
     return out
 
 
+CCF = "ConditionalCheckFailed"
+
+
 @dataclass(frozen=True)
 class TxPiece:
     """One write of a TransactWriteItems built by one module and run in another's
     transaction (coupons, flash sales, budgets in the order's): ``tx.update(item,
-    **kwargs)``, or ``tx.save`` when ``op == "save"``."""
+    label=label, **kwargs)``, or ``tx.save`` when ``op == "save"``. The label names the
+    piece in a ``TransactionCancelled`` (e.g. ``coupon:<id>``)."""
 
     item: Any
     kwargs: dict[str, Any]
+    label: str
     op: str = "update"
 
-    def add_to(self, tx: TransactWrite) -> None:
-        getattr(tx, self.op)(self.item, **self.kwargs)
+    def add_to(self, tx: Tx) -> None:
+        getattr(tx, self.op)(self.item, label=self.label, **self.kwargs)
+
+    def relabelled(self, label: str) -> TxPiece:
+        return replace(self, label=label)
 
 
-def add_all(tx: TransactWrite, pieces: list[TxPiece]) -> None:
-    """Add pieces to a transaction in order (so cancellation codes line up)."""
+def add_all(tx: Tx, pieces: list[TxPiece]) -> None:
+    """Add pieces to a transaction, each under its own label."""
     for piece in pieces:
         piece.add_to(tx)
 
 
-class OrderedTransactWrite(TransactWrite):
-    """A TransactWrite that remembers the order in which items were added.
+class TransactionCancelled(TransactWriteError):
+    """DynamoDB cancelled a transaction. ``reasons`` holds (label, code) for every piece,
+    in the order the pieces were added (code None: that piece was not the reason), so
+    callers ask by name: ``"order" in exc.failed``, ``exc.code_of("key")``."""
+
+    def __init__(
+        self, reasons: list[tuple[str, str | None]], cause: Exception | None = None
+    ) -> None:
+        failed = [label for label, code in reasons if code == CCF]
+        super().__init__(f"Transaction cancelled; conditions failed: {failed}", cause=cause)
+        self.reasons = reasons
+
+    @property
+    def failed(self) -> list[str]:
+        """Labels of the pieces whose condition failed, in the order they were added."""
+        return [label for label, code in self.reasons if code == CCF]
+
+    @property
+    def codes(self) -> set[str]:
+        """Every reason given (ConditionalCheckFailed, TransactionConflict, ...)."""
+        return {code for _, code in self.reasons if code is not None}
+
+    def code_of(self, label: str) -> str | None:
+        """The reason given for the piece labelled ``label`` (None: not that piece)."""
+        return next((code for lb, code in self.reasons if lb == label), None)
+
+
+class Tx(TransactWrite):
+    """A TransactWrite whose every piece carries a label: ``tx.update(item, actions=...,
+    condition=..., label="stock:<sku>")``.
 
     PynamoDB sends condition checks, then deletes, then puts, then updates, whatever the
-    order of the calls, and DynamoDB reports cancellation reasons in the order sent.
-    ``build_order`` maps the reasons back to the order of the calls, so callers can say
-    "the first item I added failed" and mean it."""
+    order of the calls, and DynamoDB reports cancellation reasons in the order sent;
+    ``cancelled`` maps them back to the labels, in the order of the calls."""
 
     _KINDS = ("condition_check", "delete", "put", "update")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._added: list[tuple[str, int]] = []
+        self._added: list[tuple[str, int, str]] = []  # (kind, index in kind, label)
 
-    def _note(self, kind: str) -> None:
-        self._added.append((kind, len(self._items(kind))))
+    def _note(self, kind: str, label: str) -> None:
+        self._added.append((kind, len(getattr(self, f"_{kind}_items")), label))
 
-    def _items(self, kind: str) -> list:
-        return getattr(self, f"_{kind}_items")
-
-    def condition_check(self, *args: Any, **kwargs: Any) -> Any:
-        self._note("condition_check")
+    def condition_check(self, *args: Any, label: str, **kwargs: Any) -> Any:
+        self._note("condition_check", label)
         return super().condition_check(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        self._note("delete")
+    def delete(self, *args: Any, label: str, **kwargs: Any) -> Any:
+        self._note("delete", label)
         return super().delete(*args, **kwargs)
 
-    def save(self, *args: Any, **kwargs: Any) -> Any:
-        self._note("put")
+    def save(self, *args: Any, label: str, **kwargs: Any) -> Any:
+        self._note("put", label)
         return super().save(*args, **kwargs)
 
-    def update(self, *args: Any, **kwargs: Any) -> Any:
-        self._note("update")
+    def update(self, *args: Any, label: str, **kwargs: Any) -> Any:
+        self._note("update", label)
         return super().update(*args, **kwargs)
 
-    def build_order(self, sent: list[Any]) -> list[Any]:
-        """Per-item values (in the order sent) rearranged into the order of the calls."""
+    def add(self, *pieces: TxPiece) -> None:
+        for piece in pieces:
+            piece.add_to(self)
+
+    def cancelled(self, exc: TransactWriteError) -> TransactionCancelled | None:
+        """``exc`` as a TransactionCancelled naming this transaction's pieces (None when
+        DynamoDB gave no cancellation reasons: a throttled or failed request)."""
         offsets, total = {}, 0
         for kind in self._KINDS:
             offsets[kind] = total
-            total += len(self._items(kind))
-        return [
-            sent[offsets[k] + i] if offsets[k] + i < len(sent) else None for k, i in self._added
-        ]
+            total += len(getattr(self, f"_{kind}_items"))
+        return cancellation(exc, [(label, offsets[k] + i) for k, i, label in self._added])
 
 
-def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
-    """Per item of a cancelled transaction, in the order the items were added (when the
-    transaction ran through ``transact``), why it failed (None = it did not)."""
-    ordered = getattr(exc, "codes_in_build_order", None)
-    if ordered is not None:
-        return ordered
+def cancellation(
+    exc: TransactWriteError, labels_sent: list[tuple[str, int]]
+) -> TransactionCancelled | None:
+    """``exc`` as a TransactionCancelled, given each label's position in the items sent."""
     reasons = getattr(exc, "cancellation_reasons", None) or []
-    return [r.code if r is not None else None for r in reasons]
+    if not reasons:
+        return None
+    codes = [_code(r) for r in reasons]
+    return TransactionCancelled(
+        [(label, codes[i] if i < len(codes) else None) for label, i in labels_sent],
+        cause=exc.cause,
+    )
 
 
-def transact(build: Callable[[TransactWrite], T], *, attempts: int = 5) -> T:
-    """Run a transaction, retrying only when DynamoDB reports a conflict with another
-    transaction in flight (nothing was written, and trying again is safe)."""
+def _code(reason: Any) -> str | None:
+    code = getattr(reason, "code", None)
+    return None if code in (None, "None") else code
+
+
+def _retry(exc: TransactionCancelled, attempt: int, attempts: int) -> bool:
+    """Retry only when DynamoDB reports a conflict with another transaction in flight
+    and no condition failed (nothing was written, and trying again is safe)."""
+    if "TransactionConflict" in exc.codes and CCF not in exc.codes and attempt < attempts - 1:
+        time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        return True
+    return False
+
+
+def transact(build: Callable[[Tx], T], *, attempts: int = 5) -> T:
+    """Run a transaction that ``build`` adds labelled pieces to, retrying on conflicts
+    with other transactions. A cancelled transaction raises ``TransactionCancelled``; a
+    request that failed otherwise raises PynamoDB's TransactWriteError."""
     for attempt in range(attempts):
-        tx = OrderedTransactWrite(connection=connection())
+        tx = Tx(connection=connection())
         try:
             with tx:
                 result = build(tx)
             return result
         except TransactWriteError as exc:
-            reasons = getattr(exc, "cancellation_reasons", None) or []
-            exc.codes_in_build_order = tx.build_order(  # type: ignore[attr-defined]
-                [r.code if r is not None else None for r in reasons]
-            )
-            codes = cancellation_codes(exc)
-            if (
-                "TransactionConflict" in codes
-                and "ConditionalCheckFailed" not in codes
-                and attempt < attempts - 1
-            ):
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            cancelled = tx.cancelled(exc)
+            if cancelled is None:
+                raise
+            if _retry(cancelled, attempt, attempts):
                 continue
-            raise
+            raise cancelled from exc
     raise AssertionError("unreachable")
+
+
+def transact_raw(
+    *,
+    updates: dict[str, dict[str, Any]] | None = None,
+    puts: dict[str, dict[str, Any]] | None = None,
+    checks: dict[str, dict[str, Any]] | None = None,
+    attempts: int = 5,
+) -> None:
+    """One TransactWriteItems of prepared elements (no version condition or bump), each
+    under its label (``{label: element}``); retried and raised like ``transact``."""
+    checks, puts, updates = checks or {}, puts or {}, updates or {}
+    sent = [*checks, *puts, *updates]  # the order PynamoDB sends them in
+    for attempt in range(attempts):
+        try:
+            connection().transact_write_items(
+                condition_check_items=list(checks.values()),
+                delete_items=[],
+                put_items=list(puts.values()),
+                update_items=list(updates.values()),
+            )
+            return
+        except TransactWriteError as exc:
+            cancelled = cancellation(exc, [(label, i) for i, label in enumerate(sent)])
+            if cancelled is None:
+                raise
+            if _retry(cancelled, attempt, attempts):
+                continue
+            raise cancelled from exc

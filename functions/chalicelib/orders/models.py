@@ -23,6 +23,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
+from chalicelib.db.transitions import TransitionAttribute
 
 
 class AddressAttribute(MapAttribute):
@@ -89,18 +90,6 @@ class BudgetUseAttribute(MapAttribute):
 
     promotion_id = UnicodeAttribute()
     amount_fen = NumberAttribute()
-
-
-class TransitionAttribute(MapAttribute):
-    """One recorded state change: who, when, from, to, why."""
-
-    at = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    role = UnicodeAttribute()
-    action = UnicodeAttribute()
-    from_state = UnicodeAttribute(attr_name="from", null=True)
-    to_state = UnicodeAttribute(attr_name="to")
-    reason = UnicodeAttribute(null=True)
 
 
 # The order indexes hold keys and the few attributes their queries filter or total on,

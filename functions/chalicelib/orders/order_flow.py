@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth.principal import Principal
+from chalicelib.db import transitions
 from chalicelib.db.applied import applied
-from chalicelib.db.transactions import cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, NotFound
 from chalicelib.kernel.states import ORDER, order_queue
-from chalicelib.orders.models import OrderModel, TransitionAttribute
+from chalicelib.orders.models import OrderModel
 
 # The role recorded for what no person did: scheduled jobs (expiry, auto-completion, the
 # print watchdog) and the payment provider's notifications. It is no role a token can
@@ -49,25 +49,11 @@ def explain_refusal(order: OrderModel, action: str) -> None:
     raise Conflict("The order changed at the same time; reload and retry.", code="order_changed")
 
 
-def record(
-    action: str, from_state: str | None, to_state: str, actor: Principal, reason: str | None = None
-) -> TransitionAttribute:
-    return TransitionAttribute(
-        at=clock.now_iso(),
-        actor=actor.subject,
-        role=actor.role,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-    )
-
-
 def note_actions(order: OrderModel, note: str, actor: Principal, reason: str) -> list[Any]:
     """Update actions that add ``note`` (one of NOTES) to the order's history, its state
     unchanged (from = to = the current state)."""
     assert note in NOTES, note
-    entry = record(note, order.status, order.status, actor, reason)
+    entry = transitions.entry(note, order.status, order.status, actor, reason)
     return [
         OrderModel.updated_at.set(clock.now_iso()),
         OrderModel.history.set(OrderModel.history.append([entry])),
@@ -95,25 +81,11 @@ def transition_actions(
     A list of actions is taken in turn in the same write (one history entry each,
     ``reason`` on the last), on the condition that the order is still in the state it
     was read in: the path was worked out from that state."""
-    steps = [action] if isinstance(action, str) else list(action)
-    path = ORDER.walk(steps, str(order.status))
-    entries = [
-        record(name, frm, to, actor, reason if i == len(path) - 1 else None)
-        for i, (name, frm, to) in enumerate(path)
-    ]
-    to = path[-1][2]
-    actions = [
-        OrderModel.status.set(to),
-        *queue_actions(order, to),
-        OrderModel.updated_at.set(clock.now_iso()),
-        OrderModel.history.set(OrderModel.history.append(entries)),
-        *(extra or []),
-    ]
-    if len(steps) == 1:
-        condition = OrderModel.status.is_in(*ORDER.transitions[steps[0]][0])
-    else:
-        condition = OrderModel.status == order.status
-    return to, actions, condition
+    names = [action] if isinstance(action, str) else list(action)
+    steps = [(name, reason if i == len(names) - 1 else None) for i, name in enumerate(names)]
+    move = transitions.move(OrderModel, ORDER, str(order.status), steps, actor)
+    actions = [*move.actions, *queue_actions(order, move.to), *(extra or [])]
+    return move.to, actions, move.condition
 
 
 def apply(
@@ -126,7 +98,8 @@ def apply(
     explain_as: str | None = None,
 ) -> OrderModel:
     """Apply one action (or several in turn, see transition_actions) to an order in one
-    write; ``also(tx)`` adds other writes to the same transaction.
+    write; ``also(tx)`` adds other (labelled) writes to the same transaction, in which
+    the order's update is labelled "order".
 
     409 when the order is no longer in a state the action can start from (someone else
     moved it first), explained as a refusal of ``explain_as`` (default: the first
@@ -140,8 +113,8 @@ def apply(
             return order
         else:
 
-            def build(tx: TransactWrite) -> None:
-                tx.update(order, actions=actions, condition=condition)
+            def build(tx: Tx) -> None:
+                tx.update(order, actions=actions, condition=condition, label="order")
                 also(tx)
 
             transact(build)
@@ -149,8 +122,8 @@ def apply(
         if is_condition_failure(exc):
             explain_refusal(order, explain_as)
         raise
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+    except TransactionCancelled as exc:
+        if "order" in exc.failed:
             explain_refusal(order, explain_as)
         raise
     # A transaction returns nothing; it committed on the version we read, so the order

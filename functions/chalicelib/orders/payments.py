@@ -15,13 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.checkout import service as checkout
 from chalicelib.coupons import sales as coupon_sales
-from chalicelib.db.transactions import cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import config
 from chalicelib.kernel.errors import BadRequest, NotFound
 from chalicelib.kernel.money import yuan
@@ -92,21 +89,18 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
     ]
     _, actions, condition = order_flow.transition_actions(order, "pay", PAYMENT_ACTOR, None, extra)
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(order, actions=actions, condition=condition)
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
-        tx.save(job, condition=type(job).job_id.does_not_exist())
-        for piece in checkout.mark_used(order):  # its coupons: locked -> used
-            piece.add_to(tx)
+    def build(tx: Tx) -> None:
+        tx.update(order, actions=actions, condition=condition, label="order")
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
+        tx.save(job, condition=type(job).job_id.does_not_exist(), label="print_job")
+        tx.add(*checkout.mark_used(order))  # its coupons: locked -> used
 
     try:
         transact(build)
-    except TransactWriteError as exc:
-        codes = cancellation_codes(exc)
-        failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
-        if 1 in failed:
+    except TransactionCancelled as exc:
+        if "payment" in exc.failed:
             return s.PaymentAck(code="SUCCESS", message="already recorded")  # duplicate notice
-        if failed and _attempt < 3:
+        if exc.failed and _attempt < 3:
             # The order moved since it was read (expired, cancelled, paid by another
             # transaction): decide again on what it is now.
             return record_payment(notice, _attempt + 1)
@@ -182,9 +176,9 @@ def _refund_on_order(
         OrderModel.returned_payments_fen.add(notice.amount_fen),
     ]
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
-        tx.save(refund, condition=type(refund).refund_id.does_not_exist())
+    def build(tx: Tx) -> None:
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
+        tx.save(refund, condition=type(refund).refund_id.does_not_exist(), label="refund")
         # Not conditioned on the order's version: the note changes no state, and concurrent
         # appends to the history never lose one another.
         tx.update(
@@ -192,6 +186,7 @@ def _refund_on_order(
             actions=actions,
             condition=OrderModel.order_id.exists(),
             add_version_condition=False,
+            label="order",
         )
 
     if _commit_once(build):
@@ -228,9 +223,9 @@ def _refund_unmatched(notice: PaymentNotice, reason: str) -> s.PaymentAck:
         reason,
     )
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist())
-        tx.save(refund, condition=type(refund).refund_id.does_not_exist())
+    def build(tx: Tx) -> None:
+        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
+        tx.save(refund, condition=type(refund).refund_id.does_not_exist(), label="refund")
 
     if _commit_once(build) and notice.amount_fen > 0:
         refunds.execute(refund.refund_id, payment_total_fen=notice.amount_fen)
@@ -242,13 +237,13 @@ def _refund_unmatched(notice: PaymentNotice, reason: str) -> s.PaymentAck:
     return s.PaymentAck(code="SUCCESS", message=message)
 
 
-def _commit_once(build: Callable[[TransactWrite], None]) -> bool:
-    """Run a transaction whose first item is the payment's put; False when the payment
-    was recorded already (a repeated notification)."""
+def _commit_once(build: Callable[[Tx], None]) -> bool:
+    """Run a transaction that records the payment (and its refund); False when a
+    condition failed: the payment was recorded already (a repeated notification)."""
     try:
         transact(build)
-    except TransactWriteError as exc:
-        if "ConditionalCheckFailed" in cancellation_codes(exc):
+    except TransactionCancelled as exc:
+        if exc.failed:
             return False
         raise
     return True

@@ -16,6 +16,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.db import transitions
+from chalicelib.db.transitions import Who
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.money import refund_for_units
@@ -25,6 +27,7 @@ from chalicelib.orders.models import OrderModel, RefundLineAttribute, RefundMode
 
 log = logging.getLogger("daojia.refunds")
 SYSTEM_ACTOR = "system"
+PROVIDER = Who("payment-provider", SYSTEM_ACTOR)
 
 
 @dataclass
@@ -141,17 +144,19 @@ def execute(
             ]
         )
         return refund
-    REFUND.target("succeed", refund.status)
+    # Refunds record no history: the provider's answer is the record.
+    move = transitions.move(
+        RefundModel, REFUND, refund.status, [("succeed", None)], PROVIDER, history=False
+    )
     try:
         refund.update(
             actions=[
-                RefundModel.status.set("succeeded"),
+                *move.actions,
                 RefundModel.pending.remove(),
                 RefundModel.provider_refund_id.set(provider_refund_id),
                 RefundModel.attempts.add(1),
-                RefundModel.updated_at.set(clock.now_iso()),
             ],
-            condition=RefundModel.status == "pending",
+            condition=move.condition,
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):

@@ -41,11 +41,11 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
-from chalicelib.db.transactions import batch_get, cancellation_codes, transact
+from chalicelib.db import transitions
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import (
@@ -184,18 +184,7 @@ def _view(
         else r.ReturnRefund(
             refund_id=refund.refund_id, amount_fen=int(refund.amount_fen), status=refund.status
         ),
-        history=[
-            s.Transition(
-                at=h.at,
-                actor=who(h.actor, h.role),
-                role=h.role,
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                reason=h.reason,
-            )
-            for h in ret.history
-        ],
+        history=s.history_view(ret.history, who),
         created_at=ret.created_at,
         updated_at=ret.updated_at,
     )
@@ -339,7 +328,7 @@ def _new_return(
         requested_by=principal.subject,
         status=entry,
         store_status=f"{order.store_id}#{entry}",
-        history=[order_flow.record("request", None, entry, principal, reason)],
+        history=[transitions.entry("request", None, entry, principal, reason)],
         created_at=now,
         updated_at=clock.now_iso(),
     )
@@ -420,27 +409,33 @@ def open_return(
         )
 
         def build(
-            tx: TransactWrite,
+            tx: Tx,
             order: OrderModel = order,
             actions: list = order_actions,
             opened: list[ReturnModel] = opened,
             plan: Any = plan,
             record: IdempotencyModel = record,
         ) -> None:
-            tx.save(record, condition=IdempotencyModel.key.does_not_exist())
-            tx.update(order, actions=actions)  # conditioned on the order's version
+            tx.save(record, condition=IdempotencyModel.key.does_not_exist(), label="key")
+            # conditioned on the order's version
+            tx.update(order, actions=actions, label="order")
             for ret in opened:
-                tx.save(ret, condition=ReturnModel.return_id.does_not_exist())
+                tx.save(
+                    ret,
+                    condition=ReturnModel.return_id.does_not_exist(),
+                    label=f"return:{ret.return_id}",
+                )
             if plan is not None:
-                tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+                tx.save(
+                    plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
+                )
 
         try:
             transact(build)
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes[:1] == ["ConditionalCheckFailed"]:  # the first put: the key's record
+        except TransactionCancelled as exc:
+            if "key" in exc.failed:
                 continue  # the same request won meanwhile: replayed at the top
-            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+            if exc.codes & {"ConditionalCheckFailed", "TransactionConflict"}:
                 _pause(attempt)  # another return or change of the order won: read again
                 continue
             raise
@@ -464,7 +459,7 @@ def _finish(
 ) -> None:
     """Move a return that is being created (not yet written) on by one action."""
     to = RETURN.target(action, ret.status)
-    ret.history = [*ret.history, order_flow.record(action, ret.status, to, principal, reason)]
+    ret.history = [*ret.history, transitions.entry(action, ret.status, to, principal, reason)]
     ret.status = to
     ret.store_status = f"{ret.store_id}#{to}"
     if plan is not None:
@@ -474,19 +469,13 @@ def _finish(
 def _transition_actions(
     ret: ReturnModel, steps: list[tuple[str, str | None]], principal: Principal
 ) -> tuple[list[Any], Any]:
-    """(update actions, condition) moving the return through ``steps`` in one write."""
-    state, entries = str(ret.status), []
-    for action, reason in steps:
-        to = RETURN.target(action, state)
-        entries.append(order_flow.record(action, state, to, principal, reason))
-        state = to
-    actions = [
-        ReturnModel.status.set(state),
-        ReturnModel.store_status.set(f"{ret.store_id}#{state}"),
-        ReturnModel.updated_at.set(clock.now_iso()),
-        ReturnModel.history.set(ReturnModel.history.append(entries)),
-    ]
-    return actions, ReturnModel.status == ret.status
+    """(update actions, condition) moving the return through ``steps`` in one write, on
+    condition that it is still in the state it was read in."""
+    move = transitions.move(ReturnModel, RETURN, str(ret.status), steps, principal, exact=True)
+    return [
+        *move.actions,
+        ReturnModel.store_status.set(f"{ret.store_id}#{move.to}"),
+    ], move.condition
 
 
 def _explain(return_id: str, action: str) -> None:
@@ -555,7 +544,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
         order_actions = [*order_actions, OrderModel.updated_at.set(clock.now_iso())]
 
         def build(
-            tx: TransactWrite,
+            tx: Tx,
             order: OrderModel = order,
             order_actions: list = order_actions,
             actions: list = actions,
@@ -563,18 +552,19 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
             plan: Any = plan,
             ret: ReturnModel = ret,
         ) -> None:
-            tx.update(ret, actions=actions, condition=condition)
-            tx.update(order, actions=order_actions)  # conditioned on the order's version
+            tx.update(ret, actions=actions, condition=condition, label="return")
+            # conditioned on the order's version
+            tx.update(order, actions=order_actions, label="order")
             if plan is not None:
-                tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+                tx.save(
+                    plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
+                )
 
         try:
             transact(build)
-        except TransactWriteError as exc:
-            # PynamoDB sends puts before updates, so reasons do not follow build order:
-            # whatever failed (the return moved, or the order did), read both again.
-            codes = cancellation_codes(exc)
-            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+        except TransactionCancelled as exc:
+            # Whatever failed (the return moved, or the order did), read both again.
+            if exc.codes & {"ConditionalCheckFailed", "TransactionConflict"}:
                 _pause(attempt)
                 continue
             raise

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
@@ -201,6 +202,26 @@ class Transition(Out, kw_only=True):
     from_state: str | None
     to_state: str
     reason: str | None
+
+
+def history_view(
+    entries: Iterable[Any], shown: Callable[[str, str], str] | None = None
+) -> list[Transition]:
+    """The API view of a recorded history (db.transitions entries) of an order, return
+    or print job; ``shown(actor, role)`` is the name the viewer may see (staff names are
+    hidden from customers)."""
+    return [
+        Transition(
+            at=h.at,
+            actor=h.actor if shown is None else shown(h.actor, h.role),
+            role=h.role,
+            action=h.action,
+            from_state=h.from_state,
+            to_state=h.to_state,
+            reason=h.reason,
+        )
+        for h in entries
+    ]
 
 
 RefundReason = Literal["cancel", "shortage", "return", "late_payment", "amount_mismatch"]

@@ -18,15 +18,15 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, QueryError
 
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine
 from chalicelib.checkout.promotion_engine import Checkout
-from chalicelib.db.transactions import batch_get, cancellation_codes, transact
+from chalicelib.db import transitions
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock, config, cursors, geo, hours
 from chalicelib.kernel.errors import (
     BadRequest,
@@ -396,30 +396,28 @@ def _place(
         expires_at=timedelta(hours=24),
     )
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(idem, condition=IdempotencyModel.key.does_not_exist())
-        tx.save(order, condition=OrderModel.order_id.does_not_exist())
+    def build(tx: Tx) -> None:
+        tx.save(idem, condition=IdempotencyModel.key.does_not_exist(), label="key")
+        tx.save(order, condition=OrderModel.order_id.does_not_exist(), label="order")
         for pl in priced_lines:
             tx.update(
                 StoreItemModel(store_id, pl.line.sku),
                 actions=[StoreItemModel.stock.add(-pl.line.qty)],
                 condition=(StoreItemModel.stock >= pl.line.qty) & (StoreItemModel.on_sale == True),  # noqa: E712
+                label=f"stock:{pl.line.sku}",
             )
-        for piece in takes.pieces:
-            piece.add_to(tx)
+        tx.add(*takes.pieces)
 
     try:
         transact(build)
-    except TransactWriteError as exc:
-        codes = cancellation_codes(exc)
-        if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes[:1]:
+    except TransactionCancelled as exc:
+        if exc.code_of("key") in ("ConditionalCheckFailed", "TransactionConflict"):
             raise _Replay() from None
-        n = len(priced_lines)
         # Priced lines keep the order of the request's items, so i names items[i].
         short = [
             (i, pl.line)
-            for i, (pl, code) in enumerate(zip(priced_lines, codes[2 : 2 + n], strict=False))
-            if code == "ConditionalCheckFailed"
+            for i, pl in enumerate(priced_lines)
+            if f"stock:{pl.line.sku}" in exc.failed
         ]
         if short:
             raise Conflict(
@@ -438,7 +436,7 @@ def _place(
                     for i, line in short
                 ],
             ) from None
-        failed = checkout.explain_failure(takes, codes[2 + n :])
+        failed = checkout.explain_failure(takes, exc.failed)
         if failed is None:
             raise
         what, ident = failed
@@ -549,7 +547,7 @@ def _build_order(
         due_at=int(expires.timestamp()),
         created_at=clock.now_iso_ms(),
         updated_at=clock.now_iso(),
-        history=[order_flow.record("place", None, "awaiting_payment", principal)],
+        history=[transitions.entry("place", None, "awaiting_payment", principal)],
     )
     return order
 
@@ -660,18 +658,7 @@ def view(
         paid_at=order.paid_at,
         created_at=order.created_at,
         updated_at=order.updated_at,
-        history=[
-            s.Transition(
-                at=h.at,
-                actor=shown_actor(h.actor, h.role, principal),
-                role=h.role,
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                reason=h.reason,
-            )
-            for h in order.history
-        ],
+        history=s.history_view(order.history, lambda a, r: shown_actor(a, r, principal)),
         refunds=refunds,
         payment=None,
     )
@@ -859,18 +846,18 @@ def _listed(orders: list[OrderModel], principal: Principal, key: dict | None) ->
 # --- cancel and expire ------------------------------------------------------------------
 
 
-def _restock(tx: TransactWrite, order: OrderModel) -> None:
+def _restock(tx: Tx, order: OrderModel) -> None:
     for line in order.lines:
         tx.update(
             StoreItemModel(order.store_id, line.sku),
             actions=[StoreItemModel.stock.add(int(line.qty))],
+            label=f"stock:{line.sku}",
         )
 
 
-def _give_back_unpaid(tx: TransactWrite, order: OrderModel) -> None:
+def _give_back_unpaid(tx: Tx, order: OrderModel) -> None:
     _restock(tx, order)
-    for piece in checkout.give_back(order, paid=False):
-        piece.add_to(tx)
+    tx.add(*checkout.give_back(order, paid=False))
 
 
 def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
@@ -897,14 +884,17 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
     if slip:
         extra += print_jobs.add_to_order(slip)
 
-    def also(tx: TransactWrite) -> None:
+    def also(tx: Tx) -> None:
         _restock(tx, order)
-        for piece in checkout.give_back(order, paid=order.status == "paid"):
-            piece.add_to(tx)
+        tx.add(*checkout.give_back(order, paid=order.status == "paid"))
         if refund:
-            tx.save(refund.refund, condition=type(refund.refund).refund_id.does_not_exist())
+            tx.save(
+                refund.refund,
+                condition=type(refund.refund).refund_id.does_not_exist(),
+                label="refund",
+            )
         if slip:
-            tx.save(slip, condition=type(slip).job_id.does_not_exist())
+            tx.save(slip, condition=type(slip).job_id.does_not_exist(), label="slip")
 
     updated = order_flow.apply(order, "cancel", principal, reason, extra=extra, also=also)
     if refund:

@@ -42,11 +42,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, require_store_access
 from chalicelib.checkout import service as promotions_checkout
-from chalicelib.db.transactions import cancellation_codes
+from chalicelib.db.transactions import TransactionCancelled, Tx
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.states import ORDER, order_queue
@@ -184,13 +182,12 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         promotions_checkout.give_back(order, paid=True) if action == "cancel_out_of_stock" else []
     )
 
-    def also(tx: Any) -> None:
-        for piece in give_back:
-            piece.add_to(tx)
+    def also(tx: Tx) -> None:
+        tx.add(*give_back)
         if plan is not None:
-            tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist())
+            tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund")
         if slip is not None:
-            tx.save(slip, condition=type(slip).job_id.does_not_exist())
+            tx.save(slip, condition=type(slip).job_id.does_not_exist(), label="slip")
 
     try:
         updated = order_flow.apply(
@@ -202,10 +199,10 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
             also=also if plan or slip or give_back else None,
             explain_as=action,
         )
-    except TransactWriteError as exc:
-        # order_flow.apply reads the first cancellation reason as the order's, but PynamoDB
-        # sends the refund (a put) before the order (an update): explain it here.
-        if "ConditionalCheckFailed" in cancellation_codes(exc):
+    except TransactionCancelled as exc:
+        # order_flow.apply explains the order's own condition; any other piece refused
+        # (a refund or slip already written, a coupon moved) is the same race: explain it.
+        if exc.failed:
             order_flow.explain_refusal(order, action)
         raise
     if plan:

@@ -19,9 +19,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.db.transactions import cancellation_codes
+from chalicelib.db import transitions
+from chalicelib.db.transactions import TransactionCancelled, transact_raw
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.privacy import mask_phone
@@ -278,7 +279,7 @@ def dispatch(job_id: str) -> bool:
                 PrintJobModel.history.set(
                     PrintJobModel.history.append(
                         [
-                            order_flow.record(
+                            transitions.entry(
                                 "send", job.status, to, order_flow.SYSTEM, f"attempt {attempt}"
                             )
                         ]
@@ -372,7 +373,7 @@ def _record_late(job: PrintJobModel, now: int, sent_attempt: int | None) -> bool
         to = PRINT_JOB.target("miss", job.status)
         actions += print_jobs.status_actions(job, to)
         history.append(
-            order_flow.record("miss", job.status, to, order_flow.SYSTEM, "not acknowledged in time")
+            transitions.entry("miss", job.status, to, order_flow.SYSTEM, "not acknowledged in time")
         )
     if sent_attempt is not None:
         actions += [
@@ -381,7 +382,7 @@ def _record_late(job: PrintJobModel, now: int, sent_attempt: int | None) -> bool
             PrintJobModel.watch_at.set(now + print_jobs.resend_interval(sent_attempt)),
         ]
         history.append(
-            order_flow.record(
+            transitions.entry(
                 "resend", "missed", "missed", order_flow.SYSTEM, f"attempt {sent_attempt}"
             )
         )
@@ -394,19 +395,19 @@ def _record_late(job: PrintJobModel, now: int, sent_attempt: int | None) -> bool
         & (PrintJobModel.watch_at == int(job.watch_at))
     )
     try:
-        print_jobs.transact_raw(
-            updates=[
-                print_jobs.update_kwargs(PrintJobModel, job.job_id, actions, condition),
-                print_jobs.update_kwargs(
+        transact_raw(
+            updates={
+                "job": print_jobs.update_kwargs(PrintJobModel, job.job_id, actions, condition),
+                "order": print_jobs.update_kwargs(
                     OrderModel,
                     job.order_id,
                     print_jobs.flag_order_actions(True),
                     print_jobs.order_exists(),
                 ),
-            ]
+            }
         )
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+    except TransactionCancelled as exc:
+        if "job" in exc.failed:
             return False  # acknowledged, or re-sent by another run, meanwhile
         raise
     return True

@@ -18,7 +18,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
-from chalicelib.orders.models import TransitionAttribute
+from chalicelib.db.transitions import TransitionAttribute
 
 
 class PrintJobsByStoreStatus(GlobalSecondaryIndex):

@@ -13,24 +13,24 @@ the version would make a picker's concurrent "start picking" fail with 409 for n
 from __future__ import annotations
 
 import logging
-import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal, require_store_access
-from chalicelib.db.connection import connection
-from chalicelib.db.transactions import batch_get, cancellation_codes
+from chalicelib.db import transitions
+from chalicelib.db.transactions import TransactionCancelled, batch_get, transact_raw
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.states import PAID_STATES, PRINT_JOB
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
+from chalicelib.orders.schemas import history_view
 from chalicelib.printing import schemas as s
 from chalicelib.printing.models import PrintJobModel
 
@@ -134,36 +134,6 @@ def check_kwargs(model: type[Model], key: str, condition: Any) -> dict:
     return model._get_connection().get_operation_kwargs(key, condition=condition)
 
 
-def transact_raw(
-    *,
-    updates: Sequence[dict] = (),
-    puts: Sequence[dict] = (),
-    checks: Sequence[dict] = (),
-    attempts: int = 5,
-) -> None:
-    """One TransactWriteItems of prepared elements, retried only on TransactionConflict
-    (as order_repo.transact does)."""
-    for attempt in range(attempts):
-        try:
-            connection().transact_write_items(
-                condition_check_items=list(checks),
-                delete_items=[],
-                put_items=list(puts),
-                update_items=list(updates),
-            )
-            return
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if (
-                "TransactionConflict" in codes
-                and "ConditionalCheckFailed" not in codes
-                and attempt < attempts - 1
-            ):
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-                continue
-            raise
-
-
 def flag_order_actions(missed: bool) -> list[Any]:
     return [OrderModel.missed_print.set(missed)]
 
@@ -182,19 +152,21 @@ def clear_missed_if_resolved(order_id: str) -> bool:
         return False
     if not order.missed_print:
         return False
-    checks = [
-        check_kwargs(PrintJobModel, job_id, PrintJobModel.status != "missed")
+    checks = {
+        f"job:{job_id}": check_kwargs(PrintJobModel, job_id, PrintJobModel.status != "missed")
         for job_id in sorted(order.print_job_ids or ())
-    ]
+    }
     try:
         transact_raw(
             checks=checks,
-            updates=[
-                update_kwargs(OrderModel, order_id, flag_order_actions(False), order_exists())
-            ],
+            updates={
+                "order": update_kwargs(
+                    OrderModel, order_id, flag_order_actions(False), order_exists()
+                )
+            },
         )
-    except TransactWriteError as exc:
-        if "ConditionalCheckFailed" in cancellation_codes(exc):
+    except TransactionCancelled as exc:
+        if exc.failed:
             return False  # another of its jobs is still missed
         raise
     return True
@@ -296,7 +268,7 @@ def _record_acks(
     one write, conditioned on the job being as read; printed too when they complete it.
     ``job`` then holds the new item. False when the job changed meanwhile."""
     entries = [
-        order_flow.record(
+        transitions.entry(
             "ack",
             job.status,
             job.status,
@@ -348,23 +320,23 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
         actions = [
             PrintJobModel.history.set(
                 PrintJobModel.history.append(
-                    [order_flow.record("relay_failure", job.status, to, principal, reason)]
+                    [transitions.entry("relay_failure", job.status, to, principal, reason)]
                 )
             )
         ]
         if to != job.status:
             actions += status_actions(job, to)
-        updates = [
-            update_kwargs(PrintJobModel, job_id, actions, PrintJobModel.status == job.status)
-        ]
+        updates = {
+            "job": update_kwargs(PrintJobModel, job_id, actions, PrintJobModel.status == job.status)
+        }
         if to == "missed":
-            updates.append(
-                update_kwargs(OrderModel, job.order_id, flag_order_actions(True), order_exists())
+            updates["order"] = update_kwargs(
+                OrderModel, job.order_id, flag_order_actions(True), order_exists()
             )
         try:
             transact_raw(updates=updates)
-        except TransactWriteError as exc:
-            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+        except TransactionCancelled as exc:
+            if "job" in exc.failed:
                 job = get_job(job_id)  # acknowledged or marked missed meanwhile: look again
                 continue
             raise
@@ -376,7 +348,7 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
 def _printed(job: PrintJobModel, principal: Principal, entries: list[Any]) -> list[Any]:
     """Update actions that make ``job`` printed, recording ``entries`` first."""
     to = PRINT_JOB.target("print", job.status)
-    entries = [*entries, order_flow.record("print", job.status, to, principal)]
+    entries = [*entries, transitions.entry("print", job.status, to, principal)]
     return [
         PrintJobModel.status.set(to),
         # Always: _mark_printed's condition accepts any source state, so the job may be
@@ -419,7 +391,7 @@ def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.Pr
                 details={"status": order.status},
             )
         job = new_job(order, "reprint", copies)
-        job.history = [order_flow.record("reprint", None, "pending", principal, body.reason)]
+        job.history = [transitions.entry("reprint", None, "pending", principal, body.reason)]
         order_update = update_kwargs(
             OrderModel,
             order_id,
@@ -428,10 +400,9 @@ def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.Pr
         )
         put = job.get_save_kwargs_from_instance(condition=PrintJobModel.job_id.does_not_exist())
         try:
-            transact_raw(puts=[put], updates=[order_update])
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if "ConditionalCheckFailed" in codes and attempt < 2:
+            transact_raw(puts={"job": put}, updates={"order": order_update})
+        except TransactionCancelled as exc:
+            if exc.failed and attempt < 2:
                 continue  # another reprint took the number, or the order moved: look again
             raise
         log.info("reprint %s of order %s (%s) by %s", job.job_id, order_id, copies, principal)
@@ -464,7 +435,7 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
                 PrintJobModel.watch_at.remove(),
                 PrintJobModel.history.set(
                     PrintJobModel.history.append(
-                        [order_flow.record("resolve", job.status, to, principal, body.reason)]
+                        [transitions.entry("resolve", job.status, to, principal, body.reason)]
                     )
                 ),
             ],
@@ -473,10 +444,11 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
         if _resolve_with_flag(job, job_update):
             break
         try:
-            transact_raw(updates=[job_update])  # another job of the order is missed: flag stays
+            # another job of the order is missed: the flag stays
+            transact_raw(updates={"job": job_update})
             break
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+        except TransactionCancelled as exc:
+            if not exc.failed:
                 raise
             # printed or resolved at the same moment: look again
     else:
@@ -497,15 +469,15 @@ def _resolve_with_flag(job: PrintJobModel, job_update: dict) -> bool:
         )
     except DoesNotExist:
         return False
-    checks = [
-        check_kwargs(PrintJobModel, other, PrintJobModel.status != "missed")
+    checks = {
+        f"job:{other}": check_kwargs(PrintJobModel, other, PrintJobModel.status != "missed")
         for other in sorted(set(order.print_job_ids or ()) - {job.job_id})
-    ]
+    }
     flag = update_kwargs(OrderModel, job.order_id, flag_order_actions(False), order_exists())
     try:
-        transact_raw(updates=[job_update, flag], checks=checks)
-    except TransactWriteError as exc:
-        if "ConditionalCheckFailed" in cancellation_codes(exc):
+        transact_raw(updates={"job": job_update, "order": flag}, checks=checks)
+    except TransactionCancelled as exc:
+        if exc.failed:
             return False
         raise
     return True
@@ -539,18 +511,7 @@ def view(job: PrintJobModel) -> s.PrintJob:
         sent_at=job.sent_at,
         printed_at=job.printed_at,
         next_check_at=_iso_epoch(job.watch_at),
-        history=[
-            s.Transition(
-                at=h.at,
-                actor=h.actor,
-                role=h.role,
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                reason=h.reason,
-            )
-            for h in job.history or []
-        ],
+        history=history_view(job.history or []),
     )
 
 

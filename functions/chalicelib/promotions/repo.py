@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
-from chalicelib.db.transactions import TxPiece, batch_get, cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, batch_get, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import (
     Conflict,
@@ -33,7 +32,6 @@ from chalicelib.promotions.models import (
     shard_key,
 )
 
-CONDITION_FAILED = "ConditionalCheckFailed"
 # Reasons a transaction was cancelled with nothing written and the shard may still have
 # units: a concurrent transaction on the item, or the item's partition throttled (a hot
 # shard at peak). Another shard may serve; if none does, the buyer is told to retry.
@@ -61,17 +59,15 @@ class Reservation:
     shard_update: TxPiece
     buyer_update: TxPiece
 
-    def add_to(self, tx: TransactWrite) -> None:
-        self.shard_update.add_to(tx)
-        self.buyer_update.add_to(tx)
+    def add_to(self, tx: Tx) -> None:
+        tx.add(self.shard_update, self.buyer_update)
 
-    @staticmethod
-    def failure(shard_code: str | None, buyer_code: str | None) -> Failure | None:
+    def failure(self, exc: TransactionCancelled) -> Failure | None:
         """Why the reservation's items cancelled the transaction (None: not because of
         them). The buyer's limit wins: trying another shard would not help."""
-        if buyer_code == CONDITION_FAILED:
+        if self.buyer_update.label in exc.failed:
             return "per_customer_limit"
-        if shard_code == CONDITION_FAILED:
+        if self.shard_update.label in exc.failed:
             return "shard_empty"
         return None
 
@@ -109,6 +105,7 @@ def reservation_items(
             & (s.starts_at <= now_iso)
             & (s.ends_at > now_iso),
         },
+        f"flash_shard:{promotion_id}#{shard}",
     )
     b = FlashBuyerModel
     buyer_update = TxPiece(
@@ -117,6 +114,7 @@ def reservation_items(
             "actions": [b.units.add(units)],
             "condition": b.units.does_not_exist() | (b.units <= per_customer_limit - units),
         },
+        f"flash_buyer:{promotion_id}",
     )
     return Reservation(promotion_id, customer_id, units, shard, shard_update, buyer_update)
 
@@ -133,6 +131,7 @@ def release_items(promotion_id: str, customer_id: str, units: int, shard: int) -
                 "actions": [FlashShardModel.remaining.add(units)],
                 "condition": FlashShardModel.shard_key.exists(),
             },
+            f"flash_shard:{promotion_id}#{shard}",
         ),
         TxPiece(
             FlashBuyerModel(buyer_key(promotion_id, customer_id)),
@@ -140,6 +139,7 @@ def release_items(promotion_id: str, customer_id: str, units: int, shard: int) -
                 "actions": [FlashBuyerModel.units.add(-units)],
                 "condition": FlashBuyerModel.units >= units,
             },
+            f"flash_buyer:{promotion_id}",
         ),
     ]
 
@@ -183,22 +183,24 @@ def reserve(promotion_id: str, customer_id: str, units: int) -> int:
         try:
             transact(lambda tx, piece=piece: piece.add_to(tx))
             return shard
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            why = Reservation.failure(*[*codes, None, None][:2])
+        except TransactionCancelled as exc:
+            why = piece.failure(exc)
             if why == "per_customer_limit":
                 raise Conflict(
                     f"You can buy at most {int(promo.per_customer_limit)} of this item "
                     "at the flash price.",
                     code="flash_sale_limit_reached",
                 ) from None
-            if why is None and (
-                BUSY.intersection(codes) or exc.cause_response_code in BUSY_RESPONSES
-            ):
+            if why is None and BUSY & exc.codes:
                 contended = True
                 continue
             if why is None:
                 raise
+        except TransactWriteError as exc:  # not cancelled: the request itself failed
+            if exc.cause_response_code in BUSY_RESPONSES:
+                contended = True
+                continue
+            raise
     if contended:
         raise ServiceUnavailable(
             "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
@@ -210,11 +212,7 @@ def release(promotion_id: str, customer_id: str, units: int, shard: int) -> None
     """Run ``release_items`` on their own transaction (tests, tools)."""
     pieces = release_items(promotion_id, customer_id, units, shard)
 
-    def build(tx: TransactWrite) -> None:
-        for piece in pieces:
-            piece.add_to(tx)
-
-    transact(build)
+    transact(lambda tx: tx.add(*pieces))
 
 
 def remaining_many(shards_of: dict[str, int]) -> dict[str, int]:
@@ -265,6 +263,7 @@ def budget_items(promotion_id: str, amount_fen: int) -> TxPiece:
             "actions": [m.budget_left_fen.add(-amount_fen)],
             "condition": m.budget_left_fen >= amount_fen,
         },
+        f"promotion_budget:{promotion_id}",
     )
 
 
@@ -274,4 +273,5 @@ def budget_release_items(promotion_id: str, amount_fen: int) -> TxPiece:
     return TxPiece(
         PromotionModel(promotion_id),
         {"actions": [m.budget_left_fen.add(amount_fen)], "condition": m.budget_left_fen.exists()},
+        f"promotion_budget:{promotion_id}",
     )

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import Principal
 from chalicelib.catalogue.models import ProductModel
-from chalicelib.db.transactions import batch_get, cancellation_codes, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import schemas as s
@@ -171,15 +169,19 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         )
         shards = list(shard_items(promo))
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(promo, condition=PromotionModel.promotion_id.does_not_exist())
+    def build(tx: Tx) -> None:
+        tx.save(promo, condition=PromotionModel.promotion_id.does_not_exist(), label="promotion")
         for shard in shards:
-            tx.save(shard, condition=FlashShardModel.shard_key.does_not_exist())
+            tx.save(
+                shard,
+                condition=FlashShardModel.shard_key.does_not_exist(),
+                label=f"flash_shard:{shard.shard_key}",
+            )
 
     try:
         transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] != ["ConditionalCheckFailed"]:
+    except TransactionCancelled as exc:
+        if "promotion" not in exc.failed:
             raise
         existing = get_promotion(pid)
         if existing.request_hash != promo.request_hash:
@@ -277,14 +279,20 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if ending:
         actions.append(PromotionModel.status.set("ended"))
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(promo, actions=actions, condition=PromotionModel.promotion_id.exists())
+    def build(tx: Tx) -> None:
+        tx.update(
+            promo,
+            actions=actions,
+            condition=PromotionModel.promotion_id.exists(),
+            label="promotion",
+        )
         if ending and promo.kind == "flash_sale":
             for shard in shard_items(promo):
                 tx.update(
                     FlashShardModel(shard.shard_key),
                     actions=[FlashShardModel.open.set(0)],
                     condition=FlashShardModel.shard_key.exists(),
+                    label=f"flash_shard:{shard.shard_key}",
                 )
 
     transact(build)

@@ -1,0 +1,101 @@
+"""db/transitions.py, the one transition writer (orders, returns, coupon sales, refunds):
+the condition comes from the state machine, one history entry per step, and a write
+made after the item moved is refused."""
+
+from __future__ import annotations
+
+import pytest
+from chalicelib.db.applied import applied
+from chalicelib.db.transitions import Who, move
+from chalicelib.kernel.errors import ApiError
+from chalicelib.kernel.states import ORDER, RETURN
+from chalicelib.orders.models import AddressAttribute, OrderModel, RefundModel, ReturnModel
+from chalicelib.orders.schemas import history_view
+from pynamodb.exceptions import UpdateError
+
+from tests.unit.test_applied_updates import line
+
+STAFF = Who("li", "store_staff")
+
+
+def an_order(order_id: str, status: str) -> OrderModel:
+    return OrderModel(
+        order_id,
+        customer_id="c-1",
+        store_id="sh-a",
+        fulfilment="delivery",
+        status=status,
+        store_queue="sh-a#open",
+        store_day="sh-a#2026-12-04",
+        address=AddressAttribute(name="王", phone="13800000000", line="1号", lat=31.2, lng=121.4),
+        lines=[line("100", 1)],
+        subtotal_fen=1290,
+        total_fen=1290,
+        expires_at="2026-12-04T00:15:00Z",
+        created_at="2026-12-04T00:00:00Z",
+        updated_at="2026-12-04T00:00:00Z",
+    )
+
+
+def entries(m) -> list:
+    """The history entries a move appends, replayed on an order (db/applied.py)."""
+    return list(applied(an_order("O-1", "x"), m.actions).history)
+
+
+def test_one_step_is_conditioned_on_the_actions_source_states():
+    m = move(OrderModel, ORDER, "awaiting_payment", [("cancel", "changed my mind")], STAFF)
+    assert m.to == "cancelled"
+    assert ORDER.transitions["cancel"][0] == {"awaiting_payment", "paid"}
+    assert m.condition == OrderModel.status.is_in(*ORDER.transitions["cancel"][0])
+    [e] = [(h.action, h.from_state, h.to_state, h.actor, h.role, h.reason) for h in entries(m)]
+    assert e == ("cancel", "awaiting_payment", "cancelled", "li", "store_staff", "changed my mind")
+
+
+def test_several_steps_are_conditioned_on_the_state_read_and_recorded_each():
+    steps = [("start_picking", None), ("finish_picking", "2 units short")]
+    m = move(OrderModel, ORDER, "paid", steps, STAFF)
+    assert m.to == "picked"
+    assert m.condition == (OrderModel.status == "paid")
+    assert [(h.action, h.from_state, h.to_state, h.reason) for h in entries(m)] == [
+        ("start_picking", "paid", "picking", None),
+        ("finish_picking", "picking", "picked", "2 units short"),
+    ]
+
+
+def test_exact_conditions_one_step_on_the_state_read():
+    m = move(ReturnModel, RETURN, "verified", [("reject", "wrong item")], STAFF, exact=True)
+    assert m.condition == (ReturnModel.status == "verified")
+
+
+def test_without_history_only_status_and_time_are_written():
+    from chalicelib.kernel.states import REFUND
+
+    m = move(RefundModel, REFUND, "pending", [("succeed", None)], STAFF, history=False)
+    assert len(m.actions) == 2 and not any("history" in str(a) for a in m.actions)
+
+
+def test_an_illegal_step_is_409_before_anything_is_written():
+    with pytest.raises(ApiError) as err:
+        move(OrderModel, ORDER, "completed", [("cancel", None)], STAFF)
+    assert (err.value.status, err.value.code) == (409, "illegal_transition")
+
+
+def test_a_move_worked_out_from_a_stale_read_is_refused(aws):
+    order = an_order("O-MOVE-1", "paid")
+    order.save()
+    first = move(OrderModel, ORDER, "paid", [("start_picking", None)], STAFF)
+    second = move(OrderModel, ORDER, "paid", [("start_picking", None)], Who("wang", "store_staff"))
+    OrderModel("O-MOVE-1").update(
+        actions=first.actions, condition=first.condition, add_version_condition=False
+    )
+    with pytest.raises(UpdateError):  # the other press: the order is picking now
+        OrderModel("O-MOVE-1").update(
+            actions=second.actions, condition=second.condition, add_version_condition=False
+        )
+    stored = OrderModel.get("O-MOVE-1", consistent_read=True)
+    assert stored.status == "picking"
+    assert [(h.action, h.actor) for h in stored.history] == [("start_picking", "li")]
+    view = history_view(
+        stored.history, lambda actor, role: "staff" if role != "customer" else actor
+    )
+    assert [(t.actor, t.from_state, t.to_state) for t in view] == [("staff", "paid", "picking")]
