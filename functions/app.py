@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import jobs
 from chalicelib.auth.authorizer import authorizer_blueprint
 from chalicelib.catalogue import routes as catalogue
@@ -50,7 +51,7 @@ for module in AREAS:
 
 
 @app.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)
-def import_worker(event):  # type: ignore[no-untyped-def]
+def import_worker(event: SQSEvent) -> None:
     """Applies uploaded ERP files (the local stack drives the same function)."""
     from chalicelib.catalogue.import_jobs import handle_message
 
@@ -67,7 +68,7 @@ PRINT_JOBS_STREAM = f"arn:aws:dynamodb:*:*:table/{config.table_name('print_jobs'
 @app.on_dynamodb_record(
     stream_arn=PRINT_JOBS_STREAM, batch_size=25, starting_position="TRIM_HORIZON"
 )
-def print_dispatch(event):  # type: ignore[no-untyped-def]
+def print_dispatch(event: DynamoDBEvent) -> None:
     """New print jobs go to their store's queue (the watchdog re-sends what fails here)."""
     from chalicelib.printing.dispatch import handle_stream_records
 
@@ -86,7 +87,7 @@ def _events_stream(table: str) -> str:
 @app.on_dynamodb_record(
     stream_arn=_events_stream("orders"), batch_size=100, starting_position="TRIM_HORIZON"
 )
-def order_events(event):  # type: ignore[no-untyped-def]
+def order_events(event: DynamoDBEvent) -> None:
     """order.paid, order.completed, order.cancelled, order.expired to their subscribers."""
     from chalicelib.events.dispatch import handle_stream_records
 
@@ -96,7 +97,7 @@ def order_events(event):  # type: ignore[no-untyped-def]
 @app.on_dynamodb_record(
     stream_arn=_events_stream("refunds"), batch_size=100, starting_position="TRIM_HORIZON"
 )
-def refund_events(event):  # type: ignore[no-untyped-def]
+def refund_events(event: DynamoDBEvent) -> None:
     """refund.succeeded to its subscribers."""
     from chalicelib.events.dispatch import handle_stream_records
 
@@ -106,7 +107,7 @@ def refund_events(event):  # type: ignore[no-untyped-def]
 @app.on_dynamodb_record(
     stream_arn=_events_stream("customers"), batch_size=100, starting_position="TRIM_HORIZON"
 )
-def member_events(event):  # type: ignore[no-untyped-def]
+def member_events(event: DynamoDBEvent) -> None:
     """member.registered to its subscribers."""
     from chalicelib.events.dispatch import handle_stream_records
 
@@ -115,32 +116,32 @@ def member_events(event):  # type: ignore[no-untyped-def]
 
 # Scheduled jobs (the local stack's worker runs the same functions from jobs.SCHEDULES).
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="expire_unpaid")
-def expire_unpaid(event):  # type: ignore[no-untyped-def]
+def expire_unpaid(event: CloudWatchEvent) -> None:
     jobs.expire_unpaid()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="print_watchdog")
-def print_watchdog(event):  # type: ignore[no-untyped-def]
+def print_watchdog(event: CloudWatchEvent) -> None:
     jobs.print_watchdog()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="auto_complete")
-def auto_complete(event):  # type: ignore[no-untyped-def]
+def auto_complete(event: CloudWatchEvent) -> None:
     jobs.auto_complete()
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="retry_refunds")
-def retry_refunds(event):  # type: ignore[no-untyped-def]
+def retry_refunds(event: CloudWatchEvent) -> None:
     jobs.retry_refunds()
 
 
 @app.schedule(Rate(1, unit=Rate.DAYS), name="coupon_reminders")
-def coupon_reminders(event):  # type: ignore[no-untyped-def]
+def coupon_reminders(event: CloudWatchEvent) -> None:
     jobs.coupon_reminders()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="retry_events")
-def retry_events(event):  # type: ignore[no-untyped-def]
+def retry_events(event: CloudWatchEvent) -> None:
     jobs.retry_events()
 
 

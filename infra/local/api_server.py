@@ -96,7 +96,7 @@ def create_server(host: str, port: int, stage: str = "local") -> chalice_local.L
         chalice_stage=stage, app_name=app.app_name, project_dir=str(FUNCTIONS), chalice_app=app
     )
     server = chalice_local.create_local_server(app, config, host, port)
-    server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
+    server.server.RequestHandlerClass = functools.partial(
         ContractRequestHandler, app_object=app, config=config
     )
     return server

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 _LOCK = threading.Lock()
 
@@ -25,7 +26,7 @@ def make_dynamodb_atomic() -> None:
         return
     handle = DynamoHandler.call_action
 
-    def call_action(self):  # type: ignore[no-untyped-def]
+    def call_action(self: DynamoHandler) -> Any:
         with _LOCK:
             return handle(self)
 
@@ -63,19 +64,21 @@ def roll_back_transactions_item_by_item() -> None:
         transaction backup (``copy.deepcopy(table)``) becomes the table itself."""
 
         @staticmethod
-        def deepcopy(value, memo=None):  # type: ignore[no-untyped-def]
+        def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
             return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    models.copy = _TablesNotCopied  # type: ignore[attr-defined]
+    models.copy = _TablesNotCopied  # type: ignore[assignment]  # the module, replaced on purpose
 
-    def touched(backend, transact_items):  # type: ignore[no-untyped-def]
+    def touched(
+        backend: DynamoDBBackend, transact_items: list[dict[str, dict[str, Any]]]
+    ) -> list[tuple[Table, DynamoType, DynamoType | None, Any]]:
         """(table, hash key, range key, deep copy of the item or None) per operation."""
         saved = []
         for entry in transact_items:
             op = next(iter(entry.values()), None)
             if not isinstance(op, dict):
                 continue
-            table = backend.tables.get(op.get("TableName"))
+            table = backend.tables.get(op.get("TableName", ""))
             key = op.get("Key") or op.get("Item") or {}
             if table is None or table.hash_key_attr not in key:
                 continue  # moto refuses it before writing anything
@@ -88,7 +91,9 @@ def roll_back_transactions_item_by_item() -> None:
             saved.append((table, hash_key, range_key, copy.deepcopy(item)))
         return saved
 
-    def transact_write_items(self, transact_items):  # type: ignore[no-untyped-def]
+    def transact_write_items(
+        self: DynamoDBBackend, transact_items: list[dict[str, dict[str, Any]]]
+    ) -> None:
         saved = touched(self, transact_items)
         records = {
             id(t): (t.stream_shard, len(t.stream_shard.items))

@@ -23,7 +23,7 @@ authorizer_blueprint = Blueprint(__name__)
 
 
 @authorizer_blueprint.authorizer(ttl_seconds=sessions.AUTHORIZER_TTL_S)
-def token_authorizer(auth_request):  # type: ignore[no-untyped-def]
+def token_authorizer(auth_request: AuthRequest) -> AuthResponse:
     raw = (auth_request.token or "").strip()
     scheme, _, token = raw.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -39,18 +39,16 @@ def token_authorizer(auth_request):  # type: ignore[no-untyped-def]
     ended = sessions.problem(claims)  # disabled, signed out everywhere, password reset
     if ended:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"auth_error": ended})
-    # API Gateway context values must be strings, numbers or booleans.
-    return AuthResponse(
-        routes=["*"],
-        principal_id=str(claims["sub"]),
-        context={
-            "role": str(claims["role"]),
-            "store_id": str(claims.get("store_id") or ""),
-            "exp": int(claims["exp"]),
-            # The token's id: relay routes look it up to refuse revoked relay tokens.
-            "jti": str(claims.get("jti") or ""),
-        },
-    )
+    # API Gateway context values must be strings, numbers or booleans (chalice types them
+    # as str only).
+    context: dict[str, Any] = {
+        "role": str(claims["role"]),
+        "store_id": str(claims.get("store_id") or ""),
+        "exp": int(claims["exp"]),
+        # The token's id: relay routes look it up to refuse revoked relay tokens.
+        "jti": str(claims.get("jti") or ""),
+    }
+    return AuthResponse(routes=["*"], principal_id=str(claims["sub"]), context=context)
 
 
 def auth_request_of(event: dict[str, Any]) -> AuthRequest:
@@ -74,4 +72,4 @@ def auth_request_of(event: dict[str, Any]) -> AuthRequest:
 
 # chalice's own reading of the event (``event["authorizationToken"]``) raises on an event
 # without it, which API Gateway would answer with a 500; read both shapes instead.
-token_authorizer._transform_event = auth_request_of  # type: ignore[method-assign]
+token_authorizer._transform_event = auth_request_of

@@ -3,6 +3,8 @@ a product, ERP import jobs. Money is integer fen; times are UTC ISO-8601."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -117,7 +119,9 @@ class ImportJobModel(Model):
     updated = NumberAttribute(default=0)
     unchanged = NumberAttribute(default=0)
     rejected = NumberAttribute(default=0)
-    rejected_rows = ListAttribute(default=list)  # first 1,000 of {line, field, reason}
+    rejected_rows = ListAttribute[dict[str, Any]](
+        default=list
+    )  # first 1,000 of {line, field, reason}
     error = UnicodeAttribute(null=True)
 
     by_created = ImportsByCreation()

@@ -75,8 +75,8 @@ def load_cart(
     stores = got[StoreModel]
     return (
         stores[0] if stores else None,
-        {i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
-        {p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
+        {i.sku: i for i in got[StoreItemModel]},
+        {p.sku: p for p in got[ProductModel]},
     )
 
 
@@ -122,23 +122,23 @@ def load(
     got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
-        store=stores[0] if stores else None,  # type: ignore[arg-type]
-        items={i.sku: i for i in got[StoreItemModel]},  # type: ignore[attr-defined]
-        products={p.sku: p for p in got[ProductModel]},  # type: ignore[attr-defined]
+        store=stores[0] if stores else None,
+        items={i.sku: i for i in got[StoreItemModel]},
+        products={p.sku: p for p in got[ProductModel]},
         active=active,
     )
     now_iso = clock.now_iso()
     for shard in got[FlashShardModel]:
         # An ended sale (open = 0) or one outside its window has nothing to sell, even if
         # the 5-second promotions cache still lists it.
-        live = shard.open == 1 and shard.starts_at <= now_iso < shard.ends_at  # type: ignore[attr-defined]
-        left = int(shard.remaining) if live else 0  # type: ignore[attr-defined]
-        loaded.shards_left.setdefault(shard.promotion_id, {})[int(shard.shard)] = left  # type: ignore[attr-defined]
+        live = shard.open == 1 and shard.starts_at <= now_iso < shard.ends_at
+        left = int(shard.remaining) if live else 0
+        loaded.shards_left.setdefault(shard.promotion_id, {})[int(shard.shard)] = left
     for buyer in got.get(FlashBuyerModel, []):
         loaded.bought[buyer.buyer_key.split("#", 1)[0]] = int(buyer.units)  # type: ignore[attr-defined]
     if customer is not None:
         if coupon_ids:
-            loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]  # type: ignore[attr-defined,misc]
+            loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]
         elif coupon_ids is None:
             loaded.coupons = wallet
         loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
@@ -156,7 +156,7 @@ def _budgets_left(
     missing = [c.template_id for c in coupons if c.template_id not in by_id]
     if missing:
         more = batch_get({CouponTemplateModel: [{"template_id": t} for t in set(missing)]})
-        by_id.update({t.template_id: t for t in more[CouponTemplateModel]})  # type: ignore[attr-defined]
+        by_id.update({t.template_id: t for t in more[CouponTemplateModel]})
     return {
         tid: None if t.budget_fen is None else int(t.budget_left_fen or 0)
         for tid, t in by_id.items()

@@ -26,7 +26,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.db.models import _meta
+from chalicelib.db.models import _meta, string_list
 from chalicelib.db.transitions import TransitionAttribute
 
 
@@ -65,9 +65,9 @@ class CouponTemplateModel(Model):
     amount_off_fen = NumberAttribute(null=True)  # amount_off
     percent_off = NumberAttribute(null=True)  # percent_off: 15 = 15 % off
     cap_fen = NumberAttribute(null=True)  # percent_off: the most it takes off
-    scope_categories = ListAttribute(of=UnicodeAttribute, default=list)  # empty = all
-    scope_skus = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_stores = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_categories = string_list(default=list)  # empty = all
+    scope_skus = string_list(default=list)
+    scope_stores = string_list(default=list)
     # validity: a fixed window, or N days from the moment the customer gets it
     starts_at = UnicodeAttribute(null=True)
     ends_at = UnicodeAttribute(null=True)
@@ -138,9 +138,9 @@ class CouponModel(Model):
     amount_off_fen = NumberAttribute(null=True)
     percent_off = NumberAttribute(null=True)
     cap_fen = NumberAttribute(null=True)
-    scope_categories = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_skus = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_stores = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_categories = string_list(default=list)
+    scope_skus = string_list(default=list)
+    scope_stores = string_list(default=list)
     funded_by = UnicodeAttribute(default="hq")
     state = UnicodeAttribute(default="available")  # available | locked | used | expired | voided
     remind = UnicodeAttribute(null=True)  # "available" while available (sparse index)
@@ -168,7 +168,9 @@ class CouponClaimCounterModel(Model):
     Meta = _meta("coupon_claim_counters")
 
     counter_key = UnicodeAttribute(hash_key=True)  # "<template_id>#<customer_id>"
-    count = NumberAttribute(default=0)
+    # Shadows Model.count (a table scan count, never called on this model): the stored
+    # attribute's name.
+    count = NumberAttribute(default=0)  # type: ignore[assignment]
 
 
 class NotificationsByKind(GlobalSecondaryIndex):

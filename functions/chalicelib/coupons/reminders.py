@@ -90,7 +90,7 @@ def run(now: datetime | None = None, within_days: int = 3, notifier: Notifier | 
     now_iso = clock.iso(now)
     for start in range(0, len(keys), 100):
         got = batch_get({CouponModel: [{"coupon_id": c} for c in keys[start : start + 100]]})
-        coupons = [c for c in got[CouponModel] if c.state == "available"]  # type: ignore[attr-defined]
+        coupons = [c for c in got[CouponModel] if c.state == "available"]
         customers = {
             c.customer_id: c
             for c in batch_get(

@@ -165,7 +165,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
 
 
 def _n(v: object) -> int | None:
-    return None if v is None else int(v)  # type: ignore[arg-type]
+    return None if v is None else int(v)
 
 
 def _scope(m: CouponTemplateModel | CouponModel) -> s.CouponScopeOut:
@@ -381,7 +381,7 @@ def bulk_issue(principal: Principal, template_id: str, body: s.IssueRequest) -> 
     known: set[str] = set()
     for start in range(0, len(ids), 100):
         got = batch_get({CustomerModel: [{"customer_id": c} for c in ids[start : start + 100]]})
-        known |= {m.customer_id for m in got[CustomerModel]}  # type: ignore[attr-defined]
+        known |= {m.customer_id for m in got[CustomerModel]}
     now = clock.now()
 
     def one(cid: str) -> tuple[str, str]:
@@ -401,7 +401,7 @@ def bulk_issue(principal: Principal, template_id: str, body: s.IssueRequest) -> 
         s.Refusal(customer_id=c, reason=r)
         for c, r in outcomes
         if r not in ("issued", "already_issued")
-    ]  # type: ignore[arg-type]
+    ]
     return s.IssueResult(
         issued=sum(r == "issued" for _, r in outcomes),
         already_issued=sum(r == "already_issued" for _, r in outcomes),

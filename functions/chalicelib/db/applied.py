@@ -78,7 +78,7 @@ def _get(data: dict[str, Any], steps: list[str | int]) -> Any:
 
 
 def _set(data: dict[str, Any], steps: list[str | int], value: dict[str, Any]) -> None:
-    parent = data if len(steps) == 1 else _children(_get(data, steps[:-1]))
+    parent: Any = data if len(steps) == 1 else _children(_get(data, steps[:-1]))
     last = steps[-1]
     if isinstance(parent, list) and isinstance(last, int) and last >= len(parent):
         parent.append(value)  # DynamoDB appends when SET names an index past the end
@@ -90,7 +90,7 @@ def _remove(data: dict[str, Any], steps: list[str | int]) -> None:
     parent = data if len(steps) == 1 else _get(data, steps[:-1])
     if parent is _MISSING:
         return
-    container = parent if len(steps) == 1 else _children(parent)
+    container: Any = parent if len(steps) == 1 else _children(parent)
     last = steps[-1]
     if isinstance(container, list):
         if isinstance(last, int) and last < len(container):

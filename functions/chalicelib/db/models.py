@@ -7,13 +7,27 @@ the two agree. Money is integer fen; times are UTC ISO-8601.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from pynamodb.attributes import ListAttribute, UnicodeAttribute
+from pynamodb.models import MetaProtocol
+
 from chalicelib.kernel import config
 
 
-def _meta(short_name: str) -> type:
+def _meta(short_name: str) -> MetaProtocol:
     class Meta:
         table_name = config.table_name(short_name)
         region = config.REGION
         billing_mode = "PAY_PER_REQUEST"
 
-    return Meta
+    # PynamoDB types Model.Meta as a protocol and its metaclass fills in the attributes a
+    # Meta leaves out (timeouts, credentials...) when the model class is created.
+    return cast(MetaProtocol, Meta)
+
+
+def string_list(default: Any = None) -> ListAttribute[str]:
+    """A list of strings. PynamoDB types ``ListAttribute(of=X)`` as a list of X: right
+    for map attributes, wrong for scalar ones (the values read are str, not
+    UnicodeAttribute)."""
+    return cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, default=default))

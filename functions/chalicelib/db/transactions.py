@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
@@ -15,11 +15,17 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.db.connection import connection
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 
-def batch_get(
-    keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = True
-) -> dict[type[Model], list[Model]]:
+class Rows(dict[type[Model], list[Model]]):
+    """What batch_get read, by model: ``rows[OrderModel]`` is typed as a list of orders."""
+
+    def __getitem__(self, model: type[M]) -> list[M]:
+        return cast(list[M], super().__getitem__(model))
+
+
+def batch_get(keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = True) -> Rows:
     """BatchGetItem across several tables, retrying unprocessed keys: one round trip for
     up to 100 keys (a cart with its coupons and flash-sale counters fits), one more per
     further 100. ``keys[Model]`` is a list of {attribute: value} key dicts;
@@ -33,7 +39,7 @@ def batch_get(
             (model, {k: {attrs[k].attr_type: attrs[k].serialize(v)} for k, v in key.items()})
             for key in key_list
         ]
-    out: dict[type[Model], list[Model]] = {m: [] for m in keys}
+    out = Rows({m: [] for m in keys})
     for start in range(0, len(flat), 100):
         request: dict[str, Any] = {}
         for model, key in flat[start : start + 100]:
@@ -124,19 +130,21 @@ class Tx(TransactWrite):
     def _note(self, kind: str, label: str) -> None:
         self._added.append((kind, len(getattr(self, f"_{kind}_items")), label))
 
-    def condition_check(self, *args: Any, label: str, **kwargs: Any) -> Any:
+    # The required ``label`` breaks TransactWrite's signatures on purpose (type: ignore
+    # [override]): a piece without a label must not type-check.
+    def condition_check(self, *args: Any, label: str, **kwargs: Any) -> Any:  # type: ignore[override]
         self._note("condition_check", label)
         return super().condition_check(*args, **kwargs)
 
-    def delete(self, *args: Any, label: str, **kwargs: Any) -> Any:
+    def delete(self, *args: Any, label: str, **kwargs: Any) -> Any:  # type: ignore[override]
         self._note("delete", label)
         return super().delete(*args, **kwargs)
 
-    def save(self, *args: Any, label: str, **kwargs: Any) -> Any:
+    def save(self, *args: Any, label: str, **kwargs: Any) -> Any:  # type: ignore[override]
         self._note("put", label)
         return super().save(*args, **kwargs)
 
-    def update(self, *args: Any, label: str, **kwargs: Any) -> Any:
+    def update(self, *args: Any, label: str, **kwargs: Any) -> Any:  # type: ignore[override]
         self._note("update", label)
         return super().update(*args, **kwargs)
 

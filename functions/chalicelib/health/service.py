@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from chalicelib.kernel import config
 
@@ -20,11 +22,11 @@ def _check_sqs() -> None:
     sqs_client().get_queue_url(QueueName=config.queue_name("imports"))
 
 
-def _timed(check) -> dict:  # type: ignore[no-untyped-def]
+def _timed(check: Callable[[], None]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         check()
-        status = {"status": "ok"}
+        status: dict[str, Any] = {"status": "ok"}
     except Exception as exc:  # any failure means "down", with the reason for the operator
         status = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
     status["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -99,9 +99,9 @@ def load(order_id: str) -> tuple[OrderModel, list[ReturnModel]]:
         if order is None:
             if not got[OrderModel]:
                 raise NotFound(f"No order {order_id!r}.", code="order_not_found")
-            order = got[OrderModel][0]  # type: ignore[assignment]
+            order = got[OrderModel][0]
         batch = got[ReturnModel]
-        found.extend(batch)  # type: ignore[arg-type]
+        found.extend(batch)
         if len(batch) < _BATCH:
             break
         start += _BATCH
@@ -141,8 +141,8 @@ def views(
                 RefundModel: [{"refund_id": i} for i in want_refunds],
             }
         )
-        orders.update({o.order_id: o for o in got[OrderModel]})  # type: ignore[attr-defined]
-        refund_by_id = {x.refund_id: x for x in got[RefundModel]}  # type: ignore[attr-defined]
+        orders.update({o.order_id: o for o in got[OrderModel]})
+        refund_by_id = {x.refund_id: x for x in got[RefundModel]}
     else:
         refund_by_id = {}
     return [
@@ -352,8 +352,8 @@ def _replay(principal: Principal, idem: IdempotencyModel, request_hash: str) -> 
     # For a return key the record's order_id holds the ids of the returns it opened.
     ids = idem.order_id.split(",")
     got = batch_get({ReturnModel: [{"return_id": i} for i in ids]})[ReturnModel]
-    got.sort(key=lambda x: _seq(x.return_id))  # type: ignore[attr-defined]
-    return r.ReturnList(items=views(got, viewer=principal))  # type: ignore[arg-type]
+    got.sort(key=lambda x: _seq(x.return_id))
+    return r.ReturnList(items=views(got, viewer=principal))
 
 
 def open_return(

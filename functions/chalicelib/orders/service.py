@@ -19,11 +19,12 @@ from typing import Any
 
 import msgspec
 from pynamodb.exceptions import DoesNotExist, QueryError
+from pynamodb.pagination import ResultIterator
 
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import service as checkout
-from chalicelib.checkout.pricing import CartLine
+from chalicelib.checkout.pricing import CartLine, PricedLine
 from chalicelib.checkout.promotion_engine import Checkout
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
@@ -384,7 +385,7 @@ def _place(
     request_hash: str,
     order: OrderModel,
     store_id: str,
-    priced_lines: list,  # type: ignore[type-arg]
+    priced_lines: list[PricedLine],
     takes: checkout.Takes,
 ) -> None:
     """One transaction: key, order, stock per line, then what ``takes`` holds."""
@@ -582,14 +583,14 @@ def refunds_of(order_id: str) -> list[s.OrderRefund]:
     return [
         s.OrderRefund(
             refund_id=r.refund_id,
-            reason=r.reason,  # type: ignore[arg-type]
+            reason=r.reason,
             amount_fen=int(r.amount_fen),
             delivery_fee_fen=int(r.delivery_fee_fen or 0),
             lines=[
                 s.RefundLine(sku=x.sku, units=int(x.units), amount_fen=int(x.amount_fen))
                 for x in r.lines or []
             ],
-            status=r.status,  # type: ignore[arg-type]
+            status=r.status,
             created_at=r.created_at,
             updated_at=r.updated_at,
         )
@@ -673,11 +674,11 @@ def load_many(order_ids: list[str]) -> list[OrderModel]:
     found: dict[str, OrderModel] = {}
     for start in range(0, len(order_ids), 100):
         got = batch_get({OrderModel: [{"order_id": o} for o in order_ids[start : start + 100]]})
-        found.update((o.order_id, o) for o in got[OrderModel])  # type: ignore[attr-defined]
+        found.update((o.order_id, o) for o in got[OrderModel])
     return [found[o] for o in order_ids if o in found]
 
 
-def _page(results, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
+def _page(results: ResultIterator[Any], limit: int, principal: Principal) -> s.OrderPage:
     keys = list(results)
     more = len(keys) == limit and results.last_evaluated_key
     return s.OrderPage(
@@ -805,7 +806,9 @@ def list_store_day(
         raise
 
 
-def _page_in_status(results, status: str, limit: int, principal: Principal) -> s.OrderPage:  # type: ignore[no-untyped-def]
+def _page_in_status(
+    results: ResultIterator[Any], status: str, limit: int, principal: Principal
+) -> s.OrderPage:
     """Up to ``limit`` orders in ``status`` from an index query of keys, with a cursor
     after the last key looked at (so the next page goes on from there)."""
     found: list[OrderModel] = []

@@ -534,7 +534,7 @@ def _load_jobs(ids: list[str]) -> list[PrintJobModel]:
     for i in range(0, len(ids), 100):
         chunk = ids[i : i + 100]
         got = batch_get({PrintJobModel: [{"job_id": j} for j in chunk]})
-        out.extend(got[PrintJobModel])  # type: ignore[arg-type]
+        out.extend(got[PrintJobModel])
     return out
 
 
@@ -598,6 +598,6 @@ def _daily_seqs(order_ids: set[str]) -> dict[str, int | None]:
     for i in range(0, len(ids), 100):
         got = batch_get({OrderModel: [{"order_id": o} for o in ids[i : i + 100]]})
         for order in got[OrderModel]:
-            seq = order.daily_seq  # type: ignore[attr-defined]
-            out[order.order_id] = None if seq is None else int(seq)  # type: ignore[attr-defined]
+            seq = order.daily_seq
+            out[order.order_id] = None if seq is None else int(seq)
     return out

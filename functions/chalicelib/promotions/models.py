@@ -12,7 +12,7 @@ from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, Un
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.db.models import _meta
+from chalicelib.db.models import _meta, string_list
 
 
 class TierAttribute(MapAttribute):
@@ -42,15 +42,15 @@ class PromotionModel(Model):
     promotion_id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()  # "tiered" | "second_half_price" | "flash_sale"
     name = UnicodeAttribute()
-    stores = ListAttribute(of=UnicodeAttribute, default=list)  # empty = every store
+    stores = string_list(default=list)  # empty = every store
     starts_at = UnicodeAttribute()  # UTC ISO-8601
     ends_at = UnicodeAttribute()
     status = UnicodeAttribute(default="active")
     ends_key = UnicodeAttribute()
     # tiered and second_half_price: what the discount applies to (both empty = everything)
     tiers = ListAttribute(of=TierAttribute, default=list)
-    scope_categories = ListAttribute(of=UnicodeAttribute, default=list)
-    scope_skus = ListAttribute(of=UnicodeAttribute, default=list)
+    scope_categories = string_list(default=list)
+    scope_skus = string_list(default=list)
     # flash_sale
     sku = UnicodeAttribute(null=True)
     flash_price_fen = NumberAttribute(null=True)

@@ -224,7 +224,7 @@ def remaining_many(shards_of: dict[str, int]) -> dict[str, int]:
         chunk = keys[start : start + 100]
         got = batch_get({FlashShardModel: [{"shard_key": k} for k in chunk]})
         for item in got[FlashShardModel]:
-            left[item.promotion_id] += int(item.remaining)  # type: ignore[attr-defined]
+            left[item.promotion_id] += int(item.remaining)
     return left
 
 

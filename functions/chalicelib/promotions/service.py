@@ -406,7 +406,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
         elif m.kind == "flash_sale":
             price = FlashPrice(
                 m.promotion_id,
-                m.sku,  # type: ignore[arg-type]
+                m.sku,
                 int(m.flash_price_fen),
                 int(m.per_customer_limit),
                 int(m.shards),

@@ -14,7 +14,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.db.models import _meta
+from chalicelib.db.models import _meta, string_list
 
 
 class DeliveryFeeAttribute(MapAttribute):
@@ -33,7 +33,7 @@ class PrinterAttribute(MapAttribute):
 
     name = UnicodeAttribute()
     paper_mm = NumberAttribute()  # 58 | 80
-    copies = ListAttribute(of=UnicodeAttribute)  # "picking", "delivery", in that order
+    copies = string_list()  # "picking", "delivery", in that order
     connection = UnicodeAttribute(null=True)  # e.g. "192.168.1.50:9100", "USB 0416:5011"
 
 
