@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -511,7 +511,7 @@ def _lock_exclusively(path: Path) -> Any:
     ticket twice. The OS releases it when the process dies, even on ``kill -9``."""
     f = path.open("a+b")
     try:
-        if os.name == "nt":  # pragma: no cover - Windows store PCs
+        if sys.platform == "win32":  # pragma: no cover - Windows store PCs
             import msvcrt
 
             f.seek(0)

@@ -487,7 +487,7 @@ def printer_from_config(section: dict[str, Any]) -> Printer:
         if kind == "virtual":
             cfg.setdefault("host", "127.0.0.1")
         c = take(("host", "port", "ack", *_TIMEOUT_KEYS), ("host",))
-        timeouts = {k: float(c[k]) for k in _TIMEOUT_KEYS if k in c}
+        timeouts: dict[str, Any] = {k: float(c[k]) for k in _TIMEOUT_KEYS if k in c}
         return NetworkPrinter(
             str(c["host"]),
             int(c.get("port", 9100)),

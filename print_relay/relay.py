@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from print_relay import __version__, tickets
 from print_relay.api_client import ApiClient, ApiError
@@ -279,7 +279,7 @@ class SqsAccess:
         if not queue_url:
             missing.append("queue_url")
         expires = parse_time(creds.get("expires_at"))
-        if missing or expires is None:
+        if missing or expires is None or not queue_url:
             raise ApiError(f"credentials response lacks {missing or 'a valid expires_at'}")
         import boto3  # only when the relay runs: keeps `daojia-relay selftest` quick
         from botocore.config import Config
@@ -845,7 +845,9 @@ class Relay:
                     failures.append(f"{name}: {status.state.value} {describe(status)}".strip())
                     continue
             try:
-                data = tickets.render(message, c.copy, printer.paper_mm, late, reprint=c.reprint)
+                # The ledger holds the copies of messages checked on receipt: a Copy.
+                which = cast(tickets.Copy, c.copy)
+                data = tickets.render(message, which, printer.paper_mm, late, reprint=c.reprint)
             except Exception as exc:  # checked on receipt, so this is a relay bug
                 return self._reject_unrenderable(c, exc)
             if not self._pace(name):

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 DLE, EOT = 0x10, 0x04
 ONLINE_REPLIES = {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x12}
@@ -126,7 +127,8 @@ class VirtualPrinter:
             daemon_threads = True
 
         self._server = Server((host, port), Handler)
-        self.host, self.port = self._server.server_address[:2]
+        # An AF_INET server: its address is (host, port).
+        self.host, self.port = cast(tuple[str, int], self._server.server_address[:2])
         self._thread: threading.Thread | None = None
 
     # -- lifecycle

@@ -162,10 +162,10 @@ def seed(verbose: bool = False) -> SeedReport:
 
     item_rows = []
     for line, raw in enumerate(demo_data.store_items(), start=2):
-        parsed = parse_store_item(raw, line)
-        if isinstance(parsed, list):
-            raise DemoDataError(f"demo store item {raw.get('store_id')}/{raw.get('sku')}: {parsed}")
-        item_rows.append((line, parsed))
+        item = parse_store_item(raw, line)
+        if isinstance(item, list):
+            raise DemoDataError(f"demo store item {raw.get('store_id')}/{raw.get('sku')}: {item}")
+        item_rows.append((line, item))
     known_stores: dict[str, bool] = {}
     for batch in _chunks(item_rows, STORE_ITEM_BATCH):
         result = imports.apply_store_items(batch, known_stores)

@@ -94,7 +94,11 @@ def require_store_access(principal: Principal, store_id: str) -> None:
 # to everyone as they are.
 SYSTEM_ACTORS = frozenset({"system", "payment-provider"})
 # What a customer sees instead of a staff member's login name.
-ROLE_LABELS = {STORE_STAFF: "store", STORE_MANAGER: "store", HQ_ADMIN: "head_office"}
+ROLE_LABELS: dict[str, str] = {
+    STORE_STAFF: "store",
+    STORE_MANAGER: "store",
+    HQ_ADMIN: "head_office",
+}
 
 
 def shown_actor(actor: str, role: str, viewer: Principal) -> str:

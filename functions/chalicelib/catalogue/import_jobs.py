@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -60,7 +60,7 @@ def job_view(job: ImportJobModel) -> s.ImportJob:
         job_id=job.job_id,
         kind=job.kind,
         file_format=job.file_format,
-        status=job.status,
+        status=cast(Any, job.status),  # written by this module: the schema's literals
         created_by=job.created_by,
         created_at=job.created_at,
         finished_at=job.finished_at,
@@ -159,7 +159,7 @@ def process_job(job_id: str) -> s.ImportJob:
         good: list[tuple[int, Any]] = []
         for line, raw in batch:
             errors = rules.shape_errors(raw, line)
-            parsed = None
+            row: rules.ProductRow | rules.StoreItemRow | None = None
             if not errors:
                 parsed = (
                     rules.parse_product(raw, line)
@@ -167,15 +167,17 @@ def process_job(job_id: str) -> s.ImportJob:
                     else rules.parse_store_item(raw, line)
                 )
                 if isinstance(parsed, list):
-                    errors, parsed = parsed, None
-            if parsed is not None:
-                key = parsed.sku if job.kind == "products" else (parsed.store_id, parsed.sku)
+                    errors = parsed
+                else:
+                    row = parsed
+            if row is not None:
+                key = row.sku if isinstance(row, rules.ProductRow) else (row.store_id, row.sku)
                 if key in seen:
                     field = "sku" if job.kind == "products" else "store_id/sku"
                     errors = [rules.RowError(line, field, f"duplicate of line {seen[key]}")]
                 else:
                     seen[key] = line
-                    good.append((line, parsed))
+                    good.append((line, row))
             total.errors.extend(errors)
         if job.kind == "products":
             total.add(apply_products([row for _, row in good]))

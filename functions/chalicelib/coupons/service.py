@@ -15,10 +15,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any, SupportsInt, cast
 
 import msgspec
 from chalice import Response
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.auth.principal import Principal
 from chalicelib.coupons import schemas as s
@@ -164,7 +166,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
     return template_view(m)
 
 
-def _n(v: object) -> int | None:
+def _n(v: SupportsInt | None) -> int | None:
     return None if v is None else int(v)
 
 
@@ -236,7 +238,7 @@ def update_template(
     current = get_template(template_id)
     t = CouponTemplateModel
     now = clock.now_iso()
-    actions = [t.updated_at.set(now)]
+    actions: list[Action] = [t.updated_at.set(now)]
     condition = t.template_id.exists()
     if body.name is not None:
         actions.append(t.name.set(body.name))
@@ -398,7 +400,7 @@ def bulk_issue(principal: Principal, template_id: str, body: s.IssueRequest) -> 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(one, ids))
     refused = [
-        s.Refusal(customer_id=c, reason=r)
+        s.Refusal(customer_id=c, reason=cast(Any, r))  # unknown_customer or a REFUSALS code
         for c, r in outcomes
         if r not in ("issued", "already_issued")
     ]

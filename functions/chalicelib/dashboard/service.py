@@ -135,10 +135,10 @@ def dashboard(principal: Principal, store_id: str | None, days: int) -> s.Dashbo
         day_orders: dict[tuple[str, str], Future[list[OrderModel]]] = {}
         for p in plan:
             for day in p.dates:
-                today = day == p.today
-                attrs = _TODAY_ATTRIBUTES if today else _TREND_ATTRIBUTES
+                is_today = day == p.today
+                attrs = _TODAY_ATTRIBUTES if is_today else _TREND_ATTRIBUTES
                 sid = p.store.store_id
-                day_orders[sid, day] = pool.submit(_paid_orders, sid, day, attrs, today)
+                day_orders[sid, day] = pool.submit(_paid_orders, sid, day, attrs, is_today)
         missed = {p.store.store_id: pool.submit(_missed_count, p.store.store_id) for p in plan}
         health = pool.submit(relays.stores_health, stores, now)
         today_orders = {
@@ -171,7 +171,7 @@ def dashboard(principal: Principal, store_id: str | None, days: int) -> s.Dashbo
                 store_id=sid,
                 name=p.store.name,
                 date=p.today,
-                relay=s.RelaySummary(healthy=h.healthy, problems=h.problems),
+                relay=s.RelaySummary(healthy=h.healthy, problems=list(h.problems)),
                 trend=_trend(trend),
             )
         )

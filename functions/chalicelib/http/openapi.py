@@ -136,9 +136,9 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     if spec.body is bytes:
         content: dict[str, Any] = {ct: {"schema": {"type": "string"}} for ct in spec.content_types}
         if spec.request_example is not None:
-            for ct, media in content.items():
+            for ct, entry in content.items():
                 if ct == "application/json":
-                    media["example"] = spec.request_example
+                    entry["example"] = spec.request_example
         op["requestBody"] = {"required": True, "content": content}
     elif spec.body is not None:
         media: dict[str, Any] = {"schema": _schema_of(spec.body, components)}

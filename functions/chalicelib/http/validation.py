@@ -8,6 +8,7 @@ a request in one round instead of one error at a time.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -95,7 +96,7 @@ def _malformed(exc: Exception) -> BadRequest:
     return BadRequest(f"The body is not valid JSON: {reason}.", code="malformed_json")
 
 
-def parse_json(raw: bytes | None, schema: type[T]) -> T:
+def parse_json(raw: str | bytes | None, schema: type[T]) -> T:
     """Decode and validate a JSON body; 400 for malformed JSON, 422 naming each bad field
     (numbers DynamoDB cannot store included)."""
     if not raw:
@@ -118,7 +119,7 @@ def parse_json(raw: bytes | None, schema: type[T]) -> T:
     return value
 
 
-def check_json(raw: bytes | None) -> None:
+def check_json(raw: str | bytes | None) -> None:
     """400 unless ``raw`` is well-formed JSON (a file or a signed notification taken as
     bytes, so nothing downstream ever sees a body that is not JSON)."""
     if not raw:
@@ -131,7 +132,7 @@ def check_json(raw: bytes | None) -> None:
         raise _malformed(exc) from None
 
 
-def parse_query(params: dict[str, str] | None, schema: type[T]) -> T:
+def parse_query(params: Mapping[str, str] | None, schema: type[T]) -> T:
     """Validate query-string parameters (all strings on the wire, so converted leniently)."""
     data = dict(params or {})
     try:

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth import sessions, tokens
@@ -269,7 +270,7 @@ def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.
             code="cannot_change_own_account",
             details={"field": "active"},
         )
-    actions = [StaffModel.updated_at.set(clock.now_iso())]
+    actions: list[Action] = [StaffModel.updated_at.set(clock.now_iso())]
     ends_sessions = False
     if not isinstance(body.password, type(s.UNSET)):
         actions.append(StaffModel.password_hash.set(hash_password(body.password)))

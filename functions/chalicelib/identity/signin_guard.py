@@ -91,11 +91,13 @@ def _count(key: str, limit: int) -> None:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
         try:  # no window open: start one
+            # TTLAttribute takes a timedelta (from now); PynamoDB types set() as datetime
+            # only: type: ignore[arg-type] below.
             guard.update(
                 actions=[
                     SigninGuardModel.failures.set(1),
                     SigninGuardModel.locked_until.set(0),
-                    SigninGuardModel.expires_at.set(timedelta(seconds=config.LOCKOUT_S)),
+                    SigninGuardModel.expires_at.set(timedelta(seconds=config.LOCKOUT_S)),  # type: ignore[arg-type]
                 ],
                 condition=SigninGuardModel.expires_at.does_not_exist()
                 | (SigninGuardModel.expires_at <= at_now),
@@ -110,7 +112,7 @@ def _count(key: str, limit: int) -> None:
             actions=[
                 SigninGuardModel.locked_until.set(now + config.LOCKOUT_S),
                 SigninGuardModel.failures.set(0),
-                SigninGuardModel.expires_at.set(timedelta(seconds=config.LOCKOUT_S)),
+                SigninGuardModel.expires_at.set(timedelta(seconds=config.LOCKOUT_S)),  # type: ignore[arg-type]
             ]
         )
 

@@ -4,6 +4,8 @@ ISO-8601 strings, except epoch-second attributes used as index sort keys or TTL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -209,6 +211,13 @@ class OrderModel(Model):
     by_customer = OrdersByCustomer()
     by_store_day = OrdersByStoreDay()
     by_due = OrdersDue()
+
+
+def line_path(index: int) -> Any:
+    """``OrderModel.lines[index]`` in an update or condition, e.g.
+    ``line_path(0).refunded_units.add(1)``: PynamoDB types a list element as a Path without
+    its map's attributes."""
+    return OrderModel.lines[index]
 
 
 class IdempotencyModel(Model):

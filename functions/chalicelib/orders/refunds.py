@@ -23,7 +23,7 @@ from chalicelib.kernel import clock
 from chalicelib.kernel.money import refund_for_units
 from chalicelib.kernel.states import REFUND
 from chalicelib.orders import payment_providers
-from chalicelib.orders.models import OrderModel, RefundLineAttribute, RefundModel
+from chalicelib.orders.models import OrderModel, RefundLineAttribute, RefundModel, line_path
 
 log = logging.getLogger("daojia.refunds")
 SYSTEM_ACTOR = "system"
@@ -56,8 +56,8 @@ def plan(
         amount = refund_for_units(int(line.paid_fen), int(line.qty), int(line.refunded_units), n)
         lines.append(RefundLineAttribute(sku=line.sku, units=n, amount_fen=amount))
         actions += [
-            OrderModel.lines[index].refunded_units.add(n),
-            OrderModel.lines[index].refunded_fen.add(amount),
+            line_path(index).refunded_units.add(n),
+            line_path(index).refunded_fen.add(amount),
         ]
         total += amount
     fee_left = int(order.delivery_fee_fen) - int(order.delivery_fee_refunded_fen)

@@ -250,9 +250,9 @@ def returnable(order: OrderModel, returns: list[ReturnModel]) -> list[int]:
             for line in ret.lines:
                 claimed[line.sku] = claimed.get(line.sku, 0) + int(line.units)
     out = []
-    for line in order.lines:
-        picked = int(line.qty if line.picked_qty is None else line.picked_qty)
-        out.append(picked - claimed.get(line.sku, 0))
+    for ordered in order.lines:
+        picked = int(ordered.qty if ordered.picked_qty is None else ordered.picked_qty)
+        out.append(picked - claimed.get(ordered.sku, 0))
     return out
 
 

@@ -52,7 +52,7 @@ from chalicelib.orders import order_flow, refunds
 from chalicelib.orders import schemas as s
 from chalicelib.orders import service as orders
 from chalicelib.orders import store_workflow_schemas as w
-from chalicelib.orders.models import OrderModel, RefundModel
+from chalicelib.orders.models import OrderModel, RefundModel, line_path
 from chalicelib.printing import print_jobs
 
 
@@ -143,7 +143,7 @@ def units_accounting(order: OrderModel, units: dict[int, int]) -> list[Any]:
     """Order actions that count ``units`` as refunded when their refund amounts to 0 fen
     (refunds.plan makes no plan then), so later refunds of the line start at the right
     unit of its per-unit split."""
-    return [OrderModel.lines[i].refunded_units.add(n) for i, n in sorted(units.items()) if n > 0]
+    return [line_path(i).refunded_units.add(n) for i, n in sorted(units.items()) if n > 0]
 
 
 def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
@@ -156,11 +156,10 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
     refund_id = f"{order.order_id}:shortage"
     short = {i: int(line.qty) - picked[i] for i, line in enumerate(order.lines)}
     short = {i: n for i, n in short.items() if n > 0}
-    extra: list[Any] = [
-        OrderModel.lines[i].picked_qty.set(picked[i]) for i in range(len(order.lines))
-    ]
+    extra: list[Any] = [line_path(i).picked_qty.set(picked[i]) for i in range(len(order.lines))]
     if not any(picked):
-        action, reason = "cancel_out_of_stock", "none of the goods could be picked"
+        action = "cancel_out_of_stock"
+        reason: str | None = "none of the goods could be picked"
         plan = refunds.full(order, refund_id, "shortage")
     else:
         action = "finish_picking"

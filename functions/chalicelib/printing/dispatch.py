@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, transact_raw
@@ -140,7 +141,7 @@ def build_message(
     return m.PrintJobMessage(
         schema_version=m.SCHEMA_VERSION,
         job_id=job.job_id,
-        kind=job.kind,
+        kind=cast(Any, job.kind),  # the str columns hold the literals (sorted_copies says why)
         attempt=attempt,
         copies=print_jobs.sorted_copies(job.copies),
         original_job_id=job.original_job_id,
@@ -151,7 +152,7 @@ def build_message(
         order_id=order.order_id,
         daily_seq=None if order.daily_seq is None else int(order.daily_seq),
         business_day=order.store_day.split("#", 1)[-1],
-        fulfilment=order.fulfilment,
+        fulfilment=cast(Any, order.fulfilment),
         created_at=order.created_at,
         paid_at=order.paid_at,
         lines=lines,
@@ -268,7 +269,9 @@ def dispatch(job_id: str) -> bool:
     # The first send keeps the deadline the job got with its paid order (ACK_WITHIN_S
     # counts from payment): watch_at is written only for a job without one, so the
     # watchdog's index entry is not rewritten by every dispatch.
-    deadline = [] if job.watch_at is not None else [PrintJobModel.watch_at.set(_first_deadline())]
+    deadline: list[Action] = (
+        [] if job.watch_at is not None else [PrintJobModel.watch_at.set(_first_deadline())]
+    )
     try:
         job.update(
             actions=[

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Final = "1"
 SCHEMA_FILE = "print-job.v1.json"
 
 Fen = Annotated[int, Meta(ge=0, description="Money in integer fen (分, CNY): 1290 is ¥12.90.")]

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
@@ -67,8 +67,12 @@ def resend_interval(attempts: int) -> int:
     return min(RESEND_INTERVAL_S * 2 ** max(attempts - 2, 0), MAX_RESEND_INTERVAL_S)
 
 
-def sorted_copies(copies: Iterable[str]) -> list[str]:
-    return sorted(copies, key=lambda c: COPY_ORDER.index(c) if c in COPY_ORDER else 99)
+def sorted_copies(copies: Iterable[str]) -> list[s.Copy]:
+    # A job's columns hold only what the API or the order wrote, checked on the way in:
+    # the str values read are the schemas' literals (cast here and in the views).
+    return cast(
+        list[s.Copy], sorted(copies, key=lambda c: COPY_ORDER.index(c) if c in COPY_ORDER else 99)
+    )
 
 
 def _job_number(job_id: str) -> int:
@@ -501,10 +505,10 @@ def view(job: PrintJobModel) -> s.PrintJob:
         job_id=job.job_id,
         store_id=job.store_id,
         order_id=job.order_id,
-        kind=job.kind,
+        kind=cast(Any, job.kind),
         copies=sorted_copies(job.copies),
         acked_copies=sorted_copies(job.acked_copies or ()),
-        status=job.status,
+        status=cast(s.JobStatus, job.status),
         attempts=int(job.attempts or 0),
         original_job_id=job.original_job_id,
         created_at=job.created_at,

@@ -17,7 +17,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -350,7 +350,7 @@ def _fields(relay: RelayModel, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def store_problems(relays: list[s.Relay]) -> list[str]:
+def store_problems(relays: list[s.Relay]) -> list[s.StoreProblem]:
     """What head office should look at for one store, most serious first."""
     active = [r for r in relays if r.status == "active"]
     if not active:
@@ -371,7 +371,9 @@ def store_problems(relays: list[s.Relay]) -> list[str]:
                 for p in relay.printers
                 if p.problem or p.state != "online"
             )
-    return list(dict.fromkeys(problems))
+    # printer_<problem or state>: PrinterProblem and PrinterState are StoreProblem's
+    # printer_* values.
+    return cast(list[s.StoreProblem], list(dict.fromkeys(problems)))
 
 
 def health(principal: Principal, store_id: str | None) -> s.PrintHealth:

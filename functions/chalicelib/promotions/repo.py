@@ -181,7 +181,7 @@ def reserve(promotion_id: str, customer_id: str, units: int) -> int:
             now_iso=now_iso,
         )
         try:
-            transact(lambda tx, piece=piece: piece.add_to(tx))
+            transact(piece.add_to)
             return shard
         except TransactionCancelled as exc:
             why = piece.failure(exc)

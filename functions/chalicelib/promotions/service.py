@@ -385,7 +385,8 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     """What the pricing step needs at a store now: tiered discounts, second-half
     promotions and flash prices by SKU. At most one Query (none within the cache)."""
     now = now or clock.now()
-    tiered, half, flash = [], [], {}
+    tiered, half = [], []
+    flash: dict[str, FlashPrice] = {}
     for m in _live_at(store_id, now):
         cats, skus = frozenset(m.scope_categories), frozenset(m.scope_skus)
         if m.kind == "tiered":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -107,10 +108,12 @@ def view(model: StoreModel, now: datetime | None = None) -> s.Store:
 
 def printers_view(model: StoreModel) -> list[s.StorePrinter]:
     return [
+        # The printer as the API stored it: its paper size and copies are the schema's
+        # literals.
         s.StorePrinter(
             name=p.name,
-            paper_mm=int(p.paper_mm),  # type: ignore[arg-type]
-            copies=list(p.copies or []),
+            paper_mm=cast(Any, int(p.paper_mm)),
+            copies=cast(Any, list(p.copies or [])),
             connection=p.connection,
         )
         for p in model.printers or []
