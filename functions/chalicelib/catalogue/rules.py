@@ -112,7 +112,7 @@ class _Row:
         *,
         required: bool,
         max_len: int,
-        pattern: re.Pattern | None = None,
+        pattern: re.Pattern[str] | None = None,
         forbid: str = "",
     ) -> str | None:
         value = self.raw.get(field)

@@ -21,7 +21,7 @@ from chalicelib.kernel import clock
 from chalicelib.kernel.states import Machine
 
 
-class TransitionAttribute(MapAttribute):
+class TransitionAttribute(MapAttribute[str, Any]):
     """One recorded state change: who, when, from, to, why."""
 
     at = UnicodeAttribute()

@@ -30,7 +30,7 @@ class LazyModule:
         object.__setattr__(self, "_lazy_module", None)
 
     def _load(self) -> ModuleType:
-        module = self._lazy_module
+        module: ModuleType | None = self._lazy_module
         if module is None:
             # import_module takes the import lock, so concurrent first uses import once.
             module = importlib.import_module(self._lazy_name)

@@ -26,4 +26,5 @@ def sqs_client() -> Any:
 @lru_cache(maxsize=64)
 def queue_url(short_name: str) -> str:
     """URL of one of our queues by short name (cached for the life of the process)."""
-    return sqs_client().get_queue_url(QueueName=config.queue_name(short_name))["QueueUrl"]
+    url: str = sqs_client().get_queue_url(QueueName=config.queue_name(short_name))["QueueUrl"]
+    return url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
@@ -58,7 +58,7 @@ class ErrorBody(Out, kw_only=True):
 
     code: str
     message: str
-    details: list[ErrorDetail] | dict | None
+    details: list[ErrorDetail] | dict[str, Any] | None
 
 
 class ErrorResponse(Out, kw_only=True):
