@@ -30,6 +30,7 @@ def make_dynamodb_atomic() -> None:
         with _LOCK:
             return handle(self)
 
+    # Patched in place: moto's classes and functions are not ours to type.
     call_action._daojia_atomic = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     roll_back_transactions_item_by_item()
@@ -117,6 +118,7 @@ def roll_back_transactions_item_by_item() -> None:
                 del shard.items[count:]
             raise
 
+    # Patched in place, as in make_dynamodb_atomic.
     transact_write_items._daojia_item_rollback = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 

@@ -143,7 +143,9 @@ def apply_store_items(
     now = clock.now_iso()
     with StoreItemModel.batch_write() as batch:
         for _, row in valid:
-            category1, category2 = cats[row.sku]  # type: ignore[misc]
+            pair = cats[row.sku]
+            assert pair is not None  # rows of unknown SKUs are not valid
+            category1, category2 = pair
             key = category_key(category1, category2, row.sku)
             old = existing.get((row.store_id, row.sku))
             if old is not None and (

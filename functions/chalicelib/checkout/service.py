@@ -16,7 +16,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
@@ -134,8 +134,8 @@ def load(
         live = shard.open == 1 and shard.starts_at <= now_iso < shard.ends_at
         left = int(shard.remaining) if live else 0
         loaded.shards_left.setdefault(shard.promotion_id, {})[int(shard.shard)] = left
-    for buyer in got.get(FlashBuyerModel, []):
-        loaded.bought[buyer.buyer_key.split("#", 1)[0]] = int(buyer.units)  # type: ignore[attr-defined]
+    for buyer in got.of(FlashBuyerModel):
+        loaded.bought[buyer.buyer_key.split("#", 1)[0]] = int(buyer.units)
     if customer is not None:
         if coupon_ids:
             loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]
@@ -175,7 +175,8 @@ def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOf
         coupon_id=c.coupon_id,
         template_id=c.template_id,
         name=c.name,
-        kind=c.kind,  # type: ignore[arg-type]
+        # The str columns hold the schema's literals (checked when written): cast.
+        kind=cast(Any, c.kind),
         valid_from=_when(c.valid_from),
         valid_until=_when(c.valid_until),
         threshold_fen=int(c.threshold_fen or 0),
@@ -185,8 +186,8 @@ def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOf
         scope=promo.Scope(
             frozenset(c.scope_categories), frozenset(c.scope_skus), frozenset(c.scope_stores)
         ),
-        state=c.state,  # type: ignore[arg-type]
-        funded_by=c.funded_by,  # type: ignore[arg-type]
+        state=cast(Any, c.state),
+        funded_by=cast(Any, c.funded_by),
         budget_left_fen=budget_left.get(c.template_id),
     )
 

@@ -24,6 +24,10 @@ class Rows(dict[type[Model], list[Model]]):
     def __getitem__(self, model: type[M]) -> list[M]:
         return cast(list[M], super().__getitem__(model))
 
+    def of(self, model: type[M]) -> list[M]:
+        """``rows[model]``, or [] when ``model`` was not asked for."""
+        return cast(list[M], super().get(model, []))
+
 
 def batch_get(keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = True) -> Rows:
     """BatchGetItem across several tables, retrying unprocessed keys: one round trip for

@@ -25,7 +25,7 @@ from chalicelib.orders.models import OrderModel
 # The role recorded for what no person did: scheduled jobs (expiry, auto-completion, the
 # print watchdog) and the payment provider's notifications. It is no role a token can
 # carry (auth.principal.ALL_ROLES), so nothing that authorises by role ever grants it
-# anything; it only names the actor in history.
+# anything; it only names the actor in history (hence type: ignore: Role lists a token's).
 SYSTEM_ROLE = "system"
 SYSTEM = Principal("system", SYSTEM_ROLE)  # type: ignore[arg-type]
 PAYMENT_PROVIDER = Principal("payment-provider", SYSTEM_ROLE)  # type: ignore[arg-type]

@@ -168,15 +168,16 @@ def _price(
     )
 
 
-def _discount_view(d: object) -> s.AppliedDiscount:
+def _discount_view(d: Any) -> s.AppliedDiscount:
+    """``d``: an order's DiscountAttribute or the engine's applied discount (same fields)."""
     return s.AppliedDiscount(
-        code=d.code,  # type: ignore[attr-defined]
-        label=d.label,  # type: ignore[attr-defined]
-        amount_fen=int(d.amount_fen),  # type: ignore[attr-defined]
-        kind=d.kind,  # type: ignore[attr-defined]
-        base_fen=None if d.base_fen is None else int(d.base_fen),  # type: ignore[attr-defined]
-        base=d.base,  # type: ignore[attr-defined]
-        funded_by=d.funded_by,  # type: ignore[attr-defined]
+        code=d.code,
+        label=d.label,
+        amount_fen=int(d.amount_fen),
+        kind=d.kind,
+        base_fen=None if d.base_fen is None else int(d.base_fen),
+        base=d.base,
+        funded_by=d.funded_by,
     )
 
 
