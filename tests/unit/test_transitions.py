@@ -1,4 +1,5 @@
-"""db/transitions.py, the one transition writer (orders, returns, coupon sales, refunds):
+"""db/transitions.py, the one transition writer (orders, returns, coupon sales, refunds,
+print jobs):
 the condition comes from the state machine, one history entry per step, and a write
 made after the item moved is refused."""
 
@@ -6,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 from chalicelib.db.applied import applied
-from chalicelib.db.transitions import Who, move
+from chalicelib.db.transitions import Who, entry, move
 from chalicelib.kernel.errors import ApiError
-from chalicelib.kernel.states import ORDER, RETURN
+from chalicelib.kernel.states import ORDER, PRINT_JOB, RETURN
 from chalicelib.orders.models import AddressAttribute, OrderModel, RefundModel, ReturnModel
 from chalicelib.orders.schemas import history_view
+from chalicelib.printing.models import PrintJobModel
 from pynamodb.exceptions import UpdateError
 
 from tests.unit.test_applied_updates import line
@@ -99,3 +101,71 @@ def test_a_move_worked_out_from_a_stale_read_is_refused(aws):
         stored.history, lambda actor, role: "staff" if role != "customer" else actor
     )
     assert [(t.actor, t.from_state, t.to_state) for t in view] == [("staff", "paid", "picking")]
+
+
+def a_print_job(status: str) -> PrintJobModel:
+    return PrintJobModel(
+        "J-1",
+        store_id="sh-a",
+        order_id="O-1",
+        kind="order",
+        copies={"picking"},
+        status=status,
+        created_at="2026-12-04T00:00:00Z",
+    )
+
+
+def test_print_jobs_stamp_their_own_time_and_record_notes_in_the_same_write():
+    """A print job has no updated_at (stamp names its attribute, or None), and its acks
+    and re-sends are notes appended around the step's entry, in order, in one action."""
+    ack = entry("ack", "sent", "sent", STAFF, "picking")
+    resend = entry("resend", "missed", "missed", STAFF, "attempt 2")
+    m = move(
+        PrintJobModel,
+        PRINT_JOB,
+        "sent",
+        [("miss", "late")],
+        STAFF,
+        stamp=None,
+        notes_before=[ack],
+        notes_after=[resend],
+    )
+    assert len(m.actions) == 2 and not any("updated_at" in str(a) for a in m.actions)
+    job = applied(a_print_job("sent"), m.actions)
+    assert job.status == "missed"
+    assert [(h.action, h.from_state, h.to_state, h.reason) for h in job.history] == [
+        ("ack", "sent", "sent", "picking"),
+        ("miss", "sent", "missed", "late"),
+        ("resend", "missed", "missed", "attempt 2"),
+    ]
+    printed = move(PrintJobModel, PRINT_JOB, "sent", [("print", None)], STAFF, stamp="printed_at")
+    assert applied(a_print_job("sent"), printed.actions).printed_at is not None
+
+
+def test_recorded_as_names_the_cause_of_a_one_step_move():
+    m = move(
+        PrintJobModel,
+        PRINT_JOB,
+        "pending",
+        [("miss", "render error")],
+        STAFF,
+        stamp=None,
+        recorded_as="relay_failure",
+    )
+    assert m.condition == PrintJobModel.status.is_in(*PRINT_JOB.transitions["miss"][0])
+    [h] = applied(a_print_job("pending"), m.actions).history
+    assert (h.action, h.from_state, h.to_state, h.reason) == (
+        "relay_failure",
+        "pending",
+        "missed",
+        "render error",
+    )
+    with pytest.raises(ValueError):
+        move(
+            OrderModel,
+            ORDER,
+            "paid",
+            [("start_picking", None), ("finish_picking", None)],
+            STAFF,
+            recorded_as="x",
+        )

@@ -27,7 +27,6 @@ from chalicelib.db.transactions import TransactionCancelled, transact_raw
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.privacy import mask_phone
-from chalicelib.kernel.states import PRINT_JOB
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.printing import messages as m
@@ -265,7 +264,7 @@ def dispatch(job_id: str) -> bool:
         return False
     attempt = int(job.attempts or 0) + 1
     _send(job, attempt)
-    to = PRINT_JOB.target("send", job.status)
+    mv = print_jobs.move(job, "send", order_flow.SYSTEM, f"attempt {attempt}")
     # The first send keeps the deadline the job got with its paid order (ACK_WITHIN_S
     # counts from payment): watch_at is written only for a job without one, so the
     # watchdog's index entry is not rewritten by every dispatch.
@@ -275,22 +274,12 @@ def dispatch(job_id: str) -> bool:
     try:
         job.update(
             actions=[
-                *print_jobs.status_actions(job, to),
+                *mv.actions,
                 PrintJobModel.attempts.set(attempt),
                 PrintJobModel.sent_at.set(clock.now_iso()),
                 *deadline,
-                PrintJobModel.history.set(
-                    PrintJobModel.history.append(
-                        [
-                            transitions.entry(
-                                "send", job.status, to, order_flow.SYSTEM, f"attempt {attempt}"
-                            )
-                        ]
-                    )
-                ),
             ],
-            condition=(PrintJobModel.status == job.status)
-            & (PrintJobModel.attempts == int(job.attempts or 0)),
+            condition=mv.condition & (PrintJobModel.attempts == int(job.attempts or 0)),
         )
     except UpdateError as exc:
         if is_condition_failure(exc):
@@ -371,29 +360,30 @@ def _record_late(job: PrintJobModel, now: int, sent_attempt: int | None) -> bool
     on the job being as read. False if it changed meanwhile (acknowledged, or handled by
     another run) or there was nothing to record."""
     actions: list[Any] = []
-    history = []
-    if job.status != "missed":
-        to = PRINT_JOB.target("miss", job.status)
-        actions += print_jobs.status_actions(job, to)
-        history.append(
-            transitions.entry("miss", job.status, to, order_flow.SYSTEM, "not acknowledged in time")
-        )
+    notes = []
     if sent_attempt is not None:
         actions += [
             PrintJobModel.attempts.set(sent_attempt),
             PrintJobModel.sent_at.set(clock.now_iso()),
             PrintJobModel.watch_at.set(now + print_jobs.resend_interval(sent_attempt)),
         ]
-        history.append(
+        notes.append(
             transitions.entry(
                 "resend", "missed", "missed", order_flow.SYSTEM, f"attempt {sent_attempt}"
             )
         )
-    if not actions:
+    if job.status != "missed":
+        mv = print_jobs.move(
+            job, "miss", order_flow.SYSTEM, "not acknowledged in time", notes_after=notes
+        )
+        actions, state = [*mv.actions, *actions], mv.condition
+    elif notes:  # already missed: the re-send is a note, no state changes
+        actions.append(PrintJobModel.history.set(PrintJobModel.history.append(notes)))
+        state = PrintJobModel.status == job.status
+    else:
         return False
-    actions.append(PrintJobModel.history.set(PrintJobModel.history.append(history)))
     condition = (
-        (PrintJobModel.status == job.status)
+        state
         & (PrintJobModel.attempts == int(job.attempts or 0))
         & (PrintJobModel.watch_at == int(job.watch_at))
     )

@@ -49,10 +49,29 @@ UNACKED = "unacked"  # value of the sparse by_watch index key while a job awaits
 LISTED_STATUSES = ("missed", "resolved")
 
 
-def status_actions(job: PrintJobModel, to: str) -> list[Any]:
-    """Update actions moving ``job`` (as read) to status ``to``: the status, and the
-    by_store_status key set in a listed state or removed on leaving one."""
-    actions = [PrintJobModel.status.set(to)]
+def move(
+    job: PrintJobModel, action: str, actor: transitions.Actor, reason: str | None = None, **kw: Any
+) -> transitions.Move:
+    """The transition writer's ``move`` for one step of ``job`` (as read), conditioned on
+    the job still being in the state read, plus the by_store_status key (index_actions).
+    ``kw``: notes and the like (db/transitions.py)."""
+    m = transitions.move(
+        PrintJobModel,
+        PRINT_JOB,
+        job.status,
+        [(action, reason)],
+        actor,
+        exact=True,
+        stamp=None,
+        **kw,
+    )
+    return transitions.Move(m.to, [*m.actions, *index_actions(job, m.to)], m.condition)
+
+
+def index_actions(job: PrintJobModel, to: str) -> list[Any]:
+    """Update actions for the by_store_status key of ``job`` (as read) moving to status
+    ``to``: set in a listed state, removed on leaving one."""
+    actions: list[Any] = []
     if to in LISTED_STATUSES:
         actions.append(PrintJobModel.store_status.set(f"{job.store_id}#{to}"))
     elif job.store_status is not None or job.status in LISTED_STATUSES:
@@ -282,19 +301,21 @@ def _record_acks(
         for a in new
     ]
     copies = {a.copy for a in new}
-    condition = PrintJobModel.status == job.status
-    for copy in sorted(copies):
-        condition &= ~PrintJobModel.acked_copies.contains(copy)
-    for other in sorted(acked):
-        condition &= PrintJobModel.acked_copies.contains(other)
     if job.status in PRINT_JOB.transitions["print"][0] and set(job.copies) <= acked | copies:
-        # the last copies: acknowledged and printed in one write
-        actions = [PrintJobModel.acked_copies.add(copies), *_printed(job, principal, entries)]
-    else:
+        # the last copies: acknowledged and printed in one write, in the state read
+        printed = _printed(job, principal, entries, exact=True)
+        actions = [PrintJobModel.acked_copies.add(copies), *printed.actions]
+        condition = printed.condition
+    else:  # notes alone: the state does not change
         actions = [
             PrintJobModel.acked_copies.add(copies),
             PrintJobModel.history.set(PrintJobModel.history.append(entries)),
         ]
+        condition = PrintJobModel.status == job.status
+    for copy in sorted(copies):
+        condition &= ~PrintJobModel.acked_copies.contains(copy)
+    for other in sorted(acked):
+        condition &= PrintJobModel.acked_copies.contains(other)
     try:
         job.update(actions=actions, condition=condition)  # loads the new item
     except UpdateError as exc:
@@ -316,23 +337,15 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
     reason = f"{body.reason} after {body.receive_count} receives: {body.message}"[:300]
     for _ in range(3):
         # A job already missed, printed, or resolved by staff only gets the history entry.
-        to = (
-            job.status
-            if job.status in ("missed", "printed", "resolved")
-            else PRINT_JOB.target("miss", job.status)
-        )
-        actions = [
-            PrintJobModel.history.set(
-                PrintJobModel.history.append(
-                    [transitions.entry("relay_failure", job.status, to, principal, reason)]
-                )
-            )
-        ]
-        if to != job.status:
-            actions += status_actions(job, to)
-        updates = {
-            "job": update_kwargs(PrintJobModel, job_id, actions, PrintJobModel.status == job.status)
-        }
+        if job.status in ("missed", "printed", "resolved"):  # a note: no state changes
+            to = job.status
+            note = transitions.entry("relay_failure", to, to, principal, reason)
+            actions = [PrintJobModel.history.set(PrintJobModel.history.append([note]))]
+            condition = PrintJobModel.status == job.status
+        else:  # missed, recorded as the relay's failure
+            m = move(job, "miss", principal, reason, recorded_as="relay_failure")
+            to, actions, condition = m.to, m.actions, m.condition
+        updates = {"job": update_kwargs(PrintJobModel, job_id, actions, condition)}
         if to == "missed":
             updates["order"] = update_kwargs(
                 OrderModel, job.order_id, flag_order_actions(True), order_exists()
@@ -349,29 +362,35 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
     raise Conflict("The job changed at the same time; retry.", code="print_job_changed")
 
 
-def _printed(job: PrintJobModel, principal: Principal, entries: list[Any]) -> list[Any]:
-    """Update actions that make ``job`` printed, recording ``entries`` first."""
-    to = PRINT_JOB.target("print", job.status)
-    entries = [*entries, transitions.entry("print", job.status, to, principal)]
-    return [
-        PrintJobModel.status.set(to),
+def _printed(
+    job: PrintJobModel, principal: Principal, entries: list[Any], *, exact: bool
+) -> transitions.Move:
+    """The move that makes ``job`` printed, recording ``entries`` (notes) first; ``exact``:
+    conditioned on the state read rather than on any state it may be printed from."""
+    m = transitions.move(
+        PrintJobModel,
+        PRINT_JOB,
+        job.status,
+        [("print", None)],
+        principal,
+        exact=exact,
+        stamp="printed_at",
+        notes_before=entries,
+    )
+    extra = [
         # Always: _mark_printed's condition accepts any source state, so the job may be
         # missed (listed) although it was read as sent. Removing an absent key is no write.
         PrintJobModel.store_status.remove(),
-        PrintJobModel.printed_at.set(clock.now_iso()),
         PrintJobModel.watch.remove(),
         PrintJobModel.watch_at.remove(),
-        PrintJobModel.history.set(PrintJobModel.history.append(entries)),
     ]
+    return transitions.Move(m.to, [*m.actions, *extra], m.condition)
 
 
 def _mark_printed(job: PrintJobModel, principal: Principal) -> None:
-    sources = PRINT_JOB.transitions["print"][0]
+    printed = _printed(job, principal, [], exact=False)
     try:
-        job.update(
-            actions=_printed(job, principal, []),
-            condition=PrintJobModel.status.is_in(*sources),
-        )
+        job.update(actions=printed.actions, condition=printed.condition)
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
@@ -429,21 +448,12 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
             or (principal.role in STAFF_ROLES and principal.store_id == job.store_id)
         ):
             raise NotFound(f"No print job {job_id!r}.", code="print_job_not_found")
-        to = PRINT_JOB.target("resolve", job.status)  # 409 unless missed
+        m = move(job, "resolve", principal, body.reason)  # 409 unless missed
         job_update = update_kwargs(
             PrintJobModel,
             job_id,
-            [
-                *status_actions(job, to),
-                PrintJobModel.watch.remove(),
-                PrintJobModel.watch_at.remove(),
-                PrintJobModel.history.set(
-                    PrintJobModel.history.append(
-                        [transitions.entry("resolve", job.status, to, principal, body.reason)]
-                    )
-                ),
-            ],
-            PrintJobModel.status == job.status,
+            [*m.actions, PrintJobModel.watch.remove(), PrintJobModel.watch_at.remove()],
+            m.condition,
         )
         if _resolve_with_flag(job, job_update):
             break
