@@ -167,7 +167,7 @@ def _budgets_left(
 
 
 def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return clock.parse(value)
 
 
 def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOffer:

@@ -70,7 +70,7 @@ def notifier_from_config() -> Notifier:
 
 def _china_time(utc_iso: str) -> str:
     """The customer reads local time: coupons are chain-wide, so China Standard Time."""
-    moment = datetime.fromisoformat(utc_iso.replace("Z", "+00:00"))
+    moment = clock.parse(utc_iso)
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 

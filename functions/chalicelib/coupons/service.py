@@ -55,7 +55,7 @@ def _utc(value: str | None, name: str, errors: list[dict[str, str]]) -> str | No
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = clock.parse(value)
     except ValueError:
         errors.append(field_error(name, "not an ISO-8601 time"))
         return value

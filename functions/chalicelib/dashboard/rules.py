@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from chalicelib.kernel import clock
+
 
 @dataclass(frozen=True)
 class PaidOrder:
@@ -69,7 +71,7 @@ def last_days(today: date, days: int) -> list[str]:
 
 def parse_iso(value: str) -> datetime:
     """A stored UTC ISO-8601 time ('...Z', with or without milliseconds)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return clock.parse(value)
 
 
 def latency_s(paid_at: str, printed_at: str) -> float:

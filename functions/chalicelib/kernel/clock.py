@@ -15,6 +15,12 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse(value: str) -> datetime:
+    """The inverse of ``iso`` (and of ``now_iso_ms``): an ISO-8601 time with a Z or an
+    offset, aware; a time without a zone stays naive (callers that take input check)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def now_iso() -> str:
     return iso(now())
 

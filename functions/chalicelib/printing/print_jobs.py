@@ -603,7 +603,7 @@ def list_jobs(principal: Principal, query: s.PrintJobQuery) -> s.PrintJobPage:
 
 
 def _age(now: float, iso: str) -> int:
-    return max(0, int(now - datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()))
+    return max(0, int(now - clock.parse(iso).timestamp()))
 
 
 def _daily_seqs(order_ids: set[str]) -> dict[str, int | None]:

@@ -430,7 +430,7 @@ def _get(relay_id: str) -> RelayModel:
 
 
 def _parse(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return clock.parse(iso)
 
 
 def _to_plain(body: s.Heartbeat) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def shards_for(peak_per_s: int, quantity: int) -> int:
 def _utc(value: str, name: str, errors: list[dict[str, str]]) -> str:
     """Normalise to 'YYYY-MM-DDTHH:MM:SSZ' so stored times compare as strings."""
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = clock.parse(value)
     except ValueError:
         errors.append(field_error(name, "not an ISO-8601 time"))
         return value
