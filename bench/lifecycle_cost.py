@@ -253,21 +253,29 @@ class DynamoUnits:
         wru = gsi = 0
         failed = call.error is not None
         tables = set()
+        where: Counter = Counter()  # "table" / "table.index" -> write units
         for table, key, tx, kind, before in call.extra.pop("before", []):
             after = self._image(table, key)
             size = max(item_size(before), item_size(after))
+            short = table.rsplit("-", 1)[-1]
+            where[short] += write_units(size, tx)
             wru += write_units(size, tx)
             if kind != "ConditionCheck" and not failed and before != after:
-                gsi += self._index_writes(table, before, after)
+                for index, units in self._index_writes(table, before, after).items():
+                    where[f"{short}.{index}"] += units
+                    gsi += units
                 tables.add(table)
-        call.extra.update(wru=wru + gsi, gsi_wru=gsi, rru=0.0, written_tables=tables)
+        call.extra.update(
+            wru=wru + gsi, gsi_wru=gsi, rru=0.0, written_tables=tables, wru_where=where
+        )
 
     def _index_writes(
         self, table: str, before: dict[str, Any] | None, after: dict[str, Any] | None
-    ) -> int:
+    ) -> Counter:
+        """Write units per index name that this change of the item costs."""
         t = self._table(table)
         table_keys = [n for n in (t.hash_key_attr, t.range_key_attr) if n]
-        units = 0
+        units: Counter = Counter()
         for index in t.global_indexes:
             keys = index.schema_key_attrs
 
@@ -286,9 +294,9 @@ class DynamoUnits:
             if old == new:
                 continue
             if old is not None and new is not None and any(old[k] != new[k] for k in keys):
-                units += write_units(item_size(old)) + write_units(item_size(new))
+                units[index.name] += write_units(item_size(old)) + write_units(item_size(new))
             else:
-                units += write_units(max(item_size(old), item_size(new)))
+                units[index.name] += write_units(max(item_size(old), item_size(new)))
         return units
 
     def _reads(self, call: rt.Call) -> float:
@@ -347,6 +355,7 @@ class StepStats:
     kind: str
     count: int = 0  # requests / invocations / relay actions
     calls: Counter = field(default_factory=Counter)  # "service.Operation" -> calls
+    wru_where: Counter = field(default_factory=Counter)  # "table[.index]" -> write units
     rru: float = 0.0
     wru: float = 0.0
     gsi_wru: float = 0.0
@@ -362,6 +371,7 @@ class StepStats:
             self.rru += c.extra.get("rru", 0.0)
             self.wru += c.extra.get("wru", 0)
             self.gsi_wru += c.extra.get("gsi_wru", 0)
+            self.wru_where.update(c.extra.get("wru_where", {}))
             if c.service == "sqs":
                 fifo = str(c.request.get("QueueUrl", "")).endswith(".fifo")
                 self.sqs_usd += SQS_USD_PER_REQUEST["fifo" if fifo else "standard"]
@@ -372,6 +382,7 @@ class StepStats:
     def merge(self, other: StepStats) -> None:
         self.count += other.count
         self.calls.update(other.calls)
+        self.wru_where.update(other.wru_where)
         for name in ("rru", "wru", "gsi_wru", "sqs_usd", "billed_ms"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.response_bytes += other.response_bytes
@@ -581,7 +592,7 @@ def lambda_usd(invocations: int, billed_ms: float) -> float:
     return invocations * LAMBDA_USD_PER_REQUEST + gb_s * LAMBDA_USD_PER_GB_S
 
 
-def report(tally: Tally, info: dict[str, Any]) -> None:
+def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> None:
     n = tally.orders
     per_k = 1000 / n
     steps = tally.steps
@@ -658,6 +669,14 @@ def report(tally: Tally, info: dict[str, Any]) -> None:
             f"{x.rru / n:6.2f} RRU  {x.wru / n:6.2f} WRU ({x.gsi_wru / n:5.2f})  "
             f"{x.billed_ms / x.count:6.1f} ms"
         )
+    if show_writes:
+        print("# write units per order by step and table[.index]:")
+        for name, x in steps.items():
+            if x.wru_where:
+                print(
+                    f"#   {name:<15} "
+                    + ", ".join(f"{w} {u / n:.2f}" for w, u in x.wru_where.most_common())
+                )
     print(
         "# AWS calls per order by operation: "
         + ", ".join(f"{name} {count / n:.2f}" for name, count in ops.most_common())
@@ -695,7 +714,10 @@ def _worker(n_orders: int, seed: int, first: int) -> bytes:
     tally = run(n_orders, seed, first)
     return pickle.dumps(
         {
-            "steps": {k: {**vars(v), "calls": dict(v.calls)} for k, v in tally.steps.items()},
+            "steps": {
+                k: {**vars(v), "calls": dict(v.calls), "wru_where": dict(v.wru_where)}
+                for k, v in tally.steps.items()
+            },
             **{k: v for k, v in vars(tally).items() if k != "steps"},
         }
     )
@@ -706,7 +728,8 @@ def _unpickle(data: bytes) -> Tally:
 
     raw = pickle.loads(data)  # noqa: S301 - from our own worker process
     steps = {
-        k: StepStats(**{**v, "calls": Counter(v["calls"])}) for k, v in raw.pop("steps").items()
+        k: StepStats(**{**v, "calls": Counter(v["calls"]), "wru_where": Counter(v["wru_where"])})
+        for k, v in raw.pop("steps").items()
     }
     return Tally(steps=steps, **raw)
 
@@ -720,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=min(2, os.cpu_count() or 1),
         help="worker processes, each with its own moto (default: 2, or 1 on one CPU)",
+    )
+    parser.add_argument(
+        "--writes", action="store_true", help="also print write units by table and index"
     )
     args = parser.parse_args(argv)
     jobs = max(1, min(args.jobs, args.orders))
@@ -740,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             for future in futures:
                 tally.merge(_unpickle(future.result()))
-    report(tally, {"seconds": time.perf_counter() - started, "jobs": jobs})
+    report(tally, {"seconds": time.perf_counter() - started, "jobs": jobs}, args.writes)
     return 0
 
 
