@@ -360,7 +360,7 @@ def auto_complete_due(now_epoch: int | None = None, limit: int = 1000) -> int:
     placed_by = datetime.fromtimestamp(min(now_epoch - days, _LAST_EPOCH), UTC)
     placed_by_key = placed_by.strftime("%Y-%m-%dT%H:%M:%S.999Z")  # created_at's form
     done = 0
-    for store in StoreModel.scan(attributes_to_get=["store_id"]):
+    for store in StoreModel.by_listing.query("stores"):  # every store, closed ones too
         for entry in OrderModel.by_store_queue.query(
             f"{store.store_id}#{DELIVERED_QUEUE}",
             OrderModel.created_at <= placed_by_key,
