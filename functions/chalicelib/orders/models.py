@@ -206,8 +206,8 @@ class OrderModel(Model):
     print_job_ids = UnicodeSetAttribute(default=set)
     history = ListAttribute(of=TransitionAttribute, default=list)
     expires_at = UnicodeAttribute()  # payment deadline
-    due_kind = UnicodeAttribute(null=True)
-    due_at = NumberAttribute(null=True)
+    due_kind = UnicodeAttribute(null=True)  # "expire" while unpaid (by_due)
+    due_at = NumberAttribute(null=True)  # payment deadline, or auto-completion once delivered
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
