@@ -108,7 +108,8 @@ def test_checkout_with_dispatch_is_two_steps_in_one_request(api, catalogue, toke
     assert got == {k: stored[k] for k in got}
     # Then on as after two requests: delivered (auto-completion due) and confirmed.
     assert step(api, staff, "deliver", oid)[0] == 200
-    assert OrderModel.get(oid).due_kind == "complete"
+    delivered = OrderModel.get(oid)
+    assert delivered.store_queue == "sh-a#delivered" and delivered.due_at is not None
     status, done = step(api, tokens_["customer"], "confirm", oid)
     assert status == 200 and done["status"] == "completed"
 

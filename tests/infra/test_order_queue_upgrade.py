@@ -4,8 +4,11 @@ backfill run between them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import boto3
 import pytest
+from chalicelib.kernel import config
 from chalicelib.orders.models import OrderModel
 
 from infra import backfill_order_queue
@@ -56,6 +59,14 @@ def _legacy(order_id: str, status: str, store: str = "sh-a") -> dict:
         "status": {"S": status},
         "store_status": {"S": f"{store}#{status}"},
         "created_at": {"S": f"2026-11-24T00:00:0{order_id[-1]}Z"},
+        "updated_at": {"S": "2026-11-24T06:00:00Z"},
+    }
+
+
+def _keys() -> dict[str, str | None]:
+    return {
+        o.order_id: o.store_queue
+        for o in OrderModel.scan(attributes_to_get=["order_id", "store_queue"])
     }
 
 
@@ -65,25 +76,63 @@ def test_the_backfill_keys_every_older_order_once(aws):
     for item in (
         _legacy("O-1", "paid"),
         _legacy("O-2", "ready_for_pickup", "sh-b"),
-        _legacy("O-3", "delivered"),
+        {**_legacy("O-3", "delivered"), "due_at": {"N": "1764600000"}},
         _legacy("O-4", "completed"),
         {**_legacy("O-5", "picking"), "store_queue": {"S": "sh-a#open"}},  # new code's
+        _legacy("O-6", "awaiting_payment"),
     ):
         ddb.put_item(TableName=table, Item=item)
-    assert backfill_order_queue.backfill(ddb, table) == 4
-    got = {
-        o.order_id: o.store_queue
-        for o in OrderModel.scan(attributes_to_get=["order_id", "store_queue"])
-    }
-    assert got == {
+    assert backfill_order_queue.backfill(ddb, table) == 3
+    assert _keys() == {
         "O-1": "sh-a#open",
         "O-2": "sh-b#open",
         "O-3": "sh-a#delivered",
-        "O-4": "sh-a#completed",
+        "O-4": None,  # final and unpaid orders are in no work-queue bucket
         "O-5": "sh-a#open",
+        "O-6": None,
     }
     assert backfill_order_queue.backfill(ddb, table) == 0  # a second run changes nothing
     assert [o.order_id for o in OrderModel.by_store_queue.query("sh-a#open")] == ["O-1", "O-5"]
+
+
+def test_the_backfill_takes_unpaid_and_final_orders_out_of_the_work_queue(aws):
+    """Orders as the release before wrote them: unpaid ones in the open bucket, final ones
+    in a bucket per status, delivered ones in by_due ("complete")."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    table = OrderModel.Meta.table_name
+    due = {"due_kind": {"S": "complete"}, "due_at": {"N": "1764600000"}}
+    for order_id, status, queue, extra in (
+        ("O-1", "awaiting_payment", "open", {"due_kind": {"S": "expire"}, "due_at": {"N": "9"}}),
+        ("O-2", "paid", "open", {}),
+        ("O-3", "delivered", "delivered", due),
+        ("O-4", "completed", "completed", {}),
+        ("O-5", "cancelled", "cancelled", {}),
+        ("O-6", "expired", "expired", {}),
+        ("O-7", "delivered", "delivered", {}),  # delivered before auto-completion existed
+    ):
+        item = {**_legacy(order_id, status), "store_queue": {"S": f"sh-a#{queue}"}, **extra}
+        ddb.put_item(TableName=table, Item=item)
+    assert backfill_order_queue.backfill(ddb, table) == 6
+    assert _keys() == {
+        "O-1": None,
+        "O-2": "sh-a#open",
+        "O-3": "sh-a#delivered",
+        "O-4": None,
+        "O-5": None,
+        "O-6": None,
+        "O-7": "sh-a#delivered",
+    }
+    assert backfill_order_queue.backfill(ddb, table) == 0
+    # by_due holds the unpaid order only; the delivered ones keep (or get) their due time.
+    assert [(k.order_id, k.due_kind) for k in OrderModel.by_due.scan()] == [("O-1", "expire")]
+    assert OrderModel.get("O-3").due_at == 1764600000
+    last_write = datetime(2026, 11, 24, 6, tzinfo=UTC)
+    days = timedelta(days=config.AUTO_COMPLETE_DAYS)
+    assert OrderModel.get("O-7").due_at == int((last_write + days).timestamp())
+    assert [o.order_id for o in OrderModel.by_store_queue.query("sh-a#delivered")] == [
+        "O-3",
+        "O-7",
+    ]
 
 
 def test_an_order_that_moves_during_the_backfill_is_keyed_by_its_new_status(aws, monkeypatch):

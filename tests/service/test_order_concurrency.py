@@ -314,3 +314,90 @@ def test_an_order_expiring_under_a_payment_in_flight_answers_the_provider_succes
     assert OrderModel.get(order.order_id).status == "expired"
     assert [r.reason for r in RefundModel.by_order.query(order.order_id)] == ["late_payment"]
     assert stock() == 10
+
+
+def test_a_payment_racing_expiry_leaves_the_order_keyed_by_where_it_ended(shop):
+    """The work queue's key follows the state that won: a paid order is in the store's
+    open bucket, an expired one in no bucket (it never entered)."""
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
+
+    shop(100)
+    outcomes: Counter = Counter()
+    for n in range(ROUNDS):
+        order, _ = orders.place(customer(n), f"expiry-key-race-{n:04d}", cart(1))
+        headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+
+        def work(i: int, headers=headers, body=body):  # type: ignore[no-untyped-def]
+            if i == 0:
+                return orders.expire_due(now_epoch=2**40)
+            return payments.notify("local", headers, body)
+
+        race(2, work)
+        final = OrderModel.get(order.order_id, consistent_read=True)
+        outcomes[final.status] += 1
+        expected = f"{STORE}#open" if final.status == "paid" else None
+        assert final.store_queue == expected, final.status
+        queued = [o.order_id for o in OrderModel.by_store_queue.query(f"{STORE}#open")]
+        assert (order.order_id in queued) is (final.status == "paid")
+        assert final.due_kind is None and final.due_at is None
+    assert sum(outcomes.values()) == ROUNDS and set(outcomes) <= {"paid", "expired"}
+
+
+def test_a_customer_confirming_as_auto_completion_runs_completes_the_order_once(shop):
+    """Receipt confirmed while the hourly job completes the same delivered order: one of
+    them completes it, the other is refused or passes; the order leaves the work queue."""
+    from chalicelib.auth.principal import Principal
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders import store_workflow as wf
+    from chalicelib.orders import store_workflow_schemas as w
+    from chalicelib.orders.payment_providers import provider
+
+    shop(100)
+    hq = Principal("hq-race", "hq_admin")
+    delivery = msgspec.convert(
+        {
+            "store_id": STORE,
+            "fulfilment": "delivery",
+            "items": [{"sku": SKU, "qty": 1}],
+            "address": {
+                "name": "王女士",
+                "phone": "13800000000",
+                "line": "南京西路1618号 1201",
+                "lat": 31.2240,
+                "lng": 121.4460,
+            },
+        },
+        type(cart()),
+    )
+    winners: Counter = Counter()
+    for n in range(ROUNDS):
+        who = customer(n)
+        order, _ = orders.place(who, f"confirm-race-{n:04d}", delivery)
+        oid = order.order_id
+        payments.notify("local", *provider("local").make_notification(oid, order.total_fen))
+        wf.pick(hq, oid, w.PickResult(lines=[w.PickedLine(sku=SKU, picked_qty=1)]))
+        wf.checkout(hq, STORE, w.Checkout(order_code=oid, then="dispatch"))
+        wf.deliver(hq, oid)
+        assert OrderModel.get(oid).store_queue == f"{STORE}#delivered"
+
+        def work(i: int, oid=oid, who=who):  # type: ignore[no-untyped-def]
+            if i == 0:
+                return wf.auto_complete_due(now_epoch=2**40)
+            return wf.confirm_receipt(who, oid)
+
+        completed, confirmed = race(2, work)
+        final = OrderModel.get(oid, consistent_read=True)
+        ends = [h.action for h in final.history if h.to_state == "completed"]
+        assert final.status == "completed" and len(ends) == 1, [h.action for h in final.history]
+        winners[ends[0]] += 1
+        assert completed == (1 if ends == ["auto_complete"] else 0)
+        if ends == ["confirm_receipt"]:
+            assert not isinstance(confirmed, ApiError), confirmed
+        else:
+            assert isinstance(confirmed, ApiError) and confirmed.status == 409, confirmed
+        assert final.store_queue is None and final.due_at is None
+        assert list(OrderModel.by_store_queue.query(f"{STORE}#delivered")) == []
+    assert sum(winners.values()) == ROUNDS

@@ -115,15 +115,21 @@ ORDER = Machine(
 # The store's work queue (the orders table's by_store_queue index) keys an order by store
 # and a bucket that stays the same while the store works on it, so a step rewrites one
 # small index entry (the status is projected) instead of moving it (delete + insert). An
-# order is "open" from placing until it is delivered or final; delivered orders wait days
-# for the customer (auto-completion) and the final states pile up for ever, so each keeps
-# a bucket of its own rather than making every work-queue read walk past them.
+# order is "open" from payment until it is delivered; delivered orders wait days for the
+# customer (auto-completion reads their bucket), so they keep a bucket of their own rather
+# than making every work-queue read walk past them. Unpaid orders (the store cannot act on
+# them) and final ones (which would pile up for ever) are in no bucket: the order enters
+# the index when paid and leaves it (one delete, not a key change) when final; the store's
+# lists of those come from its business days (the by_store_day index).
 OPEN_QUEUE = "open"
+DELIVERED_QUEUE = "delivered"
 
 
-def order_queue(status: str) -> str:
-    """The work-queue bucket of an order in ``status``."""
-    return status if status in ORDER.final or status == "delivered" else OPEN_QUEUE
+def order_queue(status: str) -> str | None:
+    """The work-queue bucket of an order in ``status``; None: in no bucket."""
+    if status == ORDER.initial or status in ORDER.final:
+        return None
+    return DELIVERED_QUEUE if status == "delivered" else OPEN_QUEUE
 
 
 # 退款: a refund is created, sent to the payment provider, and confirmed by it.

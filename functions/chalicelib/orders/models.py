@@ -103,17 +103,19 @@ class BudgetUseAttribute(MapAttribute):
 
 class OrdersByStoreQueue(GlobalSecondaryIndex):
     """A store's orders by work-queue bucket (kernel.states.order_queue), oldest first:
-    "<store>#open" holds every order from placing until it is delivered, cancelled or
-    expired; delivered and final orders have a bucket per status. The key stays the same
-    from one step to the next, so a step rewrites the entry (one small index write)
-    instead of moving it (two); lists filter on the projected status in the query itself.
-    pickup_code is projected for the pickup counter's lookup."""
+    "<store>#open" holds every order from payment until it is delivered, cancelled or
+    completed; "<store>#delivered" the delivered ones until they complete (the
+    auto-completion job reads it). Unpaid and final orders are in no bucket (their lists
+    come from by_store_day). The key stays the same from one step to the next, so a step
+    rewrites the entry (one small index write) instead of moving it (two); lists filter
+    on the projected status in the query itself. pickup_code is projected for the pickup
+    counter's lookup."""
 
     class Meta:
         index_name = "by_store_queue"
         projection = IncludeProjection(["status", "pickup_code"])
 
-    store_queue = UnicodeAttribute(hash_key=True)  # "<store_id>#open", "<store_id>#completed"
+    store_queue = UnicodeAttribute(hash_key=True)  # "<store_id>#open", "<store_id>#delivered"
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -151,8 +153,9 @@ class OrdersByStoreDay(GlobalSecondaryIndex):
 
 
 class OrdersDue(GlobalSecondaryIndex):
-    """Sparse index of orders a scheduled job must act on: unpaid orders by payment
-    deadline ("expire"), delivered orders by auto-completion time ("complete")."""
+    """Sparse index of unpaid orders by payment deadline (due_kind "expire"), for the
+    expiry job. Delivered orders are not in it: the auto-completion job reads each store's
+    delivered bucket of by_store_queue (the order keeps its due_at, without a due_kind)."""
 
     class Meta:
         index_name = "by_due"
@@ -172,7 +175,9 @@ class OrderModel(Model):
     store_id = UnicodeAttribute()
     fulfilment = UnicodeAttribute()  # "delivery" | "pickup"
     status = UnicodeAttribute()
-    store_queue = UnicodeAttribute()  # "<store_id>#<kernel.states.order_queue(status)>"
+    # "<store_id>#<kernel.states.order_queue(status)>" while paid and not final (unset
+    # before payment and once final: order_flow.queue_key)
+    store_queue = UnicodeAttribute(null=True)
     store_day = UnicodeAttribute()
     address = AddressAttribute(null=True)
     remark = UnicodeAttribute(null=True)
@@ -201,8 +206,8 @@ class OrderModel(Model):
     print_job_ids = UnicodeSetAttribute(default=set)
     history = ListAttribute(of=TransitionAttribute, default=list)
     expires_at = UnicodeAttribute()  # payment deadline
-    due_kind = UnicodeAttribute(null=True)
-    due_at = NumberAttribute(null=True)
+    due_kind = UnicodeAttribute(null=True)  # "expire" while unpaid (by_due)
+    due_at = NumberAttribute(null=True)  # payment deadline, or auto-completion once delivered
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()

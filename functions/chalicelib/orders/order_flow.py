@@ -60,13 +60,24 @@ def note_actions(order: OrderModel, note: str, actor: Principal, reason: str) ->
     ]
 
 
+def queue_key(store_id: str, status: str) -> str | None:
+    """The ``store_queue`` (by_store_queue key) of an order in ``status``; None: unset."""
+    bucket = order_queue(status)
+    return None if bucket is None else f"{store_id}#{bucket}"
+
+
 def queue_actions(order: OrderModel, to: str) -> list[Any]:
-    """The action that moves the order to ``to``'s work-queue bucket, if that differs
-    from the bucket it is in: setting the key to the value it has would change nothing,
-    and leaving it out keeps the step from looking like a move."""
-    if order_queue(to) == order_queue(str(order.status)):
+    """The action that puts the order in ``to``'s work-queue bucket: SET when paid or
+    moving between buckets, REMOVE when it becomes final (deleting the index entry is one
+    index write, a key change two). Compared with the key the order was read with, not
+    the one its status implies, so an order keyed by an older release is put right by
+    its next step; a step that keeps the key writes none (it would look like a move)."""
+    key = queue_key(str(order.store_id), to)
+    if key == order.store_queue:
         return []
-    return [OrderModel.store_queue.set(f"{order.store_id}#{order_queue(to)}")]
+    if key is None:
+        return [OrderModel.store_queue.remove()]
+    return [OrderModel.store_queue.set(key)]
 
 
 def transition_actions(

@@ -491,7 +491,7 @@ def _build_order(
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
-        store_queue=f"{body.store_id}#{order_queue(order_flow.ORDER.initial)}",
+        # no store_queue: the store's work queue takes the order when it is paid
         store_day=f"{body.store_id}#{local_day}",
         address=None
         if body.address is None or body.fulfilment != "delivery"
@@ -718,6 +718,8 @@ def list_store(principal: Principal, store_id: str, query: s.StoreOrderQuery) ->
     if not principal.can_act_for_store(store_id):
         raise Forbidden("Your account belongs to another store.", code="other_store")
     bucket = order_queue(query.status)
+    if bucket is None:  # store_workflow.list_orders refuses these statuses (422)
+        raise ValueError(f"{query.status} orders are in no work-queue bucket")
     queue = f"{store_id}#{bucket}"
     results = OrderModel.by_store_queue.query(
         queue,

@@ -26,13 +26,16 @@ area = Area("store orders", __name__, "The store's work on orders: pick, check o
 def store_orders(store_id: str, query: s.StoreOrderQuery, principal: Principal) -> s.OrderPage:
     """Without ``date``: the store's work queue in one status, **oldest first**:
     ``status=paid`` (to pick, the default), ``picking``, ``picked`` (to check out),
-    ``checked_out`` (to hand to the courier), ``ready_for_pickup``...
+    ``checked_out`` (to hand to the courier), ``ready_for_pickup``, ``out_for_delivery``,
+    ``delivered`` (waiting for the customer's confirmation).
 
     With ``date`` (a business day, YYYY-MM-DD in the store's time zone): the orders created
     that day, **newest first**, in ``status`` — which is still ``paid`` when not given —
-    or in every status with ``status=any`` (unpaid, expired and cancelled orders too).
-    ``status=any`` without ``date`` is refused (422 on ``status``), as is a date that is
-    not a calendar day (422 on ``date``).
+    or in every status with ``status=any``. Unpaid orders (``awaiting_payment``, which the
+    store cannot act on) and final ones (``completed``, ``cancelled``, ``expired``) are in
+    no work queue: they are listed by day only. ``status=any`` or one of those statuses
+    without ``date`` is refused (422 on ``status``), as is a date that is not a calendar
+    day (422 on ``date``).
 
     ``limit`` per page (default 20, at most 100); pass ``next_cursor`` back as ``cursor``
     with the same ``status`` and ``date``. Staff of the store and head office (403

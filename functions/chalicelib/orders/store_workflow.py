@@ -39,7 +39,7 @@ Rules this module decides:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, require_store_access
@@ -47,13 +47,14 @@ from chalicelib.checkout import service as promotions_checkout
 from chalicelib.db.transactions import TransactionCancelled, Tx
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
-from chalicelib.kernel.states import ORDER, order_queue
+from chalicelib.kernel.states import DELIVERED_QUEUE, ORDER, order_queue
 from chalicelib.orders import order_flow, refunds
 from chalicelib.orders import schemas as s
 from chalicelib.orders import service as orders
 from chalicelib.orders import store_workflow_schemas as w
 from chalicelib.orders.models import OrderModel, RefundModel, line_path
 from chalicelib.printing import print_jobs
+from chalicelib.stores.models import StoreModel
 
 
 def _not_found(order_id: str) -> NotFound:
@@ -81,6 +82,10 @@ def list_orders(principal: Principal, store_id: str, query: s.StoreOrderQuery) -
         errors.append(field_error("status", f"one of {', '.join(sorted(ORDER.states()))}, or any"))
     elif query.status == ANY_STATUS and query.date is None:
         errors.append(field_error("status", "any needs date: give a business day"))
+    elif query.date is None and order_queue(query.status) is None:
+        # Unpaid and final orders are in no work queue (the store cannot act on them):
+        # they are listed by business day.
+        errors.append(field_error("status", f"{query.status} needs date: give a business day"))
     if query.date is not None:
         try:
             date.fromisoformat(query.date)
@@ -278,7 +283,9 @@ def deliver(principal: Principal, order_id: str) -> s.Order:
     AUTO_COMPLETE_DAYS unless the customer confirms receipt first."""
     order = store_order(principal, order_id)
     due = int(clock.now().timestamp()) + config.AUTO_COMPLETE_DAYS * 86400
-    extra = [OrderModel.due_kind.set("complete"), OrderModel.due_at.set(due)]
+    # due_at without a due_kind: not in by_due (an index write saved); the order moves to
+    # the delivered bucket in this write, which auto_complete_due reads.
+    extra = [OrderModel.due_at.set(due)]
     return orders.view(order_flow.apply(order, "deliver", principal, extra=extra), principal)
 
 
@@ -327,30 +334,54 @@ def confirm_receipt(principal: Principal, order_id: str) -> s.Order:
     order = order_flow.get(order_id)
     if principal.role != CUSTOMER or order.customer_id != principal.subject:
         raise _not_found(order_id)
-    extra = [OrderModel.due_kind.remove(), OrderModel.due_at.remove()]
     return orders.view(
-        order_flow.apply(order, "confirm_receipt", principal, extra=extra), principal
+        order_flow.apply(order, "confirm_receipt", principal, extra=_due_cleared()), principal
     )
 
 
+_LAST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: "everything" for a job run by hand
+
+
+def _due_cleared() -> list[Any]:
+    # due_kind too: an order delivered by an older release is also in by_due ("complete").
+    return [OrderModel.due_kind.remove(), OrderModel.due_at.remove()]
+
+
 def auto_complete_due(now_epoch: int | None = None, limit: int = 1000) -> int:
-    """Scheduled: complete delivered orders whose customer did not confirm within
-    AUTO_COMPLETE_DAYS. Returns how many completed."""
+    """Scheduled (hourly): complete delivered orders whose customer did not confirm within
+    AUTO_COMPLETE_DAYS of delivery. Returns how many completed (at most ``limit``).
+
+    Reads each store's delivered bucket of by_store_queue, oldest first, and only the
+    orders placed at least AUTO_COMPLETE_DAYS ago (a key condition: an order is delivered
+    after it is placed, so none placed since can be due); each such order is read and
+    completed when its due_at has passed. One Query per store, no index of its own."""
     now_epoch = int(now_epoch if now_epoch is not None else clock.now().timestamp())
+    days = config.AUTO_COMPLETE_DAYS * 86400
+    placed_by = datetime.fromtimestamp(min(now_epoch - days, _LAST_EPOCH), UTC)
+    placed_by_key = placed_by.strftime("%Y-%m-%dT%H:%M:%S.999Z")  # created_at's form
     done = 0
-    for key in OrderModel.by_due.query("complete", OrderModel.due_at <= now_epoch, limit=limit):
-        order = order_flow.get(key.order_id)
-        if order.status != "delivered":
-            continue
-        try:
-            order_flow.apply(
-                order,
-                "auto_complete",
-                order_flow.SYSTEM,
-                f"not confirmed within {config.AUTO_COMPLETE_DAYS} days",
-                extra=[OrderModel.due_kind.remove(), OrderModel.due_at.remove()],
-            )
-            done += 1
-        except Conflict:
-            continue  # confirmed by the customer at the same moment
+    for store in StoreModel.by_listing.query("stores"):  # every store, closed ones too
+        for entry in OrderModel.by_store_queue.query(
+            f"{store.store_id}#{DELIVERED_QUEUE}",
+            OrderModel.created_at <= placed_by_key,
+            scan_index_forward=True,
+        ):
+            if done >= limit:
+                return done
+            order = order_flow.get(entry.order_id)
+            if order.status != "delivered" or order.due_at is None:
+                continue
+            if int(order.due_at) > now_epoch:
+                continue  # placed long ago but delivered lately: not due yet
+            try:
+                order_flow.apply(
+                    order,
+                    "auto_complete",
+                    order_flow.SYSTEM,
+                    f"not confirmed within {config.AUTO_COMPLETE_DAYS} days",
+                    extra=_due_cleared(),
+                )
+                done += 1
+            except Conflict:
+                continue  # confirmed by the customer at the same moment
     return done
