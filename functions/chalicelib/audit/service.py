@@ -95,6 +95,16 @@ def piece_of(entry: AuditEntryModel) -> TxPiece:
     )
 
 
+def raw_put(entry: AuditEntryModel) -> dict[str, Any]:
+    """The entry as a prepared put for ``db.transactions.transact_raw``."""
+    return entry.get_save_kwargs_from_instance(condition=AuditEntryModel.entry_id.does_not_exist())
+
+
+def raw_puts(entry: AuditEntryModel | None) -> dict[str, dict[str, Any]]:
+    """``{"audit": put}`` for ``transact_raw(puts=...)``, or {} without an entry."""
+    return {} if entry is None else {"audit": raw_put(entry)}
+
+
 def add(tx: Tx, *args: Any, **kwargs: Any) -> AuditEntryModel | None:
     """``new_entry(*args, **kwargs)`` added to ``tx`` (nothing when nothing changed)."""
     entry = new_entry(*args, **kwargs)
