@@ -163,6 +163,7 @@ function signOut(reason) {
   stores.forget();
   clearTimers();
   if (reason) sessionStorage.setItem("daojia.signin_reason", reason);
+  else sessionStorage.removeItem("daojia.signin_reason");
   location.hash = "#/signin";
   render();
 }
