@@ -105,6 +105,13 @@ def raw_puts(entry: AuditEntryModel | None) -> dict[str, dict[str, Any]]:
     return {} if entry is None else {"audit": raw_put(entry)}
 
 
+def with_entry(tx: Tx, entry: AuditEntryModel | None, *_changes: Any) -> None:
+    """Add ``entry`` (if any) to ``tx`` after the change's pieces (the other arguments,
+    already added: this lets a one-line ``transact(lambda tx: ...)`` carry its entry)."""
+    if entry is not None:
+        piece_of(entry).add_to(tx)
+
+
 def add(tx: Tx, *args: Any, **kwargs: Any) -> AuditEntryModel | None:
     """``new_entry(*args, **kwargs)`` added to ``tx`` (nothing when nothing changed)."""
     entry = new_entry(*args, **kwargs)
@@ -189,6 +196,7 @@ def listing(principal: Principal, query: s.AuditQuery) -> s.AuditPage:
     if query.target_type and not query.target_id:
         filters.append(M.target_type == query.target_type)
     partitions: list[str]
+    index: Any
     if query.target_id and query.target_type:
         index, attr = M.by_target, "target"
         partitions = [rules.target_key(query.target_type, query.target_id)]

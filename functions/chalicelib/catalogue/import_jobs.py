@@ -109,7 +109,7 @@ def create_job(
         {"kind": kind, "file_format": fmt, "bytes": len(data), "object_key": key},
     )
     # The job and its audit entry in one transaction (the job id is new on every upload).
-    transact(lambda tx: (tx.save(job, label="job"), entry and audit.piece_of(entry).add_to(tx)))
+    transact(lambda tx: audit.with_entry(tx, entry, tx.save(job, label="job")))
     sqs_client().send_message(
         QueueUrl=queue_url("imports"), MessageBody=json.dumps({"job_id": job_id})
     )

@@ -161,11 +161,12 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
     )
     try:
         transact(
-            lambda tx: (
+            lambda tx: audit.with_entry(
+                tx,
+                entry,
                 tx.save(
                     m, condition=CouponTemplateModel.template_id.does_not_exist(), label="template"
                 ),
-                entry and audit.piece_of(entry).add_to(tx),
             )
         )
     except TransactionCancelled as exc:
@@ -283,7 +284,7 @@ def update_template(
         if f in after:
             condition &= getattr(t, f) == before[f]
     action = {"paused": "coupon_template.pause", "active": "coupon_template.resume"}.get(
-        after.get("status") if after.get("status") != before.get("status") else "",
+        str(after["status"]) if after.get("status", before["status"]) != before["status"] else "",
         "coupon_template.update",
     )
     entry = audit.new_entry(
@@ -291,14 +292,15 @@ def update_template(
     )
     try:
         transact(
-            lambda tx: (
+            lambda tx: audit.with_entry(
+                tx,
+                entry,
                 tx.update(
                     CouponTemplateModel(template_id),
                     actions=actions,
                     condition=condition,
                     label="template",
                 ),
-                entry and audit.piece_of(entry).add_to(tx),
             )
         )
     except TransactionCancelled as exc:
