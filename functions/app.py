@@ -8,6 +8,7 @@ import logging
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import jobs
+from chalicelib.audit import routes as audit
 from chalicelib.auth.authorizer import authorizer_blueprint
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
@@ -45,6 +46,7 @@ AREAS = (
     coupons,
     promotions,
     events,
+    audit,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

@@ -147,11 +147,23 @@ async function render() {
   }
 }
 
+let expiryTimer = null;
+
+/** Sign out with "session expired" when the token runs out while the site is open. */
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const left = session.msLeft();
+  // setTimeout holds at most ~24.8 days; tokens live hours.
+  if (left !== null) expiryTimer = setTimeout(() => signOut(t("signin.expired")), Math.max(left, 0));
+}
+
 function signOut(reason) {
+  clearTimeout(expiryTimer);
   session.clear();
   stores.forget();
   clearTimers();
   if (reason) sessionStorage.setItem("daojia.signin_reason", reason);
+  else sessionStorage.removeItem("daojia.signin_reason");
   location.hash = "#/signin";
   render();
 }
@@ -171,7 +183,17 @@ async function boot() {
     banner.textContent = t("error.config", { error: String(err) });
     return;
   }
-  session.load();
+  if (!session.load() && session.expired()) {
+    sessionStorage.setItem("daojia.signin_reason", t("signin.expired"));
+  }
+  // Signed out (or in as someone else) in another tab: this tab follows.
+  session.watch((signedIn) => {
+    stores.forget();
+    if (signedIn) render();
+    else signOut();
+  });
+  watchExpiry();
+  window.addEventListener("daojia:signed-in", watchExpiry);
   document.getElementById("signout").addEventListener("click", () => signOut());
   document.getElementById("lang").addEventListener("click", async () => {
     const other = LANGUAGES.find((l) => l !== currentLanguage());

@@ -109,7 +109,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     # The site hides other stores, and the API refuses them anyway.
     status = site.page.evaluate(
         """async (api) => {
-            const token = JSON.parse(sessionStorage.getItem("daojia.session")).token;
+            const token = JSON.parse(localStorage.getItem("daojia.session")).token;
             const r = await fetch(api + "/admin/stores/sh-xuhui/orders",
                                   {headers: {Authorization: "Bearer " + token}});
             return r.status;

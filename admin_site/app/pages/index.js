@@ -8,6 +8,7 @@
 //   roles    who may open it (session.HQ, MANAGER, STAFF); the API checks again
 //   public   true for the sign-in page only
 //   render(ctx) -> Promise<Element>; ctx has params, query, navigate, rerender, every
+import audit from "./audit.js";
 import catalogue from "./catalogue.js";
 import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
@@ -33,5 +34,6 @@ export const PAGES = [
   coupons,
   wallet,
   promotions,
+  audit,
   signin,
 ];

@@ -13,8 +13,9 @@ export default {
     const username = h("input", { name: "username", autocomplete: "username", required: true, autofocus: true });
     const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
     const messages = slot();
+    // Kept until the next sign-in, so a second render of this page (a redirect) still
+    // says why the user is here.
     const reason = sessionStorage.getItem("daojia.signin_reason");
-    sessionStorage.removeItem("daojia.signin_reason");
     if (reason) messages.show(h("div", { class: "msg error", role: "alert" }, reason));
     const submit = h("button", { type: "submit", class: "primary" }, t("signin.submit"));
     const form = h(
@@ -28,6 +29,7 @@ export default {
               throw new Error(t("signin.not_staff"));
             }
             session.save(result);
+            sessionStorage.removeItem("daojia.signin_reason");
             window.dispatchEvent(new Event("daojia:signed-in"));
           });
         },

@@ -16,11 +16,13 @@ from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.catalogue import rules
 from chalicelib.catalogue import schemas as s
 from chalicelib.catalogue.imports import ApplyResult, apply_products, apply_store_items
 from chalicelib.catalogue.models import ImportJobModel
+from chalicelib.db.transactions import transact
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import NotFound, ValidationFailed, field_error
 from chalicelib.kernel.queues import queue_url, sqs_client
@@ -99,7 +101,15 @@ def create_job(
         created_by=principal.subject,
         created_at=clock.now_iso_ms(),
     )
-    job.save()
+    entry = audit.new_entry(
+        principal,
+        "import.start",
+        audit.Target("import", job_id),
+        {},
+        {"kind": kind, "file_format": fmt, "bytes": len(data), "object_key": key},
+    )
+    # The job and its audit entry in one transaction (the job id is new on every upload).
+    transact(lambda tx: audit.with_entry(tx, entry, tx.save(job, label="job")))
     sqs_client().send_message(
         QueueUrl=queue_url("imports"), MessageBody=json.dumps({"job_id": job_id})
     )

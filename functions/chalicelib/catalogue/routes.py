@@ -75,7 +75,7 @@ def upsert_product(sku: str, body: s.ProductUpsert, principal: Principal) -> s.P
         raise ValidationFailed(
             "Bad SKU.", details=[field_error("sku", "1-32 letters, digits, '_' or '-'")]
         )
-    return service.upsert_product(sku, body)
+    return service.upsert_product(sku, body, principal)
 
 
 @area.route(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, QueryError, UpdateError
+from pynamodb.exceptions import DoesNotExist, QueryError
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.catalogue import schemas as s
 from chalicelib.catalogue.models import CategoryTreeModel, ProductModel, StoreItemModel
 from chalicelib.catalogue.rules import category_key, matches_search
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import BadRequest, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.stores.service import get_store_model
@@ -231,6 +234,11 @@ def categories() -> s.CategoryTree:
     )
 
 
+def _plain(value: Any) -> Any:
+    """A stored number as an int (money in fen, stock), other values as they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def update_store_item(
     store_id: str, sku: str, body: s.StoreItemUpdate, principal: Principal
 ) -> s.AdminStoreItem:
@@ -250,28 +258,75 @@ def update_store_item(
         raise ValidationFailed(
             "Nothing to change.", details=[field_error("(body)", "give at least one field")]
         )
-    item = StoreItemModel(store_id, sku)
-    actions = [getattr(StoreItemModel, f).set(v) for f, v in fields.items()]
-    actions.append(StoreItemModel.updated_at.set(clock.now_iso()))
-    try:
-        item.update(actions=actions, condition=StoreItemModel.sku.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+    # Read, then write on the condition that the fields are still as read, with the audit
+    # entry in the same transaction: its "before" is what the write replaced. Orders
+    # decrement stock meanwhile: a changed field is read again (a few attempts).
+    for attempt in range(4):
+        try:
+            item = StoreItemModel.get(store_id, sku, consistent_read=True)
+        except DoesNotExist:
             raise NotFound(
                 f"Store {store_id!r} does not sell {sku!r}.", code="product_not_found"
             ) from None
-        raise
+        before = {f: _plain(getattr(item, f)) for f in fields}
+        entry = audit.new_entry(
+            principal,
+            "store_item.update",
+            audit.Target("store_item", f"{store_id}/{sku}", store_id),
+            before,
+            fields,
+        )
+        actions = [getattr(StoreItemModel, f).set(v) for f, v in fields.items()]
+        actions.append(StoreItemModel.updated_at.set(clock.now_iso()))
+        condition = StoreItemModel.sku.exists()
+        for f, v in before.items():
+            condition &= getattr(StoreItemModel, f) == v
+
+        def write(
+            tx: Tx,
+            item: StoreItemModel = item,
+            actions: list = actions,
+            condition: Any = condition,
+            entry: Any = entry,
+        ) -> None:
+            tx.update(item, actions=actions, condition=condition, label="item")
+            if entry is not None:
+                audit.piece_of(entry).add_to(tx)
+
+        try:
+            transact(write)
+            break
+        except TransactionCancelled as exc:
+            if "item" not in exc.failed or attempt == 3:
+                raise
+    item = StoreItemModel.get(store_id, sku, consistent_read=True)
     return admin_item_view(item, ProductModel.get(sku))
 
 
-def upsert_product(sku: str, body: s.ProductUpsert) -> s.Product:
-    """Create or replace one product; a category change re-files it in every store."""
+def upsert_product(
+    sku: str, body: s.ProductUpsert, principal: Principal | None = None
+) -> s.Product:
+    """Create or replace one product; a category change re-files it in every store. The
+    product and its store items are several writes (imports' path): the audit entry is
+    written after them (docs/audit.md says so)."""
+    import msgspec
+
     from chalicelib.catalogue.imports import apply_products
     from chalicelib.catalogue.rules import ProductRow
 
+    try:
+        before = msgspec.to_builtins(product_view(ProductModel.get(sku, consistent_read=True)))
+    except DoesNotExist:
+        before = {}
     row = ProductRow(sku=sku, **{f: getattr(body, f) for f in body.__struct_fields__})
     apply_products([row])
-    return product_view(ProductModel.get(sku, consistent_read=True))
+    after = product_view(ProductModel.get(sku, consistent_read=True))
+    if principal is not None:
+        action = "product.update" if before else "product.create"
+        audit.record(
+            principal, action, audit.Target("product", sku), before, msgspec.to_builtins(after)
+        )
+    return after
 
 
 __all__ = [

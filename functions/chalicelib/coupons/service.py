@@ -22,6 +22,7 @@ from chalice import Response
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
@@ -150,10 +151,26 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         created_at=now,
         updated_at=now,
     )
+    entry = audit.new_entry(
+        principal,
+        "coupon_template.create",
+        audit.Target("coupon_template", tid),
+        {},
+        msgspec.to_builtins(template_view(m)),
+        key="create",  # a retry with the same template_id reproduces it
+    )
     try:
-        m.save(condition=CouponTemplateModel.template_id.does_not_exist())
-    except Exception as exc:  # PutError wrapping ConditionalCheckFailed
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        transact(
+            lambda tx: audit.with_entry(
+                tx,
+                entry,
+                tx.save(
+                    m, condition=CouponTemplateModel.template_id.does_not_exist(), label="template"
+                ),
+            )
+        )
+    except TransactionCancelled as exc:
+        if "template" not in exc.failed:
             raise
         existing = get_template(tid)
         if existing.request_hash != digest:
@@ -262,10 +279,32 @@ def update_template(
     if body.total_quantity is not None:
         actions.append(t.total_quantity.set(body.total_quantity))
         condition &= t.issued_count <= body.total_quantity
+    before, after = _audited(current, body)
+    for f in ("name", "status"):  # the entry's "before" is what the update replaced
+        if f in after:
+            condition &= getattr(t, f) == before[f]
+    action = {"paused": "coupon_template.pause", "active": "coupon_template.resume"}.get(
+        str(after["status"]) if after.get("status", before["status"]) != before["status"] else "",
+        "coupon_template.update",
+    )
+    entry = audit.new_entry(
+        principal, action, audit.Target("coupon_template", template_id), before, after
+    )
     try:
-        CouponTemplateModel(template_id).update(actions=actions, condition=condition)
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        transact(
+            lambda tx: audit.with_entry(
+                tx,
+                entry,
+                tx.update(
+                    CouponTemplateModel(template_id),
+                    actions=actions,
+                    condition=condition,
+                    label="template",
+                ),
+            )
+        )
+    except TransactionCancelled as exc:
+        if "template" not in exc.failed:
             raise
         latest = get_template(template_id)
         details = []
@@ -282,6 +321,18 @@ def update_template(
         ) from None
     forget_auto_cache()
     return template_view(get_template(template_id))
+
+
+def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict, dict]:
+    """The fields a template update sends, before and after (money in fen)."""
+    before = {
+        "name": current.name,
+        "status": current.status,
+        "budget_fen": _n(current.budget_fen),
+        "total_quantity": _n(current.total_quantity),
+    }
+    after = {f: getattr(body, f) for f in before if getattr(body, f) is not None}
+    return before, after
 
 
 # --- issuing --------------------------------------------------------------------------
@@ -405,8 +456,19 @@ def bulk_issue(principal: Principal, template_id: str, body: s.IssueRequest) -> 
         for c, r in outcomes
         if r not in ("issued", "already_issued")
     ]
+    issued = sum(r == "issued" for _, r in outcomes)
+    # Many coupons, one per transaction: the entry follows them, keyed by the batch (a
+    # retried batch reproduces its id; it is written once, with the first run's count).
+    audit.record(
+        principal,
+        "coupon_template.issue",
+        audit.Target("coupon_template", template_id),
+        {},
+        {"batch_id": body.batch_id, "customers": len(ids), "issued": issued},
+        key=f"issue:{body.batch_id}",
+    )
     return s.IssueResult(
-        issued=sum(r == "issued" for _, r in outcomes),
+        issued=issued,
         already_issued=sum(r == "already_issued" for _, r in outcomes),
         refused=refused,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
+from chalicelib.audit.models import AUDIT_MODELS
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.events.models import EVENT_MODELS
@@ -25,4 +26,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + COUPON_MODELS
     + PROMOTION_MODELS
     + EVENT_MODELS
+    + AUDIT_MODELS
 )

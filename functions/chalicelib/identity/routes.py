@@ -114,7 +114,7 @@ def sign_out_everywhere(principal: Principal) -> None:
     },
 )
 def create_staff(body: s.StaffCreate, principal: Principal) -> s.StaffAccount:
-    return service.create_staff(body)
+    return service.create_staff(body, principal=principal)
 
 
 @area.route(

@@ -9,15 +9,18 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.audit import service as audit
 from chalicelib.auth import sessions, tokens
 from chalicelib.auth.passwords import dummy_hash, hash_password, verify_password
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, Principal
 from chalicelib.db.connection import connection
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.db.writes import save_new
 from chalicelib.identity import schemas as s
 from chalicelib.identity import signin_guard, sms
@@ -209,8 +212,12 @@ def staff_view(account: StaffModel) -> s.StaffAccount:
     )
 
 
-def create_staff(body: s.StaffCreate, *, password_hash: str | None = None) -> s.StaffAccount:
-    """Create an account. Store roles need a store; head office must not have one."""
+def create_staff(
+    body: s.StaffCreate, *, password_hash: str | None = None, principal: Principal | None = None
+) -> s.StaffAccount:
+    """Create an account. Store roles need a store; head office must not have one. With
+    ``principal`` (the admin route; not seeding) the creation is audited in its
+    transaction."""
     if body.role == HQ_ADMIN and body.store_id:
         raise ValidationFailed(
             "Head-office accounts belong to no store.",
@@ -237,8 +244,43 @@ def create_staff(body: s.StaffCreate, *, password_hash: str | None = None) -> s.
         created_at=now,
         updated_at=now,
     )
-    save_new(account, Conflict(f"The username {body.username!r} is taken.", code="username_taken"))
+    taken = Conflict(f"The username {body.username!r} is taken.", code="username_taken")
+    if principal is None:
+        save_new(account, taken)
+        return staff_view(account)
+    after = {"role": body.role, "store_id": body.store_id, "display_name": body.display_name}
+    after["password"] = "set"  # noqa: S105 - a marker: the log shows ***
+    entry = audit.new_entry(
+        principal, "staff.create", _staff_target(account), {}, after, always=True
+    )
+    try:
+        _audited_write(account, None, entry, StaffModel.username.does_not_exist())
+    except TransactionCancelled as exc:
+        if "account" in exc.failed:
+            raise taken from None
+        raise
     return staff_view(account)
+
+
+def _staff_target(account: StaffModel) -> audit.Target:
+    return audit.Target("staff", account.username, account.store_id)
+
+
+def _audited_write(
+    account: StaffModel, actions: list[Action] | None, entry: Any, condition: Any
+) -> None:
+    """Save (``actions`` None) or update the account with its audit entry, in one
+    transaction."""
+
+    def write(tx: Tx) -> None:
+        if actions is None:
+            tx.save(account, condition=condition, label="account")
+        else:
+            tx.update(account, actions=actions, condition=condition, label="account")
+        if entry is not None:
+            audit.piece_of(entry).add_to(tx)
+
+    transact(write)
 
 
 def list_staff(scope: str) -> s.StaffList:
@@ -283,7 +325,17 @@ def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.
         ends_sessions = True
     if ends_sessions:
         actions.append(StaffModel.token_gen.add(1))
-    account.update(actions=actions, condition=StaffModel.username.exists())
+    before = {"display_name": account.display_name, "active": account.active is not False}
+    after = {
+        f: getattr(body, f)
+        for f in ("display_name", "active")
+        if not isinstance(getattr(body, f), type(s.UNSET))
+    }
+    if not isinstance(body.password, type(s.UNSET)):
+        before["password"], after["password"] = "old", "new"  # shown as *** (audit.rules)
+    entry = audit.new_entry(principal, "staff.update", _staff_target(account), before, after)
+    _audited_write(account, actions, entry, StaffModel.username.exists())
+    account.refresh(consistent_read=True)
     if not isinstance(body.password, type(s.UNSET)):
         signin_guard.clear_account(signin_guard.for_staff(username, None))
     sessions.forget("staff", username)
@@ -293,9 +345,12 @@ def update_staff(username: str, body: s.StaffUpdate, principal: Principal) -> s.
 def unlock_staff(username: str, principal: Principal) -> s.StaffAccount:
     """Lift a lockout caused by failed sign-ins, for every address at once."""
     account = _managed_account(username, principal)
-    account.update(
-        actions=[StaffModel.signin_epoch.add(1), StaffModel.updated_at.set(clock.now_iso())],
-        condition=StaffModel.username.exists(),
+    entry = audit.new_entry(principal, "staff.unlock", _staff_target(account), {}, {}, always=True)
+    _audited_write(
+        account,
+        [StaffModel.signin_epoch.add(1), StaffModel.updated_at.set(clock.now_iso())],
+        entry,
+        StaffModel.username.exists(),
     )
     signin_guard.clear_account(signin_guard.for_staff(username, None))
     return staff_view(account)
@@ -304,9 +359,14 @@ def unlock_staff(username: str, principal: Principal) -> s.StaffAccount:
 def sign_out_staff(username: str, principal: Principal) -> s.StaffAccount:
     """End every session of the account (its tokens stop working; it may sign in again)."""
     account = _managed_account(username, principal)
-    account.update(
-        actions=[StaffModel.token_gen.add(1), StaffModel.updated_at.set(clock.now_iso())],
-        condition=StaffModel.username.exists(),
+    entry = audit.new_entry(
+        principal, "staff.sign_out_everywhere", _staff_target(account), {}, {}, always=True
+    )
+    _audited_write(
+        account,
+        [StaffModel.token_gen.add(1), StaffModel.updated_at.set(clock.now_iso())],
+        entry,
+        StaffModel.username.exists(),
     )
     sessions.forget("staff", username)
     return staff_view(account)

@@ -21,6 +21,8 @@ from typing import Any, cast
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
+from chalicelib.audit import service as audit
+from chalicelib.audit.models import AuditEntryModel
 from chalicelib.auth.principal import RELAY, STAFF_ROLES, Principal, require_store_access
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, batch_get, transact_raw
@@ -422,8 +424,18 @@ def reprint(principal: Principal, order_id: str, body: s.ReprintRequest) -> s.Pr
             OrderModel.status.is_in(*PAID_STATES),
         )
         put = job.get_save_kwargs_from_instance(condition=PrintJobModel.job_id.does_not_exist())
+        entry = audit.new_entry(
+            principal,
+            "print_job.reprint",
+            audit.Target("order", order_id, order.store_id),
+            {},
+            {"job_id": job.job_id, "copies": sorted(copies), "reason": body.reason},
+            key=job.job_id,
+        )
         try:
-            transact_raw(puts={"job": put}, updates={"order": order_update})
+            transact_raw(
+                puts={"job": put, **audit.raw_puts(entry)}, updates={"order": order_update}
+            )
         except TransactionCancelled as exc:
             if exc.failed and attempt < 2:
                 continue  # another reprint took the number, or the order moved: look again
@@ -455,11 +467,19 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
             [*m.actions, PrintJobModel.watch.remove(), PrintJobModel.watch_at.remove()],
             m.condition,
         )
-        if _resolve_with_flag(job, job_update):
+        entry = audit.new_entry(
+            principal,
+            "print_job.resolve",
+            audit.Target("print_job", job_id, job.store_id),
+            {"status": job.status},
+            {"status": "resolved", "reason": body.reason},
+            key="resolve",  # a job is resolved once (the move's condition)
+        )
+        if _resolve_with_flag(job, job_update, entry):
             break
         try:
             # another job of the order is missed: the flag stays
-            transact_raw(updates={"job": job_update})
+            transact_raw(updates={"job": job_update}, puts=audit.raw_puts(entry))
             break
         except TransactionCancelled as exc:
             if not exc.failed:
@@ -473,7 +493,7 @@ def resolve(principal: Principal, job_id: str, body: s.ResolveRequest) -> s.Prin
     return view(get_job(job_id))
 
 
-def _resolve_with_flag(job: PrintJobModel, job_update: dict) -> bool:
+def _resolve_with_flag(job: PrintJobModel, job_update: dict, entry: AuditEntryModel | None) -> bool:
     """Resolve the job and clear its order's missed-print flag in one transaction, on
     condition that none of the order's other jobs is missed. False when that transaction
     was refused (another job missed, or this one changed): the caller decides."""
@@ -489,7 +509,9 @@ def _resolve_with_flag(job: PrintJobModel, job_update: dict) -> bool:
     }
     flag = update_kwargs(OrderModel, job.order_id, flag_order_actions(False), order_exists())
     try:
-        transact_raw(updates={"job": job_update, "order": flag}, checks=checks)
+        transact_raw(
+            updates={"job": job_update, "order": flag}, checks=checks, puts=audit.raw_puts(entry)
+        )
     except TransactionCancelled as exc:
         if exc.failed:
             return False

@@ -22,10 +22,11 @@ from urllib.parse import urlparse
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.audit import service as audit
 from chalicelib.auth import tokens
 from chalicelib.auth.principal import RELAY, Principal, require_store_access
-from chalicelib.db.transactions import batch_get
-from chalicelib.db.writes import is_condition_failure, save_new
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
+from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Conflict, NotFound, Unauthorized
 from chalicelib.printing import print_queues
@@ -66,7 +67,25 @@ def issue(principal: Principal, store_id: str, body: s.RelayCreate) -> s.IssuedR
         created_at=clock.now_iso(),
         created_by=principal.subject,
     )
-    save_new(relay, Conflict("Relay id taken; retry.", code="relay_exists"))
+    entry = audit.new_entry(
+        principal,
+        "relay_token.issue",
+        audit.Target("relay", relay.relay_id, store_id),
+        {},
+        {"name": body.name, "status": "active"},
+    )
+
+    def write(tx: Tx) -> None:
+        tx.save(relay, condition=RelayModel.relay_id.does_not_exist(), label="relay")
+        if entry is not None:
+            audit.piece_of(entry).add_to(tx)
+
+    try:
+        transact(write)
+    except TransactionCancelled as exc:
+        if "relay" in exc.failed:
+            raise Conflict("Relay id taken; retry.", code="relay_exists") from None
+        raise
     token, exp = tokens.issue(
         relay.relay_id, RELAY, store_id, config.RELAY_TOKEN_TTL_S, token_id=relay.token_id
     )
@@ -80,14 +99,36 @@ def revoke(principal: Principal, relay_id: str) -> s.Relay:
     """Revoke a relay: its token stops working on its next call. Idempotent."""
     relay = _get(relay_id)
     if relay.status != "revoked":
-        relay.update(
-            actions=[
-                RelayModel.status.set("revoked"),
-                RelayModel.revoked_at.set(clock.now_iso()),
-                RelayModel.revoked_by.set(principal.subject),
-            ]
+        # A relay is revoked once: the entry's id is the relay's, and the update's
+        # condition makes a concurrent second revoke a no-op.
+        entry = audit.new_entry(
+            principal,
+            "relay_token.revoke",
+            audit.Target("relay", relay_id, relay.store_id),
+            {"status": relay.status},
+            {"status": "revoked"},
+            key="revoke",
         )
-        log.warning("relay %s of store %s revoked by %s", relay_id, relay.store_id, principal)
+        actions = [
+            RelayModel.status.set("revoked"),
+            RelayModel.revoked_at.set(clock.now_iso()),
+            RelayModel.revoked_by.set(principal.subject),
+        ]
+
+        def write(tx: Tx) -> None:
+            tx.update(
+                relay, actions=actions, condition=RelayModel.status != "revoked", label="relay"
+            )
+            if entry is not None:
+                audit.piece_of(entry).add_to(tx)
+
+        try:
+            transact(write)
+            log.warning("relay %s of store %s revoked by %s", relay_id, relay.store_id, principal)
+        except TransactionCancelled as exc:
+            if "relay" not in exc.failed:
+                raise
+        relay = _get(relay_id)
     return view(relay)
 
 

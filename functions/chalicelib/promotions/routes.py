@@ -112,13 +112,14 @@ def get(promotion_id: str, principal: Principal) -> s.Promotion:
     roles={HQ_ADMIN},
     body=s.PromotionUpdate,
     response=s.Promotion,
-    errors=(403, 404, 422),
+    errors=(403, 404, 409, 422),
     request_example={"status": "ended"},
     response_example=dict(FLASH_EXAMPLE, status="ended", live=False),
 )
 def update(promotion_id: str, body: s.PromotionUpdate, principal: Principal) -> s.Promotion:
     """Head office only. Ending is final and immediate: a flash sale takes no purchase
-    after the answer (orders already placed keep their price). Ending twice is fine."""
+    after the answer (orders already placed keep their price). Ending twice is fine. 409
+    ``promotion_changed``: renamed or ended by someone else meanwhile; reload and retry."""
     return service.update(principal, promotion_id, body)
 
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import msgspec
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
@@ -172,8 +173,19 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         )
         shards = list(shard_items(promo))
 
+    entry = audit.new_entry(
+        principal,
+        "promotion.create",
+        audit.Target("promotion", pid),
+        {},
+        msgspec.to_builtins(view(promo, remaining=int(promo.quantity) if shards else None)),
+        key="create",  # a retry with the same promotion_id reproduces it
+    )
+
     def build(tx: Tx) -> None:
         tx.save(promo, condition=PromotionModel.promotion_id.does_not_exist(), label="promotion")
+        if entry is not None:
+            audit.piece_of(entry).add_to(tx)
         for shard in shards:
             tx.save(
                 shard,
@@ -282,14 +294,25 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     ending = body.status == "ended" and promo.status != "ended"
     if ending:
         actions.append(PromotionModel.status.set("ended"))
+    before = {"name": promo.name, "status": promo.status}
+    after = {"name": body.name or promo.name, "status": "ended" if ending else promo.status}
+    entry = audit.new_entry(
+        principal,
+        "promotion.end" if ending else "promotion.update",
+        audit.Target("promotion", promotion_id),
+        before,
+        after,
+    )
+    # Unchanged since read: the entry's "before" is what was replaced, and of two
+    # concurrent ends one records the end.
+    condition = PromotionModel.promotion_id.exists() & (PromotionModel.status == promo.status)
+    if body.name is not None:
+        condition &= PromotionModel.name == promo.name
 
     def build(tx: Tx) -> None:
-        tx.update(
-            promo,
-            actions=actions,
-            condition=PromotionModel.promotion_id.exists(),
-            label="promotion",
-        )
+        tx.update(promo, actions=actions, condition=condition, label="promotion")
+        if entry is not None:
+            audit.piece_of(entry).add_to(tx)
         if ending and promo.kind == "flash_sale":
             for shard in shard_items(promo):
                 tx.update(
@@ -299,7 +322,17 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
                     label=f"flash_shard:{shard.shard_key}",
                 )
 
-    transact(build)
+    try:
+        transact(build)
+    except TransactionCancelled as exc:
+        if "promotion" not in exc.failed:
+            raise
+        latest = get_promotion(promotion_id)
+        if latest.status == "ended" and body.name is None and body.status == "ended":
+            return view(latest)  # ended by another request meanwhile: ending twice is fine
+        raise Conflict(
+            "The promotion changed meanwhile; reload and retry.", code="promotion_changed"
+        ) from None
     forget_active_cache()
     return view(get_promotion(promotion_id))
 

@@ -84,7 +84,7 @@ def create_store(body: s.StoreCreate, principal: Principal) -> s.AdminStore:
     it prints (``picking``, ``delivery`` or both) and an optional ``connection`` note such
     as ``192.168.1.50:9100`` or ``USB 0416:5011``. Printers are shown only on the admin
     views, never on the public store routes."""
-    return service.create_store(body)
+    return service.create_store(body, principal)
 
 
 @area.route(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+import msgspec
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
-from chalicelib.db.writes import save_new
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import clock, config, geo, hours
 from chalicelib.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.printing import print_queues
@@ -150,14 +152,39 @@ def _apply(model: StoreModel, fields: dict) -> None:
     model.geo_cell = geo.geohash(model.lat, model.lng) if model.active else None
 
 
-def create_store(body: s.StoreCreate) -> s.AdminStore:
-    """Create a store; 409 if the id is taken."""
+# What the audit log compares: the store's own fields (not open_now and other derived ones).
+AUDITED = frozenset(s.StoreCreate.__struct_fields__) - {"store_id"}
+
+
+def audited_fields(model: StoreModel) -> dict:
+    """The store's editable fields as plain JSON (money in fen), for the audit log."""
+    whole = msgspec.to_builtins(admin_view(model))
+    return {k: v for k, v in whole.items() if k in AUDITED}
+
+
+def create_store(body: s.StoreCreate, principal: Principal | None = None) -> s.AdminStore:
+    """Create a store; 409 if the id is taken. With ``principal`` (the admin route; not
+    seeding or fixtures) the creation is recorded in the audit log, in its transaction."""
     _check_rules(body.timezone, body.hours, body.printers)
     now = clock.now_iso()
     model = StoreModel(body.store_id, created_at=now, updated_at=now)
     fields = {f: getattr(body, f) for f in body.__struct_fields__ if f != "store_id"}
     _apply(model, fields)
-    save_new(model, Conflict(f"A store with id {body.store_id!r} exists.", code="store_exists"))
+
+    def write(tx: Tx) -> None:
+        tx.save(model, condition=StoreModel.store_id.does_not_exist(), label="store")
+        if principal is not None:
+            target = audit.Target("store", body.store_id, body.store_id)
+            audit.add(tx, principal, "store.create", target, {}, audited_fields(model))
+
+    try:
+        transact(write)
+    except TransactionCancelled as exc:
+        if "store" in exc.failed:
+            raise Conflict(
+                f"A store with id {body.store_id!r} exists.", code="store_exists"
+            ) from None
+        raise
     print_queues.create_for_new_store(body.store_id)
     return admin_view(model)
 
@@ -189,12 +216,27 @@ def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.
             )
     _check_rules(fields.get("timezone"), fields.get("hours"), fields.get("printers"))
     model = get_store_model(store_id)
+    before = audited_fields(model)
     _apply(model, fields)
     model.updated_at = clock.now_iso()
+    entry = audit.new_entry(
+        principal,
+        "store.update",
+        audit.Target("store", store_id, store_id),
+        before,
+        audited_fields(model),
+    )
+
+    def write(tx: Tx) -> None:
+        # The version attribute makes the save conditional; the entry is written with it.
+        tx.save(model, label="store")
+        if entry is not None:
+            audit.piece_of(entry).add_to(tx)
+
     try:
-        model.save()  # the version attribute makes this a conditional write
-    except (PutError, UpdateError) as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        transact(write)
+    except TransactionCancelled as exc:
+        if "store" in exc.failed:
             raise Conflict(
                 "The store was changed at the same time; reload and retry.", code="edit_conflict"
             ) from None

@@ -1,0 +1,1 @@
+"""Audit log (审计日志): who changed what in the back office, append-only."""

@@ -1,0 +1,233 @@
+"""The audit log (issue 13 item 6): every admin write records who changed what, the log
+is append-only, retried writes record once, and each role sees what it may."""
+
+from __future__ import annotations
+
+import pytest
+from chalicelib.audit.models import AuditEntryModel
+
+
+def log(api, token, query=""):
+    status, body = api.call("GET", "/admin/audit" + (f"?{query}" if query else ""), None, token)
+    assert status == 200, body
+    return body
+
+
+def entries(**where):
+    """Every entry in the table (tests only) matching ``where``."""
+    found = [e for e in AuditEntryModel.scan()]
+    return [e for e in found if all(getattr(e, k) == v for k, v in where.items())]
+
+
+def changes(item):
+    return {c["field"]: [c["before"], c["after"]] for c in item["changes"]}
+
+
+def test_a_store_edit_records_actor_target_and_only_the_changed_fields(api, stores, tokens_):
+    status, body = api.call(
+        "PATCH", "/admin/stores/sh-a", {"minimum_order_fen": 2500, "phone": None}, tokens_["hq"]
+    )
+    assert status == 200, body
+    (item,) = log(api, tokens_["hq"])["items"]
+    assert item["action"] == "store.update"
+    assert (item["actor"], item["role"], item["actor_store_id"]) == ("hq-admin", "hq_admin", None)
+    assert (item["target_type"], item["target_id"], item["store_id"]) == ("store", "sh-a", "sh-a")
+    assert changes(item) == {"minimum_order_fen": [2000, 2500]}
+
+
+def test_a_retried_edit_records_one_entry(api, stores, tokens_):
+    for _ in range(2):
+        status, _body = api.call(
+            "PATCH", "/admin/stores/sh-a", {"minimum_order_fen": 2500}, tokens_["manager_a"]
+        )
+        assert status == 200
+    assert len(entries(action="store.update")) == 1
+
+
+def test_a_refused_edit_records_nothing(api, stores, tokens_):
+    status, _ = api.call(
+        "PATCH", "/admin/stores/sh-b", {"minimum_order_fen": 1}, tokens_["manager_a"]
+    )
+    assert status == 403
+    assert entries() == []
+
+
+# --- each feature area records its writes ---------------------------------------------
+
+
+def test_a_price_edit_records_before_and_after_in_fen(api, catalogue, tokens_):
+    status, body = api.call(
+        "PATCH", "/admin/stores/sh-a/items/100", {"price_fen": 1990, "stock": 7}, tokens_["hq"]
+    )
+    assert status == 200, body
+    (item,) = log(api, tokens_["hq"], "target_type=store_item&target_id=sh-a/100")["items"]
+    assert item["action"] == "store_item.update" and item["store_id"] == "sh-a"
+    before = changes(item)
+    assert before["price_fen"][1] == 1990 and before["stock"][1] == 7
+    assert all(isinstance(v, int) for pair in before.values() for v in pair)
+
+
+def test_an_edit_that_fails_records_nothing(api, catalogue, tokens_):
+    status, _ = api.call("PATCH", "/admin/stores/sh-a/items/nope", {"stock": 1}, tokens_["hq"])
+    assert status == 404
+    assert entries() == []
+
+
+def test_staff_accounts_record_without_the_password(api, stores, tokens_):
+    body = {"username": "sh-a-picker9", "password": "a-long-password-1", "role": "store_staff"}
+    body["display_name"] = "拣货员 九"
+    status, got = api.call("POST", "/admin/staff", {**body, "store_id": "sh-a"}, tokens_["hq"])
+    assert status == 201, got
+    status, got = api.call(
+        "PATCH", "/admin/staff/sh-a-picker9", {"password": "another-password-2"}, tokens_["hq"]
+    )
+    assert status == 200, got
+    items = log(api, tokens_["hq"], "target_type=staff&target_id=sh-a-picker9")["items"]
+    assert [i["action"] for i in items] == ["staff.update", "staff.create"]
+    assert changes(items[0]) == {"password": ["***", "***"]}
+    assert "a-long-password-1" not in str(items) and "another-password-2" not in str(items)
+
+
+def test_relay_tokens_issue_and_revoke_once(api, stores, tokens_):
+    status, relay = api.call("POST", "/admin/stores/sh-a/relays", {"name": "收银台"}, tokens_["hq"])
+    assert status == 201
+    for _ in range(2):
+        status, _body = api.call(
+            "POST", f"/admin/relays/{relay['relay_id']}/revoke", None, tokens_["hq"]
+        )
+        assert status == 200
+    items = log(api, tokens_["hq"], f"target_type=relay&target_id={relay['relay_id']}")["items"]
+    assert [i["action"] for i in items] == ["relay_token.revoke", "relay_token.issue"]
+    assert relay["token"] not in str(items)
+
+
+def test_a_retried_coupon_template_creation_records_once(api, stores, tokens_):
+    body = {
+        "template_id": "T-audit",
+        "name": "满99减20",
+        "kind": "amount_off",
+        "threshold_fen": 9900,
+        "amount_off_fen": 2000,
+        "days_after_claim": 7,
+    }
+    for _ in range(2):
+        status, _got = api.call("POST", "/admin/coupon-templates", body, tokens_["hq"])
+        assert status in (200, 201)
+    status, _got = api.call(
+        "PATCH", "/admin/coupon-templates/T-audit", {"status": "paused"}, tokens_["hq"]
+    )
+    assert status == 200
+    items = log(api, tokens_["hq"], "target_type=coupon_template&target_id=T-audit")["items"]
+    assert [i["action"] for i in items] == ["coupon_template.pause", "coupon_template.create"]
+    assert changes(items[0]) == {"status": ["active", "paused"]}
+
+
+def test_ending_a_promotion_twice_records_one_end(api, catalogue, tokens_):
+    from tests.api.test_promotions import tiered
+
+    status, p = api.call("POST", "/admin/promotions", tiered(), tokens_["hq"])
+    assert status == 201, p
+    for _ in range(2):
+        status, _got = api.call(
+            "PATCH", f"/admin/promotions/{p['promotion_id']}", {"status": "ended"}, tokens_["hq"]
+        )
+        assert status == 200
+    items = log(api, tokens_["hq"], "target_type=promotion")["items"]
+    assert [i["action"] for i in items] == ["promotion.end", "promotion.create"]
+
+
+# --- append-only, visibility, paging -------------------------------------------------
+
+
+def test_no_route_changes_or_deletes_an_entry():
+    from chalicelib.http.openapi import build
+
+    paths = build()["paths"]
+    audit_paths = {p: set(ops) for p, ops in paths.items() if "audit" in p}
+    assert audit_paths == {"/admin/audit": {"get"}}
+
+
+def test_the_entry_put_is_conditional(aws, stores):
+    """A retried request that reproduces an entry's id cannot overwrite it."""
+    from chalicelib.audit import service
+    from chalicelib.auth.principal import Principal
+
+    hq = Principal("hq-admin", "hq_admin")
+    target = service.Target("order", "o-1", "sh-a")
+    first = service.record(hq, "print_job.reprint", target, {}, {"job_id": "j1"}, key="j1")
+    again = service.record(hq, "print_job.reprint", target, {}, {"job_id": "jX"}, key="j1")
+    assert first.entry_id == again.entry_id
+    (stored,) = entries()
+    assert '"j1"' in stored.changes
+
+
+@pytest.fixture
+def two_stores_edited(api, stores, tokens_):
+    for store, token in (("sh-a", "manager_a"), ("sh-b", "manager_b")):
+        status, _ = api.call(
+            "PATCH", f"/admin/stores/{store}", {"minimum_order_fen": 2100}, tokens_[token]
+        )
+        assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("customer", 403), ("staff_a", 403), ("relay_a", 403), ("manager_a", 200), ("hq", 200)],
+)
+def test_who_may_read_the_log(api, tokens_, two_stores_edited, who, status):
+    got, body = api.call("GET", "/admin/audit", None, tokens_[who])
+    assert got == status, body
+    if who == "manager_a":
+        assert {i["store_id"] for i in body["items"]} == {"sh-a"}
+    if who == "hq":
+        assert {i["store_id"] for i in body["items"]} == {"sh-a", "sh-b"}
+
+
+def test_a_manager_cannot_ask_for_another_store(api, tokens_, two_stores_edited):
+    status, body = api.call("GET", "/admin/audit?store_id=sh-b", None, tokens_["manager_a"])
+    assert status == 403 and body["error"]["code"] == "other_store"
+    # by actor or target, still only their store's entries
+    body = log(api, tokens_["manager_a"], "actor=sh-b-manager")
+    assert body["items"] == []
+    body = log(api, tokens_["manager_a"], "target_type=store&target_id=sh-b")
+    assert body["items"] == []
+
+
+def test_filters_by_actor_store_and_dates(api, tokens_, two_stores_edited):
+    assert [i["actor"] for i in log(api, tokens_["hq"], "actor=sh-b-manager")["items"]] == [
+        "sh-b-manager"
+    ]
+    assert [i["store_id"] for i in log(api, tokens_["hq"], "store_id=sh-a")["items"]] == ["sh-a"]
+    assert log(api, tokens_["hq"], "date_from=2020-01-01&date_to=2020-01-02")["items"] == []
+    status, _ = api.call("GET", "/admin/audit?date_from=2020-01-01", None, tokens_["hq"])
+    assert status == 422  # more than 92 days
+
+
+@pytest.mark.parametrize(
+    "query", ["", "store_id=sh-a", "actor=hq-admin", "target_type=store&target_id=sh-a"]
+)
+def test_pages_follow_the_cursor_without_repeats(api, stores, tokens_, query):
+    for fen in range(2001, 2008):
+        status, _ = api.call(
+            "PATCH", "/admin/stores/sh-a", {"minimum_order_fen": fen}, tokens_["hq"]
+        )
+        assert status == 200
+    seen, cursor = [], None
+    while True:
+        q = "&".join(x for x in (query, "limit=3", f"cursor={cursor}" if cursor else "") if x)
+        body = log(api, tokens_["hq"], q)
+        seen += [i["entry_id"] for i in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 7
+    afters = [changes(i)["minimum_order_fen"][1] for i in log(api, tokens_["hq"], query)["items"]]
+    assert afters == list(range(2007, 2000, -1))  # newest first
+
+
+def test_a_cursor_of_another_listing_is_refused(api, tokens_, two_stores_edited):
+    body = log(api, tokens_["hq"], "limit=1")
+    status, got = api.call(
+        "GET", f"/admin/audit?store_id=sh-a&cursor={body['next_cursor']}", None, tokens_["hq"]
+    )
+    assert status == 400 and got["error"]["code"] == "bad_cursor"
