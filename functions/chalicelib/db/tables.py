@@ -8,6 +8,7 @@ from pynamodb.models import Model
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.events.models import EVENT_MODELS
+from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
 from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
@@ -25,4 +26,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + COUPON_MODELS
     + PROMOTION_MODELS
     + EVENT_MODELS
+    + EXPORT_MODELS
 )
