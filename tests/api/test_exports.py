@@ -467,3 +467,72 @@ def test_exports_read_by_key_and_index_only(api, tokens_, sold, monkeypatch):
     export(api, tokens_["hq"], {"kind": "stock", "filters": {"store_id": "sh-a"}})
     assert calls and "Scan" not in calls
     json.dumps(calls)
+
+
+# --- concurrency ------------------------------------------------------------------------
+
+
+def test_concurrent_posts_with_one_key_make_one_job(stores, aws):
+    """Retries racing each other, some with another body: one job, made by one of them;
+    the same request gets that job, another request 422 (never a job overwritten)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.auth.principal import Principal
+    from chalicelib.exports import schemas as s
+    from chalicelib.kernel.errors import ValidationFailed
+
+    hq = Principal("hq-admin", "hq_admin")
+
+    def post(n):
+        body = s.ExportRequest(
+            kind="stock", filters=s.ExportFilters(store_id=("sh-a", "sh-b")[n % 2])
+        )
+        try:
+            return body.filters.store_id, jobs.create_job(hq, body, "same-key-race")
+        except ValidationFailed as exc:
+            assert exc.code == "idempotency_key_reused"
+            return body.filters.store_id, None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(post, range(8)))
+    assert ExportJobModel.count() == 1
+    made = [job for store, job in got if job is not None]
+    assert made and {j.export_id for j in made} == {made[0].export_id}
+    stored = jobs._filters_of(ExportJobModel.get(made[0].export_id))["store_id"]
+    assert {store for store, job in got if job is not None} == {stored}
+    assert all(job is None for store, job in got if store != stored)
+
+
+def test_concurrent_deliveries_write_the_file_once(stores, aws, monkeypatch):
+    """SQS may deliver one message twice at once: the lease lets one worker write."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.auth.principal import Principal
+    from chalicelib.exports import schemas as s
+
+    hq = Principal("hq-admin", "hq_admin")
+    job = jobs.create_job(
+        hq, s.ExportRequest(kind="stock", filters=s.ExportFilters(store_id="sh-a")), "race-key-2"
+    )
+    closes: list[str] = []
+    both_started = threading.Barrier(2)
+    original_claim = jobs._claim
+
+    def claim_together(j):
+        both_started.wait(timeout=10)  # both deliveries read the queued job before claiming
+        return original_claim(j)
+
+    original_close = jobs.PartUpload.close
+
+    def counted_close(self):
+        closes.append(self.key)
+        return original_close(self)
+
+    monkeypatch.setattr(jobs, "_claim", claim_together)
+    monkeypatch.setattr(jobs.PartUpload, "close", counted_close)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: jobs.process_job(job.export_id), range(2)))
+    assert len(closes) == 1
+    assert "succeeded" in {r.status for r in results}
+    assert ExportJobModel.get(job.export_id).status == "succeeded"
