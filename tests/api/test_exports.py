@@ -8,6 +8,7 @@ import io
 import json
 import uuid
 from urllib.parse import parse_qs, unquote, urlparse
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -536,3 +537,34 @@ def test_concurrent_deliveries_write_the_file_once(stores, aws, monkeypatch):
     assert len(closes) == 1
     assert "succeeded" in {r.status for r in results}
     assert ExportJobModel.get(job.export_id).status == "succeeded"
+
+
+def test_too_many_rows_fail_with_advice_and_no_file(monkeypatch, stores, aws, catalogue):
+    from chalicelib.auth.principal import Principal
+    from chalicelib.exports import schemas as s
+
+    monkeypatch.setattr(jobs, "MAX_ROWS", 10)
+    hq = Principal("hq-admin", "hq_admin")
+    job = jobs.create_job(
+        hq, s.ExportRequest(kind="stock", filters=s.ExportFilters(store_id="sh-a")), "big-key-1"
+    )
+    done = jobs.process_job(job.export_id)
+    assert done.status == "failed" and "fewer days" in (done.error or "")
+    assert done.download_url is None
+
+
+def test_times_are_in_the_stores_zone_named_in_the_header(api, tokens_, sold):
+    from chalicelib.stores.models import StoreModel
+
+    StoreModel.get("sh-b").update(actions=[StoreModel.timezone.set("Asia/Tokyo")])
+    day = sold["day"]
+    body = {"kind": "orders", "filters": {"store_id": "sh-b", "date_from": day, "date_to": day}}
+    _, rows, _ = export(api, tokens_["hq"], body)
+    created = rows[0].index("下单时间（Asia/Tokyo）")
+    order = OrderModel.get(sold["b1"])
+    tokyo = clock.parse(order.created_at).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert rows[1][created] == tokyo.strftime("%Y-%m-%d %H:%M:%S")
+    # the chain's stores now span two zones: one zone for the whole file, the default
+    body = {"kind": "orders", "filters": {"date_from": day, "date_to": day}}
+    _, rows, _ = export(api, tokens_["hq"], body)
+    assert "下单时间（Asia/Shanghai）" in rows[0]

@@ -60,3 +60,32 @@ def test_a_filtered_export_is_followed_downloaded_and_opened(site: Site, width: 
     assert row["行实付（元）"] == yuan(line["paid_fen"])
     # the list's filter went with it: paid orders only
     assert {dict(zip(head, r, strict=True))["状态"] for r in rows[1:]} == {"paid"}
+
+
+def test_head_office_exports_daily_sales_from_the_dashboard_in_english(site: Site) -> None:
+    """The dashboard's export takes a date range; the file's header follows the site's
+    language, and the store's row carries its Chinese name and its sales in yuan."""
+    page = site.page
+    page.set_viewport_size({"width": 768, "height": 900})
+    sku = skus_in_stock(STORE, 1)[0]
+    paid_order(site.stack, [(sku, 1)])
+    site.sign_in("hq-admin")
+    page.get_by_role("button", name="English").click()
+    page.locator("main[aria-busy]").wait_for(state="detached")
+    control = page.locator('[data-testid="export-daily_sales"]')
+    expect(control.get_by_label("From")).to_be_visible()
+    control.get_by_role("button", name="Export").click()
+    link = control.get_by_test_id("export-download")
+    expect(link).to_be_visible(timeout=30_000)
+    with page.expect_download() as downloaded:
+        link.click()
+    data = Path(downloaded.value.path()).read_bytes()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows[0][:3] == ["Business day", "Store ID", "Store"]
+    assert "Sales (CNY)" in rows[0]
+    today = [r for r in rows[1:] if r[1] == STORE and int(r[3]) > 0]
+    assert today, rows[-5:]
+    row = dict(zip(rows[0], today[-1], strict=True))
+    assert row["Store"] == next(st["name"] for st in demo_data.stores() if st["store_id"] == STORE)
+    whole, _, cents = row["Sales (CNY)"].partition(".")
+    assert whole.isdigit() and len(cents) == 2
