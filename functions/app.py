@@ -14,6 +14,7 @@ from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
 from chalicelib.dashboard import routes as dashboard
 from chalicelib.events import routes as events
+from chalicelib.exports import routes as exports
 from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
@@ -47,6 +48,7 @@ AREAS = (
     promotions,
     events,
     audit,
+    exports,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -56,6 +58,15 @@ for module in AREAS:
 def import_worker(event: SQSEvent) -> None:
     """Applies uploaded ERP files (the local stack drives the same function)."""
     from chalicelib.catalogue.import_jobs import handle_message
+
+    for record in event:
+        handle_message(record.body)
+
+
+@app.on_sqs_message(queue=config.queue_name("exports"), batch_size=1)
+def export_worker(event: SQSEvent) -> None:
+    """Writes CSV exports to S3 (the local stack drives the same function)."""
+    from chalicelib.exports.jobs import handle_message
 
     for record in event:
         handle_message(record.body)

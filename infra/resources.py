@@ -24,6 +24,8 @@ QUEUES: dict[str, tuple[int, int]] = {
     # One ERP file per message. AWS asks for a visibility timeout of at least six times the
     # consumer's Lambda timeout (900 s) so that retries of the event source do not overlap.
     "imports": (5400, 3),
+    # One CSV export per message; the worker's timeout is 900 s too (same rule).
+    "exports": (5400, 3),
 }
 BUCKETS = ("imports",)
 
@@ -153,6 +155,10 @@ def queue_definitions(prefix: str) -> dict[str, dict[str, Any]]:
 
 # Uploaded ERP files are kept this long, then S3 deletes them.
 UPLOAD_RETENTION_DAYS = 30
+# CSV exports (chalicelib/exports, under exports/ in the imports bucket) are downloaded
+# within minutes through a link that expires in 15: S3 deletes them after a day.
+EXPORT_PREFIX = "exports/"
+EXPORT_RETENTION_DAYS = 1
 
 
 def bucket_logical_id(short: str) -> str:
@@ -195,7 +201,13 @@ def _bucket_resources(prefix: str, short: str) -> dict[str, dict[str, Any]]:
                             "Status": "Enabled",
                             "ExpirationInDays": UPLOAD_RETENTION_DAYS,
                             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                        }
+                        },
+                        {
+                            "Id": "expire-exports",
+                            "Status": "Enabled",
+                            "Prefix": EXPORT_PREFIX,
+                            "ExpirationInDays": EXPORT_RETENTION_DAYS,
+                        },
                     ]
                 },
             },

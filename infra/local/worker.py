@@ -53,6 +53,12 @@ def _imports_handler(body: str) -> None:
     handle_message(body)
 
 
+def _exports_handler(body: str) -> None:
+    from chalicelib.exports.jobs import handle_message
+
+    handle_message(body)
+
+
 @dataclass(frozen=True)
 class QueueBinding:
     """How one queue is consumed: its handler and receive settings (as the Chalice
@@ -66,6 +72,7 @@ class QueueBinding:
 # Queue short name (config.queue_name(short) gives the full name) -> binding.
 QUEUE_HANDLERS: dict[str, QueueBinding] = {
     "imports": QueueBinding(_imports_handler, batch_size=1),
+    "exports": QueueBinding(_exports_handler, batch_size=1),
     # Later issues: per-store print dispatch, refunds, ...
 }
 

@@ -30,6 +30,7 @@ PATH_VALUES = {
     "customer_id": "c-x",
     "sale_id": "CS0000000000000000",
     "delivery_id": "0123456789abcdef0123456789abcdef",
+    "export_id": "exp-x",
 }
 
 

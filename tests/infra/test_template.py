@@ -399,3 +399,35 @@ def test_the_china_regions_template_passes_cfn_lint(tmp_path: Path) -> None:
     built = tpl.build(STAGE, tmp_path, admin_site=False)
     findings = tpl.lint(built, ("cn-north-1", "cn-northwest-1"))
     assert findings == [], "\n".join(str(m) for m in findings)
+
+
+def test_the_export_worker_reads_its_queue_and_writes_exports_that_expire(
+    template: dict[str, Any],
+) -> None:
+    """CSV exports (chalicelib/exports): the API queues them, a worker of its own
+    streams them to exports/ in the imports bucket, which deletes them after a day."""
+    functions = _functions(template)
+    worker = functions["ExportWorker"]["Properties"]
+    assert worker["Timeout"] == 900
+    (event,) = worker["Events"].values()
+    queue = template["Resources"][event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+    assert queue["QueueName"] == f"{PREFIX}-exports"
+    assert queue["VisibilityTimeout"] >= worker["Timeout"]
+    arns = _arns(template)
+    exports_queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-exports"
+    export_object = arns["object"].replace("/imports/2026/job.csv", "/exports/exp-1/orders.csv")
+    api = role_statements(template, "APIHandler")
+    for action in ("sqs:GetQueueUrl", "sqs:SendMessage"):
+        assert allows(api, action, exports_queue), action
+    assert allows(api, "s3:GetObject", export_object)  # presigns the download link
+    st = role_statements(template, "ExportWorker")
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert allows(st, action, exports_queue), action
+    for action in ("s3:PutObject", "s3:AbortMultipartUpload"):
+        assert allows(st, action, export_object), action
+    bucket = template["Resources"][tpl.bucket_logical_id("imports")]["Properties"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert any(
+        r.get("Prefix") == "exports/" and r["ExpirationInDays"] == 1 and r["Status"] == "Enabled"
+        for r in rules
+    )

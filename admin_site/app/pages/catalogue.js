@@ -2,6 +2,7 @@ import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { dateTime, money, parseYuan, yuanInput } from "../format.js";
 import { reasonText } from "../errors.js";
+import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
 import * as stores from "../stores.js";
@@ -154,6 +155,7 @@ export default {
       {},
       h("h1", {}, t("catalogue.title")),
       searchForm,
+      exportButton("stock", () => ({ store_id: storeId })),
       messages,
       list,
       more,

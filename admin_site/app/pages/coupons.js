@@ -1,6 +1,7 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
+import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -288,6 +289,8 @@ export default {
       templatesSlot,
       h("h2", {}, t("coupons.budgets_title")),
       budgetsSlot,
+      h("h2", {}, t("export.redemptions")),
+      exportButton("coupon_redemptions", () => ({}), { range: true }),
       h("h2", {}, t("coupons.reminders_title")),
       h("p", { class: "muted" }, t("coupons.reminders_hint")),
       remindersSlot,

@@ -2,6 +2,7 @@ import { get } from "../api.js";
 import { barChart } from "../chart.js";
 import { badge, errorBox, h, slot, table } from "../dom.js";
 import { money, moneyCompact, today } from "../format.js";
+import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
 import * as stores from "../stores.js";
@@ -75,6 +76,8 @@ export default {
       h("div", { class: "row" }, h("h1", {}, t("dashboard.title")), h("div", { class: "spacer" }), isHq() ? picker : null),
       body,
       h("p", { class: "muted" }, t("dashboard.today_hint", { date: today() })),
+      h("h2", {}, t("dashboard.export_title")),
+      exportButton("daily_sales", () => ({ store_id: storeId || undefined }), { range: true }),
     );
   },
 };

@@ -1,6 +1,7 @@
 import { get } from "../api.js";
 import { badge, errorBox, field, h, select, slot, table } from "../dom.js";
 import { clockTime, money, today } from "../format.js";
+import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE } from "../session.js";
 import * as stores from "../stores.js";
@@ -153,6 +154,9 @@ export default {
         field(t("common.store"), storeSelect),
         field(t("orders.status"), statusSelect),
         field(t("orders.date"), dateInput)),
+      h("div", { class: "row exports" },
+        exportButton("orders", () => ({ store_id: storeId, date_from: date, date_to: date, status })),
+        exportButton("refunds", () => ({ store_id: storeId, date_from: date, date_to: date }), { label: t("export.refunds") })),
       h("p", {}, stamp),
       list,
       more,

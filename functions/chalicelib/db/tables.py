@@ -9,6 +9,7 @@ from chalicelib.audit.models import AUDIT_MODELS
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.events.models import EVENT_MODELS
+from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
 from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
@@ -27,4 +28,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + PROMOTION_MODELS
     + EVENT_MODELS
     + AUDIT_MODELS
+    + EXPORT_MODELS
 )

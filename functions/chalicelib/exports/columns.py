@@ -1,0 +1,137 @@
+"""The columns of each export kind, with their header in each language (pure: no AWS).
+
+A time column's header names the time zone its values are written in; money columns are
+yuan (元) with two decimals. A new kind adds its columns here and its rows in sources.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Language = Literal["zh-CN", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
+Kind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales"]
+KINDS: tuple[Kind, ...] = ("orders", "refunds", "coupon_redemptions", "stock", "daily_sales")
+
+
+@dataclass(frozen=True)
+class Column:
+    zh: str
+    en: str
+    time: bool = False  # a time: the header names its zone
+    money: bool = False  # yuan: the header says so
+
+    def label(self, language: Language, zone: str) -> str:
+        text = self.zh if language == "zh-CN" else self.en
+        if self.money:
+            text += "（元）" if language == "zh-CN" else " (CNY)"
+        if self.time:
+            text += f"（{zone}）" if language == "zh-CN" else f" ({zone})"
+        return text
+
+
+def _c(zh: str, en: str, **flags: bool) -> Column:
+    return Column(zh, en, **flags)
+
+
+ORDER_HEAD = [
+    _c("订单号", "Order ID"),
+    _c("门店", "Store ID"),
+    _c("门店名称", "Store"),
+    _c("营业日", "Business day"),
+    _c("今日单号", "Daily no."),
+    _c("状态", "Status"),
+    _c("履约方式", "Fulfilment"),
+    _c("下单时间", "Created at", time=True),
+    _c("支付时间", "Paid at", time=True),
+    _c("商品金额", "Subtotal", money=True),
+    _c("优惠", "Discount", money=True),
+    _c("配送费", "Delivery fee", money=True),
+    _c("应付", "Total", money=True),
+    _c("实付", "Paid", money=True),
+    _c("已退款", "Refunded", money=True),
+]
+ORDER_LINE = [
+    _c("商品编码", "SKU"),
+    _c("商品名称", "Product"),
+    _c("一级类目", "Category"),
+    _c("单位", "Unit"),
+    _c("单价", "Unit price", money=True),
+    _c("数量", "Qty"),
+    _c("金额", "Amount", money=True),
+    _c("行优惠", "Line discount", money=True),
+    _c("行实付", "Line paid", money=True),
+    _c("拣货数量", "Picked qty"),
+    _c("退货数量", "Refunded units"),
+    _c("行退款", "Line refunded", money=True),
+]
+
+COLUMNS: dict[Kind, list[Column]] = {
+    "orders": ORDER_HEAD + ORDER_LINE,
+    "refunds": [
+        _c("退款单号", "Refund ID"),
+        _c("订单号", "Order ID"),
+        _c("门店", "Store ID"),
+        _c("门店名称", "Store"),
+        _c("订单营业日", "Order business day"),
+        _c("原因", "Reason"),
+        _c("状态", "Status"),
+        _c("退款金额", "Amount", money=True),
+        _c("其中配送费", "Of which delivery fee", money=True),
+        _c("退款商品", "Lines (SKU × units)"),
+        _c("申请时间", "Created at", time=True),
+        _c("更新时间", "Updated at", time=True),
+    ],
+    "coupon_redemptions": [
+        _c("订单号", "Order ID"),
+        _c("门店", "Store ID"),
+        _c("门店名称", "Store"),
+        _c("订单营业日", "Order business day"),
+        _c("订单状态", "Order status"),
+        _c("支付时间", "Paid at", time=True),
+        _c("优惠券", "Coupon ID"),
+        _c("券模板", "Template ID"),
+        _c("券名称", "Coupon name"),
+        _c("券类型", "Kind"),
+        _c("抵扣金额", "Discount", money=True),
+        _c("订单实付", "Order paid", money=True),
+    ],
+    "stock": [
+        _c("门店", "Store ID"),
+        _c("商品编码", "SKU"),
+        _c("商品名称", "Product"),
+        _c("一级类目", "Category"),
+        _c("二级类目", "Subcategory"),
+        _c("单位", "Unit"),
+        _c("条码", "Barcode"),
+        _c("售价", "Price", money=True),
+        _c("库存", "Stock"),
+        _c("在售", "On sale"),
+        _c("商品启用", "Product active"),
+        _c("更新时间", "Updated at", time=True),
+    ],
+    "daily_sales": [
+        _c("营业日", "Business day"),
+        _c("门店", "Store ID"),
+        _c("门店名称", "Store"),
+        _c("支付订单数", "Paid orders"),
+        _c("销售额", "Sales", money=True),
+        _c("退款", "Refunds", money=True),
+        _c("净销售额", "Net sales", money=True),
+        _c("客单价", "Average order", money=True),
+    ],
+}
+
+
+def header(kind: Kind, language: Language, zone: str) -> list[str]:
+    """The header row of ``kind`` in ``language``; times are in ``zone``."""
+    return [c.label(language, zone) for c in COLUMNS[kind]]
+
+
+def file_name(kind: Kind, store_id: str | None, date_from: str | None, date_to: str | None) -> str:
+    """e.g. ``orders_sh-jingan_2026-11-01_2026-11-30.csv``; ``all`` for the whole chain."""
+    parts: list[str] = [kind, store_id or "all"]
+    if date_from and date_to:
+        parts += [date_from, date_to]
+    return "_".join(parts) + ".csv"

@@ -1,0 +1,453 @@
+"""Export jobs: POST -> job record + SQS message (202) -> worker -> CSV in S3 -> a link.
+
+The pattern of the ERP imports (catalogue/import_jobs.py): the request checks what it
+can (kind, filters, access) and returns at once; the worker claims the job with a lease,
+streams the rows to S3 in parts (never the whole file in memory) and writes progress
+after each batch; GET answers the job and, once it succeeded, a presigned link that
+expires. Files live under ``exports/`` in the imports bucket, which deletes them after a
+day (infra/resources.py); the job records go after KEEP_DAYS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, cast
+from urllib.parse import quote
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.auth.principal import HQ_ADMIN, Principal, require_store_access
+from chalicelib.exports import columns, sources
+from chalicelib.exports import schemas as s
+from chalicelib.exports.csv_writer import CsvEncoder
+from chalicelib.exports.models import ExportJobModel
+from chalicelib.kernel import clock, config
+from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
+from chalicelib.kernel.queues import queue_url, sqs_client
+from chalicelib.kernel.states import ORDER
+from chalicelib.stores.models import StoreModel
+from chalicelib.stores.service import get_store_model
+
+log = logging.getLogger("daojia.exports")
+
+MAX_DAYS = 366  # a date range covers at most this many business days
+MAX_ROWS = 1_000_000  # beyond this the file is refused: narrow the range or the stores
+PROGRESS_EVERY_ROWS = 500  # write progress after a batch once this many rows are new...
+PROGRESS_EVERY_S = 2.0  # ...or this long after the last write
+PART_BYTES = 8 * 1024 * 1024  # S3 multipart part (S3's minimum is 5 MiB but for the last)
+LINK_TTL_S = 15 * 60  # a download link works this long
+LEASE_S = 900  # the worker's Lambda timeout: a lease outlives any one attempt
+KEEP_DAYS = 7  # job records are deleted (TTL) this long after they were made
+PREFIX = "exports/"
+DEFAULT_ZONE = "Asia/Shanghai"
+# Coupons and their redemptions are head office's (the coupon pages are HQ only).
+HQ_ONLY_KINDS = frozenset({"coupon_redemptions"})
+ORDER_STATUSES = frozenset(
+    {ORDER.initial}
+    | {to for _, to in ORDER.transitions.values()}
+    | {f for sources_, _ in ORDER.transitions.values() for f in sources_}
+)
+
+
+@lru_cache(maxsize=1)
+def _s3() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # SigV4 presigned links (every region, China's included, accepts them)
+    return boto3.client("s3", region_name=config.REGION, config=Config(signature_version="s3v4"))
+
+
+# --- checking a request -----------------------------------------------------------------
+
+
+def _day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{field} is not a date.", details=[field_error(f"filters.{field}", "not a date")]
+        ) from None
+
+
+def _days(f: s.ExportFilters, kind: str) -> list[str]:
+    if kind not in sources.DATED:
+        return []
+    if not f.date_from or not f.date_to:
+        raise ValidationFailed(
+            "Give the business days to export: filters.date_from and filters.date_to.",
+            details=[field_error("filters.date_from", "required for this kind")],
+        )
+    first, last = _day(f.date_from, "date_from"), _day(f.date_to, "date_to")
+    if last < first:
+        raise ValidationFailed(
+            "date_to is before date_from.",
+            details=[field_error("filters.date_to", "before date_from")],
+        )
+    span = (last - first).days + 1
+    if span > MAX_DAYS:
+        raise ValidationFailed(
+            f"At most {MAX_DAYS} days per export; split the range.",
+            code="range_too_long",
+            details=[field_error("filters.date_to", f"{span} days; at most {MAX_DAYS}")],
+        )
+    return [(first + timedelta(days=n)).isoformat() for n in range(span)]
+
+
+def _store_id(principal: Principal, f: s.ExportFilters, kind: str) -> str | None:
+    """The store to export (None: the chain), as the lists allow: store accounts their own
+    store only (the default), head office any store or all."""
+    if kind in HQ_ONLY_KINDS and not principal.is_hq:
+        raise Forbidden("Only head office exports this.", code="role_not_allowed")
+    store_id = f.store_id
+    if store_id is None and not principal.is_hq:
+        store_id = principal.store_id
+    if store_id is not None:
+        require_store_access(principal, store_id)
+    elif kind == "stock":
+        raise ValidationFailed(
+            "Stock is exported one store at a time: give filters.store_id.",
+            details=[field_error("filters.store_id", "required for stock")],
+        )
+    return store_id
+
+
+def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, list[str]]:
+    f = body.filters
+    store_id = _store_id(principal, f, body.kind)
+    days = _days(f, body.kind)
+    if (f.status is not None and f.status != "any") and (
+        body.kind != "orders" or f.status not in ORDER_STATUSES
+    ):
+        raise ValidationFailed(
+            "status filters orders only, by one of their statuses.",
+            details=[field_error("filters.status", f"not an order status: {f.status}")],
+        )
+    if store_id is not None:
+        get_store_model(store_id)  # 404 for an unknown store, now rather than in the worker
+    return store_id, days
+
+
+# --- the job record ---------------------------------------------------------------------
+
+
+def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
+    f = body.filters
+    out = {
+        "store_id": store_id,
+        "date_from": f.date_from,
+        "date_to": f.date_to,
+        "status": None if f.status == "any" else f.status,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def view(job: ExportJobModel) -> s.ExportJob:
+    url = expires = None
+    if job.status == "succeeded" and job.object_key:
+        url = _s3().generate_presigned_url(
+            "get_object",
+            Params={"Bucket": config.bucket_name("imports"), "Key": job.object_key},
+            ExpiresIn=LINK_TTL_S,
+        )
+        expires = clock.iso(clock.now() + timedelta(seconds=LINK_TTL_S))
+    return s.ExportJob(
+        export_id=job.export_id,
+        kind=job.kind,
+        status=cast(Any, job.status),  # written by this module: the schema's literals
+        filters=_filters_of(job),
+        language=job.language,
+        created_by=job.created_by,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        rows_done=int(job.rows_done),
+        rows_estimated=int(job.rows_estimated),
+        file_name=job.file_name,
+        download_url=url,
+        download_expires_at=expires,
+        error=job.error,
+    )
+
+
+def _filters_of(job: ExportJobModel) -> dict[str, str]:
+    filters: dict[str, str] = json.loads(job.filters_json)
+    return filters
+
+
+def _export_id(principal: Principal, idempotency_key: str) -> str:
+    digest = hashlib.sha256(f"{principal.subject}#{idempotency_key}".encode()).hexdigest()
+    return f"exp-{digest[:24]}"
+
+
+def create_job(
+    principal: Principal, body: s.ExportRequest, idempotency_key: str | None
+) -> s.ExportJob:
+    """Check the request and queue the export. The same Idempotency-Key (per caller) with
+    the same request answers the job it made; with another request, 422."""
+    from chalicelib.orders.service import IDEMPOTENCY_KEY
+
+    if not idempotency_key or not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise ValidationFailed(
+            "Send an Idempotency-Key header: 8-64 letters, digits, '_', '-', '.', ':' "
+            "(e.g. a UUID), the same when you retry.",
+            code="idempotency_key_required",
+        )
+    store_id, _ = _check(principal, body)
+    filters = _filters(body, store_id)
+    request_hash = hashlib.sha256(
+        json.dumps([body.kind, filters, body.language], sort_keys=True).encode()
+    ).hexdigest()
+    export_id = _export_id(principal, idempotency_key)
+    now = clock.now()
+    job = ExportJobModel(
+        export_id,
+        kind=body.kind,
+        filters_json=json.dumps(filters, ensure_ascii=False, sort_keys=True),
+        language=body.language,
+        request_hash=request_hash,
+        status="queued",
+        created_by=principal.subject,
+        created_role=principal.role,
+        created_store=principal.store_id,
+        created_at=clock.now_iso_ms(),
+        expires_at=now + timedelta(days=KEEP_DAYS),
+    )
+    try:
+        job.save(condition=ExportJobModel.export_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        job = ExportJobModel.get(export_id, consistent_read=True)
+        if job.request_hash != request_hash:
+            raise ValidationFailed(
+                "This Idempotency-Key was used for another export; use a new key.",
+                code="idempotency_key_reused",
+                details=[field_error("Idempotency-Key", "used with another request")],
+            ) from None
+        if job.status != "queued":
+            return view(job)
+        # Still queued: the first request may have stopped before its message was sent.
+        # Sending again is safe: the worker's lease lets one delivery run it.
+    sqs_client().send_message(
+        QueueUrl=queue_url("exports"), MessageBody=json.dumps({"export_id": export_id})
+    )
+    return view(job)
+
+
+def get_job(principal: Principal, export_id: str) -> s.ExportJob:
+    """The caller's own export; head office sees every export (a store account's file
+    holds only what head office may see anyway). Others' are 404, not 403: ids are not
+    probed."""
+    try:
+        job = ExportJobModel.get(export_id, consistent_read=True)
+    except DoesNotExist:
+        job = None
+    if job is None or not (principal.role == HQ_ADMIN or job.created_by == principal.subject):
+        raise NotFound(f"No export {export_id!r}.", code="export_not_found")
+    return view(job)
+
+
+# --- the worker -------------------------------------------------------------------------
+
+
+def handle_message(body: str) -> None:
+    """Body of the SQS handler (AWS) and of the local stack's worker."""
+    process_job(json.loads(body)["export_id"])
+
+
+def _scope(job: ExportJobModel) -> sources.Scope:
+    f = _filters_of(job)
+    store_id = f.get("store_id")
+    stores: list[StoreModel] = (
+        [get_store_model(store_id)]
+        if store_id
+        else sorted(StoreModel.by_listing.query("stores"), key=lambda st: st.store_id)
+    )
+    zones = {st.timezone or DEFAULT_ZONE for st in stores}
+    days = (
+        _days(s.ExportFilters(date_from=f.get("date_from"), date_to=f.get("date_to")), job.kind)
+        if job.kind in sources.DATED
+        else []
+    )
+    return sources.Scope(
+        kind=cast(Any, job.kind),
+        stores=stores,
+        days=days,
+        status=f.get("status"),
+        # One zone per file, named in its header: the stores' own, or the chain's default
+        # when the stores are in several.
+        zone=zones.pop() if len(zones) == 1 else DEFAULT_ZONE,
+    )
+
+
+def process_job(export_id: str) -> s.ExportJob:
+    """Write the export's CSV to S3. Safe to run again after a crash: the file is
+    written from the start again (an unfinished multipart upload is aborted, or expires
+    by the bucket's rule)."""
+    try:
+        job = ExportJobModel.get(export_id, consistent_read=True)
+    except DoesNotExist:
+        log.error("export %s: no such job; message dropped", export_id)
+        raise NotFound(f"No export {export_id!r}.") from None
+    if job.status in ("succeeded", "failed"):
+        return view(job)  # a redelivered message for a finished job
+    if not _claim(job):
+        log.warning("export %s: another worker holds it; this delivery is dropped", export_id)
+        return view(job)
+    scope = _scope(job)
+    f = _filters_of(job)
+    name = columns.file_name(scope.kind, f.get("store_id"), f.get("date_from"), f.get("date_to"))
+    key = f"{PREFIX}{export_id}/{name}"
+    upload = PartUpload(key, name)
+    encoder = CsvEncoder()
+    rows_done = written = 0
+    last_write = time.monotonic()
+    try:
+        upload.write(
+            encoder.header(columns.header(scope.kind, cast(Any, job.language), scope.zone))
+        )
+        for batch in sources.SOURCES[scope.kind](scope):
+            upload.write(encoder.rows(batch.rows))
+            rows_done += len(batch.rows)
+            if rows_done > MAX_ROWS:
+                raise TooLarge(
+                    f"More than {MAX_ROWS:,} rows: export fewer days or one store at a time."
+                )
+            if (
+                rows_done - written >= PROGRESS_EVERY_ROWS
+                or time.monotonic() - last_write >= PROGRESS_EVERY_S
+            ):
+                estimate = round(rows_done / batch.done) if batch.done > 0 else rows_done
+                job.update(
+                    actions=[
+                        ExportJobModel.rows_done.set(rows_done),
+                        ExportJobModel.rows_estimated.set(max(estimate, rows_done)),
+                    ]
+                )
+                written, last_write = rows_done, time.monotonic()
+        upload.close()
+    except TooLarge as exc:
+        upload.abort()
+        _finish(job, "failed", rows_done, error=str(exc))
+        return view(job)
+    except Exception:
+        # Failed for the user to see and start again, rather than retried by SQS while
+        # the job looks stuck: an export changes nothing, so starting again is safe.
+        log.exception("export %s failed", export_id)
+        upload.abort()
+        _finish(job, "failed", rows_done, error="The export stopped on an error; start it again.")
+        return view(job)
+    _finish(job, "succeeded", rows_done, key=key, name=name)
+    log.info("export %s: %d rows to %s", export_id, rows_done, key)
+    return view(job)
+
+
+class TooLarge(Exception):
+    pass
+
+
+class PartUpload:
+    """Bytes to one S3 object through a buffer of at most PART_BYTES: a small file is
+    one PutObject, a large one a multipart upload of PART_BYTES parts."""
+
+    def __init__(self, key: str, file_name: str) -> None:
+        self.key = key
+        self.bucket = config.bucket_name("imports")
+        self.buffer = bytearray()
+        self.upload_id: str | None = None
+        self.parts: list[dict[str, Any]] = []
+        self.extra = {
+            "ContentType": "text/csv; charset=utf-8",
+            "ContentDisposition": f"attachment; filename*=UTF-8''{quote(file_name)}",
+        }
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= PART_BYTES:
+            self._part(bytes(self.buffer[:PART_BYTES]))
+            del self.buffer[:PART_BYTES]
+
+    def _part(self, data: bytes) -> None:
+        if self.upload_id is None:
+            self.upload_id = _s3().create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, **self.extra
+            )["UploadId"]
+        number = len(self.parts) + 1
+        etag = _s3().upload_part(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=data,
+        )["ETag"]
+        self.parts.append({"PartNumber": number, "ETag": etag})
+
+    def close(self) -> None:
+        if self.upload_id is None:
+            _s3().put_object(
+                Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), **self.extra
+            )
+            return
+        if self.buffer:
+            self._part(bytes(self.buffer))
+        _s3().complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+        )
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            try:
+                _s3().abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+                )
+            except Exception:  # the bucket's rule removes it after a day anyway
+                log.warning("export: could not abort upload %s", self.upload_id)
+
+
+def _claim(job: ExportJobModel) -> bool:
+    """Take the job for LEASE_S seconds (as catalogue/import_jobs.py's _claim): one
+    delivery at a time writes the file; a crashed worker's lease runs out."""
+    now = time.time()
+    try:
+        job.update(
+            actions=[
+                ExportJobModel.status.set("running"),
+                ExportJobModel.lease_until.set(int(now + LEASE_S)),
+            ],
+            condition=(ExportJobModel.status == "queued")
+            | ((ExportJobModel.status == "running") & (ExportJobModel.lease_until < int(now))),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _finish(
+    job: ExportJobModel,
+    status: str,
+    rows: int,
+    key: str | None = None,
+    name: str | None = None,
+    error: str | None = None,
+) -> None:
+    actions: list[Any] = [
+        ExportJobModel.status.set(status),
+        ExportJobModel.finished_at.set(clock.now_iso_ms()),
+        ExportJobModel.rows_done.set(rows),
+        ExportJobModel.rows_estimated.set(rows),
+    ]
+    if key and name:
+        actions += [ExportJobModel.object_key.set(key), ExportJobModel.file_name.set(name)]
+    if error:
+        actions.append(ExportJobModel.error.set(error))
+    job.update(actions=actions)

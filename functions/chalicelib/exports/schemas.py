@@ -1,0 +1,52 @@
+"""Exports: a CSV of a list the caller can see, made by a background job."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, field
+
+from chalicelib.kernel.schema import Out, Schema, StoreId, Timestamp
+
+Day = Annotated[
+    str,
+    Meta(
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="A business day (YYYY-MM-DD) in the store's time zone, inclusive.",
+        examples=["2026-11-24"],
+    ),
+]
+ExportKind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales"]
+
+
+class ExportFilters(Schema, kw_only=True):
+    store_id: StoreId | None = None  # store roles: their own store (the default)
+    date_from: Day | None = None  # orders, refunds, coupon_redemptions, daily_sales
+    date_to: Day | None = None
+    status: (
+        Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$", description="orders only: one status")]
+        | None
+    ) = None
+
+
+class ExportRequest(Schema, kw_only=True):
+    kind: ExportKind
+    filters: ExportFilters = field(default_factory=ExportFilters)
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class ExportJob(Out, kw_only=True):
+    export_id: str
+    kind: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    filters: dict[str, str]
+    language: str
+    created_by: str
+    created_at: Timestamp
+    finished_at: Timestamp | None = None
+    rows_done: int = 0  # rows written so far
+    rows_estimated: int = 0  # a running estimate; equals rows_done once succeeded
+    file_name: str | None = None
+    download_url: str | None = None  # when succeeded: a link that expires (download_expires_at)
+    download_expires_at: Timestamp | None = None
+    error: str | None = None

@@ -1,0 +1,298 @@
+"""Where each export kind's rows come from: orders of each (store, business day) through
+the ``by_store_day`` index, a store's items by their partition key. Never a scan.
+
+Each source yields ``Batch`` es: a few hundred rows and how far through its parts (store
+days, or a store's items) it is, so the job can write progress after each batch and
+estimate the total. Orders are read through ONE helper, ``_load_orders`` (issue 11 splits
+the order record into a head and a detail item: only that helper has to follow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.coupons.models import CouponTemplateModel
+from chalicelib.exports.columns import Kind
+from chalicelib.exports.csv_writer import Cell, LocalTime, Yuan
+from chalicelib.orders.models import OrderModel, RefundModel
+from chalicelib.stores.models import StoreModel
+
+ORDERS_PER_READ = 100  # BatchGetItem's limit: one read per 100 orders
+ITEMS_PER_PAGE = 500
+
+Row = Sequence[Cell]
+
+
+@dataclass(frozen=True)
+class Batch:
+    rows: list[Row]
+    done: float  # fraction of the export's parts read so far, 0..1
+
+
+@dataclass
+class Scope:
+    """What to export: the stores (already authorised), business days, and the zone the
+    file's times are written in."""
+
+    kind: Kind
+    stores: list[StoreModel]
+    days: list[str] = field(default_factory=list)
+    status: str | None = None
+    zone: str = "Asia/Shanghai"
+
+
+def _load_orders(order_ids: list[str]) -> list[OrderModel]:
+    """The one place exports read whole orders (see the module docstring)."""
+    from chalicelib.orders.service import load_many
+
+    return load_many(order_ids)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _store_days(scope: Scope) -> Iterator[tuple[StoreModel, str, float]]:
+    """(store, day, fraction done after this part), store by store, oldest day first."""
+    parts = len(scope.stores) * len(scope.days) or 1
+    n = 0
+    for store in scope.stores:
+        for day in scope.days:
+            n += 1
+            yield store, day, n / parts
+
+
+def _chunk_progress(ids: list[str], done: float, parts: int) -> Iterator[tuple[list[str], float]]:
+    """A day's order ids ORDERS_PER_READ at a time, each with the fraction done after it
+    (a busy day is several batches, so progress moves and memory stays bounded)."""
+    chunks = list(_chunks(ids, ORDERS_PER_READ)) or [[]]
+    before = done - 1 / parts
+    for i, chunk in enumerate(chunks):
+        yield chunk, before + (done - before) * (i + 1) / len(chunks)
+
+
+def _day_ids(store: StoreModel, day: str, condition: Any = None) -> list[str]:
+    """The ids of the store's orders of ``day``, oldest first (index keys only)."""
+    return [
+        e.order_id
+        for e in OrderModel.by_store_day.query(
+            f"{store.store_id}#{day}",
+            scan_index_forward=True,
+            filter_condition=condition,
+            attributes_to_get=["order_id"],
+        )
+    ]
+
+
+def _day_of(order: OrderModel) -> str:
+    return order.store_day.split("#", 1)[1]
+
+
+def orders(scope: Scope) -> Iterator[Batch]:
+    """One row per order line, the order's columns repeated."""
+    z = scope.zone
+    parts = len(scope.stores) * len(scope.days) or 1
+    for store, day, day_done in _store_days(scope):
+        for chunk, done in _chunk_progress(_day_ids(store, day), day_done, parts):
+            rows: list[Row] = []
+            for o in _load_orders(chunk) if chunk else []:
+                if scope.status and o.status != scope.status:
+                    continue
+                head: list[Cell] = [
+                    o.order_id,
+                    o.store_id,
+                    store.name,
+                    _day_of(o),
+                    None if o.daily_seq is None else int(o.daily_seq),
+                    o.status,
+                    o.fulfilment,
+                    LocalTime(o.created_at, z),
+                    LocalTime(o.paid_at, z),
+                    Yuan(int(o.subtotal_fen)),
+                    Yuan(int(o.discount_fen)),
+                    Yuan(int(o.delivery_fee_fen)),
+                    Yuan(int(o.total_fen)),
+                    Yuan(int(o.paid_fen)),
+                    Yuan(int(o.refunded_fen)),
+                ]
+                for x in o.lines:
+                    rows.append(
+                        [
+                            *head,
+                            x.sku,
+                            x.name,
+                            x.category1,
+                            x.unit,
+                            Yuan(int(x.unit_price_fen)),
+                            int(x.qty),
+                            Yuan(int(x.amount_fen)),
+                            Yuan(int(x.discount_fen)),
+                            Yuan(int(x.paid_fen)),
+                            None if x.picked_qty is None else int(x.picked_qty),
+                            int(x.refunded_units),
+                            Yuan(int(x.refunded_fen)),
+                        ]
+                    )
+            yield Batch(rows, done)
+
+
+def refunds(scope: Scope) -> Iterator[Batch]:
+    """The refunds of the orders placed on the days (the index the refunds table has is by
+    order: refunds are found through their orders, which the day index marks as refunded
+    without reading them)."""
+    z = scope.zone
+    refunded = (OrderModel.refunded_fen > 0) | (OrderModel.returned_payments_fen > 0)
+    for store, day, done in _store_days(scope):
+        rows: list[Row] = []
+        for order_id in _day_ids(store, day, refunded):
+            for r in RefundModel.by_order.query(order_id):
+                rows.append(
+                    [
+                        r.refund_id,
+                        r.order_id,
+                        store.store_id,
+                        store.name,
+                        day,
+                        r.reason,
+                        r.status,
+                        Yuan(int(r.amount_fen)),
+                        Yuan(int(r.delivery_fee_fen or 0)),
+                        " ".join(f"{x.sku}×{int(x.units)}" for x in r.lines or []),
+                        LocalTime(r.created_at, z),
+                        LocalTime(r.updated_at, z),
+                    ]
+                )
+        yield Batch(rows, done)
+
+
+def coupon_redemptions(scope: Scope) -> Iterator[Batch]:
+    """Coupons used by paid orders: an order records the coupons it used (coupon_uses),
+    and the coupons table has no index by order or store, so orders are the source."""
+    z = scope.zone
+    names: dict[str, str] = {}
+    parts = len(scope.stores) * len(scope.days) or 1
+    for store, day, day_done in _store_days(scope):
+        ids = _day_ids(store, day, OrderModel.paid_at.exists())
+        for chunk, done in _chunk_progress(ids, day_done, parts):
+            rows: list[Row] = []
+            used = [o for o in _load_orders(chunk) if o.coupon_uses] if chunk else []
+            _template_names(names, {u.template_id for o in used for u in o.coupon_uses})
+            for o in used:
+                for u in o.coupon_uses:
+                    rows.append(
+                        [
+                            o.order_id,
+                            store.store_id,
+                            store.name,
+                            day,
+                            o.status,
+                            LocalTime(o.paid_at, z),
+                            u.coupon_id,
+                            u.template_id,
+                            names.get(u.template_id, ""),
+                            u.kind,
+                            Yuan(int(u.discount_fen)),
+                            Yuan(int(o.paid_fen)),
+                        ]
+                    )
+            yield Batch(rows, done)
+
+
+def _template_names(names: dict[str, str], template_ids: set[str]) -> None:
+    missing = sorted(t for t in template_ids if t not in names)
+    for chunk in _chunks(missing, 100):
+        for t in CouponTemplateModel.batch_get(chunk, attributes_to_get=["template_id", "name"]):
+            names[t.template_id] = t.name
+
+
+def daily_sales(scope: Scope) -> Iterator[Batch]:
+    """Per store and business day, as the dashboard counts them: paid orders, their
+    payments, refunds (returned payments included), net, average order."""
+    attrs = ["paid_at", "paid_fen", "refunded_fen", "returned_payments_fen"]
+    counted = OrderModel.paid_at.exists() | (OrderModel.returned_payments_fen > 0)
+    rows: list[Row] = []
+    for store, day, done in _store_days(scope):
+        entries = list(
+            OrderModel.by_store_day.query(
+                f"{store.store_id}#{day}", filter_condition=counted, attributes_to_get=attrs
+            )
+        )
+        paid = [int(e.paid_fen or 0) for e in entries if e.paid_at is not None]
+        refunded = sum(
+            int(e.refunded_fen or 0) + int(e.returned_payments_fen or 0) for e in entries
+        )
+        gmv = sum(paid)
+        rows.append(
+            [
+                day,
+                store.store_id,
+                store.name,
+                len(paid),
+                Yuan(gmv),
+                Yuan(refunded),
+                Yuan(gmv - refunded),
+                Yuan(gmv // len(paid) if paid else 0),
+            ]
+        )
+        if len(rows) >= ITEMS_PER_PAGE or done >= 1:
+            yield Batch(rows, done)
+            rows = []
+
+
+def stock(scope: Scope) -> Iterator[Batch]:
+    """A store's items in SKU order (its partition of store_items), with the products'
+    names (BatchGetItem by 100)."""
+    z = scope.zone
+    for store in scope.stores:
+        total = StoreItemModel.count(store.store_id) or 1
+        seen = 0
+        results = StoreItemModel.query(store.store_id, page_size=ITEMS_PER_PAGE)
+        page: list[StoreItemModel] = []
+        for item in results:
+            page.append(item)
+            if len(page) == ITEMS_PER_PAGE:
+                seen += len(page)
+                yield Batch(_stock_rows(page, z), min(seen / total, 1.0))
+                page = []
+        seen += len(page)
+        yield Batch(_stock_rows(page, z), 1.0)
+
+
+def _stock_rows(items: list[StoreItemModel], zone: str) -> list[Row]:
+    products: dict[str, ProductModel] = {}
+    for chunk in _chunks(sorted({i.sku for i in items}), 100):
+        products.update((p.sku, p) for p in ProductModel.batch_get(chunk))
+    rows: list[Row] = []
+    for i in items:
+        p = products.get(i.sku)
+        rows.append(
+            [
+                i.store_id,
+                i.sku,
+                p.name if p else "",
+                p.category1 if p else "",
+                p.category2 if p else "",
+                p.unit if p else "",
+                p.barcode if p else None,
+                Yuan(int(i.price_fen)),
+                int(i.stock),
+                bool(i.on_sale),
+                bool(p.active) if p else False,
+                LocalTime(i.updated_at, zone),
+            ]
+        )
+    return rows
+
+
+SOURCES = {
+    "orders": orders,
+    "refunds": refunds,
+    "coupon_redemptions": coupon_redemptions,
+    "daily_sales": daily_sales,
+    "stock": stock,
+}
+DATED: frozenset[str] = frozenset({"orders", "refunds", "coupon_redemptions", "daily_sales"})
