@@ -887,10 +887,11 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
         extra += refund.order_actions
     if slip:
         extra += print_jobs.add_to_order(slip)
+    give_back = checkout.give_back(order, paid=order.status == "paid")
 
     def also(tx: Tx) -> None:
         _restock(tx, order)
-        tx.add(*checkout.give_back(order, paid=order.status == "paid"))
+        tx.add(*give_back)
         if refund:
             tx.save(
                 refund.refund,
