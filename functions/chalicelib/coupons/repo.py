@@ -10,6 +10,7 @@ quantity, per-customer limit, budget, single use) hold under any concurrency.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -19,7 +20,7 @@ from chalicelib.coupons.models import (
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.transactions import TransactionCancelled, TxPiece, transact
+from chalicelib.db.transactions import TransactionCancelled, TxPiece, add_all, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import NotFound
 
@@ -283,7 +284,7 @@ def mark_used(order_id: str, coupon_ids: list[str]) -> int:
         coupon = CouponModel(coupon_id, template_id=template_of(coupon_id))
         pieces = mark_used_items(coupon, order_id, now_iso=now_iso)
         try:
-            transact(lambda tx, pieces=pieces: tx.add(*pieces))
+            transact(partial(add_all, pieces=pieces))
         except TransactionCancelled as exc:
             if pieces[0].label in exc.failed:
                 continue  # not locked by this order (any more): nothing to do

@@ -10,11 +10,12 @@ from chalicelib.events.registry import subscriber
 from chalicelib.events.types import MemberRegistered, OrderPaid
 
 
-@subscriber(OrderPaid, "coupons.mark_used")
+@subscriber(OrderPaid, "coupons.mark_used", when=lambda event: bool(event.coupon_ids))
 def mark_used(event: OrderPaid) -> None:
     """The coupons the order locked at placing: locked -> used (and the template's
     ``used_count``). The payment does not wait for this: until it runs, a give-back of
-    the paid order (cancel, nothing picked) marks them used first (checkout.give_back)."""
+    the paid order (cancel, nothing picked) marks them used first (checkout.give_back).
+    Orders without coupons (most) are not its concern: no call, no delivery marker."""
     from chalicelib.coupons.repo import mark_used as mark_coupons_used
 
     mark_coupons_used(event.order_id, list(event.coupon_ids))

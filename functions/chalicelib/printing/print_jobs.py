@@ -1,4 +1,5 @@
-"""Print jobs: created in the same transaction as the order change that needs a ticket,
+"""Print jobs: created in the same transaction as the order change that needs a ticket
+(the paid ticket: named by the payment's update, put right after it, orders/payments.py),
 then dispatched to the store's queue (printing/dispatch.py), acknowledged copy by
 copy by the relay, re-sent and shown as missed (漏单) by the watchdog when late.
 
