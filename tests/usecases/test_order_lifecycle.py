@@ -173,3 +173,28 @@ def test_a_reader_of_the_unpaid_order_cannot_overwrite_the_payment(catalogue):
     assert refused.value.code == "order_changed"
     assert order_flow.get(order.order_id).status == "paid"
     assert order_flow.get(order.order_id).version == stale.version + 1
+
+
+def test_a_retry_after_the_order_was_cancelled_writes_the_payment_record_but_no_ticket(
+    catalogue, monkeypatch
+):
+    """The first request died before its batch write, the customer cancelled the paid
+    order (refunded), then the provider's retry comes: the ledger gets the payment, the
+    store gets no order ticket for a cancelled order."""
+    order = placed("uc-pay-0005")
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+
+    def dies(items):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the function died here")
+
+    monkeypatch.setattr(payments, "batch_put", dies)
+    with pytest.raises(RuntimeError):
+        payments.notify("local", headers, body)
+    monkeypatch.undo()
+    orders.cancel(ME, order.order_id, "changed my mind")
+
+    assert payments.notify("local", headers, body).message == "already recorded"
+    saved = order_flow.get(order.order_id)
+    assert saved.status == "cancelled"
+    assert [p.outcome for p in PaymentModel.scan()] == ["captured"]
+    assert [j.kind for j in PrintJobModel.scan()] == ["cancellation"]

@@ -3,12 +3,11 @@
 The notification is idempotent: the order's move to ``paid`` is one conditional update
 that names its print job (an id fixed by the order), and the job and the payment record
 (keyed by the provider's transaction id) follow in one batch write, so twenty copies of
-one notification make one transition, one job and one record. It is two round trips and
-no transaction, and touches nothing shared with other orders, so a burst of payments at
-one store never conflicts: the order's daily
-number (今日第 N 单) is taken when its ticket is sent (print_dispatch.number_order). A
-payment for an order that can no longer be paid (expired, cancelled, or already paid by
-another transaction) is refunded in full.
+one notification make one transition, one job and one record. It is two round trips, no
+transaction, and touches nothing shared with other orders, so a burst of payments at one
+store never conflicts: the order's daily number (今日第 N 单) is taken when its ticket is
+sent (print_dispatch.number_order). A payment for an order that can no longer be paid
+(expired, cancelled, or already paid by another payment) is refunded in full.
 """
 
 from __future__ import annotations
@@ -144,13 +143,15 @@ def _recorded_again(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
     """A notice of the payment the order already took (a copy, or the provider's retry):
     SUCCESS once its ticket and payment record exist. The first request may have died
     between its two writes: whichever is missing is written here, conditionally (the
-    ticket may have been created, sent and printed meanwhile)."""
+    ticket may have been created, sent and printed meanwhile). The ticket only while the
+    order is still ``paid``: one the store has started on, or that was cancelled since,
+    needs no order ticket now (the payment record, the ledger, is written whatever)."""
     ticket = print_jobs.paid_ticket_id(order.order_id)
     found = batch_get(
         {PrintJobModel: [{"job_id": ticket}], PaymentModel: [{"payment_id": notice.payment_id}]}
     )
     missing: list[PrintJobModel | PaymentModel] = []
-    if not found[PrintJobModel]:
+    if not found[PrintJobModel] and order.status == "paid":
         missing.append(_paid_ticket(order))
     if not found[PaymentModel]:
         missing.append(notice.record(order.order_id, "captured"))
