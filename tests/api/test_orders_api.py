@@ -209,10 +209,10 @@ def test_a_webhook_that_failed_after_paying_the_order_is_completed_by_the_retry(
     def fails(items):  # type: ignore[no-untyped-def]
         raise RuntimeError("DynamoDB unavailable")
 
-    monkeypatch.setattr(payments, "batch_put", fails)
-    status, _ = api.call("POST", "/payments/notify/local", raw=body.decode(), headers=headers)
-    assert status == 500
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", fails)
+        status, _ = api.call("POST", "/payments/notify/local", raw=body.decode(), headers=headers)
+        assert status == 500
     assert OrderModel.get(order["order_id"]).status == "paid" and PrintJobModel.count() == 0
     for _ in range(2):
         status, ack = api.call("POST", "/payments/notify/local", raw=body.decode(), headers=headers)

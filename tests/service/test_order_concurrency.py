@@ -197,10 +197,10 @@ def test_copies_of_a_notification_racing_after_its_first_request_died_record_it_
     def dies(items):  # type: ignore[no-untyped-def]
         raise RuntimeError("the function died between its two writes")
 
-    monkeypatch.setattr(payments, "batch_put", dies)
-    with pytest.raises(RuntimeError):
-        payments.notify("local", headers, body)
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", dies)
+        with pytest.raises(RuntimeError):
+            payments.notify("local", headers, body)
     assert PrintJobModel.count() == 0 and PaymentModel.count() == 0
 
     acks = race(20, lambda _: payments.notify("local", headers, body))

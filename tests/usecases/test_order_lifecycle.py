@@ -95,9 +95,9 @@ def test_a_payment_is_one_update_of_the_order_and_one_batch_write(catalogue, mon
         calls.append(operation)
         return make_call(self, operation, params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
-    assert payments.notify("local", headers, body).message == "paid"
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+        assert payments.notify("local", headers, body).message == "paid"
     assert calls == ["UpdateItem", "BatchWriteItem"]
     saved = order_flow.get(order.order_id)
     (job_id,) = saved.print_job_ids
@@ -129,10 +129,10 @@ def test_a_payment_whose_second_write_failed_is_completed_by_the_providers_retry
     def dies(items):  # type: ignore[no-untyped-def]
         raise RuntimeError("the function died here")
 
-    monkeypatch.setattr(payments, "batch_put", dies)
-    with pytest.raises(RuntimeError):
-        payments.notify("local", headers, body)
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", dies)
+        with pytest.raises(RuntimeError):
+            payments.notify("local", headers, body)
     half = order_flow.get(order.order_id)
     assert half.status == "paid" and PrintJobModel.count() == 0 and PaymentModel.count() == 0
 
@@ -187,10 +187,10 @@ def test_a_retry_after_the_order_was_cancelled_writes_the_payment_record_but_no_
     def dies(items):  # type: ignore[no-untyped-def]
         raise RuntimeError("the function died here")
 
-    monkeypatch.setattr(payments, "batch_put", dies)
-    with pytest.raises(RuntimeError):
-        payments.notify("local", headers, body)
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", dies)
+        with pytest.raises(RuntimeError):
+            payments.notify("local", headers, body)
     orders.cancel(ME, order.order_id, "changed my mind")
 
     assert payments.notify("local", headers, body).message == "already recorded"
