@@ -64,9 +64,9 @@ def batch_get(keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = 
 
 def batch_put(items: list[Model]) -> None:
     """Put items of any tables with one BatchWriteItem (up to 25), retrying unprocessed
-    ones. The puts are unconditional, cost no more than single puts (no transaction's
-    double), and add no version: for new items whose ids are deterministic, so that
-    writing one again writes the same."""
+    ones. The puts are unconditional (BatchWriteItem takes no condition), cost what single
+    puts cost (not a transaction's double) and set no version: for new items keyed so
+    that a retry names the same items, where a second put replaces the first."""
     if len(items) > 25:
         raise ValueError("one BatchWriteItem holds at most 25 puts")
     request: dict[str, Any] = {}
