@@ -138,7 +138,15 @@ def test_placing_locks_the_coupon_payment_uses_it_and_it_cannot_be_used_twice(
     status, again = place(api, tokens_["customer"], cart(("100", 3), coupon_ids=[cid]))
     assert status == 200 and again["order_id"] == order["order_id"]
     pay(api, tokens_, order["order_id"])
+    # The payment is one write on the order; its coupons become used by order.paid.
+    assert coupon_state(cid) == "locked"
+    assert deliver_events() >= 1
     assert coupon_state(cid) == "used"
+    assert int(CouponTemplateModel.get(t["template_id"]).used_count) == 1
+    # A redelivery, or the subscriber run again past its marker, uses nothing twice.
+    from chalicelib.coupons.repo import mark_used
+
+    assert deliver_events() == 0 and mark_used(order["order_id"], [cid]) == 0
     assert int(CouponTemplateModel.get(t["template_id"]).used_count) == 1
 
 
@@ -181,7 +189,45 @@ def test_a_full_refund_returns_the_coupon_a_partial_one_keeps_it_used(api, catal
     assert status == 200, picked
     line = picked["lines"][0]
     assert line["paid_fen"] == 2500 and line["refunded_fen"] in (833, 834)
+    assert coupon_state(second) == "locked"  # order.paid not delivered yet
+    deliver_events()
     assert coupon_state(second) == "used"
+
+
+def test_a_paid_order_given_back_before_order_paid_ran_neither_keeps_nor_reuses_its_coupon(
+    api, catalogue, tokens_
+):
+    """The payment leaves the order's coupons locked for the order.paid subscriber. A
+    full refund that comes first (a cancel, nothing picked) must still give them back,
+    once, and the subscriber coming later must not use them."""
+    t = template(api, tokens_, budget_fen=10_000)
+    first, second = claim(api, tokens_, t, "r-1"), claim(api, tokens_, t, "r-2")
+    _, cancelled = place(api, tokens_["customer"], cart(("100", 3), coupon_ids=[first]))
+    pay(api, tokens_, cancelled["order_id"])
+    status, _ = api.call("POST", f"/orders/{cancelled['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200 and coupon_state(first) == "available"
+    _, empty = place(
+        api, tokens_["customer"], cart(("100", 3), coupon_ids=[second]), key="key-00000002"
+    )
+    pay(api, tokens_, empty["order_id"])
+    body = {"lines": [{"sku": "100", "picked_qty": 0}]}
+    staff = tokens_["staff_a"]
+    status, picked = api.call("POST", f"/admin/orders/{empty['order_id']}/pick", body, staff)
+    assert status == 200 and picked["status"] == "cancelled", picked
+    assert coupon_state(second) == "available"
+
+    assert deliver_events() >= 2  # both orders' order.paid, late
+    template_now = CouponTemplateModel.get(t["template_id"])
+    assert coupon_state(first) == coupon_state(second) == "available"
+    assert int(template_now.used_count) == 0 and int(template_now.spent_fen) == 0
+    # Usable again, by a new order that pays and gets order.paid delivered.
+    _, again = place(
+        api, tokens_["customer"], cart(("100", 3), coupon_ids=[first]), key="key-00000003"
+    )
+    pay(api, tokens_, again["order_id"])
+    deliver_events()
+    assert coupon_state(first) == "used"
+    assert int(CouponTemplateModel.get(t["template_id"]).used_count) == 1
 
 
 def test_a_tiered_promotion_applies_and_its_budget_is_spent_and_given_back(api, catalogue, tokens_):

@@ -53,6 +53,7 @@ def test_a_duplicate_delivery_of_order_paid_gives_one_coupon(api, catalogue, tok
     t_ = after_payment_gift(api, tokens_)
     order_id = paid_order(api, tokens_)
     records = stream_records("orders")
+    # order.paid's subscribers: the gift (and coupons.mark_used, for orders with coupons)
     assert dispatch.handle_stream_records("orders", records) == 1
     # The batch again (a stream retry), the whole stream again, the event itself again.
     assert dispatch.handle_stream_records("orders", records) == 0
@@ -241,3 +242,21 @@ def test_events_from_a_whole_order_life_validate_against_the_committed_schema(
     }
     (refund,) = [e for e in seen if isinstance(e, t.RefundSucceeded)]
     assert (refund.reason, [(x.sku, x.units) for x in refund.lines]) == ("shortage", [("100", 1)])
+
+
+def test_a_subscriber_is_not_called_and_leaves_no_marker_for_events_it_does_not_concern(
+    api, tokens_, monkeypatch
+):
+    registry = reg.Registry()
+    seen: list[str] = []
+    registry.add(
+        t.OrderPaid,
+        "test.odd_only",
+        lambda e: seen.append(e.order_id),
+        when=lambda e: e.order_id.endswith("1"),
+    )
+    assert dispatch.deliver(paid_event(2), registry) == 0
+    assert dispatch.deliver(paid_event(1), registry) == 1
+    assert seen == ["O1"]
+    assert DeliveryModel.count() == 1
+    assert marker("order.paid:O1", "test.odd_only").status == "done"

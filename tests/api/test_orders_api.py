@@ -193,6 +193,36 @@ def test_the_webhook_checks_signatures_and_ignores_duplicates(api, catalogue, to
     assert [r.reason for r in RefundModel.scan()] == ["late_payment"]
 
 
+@pytest.mark.allow_500
+def test_a_webhook_that_failed_after_paying_the_order_is_completed_by_the_retry(
+    api, catalogue, tokens_, monkeypatch
+):
+    """The webhook's second write (ticket and payment record) fails: the provider gets a
+    500 and retries; the retry answers SUCCESS with the ticket and the record written, and
+    later copies change nothing."""
+    from chalicelib.orders import payments
+    from chalicelib.orders.payment_providers import provider
+
+    _, order = place(api, tokens_["customer"], cart(("100", 2), ("101", 1)))
+    headers, body = provider("local").make_notification(order["order_id"], order["total_fen"])
+
+    def fails(items):  # type: ignore[no-untyped-def]
+        raise RuntimeError("DynamoDB unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", fails)
+        status, _ = api.call("POST", "/payments/notify/local", raw=body.decode(), headers=headers)
+        assert status == 500
+    assert OrderModel.get(order["order_id"]).status == "paid" and PrintJobModel.count() == 0
+    for _ in range(2):
+        status, ack = api.call("POST", "/payments/notify/local", raw=body.decode(), headers=headers)
+        assert status == 200 and ack["code"] == "SUCCESS", ack
+    paid = OrderModel.get(order["order_id"])
+    assert [h.action for h in paid.history] == ["place", "pay"]
+    assert [j.job_id for j in PrintJobModel.scan()] == sorted(paid.print_job_ids)
+    assert PaymentModel.count() == 1 and RefundModel.count() == 0
+
+
 def test_a_late_payment_for_an_expired_order_is_refunded(api, catalogue, tokens_):
     from chalicelib.orders import service as orders
     from chalicelib.orders.payment_providers import provider

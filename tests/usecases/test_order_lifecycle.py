@@ -10,10 +10,11 @@ from chalicelib.catalogue.models import StoreItemModel
 from chalicelib.kernel.errors import Conflict
 from chalicelib.orders import order_flow, payments, store_workflow
 from chalicelib.orders import service as orders
-from chalicelib.orders.models import OrderModel, RefundModel
+from chalicelib.orders.models import OrderModel, PaymentModel, RefundModel
 from chalicelib.orders.payment_providers import provider
 from chalicelib.orders.schemas import PlaceOrder
 from chalicelib.orders.store_workflow_schemas import PickResult
+from chalicelib.printing.models import PrintJobModel
 
 ME = Principal("c-usecase-2", CUSTOMER)
 PICKER = Principal("sh-a-staff", STORE_STAFF, "sh-a")
@@ -78,3 +79,122 @@ def test_an_action_from_the_wrong_state_writes_nothing(catalogue):
         order_flow.apply(before, "deliver", PICKER)
     assert refused.value.code == "illegal_transition"
     assert order_flow.get(order.order_id).version == before.version
+
+
+def test_a_payment_is_one_update_of_the_order_and_one_batch_write(catalogue, monkeypatch):
+    """The normal path: the order's conditional update, then the ticket and the payment
+    record in one BatchWriteItem: no read, no transaction."""
+    import botocore.client
+
+    order = placed("uc-pay-0001")
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+    calls: list[str] = []
+    make_call = botocore.client.BaseClient._make_api_call
+
+    def counted(self, operation, params):  # type: ignore[no-untyped-def]
+        calls.append(operation)
+        return make_call(self, operation, params)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+        assert payments.notify("local", headers, body).message == "paid"
+    assert calls == ["UpdateItem", "BatchWriteItem"]
+    saved = order_flow.get(order.order_id)
+    (job_id,) = saved.print_job_ids
+    job = PrintJobModel.get(job_id)
+    assert (job.order_id, job.store_id, job.kind, job.status) == (
+        order.order_id,
+        "sh-a",
+        "order",
+        "pending",
+    )
+    payment = PaymentModel.get(saved.payment_id)
+    assert (payment.order_id, payment.outcome, int(payment.amount_fen)) == (
+        order.order_id,
+        "captured",
+        order.total_fen,
+    )
+    assert saved.due_at is None and saved.paid_at is not None
+
+
+def test_a_payment_whose_second_write_failed_is_completed_by_the_providers_retry(
+    catalogue, monkeypatch
+):
+    """The function dies between the order's update and the batch write (simulated: the
+    batch write raises). The provider, answered with an error, retries: the retry finds
+    the order paid by this payment and writes the ticket and the payment record, once."""
+    order = placed("uc-pay-0002")
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+
+    def dies(items):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the function died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", dies)
+        with pytest.raises(RuntimeError):
+            payments.notify("local", headers, body)
+    half = order_flow.get(order.order_id)
+    assert half.status == "paid" and PrintJobModel.count() == 0 and PaymentModel.count() == 0
+
+    for _ in range(2):  # the provider's retry, and one more copy
+        assert payments.notify("local", headers, body).message == "already recorded"
+    saved = order_flow.get(order.order_id)
+    assert [h.action for h in saved.history] == ["place", "pay"]
+    assert int(saved.paid_fen) == order.total_fen and saved.version == half.version
+    assert [j.job_id for j in PrintJobModel.scan()] == sorted(saved.print_job_ids)
+    assert [(p.payment_id, p.outcome) for p in PaymentModel.scan()] == [
+        (saved.payment_id, "captured")
+    ]
+    assert RefundModel.count() == 0
+
+
+def test_a_copy_of_the_notice_does_not_rewrite_a_ticket_already_under_way(catalogue):
+    """The records of a completed payment are only checked by a copy of its notice: the
+    ticket, sent and printed meanwhile, is not put back to pending."""
+    order = placed("uc-pay-0003")
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+    assert payments.notify("local", headers, body).message == "paid"
+    (job_id,) = order_flow.get(order.order_id).print_job_ids
+    PrintJobModel(job_id).update(actions=[PrintJobModel.status.set("printed")])
+    assert payments.notify("local", headers, body).message == "already recorded"
+    assert PrintJobModel.get(job_id).status == "printed"
+
+
+def test_a_reader_of_the_unpaid_order_cannot_overwrite_the_payment(catalogue):
+    """The payment's update is conditioned on the state, not on the version read, but it
+    moves the version: a write prepared from the unpaid order fails (409) rather than
+    cancel a paid order as if it were unpaid (no refund)."""
+    order = placed("uc-pay-0004")
+    stale = order_flow.get(order.order_id)
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+    assert payments.notify("local", headers, body).message == "paid"
+    with pytest.raises(Conflict) as refused:
+        order_flow.apply(stale, "cancel", ME)
+    assert refused.value.code == "order_changed"
+    assert order_flow.get(order.order_id).status == "paid"
+    assert order_flow.get(order.order_id).version == stale.version + 1
+
+
+def test_a_retry_after_the_order_was_cancelled_writes_the_payment_record_but_no_ticket(
+    catalogue, monkeypatch
+):
+    """The first request died before its batch write, the customer cancelled the paid
+    order (refunded), then the provider's retry comes: the ledger gets the payment, the
+    store gets no order ticket for a cancelled order."""
+    order = placed("uc-pay-0005")
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+
+    def dies(items):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the function died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "batch_put", dies)
+        with pytest.raises(RuntimeError):
+            payments.notify("local", headers, body)
+    orders.cancel(ME, order.order_id, "changed my mind")
+
+    assert payments.notify("local", headers, body).message == "already recorded"
+    saved = order_flow.get(order.order_id)
+    assert saved.status == "cancelled"
+    assert [p.outcome for p in PaymentModel.scan()] == ["captured"]
+    assert [j.kind for j in PrintJobModel.scan()] == ["cancellation"]

@@ -436,9 +436,16 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
     """Pieces that give back what the order took, for the transaction that cancels or
     expires it: flash units to their shard and off the buyer's count, campaign budgets,
     and coupons — a locked coupon (unpaid order) always, a used one (paid order refunded
-    in full) when it is still valid, per the refund rule in docs/promotions.md."""
+    in full) when it is still valid, per the refund rule in docs/promotions.md.
+
+    A paid order's coupons become used by an order.paid subscriber, which may not have
+    run yet: those still locked by the order are marked used here first (one write each,
+    idempotent), so that the pieces find every coupon of a paid order used, and the
+    subscriber, coming later, finds nothing locked to use."""
     pieces: list[TxPiece] = []
     now_iso = clock.now_iso()
+    if paid and order.coupon_uses:
+        coupon_repo.mark_used(order.order_id, [u.coupon_id for u in order.coupon_uses])
     for u in order.coupon_uses:
         coupon = CouponModel(
             u.coupon_id, template_id=u.template_id, discount_fen=int(u.discount_fen)
@@ -453,14 +460,4 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
         pieces += promotion_repo.release_items(
             f.promotion_id, order.customer_id, int(f.units), int(f.shard)
         )
-    return pieces
-
-
-def mark_used(order: OrderModel) -> list[TxPiece]:
-    """Pieces for the payment transaction: the order's locked coupons become used."""
-    now_iso = clock.now_iso()
-    pieces: list[TxPiece] = []
-    for u in order.coupon_uses:
-        coupon = CouponModel(u.coupon_id, template_id=u.template_id)
-        pieces += coupon_repo.mark_used_items(coupon, order.order_id, now_iso=now_iso)
     return pieces

@@ -10,6 +10,7 @@ quantity, per-customer limit, budget, single use) hold under any concurrency.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -19,7 +20,7 @@ from chalicelib.coupons.models import (
     CouponTemplateModel,
     counter_key,
 )
-from chalicelib.db.transactions import TransactionCancelled, TxPiece
+from chalicelib.db.transactions import TransactionCancelled, TxPiece, add_all, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import NotFound
 
@@ -270,6 +271,26 @@ def mark_used_items(
             f"coupon_template:{coupon.template_id}",
         ),
     ]
+
+
+def mark_used(order_id: str, coupon_ids: list[str]) -> int:
+    """The order was paid: each of its coupons still locked by it becomes used (one
+    transaction each, ``mark_used_items``). Idempotent and safe against a give-back: a
+    coupon no longer locked by the order (used already, or given back because the order
+    was cancelled or refunded first) is left as it is. Returns how many became used."""
+    now_iso = clock.now_iso()
+    used = 0
+    for coupon_id in coupon_ids:
+        coupon = CouponModel(coupon_id, template_id=template_of(coupon_id))
+        pieces = mark_used_items(coupon, order_id, now_iso=now_iso)
+        try:
+            transact(partial(add_all, pieces=pieces))
+        except TransactionCancelled as exc:
+            if pieces[0].label in exc.failed:
+                continue  # not locked by this order (any more): nothing to do
+            raise
+        used += 1
+    return used
 
 
 def return_items(

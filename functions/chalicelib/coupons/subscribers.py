@@ -1,12 +1,24 @@
-"""Coupons reacting to domain events (events/registry.py): 支付有礼 on order.paid and
-新人礼 on member.registered. Both issue idempotently (coupon ids keyed by the order or
-the member), so a redelivered event issues nothing twice; a failure raises and the
+"""Coupons reacting to domain events (events/registry.py): on order.paid the coupons the
+order used become used, and 支付有礼 is issued; 新人礼 on member.registered. All are
+idempotent (conditional moves of the order's own coupons; coupon ids keyed by the order
+or the member), so a redelivered event changes nothing twice; a failure raises and the
 event dispatcher retries it, then parks it for head office."""
 
 from __future__ import annotations
 
 from chalicelib.events.registry import subscriber
 from chalicelib.events.types import MemberRegistered, OrderPaid
+
+
+@subscriber(OrderPaid, "coupons.mark_used", when=lambda event: bool(event.coupon_ids))
+def mark_used(event: OrderPaid) -> None:
+    """The coupons the order locked at placing: locked -> used (and the template's
+    ``used_count``). The payment does not wait for this: until it runs, a give-back of
+    the paid order (cancel, nothing picked) marks them used first (checkout.give_back).
+    Orders without coupons (most) are not its concern: no call, no delivery marker."""
+    from chalicelib.coupons.repo import mark_used as mark_coupons_used
+
+    mark_coupons_used(event.order_id, list(event.coupon_ids))
 
 
 @subscriber(OrderPaid, "coupons.after_payment_gift")

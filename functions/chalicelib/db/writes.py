@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+from pynamodb.constants import ALL_NEW, ALL_OLD
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
+from chalicelib.db.connection import connection
 from chalicelib.kernel.errors import Conflict
+
+M = TypeVar("M", bound=Model)
 
 
 def is_condition_failure(exc: Exception) -> bool:
@@ -22,3 +29,35 @@ def save_new(item: Model, conflict: Conflict) -> None:
         if is_condition_failure(exc):
             raise conflict from None
         raise
+
+
+class Refused(Exception):
+    """A conditional write whose condition did not hold. ``old``: the item as it was when
+    the condition was checked (None: there is no such item)."""
+
+    def __init__(self, old: Any) -> None:
+        super().__init__("condition not met")
+        self.old = old
+
+
+def update_or_refused(model: type[M], hash_key: str, actions: list[Any], condition: Any) -> M:
+    """One conditional UpdateItem that needs no read to decide what happened: the item as
+    written (ReturnValues ALL_NEW), or ``Refused`` carrying the item as the condition found
+    it (ReturnValuesOnConditionCheckFailure ALL_OLD), which PynamoDB's model API cannot
+    ask for. Unlike ``Model.update`` it adds no version condition and no version bump:
+    ``actions`` say what happens to a VersionAttribute."""
+    kwargs = model._get_connection().get_operation_kwargs(
+        hash_key,
+        actions=actions,
+        condition=condition,
+        return_values=ALL_NEW,
+        return_values_on_condition_failure=ALL_OLD,
+    )
+    try:
+        answer = connection().client.update_item(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        old = exc.response.get("Item")
+        raise Refused(None if old is None else model.from_raw_data(old)) from None
+    return model.from_raw_data(answer["Attributes"])

@@ -89,7 +89,7 @@ def handle_stream_records(
 def deliver(event: t.Event, registry: reg.Registry) -> int:
     """Deliver one event to each subscriber without a marker yet. Returns how many ran
     and succeeded."""
-    subs = registry.for_type(event.type)
+    subs = [s for s in registry.for_type(event.type) if s.concerns(event)]
     if not subs:
         return 0
     ids = {s.name: delivery_id(event.event_id, s.name) for s in subs}

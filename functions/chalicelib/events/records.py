@@ -167,6 +167,7 @@ def _order_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
                 paid_fen=int(new.get("paid_fen") or 0),
                 payment_id=new.get("payment_id"),
                 lines=_lines(new),
+                coupon_ids=[u["coupon_id"] for u in new.get("coupon_uses") or []],
             )
         ]
     if after == "completed":

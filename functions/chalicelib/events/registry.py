@@ -5,10 +5,12 @@ A feature subscribes in its own ``subscribers.py``::
     @subscriber(OrderPaid, "coupons.after_payment_gift")
     def after_payment_gift(event: OrderPaid) -> None: ...
 
-and lists that module in ``SUBSCRIBER_MODULES``. The name is part of the delivery
-marker's key (event id, subscriber): renaming a subscriber makes it a new one, which
-would see again every event still being redelivered, so names never change. A
-subscriber must be idempotent for its (event, subscriber): delivery is at least once.
+and lists that module in ``SUBSCRIBER_MODULES``. ``when=`` (a predicate on the event)
+limits it to the events it has something to do with: for the others it is not called
+and no delivery marker is read or written (a marker is a write per event). The name is
+part of the delivery marker's key (event id, subscriber): renaming a subscriber makes it
+a new one, which would see again every event still being redelivered, so names never
+change. A subscriber must be idempotent for its (event, subscriber): delivery is at least once.
 The events feature imports the subscriber modules by name, so it depends on no feature.
 """
 
@@ -32,6 +34,10 @@ class Subscriber:
     name: str
     event_type: str
     handle: Callable[[Any], None]
+    when: Callable[[Any], bool] | None = None
+
+    def concerns(self, event: Event) -> bool:
+        return self.when is None or self.when(event)
 
 
 @dataclass
@@ -41,10 +47,16 @@ class Registry:
     by_type: dict[str, list[Subscriber]] = field(default_factory=dict)
     by_name: dict[str, Subscriber] = field(default_factory=dict)
 
-    def add(self, event_class: type[Event], name: str, handle: Callable[[Any], None]) -> None:
+    def add(
+        self,
+        event_class: type[Event],
+        name: str,
+        handle: Callable[[Any], None],
+        when: Callable[[Any], bool] | None = None,
+    ) -> None:
         if name in self.by_name:
             raise ValueError(f"two subscribers are named {name!r}: names must be unique")
-        sub = Subscriber(name, event_class.TYPE, handle)
+        sub = Subscriber(name, event_class.TYPE, handle, when)
         self.by_name[name] = sub
         self.by_type.setdefault(sub.event_type, []).append(sub)
 
@@ -56,12 +68,17 @@ REGISTRY = Registry()
 
 
 def subscriber(
-    event_class: type[E], name: str, registry: Registry | None = None
+    event_class: type[E],
+    name: str,
+    registry: Registry | None = None,
+    *,
+    when: Callable[[E], bool] | None = None,
 ) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
-    """Register the decorated function for ``event_class`` under ``name``."""
+    """Register the decorated function for ``event_class`` under ``name``, for the events
+    ``when`` accepts (all by default)."""
 
     def register(fn: Callable[[E], None]) -> Callable[[E], None]:
-        (registry or REGISTRY).add(event_class, name, fn)
+        (registry or REGISTRY).add(event_class, name, fn, when)
         return fn
 
     return register

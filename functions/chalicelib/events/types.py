@@ -60,6 +60,10 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
     paid_fen: Fen
     payment_id: str | None
     lines: list[OrderLine]
+    coupon_ids: Annotated[
+        list[str],
+        Meta(description="The coupons the order used (locked when placed, used once paid)."),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -175,6 +179,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "lines": [
             {"sku": "100231", "qty": 1, "paid_fen": 3990, "refunded_units": 0, "refunded_fen": 0}
         ],
+        "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
     },
     {
         "type": "refund.succeeded",

@@ -178,6 +178,9 @@ class OrderModel(Model):
     # "<store_id>#<kernel.states.order_queue(status)>" while paid and not final (unset
     # before payment and once final: order_flow.queue_key)
     store_queue = UnicodeAttribute(null=True)
+    # The store_queue the order takes when paid, written at placing: the payment's
+    # update copies it (it reads nothing, so it does not know the store).
+    paid_queue = UnicodeAttribute(null=True)
     store_day = UnicodeAttribute()
     address = AddressAttribute(null=True)
     remark = UnicodeAttribute(null=True)

@@ -86,8 +86,10 @@ def transition_actions(
     actor: Principal,
     reason: str | None,
     extra: list[Any] | None = None,
+    queue: bool = True,
 ) -> tuple[str, list[Any], Any]:
-    """(new state, update actions, condition) for applying ``action`` to ``order``.
+    """(new state, update actions, condition) for applying ``action`` to ``order``;
+    ``queue=False`` leaves the work-queue key to the caller.
 
     A list of actions is taken in turn in the same write (one history entry each,
     ``reason`` on the last), on the condition that the order is still in the state it
@@ -95,7 +97,8 @@ def transition_actions(
     names = [action] if isinstance(action, str) else list(action)
     steps = [(name, reason if i == len(names) - 1 else None) for i, name in enumerate(names)]
     move = transitions.move(OrderModel, ORDER, str(order.status), steps, actor)
-    actions = [*move.actions, *queue_actions(order, move.to), *(extra or [])]
+    keyed = queue_actions(order, move.to) if queue else []
+    actions = [*move.actions, *keyed, *(extra or [])]
     return move.to, actions, move.condition
 
 

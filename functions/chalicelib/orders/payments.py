@@ -1,13 +1,13 @@
 """Paying for orders: start a payment, and the provider's notification (the webhook).
 
-The notification is idempotent: the payment record is keyed by the provider's
-transaction id and written in the same transaction as the order's move to ``paid`` and
-its print job, so twenty copies of one notification make one transition and one job.
-It is two round trips (read the order, one transaction) and touches nothing shared with
-other orders, so a burst of payments at one store never conflicts: the order's daily
-number (今日第 N 单) is taken when its ticket is sent (print_dispatch.number_order). A
-payment for an order that can no longer be paid (expired, cancelled, or already paid by
-another transaction) is refunded in full.
+The notification is idempotent: the order's move to ``paid`` is one conditional update
+that names its print job (an id fixed by the order), and the job and the payment record
+(keyed by the provider's transaction id) follow in one batch write, so twenty copies of
+one notification make one transition, one job and one record. It is two round trips, no
+transaction, and touches nothing shared with other orders, so a burst of payments at one
+store never conflicts: the order's daily number (今日第 N 单) is taken when its ticket is
+sent (print_dispatch.number_order). A payment for an order that can no longer be paid
+(expired, cancelled, or already paid by another payment) is refunded in full.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from pynamodb.exceptions import PutError
+
 from chalicelib.auth.principal import CUSTOMER, Principal
-from chalicelib.checkout import service as checkout
 from chalicelib.coupons import sales as coupon_sales
-from chalicelib.db.transactions import TransactionCancelled, Tx, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, batch_put, transact
+from chalicelib.db.writes import Refused, is_condition_failure, update_or_refused
 from chalicelib.kernel import config
 from chalicelib.kernel.errors import BadRequest, NotFound
 from chalicelib.kernel.money import yuan
@@ -27,6 +29,7 @@ from chalicelib.orders import schemas as s
 from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 from chalicelib.printing import print_jobs
+from chalicelib.printing.models import PrintJobModel
 
 log = logging.getLogger("daojia.payments")
 PAYMENT_ACTOR = order_flow.PAYMENT_PROVIDER  # recorded with the system role
@@ -59,9 +62,15 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
         return _refund_unmatched(notice, "unknown_order")
 
 
-def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
+def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     """Record a verified payment: the order becomes paid with its print job, once.
-    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``."""
+    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``.
+
+    Two round trips, no transaction: the order's conditional update (which answers with
+    the order either way, so nothing is read first), then one BatchWriteItem of the
+    ticket and the payment record. If the second never happens (the function died in
+    between), the provider's retry finds the order paid by this payment and writes them
+    (``_recorded_again``)."""
     if coupon_sales.is_sale_id(notice.order_id):
         try:
             return coupon_sales.record_payment(notice)
@@ -69,45 +78,96 @@ def record_payment(notice: PaymentNotice, _attempt: int = 0) -> s.PaymentAck:
             if exc.code != "amount_mismatch":
                 raise
             return _refund_unmatched(notice, "amount_mismatch")
-    order = order_flow.get(notice.order_id)
-    if notice.amount_fen != int(order.total_fen) and order.status == "awaiting_payment":
-        return _refund_mismatch(order, notice)
-    if order.payment_id == notice.payment_id:
-        return s.PaymentAck(code="SUCCESS", message="already recorded")
-    if order.status != "awaiting_payment":
-        return _refund_late_payment(order, notice)
-    job = print_jobs.new_job(order, "order", {"picking", "delivery"})
-    payment = notice.record(order.order_id, "captured")
+    try:
+        order = _pay(notice)
+    except Refused as refused:
+        return _not_taken(refused.old, notice)
+    batch_put([_paid_ticket(order), notice.record(order.order_id, "captured")])
+    # Reactions to the payment (支付有礼, the coupons it used becoming used, ...)
+    # subscribe to order.paid, which the orders table's stream carries from the update
+    # above (events/): none of them runs here.
+    return s.PaymentAck(code="SUCCESS", message="paid")
+
+
+def _pay(notice: PaymentNotice) -> OrderModel:
+    """The order as paid by ``notice``, in one conditional UpdateItem: the order is
+    awaiting payment and its total is the amount paid. It names its ticket (a job id
+    fixed by the order) before the ticket exists. ``Refused`` carries the order as the
+    condition found it (None: no such order)."""
+    # What the write may start from. Nothing is read: the transition's condition is the
+    # state, and the work-queue key is copied from the one placing wrote (paid_queue);
+    # an order placed before paid_queue existed still has its key.
+    payable = OrderModel(notice.order_id, status="awaiting_payment")
     extra = [
+        OrderModel.store_queue.set(OrderModel.store_queue | OrderModel.paid_queue),
         OrderModel.payment_id.set(notice.payment_id),
         OrderModel.payment_provider.set(notice.provider),
         OrderModel.paid_fen.set(notice.amount_fen),
         OrderModel.paid_at.set(notice.paid_at),
         OrderModel.due_kind.remove(),
         OrderModel.due_at.remove(),
-        *print_jobs.add_to_order(job),
+        OrderModel.print_job_ids.add({print_jobs.paid_ticket_id(notice.order_id)}),
+        # No version condition (the state is the condition), but the version moves as
+        # with every change of the order: a writer that read it unpaid must fail.
+        OrderModel.version.add(1),
     ]
-    _, actions, condition = order_flow.transition_actions(order, "pay", PAYMENT_ACTOR, None, extra)
+    _, actions, condition = order_flow.transition_actions(
+        payable, "pay", PAYMENT_ACTOR, None, extra, queue=False
+    )
+    condition &= OrderModel.total_fen == notice.amount_fen
+    return update_or_refused(OrderModel, notice.order_id, actions, condition)
 
-    def build(tx: Tx) -> None:
-        tx.update(order, actions=actions, condition=condition, label="order")
-        tx.save(payment, condition=PaymentModel.payment_id.does_not_exist(), label="payment")
-        tx.save(job, condition=type(job).job_id.does_not_exist(), label="print_job")
-        tx.add(*checkout.mark_used(order))  # its coupons: locked -> used
 
-    try:
-        transact(build)
-    except TransactionCancelled as exc:
-        if "payment" in exc.failed:
-            return s.PaymentAck(code="SUCCESS", message="already recorded")  # duplicate notice
-        if exc.failed and _attempt < 3:
-            # The order moved since it was read (expired, cancelled, paid by another
-            # transaction): decide again on what it is now.
-            return record_payment(notice, _attempt + 1)
-        raise
-    # Reactions to the payment (支付有礼, ...) subscribe to order.paid, which the orders
-    # table's stream carries from this commit (events/): none of them runs here.
-    return s.PaymentAck(code="SUCCESS", message="paid")
+def _paid_ticket(order: OrderModel) -> PrintJobModel:
+    """The ticket of a paid order: the job the payment's update named."""
+    return print_jobs.new_job(
+        order, "order", {"picking", "delivery"}, job_id=print_jobs.paid_ticket_id(order.order_id)
+    )
+
+
+def _not_taken(order: OrderModel | None, notice: PaymentNotice) -> s.PaymentAck:
+    """The order did not take the payment; ``order`` is as the refused update found it."""
+    if order is None:
+        return _refund_unmatched(notice, "unknown_order")
+    if order.status == "awaiting_payment" and notice.amount_fen != int(order.total_fen):
+        return _refund_mismatch(order, notice)
+    if order.payment_id == notice.payment_id:
+        return _recorded_again(order, notice)
+    if order.status != "awaiting_payment":
+        return _refund_late_payment(order, notice)
+    # Awaiting payment of this very amount, yet refused: the condition and this function
+    # disagree. Fail, so that the provider retries, rather than guess.
+    raise RuntimeError(f"payment {notice.payment_id} refused by payable order {order.order_id}")
+
+
+def _recorded_again(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
+    """A notice of the payment the order already took (a copy, or the provider's retry):
+    SUCCESS once its ticket and payment record exist. The first request may have died
+    between its two writes: whichever is missing is written here, conditionally (the
+    ticket may have been created, sent and printed meanwhile). The ticket only while the
+    order is still ``paid``: one the store has started on, or that was cancelled since,
+    needs no order ticket now (the payment record, the ledger, is written whatever)."""
+    ticket = print_jobs.paid_ticket_id(order.order_id)
+    found = batch_get(
+        {PrintJobModel: [{"job_id": ticket}], PaymentModel: [{"payment_id": notice.payment_id}]}
+    )
+    missing: list[PrintJobModel | PaymentModel] = []
+    if not found[PrintJobModel] and order.status == "paid":
+        missing.append(_paid_ticket(order))
+    if not found[PaymentModel]:
+        missing.append(notice.record(order.order_id, "captured"))
+    for item in missing:
+        key = item._hash_key_attribute()
+        try:
+            item.save(condition=key.does_not_exist())
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+    if missing:
+        log.warning(
+            "payment %s of %s: wrote its missing records", notice.payment_id, order.order_id
+        )
+    return s.PaymentAck(code="SUCCESS", message="already recorded")
 
 
 def _refund_late_payment(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:

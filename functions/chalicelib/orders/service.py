@@ -492,6 +492,7 @@ def _build_order(
         fulfilment=body.fulfilment,
         status="awaiting_payment",
         # no store_queue: the store's work queue takes the order when it is paid
+        paid_queue=order_flow.queue_key(body.store_id, "paid"),
         store_day=f"{body.store_id}#{local_day}",
         address=None
         if body.address is None or body.fulfilment != "delivery"
@@ -889,10 +890,11 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
         extra += refund.order_actions
     if slip:
         extra += print_jobs.add_to_order(slip)
+    give_back = checkout.give_back(order, paid=order.status == "paid")
 
     def also(tx: Tx) -> None:
         _restock(tx, order)
-        tx.add(*checkout.give_back(order, paid=order.status == "paid"))
+        tx.add(*give_back)
         if refund:
             tx.save(
                 refund.refund,

@@ -1,8 +1,11 @@
 """Sending print jobs to their store's FIFO queue.
 
-A job is written in the same transaction as the order change that needs it (payment,
-cancellation, reprint), so there is no moment where the order changed and its ticket was
-lost. Sending happens after the commit: the print_jobs table's DynamoDB stream calls
+A job is written in the same transaction as the order change that needs it
+(cancellation, reprint), so there is no moment where the order changed and its ticket was
+lost. The payment's ticket is the exception: it is named by the order's update and put
+right after it (orders/payments.py); if that put never happens, the provider's retry of
+the notification, answered with an error until then, puts it. Sending happens after the
+commit: the print_jobs table's DynamoDB stream calls
 ``handle_stream_records`` (in AWS through ``@app.on_dynamodb_record``; in the local stack
 the worker polls the stream), and the watchdog (printing/watchdog.py) re-sends any
 job not acknowledged in time, including one the stream never delivered.

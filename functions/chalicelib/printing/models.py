@@ -47,8 +47,9 @@ class PrintJobsUnacked(GlobalSecondaryIndex):
 
 
 class PrintJobModel(Model):
-    """A ticket to print at a store: written in the same transaction as the order's state
-    change, then dispatched to the store's queue (DynamoDB stream; the watchdog re-sends)."""
+    """A ticket to print at a store: written with the order's state change (in its
+    transaction; the paid ticket right after the payment's update), then dispatched to
+    the store's queue (DynamoDB stream; the watchdog re-sends)."""
 
     Meta = _meta("print_jobs")
     Meta.stream_view_type = "NEW_IMAGE"  # new jobs reach print_dispatch through the stream

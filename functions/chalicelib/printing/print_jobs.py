@@ -1,4 +1,5 @@
-"""Print jobs: created in the same transaction as the order change that needs a ticket,
+"""Print jobs: created in the same transaction as the order change that needs a ticket
+(the paid ticket: named by the payment's update, put right after it, orders/payments.py),
 then dispatched to the store's queue (printing/dispatch.py), acknowledged copy by
 copy by the relay, re-sent and shown as missed (漏单) by the watchdog when late.
 
@@ -109,10 +110,22 @@ def first_job_id(order: OrderModel) -> str | None:
     return ids[0] if ids else None
 
 
+def paid_ticket_id(order_id: str) -> str:
+    """The id of the ticket printed when the order is paid: its first job, named from the
+    order alone, so that the payment's write can name it before the job exists and a
+    retried notification names the same job."""
+    return f"{order_id}-p1"
+
+
 def new_job(
-    order: OrderModel, kind: str, copies: set[str], original_job_id: str | None = None
+    order: OrderModel,
+    kind: str,
+    copies: set[str],
+    original_job_id: str | None = None,
+    job_id: str | None = None,
 ) -> PrintJobModel:
     """A pending job for the order's store. ``kind``: order | reprint | cancellation.
+    ``job_id``: given when the order already names the job (the paid ticket).
 
     Reprints and cancellation slips point at the order's first ticket unless told
     otherwise, so the relay and head office can tell which ticket they belong to."""
@@ -120,7 +133,7 @@ def new_job(
     if original_job_id is None and kind != "order":
         original_job_id = first_job_id(order)
     return PrintJobModel(
-        f"{order.order_id}-p{n}",
+        job_id or f"{order.order_id}-p{n}",
         store_id=order.store_id,
         order_id=order.order_id,
         kind=kind,
