@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.kernel import clock
@@ -34,6 +35,75 @@ class TransitionAttribute(MapAttribute[str, Any]):
     from_state = UnicodeAttribute(attr_name="from", null=True)
     to_state = UnicodeAttribute(attr_name="to")
     reason = UnicodeAttribute(null=True)
+
+
+# A history entry is stored as one string, "<epoch s>|<action>|<from>|<to>|<actor>|<role>|
+# <reason>" (~55 bytes), instead of a map with long names (~107 bytes): an order keeps 8
+# of them when completed, and its item must stay within 1 KB (one write unit per step).
+# An entry the string cannot hold exactly (a "|" in a field, an empty reason, a time not
+# at second precision) is stored as the map, and map entries written before are read too.
+_SEP = "|"
+_FIELDS = 7
+
+
+def encode(h: TransitionAttribute) -> str | None:
+    """The compact string of an entry, or None when only the map holds it exactly."""
+    try:
+        at = datetime.fromisoformat(str(h.at).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None or clock.iso(at) != h.at:
+        return None
+    fields = [h.action, h.from_state or "", h.to_state, h.actor, h.role]
+    if any(_SEP in f for f in fields) or h.reason == "":
+        return None
+    return _SEP.join([str(int(at.timestamp())), *fields, h.reason or ""])
+
+
+def decode(value: str) -> dict[str, Any]:
+    """A compact entry as the map would hold it (stored names: ``from``, ``to``): the
+    history readers of stream images (events/records.py) see the same either way."""
+    epoch, action, frm, to, actor, role, reason = value.split(_SEP, _FIELDS - 1)
+    return {
+        "at": clock.iso(datetime.fromtimestamp(int(epoch), UTC)),
+        "action": action,
+        "from": frm or None,
+        "to": to,
+        "actor": actor,
+        "role": role,
+        "reason": reason or None,
+    }
+
+
+class HistoryAttribute(ListAttribute[TransitionAttribute]):
+    """A list of TransitionAttribute entries, each stored compactly (``encode``); reads
+    both the compact and the map form."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(of=TransitionAttribute, **kwargs)
+
+    def serialize(self, values: Any, *, null_check: bool = True) -> Any:
+        out = []
+        for h in values:
+            text = encode(h)
+            out += [{"S": text}] if text is not None else super().serialize([h])
+        return out
+
+    def deserialize(self, values: Any) -> Any:
+        out = []
+        for v in values:
+            if "S" in v:
+                d = decode(v["S"])
+                d["from_state"], d["to_state"] = d.pop("from"), d.pop("to")
+                out.append(TransitionAttribute(**d))
+            else:
+                out += super().deserialize([v])
+        return out
+
+
+def stored_entry(value: Any) -> dict[str, Any]:
+    """A history entry of a stream image (plain Python: a string or a map) as a map."""
+    return decode(value) if isinstance(value, str) else dict(value)
 
 
 class Actor(Protocol):
