@@ -9,6 +9,7 @@ import pytest
 from chalicelib.catalogue.models import StoreItemModel
 from chalicelib.kernel import config
 from chalicelib.kernel.money import refund_for_units
+from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel, RefundModel
 
 from tests.api.test_orders_api import cart, place
@@ -119,9 +120,10 @@ def test_a_delivery_order_walks_every_step_and_refuses_every_other(api, catalogu
     assert by_action["confirm_receipt"]["actor"] == "c-1"
     _, for_staff = api.call("GET", f"/orders/{oid}", token=staff)
     assert {h["action"]: h for h in for_staff["history"]}["checkout"]["actor"] == "sh-a-manager"
-    saved = OrderModel.get(oid)
+    saved = order_flow.get(oid)
     assert saved.due_kind is None and saved.due_at is None
     assert RefundModel.count() == 0 and saved.refunded_fen == 0
+    assert saved.short_picked is not None and not saved.short_picked.as_dict()
     for line in saved.lines:
         assert line.picked_qty == line.qty
 

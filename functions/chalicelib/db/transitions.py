@@ -40,7 +40,7 @@ class TransitionAttribute(MapAttribute[str, Any]):
 # A history entry is stored as one string, "<epoch s>|<action>|<from>|<to>|<actor>|<role>|
 # <reason>" (~55 bytes), instead of a map with long names (~107 bytes): an order keeps 8
 # of them when completed, and its item must stay within 1 KB (one write unit per step).
-# An entry the string cannot hold exactly (a "|" in a field, an empty reason, a time not
+# An entry the string cannot hold exactly (a "|" in a field, an empty reason or from, a time not
 # at second precision) is stored as the map, and map entries written before are read too.
 _SEP = "|"
 _FIELDS = 7
@@ -55,7 +55,7 @@ def encode(h: TransitionAttribute) -> str | None:
     if at.tzinfo is None or clock.iso(at) != h.at:
         return None
     fields = [h.action, h.from_state or "", h.to_state, h.actor, h.role]
-    if any(_SEP in f for f in fields) or h.reason == "":
+    if any(_SEP in f for f in fields) or "" in (h.reason, h.from_state):
         return None
     return _SEP.join([str(int(at.timestamp())), *fields, h.reason or ""])
 
