@@ -10,12 +10,10 @@ from chalicelib.db.applied import applied
 from chalicelib.db.transitions import Who, entry, move
 from chalicelib.kernel.errors import ApiError
 from chalicelib.kernel.states import ORDER, PRINT_JOB, RETURN
-from chalicelib.orders.models import AddressAttribute, OrderModel, RefundModel, ReturnModel
+from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
 from chalicelib.orders.schemas import history_view
 from chalicelib.printing.models import PrintJobModel
 from pynamodb.exceptions import UpdateError
-
-from tests.unit.test_applied_updates import line
 
 STAFF = Who("li", "store_staff")
 
@@ -29,9 +27,6 @@ def an_order(order_id: str, status: str) -> OrderModel:
         status=status,
         store_queue="sh-a#open",
         store_day="sh-a#2026-12-04",
-        address=AddressAttribute(name="王", phone="13800000000", line="1号", lat=31.2, lng=121.4),
-        lines=[line("100", 1)],
-        subtotal_fen=1290,
         total_fen=1290,
         expires_at="2026-12-04T00:15:00Z",
         created_at="2026-12-04T00:00:00Z",

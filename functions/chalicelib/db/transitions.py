@@ -83,14 +83,14 @@ class HistoryAttribute(ListAttribute[TransitionAttribute]):
         super().__init__(of=TransitionAttribute, **kwargs)
 
     def serialize(self, values: Any, *, null_check: bool = True) -> Any:
-        out = []
+        out: list[dict[str, Any]] = []
         for h in values:
             text = encode(h)
             out += [{"S": text}] if text is not None else super().serialize([h])
         return out
 
     def deserialize(self, values: Any) -> Any:
-        out = []
+        out: list[TransitionAttribute] = []
         for v in values:
             if "S" in v:
                 d = decode(v["S"])
