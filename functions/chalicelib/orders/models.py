@@ -246,7 +246,7 @@ class OrderModel(Model):
     daily_seq = NumberAttribute(null=True)  # 今日第 N 单, per store and business day
     missed_print = BooleanAttribute(default=False)
     print_job_ids = UnicodeSetAttribute(default=set)
-    history = HistoryAttribute(default=list)
+    history = HistoryAttribute(derive_from=True, default=list)
     expires_at = UnicodeAttribute()  # payment deadline
     due_kind = UnicodeAttribute(null=True)
     due_at = NumberAttribute(null=True)
