@@ -240,3 +240,25 @@ def test_events_from_a_whole_order_life_validate_against_the_committed_schema(
     }
     (refund,) = [e for e in seen if isinstance(e, t.RefundSucceeded)]
     assert (refund.reason, [(x.sku, x.units) for x in refund.lines]) == ("shortage", [("100", 1)])
+
+
+def test_paid_and_completed_events_carry_the_lines_read_from_the_order_detail(api, catalogue):
+    """The orders stream has no lines since the split: the handler reads the batch's
+    order details (one BatchGetItem) and the events carry the lines as before."""
+    from tests.order_steps import completed_order
+
+    order_id = completed_order([("100", 3), ("101", 1)], picked={"100": 2})
+    registry = reg.Registry()
+    seen: list[t.Event] = []
+    registry.add(t.OrderPaid, "test.paid", seen.append)
+    registry.add(t.OrderCompleted, "test.completed", seen.append)
+    assert deliver_events(registry) == 2
+    paid, completed = sorted(seen, key=lambda e: e.type != "order.paid")
+    assert [(x.sku, x.qty, x.refunded_units) for x in paid.lines] == [("100", 3, 0), ("101", 1, 0)]
+    # At completion, the shortage's refund is in the detail's line accounting.
+    assert [(x.sku, x.qty, x.refunded_units) for x in completed.lines] == [
+        ("100", 3, 1),
+        ("101", 1, 0),
+    ]
+    assert completed.refunded_fen == completed.lines[0].refunded_fen > 0
+    assert completed.order_id == order_id

@@ -170,13 +170,21 @@ def _lines(order: dict[str, Any]) -> list[t.OrderLine]:
     ]
 
 
-def _order_lines(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> list[t.OrderLine]:
+def _order_lines(
+    new: dict[str, Any], details: dict[str, dict[str, Any]], paid: bool = False
+) -> list[t.OrderLine]:
     """The lines from the order's detail; an order stored before the split (not yet
-    migrated) still has them in its image."""
+    migrated) still has them in its image. The detail is read when the record is
+    handled, not as of the change: ``paid`` lines count no refunds (an order has none
+    before it is paid, whatever came after); completed lines count the refunds made by
+    the time the record is read (returns come later, so normally none since)."""
     detail = details.get(new["order_id"])
     if detail is None and "lines" not in new:
         raise LookupError(f"order {new['order_id']}: no detail to read its lines from")
-    return _lines(detail if detail is not None else new)
+    lines = _lines(detail if detail is not None else new)
+    if paid:
+        return [t.OrderLine(sku=x.sku, qty=x.qty, paid_fen=x.paid_fen) for x in lines]
+    return lines
 
 
 def _order_events(
@@ -202,7 +210,7 @@ def _order_events(
                 fulfilment=new["fulfilment"],
                 paid_fen=int(new.get("paid_fen") or 0),
                 payment_id=new.get("payment_id"),
-                lines=_order_lines(new, details),
+                lines=_order_lines(new, details, paid=True),
             )
         ]
     if after == "completed":
