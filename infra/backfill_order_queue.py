@@ -9,6 +9,7 @@ a stack deployed before unpaid and final orders left the work queue"):
 
 One scan of the table. For each order, from its status (order_flow.queue_key):
 
+* an unpaid order gets ``paid_queue`` (the key its payment copies without a read);
 * ``store_queue`` set to its bucket while paid and not final (orders written before the
   index had none), removed from unpaid and final orders (they are in no bucket now);
 * a delivered order keeps or gets its ``due_at`` (when missing: its last write plus
@@ -31,14 +32,21 @@ from typing import Any
 import infra.resources  # noqa: F401  (puts functions/ on sys.path)
 
 ATTEMPTS = 5  # per order: each failed condition means the order moved meanwhile
-NAMES = {"#s": "status", "#q": "store_queue", "#k": "due_kind", "#d": "due_at"}
-READ = "order_id, store_id, #s, #q, #k, #d, updated_at"
+NAMES = {
+    "#s": "status",
+    "#q": "store_queue",
+    "#p": "paid_queue",
+    "#k": "due_kind",
+    "#d": "due_at",
+}
+READ = "order_id, store_id, #s, #q, #p, #k, #d, updated_at"
 
 
 def _changes(item: dict[str, Any]) -> tuple[list[str], list[str], dict[str, Any]]:
     """(SET clauses, REMOVE names, values) that key ``item`` as the running release does;
     nothing when it already is."""
     from chalicelib.kernel import clock, config
+    from chalicelib.kernel.states import ORDER
     from chalicelib.orders.order_flow import queue_key
 
     status = item["status"]["S"]
@@ -52,6 +60,10 @@ def _changes(item: dict[str, Any]) -> tuple[list[str], list[str], dict[str, Any]
     elif want is not None and want != have:
         sets.append("#q = :q")
         values[":q"] = {"S": want}
+    if status == ORDER.initial and "paid_queue" not in item:
+        # The payment copies it into store_queue without reading the order.
+        sets.append("#p = :p")
+        values[":p"] = {"S": queue_key(item["store_id"]["S"], "paid")}
     if status == "delivered":
         if "due_kind" in item:
             removes.append("#k")

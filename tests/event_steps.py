@@ -30,3 +30,13 @@ def deliver_events(registry: Any = None) -> int:
     return sum(
         handle_stream_records(table, stream_records(table), registry) for table in EVENT_TABLES
     )
+
+
+def events_in(table: str, records: list[dict[str, Any]]) -> list[Any]:
+    """The events of ``table``'s records, as the handler builds them: with the details
+    (lines) of the batch's orders read first."""
+    from chalicelib.events import dispatch
+    from chalicelib.events import records as rec
+
+    details = dispatch.order_details(rec.detail_ids(table, records))
+    return [e for record in records for e in rec.events_of(table, record, details)]

@@ -15,11 +15,10 @@ from chalicelib.events import dispatch
 from chalicelib.events import registry as reg
 from chalicelib.events import types as t
 from chalicelib.events.models import DeliveryModel
-from chalicelib.events.records import events_of
 
 from tests.api.test_checkout import after_payment_gift, gift_of, pay
 from tests.api.test_orders_api import cart, place
-from tests.event_steps import deliver_events, stream_records
+from tests.event_steps import deliver_events, events_in, stream_records
 
 LATER = int(time.time()) + 10**7  # every retry is due
 
@@ -58,7 +57,8 @@ def test_a_duplicate_delivery_of_order_paid_gives_one_coupon(api, catalogue, tok
     # The batch again (a stream retry), the whole stream again, the event itself again.
     assert dispatch.handle_stream_records("orders", records) == 0
     assert deliver_events() == 0
-    (paid,) = [e for rec in records for e in events_of("orders", rec)]
+    (paid,) = events_in("orders", records)
+    assert [(x.sku, x.qty) for x in paid.lines] == [("100", 3)]  # from the order's detail
     assert dispatch.deliver(paid, reg.loaded()) == 0
     assert gifts() == [gift_of(t_, order_id)]
 
@@ -233,10 +233,9 @@ def test_events_from_a_whole_order_life_validate_against_the_committed_schema(
     register_customer("13700000002", source="store:sh-a")
     seen = []
     for table in ("orders", "refunds", "customers"):
-        for rec in stream_records(table):
-            for event in events_of(table, rec):
-                validator.validate(json.loads(t.encode(event)))
-                seen.append(event)
+        for event in events_in(table, stream_records(table)):
+            validator.validate(json.loads(t.encode(event)))
+            seen.append(event)
     assert {"order.paid", "order.cancelled", "refund.succeeded", "member.registered"} <= {
         e.type for e in seen
     }
@@ -260,3 +259,25 @@ def test_a_subscriber_is_not_called_and_leaves_no_marker_for_events_it_does_not_
     assert seen == ["O1"]
     assert DeliveryModel.count() == 1
     assert marker("order.paid:O1", "test.odd_only").status == "done"
+
+
+def test_paid_and_completed_events_carry_the_lines_read_from_the_order_detail(api, catalogue):
+    """The orders stream has no lines since the split: the handler reads the batch's
+    order details (one BatchGetItem) and the events carry the lines as before."""
+    from tests.order_steps import completed_order
+
+    order_id = completed_order([("100", 3), ("101", 1)], picked={"100": 2})
+    registry = reg.Registry()
+    seen: list[t.Event] = []
+    registry.add(t.OrderPaid, "test.paid", seen.append)
+    registry.add(t.OrderCompleted, "test.completed", seen.append)
+    assert deliver_events(registry) == 2
+    paid, completed = sorted(seen, key=lambda e: e.type != "order.paid")
+    assert [(x.sku, x.qty, x.refunded_units) for x in paid.lines] == [("100", 3, 0), ("101", 1, 0)]
+    # At completion, the shortage's refund is in the detail's line accounting.
+    assert [(x.sku, x.qty, x.refunded_units) for x in completed.lines] == [
+        ("100", 3, 1),
+        ("101", 1, 0),
+    ]
+    assert completed.refunded_fen == completed.lines[0].refunded_fen > 0
+    assert completed.order_id == order_id

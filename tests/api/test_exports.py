@@ -15,7 +15,8 @@ import pytest
 from chalicelib.exports import jobs, sources
 from chalicelib.exports.models import ExportJobModel
 from chalicelib.kernel import clock, config
-from chalicelib.orders.models import CouponUseAttribute, OrderModel
+from chalicelib.orders import order_flow
+from chalicelib.orders.models import CouponUseAttribute, OrderDetailModel, OrderModel
 
 from tests.order_steps import pick, place_paid, set_stock
 
@@ -90,7 +91,7 @@ def test_head_office_exports_the_chains_orders_one_row_per_line(api, tokens_, so
     assert len(body_rows) == 4  # a1 has two lines, a2 one, b1 one
     assert {r[0] for r in body_rows} == {sold["a1"], sold["a2"], sold["b1"]}
     line = next(r for r in body_rows if r[0] == sold["a1"] and r[head.index("商品编码")] == "100")
-    order = OrderModel.get(sold["a1"])
+    order = order_flow.get(sold["a1"])
     assert line[head.index("商品名称")] == "商品0"
     assert line[head.index("数量")] == "2"
     unit = int(order.lines[0].unit_price_fen)
@@ -148,9 +149,9 @@ def test_refunds_coupon_redemptions_stock_and_daily_sales(api, tokens_, sold):
     )
     assert status == 201, template
     # An order records the coupons it used; set one on a paid order as placing would.
-    OrderModel.get(sold["b1"]).update(
+    OrderDetailModel(sold["b1"]).update(
         actions=[
-            OrderModel.coupon_uses.set(
+            OrderDetailModel.coupon_uses.set(
                 [
                     CouponUseAttribute(
                         coupon_id="cp-1",

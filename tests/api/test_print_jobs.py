@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.printing import dispatch as print_dispatch
 from chalicelib.printing import messages as print_messages
@@ -181,7 +182,7 @@ def test_payment_makes_a_job_and_dispatch_sends_one_message_with_the_whole_ticke
     body = message["Body"]
     assert ADDRESS["phone"] not in body  # invariant 9: the masked phone only
     msg = print_messages.decode(body)
-    order = OrderModel.get(order_id)
+    order = order_flow.get(order_id)
     assert (msg.schema_version, msg.job_id, msg.kind, msg.attempt) == ("1", job_id, "order", 1)
     assert msg.copies == ["picking", "delivery"] and msg.original_job_id is None
     assert (msg.store_id, msg.store_name, msg.store_timezone) == (

@@ -4,7 +4,8 @@ collected or received, idempotent refunds, access by role and store."""
 from __future__ import annotations
 
 from chalicelib.kernel.money import refund_for_units
-from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
+from chalicelib.orders import order_flow
+from chalicelib.orders.models import RefundModel, ReturnModel
 
 from tests.api.conftest import token_for
 from tests.order_steps import completed_order, pick, place_paid, set_fresh, with_discount
@@ -23,7 +24,7 @@ def act(api, token, return_id, action, body=None):
 
 
 def paid_for(oid, sku):
-    return next(int(x.paid_fen) for x in OrderModel.get(oid).lines if x.sku == sku)
+    return next(int(x.paid_fen) for x in order_flow.get(oid).lines if x.sku == sku)
 
 
 def test_fresh_goods_are_refunded_at_once_and_a_retry_never_refunds_twice(
@@ -63,7 +64,7 @@ def test_fresh_goods_are_refunded_at_once_and_a_retry_never_refunds_twice(
         tokens_["customer"],
     )
     assert status == 400 and err["error"]["code"] == "idempotency_key_required"
-    order = OrderModel.get(oid)
+    order = order_flow.get(oid)
     assert order.refunded_fen == expected and order.lines[0].refunded_units == 2
     assert order.status == "completed"
 
@@ -85,7 +86,7 @@ def test_asking_for_more_than_was_delivered_is_422_naming_the_line(api, catalogu
     status, err = ret(api, t, oid, {"100": 1}, key="key-over-0004")
     assert status == 422 and "0 of the 1 units" in err["error"]["details"][0]["reason"]
     assert ret(api, t, oid, {"101": 2}, key="key-over-0005")[0] == 201
-    order = OrderModel.get(oid)
+    order = order_flow.get(oid)
     assert order.refunded_fen == sum(int(x.paid_fen) for x in order.lines)  # all of it back
 
 
@@ -238,7 +239,7 @@ def test_a_failed_return_refund_is_retried_until_the_provider_takes_it(
         assert now["refund"]["status"] == "succeeded"
         assert RefundModel.get(now["refund"]["refund_id"]).attempts == 3  # fail, fail, ok
     assert refunds.retry_pending() == 0
-    order = OrderModel.get(oid)
+    order = order_flow.get(oid)
     assert order.refunded_fen == sum(int(x.paid_fen) for x in order.lines)
 
 
@@ -248,13 +249,13 @@ def test_returning_everything_refunds_the_goods_but_not_the_delivery_fee(
     set_fresh(NON_FRESH, False)
     with_discount(monkeypatch, 999)
     oid = completed_order([("100", 3), ("110", 2), ("101", 1)], picked={"100": 2})
-    order = OrderModel.get(oid)
+    order = order_flow.get(oid)
     assert order.delivery_fee_fen == 500 and order.refunded_fen > 0  # one unit short
     _, got = ret(api, tokens_["customer"], oid, {"100": 1, "110": 2, "101": 1})
     act(api, tokens_["staff_a"], got["items"][1]["return_id"], "verify")
     act(api, tokens_["staff_a"], got["items"][1]["return_id"], "receive")
     assert ret(api, tokens_["customer"], oid, {"100": 1}, key="key-last-0001")[0] == 201
-    order = OrderModel.get(oid)
+    order = order_flow.get(oid)
     for line in order.lines:
         assert (line.refunded_units, line.refunded_fen) == (line.qty, line.paid_fen)
     assert order.refunded_fen == order.paid_fen - 500 and order.delivery_fee_refunded_fen == 0

@@ -15,7 +15,7 @@ import pytest
 from chalicelib.kernel import clock, config, cursors
 from chalicelib.orders import order_flow
 from chalicelib.orders import service as order_service
-from chalicelib.orders.models import OrderModel
+from chalicelib.orders.models import OrderDetailModel, OrderModel
 from pynamodb.expressions.update import RemoveAction
 
 from tests.api.test_orders_api import cart, place
@@ -333,6 +333,9 @@ def test_auto_completion_completes_due_delivered_orders_of_every_store(api, cata
     other = "O-SHB-1"
     item.update(order_id={"S": other}, store_id={"S": "sh-b"}, store_queue={"S": "sh-b#delivered"})
     ddb.put_item(TableName=table, Item=item)
+    details = OrderDetailModel.Meta.table_name
+    detail = ddb.get_item(TableName=details, Key={"order_id": {"S": early}})["Item"]
+    ddb.put_item(TableName=details, Item={**detail, "order_id": {"S": other}})
     t0 = int(T0.timestamp())
 
     def status(oid):

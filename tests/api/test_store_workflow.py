@@ -9,6 +9,7 @@ import pytest
 from chalicelib.catalogue.models import StoreItemModel
 from chalicelib.kernel import config
 from chalicelib.kernel.money import refund_for_units
+from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel, RefundModel
 
 from tests.api.test_orders_api import cart, place
@@ -119,9 +120,10 @@ def test_a_delivery_order_walks_every_step_and_refuses_every_other(api, catalogu
     assert by_action["confirm_receipt"]["actor"] == "c-1"
     _, for_staff = api.call("GET", f"/orders/{oid}", token=staff)
     assert {h["action"]: h for h in for_staff["history"]}["checkout"]["actor"] == "sh-a-manager"
-    saved = OrderModel.get(oid)
+    saved = order_flow.get(oid)
     assert saved.due_kind is None and saved.due_at is None
     assert RefundModel.count() == 0 and saved.refunded_fen == 0
+    assert saved.short_picked is not None and not saved.short_picked.as_dict()
     for line in saved.lines:
         assert line.picked_qty == line.qty
 
@@ -442,3 +444,59 @@ def test_store_queues_and_the_counter_read_by_key_and_index_only(
     status, _ = api.call("POST", "/admin/stores/sh-a/pickups", {"pickup_code": "000001"}, staff)
     assert status == 404
     assert calls and "Scan" not in calls
+
+
+def _writes(monkeypatch):
+    """(operation, tables) of every AWS call from now on."""
+    import botocore.client
+
+    calls: list[tuple[str, set[str]]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, op, params):
+        tables = {params["TableName"]} if "TableName" in params else set()
+        for item in params.get("TransactItems", []):
+            tables |= {x["TableName"] for x in item.values()}
+        calls.append((op, tables))
+        return original(self, op, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
+
+
+def test_picking_everything_writes_the_head_alone_one_small_update(
+    api, catalogue, tokens_, monkeypatch
+):
+    order = paid(api, tokens_)
+    oid, staff = order["order_id"], tokens_["staff_a"]
+    detail = config.table_name("order_details")
+    before = order_flow.get(oid).detail.serialize()
+    calls = _writes(monkeypatch)
+    status, got = step(api, staff, "pick", oid, all_picked(order))
+    assert status == 200 and got["status"] == "picked"
+    assert [line["picked_qty"] for line in got["lines"]] == [2, 1]
+    writes = [(op, tables) for op, tables in calls if op not in ("BatchGetItem", "GetItem")]
+    assert writes == [("UpdateItem", {config.table_name("orders")})]
+    saved = order_flow.get(oid)
+    assert saved.detail.serialize() == before and not any(detail in t for _, t in writes)
+    assert saved.short_picked is not None and saved.short_picked.as_dict() == {}
+    assert [line.picked_qty for line in saved.lines] == [2, 1]
+
+
+def test_a_short_pick_records_the_short_line_on_the_head_and_its_refund_on_the_detail(
+    api, catalogue, tokens_, monkeypatch
+):
+    order = paid(api, tokens_)
+    oid, staff = order["order_id"], tokens_["staff_a"]
+    status, got = step(api, staff, "pick", oid, all_picked(order, s100=1))
+    assert status == 200, got
+    assert [(x["sku"], x["picked_qty"], x["refunded_units"]) for x in got["lines"]] == [
+        ("100", 1, 1),
+        ("101", 1, 0),
+    ]
+    saved = order_flow.get(oid)
+    assert saved.short_picked.as_dict() == {"100": 1}
+    assert [int(x.refunded_units) for x in saved.detail.lines] == [1, 0]
+    assert int(saved.detail.lines[0].refunded_fen) == int(saved.refunded_fen) > 0
+    # What the API answered is what a read gives.
+    assert api.call("GET", f"/orders/{oid}", token=staff)[1]["lines"] == got["lines"]

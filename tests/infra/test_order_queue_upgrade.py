@@ -82,7 +82,7 @@ def test_the_backfill_keys_every_older_order_once(aws):
         _legacy("O-6", "awaiting_payment"),
     ):
         ddb.put_item(TableName=table, Item=item)
-    assert backfill_order_queue.backfill(ddb, table) == 3
+    assert backfill_order_queue.backfill(ddb, table) == 4  # O-6 gets its paid_queue
     assert _keys() == {
         "O-1": "sh-a#open",
         "O-2": "sh-b#open",
@@ -126,6 +126,8 @@ def test_the_backfill_takes_unpaid_and_final_orders_out_of_the_work_queue(aws):
     # by_due holds the unpaid order only; the delivered ones keep (or get) their due time.
     assert [(k.order_id, k.due_kind) for k in OrderModel.by_due.scan()] == [("O-1", "expire")]
     assert OrderModel.get("O-3").due_at == 1764600000
+    # The unpaid order's payment copies paid_queue into store_queue without a read.
+    assert OrderModel.get("O-1").paid_queue == "sh-a#open"
     last_write = datetime(2026, 11, 24, 6, tzinfo=UTC)
     days = timedelta(days=config.AUTO_COMPLETE_DAYS)
     assert OrderModel.get("O-7").due_at == int((last_write + days).timestamp())

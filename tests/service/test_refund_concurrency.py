@@ -13,6 +13,7 @@ import msgspec
 import pytest
 from chalicelib.auth.principal import Principal
 from chalicelib.kernel.errors import ApiError
+from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
 
 from tests.order_steps import completed_order, open_return, seed_catalogue, set_fresh
@@ -51,7 +52,7 @@ def codes(results: list) -> Counter:
 
 def check_order(order_id: str) -> OrderModel:
     """Refund records and the order's accounting agree, and nothing exceeds what was paid."""
-    order = OrderModel.get(order_id, consistent_read=True)
+    order = order_flow.get(order_id)
     records = list(RefundModel.by_order.query(order_id))
     assert sum(int(r.amount_fen) for r in records) == int(order.refunded_fen)
     for line in order.lines:

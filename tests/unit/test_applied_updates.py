@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 from chalicelib.db.applied import applied
+from chalicelib.db.transitions import TransitionAttribute
 from chalicelib.orders.models import (
     AddressAttribute,
+    OrderDetailModel,
     OrderLineAttribute,
     OrderModel,
-    TransitionAttribute,
 )
 
 
@@ -43,10 +44,7 @@ def order(aws):
         status="paid",
         store_queue="sh-a#open",
         store_day="sh-a#2026-12-04",
-        address=AddressAttribute(name="王", phone="13800000000", line="1号", lat=31.2, lng=121.4),
-        lines=[line("100", 2), line("101", 3)],
         history=[entry("place")],
-        subtotal_fen=6450,
         total_fen=6450,
         paid_fen=6450,
         print_job_ids={"O-APPLIED-1-p1"},
@@ -60,12 +58,21 @@ def order(aws):
     return OrderModel.get("O-APPLIED-1", consistent_read=True)
 
 
+@pytest.fixture
+def detail(aws):
+    OrderDetailModel(
+        "O-APPLIED-1",
+        address=AddressAttribute(name="王", phone="13800000000", line="1号", lat=31.2, lng=121.4),
+        lines=[line("100", 2), line("101", 3)],
+        subtotal_fen=6450,
+    ).save()
+    return OrderDetailModel.get("O-APPLIED-1", consistent_read=True)
+
+
 ACTIONS = {
     "set, remove, increment and list_append": lambda: [
         OrderModel.status.set("picked"),
-        OrderModel.lines[1].picked_qty.set(2),
-        OrderModel.lines[1].refunded_units.add(1),
-        OrderModel.lines[1].refunded_fen.set(OrderModel.lines[1].refunded_fen + 1290),
+        OrderModel.short_picked.set({"101": 2}),
         OrderModel.refunded_fen.set(OrderModel.refunded_fen + 1290),
         OrderModel.paid_fen.set(OrderModel.paid_fen - 10),
         OrderModel.history.set(OrderModel.history.append([entry("pick")])),
@@ -74,10 +81,10 @@ ACTIONS = {
     ],
     "sets and if_not_exists": lambda: [
         OrderModel.print_job_ids.add({"O-APPLIED-1-p2", "O-APPLIED-1-p3"}),
-        OrderModel.remark.set(OrderModel.remark | "no remark"),
         OrderModel.pickup_code.set("123456"),
         OrderModel.daily_seq.add(7),
     ],
+    "an empty map": lambda: [OrderModel.short_picked.set({})],
     "a set emptied by delete disappears": lambda: [
         OrderModel.print_job_ids.delete({"O-APPLIED-1-p1"}),
         OrderModel.missed_print.set(True),
@@ -85,7 +92,18 @@ ACTIONS = {
 }
 
 
-def image(model: OrderModel, *, version: bool = True) -> dict:
+# The detail changes only with refunds (per-line units and amounts).
+DETAIL_ACTIONS = {
+    "line paths": lambda: [
+        OrderDetailModel.lines[1].picked_qty.set(2),
+        OrderDetailModel.lines[1].refunded_units.add(1),
+        OrderDetailModel.lines[1].refunded_fen.set(OrderDetailModel.lines[1].refunded_fen + 1290),
+    ],
+    "if_not_exists": lambda: [OrderDetailModel.remark.set(OrderDetailModel.remark | "no remark")],
+}
+
+
+def image(model: OrderModel | OrderDetailModel, *, version: bool = True) -> dict:
     """The item as DynamoDB holds it, with string sets in a fixed order (a set has none)."""
 
     def norm(value):  # type: ignore[no-untyped-def]
@@ -108,6 +126,14 @@ def test_applied_matches_what_dynamodb_stores(order, name):
 
     assert image(expected, version=False) == image(stored, version=False)
     assert image(applied(order, [])) == image(order)  # the input is untouched
+
+
+@pytest.mark.parametrize("name", DETAIL_ACTIONS)
+def test_applied_matches_what_dynamodb_stores_of_the_detail(detail, name):
+    expected = applied(detail, DETAIL_ACTIONS[name]())
+    detail.update(actions=DETAIL_ACTIONS[name]())
+    stored = OrderDetailModel.get(detail.order_id, consistent_read=True)
+    assert image(expected) == image(stored)
 
 
 def test_applied_keeps_the_version_a_committed_transaction_left_on_the_item(order):

@@ -268,3 +268,34 @@ def test_each_event_table_has_the_stream_view_its_events_need():
         for m in ALL_MODELS
     }
     assert {table: views[table] for table in r.STREAM_VIEWS} == r.STREAM_VIEWS
+
+
+# --- after the split: the lines come from the order's detail, history as strings --------
+
+
+def split_order(status: str, **over: Any) -> dict[str, Any]:
+    """An orders stream image since the split: no lines; history entries are strings."""
+    image = {k: v for k, v in order(status, **over).items() if k != "lines"}
+    return image
+
+
+def test_an_order_event_takes_its_lines_from_the_detail_the_handler_passes_in():
+    paid = split_order("paid", paid_fen=2700, history=["1796342400|pay||paid|payment-provider|y|"])
+    rec = record("MODIFY", paid, split_order("awaiting_payment"))
+    rec["dynamodb"]["Keys"] = {"order_id": {"S": "O1"}}
+    assert r.detail_ids("orders", [rec]) == ["O1"]
+    assert r.detail_ids("refunds", [rec]) == []
+    details = {"O1": {"order_id": "O1", "lines": [dict(LINE, name="橙")]}}
+    (event,) = r.events_of("orders", rec, details)
+    assert event.lines == [t.OrderLine(**LINE)]
+    assert event.occurred_at == "2026-12-04T00:00:00Z"  # the compact entry's time
+    with pytest.raises(LookupError):  # no detail and no lines: never an event without lines
+        r.events_of("orders", rec)
+
+
+def test_a_cancellation_needs_no_detail_and_reads_its_reason_from_a_compact_entry():
+    new = split_order("cancelled", history=["1796342400|cancel||cancelled|c-1|c|不要了"])
+    rec = record("MODIFY", new, split_order("paid"))
+    assert r.detail_ids("orders", [rec]) == []
+    (event,) = r.events_of("orders", rec)
+    assert (event.reason, event.occurred_at) == ("不要了", "2026-12-04T00:00:00Z")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -27,7 +26,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta, string_list
-from chalicelib.db.transitions import TransitionAttribute
+from chalicelib.db.transitions import HistoryAttribute
 
 
 class TemplatesByCreation(GlobalSecondaryIndex):
@@ -227,7 +226,7 @@ class CouponSaleModel(Model):
     refund_id = UnicodeAttribute(null=True)
     refund_reason = UnicodeAttribute(null=True)  # requested | sold_out | limit_reached | ...
     refunded_at = UnicodeAttribute(null=True)
-    history = ListAttribute(of=TransitionAttribute, default=list)
+    history = HistoryAttribute(default=list)
     created_at = UnicodeAttribute()
     expires_at = UnicodeAttribute()  # payment deadline (15 minutes, like orders)
     updated_at = UnicodeAttribute()

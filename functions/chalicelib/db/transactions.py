@@ -34,27 +34,39 @@ def batch_get(keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = 
     up to 100 keys (a cart with its coupons and flash-sale counters fits), one more per
     further 100. ``keys[Model]`` is a list of {attribute: value} key dicts;
     ``consistent=False`` reads eventually consistent (half the read units)."""
-    client = connection().client
     by_table = {m.Meta.table_name: m for m in keys}
-    flat: list[tuple[type[Model], dict[str, Any]]] = []
+    raw: dict[str, list[dict[str, Any]]] = {}
     for model, key_list in keys.items():
         attrs = model.get_attributes()
-        flat += [
-            (model, {k: {attrs[k].attr_type: attrs[k].serialize(v)} for k, v in key.items()})
+        raw.setdefault(model.Meta.table_name, []).extend(
+            {k: {attrs[k].attr_type: attrs[k].serialize(v)} for k, v in key.items()}
             for key in key_list
-        ]
+        )
     out = Rows({m: [] for m in keys})
+    for table, items in batch_get_raw(raw, consistent).items():
+        model = by_table[table]
+        out[model].extend(model.from_raw_data(item) for item in items)
+    return out
+
+
+def batch_get_raw(
+    keys: dict[str, list[dict[str, Any]]], consistent: bool = True
+) -> dict[str, list[dict[str, Any]]]:
+    """``batch_get`` by table name and DynamoDB-JSON keys, giving DynamoDB-JSON items:
+    for a reader that may not import the table's model (events/dispatch.py)."""
+    client = connection().client
+    flat = [(table, key) for table, key_list in keys.items() for key in key_list]
+    out: dict[str, list[dict[str, Any]]] = {table: [] for table in keys}
     for start in range(0, len(flat), 100):
         request: dict[str, Any] = {}
-        for model, key in flat[start : start + 100]:
-            request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": consistent})
-            request[model.Meta.table_name]["Keys"].append(key)
+        for table, key in flat[start : start + 100]:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})
+            request[table]["Keys"].append(key)
         delay = 0.02
         while request:
             resp = client.batch_get_item(RequestItems=request)
             for table, items in resp.get("Responses", {}).items():
-                model = by_table[table]
-                out[model].extend(model.from_raw_data(item) for item in items)
+                out[table].extend(items)
             request = resp.get("UnprocessedKeys") or {}
             if request:
                 time.sleep(delay)

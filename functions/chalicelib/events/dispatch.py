@@ -36,7 +36,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.db.transactions import batch_get
+from chalicelib.db.transactions import batch_get, batch_get_raw
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.events import records as rec
 from chalicelib.events import registry as reg
@@ -73,10 +73,11 @@ def handle_stream_records(
     """One batch of ``table``'s stream (short name): deliver the events its records stand
     for. Returns how many (event, subscriber) deliveries ran and succeeded."""
     registry = registry or reg.loaded()
+    details = order_details(rec.detail_ids(table, records))
     done = 0
     for record in records:
         try:
-            events = rec.events_of(table, record)
+            events = rec.events_of(table, record, details)
         except Exception as exc:
             log.exception("%s stream record %s unreadable: parked", table, record.get("eventID"))
             _park_unreadable(table, record, exc)
@@ -84,6 +85,17 @@ def handle_stream_records(
         for event in events:
             done += deliver(event, registry)
     return done
+
+
+def order_details(order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The order details (plain images) of ``order_ids``: one BatchGetItem (per 100),
+    consistent, since the detail is written in the transaction that placed the order."""
+    if not order_ids:
+        return {}
+    table = config.table_name(rec.DETAIL_TABLE)
+    got = batch_get_raw({table: [{"order_id": {"S": o}} for o in order_ids]})
+    details = [{k: rec.plain(v) for k, v in item.items()} for item in got[table]]
+    return {d["order_id"]: d for d in details}
 
 
 def deliver(event: t.Event, registry: reg.Registry) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.db.transitions import stored_entry
 from chalicelib.events import types as t
 
 # Tables (short names) whose streams carry events, and the stream view each needs: a
@@ -33,6 +34,11 @@ STREAM_VIEWS: dict[str, str] = {
     "refunds": "NEW_AND_OLD_IMAGES",
     "customers": "NEW_IMAGE",
 }
+# An order's lines are in its detail item (orders/models.py: OrderDetailModel), not in the
+# orders stream's images: the handler reads the details of a batch's order events that
+# carry lines (``detail_ids``) and passes them in (``details``: order id -> plain image).
+DETAIL_TABLE = "order_details"
+EVENTS_WITH_LINES = ("paid", "completed")
 ORDER_STATUS_EVENTS = {
     "paid": t.OrderPaid,
     "completed": t.OrderCompleted,
@@ -92,15 +98,34 @@ def image(record: dict[str, Any], which: str) -> dict[str, Any] | None:
     return None if raw is None else {k: plain(v) for k, v in raw.items()}
 
 
-def events_of(table: str, record: dict[str, Any]) -> list[t.Event]:
-    """The events one stream record of ``table`` (short name) stands for (most: none)."""
+def detail_ids(table: str, records: list[dict[str, Any]]) -> list[str]:
+    """The orders whose details the events of these records need (their lines)."""
+    if table != "orders":
+        return []
+    ids = []
+    for record in records:
+        keys = (record.get("dynamodb") or {}).get("Keys") or {}
+        new = (record.get("dynamodb") or {}).get("NewImage") or {}
+        status = (new.get("status") or {}).get("S")
+        if record.get("eventName") == "MODIFY" and status in EVENTS_WITH_LINES:
+            order_id = (keys.get("order_id") or new.get("order_id") or {}).get("S")
+            if order_id and order_id not in ids:
+                ids.append(order_id)
+    return ids
+
+
+def events_of(
+    table: str, record: dict[str, Any], details: dict[str, dict[str, Any]] | None = None
+) -> list[t.Event]:
+    """The events one stream record of ``table`` (short name) stands for (most: none).
+    ``details``: the order details ``detail_ids`` named, by order id."""
     name = record.get("eventName")
     new = image(record, "NewImage")
     if new is None:
         return []
     old = image(record, "OldImage")
     if table == "orders" and name == "MODIFY" and old is not None:
-        return _order_events(old, new)
+        return _order_events(old, new, details or {})
     if table == "refunds" and name in ("INSERT", "MODIFY"):
         return _refund_events(old, new)
     if table == "customers" and name == "INSERT":
@@ -119,14 +144,14 @@ def events_of(table: str, record: dict[str, Any]) -> list[t.Event]:
 def _changed_at(order: dict[str, Any], to: str) -> str:
     """When the order entered ``to``: its history entry (written with the change), else
     its updated_at. Read from the image, so a redelivery gives the same time."""
-    for h in reversed(order.get("history") or []):
+    for h in map(stored_entry, reversed(order.get("history") or [])):
         if h.get("to") == to:
             return str(h["at"])
     return str(order.get("updated_at") or order.get("created_at"))
 
 
 def _reason(order: dict[str, Any], to: str) -> str | None:
-    for h in reversed(order.get("history") or []):
+    for h in map(stored_entry, reversed(order.get("history") or [])):
         if h.get("to") == to:
             return h.get("reason")
     return None
@@ -145,7 +170,32 @@ def _lines(order: dict[str, Any]) -> list[t.OrderLine]:
     ]
 
 
-def _order_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
+def _order_lines(
+    new: dict[str, Any], details: dict[str, dict[str, Any]], paid: bool = False
+) -> list[t.OrderLine]:
+    """The lines from the order's detail; an order stored before the split (not yet
+    migrated) still has them in its image. The detail is read when the record is
+    handled, not as of the change: ``paid`` lines count no refunds (an order has none
+    before it is paid, whatever came after); completed lines count the refunds made by
+    the time the record is read (returns come later, so normally none since)."""
+    detail = details.get(new["order_id"])
+    if detail is None and "lines" not in new:
+        raise LookupError(f"order {new['order_id']}: no detail to read its lines from")
+    lines = _lines(detail if detail is not None else new)
+    if paid:
+        return [t.OrderLine(sku=x.sku, qty=x.qty, paid_fen=x.paid_fen) for x in lines]
+    return lines
+
+
+def _coupon_ids(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> list[str]:
+    """The coupons the order used, from its detail (or its image, before the split)."""
+    source = details.get(new["order_id"]) or new
+    return [u["coupon_id"] for u in source.get("coupon_uses") or []]
+
+
+def _order_events(
+    old: dict[str, Any], new: dict[str, Any], details: dict[str, dict[str, Any]]
+) -> list[t.Event]:
     before, after = old.get("status"), new.get("status")
     if before == after or after not in ORDER_STATUS_EVENTS:
         return []
@@ -166,8 +216,8 @@ def _order_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
                 fulfilment=new["fulfilment"],
                 paid_fen=int(new.get("paid_fen") or 0),
                 payment_id=new.get("payment_id"),
-                lines=_lines(new),
-                coupon_ids=[u["coupon_id"] for u in new.get("coupon_uses") or []],
+                lines=_order_lines(new, details, paid=True),
+                coupon_ids=_coupon_ids(new, details),
             )
         ]
     if after == "completed":
@@ -176,7 +226,7 @@ def _order_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
                 **common,
                 paid_fen=int(new.get("paid_fen") or 0),
                 refunded_fen=int(new.get("refunded_fen") or 0),
-                lines=_lines(new),
+                lines=_order_lines(new, details),
             )
         ]
     if after == "cancelled":

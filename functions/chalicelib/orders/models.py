@@ -25,7 +25,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
-from chalicelib.db.transitions import TransitionAttribute
+from chalicelib.db.transitions import HistoryAttribute
 
 
 class AddressAttribute(MapAttribute):
@@ -165,7 +165,62 @@ class OrdersDue(GlobalSecondaryIndex):
     due_at = NumberAttribute(range_key=True)
 
 
+class OrderDetailModel(Model):
+    """What an order is given when it is placed and (refunds and returns aside) never
+    changes: its lines, address, discounts and the promotions it took. Kept apart from
+    the order's head (OrderModel), which every step of the order's life rewrites:
+    DynamoDB charges a write by the size of the whole item, and the head stays under
+    1 KB (one write unit) whatever the size of the basket. Read with its head in one
+    BatchGetItem (order_flow.get, service.load_many)."""
+
+    Meta = _meta("order_details")
+
+    order_id = UnicodeAttribute(hash_key=True)
+    address = AddressAttribute(null=True)
+    remark = UnicodeAttribute(null=True)
+    # picked_qty of a line is on the head (OrderModel.short_picked) for orders picked
+    # after the split; refunded units and amounts change here, with their refund.
+    lines = ListAttribute(of=OrderLineAttribute)
+    discounts = ListAttribute(of=DiscountAttribute, default=list)
+    coupon_uses = ListAttribute(of=CouponUseAttribute, default=list)
+    flash_uses = ListAttribute(of=FlashUseAttribute, default=list)
+    budget_uses = ListAttribute(of=BudgetUseAttribute, default=list)
+    delivery_fee_waived_fen = NumberAttribute(default=0)  # by a free-delivery coupon
+    subtotal_fen = NumberAttribute()
+    discount_fen = NumberAttribute(default=0)
+    delivery_fee_fen = NumberAttribute(default=0)
+
+
+# The head's attributes that live in the detail item, read through the head once the
+# detail is attached (OrderModel.attach).
+DETAIL_FIELDS = (
+    "address",
+    "remark",
+    "lines",
+    "discounts",
+    "coupon_uses",
+    "flash_uses",
+    "budget_uses",
+    "delivery_fee_waived_fen",
+    "subtotal_fen",
+    "discount_fen",
+    "delivery_fee_fen",
+)
+
+
+def _from_detail(name: str) -> Any:
+    def get(self: OrderModel) -> Any:
+        return getattr(self.detail, name)
+
+    get.__name__ = name
+    return property(get, doc=f"The detail's {name} (OrderDetailModel).")
+
+
 class OrderModel(Model):
+    """An order's head: what its steps change, and what conditions, indexes and lists
+    need. Its write-once rest is its OrderDetailModel; ``order.lines`` etc. read the
+    attached detail (``attach``), and fail loudly where only the head was read."""
+
     Meta = _meta("orders")
     # Domain events come from this stream (events/records.py: STREAM_VIEWS)
     Meta.stream_view_type = "NEW_AND_OLD_IMAGES"
@@ -182,17 +237,6 @@ class OrderModel(Model):
     # update copies it (it reads nothing, so it does not know the store).
     paid_queue = UnicodeAttribute(null=True)
     store_day = UnicodeAttribute()
-    address = AddressAttribute(null=True)
-    remark = UnicodeAttribute(null=True)
-    lines = ListAttribute(of=OrderLineAttribute)
-    discounts = ListAttribute(of=DiscountAttribute, default=list)
-    coupon_uses = ListAttribute(of=CouponUseAttribute, default=list)
-    flash_uses = ListAttribute(of=FlashUseAttribute, default=list)
-    budget_uses = ListAttribute(of=BudgetUseAttribute, default=list)
-    delivery_fee_waived_fen = NumberAttribute(default=0)  # by a free-delivery coupon
-    subtotal_fen = NumberAttribute()
-    discount_fen = NumberAttribute(default=0)
-    delivery_fee_fen = NumberAttribute(default=0)
     delivery_fee_refunded_fen = NumberAttribute(default=0)
     total_fen = NumberAttribute()
     paid_fen = NumberAttribute(default=0)
@@ -200,6 +244,9 @@ class OrderModel(Model):
     # Payments the order could not take (late, a second one, the wrong amount), each
     # refunded whole: not part of paid_fen / refunded_fen, counted in the day's refunds.
     returned_payments_fen = NumberAttribute(null=True)
+    # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
+    # all found); a line not in it was picked whole. Picking writes the head alone.
+    short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)
     pickup_code = UnicodeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)
     payment_provider = UnicodeAttribute(null=True)
@@ -207,7 +254,7 @@ class OrderModel(Model):
     daily_seq = NumberAttribute(null=True)  # 今日第 N 单, per store and business day
     missed_print = BooleanAttribute(default=False)
     print_job_ids = UnicodeSetAttribute(default=set)
-    history = ListAttribute(of=TransitionAttribute, default=list)
+    history = HistoryAttribute(derive_from=True, default=list)
     expires_at = UnicodeAttribute()  # payment deadline
     due_kind = UnicodeAttribute(null=True)  # "expire" while unpaid (by_due)
     due_at = NumberAttribute(null=True)  # payment deadline, or auto-completion once delivered
@@ -220,12 +267,56 @@ class OrderModel(Model):
     by_store_day = OrdersByStoreDay()
     by_due = OrdersDue()
 
+    _detail: OrderDetailModel | None = None
+
+    def attach(self, detail: OrderDetailModel) -> OrderModel:
+        """Give the head its detail (read with it); returns the head."""
+        self._detail = detail
+        return self
+
+    @property
+    def detail(self) -> OrderDetailModel:
+        if self._detail is None:
+            raise RuntimeError(f"order {self.order_id}: its detail was not read with it")
+        return self._detail
+
+    @property
+    def has_detail(self) -> bool:
+        return self._detail is not None
+
+    address = _from_detail("address")
+    remark = _from_detail("remark")
+    discounts = _from_detail("discounts")
+    coupon_uses = _from_detail("coupon_uses")
+    flash_uses = _from_detail("flash_uses")
+    budget_uses = _from_detail("budget_uses")
+    delivery_fee_waived_fen = _from_detail("delivery_fee_waived_fen")
+    subtotal_fen = _from_detail("subtotal_fen")
+    discount_fen = _from_detail("discount_fen")
+    delivery_fee_fen = _from_detail("delivery_fee_fen")
+
+    @property
+    def lines(self) -> list[OrderLineAttribute]:
+        """The detail's lines, with picked_qty as the head records it."""
+        lines = self.detail.lines
+        short = self.short_picked
+        if short is not None:
+            got = short.as_dict() if isinstance(short, MapAttribute) else dict(short)
+            for line in lines:
+                line.picked_qty = int(got.get(line.sku, line.qty))
+        return lines
+
+
+def short_picks(order: OrderModel, picked: list[int]) -> dict[str, int]:
+    """``short_picked`` for the picked quantity of each line (in the order's line order)."""
+    return {line.sku: n for line, n in zip(order.lines, picked, strict=True) if n < int(line.qty)}
+
 
 def line_path(index: int) -> Any:
-    """``OrderModel.lines[index]`` in an update or condition, e.g.
+    """``OrderDetailModel.lines[index]`` in an update or condition, e.g.
     ``line_path(0).refunded_units.add(1)``: PynamoDB types a list element as a Path without
     its map's attributes."""
-    return OrderModel.lines[index]
+    return OrderDetailModel.lines[index]
 
 
 class IdempotencyModel(Model):
@@ -308,7 +399,7 @@ class RefundModel(Model):
     provider_refund_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
-    history = ListAttribute(of=TransitionAttribute, default=list)
+    history = HistoryAttribute(default=list)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -346,7 +437,7 @@ class ReturnModel(Model):
     status = UnicodeAttribute()
     store_status = UnicodeAttribute()
     refund_id = UnicodeAttribute(null=True)
-    history = ListAttribute(of=TransitionAttribute, default=list)
+    history = HistoryAttribute(default=list)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -355,6 +446,7 @@ class ReturnModel(Model):
 
 ORDER_MODELS: tuple[type[Model], ...] = (
     OrderModel,
+    OrderDetailModel,
     IdempotencyModel,
     PaymentModel,
     RefundModel,

@@ -33,7 +33,8 @@ PROVIDER = Who("payment-provider", SYSTEM_ACTOR)
 @dataclass
 class RefundPlan:
     refund: RefundModel
-    order_actions: list[Any]
+    order_actions: list[Any]  # on the order's head
+    detail_actions: list[Any]  # on its detail: the lines' refunded units and amounts
 
     @property
     def amount_fen(self) -> int:
@@ -48,14 +49,14 @@ def plan(
     Amounts follow the per-unit largest-remainder split of what each line paid, so the
     pieces of a line never add up to more than it paid. None when there is nothing to refund.
     """
-    lines, actions, total = [], [], 0
+    lines, actions, detail, total = [], [], [], 0
     for index, n in sorted(units.items()):
         if n <= 0:
             continue
         line = order.lines[index]
         amount = refund_for_units(int(line.paid_fen), int(line.qty), int(line.refunded_units), n)
         lines.append(RefundLineAttribute(sku=line.sku, units=n, amount_fen=amount))
-        actions += [
+        detail += [
             line_path(index).refunded_units.add(n),
             line_path(index).refunded_fen.add(amount),
         ]
@@ -87,7 +88,7 @@ def plan(
         created_at=clock.now_iso_ms(),
         updated_at=now,
     )
-    return RefundPlan(refund, actions)
+    return RefundPlan(refund, actions, detail)
 
 
 def full(order: OrderModel, refund_id: str, reason: str) -> RefundPlan | None:

@@ -62,6 +62,7 @@ from chalicelib.orders import returns_schemas as r
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import (
     IdempotencyModel,
+    OrderDetailModel,
     OrderModel,
     RefundModel,
     ReturnLineAttribute,
@@ -94,12 +95,12 @@ def load(order_id: str) -> tuple[OrderModel, list[ReturnModel]]:
             ReturnModel: [{"return_id": f"{order_id}-R{n}"} for n in range(start, start + _BATCH)]
         }
         if order is None:
-            keys[OrderModel] = [{"order_id": order_id}]
+            keys[OrderModel] = keys[OrderDetailModel] = [{"order_id": order_id}]
         got = batch_get(keys)
         if order is None:
-            if not got[OrderModel]:
+            if not got[OrderModel] or not got[OrderDetailModel]:
                 raise NotFound(f"No order {order_id!r}.", code="order_not_found")
-            order = got[OrderModel][0]
+            order = got[OrderModel][0].attach(got[OrderDetailModel][0])
         batch = got[ReturnModel]
         found.extend(batch)
         if len(batch) < _BATCH:
@@ -138,10 +139,18 @@ def views(
         got = batch_get(
             {
                 OrderModel: [{"order_id": o} for o in want_orders],
+                OrderDetailModel: [{"order_id": o} for o in want_orders],
                 RefundModel: [{"refund_id": i} for i in want_refunds],
             }
         )
-        orders.update({o.order_id: o for o in got[OrderModel]})
+        details = {d.order_id: d for d in got[OrderDetailModel]}
+        orders.update(
+            {
+                o.order_id: o.attach(details[o.order_id])
+                for o in got[OrderModel]
+                if o.order_id in details
+            }
+        )
         refund_by_id = {x.refund_id: x for x in got[RefundModel]}
     else:
         refund_by_id = {}
@@ -296,13 +305,27 @@ def _checked_units(
     return units
 
 
-def refund_actions(order: OrderModel, refund_id: str, units: dict[int, int]) -> tuple[Any, list]:
-    """(refund plan or None, order actions) for refunding ``units`` of lines; units whose
-    share rounds to 0 fen are still counted so later refunds start at the right unit."""
+def refund_actions(
+    order: OrderModel, refund_id: str, units: dict[int, int]
+) -> tuple[Any, list, list]:
+    """(refund plan or None, order actions, detail actions) for refunding ``units`` of
+    lines; units whose share rounds to 0 fen are still counted so later refunds start at
+    the right unit."""
     plan = refunds.plan(order, refund_id, "return", units)
     if plan is not None:
-        return plan, plan.order_actions
-    return None, units_accounting(order, units)
+        return plan, plan.order_actions, plan.detail_actions
+    return None, [], units_accounting(order, units)
+
+
+def _update_detail(tx: Tx, order: OrderModel, actions: list) -> None:
+    """The refund's per-line accounting, on the order's detail, in the order's transaction."""
+    if actions:
+        tx.update(
+            OrderDetailModel(order.order_id),
+            actions=actions,
+            condition=OrderDetailModel.order_id.exists(),
+            label="detail",
+        )
 
 
 def _new_return(
@@ -390,10 +413,13 @@ def open_return(
         now, n = clock.now_iso_ms(), len(existing)
         opened: list[ReturnModel] = []
         plan, order_actions = None, [OrderModel.updated_at.set(clock.now_iso())]
+        detail_actions: list = []
         if fresh:
             n += 1
             ret = _new_return(order, n, fresh, True, principal, body.reason, now)
-            plan, actions = refund_actions(order, f"{order.order_id}:return:{ret.return_id}", fresh)
+            plan, actions, detail_actions = refund_actions(
+                order, f"{order.order_id}:return:{ret.return_id}", fresh
+            )
             order_actions += actions
             _finish(ret, "refund", principal, None, plan)
             opened.append(ret)
@@ -412,6 +438,7 @@ def open_return(
             tx: Tx,
             order: OrderModel = order,
             actions: list = order_actions,
+            detail_actions: list = detail_actions,
             opened: list[ReturnModel] = opened,
             plan: Any = plan,
             record: IdempotencyModel = record,
@@ -419,6 +446,7 @@ def open_return(
             tx.save(record, condition=IdempotencyModel.key.does_not_exist(), label="key")
             # conditioned on the order's version
             tx.update(order, actions=actions, label="order")
+            _update_detail(tx, order, detail_actions)
             for ret in opened:
                 tx.save(
                     ret,
@@ -529,7 +557,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
         units = {index[line.sku]: int(line.units) for line in ret.lines}
         refund_id = f"{order.order_id}:return:{ret.return_id}"
         try:
-            plan, order_actions = refund_actions(order, refund_id, units)
+            plan, order_actions, detail_actions = refund_actions(order, refund_id, units)
         except ValueError:
             # The order already counts these units as refunded: a concurrent press
             # finished this return after ``ret`` was read. Look at the return again: 409
@@ -547,6 +575,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
             tx: Tx,
             order: OrderModel = order,
             order_actions: list = order_actions,
+            detail_actions: list = detail_actions,
             actions: list = actions,
             condition: Any = condition,
             plan: Any = plan,
@@ -555,6 +584,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
             tx.update(ret, actions=actions, condition=condition, label="return")
             # conditioned on the order's version
             tx.update(order, actions=order_actions, label="order")
+            _update_detail(tx, order, detail_actions)
             if plan is not None:
                 tx.save(
                     plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"

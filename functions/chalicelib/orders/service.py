@@ -27,7 +27,7 @@ from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, PricedLine
 from chalicelib.checkout.promotion_engine import Checkout
 from chalicelib.db import transitions
-from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import clock, config, cursors, geo, hours
 from chalicelib.kernel.errors import (
     BadRequest,
@@ -49,6 +49,7 @@ from chalicelib.orders.models import (
     DiscountAttribute,
     FlashUseAttribute,
     IdempotencyModel,
+    OrderDetailModel,
     OrderLineAttribute,
     OrderModel,
     RefundModel,
@@ -401,6 +402,7 @@ def _place(
     def build(tx: Tx) -> None:
         tx.save(idem, condition=IdempotencyModel.key.does_not_exist(), label="key")
         tx.save(order, condition=OrderModel.order_id.does_not_exist(), label="order")
+        tx.save(order.detail, condition=OrderDetailModel.order_id.does_not_exist(), label="detail")
         for pl in priced_lines:
             tx.update(
                 StoreItemModel(store_id, pl.line.sku),
@@ -485,15 +487,8 @@ def _build_order(
     now = clock.now()
     local_day = now.astimezone(hours.zone(store.timezone)).strftime("%Y-%m-%d")
     expires = now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)
-    order = OrderModel(
+    detail = OrderDetailModel(
         order_id,
-        customer_id=principal.subject,
-        store_id=body.store_id,
-        fulfilment=body.fulfilment,
-        status="awaiting_payment",
-        # no store_queue: the store's work queue takes the order when it is paid
-        paid_queue=order_flow.queue_key(body.store_id, "paid"),
-        store_day=f"{body.store_id}#{local_day}",
         address=None
         if body.address is None or body.fulfilment != "delivery"
         else AddressAttribute(
@@ -543,6 +538,16 @@ def _build_order(
         subtotal_fen=priced.subtotal_fen,
         discount_fen=priced.discount_fen,
         delivery_fee_fen=priced.delivery_fee_fen,
+    )
+    order = OrderModel(
+        order_id,
+        customer_id=principal.subject,
+        store_id=body.store_id,
+        fulfilment=body.fulfilment,
+        status="awaiting_payment",
+        # no store_queue: the store's work queue takes the order when it is paid
+        paid_queue=order_flow.queue_key(body.store_id, "paid"),
+        store_day=f"{body.store_id}#{local_day}",
         total_fen=priced.total_fen,
         pickup_code=f"{secrets.randbelow(10**6):06d}" if body.fulfilment == "pickup" else None,
         expires_at=clock.iso(expires),
@@ -552,7 +557,7 @@ def _build_order(
         updated_at=clock.now_iso(),
         history=[transitions.entry("place", None, "awaiting_payment", principal)],
     )
-    return order
+    return order.attach(detail)
 
 
 # --- read -----------------------------------------------------------------------------
@@ -671,12 +676,12 @@ encode_cursor = cursors.encode
 
 
 def load_many(order_ids: list[str]) -> list[OrderModel]:
-    """The orders named, in the order given (BatchGetItem by 100): the order indexes hold
-    keys and a few attributes only (orders/models.py says why)."""
+    """The orders named, heads and details, in the order given (one BatchGetItem per 50
+    orders): the order indexes hold keys and a few attributes only (orders/models.py
+    says why)."""
     found: dict[str, OrderModel] = {}
-    for start in range(0, len(order_ids), 100):
-        got = batch_get({OrderModel: [{"order_id": o} for o in order_ids[start : start + 100]]})
-        found.update((o.order_id, o) for o in got[OrderModel])
+    for start in range(0, len(order_ids), 50):
+        found.update(order_flow.read_many(order_ids[start : start + 50]))
     return [found[o] for o in order_ids if o in found]
 
 
@@ -904,7 +909,15 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
         if slip:
             tx.save(slip, condition=type(slip).job_id.does_not_exist(), label="slip")
 
-    updated = order_flow.apply(order, "cancel", principal, reason, extra=extra, also=also)
+    updated = order_flow.apply(
+        order,
+        "cancel",
+        principal,
+        reason,
+        extra=extra,
+        also=also,
+        detail=refund.detail_actions if refund else None,
+    )
     if refund:
         total = int(order.paid_fen) or int(refund.refund.amount_fen)
         refunds.execute(refund.refund.refund_id, total, written=refund.refund)

@@ -52,7 +52,7 @@ from chalicelib.orders import order_flow, refunds
 from chalicelib.orders import schemas as s
 from chalicelib.orders import service as orders
 from chalicelib.orders import store_workflow_schemas as w
-from chalicelib.orders.models import OrderModel, RefundModel, line_path
+from chalicelib.orders.models import OrderModel, RefundModel, line_path, short_picks
 from chalicelib.printing import print_jobs
 from chalicelib.stores.models import StoreModel
 
@@ -145,7 +145,7 @@ def _picked_quantities(order: OrderModel, body: w.PickResult) -> list[int]:
 
 
 def units_accounting(order: OrderModel, units: dict[int, int]) -> list[Any]:
-    """Order actions that count ``units`` as refunded when their refund amounts to 0 fen
+    """Detail actions that count ``units`` as refunded when their refund amounts to 0 fen
     (refunds.plan makes no plan then), so later refunds of the line start at the right
     unit of its per-unit split."""
     return [line_path(i).refunded_units.add(n) for i, n in sorted(units.items()) if n > 0]
@@ -161,7 +161,8 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
     refund_id = f"{order.order_id}:shortage"
     short = {i: int(line.qty) - picked[i] for i, line in enumerate(order.lines)}
     short = {i: n for i, n in short.items() if n > 0}
-    extra: list[Any] = [line_path(i).picked_qty.set(picked[i]) for i in range(len(order.lines))]
+    # The head records the short lines: picking a whole basket writes no detail.
+    extra: list[Any] = [OrderModel.short_picked.set(short_picks(order, picked))]
     if not any(picked):
         action = "cancel_out_of_stock"
         reason: str | None = "none of the goods could be picked"
@@ -170,7 +171,9 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         action = "finish_picking"
         reason = f"{sum(short.values())} units short" if short else None
         plan = refunds.plan(order, refund_id, "shortage", short) if short else None
-    extra += plan.order_actions if plan else units_accounting(order, short)
+    if plan:
+        extra += plan.order_actions
+    detail = plan.detail_actions if plan else units_accounting(order, short)
     # A partial shortage changes what goes in the bag and what was paid: the store prints
     # an amendment slip (改单) citing the ticket, in the same transaction.
     slip = (
@@ -202,6 +205,7 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
             extra=extra,
             also=also if plan or slip or give_back else None,
             explain_as=action,
+            detail=detail,
         )
     except TransactionCancelled as exc:
         # order_flow.apply explains the order's own condition; any other piece refused

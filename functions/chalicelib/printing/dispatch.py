@@ -221,7 +221,7 @@ def _send(job: PrintJobModel, attempt: int) -> None:
     """Build and send one attempt of the job to its store's queue."""
     from chalicelib.kernel.queues import sqs_client
 
-    order = OrderModel.get(job.order_id, consistent_read=True)
+    order = order_flow.get(job.order_id)  # head and detail: the ticket lists the lines
     number_order(order)
     store = StoreModel.get(job.store_id)
     message = build_message(job, order, store, attempt)

@@ -5,7 +5,6 @@ attributes used as index sort keys or TTL."""
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -18,7 +17,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
-from chalicelib.db.transitions import TransitionAttribute
+from chalicelib.db.transitions import HistoryAttribute
 
 
 class PrintJobsByStoreStatus(GlobalSecondaryIndex):
@@ -69,7 +68,7 @@ class PrintJobModel(Model):
     created_at = UnicodeAttribute()
     sent_at = UnicodeAttribute(null=True)
     printed_at = UnicodeAttribute(null=True)
-    history = ListAttribute(of=TransitionAttribute, default=list)
+    history = HistoryAttribute(default=list)
 
     by_store_status = PrintJobsByStoreStatus()
     by_watch = PrintJobsUnacked()
