@@ -190,7 +190,7 @@ def test_hostile_bodies_are_refused_whole(api, tokens_, catalogue, body):
 def test_a_huge_body_is_refused(api, tokens_, catalogue):
     rows = [{"store_id": "sh-a", "sku": "100", "stock": 1, "pad": "x" * 5000}] * 1001
     status, err = post(api, tokens_["hq"], {"rows": rows})
-    assert status == 422
+    assert status == 422 and err["error"]["details"][0]["field"] == "rows"
 
 
 def test_a_large_job_runs_in_the_worker_with_progress(api, tokens_, catalogue, aws):
