@@ -38,6 +38,9 @@ class ProductModel(Model):
     # stacks that would sell below it. Never shown to customers.
     cost_fen = NumberAttribute(null=True)
     updated_at = UnicodeAttribute()
+    # + 1 on every change (PATCH /admin/products/{sku}, an import that changes it), so an
+    # editor's expected_version catches both; see service.edit_product
+    version = NumberAttribute(null=True)
 
 
 class CategoryTreeModel(Model):

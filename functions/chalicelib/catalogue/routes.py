@@ -82,6 +82,45 @@ def upsert_product(sku: str, body: s.ProductUpsert, principal: Principal) -> s.P
 
 
 @area.route(
+    "/admin/products/{sku}",
+    "GET",
+    summary="One product for head office, with its cost and version",
+    roles={HQ_ADMIN},
+    response=s.AdminProduct,
+    errors=(403, 404),
+    response_example=s.EXAMPLES["AdminProduct"],
+)
+def admin_product(sku: str, principal: Principal) -> s.AdminProduct:
+    return service.get_admin_product(sku)
+
+
+@area.route(
+    "/admin/products/{sku}",
+    "PATCH",
+    summary="Edit a product's details (name, category, unit, barcode, image, zone, shelf, cost)",
+    roles={HQ_ADMIN},
+    body=s.ProductEdit,
+    response=s.AdminProduct,
+    errors=(403, 404, 409, 422),
+    request_example={
+        "name": "光明 优倍鲜牛奶 950ml",
+        "zone": "B 冷藏区",
+        "shelf": "B-04",
+        "cost_fen": 1200,
+        "expected_version": 2,
+    },
+    response_example=dict(s.EXAMPLES["AdminProduct"], shelf="B-04", version=3),
+)
+def edit_product(sku: str, body: s.ProductEdit, principal: Principal) -> s.AdminProduct:
+    """Head office only. Absent fields stay as they are; ``null`` clears an optional
+    one. A new category moves the product in every store's catalogue. Send
+    ``expected_version`` (the ``version`` of ``GET /admin/products/{sku}``): if someone
+    else (or an ERP import) changed the product since, 409 ``product_changed`` and
+    nothing changes. The next ERP import of the product overwrites what it carries."""
+    return service.edit_product(sku, body)
+
+
+@area.route(
     "/admin/stores/{store_id}/items",
     "GET",
     summary="Every item of a store for the back office, with search",

@@ -115,6 +115,33 @@ class ProductUpsert(Schema, kw_only=True):
     ) = None
 
 
+class AdminProduct(Product, kw_only=True):
+    """A product for head office: with its unit cost and the version to edit it at."""
+
+    cost_fen: int | None = None
+    updated_at: Timestamp
+    version: int  # + 1 on every edit here: send it back as expected_version
+
+
+Text20 = Annotated[str, Meta(max_length=20)]
+
+
+class ProductEdit(Schema, kw_only=True):
+    """Change some details of a product; absent fields stay as they are, ``null`` clears
+    an optional one (barcode, zone, shelf, image_url, cost_fen)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=60)] | UnsetType = UNSET
+    category1: Category | UnsetType = UNSET
+    category2: Category | UnsetType = UNSET
+    unit: Annotated[str, Meta(min_length=1, max_length=10)] | UnsetType = UNSET
+    barcode: Annotated[str, Meta(pattern=r"^\d{8}$|^\d{12,14}$")] | UnsetType | None = UNSET
+    zone: Text20 | UnsetType | None = UNSET
+    shelf: Text20 | UnsetType | None = UNSET
+    image_url: Annotated[str, Meta(pattern=r"^https?://\S{1,500}$")] | UnsetType | None = UNSET
+    cost_fen: Annotated[int, Meta(ge=0, le=10000000)] | UnsetType | None = UNSET
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | UnsetType = UNSET
+
+
 class StoreItemUpdate(Schema, kw_only=True):
     """Change a product's price, stock or on-sale flag in one store."""
 
@@ -175,7 +202,15 @@ _ADMIN_ITEM = {
     "updated_at": "2026-11-24T02:30:00Z",
 }
 
+_ADMIN_PRODUCT = {
+    **{k: v for k, v in _ADMIN_ITEM.items() if k in Product.__struct_fields__},
+    "cost_fen": 1200,
+    "updated_at": "2026-11-24T02:30:00Z",
+    "version": 2,
+}
+
 EXAMPLES = {
+    "AdminProduct": _ADMIN_PRODUCT,
     "AdminStoreItem": _ADMIN_ITEM,
     "AdminStoreItemPage": {"items": [_ADMIN_ITEM], "next_cursor": "eyJzdG9yZV9pZCI6..."},
 }
