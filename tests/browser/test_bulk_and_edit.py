@@ -68,7 +68,7 @@ def test_bulk_price_change_with_one_failing_row(site: Site, width: int):
     failed = result.locator("tbody tr")
     expect(failed).to_have_count(1)
     expect(failed.first).to_contain_text(stale)
-    expect(failed.first).to_contain_text(f"已被其他人修改（现为 {changed}）")
+    expect(failed.first).to_contain_text(f"已被其他人修改（现为 ¥{changed / 100:.2f}）")
     site.shot("bulk-result")
 
     # The others were applied, and their rows show it; the stale one kept the new price.

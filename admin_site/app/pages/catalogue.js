@@ -35,6 +35,13 @@ function itemRow(storeId, item, messages) {
 
 export const BULK_POLL_MS = 1000;
 
+/** A row's reason in the site's language; a conflict's current price in yuan. */
+function rowReason(x) {
+  const now = /^changed meanwhile: expected \S+, now (\d+);/.exec(x.reason || "");
+  if (now) return t("error.reason.changed_meanwhile", { n: x.field === "price_fen" ? money(Number(now[1])) : now[1] });
+  return reasonText(x.reason);
+}
+
 export function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -121,7 +128,7 @@ function bulkPanel(storeId, rows) {
           { label: t("order.sku"), cell: (x) => x.sku || "—" },
           { label: t("order.product"), cell: (x) => (bySku.get(x.sku) ? bySku.get(x.sku).item.name : "—") },
           { label: t("bulk.result"), cell: (x) => badge(t(`bulk.status.${x.status}`), "bad") },
-          { label: t("import.reason"), cell: (x) => [x.field ? `${fieldText(x.field)}: ` : "", reasonText(x.reason)] },
+          { label: t("import.reason"), cell: (x) => [x.field ? `${fieldText(x.field)}: ` : "", rowReason(x)] },
         ], failed)
         : null,
     );
