@@ -273,24 +273,24 @@ function templatesTable(templates, messages, reload, editor) {
     { label: t("stores.state"), cell: statusBadge },
     {
       label: t("common.actions"),
-      cell: (c) => h("button", {
-        type: "button",
-        onclick: (e) => busy(e.currentTarget, messages, async () => {
-          await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
-          await reload();
-        }),
-      }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
-    },
-    {
-      label: t("coupons.edit"),
-      cell: (c) => h("button", {
-        type: "button",
-        "aria-label": t("coupons.edit_named", { name: c.name }),
-        onclick: () => {
-          editor.show(editForm(c, editor, reload));
-          editor.scrollIntoView({ block: "nearest" });
-        },
-      }, t("coupons.edit")),
+      cell: (c) => [
+        h("button", {
+          type: "button",
+          onclick: (e) => busy(e.currentTarget, messages, async () => {
+            await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
+            await reload();
+          }),
+        }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
+        " ",
+        h("button", {
+          type: "button",
+          "aria-label": t("coupons.edit_named", { name: c.name }),
+          onclick: () => {
+            editor.show(editForm(c, editor, reload));
+            editor.scrollIntoView({ block: "nearest" });
+          },
+        }, t("coupons.edit")),
+      ],
     },
   ], templates, { empty: t("coupons.empty") });
 }
