@@ -70,7 +70,8 @@ function bulkPanel(storeId, rows) {
   const value = h("input", { class: "short", inputmode: "decimal" });
   const targets = h("input", { placeholder: "sh-xuhui sh-lujiazui" });
   const valueField = field(t("bulk.value"), value);
-  const targetsField = field(t("bulk.targets"), targets, t("coupons.list_hint"));
+  // Only head office copies prices: the field is not there for a store.
+  const targetsField = hq ? field(t("bulk.targets"), targets, t("bulk.targets_hint")) : null;
   const count = h("span", { class: "muted", "data-testid": "bulk-count" });
   const messages = slot();
   const result = slot({ "data-testid": "bulk-result" });
@@ -79,7 +80,7 @@ function bulkPanel(storeId, rows) {
   const selected = () => rows.filter((r) => r.picked.checked);
   const sync = () => {
     valueField.hidden = !["price", "stock"].includes(action.value);
-    targetsField.hidden = action.value !== "copy_prices";
+    if (targetsField) targetsField.hidden = action.value !== "copy_prices";
     count.textContent = t("bulk.selected", { n: selected().length });
   };
   action.addEventListener("change", sync);
