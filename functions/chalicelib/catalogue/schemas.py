@@ -209,7 +209,7 @@ _ADMIN_PRODUCT = {
     "version": 2,
 }
 
-EXAMPLES = {
+EXAMPLES: dict[str, Any] = {
     "AdminProduct": _ADMIN_PRODUCT,
     "AdminStoreItem": _ADMIN_ITEM,
     "AdminStoreItemPage": {"items": [_ADMIN_ITEM], "next_cursor": "eyJzdG9yZV9pZCI6..."},

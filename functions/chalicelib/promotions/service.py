@@ -335,7 +335,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         tx.update(promo, actions=actions, condition=condition, label="promotion")
         if promo.kind == "flash_sale" and (ending or moved_end):
             shard_actions: list[Any] = [FlashShardModel.open.set(0)] if ending else []
-            if moved_end:
+            if moved_end and new_ends is not None:
                 shard_actions.append(FlashShardModel.ends_at.set(new_ends))
             for shard in shard_items(promo):
                 tx.update(
