@@ -119,20 +119,6 @@ def parse_rows(raws: list[Any]) -> tuple[list[BulkRow], list[RowError]]:
     return good, errors
 
 
-def row_forbidden(
-    row: BulkRow, store_id: str | None, is_hq: bool
-) -> tuple[str, str] | None:  # (field, reason)
-    """What the caller may not do in this row: store managers change only their own
-    store, and prices are head office's (as for one item, PATCH .../items/{sku})."""
-    if is_hq:
-        return None
-    if row.store_id != store_id:
-        return ("store_id", "your account belongs to another store")
-    if "price_fen" in row.changes:
-        return ("price_fen", "prices are set by head office")
-    return None
-
-
 def outcome(row: BulkRow, current: dict[str, Any] | None) -> tuple[str, str, str] | None:
     """How a row meets the item as it is now: None to write it, or (status, field,
     reason) with status ``unchanged``, ``rejected`` or ``conflict``.
