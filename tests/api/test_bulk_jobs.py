@@ -193,6 +193,18 @@ def test_a_huge_body_is_refused(api, tokens_, catalogue):
     assert status == 422 and err["error"]["details"][0]["field"] == "rows"
 
 
+def test_a_thousand_rows_of_junk_are_each_refused_and_fit_the_job(api, tokens_, catalogue):
+    junk = {f"field_{i:02d}_{'x' * 30}": i for i in range(40)}
+    rows = [
+        {"store_id": "S" * 40, "sku": "../" * 20, "price_fen": "x" * 100, "stock": [], **junk}
+        for _ in range(1000)
+    ]
+    status, job = post(api, tokens_["hq"], {"rows": rows})
+    assert status == 201, job
+    assert (job["status"], job["rejected"], job["total_rows"]) == ("succeeded", 1000, 1000)
+    assert all(len(r["reason"]) <= 160 and len(r["field"]) <= 60 for r in job["results"])
+
+
 def test_a_large_job_runs_in_the_worker_with_progress(api, tokens_, catalogue, aws):
     """More than INLINE_ROWS rows: queued, then applied by the imports worker."""
     import boto3

@@ -79,6 +79,15 @@ def _refused(e: RowError, store_id: str | None = None, sku: str | None = None) -
     }
 
 
+# A refused row's result is kept short whatever the row holds (a thousand rows of junk
+# must still fit the job item's 400 KB): its first problems, each text bounded.
+MAX_ERRORS_SHOWN = 3
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _echo(raw: Any, field: str) -> str | None:
     """A refused row's store or SKU as sent, if it is text (shortened): for the result."""
     value = raw.get(field) if isinstance(raw, dict) else None
@@ -154,10 +163,13 @@ def create_job(
             _refused(
                 RowError(
                     n,
-                    ", ".join(e.field for e in errs),
-                    "; ".join(f"{e.field}: {e.reason}" for e in errs)
-                    if len(errs) > 1
-                    else errs[0].reason,
+                    _short(", ".join(e.field for e in errs[:MAX_ERRORS_SHOWN]), 60),
+                    _short(
+                        "; ".join(f"{e.field}: {e.reason}" for e in errs[:MAX_ERRORS_SHOWN])
+                        if len(errs) > 1
+                        else errs[0].reason,
+                        160,
+                    ),
                 ),
                 _echo(raws[n], "store_id"),
                 _echo(raws[n], "sku"),
