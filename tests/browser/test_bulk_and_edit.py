@@ -1,7 +1,7 @@
 """Head office's bulk price change with one failing row (the row's error shown in the
-site's language, the other rows applied) and an edited coupon template (saved, then a
-stale second edit refused with a message the user can act on), at desktop and tablet
-portrait width."""
+site's language, the other rows applied), an edited coupon template (saved, then a
+stale second edit refused with a message the user can act on) and a store's bulk
+dispatch with one order that could not go, at desktop and tablet portrait width."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from infra.local import demo_data
+from infra.local.stack import LocalStack
 from tests.browser.conftest import Site
 from tests.browser.test_admin_site import expect
+from tests.browser.test_staff_screens import placed_and_paid
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _login
 
@@ -134,3 +136,50 @@ def test_head_office_edits_a_coupon_template(site: Site, width: int):
     site.shot("coupon-edit-conflict")
     status, latest, _ = call("GET", f"{api}/admin/coupon-templates/{tid}", token=hq)
     assert (latest["total_quantity"], latest["budget_fen"]) == (200, 50000)
+
+
+def checked_out_delivery(stack: LocalStack, staff: str) -> str:
+    """A delivery order at sh-xuhui, paid, picked and checked out through the API."""
+    api = stack.api_url
+    order = placed_and_paid(stack, "delivery")
+    oid = order["order_id"]
+    lines = [{"sku": line["sku"], "picked_qty": line["qty"]} for line in order["lines"]]
+    status, body, _ = call("POST", f"{api}/admin/orders/{oid}/pick", {"lines": lines}, token=staff)
+    assert status == 200, body
+    status, body, _ = call(
+        "POST", f"{api}/admin/stores/sh-xuhui/checkout", {"order_code": oid}, token=staff
+    )
+    assert status == 200 and body["status"] == "checked_out", body
+    return oid
+
+
+def test_a_store_dispatches_orders_in_bulk_and_sees_the_one_that_could_not_go(
+    site: Site, width: int
+):
+    api = site.stack.api_url
+    staff = _login(api, "sh-xuhui-staff")
+    go, moved = checked_out_delivery(site.stack, staff), checked_out_delivery(site.stack, staff)
+    site.sign_in("sh-xuhui-manager")
+    site.go("/orders?status=checked_out")
+    page = site.page
+    for oid in (go, moved):
+        page.get_by_role("checkbox", name=f"选择订单 {oid}").check()
+    panel = page.get_by_test_id("dispatch-panel")
+    expect(panel.get_by_test_id("dispatch-count")).to_have_text("已选 2 项")
+    # Meanwhile a colleague hands one of them over and it is delivered.
+    for step in ("dispatch", "deliver"):
+        status, body, _ = call("POST", f"{api}/admin/orders/{moved}/{step}", token=staff)
+        assert status == 200, body
+    panel.get_by_label("骑手").fill("李师傅")
+    panel.get_by_role("button", name="派送所选订单").click()
+    result = page.get_by_test_id("dispatch-result")
+    expect(result).to_contain_text("已派送 1 · 之前已派送 0 · 失败 1")
+    failed = result.locator("tbody tr")
+    expect(failed).to_have_count(1)
+    expect(failed.first).to_contain_text(moved)
+    expect(failed.first).to_contain_text("订单当前的状态不允许这样操作")
+    site.shot("bulk-dispatch")
+    hq = _login(api, "hq-admin")
+    status, order, _ = call("GET", f"{api}/orders/{go}", token=hq)
+    assert order["status"] == "out_for_delivery"
+    assert order["history"][-1]["reason"] == "courier: 李师傅"
