@@ -73,6 +73,43 @@ def test_the_same_key_twice_is_one_job_applied_once(api, tokens_, catalogue):
     assert (status, err["error"]["code"]) == (422, "idempotency_key_required")
 
 
+def test_a_job_left_running_by_a_dead_request_is_finished_by_the_retry(api, tokens_, catalogue):
+    """The first request died after applying row 0 (its lease ran out); the retry with
+    the same key takes the job over, applies the rest and counts nothing twice."""
+    import time
+
+    body = {
+        "rows": [
+            {"store_id": "sh-a", "sku": "100", "stock": 1},
+            {"store_id": "sh-a", "sku": "101", "stock": 2},
+        ]
+    }
+    real = bulk_jobs._finish
+    bulk_jobs._finish = lambda job, status, error=None: None  # dies before finishing
+    try:
+        status, first = post(api, tokens_["hq"], body)
+    finally:
+        bulk_jobs._finish = real
+    assert status == 201 and first["status"] == "running"
+    job_id = first["job_id"]
+    # It died after row 0: row 1 neither written nor in the results.
+    StoreItemModel("sh-a", "101").update(actions=[StoreItemModel.stock.set(10)])
+    saved = BulkJobModel.get(job_id)
+    saved.update(
+        actions=[
+            BulkJobModel.results.set(saved.results[:1]),
+            BulkJobModel.processed_rows.set(1),
+        ]
+    )
+    status, still = post(api, tokens_["hq"], body)  # lease still held: left alone
+    assert (status, still["status"]) == (200, "running")
+    saved.update(actions=[BulkJobModel.lease_until.set(int(time.time()) - 1)])
+    status, done = post(api, tokens_["hq"], body)
+    assert status == 200 and done["status"] == "succeeded", done
+    assert [r["status"] for r in done["results"]] == ["applied", "applied"]
+    assert int(item("sh-a", "101").stock) == 2
+
+
 def test_an_expected_price_that_is_no_longer_there_is_a_conflict(api, tokens_, catalogue):
     rows = [
         {"store_id": "sh-a", "sku": "100", "price_fen": 900, "expected_price_fen": 1000},

@@ -229,12 +229,17 @@ def create_job(
 
 
 def _replay(job: BulkJobModel, request_hash: str) -> s.BulkJob:
+    """The job a request with this key made. A job left running by a request that died
+    (its lease ran out; queued jobs are the worker's) is taken over and finished: the
+    retry the client makes after an error is what completes it."""
     if job.request_hash != request_hash:
         raise ValidationFailed(
             "This Idempotency-Key was used for another bulk change; use a new key.",
             code="idempotency_key_reused",
             details=[field_error("Idempotency-Key", "used with another body")],
         )
+    if job.status == "running" and int(job.lease_until) < time.time():
+        return process_job(job.job_id) or job_view(job)
     return job_view(job)
 
 

@@ -247,7 +247,9 @@ def create_bulk_job(body: s.BulkJobCreate, principal: Principal) -> Response:
     UUID) is required: a retry with the same key and body answers the same job (200,
     ``Idempotent-Replayed: true``) and applies nothing again, even while the first
     request is still running; the same key with another body is 422
-    ``idempotency_key_reused``.
+    ``idempotency_key_reused``. If the request that made the job failed part-way, the
+    retry finishes it (once the 15-minute lease of the failed attempt has run out):
+    rows it had applied are not applied again.
 
     Send ``rows`` (at most 1,000: store_id, sku, and price_fen, stock and/or on_sale) or
     ``copy_prices`` (``from_store``, ``to_stores``, ``skus``: head office only). Rows are
