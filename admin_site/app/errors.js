@@ -44,6 +44,26 @@ const REASONS = [
   [/^duplicate of line (\d+)$/, "error.reason.duplicate_line"],
   [/^is not a JSON object$|^expected a JSON object$/, "error.reason.not_object"],
   [/^both ends needed$/, "error.reason.both_ends"],
+  // Bulk changes (catalogue/bulk_rules.py) and edits (coupons/edit_rules.py,
+  // promotions/edit_rules.py).
+  [/^store \S+ does not sell/, "error.reason.not_sold"],
+  [/^duplicate of row \d+$/, "error.reason.duplicate_row"],
+  [/^changed meanwhile: expected \S+, now (\S+);/, "error.reason.changed_meanwhile"],
+  [/^changed by someone else/, "error.reason.changed_while_running"],
+  [/^nothing to change/, "error.reason.nothing_to_change"],
+  [/^prices are set by head office$/, "error.reason.prices_by_hq"],
+  [/^your account belongs to another store$/, "error.reason.other_store"],
+  [/^must be in the future/, "error.reason.future"],
+  [/the end can only be extended now$/, "error.reason.only_extend"],
+  [/it may only be widened/, "error.reason.only_widen"],
+  [/there is no end date to change$/, "error.reason.no_end_date"],
+  [/^below the (\d+) spent$/, "error.reason.below_spent"],
+  [/^below the (\d+) issued$/, "error.reason.below_issued"],
+  [/tiers are fixed$/, "error.reason.tiers_fixed"],
+  [/^the promotion has ended/, "error.reason.promotion_ended"],
+  [/window is over/, "error.reason.window_over"],
+  [/gets one only before it starts$/, "error.reason.budget_before_start"],
+  [/^not used by an? \w+ promotion$/, "error.reason.not_used_by_kind"],
 ];
 
 /** A field error's reason in the site's language; a reason we cannot read is "invalid". */
@@ -63,7 +83,8 @@ export function fieldText(path) {
   for (const piece of String(path || "").split(".")) {
     const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(piece);
     const name = m ? m[1] : piece;
-    if (name && name !== "(body)") parts.push(known(`error.field.${name}`) || name);
+    if (name === "(row)") parts.push(t("error.field.row"));
+    else if (name && name !== "(body)") parts.push(known(`error.field.${name}`) || name);
     for (const [, i] of (m ? m[2] : "").matchAll(/\[(\d+)\]/g)) parts.push(t("error.field.item", { n: Number(i) + 1 }));
   }
   return parts.length ? parts.join(" · ") : t("error.field.body");

@@ -113,3 +113,13 @@ export function localInput(offsetHours = 0, tz = DEFAULT_TZ) {
   const pad = (n) => String(n).padStart(2, "0");
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
+
+/** The datetime-local value ("2026-11-25T10:00") of UTC ISO `iso` on the wall clock of
+ * `tz` (to the minute: what the control can hold). */
+export function localFromIso(iso, tz = DEFAULT_TZ) {
+  const utc = new Date(iso).getTime();
+  if (Number.isNaN(utc)) return "";
+  const d = new Date(utc + zoneOffsetMs(tz || DEFAULT_TZ, utc));
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}

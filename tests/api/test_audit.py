@@ -231,3 +231,17 @@ def test_a_cursor_of_another_listing_is_refused(api, tokens_, two_stores_edited)
         "GET", f"/admin/audit?store_id=sh-a&cursor={body['next_cursor']}", None, tokens_["hq"]
     )
     assert status == 400 and got["error"]["code"] == "bad_cursor"
+
+
+def test_a_product_edit_is_recorded_once(api, catalogue, tokens_):
+    """The edit routes of issue 13 item 5 write their entry in the edit's transaction."""
+    body = {"name": "赣南脐橙 5斤", "cost_fen": 2500, "expected_version": 0}
+    status, got = api.call("PATCH", "/admin/products/100", body, tokens_["hq"])
+    assert status == 200, got
+    (item,) = log(api, tokens_["hq"], "target_type=product&target_id=100")["items"]
+    assert item["action"] == "product.update"
+    assert changes(item)["cost_fen"] == [None, 2500]
+    # a stale edit is refused and records nothing more
+    status, _ = api.call("PATCH", "/admin/products/100", body, tokens_["hq"])
+    assert status == 409
+    assert len(log(api, tokens_["hq"], "target_type=product&target_id=100")["items"]) == 1

@@ -1,6 +1,6 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
-import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
+import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
@@ -203,7 +203,66 @@ function issueForm(templates, messages, reload) {
   submit, result);
 }
 
-function templatesTable(templates, messages, reload) {
+/** Edit a template: only changed fields are sent, with the version shown, so a change
+ * someone else saved meanwhile is refused (409) instead of overwritten. The rules for
+ * issued coupons are the API's (docs/coupons.md); its refusals are shown by field. */
+function editForm(c, target, reload) {
+  const scope = c.scope;
+  const name = h("input", { required: true, maxlength: "60", value: c.name });
+  const budget = h("input", { inputmode: "decimal", value: c.budget_fen == null ? "" : yuanInput(c.budget_fen) });
+  const quantity = h("input", { type: "number", min: "1", value: c.total_quantity == null ? "" : String(c.total_quantity) });
+  const ends = c.ends_at ? h("input", { type: "datetime-local", value: localFromIso(c.ends_at) }) : null;
+  const categories = h("input", { value: scope.categories.join(" ") });
+  const skus = h("input", { value: scope.skus.join(" ") });
+  const storeIds = h("input", { value: scope.stores.join(" ") });
+  const messages = slot();
+  const save = h("button", { type: "submit", class: "primary" }, t("common.save"));
+  const cancel = h("button", { type: "button", onclick: () => target.clear() }, t("common.cancel"));
+  const same = (a, b) => [...a].sort().join(" ") === [...b].sort().join(" ");
+  return h("form", {
+    class: "card",
+    "data-testid": "coupon-edit",
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, messages, async () => {
+        const change = {};
+        if (name.value.trim() !== c.name) change.name = name.value.trim();
+        if (budget.value.trim()) {
+          const fen = parseYuan(budget.value);
+          if (fen === null) throw new Error(t("common.bad_amount", { field: t("coupons.budget") }));
+          if (fen !== c.budget_fen) change.budget_fen = fen;
+        }
+        if (quantity.value && Number(quantity.value) !== c.total_quantity) change.total_quantity = Number(quantity.value);
+        // The control holds minutes: unchanged unless the minute shown was changed.
+        if (ends && ends.value !== localFromIso(c.ends_at)) {
+          const iso = isoFromLocal(ends.value);
+          if (iso === null) throw new Error(t("coupons.bad_time", { field: t("coupons.ends") }));
+          change.ends_at = iso;
+        }
+        const next = { categories: list(categories.value), skus: list(skus.value), stores: list(storeIds.value) };
+        if (!same(next.categories, scope.categories) || !same(next.skus, scope.skus) || !same(next.stores, scope.stores)) change.scope = next;
+        if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
+        const saved = await patch(`/admin/coupon-templates/${c.template_id}`, { ...change, expected_version: c.version });
+        target.show(okBox(t("coupons.edited", { name: saved.name })));
+        await reload();
+      });
+    },
+  },
+  h("h2", {}, t("coupons.edit_title", { name: c.name })),
+  h("p", { class: "muted" }, c.issued_count ? t("coupons.edit_rules_issued", { n: c.issued_count }) : t("coupons.edit_rules_none")),
+  h("div", { class: "form-grid" },
+    field(t("coupons.name"), name),
+    field(t("coupons.budget"), budget, t("common.in_yuan")),
+    field(t("coupons.quantity"), quantity),
+    ends ? field(t("coupons.ends"), ends, t("common.tz_hint", { tz: DEFAULT_TZ })) : null,
+    field(t("coupons.categories"), categories, t("coupons.list_hint")),
+    field(t("coupons.skus"), skus, t("coupons.list_hint")),
+    field(t("coupons.stores"), storeIds, t("coupons.list_hint"))),
+  messages,
+  h("div", { class: "row" }, save, cancel));
+}
+
+function templatesTable(templates, messages, reload, editor) {
   return table(t("coupons.title"), [
     { label: t("coupons.name"), cell: (c) => c.name },
     { label: t("coupons.rule"), cell: describeCoupon },
@@ -215,13 +274,24 @@ function templatesTable(templates, messages, reload) {
     { label: t("stores.state"), cell: statusBadge },
     {
       label: t("common.actions"),
-      cell: (c) => h("button", {
-        type: "button",
-        onclick: (e) => busy(e.currentTarget, messages, async () => {
-          await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
-          await reload();
-        }),
-      }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
+      cell: (c) => [
+        h("button", {
+          type: "button",
+          onclick: (e) => busy(e.currentTarget, messages, async () => {
+            await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
+            await reload();
+          }),
+        }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
+        " ",
+        h("button", {
+          type: "button",
+          "aria-label": t("coupons.edit_named", { name: c.name }),
+          onclick: () => {
+            editor.show(editForm(c, editor, reload));
+            editor.scrollIntoView({ block: "nearest" });
+          },
+        }, t("coupons.edit")),
+      ],
     },
   ], templates, { empty: t("coupons.empty") });
 }
@@ -270,13 +340,14 @@ export default {
       messages.show(okBox(flash));
     }
     const templatesSlot = slot({ "data-testid": "coupon-templates" });
+    const editor = slot({ "data-testid": "coupon-editor" });
     const budgetsSlot = slot({ "data-testid": "coupon-budgets" });
     const remindersSlot = slot({ "data-testid": "coupon-reminders" });
     let templates = [];
     // Counts and budgets change after an issue or a pause: reload the lists in place,
     // keeping what was typed in the forms.
     const reload = () => Promise.all([
-      fill(templatesSlot, async () => (templates = (await get("/admin/coupon-templates")).items), (items) => templatesTable(items, messages, reload)),
+      fill(templatesSlot, async () => (templates = (await get("/admin/coupon-templates")).items), (items) => templatesTable(items, messages, reload, editor)),
       fill(budgetsSlot, async () => (await get("/admin/coupon-budgets")).items, budgetsTable),
       fill(remindersSlot, async () => (await get("/admin/notifications", { kind: "coupon_expiring" })).items, remindersTable),
     ]);
@@ -287,6 +358,7 @@ export default {
       h("h1", {}, t("coupons.title")),
       messages,
       templatesSlot,
+      editor,
       h("h2", {}, t("coupons.budgets_title")),
       budgetsSlot,
       h("h2", {}, t("export.redemptions")),

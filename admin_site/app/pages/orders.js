@@ -1,5 +1,5 @@
-import { get } from "../api.js";
-import { badge, errorBox, field, h, select, slot, table } from "../dom.js";
+import { get, post } from "../api.js";
+import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { clockTime, money, today } from "../format.js";
 import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
@@ -50,6 +50,51 @@ export function chime() {
   });
 }
 
+/** Orders that can go to a courier together: checked-out delivery orders. */
+const dispatchable = (o) => o.status === "checked_out" && o.fulfilment === "delivery";
+
+/** Hand the selected orders to one courier: each order's result, the failed ones with
+ * why, in the site's language. */
+function dispatchPanel(storeId, picked, onDone) {
+  const courier = h("input", { maxlength: "40", placeholder: t("dispatch.courier_hint") });
+  const messages = slot();
+  const result = slot({ "data-testid": "dispatch-result" });
+  const submit = h("button", { type: "submit", class: "primary" }, t("dispatch.apply"));
+  const count = h("span", { class: "muted", "data-testid": "dispatch-count" });
+  const form = h("form", {
+    class: "card",
+    "data-testid": "dispatch-panel",
+    onsubmit: (e) => {
+      e.preventDefault();
+      result.clear();
+      busy(submit, messages, async () => {
+        if (!picked.size) throw new Error(t("dispatch.none_selected"));
+        const body = { order_ids: [...picked] };
+        if (courier.value.trim()) body.courier = courier.value.trim();
+        const out = await post(`/admin/stores/${storeId}/dispatch`, body);
+        const failed = out.results.filter((r) => r.result === "failed");
+        result.show(
+          okBox(t("dispatch.summary", out)),
+          failed.length ? table(t("dispatch.failed"), [
+            { label: t("orders.id"), cell: (r) => r.order_id },
+            { label: t("orders.status"), cell: (r) => (r.status ? statusBadge(r.status) : "—") },
+            { label: t("import.reason"), cell: (r) => errorBox({ status: 409, code: r.code, message: r.message, details: null }) },
+          ], failed) : null,
+        );
+        for (const r of out.results) if (r.result !== "failed") picked.delete(r.order_id);
+        await onDone();
+      });
+    },
+  },
+  h("h2", {}, t("dispatch.title")),
+  h("div", { class: "row" }, field(t("dispatch.courier"), courier), submit, count),
+  messages,
+  result);
+  form.sync = () => { count.textContent = t("bulk.selected", { n: picked.size }); };
+  form.sync();
+  return form;
+}
+
 export default {
   id: "orders",
   path: "/orders",
@@ -77,6 +122,21 @@ export default {
     // Orders paid since the staff last touched the page: marked in the list and counted in
     // the tab's title until someone taps or types.
     const fresh = new Set();
+    // Orders chosen for a bulk dispatch: kept across the list's refreshes.
+    const picked = new Set();
+    let dispatch = null;
+    const pick = (o) => {
+      if (!dispatchable(o)) return "";
+      const box = h("input", { type: "checkbox", checked: picked.has(o.order_id), "aria-label": t("dispatch.select", { id: o.order_id }) });
+      box.addEventListener("click", (e) => e.stopPropagation()); // not the row's "open"
+      box.addEventListener("keydown", (e) => e.stopPropagation());
+      box.addEventListener("change", () => {
+        if (box.checked) picked.add(o.order_id);
+        else picked.delete(o.order_id);
+        dispatch.sync();
+      });
+      return box;
+    };
     let seen = null; // order_id -> status at the last load (null before the first)
     const acknowledge = () => {
       if (!fresh.size) return;
@@ -85,6 +145,7 @@ export default {
       draw();
     };
     const draw = () => list.show(table(t("orders.title"), [
+      { label: t("bulk.select"), cell: pick },
       { label: t("orders.seq"), num: true, cell: (o) => (o.daily_seq ? `#${o.daily_seq}` : "—") },
       { label: t("orders.id"), cell: (o) => h("a", { href: `#/orders/${o.order_id}` }, o.order_id) },
       { label: t("orders.status"), cell: (o) => [
@@ -143,6 +204,7 @@ export default {
       }
     };
     more.addEventListener("click", loadMore);
+    dispatch = dispatchPanel(storeId, picked, () => refresh());
     await refresh();
     // Only today's list changes by itself.
     if (date === today(tz)) ctx.every(REFRESH_MS, refresh);
@@ -158,6 +220,7 @@ export default {
         exportButton("orders", () => ({ store_id: storeId, date_from: date, date_to: date, status })),
         exportButton("refunds", () => ({ store_id: storeId, date_from: date, date_to: date }), { label: t("export.refunds") })),
       h("p", {}, stamp),
+      status === "checked_out" || status === "any" ? dispatch : null,
       list,
       more,
     );

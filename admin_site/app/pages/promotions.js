@@ -1,6 +1,6 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
-import { DEFAULT_TZ, dateTime, isoFromLocal, localInput, money, parseYuan } from "../format.js";
+import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -24,6 +24,65 @@ function statusBadge(p) {
   if (p.status === "ended") return badge(t("promotions.status.ended"), "");
   if (p.live) return badge(t("promotions.status.active"), "ok");
   return new Date(p.starts_at) > new Date() ? badge(t("promotions.scheduled"), "warn") : badge(t("promotions.over"), "");
+}
+
+const tiersText = (tiers) => tiers.map((x) => `${yuanInput(x.threshold_fen)}-${yuanInput(x.off_fen)}`).join(", ");
+
+function parseTierText(text) {
+  return list(text).map((pair) => {
+    const [a, b] = pair.split("-");
+    const threshold = parseYuan(a);
+    const off = parseYuan(b);
+    if (threshold === null || off === null) throw new Error(t("promotions.bad_tiers"));
+    return { threshold_fen: threshold, off_fen: off };
+  });
+}
+
+/** Edit a promotion: name any time; budget (tiered); window end while it runs; tiers
+ * before it starts. Only changed fields are sent, with the version shown. */
+function editForm(p, target, ctx) {
+  const started = new Date(p.starts_at) <= new Date();
+  const name = h("input", { required: true, maxlength: "60", value: p.name });
+  const ends = h("input", { type: "datetime-local", value: localFromIso(p.ends_at) });
+  const budget = p.kind === "tiered" ? h("input", { inputmode: "decimal", value: p.budget_fen == null ? "" : yuanInput(p.budget_fen) }) : null;
+  const tiers = p.kind === "tiered" ? h("input", { value: tiersText(p.tiers), disabled: started ? "" : null }) : null;
+  const messages = slot();
+  const save = h("button", { type: "submit", class: "primary" }, t("common.save"));
+  const cancel = h("button", { type: "button", onclick: () => target.clear() }, t("common.cancel"));
+  return h("form", {
+    class: "card",
+    "data-testid": "promotion-edit",
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, messages, async () => {
+        const change = {};
+        if (name.value.trim() !== p.name) change.name = name.value.trim();
+        if (ends.value !== localFromIso(p.ends_at)) {
+          const iso = isoFromLocal(ends.value);
+          if (iso === null) throw new Error(t("coupons.bad_time", { field: t("promotions.ends") }));
+          change.ends_at = iso;
+        }
+        if (budget && budget.value.trim()) {
+          const fen = parseYuan(budget.value);
+          if (fen === null) throw new Error(t("common.bad_amount", { field: t("coupons.budget") }));
+          if (fen !== p.budget_fen) change.budget_fen = fen;
+        }
+        if (tiers && !started && tiers.value !== tiersText(p.tiers)) change.tiers = parseTierText(tiers.value);
+        if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
+        const saved = await patch(`/admin/promotions/${p.promotion_id}`, { ...change, expected_version: p.version });
+        sessionStorage.setItem("daojia.flash", t("promotions.edited", { name: saved.name }));
+        ctx.rerender();
+      });
+    },
+  },
+  h("h2", {}, t("promotions.edit_title", { name: p.name })),
+  h("div", { class: "form-grid" },
+    field(t("coupons.name"), name, t("promotions.name_hint")),
+    field(t("promotions.ends"), ends, t("common.tz_hint", { tz: DEFAULT_TZ })),
+    budget ? field(t("coupons.budget"), budget, t("coupons.budget_hint")) : null,
+    tiers ? field(t("promotions.tiers"), tiers, started ? t("promotions.tiers_fixed") : t("promotions.tiers_hint")) : null),
+  messages,
+  h("div", { class: "row" }, save, cancel));
 }
 
 function createForm(messages, ctx) {
@@ -140,6 +199,7 @@ export default {
       messages.show(okBox(flash));
     }
     let listing;
+    const editor = slot({ "data-testid": "promotion-editor" });
     try {
       const items = (await get("/admin/promotions")).items;
       listing = table(t("promotions.title"), [
@@ -154,17 +214,23 @@ export default {
         { label: t("stores.state"), cell: statusBadge },
         {
           label: t("common.actions"),
-          cell: (p) => (p.status === "active"
-            ? h("button", { type: "button", class: "danger", onclick: (e) => busy(e.currentTarget, messages, async () => {
-              await patch(`/admin/promotions/${p.promotion_id}`, { status: "ended" });
-              ctx.rerender();
-            }) }, t("promotions.end"))
-            : "—"),
+          cell: (p) => [
+            h("button", { type: "button", "aria-label": t("promotions.edit_named", { name: p.name }), onclick: () => {
+              editor.show(editForm(p, editor, ctx));
+              editor.scrollIntoView({ block: "nearest" });
+            } }, t("promotions.edit")),
+            p.status === "active"
+              ? [" ", h("button", { type: "button", class: "danger", onclick: (e) => busy(e.currentTarget, messages, async () => {
+                await patch(`/admin/promotions/${p.promotion_id}`, { status: "ended" });
+                ctx.rerender();
+              }) }, t("promotions.end"))]
+              : null,
+          ],
         },
       ], items, { empty: t("promotions.empty") });
     } catch (err) {
       listing = errorBox(err);
     }
-    return h("section", {}, h("h1", {}, t("promotions.title")), messages, listing, createForm(messages, ctx));
+    return h("section", {}, h("h1", {}, t("promotions.title")), messages, listing, editor, createForm(messages, ctx));
   },
 };

@@ -130,8 +130,15 @@ def list_jobs(limit: int = 50) -> s.ImportList:
 
 
 def handle_message(body: str) -> None:
-    """Body of the SQS handler (AWS) and of the local stack's worker."""
-    process_job(json.loads(body)["job_id"])
+    """Body of the SQS handler (AWS) and of the local stack's worker. The queue also
+    carries bulk changes of store items (bulk_jobs): same worker, same lease pattern."""
+    message = json.loads(body)
+    if "bulk_job_id" in message:
+        from chalicelib.catalogue import bulk_jobs
+
+        bulk_jobs.handle_message(message)
+        return
+    process_job(message["job_id"])
 
 
 def process_job(job_id: str) -> s.ImportJob:

@@ -73,24 +73,30 @@ def apply_products(rows: Sequence[ProductRow]) -> ApplyResult:
             pairs.add(f"{row.category1}#{row.category2}")
             batch.save(
                 ProductModel(
-                    row.sku, **{f: getattr(row, f) for f in _PRODUCT_FIELDS}, updated_at=now
+                    row.sku,
+                    **{f: getattr(row, f) for f in _PRODUCT_FIELDS},
+                    updated_at=now,
+                    # an editor who opened the product before this import gets a 409
+                    version=None if old is None else int(old.version or 0) + 1,
                 )
             )
     if pairs:
         CategoryTreeModel("all").update(actions=[CategoryTreeModel.pairs.add(pairs)])
     for row in moved:
-        _refile(row, now)
+        refile(row.sku, row.category1, row.category2, now)
     return result
 
 
-def _refile(row: ProductRow, now: str) -> None:
-    """Move a product's store items to its new category in every store."""
-    for key in StoreItemModel.by_sku.query(row.sku):
-        StoreItemModel(key.store_id, row.sku).update(
+def refile(sku: str, category1: str, category2: str, now: str) -> None:
+    """Move a product's store items to its (new) category in every store, and make sure
+    the category is in the tree."""
+    CategoryTreeModel("all").update(
+        actions=[CategoryTreeModel.pairs.add({f"{category1}#{category2}"})]
+    )
+    for key in StoreItemModel.by_sku.query(sku):
+        StoreItemModel(key.store_id, sku).update(
             actions=[
-                StoreItemModel.category_key.set(
-                    category_key(row.category1, row.category2, row.sku)
-                ),
+                StoreItemModel.category_key.set(category_key(category1, category2, sku)),
                 StoreItemModel.updated_at.set(now),
             ],
             condition=StoreItemModel.sku.exists(),

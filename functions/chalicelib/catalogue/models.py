@@ -38,6 +38,9 @@ class ProductModel(Model):
     # stacks that would sell below it. Never shown to customers.
     cost_fen = NumberAttribute(null=True)
     updated_at = UnicodeAttribute()
+    # + 1 on every change (PATCH /admin/products/{sku}, an import that changes it), so an
+    # editor's expected_version catches both; see service.edit_product
+    version = NumberAttribute(null=True)
 
 
 class CategoryTreeModel(Model):
@@ -127,9 +130,33 @@ class ImportJobModel(Model):
     by_created = ImportsByCreation()
 
 
+class BulkJobModel(Model):
+    """One bulk change of store items (prices, stock, on-sale; copied prices): a job
+    record with progress and a lease like an ERP import's. The id is derived from the
+    caller and their Idempotency-Key, so a retried request finds the job it created."""
+
+    Meta = _meta("bulk_jobs")
+
+    job_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # "store_items" | "copy_prices"
+    status = UnicodeAttribute()  # queued | running | succeeded | failed
+    lease_until = NumberAttribute(default=0)
+    request_hash = UnicodeAttribute()  # the same key with another body is refused
+    scope_store = UnicodeAttribute(null=True)  # a store manager's job: their store
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    total_rows = NumberAttribute(default=0)
+    processed_rows = NumberAttribute(default=0)
+    rows = ListAttribute[dict[str, Any]](default=list)  # the valid rows still to apply
+    results = ListAttribute[dict[str, Any]](default=list)  # {row, store_id, sku, status, ...}
+    error = UnicodeAttribute(null=True)
+
+
 CATALOGUE_MODELS: tuple[type[Model], ...] = (
     ProductModel,
     CategoryTreeModel,
     StoreItemModel,
     ImportJobModel,
+    BulkJobModel,
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, Principal
+from chalice import Response
+
+from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, STORE_MANAGER, Principal
 from chalicelib.catalogue import schemas as s
-from chalicelib.http.routing import Area
+from chalicelib.http.routing import Area, current_request_of, respond
 from chalicelib.kernel.lazy import lazy_module
 
 service = lazy_module("chalicelib.catalogue.service")
 import_jobs = lazy_module("chalicelib.catalogue.import_jobs")
+bulk_jobs = lazy_module("chalicelib.catalogue.bulk_jobs")
 
 area = Area("catalogue", __name__, "Products, per-store prices and stock, ERP imports.")
 
@@ -76,6 +79,45 @@ def upsert_product(sku: str, body: s.ProductUpsert, principal: Principal) -> s.P
             "Bad SKU.", details=[field_error("sku", "1-32 letters, digits, '_' or '-'")]
         )
     return service.upsert_product(sku, body, principal)
+
+
+@area.route(
+    "/admin/products/{sku}",
+    "GET",
+    summary="One product for head office, with its cost and version",
+    roles={HQ_ADMIN},
+    response=s.AdminProduct,
+    errors=(403, 404),
+    response_example=s.EXAMPLES["AdminProduct"],
+)
+def admin_product(sku: str, principal: Principal) -> s.AdminProduct:
+    return service.get_admin_product(sku)
+
+
+@area.route(
+    "/admin/products/{sku}",
+    "PATCH",
+    summary="Edit a product's details (name, category, unit, barcode, image, zone, shelf, cost)",
+    roles={HQ_ADMIN},
+    body=s.ProductEdit,
+    response=s.AdminProduct,
+    errors=(403, 404, 409, 422),
+    request_example={
+        "name": "光明 优倍鲜牛奶 950ml",
+        "zone": "B 冷藏区",
+        "shelf": "B-04",
+        "cost_fen": 1200,
+        "expected_version": 2,
+    },
+    response_example=dict(s.EXAMPLES["AdminProduct"], shelf="B-04", version=3),
+)
+def edit_product(sku: str, body: s.ProductEdit, principal: Principal) -> s.AdminProduct:
+    """Head office only. Absent fields stay as they are; ``null`` clears an optional
+    one. A new category moves the product in every store's catalogue. Send
+    ``expected_version`` (the ``version`` of ``GET /admin/products/{sku}``): if someone
+    else (or an ERP import) changed the product since, 409 ``product_changed`` and
+    nothing changes. The next ERP import of the product overwrites what it carries."""
+    return service.edit_product(principal, sku, body)
 
 
 @area.route(
@@ -174,3 +216,72 @@ def list_imports(principal: Principal) -> s.ImportList:
 )
 def get_import(job_id: str, principal: Principal) -> s.ImportJob:
     return import_jobs.get_job(job_id)
+
+
+@area.route(
+    "/admin/bulk-jobs",
+    "POST",
+    summary="Change many store items at once (price, stock, on-sale, copied prices)",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    body=s.BulkJobCreate,
+    response=s.BulkJob,
+    status=201,
+    errors=(403, 422),
+    request_example={
+        "rows": [
+            {
+                "store_id": "sh-jingan",
+                "sku": "300012",
+                "price_fen": 1590,
+                "expected_price_fen": 1690,
+            },
+            {"store_id": "sh-jingan", "sku": "300013", "stock": 40, "on_sale": True},
+        ]
+    },
+    response_example=s.EXAMPLES["BulkJob"],
+    idempotency_key=True,
+    replays=True,
+)
+def create_bulk_job(body: s.BulkJobCreate, principal: Principal) -> Response:
+    """One bulk change is one job. Header ``Idempotency-Key`` (8-64 characters, e.g. a
+    UUID) is required: a retry with the same key and body answers the same job (200,
+    ``Idempotent-Replayed: true``) and applies nothing again, even while the first
+    request is still running; the same key with another body is 422
+    ``idempotency_key_reused``. If the request that made the job failed part-way, the
+    retry finishes it (once the 15-minute lease of the failed attempt has run out):
+    rows it had applied are not applied again.
+
+    Send ``rows`` (at most 1,000: store_id, sku, and price_fen, stock and/or on_sale) or
+    ``copy_prices`` (``from_store``, ``to_stores``, ``skus``: head office only). Rows are
+    checked one by one before anything is written: a bad row (wrong type, out of range,
+    unknown field, the same store and SKU twice, a SKU the store does not sell) gets
+    ``status: rejected`` with its ``field`` and ``reason``, and **the good rows still
+    apply**. A row already as asked is ``unchanged``. With ``expected_price_fen`` /
+    ``expected_stock`` (what you saw) a row whose item now holds something else is a
+    ``conflict`` and is not written; every write is also conditional on the values read
+    just before it, so an edit made while the job runs is never overwritten (that row is
+    a ``conflict`` too).
+
+    Up to 200 valid rows are applied in the request (the answer is the finished job);
+    more are queued (``status: queued``): poll ``GET /admin/bulk-jobs/{job_id}`` for
+    progress and results. Head office changes any store; a store manager only their own
+    store's stock and on-sale (403 ``other_store`` / ``field_not_allowed``, nothing
+    applied). Other roles 403."""
+
+    request = current_request_of(area)
+    job, created = bulk_jobs.create_job(principal, request.headers.get("idempotency-key"), body)
+    return respond(job, 201 if created else 200)
+
+
+@area.route(
+    "/admin/bulk-jobs/{job_id}",
+    "GET",
+    summary="Progress and per-row results of a bulk change",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    response=s.BulkJob,
+    errors=(403, 404),
+    response_example=s.EXAMPLES["BulkJob"],
+)
+def get_bulk_job(job_id: str, principal: Principal) -> s.BulkJob:
+    """Head office: any job; a store manager: jobs of their store (404 otherwise)."""
+    return bulk_jobs.get_job(principal, job_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -115,6 +115,33 @@ class ProductUpsert(Schema, kw_only=True):
     ) = None
 
 
+class AdminProduct(Product, kw_only=True):
+    """A product for head office: with its unit cost and the version to edit it at."""
+
+    cost_fen: int | None = None
+    updated_at: Timestamp
+    version: int  # + 1 on every edit here: send it back as expected_version
+
+
+Text20 = Annotated[str, Meta(max_length=20)]
+
+
+class ProductEdit(Schema, kw_only=True):
+    """Change some details of a product; absent fields stay as they are, ``null`` clears
+    an optional one (barcode, zone, shelf, image_url, cost_fen)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=60)] | UnsetType = UNSET
+    category1: Category | UnsetType = UNSET
+    category2: Category | UnsetType = UNSET
+    unit: Annotated[str, Meta(min_length=1, max_length=10)] | UnsetType = UNSET
+    barcode: Annotated[str, Meta(pattern=r"^\d{8}$|^\d{12,14}$")] | UnsetType | None = UNSET
+    zone: Text20 | UnsetType | None = UNSET
+    shelf: Text20 | UnsetType | None = UNSET
+    image_url: Annotated[str, Meta(pattern=r"^https?://\S{1,500}$")] | UnsetType | None = UNSET
+    cost_fen: Annotated[int, Meta(ge=0, le=10000000)] | UnsetType | None = UNSET
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | UnsetType = UNSET
+
+
 class StoreItemUpdate(Schema, kw_only=True):
     """Change a product's price, stock or on-sale flag in one store."""
 
@@ -175,7 +202,110 @@ _ADMIN_ITEM = {
     "updated_at": "2026-11-24T02:30:00Z",
 }
 
-EXAMPLES = {
+_ADMIN_PRODUCT = {
+    **{k: v for k, v in _ADMIN_ITEM.items() if k in Product.__struct_fields__},
+    "cost_fen": 1200,
+    "updated_at": "2026-11-24T02:30:00Z",
+    "version": 2,
+}
+
+EXAMPLES: dict[str, Any] = {
+    "AdminProduct": _ADMIN_PRODUCT,
     "AdminStoreItem": _ADMIN_ITEM,
     "AdminStoreItemPage": {"items": [_ADMIN_ITEM], "next_cursor": "eyJzdG9yZV9pZCI6..."},
 }
+
+
+# --- bulk changes ---------------------------------------------------------------------
+
+StoreIdField = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", examples=["sh-jingan"])]
+SkuField = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$", examples=["300012"])]
+
+
+class CopyPrices(Schema, kw_only=True):
+    """Copy the prices of ``skus`` from one store to others (head office)."""
+
+    from_store: StoreIdField
+    to_stores: Annotated[list[StoreIdField], Meta(min_length=1, max_length=50)]
+    skus: Annotated[list[SkuField], Meta(min_length=1, max_length=1000)]
+
+
+class BulkJobCreate(Schema, kw_only=True):
+    """Either ``rows`` or ``copy_prices``."""
+
+    rows: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(
+                max_length=1000,
+                description="Each row: store_id, sku and at least one of price_fen "
+                "(integer fen), stock, on_sale; optionally expected_price_fen / "
+                "expected_stock (the values you saw: the row is refused as a conflict if "
+                "the item holds something else). Bad rows are reported one by one.",
+            ),
+        ]
+        | None
+    ) = None
+    copy_prices: CopyPrices | None = None
+
+
+class BulkRowResult(Out, kw_only=True):
+    row: int  # index in ``rows`` (copy_prices: in to_stores x skus order)
+    store_id: str | None = None
+    sku: str | None = None
+    status: Literal["pending", "applied", "unchanged", "rejected", "conflict"]
+    field: str | None = None
+    reason: str | None = None
+
+
+class BulkJob(Out, kw_only=True):
+    job_id: str
+    kind: Literal["store_items", "copy_prices"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    created_by: str
+    created_at: Timestamp
+    finished_at: Timestamp | None = None
+    total_rows: int = 0
+    processed_rows: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    results: list[BulkRowResult] = []  # noqa: RUF012 - msgspec copies defaults
+    error: str | None = None
+
+
+_BULK_JOB = {
+    "job_id": "blk-3f1c0a9e2b7d4c5a6e8f9012",
+    "kind": "store_items",
+    "status": "succeeded",
+    "created_by": "hq-admin",
+    "created_at": "2026-11-24T02:30:00.123Z",
+    "finished_at": "2026-11-24T02:30:00.456Z",
+    "total_rows": 2,
+    "processed_rows": 2,
+    "applied": 1,
+    "unchanged": 0,
+    "rejected": 1,
+    "conflicts": 0,
+    "results": [
+        {
+            "row": 0,
+            "store_id": "sh-jingan",
+            "sku": "300012",
+            "status": "applied",
+            "field": None,
+            "reason": None,
+        },
+        {
+            "row": 1,
+            "store_id": "sh-jingan",
+            "sku": "999999",
+            "status": "rejected",
+            "field": "sku",
+            "reason": "store sh-jingan does not sell 999999",
+        },
+    ],
+    "error": None,
+}
+EXAMPLES["BulkJob"] = _BULK_JOB

@@ -14,7 +14,14 @@ from chalicelib.catalogue.models import CategoryTreeModel, ProductModel, StoreIt
 from chalicelib.catalogue.rules import category_key, matches_search
 from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import clock, cursors
-from chalicelib.kernel.errors import BadRequest, Forbidden, NotFound, ValidationFailed, field_error
+from chalicelib.kernel.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    field_error,
+)
 from chalicelib.stores.service import get_store_model
 
 _encode_cursor = cursors.encode
@@ -327,6 +334,97 @@ def upsert_product(
             principal, action, audit.Target("product", sku), before, msgspec.to_builtins(after)
         )
     return after
+
+
+def admin_product_view(p: ProductModel) -> s.AdminProduct:
+    base = product_view(p)
+    return s.AdminProduct(
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        cost_fen=None if p.cost_fen is None else int(p.cost_fen),
+        updated_at=p.updated_at,
+        version=int(p.version or 0),
+    )
+
+
+def _product(sku: str) -> ProductModel:
+    try:
+        return ProductModel.get(sku, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(f"No product {sku!r}.", code="product_not_found") from None
+
+
+def get_admin_product(sku: str) -> s.AdminProduct:
+    return admin_product_view(_product(sku))
+
+
+EDITABLE = (
+    "name",
+    "category1",
+    "category2",
+    "unit",
+    "barcode",
+    "zone",
+    "shelf",
+    "image_url",
+    "cost_fen",
+)
+
+
+def _product_changed(latest: ProductModel) -> Conflict:
+    return Conflict(
+        "Someone else changed this product since you opened it; reload it and make your "
+        "change again.",
+        code="product_changed",
+        details={"version": int(latest.version or 0)},
+    )
+
+
+def edit_product(principal: Principal, sku: str, body: s.ProductEdit) -> s.AdminProduct:
+    """Change some details of a product in one conditional update: the product is still
+    as read (its ``updated_at``) and, with ``expected_version``, at the version the
+    editor saw (409 ``product_changed`` otherwise). A new category re-files the
+    product's store items and joins the category tree, as an import does."""
+    changes = {f: getattr(body, f) for f in EDITABLE if getattr(body, f) is not s.UNSET}
+    if not changes:
+        raise ValidationFailed(
+            "Nothing to change.",
+            details=[field_error("(body)", f"send one of {', '.join(EDITABLE)}")],
+        )
+    current = _product(sku)
+    m = ProductModel
+    now = clock.now_iso()
+    if body.expected_version is not s.UNSET and body.expected_version != int(current.version or 0):
+        raise _product_changed(current)
+    # Nothing (another editor, an ERP import) wrote since the read: the version the
+    # editor saw is then still there.
+    condition = m.updated_at == current.updated_at
+    condition &= m.version == current.version if current.version else m.version.does_not_exist()
+    actions: list[Any] = [m.updated_at.set(now), m.version.add(1)]
+    for f, v in changes.items():
+        attr = getattr(m, f)
+        actions.append(attr.remove() if v is None else attr.set(v))
+    before = {f: _plain(getattr(current, f)) for f in changes}
+    entry = audit.new_entry(
+        principal, "product.update", audit.Target("product", sku), before, changes
+    )
+    try:
+        transact(
+            lambda tx: audit.with_entry(
+                tx,
+                entry,
+                tx.update(current, actions=actions, condition=condition, label="product"),
+            )
+        )
+    except TransactionCancelled as exc:
+        if "product" not in exc.failed:
+            raise
+        raise _product_changed(_product(sku)) from None
+    current = _product(sku)
+    if "category1" in changes or "category2" in changes:
+        from chalicelib.catalogue.imports import refile
+
+        refile(current.sku, current.category1, current.category2, now)
+    return admin_product_view(current)
 
 
 __all__ = [

@@ -94,6 +94,7 @@ class CouponTemplateModel(Model):
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    version = NumberAttribute(null=True)  # + 1 on every edit (absent before the first)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

@@ -63,6 +63,7 @@ TEMPLATE_EXAMPLE = {
     "created_by": "hq-admin",
     "created_at": "2026-11-20T02:00:00Z",
     "updated_at": "2026-11-24T02:00:00Z",
+    "version": 3,
 }
 COUPON_EXAMPLE = {
     "coupon_id": "new-member-20:claim:c-3f2a9b1c4d5e6f70:r-1",
@@ -137,20 +138,41 @@ def get_template(template_id: str, principal: Principal) -> s.CouponTemplate:
 @area.route(
     "/admin/coupon-templates/{template_id}",
     "PATCH",
-    summary="Pause, resume, rename, change budget or quantity",
+    summary="Edit a template: status, name, budget, quantity, validity end, scope",
     roles={HQ_ADMIN},
     body=s.TemplateUpdate,
     response=s.CouponTemplate,
     errors=(403, 404, 409, 422),
-    request_example={"status": "paused", "budget_fen": 6_000_000},
-    response_example=dict(TEMPLATE_EXAMPLE, status="paused", budget_fen=6_000_000),
+    request_example={
+        "name": "满99减20 (加码)",
+        "budget_fen": 6_000_000,
+        "total_quantity": 12000,
+        "scope": {"categories": ["水果", "乳品烘焙"], "skus": [], "stores": []},
+        "expected_version": 3,
+    },
+    response_example=dict(
+        TEMPLATE_EXAMPLE,
+        name="满99减20 (加码)",
+        budget_fen=6_000_000,
+        remaining_budget_fen=4_796_000,
+        total_quantity=12000,
+        scope={"categories": ["水果", "乳品烘焙"], "skus": [], "stores": []},
+        version=4,
+    ),
 )
 def update_template(
     template_id: str, body: s.TemplateUpdate, principal: Principal
 ) -> s.CouponTemplate:
     """Head office only. A paused template issues nothing (coupons already held stay
-    usable). ``budget_fen`` below the spent amount, or ``total_quantity`` below the issued
-    count, is a 422."""
+    usable). Coupons already issued keep their own terms (validity, scope): an edit
+    applies to coupons issued after it. Refused with 422 naming the field:
+    ``budget_fen`` below the spent amount, ``total_quantity`` below the issued count,
+    ``ends_at`` on a template valid N days after claiming, in the past or before
+    ``starts_at``, or earlier than now once coupons were issued (only extending is
+    allowed then), ``scope`` narrowed once coupons were issued (only widening is). Send
+    ``expected_version`` (the ``version`` you read): if someone else edited the template
+    since, 409 ``coupon_template_changed`` (``details.version`` is the current one) and
+    nothing changes. See docs/coupons.md."""
     return service.update_template(principal, template_id, body)
 
 

@@ -62,13 +62,19 @@ class TemplateCreate(Schema, kw_only=True):
 
 
 class TemplateUpdate(Schema, kw_only=True):
-    """Only these change after creation. ``budget_fen`` may not go below what is spent,
-    ``total_quantity`` not below what is issued."""
+    """Only these change after creation, under the rules of docs/coupons.md: ``budget_fen``
+    not below what is spent, ``total_quantity`` not below what is issued, ``ends_at``
+    brought forward and ``scope`` narrowed only while no coupon was issued. Send
+    ``expected_version`` (the template's ``version`` you edited) so a change made by
+    someone else meanwhile is a 409, not silently overwritten."""
 
     status: TemplateStatus | None = None
     name: Name | None = None
     budget_fen: PositiveFen | None = None
     total_quantity: Annotated[int, Meta(ge=1, le=100_000_000)] | None = None
+    ends_at: Timestamp | None = None
+    scope: CouponScope | None = None
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
 
 
 class CouponScopeOut(Out, kw_only=True):
@@ -106,6 +112,7 @@ class CouponTemplate(Out, kw_only=True):
     created_by: str
     created_at: Timestamp
     updated_at: Timestamp
+    version: int  # + 1 on every edit: send it back as expected_version
 
 
 class TemplateList(Out, kw_only=True):

@@ -24,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.coupons import edit_rules
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
@@ -226,6 +227,7 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         created_by=m.created_by,
         created_at=m.created_at,
         updated_at=m.updated_at,
+        version=int(m.version or 0),
     )
 
 
@@ -242,22 +244,40 @@ def get_template_view(principal: Principal, template_id: str) -> s.CouponTemplat
     return template_view(get_template(template_id))
 
 
+def _at_version(version: int) -> Any:
+    """The template is still at ``version`` (0: never edited, the attribute is absent)."""
+    t = CouponTemplateModel
+    return (
+        (t.version == version) | t.version.does_not_exist()
+        if version == 0
+        else t.version == version
+    )
+
+
 def update_template(
     principal: Principal, template_id: str, body: s.TemplateUpdate
 ) -> s.CouponTemplate:
-    """Pause/resume, rename, change the budget or the quantity, in one conditional
-    update: the budget cannot go below what is spent, the quantity below what is issued,
-    even if coupons are being used or claimed at the same moment."""
-    if all(v is None for v in (body.status, body.name, body.budget_fen, body.total_quantity)):
+    """Edit a template in one conditional update (rules: coupons/edit_rules.py). The
+    condition carries every rule that depends on counters moving at the same time (the
+    budget not below what is spent, the quantity not below what is issued, ends_at
+    brought forward and scope narrowed only while none is issued) and, with
+    ``expected_version``, the version the editor saw: two editors never lose each
+    other's changes (409 ``coupon_template_changed``)."""
+    changing = [f for f in body.__struct_fields__ if f != "expected_version"]
+    if all(getattr(body, f) is None for f in changing):
         raise ValidationFailed(
             "Nothing to change.",
-            details=[field_error("status", "send status, name, budget_fen or total_quantity")],
+            details=[field_error("(body)", f"send one of {', '.join(changing)}")],
         )
     current = get_template(template_id)
     t = CouponTemplateModel
     now = clock.now_iso()
-    actions: list[Action] = [t.updated_at.set(now)]
+    issued = int(current.issued_count or 0)
+    errors: list[dict[str, str]] = []
+    actions: list[Action] = [t.updated_at.set(now), t.version.add(1)]
     condition = t.template_id.exists()
+    if body.expected_version is not None:
+        condition &= _at_version(body.expected_version)
     if body.name is not None:
         actions.append(t.name.set(body.name))
     if body.status is not None:
@@ -279,6 +299,51 @@ def update_template(
     if body.total_quantity is not None:
         actions.append(t.total_quantity.set(body.total_quantity))
         condition &= t.issued_count <= body.total_quantity
+    if body.ends_at is not None:
+        ends = _utc(body.ends_at, "ends_at", errors)
+        if ends is not None and not errors:
+            problem = edit_rules.ends_at_problem(
+                current=current.ends_at,
+                starts_at=current.starts_at,
+                days_after_claim=_n(current.days_after_claim),
+                issued=issued,
+                new=ends,
+                now=now,
+            )
+            if problem:
+                errors.append(field_error("ends_at", problem))
+            elif ends != current.ends_at:
+                actions.append(t.ends_at.set(ends))
+                condition &= t.ends_at == current.ends_at
+                if current.ends_at is not None and ends < current.ends_at:
+                    condition &= t.issued_count == 0  # a coupon issued meanwhile: refused
+    if body.scope is not None:
+        old_scope = edit_rules.Scope(
+            frozenset(current.scope_categories),
+            frozenset(current.scope_skus),
+            frozenset(current.scope_stores),
+        )
+        new_scope = edit_rules.Scope(
+            frozenset(body.scope.categories),
+            frozenset(body.scope.skus),
+            frozenset(body.scope.stores),
+        )
+        problem = edit_rules.scope_problem(old_scope, new_scope, issued)
+        if problem:
+            errors.append(field_error("scope", problem))
+        elif new_scope != old_scope:
+            actions += [
+                t.scope_categories.set(sorted(new_scope.categories)),
+                t.scope_skus.set(sorted(new_scope.skus)),
+                t.scope_stores.set(sorted(new_scope.stores)),
+            ]
+            # read-modify-write of three lists: refused if they moved meanwhile, and a
+            # narrowing only while nothing is issued (the rule was judged on `issued`)
+            condition &= _at_version(int(current.version or 0))
+            if edit_rules.scope_problem(old_scope, new_scope, 1):
+                condition &= t.issued_count == 0
+    if errors:
+        raise ValidationFailed("The change is not allowed.", details=errors)
     before, after = _audited(current, body)
     for f in ("name", "status"):  # the entry's "before" is what the update replaced
         if f in after:
@@ -317,7 +382,10 @@ def update_template(
         if details:
             raise ValidationFailed("The change is not allowed.", details=details) from None
         raise Conflict(
-            "The template changed meanwhile; try again.", code="coupon_template_changed"
+            "Someone else changed this coupon template since you opened it; reload it, "
+            "check their change and make yours again.",
+            code="coupon_template_changed",
+            details={"version": int(latest.version or 0)},
         ) from None
     forget_auto_cache()
     return template_view(get_template(template_id))
@@ -330,9 +398,21 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
         "status": current.status,
         "budget_fen": _n(current.budget_fen),
         "total_quantity": _n(current.total_quantity),
+        "ends_at": current.ends_at,
+        "scope": _scope_fields(current.scope_categories, current.scope_skus, current.scope_stores),
     }
     after = {f: getattr(body, f) for f in before if getattr(body, f) is not None}
+    if body.scope is not None:
+        after["scope"] = _scope_fields(body.scope.categories, body.scope.skus, body.scope.stores)
     return before, after
+
+
+def _scope_fields(categories: Any, skus: Any, stores: Any) -> dict[str, list[str]]:
+    return {
+        "categories": sorted(categories or []),
+        "skus": sorted(skus or []),
+        "stores": sorted(stores or []),
+    }
 
 
 # --- issuing --------------------------------------------------------------------------

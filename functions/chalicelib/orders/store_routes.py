@@ -117,6 +117,28 @@ def dispatch(order_id: str, principal: Principal) -> s.Order:
 
 
 @area.route(
+    "/admin/stores/{store_id}/dispatch",
+    "POST",
+    summary="Hand several checked-out orders to one courier, with a result per order",
+    roles=BACK_OFFICE,
+    body=w.BulkDispatch,
+    response=w.BulkDispatchResult,
+    errors=(403, 422),
+    request_example=w.EXAMPLES["BulkDispatch"],
+    response_example=w.EXAMPLES["BulkDispatchResult"],
+)
+def dispatch_many(
+    store_id: str, body: w.BulkDispatch, principal: Principal
+) -> w.BulkDispatchResult:
+    """Each order moves on its own (checked_out -> out_for_delivery, ``courier`` recorded
+    in its history): one that cannot move is ``failed`` with the ``code`` and
+    ``message`` a single dispatch would answer (e.g. 409 ``illegal_transition``), and
+    the others still go. Safe to retry: orders the first attempt dispatched are
+    ``already_dispatched``. Staff of the store and head office (403 ``other_store``)."""
+    return service.dispatch_many(principal, store_id, body)
+
+
+@area.route(
     "/admin/orders/{order_id}/deliver",
     "POST",
     summary="The courier delivered (out_for_delivery -> delivered)",

@@ -282,6 +282,70 @@ def dispatch(principal: Principal, order_id: str) -> s.Order:
     return orders.view(order_flow.apply(order, "dispatch", principal), principal)
 
 
+def dispatch_many(
+    principal: Principal, store_id: str, body: w.BulkDispatch
+) -> w.BulkDispatchResult:
+    """checked_out -> out_for_delivery for several of the store's orders handed to one
+    courier. Dispatch is safe to batch: it moves no money or stock and each order is its
+    own conditional write, so one order that cannot move (not checked out, a pickup
+    order, another store's) is reported with why and does not stop the others. An order
+    already out for delivery with dispatch as its last step is reported as
+    ``already_dispatched``, not failed: a retried request finds its own work done."""
+    require_store_access(principal, store_id)
+    reason = f"courier: {body.courier}" if body.courier else None
+    results = [
+        _dispatch_one(principal, store_id, order_id, reason)
+        for order_id in dict.fromkeys(o.strip().upper() for o in body.order_ids)
+    ]
+    return w.BulkDispatchResult(
+        dispatched=sum(r.result == "dispatched" for r in results),
+        already_dispatched=sum(r.result == "already_dispatched" for r in results),
+        failed=sum(r.result == "failed" for r in results),
+        results=results,
+    )
+
+
+def _dispatched(order: OrderModel) -> bool:
+    history = list(order.history or [])
+    return order.status == "out_for_delivery" and bool(history) and history[-1].action == "dispatch"
+
+
+def _dispatch_one(
+    principal: Principal, store_id: str, order_id: str, reason: str | None
+) -> w.BulkOrderResult:
+    try:
+        order: OrderModel | None = order_flow.get(order_id)
+    except NotFound:
+        order = None
+    if order is None or order.store_id != store_id:
+        return w.BulkOrderResult(
+            order_id=order_id,
+            result="failed",
+            code="order_not_found",
+            message=f"No order {order_id!r} at this store.",
+        )
+    if _dispatched(order):
+        return w.BulkOrderResult(
+            order_id=order_id, result="already_dispatched", status=str(order.status)
+        )
+    try:
+        updated = order_flow.apply(order, "dispatch", principal, reason)
+    except Conflict as err:
+        current = order_flow.get(order_id)
+        if _dispatched(current):  # a concurrent request dispatched it first
+            return w.BulkOrderResult(
+                order_id=order_id, result="already_dispatched", status=str(current.status)
+            )
+        return w.BulkOrderResult(
+            order_id=order_id,
+            result="failed",
+            status=str(current.status),
+            code=err.code,
+            message=err.message,
+        )
+    return w.BulkOrderResult(order_id=order_id, result="dispatched", status=str(updated.status))
+
+
 def deliver(principal: Principal, order_id: str) -> s.Order:
     """out_for_delivery -> delivered; the order completes by itself after
     AUTO_COMPLETE_DAYS unless the customer confirms receipt first."""

@@ -64,6 +64,7 @@ class PromotionModel(Model):
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    version = NumberAttribute(null=True)  # + 1 on every edit (absent before the first)
 
     by_status = PromotionsByStatus()
 

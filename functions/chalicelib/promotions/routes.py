@@ -36,6 +36,7 @@ FLASH_EXAMPLE = {
     "created_by": "hq-admin",
     "created_at": "2026-11-24T08:00:00Z",
     "updated_at": "2026-11-24T08:00:00Z",
+    "version": 0,
 }
 TIERED_REQUEST = {
     "kind": "tiered",
@@ -108,18 +109,31 @@ def get(promotion_id: str, principal: Principal) -> s.Promotion:
 @area.route(
     "/admin/promotions/{promotion_id}",
     "PATCH",
-    summary="Rename or end a promotion",
+    summary="Edit (name, budget, window end, tiers before it starts) or end a promotion",
     roles={HQ_ADMIN},
     body=s.PromotionUpdate,
     response=s.Promotion,
     errors=(403, 404, 409, 422),
-    request_example={"status": "ended"},
-    response_example=dict(FLASH_EXAMPLE, status="ended", live=False),
+    request_example={
+        "name": "草莓秒杀 (延长)",
+        "ends_at": "2026-11-26T14:00:00Z",
+        "expected_version": 0,
+    },
+    response_example=dict(
+        FLASH_EXAMPLE, name="草莓秒杀 (延长)", ends_at="2026-11-26T14:00:00Z", version=1
+    ),
 )
 def update(promotion_id: str, body: s.PromotionUpdate, principal: Principal) -> s.Promotion:
     """Head office only. Ending is final and immediate: a flash sale takes no purchase
-    after the answer (orders already placed keep their price). Ending twice is fine. 409
-    ``promotion_changed``: renamed or ended by someone else meanwhile; reload and retry."""
+    after the answer (orders already placed keep their price). Ending twice is fine.
+
+    Edits, each refused with 422 naming the field: ``name`` any time; ``budget_fen``
+    (tiered) not below what is spent, and on a promotion created without a budget only
+    before it starts; ``ends_at`` while it has not ended, in the future and after
+    ``starts_at`` (a flash sale's purchases follow the new end at once); ``tiers``
+    (tiered, same rules as on create) only before it starts. An ended promotion keeps
+    everything but its name. Send ``expected_version`` (the ``version`` you read): if
+    someone else changed it since, 409 ``promotion_changed`` and nothing changes."""
     return service.update(principal, promotion_id, body)
 
 

@@ -62,10 +62,17 @@ class PromotionCreate(Schema, kw_only=True):
 
 
 class PromotionUpdate(Schema, kw_only=True):
-    """Ending is final (a new promotion starts again); the name can change any time."""
+    """Ending is final (a new promotion starts again); the name can change any time;
+    ``budget_fen`` (tiered) not below what is spent; ``ends_at`` while it has not ended;
+    ``tiers`` (tiered) only before it starts. Send ``expected_version`` (the
+    ``version`` you read) so someone else's change meanwhile is a 409."""
 
     status: Literal["ended"] | None = None
     name: Name | None = None
+    budget_fen: PositiveFen | None = None
+    ends_at: Timestamp | None = None
+    tiers: Annotated[list[Tier], Meta(max_length=10)] | None = None
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -109,6 +116,7 @@ class Promotion(Out, kw_only=True):
     created_by: str
     created_at: Timestamp
     updated_at: Timestamp
+    version: int  # + 1 on every edit: send it back as expected_version
 
 
 class PromotionList(Out, kw_only=True):

@@ -23,6 +23,7 @@ from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
+from chalicelib.promotions import edit_rules
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import FlashShardModel, PromotionModel, TierAttribute
 from chalicelib.promotions.repo import get_promotion, remaining_many, shard_items
@@ -81,18 +82,8 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
     for f in sorted(given - KIND_FIELDS[body.kind]):
         errors.append(field_error(f, f"not used by a {body.kind} promotion"))
     if body.kind == "tiered":
-        if not body.tiers:
-            errors.append(field_error("tiers", "required: at least one tier"))
-        tiers = body.tiers or []
-        for i, tier in enumerate(tiers):
-            if tier.off_fen >= tier.threshold_fen:
-                errors.append(field_error(f"tiers[{i}].off_fen", "must be below its threshold"))
-            if i and tier.threshold_fen <= tiers[i - 1].threshold_fen:
-                errors.append(
-                    field_error(f"tiers[{i}].threshold_fen", "thresholds must strictly increase")
-                )
-            if i and tier.off_fen < tiers[i - 1].off_fen:
-                errors.append(field_error(f"tiers[{i}].off_fen", "a higher tier cannot give less"))
+        pairs = [(t.threshold_fen, t.off_fen) for t in body.tiers or []]
+        errors += [field_error(f, r) for f, r in edit_rules.tier_errors(pairs)]
     if body.kind == "flash_sale":
         for f in ("sku", "flash_price_fen", "quantity", "per_customer_limit"):
             if getattr(body, f) is None:
@@ -249,6 +240,7 @@ def view(
         created_by=m.created_by,
         created_at=m.created_at,
         updated_at=m.updated_at,
+        version=int(m.version or 0),
     )
 
 
@@ -278,24 +270,92 @@ def list_promotions(principal: Principal, status: str | None) -> s.PromotionList
     return s.PromotionList(items=_views(models))
 
 
+def _at_version(version: int) -> Any:
+    """The promotion is still at ``version`` (0: never edited, the attribute is absent)."""
+    p = PromotionModel
+    return (
+        (p.version == version) | p.version.does_not_exist()
+        if version == 0
+        else p.version == version
+    )
+
+
 def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> s.Promotion:
-    """Rename or end a promotion. Ending a flash sale closes its shards in the same
-    transaction, so no purchase can start after the answer. Ending twice is fine."""
-    if body.status is None and body.name is None:
+    """Edit (name, budget, window end, tiers before it starts) or end a promotion in one
+    transaction (rules: promotions/edit_rules.py). Ending a flash sale closes its shards
+    in the same transaction, so no purchase can start after the answer; moving its end
+    moves the shards' copy too. Ending twice is fine. With ``expected_version``, an edit
+    made by someone else meanwhile is a 409."""
+    changing = [f for f in body.__struct_fields__ if f != "expected_version"]
+    if all(getattr(body, f) is None for f in changing):
         raise ValidationFailed(
-            "Nothing to change: send status or name.",
-            details=[field_error("status", "send status, name or both")],
+            "Nothing to change.",
+            details=[field_error("(body)", f"send one of {', '.join(changing)}")],
         )
     promo = get_promotion(promotion_id)
     now = clock.now_iso()
-    actions = [PromotionModel.updated_at.set(now)]
+    errors: list[dict[str, str]] = []
+    new_ends = _utc(body.ends_at, "ends_at", errors) if body.ends_at is not None else None
+    if errors:
+        raise ValidationFailed("The change is not allowed.", details=errors)
+    tiers = [(t.threshold_fen, t.off_fen) for t in body.tiers] if body.tiers is not None else None
+    problems = edit_rules.edit_errors(
+        kind=str(promo.kind),
+        status=str(promo.status),
+        starts_at=promo.starts_at,
+        ends_at=promo.ends_at,
+        has_budget=promo.budget_fen is not None,
+        now=now,
+        new_ends_at=new_ends,
+        new_tiers=tiers,
+        new_budget=body.budget_fen,
+    )
+    if problems:
+        raise ValidationFailed(
+            "The change is not allowed.", details=[field_error(f, r) for f, r in problems]
+        )
+    p = PromotionModel
+    actions: list[Any] = [p.updated_at.set(now), p.version.add(1)]
+    condition = p.promotion_id.exists()
+    if body.expected_version is not None:
+        condition &= _at_version(body.expected_version)
     if body.name is not None:
-        actions.append(PromotionModel.name.set(body.name))
+        actions.append(p.name.set(body.name))
     ending = body.status == "ended" and promo.status != "ended"
     if ending:
-        actions.append(PromotionModel.status.set("ended"))
-    before = {"name": promo.name, "status": promo.status}
-    after = {"name": body.name or promo.name, "status": "ended" if ending else promo.status}
+        actions.append(p.status.set("ended"))
+    else:
+        condition &= p.status == promo.status  # not ended meanwhile
+    if new_ends is not None and new_ends != promo.ends_at:
+        actions += [p.ends_at.set(new_ends), p.ends_key.set(f"{new_ends}#{promotion_id}")]
+        condition &= p.ends_at == promo.ends_at
+    if tiers is not None:
+        actions.append(p.tiers.set([TierAttribute(threshold_fen=a, off_fen=b) for a, b in tiers]))
+        condition &= p.starts_at > now  # the rule, judged at the write
+    if body.budget_fen is not None:
+        old = promo.budget_fen
+        delta = body.budget_fen - int(old or 0)
+        if old is None:
+            actions += [p.budget_fen.set(body.budget_fen), p.budget_left_fen.set(body.budget_fen)]
+            condition &= p.budget_fen.does_not_exist() & (p.starts_at > now)
+        else:
+            actions += [p.budget_fen.set(body.budget_fen), p.budget_left_fen.add(delta)]
+            condition &= (p.budget_fen == int(old)) & (p.budget_left_fen >= -delta)
+    moved_end = new_ends is not None and new_ends != promo.ends_at
+    before = {
+        "name": promo.name,
+        "status": promo.status,
+        "ends_at": promo.ends_at,
+        "budget_fen": None if promo.budget_fen is None else int(promo.budget_fen),
+        "tiers": [[int(t.threshold_fen), int(t.off_fen)] for t in promo.tiers or []],
+    }
+    after = {
+        "name": body.name or promo.name,
+        "status": "ended" if ending else promo.status,
+        "ends_at": new_ends if moved_end else promo.ends_at,
+        "budget_fen": before["budget_fen"] if body.budget_fen is None else body.budget_fen,
+        "tiers": before["tiers"] if tiers is None else [list(t) for t in tiers],
+    }
     entry = audit.new_entry(
         principal,
         "promotion.end" if ending else "promotion.update",
@@ -303,21 +363,21 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         before,
         after,
     )
-    # Unchanged since read: the entry's "before" is what was replaced, and of two
-    # concurrent ends one records the end.
-    condition = PromotionModel.promotion_id.exists() & (PromotionModel.status == promo.status)
     if body.name is not None:
-        condition &= PromotionModel.name == promo.name
+        condition &= p.name == promo.name  # the entry's "before" is what was replaced
 
     def build(tx: Tx) -> None:
         tx.update(promo, actions=actions, condition=condition, label="promotion")
         if entry is not None:
             audit.piece_of(entry).add_to(tx)
-        if ending and promo.kind == "flash_sale":
+        if promo.kind == "flash_sale" and (ending or moved_end):
+            shard_actions: list[Any] = [FlashShardModel.open.set(0)] if ending else []
+            if moved_end and new_ends is not None:
+                shard_actions.append(FlashShardModel.ends_at.set(new_ends))
             for shard in shard_items(promo):
                 tx.update(
                     FlashShardModel(shard.shard_key),
-                    actions=[FlashShardModel.open.set(0)],
+                    actions=shard_actions,
                     condition=FlashShardModel.shard_key.exists(),
                     label=f"flash_shard:{shard.shard_key}",
                 )
@@ -330,8 +390,18 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         latest = get_promotion(promotion_id)
         if latest.status == "ended" and body.name is None and body.status == "ended":
             return view(latest)  # ended by another request meanwhile: ending twice is fine
+        if body.budget_fen is not None and latest.budget_fen is not None:
+            spent = int(latest.budget_fen) - int(latest.budget_left_fen or 0)
+            if body.budget_fen < spent:
+                raise ValidationFailed(
+                    "The change is not allowed.",
+                    details=[field_error("budget_fen", f"below the {spent} spent")],
+                ) from None
         raise Conflict(
-            "The promotion changed meanwhile; reload and retry.", code="promotion_changed"
+            "Someone else changed this promotion since you opened it (or it started or "
+            "ended); reload it and make your change again.",
+            code="promotion_changed",
+            details={"version": int(latest.version or 0)},
         ) from None
     forget_active_cache()
     return view(get_promotion(promotion_id))
