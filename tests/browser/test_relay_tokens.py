@@ -16,6 +16,7 @@ from print_relay.config import parse_config
 from tests.browser.conftest import Site
 from tests.browser.test_admin_site import expect
 from tests.e2e.test_local_stack import call
+from tests.e2e.test_print_e2e import _login
 
 WIDTHS = [1440, 768]
 STORE = "sh-lujiazui"  # no other browser test stops this store's relay
@@ -81,3 +82,33 @@ def test_a_store_manager_prints_a_test_slip_but_issues_no_tokens(site: Site):
     section.get_by_test_id("test-print-any").click()
     outcome = page.get_by_test_id("test-print-status").locator("[data-status]")
     expect(outcome).to_have_attribute("data-status", "printed", timeout=30_000)
+
+
+def test_a_new_store_without_a_relay_is_told_so_on_test_print(site: Site):
+    """A store created without a relay: the page says its tickets do not print, and a
+    test print is refused with the API's reason (409 no_relay), not "will print"."""
+    page = site.page
+    api = site.stack.api_url
+    store = {
+        "store_id": "sh-norelay",
+        "name": "鲜到家 无中继店",
+        "address": "上海市测试路1号",
+        "lat": 31.2304,
+        "lng": 121.4737,
+        "radius_m": 3000,
+        "timezone": "Asia/Shanghai",
+        "minimum_order_fen": 2000,
+        "delivery_fee": {"base_fee_fen": 500, "free_above_fen": None},
+        "hours": [{"day": d, "open": "08:00", "close": "22:00"} for d in range(7)],
+        "active": True,
+        "printers": [],
+    }
+    status, created, _ = call("POST", f"{api}/admin/stores", store, token=_login(api, "hq-admin"))
+    assert status in (201, 409), created  # 409: made by an earlier run of this stack
+    site.sign_in("hq-admin")
+    site.go("/stores/sh-norelay")
+    section = page.locator("section.relays")
+    expect(section).to_contain_text("还没有中继")
+    section.get_by_test_id("test-print-any").click()
+    expect(section.get_by_role("alert")).to_contain_text("没有有效的中继令牌")
+    expect(page.get_by_test_id("test-print-status").locator("[data-status]")).to_have_count(0)

@@ -103,7 +103,8 @@ export async function relaySection(ctx, store) {
       const got = await get(`/admin/stores/${store.store_id}/relays`);
       if (!ctx.isCurrent()) return;
       relays = got.items;
-      listing.show(relayTable());
+      // Not a live status: the page's own messages (e.g. "saved") are the status here.
+      listing.show(relays.length ? relayTable() : h("p", { class: "msg warn" }, t("relays.none")));
     } catch (err) {
       if (ctx.isCurrent()) messages.show(errorBox(err));
     }
@@ -164,7 +165,7 @@ export async function relaySection(ctx, store) {
               ]
             : "—",
       },
-    ], relays, { empty: t("relays.none"), rowClass: (r) => (r.status === "revoked" ? "muted" : null) });
+    ], relays, { rowClass: (r) => (r.status === "revoked" ? "muted" : null) });
 
   const name = h("input", { name: "relay_name", required: true, maxlength: "60", placeholder: t("relays.name_placeholder"), "aria-label": t("relays.name") });
   const issue = h("button", { type: "submit", class: "primary" }, t("relays.issue"));
