@@ -157,10 +157,11 @@ def check_message(body: str, *, store_id: str, paper_widths: set[int]) -> dict[s
 
 def late_minutes(message: dict[str, Any], now: float, late_after_s: int) -> int:
     """Minutes to print in the 延迟 banner (0: on time). Orders count from payment (or
-    creation), cancellation and amendment slips from that change; reprints are never late.
+    creation), cancellation and amendment slips from that change; reprints and test slips
+    are never late.
     ``late_after_s = 0`` turns the banner off."""
     kind = message.get("kind")
-    if kind == "reprint" or late_after_s <= 0:
+    if kind in ("reprint", "test") or late_after_s <= 0:
         return 0
     ref = None
     if kind in ("cancellation", "amendment"):

@@ -40,8 +40,8 @@ import jinja2
 from print_relay import layout
 from print_relay.escpos_out import TicketBytes
 
-Copy = Literal["picking", "delivery", "slip"]
-COPIES: tuple[str, ...] = ("picking", "delivery", "slip")
+Copy = Literal["picking", "delivery", "slip", "test"]
+COPIES: tuple[str, ...] = ("picking", "delivery", "slip", "test")  # test: 打印测试 slips
 TEMPLATES = Path(__file__).parent / "templates"
 
 STYLES = {"@center", "@right", "@left", "@bold", "@big", "@wide", "@tall"}

@@ -22,6 +22,11 @@ export function configure({ apiUrl, token, unauthorised }) {
   onUnauthorised = unauthorised;
 }
 
+/** The API's absolute URL (the relay config names it: a store PC calls the same API). */
+export function apiBase() {
+  return new URL(baseUrl || ".", location.href).href.replace(/\/$/, "");
+}
+
 function url(path, query) {
   const u = new URL(baseUrl + path);
   for (const [k, v] of Object.entries(query || {})) {

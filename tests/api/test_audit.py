@@ -3,6 +3,8 @@ is append-only, retried writes record once, and each role sees what it may."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from chalicelib.audit.models import AuditEntryModel
 
@@ -245,3 +247,95 @@ def test_a_product_edit_is_recorded_once(api, catalogue, tokens_):
     status, _ = api.call("PATCH", "/admin/products/100", body, tokens_["hq"])
     assert status == 409
     assert len(log(api, tokens_["hq"], "target_type=product&target_id=100")["items"]) == 1
+
+
+# --- returns and their refunds ----------------------------------------------------------
+
+
+def _return(api, token, oid, lines, key, admin=True):
+    path = f"/admin/orders/{oid}/returns" if admin else f"/orders/{oid}/returns"
+    body = {"lines": [{"sku": s, "units": u} for s, u in lines.items()], "reason": "压坏了"}
+    return api.call("POST", path, body, token, headers={"Idempotency-Key": key})
+
+
+def test_a_staff_recorded_fresh_return_logs_the_return_and_its_refund_once(api, catalogue, tokens_):
+    from tests.order_steps import completed_order
+
+    oid = completed_order([("100", 3)])
+    status, got = _return(api, tokens_["staff_a"], oid, {"100": 2}, "key-audit-ret-1")
+    assert status == 201, got
+    (ret,) = got["items"]
+    status, again = _return(api, tokens_["staff_a"], oid, {"100": 2}, "key-audit-ret-1")
+    assert status == 200 and again == got  # the retry replays: no second entry
+    (opened,) = entries(action="return.open")
+    (refund,) = entries(action="refund.create")
+    assert (opened.actor, opened.target_id, opened.store_id) == (
+        "sh-a-staff",
+        ret["return_id"],
+        "sh-a",
+    )
+    assert json.loads(opened.changes)["status"] == [None, "refunded"]
+    refunded = json.loads(refund.changes)
+    assert refund.target_type == "refund" and refund.target_id == ret["refund"]["refund_id"]
+    assert refunded["amount_fen"] == [None, ret["refund"]["amount_fen"]]
+    assert refunded["return_id"] == [None, ret["return_id"]]
+    # the store's manager sees both in the store's log
+    items = log(api, tokens_["manager_a"])["items"]
+    assert {i["action"] for i in items} == {"return.open", "refund.create"}
+
+
+def test_a_customers_own_return_is_not_an_admin_change(api, catalogue, tokens_):
+    from tests.order_steps import completed_order
+
+    oid = completed_order([("100", 2)])
+    status, _ = _return(api, tokens_["customer"], oid, {"100": 1}, "key-audit-ret-2", admin=False)
+    assert status == 201
+    assert entries() == []
+
+
+def test_verify_collect_and_reject_each_log_once_with_the_refund(api, catalogue, tokens_):
+    from tests.order_steps import completed_order, set_fresh
+
+    set_fresh(["110", "111"], False)
+    oid = completed_order([("110", 2), ("111", 1)])
+    status, got = _return(api, tokens_["customer"], oid, {"110": 1}, "key-audit-ret-3", False)
+    rid = got["items"][0]["return_id"]
+    for _ in range(2):  # the second press is 409 and logs nothing
+        api.call("POST", f"/admin/returns/{rid}/verify", None, tokens_["staff_a"])
+    status, done = api.call("POST", f"/admin/returns/{rid}/collect", None, tokens_["manager_a"])
+    assert status == 200 and done["status"] == "refunded"
+    status, _ = api.call("POST", f"/admin/returns/{rid}/collect", None, tokens_["manager_a"])
+    assert status == 409
+    (verified,) = entries(action="return.verify")
+    assert json.loads(verified.changes)["status"] == ["awaiting_verification", "verified"]
+    (collected,) = entries(action="return.collect")
+    assert collected.actor == "sh-a-manager"
+    assert json.loads(collected.changes)["status"] == ["verified", "refunded"]
+    (refund,) = entries(action="refund.create")
+    assert json.loads(refund.changes)["amount_fen"][1] == done["refund"]["amount_fen"]
+    # a rejection records its reason
+    _, got = _return(api, tokens_["customer"], oid, {"111": 1}, "key-audit-ret-4", False)
+    rid2 = got["items"][0]["return_id"]
+    status, _ = api.call(
+        "POST", f"/admin/returns/{rid2}/reject", {"reason": "已拆封"}, tokens_["staff_a"]
+    )
+    assert status == 200
+    (rejected,) = entries(action="return.reject")
+    assert json.loads(rejected.changes)["reason"] == [None, "已拆封"]
+    # the history of one return, through its target index
+    items = log(api, tokens_["hq"], f"target_type=return&target_id={rid}")["items"]
+    assert [i["action"] for i in items] == ["return.collect", "return.verify"]
+
+
+def test_a_refused_step_logs_nothing(api, catalogue, tokens_):
+    from tests.order_steps import completed_order, set_fresh
+
+    set_fresh(["110"], False)
+    oid = completed_order([("110", 2)])
+    _, got = _return(api, tokens_["customer"], oid, {"110": 1}, "key-audit-ret-5", False)
+    rid = got["items"][0]["return_id"]
+    status, _ = api.call("POST", f"/admin/returns/{rid}/collect", None, tokens_["staff_a"])
+    assert status == 409  # not verified yet
+    status, _ = api.call("POST", f"/admin/returns/{rid}/verify", None, tokens_["manager_b"])
+    assert status == 404  # another store's
+    assert entries() == []

@@ -189,7 +189,12 @@ def read_ticket(data: bytes) -> Ticket:
     kind = next(
         (
             c
-            for c, title in (("picking", "拣货联"), ("delivery", "配送联"), ("slip", "取消单"))
+            for c, title in (
+                ("picking", "拣货联"),
+                ("delivery", "配送联"),
+                ("slip", "取消单"),
+                ("test", "打印测试"),
+            )
             if title in text
         ),
         None,

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 TOKEN = "relay-token-sh-jingan"
-COPIES = ("picking", "delivery", "slip")
+COPIES = ("picking", "delivery", "slip", "test")
 
 
 class FakeRelayApi:

@@ -338,3 +338,29 @@ def test_print_gap_separates_every_two_tickets_on_a_printer_across_passes(rig):
     # relay waits for) to the next ticket's connection. Load can only make it longer.
     gaps = [b.accepted_mono - a.last_read_mono for a, b in itertools.pairwise(tickets)]
     assert min(gaps) >= gap, sorted(gaps)[:3]
+
+
+def test_a_test_print_prints_one_slip_with_the_relay_label_and_is_acknowledged(rig):
+    """打印测试 from the store page (kind test, copy test): one short slip, never late,
+    acknowledged like any job so head office sees it printed."""
+    job = make_job(
+        31,
+        kind="test",
+        copies=["test"],
+        order_id="",
+        daily_seq=None,
+        lines=[],
+        paid_at=None,
+        created_at="2026-11-24T02:30:00Z",  # hours ago: a test slip is never late
+        test={"requested_by": "hq-admin", "relay_id": "rly-1", "relay_name": "收银台电脑"},
+    )
+    job["job_id"] = "test-sh-jingan-0001"
+    rig.start()
+    rig.queue.send(job)
+    (ticket,) = wait_tickets(rig.printer, 1)
+    assert ticket.copy == "test" and ticket.complete and ticket.late_minutes is None
+    assert "打印测试" in ticket.text and "收银台电脑" in ticket.text
+    assert "鲜到家 静安寺店" in ticket.text and "10:30" in ticket.text  # local time
+    rig.api.wait_for(lambda a: len(a.acks) == 1)
+    assert [(a["job_id"], a["copy"]) for a in rig.api.acks] == [("test-sh-jingan-0001", "test")]
+    wait_until(rig.queue.empty, what="message deleted")

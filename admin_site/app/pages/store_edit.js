@@ -4,6 +4,7 @@ import { parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, HQ, MANAGER, allowed, isHq } from "../session.js";
 import * as stores from "../stores.js";
+import { relaySection } from "./store_relays.js";
 
 const DAYS = [0, 1, 2, 3, 4, 5, 6];
 const NEW_STORE = {
@@ -149,6 +150,7 @@ export default {
       h("p", {}, h("a", { href: "#/stores" }, `← ${t("stores.title")}`)),
       h("h1", {}, creating ? t("stores.create") : t("stores.edit_named", { name: store.name })),
       form,
+      creating ? null : await relaySection(ctx, store),
     );
   },
 };

@@ -41,12 +41,12 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
-from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import (
     BadRequest,
@@ -457,6 +457,9 @@ def open_return(
                 tx.save(
                     plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
                 )
+            for ret in opened:
+                refunded = plan if ret.refund_id else None
+                _audit(tx, principal, "open", ret, None, str(ret.status), refunded)
 
         try:
             transact(build)
@@ -477,6 +480,48 @@ def open_return(
 
 def _pause(attempt: int) -> None:
     time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+
+
+def _audit(
+    tx: Tx,
+    principal: Principal,
+    action: str,
+    ret: ReturnModel,
+    before: str | None,
+    after: str,
+    plan: Any,
+    reason: str | None = None,
+) -> None:
+    """Audit entries of a staff step on a return (``return.<action>``), and of the refund
+    it creates (``refund.create``), in the step's transaction. Keyed by the step: a return
+    takes each step once. A customer's own request is not an admin change: not logged."""
+    if principal.role == CUSTOMER:
+        return
+    target = audit.Target("return", ret.return_id, ret.store_id)
+    after_fields: dict[str, Any] = {"status": after, "order_id": ret.order_id}
+    if action == "open":
+        after_fields["lines"] = [f"{x.sku} x{int(x.units)}" for x in ret.lines]
+    if reason:
+        after_fields["reason"] = reason
+    before_fields = {"status": before, "order_id": ret.order_id}
+    name = "receive" if action == "receive_at_counter" else action  # as the route says
+    audit.add(tx, principal, f"return.{name}", target, before_fields, after_fields, key=action)
+    if plan is not None:
+        refund = plan.refund
+        audit.add(
+            tx,
+            principal,
+            "refund.create",
+            audit.Target("refund", refund.refund_id, ret.store_id),
+            {},
+            {
+                "amount_fen": int(refund.amount_fen),
+                "order_id": refund.order_id,
+                "return_id": ret.return_id,
+                "reason": refund.reason,
+            },
+            key="create",
+        )
 
 
 # --- moving a return on -------------------------------------------------------------
@@ -534,10 +579,16 @@ def reject(principal: Principal, return_id: str, reason: str) -> r.Return:
 def _simple(principal: Principal, return_id: str, action: str, reason: str | None) -> r.Return:
     ret = _staff_return(principal, return_id)
     actions, condition = _transition_actions(ret, [(action, reason)], principal)
+    to = RETURN.target(action, str(ret.status))
+
+    def build(tx: Tx) -> None:
+        tx.update(ret, actions=actions, condition=condition, label="return")
+        _audit(tx, principal, action, ret, str(ret.status), to, None, reason)
+
     try:
-        ret.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
+        transact(build)
+    except TransactionCancelled as exc:
+        if "return" in exc.failed:
             _explain(return_id, action)
         raise
     return views([ReturnModel.get(return_id, consistent_read=True)])[0]
@@ -589,6 +640,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
                 tx.save(
                     plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
                 )
+            _audit(tx, principal, action, ret, str(ret.status), "refunded", plan)
 
         try:
             transact(build)

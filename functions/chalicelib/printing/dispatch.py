@@ -33,7 +33,7 @@ from chalicelib.kernel.privacy import mask_phone
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.printing import messages as m
-from chalicelib.printing import print_jobs, print_queues
+from chalicelib.printing import print_jobs, print_queues, test_prints
 from chalicelib.printing.models import CounterModel, PrintJobModel
 from chalicelib.stores.models import StoreModel
 
@@ -221,10 +221,13 @@ def _send(job: PrintJobModel, attempt: int) -> None:
     """Build and send one attempt of the job to its store's queue."""
     from chalicelib.kernel.queues import sqs_client
 
-    order = order_flow.get(job.order_id)  # head and detail: the ticket lists the lines
-    number_order(order)
     store = StoreModel.get(job.store_id)
-    message = build_message(job, order, store, attempt)
+    if job.kind == print_jobs.TEST:  # a test slip: no order behind it
+        message = test_prints.message(job, store, attempt)
+    else:
+        order = order_flow.get(job.order_id)  # head and detail: the ticket lists the lines
+        number_order(order)
+        message = build_message(job, order, store, attempt)
     params: dict[str, Any] = {
         "MessageBody": m.encode(message),
         "MessageGroupId": job.store_id,  # one group per store: its tickets in order
@@ -271,8 +274,11 @@ def dispatch(job_id: str) -> bool:
     # The first send keeps the deadline the job got with its paid order (ACK_WITHIN_S
     # counts from payment): watch_at is written only for a job without one, so the
     # watchdog's index entry is not rewritten by every dispatch.
+    # A test print is never watched (no order: no missed print to show).
     deadline: list[Action] = (
-        [] if job.watch_at is not None else [PrintJobModel.watch_at.set(_first_deadline())]
+        []
+        if job.watch_at is not None or job.kind == print_jobs.TEST
+        else [PrintJobModel.watch_at.set(_first_deadline())]
     )
     try:
         job.update(

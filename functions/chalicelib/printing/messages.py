@@ -98,6 +98,16 @@ class Amendment(Message, kw_only=True):
     total_fen: Annotated[int, Meta(ge=0, description="What the customer now pays.")]
 
 
+class TestPrint(Message, kw_only=True):
+    """A test print (kind ``test``) head office or the store's manager asked for."""
+
+    requested_by: Annotated[str, Meta(description="Who pressed 打印测试 (login name).")]
+    relay_id: Annotated[str | None, Meta(description="The relay token being tested.")]
+    relay_name: Annotated[
+        str | None, Meta(description="Its label, e.g. 收银台电脑; print it on the slip.")
+    ]
+
+
 class PrintJobMessage(Message, kw_only=True):
     """A print job: print each of ``copies`` once, then acknowledge each copy with
     ``POST /relay/print-jobs/{job_id}/ack``. The same job can arrive more than once (SQS
@@ -109,20 +119,23 @@ class PrintJobMessage(Message, kw_only=True):
     ]
     job_id: Annotated[str, Meta(description="Unique per job; the de-duplication key.")]
     kind: Annotated[
-        Literal["order", "reprint", "cancellation", "amendment"],
+        Literal["order", "reprint", "cancellation", "amendment", "test"],
         Meta(
             description="order: the ticket of a paid order; reprint: printed again on "
             "request (mark it 补打), as the order now is: after a shortage or a refund its "
             "lines carry the units still in the order, its amounts what stays paid (with "
             "no discount labels), and amendment says what changed; cancellation: a slip "
             "telling the store to stop or undo picking the order; amendment: a slip for "
-            "the bag after picking found goods missing, with what was refunded (改单)."
+            "the bag after picking found goods missing, with what was refunded (改单); test: "
+            "a test slip (打印测试) with no order: its one copy is ``test``, ``test`` says "
+            "who asked, the order fields are placeholders (empty order_id, no lines, zero "
+            "amounts)."
         ),
     ]
     attempt: Annotated[int, Meta(ge=1, description="1 for the first send; re-sends count up.")]
     copies: Annotated[
-        list[Literal["picking", "delivery", "slip"]],
-        Meta(description="Copies to print, in printing order."),
+        list[Literal["picking", "delivery", "slip", "test"]],
+        Meta(description="Copies to print, in printing order (``test``: test slips only)."),
     ]
     original_job_id: Annotated[
         str | None, Meta(description="For reprints and slips: the order's first ticket.")
@@ -163,6 +176,9 @@ class PrintJobMessage(Message, kw_only=True):
             description="Amendment slips, and reprints of an order amended after a "
             "shortage (print it as a note); null otherwise."
         ),
+    ] = None
+    test: Annotated[
+        TestPrint | None, Meta(description="Test prints (kind test) only; null otherwise.")
     ] = None
 
 

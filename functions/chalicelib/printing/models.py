@@ -56,8 +56,8 @@ class PrintJobModel(Model):
     job_id = UnicodeAttribute(hash_key=True)
     store_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # order | reprint | cancellation | amendment
-    copies = UnicodeSetAttribute()  # {"picking", "delivery"} or {"slip"}
+    kind = UnicodeAttribute()  # order | reprint | cancellation | amendment | test
+    copies = UnicodeSetAttribute()  # {"picking", "delivery"}, {"slip"} or {"test"}
     acked_copies = UnicodeSetAttribute(default=set)
     status = UnicodeAttribute()  # pending | sent | missed | printed
     store_status = UnicodeAttribute(null=True)  # "<store>#missed|resolved", else absent
@@ -69,6 +69,10 @@ class PrintJobModel(Model):
     sent_at = UnicodeAttribute(null=True)
     printed_at = UnicodeAttribute(null=True)
     history = HistoryAttribute(default=list)
+    # test prints (kind "test", printing/test_prints.py): who asked, and the relay tested
+    requested_by = UnicodeAttribute(null=True)
+    test_relay_id = UnicodeAttribute(null=True)
+    test_relay_name = UnicodeAttribute(null=True)
 
     by_store_status = PrintJobsByStoreStatus()
     by_watch = PrintJobsUnacked()

@@ -45,11 +45,12 @@ ACK_WITHIN_S = config.PRINT_ACK_WITHIN_S
 RESEND_INTERVAL_S = 2 * ACK_WITHIN_S  # then re-sent this often (60 s), backing off ...
 MAX_RESEND_INTERVAL_S = 600  # ... to this (a printer off for hours)
 ORDER_COPIES = frozenset({"picking", "delivery"})
-COPY_ORDER = ("picking", "delivery", "slip")  # how copies are listed and printed
+COPY_ORDER = ("picking", "delivery", "slip", "test")  # how copies are listed and printed
 UNACKED = "unacked"  # value of the sparse by_watch index key while a job awaits its ack
 # States that GET /admin/print-jobs lists, i.e. that hold the sparse by_store_status key.
 # The normal path (pending -> sent -> printed) stays out of the index: no index writes.
 LISTED_STATUSES = ("missed", "resolved")
+TEST = "test"  # kind of a test print (test_prints.py): no order behind it
 
 
 def move(
@@ -75,6 +76,8 @@ def index_actions(job: PrintJobModel, to: str) -> list[Any]:
     """Update actions for the by_store_status key of ``job`` (as read) moving to status
     ``to``: set in a listed state, removed on leaving one."""
     actions: list[Any] = []
+    if job.kind == TEST:
+        return actions  # a test print is no 漏单: never listed (its page shows its state)
     if to in LISTED_STATUSES:
         actions.append(PrintJobModel.store_status.set(f"{job.store_id}#{to}"))
     elif job.store_status is not None or job.status in LISTED_STATUSES:
@@ -293,7 +296,7 @@ def acknowledge(principal: Principal, job_id: str, body: s.AckRequest) -> s.Prin
         raise Conflict("The job changed at the same time; retry.", code="print_job_changed")
     if job.status != "printed" and set(job.copies) <= set(job.acked_copies or ()):
         _mark_printed(job, principal)
-    if job.status == "printed" and _was_missed(job):
+    if job.status == "printed" and _was_missed(job) and job.order_id:
         # Only a job that was missed can be the last missed job of its order.
         clear_missed_if_resolved(job.order_id)
     return view(job)
@@ -361,7 +364,7 @@ def report_failure(principal: Principal, job_id: str, body: s.FailureReport) -> 
             m = move(job, "miss", principal, reason, recorded_as="relay_failure")
             to, actions, condition = m.to, m.actions, m.condition
         updates = {"job": update_kwargs(PrintJobModel, job_id, actions, condition)}
-        if to == "missed":
+        if to == "missed" and job.order_id:
             updates["order"] = update_kwargs(
                 OrderModel, job.order_id, flag_order_actions(True), order_exists()
             )
@@ -510,6 +513,8 @@ def _resolve_with_flag(job: PrintJobModel, job_update: dict, entry: AuditEntryMo
     """Resolve the job and clear its order's missed-print flag in one transaction, on
     condition that none of the order's other jobs is missed. False when that transaction
     was refused (another job missed, or this one changed): the caller decides."""
+    if not job.order_id:
+        return False  # a test print: no order flag to clear
     try:
         order = OrderModel.get(
             job.order_id, consistent_read=True, attributes_to_get=["order_id", "print_job_ids"]

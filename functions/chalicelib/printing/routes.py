@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import BACK_OFFICE, RELAY, Principal
-from chalicelib.http.routing import Area
+from chalice import Response
+
+from chalicelib.auth.principal import BACK_OFFICE, HQ_ADMIN, RELAY, STORE_MANAGER, Principal
+from chalicelib.http.routing import Area, current_request_of, respond
 from chalicelib.kernel.lazy import lazy_module
 from chalicelib.printing import schemas as s
 
 service = lazy_module("chalicelib.printing.print_jobs")
+test_prints = lazy_module("chalicelib.printing.test_prints")
 
 area = Area("printing", __name__, "Print jobs, relay acknowledgements and missed prints.")
 
@@ -135,3 +138,48 @@ def order_jobs(order_id: str, principal: Principal) -> s.PrintJobList:
     """Tickets, reprints and cancellation slips of the order with their state and history:
     when each was sent, re-sent, and printed."""
     return service.order_jobs(principal, order_id)
+
+
+@area.route(
+    "/admin/stores/{store_id}/test-print",
+    "POST",
+    summary="Print a test slip at the store (打印测试); send an Idempotency-Key",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    body=s.TestPrintRequest,
+    response=s.PrintJob,
+    status=201,
+    errors=(400, 403, 404, 409, 422),
+    request_example={"relay_id": "rly-sh-jingan-1a2b3c"},
+    idempotency_key=True,
+    replays=True,
+)
+def test_print(store_id: str, body: s.TestPrintRequest, principal: Principal) -> Response:
+    """Queues a job of kind ``test`` through the normal print path (the store's queue and
+    relay): a short slip with the store's name, the time, "打印测试 / test print" and the
+    relay's label. Follow it with ``GET /admin/print-jobs/{job_id}``: ``sent`` is queued,
+    ``printed`` came out of the printer, ``missed`` means the relay reported it cannot
+    print it (its history says why). Header ``Idempotency-Key`` is required: a retry with
+    the same key returns the same job (200, ``Idempotent-Replayed: true``) and prints
+    nothing more. 409 ``no_relay`` when the store has no active relay token (nothing
+    would print; nothing is queued), 409 ``relay_revoked`` for a revoked ``relay_id``.
+    Head office and the store's manager. A test job is never re-sent or listed as a
+    missed print."""
+    request = current_request_of(area)
+    job, created = test_prints.request(
+        principal, store_id, body, request.headers.get("idempotency-key")
+    )
+    return respond(job, 201 if created else 200)
+
+
+@area.route(
+    "/admin/print-jobs/{job_id}",
+    "GET",
+    summary="One print job and its state",
+    roles=BACK_OFFICE,
+    response=s.PrintJob,
+    errors=(404,),
+)
+def get_job(job_id: str, principal: Principal) -> s.PrintJob:
+    """Staff of the job's store and head office (404 otherwise). Poll it after a test
+    print: ``pending``/``sent`` (queued), ``printed``, ``missed`` (the relay could not)."""
+    return test_prints.get(principal, job_id)

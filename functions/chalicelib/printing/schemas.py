@@ -13,7 +13,8 @@ from msgspec import Meta
 from chalicelib.kernel.schema import Out, Schema, StoreId, Timestamp
 from chalicelib.orders.schemas import Transition
 
-Copy = Literal["picking", "delivery", "slip"]
+Copy = Literal["picking", "delivery", "slip", "test"]
+Kind = Literal["order", "reprint", "cancellation", "amendment", "test"]
 JobStatus = Literal["pending", "sent", "missed", "resolved", "printed"]
 
 
@@ -104,6 +105,20 @@ class ResolveRequest(Schema, kw_only=True):
     ]
 
 
+class TestPrintRequest(Schema, kw_only=True):
+    relay_id: (
+        Annotated[
+            str,
+            Meta(
+                max_length=80,
+                description="The relay token to test (its label goes on the slip); the "
+                "store's newest active relay when absent.",
+            ),
+        ]
+        | None
+    ) = None
+
+
 class PrintJobQuery(Schema, kw_only=True):
     store_id: StoreId | None = None  # head office: absent = every store
     # Only the states someone works from are listed (a sparse index: the normal path
@@ -122,8 +137,8 @@ class PrintJobQuery(Schema, kw_only=True):
 class PrintJob(Out, kw_only=True):
     job_id: str
     store_id: str
-    order_id: str
-    kind: Literal["order", "reprint", "cancellation", "amendment"]
+    order_id: str  # empty for a test print
+    kind: Kind
     copies: list[Copy]
     acked_copies: list[Copy]
     status: JobStatus
