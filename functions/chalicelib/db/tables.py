@@ -13,6 +13,7 @@ from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
 from chalicelib.promotions.models import PROMOTION_MODELS
+from chalicelib.reports.models import REPORT_MODELS
 from chalicelib.stores.models import STORE_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -25,4 +26,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + COUPON_MODELS
     + PROMOTION_MODELS
     + EVENT_MODELS
+    + REPORT_MODELS
 )
