@@ -1,0 +1,59 @@
+// Charts with Apache ECharts (vendored in vendor/echarts/, loaded from our own origin on
+// the first page that draws one). Every chart is a <div data-chart="name"> whose ECharts
+// instance tests read with echarts.getInstanceByDom(div).getOption(). Money on charts is
+// always exact: money() in tooltips and labels, moneyCompact() (whole yuan without ".00",
+// otherwise every fen) on axes; grid.containLabel keeps labels from being cut.
+
+import { h } from "./dom.js";
+import { money, moneyCompact } from "./format.js";
+
+const SRC = "vendor/echarts/echarts.common.min.js";
+let loading = null;
+
+/** window.echarts, loading the vendored script once. */
+export function loadECharts() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = SRC;
+      script.onload = () => resolve(window.echarts);
+      script.onerror = () => {
+        loading = null;
+        reject(new Error(`could not load ${SRC}`));
+      };
+      document.head.append(script);
+    });
+  }
+  return loading;
+}
+
+const observer = typeof ResizeObserver === "function"
+  ? new ResizeObserver((entries) => {
+    for (const e of entries) window.echarts?.getInstanceByDom(e.target)?.resize();
+  })
+  : null;
+
+/** A titled card holding one chart; `option` is an ECharts option. The figures also go
+ * in the aria-label (`summary`), for screen readers. */
+export function chartCard(name, title, option, summary) {
+  const box = h("div", { class: "echart", dataset: { chart: name }, role: "img", "aria-label": `${title}. ${summary || ""}` });
+  const card = h("figure", { class: "card chart-card" }, h("figcaption", {}, title), box);
+  // Drawn once the element is in the page (ECharts needs its size).
+  let tries = 0;
+  const draw = () => {
+    if (!box.isConnected) {
+      if (++tries < 120) requestAnimationFrame(draw);
+      return;
+    }
+    const chart = window.echarts.init(box, null, { renderer: "canvas" });
+    chart.setOption({ animation: false, ...option });
+    observer?.observe(box);
+  };
+  requestAnimationFrame(draw);
+  return card;
+}
+
+export const moneyAxis = { type: "value", axisLabel: { formatter: (v) => moneyCompact(v) } };
+export const moneyTooltip = { trigger: "axis", valueFormatter: (v) => (v === null || v === undefined ? "—" : money(v)) };
+export const grid = { left: 8, right: 16, top: 36, bottom: 8, containLabel: true };
