@@ -3,22 +3,37 @@ real figures on a fresh ``./daojia up``.
 
 Plausible completed orders (a few cancelled, some partly refunded), their first tickets
 (printed, now and then missed first) and the lines their order.paid events would have
-left in ``report_orders`` are written in batches, then the days are rolled up by the
-reports' own backfill (reports/service.py), from the by_store_day index, as an operator
-would after an upgrade. Deterministic (a fixed seed per store and day); days already
-rolled up are skipped, so a second ``./daojia up`` writes nothing, and a run on a later
-day adds only the days that are new. Today is left to real orders.
+left in ``report_orders`` are written in batches, and each day's rollup with the reports'
+own arithmetic (``rules.day_figures``) on the same figures: what the backfill
+(``service.rollup_day``) computes from those items, which a test checks, without reading
+them all back (on moto that took most of a minute). Deterministic (a fixed seed per store
+and day); days already rolled up are skipped, so a second run writes nothing, and a run
+on a later day adds only the days that are new. Today is left to real orders.
 
 History orders are pickup orders of the demo members, "completed" (or "cancelled"), so
-the store's work queues stay as they are.
+the store's open work queues stay as they are.
+
+``./daojia up`` runs it in the background once the demo data is seeded (about 3,000 orders:
+some 20 s on moto, which would double the stack's start time if it waited), and says so in
+its banner; ``--no-history`` leaves it out. Alone: ``python -m infra.local.history``
+against the local stack.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
+import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+# Run as a module by the local stack, like infra.local.seed: the API's code beside it.
+_FUNCTIONS = str(Path(__file__).resolve().parents[2] / "functions")
+if _FUNCTIONS not in sys.path:
+    sys.path.insert(0, _FUNCTIONS)
 
 DAYS = 60
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -35,7 +50,7 @@ def _orders_of_day(
     rng = random.Random(f"{store['store_id']}:{day.isoformat()}")
     tz = ZoneInfo(store.get("timezone") or "Asia/Shanghai")
     weekend = day.weekday() >= 5
-    n = max(3, int(rng.gauss(14 + 4 * idx + (6 if weekend else 0), 4)))
+    n = max(3, int(rng.gauss(8 + 3 * idx + (4 if weekend else 0), 3)))
     out = []
     for seq in range(n):
         local = datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(
@@ -79,6 +94,7 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
     from infra.local import demo_data
 
     products = {p["sku"]: p for p in demo_data.products()}
+    category_of = {sku: p["category1"] for sku, p in products.items()}
     members = [m["customer_id"] for m in demo_data.members()]
     written = 0
     for idx, store in enumerate(demo_data.stores()):
@@ -101,6 +117,7 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
             for i in demo_data.store_items()
             if i["store_id"] == sid and i["sku"] in products and i.get("on_sale", True)
         ]
+        by_day: dict[str, list[rules.DayOrder]] = {}
         with (
             OrderModel.batch_write() as orders,
             PrintJobModel.batch_write() as jobs,
@@ -172,7 +189,44 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
                             expires_at=clock.now() + timedelta(days=KEEP_DAYS),
                         )
                     )
+                    by_day.setdefault(day, []).append(
+                        rules.DayOrder(
+                            paid=True,
+                            paid_fen=o["paid_fen"],
+                            refunded_fen=o["refunded_fen"],
+                            cancelled=o["cancelled"],
+                            lines=tuple(
+                                rules.Line(item["sku"], qty, fen) for item, qty, fen in o["lines"]
+                            ),
+                            latency_s=service.latency_s(order.paid_at, _iso(printed)),
+                            missed=o["missed"],
+                        )
+                    )
                     written += 1
-        for day in todo:
-            service.rollup_day(sid, day)
+        with ReportDayModel.batch_write() as rollups:
+            for day, day_orders in by_day.items():
+                figures = rules.day_figures(day_orders, category_of)
+                rollups.save(service.to_item(sid, day, figures))
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: write the history against the local stack, print what was written."""
+    parser = argparse.ArgumentParser(description="Seed the demo stores' order history.")
+    parser.add_argument("--days", type=int, default=DAYS)
+    args = parser.parse_args(argv)
+    from chalicelib.kernel import config
+
+    from infra.local.seed import _require_loopback_endpoint
+
+    _require_loopback_endpoint()
+    if not config.is_local():
+        raise SystemExit(f"history: refusing to write demo orders into stage {config.STAGE!r}")
+    started = time.perf_counter()
+    n = seed_history(args.days)
+    print(f"history: {n} orders over {args.days} days ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -61,7 +61,6 @@ class SeedReport:
     staff: Counts = field(default_factory=Counts)
     coupon_templates: Counts = field(default_factory=Counts)
     promotions: Counts = field(default_factory=Counts)
-    history_orders: Counts = field(default_factory=Counts)  # 60 days of orders, for charts
     seconds: float = 0.0
 
     KINDS = (
@@ -72,7 +71,6 @@ class SeedReport:
         "promotions",
         "members",
         "staff",
-        "history_orders",
     )
 
     def counts(self) -> dict[str, Counts]:
@@ -202,11 +200,6 @@ def seed(verbose: bool = False) -> SeedReport:
         except Conflict:
             report.staff.unchanged += 1  # an existing account keeps its password
     _log(verbose, f"staff: {report.staff} ({time.perf_counter() - started:.2f} s)")
-
-    from infra.local.history import seed_history
-
-    report.history_orders.created = seed_history()
-    _log(verbose, f"history: {report.history_orders} ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report

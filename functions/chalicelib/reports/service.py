@@ -108,14 +108,15 @@ def _day_orders(store_id: str, day: str) -> list[r.DayOrder]:
                 refunded_fen=int(o.refunded_fen or 0),
                 cancelled=bool(row is not None and row.cancelled),
                 lines=r.decode_lines(row.lines if row is not None else None),
-                latency_s=_latency(o.paid_at, printed) if printed and o.paid_at else None,
+                latency_s=latency_s(o.paid_at, printed) if printed and o.paid_at else None,
                 missed=ticket is not None and ticket.store_status is not None,
             )
         )
     return out
 
 
-def _latency(paid_at: str, printed_at: str) -> float:
+def latency_s(paid_at: str, printed_at: str) -> float:
+    """Seconds from payment to print; never negative (clocks of two machines)."""
     return max((clock.parse(printed_at) - clock.parse(paid_at)).total_seconds(), 0.0)
 
 
