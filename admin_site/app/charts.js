@@ -38,15 +38,19 @@ const observer = typeof ResizeObserver === "function"
  * in the aria-label (`summary`), for screen readers. */
 export function chartCard(name, title, option, summary) {
   const box = h("div", { class: "echart", dataset: { chart: name }, role: "img", "aria-label": `${title}. ${summary || ""}` });
-  const card = h("figure", { class: "card chart-card" }, h("figcaption", {}, title), box);
-  // Drawn once the element is in the page (ECharts needs its size).
-  let tries = 0;
+  const card = h("figure", { class: "card chart chart-card" }, h("figcaption", {}, title), box);
+  // Drawn once the element is in the page (ECharts needs its size): a page is attached
+  // when all its requests have answered, which can take seconds; content a newer render
+  // replaced is never attached, and given up after a minute.
+  const until = Date.now() + 60000;
   const draw = () => {
     if (!box.isConnected) {
-      if (++tries < 120) requestAnimationFrame(draw);
+      if (Date.now() < until) requestAnimationFrame(draw);
       return;
     }
-    const chart = window.echarts.init(box, null, { renderer: "canvas" });
+    // SVG: crisp at any zoom, and the labels are text in the page (CSP-clean: ECharts
+    // styles elements through the CSSOM, which style-src 'self' allows).
+    const chart = window.echarts.init(box, null, { renderer: "svg" });
     chart.setOption({ animation: false, ...option });
     observer?.observe(box);
   };

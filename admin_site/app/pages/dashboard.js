@@ -8,7 +8,7 @@ import * as stores from "../stores.js";
 
 const seconds = (s) => (s === null || s === undefined ? "—" : `${Number(s).toFixed(1)} s`);
 const PRESETS = [7, 30, 90, 365];
-const percent = (r) => `${(r * 100).toFixed(2)}%`;
+const percent = (r) => (r === null || r === undefined ? "—" : `${(r * 100).toFixed(2)}%`);
 
 function kpis(x) {
   const card = (label, value, id) => h("div", { class: "card kpi", dataset: { kpi: id } }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
@@ -45,7 +45,8 @@ function trendChart(trend) {
 function bars(name, title, rows, label, value, fmt) {
   const shown = [...rows].reverse(); // largest on top
   return chartCard(name, title, {
-    grid: { ...grid, top: 8 },
+    // Room on the right for the value labels and the axis's last label (never cut).
+    grid: { ...grid, top: 8, right: 88 },
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: fmt },
     xAxis: { type: "value", axisLabel: { formatter: fmt === money ? moneyCompact : fmt } },
     yAxis: { type: "category", data: shown.map(label), axisLabel: { width: 120, overflow: "truncate" } },
@@ -87,12 +88,13 @@ function reportCharts(r) {
     bars("top_products", t("reports.top_products"), r.top_products, (p) => p.name, (p) => p.paid_fen, money),
     chartCard("aov", t("reports.aov"), {
       grid, tooltip: moneyTooltip, xAxis: axis, yAxis: moneyAxis,
-      series: [line(t("reports.aov"), r.days.map((d) => d.aov_fen))],
+      // A day without sales has no average (a gap, not a fall to zero).
+      series: [line(t("reports.aov"), r.days.map((d) => (d.orders ? d.aov_fen : null)))],
     }, summary((d) => d.aov_fen, money)),
     chartCard("refund_rate", t("reports.refund_rate"), {
       grid, tooltip: { trigger: "axis", valueFormatter: percent }, xAxis: axis,
       yAxis: { type: "value", axisLabel: { formatter: percent } },
-      series: [line(t("reports.refund_rate"), r.days.map((d) => d.refund_rate))],
+      series: [line(t("reports.refund_rate"), r.days.map((d) => (d.paid_fen ? d.refund_rate : null)))],
     }, summary((d) => d.refund_rate, percent)),
     chartCard("printing", t("reports.printing"), {
       grid, tooltip: { trigger: "axis" }, legend: { top: 0 }, xAxis: axis,
