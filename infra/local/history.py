@@ -99,9 +99,8 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
     written = 0
     for idx, store in enumerate(demo_data.stores()):
         sid = store["store_id"]
-        last = (today or clock.now().astimezone(hours.zone(store.get("timezone"))).date()) - (
-            timedelta(days=1)
-        )
+        tz = hours.zone(store.get("timezone") or "Asia/Shanghai")
+        last = (today or clock.now().astimezone(tz).date()) - (timedelta(days=1))
         first = last - timedelta(days=days - 1)
         done = {
             i.day

@@ -162,3 +162,35 @@ def test_a_range_is_at_most_a_year(api, tokens_, stores, at):  # noqa: F811
     assert status == 400 and body["error"]["code"] == "bad_date"
     status, body = report(api, tokens_["hq"])  # default: the 30 days ending today
     assert (body["from"], body["to"], len(body["days"])) == ("2026-10-26", DAY, 30)
+
+
+def test_concurrent_redeliveries_and_rollups_agree_with_one_run(api, tokens_, sales):
+    """The job and a backfill rolling up the same day while order.paid is delivered again
+    (its markers lost) all land on the figures of a single run: nothing is added up."""
+    import threading
+
+    from chalicelib.events.models import DeliveryModel
+
+    once = service.from_item(ReportDayModel.get("sh-a", DAY))
+    for marker in DeliveryModel.scan():
+        if marker.subscriber == "reports.paid_lines":
+            marker.delete()
+    start = threading.Barrier(4)
+
+    def run(work):
+        start.wait()
+        work()
+
+    works = [
+        deliver_events,
+        deliver_events,
+        lambda: service.rollup_day("sh-a", DAY),
+        lambda: service.backfill(["sh-a"], date(2026, 11, 24), date(2026, 11, 24)),
+    ]
+    threads = [threading.Thread(target=run, args=(w,)) for w in works]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    service.rollup_day("sh-a", DAY)
+    assert service.from_item(ReportDayModel.get("sh-a", DAY)) == once
