@@ -28,6 +28,20 @@ export function loadECharts() {
   return loading;
 }
 
+// Charts drawn so far: those whose element left the page (a refresh redrew them, the user
+// moved on) are disposed when the next one is drawn, so a dashboard left open all day on a
+// counter tablet does not pile up instances.
+const drawn = new Set();
+function disposeDetached() {
+  for (const chart of drawn) {
+    if (!chart.getDom().isConnected) {
+      observer?.unobserve(chart.getDom());
+      chart.dispose();
+      drawn.delete(chart);
+    }
+  }
+}
+
 const observer = typeof ResizeObserver === "function"
   ? new ResizeObserver((entries) => {
     for (const e of entries) window.echarts?.getInstanceByDom(e.target)?.resize();
@@ -50,8 +64,10 @@ export function chartCard(name, title, option, summary) {
     }
     // SVG: crisp at any zoom, and the labels are text in the page (CSP-clean: ECharts
     // styles elements through the CSSOM, which style-src 'self' allows).
+    disposeDetached();
     const chart = window.echarts.init(box, null, { renderer: "svg" });
     chart.setOption({ animation: false, ...option });
+    drawn.add(chart);
     observer?.observe(box);
   };
   requestAnimationFrame(draw);

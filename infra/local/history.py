@@ -102,11 +102,15 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
         tz = hours.zone(store.get("timezone") or "Asia/Shanghai")
         last = (today or clock.now().astimezone(tz).date()) - (timedelta(days=1))
         first = last - timedelta(days=days - 1)
+        # Days with orders already rolled up are done. An empty rollup is not: the
+        # worker's report_rollups job may have rolled yesterday up (empty) before this
+        # background run reached the store; its next run recomputes what is written here.
         done = {
             i.day
             for i in ReportDayModel.query(
                 sid, ReportDayModel.day.between(first.isoformat(), last.isoformat())
             )
+            if i.orders or i.cancelled
         }
         todo = [d for d in rules.days_between(first, last) if d not in done]
         if not todo:

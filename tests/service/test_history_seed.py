@@ -20,6 +20,9 @@ def test_history_is_rolled_up_from_its_orders_and_seeded_once(aws):
     from chalicelib.catalogue.rules import parse_product
 
     apply_products([parse_product(p, n) for n, p in enumerate(demo_data.products(), start=2)])
+    # The worker's job got to one day first (no orders yet): it is still seeded.
+    service.rollup_day("sh-jingan", "2026-11-23")
+    assert ReportDayModel.get("sh-jingan", "2026-11-23").orders == 0
     written = seed_history(days=3, today=TODAY)
     assert written > 0
     stores = [s["store_id"] for s in demo_data.stores()]
