@@ -156,7 +156,8 @@ export default {
     await loadECharts();
     const load = async () => {
       try {
-        const d = await get("/admin/dashboard", { store_id: storeId || undefined, days: 7 });
+        // The 7-day trend is drawn for store staff only (the others get the report).
+        const d = await get("/admin/dashboard", { store_id: storeId || undefined, days: withReports ? 1 : 7 });
         if (!ctx.isCurrent()) return;
         body.show(
           h("p", { class: "muted" }, t("dashboard.as_of", { date: d.date })),
