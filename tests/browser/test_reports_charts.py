@@ -73,7 +73,8 @@ def test_sales_chart_shows_the_rollups_with_the_previous_period(site: Site, hist
     first = last - timedelta(days=6)
     site.sign_in("hq-admin")
     site.page.get_by_role("button", name="近 7 天").click()
-    site.page.locator("main[aria-busy]").wait_for(state="detached")
+    # The page is replaced once its requests answered: then this button is the pressed one.
+    expect(site.page.locator("button[aria-pressed=true]")).to_have_text("近 7 天")
     option = chart_option(site, "sales")
     _, report, _ = call(
         "GET",
@@ -92,6 +93,7 @@ def test_sales_chart_shows_the_rollups_with_the_previous_period(site: Site, hist
     for c in report["by_category"]:
         fen = c["paid_fen"]
         assert f"¥{fen // 100:,}.{fen % 100:02d}" in labels
+    site.page.evaluate("window.scrollTo(0, 0)")  # the nav is checked in the viewport
     assert layout_problems(site) == []
     site.shot(f"reports-{width}")
 
