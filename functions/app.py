@@ -25,6 +25,7 @@ from chalicelib.orders import store_routes as store_orders
 from chalicelib.printing import relay_routes as relays
 from chalicelib.printing import routes as print_jobs
 from chalicelib.promotions import routes as promotions
+from chalicelib.reports import routes as reports
 from chalicelib.stores import routes as stores
 
 app = Chalice(app_name="daojia")
@@ -44,6 +45,7 @@ AREAS = (
     print_jobs,
     relays,
     dashboard,
+    reports,
     coupons,
     promotions,
     events,
@@ -156,6 +158,16 @@ def coupon_reminders(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="retry_events")
 def retry_events(event: CloudWatchEvent) -> None:
     jobs.retry_events()
+
+
+@app.schedule(Rate(10, unit=Rate.MINUTES), name="report_rollups")
+def report_rollups(event: CloudWatchEvent) -> None:
+    jobs.report_rollups()
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="report_settle")
+def report_settle(event: CloudWatchEvent) -> None:
+    jobs.report_settle()
 
 
 __all__ = ["app"]

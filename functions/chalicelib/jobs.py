@@ -57,6 +57,20 @@ def retry_events() -> None:
         log.info("delivered %d event(s) on retry", n)
 
 
+def report_rollups() -> None:
+    """Today's and yesterday's sales rollups of every store, from their sources."""
+    from chalicelib.reports.service import rollup_recent
+
+    rollup_recent(days=2)
+
+
+def report_settle() -> None:
+    """The last 14 days rolled up again: refunds and returns that came later."""
+    from chalicelib.reports.service import SETTLE_DAYS, rollup_recent
+
+    rollup_recent(days=SETTLE_DAYS)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -66,4 +80,6 @@ SCHEDULES = [
     # daily in AWS; every 5 minutes locally (a rerun records nothing twice)
     ("coupon_reminders", 24 * 60, 300, coupon_reminders),
     ("retry_events", 1, 10, retry_events),
+    ("report_rollups", 10, 60, report_rollups),
+    ("report_settle", 24 * 60, 3600, report_settle),
 ]

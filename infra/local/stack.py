@@ -317,8 +317,12 @@ class LocalStack:
         host: str = "127.0.0.1",
         relays: bool = False,
         extra_env: dict[str, str] | None = None,
+        history: bool = False,
     ) -> None:
         self.host = host
+        # 60 days of demo orders for the charts, written in the background after seeding
+        # (infra/local/history.py); off by default so tests get only what they seed.
+        self.history = history
         self.extra_env = dict(extra_env or {})  # e.g. shorter print timeouts in tests
         self.api_port = api_port
         self.admin_port = admin_port
@@ -496,6 +500,8 @@ class LocalStack:
         )
         self._setup()
         self.timings["setup"] = round(time.perf_counter() - t1, 3)
+        if self.seed and self.history:
+            self._spawn("history", ["-m", "infra.local.history"], expected_exit=True)
 
         self._spawn("worker", ["-m", "infra.local.worker"])
         self._start_admin()
@@ -795,6 +801,14 @@ class LocalStack:
                 "re-created and re-seeded on every start)" + seeded,
                 f"  logs          {rel}/{{moto,seed,api,worker,admin,relay-*,printer-*}}.log",
                 f"  {relays}",
+                *(
+                    [
+                        "  order history 60 days of demo orders for the dashboard's charts, being "
+                        f"written\n                in the background ({rel}/history.log)"
+                    ]
+                    if "history" in self.children
+                    else []
+                ),
                 "",
                 "Customers sign in with a one-time code; locally no SMS is sent and",
                 "POST /auth/otp returns it as dev_code:",
@@ -859,6 +873,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="create resources only")
     parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="without the 60 days of demo order history (written in the background)",
+    )
+    parser.add_argument(
         "--relays",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -883,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet=False,
         host=args.host,
         relays=args.relays,
+        history=not args.no_history,
     )
     stopping = False
 

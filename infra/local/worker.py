@@ -229,6 +229,8 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (30, _scheduled("retry_refunds")),
     (300, _scheduled("coupon_reminders")),
     (10, _scheduled("retry_events")),
+    (60, _scheduled("report_rollups")),
+    (3600, _scheduled("report_settle")),
 ]
 
 

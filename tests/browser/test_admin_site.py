@@ -370,7 +370,7 @@ def test_dashboard_counts_todays_paid_orders(site: Site):
     site.go(f"/?store={STORE}")
     orders = site.page.locator("[data-kpi=orders] .value")
     expect(orders).to_have_text(str(before["totals"]["orders"] + 1))
-    expect(site.page.locator("figure.chart svg")).to_be_visible()
+    expect(site.page.locator("[data-chart=sales] svg")).to_be_visible()
     site.shot("dashboard")
 
 

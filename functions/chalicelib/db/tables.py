@@ -15,6 +15,7 @@ from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
 from chalicelib.promotions.models import PROMOTION_MODELS
+from chalicelib.reports.models import REPORT_MODELS
 from chalicelib.stores.models import STORE_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -29,4 +30,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + EVENT_MODELS
     + AUDIT_MODELS
     + EXPORT_MODELS
+    + REPORT_MODELS
 )

@@ -24,7 +24,10 @@ from typing import Any, TypeVar
 from chalicelib.events.types import Event
 
 # Modules whose import registers subscribers (a feature that reacts to events adds its own).
-SUBSCRIBER_MODULES: tuple[str, ...] = ("chalicelib.coupons.subscribers",)
+SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "chalicelib.coupons.subscribers",
+    "chalicelib.reports.subscribers",
+)
 
 E = TypeVar("E", bound=Event)
 

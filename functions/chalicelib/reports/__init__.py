@@ -1,0 +1,1 @@
+"""Reports: daily rollups per (store, business day) and the sales report over a range."""

@@ -1,0 +1,138 @@
+"""The sales report: per-day series over a range, the previous period, by store, by
+category, top products, AOV, refund rate, print latency and missed prints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from chalicelib.kernel.schema import Out, Schema
+
+Day = Annotated[str, Meta(description="Business day (store time zone).", examples=["2026-11-24"])]
+
+
+class SalesQuery(Schema, kw_only=True):
+    from_: Annotated[
+        str | None, Meta(description="First day, YYYY-MM-DD (default: 29 days before `to`).")
+    ] = msgspec.field(name="from", default=None)
+    to: Annotated[str | None, Meta(description="Last day, YYYY-MM-DD (default: today).")] = None
+    store_id: Annotated[
+        str | None,
+        Meta(
+            description="Head office: one store or several, comma-separated (default: every "
+            "store). Store managers: their own store (the default)."
+        ),
+    ] = None
+    compare: Literal["previous"] | None = None  # also the period of the same length before
+
+    def store_ids(self) -> list[str] | None:
+        if not self.store_id:
+            return None
+        return [p.strip() for p in self.store_id.split(",") if p.strip()]
+
+
+class DayPoint(Out, kw_only=True):
+    date: Annotated[str, Meta(description="The day, or 'first..last' for a period's totals.")]
+    orders: int  # sales: paid, not cancelled
+    paid_fen: int
+    refunded_fen: int  # refunded so far on those sales
+    refund_orders: int  # sales with a refund
+    aov_fen: int  # paid_fen // orders
+    refund_rate: float  # refunded_fen / paid_fen, 4 decimals
+    printed: int  # paid orders whose first ticket printed
+    print_latency_p50_s: float | None  # payment -> first ticket, from the latency histogram
+    print_latency_p90_s: float | None
+    missed_prints: int  # paid orders whose first ticket was missed (漏单)
+
+
+class Period(Out, kw_only=True):
+    from_: Day = msgspec.field(name="from")
+    to: Day
+    days: list[DayPoint]
+    totals: DayPoint
+
+
+class StoreDay(Out, kw_only=True):
+    date: Day
+    orders: int
+    paid_fen: int
+
+
+class StoreSeries(Out, kw_only=True):
+    store_id: str
+    name: str
+    totals: DayPoint
+    days: list[StoreDay]
+
+
+class CategoryFigures(Out, kw_only=True):
+    category1: str
+    paid_fen: int
+    units: int
+
+
+class ProductFigures(Out, kw_only=True):
+    sku: str
+    name: str
+    units: int
+    paid_fen: int
+
+
+class SalesReport(Out, kw_only=True):
+    from_: Day = msgspec.field(name="from")
+    to: Day
+    store_ids: list[str]
+    totals: DayPoint
+    days: list[DayPoint]  # oldest first, one per day of the range
+    previous: Period | None  # with compare=previous: the same length just before
+    by_store: list[StoreSeries]
+    by_category: list[CategoryFigures]  # largest paid amount first
+    top_products: list[ProductFigures]  # the range's top 10 by paid amount
+    latency_bounds_s: list[float]  # the latency histogram's bucket bounds
+
+
+_POINT = {
+    "date": "2026-11-24",
+    "orders": 120,
+    "paid_fen": 830000,
+    "refunded_fen": 15900,
+    "refund_orders": 6,
+    "aov_fen": 6916,
+    "refund_rate": 0.0192,
+    "printed": 119,
+    "print_latency_p50_s": 3.2,
+    "print_latency_p90_s": 7.9,
+    "missed_prints": 1,
+}
+_TOTALS = {**_POINT, "date": "2026-11-24..2026-11-24"}
+EXAMPLES = {
+    "DayPoint": _POINT,
+    "SalesReport": {
+        "from": "2026-11-24",
+        "to": "2026-11-24",
+        "store_ids": ["sh-jingan"],
+        "totals": _TOTALS,
+        "days": [_POINT],
+        "previous": {
+            "from": "2026-11-23",
+            "to": "2026-11-23",
+            "days": [{**_POINT, "date": "2026-11-23", "orders": 101, "paid_fen": 690100}],
+            "totals": {**_POINT, "date": "2026-11-23..2026-11-23"},
+        },
+        "by_store": [
+            {
+                "store_id": "sh-jingan",
+                "name": "鲜到家 静安寺店",
+                "totals": _TOTALS,
+                "days": [{"date": "2026-11-24", "orders": 120, "paid_fen": 830000}],
+            }
+        ],
+        "by_category": [{"category1": "水果", "paid_fen": 210450, "units": 188}],
+        "top_products": [
+            {"sku": "100231", "name": "阳光玫瑰葡萄 500g", "units": 42, "paid_fen": 167580}
+        ],
+        "latency_bounds_s": [2, 5, 10, 20, 30, 60, 120, 300, 600],
+    },
+}
