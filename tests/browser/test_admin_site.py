@@ -43,13 +43,22 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = 30.0) -> An
     raise AssertionError(f"timed out waiting for {what}")
 
 
+_handed_out: dict[str, int] = {}
+
+
 def skus_in_stock(store: str, n: int) -> list[str]:
+    """``n`` SKUs the store had at least 20 of when seeded; each call hands out the next
+    ones (round robin), so the orders of a whole browser session do not all drain the
+    same few items of the one local stack they share."""
     active = {p["sku"] for p in demo_data.products() if p.get("active", True)}
-    return [
+    skus = [
         i["sku"]
         for i in demo_data.store_items()
         if i["store_id"] == store and i["on_sale"] and i["stock"] >= 20 and i["sku"] in active
-    ][:n]
+    ]
+    start = _handed_out.get(store, 0)
+    _handed_out[store] = start + n
+    return [skus[(start + k) % len(skus)] for k in range(n)]
 
 
 def paid_order(stack: LocalStack, lines: list[tuple[str, int]]) -> dict[str, Any]:
