@@ -189,10 +189,11 @@ class OrderDetailModel(Model):
     subtotal_fen = NumberAttribute()
     discount_fen = NumberAttribute(default=0)
     delivery_fee_fen = NumberAttribute(default=0)
-    # SHA-256 of the placing request's body: a retry with the order's Idempotency-Key
-    # (the order id is derived from it) gets the order only with the same body.
-    # None on orders placed before (their key's record is in idempotency_keys).
-    request_hash = UnicodeAttribute(null=True)
+    # The placing request body's hash (orders/service.py ``_detail_hash``, short: the
+    # detail's size is its write cost): a retry with the order's Idempotency-Key (the
+    # order id is derived from it) gets the order only with the same body. None on
+    # orders placed before (their key's record is in idempotency_keys).
+    request_hash = UnicodeAttribute(null=True, attr_name="rh")
 
 
 # The head's attributes that live in the detail item, read through the head once the

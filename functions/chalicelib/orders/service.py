@@ -10,6 +10,7 @@ coupons for the customer (no ``coupon_ids``) adds one Query of the wallet.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -279,6 +280,12 @@ def _request_hash(body: s.PlaceOrder) -> str:
     return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
 
 
+def _detail_hash(request_hash: str) -> str:
+    """``request_hash`` as stored on the order detail: its first 128 bits in base64
+    (22 characters, not 64: the detail's size is its write cost)."""
+    return base64.urlsafe_b64encode(bytes.fromhex(request_hash[:32])).decode().rstrip("=")
+
+
 def place(
     principal: Principal, idempotency_key: str | None, body: s.PlaceOrder
 ) -> tuple[s.Order, bool]:
@@ -351,7 +358,7 @@ def _answer(principal: Principal, order: OrderModel, request_hash: str | None) -
     placed with the same body (``request_hash`` None: already checked). Another
     customer's order (a colliding or forged key) is never shown, nor named."""
     if order.customer_id != principal.subject or (
-        request_hash is not None and order.detail.request_hash != request_hash
+        request_hash is not None and order.detail.request_hash != _detail_hash(request_hash)
     ):
         raise _key_reused()
     return view(order, Principal(order.customer_id, CUSTOMER))
@@ -552,7 +559,7 @@ def _build_order(
             lng=body.address.lng,
         ),
         remark=body.remark,
-        request_hash=request_hash,
+        request_hash=_detail_hash(request_hash),
         lines=[
             OrderLineAttribute(
                 sku=pl.line.sku,
