@@ -189,6 +189,11 @@ class OrderDetailModel(Model):
     subtotal_fen = NumberAttribute()
     discount_fen = NumberAttribute(default=0)
     delivery_fee_fen = NumberAttribute(default=0)
+    # The placing request body's hash (orders/service.py ``_detail_hash``, short: the
+    # detail's size is its write cost): a retry with the order's Idempotency-Key (the
+    # order id is derived from it) gets the order only with the same body. None on
+    # orders placed before (their key's record is in idempotency_keys).
+    request_hash = UnicodeAttribute(null=True, attr_name="rh")
 
 
 # The head's attributes that live in the detail item, read through the head once the
@@ -320,7 +325,10 @@ def line_path(index: int) -> Any:
 
 
 class IdempotencyModel(Model):
-    """An Idempotency-Key a customer used, and the order it created (kept 24 h)."""
+    """An Idempotency-Key a customer used, and what it created (kept 24 h): a return
+    (orders/returns.py). Placing an order no longer writes one (the order's id is derived
+    from the key, orders/service.py); place records written before are read until they
+    expire."""
 
     Meta = _meta("idempotency_keys")
 

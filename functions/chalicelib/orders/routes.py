@@ -63,7 +63,9 @@ def quote(body: s.QuoteRequest, principal: Principal) -> s.Quote:
 def place(body: s.PlaceOrder, principal: Principal) -> Response:
     """Header ``Idempotency-Key`` (8-64 characters, e.g. a UUID) is required: retrying with
     the same key and body returns the same order (200, header ``Idempotent-Replayed:
-    true``); the same key with another body is 422. Stock is reserved when the order is
+    true``); the same key with another body is 422. The order's id is derived from the
+    customer and the key on the UTC day it is placed: a retry the same day (or up to 10
+    minutes past UTC midnight) finds it. Stock is reserved when the order is
     placed; an order not paid within 15 minutes expires and gives it back.
 
     Coupons and promotions: send ``coupon_ids`` as the quote's ``applied_coupon_ids``.

@@ -2,23 +2,25 @@
 
 Placing an order costs two AWS calls: one BatchGetItem (store, prices and stock,
 products, the chosen coupons, flash-sale counters) and one TransactWriteItems
-(idempotency key, order, a conditional stock decrement per line, then the coupons,
-campaign budgets and flash-sale units it takes; checkout/service.py). Choosing the best
+(order, a conditional stock decrement per line, then the coupons, campaign budgets and
+flash-sale units it takes; checkout/service.py). The order is its own idempotency record:
+its id is derived from the customer and the Idempotency-Key (``_order_ids``). Choosing the best
 coupons for the customer (no ``coupon_ids``) adds one Query of the wallet.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
 import secrets
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, QueryError
+from pynamodb.exceptions import QueryError
 from pynamodb.pagination import ResultIterator
 
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
@@ -27,7 +29,7 @@ from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, PricedLine
 from chalicelib.checkout.promotion_engine import Checkout
 from chalicelib.db import transitions
-from chalicelib.db.transactions import TransactionCancelled, Tx, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock, config, cursors, geo, hours
 from chalicelib.kernel.errors import (
     BadRequest,
@@ -249,15 +251,39 @@ def quote(principal: Principal, body: s.QuoteRequest) -> s.Quote:
 # --- place ----------------------------------------------------------------------------
 
 
-def _new_order_id() -> str:
-    """Date plus 8 unambiguous characters, e.g. 261124K7QX3M9P: the order code on the ticket."""
-    return clock.now().strftime("%y%m%d") + "".join(
-        secrets.choice(_CODE_ALPHABET) for _ in range(8)
-    )
+# A retry that crosses UTC midnight derives another id: in the first minutes of a day the
+# placing transaction also checks that yesterday's id is free (and replays it if not).
+MIDNIGHT_GRACE = timedelta(minutes=10)
+
+
+def _order_code(key: str) -> str:
+    """8 characters of ``_CODE_ALPHABET`` from a SHA-256 of ``key`` ("<subject>#<key>"):
+    40 bits, as many as the random codes before."""
+    n = int.from_bytes(hashlib.sha256(key.encode()).digest()[:5], "big")
+    return "".join(_CODE_ALPHABET[(n >> shift) & 31] for shift in range(35, -1, -5))
+
+
+def _order_ids(key: str) -> list[str]:
+    """The id of the order ``key`` places today (UTC yymmdd + ``_order_code``, e.g.
+    261124K7QX3M9P, the order code on the ticket), then, in the first ``MIDNIGHT_GRACE``
+    of a UTC day, the id it would have had yesterday. The same key the same day names the
+    same order: the order's conditional put is the idempotency check."""
+    now = clock.now().astimezone(UTC)
+    code = _order_code(key)
+    ids = [now.strftime("%y%m%d") + code]
+    if now - datetime.combine(now.date(), datetime.min.time(), UTC) < MIDNIGHT_GRACE:
+        ids.append((now - timedelta(days=1)).strftime("%y%m%d") + code)
+    return ids
 
 
 def _request_hash(body: s.PlaceOrder) -> str:
     return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+
+
+def _detail_hash(request_hash: str) -> str:
+    """``request_hash`` as stored on the order detail: its first 128 bits in base64
+    (22 characters, not 64: the detail's size is its write cost)."""
+    return base64.urlsafe_b64encode(bytes.fromhex(request_hash[:32])).decode().rstrip("=")
 
 
 def place(
@@ -282,9 +308,10 @@ def place(
         # A retry of an order that was placed meets its own effects (the coupon locked,
         # the stock taken): answer with that order, not with the refusal. Only refusals
         # pay for this read.
-        if _idempotency_record(key) is None:
+        earlier = _placed_before(principal, key, request_hash)
+        if earlier is None:
             raise
-        order, created = _replay(key, request_hash), False
+        order, created = earlier, False
     return _with_payment_sheet(order), created
 
 
@@ -305,11 +332,44 @@ def _with_payment_sheet(order: s.Order) -> s.Order:
     return msgspec.structs.replace(order, payment=sheet)
 
 
-def _idempotency_record(key: str) -> IdempotencyModel | None:
-    try:
-        return IdempotencyModel.get(key, consistent_read=True)
-    except DoesNotExist:
-        return None
+def _placed_before(principal: Principal, key: str, request_hash: str) -> s.Order | None:
+    """The order an earlier request with this key placed, if any (422 if it was placed
+    with another body or is not this customer's): one BatchGetItem of the derived ids'
+    heads and details and of the key's record in the old idempotency_keys table."""
+    ids = _order_ids(key)
+    keys = [{"order_id": order_id} for order_id in ids]
+    got = batch_get({OrderModel: keys, OrderDetailModel: keys, IdempotencyModel: [{"key": key}]})
+    details = {d.order_id: d for d in got[OrderDetailModel]}
+    heads = {o.order_id: o for o in got[OrderModel] if o.order_id in details}
+    for order_id in ids:
+        if order_id in heads:
+            return _answer(principal, heads[order_id].attach(details[order_id]), request_hash)
+    # Orders placed before the order became its own record (the key's record lives 24 h).
+    # TODO(next release): drop this read with the idempotency_keys table's place records.
+    for idem in got[IdempotencyModel]:
+        if idem.request_hash != request_hash:
+            raise _key_reused()
+        return _answer(principal, order_flow.get(idem.order_id), None)
+    return None
+
+
+def _answer(principal: Principal, order: OrderModel, request_hash: str | None) -> s.Order:
+    """The order a retry is answered with: 422 unless it is this customer's and was
+    placed with the same body (``request_hash`` None: already checked). Another
+    customer's order (a colliding or forged key) is never shown, nor named."""
+    if order.customer_id != principal.subject or (
+        request_hash is not None and order.detail.request_hash != _detail_hash(request_hash)
+    ):
+        raise _key_reused()
+    return view(order, Principal(order.customer_id, CUSTOMER))
+
+
+def _key_reused() -> ValidationFailed:
+    return ValidationFailed(
+        "This Idempotency-Key was used for a different order; use a new key for a new order.",
+        code="idempotency_key_reused",
+        details=[field_error("Idempotency-Key", "used with another body")],
+    )
 
 
 def _place_new(
@@ -332,20 +392,20 @@ def _place_new(
                 "minimum_order_fen": priced.minimum_order_fen,
             },
         )
-    order_id = _new_order_id()
+    order_id, *earlier_ids = _order_ids(key)
     avoid: dict[str, set[int]] = {}
     for _attempt in range(3):  # another shard when the one chosen ran dry meanwhile
         takes = checkout.takes(principal.subject, order_id, co, loaded, avoid)
         checkout.check_size(len(priced.lines), takes)
-        order = _build_order(principal, body, store, co, takes, order_id)
+        order = _build_order(principal, body, store, co, takes, order_id, request_hash)
         try:
-            _place(key, request_hash, order, body.store_id, priced.lines, takes)
+            _place(order, earlier_ids, body.store_id, priced.lines, takes)
         except _ShardEmpty as empty:
             avoid.setdefault(empty.promotion_id, set()).add(empty.shard)
             loaded.shards_left.get(empty.promotion_id, {}).pop(empty.shard, None)
             continue
-        except _Replay:
-            return _replay(key, request_hash), False
+        except _Replay as replay:
+            return _replay(principal, replay.order_id, request_hash), False
         return view(order, principal), True
     raise ServiceUnavailable(
         "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
@@ -374,7 +434,11 @@ def _check_expected_total(body: s.PlaceOrder, co: Checkout) -> None:
 
 
 class _Replay(Exception):
-    """The Idempotency-Key was used before (or is being used right now)."""
+    """The Idempotency-Key was used before (or is being used right now): the order
+    ``order_id`` exists (or is being written)."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
 
 
 class _ShardEmpty(Exception):
@@ -383,26 +447,26 @@ class _ShardEmpty(Exception):
 
 
 def _place(
-    key: str,
-    request_hash: str,
     order: OrderModel,
+    earlier_ids: list[str],
     store_id: str,
     priced_lines: list[PricedLine],
     takes: checkout.Takes,
 ) -> None:
-    """One transaction: key, order, stock per line, then what ``takes`` holds."""
-    idem = IdempotencyModel(
-        key,
-        request_hash=request_hash,
-        order_id=order.order_id,
-        created_at=order.created_at,
-        expires_at=timedelta(hours=24),
-    )
+    """One transaction: the order (its id the idempotency check), a check that none of
+    ``earlier_ids`` exists (a retry crossing midnight), stock per line, then what
+    ``takes`` holds."""
 
     def build(tx: Tx) -> None:
-        tx.save(idem, condition=IdempotencyModel.key.does_not_exist(), label="key")
         tx.save(order, condition=OrderModel.order_id.does_not_exist(), label="order")
         tx.save(order.detail, condition=OrderDetailModel.order_id.does_not_exist(), label="detail")
+        for i, earlier in enumerate(earlier_ids):
+            tx.condition_check(
+                OrderModel,
+                earlier,
+                condition=OrderModel.order_id.does_not_exist(),
+                label=f"earlier:{i}",
+            )
         for pl in priced_lines:
             tx.update(
                 StoreItemModel(store_id, pl.line.sku),
@@ -415,8 +479,11 @@ def _place(
     try:
         transact(build)
     except TransactionCancelled as exc:
-        if exc.code_of("key") in ("ConditionalCheckFailed", "TransactionConflict"):
-            raise _Replay() from None
+        taken = [order.order_id, order.order_id, *earlier_ids]
+        labels = ["order", "detail", *(f"earlier:{i}" for i in range(len(earlier_ids)))]
+        for label, order_id in zip(labels, taken, strict=True):
+            if exc.code_of(label) in ("ConditionalCheckFailed", "TransactionConflict"):
+                raise _Replay(order_id) from None
         # Priced lines keep the order of the request's items, so i names items[i].
         short = [
             (i, pl.line)
@@ -451,24 +518,16 @@ def _place(
         raise Conflict(message, code=code, details={"id": ident}) from None
 
 
-def _replay(key: str, request_hash: str) -> s.Order:
-    """The order an earlier request with this key created (waiting briefly for a racing
+def _replay(principal: Principal, order_id: str, request_hash: str) -> s.Order:
+    """The order an earlier request with this key placed (waiting briefly for a racing
     request with the same key to commit)."""
     for attempt in range(20):
         try:
-            idem = IdempotencyModel.get(key, consistent_read=True)
-        except DoesNotExist:
+            order = order_flow.get(order_id)
+        except NotFound:
             time.sleep(0.02 * (attempt + 1))  # the other request's transaction is in flight
             continue
-        if idem.request_hash != request_hash:
-            raise ValidationFailed(
-                "This Idempotency-Key was used for a different order; "
-                "use a new key for a new order.",
-                code="idempotency_key_reused",
-                details=[field_error("Idempotency-Key", "used with another body")],
-            )
-        order = order_flow.get(idem.order_id)
-        return view(order, Principal(order.customer_id, CUSTOMER))
+        return _answer(principal, order, request_hash)
     raise Conflict(
         "Another request with this Idempotency-Key is still running; retry shortly.",
         code="idempotency_in_progress",
@@ -482,6 +541,7 @@ def _build_order(
     co: Checkout,
     takes: checkout.Takes,
     order_id: str,
+    request_hash: str,
 ) -> OrderModel:
     priced = co.priced
     now = clock.now()
@@ -499,6 +559,7 @@ def _build_order(
             lng=body.address.lng,
         ),
         remark=body.remark,
+        request_hash=_detail_hash(request_hash),
         lines=[
             OrderLineAttribute(
                 sku=pl.line.sku,
