@@ -26,6 +26,7 @@ from chalicelib.printing import relay_routes as relays
 from chalicelib.printing import routes as print_jobs
 from chalicelib.promotions import routes as promotions
 from chalicelib.reports import routes as reports
+from chalicelib.search import routes as search
 from chalicelib.stores import routes as stores
 
 app = Chalice(app_name="daojia")
@@ -51,6 +52,7 @@ AREAS = (
     events,
     audit,
     exports,
+    search,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

@@ -58,6 +58,9 @@ function renderShell() {
   langButton.textContent = t(`lang.switch.${other}`);
   langButton.setAttribute("lang", other);
   if (!signedIn) return;
+  const box = document.getElementById("search-q");
+  box.placeholder = t("search.placeholder");
+  if (document.activeElement !== box) box.value = parseHash().page?.id === "search" ? parseHash().query.q || "" : "";
   const staff = session.session().staff;
   document.getElementById("who").textContent = t("shell.who", {
     name: staff.display_name,
@@ -195,6 +198,12 @@ async function boot() {
   watchExpiry();
   window.addEventListener("daojia:signed-in", watchExpiry);
   document.getElementById("signout").addEventListener("click", () => signOut());
+  // The shell's search box: any page, Enter opens the results (pages/search.js).
+  document.getElementById("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = document.getElementById("search-q").value.trim();
+    if (q) navigate("/search", { q });
+  });
   document.getElementById("lang").addEventListener("click", async () => {
     const other = LANGUAGES.find((l) => l !== currentLanguage());
     await loadLanguage(other);

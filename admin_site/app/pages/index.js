@@ -16,6 +16,7 @@ import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
 import promotions from "./promotions.js";
+import search from "./search.js";
 import signin from "./signin.js";
 import staff from "./staff.js";
 import storeEdit from "./store_edit.js";
@@ -35,5 +36,6 @@ export const PAGES = [
   wallet,
   promotions,
   audit,
+  search,
   signin,
 ];
