@@ -91,7 +91,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("hq-admin")
     assert site.nav_labels() == [
         *("概览", "订单", "打印监控", "门店", "商品与库存", "员工账号"),
-        *("优惠券", "会员券包", "促销活动"),
+        *("优惠券", "会员券包", "促销活动", "审计日志"),
     ]
     site.go("/stores")
     rows = site.page.locator("main tbody tr")
@@ -103,14 +103,16 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
 
     site.page.get_by_role("button", name="退出登录").click()
     site.sign_in("sh-jingan-manager")
-    assert site.nav_labels() == ["概览", "订单", "打印监控", "门店", "商品与库存", "员工账号"]
+    assert site.nav_labels() == [
+        *("概览", "订单", "打印监控", "门店", "商品与库存", "员工账号", "审计日志")
+    ]
     site.go("/stores")
     expect(site.page.locator("main tbody tr")).to_have_count(1)
     expect(site.page.locator("main tbody")).to_contain_text("静安寺店")
     expect(site.page.get_by_role("button", name="新建门店")).to_have_count(0)
     site.go("/catalogue")
     expect(site.page.get_by_role("heading", name="ERP 导入")).to_have_count(0)
-    expect(site.page.get_by_label("门店")).to_be_disabled()
+    expect(site.page.get_by_label("门店", exact=True)).to_be_disabled()
     site.go("/staff")
     expect(site.page.locator("main tbody")).to_contain_text("sh-jingan-staff")
     expect(site.page.get_by_role("button", name="新建账号")).to_have_count(0)
@@ -359,7 +361,7 @@ def test_switching_to_english_and_back(site: Site):
     expect(page.locator("#nav")).to_contain_text("Orders")
     assert site.nav_labels() == [
         *("Dashboard", "Orders", "Print monitor", "Stores", "Catalogue & stock", "Staff"),
-        *("Coupons", "Customer wallets", "Promotions"),
+        *("Coupons", "Customer wallets", "Promotions", "Audit log"),
     ]
     assert page.evaluate("document.documentElement.lang") == "en"
     site.go("/print")
