@@ -13,8 +13,9 @@ details").
 Scans the orders table for heads that still hold ``lines`` and, for each, in one
 transaction writes its detail and removes the moved attributes from the head, on
 condition that the head's version is the one read (an order that changed meanwhile is
-read again); running it twice changes nothing. History entries need no migration (the
-code reads both their forms).
+read again); running it twice changes nothing. The detail is written through the model
+(OrderDetailModel), under its short stored names: the head's long names, its line maps'
+too, are renamed. History entries need no migration (the code reads both their forms).
 """
 
 from __future__ import annotations
@@ -29,19 +30,52 @@ ATTEMPTS = 5  # per order: each failed condition means the order changed meanwhi
 
 
 def moved_attributes() -> list[str]:
-    """The stored names of what the detail holds (its key aside)."""
+    """The names under which a head stored before the split holds what the detail holds
+    (its key aside): the model's Python names, which were the stored names then (the
+    detail stores them under short names)."""
     from chalicelib.orders.models import OrderDetailModel
 
-    return sorted(
-        a.attr_name for name, a in OrderDetailModel.get_attributes().items() if name != "order_id"
-    )
+    return sorted(name for name in OrderDetailModel.get_attributes() if name != "order_id")
+
+
+def _map_renamed(cls: Any, value: dict[str, Any]) -> dict[str, Any]:
+    """A map stored with the long (Python) names of ``cls``'s attributes, under their
+    stored names."""
+    if "M" not in value:
+        return value  # NULL
+    names = {name: a.attr_name for name, a in cls.get_attributes().items()}
+    return {"M": {names.get(k, k): v for k, v in value["M"].items()}}
+
+
+def _renamed(attr: Any, value: dict[str, Any]) -> dict[str, Any]:
+    from pynamodb.attributes import ListAttribute, MapAttribute
+
+    element = getattr(attr, "element_type", None)
+    if isinstance(attr, ListAttribute) and element and issubclass(element, MapAttribute):
+        return {"L": [_map_renamed(element, v) for v in value.get("L", [])]}
+    if isinstance(attr, MapAttribute) and type(attr) is not MapAttribute:
+        return _map_renamed(type(attr), value)
+    return value
+
+
+def detail_item(head: dict[str, Any]) -> dict[str, Any]:
+    """The detail of a head stored before the split, written through the model: under
+    the model's stored names (short, the maps' too), as the code writes it now."""
+    from chalicelib.orders.models import OrderDetailModel
+
+    attributes = OrderDetailModel.get_attributes()
+    raw = {"order_id": head["order_id"]}
+    for name in moved_attributes():
+        if name in head:
+            raw[attributes[name].attr_name] = _renamed(attributes[name], head[name])
+    return OrderDetailModel.from_raw_data(raw).serialize()
 
 
 def _move_one(ddb: Any, orders: str, details: str, item: dict[str, Any]) -> bool:
     """One transaction: the detail written, the head trimmed, if the head is as read.
     False when it was not (the caller reads it again)."""
     moved = [name for name in moved_attributes() if name in item]
-    detail = {"order_id": item["order_id"], **{name: item[name] for name in moved}}
+    detail = detail_item(item)
     names = {f"#a{i}": name for i, name in enumerate(moved)}
     names["#v"] = "version"
     if "version" in item:

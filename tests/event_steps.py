@@ -1,7 +1,8 @@
 """Driving the domain events' streams in tests, as Lambda (and the local worker) do:
 read the orders, refunds and customers streams of the current moto and hand every record
 to the events dispatcher. Records already handled are read again (from the stream's
-start) and skipped by their delivery markers, as a redelivery is."""
+start) and skipped by their delivery markers, or run again (subscribers declared
+idempotent write no done marker), as a redelivery is."""
 
 from __future__ import annotations
 

@@ -143,10 +143,11 @@ def test_placing_locks_the_coupon_payment_uses_it_and_it_cannot_be_used_twice(
     assert deliver_events() >= 1
     assert coupon_state(cid) == "used"
     assert int(CouponTemplateModel.get(t["template_id"]).used_count) == 1
-    # A redelivery, or the subscriber run again past its marker, uses nothing twice.
+    # A redelivery (mark_used is idempotent: no done marker, it runs again), or the
+    # subscriber called directly, uses nothing twice.
     from chalicelib.coupons.repo import mark_used
 
-    assert deliver_events() == 0 and mark_used(order["order_id"], [cid]) == 0
+    assert deliver_events() >= 1 and mark_used(order["order_id"], [cid]) == 0
     assert int(CouponTemplateModel.get(t["template_id"]).used_count) == 1
 
 

@@ -15,6 +15,7 @@ from chalicelib.events import dispatch
 from chalicelib.events import registry as reg
 from chalicelib.events import types as t
 from chalicelib.events.models import DeliveryModel
+from chalicelib.reports.models import ReportOrderModel
 
 from tests.api.test_checkout import after_payment_gift, gift_of, pay
 from tests.api.test_orders_api import cart, place
@@ -55,13 +56,21 @@ def test_a_duplicate_delivery_of_order_paid_gives_one_coupon(api, catalogue, tok
     # order.paid's subscribers: the gift and the reports' lines (and coupons.mark_used,
     # for orders with coupons)
     assert dispatch.handle_stream_records("orders", records) == 2
-    # The batch again (a stream retry), the whole stream again, the event itself again.
-    assert dispatch.handle_stream_records("orders", records) == 0
-    assert deliver_events() == 0
+    # Both are idempotent: no done marker was written (a write per event saved) ...
+    assert DeliveryModel.count() == 0
+    lines = ReportOrderModel.get(order_id).lines
+    assert lines and lines.startswith("100:3:")
+    # ... so the batch again (a stream retry), the whole stream again, the event itself
+    # again run them again, with no second effect.
+    assert dispatch.handle_stream_records("orders", records) == 2
+    assert deliver_events() == 2
     (paid,) = events_in("orders", records)
     assert [(x.sku, x.qty) for x in paid.lines] == [("100", 3)]  # from the order's detail
-    assert dispatch.deliver(paid, reg.loaded()) == 0
+    assert dispatch.deliver(paid, reg.loaded()) == 2
     assert gifts() == [gift_of(t_, order_id)]
+    assert CouponModel.get(gift_of(t_, order_id)).state == "available"
+    assert ReportOrderModel.get(order_id).lines == lines
+    assert DeliveryModel.count() == 0
 
 
 def test_two_deliveries_of_one_event_at_once_give_one_coupon(api, catalogue, tokens_):
@@ -99,10 +108,11 @@ def paid_event(n: int) -> t.OrderPaid:
     )
 
 
-@pytest.fixture
-def flaky(monkeypatch):
+@pytest.fixture(params=[False, True], ids=["marked", "idempotent"])
+def flaky(monkeypatch, request):
     """A registry of two subscribers of order.paid: one that fails while ``broken`` is
-    set, one that records what it saw."""
+    set (declared idempotent or not: failures are handled alike), one that records what
+    it saw (not idempotent: it keeps its done marker)."""
     registry = reg.Registry()
     state = {"broken": True, "flaky_calls": 0, "seen": []}
 
@@ -111,7 +121,7 @@ def flaky(monkeypatch):
         if state["broken"]:
             raise RuntimeError("points service unavailable")
 
-    registry.add(t.OrderPaid, "test.flaky", fails)
+    registry.add(t.OrderPaid, "test.flaky", fails, idempotent=request.param)
     registry.add(t.OrderPaid, "test.recorder", lambda e: state["seen"].append(e.event_id))
     monkeypatch.setattr(reg, "REGISTRY", registry)
     return state
@@ -128,6 +138,7 @@ def test_a_failing_subscriber_is_retried_then_parked_and_never_holds_up_the_othe
     assert dispatch.deliver(paid_event(1), registry) == 1  # the recorder ran
     assert dispatch.deliver(paid_event(2), registry) == 1  # the next event too
     assert flaky["seen"] == ["order.paid:O1", "order.paid:O2"]
+    assert marker("order.paid:O1", "test.recorder").status == "done"
     first = marker("order.paid:O1")
     assert (first.status, first.attempts, first.retry) == ("failed", 1, "due")
     assert "points service unavailable" in first.last_error
@@ -282,3 +293,27 @@ def test_paid_and_completed_events_carry_the_lines_read_from_the_order_detail(ap
     ]
     assert completed.refunded_fen == completed.lines[0].refunded_fen > 0
     assert completed.order_id == order_id
+
+
+def test_an_idempotent_subscriber_writes_no_done_marker_and_runs_again_on_redelivery(
+    aws, monkeypatch
+):
+    registry = reg.Registry()
+    runs: list[str] = []
+    registry.add(t.OrderPaid, "test.idempotent", lambda e: runs.append("idem"), idempotent=True)
+    registry.add(t.OrderPaid, "test.marked", lambda e: runs.append("marked"))
+    assert dispatch.deliver(paid_event(5), registry) == 2
+    assert marker("order.paid:O5", "test.marked").status == "done"
+    assert DeliveryModel.count() == 1  # the idempotent one left none
+    assert dispatch.deliver(paid_event(5), registry) == 1  # the redelivery
+    assert runs == ["idem", "marked", "idem"]
+    assert DeliveryModel.count() == 1
+
+
+def test_a_failed_idempotent_subscriber_is_skipped_on_redelivery_while_retried(aws, flaky):
+    """The failed marker is still read: the retry job owns the delivery, a redelivery of
+    the event does not run it (nor twice at once with the retry)."""
+    registry = reg.loaded()
+    dispatch.deliver(paid_event(6), registry)
+    assert dispatch.deliver(paid_event(6), registry) == 0
+    assert flaky["flaky_calls"] == 1

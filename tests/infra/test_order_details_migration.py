@@ -114,6 +114,35 @@ def test_every_order_stored_as_one_item_is_split_once_and_reads_as_before(aws):
     assert mig.migrate(ddb, heads, details) == 0  # a second run changes nothing
 
 
+def test_the_detail_is_written_through_the_model_under_its_short_names(aws):
+    """The head's long names (its line maps' too) become the detail's stored names, as
+    placing writes them now: the events' raw reading and the size budget rely on it."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    heads, details = tables()
+    ddb.put_item(TableName=heads, Item=legacy("O-1"))
+    assert mig.migrate(ddb, heads, details) == 1
+    stored = ddb.get_item(TableName=details, Key={"order_id": {"S": "O-1"}})["Item"]
+    written = OrderDetailModel.get("O-1").serialize()  # as the model would write it
+    assert stored == written
+    assert set(stored) == {
+        "order_id",
+        "ad",
+        "rm",
+        "ln",
+        "ds",
+        "cu",
+        "fu",
+        "bu",
+        "fw",
+        "st",
+        "dc",
+        "fee",
+    }
+    (line,) = stored["ln"]["L"]
+    assert line["M"]["up"] == {"N": "1290"} and line["M"]["pq"] == {"N": "1"}
+    assert "unit_price_fen" not in line["M"] and stored["ad"]["M"]["n"] == {"S": "王"}
+
+
 def test_an_order_that_changes_during_the_migration_is_read_again(aws, monkeypatch):
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     heads, details = tables()

@@ -279,15 +279,59 @@ def split_order(status: str, **over: Any) -> dict[str, Any]:
     return image
 
 
+def stored_detail() -> dict[str, Any]:
+    """A detail as the handler reads it: written through the model (its short stored
+    names), plain values."""
+    from chalicelib.orders.models import CouponUseAttribute, OrderDetailModel, OrderLineAttribute
+
+    detail = OrderDetailModel(
+        "O1",
+        lines=[
+            OrderLineAttribute(
+                name="橙",
+                unit="个",
+                category1="水果",
+                category2="柑橘",
+                unit_price_fen=1000,
+                amount_fen=3000,
+                discount_fen=300,
+                **LINE,
+            )
+        ],
+        coupon_uses=[
+            CouponUseAttribute(
+                coupon_id="tpl-5off:claim:r-1",
+                template_id="tpl-5off",
+                kind="amount_off",
+                discount_fen=300,
+            )
+        ],
+        subtotal_fen=3000,
+    )
+    return {k: r.plain(v) for k, v in detail.serialize().items()}
+
+
+def test_the_stored_names_read_raw_are_the_models():
+    from chalicelib.orders.models import CouponUseAttribute, OrderDetailModel, OrderLineAttribute
+
+    stored = {
+        name: a.attr_name
+        for cls in (OrderDetailModel, OrderLineAttribute, CouponUseAttribute)
+        for name, a in cls.get_attributes().items()
+    }
+    assert {name: stored[name] for name in r.DETAIL_NAMES} == r.DETAIL_NAMES
+
+
 def test_an_order_event_takes_its_lines_from_the_detail_the_handler_passes_in():
     paid = split_order("paid", paid_fen=2700, history=["1796342400|pay||paid|payment-provider|y|"])
     rec = record("MODIFY", paid, split_order("awaiting_payment"))
     rec["dynamodb"]["Keys"] = {"order_id": {"S": "O1"}}
     assert r.detail_ids("orders", [rec]) == ["O1"]
     assert r.detail_ids("refunds", [rec]) == []
-    details = {"O1": {"order_id": "O1", "lines": [dict(LINE, name="橙")]}}
+    details = {"O1": stored_detail()}
     (event,) = r.events_of("orders", rec, details)
     assert event.lines == [t.OrderLine(**LINE)]
+    assert event.coupon_ids == ["tpl-5off:claim:r-1"]
     assert event.occurred_at == "2026-12-04T00:00:00Z"  # the compact entry's time
     with pytest.raises(LookupError):  # no detail and no lines: never an event without lines
         r.events_of("orders", rec)

@@ -38,6 +38,8 @@ def completed_head() -> OrderModel:
         fulfilment="delivery",
         status="completed",
         store_queue="sh-xuhui#completed",
+        paid_queue="sh-xuhui#open",
+        request_hash="Yf3kq0Zb8cXvP1sLw2mN4g",  # 22 characters: orders/service.py _stored_hash
         store_day="sh-xuhui#2026-12-05",
         total_fen=123456,
         paid_fen=123456,

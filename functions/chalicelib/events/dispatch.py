@@ -6,7 +6,10 @@ For each event and each of its subscribers:
 1. a delivery marker (events/models.py) for (event_id, subscriber) already exists: skip
    (done: it ran; failed or parked: the retry job or head office owns it). All of an
    event's markers are read in one BatchGetItem;
-2. call the subscriber; it returns: write the ``done`` marker;
+2. call the subscriber; it returns: write the ``done`` marker, unless the subscriber is
+   declared ``idempotent`` and had no marker (a first success: nothing to record, a
+   redelivery runs it again harmlessly; a retried failure still becomes ``done``, which
+   takes it off the retry index and head office's list);
 3. it raises: write a ``failed`` marker with the event, the error and the attempt count,
    due again after EVENT_RETRY_BASE_S (doubling); the retry job (``retry_due``) tries it
    again; at EVENT_MAX_ATTEMPTS it is ``parked`` on head office's list
@@ -21,7 +24,8 @@ retries the batch, the markers making that harmless) only when the markers thems
 cannot be written.
 
 A subscriber that succeeded but whose done marker was not written (the process died in
-between) runs again on the redelivery: subscribers are idempotent per event.
+between, or it is declared idempotent and none is written) runs again on the redelivery:
+subscribers are idempotent per event.
 """
 
 from __future__ import annotations
@@ -110,20 +114,21 @@ def deliver(event: t.Event, registry: reg.Registry) -> int:
     ok = 0
     for sub in subs:
         if ids[sub.name] not in seen:
-            ok += _attempt(sub.name, sub.handle, event, attempts=0, status=None)
+            ok += _attempt(sub, event, attempts=0, status=None)
     return ok
 
 
-def _attempt(name: str, handle: Any, event: t.Event, *, attempts: int, status: str | None) -> bool:
+def _attempt(sub: reg.Subscriber, event: t.Event, *, attempts: int, status: str | None) -> bool:
     """Run one attempt and record its outcome. ``attempts``/``status``: the marker as
     read (0/None: none yet)."""
     try:
-        handle(event)
+        sub.handle(event)
     except Exception as exc:
-        log.exception("subscriber %s failed on %s", name, event.event_id)
-        _record_failure(name, event, attempts, status, exc)
+        log.exception("subscriber %s failed on %s", sub.name, event.event_id)
+        _record_failure(sub.name, event, attempts, status, exc)
         return False
-    _record_done(name, event)
+    if status is not None or not sub.idempotent:
+        _record_done(sub.name, event)
     return True
 
 
@@ -246,9 +251,7 @@ def _retry(marker: DeliveryModel, registry: reg.Registry) -> bool:
     sub = registry.by_name.get(marker.subscriber)
     if sub is None:
         return _missing_subscriber(marker, event)
-    return _attempt(
-        sub.name, sub.handle, event, attempts=int(marker.attempts or 0), status=marker.status
-    )
+    return _attempt(sub, event, attempts=int(marker.attempts or 0), status=marker.status)
 
 
 def _missing_subscriber(marker: DeliveryModel, event: t.Event) -> bool:

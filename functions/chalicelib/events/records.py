@@ -38,6 +38,21 @@ STREAM_VIEWS: dict[str, str] = {
 # orders stream's images: the handler reads the details of a batch's order events that
 # carry lines (``detail_ids``) and passes them in (``details``: order id -> plain image).
 DETAIL_TABLE = "order_details"
+# The stored names (orders/models.py, ``attr_name``) this module reads raw: a detail's
+# lines and coupon uses under short names; an order stored before the split (not yet
+# migrated) has them in its head under the long ones. tests/unit/test_event_records.py
+# checks these against the model.
+DETAIL_NAMES = {
+    "lines": "ln",
+    "coupon_uses": "cu",
+    "sku": "s",
+    "qty": "q",
+    "paid_fen": "p",
+    "refunded_units": "ru",
+    "refunded_fen": "rf",
+    "coupon_id": "c",
+}
+HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 EVENTS_WITH_LINES = ("paid", "completed")
 ORDER_STATUS_EVENTS = {
     "paid": t.OrderPaid,
@@ -157,16 +172,17 @@ def _reason(order: dict[str, Any], to: str) -> str | None:
     return None
 
 
-def _lines(order: dict[str, Any]) -> list[t.OrderLine]:
+def _lines(order: dict[str, Any], names: dict[str, str]) -> list[t.OrderLine]:
+    n = names
     return [
         t.OrderLine(
-            sku=x["sku"],
-            qty=int(x["qty"]),
-            paid_fen=int(x["paid_fen"]),
-            refunded_units=int(x.get("refunded_units") or 0),
-            refunded_fen=int(x.get("refunded_fen") or 0),
+            sku=x[n["sku"]],
+            qty=int(x[n["qty"]]),
+            paid_fen=int(x[n["paid_fen"]]),
+            refunded_units=int(x.get(n["refunded_units"]) or 0),
+            refunded_fen=int(x.get(n["refunded_fen"]) or 0),
         )
-        for x in order.get("lines") or []
+        for x in order.get(n["lines"]) or []
     ]
 
 
@@ -181,7 +197,7 @@ def _order_lines(
     detail = details.get(new["order_id"])
     if detail is None and "lines" not in new:
         raise LookupError(f"order {new['order_id']}: no detail to read its lines from")
-    lines = _lines(detail if detail is not None else new)
+    lines = _lines(detail, DETAIL_NAMES) if detail is not None else _lines(new, HEAD_NAMES)
     if paid:
         return [t.OrderLine(sku=x.sku, qty=x.qty, paid_fen=x.paid_fen) for x in lines]
     return lines
@@ -189,8 +205,9 @@ def _order_lines(
 
 def _coupon_ids(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> list[str]:
     """The coupons the order used, from its detail (or its image, before the split)."""
-    source = details.get(new["order_id"]) or new
-    return [u["coupon_id"] for u in source.get("coupon_uses") or []]
+    detail = details.get(new["order_id"])
+    source, n = (new, HEAD_NAMES) if detail is None else (detail, DETAIL_NAMES)
+    return [u[n["coupon_id"]] for u in source.get(n["coupon_uses"]) or []]
 
 
 def _order_events(

@@ -11,6 +11,11 @@ and no delivery marker is read or written (a marker is a write per event). The n
 part of the delivery marker's key (event id, subscriber): renaming a subscriber makes it
 a new one, which would see again every event still being redelivered, so names never
 change. A subscriber must be idempotent for its (event, subscriber): delivery is at least once.
+``idempotent=True`` says more: running it again for the same event has no further effect
+by construction (a conditional write, an id keyed by the event's subject, a SET of the
+same value), so the dispatcher writes no ``done`` marker after its success (a marker is a
+write per event) and a redelivery simply runs it again. Its failures are marked, retried
+and parked like any other's.
 The events feature imports the subscriber modules by name, so it depends on no feature.
 """
 
@@ -38,6 +43,8 @@ class Subscriber:
     event_type: str
     handle: Callable[[Any], None]
     when: Callable[[Any], bool] | None = None
+    # Runs again harmlessly: no done marker after a success (failures are marked as usual).
+    idempotent: bool = False
 
     def concerns(self, event: Event) -> bool:
         return self.when is None or self.when(event)
@@ -56,10 +63,12 @@ class Registry:
         name: str,
         handle: Callable[[Any], None],
         when: Callable[[Any], bool] | None = None,
+        *,
+        idempotent: bool = False,
     ) -> None:
         if name in self.by_name:
             raise ValueError(f"two subscribers are named {name!r}: names must be unique")
-        sub = Subscriber(name, event_class.TYPE, handle, when)
+        sub = Subscriber(name, event_class.TYPE, handle, when, idempotent)
         self.by_name[name] = sub
         self.by_type.setdefault(sub.event_type, []).append(sub)
 
@@ -76,12 +85,13 @@ def subscriber(
     registry: Registry | None = None,
     *,
     when: Callable[[E], bool] | None = None,
+    idempotent: bool = False,
 ) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
     """Register the decorated function for ``event_class`` under ``name``, for the events
-    ``when`` accepts (all by default)."""
+    ``when`` accepts (all by default); ``idempotent``: no done marker after a success."""
 
     def register(fn: Callable[[E], None]) -> Callable[[E], None]:
-        (registry or REGISTRY).add(event_class, name, fn, when)
+        (registry or REGISTRY).add(event_class, name, fn, when, idempotent=idempotent)
         return fn
 
     return register

@@ -27,11 +27,20 @@ from pynamodb.models import Model
 from chalicelib.db.models import _meta
 from chalicelib.db.transitions import HistoryAttribute
 
+# An order's detail and its maps are stored under short names (``attr_name``; the code
+# uses the Python names): the detail is written inside the place transaction, where each
+# KB costs two write units, and a line's long names were repeated on every line (a
+# 5-line order took 1.7 KB, now under 1 KB: tests/unit/test_order_detail_size.py).
+# events/records.py reads the lines and coupon uses of stream images and raw details by
+# these stored names (LINE_NAMES there; test_event_records checks they agree). Orders
+# stored before the split hold long names in their head: infra/migrate_order_details.py
+# writes their detail through this model. Never rename a stored name.
+
 
 class AddressAttribute(MapAttribute):
-    name = UnicodeAttribute()
-    phone = UnicodeAttribute()
-    line = UnicodeAttribute()  # street, building, room
+    name = UnicodeAttribute(attr_name="n")
+    phone = UnicodeAttribute(attr_name="p")
+    line = UnicodeAttribute(attr_name="l")  # street, building, room
     lat = NumberAttribute()
     lng = NumberAttribute()
 
@@ -39,59 +48,61 @@ class AddressAttribute(MapAttribute):
 class OrderLineAttribute(MapAttribute):
     """A line as sold: a snapshot of the product and price at the time of the order."""
 
-    sku = UnicodeAttribute()
-    name = UnicodeAttribute()
-    unit = UnicodeAttribute()
-    category1 = UnicodeAttribute()
-    category2 = UnicodeAttribute()
-    zone = UnicodeAttribute(null=True)
-    shelf = UnicodeAttribute(null=True)
-    fresh = BooleanAttribute(default=False)
-    unit_price_fen = NumberAttribute()
-    qty = NumberAttribute()
-    amount_fen = NumberAttribute()  # unit price x qty
-    discount_fen = NumberAttribute(default=0)  # this line's share of order-level discounts
-    paid_fen = NumberAttribute()  # amount - discount: what the customer paid for the line
-    picked_qty = NumberAttribute(null=True)  # set when picking finishes
-    refunded_units = NumberAttribute(default=0)
-    refunded_fen = NumberAttribute(default=0)
+    sku = UnicodeAttribute(attr_name="s")
+    name = UnicodeAttribute(attr_name="n")
+    unit = UnicodeAttribute(attr_name="u")
+    category1 = UnicodeAttribute(attr_name="c1")
+    category2 = UnicodeAttribute(attr_name="c2")
+    zone = UnicodeAttribute(null=True, attr_name="z")
+    shelf = UnicodeAttribute(null=True, attr_name="sh")
+    fresh = BooleanAttribute(default=False, attr_name="f")
+    unit_price_fen = NumberAttribute(attr_name="up")
+    qty = NumberAttribute(attr_name="q")
+    amount_fen = NumberAttribute(attr_name="a")  # unit price x qty
+    # this line's share of order-level discounts
+    discount_fen = NumberAttribute(default=0, attr_name="d")
+    # amount - discount: what the customer paid for the line
+    paid_fen = NumberAttribute(attr_name="p")
+    picked_qty = NumberAttribute(null=True, attr_name="pq")  # set when picking finishes
+    refunded_units = NumberAttribute(default=0, attr_name="ru")
+    refunded_fen = NumberAttribute(default=0, attr_name="rf")
 
 
 class DiscountAttribute(MapAttribute):
-    code = UnicodeAttribute()
-    label = UnicodeAttribute()
-    amount_fen = NumberAttribute()
+    code = UnicodeAttribute(attr_name="c")
+    label = UnicodeAttribute(attr_name="l")
+    amount_fen = NumberAttribute(attr_name="a")
     # What it is and the price it was computed on (docs/promotions.md); null on orders
     # placed before promotions existed.
-    kind = UnicodeAttribute(null=True)
-    base_fen = NumberAttribute(null=True)
-    base = UnicodeAttribute(null=True)
-    funded_by = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True, attr_name="k")
+    base_fen = NumberAttribute(null=True, attr_name="bf")
+    base = UnicodeAttribute(null=True, attr_name="b")
+    funded_by = UnicodeAttribute(null=True, attr_name="fb")
 
 
 class CouponUseAttribute(MapAttribute):
     """A coupon this order locked (unpaid) or used (paid): given back on cancel/expiry."""
 
-    coupon_id = UnicodeAttribute()
-    template_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # amount_off | percent_off | free_delivery
-    discount_fen = NumberAttribute()  # spent against the template's budget
+    coupon_id = UnicodeAttribute(attr_name="c")
+    template_id = UnicodeAttribute(attr_name="t")
+    kind = UnicodeAttribute(attr_name="k")  # amount_off | percent_off | free_delivery
+    discount_fen = NumberAttribute(attr_name="d")  # spent against the template's budget
 
 
 class FlashUseAttribute(MapAttribute):
     """Flash-sale units this order took, and the shard they came from (given back there)."""
 
-    promotion_id = UnicodeAttribute()
-    sku = UnicodeAttribute()
-    units = NumberAttribute()
-    shard = NumberAttribute()
+    promotion_id = UnicodeAttribute(attr_name="p")
+    sku = UnicodeAttribute(attr_name="s")
+    units = NumberAttribute(attr_name="u")
+    shard = NumberAttribute(attr_name="sh")
 
 
 class BudgetUseAttribute(MapAttribute):
     """A tiered promotion's campaign budget this order spent."""
 
-    promotion_id = UnicodeAttribute()
-    amount_fen = NumberAttribute()
+    promotion_id = UnicodeAttribute(attr_name="p")
+    amount_fen = NumberAttribute(attr_name="a")
 
 
 # The order indexes hold keys and the few attributes their queries filter or total on,
@@ -175,25 +186,22 @@ class OrderDetailModel(Model):
 
     Meta = _meta("order_details")
 
+    # Stored under short names, as its maps are (see above).
     order_id = UnicodeAttribute(hash_key=True)
-    address = AddressAttribute(null=True)
-    remark = UnicodeAttribute(null=True)
+    address = AddressAttribute(null=True, attr_name="ad")
+    remark = UnicodeAttribute(null=True, attr_name="rm")
     # picked_qty of a line is on the head (OrderModel.short_picked) for orders picked
     # after the split; refunded units and amounts change here, with their refund.
-    lines = ListAttribute(of=OrderLineAttribute)
-    discounts = ListAttribute(of=DiscountAttribute, default=list)
-    coupon_uses = ListAttribute(of=CouponUseAttribute, default=list)
-    flash_uses = ListAttribute(of=FlashUseAttribute, default=list)
-    budget_uses = ListAttribute(of=BudgetUseAttribute, default=list)
-    delivery_fee_waived_fen = NumberAttribute(default=0)  # by a free-delivery coupon
-    subtotal_fen = NumberAttribute()
-    discount_fen = NumberAttribute(default=0)
-    delivery_fee_fen = NumberAttribute(default=0)
-    # The placing request body's hash (orders/service.py ``_detail_hash``, short: the
-    # detail's size is its write cost): a retry with the order's Idempotency-Key (the
-    # order id is derived from it) gets the order only with the same body. None on
-    # orders placed before (their key's record is in idempotency_keys).
-    request_hash = UnicodeAttribute(null=True, attr_name="rh")
+    lines = ListAttribute(of=OrderLineAttribute, attr_name="ln")
+    discounts = ListAttribute(of=DiscountAttribute, default=list, attr_name="ds")
+    coupon_uses = ListAttribute(of=CouponUseAttribute, default=list, attr_name="cu")
+    flash_uses = ListAttribute(of=FlashUseAttribute, default=list, attr_name="fu")
+    budget_uses = ListAttribute(of=BudgetUseAttribute, default=list, attr_name="bu")
+    # by a free-delivery coupon
+    delivery_fee_waived_fen = NumberAttribute(default=0, attr_name="fw")
+    subtotal_fen = NumberAttribute(attr_name="st")
+    discount_fen = NumberAttribute(default=0, attr_name="dc")
+    delivery_fee_fen = NumberAttribute(default=0, attr_name="fee")
 
 
 # The head's attributes that live in the detail item, read through the head once the
@@ -266,6 +274,11 @@ class OrderModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    # The placing request body's hash (orders/service.py ``_stored_hash``, short: the
+    # head's size is each step's write cost): a retry with the order's Idempotency-Key (the
+    # order id is derived from it) gets the order only with the same body. None on
+    # orders placed before (their key's record is in idempotency_keys).
+    request_hash = UnicodeAttribute(null=True, attr_name="rh")
 
     by_store_queue = OrdersByStoreQueue()
     by_customer = OrdersByCustomer()

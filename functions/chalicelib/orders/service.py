@@ -280,9 +280,9 @@ def _request_hash(body: s.PlaceOrder) -> str:
     return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
 
 
-def _detail_hash(request_hash: str) -> str:
-    """``request_hash`` as stored on the order detail: its first 128 bits in base64
-    (22 characters, not 64: the detail's size is its write cost)."""
+def _stored_hash(request_hash: str) -> str:
+    """``request_hash`` as stored on the order's head: its first 128 bits in base64
+    (22 characters, not 64: the head is written at every step of the order)."""
     return base64.urlsafe_b64encode(bytes.fromhex(request_hash[:32])).decode().rstrip("=")
 
 
@@ -358,7 +358,7 @@ def _answer(principal: Principal, order: OrderModel, request_hash: str | None) -
     placed with the same body (``request_hash`` None: already checked). Another
     customer's order (a colliding or forged key) is never shown, nor named."""
     if order.customer_id != principal.subject or (
-        request_hash is not None and order.detail.request_hash != _detail_hash(request_hash)
+        request_hash is not None and order.request_hash != _stored_hash(request_hash)
     ):
         raise _key_reused()
     return view(order, Principal(order.customer_id, CUSTOMER))
@@ -559,7 +559,6 @@ def _build_order(
             lng=body.address.lng,
         ),
         remark=body.remark,
-        request_hash=_detail_hash(request_hash),
         lines=[
             OrderLineAttribute(
                 sku=pl.line.sku,
@@ -602,6 +601,7 @@ def _build_order(
     )
     order = OrderModel(
         order_id,
+        request_hash=_stored_hash(request_hash),
         customer_id=principal.subject,
         store_id=body.store_id,
         fulfilment=body.fulfilment,
