@@ -3,12 +3,25 @@ collected or received, idempotent refunds, access by role and store."""
 
 from __future__ import annotations
 
+import botocore.client
+import pytest
+from chalicelib.auth.principal import Principal
+from chalicelib.kernel import cursors
 from chalicelib.kernel.money import refund_for_units
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import RefundModel, ReturnModel
 
 from tests.api.conftest import token_for
-from tests.order_steps import completed_order, pick, place_paid, set_fresh, with_discount
+from tests.order_steps import (
+    STAFF_A,
+    complete,
+    completed_order,
+    open_return,
+    pick,
+    place_paid,
+    set_fresh,
+    with_discount,
+)
 
 NON_FRESH = ["110", "111", "112"]
 
@@ -21,6 +34,19 @@ def ret(api, token, oid, lines, key="key-ret-00001", reason="坏了", admin=Fals
 
 def act(api, token, return_id, action, body=None):
     return api.call("POST", f"/admin/returns/{return_id}/{action}", body, token)
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
 
 
 def paid_for(oid, sku):
@@ -260,3 +286,75 @@ def test_returning_everything_refunds_the_goods_but_not_the_delivery_fee(
         assert (line.refunded_units, line.refunded_fen) == (line.qty, line.paid_fen)
     assert order.refunded_fen == order.paid_fen - 500 and order.delivery_fee_refunded_fen == 0
     assert sum(int(r.amount_fen) for r in RefundModel.scan()) == order.paid_fen - 500
+
+
+def _other_return_in(store_id, staff):
+    """A completed non-fresh order of ``store_id`` with one return awaiting verification."""
+    oid = place_paid([("110", 3)], "pickup", store_id=store_id)
+    pick(oid, staff=staff)
+    complete(oid, staff=staff)
+    got, _ = open_return(oid, {"110": 1}, key=f"q-{oid}")
+    return got.items[0].return_id
+
+
+def test_the_returns_queue_merges_the_stores_oldest_first_and_pages_by_cursor(
+    api, catalogue, tokens_, aws_calls
+):
+    set_fresh(NON_FRESH, False)
+    staff_b = Principal("sh-b-staff", "store_staff", "sh-b")
+
+    made = [
+        _other_return_in("sh-a", STAFF_A),
+        _other_return_in("sh-b", staff_b),
+        _other_return_in("sh-a", STAFF_A),
+        _other_return_in("sh-b", staff_b),
+        _other_return_in("sh-a", STAFF_A),
+    ]
+    by_age = [x.return_id for x in sorted(ReturnModel.batch_get(made), key=lambda x: x.created_at)]
+    assert sorted(by_age) == sorted(made)
+    seen, cursor, pages = [], None, 0
+    aws_calls.clear()
+    while True:
+        path = "/admin/returns?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        status, page = api.call("GET", path, token=tokens_["hq"])
+        assert status == 200, page
+        seen += [x["return_id"] for x in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == by_age and pages == 3
+    assert "Scan" not in aws_calls
+    # store roles: their store only, whatever they ask for
+    _, mine = api.call("GET", "/admin/returns?limit=50", token=tokens_["manager_b"])
+    assert {x["store_id"] for x in mine["items"]} == {"sh-b"} and len(mine["items"]) == 2
+    status, err = api.call("GET", "/admin/returns?store_id=sh-a", token=tokens_["manager_b"])
+    assert status == 403 and err["error"]["code"] == "other_store"
+    _, one = api.call("GET", "/admin/returns?store_id=sh-a&limit=50", token=tokens_["hq"])
+    assert [x["return_id"] for x in one["items"]] == [x for x in by_age if x in made[::2]]
+
+
+def test_a_tampered_returns_queue_cursor_is_bad_cursor(api, catalogue, tokens_):
+    import base64
+    import json
+
+    def enc(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    key = {"return_id": {"S": "x-R1"}, "store_status": {"S": "sh-a#verified"}}
+    key["created_at"] = {"S": "2026"}
+
+    hostile = [
+        "not-base64!!",
+        enc([1, 2]),
+        enc({"status": "verified", "at": {"sh-zz": None}}),  # a store not visible
+        enc({"status": "refunded", "at": {"sh-a": None}}),  # another status's cursor
+        enc({"status": "awaiting_verification", "at": {"sh-a": 5}}),
+        enc({"status": "awaiting_verification", "at": {"sh-a": cursors.encode(key)}}),
+    ]
+    for cursor in hostile:
+        status, err = api.call("GET", f"/admin/returns?cursor={cursor}", token=tokens_["hq"])
+        assert status == 400 and err["error"]["code"] == "bad_cursor", (cursor, err)
+    own = enc({"status": "awaiting_verification", "at": {"sh-b": None}})
+    status, err = api.call("GET", f"/admin/returns?cursor={own}", token=tokens_["manager_a"])
+    assert status == 400 and err["error"]["code"] == "bad_cursor"

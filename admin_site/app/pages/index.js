@@ -16,6 +16,7 @@ import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
 import promotions from "./promotions.js";
+import returns from "./returns.js";
 import search from "./search.js";
 import signin from "./signin.js";
 import staff from "./staff.js";
@@ -27,6 +28,7 @@ export const PAGES = [
   dashboard,
   orders,
   orderDetail,
+  returns,
   printMonitor,
   stores,
   storeEdit,

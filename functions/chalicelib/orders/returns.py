@@ -33,7 +33,10 @@ Rules:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import random
 import re
 import time
@@ -70,6 +73,7 @@ from chalicelib.orders.models import (
 )
 from chalicelib.orders.service import IDEMPOTENCY_KEY, encode_cursor
 from chalicelib.orders.store_workflow import units_accounting
+from chalicelib.stores.models import StoreModel
 
 ATTEMPTS = 12  # tries to open a return or refund one while other writes move the order
 _BATCH = 10  # returns of an order read per round trip (most orders have none or one)
@@ -246,6 +250,107 @@ def list_store(principal: Principal, store_id: str, query: r.StoreReturnQuery) -
         items=views(items),
         next_cursor=encode_cursor(results.last_evaluated_key) if more else None,
     )
+
+
+_RETURN_KEY = ("return_id", "store_status", "created_at")
+
+
+def _queue_stores(principal: Principal, store_id: str | None) -> list[str]:
+    """The stores whose queues the user sees: one asked for (if theirs), else every store
+    for head office (one Query of the listing) and their own for store roles."""
+    if store_id is not None:
+        if not principal.can_act_for_store(store_id):
+            raise Forbidden(
+                "Your account belongs to another store.",
+                code="other_store",
+                details={"store_id": store_id},
+            )
+        return [store_id]
+    if principal.is_hq:
+        return sorted(m.store_id for m in StoreModel.by_listing.query("stores"))
+    return [principal.store_id] if principal.store_id else []
+
+
+def _queue_positions(cursor: str | None, stores: list[str], status: str) -> dict[str, Any]:
+    """Store -> the key its queue resumes after (None: from its start). A store missing
+    from a cursor is exhausted. The cursor is input: each position is checked like a
+    single-store cursor, and a store the user may not see is ``bad_cursor``."""
+    if not cursor:
+        return dict.fromkeys(stores)
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raw = None
+    if (
+        not isinstance(raw, dict)
+        or raw.get("status") != status
+        or not isinstance(raw.get("at"), dict)
+        or not set(raw["at"]) <= set(stores)
+    ):
+        raise cursors.foreign()
+    positions: dict[str, Any] = {}
+    for store, inner in raw["at"].items():
+        if inner is not None and not isinstance(inner, str):
+            raise cursors.foreign()
+        positions[store] = cursors.decode(inner, _RETURN_KEY, {"store_status": f"{store}#{status}"})
+    return positions
+
+
+def _queue_cursor(positions: dict[str, Any], status: str) -> str | None:
+    if not positions:
+        return None
+    at = {store: cursors.encode(key) for store, key in positions.items()}
+    raw = json.dumps({"status": status, "at": at}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _key_of(ret: ReturnModel) -> dict[str, Any]:
+    return {
+        "return_id": {"S": ret.return_id},
+        "store_status": {"S": ret.store_status},
+        "created_at": {"S": ret.created_at},
+    }
+
+
+def queue(principal: Principal, query: r.ReturnQueueQuery) -> r.ReturnPage:
+    """Returns in one status across the stores the user may see, oldest first: each
+    store's ``by_store_status`` bucket is queried from its position (at most ``limit``
+    items each) and the pages are merged; the cursor holds every store's position."""
+    if query.status not in RETURN.states():
+        raise ValidationFailed(
+            f"Unknown return status {query.status!r}.",
+            details=[field_error("status", f"one of {', '.join(sorted(RETURN.states()))}")],
+        )
+    stores = _queue_stores(principal, query.store_id)
+    positions = _queue_positions(query.cursor, stores, query.status)
+    fetched: dict[str, list[ReturnModel]] = {}
+    for store, start in positions.items():
+        fetched[store] = list(
+            ReturnModel.by_store_status.query(
+                f"{store}#{query.status}",
+                scan_index_forward=True,
+                limit=query.limit,
+                page_size=query.limit,
+                last_evaluated_key=start,
+            )
+        )
+    merged = sorted(
+        (ret for items in fetched.values() for ret in items),
+        key=lambda x: (x.created_at, x.store_id),  # stable: a store's own order is kept
+    )
+    page = merged[: query.limit]
+    taken: dict[str, int] = {}
+    for ret in page:
+        taken[ret.store_id] = taken.get(ret.store_id, 0) + 1
+    after: dict[str, Any] = {}
+    for store, items in fetched.items():
+        n = taken.get(store, 0)
+        if n == 0:
+            if items:  # nothing of this store shown yet: it resumes where it was
+                after[store] = positions[store]
+        elif n < len(items) or len(items) == query.limit:  # more may follow in this store
+            after[store] = _key_of(items[n - 1])
+    return r.ReturnPage(items=views(page), next_cursor=_queue_cursor(after, query.status))
 
 
 # --- opening a return -----------------------------------------------------------------

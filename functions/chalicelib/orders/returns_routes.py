@@ -111,6 +111,23 @@ def store_returns(store_id: str, query: r.StoreReturnQuery, principal: Principal
 
 
 @area.route(
+    "/admin/returns",
+    "GET",
+    summary="Returns in one status across stores, oldest first (the returns queue)",
+    roles=BACK_OFFICE,
+    query=r.ReturnQueueQuery,
+    response=r.ReturnPage,
+    errors=(403,),
+)
+def returns_queue(query: r.ReturnQueueQuery, principal: Principal) -> r.ReturnPage:
+    """Head office sees every store's returns merged (``store_id`` narrows to one store);
+    store roles see their store's. ``status=awaiting_verification`` (the default) is what
+    waits for a decision. ``next_cursor`` holds each store's position; pass it back
+    unchanged with the same ``status``."""
+    return service.queue(principal, query)
+
+
+@area.route(
     "/admin/returns/{return_id}/verify",
     "POST",
     summary="Accept a return (awaiting_verification -> verified)",

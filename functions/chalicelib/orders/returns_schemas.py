@@ -6,7 +6,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from chalicelib.kernel.schema import Out, Schema, Sku, Timestamp
+from chalicelib.kernel.schema import Out, Schema, Sku, StoreId, Timestamp
 from chalicelib.orders.schemas import MAX_LINES, Transition
 
 Units = Annotated[int, Meta(ge=1, le=999, description="Units of the line to return.")]
@@ -76,6 +76,12 @@ class StoreReturnQuery(Schema, kw_only=True):
     )
     cursor: Annotated[str, Meta(max_length=2000)] | None = None
     limit: Annotated[int, Meta(ge=1, le=50)] = 20
+
+
+class ReturnQueueQuery(StoreReturnQuery, kw_only=True):
+    """The returns queue across the stores the user may see; ``store_id`` narrows it to one."""
+
+    store_id: StoreId | None = None
 
 
 _RETURN_EXAMPLE = {

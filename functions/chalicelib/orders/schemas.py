@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta
 
 from chalicelib.kernel.schema import (
@@ -510,3 +511,25 @@ EXAMPLES = {
     },
     "PaymentAck": {"code": "SUCCESS", "message": "paid"},
 }
+
+
+_STORE_IDS = r"^[a-z0-9][a-z0-9-]{1,31}(,[a-z0-9][a-z0-9-]{1,31}){0,49}$"
+_Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-24"])]
+
+
+class AllOrdersQuery(OrderListQuery, kw_only=True):
+    """Head office's orders across stores: business days ``from``..``to`` (at most 92;
+    default today), newest first."""
+
+    store_ids: (
+        Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}(,[a-z0-9][a-z0-9-]{1,31}){0,49}$")]
+        | None
+    ) = None
+    status: Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$")] | None = None
+    from_: _Day | None = msgspec.field(default=None, name="from")
+    to: _Day | None = None
+    fulfilment: Literal["delivery", "pickup"] | None = None
+    min_paid_fen: Annotated[int, Meta(ge=0)] | None = None
+    max_paid_fen: Annotated[int, Meta(ge=0)] | None = None
+    has_refund: bool | None = None
+    missed_print: bool | None = None

@@ -3,7 +3,7 @@ delivery, pickup at the counter; customer confirmation."""
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import BACK_OFFICE, CUSTOMER, Principal
+from chalicelib.auth.principal import BACK_OFFICE, CUSTOMER, HQ_ADMIN, Principal
 from chalicelib.http.routing import Area
 from chalicelib.kernel.lazy import lazy_module
 from chalicelib.orders import schemas as s
@@ -182,3 +182,23 @@ def confirm(order_id: str, principal: Principal) -> s.Order:
     """The customer's own order only. Without confirmation a delivered order completes
     by itself after the configured number of days (7 by default)."""
     return service.confirm_receipt(principal, order_id)
+
+
+across = lazy_module("chalicelib.orders.across_stores")
+
+
+@area.route(
+    "/admin/orders",
+    "GET",
+    summary="Orders across stores (head office), newest first, with filters",
+    roles={HQ_ADMIN},
+    query=s.AllOrdersQuery,
+    response=s.OrderPage,
+    errors=(400, 422),
+)
+def all_orders(query: s.AllOrdersQuery, principal: Principal) -> s.OrderPage:
+    """Per chosen store (``store_ids``, comma-separated; every store by default) and
+    business day from ``to`` back to ``from`` (at most 92 days), from the by_store_day
+    index, merged newest first. A sparse filter may give a short page with a
+    ``next_cursor``: go on until it is null."""
+    return across.list_all(principal, query)

@@ -1,0 +1,95 @@
+"""Head office's orders across stores (GET /admin/orders): merged newest first over the
+by_store_day index, filters, hostile input, roles, no Scan."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import botocore.client
+import pytest
+from chalicelib.orders.models import OrderModel
+
+from tests.order_steps import place_paid
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
+
+
+def _orders():
+    stores = ["sh-a", "sh-b", "sh-a", "sh-b", "sh-b"]
+    ids = [place_paid([("110", 3)], "pickup", store_id=x) for x in stores]
+    heads = sorted(OrderModel.batch_get(ids), key=lambda o: o.created_at, reverse=True)
+    return [o.order_id for o in heads], heads[0].store_day.split("#")[1]
+
+
+def test_orders_of_two_stores_merge_newest_first_across_pages(api, catalogue, tokens_, aws_calls):
+    newest_first, day = _orders()
+    seen, cursor, pages = [], None, 0
+    aws_calls.clear()
+    while True:
+        q = f"/admin/orders?from={day}&to={day}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        status, page = api.call("GET", q, token=tokens_["hq"])
+        assert status == 200, page
+        seen += [x["order_id"] for x in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == newest_first and pages == 3
+    assert "Scan" not in aws_calls and set(aws_calls) <= {"Query", "BatchGetItem", "GetItem"}
+    _, b = api.call("GET", f"/admin/orders?store_ids=sh-b&to={day}&limit=50", token=tokens_["hq"])
+    assert [x["store_id"] for x in b["items"]] == ["sh-b"] * 3
+    q = f"/admin/orders?to={day}&fulfilment=delivery&has_refund=true"
+    assert api.call("GET", q, token=tokens_["hq"])[1]["items"] == []
+    q = f"/admin/orders?to={day}&status=paid&min_paid_fen=1&fulfilment=pickup&limit=50"
+    assert [x["order_id"] for x in api.call("GET", q, token=tokens_["hq"])[1]["items"]] == (
+        newest_first
+    )
+
+
+@pytest.mark.parametrize("who", ["customer", "staff_a", "manager_a", "relay_a"])
+def test_only_head_office_lists_orders_across_stores(api, stores, tokens_, who):
+    status, err = api.call("GET", "/admin/orders", token=tokens_[who])
+    assert status == 403 and err["error"]["code"] == "role_not_allowed"
+
+
+BAD = "bad_cursor"
+
+
+def _enc(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "query,code",
+    [
+        ("from=2026-13-01&to=2026-12-01", "validation_failed"),
+        ("from=2026-11-02&to=2026-11-01", "validation_failed"),
+        ("from=2026-01-01&to=2026-12-01", "validation_failed"),  # > 92 days
+        ("store_ids=sh-zz", "validation_failed"),
+        ("cursor=!!!", "bad_cursor"),
+        ("to=2026-11-01&cursor=" + _enc({"day": "2026-10-01", "at": {}}), "bad_cursor"),
+        (
+            "to=2026-11-01&cursor=" + _enc({"day": "2026-11-01", "at": {"sh-zz": None}}),
+            "bad_cursor",
+        ),
+        (
+            "to=2026-11-01&cursor=" + _enc({"day": "2026-11-01", "at": {"sh-a": "eyJ4Ijox"}}),
+            "bad_cursor",
+        ),
+    ],
+)
+def test_hostile_input_is_refused(api, stores, tokens_, query, code):
+    status, err = api.call("GET", f"/admin/orders?{query}", token=tokens_["hq"])
+    assert status in (400, 422) and err["error"]["code"] == code, err
