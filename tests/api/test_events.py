@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from chalicelib.coupons import service as coupon_service
@@ -15,6 +16,7 @@ from chalicelib.events import dispatch
 from chalicelib.events import registry as reg
 from chalicelib.events import types as t
 from chalicelib.events.models import DeliveryModel
+from chalicelib.kernel import clock
 from chalicelib.reports.models import ReportOrderModel
 
 from tests.api.test_checkout import after_payment_gift, gift_of, pay
@@ -317,3 +319,25 @@ def test_a_failed_idempotent_subscriber_is_skipped_on_redelivery_while_retried(a
     dispatch.deliver(paid_event(6), registry)
     assert dispatch.deliver(paid_event(6), registry) == 0
     assert flaky["flaky_calls"] == 1
+
+
+def test_a_redelivered_order_paid_earns_no_gift_from_a_template_created_since(
+    api, catalogue, tokens_, monkeypatch
+):
+    """Subscribers run again on a redelivery (no done marker): a gift template created
+    after the payment is not for that payment."""
+    paid_order(api, tokens_)
+    records = stream_records("orders")
+    dispatch.handle_stream_records("orders", records)
+    assert gifts() == []
+    later = clock.now() + timedelta(seconds=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    t_ = after_payment_gift(api, tokens_)  # created after the order was paid
+    from chalicelib.coupons.service import forget_auto_cache
+
+    forget_auto_cache()
+    dispatch.handle_stream_records("orders", records)  # a stream retry, say
+    assert gifts() == []
+    paid_order(api, tokens_, key="key-ev-0002")  # a payment after it earns the gift
+    deliver_events()
+    assert len(gifts()) == 1 and gifts()[0].startswith(t_["template_id"])

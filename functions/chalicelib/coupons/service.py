@@ -573,11 +573,23 @@ def _auto_templates(trigger: str) -> list[CouponTemplateModel]:
     return models
 
 
-def _auto_issue(trigger: str, customer_id: str, key: str, min_paid: int | None) -> list[str]:
+def _auto_issue(
+    trigger: str,
+    customer_id: str,
+    key: str,
+    min_paid: int | None,
+    as_of: str | None = None,
+) -> list[str]:
+    """Issue the active ``trigger`` templates. ``as_of`` (the event's time): templates
+    created after it are not for this event — a redelivered event (its subscribers run
+    again, events/dispatch.py) must not earn a gift that did not exist when it happened."""
     now = clock.now()
+    event_time = None if as_of is None else clock.parse(as_of)
     issued: list[str] = []
     for t in _auto_templates(trigger):
         if t.status != "active" or (t.ends_at is not None and t.ends_at <= clock.iso(now)):
+            continue
+        if event_time is not None and clock.parse(t.created_at).replace(microsecond=0) > event_time:
             continue
         if min_paid is not None and int(t.after_payment_min_fen or 0) > min_paid:
             continue
@@ -592,18 +604,20 @@ def _auto_issue(trigger: str, customer_id: str, key: str, min_paid: int | None) 
     return issued
 
 
-def issue_on_registration(customer_id: str) -> list[str]:
+def issue_on_registration(customer_id: str, as_of: str | None = None) -> list[str]:
     """新人礼: issue every active registration template to a new member. Idempotent (ids
     "<template>:reg:<customer>"); returns the coupon ids newly issued. Cheap when no
     such template exists (a cached Query of a sparse index)."""
-    return _auto_issue("registration", customer_id, f"reg:{customer_id}", None)
+    return _auto_issue("registration", customer_id, f"reg:{customer_id}", None, as_of)
 
 
-def issue_after_payment(order_id: str, customer_id: str, paid_fen: int) -> list[str]:
+def issue_after_payment(
+    order_id: str, customer_id: str, paid_fen: int, as_of: str | None = None
+) -> list[str]:
     """支付有礼: issue every active after-payment template whose minimum the payment
     reaches. Idempotent per order (ids "<template>:order:<order_id>"); returns the coupon
     ids newly issued. Call after the payment commits."""
-    return _auto_issue("after_payment", customer_id, f"order:{order_id}", paid_fen)
+    return _auto_issue("after_payment", customer_id, f"order:{order_id}", paid_fen, as_of)
 
 
 def void_after_payment_gifts(order_id: str) -> list[str]:

@@ -35,7 +35,7 @@ def after_payment_gift(event: OrderPaid) -> None:
     """支付有礼: every active after-payment template whose minimum the payment reaches."""
     from chalicelib.coupons.service import issue_after_payment
 
-    issue_after_payment(event.order_id, event.customer_id, event.paid_fen)
+    issue_after_payment(event.order_id, event.customer_id, event.paid_fen, event.occurred_at)
 
 
 # Idempotent: the coupon ids are "<template>:reg:<customer_id>".
@@ -44,4 +44,4 @@ def new_member_gift(event: MemberRegistered) -> None:
     """新人礼: every active registration template."""
     from chalicelib.coupons.service import issue_on_registration
 
-    issue_on_registration(event.customer_id)
+    issue_on_registration(event.customer_id, event.occurred_at)
