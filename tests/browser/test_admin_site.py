@@ -46,16 +46,19 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = 30.0) -> An
 _handed_out: dict[str, int] = {}
 
 
-def skus_in_stock(store: str, n: int) -> list[str]:
+def skus_in_stock(store: str, n: int, rotate: bool = True) -> list[str]:
     """``n`` SKUs the store had at least 20 of when seeded; each call hands out the next
     ones (round robin), so the orders of a whole browser session do not all drain the
-    same few items of the one local stack they share."""
+    same few items of the one local stack they share. ``rotate=False``: the first ``n``
+    (for a test that needs known items, e.g. cheap enough to pay a delivery fee)."""
     active = {p["sku"] for p in demo_data.products() if p.get("active", True)}
     skus = [
         i["sku"]
         for i in demo_data.store_items()
         if i["store_id"] == store and i["on_sale"] and i["stock"] >= 20 and i["sku"] in active
     ]
+    if not rotate:
+        return skus[:n]
     start = _handed_out.get(store, 0)
     _handed_out[store] = start + n
     return [skus[(start + k) % len(skus)] for k in range(n)]
