@@ -430,7 +430,7 @@ def test_a_held_lease_a_taken_over_lease_and_a_finished_job(monkeypatch, stores,
     done = jobs.process_job(job.export_id)
     assert done.status == "succeeded"
     calls: list[str] = []
-    monkeypatch.setattr(jobs, "_claim", lambda j: calls.append("claim") or True)
+    monkeypatch.setattr(jobs, "claim_lease", lambda j, s: calls.append("claim") or True)
     assert jobs.process_job(job.export_id).status == "succeeded" and calls == []
 
 
@@ -519,11 +519,11 @@ def test_concurrent_deliveries_write_the_file_once(stores, aws, monkeypatch):
     )
     closes: list[str] = []
     both_started = threading.Barrier(2)
-    original_claim = jobs._claim
+    original_claim = jobs.claim_lease
 
-    def claim_together(j):
+    def claim_together(j, lease_s):
         both_started.wait(timeout=10)  # both deliveries read the queued job before claiming
-        return original_claim(j)
+        return original_claim(j, lease_s)
 
     original_close = jobs.PartUpload.close
 
@@ -531,7 +531,7 @@ def test_concurrent_deliveries_write_the_file_once(stores, aws, monkeypatch):
         closes.append(self.key)
         return original_close(self)
 
-    monkeypatch.setattr(jobs, "_claim", claim_together)
+    monkeypatch.setattr(jobs, "claim_lease", claim_together)
     monkeypatch.setattr(jobs.PartUpload, "close", counted_close)
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda _: jobs.process_job(job.export_id), range(2)))

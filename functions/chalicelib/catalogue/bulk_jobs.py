@@ -24,6 +24,7 @@ from chalicelib.catalogue import bulk_rules as rules
 from chalicelib.catalogue import schemas as s
 from chalicelib.catalogue.models import BulkJobModel, StoreItemModel
 from chalicelib.catalogue.rules import RowError
+from chalicelib.db.writes import claim_lease
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.queues import queue_url, sqs_client
@@ -272,30 +273,11 @@ def process_job(job_id: str) -> s.BulkJob | None:
         return None
     if job.status in ("succeeded", "failed"):
         return job_view(job)
-    if not _claim(job):
+    if not claim_lease(job, LEASE_S):
         log.warning("bulk %s: another worker holds it; this delivery is dropped", job_id)
         return job_view(job)
     _run(job)
     return job_view(job)
-
-
-def _claim(job: BulkJobModel) -> bool:
-    """Take the job for LEASE_S seconds (see import_jobs._claim)."""
-    now = time.time()
-    try:
-        job.update(
-            actions=[
-                BulkJobModel.status.set("running"),
-                BulkJobModel.lease_until.set(int(now + LEASE_S)),
-            ],
-            condition=(BulkJobModel.status == "queued")
-            | ((BulkJobModel.status == "running") & (BulkJobModel.lease_until < int(now))),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def _run(job: BulkJobModel) -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from functools import lru_cache
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
@@ -23,6 +22,7 @@ from chalicelib.catalogue import schemas as s
 from chalicelib.catalogue.imports import ApplyResult, apply_products, apply_store_items
 from chalicelib.catalogue.models import ImportJobModel
 from chalicelib.db.transactions import transact
+from chalicelib.db.writes import claim_lease
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import NotFound, ValidationFailed, field_error
 from chalicelib.kernel.queues import queue_url, sqs_client
@@ -151,7 +151,7 @@ def process_job(job_id: str) -> s.ImportJob:
         raise NotFound(f"No import {job_id!r}.") from None
     if job.status in ("succeeded", "failed"):
         return job_view(job)  # a redelivered message for a finished job
-    if not _claim(job):
+    if not claim_lease(job, LEASE_S):
         log.warning("import %s: another worker holds it; this delivery is dropped", job_id)
         return job_view(job)
     data = _s3().get_object(Bucket=config.bucket_name("imports"), Key=job.object_key)["Body"].read()
@@ -212,28 +212,6 @@ def process_job(job_id: str) -> s.ImportJob:
         )
     _finish(job, "succeeded", total, processed, len(rows))
     return job_view(job)
-
-
-def _claim(job: ImportJobModel) -> bool:
-    """Take the job for LEASE_S seconds. A redelivered message (a worker that timed out,
-    or SQS's at-least-once delivery) finds it claimed and leaves it alone, so one file is
-    never applied twice at the same time; a crashed worker's lease runs out and the next
-    delivery takes over."""
-    now = time.time()
-    try:
-        job.update(
-            actions=[
-                ImportJobModel.status.set("running"),
-                ImportJobModel.lease_until.set(int(now + LEASE_S)),
-            ],
-            condition=(ImportJobModel.status == "queued")
-            | ((ImportJobModel.status == "running") & (ImportJobModel.lease_until < int(now))),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def _finish(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from pynamodb.constants import ALL_NEW, ALL_OLD
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.db.connection import connection
@@ -29,6 +30,28 @@ def save_new(item: Model, conflict: Conflict) -> None:
         if is_condition_failure(exc):
             raise conflict from None
         raise
+
+
+def claim_lease(job: Model, lease_s: int) -> bool:
+    """Take a background job (import, export, bulk change) for ``lease_s`` seconds: one
+    conditional update from ``queued``, or from ``running`` whose lease ran out. A
+    redelivered message (a worker that timed out, SQS's at-least-once delivery) finds it
+    claimed and leaves it alone, so one job never runs twice at the same time; a crashed
+    worker's lease runs out and the next delivery takes over. The model has ``status``
+    and ``lease_until`` (epoch seconds). False when another worker holds it."""
+    model = type(job)
+    status, lease_until = model.status, model.lease_until  # type: ignore[attr-defined]
+    now = int(time.time())
+    try:
+        job.update(
+            actions=[status.set("running"), lease_until.set(now + lease_s)],
+            condition=(status == "queued") | ((status == "running") & (lease_until < now)),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 class Refused(Exception):

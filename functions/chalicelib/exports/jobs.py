@@ -19,9 +19,10 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import quote
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.auth.principal import HQ_ADMIN, Principal, require_store_access
+from chalicelib.db.writes import claim_lease
 from chalicelib.exports import columns, sources
 from chalicelib.exports import schemas as s
 from chalicelib.exports.csv_writer import CsvEncoder
@@ -296,7 +297,7 @@ def process_job(export_id: str) -> s.ExportJob:
         raise NotFound(f"No export {export_id!r}.") from None
     if job.status in ("succeeded", "failed"):
         return view(job)  # a redelivered message for a finished job
-    if not _claim(job):
+    if not claim_lease(job, LEASE_S):
         log.warning("export %s: another worker holds it; this delivery is dropped", export_id)
         return view(job)
     scope = _scope(job)
@@ -410,26 +411,6 @@ class PartUpload:
                 )
             except Exception:  # the bucket's rule removes it after a day anyway
                 log.warning("export: could not abort upload %s", self.upload_id)
-
-
-def _claim(job: ExportJobModel) -> bool:
-    """Take the job for LEASE_S seconds (as catalogue/import_jobs.py's _claim): one
-    delivery at a time writes the file; a crashed worker's lease runs out."""
-    now = time.time()
-    try:
-        job.update(
-            actions=[
-                ExportJobModel.status.set("running"),
-                ExportJobModel.lease_until.set(int(now + LEASE_S)),
-            ],
-            condition=(ExportJobModel.status == "queued")
-            | ((ExportJobModel.status == "running") & (ExportJobModel.lease_until < int(now))),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def _finish(
