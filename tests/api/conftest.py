@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import botocore.client
 import msgspec
 import pytest
 
@@ -178,3 +179,17 @@ def catalogue(stores):
     ]
     apply_store_items(items, {})
     return products
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    """The names of the AWS operations the test makes, in order (no-scan checks)."""
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls

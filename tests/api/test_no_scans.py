@@ -1,22 +1,7 @@
 """Request paths read DynamoDB by key or index only: a Scan on a request path would grow
 with the table and cost a fortune at 50,000 products x hundreds of stores."""
 
-import botocore.client
 import pytest
-
-
-@pytest.fixture
-def aws_calls(monkeypatch):
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
-
 
 READ_PATHS = [
     "/stores/nearby?lat=31.2250&lng=121.4500",

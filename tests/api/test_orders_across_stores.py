@@ -6,24 +6,10 @@ from __future__ import annotations
 import base64
 import json
 
-import botocore.client
 import pytest
 from chalicelib.orders.models import OrderModel
 
 from tests.order_steps import place_paid
-
-
-@pytest.fixture
-def aws_calls(monkeypatch):
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
 
 
 def _orders():

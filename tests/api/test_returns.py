@@ -3,8 +3,6 @@ collected or received, idempotent refunds, access by role and store."""
 
 from __future__ import annotations
 
-import botocore.client
-import pytest
 from chalicelib.auth.principal import Principal
 from chalicelib.kernel import cursors
 from chalicelib.kernel.money import refund_for_units
@@ -34,19 +32,6 @@ def ret(api, token, oid, lines, key="key-ret-00001", reason="坏了", admin=Fals
 
 def act(api, token, return_id, action, body=None):
     return api.call("POST", f"/admin/returns/{return_id}/{action}", body, token)
-
-
-@pytest.fixture
-def aws_calls(monkeypatch):
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
 
 
 def paid_for(oid, sku):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import botocore.client
 import pytest
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel
 
@@ -116,19 +115,6 @@ def test_a_missing_blank_or_long_query_is_refused(api, tokens_, stores, q):
 def test_customers_cannot_search(api, tokens_, stores):
     status, body = api.call("GET", "/admin/search?q=x", token=tokens_["customer"])
     assert status == 403 and body["error"]["code"] == "role_not_allowed"
-
-
-@pytest.fixture
-def aws_calls(monkeypatch):
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
 
 
 @pytest.mark.parametrize("who", ["hq", "staff_a"])
