@@ -71,7 +71,7 @@ PLANTED = [
         "from chalicelib.orders import models",
     ),
     # a new feature folder must be given its place in the layers (exhaustive)
-    ("features", "functions/chalicelib/members/__init__.py", '"""Members."""'),
+    ("features", "functions/chalicelib/unplaced_feature/__init__.py", '"""Nowhere."""'),
     ("payment-path", "functions/chalicelib/orders/payments.py", "import chalicelib.coupons.repo"),
 ]
 
