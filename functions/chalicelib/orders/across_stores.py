@@ -151,6 +151,12 @@ def _order_ok(o: OrderModel, q: s.AllOrdersQuery) -> bool:
     )
 
 
+def matches(o: OrderModel, q: s.AllOrdersQuery) -> bool:
+    """Whether a whole order passes the list's filters (but stores and days): the export
+    of the list (exports/sources.py) filters with this, so it holds what the list shows."""
+    return _projected_ok(o, q) and _order_ok(o, q)
+
+
 def list_all(principal: Principal, query: s.AllOrdersQuery) -> s.OrderPage:
     zones = _stores(query)
     stores = list(zones)
