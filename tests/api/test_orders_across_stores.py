@@ -79,3 +79,52 @@ def _enc(obj):
 def test_hostile_input_is_refused(api, stores, tokens_, query, code):
     status, err = api.call("GET", f"/admin/orders?{query}", token=tokens_["hq"])
     assert status in (400, 422) and err["error"]["code"] == code, err
+
+
+class _BothStoresAtOnce:
+    """Wraps an index's query: the first two calls wait for each other (a Barrier), so
+    they pass only when the stores' buckets are queried concurrently. Later calls (one
+    store left) run straight through."""
+
+    def __init__(self, query):
+        import threading
+
+        self.query, self.lock, self.calls = query, threading.Lock(), 0
+        self.barrier = threading.Barrier(2, timeout=30)  # a hang guard, not a timing
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            first_two = self.calls <= 2
+        if first_two:
+            self.barrier.wait()
+        return self.query(*args, **kwargs)
+
+
+def test_the_stores_are_queried_concurrently_keeping_the_merge(
+    api, catalogue, tokens_, monkeypatch
+):
+    newest_first, day = _orders()
+    both = _BothStoresAtOnce(OrderModel.by_store_day.query)
+    monkeypatch.setattr(OrderModel.by_store_day, "query", both)
+    q = f"/admin/orders?store_ids=sh-a,sh-b&from={day}&to={day}&limit=50"
+    status, page = api.call("GET", q, token=tokens_["hq"])
+    assert status == 200, page
+    assert [x["order_id"] for x in page["items"]] == newest_first
+
+
+def test_the_default_to_is_the_chains_business_day_not_the_utc_date(
+    api, catalogue, tokens_, monkeypatch
+):
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from chalicelib.kernel import clock
+
+    oid = place_paid([("110", 1)], "pickup", store_id="sh-a")
+    local_day = date.fromisoformat(OrderModel.get(oid).store_day.split("#")[1])
+    # 23:30 UTC the day before = 07:30 of the order's day in Shanghai
+    moment = datetime.combine(local_day - timedelta(days=1), time(23, 30), tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    status, page = api.call("GET", "/admin/orders?limit=50", token=tokens_["hq"])
+    assert status == 200, page
+    assert [x["order_id"] for x in page["items"]] == [oid]

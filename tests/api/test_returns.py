@@ -343,3 +343,19 @@ def test_a_tampered_returns_queue_cursor_is_bad_cursor(api, catalogue, tokens_):
     own = enc({"status": "awaiting_verification", "at": {"sh-b": None}})
     status, err = api.call("GET", f"/admin/returns?cursor={own}", token=tokens_["manager_a"])
     assert status == 400 and err["error"]["code"] == "bad_cursor"
+
+
+def test_the_returns_queue_queries_the_stores_concurrently(api, catalogue, tokens_, monkeypatch):
+    from tests.api.test_orders_across_stores import _BothStoresAtOnce
+
+    set_fresh(NON_FRESH, False)
+    made = [
+        _other_return_in("sh-a", STAFF_A),
+        _other_return_in("sh-b", Principal("sh-b-staff", "store_staff", "sh-b")),
+    ]
+    by_age = [x.return_id for x in sorted(ReturnModel.batch_get(made), key=lambda x: x.created_at)]
+    both = _BothStoresAtOnce(ReturnModel.by_store_status.query)
+    monkeypatch.setattr(ReturnModel.by_store_status, "query", both)
+    status, page = api.call("GET", "/admin/returns?limit=50", token=tokens_["hq"])
+    assert status == 200, page
+    assert [x["return_id"] for x in page["items"]] == by_age

@@ -3,8 +3,9 @@ import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../
 import { clockTime, money, today } from "../format.js";
 import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
-import { BACK_OFFICE } from "../session.js";
+import { BACK_OFFICE, isHq } from "../session.js";
 import * as stores from "../stores.js";
+import { renderAll } from "./orders_all.js";
 
 export const ORDER_STATUSES = [
   "awaiting_payment", "paid", "picking", "picked", "checked_out", "out_for_delivery",
@@ -102,6 +103,8 @@ export default {
   nav: "nav.orders",
   roles: BACK_OFFICE,
   async render(ctx) {
+    // 全部门店: head office's list across stores (store roles never see it)
+    if (isHq() && ctx.query.all === "1") return renderAll(ctx, ORDER_STATUSES);
     const storeId = await stores.chosen(ctx.query.store);
     if (!storeId) return h("section", {}, h("h1", {}, t("orders.title")), h("p", { class: "empty card" }, t("common.no_store")));
     const tz = await stores.timezoneOf(storeId);
@@ -212,6 +215,7 @@ export default {
       "section",
       { onpointerdown: acknowledge, onkeydown: acknowledge },
       h("h1", {}, t("orders.title")),
+      isHq() ? h("p", {}, h("a", { href: "#/orders?all=1", class: "button", "data-testid": "all-stores-mode" }, t("orders_all.open"))) : null,
       h("div", { class: "row card" },
         field(t("common.store"), storeSelect),
         field(t("orders.status"), statusSelect),

@@ -1,5 +1,6 @@
 import { get } from "../api.js";
 import { errorBox, field, h, select, slot, table } from "../dom.js";
+import { exportButton } from "../export.js";
 import { dateTime, money } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ, MANAGER, isHq } from "../session.js";
@@ -63,6 +64,8 @@ export default {
     };
     more.addEventListener("click", load);
     await load();
-    return h("section", {}, h("h1", {}, t("returns.title")), form, list, more);
+    // The queue as shown (status, store) to CSV; a manager's file is their store's.
+    const exporter = exportButton("returns", () => ({ ...query }), { label: t("export.returns") });
+    return h("section", {}, h("h1", {}, t("returns.title")), form, h("div", { class: "row exports" }, exporter), list, more);
   },
 };

@@ -11,8 +11,15 @@ from typing import Literal
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
-Kind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales"]
-KINDS: tuple[Kind, ...] = ("orders", "refunds", "coupon_redemptions", "stock", "daily_sales")
+Kind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns"]
+KINDS: tuple[Kind, ...] = (
+    "orders",
+    "refunds",
+    "coupon_redemptions",
+    "stock",
+    "daily_sales",
+    "returns",
+)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,20 @@ COLUMNS: dict[Kind, list[Column]] = {
         _c("退款", "Refunds", money=True),
         _c("净销售额", "Net sales", money=True),
         _c("客单价", "Average order", money=True),
+    ],
+    "returns": [
+        _c("退货单号", "Return ID"),
+        _c("订单号", "Order ID"),
+        _c("门店", "Store ID"),
+        _c("门店名称", "Store"),
+        _c("状态", "Status"),
+        _c("原因", "Reason"),
+        _c("退货商品", "Lines (SKU × units)"),
+        _c("申请时间", "Requested at", time=True),
+        _c("更新时间", "Updated at", time=True),
+        _c("退款单号", "Refund ID"),
+        _c("退款金额", "Refund amount", money=True),
+        _c("退款状态", "Refund status"),
     ],
 }
 

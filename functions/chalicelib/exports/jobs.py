@@ -30,7 +30,8 @@ from chalicelib.exports.models import ExportJobModel
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.queues import queue_url, sqs_client
-from chalicelib.kernel.states import ORDER
+from chalicelib.kernel.states import ORDER, RETURN
+from chalicelib.orders.schemas import AllOrdersQuery
 from chalicelib.stores.models import StoreModel
 from chalicelib.stores.service import get_store_model
 
@@ -108,6 +109,8 @@ def _store_id(principal: Principal, f: s.ExportFilters, kind: str) -> str | None
     store_id = f.store_id
     if store_id is None and not principal.is_hq:
         store_id = principal.store_id
+    if store_id is None and f.store_ids is not None:
+        return None  # several stores: checked by _check_list_filters
     if store_id is not None:
         require_store_access(principal, store_id)
     elif kind == "stock":
@@ -118,17 +121,59 @@ def _store_id(principal: Principal, f: s.ExportFilters, kind: str) -> str | None
     return store_id
 
 
-def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, list[str]]:
-    f = body.filters
-    store_id = _store_id(principal, f, body.kind)
-    days = _days(f, body.kind)
-    if (f.status is not None and f.status != "any") and (
-        body.kind != "orders" or f.status not in ORDER_STATUSES
+ORDER_LIST_FILTERS = (
+    "store_ids",
+    "fulfilment",
+    "min_paid_fen",
+    "max_paid_fen",
+    "has_refund",
+    "missed_print",
+)
+
+
+def _check_list_filters(principal: Principal, f: s.ExportFilters, kind: str) -> None:
+    """The filters of head office's order list (GET /admin/orders) go with ``orders``
+    only; several stores (``store_ids``) are head office's alone."""
+    given = [k for k in ORDER_LIST_FILTERS if getattr(f, k) is not None]
+    if given and kind != "orders":
+        raise ValidationFailed(
+            f"{given[0]} filters orders only.",
+            details=[field_error(f"filters.{k}", "orders only") for k in given],
+        )
+    if (
+        f.min_paid_fen is not None
+        and f.max_paid_fen is not None
+        and f.min_paid_fen > f.max_paid_fen
     ):
         raise ValidationFailed(
-            "status filters orders only, by one of their statuses.",
-            details=[field_error("filters.status", f"not an order status: {f.status}")],
+            "min_paid_fen is above max_paid_fen.",
+            details=[field_error("filters.max_paid_fen", "below min_paid_fen")],
         )
+    if f.store_ids is None:
+        return
+    if not principal.is_hq:
+        raise Forbidden("Only head office exports several stores.", code="role_not_allowed")
+    if f.store_id is not None:
+        raise ValidationFailed(
+            "Give store_id or store_ids, not both.",
+            details=[field_error("filters.store_ids", "not with store_id")],
+        )
+    for store_id in sorted(set(f.store_ids.split(","))):
+        get_store_model(store_id)  # 404 for an unknown store, now rather than in the worker
+
+
+def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, list[str]]:
+    f = body.filters
+    _check_list_filters(principal, f, body.kind)
+    store_id = _store_id(principal, f, body.kind)
+    days = _days(f, body.kind)
+    if f.status is not None and f.status != "any":
+        allowed = {"orders": ORDER_STATUSES, "returns": RETURN.states()}.get(body.kind)
+        if allowed is None or f.status not in allowed:
+            raise ValidationFailed(
+                "status filters orders (by an order status) or returns (by a return status).",
+                details=[field_error("filters.status", f"not a {body.kind} status: {f.status}")],
+            )
     if store_id is not None:
         get_store_model(store_id)  # 404 for an unknown store, now rather than in the worker
     return store_id, days
@@ -144,7 +189,16 @@ def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
         "date_from": f.date_from,
         "date_to": f.date_to,
         "status": None if f.status == "any" else f.status,
+        "store_ids": ",".join(sorted(set(f.store_ids.split(",")))) if f.store_ids else None,
+        "fulfilment": f.fulfilment,
     }
+    # numbers and yes/no as text: the job keeps its filters as strings
+    for name in ("min_paid_fen", "max_paid_fen"):
+        value = getattr(f, name)
+        out[name] = None if value is None else str(value)
+    for name in ("has_refund", "missed_print"):
+        value = getattr(f, name)
+        out[name] = None if value is None else ("true" if value else "false")
     return {k: v for k, v in out.items() if v}
 
 
@@ -264,11 +318,13 @@ def handle_message(body: str) -> None:
 def _scope(job: ExportJobModel) -> sources.Scope:
     f = _filters_of(job)
     store_id = f.get("store_id")
-    stores: list[StoreModel] = (
-        [get_store_model(store_id)]
-        if store_id
-        else sorted(StoreModel.by_listing.query("stores"), key=lambda st: st.store_id)
-    )
+    stores: list[StoreModel]
+    if store_id:
+        stores = [get_store_model(store_id)]
+    elif f.get("store_ids"):
+        stores = [get_store_model(x) for x in f["store_ids"].split(",")]
+    else:
+        stores = sorted(StoreModel.by_listing.query("stores"), key=lambda st: st.store_id)
     zones = {st.timezone or DEFAULT_ZONE for st in stores}
     days = (
         _days(s.ExportFilters(date_from=f.get("date_from"), date_to=f.get("date_to")), job.kind)
@@ -283,6 +339,28 @@ def _scope(job: ExportJobModel) -> sources.Scope:
         # One zone per file, named in its header: the stores' own, or the chain's default
         # when the stores are in several.
         zone=zones.pop() if len(zones) == 1 else DEFAULT_ZONE,
+        where=_where(f) if job.kind == "orders" else None,
+    )
+
+
+def _where(f: dict[str, str]) -> AllOrdersQuery | None:
+    """The list's filters of an orders export (None when it has none of them)."""
+    if not any(k in f for k in ORDER_LIST_FILTERS if k != "store_ids"):
+        return None
+
+    def number(name: str) -> int | None:
+        return int(f[name]) if name in f else None
+
+    def yes_no(name: str) -> bool | None:
+        return f[name] == "true" if name in f else None
+
+    return AllOrdersQuery(
+        status=f.get("status"),
+        fulfilment=cast(Any, f.get("fulfilment")),
+        min_paid_fen=number("min_paid_fen"),
+        max_paid_fen=number("max_paid_fen"),
+        has_refund=yes_no("has_refund"),
+        missed_print=yes_no("missed_print"),
     )
 
 

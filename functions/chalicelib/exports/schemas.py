@@ -16,7 +16,7 @@ Day = Annotated[
         examples=["2026-11-24"],
     ),
 ]
-ExportKind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales"]
+ExportKind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns"]
 
 
 class ExportFilters(Schema, kw_only=True):
@@ -24,9 +24,31 @@ class ExportFilters(Schema, kw_only=True):
     date_from: Day | None = None  # orders, refunds, coupon_redemptions, daily_sales
     date_to: Day | None = None
     status: (
-        Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$", description="orders only: one status")]
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[a-z_]{1,32}$",
+                description="orders: one order status; returns: one return status",
+            ),
+        ]
         | None
     ) = None
+    # orders only, as GET /admin/orders filters them (head office's list across stores)
+    store_ids: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[a-z0-9][a-z0-9-]{1,31}(,[a-z0-9][a-z0-9-]{1,31}){0,49}$",
+                description="orders, head office only: several stores, comma separated",
+            ),
+        ]
+        | None
+    ) = None
+    fulfilment: Literal["delivery", "pickup"] | None = None
+    min_paid_fen: Annotated[int, Meta(ge=0)] | None = None
+    max_paid_fen: Annotated[int, Meta(ge=0)] | None = None
+    has_refund: bool | None = None
+    missed_print: bool | None = None
 
 
 class ExportRequest(Schema, kw_only=True):

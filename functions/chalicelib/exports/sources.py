@@ -17,7 +17,8 @@ from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.exports.columns import Kind
 from chalicelib.exports.csv_writer import Cell, LocalTime, Yuan
-from chalicelib.orders.models import OrderModel, RefundModel
+from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
+from chalicelib.orders.schemas import AllOrdersQuery
 from chalicelib.stores.models import StoreModel
 
 ORDERS_PER_READ = 100  # BatchGetItem's limit: one read per 100 orders
@@ -42,6 +43,9 @@ class Scope:
     days: list[str] = field(default_factory=list)
     status: str | None = None
     zone: str = "Asia/Shanghai"
+    # orders: the filters of head office's list across stores (status included), applied
+    # with the list's own predicate so the file holds what the list shows
+    where: AllOrdersQuery | None = None
 
 
 def _load_orders(order_ids: list[str]) -> list[OrderModel]:
@@ -88,6 +92,12 @@ def _day_ids(store: StoreModel, day: str, condition: Any = None) -> list[str]:
     ]
 
 
+def _matches(order: OrderModel, where: AllOrdersQuery) -> bool:
+    from chalicelib.orders.across_stores import matches
+
+    return matches(order, where)
+
+
 def _day_of(order: OrderModel) -> str:
     return order.store_day.split("#", 1)[1]
 
@@ -101,6 +111,8 @@ def orders(scope: Scope) -> Iterator[Batch]:
             rows: list[Row] = []
             for o in _load_orders(chunk) if chunk else []:
                 if scope.status and o.status != scope.status:
+                    continue
+                if scope.where is not None and not _matches(o, scope.where):
                     continue
                 head: list[Cell] = [
                     o.order_id,
@@ -288,11 +300,63 @@ def _stock_rows(items: list[StoreItemModel], zone: str) -> list[Row]:
     return rows
 
 
+def returns(scope: Scope) -> Iterator[Batch]:
+    """A store's returns in one status (or every status), oldest first, as the returns
+    queue lists them (its ``by_store_status`` index), with their refunds (BatchGetItem)."""
+    from chalicelib.kernel.states import RETURN
+
+    z = scope.zone
+    statuses = [scope.status] if scope.status else sorted(RETURN.states())
+    parts = len(scope.stores) * len(statuses) or 1
+    n = 0
+    for store in scope.stores:
+        for status in statuses:
+            n += 1
+            found = ReturnModel.by_store_status.query(
+                f"{store.store_id}#{status}", scan_index_forward=True, page_size=ITEMS_PER_PAGE
+            )
+            page: list[ReturnModel] = []
+            for ret in found:
+                page.append(ret)
+                if len(page) == ITEMS_PER_PAGE:
+                    yield Batch(_return_rows(page, store, z), (n - 1) / parts)
+                    page = []
+            yield Batch(_return_rows(page, store, z), n / parts)
+
+
+def _return_rows(page: list[ReturnModel], store: StoreModel, zone: str) -> list[Row]:
+    refund_ids = sorted({r.refund_id for r in page if r.refund_id})
+    refunds_: dict[str, RefundModel] = {}
+    for chunk in _chunks(refund_ids, 100):
+        refunds_.update((x.refund_id, x) for x in RefundModel.batch_get(chunk))
+    rows: list[Row] = []
+    for r in page:
+        refund = refunds_.get(r.refund_id or "")
+        rows.append(
+            [
+                r.return_id,
+                r.order_id,
+                r.store_id,
+                store.name,
+                r.status,
+                r.reason,
+                " ".join(f"{x.sku}×{int(x.units)}" for x in r.lines or []),
+                LocalTime(r.created_at, zone),
+                LocalTime(r.updated_at, zone),
+                r.refund_id,
+                None if refund is None else Yuan(int(refund.amount_fen)),
+                None if refund is None else refund.status,
+            ]
+        )
+    return rows
+
+
 SOURCES = {
     "orders": orders,
     "refunds": refunds,
     "coupon_redemptions": coupon_redemptions,
     "daily_sales": daily_sales,
     "stock": stock,
+    "returns": returns,
 }
 DATED: frozenset[str] = frozenset({"orders", "refunds", "coupon_redemptions", "daily_sales"})

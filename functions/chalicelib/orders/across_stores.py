@@ -6,18 +6,25 @@ projected amounts); entries are merged by ``created_at`` and walked until a stor
 fetched page is used up may have more (then that store is fetched again), so the merge
 is exact. Amount and refund filters use the projection; status, fulfilment and missed
 print need the orders (read with ``load_many``, as the day list does). The cursor holds
-the day and each store's position on it; it is validated like kernel/cursors.py."""
+the day and each store's position on it; it is validated like kernel/cursors.py.
+
+The stores' buckets of a round are queried concurrently (a small thread pool, as
+search/service.py does): a round costs one query's latency, not one per store. The
+default ``to`` is the chain's business day (the stores' local date, as orders/service.py
+dates an order), not the UTC date: at 07:30 in Shanghai it is already today there."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from itertools import repeat
 from typing import Any
 
 from chalicelib.auth.principal import Principal
-from chalicelib.kernel import clock, cursors
+from chalicelib.kernel import clock, cursors, hours
 from chalicelib.kernel.errors import ValidationFailed, field_error
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import OrderModel
@@ -27,6 +34,8 @@ from chalicelib.stores.models import StoreModel
 MAX_DAYS = 92
 MAX_ROUNDS = 30  # index queries per request at most: a sparse filter returns a short page
 _KEY = ("order_id", "store_day", "created_at")
+MAX_WORKERS = 8  # concurrent index queries (one per store); as search/service.py
+DEFAULT_ZONE = "Asia/Shanghai"
 
 
 def _day(value: str, name: str) -> date:
@@ -38,8 +47,15 @@ def _day(value: str, name: str) -> date:
         ) from None
 
 
-def _range(query: s.AllOrdersQuery) -> tuple[date, date]:
-    to = _day(query.to, "to") if query.to else clock.now().date()
+def business_day(zones: set[str]) -> date:
+    """Today for the chain: the latest local date among the stores' zones (orders are
+    dated in their store's zone), so no store's today is left out."""
+    now = clock.now()
+    return max(now.astimezone(hours.zone(z)).date() for z in zones or {DEFAULT_ZONE})
+
+
+def _range(query: s.AllOrdersQuery, zones: set[str]) -> tuple[date, date]:
+    to = _day(query.to, "to") if query.to else business_day(zones)
     start = _day(query.from_, "from") if query.from_ else to
     if start > to or (to - start).days + 1 > MAX_DAYS:
         raise ValidationFailed(
@@ -49,17 +65,28 @@ def _range(query: s.AllOrdersQuery) -> tuple[date, date]:
     return start, to
 
 
-def _stores(query: s.AllOrdersQuery) -> list[str]:
-    known = sorted(m.store_id for m in StoreModel.by_listing.query("stores"))
-    if not query.store_ids:
-        return known
-    chosen = sorted(set(query.store_ids.split(",")))
+def _stores(query: s.AllOrdersQuery) -> dict[str, str]:
+    """The chosen stores (all by default), id -> time zone, in id order."""
+    known = {m.store_id: m.timezone or DEFAULT_ZONE for m in StoreModel.by_listing.query("stores")}
+    chosen = sorted(set(query.store_ids.split(","))) if query.store_ids else sorted(known)
     unknown = [x for x in chosen if x not in known]
     if unknown:
         raise ValidationFailed(
             "Unknown stores.", details=[field_error("store_ids", f"no store {unknown[0]!r}")]
         )
-    return chosen
+    return {x: known[x] for x in chosen}
+
+
+def _bucket(store: str, day: date, limit: int, position: Any) -> list[Any]:
+    return list(
+        OrderModel.by_store_day.query(
+            f"{store}#{day.isoformat()}",
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=position,
+        )
+    )
 
 
 def _decode(cursor: str | None, stores: list[str], start: date, to: date):
@@ -124,9 +151,16 @@ def _order_ok(o: OrderModel, q: s.AllOrdersQuery) -> bool:
     )
 
 
+def matches(o: OrderModel, q: s.AllOrdersQuery) -> bool:
+    """Whether a whole order passes the list's filters (but stores and days): the export
+    of the list (exports/sources.py) filters with this, so it holds what the list shows."""
+    return _projected_ok(o, q) and _order_ok(o, q)
+
+
 def list_all(principal: Principal, query: s.AllOrdersQuery) -> s.OrderPage:
-    start, to = _range(query)
-    stores = _stores(query)
+    zones = _stores(query)
+    stores = list(zones)
+    start, to = _range(query, set(zones.values()))
     day, at = _decode(query.cursor, stores, start, to)
     limit = query.limit
     found: list[OrderModel] = []
@@ -141,18 +175,10 @@ def list_all(principal: Principal, query: s.AllOrdersQuery) -> s.OrderPage:
             return s.OrderPage(
                 items=[view(o, principal) for o in found], next_cursor=_encode(day, at)
             )
-        fetched: dict[str, list[Any]] = {}
-        for store, position in at.items():
-            rounds += 1
-            fetched[store] = list(
-                OrderModel.by_store_day.query(
-                    f"{store}#{day.isoformat()}",
-                    scan_index_forward=False,
-                    limit=limit,
-                    page_size=limit,
-                    last_evaluated_key=position,
-                )
-            )
+        rounds += len(at)
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(at))) as pool:
+            pages = pool.map(_bucket, at, repeat(day), repeat(limit), at.values())
+            fetched: dict[str, list[Any]] = dict(zip(at, pages, strict=True))
         merged = sorted(
             (e for entries in fetched.values() for e in entries),
             key=lambda e: (e.created_at, e.store_day),

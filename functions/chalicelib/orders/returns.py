@@ -40,6 +40,7 @@ import json
 import random
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -76,6 +77,7 @@ from chalicelib.orders.store_workflow import units_accounting
 from chalicelib.stores.models import StoreModel
 
 ATTEMPTS = 12  # tries to open a return or refund one while other writes move the order
+QUEUE_WORKERS = 8  # concurrent queries of the returns queue (one per store)
 _BATCH = 10  # returns of an order read per round trip (most orders have none or one)
 _ID = re.compile(r"^(?P<order>[0-9A-Z]{1,32})-R(?P<n>[1-9]\d{0,5})$")
 
@@ -323,9 +325,10 @@ def queue(principal: Principal, query: r.ReturnQueueQuery) -> r.ReturnPage:
         )
     stores = _queue_stores(principal, query.store_id)
     positions = _queue_positions(query.cursor, stores, query.status)
-    fetched: dict[str, list[ReturnModel]] = {}
-    for store, start in positions.items():
-        fetched[store] = list(
+
+    def bucket(item: tuple[str, Any]) -> list[ReturnModel]:
+        store, start = item
+        return list(
             ReturnModel.by_store_status.query(
                 f"{store}#{query.status}",
                 scan_index_forward=True,
@@ -334,6 +337,10 @@ def queue(principal: Principal, query: r.ReturnQueueQuery) -> r.ReturnPage:
                 last_evaluated_key=start,
             )
         )
+
+    # the stores' buckets concurrently (as search/service.py): one query's latency
+    with ThreadPoolExecutor(max_workers=max(1, min(QUEUE_WORKERS, len(positions)))) as pool:
+        fetched = dict(zip(positions, pool.map(bucket, positions.items()), strict=True))
     merged = sorted(
         (ret for items in fetched.values() for ret in items),
         key=lambda x: (x.created_at, x.store_id),  # stable: a store's own order is kept
