@@ -128,3 +128,26 @@ def test_a_report_charts_figures_are_exported_as_a_table(site: Site, width: int)
         for d, p in zip(report["days"], report["previous"]["days"], strict=True)
     ]
     assert any(r[1] != "0.00" for r in days)  # the seeded history: real figures
+
+
+def test_the_page_writes_csv_as_the_server_does(site: Site):
+    """The browser's writer (export.js csvText) and the server's (exports/csv_writer.py)
+    give the same bytes for hostile text, quotes, line breaks, numbers and money."""
+    from chalicelib.exports.csv_writer import CsvEncoder, Yuan
+
+    header = ["名称", "=公式", "金额"]
+    texts = ['苹果, "红富士"', "two\nlines", "=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)", "\tx"]
+    site.open("/signin")
+    got = site.page.evaluate(
+        """async ([header, texts]) => {
+        const { csvText, yuanCell } = await import(new URL("app/export.js", location.href));
+        const rows = texts.map((x) => [x, "ok=1", yuanCell(-500)]);
+        rows.push([null, -5, yuanCell(7970)], [true, 0, yuanCell(5)]);
+        return csvText(header, rows);
+    }""",
+        [header, texts],
+    )
+    rows: list[list[Any]] = [[x, "ok=1", Yuan(-500)] for x in texts]
+    rows += [[None, -5, Yuan(7970)], [True, 0, Yuan(5)]]
+    encoder = CsvEncoder()
+    assert got.encode("utf-8") == encoder.header(header) + encoder.rows(rows)
