@@ -5,7 +5,9 @@
 // otherwise every fen) on axes; grid.containLabel keeps labels from being cut.
 
 import { h } from "./dom.js";
+import { tableExportButton } from "./export.js";
 import { money, moneyCompact } from "./format.js";
+import { t } from "./i18n.js";
 
 const SRC = "vendor/echarts/echarts.common.min.js";
 let loading = null;
@@ -49,10 +51,12 @@ const observer = typeof ResizeObserver === "function"
   : null;
 
 /** A titled card holding one chart; `option` is an ECharts option. The figures also go
- * in the aria-label (`summary`), for screen readers. */
-export function chartCard(name, title, option, summary) {
+ * in the aria-label (`summary`), for screen readers, and, with `figures` (a function
+ * giving { filename, header, rows }: export.js tableExportButton), to a CSV file. */
+export function chartCard(name, title, option, summary, figures) {
   const box = h("div", { class: "echart", dataset: { chart: name }, role: "img", "aria-label": `${title}. ${summary || ""}` });
-  const card = h("figure", { class: "card chart chart-card" }, h("figcaption", {}, title), box);
+  const card = h("figure", { class: "card chart chart-card" }, h("figcaption", {}, title), box,
+    figures ? tableExportButton(figures, { label: t("charts.export_figures"), name: `chart-${name}` }) : null);
   // Drawn once the element is in the page (ECharts needs its size): a page is attached
   // when all its requests have answered, which can take seconds; content a newer render
   // replaced is never attached, and given up after a minute.

@@ -100,3 +100,90 @@ export function exportButton(kind, filters, { range = false, label } = {}) {
     status,
   );
 }
+
+// --- small lists already loaded in the page -------------------------------------------
+//
+// A list the page has fully loaded (stores, staff, promotions, a report's figures...) is
+// written to CSV in the browser, the way the server's exports/csv_writer.py writes one:
+// UTF-8 with a BOM (Excel opens Chinese correctly), CRLF line ends, RFC 4180 quoting,
+// money in yuan with two decimals, and text starting with = + - @ a tab or a CR prefixed
+// with ' (OWASP "CSV injection": shown, not run). A list that can grow without bound
+// (paginated by the server) gets a server kind and exportButton instead.
+//
+//   tableExportButton(() => ({ filename: "stores.csv", header: [...], rows: [[...]] }))
+//   tableExportButton(() => columnsTable("stores", columns, rows))  // a page's table
+
+const FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"];
+
+/** Money in fen as a cell: written as yuan with two decimals, never neutralised. */
+export const yuanCell = (fen) => ({ yuanFen: fen });
+
+function yuanText(fen) {
+  const n = Math.trunc(Number(fen));
+  const abs = Math.abs(n);
+  return `${n < 0 ? "-" : ""}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+/** A cell's text: text from data neutralised (only text: -5 and yuanCell(-500) stay
+ * numbers), true/false as 1/0, nothing as empty. */
+export function csvCellText(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "boolean") return value ? "1" : "0";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "";
+  if (typeof value === "object" && "yuanFen" in value) return value.yuanFen === null || value.yuanFen === undefined ? "" : yuanText(value.yuanFen);
+  const text = String(value);
+  return FORMULA_STARTS.some((s) => text.startsWith(s)) ? `'${text}` : text;
+}
+
+function quoted(text) {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The text of a CSV file: BOM, header, rows, every line ended by CRLF. */
+export function csvText(header, rows) {
+  const line = (cells) => cells.map((c) => quoted(csvCellText(c))).join(",") + "\r\n";
+  return "\ufeff" + line(header.map(String)) + rows.map(line).join("");
+}
+
+/** The text a table cell shows (cells are strings, nodes or lists of them). */
+function shownText(value) {
+  if (value === null || value === undefined || value === false) return "";
+  if (Array.isArray(value)) return value.map(shownText).join("");
+  if (value instanceof Node) return value.textContent.trim();
+  return String(value);
+}
+
+/** A page's table as CSV: the columns' labels and, per row, `c.csv(row)` when a column
+ * has one (money as yuanCell, ids, raw figures) or else the text the cell shows.
+ * `csv: false` leaves a column out (actions); a column the page filters out of its
+ * table with `hidden: true` is written to the file only (a figure the page shows inside
+ * another cell, such as spent of budget). */
+export function columnsTable(name, columns, rows) {
+  const shown = columns.filter((c) => c.csv !== false);
+  return {
+    filename: `${name}_${today()}.csv`,
+    header: shown.map((c) => c.label),
+    rows: rows.map((r) => shown.map((c) => (c.csv ? c.csv(r) : shownText(c.cell(r))))),
+  };
+}
+
+/** Save `text` as a file named `filename`, from the page (no server round trip). */
+function download(filename, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  const a = h("a", { href: url, download: filename, hidden: "" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 40000); // the download has read it by then
+}
+
+/** An "导出 / Export" button for a list the page has loaded: `build()` gives
+ * { filename, header, rows } when clicked, so the file has what the page shows then. */
+export function tableExportButton(build, { label, name } = {}) {
+  const button = h("button", { type: "button", class: "export-button", "data-table-export": name || "" }, label || t("export.button"));
+  button.addEventListener("click", () => {
+    const { filename, header, rows } = build();
+    download(filename, csvText(header, rows));
+  });
+  return button;
+}

@@ -1,5 +1,6 @@
 import { get } from "../api.js";
 import { errorBox, field, h, slot, table } from "../dom.js";
+import { exportButton } from "../export.js";
 import { dateTime, money } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ, MANAGER, isHq } from "../session.js";
@@ -90,6 +91,9 @@ export default {
     };
     more.addEventListener("click", load);
     await load();
-    return h("section", {}, h("h1", {}, t("audit.title")), form, list, more);
+    // The log grows without bound: its export is a background job on the server (kind
+    // "audit"), of the filters applied above (the same entries this store may see).
+    const exporter = exportButton("audit", () => ({ ...query }));
+    return h("section", {}, h("h1", {}, t("audit.title")), form, exporter, list, more);
   },
 };

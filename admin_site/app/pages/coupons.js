@@ -1,7 +1,7 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
-import { exportButton } from "../export.js";
+import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -262,18 +262,22 @@ function editForm(c, target, reload) {
   h("div", { class: "row" }, save, cancel));
 }
 
-function templatesTable(templates, messages, reload, editor) {
-  return table(t("coupons.title"), [
+function templateColumns(messages, reload, editor) {
+  return [
+    { label: "template_id", cell: () => null, csv: (c) => c.template_id, hidden: true },
     { label: t("coupons.name"), cell: (c) => c.name },
     { label: t("coupons.rule"), cell: describeCoupon },
     { label: t("coupons.validity"), cell: validity },
     { label: t("coupons.issuance"), cell: issuance },
     { label: t("coupons.issued_used"), num: true, cell: (c) => `${c.issued_count}${c.total_quantity ? ` / ${c.total_quantity}` : ""} · ${c.used_count}` },
     { label: t("coupons.budget_spent"), num: true, cell: (c) => spentOfBudget(c.spent_fen, c.budget_fen, c.remaining_budget_fen) },
+    { label: t("coupons.spent"), cell: () => null, csv: (c) => yuanCell(c.spent_fen), hidden: true },
+    { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
     { label: t("stores.state"), cell: statusBadge },
     {
       label: t("common.actions"),
+      csv: false,
       cell: (c) => [
         h("button", {
           type: "button",
@@ -293,19 +297,32 @@ function templatesTable(templates, messages, reload, editor) {
         }, t("coupons.edit")),
       ],
     },
-  ], templates, { empty: t("coupons.empty") });
+  ];
 }
 
+function templatesTable(templates, messages, reload, editor) {
+  const columns = templateColumns(messages, reload, editor);
+  return [
+    h("div", { class: "row" }, h("div", { class: "spacer" }), tableExportButton(() => columnsTable("coupon_templates", columns, templates), { name: "coupon_templates" })),
+    table(t("coupons.title"), columns.filter((c) => !c.hidden), templates, { empty: t("coupons.empty") }),
+  ];
+}
+
+const budgetColumns = () => [
+  { label: t("coupons.name"), cell: (b) => b.name },
+  { label: t("coupons.funder"), cell: funderText },
+  { label: t("coupons.budget"), num: true, cell: (b) => (b.budget_fen == null ? t("coupons.no_budget") : money(b.budget_fen)), csv: (b) => yuanCell(b.budget_fen) },
+  { label: t("coupons.spent"), num: true, cell: (b) => money(b.spent_fen), csv: (b) => yuanCell(b.spent_fen) },
+  { label: t("coupons.remaining"), num: true, cell: (b) => (b.remaining_fen == null ? "—" : money(b.remaining_fen)), csv: (b) => yuanCell(b.remaining_fen) },
+  { label: t("coupons.issued_used"), num: true, cell: (b) => `${b.issued_count} · ${b.used_count}` },
+  { label: t("stores.state"), cell: statusBadge },
+];
+
 function budgetsTable(budgets) {
-  return table(t("coupons.budgets_title"), [
-    { label: t("coupons.name"), cell: (b) => b.name },
-    { label: t("coupons.funder"), cell: funderText },
-    { label: t("coupons.budget"), num: true, cell: (b) => (b.budget_fen == null ? t("coupons.no_budget") : money(b.budget_fen)) },
-    { label: t("coupons.spent"), num: true, cell: (b) => money(b.spent_fen) },
-    { label: t("coupons.remaining"), num: true, cell: (b) => (b.remaining_fen == null ? "—" : money(b.remaining_fen)) },
-    { label: t("coupons.issued_used"), num: true, cell: (b) => `${b.issued_count} · ${b.used_count}` },
-    { label: t("stores.state"), cell: statusBadge },
-  ], budgets, { empty: t("coupons.empty") });
+  return [
+    h("div", { class: "row" }, h("div", { class: "spacer" }), tableExportButton(() => columnsTable("coupon_budgets", budgetColumns(), budgets), { name: "coupon_budgets" })),
+    table(t("coupons.budgets_title"), budgetColumns(), budgets, { empty: t("coupons.empty") }),
+  ];
 }
 
 function remindersTable(notifications) {

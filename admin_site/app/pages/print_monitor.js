@@ -1,5 +1,6 @@
 import { get, post } from "../api.js";
 import { badge, busy, errorBox, h, slot, table } from "../dom.js";
+import { columnsTable, tableExportButton } from "../export.js";
 import { age, clockTime, dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE, isHq } from "../session.js";
@@ -41,20 +42,30 @@ function relayHealth(relay) {
   return relay.other_relay_host ? [state, ` ${relay.other_relay_host}`] : state;
 }
 
-function healthTable(health) {
+/** One row per store and active relay (a store without one: one row). */
+function healthRows(health) {
   const rows = [];
   for (const store of health.stores) {
     if (!store.relays.length) rows.push({ store, relay: null });
     for (const relay of store.relays) if (relay.status === "active") rows.push({ store, relay });
   }
-  return table(t("print.health"), [
+  return rows;
+}
+
+function healthColumns() {
+  return [
     { label: t("common.store"), cell: (r) => r.store.store_name },
     { label: t("print.store_state"), cell: (r) => (r.store.healthy ? badge(t("health.ok"), "ok") : r.store.problems.map((p) => badge(t(`health.problem.${p}`), "bad"))) },
     { label: t("print.relay"), cell: (r) => (r.relay ? r.relay.name : "—") },
     { label: t("print.relay_health"), cell: (r) => (r.relay ? relayHealth(r.relay) : "—") },
     { label: t("print.last_heartbeat"), cell: (r) => (r.relay && r.relay.last_heartbeat_at ? `${clockTime(r.relay.last_heartbeat_at)} (${age(r.relay.heartbeat_age_s)})` : "—") },
-    { label: t("print.printers"), cell: (r) => (r.relay ? r.relay.printers.map((p) => h("div", {}, `${p.name} `, badge(t(`printer.state.${p.state}`), PRINTER_TONE[p.state]), ...(p.problem ? [" ", badge(t(`health.problem.printer_${p.problem}`), "bad")] : []))) : "—") },
-  ], rows, { empty: t("print.no_relays") });
+    { label: t("print.printers"), cell: (r) => (r.relay ? r.relay.printers.map((p) => h("div", {}, `${p.name} `, badge(t(`printer.state.${p.state}`), PRINTER_TONE[p.state]), ...(p.problem ? [" ", badge(t(`health.problem.printer_${p.problem}`), "bad")] : []))) : "—"),
+      csv: (r) => (r.relay ? r.relay.printers.map((p) => `${p.name} ${t(`printer.state.${p.state}`)}${p.problem ? ` ${t(`health.problem.printer_${p.problem}`)}` : ""}`).join("; ") : "") },
+  ];
+}
+
+function healthTable(health) {
+  return table(t("print.health"), healthColumns(), healthRows(health), { empty: t("print.no_relays") });
 }
 
 export default {
@@ -73,6 +84,30 @@ export default {
     const health = slot({ "data-testid": "health" });
     const stamp = h("span", { class: "muted", "aria-live": "off" });
     const names = Object.fromEntries((await stores.list()).map((s) => [s.store_id, s.name]));
+    // What the page shows now (it refreshes): the export buttons write these.
+    let missedJobs = [];
+    let healthNow = { stores: [] };
+    const missedColumns = () => [
+      { label: t("common.store"), cell: (j) => names[j.store_id] || j.store_id },
+      { label: t("orders.seq"), num: true, cell: (j) => (j.daily_seq ? `#${j.daily_seq}` : "—"), csv: (j) => j.daily_seq },
+      { label: t("orders.id"), cell: (j) => h("a", { href: `#/orders/${j.order_id}` }, j.order_id) },
+      { label: t("print.kind"), cell: (j) => t(`print.kind.${j.kind}`) },
+      { label: t("print.waiting"), num: true, cell: (j) => age(j.age_s), csv: (j) => j.age_s },
+      { label: t("print.attempts"), num: true, cell: (j) => String(j.attempts), csv: (j) => j.attempts },
+      { label: t("orders.created"), cell: (j) => dateTime(j.created_at) },
+      {
+        label: t("common.actions"),
+        csv: false,
+        cell: (j) => [
+          h("button", { type: "button", onclick: (e) => act(e.currentTarget, () => post(`/admin/orders/${j.order_id}/reprint`, { reason: t("print.reprint_reason") }), () => reprintOutcome(j.store_id)) }, t("order.reprint")),
+          " ",
+          h("button", { type: "button", onclick: (e) => {
+            const reason = window.prompt(t("print.resolve_prompt"), t("print.resolve_default"));
+            if (reason) act(e.currentTarget, () => post(`/admin/print-jobs/${j.job_id}/resolve`, { reason }), async () => ({ text: t("print.resolved"), tone: "warn" }));
+          } }, t("print.resolve")),
+        ],
+      },
+    ];
 
     const act = (button, work, outcome) =>
       busy(button, messages, async () => {
@@ -89,28 +124,9 @@ export default {
           get("/admin/print-health", query),
         ]);
         if (!ctx.isCurrent()) return;
-        missed.show(
-          table(t("print.missed"), [
-            { label: t("common.store"), cell: (j) => names[j.store_id] || j.store_id },
-            { label: t("orders.seq"), num: true, cell: (j) => (j.daily_seq ? `#${j.daily_seq}` : "—") },
-            { label: t("orders.id"), cell: (j) => h("a", { href: `#/orders/${j.order_id}` }, j.order_id) },
-            { label: t("print.kind"), cell: (j) => t(`print.kind.${j.kind}`) },
-            { label: t("print.waiting"), num: true, cell: (j) => age(j.age_s) },
-            { label: t("print.attempts"), num: true, cell: (j) => String(j.attempts) },
-            { label: t("orders.created"), cell: (j) => dateTime(j.created_at) },
-            {
-              label: t("common.actions"),
-              cell: (j) => [
-                h("button", { type: "button", onclick: (e) => act(e.currentTarget, () => post(`/admin/orders/${j.order_id}/reprint`, { reason: t("print.reprint_reason") }), () => reprintOutcome(j.store_id)) }, t("order.reprint")),
-                " ",
-                h("button", { type: "button", onclick: (e) => {
-                  const reason = window.prompt(t("print.resolve_prompt"), t("print.resolve_default"));
-                  if (reason) act(e.currentTarget, () => post(`/admin/print-jobs/${j.job_id}/resolve`, { reason }), async () => ({ text: t("print.resolved"), tone: "warn" }));
-                } }, t("print.resolve")),
-              ],
-            },
-          ], jobs.items, { empty: t("print.no_missed") }),
-        );
+        missedJobs = jobs.items;
+        healthNow = hl;
+        missed.show(table(t("print.missed"), missedColumns(), jobs.items, { empty: t("print.no_missed") }));
         health.show(healthTable(hl));
         stamp.textContent = t("print.refreshed", { time: clockTime(new Date().toISOString()) });
       } catch (err) {
@@ -125,9 +141,11 @@ export default {
       h("div", { class: "row" }, h("h1", {}, t("print.title")), h("div", { class: "spacer" }), isHq() ? picker : null),
       h("p", {}, stamp),
       messages,
-      h("h2", {}, t("print.missed")),
+      h("div", { class: "row" }, h("h2", {}, t("print.missed")), h("div", { class: "spacer" }),
+        tableExportButton(() => columnsTable(`missed_prints_${storeId || "all"}`, missedColumns(), missedJobs), { name: "missed_prints" })),
       missed,
-      h("h2", {}, t("print.health")),
+      h("div", { class: "row" }, h("h2", {}, t("print.health")), h("div", { class: "spacer" }),
+        tableExportButton(() => columnsTable(`print_health_${storeId || "all"}`, healthColumns(), healthRows(healthNow)), { name: "print_health" })),
       health,
     );
   },

@@ -1,5 +1,6 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
+import { columnsTable, tableExportButton, yuanCell } from "../export.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
@@ -202,7 +203,7 @@ export default {
     const editor = slot({ "data-testid": "promotion-editor" });
     try {
       const items = (await get("/admin/promotions")).items;
-      listing = table(t("promotions.title"), [
+      const columns = [
         { label: t("coupons.name"), cell: (p) => p.name },
         { label: t("promotions.kind"), cell: (p) => t(`promotions.kind.${p.kind}`) },
         { label: t("coupons.rule"), cell: describe },
@@ -211,9 +212,12 @@ export default {
         { label: t("promotions.window"), cell: (p) => `${dateTime(p.starts_at)} – ${dateTime(p.ends_at)}` },
         { label: t("promotions.sold"), num: true, cell: (p) => (p.kind === "flash_sale" ? `${p.sold} / ${p.quantity}` : "—") },
         { label: t("coupons.budget_spent"), num: true, cell: (p) => (p.budget_fen == null ? "—" : `${money(p.spent_fen)} / ${money(p.budget_fen)}`) },
+        { label: t("coupons.spent"), cell: () => null, csv: (p) => yuanCell(p.spent_fen), hidden: true },
+        { label: t("coupons.budget"), cell: () => null, csv: (p) => yuanCell(p.budget_fen), hidden: true },
         { label: t("stores.state"), cell: statusBadge },
         {
           label: t("common.actions"),
+          csv: false,
           cell: (p) => [
             h("button", { type: "button", "aria-label": t("promotions.edit_named", { name: p.name }), onclick: () => {
               editor.show(editForm(p, editor, ctx));
@@ -227,7 +231,11 @@ export default {
               : null,
           ],
         },
-      ], items, { empty: t("promotions.empty") });
+      ];
+      listing = [
+        h("div", { class: "row" }, h("div", { class: "spacer" }), tableExportButton(() => columnsTable("promotions", columns, items), { name: "promotions" })),
+        table(t("promotions.title"), columns.filter((c) => !c.hidden), items, { empty: t("promotions.empty") }),
+      ];
     } catch (err) {
       listing = errorBox(err);
     }

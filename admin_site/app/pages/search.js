@@ -1,6 +1,7 @@
 import { get } from "../api.js";
 import { emptyState, h } from "../dom.js";
-import { dateTime, money } from "../format.js";
+import { tableExportButton } from "../export.js";
+import { dateTime, money, today } from "../format.js";
 import { t } from "../i18n.js";
 import { BACK_OFFICE } from "../session.js";
 
@@ -25,15 +26,21 @@ export default {
     const title = h("h1", {}, t("search.title"));
     if (!q) return h("div", {}, title, emptyState(t("search.hint")));
     const r = await get("/admin/search", { q });
-    const groups = [
-      group("orders", "search.orders", r.orders, (o) =>
-        `${o.order_id} · ${t(`order.status.${o.status}`)} · ${t(`order.fulfilment.${o.fulfilment}`)} · ${money(o.total_fen)} · ${o.store_id} · ${dateTime(o.created_at)} · ${t(`search.matched.${o.matched}`)}`),
-      group("customers", "search.customers", r.customers, (c) =>
-        `${c.nickname || t("wallet.no_nickname")} · ${c.phone_masked} · ${c.customer_id}`),
-      group("products", "search.products", r.products, (p) => `${p.sku} · ${p.name}${p.barcode ? ` · ${p.barcode}` : ""}`),
-      group("stores", "search.stores", r.stores, (s) => `${s.name} (${s.store_id})`),
-    ].filter(Boolean);
+    const lines = {
+      orders: (o) => `${o.order_id} · ${t(`order.status.${o.status}`)} · ${t(`order.fulfilment.${o.fulfilment}`)} · ${money(o.total_fen)} · ${o.store_id} · ${dateTime(o.created_at)} · ${t(`search.matched.${o.matched}`)}`,
+      customers: (c) => `${c.nickname || t("wallet.no_nickname")} · ${c.phone_masked} · ${c.customer_id}`,
+      products: (p) => `${p.sku} · ${p.name}${p.barcode ? ` · ${p.barcode}` : ""}`,
+      stores: (s) => `${s.name} (${s.store_id})`,
+    };
+    const ids = { orders: (o) => o.order_id, customers: (c) => c.customer_id, products: (p) => p.sku, stores: (s) => s.store_id };
+    const groups = Object.keys(lines).map((id) => group(id, `search.${id}`, r[id], lines[id])).filter(Boolean);
+    // The results as one file: a row per result, its group, id and the line shown.
+    const file = () => ({
+      filename: `search_${today()}.csv`,
+      header: [t("search.export.group"), t("search.export.id"), t("search.export.result")],
+      rows: Object.keys(lines).flatMap((id) => r[id].map((x) => [t(`search.group.${id}`), ids[id](x), lines[id](x)])),
+    });
     return h("div", {}, title, h("p", { class: "muted" }, t("search.for", { q })),
-      groups.length ? groups : emptyState(t("search.none", { q })));
+      groups.length ? [h("div", { class: "row" }, h("div", { class: "spacer" }), tableExportButton(file, { name: "search" })), groups] : emptyState(t("search.none", { q })));
   },
 };

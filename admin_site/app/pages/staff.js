@@ -1,5 +1,6 @@
 import { get, patch, post } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
+import { columnsTable, tableExportButton } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ, MANAGER, STAFF, isHq, session } from "../session.js";
 import * as stores from "../stores.js";
@@ -133,13 +134,17 @@ export default {
     let list;
     try {
       const accounts = (await get("/admin/staff", { store_id: scope })).items;
-      list = table(t("staff.title"), [
+      const columns = [
         { label: t("staff.username"), cell: (a) => a.username },
         { label: t("staff.display_name"), cell: (a) => a.display_name },
         { label: t("staff.role"), cell: (a) => t(`role.${a.role}`) },
         { label: t("stores.state"), cell: (a) => (a.active ? badge(t("staff.active"), "ok") : badge(t("staff.disabled"), "bad")) },
-        { label: t("common.actions"), cell: (a) => (a.role === HQ && !isHq() ? "—" : actions(a, messages, ctx)) },
-      ], accounts, { empty: t("staff.empty") });
+        { label: t("common.actions"), csv: false, cell: (a) => (a.role === HQ && !isHq() ? "—" : actions(a, messages, ctx)) },
+      ];
+      list = [
+        h("div", { class: "row" }, h("div", { class: "spacer" }), tableExportButton(() => columnsTable(`staff_${scope}`, columns, accounts), { name: "staff" })),
+        table(t("staff.title"), columns, accounts, { empty: t("staff.empty") }),
+      ];
     } catch (err) {
       list = errorBox(err);
     }

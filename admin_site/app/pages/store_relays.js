@@ -5,6 +5,7 @@
 
 import { apiBase, get, post } from "../api.js";
 import { badge, busy, errorBox, h, okBox, slot, table } from "../dom.js";
+import { columnsTable, tableExportButton } from "../export.js";
 import { age, clockTime, dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ, MANAGER, allowed, isHq } from "../session.js";
@@ -147,15 +148,16 @@ export async function relaySection(ctx, store) {
     });
   };
 
-  const relayTable = () =>
-    table(t("relays.title"), [
-      { label: t("relays.name"), cell: (r) => [r.name, h("div", { class: "muted small" }, r.relay_id)] },
+  const relayColumns = () => [
+      { label: t("relays.name"), cell: (r) => [r.name, h("div", { class: "muted small" }, r.relay_id)], csv: (r) => r.name },
+      { label: "relay_id", cell: () => null, csv: (r) => r.relay_id, hidden: true },
       { label: t("relays.status"), cell: (r) => (r.status === "revoked" ? badge(t("relays.status.revoked"), "") : badge(t(`relay.health.${r.health}`), HEALTH_TONE[r.health])) },
       { label: t("print.last_heartbeat"), cell: (r) => (!r.last_heartbeat_at ? "—" : r.heartbeat_age_s == null ? clockTime(r.last_heartbeat_at) : `${clockTime(r.last_heartbeat_at)} (${age(r.heartbeat_age_s)})`) },
       { label: t("relays.issued"), cell: (r) => `${dateTime(r.created_at)} · ${r.created_by}` },
       { label: t("relays.revoked_at"), cell: (r) => (r.revoked_at ? dateTime(r.revoked_at) : "—") },
       {
         label: t("common.actions"),
+        csv: false,
         cell: (r) =>
           r.status === "active"
             ? [
@@ -165,7 +167,13 @@ export async function relaySection(ctx, store) {
               ]
             : "—",
       },
-    ], relays, { rowClass: (r) => (r.status === "revoked" ? "muted" : null) });
+    ];
+  // The tokens themselves are never listed (shown once when issued): the file has none.
+  const relayTable = () => [
+    h("div", { class: "row" }, h("div", { class: "spacer" }),
+      tableExportButton(() => columnsTable(`relays_${store.store_id}`, relayColumns(), relays), { name: "relays" })),
+    table(t("relays.title"), relayColumns().filter((c) => !c.hidden), relays, { rowClass: (r) => (r.status === "revoked" ? "muted" : null) }),
+  ];
 
   const name = h("input", { name: "relay_name", required: true, maxlength: "60", placeholder: t("relays.name_placeholder"), "aria-label": t("relays.name") });
   const issue = h("button", { type: "submit", class: "primary" }, t("relays.issue"));

@@ -154,7 +154,7 @@ def view(entry: AuditEntryModel) -> s.AuditEntry:
     )
 
 
-def _days(query: s.AuditQuery) -> list[str]:
+def _days(query: s.AuditQuery, max_days: int = MAX_DAYS) -> list[str]:
     """The UTC days asked for, newest first (default: the last 7 days)."""
     to = date.fromisoformat(query.date_to) if query.date_to else clock.now().date()
     start = date.fromisoformat(query.date_from) if query.date_from else to - timedelta(days=6)
@@ -163,10 +163,10 @@ def _days(query: s.AuditQuery) -> list[str]:
             "The date range ends before it starts.",
             details=[field_error("date_from", "must be on or before date_to")],
         )
-    if (to - start).days >= MAX_DAYS:
+    if (to - start).days >= max_days:
         raise ValidationFailed(
-            f"Ask for at most {MAX_DAYS} days at a time.",
-            details=[field_error("date_from", f"at most {MAX_DAYS} days before date_to")],
+            f"Ask for at most {max_days} days at a time.",
+            details=[field_error("date_from", f"at most {max_days} days before date_to")],
         )
     return [(to - timedelta(days=i)).isoformat() for i in range((to - start).days + 1)]
 
@@ -180,16 +180,33 @@ def _store_scope(principal: Principal, query: s.AuditQuery) -> str | None:
     return principal.store_id or "-"
 
 
-def listing(principal: Principal, query: s.AuditQuery) -> s.AuditPage:
-    """Entries newest first over an index chosen by the filters: one target, one actor,
-    one store's days, or every entry's days; the other filters narrow the query."""
+@dataclass(frozen=True)
+class _Plan:
+    """How a filtered listing reads: the index, its partitions in order, a key range and
+    a filter on the other fields. The page and the CSV export read the same plan."""
+
+    index: Any
+    attr: str  # the index's partition key attribute, named in a cursor
+    partitions: list[str]
+    rng: Any
+    condition: Any
+
+
+def check_filters(query: s.AuditQuery) -> None:
+    """422 for filters the log cannot answer (a target id without its type)."""
     if (query.target_id is None) != (query.target_type is None) and query.target_id:
         raise ValidationFailed(
             "A target id needs its type.",
             details=[field_error("target_type", "required with target_id")],
         )
-    days = _days(query)
-    store = _store_scope(principal, query)
+
+
+def _plan(query: s.AuditQuery, store: str | None, max_days: int = MAX_DAYS) -> _Plan:
+    """The index chosen by the filters: one target, one actor, one store's days, or every
+    entry's days; the other filters narrow the query. ``store``: only that store's
+    entries (None: every entry)."""
+    check_filters(query)
+    days = _days(query, max_days)
     lo, hi = days[-1], days[0] + "~"  # at_id starts with the time: "~" sorts after it
     M = AuditEntryModel
     filters = []
@@ -216,21 +233,31 @@ def listing(principal: Principal, query: s.AuditQuery) -> s.AuditPage:
         rng = None
     else:
         index, attr, partitions, rng = M.by_day, "day", days, None
-    start = cursors.decode(query.cursor, ("entry_id", "at_id", attr))
-    if start is not None:
-        resume = start[attr]["S"]
-        if resume not in partitions:
-            raise cursors.foreign()
-        partitions = partitions[partitions.index(resume) :]
     condition = None
     for f in filters:
         condition = f if condition is None else condition & f
+    return _Plan(index, attr, partitions, rng, condition)
+
+
+def listing(principal: Principal, query: s.AuditQuery) -> s.AuditPage:
+    """Entries newest first, a page at a time, over the plan the filters choose."""
+    check_filters(query)
+    _days(query)  # a bad range is 422 before a store is checked, as it always was
+    store = _store_scope(principal, query)
+    plan = _plan(query, store)
+    partitions = plan.partitions
+    start = cursors.decode(query.cursor, ("entry_id", "at_id", plan.attr))
+    if start is not None:
+        resume = start[plan.attr]["S"]
+        if resume not in partitions:
+            raise cursors.foreign()
+        partitions = partitions[partitions.index(resume) :]
     items: list[AuditEntryModel] = []
     for part in partitions:
-        for entry in _query(index, part, rng, condition, start, query.limit - len(items)):
+        for entry in _query(plan, part, start, query.limit - len(items)):
             items.append(entry)
             if len(items) == query.limit:
-                last = {"entry_id": entry.entry_id, "at_id": entry.at_id, attr: part}
+                last = {"entry_id": entry.entry_id, "at_id": entry.at_id, plan.attr: part}
                 return s.AuditPage(
                     items=[view(e) for e in items],
                     next_cursor=cursors.encode({k: {"S": v} for k, v in last.items()}),
@@ -239,15 +266,31 @@ def listing(principal: Principal, query: s.AuditQuery) -> s.AuditPage:
     return s.AuditPage(items=[view(e) for e in items], next_cursor=None)
 
 
-def _query(
-    index: Any, part: str, rng: Any, condition: Any, start: dict | None, want: int
-) -> Iterator[AuditEntryModel]:
+def every_entry(
+    query: s.AuditQuery, store: str | None, max_days: int, page: int = 200
+) -> Iterator[tuple[list[AuditEntryModel], float]]:
+    """Every entry the filters select, newest first, in lists of at most ``page``, each
+    with the fraction of the index partitions read so far (the CSV export's source).
+    ``store`` was authorised by the caller: only that store's entries (None: all)."""
+    plan = _plan(query, store, max_days)
+    parts = len(plan.partitions)
+    for n, part in enumerate(plan.partitions):
+        batch: list[AuditEntryModel] = []
+        for entry in _query(plan, part, None, page):
+            batch.append(entry)
+            if len(batch) == page:  # a busy partition: several lists, progress as before it
+                yield batch, n / parts
+                batch = []
+        yield batch, (n + 1) / parts
+
+
+def _query(plan: _Plan, part: str, start: dict | None, want: int) -> Iterator[AuditEntryModel]:
     # ``rng`` of by_day / by_store_day is the whole partition (a day); the others carry
     # the date range as a key condition.
-    yield from index.query(
+    yield from plan.index.query(
         part,
-        range_key_condition=rng,
-        filter_condition=condition,
+        range_key_condition=plan.rng,
+        filter_condition=plan.condition,
         scan_index_forward=False,
         page_size=max(want, 10),
         last_evaluated_key=start,

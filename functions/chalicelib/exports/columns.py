@@ -11,7 +11,9 @@ from typing import Literal
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
-Kind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns"]
+Kind = Literal[
+    "orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns", "audit"
+]
 KINDS: tuple[Kind, ...] = (
     "orders",
     "refunds",
@@ -19,6 +21,7 @@ KINDS: tuple[Kind, ...] = (
     "stock",
     "daily_sales",
     "returns",
+    "audit",
 )
 
 
@@ -141,6 +144,23 @@ COLUMNS: dict[Kind, list[Column]] = {
         _c("退款单号", "Refund ID"),
         _c("退款金额", "Refund amount", money=True),
         _c("退款状态", "Refund status"),
+    ],
+    # One row per changed field, the entry's columns repeated (an entry with no field
+    # change, a reprint say, is one row with the field empty). Money fields (``*_fen``)
+    # are written in yuan, as the log page shows them.
+    "audit": [
+        _c("时间", "Time", time=True),
+        _c("操作人", "Actor"),
+        _c("角色", "Role"),
+        _c("操作人门店", "Actor's store"),
+        _c("操作", "Action"),
+        _c("对象类型", "Target type"),
+        _c("对象", "Target ID"),
+        _c("所属门店", "Store ID"),
+        _c("字段", "Field"),
+        _c("修改前", "Before"),
+        _c("修改后", "After"),
+        _c("记录编号", "Entry ID"),
     ],
 }
 

@@ -19,9 +19,12 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import quote
 
+import msgspec
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.auth.principal import HQ_ADMIN, Principal, require_store_access
+from chalicelib.audit import schemas as audit_schemas
+from chalicelib.audit.service import check_filters as check_audit_filters
+from chalicelib.auth.principal import HQ_ADMIN, STORE_MANAGER, Principal, require_store_access
 from chalicelib.db.writes import claim_lease
 from chalicelib.exports import columns, sources
 from chalicelib.exports import schemas as s
@@ -49,6 +52,11 @@ PREFIX = "exports/"
 DEFAULT_ZONE = "Asia/Shanghai"
 # Coupons and their redemptions are head office's (the coupon pages are HQ only).
 HQ_ONLY_KINDS = frozenset({"coupon_redemptions"})
+# The audit log is read by head office (every entry) and store managers (their store's
+# entries), as GET /admin/audit: store staff see no log, so export none.
+AUDIT_ROLES = frozenset({HQ_ADMIN, STORE_MANAGER})
+AUDIT_FILTERS = ("actor", "target_type", "target_id")
+AUDIT_DEFAULT_DAYS = 7  # as the log page: the last 7 UTC days when no range is given
 ORDER_STATUSES = frozenset(
     {ORDER.initial}
     | {to for _, to in ORDER.transitions.values()}
@@ -106,9 +114,13 @@ def _store_id(principal: Principal, f: s.ExportFilters, kind: str) -> str | None
     store only (the default), head office any store or all."""
     if kind in HQ_ONLY_KINDS and not principal.is_hq:
         raise Forbidden("Only head office exports this.", code="role_not_allowed")
+    if kind == "audit" and principal.role not in AUDIT_ROLES:
+        raise Forbidden("Head office and store managers read the log.", code="role_not_allowed")
     store_id = f.store_id
     if store_id is None and not principal.is_hq:
         store_id = principal.store_id
+        if store_id is None:  # a store role without its store: never the whole chain
+            raise Forbidden("Your account has no store.", code="other_store")
     if store_id is None and f.store_ids is not None:
         return None  # several stores: checked by _check_list_filters
     if store_id is not None:
@@ -119,6 +131,29 @@ def _store_id(principal: Principal, f: s.ExportFilters, kind: str) -> str | None
             details=[field_error("filters.store_id", "required for stock")],
         )
     return store_id
+
+
+def _audit_defaults(f: s.ExportFilters) -> s.ExportFilters:
+    """The log page's default range (UTC days: the last 7 up to date_to, or today),
+    fixed when the export is asked for, so the worker reads the days the user saw."""
+    to = _day(f.date_to, "date_to") if f.date_to else clock.now().date()
+    start = (
+        _day(f.date_from, "date_from")
+        if f.date_from
+        else to - timedelta(days=AUDIT_DEFAULT_DAYS - 1)
+    )
+    return msgspec.structs.replace(f, date_from=start.isoformat(), date_to=to.isoformat())
+
+
+def _audit_query(f: s.ExportFilters | dict[str, str]) -> audit_schemas.AuditQuery:
+    get = f.get if isinstance(f, dict) else lambda name: getattr(f, name)
+    return audit_schemas.AuditQuery(
+        actor=get("actor"),
+        target_type=get("target_type"),
+        target_id=get("target_id"),
+        date_from=get("date_from"),
+        date_to=get("date_to"),
+    )
 
 
 ORDER_LIST_FILTERS = (
@@ -166,6 +201,16 @@ def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, lis
     f = body.filters
     _check_list_filters(principal, f, body.kind)
     store_id = _store_id(principal, f, body.kind)
+    if body.kind == "audit":
+        f = _audit_defaults(f)
+        check_audit_filters(_audit_query(f))
+    else:
+        for name in AUDIT_FILTERS:
+            if getattr(f, name) is not None:
+                raise ValidationFailed(
+                    f"{name} filters the audit log only.",
+                    details=[field_error(f"filters.{name}", "audit only")],
+                )
     days = _days(f, body.kind)
     if f.status is not None and f.status != "any":
         allowed = {"orders": ORDER_STATUSES, "returns": RETURN.states()}.get(body.kind)
@@ -183,7 +228,7 @@ def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, lis
 
 
 def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
-    f = body.filters
+    f = _audit_defaults(body.filters) if body.kind == "audit" else body.filters
     out = {
         "store_id": store_id,
         "date_from": f.date_from,
@@ -191,6 +236,9 @@ def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
         "status": None if f.status == "any" else f.status,
         "store_ids": ",".join(sorted(set(f.store_ids.split(",")))) if f.store_ids else None,
         "fulfilment": f.fulfilment,
+        "actor": f.actor,
+        "target_type": f.target_type,
+        "target_id": f.target_id,
     }
     # numbers and yes/no as text: the job keeps its filters as strings
     for name in ("min_paid_fen", "max_paid_fen"):
@@ -340,6 +388,8 @@ def _scope(job: ExportJobModel) -> sources.Scope:
         # when the stores are in several.
         zone=zones.pop() if len(zones) == 1 else DEFAULT_ZONE,
         where=_where(f) if job.kind == "orders" else None,
+        audit=_audit_query(f) if job.kind == "audit" else None,
+        audit_store=store_id,
     )
 
 

@@ -31,11 +31,15 @@ area = Area("exports", __name__, "CSV exports of lists, made in the background."
 def start_export(body: s.ExportRequest, principal: Principal) -> s.ExportJob:
     """``kind``: ``orders`` (one row per order line, the order's columns repeated; optional
     ``filters.status``), ``refunds`` (of the orders placed on the days), ``coupon_redemptions``
-    (coupons used by paid orders; head office only), ``stock`` (one store's items) or
-    ``daily_sales`` (per store and business day). Dated kinds need ``filters.date_from`` and
-    ``filters.date_to`` (business days in the store's time zone, at most 366 days: 422
-    ``range_too_long``). ``filters.store_id``: store accounts their own store (the default;
-    403 ``other_store`` for another), head office one store or, without it, every store.
+    (coupons used by paid orders; head office only), ``stock`` (one store's items),
+    ``daily_sales`` (per store and business day) or ``audit`` (the audit log, one row per
+    changed field: the log page's filters ``actor``, ``target_type``, ``target_id``,
+    ``store_id`` and UTC days, default the last 7; head office every entry, a store
+    manager their store's, others 403 ``role_not_allowed``). Dated kinds need
+    ``filters.date_from`` and ``filters.date_to`` (business days in the store's time zone,
+    at most 366 days: 422 ``range_too_long``). ``filters.store_id``: store accounts their
+    own store (the default; 403 ``other_store`` for another), head office one store or,
+    without it, every store.
 
     The file is UTF-8 with a BOM, CRLF line ends, a header in ``language``, money in yuan
     with two decimals, times in the stores' time zone (named in the header). Returns the

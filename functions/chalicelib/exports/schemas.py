@@ -16,7 +16,9 @@ Day = Annotated[
         examples=["2026-11-24"],
     ),
 ]
-ExportKind = Literal["orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns"]
+ExportKind = Literal[
+    "orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns", "audit"
+]
 
 
 class ExportFilters(Schema, kw_only=True):
@@ -49,6 +51,12 @@ class ExportFilters(Schema, kw_only=True):
     max_paid_fen: Annotated[int, Meta(ge=0)] | None = None
     has_refund: bool | None = None
     missed_print: bool | None = None
+    # audit only: the log page's filters (GET /admin/audit)
+    actor: Annotated[str, Meta(max_length=64)] | None = None
+    target_type: Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$", examples=["store_item"])] | None = (
+        None
+    )
+    target_id: Annotated[str, Meta(max_length=200, examples=["sh-jingan/100001"])] | None = None
 
 
 class ExportRequest(Schema, kw_only=True):

@@ -9,10 +9,13 @@ the order record into a head and a detail item: only that helper has to follow).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.audit import schemas as audit_schemas
+from chalicelib.audit.models import AuditEntryModel
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.exports.columns import Kind
@@ -46,6 +49,10 @@ class Scope:
     # orders: the filters of head office's list across stores (status included), applied
     # with the list's own predicate so the file holds what the list shows
     where: AllOrdersQuery | None = None
+    # audit: the log's filters (its UTC days included) and the one store whose entries
+    # it may hold (None: every entry, head office's)
+    audit: audit_schemas.AuditQuery | None = None
+    audit_store: str | None = None
 
 
 def _load_orders(order_ids: list[str]) -> list[OrderModel]:
@@ -351,6 +358,55 @@ def _return_rows(page: list[ReturnModel], store: StoreModel, zone: str) -> list[
     return rows
 
 
+AUDIT_MAX_DAYS = 366  # UTC days of the log in one file (the page reads 92 at a time)
+
+
+def audit(scope: Scope) -> Iterator[Batch]:
+    """The log's entries the page's filters select, newest first as the page lists them,
+    one row per changed field."""
+    from chalicelib.audit.service import every_entry
+
+    assert scope.audit is not None
+    for entries, done in every_entry(scope.audit, scope.audit_store, AUDIT_MAX_DAYS):
+        yield Batch([row for e in entries for row in audit_rows(e, scope.zone)], done)
+
+
+def audit_value(field_name: str, value: Any) -> Cell:
+    """A before/after value as the log page shows it: money (``*_fen``) in yuan, lists
+    and objects as JSON, true/false as words, nothing as an empty cell."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and field_name.endswith("_fen"):
+        return Yuan(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def audit_rows(entry: AuditEntryModel, zone: str) -> list[Row]:
+    head: list[Cell] = [
+        LocalTime(entry.at, zone),
+        entry.actor,
+        entry.role,
+        entry.actor_store_id,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        entry.store_id,
+    ]
+    diff: dict[str, list[Any]] = json.loads(entry.changes or "{}")
+    if not diff:
+        return [[*head, None, None, None, entry.entry_id]]
+    return [
+        [*head, name, audit_value(name, before), audit_value(name, after), entry.entry_id]
+        for name, (before, after) in sorted(diff.items())
+    ]
+
+
 SOURCES = {
     "orders": orders,
     "refunds": refunds,
@@ -358,5 +414,8 @@ SOURCES = {
     "daily_sales": daily_sales,
     "stock": stock,
     "returns": returns,
+    "audit": audit,
 }
-DATED: frozenset[str] = frozenset({"orders", "refunds", "coupon_redemptions", "daily_sales"})
+DATED: frozenset[str] = frozenset(
+    {"orders", "refunds", "coupon_redemptions", "daily_sales", "audit"}
+)
