@@ -482,3 +482,16 @@ def test_a_single_dispatch_stays_the_orders_history_only(api, catalogue, tokens_
     status, _ = api.call("POST", f"/admin/orders/{a}/dispatch", {}, tokens_["staff_a"])
     assert status == 200
     assert entries() == []
+
+
+def test_a_bulk_dispatch_costs_one_read_and_one_write_per_order(api, catalogue, tokens_, aws_calls):
+    """The entry rides in the order's write (a transaction instead of an UpdateItem): no
+    extra round trip per order."""
+    from tests.api.test_bulk_dispatch import URL, checked_out
+
+    ids = [checked_out(api, tokens_, f"key-ba-0002{i}") for i in range(2)]
+    aws_calls.clear()
+    status, out = api.call("POST", URL, {"order_ids": ids}, tokens_["staff_a"])
+    assert status == 200 and out["dispatched"] == 2, out
+    # the order's head read, then its transition with the entry (before: an UpdateItem)
+    assert aws_calls == ["BatchGetItem", "TransactWriteItems"] * 2
