@@ -339,3 +339,159 @@ def test_a_refused_step_logs_nothing(api, catalogue, tokens_):
     status, _ = api.call("POST", f"/admin/returns/{rid}/verify", None, tokens_["manager_b"])
     assert status == 404  # another store's
     assert entries() == []
+
+
+# --- bulk changes: one entry per applied row, in the row's own transaction -------------
+
+
+def _bulk(api, token, body, key):
+    return api.call("POST", "/admin/bulk-jobs", body, token, headers={"Idempotency-Key": key})
+
+
+def test_a_bulk_price_job_records_each_applied_row_once(api, catalogue, tokens_, monkeypatch):
+    """3 SKUs, one of them refused (an expected price no longer there): 2 entries with
+    before and after. Run again from the start (a run that died before saving any
+    result, taken over by the retry) after someone else re-priced one SKU: still 2
+    entries, and that later price is not overwritten."""
+    from chalicelib.catalogue import bulk_jobs
+    from chalicelib.catalogue.models import BulkJobModel, StoreItemModel
+
+    rows = [
+        {"store_id": "sh-a", "sku": "100", "price_fen": 1590},
+        {"store_id": "sh-a", "sku": "101", "price_fen": 1690, "expected_price_fen": 1},
+        {"store_id": "sh-a", "sku": "102", "price_fen": 1790},
+    ]
+    monkeypatch.setattr(bulk_jobs, "_finish", lambda job, status, error=None: None)
+    status, job = _bulk(api, tokens_["hq"], {"rows": rows}, "bulk-audit-0001")
+    assert status == 201, job
+    assert [r["status"] for r in job["results"]] == ["applied", "conflict", "applied"]
+    items = log(api, tokens_["hq"], "target_type=store_item&target_id=sh-a/100")["items"]
+    assert [(i["action"], changes(i)) for i in items] == [
+        ("store_item.bulk_update", {"price_fen": [1000, 1590]})
+    ]
+    (item,) = items
+    assert (item["actor"], item["role"], item["store_id"]) == ("hq-admin", "hq_admin", "sh-a")
+    (item,) = log(api, tokens_["hq"], "target_type=store_item&target_id=sh-a/102")["items"]
+    assert changes(item) == {"price_fen": [1002, 1790]}
+    assert len(entries(action="store_item.bulk_update")) == 2
+
+    StoreItemModel("sh-a", "100").update(actions=[StoreItemModel.price_fen.set(1234)])
+    saved = BulkJobModel.get(job["job_id"])
+    saved.update(
+        actions=[
+            BulkJobModel.results.set([]),
+            BulkJobModel.processed_rows.set(0),
+            BulkJobModel.lease_until.set(0),
+        ]
+    )
+    monkeypatch.undo()
+    status, again = _bulk(api, tokens_["hq"], {"rows": rows}, "bulk-audit-0001")
+    assert status == 200 and again["status"] == "succeeded", again
+    assert [r["status"] for r in again["results"]] == ["applied", "conflict", "unchanged"]
+    assert len(entries(action="store_item.bulk_update")) == 2
+    assert int(StoreItemModel.get("sh-a", "100").price_fen) == 1234
+
+
+def test_a_bulk_row_whose_write_fails_records_nothing(api, catalogue, tokens_, monkeypatch):
+    """Someone else changes the item between the job's read and its write: the row's
+    transaction is refused whole, its entry with it."""
+    from chalicelib.catalogue import bulk_jobs
+    from chalicelib.catalogue.models import StoreItemModel
+
+    real = bulk_jobs._write
+
+    def someone_else_first(by, item_, row, seen):
+        if row.sku == "101":
+            StoreItemModel("sh-a", "101").update(actions=[StoreItemModel.price_fen.set(77)])
+        return real(by, item_, row, seen)
+
+    monkeypatch.setattr(bulk_jobs, "_write", someone_else_first)
+    rows = [{"store_id": "sh-a", "sku": sku, "price_fen": 1500} for sku in ("100", "101")]
+    status, job = _bulk(api, tokens_["hq"], {"rows": rows}, "bulk-audit-0002")
+    assert status == 201, job
+    assert [r["status"] for r in job["results"]] == ["applied", "conflict"]
+    assert [e.target_id for e in entries()] == ["sh-a/100"]
+
+
+def test_a_managers_stock_job_run_by_the_worker_records_the_manager(api, catalogue, tokens_):
+    """A queued job is applied later by the worker: the entries name who created it."""
+    from chalicelib.catalogue import bulk_jobs, bulk_rules
+
+    rows = [{"store_id": "sh-a", "sku": str(100 + i), "stock": 40 + i} for i in range(5)]
+    # SKUs the store does not sell: enough valid rows for the job to be queued
+    rows += [
+        {"store_id": "sh-a", "sku": f"x{i}", "stock": 1} for i in range(bulk_rules.INLINE_ROWS)
+    ]
+    status, job = _bulk(api, tokens_["manager_a"], {"rows": rows}, "bulk-audit-0003")
+    assert status == 201 and job["status"] == "queued", job
+    assert entries() == []
+    bulk_jobs.handle_message({"bulk_job_id": job["job_id"]})
+    found = entries(action="store_item.bulk_update")
+    assert len(found) == 5
+    assert {(e.actor, e.role, e.actor_store_id) for e in found} == {
+        ("sh-a-manager", "store_manager", "sh-a")
+    }
+    assert {e.target_id for e in found} == {f"sh-a/{100 + i}" for i in range(5)}
+
+
+def test_copied_prices_record_one_entry_per_store_and_sku(api, catalogue, tokens_):
+    body = {"copy_prices": {"from_store": "sh-a", "to_stores": ["sh-b"], "skus": ["101"]}}
+    from chalicelib.catalogue.models import StoreItemModel
+
+    StoreItemModel("sh-b", "101").update(actions=[StoreItemModel.price_fen.set(5)])
+    status, job = _bulk(api, tokens_["hq"], body, "bulk-audit-0004")
+    assert status == 201 and job["applied"] == 1, job
+    (entry,) = entries()
+    assert (entry.action, entry.target_id, entry.store_id) == (
+        "store_item.copy_price",
+        "sh-b/101",
+        "sh-b",
+    )
+    assert json.loads(entry.changes) == {"price_fen": [5, 1001]}
+
+
+def test_a_bulk_dispatch_records_each_order_once(api, catalogue, tokens_):
+    from tests.api.test_bulk_dispatch import URL, checked_out
+
+    a = checked_out(api, tokens_, "key-ba-00001")
+    b = checked_out(api, tokens_, "key-ba-00002")
+    assert entries() == []  # picking and checkout are the order's history only
+    body = {"order_ids": [a, b], "courier": "李师傅"}
+    for _ in range(2):  # the retry finds both dispatched: nothing more recorded
+        status, out = api.call("POST", URL, body, tokens_["staff_a"])
+        assert status == 200, out
+    found = entries(action="order.dispatch")
+    assert sorted(e.target_id for e in found) == sorted([a, b])
+    for e in found:
+        assert (e.actor, e.role, e.store_id, e.target_type) == (
+            "sh-a-staff",
+            "store_staff",
+            "sh-a",
+            "order",
+        )
+        assert json.loads(e.changes) == {
+            "status": ["checked_out", "out_for_delivery"],
+            "courier": [None, "李师傅"],
+        }
+
+
+def test_a_single_dispatch_stays_the_orders_history_only(api, catalogue, tokens_):
+    from tests.api.test_bulk_dispatch import checked_out
+
+    a = checked_out(api, tokens_, "key-ba-00011")
+    status, _ = api.call("POST", f"/admin/orders/{a}/dispatch", {}, tokens_["staff_a"])
+    assert status == 200
+    assert entries() == []
+
+
+def test_a_bulk_dispatch_costs_one_read_and_one_write_per_order(api, catalogue, tokens_, aws_calls):
+    """The entry rides in the order's write (a transaction instead of an UpdateItem): no
+    extra round trip per order."""
+    from tests.api.test_bulk_dispatch import URL, checked_out
+
+    ids = [checked_out(api, tokens_, f"key-ba-0002{i}") for i in range(2)]
+    aws_calls.clear()
+    status, out = api.call("POST", URL, {"order_ids": ids}, tokens_["staff_a"])
+    assert status == 200 and out["dispatched"] == 2, out
+    # the order's head read, then its transition with the entry (before: an UpdateItem)
+    assert aws_calls == ["BatchGetItem", "TransactWriteItems"] * 2

@@ -105,6 +105,37 @@ def test_stores_by_id_or_name_within_what_the_role_sees(api, tokens_, stores):
     assert [(x["store_id"], x["link"]) for x in mine] == [("sh-a", "#/stores/sh-a")]
 
 
+BARCODE = "6901234567892"
+
+
+def test_a_barcode_finds_the_products_carrying_it(api, tokens_, found):
+    status, body = api.call("PATCH", "/admin/products/101", {"barcode": BARCODE}, tokens_["hq"])
+    assert status == 200, body
+    for who in ("hq", "staff_a"):
+        products = search(api, tokens_[who], BARCODE)["products"]
+        assert [(p["sku"], p["barcode"]) for p in products] == [("101", BARCODE)]
+        assert products[0]["name"] == "商品1" and products[0]["link"] == "#/catalogue?q=101"
+    assert search(api, tokens_["hq"], "6900000000000")["products"] == []
+    # The barcode removed: the product leaves the (sparse) index.
+    status, _ = api.call("PATCH", "/admin/products/101", {"barcode": None}, tokens_["hq"])
+    assert status == 200
+    assert search(api, tokens_["hq"], BARCODE)["products"] == []
+
+
+def test_only_products_with_a_barcode_are_in_its_index(api, tokens_, catalogue):
+    from chalicelib.catalogue.models import ProductModel
+
+    assert list(ProductModel.by_barcode.scan()) == []  # the fixture's products have none
+    ProductModel("102").update(actions=[ProductModel.barcode.set(BARCODE)])
+    assert [p.sku for p in ProductModel.by_barcode.scan()] == ["102"]
+    # created as tables.py / infra/resources.py define it: keys only
+    (index,) = ProductModel.describe_table()["GlobalSecondaryIndexes"]
+    assert (index["IndexName"], index["Projection"]["ProjectionType"]) == (
+        "by_barcode",
+        "KEYS_ONLY",
+    )
+
+
 @pytest.mark.parametrize("q", [None, "", "   ", "x" * 65])
 def test_a_missing_blank_or_long_query_is_refused(api, tokens_, stores, q):
     path = "/admin/search" if q is None else f"/admin/search?{urlencode({'q': q})}"
@@ -119,7 +150,11 @@ def test_customers_cannot_search(api, tokens_, stores):
 
 @pytest.mark.parametrize("who", ["hq", "staff_a"])
 def test_search_reads_by_key_and_index_only(api, tokens_, found, aws_calls, who):
-    for q in (found["delivery"], found["code"], PHONE, "100", "静安"):
+    from chalicelib.catalogue.models import ProductModel
+
+    ProductModel("101").update(actions=[ProductModel.barcode.set(BARCODE)])
+    aws_calls.clear()
+    for q in (found["delivery"], found["code"], PHONE, "100", "静安", BARCODE, "69000000"):
         search(api, tokens_[who], q)
     assert "Query" in aws_calls and "GetItem" in aws_calls and "BatchGetItem" in aws_calls
     assert set(aws_calls) <= {"GetItem", "Query", "BatchGetItem"}

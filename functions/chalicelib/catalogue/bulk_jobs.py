@@ -6,6 +6,12 @@ INLINE_ROWS rows) or by the import worker (SQS message on the imports queue, a l
 the record, progress after each batch), as ERP imports are. Each row is one UpdateItem
 conditioned on the values read just before (and on the caller's expected values), so a
 concurrent edit is never overwritten: that row is reported as a conflict.
+
+Each applied row records its audit entry (docs/audit.md) in the same transaction as its
+write, with an id derived from the job and the row: a row that fails writes no entry, and
+a run of the job again (a retry taking it over, a second delivery to the worker) cannot
+add a second one; the entry's condition refusing the put also tells that run that the
+row was already applied by this job, so a later edit by someone else is not overwritten.
 """
 
 from __future__ import annotations
@@ -15,15 +21,18 @@ import json
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import HQ_ADMIN, STORE_MANAGER, Principal
 from chalicelib.catalogue import bulk_rules as rules
 from chalicelib.catalogue import schemas as s
 from chalicelib.catalogue.models import BulkJobModel, StoreItemModel
 from chalicelib.catalogue.rules import RowError
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.db.writes import claim_lease
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
@@ -280,8 +289,27 @@ def process_job(job_id: str) -> s.BulkJob | None:
     return job_view(job)
 
 
+@dataclass(frozen=True)
+class JobAudit:
+    """Who a job's rows are recorded as changed by, under which action."""
+
+    job_id: str
+    principal: Principal
+    action: str
+
+    @classmethod
+    def of(cls, job: BulkJobModel) -> JobAudit:
+        # Only head office and store managers create jobs (create_job), and a manager's
+        # job is scoped to their store: the job's creator and scope say who and in what
+        # role, also for the worker that applies a queued job later.
+        role = HQ_ADMIN if job.scope_store is None else STORE_MANAGER
+        action = "store_item.copy_price" if job.kind == "copy_prices" else "store_item.bulk_update"
+        return cls(job.job_id, Principal(job.created_by, role, job.scope_store), action)
+
+
 def _run(job: BulkJobModel) -> None:
     """Apply the job's rows in batches, saving results and progress after each."""
+    by = JobAudit.of(job)
     rows = [rules.BulkRow.from_record(r) for r in (job.rows or [])]
     done = {int(r["row"]) for r in (job.results or [])}
     todo = [r for r in rows if r.row not in done]  # a taken-over job skips finished rows
@@ -289,7 +317,7 @@ def _run(job: BulkJobModel) -> None:
     try:
         for start in range(0, len(todo), BATCH_ROWS):
             batch = todo[start : start + BATCH_ROWS]
-            results += apply_rows(batch)
+            results += apply_rows(by, batch)
             job.update(
                 actions=[
                     BulkJobModel.results.set(sorted(results, key=lambda r: r["row"])),
@@ -314,10 +342,11 @@ def _finish(job: BulkJobModel, status: str, error: str | None = None) -> None:
     log.info("bulk %s %s", job.job_id, status)
 
 
-def apply_rows(rows: list[rules.BulkRow]) -> list[dict[str, Any]]:
-    """One result per row: one batch read, then one conditional update per row to
-    write. The condition is the values just read, so an edit made in between (by a
-    person or another job) makes the row a conflict instead of being overwritten."""
+def apply_rows(by: JobAudit, rows: list[rules.BulkRow]) -> list[dict[str, Any]]:
+    """One result per row: one batch read, then one transaction per row to write (the
+    conditional update and its audit entry). The condition is the values just read, so
+    an edit made in between (by a person or another job) makes the row a conflict
+    instead of being overwritten."""
     current = {
         (i.store_id, i.sku): i
         for i in StoreItemModel.batch_get([(r.store_id, r.sku) for r in rows], consistent_read=True)
@@ -333,7 +362,7 @@ def apply_rows(rows: list[rules.BulkRow]) -> list[dict[str, Any]]:
             out.append({**base, "status": status, "field": field or None, "reason": reason or None})
             continue
         assert item is not None and values is not None
-        out.append({**base, **_write(item, row, values)})
+        out.append({**base, **_write(by, item, row, values)})
     return out
 
 
@@ -345,17 +374,41 @@ def _values(item: StoreItemModel) -> dict[str, Any]:
     }
 
 
-def _write(item: StoreItemModel, row: rules.BulkRow, seen: dict[str, Any]) -> dict[str, Any]:
+def _write(
+    by: JobAudit, item: StoreItemModel, row: rules.BulkRow, seen: dict[str, Any]
+) -> dict[str, Any]:
     m = StoreItemModel
     actions = [getattr(m, f).set(v) for f, v in row.changes.items()]
     actions.append(m.updated_at.set(clock.now_iso()))
     condition = m.sku.exists()
     for field in row.changes:
         condition &= getattr(m, field) == seen[field]
+    entry = audit.new_entry(
+        by.principal,
+        by.action,
+        audit.Target("store_item", f"{row.store_id}/{row.sku}", row.store_id),
+        {f: seen[f] for f in row.changes},
+        row.changes,
+        key=f"{by.job_id}#{row.row}",  # one entry per job and row, however often it runs
+    )
+
+    def write(tx: Tx) -> None:
+        tx.update(
+            StoreItemModel(row.store_id, row.sku),
+            actions=actions,
+            condition=condition,
+            label="item",
+        )
+        audit.with_entry(tx, entry)
+
     try:
-        StoreItemModel(row.store_id, row.sku).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        transact(write)
+    except TransactionCancelled as exc:
+        if "audit" in exc.failed:
+            # This job's entry for the row exists: an earlier run applied the row (and
+            # died before saving its result). What the item holds now is someone else's.
+            return {"status": "applied", "field": None, "reason": None}
+        if "item" not in exc.failed:
             raise
         field = next(iter(row.changes))
         return {

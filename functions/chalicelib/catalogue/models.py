@@ -18,6 +18,18 @@ from pynamodb.models import Model
 from chalicelib.db.models import _meta
 
 
+class ProductsByBarcode(GlobalSecondaryIndex):
+    """Which products carry a barcode: the global search finds a scanned or typed barcode
+    without a scan. Sparse: a product without a barcode (the attribute absent; a barcode
+    is never stored empty, rules.BARCODE_RE) is not in it. Keys only: the SKU."""
+
+    class Meta:
+        index_name = "by_barcode"
+        projection = KeysOnlyProjection()
+
+    barcode = UnicodeAttribute(hash_key=True)
+
+
 class ProductModel(Model):
     """A product of the chain's catalogue, the same in every store."""
 
@@ -41,6 +53,8 @@ class ProductModel(Model):
     # + 1 on every change (PATCH /admin/products/{sku}, an import that changes it), so an
     # editor's expected_version catches both; see service.edit_product
     version = NumberAttribute(null=True)
+
+    by_barcode = ProductsByBarcode()
 
 
 class CategoryTreeModel(Model):

@@ -42,6 +42,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from chalicelib.audit import service as audit
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, require_store_access
 from chalicelib.checkout import service as promotions_checkout
 from chalicelib.db.transactions import TransactionCancelled, Tx
@@ -290,11 +291,14 @@ def dispatch_many(
     own conditional write, so one order that cannot move (not checked out, a pickup
     order, another store's) is reported with why and does not stop the others. An order
     already out for delivery with dispatch as its last step is reported as
-    ``already_dispatched``, not failed: a retried request finds its own work done."""
+    ``already_dispatched``, not failed: a retried request finds its own work done.
+
+    Unlike a single dispatch (the store's hot path: the order's history is its record),
+    a bulk dispatch is a head-office-style change of many orders at once: each dispatched
+    order also records an audit entry, in the same transaction as its transition."""
     require_store_access(principal, store_id)
-    reason = f"courier: {body.courier}" if body.courier else None
     results = [
-        _dispatch_one(principal, store_id, order_id, reason)
+        _dispatch_one(principal, store_id, order_id, body.courier)
         for order_id in dict.fromkeys(o.strip().upper() for o in body.order_ids)
     ]
     return w.BulkDispatchResult(
@@ -311,7 +315,7 @@ def _dispatched(order: OrderModel) -> bool:
 
 
 def _dispatch_one(
-    principal: Principal, store_id: str, order_id: str, reason: str | None
+    principal: Principal, store_id: str, order_id: str, courier: str | None
 ) -> w.BulkOrderResult:
     try:
         order: OrderModel | None = order_flow.get(order_id)
@@ -328,8 +332,22 @@ def _dispatch_one(
         return w.BulkOrderResult(
             order_id=order_id, result="already_dispatched", status=str(order.status)
         )
+    after = {"status": "out_for_delivery", **({"courier": courier} if courier else {})}
+    entry = audit.new_entry(
+        principal,
+        "order.dispatch",
+        audit.Target("order", order_id, store_id),
+        {"status": str(order.status)},
+        after,
+        # The place this transition takes in the order's history: one entry per
+        # transition, whoever retries it.
+        key=f"history#{len(order.history or [])}",
+    )
+    reason = f"courier: {courier}" if courier else None
     try:
-        updated = order_flow.apply(order, "dispatch", principal, reason)
+        updated = order_flow.apply(
+            order, "dispatch", principal, reason, also=lambda tx: audit.with_entry(tx, entry)
+        )
     except Conflict as err:
         current = order_flow.get(order_id)
         if _dispatched(current):  # a concurrent request dispatched it first

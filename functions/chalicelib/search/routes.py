@@ -31,8 +31,9 @@ def search(query: s.SearchQuery, principal: Principal) -> s.SearchResults:
       head office) with that code, matched ``pickup_code``;
     * a **member's phone** (11 digits, ``+86`` allowed): the member in ``customers``
       (phone masked) and their 10 most recent orders, matched ``phone``;
-    * a **SKU**: the product in ``products`` (barcodes are not searched: the products
-      table has no barcode index; the catalogue page's search finds a barcode in a store);
+    * a **SKU**: the product in ``products``;
+    * a **barcode** (8 or 12 to 14 digits): the products carrying it, through the
+      products' barcode index;
     * a **store**: by id or part of its name in ``stores``.
 
     Store staff and managers find only their store's orders, find a member only through

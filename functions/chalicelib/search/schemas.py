@@ -21,7 +21,7 @@ class SearchQuery(Schema, kw_only=True):
             max_length=64,
             pattern=r"\S",  # not blank
             description="Order number (the ticket's code), pickup code, member phone, SKU, "
-            "store id or part of a store's name.",
+            "barcode, store id or part of a store's name.",
             examples=["261124K7QX3M9P"],
         ),
     ]

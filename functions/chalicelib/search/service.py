@@ -6,7 +6,9 @@ be, each by key or index (never a Scan):
   pickup_code, filtered on it: the user's store, or every store for head office;
 * a member's phone: the phone -> customer link (GetItem), then the customer's recent
   orders through by_customer (keys) and one BatchGetItem of their heads;
-* a SKU: GetItem of the product (a barcode needs an index on products: not searched);
+* a SKU: GetItem of the product;
+* a barcode (8 or 12-14 digits): the products' sparse keys-only ``by_barcode`` index
+  (Query), then one BatchGetItem of those products;
 * a store: by id or part of its name, from the stores listing (head office) or the
   user's own store.
 
@@ -23,6 +25,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.auth.principal import Principal
 from chalicelib.catalogue.models import ProductModel
+from chalicelib.catalogue.rules import BARCODE_RE
 from chalicelib.db.transactions import batch_get
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel
 from chalicelib.kernel.privacy import mask_phone
@@ -121,6 +124,12 @@ def _by_phone(principal: Principal, q: str) -> tuple[list[s.SearchCustomer], lis
     return [person], orders
 
 
+def _product_row(p: ProductModel) -> s.SearchProduct:
+    return s.SearchProduct(
+        sku=p.sku, name=p.name, barcode=p.barcode, link=f"#/catalogue?q={quote(p.sku)}"
+    )
+
+
 def _by_sku(q: str) -> list[s.SearchProduct]:
     if not SKU.match(q):
         return []
@@ -128,11 +137,20 @@ def _by_sku(q: str) -> list[s.SearchProduct]:
         p = ProductModel.get(q, consistent_read=False)
     except DoesNotExist:
         return []
-    return [
-        s.SearchProduct(
-            sku=p.sku, name=p.name, barcode=p.barcode, link=f"#/catalogue?q={quote(p.sku)}"
-        )
-    ]
+    return [_product_row(p)]
+
+
+def _by_barcode(q: str) -> list[s.SearchProduct]:
+    """Products with barcode ``q`` (usually one; a barcode is not unique in the catalogue)."""
+    if not BARCODE_RE.match(q):  # what imports and edits accept
+        return []
+    keys = ProductModel.by_barcode.query(q, limit=MAX_PER_GROUP)
+    skus = [k.sku for k in keys]
+    if not skus:
+        return []
+    got = batch_get({ProductModel: [{"sku": sku} for sku in skus]}, consistent=False)
+    found = {p.sku: p for p in got[ProductModel]}
+    return [_product_row(found[sku]) for sku in sorted(found)]
 
 
 def _stores(principal: Principal) -> list[StoreModel]:
@@ -166,6 +184,6 @@ def search(principal: Principal, q: str) -> s.SearchResults:
         q=q,
         orders=list(orders.values()),
         customers=customers,
-        products=_by_sku(q),
+        products=list({p.sku: p for p in [*_by_sku(q), *_by_barcode(q)]}.values()),
         stores=_matching_stores(q, stores),
     )
