@@ -30,6 +30,7 @@ from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 from chalicelib.printing import print_jobs
 from chalicelib.printing.models import PrintJobModel
+from chalicelib.stored_value import top_ups
 
 log = logging.getLogger("daojia.payments")
 PAYMENT_ACTOR = order_flow.PAYMENT_PROVIDER  # recorded with the system role
@@ -57,14 +58,15 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
     try:
         return record_payment(notice)
     except NotFound as exc:
-        if exc.code not in ("order_not_found", "coupon_sale_not_found"):
+        if exc.code not in ("order_not_found", "coupon_sale_not_found", "top_up_not_found"):
             raise
         return _refund_unmatched(notice, "unknown_order")
 
 
 def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     """Record a verified payment: the order becomes paid with its print job, once.
-    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``.
+    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``, for
+    stored-value top-ups ("TU…") to ``top_ups.record_payment``.
 
     Two round trips, no transaction: the order's conditional update (which answers with
     the order either way, so nothing is read first), then one BatchWriteItem of the
@@ -74,6 +76,13 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     if coupon_sales.is_sale_id(notice.order_id):
         try:
             return coupon_sales.record_payment(notice)
+        except BadRequest as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            return _refund_unmatched(notice, "amount_mismatch")
+    if top_ups.is_top_up_id(notice.order_id):
+        try:
+            return s.PaymentAck(code="SUCCESS", message=top_ups.record_payment(notice))
         except BadRequest as exc:
             if exc.code != "amount_mismatch":
                 raise
@@ -315,6 +324,8 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
         raise NotFound("Not found.", code="not_found")
     if coupon_sales.is_sale_id(order_id):
         payment_id, amount_fen = coupon_sales.payable(principal, order_id)
+    elif top_ups.is_top_up_id(order_id):
+        payment_id, amount_fen = top_ups.payable(principal, order_id)
     else:
         order = order_flow.get(order_id)
         if principal.role == CUSTOMER and order.customer_id != principal.subject:

@@ -182,6 +182,13 @@ def _void_gifts(order_id: str) -> None:
 def _payment_total(refund: RefundModel) -> int:
     if refund.order_id.startswith("CS"):  # a coupon sale: its refunds are whole payments
         return int(refund.amount_fen)
+    if refund.order_id.startswith("TU"):  # a top-up: a withdrawal may pay back part of it
+        from chalicelib.stored_value.models import TopUpModel
+
+        try:
+            return int(TopUpModel.get(refund.order_id, attributes_to_get=["amount_fen"]).amount_fen)
+        except DoesNotExist:
+            return int(refund.amount_fen)
     try:
         return int(OrderModel.get(refund.order_id, attributes_to_get=["paid_fen"]).paid_fen) or int(
             refund.amount_fen
