@@ -74,9 +74,10 @@ def pieces(
         condition = c if condition is None else condition & c
     if cap_fen is not None:
         room = cap_fen - m.delta.total_fen
-        c = a.balance_fen.does_not_exist() if room >= 0 else None
-        c = (c | (a.balance_fen <= room)) if c is not None else a.balance_fen <= room
-        condition = c if condition is None else condition & c
+        within = a.balance_fen <= room
+        # No account yet holds nothing: it fits when the movement alone does.
+        fits = (a.balance_fen.does_not_exist() | within) if room >= 0 else within
+        condition = fits if condition is None else condition & fits
     if exact is not None:
         c = (
             (a.principal_fen == int(exact.principal_fen))

@@ -63,7 +63,7 @@ class StoredValueEntryModel(Model):
     order_id = UnicodeAttribute(null=True)
     actor = UnicodeAttribute(null=True)
     paid_out_fen = NumberAttribute(null=True)  # a withdrawal: what it paid back
-    refund_ids = ListAttribute(null=True)  # a withdrawal: its refunds (str)
+    refund_ids: ListAttribute[str] = ListAttribute(null=True)  # a withdrawal: its refunds
     created_at = UnicodeAttribute()
     created_key = UnicodeAttribute()
     by_time = EntriesByTime()
