@@ -189,3 +189,20 @@ def test_20_concurrent_orders_on_one_balance_take_exactly_what_it_affords(server
     assert len(refs()) == affordable
     assert sum(p + b for p, b in refs().values()) == -each * affordable
     assert all(o.status == "paid" for o in placed)
+
+
+def test_demo_top_ups_seed_once(aws):
+    """The local stack's demo members' top-ups (infra/local/seed.py): paid through the
+    top-up's own paths, and a second run changes nothing."""
+    from chalicelib.stored_value.service import balance, liability
+
+    from infra.local import demo_data
+    from infra.local.seed import _seed_stored_value
+
+    _seed_stored_value()
+    first = liability()
+    _seed_stored_value()
+    assert liability() == first
+    paid = sum(t["amount_fen"] for t in demo_data.stored_value_top_ups())
+    assert first.principal_fen == paid and first.bonus_fen == 5_000 + 12_000 + 5_000
+    assert balance("c-demo-01").balance_fen == 50_000 + 5_000 + 20_000
