@@ -206,3 +206,25 @@ def test_demo_top_ups_seed_once(aws):
     paid = sum(t["amount_fen"] for t in demo_data.stored_value_top_ups())
     assert first.principal_fen == paid and first.bonus_fen == 5_000 + 12_000 + 5_000
     assert balance("c-demo-01").balance_fen == 50_000 + 5_000 + 20_000
+
+
+def test_a_shortage_refund_splits_between_balance_and_provider(shop):
+    from chalicelib.orders import order_flow, payments
+    from chalicelib.orders.models import RefundModel
+    from chalicelib.stored_value import rules
+
+    from tests.order_steps import pick
+
+    credit("c-1", 800, 200)
+    order = place(stored_value_fen=1000, items=(("100", 2), ("101", 1)))
+    payments.simulate(CUSTOMER_1, order.order_id)
+    pick(order.order_id, {"101": 0})  # one line not found: refunded
+    [refund] = RefundModel.by_order.query(order.order_id)
+    line = next(x for x in order.lines if x.sku == "101")
+    share = rules.stored_value_share(1000, order.total_fen, 0, line.paid_fen)
+    assert int(refund.stored_value_fen or 0) == share > 0
+    assert int(refund.amount_fen) == line.paid_fen - share  # the provider's part
+    back = rules.split_back(rules.Split(800, 200), 0, share)
+    assert refs()[f"refund:{refund.refund_id}"] == (back.principal_fen, back.bonus_fen)
+    assert int(order_flow.get(order.order_id).stored_value_returned_fen) == share
+    assert int(account().balance_fen) == share
