@@ -430,6 +430,11 @@ def _place_new(
         if stored_value_fen and int(order.payable_fen or 0) == 0:
             return _paid_with_stored_value(order, principal), True
         return view(order, principal), True
+    if stored_value_fen and not avoid:  # every attempt lost the balance to another order
+        raise ServiceUnavailable(
+            "Your stored value is being used by other orders right now; retry with the same key.",
+            code="stored_value_busy",
+        )
     raise ServiceUnavailable(
         "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
     )
