@@ -13,6 +13,7 @@ One order goes through the flow and the calls each request makes are printed:
 |---|---|
 | ``place_order_calls`` | ``POST /orders`` with an Idempotency-Key, 3 lines (target: 2) |
 | ``place_order_with_coupon_calls`` | the same with a coupon chosen (``coupon_ids``) (target: 2) |
+| ``place_order_with_balance_calls`` | the same paying ¥5 with stored value (target: 2) |
 | ``pay_callback_calls`` | ``POST /payments/notify/local``: the provider's signed webhook |
 | ``pick_calls`` | ``POST /admin/orders/{id}/pick`` with one line short (partial refund) |
 
@@ -328,6 +329,17 @@ class Flow:
         )
         return self._ok("place", status, body, (200, 201))
 
+    def credit_stored_value(self, customer_id: str, principal_fen: int) -> Any:
+        """Head office credits a member's stored value (an adjustment)."""
+        hq = token("hq-admin", "hq_admin")
+        body = {
+            "principal_fen": principal_fen,
+            "reason": "bench credit",
+            "request_id": f"bench-{uuid.uuid4().hex[:16]}",
+        }
+        path = f"/admin/stored-value/members/{customer_id}/adjustments"
+        return self._ok("credit", *self.api.call("POST", path, body, hq), (201,))
+
     def claim_coupon(self, customer: str) -> str:
         """Head office makes a 满10减1 template; the customer claims one. Its id."""
         hq = token("hq-admin", "hq_admin")
@@ -597,12 +609,24 @@ def main() -> int:
                     "POST /orders (coupon_ids)",
                     lambda: flow.place(customer, with_coupon),
                 )
+            if has_route(app, "/members/me/stored-value/top-ups", "POST"):
+                # Head office credits the member (not counted); the order pays part of its
+                # total with balance: the account is read in the placing BatchGetItem and
+                # taken in its transaction.
+                flow.credit_stored_value("c-bench-0001", 100_000)
+                with_balance = dict(cart, stored_value_fen=500)
+                step(
+                    "place_order_with_balance_calls",
+                    "POST /orders (stored_value_fen)",
+                    lambda: flow.place(customer, with_balance),
+                )
 
     print("# in-process moto; the app through chalice.test.Client; one warm-up order first")
     print(f"# store {STORE}, {len(skus)} lines per order, delivery")
     figures = (
         "place_order_calls",
         "place_order_with_coupon_calls",
+        "place_order_with_balance_calls",
         "pay_callback_calls",
         "pick_calls",
     )

@@ -27,6 +27,7 @@ from chalicelib.printing import routes as print_jobs
 from chalicelib.promotions import routes as promotions
 from chalicelib.reports import routes as reports
 from chalicelib.search import routes as search
+from chalicelib.stored_value import routes as stored_value
 from chalicelib.stores import routes as stores
 
 app = Chalice(app_name="daojia")
@@ -53,6 +54,7 @@ AREAS = (
     audit,
     exports,
     search,
+    stored_value,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

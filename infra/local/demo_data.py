@@ -631,6 +631,29 @@ def members() -> list[dict[str, Any]]:
     return result
 
 
+def stored_value_top_ups() -> list[dict[str, Any]]:
+    """Paid top-ups of a few demo members (储值), so the liability report and the ledgers
+    show a living programme: (customer, amount, store, key). The bonus follows the
+    default tiers (¥500 → ¥50, ¥1,000 → ¥120)."""
+    by_id = {m["customer_id"]: m for m in members()}
+    plan = [
+        ("c-demo-01", 50_000),
+        ("c-demo-01", 20_000),
+        ("c-demo-02", 100_000),
+        ("c-demo-05", 30_000),
+        ("c-demo-07", 50_000),
+    ]
+    return [
+        {
+            "customer_id": customer_id,
+            "amount_fen": amount,
+            "store_id": by_id[customer_id]["home_store_id"],
+            "key": f"demo-topup-{customer_id}-{n}",
+        }
+        for n, (customer_id, amount) in enumerate(plan)
+    ]
+
+
 # Short names used in display names and demo passwords of store staff.
 _STAFF_PEOPLE: dict[str, tuple[str, str, str]] = {
     # store_id: (store short name, manager, picker)

@@ -193,6 +193,9 @@ def seed(verbose: bool = False) -> SeedReport:
             report.members.unchanged += 1
     _log(verbose, f"members: {report.members} ({time.perf_counter() - started:.2f} s)")
 
+    _seed_stored_value()
+    _log(verbose, f"stored value ({time.perf_counter() - started:.2f} s)")
+
     for account in demo_data.staff():
         try:
             identity.create_staff(msgspec.convert(account, StaffCreate))
@@ -203,6 +206,29 @@ def seed(verbose: bool = False) -> SeedReport:
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _seed_stored_value() -> None:
+    """A few members' top-ups, created and paid through the top-up's own paths (the
+    payment as the local provider would notify it): a second run finds each top-up by its
+    key and its payment recorded, and changes nothing."""
+    from chalicelib.auth.principal import CUSTOMER, Principal
+    from chalicelib.kernel import clock
+    from chalicelib.orders.payment_providers import PaymentNotice
+    from chalicelib.stored_value import schemas as sv
+    from chalicelib.stored_value import top_ups
+
+    from infra.local import demo_data
+
+    for raw in demo_data.stored_value_top_ups():
+        member = Principal(raw["customer_id"], CUSTOMER)
+        body = sv.TopUpCreate(amount_fen=raw["amount_fen"], store_id=raw["store_id"])
+        top_up, _ = top_ups.create(member, raw["key"], body)
+        if top_up.status == "awaiting_payment":
+            notice = PaymentNotice(
+                "local", f"demo-{raw['key']}", top_up.top_up_id, raw["amount_fen"], clock.now_iso()
+            )
+            top_ups.record_payment(notice)
 
 
 def _seed_offers(report: SeedReport) -> None:

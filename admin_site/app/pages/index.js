@@ -21,6 +21,7 @@ import search from "./search.js";
 import signin from "./signin.js";
 import staff from "./staff.js";
 import storeEdit from "./store_edit.js";
+import storedValue from "./stored_value.js";
 import stores from "./stores.js";
 import wallet from "./wallet.js";
 
@@ -36,6 +37,7 @@ export const PAGES = [
   staff,
   coupons,
   wallet,
+  storedValue,
   promotions,
   audit,
   search,

@@ -36,6 +36,9 @@ from chalicelib.promotions.models import (
     buyer_key,
     shard_key,
 )
+from chalicelib.stored_value import payment as stored_value
+from chalicelib.stored_value import rules as stored_value_rules
+from chalicelib.stored_value.models import StoredValueAccountModel
 from chalicelib.stores.models import StoreModel
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
@@ -54,6 +57,9 @@ class Loaded:
     shards_left: dict[str, dict[int, int]] = field(default_factory=dict)
     # coupon template -> budget left (None: no budget), for the coupons loaded
     budget_left: dict[str, int | None] = field(default_factory=dict)
+    # The customer's stored-value account, when the order pays with balance (None: not
+    # asked for, or the customer has none)
+    stored_value_account: StoredValueAccountModel | None = None
 
 
 def _customer(principal: Principal) -> str | None:
@@ -86,9 +92,11 @@ def load(
     skus: Sequence[str],
     coupon_ids: Sequence[str] | None,
     consistent: bool = True,
+    stored_value_account: bool = False,
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
-    whole wallet when none are chosen) and the flash-sale counters of its SKUs."""
+    whole wallet when none are chosen), the flash-sale counters of its SKUs and, when
+    the order pays with balance, the customer's stored-value account: one BatchGetItem."""
     skus = list(dict.fromkeys(skus))
     customer = _customer(principal)
     active = promotion_store.active_for(store_id)
@@ -119,6 +127,8 @@ def load(
             template_ids = []
         if template_ids:
             keys[CouponTemplateModel] = [{"template_id": t} for t in dict.fromkeys(template_ids)]
+        if stored_value_account:
+            keys.update(stored_value.keys(customer))
     got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
@@ -142,6 +152,8 @@ def load(
         elif coupon_ids is None:
             loaded.coupons = wallet
         loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
+        accounts = got.of(StoredValueAccountModel)
+        loaded.stored_value_account = accounts[0] if accounts else None
     return loaded
 
 
@@ -318,6 +330,8 @@ class Takes:
     coupon_uses: list[dict[str, Any]] = field(default_factory=list)
     flash_uses: list[dict[str, Any]] = field(default_factory=list)
     budget_uses: list[dict[str, Any]] = field(default_factory=list)
+    stored_value: stored_value_rules.Split = stored_value_rules.ZERO  # what balance pays
+    stored_value_store: str | None = None
 
     def add(self, what: str, ident: str, piece: TxPiece) -> None:
         label = f"{what}:{ident}"
@@ -331,10 +345,27 @@ def takes(
     checkout: promo.Checkout,
     loaded: Loaded,
     avoid_shards: dict[str, set[int]],
+    stored_value_fen: int = 0,
 ) -> Takes:
     """The pieces that lock the applied coupons (and spend their budgets), spend tiered
-    campaign budgets and reserve flash-sale units, in that order."""
+    campaign budgets, reserve flash-sale units and take ``stored_value_fen`` of the
+    customer's balance (split as the account was read), in that order. 409
+    ``insufficient_stored_value`` when the account as read does not hold that much."""
     out = Takes()
+    if stored_value_fen > 0:
+        account = loaded.stored_value_account
+        if stored_value.held(account).total_fen < stored_value_fen:
+            code, message = FAILURES["stored_value"]
+            raise Conflict(
+                message,
+                code=code,
+                details={"balance_fen": stored_value.held(account).total_fen},
+            )
+        split, sv_pieces = stored_value.take(customer_id, order_id, account, stored_value_fen)
+        for piece in sv_pieces:
+            out.add("stored_value", piece.label, piece)
+        out.stored_value = split
+        out.stored_value_store = stored_value.store_of(account)
     now_iso = clock.now_iso()
     coupons = {c.coupon_id: c for c in loaded.coupons}
     applied = {a.source_id: a for a in checkout.applied if a.kind in ("coupon", "free_delivery")}
@@ -429,6 +460,10 @@ FAILURES = {
         "flash_sale_limit_reached",
         "You have reached the flash sale's limit per customer; quote again.",
     ),
+    "stored_value": (
+        "insufficient_stored_value",
+        "Your stored value does not cover that much; pay less with it.",
+    ),
 }
 
 
@@ -459,5 +494,18 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
     for f in order.flash_uses:
         pieces += promotion_repo.release_items(
             f.promotion_id, order.customer_id, int(f.units), int(f.shard)
+        )
+    # Stored value an unpaid order took goes back whole; a paid order's goes back with
+    # its refund (refunds.plan), in proportion.
+    if not paid and int(order.stored_value_fen or 0) > 0:
+        taken = stored_value_rules.Split(
+            int(order.stored_value_principal_fen or 0), int(order.stored_value_bonus_fen or 0)
+        )
+        pieces += stored_value.release(
+            order.customer_id,
+            order.order_id,
+            order.stored_value_store or "-",
+            taken,
+            "not paid" if order.status == "awaiting_payment" else order.status,
         )
     return pieces

@@ -16,6 +16,7 @@ from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
 from chalicelib.promotions.models import PROMOTION_MODELS
 from chalicelib.reports.models import REPORT_MODELS
+from chalicelib.stored_value.models import STORED_VALUE_MODELS
 from chalicelib.stores.models import STORE_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -31,4 +32,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + AUDIT_MODELS
     + EXPORT_MODELS
     + REPORT_MODELS
+    + STORED_VALUE_MODELS
 )

@@ -257,6 +257,16 @@ class OrderModel(Model):
     # Payments the order could not take (late, a second one, the wrong amount), each
     # refunded whole: not part of paid_fen / refunded_fen, counted in the day's refunds.
     returned_payments_fen = NumberAttribute(null=True)
+    # Paid (partly or wholly) with stored value (储值), taken when the order was placed:
+    # how much, split into principal and bonus, the account's store (its liability), what
+    # refunds gave back so far, and what the payment provider is asked for (total less
+    # stored value; the payment's condition). All unset on orders without stored value.
+    stored_value_fen = NumberAttribute(null=True, attr_name="sv")
+    stored_value_principal_fen = NumberAttribute(null=True, attr_name="svp")
+    stored_value_bonus_fen = NumberAttribute(null=True, attr_name="svb")
+    stored_value_store = UnicodeAttribute(null=True, attr_name="svs")
+    stored_value_returned_fen = NumberAttribute(null=True, attr_name="svr")
+    payable_fen = NumberAttribute(null=True, attr_name="due")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)
@@ -411,7 +421,8 @@ class RefundModel(Model):
     reason = UnicodeAttribute()
     lines = ListAttribute(of=RefundLineAttribute, default=list)
     delivery_fee_fen = NumberAttribute(default=0)
-    amount_fen = NumberAttribute()
+    amount_fen = NumberAttribute()  # through the payment provider
+    stored_value_fen = NumberAttribute(null=True)  # back to the member's stored value
     status = UnicodeAttribute()  # pending | succeeded | failed
     # True: with this refund the order has paid back all it was paid (its after-payment
     # gifts are voided when the refund is executed).

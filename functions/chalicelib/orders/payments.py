@@ -30,6 +30,7 @@ from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 from chalicelib.printing import print_jobs
 from chalicelib.printing.models import PrintJobModel
+from chalicelib.stored_value import top_ups
 
 log = logging.getLogger("daojia.payments")
 PAYMENT_ACTOR = order_flow.PAYMENT_PROVIDER  # recorded with the system role
@@ -41,7 +42,13 @@ def start(principal: Principal, order_id: str) -> s.PaymentStart:
     if principal.role != CUSTOMER or order.customer_id != principal.subject:
         raise NotFound(f"No order {order_id!r}.", code="order_not_found")
     order_flow.ORDER.target("pay", order.status)  # 409 unless awaiting payment
-    return sheet(order.order_id, int(order.total_fen))
+    return sheet(order.order_id, payable_fen(order))
+
+
+def payable_fen(order: OrderModel) -> int:
+    """What the payment provider is asked for: the total less the stored value the
+    order took when placed."""
+    return int(order.total_fen) - int(order.stored_value_fen or 0)
 
 
 def sheet(order_id: str, total_fen: int) -> s.PaymentStart:
@@ -57,14 +64,15 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
     try:
         return record_payment(notice)
     except NotFound as exc:
-        if exc.code not in ("order_not_found", "coupon_sale_not_found"):
+        if exc.code not in ("order_not_found", "coupon_sale_not_found", "top_up_not_found"):
             raise
         return _refund_unmatched(notice, "unknown_order")
 
 
 def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     """Record a verified payment: the order becomes paid with its print job, once.
-    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``.
+    Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``, for
+    stored-value top-ups ("TU…") to ``top_ups.record_payment``.
 
     Two round trips, no transaction: the order's conditional update (which answers with
     the order either way, so nothing is read first), then one BatchWriteItem of the
@@ -74,6 +82,13 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     if coupon_sales.is_sale_id(notice.order_id):
         try:
             return coupon_sales.record_payment(notice)
+        except BadRequest as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            return _refund_unmatched(notice, "amount_mismatch")
+    if top_ups.is_top_up_id(notice.order_id):
+        try:
+            return s.PaymentAck(code="SUCCESS", message=top_ups.record_payment(notice))
         except BadRequest as exc:
             if exc.code != "amount_mismatch":
                 raise
@@ -102,7 +117,8 @@ def _pay(notice: PaymentNotice) -> OrderModel:
         OrderModel.store_queue.set(OrderModel.store_queue | OrderModel.paid_queue),
         OrderModel.payment_id.set(notice.payment_id),
         OrderModel.payment_provider.set(notice.provider),
-        OrderModel.paid_fen.set(notice.amount_fen),
+        # What was paid: the provider's amount and the stored value taken at placing.
+        OrderModel.paid_fen.set((OrderModel.stored_value_fen | 0) + notice.amount_fen),
         OrderModel.paid_at.set(notice.paid_at),
         OrderModel.due_kind.remove(),
         OrderModel.due_at.remove(),
@@ -114,7 +130,11 @@ def _pay(notice: PaymentNotice) -> OrderModel:
     _, actions, condition = order_flow.transition_actions(
         payable, "pay", PAYMENT_ACTOR, None, extra, queue=False
     )
-    condition &= OrderModel.total_fen == notice.amount_fen
+    # The provider pays the total less the stored value (payable_fen, set when balance
+    # took part of it).
+    condition &= (
+        OrderModel.payable_fen.does_not_exist() & (OrderModel.total_fen == notice.amount_fen)
+    ) | (OrderModel.payable_fen == notice.amount_fen)
     return update_or_refused(OrderModel, notice.order_id, actions, condition)
 
 
@@ -129,7 +149,7 @@ def _not_taken(order: OrderModel | None, notice: PaymentNotice) -> s.PaymentAck:
     """The order did not take the payment; ``order`` is as the refused update found it."""
     if order is None:
         return _refund_unmatched(notice, "unknown_order")
-    if order.status == "awaiting_payment" and notice.amount_fen != int(order.total_fen):
+    if order.status == "awaiting_payment" and notice.amount_fen != payable_fen(order):
         return _refund_mismatch(order, notice)
     if order.payment_id == notice.payment_id:
         return _recorded_again(order, notice)
@@ -315,11 +335,13 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
         raise NotFound("Not found.", code="not_found")
     if coupon_sales.is_sale_id(order_id):
         payment_id, amount_fen = coupon_sales.payable(principal, order_id)
+    elif top_ups.is_top_up_id(order_id):
+        payment_id, amount_fen = top_ups.payable(principal, order_id)
     else:
         order = order_flow.get(order_id)
         if principal.role == CUSTOMER and order.customer_id != principal.subject:
             raise NotFound(f"No order {order_id!r}.", code="order_not_found")
-        payment_id, amount_fen = order.order_id, int(order.total_fen)
+        payment_id, amount_fen = order.order_id, payable_fen(order)
     p = provider("local")
     assert isinstance(p, LocalPaymentProvider)
     headers, body = p.make_notification(payment_id, amount_fen)

@@ -6,17 +6,25 @@ order discounts); refunding every unit of a line returns exactly what was paid f
 The delivery fee is refunded when the whole order is cancelled, or when a shortage leaves
 nothing to deliver. A refund that pays back all the order was paid voids the
 after-payment gifts (支付有礼) the order earned.
+
+Stored value (储值): a refund of an order paid partly or wholly with balance gives the
+balance its share, in proportion to how the order was paid (cumulatively, so all the
+refunds of an order give back exactly the stored value it took), principal and bonus in
+proportion to what the order took (stored_value/rules.py); the rest goes back through
+the payment provider. The share goes back in the refund's own transaction
+(``RefundPlan.pieces``); a refund with nothing left for the provider succeeds without it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.db import transitions
+from chalicelib.db.transactions import TxPiece
 from chalicelib.db.transitions import Who
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
@@ -24,6 +32,8 @@ from chalicelib.kernel.money import refund_for_units
 from chalicelib.kernel.states import REFUND
 from chalicelib.orders import payment_providers
 from chalicelib.orders.models import OrderModel, RefundLineAttribute, RefundModel, line_path
+from chalicelib.stored_value import payment as stored_value
+from chalicelib.stored_value import rules as stored_value_rules
 
 log = logging.getLogger("daojia.refunds")
 SYSTEM_ACTOR = "system"
@@ -35,6 +45,8 @@ class RefundPlan:
     refund: RefundModel
     order_actions: list[Any]  # on the order's head
     detail_actions: list[Any]  # on its detail: the lines' refunded units and amounts
+    # What goes back to stored value, for the same transaction (empty: nothing)
+    pieces: list[TxPiece] = field(default_factory=list)
 
     @property
     def amount_fen(self) -> int:
@@ -69,6 +81,9 @@ def plan(
     if total <= 0:
         return None
     actions.append(OrderModel.refunded_fen.add(total))
+    to_balance, pieces = _stored_value_share(order, refund_id, total)
+    if to_balance:
+        actions.append(OrderModel.stored_value_returned_fen.add(to_balance))
     # The plan runs in a transaction conditioned on the order as read, so this is exact.
     paid = int(order.paid_fen or 0)
     completes = paid > 0 and int(order.refunded_fen or 0) + total >= paid
@@ -81,14 +96,46 @@ def plan(
         reason=reason,
         lines=lines,
         delivery_fee_fen=max(fee, 0),
-        amount_fen=total,
+        amount_fen=total - to_balance,
+        stored_value_fen=to_balance or None,
         status="pending",
         completes_order=completes or None,
         pending="pending",
         created_at=clock.now_iso_ms(),
         updated_at=now,
     )
-    return RefundPlan(refund, actions, detail)
+    return RefundPlan(refund, actions, detail, pieces)
+
+
+def _stored_value_share(order: OrderModel, refund_id: str, total: int) -> tuple[int, list[TxPiece]]:
+    """The part of a refund of ``total`` that goes back to stored value, and its pieces."""
+    sv = int(order.stored_value_fen or 0)
+    if sv <= 0:
+        return 0, []
+    share = stored_value_rules.stored_value_share(
+        sv, int(order.total_fen), int(order.refunded_fen or 0), total
+    )
+    if share <= 0:
+        return 0, []
+    taken = stored_value_rules.Split(
+        int(order.stored_value_principal_fen or 0), int(order.stored_value_bonus_fen or 0)
+    )
+    pieces = stored_value.refund_back(
+        order.customer_id,
+        order.order_id,
+        refund_id,
+        order.stored_value_store or "-",
+        taken,
+        int(order.stored_value_returned_fen or 0),
+        share,
+    )
+    return share, pieces
+
+
+def provider_total(order: OrderModel) -> int:
+    """What the payment provider took for the order (its payment's total): what was
+    paid less the stored value."""
+    return int(order.paid_fen or 0) - int(order.stored_value_fen or 0)
 
 
 def full(order: OrderModel, refund_id: str, reason: str) -> RefundPlan | None:
@@ -128,6 +175,8 @@ def execute(
         return refund
     if refund.completes_order:
         _void_gifts(refund.order_id)
+    if int(refund.amount_fen) == 0:  # all of it went back to stored value, in its transaction
+        return _succeeded(refund, refund_id, "stored_value")
     total = payment_total_fen
     if total is None:
         total = _payment_total(refund)
@@ -145,6 +194,10 @@ def execute(
             ]
         )
         return refund
+    return _succeeded(refund, refund_id, provider_refund_id)
+
+
+def _succeeded(refund: RefundModel, refund_id: str, provider_refund_id: str) -> RefundModel:
     # Refunds record no history: the provider's answer is the record.
     move = transitions.move(
         RefundModel, REFUND, refund.status, [("succeed", None)], PROVIDER, history=False
@@ -182,10 +235,16 @@ def _void_gifts(order_id: str) -> None:
 def _payment_total(refund: RefundModel) -> int:
     if refund.order_id.startswith("CS"):  # a coupon sale: its refunds are whole payments
         return int(refund.amount_fen)
+    if refund.order_id.startswith("TU"):  # a top-up: a withdrawal may pay back part of it
+        from chalicelib.stored_value.models import TopUpModel
+
+        try:
+            return int(TopUpModel.get(refund.order_id, attributes_to_get=["amount_fen"]).amount_fen)
+        except DoesNotExist:
+            return int(refund.amount_fen)
     try:
-        return int(OrderModel.get(refund.order_id, attributes_to_get=["paid_fen"]).paid_fen) or int(
-            refund.amount_fen
-        )
+        order = OrderModel.get(refund.order_id)
+        return provider_total(order) or int(refund.amount_fen)
     except DoesNotExist:
         return int(refund.amount_fen)
 

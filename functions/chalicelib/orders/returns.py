@@ -569,6 +569,7 @@ def open_return(
                 tx.save(
                     plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
                 )
+                tx.add(*plan.pieces)  # its stored-value share back to the balance
             for ret in opened:
                 refunded = plan if ret.refund_id else None
                 _audit(tx, principal, "open", ret, None, str(ret.status), refunded)
@@ -752,6 +753,7 @@ def receive(principal: Principal, return_id: str, action: str) -> r.Return:
                 tx.save(
                     plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund"
                 )
+                tx.add(*plan.pieces)  # its stored-value share back to the balance
             _audit(tx, principal, action, ret, str(ret.status), "refunded", plan)
 
         try:

@@ -69,6 +69,19 @@ class QuoteRequest(Schema, kw_only=True):
 
 class PlaceOrder(QuoteRequest, kw_only=True):
     remark: Annotated[str, Meta(max_length=200, examples=["不要辣，放门口"])] | None = None
+    stored_value_fen: (
+        Annotated[
+            Fen,
+            Meta(
+                description="Pay this much with the member's stored value (储值), at most the "
+                "order's total, after all discounts; the payment provider is asked only for "
+                "the rest (none: the order is paid at once). 409 insufficient_stored_value "
+                "when the balance does not cover it.",
+                examples=[2000],
+            ),
+        ]
+        | None
+    ) = None
     expected_total_fen: (
         Annotated[
             Fen,
@@ -286,6 +299,11 @@ class Order(Out, kw_only=True):
     delivery_fee_waived_fen: int
     total_fen: int
     paid_fen: int
+    # Paid with stored value (储值), taken when placed: principal + bonus; the payment
+    # provider is asked for total_fen - stored_value_fen (0 when none).
+    stored_value_fen: int = 0
+    stored_value_principal_fen: int = 0
+    stored_value_bonus_fen: int = 0
     refunded_fen: int
     pickup_code: str | None  # shown to the customer; staff verify it at the counter
     # 今日第 N 单: given when the ticket is sent to the store, moments after payment

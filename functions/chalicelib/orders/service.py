@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import random
 import re
 import secrets
 import time
@@ -85,7 +86,14 @@ def _checked_cart(
         raise ValidationFailed(
             "Delivery needs an address.", details=[field_error("address", "required for delivery")]
         )
-    loaded = checkout.load(principal, body.store_id, skus, body.coupon_ids, consistent)
+    loaded = checkout.load(
+        principal,
+        body.store_id,
+        skus,
+        body.coupon_ids,
+        consistent,
+        stored_value_account=bool(getattr(body, "stored_value_fen", None)),
+    )
     store, items, products = loaded.store, loaded.items, loaded.products
     if store is None or not store.active:
         raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
@@ -325,7 +333,7 @@ def _with_payment_sheet(order: s.Order) -> s.Order:
     from chalicelib.orders import payments  # payments reads orders: imported when used
 
     try:
-        sheet = payments.sheet(order.order_id, order.total_fen)
+        sheet = payments.sheet(order.order_id, order.total_fen - order.stored_value_fen)
     except Exception:
         log.exception("order %s: no payment sheet; the storefront asks /pay", order.order_id)
         return order
@@ -392,10 +400,19 @@ def _place_new(
                 "minimum_order_fen": priced.minimum_order_fen,
             },
         )
+    stored_value_fen = body.stored_value_fen or 0
+    if stored_value_fen > priced.total_fen:
+        raise ValidationFailed(
+            f"Stored value can pay at most the total, {yuan(priced.total_fen)}.",
+            code="stored_value_above_total",
+            details=[field_error("stored_value_fen", f"at most {priced.total_fen}")],
+        )
     order_id, *earlier_ids = _order_ids(key)
     avoid: dict[str, set[int]] = {}
-    for _attempt in range(3):  # another shard when the one chosen ran dry meanwhile
-        takes = checkout.takes(principal.subject, order_id, co, loaded, avoid)
+    # Another shard when the one chosen ran dry meanwhile; the account read again when
+    # another order took balance meanwhile (the split is made from the balance read).
+    for attempt in range(6):
+        takes = checkout.takes(principal.subject, order_id, co, loaded, avoid, stored_value_fen)
         checkout.check_size(len(priced.lines), takes)
         order = _build_order(principal, body, store, co, takes, order_id, request_hash)
         try:
@@ -404,9 +421,20 @@ def _place_new(
             avoid.setdefault(empty.promotion_id, set()).add(empty.shard)
             loaded.shards_left.get(empty.promotion_id, {}).pop(empty.shard, None)
             continue
+        except _StoredValueMoved:
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            loaded.stored_value_account = _stored_value_account(principal.subject)
+            continue
         except _Replay as replay:
             return _replay(principal, replay.order_id, request_hash), False
+        if stored_value_fen and int(order.payable_fen or 0) == 0:
+            return _paid_with_stored_value(order, principal), True
         return view(order, principal), True
+    if stored_value_fen and not avoid:  # every attempt lost the balance to another order
+        raise ServiceUnavailable(
+            "Your stored value is being used by other orders right now; retry with the same key.",
+            code="stored_value_busy",
+        )
     raise ServiceUnavailable(
         "The flash sale is very busy; try again in a moment.", code="flash_sale_busy"
     )
@@ -439,6 +467,33 @@ class _Replay(Exception):
 
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
+
+
+class _StoredValueMoved(Exception):
+    """Another order took the balance between the read and the write: read it again."""
+
+
+def _stored_value_account(customer_id: str) -> Any:
+    from chalicelib.stored_value.models import StoredValueAccountModel
+
+    try:
+        return StoredValueAccountModel.get(customer_id, consistent_read=True)
+    except StoredValueAccountModel.DoesNotExist:
+        return None
+
+
+def _paid_with_stored_value(order: OrderModel, principal: Principal) -> s.Order:
+    """An order the balance pays whole is paid now, through the one paid path (an
+    internal notice of 0 fen from the "stored_value" provider): its ticket prints, and
+    order.paid goes out, as for any payment."""
+    from chalicelib.orders import payments
+    from chalicelib.orders.payment_providers import PaymentNotice
+    from chalicelib.stored_value.payment import PROVIDER
+
+    payments.record_payment(
+        PaymentNotice(PROVIDER, order.order_id, order.order_id, 0, clock.now_iso())
+    )
+    return view(order_flow.get(order.order_id, consistent=True), principal)
 
 
 class _ShardEmpty(Exception):
@@ -507,6 +562,12 @@ def _place(
                     for i, line in short
                 ],
             ) from None
+        if any(
+            exc.code_of(label) in ("ConditionalCheckFailed", "TransactionConflict")
+            for label, (what, _) in takes.kinds.items()
+            if what == "stored_value"
+        ):
+            raise _StoredValueMoved() from None
         failed = checkout.explain_failure(takes, exc.failed)
         if failed is None:
             raise
@@ -603,6 +664,7 @@ def _build_order(
         order_id,
         request_hash=_stored_hash(request_hash),
         customer_id=principal.subject,
+        **_stored_value_attributes(takes, priced.total_fen),
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
@@ -619,6 +681,26 @@ def _build_order(
         history=[transitions.entry("place", None, "awaiting_payment", principal)],
     )
     return order.attach(detail)
+
+
+def _stored_value_attributes(takes: checkout.Takes, total_fen: int) -> dict[str, Any]:
+    """What the order records of the stored value it takes (nothing when none)."""
+    sv = takes.stored_value
+    if sv.total_fen == 0:
+        return {}
+    return {
+        "stored_value_fen": sv.total_fen,
+        "stored_value_principal_fen": sv.principal_fen,
+        "stored_value_bonus_fen": sv.bonus_fen,
+        "stored_value_store": takes.stored_value_store,
+        "stored_value_returned_fen": 0,
+        "payable_fen": total_fen - sv.total_fen,
+    }
+
+
+def payable_fen(order: OrderModel) -> int:
+    """What the payment provider is asked for: the total less the stored value."""
+    return int(order.total_fen) - int(order.stored_value_fen or 0)
 
 
 # --- read -----------------------------------------------------------------------------
@@ -719,6 +801,9 @@ def view(
         delivery_fee_fen=int(order.delivery_fee_fen),
         total_fen=int(order.total_fen),
         paid_fen=int(order.paid_fen),
+        stored_value_fen=int(order.stored_value_fen or 0),
+        stored_value_principal_fen=int(order.stored_value_principal_fen or 0),
+        stored_value_bonus_fen=int(order.stored_value_bonus_fen or 0),
         refunded_fen=int(order.refunded_fen),
         pickup_code=order.pickup_code if principal.role == CUSTOMER or principal.is_hq else None,
         daily_seq=None if order.daily_seq is None else int(order.daily_seq),
@@ -967,6 +1052,7 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
                 condition=type(refund.refund).refund_id.does_not_exist(),
                 label="refund",
             )
+            tx.add(*refund.pieces)  # its stored-value share back to the balance
         if slip:
             tx.save(slip, condition=type(slip).job_id.does_not_exist(), label="slip")
 
@@ -980,7 +1066,7 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
         detail=refund.detail_actions if refund else None,
     )
     if refund:
-        total = int(order.paid_fen) or int(refund.refund.amount_fen)
+        total = refunds.provider_total(order) or int(refund.refund.amount_fen)
         refunds.execute(refund.refund.refund_id, total, written=refund.refund)
     return view(updated, principal)
 

@@ -194,6 +194,7 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         tx.add(*give_back)
         if plan is not None:
             tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund")
+            tx.add(*plan.pieces)  # its stored-value share back to the balance
         if slip is not None:
             tx.save(slip, condition=type(slip).job_id.does_not_exist(), label="slip")
 
@@ -216,7 +217,7 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         raise
     if plan:
         # Three round trips in all: the order, the transaction, the refund's outcome.
-        total = int(order.paid_fen) or int(plan.refund.amount_fen)
+        total = refunds.provider_total(order) or int(plan.refund.amount_fen)
         refunds.execute(refund_id, total, written=plan.refund)
     return orders.view(updated, principal)
 

@@ -1,0 +1,1 @@
+"""Stored value (储值): top-up, bonus tiers, ledger, liability, principal refund."""
