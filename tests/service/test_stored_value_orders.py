@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 import pytest
 from chalicelib.kernel.errors import ApiError
+from chalicelib.orders import refunds
 
 from tests.order_steps import CUSTOMER_1, HQ, seed_catalogue
 
@@ -145,7 +146,8 @@ def test_a_paid_order_cancelled_gives_back_principal_and_bonus_as_taken(shop):
     orders.cancel(CUSTOMER_1, order.order_id, "too late")
     [refund] = RefundModel.by_order.query(order.order_id)
     assert int(refund.stored_value_fen) == 500
-    assert int(refund.amount_fen) == order.total_fen - 500  # the provider's part
+    assert int(refund.amount_fen) == order.total_fen  # the whole refund
+    assert refunds.provider_part(refund) == order.total_fen - 500  # the provider pays the rest
     assert refund.status == "succeeded"
     assert refs()[f"refund:{refund.refund_id}"] == (350, 150)
     a = account()
@@ -223,7 +225,8 @@ def test_a_shortage_refund_splits_between_balance_and_provider(shop):
     line = next(x for x in order.lines if x.sku == "101")
     share = rules.stored_value_share(1000, order.total_fen, 0, line.paid_fen)
     assert int(refund.stored_value_fen or 0) == share > 0
-    assert int(refund.amount_fen) == line.paid_fen - share  # the provider's part
+    assert int(refund.amount_fen) == line.paid_fen  # the whole refund
+    assert refunds.provider_part(refund) == line.paid_fen - share  # the provider pays the rest
     back = rules.split_back(rules.Split(800, 200), 0, share)
     assert refs()[f"refund:{refund.refund_id}"] == (back.principal_fen, back.bonus_fen)
     assert int(order_flow.get(order.order_id).stored_value_returned_fen) == share

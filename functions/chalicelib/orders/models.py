@@ -421,8 +421,8 @@ class RefundModel(Model):
     reason = UnicodeAttribute()
     lines = ListAttribute(of=RefundLineAttribute, default=list)
     delivery_fee_fen = NumberAttribute(default=0)
-    amount_fen = NumberAttribute()  # through the payment provider
-    stored_value_fen = NumberAttribute(null=True)  # back to the member's stored value
+    amount_fen = NumberAttribute()  # the whole refund: provider part + stored_value_fen
+    stored_value_fen = NumberAttribute(null=True)  # of amount_fen, back to the stored value
     status = UnicodeAttribute()  # pending | succeeded | failed
     # True: with this refund the order has paid back all it was paid (its after-payment
     # gifts are voided when the refund is executed).

@@ -96,7 +96,7 @@ def plan(
         reason=reason,
         lines=lines,
         delivery_fee_fen=max(fee, 0),
-        amount_fen=total - to_balance,
+        amount_fen=total,  # what the customer gets back, however it goes back
         stored_value_fen=to_balance or None,
         status="pending",
         completes_order=completes or None,
@@ -175,14 +175,15 @@ def execute(
         return refund
     if refund.completes_order:
         _void_gifts(refund.order_id)
-    if int(refund.amount_fen) == 0:  # all of it went back to stored value, in its transaction
+    to_provider = provider_part(refund)
+    if to_provider == 0:  # all of it went back to stored value, in its transaction
         return _succeeded(refund, refund_id, "stored_value")
     total = payment_total_fen
     if total is None:
         total = _payment_total(refund)
     try:
         provider_refund_id = payment_providers.provider(refund.provider).refund(
-            refund.payment_id, refund.refund_id, int(refund.amount_fen), total
+            refund.payment_id, refund.refund_id, to_provider, total
         )
     except Exception as exc:  # any provider failure: record it, retry later
         log.warning("refund %s failed: %s", refund_id, exc)
@@ -232,6 +233,12 @@ def _void_gifts(order_id: str) -> None:
         log.exception("voiding the after-payment gifts of %s failed", order_id)
 
 
+def provider_part(refund: RefundModel) -> int:
+    """What the payment provider pays back: the refund less its stored-value share (which
+    went back to the member's balance in the refund's own transaction)."""
+    return int(refund.amount_fen) - int(refund.stored_value_fen or 0)
+
+
 def _payment_total(refund: RefundModel) -> int:
     if refund.order_id.startswith("CS"):  # a coupon sale: its refunds are whole payments
         return int(refund.amount_fen)
@@ -244,9 +251,9 @@ def _payment_total(refund: RefundModel) -> int:
             return int(refund.amount_fen)
     try:
         order = OrderModel.get(refund.order_id)
-        return provider_total(order) or int(refund.amount_fen)
+        return provider_total(order) or provider_part(refund)
     except DoesNotExist:
-        return int(refund.amount_fen)
+        return provider_part(refund)
 
 
 def retry_pending(limit: int = 50) -> int:

@@ -259,6 +259,9 @@ class OrderRefund(Out, kw_only=True):
     reason: RefundReason
     amount_fen: int
     delivery_fee_fen: int  # the part of amount_fen that is delivery fee
+    # the part of amount_fen that went back to the member's stored value (储值); the
+    # payment provider pays back the rest
+    stored_value_fen: int = 0
     lines: list[RefundLine]  # units refunded per SKU (empty for a whole payment)
     status: Literal["pending", "succeeded", "failed"]
     created_at: Timestamp

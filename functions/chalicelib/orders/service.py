@@ -736,6 +736,7 @@ def refunds_of(order_id: str) -> list[s.OrderRefund]:
             reason=r.reason,
             amount_fen=int(r.amount_fen),
             delivery_fee_fen=int(r.delivery_fee_fen or 0),
+            stored_value_fen=int(r.stored_value_fen or 0),
             lines=[
                 s.RefundLine(sku=x.sku, units=int(x.units), amount_fen=int(x.amount_fen))
                 for x in r.lines or []
@@ -1066,7 +1067,7 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
         detail=refund.detail_actions if refund else None,
     )
     if refund:
-        total = refunds.provider_total(order) or int(refund.refund.amount_fen)
+        total = refunds.provider_total(order) or refunds.provider_part(refund.refund)
         refunds.execute(refund.refund.refund_id, total, written=refund.refund)
     return view(updated, principal)
 

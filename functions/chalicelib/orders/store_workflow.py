@@ -217,7 +217,7 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
         raise
     if plan:
         # Three round trips in all: the order, the transaction, the refund's outcome.
-        total = refunds.provider_total(order) or int(plan.refund.amount_fen)
+        total = refunds.provider_total(order) or refunds.provider_part(plan.refund)
         refunds.execute(refund_id, total, written=plan.refund)
     return orders.view(updated, principal)
 
