@@ -5,6 +5,7 @@ never clamped, and refund reversal is proportional and exact to the point."""
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -125,9 +126,7 @@ def test_any_sequence_keeps_the_ledger_exact(ops: list[tuple]) -> None:
             spendable = ledger.spendable
             try:
                 entries.append(
-                    ledger.take_back(
-                        f"adjust:{n}", points, t(day), kind="adjust", allow_debt=allow
-                    )
+                    ledger.take_back(f"adjust:{n}", points, t(day), kind="adjust", allow_debt=allow)
                 )
             except InsufficientPoints:
                 assert not allow and spendable < points
@@ -152,11 +151,9 @@ def test_any_sequence_keeps_the_ledger_exact(ops: list[tuple]) -> None:
 )
 def test_reversal_is_proportional_and_exact(total: int, whole: int, cuts: list[int]) -> None:
     points = sorted({min(c, whole) for c in cuts} | {0, whole})
-    shares = [
-        proportional_share(total, a, b, whole) for a, b in zip(points, points[1:], strict=False)
-    ]
+    shares = [proportional_share(total, a, b, whole) for a, b in itertools.pairwise(points)]
     assert sum(shares) == total  # refunds of the whole take back every point, no more
-    for (a, b), share in zip(zip(points, points[1:], strict=False), shares, strict=True):
+    for (a, b), share in zip(itertools.pairwise(points), shares, strict=True):
         exact = Fraction(total * (b - a), whole)
         assert abs(share - exact) < 1  # each within a point of its exact share
 

@@ -283,9 +283,7 @@ class Ledger:
                 self.lots.remove(lot)
         return n
 
-    def _take_matured(
-        self, points: int, at: str | None = None
-    ) -> tuple[tuple[str, int], ...]:
+    def _take_matured(self, points: int, at: str | None = None) -> tuple[tuple[str, int], ...]:
         """Remove ``points`` from matured lots, oldest-expiring first (the caller has
         already moved the counters). With ``at``, expired lots are skipped unless
         nothing else is left (they only hold locked points then)."""
