@@ -126,9 +126,17 @@ class Ledger:
             self.lots.append(lot)
             self.pending += points
             return Entry(
-                ref, kind, points, at, ((ref, points),), 0, order_id, expires_at,
-                available_at, reason,
-            )  # fmt: skip
+                ref,
+                kind,
+                points,
+                at,
+                ((ref, points),),
+                0,
+                order_id,
+                expires_at,
+                available_at,
+                reason,
+            )
         repaid = min(self.debt, points)
         self.debt -= repaid
         kept = points - repaid
@@ -250,9 +258,15 @@ class Ledger:
             self._add_matured(Lot(lot.lot_id, kept, lot.expires_at))
             self.spendable += kept
         return Entry(
-            f"mature:{lot.lot_id}", "mature", 0, at, ((lot.lot_id, lot.left),), -repaid,
-            lot.order_id, lot.expires_at,
-        )  # fmt: skip
+            f"mature:{lot.lot_id}",
+            "mature",
+            0,
+            at,
+            ((lot.lot_id, lot.left),),
+            -repaid,
+            lot.order_id,
+            lot.expires_at,
+        )
 
     def _add_matured(self, new: Lot) -> None:
         """Matured lots with the same expiry are one lot: a member has at most one
