@@ -16,6 +16,8 @@ matured, lots that expired), so it never spends expired or pending points.
 from __future__ import annotations
 
 import logging
+import random
+import time as _time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from chalicelib.loyalty.settings import points_settings
 
 log = logging.getLogger("daojia.points")
 TZ = ZoneInfo("Asia/Shanghai")  # expiries fall at the end of a Shanghai day
-ATTEMPTS = 8
+ATTEMPTS = 12  # optimistic retries of a versioned change (20 racing writers settle)
 
 
 class ConflictRetry(Exception):
@@ -132,7 +134,9 @@ def change(customer_id: str, operate: Operation, *, audit_entry: Any = None) -> 
     transaction, retried when another change got there first. Returns the operation's
     entries; None when ``operate`` had nothing to do. Raises ``Replayed`` when the
     operation's first entry exists already (its cause was applied before)."""
-    for _attempt in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            _time.sleep(random.uniform(0, 0.005 * attempt))  # spread the retries
         account = _account(customer_id)
         ledger = ledger_of(account)
         before = (ledger.spendable, ledger.pending, ledger.locked, ledger.debt, ledger.net)
