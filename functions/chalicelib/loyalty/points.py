@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist
@@ -90,6 +90,12 @@ def _account(customer_id: str, consistent: bool = True) -> PointsAccountModel | 
         return PointsAccountModel.get(customer_id, consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+def _lock(order_id: str) -> Any:
+    """The path of an order's lock in the account's ``locks`` map (PynamoDB types a map
+    element as its value, not as the Path it is)."""
+    return cast(Any, PointsAccountModel.locks)[order_id]
 
 
 def due_shard(customer_id: str) -> str:
@@ -190,7 +196,7 @@ def _write(
     else:
         actions += [m.next_due_at.set(due), m.due_shard.set(due_shard(customer_id))]
     gone = set(_locks(account)) - set(ledger.locks)
-    actions += [m.locks[o].remove() for o in sorted(gone)]
+    actions += [_lock(o).remove() for o in sorted(gone)]
     if account is None or account.locks is None:
         actions.append(m.locks.set({}))  # lock pieces SET locks.<order>: the map must exist
     if account is None:
@@ -198,7 +204,7 @@ def _write(
     else:
         condition = (m.version == version) & (m.spendable == spendable) & (m.locked == locked)
         for o in sorted(gone):
-            condition &= m.locks[o].exists()
+            condition &= _lock(o).exists()
     entries = settled + done.entries
     models = []
     running = net
@@ -436,9 +442,9 @@ def lock_piece(customer_id: str, points: int, order_id: str) -> TxPiece:
             "actions": [
                 m.spendable.add(-points),
                 m.locked.add(points),
-                m.locks[order_id].set(points),
+                _lock(order_id).set(points),
             ],
-            "condition": (m.spendable >= points) & m.locks[order_id].does_not_exist(),
+            "condition": (m.spendable >= points) & _lock(order_id).does_not_exist(),
         },
         label="points",
     )
@@ -455,11 +461,11 @@ def release_piece(customer_id: str, points: int, order_id: str, at: str) -> TxPi
             "actions": [
                 m.spendable.add(points),
                 m.locked.add(-points),
-                m.locks[order_id].remove(),
+                _lock(order_id).remove(),
                 m.next_due_at.set(at),
                 m.due_shard.set(due_shard(customer_id)),
             ],
-            "condition": m.locks[order_id] == points,
+            "condition": _lock(order_id) == points,
         },
         label="points",
     )
