@@ -283,3 +283,16 @@ def test_export_data_holds_balance_and_entries(member, now):
     points.award("c-1", 10, ref="task:x", kind="earn", reason="task", occurred_at=clock.now_iso())
     data = points.export_data("c-1")
     assert data["balance"]["balance"] == 10 and len(data["entries"]) == 1
+
+
+def test_demo_points_seed_twice_earns_once(aws):
+    from infra.local import demo_data
+    from infra.local.seed import SeedReport, _seed_points
+
+    first, second = SeedReport(), SeedReport()
+    _seed_points(first)
+    _seed_points(second)
+    assert first.points_entries.created == len(demo_data.points_history()) > 0
+    assert second.points_entries.created == 0
+    b = points.balance("c-demo-01")
+    assert b.spendable == 105 and b.pending == 47  # welcome + one daily; an order pending
