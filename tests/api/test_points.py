@@ -296,3 +296,15 @@ def test_demo_points_seed_twice_earns_once(aws):
     assert second.points_entries.created == 0
     b = points.balance("c-demo-01")
     assert b.spendable == 105 and b.pending == 47  # welcome + one daily; an order pending
+
+
+def test_a_released_lock_is_settled_once_then_leaves_the_due_index(member, now):
+    points.award("c-1", 100, ref="task:seed", kind="earn", reason="seed",
+                 occurred_at=clock.now_iso())  # fmt: skip
+    transact(lambda tx: points.lock_piece("c-1", 40, "o-9").add_to(tx))
+    assert points.release("c-1", "o-9") == 40
+    assert points.release("c-1", "o-9") == 0  # once
+    assert PointsAccountModel.get("c-1").next_due_at == clock.now_iso()  # due now
+    assert points.settle_due() == 1  # nothing to write but the next due time
+    assert PointsAccountModel.get("c-1").next_due_at == "2027-11-24T16:00:00Z"
+    assert points.settle_due() == 0

@@ -150,7 +150,8 @@ def change(customer_id: str, operate: Operation, *, audit_entry: Any = None) -> 
         version = 0 if account is None else int(account.version or 0)
         settled = ledger.settle(at, tag=f"v{version + 1}")
         done = operate(ledger, at)
-        if done is None and not settled:
+        due_unchanged = account is None or account.next_due_at == ledger.next_due(at)
+        if done is None and not settled and due_unchanged:
             return None
         done = done or Change([], {}, [])
         try:
@@ -251,7 +252,7 @@ def _write(
     except TransactionCancelled as exc:
         if first_own is not None and first_own in exc.failed:
             raise Replayed() from None
-        if exc.failed:
+        if exc.failed or "TransactionConflict" in exc.codes:
             raise ConflictRetry() from None
         raise
 

@@ -220,7 +220,7 @@ class Ledger:
     def settle(self, at: str, tag: str) -> list[Entry]:
         """What time did: pending lots that matured (repaying debt first), lots that
         expired, debt repaid from points a released lock freed. ``tag`` makes the refs of
-        repay entries unique (the account's version)."""
+        expire and repay entries unique (the account's version)."""
         entries: list[Entry] = []
         for lot in sorted([x for x in self.lots if x.available_at is not None], key=_order):
             if lot.available_at is not None and lot.available_at <= at:
@@ -235,7 +235,8 @@ class Ledger:
                 gone = min(lot.left, self.spendable)
                 self.spendable -= gone
             if gone:
-                ref = f"expire:{lot.lot_id}:{lot.left}"
+                # a lot can expire in parts (a lock held the rest): the tag tells them apart
+                ref = f"expire:{lot.lot_id}:{tag}"
                 lot.left -= gone
                 entries.append(Entry(ref, "expire", -gone, at, ((lot.lot_id, gone),)))
         self.lots = [lot for lot in self.lots if lot.left > 0]
