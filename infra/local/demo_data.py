@@ -882,7 +882,7 @@ def points_history() -> list[dict[str, Any]]:
                 "customer_id": cid,
                 "points": 100,
                 "ref": "task:welcome",
-                "reason": "welcome points",
+                "reason": "新会员积分",
                 "occurred_at": (today - timedelta(days=60 + n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "pending_days": 0,
             }
@@ -894,7 +894,7 @@ def points_history() -> list[dict[str, Any]]:
                     "customer_id": cid,
                     "points": 5,
                     "ref": f"demo:daily:{at.date().isoformat()}",
-                    "reason": "daily reward",
+                    "reason": "每日奖励",
                     "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "pending_days": 0,
                 }
@@ -905,7 +905,7 @@ def points_history() -> list[dict[str, Any]]:
                     "customer_id": cid,
                     "points": 40 + 7 * n,
                     "ref": f"earn:order:DEMO{n:010d}",
-                    "reason": "order completed",
+                    "reason": "订单完成",
                     "occurred_at": (today - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "pending_days": 7,
                     "order_id": f"DEMO{n:010d}",

@@ -100,9 +100,9 @@ export const memberPoints = {
       const b = await get(base);
       balanceSlot.show(
         h("dl", { class: "card facts" },
-          ...["balance", "spendable", "pending", "locked", "debt"].flatMap((k) => [h("dt", {}, t(`loyalty.${k}`)), h("dd", { "data-field": k }, String(b[k]))]),
-          h("dt", {}, t("loyalty.next_expiry")),
-          h("dd", {}, b.next_expiry_at ? t("loyalty.expiry_line", { points: b.next_expiry_points, at: dateTime(b.next_expiry_at) }) : "—")),
+          ...["balance", "spendable", "pending", "locked", "debt"].map((k) => h("div", {}, h("dt", {}, t(`loyalty.${k}`)), h("dd", { "data-field": k }, String(b[k])))),
+          h("div", {}, h("dt", {}, t("loyalty.next_expiry")),
+            h("dd", {}, b.next_expiry_at ? t("loyalty.expiry_line", { points: b.next_expiry_points, at: dateTime(b.next_expiry_at) }) : "—"))),
       );
     };
     const render = () =>

@@ -548,7 +548,7 @@ def reverse_for_refund(
                     want_reverse,
                     at,
                     order_id=order_id,
-                    reason="refund",
+                    reason="退款",
                 )
             )
         if want_return > 0:
@@ -561,7 +561,7 @@ def reverse_for_refund(
                     expires_at,
                     kind="return",
                     order_id=order_id,
-                    reason="refund",
+                    reason="退款",
                 )
             )
         return Change(out, {}, pieces) if out else None

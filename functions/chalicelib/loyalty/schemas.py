@@ -136,7 +136,7 @@ _ENTRY = {
     "debt": 0,
     "balance_after": 1326,
     "at": "2026-11-24T05:00:00Z",
-    "reason": "order completed",
+    "reason": "订单完成",
     "order_id": "261124K7M2Q9XD",
     "expires_at": "2027-11-24T16:00:00Z",
     "available_at": "2026-12-01T05:00:00Z",

@@ -46,7 +46,7 @@ def earn_on_completion(event: OrderCompleted) -> None:
         n,
         ref=f"earn:order:{event.order_id}",
         kind="earn",
-        reason="order completed",
+        reason="订单完成",
         occurred_at=event.occurred_at,
         pending_days=settings.pending_days,
         order_id=event.order_id,
