@@ -19,6 +19,7 @@ from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
+from chalicelib.loyalty import routes as loyalty
 from chalicelib.orders import returns_routes as returns
 from chalicelib.orders import routes as orders
 from chalicelib.orders import store_routes as store_orders
@@ -55,6 +56,7 @@ AREAS = (
     exports,
     search,
     stored_value,
+    loyalty,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -172,6 +174,11 @@ def report_rollups(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.DAYS), name="report_settle")
 def report_settle(event: CloudWatchEvent) -> None:
     jobs.report_settle()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="points_settle")
+def points_settle(event: CloudWatchEvent) -> None:
+    jobs.points_settle()
 
 
 __all__ = ["app"]

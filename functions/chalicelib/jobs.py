@@ -71,6 +71,15 @@ def report_settle() -> None:
     rollup_recent(days=SETTLE_DAYS)
 
 
+def points_settle() -> None:
+    """Pending points that matured become spendable; lots due expire (expiry entries)."""
+    from chalicelib.loyalty.points import settle_due
+
+    n = settle_due()
+    if n:
+        log.info("settled the points of %d member(s)", n)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -82,4 +91,5 @@ SCHEDULES = [
     ("retry_events", 1, 10, retry_events),
     ("report_rollups", 10, 60, report_rollups),
     ("report_settle", 24 * 60, 3600, report_settle),
+    ("points_settle", 15, 60, points_settle),
 ]

@@ -875,3 +875,63 @@ def promotions() -> list[dict[str, Any]]:
             **window,
         },
     ]
+
+
+def points_settings() -> dict[str, Any]:
+    """The demo points rules (docs/loyalty.md): 1 point per yuan, 12 months, 7 pending
+    days, 100 points = ¥1 for at most half the goods."""
+    return {
+        "points_per_yuan": 1,
+        "expiry_policy": "fixed_months",
+        "expiry_months": 12,
+        "pending_days": 7,
+        "cash_points_per_yuan": 100,
+        "cash_cap_percent": 50,
+        "allow_negative_adjustments": False,
+    }
+
+
+def points_history() -> list[dict[str, Any]]:
+    """Points of the first eight demo members, relative to today: welcome points long
+    matured, a few daily rewards, and a recent order's points still pending."""
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+    out: list[dict[str, Any]] = []
+    for n, member in enumerate(members()[:8], start=1):
+        cid = member["customer_id"]
+        out.append(
+            {
+                "customer_id": cid,
+                "points": 100,
+                "ref": "task:welcome",
+                "reason": "新会员积分",
+                "occurred_at": (today - timedelta(days=60 + n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "pending_days": 0,
+            }
+        )
+        for day in range(n % 4):
+            at = today - timedelta(days=day + 1)
+            out.append(
+                {
+                    "customer_id": cid,
+                    "points": 5,
+                    "ref": f"demo:daily:{at.date().isoformat()}",
+                    "reason": "每日奖励",
+                    "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "pending_days": 0,
+                }
+            )
+        if n % 2:
+            out.append(
+                {
+                    "customer_id": cid,
+                    "points": 40 + 7 * n,
+                    "ref": f"earn:order:DEMO{n:010d}",
+                    "reason": "订单完成",
+                    "occurred_at": (today - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "pending_days": 7,
+                    "order_id": f"DEMO{n:010d}",
+                }
+            )
+    return out

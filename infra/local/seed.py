@@ -61,6 +61,7 @@ class SeedReport:
     staff: Counts = field(default_factory=Counts)
     coupon_templates: Counts = field(default_factory=Counts)
     promotions: Counts = field(default_factory=Counts)
+    points_entries: Counts = field(default_factory=Counts)
     seconds: float = 0.0
 
     KINDS = (
@@ -71,6 +72,7 @@ class SeedReport:
         "promotions",
         "members",
         "staff",
+        "points_entries",
     )
 
     def counts(self) -> dict[str, Counts]:
@@ -204,6 +206,9 @@ def seed(verbose: bool = False) -> SeedReport:
             report.staff.unchanged += 1  # an existing account keeps its password
     _log(verbose, f"staff: {report.staff} ({time.perf_counter() - started:.2f} s)")
 
+    _seed_points(report)
+    _log(verbose, f"points: {report.points_entries} ({time.perf_counter() - started:.2f} s)")
+
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -229,6 +234,36 @@ def _seed_stored_value() -> None:
                 "local", f"demo-{raw['key']}", top_up.top_up_id, raw["amount_fen"], clock.now_iso()
             )
             top_ups.record_payment(notice)
+
+
+def _seed_points(report: SeedReport) -> None:
+    """The points rules (head office's settings item) and a few members' points history,
+    through ``loyalty.points.award`` with fixed refs: a second run earns nothing twice."""
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.loyalty import points
+    from chalicelib.loyalty.schemas import PointsSettings
+    from chalicelib.loyalty.settings import put_points_settings
+
+    from infra.local import demo_data
+
+    put_points_settings(
+        Principal("hq-admin", "hq_admin"),
+        msgspec.convert(demo_data.points_settings(), PointsSettings),
+    )
+    for award in demo_data.points_history():
+        created = points.award(
+            award["customer_id"],
+            award["points"],
+            ref=award["ref"],
+            kind="earn",
+            reason=award["reason"],
+            occurred_at=award["occurred_at"],
+            pending_days=award["pending_days"],
+            order_id=award.get("order_id"),
+        )
+        report.points_entries.created += created
+        report.points_entries.unchanged += not created
 
 
 def _seed_offers(report: SeedReport) -> None:

@@ -12,6 +12,7 @@ import audit from "./audit.js";
 import catalogue from "./catalogue.js";
 import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
+import loyalty, { memberPoints } from "./loyalty.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
@@ -39,6 +40,8 @@ export const PAGES = [
   wallet,
   storedValue,
   promotions,
+  loyalty,
+  memberPoints,
   audit,
   search,
   signin,

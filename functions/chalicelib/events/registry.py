@@ -32,6 +32,7 @@ from chalicelib.events.types import Event
 SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.coupons.subscribers",
     "chalicelib.reports.subscribers",
+    "chalicelib.loyalty.subscribers",
 )
 
 E = TypeVar("E", bound=Event)

@@ -1,0 +1,126 @@
+"""Loyalty tables of the points part: members' points accounts, their entries, and the
+programme settings (one item per area: points, check-in, levels... each part its own).
+
+An account holds its lots in one list attribute, each lot a short string
+(``lots.encode_lot``), so a member's balance, locks and lots are one GetItem and one
+conditional update. Size: matured lots with the same expiry are merged (expiries fall at
+the end of a day), so a member has at most one matured lot per expiry day in the
+validity window (≤ 366 with "12 months", ≤ 2 with "end of the following year") plus one
+pending lot per order of the last pending days: under 40 KB even for a member who
+checks in every day, far from DynamoDB's 400 KB item limit.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    KeysOnlyProjection,
+)
+from pynamodb.models import Model
+
+from chalicelib.db.models import _meta, string_list
+
+DUE_SHARDS = 8  # the due index's partitions: the scheduled job queries each
+
+
+class AccountsDue(GlobalSecondaryIndex):
+    """Sparse: accounts with a lot to mature or expire (or debt to repay), by when. The
+    job queries ``next_due_at <= now`` in each shard: it reads no account with nothing
+    due, and never scans."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)  # "p0".."p7" while something is due
+    next_due_at = UnicodeAttribute(range_key=True)
+
+
+class PointsAccountModel(Model):
+    """A member's points (积分). Scalars change by ADD under a condition (a lock: ADD
+    with ``spendable >= n``, no read); the lots list only under the ``version``
+    condition (read, apply loyalty/points_ledger, write, retried on conflict)."""
+
+    Meta = _meta("points_accounts")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    lots = string_list(default=list)  # "left|expires_at|available_at|order_id|lot_id"
+    spendable = NumberAttribute(default=0)
+    pending = NumberAttribute(default=0)
+    locked = NumberAttribute(default=0)
+    debt = NumberAttribute(default=0)
+    # order id -> points the unpaid order holds (set and removed by its lock pieces)
+    locks: MapAttribute[str, int] = MapAttribute(default=dict)
+    version = NumberAttribute(default=0)  # plain number: lock pieces must not bump it
+    due_shard = UnicodeAttribute(null=True)
+    next_due_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    by_due = AccountsDue()
+
+
+class EntriesByTime(GlobalSecondaryIndex):
+    """A member's entries, newest first (a GSI on the member: the infra kit defines
+    global indexes only; a member's history is read eventually consistent)."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    at_key = UnicodeAttribute(range_key=True)  # "<at with ms>#<entry_key>"
+
+
+class PointsEntryModel(Model):
+    """One change of a member's points, keyed by what caused it (``earn:order:<id>``,
+    ``reverse:refund:<id>``, ``adjust:<request id>``, ``expire:<lot>:<n>``...): written
+    with ``attribute_not_exists`` in the transaction that changes the account, so a
+    retried or replayed cause writes nothing twice."""
+
+    Meta = _meta("points_entries")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+    at_key = UnicodeAttribute()
+    at = UnicodeAttribute()
+    kind = UnicodeAttribute()  # earn | spend | reverse | return | expire | adjust | mature | repay
+    delta = NumberAttribute()  # change of the net balance
+    debt = NumberAttribute(default=0)  # change of the debt
+    balance_after = NumberAttribute()  # net balance (spendable + locked + pending - debt)
+    lots = string_list(default=list)  # "<lot_id>=<points>" taken from or put in
+    order_id = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # of the lot earned
+    available_at = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)  # head office adjustments: who
+    # An order's earn: what it was earned on, and the refunds reversed since (proportional)
+    base_fen = NumberAttribute(null=True)  # paid - refunded at completion
+    refunded_base_fen = NumberAttribute(null=True)  # order's refunded_fen at completion
+    refunded_seen_fen = NumberAttribute(null=True)  # refunded since, already reversed
+    reversed_points = NumberAttribute(null=True)
+    # An order's spend: points returned for refunds so far, of the order's paid_fen
+    returned_points = NumberAttribute(null=True)
+
+    by_time = EntriesByTime()
+
+
+class LoyaltySettingsModel(Model):
+    """Head office's programme settings, one item per area ("points", "checkin",
+    "levels"...), each owned by its part; absent: the code's defaults."""
+
+    Meta = _meta("loyalty_settings")
+
+    area = UnicodeAttribute(hash_key=True)
+    data = UnicodeAttribute()  # JSON of the area's settings schema
+    version = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
+LOYALTY_MODELS: tuple[type[Model], ...] = (
+    PointsAccountModel,
+    PointsEntryModel,
+    LoyaltySettingsModel,
+)

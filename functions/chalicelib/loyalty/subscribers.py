@@ -1,0 +1,162 @@
+"""Points reacting to domain events (events/registry.py). Each is idempotent by
+construction: entries are keyed by the event's subject (``earn:order:<id>``,
+``reverse:refund:<id>``, ``spend:order:<id>``) and written with ``attribute_not_exists``
+in the account's transaction, so a redelivered event earns, reverses or spends nothing
+twice; no done marker is needed (``idempotent=True``)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from chalicelib.events.registry import subscriber
+from chalicelib.events.types import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderExpired,
+    OrderPaid,
+    RefundSucceeded,
+)
+
+
+class EarnNotYetWritten(Exception):
+    """A refund of a completed order arrived before the order's earn was written: the
+    dispatcher retries it, and the earn (the completion's subscriber) comes first."""
+
+
+def order_points(kept_fen: int, points_per_yuan: int, multiplier: float) -> int:
+    """``floor(kept fen × points per yuan / 100 × level multiplier)``, exact (no float
+    rounding: the multiplier is taken as its decimal text, 1.5 not 1.4999...)."""
+    if kept_fen <= 0:
+        return 0
+    return int(Fraction(kept_fen * points_per_yuan, 100) * Fraction(str(multiplier)))
+
+
+@subscriber(OrderCompleted, "loyalty.points_earn_on_completion", idempotent=True)
+def earn_on_completion(event: OrderCompleted) -> None:
+    """Points on what the customer kept paying for (paid - refunded at completion),
+    pending for the settings' days so a return can still take them back."""
+    from chalicelib.loyalty import levels, points
+    from chalicelib.loyalty.settings import points_settings
+
+    settings = points_settings()
+    kept = event.paid_fen - event.refunded_fen
+    n = order_points(kept, settings.points_per_yuan, levels.multiplier(event.customer_id))
+    points.award(
+        event.customer_id,
+        n,
+        ref=f"earn:order:{event.order_id}",
+        kind="earn",
+        reason="订单完成",
+        occurred_at=event.occurred_at,
+        pending_days=settings.pending_days,
+        order_id=event.order_id,
+        extra={
+            "base_fen": kept,
+            "refunded_base_fen": event.refunded_fen,
+            "reversed_points": 0,
+        },
+    )
+
+
+@subscriber(RefundSucceeded, "loyalty.points_on_refund", idempotent=True)
+def reverse_on_refund(event: RefundSucceeded) -> None:
+    """Take back the points earned on the refunded part and give back the points spent
+    on it, in proportion (exact over all of an order's refunds). A refund before
+    completion needs nothing: the completion earns on paid - refunded."""
+    from chalicelib.loyalty import levels, points
+    from chalicelib.loyalty.settings import points_settings
+
+    if event.order_id.startswith("CS"):
+        return  # a sold coupon (一元买百元券), not an order: no points on it
+    order = read_order(event.order_id)
+    if order is None:
+        return
+    customer_id, status, paid, refunded = order
+    # A refund implies the order was paid: if its order.paid has not been handled yet
+    # (another stream), spend the locked points now so the refund can return them.
+    points.consume(customer_id, event.order_id)
+    done = points.reverse_for_refund(customer_id, event.order_id, event.refund_id, paid, refunded)
+    if done or status != "completed":
+        return
+    if points.has_entry(customer_id, f"earn:order:{event.order_id}"):
+        return  # earned, and this refund's share was reversed already (or rounds to 0)
+    settings = points_settings()
+    kept = paid - refunded
+    if order_points(kept, settings.points_per_yuan, levels.multiplier(customer_id)) > 0:
+        raise EarnNotYetWritten(f"order {event.order_id}: completed, its earn not written yet")
+
+
+def read_order(order_id: str) -> tuple[str, str, int, int] | None:
+    """(customer, status, paid_fen, refunded_fen) of an order, read by table name: the
+    event lacks the customer, and loyalty sits below orders (it may not import them)."""
+    from chalicelib.db.connection import connection
+    from chalicelib.kernel import config
+
+    item = (
+        connection()
+        .client.get_item(
+            TableName=config.table_name("orders"),
+            Key={"order_id": {"S": order_id}},
+            ConsistentRead=True,
+            ProjectionExpression="customer_id, #st, paid_fen, refunded_fen",
+            ExpressionAttributeNames={"#st": "status"},
+        )
+        .get("Item")
+    )
+    if not item:
+        return None
+    return (
+        item["customer_id"]["S"],
+        item["status"]["S"],
+        int(item.get("paid_fen", {}).get("N", "0")),
+        int(item.get("refunded_fen", {}).get("N", "0")),
+    )
+
+
+# Spending with an order (the checkout engineer locks points in the placing transaction
+# with points.lock_piece). TODO(checkout engineer, issue 14 item 8): add ``points_locked``
+# (int, default 0) to OrderPaid, OrderCancelled and OrderExpired (additive, events/types.py,
+# filled from the order's detail in events/records.py). Until then no order locks points,
+# ``locked_points`` is 0 and these do not run: no read for the orders without points.
+def locked_points(event: OrderPaid | OrderCancelled | OrderExpired) -> int:
+    return int(getattr(event, "points_locked", 0) or 0)
+
+
+@subscriber(
+    OrderPaid,
+    "loyalty.points_consume_on_paid",
+    when=lambda event: locked_points(event) > 0,
+    idempotent=True,
+)
+def consume_on_paid(event: OrderPaid) -> None:
+    """The paid order's locked points are spent (no-op when they were already)."""
+    from chalicelib.loyalty import points
+
+    points.consume(event.customer_id, event.order_id)
+
+
+@subscriber(
+    OrderCancelled,
+    "loyalty.points_release_on_cancel",
+    when=lambda event: locked_points(event) > 0,
+    idempotent=True,
+)
+def release_on_cancel(event: OrderCancelled) -> None:
+    """An unpaid order cancelled: its locked points are free again (a paid one's were
+    spent: its refund returns them)."""
+    from chalicelib.loyalty import points
+
+    points.release(event.customer_id, event.order_id)
+
+
+@subscriber(
+    OrderExpired,
+    "loyalty.points_release_on_expiry",
+    when=lambda event: locked_points(event) > 0,
+    idempotent=True,
+)
+def release_on_expiry(event: OrderExpired) -> None:
+    """An unpaid order expired: its locked points are free again."""
+    from chalicelib.loyalty import points
+
+    points.release(event.customer_id, event.order_id)

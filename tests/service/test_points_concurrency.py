@@ -1,0 +1,83 @@
+"""Races on points against a moto server (issue 14 item 10): duplicate deliveries of one
+event earn once; concurrent deductions never take more than there is; concurrent locks
+hold only what is spendable. The account and its entries are checked afterwards, not
+only what the callers were told."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from chalicelib.auth.principal import Principal
+from chalicelib.db.transactions import TransactionCancelled, transact
+from chalicelib.events.types import OrderCompleted
+from chalicelib.identity.models import CustomerModel
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.loyalty import points, subscribers
+from chalicelib.loyalty.models import PointsEntryModel
+
+HQ = Principal("hq-admin", "hq_admin")
+
+
+def race(n: int, work) -> list:
+    barrier = threading.Barrier(n)
+
+    def run(i: int):
+        barrier.wait()
+        try:
+            return work(i)
+        except (ApiError, TransactionCancelled) as err:
+            return err
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def ledger_sum(customer_id: str) -> int:
+    return sum(int(e.delta) for e in PointsEntryModel.query(customer_id))
+
+
+def test_duplicate_completion_deliveries_earn_once(ready):
+    event = OrderCompleted(
+        event_id="order.completed:261124DUP00001",
+        occurred_at=clock.now_iso(),
+        order_id="261124DUP00001",
+        customer_id="c-dup",
+        store_id="sh-a",
+        paid_fen=8_800,
+        refunded_fen=0,
+        lines=[],
+    )
+    race(10, lambda _: subscribers.earn_on_completion(event))
+    b = points.balance("c-dup")
+    assert b.pending == 88 and b.balance == 88
+    assert ledger_sum("c-dup") == 88
+    assert [e.entry_key for e in PointsEntryModel.query("c-dup")] == ["earn:order:261124DUP00001"]
+
+
+def test_twenty_deductions_of_ten_on_a_hundred_points_ten_succeed(ready):
+    CustomerModel(customer_id="c-race", phone="13800000009", created_at=clock.now_iso()).save()
+    points.adjust(HQ, "c-race", 100, "seed", "adj-seed-0001")
+    results = race(20, lambda i: points.adjust(HQ, "c-race", -10, "race", f"adj-race-{i:04d}"))
+    ok = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, ApiError)]
+    assert len(ok) == 10, results
+    assert {r.code for r in refused} == {"insufficient_points"} and len(refused) == 10
+    b = points.balance("c-race")
+    assert (b.spendable, b.debt, b.balance) == (0, 0, 0)
+    assert ledger_sum("c-race") == 0
+
+
+def test_concurrent_locks_hold_only_what_is_spendable(ready):
+    points.award("c-lock", 100, ref="task:seed", kind="earn", reason="seed",
+                 occurred_at=clock.now_iso())  # fmt: skip
+
+    def lock(i: int):
+        transact(lambda tx: points.lock_piece("c-lock", 30, f"order-{i}").add_to(tx))
+        return i
+
+    results = race(10, lock)
+    assert len([r for r in results if isinstance(r, int)]) == 3
+    b = points.balance("c-lock")
+    assert (b.spendable, b.locked, b.balance) == (10, 90, 100)
