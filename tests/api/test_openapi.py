@@ -111,3 +111,16 @@ def test_order_flow_routes_have_examples():
                     "example" in ok["content"]["application/json"]
                     or "examples" in doc["components"]["schemas"][name]
                 ), f"{method} {path}: no response example for {name}"
+
+
+def test_no_two_route_schemas_share_a_name():
+    """The document names each schema by its class name: two features' ``Adjustment``
+    classes would silently become one component, and a client would send the wrong body."""
+    import msgspec
+
+    modules: dict[str, set[str]] = {}
+    for spec in ROUTES:
+        for tp in (spec.body, spec.response, spec.query):
+            if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+                modules.setdefault(tp.__name__, set()).add(tp.__module__)
+    assert {n: m for n, m in modules.items() if len(m) > 1} == {}

@@ -26,7 +26,7 @@ def credit(customer_id: str, principal_fen: int, bonus_fen: int) -> None:
     service.adjust(
         HQ,
         customer_id,
-        s.Adjustment(
+        s.StoredValueAdjustment(
             principal_fen=principal_fen,
             bonus_fen=bonus_fen,
             reason="test credit",

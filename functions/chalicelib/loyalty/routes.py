@@ -81,14 +81,16 @@ def member_entries(customer_id: str, query: s.EntriesQuery, principal: Principal
     "POST",
     summary="Add or take a member's points, with a reason (audited)",
     roles={HQ_ADMIN},
-    body=s.Adjustment,
+    body=s.PointsAdjustment,
     response=s.PointsEntry,
     status=201,
     errors=(403, 404, 409, 422),
-    request_example=s.EXAMPLES["Adjustment"],
+    request_example=s.EXAMPLES["PointsAdjustment"],
     response_example=s.EXAMPLES["PointsEntry"],
 )
-def adjust_points(customer_id: str, body: s.Adjustment, principal: Principal) -> s.PointsEntry:
+def adjust_points(
+    customer_id: str, body: s.PointsAdjustment, principal: Principal
+) -> s.PointsEntry:
     """Head office only. A deduction takes spendable points; beyond them it makes debt
     only when the points settings allow it, else 409 ``insufficient_points`` with the
     spendable points in ``details``. The same ``request_id`` again answers the entry

@@ -106,7 +106,7 @@ class EntriesPage(Out, kw_only=True):
     cursor: Annotated[str | None, Meta(description="Pass it back for the next (older) page.")]
 
 
-class Adjustment(Schema, kw_only=True):
+class PointsAdjustment(Schema, kw_only=True):
     """A head-office adjustment. ``request_id`` makes it idempotent: the same id again
     answers the entry already written."""
 
@@ -158,7 +158,7 @@ EXAMPLES: dict[str, Any] = {
         "lots": [{"lot_id": "earn:order:261020A1B2C3D4", "points": 50}],
         "actor": "hq-admin",
     },
-    "Adjustment": {
+    "PointsAdjustment": {
         "delta": -50,
         "reason": "duplicate goodwill credit",
         "request_id": "adj-2026-11-24-0001",

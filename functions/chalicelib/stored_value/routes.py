@@ -269,7 +269,7 @@ def member_entries(customer_id: str, query: s.EntryQuery, principal: Principal) 
     "POST",
     summary="Adjust a member's stored value, with a reason (audited)",
     roles={HQ_ADMIN},
-    body=s.Adjustment,
+    body=s.StoredValueAdjustment,
     response=s.AdjustmentResult,
     status=201,
     errors=(409, 422),
@@ -293,7 +293,9 @@ def member_entries(customer_id: str, query: s.EntryQuery, principal: Principal) 
         "balance": BALANCE_EXAMPLE,
     },
 )
-def adjust(customer_id: str, body: s.Adjustment, principal: Principal) -> s.AdjustmentResult:
+def adjust(
+    customer_id: str, body: s.StoredValueAdjustment, principal: Principal
+) -> s.AdjustmentResult:
     """A take larger than the balance is refused (409 ``insufficient_stored_value``):
     a balance never goes below zero. The same ``request_id`` again changes nothing."""
     return service.adjust(principal, customer_id, body)

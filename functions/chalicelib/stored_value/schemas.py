@@ -157,7 +157,7 @@ class Liability(Out, kw_only=True):
     stores: list[StoreLiability]
 
 
-class Adjustment(Schema, kw_only=True):
+class StoredValueAdjustment(Schema, kw_only=True):
     """A head-office adjustment: signed parts, a reason (audited), and ``request_id``
     (a retry with the same id changes nothing)."""
 

@@ -219,7 +219,9 @@ def liability() -> s.Liability:
 # --- head office adjustments ----------------------------------------------------------
 
 
-def adjust(principal: Principal, customer_id: str, body: s.Adjustment) -> s.AdjustmentResult:
+def adjust(
+    principal: Principal, customer_id: str, body: s.StoredValueAdjustment
+) -> s.AdjustmentResult:
     """Head office adds to (or takes from) a member's principal and/or bonus, with a
     reason; audited in the same transaction. A take is refused (409
     ``insufficient_stored_value``) rather than letting a balance go below zero. The same
