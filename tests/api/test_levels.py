@@ -371,3 +371,17 @@ def test_tasks_settings_reject_duplicate_ids(api, member):
     _status, body = api.call("GET", "/admin/loyalty/tasks", token=hq())
     body["tasks"].append(dict(body["tasks"][0]))
     assert api.call("PUT", "/admin/loyalty/tasks", body, token=hq())[0] == 422
+
+
+def test_demo_programme_seeds_once(api, now):
+    from infra.local import seed
+
+    seed.seed_programme()
+    seed.seed_programme()  # a second run changes nothing
+    status, body = api.call("GET", "/admin/loyalty/levels", token=hq())
+    assert [lv["name"] for lv in body["levels"]][:2] == ["普通会员", "白银会员"]
+    assert growth.my_level("c-demo-01").level.code == "V5"
+    assert growth.my_level("c-demo-04").growth == 720
+    gifts = {c.template_id for c in CouponModel.by_customer.query("c-demo-01")}
+    assert {"demo-levelup-v2", "demo-levelup-v5"} <= gifts
+    assert len(api.call("GET", "/admin/loyalty/tasks", token=hq())[1]["tasks"]) == 4

@@ -15,6 +15,7 @@ import dashboard from "./dashboard.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
+import programme from "./programme.js";
 import promotions from "./promotions.js";
 import returns from "./returns.js";
 import search from "./search.js";
@@ -37,6 +38,7 @@ export const PAGES = [
   coupons,
   wallet,
   promotions,
+  programme,
   audit,
   search,
   signin,
