@@ -378,7 +378,7 @@ def test_demo_programme_seeds_once(api, now):
 
     seed.seed_programme()
     seed.seed_programme()  # a second run changes nothing
-    status, body = api.call("GET", "/admin/loyalty/levels", token=hq())
+    _, body = api.call("GET", "/admin/loyalty/levels", token=hq())
     assert [lv["name"] for lv in body["levels"]][:2] == ["普通会员", "白银会员"]
     assert growth.my_level("c-demo-01").level.code == "V5"
     assert growth.my_level("c-demo-04").growth == 720
