@@ -385,3 +385,22 @@ def test_demo_programme_seeds_once(api, now):
     gifts = {c.template_id for c in CouponModel.by_customer.query("c-demo-01")}
     assert {"demo-levelup-v2", "demo-levelup-v5"} <= gifts
     assert len(api.call("GET", "/admin/loyalty/tasks", token=hq())[1]["tasks"]) == 4
+
+
+def test_a_gift_lost_to_a_crash_is_issued_on_the_redelivery(api, member, now, monkeypatch):
+    gift = template(api)
+    _, body = api.call("GET", "/admin/loyalty/levels", token=hq())
+    body["levels"][1]["level_up_template_id"] = gift
+    api.call("PUT", "/admin/loyalty/levels", body, token=hq())
+    event = completed(paid=60_000)
+
+    def crash(_customer_id):
+        raise RuntimeError("the function died after the growth's commit")
+
+    original = growth.ensure_level_gifts
+    monkeypatch.setattr(growth, "ensure_level_gifts", crash)
+    with pytest.raises(RuntimeError):
+        programme_subscribers.growth_on_completion(event)
+    monkeypatch.setattr(growth, "ensure_level_gifts", original)
+    programme_subscribers.growth_on_completion(event)  # the dispatcher's retry
+    assert [c.template_id for c in CouponModel.by_customer.query("c-1")] == [gift]

@@ -154,7 +154,10 @@ def add_growth(
             transact(build)
         except TransactionCancelled as exc:
             if "entry" in exc.failed:
-                return False  # its cause was applied before
+                # its cause was applied before; a crash after that commit may have kept
+                # its level-up gift from being issued: make sure (a read when gifted)
+                ensure_level_gifts(customer_id)
+                return False
             if set(exc.failed) - {"account", "history"}:
                 raise PieceFailed(exc.failed) from None
             if exc.failed:
