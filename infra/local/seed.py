@@ -257,12 +257,12 @@ def _seed_programme() -> None:
     hq = Principal("hq-admin", "hq_admin")
     for raw in demo_data.programme_coupon_templates():
         coupons.create_template(hq, msgspec.convert(raw, TemplateCreate))
-    for area, body, kind in (
-        (programme_settings.LEVELS, demo_data.loyalty_levels(), ps.LevelsSettings),
-        (programme_settings.CHECKIN, demo_data.checkin_settings(), ps.CheckinSettings),
-        (programme_settings.TASKS, demo_data.loyalty_tasks(), ps.TasksSettings),
-    ):
-        programme_settings.put(hq, area, msgspec.convert(body, kind))
+    levels = msgspec.convert(demo_data.loyalty_levels(), ps.LevelsSettings)
+    programme_settings.put(hq, programme_settings.LEVELS, levels)
+    checkin = msgspec.convert(demo_data.checkin_settings(), ps.CheckinSettings)
+    programme_settings.put(hq, programme_settings.CHECKIN, checkin)
+    tasks = msgspec.convert(demo_data.loyalty_tasks(), ps.TasksSettings)
+    programme_settings.put(hq, programme_settings.TASKS, tasks)
     for customer_id, value in demo_data.member_growth().items():
         growth.add_growth(
             customer_id, value, ref="task:demo:once", kind="task", reason="演示成长值"

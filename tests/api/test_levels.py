@@ -404,3 +404,11 @@ def test_a_gift_lost_to_a_crash_is_issued_on_the_redelivery(api, member, now, mo
     monkeypatch.setattr(growth, "ensure_level_gifts", original)
     programme_subscribers.growth_on_completion(event)  # the dispatcher's retry
     assert [c.template_id for c in CouponModel.by_customer.query("c-1")] == [gift]
+
+
+def test_a_removed_level_reads_as_the_level_the_growth_reaches(api, member, now):
+    growth.add_growth("c-1", 13_000, ref="task:seed:once", kind="task", reason="seed")  # V5
+    _, body = api.call("GET", "/admin/loyalty/levels", token=hq())
+    body["levels"] = body["levels"][:4]  # V5 removed
+    assert api.call("PUT", "/admin/loyalty/levels", body, token=hq())[0] == 200
+    assert growth.my_level("c-1").level.code == "V4"

@@ -58,8 +58,13 @@ def local_today(at: str | None = None) -> date:
 
 
 def level_of(account: GrowthAccountModel | None, settings: LevelsSettings) -> Level:
-    """The member's level from their account (absent: the lowest)."""
-    return rules.find(None if account is None else account.level, settings)
+    """The member's level from their account (absent: the lowest). A level head office
+    has since removed reads as the level the member's growth reaches, not the lowest."""
+    if account is None:
+        return rules.lowest(settings)
+    if account.level not in {lv.code for lv in settings.levels}:
+        return rules.level_for(int(account.total or 0), settings)
+    return rules.find(account.level, settings)
 
 
 def current_level(customer_id: str) -> Level:
