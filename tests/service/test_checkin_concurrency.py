@@ -44,3 +44,21 @@ def test_twenty_concurrent_check_ins_make_one(ready):
     entries = [e.entry_key for e in PointsEntryModel.query("c-1")]
     assert entries == [f"checkin:{won[0].day}"]
     assert points.balance("c-1").spendable == won[0].points == 5
+
+
+def test_concurrent_completions_and_their_redeliveries_add_growth_exactly(ready):
+    """Ten orders completing at once, each delivered twice: each earns its growth once,
+    the total is their sum, and the level follows (the account's version serialises)."""
+    from chalicelib.loyalty import growth
+    from chalicelib.loyalty.programme_models import GrowthEntryModel
+
+    def earn(i: int):
+        return growth.earn_for_order("c-1", f"o-{i % 10}", 10_000, 0)
+
+    results = race(20, earn)
+    # one that lost too often answered 409 (growth_account_busy): the dispatcher retries it
+    retried = [earn(i) for i, r in enumerate(results) if isinstance(r, ApiError)]
+    assert sum(1 for r in results + retried if r is True) == 10, (results, retried)
+    assert len(list(GrowthEntryModel.query("c-1"))) == 10 + 1  # + the level change to V2
+    mine = growth.my_level("c-1")
+    assert (mine.growth, mine.level.code) == (1_000, "V2")

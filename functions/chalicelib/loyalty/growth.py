@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
+import time
 import zlib
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,7 +78,7 @@ def _review_at(at: str) -> str:
     """The first instant of the next local month: when the window moves on."""
     today = local_today(at)
     first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
-    return clock.iso(datetime.combine(first, time(), TZ))
+    return clock.iso(datetime.combine(first, day_time(), TZ))
 
 
 def review_shard(customer_id: str) -> str:
@@ -166,7 +169,10 @@ def add_growth(
             if set(exc.failed) - {"account", "history"}:
                 raise PieceFailed(exc.failed) from None
             if exc.failed:
-                continue  # another change got there first: read again
+                # another change got there first: read again, after a short random
+                # pause so that a crowd of writers (a burst of completions) spreads out
+                time.sleep(random.uniform(0, 0.01 * (_attempt + 1)))
+                continue
             raise
         if rules.rank(new.code, settings) > rules.rank(old.code, settings):
             ensure_level_gifts(customer_id)
