@@ -80,6 +80,18 @@ def points_settle() -> None:
         log.info("settled the points of %d member(s)", n)
 
 
+def levels_daily() -> None:
+    """Birthday coupons of today's birthdays (once a year each) and the level review of
+    the downgrade rule (notices, then lowered levels). Hourly: a rerun gives nothing twice,
+    and a missed run is made up within the day."""
+    from chalicelib.loyalty.growth import birthday_gifts, review_levels
+
+    gifts = birthday_gifts()
+    lowered = review_levels()
+    if gifts or lowered:
+        log.info("birthday coupons: %d; levels lowered: %d", gifts, lowered)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -92,4 +104,5 @@ SCHEDULES = [
     ("report_rollups", 10, 60, report_rollups),
     ("report_settle", 24 * 60, 3600, report_settle),
     ("points_settle", 15, 60, points_settle),
+    ("levels_daily", 60, 300, levels_daily),
 ]

@@ -935,3 +935,132 @@ def points_history() -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+# --- loyalty programme: levels, check-in, tasks (issue 14 items 4 and 5) -------------------
+def programme_coupon_templates() -> list[dict[str, Any]]:
+    """The level-up and birthday gifts the levels name (not claimable, issued by loyalty)."""
+    gift = {"kind": "amount_off", "claimable": False, "days_after_claim": 30}
+    return [
+        {
+            "template_id": "demo-levelup-v2",
+            "name": "升级礼 满50减5",
+            "threshold_fen": 5000,
+            "amount_off_fen": 500,
+            **gift,
+        },
+        {
+            "template_id": "demo-levelup-v3",
+            "name": "升级礼 满80减10",
+            "threshold_fen": 8000,
+            "amount_off_fen": 1000,
+            **gift,
+        },
+        {
+            "template_id": "demo-levelup-v4",
+            "name": "升级礼 满100减20",
+            "threshold_fen": 10000,
+            "amount_off_fen": 2000,
+            **gift,
+        },
+        {
+            "template_id": "demo-levelup-v5",
+            "name": "升级礼 满100减30",
+            "threshold_fen": 10000,
+            "amount_off_fen": 3000,
+            **gift,
+        },
+        {
+            "template_id": "demo-birthday",
+            "name": "生日礼 无门槛减10元",
+            "threshold_fen": 0,
+            "amount_off_fen": 1000,
+            **gift,
+        },
+    ]
+
+
+def loyalty_levels() -> dict[str, Any]:
+    """Body of PUT /admin/loyalty/levels: V1-V5 with their benefits."""
+    rows = [
+        ("V1", "普通会员", 0, 1000, 1.0, None, None),
+        ("V2", "白银会员", 500, 990, 1.2, 5900, "demo-levelup-v2"),
+        ("V3", "黄金会员", 2000, 980, 1.5, 3900, "demo-levelup-v3"),
+        ("V4", "铂金会员", 5000, 960, 1.8, 1900, "demo-levelup-v4"),
+        ("V5", "钻石会员", 12000, 950, 2.0, 0, "demo-levelup-v5"),
+    ]
+    return {
+        "growth_per_yuan": 1,
+        "levels": [
+            {
+                "code": code,
+                "name": name,
+                "threshold": threshold,
+                "discount_permille": permille,
+                "points_multiplier": mult,
+                "free_delivery_min_fen": free,
+                "birthday_template_id": None if code == "V1" else "demo-birthday",
+                "level_up_template_id": gift,
+            }
+            for code, name, threshold, permille, mult, free, gift in rows
+        ],
+        "downgrade": {"mode": "recent_growth", "months": 12, "notice_days": 7},
+    }
+
+
+def checkin_settings() -> dict[str, Any]:
+    """Body of PUT /admin/loyalty/checkin-settings."""
+    return {
+        "daily_points": 5,
+        "streak_rewards": [{"day": 3, "points": 10}, {"day": 7, "points": 30}],
+        "cumulative_rewards": [{"day": 10, "points": 20}, {"day": 20, "points": 50}],
+        "streak_reset": "none",
+        "timezone": "Asia/Shanghai",
+    }
+
+
+def loyalty_tasks() -> dict[str, Any]:
+    """Body of PUT /admin/loyalty/tasks."""
+    task = {"target": 1, "active": True}
+    return {
+        "tasks": [
+            {
+                **task,
+                "task_id": "profile",
+                "kind": "profile",
+                "name": "完善资料",
+                "points": 50,
+                "growth": 20,
+            },
+            {
+                **task,
+                "task_id": "first-order",
+                "kind": "first_order",
+                "name": "完成首单",
+                "points": 100,
+                "growth": 50,
+            },
+            {
+                **task,
+                "task_id": "monthly-4",
+                "kind": "orders_in_month",
+                "name": "本月下单4次",
+                "target": 4,
+                "points": 80,
+                "growth": 40,
+            },
+            {
+                **task,
+                "task_id": "invite",
+                "kind": "invite",
+                "name": "邀请好友",
+                "points": 100,
+                "growth": 30,
+            },
+        ]
+    }
+
+
+def member_growth() -> dict[str, int]:
+    """Growth value of a few demo members, so the levels show members at each."""
+    return {"c-demo-01": 12_600, "c-demo-02": 5_400, "c-demo-03": 2_300, "c-demo-04": 720}

@@ -197,6 +197,8 @@ def seed(verbose: bool = False) -> SeedReport:
 
     _seed_stored_value()
     _log(verbose, f"stored value ({time.perf_counter() - started:.2f} s)")
+    _seed_programme()
+    _log(verbose, f"levels, check-in, tasks ({time.perf_counter() - started:.2f} s)")
 
     for account in demo_data.staff():
         try:
@@ -293,6 +295,38 @@ def _seed_offers(report: SeedReport) -> None:
         promotions.create(hq, msgspec.convert(raw, PromotionCreate))
         report.promotions.unchanged += known
         report.promotions.created += not known
+
+
+def seed_programme() -> None:
+    """The loyalty programme: gift templates, levels, check-in rewards, tasks, and a few
+    members' growth value. Idempotent: unchanged settings write nothing (the audit sees
+    no change), templates answer as replays, growth is keyed ``task:demo:once``."""
+    _seed_programme()
+
+
+def _seed_programme() -> None:
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.coupons import service as coupons
+    from chalicelib.coupons.schemas import TemplateCreate
+    from chalicelib.loyalty import growth, programme_settings
+    from chalicelib.loyalty import programme_schemas as ps
+
+    from infra.local import demo_data
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in demo_data.programme_coupon_templates():
+        coupons.create_template(hq, msgspec.convert(raw, TemplateCreate))
+    levels = msgspec.convert(demo_data.loyalty_levels(), ps.LevelsSettings)
+    programme_settings.put(hq, programme_settings.LEVELS, levels)
+    checkin = msgspec.convert(demo_data.checkin_settings(), ps.CheckinSettings)
+    programme_settings.put(hq, programme_settings.CHECKIN, checkin)
+    tasks = msgspec.convert(demo_data.loyalty_tasks(), ps.TasksSettings)
+    programme_settings.put(hq, programme_settings.TASKS, tasks)
+    for customer_id, value in demo_data.member_growth().items():
+        growth.add_growth(
+            customer_id, value, ref="task:demo:once", kind="task", reason="演示成长值"
+        )
 
 
 def create_resources(prefix: str = PREFIX) -> dict[str, str]:

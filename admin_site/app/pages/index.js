@@ -16,6 +16,7 @@ import loyalty, { memberPoints } from "./loyalty.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
+import programme from "./programme.js";
 import promotions from "./promotions.js";
 import returns from "./returns.js";
 import search from "./search.js";
@@ -42,6 +43,7 @@ export const PAGES = [
   promotions,
   loyalty,
   memberPoints,
+  programme,
   audit,
   search,
   signin,

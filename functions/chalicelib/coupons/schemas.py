@@ -14,7 +14,9 @@ FundedBy = Literal["hq", "store", "supplier"]
 AutoIssue = Literal["registration", "after_payment"]
 TemplateStatus = Literal["active", "paused"]
 CouponState = Literal["available", "locked", "used", "expired", "voided"]
-Source = Literal["claim", "registration", "after_payment", "bulk", "staff_qr", "sale"]
+Source = Literal[
+    "claim", "registration", "after_payment", "bulk", "staff_qr", "sale", "level_up", "birthday"
+]
 Name = Annotated[str, Meta(min_length=1, max_length=60, examples=["满99减20"])]
 Category = Annotated[str, Meta(min_length=1, max_length=40)]
 Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]

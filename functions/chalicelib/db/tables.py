@@ -12,6 +12,7 @@ from chalicelib.events.models import EVENT_MODELS
 from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
 from chalicelib.loyalty.models import LOYALTY_MODELS
+from chalicelib.loyalty.programme_models import PROGRAMME_MODELS
 from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
@@ -35,4 +36,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + REPORT_MODELS
     + STORED_VALUE_MODELS
     + LOYALTY_MODELS
+    + PROGRAMME_MODELS
 )

@@ -9,7 +9,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta
@@ -50,6 +50,19 @@ class StaffModel(Model):
     by_store = StaffByStore()
 
 
+class CustomersByBirthday(GlobalSecondaryIndex):
+    """Sparse: members with a birthday, by "MM-DD" (the daily birthday-coupon job
+    queries one day, never scans). Added by the levels part of issue 14; the members
+    part owns ``birthday`` itself."""
+
+    class Meta:
+        index_name = "by_birthday"
+        projection = KeysOnlyProjection()
+
+    birthday = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute(range_key=True)
+
+
 class CustomerModel(Model):
     """A member (会员), registered by phone on first sign-in."""
 
@@ -64,6 +77,9 @@ class CustomerModel(Model):
     home_store_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     token_gen = NumberAttribute(default=0)  # "sign out everywhere" bumps it (auth/sessions.py)
+    birthday = UnicodeAttribute(null=True)  # "MM-DD" (members/ sets it)
+
+    by_birthday = CustomersByBirthday()
 
 
 class CustomerPhoneModel(Model):

@@ -1,0 +1,550 @@
+"""Growth value (成长值) and levels persisted: the growth account, its entries (keyed by
+cause), the level history, level-up and birthday gifts and the downgrade review
+(loyalty/levels.py holds the rules).
+
+Every change is one TransactWriteItems: the entry (``attribute_not_exists`` on its
+cause's key, so a replayed event earns nothing twice), the account's update under its
+``version`` (it holds the level and the month buckets; retried on conflict; ``total``
+moves by ADD) and, when the level changes, a ``level:`` history entry."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+import zlib
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.identity.models import CustomerModel
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict
+from chalicelib.loyalty import levels as rules
+from chalicelib.loyalty import programme_schemas as s
+from chalicelib.loyalty.programme_models import (
+    REVIEW_SHARDS,
+    GrowthAccountModel,
+    GrowthEntryModel,
+)
+from chalicelib.loyalty.programme_schemas import Level, LevelsSettings
+from chalicelib.loyalty.programme_settings import levels_settings
+
+log = logging.getLogger("daojia.growth")
+TZ = ZoneInfo("Asia/Shanghai")  # months and birthdays are the chain's local ones
+ATTEMPTS = 8
+
+
+def _account(customer_id: str, consistent: bool = True) -> GrowthAccountModel | None:
+    try:
+        return GrowthAccountModel.get(customer_id, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def _months(account: GrowthAccountModel | None) -> dict[str, int]:
+    raw = None if account is None else account.months
+    if raw is None:
+        return {}
+    values = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
+    return {k: int(v) for k, v in values.items()}
+
+
+def local_today(at: str | None = None) -> date:
+    return clock.parse(at or clock.now_iso()).astimezone(TZ).date()
+
+
+def level_of(account: GrowthAccountModel | None, settings: LevelsSettings) -> Level:
+    """The member's level from their account (absent: the lowest). A level head office
+    has since removed reads as the level the member's growth reaches, not the lowest."""
+    if account is None:
+        return rules.lowest(settings)
+    if account.level not in {lv.code for lv in settings.levels}:
+        return rules.level_for(int(account.total or 0), settings)
+    return rules.find(account.level, settings)
+
+
+def current_level(customer_id: str) -> Level:
+    return level_of(_account(customer_id, consistent=False), levels_settings())
+
+
+def _review_at(at: str) -> str:
+    """The first instant of the next local month: when the window moves on."""
+    today = local_today(at)
+    first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    return clock.iso(datetime.combine(first, day_time(), TZ))
+
+
+def review_shard(customer_id: str) -> str:
+    return f"r{zlib.crc32(customer_id.encode()) % REVIEW_SHARDS}"
+
+
+# --- one change -------------------------------------------------------------------------
+class PieceFailed(Exception):
+    """A piece the caller added to the change failed its condition: the caller reads
+    again and decides."""
+
+
+def add_growth(
+    customer_id: str,
+    delta: int,
+    *,
+    ref: str,
+    kind: str,
+    reason: str,
+    extra: dict[str, Any] | None = None,
+    pieces: Any = None,
+) -> bool:
+    """Add (or, negative, take back) growth once per ``ref``: True when this call wrote
+    it, False when ``ref`` was written before. ``pieces(account) -> [TxPiece]`` joins
+    the transaction (a refund's progress on the order's entry). Level-up gifts follow."""
+    if delta == 0:
+        return False
+    settings = levels_settings()
+    for _attempt in range(ATTEMPTS):
+        account = _account(customer_id)
+        at = clock.now_iso()
+        month = rules.month_of(local_today(at))
+        old_total = 0 if account is None else int(account.total or 0)
+        delta_applied = max(delta, -old_total)  # growth never goes below 0
+        total = old_total + delta_applied
+        months = rules.add_to_months(_months(account), month, delta_applied)
+        old = level_of(account, settings)
+        new = rules.level_after_change(old.code, delta_applied, total, months, month, settings)
+        version = 0 if account is None else int(account.version or 0)
+        m = GrowthAccountModel
+        actions: list[Any] = [
+            m.total.add(delta_applied),
+            m.months.set(months),
+            m.version.add(1),
+            m.updated_at.set(at),
+        ]
+        changed = new.code != old.code
+        if changed or account is None or account.level is None:
+            actions.append(m.level.set(new.code))
+        if changed:
+            actions += [m.level_since.set(at), m.notice_level.remove(), m.notice_at.remove()]
+        actions += _review_actions(customer_id, account, new, settings, at, changed)
+        condition = m.customer_id.does_not_exist() if account is None else m.version == version
+        at_ms = clock.now_iso_ms()
+        entry = GrowthEntryModel(
+            customer_id,
+            ref,
+            at=at,
+            at_key=f"{at_ms}#0#{ref}",
+            kind=kind,
+            delta=delta_applied,
+            total_after=total,
+            reason=reason,
+            **(extra or {}),
+        )
+        history = (
+            _history(customer_id, old.code, new.code, total, at, reason, at_ms) if changed else None
+        )
+        extra_pieces: list[TxPiece] = list(pieces(account) if pieces else [])
+
+        build = functools.partial(
+            _build,
+            customer_id=customer_id,
+            entry=entry,
+            actions=actions,
+            condition=condition,
+            history=history,
+            pieces=extra_pieces,
+        )
+        try:
+            transact(build)
+        except TransactionCancelled as exc:
+            if "entry" in exc.failed:
+                # its cause was applied before; a crash after that commit may have kept
+                # its level-up gift from being issued: make sure (a read when gifted)
+                ensure_level_gifts(customer_id)
+                return False
+            if set(exc.failed) - {"account", "history"}:
+                raise PieceFailed(exc.failed) from None
+            if exc.failed:
+                # another change got there first: read again, after a short random
+                # pause so that a crowd of writers (a burst of completions) spreads out
+                time.sleep(random.uniform(0, 0.01 * (_attempt + 1)))
+                continue
+            raise
+        if rules.rank(new.code, settings) > rules.rank(old.code, settings):
+            ensure_level_gifts(customer_id)
+        return True
+    raise Conflict("The growth account is busy; try again.", code="growth_account_busy")
+
+
+def _build(
+    tx: Tx,
+    customer_id: str,
+    entry: GrowthEntryModel,
+    actions: list[Any],
+    condition: Any,
+    history: GrowthEntryModel | None,
+    pieces: list[TxPiece],
+) -> None:
+    tx.save(entry, condition=GrowthEntryModel.entry_key.does_not_exist(), label="entry")
+    tx.update(
+        GrowthAccountModel(customer_id), actions=actions, condition=condition, label="account"
+    )
+    if history is not None:
+        tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
+    for piece in pieces:
+        piece.add_to(tx)
+
+
+def _review_actions(
+    customer_id: str,
+    account: GrowthAccountModel | None,
+    level: Level,
+    settings: LevelsSettings,
+    at: str,
+    changed: bool,
+) -> list[Any]:
+    """Accounts above the lowest level are in the review index while a downgrade rule is
+    on (review at the next month's start, or the notice's date)."""
+    m = GrowthAccountModel
+    if settings.downgrade.mode == "none" or rules.rank(level.code, settings) == 0:
+        if account is not None and account.review_at is not None:
+            return [m.review_at.remove(), m.review_shard.remove()]
+        return []
+    if not changed and account is not None and account.review_at is not None:
+        return []
+    return [m.review_shard.set(review_shard(customer_id)), m.review_at.set(_review_at(at))]
+
+
+def _history(
+    customer_id: str, old: str, new: str, total: int, at: str, reason: str, at_ms: str = ""
+) -> GrowthEntryModel:
+    """A level change; listed after the growth entry that caused it (same instant)."""
+    at_ms = at_ms or clock.now_iso_ms()
+    return GrowthEntryModel(
+        customer_id,
+        f"level:{at_ms}",
+        at=at,
+        at_key=f"{at_ms}#1#level",
+        kind="level",
+        delta=0,
+        total_after=total,
+        reason=reason,
+        level_from=old,
+        level_to=new,
+    )
+
+
+# --- gifts ------------------------------------------------------------------------------
+def _issue(template_id: str, customer_id: str, coupon_id: str, source: str) -> bool:
+    from chalicelib.coupons.repo import get_template
+    from chalicelib.coupons.service import IssueRefused, issue
+    from chalicelib.kernel.errors import NotFound
+
+    try:
+        _, created = issue(get_template(template_id), customer_id, coupon_id, source)
+    except (IssueRefused, NotFound) as err:
+        log.warning("no %s coupon %s for %s: %s", source, template_id, customer_id, err)
+        return False
+    return created
+
+
+def ensure_level_gifts(customer_id: str) -> list[str]:
+    """Issue the level-up gift of every level reached and not yet gifted (coupon ids
+    ``<template>:level:<level>:<member>``: once per level, even after a downgrade and a
+    new rise), then record the gifted level. A crash between the two only re-runs
+    issues that answer their existing coupons."""
+    settings = levels_settings()
+    account = _account(customer_id)
+    if account is None:
+        return []
+    level = level_of(account, settings)
+    gifted = account.gifted_level
+    if rules.rank(level.code, settings) <= rules.rank(gifted, settings) and gifted:
+        return []
+    issued = []
+    for lv in rules.levels_between(gifted, level.code, settings):
+        if lv.level_up_template_id:
+            cid = f"{lv.level_up_template_id}:level:{lv.code}:{customer_id}"
+            if _issue(lv.level_up_template_id, customer_id, cid, "level_up"):
+                issued.append(cid)
+    m = GrowthAccountModel
+    try:
+        GrowthAccountModel(customer_id).update(
+            actions=[m.gifted_level.set(level.code)],
+            condition=m.gifted_level.does_not_exist()
+            if gifted is None
+            else m.gifted_level == gifted,
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+    return issued
+
+
+def birthday_gifts(today: date | None = None) -> int:
+    """The daily job: members whose birthday ("MM-DD") is today (local) get their
+    level's birthday coupon, once a year (coupon id ``<template>:birthday:<year>:<member>``;
+    the account records the year). 02-29 birthdays are celebrated on 02-28 in other
+    years. One Query of the sparse by_birthday index per day, no scan."""
+    day = today or local_today()
+    keys = [f"{day.month:02d}-{day.day:02d}"]
+    leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
+    if (day.month, day.day) == (2, 28) and not leap:
+        keys.append("02-29")
+    settings = levels_settings()
+    n = 0
+    for key in keys:
+        for member in CustomerModel.by_birthday.query(key):
+            try:
+                n += _birthday_gift(member.customer_id, day.year, settings)
+            except Exception:
+                log.exception("birthday gift of %s failed", member.customer_id)
+    return n
+
+
+def _birthday_gift(customer_id: str, year: int, settings: LevelsSettings) -> int:
+    account = _account(customer_id)
+    if account is not None and account.birthday_year == str(year):
+        return 0
+    level = level_of(account, settings)
+    created = False
+    if level.birthday_template_id:
+        cid = f"{level.birthday_template_id}:birthday:{year}:{customer_id}"
+        created = _issue(level.birthday_template_id, customer_id, cid, "birthday")
+    m = GrowthAccountModel
+    GrowthAccountModel(customer_id).update(actions=[m.birthday_year.set(str(year))])
+    return int(created)
+
+
+# --- the downgrade review ---------------------------------------------------------------
+def review_levels(now: str | None = None, limit: int = 500) -> int:
+    """The daily job (downgrade rule "recent_growth"): accounts whose review is due
+    (sparse index, one Query per shard). A member whose recent growth no longer reaches
+    their level gets a notice (seen in GET /members/me/level) ``notice_days`` before;
+    at the notice's date, still short, the level falls to what the growth reaches.
+    Returns the levels lowered."""
+    at = now or clock.now_iso()
+    settings = levels_settings()
+    lowered = 0
+    for shard in range(REVIEW_SHARDS):
+        for key in GrowthAccountModel.by_review.query(
+            f"r{shard}", GrowthAccountModel.review_at <= at, limit=limit
+        ):
+            try:
+                lowered += _review(key.customer_id, at, settings)
+            except Exception:
+                log.exception("level review of %s failed", key.customer_id)
+    return lowered
+
+
+def _review(customer_id: str, at: str, settings: LevelsSettings) -> int:
+    account = _account(customer_id)
+    if account is None:
+        return 0
+    m = GrowthAccountModel
+    version = int(account.version or 0)
+    month = rules.month_of(local_today(at))
+    current = level_of(account, settings)
+    total = int(account.total or 0)
+    target = rules.review_target(current.code, total, _months(account), month, settings)
+    condition = m.version == version
+    if settings.downgrade.mode == "none" or rules.rank(current.code, settings) == 0:
+        actions = [
+            m.review_at.remove(),
+            m.review_shard.remove(),
+            m.notice_level.remove(),
+            m.notice_at.remove(),
+            m.version.add(1),
+        ]
+        _update(customer_id, actions, condition)
+        return 0
+    if target.code == current.code:  # still qualifies: look again next month
+        actions = [
+            m.review_at.set(_review_at(at)),
+            m.notice_level.remove(),
+            m.notice_at.remove(),
+            m.version.add(1),
+        ]
+        _update(customer_id, actions, condition)
+        return 0
+    if account.notice_at is None or account.notice_at > at:
+        if account.notice_at is None:
+            on = clock.iso(clock.parse(at) + timedelta(days=settings.downgrade.notice_days))
+            actions = [
+                m.notice_level.set(target.code),
+                m.notice_at.set(on),
+                m.review_at.set(on),
+                m.version.add(1),
+            ]
+            _update(customer_id, actions, condition)
+        return 0
+    # the notice's date has come and the growth is still short: lower the level
+    history = _history(customer_id, current.code, target.code, total, at, "downgrade")
+    actions = [
+        m.level.set(target.code),
+        m.level_since.set(at),
+        m.notice_level.remove(),
+        m.notice_at.remove(),
+        m.version.add(1),
+    ]
+    if rules.rank(target.code, settings) == 0:
+        actions += [m.review_at.remove(), m.review_shard.remove()]
+    else:
+        actions.append(m.review_at.set(_review_at(at)))
+
+    def build(tx: Tx) -> None:
+        tx.update(
+            GrowthAccountModel(customer_id), actions=actions, condition=condition, label="account"
+        )
+        tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
+
+    try:
+        transact(build)
+    except TransactionCancelled as exc:
+        if exc.failed:
+            return 0  # changed meanwhile (growth came): the next run looks again
+        raise
+    return 1
+
+
+def _update(customer_id: str, actions: list[Any], condition: Any) -> None:
+    try:
+        GrowthAccountModel(customer_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+# --- the member's view ------------------------------------------------------------------
+def step(level: Level) -> s.LevelStep:
+    return s.LevelStep(
+        code=level.code,
+        name=level.name,
+        threshold=level.threshold,
+        benefits=s.LevelBenefits(
+            discount_permille=level.discount_permille,
+            points_multiplier=level.points_multiplier,
+            free_delivery_min_fen=level.free_delivery_min_fen,
+            birthday_template_id=level.birthday_template_id,
+            level_up_template_id=level.level_up_template_id,
+        ),
+    )
+
+
+def history(customer_id: str, limit: int = 20) -> list[s.GrowthEntry]:
+    result = GrowthEntryModel.by_time.query(customer_id, scan_index_forward=False, limit=limit)
+    return [entry_view(e) for e in result]
+
+
+def entry_view(e: GrowthEntryModel) -> s.GrowthEntry:
+    return s.GrowthEntry(
+        entry_key=e.entry_key,
+        kind=e.kind,  # type: ignore[arg-type]
+        delta=int(e.delta or 0),
+        total_after=int(e.total_after or 0),
+        at=e.at,
+        reason=e.reason,
+        level_from=e.level_from,
+        level_to=e.level_to,
+    )
+
+
+def my_level(customer_id: str, history_limit: int = 20) -> s.MyLevel:
+    """Level, benefits, growth, how far to the next level, a pending downgrade notice,
+    and the latest history (one GetItem, one Query, the settings)."""
+    settings = levels_settings()
+    account = _account(customer_id, consistent=False)
+    level = level_of(account, settings)
+    total = 0 if account is None else int(account.total or 0)
+    nxt = rules.next_level(level.code, settings)
+    notice = None
+    if account is not None and account.notice_level and account.notice_at:
+        month = rules.month_of(local_today())
+        keep = rules.recent_growth(_months(account), month, settings.downgrade.months)
+        notice = s.LevelNotice(
+            level_to=account.notice_level,
+            on=account.notice_at,
+            growth_needed=max(0, level.threshold - keep),
+        )
+    return s.MyLevel(
+        level=step(level),
+        growth=total,
+        next_level=step(nxt) if nxt else None,
+        growth_to_next=max(0, nxt.threshold - total) if nxt else None,
+        notice=notice,
+        history=history(customer_id, history_limit),
+    )
+
+
+# --- orders -----------------------------------------------------------------------------
+def earn_for_order(customer_id: str, order_id: str, paid_fen: int, refunded_fen: int) -> bool:
+    """Growth on what the customer kept paying for at completion (once per order)."""
+    settings = levels_settings()
+    kept = paid_fen - refunded_fen
+    n = rules.growth_for_order(kept, settings.growth_per_yuan)
+    return add_growth(
+        customer_id,
+        n,
+        ref=f"order:{order_id}",
+        kind="order",
+        reason="order completed",
+        extra={
+            "order_id": order_id,
+            "base_fen": kept,
+            "refunded_base_fen": refunded_fen,
+            "reversed_growth": 0,
+        },
+    )
+
+
+def reverse_for_refund(customer_id: str, order_id: str, refund_id: str, refunded_fen: int) -> int:
+    """A refund after completion takes back the order's growth on the part refunded,
+    cumulative over the order's refunds (from its total ``refunded_fen``), advancing the
+    order entry's ``reversed_growth`` in the same transaction. Returns growth taken."""
+    for _attempt in range(ATTEMPTS):
+        try:
+            earned = GrowthEntryModel.get(customer_id, f"order:{order_id}", consistent_read=True)
+        except DoesNotExist:
+            return 0
+        done = int(earned.reversed_growth or 0)
+        since = refunded_fen - int(earned.refunded_base_fen or 0)
+        want = rules.refund_share(int(earned.delta), since, int(earned.base_fen or 0)) - done
+        if want <= 0:
+            return 0
+        e = GrowthEntryModel
+        progress = TxPiece(
+            GrowthEntryModel(customer_id, earned.entry_key),
+            {
+                "actions": [e.reversed_growth.add(want)],
+                "condition": (e.reversed_growth == done)
+                if done
+                else (e.reversed_growth.does_not_exist() | (e.reversed_growth == 0)),
+            },
+            label="progress",
+        )
+        try:
+            wrote = add_growth(
+                customer_id,
+                -want,
+                ref=f"refund:{refund_id}",
+                kind="refund",
+                reason="refund",
+                extra={"order_id": order_id},
+                pieces=lambda _account, p=progress: [p],
+            )
+        except PieceFailed:
+            continue  # another refund of the order advanced it meanwhile
+        return want if wrote else 0
+    return 0
+
+
+def has_entry(customer_id: str, ref: str) -> bool:
+    try:
+        GrowthEntryModel.get(customer_id, ref, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True

@@ -1,0 +1,86 @@
+"""Head office's settings of levels, check-in and tasks: the "levels", "checkin" and
+"tasks" items of ``loyalty_settings`` (one GetItem each, defaults from code), replaced
+by an audited, version-conditioned write."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+import msgspec
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.audit import service as audit
+from chalicelib.auth.principal import Principal
+from chalicelib.db.transactions import TransactionCancelled, transact
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict
+from chalicelib.loyalty.models import LoyaltySettingsModel
+from chalicelib.loyalty.programme_schemas import CheckinSettings, LevelsSettings, TasksSettings
+
+LEVELS, CHECKIN, TASKS = "levels", "checkin", "tasks"
+S = TypeVar("S", LevelsSettings, CheckinSettings, TasksSettings)
+
+
+def _item(area: str) -> LoyaltySettingsModel | None:
+    try:
+        return LoyaltySettingsModel.get(area, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def read(area: str, kind: type[S]) -> S:
+    item = _item(area)
+    return kind() if item is None else msgspec.json.decode(item.data, type=kind)
+
+
+def levels_settings() -> LevelsSettings:
+    return read(LEVELS, LevelsSettings)
+
+
+def checkin_settings() -> CheckinSettings:
+    return read(CHECKIN, CheckinSettings)
+
+
+def tasks_settings() -> TasksSettings:
+    return read(TASKS, TasksSettings)
+
+
+def put(principal: Principal, area: str, body: S) -> S:
+    """Replace an area's settings, audited in the same transaction; a concurrent edit
+    makes this one 409 ``settings_changed`` (version condition) instead of lost."""
+    item = _item(area)
+    before = {} if item is None else json.loads(item.data)
+    entry = audit.new_entry(
+        principal,
+        f"loyalty.{area}_settings",
+        audit.Target("loyalty_settings", area),
+        before,
+        msgspec.to_builtins(body),
+    )
+    if entry is None and item is not None:
+        return body
+    version = 0 if item is None else int(item.version)
+    new = LoyaltySettingsModel(
+        area,
+        data=msgspec.json.encode(body).decode(),
+        version=version + 1,
+        updated_at=clock.now_iso(),
+        updated_by=principal.subject,
+    )
+    m = LoyaltySettingsModel
+    condition = m.area.does_not_exist() if item is None else m.version == version
+    try:
+        transact(
+            lambda tx: audit.with_entry(
+                tx, entry, tx.save(new, condition=condition, label="settings")
+            )
+        )
+    except TransactionCancelled as exc:
+        if "settings" in exc.failed:
+            raise Conflict(
+                f"The {area} settings were changed meanwhile; reload them and try again.",
+                code="settings_changed",
+            ) from None
+        raise
+    return body
