@@ -19,6 +19,7 @@ from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
+from chalicelib.members import routes as members
 from chalicelib.orders import returns_routes as returns
 from chalicelib.orders import routes as orders
 from chalicelib.orders import store_routes as store_orders
@@ -38,6 +39,7 @@ app.register_blueprint(authorizer_blueprint)
 AREAS = (
     health,
     identity,
+    members,
     stores,
     catalogue,
     orders,

@@ -31,6 +31,7 @@ PATH_VALUES = {
     "sale_id": "CS0000000000000000",
     "delivery_id": "0123456789abcdef0123456789abcdef",
     "export_id": "exp-x",
+    "address_id": "a-x",
 }
 
 

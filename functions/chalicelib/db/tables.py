@@ -11,6 +11,7 @@ from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.events.models import EVENT_MODELS
 from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
+from chalicelib.members.models import MEMBER_MODELS
 from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
@@ -22,6 +23,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     STORE_MODELS
     + CATALOGUE_MODELS
     + IDENTITY_MODELS
+    + MEMBER_MODELS
     + ORDER_MODELS
     + PRINT_MODELS
     + RELAY_MODELS
