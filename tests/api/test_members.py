@@ -514,3 +514,28 @@ def msgspec_replace(struct, **changes):
     import msgspec
 
     return msgspec.structs.replace(struct, **changes)
+
+
+def test_the_demo_data_seeds_qr_codes_and_members_through_them(aws, monkeypatch):
+    """What `./daojia up` seeds (infra/local/seed.py), through the functions it calls; a
+    second run changes nothing."""
+    from chalicelib.kernel import config
+    from chalicelib.members.models import MemberQrCodeModel
+
+    from infra.local import seed
+
+    monkeypatch.setattr(config, "is_local", lambda: True)
+    report = seed.seed()
+    assert report.member_qr_codes.created == 6
+    kinds = {q.kind for q in MemberQrCodeModel.by_created.query("qr")}
+    assert kinds == {"store", "shelf", "staff"}
+    staff_member = CustomerModel.get("c-demo-26")
+    assert (staff_member.source_kind, staff_member.source_staff, staff_member.home_store_id) == (
+        "staff",
+        "sh-jingan-staff",
+        "sh-jingan",
+    )
+    assert (staff_member.birthday, staff_member.marketing_consent) == ("11-08", "revoked")
+    assert CustomerModel.get("c-demo-25").source_shelf == "A3"
+    assert CustomerModel.get("c-demo-01").source_kind == "store"
+    assert seed.seed().all_unchanged

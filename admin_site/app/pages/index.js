@@ -12,6 +12,7 @@ import audit from "./audit.js";
 import catalogue from "./catalogue.js";
 import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
+import members, { memberProfile } from "./members.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
@@ -36,6 +37,8 @@ export const PAGES = [
   staff,
   coupons,
   wallet,
+  members,
+  memberProfile,
   promotions,
   audit,
   search,
