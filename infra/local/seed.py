@@ -236,7 +236,7 @@ def _seed_member_qr_codes(report: SeedReport, kinds: tuple[str, ...]) -> None:
 def _seed_profile_members(report: SeedReport) -> None:
     """Members registered through the shelf and staff codes, with birthday, gender and
     marketing consent (set once: a re-run leaves them as they are)."""
-    from chalicelib.db.transactions import transact
+    from chalicelib.db.transactions import Tx, transact
     from chalicelib.identity import service as identity
     from chalicelib.kernel import clock
     from chalicelib.members import service as members
@@ -258,12 +258,16 @@ def _seed_profile_members(report: SeedReport) -> None:
             member.customer_id,
             members.s.ProfileUpdate(birthday=raw["birthday"], gender=raw["gender"]),
         )
-        at = clock.now_iso_ms()
-        transact(
-            lambda tx, m=member, r=raw, at=at: members.consent_change_pieces(
-                tx, m.customer_id, r["consent"], "store", "customer", at
-            )
-        )
+
+        def consent(
+            tx: Tx,
+            customer_id: str = member.customer_id,
+            granted: bool = raw["consent"],
+            at: str = clock.now_iso_ms(),
+        ) -> None:
+            members.consent_change_pieces(tx, customer_id, granted, "store", "customer", at)
+
+        transact(consent)
 
 
 def _seed_offers(report: SeedReport) -> None:
