@@ -21,6 +21,7 @@ from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
 from chalicelib.loyalty import programme_routes as loyalty_programme
 from chalicelib.loyalty import routes as loyalty
+from chalicelib.members import routes as members
 from chalicelib.orders import returns_routes as returns
 from chalicelib.orders import routes as orders
 from chalicelib.orders import store_routes as store_orders
@@ -41,6 +42,7 @@ app.register_blueprint(authorizer_blueprint)
 AREAS = (
     health,
     identity,
+    members,
     stores,
     catalogue,
     orders,

@@ -625,7 +625,7 @@ def members() -> list[dict[str, Any]]:
                 "phone": f"{prefix}{n:08d}",
                 "nickname": f"{_SURNAMES[(n - 1) % len(_SURNAMES)]}{title}",
                 "home_store_id": home,
-                "source": f"store:{home}",
+                "source": f"DEMO-{home}",  # the store's QR code (member_qr_codes)
             }
         )
     return result
@@ -651,6 +651,74 @@ def stored_value_top_ups() -> list[dict[str, Any]]:
             "key": f"demo-topup-{customer_id}-{n}",
         }
         for n, (customer_id, amount) in enumerate(plan)
+    ]
+
+
+def member_qr_codes() -> list[dict[str, Any]]:
+    """The QR codes demo members came through: one per store at the door, and at
+    静安寺店 one on a shelf and one of its picker (员工码). Fixed codes: re-seeding finds
+    them."""
+    codes: list[dict[str, Any]] = [
+        {
+            "code": f"DEMO-{s['store_id']}",
+            "kind": "store",
+            "label": f"{_STAFF_PEOPLE[s['store_id']][0]} 门口",
+            "store_id": s["store_id"],
+        }
+        for s in stores()
+    ]
+    codes.append(
+        {
+            "code": "DEMO-sh-jingan-A3",
+            "kind": "shelf",
+            "label": "静安寺店 水果区 A3",
+            "store_id": "sh-jingan",
+            "shelf": "A3",
+        }
+    )
+    codes.append(
+        {
+            "code": "DEMO-sh-jingan-staff",
+            "kind": "staff",
+            "label": "静安寺店 拣货员 李强",
+            "store_id": "sh-jingan",
+            "staff_username": "sh-jingan-staff",
+        }
+    )
+    return codes
+
+
+def profile_members() -> list[dict[str, Any]]:
+    """Members with a full profile who came through the shelf and staff QR codes (seeded
+    after the staff accounts the staff code names)."""
+    return [
+        {
+            "customer_id": "c-demo-25",
+            "phone": "13900000025",
+            "nickname": "沈女士",
+            "source": "DEMO-sh-jingan-A3",
+            "birthday": "02-29",
+            "gender": "female",
+            "consent": True,
+        },
+        {
+            "customer_id": "c-demo-26",
+            "phone": "13900000026",
+            "nickname": "韩先生",
+            "source": "DEMO-sh-jingan-staff",
+            "birthday": "11-08",
+            "gender": "male",
+            "consent": False,
+        },
+        {
+            "customer_id": "c-demo-27",
+            "phone": "13900000027",
+            "nickname": "杨女士",
+            "source": "DEMO-sh-jingan-staff",
+            "birthday": "07-01",
+            "gender": "unspecified",
+            "consent": True,
+        },
     ]
 
 

@@ -58,6 +58,7 @@ class SeedReport:
     products: Counts = field(default_factory=Counts)
     store_items: Counts = field(default_factory=Counts)
     members: Counts = field(default_factory=Counts)
+    member_qr_codes: Counts = field(default_factory=Counts)
     staff: Counts = field(default_factory=Counts)
     coupon_templates: Counts = field(default_factory=Counts)
     promotions: Counts = field(default_factory=Counts)
@@ -70,6 +71,7 @@ class SeedReport:
         "store_items",
         "coupon_templates",
         "promotions",
+        "member_qr_codes",
         "members",
         "staff",
         "points_entries",
@@ -181,11 +183,12 @@ def seed(verbose: bool = False) -> SeedReport:
     _seed_offers(report)
     _log(verbose, f"coupons, promotions ({time.perf_counter() - started:.2f} s)")
 
+    _seed_member_qr_codes(report, ("store", "shelf"))
     for member in demo_data.members():
         _, created = identity.register_customer(
             member["phone"],
             nickname=member["nickname"],
-            source=member["source"],
+            source_attrs=identity.resolve_source(member["source"]),
             home_store_id=member["home_store_id"],
             customer_id=member["customer_id"],
         )
@@ -207,6 +210,9 @@ def seed(verbose: bool = False) -> SeedReport:
         except Conflict:
             report.staff.unchanged += 1  # an existing account keeps its password
     _log(verbose, f"staff: {report.staff} ({time.perf_counter() - started:.2f} s)")
+    _seed_member_qr_codes(report, ("staff",))  # its staff account exists now
+    _seed_profile_members(report)
+    _log(verbose, f"member profiles ({time.perf_counter() - started:.2f} s)")
 
     _seed_points(report)
     _log(verbose, f"points: {report.points_entries} ({time.perf_counter() - started:.2f} s)")
@@ -266,6 +272,65 @@ def _seed_points(report: SeedReport) -> None:
         )
         report.points_entries.created += created
         report.points_entries.unchanged += not created
+
+
+def _seed_member_qr_codes(report: SeedReport, kinds: tuple[str, ...]) -> None:
+    """The demo QR codes of ``kinds``, with their fixed codes (members/sources.py)."""
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.members import sources
+    from chalicelib.members.models import MemberQrCodeModel
+    from chalicelib.members.schemas import QrCodeCreate
+
+    from infra.local import demo_data
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in demo_data.member_qr_codes():
+        if raw["kind"] not in kinds:
+            continue
+        if MemberQrCodeModel.count(raw["code"]) > 0:
+            report.member_qr_codes.unchanged += 1
+            continue
+        body = msgspec.convert({k: v for k, v in raw.items() if k != "code"}, QrCodeCreate)
+        sources.create_qr_code(body, hq, code=raw["code"])
+        report.member_qr_codes.created += 1
+
+
+def _seed_profile_members(report: SeedReport) -> None:
+    """Members registered through the shelf and staff codes, with birthday, gender and
+    marketing consent (set once: a re-run leaves them as they are)."""
+    from chalicelib.db.transactions import Tx, transact
+    from chalicelib.identity import service as identity
+    from chalicelib.kernel import clock
+    from chalicelib.members import service as members
+
+    from infra.local import demo_data
+
+    for raw in demo_data.profile_members():
+        member, created = identity.register_customer(
+            raw["phone"],
+            nickname=raw["nickname"],
+            source_attrs=identity.resolve_source(raw["source"]),
+            customer_id=raw["customer_id"],
+        )
+        if not created:
+            report.members.unchanged += 1
+            continue
+        report.members.created += 1
+        members.update_profile(
+            member.customer_id,
+            members.s.ProfileUpdate(birthday=raw["birthday"], gender=raw["gender"]),
+        )
+
+        def consent(
+            tx: Tx,
+            customer_id: str = member.customer_id,
+            granted: bool = raw["consent"],
+            at: str = clock.now_iso_ms(),
+        ) -> None:
+            members.consent_change_pieces(tx, customer_id, granted, "store", "customer", at)
+
+        transact(consent)
 
 
 def _seed_offers(report: SeedReport) -> None:

@@ -33,6 +33,7 @@ PATH_VALUES = {
     "export_id": "exp-x",
     "top_up_id": "TU0000000000000000",
     "task_id": "task-x",
+    "address_id": "a-x",
 }
 
 

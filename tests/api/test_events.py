@@ -55,20 +55,20 @@ def test_a_duplicate_delivery_of_order_paid_gives_one_coupon(api, catalogue, tok
     t_ = after_payment_gift(api, tokens_)
     order_id = paid_order(api, tokens_)
     records = stream_records("orders")
-    # order.paid's subscribers: the gift and the reports' lines (and coupons.mark_used,
-    # for orders with coupons)
-    assert dispatch.handle_stream_records("orders", records) == 2
+    # order.paid's subscribers: the gift, the reports' lines and the member's home store
+    # (and coupons.mark_used, for orders with coupons)
+    assert dispatch.handle_stream_records("orders", records) == 3
     # Both are idempotent: no done marker was written (a write per event saved) ...
     assert DeliveryModel.count() == 0
     lines = ReportOrderModel.get(order_id).lines
     assert lines and lines.startswith("100:3:")
     # ... so the batch again (a stream retry), the whole stream again, the event itself
     # again run them again, with no second effect.
-    assert dispatch.handle_stream_records("orders", records) == 2
-    assert deliver_events() == 2
+    assert dispatch.handle_stream_records("orders", records) == 3
+    assert deliver_events() == 3
     (paid,) = events_in("orders", records)
     assert [(x.sku, x.qty) for x in paid.lines] == [("100", 3)]  # from the order's detail
-    assert dispatch.deliver(paid, reg.loaded()) == 2
+    assert dispatch.deliver(paid, reg.loaded()) == 3
     assert gifts() == [gift_of(t_, order_id)]
     assert CouponModel.get(gift_of(t_, order_id)).state == "available"
     assert ReportOrderModel.get(order_id).lines == lines

@@ -29,12 +29,18 @@ def sign_in(api, phone=PHONE, **extra):
 
 
 def test_first_sign_in_registers_the_member_with_its_source(api, stores):
-    status, body = sign_in(api, source="store:sh-a", nickname="王女士")
+    from chalicelib.auth.principal import Principal
+    from chalicelib.members.schemas import QrCodeCreate
+    from chalicelib.members.sources import create_qr_code
+
+    hq = Principal("hq-admin", "hq_admin", None)
+    code = create_qr_code(QrCodeCreate(kind="store", label="门口", store_id="sh-a"), hq).code
+    status, body = sign_in(api, source=code, nickname="王女士")
     assert status == 200
     assert body["customer"]["new_member"] is True
     assert body["customer"]["phone_masked"] == "139****5678"
     member = CustomerModel.get(body["customer"]["customer_id"])
-    assert (member.source, member.home_store_id, member.phone) == ("store:sh-a", "sh-a", PHONE)
+    assert (member.source, member.home_store_id, member.phone) == (code, "sh-a", PHONE)
     status, me = api.call("GET", "/me", token=body["token"])
     assert status == 200 and me == {
         "subject": member.customer_id,

@@ -1042,3 +1042,32 @@ def test_resolving_is_for_the_jobs_store_and_head_office(api, catalogue, tokens_
     status, _ = api.call("POST", f"/admin/print-jobs/{job_id}/resolve", {"reason": "x"})
     assert status == 401
     assert job(job_id).status == "missed" and OrderModel.get(order_id).missed_print is True
+
+
+def test_the_delivery_ticket_carries_a_member_qr_that_binds_to_its_store(api, catalogue, tokens_):
+    """Issue 14 item 1: the receipt's member QR code registers or binds to its store; the
+    relay prints it on the delivery copy (and a message without it prints as before)."""
+    import msgspec
+    from chalicelib.members import rules
+    from chalicelib.members.sources import attributes_for_registration
+
+    from print_relay import tickets
+
+    order_id, job_id = paid(api, tokens_)
+    print_dispatch.dispatch(job_id)
+    (message,) = drain()
+    msg = print_messages.decode(message["Body"])
+    assert msg.member_qr and "ticket=" in msg.member_qr
+    token = msg.member_qr.split("ticket=", 1)[1]
+    assert rules.is_ticket_token(token)
+    got = attributes_for_registration(token)
+    assert (got["source_kind"], got["home_store_id"], got["source_order_id"]) == (
+        "ticket",
+        "sh-a",
+        order_id,
+    )
+    as_dict = msgspec.json.decode(message["Body"])
+    assert f"[QR {msg.member_qr}]" in tickets.render_text(as_dict, "delivery")
+    assert msg.member_qr not in tickets.render_text(as_dict, "picking")
+    as_dict.pop("member_qr")  # an older API's message
+    assert "扫码成为会员" not in tickets.render_text(as_dict, "delivery")

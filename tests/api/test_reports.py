@@ -100,7 +100,7 @@ def test_a_redelivered_event_counts_nothing_twice(api, tokens_, sales):
 
     # reports.paid_lines is idempotent: it left no done marker, every redelivery runs it.
     assert DeliveryModel.count() == 0
-    assert dispatch.deliver(event, loaded()) == 2  # the gift and the lines again
+    assert dispatch.deliver(event, loaded()) == 3  # the gift, the lines, the home store again
     assert deliver_events() >= 1  # the streams again: they run again
     assert ReportOrderModel.get(sales["a1_id"]).lines == row.lines
     service.rollup_day("sh-a", DAY)

@@ -209,10 +209,11 @@ def test_members() -> None:
     phones = [m["phone"] for m in members]
     assert len(set(phones)) == len(phones)
     assert len({m["customer_id"] for m in members}) == len(members)
+    codes = {q["code"]: (q["kind"], q["store_id"]) for q in demo_data.member_qr_codes()}
     for m in members:
         assert re.fullmatch(r"1[358]\d{9}", m["phone"])
         assert m["home_store_id"] in store_ids
-        assert m["source"] == f"store:{m['home_store_id']}"
+        assert codes[m["source"]] == ("store", m["home_store_id"])  # the store's QR code
         assert m["nickname"]
 
 

@@ -13,6 +13,7 @@ import catalogue from "./catalogue.js";
 import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
 import loyalty, { memberPoints } from "./loyalty.js";
+import members, { memberProfile } from "./members.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
@@ -39,6 +40,8 @@ export const PAGES = [
   staff,
   coupons,
   wallet,
+  members,
+  memberProfile,
   storedValue,
   promotions,
   loyalty,

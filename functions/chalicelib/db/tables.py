@@ -13,6 +13,7 @@ from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
 from chalicelib.loyalty.models import LOYALTY_MODELS
 from chalicelib.loyalty.programme_models import PROGRAMME_MODELS
+from chalicelib.members.models import MEMBER_MODELS
 from chalicelib.orders.models import ORDER_MODELS
 from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
@@ -25,6 +26,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     STORE_MODELS
     + CATALOGUE_MODELS
     + IDENTITY_MODELS
+    + MEMBER_MODELS
     + ORDER_MODELS
     + PRINT_MODELS
     + RELAY_MODELS

@@ -31,6 +31,7 @@ from chalicelib.events.types import Event
 # Modules whose import registers subscribers (a feature that reacts to events adds its own).
 SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.coupons.subscribers",
+    "chalicelib.members.subscribers",
     "chalicelib.reports.subscribers",
     "chalicelib.loyalty.subscribers",
     "chalicelib.loyalty.programme_subscribers",

@@ -134,7 +134,12 @@ class MemberRegistered(Event, tag="member.registered", frozen=True):
     TYPE: ClassVar[str] = "member.registered"
     customer_id: str
     source: Annotated[
-        str | None, Meta(description="The QR code that brought them, e.g. store:sh-jingan.")
+        str | None,
+        Meta(
+            description="The QR code that brought them (head office's code, or "
+            "'ticket:<order_id>' for a receipt ticket); its kind, store, shelf, staff and "
+            "campaign are on the member item (members/sources.py)."
+        ),
     ]
     home_store_id: str | None
 
@@ -200,7 +205,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "event_id": "member.registered:c-5f2a9e01b7c44d10",
         "occurred_at": "2026-11-24T02:10:00Z",
         "customer_id": "c-5f2a9e01b7c44d10",
-        "source": "store:sh-jingan",
+        "source": "Q7K2M9XA",
         "home_store_id": "sh-jingan",
     },
 ]

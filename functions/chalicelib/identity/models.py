@@ -63,8 +63,34 @@ class CustomersByBirthday(GlobalSecondaryIndex):
     customer_id = UnicodeAttribute(range_key=True)
 
 
+class CustomersByRegistration(GlobalSecondaryIndex):
+    """Members by registration month, newest first: the admin member list pages through
+    the months of its date range (one Query per month, never a scan). Sparse: an erased
+    member leaves it (members/privacy.py)."""
+
+    class Meta:
+        index_name = "by_registration"
+        projection = AllProjection()
+
+    reg_month = UnicodeAttribute(hash_key=True)  # "YYYY-MM" (UTC)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class CustomersByHomeStore(GlobalSecondaryIndex):
+    """A store's members, newest first (a store manager's member list)."""
+
+    class Meta:
+        index_name = "by_home_store"
+        projection = AllProjection()
+
+    home_store_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class CustomerModel(Model):
-    """A member (会员), registered by phone on first sign-in."""
+    """A member (会员), registered by phone on first sign-in. The member's profile,
+    consent and source live here too (members/), all nullable, so one GetItem reads a
+    member."""
 
     Meta = _meta("customers")
     # Domain events come from this stream (events/records.py: STREAM_VIEWS)
@@ -77,9 +103,33 @@ class CustomerModel(Model):
     home_store_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     token_gen = NumberAttribute(default=0)  # "sign out everywhere" bumps it (auth/sessions.py)
-    birthday = UnicodeAttribute(null=True)  # "MM-DD" (members/ sets it)
-
     by_birthday = CustomersByBirthday()
+    reg_month = UnicodeAttribute(null=True)  # "YYYY-MM" of created_at (by_registration)
+    # Profile (members/service.py): birthday is "MM-DD" (no year: the birthday gift only).
+    birthday = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)  # female | male | unspecified
+    # Saved addresses live in member_addresses; the count caps them under a condition.
+    address_count = NumberAttribute(null=True)
+    default_address_id = UnicodeAttribute(null=True)
+    # Marketing consent (PIPL Art. 24): the current state; every change is also in
+    # member_consents. Marketing reaches only members whose state is "granted".
+    marketing_consent = UnicodeAttribute(null=True)  # granted | revoked (None: never asked)
+    consent_at = UnicodeAttribute(null=True)
+    consent_channel = UnicodeAttribute(null=True)
+    # Where the member came from, recorded once at registration (members/sources.py);
+    # ``source`` keeps the QR code (or "ticket:<order_id>").
+    source_kind = UnicodeAttribute(null=True)  # store | shelf | staff | campaign | ticket
+    source_store_id = UnicodeAttribute(null=True)
+    source_shelf = UnicodeAttribute(null=True)
+    source_staff = UnicodeAttribute(null=True)
+    source_campaign = UnicodeAttribute(null=True)
+    source_order_id = UnicodeAttribute(null=True)
+    source_at = UnicodeAttribute(null=True)
+    # Set when the member deleted their account (PIPL Art. 47): personal data erased.
+    erased_at = UnicodeAttribute(null=True)
+
+    by_registration = CustomersByRegistration()
+    by_home_store = CustomersByHomeStore()
 
 
 class CustomerPhoneModel(Model):

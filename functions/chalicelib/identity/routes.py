@@ -53,12 +53,14 @@ def request_code(body: s.OtpRequest) -> s.OtpSent:
     body=s.OtpVerify,
     response=s.CustomerSession,
     errors=(401, 422, 429),
-    request_example={"phone": "13800000001", "code": "123456", "source": "store:sh-jingan"},
+    request_example={"phone": "13800000001", "code": "123456", "source": "Q7K2M9XA"},
 )
 def verify_code(body: s.OtpVerify) -> s.CustomerSession:
-    """Registers the member on first sign-in (``new_member: true``), recording ``source``
-    from the QR code they came through. Five wrong codes from one address lock the phone
-    for that address for 15 minutes; ten from all addresses together lock it for all."""
+    """Registers the member on first sign-in (``new_member: true``), recording once where
+    they came from: ``source`` is the QR code they scanned (a store, shelf, staff member or
+    campaign code) or a receipt ticket's member token; later sign-ins never change it.
+    Five wrong codes from one address lock the phone for that address for 15 minutes;
+    ten from all addresses together lock it for all."""
     return service.verify_otp(body, _client_ip())
 
 

@@ -20,10 +20,12 @@ StaffRole = Literal["store_staff", "store_manager", "hq_admin"]
 Source = Annotated[
     str,
     Meta(
-        pattern=r"^[a-z]+:[A-Za-z0-9_.:-]{1,80}$",
-        description="Where the member came from, from a parameterised QR code: "
-        "'store:<store_id>', 'shelf:<store_id>:<shelf>', 'staff:<username>'.",
-        examples=["store:sh-jingan"],
+        pattern=r"^[A-Za-z0-9._-]{4,120}$",
+        description="Where the member came from: the code of the parameterised QR code they "
+        "scanned (head office creates them: /admin/members/qr-codes), or the member token of "
+        "a receipt ticket's QR code. Recorded on first sign-in only; an unknown code is 422 "
+        "``unknown_source`` (the sign-in code is not used up: retry without it).",
+        examples=["Q7K2M9XA"],
     ),
 ]
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import logging
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,6 +95,8 @@ def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSes
     ``client_ip``: the caller's address, for the lockout rule (identity/signin_guard.py)."""
     guard_key = signin_guard.for_phone(body.phone, client_ip)
     signin_guard.ensure_not_locked(guard_key)
+    # Before the code is used up: an unknown QR code is a 422 the client can retry without.
+    source = resolve_source(body.source) if body.source else None
     wrong = Unauthorized("The code is wrong or has expired; ask for a new one.", code="otp_invalid")
     try:
         challenge = OtpChallengeModel.get(body.phone, consistent_read=True)
@@ -109,7 +113,7 @@ def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSes
     except Exception:
         raise wrong from None
     signin_guard.clear(guard_key)
-    customer, new = _find_or_register(body)
+    customer, new = _find_or_register(body, source)
     token, exp = tokens.issue(
         customer.customer_id,
         "customer",
@@ -129,14 +133,30 @@ def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSes
     )
 
 
-def _find_or_register(body: s.OtpVerify) -> tuple[CustomerModel, bool]:
+def _find_or_register(
+    body: s.OtpVerify, source: Mapping[str, Any] | None
+) -> tuple[CustomerModel, bool]:
     try:
         link = CustomerPhoneModel.get(body.phone)
-        # Strongly consistent: the token must carry the current generation.
+        # Strongly consistent: the token must carry the current generation. An existing
+        # member's source never changes: it was recorded once, at registration.
         return CustomerModel.get(link.customer_id, consistent_read=True), False
     except DoesNotExist:
         pass
-    return register_customer(body.phone, nickname=body.nickname, source=body.source)
+    return register_customer(body.phone, nickname=body.nickname, source_attrs=source)
+
+
+# Members (a feature above identity) turn a QR code or ticket token into the attributes a
+# new member records. Imported by name, as events imports subscriber modules, so identity
+# depends on nothing above it.
+SOURCE_RESOLVER = "chalicelib.members.sources:attributes_for_registration"
+
+
+def resolve_source(code: str) -> dict[str, Any]:
+    """The member attributes the source code stands for (422 ``unknown_source``)."""
+    module, _, name = SOURCE_RESOLVER.partition(":")
+    resolved: dict[str, Any] = getattr(importlib.import_module(module), name)(code)
+    return resolved
 
 
 def register_customer(
@@ -146,20 +166,27 @@ def register_customer(
     source: str | None = None,
     home_store_id: str | None = None,
     customer_id: str | None = None,
+    source_attrs: Mapping[str, Any] | None = None,
 ) -> tuple[CustomerModel, bool]:
     """Create a member and claim its phone in one transaction; if the phone is already
     claimed (a racing sign-in, or a re-run of seeding), return the existing member.
-    Returns (member, created)."""
-    home = home_store_id
-    if home is None and source and source.startswith("store:"):
-        home = source.split(":", 1)[1]
+    ``source_attrs``: what ``resolve_source`` gave (the source code, its kind, store,
+    shelf, staff, campaign, and the home store it implies). Returns (member, created)."""
+    attrs = dict(source_attrs or {})
+    if source is not None:
+        attrs.setdefault("source", source)
+    if home_store_id is not None:
+        attrs["home_store_id"] = home_store_id
+    now = clock.now_iso()
+    if attrs.get("source") and not attrs.get("source_at"):
+        attrs["source_at"] = now
     customer = CustomerModel(
         customer_id or f"c-{uuid.uuid4().hex[:16]}",
         phone=phone,
         nickname=nickname,
-        source=source,
-        home_store_id=home,
-        created_at=clock.now_iso(),
+        created_at=now,
+        reg_month=now[:7],
+        **attrs,
     )
     link = CustomerPhoneModel(phone, customer_id=customer.customer_id)
     try:

@@ -30,6 +30,7 @@ from chalicelib.db.transactions import TransactionCancelled, transact_raw
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.kernel.privacy import mask_phone
+from chalicelib.members import sources as member_sources
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.printing import messages as m
@@ -169,6 +170,9 @@ def build_message(
         discounts=discounts,
         cancellation=_cancellation(order) if job.kind == "cancellation" else None,
         amendment=_amendment(order) if job.kind == "amendment" or amended_reprint else None,
+        member_qr=member_sources.ticket_qr_payload(store.store_id, order.order_id)
+        if "delivery" in job.copies
+        else None,
     )
 
 

@@ -180,6 +180,15 @@ class PrintJobMessage(Message, kw_only=True):
     test: Annotated[
         TestPrint | None, Meta(description="Test prints (kind test) only; null otherwise.")
     ] = None
+    member_qr: Annotated[
+        str | None,
+        Meta(
+            description="Jobs with a delivery copy: print this as a QR code on it under "
+            "扫码成为会员 (a storefront link whose token registers the scanner, or binds a "
+            "member without a home store, to this store: members/sources.py). Absent or "
+            "null: print no member QR code."
+        ),
+    ] = None
 
 
 def encode(message: PrintJobMessage) -> str:

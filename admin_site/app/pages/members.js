@@ -1,0 +1,145 @@
+import { get } from "../api.js";
+import { badge, errorBox, field, h, select, slot, table } from "../dom.js";
+import { dateTime, money } from "../format.js";
+import { t } from "../i18n.js";
+import { HQ, MANAGER, isHq } from "../session.js";
+import * as stores from "../stores.js";
+
+// 会员: the member list (GET /admin/members: search by phone, filter by source and
+// registration dates; store managers see their home store's members, phones masked) and
+// a member's profile (GET /admin/members/{id}) with recent orders and coupons.
+const SOURCES = ["store", "shelf", "staff", "campaign", "ticket"];
+const FILTERS = ["phone", "source_kind", "registered_from", "registered_to", "store_id"];
+
+const consent = (c) =>
+  c ? badge(t(`members.consent.${c}`), c === "granted" ? "ok" : "bad") : h("span", { class: "muted" }, t("members.consent.none"));
+const sourceLabel = (kind) => (kind ? t(`members.source.${kind}`) : "—");
+
+const list = {
+  id: "members",
+  path: "/members",
+  title: "members.title",
+  nav: "nav.members",
+  roles: [HQ, MANAGER],
+  async render(ctx) {
+    const query = Object.fromEntries(FILTERS.filter((f) => ctx.query[f]).map((f) => [f, ctx.query[f]]));
+    const inputs = {
+      phone: h("input", { name: "phone", type: "tel", inputmode: "numeric", pattern: "1[3-9]\\d{9}", maxlength: "11", value: query.phone || "" }),
+      source_kind: select([["", t("members.source.all")], ...SOURCES.map((s) => [s, t(`members.source.${s}`)])], query.source_kind || "", { name: "source_kind" }),
+      registered_from: h("input", { name: "registered_from", type: "date", value: query.registered_from || "" }),
+      registered_to: h("input", { name: "registered_to", type: "date", value: query.registered_to || "" }),
+    };
+    if (isHq()) {
+      const all = await stores.list();
+      inputs.store_id = select([["", t("common.all_stores")], ...all.map((s) => [s.store_id, `${s.name} (${s.store_id})`])], query.store_id || "", { name: "store_id" });
+    }
+    const form = h("form", {
+      class: "card",
+      role: "search",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const next = {};
+        for (const [name, input] of Object.entries(inputs)) if (input.value.trim()) next[name] = input.value.trim();
+        ctx.navigate("/members", next);
+      },
+    },
+    h("div", { class: "form-grid" },
+      field(t("members.phone"), inputs.phone),
+      field(t("members.source"), inputs.source_kind),
+      field(t("members.registered_from"), inputs.registered_from),
+      field(t("members.registered_to"), inputs.registered_to),
+      inputs.store_id ? field(t("common.store"), inputs.store_id) : null),
+    h("button", { type: "submit", class: "primary" }, t("members.search")));
+
+    const results = slot({ "data-testid": "members" });
+    const more = h("button", { type: "button", hidden: "" }, t("common.more"));
+    const rows = [];
+    let cursor = null;
+    const columns = [
+      { label: t("members.phone"), cell: (m) => m.phone },
+      { label: t("members.nickname"), cell: (m) => m.nickname || "—" },
+      { label: t("members.home_store"), cell: (m) => m.home_store_id || "—" },
+      { label: t("members.source"), cell: (m) => sourceLabel(m.source_kind) },
+      { label: t("members.consent"), cell: (m) => consent(m.marketing_consent) },
+      { label: t("members.registered"), cell: (m) => dateTime(m.registered_at) },
+    ];
+    const load = async () => {
+      try {
+        const page = await get("/admin/members", { ...query, limit: 50, ...(cursor ? { cursor } : {}) });
+        rows.push(...page.items);
+        cursor = page.next_cursor;
+        more.hidden = !cursor;
+        results.show(table(t("members.title"), columns, rows, {
+          empty: t("members.empty"),
+          onRowClick: (m) => ctx.navigate(`/members/${encodeURIComponent(m.customer_id)}`),
+          rowLabel: (m) => t("members.open", { phone: m.phone }),
+        }));
+      } catch (err) {
+        results.show(errorBox(err));
+      }
+    };
+    more.addEventListener("click", load);
+    await load();
+    return h("section", {}, h("h1", {}, t("members.title")), form, results, more);
+  },
+};
+
+/** A definition list of label → value pairs (values may be nodes). */
+function facts(pairs) {
+  return h("dl", { class: "summary", "data-testid": "member-facts" }, pairs.map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, value ?? "—"))));
+}
+
+export const memberProfile = {
+  id: "member",
+  section: "members",
+  path: "/members/:customerId",
+  title: "members.profile",
+  roles: [HQ, MANAGER],
+  async render(ctx) {
+    const m = await get(`/admin/members/${encodeURIComponent(ctx.params.customerId)}`);
+    const src = m.source || {};
+    const where = [src.store_id, src.shelf && t("members.shelf", { shelf: src.shelf }), src.staff_username, src.campaign_id, src.order_id].filter(Boolean).join(" · ");
+    return h("section", {},
+      h("h1", {}, t("members.profile_of", { name: m.nickname || m.phone || m.customer_id })),
+      m.erased ? h("p", { class: "muted" }, t("members.erased")) : null,
+      h("section", { class: "card", "aria-labelledby": "member-profile" },
+        h("h2", { id: "member-profile" }, t("members.profile")),
+        facts([
+          [t("members.id"), m.customer_id],
+          [t("members.phone"), m.phone || "—"],
+          [t("members.nickname"), m.nickname],
+          [t("members.birthday"), m.birthday],
+          [t("members.gender"), m.gender ? t(`members.gender.${m.gender}`) : null],
+          [t("members.home_store"), m.home_store_id],
+          [t("members.consent"), h("span", {}, consent(m.marketing_consent), m.consent_at ? ` ${dateTime(m.consent_at)} · ${m.consent_channel}` : "")],
+          [t("members.source"), `${sourceLabel(src.kind)}${where ? ` · ${where}` : ""}`],
+          [t("members.registered"), dateTime(m.registered_at)],
+        ])),
+      h("section", { class: "card", "aria-labelledby": "member-orders" },
+        h("h2", { id: "member-orders" }, t("members.orders")),
+        table(t("members.orders"), [
+          { label: t("members.order"), cell: (o) => h("a", { href: `#/orders/${o.order_id}` }, o.order_id) },
+          { label: t("common.store"), cell: (o) => o.store_id },
+          { label: t("members.status"), cell: (o) => t(`order.status.${o.status}`) },
+          { label: t("members.total"), num: true, cell: (o) => money(o.total_fen) },
+          { label: t("members.when"), cell: (o) => dateTime(o.created_at) },
+        ], m.recent_orders, { empty: t("members.no_orders") })),
+      h("section", { class: "card", "aria-labelledby": "member-coupons" },
+        h("h2", { id: "member-coupons" }, t("members.coupons")),
+        table(t("members.coupons"), [
+          { label: t("coupons.name"), cell: (c) => c.name },
+          { label: t("members.status"), cell: (c) => t(`wallet.state.${c.state}`) },
+          { label: t("members.valid_until"), cell: (c) => dateTime(c.valid_until) },
+        ], m.coupons, { empty: t("members.no_coupons") })),
+      // Placeholders the points and stored-value parts fill in (issue 14): the lead wires
+      // their ledgers into these slots at merge time.
+      h("section", { class: "card", "data-slot": "points", "aria-labelledby": "member-points" },
+        h("h2", { id: "member-points" }, t("members.points")),
+        h("p", { class: "muted" }, t("members.slot_pending"))),
+      h("section", { class: "card", "data-slot": "stored-value", "aria-labelledby": "member-stored-value" },
+        h("h2", { id: "member-stored-value" }, t("members.stored_value")),
+        h("p", { class: "muted" }, t("members.slot_pending"))));
+  },
+};
+
+export default list;
