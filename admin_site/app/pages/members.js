@@ -84,9 +84,40 @@ const list = {
   },
 };
 
+/** Level, points and stored value of a member (head office): one GET each, shown as
+ * they arrive; a part that cannot be read says so instead of hiding the profile. */
+function loyaltyCard(m) {
+  const id = encodeURIComponent(m.customer_id);
+  const part = (testid, heading, load) => {
+    const body = slot({ "data-testid": testid });
+    body.show(h("p", { class: "muted" }, t("common.loading")));
+    load().then((nodes) => body.show(...nodes), (err) => body.show(errorBox(err)));
+    return h("section", { class: "card", "aria-label": heading }, h("h2", {}, heading), body);
+  };
+  return h("div", {},
+    part("member-level", t("members.level"), async () => {
+      const lv = await get(`/admin/members/${id}/level`);
+      return [facts([[t("members.level"), `${lv.level.code} ${lv.level.name}`], [t("members.growth"), String(lv.growth)]], "member-level-facts")];
+    }),
+    part("member-points", t("members.points"), async () => {
+      const b = await get(`/admin/members/${id}/points`);
+      return [
+        facts(["spendable", "pending", "locked", "debt"].map((k) => [t(`loyalty.${k}`), String(b[k])]), "member-points-facts"),
+        h("a", { href: `#/loyalty/members/${id}` }, t("members.points_ledger_link")),
+      ];
+    }),
+    part("member-stored-value", t("members.stored_value"), async () => {
+      const b = await get(`/admin/stored-value/members/${id}`);
+      return [
+        facts([[t("sv.principal"), money(b.principal_fen)], [t("sv.bonus"), money(b.bonus_fen)], [t("sv.total"), money(b.balance_fen)]], "member-stored-value-facts"),
+        m.phone ? h("a", { href: `#/stored-value?phone=${encodeURIComponent(m.phone)}` }, t("members.stored_value_link")) : null,
+      ];
+    }));
+}
+
 /** A definition list of label → value pairs (values may be nodes). */
-function facts(pairs) {
-  return h("dl", { class: "summary", "data-testid": "member-facts" }, pairs.map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, value ?? "—"))));
+function facts(pairs, testid = "member-facts") {
+  return h("dl", { class: "summary", "data-testid": testid }, pairs.map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, value ?? "—"))));
 }
 
 export const memberProfile = {
@@ -131,14 +162,9 @@ export const memberProfile = {
           { label: t("members.status"), cell: (c) => t(`wallet.state.${c.state}`) },
           { label: t("members.valid_until"), cell: (c) => dateTime(c.valid_until) },
         ], m.coupons, { empty: t("members.no_coupons") })),
-      // Placeholders the points and stored-value parts fill in (issue 14): the lead wires
-      // their ledgers into these slots at merge time.
-      h("section", { class: "card", "data-slot": "points", "aria-labelledby": "member-points" },
-        h("h2", { id: "member-points" }, t("members.points")),
-        h("p", { class: "muted" }, t("members.slot_pending"))),
-      h("section", { class: "card", "data-slot": "stored-value", "aria-labelledby": "member-stored-value" },
-        h("h2", { id: "member-stored-value" }, t("members.stored_value")),
-        h("p", { class: "muted" }, t("members.slot_pending"))));
+      // Head office sees the member's loyalty at a glance, with links to the full
+      // ledgers (积分 page, 储值 page); store managers do not see ledgers.
+      isHq() ? loyaltyCard(m) : null);
   },
 };
 
