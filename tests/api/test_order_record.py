@@ -120,6 +120,7 @@ def test_a_late_payment_is_recorded_on_the_order_and_in_the_figures(api, catalog
         "reason": "late_payment",
         "amount_fen": order["total_fen"],
         "delivery_fee_fen": 0,
+        "stored_value_fen": 0,
         "lines": [],
         "status": "succeeded",
         "created_at": refund["created_at"],
