@@ -19,6 +19,7 @@ from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
+from chalicelib.loyalty import paid_routes as paid_membership
 from chalicelib.loyalty import routes as loyalty
 from chalicelib.orders import returns_routes as returns
 from chalicelib.orders import routes as orders
@@ -57,6 +58,7 @@ AREAS = (
     search,
     stored_value,
     loyalty,
+    paid_membership,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -179,6 +181,11 @@ def report_settle(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="points_settle")
 def points_settle(event: CloudWatchEvent) -> None:
     jobs.points_settle()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="paid_card_packs")
+def paid_card_packs(event: CloudWatchEvent) -> None:
+    jobs.paid_card_packs()
 
 
 __all__ = ["app"]

@@ -80,6 +80,15 @@ def points_settle() -> None:
         log.info("settled the points of %d member(s)", n)
 
 
+def paid_card_packs() -> None:
+    """Each paid member's monthly coupon pack, once per membership month."""
+    from chalicelib.loyalty.paid_membership import issue_packs
+
+    n = issue_packs()
+    if n:
+        log.info("issued %d monthly coupon pack(s)", n)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -92,4 +101,5 @@ SCHEDULES = [
     ("report_rollups", 10, 60, report_rollups),
     ("report_settle", 24 * 60, 3600, report_settle),
     ("points_settle", 15, 60, points_settle),
+    ("paid_card_packs", 60, 300, paid_card_packs),
 ]
