@@ -151,8 +151,8 @@ def test_duplicate_notifications_activate_once_and_renewal_extends_from_the_end(
 def test_a_wrong_amount_or_a_late_payment_is_refunded(api, tokens_, member, now):
     c = tokens_["customer"]
     p = plan(api, tokens_["hq"])
-    status, pur = buy(api, c, p["plan_id"])
-    status, ack = notify(api, pur["purchase_id"], 1)
+    _, pur = buy(api, c, p["plan_id"])
+    _, ack = notify(api, pur["purchase_id"], 1)
     assert ack["code"] == "SUCCESS" and "refunded" in ack["message"]
     now.move(minutes=20)  # expired
     _status, ack = notify(api, pur["purchase_id"], 1500)
@@ -199,7 +199,7 @@ def test_a_large_top_up_grants_the_trial_once(api, tokens_, member, now):
     item = settings_item()
     item.trial_threshold_fen = 50000
     StoredValueSettingsModel.save(item)
-    status, small = api.call(
+    _, small = api.call(
         "POST",
         "/members/me/stored-value/top-ups",
         {"amount_fen": 10000},
@@ -208,7 +208,7 @@ def test_a_large_top_up_grants_the_trial_once(api, tokens_, member, now):
     )
     api.call("POST", f"/local/payments/{small['top_up_id']}/complete", {}, c)
     assert PaidCardModel.count() == 0
-    status, big = api.call(
+    _, big = api.call(
         "POST",
         "/members/me/stored-value/top-ups",
         {"amount_fen": 50000},
