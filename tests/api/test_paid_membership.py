@@ -342,3 +342,30 @@ def test_rules_add_months_clamps_and_refund_bounds():
         )
         == 1500
     )
+
+
+def test_demo_seed_twice_makes_three_plans_and_cards_once(aws):
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.coupons import service as coupons
+    from chalicelib.coupons.schemas import TemplateCreate
+    from chalicelib.loyalty.paid_models import PaidPlanModel
+
+    from infra.local import demo_data
+    from infra.local.seed import _seed_paid_membership
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in demo_data.coupon_templates():
+        if raw["template_id"] in ("demo-30off5", "demo-free-delivery"):
+            coupons.create_template(hq, msgspec.convert(raw, TemplateCreate))
+    for raw in demo_data.members()[:4]:
+        CustomerModel(
+            customer_id=raw["customer_id"], phone=raw["phone"], created_at="2026-11-01T00:00:00Z"
+        ).save()
+    _seed_paid_membership()
+    _seed_paid_membership()
+    assert sorted(p.period for p in PaidPlanModel.scan()) == ["month", "quarter", "year"]
+    entries = [e.ref.split(":")[0] for e in PaidCardEntryModel.scan()]
+    assert sorted(entries) == ["buy", "buy", "buy", "buy", "trial"]
+    renewed = PaidCardModel.get(demo_data.members()[1]["customer_id"])
+    assert rules.add_months(clock.parse(renewed.started_at), 2) == clock.parse(renewed.ends_at)

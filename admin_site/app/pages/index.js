@@ -14,6 +14,7 @@ import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
 import loyalty, { memberPoints } from "./loyalty.js";
 import orderDetail from "./order_detail.js";
+import paidPlans from "./paid_plans.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
 import promotions from "./promotions.js";
@@ -42,6 +43,7 @@ export const PAGES = [
   promotions,
   loyalty,
   memberPoints,
+  paidPlans,
   audit,
   search,
   signin,
