@@ -369,3 +369,45 @@ def test_demo_seed_twice_makes_three_plans_and_cards_once(aws):
     assert sorted(entries) == ["buy", "buy", "buy", "buy", "trial"]
     renewed = PaidCardModel.get(demo_data.members()[1]["customer_id"])
     assert rules.add_months(clock.parse(renewed.started_at), 2) == clock.parse(renewed.ends_at)
+
+
+def test_checkout_gives_the_cards_member_price_and_free_delivery_and_marks_it_used(
+    api, catalogue, tokens_
+):
+    """Wired through checkout/service.py (the card read in the cart's BatchGetItem, the
+    member-price hook, the delivery rule): a quote without the card pays list price and
+    the fee; with it the discount (item level) and no fee; placing marks the card used."""
+    from chalicelib.promotions import service as promotion_service
+
+    from tests.api.test_orders_api import cart, place
+
+    promotion_service.forget_active_cache()
+    c = tokens_["customer"]
+    status, before = api.call("POST", "/orders/quote", cart(("100", 3)), c)
+    assert status == 200 and before["delivery_fee_fen"] == 500 and before["discount_fen"] == 0
+    p = plan(api, tokens_["hq"], discount_permille=100, member_prices={})
+    bought(api, c, p["plan_id"])
+    status, q = api.call("POST", "/orders/quote", cart(("100", 3)), c)
+    assert status == 200, q
+    assert q["delivery_fee_fen"] == 0
+    assert [(d["kind"], d["amount_fen"]) for d in q["discounts"]] == [
+        ("member_price", before["subtotal_fen"] // 10)
+    ]
+    assert q["total_fen"] == before["subtotal_fen"] - before["subtotal_fen"] // 10
+    assert PaidCardModel.get("c-1").benefit_used_at is None  # a quote uses nothing
+    status, order = place(api, c, cart(("100", 3)))
+    assert status == 201, order
+    assert order["total_fen"] == q["total_fen"]
+    assert PaidCardModel.get("c-1").benefit_used_at is not None
+    status, quote_ = api.call("POST", f"{ME}/refund-quote", {}, c)
+    assert quote_["benefit_used"] is True
+
+
+@pytest.mark.parametrize("path", [f"{ME}/plans", ME, PLANS])
+def test_reads_use_keys_and_indexes_only(api, tokens_, member, aws_calls, path):
+    plan(api, tokens_["hq"])
+    aws_calls.clear()
+    token = tokens_["hq"] if path == PLANS else tokens_["customer"]
+    status, _ = api.call("GET", path, token=token)
+    assert status == 200 and aws_calls
+    assert set(aws_calls) <= {"GetItem", "Query", "BatchGetItem"}

@@ -116,10 +116,15 @@ def active_members(plan_id: str, now_iso: str | None = None) -> int:
     return PaidCardModel.by_plan.count(plan_id, PaidCardModel.ends_at > at)
 
 
+def all_plans() -> list[PaidPlanModel]:
+    """Every plan, cheapest first: one Query of the listing index (no scan)."""
+    plans = PaidPlanModel.by_listing.query("plans")
+    return sorted(plans, key=lambda p: (int(p.price_fen), p.plan_id))
+
+
 def list_plans(*, admin: bool) -> s.PlanList:
     """Head office: every plan with its running cards; members: the active plans."""
-    plans = sorted(PaidPlanModel.scan(), key=lambda p: (int(p.price_fen), p.plan_id))
-    # A handful of plans: the scan reads that small table only (never members' items).
+    plans = all_plans()
     if not admin:
         return s.PlanList(items=[plan_view(p) for p in plans if p.active])
     now = clock.now_iso()
@@ -672,10 +677,7 @@ def _trial_plan(settings_: s.PaidSettings) -> PaidPlanModel | None:
             return get_plan(settings_.trial_plan_id)
         except NotFound:
             return None
-    plans = sorted(
-        (p for p in PaidPlanModel.scan() if p.active and p.period == "month"),
-        key=lambda p: (int(p.price_fen), p.plan_id),
-    )
+    plans = [p for p in all_plans() if p.active and p.period == "month"]
     return plans[0] if plans else None
 
 

@@ -10,12 +10,23 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta, string_list
 
 PACK_SHARDS = 4  # partitions of the pack index: the monthly job queries each
+
+
+class PlansListed(GlobalSecondaryIndex):
+    """Every plan under one key: listing the plans (a handful) is one Query, not a Scan."""
+
+    class Meta:
+        index_name = "by_listing"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)  # always "plans"
+    plan_id = UnicodeAttribute(range_key=True)
 
 
 class PaidPlanModel(Model):
@@ -24,6 +35,7 @@ class PaidPlanModel(Model):
     Meta = _meta("paid_plans")
 
     plan_id = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(default="plans")
     name = UnicodeAttribute()
     period = UnicodeAttribute()  # month | quarter | year
     price_fen = NumberAttribute()
@@ -36,6 +48,8 @@ class PaidPlanModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
+
+    by_listing = PlansListed()
 
 
 class CardsByPlan(GlobalSecondaryIndex):
