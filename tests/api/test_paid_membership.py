@@ -188,6 +188,11 @@ def test_trial_once_by_head_office(api, tokens_, member, now):
     status, again = api.call("POST", url, {"reason": "again"}, hq)
     assert status == 409 and again["error"]["code"] == "trial_used"
     assert any(e.action == "loyalty.paid_trial" for e in AuditEntryModel.scan())
+    status, nobody = api.call(
+        "POST", "/admin/members/c-nobody/paid-membership/trial", {"reason": "x"}, hq
+    )
+    assert status == 404 and nobody["error"]["code"] == "member_not_found"
+    assert PaidCardModel.count("c-nobody") == 0
 
 
 def test_a_large_top_up_grants_the_trial_once(api, tokens_, member, now):

@@ -42,6 +42,7 @@ from chalicelib.db.transactions import (
     batch_get,
     transact,
 )
+from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import BadRequest, Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.money import yuan
@@ -472,7 +473,7 @@ def get_purchase(purchase_id: str) -> PaidPurchaseModel:
 def _status(p: PaidPurchaseModel) -> str:
     if p.status == "awaiting_payment" and p.expires_at <= clock.now_iso():
         return "expired"
-    return "paid" if p.status == "refunded" else p.status
+    return p.status
 
 
 def purchase_view(p: PaidPurchaseModel, with_sheet: bool = False) -> s.Purchase:
@@ -692,6 +693,11 @@ def grant_trial(
     """The free trial, once per member: the entry ``trial`` is written with
     ``attribute_not_exists`` with the card, so of concurrent grants one wins. 409
     ``trial_used`` (had one), ``already_member`` (a card runs), ``no_trial_plan``."""
+    if principal is not None:  # head office names a member: one that exists
+        try:
+            CustomerModel.get(customer_id)
+        except DoesNotExist:
+            raise NotFound(f"No member {customer_id!r}.", code="member_not_found") from None
     conf = settings()
     plan = _trial_plan(conf)
     if plan is None:

@@ -226,13 +226,13 @@ def admin_membership(customer_id: str, principal: Principal) -> s.Membership:
     body=s.TrialGrant,
     response=s.Membership,
     status=201,
-    errors=(403, 409, 422),
+    errors=(403, 404, 409, 422),
     request_example={"reason": "门店开业活动"},
     response_example=dict(s.MEMBERSHIP_EXAMPLE, trial=True, trial_used=True),
 )
 def admin_grant_trial(customer_id: str, body: s.TrialGrant, principal: Principal) -> s.Membership:
     """409 ``trial_used`` (the member had one), ``already_member`` (a card runs),
-    ``no_trial_plan``."""
+    ``no_trial_plan``; 404 ``member_not_found``."""
     return paid.grant_trial(
         customer_id, actor=principal.subject, reason=body.reason, principal=principal
     )

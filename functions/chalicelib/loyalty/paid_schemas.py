@@ -118,7 +118,10 @@ class Purchase(Out, kw_only=True):
     plan_name: str
     period: PlanPeriod
     price_fen: int
-    status: Literal["awaiting_payment", "paid", "expired"]
+    status: Annotated[
+        Literal["awaiting_payment", "paid", "expired", "refunded"],
+        Meta(description="refunded: paid, then paid back when the membership was refunded."),
+    ]
     created_at: Timestamp
     expires_at: Timestamp
     paid_at: Timestamp | None
