@@ -286,8 +286,7 @@ def test_monthly_pack_once_per_membership_month_from_the_sparse_index(api, token
             "kind": "amount_off",
             "threshold_fen": 3900,
             "amount_off_fen": 500,
-            "days_after_claim": 30,
-            "per_customer_limit": 100,
+            "days_after_claim": 30,  # per_customer_limit 1: a claim limit, not the pack's
         },
         hq,
     )

@@ -996,9 +996,12 @@ def _issue_pack(customer_id: str, now: datetime, _attempt: int = 0) -> int:
             coupon_id = coupon_id_for(customer_id, c.started_at, k, template_id)
             try:
                 template = coupon_repo.get_template(template_id)
+                # The coupon and the template's count, without the per-customer counter:
+                # the pack is what the member paid for each month, not a claim, so the
+                # template's per-customer limit (meant for claims) does not cap it.
                 pieces = coupon_repo.issue_items(
                     template, customer_id, coupon_id, "paid_membership", now
-                )
+                )[:2]
                 transact(lambda tx: add_all(tx, pieces))  # noqa: B023 (called at once)
                 issued.append(coupon_id)
             except TransactionCancelled as exc:
