@@ -19,6 +19,7 @@ from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
+from chalicelib.loyalty import paid_routes as paid_membership
 from chalicelib.loyalty import programme_routes as loyalty_programme
 from chalicelib.loyalty import routes as loyalty
 from chalicelib.members import routes as members
@@ -61,6 +62,7 @@ AREAS = (
     stored_value,
     loyalty,
     loyalty_programme,
+    paid_membership,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -188,6 +190,11 @@ def points_settle(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="levels_daily")
 def levels_daily(event: CloudWatchEvent) -> None:
     jobs.levels_daily()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="paid_card_packs")
+def paid_card_packs(event: CloudWatchEvent) -> None:
+    jobs.paid_card_packs()
 
 
 __all__ = ["app"]

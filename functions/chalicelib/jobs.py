@@ -92,6 +92,15 @@ def levels_daily() -> None:
         log.info("birthday coupons: %d; levels lowered: %d", gifts, lowered)
 
 
+def paid_card_packs() -> None:
+    """Each paid member's monthly coupon pack, once per membership month."""
+    from chalicelib.loyalty.paid_membership import issue_packs
+
+    n = issue_packs()
+    if n:
+        log.info("issued %d monthly coupon pack(s)", n)
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -105,4 +114,5 @@ SCHEDULES = [
     ("report_settle", 24 * 60, 3600, report_settle),
     ("points_settle", 15, 60, points_settle),
     ("levels_daily", 60, 300, levels_daily),
+    ("paid_card_packs", 60, 300, paid_card_packs),
 ]

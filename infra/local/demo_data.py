@@ -34,6 +34,8 @@ __all__ = [
     "ean13_check_digit",
     "erp_sample_csv",
     "members",
+    "paid_cards",
+    "paid_plans",
     "products",
     "promotions",
     "staff",
@@ -1048,6 +1050,41 @@ def programme_coupon_templates() -> list[dict[str, Any]]:
     ]
 
 
+def paid_plans() -> list[dict[str, Any]]:
+    """The demo paid membership plans (付费会员卡): month, quarter and year, each with free
+    delivery and a member discount; the longer ones cheaper per month and with a monthly
+    coupon pack (a demo template)."""
+    return [
+        {
+            "plan_id": "plan-month",
+            "name": "月卡",
+            "period": "month",
+            "price_fen": 1500,
+            "free_delivery": True,
+            "discount_permille": 20,
+            "coupon_template_ids": [],
+        },
+        {
+            "plan_id": "plan-quarter",
+            "name": "季卡",
+            "period": "quarter",
+            "price_fen": 3900,
+            "free_delivery": True,
+            "discount_permille": 30,
+            "coupon_template_ids": ["demo-30off5"],
+        },
+        {
+            "plan_id": "plan-year",
+            "name": "年卡",
+            "period": "year",
+            "price_fen": 12800,
+            "free_delivery": True,
+            "discount_permille": 50,
+            "coupon_template_ids": ["demo-30off5", "demo-free-delivery"],
+        },
+    ]
+
+
 def loyalty_levels() -> dict[str, Any]:
     """Body of PUT /admin/loyalty/levels: V1-V5 with their benefits."""
     rows = [
@@ -1132,3 +1169,15 @@ def loyalty_tasks() -> dict[str, Any]:
 def member_growth() -> dict[str, int]:
     """Growth value of a few demo members, so the levels show members at each."""
     return {"c-demo-01": 12_600, "c-demo-02": 5_400, "c-demo-03": 2_300, "c-demo-04": 720}
+
+
+def paid_cards() -> list[dict[str, Any]]:
+    """Demo members with a card: three buy a plan (one renews), one has the free trial."""
+    ms = members()
+    return [
+        {"customer_id": ms[0]["customer_id"], "plan_id": "plan-year", "key": "demo-card-0001"},
+        {"customer_id": ms[1]["customer_id"], "plan_id": "plan-month", "key": "demo-card-0002"},
+        {"customer_id": ms[1]["customer_id"], "plan_id": "plan-month", "key": "demo-card-0003"},
+        {"customer_id": ms[2]["customer_id"], "plan_id": "plan-quarter", "key": "demo-card-0004"},
+        {"customer_id": ms[3]["customer_id"], "trial": True},
+    ]

@@ -217,6 +217,9 @@ def seed(verbose: bool = False) -> SeedReport:
     _seed_points(report)
     _log(verbose, f"points: {report.points_entries} ({time.perf_counter() - started:.2f} s)")
 
+    _seed_paid_membership()
+    _log(verbose, f"paid membership ({time.perf_counter() - started:.2f} s)")
+
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -331,6 +334,51 @@ def _seed_profile_members(report: SeedReport) -> None:
             members.consent_change_pieces(tx, customer_id, granted, "store", "customer", at)
 
         transact(consent)
+
+
+def _seed_paid_membership() -> None:
+    """The paid membership plans and a few members' cards, through the feature's own
+    paths (a purchase paid as the local provider would notify it; a trial granted by
+    head office): a second run finds each plan, purchase and trial and changes nothing."""
+
+    import contextlib
+
+    import msgspec
+    from chalicelib.auth.principal import CUSTOMER, Principal
+    from chalicelib.kernel import clock
+    from chalicelib.kernel.errors import Conflict
+    from chalicelib.loyalty import paid_membership as paid
+    from chalicelib.loyalty import paid_schemas as ps
+    from chalicelib.loyalty.paid_models import PaidPlanModel
+    from chalicelib.orders.payment_providers import PaymentNotice
+
+    from infra.local import demo_data
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in demo_data.paid_plans():
+        body = {k: v for k, v in raw.items() if k != "plan_id"}
+        if PaidPlanModel.count(raw["plan_id"]) == 0:
+            paid.create_plan(hq, msgspec.convert(body, ps.PlanIn), plan_id=raw["plan_id"])
+    for raw in demo_data.paid_cards():
+        if raw.get("trial"):
+            with contextlib.suppress(Conflict):  # granted by an earlier run
+                paid.grant_trial(
+                    raw["customer_id"], actor=hq.subject, reason="演示数据", principal=hq
+                )
+            continue
+        member = Principal(raw["customer_id"], CUSTOMER)
+        purchase, _ = paid.create_purchase(
+            member, raw["key"], ps.PurchaseCreate(plan_id=raw["plan_id"])
+        )
+        if purchase.status == "awaiting_payment":
+            notice = PaymentNotice(
+                "local",
+                f"demo-{raw['key']}",
+                purchase.purchase_id,
+                purchase.price_fen,
+                clock.now_iso(),
+            )
+            paid.record_payment(notice)
 
 
 def _seed_offers(report: SeedReport) -> None:

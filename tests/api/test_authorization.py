@@ -34,6 +34,8 @@ PATH_VALUES = {
     "top_up_id": "TU0000000000000000",
     "task_id": "task-x",
     "address_id": "a-x",
+    "purchase_id": "PM0000000000000000",
+    "plan_id": "plan-x",
 }
 
 

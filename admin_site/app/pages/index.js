@@ -15,6 +15,7 @@ import dashboard from "./dashboard.js";
 import loyalty, { memberPoints } from "./loyalty.js";
 import members, { memberProfile } from "./members.js";
 import orderDetail from "./order_detail.js";
+import paidPlans from "./paid_plans.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
 import programme from "./programme.js";
@@ -47,6 +48,7 @@ export const PAGES = [
   loyalty,
   memberPoints,
   programme,
+  paidPlans,
   audit,
   search,
   signin,

@@ -27,6 +27,8 @@ from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
+from chalicelib.loyalty import paid_membership
+from chalicelib.loyalty.paid_models import PaidCardModel
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions import service as promotion_store
@@ -60,6 +62,10 @@ class Loaded:
     # The customer's stored-value account, when the order pays with balance (None: not
     # asked for, or the customer has none)
     stored_value_account: StoredValueAccountModel | None = None
+    # The customer's paid membership card (None: none), read in the same batch; ``evaluate``
+    # notes whether the price used its benefits (``takes`` then marks the card).
+    paid_card: PaidCardModel | None = None
+    card_benefit_used: bool = False
 
 
 def _customer(principal: Principal) -> str | None:
@@ -129,6 +135,7 @@ def load(
             keys[CouponTemplateModel] = [{"template_id": t} for t in dict.fromkeys(template_ids)]
         if stored_value_account:
             keys.update(stored_value.keys(customer))
+        keys.update(paid_membership.card_keys(customer))
     got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
@@ -154,6 +161,8 @@ def load(
         loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
         accounts = got.of(StoredValueAccountModel)
         loaded.stored_value_account = accounts[0] if accounts else None
+        cards = got.of(PaidCardModel)
+        loaded.paid_card = cards[0] if cards else None
     return loaded
 
 
@@ -264,25 +273,42 @@ def evaluate(
     coupon_ids: Sequence[str] | None,
 ) -> promo.Checkout:
     """Price the cart. ``coupon_ids`` None: the best combination of the customer's
-    coupons; a list: exactly those (``rejected_coupon_ids`` says which cannot apply)."""
+    coupons; a list: exactly those (``rejected_coupon_ids`` says which cannot apply).
+    A running paid membership card (docs/loyalty.md, Paid membership) gives its member
+    prices / discount through the engine's member-price hook and waives the delivery fee
+    when it has free delivery."""
     store = loaded.store
     assert store is not None
     fee = store.delivery_fee
     costs = {sku: int(p.cost_fen) for sku, p in loaded.products.items() if p.cost_fen is not None}
-    return promo.evaluate(
+    now = clock.now()
+    delivery = DeliveryRule(
+        int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
+    )
+    card = paid_membership.card_benefits(loaded.paid_card, now)
+    member_prices = (
+        card.prices_for({line.sku: line.unit_price_fen for line in lines}) if card else None
+    )
+    if card is not None and card.free_delivery:
+        delivery = DeliveryRule(0, None)
+    checkout = promo.evaluate(
         lines,
         store_id=store_id,
-        now=clock.now(),
+        now=now,
         fulfilment=fulfilment,
-        delivery=DeliveryRule(
-            int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
-        ),
+        delivery=delivery,
         minimum_order_fen=int(store.minimum_order_fen),
         coupons=[_offer(c, loaded.budget_left) for c in loaded.coupons],
         promotions=_promotions(loaded, {line.sku for line in lines}),
         chosen_coupon_ids=None if coupon_ids is None else list(coupon_ids),
         costs=costs or None,
+        member_prices=member_prices,
     )
+    loaded.card_benefit_used = card is not None and (
+        any(a.kind == "member_price" for a in checkout.applied)
+        or (card.free_delivery and fulfilment == "delivery" and int(fee.base_fee_fen) > 0)
+    )
+    return checkout
 
 
 def refuse_rejected(checkout: promo.Checkout) -> None:
@@ -366,6 +392,8 @@ def takes(
             out.add("stored_value", piece.label, piece)
         out.stored_value = split
         out.stored_value_store = stored_value.store_of(account)
+    if loaded.card_benefit_used:  # the paid card's refund rule counts it as used
+        out.add("paid_card", customer_id, paid_membership.benefit_used_piece(customer_id, order_id))
     now_iso = clock.now_iso()
     coupons = {c.coupon_id: c for c in loaded.coupons}
     applied = {a.source_id: a for a in checkout.applied if a.kind in ("coupon", "free_delivery")}
@@ -444,6 +472,10 @@ def explain_failure(t: Takes, failed: Sequence[str]) -> tuple[str, str] | None:
 
 
 FAILURES = {
+    "paid_card": (
+        "paid_membership_changed",
+        "Your paid membership changed meanwhile; quote again.",
+    ),
     "coupon": (
         "coupon_unavailable",
         "The coupon was just used by another order or is no longer valid; quote again.",

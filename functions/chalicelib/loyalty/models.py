@@ -21,6 +21,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta, string_list
+from chalicelib.loyalty.paid_models import PAID_MEMBERSHIP_MODELS
 
 DUE_SHARDS = 8  # the due index's partitions: the scheduled job queries each
 
@@ -123,4 +124,5 @@ LOYALTY_MODELS: tuple[type[Model], ...] = (
     PointsAccountModel,
     PointsEntryModel,
     LoyaltySettingsModel,
+    *PAID_MEMBERSHIP_MODELS,  # paid membership's tables (loyalty/paid_models.py)
 )

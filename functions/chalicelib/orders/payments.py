@@ -24,12 +24,14 @@ from chalicelib.db.writes import Refused, is_condition_failure, update_or_refuse
 from chalicelib.kernel import config
 from chalicelib.kernel.errors import BadRequest, NotFound
 from chalicelib.kernel.money import yuan
+from chalicelib.loyalty import paid_membership
 from chalicelib.orders import order_flow, refunds
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 from chalicelib.printing import print_jobs
 from chalicelib.printing.models import PrintJobModel
+from chalicelib.stored_value import service as stored_value_service
 from chalicelib.stored_value import top_ups
 
 log = logging.getLogger("daojia.payments")
@@ -64,7 +66,12 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
     try:
         return record_payment(notice)
     except NotFound as exc:
-        if exc.code not in ("order_not_found", "coupon_sale_not_found", "top_up_not_found"):
+        if exc.code not in (
+            "order_not_found",
+            "coupon_sale_not_found",
+            "top_up_not_found",
+            "paid_purchase_not_found",
+        ):
             raise
         return _refund_unmatched(notice, "unknown_order")
 
@@ -72,7 +79,9 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
 def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     """Record a verified payment: the order becomes paid with its print job, once.
     Payments for coupon sales ("CS…" ids) go to ``coupon_sales.record_payment``, for
-    stored-value top-ups ("TU…") to ``top_ups.record_payment``.
+    stored-value top-ups ("TU…") to ``top_ups.record_payment`` (then the paid
+    membership trial a large enough top-up grants, ``_top_up_trial``), for paid
+    membership purchases ("PM…") to ``paid_membership.record_payment``.
 
     Two round trips, no transaction: the order's conditional update (which answers with
     the order either way, so nothing is read first), then one BatchWriteItem of the
@@ -88,7 +97,17 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
             return _refund_unmatched(notice, "amount_mismatch")
     if top_ups.is_top_up_id(notice.order_id):
         try:
-            return s.PaymentAck(code="SUCCESS", message=top_ups.record_payment(notice))
+            message = top_ups.record_payment(notice)
+        except BadRequest as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            return _refund_unmatched(notice, "amount_mismatch")
+        if message in ("paid", "already recorded"):
+            _top_up_trial(notice)
+        return s.PaymentAck(code="SUCCESS", message=message)
+    if paid_membership.is_purchase_id(notice.order_id):
+        try:
+            return s.PaymentAck(code="SUCCESS", message=paid_membership.record_payment(notice))
         except BadRequest as exc:
             if exc.code != "amount_mismatch":
                 raise
@@ -102,6 +121,21 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     # subscribe to order.paid, which the orders table's stream carries from the update
     # above (events/): none of them runs here.
     return s.PaymentAck(code="SUCCESS", message="paid")
+
+
+def _top_up_trial(notice: PaymentNotice) -> None:
+    """A credited top-up of at least stored value's ``trial_threshold_fen`` grants the
+    paid membership trial (once per member). Here because stored_value and loyalty may
+    not import each other; run again on the provider's retry ("already recorded") so a
+    failure between the credit and the grant is made good. Raises on failure, so the
+    notice is not acknowledged and the provider retries."""
+    threshold = stored_value_service.settings_item().trial_threshold_fen
+    if threshold is None or notice.amount_fen < int(threshold):
+        return
+    t = top_ups.get(notice.order_id)
+    if t.status != "paid" or t.payment_id != notice.payment_id:
+        return  # refunded (cap, late): the top-up did not happen
+    paid_membership.trial_for_top_up(t.customer_id, t.top_up_id, notice.amount_fen, int(threshold))
 
 
 def _pay(notice: PaymentNotice) -> OrderModel:
@@ -337,6 +371,8 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
         payment_id, amount_fen = coupon_sales.payable(principal, order_id)
     elif top_ups.is_top_up_id(order_id):
         payment_id, amount_fen = top_ups.payable(principal, order_id)
+    elif paid_membership.is_purchase_id(order_id):
+        payment_id, amount_fen = paid_membership.payable(principal, order_id)
     else:
         order = order_flow.get(order_id)
         if principal.role == CUSTOMER and order.customer_id != principal.subject:
