@@ -61,8 +61,9 @@ class OrderLineAttribute(MapAttribute):
     amount_fen = NumberAttribute(attr_name="a")  # unit price x qty
     # this line's share of order-level discounts
     discount_fen = NumberAttribute(default=0, attr_name="d")
-    # this line's share of what points paid (points as cash, checkout/points_cash.py)
-    points_fen = NumberAttribute(default=0, attr_name="pt")
+    # this line's share of what points paid (points as cash, checkout/points_cash.py);
+    # unset when none (the detail stays within one write unit)
+    points_fen = NumberAttribute(null=True, attr_name="pt")
     # amount - discount - points: what the customer paid for the line in money
     paid_fen = NumberAttribute(attr_name="p")
     picked_qty = NumberAttribute(null=True, attr_name="pq")  # set when picking finishes

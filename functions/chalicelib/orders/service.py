@@ -696,7 +696,7 @@ def _build_order(
                 qty=pl.line.qty,
                 amount_fen=pl.line.amount_fen,
                 discount_fen=pl.discount_fen,
-                points_fen=share,
+                points_fen=share or None,
                 paid_fen=pl.paid_fen - share,
                 refunded_units=0,
                 refunded_fen=0,
@@ -728,11 +728,8 @@ def _build_order(
         request_hash=_stored_hash(request_hash),
         customer_id=principal.subject,
         **_stored_value_attributes(takes, total_fen),
-        **(
-            {"points_used": takes.points_used, "points_fen": takes.points_fen}
-            if takes.points_used
-            else {}
-        ),
+        points_used=takes.points_used or None,  # unset without points (the head stays small)
+        points_fen=takes.points_fen or None,
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
