@@ -90,7 +90,6 @@ def test_the_quote_offers_the_points_within_the_cap(shop):
     assert q.points is not None
     assert (q.points.spendable, q.points.max_points, q.points.max_fen) == (5000, 1500, 1500)
     assert (q.points.cap_fen, q.points.points_per_yuan, q.points.cap_percent) == (1500, 100, 50)
-    give_points("c-2", 0)
     from chalicelib.auth.principal import Principal
     from chalicelib.orders import service as orders
     from chalicelib.orders.schemas import QuoteRequest
