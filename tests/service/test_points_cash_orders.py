@@ -264,3 +264,22 @@ def test_10_concurrent_orders_on_one_members_points_lock_exactly_what_they_hold(
     b = balance()
     assert (b.spendable, b.locked, b.balance) == (499, 3500, 3999)
     assert all(o.points_used == 500 for o in placed)
+
+
+def test_the_paid_ticket_adds_up_with_points_as_one_more_deduction(shop):
+    from chalicelib.orders import order_flow, payments
+    from chalicelib.printing.dispatch import build_message
+    from chalicelib.printing.models import PrintJobModel
+    from chalicelib.printing.print_jobs import paid_ticket_id
+    from chalicelib.stores.models import StoreModel
+
+    give_points("c-1", 1000)
+    order = place(points_to_use=800)
+    payments.simulate(CUSTOMER_1, order.order_id)
+    head = order_flow.get(order.order_id)
+    job = PrintJobModel.get(paid_ticket_id(order.order_id))
+    msg = build_message(job, head, StoreModel.get("sh-a"), 1)
+    a = msg.amounts
+    assert a.subtotal_fen - a.discount_fen + a.delivery_fee_fen == a.total_fen == order.total_fen
+    assert msg.discounts[-1].label == "积分抵扣 800 积分"
+    assert msg.discounts[-1].amount_fen == 800
