@@ -7,8 +7,13 @@
 - ``member_ledger_read_ms_p50``: one page (20 entries, newest first) of the history of a
   member with 1,000 entries (``loyalty.points.entries``: one Query on ``by_time``).
 
-``place_order_with_points_and_balance_calls`` comes with the checkout part (issue 14 item
-8). Figures only; no assertions.
+- ``place_order_with_points_and_balance_calls``: AWS calls of ``POST /orders`` using points
+  as cash and stored value (target 2: one BatchGetItem with the points and stored-value
+  accounts and the points rules, one TransactWriteItems with their locks), counted by
+  ``bench/roundtrips.py`` in a process of its own (its botocore hook must be installed
+  before any session exists; ``--no-orders`` skips it).
+
+Figures only; no assertions.
 """
 
 from __future__ import annotations
@@ -29,7 +34,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--reads", type=int, default=50)
+    parser.add_argument("--no-orders", action="store_true", help="skip the placing count")
     args = parser.parse_args()
+    if not args.no_orders:
+        print(placing_with_points_and_balance())
 
     rt.prepare_environment()
     import logging
@@ -104,6 +112,21 @@ def main() -> None:
         print(f"member_ledger_read_ms_p50: {statistics.median(times):.2f}")
     finally:
         server.stop()
+
+
+def placing_with_points_and_balance() -> str:
+    """The figure line of bench/roundtrips.py's run (from functions/, as it is run)."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "roundtrips.py")],
+        cwd=ROOT / "functions",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    name = "place_order_with_points_and_balance_calls"
+    return next((x for x in out.splitlines() if x.startswith(f"{name}:")), f"{name}: n/a")
 
 
 if __name__ == "__main__":

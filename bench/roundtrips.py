@@ -14,6 +14,7 @@ One order goes through the flow and the calls each request makes are printed:
 | ``place_order_calls`` | ``POST /orders`` with an Idempotency-Key, 3 lines (target: 2) |
 | ``place_order_with_coupon_calls`` | the same with a coupon chosen (``coupon_ids``) (target: 2) |
 | ``place_order_with_balance_calls`` | the same paying ¥5 with stored value (target: 2) |
+| ``place_order_with_points_and_balance_calls`` | the same, 300 points as cash too (target: 2) |
 | ``pay_callback_calls`` | ``POST /payments/notify/local``: the provider's signed webhook |
 | ``pick_calls`` | ``POST /admin/orders/{id}/pick`` with one line short (partial refund) |
 
@@ -340,6 +341,21 @@ class Flow:
         path = f"/admin/stored-value/members/{customer_id}/adjustments"
         return self._ok("credit", *self.api.call("POST", path, body, hq), (201,))
 
+    def credit_points(self, customer_id: str, points: int) -> None:
+        """The member earns points (the ledger's award, in process: the bench's customers
+        are tokens, not registered members, so head office's adjustment route 404s)."""
+        from chalicelib.kernel import clock
+        from chalicelib.loyalty import points as ledger
+
+        ledger.award(
+            customer_id,
+            points,
+            ref=f"task:bench-{uuid.uuid4().hex[:12]}",
+            kind="earn",
+            reason="bench",
+            occurred_at=clock.now_iso(),
+        )
+
     def claim_coupon(self, customer: str) -> str:
         """Head office makes a 满10减1 template; the customer claims one. Its id."""
         hq = token("hq-admin", "hq_admin")
@@ -620,6 +636,16 @@ def main() -> int:
                     "POST /orders (stored_value_fen)",
                     lambda: flow.place(customer, with_balance),
                 )
+                if has_route(app, "/members/me/points", "GET"):
+                    # Points as cash too: the points account and the points rules come in
+                    # the same BatchGetItem, the lock in the same TransactWriteItems.
+                    flow.credit_points("c-bench-0001", 10_000)
+                    with_points = dict(with_balance, points_to_use=300)
+                    step(
+                        "place_order_with_points_and_balance_calls",
+                        "POST /orders (points_to_use, stored_value_fen)",
+                        lambda: flow.place(customer, with_points),
+                    )
 
     print("# in-process moto; the app through chalice.test.Client; one warm-up order first")
     print(f"# store {STORE}, {len(skus)} lines per order, delivery")
@@ -627,6 +653,7 @@ def main() -> int:
         "place_order_calls",
         "place_order_with_coupon_calls",
         "place_order_with_balance_calls",
+        "place_order_with_points_and_balance_calls",
         "pay_callback_calls",
         "pick_calls",
     )

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import points_cash
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.coupons import repo as coupon_repo
@@ -28,7 +29,11 @@ from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.loyalty import paid_membership
+from chalicelib.loyalty import points as loyalty_points
+from chalicelib.loyalty.models import LoyaltySettingsModel, PointsAccountModel
 from chalicelib.loyalty.paid_models import PaidCardModel
+from chalicelib.loyalty.schemas import PointsSettings
+from chalicelib.loyalty.settings import POINTS, points_settings_of
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions import service as promotion_store
@@ -66,6 +71,10 @@ class Loaded:
     # notes whether the price used its benefits (``takes`` then marks the card).
     paid_card: PaidCardModel | None = None
     card_benefit_used: bool = False
+    # The customer's points account and the points rules, read with the cart for a
+    # customer's quote or an order using points (None: not read, or no account)
+    points_account: PointsAccountModel | None = None
+    points_settings: PointsSettings | None = None
 
 
 def _customer(principal: Principal) -> str | None:
@@ -99,10 +108,12 @@ def load(
     coupon_ids: Sequence[str] | None,
     consistent: bool = True,
     stored_value_account: bool = False,
+    points_account: bool = False,
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
-    whole wallet when none are chosen), the flash-sale counters of its SKUs and, when
-    the order pays with balance, the customer's stored-value account: one BatchGetItem."""
+    whole wallet when none are chosen), the flash-sale counters of its SKUs, when the
+    order pays with balance the customer's stored-value account and, when it may use
+    points, the customer's points account and the points rules: one BatchGetItem."""
     skus = list(dict.fromkeys(skus))
     customer = _customer(principal)
     active = promotion_store.active_for(store_id)
@@ -136,6 +147,9 @@ def load(
         if stored_value_account:
             keys.update(stored_value.keys(customer))
         keys.update(paid_membership.card_keys(customer))
+        if points_account:
+            keys[PointsAccountModel] = [{"customer_id": customer}]
+            keys[LoyaltySettingsModel] = [{"area": POINTS}]
     got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
@@ -163,6 +177,11 @@ def load(
         loaded.stored_value_account = accounts[0] if accounts else None
         cards = got.of(PaidCardModel)
         loaded.paid_card = cards[0] if cards else None
+        if points_account:
+            held = got.of(PointsAccountModel)
+            loaded.points_account = held[0] if held else None
+            rules = got.of(LoyaltySettingsModel)
+            loaded.points_settings = points_settings_of(rules[0] if rules else None)
     return loaded
 
 
@@ -358,11 +377,72 @@ class Takes:
     budget_uses: list[dict[str, Any]] = field(default_factory=list)
     stored_value: stored_value_rules.Split = stored_value_rules.ZERO  # what balance pays
     stored_value_store: str | None = None
+    points_used: int = 0  # points locked by the order (points as cash)
+    points_fen: int = 0  # what they pay
+    line_points_fen: list[int] = field(default_factory=list)  # their split over the lines
 
     def add(self, what: str, ident: str, piece: TxPiece) -> None:
         label = f"{what}:{ident}"
         self.pieces.append(piece.relabelled(label))
         self.kinds[label] = (what, ident)
+
+
+def points_offer(loaded: Loaded, checkout: promo.Checkout) -> points_cash.Offer | None:
+    """How many points the customer may use on this cart (None: points not read: not a
+    customer, or not asked for)."""
+    settings = loaded.points_settings
+    if settings is None:
+        return None
+    account = loaded.points_account
+    spendable = 0 if account is None else int(account.spendable or 0)
+    goods = sum(pl.paid_fen for pl in checkout.priced.lines)
+    return points_cash.offer(
+        spendable, goods, settings.cash_points_per_yuan, settings.cash_cap_percent
+    )
+
+
+def points_to_take(loaded: Loaded, checkout: promo.Checkout, points_to_use: int) -> tuple[int, int]:
+    """(points, fen) an order asking to use ``points_to_use`` takes: 422 when they buy
+    no whole fen or pass the cap, 409 ``insufficient_points`` (with the spendable points)
+    when the account as read does not hold them."""
+    offer = points_offer(loaded, checkout)
+    settings = loaded.points_settings
+    if offer is None or settings is None:
+        raise ValidationFailed(
+            "Only a signed-in member can pay with points.",
+            code="points_not_allowed",
+            details=[field_error("points_to_use", "members only")],
+        )
+    used, fen = points_cash.use(points_to_use, settings.cash_points_per_yuan)
+    if fen <= 0:
+        raise ValidationFailed(
+            f"{points_to_use} points do not make a whole fen "
+            f"({settings.cash_points_per_yuan} points = ¥1).",
+            code="points_below_one_fen",
+            details=[field_error("points_to_use", "at least one fen's worth")],
+        )
+    if fen > offer.cap_fen:
+        cap_points, _ = points_cash.use(
+            points_cash.most_points_within(offer.cap_fen, settings.cash_points_per_yuan),
+            settings.cash_points_per_yuan,
+        )
+        raise ValidationFailed(
+            f"Points can pay at most {settings.cash_cap_percent}% of the goods "
+            f"({offer.cap_fen} fen, {cap_points} points) on this order.",
+            code="points_above_cap",
+            details=[field_error("points_to_use", f"at most {cap_points}")],
+        )
+    if used > offer.spendable:
+        raise insufficient_points(offer.spendable)
+    return used, fen
+
+
+def insufficient_points(spendable: int) -> Conflict:
+    return Conflict(
+        f"You have {spendable} spendable points; use fewer.",
+        code="insufficient_points",
+        details={"spendable": spendable},
+    )
 
 
 def takes(
@@ -372,12 +452,21 @@ def takes(
     loaded: Loaded,
     avoid_shards: dict[str, set[int]],
     stored_value_fen: int = 0,
+    points: tuple[int, int] = (0, 0),
 ) -> Takes:
-    """The pieces that lock the applied coupons (and spend their budgets), spend tiered
-    campaign budgets, reserve flash-sale units and take ``stored_value_fen`` of the
-    customer's balance (split as the account was read), in that order. 409
-    ``insufficient_stored_value`` when the account as read does not hold that much."""
+    """The pieces that lock ``points`` (points, fen) of the customer's points, lock the
+    applied coupons (and spend their budgets), spend tiered campaign budgets, reserve
+    flash-sale units and take ``stored_value_fen`` of the customer's balance (split as
+    the account was read). 409 ``insufficient_stored_value`` when the account as read
+    does not hold that much."""
     out = Takes()
+    used, fen = points
+    if used > 0:
+        out.add("points", customer_id, loyalty_points.lock_piece(customer_id, used, order_id))
+        out.points_used, out.points_fen = used, fen
+        out.line_points_fen = points_cash.split_over_lines(
+            fen, [pl.paid_fen for pl in checkout.priced.lines]
+        )
     if stored_value_fen > 0:
         account = loaded.stored_value_account
         if stored_value.held(account).total_fen < stored_value_fen:
@@ -526,6 +615,14 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
     for f in order.flash_uses:
         pieces += promotion_repo.release_items(
             f.promotion_id, order.customer_id, int(f.units), int(f.shard)
+        )
+    # Points an unpaid order locked are free again (in this transaction, as stored value
+    # below); a paid order's were spent, and its refunds return them (loyalty subscribers).
+    if not paid and int(order.points_used or 0) > 0:
+        pieces.append(
+            loyalty_points.release_piece(
+                order.customer_id, int(order.points_used), order.order_id, now_iso
+            )
         )
     # Stored value an unpaid order took goes back whole; a paid order's goes back with
     # its refund (refunds.plan), in proportion.

@@ -53,6 +53,7 @@ DETAIL_NAMES = {
     "coupon_id": "c",
 }
 HEAD_NAMES = {name: name for name in DETAIL_NAMES}
+POINTS_NAME = "pts"  # the head's points_used
 EVENTS_WITH_LINES = ("paid", "completed")
 ORDER_STATUS_EVENTS = {
     "paid": t.OrderPaid,
@@ -235,6 +236,7 @@ def _order_events(
                 payment_id=new.get("payment_id"),
                 lines=_order_lines(new, details, paid=True),
                 coupon_ids=_coupon_ids(new, details),
+                points_locked=_points(new),
             )
         ]
     if after == "completed":
@@ -253,9 +255,15 @@ def _order_events(
                 from_status=str(before),
                 paid_fen=int(new.get("paid_fen") or 0),
                 reason=_reason(new, after),
+                points_locked=_points(new) if before == "awaiting_payment" else 0,
             )
         ]
-    return [t.OrderExpired(**common)]
+    return [t.OrderExpired(**common, points_locked=_points(new))]
+
+
+def _points(order: dict[str, Any]) -> int:
+    """The points the order locked (its head's ``pts``, orders/models.py ``points_used``)."""
+    return int(order.get(POINTS_NAME) or 0)
 
 
 def _refund_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[t.Event]:

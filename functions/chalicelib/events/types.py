@@ -41,6 +41,15 @@ class Event(Struct, kw_only=True, frozen=True, tag_field="type"):
         return str(self.__struct_config__.tag)
 
 
+PointsLocked = Annotated[
+    int,
+    Meta(
+        description="Points the order locked as cash when placed (0: none); the points "
+        "subscribers read the member's account only for events where this is > 0."
+    ),
+]
+
+
 class OrderLine(Struct, kw_only=True, frozen=True):
     sku: str
     qty: int
@@ -64,6 +73,7 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
         list[str],
         Meta(description="The coupons the order used (locked when placed, used once paid)."),
     ] = msgspec.field(default_factory=list)
+    points_locked: PointsLocked = 0
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -90,6 +100,13 @@ class OrderCancelled(Event, tag="order.cancelled", frozen=True):
     from_status: str
     paid_fen: Annotated[Fen, Meta(description="0 when it was cancelled before payment.")]
     reason: str | None
+    points_locked: Annotated[
+        int,
+        Meta(
+            description="Points the unpaid order held as cash (0: none, or it was paid: "
+            "its points were spent and its refund returns them)."
+        ),
+    ] = 0
 
 
 class OrderExpired(Event, tag="order.expired", frozen=True):
@@ -99,6 +116,7 @@ class OrderExpired(Event, tag="order.expired", frozen=True):
     order_id: str
     customer_id: str
     store_id: str
+    points_locked: PointsLocked = 0
 
 
 class RefundLine(Struct, kw_only=True, frozen=True):
@@ -185,6 +203,7 @@ EXAMPLES: list[dict[str, Any]] = [
             {"sku": "100231", "qty": 1, "paid_fen": 3990, "refunded_units": 0, "refunded_fen": 0}
         ],
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
+        "points_locked": 500,
     },
     {
         "type": "refund.succeeded",

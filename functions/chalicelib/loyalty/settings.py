@@ -28,7 +28,11 @@ def _item(area: str) -> LoyaltySettingsModel | None:
 
 def points_settings() -> PointsSettings:
     """The points rules (one GetItem); the defaults when head office set none."""
-    item = _item(POINTS)
+    return points_settings_of(_item(POINTS))
+
+
+def points_settings_of(item: LoyaltySettingsModel | None) -> PointsSettings:
+    """The points rules in an item read elsewhere (checkout reads it with the cart)."""
     if item is None:
         return PointsSettings()
     return msgspec.json.decode(item.data, type=PointsSettings)

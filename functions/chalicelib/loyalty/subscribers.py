@@ -113,11 +113,11 @@ def read_order(order_id: str) -> tuple[str, str, int, int] | None:
     )
 
 
-# Spending with an order (the checkout engineer locks points in the placing transaction
-# with points.lock_piece). TODO(checkout engineer, issue 14 item 8): add ``points_locked``
-# (int, default 0) to OrderPaid, OrderCancelled and OrderExpired (additive, events/types.py,
-# filled from the order's detail in events/records.py). Until then no order locks points,
-# ``locked_points`` is 0 and these do not run: no read for the orders without points.
+# Spending with an order (checkout locks points in the placing transaction with
+# points.lock_piece; the cancelling/expiring transaction releases them with release_piece).
+# ``points_locked`` on OrderPaid, OrderCancelled and OrderExpired comes from the order's
+# head (events/records.py): 0 for orders without points, so these do not run for them (no
+# read), and 0 for a paid order's cancellation (its refund returns the points).
 def locked_points(event: OrderPaid | OrderCancelled | OrderExpired) -> int:
     return int(getattr(event, "points_locked", 0) or 0)
 

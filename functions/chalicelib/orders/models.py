@@ -61,7 +61,10 @@ class OrderLineAttribute(MapAttribute):
     amount_fen = NumberAttribute(attr_name="a")  # unit price x qty
     # this line's share of order-level discounts
     discount_fen = NumberAttribute(default=0, attr_name="d")
-    # amount - discount: what the customer paid for the line
+    # this line's share of what points paid (points as cash, checkout/points_cash.py);
+    # unset when none (the detail stays within one write unit)
+    points_fen = NumberAttribute(null=True, attr_name="pt")
+    # amount - discount - points: what the customer paid for the line in money
     paid_fen = NumberAttribute(attr_name="p")
     picked_qty = NumberAttribute(null=True, attr_name="pq")  # set when picking finishes
     refunded_units = NumberAttribute(default=0, attr_name="ru")
@@ -267,6 +270,11 @@ class OrderModel(Model):
     stored_value_store = UnicodeAttribute(null=True, attr_name="svs")
     stored_value_returned_fen = NumberAttribute(null=True, attr_name="svr")
     payable_fen = NumberAttribute(null=True, attr_name="due")
+    # Points as cash (积分抵现), locked when the order was placed: the points and the fen
+    # they paid (total_fen is after them). On the head so the stream's events carry them
+    # (events/records.py: ``points_locked``); unset on orders without points.
+    points_used = NumberAttribute(null=True, attr_name="pts")
+    points_fen = NumberAttribute(null=True, attr_name="ptf")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)

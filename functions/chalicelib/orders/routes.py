@@ -44,7 +44,7 @@ def quote(body: s.QuoteRequest, principal: Principal) -> s.Quote:
     store's minimum order (``shortfall_fen``). 409 ``insufficient_stock`` names each short
     line with what is available; 409 ``store_closed`` gives ``next_open_at``; 422
     ``out_of_delivery_range`` when the address is outside the store's radius."""
-    return service.quote(principal, body)
+    return service.quote(principal, body)  # a member's quote says ``points`` they can use
 
 
 @area.route(
@@ -56,7 +56,9 @@ def quote(body: s.QuoteRequest, principal: Principal) -> s.Quote:
     response=s.Order,
     status=201,
     errors=(404, 409, 422, 503),
-    request_example=dict(_CART, remark="放门口"),
+    request_example=dict(
+        _CART, remark="放门口", points_to_use=500, stored_value_fen=1000, expected_total_fen=4490
+    ),
     idempotency_key=True,
     replays=True,
 )
@@ -78,7 +80,14 @@ def place(body: s.PlaceOrder, principal: Principal) -> Response:
 
     Send ``expected_total_fen`` (the quote's ``total_fen``) to bind the price: if the
     order would cost anything else, 409 ``total_changed`` (``details.total_fen`` is the
-    new total) and nothing is reserved."""
+    new total) and nothing is reserved.
+
+    Members pay part with points and balance: ``points_to_use`` (at most the quote's
+    ``points.max_points``) comes off after every discount, ``stored_value_fen`` (at most
+    what points leave) after it; both are held in the order's transaction. 409
+    ``insufficient_points`` (``details.spendable``) or ``insufficient_stored_value``; 422
+    ``points_above_cap``, ``points_below_one_fen``, ``stored_value_above_total``; 503
+    ``points_busy`` / ``stored_value_busy`` (retry with the same key)."""
     request = current_request_of(area)
     order, created = service.place(principal, request.headers.get("idempotency-key"), body)
     return respond(order, 201 if created else 200)

@@ -82,6 +82,26 @@ class PlaceOrder(QuoteRequest, kw_only=True):
         ]
         | None
     ) = None
+    points_to_use: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=100_000_000,
+                description="Members only. Pay part of the goods with this many points (积分"
+                "抵现), after every discount and before stored value: at the settings' rate "
+                "(e.g. 100 points = ¥1), at most their cap (e.g. 50 % of the goods after "
+                "discounts; the quote's points.max_points). Only whole fen: the order takes "
+                "just the points the fen they buy cost (the rest stay with the member). The "
+                "points are locked with the order, spent when it is paid, released if it is "
+                "cancelled or expires unpaid, and returned in proportion by refunds. 409 "
+                "insufficient_points (details.spendable) when the member holds fewer; 422 "
+                "points_above_cap / points_below_one_fen.",
+                examples=[500],
+            ),
+        ]
+        | None
+    ) = None
     expected_total_fen: (
         Annotated[
             Fen,
@@ -159,6 +179,28 @@ class OrderCoupon(Out, kw_only=True):
     discount_fen: int  # taken off (a free-delivery coupon: the fee waived)
 
 
+class PointsOffer(Out, kw_only=True):
+    """Points as cash on this cart for the signed-in member (积分抵现)."""
+
+    spendable: Annotated[int, Meta(description="The member's spendable points.", examples=[1280])]
+    max_points: Annotated[
+        int,
+        Meta(
+            description="The most points this order can use (send as points_to_use): the "
+            "fewer of what the member holds and the cap, in whole fen.",
+            examples=[1280],
+        ),
+    ]
+    max_fen: Annotated[int, Meta(description="What max_points pay.", examples=[1280])]
+    cap_fen: Annotated[
+        int, Meta(description="The cap alone: the most points may pay on this cart.")
+    ]
+    points_per_yuan: Annotated[int, Meta(description="Points per ¥1.", examples=[100])]
+    cap_percent: Annotated[
+        int, Meta(description="Points pay at most this share of the goods after discounts.")
+    ]
+
+
 class Quote(Out, kw_only=True):
     store_id: str
     fulfilment: str
@@ -178,6 +220,14 @@ class Quote(Out, kw_only=True):
     rejected_coupon_ids: list[str]  # chosen but cannot apply (see coupons[].reason)
     flash: list[FlashLine]
     notes: list[str]  # promotions left out or capped, and why
+    points: Annotated[
+        PointsOffer | None,
+        Meta(
+            description="Signed-in members: how many points may pay on this cart (points "
+            "as cash come off total_fen after every discount, before stored value). Null "
+            "for anyone else."
+        ),
+    ] = None
 
 
 class OrderLine(Out, kw_only=True):
@@ -193,7 +243,10 @@ class OrderLine(Out, kw_only=True):
     qty: int
     amount_fen: int
     discount_fen: int
-    paid_fen: int
+    paid_fen: Annotated[
+        int, Meta(description="amount - discount - points_fen: what money paid for the line.")
+    ]
+    points_fen: Annotated[int, Meta(description="The line's share of what points paid.")] = 0
     picked_qty: int | None
     refunded_units: int
     refunded_fen: int
@@ -307,6 +360,22 @@ class Order(Out, kw_only=True):
     stored_value_fen: int = 0
     stored_value_principal_fen: int = 0
     stored_value_bonus_fen: int = 0
+    points_used: Annotated[
+        int,
+        Meta(
+            description="Points the order used as cash (积分抵现), locked when placed, "
+            "spent when paid (0: none).",
+            examples=[500],
+        ),
+    ] = 0
+    points_fen: Annotated[
+        int,
+        Meta(
+            description="What those points paid: already taken off total_fen (total_fen = "
+            "subtotal - discount + delivery fee - points_fen).",
+            examples=[500],
+        ),
+    ] = 0
     refunded_fen: int
     pickup_code: str | None  # shown to the customer; staff verify it at the counter
     # 今日第 N 单: given when the ticket is sent to the store, moments after payment

@@ -93,6 +93,8 @@ def _checked_cart(
         body.coupon_ids,
         consistent,
         stored_value_account=bool(getattr(body, "stored_value_fen", None)),
+        # a quote offers a member their points; an order reads them only to use them
+        points_account=not isinstance(body, s.PlaceOrder) or bool(body.points_to_use),
     )
     store, items, products = loaded.store, loaded.items, loaded.products
     if store is None or not store.active:
@@ -246,6 +248,21 @@ def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> 
             for f in co.flash_units
         ],
         notes=list(co.notes),
+        points=_points_view(checkout.points_offer(loaded, co), loaded),
+    )
+
+
+def _points_view(offer: Any, loaded: checkout.Loaded) -> s.PointsOffer | None:
+    settings = loaded.points_settings
+    if offer is None or settings is None:
+        return None
+    return s.PointsOffer(
+        spendable=offer.spendable,
+        max_points=offer.points,
+        max_fen=offer.fen,
+        cap_fen=offer.cap_fen,
+        points_per_yuan=settings.cash_points_per_yuan,
+        cap_percent=settings.cash_cap_percent,
     )
 
 
@@ -400,19 +417,27 @@ def _place_new(
                 "minimum_order_fen": priced.minimum_order_fen,
             },
         )
+    # Points as cash after every discount, stored value on what they leave.
+    points = (
+        checkout.points_to_take(loaded, co, body.points_to_use) if body.points_to_use else (0, 0)
+    )
+    total_fen = priced.total_fen - points[1]
     stored_value_fen = body.stored_value_fen or 0
-    if stored_value_fen > priced.total_fen:
+    if stored_value_fen > total_fen:
         raise ValidationFailed(
-            f"Stored value can pay at most the total, {yuan(priced.total_fen)}.",
+            f"Stored value can pay at most the total after points, {yuan(total_fen)}.",
             code="stored_value_above_total",
-            details=[field_error("stored_value_fen", f"at most {priced.total_fen}")],
+            details=[field_error("stored_value_fen", f"at most {total_fen}")],
         )
     order_id, *earlier_ids = _order_ids(key)
     avoid: dict[str, set[int]] = {}
+    busy = ""
     # Another shard when the one chosen ran dry meanwhile; the account read again when
     # another order took balance meanwhile (the split is made from the balance read).
     for attempt in range(6):
-        takes = checkout.takes(principal.subject, order_id, co, loaded, avoid, stored_value_fen)
+        takes = checkout.takes(
+            principal.subject, order_id, co, loaded, avoid, stored_value_fen, points
+        )
         checkout.check_size(len(priced.lines), takes)
         order = _build_order(principal, body, store, co, takes, order_id, request_hash)
         try:
@@ -425,11 +450,24 @@ def _place_new(
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
             loaded.stored_value_account = _stored_value_account(principal.subject)
             continue
+        except _PointsBusy:
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            busy = "points"
+            continue
+        except _PointsShort:
+            # the points were spent by another order meanwhile (checked after the order
+            # and stock, so a retry of a placed order is answered with it)
+            raise checkout.insufficient_points(_spendable_points(principal.subject)) from None
         except _Replay as replay:
             return _replay(principal, replay.order_id, request_hash), False
         if stored_value_fen and int(order.payable_fen or 0) == 0:
             return _paid_with_stored_value(order, principal), True
         return view(order, principal), True
+    if busy == "points":  # every attempt met another write of the member's points
+        raise ServiceUnavailable(
+            "Your points are being used by other orders right now; retry with the same key.",
+            code="points_busy",
+        )
     if stored_value_fen and not avoid:  # every attempt lost the balance to another order
         raise ServiceUnavailable(
             "Your stored value is being used by other orders right now; retry with the same key.",
@@ -471,6 +509,21 @@ class _Replay(Exception):
 
 class _StoredValueMoved(Exception):
     """Another order took the balance between the read and the write: read it again."""
+
+
+class _PointsBusy(Exception):
+    """The points account was written by another transaction at the same moment."""
+
+
+class _PointsShort(Exception):
+    """The lock's condition failed: the member holds fewer spendable points now."""
+
+
+def _spendable_points(customer_id: str) -> int:
+    """For the 409's details (only a refused order pays for this read)."""
+    from chalicelib.loyalty import points
+
+    return points.balance(customer_id).spendable
 
 
 def _stored_value_account(customer_id: str) -> Any:
@@ -568,6 +621,13 @@ def _place(
             if what == "stored_value"
         ):
             raise _StoredValueMoved() from None
+        points_codes = {
+            exc.code_of(label) for label, (what, _) in takes.kinds.items() if what == "points"
+        }
+        if "ConditionalCheckFailed" in points_codes:
+            raise _PointsShort() from None
+        if "TransactionConflict" in points_codes:
+            raise _PointsBusy() from None
         failed = checkout.explain_failure(takes, exc.failed)
         if failed is None:
             raise
@@ -605,6 +665,8 @@ def _build_order(
     request_hash: str,
 ) -> OrderModel:
     priced = co.priced
+    line_points = takes.line_points_fen or [0] * len(priced.lines)
+    total_fen = priced.total_fen - takes.points_fen  # points pay after every discount
     now = clock.now()
     local_day = now.astimezone(hours.zone(store.timezone)).strftime("%Y-%m-%d")
     expires = now + timedelta(seconds=config.PAYMENT_TIMEOUT_S)
@@ -634,11 +696,12 @@ def _build_order(
                 qty=pl.line.qty,
                 amount_fen=pl.line.amount_fen,
                 discount_fen=pl.discount_fen,
-                paid_fen=pl.paid_fen,
+                points_fen=share or None,
+                paid_fen=pl.paid_fen - share,
                 refunded_units=0,
                 refunded_fen=0,
             )
-            for pl in priced.lines
+            for pl, share in zip(priced.lines, line_points, strict=True)
         ],
         discounts=[
             DiscountAttribute(
@@ -664,14 +727,16 @@ def _build_order(
         order_id,
         request_hash=_stored_hash(request_hash),
         customer_id=principal.subject,
-        **_stored_value_attributes(takes, priced.total_fen),
+        **_stored_value_attributes(takes, total_fen),
+        points_used=takes.points_used or None,  # unset without points (the head stays small)
+        points_fen=takes.points_fen or None,
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
         # no store_queue: the store's work queue takes the order when it is paid
         paid_queue=order_flow.queue_key(body.store_id, "paid"),
         store_day=f"{body.store_id}#{local_day}",
-        total_fen=priced.total_fen,
+        total_fen=total_fen,
         pickup_code=f"{secrets.randbelow(10**6):06d}" if body.fulfilment == "pickup" else None,
         expires_at=clock.iso(expires),
         due_kind="expire",
@@ -785,6 +850,7 @@ def view(
                 amount_fen=int(x.amount_fen),
                 discount_fen=int(x.discount_fen),
                 paid_fen=int(x.paid_fen),
+                points_fen=int(x.points_fen or 0),
                 picked_qty=None if x.picked_qty is None else int(x.picked_qty),
                 refunded_units=int(x.refunded_units),
                 refunded_fen=int(x.refunded_fen),
@@ -805,6 +871,8 @@ def view(
         stored_value_fen=int(order.stored_value_fen or 0),
         stored_value_principal_fen=int(order.stored_value_principal_fen or 0),
         stored_value_bonus_fen=int(order.stored_value_bonus_fen or 0),
+        points_used=int(order.points_used or 0),
+        points_fen=int(order.points_fen or 0),
         refunded_fen=int(order.refunded_fen),
         pickup_code=order.pickup_code if principal.role == CUSTOMER or principal.is_hq else None,
         daily_seq=None if order.daily_seq is None else int(order.daily_seq),

@@ -132,15 +132,21 @@ def build_message(
         discounts: list[m.Discount] = []  # the labels' amounts no longer add up: the total
     else:
         lines = [_print_line(x, int(x.qty)) for x in order.lines]
+        # Points as cash come off the total after the discounts (issue 14): the ticket
+        # shows them as one more deduction, so its figures add up to what money paid.
+        points_fen = int(order.points_fen or 0)
         amounts = m.Amounts(
             subtotal_fen=int(order.subtotal_fen),
-            discount_fen=int(order.discount_fen),
+            discount_fen=int(order.discount_fen) + points_fen,
             delivery_fee_fen=int(order.delivery_fee_fen),
             total_fen=int(order.total_fen),
         )
         discounts = [
             m.Discount(label=d.label, amount_fen=int(d.amount_fen)) for d in order.discounts or []
         ]
+        if points_fen:
+            label = f"积分抵扣 {int(order.points_used or 0)} 积分"
+            discounts.append(m.Discount(label=label, amount_fen=points_fen))
     return m.PrintJobMessage(
         schema_version=m.SCHEMA_VERSION,
         job_id=job.job_id,
