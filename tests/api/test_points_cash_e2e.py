@@ -13,6 +13,7 @@ from datetime import timedelta
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.kernel import clock
 from chalicelib.loyalty import points
+from chalicelib.loyalty.programme_settings import tasks_settings
 
 from tests.api.conftest import token_for
 from tests.event_steps import deliver_events
@@ -21,18 +22,39 @@ from tests.order_steps import complete, open_return, pick
 PHONE = "13900001414"
 
 
-def register(api) -> tuple[str, str]:
-    """A first sign-in registers the member. TODO(lead, issue 14): register through a staff
-    QR (source "staff:<id>") — staff QR: lead wires it when members lands; until then a
-    plain first sign-in with the store as its source."""
+def register(api, hq: str) -> tuple[str, str]:
+    """A first sign-in through a store picker's QR code (员工码) registers the member with
+    that source (issue 14 item 1)."""
+    from chalicelib.identity.models import CustomerModel
+    from chalicelib.identity.schemas import StaffCreate
+    from chalicelib.identity.service import create_staff
+
+    create_staff(
+        StaffCreate(
+            username="sh-a-e2e",
+            password="a-long-password",
+            role="store_staff",
+            store_id="sh-a",
+            display_name="导购 王",
+        )
+    )
+    qr = {"kind": "staff", "label": "导购 王", "store_id": "sh-a", "staff_username": "sh-a-e2e"}
+    status, code = api.call("POST", "/admin/members/qr-codes", qr, hq)
+    assert status == 201, code
     status, sent = api.call("POST", "/auth/otp", {"phone": PHONE})
     assert status == 200, sent
     status, body = api.call(
         "POST",
         "/auth/otp/verify",
-        {"phone": PHONE, "code": sent["dev_code"], "source": "store:sh-a"},
+        {"phone": PHONE, "code": sent["dev_code"], "source": code["code"]},
     )
     assert status == 200 and body["customer"]["new_member"] is True, body
+    member = CustomerModel.get(body["customer"]["customer_id"])
+    assert (member.source_kind, member.source_staff, member.home_store_id) == (
+        "staff",
+        "sh-a-e2e",
+        "sh-a",
+    )
     return body["customer"]["customer_id"], body["token"]
 
 
@@ -40,7 +62,7 @@ def test_register_order_with_points_and_balance_pay_complete_earn_refund(
     api, catalogue, monkeypatch
 ):
     hq = token_for("hq-admin", "hq_admin")
-    member, token = register(api)
+    member, token = register(api, hq)
     status, _ = api.call(
         "POST",
         f"/admin/members/{member}/points/adjustments",
@@ -103,13 +125,15 @@ def test_register_order_with_points_and_balance_pay_complete_earn_refund(
     complete(oid, customer=Principal(member, CUSTOMER))
     deliver_events()  # order.completed: 1 point per yuan of money paid, pending 7 days
     earned = 3002 // 100
+    # the first-order task (loyalty/tasks.py) rewards its points at once, not pending
+    task = sum(t.points for t in tasks_settings().tasks if t.active and t.kind == "first_order")
     b = points.balance(member)
-    assert (b.spendable, b.pending) == (1000, earned)
+    assert (b.spendable, b.pending) == (1000 + task, earned)
 
     later = clock.now() + timedelta(days=8)
     monkeypatch.setattr(clock, "now", lambda: later)
     points.settle_due()
-    assert points.balance(member).spendable == 1000 + earned
+    assert points.balance(member).spendable == 1000 + task + earned
 
     # A fresh-goods return of 1 unit of line 100 (it paid 1800 for 3): 600 fen back, of
     # which stored value ceil(600 × 1200/3002) = 240 (bonus 240 × 400/1200 = 80).
@@ -119,20 +143,21 @@ def test_register_order_with_points_and_balance_pay_complete_earn_refund(
     returned = 2000 * 600 // 3002  # 399 of the 2000 spent
     status, mine = api.call("GET", "/members/me/points", None, token)
     assert (mine["spendable"], mine["pending"], mine["locked"], mine["debt"]) == (
-        1000 + earned - taken_back + returned,
+        1000 + task + earned - taken_back + returned,
         0,
         0,
         0,
     )
     status, page = api.call("GET", "/members/me/points/entries?limit=10", None, token)
-    assert [(e["kind"], e["delta"]) for e in page["items"]] == [
+    seen = [(e["kind"], e["delta"]) for e in page["items"]]
+    assert seen[:3] == [
         ("return", returned),  # newest first
         ("reverse", -taken_back),
         ("mature", 0),  # pending -> spendable: no change of the balance
-        ("earn", earned),
-        ("spend", -2000),
-        ("adjust", 3000),
     ]
+    # the order's earn and the first-order task's, from the same order.completed
+    assert sorted(seen[3:5]) == sorted([("earn", earned), ("earn", task)])
+    assert seen[5:] == [("spend", -2000), ("adjust", 3000)]
     assert sum(e["delta"] for e in page["items"]) == mine["balance"]
     status, balance = api.call("GET", "/members/me/stored-value", None, token)
     assert (balance["principal_fen"], balance["bonus_fen"]) == (1000 - 800 + 160, 500 - 400 + 80)
