@@ -19,6 +19,7 @@ from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
+from chalicelib.loyalty import mall_routes as mall
 from chalicelib.loyalty import routes as loyalty
 from chalicelib.orders import returns_routes as returns
 from chalicelib.orders import routes as orders
@@ -57,6 +58,7 @@ AREAS = (
     search,
     stored_value,
     loyalty,
+    mall,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

@@ -32,6 +32,7 @@ PATH_VALUES = {
     "delivery_id": "0123456789abcdef0123456789abcdef",
     "export_id": "exp-x",
     "top_up_id": "TU0000000000000000",
+    "reward_id": "rw-x",
 }
 
 
