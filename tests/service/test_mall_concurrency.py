@@ -106,3 +106,44 @@ def test_one_member_racing_different_keys_stays_within_the_limit(ready):
     assert int(MallCounterModel.get("rw-race#c-greedy", consistent_read=True).redeemed) == 3
     assert points.balance("c-greedy").spendable == 700
     assert int(MallRewardModel.get("rw-race", consistent_read=True).stock) == 7
+
+
+def test_a_product_reward_placed_as_orders_by_thirty_members_at_once_gives_its_units(ready):
+    """The order path: each order's placing transaction takes the reward's unit, the
+    member's redemption and locks its points; 5 units and 30 racing members give 5
+    orders, and exactly their points are locked."""
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.models import OrderModel
+    from chalicelib.orders.schemas import PlaceOrder
+
+    from tests.order_steps import seed_catalogue
+
+    seed_catalogue(("sh-a",), stock=100, count=3)
+    mall.create_reward(
+        HQ,
+        s.RewardCreate(reward_id="rw-race", kind="product", name="商品0 兑换", sku="100",
+                       points=100, cash_fen=0, stock=5, per_member_limit=1),
+    )  # fmt: skip
+    members = [f"c-{i:03d}" for i in range(30)]
+    for c in members:
+        seed(c)
+    body = msgspec.convert(
+        {"store_id": "sh-a", "fulfilment": "pickup", "items": [{"sku": "100", "qty": 1}],
+         "reward_id": "rw-race"},
+        PlaceOrder,
+    )  # fmt: skip
+
+    def place(i: int):
+        return orders.place(Principal(members[i], "customer"), f"key-p-{i:04d}", body)
+
+    results = race(30, place)
+    ok = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, ApiError)]
+    assert len(ok) == 5, [r for r in results if not isinstance(r, tuple)][:3]
+    assert len(refused) == 25 and {r.code for r in refused} == {"reward_sold_out"}
+    reward = MallRewardModel.get("rw-race", consistent_read=True)
+    assert (int(reward.stock), int(reward.redeemed_count)) == (0, 5)
+    assert OrderModel.count() == 5 and MallRedemptionModel.count() == 5
+    held = sum(points.balance(c).locked for c in members)
+    spent = sum(1 for c in members for e in PointsEntryModel.query(c) if e.kind == "spend")
+    assert held + 100 * spent == 500  # locked, or spent once the (instant) payment's event ran

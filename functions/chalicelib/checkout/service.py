@@ -27,6 +27,7 @@ from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
+from chalicelib.loyalty import mall
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions import service as promotion_store
@@ -60,6 +61,8 @@ class Loaded:
     # The customer's stored-value account, when the order pays with balance (None: not
     # asked for, or the customer has none)
     stored_value_account: StoredValueAccountModel | None = None
+    # A points-mall product reward placed as this order (None: not one)
+    reward: mall.OrderReward | None = None
 
 
 def _customer(principal: Principal) -> str | None:
@@ -93,12 +96,16 @@ def load(
     coupon_ids: Sequence[str] | None,
     consistent: bool = True,
     stored_value_account: bool = False,
+    reward_id: str | None = None,
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
-    whole wallet when none are chosen), the flash-sale counters of its SKUs and, when
-    the order pays with balance, the customer's stored-value account: one BatchGetItem."""
+    whole wallet when none are chosen), the flash-sale counters of its SKUs, when the
+    order pays with balance the customer's stored-value account and, for a points-mall
+    reward, the reward, the member's count of it and their points: one BatchGetItem."""
     skus = list(dict.fromkeys(skus))
     customer = _customer(principal)
+    if reward_id:
+        coupon_ids = []  # no coupon applies to a reward: no wallet Query either
     active = promotion_store.active_for(store_id)
     flash = [active.flash[s] for s in skus if s in active.flash]
     keys: dict[Any, list[dict[str, Any]]] = {
@@ -129,6 +136,8 @@ def load(
             keys[CouponTemplateModel] = [{"template_id": t} for t in dict.fromkeys(template_ids)]
         if stored_value_account:
             keys.update(stored_value.keys(customer))
+        if reward_id:
+            keys.update(mall.order_keys(reward_id, customer))
     got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
@@ -154,6 +163,8 @@ def load(
         loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
         accounts = got.of(StoredValueAccountModel)
         loaded.stored_value_account = accounts[0] if accounts else None
+        if reward_id:
+            loaded.reward = mall.order_read(reward_id, got)
     return loaded
 
 
@@ -269,6 +280,7 @@ def evaluate(
     assert store is not None
     fee = store.delivery_fee
     costs = {sku: int(p.cost_fen) for sku, p in loaded.products.items() if p.cost_fen is not None}
+    reward = loaded.reward is not None  # a mall reward: its price is the reward's, no more
     return promo.evaluate(
         lines,
         store_id=store_id,
@@ -277,10 +289,10 @@ def evaluate(
         delivery=DeliveryRule(
             int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
         ),
-        minimum_order_fen=int(store.minimum_order_fen),
-        coupons=[_offer(c, loaded.budget_left) for c in loaded.coupons],
-        promotions=_promotions(loaded, {line.sku for line in lines}),
-        chosen_coupon_ids=None if coupon_ids is None else list(coupon_ids),
+        minimum_order_fen=0 if reward else int(store.minimum_order_fen),
+        coupons=[] if reward else [_offer(c, loaded.budget_left) for c in loaded.coupons],
+        promotions=[] if reward else _promotions(loaded, {line.sku for line in lines}),
+        chosen_coupon_ids=[] if reward else None if coupon_ids is None else list(coupon_ids),
         costs=costs or None,
     )
 
@@ -366,6 +378,10 @@ def takes(
             out.add("stored_value", piece.label, piece)
         out.stored_value = split
         out.stored_value_store = stored_value.store_of(account)
+    if loaded.reward is not None:
+        store_id = loaded.store.store_id if loaded.store is not None else "-"
+        for piece in mall.order_pieces(loaded.reward, customer_id, order_id, store_id):
+            out.add(piece.label, loaded.reward.reward.reward_id, piece)
     now_iso = clock.now_iso()
     coupons = {c.coupon_id: c for c in loaded.coupons}
     applied = {a.source_id: a for a in checkout.applied if a.kind in ("coupon", "free_delivery")}
@@ -463,6 +479,22 @@ FAILURES = {
     "stored_value": (
         "insufficient_stored_value",
         "Your stored value does not cover that much; pay less with it.",
+    ),
+    "reward": (
+        "reward_sold_out",
+        "The reward is all gone or its terms changed meanwhile; look at the mall again.",
+    ),
+    "reward_limit": (
+        "reward_limit_reached",
+        "You have redeemed this reward as often as allowed.",
+    ),
+    "reward_points": (
+        "insufficient_points",
+        "Your points no longer cover this reward.",
+    ),
+    "reward_redemption": (
+        "reward_sold_out",
+        "The reward could not be redeemed; look at the mall again.",
     ),
 }
 

@@ -235,6 +235,7 @@ def _order_events(
                 payment_id=new.get("payment_id"),
                 lines=_order_lines(new, details, paid=True),
                 coupon_ids=_coupon_ids(new, details),
+                **_reward(new),
             )
         ]
     if after == "completed":
@@ -253,9 +254,16 @@ def _order_events(
                 from_status=str(before),
                 paid_fen=int(new.get("paid_fen") or 0),
                 reason=_reason(new, after),
+                **_reward(new),
             )
         ]
-    return [t.OrderExpired(**common)]
+    return [t.OrderExpired(**common, **_reward(new))]
+
+
+def _reward(new: dict[str, Any]) -> dict[str, Any]:
+    """A points-mall reward order's reward id (the head's ``rw``); nothing otherwise, so
+    other orders' events stay as they were."""
+    return {"reward_id": new["rw"]} if new.get("rw") else {}
 
 
 def _refund_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[t.Event]:

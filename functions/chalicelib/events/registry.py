@@ -33,6 +33,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.coupons.subscribers",
     "chalicelib.reports.subscribers",
     "chalicelib.loyalty.subscribers",
+    "chalicelib.loyalty.mall_subscribers",
 )
 
 E = TypeVar("E", bound=Event)

@@ -64,6 +64,10 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
         list[str],
         Meta(description="The coupons the order used (locked when placed, used once paid)."),
     ] = msgspec.field(default_factory=list)
+    reward_id: Annotated[
+        str | None,
+        Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
+    ] = None
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -90,6 +94,10 @@ class OrderCancelled(Event, tag="order.cancelled", frozen=True):
     from_status: str
     paid_fen: Annotated[Fen, Meta(description="0 when it was cancelled before payment.")]
     reason: str | None
+    reward_id: Annotated[
+        str | None,
+        Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
+    ] = None
 
 
 class OrderExpired(Event, tag="order.expired", frozen=True):
@@ -99,6 +107,10 @@ class OrderExpired(Event, tag="order.expired", frozen=True):
     order_id: str
     customer_id: str
     store_id: str
+    reward_id: Annotated[
+        str | None,
+        Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
+    ] = None
 
 
 class RefundLine(Struct, kw_only=True, frozen=True):
@@ -180,6 +192,7 @@ EXAMPLES: list[dict[str, Any]] = [
             {"sku": "100231", "qty": 1, "paid_fen": 3990, "refunded_units": 0, "refunded_fen": 0}
         ],
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
+        "reward_id": None,
     },
     {
         "type": "refund.succeeded",

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -28,7 +29,7 @@ from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.coupons import repo as coupons
-from chalicelib.db.transactions import TransactionCancelled, TxPiece, batch_get, transact
+from chalicelib.db.transactions import Rows, TransactionCancelled, TxPiece, batch_get, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import (
     BadRequest,
@@ -43,6 +44,7 @@ from chalicelib.loyalty.models import (
     MallCounterModel,
     MallRedemptionModel,
     MallRewardModel,
+    PointsAccountModel,
     mall_counter_key,
 )
 from chalicelib.loyalty.points_ledger import InsufficientPoints, Ledger
@@ -382,7 +384,7 @@ def redeem(
     if done is not None:
         return redemption_view(done), False
     reward = get_reward(body.reward_id)
-    _check_redeemable(reward, customer_id)
+    _check_redeemable(reward)
     if reward.kind != "coupon":
         raise Conflict(
             "A product reward is placed as an order: POST /orders with reward_id.",
@@ -391,7 +393,7 @@ def redeem(
     return _redeem_coupon(reward, customer_id, rid, request_hash)
 
 
-def _check_redeemable(reward: MallRewardModel, customer_id: str) -> None:
+def _check_redeemable(reward: MallRewardModel) -> None:
     """The answers a member can act on, before any write (the transaction's conditions
     decide under concurrency; these only make the usual refusals cheap and clear)."""
     if not _on_offer(reward, clock.now_iso()):
@@ -541,3 +543,159 @@ def my_redemptions(customer_id: str) -> s.RedemptionList:
     """The member's redemptions, newest first (one Query, at most 100)."""
     items = MallRedemptionModel.by_customer.query(customer_id, scan_index_forward=False, limit=100)
     return s.RedemptionList(items=[redemption_view(m) for m in items])
+
+
+# --- a product reward placed as an order (checkout/service.py, orders/service.py) --------
+@dataclass
+class OrderReward:
+    """A product reward as placing read it, in the cart's one BatchGetItem: the reward,
+    the member's redemptions of it and their spendable points (for clear refusals; the
+    placing transaction's conditions decide)."""
+
+    reward: MallRewardModel
+    redeemed_by_me: int
+    spendable: int
+
+
+def order_keys(reward_id: str, customer_id: str) -> dict[Any, list[dict[str, Any]]]:
+    """The keys placing adds to the cart's BatchGetItem for a product reward."""
+    return {
+        MallRewardModel: [{"reward_id": reward_id}],
+        MallCounterModel: [{"counter_key": mall_counter_key(reward_id, customer_id)}],
+        PointsAccountModel: [{"customer_id": customer_id}],
+    }
+
+
+def order_read(reward_id: str, rows: Rows) -> OrderReward:
+    """The reward from the batch read; 404 ``reward_not_found``, 409 when it cannot be
+    redeemed (not a product, not on offer, sold out, limit reached, too few points)."""
+    rewards = rows.of(MallRewardModel)
+    if not rewards:
+        raise NotFound(f"No reward {reward_id!r}.", code="reward_not_found")
+    reward = rewards[0]
+    if reward.kind != "product":
+        raise Conflict(
+            "A coupon reward is redeemed with POST /members/me/mall/redemptions.",
+            code="reward_is_coupon",
+        )
+    counters = rows.of(MallCounterModel)
+    accounts = rows.of(PointsAccountModel)
+    read = OrderReward(
+        reward,
+        int(counters[0].redeemed or 0) if counters else 0,
+        int(accounts[0].spendable or 0) if accounts else 0,
+    )
+    _check_redeemable(reward)
+    if read.redeemed_by_me >= int(reward.per_member_limit):
+        raise Conflict(
+            "You have redeemed this reward as often as allowed.", code="reward_limit_reached"
+        )
+    if read.spendable < int(reward.points):
+        raise Conflict(
+            f"{int(reward.points)} points are needed; you have {read.spendable}.",
+            code="insufficient_points",
+            details={"spendable": read.spendable},
+        )
+    return read
+
+
+def order_pieces(
+    read: OrderReward, customer_id: str, order_id: str, store_id: str
+) -> list[TxPiece]:
+    """What the order's placing transaction takes for the reward, labelled ``reward``,
+    ``reward_limit``, ``reward_redemption`` and ``reward_points``: a unit and one of the
+    member's redemptions (``reward_pieces``), the redemption record (id = the order's)
+    and the points locked for the order (points.lock_piece: consumed when it is paid,
+    released when it is cancelled or expires unpaid, loyalty/mall_subscribers.py)."""
+    reward = read.reward
+    now = clock.now_iso()
+    record = MallRedemptionModel(
+        order_id,
+        customer_id=customer_id,
+        reward_id=reward.reward_id,
+        kind="product",
+        name=reward.name,
+        points=int(reward.points),
+        cash_fen=int(reward.cash_fen or 0),
+        request_hash="order",  # the order is the idempotency record
+        order_id=order_id,
+        store_id=store_id,
+        state="placed",
+        created_at=now,
+    )
+    return [
+        *reward_pieces(reward, customer_id, now),
+        TxPiece(
+            record,
+            {"condition": MallRedemptionModel.redemption_id.does_not_exist()},
+            "reward_redemption",
+            op="save",
+        ),
+        points.lock_piece(customer_id, int(reward.points), order_id).relabelled("reward_points"),
+    ]
+
+
+def order_paid(customer_id: str, order_id: str) -> None:
+    """The reward's order was paid: its points are spent (``spend:order:<id>``) and the
+    redemption is paid. Idempotent."""
+    points.consume(customer_id, order_id)
+    _move(order_id, ("placed",), "paid", [])
+
+
+def order_given_back(
+    customer_id: str, order_id: str, reward_id: str, *, paid: bool, cash_paid_fen: int = 0
+) -> bool:
+    """The reward's order was cancelled or expired: the unit and the member's redemption
+    go back with the redemption's move to given_back (once: the move's condition). The
+    points: an unpaid order's lock is released; a paid order with no money paid (points
+    only: no refund will return them) gets its spent points back here (entry
+    ``return:mall:<order>``, once); one paid partly in cash gets them back with its
+    refund, in proportion (points.reverse_for_refund). False: given back before."""
+    if not paid:
+        points.release(customer_id, order_id)
+    elif cash_paid_fen == 0:
+        points.consume(customer_id, order_id)  # its order.paid may not be handled yet
+        try:
+            spent = int(MallRedemptionModel.get(order_id, consistent_read=True).points)
+        except DoesNotExist:
+            spent = 0
+        if spent:
+            points.award(
+                customer_id,
+                spent,
+                ref=f"return:mall:{order_id}",
+                kind="return",
+                reason="积分商城：订单取消",
+                occurred_at=clock.now_iso(),
+                order_id=order_id,
+            )
+    return _move(
+        order_id,
+        ("placed", "paid") if paid else ("placed",),  # order.paid may come later
+        "given_back",
+        give_back_pieces(reward_id, customer_id),
+    )
+
+
+def _move(redemption: str, before: tuple[str, ...], after: str, pieces: list[TxPiece]) -> bool:
+    """The redemption from one of ``before`` to ``after`` with ``pieces``, in one
+    transaction; False when it is elsewhere (moved already: a redelivered event)."""
+    r = MallRedemptionModel
+
+    def build(tx: Any) -> None:
+        tx.update(
+            MallRedemptionModel(redemption),
+            actions=[r.state.set(after)],
+            condition=r.state.is_in(*before),
+            label="redemption",
+        )
+        for p in pieces:
+            p.add_to(tx)
+
+    try:
+        transact(build)
+    except TransactionCancelled as exc:
+        if "redemption" in exc.failed:
+            return False
+        raise
+    return True
