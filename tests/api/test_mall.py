@@ -251,3 +251,32 @@ def test_the_coupon_templates_own_limit_is_a_limit_reached(api, member):
     assert status == 409 and err["error"]["code"] == "reward_limit_reached"
     assert points.balance("c-1").spendable == 700
     assert int(MallRewardModel.get("rw-1").stock) == 1
+
+
+def test_the_demo_mall_seeds_once_with_a_living_programme(aws):
+    """./daojia up seeds 4 rewards through create_reward: coupons for points, a product
+    for points and one for points + cash; a second run writes nothing."""
+    from chalicelib.catalogue.imports import apply_products
+    from chalicelib.catalogue.rules import parse_product
+
+    from infra.local import demo_data
+    from infra.local.seed import SeedReport, _seed_mall
+
+    wanted = {r["sku"] for r in demo_data.mall_rewards() if r["kind"] == "product"}
+    apply_products(
+        [parse_product(p, i) for i, p in enumerate(demo_data.products()) if p["sku"] in wanted]
+    )
+    for raw in demo_data.coupon_templates():
+        coupons.create_template(HQ, msgspec.convert(raw, cs.TemplateCreate))
+    first, second = SeedReport(), SeedReport()
+    _seed_mall(first)
+    _seed_mall(second)
+    assert (first.mall_rewards.created, second.mall_rewards.unchanged) == (4, 4)
+    kinds = sorted((r.kind, r.cash_fen > 0) for r in mall_list())
+    assert kinds == [("coupon", False), ("coupon", False), ("product", False), ("product", True)]
+
+
+def mall_list():
+    from chalicelib.loyalty import mall
+
+    return mall.list_rewards().items

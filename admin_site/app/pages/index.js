@@ -13,6 +13,7 @@ import catalogue from "./catalogue.js";
 import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
 import loyalty, { memberPoints } from "./loyalty.js";
+import mall from "./mall.js";
 import orderDetail from "./order_detail.js";
 import orders from "./orders.js";
 import printMonitor from "./print_monitor.js";
@@ -42,6 +43,7 @@ export const PAGES = [
   promotions,
   loyalty,
   memberPoints,
+  mall,
   audit,
   search,
   signin,
