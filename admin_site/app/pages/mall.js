@@ -21,7 +21,7 @@ function editor(reward, templates, done) {
   const kind = select(KINDS.map((k) => [k, t(`mall.kind.${k}`)]), r.kind, { "data-testid": "mall-kind", disabled: !creating });
   const name = h("input", { required: true, maxlength: "60", value: r.name || "", "data-testid": "mall-name" });
   const template = select(templates.map((c) => [c.template_id, c.name]), r.template_id || (templates[0] && templates[0].template_id), { "data-testid": "mall-template", disabled: !creating });
-  const sku = h("input", { pattern: "[A-Za-z0-9_-]{1,32}", value: r.sku || "", disabled: !creating, "data-testid": "mall-sku" });
+  const sku = h("input", { pattern: "[A-Za-z0-9_\\-]{1,32}", value: r.sku || "", disabled: !creating, "data-testid": "mall-sku" });
   const points = h("input", { inputmode: "numeric", required: true, value: String(r.points), "data-testid": "mall-points" });
   const cash = h("input", { inputmode: "decimal", value: yuanInput(r.cash_fen), "data-testid": "mall-cash" });
   const stock = h("input", { inputmode: "numeric", required: true, value: String(r.stock), "data-testid": "mall-stock" });
@@ -131,9 +131,9 @@ export default {
       h("h1", {}, t("mall.title")),
       h("p", { class: "hint" }, t("mall.intro")),
       h("div", { "data-testid": "mall-messages" }, messages),
-      h("div", { class: "card", "data-testid": "mall-rewards" }, list),
       h("div", { class: "row" }, h("button", { type: "button", class: "primary", onclick: () => open(null) }, t("mall.new"))),
       editorSlot,
+      h("div", { class: "card", "data-testid": "mall-rewards" }, list),
     );
   },
 };
