@@ -280,3 +280,17 @@ def mall_list():
     from chalicelib.loyalty import mall
 
     return mall.list_rewards().items
+
+
+def test_an_edit_changes_only_what_it_sends_and_null_clears_the_end(api, member):
+    create(api, ends_at="2027-01-01T00:00:00Z")
+    status, r = api.call("PATCH", "/admin/loyalty/mall/rewards/rw-1",
+                         {"version": 1, "points": 250}, hq())  # fmt: skip
+    assert status == 200, r
+    assert (r["points"], r["ends_at"], r["name"], r["version"]) == (
+        250, "2027-01-01T00:00:00Z", "满99减20券", 2)  # fmt: skip
+    status, r = api.call("PATCH", "/admin/loyalty/mall/rewards/rw-1",
+                         {"version": 2, "ends_at": None}, hq())  # fmt: skip
+    assert status == 200 and r["ends_at"] is None and r["points"] == 250
+    actions = [e.action for e in AuditEntryModel.scan()]
+    assert actions.count("mall.reward_update") == 2

@@ -17,6 +17,8 @@ function whole(input) {
 /** The create / edit form; `reward` null creates. */
 function editor(reward, templates, done) {
   const creating = reward === null;
+  // the id is chosen once per form: a create sent twice is refused (reward_exists), not doubled
+  const newId = `rw-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const r = reward || { kind: "coupon", points: 100, cash_fen: 0, stock: 10, per_member_limit: 1, active: true };
   const kind = select(KINDS.map((k) => [k, t(`mall.kind.${k}`)]), r.kind, { "data-testid": "mall-kind", disabled: !creating });
   const name = h("input", { required: true, maxlength: "60", value: r.name || "", "data-testid": "mall-name" });
@@ -51,13 +53,13 @@ function editor(reward, templates, done) {
       if (pts === null || perMember === null || units === null || cashFen === null) throw new Error(t("mall.bad_number"));
       const endsAt = ends.value ? isoFromLocal(ends.value) : null;
       if (creating) {
-        const body = { kind: kind.value, name: name.value.trim(), points: pts, cash_fen: cashFen, stock: units, per_member_limit: perMember, active: active.checked, ends_at: endsAt };
+        const body = { reward_id: newId, kind: kind.value, name: name.value.trim(), points: pts, cash_fen: cashFen, stock: units, per_member_limit: perMember, active: active.checked, ends_at: endsAt };
         if (kind.value === "coupon") body.template_id = template.value;
         else body.sku = sku.value.trim();
         await post("/admin/loyalty/mall/rewards", body);
       } else {
         await request("PATCH", `/admin/loyalty/mall/rewards/${encodeURIComponent(r.reward_id)}`, {
-          body: { version: r.version, name: name.value.trim(), points: pts, cash_fen: r.kind === "coupon" ? null : cashFen, per_member_limit: perMember, active: active.checked, ends_at: endsAt },
+          body: { version: r.version, name: name.value.trim(), points: pts, ...(r.kind === "coupon" ? {} : { cash_fen: cashFen }), per_member_limit: perMember, active: active.checked, ends_at: endsAt },
         });
       }
       done(creating ? t("mall.created") : t("mall.saved"));

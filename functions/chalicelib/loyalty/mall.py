@@ -190,7 +190,9 @@ def update_reward(principal: Principal, reward_id: str, body: s.RewardUpdate) ->
     if int(current.version) != body.version:
         raise Conflict("The reward was changed meanwhile; reload it.", code="reward_changed")
     changes = {
-        k: v for k, v in msgspec.structs.asdict(body).items() if k != "version" and v is not None
+        k: v
+        for k, v in msgspec.structs.asdict(body).items()
+        if k != "version" and v is not msgspec.UNSET
     }
     starts = changes.get("starts_at", current.starts_at)
     ends = changes.get("ends_at", current.ends_at)
@@ -210,7 +212,9 @@ def update_reward(principal: Principal, reward_id: str, body: s.RewardUpdate) ->
         return reward_view(current)
     m = MallRewardModel
     now = clock.now_iso()
-    actions = [getattr(m, k).set(v) for k, v in changes.items()]
+    actions = [
+        getattr(m, k).remove() if v is None else getattr(m, k).set(v) for k, v in changes.items()
+    ]
     actions += [m.version.add(1), m.updated_at.set(now)]
 
     def build(tx: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from chalicelib.kernel.schema import Fen, Out, Schema, Sku, StoreId, Timestamp
 
@@ -42,17 +42,19 @@ class RewardCreate(Schema, kw_only=True):
 
 class RewardUpdate(Schema, kw_only=True):
     """Change a reward's terms (not its kind, coupon or SKU; stock moves through
-    ``/stock``). ``version``: the version read, so an edit cannot undo another unseen."""
+    ``/stock``). ``version``: the version read, so an edit cannot undo another unseen.
+    A field left out stays as it is; ``description``, ``starts_at`` and ``ends_at`` sent
+    as null are cleared (no end)."""
 
     version: Annotated[int, Meta(ge=1)]
-    name: Name | None = None
-    description: Annotated[str, Meta(max_length=200)] | None = None
-    points: Points | None = None
-    cash_fen: Fen | None = None
-    per_member_limit: Limit | None = None
-    starts_at: Timestamp | None = None
-    ends_at: Timestamp | None = None
-    active: bool | None = None
+    name: Name | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
+    points: Points | UnsetType = UNSET
+    cash_fen: Fen | UnsetType = UNSET
+    per_member_limit: Limit | UnsetType = UNSET
+    starts_at: Timestamp | UnsetType | None = UNSET
+    ends_at: Timestamp | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
 
 
 class StockChange(Schema, kw_only=True):
