@@ -15,6 +15,7 @@ One order goes through the flow and the calls each request makes are printed:
 | ``place_order_with_coupon_calls`` | the same with a coupon chosen (``coupon_ids``) (target: 2) |
 | ``place_order_with_balance_calls`` | the same paying ¥5 with stored value (target: 2) |
 | ``place_order_with_points_and_balance_calls`` | the same, 300 points as cash too (target: 2) |
+| ``place_reward_order_calls`` | a mall product reward, points + ¥5 (``reward_id``) (target: 2) |
 | ``pay_callback_calls`` | ``POST /payments/notify/local``: the provider's signed webhook |
 | ``pick_calls`` | ``POST /admin/orders/{id}/pick`` with one line short (partial refund) |
 
@@ -356,6 +357,23 @@ class Flow:
             occurred_at=clock.now_iso(),
         )
 
+    def mall_reward(self, customer_id: str, sku: str) -> dict[str, Any]:
+        """Head office lists a product reward (points + ¥5); the member earns points. The
+        cart that redeems it."""
+        from chalicelib.kernel import clock
+        from chalicelib.loyalty import points
+
+        hq = token("hq-admin", "hq_admin")
+        body = {"kind": "product", "name": "bench reward", "sku": sku, "points": 100,
+                "cash_fen": 500, "stock": 100, "per_member_limit": 10}  # fmt: skip
+        reward = self._ok(
+            "reward", *self.api.call("POST", "/admin/loyalty/mall/rewards", body, hq), (201,)
+        )
+        points.award(customer_id, 1000, ref="bench:seed", kind="earn", reason="bench",
+                     occurred_at=clock.now_iso())  # fmt: skip
+        return {"store_id": STORE, "fulfilment": "pickup",
+                "items": [{"sku": sku, "qty": 1}], "reward_id": reward["reward_id"]}  # fmt: skip
+
     def claim_coupon(self, customer: str) -> str:
         """Head office makes a 满10减1 template; the customer claims one. Its id."""
         hq = token("hq-admin", "hq_admin")
@@ -646,6 +664,16 @@ def main() -> int:
                         "POST /orders (points_to_use, stored_value_fen)",
                         lambda: flow.place(customer, with_points),
                     )
+            if has_route(app, "/admin/loyalty/mall/rewards", "POST"):
+                # Head office lists a product reward and the member has points (not
+                # counted); the reward, the member's count of it and their points are read
+                # in the placing BatchGetItem, taken and locked in its transaction.
+                reward_cart = flow.mall_reward("c-bench-0001", skus[0])
+                step(
+                    "place_reward_order_calls",
+                    "POST /orders (reward_id)",
+                    lambda: flow.place(customer, reward_cart),
+                )
 
     print("# in-process moto; the app through chalice.test.Client; one warm-up order first")
     print(f"# store {STORE}, {len(skus)} lines per order, delivery")
@@ -654,6 +682,7 @@ def main() -> int:
         "place_order_with_coupon_calls",
         "place_order_with_balance_calls",
         "place_order_with_points_and_balance_calls",
+        "place_reward_order_calls",
         "pay_callback_calls",
         "pick_calls",
     )

@@ -19,6 +19,7 @@ from chalicelib.health import routes as health
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
+from chalicelib.loyalty import mall_routes as mall
 from chalicelib.loyalty import paid_routes as paid_membership
 from chalicelib.loyalty import programme_routes as loyalty_programme
 from chalicelib.loyalty import routes as loyalty
@@ -63,6 +64,7 @@ AREAS = (
     loyalty,
     loyalty_programme,
     paid_membership,
+    mall,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

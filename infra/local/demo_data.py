@@ -961,6 +961,53 @@ def points_settings() -> dict[str, Any]:
     }
 
 
+def mall_rewards() -> list[dict[str, Any]]:
+    """The demo points mall (bodies of POST /admin/loyalty/mall/rewards): two coupons for
+    points, a product for points only and one for points + cash (docs/loyalty.md)."""
+    return [
+        {
+            "reward_id": "rw-demo-30off5",
+            "kind": "coupon",
+            "name": "满30减5券",
+            "description": "300积分兑换，领取后7天有效",
+            "template_id": "demo-30off5",
+            "points": 300,
+            "stock": 200,
+            "per_member_limit": 3,
+        },
+        {
+            "reward_id": "rw-demo-fruit",
+            "kind": "coupon",
+            "name": "水果88折券",
+            "template_id": "demo-fruit-12pct",
+            "points": 500,
+            "stock": 100,
+            "per_member_limit": 1,
+            "ends_at": "2027-12-30T16:00:00Z",
+        },
+        {
+            "reward_id": "rw-demo-water",
+            "kind": "product",
+            "name": "农夫山泉 550ml*24 积分兑",
+            "description": "门店自提或配送（配送费照常）",
+            "sku": "800001",
+            "points": 2000,
+            "stock": 30,
+            "per_member_limit": 1,
+        },
+        {
+            "reward_id": "rw-demo-rice",
+            "kind": "product",
+            "name": "东北大米 5kg 积分+9.9元",
+            "sku": "600001",
+            "points": 800,
+            "cash_fen": 990,
+            "stock": 50,
+            "per_member_limit": 2,
+        },
+    ]
+
+
 def points_history() -> list[dict[str, Any]]:
     """Points of the first eight demo members, relative to today: welcome points long
     matured, a few daily rewards, and a recent order's points still pending."""

@@ -63,6 +63,7 @@ class SeedReport:
     coupon_templates: Counts = field(default_factory=Counts)
     promotions: Counts = field(default_factory=Counts)
     points_entries: Counts = field(default_factory=Counts)
+    mall_rewards: Counts = field(default_factory=Counts)
     seconds: float = 0.0
 
     KINDS = (
@@ -75,6 +76,7 @@ class SeedReport:
         "members",
         "staff",
         "points_entries",
+        "mall_rewards",
     )
 
     def counts(self) -> dict[str, Counts]:
@@ -219,6 +221,8 @@ def seed(verbose: bool = False) -> SeedReport:
 
     _seed_paid_membership()
     _log(verbose, f"paid membership ({time.perf_counter() - started:.2f} s)")
+    _seed_mall(report)
+    _log(verbose, f"mall: {report.mall_rewards} ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -379,6 +383,27 @@ def _seed_paid_membership() -> None:
                 clock.now_iso(),
             )
             paid.record_payment(notice)
+
+
+def _seed_mall(report: SeedReport) -> None:
+    """The points mall's rewards (after the coupon templates they name), through
+    ``loyalty.mall.create_reward`` with fixed ids: an existing reward is left as it is
+    (its units and redemptions are the demo's history by then)."""
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.kernel.errors import Conflict
+    from chalicelib.loyalty import mall
+    from chalicelib.loyalty.mall_schemas import RewardCreate
+
+    from infra.local import demo_data
+
+    for raw in demo_data.mall_rewards():
+        try:
+            body = msgspec.convert(raw, RewardCreate)
+            mall.create_reward(Principal("hq-admin", "hq_admin"), body)
+            report.mall_rewards.created += 1
+        except Conflict:
+            report.mall_rewards.unchanged += 1
 
 
 def _seed_offers(report: SeedReport) -> None:

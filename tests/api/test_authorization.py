@@ -36,6 +36,7 @@ PATH_VALUES = {
     "address_id": "a-x",
     "purchase_id": "PM0000000000000000",
     "plan_id": "plan-x",
+    "reward_id": "rw-x",
 }
 
 

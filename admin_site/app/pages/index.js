@@ -14,6 +14,7 @@ import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
 import loyalty, { memberPoints } from "./loyalty.js";
 import members, { memberProfile } from "./members.js";
+import mall from "./mall.js";
 import orderDetail from "./order_detail.js";
 import paidPlans from "./paid_plans.js";
 import orders from "./orders.js";
@@ -49,6 +50,7 @@ export const PAGES = [
   memberPoints,
   programme,
   paidPlans,
+  mall,
   audit,
   search,
   signin,

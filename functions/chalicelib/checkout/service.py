@@ -28,7 +28,7 @@ from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
-from chalicelib.loyalty import paid_membership
+from chalicelib.loyalty import mall, paid_membership
 from chalicelib.loyalty import points as loyalty_points
 from chalicelib.loyalty.models import LoyaltySettingsModel, PointsAccountModel
 from chalicelib.loyalty.paid_models import PaidCardModel
@@ -75,6 +75,8 @@ class Loaded:
     # customer's quote or an order using points (None: not read, or no account)
     points_account: PointsAccountModel | None = None
     points_settings: PointsSettings | None = None
+    # A points-mall product reward placed as this order (None: not one)
+    reward: mall.OrderReward | None = None
 
 
 def _customer(principal: Principal) -> str | None:
@@ -109,13 +111,17 @@ def load(
     consistent: bool = True,
     stored_value_account: bool = False,
     points_account: bool = False,
+    reward_id: str | None = None,
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
     whole wallet when none are chosen), the flash-sale counters of its SKUs, when the
-    order pays with balance the customer's stored-value account and, when it may use
-    points, the customer's points account and the points rules: one BatchGetItem."""
+    order pays with balance the customer's stored-value account, when it may use points
+    the customer's points account and the points rules, and for a points-mall reward the
+    reward, the member's count of it and their points: one BatchGetItem."""
     skus = list(dict.fromkeys(skus))
     customer = _customer(principal)
+    if reward_id:
+        coupon_ids = []  # no coupon applies to a reward: no wallet Query either
     active = promotion_store.active_for(store_id)
     flash = [active.flash[s] for s in skus if s in active.flash]
     keys: dict[Any, list[dict[str, Any]]] = {
@@ -150,6 +156,8 @@ def load(
         if points_account:
             keys[PointsAccountModel] = [{"customer_id": customer}]
             keys[LoyaltySettingsModel] = [{"area": POINTS}]
+        if reward_id:
+            keys.update(mall.order_keys(reward_id, customer))
     got = batch_get(keys, consistent=consistent)
     stores = got[StoreModel]
     loaded = Loaded(
@@ -182,6 +190,8 @@ def load(
             loaded.points_account = held[0] if held else None
             rules = got.of(LoyaltySettingsModel)
             loaded.points_settings = points_settings_of(rules[0] if rules else None)
+        if reward_id:
+            loaded.reward = mall.order_read(reward_id, got)
     return loaded
 
 
@@ -301,10 +311,11 @@ def evaluate(
     fee = store.delivery_fee
     costs = {sku: int(p.cost_fen) for sku, p in loaded.products.items() if p.cost_fen is not None}
     now = clock.now()
+    reward = loaded.reward is not None  # a mall reward: its price is the reward's, no more
     delivery = DeliveryRule(
         int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
     )
-    card = paid_membership.card_benefits(loaded.paid_card, now)
+    card = None if reward else paid_membership.card_benefits(loaded.paid_card, now)
     member_prices = (
         card.prices_for({line.sku: line.unit_price_fen for line in lines}) if card else None
     )
@@ -316,10 +327,10 @@ def evaluate(
         now=now,
         fulfilment=fulfilment,
         delivery=delivery,
-        minimum_order_fen=int(store.minimum_order_fen),
-        coupons=[_offer(c, loaded.budget_left) for c in loaded.coupons],
-        promotions=_promotions(loaded, {line.sku for line in lines}),
-        chosen_coupon_ids=None if coupon_ids is None else list(coupon_ids),
+        minimum_order_fen=0 if reward else int(store.minimum_order_fen),
+        coupons=[] if reward else [_offer(c, loaded.budget_left) for c in loaded.coupons],
+        promotions=[] if reward else _promotions(loaded, {line.sku for line in lines}),
+        chosen_coupon_ids=[] if reward else None if coupon_ids is None else list(coupon_ids),
         costs=costs or None,
         member_prices=member_prices,
     )
@@ -483,6 +494,10 @@ def takes(
         out.stored_value_store = stored_value.store_of(account)
     if loaded.card_benefit_used:  # the paid card's refund rule counts it as used
         out.add("paid_card", customer_id, paid_membership.benefit_used_piece(customer_id, order_id))
+    if loaded.reward is not None:
+        store_id = loaded.store.store_id if loaded.store is not None else "-"
+        for piece in mall.order_pieces(loaded.reward, customer_id, order_id, store_id):
+            out.add(piece.label, loaded.reward.reward.reward_id, piece)
     now_iso = clock.now_iso()
     coupons = {c.coupon_id: c for c in loaded.coupons}
     applied = {a.source_id: a for a in checkout.applied if a.kind in ("coupon", "free_delivery")}
@@ -584,6 +599,22 @@ FAILURES = {
     "stored_value": (
         "insufficient_stored_value",
         "Your stored value does not cover that much; pay less with it.",
+    ),
+    "reward": (
+        "reward_sold_out",
+        "The reward is all gone or its terms changed meanwhile; look at the mall again.",
+    ),
+    "reward_limit": (
+        "reward_limit_reached",
+        "You have redeemed this reward as often as allowed.",
+    ),
+    "reward_points": (
+        "insufficient_points",
+        "Your points no longer cover this reward.",
+    ),
+    "reward_redemption": (
+        "reward_sold_out",
+        "The reward could not be redeemed; look at the mall again.",
     ),
 }
 

@@ -146,7 +146,8 @@ class CouponModel(Model):
     remind = UnicodeAttribute(null=True)  # "available" while available (sparse index)
     valid_from = UnicodeAttribute()
     valid_until = UnicodeAttribute()
-    source = UnicodeAttribute()  # claim | registration | after_payment | bulk | staff_qr | sale
+    # claim | registration | after_payment | bulk | staff_qr | sale | mall
+    source = UnicodeAttribute()
     staff_username = UnicodeAttribute(null=True)  # 员工分销: who brought the customer
     order_id = UnicodeAttribute(null=True)  # the order locking or using it
     discount_fen = NumberAttribute(null=True)  # granted at redemption

@@ -15,7 +15,15 @@ AutoIssue = Literal["registration", "after_payment"]
 TemplateStatus = Literal["active", "paused"]
 CouponState = Literal["available", "locked", "used", "expired", "voided"]
 Source = Literal[
-    "claim", "registration", "after_payment", "bulk", "staff_qr", "sale", "level_up", "birthday"
+    "claim",
+    "registration",
+    "after_payment",
+    "bulk",
+    "staff_qr",
+    "sale",
+    "level_up",
+    "birthday",
+    "mall",
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=60, examples=["满99减20"])]
 Category = Annotated[str, Meta(min_length=1, max_length=40)]

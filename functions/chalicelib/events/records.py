@@ -237,6 +237,7 @@ def _order_events(
                 lines=_order_lines(new, details, paid=True),
                 coupon_ids=_coupon_ids(new, details),
                 points_locked=_points(new),
+                **_reward(new),
             )
         ]
     if after == "completed":
@@ -256,14 +257,21 @@ def _order_events(
                 paid_fen=int(new.get("paid_fen") or 0),
                 reason=_reason(new, after),
                 points_locked=_points(new) if before == "awaiting_payment" else 0,
+                **_reward(new),
             )
         ]
-    return [t.OrderExpired(**common, points_locked=_points(new))]
+    return [t.OrderExpired(**common, points_locked=_points(new), **_reward(new))]
 
 
 def _points(order: dict[str, Any]) -> int:
     """The points the order locked (its head's ``pts``, orders/models.py ``points_used``)."""
     return int(order.get(POINTS_NAME) or 0)
+
+
+def _reward(new: dict[str, Any]) -> dict[str, Any]:
+    """A points-mall reward order's reward id (the head's ``rw``); nothing otherwise, so
+    other orders' events stay as they were."""
+    return {"reward_id": new["rw"]} if new.get("rw") else {}
 
 
 def _refund_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[t.Event]:

@@ -35,6 +35,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.reports.subscribers",
     "chalicelib.loyalty.subscribers",
     "chalicelib.loyalty.programme_subscribers",
+    "chalicelib.loyalty.mall_subscribers",
 )
 
 E = TypeVar("E", bound=Event)

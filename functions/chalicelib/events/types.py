@@ -74,6 +74,10 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
         Meta(description="The coupons the order used (locked when placed, used once paid)."),
     ] = msgspec.field(default_factory=list)
     points_locked: PointsLocked = 0
+    reward_id: Annotated[
+        str | None,
+        Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
+    ] = None
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -107,6 +111,10 @@ class OrderCancelled(Event, tag="order.cancelled", frozen=True):
             "its points were spent and its refund returns them)."
         ),
     ] = 0
+    reward_id: Annotated[
+        str | None,
+        Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
+    ] = None
 
 
 class OrderExpired(Event, tag="order.expired", frozen=True):
@@ -117,6 +125,10 @@ class OrderExpired(Event, tag="order.expired", frozen=True):
     customer_id: str
     store_id: str
     points_locked: PointsLocked = 0
+    reward_id: Annotated[
+        str | None,
+        Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
+    ] = None
 
 
 class RefundLine(Struct, kw_only=True, frozen=True):
@@ -204,6 +216,7 @@ EXAMPLES: list[dict[str, Any]] = [
         ],
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
         "points_locked": 500,
+        "reward_id": None,
     },
     {
         "type": "refund.succeeded",

@@ -12,7 +12,12 @@ checks in every day, far from DynamoDB's 400 KB item limit.
 
 from __future__ import annotations
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -120,9 +125,103 @@ class LoyaltySettingsModel(Model):
     updated_by = UnicodeAttribute(null=True)
 
 
+# --- the points mall (积分商城, loyalty/mall.py) ------------------------------------------
+class RewardsByCreation(GlobalSecondaryIndex):
+    """Every reward, newest first: a mall lists tens of rewards, not millions (one Query)."""
+
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)  # always "rewards"
+    created_key = UnicodeAttribute(range_key=True)  # "<created_at>#<reward_id>"
+
+
+class MallRewardModel(Model):
+    """A reward head office lists in the points mall: a coupon template or a product (a
+    SKU redeemed at a store chosen by the member), for points or points + cash.
+    ``stock`` (units left) and ``redeemed_count`` change only by ADD under a condition
+    (``stock >= 1`` to take a unit), so no read-modify-write can oversell."""
+
+    Meta = _meta("mall_rewards")
+
+    reward_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # coupon | product
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    template_id = UnicodeAttribute(null=True)  # coupon
+    sku = UnicodeAttribute(null=True)  # product
+    points = NumberAttribute()
+    cash_fen = NumberAttribute(default=0)
+    stock = NumberAttribute(default=0)  # units left
+    redeemed_count = NumberAttribute(default=0)
+    per_member_limit = NumberAttribute(default=1)
+    starts_at = UnicodeAttribute(null=True)
+    ends_at = UnicodeAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    listing = UnicodeAttribute(default="rewards")
+    created_key = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)  # + 1 on every edit of the terms (not of stock)
+
+    by_created = RewardsByCreation()
+
+
+class MallCounterModel(Model):
+    """How many times a member redeemed a reward: ADD 1 under ``redeemed < limit`` in the
+    redemption's transaction, ADD -1 when a product redemption's order is given back."""
+
+    Meta = _meta("mall_counters")
+
+    counter_key = UnicodeAttribute(hash_key=True)  # "<reward_id>#<customer_id>"
+    redeemed = NumberAttribute(default=0)
+
+
+def mall_counter_key(reward_id: str, customer_id: str) -> str:
+    return f"{reward_id}#{customer_id}"
+
+
+class RedemptionsByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class MallRedemptionModel(Model):
+    """One redemption, its id derived from the member and the Idempotency-Key: put with
+    ``attribute_not_exists`` in the redemption's transaction, so it is its own
+    idempotency record (the same key twice makes one redemption)."""
+
+    Meta = _meta("mall_redemptions")
+
+    redemption_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    reward_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # coupon | product
+    name = UnicodeAttribute()
+    points = NumberAttribute()
+    cash_fen = NumberAttribute(default=0)
+    request_hash = UnicodeAttribute()  # the same key with another body is refused
+    coupon_id = UnicodeAttribute(null=True)  # coupon: the coupon issued
+    order_id = UnicodeAttribute(null=True)  # product: the order placed
+    store_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # done (coupon) | placed | paid | given_back (product)
+    created_at = UnicodeAttribute()
+
+    by_customer = RedemptionsByCustomer()
+
+
 LOYALTY_MODELS: tuple[type[Model], ...] = (
     PointsAccountModel,
     PointsEntryModel,
     LoyaltySettingsModel,
     *PAID_MEMBERSHIP_MODELS,  # paid membership's tables (loyalty/paid_models.py)
+    MallRewardModel,
+    MallCounterModel,
+    MallRedemptionModel,
 )

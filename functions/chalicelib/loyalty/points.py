@@ -130,6 +130,9 @@ class Change:
     entries: list[Entry]
     extra: dict[str, dict[str, Any]]
     pieces: list[TxPiece]
+    # labels of pieces whose failed condition is an answer, not a race to retry (the
+    # mall's stock and per-member limit): ``change`` raises PieceRefused naming them
+    final: frozenset[str] = frozenset()
 
 
 Operation = Callable[[Ledger, str], Change | None]
@@ -164,6 +167,14 @@ def change(customer_id: str, operate: Operation, *, audit_entry: Any = None) -> 
 
 class Replayed(Exception):
     """The change's entry exists already: it was applied before."""
+
+
+class PieceRefused(Exception):
+    """A piece in ``Change.final`` failed its condition: nothing was written."""
+
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__(f"refused by {labels}")
+        self.labels = labels
 
 
 def _write(
@@ -252,6 +263,9 @@ def _write(
     except TransactionCancelled as exc:
         if first_own is not None and first_own in exc.failed:
             raise Replayed() from None
+        refused = [x for x in exc.failed if x in done.final]
+        if refused:
+            raise PieceRefused(refused) from None
         if exc.failed or "TransactionConflict" in exc.codes:
             raise ConflictRetry() from None
         raise

@@ -275,6 +275,11 @@ class OrderModel(Model):
     # (events/records.py: ``points_locked``); unset on orders without points.
     points_used = NumberAttribute(null=True, attr_name="pts")
     points_fen = NumberAttribute(null=True, attr_name="ptf")
+    # A points-mall product reward redeemed as this order (loyalty/mall.py) and the
+    # points it locked: its events carry the id to the mall's subscribers. Unset on
+    # other orders.
+    reward_id = UnicodeAttribute(null=True, attr_name="rw")
+    reward_points = NumberAttribute(null=True, attr_name="rwp")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)

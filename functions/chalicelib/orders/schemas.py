@@ -102,6 +102,23 @@ class PlaceOrder(QuoteRequest, kw_only=True):
         ]
         | None
     ) = None
+    reward_id: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[A-Za-z0-9_-]{1,40}$",
+                description="Redeem a points-mall product reward (积分商城) as this order: "
+                "items is exactly the reward's SKU, qty 1, at the reward's cash price (no "
+                "promotions, coupons or minimum order; the delivery fee as usual); the "
+                "reward's points are locked with the order, spent when it is paid, released "
+                "if it is cancelled or expires unpaid. An order that costs nothing is paid "
+                "at once. 409 reward_sold_out, reward_limit_reached, insufficient_points, "
+                "reward_not_available; 404 reward_not_found.",
+                examples=["rw-rice-5kg"],
+            ),
+        ]
+        | None
+    ) = None
     expected_total_fen: (
         Annotated[
             Fen,
@@ -376,6 +393,9 @@ class Order(Out, kw_only=True):
             examples=[500],
         ),
     ] = 0
+    # A points-mall reward redeemed as this order, and the points it takes (0: none)
+    reward_id: str | None = None
+    reward_points: int = 0
     refunded_fen: int
     pickup_code: str | None  # shown to the customer; staff verify it at the counter
     # 今日第 N 单: given when the ticket is sent to the store, moments after payment

@@ -43,6 +43,7 @@ from chalicelib.kernel.errors import (
 )
 from chalicelib.kernel.money import yuan
 from chalicelib.kernel.states import order_queue
+from chalicelib.loyalty.mall import OrderReward
 from chalicelib.orders import order_flow
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import (
@@ -86,6 +87,13 @@ def _checked_cart(
         raise ValidationFailed(
             "Delivery needs an address.", details=[field_error("address", "required for delivery")]
         )
+    if getattr(body, "reward_id", None) and getattr(body, "points_to_use", None):
+        # a reward's points are its price (locked with the order); more points as cash
+        # on it would be a second lock of the same account in one transaction
+        raise ValidationFailed(
+            "A reward order pays its points as its price; points_to_use does not apply.",
+            details=[field_error("points_to_use", "not with reward_id")],
+        )
     loaded = checkout.load(
         principal,
         body.store_id,
@@ -95,8 +103,10 @@ def _checked_cart(
         stored_value_account=bool(getattr(body, "stored_value_fen", None)),
         # a quote offers a member their points; an order reads them only to use them
         points_account=not isinstance(body, s.PlaceOrder) or bool(body.points_to_use),
+        reward_id=getattr(body, "reward_id", None),
     )
     store, items, products = loaded.store, loaded.items, loaded.products
+    prices = _reward_prices(loaded, body)
     if store is None or not store.active:
         raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
     _check_store_serves(store, body)
@@ -131,7 +141,7 @@ def _checked_cart(
                     zone=product.zone,
                     shelf=product.shelf,
                     fresh=bool(product.fresh),
-                    unit_price_fen=int(stock_item.price_fen),
+                    unit_price_fen=prices.get(item.sku, int(stock_item.price_fen)),
                     qty=item.qty,
                 )
             )
@@ -141,6 +151,26 @@ def _checked_cart(
         names = ", ".join(f"{x['name']} (only {x['available']} left)" for x in short)
         raise Conflict(f"Not enough stock: {names}.", code="insufficient_stock", details=short)
     return loaded, lines
+
+
+def _reward_prices(loaded: checkout.Loaded, body: s.QuoteRequest) -> dict[str, int]:
+    """A points-mall reward order: exactly the reward's SKU, one unit, no coupons, at the
+    reward's cash price (sku -> unit price); {} for any other order."""
+    if loaded.reward is None:
+        return {}
+    reward = loaded.reward.reward
+    if [(i.sku, i.qty) for i in body.items] != [(reward.sku, 1)]:
+        raise ValidationFailed(
+            "A reward order holds the reward's product alone, one unit.",
+            code="reward_items",
+            details=[field_error("items", f"exactly [{{sku: {reward.sku}, qty: 1}}]")],
+        )
+    if body.coupon_ids:
+        raise ValidationFailed(
+            "Coupons do not apply to a reward.",
+            details=[field_error("coupon_ids", "not with reward_id")],
+        )
+    return {str(reward.sku): int(reward.cash_fen or 0)}
 
 
 def _check_store_serves(store: StoreModel, body: s.QuoteRequest) -> None:
@@ -439,7 +469,9 @@ def _place_new(
             principal.subject, order_id, co, loaded, avoid, stored_value_fen, points
         )
         checkout.check_size(len(priced.lines), takes)
-        order = _build_order(principal, body, store, co, takes, order_id, request_hash)
+        order = _build_order(
+            principal, body, store, co, takes, order_id, request_hash, reward=loaded.reward
+        )
         try:
             _place(order, earlier_ids, body.store_id, priced.lines, takes)
         except _ShardEmpty as empty:
@@ -462,6 +494,8 @@ def _place_new(
             return _replay(principal, replay.order_id, request_hash), False
         if stored_value_fen and int(order.payable_fen or 0) == 0:
             return _paid_with_stored_value(order, principal), True
+        if body.reward_id and payable_fen(order) == 0:
+            return _paid_with_stored_value(order, principal, provider="points"), True
         return view(order, principal), True
     if busy == "points":  # every attempt met another write of the member's points
         raise ServiceUnavailable(
@@ -535,16 +569,19 @@ def _stored_value_account(customer_id: str) -> Any:
         return None
 
 
-def _paid_with_stored_value(order: OrderModel, principal: Principal) -> s.Order:
+def _paid_with_stored_value(
+    order: OrderModel, principal: Principal, provider: str | None = None
+) -> s.Order:
     """An order the balance pays whole is paid now, through the one paid path (an
     internal notice of 0 fen from the "stored_value" provider): its ticket prints, and
-    order.paid goes out, as for any payment."""
+    order.paid goes out, as for any payment. A points-mall reward order that costs no
+    money is paid the same way (``provider`` "points")."""
     from chalicelib.orders import payments
     from chalicelib.orders.payment_providers import PaymentNotice
     from chalicelib.stored_value.payment import PROVIDER
 
     payments.record_payment(
-        PaymentNotice(PROVIDER, order.order_id, order.order_id, 0, clock.now_iso())
+        PaymentNotice(provider or PROVIDER, order.order_id, order.order_id, 0, clock.now_iso())
     )
     return view(order_flow.get(order.order_id, consistent=True), principal)
 
@@ -663,6 +700,7 @@ def _build_order(
     takes: checkout.Takes,
     order_id: str,
     request_hash: str,
+    reward: OrderReward | None = None,
 ) -> OrderModel:
     priced = co.priced
     line_points = takes.line_points_fen or [0] * len(priced.lines)
@@ -730,6 +768,7 @@ def _build_order(
         **_stored_value_attributes(takes, total_fen),
         points_used=takes.points_used or None,  # unset without points (the head stays small)
         points_fen=takes.points_fen or None,
+        **_reward_attributes(reward),
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
@@ -746,6 +785,13 @@ def _build_order(
         history=[transitions.entry("place", None, "awaiting_payment", principal)],
     )
     return order.attach(detail)
+
+
+def _reward_attributes(reward: OrderReward | None) -> dict[str, Any]:
+    """What a points-mall reward order records of its reward (nothing on other orders)."""
+    if reward is None:
+        return {}
+    return {"reward_id": reward.reward.reward_id, "reward_points": int(reward.reward.points)}
 
 
 def _stored_value_attributes(takes: checkout.Takes, total_fen: int) -> dict[str, Any]:
@@ -873,6 +919,8 @@ def view(
         stored_value_bonus_fen=int(order.stored_value_bonus_fen or 0),
         points_used=int(order.points_used or 0),
         points_fen=int(order.points_fen or 0),
+        reward_id=order.reward_id,
+        reward_points=int(order.reward_points or 0),
         refunded_fen=int(order.refunded_fen),
         pickup_code=order.pickup_code if principal.role == CUSTOMER or principal.is_hq else None,
         daily_seq=None if order.daily_seq is None else int(order.daily_seq),
