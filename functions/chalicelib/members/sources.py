@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -13,7 +14,7 @@ from chalicelib.auth import tokens
 from chalicelib.auth.principal import Principal
 from chalicelib.db.transactions import TransactionCancelled, transact
 from chalicelib.identity.models import CustomerModel, StaffModel
-from chalicelib.kernel import clock
+from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.members import providers, rules
 from chalicelib.members import schemas as s
@@ -23,8 +24,6 @@ from chalicelib.members.service import check_one_of, member
 # A member who registered less than this long ago and binds a ticket without a source
 # yet is counted as brought by the ticket (they scanned it, then signed up).
 JUST_REGISTERED = timedelta(minutes=30)
-# The receipt ticket's QR code: a storefront link carrying the member token.
-TICKET_QR_URL = "https://m.daojia.example/join?ticket={token}"
 
 
 def _unknown(code: str) -> ValidationFailed:
@@ -70,7 +69,15 @@ def attributes_for_registration(code: str) -> dict[str, Any]:
 
 def ticket_qr_payload(store_id: str, order_id: str) -> str:
     """What the receipt ticket's member QR code holds (printing/dispatch.py)."""
-    return TICKET_QR_URL.format(token=rules.ticket_token(tokens.signing_key(), store_id, order_id))
+    token = rules.ticket_token(tokens.signing_key(), store_id, order_id)
+    return join_link("ticket", token)
+
+
+def join_link(param: str, value: str) -> str:
+    """The storefront's join page (config.MEMBER_JOIN_URL) with ``param=value``: the
+    receipt ticket's QR code, a member's invitation link."""
+    base = config.MEMBER_JOIN_URL
+    return f"{base}{'&' if '?' in base else '?'}{param}={quote(value, safe='')}"
 
 
 def bind_ticket(customer_id: str, body: s.BindTicket) -> s.Binding:
