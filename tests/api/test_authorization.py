@@ -34,6 +34,7 @@ PATH_VALUES = {
     "top_up_id": "TU0000000000000000",
     "task_id": "task-x",
     "address_id": "a-x",
+    "code": "QRX23456",
 }
 
 

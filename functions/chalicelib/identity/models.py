@@ -118,13 +118,16 @@ class CustomerModel(Model):
     consent_channel = UnicodeAttribute(null=True)
     # Where the member came from, recorded once at registration (members/sources.py);
     # ``source`` keeps the QR code (or "ticket:<order_id>").
-    source_kind = UnicodeAttribute(null=True)  # store | shelf | staff | campaign | ticket
+    source_kind = UnicodeAttribute(null=True)  # store | shelf | staff | campaign | ticket | invite
     source_store_id = UnicodeAttribute(null=True)
     source_shelf = UnicodeAttribute(null=True)
     source_staff = UnicodeAttribute(null=True)
     source_campaign = UnicodeAttribute(null=True)
     source_order_id = UnicodeAttribute(null=True)
     source_at = UnicodeAttribute(null=True)
+    # The member whose invitation brought them (source_kind "invite"), written once with
+    # the member; member.registered carries it (the inviter's invite task).
+    invited_by = UnicodeAttribute(null=True)
     # Set when the member deleted their account (PIPL Art. 47): personal data erased.
     erased_at = UnicodeAttribute(null=True)
 

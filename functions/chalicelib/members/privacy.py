@@ -41,6 +41,7 @@ def source_view(m: CustomerModel) -> s.MemberSource:
     return s.MemberSource(
         kind=m.source_kind,
         code=m.source,
+        invited_by=m.invited_by,
         store_id=m.source_store_id,
         shelf=m.source_shelf,
         staff_username=m.source_staff,

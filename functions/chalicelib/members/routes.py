@@ -204,6 +204,25 @@ def bind_ticket(body: s.BindTicket, principal: Principal) -> s.Binding:
 
 
 @area.route(
+    "/members/me/invite",
+    "GET",
+    summary="Your invitation code and link to share",
+    roles=ME,
+    response=s.Invite,
+    errors=(404,),
+    response_example={
+        "code": "iv1.c-0123456789abcdef.5f2a9e01b7c44d10",
+        "link": "https://m.daojia.example/join?invite=iv1.c-0123456789abcdef.5f2a9e01b7c44d10",
+    },
+)
+def my_invite(principal: Principal) -> s.Invite:
+    """A friend signing in for the first time with the code as ``source`` (the link opens
+    the storefront with it) is recorded as invited by you, and the invite task rewards you
+    once per friend. Your own code at your own sign-in is 422 ``self_invite``."""
+    return sources.my_invite(principal.subject)
+
+
+@area.route(
     "/admin/members",
     "GET",
     summary="Members: search by phone, filter by source and registration dates",
@@ -252,6 +271,23 @@ def create_qr_code(body: s.QrCodeCreate, principal: Principal) -> s.QrCode:
     """The QR code holds the returned ``code``; the storefront passes it as ``source`` at
     sign-in, and a new member records its kind, store, shelf, staff or campaign."""
     return sources.create_qr_code(body, principal)
+
+
+@area.route(
+    "/admin/members/qr-codes/{code}",
+    "PATCH",
+    summary="Switch a QR code off or on again",
+    roles={HQ_ADMIN},
+    body=s.QrCodeUpdate,
+    response=s.QrCode,
+    errors=(404, 422),
+    request_example={"active": False},
+)
+def update_qr_code(code: str, body: s.QrCodeUpdate, principal: Principal) -> s.QrCode:
+    """A switched-off code registers nobody (sign-in with it is 422 ``unknown_source``,
+    also for a registration already under way); the members it brought keep their source
+    and it keeps its count. Audited."""
+    return sources.set_qr_active(code, body, principal)
 
 
 @area.route(
