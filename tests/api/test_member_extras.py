@@ -228,3 +228,105 @@ def test_a_code_switched_off_during_a_registration_writes_nothing(api, tokens_, 
     with pytest.raises(CustomerPhoneModel.DoesNotExist):
         CustomerPhoneModel.get("13900000001")
     assert list(CustomerModel.scan()) == [] and not MemberQrCodeModel.get(code).registered
+
+
+# --- the level filter ------------------------------------------------------------------
+
+
+@pytest.fixture
+def levelled(api, tokens_, stores, resend):
+    """Three members: one of sh-a at V3, one of sh-a at V1 (registered, no growth), one
+    of sh-b at V3; the events delivered as the worker does."""
+    from chalicelib.loyalty import growth
+
+    from tests.event_steps import deliver_events
+
+    ids = []
+    for phone in ("13900000001", "13900000002", "13900000003"):
+        _, body = sign_in(api, phone=phone)
+        ids.append(body["customer"]["customer_id"])
+    for cid, store in zip(ids, ("sh-a", "sh-a", "sh-b"), strict=True):
+        CustomerModel(cid).update(actions=[CustomerModel.home_store_id.set(store)])
+    growth.add_growth(ids[0], 2500, ref="task:seed:once", kind="task", reason="seed")
+    deliver_events()  # member.registered: the lowest level for the ones without growth
+    growth.add_growth(ids[2], 2100, ref="task:seed:once", kind="task", reason="seed")
+    return ids
+
+
+def test_the_level_is_copied_onto_the_member_in_the_level_change(levelled):
+    a, b, c = (CustomerModel.get(cid) for cid in levelled)
+    # the registration's copy (V1) did not overwrite the level growth wrote before it
+    assert (a.level, b.level, c.level) == ("V3", "V1", "V3")
+
+
+def test_the_admin_list_filters_by_level_without_a_scan(api, tokens_, levelled, aws_calls):
+    status, page = api.call("GET", "/admin/members?level=V3", token=tokens_["hq"])
+    assert status == 200
+    # newest first (registered within the same second here: order not asserted)
+    assert sorted(r["customer_id"] for r in page["items"]) == sorted([levelled[2], levelled[0]])
+    assert {r["level"] for r in page["items"]} == {"V3"}
+    status, page = api.call("GET", "/admin/members", token=tokens_["hq"])
+    assert {r["customer_id"]: r["level"] for r in page["items"]} == dict(
+        zip(levelled, ("V3", "V1", "V3"), strict=True)
+    )
+    status, page = api.call("GET", "/admin/members?level=V3&limit=1", token=tokens_["hq"])
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    status, more = api.call(
+        "GET", f"/admin/members?level=V3&limit=1&cursor={page['next_cursor']}", token=tokens_["hq"]
+    )
+    both = {page["items"][0]["customer_id"], more["items"][0]["customer_id"]}
+    assert both == {levelled[0], levelled[2]}
+    # a cursor of one level does not page another
+    status, err = api.call(
+        "GET", f"/admin/members?level=V1&limit=1&cursor={page['next_cursor']}", token=tokens_["hq"]
+    )
+    assert status == 400 and err["error"]["code"] == "bad_cursor"
+    # a store manager: their store's members at that level; by phone too
+    status, page = api.call("GET", "/admin/members?level=V3", token=tokens_["manager_a"])
+    assert [r["customer_id"] for r in page["items"]] == [levelled[0]]
+    status, page = api.call("GET", "/admin/members?level=V1&phone=13900000001", token=tokens_["hq"])
+    assert page["items"] == []
+    status, page = api.call("GET", "/admin/members?level=V5", token=tokens_["hq"])
+    assert page["items"] == []
+    assert "Scan" not in aws_calls
+
+
+@pytest.mark.parametrize("bad", ["V3;drop", "", "x" * 21, "V%203"])
+def test_a_bad_level_is_422(api, tokens_, stores, bad):
+    status, _ = api.call("GET", f"/admin/members?level={bad}", token=tokens_["hq"])
+    assert status == 422
+
+
+def test_a_downgrade_and_an_erasure_follow_on_the_member_item(api, tokens_, levelled):
+    from datetime import timedelta
+
+    from chalicelib.kernel import clock
+    from chalicelib.loyalty import growth
+    from chalicelib.members import privacy
+
+    _, current = api.call("GET", "/admin/loyalty/levels", token=tokens_["hq"])
+    current["downgrade"] = {"mode": "recent_growth", "months": 1, "notice_days": 7}
+    assert api.call("PUT", "/admin/loyalty/levels", current, tokens_["hq"])[0] == 200
+    growth.add_growth(levelled[1], 600, ref="task:x:once", kind="task", reason="x")  # V2
+    assert CustomerModel.get(levelled[1]).level == "V2"
+    start = clock.now()
+    for days in (40, 48):
+        at = start + timedelta(days=days)
+        growth.review_levels(clock.iso(at))
+    assert growth.my_level(levelled[1]).level.code == "V1"
+    assert CustomerModel.get(levelled[1]).level == "V1"
+
+    privacy.delete_account(levelled[0])
+    assert CustomerModel.get(levelled[0]).level is None  # out of the level index
+    # growth for an erased member (a late refund) does not put them back
+    growth.add_growth(levelled[0], 5000, ref="task:y:once", kind="task", reason="y")
+    assert CustomerModel.get(levelled[0]).level is None
+    assert growth.my_level(levelled[0]).level.code == "V4"
+
+
+def test_growth_of_a_member_without_an_item_creates_none(aws):
+    from chalicelib.loyalty import growth
+
+    assert growth.add_growth("c-ghost", 600, ref="task:x:once", kind="task", reason="x")
+    assert list(CustomerModel.scan()) == []
+    assert growth.set_initial_level("c-ghost") is False

@@ -87,6 +87,20 @@ class CustomersByHomeStore(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class CustomersByLevel(GlobalSecondaryIndex):
+    """Members at one level (会员等级), newest first: the admin list's level filter (one
+    Query, never a scan). ``level`` is loyalty's copy of the growth account's level,
+    written in the level change's transaction (loyalty/growth.py); an erased member
+    leaves it (members/privacy.py)."""
+
+    class Meta:
+        index_name = "by_level"
+        projection = AllProjection()
+
+    level = UnicodeAttribute(hash_key=True)  # e.g. "V3"
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class CustomerModel(Model):
     """A member (会员), registered by phone on first sign-in. The member's profile,
     consent and source live here too (members/), all nullable, so one GetItem reads a
@@ -130,9 +144,14 @@ class CustomerModel(Model):
     invited_by = UnicodeAttribute(null=True)
     # Set when the member deleted their account (PIPL Art. 47): personal data erased.
     erased_at = UnicodeAttribute(null=True)
+    # The member's level, copied by loyalty (loyalty/growth.py) in the transaction that
+    # changes the growth account's level, and the lowest level at registration; read by
+    # the admin member list (members/ does not import loyalty). None: not yet copied.
+    level = UnicodeAttribute(null=True)
 
     by_registration = CustomersByRegistration()
     by_home_store = CustomersByHomeStore()
+    by_level = CustomersByLevel()
 
 
 class CustomerPhoneModel(Model):

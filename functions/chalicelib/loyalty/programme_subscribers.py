@@ -58,3 +58,12 @@ def tasks_on_registration(event: MemberRegistered) -> None:
     from chalicelib.loyalty import tasks
 
     tasks.on_registered(event.customer_id, event.invited_by, event.occurred_at)
+
+
+@subscriber(MemberRegistered, "loyalty.level_on_registration", idempotent=True)
+def level_on_registration(event: MemberRegistered) -> None:
+    """A new member is at the lowest level: copied onto the member item (the admin list's
+    level filter) unless a growth change wrote a level first."""
+    from chalicelib.loyalty import growth
+
+    growth.set_initial_level(event.customer_id)

@@ -95,6 +95,7 @@ def delete_account(customer_id: str) -> s.Deleted:
                 CustomerModel.address_count.remove(),
                 CustomerModel.default_address_id.remove(),
                 CustomerModel.reg_month.remove(),  # leaves the admin list's index
+                CustomerModel.level.remove(),  # and its level index
                 CustomerModel.marketing_consent.set("revoked"),
                 CustomerModel.consent_at.set(at),
                 CustomerModel.consent_channel.set("account_deleted"),

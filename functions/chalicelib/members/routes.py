@@ -225,7 +225,7 @@ def my_invite(principal: Principal) -> s.Invite:
 @area.route(
     "/admin/members",
     "GET",
-    summary="Members: search by phone, filter by source and registration dates",
+    summary="Members: search by phone, filter by level, source and registration dates",
     roles=ADMINS,
     query=s.MemberQuery,
     response=s.MemberPage,
@@ -234,7 +234,8 @@ def my_invite(principal: Principal) -> s.Invite:
 def list_members(query: s.MemberQuery, principal: Principal) -> s.MemberPage:
     """Newest first, ``limit`` a page (``next_cursor`` for the next). Without dates: the
     last 365 days; a window spans at most 24 months. Store managers see members whose
-    home store is theirs, with phones masked."""
+    home store is theirs, with phones masked. ``level``: members at that level (each row
+    shows its member's level; null is the lowest, before any growth)."""
     return admin.listing(principal, query)
 
 

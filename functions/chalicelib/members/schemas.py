@@ -222,6 +222,17 @@ class MemberQuery(Schema, kw_only=True):
         | None
     ) = None
     store_id: StoreId | None = None  # head office: members of one home store
+    level: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[A-Za-z0-9_-]{1,20}$",
+                description="Members at this level (e.g. V3; codes: GET /admin/loyalty/levels).",
+                examples=["V3"],
+            ),
+        ]
+        | None
+    ) = None
     cursor: str | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 20
 
@@ -233,6 +244,7 @@ class MemberRow(Out, kw_only=True):
     home_store_id: str | None = None
     source_kind: str | None = None
     marketing_consent: str | None = None
+    level: str | None = None  # None: the lowest (no growth yet, or not copied yet)
     registered_at: Timestamp
 
 
