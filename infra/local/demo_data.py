@@ -692,7 +692,8 @@ def member_qr_codes() -> list[dict[str, Any]]:
 
 def profile_members() -> list[dict[str, Any]]:
     """Members with a full profile who came through the shelf and staff QR codes (seeded
-    after the staff accounts the staff code names)."""
+    after the staff accounts the staff code names), and one through another's invitation
+    (``invited_by``, after them)."""
     return [
         {
             "customer_id": "c-demo-25",
@@ -719,6 +720,17 @@ def profile_members() -> list[dict[str, Any]]:
             "source": "DEMO-sh-jingan-staff",
             "birthday": "07-01",
             "gender": "unspecified",
+            "consent": True,
+        },
+        {
+            # Came through 韩先生's invitation (the code is derived from the stack's
+            # signing key, so the seed computes it): his invite task shows a friend.
+            "customer_id": "c-demo-28",
+            "phone": "13900000028",
+            "nickname": "朱女士",
+            "invited_by": "c-demo-26",
+            "birthday": "05-20",
+            "gender": "female",
             "consent": True,
         },
     ]

@@ -306,18 +306,21 @@ def _seed_member_qr_codes(report: SeedReport, kinds: tuple[str, ...]) -> None:
 def _seed_profile_members(report: SeedReport) -> None:
     """Members registered through the shelf and staff codes, with birthday, gender and
     marketing consent (set once: a re-run leaves them as they are)."""
+    from chalicelib.auth import tokens
     from chalicelib.db.transactions import Tx, transact
     from chalicelib.identity import service as identity
     from chalicelib.kernel import clock
     from chalicelib.members import service as members
+    from chalicelib.members.rules import invite_code
 
     from infra.local import demo_data
 
     for raw in demo_data.profile_members():
+        source = raw.get("source") or invite_code(tokens.signing_key(), raw["invited_by"])
         member, created = identity.register_customer(
             raw["phone"],
             nickname=raw["nickname"],
-            source_attrs=identity.resolve_source(raw["source"]),
+            source_attrs=identity.resolve_source(source, phone=raw["phone"]),
             customer_id=raw["customer_id"],
         )
         if not created:

@@ -37,6 +37,7 @@ PATH_VALUES = {
     "purchase_id": "PM0000000000000000",
     "plan_id": "plan-x",
     "reward_id": "rw-x",
+    "code": "QRX23456",
 }
 
 

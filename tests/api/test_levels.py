@@ -355,7 +355,7 @@ def test_invite_rewards_the_inviter_per_friend(member, now):
     tasks.on_registered("c-9", "c-1", clock.now_iso())  # the same friend again
     tasks.on_registered("c-8", "c-1", clock.now_iso())
     assert points.balance("c-1").spendable == 200
-    # the event carries no inviter yet (members part): nothing happens
+    # a member registered without an invitation: nothing happens
     programme_subscribers.tasks_on_registration(
         MemberRegistered(
             event_id="member.registered:c-7",

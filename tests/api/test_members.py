@@ -559,4 +559,6 @@ def test_the_demo_data_seeds_qr_codes_and_members_through_them(aws, monkeypatch)
     assert (staff_member.birthday, staff_member.marketing_consent) == ("11-08", "revoked")
     assert CustomerModel.get("c-demo-25").source_shelf == "A3"
     assert CustomerModel.get("c-demo-01").source_kind == "store"
+    invited = CustomerModel.get("c-demo-28")
+    assert (invited.source_kind, invited.invited_by) == ("invite", "c-demo-26")
     assert seed.seed().all_unchanged

@@ -65,3 +65,40 @@ def test_a_manager_does_not_find_another_stores_member(site: Site):
     expect(site.page.get_by_test_id("members")).to_contain_text(
         re.compile("没有符合条件的会员|No member matches")
     )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_filter_members_by_level(site: Site, width: int):
+    page = site.page
+    page.set_viewport_size({"width": width, "height": 900})
+    site.sign_in("hq-admin")
+    site.go("/members")
+    page.get_by_label(re.compile("^(会员等级|Level)$")).select_option("V5")
+    page.get_by_role("button", name=re.compile("^(查询|Search)$")).click()
+    results = page.get_by_test_id("members")
+    expect(results.locator("tbody tr")).to_have_count(1)  # c-demo-01: 12,600 growth
+    expect(results).to_contain_text("13800000001")
+    expect(results).to_contain_text("V5")
+    fits(site)
+    site.shot("members-by-level")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_qr_codes_show_their_counts_and_can_be_switched_off(site: Site, width: int):
+    page = site.page
+    page.set_viewport_size({"width": width, "height": 900})
+    site.sign_in("hq-admin")
+    site.go("/members/qr-codes")
+    expect(page.locator("main h1")).to_have_text(re.compile("^(会员注册码|Member QR codes)$"))
+    codes = page.get_by_test_id("qr-codes")
+    row = codes.locator("tbody tr", has_text="DEMO-sh-jingan").first
+    expect(row).to_contain_text(re.compile(r"join\?source=DEMO-sh-jingan"))
+    expect(row.get_by_role("button", name=re.compile("^(复制|Copy)$"))).to_be_visible()
+    fits(site)
+    site.shot("qr-codes")
+    row.get_by_role("button", name=re.compile("^(停用|Switch off)$")).click()
+    row = codes.locator("tbody tr", has_text="DEMO-sh-jingan").first
+    expect(row).to_contain_text(re.compile("已停用|Switched off"))
+    row.get_by_role("button", name=re.compile("^(启用|Switch on)$")).click()  # as it was
+    row = codes.locator("tbody tr", has_text="DEMO-sh-jingan").first
+    expect(row).to_contain_text(re.compile("启用中|Active"))

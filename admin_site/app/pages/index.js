@@ -13,7 +13,7 @@ import catalogue from "./catalogue.js";
 import coupons from "./coupons.js";
 import dashboard from "./dashboard.js";
 import loyalty, { memberPoints } from "./loyalty.js";
-import members, { memberProfile } from "./members.js";
+import members, { memberProfile, memberQrCodes } from "./members.js";
 import mall from "./mall.js";
 import orderDetail from "./order_detail.js";
 import paidPlans from "./paid_plans.js";
@@ -43,6 +43,7 @@ export const PAGES = [
   coupons,
   wallet,
   members,
+  memberQrCodes,
   memberProfile,
   storedValue,
   promotions,

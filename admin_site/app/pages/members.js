@@ -1,5 +1,5 @@
-import { get } from "../api.js";
-import { badge, errorBox, field, h, select, slot, table } from "../dom.js";
+import { get, patch } from "../api.js";
+import { badge, busy, errorBox, field, h, select, slot, table } from "../dom.js";
 import { dateTime, money } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ, MANAGER, isHq } from "../session.js";
@@ -7,9 +7,22 @@ import * as stores from "../stores.js";
 
 // 会员: the member list (GET /admin/members: search by phone, filter by source and
 // registration dates; store managers see their home store's members, phones masked) and
-// a member's profile (GET /admin/members/{id}) with recent orders and coupons.
-const SOURCES = ["store", "shelf", "staff", "campaign", "ticket"];
-const FILTERS = ["phone", "source_kind", "registered_from", "registered_to", "store_id"];
+// a member's profile (GET /admin/members/{id}) with recent orders and coupons; the QR
+// codes members register through, with their counts (GET/PATCH /admin/members/qr-codes).
+const SOURCES = ["store", "shelf", "staff", "campaign", "ticket", "invite"];
+const FILTERS = ["phone", "level", "source_kind", "registered_from", "registered_to", "store_id"];
+
+/** The level filter: head office picks from the programme's levels; a store manager
+ * (who may not read the programme) types a level code. */
+async function levelInput(value) {
+  try {
+    const settings = await get("/admin/loyalty/levels");
+    const codes = settings.levels.map((lv) => [lv.code, `${lv.code} ${lv.name === lv.code ? "" : lv.name}`.trim()]);
+    return select([["", t("members.level.all")], ...codes], value || "", { name: "level" });
+  } catch {
+    return h("input", { name: "level", pattern: "[A-Za-z0-9_\\-]{1,20}", maxlength: "20", placeholder: "V3", value: value || "" });
+  }
+}
 
 const consent = (c) =>
   c ? badge(t(`members.consent.${c}`), c === "granted" ? "ok" : "bad") : h("span", { class: "muted" }, t("members.consent.none"));
@@ -25,6 +38,7 @@ const list = {
     const query = Object.fromEntries(FILTERS.filter((f) => ctx.query[f]).map((f) => [f, ctx.query[f]]));
     const inputs = {
       phone: h("input", { name: "phone", type: "tel", inputmode: "numeric", pattern: "1[3-9]\\d{9}", maxlength: "11", value: query.phone || "" }),
+      level: await levelInput(query.level),
       source_kind: select([["", t("members.source.all")], ...SOURCES.map((s) => [s, t(`members.source.${s}`)])], query.source_kind || "", { name: "source_kind" }),
       registered_from: h("input", { name: "registered_from", type: "date", value: query.registered_from || "" }),
       registered_to: h("input", { name: "registered_to", type: "date", value: query.registered_to || "" }),
@@ -45,11 +59,14 @@ const list = {
     },
     h("div", { class: "form-grid" },
       field(t("members.phone"), inputs.phone),
+      field(t("members.level"), inputs.level),
       field(t("members.source"), inputs.source_kind),
       field(t("members.registered_from"), inputs.registered_from),
       field(t("members.registered_to"), inputs.registered_to),
       inputs.store_id ? field(t("common.store"), inputs.store_id) : null),
-    h("button", { type: "submit", class: "primary" }, t("members.search")));
+    h("div", { class: "row" },
+      h("button", { type: "submit", class: "primary" }, t("members.search")), " ",
+      h("a", { href: "#/members/qr-codes" }, t("members.qr.link"))));
 
     const results = slot({ "data-testid": "members" });
     const more = h("button", { type: "button", hidden: "" }, t("common.more"));
@@ -58,6 +75,7 @@ const list = {
     const columns = [
       { label: t("members.phone"), cell: (m) => m.phone },
       { label: t("members.nickname"), cell: (m) => m.nickname || "—" },
+      { label: t("members.level"), cell: (m) => m.level || "—" },
       { label: t("members.home_store"), cell: (m) => m.home_store_id || "—" },
       { label: t("members.source"), cell: (m) => sourceLabel(m.source_kind) },
       { label: t("members.consent"), cell: (m) => consent(m.marketing_consent) },
@@ -165,6 +183,62 @@ export const memberProfile = {
       // Head office sees the member's loyalty at a glance, with links to the full
       // ledgers (积分 page, 储值 page); store managers do not see ledgers.
       isHq() ? loyaltyCard(m) : null);
+  },
+};
+
+/** A QR code's link, with a button that copies it (the clipboard needs a secure page;
+ * elsewhere the link is selected for a manual copy). */
+function copyable(link) {
+  const text = h("code", { class: "qr-link" }, link);
+  const button = h("button", { type: "button", class: "small" }, t("members.qr.copy"));
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      button.textContent = t("members.qr.copied");
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    }
+  });
+  return h("span", { class: "qr-copy" }, text, " ", button);
+}
+
+export const memberQrCodes = {
+  id: "member-qr-codes",
+  section: "members",
+  path: "/members/qr-codes",
+  title: "members.qr.title",
+  roles: [HQ, MANAGER],
+  async render(ctx) {
+    const { items } = await get("/admin/members/qr-codes");
+    const messages = slot({ "data-testid": "qr-messages" });
+    const hq = isHq();
+    const toggle = (q) => {
+      const button = h("button", { type: "button", class: q.active ? "danger small" : "small" },
+        t(q.active ? "members.qr.switch_off" : "members.qr.switch_on"));
+      button.addEventListener("click", () => busy(button, messages, async () => {
+        await patch(`/admin/members/qr-codes/${encodeURIComponent(q.code)}`, { active: !q.active });
+        ctx.rerender();
+      }));
+      return button;
+    };
+    const columns = [
+      { label: t("members.qr.label"), cell: (q) => q.label },
+      { label: t("members.source"), cell: (q) => sourceLabel(q.kind) },
+      { label: t("common.store"), cell: (q) => [q.store_id, q.shelf, q.staff_username, q.campaign_id].filter(Boolean).join(" · ") || "—" },
+      { label: t("members.qr.registered"), num: true, cell: (q) => String(q.registered) },
+      { label: t("members.qr.state"), cell: (q) => badge(t(q.active ? "members.qr.active" : "members.qr.inactive"), q.active ? "ok" : "bad") },
+      { label: t("members.qr.payload"), cell: (q) => copyable(q.link) },
+      ...(hq ? [{ label: t("members.qr.action"), cell: toggle }] : []),
+    ];
+    return h("section", {},
+      h("h1", {}, t("members.qr.title")),
+      h("p", { class: "muted" }, t("members.qr.intro")),
+      messages,
+      h("div", { "data-testid": "qr-codes" }, table(t("members.qr.title"), columns, items, { empty: t("members.qr.empty") })));
   },
 };
 

@@ -152,6 +152,7 @@ def events_of(
                 customer_id=new["customer_id"],
                 source=new.get("source"),
                 home_store_id=new.get("home_store_id"),
+                invited_by=new.get("invited_by"),
             )
         ]
     return []

@@ -168,10 +168,18 @@ class MemberRegistered(Event, tag="member.registered", frozen=True):
         Meta(
             description="The QR code that brought them (head office's code, or "
             "'ticket:<order_id>' for a receipt ticket); its kind, store, shelf, staff and "
-            "campaign are on the member item (members/sources.py)."
+            "campaign are on the member item (members/sources.py); 'invite:<customer_id>' "
+            "for a friend's invitation."
         ),
     ]
     home_store_id: str | None
+    invited_by: Annotated[
+        str | None,
+        Meta(
+            description="The member whose invitation brought them (source 'invite:<id>'), "
+            "else null. Added within v1: absent in events from before it."
+        ),
+    ] = None
 
 
 AnyEvent = (
@@ -239,6 +247,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "customer_id": "c-5f2a9e01b7c44d10",
         "source": "Q7K2M9XA",
         "home_store_id": "sh-jingan",
+        "invited_by": None,
     },
 ]
 

@@ -87,6 +87,20 @@ class CustomersByHomeStore(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class CustomersByLevel(GlobalSecondaryIndex):
+    """Members at one level (会员等级), newest first: the admin list's level filter (one
+    Query, never a scan). ``level`` is loyalty's copy of the growth account's level,
+    written in the level change's transaction (loyalty/growth.py); an erased member
+    leaves it (members/privacy.py)."""
+
+    class Meta:
+        index_name = "by_level"
+        projection = AllProjection()
+
+    level = UnicodeAttribute(hash_key=True)  # e.g. "V3"
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class CustomerModel(Model):
     """A member (会员), registered by phone on first sign-in. The member's profile,
     consent and source live here too (members/), all nullable, so one GetItem reads a
@@ -118,18 +132,26 @@ class CustomerModel(Model):
     consent_channel = UnicodeAttribute(null=True)
     # Where the member came from, recorded once at registration (members/sources.py);
     # ``source`` keeps the QR code (or "ticket:<order_id>").
-    source_kind = UnicodeAttribute(null=True)  # store | shelf | staff | campaign | ticket
+    source_kind = UnicodeAttribute(null=True)  # store | shelf | staff | campaign | ticket | invite
     source_store_id = UnicodeAttribute(null=True)
     source_shelf = UnicodeAttribute(null=True)
     source_staff = UnicodeAttribute(null=True)
     source_campaign = UnicodeAttribute(null=True)
     source_order_id = UnicodeAttribute(null=True)
     source_at = UnicodeAttribute(null=True)
+    # The member whose invitation brought them (source_kind "invite"), written once with
+    # the member; member.registered carries it (the inviter's invite task).
+    invited_by = UnicodeAttribute(null=True)
     # Set when the member deleted their account (PIPL Art. 47): personal data erased.
     erased_at = UnicodeAttribute(null=True)
+    # The member's level, copied by loyalty (loyalty/growth.py) in the transaction that
+    # changes the growth account's level, and the lowest level at registration; read by
+    # the admin member list (members/ does not import loyalty). None: not yet copied.
+    level = UnicodeAttribute(null=True)
 
     by_registration = CustomersByRegistration()
     by_home_store = CustomersByHomeStore()
+    by_level = CustomersByLevel()
 
 
 class CustomerPhoneModel(Model):

@@ -15,14 +15,12 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.audit import service as audit
 from chalicelib.auth import sessions, tokens
 from chalicelib.auth.passwords import dummy_hash, hash_password, verify_password
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, Principal
-from chalicelib.db.connection import connection
-from chalicelib.db.transactions import TransactionCancelled, Tx, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
 from chalicelib.db.writes import save_new
 from chalicelib.identity import schemas as s
 from chalicelib.identity import signin_guard, sms
@@ -96,7 +94,7 @@ def verify_otp(body: s.OtpVerify, client_ip: str | None = None) -> s.CustomerSes
     guard_key = signin_guard.for_phone(body.phone, client_ip)
     signin_guard.ensure_not_locked(guard_key)
     # Before the code is used up: an unknown QR code is a 422 the client can retry without.
-    source = resolve_source(body.source) if body.source else None
+    source = resolve_source(body.source, phone=body.phone) if body.source else None
     wrong = Unauthorized("The code is wrong or has expired; ask for a new one.", code="otp_invalid")
     try:
         challenge = OtpChallengeModel.get(body.phone, consistent_read=True)
@@ -146,17 +144,33 @@ def _find_or_register(
     return register_customer(body.phone, nickname=body.nickname, source_attrs=source)
 
 
-# Members (a feature above identity) turn a QR code or ticket token into the attributes a
-# new member records. Imported by name, as events imports subscriber modules, so identity
-# depends on nothing above it.
+# Members (a feature above identity) turn a QR code, ticket token or invite code into the
+# attributes a new member records, and give the writes that join the registration's
+# transaction (the QR code's count, under its "still active" condition; the inviter still
+# a member). Imported by name, as events imports subscriber modules, so identity depends
+# on nothing above it.
 SOURCE_RESOLVER = "chalicelib.members.sources:attributes_for_registration"
+SOURCE_PIECES = "chalicelib.members.sources:registration_pieces"
 
 
-def resolve_source(code: str) -> dict[str, Any]:
-    """The member attributes the source code stands for (422 ``unknown_source``)."""
-    module, _, name = SOURCE_RESOLVER.partition(":")
-    resolved: dict[str, Any] = getattr(importlib.import_module(module), name)(code)
+def _by_name(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def resolve_source(code: str, *, phone: str | None = None) -> dict[str, Any]:
+    """The member attributes the source code stands for (422 ``unknown_source``; 422
+    ``self_invite`` when ``phone`` is the inviter's own)."""
+    resolved: dict[str, Any] = _by_name(SOURCE_RESOLVER)(code, phone=phone)
     return resolved
+
+
+def _unknown_source() -> ValidationFailed:
+    return ValidationFailed(
+        "This QR code or invitation is no longer in use; sign in without it.",
+        code="unknown_source",
+        details=[{"field": "source", "reason": "no longer in use"}],
+    )
 
 
 def register_customer(
@@ -189,10 +203,22 @@ def register_customer(
         **attrs,
     )
     link = CustomerPhoneModel(phone, customer_id=customer.customer_id)
+    pieces: list[TxPiece] = _by_name(SOURCE_PIECES)(attrs) if attrs.get("source_kind") else []
+
+    def write(tx: Tx) -> None:
+        tx.save(customer, condition=CustomerModel.customer_id.does_not_exist(), label="member")
+        tx.save(link, condition=CustomerPhoneModel.phone.does_not_exist(), label="phone")
+        tx.add(*pieces)
+
     try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(customer, condition=CustomerModel.customer_id.does_not_exist())
-            tx.save(link, condition=CustomerPhoneModel.phone.does_not_exist())
+        transact(write)
+    except TransactionCancelled as exc:
+        if exc.failed and not {"member", "phone"} & set(exc.failed):
+            # the QR code was switched off, or the inviter left, since it was resolved:
+            # nothing was written
+            raise _unknown_source() from None
+        existing = CustomerPhoneModel.get(phone, consistent_read=True)
+        return CustomerModel.get(existing.customer_id, consistent_read=True), False
     except TransactWriteError:
         existing = CustomerPhoneModel.get(phone, consistent_read=True)
         return CustomerModel.get(existing.customer_id, consistent_read=True), False

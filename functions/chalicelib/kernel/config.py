@@ -56,6 +56,11 @@ SMS_PROVIDER: str = os.environ.get("DAOJIA_SMS_PROVIDER", "local" if STAGE == "l
 # Stores: the largest delivery radius a store may have; it bounds the nearby-store search.
 MAX_DELIVERY_RADIUS_M = int(os.environ.get("DAOJIA_MAX_DELIVERY_RADIUS_M", "10000"))
 
+# Members: the storefront page a member QR code opens. The receipt ticket's QR code is
+# "<url>?ticket=<token>", a member's invitation link "<url>?invite=<code>"
+# (members/sources.py); each deployment sets its own storefront's address.
+MEMBER_JOIN_URL: str = os.environ.get("DAOJIA_MEMBER_JOIN_URL", "https://m.daojia.example/join")
+
 
 def table_name(short: str) -> str:
     """Full DynamoDB table name for a short name, e.g. ``stores`` -> ``daojia-prod-stores``."""

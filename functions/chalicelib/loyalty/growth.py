@@ -5,7 +5,9 @@ cause), the level history, level-up and birthday gifts and the downgrade review
 Every change is one TransactWriteItems: the entry (``attribute_not_exists`` on its
 cause's key, so a replayed event earns nothing twice), the account's update under its
 ``version`` (it holds the level and the month buckets; retried on conflict; ``total``
-moves by ADD) and, when the level changes, a ``level:`` history entry."""
+moves by ADD) and, when the level changes, a ``level:`` history entry and the copy of
+the level on the member item (``CustomerModel.level``, the admin list's level filter:
+members/ cannot read loyalty's tables, and its ``by_level`` index answers without a scan)."""
 
 from __future__ import annotations
 
@@ -107,6 +109,7 @@ def add_growth(
     if delta == 0:
         return False
     settings = levels_settings()
+    mirror = True  # False once the member item turned out absent or erased
     for _attempt in range(ATTEMPTS):
         account = _account(customer_id)
         at = clock.now_iso()
@@ -126,8 +129,10 @@ def add_growth(
             m.updated_at.set(at),
         ]
         changed = new.code != old.code
+        member = None
         if changed or account is None or account.level is None:
             actions.append(m.level.set(new.code))
+            member = member_level_piece(customer_id, new.code) if mirror else None
         if changed:
             actions += [m.level_since.set(at), m.notice_level.remove(), m.notice_at.remove()]
         actions += _review_actions(customer_id, account, new, settings, at, changed)
@@ -148,6 +153,8 @@ def add_growth(
             _history(customer_id, old.code, new.code, total, at, reason, at_ms) if changed else None
         )
         extra_pieces: list[TxPiece] = list(pieces(account) if pieces else [])
+        if member is not None:
+            extra_pieces.append(member)
 
         build = functools.partial(
             _build,
@@ -166,7 +173,10 @@ def add_growth(
                 # its level-up gift from being issued: make sure (a read when gifted)
                 ensure_level_gifts(customer_id)
                 return False
-            if set(exc.failed) - {"account", "history"}:
+            if exc.failed == [MEMBER_LABEL]:
+                mirror = False  # no member item to copy the level to (erased): go on
+                continue
+            if set(exc.failed) - {"account", "history", MEMBER_LABEL}:
                 raise PieceFailed(exc.failed) from None
             if exc.failed:
                 # another change got there first: read again, after a short random
@@ -197,6 +207,43 @@ def _build(
         tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
     for piece in pieces:
         piece.add_to(tx)
+
+
+MEMBER_LABEL = "member-level"
+
+
+def member_level_piece(customer_id: str, code: str) -> TxPiece:
+    """The level copied onto the member item, in the level change's transaction. Only a
+    live member: an update must not create a member item, nor put an erased one back in
+    the list's index."""
+    c = CustomerModel
+    return TxPiece(
+        CustomerModel(customer_id),
+        {
+            "actions": [c.level.set(code)],
+            "condition": c.customer_id.exists() & c.erased_at.does_not_exist(),
+        },
+        MEMBER_LABEL,
+    )
+
+
+def set_initial_level(customer_id: str) -> bool:
+    """A new member is at the lowest level before any growth: copy it onto the member
+    item unless a level is there already (written by a growth change that came first).
+    True when this call wrote it."""
+    c = CustomerModel
+    try:
+        CustomerModel(customer_id).update(
+            actions=[c.level.set(rules.lowest(levels_settings()).code)],
+            condition=c.customer_id.exists()
+            & c.erased_at.does_not_exist()
+            & c.level.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
 
 
 def _review_actions(
@@ -396,15 +443,25 @@ def _review(customer_id: str, at: str, settings: LevelsSettings) -> int:
     else:
         actions.append(m.review_at.set(_review_at(at)))
 
-    def build(tx: Tx) -> None:
+    def build(tx: Tx, mirror: bool = True) -> None:
         tx.update(
             GrowthAccountModel(customer_id), actions=actions, condition=condition, label="account"
         )
         tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
+        if mirror:
+            member_level_piece(customer_id, target.code).add_to(tx)
 
     try:
         transact(build)
     except TransactionCancelled as exc:
+        if exc.failed == [MEMBER_LABEL]:  # the member was erased: lower the account alone
+            try:
+                transact(functools.partial(build, mirror=False))
+            except TransactionCancelled as again:
+                if again.failed:
+                    return 0
+                raise
+            return 1
         if exc.failed:
             return 0  # changed meanwhile (growth came): the next run looks again
         raise

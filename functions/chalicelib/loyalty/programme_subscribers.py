@@ -53,8 +53,17 @@ def growth_on_refund(event: RefundSucceeded) -> None:
 
 @subscriber(MemberRegistered, "loyalty.tasks_on_registration", idempotent=True)
 def tasks_on_registration(event: MemberRegistered) -> None:
-    """Invite a friend: the event names the inviter only once the members part records
-    it (``invited_by``); until then this does nothing."""
+    """Invite a friend: the event names the inviter (``invited_by``, recorded once at
+    registration by members/sources.py); the reward is keyed per friend."""
     from chalicelib.loyalty import tasks
 
-    tasks.on_registered(event.customer_id, getattr(event, "invited_by", None), event.occurred_at)
+    tasks.on_registered(event.customer_id, event.invited_by, event.occurred_at)
+
+
+@subscriber(MemberRegistered, "loyalty.level_on_registration", idempotent=True)
+def level_on_registration(event: MemberRegistered) -> None:
+    """A new member is at the lowest level: copied onto the member item (the admin list's
+    level filter) unless a growth change wrote a level first."""
+    from chalicelib.loyalty import growth
+
+    growth.set_initial_level(event.customer_id)

@@ -34,6 +34,7 @@ def row(m: CustomerModel, principal: Principal) -> s.MemberRow:
         home_store_id=m.home_store_id,
         source_kind=m.source_kind,
         marketing_consent=m.marketing_consent,
+        level=m.level,
         registered_at=m.created_at,
     )
 
@@ -71,10 +72,15 @@ def _months(since: str, to: str) -> list[str]:
     return out
 
 
-def _filter(query: s.MemberQuery) -> Any:
+def _filter(query: s.MemberQuery, *, by_store: bool = False) -> Any:
+    """The conditions the index's key does not answer (a store's members: their level
+    too, a filter over one store's members; without a store, the level is the key of
+    ``by_level``)."""
     cond = CustomerModel.erased_at.does_not_exist()
     if query.source_kind:
         cond &= CustomerModel.source_kind == query.source_kind
+    if query.level and by_store:
+        cond &= CustomerModel.level == query.level
     return cond
 
 
@@ -97,17 +103,34 @@ def listing(principal: Principal, query: s.MemberQuery) -> s.MemberPage:
         it = CustomerModel.by_home_store.query(
             store,
             between,
+            filter_condition=_filter(query, by_store=True),
+            scan_index_forward=False,
+            limit=query.limit,
+            last_evaluated_key=start,
+        )
+        return _page(it, principal, query)
+    if query.level:
+        start = cursors.decode(
+            query.cursor, ("customer_id", "level", "created_at"), {"level": query.level}
+        )
+        it = CustomerModel.by_level.query(
+            query.level,
+            between,
             filter_condition=_filter(query),
             scan_index_forward=False,
             limit=query.limit,
             last_evaluated_key=start,
         )
-        items = [row(m, principal) for m in it]
-        more = len(items) == query.limit and it.last_evaluated_key
-        return s.MemberPage(
-            items=items, next_cursor=cursors.encode(it.last_evaluated_key) if more else None
-        )
+        return _page(it, principal, query)
     return _by_months(principal, query, since, to, between)
+
+
+def _page(it: Any, principal: Principal, query: s.MemberQuery) -> s.MemberPage:
+    items = [row(m, principal) for m in it]
+    more = len(items) == query.limit and it.last_evaluated_key
+    return s.MemberPage(
+        items=items, next_cursor=cursors.encode(it.last_evaluated_key) if more else None
+    )
 
 
 def _by_months(
@@ -154,6 +177,7 @@ def _by_phone(principal: Principal, query: s.MemberQuery, store: str | None) -> 
         m.erased_at
         or (store is not None and m.home_store_id != store)
         or (query.source_kind and m.source_kind != query.source_kind)
+        or (query.level and m.level != query.level)
     ):
         return s.MemberPage(items=[])
     return s.MemberPage(items=[row(m, principal)])

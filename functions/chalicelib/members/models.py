@@ -68,6 +68,11 @@ class MemberQrCodeModel(Model):
     campaign_id = UnicodeAttribute(null=True)
     label = UnicodeAttribute()
     active = BooleanAttribute(default=True)
+    # Members registered through it: ADDed in each registration's transaction, under the
+    # condition that the code is still active (members/sources.py registration_pieces).
+    registered = NumberAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
     listing = UnicodeAttribute(default="qr")
     created_key = UnicodeAttribute()
     created_at = UnicodeAttribute()

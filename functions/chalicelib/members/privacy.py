@@ -41,6 +41,7 @@ def source_view(m: CustomerModel) -> s.MemberSource:
     return s.MemberSource(
         kind=m.source_kind,
         code=m.source,
+        invited_by=m.invited_by,
         store_id=m.source_store_id,
         shelf=m.source_shelf,
         staff_username=m.source_staff,
@@ -94,6 +95,7 @@ def delete_account(customer_id: str) -> s.Deleted:
                 CustomerModel.address_count.remove(),
                 CustomerModel.default_address_id.remove(),
                 CustomerModel.reg_month.remove(),  # leaves the admin list's index
+                CustomerModel.level.remove(),  # and its level index
                 CustomerModel.marketing_consent.set("revoked"),
                 CustomerModel.consent_at.set(at),
                 CustomerModel.consent_channel.set("account_deleted"),

@@ -204,9 +204,28 @@ def bind_ticket(body: s.BindTicket, principal: Principal) -> s.Binding:
 
 
 @area.route(
+    "/members/me/invite",
+    "GET",
+    summary="Your invitation code and link to share",
+    roles=ME,
+    response=s.Invite,
+    errors=(404,),
+    response_example={
+        "code": "iv1.c-0123456789abcdef.5f2a9e01b7c44d10",
+        "link": "https://m.daojia.example/join?invite=iv1.c-0123456789abcdef.5f2a9e01b7c44d10",
+    },
+)
+def my_invite(principal: Principal) -> s.Invite:
+    """A friend signing in for the first time with the code as ``source`` (the link opens
+    the storefront with it) is recorded as invited by you, and the invite task rewards you
+    once per friend. Your own code at your own sign-in is 422 ``self_invite``."""
+    return sources.my_invite(principal.subject)
+
+
+@area.route(
     "/admin/members",
     "GET",
-    summary="Members: search by phone, filter by source and registration dates",
+    summary="Members: search by phone, filter by level, source and registration dates",
     roles=ADMINS,
     query=s.MemberQuery,
     response=s.MemberPage,
@@ -215,7 +234,8 @@ def bind_ticket(body: s.BindTicket, principal: Principal) -> s.Binding:
 def list_members(query: s.MemberQuery, principal: Principal) -> s.MemberPage:
     """Newest first, ``limit`` a page (``next_cursor`` for the next). Without dates: the
     last 365 days; a window spans at most 24 months. Store managers see members whose
-    home store is theirs, with phones masked."""
+    home store is theirs, with phones masked. ``level``: members at that level (each row
+    shows its member's level; null is the lowest, before any growth)."""
     return admin.listing(principal, query)
 
 
@@ -252,6 +272,23 @@ def create_qr_code(body: s.QrCodeCreate, principal: Principal) -> s.QrCode:
     """The QR code holds the returned ``code``; the storefront passes it as ``source`` at
     sign-in, and a new member records its kind, store, shelf, staff or campaign."""
     return sources.create_qr_code(body, principal)
+
+
+@area.route(
+    "/admin/members/qr-codes/{code}",
+    "PATCH",
+    summary="Switch a QR code off or on again",
+    roles={HQ_ADMIN},
+    body=s.QrCodeUpdate,
+    response=s.QrCode,
+    errors=(404, 422),
+    request_example={"active": False},
+)
+def update_qr_code(code: str, body: s.QrCodeUpdate, principal: Principal) -> s.QrCode:
+    """A switched-off code registers nobody (sign-in with it is 422 ``unknown_source``,
+    also for a registration already under way); the members it brought keep their source
+    and it keeps its count. Audited."""
+    return sources.set_qr_active(code, body, principal)
 
 
 @area.route(

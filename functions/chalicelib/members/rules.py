@@ -11,7 +11,7 @@ import secrets
 from chalicelib.kernel.errors import ValidationFailed, field_error
 
 MAX_ADDRESSES = 20
-SOURCE_KINDS = ("store", "shelf", "staff", "campaign", "ticket")
+SOURCE_KINDS = ("store", "shelf", "staff", "campaign", "ticket", "invite")
 QR_KINDS = ("store", "shelf", "staff", "campaign")
 # Days in each month, February with 29: a birthday has no year, and 02-29 members get
 # their gift on 02-28 in other years (the loyalty part's rule).
@@ -102,3 +102,34 @@ def read_ticket_token(key: str, token: str) -> tuple[str, str] | None:
     if not hmac.compare_digest(mac, _ticket_mac(key, store_id, order_id)):
         return None
     return store_id, order_id
+
+
+# A member's invitation code: "iv1.<customer_id>.<mac>". Derived from the member id (the
+# same code every time, nothing stored); the MAC stops anyone from making one for a member
+# id they guessed. It grants nothing but "this member invited you".
+INVITE_PREFIX = "iv1"
+
+
+def _invite_mac(key: str, customer_id: str) -> str:
+    return hmac.new(
+        key.encode(), f"member-invite|{customer_id}".encode(), hashlib.sha256
+    ).hexdigest()[:16]
+
+
+def invite_code(key: str, customer_id: str) -> str:
+    return f"{INVITE_PREFIX}.{customer_id}.{_invite_mac(key, customer_id)}"
+
+
+def is_invite_code(value: str) -> bool:
+    return value.startswith(INVITE_PREFIX + ".")
+
+
+def read_invite_code(key: str, code: str) -> str | None:
+    """The inviter's customer id of a genuine code, else None."""
+    head, _, mac = code.rpartition(".")
+    prefix, _, customer_id = head.partition(".")
+    if prefix != INVITE_PREFIX or not customer_id or not mac:
+        return None
+    if not hmac.compare_digest(mac, _invite_mac(key, customer_id)):
+        return None
+    return customer_id

@@ -20,7 +20,7 @@ Birthday = Annotated[
 ]
 Gender = Literal["female", "male", "unspecified"]
 Channel = Literal["storefront", "store", "ticket_qr"]
-SourceKind = Literal["store", "shelf", "staff", "campaign", "ticket"]
+SourceKind = Literal["store", "shelf", "staff", "campaign", "ticket", "invite"]
 QrKind = Literal["store", "shelf", "staff", "campaign"]
 Label = Annotated[str, Meta(min_length=1, max_length=40)]
 
@@ -132,6 +132,7 @@ class Deleted(Out, kw_only=True):
 class MemberSource(Out, kw_only=True):
     kind: str | None = None
     code: str | None = None
+    invited_by: str | None = None  # the inviting member's id (kind "invite")
     store_id: str | None = None
     shelf: str | None = None
     staff_username: str | None = None
@@ -171,8 +172,34 @@ class QrCode(Out, kw_only=True):
     staff_username: str | None = None
     campaign_id: str | None = None
     active: bool = True
+    registered: int = 0  # members registered through it
+    link: str  # what the printed QR code holds: the storefront's join page with the code
     created_at: Timestamp
     created_by: str
+    updated_at: Timestamp | None = None
+    updated_by: str | None = None
+
+
+class QrCodeUpdate(Schema, kw_only=True):
+    active: Annotated[
+        bool,
+        Meta(
+            description="false: the code stops registering members (422 ``unknown_source`` "
+            "at sign-in); members it brought keep their source. true: it works again."
+        ),
+    ]
+
+
+class Invite(Out, kw_only=True):
+    code: Annotated[
+        str,
+        Meta(
+            description="Your invitation code: a friend who signs in for the first time with "
+            "it as ``source`` is recorded as invited by you (the invite task rewards you once "
+            "per friend). The same code every time."
+        ),
+    ]
+    link: Annotated[str, Meta(description="The link to share: the storefront's join page.")]
 
 
 class QrCodeQuery(Schema, kw_only=True):
@@ -195,6 +222,17 @@ class MemberQuery(Schema, kw_only=True):
         | None
     ) = None
     store_id: StoreId | None = None  # head office: members of one home store
+    level: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[A-Za-z0-9_-]{1,20}$",
+                description="Members at this level (e.g. V3; codes: GET /admin/loyalty/levels).",
+                examples=["V3"],
+            ),
+        ]
+        | None
+    ) = None
     cursor: str | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 20
 
@@ -206,6 +244,7 @@ class MemberRow(Out, kw_only=True):
     home_store_id: str | None = None
     source_kind: str | None = None
     marketing_consent: str | None = None
+    level: str | None = None  # None: the lowest (no growth yet, or not copied yet)
     registered_at: Timestamp
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.audit import service as audit
 from chalicelib.auth import tokens
 from chalicelib.auth.principal import Principal
-from chalicelib.db.transactions import TransactionCancelled, transact
+from chalicelib.db.transactions import TransactionCancelled, TxPiece, transact
 from chalicelib.identity.models import CustomerModel, StaffModel
-from chalicelib.kernel import clock
+from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.members import providers, rules
 from chalicelib.members import schemas as s
@@ -23,8 +24,6 @@ from chalicelib.members.service import check_one_of, member
 # A member who registered less than this long ago and binds a ticket without a source
 # yet is counted as brought by the ticket (they scanned it, then signed up).
 JUST_REGISTERED = timedelta(minutes=30)
-# The receipt ticket's QR code: a storefront link carrying the member token.
-TICKET_QR_URL = "https://m.daojia.example/join?ticket={token}"
 
 
 def _unknown(code: str) -> ValidationFailed:
@@ -35,10 +34,14 @@ def _unknown(code: str) -> ValidationFailed:
     )
 
 
-def attributes_for_registration(code: str) -> dict[str, Any]:
-    """What a new member records for the QR code or ticket token ``code`` (called by
-    identity's sign-in, by name): the code, its kind, store, shelf, staff, campaign, and
-    the home store it implies. 422 ``unknown_source`` for a code nobody made."""
+def attributes_for_registration(code: str, *, phone: str | None = None) -> dict[str, Any]:
+    """What a new member records for the QR code, ticket token or invite code ``code``
+    (called by identity's sign-in, by name): the code, its kind, store, shelf, staff,
+    campaign, the home store it implies, the inviter. 422 ``unknown_source`` for a code
+    nobody made, a switched-off QR code or an inviter who left; 422 ``self_invite`` when
+    ``phone`` (the one signing in) is the inviter's own."""
+    if rules.is_invite_code(code):
+        return _invitation(code, phone)
     if rules.is_ticket_token(code):
         found = rules.read_ticket_token(tokens.signing_key(), code)
         if found is None:
@@ -68,9 +71,72 @@ def attributes_for_registration(code: str) -> dict[str, Any]:
     }
 
 
+def _invitation(code: str, phone: str | None) -> dict[str, Any]:
+    inviter = rules.read_invite_code(tokens.signing_key(), code)
+    if inviter is None:
+        raise _unknown(code)
+    try:
+        m = CustomerModel.get(inviter)
+    except DoesNotExist:
+        raise _unknown(code) from None
+    if m.erased_at:
+        raise _unknown(code)
+    if phone is not None and m.phone == phone:
+        raise ValidationFailed(
+            "You cannot accept your own invitation; share it with a friend.",
+            code="self_invite",
+            details=[field_error("source", "your own invitation")],
+        )
+    return {"source": f"invite:{inviter}", "source_kind": "invite", "invited_by": inviter}
+
+
+def registration_pieces(attrs: dict[str, Any]) -> list[TxPiece]:
+    """The writes that join a new member's registration transaction (identity, by name):
+    a QR code's count, ADDed under "still active" (switched off since it was resolved:
+    the registration fails and writes nothing); an inviter still a member."""
+    if attrs.get("source_kind") == "invite":
+        c = CustomerModel
+        return [
+            TxPiece(
+                c,
+                {
+                    "hash_key": attrs["invited_by"],
+                    "condition": c.customer_id.exists() & c.erased_at.does_not_exist(),
+                },
+                "source:inviter",
+                op="condition_check",
+            )
+        ]
+    if attrs.get("source_kind") in rules.QR_KINDS:
+        q = MemberQrCodeModel
+        return [
+            TxPiece(
+                MemberQrCodeModel(attrs["source"]),
+                {"actions": [q.registered.add(1)], "condition": q.active == True},  # noqa: E712
+                "source:qr",
+            )
+        ]
+    return []
+
+
+def my_invite(customer_id: str) -> s.Invite:
+    """The member's invitation code and the link to share (the same every time)."""
+    m = member(customer_id)
+    code = rules.invite_code(tokens.signing_key(), m.customer_id)
+    return s.Invite(code=code, link=join_link("invite", code))
+
+
 def ticket_qr_payload(store_id: str, order_id: str) -> str:
     """What the receipt ticket's member QR code holds (printing/dispatch.py)."""
-    return TICKET_QR_URL.format(token=rules.ticket_token(tokens.signing_key(), store_id, order_id))
+    token = rules.ticket_token(tokens.signing_key(), store_id, order_id)
+    return join_link("ticket", token)
+
+
+def join_link(param: str, value: str) -> str:
+    """The storefront's join page (config.MEMBER_JOIN_URL) with ``param=value``: the
+    receipt ticket's QR code, a member's invitation link."""
+    base = config.MEMBER_JOIN_URL
+    return f"{base}{'&' if '?' in base else '?'}{param}={quote(value, safe='')}"
 
 
 def bind_ticket(customer_id: str, body: s.BindTicket) -> s.Binding:
@@ -144,8 +210,12 @@ def qr_view(q: MemberQrCodeModel) -> s.QrCode:
         staff_username=q.staff_username,
         campaign_id=q.campaign_id,
         active=q.active is not False,
+        registered=int(q.registered or 0),
+        link=join_link("source", q.code),
         created_at=q.created_at,
         created_by=q.created_by,
+        updated_at=q.updated_at,
+        updated_by=q.updated_by,
     )
 
 
@@ -225,3 +295,41 @@ def list_qr_codes(principal: Principal, store_id: str | None) -> s.QrCodeList:
         if store_id is None or q.store_id == store_id
     ]
     return s.QrCodeList(items=items)
+
+
+def set_qr_active(code: str, body: s.QrCodeUpdate, principal: Principal) -> s.QrCode:
+    """Switch a code off (it stops registering members) or on again; audited in the
+    change's transaction. Members it brought keep their source."""
+    try:
+        qr = MemberQrCodeModel.get(code, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(f"No QR code {code!r}.", code="qr_code_not_found") from None
+    before = qr.active is not False
+    if before == body.active:
+        return qr_view(qr)
+    now = clock.now_iso()
+    q = MemberQrCodeModel
+    entry = audit.new_entry(
+        principal,
+        "member_qr.update",
+        audit.Target("member_qr", code, qr.store_id),
+        {"active": before},
+        {"active": body.active},
+    )
+
+    def write(tx: Any) -> None:
+        tx.update(
+            MemberQrCodeModel(code),
+            actions=[
+                q.active.set(body.active),
+                q.updated_at.set(now),
+                q.updated_by.set(principal.subject),
+            ],
+            condition=q.code.exists(),
+            label="qr",
+        )
+        audit.with_entry(tx, entry)
+
+    transact(write)
+    qr.refresh(consistent_read=True)
+    return qr_view(qr)
