@@ -249,7 +249,7 @@ def _member_query(f: s.ExportFilters | dict[str, str], store_id: str | None) -> 
     get = f.get if isinstance(f, dict) else lambda name: getattr(f, name)
     return MemberQuery(
         phone=get("phone"),
-        source_kind=get("source_kind"),
+        source_kind=cast(Any, get("source_kind")),  # checked by the request's schema
         registered_from=get("registered_from"),
         registered_to=get("registered_to"),
         store_id=store_id,

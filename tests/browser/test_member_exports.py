@@ -1,0 +1,64 @@
+"""The member list's Export (issue 13 item 2 on issue 14's pages) in a real browser, at
+desktop width and at 768 px: the list filtered by source is exported on the server and
+the file opened: the BOM, the header, the rows the list shows (head office full phones,
+a store manager their store's members with phones masked as the list masks them)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import Site
+from tests.browser.test_admin_site import expect
+from tests.browser.test_list_exports import opened
+from tests.browser.test_members import fits
+
+# demo members c-demo-26 and c-demo-27 registered through 静安寺店's staff QR code
+STAFF_QR = {"c-demo-26": "13900000026", "c-demo-27": "13900000027"}
+
+
+@pytest.mark.parametrize(("width", "username"), [(1440, "hq-admin"), (768, "sh-jingan-manager")])
+def test_the_member_list_filtered_by_source_is_exported(site: Site, width: int, username: str):
+    page = site.page
+    page.set_viewport_size({"width": width, "height": 900})
+    site.sign_in(username)
+    site.go("/members?source_kind=staff")
+    results = page.get_by_test_id("members")
+    expect(results.locator("tbody tr").first).to_contain_text(re.compile("员工码|Staff QR"))
+    shown = [
+        cells[0].strip()
+        for cells in results.locator("tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        )
+    ]
+    control = page.get_by_test_id("export-members")
+    control.get_by_role("button", name="导出").click()
+    link = control.get_by_test_id("export-download")
+    expect(link).to_be_visible(timeout=30_000)
+    fits(site)
+    site.shot(f"members-export-{username}-{width}")
+    with page.expect_download() as downloaded:
+        link.click()
+    assert downloaded.value.suggested_filename.startswith(
+        "members_all_" if username == "hq-admin" else "members_sh-jingan_"
+    )
+    _, rows = opened(downloaded.value)
+    head = rows[0]
+    assert head == [
+        "会员编号", "手机号", "昵称", "归属门店", "来源", "营销授权", "注册时间（Asia/Shanghai）",
+    ]  # fmt: skip
+    members = [dict(zip(head, r, strict=True)) for r in rows[1:]]
+    # the rows the list shows, in its order, all through a staff QR code
+    assert [m["手机号"] for m in members] == shown
+    assert {m["来源"] for m in members} == {"staff"}
+    by_id = {m["会员编号"]: m for m in members}
+    assert set(STAFF_QR) <= set(by_id)
+    member = by_id["c-demo-26"]
+    assert (member["昵称"], member["归属门店"]) == ("韩先生", "sh-jingan")
+    if username == "hq-admin":
+        assert member["手机号"] == STAFF_QR["c-demo-26"]
+    else:
+        assert member["手机号"] == "139****0026"
+        assert {m["归属门店"] for m in members} == {"sh-jingan"}
+        assert all("****" in m["手机号"] for m in members)
