@@ -7,7 +7,8 @@
 // then a download link (valid 15 minutes; the file is UTF-8 with a BOM, so Excel opens
 // Chinese correctly). `{ range: true }` adds from/to date inputs (default: the last 30
 // days) for lists that have no dates of their own; `{ label }` names a second button. Kinds: orders, refunds,
-// coupon_redemptions, stock, daily_sales (docs/openapi.json, POST /admin/exports).
+// coupon_redemptions, stock, daily_sales, returns, audit, members, points_entries,
+// stored_value_entries (docs/openapi.json, POST /admin/exports).
 
 import { get, post } from "./api.js";
 import { errorBox, field, h, slot } from "./dom.js";

@@ -232,7 +232,7 @@ def test_each_role_exports_what_its_lists_show(
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"kind": "members", "filters": {}}, "validation_failed"),
+        ({"kind": "customers", "filters": {}}, "validation_failed"),
         (
             {"kind": "orders", "filters": {"date_from": "2026-13-01", "date_to": "2026-13-02"}},
             "validation_failed",

@@ -1,5 +1,6 @@
 import { get, post, request } from "../api.js";
 import { badge, busy, field, h, okBox, select, slot, table } from "../dom.js";
+import { exportButton } from "../export.js";
 import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
@@ -151,6 +152,8 @@ export const memberPoints = {
       submit,
     );
     await Promise.all([showBalance(), loadPage(null)]);
-    return h("section", {}, h("h1", {}, t("loyalty.member_points"), " ", h("small", {}, id)), balanceSlot, adjust, messages, ledger, more);
+    // The whole ledger, on the server (the page loads it 20 at a time).
+    const exporter = exportButton("points_entries", () => ({ customer_id: id }));
+    return h("section", {}, h("h1", {}, t("loyalty.member_points"), " ", h("small", {}, id)), balanceSlot, adjust, messages, exporter, ledger, more);
   },
 };

@@ -1,5 +1,6 @@
 import { get, patch } from "../api.js";
 import { badge, busy, errorBox, field, h, select, slot, table } from "../dom.js";
+import { exportButton } from "../export.js";
 import { dateTime, money } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ, MANAGER, isHq } from "../session.js";
@@ -98,7 +99,9 @@ const list = {
     };
     more.addEventListener("click", load);
     await load();
-    return h("section", {}, h("h1", {}, t("members.title")), form, results, more);
+    // The whole filtered list, on the server (head office full phones, managers masked).
+    const exporter = exportButton("members", () => query);
+    return h("section", {}, h("h1", {}, t("members.title")), form, exporter, results, more);
   },
 };
 

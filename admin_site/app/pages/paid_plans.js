@@ -3,6 +3,7 @@
 // and a member's card looked up by phone with the free trial to grant (once per member).
 import { get, post, request } from "../api.js";
 import { badge, busy, field, h, okBox, select, slot, table } from "../dom.js";
+import { columnsTable, tableExportButton, yuanCell } from "../export.js";
 import { dateTime, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
@@ -65,16 +66,20 @@ function planForm(plan, rerender) {
 
 function plansCard(list, ctx) {
   const editing = slot();
+  const columns = [
+    { label: t("pc.name"), cell: (p) => p.name },
+    { label: t("pc.period"), cell: (p) => t(`pc.period.${p.period}`) },
+    { label: t("pc.price"), num: true, cell: (p) => money(p.price_fen), csv: (p) => yuanCell(p.price_fen) },
+    { label: t("pc.benefits"), cell: (p) => benefitsText(p) },
+    { label: t("pc.members"), num: true, cell: (p) => String(p.active_members ?? 0), csv: (p) => p.active_members ?? 0 },
+    { label: t("pc.status"), cell: (p) => (p.active ? badge(t("pc.on_sale"), "ok") : badge(t("pc.off_sale"))) },
+  ];
   return h("div", { class: "card", "data-testid": "pc-plans" },
-    h("h2", {}, t("pc.plans")),
-    table(t("pc.plans"), [
-      { label: t("pc.name"), cell: (p) => p.name },
-      { label: t("pc.period"), cell: (p) => t(`pc.period.${p.period}`) },
-      { label: t("pc.price"), num: true, cell: (p) => money(p.price_fen) },
-      { label: t("pc.benefits"), cell: (p) => benefitsText(p) },
-      { label: t("pc.members"), num: true, cell: (p) => String(p.active_members ?? 0) },
-      { label: t("pc.status"), cell: (p) => (p.active ? badge(t("pc.on_sale"), "ok") : badge(t("pc.off_sale"))) },
-    ], list.items, {
+    h("div", { class: "row" },
+      h("h2", {}, t("pc.plans")),
+      h("div", { class: "spacer" }),
+      tableExportButton(() => columnsTable("paid_plans", columns, list.items), { name: "pc-plans" })),
+    table(t("pc.plans"), columns, list.items, {
       empty: t("pc.no_plans"),
       onRowClick: (p) => editing.show(planForm(p, ctx.rerender)),
       rowLabel: (p) => t("pc.edit_title", { name: p.name }),
@@ -125,18 +130,20 @@ function memberCard(ctx) {
         messages.show(okBox(t("pc.trial_granted")));
       });
     };
+    const history = [
+      { label: t("pc.when"), cell: (e) => dateTime(e.at) },
+      { label: t("pc.kind"), cell: (e) => t(`pc.kind.${e.kind}`) },
+      { label: t("pc.plan"), cell: (e) => e.plan_name || "—" },
+      { label: t("pc.until"), cell: (e) => (e.ends_at ? dateTime(e.ends_at) : "—") },
+      { label: t("pc.amount"), num: true, cell: (e) => money(e.amount_fen), csv: (e) => yuanCell(e.amount_fen) },
+      { label: t("pc.reason"), cell: (e) => e.reason || "—" },
+    ];
     result.show(
       h("p", { "data-testid": "pc-card" }, m.active
         ? t(m.trial ? "pc.card_trial" : "pc.card_line", { id: customerId, plan: m.plan_name, until: dateTime(m.ends_at) })
         : t("pc.no_card", { id: customerId })),
-      table(t("pc.history"), [
-        { label: t("pc.when"), cell: (e) => dateTime(e.at) },
-        { label: t("pc.kind"), cell: (e) => t(`pc.kind.${e.kind}`) },
-        { label: t("pc.plan"), cell: (e) => e.plan_name || "—" },
-        { label: t("pc.until"), cell: (e) => (e.ends_at ? dateTime(e.ends_at) : "—") },
-        { label: t("pc.amount"), num: true, cell: (e) => money(e.amount_fen) },
-        { label: t("pc.reason"), cell: (e) => e.reason || "—" },
-      ], m.history, { empty: t("pc.history_empty") }),
+      table(t("pc.history"), history, m.history, { empty: t("pc.history_empty") }),
+      tableExportButton(() => columnsTable(`paid_membership_${customerId}`, history, m.history), { name: "pc-history" }),
       m.trial_used ? h("p", { class: "hint" }, t("pc.trial_used")) : h("form", { class: "card", onsubmit: onGrant },
         h("h3", {}, t("pc.trial_title")),
         field(t("pc.reason"), reason, t("pc.reason_hint")),

@@ -1,6 +1,7 @@
 import { get, request } from "../api.js";
 import { busy, errorBox, field, h, okBox, select, slot } from "../dom.js";
-import { parseYuan, yuanInput } from "../format.js";
+import { tableExportButton, yuanCell } from "../export.js";
+import { parseYuan, today, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -20,6 +21,30 @@ function parseRewards(text, label) {
     return { day, points };
   });
 }
+
+// Each card's list as CSV (small lists, written in the browser): what was last loaded or
+// saved, not unsaved edits in the form.
+const heading = (title, exporter) => h("div", { class: "row" }, h("h2", {}, title), h("div", { class: "spacer" }), exporter);
+const csvFile = (name, header, rows) => ({ filename: `${name}_${today()}.csv`, header, rows });
+
+const levelsCsv = (settings) =>
+  csvFile("levels",
+    ["code", "name", "threshold", "discount", "multiplier", "free_delivery", "birthday_template", "level_up_template"].map((k) => t(`programme.col.${k}`)),
+    settings.levels.map((lv) => [lv.code, lv.name, lv.threshold, lv.discount_permille, lv.points_multiplier, yuanCell(lv.free_delivery_min_fen), lv.birthday_template_id, lv.level_up_template_id]));
+
+const checkinCsv = (settings) =>
+  csvFile("checkin_rewards",
+    [t("programme.col.reward"), t("programme.col.day"), t("programme.col.points")],
+    [
+      [t("programme.daily_points"), null, settings.daily_points],
+      ...settings.streak_rewards.map((r) => [t("programme.streak_rewards"), r.day, r.points]),
+      ...settings.cumulative_rewards.map((r) => [t("programme.cumulative_rewards"), r.day, r.points]),
+    ]);
+
+const tasksCsv = (settings) =>
+  csvFile("tasks",
+    ["task_id", "task_kind", "name", "target", "points", "growth", "active"].map((k) => t(`programme.col.${k}`)),
+    settings.tasks.map((x) => [x.task_id, t(`programme.task.${x.kind}`), x.name, x.target, x.points, x.growth, x.active]));
 
 function levelsCard(settings) {
   const rows = settings.levels.map((lv) => {
@@ -84,7 +109,7 @@ function levelsCard(settings) {
       });
     },
   },
-  h("h2", {}, t("programme.levels")),
+  heading(t("programme.levels"), tableExportButton(() => levelsCsv(settings), { name: "levels" })),
   h("div", { class: "form-grid" },
     field(t("programme.growth_per_yuan"), growth, t("programme.growth_hint")),
     field(t("programme.downgrade"), mode),
@@ -108,18 +133,19 @@ function checkinCard(settings) {
     onsubmit: (e) => {
       e.preventDefault();
       busy(save, messages, async () => {
-        await put("/admin/loyalty/checkin-settings", {
+        const saved = await put("/admin/loyalty/checkin-settings", {
           daily_points: num(daily),
           streak_rewards: parseRewards(streak.value, t("programme.streak_rewards")),
           cumulative_rewards: parseRewards(cumulative.value, t("programme.cumulative_rewards")),
           streak_reset: reset.value,
           timezone: settings.timezone,
         });
+        Object.assign(settings, saved);
         messages.show(okBox(t("programme.saved")));
       });
     },
   },
-  h("h2", {}, t("programme.checkin")),
+  heading(t("programme.checkin"), tableExportButton(() => checkinCsv(settings), { name: "checkin" })),
   h("div", { class: "form-grid" },
     field(t("programme.daily_points"), daily),
     field(t("programme.streak_rewards"), streak, t("programme.rewards_hint")),
@@ -165,12 +191,13 @@ function tasksCard(settings) {
     onsubmit: (e) => {
       e.preventDefault();
       busy(save, messages, async () => {
-        await put("/admin/loyalty/tasks", { tasks: rows.map((r) => r.read()) });
+        const saved = await put("/admin/loyalty/tasks", { tasks: rows.map((r) => r.read()) });
+        settings.tasks = saved.tasks;
         messages.show(okBox(t("programme.saved")));
       });
     },
   },
-  h("h2", {}, t("programme.tasks")),
+  heading(t("programme.tasks"), tableExportButton(() => tasksCsv(settings), { name: "tasks" })),
   rows.map((r) => r.box),
   messages,
   save);

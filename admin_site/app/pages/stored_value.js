@@ -3,6 +3,7 @@
 // (a reason is required; the API audits them).
 import { get, post, request } from "../api.js";
 import { busy, field, h, okBox, slot, table } from "../dom.js";
+import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { dateTime, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
@@ -58,15 +59,19 @@ function settingsCard(settings, rerender) {
 }
 
 function liabilityCard(li) {
+  const columns = [
+    { label: t("sv.store"), cell: (r) => (r.store_id === "-" ? t("sv.no_store") : r.store_id) },
+    { label: t("sv.principal"), num: true, cell: (r) => money(r.principal_fen), csv: (r) => yuanCell(r.principal_fen) },
+    { label: t("sv.bonus"), num: true, cell: (r) => money(r.bonus_fen), csv: (r) => yuanCell(r.bonus_fen) },
+    { label: t("sv.total"), num: true, cell: (r) => money(r.total_fen), csv: (r) => yuanCell(r.total_fen) },
+  ];
   return h("div", { class: "card", "data-testid": "sv-liability" },
-    h("h2", {}, t("sv.liability")),
+    h("div", { class: "row" },
+      h("h2", {}, t("sv.liability")),
+      h("div", { class: "spacer" }),
+      tableExportButton(() => columnsTable("stored_value_liability", columns, li.stores), { name: "sv-liability" })),
     h("p", {}, t("sv.liability_total", { total: money(li.total_fen), principal: money(li.principal_fen), bonus: money(li.bonus_fen) })),
-    table(t("sv.liability"), [
-      { label: t("sv.store"), cell: (r) => (r.store_id === "-" ? t("sv.no_store") : r.store_id) },
-      { label: t("sv.principal"), num: true, cell: (r) => money(r.principal_fen) },
-      { label: t("sv.bonus"), num: true, cell: (r) => money(r.bonus_fen) },
-      { label: t("sv.total"), num: true, cell: (r) => money(r.total_fen) },
-    ], li.stores, { empty: t("sv.liability_empty") }),
+    table(t("sv.liability"), columns, li.stores, { empty: t("sv.liability_empty") }),
   );
 }
 
@@ -111,6 +116,8 @@ function memberCard(ctx) {
         { label: t("sv.reason"), cell: (e) => e.reason },
         { label: t("sv.order"), cell: (e) => (e.order_id ? h("a", { href: `#/orders/${e.order_id}` }, e.order_id) : "—") },
       ], entries.items, { empty: t("sv.ledger_empty") }),
+      // The whole ledger, on the server (the page shows the latest 50).
+      exportButton("stored_value_entries", () => ({ customer_id: customerId })),
       h("form", { class: "card", onsubmit: onAdjust },
         h("h3", {}, t("sv.adjust_title")),
         h("div", { class: "row" },

@@ -12,7 +12,16 @@ from typing import Literal
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
 Kind = Literal[
-    "orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns", "audit"
+    "orders",
+    "refunds",
+    "coupon_redemptions",
+    "stock",
+    "daily_sales",
+    "returns",
+    "audit",
+    "members",
+    "points_entries",
+    "stored_value_entries",
 ]
 KINDS: tuple[Kind, ...] = (
     "orders",
@@ -22,6 +31,9 @@ KINDS: tuple[Kind, ...] = (
     "daily_sales",
     "returns",
     "audit",
+    "members",
+    "points_entries",
+    "stored_value_entries",
 )
 
 
@@ -162,6 +174,42 @@ COLUMNS: dict[Kind, list[Column]] = {
         _c("修改后", "After"),
         _c("记录编号", "Entry ID"),
     ],
+    # The member list's columns (phones as the list shows them: masked for a store
+    # manager), and the member's id to find them again.
+    "members": [
+        _c("会员编号", "Member ID"),
+        _c("手机号", "Phone"),
+        _c("昵称", "Nickname"),
+        _c("归属门店", "Home store"),
+        _c("来源", "Source"),
+        _c("营销授权", "Marketing consent"),
+        _c("注册时间", "Registered at", time=True),
+    ],
+    # One member's ledgers, newest first as their pages list them.
+    "points_entries": [
+        _c("时间", "Time", time=True),
+        _c("类型", "Kind"),
+        _c("积分变动", "Points change"),
+        _c("欠分变动", "Debt change"),
+        _c("变动后余额", "Balance after"),
+        _c("原因", "Reason"),
+        _c("操作人", "Actor"),
+        _c("订单号", "Order ID"),
+        _c("积分到期", "Expires at", time=True),
+        _c("可用时间", "Available at", time=True),
+        _c("记录编号", "Entry ID"),
+    ],
+    "stored_value_entries": [
+        _c("时间", "Time", time=True),
+        _c("类型", "Kind"),
+        _c("本金", "Principal", money=True),
+        _c("赠送金", "Bonus", money=True),
+        _c("合计", "Amount", money=True),
+        _c("原因", "Reason"),
+        _c("操作人", "Actor"),
+        _c("订单号", "Order ID"),
+        _c("记录编号", "Entry ID"),
+    ],
 }
 
 
@@ -170,9 +218,16 @@ def header(kind: Kind, language: Language, zone: str) -> list[str]:
     return [c.label(language, zone) for c in COLUMNS[kind]]
 
 
-def file_name(kind: Kind, store_id: str | None, date_from: str | None, date_to: str | None) -> str:
-    """e.g. ``orders_sh-jingan_2026-11-01_2026-11-30.csv``; ``all`` for the whole chain."""
-    parts: list[str] = [kind, store_id or "all"]
+def file_name(
+    kind: Kind,
+    store_id: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    customer_id: str | None = None,
+) -> str:
+    """e.g. ``orders_sh-jingan_2026-11-01_2026-11-30.csv``; ``all`` for the whole chain;
+    a member's ledger is named by the member (``points_entries_c-0123.csv``)."""
+    parts: list[str] = [kind, customer_id or store_id or "all"]
     if date_from and date_to:
         parts += [date_from, date_to]
     return "_".join(parts) + ".csv"

@@ -30,10 +30,13 @@ from chalicelib.exports import columns, sources
 from chalicelib.exports import schemas as s
 from chalicelib.exports.csv_writer import CsvEncoder
 from chalicelib.exports.models import ExportJobModel
+from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.queues import queue_url, sqs_client
 from chalicelib.kernel.states import ORDER, RETURN
+from chalicelib.members import admin as members_admin
+from chalicelib.members.schemas import MemberQuery
 from chalicelib.orders.schemas import AllOrdersQuery
 from chalicelib.stores.models import StoreModel
 from chalicelib.stores.service import get_store_model
@@ -50,8 +53,15 @@ LEASE_S = 900  # the worker's Lambda timeout: a lease outlives any one attempt
 KEEP_DAYS = 7  # job records are deleted (TTL) this long after they were made
 PREFIX = "exports/"
 DEFAULT_ZONE = "Asia/Shanghai"
+# A member's points and stored-value ledgers are read by head office only (their pages
+# and GET routes are HQ only), one member per file.
+LEDGER_KINDS = frozenset({"points_entries", "stored_value_entries"})
 # Coupons and their redemptions are head office's (the coupon pages are HQ only).
-HQ_ONLY_KINDS = frozenset({"coupon_redemptions"})
+HQ_ONLY_KINDS = frozenset({"coupon_redemptions"}) | LEDGER_KINDS
+# The member list is head office's (every member) and store managers' (their home
+# store's, phones masked), as GET /admin/members: store staff see no member list.
+MEMBER_ROLES = frozenset({HQ_ADMIN, STORE_MANAGER})
+MEMBER_FILTERS = ("phone", "source_kind", "registered_from", "registered_to", "level")
 # The audit log is read by head office (every entry) and store managers (their store's
 # entries), as GET /admin/audit: store staff see no log, so export none.
 AUDIT_ROLES = frozenset({HQ_ADMIN, STORE_MANAGER})
@@ -116,6 +126,12 @@ def _store_id(principal: Principal, f: s.ExportFilters, kind: str) -> str | None
         raise Forbidden("Only head office exports this.", code="role_not_allowed")
     if kind == "audit" and principal.role not in AUDIT_ROLES:
         raise Forbidden("Head office and store managers read the log.", code="role_not_allowed")
+    if kind == "members" and principal.role not in MEMBER_ROLES:
+        raise Forbidden(
+            "Head office and store managers see the member list.", code="role_not_allowed"
+        )
+    if kind in LEDGER_KINDS:
+        return None  # one member's ledger: no store (_check_member_filters)
     store_id = f.store_id
     if store_id is None and not principal.is_hq:
         store_id = principal.store_id
@@ -197,10 +213,67 @@ def _check_list_filters(principal: Principal, f: s.ExportFilters, kind: str) -> 
         get_store_model(store_id)  # 404 for an unknown store, now rather than in the worker
 
 
+def _check_member_filters(f: s.ExportFilters, kind: str) -> None:
+    """The member list's filters go with ``members`` only; a ledger names its member
+    (who must exist) and nothing else."""
+    given = [k for k in MEMBER_FILTERS if getattr(f, k) is not None]
+    if given and kind != "members":
+        raise ValidationFailed(
+            f"{given[0]} filters the member list only.",
+            details=[field_error(f"filters.{k}", "members only") for k in given],
+        )
+    if kind not in LEDGER_KINDS:
+        if f.customer_id is not None:
+            raise ValidationFailed(
+                "customer_id names the member of a ledger export only.",
+                details=[field_error("filters.customer_id", "ledgers only")],
+            )
+        return
+    if f.customer_id is None:
+        raise ValidationFailed(
+            "Give the member whose ledger to export: filters.customer_id.",
+            details=[field_error("filters.customer_id", "required for this kind")],
+        )
+    if f.store_id is not None:
+        raise ValidationFailed(
+            "A member's ledger is exported whole, not by store.",
+            details=[field_error("filters.store_id", "not with this kind")],
+        )
+    try:
+        CustomerModel.get(f.customer_id)
+    except DoesNotExist:
+        raise NotFound("No such member.", code="member_not_found") from None
+
+
+def _member_query(f: s.ExportFilters | dict[str, str], store_id: str | None) -> MemberQuery:
+    get = f.get if isinstance(f, dict) else lambda name: getattr(f, name)
+    return MemberQuery(
+        phone=get("phone"),
+        source_kind=cast(Any, get("source_kind")),  # checked by the request's schema
+        registered_from=get("registered_from"),
+        registered_to=get("registered_to"),
+        level=get("level"),
+        store_id=store_id,
+    )
+
+
+def _member_defaults(f: s.ExportFilters) -> s.ExportFilters:
+    """The list's registration window (its default: the last year), fixed when the
+    export is asked for, so the worker reads the members the user saw. A search by phone
+    has no window, as in the list."""
+    if f.phone is not None:
+        return f
+    since, to = members_admin.window(_member_query(f, None))
+    return msgspec.structs.replace(f, registered_from=since, registered_to=to)
+
+
 def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, list[str]]:
     f = body.filters
     _check_list_filters(principal, f, body.kind)
-    store_id = _store_id(principal, f, body.kind)
+    store_id = _store_id(principal, f, body.kind)  # roles first: no member probed by others
+    _check_member_filters(f, body.kind)
+    if body.kind == "members":
+        _member_defaults(f)  # 422 for a window the list refuses
     if body.kind == "audit":
         f = _audit_defaults(f)
         check_audit_filters(_audit_query(f))
@@ -228,7 +301,11 @@ def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, lis
 
 
 def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
-    f = _audit_defaults(body.filters) if body.kind == "audit" else body.filters
+    f = body.filters
+    if body.kind == "audit":
+        f = _audit_defaults(f)
+    elif body.kind == "members":
+        f = _member_defaults(f)
     out = {
         "store_id": store_id,
         "date_from": f.date_from,
@@ -239,6 +316,12 @@ def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
         "actor": f.actor,
         "target_type": f.target_type,
         "target_id": f.target_id,
+        "phone": f.phone,
+        "source_kind": f.source_kind,
+        "registered_from": f.registered_from,
+        "registered_to": f.registered_to,
+        "level": f.level,
+        "customer_id": f.customer_id,
     }
     # numbers and yes/no as text: the job keeps its filters as strings
     for name in ("min_paid_fen", "max_paid_fen"):
@@ -367,13 +450,15 @@ def _scope(job: ExportJobModel) -> sources.Scope:
     f = _filters_of(job)
     store_id = f.get("store_id")
     stores: list[StoreModel]
-    if store_id:
+    if job.kind in LEDGER_KINDS:
+        stores = []  # one member's ledger, in the chain's zone
+    elif store_id:
         stores = [get_store_model(store_id)]
     elif f.get("store_ids"):
         stores = [get_store_model(x) for x in f["store_ids"].split(",")]
     else:
         stores = sorted(StoreModel.by_listing.query("stores"), key=lambda st: st.store_id)
-    zones = {st.timezone or DEFAULT_ZONE for st in stores}
+    zones = {st.timezone or DEFAULT_ZONE for st in stores} or {DEFAULT_ZONE}
     days = (
         _days(s.ExportFilters(date_from=f.get("date_from"), date_to=f.get("date_to")), job.kind)
         if job.kind in sources.DATED
@@ -390,6 +475,11 @@ def _scope(job: ExportJobModel) -> sources.Scope:
         where=_where(f) if job.kind == "orders" else None,
         audit=_audit_query(f) if job.kind == "audit" else None,
         audit_store=store_id,
+        members=_member_query(f, store_id) if job.kind == "members" else None,
+        member_store=store_id,
+        # phones in full for head office only, as the list shows them
+        mask_phones=job.created_role != HQ_ADMIN,
+        customer_id=f.get("customer_id"),
     )
 
 
@@ -430,7 +520,13 @@ def process_job(export_id: str) -> s.ExportJob:
         return view(job)
     scope = _scope(job)
     f = _filters_of(job)
-    name = columns.file_name(scope.kind, f.get("store_id"), f.get("date_from"), f.get("date_to"))
+    name = columns.file_name(
+        scope.kind,
+        f.get("store_id"),
+        f.get("date_from") or f.get("registered_from"),
+        f.get("date_to") or f.get("registered_to"),
+        f.get("customer_id"),
+    )
     key = f"{PREFIX}{export_id}/{name}"
     upload = PartUpload(key, name)
     encoder = CsvEncoder()

@@ -35,7 +35,13 @@ def start_export(body: s.ExportRequest, principal: Principal) -> s.ExportJob:
     ``daily_sales`` (per store and business day) or ``audit`` (the audit log, one row per
     changed field: the log page's filters ``actor``, ``target_type``, ``target_id``,
     ``store_id`` and UTC days, default the last 7; head office every entry, a store
-    manager their store's, others 403 ``role_not_allowed``). Dated kinds need
+    manager their store's, others 403 ``role_not_allowed``), ``members`` (the member list:
+    its filters ``phone``, ``source_kind``, ``registered_from``/``registered_to`` (UTC
+    days, default the last year, at most 24 months) and ``store_id``; head office every
+    member with full phones, a store manager their home store's with phones masked,
+    others 403 ``role_not_allowed``), ``points_entries`` or ``stored_value_entries`` (one
+    member's ledger, newest first: ``filters.customer_id``, 404 ``member_not_found``;
+    head office only). Dated kinds need
     ``filters.date_from`` and ``filters.date_to`` (business days in the store's time zone,
     at most 366 days: 422 ``range_too_long``). ``filters.store_id``: store accounts their
     own store (the default; 403 ``other_store`` for another), head office one store or,

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
-from chalicelib.kernel.schema import Out, Schema, StoreId, Timestamp
+from chalicelib.kernel.schema import Out, Phone, Schema, StoreId, Timestamp
+from chalicelib.members.schemas import SourceKind
 
 Day = Annotated[
     str,
@@ -17,7 +18,20 @@ Day = Annotated[
     ),
 ]
 ExportKind = Literal[
-    "orders", "refunds", "coupon_redemptions", "stock", "daily_sales", "returns", "audit"
+    "orders",
+    "refunds",
+    "coupon_redemptions",
+    "stock",
+    "daily_sales",
+    "returns",
+    "audit",
+    "members",
+    "points_entries",
+    "stored_value_entries",
+]
+UtcDay = Annotated[
+    str,
+    Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A UTC day (YYYY-MM-DD), inclusive."),
 ]
 
 
@@ -57,6 +71,16 @@ class ExportFilters(Schema, kw_only=True):
         None
     )
     target_id: Annotated[str, Meta(max_length=200, examples=["sh-jingan/100001"])] | None = None
+    # members only: the member list's filters (GET /admin/members)
+    phone: Phone | None = None
+    source_kind: SourceKind | None = None
+    registered_from: UtcDay | None = None
+    registered_to: UtcDay | None = None
+    level: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,20}$", examples=["V3"])] | None = None
+    # points_entries and stored_value_entries: the member whose ledger it is
+    customer_id: (
+        Annotated[str, Meta(min_length=1, max_length=64, examples=["c-0123456789abcdef"])] | None
+    ) = None
 
 
 class ExportRequest(Schema, kw_only=True):

@@ -20,8 +20,13 @@ from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.exports.columns import Kind
 from chalicelib.exports.csv_writer import Cell, LocalTime, Yuan
+from chalicelib.identity.models import CustomerModel
+from chalicelib.kernel.privacy import mask_phone
+from chalicelib.loyalty.models import PointsEntryModel
+from chalicelib.members.schemas import MemberQuery
 from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
 from chalicelib.orders.schemas import AllOrdersQuery
+from chalicelib.stored_value.models import StoredValueEntryModel
 from chalicelib.stores.models import StoreModel
 
 ORDERS_PER_READ = 100  # BatchGetItem's limit: one read per 100 orders
@@ -53,6 +58,14 @@ class Scope:
     # it may hold (None: every entry, head office's)
     audit: audit_schemas.AuditQuery | None = None
     audit_store: str | None = None
+    # members: the list's filters (the window fixed when asked for), the one home store
+    # a store manager's file holds (None: head office, every member) and whether phones
+    # are masked (everyone but head office, as the list masks them)
+    members: MemberQuery | None = None
+    member_store: str | None = None
+    mask_phones: bool = True
+    # points_entries, stored_value_entries: whose ledger
+    customer_id: str | None = None
 
 
 def _load_orders(order_ids: list[str]) -> list[OrderModel]:
@@ -407,6 +420,91 @@ def audit_rows(entry: AuditEntryModel, zone: str) -> list[Row]:
     ]
 
 
+def members(scope: Scope) -> Iterator[Batch]:
+    """The member list's rows for its filters, newest first through the list's indexes
+    (members/admin.py::every_member), phones masked as the list masks them."""
+    from chalicelib.members.admin import every_member
+
+    assert scope.members is not None
+    for page, done in every_member(scope.members, scope.member_store, ITEMS_PER_PAGE):
+        yield Batch([member_row(m, scope.zone, scope.mask_phones) for m in page], done)
+
+
+def member_row(m: CustomerModel, zone: str, mask: bool) -> Row:
+    phone = m.phone or ""
+    return [
+        m.customer_id,
+        mask_phone(phone) if mask and phone else phone,
+        m.nickname,
+        m.home_store_id,
+        m.source_kind,
+        m.marketing_consent,
+        LocalTime(m.created_at, zone),
+    ]
+
+
+def points_entries(scope: Scope) -> Iterator[Batch]:
+    """One member's points entries, newest first (the ledger's ``by_time`` index)."""
+    assert scope.customer_id is not None
+    found = PointsEntryModel.by_time.query(
+        scope.customer_id, scan_index_forward=False, page_size=ITEMS_PER_PAGE
+    )
+    for page, done in _pages(found):
+        yield Batch([points_row(e, scope.zone) for e in page], done)
+
+
+def points_row(e: PointsEntryModel, zone: str) -> Row:
+    return [
+        LocalTime(e.at, zone),
+        e.kind,
+        int(e.delta),
+        int(e.debt or 0),
+        int(e.balance_after),
+        e.reason,
+        e.actor,
+        e.order_id,
+        LocalTime(e.expires_at, zone),
+        LocalTime(e.available_at, zone),
+        e.entry_key,
+    ]
+
+
+def stored_value_entries(scope: Scope) -> Iterator[Batch]:
+    """One member's stored-value entries, newest first (the ledger's ``by_time`` index)."""
+    assert scope.customer_id is not None
+    found = StoredValueEntryModel.by_time.query(
+        scope.customer_id, scan_index_forward=False, page_size=ITEMS_PER_PAGE
+    )
+    for page, done in _pages(found):
+        yield Batch([stored_value_row(e, scope.zone) for e in page], done)
+
+
+def stored_value_row(e: StoredValueEntryModel, zone: str) -> Row:
+    principal, bonus = int(e.principal_fen), int(e.bonus_fen)
+    return [
+        LocalTime(e.created_at, zone),
+        e.kind,
+        Yuan(principal),
+        Yuan(bonus),
+        Yuan(principal + bonus),
+        e.reason,
+        e.actor,
+        e.order_id,
+        e.ref,
+    ]
+
+
+def _pages(found: Any) -> Iterator[tuple[list[Any], float]]:
+    """A query's items ITEMS_PER_PAGE at a time; the total is unknown until the end."""
+    page: list[Any] = []
+    for item in found:
+        page.append(item)
+        if len(page) == ITEMS_PER_PAGE:
+            yield page, 0.0
+            page = []
+    yield page, 1.0
+
+
 SOURCES = {
     "orders": orders,
     "refunds": refunds,
@@ -415,6 +513,9 @@ SOURCES = {
     "stock": stock,
     "returns": returns,
     "audit": audit,
+    "members": members,
+    "points_entries": points_entries,
+    "stored_value_entries": stored_value_entries,
 }
 DATED: frozenset[str] = frozenset(
     {"orders", "refunds", "coupon_redemptions", "daily_sales", "audit"}

@@ -3,6 +3,7 @@ filters, registered between) and a member's profile."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -168,19 +169,65 @@ def _by_months(
 
 
 def _by_phone(principal: Principal, query: s.MemberQuery, store: str | None) -> s.MemberPage:
+    m = _by_phone_model(query, store)
+    return s.MemberPage(items=[] if m is None else [row(m, principal)])
+
+
+def _by_phone_model(query: s.MemberQuery, store: str | None) -> CustomerModel | None:
     try:
         link = CustomerPhoneModel.get(str(query.phone))
         m = CustomerModel.get(link.customer_id)
     except DoesNotExist:
-        return s.MemberPage(items=[])
+        return None
     if (
         m.erased_at
         or (store is not None and m.home_store_id != store)
         or (query.source_kind and m.source_kind != query.source_kind)
         or (query.level and m.level != query.level)
     ):
-        return s.MemberPage(items=[])
-    return s.MemberPage(items=[row(m, principal)])
+        return None
+    return m
+
+
+def window(query: s.MemberQuery) -> tuple[str, str]:
+    """The list's registration window (UTC days, inclusive): the given dates or the
+    list's default, checked as the list checks them."""
+    return _window(query)
+
+
+def every_member(
+    query: s.MemberQuery, store: str | None, page_size: int = 500
+) -> Iterator[tuple[list[CustomerModel], float]]:
+    """Every member the list shows for ``query`` (its filters, ``store`` already decided
+    by the caller's role, the window already fixed), newest first through the list's
+    own indexes, a page at a time with the fraction done: the member list's CSV export."""
+    if query.phone:
+        one = _by_phone_model(query, store)
+        yield ([one] if one is not None else []), 1.0
+        return
+    since, to = _window(query)
+    between = CustomerModel.created_at.between(since, to + "T~")
+    if store is not None:
+        parts: list[tuple[Any, str]] = [(CustomerModel.by_home_store, store)]
+    elif query.level:  # as the list: the level is the key of by_level
+        parts = [(CustomerModel.by_level, query.level)]
+    else:
+        parts = [(CustomerModel.by_registration, month) for month in _months(since, to)]
+    for n, (index, key) in enumerate(parts, 1):
+        found = index.query(
+            key,
+            between,
+            filter_condition=_filter(query, by_store=store is not None),
+            scan_index_forward=False,
+            page_size=page_size,
+        )
+        page: list[CustomerModel] = []
+        for m in found:
+            page.append(m)
+            if len(page) == page_size:
+                yield page, (n - 1) / len(parts)
+                page = []
+        yield page, n / len(parts)
 
 
 def detail(principal: Principal, customer_id: str) -> s.MemberDetail:
