@@ -44,6 +44,49 @@ def test_orders_of_two_stores_merge_newest_first_across_pages(api, catalogue, to
     )
 
 
+def _walk(api, token, query):
+    seen, cursor, pages = [], None, 0
+    while True:
+        status, page = api.call(
+            "GET", f"/admin/orders?{query}" + (f"&cursor={cursor}" if cursor else ""), token=token
+        )
+        assert status == 200, page
+        seen += [x["order_id"] for x in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen, pages
+
+
+def test_oldest_first_walks_the_days_forwards_across_pages(api, catalogue, tokens_, aws_calls):
+    from datetime import date, timedelta
+
+    newest_first, day = _orders()
+    prev = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    # the two oldest orders were placed the day before (their store's business day)
+    for n, order_id in enumerate(reversed(newest_first[-2:])):
+        o = OrderModel.get(order_id)
+        o.update(
+            actions=[
+                OrderModel.store_day.set(f"{o.store_id}#{prev}"),
+                OrderModel.created_at.set(f"{prev}T10:00:0{n}.000Z"),
+            ]
+        )
+    aws_calls.clear()
+    oldest, pages = _walk(api, tokens_["hq"], f"from={prev}&to={day}&limit=2&sort=oldest")
+    assert oldest == list(reversed(newest_first)) and pages == 3
+    newest, _ = _walk(api, tokens_["hq"], f"from={prev}&to={day}&limit=2")
+    assert newest == newest_first
+    assert "Scan" not in aws_calls
+    # a cursor goes on in the order it was made in
+    status, page = api.call(
+        "GET", f"/admin/orders?from={prev}&to={day}&limit=2", token=tokens_["hq"]
+    )
+    q = f"/admin/orders?from={prev}&to={day}&limit=2&sort=oldest&cursor={page['next_cursor']}"
+    status, err = api.call("GET", q, token=tokens_["hq"])
+    assert status == 400 and err["error"]["code"] == BAD
+
+
 @pytest.mark.parametrize("who", ["customer", "staff_a", "manager_a", "relay_a"])
 def test_only_head_office_lists_orders_across_stores(api, stores, tokens_, who):
     status, err = api.call("GET", "/admin/orders", token=tokens_[who])
@@ -65,6 +108,7 @@ def _enc(obj):
         ("from=2026-01-01&to=2026-12-01", "validation_failed"),  # > 92 days
         ("store_ids=sh-zz", "validation_failed"),
         ("cursor=!!!", "bad_cursor"),
+        ("sort=sideways", "validation_failed"),
         ("to=2026-11-01&cursor=" + _enc({"day": "2026-10-01", "at": {}}), "bad_cursor"),
         (
             "to=2026-11-01&cursor=" + _enc({"day": "2026-11-01", "at": {"sh-zz": None}}),

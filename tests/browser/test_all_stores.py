@@ -126,6 +126,15 @@ def test_head_office_lists_filters_exports_and_opens_orders_of_all_stores(
     assert {r["状态"] for r in records} == {"paid"}
     assert {r["门店"] for r in records} <= {STORE, OTHER}
 
+    # oldest first: the same filters, the other order
+    filters.get_by_label("排序").select_option("oldest")
+    filters.get_by_role("button", name="查询").click()
+    page.locator("main[aria-busy]").wait_for(state="detached")
+    expect(page.get_by_role("link", name=older["order_id"])).to_be_visible()
+    assert "sort=oldest" in page.url
+    again = shown_order_ids(page)
+    assert again.index(older["order_id"]) < again.index(newer["order_id"])
+
     # one of them opens as it does from a store's list
     page.get_by_role("link", name=newer["order_id"]).click()
     page.locator("main[aria-busy]").wait_for(state="detached")

@@ -29,6 +29,7 @@ export function filtersOf(query, chainToday) {
     max_paid_fen: maxPaid ?? undefined,
     has_refund: YES_NO(query.has_refund),
     missed_print: YES_NO(query.missed_print),
+    sort: query.sort === "oldest" ? "oldest" : undefined,
   };
   const exported = {
     date_from: from,
@@ -70,6 +71,7 @@ export async function renderAll(ctx, statuses) {
   const maxInput = h("input", { name: "max_paid", inputmode: "decimal", pattern: "\\d{1,9}(\\.\\d{1,2})?", value: api.max_paid_fen != null ? yuanInput(api.max_paid_fen) : "", placeholder: "0.00" });
   const refundInput = yesNoSelect("has_refund", q.has_refund);
   const missedInput = yesNoSelect("missed_print", q.missed_print);
+  const sortInput = select([["newest", t("orders_all.sort_newest")], ["oldest", t("orders_all.sort_oldest")]], api.sort || "newest", { name: "sort" });
 
   const form = h(
     "form",
@@ -89,6 +91,7 @@ export async function renderAll(ctx, statuses) {
           max_paid: maxInput.value.trim(),
           has_refund: refundInput.value,
           missed_print: missedInput.value,
+          sort: sortInput.value === "oldest" ? "oldest" : "",
         });
       },
     },
@@ -104,6 +107,7 @@ export async function renderAll(ctx, statuses) {
       field(t("orders_all.max_paid"), maxInput),
       field(t("orders_all.has_refund"), refundInput),
       field(t("orders_all.missed_print"), missedInput),
+      field(t("orders_all.sort"), sortInput),
     ),
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("orders_all.apply")), h("small", { class: "muted" }, t("orders_all.sorted"))),
   );

@@ -1,5 +1,6 @@
 """Orders across stores for head office (issue 13 item 1): per chosen store and business
-day, newest first, from the ``by_store_day`` index, merged newest first.
+day, newest first (``sort=oldest``: oldest first), from the ``by_store_day`` index, merged
+in that order.
 
 Each day, every store's bucket is queried from its position (a page of keys with the
 projected amounts); entries are merged by ``created_at`` and walked until a store whose
@@ -77,11 +78,11 @@ def _stores(query: s.AllOrdersQuery) -> dict[str, str]:
     return {x: known[x] for x in chosen}
 
 
-def _bucket(store: str, day: date, limit: int, position: Any) -> list[Any]:
+def _bucket(store: str, day: date, limit: int, position: Any, oldest: bool = False) -> list[Any]:
     return list(
         OrderModel.by_store_day.query(
             f"{store}#{day.isoformat()}",
-            scan_index_forward=False,
+            scan_index_forward=oldest,
             limit=limit,
             page_size=limit,
             last_evaluated_key=position,
@@ -89,9 +90,9 @@ def _bucket(store: str, day: date, limit: int, position: Any) -> list[Any]:
     )
 
 
-def _decode(cursor: str | None, stores: list[str], start: date, to: date):
+def _decode(cursor: str | None, stores: list[str], start: date, to: date, sort: str):
     if not cursor:
-        return to, dict.fromkeys(stores)
+        return (start if sort == "oldest" else to), dict.fromkeys(stores)
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error):
@@ -103,6 +104,7 @@ def _decode(cursor: str | None, stores: list[str], start: date, to: date):
     if (
         day is None
         or not start <= day <= to
+        or raw.get("sort", "newest") != sort  # a cursor goes on in its own order only
         or not isinstance(raw.get("at"), dict)
         or not set(raw["at"]) <= set(stores)
         or not all(v is None or isinstance(v, str) for v in raw["at"].values())
@@ -115,8 +117,12 @@ def _decode(cursor: str | None, stores: list[str], start: date, to: date):
     return day, at
 
 
-def _encode(day: date, at: dict[str, Any]) -> str:
-    raw = {"day": day.isoformat(), "at": {k: cursors.encode(v) for k, v in at.items()}}
+def _encode(day: date, at: dict[str, Any], sort: str) -> str:
+    raw = {
+        "day": day.isoformat(),
+        "sort": sort,
+        "at": {k: cursors.encode(v) for k, v in at.items()},
+    }
     data = json.dumps(raw, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -161,28 +167,31 @@ def list_all(principal: Principal, query: s.AllOrdersQuery) -> s.OrderPage:
     zones = _stores(query)
     stores = list(zones)
     start, to = _range(query, set(zones.values()))
-    day, at = _decode(query.cursor, stores, start, to)
+    oldest = query.sort == "oldest"
+    step = timedelta(days=1 if oldest else -1)
+    day, at = _decode(query.cursor, stores, start, to, query.sort)
     limit = query.limit
     found: list[OrderModel] = []
     rounds = 0
     while True:
-        if not at:  # this day is done in every store: the day before
-            day -= timedelta(days=1)
-            if day < start:
+        if not at:  # this day is done in every store: the next day in the list's order
+            day += step
+            if not start <= day <= to:
                 return s.OrderPage(items=[view(o, principal) for o in found], next_cursor=None)
             at = dict.fromkeys(stores)
         if rounds >= MAX_ROUNDS:
             return s.OrderPage(
-                items=[view(o, principal) for o in found], next_cursor=_encode(day, at)
+                items=[view(o, principal) for o in found],
+                next_cursor=_encode(day, at, query.sort),
             )
         rounds += len(at)
         with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(at))) as pool:
-            pages = pool.map(_bucket, at, repeat(day), repeat(limit), at.values())
+            pages = pool.map(_bucket, at, repeat(day), repeat(limit), at.values(), repeat(oldest))
             fetched: dict[str, list[Any]] = dict(zip(at, pages, strict=True))
         merged = sorted(
             (e for entries in fetched.values() for e in entries),
             key=lambda e: (e.created_at, e.store_day),
-            reverse=True,
+            reverse=not oldest,
         )
         kept = [e for e in merged if _projected_ok(e, query)]
         orders = {o.order_id: o for o in load_many([e.order_id for e in kept])} if kept else {}
@@ -203,8 +212,8 @@ def list_all(principal: Principal, query: s.AllOrdersQuery) -> s.OrderPage:
                 after.pop(store)  # this store's day is done
         at = after
         if len(found) == limit:
-            more = bool(at) or day > start
+            more = bool(at) or (day < to if oldest else day > start)
             return s.OrderPage(
                 items=[view(o, principal) for o in found],
-                next_cursor=_encode(day, at) if more else None,
+                next_cursor=_encode(day, at, query.sort) if more else None,
             )

@@ -629,7 +629,8 @@ _Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-24
 
 class AllOrdersQuery(OrderListQuery, kw_only=True):
     """Head office's orders across stores: business days ``from``..``to`` (at most 92;
-    default today), newest first."""
+    default today), newest first, or oldest first with ``sort=oldest`` (a cursor goes on
+    in the order it was made in)."""
 
     store_ids: (
         Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}(,[a-z0-9][a-z0-9-]{1,31}){0,49}$")]
@@ -643,3 +644,4 @@ class AllOrdersQuery(OrderListQuery, kw_only=True):
     max_paid_fen: Annotated[int, Meta(ge=0)] | None = None
     has_refund: bool | None = None
     missed_print: bool | None = None
+    sort: Literal["newest", "oldest"] = "newest"
