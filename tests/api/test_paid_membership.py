@@ -393,9 +393,10 @@ def test_checkout_gives_the_cards_member_price_and_free_delivery_and_marks_it_us
     bought(api, c, p["plan_id"])
     status, q = api.call("POST", "/orders/quote", cart(("100", 3)), c)
     assert status == 200, q
-    assert q["delivery_fee_fen"] == 0
-    assert [(d["kind"], d["amount_fen"]) for d in q["discounts"]] == [
-        ("member_price", before["subtotal_fen"] // 10)
+    assert q["delivery_fee_fen"] == 0 and q["delivery_fee_waived_fen"] == 500
+    assert [(d["kind"], d["label"], d["amount_fen"]) for d in q["discounts"]] == [
+        ("member_price", "付费会员价", before["subtotal_fen"] // 10),
+        ("free_delivery", "会员免配送费", 500),  # explained, as a coupon's waiver is
     ]
     assert q["total_fen"] == before["subtotal_fen"] - before["subtotal_fen"] // 10
     assert PaidCardModel.get("c-1").benefit_used_at is None  # a quote uses nothing

@@ -5,13 +5,16 @@ it holds into the types below; :func:`evaluate` prices the cart with them, follo
 the stacking matrix of docs/promotions.md:
 
 1. item level, on each line's list price: a flash price for the units the customer may
-   still buy at it, else a member price (hook); second item half price on lines without
-   flash units;
+   still buy at it, else a member price (hook: per SKU the best of the member's level
+   price and paid card, never both, decided by the caller); second item half price on
+   lines without flash units;
 2. order level, on the goods after item level with flash-priced units left out: at most
    one tiered discount (满减, the one saving most), then at most one goods coupon
    (amount or percent off) on what is left after the lines' tiered share;
-3. at most one free-delivery coupon, which waives the delivery fee (its scope and
-   threshold count every in-scope unit, flash-priced ones included).
+3. a member's free delivery (paid card, or the level's threshold on the goods after
+   discounts) waives the delivery fee, so no free-delivery coupon is spent on it; else at
+   most one free-delivery coupon (its scope and threshold count every in-scope unit,
+   flash-priced ones included).
 
 Every discount is allocated to the lines it was computed on by largest remainder, so
 each line knows exactly what was paid for it. Where a SKU's unit cost is known, a margin
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from chalicelib.checkout.pricing import CartLine, DeliveryRule, Discount, Priced, PricedLine
 from chalicelib.kernel.money import allocate, percent_off, yuan
@@ -146,9 +149,32 @@ Promotion = TieredDiscount | SecondItemHalfPrice | FlashPrice
 
 
 class MemberPrices(Protocol):
-    """Hook for member prices (a later issue): a member's unit price for a SKU, if any."""
+    """Hook for member prices: a member's unit price for a SKU, if any."""
 
     def unit_price(self, sku: str) -> int | None: ...
+
+
+@runtime_checkable
+class ExplainedMemberPrices(MemberPrices, Protocol):
+    """A member-price hook that also says where each SKU's price comes from: (code,
+    label), e.g. ("member_price:level:V3", "V3 会员价"); the engine explains each source's
+    saving as its own discount. A plain hook's savings are one "member_price"."""
+
+    def source_of(self, sku: str) -> tuple[str, str]: ...
+
+
+MEMBER_PRICE = ("member_price", "Member price")
+
+
+@dataclass(frozen=True)
+class MemberDelivery:
+    """A member's free delivery: the fee is waived when the goods after discounts reach
+    ``from_fen`` (0: always). Several are tried in the caller's order; the first that
+    applies is the one explained (``code``, ``label``)."""
+
+    code: str
+    label: str
+    from_fen: int
 
 
 @dataclass(frozen=True)
@@ -315,22 +341,28 @@ def _item_level(
     member_alloc = [
         (w.line.unit_price_fen - w.unit_fen) * (w.line.qty - w.flash_units) for w in work
     ]
-    if any(member_alloc):
+    # One discount per source of member prices (level, card), in the cart's order.
+    explain = member_prices.source_of if isinstance(member_prices, ExplainedMemberPrices) else None
+    sources: dict[tuple[str, str], list[int]] = {}
+    for i, (w, a) in enumerate(zip(work, member_alloc, strict=True)):
+        if a:
+            sources.setdefault(explain(w.line.sku) if explain else MEMBER_PRICE, []).append(i)
+    for (code, label), idx in sources.items():
+        alloc = [member_alloc[i] if i in idx else 0 for i in range(n)]
         applied.append(
             AppliedDiscount(
-                code="member_price",
-                label="Member price",
+                code=code,
+                label=label,
                 kind="member_price",
                 source_id="",
-                amount_fen=sum(member_alloc),
+                amount_fen=sum(alloc),
                 base_fen=sum(
-                    w.line.unit_price_fen * (w.line.qty - w.flash_units)
-                    for w, a in zip(work, member_alloc, strict=True)
-                    if a
+                    work[i].line.unit_price_fen * (work[i].line.qty - work[i].flash_units)
+                    for i in idx
                 ),
                 base="list price",
                 funded_by="hq",
-                allocation=tuple(member_alloc),
+                allocation=tuple(alloc),
             )
         )
     for h in halves:
@@ -558,6 +590,7 @@ def evaluate(
     chosen_coupon_ids: Sequence[str] | None = None,
     costs: Mapping[str, int] | None = None,
     member_prices: MemberPrices | None = None,
+    member_delivery: Sequence[MemberDelivery] = (),
 ) -> Checkout:
     """Price the cart with the promotions on at the store and the customer's coupons.
 
@@ -565,6 +598,7 @@ def evaluate(
     otherwise apply exactly those coupons that are allowed, in the order given, and list
     the others in ``rejected_coupon_ids`` with their verdict (the caller refuses the
     order). ``costs`` (unit cost per SKU, where known) sets the margin floor.
+    ``member_delivery``: the member's free delivery (paid card, level), tried in order.
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
@@ -577,8 +611,17 @@ def evaluate(
     subtotal = sum(line.amount_fen for line in lines)
     before_coupons = sum(w.item_fen - w.tiered_fen for w in work)
 
-    def fee(goods: int) -> int:
+    def store_fee(goods: int) -> int:
         return delivery.fee(goods) if fulfilment == "delivery" else 0
+
+    def member_waiver(goods: int) -> MemberDelivery | None:
+        """The member's free delivery that waives the fee at ``goods``, if any."""
+        if store_fee(goods) == 0:
+            return None  # nothing to waive: the store's own threshold, or pickup
+        return next((m for m in member_delivery if goods >= m.from_fen), None)
+
+    def fee(goods: int) -> int:
+        return 0 if member_waiver(goods) else store_fee(goods)
 
     calcs = {
         c.coupon_id: _coupon_alone(
@@ -678,6 +721,22 @@ def evaluate(
     goods = subtotal - discount
     delivery_fee = fee(goods)
     waived = 0
+    member_free = member_waiver(goods)
+    if member_free is not None:
+        waived = store_fee(goods)
+        applied.append(
+            AppliedDiscount(
+                code=member_free.code,
+                label=member_free.label,
+                kind="free_delivery",
+                source_id="",
+                amount_fen=waived,
+                base_fen=waived,
+                base="delivery fee",
+                funded_by="hq",
+                allocation=(0,) * n,
+            )
+        )
     if fd_pick is not None:
         waived, delivery_fee = delivery_fee, 0
         applied.append(_coupon_applied(fd_pick, tiered is not None, waived, n))

@@ -4,8 +4,10 @@ coupons, flash-sale units and campaign budgets with the order, or give them back
 
 Reads: one BatchGetItem for the store, its price/stock of each SKU, the products, the
 coupons the customer chose and their templates (for the budget left), and for SKUs on a
-flash sale the customer's count and the sale's shards; the promotions on at the store
-come from a per-container cache (one Query every few seconds). Choosing the best coupons
+flash sale the customer's count and the sale's shards, and the customer's paid card,
+growth account and the levels settings (their member benefits, checkout/member_benefits.py);
+the promotions on at the store come from a per-container cache (one Query every few
+seconds). Choosing the best coupons
 for the customer (no ``coupon_ids`` sent) adds one Query of the wallet, made before the
 BatchGetItem so that its coupons' templates come with the cart.
 """
@@ -20,7 +22,7 @@ from typing import Any, cast
 
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
-from chalicelib.checkout import points_cash
+from chalicelib.checkout import member_benefits, points_cash
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.coupons import repo as coupon_repo
@@ -28,10 +30,13 @@ from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
-from chalicelib.loyalty import mall, paid_membership
+from chalicelib.loyalty import growth, mall, paid_membership
 from chalicelib.loyalty import points as loyalty_points
 from chalicelib.loyalty.models import LoyaltySettingsModel, PointsAccountModel
 from chalicelib.loyalty.paid_models import PaidCardModel
+from chalicelib.loyalty.programme_models import GrowthAccountModel
+from chalicelib.loyalty.programme_schemas import LevelsSettings
+from chalicelib.loyalty.programme_settings import LEVELS, levels_settings_of
 from chalicelib.loyalty.schemas import PointsSettings
 from chalicelib.loyalty.settings import POINTS, points_settings_of
 from chalicelib.orders.models import OrderModel
@@ -71,6 +76,10 @@ class Loaded:
     # notes whether the price used its benefits (``takes`` then marks the card).
     paid_card: PaidCardModel | None = None
     card_benefit_used: bool = False
+    # The customer's growth account and the levels settings (their level's benefits),
+    # read in the same batch (None: not a customer)
+    growth_account: GrowthAccountModel | None = None
+    levels_settings: LevelsSettings | None = None
     # The customer's points account and the points rules, read with the cart for a
     # customer's quote or an order using points (None: not read, or no account)
     points_account: PointsAccountModel | None = None
@@ -153,9 +162,11 @@ def load(
         if stored_value_account:
             keys.update(stored_value.keys(customer))
         keys.update(paid_membership.card_keys(customer))
+        keys[GrowthAccountModel] = [{"customer_id": customer}]
+        keys[LoyaltySettingsModel] = [{"area": LEVELS}]
         if points_account:
             keys[PointsAccountModel] = [{"customer_id": customer}]
-            keys[LoyaltySettingsModel] = [{"area": POINTS}]
+            keys[LoyaltySettingsModel].append({"area": POINTS})
         if reward_id:
             keys.update(mall.order_keys(reward_id, customer))
     got = batch_get(keys, consistent=consistent)
@@ -185,11 +196,14 @@ def load(
         loaded.stored_value_account = accounts[0] if accounts else None
         cards = got.of(PaidCardModel)
         loaded.paid_card = cards[0] if cards else None
+        growth_accounts = got.of(GrowthAccountModel)
+        loaded.growth_account = growth_accounts[0] if growth_accounts else None
+        settings = {item.area: item for item in got.of(LoyaltySettingsModel)}
+        loaded.levels_settings = levels_settings_of(settings.get(LEVELS))
         if points_account:
             held = got.of(PointsAccountModel)
             loaded.points_account = held[0] if held else None
-            rules = got.of(LoyaltySettingsModel)
-            loaded.points_settings = points_settings_of(rules[0] if rules else None)
+            loaded.points_settings = points_settings_of(settings.get(POINTS))
         if reward_id:
             loaded.reward = mall.order_read(reward_id, got)
     return loaded
@@ -303,9 +317,10 @@ def evaluate(
 ) -> promo.Checkout:
     """Price the cart. ``coupon_ids`` None: the best combination of the customer's
     coupons; a list: exactly those (``rejected_coupon_ids`` says which cannot apply).
-    A running paid membership card (docs/loyalty.md, Paid membership) gives its member
-    prices / discount through the engine's member-price hook and waives the delivery fee
-    when it has free delivery."""
+    The member's level and running paid card (docs/loyalty.md, "Where member benefits
+    sit in the stacking") give, per SKU, the better of their member prices through the
+    engine's member-price hook, and waive the delivery fee (the card always when it has
+    free delivery, the level from its threshold on the goods after discounts)."""
     store = loaded.store
     assert store is not None
     fee = store.delivery_fee
@@ -316,11 +331,9 @@ def evaluate(
         int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
     )
     card = None if reward else paid_membership.card_benefits(loaded.paid_card, now)
-    member_prices = (
-        card.prices_for({line.sku: line.unit_price_fen for line in lines}) if card else None
-    )
-    if card is not None and card.free_delivery:
-        delivery = DeliveryRule(0, None)
+    settings = loaded.levels_settings
+    level = None if reward or settings is None else growth.level_of(loaded.growth_account, settings)
+    member = member_benefits.combine({line.sku: line.unit_price_fen for line in lines}, level, card)
     checkout = promo.evaluate(
         lines,
         store_id=store_id,
@@ -332,12 +345,10 @@ def evaluate(
         promotions=[] if reward else _promotions(loaded, {line.sku for line in lines}),
         chosen_coupon_ids=[] if reward else None if coupon_ids is None else list(coupon_ids),
         costs=costs or None,
-        member_prices=member_prices,
+        member_prices=member,
+        member_delivery=member.delivery,
     )
-    loaded.card_benefit_used = card is not None and (
-        any(a.kind == "member_price" for a in checkout.applied)
-        or (card.free_delivery and fulfilment == "delivery" and int(fee.base_fee_fen) > 0)
-    )
+    loaded.card_benefit_used = member.card_used(checkout.applied)
     return checkout
 
 

@@ -38,6 +38,11 @@ def levels_settings() -> LevelsSettings:
     return read(LEVELS, LevelsSettings)
 
 
+def levels_settings_of(item: LoyaltySettingsModel | None) -> LevelsSettings:
+    """The levels settings in an item read elsewhere (checkout reads it with the cart)."""
+    return LevelsSettings() if item is None else msgspec.json.decode(item.data, type=LevelsSettings)
+
+
 def checkin_settings() -> CheckinSettings:
     return read(CHECKIN, CheckinSettings)
 

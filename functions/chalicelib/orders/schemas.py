@@ -148,9 +148,13 @@ class QuoteLine(Out, kw_only=True):
 
 class AppliedDiscount(Out, kw_only=True):
     """A discount applied: ``code`` is "flash:<promotion>", "second_half:<promotion>",
-    "tiered:<promotion>", "coupon:<coupon>", "free_delivery:<coupon>" or "member_price";
-    ``base_fen``/``base`` say what it was computed on (docs/promotions.md). The last four
-    fields are null on orders placed before promotions existed."""
+    "tiered:<promotion>", "coupon:<coupon>", "free_delivery:<coupon>", a member price
+    "member_price:level:<level>" (label e.g. "V3 会员价") or "member_price:card:<plan>"
+    ("付费会员价"), or a member's free delivery "member_free_delivery:level:<level>" or
+    "member_free_delivery:card:<plan>" ("会员免配送费"; docs/loyalty.md, "Where member
+    benefits sit in the stacking"); ``base_fen``/``base`` say what it was computed on
+    (docs/promotions.md). The last four fields are null on orders placed before
+    promotions existed."""
 
     code: str
     label: str
