@@ -50,6 +50,7 @@ def test_search_a_member_by_phone_and_open_the_profile(
     expect(facts).to_contain_text("11-08")
     if username == "hq-admin":  # head office sees the member's loyalty, with links
         expect(page.get_by_test_id("member-level-facts")).to_contain_text("V")
+        expect(page.get_by_test_id("member-level-history")).to_be_visible()
         expect(page.get_by_test_id("member-points-facts")).to_be_visible()
         expect(page.get_by_test_id("member-stored-value-facts")).to_be_visible()
         expect(page.get_by_role("link", name=re.compile("积分明细|Points ledger"))).to_be_visible()

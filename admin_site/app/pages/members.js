@@ -118,7 +118,16 @@ function loyaltyCard(m) {
   return h("div", {},
     part("member-level", t("members.level"), async () => {
       const lv = await get(`/admin/members/${id}/level`);
-      return [facts([[t("members.level"), `${lv.level.code} ${lv.level.name}`], [t("members.growth"), String(lv.growth)]], "member-level-facts")];
+      return [
+        facts([[t("members.level"), `${lv.level.code} ${lv.level.name}`], [t("members.growth"), String(lv.growth)]], "member-level-facts"),
+        h("h3", {}, t("members.level_history")),
+        h("div", { "data-testid": "member-level-history" }, table(t("members.level_history"), [
+          { label: t("loyalty.at"), cell: (e) => dateTime(e.at) },
+          { label: t("members.growth_change"), num: true, cell: (e) => (e.delta > 0 ? `+${e.delta}` : String(e.delta)) },
+          { label: t("members.level"), cell: (e) => (e.level_to ? `${e.level_from || "—"} → ${e.level_to}` : "") },
+          { label: t("members.reason"), cell: (e) => e.reason || e.entry_key },
+        ], lv.history, { empty: t("members.no_level_history") })),
+      ];
     }),
     part("member-points", t("members.points"), async () => {
       const b = await get(`/admin/members/${id}/points`);
