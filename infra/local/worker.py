@@ -231,6 +231,9 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (10, _scheduled("retry_events")),
     (60, _scheduled("report_rollups")),
     (3600, _scheduled("report_settle")),
+    (60, _scheduled("points_settle")),
+    (300, _scheduled("levels_daily")),
+    (300, _scheduled("paid_card_packs")),
 ]
 
 
