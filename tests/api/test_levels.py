@@ -412,3 +412,19 @@ def test_a_removed_level_reads_as_the_level_the_growth_reaches(api, member, now)
     body["levels"] = body["levels"][:4]  # V5 removed
     assert api.call("PUT", "/admin/loyalty/levels", body, token=hq())[0] == 200
     assert growth.my_level("c-1").level.code == "V4"
+
+
+def test_the_member_item_is_written_only_when_the_level_changes(member, now, monkeypatch):
+    """The level copy on the member item (the list's level filter) costs a write in the
+    growth transaction: an order that leaves the level as it was must not pay it."""
+    copies = []
+    real = growth.member_level_piece
+    monkeypatch.setattr(
+        growth, "member_level_piece", lambda cid, code: copies.append(code) or real(cid, code)
+    )
+    growth.set_initial_level("c-1")
+    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+    assert copies == []  # ¥100: still V1, the member item already says V1
+    programme_subscribers.growth_on_completion(completed("261124AAAA0002", paid=50_000))
+    assert copies == ["V2"]
+    assert CustomerModel.get("c-1").level == "V2"

@@ -5,9 +5,10 @@ cause), the level history, level-up and birthday gifts and the downgrade review
 Every change is one TransactWriteItems: the entry (``attribute_not_exists`` on its
 cause's key, so a replayed event earns nothing twice), the account's update under its
 ``version`` (it holds the level and the month buckets; retried on conflict; ``total``
-moves by ADD) and, when the level changes, a ``level:`` history entry and the copy of
-the level on the member item (``CustomerModel.level``, the admin list's level filter:
-members/ cannot read loyalty's tables, and its ``by_level`` index answers without a scan)."""
+moves by ADD) and, only when the level changes, a ``level:`` history entry and the copy
+of the level on the member item (``CustomerModel.level``, the admin list's level filter:
+members/ cannot read loyalty's tables, and its ``by_level`` index answers without a scan;
+the lowest level is copied at registration)."""
 
 from __future__ import annotations
 
@@ -132,7 +133,10 @@ def add_growth(
         member = None
         if changed or account is None or account.level is None:
             actions.append(m.level.set(new.code))
-            member = member_level_piece(customer_id, new.code) if mirror else None
+        if changed and mirror:
+            # the member item holds the lowest level from registration on
+            # (set_initial_level): copy only a real change, not every first growth
+            member = member_level_piece(customer_id, new.code)
         if changed:
             actions += [m.level_since.set(at), m.notice_level.remove(), m.notice_at.remove()]
         actions += _review_actions(customer_id, account, new, settings, at, changed)
