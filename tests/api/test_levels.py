@@ -115,9 +115,10 @@ def test_completion_earns_growth_once_and_levels_up_with_one_gift(api, member, n
     programme_subscribers.growth_on_completion(event)  # redelivered: nothing twice
     status, mine = api.call("GET", "/members/me/level", token=me())
     assert status == 200
-    assert (mine["growth"], mine["level"]["code"], mine["next_level"]["code"]) == (600, "V2", "V3")
-    assert mine["growth_to_next"] == 1400
-    assert [h["kind"] for h in mine["history"]] == ["level", "order"]
+    # + 50: the first-order task, in the order's change (one growth change per event)
+    assert (mine["growth"], mine["level"]["code"], mine["next_level"]["code"]) == (650, "V2", "V3")
+    assert mine["growth_to_next"] == 1350
+    assert [h["kind"] for h in mine["history"]] == ["level", "order", "task"]
     assert mine["history"][0]["level_from"] == "V1" and mine["history"][0]["level_to"] == "V2"
     gifts = [c for c in CouponModel.by_customer.query("c-1") if c.template_id == gift]
     assert len(gifts) == 1 and gifts[0].source == "level_up"
@@ -160,7 +161,7 @@ def test_refunds_after_completion_take_growth_back_exactly(member, now):
         )
         programme_subscribers.growth_on_refund(r)
         programme_subscribers.growth_on_refund(r)  # replayed
-    assert growth.my_level("c-1").growth == 0
+    assert growth.my_level("c-1").growth == 50  # all of the order's; the first-order task stays
 
 
 def test_a_refund_waits_for_the_completions_growth(member, now):
@@ -321,16 +322,16 @@ def test_outcome_rules():
 def test_order_tasks_reward_once_per_period(api, member, now):
     for i in range(5):
         event = completed(order_id=f"261124AAAA000{i}", paid=100)
-        programme_subscribers.tasks_on_completion(event)
-        programme_subscribers.tasks_on_completion(event)  # redelivered: counted once
+        programme_subscribers.growth_on_completion(event)
+        programme_subscribers.growth_on_completion(event)  # redelivered: counted once
     _status, mine = api.call("GET", "/members/me/tasks", token=me())
     by_id = {t["task_id"]: t for t in mine["items"]}
     assert by_id["first-order"]["done"] and by_id["monthly-4"]["done"]
     assert by_id["monthly-4"]["progress"] == 4 and by_id["monthly-4"]["period"] == "2026-11"
     assert points.balance("c-1").spendable == 100 + 80
-    assert growth.my_level("c-1").growth == 50 + 40
+    assert growth.my_level("c-1").growth == 5 * 1 + 50 + 40  # ¥1 orders: 1 growth each
     now.move(days=10)  # December: a new period
-    programme_subscribers.tasks_on_completion(completed(order_id="261204AAAA0001", paid=100))
+    programme_subscribers.growth_on_completion(completed(order_id="261204AAAA0001", paid=100))
     by_id = {t["task_id"]: t for t in api.call("GET", "/members/me/tasks", token=me())[1]["items"]}
     assert by_id["monthly-4"]["progress"] == 1 and not by_id["monthly-4"]["done"]
 
@@ -412,3 +413,80 @@ def test_a_removed_level_reads_as_the_level_the_growth_reaches(api, member, now)
     body["levels"] = body["levels"][:4]  # V5 removed
     assert api.call("PUT", "/admin/loyalty/levels", body, token=hq())[0] == 200
     assert growth.my_level("c-1").level.code == "V4"
+
+
+def test_the_member_item_is_written_only_when_the_level_changes(member, now, monkeypatch):
+    """The level copy on the member item (the list's level filter) costs a write in the
+    growth transaction: an order that leaves the level as it was must not pay it."""
+    copies = []
+    piece, copy = growth.member_level_piece, growth.copy_member_level
+    monkeypatch.setattr(
+        growth,
+        "member_level_piece",
+        lambda cid, code, v: copies.append(code) or piece(cid, code, v),
+    )
+    monkeypatch.setattr(
+        growth, "copy_member_level", lambda cid, code, v: copies.append(code) or copy(cid, code, v)
+    )
+    growth.set_initial_level("c-1")
+    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+    assert copies == []  # ¥100 (+ 50 first order): still V1, the member item says V1
+    programme_subscribers.growth_on_completion(completed("261124AAAA0002", paid=50_000))
+    assert copies == ["V2"]
+    assert CustomerModel.get("c-1").level == "V2"
+    now.move(seconds=1)  # level history entries are keyed by their instant
+    growth.add_growth("c-1", -600, ref="adjust:1", kind="task", reason="test")  # back to V1
+    assert copies == ["V2", "V1"] and CustomerModel.get("c-1").level == "V1"
+
+
+def test_a_late_level_copy_does_not_overwrite_a_newer_one(member, now):
+    """Copies made after the account's update can arrive out of order (two orders of a
+    member completing at once): the member item keeps the newest change's level."""
+    growth.copy_member_level("c-1", "V3", 7)
+    growth.copy_member_level("c-1", "V2", 6)  # the older change's copy, late
+    assert CustomerModel.get("c-1").level == "V3"
+    CustomerModel.get("c-1").update(actions=[CustomerModel.erased_at.set(clock.now_iso())])
+    growth.copy_member_level("c-1", "V4", 8)  # an erased member is not put back in the list
+    assert CustomerModel.get("c-1").level == "V3"
+
+
+def test_a_crash_after_the_growth_update_is_written_whole_by_the_redelivery(
+    api, member, now, monkeypatch
+):
+    """An order's change is one UpdateItem then its writes one by one: a crash between
+    them is completed by the redelivery, without adding the growth again."""
+    real = growth._complete
+
+    def crash(*args):
+        raise RuntimeError("the function died after the account's update")
+
+    monkeypatch.setattr(growth, "_complete", crash)
+    with pytest.raises(RuntimeError):
+        programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=60_000))
+    monkeypatch.setattr(growth, "_complete", real)
+    assert not growth.has_entry("c-1", "order:261124AAAA0001")
+    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=60_000))
+    mine = growth.my_level("c-1")
+    assert (mine.growth, mine.level.code) == (600 + 50, "V2")
+    assert [h.kind for h in mine.history] == ["level", "order", "task"]
+    assert points.balance("c-1").spendable == 100  # the first-order task's points, once
+    assert CustomerModel.get("c-1").level == "V2"
+
+
+def test_the_next_order_writes_what_a_crash_left_and_the_cause_stays_applied_once(
+    member, now, monkeypatch
+):
+    real = growth._complete
+    monkeypatch.setattr(growth, "_complete", lambda *a: (_ for _ in ()).throw(RuntimeError()))
+    with pytest.raises(RuntimeError):
+        programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+    monkeypatch.setattr(growth, "_complete", real)
+    now.move(seconds=1)
+    programme_subscribers.growth_on_completion(completed("261124AAAA0002", paid=10_000))
+    assert growth.has_entry("c-1", "order:261124AAAA0001")  # written by the next change
+    # the first order's redelivery, no longer the account's last change: applied already
+    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+    assert growth.my_level("c-1").growth == 100 + 100 + 50
+    assert points.balance("c-1").spendable == 100
+    by_id = {t.task_id: t for t in tasks.progress("c-1").items}
+    assert by_id["first-order"].done and by_id["monthly-4"].progress == 2

@@ -308,3 +308,28 @@ def test_a_released_lock_is_settled_once_then_leaves_the_due_index(member, now):
     assert points.settle_due() == 1  # nothing to write but the next due time
     assert PointsAccountModel.get("c-1").next_due_at == "2027-11-24T16:00:00Z"
     assert points.settle_due() == 0
+
+
+def test_an_earn_cut_by_a_crash_is_completed_once(member, now, monkeypatch):
+    """An earn is the account's update, then its entry: a crash between them is finished
+    by the redelivery, or by the member's next change; never earned twice."""
+    real = points._complete
+    monkeypatch.setattr(points, "_complete", lambda *a: (_ for _ in ()).throw(RuntimeError()))
+    with pytest.raises(RuntimeError):
+        subscribers.earn_on_completion(completed("261124AAAA0001", paid=10_000))
+    monkeypatch.setattr(points, "_complete", real)
+    assert not points.has_entry("c-1", "earn:order:261124AAAA0001")
+    subscribers.earn_on_completion(completed("261124AAAA0001", paid=10_000))  # redelivered
+    assert points.has_entry("c-1", "earn:order:261124AAAA0001")
+    assert points.balance("c-1").pending == 100
+    # cut again, then another order's earn comes first: it writes the lost entry
+    monkeypatch.setattr(points, "_complete", lambda *a: (_ for _ in ()).throw(RuntimeError()))
+    with pytest.raises(RuntimeError):
+        subscribers.earn_on_completion(completed("261124AAAA0002", paid=20_000))
+    monkeypatch.setattr(points, "_complete", real)
+    subscribers.earn_on_completion(completed("261124AAAA0003", paid=30_000))
+    assert points.has_entry("c-1", "earn:order:261124AAAA0002")
+    subscribers.earn_on_completion(completed("261124AAAA0002", paid=20_000))  # late: nothing
+    entries = list(PointsEntryModel.query("c-1"))
+    assert points.balance("c-1").pending == 600 == sum(int(e.delta) for e in entries)
+    assert len(entries) == 3

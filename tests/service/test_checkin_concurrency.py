@@ -48,17 +48,24 @@ def test_twenty_concurrent_check_ins_make_one(ready):
 
 def test_concurrent_completions_and_their_redeliveries_add_growth_exactly(ready):
     """Ten orders completing at once, each delivered twice: each earns its growth once,
-    the total is their sum, and the level follows (the account's version serialises)."""
-    from chalicelib.loyalty import growth
-    from chalicelib.loyalty.programme_models import GrowthEntryModel
+    the total is their sum, the order tasks are rewarded once (first order; 4 in the
+    month) and the level follows (the account's version serialises)."""
+    from chalicelib.kernel import clock
+    from chalicelib.loyalty import growth, tasks
+    from chalicelib.loyalty.programme_models import GrowthEntryModel, TaskProgressModel
 
     def earn(i: int):
-        return growth.earn_for_order("c-1", f"o-{i % 10}", 10_000, 0)
+        return tasks.on_order_completed("c-1", f"o-{i % 10}", 10_000, 0, clock.now_iso())
 
     results = race(20, earn)
     # one that lost too often answered 409 (growth_account_busy): the dispatcher retries it
     retried = [earn(i) for i, r in enumerate(results) if isinstance(r, ApiError)]
     assert sum(1 for r in results + retried if r is True) == 10, (results, retried)
-    assert len(list(GrowthEntryModel.query("c-1"))) == 10 + 1  # + the level change to V2
+    # + the two tasks' entries and the level change to V2
+    assert len(list(GrowthEntryModel.query("c-1"))) == 10 + 2 + 1
     mine = growth.my_level("c-1")
-    assert (mine.growth, mine.level.code) == (1_000, "V2")
+    assert (mine.growth, mine.level.code) == (1_000 + 50 + 40, "V2")
+    assert points.balance("c-1").spendable == 100 + 80  # the tasks' points, once each
+    assert len(list(TaskProgressModel.query("c-1"))) == 2  # their done records, no counter
+    account = growth.account_of("c-1")
+    assert account is not None and int(account.orders_in_month or 0) == 10

@@ -81,3 +81,25 @@ def test_concurrent_locks_hold_only_what_is_spendable(ready):
     assert len([r for r in results if isinstance(r, int)]) == 3
     b = points.balance("c-lock")
     assert (b.spendable, b.locked, b.balance) == (10, 90, 100)
+
+
+def test_ten_orders_earning_at_once_each_twice_earn_each_once(ready):
+    """Earning has no transaction (account update, then its entry): ten orders of one
+    member completing at once, each delivered twice, earn each once and the balance is
+    the sum of the entries."""
+
+    def earn(i: int):
+        return points.award(
+            "c-many",
+            10 + i % 10,
+            ref=f"earn:order:O{i % 10}",
+            kind="earn",
+            reason="test",
+            occurred_at=clock.now_iso(),
+        )
+
+    results = race(20, earn)
+    retried = [earn(i) for i, r in enumerate(results) if isinstance(r, ApiError)]
+    assert sum(1 for r in results + retried if r is True) == 10, (results, retried)
+    assert points.balance("c-many").balance == ledger_sum("c-many") == sum(range(10, 20))
+    assert len(list(PointsEntryModel.query("c-many"))) == 10

@@ -148,6 +148,9 @@ class CustomerModel(Model):
     # changes the growth account's level, and the lowest level at registration; read by
     # the admin member list (members/ does not import loyalty). None: not yet copied.
     level = UnicodeAttribute(null=True)
+    # The growth account's version of the change that wrote ``level`` (copies made after
+    # the account's update may arrive out of order: only a newer one is written)
+    level_version = NumberAttribute(null=True)
 
     by_registration = CustomersByRegistration()
     by_home_store = CustomersByHomeStore()

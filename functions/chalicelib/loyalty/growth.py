@@ -5,23 +5,27 @@ cause), the level history, level-up and birthday gifts and the downgrade review
 Every change is one TransactWriteItems: the entry (``attribute_not_exists`` on its
 cause's key, so a replayed event earns nothing twice), the account's update under its
 ``version`` (it holds the level and the month buckets; retried on conflict; ``total``
-moves by ADD) and, when the level changes, a ``level:`` history entry and the copy of
-the level on the member item (``CustomerModel.level``, the admin list's level filter:
-members/ cannot read loyalty's tables, and its ``by_level`` index answers without a scan)."""
+moves by ADD) and, only when the level changes, a ``level:`` history entry and the copy
+of the level on the member item (``CustomerModel.level``, the admin list's level filter:
+members/ cannot read loyalty's tables, and its ``by_level`` index answers without a scan;
+the lowest level is copied at registration)."""
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import random
 import time
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as day_time
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
 from chalicelib.db.writes import is_condition_failure
@@ -70,6 +74,11 @@ def level_of(account: GrowthAccountModel | None, settings: LevelsSettings) -> Le
     if account.level not in {lv.code for lv in settings.levels}:
         return rules.level_for(int(account.total or 0), settings)
     return rules.find(account.level, settings)
+
+
+def account_of(customer_id: str) -> GrowthAccountModel | None:
+    """The member's growth account, eventually consistent (views)."""
+    return _account(customer_id, consistent=False)
 
 
 def current_level(customer_id: str) -> Level:
@@ -132,7 +141,10 @@ def add_growth(
         member = None
         if changed or account is None or account.level is None:
             actions.append(m.level.set(new.code))
-            member = member_level_piece(customer_id, new.code) if mirror else None
+        if changed and mirror:
+            # the member item holds the lowest level from registration on
+            # (set_initial_level): copy only a real change, not every first growth
+            member = member_level_piece(customer_id, new.code, version + 1)
         if changed:
             actions += [m.level_since.set(at), m.notice_level.remove(), m.notice_at.remove()]
         actions += _review_actions(customer_id, account, new, settings, at, changed)
@@ -190,6 +202,214 @@ def add_growth(
     raise Conflict("The growth account is busy; try again.", code="growth_account_busy")
 
 
+# --- one change without a transaction (an order's completion) --------------------------
+@dataclass
+class Part:
+    """One growth entry of a change: ``order:<id>`` or ``task:<task>:<period>``."""
+
+    key: str
+    kind: str
+    delta: int
+    reason: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What a cause does to the account: its entries (the cause's own LAST: it is written
+    last, so its presence means the whole change is written), more account actions, and
+    JSON-able rewards handed to ``finish`` (task points and records)."""
+
+    parts: list[Part]
+    actions: list[Any] = field(default_factory=list)
+    rewards: list[Any] = field(default_factory=list)
+
+
+Planner = Callable[[GrowthAccountModel | None, str], Plan | None]
+Finisher = Callable[[str, list[Any], str], None]
+
+
+def apply_once(customer_id: str, ref: str, plan: Planner, finish: Finisher) -> bool:
+    """Apply the cause ``ref`` once, without a transaction: ONE UpdateItem of the account
+    under its ``version`` (total by ADD, the month bucket, the level, ``plan``'s actions,
+    and ``last_change``: this change in full), then its writes one by one (entries with
+    ``attribute_not_exists``, the level history, ``finish(rewards)``, the member's level
+    copy, level-up gifts), the cause's own entry last. Exact: a cause is applied iff it is
+    ``last_change`` or its entry exists, because a change writes what its predecessor
+    left unwritten (a crash) before it replaces ``last_change``; a redelivery of the last
+    change writes what is missing. ``plan(account, month)`` None: nothing to do.
+    True when this call applied it."""
+    settings = levels_settings()
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.01 * attempt))  # a crowd of writers spreads out
+        account = _account(customer_id)
+        last = _last_change(account)
+        if last is not None and last["ref"] == ref:
+            _complete(customer_id, last, finish)  # a redelivery: write what is missing
+            return False
+        if account is not None:
+            keys = [ref] + ([last["ref"]] if last is not None else [])
+            found = _entries_present(customer_id, keys)
+            if ref in found:
+                return False  # applied before, and completely written
+            if last is not None and last["ref"] not in found:
+                _complete(customer_id, last, finish)  # a crash left it half written
+        at = clock.now_iso()
+        month = rules.month_of(local_today(at))
+        planned = plan(account, month)
+        if planned is None:
+            return False
+        old_total = 0 if account is None else int(account.total or 0)
+        delta = sum(p.delta for p in planned.parts)
+        total = old_total + delta
+        months = rules.add_to_months(_months(account), month, delta)
+        old = level_of(account, settings)
+        new = rules.level_after_change(old.code, delta, total, months, month, settings)
+        changed = new.code != old.code
+        up = rules.rank(new.code, settings) > rules.rank(old.code, settings)
+        version = 0 if account is None else int(account.version or 0)
+        at_ms = clock.now_iso_ms()
+        running = old_total
+        entries = []
+        for i, p in enumerate(planned.parts):
+            running += p.delta
+            entries.append([p.key, p.kind, p.delta, running, p.reason, p.extra, i])
+        change = {
+            "ref": ref,
+            "v": version + 1,
+            "at": at,
+            "ms": at_ms,
+            "e": entries,
+            "lv": [old.code, new.code, up] if changed else None,
+            "r": planned.rewards,
+        }
+        m = GrowthAccountModel
+        actions: list[Any] = [
+            m.total.add(delta),
+            m.months.set(months),
+            m.version.add(1),
+            m.updated_at.set(at),
+            m.last_change.set(json.dumps(change, ensure_ascii=False, separators=(",", ":"))),
+            *planned.actions,
+        ]
+        if changed or account is None or account.level is None:
+            actions.append(m.level.set(new.code))
+        if changed:
+            actions += [m.level_since.set(at), m.notice_level.remove(), m.notice_at.remove()]
+        actions += _review_actions(customer_id, account, new, settings, at, changed)
+        condition = m.customer_id.does_not_exist() if account is None else m.version == version
+        try:
+            GrowthAccountModel(customer_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            continue  # another change got there first: read again
+        _complete(customer_id, change, finish)
+        return True
+    raise Conflict("The growth account is busy; try again.", code="growth_account_busy")
+
+
+def _last_change(account: GrowthAccountModel | None) -> dict[str, Any] | None:
+    if account is None or not account.last_change:
+        return None
+    return cast(dict[str, Any], json.loads(account.last_change))
+
+
+def _entries_present(customer_id: str, keys: list[str]) -> set[str]:
+    """Which of the entry keys exist (one BatchGetItem, strongly consistent)."""
+    found = GrowthEntryModel.batch_get(
+        [(customer_id, k) for k in dict.fromkeys(keys)],
+        consistent_read=True,
+        attributes_to_get=["customer_id", "entry_key"],
+    )
+    return {e.entry_key for e in found}
+
+
+def _complete(customer_id: str, change: dict[str, Any], finish: Finisher) -> None:
+    """Write a change's pieces after its account update; each is idempotent (keys fixed
+    by the change, ``attribute_not_exists``), the cause's own entry last."""
+    at, at_ms = change["at"], change["ms"]
+    entries = change["e"]
+    total = entries[-1][3] if entries else 0
+    lv = change.get("lv")
+    for row in entries[:-1]:
+        _put_row(customer_id, row, at, at_ms)
+    if lv is not None:
+        _put_once(
+            customer_id,
+            f"level:{at_ms}",
+            at,
+            f"{at_ms}#1#level",
+            "level",
+            0,
+            total,
+            entries[-1][4] if entries else "",
+            {"level_from": lv[0], "level_to": lv[1]},
+        )
+    if change.get("r"):
+        finish(customer_id, change["r"], at)
+    if lv is not None:
+        copy_member_level(customer_id, lv[1], int(change["v"]))
+        if lv[2]:
+            ensure_level_gifts(customer_id)
+    if entries:
+        _put_row(customer_id, entries[-1], at, at_ms)
+
+
+def _put_row(customer_id: str, row: list[Any], at: str, at_ms: str) -> None:
+    key, kind, delta, total_after, reason, extra, i = row
+    # listed newest first: the change's entries in order, then its level change
+    _put_once(customer_id, key, at, f"{at_ms}#0{i}#{key}", kind, delta, total_after, reason, extra)
+
+
+def _put_once(
+    customer_id: str,
+    key: str,
+    at: str,
+    at_key: str,
+    kind: str,
+    delta: int,
+    total_after: int,
+    reason: str,
+    extra: dict[str, Any],
+) -> None:
+    entry = GrowthEntryModel(
+        customer_id,
+        key,
+        at=at,
+        at_key=at_key,
+        kind=kind,
+        delta=delta,
+        total_after=total_after,
+        reason=reason,
+        **extra,
+    )
+    try:
+        entry.save(condition=GrowthEntryModel.entry_key.does_not_exist())
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def copy_member_level(customer_id: str, code: str, version: int) -> None:
+    """The level copied onto the member item after the account's update: only a live
+    member (an update must not create a member item, nor put an erased one back in the
+    list's index), and only a newer copy than the one there (``level_version``: the
+    account's version of the change), so copies arriving out of order keep the last."""
+    c = CustomerModel
+    try:
+        CustomerModel(customer_id).update(
+            actions=[c.level.set(code), c.level_version.set(version)],
+            condition=c.customer_id.exists()
+            & c.erased_at.does_not_exist()
+            & (c.level_version.does_not_exist() | (c.level_version < version)),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
 def _build(
     tx: Tx,
     customer_id: str,
@@ -212,15 +432,15 @@ def _build(
 MEMBER_LABEL = "member-level"
 
 
-def member_level_piece(customer_id: str, code: str) -> TxPiece:
-    """The level copied onto the member item, in the level change's transaction. Only a
-    live member: an update must not create a member item, nor put an erased one back in
-    the list's index."""
+def member_level_piece(customer_id: str, code: str, version: int) -> TxPiece:
+    """The level copied onto the member item, in the level change's transaction (with the
+    account's new ``version``, see copy_member_level). Only a live member: an update must
+    not create a member item, nor put an erased one back in the list's index."""
     c = CustomerModel
     return TxPiece(
         CustomerModel(customer_id),
         {
-            "actions": [c.level.set(code)],
+            "actions": [c.level.set(code), c.level_version.set(version)],
             "condition": c.customer_id.exists() & c.erased_at.does_not_exist(),
         },
         MEMBER_LABEL,
@@ -449,7 +669,7 @@ def _review(customer_id: str, at: str, settings: LevelsSettings) -> int:
         )
         tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
         if mirror:
-            member_level_piece(customer_id, target.code).add_to(tx)
+            member_level_piece(customer_id, target.code, version + 1).add_to(tx)
 
     try:
         transact(build)
@@ -538,26 +758,6 @@ def my_level(customer_id: str, history_limit: int = 20) -> s.MyLevel:
 
 
 # --- orders -----------------------------------------------------------------------------
-def earn_for_order(customer_id: str, order_id: str, paid_fen: int, refunded_fen: int) -> bool:
-    """Growth on what the customer kept paying for at completion (once per order)."""
-    settings = levels_settings()
-    kept = paid_fen - refunded_fen
-    n = rules.growth_for_order(kept, settings.growth_per_yuan)
-    return add_growth(
-        customer_id,
-        n,
-        ref=f"order:{order_id}",
-        kind="order",
-        reason="order completed",
-        extra={
-            "order_id": order_id,
-            "base_fen": kept,
-            "refunded_base_fen": refunded_fen,
-            "reversed_growth": 0,
-        },
-    )
-
-
 def reverse_for_refund(customer_id: str, order_id: str, refund_id: str, refunded_fen: int) -> int:
     """A refund after completion takes back the order's growth on the part refunded,
     cumulative over the order's refunds (from its total ``refunded_fen``), advancing the

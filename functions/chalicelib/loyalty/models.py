@@ -63,6 +63,10 @@ class PointsAccountModel(Model):
     due_shard = UnicodeAttribute(null=True)
     next_due_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+    # The last change made without a transaction (an earn: points.award), as compact
+    # JSON (its cause and its entries) until its entries are written: a cause is applied
+    # iff it is this one's or its entry exists (decisions.md entry 28)
+    last_change = UnicodeAttribute(null=True)
 
     by_due = AccountsDue()
 

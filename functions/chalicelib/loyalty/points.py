@@ -15,6 +15,7 @@ matured, lots that expired), so it never spends expired or pending points.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time as _time
@@ -25,11 +26,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
+from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import Conflict, NotFound
@@ -138,15 +140,25 @@ class Change:
 Operation = Callable[[Ledger, str], Change | None]
 
 
-def change(customer_id: str, operate: Operation, *, audit_entry: Any = None) -> list[Entry] | None:
+def change(
+    customer_id: str, operate: Operation, *, audit_entry: Any = None, once: str | None = None
+) -> list[Entry] | None:
     """Read the account, settle it, apply ``operate`` and write account + entries in one
     transaction, retried when another change got there first. Returns the operation's
     entries; None when ``operate`` had nothing to do. Raises ``Replayed`` when the
-    operation's first entry exists already (its cause was applied before)."""
+    operation's first entry exists already (its cause was applied before).
+
+    ``once=<ref>`` (an earn: one entry of its own, no pieces): no transaction. The
+    account's UpdateItem (same conditions) records the change in ``last_change``, then
+    the entries are put one by one, the cause's own last. ``ref`` is applied iff it is
+    ``last_change`` or its entry exists: before replacing ``last_change`` a change puts
+    what a crash left of it (decisions.md entry 28)."""
     for attempt in range(ATTEMPTS):
         if attempt:
             _time.sleep(random.uniform(0, 0.005 * attempt))  # spread the retries
         account = _account(customer_id)
+        if once is not None:
+            _check_once(customer_id, account, once)
         ledger = ledger_of(account)
         before = (ledger.spendable, ledger.pending, ledger.locked, ledger.debt, ledger.net)
         at = clock.now_iso()
@@ -158,7 +170,9 @@ def change(customer_id: str, operate: Operation, *, audit_entry: Any = None) -> 
             return None
         done = done or Change([], {}, [])
         try:
-            _write(customer_id, account, version, before, ledger, settled, done, at, audit_entry)
+            _write(
+                customer_id, account, version, before, ledger, settled, done, at, audit_entry, once
+            )
         except ConflictRetry:
             continue
         return done.entries
@@ -167,6 +181,40 @@ def change(customer_id: str, operate: Operation, *, audit_entry: Any = None) -> 
 
 class Replayed(Exception):
     """The change's entry exists already: it was applied before."""
+
+
+def _check_once(customer_id: str, account: PointsAccountModel | None, ref: str) -> None:
+    """Raise Replayed when ``ref`` was applied (writing what a crash left of it); write
+    what a crash left of the account's last change before it is replaced."""
+    last = None if account is None or not account.last_change else json.loads(account.last_change)
+    if last is not None and last["ref"] == ref:
+        _complete(customer_id, last)
+        raise Replayed()
+    keys = [ref] + ([last["ref"]] if last is not None else [])
+    found = {
+        e.entry_key
+        for e in PointsEntryModel.batch_get(
+            [(customer_id, k) for k in keys],
+            consistent_read=True,
+            attributes_to_get=["customer_id", "entry_key"],
+        )
+    }
+    if ref in found:
+        raise Replayed()
+    if last is not None and last["ref"] not in found:
+        _complete(customer_id, last)
+
+
+def _complete(customer_id: str, last: dict[str, Any]) -> None:
+    """Put a change's entries (each ``attribute_not_exists``), the cause's own last."""
+    for ref, attrs in last["e"]:
+        try:
+            PointsEntryModel(customer_id, ref, at=last["at"], **attrs).save(
+                condition=PointsEntryModel.entry_key.does_not_exist()
+            )
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
 
 
 class PieceRefused(Exception):
@@ -187,6 +235,7 @@ def _write(
     done: Change,
     at: str,
     audit_entry: Any,
+    once: str | None = None,
 ) -> None:
     spendable, pending, locked, debt, net = before
     m = PointsAccountModel
@@ -219,34 +268,40 @@ def _write(
             condition &= _lock(o).exists()
     entries = settled + done.entries
     models = []
+    rows: list[list[Any]] = []
     running = net
     for i, e in enumerate(entries):
         running += e.delta
         at_ms = clock.now_iso_ms()
-        models.append(
-            (
-                f"entry:{i}",
-                PointsEntryModel(
-                    customer_id,
-                    e.ref,
-                    **{
-                        "at_key": f"{at_ms}#{i:03d}#{e.ref}",
-                        "at": at,
-                        "kind": e.kind,
-                        "delta": e.delta,
-                        "debt": e.debt,
-                        "balance_after": running,
-                        "lots": [f"{lot}={n}" for lot, n in e.lots],
-                        "order_id": e.order_id,
-                        "expires_at": e.expires_at,
-                        "available_at": e.available_at,
-                        "reason": e.reason,
-                        **done.extra.get(e.ref, {}),
-                    },
-                ),
-            )
-        )
+        attrs = {
+            "at_key": f"{at_ms}#{i:03d}#{e.ref}",
+            "kind": e.kind,
+            "delta": e.delta,
+            "debt": e.debt,
+            "balance_after": running,
+            "lots": [f"{lot}={n}" for lot, n in e.lots],
+            "order_id": e.order_id,
+            "expires_at": e.expires_at,
+            "available_at": e.available_at,
+            "reason": e.reason,
+            **done.extra.get(e.ref, {}),
+        }
+        models.append((f"entry:{i}", PointsEntryModel(customer_id, e.ref, at=at, **attrs)))
+        rows.append([e.ref, {k: v for k, v in attrs.items() if v is not None}])
     first_own = f"entry:{len(settled)}" if done.entries else None
+    if once is not None and not done.pieces and audit_entry is None:
+        record = {"ref": once, "at": at, "e": rows}
+        actions.append(
+            m.last_change.set(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        )
+        try:
+            PointsAccountModel(customer_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            raise ConflictRetry() from None
+        _complete(customer_id, record)
+        return
 
     def build(tx: Tx) -> None:
         tx.update(
@@ -309,7 +364,7 @@ def award(
         return Change([entry], {ref: extra or {}}, [])
 
     try:
-        change(customer_id, operate)
+        change(customer_id, operate, once=ref)
     except Replayed:
         return False
     return True

@@ -47,6 +47,18 @@ class GrowthAccountModel(Model):
     review_at = UnicodeAttribute(null=True)
     birthday_year = UnicodeAttribute(null=True)  # last year the birthday coupon was given
     updated_at = UnicodeAttribute(null=True)
+    # The last change made without a transaction (an order's completion: growth.
+    # apply_once), as compact JSON: its cause, its entries, its task rewards and level
+    # change, until they are all written (decisions.md entry 28). A cause is applied iff
+    # it is this one's or its entry exists: the next such change writes what a crash
+    # left unwritten before replacing it.
+    last_change = UnicodeAttribute(null=True)
+    # The order tasks' state, changed with the order's growth: completed orders in
+    # ``orders_month`` ("YYYY-MM", Shanghai), and the tasks rewarded through orders
+    # ("<task>:once", "<task>:<month>"; the month's only, with the once ones)
+    orders_month = UnicodeAttribute(null=True)
+    orders_in_month = NumberAttribute(null=True)
+    order_tasks = string_list(default=list)
 
     by_review = AccountsToReview()
 
@@ -108,9 +120,8 @@ class CheckinModel(Model):
 
 
 class TaskProgressModel(Model):
-    """A member's task progress: ``<task>:<period>`` counters (``n``, ADD, each order counted
-    once through an ``<task>:<period>:order:<id>`` marker in the same transaction) and
-    ``done:<task>:<period>`` once rewarded."""
+    """A member's task records: ``done:<task>:<period>`` once rewarded (the order tasks'
+    counts live on the growth account, changed with the order's growth)."""
 
     Meta = _meta("task_progress")
 

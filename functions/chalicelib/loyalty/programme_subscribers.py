@@ -1,6 +1,6 @@
 """Growth, levels and tasks reacting to domain events (events/registry.py). Each is
 idempotent by construction (growth entries keyed ``order:<id>`` / ``refund:<id>``,
-task rewards ``task:<task>:<period>``, an order counted once per month by its marker),
+task rewards ``task:<task>:<period>``, an order counted once with its growth change),
 so a redelivered event earns nothing twice: ``idempotent=True``, no done marker."""
 
 from __future__ import annotations
@@ -15,18 +15,14 @@ class GrowthNotYetWritten(Exception):
 
 @subscriber(OrderCompleted, "loyalty.growth_on_completion", idempotent=True)
 def growth_on_completion(event: OrderCompleted) -> None:
-    """Growth on what the customer kept paying for; level-up gifts follow."""
-    from chalicelib.loyalty import growth
-
-    growth.earn_for_order(event.customer_id, event.order_id, event.paid_fen, event.refunded_fen)
-
-
-@subscriber(OrderCompleted, "loyalty.tasks_on_completion", idempotent=True)
-def tasks_on_completion(event: OrderCompleted) -> None:
-    """First order; N orders in a month."""
+    """Growth on what the customer kept paying for, the first-order task and "N orders
+    in a month": one change of the growth account (tasks.on_order_completed); level-up
+    gifts follow."""
     from chalicelib.loyalty import tasks
 
-    tasks.on_order_completed(event.customer_id, event.order_id, event.occurred_at)
+    tasks.on_order_completed(
+        event.customer_id, event.order_id, event.paid_fen, event.refunded_fen, event.occurred_at
+    )
 
 
 @subscriber(RefundSucceeded, "loyalty.growth_on_refund", idempotent=True)

@@ -2,31 +2,33 @@
 friend. Each rewards points and/or growth once per period ("once", the month
 "YYYY-MM", or per invited friend), idempotent per event:
 
-- the points and growth are keyed ``task:<task>:<period>`` (points.award, growth.
-  add_growth: each written once whatever the retries);
-- an order counts once towards a month: its marker ``<task>:<period>:order:<id>`` is
-  written with ``attribute_not_exists`` in the transaction that ADDs to the counter;
+- the points and growth are keyed ``task:<task>:<period>`` (points.award, growth
+  entries: each written once whatever the retries);
+- the order tasks ride on the order's growth change (``on_order_completed``): the
+  month's order count and the tasks rewarded through orders are on the growth account,
+  changed once per order in the update that adds its growth (no item per order);
 - ``done:<task>:<period>`` records the reward for the member's progress view, written
-  last (a crash before it is healed by the redelivered event: the rewards are keyed).
+  when a task is achieved (a crash before it is healed by the redelivered event).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, NotFound
 from chalicelib.loyalty import growth, points
+from chalicelib.loyalty import levels as rules
 from chalicelib.loyalty import programme_schemas as s
-from chalicelib.loyalty.programme_models import TaskProgressModel
+from chalicelib.loyalty.programme_models import GrowthAccountModel, TaskProgressModel
 from chalicelib.loyalty.programme_schemas import Task
-from chalicelib.loyalty.programme_settings import tasks_settings
+from chalicelib.loyalty.programme_settings import levels_settings, tasks_settings
 
 log = logging.getLogger("daojia.tasks")
 
@@ -46,9 +48,78 @@ def reward(customer_id: str, task: Task, period: str, at: str) -> bool:
     ref = f"task:{task.task_id}:{period}"
     points.award(customer_id, task.points, ref=ref, kind="earn", reason=task.name, occurred_at=at)
     growth.add_growth(customer_id, task.growth, ref=ref, kind="task", reason=task.name)
+    return _mark_done(customer_id, task.task_id, period, at)
+
+
+def on_order_completed(
+    customer_id: str, order_id: str, paid_fen: int, refunded_fen: int, at: str
+) -> bool:
+    """An order's completion: its growth (on what the customer kept paying for), the
+    first-order task and "N orders in a month", as ONE change of the growth account
+    without a transaction (growth.apply_once, keyed ``order:<id>``): the month's order
+    count and the order tasks rewarded are on the account, so an order counts once and a
+    task is rewarded once per period whatever the retries and races; a task achieved
+    adds its growth to the same change and its points (``points.award``, keyed
+    ``task:<task>:<period>``) and its ``done:`` record after. True when applied now."""
+    kept = paid_fen - refunded_fen
+    n = rules.growth_for_order(kept, levels_settings().growth_per_yuan)
+    first = _active("first_order")
+    monthly = _active("orders_in_month")
+
+    def plan(account: GrowthAccountModel | None, month: str) -> growth.Plan | None:
+        parts: list[growth.Part] = []
+        rewards: list[Any] = []
+        actions: list[Any] = []
+        if first or monthly:
+            done = set(account.order_tasks or []) if account is not None else set()
+            same = account is not None and account.orders_month == month
+            count = (int(account.orders_in_month or 0) if same and account else 0) + 1
+            keep = {d for d in done if d.endswith((":once", f":{month}"))}
+            achieved = [(t, "once") for t in first if f"{t.task_id}:once" not in done]
+            achieved += [
+                (t, month)
+                for t in monthly
+                if count >= t.target and f"{t.task_id}:{month}" not in done
+            ]
+            for task, period in achieved:
+                keep.add(f"{task.task_id}:{period}")
+                if task.growth:
+                    ref = f"task:{task.task_id}:{period}"
+                    parts.append(growth.Part(ref, "task", task.growth, task.name))
+                rewards.append([task.task_id, period, task.points, task.name])
+            m = GrowthAccountModel
+            actions = [
+                m.orders_month.set(month),
+                m.orders_in_month.set(count),
+                m.order_tasks.set(sorted(keep)),
+            ]
+        elif n == 0:
+            return None
+        extra = {
+            "order_id": order_id,
+            "base_fen": kept,
+            "refunded_base_fen": refunded_fen,
+            "reversed_growth": 0,
+        }
+        parts.append(growth.Part(f"order:{order_id}", "order", n, "order completed", extra))
+        return growth.Plan(parts, actions, rewards)
+
+    return growth.apply_once(customer_id, f"order:{order_id}", plan, _reward_achieved)
+
+
+def _reward_achieved(customer_id: str, rewards: list[Any], at: str) -> None:
+    """The points and the ``done:`` record of tasks an order achieved (their growth is in
+    the order's change); each keyed, so a redelivery writes nothing twice."""
+    for task_id, period, n, name in rewards:
+        ref = f"task:{task_id}:{period}"
+        points.award(customer_id, n, ref=ref, kind="earn", reason=name, occurred_at=at)
+        _mark_done(customer_id, task_id, period, at)
+
+
+def _mark_done(customer_id: str, task_id: str, period: str, at: str) -> bool:
     m = TaskProgressModel
     try:
-        TaskProgressModel(customer_id, f"done:{task.task_id}:{period}", at=at).save(
+        TaskProgressModel(customer_id, f"done:{task_id}:{period}", at=at).save(
             condition=m.key.does_not_exist()
         )
     except PutError as exc:
@@ -56,41 +127,6 @@ def reward(customer_id: str, task: Task, period: str, at: str) -> bool:
             raise
         return False  # marked before
     return True
-
-
-def on_order_completed(customer_id: str, order_id: str, at: str) -> None:
-    for task in _active("first_order"):
-        reward(customer_id, task, "once", at)
-    month = month_of(at)
-    for task in _active("orders_in_month"):
-        count = _count_order(customer_id, f"{task.task_id}:{month}", order_id, at)
-        if count >= task.target:
-            reward(customer_id, task, month, at)
-
-
-def _count_order(customer_id: str, counter: str, order_id: str, at: str) -> int:
-    """Count the order towards ``counter`` once; the counter after it."""
-    m = TaskProgressModel
-
-    def build(tx: Tx) -> None:
-        tx.save(
-            TaskProgressModel(customer_id, f"{counter}:order:{order_id}", at=at),
-            condition=m.key.does_not_exist(),
-            label="marker",
-        )
-        tx.update(
-            TaskProgressModel(customer_id, counter),
-            actions=[m.n.add(1), m.at.set(at)],
-            label="counter",
-        )
-
-    try:
-        transact(build)
-    except TransactionCancelled as exc:
-        if "marker" not in exc.failed:
-            raise
-        # counted before (a redelivered event): fall through to the reward check
-    return int(TaskProgressModel.get(customer_id, counter, consistent_read=True).n or 0)
 
 
 def on_registered(customer_id: str, invited_by: str | None, at: str) -> None:
@@ -129,14 +165,16 @@ def progress(customer_id: str) -> s.TaskList:
     """Every active task with the member's progress (one Query of their items)."""
     items = {x.key: x for x in TaskProgressModel.query(customer_id)}
     month = month_of(clock.now_iso())
+    account = growth.account_of(customer_id)
+    this_month = account is not None and account.orders_month == month
+    orders = int(account.orders_in_month or 0) if account is not None and this_month else 0
     out = []
     for t in tasks_settings().tasks:
         if not t.active:
             continue
         if t.kind == "orders_in_month":
             period = month
-            counter = items.get(f"{t.task_id}:{month}")
-            count = int(counter.n or 0) if counter else 0
+            count = orders
             done = f"done:{t.task_id}:{month}" in items
         elif t.kind == "invite":
             period = "each"
