@@ -21,7 +21,6 @@ benefits at checkout. The rules themselves are in loyalty/paid_rules.py.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -249,45 +248,11 @@ def settings() -> s.PaidSettings:
 
 def put_settings(principal: Principal, body: s.PaidSettings) -> s.PaidSettings:
     """Replace the rules, audited in the same transaction; 409 on a concurrent edit."""
+    from chalicelib.loyalty import programme_settings
+
     if body.trial_plan_id is not None:
         get_plan(body.trial_plan_id)
-    try:
-        item: LoyaltySettingsModel | None = LoyaltySettingsModel.get(AREA, consistent_read=True)
-    except DoesNotExist:
-        item = None
-    before = {} if item is None else json.loads(item.data)
-    entry = audit.new_entry(
-        principal,
-        "loyalty.paid_settings",
-        audit.Target("loyalty_settings", AREA),
-        before,
-        msgspec.to_builtins(body),
-    )
-    if entry is None and item is not None:
-        return body
-    version = 0 if item is None else int(item.version)
-    new = LoyaltySettingsModel(
-        AREA,
-        data=msgspec.json.encode(body).decode(),
-        version=version + 1,
-        updated_at=clock.now_iso(),
-        updated_by=principal.subject,
-    )
-    m = LoyaltySettingsModel
-    condition = m.area.does_not_exist() if item is None else m.version == version
-    try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx, entry, tx.save(new, condition=condition, label="settings")
-            )
-        )
-    except TransactionCancelled as exc:
-        if "settings" in exc.failed:
-            raise Conflict(
-                "The settings were changed meanwhile; reload them.", code="settings_changed"
-            ) from None
-        raise
-    return body
+    return programme_settings.put(principal, AREA, body, action="loyalty.paid_settings")
 
 
 # --- the card -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from chalicelib.loyalty.models import LoyaltySettingsModel
 from chalicelib.loyalty.programme_schemas import CheckinSettings, LevelsSettings, TasksSettings
 
 LEVELS, CHECKIN, TASKS = "levels", "checkin", "tasks"
-S = TypeVar("S", LevelsSettings, CheckinSettings, TasksSettings)
+S = TypeVar("S", bound=msgspec.Struct)  # an area's settings Struct
 
 
 def _item(area: str) -> LoyaltySettingsModel | None:
@@ -51,14 +51,15 @@ def tasks_settings() -> TasksSettings:
     return read(TASKS, TasksSettings)
 
 
-def put(principal: Principal, area: str, body: S) -> S:
-    """Replace an area's settings, audited in the same transaction; a concurrent edit
-    makes this one 409 ``settings_changed`` (version condition) instead of lost."""
+def put(principal: Principal, area: str, body: S, action: str | None = None) -> S:
+    """Replace an area's settings, audited (as ``action``, by default
+    ``loyalty.<area>_settings``) in the same transaction; a concurrent edit makes this one
+    409 ``settings_changed`` (version condition) instead of lost."""
     item = _item(area)
     before = {} if item is None else json.loads(item.data)
     entry = audit.new_entry(
         principal,
-        f"loyalty.{area}_settings",
+        action or f"loyalty.{area}_settings",
         audit.Target("loyalty_settings", area),
         before,
         msgspec.to_builtins(body),
