@@ -13,7 +13,7 @@ from chalicelib.events.types import MemberRegistered, OrderCompleted, RefundSucc
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.loyalty import checkin, growth, levels, points, programme_subscribers, tasks
-from chalicelib.loyalty.programme_models import GrowthAccountModel
+from chalicelib.loyalty.models import LoyaltyAccountModel
 
 from tests.api.conftest import token_for
 
@@ -111,8 +111,8 @@ def test_completion_earns_growth_once_and_levels_up_with_one_gift(api, member, n
     status, _ = api.call("PUT", "/admin/loyalty/levels", body, token=hq())
     assert status == 200
     event = completed(paid=60_000)  # ¥600 -> 600 growth
-    programme_subscribers.growth_on_completion(event)
-    programme_subscribers.growth_on_completion(event)  # redelivered: nothing twice
+    programme_subscribers.order_completion(event)
+    programme_subscribers.order_completion(event)  # redelivered: nothing twice
     status, mine = api.call("GET", "/members/me/level", token=me())
     assert status == 200
     # + 50: the first-order task, in the order's change (one growth change per event)
@@ -127,10 +127,9 @@ def test_completion_earns_growth_once_and_levels_up_with_one_gift(api, member, n
 
 
 def test_the_level_multiplies_the_order_points(member, now):
-    from chalicelib.loyalty import subscribers
 
     growth.add_growth("c-1", 2_000, ref="task:seed:once", kind="task", reason="seed")  # V3 x1.5
-    subscribers.earn_on_completion(completed(paid=10_001))
+    programme_subscribers.order_completion(completed(paid=10_001))
     assert points.balance("c-1").pending == 150  # floor(100.01 × 1.5)
 
 
@@ -145,7 +144,7 @@ def test_member_prices_follow_the_level_permille(member, now):
 
 def test_refunds_after_completion_take_growth_back_exactly(member, now):
     save_order("261124AAAA0001", "completed", 10_000, 0)
-    programme_subscribers.growth_on_completion(completed(paid=10_000))  # 100
+    programme_subscribers.order_completion(completed(paid=10_000))  # 100
     for i, total in enumerate((3_333, 6_666, 10_000)):
         save_order("261124AAAA0001", "completed", 10_000, total)
         r = RefundSucceeded(
@@ -195,7 +194,7 @@ def test_downgrade_notice_then_lowered_level(api, member, now):
     mine = growth.my_level("c-1")
     assert mine.level.code == "V1" and mine.notice is None and mine.growth == 600
     assert mine.history[0].kind == "level" and mine.history[0].reason == "downgrade"
-    assert GrowthAccountModel.get("c-1").review_at is None  # out of the review index
+    assert LoyaltyAccountModel.get("c-1").review_at is None  # out of the review index
 
 
 def test_growth_before_the_notice_date_keeps_the_level(api, member, now):
@@ -322,8 +321,8 @@ def test_outcome_rules():
 def test_order_tasks_reward_once_per_period(api, member, now):
     for i in range(5):
         event = completed(order_id=f"261124AAAA000{i}", paid=100)
-        programme_subscribers.growth_on_completion(event)
-        programme_subscribers.growth_on_completion(event)  # redelivered: counted once
+        programme_subscribers.order_completion(event)
+        programme_subscribers.order_completion(event)  # redelivered: counted once
     _status, mine = api.call("GET", "/members/me/tasks", token=me())
     by_id = {t["task_id"]: t for t in mine["items"]}
     assert by_id["first-order"]["done"] and by_id["monthly-4"]["done"]
@@ -331,7 +330,7 @@ def test_order_tasks_reward_once_per_period(api, member, now):
     assert points.balance("c-1").spendable == 100 + 80
     assert growth.my_level("c-1").growth == 5 * 1 + 50 + 40  # ¥1 orders: 1 growth each
     now.move(days=10)  # December: a new period
-    programme_subscribers.growth_on_completion(completed(order_id="261204AAAA0001", paid=100))
+    programme_subscribers.order_completion(completed(order_id="261204AAAA0001", paid=100))
     by_id = {t["task_id"]: t for t in api.call("GET", "/members/me/tasks", token=me())[1]["items"]}
     assert by_id["monthly-4"]["progress"] == 1 and not by_id["monthly-4"]["done"]
 
@@ -401,9 +400,9 @@ def test_a_gift_lost_to_a_crash_is_issued_on_the_redelivery(api, member, now, mo
     original = growth.ensure_level_gifts
     monkeypatch.setattr(growth, "ensure_level_gifts", crash)
     with pytest.raises(RuntimeError):
-        programme_subscribers.growth_on_completion(event)
+        programme_subscribers.order_completion(event)
     monkeypatch.setattr(growth, "ensure_level_gifts", original)
-    programme_subscribers.growth_on_completion(event)  # the dispatcher's retry
+    programme_subscribers.order_completion(event)  # the dispatcher's retry
     assert [c.template_id for c in CouponModel.by_customer.query("c-1")] == [gift]
 
 
@@ -429,9 +428,9 @@ def test_the_member_item_is_written_only_when_the_level_changes(member, now, mon
         growth, "copy_member_level", lambda cid, code, v: copies.append(code) or copy(cid, code, v)
     )
     growth.set_initial_level("c-1")
-    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+    programme_subscribers.order_completion(completed("261124AAAA0001", paid=10_000))
     assert copies == []  # ¥100 (+ 50 first order): still V1, the member item says V1
-    programme_subscribers.growth_on_completion(completed("261124AAAA0002", paid=50_000))
+    programme_subscribers.order_completion(completed("261124AAAA0002", paid=50_000))
     assert copies == ["V2"]
     assert CustomerModel.get("c-1").level == "V2"
     now.move(seconds=1)  # level history entries are keyed by their instant
@@ -462,10 +461,10 @@ def test_a_crash_after_the_growth_update_is_written_whole_by_the_redelivery(
 
     monkeypatch.setattr(growth, "_complete", crash)
     with pytest.raises(RuntimeError):
-        programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=60_000))
+        programme_subscribers.order_completion(completed("261124AAAA0001", paid=60_000))
     monkeypatch.setattr(growth, "_complete", real)
     assert not growth.has_entry("c-1", "order:261124AAAA0001")
-    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=60_000))
+    programme_subscribers.order_completion(completed("261124AAAA0001", paid=60_000))
     mine = growth.my_level("c-1")
     assert (mine.growth, mine.level.code) == (600 + 50, "V2")
     assert [h.kind for h in mine.history] == ["level", "order", "task"]
@@ -479,13 +478,13 @@ def test_the_next_order_writes_what_a_crash_left_and_the_cause_stays_applied_onc
     real = growth._complete
     monkeypatch.setattr(growth, "_complete", lambda *a: (_ for _ in ()).throw(RuntimeError()))
     with pytest.raises(RuntimeError):
-        programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+        programme_subscribers.order_completion(completed("261124AAAA0001", paid=10_000))
     monkeypatch.setattr(growth, "_complete", real)
     now.move(seconds=1)
-    programme_subscribers.growth_on_completion(completed("261124AAAA0002", paid=10_000))
+    programme_subscribers.order_completion(completed("261124AAAA0002", paid=10_000))
     assert growth.has_entry("c-1", "order:261124AAAA0001")  # written by the next change
     # the first order's redelivery, no longer the account's last change: applied already
-    programme_subscribers.growth_on_completion(completed("261124AAAA0001", paid=10_000))
+    programme_subscribers.order_completion(completed("261124AAAA0001", paid=10_000))
     assert growth.my_level("c-1").growth == 100 + 100 + 50
     assert points.balance("c-1").spendable == 100
     by_id = {t.task_id: t for t in tasks.progress("c-1").items}

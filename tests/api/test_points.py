@@ -15,8 +15,8 @@ from chalicelib.events.types import (
 )
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
-from chalicelib.loyalty import points, subscribers
-from chalicelib.loyalty.models import PointsAccountModel, PointsEntryModel
+from chalicelib.loyalty import points, programme_subscribers, subscribers
+from chalicelib.loyalty.models import LoyaltyAccountModel, PointsEntryModel
 
 from tests.api.conftest import token_for
 
@@ -36,6 +36,18 @@ def now(monkeypatch):
     c = Clock()
     monkeypatch.setattr(clock, "now", lambda: c.at)
     return c
+
+
+@pytest.fixture(autouse=True)
+def no_order_tasks(aws):
+    """These tests count an order's own points: the default first-order and monthly
+    tasks, which earn in the same change (tests/api/test_levels.py), are off."""
+    import msgspec
+    from chalicelib.loyalty.models import LoyaltySettingsModel
+    from chalicelib.loyalty.programme_schemas import TasksSettings
+
+    data = msgspec.json.encode(TasksSettings(tasks=[])).decode()
+    LoyaltySettingsModel("tasks", data=data).save()
 
 
 @pytest.fixture
@@ -94,8 +106,8 @@ def save_order(order_id, status, paid, refunded, customer="c-1"):
 
 def test_completion_earns_pending_points_once(api, member, now):
     event = completed(paid=12_345, refunded=345)
-    subscribers.earn_on_completion(event)
-    subscribers.earn_on_completion(event)  # redelivered: earns nothing twice
+    programme_subscribers.order_completion(event)
+    programme_subscribers.order_completion(event)  # redelivered: earns nothing twice
     status, body = api.call("GET", "/members/me/points", token=token_for("c-1", "customer"))
     assert status == 200
     assert (body["pending"], body["spendable"], body["balance"]) == (120, 0, 120)
@@ -117,19 +129,19 @@ def test_completion_earns_pending_points_once(api, member, now):
 def test_expiry_writes_an_entry_and_the_job_reads_only_due_accounts(member, now):
     points.award("c-1", 50, ref="checkin:2026-11-24", kind="earn", reason="check-in",
                  occurred_at=clock.now_iso())  # fmt: skip
-    account = PointsAccountModel.get("c-1")
+    account = LoyaltyAccountModel.get("c-1")
     assert account.next_due_at == "2027-11-24T16:00:00Z"
     now.move(days=366)
     assert points.settle_due() == 1
     assert points.balance("c-1").balance == 0
     kinds = [e.kind for e in points.entries("c-1", None, 10).items]
     assert kinds == ["expire", "earn"]
-    assert PointsAccountModel.get("c-1").next_due_at is None  # out of the due index
+    assert LoyaltyAccountModel.get("c-1").next_due_at is None  # out of the due index
 
 
 def test_partial_refunds_reverse_exactly_in_proportion(member, now):
     save_order("261124AAAA0001", "completed", 10_000, 0)
-    subscribers.earn_on_completion(completed(paid=10_000))  # 100 points
+    programme_subscribers.order_completion(completed(paid=10_000))  # 100 points
     shares = []
     for i, amount in enumerate((3_333, 3_333, 3_334)):
         save_order("261124AAAA0001", "completed", 10_000, sum((3_333, 3_333, 3_334)[: i + 1]))
@@ -143,7 +155,7 @@ def test_a_refund_before_completion_is_left_to_the_completion(member, now):
     save_order("261124AAAA0001", "delivered", 10_000, 4_000)
     subscribers.reverse_on_refund(refund("r1", amount=4_000))  # nothing to reverse yet
     save_order("261124AAAA0001", "completed", 10_000, 4_000)
-    subscribers.earn_on_completion(completed(paid=10_000, refunded=4_000))
+    programme_subscribers.order_completion(completed(paid=10_000, refunded=4_000))
     subscribers.reverse_on_refund(refund("r1", amount=4_000))  # redelivered late: nothing
     assert points.balance("c-1").balance == 60
 
@@ -156,7 +168,7 @@ def test_a_refund_of_a_completed_order_waits_for_its_earn(member, now):
 
 def test_reversal_of_spent_points_makes_debt_repaid_by_later_points(member, now):
     save_order("261124AAAA0001", "completed", 10_000, 0)
-    subscribers.earn_on_completion(completed(paid=10_000))
+    programme_subscribers.order_completion(completed(paid=10_000))
     now.move(days=8)
     points.settle_due()
     transact(lambda tx: points.lock_piece("c-1", 100, "261201BBBB0001").add_to(tx))
@@ -304,9 +316,9 @@ def test_a_released_lock_is_settled_once_then_leaves_the_due_index(member, now):
     transact(lambda tx: points.lock_piece("c-1", 40, "o-9").add_to(tx))
     assert points.release("c-1", "o-9") == 40
     assert points.release("c-1", "o-9") == 0  # once
-    assert PointsAccountModel.get("c-1").next_due_at == clock.now_iso()  # due now
+    assert LoyaltyAccountModel.get("c-1").next_due_at == clock.now_iso()  # due now
     assert points.settle_due() == 1  # nothing to write but the next due time
-    assert PointsAccountModel.get("c-1").next_due_at == "2027-11-24T16:00:00Z"
+    assert LoyaltyAccountModel.get("c-1").next_due_at == "2027-11-24T16:00:00Z"
     assert points.settle_due() == 0
 
 
@@ -316,20 +328,20 @@ def test_an_earn_cut_by_a_crash_is_completed_once(member, now, monkeypatch):
     real = points._complete
     monkeypatch.setattr(points, "_complete", lambda *a: (_ for _ in ()).throw(RuntimeError()))
     with pytest.raises(RuntimeError):
-        subscribers.earn_on_completion(completed("261124AAAA0001", paid=10_000))
+        programme_subscribers.order_completion(completed("261124AAAA0001", paid=10_000))
     monkeypatch.setattr(points, "_complete", real)
     assert not points.has_entry("c-1", "earn:order:261124AAAA0001")
-    subscribers.earn_on_completion(completed("261124AAAA0001", paid=10_000))  # redelivered
+    programme_subscribers.order_completion(completed("261124AAAA0001", paid=10_000))  # redelivered
     assert points.has_entry("c-1", "earn:order:261124AAAA0001")
     assert points.balance("c-1").pending == 100
     # cut again, then another order's earn comes first: it writes the lost entry
     monkeypatch.setattr(points, "_complete", lambda *a: (_ for _ in ()).throw(RuntimeError()))
     with pytest.raises(RuntimeError):
-        subscribers.earn_on_completion(completed("261124AAAA0002", paid=20_000))
+        programme_subscribers.order_completion(completed("261124AAAA0002", paid=20_000))
     monkeypatch.setattr(points, "_complete", real)
-    subscribers.earn_on_completion(completed("261124AAAA0003", paid=30_000))
+    programme_subscribers.order_completion(completed("261124AAAA0003", paid=30_000))
     assert points.has_entry("c-1", "earn:order:261124AAAA0002")
-    subscribers.earn_on_completion(completed("261124AAAA0002", paid=20_000))  # late: nothing
+    programme_subscribers.order_completion(completed("261124AAAA0002", paid=20_000))  # late
     entries = list(PointsEntryModel.query("c-1"))
     assert points.balance("c-1").pending == 600 == sum(int(e.delta) for e in entries)
     assert len(entries) == 3

@@ -70,7 +70,7 @@ def test_a_switch_off_racing_registrations_leaves_count_and_members_equal(aws_se
 def test_concurrent_growth_leaves_the_members_level_equal_to_the_accounts(aws_server):
     from chalicelib.identity.service import register_customer
     from chalicelib.loyalty import growth
-    from chalicelib.loyalty.programme_models import GrowthAccountModel
+    from chalicelib.loyalty.models import LoyaltyAccountModel
 
     member, _ = register_customer("13900000001")
     cid = member.customer_id
@@ -83,6 +83,6 @@ def test_concurrent_growth_leaves_the_members_level_equal_to_the_accounts(aws_se
                 range(16),
             )
         )
-    account = GrowthAccountModel.get(cid, consistent_read=True)
+    account = LoyaltyAccountModel.get(cid, consistent_read=True)
     assert int(account.total) == 2400 and account.level == "V3"
     assert CustomerModel.get(cid, consistent_read=True).level == "V3"

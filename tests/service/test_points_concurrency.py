@@ -14,7 +14,7 @@ from chalicelib.events.types import OrderCompleted
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import ApiError
-from chalicelib.loyalty import points, subscribers
+from chalicelib.loyalty import points, programme_subscribers
 from chalicelib.loyalty.models import PointsEntryModel
 
 HQ = Principal("hq-admin", "hq_admin")
@@ -49,11 +49,13 @@ def test_duplicate_completion_deliveries_earn_once(ready):
         refunded_fen=0,
         lines=[],
     )
-    race(10, lambda _: subscribers.earn_on_completion(event))
+    race(10, lambda _: programme_subscribers.order_completion(event))
     b = points.balance("c-dup")
-    assert b.pending == 88 and b.balance == 88
-    assert ledger_sum("c-dup") == 88
-    assert [e.entry_key for e in PointsEntryModel.query("c-dup")] == ["earn:order:261124DUP00001"]
+    # the order's 88 points (pending) and the first-order task's 100, once each
+    assert (b.pending, b.spendable, b.balance) == (88, 100, 188)
+    assert ledger_sum("c-dup") == 188
+    keys = sorted(e.entry_key for e in PointsEntryModel.query("c-dup"))
+    assert keys == ["earn:order:261124DUP00001", "task:first-order:once"]
 
 
 def test_twenty_deductions_of_ten_on_a_hundred_points_ten_succeed(ready):

@@ -32,9 +32,8 @@ from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.loyalty import growth, mall, paid_membership
 from chalicelib.loyalty import points as loyalty_points
-from chalicelib.loyalty.models import LoyaltySettingsModel, PointsAccountModel
+from chalicelib.loyalty.models import LoyaltyAccountModel, LoyaltySettingsModel
 from chalicelib.loyalty.paid_models import PaidCardModel
-from chalicelib.loyalty.programme_models import GrowthAccountModel
 from chalicelib.loyalty.programme_schemas import LevelsSettings
 from chalicelib.loyalty.programme_settings import LEVELS, levels_settings_of
 from chalicelib.loyalty.schemas import PointsSettings
@@ -78,11 +77,11 @@ class Loaded:
     card_benefit_used: bool = False
     # The customer's growth account and the levels settings (their level's benefits),
     # read in the same batch (None: not a customer)
-    growth_account: GrowthAccountModel | None = None
+    growth_account: LoyaltyAccountModel | None = None
     levels_settings: LevelsSettings | None = None
     # The customer's points account and the points rules, read with the cart for a
     # customer's quote or an order using points (None: not read, or no account)
-    points_account: PointsAccountModel | None = None
+    points_account: LoyaltyAccountModel | None = None
     points_settings: PointsSettings | None = None
     # A points-mall product reward placed as this order (None: not one)
     reward: mall.OrderReward | None = None
@@ -162,10 +161,10 @@ def load(
         if stored_value_account:
             keys.update(stored_value.keys(customer))
         keys.update(paid_membership.card_keys(customer))
-        keys[GrowthAccountModel] = [{"customer_id": customer}]
+        # the loyalty account holds the level (member prices) and the points
+        keys[LoyaltyAccountModel] = [{"customer_id": customer}]
         keys[LoyaltySettingsModel] = [{"area": LEVELS}]
         if points_account:
-            keys[PointsAccountModel] = [{"customer_id": customer}]
             keys[LoyaltySettingsModel].append({"area": POINTS})
         if reward_id:
             keys.update(mall.order_keys(reward_id, customer))
@@ -196,13 +195,12 @@ def load(
         loaded.stored_value_account = accounts[0] if accounts else None
         cards = got.of(PaidCardModel)
         loaded.paid_card = cards[0] if cards else None
-        growth_accounts = got.of(GrowthAccountModel)
-        loaded.growth_account = growth_accounts[0] if growth_accounts else None
+        loyalty_accounts = got.of(LoyaltyAccountModel)
+        loaded.growth_account = loyalty_accounts[0] if loyalty_accounts else None
         settings = {item.area: item for item in got.of(LoyaltySettingsModel)}
         loaded.levels_settings = levels_settings_of(settings.get(LEVELS))
         if points_account:
-            held = got.of(PointsAccountModel)
-            loaded.points_account = held[0] if held else None
+            loaded.points_account = loaded.growth_account
             loaded.points_settings = points_settings_of(settings.get(POINTS))
         if reward_id:
             loaded.reward = mall.order_read(reward_id, got)

@@ -22,6 +22,7 @@ from chalicelib.exports.columns import Kind
 from chalicelib.exports.csv_writer import Cell, LocalTime, Yuan
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel.privacy import mask_phone
+from chalicelib.loyalty import history
 from chalicelib.loyalty.models import PointsEntryModel
 from chalicelib.members.schemas import MemberQuery
 from chalicelib.orders.models import OrderModel, RefundModel, ReturnModel
@@ -444,11 +445,9 @@ def member_row(m: CustomerModel, zone: str, mask: bool) -> Row:
 
 
 def points_entries(scope: Scope) -> Iterator[Batch]:
-    """One member's points entries, newest first (the ledger's ``by_time`` index)."""
+    """One member's points entries, newest first (loyalty/history.py)."""
     assert scope.customer_id is not None
-    found = PointsEntryModel.by_time.query(
-        scope.customer_id, scan_index_forward=False, page_size=ITEMS_PER_PAGE
-    )
+    found = history.newest_first(PointsEntryModel, scope.customer_id)
     for page, done in _pages(found):
         yield Batch([points_row(e, scope.zone) for e in page], done)
 

@@ -13,7 +13,6 @@ the lowest level is copied at registration)."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import random
 import time
@@ -32,13 +31,11 @@ from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict
+from chalicelib.loyalty import history as entries_history
 from chalicelib.loyalty import levels as rules
 from chalicelib.loyalty import programme_schemas as s
-from chalicelib.loyalty.programme_models import (
-    REVIEW_SHARDS,
-    GrowthAccountModel,
-    GrowthEntryModel,
-)
+from chalicelib.loyalty.models import REVIEW_SHARDS, LoyaltyAccountModel
+from chalicelib.loyalty.programme_models import GrowthEntryModel
 from chalicelib.loyalty.programme_schemas import Level, LevelsSettings
 from chalicelib.loyalty.programme_settings import levels_settings
 
@@ -47,14 +44,14 @@ TZ = ZoneInfo("Asia/Shanghai")  # months and birthdays are the chain's local one
 ATTEMPTS = 8
 
 
-def _account(customer_id: str, consistent: bool = True) -> GrowthAccountModel | None:
+def _account(customer_id: str, consistent: bool = True) -> LoyaltyAccountModel | None:
     try:
-        return GrowthAccountModel.get(customer_id, consistent_read=consistent)
+        return LoyaltyAccountModel.get(customer_id, consistent_read=consistent)
     except DoesNotExist:
         return None
 
 
-def _months(account: GrowthAccountModel | None) -> dict[str, int]:
+def _months(account: LoyaltyAccountModel | None) -> dict[str, int]:
     raw = None if account is None else account.months
     if raw is None:
         return {}
@@ -66,7 +63,7 @@ def local_today(at: str | None = None) -> date:
     return clock.parse(at or clock.now_iso()).astimezone(TZ).date()
 
 
-def level_of(account: GrowthAccountModel | None, settings: LevelsSettings) -> Level:
+def level_of(account: LoyaltyAccountModel | None, settings: LevelsSettings) -> Level:
     """The member's level from their account (absent: the lowest). A level head office
     has since removed reads as the level the member's growth reaches, not the lowest."""
     if account is None:
@@ -76,7 +73,7 @@ def level_of(account: GrowthAccountModel | None, settings: LevelsSettings) -> Le
     return rules.find(account.level, settings)
 
 
-def account_of(customer_id: str) -> GrowthAccountModel | None:
+def account_of(customer_id: str) -> LoyaltyAccountModel | None:
     """The member's growth account, eventually consistent (views)."""
     return _account(customer_id, consistent=False)
 
@@ -130,7 +127,7 @@ def add_growth(
         old = level_of(account, settings)
         new = rules.level_after_change(old.code, delta_applied, total, months, month, settings)
         version = 0 if account is None else int(account.version or 0)
-        m = GrowthAccountModel
+        m = LoyaltyAccountModel
         actions: list[Any] = [
             m.total.add(delta_applied),
             m.months.set(months),
@@ -223,20 +220,21 @@ class Plan:
     parts: list[Part]
     actions: list[Any] = field(default_factory=list)
     rewards: list[Any] = field(default_factory=list)
+    condition: Any = None  # more conditions of the update (the points' ones)
 
 
-Planner = Callable[[GrowthAccountModel | None, str], Plan | None]
+Planner = Callable[[LoyaltyAccountModel | None, str], Plan | None]
 Finisher = Callable[[str, list[Any], str], None]
 
 
 def apply_once(customer_id: str, ref: str, plan: Planner, finish: Finisher) -> bool:
     """Apply the cause ``ref`` once, without a transaction: ONE UpdateItem of the account
     under its ``version`` (total by ADD, the month bucket, the level, ``plan``'s actions,
-    and ``last_change``: this change in full), then its writes one by one (entries with
+    and ``growth_last_change``: this change in full), then its writes one by one (entries with
     ``attribute_not_exists``, the level history, ``finish(rewards)``, the member's level
     copy, level-up gifts), the cause's own entry last. Exact: a cause is applied iff it is
-    ``last_change`` or its entry exists, because a change writes what its predecessor
-    left unwritten (a crash) before it replaces ``last_change``; a redelivery of the last
+    ``growth_last_change`` or its entry exists, because a change writes what its
+    predecessor left unwritten (a crash) before it replaces it; a redelivery of the last
     change writes what is missing. ``plan(account, month)`` None: nothing to do.
     True when this call applied it."""
     settings = levels_settings()
@@ -284,13 +282,13 @@ def apply_once(customer_id: str, ref: str, plan: Planner, finish: Finisher) -> b
             "lv": [old.code, new.code, up] if changed else None,
             "r": planned.rewards,
         }
-        m = GrowthAccountModel
+        m = LoyaltyAccountModel
         actions: list[Any] = [
             m.total.add(delta),
             m.months.set(months),
             m.version.add(1),
             m.updated_at.set(at),
-            m.last_change.set(json.dumps(change, ensure_ascii=False, separators=(",", ":"))),
+            m.growth_last_change.set(change),
             *planned.actions,
         ]
         if changed or account is None or account.level is None:
@@ -299,8 +297,10 @@ def apply_once(customer_id: str, ref: str, plan: Planner, finish: Finisher) -> b
             actions += [m.level_since.set(at), m.notice_level.remove(), m.notice_at.remove()]
         actions += _review_actions(customer_id, account, new, settings, at, changed)
         condition = m.customer_id.does_not_exist() if account is None else m.version == version
+        if account is not None and planned.condition is not None:
+            condition &= planned.condition
         try:
-            GrowthAccountModel(customer_id).update(actions=actions, condition=condition)
+            LoyaltyAccountModel(customer_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
@@ -310,10 +310,10 @@ def apply_once(customer_id: str, ref: str, plan: Planner, finish: Finisher) -> b
     raise Conflict("The growth account is busy; try again.", code="growth_account_busy")
 
 
-def _last_change(account: GrowthAccountModel | None) -> dict[str, Any] | None:
-    if account is None or not account.last_change:
+def _last_change(account: LoyaltyAccountModel | None) -> dict[str, Any] | None:
+    if account is None or not account.growth_last_change:
         return None
-    return cast(dict[str, Any], json.loads(account.last_change))
+    return cast(dict[str, Any], account.growth_last_change)
 
 
 def _entries_present(customer_id: str, keys: list[str]) -> set[str]:
@@ -421,7 +421,7 @@ def _build(
 ) -> None:
     tx.save(entry, condition=GrowthEntryModel.entry_key.does_not_exist(), label="entry")
     tx.update(
-        GrowthAccountModel(customer_id), actions=actions, condition=condition, label="account"
+        LoyaltyAccountModel(customer_id), actions=actions, condition=condition, label="account"
     )
     if history is not None:
         tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
@@ -468,7 +468,7 @@ def set_initial_level(customer_id: str) -> bool:
 
 def _review_actions(
     customer_id: str,
-    account: GrowthAccountModel | None,
+    account: LoyaltyAccountModel | None,
     level: Level,
     settings: LevelsSettings,
     at: str,
@@ -476,7 +476,7 @@ def _review_actions(
 ) -> list[Any]:
     """Accounts above the lowest level are in the review index while a downgrade rule is
     on (review at the next month's start, or the notice's date)."""
-    m = GrowthAccountModel
+    m = LoyaltyAccountModel
     if settings.downgrade.mode == "none" or rules.rank(level.code, settings) == 0:
         if account is not None and account.review_at is not None:
             return [m.review_at.remove(), m.review_shard.remove()]
@@ -538,9 +538,9 @@ def ensure_level_gifts(customer_id: str) -> list[str]:
             cid = f"{lv.level_up_template_id}:level:{lv.code}:{customer_id}"
             if _issue(lv.level_up_template_id, customer_id, cid, "level_up"):
                 issued.append(cid)
-    m = GrowthAccountModel
+    m = LoyaltyAccountModel
     try:
-        GrowthAccountModel(customer_id).update(
+        LoyaltyAccountModel(customer_id).update(
             actions=[m.gifted_level.set(level.code)],
             condition=m.gifted_level.does_not_exist()
             if gifted is None
@@ -582,8 +582,8 @@ def _birthday_gift(customer_id: str, year: int, settings: LevelsSettings) -> int
     if level.birthday_template_id:
         cid = f"{level.birthday_template_id}:birthday:{year}:{customer_id}"
         created = _issue(level.birthday_template_id, customer_id, cid, "birthday")
-    m = GrowthAccountModel
-    GrowthAccountModel(customer_id).update(actions=[m.birthday_year.set(str(year))])
+    m = LoyaltyAccountModel
+    LoyaltyAccountModel(customer_id).update(actions=[m.birthday_year.set(str(year))])
     return int(created)
 
 
@@ -598,8 +598,8 @@ def review_levels(now: str | None = None, limit: int = 500) -> int:
     settings = levels_settings()
     lowered = 0
     for shard in range(REVIEW_SHARDS):
-        for key in GrowthAccountModel.by_review.query(
-            f"r{shard}", GrowthAccountModel.review_at <= at, limit=limit
+        for key in LoyaltyAccountModel.by_review.query(
+            f"r{shard}", LoyaltyAccountModel.review_at <= at, limit=limit
         ):
             try:
                 lowered += _review(key.customer_id, at, settings)
@@ -612,7 +612,7 @@ def _review(customer_id: str, at: str, settings: LevelsSettings) -> int:
     account = _account(customer_id)
     if account is None:
         return 0
-    m = GrowthAccountModel
+    m = LoyaltyAccountModel
     version = int(account.version or 0)
     month = rules.month_of(local_today(at))
     current = level_of(account, settings)
@@ -665,7 +665,7 @@ def _review(customer_id: str, at: str, settings: LevelsSettings) -> int:
 
     def build(tx: Tx, mirror: bool = True) -> None:
         tx.update(
-            GrowthAccountModel(customer_id), actions=actions, condition=condition, label="account"
+            LoyaltyAccountModel(customer_id), actions=actions, condition=condition, label="account"
         )
         tx.save(history, condition=GrowthEntryModel.entry_key.does_not_exist(), label="history")
         if mirror:
@@ -690,7 +690,7 @@ def _review(customer_id: str, at: str, settings: LevelsSettings) -> int:
 
 def _update(customer_id: str, actions: list[Any], condition: Any) -> None:
     try:
-        GrowthAccountModel(customer_id).update(actions=actions, condition=condition)
+        LoyaltyAccountModel(customer_id).update(actions=actions, condition=condition)
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
@@ -713,8 +713,8 @@ def step(level: Level) -> s.LevelStep:
 
 
 def history(customer_id: str, limit: int = 20) -> list[s.GrowthEntry]:
-    result = GrowthEntryModel.by_time.query(customer_id, scan_index_forward=False, limit=limit)
-    return [entry_view(e) for e in result]
+    shown, _ = entries_history.page(GrowthEntryModel, customer_id, None, limit)
+    return [entry_view(e) for e in shown]
 
 
 def entry_view(e: GrowthEntryModel) -> s.GrowthEntry:

@@ -41,10 +41,10 @@ from chalicelib.kernel.errors import (
 from chalicelib.loyalty import mall_schemas as s
 from chalicelib.loyalty import points
 from chalicelib.loyalty.models import (
+    LoyaltyAccountModel,
     MallCounterModel,
     MallRedemptionModel,
     MallRewardModel,
-    PointsAccountModel,
     mall_counter_key,
 )
 from chalicelib.loyalty.points_ledger import InsufficientPoints, Ledger
@@ -566,7 +566,7 @@ def order_keys(reward_id: str, customer_id: str) -> dict[Any, list[dict[str, Any
     return {
         MallRewardModel: [{"reward_id": reward_id}],
         MallCounterModel: [{"counter_key": mall_counter_key(reward_id, customer_id)}],
-        PointsAccountModel: [{"customer_id": customer_id}],
+        LoyaltyAccountModel: [{"customer_id": customer_id}],
     }
 
 
@@ -583,7 +583,7 @@ def order_read(reward_id: str, rows: Rows) -> OrderReward:
             code="reward_is_coupon",
         )
     counters = rows.of(MallCounterModel)
-    accounts = rows.of(PointsAccountModel)
+    accounts = rows.of(LoyaltyAccountModel)
     read = OrderReward(
         reward,
         int(counters[0].redeemed or 0) if counters else 0,

@@ -1,5 +1,6 @@
-"""Loyalty tables of the points part: members' points accounts, their entries, and the
-programme settings (one item per area: points, check-in, levels... each part its own).
+"""Loyalty tables: members' loyalty accounts (points and growth in one item), the points
+entries, the programme settings (one item per area: points, check-in, levels... each
+part its own) and the points mall.
 
 An account holds its lots in one list attribute, each lot a short string
 (``lots.encode_lot``), so a member's balance, locks and lots are one GetItem and one
@@ -25,10 +26,11 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.db.models import _meta, string_list
+from chalicelib.db.models import CompactJSONAttribute, _meta, string_list
 from chalicelib.loyalty.paid_models import PAID_MEMBERSHIP_MODELS
 
 DUE_SHARDS = 8  # the due index's partitions: the scheduled job queries each
+REVIEW_SHARDS = 4  # the review index's partitions (growth.review_levels queries each)
 
 
 class AccountsDue(GlobalSecondaryIndex):
@@ -44,14 +46,37 @@ class AccountsDue(GlobalSecondaryIndex):
     next_due_at = UnicodeAttribute(range_key=True)
 
 
-class PointsAccountModel(Model):
-    """A member's points (积分). Scalars change by ADD under a condition (a lock: ADD
-    with ``spendable >= n``, no read); the lots list only under the ``version``
-    condition (read, apply loyalty/points_ledger, write, retried on conflict)."""
+class AccountsToReview(GlobalSecondaryIndex):
+    """Sparse: accounts above the lowest level while a downgrade rule is on, by when the
+    review job must look at them again (queried ``review_at <= now`` per shard)."""
 
-    Meta = _meta("points_accounts")
+    class Meta:
+        index_name = "by_review"
+        projection = KeysOnlyProjection()
+
+    review_shard = UnicodeAttribute(hash_key=True)
+    review_at = UnicodeAttribute(range_key=True)
+
+
+class LoyaltyAccountModel(Model):
+    """A member's loyalty account: points (积分) and growth value (成长值) with the level,
+    in ONE item, so an order's completion (its points, its growth, the order tasks it
+    achieves) is one conditional UpdateItem (loyalty/order_completion.py; decisions.md
+    entry 30). ``version`` guards the whole item: every change that reads the lots or the
+    growth state writes under ``version == read`` and bumps it, retried on conflict.
+
+    Points: scalars change by ADD under a condition (a lock: ADD with
+    ``spendable >= n``, no read); the lots list only under the ``version`` condition
+    (read, apply loyalty/points_ledger, write). Growth: ``total`` by ADD, the month
+    buckets and the level under ``version``."""
+
+    Meta = _meta("loyalty_accounts")
 
     customer_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(default=0)  # plain number: lock pieces must not bump it
+    updated_at = UnicodeAttribute(null=True)
+
+    # --- points (loyalty/points.py) ---
     lots = string_list(default=list)  # "left|expires_at|available_at|order_id|lot_id"
     spendable = NumberAttribute(default=0)
     pending = NumberAttribute(default=0)
@@ -59,28 +84,40 @@ class PointsAccountModel(Model):
     debt = NumberAttribute(default=0)
     # order id -> points the unpaid order holds (set and removed by its lock pieces)
     locks: MapAttribute[str, int] = MapAttribute(default=dict)
-    version = NumberAttribute(default=0)  # plain number: lock pieces must not bump it
     due_shard = UnicodeAttribute(null=True)
     next_due_at = UnicodeAttribute(null=True)
-    updated_at = UnicodeAttribute(null=True)
-    # The last change made without a transaction (an earn: points.award), as compact
-    # JSON (its cause and its entries) until its entries are written: a cause is applied
-    # iff it is this one's or its entry exists (decisions.md entry 28)
-    last_change = UnicodeAttribute(null=True)
+    # The last points change made without a transaction (an earn: points.award),
+    # compressed JSON (its cause and its entries) until its entries are written: a cause is
+    # applied iff it is this one's or its entry exists (decisions.md entry 28)
+    last_change: CompactJSONAttribute = CompactJSONAttribute(null=True)
+
+    # --- growth and level (loyalty/growth.py) ---
+    total = NumberAttribute(null=True)  # growth value
+    level = UnicodeAttribute(null=True)  # None: the lowest level
+    level_since = UnicodeAttribute(null=True)
+    gifted_level = UnicodeAttribute(null=True)  # level-up gifts issued up to this level
+    # "YYYY-MM" (Shanghai) -> growth earned that month (the downgrade rule's window)
+    months: MapAttribute[str, int] = MapAttribute(null=True)
+    # A downgrade announced: to which level, from when (the member sees it)
+    notice_level = UnicodeAttribute(null=True)
+    notice_at = UnicodeAttribute(null=True)
+    review_shard = UnicodeAttribute(null=True)
+    review_at = UnicodeAttribute(null=True)
+    birthday_year = UnicodeAttribute(null=True)  # last year the birthday coupon was given
+    # The last growth change made without a transaction (growth.apply_once), as compact
+    # compressed JSON: its cause, its entries, its points entries and level change, until
+    # they are all
+    # written (decisions.md entry 28).
+    growth_last_change: CompactJSONAttribute = CompactJSONAttribute(null=True)
+    # The order tasks' state, changed with the order's growth: completed orders in
+    # ``orders_month`` ("YYYY-MM", Shanghai), and the tasks rewarded through orders
+    # ("<task>:once", "<task>:<month>"; the month's only, with the once ones)
+    orders_month = UnicodeAttribute(null=True)
+    orders_in_month = NumberAttribute(null=True)
+    order_tasks = string_list()
 
     by_due = AccountsDue()
-
-
-class EntriesByTime(GlobalSecondaryIndex):
-    """A member's entries, newest first (a GSI on the member: the infra kit defines
-    global indexes only; a member's history is read eventually consistent)."""
-
-    class Meta:
-        index_name = "by_time"
-        projection = AllProjection()
-
-    customer_id = UnicodeAttribute(hash_key=True)
-    at_key = UnicodeAttribute(range_key=True)  # "<at with ms>#<entry_key>"
+    by_review = AccountsToReview()
 
 
 class PointsEntryModel(Model):
@@ -93,7 +130,7 @@ class PointsEntryModel(Model):
 
     customer_id = UnicodeAttribute(hash_key=True)
     entry_key = UnicodeAttribute(range_key=True)
-    at_key = UnicodeAttribute()
+    at_key = UnicodeAttribute()  # "<at with ms>#<n>#<entry_key>": the history's order
     at = UnicodeAttribute()
     kind = UnicodeAttribute()  # earn | spend | reverse | return | expire | adjust | mature | repay
     delta = NumberAttribute()  # change of the net balance
@@ -112,8 +149,6 @@ class PointsEntryModel(Model):
     reversed_points = NumberAttribute(null=True)
     # An order's spend: points returned for refunds so far, of the order's paid_fen
     returned_points = NumberAttribute(null=True)
-
-    by_time = EntriesByTime()
 
 
 class LoyaltySettingsModel(Model):
@@ -221,7 +256,7 @@ class MallRedemptionModel(Model):
 
 
 LOYALTY_MODELS: tuple[type[Model], ...] = (
-    PointsAccountModel,
+    LoyaltyAccountModel,
     PointsEntryModel,
     LoyaltySettingsModel,
     *PAID_MEMBERSHIP_MODELS,  # paid membership's tables (loyalty/paid_models.py)

@@ -15,14 +15,14 @@ matured, lots that expired), so it never spends expired or pending points.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time as _time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -33,12 +33,13 @@ from chalicelib.auth.principal import Principal
 from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel
-from chalicelib.kernel import clock, cursors
+from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, NotFound
+from chalicelib.loyalty import history
 from chalicelib.loyalty import schemas as s
 from chalicelib.loyalty.models import (
     DUE_SHARDS,
-    PointsAccountModel,
+    LoyaltyAccountModel,
     PointsEntryModel,
 )
 from chalicelib.loyalty.points_ledger import Entry, InsufficientPoints, Ledger, Lot
@@ -66,7 +67,7 @@ def decode_lot(raw: str) -> Lot:
     return Lot(lot_id, int(left), expires_at, available_at or None, order_id or None)
 
 
-def ledger_of(account: PointsAccountModel | None) -> Ledger:
+def ledger_of(account: LoyaltyAccountModel | None) -> Ledger:
     if account is None:
         return Ledger()
     return Ledger(
@@ -79,7 +80,7 @@ def ledger_of(account: PointsAccountModel | None) -> Ledger:
     )
 
 
-def _locks(account: PointsAccountModel | None) -> dict[str, int]:
+def _locks(account: LoyaltyAccountModel | None) -> dict[str, int]:
     raw = None if account is None else account.locks
     if raw is None:
         return {}
@@ -87,17 +88,22 @@ def _locks(account: PointsAccountModel | None) -> dict[str, int]:
     return {k: int(v) for k, v in values.items()}
 
 
-def _account(customer_id: str, consistent: bool = True) -> PointsAccountModel | None:
+def _account(customer_id: str, consistent: bool = True) -> LoyaltyAccountModel | None:
     try:
-        return PointsAccountModel.get(customer_id, consistent_read=consistent)
+        return LoyaltyAccountModel.get(customer_id, consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+def _holds(attr: Any, value: int) -> Any:
+    """``attr == value``; 0 also when absent (an account a growth change created)."""
+    return attr == value if value else (attr.does_not_exist() | (attr == 0))
 
 
 def _lock(order_id: str) -> Any:
     """The path of an order's lock in the account's ``locks`` map (PynamoDB types a map
     element as its value, not as the Path it is)."""
-    return cast(Any, PointsAccountModel.locks)[order_id]
+    return cast(Any, LoyaltyAccountModel.locks)[order_id]
 
 
 def due_shard(customer_id: str) -> str:
@@ -183,10 +189,10 @@ class Replayed(Exception):
     """The change's entry exists already: it was applied before."""
 
 
-def _check_once(customer_id: str, account: PointsAccountModel | None, ref: str) -> None:
+def _check_once(customer_id: str, account: LoyaltyAccountModel | None, ref: str) -> None:
     """Raise Replayed when ``ref`` was applied (writing what a crash left of it); write
     what a crash left of the account's last change before it is replaced."""
-    last = None if account is None or not account.last_change else json.loads(account.last_change)
+    last = None if account is None else cast(dict[str, Any] | None, account.last_change)
     if last is not None and last["ref"] == ref:
         _complete(customer_id, last)
         raise Replayed()
@@ -225,26 +231,37 @@ class PieceRefused(Exception):
         self.labels = labels
 
 
-def _write(
+@dataclass
+class AccountUpdate:
+    """A points change as one UpdateItem of the account: its actions, its condition, the
+    entries to put (``rows``: [ref, attributes], the record a crash is healed from)."""
+
+    actions: list[Any]
+    condition: Any
+    rows: list[list[Any]]
+
+
+def _account_update(
     customer_id: str,
-    account: PointsAccountModel | None,
+    account: LoyaltyAccountModel | None,
     version: int,
     before: tuple[int, int, int, int, int],
     ledger: Ledger,
-    settled: list[Entry],
-    done: Change,
+    entries: list[Entry],
+    extra: dict[str, dict[str, Any]],
     at: str,
-    audit_entry: Any,
-    once: str | None = None,
-) -> None:
+    *,
+    bump: bool = True,
+) -> AccountUpdate:
+    """``ledger`` (changed from the account as read) as the account's update. ``bump``
+    False: the caller's own actions bump ``version`` and set ``updated_at`` (a growth
+    change made in the same UpdateItem, loyalty/tasks.on_order_completed)."""
     spendable, pending, locked, debt, net = before
-    m = PointsAccountModel
+    m = LoyaltyAccountModel
     due = ledger.next_due(at)
-    actions: list[Any] = [
-        m.lots.set([encode_lot(x) for x in ledger.lots]),
-        m.version.add(1),
-        m.updated_at.set(at),
-    ]
+    actions: list[Any] = [m.lots.set([encode_lot(x) for x in ledger.lots])]
+    if bump:
+        actions += [m.version.add(1), m.updated_at.set(at)]
     for attr, old, new in (
         (m.spendable, spendable, ledger.spendable),
         (m.pending, pending, ledger.pending),
@@ -258,16 +275,18 @@ def _write(
         actions += [m.next_due_at.set(due), m.due_shard.set(due_shard(customer_id))]
     gone = set(_locks(account)) - set(ledger.locks)
     actions += [_lock(o).remove() for o in sorted(gone)]
-    if account is None or account.locks is None:
-        actions.append(m.locks.set({}))  # lock pieces SET locks.<order>: the map must exist
+    if not gone:
+        # lock pieces SET locks.<order>: the map must exist (the account may have been
+        # created by a growth change, which has no points attributes)
+        actions.append(m.locks.set(cast(Any, m.locks) | {}))
     if account is None:
         condition = m.customer_id.does_not_exist()
     else:
-        condition = (m.version == version) & (m.spendable == spendable) & (m.locked == locked)
+        condition = (
+            (m.version == version) & _holds(m.spendable, spendable) & _holds(m.locked, locked)
+        )
         for o in sorted(gone):
             condition &= _lock(o).exists()
-    entries = settled + done.entries
-    models = []
     rows: list[list[Any]] = []
     running = net
     for i, e in enumerate(entries):
@@ -284,18 +303,100 @@ def _write(
             "expires_at": e.expires_at,
             "available_at": e.available_at,
             "reason": e.reason,
-            **done.extra.get(e.ref, {}),
+            **extra.get(e.ref, {}),
         }
-        models.append((f"entry:{i}", PointsEntryModel(customer_id, e.ref, at=at, **attrs)))
         rows.append([e.ref, {k: v for k, v in attrs.items() if v is not None}])
+    return AccountUpdate(actions, condition, rows)
+
+
+@dataclass
+class Earn:
+    """Points to earn as a new lot of their own, keyed ``ref``."""
+
+    ref: str
+    points: int
+    kind: str
+    reason: str
+    occurred_at: str  # the expiry and the pending period count from here
+    pending_days: int = 0
+    order_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def earn_update(
+    customer_id: str,
+    account: LoyaltyAccountModel | None,
+    earns: list[Earn],
+    at: str,
+    settings: PointsSettings,
+) -> AccountUpdate | None:
+    """Earning ``earns`` on the account as read (settled first), as actions to join
+    another change's UpdateItem (no ``version`` bump: the caller's) and the entries
+    the caller puts after it (``complete_rows``). None: nothing to earn."""
+    earns = [e for e in earns if e.points > 0]
+    if not earns:
+        return None
+    ledger = ledger_of(account)
+    before = (ledger.spendable, ledger.pending, ledger.locked, ledger.debt, ledger.net)
+    version = 0 if account is None else int(account.version or 0)
+    settled = ledger.settle(at, tag=f"v{version + 1}")
+    entries = settled + [
+        ledger.earn(
+            e.ref,
+            e.points,
+            at,
+            expiry_for(e.occurred_at, settings),
+            available_at=_available_at(e.occurred_at, e.pending_days),
+            order_id=e.order_id,
+            kind=e.kind,
+            reason=e.reason,
+        )
+        for e in earns
+    ]
+    extra = {e.ref: e.extra for e in earns}
+    return _account_update(
+        customer_id, account, version, before, ledger, entries, extra, at, bump=False
+    )
+
+
+def complete_rows(customer_id: str, at: str, rows: list[list[Any]]) -> None:
+    """Put the entries of an update made elsewhere (``earn_update``), each once."""
+    _complete(customer_id, {"at": at, "e": rows})
+
+
+def _available_at(occurred_at: str, pending_days: int) -> str | None:
+    if not pending_days:
+        return None
+    return clock.iso(clock.parse(occurred_at) + timedelta(days=pending_days))
+
+
+def _write(
+    customer_id: str,
+    account: LoyaltyAccountModel | None,
+    version: int,
+    before: tuple[int, int, int, int, int],
+    ledger: Ledger,
+    settled: list[Entry],
+    done: Change,
+    at: str,
+    audit_entry: Any,
+    once: str | None = None,
+) -> None:
+    update = _account_update(
+        customer_id, account, version, before, ledger, settled + done.entries, done.extra, at
+    )
+    actions, condition, rows = update.actions, update.condition, update.rows
+    m = LoyaltyAccountModel
+    models = [
+        (f"entry:{i}", PointsEntryModel(customer_id, ref, at=at, **attrs))
+        for i, (ref, attrs) in enumerate(rows)
+    ]
     first_own = f"entry:{len(settled)}" if done.entries else None
     if once is not None and not done.pieces and audit_entry is None:
         record = {"ref": once, "at": at, "e": rows}
-        actions.append(
-            m.last_change.set(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        )
+        actions.append(m.last_change.set(record))
         try:
-            PointsAccountModel(customer_id).update(actions=actions, condition=condition)
+            LoyaltyAccountModel(customer_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
@@ -305,7 +406,7 @@ def _write(
 
     def build(tx: Tx) -> None:
         tx.update(
-            PointsAccountModel(customer_id), actions=actions, condition=condition, label="account"
+            LoyaltyAccountModel(customer_id), actions=actions, condition=condition, label="account"
         )
         for label, item in models:
             tx.save(item, condition=PointsEntryModel.entry_key.does_not_exist(), label=label)
@@ -327,6 +428,14 @@ def _write(
 
 
 # --- the interface ----------------------------------------------------------------------
+def order_points(kept_fen: int, points_per_yuan: int, multiplier: float) -> int:
+    """``floor(kept fen × points per yuan / 100 × level multiplier)``, exact (no float
+    rounding: the multiplier is taken as its decimal text, 1.5 not 1.4999...)."""
+    if kept_fen <= 0:
+        return 0
+    return int(Fraction(kept_fen * points_per_yuan, 100) * Fraction(str(multiplier)))
+
+
 def award(
     customer_id: str,
     points: int,
@@ -346,9 +455,7 @@ def award(
         return False
     settings = points_settings()
     expires_at = expiry_for(occurred_at, settings)
-    available_at = (
-        clock.iso(clock.parse(occurred_at) + timedelta(days=pending_days)) if pending_days else None
-    )
+    available_at = _available_at(occurred_at, pending_days)
 
     def operate(ledger: Ledger, at: str) -> Change:
         entry = ledger.earn(
@@ -453,19 +560,12 @@ def balance(customer_id: str) -> s.PointsBalance:
     )
 
 
-ENTRY_KEYS = ("customer_id", "entry_key", "at_key")
-
-
 def entries(
     customer_id: str, cursor: str | None, limit: int, *, admin: bool = False
 ) -> s.EntriesPage:
-    """The member's entries, newest first, ``limit`` per page (one Query)."""
-    start = cursors.decode(cursor, ENTRY_KEYS, {"customer_id": customer_id})
-    result = PointsEntryModel.by_time.query(
-        customer_id, scan_index_forward=False, limit=limit, last_evaluated_key=start
-    )
-    items = [entry_view(x, admin=admin) for x in result]
-    return s.EntriesPage(items=items, cursor=cursors.encode(result.last_evaluated_key))
+    """The member's entries, newest first, ``limit`` per page (loyalty/history.py)."""
+    shown, nxt = history.page(PointsEntryModel, customer_id, cursor, limit)
+    return s.EntriesPage(items=[entry_view(x, admin=admin) for x in shown], cursor=nxt)
 
 
 def entry_view(e: PointsEntryModel, *, admin: bool = False) -> s.PointsEntry:
@@ -505,9 +605,9 @@ def lock_piece(customer_id: str, points: int, order_id: str) -> TxPiece:
     """The order holds ``points`` of the member: a piece of the placing transaction (no
     read, no version). Fails (label ``points``) when fewer are spendable or the order
     holds points already."""
-    m = PointsAccountModel
+    m = LoyaltyAccountModel
     return TxPiece(
-        PointsAccountModel(customer_id),
+        LoyaltyAccountModel(customer_id),
         {
             "actions": [
                 m.spendable.add(-points),
@@ -524,9 +624,9 @@ def release_piece(customer_id: str, points: int, order_id: str, at: str) -> TxPi
     """The unpaid order was cancelled or expired: its points are free again. Sets the
     account due now, so the settling job repays debt from them or expires what the lock
     kept from expiring."""
-    m = PointsAccountModel
+    m = LoyaltyAccountModel
     return TxPiece(
-        PointsAccountModel(customer_id),
+        LoyaltyAccountModel(customer_id),
         {
             "actions": [
                 m.spendable.add(points),
@@ -666,8 +766,8 @@ def settle_due(now: str | None = None, limit: int = 500) -> int:
     at = now or clock.now_iso()
     n = 0
     for shard in range(DUE_SHARDS):
-        for key in PointsAccountModel.by_due.query(
-            f"p{shard}", PointsAccountModel.next_due_at <= at, limit=limit
+        for key in LoyaltyAccountModel.by_due.query(
+            f"p{shard}", LoyaltyAccountModel.next_due_at <= at, limit=limit
         ):
             try:
                 change(key.customer_id, lambda _ledger, _at: None)

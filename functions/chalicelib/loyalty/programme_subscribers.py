@@ -13,11 +13,10 @@ class GrowthNotYetWritten(Exception):
     """A refund of a completed order came before the order's growth: retried later."""
 
 
-@subscriber(OrderCompleted, "loyalty.growth_on_completion", idempotent=True)
-def growth_on_completion(event: OrderCompleted) -> None:
-    """Growth on what the customer kept paying for, the first-order task and "N orders
-    in a month": one change of the growth account (tasks.on_order_completed); level-up
-    gifts follow."""
+@subscriber(OrderCompleted, "loyalty.order_completion", idempotent=True)
+def order_completion(event: OrderCompleted) -> None:
+    """The order's points, growth and order tasks: ONE change of the member's loyalty
+    account (tasks.on_order_completed); level-up gifts follow."""
     from chalicelib.loyalty import tasks
 
     tasks.on_order_completed(

@@ -6,12 +6,9 @@ twice; no done marker is needed (``idempotent=True``)."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from chalicelib.events.registry import subscriber
 from chalicelib.events.types import (
     OrderCancelled,
-    OrderCompleted,
     OrderExpired,
     OrderPaid,
     RefundSucceeded,
@@ -23,39 +20,8 @@ class EarnNotYetWritten(Exception):
     dispatcher retries it, and the earn (the completion's subscriber) comes first."""
 
 
-def order_points(kept_fen: int, points_per_yuan: int, multiplier: float) -> int:
-    """``floor(kept fen × points per yuan / 100 × level multiplier)``, exact (no float
-    rounding: the multiplier is taken as its decimal text, 1.5 not 1.4999...)."""
-    if kept_fen <= 0:
-        return 0
-    return int(Fraction(kept_fen * points_per_yuan, 100) * Fraction(str(multiplier)))
-
-
-@subscriber(OrderCompleted, "loyalty.points_earn_on_completion", idempotent=True)
-def earn_on_completion(event: OrderCompleted) -> None:
-    """Points on what the customer kept paying for (paid - refunded at completion),
-    pending for the settings' days so a return can still take them back."""
-    from chalicelib.loyalty import levels, points
-    from chalicelib.loyalty.settings import points_settings
-
-    settings = points_settings()
-    kept = event.paid_fen - event.refunded_fen
-    n = order_points(kept, settings.points_per_yuan, levels.multiplier(event.customer_id))
-    points.award(
-        event.customer_id,
-        n,
-        ref=f"earn:order:{event.order_id}",
-        kind="earn",
-        reason="订单完成",
-        occurred_at=event.occurred_at,
-        pending_days=settings.pending_days,
-        order_id=event.order_id,
-        extra={
-            "base_fen": kept,
-            "refunded_base_fen": event.refunded_fen,
-            "reversed_points": 0,
-        },
-    )
+# An order's completion earns its points in the same change of the loyalty account as
+# its growth: loyalty/programme_subscribers.py ``order_completion``.
 
 
 @subscriber(RefundSucceeded, "loyalty.points_on_refund", idempotent=True)
@@ -82,7 +48,7 @@ def reverse_on_refund(event: RefundSucceeded) -> None:
         return  # earned, and this refund's share was reversed already (or rounds to 0)
     settings = points_settings()
     kept = paid - refunded
-    if order_points(kept, settings.points_per_yuan, levels.multiplier(customer_id)) > 0:
+    if points.order_points(kept, settings.points_per_yuan, levels.multiplier(customer_id)) > 0:
         raise EarnNotYetWritten(f"order {event.order_id}: completed, its earn not written yet")
 
 

@@ -4,11 +4,13 @@ friend. Each rewards points and/or growth once per period ("once", the month
 
 - the points and growth are keyed ``task:<task>:<period>`` (points.award, growth
   entries: each written once whatever the retries);
-- the order tasks ride on the order's growth change (``on_order_completed``): the
-  month's order count and the tasks rewarded through orders are on the growth account,
-  changed once per order in the update that adds its growth (no item per order);
-- ``done:<task>:<period>`` records the reward for the member's progress view, written
-  when a task is achieved (a crash before it is healed by the redelivered event).
+- the order tasks ride on the order's change of the loyalty account
+  (``on_order_completed``): the month's order count and the tasks rewarded through
+  orders are on the account, changed once per order in the update that adds its points
+  and growth (no item per order);
+- ``done:<task>:<period>`` (task_progress) records the other tasks' rewards for the
+  member's progress view, written when a task is achieved (a crash before it is healed
+  by the redelivered event); the order tasks' are the account's ``order_tasks``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from chalicelib.kernel.errors import Conflict, NotFound
 from chalicelib.loyalty import growth, points
 from chalicelib.loyalty import levels as rules
 from chalicelib.loyalty import programme_schemas as s
-from chalicelib.loyalty.programme_models import GrowthAccountModel, TaskProgressModel
+from chalicelib.loyalty.models import LoyaltyAccountModel
+from chalicelib.loyalty.programme_models import TaskProgressModel
 from chalicelib.loyalty.programme_schemas import Task
 from chalicelib.loyalty.programme_settings import levels_settings, tasks_settings
 
@@ -54,22 +57,32 @@ def reward(customer_id: str, task: Task, period: str, at: str) -> bool:
 def on_order_completed(
     customer_id: str, order_id: str, paid_fen: int, refunded_fen: int, at: str
 ) -> bool:
-    """An order's completion: its growth (on what the customer kept paying for), the
-    first-order task and "N orders in a month", as ONE change of the growth account
-    without a transaction (growth.apply_once, keyed ``order:<id>``): the month's order
-    count and the order tasks rewarded are on the account, so an order counts once and a
-    task is rewarded once per period whatever the retries and races; a task achieved
-    adds its growth to the same change and its points (``points.award``, keyed
-    ``task:<task>:<period>``) and its ``done:`` record after. True when applied now."""
+    """An order's completion on the member's loyalty account, as ONE UpdateItem without a
+    transaction (growth.apply_once, keyed ``order:<id>``; decisions.md entries 28, 30):
+
+    - its points (``earn:order:<id>``): on what the customer kept paying for, times the
+      level's multiplier, pending for the settings' days so a return can take them back;
+    - its growth, the month's order count and the order tasks it achieves (first order,
+      N orders in a month): the tasks rewarded are on the account (``order_tasks``), so
+      an order counts once and a task is rewarded once per period whatever the retries
+      and races; a task's growth is an entry of the change and its points a lot of their
+      own (``task:<task>:<period>``) in the same update.
+
+    Then the points entries and the growth entries are put, the order's growth entry
+    last: its presence means the whole change is written. True when applied now."""
+    from chalicelib.loyalty.settings import points_settings
+
     kept = paid_fen - refunded_fen
-    n = rules.growth_for_order(kept, levels_settings().growth_per_yuan)
+    levels = levels_settings()
+    n = rules.growth_for_order(kept, levels.growth_per_yuan)
+    earning = points_settings()
     first = _active("first_order")
     monthly = _active("orders_in_month")
 
-    def plan(account: GrowthAccountModel | None, month: str) -> growth.Plan | None:
+    def plan(account: LoyaltyAccountModel | None, month: str) -> growth.Plan | None:
         parts: list[growth.Part] = []
-        rewards: list[Any] = []
         actions: list[Any] = []
+        achieved: list[tuple[Task, str]] = []
         if first or monthly:
             done = set(account.order_tasks or []) if account is not None else set()
             same = account is not None and account.orders_month == month
@@ -86,14 +99,31 @@ def on_order_completed(
                 if task.growth:
                     ref = f"task:{task.task_id}:{period}"
                     parts.append(growth.Part(ref, "task", task.growth, task.name))
-                rewards.append([task.task_id, period, task.points, task.name])
-            m = GrowthAccountModel
+            m = LoyaltyAccountModel
             actions = [
                 m.orders_month.set(month),
                 m.orders_in_month.set(count),
                 m.order_tasks.set(sorted(keep)),
             ]
-        elif n == 0:
+        multiplier = growth.level_of(account, levels).points_multiplier
+        earns = [
+            points.Earn(
+                f"earn:order:{order_id}",
+                points.order_points(kept, earning.points_per_yuan, multiplier),
+                "earn",
+                "订单完成",
+                at,
+                pending_days=earning.pending_days,
+                order_id=order_id,
+                extra={"base_fen": kept, "refunded_base_fen": refunded_fen, "reversed_points": 0},
+            )
+        ]
+        earns += [
+            points.Earn(f"task:{t.task_id}:{period}", t.points, "earn", t.name, at)
+            for t, period in achieved
+        ]
+        update = points.earn_update(customer_id, account, earns, clock.now_iso(), earning)
+        if n == 0 and not actions and update is None:
             return None
         extra = {
             "order_id": order_id,
@@ -102,18 +132,19 @@ def on_order_completed(
             "reversed_growth": 0,
         }
         parts.append(growth.Part(f"order:{order_id}", "order", n, "order completed", extra))
-        return growth.Plan(parts, actions, rewards)
+        if update is None:
+            return growth.Plan(parts, actions)
+        return growth.Plan(
+            parts, actions + update.actions, [update.rows], condition=update.condition
+        )
 
-    return growth.apply_once(customer_id, f"order:{order_id}", plan, _reward_achieved)
+    return growth.apply_once(customer_id, f"order:{order_id}", plan, _put_points_entries)
 
 
-def _reward_achieved(customer_id: str, rewards: list[Any], at: str) -> None:
-    """The points and the ``done:`` record of tasks an order achieved (their growth is in
-    the order's change); each keyed, so a redelivery writes nothing twice."""
-    for task_id, period, n, name in rewards:
-        ref = f"task:{task_id}:{period}"
-        points.award(customer_id, n, ref=ref, kind="earn", reason=name, occurred_at=at)
-        _mark_done(customer_id, task_id, period, at)
+def _put_points_entries(customer_id: str, rewards: list[Any], at: str) -> None:
+    """The points entries of an order's change (its earn, its tasks' lots), each once."""
+    for rows in rewards:
+        points.complete_rows(customer_id, at, rows)
 
 
 def _mark_done(customer_id: str, task_id: str, period: str, at: str) -> bool:
@@ -163,11 +194,16 @@ def claim(customer_id: str, task_id: str) -> s.TaskClaimResult:
 
 def progress(customer_id: str) -> s.TaskList:
     """Every active task with the member's progress (one Query of their items)."""
-    items = {x.key: x for x in TaskProgressModel.query(customer_id)}
+    records = {x.key for x in TaskProgressModel.query(customer_id)}
     month = month_of(clock.now_iso())
     account = growth.account_of(customer_id)
     this_month = account is not None and account.orders_month == month
     orders = int(account.orders_in_month or 0) if account is not None and this_month else 0
+    # the order tasks are recorded on the account ("<task>:once", "<task>:<month>")
+    by_orders = {f"done:{d}" for d in (account.order_tasks or [])} if account else set()
+    if not this_month:
+        by_orders = {d for d in by_orders if d.endswith(":once")}
+    items = records | by_orders
     out = []
     for t in tasks_settings().tasks:
         if not t.active:

@@ -10,11 +10,21 @@ from chalicelib.events.types import OrderPaid
 @subscriber(OrderPaid, "members.home_store", idempotent=True)
 def home_store(event: OrderPaid) -> None:
     """Set only where none is set (a conditional write): a replay, or a later order at
-    another store, changes nothing."""
-    from pynamodb.exceptions import UpdateError
+    another store, changes nothing. Read first (half a read unit, eventually
+    consistent): most paid orders are by members who have a home store, and a write
+    whose condition fails is billed like one that succeeds."""
+    from pynamodb.exceptions import DoesNotExist, UpdateError
 
     from chalicelib.identity.models import CustomerModel
 
+    try:
+        member = CustomerModel.get(
+            event.customer_id, attributes_to_get=["customer_id", "home_store_id", "erased_at"]
+        )
+    except DoesNotExist:
+        return
+    if member.home_store_id or member.erased_at:
+        return
     try:
         CustomerModel(event.customer_id).update(
             actions=[CustomerModel.home_store_id.set(event.store_id)],
