@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib.kernel import memo
+
 log = logging.getLogger("daojia.jobs")
 
 
@@ -75,7 +77,8 @@ def points_settle() -> None:
     """Pending points that matured become spendable; lots due expire (expiry entries)."""
     from chalicelib.loyalty.points import settle_due
 
-    n = settle_due()
+    with memo.scope():  # the settings once per run, not once per member (kernel/memo.py)
+        n = settle_due()
     if n:
         log.info("settled the points of %d member(s)", n)
 
@@ -86,8 +89,9 @@ def levels_daily() -> None:
     and a missed run is made up within the day."""
     from chalicelib.loyalty.growth import birthday_gifts, review_levels
 
-    gifts = birthday_gifts()
-    lowered = review_levels()
+    with memo.scope():  # the settings once per run, not once per member (kernel/memo.py)
+        gifts = birthday_gifts()
+        lowered = review_levels()
     if gifts or lowered:
         log.info("birthday coupons: %d; levels lowered: %d", gifts, lowered)
 
@@ -96,7 +100,8 @@ def paid_card_packs() -> None:
     """Each paid member's monthly coupon pack, once per membership month."""
     from chalicelib.loyalty.paid_membership import issue_packs
 
-    n = issue_packs()
+    with memo.scope():  # the settings once per run, not once per member (kernel/memo.py)
+        n = issue_packs()
     if n:
         log.info("issued %d monthly coupon pack(s)", n)
 

@@ -26,7 +26,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import msgspec
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
@@ -47,7 +46,6 @@ from chalicelib.kernel.errors import BadRequest, Conflict, NotFound, ValidationF
 from chalicelib.kernel.money import yuan
 from chalicelib.loyalty import paid_rules as rules
 from chalicelib.loyalty import paid_schemas as s
-from chalicelib.loyalty.models import LoyaltySettingsModel
 from chalicelib.loyalty.paid_models import (
     PACK_SHARDS,
     PaidCardEntryModel,
@@ -238,12 +236,11 @@ def update_plan(principal: Principal, plan_id: str, body: s.PlanUpdate) -> s.Pla
 
 
 def settings() -> s.PaidSettings:
-    """The paid membership rules (one GetItem of loyalty_settings "paid_membership")."""
-    try:
-        item = LoyaltySettingsModel.get(AREA, consistent_read=True)
-    except DoesNotExist:
-        return s.PaidSettings()
-    return msgspec.json.decode(item.data, type=s.PaidSettings)
+    """The paid membership rules (one GetItem of loyalty_settings "paid_membership", or
+    all areas once per memo scope: settings.data)."""
+    from chalicelib.loyalty import programme_settings
+
+    return programme_settings.read(AREA, s.PaidSettings)
 
 
 def put_settings(principal: Principal, body: s.PaidSettings) -> s.PaidSettings:

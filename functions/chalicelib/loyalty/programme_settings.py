@@ -1,6 +1,7 @@
 """Head office's settings of levels, check-in and tasks: the "levels", "checkin" and
-"tasks" items of ``loyalty_settings`` (one GetItem each, defaults from code), replaced
-by an audited, version-conditioned write."""
+"tasks" items of ``loyalty_settings`` (one GetItem each, or all areas once per memo
+scope: settings.data; defaults from code), replaced by an audited, version-conditioned
+write."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from chalicelib.auth.principal import Principal
 from chalicelib.db.transactions import TransactionCancelled, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict
+from chalicelib.loyalty import settings as stored
 from chalicelib.loyalty.models import LoyaltySettingsModel
 from chalicelib.loyalty.programme_schemas import CheckinSettings, LevelsSettings, TasksSettings
 
@@ -30,8 +32,8 @@ def _item(area: str) -> LoyaltySettingsModel | None:
 
 
 def read(area: str, kind: type[S]) -> S:
-    item = _item(area)
-    return kind() if item is None else msgspec.json.decode(item.data, type=kind)
+    raw = stored.data(area)
+    return kind() if raw is None else msgspec.json.decode(raw, type=kind)
 
 
 def levels_settings() -> LevelsSettings:
@@ -89,4 +91,6 @@ def put(principal: Principal, area: str, body: S, action: str | None = None) -> 
                 code="settings_changed",
             ) from None
         raise
+    finally:
+        stored.written()  # also after an error: whether it was written is not known
     return body
