@@ -80,12 +80,25 @@ LAMBDA_USD_PER_GB_S = 0.0000166667  # x86_64
 APIGW_USD_PER_REQUEST = 1.00 / 1e6
 TRANSFER_USD_PER_GB = 0.09  # data out to the internet (first 10 TB a month)
 LOGS_USD_PER_GB = 0.50  # CloudWatch Logs ingestion
-LAMBDA_MEMORY_MB = 512  # functions/.chalice/config.json
+CHALICE_CONFIG = Path(__file__).resolve().parents[1] / "functions" / ".chalice" / "config.json"
+
+
+def memory_mb(function: str | None = None, stage: str = "prod") -> int:
+    """A function's memory as deployed (functions/.chalice/config.json: the stage's
+    per-function setting, else the app's)."""
+    config = json.loads(CHALICE_CONFIG.read_text())
+    own = config["stages"][stage].get("lambda_functions", {}).get(function or "", {})
+    return int(own.get("lambda_memory_size", config["lambda_memory_size"]))
+
+
+LAMBDA_MEMORY_MB = memory_mb()  # the API function and the authorizer
+# The stream functions are I/O-bound consumers nobody waits on: sized apart
+STEP_FUNCTION = {"order_events": "order_events", "print_dispatch": "print_dispatch"}
 # Lambda's START/END/REPORT lines (~350 bytes an invocation) are not logged: the template
 # sets JSON log format with SystemLogLevel WARN (infra/template.py LAMBDA_LOG_LEVELS).
 LAMBDA_LOG_BYTES = 0
 AWS_CALL_MS = 8.0  # assumed latency of one DynamoDB/SQS call from Lambda in the region
-CPU_SCALE = 1769 / LAMBDA_MEMORY_MB  # Lambda's CPU share at 512 MB vs one core here
+LAMBDA_FULL_CPU_MB = 1769  # Lambda gives one vCPU at 1,769 MB, a share below it
 AUTHORIZER_MS = 3.0  # verifying an HS256 JWT (measured below; this is the floor)
 SHORTAGE_RATE = 0.10
 # A chain's members reorder: 1,000 orders are modelled as 250 members placing 4 each
@@ -173,7 +186,10 @@ def fast_moto_dynamodb() -> None:
         result = action_result.result
         if isinstance(result, dict) and self._get_action() in _FAST_OPS:
             headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
-            return 200, headers, json.dumps(result)
+            try:
+                return 200, headers, json.dumps(result)
+            except TypeError:
+                pass  # binary values (bytes) need the serializer's base64
         return serialize(self, action_result)
 
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
@@ -353,8 +369,13 @@ class Invocation:
     def billed_ms(self) -> float:
         """Modelled Lambda duration, rounded up to the millisecond: our own CPU time
         (CPU, not wall time, so other processes on the machine do not inflate it)."""
-        own_ms = max(self.cpu_s - self.aws_cpu_s, 0.0) * 1000 * CPU_SCALE
+        scale = LAMBDA_FULL_CPU_MB / self.memory_mb  # our CPU share vs one core here
+        own_ms = max(self.cpu_s - self.aws_cpu_s, 0.0) * 1000 * scale
         return math.ceil(own_ms + AWS_CALL_MS * len(self.calls))
+
+    @property
+    def memory_mb(self) -> int:
+        return memory_mb(STEP_FUNCTION.get(self.step))
 
 
 @dataclass
@@ -591,14 +612,14 @@ def measure_authorizer_ms() -> float:
         verify(token)
         times.append(time.thread_time() - t)
     times.sort()
-    return max(AUTHORIZER_MS, times[len(times) // 2] * 1000 * CPU_SCALE)
+    return max(AUTHORIZER_MS, times[len(times) // 2] * 1000 * LAMBDA_FULL_CPU_MB / LAMBDA_MEMORY_MB)
 
 
 # --- pricing --------------------------------------------------------------------------------
 
 
-def lambda_usd(invocations: int, billed_ms: float) -> float:
-    gb_s = billed_ms / 1000 * LAMBDA_MEMORY_MB / 1024
+def lambda_usd(invocations: int, billed_ms: float, memory: int = LAMBDA_MEMORY_MB) -> float:
+    gb_s = billed_ms / 1000 * memory / 1024
     return invocations * LAMBDA_USD_PER_REQUEST + gb_s * LAMBDA_USD_PER_GB_S
 
 
@@ -620,7 +641,6 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
     # Lambda: API function, authorizer, stream function. The template's event filter
     # (eventName INSERT) keeps the jobs' MODIFY records from invoking it at all.
     stream_invocations = sum(x.count for x in stream)
-    stream_ms = sum(x.billed_ms for x in stream)
     auth_ms = tally.authorizer_invocations * math.ceil(tally.authorizer_ms)
     lambda_invocations = api_requests + tally.authorizer_invocations + stream_invocations
     log_bytes = sum(x.log_bytes for x in steps.values() if x.kind != "relay")
@@ -630,7 +650,11 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
         "sqs": sum(x.sqs_usd for x in steps.values()),
         "lambda_api": lambda_usd(api_requests, sum(x.billed_ms for x in api)),
         "lambda_authorizer": lambda_usd(tally.authorizer_invocations, auth_ms),
-        "lambda_streams": lambda_usd(stream_invocations, stream_ms),
+        "lambda_streams": sum(
+            lambda_usd(x.count, x.billed_ms, memory_mb(STEP_FUNCTION.get(name)))
+            for name, x in steps.items()
+            if x.kind == "stream"
+        ),
         "api_gateway": api_requests * APIGW_USD_PER_REQUEST,
         "data_transfer_out": sum(x.response_bytes for x in api) / 1e9 * TRANSFER_USD_PER_GB,
         "cloudwatch_logs": (log_bytes + lambda_invocations * LAMBDA_LOG_BYTES)
@@ -662,7 +686,10 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
         "(free) not included"
     )
     print(
-        f"# Lambda model: own time x{CPU_SCALE:.2f} (512 MB CPU share) + {AWS_CALL_MS:g} ms "
+        f"# Lambda model: own time x 1769 MB / the function's memory (its CPU share; API "
+        f"{LAMBDA_MEMORY_MB} MB, stream functions "
+        f"{', '.join(f'{f} {memory_mb(f)} MB' for f in STEP_FUNCTION.values())}) + "
+        f"{AWS_CALL_MS:g} ms "
         f"per AWS call; authorizer {tally.authorizer_ms:.1f} ms x "
         f"{tally.authorizer_invocations / n:.0f}/order (30 s cache: customer 2, staff "
         f"{STAFF_REQUESTS}, "

@@ -168,7 +168,12 @@ def load(
             keys[LoyaltySettingsModel].append({"area": POINTS})
         if reward_id:
             keys.update(mall.order_keys(reward_id, customer))
-    got = batch_get(keys, consistent=consistent)
+    # Placing reads consistently what its writes depend on (stock, coupons, accounts,
+    # counters); the catalogue's products, the store and the loyalty rules change
+    # rarely and are read eventually consistent (half the read units) either way.
+    got = batch_get(
+        keys, consistent=consistent, eventual=(ProductModel, StoreModel, LoyaltySettingsModel)
+    )
     stores = got[StoreModel]
     loaded = Loaded(
         store=stores[0] if stores else None,

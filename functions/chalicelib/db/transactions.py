@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
@@ -29,11 +29,16 @@ class Rows(dict[type[Model], list[Model]]):
         return cast(list[M], super().get(model, []))
 
 
-def batch_get(keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = True) -> Rows:
+def batch_get(
+    keys: dict[type[Model], list[dict[str, Any]]],
+    consistent: bool = True,
+    eventual: Iterable[type[Model]] = (),
+) -> Rows:
     """BatchGetItem across several tables, retrying unprocessed keys: one round trip for
     up to 100 keys (a cart with its coupons and flash-sale counters fits), one more per
     further 100. ``keys[Model]`` is a list of {attribute: value} key dicts;
-    ``consistent=False`` reads eventually consistent (half the read units)."""
+    ``consistent=False`` reads eventually consistent (half the read units), and so are
+    the ``eventual`` models' items whatever ``consistent`` says."""
     by_table = {m.Meta.table_name: m for m in keys}
     raw: dict[str, list[dict[str, Any]]] = {}
     for model, key_list in keys.items():
@@ -43,14 +48,17 @@ def batch_get(keys: dict[type[Model], list[dict[str, Any]]], consistent: bool = 
             for key in key_list
         )
     out = Rows({m: [] for m in keys})
-    for table, items in batch_get_raw(raw, consistent).items():
+    loose = {m.Meta.table_name for m in eventual}
+    for table, items in batch_get_raw(raw, consistent, loose).items():
         model = by_table[table]
         out[model].extend(model.from_raw_data(item) for item in items)
     return out
 
 
 def batch_get_raw(
-    keys: dict[str, list[dict[str, Any]]], consistent: bool = True
+    keys: dict[str, list[dict[str, Any]]],
+    consistent: bool = True,
+    eventual: Collection[str] = (),
 ) -> dict[str, list[dict[str, Any]]]:
     """``batch_get`` by table name and DynamoDB-JSON keys, giving DynamoDB-JSON items:
     for a reader that may not import the table's model (events/dispatch.py)."""
@@ -60,7 +68,8 @@ def batch_get_raw(
     for start in range(0, len(flat), 100):
         request: dict[str, Any] = {}
         for table, key in flat[start : start + 100]:
-            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})
+            strong = consistent and table not in eventual
+            request.setdefault(table, {"Keys": [], "ConsistentRead": strong})
             request[table]["Keys"].append(key)
         delay = 0.02
         while request:

@@ -77,7 +77,10 @@ class LoyaltyAccountModel(Model):
     updated_at = UnicodeAttribute(null=True)
 
     # --- points (loyalty/points.py) ---
-    lots = string_list(default=list)  # "left|expires_at|available_at|order_id|lot_id"
+    # the lots, each "left|expires_at|available_at|order_id|lot_id", compressed: a
+    # member's few pending lots would otherwise take the item over 1 KB (2 write units
+    # on every change)
+    lots: CompactJSONAttribute = CompactJSONAttribute(null=True)
     spendable = NumberAttribute(default=0)
     pending = NumberAttribute(default=0)
     locked = NumberAttribute(default=0)

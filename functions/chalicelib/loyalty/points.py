@@ -71,7 +71,7 @@ def ledger_of(account: LoyaltyAccountModel | None) -> Ledger:
     if account is None:
         return Ledger()
     return Ledger(
-        lots=[decode_lot(x) for x in account.lots or []],
+        lots=[decode_lot(x) for x in cast(list[str], account.lots or [])],
         spendable=int(account.spendable or 0),
         pending=int(account.pending or 0),
         locked=int(account.locked or 0),
