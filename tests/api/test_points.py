@@ -118,12 +118,21 @@ def test_completion_earns_pending_points_once(api, member, now):
     entry = page["items"][0]
     assert entry["available_at"] == "2026-12-01T02:00:00Z"  # 7 pending days
     assert entry["expires_at"] == "2027-11-24T16:00:00Z"  # end of the Shanghai day, 12 months on
-    # the pending days pass: the settling job makes them spendable
+    # the pending days pass: the points are spendable with nothing written (no job,
+    # no entry: the earn entry said when); the account's next change writes it
+    assert LoyaltyAccountModel.get("c-1").next_due_at == "2027-11-24T16:00:00Z"  # expiry
     now.move(days=7, minutes=1)
-    assert points.settle_due() == 1
+    assert points.settle_due() == 0
     b = points.balance("c-1")
     assert (b.pending, b.spendable, b.balance) == (0, 120, 120)
-    assert points.settle_due() == 0  # nothing due any more until the expiry
+    account = LoyaltyAccountModel.get("c-1")
+    assert (account.pending, account.spendable) == (120, 0)  # as last written
+    assert points.needs_settle(account)
+    points.settle_now("c-1")
+    account = LoyaltyAccountModel.get("c-1")
+    assert (account.pending, account.spendable) == (0, 120)
+    assert not points.needs_settle(account)
+    assert [e.kind for e in points.entries("c-1", None, 10).items] == ["earn"]
 
 
 def test_expiry_writes_an_entry_and_the_job_reads_only_due_accounts(member, now):
@@ -170,7 +179,7 @@ def test_reversal_of_spent_points_makes_debt_repaid_by_later_points(member, now)
     save_order("261124AAAA0001", "completed", 10_000, 0)
     programme_subscribers.order_completion(completed(paid=10_000))
     now.move(days=8)
-    points.settle_due()
+    points.settle_now("c-1")  # what placing does before a lock (checkout.takes)
     transact(lambda tx: points.lock_piece("c-1", 100, "261201BBBB0001").add_to(tx))
     assert points.consume("c-1", "261201BBBB0001")
     save_order("261124AAAA0001", "completed", 10_000, 10_000)

@@ -132,7 +132,7 @@ def test_register_order_with_points_and_balance_pay_complete_earn_refund(
 
     later = clock.now() + timedelta(days=8)
     monkeypatch.setattr(clock, "now", lambda: later)
-    points.settle_due()
+    assert points.settle_due() == 0  # maturing writes nothing on its own
     assert points.balance(member).spendable == 1000 + task + earned
 
     # A fresh-goods return of 1 unit of line 100 (it paid 1800 for 3): 600 fen back, of
@@ -150,14 +150,13 @@ def test_register_order_with_points_and_balance_pay_complete_earn_refund(
     )
     status, page = api.call("GET", "/members/me/points/entries?limit=10", None, token)
     seen = [(e["kind"], e["delta"]) for e in page["items"]]
-    assert seen[:3] == [
+    assert seen[:2] == [
         ("return", returned),  # newest first
-        ("reverse", -taken_back),
-        ("mature", 0),  # pending -> spendable: no change of the balance
+        ("reverse", -taken_back),  # (the lot that matured meanwhile has no entry)
     ]
     # the order's earn and the first-order task's, from the same order.completed
-    assert sorted(seen[3:5]) == sorted([("earn", earned), ("earn", task)])
-    assert seen[5:] == [("spend", -2000), ("adjust", 3000)]
+    assert sorted(seen[2:4]) == sorted([("earn", earned), ("earn", task)])
+    assert seen[4:] == [("spend", -2000), ("adjust", 3000)]
     assert sum(e["delta"] for e in page["items"]) == mine["balance"]
     status, balance = api.call("GET", "/members/me/stored-value", None, token)
     assert (balance["principal_fen"], balance["bonus_fen"]) == (1000 - 800 + 160, 500 - 400 + 80)
@@ -167,3 +166,54 @@ def test_register_order_with_points_and_balance_pay_complete_earn_refund(
     assert again == mine
     status, again = api.call("GET", "/members/me/stored-value", None, token)
     assert again == balance
+
+
+def test_points_that_matured_since_the_last_change_pay_for_an_order(api, catalogue, monkeypatch):
+    """Maturing writes nothing (decisions.md entry 30): 8 days after an order's points
+    were earned pending, the account as written still holds them pending. The quote
+    offers them, and placing writes the matured lots before its lock (whose condition
+    reads the written spendable points)."""
+    from chalicelib.events.types import OrderCompleted
+    from chalicelib.loyalty import programme_subscribers
+    from chalicelib.loyalty.models import LoyaltyAccountModel
+
+    member, token = register(api, token_for("hq-admin", "hq_admin"))
+    programme_subscribers.order_completion(
+        OrderCompleted(
+            event_id="order.completed:261124MATURE01",
+            occurred_at=clock.now_iso(),
+            order_id="261124MATURE01",
+            customer_id=member,
+            store_id="sh-a",
+            paid_fen=300_000,
+            refunded_fen=0,
+            lines=[],
+        )
+    )
+    task = sum(t.points for t in tasks_settings().tasks if t.active and t.kind == "first_order")
+    later = clock.now() + timedelta(days=8)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    written = LoyaltyAccountModel.get(member)
+    assert (int(written.pending), int(written.spendable)) == (3000, task)
+    assert points.needs_settle(written)
+
+    cart = {
+        "store_id": "sh-a",
+        "fulfilment": "pickup",
+        "items": [{"sku": "100", "qty": 3}, {"sku": "101", "qty": 2}],
+        "coupon_ids": [],
+    }
+    status, quote = api.call("POST", "/orders/quote", cart, token)
+    assert status == 200 and quote["points"]["spendable"] == 3000 + task, quote
+    status, order = api.call(
+        "POST",
+        "/orders",
+        dict(cart, points_to_use=2000, expected_total_fen=quote["total_fen"]),
+        token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert status == 201, order
+    assert order["points_used"] == 2000
+    status, mine = api.call("GET", "/members/me/points", None, token)
+    assert (mine["spendable"], mine["pending"], mine["locked"]) == (1000 + task, 0, 2000)
+    assert not points.needs_settle(LoyaltyAccountModel.get(member))

@@ -419,7 +419,8 @@ def points_offer(loaded: Loaded, checkout: promo.Checkout) -> points_cash.Offer 
     if settings is None:
         return None
     account = loaded.points_account
-    spendable = 0 if account is None else int(account.spendable or 0)
+    # as of now: lots that matured since the account's last change count
+    spendable = loyalty_points.settled(account).spendable
     goods = sum(pl.paid_fen for pl in checkout.priced.lines)
     return points_cash.offer(
         spendable, goods, settings.cash_points_per_yuan, settings.cash_cap_percent
@@ -487,6 +488,10 @@ def takes(
     out = Takes()
     used, fen = points
     if used > 0:
+        if loyalty_points.needs_settle(loaded.points_account):
+            # the lock's condition reads the written spendable points: write the lots
+            # that matured since the account's last change first
+            loyalty_points.settle_now(customer_id)
         out.add("points", customer_id, loyalty_points.lock_piece(customer_id, used, order_id))
         out.points_used, out.points_fen = used, fen
         out.line_points_fen = points_cash.split_over_lines(

@@ -172,7 +172,9 @@ def change(
         settled = ledger.settle(at, tag=f"v{version + 1}")
         done = operate(ledger, at)
         due_unchanged = account is None or account.next_due_at == ledger.next_due(at)
-        if done is None and not settled and due_unchanged:
+        # a lot that matured moves points without an entry of its own
+        moved = before[:4] != (ledger.spendable, ledger.pending, ledger.locked, ledger.debt)
+        if done is None and not settled and not moved and due_unchanged:
             return None
         done = done or Change([], {}, [])
         try:
@@ -543,10 +545,37 @@ def _replay(entry: PointsEntryModel, delta: int, reason: str) -> s.PointsEntry:
     return entry_view(entry, admin=True)
 
 
-def balance(customer_id: str) -> s.PointsBalance:
-    """The member's points as last written (one GetItem)."""
-    account = _account(customer_id, consistent=False)
+def settled(account: LoyaltyAccountModel | None, at: str | None = None) -> Ledger:
+    """The account's points as of now: what time did (pending lots matured, lots
+    expired) applied in memory. Maturing is never written on its own (decisions.md
+    entry 30): the next change of the account writes it."""
     ledger = ledger_of(account)
+    ledger.settle(at or clock.now_iso(), tag="now")
+    return ledger
+
+
+def needs_settle(account: LoyaltyAccountModel | None) -> bool:
+    """Whether the account as written holds fewer spendable points than it has now (a
+    lot matured since its last change): a lock piece's condition reads the written
+    ``spendable``, so a change writes that first (``settle_now``)."""
+    if account is None:
+        return False
+    ledger = ledger_of(account)
+    before = (ledger.spendable, ledger.pending, ledger.locked, ledger.debt)
+    ledger.settle(clock.now_iso(), tag="now")
+    return before != (ledger.spendable, ledger.pending, ledger.locked, ledger.debt)
+
+
+def settle_now(customer_id: str) -> None:
+    """Write what time did to the account (a versioned change with nothing else)."""
+    change(customer_id, lambda _ledger, _at: None)
+
+
+def balance(customer_id: str) -> s.PointsBalance:
+    """The member's points now (one GetItem; matured and expired lots settled in
+    memory)."""
+    account = _account(customer_id, consistent=False)
+    ledger = settled(account)
     nxt = ledger.next_expiry(clock.now_iso())
     return s.PointsBalance(
         customer_id=customer_id,

@@ -88,11 +88,14 @@ class Ledger:
         return self.spendable + self.locked + self.pending - self.debt
 
     def next_due(self, at: str) -> str | None:
-        """When settle has something to do next: a lot maturing or expiring, or now when
-        a released lock left points free while in debt. Expired lots held by a lock are
-        not due (their release sets the account due)."""
-        times = [lot.available_at for lot in self.lots if lot.available_at is not None]
-        times += [lot.expires_at for lot in self.lots if lot.expires_at > at]
+        """When settle has something to write next: a lot expiring, a lot maturing while
+        there is debt to repay from it, or now when a released lock left points free
+        while in debt. A lot maturing without debt is not due: nothing is written for it
+        (views and changes settle first). Expired lots held by a lock are not due (their
+        release sets the account due)."""
+        times = [lot.expires_at for lot in self.lots if lot.expires_at > at]
+        if self.debt:
+            times += [lot.available_at for lot in self.lots if lot.available_at is not None]
         if self.debt and self.spendable:
             times.append(at)
         return min(times) if times else None
@@ -224,7 +227,9 @@ class Ledger:
         entries: list[Entry] = []
         for lot in sorted([x for x in self.lots if x.available_at is not None], key=_order):
             if lot.available_at is not None and lot.available_at <= at:
-                entries.append(self._mature(lot, at))
+                repaid = self._mature(lot, at)
+                if repaid is not None:
+                    entries.append(repaid)
         for lot in sorted(list(self.lots), key=_order):
             if lot.expires_at > at:
                 continue
@@ -249,7 +254,10 @@ class Ledger:
         return entries
 
     # -- helpers -------------------------------------------------------------------
-    def _mature(self, lot: Lot, at: str) -> Entry:
+    def _mature(self, lot: Lot, at: str) -> Entry | None:
+        """A pending lot's points become spendable. No entry of its own (the earn entry
+        says when, ``available_at``, and nothing is written when a lot matures: any
+        change or view settles it first) unless they repay debt: that entry is kept."""
         self.lots.remove(lot)
         self.pending -= lot.left
         repaid = min(self.debt, lot.left)
@@ -258,6 +266,8 @@ class Ledger:
         if kept:
             self._add_matured(Lot(lot.lot_id, kept, lot.expires_at))
             self.spendable += kept
+        if not repaid:
+            return None
         return Entry(
             f"mature:{lot.lot_id}",
             "mature",
