@@ -28,6 +28,7 @@ The module is also the harness of ``bench/lifecycle_cost.py``: ``AwsMeter`` (the
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
@@ -250,14 +251,28 @@ class Api:
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
     ) -> tuple[int, Any]:
+        r = self.send(method, path, body, token, headers, raw)
+        data = r.body if isinstance(r.body, bytes) else r.body.encode()
+        if r.headers.get("Content-Encoding") == "gzip":  # asked for by the caller's headers
+            data = gzip.decompress(data)
+        return r.status_code, (json.loads(data) if data else None)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
+        """The response as it leaves the API (chalice.test's HTTPResponse)."""
         h = {"Content-Type": "application/json"}
         if token:
             h["Authorization"] = f"Bearer {token}"
         h.update(headers or {})
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
-        text = r.body.decode() if isinstance(r.body, bytes) else r.body
-        return r.status_code, (json.loads(text) if text else None)
+        return getattr(self.client.http, method.lower())(path, headers=h, body=data)
 
 
 def has_route(app: Any, path: str, method: str) -> bool:

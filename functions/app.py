@@ -16,6 +16,7 @@ from chalicelib.dashboard import routes as dashboard
 from chalicelib.events import routes as events
 from chalicelib.exports import routes as exports
 from chalicelib.health import routes as health
+from chalicelib.http.compression import compress_json
 from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
@@ -39,6 +40,8 @@ app = Chalice(app_name="daojia")
 app.log.setLevel(logging.INFO)
 app.api.binary_types = []  # CSV and JSON uploads arrive as text
 
+# The first registered runs outermost: compression sees the final body.
+app.register_middleware(compress_json, "http")  # gzip for clients that accept it
 app.register_middleware(contract_errors, "http")  # Chalice's own errors in our shape
 app.register_blueprint(authorizer_blueprint)
 AREAS = (

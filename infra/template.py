@@ -88,6 +88,8 @@ GATEWAY_RESPONSE_TYPES = (
     "ACCESS_DENIED",
     "MISSING_AUTHENTICATION_TOKEN",
 )
+# The size above which JSON answers are gzip-compressed (chalicelib/http/compression.py).
+GZIP_MIN_BYTES = 1024
 GATEWAY_ERROR_BODY = (
     '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString,'
     ' "details": null}}'
@@ -220,18 +222,23 @@ def merge_template(
             "RetentionInDays": LOG_RETENTION_DAYS,
         },
     }
-    if api == "rest":
-        # Partial resource: deep-merged into the RestAPI chalice generates.
-        resources[REST_API_ID] = {
-            "Properties": {
-                "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}
-            }
-        }
-    resources[RELAY_ROLE_ID] = relay_queue_role(prefix)
     variables: dict[str, Any] = {
         "DAOJIA_JWT_SECRET_ARN": {"Ref": SIGNING_KEY_ID},
         "DAOJIA_RELAY_ROLE_ARN": {"Fn::GetAtt": [RELAY_ROLE_ID, "Arn"]},
     }
+    if api == "rest":
+        # Partial resource: deep-merged into the RestAPI chalice generates.
+        resources[REST_API_ID] = {
+            "Properties": {
+                "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()},
+                # A REST API compresses itself (an HTTP API cannot: the app does it there);
+                # a base64 body from the app would reach clients as text without binary
+                # media types, so the app leaves it to the gateway.
+                "MinimumCompressionSize": GZIP_MIN_BYTES,
+            }
+        }
+        variables["DAOJIA_GZIP_RESPONSES"] = "off"
+    resources[RELAY_ROLE_ID] = relay_queue_role(prefix)
     for short in BUCKETS:
         variables[f"DAOJIA_BUCKET_{short.upper().replace('-', '_')}"] = {
             "Ref": bucket_logical_id(short)

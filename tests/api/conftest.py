@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import botocore.client
 import msgspec
@@ -69,7 +76,7 @@ def _answers_match_the_document(request, monkeypatch):
                 method,
                 path,
                 response["statusCode"],
-                response.get("body"),
+                _body_as_sent(response),
                 allow_500=allow_500,
                 headers=response.get("headers"),
             )
@@ -79,6 +86,16 @@ def _answers_match_the_document(request, monkeypatch):
     monkeypatch.setattr(LocalGateway, "handle_request", checked)
     yield
     assert not found, "answers that depart from the API document:\n" + "\n".join(found)
+
+
+def _body_as_sent(response):
+    """The body a client reads from a Lambda proxy answer: base64 decoded, gunzipped."""
+    body = response.get("body")
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body)
+        if response.get("headers", {}).get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+    return body
 
 
 class Api:
@@ -96,6 +113,36 @@ class Api:
         r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
         text = r.body.decode() if isinstance(r.body, bytes) else r.body
         return r.status_code, (json.loads(text) if text else None)
+
+
+@pytest.fixture(scope="module")
+def local_api():
+    """The local stack's API server in its own process, as ``./daojia up`` runs it, for
+    requests that never reach AWS (it has no moto): its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.api_server", "--port", str(port)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, "the API server exited"
+                assert time.monotonic() < deadline, "the API server did not start in 60 s"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture

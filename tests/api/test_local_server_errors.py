@@ -5,47 +5,10 @@ Content-Type and a method a path lacks answer in the error contract too: Chalice
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
-
-import pytest
 
 from .contract import error_shape_problems
-
-
-@pytest.fixture(scope="module")
-def local_api():
-    """The local stack's API server in its own process, as ``./daojia up`` runs it (these
-    requests never reach AWS, so it needs no moto)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.api_server", "--port", str(port)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, "the API server exited"
-                assert time.monotonic() < deadline, "the API server did not start in 60 s"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _send(url, method, body=None, content_type=None):

@@ -236,3 +236,30 @@ def test_an_authorizer_context_nested_under_lambda_is_read_too(token: str) -> No
     status, body = call_app(proxy_event("GET", "/me", "/me", None, nested, f"Bearer {token}"))
     assert status == 200, body
     assert body["subject"] == "c-100"
+
+
+def test_a_large_answer_leaves_the_function_gzipped_and_base64_encoded() -> None:
+    """What API Gateway gets for a client sending Accept-Encoding: gzip: the gzip bytes in
+    base64 with ``isBase64Encoded`` (an HTTP API decodes them whatever the Content-Type; a
+    REST API would need binary media types, so its variant compresses in the gateway)."""
+    import base64
+    import gzip
+
+    from app import app
+
+    event = proxy_event("GET", "/openapi.json", "/openapi.json", None, None)
+    plain = app(event, None)
+    assert not plain.get("isBase64Encoded")
+    assert "Content-Encoding" not in plain["headers"]
+
+    event["headers"]["accept-encoding"] = "gzip, deflate, br"
+    event["multiValueHeaders"]["accept-encoding"] = ["gzip, deflate, br"]
+    response = app(event, None)
+    assert response["statusCode"] == 200
+    assert response["isBase64Encoded"] is True
+    headers = response["headers"]
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["Vary"] == "Accept-Encoding"
+    assert headers["Content-Type"] == "application/json"
+    body = gzip.decompress(base64.b64decode(response["body"]))
+    assert json.loads(body) == json.loads(plain["body"])

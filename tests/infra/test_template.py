@@ -387,6 +387,23 @@ def test_rest_gateway_responses_use_our_error_shape(rest_built: Path) -> None:
         )
 
 
+def test_the_rest_variant_compresses_in_the_gateway_not_in_the_app(
+    rest_built: Path, template: dict[str, Any]
+) -> None:
+    """A REST API passes a base64 body through as text unless binary media types are set,
+    so there API Gateway compresses (as the app would: over 1 KB) and the app does not;
+    an HTTP API cannot compress, so there the app does (chalicelib/http/compression.py)."""
+    from chalicelib.http.compression import MIN_BYTES
+
+    rest = json.loads(rest_built.read_text())
+    assert rest["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == MIN_BYTES
+    assert tpl.GZIP_MIN_BYTES == MIN_BYTES
+    variables = rest["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["DAOJIA_GZIP_RESPONSES"] == "off"
+    http_variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert "DAOJIA_GZIP_RESPONSES" not in http_variables  # on by default
+
+
 def test_every_arn_follows_the_partition(template: dict[str, Any]) -> None:
     """No ``arn:aws:`` literal: the same template deploys to the China regions (aws-cn)."""
     assert "arn:aws:" not in json.dumps(template)

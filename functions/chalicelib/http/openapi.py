@@ -59,6 +59,9 @@ office's dashboard. Storefronts, the admin site and the stores' print relays all
   take an `Idempotency-Key` header, claims and coupon purchases a `request_id`; a retry
   answers 200 (instead of 201) with the header `Idempotent-Replayed: true` and the same
   result, never a second order, coupon or refund.
+* Responses over 1 KB are gzip-compressed (`Content-Encoding: gzip`) when the request
+  sends `Accept-Encoding: gzip`, as browsers and most HTTP clients do (and decode it
+  transparently); without that header, or with `gzip;q=0`, they are plain JSON.
 """
 REPLAYED_HEADER = {
     "Idempotent-Replayed": {

@@ -61,6 +61,10 @@ MAX_DELIVERY_RADIUS_M = int(os.environ.get("DAOJIA_MAX_DELIVERY_RADIUS_M", "1000
 # (members/sources.py); each deployment sets its own storefront's address.
 MEMBER_JOIN_URL: str = os.environ.get("DAOJIA_MEMBER_JOIN_URL", "https://m.daojia.example/join")
 
+# JSON answers over 1 KB are gzip-compressed for clients that accept it (http/compression.py).
+# Off where API Gateway compresses instead: the REST API variant sets MinimumCompressionSize.
+GZIP_RESPONSES: bool = os.environ.get("DAOJIA_GZIP_RESPONSES", "on") != "off"
+
 
 def table_name(short: str) -> str:
     """Full DynamoDB table name for a short name, e.g. ``stores`` -> ``daojia-prod-stores``."""
