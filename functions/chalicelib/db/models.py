@@ -11,7 +11,8 @@ import json
 import zlib
 from typing import Any, cast
 
-from pynamodb.attributes import BinaryAttribute, ListAttribute, UnicodeAttribute
+from pynamodb.attributes import Attribute, ListAttribute, UnicodeAttribute
+from pynamodb.constants import BINARY
 from pynamodb.models import MetaProtocol
 
 from chalicelib.kernel import config
@@ -35,13 +36,12 @@ def string_list(default: Any = None) -> ListAttribute[str]:
     return cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, default=default))
 
 
-class CompactJSONAttribute(BinaryAttribute):
+class CompactJSONAttribute(Attribute[Any]):
     """A JSON-able value stored zlib-compressed as binary: for records kept on an item
     that is written often (a loyalty account's last change), where every byte over 1 KB
     costs a second write unit on every write."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(legacy_encoding=False, **kwargs)
+    attr_type = BINARY
 
     def serialize(self, value: Any) -> bytes:
         raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

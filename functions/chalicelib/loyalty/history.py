@@ -3,7 +3,7 @@
 The entries tables (points, growth) are keyed by member and cause (``earn:order:<id>``):
 the key makes every write idempotent, and refunds find an order's earn by it. They have
 no time index: an index entry would cost a second write unit for every entry, on every
-order (decisions.md entry 30). A member's history is read instead as the member's whole
+order (decisions.md entry 32). A member's history is read instead as the member's whole
 partition (one Query, eventually consistent; a member with 1,000 entries is about
 200 KB, 25 read units) and ordered here by ``at_key`` ("<at with ms>#<n>#<cause>"). A
 page's cursor is the ``at_key`` it ended at.

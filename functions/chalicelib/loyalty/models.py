@@ -62,7 +62,7 @@ class LoyaltyAccountModel(Model):
     """A member's loyalty account: points (积分) and growth value (成长值) with the level,
     in ONE item, so an order's completion (its points, its growth, the order tasks it
     achieves) is one conditional UpdateItem (loyalty/order_completion.py; decisions.md
-    entry 30). ``version`` guards the whole item: every change that reads the lots or the
+    entry 32). ``version`` guards the whole item: every change that reads the lots or the
     growth state writes under ``version == read`` and bumps it, retried on conflict.
 
     Points: scalars change by ADD under a condition (a lock: ADD with

@@ -548,7 +548,7 @@ def _replay(entry: PointsEntryModel, delta: int, reason: str) -> s.PointsEntry:
 def settled(account: LoyaltyAccountModel | None, at: str | None = None) -> Ledger:
     """The account's points as of now: what time did (pending lots matured, lots
     expired) applied in memory. Maturing is never written on its own (decisions.md
-    entry 30): the next change of the account writes it."""
+    entry 32): the next change of the account writes it."""
     ledger = ledger_of(account)
     ledger.settle(at or clock.now_iso(), tag="now")
     return ledger

@@ -227,9 +227,9 @@ class Ledger:
         entries: list[Entry] = []
         for lot in sorted([x for x in self.lots if x.available_at is not None], key=_order):
             if lot.available_at is not None and lot.available_at <= at:
-                repaid = self._mature(lot, at)
-                if repaid is not None:
-                    entries.append(repaid)
+                repaying = self._mature(lot, at)
+                if repaying is not None:
+                    entries.append(repaying)
         for lot in sorted(list(self.lots), key=_order):
             if lot.expires_at > at:
                 continue

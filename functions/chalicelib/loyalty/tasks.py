@@ -58,7 +58,7 @@ def on_order_completed(
     customer_id: str, order_id: str, paid_fen: int, refunded_fen: int, at: str
 ) -> bool:
     """An order's completion on the member's loyalty account, as ONE UpdateItem without a
-    transaction (growth.apply_once, keyed ``order:<id>``; decisions.md entries 28, 30):
+    transaction (growth.apply_once, keyed ``order:<id>``; decisions.md entries 28, 32):
 
     - its points (``earn:order:<id>``): on what the customer kept paying for, times the
       level's multiplier, pending for the settings' days so a return can take them back;
