@@ -1,11 +1,13 @@
 """Loyalty figures on a moto server (loopback HTTP, as the local stack's AWS):
 ``python bench/loyalty.py [--events 300] [--reads 50]``.
 
-- ``points_earn_events_per_s``: order.completed events handled by the points subscriber
-  (``loyalty.subscribers.earn_on_completion``: settings read, account read, one
-  TransactWriteItems of the account and its entry), one after another, 50 members;
+- ``points_earn_events_per_s``: order.completed events handled by the loyalty subscriber
+  (``loyalty.programme_subscribers.order_completion``: settings, the member's loyalty
+  account, ONE UpdateItem of it for the order's points, growth and tasks, then its
+  entries: decisions.md entry 32), one after another, 50 members;
 - ``member_ledger_read_ms_p50``: one page (20 entries, newest first) of the history of a
-  member with 1,000 entries (``loyalty.points.entries``: one Query on ``by_time``).
+  member with 1,000 entries (``loyalty.points.entries``: one Query of the member's entries,
+  ordered in memory: loyalty/history.py).
 
 - ``place_order_with_points_and_balance_calls``: AWS calls of ``POST /orders`` using points
   as cash and stored value (target 2: one BatchGetItem with the points and stored-value
@@ -61,7 +63,7 @@ def main() -> None:
         from chalicelib.db.transactions import batch_put
         from chalicelib.events.types import OrderCompleted
         from chalicelib.kernel import clock
-        from chalicelib.loyalty import points, subscribers
+        from chalicelib.loyalty import points, programme_subscribers
         from chalicelib.loyalty.models import PointsEntryModel
 
         def event(i: int) -> OrderCompleted:
@@ -76,10 +78,10 @@ def main() -> None:
                 lines=[],
             )
 
-        subscribers.earn_on_completion(event(-1))  # warm-up: clients, connections
+        programme_subscribers.order_completion(event(-1))  # warm-up: clients, connections
         started = time.perf_counter()
         for i in range(args.events):
-            subscribers.earn_on_completion(event(i))
+            programme_subscribers.order_completion(event(i))
         earn_s = time.perf_counter() - started
 
         member = "c-bench-ledger"
