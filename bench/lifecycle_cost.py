@@ -527,7 +527,8 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                 paid_record = order_stream_record(oid, "awaiting_payment")
                 run_step("order_events", "stream", lambda: deliver_events(paid_record))
                 job_id = rt.first_job_id(oid)  # not counted: the stream record carries it
-                run_step("print_dispatch", "stream", lambda: flow.dispatch_print(job_id))
+                insert = flow.stream_insert(job_id)  # the record with the job (NEW_IMAGE)
+                run_step("print_dispatch", "stream", lambda: flow.dispatch_print(insert))
                 message = run_step(
                     "relay_receive", "relay", lambda: flow.relay_receive(relay_sqs, relay_queue)
                 )
@@ -588,9 +589,10 @@ def deliver_events(record: dict[str, Any]) -> int:
     return handle_stream_records("orders", [record])
 
 
-# Who asks for gzip: the storefront apps and the staff's browsers send Accept-Encoding:
-# gzip; the print relay (urllib) and the payment provider's callbacks are not assumed to.
-NO_GZIP_PATHS = ("/relay/", "/payments/")
+# Who asks for gzip: the storefront apps, the staff's browsers and the print relay
+# (print_relay/api_client.py) send Accept-Encoding: gzip; the payment provider's
+# callbacks are not assumed to.
+NO_GZIP_PATHS = ("/payments/",)
 HEADER_BYTES = 300  # status line and response headers, about
 
 

@@ -431,14 +431,26 @@ class Flow:
 
     @staticmethod
     def stream_insert(job_id: str) -> list[dict[str, Any]]:
-        """The print_jobs stream record of a new job, as Lambda passes it (keys only)."""
-        return [{"eventName": "INSERT", "dynamodb": {"Keys": {"job_id": {"S": job_id}}}}]
+        """The print_jobs stream record of a new job, as Lambda passes it: its keys, the
+        job as inserted (NEW_IMAGE) and when. Build it outside a measured step: the read
+        stands for what the stream hands over."""
+        import time
 
-    def dispatch_print(self, job_id: str) -> Any:
+        from chalicelib.printing.models import PrintJobModel
+
+        image = PrintJobModel.get(job_id, consistent_read=True).serialize()
+        data = {
+            "Keys": {"job_id": {"S": job_id}},
+            "NewImage": image,
+            "ApproximateCreationDateTime": time.time(),
+        }
+        return [{"eventName": "INSERT", "dynamodb": data}]
+
+    def dispatch_print(self, records: list[dict[str, Any]]) -> Any:
         """What the print_jobs stream's Lambda does with the job's INSERT record."""
         from chalicelib.printing.dispatch import handle_stream_records
 
-        return handle_stream_records(self.stream_insert(job_id))
+        return handle_stream_records(records)
 
     def relay_receive(self, sqs: Any, queue_url: str) -> dict[str, Any]:
         """The relay's receive (the message is there already, so no wait)."""
@@ -562,7 +574,7 @@ def main() -> int:
             warm = flow.place(customer, cart)
             flow.notify(*flow.payment_notification(warm))
             if flow.has_printing:
-                flow.dispatch_print(first_job_id(warm["order_id"]))
+                flow.dispatch_print(flow.stream_insert(first_job_id(warm["order_id"])))
                 message = flow.relay_receive(relay_sqs, relay_queue)
                 relay_sqs.delete_message(
                     QueueUrl=relay_queue, ReceiptHandle=message["ReceiptHandle"]
@@ -610,10 +622,11 @@ def main() -> int:
             )
             if flow.has_printing:
                 job_id = first_job_id(oid)
+                record = flow.stream_insert(job_id)
                 step(
                     "print_dispatch",
                     "print_jobs stream record -> handle_stream_records",
-                    lambda: flow.dispatch_print(job_id),
+                    lambda: flow.dispatch_print(record),
                 )
                 message = step(
                     "relay_receive",

@@ -8,6 +8,7 @@ token), ``permanent`` (the request will never succeed as it is) and otherwise tr
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import urllib.error
@@ -124,6 +125,9 @@ class ApiClient:
             "Authorization": f"Bearer {self._token()}",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            # The API compresses answers over 1 KB for clients that accept it (an ack
+            # answers with the job: data out is billed per byte)
+            "Accept-Encoding": "gzip",
             # Always: urllib would otherwise label even an empty body as a form, which the
             # API (like API Gateway) refuses with 415.
             "Content-Type": "application/json; charset=utf-8",
@@ -131,10 +135,11 @@ class ApiClient:
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310 - http(s) only, checked above
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                raw = response.read()
+                raw = _decoded(response.read(), response.headers.get("Content-Encoding"))
         except urllib.error.HTTPError as exc:
             with exc:
-                raise _error(exc.code, exc.read(), url) from None
+                body = _decoded(exc.read(), exc.headers.get("Content-Encoding"))
+                raise _error(exc.code, body, url) from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiError(f"cannot reach the API at {self.base_url}: {reason}") from None
@@ -145,6 +150,16 @@ class ApiClient:
         except (ValueError, UnicodeDecodeError):
             raise ApiError(f"the API at {url} answered something that is not JSON") from None
         return out if isinstance(out, dict) else {"result": out}
+
+
+def _decoded(raw: bytes, encoding: str | None) -> bytes:
+    """The body as sent before compression (urllib does not decode gzip itself)."""
+    if (encoding or "").strip().lower() != "gzip":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError):
+        raise ApiError("the API answered a gzip body that does not decompress") from None
 
 
 def _copy(copy: str, printer: str | None, reprinted: bool) -> dict[str, Any]:

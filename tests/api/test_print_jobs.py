@@ -302,10 +302,10 @@ def test_a_failing_record_does_not_stop_the_others(api, catalogue, tokens_, monk
     _, job_id = paid(api, tokens_)
     real = print_dispatch.dispatch
 
-    def flaky(jid):
+    def flaky(jid, job=None):
         if jid == "boom":
             raise RuntimeError("SQS is down")
-        return real(jid)
+        return real(jid, job)
 
     monkeypatch.setattr(print_dispatch, "dispatch", flaky)
     records = [
@@ -1071,3 +1071,34 @@ def test_the_delivery_ticket_carries_a_member_qr_that_binds_to_its_store(api, ca
     assert msg.member_qr not in tickets.render_text(as_dict, "picking")
     as_dict.pop("member_qr")  # an older API's message
     assert "扫码成为会员" not in tickets.render_text(as_dict, "delivery")
+
+
+def insert_record(job_id: str, age_s: float) -> dict:
+    """The INSERT record Lambda passes, with the job as inserted, ``age_s`` old."""
+    image = PrintJobModel.get(job_id, consistent_read=True).serialize()
+    return {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {"job_id": {"S": job_id}},
+            "NewImage": image,
+            "ApproximateCreationDateTime": time.time() - age_s,
+        },
+    }
+
+
+def test_a_fresh_record_is_sent_from_its_image_and_a_stale_one_reads_the_job(
+    api, catalogue, tokens_, monkeypatch
+):
+    _, job_id = paid(api, tokens_)
+    fresh, stale = insert_record(job_id, 1), insert_record(job_id, 600)
+    loads: list[str] = []
+    real = print_dispatch._load
+    monkeypatch.setattr(print_dispatch, "_load", lambda j: loads.append(j) or real(j))
+    assert print_dispatch.handle_stream_records([fresh]) == 1
+    assert loads == [] and int(job(job_id).attempts) == 1
+    # redelivered: the same attempt again (SQS FIFO drops the copy), nothing recorded
+    assert print_dispatch.handle_stream_records([fresh]) == 0
+    assert len(drain()) == 1 and int(job(job_id).attempts) == 1
+    # an old record (a stream catching up) reads the job first: sent already, nothing
+    assert print_dispatch.handle_stream_records([stale]) == 0
+    assert loads == [job_id] and drain() == []

@@ -21,6 +21,7 @@ from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, NotFound
 from chalicelib.kernel.states import ORDER, order_queue
 from chalicelib.orders.models import OrderDetailModel, OrderModel
+from chalicelib.stores.models import StoreModel
 
 # The role recorded for what no person did: scheduled jobs (expiry, auto-completion, the
 # print watchdog) and the payment provider's notifications. It is no role a token can
@@ -45,6 +46,21 @@ def get(order_id: str, consistent: bool = True, detail: bool = True) -> OrderMod
         return OrderModel.get(order_id, consistent_read=consistent)
     except DoesNotExist:
         raise NotFound(f"No order {order_id!r}.", code="order_not_found") from None
+
+
+def get_with_store(order_id: str, store_id: str) -> tuple[OrderModel, StoreModel]:
+    """The order (head and detail, consistent) and its store (eventually consistent: its
+    name and phone for a ticket) in one BatchGetItem; 404 for a missing one."""
+    keys = [{"order_id": order_id}]
+    got = batch_get(
+        {OrderModel: keys, OrderDetailModel: keys, StoreModel: [{"store_id": store_id}]},
+        eventual=(StoreModel,),
+    )
+    if not got[OrderModel] or not got[OrderDetailModel]:
+        raise NotFound(f"No order {order_id!r}.", code="order_not_found")
+    if not got[StoreModel]:
+        raise NotFound(f"No store {store_id!r}.", code="store_not_found")
+    return got[OrderModel][0].attach(got[OrderDetailModel][0]), got[StoreModel][0]
 
 
 def read_many(order_ids: list[str], consistent: bool = True) -> dict[str, OrderModel]:

@@ -231,11 +231,11 @@ def _send(job: PrintJobModel, attempt: int) -> None:
     """Build and send one attempt of the job to its store's queue."""
     from chalicelib.kernel.queues import sqs_client
 
-    store = StoreModel.get(job.store_id)
     if job.kind == print_jobs.TEST:  # a test slip: no order behind it
-        message = test_prints.message(job, store, attempt)
+        message = test_prints.message(job, StoreModel.get(job.store_id), attempt)
     else:
-        order = order_flow.get(job.order_id)  # head and detail: the ticket lists the lines
+        # the order's head and detail (the ticket lists the lines) and the store: one read
+        order, store = order_flow.get_with_store(job.order_id, job.store_id)
         number_order(order)
         message = build_message(job, order, store, attempt)
     params: dict[str, Any] = {
@@ -267,12 +267,13 @@ def _load(job_id: str) -> PrintJobModel | None:
 # --- first send --------------------------------------------------------------------------
 
 
-def dispatch(job_id: str) -> bool:
+def dispatch(job_id: str, job: PrintJobModel | None = None) -> bool:
     """Send a pending job to its store's queue and mark it sent. Idempotent: a job that
     is no longer pending is left alone, and callers racing on the same job send one
     message (same de-duplication id) and record one transition. True if this call
-    recorded the send."""
-    job = _load(job_id)
+    recorded the send. ``job``: the job as its fresh stream record shows it (no read;
+    see ``handle_stream_records``)."""
+    job = job or _load(job_id)
     if job is None:
         log.warning("dispatch: no print job %s", job_id)
         return False
@@ -325,10 +326,31 @@ def handle_stream_records(records: list[dict[str, Any]]) -> int:
         if not job_id:
             continue
         try:
-            sent += dispatch(job_id)
+            sent += dispatch(job_id, fresh_image(record))
         except Exception:
             log.exception("print job %s: dispatch failed; the watchdog will re-send it", job_id)
     return sent
+
+
+# A new job's stream record carries the job as inserted (NEW_IMAGE). While the record is
+# this fresh, sending from it is as safe as reading the job first: a second send of the
+# same attempt (a redelivered record) has the same de-duplication id, which SQS FIFO
+# drops within 5 minutes, and the conditional update records one send. Older records (a
+# stream catching up) read the job.
+FRESH_RECORD_S = 240
+
+
+def fresh_image(record: dict[str, Any], now: float | None = None) -> PrintJobModel | None:
+    """The job as its INSERT record shows it, if the record is fresh; None otherwise."""
+    data = record.get("dynamodb", {})
+    image, created = data.get("NewImage"), data.get("ApproximateCreationDateTime")
+    if not image or created is None:
+        return None
+    # epoch seconds from Lambda; a datetime from boto3's GetRecords (the local worker)
+    at = created.timestamp() if hasattr(created, "timestamp") else float(created)
+    if (now if now is not None else time.time()) - at > FRESH_RECORD_S:
+        return None
+    return PrintJobModel.from_raw_data(image)
 
 
 # --- re-sends (the watchdog) -------------------------------------------------------------
