@@ -138,8 +138,8 @@ class ApiClient:
                 raw = _decoded(response.read(), response.headers.get("Content-Encoding"))
         except urllib.error.HTTPError as exc:
             with exc:
-                body = _decoded(exc.read(), exc.headers.get("Content-Encoding"))
-                raise _error(exc.code, body, url) from None
+                answer = _decoded(exc.read(), exc.headers.get("Content-Encoding"))
+                raise _error(exc.code, answer, url) from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiError(f"cannot reach the API at {self.base_url}: {reason}") from None
