@@ -111,7 +111,12 @@ def table_definitions(keep_retired: bool = False) -> dict[str, dict[str, Any]]:
         stream_view_type = getattr(model.Meta, "stream_view_type", None)
         if stream_view_type:  # e.g. print_jobs: new jobs reach the dispatcher through it
             props["StreamSpecification"] = {"StreamViewType": stream_view_type}
-        out[_logical(short) + "Table"] = _hash_key_first(props)
+        table = _hash_key_first(props)
+        if out.get(_logical(short) + "Table", table) != table:
+            # two models may share a table (the loyalty entries: points and growth) only
+            # if they define it the same way
+            raise ValueError(f"{model.__name__} defines table {short} unlike its other model")
+        out[_logical(short) + "Table"] = table
     return out
 
 

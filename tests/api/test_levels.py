@@ -463,7 +463,7 @@ def test_a_crash_after_the_growth_update_is_written_whole_by_the_redelivery(
     with pytest.raises(RuntimeError):
         programme_subscribers.order_completion(completed("261124AAAA0001", paid=60_000))
     monkeypatch.setattr(growth, "_complete", real)
-    assert not growth.has_entry("c-1", "order:261124AAAA0001")
+    assert not growth.has_entry("c-1", "earn:order:261124AAAA0001")
     programme_subscribers.order_completion(completed("261124AAAA0001", paid=60_000))
     mine = growth.my_level("c-1")
     assert (mine.growth, mine.level.code) == (600 + 50, "V2")
@@ -482,7 +482,7 @@ def test_the_next_order_writes_what_a_crash_left_and_the_cause_stays_applied_onc
     monkeypatch.setattr(growth, "_complete", real)
     now.move(seconds=1)
     programme_subscribers.order_completion(completed("261124AAAA0002", paid=10_000))
-    assert growth.has_entry("c-1", "order:261124AAAA0001")  # written by the next change
+    assert growth.has_entry("c-1", "earn:order:261124AAAA0001")  # written by the next change
     # the first order's redelivery, no longer the account's last change: applied already
     programme_subscribers.order_completion(completed("261124AAAA0001", paid=10_000))
     assert growth.my_level("c-1").growth == 100 + 100 + 50

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from chalicelib.db.connection import connection
 from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel
@@ -34,7 +35,7 @@ from chalicelib.kernel.errors import Conflict
 from chalicelib.loyalty import history as entries_history
 from chalicelib.loyalty import levels as rules
 from chalicelib.loyalty import programme_schemas as s
-from chalicelib.loyalty.models import REVIEW_SHARDS, LoyaltyAccountModel
+from chalicelib.loyalty.models import REVIEW_SHARDS, LoyaltyAccountModel, PointsEntryModel
 from chalicelib.loyalty.programme_models import GrowthEntryModel
 from chalicelib.loyalty.programme_schemas import Level, LevelsSettings
 from chalicelib.loyalty.programme_settings import levels_settings
@@ -221,6 +222,9 @@ class Plan:
     actions: list[Any] = field(default_factory=list)
     rewards: list[Any] = field(default_factory=list)
     condition: Any = None  # more conditions of the update (the points' ones)
+    # points entries (attributes by key) written in the same item as the growth entry of
+    # that key (an order's completion)
+    merged: dict[str, Any] = field(default_factory=dict)
 
 
 Planner = Callable[[LoyaltyAccountModel | None, str], Plan | None]
@@ -281,6 +285,7 @@ def apply_once(customer_id: str, ref: str, plan: Planner, finish: Finisher) -> b
             "e": entries,
             "lv": [old.code, new.code, up] if changed else None,
             "r": planned.rewards,
+            "m": planned.merged,
         }
         m = LoyaltyAccountModel
         actions: list[Any] = [
@@ -328,13 +333,16 @@ def _entries_present(customer_id: str, keys: list[str]) -> set[str]:
 
 def _complete(customer_id: str, change: dict[str, Any], finish: Finisher) -> None:
     """Write a change's pieces after its account update; each is idempotent (keys fixed
-    by the change, ``attribute_not_exists``), the cause's own entry last."""
+    by the change, ``attribute_not_exists``), the cause's own entry last. An entry whose
+    key is in ``change["m"]`` is written as one item with that points entry (an order's
+    completion: its earn and its tasks, decisions.md entry 32)."""
     at, at_ms = change["at"], change["ms"]
     entries = change["e"]
+    merged = change.get("m") or {}
     total = entries[-1][3] if entries else 0
     lv = change.get("lv")
     for row in entries[:-1]:
-        _put_row(customer_id, row, at, at_ms)
+        _put_row(customer_id, row, at, at_ms, merged)
     if lv is not None:
         _put_once(
             customer_id,
@@ -354,13 +362,24 @@ def _complete(customer_id: str, change: dict[str, Any], finish: Finisher) -> Non
         if lv[2]:
             ensure_level_gifts(customer_id)
     if entries:
-        _put_row(customer_id, entries[-1], at, at_ms)
+        _put_row(customer_id, entries[-1], at, at_ms, merged)
 
 
-def _put_row(customer_id: str, row: list[Any], at: str, at_ms: str) -> None:
+def _put_row(customer_id: str, row: list[Any], at: str, at_ms: str, merged: dict[str, Any]) -> None:
     key, kind, delta, total_after, reason, extra, i = row
     # listed newest first: the change's entries in order, then its level change
-    _put_once(customer_id, key, at, f"{at_ms}#0{i}#{key}", kind, delta, total_after, reason, extra)
+    _put_once(
+        customer_id,
+        key,
+        at,
+        f"{at_ms}#0{i}#{key}",
+        kind,
+        delta,
+        total_after,
+        reason,
+        extra,
+        merged.get(key),
+    )
 
 
 def _put_once(
@@ -373,7 +392,10 @@ def _put_once(
     total_after: int,
     reason: str,
     extra: dict[str, Any],
+    points: dict[str, Any] | None = None,
 ) -> None:
+    """Put a growth entry once; with ``points`` (a points entry's attributes, the same
+    cause) as one item holding both."""
     entry = GrowthEntryModel(
         customer_id,
         key,
@@ -385,10 +407,29 @@ def _put_once(
         reason=reason,
         **extra,
     )
+    if points is not None:
+        both = PointsEntryModel(customer_id, key, **points).serialize()
+        both.update(entry.serialize())
+        _put_item_once(both)
+        return
     try:
         entry.save(condition=GrowthEntryModel.entry_key.does_not_exist())
     except PutError as exc:
         if not is_condition_failure(exc):
+            raise
+
+
+def _put_item_once(item: dict[str, Any]) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        connection().client.put_item(
+            TableName=GrowthEntryModel.Meta.table_name,
+            Item=item,
+            ConditionExpression="attribute_not_exists(entry_key)",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
 
 
@@ -764,9 +805,13 @@ def reverse_for_refund(customer_id: str, order_id: str, refund_id: str, refunded
     order entry's ``reversed_growth`` in the same transaction. Returns growth taken."""
     for _attempt in range(ATTEMPTS):
         try:
-            earned = GrowthEntryModel.get(customer_id, f"order:{order_id}", consistent_read=True)
+            earned = GrowthEntryModel.get(
+                customer_id, order_entry_key(order_id), consistent_read=True
+            )
         except DoesNotExist:
             return 0
+        if earned.kind is None:
+            return 0  # the item has no growth part
         done = int(earned.reversed_growth or 0)
         since = refunded_fen - int(earned.refunded_base_fen or 0)
         want = rules.refund_share(int(earned.delta), since, int(earned.base_fen or 0)) - done
@@ -799,9 +844,15 @@ def reverse_for_refund(customer_id: str, order_id: str, refund_id: str, refunded
     return 0
 
 
+def order_entry_key(order_id: str) -> str:
+    """An order's growth entry: the same item as its points earn (decisions.md 32)."""
+    return f"earn:order:{order_id}"
+
+
 def has_entry(customer_id: str, ref: str) -> bool:
+    """Whether the growth part of entry ``ref`` is written."""
     try:
-        GrowthEntryModel.get(customer_id, ref, consistent_read=True)
+        entry = GrowthEntryModel.get(customer_id, ref, consistent_read=True)
     except DoesNotExist:
         return False
-    return True
+    return entry.kind is not None

@@ -127,9 +127,12 @@ class PointsEntryModel(Model):
     """One change of a member's points, keyed by what caused it (``earn:order:<id>``,
     ``reverse:refund:<id>``, ``adjust:<request id>``, ``expire:<lot>:<n>``...): written
     with ``attribute_not_exists`` in the transaction that changes the account, so a
-    retried or replayed cause writes nothing twice."""
+    retried or replayed cause writes nothing twice. The table is the member's loyalty
+    entries: an order's completion writes its points entry and its growth entry as one
+    item (programme_models.GrowthEntryModel; decisions.md entry 32); an item without
+    ``kind`` has no points part."""
 
-    Meta = _meta("points_entries")
+    Meta = _meta("loyalty_entries")
 
     customer_id = UnicodeAttribute(hash_key=True)
     entry_key = UnicodeAttribute(range_key=True)

@@ -623,10 +623,13 @@ def has_entry(customer_id: str, ref: str) -> bool:
 
 
 def _entry(customer_id: str, ref: str) -> PointsEntryModel | None:
+    """The points entry ``ref``; None also for an item with a growth part only (an
+    order that earned no points: the entries table is shared, decisions.md entry 32)."""
     try:
-        return PointsEntryModel.get(customer_id, ref, consistent_read=True)
+        entry = PointsEntryModel.get(customer_id, ref, consistent_read=True)
     except DoesNotExist:
         return None
+    return entry if entry.kind is not None else None
 
 
 # --- spending with an order (the checkout engineer's pieces) -----------------------------

@@ -12,23 +12,32 @@ from chalicelib.db.models import _meta, string_list
 
 
 class GrowthEntryModel(Model):
-    """One change of a member's growth (``order:<id>``, ``refund:<id>``,
-    ``task:<task>:<period>``) or level (``level:<at>``): the level history."""
+    """One change of a member's growth or level, in the loyalty entries table it shares
+    with the points entries (loyalty/models.py PointsEntryModel; decisions.md entry 32).
 
-    Meta = _meta("growth_entries")
+    An order's completion writes ONE item per cause for both ledgers: ``earn:order:<id>``
+    and the order tasks' ``task:<task>:<period>`` hold the points entry and the growth
+    entry side by side (the growth part's attributes are stored under ``g_`` names).
+    Growth-only causes have keys of their own (``refund:<id>``, ``level:<at>``,
+    ``growth:task:<task>:<period>`` for the tasks rewarded outside orders), so no write
+    of one ledger ever meets an item of the other."""
+
+    Meta = _meta("loyalty_entries")
 
     customer_id = UnicodeAttribute(hash_key=True)
     entry_key = UnicodeAttribute(range_key=True)
-    at = UnicodeAttribute()
-    at_key = UnicodeAttribute()  # "<at with ms>#<n>#<entry_key>": the history's order
-    kind = UnicodeAttribute()  # order | refund | task | level
-    delta = NumberAttribute(default=0)
-    total_after = NumberAttribute(default=0)
-    reason = UnicodeAttribute(null=True)
+    at = UnicodeAttribute(attr_name="g_at")
+    # "<at with ms>#<n>#<entry_key>": the history's order
+    at_key = UnicodeAttribute(attr_name="g_at_key")
+    kind = UnicodeAttribute(attr_name="g_kind")  # order | refund | task | level
+    delta = NumberAttribute(default=0, attr_name="g_delta")
+    total_after = NumberAttribute(default=0, attr_name="g_total")
+    reason = UnicodeAttribute(null=True, attr_name="g_reason")
     level_from = UnicodeAttribute(null=True)
     level_to = UnicodeAttribute(null=True)
+    # an order's (the same values as its points part, when the item has one)
     order_id = UnicodeAttribute(null=True)
-    base_fen = NumberAttribute(null=True)  # an order's: paid - refunded at completion
+    base_fen = NumberAttribute(null=True)  # paid - refunded at completion
     refunded_base_fen = NumberAttribute(null=True)
     reversed_growth = NumberAttribute(null=True)  # taken back by later refunds
 
@@ -67,7 +76,7 @@ class TaskProgressModel(Model):
 
 
 PROGRAMME_MODELS: tuple[type[Model], ...] = (
-    GrowthEntryModel,
+    GrowthEntryModel,  # the loyalty entries table, shared with PointsEntryModel
     CheckinModel,
     TaskProgressModel,
 )

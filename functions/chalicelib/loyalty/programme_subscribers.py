@@ -40,7 +40,7 @@ def growth_on_refund(event: RefundSucceeded) -> None:
     if status != "completed":
         return  # the completion earns on paid - refunded
     taken = growth.reverse_for_refund(customer_id, event.order_id, event.refund_id, refunded)
-    if taken or growth.has_entry(customer_id, f"order:{event.order_id}"):
+    if taken or growth.has_entry(customer_id, growth.order_entry_key(event.order_id)):
         return
     if levels.growth_for_order(paid - refunded, levels_settings().growth_per_yuan) > 0:
         raise GrowthNotYetWritten(f"order {event.order_id}: completed, its growth not written")

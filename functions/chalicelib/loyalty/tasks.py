@@ -50,7 +50,8 @@ def reward(customer_id: str, task: Task, period: str, at: str) -> bool:
     True when this call marked it."""
     ref = f"task:{task.task_id}:{period}"
     points.award(customer_id, task.points, ref=ref, kind="earn", reason=task.name, occurred_at=at)
-    growth.add_growth(customer_id, task.growth, ref=ref, kind="task", reason=task.name)
+    # its own key: the points entry and the growth entry share a table (decisions.md 32)
+    growth.add_growth(customer_id, task.growth, ref=f"growth:{ref}", kind="task", reason=task.name)
     return _mark_done(customer_id, task.task_id, period, at)
 
 
@@ -122,7 +123,8 @@ def on_order_completed(
             points.Earn(f"task:{t.task_id}:{period}", t.points, "earn", t.name, at)
             for t, period in achieved
         ]
-        update = points.earn_update(customer_id, account, earns, clock.now_iso(), earning)
+        now = clock.now_iso()
+        update = points.earn_update(customer_id, account, earns, now, earning)
         if n == 0 and not actions and update is None:
             return None
         extra = {
@@ -131,18 +133,29 @@ def on_order_completed(
             "refunded_base_fen": refunded_fen,
             "reversed_growth": 0,
         }
-        parts.append(growth.Part(f"order:{order_id}", "order", n, "order completed", extra))
+        key = growth.order_entry_key(order_id)  # its points earn's key: one item for both
+        parts.append(growth.Part(key, "order", n, "order completed", extra))
         if update is None:
             return growth.Plan(parts, actions)
+        # the points entries of a cause with a growth entry go in the same item; the
+        # others (lots expired or debt repaid by the settling) on their own
+        shared = {p.key for p in parts}
+        merged = {ref: {**attrs, "at": now} for ref, attrs in update.rows if ref in shared}
+        alone = [[ref, attrs] for ref, attrs in update.rows if ref not in shared]
         return growth.Plan(
-            parts, actions + update.actions, [update.rows], condition=update.condition
+            parts,
+            actions + update.actions,
+            [alone] if alone else [],
+            condition=update.condition,
+            merged=merged,
         )
 
-    return growth.apply_once(customer_id, f"order:{order_id}", plan, _put_points_entries)
+    return growth.apply_once(customer_id, growth.order_entry_key(order_id), plan, _put_points)
 
 
-def _put_points_entries(customer_id: str, rewards: list[Any], at: str) -> None:
-    """The points entries of an order's change (its earn, its tasks' lots), each once."""
+def _put_points(customer_id: str, rewards: list[Any], at: str) -> None:
+    """The points entries of an order's change that have no growth entry to share an
+    item with (lots the settling expired, debt it repaid), each once."""
     for rows in rewards:
         points.complete_rows(customer_id, at, rows)
 
