@@ -18,11 +18,14 @@ Imports only the standard library and what ``import app`` has already loaded.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from chalicelib.http.routing import error_response
-from chalicelib.kernel.errors import NotFound
+from chalicelib.kernel.errors import ApiError, NotFound
+
+log = logging.getLogger("daojia.api")
 
 # Only the machine-to-machine routes: the storefront and staff API stays behind API
 # Gateway (throttling, WAF, its authorizer cache).
@@ -42,9 +45,17 @@ def handle(app: Any, event: dict[str, Any], context: Any) -> dict[str, Any]:
     rest_event = rest_event_of(event, method, path, route, params)
     entry = app.routes[route][method]
     if entry.authorizer is not None:
-        rest_event["requestContext"]["authorizer"] = authorize(
-            entry.authorizer, rest_event["headers"].get("authorization")
-        )
+        try:
+            answer = authorize(entry.authorizer, rest_event["headers"].get("authorization"))
+        except Exception:
+            # API Gateway answers a failing authorizer with a 500 of its own; ours is in
+            # our shape (an exception leaving the handler would be the URL's bare 502).
+            log.exception("machine_api: the token authorizer failed")
+            err = ApiError(
+                "Something went wrong on our side; try again.", code="internal", status=500
+            )
+            return url_response(error_response(err).to_dict())
+        rest_event["requestContext"]["authorizer"] = answer
     return url_response(app(rest_event, context))
 
 
