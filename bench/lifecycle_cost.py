@@ -27,10 +27,16 @@ units are estimated from item sizes, because moto reports fixed capacity figures
   counts as one), the sum of returned items for Query/Scan, x0.5 when eventually
   consistent, x2 in TransactGetItems.
 
-Lambda is modelled as: one API function invocation per API request; the token authorizer
-(API Gateway caches its answer 30 s per token): twice per order for the customer (the
-checkout burst, then the confirmation), once per staff request, once per print job for
-the relay (one ack per job); the print_jobs stream invokes the dispatch
+The machine endpoints go through the Lambda function URL (decisions.md 33): the provider's
+webhook (pay_callback) and the relay's ack (relay_ack) are driven through app.py's
+``machine_api`` handler with function URL events (payload 2.0), i.e. one invocation of
+that function each, with no API Gateway charge and no authorizer invocation (the relay's
+token is checked inside the function: that work is in the step's measured time).
+
+Lambda is modelled as: one API function invocation per API Gateway request; the token
+authorizer (API Gateway caches its answer 30 s per token): twice per order for the
+customer (the checkout burst, then the confirmation), once per staff request; the
+print_jobs stream invokes the dispatch
 function once per new job (at a store's pace every record is a batch of one; the
 template's event filter passes INSERT records only, so the job's later writes cost no
 invocation; the stream records per order are printed for reference); the orders
@@ -94,6 +100,10 @@ def memory_mb(function: str | None = None, stage: str = "prod") -> int:
 LAMBDA_MEMORY_MB = memory_mb()  # the API function and the authorizer
 # The stream functions are I/O-bound consumers nobody waits on: sized apart
 STEP_FUNCTION = {"order_events": "order_events", "print_dispatch": "print_dispatch"}
+# Steps that reach the app through the machine endpoints' function URL (decisions.md 33):
+# app.py's machine_api, one invocation each, no API Gateway request, no authorizer.
+URL_FUNCTION = "machine_api"
+URL_STEPS = ("pay_callback", "relay_ack")
 # Lambda's START/END/REPORT lines (~350 bytes an invocation) are not logged: the template
 # sets JSON log format with SystemLogLevel WARN (infra/template.py LAMBDA_LOG_LEVELS).
 LAMBDA_LOG_BYTES = 0
@@ -355,7 +365,7 @@ class Invocation:
     action (the relay is a store PC: only its SQS requests are billed)."""
 
     step: str
-    kind: str  # api | stream | relay
+    kind: str  # api (API Gateway) | url (the function URL) | stream | relay
     calls: list[rt.Call]
     cpu_s: float  # CPU time of the step in this thread (moto's part included)
     response_bytes: int = 0
@@ -375,7 +385,7 @@ class Invocation:
 
     @property
     def memory_mb(self) -> int:
-        return memory_mb(STEP_FUNCTION.get(self.step))
+        return memory_mb(URL_FUNCTION if self.kind == "url" else STEP_FUNCTION.get(self.step))
 
 
 @dataclass
@@ -483,21 +493,27 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
 
         with Client(app) as client:
             flow = rt.Flow(CountingApi(client), app)
+            # The provider and the relay call the function URL (same relay token).
+            url_flow = rt.Flow(
+                UrlApi(app), app, staff_token=flow.staff_token, relay_token=flow.relay_token
+            )
             if not flow.has_store_workflow or not flow.has_printing:
                 raise SystemExit("the store workflow and the print routes are needed")
             relay_sqs, relay_queue = rt.relay_queue_of(rt.STORE)
             skus = rt.sellable_skus()
             rng = random.Random(seed)
             api: CountingApi = flow.api  # type: ignore[assignment]
+            url_api: CountingApi = url_flow.api  # type: ignore[assignment]
 
             def step(name: str, kind: str, fn: Any) -> Any:
                 logs.bytes = 0
-                api.response_bytes = 0
+                api.response_bytes = url_api.response_bytes = 0
                 with meter.measure() as calls:
                     started = time.thread_time()
                     out = fn()
                     cpu = time.thread_time() - started
-                tally.add(Invocation(name, kind, calls, cpu, api.response_bytes, logs.bytes))
+                sent = api.response_bytes + url_api.response_bytes
+                tally.add(Invocation(name, kind, calls, cpu, sent, logs.bytes))
                 for call in calls:
                     if "print_jobs" in {
                         t.rsplit("-", 1)[-1] for t in call.extra.get("written_tables", ())
@@ -521,7 +537,7 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                 if order.get("payment") is None:  # the sheet comes with the placed order
                     run_step("start_payment", "api", lambda: flow.start_payment(customer, oid))
                 notice = flow.payment_notification(order)
-                run_step("pay_callback", "api", lambda: flow.notify(*notice))
+                run_step("pay_callback", "url", lambda: url_flow.notify(*notice))
                 # The orders stream's event function: order.paid to its subscribers (the
                 # after-payment gift). Its record is built outside the meter.
                 paid_record = order_stream_record(oid, "awaiting_payment")
@@ -532,7 +548,7 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                 message = run_step(
                     "relay_receive", "relay", lambda: flow.relay_receive(relay_sqs, relay_queue)
                 )
-                run_step("relay_ack", "api", lambda: flow.ack(job_id, "picking", "delivery"))
+                run_step("relay_ack", "url", lambda: url_flow.ack(job_id, "picking", "delivery"))
                 run_step(
                     "relay_delete",
                     "relay",
@@ -555,7 +571,8 @@ def run(n_orders: int, seed: int, first: int = 1) -> Tally:
                 if measured:
                     tally.orders += 1
                     tally.shortages += short
-                    tally.authorizer_invocations += 2 + STAFF_REQUESTS + 1
+                    # The relay's ack checks its token inside machine_api: no authorizer.
+                    tally.authorizer_invocations += 2 + STAFF_REQUESTS
 
             one_order(first - 1, measured=False)  # warm-up: clients, queue URLs, caches
             for i in range(first, first + n_orders):
@@ -619,6 +636,67 @@ class CountingApi(rt.Api):
         return r
 
 
+class UrlResponse:
+    """A function URL answer as chalice.test's HTTPResponse shows one: the bytes sent."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        import base64
+
+        body = answer.get("body") or ""
+        self.status_code = int(answer["statusCode"])
+        self.headers = dict(answer.get("headers") or {})
+        self.body = base64.b64decode(body) if answer.get("isBase64Encoded") else body.encode()
+
+
+class UrlApi(CountingApi):
+    """The API helper sending through the function URL: each request becomes a function
+    URL event (payload 2.0) for app.py's machine_api, as Lambda builds it, answered by
+    that handler (its authorizer in process). Counts response bytes as CountingApi does."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.response_bytes = 0
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
+        import app as app_module
+
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        if not path.startswith(NO_GZIP_PATHS):
+            h["Accept-Encoding"] = "gzip, deflate, br"
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        text = data.decode() if isinstance(data, bytes) else data
+        path, _, query = path.partition("?")
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": {k.lower(): v for k, v in h.items()},
+            "requestContext": {
+                "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1"},
+                "requestId": "bench",
+                "routeKey": "$default",
+                "stage": "$default",
+            },
+            "body": text,
+            "isBase64Encoded": False,
+        }
+        r = UrlResponse(app_module.machine_api(event, None))
+        self.response_bytes += len(r.body) + HEADER_BYTES
+        return r
+
+
 def measure_authorizer_ms() -> float:
     """Our authorizer's own time: verifying a token (median of 200), scaled like the rest."""
     from chalicelib.auth.tokens import verify
@@ -646,11 +724,13 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
     per_k = 1000 / n
     steps = tally.steps
     api = [x for x in steps.values() if x.kind == "api"]
+    url = [x for x in steps.values() if x.kind == "url"]
     stream = [x for x in steps.values() if x.kind == "stream"]
     ops: Counter = Counter()
     for x in steps.values():
         ops.update(x.calls)
-    api_requests = sum(x.count for x in api)
+    api_requests = sum(x.count for x in api)  # through API Gateway
+    url_requests = sum(x.count for x in url)  # through the function URL: Lambda only
     ddb_calls = sum(c for name, c in ops.items() if name.startswith("dynamodb."))
     sqs_calls = sum(c for name, c in ops.items() if name.startswith("sqs."))
     rru = sum(x.rru for x in steps.values())
@@ -660,13 +740,16 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
     # (eventName INSERT) keeps the jobs' MODIFY records from invoking it at all.
     stream_invocations = sum(x.count for x in stream)
     auth_ms = tally.authorizer_invocations * math.ceil(tally.authorizer_ms)
-    lambda_invocations = api_requests + tally.authorizer_invocations + stream_invocations
+    lambda_invocations = (
+        api_requests + url_requests + tally.authorizer_invocations + stream_invocations
+    )
     log_bytes = sum(x.log_bytes for x in steps.values() if x.kind != "relay")
     costs = {
         "dynamodb_reads": rru * DDB_USD_PER_RRU,
         "dynamodb_writes": wru * DDB_USD_PER_WRU,
         "sqs": sum(x.sqs_usd for x in steps.values()),
-        "lambda_api": lambda_usd(api_requests, sum(x.billed_ms for x in api)),
+        "lambda_api": lambda_usd(api_requests, sum(x.billed_ms for x in api))
+        + lambda_usd(url_requests, sum(x.billed_ms for x in url), memory_mb(URL_FUNCTION)),
         "lambda_authorizer": lambda_usd(tally.authorizer_invocations, auth_ms),
         "lambda_streams": sum(
             lambda_usd(x.count, x.billed_ms, memory_mb(STEP_FUNCTION.get(name)))
@@ -674,7 +757,7 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
             if x.kind == "stream"
         ),
         "api_gateway": api_requests * APIGW_USD_PER_REQUEST,
-        "data_transfer_out": sum(x.response_bytes for x in api) / 1e9 * TRANSFER_USD_PER_GB,
+        "data_transfer_out": sum(x.response_bytes for x in api + url) / 1e9 * TRANSFER_USD_PER_GB,
         "cloudwatch_logs": (log_bytes + lambda_invocations * LAMBDA_LOG_BYTES)
         / 1e9
         * LOGS_USD_PER_GB,
@@ -711,8 +794,13 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
         f"per AWS call; authorizer {tally.authorizer_ms:.1f} ms x "
         f"{tally.authorizer_invocations / n:.0f}/order (30 s cache: customer 2, staff "
         f"{STAFF_REQUESTS}, "
-        f"relay 1); print_jobs stream: {tally.stream_records / n:.0f} records/order, INSERTs "
+        f"relay 0: its token is checked inside {URL_FUNCTION}); print_jobs stream: "
+        f"{tally.stream_records / n:.0f} records/order, INSERTs "
         "only reach Lambda (the template's event filter)"
+    )
+    print(
+        f"# through the function URL ({URL_FUNCTION}, {memory_mb(URL_FUNCTION)} MB; no API "
+        f"Gateway, no authorizer): {', '.join(k for k, x in steps.items() if x.kind == 'url')}"
     )
     print(
         "# per step, per order: requests (stream: invocations), AWS calls, RRU, WRU "
@@ -720,7 +808,8 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
     )
     for name, x in steps.items():
         print(
-            f"#   {name:<15} {x.count / n:5.2f} req  {sum(x.calls.values()) / n:5.2f} calls  "
+            f"#   {name + (' (url)' if x.kind == 'url' else ''):<21} {x.count / n:5.2f} req  "
+            f"{sum(x.calls.values()) / n:5.2f} calls  "
             f"{x.rru / n:6.2f} RRU  {x.wru / n:6.2f} WRU ({x.gsi_wru / n:5.2f})  "
             f"{x.billed_ms / x.count:6.1f} ms"
         )
@@ -748,6 +837,7 @@ def report(tally: Tally, info: dict[str, Any], show_writes: bool = False) -> Non
         f"empty FIFO queue (20 s) ≈ ${3 * MONTH_MIN * SQS_USD_PER_REQUEST['fifo']:.3f}/month"
     )
     print(f"api_requests_per_order: {api_requests / n:.2f}")
+    print(f"function_url_requests_per_order: {url_requests / n:.2f}")
     print(f"lambda_invocations_per_order: {lambda_invocations / n:.2f}")
     print(f"dynamodb_calls_per_order: {ddb_calls / n:.2f}")
     print(f"dynamodb_rru_per_order: {rru / n:.2f}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
@@ -89,6 +90,16 @@ def export_worker(event: SQSEvent) -> None:
 
     for record in event:
         handle_message(record.body)
+
+
+# The machine endpoints (the payment provider's webhook, the store print relays) behind a
+# Lambda function URL, without API Gateway's per-request charge (decisions.md 33); the
+# same routes stay on the API too. infra/template.py gives this function its URL.
+@app.lambda_function(name="machine_api")
+def machine_api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.http.function_url import handle
+
+    return handle(app, event, context)
 
 
 # chalice needs a stream ARN when it packages the app; the real one has a creation time in

@@ -140,13 +140,19 @@ def gateway_responses() -> dict[str, Any]:
 
 RELAY_ROLE_ID = "RelayQueueRole"
 API_ROLE_ID = "ApiHandlerRole"  # the role chalice package creates for the API function
+# The function behind the machine endpoints' function URL (app.py ``machine_api``,
+# decisions.md 33) and the role chalice creates for it: it serves /relay/credentials too.
+MACHINE_API_ID = "MachineApi"
+MACHINE_API_ROLE_ID = "MachineApiRole"
+MACHINE_URL_ID = "MachineApiFunctionUrl"
 
 
 def relay_queue_role(prefix: str) -> dict[str, Any]:
     """The role the API assumes to vend a relay its queue credentials (printing/relays.py).
 
     It may use every store's print queue; each vended session is narrowed by a session
-    policy to one store's queue. Only the API function's role may assume it."""
+    policy to one store's queue. Only the API functions' roles may assume it (the API's
+    and the function URL's, which both serve /relay/credentials)."""
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -159,7 +165,12 @@ def relay_queue_role(prefix: str) -> dict[str, Any]:
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Principal": {"AWS": {"Fn::GetAtt": [API_ROLE_ID, "Arn"]}},
+                        "Principal": {
+                            "AWS": [
+                                {"Fn::GetAtt": [API_ROLE_ID, "Arn"]},
+                                {"Fn::GetAtt": [MACHINE_API_ROLE_ID, "Arn"]},
+                            ]
+                        },
                         "Action": ["sts:AssumeRole", "sts:TagSession"],
                     }
                 ],
@@ -198,14 +209,61 @@ def relay_queue_role(prefix: str) -> dict[str, Any]:
 LAMBDA_LOG_LEVELS = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
 
 
+def machine_url_resources() -> dict[str, Any]:
+    """The Lambda function URL of the machine endpoints (decisions.md 33): the payment
+    provider's webhook and the store relays call it instead of API Gateway, which charges
+    per request. AuthType NONE: the app authenticates (the provider's signature, the
+    relay's token, checked in the function); no API Gateway throttling or WAF in front,
+    the function's reserved concurrency (config.json) bounds it.
+
+    Since October 2025 a new function URL needs both permissions: InvokeFunctionUrl for
+    the URL, and InvokeFunction, here only through the URL (InvokedViaFunctionUrl), so the
+    public grant does not reach the Invoke API."""
+    function = {"Ref": MACHINE_API_ID}
+    return {
+        MACHINE_URL_ID: {
+            "Type": "AWS::Lambda::Url",
+            "Properties": {
+                "TargetFunctionArn": {"Fn::GetAtt": [MACHINE_API_ID, "Arn"]},
+                "AuthType": "NONE",
+                "InvokeMode": "BUFFERED",
+            },
+        },
+        MACHINE_URL_ID + "Permission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": function,
+                "Action": "lambda:InvokeFunctionUrl",
+                "Principal": "*",
+                "FunctionUrlAuthType": "NONE",
+            },
+        },
+        MACHINE_URL_ID + "InvokePermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": function,
+                "Action": "lambda:InvokeFunction",
+                "Principal": "*",
+                "InvokedViaFunctionUrl": True,
+            },
+        },
+    }
+
+
 def merge_template(
-    stage: str, admin_site: bool = True, api: str = DEFAULT_API, keep_retired: bool = False
+    stage: str,
+    admin_site: bool = True,
+    api: str = DEFAULT_API,
+    keep_retired: bool = False,
+    machine_url: bool = True,
 ) -> dict[str, Any]:
     """What ``chalice package --merge-template`` deep-merges into its own template.
 
     ``admin_site=False`` leaves out the admin site's bucket and distribution (CloudFront
     has no Origin Access Control in the China regions, so such a stack hosts it elsewhere).
     ``api`` is ``http`` or ``rest`` (which API Gateway resource the site's CSP names).
+    ``machine_url=False`` leaves out the machine endpoints' function URL (cn-northwest-1
+    has no AWS::Lambda::Url): relays and providers then use the API's routes.
     ``keep_retired`` keeps the retired indexes (infra.resources.RETIRED_INDEXES) for the
     first deploy of an upgrade.
     """
@@ -239,6 +297,8 @@ def merge_template(
         }
         variables["DAOJIA_GZIP_RESPONSES"] = "off"
     resources[RELAY_ROLE_ID] = relay_queue_role(prefix)
+    if machine_url:
+        resources.update(machine_url_resources())
     for short in BUCKETS:
         variables[f"DAOJIA_BUCKET_{short.upper().replace('-', '_')}"] = {
             "Ref": bucket_logical_id(short)
@@ -247,6 +307,9 @@ def merge_template(
         "JwtSigningKeyArn": {"Value": {"Ref": SIGNING_KEY_ID}},
         "FunctionsLogGroupName": {"Value": {"Ref": LOG_GROUP_ID}},
     }
+    if machine_url:
+        # Where the payment provider's webhook and the store relays point (README).
+        outputs["MachineApiUrl"] = {"Value": {"Fn::GetAtt": [MACHINE_URL_ID, "FunctionUrl"]}}
     for logical, resource in resources.items():
         if resource.get("Type") == "AWS::SQS::Queue":
             outputs[logical + "Url"] = {"Value": {"Ref": logical}}
@@ -402,6 +465,7 @@ def build(
     admin_site: bool = True,
     api: str = DEFAULT_API,
     keep_retired: bool = False,
+    machine_url: bool = True,
 ) -> Path:
     """Build the stage's template and deployment package; return the template's path."""
     if stage == "local":
@@ -412,7 +476,8 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     merge_path = out / "merge.json"
     merge_path.write_text(
-        json.dumps(merge_template(stage, admin_site, api, keep_retired), indent=2) + "\n"
+        json.dumps(merge_template(stage, admin_site, api, keep_retired, machine_url), indent=2)
+        + "\n"
     )
     cmd = [
         sys.executable,
@@ -434,6 +499,8 @@ def build(
             f"chalice package failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     template = json.loads(template_path.read_text())
+    if template["Resources"].get(MACHINE_API_ID, {}).get("Type") != "AWS::Serverless::Function":
+        raise BuildError(f"app.py has no machine_api function ({MACHINE_API_ID}) for its URL")
     link_event_sources(template, resource_prefix(stage))
     if api == "http":
         try:
@@ -467,6 +534,12 @@ def main(argv: list[str] | None = None) -> int:
         "China regions, which have no CloudFront Origin Access Control)",
     )
     parser.add_argument(
+        "--no-machine-url",
+        action="store_true",
+        help="leave out the function URL of the payment webhook and the store relays "
+        "(cn-northwest-1 has no Lambda function URLs; they then use the API's routes)",
+    )
+    parser.add_argument(
         "--api",
         choices=API_KINDS,
         default=DEFAULT_API,
@@ -489,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             args.stage,
             out,
             admin_site=not args.no_admin_site,
+            machine_url=not args.no_machine_url,
             api=args.api,
             keep_retired=args.keep_retired_indexes,
         )

@@ -796,6 +796,9 @@ class LocalStack:
                 f"鲜到家 Daojia local stack is up (ready in {self.timings.get('total', 0):.1f} s)",
                 "",
                 f"  API           {self.api_url}",
+                # The deployed stack's MachineApiUrl (decisions.md 33); locally the API
+                # server serves /payments and /relay itself.
+                f"  machine URL   {self.api_url}   (payment webhook, print relays)",
                 f"  admin site    {self.admin_url}",
                 f"  local AWS     {self.aws_url}   (moto in memory: DynamoDB, SQS, S3; "
                 "re-created and re-seeded on every start)" + seeded,

@@ -50,15 +50,16 @@ print(json.dumps({
     "specs": len(ROUTES),
     "events": sorted(s.name for s in app.app.event_sources),
     "authorizers": sorted(a.name for a in app.app.builtin_auth_handlers),
+    "functions": sorted(f.name for f in app.app.pure_lambda_functions),
 }))
 """
 
 
-def fresh_import() -> dict:
+def fresh_import(probe: str = PROBE) -> dict:
     """What `import app` leaves behind in a new interpreter (as on a Lambda cold start)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         cwd=ROOT / "functions",
         env=env,
         capture_output=True,
@@ -91,3 +92,22 @@ def test_import_app_still_registers_every_route_and_handler():
     assert state["specs"] == len(documented)
     assert {"import_worker", "print_dispatch", "expire_unpaid"} <= set(state["events"])
     assert state["authorizers"] == ["token_authorizer"]
+
+
+MACHINE_PROBE = """
+import json, sys
+import app
+from chalicelib.http import function_url
+print(json.dumps({"modules": sorted(sys.modules), "handler": callable(app.machine_api)}))
+"""
+
+
+def test_the_function_url_handler_imports_no_aws_sdk_or_services_either():
+    """machine_api (the function URL's handler, decisions.md 33) is registered by `import
+    app` and its event conversion loads nothing a request does not need."""
+    assert fresh_import()["functions"] == ["machine_api"]
+    state = fresh_import(MACHINE_PROBE)
+    assert state["handler"] is True
+    loaded = state["modules"]
+    eager = [m for m in loaded if m.startswith(NOT_AT_IMPORT) or feature_module_not_at_import(m)]
+    assert eager == [], f"imported with the function URL handler: {eager}"

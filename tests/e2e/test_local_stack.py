@@ -155,6 +155,8 @@ def test_the_banner_names_the_urls_credentials_and_logs(stack):
         "worker",
     ):
         assert text in out
+    # Locally the machine endpoints' URL is the API's (decisions.md 33).
+    assert f"machine URL   {stack.api}" in out
     assert (stack.state_dir / "jwt-secret").stat().st_mode & 0o777 == 0o600
     assert (stack.state_dir / "logs" / "api.log").exists()
 

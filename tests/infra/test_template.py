@@ -89,6 +89,36 @@ def test_outputs_name_the_api_bucket_and_queues(template: dict[str, Any]) -> Non
         assert outputs[logical + "Url"]["Value"] == {"Ref": logical}
 
 
+def test_the_machine_endpoints_have_a_public_function_url(template: dict[str, Any]) -> None:
+    """decisions.md 33: the payment webhook and the relays call machine_api through a
+    function URL (no API Gateway charge); the app authenticates, so the URL is public, and
+    the public may invoke the function through the URL only."""
+    resources = template["Resources"]
+    fn = resources["MachineApi"]["Properties"]
+    assert fn["Handler"] == "app.machine_api"
+    assert fn["ReservedConcurrentExecutions"] > 0  # bounds it: no API Gateway throttling
+    (url,) = _of_type(template, "AWS::Lambda::Url").values()
+    assert url["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": ["MachineApi", "Arn"]}
+    assert url["Properties"]["AuthType"] == "NONE"
+    public = [
+        p["Properties"]
+        for p in _of_type(template, "AWS::Lambda::Permission").values()
+        if p["Properties"].get("Principal") == "*"
+    ]
+    assert all(p["FunctionName"] == {"Ref": "MachineApi"} for p in public)
+    by_action = {p["Action"]: p for p in public}
+    assert set(by_action) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    assert by_action["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    assert by_action["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    url_id = next(iter(_of_type(template, "AWS::Lambda::Url")))
+    assert template["Outputs"]["MachineApiUrl"]["Value"] == {"Fn::GetAtt": [url_id, "FunctionUrl"]}
+    # The API Gateway routes stay: a relay or provider not yet switched keeps working.
+    keys = {
+        r["Properties"]["RouteKey"] for r in _of_type(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert {"POST /payments/notify/{provider}", "POST /relay/print-jobs/{job_id}/ack"} <= keys
+
+
 # --- tables -----------------------------------------------------------------------------
 
 
@@ -336,8 +366,15 @@ def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(
     resources = template["Resources"]
     role = resources[tpl.RELAY_ROLE_ID]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"AWS": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}}
+    # The API and the machine endpoints' function (its URL serves /relay/credentials too).
+    assert trust["Principal"] == {
+        "AWS": [
+            {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]},
+            {"Fn::GetAtt": ["MachineApiRole", "Arn"]},
+        ]
+    }
     assert resources["APIHandler"]["Properties"]["Role"]["Fn::GetAtt"][0] == "ApiHandlerRole"
+    assert resources["MachineApi"]["Properties"]["Role"]["Fn::GetAtt"][0] == "MachineApiRole"
     st = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
         assert allows(st, action, arns["print_queue"]), action
@@ -345,6 +382,7 @@ def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(
     assert not allows(st, "sqs:SendMessage", arns["print_queue"])
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role['RoleName']}"
     assert allows(role_statements(template, "APIHandler"), "sts:AssumeRole", role_arn)
+    assert allows(role_statements(template, "MachineApi"), "sts:AssumeRole", role_arn)
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["DAOJIA_RELAY_ROLE_ARN"] == {"Fn::GetAtt": [tpl.RELAY_ROLE_ID, "Arn"]}
 
@@ -411,9 +449,10 @@ def test_every_arn_follows_the_partition(template: dict[str, Any]) -> None:
 
 
 def test_the_china_regions_template_passes_cfn_lint(tmp_path: Path) -> None:
-    """China regions: built without the admin site (no CloudFront OAC there), as
-    infra/README.md says; cfn-lint knows which resources and properties they support."""
-    built = tpl.build(STAGE, tmp_path, admin_site=False)
+    """China regions: built without the admin site (no CloudFront OAC there) and without
+    the machine endpoints' function URL (none in cn-northwest-1), as infra/README.md says;
+    cfn-lint knows which resources and properties they support."""
+    built = tpl.build(STAGE, tmp_path, admin_site=False, machine_url=False)
     findings = tpl.lint(built, ("cn-north-1", "cn-northwest-1"))
     assert findings == [], "\n".join(str(m) for m in findings)
 
