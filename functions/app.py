@@ -13,6 +13,7 @@ from chalicelib.audit import routes as audit
 from chalicelib.auth.authorizer import authorizer_blueprint
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
+from chalicelib.customers import routes as customers
 from chalicelib.dashboard import routes as dashboard
 from chalicelib.events import routes as events
 from chalicelib.exports import routes as exports
@@ -69,6 +70,7 @@ AREAS = (
     loyalty_programme,
     paid_membership,
     mall,
+    customers,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

@@ -330,7 +330,8 @@ def test_an_order_event_takes_its_lines_from_the_detail_the_handler_passes_in():
     assert r.detail_ids("refunds", [rec]) == []
     details = {"O1": stored_detail()}
     (event,) = r.events_of("orders", rec, details)
-    assert event.lines == [t.OrderLine(**LINE)]
+    # the category and the fresh flag ride along (customers' aggregates read them)
+    assert event.lines == [t.OrderLine(**LINE, category1="水果", fresh=False)]
     assert event.coupon_ids == ["tpl-5off:claim:r-1"]
     assert event.occurred_at == "2026-12-04T00:00:00Z"  # the compact entry's time
     with pytest.raises(LookupError):  # no detail and no lines: never an event without lines

@@ -8,6 +8,7 @@ from pynamodb.models import Model
 from chalicelib.audit.models import AUDIT_MODELS
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
+from chalicelib.customers.models import CUSTOMER_MODELS
 from chalicelib.events.models import EVENT_MODELS
 from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
@@ -39,4 +40,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + STORED_VALUE_MODELS
     + LOYALTY_MODELS
     + PROGRAMME_MODELS
+    + CUSTOMER_MODELS
 )

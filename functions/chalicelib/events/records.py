@@ -51,6 +51,8 @@ DETAIL_NAMES = {
     "refunded_units": "ru",
     "refunded_fen": "rf",
     "coupon_id": "c",
+    "category1": "c1",
+    "fresh": "f",
 }
 HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 POINTS_NAME = "pts"  # the head's points_used
@@ -158,7 +160,7 @@ def events_of(
     return []
 
 
-def _changed_at(order: dict[str, Any], to: str) -> str:
+def changed_at(order: dict[str, Any], to: str) -> str:
     """When the order entered ``to``: its history entry (written with the change), else
     its updated_at. Read from the image, so a redelivery gives the same time."""
     for h in map(stored_entry, reversed(order.get("history") or [])):
@@ -174,7 +176,7 @@ def _reason(order: dict[str, Any], to: str) -> str | None:
     return None
 
 
-def _lines(order: dict[str, Any], names: dict[str, str]) -> list[t.OrderLine]:
+def lines_of(order: dict[str, Any], names: dict[str, str]) -> list[t.OrderLine]:
     n = names
     return [
         t.OrderLine(
@@ -183,6 +185,8 @@ def _lines(order: dict[str, Any], names: dict[str, str]) -> list[t.OrderLine]:
             paid_fen=int(x[n["paid_fen"]]),
             refunded_units=int(x.get(n["refunded_units"]) or 0),
             refunded_fen=int(x.get(n["refunded_fen"]) or 0),
+            category1=x.get(n["category1"]),
+            fresh=bool(x.get(n["fresh"])),
         )
         for x in order.get(n["lines"]) or []
     ]
@@ -199,9 +203,14 @@ def _order_lines(
     detail = details.get(new["order_id"])
     if detail is None and "lines" not in new:
         raise LookupError(f"order {new['order_id']}: no detail to read its lines from")
-    lines = _lines(detail, DETAIL_NAMES) if detail is not None else _lines(new, HEAD_NAMES)
+    lines = lines_of(detail, DETAIL_NAMES) if detail is not None else lines_of(new, HEAD_NAMES)
     if paid:
-        return [t.OrderLine(sku=x.sku, qty=x.qty, paid_fen=x.paid_fen) for x in lines]
+        return [
+            t.OrderLine(
+                sku=x.sku, qty=x.qty, paid_fen=x.paid_fen, category1=x.category1, fresh=x.fresh
+            )
+            for x in lines
+        ]
     return lines
 
 
@@ -223,7 +232,7 @@ def _order_events(
     order_id = new["order_id"]
     common: dict[str, Any] = {
         "event_id": f"order.{after}:{order_id}",
-        "occurred_at": _changed_at(new, after),
+        "occurred_at": changed_at(new, after),
         "order_id": order_id,
         "customer_id": new["customer_id"],
         "store_id": new["store_id"],

@@ -36,6 +36,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.loyalty.subscribers",
     "chalicelib.loyalty.programme_subscribers",
     "chalicelib.loyalty.mall_subscribers",
+    "chalicelib.customers.subscribers",
 )
 
 E = TypeVar("E", bound=Event)

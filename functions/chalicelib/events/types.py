@@ -56,6 +56,17 @@ class OrderLine(Struct, kw_only=True, frozen=True):
     paid_fen: Annotated[Fen, Meta(description="What was paid for the line (after discounts).")]
     refunded_units: int = 0
     refunded_fen: Fen = 0
+    category1: Annotated[
+        str | None,
+        Meta(
+            description="The product's first-level category when sold (customers' "
+            "category spend). Added within v1: absent in events from before it."
+        ),
+    ] = None
+    fresh: Annotated[
+        bool,
+        Meta(description="A fresh (生鲜) product. Added within v1: false in events before it."),
+    ] = False
 
 
 class OrderPaid(Event, tag="order.paid", frozen=True):

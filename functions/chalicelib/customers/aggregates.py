@@ -1,0 +1,221 @@
+"""Keeping a member's aggregates (``member_stats``) from order events: each event is ONE
+conditional UpdateItem of the member's item under its ``version`` (read, apply
+customers/rules.py, write; retried when another event of the same member wrote first).
+No transaction: the item itself records the orders it counted and the refunds it
+charged (rules.py), so a redelivered or reordered event changes nothing twice.
+docs/segments.md, "Member aggregates"."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.customers import rules
+from chalicelib.customers.models import MemberStatsModel
+from chalicelib.db.writes import is_condition_failure
+from chalicelib.events.types import OrderCompleted, RefundSucceeded
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import Conflict
+
+ATTEMPTS = 10
+
+
+class CompletionNotYetApplied(Exception):
+    """A refund of a completed order arrived before the order's completion was counted
+    (the refunds stream ran ahead of the orders stream): the dispatcher retries it, and
+    the completion comes first."""
+
+
+def decode(item: MemberStatsModel | None) -> rules.Stats:
+    """The item as ``Stats`` (an absent item: a member with no order counted yet)."""
+    if item is None:
+        return rules.Stats()
+    maps: dict[str, Any] = item.maps or {}
+    return rules.Stats(
+        orders=int(item.orders or 0),
+        spend_fen=int(item.spend_fen or 0),
+        first_date=item.first_date,
+        last_date=item.last_date,
+        stores=dict(maps.get("s") or {}),
+        categories=dict(maps.get("c") or {}),
+        days={d: list(v) for d, v in (maps.get("d") or {}).items()},
+        applied={k: list(v) for k, v in (maps.get("a") or {}).items()},
+        horizon=str(maps.get("h") or ""),
+    )
+
+
+def load(customer_id: str) -> MemberStatsModel | None:
+    try:
+        return MemberStatsModel.get(customer_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
+    """Read the member's aggregates, ``apply`` the event (False: nothing to do), write
+    them back on condition that nobody wrote since. True when this call changed them."""
+    m = MemberStatsModel
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.01 * attempt))  # a crowd of writers spreads out
+        item = load(customer_id)
+        stats = decode(item)
+        if not apply(stats):
+            return False
+        version = 0 if item is None else int(item.version or 0)
+        maps = {
+            "s": stats.stores,
+            "c": stats.categories,
+            "d": stats.days,
+            "a": stats.applied,
+            "h": stats.horizon,
+        }
+        actions: list[Any] = [
+            m.version.set(version + 1),
+            m.orders.set(stats.orders),
+            m.spend_fen.set(stats.spend_fen),
+            m.maps.set(maps),
+            m.updated_at.set(clock.now_iso()),
+        ]
+        favourite = rules.favourite_store(stats)
+        if stats.first_date and stats.last_date and favourite:
+            # an order counted: the dates and the index keys
+            actions += [
+                m.first_date.set(stats.first_date),
+                m.last_date.set(stats.last_date),
+                m.last_month.set(stats.last_date[:7]),
+                m.favourite_store.set(favourite),
+            ]
+        condition = m.version.does_not_exist() if item is None else m.version == version
+        try:
+            m(customer_id).update(actions=actions, condition=condition)
+            return True
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+    raise Conflict(
+        f"member {customer_id}: aggregates changed by others {ATTEMPTS} times; retry",
+        code="stats_busy",
+    )
+
+
+def _lines(lines: Any) -> list[rules.Line]:
+    return [
+        rules.Line(
+            category1=x.category1,
+            fresh=bool(x.fresh),
+            qty=int(x.qty),
+            paid_fen=int(x.paid_fen),
+            refunded_units=int(x.refunded_units or 0),
+            refunded_fen=int(x.refunded_fen or 0),
+        )
+        for x in lines
+    ]
+
+
+def on_completed(event: OrderCompleted) -> bool:
+    """Count a completed order on what it kept (paid - refunded at completion)."""
+    lines = _lines(event.lines)
+    return change(
+        event.customer_id,
+        lambda stats: rules.apply_completion(
+            stats,
+            event.order_id,
+            event.store_id,
+            event.occurred_at,
+            event.paid_fen,
+            event.refunded_fen,
+            lines,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """What a refund's handling reads of its order (now, not as of the refund)."""
+
+    customer_id: str
+    status: str
+    completed_at: str | None
+    refunded_fen: int
+    lines: list[rules.Line]
+
+
+OrderReader = Callable[[str], "OrderView | None"]
+
+
+def on_refund(event: RefundSucceeded, read: OrderReader | None = None) -> bool:
+    """A refund after completion subtracts what the order has had refunded since it was
+    counted; one before completion needs nothing (the completion counts paid - refunded).
+    Raises CompletionNotYetApplied when the order is completed but not counted yet."""
+    if event.order_id.startswith("CS"):
+        return False  # a sold coupon (一元买百元券), not an order
+    order = (read or read_order)(event.order_id)
+    if order is None or order.status != "completed" or order.completed_at is None:
+        return False
+    completed_at = order.completed_at
+
+    def apply(stats: rules.Stats) -> bool:
+        if event.order_id in stats.applied:
+            return rules.apply_refunds(stats, event.order_id, order.refunded_fen, order.lines)
+        if rules.is_before_horizon(stats, completed_at):
+            return False  # long past: dropped from the record, or never to be counted
+        raise CompletionNotYetApplied(f"order {event.order_id}: completed, not counted yet")
+
+    return change(order.customer_id, apply)
+
+
+def read_order(order_id: str) -> OrderView | None:
+    """The order's head and its detail's lines, in one BatchGetItem by table name: the
+    refund event lacks the customer and the categories, and customers may not import
+    orders (it sits below them, like loyalty: loyalty/subscribers.py read_order)."""
+    from chalicelib.db.connection import connection
+    from chalicelib.events import records
+    from chalicelib.kernel import config
+
+    heads, details = config.table_name("orders"), config.table_name(records.DETAIL_TABLE)
+    key = {"order_id": {"S": order_id}}
+    got = (
+        connection()
+        .client.batch_get_item(
+            RequestItems={
+                heads: {
+                    "Keys": [key],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "customer_id, #st, refunded_fen, history, "
+                    "updated_at, created_at, #ln",
+                    "ExpressionAttributeNames": {"#st": "status", "#ln": "lines"},
+                },
+                details: {
+                    "Keys": [key],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "#ln",
+                    "ExpressionAttributeNames": {"#ln": records.DETAIL_NAMES["lines"]},
+                },
+            }
+        )
+        .get("Responses", {})
+    )
+    head = next(iter(got.get(heads) or []), None)
+    if head is None:
+        return None
+    new = {k: records.plain(v) for k, v in head.items()}
+    detail = next(iter(got.get(details) or []), None)
+    if detail is not None:
+        plain_detail = {k: records.plain(v) for k, v in detail.items()}
+        lines = records.lines_of(plain_detail, records.DETAIL_NAMES)
+    else:  # an order stored before the split: its lines on the head
+        lines = records.lines_of(new, records.HEAD_NAMES)
+    status = str(new["status"])
+    return OrderView(
+        customer_id=str(new["customer_id"]),
+        status=status,
+        completed_at=records.changed_at(new, "completed") if status == "completed" else None,
+        refunded_fen=int(new.get("refunded_fen") or 0),
+        lines=_lines(lines),
+    )

@@ -1,0 +1,51 @@
+"""The customers feature's table: one aggregates item per member (``member_stats``).
+
+Size: a typical member's item is well under 1 KB (one write unit per change): the
+figures are plain numbers and the maps (per-store counts, category spend, day buckets,
+the orders applied) one zlib-compressed JSON attribute (docs/segments.md, "Size")."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.db.models import CompactJSONAttribute, _meta
+
+
+class StoreMembersByMonth(GlobalSecondaryIndex):
+    """A store's members by the month of their last order (the recall list, issue 15
+    items 4 and 8: "favourite store X, last order before month M"). The sort key is the
+    MONTH, so a member's entry moves at most once a month (or when their favourite store
+    changes), not at every order: KEYS_ONLY, one index write per such move."""
+
+    class Meta:
+        index_name = "by_store_month"
+        projection = KeysOnlyProjection()
+
+    favourite_store = UnicodeAttribute(hash_key=True, attr_name="fs")
+    last_month = UnicodeAttribute(range_key=True, attr_name="lm")
+
+
+class MemberStatsModel(Model):
+    """A member's aggregates (customers/rules.py ``Stats``), changed by one conditional
+    UpdateItem per event under ``version`` (customers/aggregates.py)."""
+
+    Meta = _meta("member_stats")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(default=0, attr_name="v")
+    orders = NumberAttribute(default=0, attr_name="n")
+    spend_fen = NumberAttribute(default=0, attr_name="sp")
+    first_date = UnicodeAttribute(null=True, attr_name="fd")  # local "YYYY-MM-DD"
+    last_date = UnicodeAttribute(null=True, attr_name="ld")
+    favourite_store = UnicodeAttribute(null=True, attr_name="fs")
+    last_month = UnicodeAttribute(null=True, attr_name="lm")  # "YYYY-MM" of last_date
+    # {"s": stores, "c": categories, "d": day buckets, "a": applied, "h": horizon}
+    maps: CompactJSONAttribute = CompactJSONAttribute(null=True, attr_name="m")
+    updated_at = UnicodeAttribute(null=True, attr_name="u")
+
+    by_store_month = StoreMembersByMonth()
+
+
+CUSTOMER_MODELS = (MemberStatsModel,)

@@ -1,0 +1,36 @@
+"""Members' aggregates reacting to domain events (events/registry.py). Both are
+idempotent by construction (the aggregates item records the orders counted and the
+refunds charged: customers/rules.py), so no done marker is written (``idempotent=True``).
+
+- order.completed: the order counts, on what it kept (paid - refunded at completion);
+- refund.succeeded: a refund AFTER completion subtracts what was refunded since (read
+  from the order); one before completion needs nothing (the completion already left it
+  out). A refund of a completed order not counted yet raises, and the dispatcher retries.
+
+order.paid has no subscriber: nothing here must be live before the order is completed
+(a paid order can still be cancelled in full), and a second subscriber per order would
+be a second write. docs/segments.md, "Member aggregates"."""
+
+from __future__ import annotations
+
+from chalicelib.events.registry import subscriber
+from chalicelib.events.types import OrderCompleted, RefundSucceeded
+
+
+@subscriber(OrderCompleted, "customers.stats_on_completed", idempotent=True)
+def stats_on_completed(event: OrderCompleted) -> None:
+    from chalicelib.customers import aggregates
+
+    aggregates.on_completed(event)
+
+
+@subscriber(
+    RefundSucceeded,
+    "customers.stats_on_refund",
+    when=lambda event: not event.order_id.startswith("CS"),
+    idempotent=True,
+)
+def stats_on_refund(event: RefundSucceeded) -> None:
+    from chalicelib.customers import aggregates
+
+    aggregates.on_refund(event)
