@@ -49,6 +49,17 @@ def decode(item: MemberStatsModel | None) -> rules.Stats:
     )
 
 
+def maps_of(stats: rules.Stats) -> dict[str, Any]:
+    """The maps as the item's compressed ``maps`` attribute holds them."""
+    return {
+        "s": stats.stores,
+        "c": stats.categories,
+        "d": stats.days,
+        "a": stats.applied,
+        "h": stats.horizon,
+    }
+
+
 def load(customer_id: str) -> MemberStatsModel | None:
     try:
         return MemberStatsModel.get(customer_id, consistent_read=True)
@@ -68,13 +79,7 @@ def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
         if not apply(stats):
             return False
         version = 0 if item is None else int(item.version or 0)
-        maps = {
-            "s": stats.stores,
-            "c": stats.categories,
-            "d": stats.days,
-            "a": stats.applied,
-            "h": stats.horizon,
-        }
+        maps = maps_of(stats)
         actions: list[Any] = [
             m.version.set(version + 1),
             m.orders.set(stats.orders),

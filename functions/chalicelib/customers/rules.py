@@ -53,7 +53,8 @@ class Stats:
     categories: dict[str, int] = field(default_factory=dict)  # category1 -> fen kept
     # local day "YYYY-MM-DD" -> [orders, orders with a fresh line kept], last KEEP_DAYS
     days: dict[str, list[int]] = field(default_factory=dict)
-    # order id -> [completed_at, refunded_fen charged, {category1: refunded_fen charged}]
+    # order id -> [completed_at, refunded_fen charged, {category1: refunded_fen charged},
+    # 1 while it counts as a fresh order]
     applied: dict[str, list[Any]] = field(default_factory=dict)
     horizon: str = ""  # applied orders completed at or before this were dropped
 
@@ -74,6 +75,11 @@ def favourite_store(stats: Stats) -> str | None:
 
 def _category(line: Line) -> str:
     return line.category1 or NO_CATEGORY
+
+
+def _fresh_kept(lines: list[Line]) -> bool:
+    """A fresh order: a fresh line the customer kept (not wholly refunded)."""
+    return any(x.fresh and x.qty > x.refunded_units for x in lines)
 
 
 def _refunds_by_category(lines: list[Line]) -> dict[str, int]:
@@ -104,20 +110,26 @@ def apply_completion(
     for x in lines:
         c = _category(x)
         stats.categories[c] = stats.categories.get(c, 0) + x.paid_fen - x.refunded_fen
-    fresh = any(x.fresh and x.qty > x.refunded_units for x in lines)
+    fresh = _fresh_kept(lines)
     bucket = stats.days.setdefault(day, [0, 0])
     bucket[0] += 1
     bucket[1] += int(fresh)
     stats.first_date = min(stats.first_date or day, day)
     stats.last_date = max(stats.last_date or day, day)
-    stats.applied[order_id] = [completed_at, refunded_fen, _refunds_by_category(lines)]
+    stats.applied[order_id] = [
+        completed_at,
+        refunded_fen,
+        _refunds_by_category(lines),
+        int(fresh),
+    ]
     _prune(stats)
     return True
 
 
 def apply_refunds(stats: Stats, order_id: str, refunded_fen: int, lines: list[Line]) -> bool:
     """Bring an applied order up to its current refunds (the order's ``refunded_fen`` and
-    its lines' now): subtract what was refunded since it was last charged. False: nothing
+    its lines' now): subtract what was refunded since it was last charged, and stop
+    counting it as a fresh order once its fresh lines are all refunded. False: nothing
     new (a redelivery, or another refund's handling covered this one)."""
     record = stats.applied[order_id]
     charged, by_category = int(record[1]), dict(record[2])
@@ -133,6 +145,12 @@ def apply_refunds(stats: Stats, order_id: str, refunded_fen: int, lines: list[Li
             by_category[c] = now
             changed = True
     record[2] = by_category
+    if int(record[3]) and not _fresh_kept(lines):  # its fresh lines all refunded since
+        record[3] = 0
+        bucket = stats.days.get(local_date(str(record[0])))
+        if bucket is not None:  # (pruned: nothing left to correct)
+            bucket[1] -= 1
+        changed = True
     return changed
 
 
