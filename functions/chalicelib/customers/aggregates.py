@@ -60,9 +60,9 @@ def maps_of(stats: rules.Stats) -> dict[str, Any]:
     }
 
 
-def load(customer_id: str) -> MemberStatsModel | None:
+def load(customer_id: str, consistent: bool = True) -> MemberStatsModel | None:
     try:
-        return MemberStatsModel.get(customer_id, consistent_read=True)
+        return MemberStatsModel.get(customer_id, consistent_read=consistent)
     except DoesNotExist:
         return None
 
@@ -74,10 +74,17 @@ def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
     for attempt in range(ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0, 0.01 * attempt))  # a crowd of writers spreads out
-        item = load(customer_id)
+        # The first read eventually consistent (half the read units): a stale item has an
+        # older version, so its write fails its condition and the retry reads strongly.
+        item = load(customer_id, consistent=attempt > 0)
         stats = decode(item)
-        if not apply(stats):
-            return False
+        try:
+            if not apply(stats):
+                return False
+        except CompletionNotYetApplied:
+            if attempt == 0:
+                continue  # maybe only not seen yet: read again strongly before a retry
+            raise
         version = 0 if item is None else int(item.version or 0)
         maps = maps_of(stats)
         actions: list[Any] = [

@@ -43,6 +43,7 @@ def view(customer_id: str, stats: rules.Stats, registered_at: str | None) -> s.M
         categories=[
             s.CategorySpend(category1=c, spend_fen=f)
             for c, f in sorted(stats.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+            if f  # a category wholly refunded: nothing kept
         ],
         orders_last_30_days=rules.orders_within(stats, 30, today),
         fresh_orders_last_30_days=rules.orders_within(stats, 30, today, fresh=True),
