@@ -231,7 +231,15 @@ EXAMPLES: list[dict[str, Any]] = [
         "paid_fen": 7670,
         "payment_id": "wechat:4200001234202611241234567890",
         "lines": [
-            {"sku": "100231", "qty": 1, "paid_fen": 3990, "refunded_units": 0, "refunded_fen": 0}
+            {
+                "sku": "100231",
+                "qty": 1,
+                "paid_fen": 3990,
+                "refunded_units": 0,
+                "refunded_fen": 0,
+                "category1": "水果",
+                "fresh": True,
+            }
         ],
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
         "points_locked": 500,
