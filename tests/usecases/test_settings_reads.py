@@ -59,7 +59,8 @@ def test_one_order_completed_event_reads_the_settings_once(catalogue, settings_r
     assert [e.type for e in events_in("orders", [last])] == ["order.completed"]
     settings_reads.clear()
 
-    assert handle_stream_records("orders", [last]) == 1  # one change: points, growth, tasks
+    # loyalty's one change (points, growth, tasks) and the member's aggregates (customers)
+    assert handle_stream_records("orders", [last]) == 2
 
     assert settings_reads == ["BatchGetItem"]
     # the batch's read is the settings written, not the defaults

@@ -20,9 +20,13 @@ from chalicelib.customers.models import MemberStatsModel
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.events.types import OrderCompleted, RefundSucceeded
 from chalicelib.kernel import clock
-from chalicelib.kernel.errors import Conflict
 
 ATTEMPTS = 10
+
+
+class StatsBusy(Exception):
+    """Other events of the member kept writing first: the dispatcher retries this one
+    (an event handler's failure, never an API answer)."""
 
 
 class CompletionNotYetApplied(Exception):
@@ -110,10 +114,7 @@ def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
-    raise Conflict(
-        f"member {customer_id}: aggregates changed by others {ATTEMPTS} times; retry",
-        code="stats_busy",
-    )
+    raise StatsBusy(f"member {customer_id}: aggregates changed by others {ATTEMPTS} times")
 
 
 def _lines(lines: Any) -> list[rules.Line]:
