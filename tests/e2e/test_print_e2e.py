@@ -81,12 +81,18 @@ def test_a_paid_order_is_on_the_stores_print_queue_within_seconds():
         assert body["order_id"] == order["order_id"] and body["kind"] == "order"
         assert body["attempt"] == 1 and body["pickup_code"]
 
+        # the dispatcher records the send right after the message is on the queue: wait
+        # for that write (the relay may read the message first)
         hq = _login(api, "hq-admin")
-        status, jobs, _ = call(
-            "GET", f"{api}/admin/orders/{order['order_id']}/print-jobs", token=hq
-        )
-        assert status == 200, jobs
-        (job,) = jobs["items"]
+        while True:
+            status, jobs, _ = call(
+                "GET", f"{api}/admin/orders/{order['order_id']}/print-jobs", token=hq
+            )
+            assert status == 200, jobs
+            (job,) = jobs["items"]
+            if job["status"] != "pending" or time.monotonic() - started > 15:
+                break
+            time.sleep(0.2)
         assert job["status"] == "sent" and job["attempts"] == 1
 
         _gifts_arrive_through_the_workers_event_streams(api, customer)
