@@ -50,6 +50,7 @@ def decode(item: MemberStatsModel | None) -> rules.Stats:
         days={d: list(v) for d, v in (maps.get("d") or {}).items()},
         applied={k: list(v) for k, v in (maps.get("a") or {}).items()},
         horizon=str(maps.get("h") or ""),
+        recalls={k: list(v) for k, v in (maps.get("r") or {}).items()},
     )
 
 
@@ -61,6 +62,7 @@ def maps_of(stats: rules.Stats) -> dict[str, Any]:
         "d": stats.days,
         "a": stats.applied,
         "h": stats.horizon,
+        **({"r": stats.recalls} if stats.recalls else {}),
     }
 
 

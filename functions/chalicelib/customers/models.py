@@ -7,7 +7,7 @@ the orders applied) one zlib-compressed JSON attribute (docs/segments.md, "Size"
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.models import CompactJSONAttribute, _meta
@@ -48,4 +48,46 @@ class MemberStatsModel(Model):
     by_store_month = StoreMembersByMonth()
 
 
-CUSTOMER_MODELS = (MemberStatsModel,)
+class RecallsByFirstDay(GlobalSecondaryIndex):
+    """A store's recall rounds by the day of their first outcome (the recall report:
+    "members recalled between two days", O(members recalled)). Sparse: only round
+    items have ``first_day``."""
+
+    class Meta:
+        index_name = "by_first_day"
+        projection = AllProjection()
+
+    store_id = UnicodeAttribute(hash_key=True)
+    first_day = UnicodeAttribute(range_key=True)  # local "YYYY-MM-DD"
+
+
+class RecallModel(Model):
+    """A store's recall records (docs/segments.md, "Recall list"), two kinds under the
+    store's partition:
+
+    - a round, ``key`` = "r#<customer_id>#<YYYY-MM>" (the member's last-order month when
+      the round began): the first outcome's time and the latest outcome, one per store x
+      member x lapse, updated by every outcome;
+    - an outcome, ``key`` = "o#<request_id>": one per outcome recorded, written with
+      ``attribute_not_exists`` in the round's transaction (a retried request writes nothing).
+    """
+
+    Meta = _meta("recalls")
+
+    store_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    customer_id = UnicodeAttribute()
+    round_month = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()  # called | no_answer | coupon_sent | came_back (the latest)
+    note = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+    by = UnicodeAttribute()
+    # a round's
+    first_at = UnicodeAttribute(null=True)
+    first_day = UnicodeAttribute(null=True)
+    outcomes = NumberAttribute(null=True)
+
+    by_first_day = RecallsByFirstDay()
+
+
+CUSTOMER_MODELS = (MemberStatsModel, RecallModel)

@@ -1,10 +1,13 @@
-"""Customers (issue 15): a member's aggregates for head office and store managers."""
+"""Customers (issue 15): a member's aggregates for head office and store managers; the
+recall list (召回), its outcomes and its rate."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.auth.principal import HQ_ADMIN, STORE_MANAGER, Principal
 from chalicelib.customers import schemas as s
-from chalicelib.http.routing import Area
+from chalicelib.http.routing import Area, respond
 from chalicelib.kernel.lazy import lazy_module
 
 stats = lazy_module("chalicelib.customers.stats")
@@ -27,3 +30,102 @@ def member_stats(customer_id: str, principal: Principal) -> s.MemberStats:
     last order and months since registration are computed when read. Store managers see
     members of their home store only (403 ``other_store``)."""
     return stats.admin_stats(principal, customer_id)
+
+
+recall = lazy_module("chalicelib.customers.recall")
+
+
+@area.route(
+    "/admin/customers/recall-settings",
+    "GET",
+    summary="The recall list's rules (minimum completed orders)",
+    roles={HQ_ADMIN},
+    response=s.RecallSettings,
+    errors=(403,),
+    response_example=s.RECALL_SETTINGS_EXAMPLE,
+)
+def get_recall_settings(principal: Principal) -> s.RecallSettings:
+    """Head office only; ``min_orders`` 2 until head office sets it. The window (no order
+    in the last 3 months) and the return window (30 days) are fixed."""
+    return recall.settings()
+
+
+@area.route(
+    "/admin/customers/recall-settings",
+    "PUT",
+    summary="Replace the recall list's rules (audited)",
+    roles={HQ_ADMIN},
+    body=s.RecallSettings,
+    response=s.RecallSettings,
+    errors=(403, 409, 422),
+    request_example=s.RECALL_SETTINGS_EXAMPLE,
+    response_example=s.RECALL_SETTINGS_EXAMPLE,
+)
+def put_recall_settings(body: s.RecallSettings, principal: Principal) -> s.RecallSettings:
+    """Head office only; 409 ``settings_changed`` on a concurrent edit."""
+    return recall.put_settings(principal, body)
+
+
+@area.route(
+    "/stores/{store_id}/recall",
+    "GET",
+    summary="The store's recall list (召回) for today, largest past spend first",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    query=s.RecallQuery,
+    response=s.RecallPage,
+    errors=(400, 403, 422),
+    response_example=s.RECALL_PAGE_EXAMPLE,
+)
+def recall_list(store_id: str, query: s.RecallQuery, principal: Principal) -> s.RecallPage:
+    """Members whose favourite store (most completed orders) is this store, with at least
+    ``min_orders`` completed orders and none in today's month nor the 3 months before it
+    (Asia/Shanghai), ranked by spend after refunds, with each one's latest outcome in
+    this recall round. Members who erased their account or revoked marketing consent are
+    left out and counted. The phone in full for the store's manager, masked for head
+    office; store staff 403. ``next_cursor`` pages on (400 ``bad_cursor`` for one not
+    given out by this list today)."""
+    return recall.listing(principal, store_id, query)
+
+
+@area.route(
+    "/stores/{store_id}/recall/{customer_id}/outcomes",
+    "POST",
+    summary="Record a recall outcome (called, no answer, coupon sent, came back)",
+    roles={STORE_MANAGER},
+    body=s.OutcomeBody,
+    response=s.LatestOutcome,
+    status=201,
+    replays=True,
+    errors=(403, 404, 409, 422),
+    request_example=s.OUTCOME_EXAMPLE,
+    response_example=s.LATEST_EXAMPLE,
+)
+def record_recall_outcome(
+    store_id: str, customer_id: str, body: s.OutcomeBody, principal: Principal
+) -> Any:
+    """The store's manager only (audited). The same ``request_id`` again records nothing
+    and answers 200 with ``Idempotent-Replayed: true``; with another body 409
+    ``request_id_reused``. 404 ``not_on_list`` when the member's favourite store is
+    another one; 409 ``marketing_consent_revoked``. The first outcome of a recall round
+    starts its 30 days (the recall report)."""
+    latest, replayed = recall.record_outcome(principal, store_id, customer_id, body)
+    return respond(latest, 200 if replayed else 201)
+
+
+@area.route(
+    "/stores/{store_id}/recall/report",
+    "GET",
+    summary="The recall rate: members recalled in a period and how many came back",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    query=s.RecallReportQuery,
+    response=s.RecallReport,
+    errors=(403, 422),
+    response_example=s.RECALL_REPORT_EXAMPLE,
+)
+def recall_report(
+    store_id: str, query: s.RecallReportQuery, principal: Principal
+) -> s.RecallReport:
+    """``from``/``to`` (local dates, default the last 30 days, at most 366): members whose
+    recall round's first outcome fell in the period, and of them those who completed an
+    order (at any store) within 30 days after it; ``pending``: not back yet with days left."""
+    return recall.report(principal, store_id, query)

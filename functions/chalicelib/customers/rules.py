@@ -18,7 +18,7 @@ be told from one counted and dropped: docs/segments.md says why that does not ha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,12 +57,13 @@ class Stats:
     # 1 while it counts as a fresh order]
     applied: dict[str, list[Any]] = field(default_factory=dict)
     horizon: str = ""  # applied orders completed at or before this were dropped
+    # recall rounds: "<store>#<YYYY-MM the round started from>" -> [first outcome at,
+    # the first completion within RECALL_WINDOW_DAYS after it, or ""] (the recall report)
+    recalls: dict[str, list[str]] = field(default_factory=dict)
 
 
 def local_date(at: str) -> str:
     """The chain's local date of a UTC ISO-8601 time."""
-    from datetime import datetime
-
     return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(TZ).date().isoformat()
 
 
@@ -122,6 +123,7 @@ def apply_completion(
         _refunds_by_category(lines),
         int(fresh),
     ]
+    _note_return(stats, completed_at)
     _prune(stats)
     return True
 
@@ -204,3 +206,54 @@ def orders_within(stats: Stats, days: int, today: date, *, fresh: bool = False) 
     since = (today - timedelta(days=days - 1)).isoformat()
     end = today.isoformat()
     return sum(v[1 if fresh else 0] for d, v in stats.days.items() if since <= d <= end)
+
+
+# The recall list (issue 15 item 4) ----------------------------------------------------
+
+RECALL_MONTHS = 3  # "none in the last 3 months" (fixed by the issue)
+RECALL_WINDOW_DAYS = 30  # "ordered again within 30 days" of the first recall outcome
+KEEP_RECALLS = 6  # recall rounds kept on a member's item (a round is >= 3 months apart)
+
+
+def recall_cutoff(today: date) -> str:
+    """The recall list on ``today`` holds members whose last-order month is before the
+    returned "YYYY-MM": no order in today's month nor the ``RECALL_MONTHS`` before it,
+    so every member listed has gone at least 3 whole months without an order
+    (``months_between`` >= 3); one whose 3 months end mid-month joins on the 1st."""
+    months = today.year * 12 + today.month - 1 - RECALL_MONTHS
+    return f"{months // 12:04d}-{months % 12 + 1:02d}"
+
+
+def _at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def came_back_within(first_at: str, completed_at: str) -> bool:
+    """An order completed after the first recall outcome, within RECALL_WINDOW_DAYS."""
+    start = _at(first_at)
+    return start < _at(completed_at) <= start + timedelta(days=RECALL_WINDOW_DAYS)
+
+
+def _note_return(stats: Stats, completed_at: str) -> None:
+    for record in stats.recalls.values():
+        first, back = record[0], record[1]
+        if came_back_within(first, completed_at) and (not back or completed_at < back):
+            record[1] = completed_at
+
+
+def mark_recalled(stats: Stats, round_key: str, first_at: str) -> bool:
+    """Start following a recall round (its first outcome at ``first_at``): an order
+    completed after it within RECALL_WINDOW_DAYS marks the member as come back. The
+    orders already counted are looked at too (one completed while the outcome was being
+    written). False: the round is followed already."""
+    if round_key in stats.recalls:
+        return False
+    back = min(
+        (str(v[0]) for v in stats.applied.values() if came_back_within(first_at, str(v[0]))),
+        default="",
+    )
+    stats.recalls[round_key] = [first_at, back]
+    if len(stats.recalls) > KEEP_RECALLS:
+        newest = sorted(stats.recalls.items(), key=lambda kv: kv[1][0], reverse=True)
+        stats.recalls = dict(newest[:KEEP_RECALLS])
+    return True

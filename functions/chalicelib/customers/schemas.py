@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
+import msgspec
 from msgspec import Meta
 
-from chalicelib.kernel.schema import Out, Timestamp
+from chalicelib.kernel.schema import Out, Schema, Timestamp
 
 SignedFen = Annotated[int, Meta(description="Integer fen (分), CNY.")]
 LocalDate = Annotated[str, Meta(description="The chain's local date (Asia/Shanghai), YYYY-MM-DD.")]
@@ -68,4 +69,157 @@ EXAMPLE = {
     "orders_last_30_days": 4,
     "fresh_orders_last_30_days": 3,
     "orders_last_90_days": 9,
+}
+
+
+# --- the recall list (召回, issue 15 item 4) -------------------------------------------
+
+Outcome = Literal["called", "no_answer", "coupon_sent", "came_back"]
+RequestId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9_.:-]{8,64}$",
+        description="Unique per outcome: a retry with the same id records nothing more.",
+    ),
+]
+
+
+Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A local date, YYYY-MM-DD.")]
+
+
+class RecallSettings(Schema, kw_only=True):
+    """Head office's recall rules. The 3-month window and the 30-day return window are
+    fixed (issue 15)."""
+
+    min_orders: Annotated[
+        int, Meta(ge=1, le=100, description="Completed orders a member needs to be recalled.")
+    ] = 2
+
+
+class RecallQuery(Schema, kw_only=True):
+    cursor: str | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 20
+
+
+class LatestOutcome(Out, kw_only=True):
+    outcome: Outcome
+    at: Timestamp
+    by: str
+    note: str | None = None
+    first_at: Annotated[Timestamp, Meta(description="This round's first outcome.")]
+    outcomes: Annotated[int, Meta(description="Outcomes recorded in this round.")]
+
+
+class RecallRow(Out, kw_only=True):
+    customer_id: str
+    phone: Annotated[
+        str, Meta(description="In full for the store's manager; masked for head office.")
+    ]
+    nickname: str | None = None
+    orders: int
+    spend_fen: SignedFen
+    last_order_date: LocalDate | None = None
+    months_since_last_order: int | None = None
+    latest_outcome: LatestOutcome | None = None
+
+
+class RecallPage(Out, kw_only=True):
+    store_id: str
+    day: LocalDate
+    before_month: Annotated[
+        str, Meta(description="Members whose last order was before this month (YYYY-MM).")
+    ]
+    min_orders: int
+    total: Annotated[int, Meta(description="Members on the whole list (all pages).")]
+    excluded_erased: int
+    excluded_no_consent: Annotated[
+        int, Meta(description="Left out: they revoked marketing consent.")
+    ]
+    items: list[RecallRow]
+    next_cursor: str | None = None
+
+
+class OutcomeBody(Schema, kw_only=True):
+    outcome: Outcome
+    note: Annotated[str, Meta(max_length=200)] | None = None
+    request_id: RequestId
+
+
+class RecallReportQuery(Schema, kw_only=True):
+    # ?from=&to= ("from" is a Python keyword); default: the last 30 days
+    from_: Day | None = msgspec.field(default=None, name="from")
+    to: Day | None = None
+
+
+class RecallReport(Out, kw_only=True):
+    store_id: str
+    date_from: LocalDate
+    date_to: LocalDate
+    recalled: Annotated[
+        int, Meta(description="Members whose first recall outcome fell in the period.")
+    ]
+    came_back: Annotated[
+        int, Meta(description="Of them, members who completed an order within 30 days after it.")
+    ]
+    pending: Annotated[int, Meta(description="Of them, not back yet and their 30 days not over.")]
+    recall_rate: Annotated[float, Meta(description="came_back / recalled (0 when none).")]
+
+
+RECALL_SETTINGS_EXAMPLE = {"min_orders": 2}
+RECALL_PAGE_EXAMPLE = {
+    "store_id": "sh-jingan",
+    "day": "2026-12-05",
+    "before_month": "2026-09",
+    "min_orders": 2,
+    "total": 318,
+    "excluded_erased": 2,
+    "excluded_no_consent": 17,
+    "items": [
+        {
+            "customer_id": "c-5f2a9e01b7c44d10",
+            "phone": "13812341234",
+            "nickname": "王阿姨",
+            "orders": 14,
+            "spend_fen": 186040,
+            "last_order_date": "2026-07-28",
+            "months_since_last_order": 4,
+            "latest_outcome": {
+                "outcome": "no_answer",
+                "at": "2026-12-04T02:30:00Z",
+                "by": "sh-jingan-manager",
+                "note": "下午再打",
+                "first_at": "2026-12-04T02:30:00Z",
+                "outcomes": 1,
+            },
+        },
+        {
+            "customer_id": "c-0a7d3c22e9f14b55",
+            "phone": "13900001111",
+            "nickname": None,
+            "orders": 3,
+            "spend_fen": 25800,
+            "last_order_date": "2026-05-02",
+            "months_since_last_order": 7,
+            "latest_outcome": None,
+        },
+    ],
+    "next_cursor": "eyJzdG9yZV9pZCI6eyJTIjoic2gtamluZ2FuIn19",
+}
+OUTCOME_EXAMPLE = {"outcome": "coupon_sent", "note": "发了¥10券", "request_id": "rc-7f3a9b21c0de"}
+LATEST_EXAMPLE = {
+    "outcome": "coupon_sent",
+    "at": "2026-12-05T03:10:00Z",
+    "by": "sh-jingan-manager",
+    "note": "发了¥10券",
+    "first_at": "2026-12-04T02:30:00Z",
+    "outcomes": 2,
+}
+RECALL_REPORT_EXAMPLE = {
+    "store_id": "sh-jingan",
+    "date_from": "2026-11-01",
+    "date_to": "2026-11-30",
+    "recalled": 120,
+    "came_back": 31,
+    "pending": 12,
+    "recall_rate": 0.2583,
 }
