@@ -229,8 +229,13 @@ def test_copies_go_to_their_own_printers(rig):
 
 
 def test_heartbeat_reports_printers_ledger_and_version(rig):
+    # A loaded machine can leave one status probe unanswered in its time limit (the
+    # detail then says so): heartbeats repeat, and a healthy printer's clears it.
+    rig.api.heartbeat_interval_s = 0.2
     rig.start()
-    beat = rig.api.wait_for(lambda a: a.heartbeats and a.heartbeats[-1])
+    beat = rig.api.wait_for(
+        lambda a: next((h for h in reversed(a.heartbeats) if not h["printers"][0]["detail"]), None)
+    )
     assert beat["hostname"] == "test-pc"
     assert beat["relay_version"]
     assert beat["started_at"].endswith("Z")
