@@ -251,23 +251,22 @@ def completed(order_id="O1", at="2026-11-24T02:00:00Z", paid=1000, refunded=0, l
     )
 
 
+def two_units(fresh: bool) -> Order:
+    """Order O1 at store sh-a: one line of 2 units of fruit for ¥10.00, nothing refunded."""
+    line = {
+        "sku": "1",
+        "qty": 2,
+        "paid_fen": 1000,
+        "category1": "水果",
+        "fresh": fresh,
+        "refunded_units": 0,
+        "refunded_fen": 0,
+    }
+    return Order("O1", "sh-a", "2026-11-24T02:00:00Z", [line])
+
+
 def test_a_refund_of_a_completed_order_not_counted_yet_is_retried(monkeypatch):
-    order = Order(
-        "O1",
-        "sh-a",
-        "2026-11-24T02:00:00Z",
-        [
-            {
-                "sku": "1",
-                "qty": 2,
-                "paid_fen": 1000,
-                "category1": "水果",
-                "fresh": True,
-                "refunded_units": 0,
-                "refunded_fen": 0,
-            }
-        ],
-    )
+    order = two_units(fresh=True)
     world = World([order])
     monkeypatch.setattr(aggregates, "change", world.change)
     done = world.complete(order)
@@ -283,22 +282,7 @@ def test_a_refund_of_a_completed_order_not_counted_yet_is_retried(monkeypatch):
 
 
 def test_a_refund_before_completion_is_left_to_the_completion(monkeypatch):
-    order = Order(
-        "O1",
-        "sh-a",
-        "2026-11-24T02:00:00Z",
-        [
-            {
-                "sku": "1",
-                "qty": 2,
-                "paid_fen": 1000,
-                "category1": "水果",
-                "fresh": False,
-                "refunded_units": 0,
-                "refunded_fen": 0,
-            }
-        ],
-    )
+    order = two_units(fresh=False)
     world = World([order])
     monkeypatch.setattr(aggregates, "change", world.change)
     refund = world.refund(order, 0, 1)
