@@ -668,13 +668,9 @@ class UrlApi(CountingApi):
     ) -> Any:
         import app as app_module
 
-        h = {"Content-Type": "application/json"}
-        if token:
-            h["Authorization"] = f"Bearer {token}"
         if not path.startswith(NO_GZIP_PATHS):
-            h["Accept-Encoding"] = "gzip, deflate, br"
-        h.update(headers or {})
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+            headers = {"Accept-Encoding": "gzip, deflate, br", **(headers or {})}
+        h, data = self.request(body, token, headers, raw)
         text = data.decode() if isinstance(data, bytes) else data
         path, _, query = path.partition("?")
         event = {

@@ -267,12 +267,20 @@ class Api:
         raw: bytes | None = None,
     ) -> Any:
         """The response as it leaves the API (chalice.test's HTTPResponse)."""
+        h, data = self.request(body, token, headers, raw)
+        return getattr(self.client.http, method.lower())(path, headers=h, body=data)
+
+    @staticmethod
+    def request(
+        body: Any, token: str | None, headers: dict[str, str] | None, raw: bytes | None
+    ) -> tuple[dict[str, str], str | bytes | None]:
+        """A request's headers and body as a client sends them."""
         h = {"Content-Type": "application/json"}
         if token:
             h["Authorization"] = f"Bearer {token}"
         h.update(headers or {})
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        return getattr(self.client.http, method.lower())(path, headers=h, body=data)
+        return h, data
 
 
 def has_route(app: Any, path: str, method: str) -> bool:
