@@ -29,6 +29,7 @@ import storeEdit from "./store_edit.js";
 import storedValue from "./stored_value.js";
 import stores from "./stores.js";
 import wallet from "./wallet.js";
+import recall from "./recall.js";
 
 export const PAGES = [
   dashboard,
@@ -52,6 +53,7 @@ export const PAGES = [
   programme,
   paidPlans,
   mall,
+  recall,
   audit,
   search,
   signin,
