@@ -11,6 +11,7 @@ from typing import get_args, get_type_hints
 
 import pytest
 from chalicelib.coupons import schemas as coupons
+from chalicelib.customers import schemas as customers
 from chalicelib.kernel import states
 from chalicelib.orders import order_flow
 from chalicelib.orders import schemas as orders
@@ -78,6 +79,7 @@ def test_every_literal_key_in_the_code_is_in_the_catalogue():
         ("relay.health", set(get_args(relays.Health))),
         ("health.problem", set(get_args(relays.StoreProblem))),
         ("printer.state", set(get_args(relays.PrinterState))),
+        ("recall.outcome", set(get_args(customers.Outcome))),
     ],
 )
 def test_every_state_the_api_reports_has_a_label(prefix: str, values: set[str]):

@@ -160,7 +160,11 @@ function reportSection(storeId) {
         xAxis: { type: "value", minInterval: 1 },
         yAxis: { type: "category", data: parts.map(([label]) => label) },
         series: [{ type: "bar", name: t("recall.recalled"), data: parts.map(([, n]) => n), label: { show: true, position: "right" } }],
-      }, parts.map(([label, n]) => `${label}: ${n}`).join("; ")),
+      }, parts.map(([label, n]) => `${label}: ${n}`).join("; "), () => ({
+        filename: `recall_${storeId}_${r.date_from}_${r.date_to}.csv`,
+        header: [t("recall.from"), t("recall.to"), t("recall.recalled"), t("recall.came_back"), t("recall.pending"), t("recall.not_back"), t("recall.rate")],
+        rows: [[r.date_from, r.date_to, r.recalled, r.came_back, r.pending, notBack, rate]],
+      })),
     );
   });
   const form = h("form", { class: "range", onsubmit: (e) => { e.preventDefault(); show(); } },
