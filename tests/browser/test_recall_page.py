@@ -140,6 +140,9 @@ def test_a_manager_calls_their_lapsed_members_and_sees_the_rate(site: Site, laps
     expect(latest).to_contain_text(re.compile("共 1 次|1 recorded"))
     assert len(posts) == 2 and posts[0]["request_id"] == posts[1]["request_id"]
     page.unroute("**/outcomes")
+    # the report below counts both rounds without a reload
+    facts = page.get_by_test_id("recall-report-facts")
+    expect(facts.locator("div", has_text=re.compile("^(已召回|Recalled)"))).to_contain_text("2")
     fits(site)
     site.shot("manager-recorded")
 

@@ -64,7 +64,7 @@ function outcomeForm(storeId, row, onRecorded) {
   return form;
 }
 
-function listSection(ctx, storeId, manager) {
+function listSection(ctx, storeId, manager, recorded) {
   const summary = slot({ "data-testid": "recall-summary" });
   const results = slot({ "data-testid": "recall-list" });
   const more = h("button", { type: "button", hidden: "" }, t("common.more"));
@@ -92,6 +92,7 @@ function listSection(ctx, storeId, manager) {
         // Only this row's cell changes: notes typed in other rows stay.
         r.latest_outcome = latest;
         latestSlots.get(r.customer_id)?.replaceChildren(latestCell(latest));
+        recorded();
       }),
     }] : []),
   ];
@@ -211,8 +212,9 @@ export default {
     const manager = role() === MANAGER;
     const picker = await stores.picker(storeId, { id: "recall-store" });
     picker.addEventListener("change", () => ctx.navigate("/recall", { store: picker.value }));
-    const list = listSection(ctx, storeId, manager);
     const report = reportSection(storeId);
+    // A recorded outcome can start a round: the rate below counts it at once.
+    const list = listSection(ctx, storeId, manager, () => report.show());
     await Promise.all([list.load(), report.show()]);
     return h("section", {},
       h("h1", {}, t("recall.title")),
