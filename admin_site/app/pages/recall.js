@@ -78,7 +78,7 @@ function listSection(ctx, storeId, manager, recorded) {
     { label: t("members.phone"), cell: phoneCell },
     { label: t("recall.orders"), num: true, cell: (r) => String(r.orders) },
     { label: t("recall.spend"), num: true, cell: (r) => money(r.spend_fen) },
-    { label: t("recall.last_order"), cell: (r) => r.last_order_date || "—" },
+    { label: t("recall.last_order"), cell: (r) => h("span", { class: "recall-date" }, r.last_order_date || "—") },
     { label: t("recall.months_since"), num: true, cell: (r) => (r.months_since_last_order ?? "—") },
     { label: t("recall.latest"), cell: (r) => {
         const cell = h("div", { "data-testid": "recall-latest" }, latestCell(r.latest_outcome));
