@@ -138,6 +138,7 @@ def completed_orders(days: int = DAYS, today: date | None = None) -> list[dict[s
                         "refunded_fen": o["refunded_fen"],
                         "lines": [
                             {
+                                "sku": item["sku"],
                                 "category1": item["category1"],
                                 "fresh": bool(item.get("fresh")),
                                 "qty": qty,
