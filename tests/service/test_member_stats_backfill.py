@@ -131,3 +131,14 @@ def test_reg_month_is_set_where_missing_but_not_on_erased_members(aws):
     assert CustomerModel.get("c-old").reg_month == "2024-03"
     assert CustomerModel.get("c-gone").reg_month is None
     assert backfill.backfill(segments=2).reg_month == 0
+
+
+def test_the_demo_members_history_counts_equal_the_backfill_of_the_orders_written(aws):
+    """infra/local/member_history.py counts history.py's orders without reading them:
+    the backfill of the orders history.py wrote finds nothing to change."""
+    from infra.local import member_history
+
+    seed_orders()
+    assert member_history.count_demo_orders(DAYS, TODAY) == 24
+    progress = backfill.backfill(segments=2, reg_month=False)
+    assert (progress.members, progress.changed) == (24, 0)
