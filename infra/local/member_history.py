@@ -90,7 +90,7 @@ PATTERNS = (
     Pattern("lapsed_frequent_small", 6, (9, 15), (6, 14), (120, 330), (3, 10)),
     Pattern("lapsed_big_once", 5, (1, 2), (1000, 1800), (120, 360), (5, 30)),
     Pattern("lapsed_small", 10, (1, 3), (15, 60), (120, 370), (10, 40)),
-    Pattern("lost", 10, (1, 5), (20, 150), (380, 880), (10, 60)),
+    Pattern("lost", 10, (1, 5), (20, 150), (380, 780), (10, 30)),
     Pattern("never_ordered", 18, (0, 0), (0, 0), (0, 0), (1, 1)),
 )
 _SOURCES = (

@@ -85,8 +85,10 @@ def test_every_stage_and_rfm_group_has_members_and_a_rerun_writes_nothing(aws):
     # never stored ahead of today, registered before the first order
     for cid, s in stats.items():
         assert s.last_date is None or s.last_date < TODAY.isoformat()
+        joined = rules.local_date(members[cid].created_at)
+        assert rules.months_between(joined, TODAY) <= member_history.REGISTERED_MONTHS
         if s.first_date:
-            assert rules.local_date(members[cid].created_at) <= s.first_date
+            assert joined <= s.first_date
     # consents, sources, levels, a few erased (as members/privacy.py leaves them)
     consent = Counter(c.marketing_consent for c in members.values())
     assert consent["granted"] and consent["revoked"] and consent[None]
