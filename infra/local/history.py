@@ -82,10 +82,83 @@ def _orders_of_day(
     return out
 
 
+def _completed_at(o: dict[str, Any]) -> datetime:
+    return o["paid_at"] + timedelta(hours=2)
+
+
+def _window(store: dict[str, Any], days: int, today: date | None) -> tuple[date, date]:
+    """The history's first and last day for a store: the ``days`` before today."""
+    from chalicelib.kernel import clock, hours
+
+    tz = hours.zone(store.get("timezone") or "Asia/Shanghai")
+    last = (today or clock.now().astimezone(tz).date()) - timedelta(days=1)
+    return last - timedelta(days=days - 1), last
+
+
+def _store_items(sid: str, products: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a store sells, with the product's fields (name, price, category, fresh)."""
+    from infra.local import demo_data
+
+    return [
+        {**i, **products[i["sku"]]}
+        for i in demo_data.store_items()
+        if i["store_id"] == sid and i["sku"] in products and i.get("on_sale", True)
+    ]
+
+
+def completed_orders(days: int = DAYS, today: date | None = None) -> list[dict[str, Any]]:
+    """The completed orders ``seed_history`` writes (or wrote) for the same days,
+    re-derived without reading them (deterministic), oldest first, as what their
+    order.completed events would carry: order_id, customer_id, store_id, completed_at,
+    paid_fen, refunded_fen and lines (category1, fresh, qty, paid_fen, refunded_units,
+    refunded_fen). infra/local/member_history.py counts them into the demo members'
+    aggregates."""
+    from infra.local import demo_data
+
+    products = {p["sku"]: p for p in demo_data.products()}
+    members = [m["customer_id"] for m in demo_data.members()]
+    out: list[dict[str, Any]] = []
+    for idx, store in enumerate(demo_data.stores()):
+        sid = store["store_id"]
+        first, last = _window(store, days, today)
+        items = _store_items(sid, products)
+        day = first
+        while day <= last:
+            for o in _orders_of_day(store, day, items, members, idx):
+                if o["cancelled"]:
+                    continue
+                refunded = bool(o["refunded_fen"])
+                out.append(
+                    {
+                        "order_id": o["order_id"],
+                        "customer_id": o["customer_id"],
+                        "store_id": sid,
+                        "completed_at": _iso(_completed_at(o)),
+                        "paid_fen": o["paid_fen"],
+                        "refunded_fen": o["refunded_fen"],
+                        "lines": [
+                            {
+                                "sku": item["sku"],
+                                "category1": item["category1"],
+                                "fresh": bool(item.get("fresh")),
+                                "qty": qty,
+                                "paid_fen": fen,
+                                "refunded_units": qty if refunded and not n else 0,
+                                "refunded_fen": fen if refunded and not n else 0,
+                            }
+                            for n, (item, qty, fen) in enumerate(o["lines"])
+                        ],
+                    }
+                )
+            day += timedelta(days=1)
+    out.sort(key=lambda o: (o["completed_at"], o["order_id"]))
+    return out
+
+
 def seed_history(days: int = DAYS, today: date | None = None) -> int:
     """Write the history of the ``days`` days before ``today`` (store time zone) for each
     demo store and roll them up. Returns how many orders were written."""
-    from chalicelib.kernel import clock, hours
+    from chalicelib.kernel import clock
     from chalicelib.orders.models import OrderDetailModel, OrderLineAttribute, OrderModel
     from chalicelib.printing.models import PrintJobModel
     from chalicelib.reports import rules, service
@@ -99,9 +172,7 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
     written = 0
     for idx, store in enumerate(demo_data.stores()):
         sid = store["store_id"]
-        tz = hours.zone(store.get("timezone") or "Asia/Shanghai")
-        last = (today or clock.now().astimezone(tz).date()) - (timedelta(days=1))
-        first = last - timedelta(days=days - 1)
+        first, last = _window(store, days, today)
         # Days with orders already rolled up are done. An empty rollup is not: the
         # worker's report_rollups job may have rolled yesterday up (empty) before this
         # background run reached the store; its next run recomputes what is written here.
@@ -115,11 +186,7 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
         todo = [d for d in rules.days_between(first, last) if d not in done]
         if not todo:
             continue
-        items = [
-            {**i, **products[i["sku"]]}
-            for i in demo_data.store_items()
-            if i["store_id"] == sid and i["sku"] in products and i.get("on_sale", True)
-        ]
+        items = _store_items(sid, products)
         by_day: dict[str, list[rules.DayOrder]] = {}
         with (
             OrderModel.batch_write() as orders,
@@ -130,6 +197,8 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
             for day in todo:
                 for o in _orders_of_day(store, date.fromisoformat(day), items, members, idx):
                     status = "cancelled" if o["cancelled"] else "completed"
+                    # no status history on these items: their completion time is
+                    # updated_at (events/records.py changed_at), see completed_orders
                     job_id = f"{o['order_id']}-p1"
                     printed = o["paid_at"] + timedelta(
                         seconds=o["latency_s"] + (300 if o["missed"] else 0)
@@ -151,7 +220,7 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
                             print_job_ids={job_id},
                             expires_at=_iso(o["created"] + timedelta(minutes=15)),
                             created_at=_iso(o["created"]),
-                            updated_at=_iso(o["paid_at"] + timedelta(hours=2)),
+                            updated_at=_iso(_completed_at(o)),
                             version=1,
                         )
                     )
@@ -169,8 +238,12 @@ def seed_history(days: int = DAYS, today: date | None = None) -> int:
                                     qty=qty,
                                     amount_fen=fen,
                                     paid_fen=fen,
+                                    fresh=bool(item.get("fresh")),
+                                    # a refund is of the first line, whole
+                                    refunded_units=qty if o["refunded_fen"] and not n else 0,
+                                    refunded_fen=fen if o["refunded_fen"] and not n else 0,
                                 )
-                                for item, qty, fen in o["lines"]
+                                for n, (item, qty, fen) in enumerate(o["lines"])
                             ],
                             subtotal_fen=o["paid_fen"],
                         )

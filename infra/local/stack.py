@@ -502,6 +502,10 @@ class LocalStack:
         self.timings["setup"] = round(time.perf_counter() - t1, 3)
         if self.seed and self.history:
             self._spawn("history", ["-m", "infra.local.history"], expected_exit=True)
+            # ~2,000 members with aggregates in every lifecycle stage and RFM group, and
+            # the demo members' history orders counted (infra/local/member_history.py):
+            # independent of history's writes (it re-derives those orders), so beside it
+            self._spawn("member-history", ["-m", "infra.local.member_history"], expected_exit=True)
 
         self._spawn("worker", ["-m", "infra.local.worker"])
         self._start_admin()
@@ -810,6 +814,15 @@ class LocalStack:
                         f"written\n                in the background ({rel}/history.log)"
                     ]
                     if "history" in self.children
+                    else []
+                ),
+                *(
+                    [
+                        "  members       2,000 members with order history (customer pages),"
+                        "\n                being written in the background "
+                        f"({rel}/member-history.log)"
+                    ]
+                    if "member-history" in self.children
                     else []
                 ),
                 "",
