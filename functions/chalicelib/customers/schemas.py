@@ -228,9 +228,7 @@ RECALL_REPORT_EXAMPLE = {
 # --- tags (标签, issue 15 item 2) ---------------------------------------------------------
 
 TagOp = Literal[">=", "<=", "=", "!="]
-TagName = Annotated[
-    str, Meta(description="A tag's name: 1-20 characters, no control characters.")
-]
+TagName = Annotated[str, Meta(description="A tag's name: 1-20 characters, no control characters.")]
 
 
 class TagRule(Schema, kw_only=True):
@@ -279,9 +277,9 @@ class ManualTag(Out, kw_only=True):
     tag: str
     by: Annotated[str, Meta(description="Who tagged the member.")]
     at: Timestamp
-    store_id: Annotated[
-        str | None, Meta(description="The tagger's store; null: head office.")
-    ] = None
+    store_id: Annotated[str | None, Meta(description="The tagger's store; null: head office.")] = (
+        None
+    )
 
 
 class MemberTags(Out, kw_only=True):

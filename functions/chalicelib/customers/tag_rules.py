@@ -44,14 +44,17 @@ _LEVEL = re.compile(r"^[Vv](\d{1,3})$")
 
 
 def tag_problem(tag: str) -> str | None:
-    """Why ``tag`` is not a tag name (None: it is one): 1-20 characters after trimming,
-    no control or format characters."""
+    """Why ``tag`` is not a tag name (None: it is one): 1-20 characters, no spaces around
+    it, no control or format characters, no '%' or '/' (a tag is a URL path segment,
+    decoded once whether the server decoded it already or not: customers/routes.py)."""
     if tag != tag.strip():
         return "no leading or trailing spaces"
     if not 1 <= len(tag) <= TAG_MAX_CHARS:
         return f"1 to {TAG_MAX_CHARS} characters"
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in tag):
         return "no control characters"
+    if "%" in tag or "/" in tag:
+        return "no '%' or '/' (tags travel in URL paths)"
     return None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
@@ -159,6 +160,7 @@ def add_tag(principal: Principal, customer_id: str, tag: str) -> s.ManualTag:
         audit.Target("member", customer_id, m.home_store_id),
         {},
         {"tag": tag},
+        always=True,
     )
 
     def build(tx: Tx) -> None:
@@ -188,7 +190,8 @@ def remove_tag(principal: Principal, customer_id: str, tag: str) -> None:
         "customers.tag_removed",
         audit.Target("member", customer_id, m.home_store_id),
         {"tag": tag},
-        {},
+        {"tag": None},
+        always=True,
     )
 
     def build(tx: Tx) -> None:
