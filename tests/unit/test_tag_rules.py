@@ -59,7 +59,8 @@ def test_no_orders_is_no_aov_tag_and_no_recency():
 
 
 @pytest.mark.parametrize(
-    ("level", "tagged"), [(None, False), ("V2", False), ("V3", True), ("V10", True), ("gold", False)]
+    ("level", "tagged"),
+    [(None, False), ("V2", False), ("V3", True), ("V10", True), ("gold", False)],
 )
 def test_level_rank(level, tagged):
     assert ("V3及以上" in tag_rules.evaluate(DEFAULTS, figs(level=level))) is tagged
