@@ -168,17 +168,26 @@ def test_a_chinese_tag_is_added_once_and_removed_once(api, tokens_, people):
     assert len(audits("customers.tag_removed")) == 1
 
 
-def test_adding_the_same_tag_at_once_leaves_one_item(api, tokens_, people):
+def test_adding_the_same_tag_at_once_leaves_one_item(api, tokens_, people, monkeypatch):
+    """Both requests read "not tagged yet" before either writes (a barrier after the
+    read), so both write: the tag's condition lets one through."""
     from chalicelib.auth.principal import Principal
     from chalicelib.customers import tags
 
     cid = people["plain"]
     who = Principal("hq-admin", "hq_admin")
-    start = threading.Barrier(2)
+    read_both = threading.Barrier(2, timeout=30)
+    reads = tags.manual_tags
+
+    def read_then_wait(customer_id, consistent=False):
+        got = reads(customer_id, consistent)
+        read_both.wait()
+        return got
+
+    monkeypatch.setattr(tags, "manual_tags", read_then_wait)
     answers, errors = [], []
 
     def add():
-        start.wait()
         try:
             answers.append(tags.add_tag(who, cid, DURIAN))
         except Exception as exc:  # reported below
