@@ -38,6 +38,7 @@ PATH_VALUES = {
     "plan_id": "plan-x",
     "reward_id": "rw-x",
     "code": "QRX23456",
+    "tag": "%E7%94%9F%E9%B2%9C",  # 生鲜, URL-encoded
 }
 
 

@@ -28,6 +28,7 @@ import staff from "./staff.js";
 import storeEdit from "./store_edit.js";
 import storedValue from "./stored_value.js";
 import stores from "./stores.js";
+import tagRules from "./tag_rules.js";
 import wallet from "./wallet.js";
 import recall from "./recall.js";
 
@@ -46,6 +47,7 @@ export const PAGES = [
   members,
   memberQrCodes,
   memberProfile,
+  tagRules,
   storedValue,
   promotions,
   loyalty,

@@ -1,4 +1,4 @@
-import { get, patch } from "../api.js";
+import { get, patch, request } from "../api.js";
 import { badge, busy, errorBox, field, h, select, slot, table } from "../dom.js";
 import { exportButton } from "../export.js";
 import { dateTime, money } from "../format.js";
@@ -11,7 +11,7 @@ import * as stores from "../stores.js";
 // a member's profile (GET /admin/members/{id}) with recent orders and coupons; the QR
 // codes members register through, with their counts (GET/PATCH /admin/members/qr-codes).
 const SOURCES = ["store", "shelf", "staff", "campaign", "ticket", "invite"];
-const FILTERS = ["phone", "level", "source_kind", "registered_from", "registered_to", "store_id"];
+const FILTERS = ["phone", "level", "source_kind", "registered_from", "registered_to", "store_id", "tag"];
 
 /** The level filter: head office picks from the programme's levels; a store manager
  * (who may not read the programme) types a level code. */
@@ -43,6 +43,8 @@ const list = {
       source_kind: select([["", t("members.source.all")], ...SOURCES.map((s) => [s, t(`members.source.${s}`)])], query.source_kind || "", { name: "source_kind" }),
       registered_from: h("input", { name: "registered_from", type: "date", value: query.registered_from || "" }),
       registered_to: h("input", { name: "registered_to", type: "date", value: query.registered_to || "" }),
+      // a manual tag (标签): goes with store, source and level, not phone or dates (422)
+      tag: h("input", { name: "tag", maxlength: "20", value: query.tag || "" }),
     };
     if (isHq()) {
       const all = await stores.list();
@@ -64,7 +66,8 @@ const list = {
       field(t("members.source"), inputs.source_kind),
       field(t("members.registered_from"), inputs.registered_from),
       field(t("members.registered_to"), inputs.registered_to),
-      inputs.store_id ? field(t("common.store"), inputs.store_id) : null),
+      inputs.store_id ? field(t("common.store"), inputs.store_id) : null,
+      field(t("members.tag"), inputs.tag)),
     h("div", { class: "row" },
       h("button", { type: "submit", class: "primary" }, t("members.search")), " ",
       h("a", { href: "#/members/qr-codes" }, t("members.qr.link"))));
@@ -100,7 +103,8 @@ const list = {
     more.addEventListener("click", load);
     await load();
     // The whole filtered list, on the server (head office full phones, managers masked).
-    const exporter = exportButton("members", () => query);
+    // (not by tag yet: the export's filters have no tag, so the button is not offered)
+    const exporter = query.tag ? h("p", { class: "muted" }, t("members.tags.no_export")) : exportButton("members", () => query);
     return h("section", {}, h("h1", {}, t("members.title")), form, exporter, results, more);
   },
 };
@@ -176,6 +180,7 @@ export const memberProfile = {
           [t("members.source"), `${sourceLabel(src.kind)}${where ? ` · ${where}` : ""}`],
           [t("members.registered"), dateTime(m.registered_at)],
         ])),
+      m.erased ? null : tagsCard(m),
       h("section", { class: "card", "aria-labelledby": "member-orders" },
         h("h2", { id: "member-orders" }, t("members.orders")),
         table(t("members.orders"), [
@@ -197,6 +202,60 @@ export const memberProfile = {
       isHq() ? loyaltyCard(m) : null);
   },
 };
+
+/** The member's tags (标签): automatic ones (head office's rules, evaluated now) marked
+ * as such, manual ones removable, and an input to add one (PUT is idempotent). */
+function tagsCard(m) {
+  const base = `/admin/members/${encodeURIComponent(m.customer_id)}/tags`;
+  const body = slot({ "data-testid": "member-tags" });
+  const input = h("input", { name: "new_tag", maxlength: "20", "aria-label": t("members.tags.new") });
+  const problem = slot({ role: "alert" });
+  const draw = async () => {
+    try {
+      const tags = await get(base);
+      const chips = [
+        ...tags.auto.map((tag) => h("li", { class: "tag auto", "data-tag": tag }, badge(tag, "muted"), " ", h("small", { class: "muted" }, t("members.tags.auto")))),
+        ...tags.manual.map((mt) => h("li", { class: "tag manual", "data-tag": mt.tag },
+          badge(mt.tag, "ok"), " ",
+          h("button", {
+            type: "button",
+            class: "link",
+            "aria-label": t("members.tags.remove", { tag: mt.tag }),
+            onclick: async () => {
+              try {
+                await request("DELETE", `${base}/${encodeURIComponent(mt.tag)}`);
+                await draw();
+              } catch (err) {
+                problem.show(errorBox(err));
+              }
+            },
+          }, "×"))),
+      ];
+      body.show(chips.length ? h("ul", { class: "tags" }, chips) : h("p", { class: "muted" }, t("members.tags.none")));
+    } catch (err) {
+      body.show(errorBox(err));
+    }
+  };
+  const add = h("form", {
+    class: "row",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const tag = input.value.trim();
+      if (!tag) return;
+      problem.show();
+      try {
+        await request("PUT", `${base}/${encodeURIComponent(tag)}`);
+        input.value = "";
+        await draw();
+      } catch (err) {
+        problem.show(errorBox(err));
+      }
+    },
+  }, input, " ", h("button", { type: "submit" }, t("members.tags.add")));
+  draw();
+  return h("section", { class: "card", "aria-labelledby": "member-tags" },
+    h("h2", { id: "member-tags" }, t("members.tags")), body, add, problem);
+}
 
 /** A QR code's link, with a button that copies it (the clipboard needs a secure page;
  * elsewhere the link is selected for a manual copy). */

@@ -90,4 +90,31 @@ class RecallModel(Model):
     by_first_day = RecallsByFirstDay()
 
 
-CUSTOMER_MODELS = (MemberStatsModel, RecallModel)
+class MembersByTag(GlobalSecondaryIndex):
+    """A manual tag's members (the member list's tag filter, issue 15 items 2 and 8):
+    KEYS_ONLY, paged by member id; the list reads the members themselves."""
+
+    class Meta:
+        index_name = "by_tag"
+        projection = KeysOnlyProjection()
+
+    tag = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute(range_key=True)
+
+
+class MemberTagModel(Model):
+    """A manual tag (标签) on a member: one item per member x tag, written once
+    (``attribute_not_exists``), so adding it again writes nothing (customers/tags.py)."""
+
+    Meta = _meta("member_tags")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    tag = UnicodeAttribute(range_key=True)
+    by = UnicodeAttribute()  # the tagger's subject
+    at = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)  # the tagger's store; None: head office
+
+    by_tag = MembersByTag()
+
+
+CUSTOMER_MODELS = (MemberStatsModel, RecallModel, MemberTagModel)

@@ -129,3 +129,96 @@ def recall_report(
     recall round's first outcome fell in the period, and of them those who completed an
     order (at any store) within 30 days after it; ``pending``: not back yet with days left."""
     return recall.report(principal, store_id, query)
+
+
+# --- tags (标签, issue 15 item 2) ---------------------------------------------------------
+
+from urllib.parse import unquote  # noqa: E402  (imports of this block kept with it)
+
+from chalicelib.auth.principal import STORE_STAFF  # noqa: E402
+
+tags = lazy_module("chalicelib.customers.tags")
+TAGGERS = {HQ_ADMIN, STORE_MANAGER, STORE_STAFF}
+
+
+@area.route(
+    "/admin/customers/tag-rules",
+    "GET",
+    summary="The automatic tags' rules",
+    roles={HQ_ADMIN},
+    response=s.TagRules,
+    errors=(403,),
+    response_example=s.TAG_RULES_EXAMPLE,
+)
+def get_tag_rules(principal: Principal) -> s.TagRules:
+    """Head office only; the issue's five examples until head office sets its own."""
+    return tags.settings()
+
+
+@area.route(
+    "/admin/customers/tag-rules",
+    "PUT",
+    summary="Replace the automatic tags' rules (audited)",
+    roles={HQ_ADMIN},
+    body=s.TagRules,
+    response=s.TagRules,
+    errors=(403, 409, 422),
+    request_example=s.TAG_RULES_EXAMPLE,
+    response_example=s.TAG_RULES_EXAMPLE,
+)
+def put_tag_rules(body: s.TagRules, principal: Principal) -> s.TagRules:
+    """Head office only. A member gets a tag when every rule naming it holds. 422 names
+    each unknown metric, an operator the metric does not take (>= and <= are for
+    numbers) and a value of the wrong type; 409 ``settings_changed`` on a concurrent edit."""
+    return tags.put_settings(principal, body)
+
+
+@area.route(
+    "/admin/members/{customer_id}/tags",
+    "GET",
+    summary="A member's tags: automatic (evaluated now) and manual",
+    roles=TAGGERS,
+    response=s.MemberTags,
+    errors=(403, 404),
+    response_example=s.MEMBER_TAGS_EXAMPLE,
+)
+def member_tags(customer_id: str, principal: Principal) -> s.MemberTags:
+    """Head office: any member; store managers and staff: members of their home store
+    (403 ``other_store``). Members never see their own tags."""
+    return tags.member_tags(principal, customer_id)
+
+
+@area.route(
+    "/admin/members/{customer_id}/tags/{tag}",
+    "PUT",
+    summary="Add a manual tag to a member (idempotent, audited)",
+    roles=TAGGERS,
+    response=s.ManualTag,
+    errors=(403, 404, 409, 422),
+    response_example=s.MANUAL_TAG_EXAMPLE,
+)
+def put_member_tag(customer_id: str, tag: str, principal: Principal) -> s.ManualTag:
+    """``tag`` URL-encoded (Chinese names welcome): 1-20 characters, no control
+    characters. Adding a tag the member has writes nothing and answers it as it is. At
+    most 20 manual tags a member (409 ``too_many_tags``). Who may: as the GET."""
+    return tags.add_tag(principal, customer_id, _path_text(tag))
+
+
+@area.route(
+    "/admin/members/{customer_id}/tags/{tag}",
+    "DELETE",
+    summary="Remove a manual tag from a member (idempotent, audited)",
+    roles=TAGGERS,
+    status=204,
+    errors=(403, 404),
+)
+def delete_member_tag(customer_id: str, tag: str, principal: Principal) -> None:
+    """Removing a tag the member does not have writes nothing (204 all the same)."""
+    tags.remove_tag(principal, customer_id, _path_text(tag))
+
+
+def _path_text(value: str) -> str:
+    """A path parameter as text: the local server hands it on percent-encoded, API
+    Gateway decoded (a decoded name has no '%' left to decode: tag names may not hold
+    '%' for that reason, tag_rules.tag_problem)."""
+    return unquote(value)

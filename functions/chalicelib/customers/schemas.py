@@ -223,3 +223,82 @@ RECALL_REPORT_EXAMPLE = {
     "pending": 12,
     "recall_rate": 0.2583,
 }
+
+
+# --- tags (标签, issue 15 item 2) ---------------------------------------------------------
+
+TagOp = Literal[">=", "<=", "=", "!="]
+TagName = Annotated[str, Meta(description="A tag's name: 1-20 characters, no control characters.")]
+
+
+class TagRule(Schema, kw_only=True):
+    """One condition: the member gets ``tag`` when ``metric op value`` holds (and every
+    other rule naming the same tag). Metrics: orders (completed), spend_fen, aov_fen,
+    orders_30d, fresh_orders_30d, orders_90d, days_since_last_order,
+    months_since_registration, level_rank (V1 = 1 ...) take integers; level (e.g. "V3")
+    and source_kind (store | shelf | staff | campaign | ticket | invite) strings;
+    paid_member true or false; ``category_spend_fen:<category1>`` integer fen."""
+
+    tag: TagName
+    metric: Annotated[str, Meta(max_length=60, examples=["fresh_orders_30d"])]
+    op: TagOp
+    value: int | bool | str
+
+
+def _default_rules() -> list[TagRule]:
+    """Head office's rules until it sets its own (issue 15 item 2's examples)."""
+    return [
+        TagRule(tag="生鲜常客", metric="fresh_orders_30d", op=">=", value=3),
+        TagRule(tag="高客单", metric="aov_fen", op=">=", value=15000),
+        TagRule(tag="货架码来源", metric="source_kind", op="=", value="shelf"),
+        TagRule(tag="付费会员", metric="paid_member", op="=", value=True),
+        TagRule(tag="V3及以上", metric="level_rank", op=">=", value=3),
+    ]
+
+
+class TagRules(Schema, kw_only=True):
+    """Head office's automatic tag rules (at most 50)."""
+
+    rules: list[TagRule] = msgspec.field(default_factory=_default_rules)
+
+
+TAG_RULES_EXAMPLE = {
+    "rules": [
+        {"tag": "生鲜常客", "metric": "fresh_orders_30d", "op": ">=", "value": 3},
+        {"tag": "高客单", "metric": "aov_fen", "op": ">=", "value": 15000},
+        {"tag": "货架码来源", "metric": "source_kind", "op": "=", "value": "shelf"},
+        {"tag": "付费会员", "metric": "paid_member", "op": "=", "value": True},
+        {"tag": "V3及以上", "metric": "level_rank", "op": ">=", "value": 3},
+    ]
+}
+
+
+class ManualTag(Out, kw_only=True):
+    tag: str
+    by: Annotated[str, Meta(description="Who tagged the member.")]
+    at: Timestamp
+    store_id: Annotated[str | None, Meta(description="The tagger's store; null: head office.")] = (
+        None
+    )
+
+
+class MemberTags(Out, kw_only=True):
+    """A member's tags: automatic ones evaluated now on head office's rules, manual ones
+    as staff added them."""
+
+    customer_id: str
+    auto: list[str]
+    manual: list[ManualTag]
+
+
+MANUAL_TAG_EXAMPLE = {
+    "tag": "爱买榴莲",
+    "by": "sh-jingan-manager",
+    "at": "2026-12-05T02:00:00Z",
+    "store_id": "sh-jingan",
+}
+MEMBER_TAGS_EXAMPLE = {
+    "customer_id": "c-5f2a9e01b7c44d10",
+    "auto": ["生鲜常客", "V3及以上"],
+    "manual": [MANUAL_TAG_EXAMPLE],
+}

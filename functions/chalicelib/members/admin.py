@@ -10,6 +10,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.auth.principal import Principal
+from chalicelib.db.transactions import batch_get
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel
 from chalicelib.kernel import clock, cursors
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed, field_error
@@ -93,6 +94,8 @@ def listing(principal: Principal, query: s.MemberQuery) -> s.MemberPage:
         if store is not None and store != principal.store_id:
             raise Forbidden("Your account belongs to another store.", code="other_store")
         store = principal.store_id
+    if query.tag is not None:
+        return _by_tag(principal, query, store)
     if query.phone:
         return _by_phone(principal, query, store)
     since, to = _window(query)
@@ -187,6 +190,55 @@ def _by_phone_model(query: s.MemberQuery, store: str | None) -> CustomerModel | 
     ):
         return None
     return m
+
+
+TAG_READ_MAX = 500  # index entries one page of a tag filter reads at most
+
+
+def _by_tag(principal: Principal, query: s.MemberQuery, store: str | None) -> s.MemberPage:
+    """Members with a manual tag, in member id order: the tag's index entries (customers'
+    ``by_tag``, through providers: customers sits above members) a chunk at a time, their
+    member items in one BatchGetItem per chunk, the other filters applied to those. A page
+    reads at most TAG_READ_MAX entries, so it can come back short with a cursor when few
+    of the tag's members pass the filters (a store's members among a chain-wide tag)."""
+    bad = [f for f in ("phone", "registered_from", "registered_to") if getattr(query, f)]
+    if bad:
+        raise ValidationFailed(
+            "The tag filter goes with store_id, source_kind and level only.",
+            details=[field_error(f, "not with tag") for f in bad],
+        )
+    start = cursors.decode(query.cursor, ("tag", "after"), {"tag": str(query.tag)})
+    after = start["after"]["S"] if start is not None else None
+    tagged = providers.load(providers.TAGGED)
+    items: list[s.MemberRow] = []
+    read, more = 0, True
+    while more and len(items) < query.limit and read < TAG_READ_MAX:
+        ids, last = tagged(query.tag, after, min(100, TAG_READ_MAX - read))
+        read += len(ids)
+        more = last is not None  # the index may hold more after this chunk
+        if not ids:
+            break
+        got = batch_get({CustomerModel: [{"customer_id": c} for c in ids]}, consistent=False)
+        found = {m.customer_id: m for m in got.of(CustomerModel)}
+        for i, c in enumerate(ids):
+            after = c
+            m = found.get(c)
+            if m is not None and _keep(m, query, store):
+                items.append(row(m, principal))
+                if len(items) == query.limit:
+                    more = more or i + 1 < len(ids)
+                    break
+    cursor = {"tag": {"S": str(query.tag)}, "after": {"S": after}} if more and after else None
+    return s.MemberPage(items=items, next_cursor=cursors.encode(cursor))
+
+
+def _keep(m: CustomerModel, query: s.MemberQuery, store: str | None) -> bool:
+    return not (
+        m.erased_at
+        or (store is not None and m.home_store_id != store)
+        or (query.source_kind and m.source_kind != query.source_kind)
+        or (query.level and m.level != query.level)
+    )
 
 
 def window(query: s.MemberQuery) -> tuple[str, str]:

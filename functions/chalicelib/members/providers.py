@@ -36,6 +36,9 @@ PROFILE_PROVIDERS: dict[str, str] = {
     "recent_orders": "chalicelib.orders.member_data:recent_orders",
     "coupons": "chalicelib.coupons.member_data:coupon_summaries",
 }
+# Members with a manual tag (customers' by_tag index, issue 15 item 2): (tag, after
+# member id or None, count) -> (member ids, the last id read when more may follow).
+TAGGED = "chalicelib.customers.tags:tagged"
 # The store of one of the member's own orders (None: not theirs, or no such order).
 OWN_ORDER_STORE = "chalicelib.orders.member_data:store_of_own_order"
 

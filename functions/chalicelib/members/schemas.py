@@ -233,6 +233,20 @@ class MemberQuery(Schema, kw_only=True):
         ]
         | None
     ) = None
+    # Members with this manual tag (issue 15 item 2), by member id: with store_id (or a
+    # store's own members), source_kind and level, not with phone or registration dates.
+    tag: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=20,
+                description="Members with this manual tag (标签), in member id order.",
+                examples=["爱买榴莲"],
+            ),
+        ]
+        | None
+    ) = None
     cursor: str | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 20
 
