@@ -61,7 +61,9 @@ class MemberDaySpec(Schema, kw_only=True):
     segment_id: SegmentId | None = None
     percent_off: Annotated[int, Meta(ge=1, le=90)] | None = None
     member_prices: Annotated[list[SkuPrice], Meta(max_length=200)] | None = None
-    points_multiplier: Annotated[float, Meta(ge=1.0, le=10.0, multiple_of=0.1)] | None = None
+    points_multiplier: (
+        Annotated[float, Meta(ge=1.0, le=10.0, description="One decimal at most: 2, 1.5.")] | None
+    ) = None
     coupon_template_ids: Annotated[list[TemplateId], Meta(max_length=10)] = field(
         default_factory=list
     )

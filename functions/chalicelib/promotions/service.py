@@ -141,6 +141,10 @@ def member_day_errors(spec: s.MemberDaySpec) -> list[dict[str, str]]:
                 )
     if spec.points_multiplier == 1.0:
         errors.append(field_error("member_day.points_multiplier", "above 1 (or leave it out)"))
+    elif spec.points_multiplier is not None and round(spec.points_multiplier, 1) != (
+        spec.points_multiplier
+    ):
+        errors.append(field_error("member_day.points_multiplier", "one decimal at most"))
     if all(v is None for v in checkout_perks.values()) and not spec.coupon_template_ids:
         errors.append(field_error("member_day", "give at least one benefit"))
     skus = [p.sku for p in spec.member_prices or []]
