@@ -69,6 +69,17 @@ class MemberDaySpec(Schema, kw_only=True):
     )
 
 
+MEMBER_DAY_EXAMPLE = {
+    "recurrence": "monthly",
+    "days": [18],
+    "span_days": 1,
+    "audience": "members",
+    "percent_off": 5,
+    "points_multiplier": 2,
+    "coupon_template_ids": ["md-50-10"],
+}
+
+
 class MemberDayOut(Out, kw_only=True):
     recurrence: str
     days: list[int]
@@ -114,7 +125,13 @@ class PromotionCreate(Schema, kw_only=True):
     per_customer_limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
     shards: Annotated[int, Meta(ge=1, le=50)] | None = None
     expected_peak_per_s: Annotated[int, Meta(ge=1, le=100_000)] | None = None
-    member_day: MemberDaySpec | None = None
+    member_day: Annotated[
+        MemberDaySpec | None,
+        Meta(
+            description="member_day only: its recurrence, audience and benefits.",
+            examples=[MEMBER_DAY_EXAMPLE],
+        ),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
