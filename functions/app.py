@@ -23,6 +23,7 @@ from chalicelib.http.routing import contract_errors
 from chalicelib.identity import routes as identity
 from chalicelib.kernel import config
 from chalicelib.loyalty import mall_routes as mall
+from chalicelib.loyalty import member_day_routes as member_day
 from chalicelib.loyalty import paid_routes as paid_membership
 from chalicelib.loyalty import programme_routes as loyalty_programme
 from chalicelib.loyalty import routes as loyalty
@@ -71,6 +72,7 @@ AREAS = (
     paid_membership,
     mall,
     customers,
+    member_day,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

@@ -6,10 +6,26 @@ import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
-const KINDS = ["tiered", "second_half_price", "flash_sale"];
+const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day"];
+const AUDIENCES = ["members", "level", "segment"];
 const list = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 
+/** A member day: when, for whom, what, and its next dates. */
+function memberDayText(p) {
+  const d = p.member_day;
+  const when = t(`promotions.md_${d.recurrence}`, { days: d.days.join(", ") }) + (d.span_days > 1 ? " " + t("promotions.md_span", { n: d.span_days }) : "");
+  const perks = [];
+  if (d.percent_off) perks.push(t("promotions.md_percent", { n: d.percent_off }));
+  if (d.member_prices.length) perks.push(t("promotions.md_prices", { n: d.member_prices.length }));
+  if (d.points_multiplier) perks.push(t("promotions.md_multiplier", { n: d.points_multiplier }));
+  if (d.coupon_template_ids.length) perks.push(t("promotions.md_pack", { ids: d.coupon_template_ids.join(", ") }));
+  const who = d.audience === "level" ? t("promotions.md_level", { level: d.min_level }) : d.audience === "segment" ? t("promotions.md_segment", { id: d.segment_id }) : t("promotions.md_members");
+  const next = d.next_dates.length ? t("promotions.md_next", { dates: d.next_dates.join(", ") }) : "";
+  return [when, who, perks.join(" · "), next].filter(Boolean).join(" · ");
+}
+
 function describe(p) {
+  if (p.kind === "member_day") return h("span", { "data-testid": "member-day-rule" }, memberDayText(p));
   if (p.kind === "tiered") return p.tiers.map((x) => t("promotions.tier", { threshold: money(x.threshold_fen), off: money(x.off_fen) })).join(" / ");
   if (p.kind === "second_half_price") return t("promotions.kind.second_half_price");
   return t("promotions.flash_line", { sku: p.sku, price: money(p.flash_price_fen), limit: p.per_customer_limit });
@@ -101,6 +117,15 @@ function createForm(messages, ctx) {
   const quantity = h("input", { type: "number", min: "1", max: "1000000" });
   const limit = h("input", { type: "number", min: "1", max: "1000", value: "1" });
   const peak = h("input", { type: "number", min: "1", max: "100000" });
+  const recurrence = select([["monthly", t("promotions.md_recurrence.monthly")], ["weekly", t("promotions.md_recurrence.weekly")]], "monthly");
+  const mdDays = h("input", { value: "18", "data-testid": "md-days" });
+  const span = h("input", { type: "number", min: "1", max: "7", value: "1" });
+  const audience = select(AUDIENCES.map((a) => [a, t(`promotions.md_audience.${a}`)]), "members");
+  const minLevel = h("input", { placeholder: "V3", pattern: "V[1-9]" });
+  const segment = h("input");
+  const percent = h("input", { type: "number", min: "1", max: "90", "data-testid": "md-percent" });
+  const multiplier = h("input", { type: "number", min: "1", max: "10", step: "0.1", "data-testid": "md-multiplier" });
+  const templates = h("input");
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
@@ -125,7 +150,17 @@ function createForm(messages, ctx) {
     quantity: field(t("promotions.quantity"), quantity),
     limit: field(t("coupons.per_customer"), limit),
     peak: field(t("promotions.peak"), peak, t("promotions.peak_hint")),
+    recurrence: field(t("promotions.md_recurrence"), recurrence),
+    mdDays: field(t("promotions.md_days"), mdDays, t("promotions.md_days_hint")),
+    span: field(t("promotions.md_span_days"), span, t("promotions.md_span_hint")),
+    audience: field(t("promotions.md_audience"), audience),
+    minLevel: field(t("promotions.md_min_level"), minLevel),
+    segment: field(t("promotions.md_segment_id"), segment, t("promotions.md_segment_hint")),
+    percent: field(t("promotions.md_percent_off"), percent, t("promotions.md_percent_hint")),
+    multiplier: field(t("promotions.md_points_multiplier"), multiplier),
+    templates: field(t("promotions.md_templates"), templates, t("promotions.md_templates_hint")),
   };
+  const MEMBER_DAY = ["recurrence", "mdDays", "span", "audience", "minLevel", "segment", "percent", "multiplier", "templates"];
   const sync = () => {
     const flash = kind.value === "flash_sale";
     for (const k of ["sku", "price", "quantity", "limit", "peak"]) fields[k].hidden = !flash;
@@ -133,9 +168,13 @@ function createForm(messages, ctx) {
     fields.budget.hidden = kind.value !== "tiered";
     fields.categories.hidden = flash;
     fields.skus.hidden = flash;
+    for (const k of MEMBER_DAY) fields[k].hidden = kind.value !== "member_day";
+    fields.minLevel.hidden ||= audience.value !== "level";
+    fields.segment.hidden ||= audience.value !== "segment";
     for (const input of [sku, price, quantity, limit]) input.required = flash;
   };
   kind.addEventListener("change", sync);
+  audience.addEventListener("change", sync);
   sync();
   return h("form", {
     class: "card",
@@ -161,6 +200,16 @@ function createForm(messages, ctx) {
           Object.assign(body, { sku: sku.value.trim(), flash_price_fen: fen, quantity: Number(quantity.value), per_customer_limit: Number(limit.value) });
           if (peak.value) body.expected_peak_per_s = Number(peak.value);
         }
+        if (kind.value === "member_day") {
+          const spec = { recurrence: recurrence.value, days: list(mdDays.value).map(Number), span_days: Number(span.value || 1), audience: audience.value };
+          if (audience.value === "level") spec.min_level = minLevel.value.trim();
+          if (audience.value === "segment") spec.segment_id = segment.value.trim();
+          if (percent.value) spec.percent_off = Number(percent.value);
+          if (multiplier.value) spec.points_multiplier = Number(multiplier.value);
+          spec.coupon_template_ids = list(templates.value);
+          body.member_day = spec;
+          body.scope = { categories: list(categories.value), skus: list(skus.value) };
+        }
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -182,7 +231,8 @@ function createForm(messages, ctx) {
     fields.price,
     fields.quantity,
     fields.limit,
-    fields.peak),
+    fields.peak,
+    ...MEMBER_DAY.map((k) => fields[k])),
   submit);
 }
 

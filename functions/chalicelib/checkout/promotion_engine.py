@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Literal, Protocol, runtime_checkable
 
 from chalicelib.checkout.pricing import CartLine, DeliveryRule, Discount, Priced, PricedLine
@@ -178,6 +179,18 @@ class MemberDelivery:
 
 
 @dataclass(frozen=True)
+class PointsMultiplier:
+    """A member day's extra points on this order (会员日 2 倍积分): ``multiplier`` as
+    decimal text ("2", "1.5"), on top of the level's. The order records it when placed
+    and its completion earns with it (loyalty/tasks.on_order_completed)."""
+
+    code: str  # "member_day:<id>"
+    label: str
+    source_id: str
+    multiplier: str
+
+
+@dataclass(frozen=True)
 class AppliedDiscount:
     """One discount granted, with the amount it was computed on and its share per line
     (``allocation`` is aligned with the cart's lines and sums to ``amount_fen``; a
@@ -235,6 +248,7 @@ class Checkout:
     refusal: str | None = None  # and its message
     notes: tuple[str, ...] = ()  # promotions left out or capped, and why
     delivery_fee_waived_fen: int = 0
+    points_multiplier: PointsMultiplier | None = None  # a member day's, the highest
 
     @property
     def total_fen(self) -> int:
@@ -591,6 +605,7 @@ def evaluate(
     costs: Mapping[str, int] | None = None,
     member_prices: MemberPrices | None = None,
     member_delivery: Sequence[MemberDelivery] = (),
+    points_multipliers: Sequence[PointsMultiplier] = (),
 ) -> Checkout:
     """Price the cart with the promotions on at the store and the customer's coupons.
 
@@ -599,6 +614,8 @@ def evaluate(
     the others in ``rejected_coupon_ids`` with their verdict (the caller refuses the
     order). ``costs`` (unit cost per SKU, where known) sets the margin floor.
     ``member_delivery``: the member's free delivery (paid card, level), tried in order.
+    ``points_multipliers``: the member days on now for this member; the highest is the
+    order's (they do not multiply each other; the level's multiplier does, at earning).
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
@@ -784,4 +801,9 @@ def evaluate(
         ),
         notes=tuple(notes),
         delivery_fee_waived_fen=waived,
+        points_multiplier=max(
+            points_multipliers,
+            key=lambda m: (Fraction(m.multiplier), m.source_id),
+            default=None,
+        ),
     )

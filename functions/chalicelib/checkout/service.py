@@ -336,7 +336,16 @@ def evaluate(
     card = None if reward else paid_membership.card_benefits(loaded.paid_card, now)
     settings = loaded.levels_settings
     level = None if reward or settings is None else growth.level_of(loaded.growth_account, settings)
-    member = member_benefits.combine({line.sku: line.unit_price_fen for line in lines}, level, card)
+    # Member days on now for this member (the promotions cache: no read of its own).
+    days = member_benefits.member_days_for(
+        loaded.active.member_days if loaded.active and not reward else (), level, settings, now
+    )
+    member = member_benefits.combine(
+        {line.sku: line.unit_price_fen for line in lines},
+        level,
+        card,
+        member_benefits.member_day_prices(lines, days),
+    )
     checkout = promo.evaluate(
         lines,
         store_id=store_id,
@@ -350,6 +359,7 @@ def evaluate(
         costs=costs or None,
         member_prices=member,
         member_delivery=member.delivery,
+        points_multipliers=member_benefits.points_multipliers(days),
     )
     loaded.card_benefit_used = member.card_used(checkout.applied)
     return checkout

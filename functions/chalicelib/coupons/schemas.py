@@ -24,6 +24,7 @@ Source = Literal[
     "level_up",
     "birthday",
     "mall",
+    "member_day",
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=60, examples=["满99减20"])]
 Category = Annotated[str, Meta(min_length=1, max_length=40)]

@@ -56,6 +56,7 @@ DETAIL_NAMES = {
 }
 HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 POINTS_NAME = "pts"  # the head's points_used
+MULTIPLIER_NAME = "pmx"  # the head's points_multiplier (a member day's)
 EVENTS_WITH_LINES = ("paid", "completed")
 ORDER_STATUS_EVENTS = {
     "paid": t.OrderPaid,
@@ -257,6 +258,7 @@ def _order_events(
                 paid_fen=int(new.get("paid_fen") or 0),
                 refunded_fen=int(new.get("refunded_fen") or 0),
                 lines=_order_lines(new, details),
+                points_multiplier=new.get(MULTIPLIER_NAME) or None,
             )
         ]
     if after == "cancelled":

@@ -102,6 +102,14 @@ class OrderCompleted(Event, tag="order.completed", frozen=True):
     paid_fen: Fen
     refunded_fen: Fen
     lines: list[OrderLine]
+    points_multiplier: Annotated[
+        str | None,
+        Meta(
+            description="A member day's extra points multiplier recorded when the order "
+            'was placed (decimal text, e.g. "2"); null: none.',
+            examples=["2"],
+        ),
+    ] = None
 
 
 class OrderCancelled(Event, tag="order.cancelled", frozen=True):

@@ -430,12 +430,13 @@ def _write(
 
 
 # --- the interface ----------------------------------------------------------------------
-def order_points(kept_fen: int, points_per_yuan: int, multiplier: float) -> int:
+def order_points(kept_fen: int, points_per_yuan: int, multiplier: float | Fraction) -> int:
     """``floor(kept fen × points per yuan / 100 × level multiplier)``, exact (no float
     rounding: the multiplier is taken as its decimal text, 1.5 not 1.4999...)."""
     if kept_fen <= 0:
         return 0
-    return int(Fraction(kept_fen * points_per_yuan, 100) * Fraction(str(multiplier)))
+    exact = multiplier if isinstance(multiplier, Fraction) else Fraction(str(multiplier))
+    return int(Fraction(kept_fen * points_per_yuan, 100) * exact)
 
 
 def award(

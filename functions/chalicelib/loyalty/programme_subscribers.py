@@ -20,7 +20,12 @@ def order_completion(event: OrderCompleted) -> None:
     from chalicelib.loyalty import tasks
 
     tasks.on_order_completed(
-        event.customer_id, event.order_id, event.paid_fen, event.refunded_fen, event.occurred_at
+        event.customer_id,
+        event.order_id,
+        event.paid_fen,
+        event.refunded_fen,
+        event.occurred_at,
+        extra_multiplier=event.points_multiplier,
     )
 
 

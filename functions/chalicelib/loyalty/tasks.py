@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -56,13 +57,20 @@ def reward(customer_id: str, task: Task, period: str, at: str) -> bool:
 
 
 def on_order_completed(
-    customer_id: str, order_id: str, paid_fen: int, refunded_fen: int, at: str
+    customer_id: str,
+    order_id: str,
+    paid_fen: int,
+    refunded_fen: int,
+    at: str,
+    extra_multiplier: str | None = None,
 ) -> bool:
     """An order's completion on the member's loyalty account, as ONE UpdateItem without a
     transaction (growth.apply_once, keyed ``order:<id>``; decisions.md entries 28, 32):
 
     - its points (``earn:order:<id>``): on what the customer kept paying for, times the
-      level's multiplier, pending for the settings' days so a return can take them back;
+      level's multiplier and the member day's the order recorded when placed
+      (``extra_multiplier``, decimal text; the two multiply), pending for the
+      settings' days so a return can take them back;
     - its growth, the month's order count and the order tasks it achieves (first order,
       N orders in a month): the tasks rewarded are on the account (``order_tasks``), so
       an order counts once and a task is rewarded once per period whatever the retries
@@ -106,7 +114,9 @@ def on_order_completed(
                 m.orders_in_month.set(count),
                 m.order_tasks.set(sorted(keep)),
             ]
-        multiplier = growth.level_of(account, levels).points_multiplier
+        multiplier = Fraction(str(growth.level_of(account, levels).points_multiplier))
+        if extra_multiplier:
+            multiplier *= Fraction(extra_multiplier)
         earns = [
             points.Earn(
                 f"earn:order:{order_id}",

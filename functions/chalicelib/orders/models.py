@@ -280,6 +280,10 @@ class OrderModel(Model):
     # other orders.
     reward_id = UnicodeAttribute(null=True, attr_name="rw")
     reward_points = NumberAttribute(null=True, attr_name="rwp")
+    # A member day's extra points multiplier (decimal text, "2"), recorded when placed
+    # on the member day, so the completion, days later, earns with it (events/records.py
+    # carries it on order.completed). Unset on other orders: the head stays small.
+    points_multiplier = UnicodeAttribute(null=True, attr_name="pmx")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)

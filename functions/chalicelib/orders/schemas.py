@@ -222,6 +222,16 @@ class PointsOffer(Out, kw_only=True):
     ]
 
 
+class PointsMultiplierOut(Out, kw_only=True):
+    """A member day's extra points on this order: the order records it when placed, and
+    its completion earns points times it (on top of the level's multiplier)."""
+
+    code: str  # "member_day:<promotion_id>"
+    label: str
+    promotion_id: str
+    multiplier: float
+
+
 class Quote(Out, kw_only=True):
     store_id: str
     fulfilment: str
@@ -248,6 +258,10 @@ class Quote(Out, kw_only=True):
             "as cash come off total_fen after every discount, before stored value). Null "
             "for anyone else."
         ),
+    ] = None
+    points_multiplier: Annotated[
+        PointsMultiplierOut | None,
+        Meta(description="A member day's extra points on this order (null: none)."),
     ] = None
 
 

@@ -253,6 +253,14 @@ def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> 
         minimum_order_fen=priced.minimum_order_fen,
         shortfall_fen=priced.shortfall_fen,
         can_place=priced.shortfall_fen == 0 and not co.rejected_coupon_ids,
+        points_multiplier=None
+        if co.points_multiplier is None
+        else s.PointsMultiplierOut(
+            code=co.points_multiplier.code,
+            label=co.points_multiplier.label,
+            promotion_id=co.points_multiplier.source_id,
+            multiplier=float(co.points_multiplier.multiplier),
+        ),
         coupons=[
             s.CouponVerdict(
                 coupon_id=v.coupon_id,
@@ -769,6 +777,7 @@ def _build_order(
         points_used=takes.points_used or None,  # unset without points (the head stays small)
         points_fen=takes.points_fen or None,
         **_reward_attributes(reward),
+        points_multiplier=co.points_multiplier.multiplier if co.points_multiplier else None,
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",

@@ -22,6 +22,13 @@ class TierAttribute(MapAttribute):
     off_fen = NumberAttribute()
 
 
+class SkuPriceAttribute(MapAttribute):
+    """A member day's member price for one SKU."""
+
+    sku = UnicodeAttribute()
+    price_fen = NumberAttribute()
+
+
 class PromotionsByStatus(GlobalSecondaryIndex):
     """Promotions by status, ordered by when they end: ``active_for`` reads the active ones
     that have not ended yet with one Query; head office lists by status."""
@@ -40,7 +47,7 @@ class PromotionModel(Model):
     Meta = _meta("promotions")
 
     promotion_id = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute()  # "tiered" | "second_half_price" | "flash_sale"
+    kind = UnicodeAttribute()  # "tiered" | "second_half_price" | "flash_sale" | "member_day"
     name = UnicodeAttribute()
     stores = string_list(default=list)  # empty = every store
     starts_at = UnicodeAttribute()  # UTC ISO-8601
@@ -60,6 +67,18 @@ class PromotionModel(Model):
     # tiered: an optional campaign budget; budget_left_fen is decremented conditionally
     budget_fen = NumberAttribute(null=True)
     budget_left_fen = NumberAttribute(null=True)
+    # member_day (promotions/member_day.py): recurrence, audience, benefits; percent_off
+    # applies to scope_categories / scope_skus (both empty: every product)
+    md_recurrence = UnicodeAttribute(null=True)  # "monthly" | "weekly"
+    md_days: ListAttribute[int] = ListAttribute(null=True)  # untyped: ints read back
+    md_span_days = NumberAttribute(null=True)
+    md_audience = UnicodeAttribute(null=True)  # "members" | "level" | "segment"
+    md_min_level = UnicodeAttribute(null=True)
+    md_segment_id = UnicodeAttribute(null=True)
+    md_percent_off = NumberAttribute(null=True)
+    md_prices = ListAttribute(of=SkuPriceAttribute, null=True)
+    md_points_multiplier = UnicodeAttribute(null=True)  # decimal text: "2", "1.5"
+    md_coupon_templates = string_list(default=list)
     request_hash = UnicodeAttribute()  # a retried create with the same body is a replay
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()

@@ -10,7 +10,7 @@ from msgspec import Meta, field
 
 from chalicelib.kernel.schema import Out, PositiveFen, Schema, Sku, StoreId, Timestamp
 
-Kind = Literal["tiered", "second_half_price", "flash_sale"]
+Kind = Literal["tiered", "second_half_price", "flash_sale", "member_day"]
 Status = Literal["active", "ended"]
 Name = Annotated[
     str, Meta(min_length=1, max_length=60, description="Shown to customers.", examples=["满99减10"])
@@ -31,13 +31,79 @@ class Scope(Schema, kw_only=True):
     skus: Annotated[list[Sku], Meta(max_length=200)] = field(default_factory=list)
 
 
+LevelCode = Annotated[str, Meta(pattern=r"^V[1-9]$", examples=["V3"])]
+TemplateId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+SegmentId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+class SkuPrice(Schema, kw_only=True):
+    sku: Sku
+    price_fen: PositiveFen
+
+
+class MemberDaySpec(Schema, kw_only=True):
+    """A member day (会员日) or member week: docs/promotions.md, "Member day".
+
+    ``recurrence`` ``monthly`` on ``days`` of the month (1-31; a day the month lacks
+    falls on its last day) or ``weekly`` on ISO weekdays (1 = Monday ... 7 = Sunday),
+    local time Asia/Shanghai; ``span_days`` > 1 makes each occurrence a member week of
+    that many days. ``audience``: ``members`` (every signed-in member), ``level``
+    (members at ``min_level`` or above), ``segment`` (a saved segment: only the coupon
+    pack, issued by a job). Benefits, at least one: ``percent_off`` on the promotion's
+    ``scope``, ``member_prices`` per SKU, ``points_multiplier`` on the day's orders,
+    ``coupon_template_ids`` (the pack, once per member per occurrence)."""
+
+    recurrence: Literal["monthly", "weekly"]
+    days: Annotated[list[Annotated[int, Meta(ge=1, le=31)]], Meta(min_length=1, max_length=31)]
+    span_days: Annotated[int, Meta(ge=1, le=7)] = 1
+    audience: Literal["members", "level", "segment"] = "members"
+    min_level: LevelCode | None = None
+    segment_id: SegmentId | None = None
+    percent_off: Annotated[int, Meta(ge=1, le=90)] | None = None
+    member_prices: Annotated[list[SkuPrice], Meta(max_length=200)] | None = None
+    points_multiplier: (
+        Annotated[float, Meta(ge=1.0, le=10.0, description="One decimal at most: 2, 1.5.")] | None
+    ) = None
+    coupon_template_ids: Annotated[list[TemplateId], Meta(max_length=10)] = field(
+        default_factory=list
+    )
+
+
+MEMBER_DAY_EXAMPLE = {
+    "recurrence": "monthly",
+    "days": [18],
+    "span_days": 1,
+    "audience": "members",
+    "percent_off": 5,
+    "points_multiplier": 2,
+    "coupon_template_ids": ["md-50-10"],
+}
+
+
+class MemberDayOut(Out, kw_only=True):
+    recurrence: str
+    days: list[int]
+    span_days: int
+    audience: str
+    min_level: str | None
+    segment_id: str | None
+    percent_off: int | None
+    member_prices: list[SkuPrice]
+    points_multiplier: float | None
+    coupon_template_ids: list[str]
+    on_now: bool  # an occurrence is on now (inside the overall window)
+    today: str | None  # the occurrence on now: its first local day, YYYY-MM-DD
+    next_dates: list[str]  # first local days of the next occurrences (the one on now first)
+
+
 class PromotionCreate(Schema, kw_only=True):
     """Fields by kind: ``tiered`` needs ``tiers`` (thresholds strictly increasing, each
     ``off_fen`` below its threshold) and takes ``scope`` and ``budget_fen``;
     ``second_half_price`` takes ``scope``; ``flash_sale`` needs ``sku``,
     ``flash_price_fen``, ``quantity`` (1 to 1,000,000) and ``per_customer_limit``, and
     takes ``shards`` or ``expected_peak_per_s`` (shards = ceil(peak / 250), 1 to 50, at
-    most the quantity). Fields of other kinds are refused."""
+    most the quantity); ``member_day`` needs ``member_day`` and takes ``scope`` (what
+    its ``percent_off`` covers). Fields of other kinds are refused."""
 
     kind: Kind
     name: Name
@@ -59,6 +125,13 @@ class PromotionCreate(Schema, kw_only=True):
     per_customer_limit: Annotated[int, Meta(ge=1, le=1000)] | None = None
     shards: Annotated[int, Meta(ge=1, le=50)] | None = None
     expected_peak_per_s: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    member_day: Annotated[
+        MemberDaySpec | None,
+        Meta(
+            description="member_day only: its recurrence, audience and benefits.",
+            examples=[MEMBER_DAY_EXAMPLE],
+        ),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -72,6 +145,10 @@ class PromotionUpdate(Schema, kw_only=True):
     budget_fen: PositiveFen | None = None
     ends_at: Timestamp | None = None
     tiers: Annotated[list[Tier], Meta(max_length=10)] | None = None
+    member_day: Annotated[
+        MemberDaySpec | None,
+        Meta(description="member_day: replaces its rules; refused while a member day is on."),
+    ] = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
 
 
@@ -117,6 +194,7 @@ class Promotion(Out, kw_only=True):
     created_at: Timestamp
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
+    member_day: MemberDayOut | None = None
 
 
 class PromotionList(Out, kw_only=True):
@@ -139,9 +217,26 @@ class StorePromotion(Out, kw_only=True):
     per_customer_limit: int | None
     remaining: int | None
     sold_out: bool
+    member_day: MemberDayOut | None = None
 
 
 class StorePromotions(Out, kw_only=True):
     store_id: str
     now: Timestamp
     items: list[StorePromotion]
+
+
+class PackRefusal(Out, kw_only=True):
+    template_id: str
+    reason: str  # sold_out, limit_reached, template_not_active, unknown_template
+
+
+class MemberDayClaim(Out, kw_only=True):
+    """The coupon pack of the member day on now, claimed: the coupons issued now and the
+    ones this member already had from this occurrence (once per member per occurrence)."""
+
+    promotion_id: str
+    day: str  # the occurrence's first local day, YYYY-MM-DD
+    issued: list[str]
+    already_issued: list[str]
+    refused: list[PackRefusal]

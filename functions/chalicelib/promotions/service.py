@@ -24,8 +24,14 @@ from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, tran
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import edit_rules
+from chalicelib.promotions import member_day as md
 from chalicelib.promotions import schemas as s
-from chalicelib.promotions.models import FlashShardModel, PromotionModel, TierAttribute
+from chalicelib.promotions.models import (
+    FlashShardModel,
+    PromotionModel,
+    SkuPriceAttribute,
+    TierAttribute,
+)
 from chalicelib.promotions.repo import get_promotion, remaining_many, shard_items
 from chalicelib.stores.models import StoreModel
 
@@ -47,6 +53,7 @@ KIND_FIELDS = {
         "shards",
         "expected_peak_per_s",
     },
+    "member_day": {"member_day", "scope"},
 }
 OPTIONAL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
 
@@ -92,9 +99,115 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
             errors.append(field_error("shards", "give shards or expected_peak_per_s, not both"))
         if body.shards is not None and body.quantity is not None and body.shards > body.quantity:
             errors.append(field_error("shards", "cannot exceed the quantity"))
+    if body.kind == "member_day":
+        if body.member_day is None:
+            errors.append(field_error("member_day", "required for a member day"))
+        else:
+            errors += member_day_errors(body.member_day)
     if len(set(body.stores)) != len(body.stores):
         errors.append(field_error("stores", "listed twice"))
     return starts, ends, errors
+
+
+def member_day_errors(spec: s.MemberDaySpec) -> list[dict[str, str]]:
+    """A member day's rules: its recurrence, an audience with what it needs, and at least
+    one benefit the audience can get (a segment is not known at checkout: only the
+    coupon pack, issued by a job)."""
+    errors = [
+        field_error(f, r)
+        for f, r in md.recurrence_errors(spec.recurrence, spec.days, spec.span_days)
+    ]
+    if spec.audience == "level" and spec.min_level is None:
+        errors.append(field_error("member_day.min_level", "required for a level audience"))
+    if spec.audience != "level" and spec.min_level is not None:
+        errors.append(field_error("member_day.min_level", "only for a level audience"))
+    if spec.audience == "segment" and spec.segment_id is None:
+        errors.append(field_error("member_day.segment_id", "required for a segment audience"))
+    if spec.audience != "segment" and spec.segment_id is not None:
+        errors.append(field_error("member_day.segment_id", "only for a segment audience"))
+    checkout_perks = {
+        "percent_off": spec.percent_off,
+        "member_prices": spec.member_prices,
+        "points_multiplier": spec.points_multiplier,
+    }
+    if spec.audience == "segment":
+        for name, value in checkout_perks.items():
+            if value is not None:
+                errors.append(
+                    field_error(
+                        f"member_day.{name}",
+                        "a segment is not known at checkout: only the coupon pack applies",
+                    )
+                )
+    if spec.points_multiplier == 1.0:
+        errors.append(field_error("member_day.points_multiplier", "above 1 (or leave it out)"))
+    elif spec.points_multiplier is not None and round(spec.points_multiplier, 1) != (
+        spec.points_multiplier
+    ):
+        errors.append(field_error("member_day.points_multiplier", "one decimal at most"))
+    if all(v is None for v in checkout_perks.values()) and not spec.coupon_template_ids:
+        errors.append(field_error("member_day", "give at least one benefit"))
+    skus = [p.sku for p in spec.member_prices or []]
+    if len(set(skus)) != len(skus):
+        errors.append(field_error("member_day.member_prices", "a SKU listed twice"))
+    if len(set(spec.coupon_template_ids)) != len(spec.coupon_template_ids):
+        errors.append(field_error("member_day.coupon_template_ids", "listed twice"))
+    return errors
+
+
+def _set_member_day(promo: PromotionModel, spec: s.MemberDaySpec) -> None:
+    promo.md_recurrence = spec.recurrence
+    promo.md_days = list(spec.days)
+    promo.md_span_days = spec.span_days
+    promo.md_audience = spec.audience
+    promo.md_min_level = spec.min_level
+    promo.md_segment_id = spec.segment_id
+    promo.md_percent_off = spec.percent_off
+    promo.md_prices = [
+        SkuPriceAttribute(sku=p.sku, price_fen=p.price_fen) for p in spec.member_prices or []
+    ]
+    promo.md_points_multiplier = (
+        None if spec.points_multiplier is None else _decimal_text(spec.points_multiplier)
+    )
+    promo.md_coupon_templates = list(spec.coupon_template_ids)
+
+
+def _decimal_text(x: float) -> str:
+    """2.0 -> "2", 1.5 -> "1.5": the multiplier as exact decimal text (one decimal)."""
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def recurrence_of(m: PromotionModel) -> md.Recurrence:
+    return md.Recurrence(
+        str(m.md_recurrence),
+        tuple(int(d) for d in m.md_days or []),
+        int(m.md_span_days or 1),
+        m.starts_at,
+        m.ends_at,
+    )
+
+
+def member_day_view(m: PromotionModel, now: datetime) -> s.MemberDayOut:
+    r = recurrence_of(m)
+    on = md.occurrence_at(r, now) if m.status == "active" else None
+    upcoming = md.next_occurrences(r, now) if m.status == "active" else []
+    return s.MemberDayOut(
+        recurrence=r.recurrence,
+        days=list(r.days),
+        span_days=r.span_days,
+        audience=str(m.md_audience),
+        min_level=m.md_min_level,
+        segment_id=m.md_segment_id,
+        percent_off=None if m.md_percent_off is None else int(m.md_percent_off),
+        member_prices=[
+            s.SkuPrice(sku=p.sku, price_fen=int(p.price_fen)) for p in m.md_prices or []
+        ],
+        points_multiplier=None if m.md_points_multiplier is None else float(m.md_points_multiplier),
+        coupon_template_ids=list(m.md_coupon_templates or []),
+        on_now=on is not None,
+        today=None if on is None else on.isoformat(),
+        next_dates=[first.isoformat() for first, _ in upcoming],
+    )
 
 
 def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> None:
@@ -151,6 +264,8 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         created_at=now,
         updated_at=now,
     )
+    if body.member_day is not None:
+        _set_member_day(promo, body.member_day)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -216,6 +331,7 @@ def view(
     flash = m.kind == "flash_sale"
     if flash and remaining is None:
         remaining = remaining_many({m.promotion_id: int(m.shards)})[m.promotion_id]
+    now_iso = now_iso or clock.now_iso()
     return s.Promotion(
         promotion_id=m.promotion_id,
         # The str columns hold the schema's literals (checked when written): cast.
@@ -225,7 +341,7 @@ def view(
         starts_at=m.starts_at,
         ends_at=m.ends_at,
         status=cast(Any, m.status),
-        live=_is_live(m, now_iso or clock.now_iso()),
+        live=_is_live(m, now_iso),
         tiers=_tiers(m),
         scope=s.ScopeOut(categories=list(m.scope_categories), skus=list(m.scope_skus)),
         budget_fen=None if m.budget_fen is None else int(m.budget_fen),
@@ -241,6 +357,7 @@ def view(
         created_at=m.created_at,
         updated_at=m.updated_at,
         version=int(m.version or 0),
+        member_day=member_day_view(m, clock.parse(now_iso)) if m.kind == "member_day" else None,
     )
 
 
@@ -310,10 +427,11 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         new_tiers=tiers,
         new_budget=body.budget_fen,
     )
-    if problems:
-        raise ValidationFailed(
-            "The change is not allowed.", details=[field_error(f, r) for f, r in problems]
-        )
+    details = [field_error(f, r) for f, r in problems]
+    if body.member_day is not None:
+        details += _member_day_edit_errors(promo, body.member_day, now)
+    if details:
+        raise ValidationFailed("The change is not allowed.", details=details)
     p = PromotionModel
     actions: list[Any] = [p.updated_at.set(now), p.version.add(1)]
     condition = p.promotion_id.exists()
@@ -341,6 +459,8 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         else:
             actions += [p.budget_fen.set(body.budget_fen), p.budget_left_fen.add(delta)]
             condition &= (p.budget_fen == int(old)) & (p.budget_left_fen >= -delta)
+    if body.member_day is not None:
+        actions += _member_day_actions(body.member_day)
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -356,6 +476,13 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         "budget_fen": before["budget_fen"] if body.budget_fen is None else body.budget_fen,
         "tiers": before["tiers"] if tiers is None else [list(t) for t in tiers],
     }
+    if promo.kind == "member_day":
+        before["member_day"] = _member_day_rules(promo)
+        after["member_day"] = (
+            msgspec.to_builtins(body.member_day)
+            if body.member_day is not None
+            else before["member_day"]
+        )
     entry = audit.new_entry(
         principal,
         "promotion.end" if ending else "promotion.update",
@@ -407,6 +534,57 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     return view(get_promotion(promotion_id))
 
 
+def _member_day_rules(m: PromotionModel) -> dict[str, Any]:
+    """A member day's rules as stored, for the audit entry's before/after."""
+    out = msgspec.to_builtins(member_day_view(m, clock.now()))
+    for derived in ("on_now", "today", "next_dates"):
+        out.pop(derived, None)
+    return cast(dict[str, Any], out)
+
+
+def _member_day_edit_errors(
+    promo: PromotionModel, spec: s.MemberDaySpec, now: str
+) -> list[dict[str, str]]:
+    """A member day's rules change while no occurrence is on (two members on one member
+    day never get different benefits), and only on an active member day."""
+    if promo.kind != "member_day":
+        return [field_error("member_day", f"not used by a {promo.kind} promotion")]
+    if promo.status == "ended":
+        return [field_error("member_day", "the promotion has ended: create a new one")]
+    on = md.occurrence_at(recurrence_of(promo), clock.parse(now))
+    if on is not None:
+        return [
+            field_error(
+                "member_day", f"a member day is on (since {on.isoformat()}): change it after"
+            )
+        ]
+    return member_day_errors(spec)
+
+
+def _member_day_actions(spec: s.MemberDaySpec) -> list[Any]:
+    staged = PromotionModel("staged")
+    _set_member_day(staged, spec)
+    p = PromotionModel
+    return [
+        p.md_recurrence.set(staged.md_recurrence),
+        p.md_days.set(staged.md_days),
+        p.md_span_days.set(staged.md_span_days),
+        p.md_audience.set(staged.md_audience),
+        p.md_min_level.set(staged.md_min_level) if staged.md_min_level else p.md_min_level.remove(),
+        p.md_segment_id.set(staged.md_segment_id)
+        if staged.md_segment_id
+        else p.md_segment_id.remove(),
+        p.md_percent_off.set(staged.md_percent_off)
+        if staged.md_percent_off is not None
+        else p.md_percent_off.remove(),
+        p.md_prices.set(staged.md_prices),
+        p.md_points_multiplier.set(staged.md_points_multiplier)
+        if staged.md_points_multiplier is not None
+        else p.md_points_multiplier.remove(),
+        p.md_coupon_templates.set(staged.md_coupon_templates),
+    ]
+
+
 # --- what is on at a store ------------------------------------------------------------
 
 
@@ -451,10 +629,34 @@ class FlashPrice:
 
 
 @dataclass(frozen=True)
+class MemberDay:
+    """A member day live at the store (its overall window open); whether today is one of
+    its days is ``recurrence`` at the checkout's time (``on_at``)."""
+
+    promotion_id: str
+    name: str
+    recurrence: md.Recurrence
+    audience: str  # "members" | "level" | "segment"
+    min_level: str | None
+    percent_off: int | None
+    categories: frozenset[str]
+    skus: frozenset[str]
+    prices: tuple[tuple[str, int], ...]  # (sku, member price fen)
+    points_multiplier: str | None  # decimal text
+    coupon_templates: tuple[str, ...]
+
+    def on_at(self, at: datetime) -> str | None:
+        """The occurrence on at ``at`` (its first local day, YYYYMMDD), or None."""
+        d = md.occurrence_at(self.recurrence, at)
+        return None if d is None else md.day_key(d)
+
+
+@dataclass(frozen=True)
 class ActivePromotions:
     tiered: tuple[TieredDiscount, ...]
     second_half: tuple[SecondHalfPrice, ...]
     flash: dict[str, FlashPrice]  # by SKU; the lowest price when two sales overlap
+    member_days: tuple[MemberDay, ...] = ()
 
 
 _active_cache: tuple[float, list[PromotionModel]] | None = None
@@ -492,7 +694,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     """What the pricing step needs at a store now: tiered discounts, second-half
     promotions and flash prices by SKU. At most one Query (none within the cache)."""
     now = now or clock.now()
-    tiered, half = [], []
+    tiered, half, days = [], [], []
     flash: dict[str, FlashPrice] = {}
     for m in _live_at(store_id, now):
         cats, skus = frozenset(m.scope_categories), frozenset(m.scope_skus)
@@ -525,7 +727,25 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
             other = flash.get(m.sku)
             if other is None or price.flash_price_fen < other.flash_price_fen:
                 flash[m.sku] = price
-    return ActivePromotions(tuple(tiered), tuple(half), flash)
+        elif m.kind == "member_day":
+            days.append(member_day_of(m))
+    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days))
+
+
+def member_day_of(m: PromotionModel) -> MemberDay:
+    return MemberDay(
+        m.promotion_id,
+        m.name,
+        recurrence_of(m),
+        str(m.md_audience),
+        m.md_min_level,
+        None if m.md_percent_off is None else int(m.md_percent_off),
+        frozenset(m.scope_categories),
+        frozenset(m.scope_skus),
+        tuple((p.sku, int(p.price_fen)) for p in m.md_prices or []),
+        m.md_points_multiplier,
+        tuple(m.md_coupon_templates or []),
+    )
 
 
 def for_store(store_id: str) -> s.StorePromotions:
@@ -558,6 +778,7 @@ def for_store(store_id: str) -> s.StorePromotions:
                 else int(m.per_customer_limit),
                 remaining=units,
                 sold_out=bool(flash and not units),
+                member_day=member_day_view(m, now) if m.kind == "member_day" else None,
             )
         )
     return s.StorePromotions(store_id=store_id, now=clock.iso(now), items=items)
