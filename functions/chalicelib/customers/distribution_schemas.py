@@ -277,3 +277,16 @@ LEADERBOARD_EXAMPLE = {
     "cost_per_member_fen": 2004,
     "benchmark_fen": [3000, 3500],
 }
+
+
+class StatementsCsv(Out, kw_only=True):
+    filename: str
+    csv: Annotated[str, Meta(description="UTF-8 CSV with a header row (and a BOM for Excel).")]
+
+
+CSV_EXAMPLE = {
+    "filename": "distribution-2026-11.csv",
+    "csv": "\ufeffmonth,username,store_id,accrued_fen,reversed_fen,net_fen,pending_fen,"
+    "carried_fen,payable_fen,paid_fen,paid_at\r\n2026-11,sh-a-li,sh-a,2100,500,1600,0,-200,"
+    "1400,,\r\n",
+}
