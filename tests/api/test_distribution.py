@@ -181,7 +181,12 @@ def test_two_staff_qr_codes_claiming_a_new_member_at_once_give_one_binding(peopl
         barrier = threading.Barrier(3)
         results: dict[str, bool] = {}
 
-        def claim(u: str, c: str = c, barrier: threading.Barrier = barrier) -> None:
+        def claim(
+            u: str,
+            c: str = c,
+            barrier: threading.Barrier = barrier,
+            results: dict[str, bool] = results,
+        ) -> None:
             barrier.wait()
             results[u] = distribution.bind_by_code(Principal(c, CUSTOMER), codes[u]).bound
 
@@ -336,3 +341,62 @@ def test_leaderboard_and_cost_per_member(people, now):
     assert (rows[li].new_members, rows[li].orders, rows[li].gmv_fen) == (2, 1, 6000)
     assert rows[li].share_efficiency_bp == 5000
     assert (board.new_members, board.commission_fen, board.cost_per_member_fen) == (3, 500, 166)
+
+
+# --- routes ----------------------------------------------------------------------------
+
+
+def test_routes_qr_inviter_binding_settings_payout_and_store_scope(api, tokens_, people, now):
+    from tests.api.conftest import token_for
+
+    li = people[0]
+    li_token = token_for(li, "store_staff", "sh-a")
+    status, qr = api.call("GET", "/staff/me/distribution-qr", token=li_token)
+    assert status == 200 and qr["code"] == code_of(li) and "source=" in qr["link"]
+    assert api.call("GET", "/staff/me/distribution-qr", token=li_token)[1]["code"] == qr["code"]
+    c = member()
+    me = token_for(c, "customer")
+    assert api.call("GET", "/members/me/inviter", token=me) == (200, None)
+    status, got = api.call("POST", "/members/me/staff-binding", {"code": qr["code"]}, token=me)
+    assert status == 200 and got["bound"] and got["inviter"]["display_name"] == "李"
+    assert "commission" not in str(got)
+    status, err = api.call("POST", "/members/me/staff-binding", {"code": "NOPE1234"}, token=me)
+    assert status == 422 and err["error"]["code"] == "unknown_source"
+    status, cfg = api.call(
+        "PUT", "/admin/distribution/settings", {"first_order_fen": 800}, token=tokens_["hq"]
+    )
+    assert status == 200 and cfg["first_order_fen"] == 800
+    assert api.call("GET", "/admin/distribution/settings", token=tokens_["manager_a"])[0] == 403
+    completed(c, 10000)
+    q = "/admin/distribution/statements?month=2026-11"
+    status, st = api.call("GET", q, token=tokens_["manager_a"])
+    assert status == 200 and [x["username"] for x in st["items"]] == [li]
+    assert st["items"][0]["pending_fen"] == 800
+    assert api.call("GET", q, token=tokens_["manager_b"])[1]["items"] == []
+    assert api.call("GET", q + "&store_id=sh-a", token=tokens_["manager_b"])[0] == 403
+    status, _ = api.call(
+        "GET", f"/admin/distribution/statements/{li}?month=2026-11", token=tokens_["manager_b"]
+    )
+    assert status == 403
+    status, csv = api.call(
+        "GET", "/admin/distribution/statements-csv?month=2026-11", token=tokens_["hq"]
+    )
+    assert status == 200 and f"2026-11,{li},sh-a,800,0,800,800,0,0" in csv["csv"]
+    pay = {"month": "2026-11", "username": li, "request_id": "pay-2026-11-li"}
+    assert (
+        api.call("POST", "/admin/distribution/payouts", pay, token=tokens_["manager_a"])[0] == 403
+    )
+    assert api.call("POST", "/admin/distribution/payouts", pay, token=tokens_["hq"])[0] == 201
+    assert api.call("POST", "/admin/distribution/payouts", pay, token=tokens_["hq"])[0] == 200
+    other = dict(pay, request_id="pay-2026-11-li-again")
+    status, err = api.call("POST", "/admin/distribution/payouts", other, token=tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "already_paid"
+    status, board = api.call(
+        "GET", "/admin/distribution/leaderboard?month=2026-11", token=tokens_["manager_a"]
+    )
+    assert status == 200 and board["items"][0]["new_members"] == 1
+    assert board["benchmark_fen"] == [3000, 3500]
+    status, err = api.call(
+        "PUT", f"/admin/distribution/staff/{li}", {"upline": li}, token=tokens_["hq"]
+    )
+    assert status == 422 and err["error"]["code"] == "distribution_levels"
