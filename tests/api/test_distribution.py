@@ -356,10 +356,12 @@ def test_routes_qr_inviter_binding_settings_payout_and_store_scope(api, tokens_,
     assert api.call("GET", "/staff/me/distribution-qr", token=li_token)[1]["code"] == qr["code"]
     c = member()
     me = token_for(c, "customer")
-    assert api.call("GET", "/members/me/inviter", token=me) == (200, None)
+    assert api.call("GET", "/members/me/inviter", token=me) == (200, {"inviter": None})
     status, got = api.call("POST", "/members/me/staff-binding", {"code": qr["code"]}, token=me)
     assert status == 200 and got["bound"] and got["inviter"]["display_name"] == "李"
     assert "commission" not in str(got)
+    status, inv = api.call("GET", "/members/me/inviter", token=me)
+    assert status == 200 and inv["inviter"]["store_id"] == "sh-a"
     status, err = api.call("POST", "/members/me/staff-binding", {"code": "NOPE1234"}, token=me)
     assert status == 422 and err["error"]["code"] == "unknown_source"
     status, cfg = api.call(

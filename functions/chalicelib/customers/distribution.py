@@ -21,7 +21,6 @@ import random
 import time
 from typing import Any
 
-import msgspec
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
@@ -746,7 +745,3 @@ def leaderboard(principal: Principal, query: s.MonthQuery) -> s.Leaderboard:
         cost_per_member_fen=(commission + coupons) // new_total if new_total else None,
         benchmark_fen=BENCHMARK_FEN,
     )
-
-
-def settings_json() -> dict[str, Any]:
-    return msgspec.to_builtins(settings())  # type: ignore[no-any-return]

@@ -105,6 +105,10 @@ class Inviter(Out, kw_only=True):
 INVITER_EXAMPLE = {"display_name": "小李", "store_id": "sh-a", "bound_at": "2026-11-02T03:00:00Z"}
 
 
+class MyInviter(Out, kw_only=True):
+    inviter: Annotated[Inviter | None, Meta(description="null: bound to nobody now.")] = None
+
+
 class StaffBindingBody(Schema, kw_only=True):
     code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9._-]{4,120}$")]
 

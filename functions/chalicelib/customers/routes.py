@@ -161,13 +161,13 @@ def my_distribution_qr(principal: Principal) -> ds.DistributionQr:
     "GET",
     summary="The staff member the signed-in member is bound to (我的邀请人), or null",
     roles={CUSTOMER},
-    response=ds.Inviter | None,
+    response=ds.MyInviter,
     errors=(403,),
-    response_example=ds.INVITER_EXAMPLE,
+    response_example={"inviter": ds.INVITER_EXAMPLE},
 )
-def my_inviter(principal: Principal) -> ds.Inviter | None:
+def my_inviter(principal: Principal) -> ds.MyInviter:
     """Display name and store only; the member never sees commission."""
-    return distribution.inviter(principal.subject)
+    return ds.MyInviter(inviter=distribution.inviter(principal.subject))
 
 
 @area.route(
