@@ -29,6 +29,7 @@ import storeEdit from "./store_edit.js";
 import storedValue from "./stored_value.js";
 import stores from "./stores.js";
 import wallet from "./wallet.js";
+import distribution from "./distribution.js";
 
 export const PAGES = [
   dashboard,
@@ -55,4 +56,5 @@ export const PAGES = [
   audit,
   search,
   signin,
+  distribution,
 ];
