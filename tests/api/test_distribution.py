@@ -157,6 +157,8 @@ def test_protection_keeps_the_first_staff_member_then_days_lets_another_take_ove
     now["now"] = NOW + timedelta(days=8 + 31)  # expired
     assert distribution.inviter(c) is None
     assert scan(c, li).reason == "expired"
+    # li bound the member again: counted once as li's new member, wang's once
+    assert (int(month(li).new_members), int(month(wang, "2026-11").new_members)) == (1, 1)
 
 
 def test_a_permanent_binding_never_moves(people, now):

@@ -173,8 +173,11 @@ def bind(
                 always=True,
             )
 
+        new_member = not before or before.get("staff") != staff
+
         def write(
             tx: Tx,
+            new_member: bool = new_member,
             ds: dict[str, Any] = ds,
             version: int = version,
             entry: Any = entry,
@@ -186,7 +189,8 @@ def bind(
                 condition=condition,
                 label="stats",
             )
-            _count(tx, r.local_month(at), staff, store_id, {"new_members": 1}, label="month")
+            if new_member:  # (the same staff member again: not a new member)
+                _count(tx, r.local_month(at), staff, store_id, {"new_members": 1}, label="month")
             audit.with_entry(tx, entry)
 
         try:
