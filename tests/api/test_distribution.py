@@ -404,3 +404,36 @@ def test_routes_qr_inviter_binding_settings_payout_and_store_scope(api, tokens_,
         "PUT", f"/admin/distribution/staff/{li}", {"upline": li}, token=tokens_["hq"]
     )
     assert status == 422 and err["error"]["code"] == "distribution_levels"
+
+
+# --- through the real streams ----------------------------------------------------------
+
+
+def test_through_the_streams_registration_binds_and_the_first_order_earns(api, catalogue):
+    """Sign-in with the staff QR code as ``source`` -> member.registered -> the binding;
+    an order placed, picked short (refunded before completion) and completed ->
+    order.completed -> commission on what it kept (the subscribers' wiring; redelivery
+    and refunds after completion are tested above on the same handlers)."""
+    from chalicelib.orders.models import OrderModel
+
+    from tests.event_steps import deliver_events
+    from tests.order_steps import complete, pick, place_paid
+
+    li = staff("sh-a-li")
+    put(mode="rate", rate_bp=1000)  # 10 % of what the order kept
+    status, sent = api.call("POST", "/auth/otp", {"phone": "13900000301"})
+    body = {"phone": "13900000301", "code": sent["dev_code"], "source": code_of(li)}
+    status, session = api.call("POST", "/auth/otp/verify", body)
+    assert status == 200, session
+    c = session["customer"]["customer_id"]
+    deliver_events()
+    assert distribution.inviter(c) is not None
+    me = Principal(c, CUSTOMER)
+    order_id = place_paid([("100", 2), ("101", 1)], customer=me)
+    pick(order_id, picked={"100": 2, "101": 0})  # a shortage: refunded before completion
+    complete(order_id, customer=me)
+    deliver_events()
+    order = OrderModel.get(order_id)
+    kept = int(order.paid_fen) - int(order.refunded_fen)
+    assert int(order.refunded_fen) > 0
+    assert entries(li) == [("accrued", kept * 1000 // 10000)]
