@@ -96,6 +96,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
         *("概览", "订单", "退货待办", "打印监控", "门店", "商品与库存", "员工账号"),
         *("优惠券", "会员券包", "会员", "标签规则", "储值", "促销活动", "积分"),
         *("会员计划", "付费会员卡", "积分商城", "召回名单", "审计日志"),
+        "员工分销",
     ]
     site.go("/stores")
     rows = site.page.locator("main tbody tr")
@@ -109,7 +110,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("sh-jingan-manager")
     assert site.nav_labels() == [
         *("概览", "订单", "退货待办", "打印监控", "门店", "商品与库存", "员工账号"),
-        *("会员", "召回名单", "审计日志"),
+        *("会员", "召回名单", "审计日志", "员工分销"),
     ]
     site.go("/stores")
     expect(site.page.locator("main tbody tr")).to_have_count(1)
@@ -369,7 +370,7 @@ def test_switching_to_english_and_back(site: Site):
         *("Catalogue & stock", "Staff"),
         *("Coupons", "Customer wallets", "Members", "Tag rules", "Stored value", "Promotions"),
         *("Points", "Loyalty programme", "Paid membership", "Points mall", "Recall list"),
-        "Audit log",
+        *("Audit log", "Distribution"),
     ]
     assert page.evaluate("document.documentElement.lang") == "en"
     site.go("/print")

@@ -31,6 +31,7 @@ import stores from "./stores.js";
 import tagRules from "./tag_rules.js";
 import wallet from "./wallet.js";
 import recall from "./recall.js";
+import distribution from "./distribution.js";
 
 export const PAGES = [
   dashboard,
@@ -59,4 +60,5 @@ export const PAGES = [
   audit,
   search,
   signin,
+  distribution,
 ];

@@ -73,9 +73,16 @@ def load(customer_id: str, consistent: bool = True) -> MemberStatsModel | None:
         return None
 
 
-def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
+Extra = Callable[[MemberStatsModel | None, rules.Stats, bool], list[Any]]
+
+
+def change(
+    customer_id: str, apply: Callable[[rules.Stats], bool], extra: Extra | None = None
+) -> bool:
     """Read the member's aggregates, ``apply`` the event (False: nothing to do), write
-    them back on condition that nobody wrote since. True when this call changed them."""
+    them back on condition that nobody wrote since. True when this call changed them.
+    ``extra(item, stats, applied)`` sees the item read and, when applied, may add
+    update actions to the same write (staff distribution: customers/distribution.py)."""
     m = MemberStatsModel
     for attempt in range(ATTEMPTS):
         if attempt:
@@ -86,11 +93,14 @@ def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
         stats = decode(item)
         try:
             if not apply(stats):
+                if extra is not None:
+                    extra(item, stats, False)
                 return False
         except CompletionNotYetApplied:
             if attempt == 0:
                 continue  # maybe only not seen yet: read again strongly before a retry
             raise
+        more = [] if extra is None else extra(item, stats, True)
         version = 0 if item is None else int(item.version or 0)
         maps = maps_of(stats)
         actions: list[Any] = [
@@ -99,6 +109,7 @@ def change(customer_id: str, apply: Callable[[rules.Stats], bool]) -> bool:
             m.spend_fen.set(stats.spend_fen),
             m.maps.set(maps),
             m.updated_at.set(clock.now_iso()),
+            *more,
         ]
         favourite = rules.favourite_store(stats)
         if stats.first_date and stats.last_date and favourite:
@@ -134,9 +145,27 @@ def _lines(lines: Any) -> list[rules.Line]:
 
 
 def on_completed(event: OrderCompleted) -> bool:
-    """Count a completed order on what it kept (paid - refunded at completion)."""
+    """Count a completed order on what it kept (paid - refunded at completion); a bound
+    member's 1st or 2nd order accrues commission in the same write, its entries after
+    (again on a redelivery: each is put once)."""
+    from chalicelib.customers import distribution
+
     lines = _lines(event.lines)
-    return change(
+    seen: dict[str, Any] = {}
+
+    def extra(item: MemberStatsModel | None, stats: rules.Stats, applied: bool) -> list[Any]:
+        seen["ds"] = None if item is None else item.distribution
+        if not applied:
+            return []
+        ds = distribution.on_counted(
+            item, stats, event.order_id, event.occurred_at, event.paid_fen, event.refunded_fen
+        )
+        if ds is None:
+            return []
+        seen["ds"] = ds
+        return [MemberStatsModel.distribution.set(ds)]
+
+    changed = change(
         event.customer_id,
         lambda stats: rules.apply_completion(
             stats,
@@ -147,7 +176,10 @@ def on_completed(event: OrderCompleted) -> bool:
             event.refunded_fen,
             lines,
         ),
+        extra,
     )
+    distribution.settle(event.customer_id, seen.get("ds"), event.order_id)
+    return changed
 
 
 @dataclass(frozen=True)
@@ -174,6 +206,9 @@ def on_refund(event: RefundSucceeded, read: OrderReader | None = None) -> bool:
     if order is None or order.status != "completed" or order.completed_at is None:
         return False
     completed_at = order.completed_at
+    from chalicelib.customers import distribution
+
+    seen: dict[str, Any] = {}
 
     def apply(stats: rules.Stats) -> bool:
         if event.order_id in stats.applied:
@@ -182,7 +217,19 @@ def on_refund(event: RefundSucceeded, read: OrderReader | None = None) -> bool:
             return False  # long past: dropped from the record, or never to be counted
         raise CompletionNotYetApplied(f"order {event.order_id}: completed, not counted yet")
 
-    return change(order.customer_id, apply)
+    def extra(item: MemberStatsModel | None, stats: rules.Stats, applied: bool) -> list[Any]:
+        seen["ds"] = None if item is None else item.distribution
+        if not applied:
+            return []
+        ds = distribution.on_refunded(item, event.order_id, order.refunded_fen, event.occurred_at)
+        if ds is None:
+            return []
+        seen["ds"] = ds
+        return [MemberStatsModel.distribution.set(ds)]
+
+    changed = change(order.customer_id, apply, extra)
+    distribution.settle(order.customer_id, seen.get("ds"), event.order_id)
+    return changed
 
 
 def read_order(order_id: str) -> OrderView | None:

@@ -44,6 +44,9 @@ class MemberStatsModel(Model):
     # {"s": stores, "c": categories, "d": day buckets, "a": applied, "h": horizon}
     maps: CompactJSONAttribute = CompactJSONAttribute(null=True, attr_name="m")
     updated_at = UnicodeAttribute(null=True, attr_name="u")
+    # staff distribution: the member's binding and the commissions on their orders
+    # (customers/distribution_rules.py), on this item so an order's completion reads it free
+    distribution: CompactJSONAttribute = CompactJSONAttribute(null=True, attr_name="ds")
 
     by_store_month = StoreMembersByMonth()
 
@@ -117,4 +120,6 @@ class MemberTagModel(Model):
     by_tag = MembersByTag()
 
 
-CUSTOMER_MODELS = (MemberStatsModel, RecallModel, MemberTagModel)
+from chalicelib.customers.distribution_models import DISTRIBUTION_MODELS  # noqa: E402
+
+CUSTOMER_MODELS = (MemberStatsModel, RecallModel, MemberTagModel, *DISTRIBUTION_MODELS)

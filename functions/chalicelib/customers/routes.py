@@ -222,3 +222,206 @@ def _path_text(value: str) -> str:
     Gateway decoded (a decoded name has no '%' left to decode: tag names may not hold
     '%' for that reason, tag_rules.tag_problem)."""
     return unquote(value)
+
+
+# --- staff distribution (员工分销, issue 15 item 5): customers/distribution.py ----------
+
+from chalicelib.auth.principal import CUSTOMER, STORE_STAFF  # noqa: E402
+from chalicelib.customers import distribution_schemas as ds  # noqa: E402
+
+distribution = lazy_module("chalicelib.customers.distribution")
+
+
+@area.route(
+    "/staff/me/distribution-qr",
+    "GET",
+    summary="The caller's personal distribution QR code (store + staff), made on first call",
+    roles={STORE_STAFF, STORE_MANAGER},
+    response=ds.DistributionQr,
+    errors=(403, 404),
+    response_example=ds.QR_EXAMPLE,
+)
+def my_distribution_qr(principal: Principal) -> ds.DistributionQr:
+    """One code per staff member (derived from the account, so repeated calls answer
+    the same one); ``link`` is what the QR code holds. 404 ``staff_not_found`` for a
+    token whose account is gone. A member who registers through
+    it is bound to the staff member."""
+    return distribution.my_qr(principal)
+
+
+@area.route(
+    "/members/me/inviter",
+    "GET",
+    summary="The staff member the signed-in member is bound to (我的邀请人), or null",
+    roles={CUSTOMER},
+    response=ds.MyInviter,
+    errors=(403,),
+    response_example={"inviter": ds.INVITER_EXAMPLE},
+)
+def my_inviter(principal: Principal) -> ds.MyInviter:
+    """Display name and store only; the member never sees commission."""
+    return ds.MyInviter(inviter=distribution.inviter(principal.subject))
+
+
+@area.route(
+    "/members/me/staff-binding",
+    "POST",
+    summary="Scan a staff member's QR code: bind to them if the binding rules allow",
+    roles={CUSTOMER},
+    body=ds.StaffBindingBody,
+    response=ds.StaffBindingResult,
+    errors=(403, 422),
+    request_example={"code": "S7KQ2MZ9XP4"},
+    response_example=ds.BINDING_EXAMPLE,
+)
+def staff_binding(body: ds.StaffBindingBody, principal: Principal) -> ds.StaffBindingResult:
+    """Bound when nobody holds the member, their binding expired, or (binding "days")
+    its protection is over; a change of staff member is audited. ``bound`` false with
+    ``reason`` same, protected, permanent or bound otherwise. 422 ``unknown_source``
+    for a code that is not an active staff QR code."""
+    return distribution.bind_by_code(principal, body.code)
+
+
+@area.route(
+    "/admin/distribution/settings",
+    "GET",
+    summary="Head office's distribution rules (binding, commission, coupons, guide levels)",
+    roles={HQ_ADMIN},
+    response=ds.DistributionSettings,
+    errors=(403,),
+    response_example=ds.SETTINGS_EXAMPLE,
+)
+def get_distribution_settings(principal: Principal) -> ds.DistributionSettings:
+    """The defaults until head office sets them: permanent binding, 7 protection days,
+    ¥5 then ¥2, level 2 nothing."""
+    return distribution.settings()
+
+
+@area.route(
+    "/admin/distribution/settings",
+    "PUT",
+    summary="Replace the distribution rules (audited)",
+    roles={HQ_ADMIN},
+    body=ds.DistributionSettings,
+    response=ds.DistributionSettings,
+    errors=(403, 409, 422),
+    request_example=ds.SETTINGS_EXAMPLE,
+    response_example=ds.SETTINGS_EXAMPLE,
+)
+def put_distribution_settings(
+    body: ds.DistributionSettings, principal: Principal
+) -> ds.DistributionSettings:
+    """409 ``settings_changed`` on a concurrent edit."""
+    return distribution.put_settings(principal, body)
+
+
+@area.route(
+    "/admin/distribution/staff/{username}",
+    "PUT",
+    summary="Set a staff member's upline (level 2 of at most two; audited)",
+    roles={HQ_ADMIN},
+    body=ds.StaffProfileBody,
+    response=ds.StaffProfile,
+    errors=(403, 404, 422),
+    request_example={"upline": "sh-a-manager"},
+    response_example=ds.PROFILE_EXAMPLE,
+)
+def put_distribution_staff(
+    username: str, body: ds.StaffProfileBody, principal: Principal
+) -> ds.StaffProfile:
+    """422 ``distribution_levels`` for an upline that has an upline, a staff member who
+    is someone's upline, or oneself; ``upline`` null removes it."""
+    return distribution.set_upline(principal, username, body)
+
+
+@area.route(
+    "/admin/distribution/statements",
+    "GET",
+    summary="The month's commission statements per staff member",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    query=ds.MonthQuery,
+    response=ds.Statements,
+    errors=(403, 422),
+    response_example=ds.STATEMENTS_EXAMPLE,
+)
+def distribution_statements(query: ds.MonthQuery, principal: Principal) -> ds.Statements:
+    """Staff members with activity in the month (local months): accrued, reversed, net,
+    pending (still in the return window), the balance carried from earlier months and
+    payable = carried + net - pending (negative is carried on, never clamped). Head
+    office: the chain or ``store_id``; a store manager: their store (403 otherwise)."""
+    return distribution.statements(principal, query)
+
+
+@area.route(
+    "/admin/distribution/statements/{username}",
+    "GET",
+    summary="A staff member's statement for a month, with its entries",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    query=ds.StaffMonthQuery,
+    response=ds.StaffStatement,
+    errors=(403, 404, 422),
+    response_example=ds.STAFF_STATEMENT_EXAMPLE,
+)
+def distribution_staff_statement(
+    username: str, query: ds.StaffMonthQuery, principal: Principal
+) -> ds.StaffStatement:
+    """Store managers: their store's staff only."""
+    return distribution.staff_statement(principal, username, query.month)
+
+
+@area.route(
+    "/admin/distribution/statements-csv",
+    "GET",
+    summary="The month's statements as CSV text for payroll",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    query=ds.MonthQuery,
+    response=ds.StatementsCsv,
+    errors=(403, 422),
+    response_example=ds.CSV_EXAMPLE,
+)
+def distribution_statements_csv(query: ds.MonthQuery, principal: Principal) -> ds.StatementsCsv:
+    """The rows of the statements route, as one CSV document (UTF-8, header row) the
+    admin site saves as a file."""
+    return ds.StatementsCsv(
+        filename=f"distribution-{query.month}.csv",
+        csv=distribution.statements_csv(principal, query),
+    )
+
+
+@area.route(
+    "/admin/distribution/payouts",
+    "POST",
+    summary="Mark a staff member's month as paid (its payable now; audited)",
+    roles={HQ_ADMIN},
+    body=ds.PayoutBody,
+    response=ds.StatementLine,
+    status=201,
+    replays=True,
+    errors=(403, 404, 409, 422),
+    request_example=ds.PAYOUT_EXAMPLE,
+    response_example=ds.LINE_EXAMPLE,
+)
+def distribution_payout(body: ds.PayoutBody, principal: Principal) -> Any:
+    """The same ``request_id`` again answers 200 with ``Idempotent-Replayed: true``; the
+    month paid under another request_id: 409 ``already_paid``. A reversal after payout
+    lands in a later month and its balance goes negative."""
+    line, replayed = distribution.payout(principal, body)
+    return respond(line, 200 if replayed else 201)
+
+
+@area.route(
+    "/admin/distribution/leaderboard",
+    "GET",
+    summary="Staff leaderboard for a month: new members, orders, GMV, commission, levels",
+    roles={HQ_ADMIN, STORE_MANAGER},
+    query=ds.MonthQuery,
+    response=ds.Leaderboard,
+    errors=(403, 422),
+    response_example=ds.LEADERBOARD_EXAMPLE,
+)
+def distribution_leaderboard(query: ds.MonthQuery, principal: Principal) -> ds.Leaderboard:
+    """Orders and GMV count the bound members' 1st and 2nd completed orders (the
+    commissioned ones). Share efficiency: members who ordered ÷ new members. Cost per
+    acquired customer: (net commission + face value of the distribution coupons issued)
+    ÷ new members, next to the seed's benchmark ¥30–35."""
+    return distribution.leaderboard(principal, query)

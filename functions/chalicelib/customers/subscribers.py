@@ -14,7 +14,7 @@ be a second write. docs/segments.md, "Member aggregates"."""
 from __future__ import annotations
 
 from chalicelib.events.registry import subscriber
-from chalicelib.events.types import OrderCompleted, RefundSucceeded
+from chalicelib.events.types import MemberRegistered, OrderCompleted, RefundSucceeded
 
 
 @subscriber(OrderCompleted, "customers.stats_on_completed", idempotent=True)
@@ -34,3 +34,20 @@ def stats_on_refund(event: RefundSucceeded) -> None:
     from chalicelib.customers import aggregates
 
     aggregates.on_refund(event)
+
+
+@subscriber(
+    MemberRegistered,
+    "customers.distribution_binding",
+    when=lambda event: bool(event.source) and ":" not in str(event.source),  # a QR code
+    idempotent=True,
+)
+def distribution_binding(event: MemberRegistered) -> None:
+    """A member registered through a staff member's QR code is bound to them (staff
+    distribution: customers/distribution.py). A subscriber, not a piece of the
+    registration: the binding is written under the aggregates item's version, so a
+    scan of another staff QR at the same moment still gives one binding; a redelivery
+    finds it ("same") and writes nothing."""
+    from chalicelib.customers import distribution
+
+    distribution.on_registered(event.customer_id, event.source, event.occurred_at)
