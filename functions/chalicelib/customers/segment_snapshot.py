@@ -1,0 +1,223 @@
+"""The nightly segments snapshot (docs/segments.md, "Segments"): a parallel Scan of
+``member_stats``, identity's ``customers``, ``paid_cards`` and the manual tags, scored
+and laid out by segment_rules into ONE zlib-compressed object under ``segments/`` in the
+imports bucket; then the "current snapshot" pointer (written last: a rerun, or a run
+that dies half way, leaves the previous snapshot in use).
+
+Scans belong here and only here: a job, never a request path. Erased members are left
+out. Favourite store: the store with the most completed orders (member_stats.fs); a
+member without orders counts at their home store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+
+from chalicelib.customers import rules
+from chalicelib.customers import segment_rules as sr
+from chalicelib.customers.models import MemberStatsModel, SegmentModel
+from chalicelib.identity.models import CustomerModel
+from chalicelib.kernel import clock, config
+from chalicelib.loyalty.paid_models import PaidCardModel
+
+log = logging.getLogger("daojia.segments")
+
+PREFIX = "segments/"
+SEGMENTS = 8  # parallel Scan segments (threads) per table
+NEW_MEMBER_DAYS = 90
+
+
+class TagSource(Protocol):
+    """Where the snapshot's tags come from: customers/tags.py (being built by another
+    engineer) through ``tags_adapter``; tests pass a stub."""
+
+    def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]: ...
+
+    def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]: ...
+
+
+class NoTags:
+    def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]:
+        return ()
+
+    def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]:
+        return ()
+
+
+@dataclass
+class TagsModule:
+    """customers/tags.py behind TagSource: ``scan_manual_tags(segment, total)`` yields
+    (customer_id, tag); ``auto_tags(rules(), stats, member, paid=, today=)`` evaluates
+    head office's rules on the member's aggregates."""
+
+    module: Any
+    _rules: Any = field(default=None)
+
+    def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]:
+        return self.module.scan_manual_tags(segment, total)  # type: ignore[no-any-return]
+
+    def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]:
+        if self._rules is None:
+            self._rules = self.module.rules()
+        return self.module.auto_tags(  # type: ignore[no-any-return]
+            self._rules, member.get("stats"), member, paid=paid, today=today
+        )
+
+
+def tags_adapter() -> TagSource:
+    """customers/tags.py when it is there, else no tags (wired at merge)."""
+    import importlib
+
+    try:
+        module = importlib.import_module("chalicelib.customers.tags")
+    except ImportError:
+        return NoTags()
+    if not hasattr(module, "scan_manual_tags"):
+        return NoTags()
+    return TagsModule(module)
+
+
+@lru_cache(maxsize=1)
+def _ddb() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb", region_name=config.REGION)
+
+
+@lru_cache(maxsize=1)
+def _s3() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # as exports/jobs.py (customers may not import exports: the same layer)
+    return boto3.client("s3", region_name=config.REGION, config=Config(signature_version="s3v4"))
+
+
+def _scan(table: str, projection: str, names: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Every item of ``table`` (projected), ``SEGMENTS`` parallel Scan segments."""
+
+    def one(segment: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "Segment": segment,
+            "TotalSegments": SEGMENTS,
+            "ProjectionExpression": projection,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        while True:
+            page = _ddb().scan(**kwargs)
+            out.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    with ThreadPoolExecutor(SEGMENTS) as pool:
+        for items in pool.map(one, range(SEGMENTS)):
+            yield from items
+
+
+def _s(item: dict[str, Any], name: str) -> str | None:
+    v = item.get(name)
+    return v["S"] if v and "S" in v else None
+
+
+def _n(item: dict[str, Any], name: str) -> int:
+    v = item.get(name)
+    return int(v["N"]) if v and "N" in v else 0
+
+
+def _day(iso_date: str | None) -> int:
+    return date.fromisoformat(iso_date).toordinal() if iso_date else 0
+
+
+def collect(tags: TagSource, today: date) -> tuple[list[sr.Row], dict[str, Any]]:
+    """The rows (erased members left out) and the overview's new members per day."""
+    stats: dict[str, tuple[int, int, str | None, str | None]] = {}
+    for it in _scan(MemberStatsModel.Meta.table_name, "customer_id, n, sp, ld, fs", names={}):
+        stats[it["customer_id"]["S"]] = (_n(it, "n"), _n(it, "sp"), _s(it, "ld"), _s(it, "fs"))
+    now = clock.iso(clock.now())
+    paid = {
+        it["customer_id"]["S"]
+        for it in _scan(PaidCardModel.Meta.table_name, "customer_id, ends_at", names={})
+        if (_s(it, "ends_at") or "") > now
+    }
+    manual: dict[str, set[str]] = {}
+    with ThreadPoolExecutor(SEGMENTS) as pool:
+        for pairs in pool.map(lambda seg: list(tags.manual(seg, SEGMENTS)), range(SEGMENTS)):
+            for cid, tag in pairs:
+                manual.setdefault(cid, set()).add(tag)
+    since = today - timedelta(days=NEW_MEMBER_DAYS - 1)
+    new: Counter[tuple[str, str]] = Counter()
+    rows: list[sr.Row] = []
+    for it in _scan(
+        CustomerModel.Meta.table_name,
+        "customer_id, #l, source_kind, created_at, marketing_consent, erased_at, home_store_id",
+        names={"#l": "level"},
+    ):
+        if it.get("erased_at"):
+            continue
+        cid = it["customer_id"]["S"]
+        created = _s(it, "created_at")
+        joined = date.fromisoformat(rules.local_date(created)) if created else None
+        source = _s(it, "source_kind")
+        if joined and joined >= since:
+            new[(joined.isoformat(), source or "unknown")] += 1
+        n, spend, last, fav = stats.get(cid, (0, 0, None, None))
+        member = {
+            "customer_id": cid,
+            "level": _s(it, "level"),
+            "source_kind": source,
+            "orders": n,
+            "spend_fen": spend,
+            "last_order_date": last,
+        }
+        is_paid = cid in paid
+        row_tags = set(manual.get(cid, ())) | set(tags.auto(member, paid=is_paid, today=today))
+        rows.append(
+            sr.Row(
+                customer_id=cid,
+                spend_fen=spend,
+                orders=n,
+                last_day=_day(last) if n else 0,
+                join_day=joined.toordinal() if joined else 0,
+                level=member["level"],
+                source=source,
+                store=fav if n and fav else _s(it, "home_store_id"),
+                consent=_s(it, "marketing_consent"),
+                paid=is_paid,
+                tags=sorted(row_tags),
+            )
+        )
+    new_members = [{"day": d, "source_kind": k, "members": c} for (d, k), c in sorted(new.items())]
+    return rows, {"new_members": new_members}
+
+
+def run(tags: TagSource | None = None, *, today: date | None = None) -> dict[str, Any]:
+    """Build and publish a snapshot; returns the pointer's fields. Safe to rerun: each
+    run writes a new object, then moves the pointer."""
+    day = today or clock.now().astimezone(rules.TZ).date()
+    rows, extra = collect(tags or tags_adapter(), day)
+    snap = sr.build(rows, as_of=day, extra=extra)
+    body = sr.encode(snap)
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
+    key = f"{PREFIX}{day.isoformat()}/{stamp}.bin"
+    _s3().put_object(Bucket=config.bucket_name("imports"), Key=key, Body=body)
+    SegmentModel(
+        "snapshot",
+        "current",
+        object_key=key,
+        as_of=day.isoformat(),
+        members=snap.n,
+        updated_at=clock.now_iso(),
+    ).save()
+    log.info("segments snapshot %s: %d members, %d bytes", key, snap.n, len(body))
+    return {"object_key": key, "as_of": day.isoformat(), "members": snap.n, "bytes": len(body)}
