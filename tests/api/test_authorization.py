@@ -38,6 +38,8 @@ PATH_VALUES = {
     "plan_id": "plan-x",
     "reward_id": "rw-x",
     "code": "QRX23456",
+    "segment_id": "seg-x",
+    "action_id": "act-x",
 }
 
 

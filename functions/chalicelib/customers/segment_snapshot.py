@@ -12,6 +12,7 @@ member without orders counts at their home store.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -209,7 +210,8 @@ def run(tags: TagSource | None = None, *, today: date | None = None) -> dict[str
     snap = sr.build(rows, as_of=day, extra=extra)
     body = sr.encode(snap)
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
-    key = f"{PREFIX}{day.isoformat()}/{stamp}.bin"
+    # never overwritten: an action keeps reading the snapshot it was created from
+    key = f"{PREFIX}{day.isoformat()}/{stamp}-{secrets.token_hex(4)}.bin"
     _s3().put_object(Bucket=config.bucket_name("imports"), Key=key, Body=body)
     SegmentModel(
         "snapshot",

@@ -220,6 +220,7 @@ def delete_segment(principal: Principal, segment_id: str) -> None:
         audit.Target("segment", segment_id),
         {"name": m.name, "filter": m.filter_json},
         {},
+        always=True,
     )
 
 
