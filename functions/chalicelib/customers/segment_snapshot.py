@@ -62,12 +62,12 @@ class TagsModule:
     _rules: Any = field(default=None)
 
     def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]:
-        return self.module.scan_manual_tags(segment, total)  # type: ignore[no-any-return]
+        return self.module.scan_manual_tags(segment, total)
 
     def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]:
         if self._rules is None:
             self._rules = self.module.rules()
-        return self.module.auto_tags(  # type: ignore[no-any-return]
+        return self.module.auto_tags(
             self._rules, member.get("stats"), member, paid=paid, today=today
         )
 

@@ -64,7 +64,7 @@ def load(key: str) -> sr.Index:
 
 def index(key: str | None = None) -> sr.Index:
     """The current snapshot's index (``key``: a given snapshot, e.g. an action's)."""
-    key = key or cast(str, _pointer().object_key)
+    key = key or _pointer().object_key
     with _lock:
         if _loaded["key"] != key:
             _loaded["index"] = load(key)
@@ -144,11 +144,11 @@ def overview() -> s.Overview:
 def _segment_view(m: SegmentModel) -> s.Segment:
     return s.Segment(
         segment_id=m.id,
-        name=cast(str, m.name),
-        filter=msgspec.json.decode(cast(str, m.filter_json), type=s.SegmentFilter),
-        created_by=cast(str, m.created_by),
-        created_at=cast(str, m.created_at),
-        updated_at=cast(str, m.updated_at),
+        name=m.name,
+        filter=msgspec.json.decode(m.filter_json, type=s.SegmentFilter),
+        created_by=m.created_by,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
     )
 
 
@@ -237,9 +237,9 @@ def _action_view(m: SegmentModel) -> s.Action:
     return s.Action(
         action_id=m.id,
         action=cast(Any, m.action),
-        target=cast(str, m.target),
+        target=m.target,
         state=cast(Any, m.state),
-        as_of=cast(str, m.as_of),
+        as_of=m.as_of,
         targeted=targeted,
         excluded_no_consent=int(m.excluded_no_consent or 0),
         done=int(m.done or 0),
@@ -247,8 +247,8 @@ def _action_view(m: SegmentModel) -> s.Action:
         progress=round(handled / targeted, 4)
         if targeted
         else (1.0 if m.state == "succeeded" else 0.0),
-        created_by=cast(str, m.created_by),
-        created_at=cast(str, m.created_at),
+        created_by=m.created_by,
+        created_at=m.created_at,
         finished_at=m.finished_at,
         error=m.error,
     )
@@ -300,7 +300,7 @@ def create_action(principal: Principal, body: s.ActionBody) -> tuple[s.Action, b
     if body.action == "issue_coupon":
         from chalicelib.coupons.service import get_template
 
-        get_template(cast(str, target))  # 404 now rather than in the worker
+        get_template(target)  # 404 now rather than in the worker
     f = (
         body.filter
         if body.filter is not None
@@ -378,10 +378,10 @@ def _issue(m: SegmentModel, chunk: int, ids: list[str]) -> tuple[int, int]:
     from chalicelib.coupons import schemas as cs
     from chalicelib.coupons.service import bulk_issue
 
-    who = Principal(subject=cast(str, m.created_by), role=cast(Any, m.created_role))
+    who = Principal(subject=m.created_by, role=cast(Any, m.created_role))
     got = bulk_issue(
         who,
-        cast(str, m.target),
+        m.target,
         cs.IssueRequest(batch_id=f"{m.id}-{chunk}", customer_ids=ids),
     )
     failed = len(got.refused)
@@ -396,8 +396,8 @@ def run_action(action_id: str) -> None:
         return
     m.update(actions=[SegmentModel.state.set("running")])
     ix = index(m.object_key)
-    f = msgspec.json.decode(cast(str, m.filter_json), type=s.SegmentFilter)
-    mask, _ = _targets(ix, f, cast(str, m.action), date.fromisoformat(cast(str, m.as_of)))
+    f = msgspec.json.decode(m.filter_json, type=s.SegmentFilter)
+    mask, _ = _targets(ix, f, m.action, date.fromisoformat(m.as_of))
     ids = [ix.snap.customer_id(i) for i in sr.rows_of(mask)]
     done = {c.id for c in SegmentModel.query("chunk", SegmentModel.id.startswith(f"{m.id}#"))}
     for n in range(0, len(ids), CHUNK):
@@ -408,7 +408,7 @@ def run_action(action_id: str) -> None:
         if m.action == "issue_coupon":
             ok, bad = _issue(m, chunk, part)
         else:
-            ok, bad = add_tags(part, cast(str, m.target), cast(str, m.created_by))
+            ok, bad = add_tags(part, m.target, m.created_by)
         try:
             with TransactWrite(connection=connection()) as tx:
                 tx.save(
@@ -441,7 +441,7 @@ def run_action(action_id: str) -> None:
 def _refresh_view(m: SegmentModel) -> s.Refresh:
     return s.Refresh(
         state=cast(Any, m.state),
-        requested_at=cast(str, m.created_at),
+        requested_at=m.created_at,
         finished_at=m.finished_at,
         as_of=m.as_of,
         members=None if m.members is None else int(m.members),
