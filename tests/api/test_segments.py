@@ -294,3 +294,86 @@ def test_a_tag_action_tags_every_member_of_a_saved_segment(api, tokens_, built, 
         token=tokens_["hq"],
     )
     assert status == 422
+
+
+def export(api, tokens_, filters, key, who="hq"):
+    from tests.api.test_exports import download, run_worker
+
+    status, job = api.call(
+        "POST",
+        "/admin/exports",
+        {"kind": "segment", "filters": filters, "language": "en"},
+        token=tokens_[who],
+        headers={"Idempotency-Key": key},
+    )
+    if status != 202:
+        return status, job, None
+    run_worker()
+    _, job = api.call("GET", f"/admin/exports/{job['export_id']}", token=tokens_[who])
+    text = download(job).decode("utf-8-sig")
+    return status, job, [line.split(",") for line in text.strip().splitlines()]
+
+
+def test_a_segment_export_masks_phones_and_leaves_out_revoked_consent(api, tokens_, built):
+    status, job, rows = export(api, tokens_, {"segment": {}}, "seg-export-1")
+    assert status == 202 and job["status"] == "succeeded", job
+    header, *body = rows
+    assert header[:3] == ["Member ID", "Phone", "Nickname"]
+    ids = {r[0] for r in body}
+    assert ids == {built["recent"], built["old"], built["none"]}  # not revoked, not erased
+    assert job["excluded_no_consent"] == 1
+    _, counted = count(api, tokens_)
+    assert (counted["marketable"], counted["excluded_no_consent"]) == (len(body), 1)
+    assert all("****" in r[1] for r in body)
+    top = next(r for r in body if r[0] == built["recent"])
+    assert top[6:11] == ["2", "1000.00", "2026-11-28", top[9], "joining"]
+
+
+def test_a_campaign_export_shows_phones_of_consenting_members_only(api, tokens_, built):
+    CustomerModel(built["old"]).update(actions=[CustomerModel.marketing_consent.set("granted")])
+    segments.run_refresh()
+    f = {"segment": {}, "unmasked": True}
+    status, err, _ = export(api, tokens_, f, "seg-export-2")
+    assert (status, err["error"]["code"]) == (422, "validation_failed")
+    f.update(purpose="campaign", campaign="双十二回归")
+    status, job, rows = export(api, tokens_, f, "seg-export-3")
+    assert status == 202 and job["status"] == "succeeded"
+    [row] = rows[1:]
+    assert row[:2] == [built["old"], "13900000002"]
+    assert job["excluded_no_consent"] == 3  # revoked, and two never asked
+    status, err, _ = export(api, tokens_, f, "seg-export-4", who="manager_a")
+    assert status == 403
+    status, err, _ = export(api, tokens_, {"segment_id": "seg-nope"}, "seg-export-5")
+    assert (status, err["error"]["code"]) == (404, "segment_not_found")
+    from chalicelib.audit.models import AuditEntryModel
+
+    assert "exports.segment" in {e.action for e in AuditEntryModel.scan()}
+
+
+def test_two_deliveries_at_once_count_each_chunk_once(api, tokens_, built, template, monkeypatch):
+    """A delivery that did not see the other's chunk marks (it read them before) issues
+    nothing new (the batch id) and counts nothing twice (the chunk item's condition)."""
+    body = {
+        "filter": {},
+        "action": "issue_coupon",
+        "template_id": template,
+        "request_id": "act-000009",
+    }
+    _, action = api.call("POST", "/admin/segments/actions", body, token=tokens_["hq"])
+    drain()  # the first delivery: done
+    m = SegmentModel.get("action", action["action_id"])
+    m.update(actions=[SegmentModel.state.set("running")])  # as the second saw it
+    monkeypatch.setattr(SegmentModel, "query", classmethod(lambda cls, *a, **k: iter(())))
+    segments.run_action(action["action_id"])
+    _, got = api.call("GET", f"/admin/segments/actions/{action['action_id']}", token=tokens_["hq"])
+    assert (got["done"], got["targeted"], got["state"]) == (3, 3, "succeeded")
+    assert all(len(coupons_of(built[k])) == 1 for k in ("recent", "old", "none"))
+
+
+def test_the_nightly_run_shows_as_the_latest_refresh(api, tokens_, people):
+    from chalicelib import jobs
+
+    jobs.segments_nightly()
+    status, body = api.call("GET", "/admin/segments/refresh", token=tokens_["hq"])
+    assert status == 200 and (body["state"], body["members"]) == ("succeeded", 4)
+    assert body["requested_at"] == "2026-12-05T02:00:00Z"

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any, cast
 
 import msgspec
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.audit import service as audit
@@ -424,9 +424,12 @@ def run_action(action_id: str) -> None:
                         SegmentModel.updated_at.set(clock.now_iso()),
                     ],
                 )
-        except Exception as exc:  # another delivery marked it first: counted there
-            if "ConditionalCheckFailed" not in str(exc) and "TransactionCanceled" not in str(exc):
-                raise
+        except TransactWriteError as exc:
+            # another delivery marked it first (counted there); anything else (a conflict,
+            # throttling) leaves it unmarked: raise, and the redelivery does it again
+            if SegmentModel.count("chunk", SegmentModel.id == f"{m.id}#{chunk:06d}") == 0:
+                raise exc
+            log.info("action %s chunk %d: marked by another delivery", m.id, chunk)
     m.update(
         actions=[
             SegmentModel.state.set("succeeded"),
@@ -470,7 +473,14 @@ def refresh_state() -> s.Refresh:
 
 
 def run_refresh() -> dict[str, Any]:
-    SegmentModel("refresh", "latest").update(actions=[SegmentModel.state.set("running")])
+    """The snapshot now, its state on ("refresh", "latest") (the nightly run too)."""
+    SegmentModel("refresh", "latest").update(
+        actions=[
+            SegmentModel.state.set("running"),
+            SegmentModel.created_at.set(SegmentModel.created_at | clock.now_iso()),
+            SegmentModel.finished_at.remove(),
+        ]
+    )
     try:
         got = snapshot.run()
     except Exception as exc:
