@@ -377,3 +377,15 @@ def test_the_nightly_run_shows_as_the_latest_refresh(api, tokens_, people):
     status, body = api.call("GET", "/admin/segments/refresh", token=tokens_["hq"])
     assert status == 200 and (body["state"], body["members"]) == ("succeeded", 4)
     assert body["requested_at"] == "2026-12-05T02:00:00Z"
+
+
+def test_counts_and_the_overview_read_the_pointer_and_the_snapshot_only(
+    api, tokens_, built, aws_calls
+):
+    segments._loaded.update(key=None, index=None)  # a cold Lambda
+    api.call("POST", "/admin/segments/count", {"filter": {"stores": ["sh-b"]}}, token=tokens_["hq"])
+    # the session's check (the account's token generation), the pointer, the object
+    assert aws_calls == ["GetItem", "GetItem", "GetObject"]
+    aws_calls.clear()
+    api.call("GET", "/admin/customers/overview", token=tokens_["hq"])
+    assert aws_calls == ["GetItem", "GetItem"]  # warm: the session, the pointer
