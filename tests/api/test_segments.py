@@ -389,3 +389,14 @@ def test_counts_and_the_overview_read_the_pointer_and_the_snapshot_only(
     aws_calls.clear()
     api.call("GET", "/admin/customers/overview", token=tokens_["hq"])
     assert aws_calls == ["GetItem"]  # warm: the pointer (the session check is cached)
+
+
+def test_stages_are_todays_from_an_older_snapshot(api, tokens_, built, monkeypatch):
+    _, body = count(api, tokens_, lifecycle=["dormant"])
+    assert body["members"] == 0
+    # a month later, no new snapshot: the last order of 2026-04-04 is 9 months old
+    monkeypatch.setattr(clock, "now", lambda: datetime(2027, 1, 5, 2, 0, tzinfo=UTC))
+    _, body = count(api, tokens_, lifecycle=["dormant"])
+    assert (body["members"], body["as_of"]) == (1, "2026-12-05")
+    _, overview = api.call("GET", "/admin/customers/overview", token=tokens_["hq"])
+    assert overview["by_lifecycle"]["dormant"] == 1
