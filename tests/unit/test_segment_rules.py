@@ -204,3 +204,15 @@ def test_more_than_64_tags_is_refused():
         assert "64" in str(err)
     else:
         raise AssertionError("65 tags were accepted")
+
+
+def test_more_than_255_stores_count_by_both_bytes():
+    stores = [f"s{i:03d}" for i in range(300)]
+    rows = [r.Row(f"c{i}", store=stores[i % 300]) for i in range(900)]
+    index = r.Index(r.build(rows, as_of=D("2026-01-01")))
+    for name in ("s000", "s001", "s255", "s256", "s299"):
+        got = index.select(r.SegmentFilter(stores=[name]), D("2026-01-01"))
+        assert got.bit_count() == 3, name
+        assert {index.snap.meta["stores"][index.snap.cols["store"][i]] for i in r.rows_of(got)} == {
+            name
+        }

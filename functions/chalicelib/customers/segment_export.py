@@ -72,7 +72,7 @@ def _pages(ix: sr.Index, mask: int, day: date) -> Iterator[tuple[list[Member], f
             if m is None or m.erased_at:  # erased since the snapshot
                 continue
             last = cols["last_day"][i]
-            ref = last or cols["join_day"][i]
+            ref = cols["ref_day"][i]
             bits = cols["tags"][i]
             out.append(
                 Member(

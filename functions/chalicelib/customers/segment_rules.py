@@ -17,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 # --- RFM ---------------------------------------------------------------------------------
@@ -145,6 +146,7 @@ COLUMNS = {
     "orders": "I",
     "last_day": "i",
     "join_day": "i",
+    "ref_day": "i",  # the lifecycle's reference: the last order, or joining without one
     "r": "B",
     "f": "B",
     "m": "B",
@@ -221,6 +223,7 @@ def build(rows: list[Row], *, as_of: date, extra: dict[str, Any] | None = None) 
         cols["orders"].append(r.orders)
         cols["last_day"].append(r.last_day)
         cols["join_day"].append(r.join_day)
+        cols["ref_day"].append(r.last_day if r.orders > 0 and r.last_day else r.join_day)
         cols["r"].append(rs)
         cols["f"].append(fs)
         cols["m"].append(ms)
@@ -344,7 +347,8 @@ class Index:
         self.all = (1 << self.n) - 1
         self._cache: dict[Any, int] = {}
         self._planes: list[int] | None = None
-        self._spend_min = min(snap.cols["spend"]) if self.n else 0
+        self._splits: dict[str, tuple[bytes, bytes]] = {}
+        self._spend_min = snap.cols["spend"][0] if self.n else 0  # sorted ascending
 
     def _value(self, col: str, ix: int) -> int:
         key = (col, ix)
@@ -353,12 +357,21 @@ class Index:
             c = self.snap.cols[col]
             if c.itemsize == 1:
                 got = _bits(c.tobytes(), _eq_table(ix))
-            else:  # 2 bytes (stores): both bytes equal
-                got = _bits(_bytes_of(c, 0), _eq_table(ix & 255)) & _bits(
-                    _bytes_of(c, 1), _eq_table(ix >> 8)
-                )
+            else:  # 2 bytes (stores): both bytes equal (each byte's run split once)
+                lo, hi = self._split(col)
+                got = _bits(lo, _eq_table(ix & 255))
+                if hi.strip(b"\0"):  # more than 255 stores
+                    got &= _bits(hi, _eq_table(ix >> 8))
+                elif ix >> 8:
+                    got = 0
             self._cache[key] = got
         return got
+
+    def _split(self, col: str) -> tuple[bytes, bytes]:
+        if col not in self._splits:
+            c = self.snap.cols[col]
+            self._splits[col] = (_bytes_of(c, 0), _bytes_of(c, 1))
+        return self._splits[col]
 
     def _named(self, col: str, table: str, names: list[str]) -> int:
         values = self.snap.meta[table]
@@ -385,11 +398,11 @@ class Index:
         return self._cache.get(("stage", today, name), 0)
 
     def _stages(self, today: date) -> None:
-        # the reference day: the last order, or joining without one
-        last, join = self.snap.cols["last_day"], self.snap.cols["join_day"]
-        ref = [ld or jd for ld, jd in zip(last, join, strict=True)]
-        code = {d: STAGES.index(stage_of_day(d, today)) for d in set(ref) if d > 0}
-        codes = bytes(code.get(d, 0) for d in ref)
+        # the reference day: the last order, or joining without one (0: not known,
+        # counted as joining); a few thousand distinct days, one stage each
+        ref = self.snap.cols["ref_day"]
+        code = {d: STAGES.index(stage_of_day(d, today)) if d > 0 else 0 for d in set(ref)}
+        codes = bytes(map(code.__getitem__, ref))
         for i, name in enumerate(STAGES):
             self._cache[("stage", today, name)] = _bits(codes, _eq_table(i))
         for k in [k for k in self._cache if isinstance(k, tuple) and k[0] == "stage"]:
@@ -404,7 +417,7 @@ class Index:
         if key not in self._cache:
             orders = self.snap.cols["orders"]
             if k <= 255:
-                capped = bytes(min(o, 255) for o in orders)
+                capped = bytes(map(min, orders, repeat(255)))
                 self._cache[key] = _bits(capped, _ge_table(k))
             else:
                 self._cache[key] = sum(1 << i for i, o in enumerate(orders) if o >= k)
@@ -465,8 +478,10 @@ class Index:
         """Sum of the selected rows' spend, bit-sliced: sum over bit planes b of
         2^b x |mask AND plane_b| (planes of spend - the smallest spend, built once)."""
         if self._planes is None:
-            raw = array("q", (v - self._spend_min for v in self.snap.cols["spend"]))
-            top = max(raw, default=0).bit_length()
+            spend = self.snap.cols["spend"]
+            low = self._spend_min
+            raw = spend if low == 0 else array("q", (v - low for v in spend))
+            top = (raw[-1] if self.n else 0).bit_length()  # sorted: the last is the largest
             self._planes = [_bits(_bytes_of(raw, b // 8), _bit_table(b % 8)) for b in range(top)]
         total = sum((mask & p).bit_count() << b for b, p in enumerate(self._planes))
         return total + self._spend_min * mask.bit_count()
