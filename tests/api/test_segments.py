@@ -86,11 +86,20 @@ def people(aws, stores):
 
 
 class StubTags:
+    """tags.py's place: a manual tag of a member who is not there, an automatic tag
+    from the raw aggregates (AOV >= 150 yuan)."""
+
+    needs_stats = True
+
     def manual(self, segment, total):
         return [("c-unknown", "vip")] if segment == 0 else []
 
-    def auto(self, member, *, paid, today):
-        return ["aov150"] if member["spend_fen"] >= 15000 * max(member["orders"], 1) else []
+    def auto(self, stats_item, member_item, *, paid, today):
+        if not stats_item:
+            return []
+        assert "m" in stats_item  # the whole item: the maps too
+        n, sp = int(stats_item["n"]["N"]), int(stats_item["sp"]["N"])
+        return ["aov150"] if sp >= 15000 * n else []
 
 
 @pytest.fixture
@@ -400,3 +409,35 @@ def test_stages_are_todays_from_an_older_snapshot(api, tokens_, built, monkeypat
     assert (body["members"], body["as_of"]) == (1, "2026-12-05")
     _, overview = api.call("GET", "/admin/customers/overview", token=tokens_["hq"])
     assert overview["by_lifecycle"]["dormant"] == 1
+
+
+def test_the_tags_module_gets_the_members_items_built_from_the_scan():
+    """The adapter the lead wires customers/tags.py through: auto_tags(rules(), stats,
+    member, paid=, today=) with a MemberStatsModel and a CustomerModel, no read."""
+    from types import SimpleNamespace
+
+    from chalicelib.customers.models import MemberStatsModel
+
+    seen = {}
+
+    def auto_tags(rule_list, stats, member, *, paid, today):
+        seen.update(rules=rule_list, stats=stats, member=member, paid=paid, today=today)
+        return ["aov150"]
+
+    fake = SimpleNamespace(
+        scan_manual_tags=lambda segment, total: iter([("c-1", "vip")]),
+        rules=lambda: ["a rule"],
+        auto_tags=auto_tags,
+    )
+    adapter = segment_snapshot.TagsModule(fake)
+    assert adapter.needs_stats and list(adapter.manual(0, 8)) == [("c-1", "vip")]
+    got = adapter.auto(
+        {"customer_id": {"S": "c-1"}, "n": {"N": "2"}, "sp": {"N": "30000"}},
+        {"customer_id": {"S": "c-1"}, "level": {"S": "V3"}, "source_kind": {"S": "shelf"}},
+        paid=True,
+        today=NOW.date(),
+    )
+    assert got == ["aov150"] and seen["rules"] == ["a rule"] and seen["paid"] is True
+    assert isinstance(seen["stats"], MemberStatsModel) and seen["stats"].spend_fen == 30000
+    assert isinstance(seen["member"], CustomerModel)
+    assert (seen["member"].level, seen["member"].source_kind) == ("V3", "shelf")

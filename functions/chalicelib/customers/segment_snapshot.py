@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,19 +37,38 @@ NEW_MEMBER_DAYS = 90
 
 
 class TagSource(Protocol):
-    """Where the snapshot's tags come from: customers/tags.py (being built by another
-    engineer) through ``tags_adapter``; tests pass a stub."""
+    """Where the snapshot's tags come from: customers/tags.py through ``tags_adapter``;
+    tests pass a stub. ``needs_stats``: the rules read the member's whole
+    ``member_stats`` item (its maps: category spend, day buckets), so the Scan reads it."""
+
+    needs_stats: bool
 
     def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]: ...
 
-    def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]: ...
+    def auto(
+        self,
+        stats_item: dict[str, Any] | None,
+        member_item: dict[str, Any],
+        *,
+        paid: bool,
+        today: date,
+    ) -> Iterable[str]: ...
 
 
 class NoTags:
+    needs_stats = False
+
     def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]:
         return ()
 
-    def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]:
+    def auto(
+        self,
+        stats_item: dict[str, Any] | None,
+        member_item: dict[str, Any],
+        *,
+        paid: bool,
+        today: date,
+    ) -> Iterable[str]:
         return ()
 
 
@@ -56,31 +76,42 @@ class NoTags:
 class TagsModule:
     """customers/tags.py behind TagSource: ``scan_manual_tags(segment, total)`` yields
     (customer_id, tag); ``auto_tags(rules(), stats, member, paid=, today=)`` evaluates
-    head office's rules on the member's aggregates."""
+    head office's rules on the member's ``member_stats`` item and member item (built
+    here from the Scan's raw items, no read)."""
 
     module: Any
+    needs_stats: bool = True
     _rules: Any = field(default=None)
 
     def manual(self, segment: int, total: int) -> Iterable[tuple[str, str]]:
         return self.module.scan_manual_tags(segment, total)
 
-    def auto(self, member: dict[str, Any], *, paid: bool, today: date) -> Iterable[str]:
+    def auto(
+        self,
+        stats_item: dict[str, Any] | None,
+        member_item: dict[str, Any],
+        *,
+        paid: bool,
+        today: date,
+    ) -> Iterable[str]:
         if self._rules is None:
             self._rules = self.module.rules()
-        return self.module.auto_tags(
-            self._rules, member.get("stats"), member, paid=paid, today=today
-        )
+        if not self._rules:
+            return ()
+        stats = MemberStatsModel.from_raw_data(stats_item) if stats_item else None
+        member = CustomerModel.from_raw_data(member_item)
+        return self.module.auto_tags(self._rules, stats, member, paid=paid, today=today)
 
 
 def tags_adapter() -> TagSource:
-    """customers/tags.py when it is there, else no tags (wired at merge)."""
+    """customers/tags.py when it is there, else no tags."""
     import importlib
 
     try:
         module = importlib.import_module("chalicelib.customers.tags")
     except ImportError:
         return NoTags()
-    if not hasattr(module, "scan_manual_tags"):
+    if not hasattr(module, "scan_manual_tags") or not hasattr(module, "auto_tags"):
         return NoTags()
     return TagsModule(module)
 
@@ -101,29 +132,37 @@ def _s3() -> Any:
     return boto3.client("s3", region_name=config.REGION, config=Config(signature_version="s3v4"))
 
 
-def _scan(table: str, projection: str, names: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """Every item of ``table`` (projected), ``SEGMENTS`` parallel Scan segments."""
+def _scan(
+    table: str,
+    projection: str | None,
+    on_page: Callable[[list[dict[str, Any]]], None],
+    names: dict[str, str] | None = None,
+) -> None:
+    """Every item of ``table`` (projected; None: whole items), ``SEGMENTS`` parallel Scan
+    segments; ``on_page`` gets each page in turn (under a lock: nothing is kept but what
+    it keeps)."""
+    lock = threading.Lock()
 
-    def one(segment: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def one(segment: int) -> None:
         kwargs: dict[str, Any] = {
             "TableName": table,
             "Segment": segment,
             "TotalSegments": SEGMENTS,
-            "ProjectionExpression": projection,
         }
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         if names:
             kwargs["ExpressionAttributeNames"] = names
         while True:
             page = _ddb().scan(**kwargs)
-            out.extend(page["Items"])
+            with lock:
+                on_page(page["Items"])
             if "LastEvaluatedKey" not in page:
-                return out
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     with ThreadPoolExecutor(SEGMENTS) as pool:
-        for items in pool.map(one, range(SEGMENTS)):
-            yield from items
+        list(pool.map(one, range(SEGMENTS)))
 
 
 def _s(item: dict[str, Any], name: str) -> str | None:
@@ -153,64 +192,109 @@ def _day(iso_date: str | None) -> int:
     return date.fromisoformat(iso_date).toordinal() if iso_date else 0
 
 
+@dataclass(slots=True)
+class _Member:
+    level: str | None
+    source: str | None
+    created: str | None
+    consent: str | None
+    home: str | None
+
+
 def collect(tags: TagSource, today: date) -> tuple[list[sr.Row], dict[str, Any]]:
-    """The rows (erased members left out) and the overview's new members per day."""
-    stats: dict[str, tuple[int, int, str | None, str | None]] = {}
-    for it in _scan(MemberStatsModel.Meta.table_name, "customer_id, n, sp, ld, fs", names={}):
-        stats[it["customer_id"]["S"]] = (_n(it, "n"), _n(it, "sp"), _s(it, "ld"), _s(it, "fs"))
+    """The rows (erased members left out) and the overview's new members per day.
+    Members first (small tuples), then each ``member_stats`` page turned into rows as it
+    comes: the aggregates' items are never all held at once."""
+    members: dict[str, _Member] = {}
+
+    def member_page(items: list[dict[str, Any]]) -> None:
+        for it in items:
+            if it.get("erased_at"):
+                continue
+            members[it["customer_id"]["S"]] = _Member(
+                _s(it, "level"),
+                _s(it, "source_kind"),
+                _s(it, "created_at"),
+                _s(it, "marketing_consent"),
+                _s(it, "home_store_id"),
+            )
+
+    _scan(
+        CustomerModel.Meta.table_name,
+        "customer_id, #l, source_kind, created_at, marketing_consent, erased_at, home_store_id",
+        member_page,
+        names={"#l": "level"},
+    )
     now = clock.iso(clock.now())
-    paid = {
-        it["customer_id"]["S"]
-        for it in _scan(PaidCardModel.Meta.table_name, "customer_id, ends_at", names={})
-        if (_s(it, "ends_at") or "") > now
-    }
+    paid: set[str] = set()
+
+    def paid_page(items: list[dict[str, Any]]) -> None:
+        paid.update(it["customer_id"]["S"] for it in items if (_s(it, "ends_at") or "") > now)
+
+    _scan(PaidCardModel.Meta.table_name, "customer_id, ends_at", paid_page)
     manual: dict[str, set[str]] = {}
     with ThreadPoolExecutor(SEGMENTS) as pool:
         for pairs in pool.map(lambda seg: list(tags.manual(seg, SEGMENTS)), range(SEGMENTS)):
             for cid, tag in pairs:
                 manual.setdefault(cid, set()).add(tag)
+
+    rows: list[sr.Row] = []
+
+    def row(cid: str, m: _Member, stats_item: dict[str, Any] | None) -> sr.Row:
+        n = _n(stats_item, "n") if stats_item else 0
+        last = _s(stats_item, "ld") if stats_item else None
+        fav = _s(stats_item, "fs") if stats_item else None
+        joined = _joined(m.created) if m.created else None
+        is_paid = cid in paid
+        member_item = {"customer_id": {"S": cid}}
+        for name, value in (
+            ("level", m.level),
+            ("source_kind", m.source),
+            ("created_at", m.created),
+            ("home_store_id", m.home),
+        ):
+            if value is not None:
+                member_item[name] = {"S": value}
+        auto = tags.auto(stats_item if n else None, member_item, paid=is_paid, today=today)
+        return sr.Row(
+            customer_id=cid,
+            spend_fen=_n(stats_item, "sp") if stats_item else 0,
+            orders=n,
+            last_day=_day(last) if n else 0,
+            join_day=joined.toordinal() if joined else 0,
+            level=m.level,
+            source=m.source,
+            store=fav if n and fav else m.home,
+            consent=m.consent,
+            paid=is_paid,
+            tags=sorted(manual.get(cid, set()) | set(auto)),
+        )
+
+    seen: set[str] = set()
+
+    def stats_page(items: list[dict[str, Any]]) -> None:
+        for it in items:
+            cid = it["customer_id"]["S"]
+            m = members.get(cid)
+            if m is not None:  # erased members (or aggregates of no member) left out
+                rows.append(row(cid, m, it))
+                seen.add(cid)
+
+    _scan(
+        MemberStatsModel.Meta.table_name,
+        None if tags.needs_stats else "customer_id, n, sp, ld, fs",
+        stats_page,
+    )
+    for cid, m in members.items():
+        if cid not in seen:  # no completed order yet
+            rows.append(row(cid, m, None))
+
     since = today - timedelta(days=NEW_MEMBER_DAYS - 1)
     new: Counter[tuple[str, str]] = Counter()
-    rows: list[sr.Row] = []
-    for it in _scan(
-        CustomerModel.Meta.table_name,
-        "customer_id, #l, source_kind, created_at, marketing_consent, erased_at, home_store_id",
-        names={"#l": "level"},
-    ):
-        if it.get("erased_at"):
-            continue
-        cid = it["customer_id"]["S"]
-        created = _s(it, "created_at")
-        joined = _joined(created) if created else None
-        source = _s(it, "source_kind")
+    for m in members.values():
+        joined = _joined(m.created) if m.created else None
         if joined and joined >= since:
-            new[(joined.isoformat(), source or "unknown")] += 1
-        n, spend, last, fav = stats.get(cid, (0, 0, None, None))
-        member = {
-            "customer_id": cid,
-            "level": _s(it, "level"),
-            "source_kind": source,
-            "orders": n,
-            "spend_fen": spend,
-            "last_order_date": last,
-        }
-        is_paid = cid in paid
-        row_tags = set(manual.get(cid, ())) | set(tags.auto(member, paid=is_paid, today=today))
-        rows.append(
-            sr.Row(
-                customer_id=cid,
-                spend_fen=spend,
-                orders=n,
-                last_day=_day(last) if n else 0,
-                join_day=joined.toordinal() if joined else 0,
-                level=member["level"],
-                source=source,
-                store=fav if n and fav else _s(it, "home_store_id"),
-                consent=_s(it, "marketing_consent"),
-                paid=is_paid,
-                tags=sorted(row_tags),
-            )
-        )
+            new[(joined.isoformat(), m.source or "unknown")] += 1
     new_members = [{"day": d, "source_kind": k, "members": c} for (d, k), c in sorted(new.items())]
     return rows, {"new_members": new_members}
 
