@@ -141,11 +141,10 @@ def main() -> None:
         scan_s = [0.0]
         plain_scan = segment_snapshot._scan
 
-        def timed_scan(*a: object, **k: object) -> list:
+        def timed_scan(*a: object, **k: object) -> None:
             t0 = time.perf_counter()
-            items = list(plain_scan(*a, **k))  # type: ignore[arg-type]
+            plain_scan(*a, **k)  # type: ignore[arg-type]
             scan_s[0] += time.perf_counter() - t0
-            return items
 
         segment_snapshot._scan = timed_scan  # type: ignore[assignment]
         started = time.perf_counter()
@@ -153,8 +152,9 @@ def main() -> None:
         job_s = time.perf_counter() - started
         segment_snapshot._scan = plain_scan
         print(
-            f"# nightly job {job_s:.1f} s: scans {scan_s[0]:.1f} s (moto), the rest "
-            f"(join, scores, encoding, S3 put) {job_s - scan_s[0]:.1f} s"
+            f"# nightly job {job_s:.1f} s: scans with the rows made from their pages "
+            f"{scan_s[0]:.1f} s (moto), the rest (scores, encoding, S3 put) "
+            f"{job_s - scan_s[0]:.1f} s"
         )
         print(f"# snapshot {got['bytes']} bytes compressed, {got['members']} members")
 
