@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import jobs
 from chalicelib.audit import routes as audit
@@ -215,6 +215,21 @@ def levels_daily(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="paid_card_packs")
 def paid_card_packs(event: CloudWatchEvent) -> None:
     jobs.paid_card_packs()
+
+
+# 03:00 Asia/Shanghai = 19:00 UTC the day before (China has no daylight saving)
+@app.schedule(Cron(0, 19, "*", "*", "?", "*"), name="segments_nightly")
+def segments_nightly(event: CloudWatchEvent) -> None:
+    jobs.segments_nightly()
+
+
+@app.on_sqs_message(queue=config.queue_name("segments"), batch_size=1)
+def segments_worker(event: SQSEvent) -> None:
+    """Segment refreshes and bulk actions (customers/segments.py)."""
+    from chalicelib.customers.segments import handle_message
+
+    for record in event:
+        handle_message(record.body)
 
 
 __all__ = ["app"]

@@ -26,6 +26,8 @@ QUEUES: dict[str, tuple[int, int]] = {
     "imports": (5400, 3),
     # One CSV export per message; the worker's timeout is 900 s too (same rule).
     "exports": (5400, 3),
+    # Segment refreshes and bulk actions (customers/segments.py); 900 s Lambda too.
+    "segments": (5400, 3),
 }
 BUCKETS = ("imports",)
 

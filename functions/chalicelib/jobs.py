@@ -106,6 +106,16 @@ def paid_card_packs() -> None:
         log.info("issued %d monthly coupon pack(s)", n)
 
 
+def segments_nightly() -> None:
+    """The segments snapshot (customers/segment_snapshot.py): RFM, lifecycle dates, 20/80
+    and new members from a parallel Scan of the members' aggregates, once a night at
+    03:00 Asia/Shanghai (a rerun writes a new snapshot and moves the pointer)."""
+    from chalicelib.customers.segments import run_refresh
+
+    got = run_refresh()
+    log.info("segments snapshot: %d members as of %s", got["members"], got["as_of"])
+
+
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
@@ -120,4 +130,6 @@ SCHEDULES = [
     ("points_settle", 15, 60, points_settle),
     ("levels_daily", 60, 300, levels_daily),
     ("paid_card_packs", 60, 300, paid_card_packs),
+    # nightly in AWS (a cron at 03:00 Shanghai); hourly locally
+    ("segments_nightly", 24 * 60, 3600, segments_nightly),
 ]

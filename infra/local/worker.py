@@ -59,6 +59,12 @@ def _exports_handler(body: str) -> None:
     handle_message(body)
 
 
+def _segments_handler(body: str) -> None:
+    from chalicelib.customers.segments import handle_message
+
+    handle_message(body)
+
+
 @dataclass(frozen=True)
 class QueueBinding:
     """How one queue is consumed: its handler and receive settings (as the Chalice
@@ -73,6 +79,7 @@ class QueueBinding:
 QUEUE_HANDLERS: dict[str, QueueBinding] = {
     "imports": QueueBinding(_imports_handler, batch_size=1),
     "exports": QueueBinding(_exports_handler, batch_size=1),
+    "segments": QueueBinding(_segments_handler, batch_size=1),
     # Later issues: per-store print dispatch, refunds, ...
 }
 
@@ -234,6 +241,7 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (60, _scheduled("points_settle")),
     (300, _scheduled("levels_daily")),
     (300, _scheduled("paid_card_packs")),
+    (3600, _scheduled("segments_nightly")),
 ]
 
 

@@ -39,6 +39,8 @@ PATH_VALUES = {
     "reward_id": "rw-x",
     "code": "QRX23456",
     "tag": "%E7%94%9F%E9%B2%9C",  # 生鲜, URL-encoded
+    "segment_id": "seg-x",
+    "action_id": "act-x",
 }
 
 

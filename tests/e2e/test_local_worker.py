@@ -108,8 +108,8 @@ def test_the_worker_polls_its_queue_table_and_runs_the_schedule(sqs):
 def test_the_default_table_consumes_the_imports_queue_like_the_chalice_handler():
     from infra.local.worker import QUEUE_HANDLERS, SCHEDULE
 
-    assert set(QUEUE_HANDLERS) == {"imports", "exports"}
-    for queue in ("imports", "exports"):
+    assert set(QUEUE_HANDLERS) == {"imports", "exports", "segments"}
+    for queue in ("imports", "exports", "segments"):
         assert QUEUE_HANDLERS[queue].batch_size == 1  # as @app.on_sqs_message(batch_size=1)
         assert QUEUE_HANDLERS[queue].wait_s <= 20  # SQS's long-poll maximum
     from chalicelib.jobs import SCHEDULES

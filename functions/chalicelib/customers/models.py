@@ -120,6 +120,48 @@ class MemberTagModel(Model):
     by_tag = MembersByTag()
 
 
+class SegmentModel(Model):
+    """Segments' small records (docs/segments.md, "Segments"), by ``kind``:
+
+    - "snapshot", id "current": the pointer to the nightly snapshot in S3 (object key,
+      as_of, counts), written last by the job; "refresh", id "latest": a refresh's state;
+    - "segment", id = the saved segment's id: its name and filter (audited);
+    - "action", id = the bulk action's id (from the request_id): its progress."""
+
+    Meta = _meta("segments")
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute(null=True)
+    filter_json = UnicodeAttribute(null=True)
+    object_key = UnicodeAttribute(null=True)
+    as_of = UnicodeAttribute(null=True)
+    members = NumberAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # queued | running | succeeded | failed
+    action = UnicodeAttribute(null=True)  # issue_coupon | add_tag
+    target = UnicodeAttribute(null=True)  # the template id or the tag
+    request_hash = UnicodeAttribute(null=True)
+    targeted = NumberAttribute(null=True)
+    excluded_no_consent = NumberAttribute(null=True)
+    done = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    chunks_done = NumberAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    created_role = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
 from chalicelib.customers.distribution_models import DISTRIBUTION_MODELS  # noqa: E402
 
-CUSTOMER_MODELS = (MemberStatsModel, RecallModel, MemberTagModel, *DISTRIBUTION_MODELS)
+CUSTOMER_MODELS = (
+    MemberStatsModel,
+    RecallModel,
+    MemberTagModel,
+    SegmentModel,
+    *DISTRIBUTION_MODELS,
+)

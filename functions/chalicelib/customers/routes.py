@@ -425,3 +425,179 @@ def distribution_leaderboard(query: ds.MonthQuery, principal: Principal) -> ds.L
     acquired customer: (net commission + face value of the distribution coupons issued)
     ÷ new members, next to the seed's benchmark ¥30–35."""
     return distribution.leaderboard(principal, query)
+
+
+# --- segments (issue 15 items 3 and 8; docs/segments.md "Segments") ---------------------
+
+segments = lazy_module("chalicelib.customers.segments")
+
+
+@area.route(
+    "/admin/segments/count",
+    "POST",
+    summary="Count a segment as it is built (from the nightly snapshot)",
+    roles={HQ_ADMIN},
+    body=s.CountBody,
+    response=s.SegmentCount,
+    errors=(403, 404, 422),
+    request_example=s.COUNT_EXAMPLE,
+    response_example=s.SEGMENT_COUNT_EXAMPLE,
+)
+def count_segment(body: s.CountBody, principal: Principal) -> s.SegmentCount:
+    """Members matching the filter in the current snapshot (built nightly, ``as_of``),
+    of them how many may get marketing (consent not revoked), and their spend. Lifecycle
+    stages are today's. Milliseconds: bitmaps in memory, one GetItem of the snapshot
+    pointer. 404 ``no_snapshot`` before the first snapshot."""
+    return segments.count(body.filter)
+
+
+@area.route(
+    "/admin/customers/overview",
+    "GET",
+    summary="Customer overview: lifecycle stages, RFM groups, 20/80, new members per day",
+    roles={HQ_ADMIN},
+    response=s.Overview,
+    errors=(403, 404),
+    response_example=s.OVERVIEW_EXAMPLE,
+)
+def customers_overview(principal: Principal) -> s.Overview:
+    """From the nightly snapshot: members by lifecycle stage (today's) and RFM group, the
+    share of spend of the top 20 % of members with orders and its curve, new members per
+    day by source over the last 90 days, and the RFM cut-offs."""
+    return segments.overview()
+
+
+@area.route(
+    "/admin/segments",
+    "POST",
+    summary="Save a segment (name and filter; audited)",
+    roles={HQ_ADMIN},
+    body=s.SegmentBody,
+    response=s.Segment,
+    status=201,
+    errors=(403, 422),
+    request_example=s.SEGMENT_BODY_EXAMPLE,
+    response_example=s.SEGMENT_EXAMPLE,
+)
+def create_segment(body: s.SegmentBody, principal: Principal) -> Any:
+    return respond(segments.create_segment(principal, body), 201)
+
+
+@area.route(
+    "/admin/segments",
+    "GET",
+    summary="Saved segments, by name",
+    roles={HQ_ADMIN},
+    response=s.SegmentList,
+    errors=(403,),
+    response_example={"items": [s.SEGMENT_EXAMPLE]},
+)
+def list_segments(principal: Principal) -> s.SegmentList:
+    return segments.list_segments()
+
+
+@area.route(
+    "/admin/segments/{segment_id}",
+    "GET",
+    summary="A saved segment",
+    roles={HQ_ADMIN},
+    response=s.Segment,
+    errors=(403, 404),
+    response_example=s.SEGMENT_EXAMPLE,
+)
+def get_segment(segment_id: str, principal: Principal) -> s.Segment:
+    return segments.get_segment(segment_id)
+
+
+@area.route(
+    "/admin/segments/{segment_id}",
+    "PUT",
+    summary="Replace a saved segment's name and filter (audited)",
+    roles={HQ_ADMIN},
+    body=s.SegmentBody,
+    response=s.Segment,
+    errors=(403, 404, 422),
+    request_example=s.SEGMENT_BODY_EXAMPLE,
+    response_example=s.SEGMENT_EXAMPLE,
+)
+def put_segment(segment_id: str, body: s.SegmentBody, principal: Principal) -> s.Segment:
+    return segments.put_segment(principal, segment_id, body)
+
+
+@area.route(
+    "/admin/segments/{segment_id}",
+    "DELETE",
+    summary="Delete a saved segment (audited)",
+    roles={HQ_ADMIN},
+    status=204,
+    errors=(403, 404),
+)
+def delete_segment(segment_id: str, principal: Principal) -> None:
+    segments.delete_segment(principal, segment_id)
+
+
+@area.route(
+    "/admin/segments/actions",
+    "POST",
+    summary="A bulk action on a segment: issue a coupon or add a tag (in the background)",
+    roles={HQ_ADMIN},
+    body=s.ActionBody,
+    response=s.Action,
+    status=202,
+    replays=True,
+    errors=(403, 404, 409, 422),
+    request_example=s.ACTION_BODY_EXAMPLE,
+    response_example=s.ACTION_EXAMPLE,
+)
+def create_segment_action(body: s.ActionBody, principal: Principal) -> Any:
+    """The members are those of the current snapshot matching the saved segment or the
+    filter, fixed now. ``issue_coupon`` leaves out members who revoked marketing consent
+    (``excluded_no_consent``) and issues in chunks of 500 whose batch ids come from the
+    action, so a retried chunk issues nothing new; ``add_tag`` tags every member
+    matching (a tag is head office's note, not a contact). The same ``request_id`` again
+    answers the same action with 200 ``Idempotent-Replayed: true``; with another body
+    409 ``request_id_reused``. Audited."""
+    action, replayed = segments.create_action(principal, body)
+    return respond(action, 200 if replayed else 202)
+
+
+@area.route(
+    "/admin/segments/actions/{action_id}",
+    "GET",
+    summary="A bulk action's progress",
+    roles={HQ_ADMIN},
+    response=s.Action,
+    errors=(403, 404),
+    response_example=s.ACTION_EXAMPLE,
+)
+def get_segment_action(action_id: str, principal: Principal) -> s.Action:
+    return segments.get_action(action_id)
+
+
+@area.route(
+    "/admin/segments/refresh",
+    "POST",
+    summary="Build the segments snapshot now (in the background)",
+    roles={HQ_ADMIN},
+    response=s.Refresh,
+    status=202,
+    errors=(403,),
+    response_example=s.REFRESH_EXAMPLE,
+)
+def refresh_segments(principal: Principal) -> Any:
+    """The nightly job (03:00 Asia/Shanghai), now: a new snapshot replaces the current
+    one when it is written. Poll ``GET /admin/segments/refresh``."""
+    return respond(segments.request_refresh(principal), 202)
+
+
+@area.route(
+    "/admin/segments/refresh",
+    "GET",
+    summary="The latest refresh's state",
+    roles={HQ_ADMIN},
+    response=s.Refresh,
+    errors=(403, 404),
+    response_example=s.REFRESH_EXAMPLE,
+)
+def refresh_state(principal: Principal) -> s.Refresh:
+    return segments.refresh_state()

@@ -302,3 +302,219 @@ MEMBER_TAGS_EXAMPLE = {
     "auto": ["生鲜常客", "V3及以上"],
     "manual": [MANUAL_TAG_EXAMPLE],
 }
+# --- segments (issue 15 items 3 and 8) ---------------------------------------------------
+
+RfmGroup = Literal[
+    "important_value",
+    "important_recall",
+    "important_develop",
+    "important_retain",
+    "potential",
+    "new",
+    "maintain",
+    "lost",
+    "no_orders",
+]
+Stage = Literal["joining", "awakening", "churn_recall", "dormant", "lost"]
+Short = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class SegmentFilter(Schema, kw_only=True):
+    """Empty lists and nulls: no condition. Lists are ORs within, conditions AND."""
+
+    tags_any: Annotated[list[Short], Meta(max_length=64)] = msgspec.field(default_factory=list)
+    tags_all: Annotated[list[Short], Meta(max_length=64)] = msgspec.field(default_factory=list)
+    rfm_groups: Annotated[list[RfmGroup], Meta(max_length=9)] = msgspec.field(default_factory=list)
+    lifecycle: Annotated[
+        list[Stage], Meta(description="Stage today (Shanghai), from the last order or joining.")
+    ] = msgspec.field(default_factory=list)
+    levels: Annotated[list[Short], Meta(max_length=32, description="e.g. V3")] = msgspec.field(
+        default_factory=list
+    )
+    sources: Annotated[
+        list[Short], Meta(max_length=16, description="source_kind: store, shelf, staff, ...")
+    ] = msgspec.field(default_factory=list)
+    stores: Annotated[
+        list[Short],
+        Meta(
+            max_length=300, description="Favourite store (home store for members without orders)."
+        ),
+    ] = msgspec.field(default_factory=list)
+    spend_min_fen: Annotated[int, Meta(ge=0)] | None = None
+    spend_max_fen: Annotated[int, Meta(ge=0)] | None = None
+    orders_min: Annotated[int, Meta(ge=0)] | None = None
+    paid: Annotated[bool, Meta(description="Paid membership (付费会员) active.")] | None = None
+
+
+class CountBody(Schema, kw_only=True):
+    filter: SegmentFilter
+
+
+class SegmentCount(Out, kw_only=True):
+    members: int
+    marketable: Annotated[int, Meta(description="Of them, not revoked marketing consent.")]
+    excluded_no_consent: Annotated[int, Meta(description="Of them, revoked marketing consent.")]
+    spend_fen: Annotated[SignedFen, Meta(description="Their spend after refunds, together.")]
+    share_of_members: Annotated[float, Meta(description="members / all members, 0..1.")]
+    as_of: Annotated[LocalDate, Meta(description="The snapshot's day (nightly).")]
+
+
+class Pareto(Out, kw_only=True):
+    top20_share: Annotated[float, Meta(description="Share of spend by the top 20 % (0..1).")]
+    curve: Annotated[
+        list[list[float]], Meta(description="[members %, spend %], biggest spenders first.")
+    ]
+
+
+class NewMembers(Out, kw_only=True):
+    day: LocalDate
+    source_kind: str
+    members: int
+
+
+class RfmCutoffs(Out, kw_only=True):
+    recency_days: list[int]
+    frequency_orders: list[int]
+    monetary_fen: list[int]
+
+
+class Overview(Out, kw_only=True):
+    as_of: LocalDate
+    members: int
+    with_orders: int
+    by_lifecycle: dict[str, int]
+    by_rfm: dict[str, int]
+    pareto: Pareto
+    new_members: list[NewMembers]
+    rfm_cutoffs: RfmCutoffs
+
+
+class SegmentBody(Schema, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=80)]
+    filter: SegmentFilter
+
+
+class Segment(Out, kw_only=True):
+    segment_id: str
+    name: str
+    filter: SegmentFilter
+    created_by: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class SegmentList(Out, kw_only=True):
+    items: list[Segment]
+
+
+class ActionBody(Schema, kw_only=True):
+    """``segment_id`` or ``filter`` (one of them)."""
+
+    segment_id: str | None = None
+    filter: SegmentFilter | None = None
+    action: Literal["issue_coupon", "add_tag"]
+    template_id: Annotated[str | None, Meta(description="issue_coupon: the template.")] = None
+    tag: Annotated[Short | None, Meta(description="add_tag: the manual tag.")] = None
+    request_id: RequestId
+
+
+class Action(Out, kw_only=True):
+    action_id: str
+    action: Literal["issue_coupon", "add_tag"]
+    target: Annotated[str, Meta(description="The template id or the tag.")]
+    state: Literal["queued", "running", "succeeded", "failed"]
+    as_of: Annotated[LocalDate, Meta(description="The snapshot the members come from.")]
+    targeted: Annotated[int, Meta(description="Members the action is for.")]
+    excluded_no_consent: Annotated[int, Meta(description="Left out: revoked consent.")]
+    done: Annotated[int, Meta(description="Members handled (issued / already had it / tagged).")]
+    failed: Annotated[int, Meta(description="Members refused (sold out, limit, unknown).")]
+    progress: Annotated[float, Meta(description="done + failed over targeted, 0..1.")]
+    created_by: str
+    created_at: Timestamp
+    finished_at: Timestamp | None = None
+    error: str | None = None
+
+
+class Refresh(Out, kw_only=True):
+    state: Literal["queued", "running", "succeeded", "failed"]
+    requested_at: Timestamp
+    finished_at: Timestamp | None = None
+    as_of: LocalDate | None = None
+    members: int | None = None
+
+
+FILTER_EXAMPLE = {
+    "rfm_groups": ["important_recall", "important_retain"],
+    "lifecycle": ["churn_recall", "dormant"],
+    "stores": ["sh-jingan"],
+    "spend_min_fen": 50000,
+}
+COUNT_EXAMPLE = {"filter": FILTER_EXAMPLE}
+SEGMENT_COUNT_EXAMPLE = {
+    "members": 1840,
+    "marketable": 1795,
+    "excluded_no_consent": 45,
+    "spend_fen": 312004500,
+    "share_of_members": 0.0018,
+    "as_of": "2026-12-05",
+}
+OVERVIEW_EXAMPLE = {
+    "as_of": "2026-12-05",
+    "members": 1000000,
+    "with_orders": 720000,
+    "by_lifecycle": {
+        "joining": 210000,
+        "awakening": 160000,
+        "churn_recall": 110000,
+        "dormant": 90000,
+        "lost": 430000,
+    },
+    "by_rfm": {
+        "important_value": 98000,
+        "important_recall": 41000,
+        "important_develop": 37000,
+        "important_retain": 52000,
+        "potential": 60000,
+        "new": 120000,
+        "maintain": 70000,
+        "lost": 242000,
+        "no_orders": 280000,
+    },
+    "pareto": {"top20_share": 0.71, "curve": [[0.0, 0.0], [20.0, 71.0], [100.0, 100.0]]},
+    "new_members": [{"day": "2026-12-04", "source_kind": "shelf", "members": 312}],
+    "rfm_cutoffs": {
+        "recency_days": [12, 35, 80, 190],
+        "frequency_orders": [1, 2, 4, 9],
+        "monetary_fen": [4900, 12800, 30500, 82000],
+    },
+}
+SEGMENT_BODY_EXAMPLE = {"name": "静安 重要唤回", "filter": FILTER_EXAMPLE}
+SEGMENT_EXAMPLE = {
+    "segment_id": "seg-3f9a1c0d2b7e4a55",
+    "name": "静安 重要唤回",
+    "filter": FILTER_EXAMPLE,
+    "created_by": "hq-admin-1",
+    "created_at": "2026-12-05T02:10:00Z",
+    "updated_at": "2026-12-05T02:10:00Z",
+}
+ACTION_BODY_EXAMPLE = {
+    "segment_id": "seg-3f9a1c0d2b7e4a55",
+    "action": "issue_coupon",
+    "template_id": "tpl-recall-10",
+    "request_id": "act-2026-12-05-001",
+}
+ACTION_EXAMPLE = {
+    "action_id": "act-5be0c2d9a1f34e77aa01",
+    "action": "issue_coupon",
+    "target": "tpl-recall-10",
+    "state": "running",
+    "as_of": "2026-12-05",
+    "targeted": 1795,
+    "excluded_no_consent": 45,
+    "done": 1000,
+    "failed": 0,
+    "progress": 0.5571,
+    "created_by": "hq-admin-1",
+    "created_at": "2026-12-05T02:12:00Z",
+}
+REFRESH_EXAMPLE = {"state": "queued", "requested_at": "2026-12-05T02:00:00Z"}

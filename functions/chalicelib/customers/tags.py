@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
@@ -25,6 +25,7 @@ from chalicelib.customers.models import MemberStatsModel, MemberTagModel
 from chalicelib.customers.rules import TZ
 from chalicelib.customers.schemas import TagRule as TagRule  # the snapshot imports it here
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
+from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, Forbidden, NotFound
@@ -180,6 +181,33 @@ def add_tag(principal: Principal, customer_id: str, tag: str) -> s.ManualTag:
 def add_tags(principal: Principal, customer_id: str, tags: list[str]) -> list[s.ManualTag]:
     """Several tags, each as ``add_tag`` (a bulk action tags members one by one)."""
     return [add_tag(principal, customer_id, t) for t in tags]
+
+
+def add_manual_tags(customer_ids: list[str], tag: str, *, by: str) -> tuple[int, int]:
+    """A segment's bulk "add tag" (customers/segments.py): the tag on each member, written
+    only if absent (a redelivered chunk writes nothing new). The action itself is the
+    audit entry (one per action, not per member). A member already at the manual-tag
+    limit is not tagged and counts as failed. Returns (tagged or already tagged, failed)."""
+    tag_rules.check_tag(tag)
+    now = clock.now_iso()
+    tagged = failed = 0
+    for customer_id in customer_ids:
+        if MemberTagModel.count(customer_id) >= tag_rules.MAX_MANUAL_TAGS:
+            try:
+                MemberTagModel.get(customer_id, tag)
+                tagged += 1  # already there: nothing to add
+            except DoesNotExist:
+                failed += 1
+            continue
+        try:
+            MemberTagModel(customer_id, tag, by=by, at=now, store_id=None).save(
+                condition=MemberTagModel.tag.does_not_exist()
+            )
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+        tagged += 1
+    return tagged, failed
 
 
 def remove_tag(principal: Principal, customer_id: str, tag: str) -> None:

@@ -22,6 +22,7 @@ Kind = Literal[
     "members",
     "points_entries",
     "stored_value_entries",
+    "segment",
 ]
 KINDS: tuple[Kind, ...] = (
     "orders",
@@ -34,6 +35,7 @@ KINDS: tuple[Kind, ...] = (
     "members",
     "points_entries",
     "stored_value_entries",
+    "segment",
 )
 
 
@@ -209,6 +211,22 @@ COLUMNS: dict[Kind, list[Column]] = {
         _c("操作人", "Actor"),
         _c("订单号", "Order ID"),
         _c("记录编号", "Entry ID"),
+    ],
+    # A segment's members (customers/segment_export.py): phones masked unless head office
+    # exports for a consented campaign; figures from the nightly snapshot.
+    "segment": [
+        _c("会员编号", "Member ID"),
+        _c("手机号", "Phone"),
+        _c("昵称", "Nickname"),
+        _c("等级", "Level"),
+        _c("来源", "Source"),
+        _c("门店", "Store"),
+        _c("订单数", "Orders"),
+        _c("消费", "Spend", money=True),
+        _c("最近下单日", "Last order date"),
+        _c("RFM 分群", "RFM group"),
+        _c("生命周期", "Lifecycle stage"),
+        _c("标签", "Tags"),
     ],
 }
 

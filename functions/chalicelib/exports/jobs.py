@@ -23,6 +23,7 @@ import msgspec
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.audit import schemas as audit_schemas
+from chalicelib.audit import service as audit
 from chalicelib.audit.service import check_filters as check_audit_filters
 from chalicelib.auth.principal import HQ_ADMIN, STORE_MANAGER, Principal, require_store_access
 from chalicelib.db.writes import claim_lease
@@ -57,7 +58,9 @@ DEFAULT_ZONE = "Asia/Shanghai"
 # and GET routes are HQ only), one member per file.
 LEDGER_KINDS = frozenset({"points_entries", "stored_value_entries"})
 # Coupons and their redemptions are head office's (the coupon pages are HQ only).
-HQ_ONLY_KINDS = frozenset({"coupon_redemptions"}) | LEDGER_KINDS
+# A segment (customers' snapshot) is head office's, as the segment builder.
+HQ_ONLY_KINDS = frozenset({"coupon_redemptions", "segment"}) | LEDGER_KINDS
+SEGMENT_FILTERS = ("segment_id", "segment", "purpose", "campaign", "unmasked")
 # The member list is head office's (every member) and store managers' (their home
 # store's, phones masked), as GET /admin/members: store staff see no member list.
 MEMBER_ROLES = frozenset({HQ_ADMIN, STORE_MANAGER})
@@ -267,11 +270,55 @@ def _member_defaults(f: s.ExportFilters) -> s.ExportFilters:
     return msgspec.structs.replace(f, registered_from=since, registered_to=to)
 
 
+def _segment_filter(f: s.ExportFilters) -> str:
+    """The segment export's filter as JSON, fixed when asked for (a saved segment edited
+    later does not change the file)."""
+    import msgspec
+
+    from chalicelib.customers import segments
+
+    if f.segment_id is not None:
+        return segments._filter_json(segments.get_segment(f.segment_id).filter)
+    assert f.segment is not None
+    return msgspec.json.encode(f.segment).decode()
+
+
+def _check_segment_filters(f: s.ExportFilters, kind: str) -> None:
+    """A segment names its members (a saved segment or a filter); phones in full only
+    for a named campaign (purpose "campaign", campaign, unmasked)."""
+    given = [k for k in SEGMENT_FILTERS if getattr(f, k) is not None]
+    if kind != "segment":
+        if given:
+            raise ValidationFailed(
+                f"{given[0]} goes with a segment export only.",
+                details=[field_error(f"filters.{k}", "segment only") for k in given],
+            )
+        return
+    if (f.segment_id is None) == (f.segment is None):
+        raise ValidationFailed(
+            "Give filters.segment_id or filters.segment (one of them).",
+            details=[field_error("filters.segment_id", "segment_id or segment")],
+        )
+    if f.store_id is not None:
+        raise ValidationFailed(
+            "A segment is filtered by its own stores (filters.segment.stores).",
+            details=[field_error("filters.store_id", "not with a segment")],
+        )
+    if f.unmasked and (f.purpose != "campaign" or not f.campaign):
+        raise ValidationFailed(
+            'Phones in full only for a consented campaign: purpose "campaign" and a campaign.',
+            details=[field_error("filters.campaign", "required to unmask phones")],
+        )
+    if f.segment_id is not None:
+        _segment_filter(f)  # 404 for an unknown segment, now rather than in the worker
+
+
 def _check(principal: Principal, body: s.ExportRequest) -> tuple[str | None, list[str]]:
     f = body.filters
     _check_list_filters(principal, f, body.kind)
     store_id = _store_id(principal, f, body.kind)  # roles first: no member probed by others
     _check_member_filters(f, body.kind)
+    _check_segment_filters(f, body.kind)
     if body.kind == "members":
         _member_defaults(f)  # 422 for a window the list refuses
     if body.kind == "audit":
@@ -322,6 +369,11 @@ def _filters(body: s.ExportRequest, store_id: str | None) -> dict[str, str]:
         "registered_to": f.registered_to,
         "level": f.level,
         "customer_id": f.customer_id,
+        "segment_id": f.segment_id,
+        "segment": _segment_filter(f) if body.kind == "segment" else None,
+        "purpose": f.purpose,
+        "campaign": f.campaign,
+        "unmasked": "true" if f.unmasked else None,
     }
     # numbers and yes/no as text: the job keeps its filters as strings
     for name in ("min_paid_fen", "max_paid_fen"):
@@ -357,6 +409,9 @@ def view(job: ExportJobModel) -> s.ExportJob:
         download_url=url,
         download_expires_at=expires,
         error=job.error,
+        excluded_no_consent=None
+        if job.excluded_no_consent is None
+        else int(job.excluded_no_consent),
     )
 
 
@@ -419,6 +474,16 @@ def create_job(
             return view(job)
         # Still queued: the first request may have stopped before its message was sent.
         # Sending again is safe: the worker's lease lets one delivery run it.
+    else:
+        if body.kind == "segment":  # a list of members, perhaps with phones: audited
+            audit.record(
+                principal,
+                "exports.segment",
+                audit.Target("export", export_id),
+                {},
+                filters,
+                key=export_id,
+            )
     sqs_client().send_message(
         QueueUrl=queue_url("exports"), MessageBody=json.dumps({"export_id": export_id})
     )
@@ -477,8 +542,11 @@ def _scope(job: ExportJobModel) -> sources.Scope:
         audit_store=store_id,
         members=_member_query(f, store_id) if job.kind == "members" else None,
         member_store=store_id,
-        # phones in full for head office only, as the list shows them
-        mask_phones=job.created_role != HQ_ADMIN,
+        # phones in full for head office only, as the list shows them; a segment's only
+        # for a consented campaign
+        mask_phones=job.created_role != HQ_ADMIN
+        or (job.kind == "segment" and f.get("unmasked") != "true"),
+        segment=f.get("segment"),
         customer_id=f.get("customer_id"),
     )
 
@@ -556,6 +624,8 @@ def process_job(export_id: str) -> s.ExportJob:
                 )
                 written, last_write = rows_done, time.monotonic()
         upload.close()
+        if scope.excluded_no_consent is not None:
+            job.update(actions=[ExportJobModel.excluded_no_consent.set(scope.excluded_no_consent)])
     except TooLarge as exc:
         upload.abort()
         _finish(job, "failed", rows_done, error=str(exc))

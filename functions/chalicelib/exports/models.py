@@ -31,6 +31,7 @@ class ExportJobModel(Model):
     object_key = UnicodeAttribute(null=True)  # set when the file is complete
     file_name = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    excluded_no_consent = NumberAttribute(null=True)  # segment: left out for consent
     expires_at = TTLAttribute()
 
 

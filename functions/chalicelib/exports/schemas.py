@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
+from chalicelib.customers.schemas import SegmentFilter
 from chalicelib.kernel.schema import Out, Phone, Schema, StoreId, Timestamp
 from chalicelib.members.schemas import SourceKind
 
@@ -28,6 +29,7 @@ ExportKind = Literal[
     "members",
     "points_entries",
     "stored_value_entries",
+    "segment",
 ]
 UtcDay = Annotated[
     str,
@@ -81,6 +83,13 @@ class ExportFilters(Schema, kw_only=True):
     customer_id: (
         Annotated[str, Meta(min_length=1, max_length=64, examples=["c-0123456789abcdef"])] | None
     ) = None
+    # segment only (head office): a saved segment or a filter; phones masked unless
+    # purpose "campaign" with a campaign and unmasked: then only consenting members
+    segment_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    segment: SegmentFilter | None = None
+    purpose: Literal["campaign"] | None = None
+    campaign: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    unmasked: bool | None = None
 
 
 class ExportRequest(Schema, kw_only=True):
@@ -104,3 +113,6 @@ class ExportJob(Out, kw_only=True):
     download_url: str | None = None  # when succeeded: a link that expires (download_expires_at)
     download_expires_at: Timestamp | None = None
     error: str | None = None
+    excluded_no_consent: (
+        Annotated[int, Meta(description="segment: members left out for marketing consent.")] | None
+    ) = None

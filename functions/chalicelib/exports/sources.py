@@ -67,6 +67,9 @@ class Scope:
     mask_phones: bool = True
     # points_entries, stored_value_entries: whose ledger
     customer_id: str | None = None
+    # segment: the filter (JSON); the members left out for consent, set by the source
+    segment: str | None = None
+    excluded_no_consent: int | None = None
 
 
 def _load_orders(order_ids: list[str]) -> list[OrderModel]:
@@ -504,6 +507,40 @@ def _pages(found: Any) -> Iterator[tuple[list[Any], float]]:
     yield page, 1.0
 
 
+def segment(scope: Scope) -> Iterator[Batch]:
+    """A segment's members from the nightly snapshot (customers/segment_export.py): every
+    segment export leaves out members who revoked marketing consent; one with phones in
+    full (a consented campaign) holds only those who granted it."""
+    import msgspec
+
+    from chalicelib.customers import segment_export
+    from chalicelib.customers.schemas import SegmentFilter
+
+    assert scope.segment is not None
+    f = msgspec.json.decode(scope.segment, type=SegmentFilter)
+    chosen = segment_export.select(f, consented_only=not scope.mask_phones)
+    scope.excluded_no_consent = chosen.excluded_no_consent
+    for page, done in chosen.pages:
+        yield Batch([segment_row(m, scope.mask_phones) for m in page], done)
+
+
+def segment_row(m: Any, mask: bool) -> Row:
+    return [
+        m.customer_id,
+        mask_phone(m.phone) if mask and m.phone else m.phone,
+        m.nickname,
+        m.level,
+        m.source,
+        m.store,
+        m.orders,
+        Yuan(m.spend_fen),
+        m.last_order_date,
+        m.rfm_group,
+        m.lifecycle,
+        " ".join(m.tags),
+    ]
+
+
 SOURCES = {
     "orders": orders,
     "refunds": refunds,
@@ -515,6 +552,7 @@ SOURCES = {
     "members": members,
     "points_entries": points_entries,
     "stored_value_entries": stored_value_entries,
+    "segment": segment,
 }
 DATED: frozenset[str] = frozenset(
     {"orders", "refunds", "coupon_redemptions", "daily_sales", "audit"}
