@@ -462,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
         f"member history: {members} history members written, {demo} demo members' "
         f"aggregates updated ({time.perf_counter() - started:.1f} s)"
     )
+    # The segments' snapshot now, so the customer overview and the segment builder show
+    # this history at once (the local worker's nightly run would take up to an hour).
+    from chalicelib.customers.segments import run_refresh
+
+    state = run_refresh()
+    print(f"member history: segments snapshot built ({state.get('members', '?')} members)")
     return 0
 
 

@@ -2,14 +2,13 @@
 lifecycle stage and RFM group, fills each store's recall list, counts the demo members'
 60 days of history orders like their events would, and a second run writes nothing.
 
-The lifecycle stages and RFM groups are computed here by a small local helper
-(``stage``, ``rfm_groups``) as docs/segments.md and issue 15 define them: the segments
-module is being built in parallel; the lead switches these to it once merged."""
+The lifecycle stages and RFM groups are the segments snapshot's own (customers/
+segment_snapshot.py, segment_rules.py), built on the seeded members."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 from chalicelib.customers import aggregates, rules
 from chalicelib.customers.models import MemberStatsModel
@@ -18,48 +17,19 @@ from chalicelib.identity.models import CustomerModel, CustomerPhoneModel
 from infra.local import history, member_history
 
 TODAY = date(2026, 11, 24)
-HIGH = 4  # an R, F or M quintile score of 4-5 is "high"
-GROUPS = {  # (R high, F high, M high) -> group
-    (True, True, True): "重要价值",
-    (True, False, True): "重要发展",
-    (False, True, True): "重要保持",
-    (False, False, True): "重要挽留",
-    (True, True, False): "一般价值",
-    (True, False, False): "一般发展",
-    (False, True, False): "一般保持",
-    (False, False, False): "一般挽留",
-}
 
 
-def stage(months: int) -> str:
-    """Lifecycle stage by whole months since the last order (or since joining)."""
-    if months <= 3:
-        return "joining"
-    if months <= 6:
-        return "awakening"
-    if months <= 9:
-        return "churn_recall"
-    if months <= 12:
-        return "dormant"
-    return "lost"
+def overview(monkeypatch):
+    """The real segments snapshot (customers/segment_snapshot.py) built on the seeded
+    members and read on TODAY: counts by lifecycle stage and RFM group."""
+    from chalicelib.customers import segments
+    from chalicelib.kernel import clock
 
-
-def quintile_scores(values: dict[str, float]) -> dict[str, int]:
-    """1-5: how many of the 20/40/60/80 % cut-offs a value is above (larger is better)."""
-    ordered = sorted(values.values())
-    cuts = [ordered[len(ordered) * k // 5] for k in range(1, 5)]
-    return {cid: 1 + sum(v > c for c in cuts) for cid, v in values.items()}
-
-
-def rfm_groups(stats: dict[str, rules.Stats], today: date) -> dict[str, str]:
-    ordered = {cid: s for cid, s in stats.items() if s.orders}
-    r = quintile_scores({c: -rules.days_since(s.last_date, today) for c, s in ordered.items()})
-    f = quintile_scores({c: s.orders for c, s in ordered.items()})
-    m = quintile_scores({c: s.spend_fen for c, s in ordered.items()})
-    out = {cid: "no_orders" for cid in stats if cid not in ordered}
-    for c in ordered:
-        out[c] = GROUPS[(r[c] >= HIGH, f[c] >= HIGH, m[c] >= HIGH)]
-    return out
+    noon = datetime(TODAY.year, TODAY.month, TODAY.day, 4, tzinfo=UTC)  # 12:00 in Shanghai
+    monkeypatch.setattr(clock, "now", lambda: noon)
+    segments._loaded.update(key=None, index=None)
+    segments.run_refresh()
+    return segments.overview()
 
 
 def all_stats() -> dict[str, rules.Stats]:
@@ -68,20 +38,18 @@ def all_stats() -> dict[str, rules.Stats]:
     return {cid: items.get(cid, rules.Stats()) for cid in members}
 
 
-def test_every_stage_and_rfm_group_has_members_and_a_rerun_writes_nothing(aws):
+def test_every_stage_and_rfm_group_has_members_and_a_rerun_writes_nothing(aws, monkeypatch):
+    from chalicelib.customers.segment_rules import GROUPS, STAGES
+
     assert member_history.seed_history_members(today=TODAY) == member_history.MEMBERS
     stats = all_stats()
     assert len(stats) == member_history.MEMBERS
     members = {c.customer_id: c for c in CustomerModel.scan()}
-    stages = Counter()
-    for cid, s in stats.items():
-        since = s.last_date or rules.local_date(members[cid].created_at)
-        stages[stage(rules.months_between(since, TODAY))] += 1
-    assert set(stages) == {"joining", "awakening", "churn_recall", "dormant", "lost"}
-    assert min(stages.values()) >= 50, stages
-    groups = Counter(rfm_groups(stats, TODAY).values())
-    assert set(groups) == {*GROUPS.values(), "no_orders"}, groups
-    assert min(groups.values()) >= 20, groups
+    seen = overview(monkeypatch)
+    assert set(seen.by_lifecycle) == set(STAGES), seen.by_lifecycle
+    assert min(seen.by_lifecycle.values()) >= 50, seen.by_lifecycle
+    assert set(seen.by_rfm) == {*GROUPS.values(), "no_orders"}, seen.by_rfm
+    assert min(seen.by_rfm.values()) >= 20, seen.by_rfm
     # never stored ahead of today, registered before the first order
     for cid, s in stats.items():
         assert s.last_date is None or s.last_date < TODAY.isoformat()
