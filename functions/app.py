@@ -223,6 +223,11 @@ def segments_nightly(event: CloudWatchEvent) -> None:
     jobs.segments_nightly()
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS), name="member_day_packs")
+def member_day_packs(event: CloudWatchEvent) -> None:
+    jobs.member_day_packs()
+
+
 @app.on_sqs_message(queue=config.queue_name("segments"), batch_size=1)
 def segments_worker(event: SQSEvent) -> None:
     """Segment refreshes and bulk actions (customers/segments.py)."""

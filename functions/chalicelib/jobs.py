@@ -117,6 +117,22 @@ def segments_nightly() -> None:
 
 
 # (name, minutes between runs in AWS, seconds between runs in the local stack, function)
+def member_day_packs() -> None:
+    """Member days for a saved segment starting today (Asia/Shanghai): their coupon pack
+    goes to the segment's members (customers/segments.py start_member_day_pack; once per
+    member day and occurrence however often this runs)."""
+    from chalicelib.customers.segments import start_member_day_pack
+    from chalicelib.kernel import clock
+    from chalicelib.promotions import member_day as md
+    from chalicelib.promotions.service import due_segment_member_days
+
+    now = clock.now()
+    today = md.local_day(now)
+    for promotion_id, segment_id in due_segment_member_days(now):
+        action = start_member_day_pack(promotion_id, md.day_key(today), segment_id)
+        log.info("member day %s: pack for %d members", promotion_id, action.targeted)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -132,4 +148,5 @@ SCHEDULES = [
     ("paid_card_packs", 60, 300, paid_card_packs),
     # nightly in AWS (a cron at 03:00 Shanghai); hourly locally
     ("segments_nightly", 24 * 60, 3600, segments_nightly),
+    ("member_day_packs", 60, 300, member_day_packs),
 ]

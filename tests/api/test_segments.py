@@ -465,3 +465,47 @@ def test_real_tags_reach_the_snapshot_and_the_tag_action_writes_them_once(api, t
     segments.run_refresh()
     _, got = count(api, tokens_, tags_all=["回访"], stores=["sh-b"])
     assert (got["members"], got["excluded_no_consent"]) == (3, 1)
+
+
+def test_a_member_day_for_a_saved_segment_pushes_its_pack_once(api, tokens_, built):
+    """A member day whose audience is a saved segment starts today (the 5th): the daily
+    job sends its coupon pack to the segment's members, the one who revoked consent left
+    out, with the member day's own coupon ids; a second run starts nothing new."""
+    from chalicelib import jobs
+    from chalicelib.promotions import service as promotion_service
+
+    from tests.api.test_member_day import coupon_template
+
+    coupon_template(api)
+    _, seg = api.call(
+        "POST",
+        "/admin/segments",
+        {"name": "浦东", "filter": {"stores": ["sh-b"]}},
+        token=tokens_["hq"],
+    )
+    body = {
+        "promotion_id": "md-5",
+        "kind": "member_day",
+        "name": "5号会员日",
+        "stores": [],
+        "starts_at": "2026-12-01T00:00:00+08:00",
+        "ends_at": "2027-12-01T00:00:00+08:00",
+        "member_day": {
+            "recurrence": "monthly",
+            "days": [5],
+            "audience": "segment",
+            "segment_id": seg["segment_id"],
+            "coupon_template_ids": ["T-md"],
+        },
+    }
+    status, got = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    assert status == 201, got
+    promotion_service.forget_active_cache()
+    jobs.member_day_packs()
+    jobs.member_day_packs()
+    assert drain() == 1  # one action for the occurrence
+    action = segments.get_action("act-md-md-5-20261205")
+    assert (action.targeted, action.excluded_no_consent, action.done) == (2, 1, 2)
+    owners = sorted(c.customer_id for c in CouponModel.scan() if c.coupon_id.startswith("T-md:"))
+    assert owners == sorted(built[k] for k in ("old", "none"))
+    assert all(":md-md-5-20261205:" in c.coupon_id for c in CouponModel.scan())

@@ -420,8 +420,17 @@ class ActionBody(Schema, kw_only=True):
 
 class Action(Out, kw_only=True):
     action_id: str
-    action: Literal["issue_coupon", "add_tag"]
-    target: Annotated[str, Meta(description="The template id or the tag.")]
+    action: Annotated[
+        Literal["issue_coupon", "add_tag", "member_day_pack"],
+        Meta(
+            description="member_day_pack: a member day's coupon pack for a segment, "
+            "started by the daily job on the occurrence's first day (not requested)."
+        ),
+    ]
+    target: Annotated[
+        str,
+        Meta(description="The template id, the tag, or <member day id>#<YYYYMMDD>."),
+    ]
     state: Literal["queued", "running", "succeeded", "failed"]
     as_of: Annotated[LocalDate, Meta(description="The snapshot the members come from.")]
     targeted: Annotated[int, Meta(description="Members the action is for.")]

@@ -254,12 +254,16 @@ def _action_view(m: SegmentModel) -> s.Action:
     )
 
 
+# Actions that reach the member (coupons): members who revoked consent are left out.
+MARKETING_ACTIONS = frozenset({"issue_coupon", "member_day_pack"})
+
+
 def _targets(ix: sr.Index, f: s.SegmentFilter, action: str, day: date) -> tuple[int, int]:
     """(mask of the members the action is for, how many were left out for consent).
     Coupons are a marketing action: members who revoked consent are left out. A manual
     tag is head office's own note, not a contact: every member matching is tagged."""
     mask = ix.select(to_rules(f), day)
-    if action != "issue_coupon":
+    if action not in MARKETING_ACTIONS:
         return mask, 0
     revoked = mask & ix.revoked()
     return mask ^ revoked, revoked.bit_count()
@@ -386,6 +390,63 @@ def _issue(m: SegmentModel, chunk: int, ids: list[str]) -> tuple[int, int]:
     return len(ids) - failed, failed
 
 
+def _member_day_pack(m: SegmentModel, ids: list[str]) -> tuple[int, int]:
+    """One chunk of a member day's pack: coupon ids are the member day's own
+    (<template>:md-<id>-<day>:<customer>), so a redelivered chunk issues nothing new."""
+    from chalicelib.loyalty.member_day import issue_member_day_pack
+
+    promotion_id, day = m.target.split("#")
+    failed = sum(1 for cid in ids if issue_member_day_pack(promotion_id, day, [cid]).refused)
+    return len(ids) - failed, failed
+
+
+def start_member_day_pack(promotion_id: str, day: str, segment_id: str) -> s.Action:
+    """The daily job (jobs.member_day_packs): a member day for a saved segment starts
+    today, so its pack goes to the segment's members (as of the latest snapshot, those
+    who revoked consent left out) through an action like head office's bulk coupons.
+    One action per member day and occurrence: a second run of the job finds it."""
+    action_id = f"act-md-{promotion_id}-{day}"
+    try:
+        return _action_view(SegmentModel.get("action", action_id, consistent_read=True))
+    except DoesNotExist:
+        pass
+    f = _segment_view(_get_segment(segment_id)).filter
+    pointer = _pointer()
+    ix = index(pointer.object_key)
+    mask, excluded = _targets(ix, f, "member_day_pack", today())
+    now = clock.now_iso()
+    m = SegmentModel(
+        "action",
+        action_id,
+        action="member_day_pack",
+        target=f"{promotion_id}#{day}",
+        name=segment_id,
+        filter_json=_filter_json(f),
+        object_key=pointer.object_key,
+        as_of=ix.snap.meta["as_of"],
+        state="queued",
+        request_hash="",
+        targeted=mask.bit_count(),
+        excluded_no_consent=excluded,
+        done=0,
+        failed=0,
+        chunks=-(-mask.bit_count() // CHUNK),
+        chunks_done=0,
+        created_by="system:member_day",
+        created_role="hq_admin",
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        m.save(condition=SegmentModel.id.does_not_exist())
+    except PutError as exc:  # another run of the job at the same moment
+        if not is_condition_failure(exc):
+            raise
+        return _action_view(SegmentModel.get("action", action_id, consistent_read=True))
+    _send({"type": "action", "action_id": action_id})
+    return _action_view(m)
+
+
 def run_action(action_id: str) -> None:
     """The worker: the chunks not marked done yet, each marked in one transaction with
     the action's counters (a chunk counted once whatever the redeliveries)."""
@@ -405,6 +466,8 @@ def run_action(action_id: str) -> None:
         part = ids[n : n + CHUNK]
         if m.action == "issue_coupon":
             ok, bad = _issue(m, chunk, part)
+        elif m.action == "member_day_pack":
+            ok, bad = _member_day_pack(m, part)
         else:
             ok, bad = add_tags(part, m.target, m.created_by)
         try:

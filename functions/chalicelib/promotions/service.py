@@ -187,6 +187,19 @@ def recurrence_of(m: PromotionModel) -> md.Recurrence:
     )
 
 
+def due_segment_member_days(now: datetime) -> list[tuple[str, str]]:
+    """(member day id, segment id) of the active member days for a saved segment whose
+    occurrence starts on today's local date (their pack is pushed, not claimed)."""
+    today = md.local_day(now)
+    due = []
+    for m in _active_models(clock.iso(now)):
+        if m.kind != "member_day" or m.md_audience != "segment" or not m.md_segment_id:
+            continue
+        if md.occurrence_at(recurrence_of(m), now) == today:
+            due.append((m.promotion_id, m.md_segment_id))
+    return due
+
+
 def member_day_view(m: PromotionModel, now: datetime) -> s.MemberDayOut:
     r = recurrence_of(m)
     on = md.occurrence_at(r, now) if m.status == "active" else None
