@@ -250,7 +250,7 @@ function exportSection(currentFilter) {
     if (unmasked.checked) Object.assign(f, { purpose: "campaign", campaign: campaign.value.trim(), unmasked: true });
     return f;
   }, { label: t("segments.export") });
-  return h("section", { class: "card", "aria-labelledby": "seg-export-h" },
+  return h("section", { class: "card seg-export", "aria-labelledby": "seg-export-h" },
     h("h2", { id: "seg-export-h" }, t("segments.export_title")),
     h("label", { class: "check" }, unmasked, t("segments.export_unmasked")),
     field(t("segments.campaign"), campaign),
