@@ -34,7 +34,10 @@ PATTERNS = (
     (5,),
     (),
 )
-TAGGED = 5  # the first members (recent regulars) get the tag; the last of them revokes consent
+# The first TAGGED members (recent regulars) get the tag; the first GRANTED of them grant
+# marketing consent, the last revokes it, the others were never asked.
+TAGGED = 5
+GRANTED = 2
 
 
 def snapshot() -> dict[str, object]:
@@ -64,7 +67,11 @@ def seed(tag: str, count: int = 30) -> dict[str, object]:
     CustomerModel(members[TAGGED - 1]["customer_id"]).update(
         actions=[CustomerModel.marketing_consent.set("revoked")]
     )
-    return {"members": members, "tagged": TAGGED, "snapshot": snapshot()}
+    for m in members[:GRANTED]:
+        CustomerModel(m["customer_id"]).update(
+            actions=[CustomerModel.marketing_consent.set("granted")]
+        )
+    return {"members": members, "tagged": TAGGED, "granted": GRANTED, "snapshot": snapshot()}
 
 
 def main(argv: list[str]) -> None:

@@ -7,11 +7,14 @@ follows the action to the end; store managers get neither link nor API."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import secrets
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,3 +248,85 @@ def test_store_managers_get_neither_page(site: Site):
     assert status == 403
     status, _, _ = call("POST", f"{api}/admin/segments/count", {"filter": {}}, token=manager)
     assert status == 403
+
+
+def test_a_late_count_answer_is_dropped_and_the_export_masks_phones(site: Site, seeded):
+    api = site.stack.api_url
+    hq = _login(api, "hq-admin")
+    wanted = {"tags_any": [TAG]}
+    status, expected, _ = call("POST", f"{api}/admin/segments/count", {"filter": wanted}, token=hq)
+    assert status == 200 and expected["members"] == seeded["tagged"], expected
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    site.sign_in("hq-admin")
+    site.go("/segments")
+    counts = page.get_by_test_id("segment-count-facts")
+    members = counts.locator('[data-count="members"] dd')
+    form = page.get_by_test_id("segment-filter")
+    form.get_by_label("标签", exact=True).fill(TAG)
+    expect(members).to_have_text(str(expected["members"]))
+
+    # the answer to an older filter (+ 重要价值) arrives after the newer one's: dropped
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if not held:
+            held.append(route)  # answered below, after the next filter's answer
+        else:
+            route.continue_()
+
+    page.route("**/admin/segments/count", hold_first)
+    form.get_by_label("重要价值").check()
+    page.wait_for_function("() => document.querySelector('[data-testid=segment-count][aria-busy]')")
+    while not held:  # the debounced request reaches the route
+        page.wait_for_timeout(20)
+    form.get_by_label("重要价值").uncheck()
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=segment-count][aria-busy]')"
+    )
+    expect(members).to_have_text(str(expected["members"]))
+    old = json.loads(held[0].request.post_data)["filter"]
+    assert old == {**wanted, "rfm_groups": ["important_value"]}
+    status, stale, _ = call("POST", f"{api}/admin/segments/count", {"filter": old}, token=hq)
+    assert stale["members"] != expected["members"]  # else the test could not tell
+    held[0].continue_()
+    expect(page.get_by_test_id("segment-count")).to_have_attribute("data-dropped", "1")
+    expect(members).to_have_text(str(expected["members"]))
+    page.unroute("**/admin/segments/count")
+
+    # the export: masked, revoked consent left out and counted
+    control = page.get_by_test_id("export-segment")
+    control.get_by_role("button", name="导出 CSV").click()
+    link = control.get_by_test_id("export-download")
+    expect(link).to_be_visible(timeout=30_000)
+    expect(control.get_by_test_id("export-excluded")).to_contain_text("未包含 1 位")
+    rows = download_rows(page, link)
+    assert len(rows) == expected["marketable"]
+    phones = {m["customer_id"]: m["phone"] for m in seeded["members"]}
+    for r in rows:
+        assert r["手机号"] != phones[r["会员编号"]] and "*" in r["手机号"]
+
+    # unmasked: only with the box, a campaign, and then only members who granted consent
+    page.get_by_label("用于已授权的营销活动，导出完整手机号").check()
+    expect(page.get_by_test_id("export-segment").locator("..")).to_contain_text(
+        "仅包含已授权营销的会员"
+    )
+    page.get_by_label("活动名称").fill("双十二回访")
+    control.get_by_role("button", name="导出 CSV").click()
+    expect(control.get_by_test_id("export-excluded")).to_contain_text(
+        f"未包含 {seeded['tagged'] - seeded['granted']} 位", timeout=30_000
+    )
+    rows = download_rows(page, control.get_by_test_id("export-download"))
+    granted = {m["customer_id"] for m in seeded["members"][: seeded["granted"]]}
+    assert {r["会员编号"] for r in rows} == granted
+    assert all(r["手机号"] == phones[r["会员编号"]] for r in rows)
+    fits(site)
+    assert site.errors == []
+
+
+def download_rows(page: Any, link: Any) -> list[dict[str, str]]:
+    with page.expect_download() as downloaded:
+        link.click()
+    data = Path(downloaded.value.path()).read_bytes().decode("utf-8-sig")
+    head, *rows = list(csv.reader(io.StringIO(data, newline="")))
+    return [dict(zip(head, r, strict=True)) for r in rows]

@@ -135,7 +135,12 @@ function counter(ctx, currentFilter, allSpend) {
     out.setAttribute("aria-busy", "true");
     try {
       const c = await post("/admin/segments/count", { filter });
-      if (mine !== seq || !ctx.isCurrent()) return; // a newer filter was asked for
+      if (!ctx.isCurrent()) return;
+      if (mine !== seq) {
+        // A newer filter was asked for: this answer is stale (counted, for the tests).
+        out.dataset.dropped = String(Number(out.dataset.dropped || 0) + 1);
+        return;
+      }
       last = c;
       show(c);
     } catch (err) {
