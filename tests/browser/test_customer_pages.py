@@ -121,6 +121,16 @@ def test_the_overview_shows_the_snapshot_and_refreshes_it(site: Site, seeded):
     status, state, _ = call("GET", f"{api}/admin/segments/refresh", token=hq)
     assert status == 200 and state["state"] == "succeeded", state
     expect(facts.locator('[data-fact="members"] dd')).to_have_text(str(state["members"]))
+
+    # in English too, still fitting the tablet
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("main h1")).to_have_text("Customer overview")
+    expect(page.locator('[data-chart="rfm"]')).to_contain_text("Important value")
+    expect(page.locator('[data-chart="lifecycle"]')).to_contain_text("Dormant")
+    fits(site)
+    site.shot("overview-en")
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("main h1")).to_have_text("客户洞察")
     assert site.errors == []
 
 
