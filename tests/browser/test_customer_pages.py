@@ -372,3 +372,21 @@ def download_rows(page: Any, link: Any) -> list[dict[str, str]]:
     data = Path(downloaded.value.path()).read_bytes().decode("utf-8-sig")
     head, *rows = list(csv.reader(io.StringIO(data, newline="")))
     return [dict(zip(head, r, strict=True)) for r in rows]
+
+
+def test_before_the_first_snapshot_both_pages_say_so(site: Site):
+    """A new installation has no snapshot until the first night (or a refresh): the API
+    answers 404 no_snapshot, and the pages say what to do instead of breaking."""
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    none = {"error": {"code": "no_snapshot", "message": "No segments snapshot yet."}}
+    for path in ("**/admin/customers/overview", "**/admin/segments/count"):
+        page.route(path, lambda route: route.fulfill(status=404, json=none))
+    site.sign_in("hq-admin")
+    site.go("/customers")
+    expect(page.get_by_role("alert")).to_contain_text("尚无分群快照")
+    expect(page.get_by_role("button", name="立即刷新")).to_be_visible()
+    site.go("/segments")
+    expect(page.get_by_role("alert")).to_contain_text("尚无分群快照")
+    expect(page.get_by_role("link", name="去客户洞察生成快照")).to_be_visible()
+    fits(site)
