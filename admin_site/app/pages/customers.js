@@ -1,6 +1,7 @@
 import { get, post } from "../api.js";
 import { chartCard, grid, loadECharts } from "../charts.js";
 import { busy, errorBox, h, okBox, slot } from "../dom.js";
+import { today } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
@@ -37,7 +38,7 @@ function countBars(name, title, keys, labelOf, counts) {
     yAxis: { type: "category", data: shown.map((r) => r[1]), axisLabel: { width: 130, overflow: "truncate" } },
     series: [{ type: "bar", name: title, data: shown.map((r) => r[2]), label: { show: true, position: "right" } }],
   }, rows.map((r) => `${r[1]}: ${r[2]}`).join("; "), () => ({
-    filename: `${name}_${Date.now()}.csv`,
+    filename: `${name}_${today()}.csv`,
     header: [t("customers.group"), t("customers.members")],
     rows: rows.map((r) => [r[1], r[2]]),
   }));
@@ -55,7 +56,7 @@ function paretoChart(p) {
       markLine: { symbol: "none", silent: true, data: [{ xAxis: 20 }], label: { formatter: "20%" } },
     }],
   }, t("customers.pareto_summary", { share: pct(p.top20_share) }), () => ({
-    filename: `pareto_${Date.now()}.csv`,
+    filename: `pareto_${today()}.csv`,
     header: [t("customers.pareto_x"), t("customers.pareto_y")],
     rows: p.curve.map(([x, y]) => [x, y]),
   }));
@@ -74,7 +75,7 @@ function newMembersChart(list) {
     yAxis: { type: "value", minInterval: 1 },
     series: kinds.map((k) => ({ type: "bar", stack: "members", name: sourceLabel(k), data: days.map((d) => at.get(`${d}|${k}`) || 0) })),
   }, t("customers.new_members_summary", { n: total, days: days.length }), () => ({
-    filename: `new_members_${Date.now()}.csv`,
+    filename: `new_members_${today()}.csv`,
     header: [t("charts.day"), ...kinds.map(sourceLabel)],
     rows: days.map((d) => [d, ...kinds.map((k) => at.get(`${d}|${k}`) || 0)]),
   }));

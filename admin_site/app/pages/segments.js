@@ -109,7 +109,6 @@ function counter(ctx, currentFilter, allSpend) {
   const out = slot({ "data-testid": "segment-count" });
   let seq = 0;
   let timer = null;
-  let last = null;
   const show = (c) => {
     const share = allSpend() ? c.spend_fen / allSpend() : 0;
     out.show(h("dl", { class: "summary", "data-testid": "segment-count-facts" },
@@ -141,7 +140,6 @@ function counter(ctx, currentFilter, allSpend) {
         out.dataset.dropped = String(Number(out.dataset.dropped || 0) + 1);
         return;
       }
-      last = c;
       show(c);
     } catch (err) {
       if (mine === seq) out.show(errorBox(err));
@@ -158,7 +156,6 @@ function counter(ctx, currentFilter, allSpend) {
       out.setAttribute("aria-busy", "true");
       timer = setTimeout(run, DEBOUNCE_MS);
     },
-    last: () => last,
   };
 }
 
@@ -175,7 +172,7 @@ function progressView(a) {
 /** Issue a coupon / add a tag to the segment: pick, confirm (with the count), then the
  * action's progress until it ends. One request_id per attempt: a retry of the same
  * confirmation (a lost answer) sends it again; a new confirmation is a new attempt. */
-function actionsSection(ctx, currentFilter, count, templates) {
+function actionsSection(ctx, currentFilter, templates) {
   const kind = select([["issue_coupon", t("segments.action.issue_coupon")], ["add_tag", t("segments.action.add_tag")]], "issue_coupon", { name: "action" });
   const template = select(templates.map((x) => [x.template_id, x.name || x.template_id]), "", { name: "template_id" });
   const tag = h("input", { name: "tag", maxlength: "20" });
@@ -216,11 +213,19 @@ function actionsSection(ctx, currentFilter, count, templates) {
       if (!tag.value.trim()) return messages.show(h("div", { class: "msg error", role: "alert" }, t("segments.no_tag")));
       body.tag = tag.value.trim();
     }
-    const c = count.last();
+    busy(start, messages, async () => {
+      // The confirmation states the counts of exactly the filter sent (the shown count
+      // may still be on its way after a change).
+      const c = await post("/admin/segments/count", { filter });
+      confirmAction(body, c);
+    });
+  });
+
+  const confirmAction = (body, c) => {
     const attempt = { ...body, request_id: newRequestId() };
-    const what = kind.value === "issue_coupon"
-      ? t("segments.confirm_coupon", { name: template.selectedOptions[0]?.textContent || body.template_id, n: c ? c.marketable : "?", excluded: c ? c.excluded_no_consent : "?" })
-      : t("segments.confirm_tag", { tag: body.tag, n: c ? c.members : "?" });
+    const what = body.action === "issue_coupon"
+      ? t("segments.confirm_coupon", { name: template.selectedOptions[0]?.textContent || body.template_id, n: c.marketable, excluded: c.excluded_no_consent })
+      : t("segments.confirm_tag", { tag: body.tag, n: c.members });
     const yes = h("button", { type: "button", class: "primary" }, t("segments.confirm"));
     const no = h("button", { type: "button" }, t("common.cancel"));
     const confirmMessages = slot();
@@ -232,7 +237,7 @@ function actionsSection(ctx, currentFilter, count, templates) {
     }));
     confirmBox.show(h("div", { class: "card confirm", role: "alertdialog", "aria-label": t("segments.confirm_title") },
       h("p", {}, what), h("div", { class: "actions" }, yes, no), confirmMessages));
-  });
+  };
 
   return h("section", { class: "card", "aria-labelledby": "seg-actions-h" },
     h("h2", { id: "seg-actions-h" }, t("segments.actions")),
@@ -345,7 +350,7 @@ export default {
         h("div", { class: "row" }, field(t("segments.name"), name), saveNew, saveOver),
         saveMessages),
       h("section", { "aria-labelledby": "seg-saved-h" }, h("h2", { id: "seg-saved-h" }, t("segments.saved")), savedMessages, savedTable),
-      actionsSection(ctx, currentFilter, count, templates),
+      actionsSection(ctx, currentFilter, templates),
       exportSection(currentFilter));
   },
 };
