@@ -50,6 +50,10 @@ function doneView(job) {
     { class: "msg ok export-done", role: "status" },
     t("export.ready", { rows: job.rows_done }),
     " ",
+    // A segment export leaves out members without marketing consent, and says how many.
+    typeof job.excluded_no_consent === "number"
+      ? h("span", { "data-testid": "export-excluded" }, t("export.excluded_no_consent", { n: job.excluded_no_consent }), " ")
+      : null,
     h("a", { href: job.download_url, download: job.file_name || "", "data-testid": "export-download" }, t("export.download", { name: job.file_name })),
     h("small", { class: "muted" }, " ", t("export.link_expires")),
   );

@@ -94,7 +94,8 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("hq-admin")
     assert site.nav_labels() == [
         *("概览", "订单", "退货待办", "打印监控", "门店", "商品与库存", "员工账号"),
-        *("优惠券", "会员券包", "会员", "标签规则", "储值", "促销活动", "积分"),
+        *("优惠券", "会员券包", "会员", "客户洞察", "客户分群", "标签规则", "储值"),
+        *("促销活动", "积分"),
         *("会员计划", "付费会员卡", "积分商城", "召回名单", "审计日志"),
         "员工分销",
     ]
@@ -368,7 +369,8 @@ def test_switching_to_english_and_back(site: Site):
     assert site.nav_labels() == [
         *("Dashboard", "Orders", "Returns queue", "Print monitor", "Stores"),
         *("Catalogue & stock", "Staff"),
-        *("Coupons", "Customer wallets", "Members", "Tag rules", "Stored value", "Promotions"),
+        *("Coupons", "Customer wallets", "Members", "Customers", "Segments", "Tag rules"),
+        *("Stored value", "Promotions"),
         *("Points", "Loyalty programme", "Paid membership", "Points mall", "Recall list"),
         *("Audit log", "Distribution"),
     ]

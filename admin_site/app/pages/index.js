@@ -32,6 +32,8 @@ import tagRules from "./tag_rules.js";
 import wallet from "./wallet.js";
 import recall from "./recall.js";
 import distribution from "./distribution.js";
+import customers from "./customers.js";
+import segments from "./segments.js";
 
 export const PAGES = [
   dashboard,
@@ -48,6 +50,8 @@ export const PAGES = [
   members,
   memberQrCodes,
   memberProfile,
+  customers,
+  segments,
   tagRules,
   storedValue,
   promotions,
