@@ -509,3 +509,17 @@ def test_a_member_day_for_a_saved_segment_pushes_its_pack_once(api, tokens_, bui
     owners = sorted(c.customer_id for c in CouponModel.scan() if c.coupon_id.startswith("T-md:"))
     assert owners == sorted(built[k] for k in ("old", "none"))
     assert all(":md-md-5-20261205:" in c.coupon_id for c in CouponModel.scan())
+
+
+def test_a_tag_the_snapshot_had_no_room_for_is_refused_not_counted_zero(
+    api, tokens_, people, monkeypatch
+):
+    from chalicelib.customers import segment_rules
+
+    monkeypatch.setattr(segment_snapshot, "tags_adapter", StubTags)
+    monkeypatch.setattr(segment_rules, "MAX_TAGS", 0)  # no room: every tag left out
+    segments.run_refresh()
+    status, got = count(api, tokens_, tags_any=["aov150"])
+    assert (status, got["error"]["code"]) == (422, "tag_not_in_snapshot")
+    assert got["error"]["details"][0]["field"] == "filter.tags_any[0]"
+    assert count(api, tokens_, stores=["sh-b"])[0] == 200  # the rest still counts

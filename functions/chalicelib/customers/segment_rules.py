@@ -14,6 +14,7 @@ import struct
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -187,6 +188,18 @@ def _table(values: Iterable[str | None], limit: int, what: str) -> list[str]:
     return ["", *names]
 
 
+def kept_tags(rows: list[Row]) -> tuple[list[str], list[str]]:
+    """The tags the snapshot can hold (MAX_TAGS bits a row): all of them, or the most
+    used ones (ties by name), so a chain that typed too many manual tags still gets its
+    nightly snapshot; the others are listed in the snapshot (``tags_left_out``) and a
+    segment on one of them is refused (segments.py)."""
+    used = Counter(t for r in rows for t in r.tags)
+    if len(used) <= MAX_TAGS:
+        return sorted(used), []
+    ranked = sorted(used, key=lambda t: (-used[t], t))
+    return sorted(ranked[:MAX_TAGS]), sorted(ranked[MAX_TAGS:])
+
+
 def build(rows: list[Row], *, as_of: date, extra: dict[str, Any] | None = None) -> Snapshot:
     """Score, sort by spend and lay the rows out as columns. ``as_of``: the day the
     recency is counted to (the snapshot's day, Shanghai)."""
@@ -198,9 +211,7 @@ def build(rows: list[Row], *, as_of: date, extra: dict[str, Any] | None = None) 
     levels = _table((r.level for r in rows), 256, "level")
     sources = _table((r.source for r in rows), 256, "source")
     stores = _table((r.store for r in rows), 65536, "store")
-    tag_names = sorted({t for r in rows for t in r.tags})
-    if len(tag_names) > MAX_TAGS:
-        raise ValueError(f"more than {MAX_TAGS} tags: the snapshot keeps {MAX_TAGS}")
+    tag_names, tags_left_out = kept_tags(rows)
     tag_bit = {t: 1 << i for i, t in enumerate(tag_names)}
     level_ix = {v: i for i, v in enumerate(levels)}
     source_ix = {v: i for i, v in enumerate(sources)}
@@ -235,7 +246,7 @@ def build(rows: list[Row], *, as_of: date, extra: dict[str, Any] | None = None) 
         cols["paid"].append(1 if r.paid else 0)
         bits = 0
         for t in r.tags:
-            bits |= tag_bit[t]
+            bits |= tag_bit.get(t, 0)
         cols["tags"].append(bits)
     top20, curve = pareto([r.spend_fen for r in rows if r.orders > 0])
     meta = {
@@ -253,6 +264,7 @@ def build(rows: list[Row], *, as_of: date, extra: dict[str, Any] | None = None) 
         "sources": sources,
         "stores": stores,
         "tags": tag_names,
+        "tags_left_out": tags_left_out,
         "groups": list(GROUP_IDS),
         "pareto": {"top20_share": top20, "curve": curve},
         **(extra or {}),

@@ -104,9 +104,25 @@ def _check(f: s.SegmentFilter) -> None:
         )
 
 
+def _check_tags(ix: sr.Index, f: s.SegmentFilter) -> None:
+    """A tag the snapshot had no room for (more tags than MAX_TAGS: the least used are
+    left out) would count nobody: refuse it rather than answer 0."""
+    left_out = set(ix.snap.meta.get("tags_left_out", ()))
+    for name, given in (("tags_any", f.tags_any), ("tags_all", f.tags_all)):
+        for i, t in enumerate(given):
+            if t in left_out:
+                raise ValidationFailed(
+                    f"The tag {t!r} is not in the snapshot: it keeps the "
+                    f"{sr.MAX_TAGS} most used tags. Remove unused tags, then refresh.",
+                    code="tag_not_in_snapshot",
+                    details=[field_error(f"filter.{name}[{i}]", "not in the snapshot")],
+                )
+
+
 def count(f: s.SegmentFilter) -> s.SegmentCount:
     _check(f)
     ix = index()
+    _check_tags(ix, f)
     mask = ix.select(to_rules(f), today())
     members = mask.bit_count()
     revoked = (mask & ix.revoked()).bit_count()
@@ -313,6 +329,7 @@ def create_action(principal: Principal, body: s.ActionBody) -> tuple[s.Action, b
     _check(f)
     pointer = _pointer()
     ix = index(pointer.object_key)
+    _check_tags(ix, f)
     mask, excluded = _targets(ix, f, body.action, today())
     now = clock.now_iso()
     m = SegmentModel(
