@@ -326,7 +326,8 @@ class SegmentFilter(Schema, kw_only=True):
     tags_all: Annotated[list[Short], Meta(max_length=64)] = msgspec.field(default_factory=list)
     rfm_groups: Annotated[list[RfmGroup], Meta(max_length=9)] = msgspec.field(default_factory=list)
     lifecycle: Annotated[
-        list[Stage], Meta(description="Stage today (Shanghai), from the last order or joining.")
+        list[Stage],
+        Meta(max_length=10, description="Stage today (Shanghai), from the last order or joining."),
     ] = msgspec.field(default_factory=list)
     levels: Annotated[list[Short], Meta(max_length=32, description="e.g. V3")] = msgspec.field(
         default_factory=list
