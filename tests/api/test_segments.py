@@ -523,3 +523,49 @@ def test_a_tag_the_snapshot_had_no_room_for_is_refused_not_counted_zero(
     assert (status, got["error"]["code"]) == (422, "tag_not_in_snapshot")
     assert got["error"]["details"][0]["field"] == "filter.tags_any[0]"
     assert count(api, tokens_, stores=["sh-b"])[0] == 200  # the rest still counts
+
+
+def test_an_action_the_queue_gives_up_on_is_marked_failed_with_its_error(
+    api, tokens_, built, monkeypatch
+):
+    """Deliveries that fail are retried (the action stays running); the queue's last
+    delivery marks it failed with the error instead of leaving it "running" forever."""
+    from infra.resources import QUEUES
+
+    assert QUEUES["segments"][1] == segments.MAX_ATTEMPTS
+
+    def broken(ids, tag, by):
+        raise RuntimeError("tags table throttled")
+
+    monkeypatch.setattr(segments, "add_tags", broken)
+    body = {"filter": {"stores": ["sh-b"]}, "action": "add_tag", "tag": "回访"}
+    _, action = api.call(
+        "POST", "/admin/segments/actions", dict(body, request_id="act-200001"), token=tokens_["hq"]
+    )
+    for attempt in range(1, segments.MAX_ATTEMPTS + 1):
+        with pytest.raises(RuntimeError):
+            segments.run_action(action["action_id"])
+        got = segments.get_action(action["action_id"])
+        assert got.state == ("failed" if attempt == segments.MAX_ATTEMPTS else "running")
+    assert got.error == "RuntimeError: tags table throttled" and got.finished_at
+
+
+def test_a_failed_delivery_then_a_good_one_finishes_the_action(api, tokens_, built, monkeypatch):
+    calls = []
+
+    def flaky(ids, tag, by):
+        calls.append(ids)
+        if len(calls) == 1:
+            raise RuntimeError("throttled once")
+        return len(ids), 0
+
+    monkeypatch.setattr(segments, "add_tags", flaky)
+    body = {"filter": {"stores": ["sh-b"]}, "action": "add_tag", "tag": "回访"}
+    _, action = api.call(
+        "POST", "/admin/segments/actions", dict(body, request_id="act-200002"), token=tokens_["hq"]
+    )
+    with pytest.raises(RuntimeError):
+        segments.run_action(action["action_id"])
+    segments.run_action(action["action_id"])
+    got = segments.get_action(action["action_id"])
+    assert (got.state, got.done, got.error) == ("succeeded", 3, None)

@@ -153,6 +153,7 @@ class SegmentModel(Model):
     updated_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(null=True)  # an action's deliveries so far (run_action)
     version = NumberAttribute(default=0)
 
 

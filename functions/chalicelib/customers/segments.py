@@ -39,6 +39,7 @@ log = logging.getLogger("daojia.segments")
 
 CHUNK = 500  # members per bulk_issue call (its limit) and per progress write
 QUEUE = "segments"
+MAX_ATTEMPTS = 3  # the segments queue's maxReceiveCount (infra/resources.py QUEUES)
 
 # --- the snapshot in memory --------------------------------------------------------------
 
@@ -466,11 +467,29 @@ def start_member_day_pack(promotion_id: str, day: str, segment_id: str) -> s.Act
 
 def run_action(action_id: str) -> None:
     """The worker: the chunks not marked done yet, each marked in one transaction with
-    the action's counters (a chunk counted once whatever the redeliveries)."""
+    the action's counters (a chunk counted once whatever the redeliveries). A delivery
+    that fails is retried by the queue; the last one the queue makes (MAX_ATTEMPTS)
+    marks the action failed with its error, so head office does not watch a "running"
+    action the queue has given up on."""
     m = SegmentModel.get("action", action_id, consistent_read=True)
     if m.state in ("succeeded", "failed"):
         return
-    m.update(actions=[SegmentModel.state.set("running")])
+    m.update(actions=[SegmentModel.state.set("running"), SegmentModel.attempts.add(1)])
+    try:
+        _run_chunks(m)
+    except Exception as exc:
+        if int(m.attempts or 0) >= MAX_ATTEMPTS:
+            m.update(
+                actions=[
+                    SegmentModel.state.set("failed"),
+                    SegmentModel.error.set(f"{type(exc).__name__}: {exc}"[:500]),
+                    SegmentModel.finished_at.set(clock.now_iso()),
+                ]
+            )
+        raise
+
+
+def _run_chunks(m: SegmentModel) -> None:
     ix = index(m.object_key)
     f = msgspec.json.decode(m.filter_json, type=s.SegmentFilter)
     mask, _ = _targets(ix, f, m.action, date.fromisoformat(m.as_of))
