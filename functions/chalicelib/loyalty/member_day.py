@@ -5,8 +5,9 @@ YYYYMMDD), so a member gets each coupon once per occurrence whatever the retries
 races (the coupon's put is conditional on its id).
 
 For an audience of all members (or a level) the pack is claimed, never pushed to a
-million members; for a segment (customers/segments*, built in parallel) the job that
-starts the day calls ``issue_member_day_pack`` with the segment's member ids.
+million members; for a saved segment the hourly job ``member_day_packs`` starts a segment
+action (customers/segments.py ``start_member_day_pack``) whose chunks call
+``issue_member_day_pack`` with the segment's consenting member ids.
 """
 
 from __future__ import annotations
