@@ -173,11 +173,15 @@ def test_the_multiplier_is_explained_and_recorded_on_the_order_in_two_calls(
     assert status == 201, order
     assert aws_calls == ["BatchGetItem", "TransactWriteItems"]
     assert OrderModel.get(order["order_id"]).points_multiplier == "2"
+    assert order["points_multiplier"] == 2.0  # the member sees it on the order
+    status, again = api.call("GET", f"/orders/{order['order_id']}", token=members["c-2"])
+    assert (status, again["points_multiplier"]) == (200, 2.0)
     # the day after, no multiplier on a new order
     now.at = datetime(2026, 12, 18, 16, 0, tzinfo=UTC)
     status, order = place(api, members["c-2"], body, key="key-00000002")
     assert status == 201, order
     assert OrderModel.get(order["order_id"]).points_multiplier is None
+    assert order["points_multiplier"] is None
 
 
 def test_a_segment_member_day_gives_nothing_at_checkout(api, members):

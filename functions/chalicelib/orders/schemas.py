@@ -414,6 +414,15 @@ class Order(Out, kw_only=True):
     # A points-mall reward redeemed as this order, and the points it takes (0: none)
     reward_id: str | None = None
     reward_points: int = 0
+    points_multiplier: Annotated[
+        float | None,
+        Meta(
+            description="A member day's extra points multiplier recorded when the order "
+            "was placed (e.g. 2.0: the points earned at completion are doubled, on top of "
+            "the level's multiplier); null: none.",
+            examples=[2.0],
+        ),
+    ] = None
     refunded_fen: int
     pickup_code: str | None  # shown to the customer; staff verify it at the counter
     # 今日第 N 单: given when the ticket is sent to the store, moments after payment

@@ -930,6 +930,7 @@ def view(
         points_fen=int(order.points_fen or 0),
         reward_id=order.reward_id,
         reward_points=int(order.reward_points or 0),
+        points_multiplier=float(order.points_multiplier) if order.points_multiplier else None,
         refunded_fen=int(order.refunded_fen),
         pickup_code=order.pickup_code if principal.role == CUSTOMER or principal.is_hq else None,
         daily_seq=None if order.daily_seq is None else int(order.daily_seq),
