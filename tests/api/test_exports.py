@@ -31,19 +31,24 @@ def start(api, token, body, key=None):
     )
 
 
-def run_worker() -> int:
-    """Deliver what the exports queue holds, as the SQS event source would."""
+def deliver(queue: str, handle) -> int:
+    """Deliver what ``queue`` holds to ``handle(body)``, as the SQS event source would."""
     sqs = boto3.client("sqs", region_name=config.REGION)
-    url = sqs.get_queue_url(QueueName=config.queue_name("exports"))["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=config.queue_name(queue))["QueueUrl"]
     n = 0
     while True:
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         if not got:
             return n
         for m in got:
-            jobs.handle_message(m["Body"])
+            handle(m["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             n += 1
+
+
+def run_worker() -> int:
+    """Deliver what the exports queue holds to the export worker."""
+    return deliver("exports", jobs.handle_message)
 
 
 def download(job: dict) -> bytes:

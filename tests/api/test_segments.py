@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from chalicelib.coupons.models import CouponModel
-from chalicelib.customers import aggregates, segment_snapshot, segments
+from chalicelib.customers import segment_snapshot, segments
 from chalicelib.customers.models import SegmentModel
-from chalicelib.events.types import OrderCompleted, OrderLine
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, config
+
+from tests.api.test_exports import deliver
+from tests.api.test_recall import complete_at
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -25,26 +27,6 @@ def today(monkeypatch):
     segments._loaded.update(key=None, index=None)  # no snapshot kept from another test
 
 
-_n = {"order": 0}
-
-
-def complete_at(customer_id: str, store_id: str, at: str, fen: int) -> None:
-    _n["order"] += 1
-    order_id = f"S{_n['order']:06d}"
-    aggregates.on_completed(
-        OrderCompleted(
-            event_id=f"order.completed:{order_id}",
-            occurred_at=at,
-            order_id=order_id,
-            customer_id=customer_id,
-            store_id=store_id,
-            paid_fen=fen,
-            refunded_fen=0,
-            lines=[OrderLine(sku="100", qty=1, paid_fen=fen, category1="水果")],
-        )
-    )
-
-
 def member(phone: str, home: str = "sh-b") -> str:
     from chalicelib.identity.service import register_customer
 
@@ -53,18 +35,8 @@ def member(phone: str, home: str = "sh-b") -> str:
 
 
 def drain() -> int:
-    """Deliver what the segments queue holds, as the SQS event source would."""
-    sqs = boto3.client("sqs", region_name=config.REGION)
-    url = sqs.get_queue_url(QueueName=config.queue_name("segments"))["QueueUrl"]
-    n = 0
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return n
-        for m in got:
-            segments.handle_message(m["Body"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-            n += 1
+    """Deliver what the segments queue holds to its worker."""
+    return deliver("segments", segments.handle_message)
 
 
 @pytest.fixture
