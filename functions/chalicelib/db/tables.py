@@ -6,6 +6,7 @@ from __future__ import annotations
 from pynamodb.models import Model
 
 from chalicelib.audit.models import AUDIT_MODELS
+from chalicelib.campaign_budgets.models import CAMPAIGN_BUDGET_MODELS
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.customers.models import CUSTOMER_MODELS
@@ -22,6 +23,7 @@ from chalicelib.promotions.models import PROMOTION_MODELS
 from chalicelib.reports.models import REPORT_MODELS
 from chalicelib.stored_value.models import STORED_VALUE_MODELS
 from chalicelib.stores.models import STORE_MODELS
+from chalicelib.traffic.models import TRAFFIC_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
     STORE_MODELS
@@ -41,4 +43,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + LOYALTY_MODELS
     + PROGRAMME_MODELS
     + CUSTOMER_MODELS
+    + CAMPAIGN_BUDGET_MODELS
+    + TRAFFIC_MODELS
 )

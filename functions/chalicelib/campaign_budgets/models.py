@@ -1,0 +1,97 @@
+"""The campaign item (issue 16 item 2): what a campaign is (grade, window, stores,
+target segment, goal, plan, the promotions and coupon templates it holds) and its live
+budget. ``left_fen`` is decremented with a condition in each order's own transaction,
+so the discounts never exceed the budget (campaign_budgets/ holds those pieces).
+
+Money is integer fen; times are UTC ISO-8601 (the window is entered in the chain's
+local time, Asia/Shanghai, and stored in UTC)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.db.models import _meta, string_list
+
+GRADES = ("S", "A", "B", "C")
+STATES = ("draft", "scheduled", "live", "ended", "reviewed")
+FUNDERS = ("hq", "store", "supplier")
+
+
+class GoalAttribute(MapAttribute):
+    """The campaign's goal (the P of PDCA): numbers, each optional."""
+
+    gmv_fen = NumberAttribute(null=True)
+    orders = NumberAttribute(null=True)
+    new_members = NumberAttribute(null=True)
+    aov_fen = NumberAttribute(null=True)
+
+
+class CampaignsListing(GlobalSecondaryIndex):
+    """Every campaign by start (a chain runs a few hundred a year): head office's list
+    and calendar, and the live-campaigns cache, read with one Query."""
+
+    class Meta:
+        index_name = "by_listing"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)  # always "campaigns"
+    starts_key = UnicodeAttribute(range_key=True)  # "<starts_at>#<campaign_id>"
+
+
+class CampaignModel(Model):
+    Meta = _meta("campaigns")
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    grade = UnicodeAttribute()  # GRADES
+    state = UnicodeAttribute(default="draft")  # STATES
+    starts_at = UnicodeAttribute()  # UTC ISO-8601
+    ends_at = UnicodeAttribute()
+    # Stores: "all", a "list" (stores) or "tiers" (store_tiers: ["S", "A"], resolved
+    # against the stores' current TOP tiers when the campaign is scheduled).
+    stores_mode = UnicodeAttribute(default="all")
+    stores = string_list(default=list)
+    store_tiers = string_list(default=list)
+    segment_id = UnicodeAttribute(null=True)  # a saved segment (customers/segments.py)
+    goal = GoalAttribute(null=True)
+    plan_notes = UnicodeAttribute(null=True)
+    # The budget, split by funder; budget_fen is their sum. left_fen starts at
+    # budget_fen and is decremented conditionally by each order's discounts from the
+    # campaign (never below zero) and unconditionally by costs accrued after the fact
+    # (points multipliers, commissions, lottery prizes), which can take it below zero.
+    budget_hq_fen = NumberAttribute(default=0)
+    budget_store_fen = NumberAttribute(default=0)
+    budget_supplier_fen = NumberAttribute(default=0)
+    budget_fen = NumberAttribute(default=0)
+    left_fen = NumberAttribute(default=0)
+    # What the campaign contains (their items carry campaign_id too).
+    promotion_ids = string_list(default=list)
+    coupon_template_ids = string_list(default=list)
+    member_day_ids = string_list(default=list)  # member_day promotions
+    mechanic_ids = string_list(default=list)  # issue 17's group buys, lotteries, ...
+    node_id = UnicodeAttribute(null=True)  # the calendar node it was created from
+    # The C and A of PDCA, recorded after the review.
+    review_note = UnicodeAttribute(null=True)
+    next_goal = GoalAttribute(null=True)
+    listing = UnicodeAttribute(default="campaigns")
+    starts_key = UnicodeAttribute()
+    request_hash = UnicodeAttribute(null=True)  # a retried create with the same body
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=0)  # + 1 on every edit (optimistic concurrency)
+
+    by_listing = CampaignsListing()
+
+
+def starts_key(starts_at: str, campaign_id: str) -> str:
+    return f"{starts_at}#{campaign_id}"
+
+
+CAMPAIGN_BUDGET_MODELS: tuple[type[Model], ...] = (CampaignModel,)
