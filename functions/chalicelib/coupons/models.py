@@ -95,6 +95,9 @@ class CouponTemplateModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(null=True)  # + 1 on every edit (absent before the first)
+    # The campaign holding this template (issue 16): its discounts spend that campaign's
+    # budget too and stop with it (campaign_budgets/).
+    campaign_id = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

@@ -84,6 +84,12 @@ class PromotionModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(null=True)  # + 1 on every edit (absent before the first)
+    # The campaign holding this promotion (issue 16): its discounts spend that campaign's
+    # budget too and stop with it (campaign_budgets/). Who pays for the discount, as on
+    # coupon templates: "hq" | "store" | "supplier" (then ``funder`` names it).
+    campaign_id = UnicodeAttribute(null=True)
+    funded_by = UnicodeAttribute(default="hq")
+    funder = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 
