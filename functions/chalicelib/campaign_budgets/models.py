@@ -86,6 +86,18 @@ class CampaignModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=0)  # + 1 on every edit (optimistic concurrency)
+    # What was spent (fen), by funder and by kind; the review reads these. Discounts are
+    # added in the order's transaction (given back on cancel/refund); the costs after
+    # the fact by their subscribers. spent = budget_fen - left_fen.
+    spent_hq_fen = NumberAttribute(default=0)
+    spent_store_fen = NumberAttribute(default=0)
+    spent_supplier_fen = NumberAttribute(default=0)
+    discounts_fen = NumberAttribute(default=0)  # coupon and promotion discounts
+    points_cost_fen = NumberAttribute(default=0)  # extra points from multipliers, valued
+    commission_fen = NumberAttribute(default=0)  # staff distribution commissions
+    prizes_fen = NumberAttribute(default=0)  # lottery free orders (issue 17)
+    spending_orders = NumberAttribute(default=0)  # orders holding a discount of it now
+    alerted_at = UnicodeAttribute(null=True)  # the 80 % alert, once
 
     by_listing = CampaignsListing()
 
