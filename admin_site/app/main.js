@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { h, errorBox, fitTables } from "./dom.js";
 import { LANGUAGES, currentLanguage, loadLanguage, savedLanguage, t, translateStatic } from "./i18n.js";
-import { PAGES } from "./pages/index.js";
+import { NAV_GROUPS, PAGES, groupOf, pagesOf } from "./pages/index.js";
 import * as session from "./session.js";
 import * as stores from "./stores.js";
 
@@ -68,12 +68,39 @@ function renderShell() {
     store: staff.store_id || t("shell.all_stores"),
   });
   const current = parseHash().page;
+  const currentGroup = groupOf(current) || "operations";
+  const groups = NAV_GROUPS.map((g) => ({ g, pages: pagesOf(g).filter((p) => session.allowed(p.roles)) }))
+    .filter(({ pages }) => pages.length > 0);
+  // Tabs for the groups; every group's page links are in the DOM, only the current
+  // group's shown (the others are hidden, so one can still find a page by its name).
   nav.replaceChildren(
-    ...PAGES.filter((p) => p.nav && session.allowed(p.roles)).map((p) =>
+    h(
+      "div",
+      { class: "nav-groups" },
+      ...groups.map(({ g, pages }) =>
+        h(
+          "a",
+          {
+            href: `#${pages[0].path}`,
+            class: "nav-group",
+            "data-group": g.id,
+            "aria-current": g.id === currentGroup ? "true" : null,
+          },
+          t(g.label),
+        ),
+      ),
+    ),
+    ...groups.map(({ g, pages }) =>
       h(
-        "a",
-        { href: `#${p.path}`, "aria-current": current && (current.section || current.id) === p.id ? "page" : null },
-        t(p.nav),
+        "div",
+        { class: "nav-pages", "data-group": g.id, hidden: g.id !== currentGroup || pages.length < 2 ? true : null },
+        ...pages.map((p) =>
+          h(
+            "a",
+            { href: `#${p.path}`, "aria-current": current && (current.section || current.id) === p.id ? "page" : null },
+            t(p.nav),
+          ),
+        ),
       ),
     ),
   );

@@ -115,7 +115,12 @@ class Site:
         self.page.locator("main[aria-busy]").wait_for(state="detached")
 
     def nav_labels(self) -> list[str]:
-        return [t.strip() for t in self.page.locator("#nav a").all_inner_texts()]
+        """Every page the nav offers, group by group (the other groups' pages are in
+        the DOM but hidden until their tab is chosen)."""
+        return [t.strip() for t in self.page.locator("#nav .nav-pages a").all_text_contents()]
+
+    def nav_groups(self) -> list[str]:
+        return [t.strip() for t in self.page.locator("#nav .nav-group").all_inner_texts()]
 
     def shot(self, label: str) -> Path:
         self._shots += 1

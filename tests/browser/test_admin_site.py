@@ -92,12 +92,13 @@ def paid_order(stack: LocalStack, lines: list[tuple[str, int]]) -> dict[str, Any
 
 def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("hq-admin")
+    assert site.nav_groups() == ["运营", "门店", "商品", "营销", "客户", "会员权益", "系统"]
     assert site.nav_labels() == [
-        *("概览", "订单", "退货待办", "打印监控", "门店", "商品与库存", "员工账号"),
-        *("优惠券", "会员券包", "会员", "客户洞察", "客户分群", "标签规则", "储值"),
-        *("促销活动", "积分"),
-        *("会员计划", "付费会员卡", "积分商城", "召回名单", "审计日志"),
-        "员工分销",
+        *("概览", "订单", "退货待办", "打印监控", "门店", "员工账号", "商品与库存"),
+        *("优惠券", "促销活动"),
+        *("会员", "会员券包", "客户洞察", "客户分群", "标签规则", "召回名单", "员工分销"),
+        *("积分", "会员计划", "付费会员卡", "积分商城", "储值"),
+        "审计日志",
     ]
     site.go("/stores")
     rows = site.page.locator("main tbody tr")
@@ -110,8 +111,8 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.page.get_by_role("button", name="退出登录").click()
     site.sign_in("sh-jingan-manager")
     assert site.nav_labels() == [
-        *("概览", "订单", "退货待办", "打印监控", "门店", "商品与库存", "员工账号"),
-        *("会员", "召回名单", "审计日志", "员工分销"),
+        *("概览", "订单", "退货待办", "打印监控", "门店", "员工账号", "商品与库存"),
+        *("会员", "召回名单", "员工分销", "审计日志"),
     ]
     site.go("/stores")
     expect(site.page.locator("main tbody tr")).to_have_count(1)
@@ -139,6 +140,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.page.get_by_role("button", name="退出登录").click()
     site.sign_in("sh-jingan-staff")
     assert site.nav_labels() == ["概览", "订单", "打印监控", "门店", "商品与库存"]
+    assert site.nav_groups() == ["运营", "门店", "商品"]
     site.open("/staff")  # not for staff: back to the dashboard
     expect(site.page.get_by_role("heading", name="今日概览")).to_be_visible()
 
@@ -366,13 +368,16 @@ def test_switching_to_english_and_back(site: Site):
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     page.get_by_role("button", name="English").click()
     expect(page.locator("#nav")).to_contain_text("Orders")
+    assert site.nav_groups() == [
+        *("Operations", "Stores", "Catalogue", "Marketing", "Customers", "Loyalty", "System")
+    ]
     assert site.nav_labels() == [
-        *("Dashboard", "Orders", "Returns queue", "Print monitor", "Stores"),
-        *("Catalogue & stock", "Staff"),
-        *("Coupons", "Customer wallets", "Members", "Customers", "Segments", "Tag rules"),
-        *("Stored value", "Promotions"),
-        *("Points", "Loyalty programme", "Paid membership", "Points mall", "Recall list"),
-        *("Audit log", "Distribution"),
+        *("Dashboard", "Orders", "Returns queue", "Print monitor", "Stores", "Staff"),
+        *("Catalogue & stock", "Coupons", "Promotions"),
+        *("Members", "Customer wallets", "Customers", "Segments", "Tag rules", "Recall list"),
+        "Distribution",
+        *("Points", "Loyalty programme", "Paid membership", "Points mall", "Stored value"),
+        "Audit log",
     ]
     assert page.evaluate("document.documentElement.lang") == "en"
     site.go("/print")
@@ -541,3 +546,37 @@ def test_head_office_runs_a_flash_sale_and_ends_it(site: Site):
     expect(row).to_contain_text("已结束")
     expect(row.get_by_role("button", name="结束活动")).to_have_count(0)
     site.shot("flash-sale-ended")
+
+
+# --- navigation --------------------------------------------------------------------------
+
+
+def test_the_nav_groups_pages_under_tabs_at_tablet_width(site: Site):
+    """Thirty pages do not fit a tablet's header: the nav shows the groups as tabs and
+    the current group's pages below them, and a tab opens its group's first page."""
+    page = site.page
+    page.set_viewport_size({"width": 768, "height": 1024})
+    site.sign_in("hq-admin")
+    visible = page.locator("#nav .nav-pages:not([hidden]) a")
+    expect(visible).to_have_text(["概览", "订单", "退货待办", "打印监控"])
+    expect(page.locator('#nav .nav-group[aria-current="true"]')).to_have_text("运营")
+    page.locator('#nav .nav-group[data-group="members"]').click()
+    expect(page.locator("main h1")).to_have_text("会员")
+    expect(page.locator('#nav .nav-group[aria-current="true"]')).to_have_text("客户")
+    expect(visible).to_have_text(
+        ["会员", "会员券包", "客户洞察", "客户分群", "标签规则", "召回名单", "员工分销"]
+    )
+    page.locator("#nav .nav-pages:not([hidden]) a", has_text="客户分群").click()
+    expect(page.locator("main h1")).to_have_text("客户分群")
+    expect(page.locator('#nav .nav-pages:not([hidden]) a[aria-current="page"]')).to_have_text(
+        "客户分群"
+    )
+    # a group of one page is its tab alone
+    page.locator('#nav .nav-group[data-group="catalogue"]').click()
+    expect(page.locator("main h1").first).to_contain_text("商品")
+    expect(visible).to_have_count(0)
+    # the two rows fit the header: nothing wraps off screen at tablet width
+    boxes = page.locator("#nav .nav-group").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().right)"
+    )
+    assert max(boxes) <= 768

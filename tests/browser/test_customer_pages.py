@@ -84,7 +84,7 @@ def test_the_overview_shows_the_snapshot_and_refreshes_it(site: Site, seeded):
     site.sign_in("hq-admin")
     labels = site.nav_labels()
     at = labels.index("会员")
-    assert labels[at + 1 : at + 3] == ["客户洞察", "客户分群"]
+    assert labels[at + 2 : at + 4] == ["客户洞察", "客户分群"]
     site.go("/customers")
     expect(page.locator("main h1")).to_have_text("客户洞察")
     facts = page.get_by_test_id("customers-facts")

@@ -69,6 +69,7 @@ def test_a_manager_calls_their_lapsed_members_and_sees_the_rate(site: Site, laps
     page = site.page
     page.set_viewport_size(PORTRAIT)
     site.sign_in(MANAGER)
+    page.locator('#nav .nav-group[data-group="members"]').click()  # the customers tab
     expect(page.locator("#nav a", has_text=re.compile("^(召回名单|Recall list)$"))).to_be_visible()
     site.go("/recall")
     expect(page.locator("main h1")).to_have_text(re.compile("^(召回名单|Recall list)$"))

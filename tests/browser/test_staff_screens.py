@@ -62,6 +62,7 @@ def layout_problems(site: Site) -> list[str]:
             problems.push(`page ${document.documentElement.scrollWidth} px wide in ${width}`);
         for (const a of document.querySelectorAll("#nav a")) {
             const r = a.getBoundingClientRect();
+            if (!r.width && !r.height) continue;  // another nav group's page: hidden
             const line = parseFloat(getComputedStyle(a).lineHeight) || 24;
             if (r.left < 0 || r.right > width || r.top < 0 || r.bottom > window.innerHeight)
                 problems.push(`nav ${a.textContent} outside the viewport`);

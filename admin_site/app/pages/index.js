@@ -35,6 +35,44 @@ import distribution from "./distribution.js";
 import customers from "./customers.js";
 import segments from "./segments.js";
 
+// The navigation's groups, in order, and the pages each holds (a page object may also
+// say `group` itself; pages of no group are left out of the nav). The nav shows the
+// groups as tabs and the current group's pages below them: at tablet width a flat list
+// of 30 pages would take five lines.
+export const NAV_GROUPS = [
+  { id: "operations", label: "navgroup.operations", pages: ["dashboard", "orders", "returns", "print"] },
+  { id: "stores", label: "navgroup.stores", pages: ["stores", "staff"] },
+  { id: "catalogue", label: "navgroup.catalogue", pages: ["catalogue"] },
+  { id: "marketing", label: "navgroup.marketing", pages: ["coupons", "promotions"] },
+  {
+    id: "members",
+    label: "navgroup.members",
+    pages: ["members", "wallet", "customers", "segments", "tag-rules", "recall", "distribution"],
+  },
+  {
+    id: "loyalty",
+    label: "navgroup.loyalty",
+    pages: ["loyalty", "programme", "paid_plans", "mall", "stored_value"],
+  },
+  { id: "system", label: "navgroup.system", pages: ["audit"] },
+];
+
+/** The nav group a page belongs to (by its own `group`, or the list above). */
+export function groupOf(page) {
+  if (!page) return null;
+  const id = page.section || page.id;
+  return page.group || NAV_GROUPS.find((g) => g.pages.includes(id))?.id || null;
+}
+
+/** The nav pages of a group, in the group's order then the pages' order. */
+export function pagesOf(group) {
+  const listed = group.pages
+    .map((id) => PAGES.find((p) => p.id === id && p.nav))
+    .filter(Boolean);
+  const own = PAGES.filter((p) => p.nav && p.group === group.id && !group.pages.includes(p.id));
+  return [...listed, ...own];
+}
+
 export const PAGES = [
   dashboard,
   orders,
