@@ -206,6 +206,7 @@ _ADMIN_STORE = {
         },
         {"name": "生鲜区", "paper_mm": 58, "copies": ["picking"], "connection": "USB 0416:5011"},
     ],
+    "opened_on": "2016-09-28",
 }
 
 EXAMPLES = {"AdminStore": _ADMIN_STORE, "StoreList": {"items": [_ADMIN_STORE]}}
