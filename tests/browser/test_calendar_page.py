@@ -124,3 +124,18 @@ def test_a_store_manager_reads_the_calendar(site: Site):
     expect(node.get_by_test_id("node-dates")).to_have_text("2026-11-01 – 2026-11-11")
     expect(node.get_by_test_id("node-remove")).to_have_count(0)
     expect(page.get_by_test_id("node-add")).to_have_count(0)
+
+
+def test_the_opening_day_on_the_store_form_makes_the_anniversary(site: Site):
+    page = site.page
+    tablet(site)
+    site.sign_in("hq-admin")
+    site.go("/stores/sh-wujiaochang")  # the demo store without an opening day
+    page.get_by_label("开业日期").fill("2020-07-18")
+    page.locator("main form").get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").first).to_contain_text("已保存")
+    site.go("/calendar?year=2032")
+    july = page.locator('[data-testid="calendar-month"][data-month="7"]')
+    expect(july.locator('[data-node="2032:anniversary:sh-wujiaochang"]')).to_contain_text(
+        "12周年店庆"
+    )
