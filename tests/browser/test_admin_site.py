@@ -98,6 +98,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
         *("促销活动", "积分"),
         *("会员计划", "付费会员卡", "积分商城", "召回名单", "审计日志"),
         "员工分销",
+        "活动日历",
     ]
     site.go("/stores")
     rows = site.page.locator("main tbody tr")
@@ -111,7 +112,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("sh-jingan-manager")
     assert site.nav_labels() == [
         *("概览", "订单", "退货待办", "打印监控", "门店", "商品与库存", "员工账号"),
-        *("会员", "召回名单", "审计日志", "员工分销"),
+        *("会员", "召回名单", "审计日志", "员工分销", "活动日历"),
     ]
     site.go("/stores")
     expect(site.page.locator("main tbody tr")).to_have_count(1)
@@ -372,7 +373,7 @@ def test_switching_to_english_and_back(site: Site):
         *("Coupons", "Customer wallets", "Members", "Customers", "Segments", "Tag rules"),
         *("Stored value", "Promotions"),
         *("Points", "Loyalty programme", "Paid membership", "Points mall", "Recall list"),
-        *("Audit log", "Distribution"),
+        *("Audit log", "Distribution", "Calendar"),
     ]
     assert page.evaluate("document.documentElement.lang") == "en"
     site.go("/print")
