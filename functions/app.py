@@ -237,4 +237,9 @@ def segments_worker(event: SQSEvent) -> None:
         handle_message(record.body)
 
 
+# The campaign calendar (issue 16 item 1).
+from chalicelib.campaigns import calendar_routes as campaign_calendar  # noqa: E402
+
+app.register_blueprint(campaign_calendar.area.blueprint)
+
 __all__ = ["app"]

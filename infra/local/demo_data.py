@@ -460,6 +460,7 @@ def _stores() -> list[dict[str, Any]]:
             "hours": _weekly("08:00", "22:00"),
             "active": True,
             "phone": "021-62481618",
+            "opened_on": "2016-09-28",  # its 店庆 on the campaign calendar
         },
         {
             "store_id": "sh-xuhui",
@@ -474,6 +475,7 @@ def _stores() -> list[dict[str, Any]]:
             "hours": _weekly("00:00", "24:00"),
             "active": True,
             "phone": "021-64380088",
+            "opened_on": "2018-05-20",  # its 店庆 on the campaign calendar
         },
         {
             "store_id": "sh-lujiazui",
@@ -488,6 +490,7 @@ def _stores() -> list[dict[str, Any]]:
             "hours": _weekly("07:30", "22:30", late={4: "23:30", 5: "23:30"}),
             "active": True,
             "phone": "021-58791192",
+            "opened_on": "2021-12-08",  # its 店庆 on the campaign calendar
         },
         {
             "store_id": "sh-wujiaochang",

@@ -41,6 +41,8 @@ PATH_VALUES = {
     "tag": "%E7%94%9F%E9%B2%9C",  # 生鲜, URL-encoded
     "segment_id": "seg-x",
     "action_id": "act-x",
+    "year": "2026",
+    "node_id": "2026:618",
 }
 
 

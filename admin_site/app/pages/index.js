@@ -34,6 +34,7 @@ import recall from "./recall.js";
 import distribution from "./distribution.js";
 import customers from "./customers.js";
 import segments from "./segments.js";
+import calendar from "./calendar.js";
 
 // The navigation's groups, in order, and the pages each holds (a page object may also
 // say `group` itself; pages of no group are left out of the nav). The nav shows the
@@ -43,7 +44,11 @@ export const NAV_GROUPS = [
   { id: "operations", label: "navgroup.operations", pages: ["dashboard", "orders", "returns", "print"] },
   { id: "stores", label: "navgroup.stores", pages: ["stores", "staff"] },
   { id: "catalogue", label: "navgroup.catalogue", pages: ["catalogue"] },
-  { id: "marketing", label: "navgroup.marketing", pages: ["coupons", "promotions"] },
+  {
+    id: "marketing",
+    label: "navgroup.marketing",
+    pages: ["calendar", "campaigns", "coupons", "promotions"],
+  },
   {
     id: "members",
     label: "navgroup.members",
@@ -103,4 +108,5 @@ export const PAGES = [
   search,
   signin,
   distribution,
+  calendar,
 ];

@@ -71,6 +71,8 @@ export default {
       base_fee: inp("base_fee", yuanInput(store.delivery_fee.base_fee_fen), { inputmode: "decimal", required: true }),
       free_above: inp("free_above", store.delivery_fee.free_above_fen == null ? "" : yuanInput(store.delivery_fee.free_above_fen), { inputmode: "decimal" }),
       active: h("input", { type: "checkbox", name: "active", checked: store.active }),
+      // The opening day: the store's anniversary (店庆) on the campaign calendar; head office's.
+      opened_on: inp("opened_on", store.opened_on, { type: "date", disabled: isHq() ? null : "" }),
     };
     const hours = h("div", {}, store.hours.map(hourRow));
     const printers = h("div", {}, (store.printers || []).map(printerRow));
@@ -100,6 +102,7 @@ export default {
         active: f.active.checked,
       };
       if (creating) b.store_id = f.store_id.value.trim();
+      if (isHq()) b.opened_on = f.opened_on.value || null;
       return b;
     };
 
@@ -123,6 +126,7 @@ export default {
         field(t("stores.address"), f.address),
         field(t("stores.phone"), f.phone),
         field(t("stores.timezone"), f.timezone),
+        field(t("stores.opened_on"), f.opened_on, t("stores.opened_on_hint")),
         h("label", { class: "inline" }, f.active, t("stores.active")))),
       h("fieldset", {}, h("legend", {}, t("stores.delivery")), h("div", { class: "form-grid" },
         field(t("stores.lat"), f.lat),

@@ -81,6 +81,9 @@ class StoreModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    # The local day the store opened (YYYY-MM-DD): its anniversary is a node of the
+    # campaign calendar (店庆, campaigns/calendar_rules.py); none without it.
+    opened_on = UnicodeAttribute(null=True)
 
     by_geo_cell = StoresByGeoCell()
     by_listing = StoresListing()

@@ -26,6 +26,14 @@ Name = Annotated[str, Meta(min_length=1, max_length=60)]
 Address = Annotated[str, Meta(min_length=1, max_length=200)]
 TimeZone = Annotated[str, Meta(min_length=1, max_length=64, examples=["Asia/Shanghai"])]
 StorePhone = Annotated[str, Meta(pattern=r"^[0-9+\- ]{5,20}$")]
+OpenedOn = Annotated[
+    str,
+    Meta(
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="The local day the store opened; its anniversary is a campaign node (店庆).",
+        examples=["2019-09-28"],
+    ),
+]
 
 
 class OpeningHours(Schema, kw_only=True):
@@ -98,6 +106,7 @@ class StoreCreate(Schema, kw_only=True):
     hours: WeeklyHours
     active: bool = True
     printers: Printers = field(default_factory=list)
+    opened_on: OpenedOn | None = None
 
 
 class StoreUpdate(Schema, kw_only=True):
@@ -115,6 +124,7 @@ class StoreUpdate(Schema, kw_only=True):
     hours: WeeklyHours | UnsetType = UNSET
     active: bool | UnsetType = UNSET
     printers: Printers | UnsetType = UNSET  # the whole list: replaces the store's printers
+    opened_on: OpenedOn | UnsetType | None = UNSET
 
 
 class Store(Out, kw_only=True):
@@ -140,6 +150,7 @@ class AdminStore(Store, kw_only=True):
     """A store as head office and its own staff see it: with its printers."""
 
     printers: list[StorePrinter]
+    opened_on: str | None = None
 
 
 class StoreList(Out, kw_only=True):
@@ -195,6 +206,7 @@ _ADMIN_STORE = {
         },
         {"name": "生鲜区", "paper_mm": 58, "copies": ["picking"], "connection": "USB 0416:5011"},
     ],
+    "opened_on": "2016-09-28",
 }
 
 EXAMPLES = {"AdminStore": _ADMIN_STORE, "StoreList": {"items": [_ADMIN_STORE]}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 import msgspec
@@ -31,6 +31,7 @@ def _check_rules(
     timezone: str | None,
     opening_hours: list[s.OpeningHours] | None,
     printers: list[s.StorePrinter] | None = None,
+    opened_on: str | None = None,
 ) -> None:
     """Rules a schema cannot express: a real time zone, no zero-length openings, printer
     names unique and not blank, each copy once per printer."""
@@ -46,6 +47,11 @@ def _check_rules(
                 field_error(f"hours[{i}]", "open and close are equal; use 00:00-24:00 for 24 h")
             )
     errors += _printer_errors(printers or [])
+    if opened_on is not None:
+        try:
+            date.fromisoformat(opened_on)
+        except ValueError:
+            errors.append(field_error("opened_on", f"{opened_on!r} is not a date"))
     if errors:
         raise ValidationFailed("The store has invalid fields.", details=errors)
 
@@ -126,7 +132,9 @@ def admin_view(model: StoreModel, now: datetime | None = None) -> s.AdminStore:
     """The store as head office and its own staff see it: with its printers (not public)."""
     public = view(model, now)
     return s.AdminStore(
-        **{f: getattr(public, f) for f in public.__struct_fields__}, printers=printers_view(model)
+        **{f: getattr(public, f) for f in public.__struct_fields__},
+        printers=printers_view(model),
+        opened_on=model.opened_on,
     )
 
 
@@ -165,7 +173,7 @@ def audited_fields(model: StoreModel) -> dict:
 def create_store(body: s.StoreCreate, principal: Principal | None = None) -> s.AdminStore:
     """Create a store; 409 if the id is taken. With ``principal`` (the admin route; not
     seeding or fixtures) the creation is recorded in the audit log, in its transaction."""
-    _check_rules(body.timezone, body.hours, body.printers)
+    _check_rules(body.timezone, body.hours, body.printers, body.opened_on)
     now = clock.now_iso()
     model = StoreModel(body.store_id, created_at=now, updated_at=now)
     fields = {f: getattr(body, f) for f in body.__struct_fields__ if f != "store_id"}
@@ -214,7 +222,9 @@ def update_store(store_id: str, body: s.StoreUpdate, principal: Principal) -> s.
                 code="field_not_allowed",
                 details={"fields": refused},
             )
-    _check_rules(fields.get("timezone"), fields.get("hours"), fields.get("printers"))
+    _check_rules(
+        fields.get("timezone"), fields.get("hours"), fields.get("printers"), fields.get("opened_on")
+    )
     model = get_store_model(store_id)
     before = audited_fields(model)
     _apply(model, fields)
