@@ -238,3 +238,9 @@ def segments_worker(event: SQSEvent) -> None:
 
 
 __all__ = ["app"]
+
+
+# Storefront traffic (issue 16 item 3): the batched events endpoint and its counters.
+from chalicelib.traffic import routes as traffic  # noqa: E402
+
+app.register_blueprint(traffic.area.blueprint)
