@@ -66,27 +66,27 @@ def _lookup(store_ids: set[str], campaign_ids: set[str]) -> tuple[dict[str, str]
     return zones, {i for i in campaign_ids if i in _campaigns}
 
 
-def ingest(batch: s.EventBatch) -> s.BatchResult:
+def ingest(batch: s.EventBatch) -> s.EventBatchResult:
     """Count a batch (see the module's docstring); a replay answers ``duplicate``."""
     now = clock.now()
     zones, campaigns = _lookup(
         {e.store_id for e in batch.events}, {e.campaign_id for e in batch.events if e.campaign_id}
     )
     counted: list[rules.Counted] = []
-    rejections: list[s.Rejection] = []
+    rejections: list[s.EventRejection] = []
     uncampaigned = 0
     for i, e in enumerate(batch.events):
         reason = rules.time_problem(e.at, now)
         if reason is None and e.store_id not in zones:
             reason = "unknown_store"
         if reason is not None:
-            rejections.append(s.Rejection(index=i, reason=reason))  # type: ignore[arg-type]
+            rejections.append(s.EventRejection(index=i, reason=reason))  # type: ignore[arg-type]
             continue
         campaign = e.campaign_id if e.campaign_id in campaigns else None
         uncampaigned += bool(e.campaign_id and campaign is None)
         day = rules.local_day(e.at, zones[e.store_id])
         counted.append(rules.Counted(e.type, e.store_id, day, campaign or NO_CAMPAIGN))
-    result = s.BatchResult(
+    result = s.EventBatchResult(
         batch_id=batch.batch_id,
         duplicate=False,
         accepted=len(counted),
@@ -161,7 +161,7 @@ def _write(
     batch: s.EventBatch,
     todo: rules.Plan,
     markers: dict[tuple[str, str], tuple[int | None, set[str]]],
-    result: s.BatchResult,
+    result: s.EventBatchResult,
     digest: str,
     now: datetime,
 ) -> None:
@@ -199,7 +199,7 @@ def _write(
             tx.update(M(key), actions=actions, condition=M.version == version, label=label)
 
 
-def _replayed(batch: s.EventBatch, digest: str) -> s.BatchResult:
+def _replayed(batch: s.EventBatch, digest: str) -> s.EventBatchResult:
     """The answer to a batch counted before: what the first delivery counted; 409 when
     the id was used for other events."""
     first = TrafficMarkerModel.get(
@@ -211,7 +211,7 @@ def _replayed(batch: s.EventBatch, digest: str) -> s.BatchResult:
             "(a retry sends the same batch unchanged).",
             code="batch_id_reused",
         )
-    return s.BatchResult(
+    return s.EventBatchResult(
         batch_id=batch.batch_id,
         duplicate=True,
         accepted=int(first.accepted or 0),

@@ -26,14 +26,14 @@ TEXT = "text/plain"
     "POST",
     summary="Count a batch of storefront events (visit store, view product, cart, checkout)",
     body=s.EventBatch,
-    response=s.BatchResult,
+    response=s.EventBatchResult,
     status=202,
     errors=(409, 415, 422, 503),
     content_types=(JSON, TEXT),
     request_example=s.BATCH_EXAMPLE,
     response_example=s.RESULT_EXAMPLE,
 )
-def storefront_events(body: s.EventBatch) -> s.BatchResult:
+def storefront_events(body: s.EventBatch) -> s.EventBatchResult:
     """Public: anonymous or signed-in, the storefront sends no Authorization header (the
     device id is what counts). At most 50 events a batch; the client queues events and
     sends one request per 50 events or per 10 seconds, and what is left when the page is

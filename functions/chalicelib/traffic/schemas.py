@@ -66,7 +66,7 @@ class EventBatch(Schema, kw_only=True):
     events: Annotated[list[StorefrontEvent], Meta(min_length=1, max_length=MAX_EVENTS)]
 
 
-class Rejection(Out, kw_only=True):
+class EventRejection(Out, kw_only=True):
     index: Annotated[int, Meta(description="The event's position in ``events``.")]
     reason: Annotated[
         Literal["too_old", "in_the_future", "unknown_store"],
@@ -74,7 +74,7 @@ class Rejection(Out, kw_only=True):
     ]
 
 
-class BatchResult(Out, kw_only=True):
+class EventBatchResult(Out, kw_only=True):
     batch_id: str
     duplicate: Annotated[
         bool, Meta(description="The batch was counted before: nothing was counted again.")
@@ -82,7 +82,7 @@ class BatchResult(Out, kw_only=True):
     accepted: Annotated[int, Meta(description="Events counted (by the first delivery).")]
     rejected: Annotated[int, Meta(description="Events dropped (by the first delivery).")]
     rejections: Annotated[
-        list[Rejection], Meta(description="Each dropped event and why (empty on a replay).")
+        list[EventRejection], Meta(description="Each dropped event and why (empty on a replay).")
     ]
     uncampaigned: Annotated[
         int, Meta(description="Counted events whose campaign_id is unknown: counted under none.")
