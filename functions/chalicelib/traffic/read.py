@@ -15,7 +15,7 @@ from chalicelib.kernel.errors import ValidationFailed, field_error
 from chalicelib.stores.models import StoreModel
 from chalicelib.traffic import schemas as s
 from chalicelib.traffic.models import ALL_CAMPAIGNS, NO_CAMPAIGN, TrafficDayModel
-from chalicelib.traffic.rules import COUNTERS, DISTINCT_COUNTERS, Counts
+from chalicelib.traffic.rules import COUNTERS, DISTINCT_COUNTERS, EVENT_COUNTERS, Counts
 
 MAX_WORKERS = 16
 
@@ -36,6 +36,7 @@ def counts(
         for items in pool.map(one, store_ids):
             for item in items:
                 day, campaign = item.day_campaign.split("#", 1)
+                wanted: tuple[str, ...]
                 if campaign_id is not None:
                     if campaign != campaign_id:
                         continue
@@ -43,7 +44,7 @@ def counts(
                 elif campaign == ALL_CAMPAIGNS:
                     wanted = DISTINCT_COUNTERS
                 else:
-                    wanted = tuple(c for c in COUNTERS if c not in DISTINCT_COUNTERS)
+                    wanted = EVENT_COUNTERS
                 got = Counts(**{c: int(getattr(item, c) or 0) for c in wanted})
                 out.setdefault((item.store_id, day), Counts()).add(got)
     return out

@@ -21,6 +21,7 @@ COUNTERS = (
 )
 
 DISTINCT_COUNTERS = ("visitors", "cart_visitors", "checkout_visitors")
+EVENT_COUNTERS = ("visits", "product_views", "carts", "checkouts")
 
 
 @dataclass
