@@ -86,7 +86,12 @@ def app_on_moto() -> Iterator[tuple[rt.AwsMeter, Any]]:
     import boto3
     import moto
 
+    from infra.local.moto_server import make_dynamodb_atomic
+
     lc.fast_moto_dynamodb()
+    # moto backs a transaction up by deep-copying every table it names (the markers table
+    # grows with every batch): roll back item by item instead, as the local stack does.
+    make_dynamodb_atomic()
     with moto.mock_aws():
         import msgspec
         from chalicelib.stores import service as store_service
