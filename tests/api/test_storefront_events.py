@@ -333,3 +333,33 @@ def test_admin_traffic_refuses_a_bad_window(api, stores, tokens_):
         "GET", "/admin/traffic?from=2026-01-01&to=2026-12-01", None, tokens_["hq"]
     )
     assert status == 422 and body["error"]["code"] == "bad_window"
+
+
+def test_counts_reads_a_window_of_days_per_store_and_campaign(aws):
+    """read.counts (the review calls it): days inclusive, the campaign's rows only when
+    named, and without one the event counters of every campaign row plus the distinct
+    counters of the all-campaigns row."""
+    from chalicelib.traffic.models import TrafficDayModel
+    from chalicelib.traffic.read import counts
+
+    rows = [
+        ("s1", "2026-12-01#-", {"visits": 1, "visitors": 1}),  # before the window
+        ("s1", "2026-12-02#-", {"visits": 2, "visitors": 2, "product_views": 5}),
+        ("s1", "2026-12-02#cmp", {"visits": 3, "visitors": 2, "carts": 1, "cart_visitors": 1}),
+        ("s1", "2026-12-02#*", {"visitors": 3, "cart_visitors": 1}),
+        ("s1", "2026-12-03#cmp", {"visits": 1, "visitors": 1}),
+        ("s1", "2026-12-03#*", {"visitors": 1}),
+        ("s2", "2026-12-03#-", {"checkouts": 1, "checkout_visitors": 1}),
+        ("s2", "2026-12-03#*", {"checkout_visitors": 1}),
+        ("s2", "2026-12-04#-", {"visits": 9}),  # after the window
+    ]
+    for store, dc, values in rows:
+        TrafficDayModel(store, dc, **values).save()
+    got = counts(["s1", "s2"], "2026-12-02", "2026-12-03")
+    assert sorted(got) == [("s1", "2026-12-02"), ("s1", "2026-12-03"), ("s2", "2026-12-03")]
+    d2 = got[("s1", "2026-12-02")]
+    assert (d2.visits, d2.visitors, d2.product_views, d2.carts, d2.cart_visitors) == (5, 3, 5, 1, 1)
+    assert got[("s2", "2026-12-03")].checkout_visitors == 1
+    camp = counts(["s1", "s2"], "2026-12-02", "2026-12-03", "cmp")
+    assert sorted(camp) == [("s1", "2026-12-02"), ("s1", "2026-12-03")]
+    assert (camp[("s1", "2026-12-02")].visits, camp[("s1", "2026-12-02")].visitors) == (3, 2)
