@@ -243,3 +243,9 @@ from chalicelib.campaigns import calendar_routes as campaign_calendar  # noqa: E
 app.register_blueprint(campaign_calendar.area.blueprint)
 
 __all__ = ["app"]
+
+
+# Storefront traffic (issue 16 item 3): the batched events endpoint and its counters.
+from chalicelib.traffic import routes as traffic  # noqa: E402
+
+app.register_blueprint(traffic.area.blueprint)

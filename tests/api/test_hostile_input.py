@@ -139,6 +139,8 @@ def test_a_body_that_is_not_json_by_its_type_is_a_contract_415(client, tokens_, 
     token = _token(spec, tokens_)
     before = _stored()
     for content_type, raw in WRONG_TYPES:
+        if content_type.split(";")[0] in spec.content_types:
+            continue  # taken on purpose (sendBeacon's text/plain at /storefront/events)
         status, body = _call(client, spec, token, raw, content_type)
         assert status == 415, (content_type, status, body)
         assert error_shape_problems(body) == [], (content_type, body)
