@@ -154,10 +154,13 @@ def _sample_products(store_id: str, plan: cr.Plan) -> list[cr.Product]:
         },
         consistent=False,
     )
-    prices = {i.sku: int(i.price_fen) for i in got[StoreItemModel]}
+    # what the store sells now (a test order of other items would be refused)
+    prices = {
+        i.sku: int(i.price_fen) for i in got[StoreItemModel] if i.on_sale and int(i.stock) > 0
+    }
     out = []
     for p in sorted(got[ProductModel], key=lambda p: p.sku):
-        if p.sku in prices and prices[p.sku] > 0:
+        if p.active and p.sku in prices and prices[p.sku] > 0:
             cost = None if p.cost_fen is None else int(p.cost_fen)
             out.append(cr.Product(p.sku, p.name, p.category1, p.category2, prices[p.sku], cost))
     return out
@@ -189,7 +192,8 @@ def _test_order(plan: cr.Plan, store_id: str | None, products: list[cr.Product])
         return cr.check("test_order", True, "No promotion to test (coupons apply per customer)")
     if store_id is None or not products:
         return cr.check("test_order", False, "No store or product to quote a test order at")
-    cart = cr.sample_carts(products[:1], plan.contents)[0]
+    # every sample SKU once or twice, to reach the top tier without emptying a shelf
+    cart = cr.sample_carts(products, plan.contents)[-1]
     moment = max(clock.now(), _when(plan.starts_at)) + timedelta(seconds=1)
     body = msgspec.convert(
         {

@@ -66,7 +66,9 @@ class Plan:
     contents: tuple[Content, ...]
 
 
-def check(id: str, ok: bool, message: str, details: Any = None, blocking: bool = True) -> dict:
+def check(
+    id: str, ok: bool, message: str, details: Any = None, blocking: bool = True
+) -> dict[str, Any]:
     return {"id": id, "ok": ok, "blocking": blocking, "message": message, "details": details}
 
 
@@ -159,8 +161,8 @@ def _priced(
         fulfilment="pickup",
         delivery=DeliveryRule(0, None),
         minimum_order_fen=0,
-        coupons=coupons,  # type: ignore[arg-type]
-        promotions=promotions,  # type: ignore[arg-type]
+        coupons=coupons,
+        promotions=promotions,
         costs=None,
     )
 
@@ -175,7 +177,7 @@ def loss(
     """The cart priced with ``contents`` as the stacking matrix combines them: None when
     it keeps every line at or above cost, else the lines that lose and the amounts."""
     co = _priced(cart, contents, store_id, now)
-    below = []
+    below: list[dict[str, Any]] = []
     margin = 0
     for pl in co.priced.lines:
         cost = products[pl.line.sku].cost_fen

@@ -243,12 +243,26 @@ def _check_references(
     return taken
 
 
+def _taken_by_labels(labels: list[str]) -> list[dict[str, Any]]:
+    """The contents whose link failed in the transaction (taken meanwhile)."""
+    out = []
+    for label in labels:
+        kind, _, item_id = label.partition(":")
+        if kind == "promotion":
+            p = PromotionModel.get(item_id)
+            out.append({"type": "promotion", "id": item_id, "campaign_id": p.campaign_id})
+        elif kind == "template":
+            t = CouponTemplateModel.get(item_id)
+            out.append({"type": "coupon_template", "id": item_id, "campaign_id": t.campaign_id})
+    return out
+
+
 def _already_in_campaign(taken: list[dict[str, Any]]) -> Conflict:
     return Conflict(
         "A promotion or coupon template belongs to another campaign already; remove it "
         "there first.",
         code="already_in_campaign",
-        details=taken,
+        details={"items": taken},
     )
 
 
@@ -371,7 +385,7 @@ def create(principal: Principal, body: s.CampaignCreate) -> s.Campaign:
                 ) from None
             return view(existing)
         if _contents_failed(exc):
-            raise _already_in_campaign(taken or [{"labels": exc.failed}]) from None
+            raise _already_in_campaign(taken or _taken_by_labels(exc.failed)) from None
         raise
     if taken:  # cannot happen: the transaction's conditions refuse these
         raise _already_in_campaign(taken)
@@ -510,7 +524,7 @@ def update(principal: Principal, campaign_id: str, body: s.CampaignUpdate) -> s.
                 ) from None
             raise _changed_conflict(latest) from None
         if _contents_failed(exc):
-            raise _already_in_campaign([{"labels": exc.failed}]) from None
+            raise _already_in_campaign(_taken_by_labels(exc.failed)) from None
         raise
     return view(get_model(campaign_id))
 
@@ -593,7 +607,7 @@ def launch(principal: Principal, campaign_id: str) -> s.Campaign:
         raise ValidationFailed(
             "The launch checklist failed; fix the failing checks and launch again.",
             code="campaign_checklist_failed",
-            details=msgspec.to_builtins(result.checks),
+            details={"checks": msgspec.to_builtins(result.checks)},
         )
     C = CampaignModel
     extra: list[Any] = [C.version.add(1)]
