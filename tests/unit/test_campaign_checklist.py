@@ -120,9 +120,15 @@ def test_a_discount_below_the_margin_floor_alone_fails_naming_the_skus():
 
 
 def test_unknown_costs_never_lose():
-    products = [cr.Product("100", "苹果", "水果", "苹果梨", 1000, None)]
-    a = plan("a", coupon("deep", 90, skus=["100"]))
-    assert cr.margin_floor(a, products, "sh-a", NOW)["ok"] is True
+    """A SKU without a cost has no floor: neither a deep discount alone nor a stack
+    that gives more than the known lines' margin fails on it."""
+    unknown = [cr.Product("100", "苹果", "水果", "苹果梨", 1000, None)]
+    deep = coupon("deep", 60, skus=["100"])
+    assert cr.margin_floor(plan("a", deep), unknown, "sh-a", NOW)["ok"] is True
+    a = plan("a", tiered("pa", [(10000, 3000)], skus=["100"]))
+    b = plan("b", deep)
+    assert run(a, [b], unknown)["stacking_loss"]["ok"] is True
+    assert run(a, [b], FRUIT)["stacking_loss"]["ok"] is False
 
 
 def test_basics():

@@ -178,13 +178,14 @@ def loss(
     it keeps every line at or above cost, else the lines that lose and the amounts."""
     co = _priced(cart, contents, store_id, now)
     below: list[dict[str, Any]] = []
-    margin = 0
+    margin = discount = 0  # over the lines whose cost is known: the others cannot lose
     for pl in co.priced.lines:
         cost = products[pl.line.sku].cost_fen
         if cost is None:
             continue
         paid = pl.line.amount_fen - pl.discount_fen
         margin += pl.line.amount_fen - cost * pl.line.qty
+        discount += pl.discount_fen
         if paid < cost * pl.line.qty:
             below.append(
                 {
@@ -194,7 +195,6 @@ def loss(
                     "cost_fen": cost * pl.line.qty,
                 }
             )
-    discount = co.priced.discount_fen
     if not below and discount <= margin:
         return None
     return {
