@@ -129,7 +129,6 @@ function form(c, choices, ctx, messages) {
           coupon_template_ids: templatePick.values(),
           member_day_ids: dayPick.values(),
         };
-        if (!draft && c.stores_mode === "tiers") body.stores = c.stores;
         const saved = c.campaign_id
           ? await putCampaign(c.campaign_id, { ...body, version: c.version })
           : await post("/admin/campaigns", body);
