@@ -391,3 +391,87 @@ def test_a_late_tick_takes_a_scheduled_campaign_through_live_to_ended(
     assert status == 200 and c["state"] == "ended"
     assert campaigns.tick() == 1
     assert [h.action for h in CampaignModel.get(cid).history] == ["launch", "start", "end"]
+
+
+# --- concurrency ----------------------------------------------------------------------
+
+
+def test_concurrent_ticks_move_a_campaign_once(api, tokens_, catalogue, frozen):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cid = launchable(api, tokens_)
+    post(api, tokens_, cid, "launch")
+    move(frozen, 25)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        moved = list(pool.map(lambda _: campaigns.tick(), range(6)))
+    assert sum(moved) == 1
+    assert [h.action for h in CampaignModel.get(cid).history] == ["launch", "start"]
+
+
+def test_two_campaigns_racing_for_one_promotion_one_gets_it(api, tokens_, catalogue):
+    """Both creates see the promotion free; the transactions' conditions let one link
+    it and refuse the other whole (no campaign half made)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.campaigns import schemas as s
+    from chalicelib.kernel.errors import Conflict
+
+    p1 = promo(api, tokens_)
+    hq = Principal("hq-admin", "hq_admin")
+
+    def make(n):
+        b = msgspec.convert(body(campaign_id=f"c-race-{n}", promotion_ids=[p1]), s.CampaignCreate)
+        try:
+            return campaigns.create(hq, b).campaign_id
+        except Conflict as exc:
+            assert exc.code == "already_in_campaign"
+            return None
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = [c for c in pool.map(make, range(6)) if c is not None]
+    assert len(got) == 1
+    assert PromotionModel.get(p1).campaign_id == got[0]
+    assert CampaignModel.count() == 1
+
+
+def test_concurrent_end_ends_once(api, tokens_, catalogue, frozen):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cid = launchable(api, tokens_)
+    post(api, tokens_, cid, "launch")
+    move(frozen, 25)
+    hq = campaigns.TICK._replace(subject="hq-admin", role="hq_admin")
+
+    def end(_):
+        try:
+            campaigns.end(hq, cid)
+            return "ended"
+        except Exception as exc:
+            return getattr(exc, "code", repr(exc))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = sorted(pool.map(end, range(4)))
+    assert got.count("ended") == 1
+    assert set(got) <= {"ended", "campaign_changed", "illegal_transition"}
+    actions = [h.action for h in CampaignModel.get(cid).history]
+    assert actions == ["launch", "start", "end"]
+
+
+def test_an_edit_during_the_checklist_stops_the_launch(api, tokens_, catalogue, monkeypatch):
+    """Launch schedules the version the checklist judged: an edit meanwhile is a 409."""
+    from chalicelib.campaigns import checklist
+
+    cid = launchable(api, tokens_)
+    real = checklist.run
+
+    def then_edited(m):
+        out = real(m)
+        CampaignModel(cid).update(actions=[CampaignModel.version.add(1)])
+        return out
+
+    monkeypatch.setattr(checklist, "run", then_edited)
+    status, err = post(api, tokens_, cid, "launch")
+    assert status == 409 and err["error"]["code"] == "campaign_changed"
+    assert CampaignModel.get(cid).state == "draft"
