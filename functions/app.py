@@ -11,6 +11,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import jobs
 from chalicelib.audit import routes as audit
 from chalicelib.auth.authorizer import authorizer_blueprint
+from chalicelib.campaigns import routes as campaigns
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
 from chalicelib.customers import routes as customers
@@ -73,6 +74,7 @@ AREAS = (
     mall,
     customers,
     member_day,
+    campaigns,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -226,6 +228,11 @@ def segments_nightly(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="member_day_packs")
 def member_day_packs(event: CloudWatchEvent) -> None:
     jobs.member_day_packs()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="campaigns_tick")
+def campaigns_tick(event: CloudWatchEvent) -> None:
+    jobs.campaigns_tick()
 
 
 @app.on_sqs_message(queue=config.queue_name("segments"), batch_size=1)

@@ -133,6 +133,16 @@ def member_day_packs() -> None:
         log.info("member day %s: pack for %d members", promotion_id, action.targeted)
 
 
+def campaigns_tick() -> None:
+    """Scheduled campaigns whose start passed go live, live ones past their end end
+    (campaigns/service.py tick; they already show so on read; a rerun moves nothing)."""
+    from chalicelib.campaigns.service import tick
+
+    n = tick()
+    if n:
+        log.info("campaigns: %d moved by their window", n)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -149,4 +159,5 @@ SCHEDULES = [
     # nightly in AWS (a cron at 03:00 Shanghai); hourly locally
     ("segments_nightly", 24 * 60, 3600, segments_nightly),
     ("member_day_packs", 60, 300, member_day_packs),
+    ("campaigns_tick", 1, 60, campaigns_tick),
 ]

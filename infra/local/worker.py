@@ -243,6 +243,7 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (300, _scheduled("paid_card_packs")),
     (3600, _scheduled("segments_nightly")),
     (300, _scheduled("member_day_packs")),
+    (60, _scheduled("campaigns_tick")),
 ]
 
 

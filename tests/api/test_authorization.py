@@ -43,6 +43,7 @@ PATH_VALUES = {
     "action_id": "act-x",
     "year": "2026",
     "node_id": "2026:618",
+    "campaign_id": "c-x",
 }
 
 

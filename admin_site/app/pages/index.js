@@ -35,6 +35,7 @@ import distribution from "./distribution.js";
 import customers from "./customers.js";
 import segments from "./segments.js";
 import calendar from "./calendar.js";
+import campaigns, { campaignEditor } from "./campaigns.js";
 
 // The navigation's groups, in order, and the pages each holds (a page object may also
 // say `group` itself; pages of no group are left out of the nav). The nav shows the
@@ -109,4 +110,6 @@ export const PAGES = [
   signin,
   distribution,
   calendar,
+  campaigns,
+  campaignEditor,
 ];

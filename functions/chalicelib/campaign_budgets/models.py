@@ -17,6 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.db.models import _meta, string_list
+from chalicelib.db.transitions import HistoryAttribute
 
 GRADES = ("S", "A", "B", "C")
 STATES = ("draft", "scheduled", "live", "ended", "reviewed")
@@ -98,6 +99,8 @@ class CampaignModel(Model):
     prizes_fen = NumberAttribute(default=0)  # lottery free orders (issue 17)
     spending_orders = NumberAttribute(default=0)  # orders holding a discount of it now
     alerted_at = UnicodeAttribute(null=True)  # the 80 % alert, once
+    # Every change of state (who, when, from, to): db/transitions' compact entries.
+    history = HistoryAttribute(default=list)
 
     by_listing = CampaignsListing()
 

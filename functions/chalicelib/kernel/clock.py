@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+# A moment that ``now`` answers instead of the real time, inside ``as_of``.
+_as_of: ContextVar[datetime | None] = ContextVar("clock_as_of", default=None)
 
 
 def now() -> datetime:
-    """Aware UTC now."""
-    return datetime.now(UTC)
+    """Aware UTC now (or the moment of the enclosing ``as_of``)."""
+    moment = _as_of.get()
+    return moment if moment is not None else datetime.now(UTC)
+
+
+@contextmanager
+def as_of(moment: datetime) -> Iterator[None]:
+    """Run a block as if it were ``moment`` (a campaign's test order, quoted as of the
+    campaign's start through the real checkout path)."""
+    token = _as_of.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _as_of.reset(token)
 
 
 def iso(dt: datetime) -> str:

@@ -211,3 +211,20 @@ PAID_STATES = frozenset(
         "completed",
     }
 )
+
+# 活动 (issue 16): a campaign is drafted, launched (the checklist passed: scheduled),
+# goes live at its start and ends at its end (the campaigns_tick job, and on read), or
+# is ended early by head office; head office's review note makes it reviewed. A
+# scheduled campaign goes back to draft to be changed.
+CAMPAIGN = Machine(
+    name="campaign",
+    initial="draft",
+    transitions={
+        "launch": _t("draft", "scheduled"),
+        "unschedule": _t("scheduled", "draft"),
+        "start": _t("scheduled", "live"),
+        "end": _t("live", "ended"),
+        "review": _t("ended", "reviewed"),
+    },
+    final=frozenset({"reviewed"}),
+)

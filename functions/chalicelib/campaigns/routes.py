@@ -1,0 +1,235 @@
+"""Campaigns (issue 16): head office plans, launches, ends and reviews them; a store
+manager reads the campaigns that include the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.auth.principal import HQ_ADMIN, STORE_MANAGER, Principal
+from chalicelib.campaigns import schemas as s
+from chalicelib.http.routing import Area
+from chalicelib.kernel.lazy import lazy_module
+
+service = lazy_module("chalicelib.campaigns.service")
+checklist = lazy_module("chalicelib.campaigns.checklist")
+
+area = Area("campaigns", __name__, "Campaigns: grade, window, goal, budget, checklist, states.")
+
+READERS = {HQ_ADMIN, STORE_MANAGER}
+REQUEST = {
+    "name": "双11 全城狂欢",
+    "grade": "S",
+    "starts_at": "2026-11-01T00:00:00+08:00",
+    "ends_at": "2026-11-12T00:00:00+08:00",
+    "stores_mode": "all",
+    "goal": {"gmv_fen": 500_000_000, "orders": 40_000},
+    "plan_notes": "满199减30 + 新客券",
+    "budget": {"hq_fen": 3_000_000, "store_fen": 1_000_000, "supplier_fen": 1_000_000},
+    "promotion_ids": ["P9f2c1a7b3e4d5c6a"],
+    "coupon_template_ids": ["tpl-new-20"],
+}
+EXAMPLE = {
+    "campaign_id": "C1a2b3c4d5e6f7a8b",
+    "name": "双11 全城狂欢",
+    "grade": "S",
+    "state": "draft",
+    "starts_at": "2026-10-31T16:00:00Z",
+    "ends_at": "2026-11-11T16:00:00Z",
+    "stores_mode": "all",
+    "stores": [],
+    "store_tiers": [],
+    "segment_id": None,
+    "goal": {"gmv_fen": 500_000_000, "orders": 40_000, "new_members": None, "aov_fen": None},
+    "plan_notes": "满199减30 + 新客券",
+    "budget": {"hq_fen": 3_000_000, "store_fen": 1_000_000, "supplier_fen": 1_000_000},
+    "budget_fen": 5_000_000,
+    "left_fen": 5_000_000,
+    "spent_fen": 0,
+    "used_percent": 0.0,
+    "node_id": None,
+    "promotion_ids": ["P9f2c1a7b3e4d5c6a"],
+    "coupon_template_ids": ["tpl-new-20"],
+    "member_day_ids": [],
+    "mechanic_ids": [],
+    "review_note": None,
+    "next_goal": None,
+    "history": [],
+    "created_by": "hq-admin",
+    "created_at": "2026-10-01T02:00:00Z",
+    "updated_at": "2026-10-01T02:00:00Z",
+    "version": 0,
+}
+CHECKLIST_EXAMPLE = {
+    "campaign_id": "C1a2b3c4d5e6f7a8b",
+    "ok": False,
+    "checks": [
+        {
+            "id": "budget",
+            "ok": True,
+            "blocking": True,
+            "message": "Budget 5000000 fen",
+            "details": {"budget_fen": 5_000_000},
+        },
+        {
+            "id": "stacking_loss",
+            "ok": False,
+            "blocking": True,
+            "message": "1 sample cart(s) sell below cost when the campaigns combine",
+            "details": [{"campaign_id": "C77", "discount_fen": 3500, "margin_fen": 3000}],
+        },
+    ],
+}
+
+
+@area.route(
+    "/admin/campaigns",
+    "POST",
+    summary="Create a draft campaign with its contents",
+    roles={HQ_ADMIN},
+    body=s.CampaignCreate,
+    response=s.Campaign,
+    status=201,
+    errors=(403, 409, 422),
+    request_example=REQUEST,
+    response_example=EXAMPLE,
+)
+def create(body: s.CampaignCreate, principal: Principal) -> s.Campaign:
+    """Head office only. The promotions, member days and coupon templates listed name
+    the campaign in the same transaction; one that belongs to another campaign is 409
+    ``already_in_campaign``. ``segment_id`` must be a saved segment. Send a
+    ``campaign_id`` of your own to make retries safe: the same body again answers the
+    same campaign, a different body 409 ``campaign_exists``."""
+    return service.create(principal, body)
+
+
+@area.route(
+    "/admin/campaigns",
+    "GET",
+    summary="Campaigns of a year, by state and grade",
+    roles=READERS,
+    query=s.CampaignListQuery,
+    response=s.CampaignList,
+    errors=(403, 422),
+    response_example={"items": [EXAMPLE]},
+)
+def list_campaigns(query: s.CampaignListQuery, principal: Principal) -> s.CampaignList:
+    """Head office sees every campaign, a store manager those that include the store.
+    ``year`` is the local (Asia/Shanghai) year of the start; ``state`` as of now."""
+    return service.list_campaigns(principal, query.year, query.state, query.grade)
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}",
+    "GET",
+    summary="One campaign, with its state changes",
+    roles=READERS,
+    response=s.Campaign,
+    errors=(403, 404),
+    response_example=EXAMPLE,
+)
+def get(campaign_id: str, principal: Principal) -> s.Campaign:
+    """A store manager reads only campaigns that include the store (404 otherwise)."""
+    return service.get(principal, campaign_id)
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}",
+    "PUT",
+    summary="Replace a campaign's fields, at the version read",
+    roles={HQ_ADMIN},
+    body=s.CampaignUpdate,
+    response=s.Campaign,
+    status=200,
+    errors=(403, 404, 409, 422),
+    request_example={**REQUEST, "version": 0},
+    response_example=dict(EXAMPLE, version=1),
+)
+def update(campaign_id: str, body: s.CampaignUpdate, principal: Principal) -> s.Campaign:
+    """Head office only. 409 ``campaign_changed`` when ``version`` is not the current
+    one. Window, stores, segment and contents change only in draft; name, notes, goal
+    and budget until it ends (a budget change moves ``left_fen`` by the same amount;
+    not below what is spent). Contents added or removed are linked or unlinked in the
+    same transaction."""
+    return service.update(principal, campaign_id, body)
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}/checklist",
+    "GET",
+    summary="Run the launch checklist without launching",
+    roles={HQ_ADMIN},
+    response=s.Checklist,
+    errors=(403, 404),
+    response_example=CHECKLIST_EXAMPLE,
+)
+def run_checklist(campaign_id: str, principal: Principal) -> s.Checklist:
+    """Budget, goal, window, conflicts with scheduled or live campaigns (a warning), the
+    loss of their combination, each discount's margin floor and a test order quoted as
+    of the start (docs/campaigns.md, "The launch checklist")."""
+    return checklist.checklist(principal, campaign_id)
+
+
+def _transition(
+    path: str, summary: str, doc: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A state change's route: the same roles, answers and errors for each."""
+
+    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        handler.__doc__ = doc
+        return area.route(
+            path,
+            "POST",
+            summary=summary,
+            roles={HQ_ADMIN},
+            response=s.Campaign,
+            errors=(403, 404, 409, 422),
+            response_example=dict(EXAMPLE, state="scheduled", version=1),
+        )(handler)
+
+    return register
+
+
+@_transition(
+    "/admin/campaigns/{campaign_id}/launch",
+    "Launch: run the checklist and schedule the campaign",
+    "Head office only; draft only (409 ``illegal_transition``). 422 "
+    "``campaign_checklist_failed`` with the checks in ``details`` when a blocking check "
+    "fails. A tiers campaign's stores are resolved now.",
+)
+def launch(campaign_id: str, principal: Principal) -> s.Campaign:
+    return service.launch(principal, campaign_id)
+
+
+@_transition(
+    "/admin/campaigns/{campaign_id}/unschedule",
+    "Back to draft before it starts",
+    "Head office only; scheduled only (409 ``illegal_transition``).",
+)
+def unschedule(campaign_id: str, principal: Principal) -> s.Campaign:
+    return service.unschedule(principal, campaign_id)
+
+
+@_transition(
+    "/admin/campaigns/{campaign_id}/end",
+    "End a live campaign early",
+    "Head office only; live only (409 ``illegal_transition``).",
+)
+def end(campaign_id: str, principal: Principal) -> s.Campaign:
+    return service.end(principal, campaign_id)
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}/review-note",
+    "POST",
+    summary="Record the review note and the next goal (ended -> reviewed)",
+    roles={HQ_ADMIN},
+    body=s.ReviewNote,
+    response=s.Campaign,
+    errors=(403, 404, 409, 422),
+    request_example={"note": "客单价未达标", "next_goal": {"aov_fen": 9000}},
+    response_example=dict(EXAMPLE, state="reviewed", review_note="客单价未达标"),
+)
+def review_note(campaign_id: str, body: s.ReviewNote, principal: Principal) -> s.Campaign:
+    """Head office only; ended only (409 ``illegal_transition``)."""
+    return service.review_note(principal, campaign_id, body)
