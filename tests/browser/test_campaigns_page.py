@@ -1,14 +1,14 @@
 """The campaign editor (issue 16 item 6), in a real browser at tablet portrait width
 (768x1024): head office starts a campaign from a calendar node it added, picks a
-promotion, saves, edits it, runs the checklist and sees the conflict with another scheduled campaign on the same
-store and fruit, then launches it; the list shows it scheduled."""
+promotion, saves, edits it, runs the checklist and sees the conflict with another
+scheduled campaign on the same store and fruit, then launches it; the list shows it scheduled."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from urllib.parse import quote
 from datetime import datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tests.browser.conftest import Site
@@ -94,8 +94,9 @@ def test_head_office_plans_checks_and_launches_a_campaign(site: Site):
     expect(page.get_by_label("等级", exact=True)).to_have_value("A")
     expect(page.get_by_label("开始时间", exact=True)).to_have_value(f"{first.isoformat()}T00:00")
     expect(page.get_by_label("结束时间", exact=True)).to_have_value(f"{last.isoformat()}T23:59")
-    expect(page.get_by_label("参与门店", exact=True)).to_have_value("list")
-    expect(page.get_by_label("门店列表", exact=True)).to_have_value(STORE)
+    expect(page.get_by_label("参与门店", exact=True)).to_have_value("all")  # a chain-wide node
+    page.get_by_label("参与门店", exact=True).select_option("list")
+    page.get_by_label("门店列表", exact=True).fill(STORE)
     page.get_by_label("目标订单数", exact=True).fill("500")
     page.get_by_label("总部出资（元）", exact=True).fill("2000")
     page.get_by_label("促销", exact=True).select_option([mine])
