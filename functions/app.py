@@ -36,6 +36,7 @@ from chalicelib.printing import routes as print_jobs
 from chalicelib.promotions import routes as promotions
 from chalicelib.reports import routes as reports
 from chalicelib.search import routes as search
+from chalicelib.store_tiers import routes as store_tiers
 from chalicelib.stored_value import routes as stored_value
 from chalicelib.stores import routes as stores
 
@@ -73,6 +74,7 @@ AREAS = (
     mall,
     customers,
     member_day,
+    store_tiers,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -226,6 +228,17 @@ def segments_nightly(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="member_day_packs")
 def member_day_packs(event: CloudWatchEvent) -> None:
     jobs.member_day_packs()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="store_uptime_sample")
+def store_uptime_sample(event: CloudWatchEvent) -> None:
+    jobs.store_uptime_sample()
+
+
+# 02:00 Asia/Shanghai on the 1st = 18:00 UTC on the last day ("L") of the month before
+@app.schedule(Cron(0, 18, "L", "*", "?", "*"), name="store_tiers_monthly")
+def store_tiers_monthly(event: CloudWatchEvent) -> None:
+    jobs.store_tiers_monthly()
 
 
 @app.on_sqs_message(queue=config.queue_name("segments"), batch_size=1)

@@ -133,6 +133,23 @@ def member_day_packs() -> None:
         log.info("member day %s: pack for %d members", promotion_id, action.targeted)
 
 
+def store_uptime_sample() -> None:
+    """Store TOP tiers' T: one 5-minute slot per store inside its business hours, up when
+    active with a healthy relay (store_tiers/service.py; a replayed slot counts once)."""
+    from chalicelib.store_tiers.service import sample_uptime
+
+    sample_uptime()
+
+
+def store_tiers_monthly() -> None:
+    """Store TOP tiers: last month scored for every store (1st of the month, 02:00
+    Asia/Shanghai in AWS; a rerun rewrites the same items)."""
+    from chalicelib.store_tiers.service import score_previous_month
+
+    n = score_previous_month()
+    log.info("store tiers: last month scored for %d store(s)", n)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -149,4 +166,8 @@ SCHEDULES = [
     # nightly in AWS (a cron at 03:00 Shanghai); hourly locally
     ("segments_nightly", 24 * 60, 3600, segments_nightly),
     ("member_day_packs", 60, 300, member_day_packs),
+    # store TOP tiers: uptime every 5 minutes (locally too); the monthly scoring is a
+    # cron on the 1st in AWS, hourly locally (idempotent)
+    ("store_uptime_sample", 5, 300, store_uptime_sample),
+    ("store_tiers_monthly", 31 * 24 * 60, 3600, store_tiers_monthly),
 ]

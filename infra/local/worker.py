@@ -243,6 +243,8 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (300, _scheduled("paid_card_packs")),
     (3600, _scheduled("segments_nightly")),
     (300, _scheduled("member_day_packs")),
+    (300, _scheduled("store_uptime_sample")),
+    (3600, _scheduled("store_tiers_monthly")),
 ]
 
 

@@ -231,7 +231,7 @@ def backfill(store_ids: list[str] | None, first: date, last: date, timing: bool 
     ids = store_ids or [st.store_id for st in StoreModel.by_listing.query("stores")]
     jobs = [(sid, day) for sid in ids for day in r.days_between(first, last)]
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-        list(pool.map(lambda job: rollup_day(*job, timing=timing), jobs))
+        list(pool.map(lambda job: rollup_day(job[0], job[1], timing), jobs))
     return len(jobs)
 
 
