@@ -142,3 +142,19 @@ def test_a_store_not_scored_last_month_falls_back_to_the_month_before(shop):
         "sh-a", "2026-09", tier="A", thresholds="{}", scored_at=clock.now_iso()
     ).save()
     assert service.current_tiers() == {"sh-a": "A"}
+
+
+def test_the_demo_gives_six_months_of_different_tiers_once(shop):
+    from infra.local.seed import _TIER_BANDS, _seed_store_tiers
+
+    _seed_store_tiers()
+    items = {(i.store_id, i.month): i.attribute_values for i in StoreTierMonthModel.scan()}
+    assert len(items) == 6 * len(_TIER_BANDS)
+    assert {k[1] for k in items} == {f"2026-{m:02d}" for m in range(5, 11)}
+    latest = {sid: items[(sid, "2026-10")]["tier"] for sid in _TIER_BANDS}
+    assert len(set(latest.values())) >= 3, latest
+    assert any(v.get("o_bp") is None for v in items.values())  # one month's O unknown
+    assert StoreMonthModel.get("sh-jingan", "2026-11").transactions == 24 * 300
+    _seed_store_tiers()
+    again = {(i.store_id, i.month): i.attribute_values for i in StoreTierMonthModel.scan()}
+    assert again == items

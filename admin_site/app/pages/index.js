@@ -30,6 +30,7 @@ import storedValue from "./stored_value.js";
 import stores from "./stores.js";
 import tagRules from "./tag_rules.js";
 import wallet from "./wallet.js";
+import storeTiers from "./store_tiers.js";
 import recall from "./recall.js";
 import distribution from "./distribution.js";
 import customers from "./customers.js";
@@ -65,4 +66,5 @@ export const PAGES = [
   search,
   signin,
   distribution,
+  storeTiers,
 ];
