@@ -37,6 +37,7 @@ from chalicelib.printing import routes as print_jobs
 from chalicelib.promotions import routes as promotions
 from chalicelib.reports import routes as reports
 from chalicelib.search import routes as search
+from chalicelib.store_tiers import routes as store_tiers
 from chalicelib.stored_value import routes as stored_value
 from chalicelib.stores import routes as stores
 
@@ -75,6 +76,7 @@ AREAS = (
     customers,
     member_day,
     campaigns,
+    store_tiers,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -233,6 +235,17 @@ def member_day_packs(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="campaigns_tick")
 def campaigns_tick(event: CloudWatchEvent) -> None:
     jobs.campaigns_tick()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="store_uptime_sample")
+def store_uptime_sample(event: CloudWatchEvent) -> None:
+    jobs.store_uptime_sample()
+
+
+# 02:00 Asia/Shanghai on the 1st = 18:00 UTC on the last day ("L") of the month before
+@app.schedule(Cron(0, 18, "L", "*", "?", "*"), name="store_tiers_monthly")
+def store_tiers_monthly(event: CloudWatchEvent) -> None:
+    jobs.store_tiers_monthly()
 
 
 @app.on_sqs_message(queue=config.queue_name("segments"), batch_size=1)

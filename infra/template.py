@@ -508,7 +508,9 @@ def build(
         except HttpApiError as err:
             raise BuildError(f"cannot build the HTTP API: {err}") from err
     template = partition_neutral(template)
-    template_path.write_text(json.dumps(template, indent=2) + "\n")
+    # Compact: CloudFormation takes at most 1 MB of template, and the REST variant's
+    # definition body (every route) passed that indented (issue 16's routes).
+    template_path.write_text(json.dumps(template, separators=(",", ":")) + "\n")
     return template_path
 
 

@@ -63,7 +63,7 @@ def report_rollups() -> None:
     """Today's and yesterday's sales rollups of every store, from their sources."""
     from chalicelib.reports.service import rollup_recent
 
-    rollup_recent(days=2)
+    rollup_recent(days=2, timing=False)  # punctuality: the daily settle pass reads it
 
 
 def report_settle() -> None:
@@ -143,6 +143,23 @@ def campaigns_tick() -> None:
         log.info("campaigns: %d moved by their window", n)
 
 
+def store_uptime_sample() -> None:
+    """Store TOP tiers' T: one 5-minute slot per store inside its business hours, up when
+    active with a healthy relay (store_tiers/service.py; a replayed slot counts once)."""
+    from chalicelib.store_tiers.service import sample_uptime
+
+    sample_uptime()
+
+
+def store_tiers_monthly() -> None:
+    """Store TOP tiers: last month scored for every store (1st of the month, 02:00
+    Asia/Shanghai in AWS; a rerun rewrites the same items)."""
+    from chalicelib.store_tiers.service import score_previous_month
+
+    n = score_previous_month()
+    log.info("store tiers: last month scored for %d store(s)", n)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -160,4 +177,8 @@ SCHEDULES = [
     ("segments_nightly", 24 * 60, 3600, segments_nightly),
     ("member_day_packs", 60, 300, member_day_packs),
     ("campaigns_tick", 1, 60, campaigns_tick),
+    # store TOP tiers: uptime every 5 minutes (locally too); the monthly scoring is a
+    # cron on the 1st in AWS, hourly locally (idempotent)
+    ("store_uptime_sample", 5, 300, store_uptime_sample),
+    ("store_tiers_monthly", 31 * 24 * 60, 3600, store_tiers_monthly),
 ]

@@ -223,6 +223,8 @@ def seed(verbose: bool = False) -> SeedReport:
     _log(verbose, f"paid membership ({time.perf_counter() - started:.2f} s)")
     _seed_mall(report)
     _log(verbose, f"mall: {report.mall_rewards} ({time.perf_counter() - started:.2f} s)")
+    _seed_store_tiers()
+    _log(verbose, f"store tiers ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -487,6 +489,88 @@ def _require_loopback_endpoint() -> None:
             "seed: AWS_ENDPOINT_URL must point to the local stack's AWS on loopback "
             f"(got {endpoint!r}); run `./daojia up` rather than this module directly."
         )
+
+
+# Store TOP tiers (docs/campaigns.md): six scored months per demo store, written directly,
+# each store in its own band so the page and the dashboard show different tiers; and this
+# month's uptime and total so far (only where the sampler has not started the item).
+_TIER_BANDS = {  # store: (T %, O %, P %) around which its months vary
+    "sh-jingan": (97, 34, 96),
+    "sh-xuhui": (93, 24, 92),
+    "sh-lujiazui": (86, 14, 85),
+    "sh-wujiaochang": (76, 8, 78),
+}
+
+
+def _seed_store_tiers() -> None:
+    import random
+
+    from chalicelib.db.writes import is_condition_failure
+    from chalicelib.kernel import clock, hours
+    from chalicelib.store_tiers import rules
+    from chalicelib.store_tiers import service as tiers
+    from chalicelib.store_tiers.models import StoreMonthModel, StoreTierMonthModel
+    from pynamodb.exceptions import PutError
+
+    this = tiers.this_month()
+    months = rules.months_back(rules.previous_month(this), 6)
+    thresholds = json.dumps(
+        {k: {"t": v.t, "o": v.o, "p": v.p} for k, v in rules.DEFAULTS.items()}, sort_keys=True
+    )
+    with StoreTierMonthModel.batch_write() as batch:
+        for store_id, (t, o, p) in _TIER_BANDS.items():
+            rnd = random.Random(f"tiers:{store_id}")  # deterministic: a rerun writes the same
+            for n, month in enumerate(months):
+                slots = 30 * 14 * 12  # about 14 open hours a day
+                orders = rnd.randint(2400, 3600)
+                dip = rnd.choice((0, 0, -3, 2))
+                o_pct = max(o + rnd.choice((-2, 0, 3)), 1)
+                # the wujiaochang store's total was not entered for one month: O unknown
+                unknown = store_id == "sh-wujiaochang" and n == 2
+                total = None if unknown else orders * 100 // o_pct
+                inputs = rules.Inputs(
+                    open_slots=slots,
+                    up_slots=slots * min(t + dip, 100) // 100,
+                    orders=orders,
+                    transactions=total,
+                    on_time=orders * min(p + rnd.choice((-2, 0, 1)), 100) // 100,
+                    timed=orders,
+                )
+                sc = rules.score(inputs, rules.DEFAULTS)
+                batch.save(
+                    StoreTierMonthModel(
+                        store_id,
+                        month,
+                        tier=sc.tier,
+                        t_bp=sc.t_bp,
+                        o_bp=sc.o_bp,
+                        p_bp=sc.p_bp,
+                        open_slots=inputs.open_slots,
+                        up_slots=inputs.up_slots,
+                        orders=inputs.orders,
+                        transactions=inputs.transactions,
+                        on_time=inputs.on_time,
+                        timed=inputs.timed,
+                        thresholds=thresholds,
+                        scored_at=f"{rules.month_days(month)[1]}T18:00:00Z",
+                    )
+                )
+    day = clock.now().astimezone(hours.zone(tiers.CHAIN_TZ)).day
+    for store_id, (t, _o, _p) in _TIER_BANDS.items():
+        slots = day * 14 * 12
+        try:
+            StoreMonthModel(
+                store_id,
+                this,
+                open_slots=slots,
+                up_slots=slots * t // 100,
+                transactions=day * 300,
+                transactions_by="demo",
+                transactions_at=clock.now_iso(),
+            ).save(condition=StoreMonthModel.store_id.does_not_exist())
+        except PutError as exc:  # started by the sampler or an earlier seed: kept
+            if not is_condition_failure(exc):
+                raise
 
 
 def main(argv: list[str] | None = None) -> int:

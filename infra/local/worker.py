@@ -244,6 +244,8 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (3600, _scheduled("segments_nightly")),
     (300, _scheduled("member_day_packs")),
     (60, _scheduled("campaigns_tick")),
+    (300, _scheduled("store_uptime_sample")),
+    (3600, _scheduled("store_tiers_monthly")),
 ]
 
 

@@ -44,6 +44,7 @@ PATH_VALUES = {
     "year": "2026",
     "node_id": "2026:618",
     "campaign_id": "c-x",
+    "month": "2026-11",
 }
 
 

@@ -94,7 +94,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("hq-admin")
     assert site.nav_groups() == ["运营", "门店", "商品", "营销", "客户", "会员权益", "系统"]
     assert site.nav_labels() == [
-        *("概览", "订单", "退货待办", "打印监控", "门店", "员工账号", "商品与库存"),
+        *("概览", "订单", "退货待办", "打印监控", "门店", "门店分级", "员工账号", "商品与库存"),
         *("活动日历", "活动运营", "优惠券", "促销活动"),
         *("会员", "会员券包", "客户洞察", "客户分群", "标签规则", "召回名单", "员工分销"),
         *("积分", "会员计划", "付费会员卡", "积分商城", "储值"),
@@ -111,7 +111,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.page.get_by_role("button", name="退出登录").click()
     site.sign_in("sh-jingan-manager")
     assert site.nav_labels() == [
-        *("概览", "订单", "退货待办", "打印监控", "门店", "员工账号", "商品与库存"),
+        *("概览", "订单", "退货待办", "打印监控", "门店", "门店分级", "员工账号", "商品与库存"),
         *("活动日历", "活动运营", "会员", "召回名单", "员工分销", "审计日志"),
     ]
     site.go("/stores")
@@ -372,7 +372,8 @@ def test_switching_to_english_and_back(site: Site):
         *("Operations", "Stores", "Catalogue", "Marketing", "Customers", "Loyalty", "System")
     ]
     assert site.nav_labels() == [
-        *("Dashboard", "Orders", "Returns queue", "Print monitor", "Stores", "Staff"),
+        *("Dashboard", "Orders", "Returns queue", "Print monitor", "Stores", "Store tiers"),
+        "Staff",
         *("Catalogue & stock", "Calendar", "Campaigns", "Coupons", "Promotions"),
         *("Members", "Customer wallets", "Customers", "Segments", "Tag rules", "Recall list"),
         "Distribution",

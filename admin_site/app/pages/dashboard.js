@@ -6,6 +6,7 @@ import { columnsTable, exportButton, tableExportButton, yuanCell } from "../expo
 import { t } from "../i18n.js";
 import { BACK_OFFICE, HQ, MANAGER, isHq, role } from "../session.js";
 import * as stores from "../stores.js";
+import { dashboardTiers } from "./store_tiers.js";
 
 const seconds = (s) => (s === null || s === undefined ? "—" : `${Number(s).toFixed(1)} s`);
 const PRESETS = [7, 30, 90, 365];
@@ -246,13 +247,25 @@ export default {
         if (ctx.isCurrent()) reports.show(errorBox(err));
       }
     };
-    await Promise.all([load(), withReports ? loadReport() : null]);
+    // Store TOP tiers (store_tiers.js): the chosen store's tier and history, or the
+    // chain's distribution; a failure here leaves the rest of the dashboard alone.
+    const tiers = slot();
+    const loadTiers = async () => {
+      try {
+        const card = await dashboardTiers(storeId);
+        if (ctx.isCurrent()) tiers.show(card);
+      } catch (err) {
+        if (ctx.isCurrent()) tiers.show(errorBox(err));
+      }
+    };
+    await Promise.all([load(), withReports ? loadReport() : null, withReports ? loadTiers() : null]);
     ctx.every(30000, load);
     return h(
       "section",
       {},
       h("div", { class: "row" }, h("h1", {}, t("dashboard.title")), h("div", { class: "spacer" }), isHq() ? picker : null),
       body,
+      withReports ? tiers : null,
       withReports ? h("section", { "aria-labelledby": "reports-title" }, h("h2", { id: "reports-title" }, t("reports.title")), rangeControls(range, go), reports) : null,
       h("p", { class: "muted" }, t("dashboard.today_hint", { date: today() })),
       h("h2", {}, t("dashboard.export_title")),

@@ -30,6 +30,7 @@ import storedValue from "./stored_value.js";
 import stores from "./stores.js";
 import tagRules from "./tag_rules.js";
 import wallet from "./wallet.js";
+import storeTiers from "./store_tiers.js";
 import recall from "./recall.js";
 import distribution from "./distribution.js";
 import customers from "./customers.js";
@@ -43,7 +44,7 @@ import campaigns, { campaignEditor } from "./campaigns.js";
 // of 30 pages would take five lines.
 export const NAV_GROUPS = [
   { id: "operations", label: "navgroup.operations", pages: ["dashboard", "orders", "returns", "print"] },
-  { id: "stores", label: "navgroup.stores", pages: ["stores", "staff"] },
+  { id: "stores", label: "navgroup.stores", pages: ["stores", "store-tiers", "staff"] },
   { id: "catalogue", label: "navgroup.catalogue", pages: ["catalogue"] },
   {
     id: "marketing",
@@ -112,4 +113,5 @@ export const PAGES = [
   calendar,
   campaigns,
   campaignEditor,
+  storeTiers,
 ];

@@ -22,6 +22,7 @@ from chalicelib.printing.models import PRINT_MODELS
 from chalicelib.printing.relay_models import RELAY_MODELS
 from chalicelib.promotions.models import PROMOTION_MODELS
 from chalicelib.reports.models import REPORT_MODELS
+from chalicelib.store_tiers.models import STORE_TIER_MODELS
 from chalicelib.stored_value.models import STORED_VALUE_MODELS
 from chalicelib.stores.models import STORE_MODELS
 from chalicelib.traffic.models import TRAFFIC_MODELS
@@ -47,4 +48,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + CAMPAIGN_BUDGET_MODELS
     + TRAFFIC_MODELS
     + CAMPAIGN_MODELS
+    + STORE_TIER_MODELS
 )

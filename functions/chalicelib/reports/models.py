@@ -50,6 +50,10 @@ class ReportDayModel(Model):
     cats = UnicodeAttribute(null=True)  # JSON {category1: [paid_fen, units]}
     top = UnicodeAttribute(null=True)  # JSON {sku: [units, paid_fen]}: the day's top 20
     updated_at = UnicodeAttribute(null=True)
+    # Punctuality (rules.on_time), counted by the daily settle pass and the backfill only
+    # (they read the orders' histories); unset on days not counted yet.
+    on_time = NumberAttribute(null=True)
+    timed = NumberAttribute(null=True)
 
 
 REPORT_MODELS: tuple[type[Model], ...] = (ReportOrderModel, ReportDayModel)

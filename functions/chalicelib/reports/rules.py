@@ -16,7 +16,11 @@ Definitions (the route's documentation repeats them):
   small histogram (``LATENCY_BOUNDS_S``) so days and stores add up; percentiles are read
   from it by linear interpolation inside the bucket;
 * missed prints: paid orders of the day whose first ticket was missed (漏单), resolved
-  since or not.
+  since or not;
+* punctuality (store TOP tiers, docs/campaigns.md): of the sales whose outcome is known
+  (``timed``), those picked within ``PICK_WITHIN_S`` of payment and delivered (or ready for
+  pickup) within ``DELIVER_WITHIN_S`` (``PICKUP_WITHIN_S``) of it (``on_time``). An order
+  still under way and not yet late is not counted yet.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from datetime import date, timedelta
 LATENCY_BOUNDS_S: tuple[float, ...] = (2, 5, 10, 20, 30, 60, 120, 300, 600)
 TOP_KEPT = 20  # products kept per day: a range's top 10 is read from the days' top 20
 MAX_RANGE_DAYS = 366
+# The promised times (from payment) that punctuality is measured against.
+PICK_WITHIN_S = 20 * 60
+DELIVER_WITHIN_S = 60 * 60
+PICKUP_WITHIN_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class DayOrder:
     lines: tuple[Line, ...] = ()
     latency_s: float | None = None  # None: first ticket not printed (yet)
     missed: bool = False  # its first ticket was missed (漏单)
+    on_time: bool | None = None  # punctuality: None = not known (yet), or not read
 
 
 @dataclass
@@ -67,6 +76,8 @@ class DayFigures:
     hist: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_S) + 1))
     categories: dict[str, list[int]] = field(default_factory=dict)  # name -> [fen, units]
     products: dict[str, list[int]] = field(default_factory=dict)  # sku -> [units, fen]
+    on_time: int = 0  # sales picked and delivered within the promised times
+    timed: int = 0  # sales whose punctuality is known
 
     def add(self, other: DayFigures) -> None:
         self.orders += other.orders
@@ -76,6 +87,8 @@ class DayFigures:
         self.cancelled += other.cancelled
         self.printed += other.printed
         self.missed += other.missed
+        self.on_time += other.on_time
+        self.timed += other.timed
         self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
         for name, (fen, units) in other.categories.items():
             got = self.categories.setdefault(name, [0, 0])
@@ -132,6 +145,9 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
         f.paid_fen += o.paid_fen
         f.refunded_fen += o.refunded_fen
         f.refund_orders += 1 if o.refunded_fen > 0 else 0
+        if o.on_time is not None:
+            f.timed += 1
+            f.on_time += 1 if o.on_time else 0
         for ln in o.lines:
             cat = f.categories.setdefault(category_of.get(ln.sku, ""), [0, 0])
             cat[0] += ln.paid_fen
@@ -141,6 +157,23 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
             prod[1] += ln.paid_fen
     f.products = dict(top_products(f.products, TOP_KEPT))
     return f
+
+
+def on_time(
+    fulfilment: str,
+    paid_s: float,
+    picked_s: float | None,
+    done_s: float | None,
+    now_s: float,
+) -> bool | None:
+    """Whether an order (times as epoch seconds; ``done``: delivered or ready for pickup)
+    kept its promised times: True, False (late, known as soon as a promise has passed
+    unkept), or None (under way and not late yet)."""
+    done_within = PICKUP_WITHIN_S if fulfilment == "pickup" else DELIVER_WITHIN_S
+    for at, within in ((picked_s, PICK_WITHIN_S), (done_s, done_within)):
+        if (at if at is not None else now_s) - paid_s > within:
+            return False
+    return None if picked_s is None or done_s is None else True
 
 
 def top_products(products: dict[str, list[int]], n: int) -> list[tuple[str, list[int]]]:

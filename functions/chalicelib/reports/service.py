@@ -7,7 +7,8 @@ redelivered event or a rerun of the job cannot count anything twice. Sources of 
 (store, day): the ``by_store_day`` index (paid amount, refunds, first ticket ids; one
 Query), the ``report_orders`` items of those orders (lines, cancelled; BatchGetItem by
 100), their first tickets (printed_at, missed; BatchGetItem by 100) and the categories of
-the day's skus (BatchGetItem). Never a scan.
+the day's skus (BatchGetItem); for punctuality (store TOP tiers), in the daily settle
+pass and the backfill only, the orders' histories (BatchGetItem by 100). Never a scan.
 
 When: the ``report_rollups`` job rolls up today and yesterday of every store (every 10
 minutes in AWS, every minute locally) and the last ``SETTLE_DAYS`` once a day (late
@@ -45,6 +46,8 @@ SETTLE_DAYS = 14
 TOP_SHOWN = 10
 _ORDER_ATTRIBUTES = ["order_id", "paid_at", "paid_fen", "refunded_fen", "print_job_ids"]
 _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at", "store_status"]
+_TIMING_ATTRIBUTES = ["order_id", "fulfilment", "history"]
+_PICKED, _DONE = {"picked"}, {"delivered", "ready_for_pickup"}
 
 
 # --- subscribers' writes -----------------------------------------------------------------
@@ -78,7 +81,35 @@ def _batches(ids: list[str]) -> Iterable[list[str]]:
         yield ids[start : start + BATCH]
 
 
-def _day_orders(store_id: str, day: str) -> list[r.DayOrder]:
+def _first_at(history: Iterable[Any], states: set[str]) -> float | None:
+    for h in history:
+        if h.to_state in states:
+            return clock.parse(h.at).timestamp()
+    return None
+
+
+def _timings(orders: list[OrderModel]) -> dict[str, bool | None]:
+    """order id -> punctuality (rules.on_time), from the order heads' histories (the
+    index does not hold them): BatchGetItem by 100 of three attributes."""
+    now_s = clock.now().timestamp()
+    paid = {o.order_id: clock.parse(o.paid_at).timestamp() for o in orders if o.paid_at}
+    out: dict[str, bool | None] = {}
+    for chunk in _batches(list(paid)):
+        for head in OrderModel.batch_get(chunk, attributes_to_get=_TIMING_ATTRIBUTES):
+            history = head.history or []
+            if not history:  # written without its steps (imported, demo): not known
+                continue
+            out[head.order_id] = r.on_time(
+                head.fulfilment,
+                paid[head.order_id],
+                _first_at(history, _PICKED),
+                _first_at(history, _DONE),
+                now_s,
+            )
+    return out
+
+
+def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder]:
     orders = list(
         OrderModel.by_store_day.query(
             f"{store_id}#{day}",
@@ -96,6 +127,7 @@ def _day_orders(store_id: str, day: str) -> list[r.DayOrder]:
         for job in PrintJobModel.batch_get(chunk, attributes_to_get=_JOB_ATTRIBUTES):
             if job.kind == "order":
                 tickets[job.order_id] = job
+    timings = _timings(orders) if timing else {}
     out = []
     for o in orders:
         row = rows.get(o.order_id)
@@ -110,6 +142,7 @@ def _day_orders(store_id: str, day: str) -> list[r.DayOrder]:
                 lines=r.decode_lines(row.lines if row is not None else None),
                 latency_s=latency_s(o.paid_at, printed) if printed and o.paid_at else None,
                 missed=ticket is not None and ticket.store_status is not None,
+                on_time=timings.get(o.order_id),
             )
         )
     return out
@@ -145,6 +178,8 @@ def to_item(store_id: str, day: str, f: r.DayFigures) -> ReportDayModel:
         cats=r.dump_json(f.categories),
         top=r.dump_json(f.products),
         updated_at=clock.now_iso(),
+        on_time=f.on_time,
+        timed=f.timed,
     )
 
 
@@ -160,35 +195,54 @@ def from_item(item: ReportDayModel) -> r.DayFigures:
         hist=list(r.load_json(item.hist, [0] * (len(r.LATENCY_BOUNDS_S) + 1))),  # type: ignore[call-overload]
         categories=dict(r.load_json(item.cats, {})),  # type: ignore[call-overload]
         products=dict(r.load_json(item.top, {})),  # type: ignore[call-overload]
+        on_time=int(item.on_time or 0),
+        timed=int(item.timed or 0),
     )
 
 
-def rollup_day(store_id: str, day: str) -> r.DayFigures:
-    """Compute one (store, day) rollup from its sources and write it (one PutItem)."""
-    orders = _day_orders(store_id, day)
+# Written by every rollup; on_time and timed only by one that read the orders' histories.
+_UNTIMED = [
+    name
+    for name in ReportDayModel.get_attributes()
+    if name not in ("store_id", "day", "on_time", "timed")
+]
+
+
+def rollup_day(store_id: str, day: str, timing: bool = True) -> r.DayFigures:
+    """Compute one (store, day) rollup from its sources and write it (one write).
+    ``timing`` False (the frequent pass) leaves the orders' histories unread and the
+    item's punctuality counts as the last timed pass wrote them (an UpdateItem of the
+    other attributes instead of a PutItem)."""
+    orders = _day_orders(store_id, day, timing)
     skus = {ln.sku for o in orders for ln in o.lines}
     figures = r.day_figures(orders, categories_of(skus))
-    to_item(store_id, day, figures).save()
+    item = to_item(store_id, day, figures)
+    if timing:
+        item.save()
+    else:
+        m = ReportDayModel
+        item.update(actions=[getattr(m, name).set(getattr(item, name)) for name in _UNTIMED])
     return figures
 
 
-def backfill(store_ids: list[str] | None, first: date, last: date) -> int:
+def backfill(store_ids: list[str] | None, first: date, last: date, timing: bool = True) -> int:
     """Roll up every day from ``first`` to ``last`` of the stores (all without
     ``store_ids``). Returns how many (store, day) items were written."""
     ids = store_ids or [st.store_id for st in StoreModel.by_listing.query("stores")]
     jobs = [(sid, day) for sid in ids for day in r.days_between(first, last)]
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-        list(pool.map(lambda job: rollup_day(*job), jobs))
+        list(pool.map(lambda job: rollup_day(job[0], job[1], timing), jobs))
     return len(jobs)
 
 
-def rollup_recent(days: int = 2) -> int:
-    """The last ``days`` business days (today included) of every store."""
+def rollup_recent(days: int = 2, timing: bool = True) -> int:
+    """The last ``days`` business days (today included) of every store; ``timing``
+    False: without punctuality (rollup_day)."""
     written = 0
     now = clock.now()
     for st in StoreModel.by_listing.query("stores"):
         today = now.astimezone(hours.zone(st.timezone)).date()
-        written += backfill([st.store_id], today - timedelta(days=days - 1), today)
+        written += backfill([st.store_id], today - timedelta(days=days - 1), today, timing)
     return written
 
 
