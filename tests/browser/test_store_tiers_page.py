@@ -40,6 +40,7 @@ def test_head_office_reads_tiers_history_and_sets_inputs(site: Site):
     page.set_viewport_size(PORTRAIT)
     this, last = months()
     site.sign_in("hq-admin")
+    page.locator('#nav .nav-group[data-group="stores"]').click()  # the stores tab
     expect(page.locator("#nav a", has_text=re.compile("^(门店分级|Store tiers)$"))).to_be_visible()
     site.go(f"/store-tiers?month={last}&store=sh-jingan")
     expect(page.locator("main h1")).to_have_text(re.compile("^(门店 TOP 分级|Store TOP tiers)$"))

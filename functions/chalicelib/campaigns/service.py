@@ -587,9 +587,8 @@ def _act(principal: Principal, campaign_id: str, action: str, **kw: Any) -> Camp
 
 
 def resolve_stores(m: CampaignModel) -> list[str]:
-    """The stores of a tiers campaign: those in its tiers now (store_tiers/, imported
-    here: it sits above campaigns' dependencies and is built alongside)."""
-    from chalicelib.store_tiers import service as tiers  # type: ignore[attr-defined]
+    """The stores of a tiers campaign: those in its tiers now (store_tiers/)."""
+    from chalicelib.store_tiers import service as tiers
 
     return sorted(tiers.stores_in_tiers(list(m.store_tiers)))
 
