@@ -1,0 +1,260 @@
+"""A campaign's live budget through real orders (orders/service.place, the same code the
+API runs) against a moto server: the spend taken in the order's transaction, split by
+funder, given back exactly once on cancel, expiry and full refund; a campaign not
+spending applies nothing; 100 concurrent orders against a budget for 10 discounts never
+spend more than the budget."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+import pytest
+from chalicelib.campaign_budgets import live
+from chalicelib.campaign_budgets.models import CampaignModel, starts_key
+from chalicelib.kernel import clock
+from chalicelib.kernel.errors import ApiError
+from chalicelib.orders import order_flow
+from chalicelib.orders.models import OrderModel
+from chalicelib.promotions.models import PromotionModel
+
+from tests.service.test_order_concurrency import (
+    PRICE_FEN,
+    SKU,
+    STORE,
+    cart,
+    customer,
+    errors_of,
+    race,
+    stock,
+)
+from tests.service.test_order_concurrency import shop as shop  # the fixture
+
+pytestmark = pytest.mark.usefixtures("shop")
+
+OFF_FEN = 500  # 满20减5 on one unit at 25.00
+
+
+def campaign(campaign_id: str = "CMP1", budget_fen: int = 10 * OFF_FEN, **over) -> CampaignModel:
+    """A campaign item as the campaigns feature would store it (its CRUD is elsewhere)."""
+    now = clock.now()
+    starts = over.pop("starts_at", clock.iso(now - timedelta(hours=1)))
+    c = CampaignModel(
+        campaign_id,
+        name="双11 鲜果节",
+        grade="S",
+        state=over.pop("state", "live"),
+        starts_at=starts,
+        ends_at=over.pop("ends_at", clock.iso(now + timedelta(days=1))),
+        starts_key=starts_key(starts, campaign_id),
+        budget_hq_fen=budget_fen,
+        budget_fen=budget_fen,
+        left_fen=over.pop("left_fen", budget_fen),
+        created_by="hq-admin",
+        created_at=clock.iso(now),
+        updated_at=clock.iso(now),
+        **over,
+    )
+    c.save()
+    live.forget_cache()
+    return c
+
+
+def tiered_in(campaign_id: str | None, funded_by: str = "hq") -> str:
+    """A 满20减5 tiered promotion at the store, in ``campaign_id``'s campaign."""
+    from chalicelib.promotions import service as promotions
+    from chalicelib.promotions.schemas import PromotionCreate
+
+    now = clock.now()
+    hq = customer(0).__class__("hq-admin", "hq_admin")
+    view = promotions.create(
+        hq,
+        msgspec.convert(
+            {
+                "kind": "tiered",
+                "name": "满20减5",
+                "starts_at": clock.iso(now - timedelta(minutes=1)),
+                "ends_at": clock.iso(now + timedelta(hours=2)),
+                "tiers": [{"threshold_fen": 2000, "off_fen": OFF_FEN}],
+            },
+            PromotionCreate,
+        ),
+    )
+    PromotionModel(view.promotion_id).update(
+        actions=[
+            PromotionModel.campaign_id.set(campaign_id),
+            PromotionModel.funded_by.set(funded_by),
+        ]
+    )
+    promotions.forget_active_cache()
+    return view.promotion_id
+
+
+def fresh(campaign_id: str = "CMP1") -> CampaignModel:
+    return CampaignModel.get(campaign_id, consistent_read=True)
+
+
+def place(n: int, key: str):
+    from chalicelib.orders import service as orders
+
+    order, _ = orders.place(customer(n), key, cart())
+    return order
+
+
+def test_an_order_spends_its_discount_from_the_campaign_split_by_funder(shop):
+    shop(10)
+    campaign()
+    tiered_in("CMP1", funded_by="supplier")
+    order = place(1, "cmp-spend-0001")
+    assert [d.amount_fen for d in order.discounts] == [OFF_FEN]
+    c = fresh()
+    assert int(c.left_fen) == 10 * OFF_FEN - OFF_FEN
+    assert (int(c.discounts_fen), int(c.spent_supplier_fen), int(c.spent_hq_fen)) == (
+        OFF_FEN,
+        OFF_FEN,
+        0,
+    )
+    assert int(c.spending_orders) == 1
+    [use] = order_flow.get(order.order_id).campaign_uses
+    assert (use.campaign_id, int(use.amount_fen), int(use.supplier_fen)) == (
+        "CMP1",
+        OFF_FEN,
+        OFF_FEN,
+    )
+
+
+def test_an_order_without_campaigns_records_no_campaign_use(shop):
+    shop(10)
+    campaign()
+    tiered_in(None)
+    order = place(1, "cmp-none-0001")
+    assert [d.amount_fen for d in order.discounts] == [OFF_FEN]
+    assert order_flow.get(order.order_id).detail.campaign_uses is None
+    assert int(fresh().left_fen) == 10 * OFF_FEN
+
+
+@pytest.mark.parametrize("state", ["draft", "ended"])
+def test_a_campaign_not_spending_applies_no_discount_and_is_not_written(shop, state):
+    shop(10)
+    campaign(state=state)
+    tiered_in("CMP1")
+    order = place(1, f"cmp-{state}-0001")
+    assert order.discounts == [] and order.total_fen == PRICE_FEN
+    assert int(fresh().left_fen) == 10 * OFF_FEN
+
+
+def test_a_campaign_outside_its_window_applies_no_discount(shop):
+    shop(10)
+    now = clock.now()
+    campaign(
+        starts_at=clock.iso(now + timedelta(hours=1)), ends_at=clock.iso(now + timedelta(days=1))
+    )
+    tiered_in("CMP1")
+    assert place(1, "cmp-window-0001").discounts == []
+
+
+def test_a_quote_explains_a_campaign_budget_used_up(shop):
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.schemas import QuoteRequest
+
+    shop(10)
+    campaign(left_fen=OFF_FEN - 1)
+    tiered_in("CMP1")
+    items = [{"sku": SKU, "qty": 1}]
+    body = msgspec.convert(
+        {"store_id": STORE, "fulfilment": "pickup", "items": items}, QuoteRequest
+    )
+    quote = orders.quote(customer(1), body)
+    assert quote.discounts == []
+    assert any("campaign_budget_exhausted" in n for n in quote.notes)
+
+
+def test_a_budget_spent_after_the_quote_refuses_the_order_with_409_quote_again(shop):
+    shop(10)
+    campaign()
+    tiered_in("CMP1")
+    live.spending()  # the cache says 50.00 left
+    CampaignModel("CMP1").update(actions=[CampaignModel.left_fen.set(OFF_FEN - 1)])
+    with pytest.raises(ApiError) as err:
+        place(1, "cmp-moved-0001")
+    assert (err.value.status, err.value.code) == (409, "campaign_budget_exhausted")
+    assert int(fresh().left_fen) == OFF_FEN - 1
+    assert stock() == 10  # nothing of the order was written
+
+
+def test_cancelling_an_unpaid_order_gives_the_spend_back_once(shop):
+    from chalicelib.orders import service as orders
+
+    shop(10)
+    campaign()
+    tiered_in("CMP1", funded_by="store")
+    order = place(1, "cmp-cancel-0001")
+    orders.cancel(customer(1), order.order_id, "changed my mind")
+    c = fresh()
+    assert (int(c.left_fen), int(c.discounts_fen), int(c.spent_store_fen)) == (10 * OFF_FEN, 0, 0)
+    assert int(c.spending_orders) == 0
+    with pytest.raises(ApiError):  # a replay of the cancel changes nothing
+        orders.cancel(customer(1), order.order_id, "again")
+    assert int(fresh().left_fen) == 10 * OFF_FEN
+
+
+def test_an_unpaid_order_expiring_gives_the_spend_back_once(shop):
+    from chalicelib.orders import service as orders
+
+    shop(10)
+    campaign()
+    tiered_in("CMP1")
+    place(1, "cmp-expire-0001")
+    assert int(fresh().left_fen) == 9 * OFF_FEN
+    later = int((clock.now() + timedelta(days=1)).timestamp())
+    assert orders.expire_due(now_epoch=later) == 1
+    assert orders.expire_due(now_epoch=later) == 0
+    c = fresh()
+    assert (int(c.left_fen), int(c.discounts_fen), int(c.spending_orders)) == (10 * OFF_FEN, 0, 0)
+
+
+def test_a_paid_order_cancelled_in_full_gives_the_spend_back(shop):
+    from chalicelib.orders import payments
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.payment_providers import provider
+
+    shop(10)
+    campaign()
+    tiered_in("CMP1")
+    order = place(1, "cmp-refund-0001")
+    headers, body = provider("local").make_notification(order.order_id, order.total_fen)
+    payments.notify("local", headers, body)
+    assert OrderModel.get(order.order_id, consistent_read=True).status == "paid"
+    orders.cancel(customer(1), order.order_id, "refund please")
+    c = fresh()
+    assert (int(c.left_fen), int(c.discounts_fen)) == (10 * OFF_FEN, 0)
+
+
+def test_a_hundred_concurrent_orders_against_a_budget_for_ten_never_overspend(shop):
+    """Every order is priced from the same cached budget (50.00 left): each asks for the
+    discount, the campaign's conditional update lets exactly ten through, the others are
+    told to quote again (409) or, if the item stayed busy, to retry (503)."""
+    shop(1000)
+    campaign(budget_fen=10 * OFF_FEN)
+    tiered_in("CMP1")
+    live.spending()  # every container has it cached during the rush
+
+    results = race(100, lambda i: place(100 + i, f"cmp-storm-{i:04d}"))
+
+    placed = [r for r in results if not isinstance(r, ApiError)]
+    discounted = [o for o in placed if o.discounts]
+    assert len(discounted) <= 10
+    assert all(o.discounts[0].amount_fen == OFF_FEN for o in discounted)
+    assert set(errors_of(results)) <= {"campaign_budget_exhausted", "campaign_busy"}
+    assert len(placed) + sum(errors_of(results).values()) == 100
+    c = fresh()
+    assert int(c.left_fen) >= 0
+    assert int(c.discounts_fen) == len(discounted) * OFF_FEN == 10 * OFF_FEN - int(c.left_fen)
+    stored = [order_flow.get(o.order_id) for o in OrderModel.scan()]
+    assert sum(int(u.amount_fen) for o in stored for u in o.campaign_uses or ()) == int(
+        c.discounts_fen
+    )
+    print("storm outcomes:", len(discounted), "discounted,", dict(errors_of(results)))
+    # With the budget gone, the next quote applies no discount: re-quoting works.
+    live.forget_cache()
+    assert place(999, "cmp-storm-after").discounts == []
