@@ -11,6 +11,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import jobs
 from chalicelib.audit import routes as audit
 from chalicelib.auth.authorizer import authorizer_blueprint
+from chalicelib.campaign_budgets import routes as campaign_budgets
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
 from chalicelib.customers import routes as customers
@@ -73,6 +74,7 @@ AREAS = (
     mall,
     customers,
     member_day,
+    campaign_budgets,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)

@@ -258,3 +258,76 @@ def test_a_hundred_concurrent_orders_against_a_budget_for_ten_never_overspend(sh
     # With the budget gone, the next quote applies no discount: re-quoting works.
     live.forget_cache()
     assert place(999, "cmp-storm-after").discounts == []
+
+
+# --- the 80 % alert and costs after the fact ----------------------------------------
+
+
+def test_the_80_percent_alert_is_recorded_once_by_twenty_racing_checks():
+    from chalicelib.campaign_budgets import alerts
+
+    campaign(budget_fen=10_000, left_fen=2_000)  # 80 % spent
+    results = race(20, lambda _: alerts.check("CMP1"))
+    assert len([r for r in results if r is not None]) == 1
+    assert fresh().alerted_at == next(r for r in results if r is not None)
+
+
+def test_below_80_percent_no_alert_is_recorded():
+    from chalicelib.campaign_budgets import alerts
+
+    campaign(budget_fen=10_000, left_fen=2_001)  # 79.99 % spent
+    assert alerts.check("CMP1") is None
+    assert fresh().alerted_at is None
+
+
+def test_order_paid_of_a_campaign_order_records_the_alert_through_its_subscriber(shop):
+    """The eighth order of a budget for ten takes the spend to 80 %: the order.paid
+    subscriber (the dispatcher as the stream handler runs it) records the alert."""
+    from chalicelib.events import dispatch, registry
+    from chalicelib.events import types as t
+
+    shop(10)
+    campaign()
+    tiered_in("CMP1")
+    orders = [place(1, f"cmp-alert-{i:04d}") for i in range(8)]
+    assert fresh().alerted_at is None
+
+    def paid(order_id: str, campaign_ids: list[str]) -> t.OrderPaid:
+        return t.OrderPaid(
+            event_id=f"order.paid:{order_id}",
+            occurred_at=clock.now_iso(),
+            order_id=order_id,
+            customer_id=customer(1).subject,
+            store_id=STORE,
+            fulfilment="pickup",
+            paid_fen=2000,
+            payment_id=None,
+            lines=[],
+            campaign_ids=campaign_ids,
+        )
+
+    reg = registry.loaded()
+    sub = reg.by_name["campaign_budgets.budget_alert"]
+    assert not sub.concerns(paid("O-none", []))  # other orders are not looked at
+    dispatch.deliver(paid(orders[-1].order_id, ["CMP1"]), reg)
+    first = fresh().alerted_at
+    assert first is not None
+    dispatch.deliver(paid(orders[-2].order_id, ["CMP1"]), reg)  # another paid order later
+    assert fresh().alerted_at == first
+
+
+def test_accrue_is_once_per_key_and_may_take_the_budget_below_zero_which_stops_discounts(shop):
+    from chalicelib.campaign_budgets import repo
+
+    shop(10)
+    campaign(budget_fen=1_000)
+    tiered_in("CMP1")
+    results = race(10, lambda _: repo.accrue("CMP1", "prize", 1_200, "prize:O1"))
+    assert len([r for r in results if r is not None]) == 1
+    c = fresh()
+    assert (int(c.left_fen), int(c.prizes_fen), int(c.spent_hq_fen)) == (-200, 1_200, 1_200)
+    assert c.alerted_at is not None  # the accrual took the spend past 80 %
+    assert repo.accrue("CMP1", "commission", 100, "commission:O1") is not None
+    assert int(fresh().commission_fen) == 100
+    live.forget_cache()
+    assert place(1, "cmp-below-0001").discounts == []  # left below zero: discounts stop

@@ -117,7 +117,11 @@ def accrue(
         if "marker" in exc.failed:
             return None
         raise
-    return CampaignModel.get(campaign_id, consistent_read=True)
+    campaign = CampaignModel.get(campaign_id, consistent_read=True)
+    from chalicelib.campaign_budgets import alerts
+
+    alerts.check(campaign_id, campaign)  # the cost may take the spend past 80 %
+    return campaign
 
 
 def spent_percent(c: CampaignModel) -> int:

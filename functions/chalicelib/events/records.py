@@ -58,6 +58,8 @@ HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 POINTS_NAME = "pts"  # the head's points_used
 MULTIPLIER_NAME = "pmx"  # the head's points_multiplier (a member day's)
 EVENTS_WITH_LINES = ("paid", "completed")
+# The detail's campaign uses (issue 16), read raw too (orders/models.py CampaignUseAttribute)
+CAMPAIGN_NAMES = {"campaign_uses": "cpu", "campaign_id": "c"}
 ORDER_STATUS_EVENTS = {
     "paid": t.OrderPaid,
     "completed": t.OrderCompleted,
@@ -249,6 +251,7 @@ def _order_events(
                 coupon_ids=_coupon_ids(new, details),
                 points_locked=_points(new),
                 **_reward(new),
+                **_campaigns(new, details),
             )
         ]
     if after == "completed":
@@ -259,6 +262,7 @@ def _order_events(
                 refunded_fen=int(new.get("refunded_fen") or 0),
                 lines=_order_lines(new, details),
                 points_multiplier=new.get(MULTIPLIER_NAME) or None,
+                **_campaigns(new, details),
             )
         ]
     if after == "cancelled":
@@ -284,6 +288,14 @@ def _reward(new: dict[str, Any]) -> dict[str, Any]:
     """A points-mall reward order's reward id (the head's ``rw``); nothing otherwise, so
     other orders' events stay as they were."""
     return {"reward_id": new["rw"]} if new.get("rw") else {}
+
+
+def _campaigns(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The campaigns whose budget the order spent, from its detail; nothing on other
+    orders, so their events stay as they were."""
+    detail = details.get(new["order_id"]) or {}
+    uses = detail.get(CAMPAIGN_NAMES["campaign_uses"]) or []
+    return {"campaign_ids": [u[CAMPAIGN_NAMES["campaign_id"]] for u in uses]} if uses else {}
 
 
 def _refund_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[t.Event]:

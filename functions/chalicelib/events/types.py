@@ -89,6 +89,13 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
         str | None,
         Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
     ] = None
+    campaign_ids: Annotated[
+        list[str],
+        Meta(
+            description="The campaigns whose budget the order spent (issue 16; "
+            "docs/campaigns.md). Added within v1: empty in events from before it."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -110,6 +117,13 @@ class OrderCompleted(Event, tag="order.completed", frozen=True):
             examples=["2"],
         ),
     ] = None
+    campaign_ids: Annotated[
+        list[str],
+        Meta(
+            description="The campaigns whose budget the order spent (issue 16; "
+            "docs/campaigns.md). Added within v1: empty in events from before it."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderCancelled(Event, tag="order.cancelled", frozen=True):
@@ -252,6 +266,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
         "points_locked": 500,
         "reward_id": None,
+        "campaign_ids": ["cmp-2026-1111"],
     },
     {
         "type": "refund.succeeded",
