@@ -163,6 +163,16 @@ def member_events(event: DynamoDBEvent) -> None:
     handle_stream_records("customers", event.to_dict()["Records"])
 
 
+@app.on_dynamodb_record(
+    stream_arn=_events_stream("campaigns"), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def campaign_events(event: DynamoDBEvent) -> None:
+    """campaign.budget_alert to its subscribers (issue 16)."""
+    from chalicelib.events.dispatch import handle_stream_records
+
+    handle_stream_records("campaigns", event.to_dict()["Records"])
+
+
 # Scheduled jobs (the local stack's worker runs the same functions from jobs.SCHEDULES).
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="expire_unpaid")
 def expire_unpaid(event: CloudWatchEvent) -> None:

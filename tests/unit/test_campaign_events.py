@@ -39,3 +39,37 @@ def test_the_campaign_names_read_raw_are_the_models():
     assert OrderDetailModel.get_attributes()["campaign_uses"].attr_name == "cpu"
     assert CampaignUseAttribute.get_attributes()["campaign_id"].attr_name == "c"
     assert r.CAMPAIGN_NAMES == {"campaign_uses": "cpu", "campaign_id": "c"}
+
+
+def campaign_image(**over) -> dict:
+    base = {"campaign_id": "CMP1", "budget_fen": 10_000, "left_fen": 1_900, "state": "live"}
+    return {**base, **over}
+
+
+def test_setting_alerted_at_gives_one_campaign_budget_alert():
+    from chalicelib.events import types as t
+
+    rec = record("MODIFY", campaign_image(alerted_at="2026-11-11T06:12:09Z"), campaign_image())
+    (event,) = r.events_of("campaigns", rec)
+    assert event == t.CampaignBudgetAlert(
+        event_id="campaign.budget_alert:CMP1",
+        occurred_at="2026-11-11T06:12:09Z",
+        campaign_id="CMP1",
+        budget_fen=10_000,
+        left_fen=1_900,
+        percent=81,
+    )
+
+
+def test_other_campaign_writes_give_no_event():
+    at = "2026-11-11T06:12:09Z"
+    spent = record("MODIFY", campaign_image(left_fen=1_400), campaign_image())
+    after = record(
+        "MODIFY", campaign_image(left_fen=1_400, alerted_at=at), campaign_image(alerted_at=at)
+    )
+    created = record("INSERT", campaign_image())
+    assert [r.events_of("campaigns", x) for x in (spent, after, created)] == [[], [], []]
+    # the Lambda filter asks for the same: MODIFY, alerted_at in the new image, not the old
+    (f,) = r.STREAM_FILTERS["campaigns"]
+    assert f["eventName"] == ["MODIFY"]
+    assert f["dynamodb"]["OldImage"] == {"alerted_at": [{"exists": False}]}

@@ -46,6 +46,8 @@ class CampaignsListing(GlobalSecondaryIndex):
 
 class CampaignModel(Model):
     Meta = _meta("campaigns")
+    # campaign.budget_alert comes from this stream (events/records.py: STREAM_VIEWS)
+    Meta.stream_view_type = "NEW_AND_OLD_IMAGES"
 
     campaign_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()

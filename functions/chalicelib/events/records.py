@@ -10,7 +10,8 @@ write units per event). Which records become events:
   order.cancelled, order.expired;
 - refunds (NEW_AND_OLD_IMAGES), INSERT or MODIFY where ``status`` became succeeded:
   refund.succeeded;
-- customers (NEW_IMAGE), INSERT: member.registered.
+- customers (NEW_IMAGE), INSERT: member.registered;
+- campaigns (NEW_AND_OLD_IMAGES), MODIFY where ``alerted_at`` was set: campaign.budget_alert.
 
 Every other record gives nothing. ``STREAM_FILTERS`` are the Lambda event filters that
 keep the other records from invoking the function at all (infra/template.py); the
@@ -33,6 +34,7 @@ STREAM_VIEWS: dict[str, str] = {
     "orders": "NEW_AND_OLD_IMAGES",
     "refunds": "NEW_AND_OLD_IMAGES",
     "customers": "NEW_IMAGE",
+    "campaigns": "NEW_AND_OLD_IMAGES",
 }
 # An order's lines are in its detail item (orders/models.py: OrderDetailModel), not in the
 # orders stream's images: the handler reads the details of a batch's order events that
@@ -86,6 +88,16 @@ STREAM_FILTERS: dict[str, list[dict[str, Any]]] = {
         _became("succeeded"),
     ],
     "customers": [{"eventName": ["INSERT"]}],
+    # the 80 % alert: alerted_at set now (every order of a campaign writes its item too)
+    "campaigns": [
+        {
+            "eventName": ["MODIFY"],
+            "dynamodb": {
+                "NewImage": {"alerted_at": {"S": [{"exists": True}]}},
+                "OldImage": {"alerted_at": [{"exists": False}]},
+            },
+        }
+    ],
 }
 
 
@@ -149,6 +161,8 @@ def events_of(
         return _order_events(old, new, details or {})
     if table == "refunds" and name in ("INSERT", "MODIFY"):
         return _refund_events(old, new)
+    if table == "campaigns" and name == "MODIFY" and old is not None:
+        return _campaign_events(old, new)
     if table == "customers" and name == "INSERT":
         return [
             t.MemberRegistered(
@@ -288,6 +302,23 @@ def _reward(new: dict[str, Any]) -> dict[str, Any]:
     """A points-mall reward order's reward id (the head's ``rw``); nothing otherwise, so
     other orders' events stay as they were."""
     return {"reward_id": new["rw"]} if new.get("rw") else {}
+
+
+def _campaign_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
+    """campaign.budget_alert when the campaign's ``alerted_at`` was set by this change."""
+    if not new.get("alerted_at") or old.get("alerted_at"):
+        return []
+    budget, left = int(new.get("budget_fen") or 0), int(new.get("left_fen") or 0)
+    return [
+        t.CampaignBudgetAlert(
+            event_id=f"campaign.budget_alert:{new['campaign_id']}",
+            occurred_at=new["alerted_at"],
+            campaign_id=new["campaign_id"],
+            budget_fen=budget,
+            left_fen=left,
+            percent=(budget - left) * 100 // budget if budget > 0 else 0,
+        )
+    ]
 
 
 def _campaigns(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> dict[str, Any]:

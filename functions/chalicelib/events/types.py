@@ -215,8 +215,25 @@ class MemberRegistered(Event, tag="member.registered", frozen=True):
     ] = None
 
 
+class CampaignBudgetAlert(Event, tag="campaign.budget_alert", frozen=True):
+    """A campaign's spend reached 80 % of its budget (once per campaign: its
+    ``alerted_at`` was set; docs/campaigns.md, "The 80 % alert")."""
+
+    TYPE: ClassVar[str] = "campaign.budget_alert"
+    campaign_id: str
+    budget_fen: Fen
+    left_fen: Annotated[int, Meta(description="Fen left when alerted; may be negative.")]
+    percent: Annotated[int, Meta(description="Spent as a whole percent of the budget.")]
+
+
 AnyEvent = (
-    OrderPaid | OrderCompleted | OrderCancelled | OrderExpired | RefundSucceeded | MemberRegistered
+    OrderPaid
+    | OrderCompleted
+    | OrderCancelled
+    | OrderExpired
+    | RefundSucceeded
+    | MemberRegistered
+    | CampaignBudgetAlert
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     t.TYPE: t
@@ -227,6 +244,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OrderExpired,
         RefundSucceeded,
         MemberRegistered,
+        CampaignBudgetAlert,
     )
 }
 
