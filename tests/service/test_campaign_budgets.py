@@ -331,3 +331,35 @@ def test_accrue_is_once_per_key_and_may_take_the_budget_below_zero_which_stops_d
     assert int(fresh().commission_fen) == 100
     live.forget_cache()
     assert place(1, "cmp-below-0001").discounts == []  # left below zero: discounts stop
+
+
+def test_a_member_days_extra_points_are_accrued_to_its_campaign_once_on_completion():
+    """order.completed carrying a member day's 2x from a campaign's member day: the extra
+    points (base rate: 1 point per yuan) on 200.00 kept are 200 points, at 100 points per
+    yuan worth 2.00; a redelivery accrues nothing more; orders without it are not seen."""
+    from chalicelib.events import dispatch, registry
+    from chalicelib.events import types as t
+
+    campaign(budget_fen=10_000)
+
+    def completed(order_id: str, **over) -> t.OrderCompleted:
+        return t.OrderCompleted(
+            event_id=f"order.completed:{order_id}",
+            occurred_at=clock.now_iso(),
+            order_id=order_id,
+            customer_id="c-1",
+            store_id=STORE,
+            paid_fen=21_000,
+            refunded_fen=1_000,
+            lines=[],
+            **over,
+        )
+
+    reg = registry.loaded()
+    sub = reg.by_name["campaign_budgets.points_cost"]
+    assert not sub.concerns(completed("O-plain", points_multiplier="2"))
+    event = completed("O-md", points_multiplier="2", points_campaign_id="CMP1")
+    dispatch.deliver(event, reg)
+    dispatch.deliver(event, reg)
+    c = fresh()
+    assert (int(c.points_cost_fen), int(c.left_fen)) == (200, 10_000 - 200)

@@ -93,3 +93,13 @@ def test_over_budget_names_the_smallest_discount_of_the_campaign_over_its_budget
     assert p.over_budget(co.applied, {"C1": 100_000}) is None
     drop = p.over_budget(co.applied, {"C1": 3400})
     assert drop is not None and drop.code == "tiered:P1"
+
+
+def test_extra_points_are_valued_at_the_points_as_cash_rate_rounded_down():
+    from chalicelib.orders.campaign_subscribers import extra_points_fen
+
+    # 2x on 200.00 at 1 point per yuan: 200 extra points; 100 points per yuan: 2.00
+    assert extra_points_fen(20_000, "2", 1, 100) == 200
+    assert extra_points_fen(20_000, "1.5", 1, 100) == 100
+    assert extra_points_fen(999, "3", 1, 300) == 6  # 18 extra points / 300 per yuan
+    assert extra_points_fen(0, "2", 1, 100) == 0

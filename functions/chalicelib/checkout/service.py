@@ -331,12 +331,20 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
 
 
 def _campaigns(
-    loaded: Loaded, coupons: Sequence[promo.CouponOffer], promotions: Sequence[promo.Promotion]
+    loaded: Loaded,
+    coupons: Sequence[promo.CouponOffer],
+    promotions: Sequence[promo.Promotion],
+    member_days: Sequence[promotion_store.MemberDay] = (),
 ) -> dict[str, int]:
     """The spending campaigns' budget left, read (from the per-container cache) only when
-    a promotion or coupon of this cart names a campaign: other carts read nothing."""
+    a promotion, coupon or member day of this cart names a campaign: other carts read
+    nothing."""
     if loaded.campaigns is None:
-        named = any(c.campaign_id for c in coupons) or any(p.campaign_id for p in promotions)
+        named = (
+            any(c.campaign_id for c in coupons)
+            or any(p.campaign_id for p in promotions)
+            or any(d.campaign_id for d in member_days)
+        )
         loaded.campaigns = campaign_live.spending() if named else {}
     return loaded.campaigns
 
@@ -368,22 +376,24 @@ def evaluate(
     card = None if reward else paid_membership.card_benefits(loaded.paid_card, now)
     settings = loaded.levels_settings
     level = None if reward or settings is None else growth.level_of(loaded.growth_account, settings)
-    # Member days on now for this member (the promotions cache: no read of its own).
-    days = member_benefits.member_days_for(
-        loaded.active.member_days if loaded.active and not reward else (), level, settings, now
-    )
-    member = member_benefits.combine(
-        {line.sku: line.unit_price_fen for line in lines},
-        level,
-        card,
-        member_benefits.member_day_prices(lines, days),
-    )
     offers = (
         []
         if reward
         else [_offer(c, loaded.budget_left, loaded.template_campaigns) for c in loaded.coupons]
     )
     promotions = [] if reward else _promotions(loaded, {line.sku for line in lines})
+    member_days = loaded.active.member_days if loaded.active and not reward else ()
+    campaigns = _campaigns(loaded, offers, promotions, member_days)
+    # A member day of a campaign that is not spending gives nothing (issue 16).
+    member_days = tuple(d for d in member_days if not d.campaign_id or d.campaign_id in campaigns)
+    # Member days on now for this member (the promotions cache: no read of its own).
+    days = member_benefits.member_days_for(member_days, level, settings, now)
+    member = member_benefits.combine(
+        {line.sku: line.unit_price_fen for line in lines},
+        level,
+        card,
+        member_benefits.member_day_prices(lines, days),
+    )
     checkout = promo.evaluate(
         lines,
         store_id=store_id,
@@ -398,7 +408,7 @@ def evaluate(
         member_prices=member,
         member_delivery=member.delivery,
         points_multipliers=member_benefits.points_multipliers(days),
-        campaigns=_campaigns(loaded, offers, promotions),
+        campaigns=campaigns,
     )
     loaded.card_benefit_used = member.card_used(checkout.applied)
     return checkout
@@ -451,6 +461,7 @@ class Takes:
     budget_uses: list[dict[str, Any]] = field(default_factory=list)
     # campaign budgets spent (issue 16): {campaign_id, amount_fen, hq, store, supplier}
     campaign_uses: list[dict[str, Any]] = field(default_factory=list)
+    points_campaign_id: str | None = None  # the member day's campaign (points_campaign)
     stored_value: stored_value_rules.Split = stored_value_rules.ZERO  # what balance pays
     stored_value_store: str | None = None
     points_used: int = 0  # points locked by the order (points as cash)
@@ -631,7 +642,18 @@ def takes(
         piece = campaign_repo.spend_piece(use["campaign_id"], use["amount_fen"], funders)
         out.add("campaign_budget", use["campaign_id"], piece)
         out.campaign_uses.append(use)
+    out.points_campaign_id = points_campaign(loaded, checkout)
     return out
+
+
+def points_campaign(loaded: Loaded, checkout: promo.Checkout) -> str | None:
+    """The campaign of the member day whose points multiplier the order carries (its extra
+    points are that campaign's cost, accrued when the order completes), or None."""
+    m = checkout.points_multiplier
+    if m is None or loaded.active is None:
+        return None
+    day = next((d for d in loaded.active.member_days if d.promotion_id == m.source_id), None)
+    return day.campaign_id if day is not None else None
 
 
 def campaign_uses(applied: Sequence[promo.AppliedDiscount]) -> list[dict[str, Any]]:

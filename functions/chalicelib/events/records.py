@@ -59,6 +59,7 @@ DETAIL_NAMES = {
 HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 POINTS_NAME = "pts"  # the head's points_used
 MULTIPLIER_NAME = "pmx"  # the head's points_multiplier (a member day's)
+POINTS_CAMPAIGN_NAME = "pmc"  # the head's points_campaign_id (that member day's campaign)
 EVENTS_WITH_LINES = ("paid", "completed")
 # The detail's campaign uses (issue 16), read raw too (orders/models.py CampaignUseAttribute)
 CAMPAIGN_NAMES = {"campaign_uses": "cpu", "campaign_id": "c"}
@@ -277,6 +278,11 @@ def _order_events(
                 lines=_order_lines(new, details),
                 points_multiplier=new.get(MULTIPLIER_NAME) or None,
                 **_campaigns(new, details),
+                **(
+                    {"points_campaign_id": new[POINTS_CAMPAIGN_NAME]}
+                    if new.get(POINTS_CAMPAIGN_NAME)
+                    else {}
+                ),
             )
         ]
     if after == "cancelled":

@@ -38,6 +38,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.loyalty.mall_subscribers",
     "chalicelib.customers.subscribers",
     "chalicelib.campaign_budgets.subscribers",
+    "chalicelib.orders.campaign_subscribers",
 )
 
 E = TypeVar("E", bound=Event)

@@ -124,6 +124,13 @@ class OrderCompleted(Event, tag="order.completed", frozen=True):
             "docs/campaigns.md). Added within v1: empty in events from before it."
         ),
     ] = msgspec.field(default_factory=list)
+    points_campaign_id: Annotated[
+        str | None,
+        Meta(
+            description="The campaign of the member day that gave ``points_multiplier``: "
+            "its extra points are that campaign's cost. Added within v1: null before it."
+        ),
+    ] = None
 
 
 class OrderCancelled(Event, tag="order.cancelled", frozen=True):

@@ -299,6 +299,9 @@ class OrderModel(Model):
     # on the member day, so the completion, days later, earns with it (events/records.py
     # carries it on order.completed). Unset on other orders: the head stays small.
     points_multiplier = UnicodeAttribute(null=True, attr_name="pmx")
+    # The campaign of the member day giving that multiplier (issue 16: its extra points
+    # are the campaign's cost); None (not stored) otherwise
+    points_campaign_id = UnicodeAttribute(null=True, attr_name="pmc")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)

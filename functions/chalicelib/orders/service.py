@@ -811,6 +811,7 @@ def _build_order(
         points_fen=takes.points_fen or None,
         **_reward_attributes(reward),
         points_multiplier=co.points_multiplier.multiplier if co.points_multiplier else None,
+        points_campaign_id=takes.points_campaign_id,
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",
