@@ -180,6 +180,8 @@ def test_a_budget_spent_after_the_quote_refuses_the_order_with_409_quote_again(s
     assert (err.value.status, err.value.code) == (409, "campaign_budget_exhausted")
     assert int(fresh().left_fen) == OFF_FEN - 1
     assert stock() == 10  # nothing of the order was written
+    # the refusal dropped the stale cache: quoting again here prices without the discount
+    assert place(1, "cmp-moved-0002").discounts == []
 
 
 def test_cancelling_an_unpaid_order_gives_the_spend_back_once(shop):

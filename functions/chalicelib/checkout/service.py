@@ -656,6 +656,12 @@ def points_campaign(loaded: Loaded, checkout: promo.Checkout) -> str | None:
     return day.campaign_id if day is not None else None
 
 
+def forget_campaigns() -> None:
+    """Drop this container's cache of the spending campaigns (a campaign refused an
+    order: what the cache says is left is out of date)."""
+    campaign_live.forget_cache()
+
+
 def campaign_uses(applied: Sequence[promo.AppliedDiscount]) -> list[dict[str, Any]]:
     """What the applied discounts spend from each campaign, split by who funds them: one
     entry (and one transaction piece) per campaign."""

@@ -702,6 +702,10 @@ def _place(
         if what == "flash_shard":
             promotion_id, shard = ident.rsplit("#", 1)
             raise _ShardEmpty(promotion_id, int(shard)) from None
+        if what == "campaign_budget":
+            # this container's cache of the budgets left is stale: the next quote here
+            # must read them again, or it would offer the discount that was just refused
+            checkout.forget_campaigns()
         code, message = checkout.FAILURES[what]
         raise Conflict(message, code=code, details={"id": ident}) from None
 
