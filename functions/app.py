@@ -12,6 +12,7 @@ from chalicelib import jobs
 from chalicelib.audit import routes as audit
 from chalicelib.auth.authorizer import authorizer_blueprint
 from chalicelib.campaigns import routes as campaigns
+from chalicelib.campaign_budgets import routes as campaign_budgets
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
 from chalicelib.customers import routes as customers
@@ -77,6 +78,7 @@ AREAS = (
     member_day,
     campaigns,
     store_tiers,
+    campaign_budgets,
 )
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
@@ -163,6 +165,16 @@ def member_events(event: DynamoDBEvent) -> None:
     from chalicelib.events.dispatch import handle_stream_records
 
     handle_stream_records("customers", event.to_dict()["Records"])
+
+
+@app.on_dynamodb_record(
+    stream_arn=_events_stream("campaigns"), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def campaign_events(event: DynamoDBEvent) -> None:
+    """campaign.budget_alert to its subscribers (issue 16)."""
+    from chalicelib.events.dispatch import handle_stream_records
+
+    handle_stream_records("campaigns", event.to_dict()["Records"])
 
 
 # Scheduled jobs (the local stack's worker runs the same functions from jobs.SCHEDULES).

@@ -125,6 +125,7 @@ STREAM_HANDLERS: dict[str, StreamHandler] = {
     "orders": _events_stream("orders"),
     "refunds": _events_stream("refunds"),
     "customers": _events_stream("customers"),
+    "campaigns": _events_stream("campaigns"),
 }
 STREAM_MAX_RETRIES = 5  # as the template's MaximumRetryAttempts
 STREAM_IDLE_S = 0.2  # DynamoDB streams have no long poll: wait this long when idle

@@ -35,6 +35,7 @@ def test_every_event_type_is_documented_at_version_one_and_open_to_new_fields():
             "order.expired",
             "refund.succeeded",
             "member.registered",
+            "campaign.budget_alert",
         }
     )
     for name, definition in schema["$defs"].items():

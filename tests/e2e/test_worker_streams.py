@@ -121,5 +121,15 @@ def test_the_worker_reads_every_stream_the_app_has_a_handler_for():
         if getattr(e, "stream_arn", None) and f":table/{config.table_name(short)}/" in e.stream_arn
     }
     handled = sum(1 for e in app.app.event_sources if getattr(e, "stream_arn", None))
-    assert streams == set(w.STREAM_HANDLERS) == {"print_jobs", "orders", "refunds", "customers"}
+    assert (
+        streams
+        == set(w.STREAM_HANDLERS)
+        == {
+            "print_jobs",
+            "orders",
+            "refunds",
+            "customers",
+            "campaigns",
+        }
+    )
     assert handled == len(streams)

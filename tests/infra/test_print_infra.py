@@ -30,6 +30,7 @@ def test_streams_are_print_jobs_with_new_images_and_the_domain_events_tables():
         "OrdersTable": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
         "RefundsTable": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
         "CustomersTable": {"StreamViewType": "NEW_IMAGE"},
+        "CampaignsTable": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
 
 

@@ -47,6 +47,8 @@ class CampaignsListing(GlobalSecondaryIndex):
 
 class CampaignModel(Model):
     Meta = _meta("campaigns")
+    # campaign.budget_alert comes from this stream (events/records.py: STREAM_VIEWS)
+    Meta.stream_view_type = "NEW_AND_OLD_IMAGES"
 
     campaign_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
@@ -109,4 +111,19 @@ def starts_key(starts_at: str, campaign_id: str) -> str:
     return f"{starts_at}#{campaign_id}"
 
 
-CAMPAIGN_BUDGET_MODELS: tuple[type[Model], ...] = (CampaignModel,)
+class AccrualModel(Model):
+    """A cost accrued to a campaign after the fact (points multiplier, commission,
+    lottery prize): its marker, created in the same transaction as the campaign's
+    ``ADD left_fen -amount``, so each key is accrued once (campaign_budgets/repo.py
+    ``accrue``). Also the ledger the review can list a campaign's costs from."""
+
+    Meta = _meta("campaign_accruals")
+
+    accrual_key = UnicodeAttribute(hash_key=True)  # "<campaign_id>#<key>"
+    campaign_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # "points" | "commission" | "prize"
+    amount_fen = NumberAttribute()
+    created_at = UnicodeAttribute()
+
+
+CAMPAIGN_BUDGET_MODELS: tuple[type[Model], ...] = (CampaignModel, AccrualModel)

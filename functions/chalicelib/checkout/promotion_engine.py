@@ -25,7 +25,7 @@ out, a coupon that would is refused, and the best-combination search never sugge
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from typing import Literal, Protocol, runtime_checkable
@@ -50,6 +50,11 @@ BELOW_MARGIN_FLOOR = "below_margin_floor"
 NOT_COMBINABLE = "not_combinable"
 NO_DELIVERY_FEE = "no_delivery_fee"
 NOT_IN_WALLET = "not_in_wallet"
+# Why a promotion or coupon of a campaign does not apply (issue 16): its campaign is not
+# spending now (draft, ended, outside its window), or the campaign's discounts on this
+# cart do not fit in its budget left (the smallest are dropped until they fit).
+CAMPAIGN_NOT_LIVE = "campaign_not_live"
+CAMPAIGN_BUDGET_EXHAUSTED = "campaign_budget_exhausted"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class CouponOffer:
     # The template's budget still available (None: unlimited); a coupon whose discount
     # would exceed it does not apply.
     budget_left_fen: int | None = None
+    campaign_id: str | None = None  # the template's campaign: its budget is shared
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class TieredDiscount:
     scope: Scope = ALL
     budget_left_fen: int | None = None
     funded_by: Funder = "hq"
+    campaign_id: str | None = None  # the promotion's campaign: its budget is shared
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class SecondItemHalfPrice:
     ends_at: datetime
     scope: Scope = ALL
     funded_by: Funder = "hq"
+    campaign_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,7 @@ class FlashPrice:
     ends_at: datetime
     stores: frozenset[str] = frozenset()  # empty: every store
     funded_by: Funder = "hq"
+    campaign_id: str | None = None
 
 
 Promotion = TieredDiscount | SecondItemHalfPrice | FlashPrice
@@ -208,6 +217,7 @@ class AppliedDiscount:
     funded_by: Funder
     allocation: tuple[int, ...]
     note: str = ""  # e.g. "capped at the campaign budget left"
+    campaign_id: str | None = None  # the campaign whose budget this discount spends
 
 
 @dataclass(frozen=True)
@@ -350,6 +360,7 @@ def _item_level(
                 base="list price",
                 funded_by=f.funded_by,
                 allocation=tuple(alloc),
+                campaign_id=f.campaign_id,
             )
         )
     member_alloc = [
@@ -400,6 +411,7 @@ def _item_level(
                     base="item price (member price where one applies)",
                     funded_by=h.funded_by,
                     allocation=tuple(alloc),
+                    campaign_id=h.campaign_id,
                 )
             )
     return work, applied, flash_units
@@ -465,6 +477,7 @@ def _tiered(
             funded_by=p.funded_by,
             allocation=tuple(shares),
             note=note,
+            campaign_id=p.campaign_id,
         )
     return None
 
@@ -479,6 +492,22 @@ class _CouponCalc:
     base_fen: int = 0
 
 
+CAMPAIGN_MESSAGES = {
+    CAMPAIGN_NOT_LIVE: "Its campaign is not on now",
+    CAMPAIGN_BUDGET_EXHAUSTED: "Its campaign's budget is used up",
+}
+
+
+@dataclass
+class _CampaignPool:
+    """The spending campaigns' budget left (campaign id -> fen), and the promotions and
+    coupons left out of this pricing because of their campaign (id -> reason)."""
+
+    left: Mapping[str, int]
+    promotions: dict[str, str] = field(default_factory=dict)
+    coupons: dict[str, str] = field(default_factory=dict)
+
+
 def _refuse(c: CouponOffer, reason: str, message: str, **kw: int) -> _CouponCalc:
     return _CouponCalc(CouponVerdict(c.coupon_id, False, 0, reason, message, **kw), c)
 
@@ -491,6 +520,7 @@ def _coupon_alone(
     now: datetime,
     fee_fen: int,
     costs: Mapping[str, int] | None,
+    pool: _CampaignPool,
 ) -> _CouponCalc:
     """Check a coupon on this cart on its own; ``fee_fen`` is the delivery fee the order
     would pay without it (what a free-delivery coupon would waive)."""
@@ -498,6 +528,9 @@ def _coupon_alone(
         return _refuse(c, EXPIRED, f"Expired on {c.valid_until.date().isoformat()}")
     if c.state != "available":
         return _refuse(c, NOT_AVAILABLE, f"This coupon is {c.state}")
+    blocked = pool.coupons.get(c.coupon_id)
+    if blocked is not None:
+        return _refuse(c, blocked, CAMPAIGN_MESSAGES[blocked])
     if not c.scope.at_store(store_id):
         return _refuse(c, OTHER_STORE, "Not valid at this store")
     if now < c.valid_from:
@@ -537,6 +570,8 @@ def _coupon_alone(
         shares = tuple(allocate(amount, bases))
     if c.budget_left_fen is not None and amount > c.budget_left_fen:
         return _refuse(c, BUDGET_EXHAUSTED, "This coupon's budget is used up")
+    if c.campaign_id is not None and amount > pool.left.get(c.campaign_id, 0):
+        return _refuse(c, CAMPAIGN_BUDGET_EXHAUSTED, CAMPAIGN_MESSAGES[CAMPAIGN_BUDGET_EXHAUSTED])
     sku = _below_floor(work, shares, costs)
     if sku is not None:
         return _refuse(c, BELOW_MARGIN_FLOOR, f"Cannot be used here: {sku} would sell below cost")
@@ -563,6 +598,7 @@ def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int, n: int) -> Ap
             base="delivery fee",
             funded_by=c.funded_by,
             allocation=(0,) * n,
+            campaign_id=c.campaign_id,
         )
     return AppliedDiscount(
         code=f"coupon:{c.coupon_id}",
@@ -578,6 +614,7 @@ def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int, n: int) -> Ap
         ),
         funded_by=c.funded_by,
         allocation=calc.shares,
+        campaign_id=c.campaign_id,
     )
 
 
@@ -606,6 +643,7 @@ def evaluate(
     member_prices: MemberPrices | None = None,
     member_delivery: Sequence[MemberDelivery] = (),
     points_multipliers: Sequence[PointsMultiplier] = (),
+    campaigns: Mapping[str, int] | None = None,
 ) -> Checkout:
     """Price the cart with the promotions on at the store and the customer's coupons.
 
@@ -616,11 +654,106 @@ def evaluate(
     ``member_delivery``: the member's free delivery (paid card, level), tried in order.
     ``points_multipliers``: the member days on now for this member; the highest is the
     order's (they do not multiply each other; the level's multiplier does, at earning).
+    ``campaigns``: the campaigns spending now, with their budget left (campaign id ->
+    fen). A promotion or coupon naming a campaign not in it is not applied
+    (``campaign_not_live``); a campaign's discounts on the cart share its budget left:
+    while they exceed it, the smallest of them is left out and the cart priced again
+    (``campaign_budget_exhausted``; a note or the coupon's verdict says so).
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
+    pool = _CampaignPool(campaigns or {})
+    for p in promotions:
+        if p.campaign_id is not None:
+            left = pool.left.get(p.campaign_id)
+            if left is None or left <= 0:
+                reason = CAMPAIGN_NOT_LIVE if left is None else CAMPAIGN_BUDGET_EXHAUSTED
+                pool.promotions[p.promotion_id] = reason
+    for c in coupons:
+        if c.campaign_id is not None:
+            left = pool.left.get(c.campaign_id)
+            if left is None or left <= 0:
+                reason = CAMPAIGN_NOT_LIVE if left is None else CAMPAIGN_BUDGET_EXHAUSTED
+                pool.coupons[c.coupon_id] = reason
+    # Each pass leaves out one more discount: at most one pass per promotion and coupon.
+    for _ in range(len(promotions) + len(coupons) + 1):
+        checkout = _evaluate(
+            lines,
+            store_id=store_id,
+            now=now,
+            fulfilment=fulfilment,
+            delivery=delivery,
+            minimum_order_fen=minimum_order_fen,
+            coupons=coupons,
+            promotions=promotions,
+            chosen_coupon_ids=chosen_coupon_ids,
+            costs=costs,
+            member_prices=member_prices,
+            member_delivery=member_delivery,
+            points_multipliers=points_multipliers,
+            pool=pool,
+        )
+        drop = over_budget(checkout.applied, pool.left)
+        if drop is None:
+            return checkout
+        if drop.kind in ("coupon", "free_delivery"):
+            pool.coupons[drop.source_id] = CAMPAIGN_BUDGET_EXHAUSTED
+        else:
+            pool.promotions[drop.source_id] = CAMPAIGN_BUDGET_EXHAUSTED
+    raise AssertionError("unreachable: every campaign discount left out fits")
+
+
+def campaign_spend(applied: Sequence[AppliedDiscount]) -> dict[str, int]:
+    """What the applied discounts spend from each campaign (campaign id -> fen)."""
+    out: dict[str, int] = {}
+    for a in applied:
+        if a.campaign_id is not None and a.amount_fen > 0:
+            out[a.campaign_id] = out.get(a.campaign_id, 0) + a.amount_fen
+    return out
+
+
+def over_budget(
+    applied: Sequence[AppliedDiscount], left: Mapping[str, int]
+) -> AppliedDiscount | None:
+    """The discount to leave out when a campaign's discounts exceed its budget left: the
+    smallest of the first such campaign's (ties: the smaller code), or None when all fit."""
+    for cid, spent in sorted(campaign_spend(applied).items()):
+        if spent > left.get(cid, 0):
+            mine = [a for a in applied if a.campaign_id == cid and a.amount_fen > 0]
+            return min(mine, key=lambda a: (a.amount_fen, a.code))
+    return None
+
+
+def _evaluate(
+    lines: Sequence[CartLine],
+    *,
+    store_id: str,
+    now: datetime,
+    fulfilment: str,
+    delivery: DeliveryRule,
+    minimum_order_fen: int,
+    coupons: Sequence[CouponOffer] = (),
+    promotions: Sequence[Promotion] = (),
+    chosen_coupon_ids: Sequence[str] | None = None,
+    costs: Mapping[str, int] | None = None,
+    member_prices: MemberPrices | None = None,
+    member_delivery: Sequence[MemberDelivery] = (),
+    points_multipliers: Sequence[PointsMultiplier],
+    pool: _CampaignPool,
+) -> Checkout:
+    """One pricing pass (``evaluate``), with the promotions and coupons ``pool`` leaves
+    out."""
     n = len(lines)
     notes: list[str] = []
+    if pool.promotions:
+        kept: list[Promotion] = []
+        for p in promotions:
+            reason = pool.promotions.get(p.promotion_id)
+            if reason is None:
+                kept.append(p)
+            else:
+                notes.append(f"{p.name} left out: {CAMPAIGN_MESSAGES[reason].lower()} ({reason})")
+        promotions = kept
     work, applied, flash_units = _item_level(lines, store_id, now, promotions, member_prices)
     tiered = _tiered(work, store_id, now, promotions, costs, notes)
     if tiered:
@@ -642,7 +775,13 @@ def evaluate(
 
     calcs = {
         c.coupon_id: _coupon_alone(
-            c, work, store_id=store_id, now=now, fee_fen=fee(before_coupons), costs=costs
+            c,
+            work,
+            store_id=store_id,
+            now=now,
+            fee_fen=fee(before_coupons),
+            costs=costs,
+            pool=pool,
         )
         for c in coupons
     }

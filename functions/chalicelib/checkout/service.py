@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from chalicelib.auth.principal import CUSTOMER, Principal
+from chalicelib.campaign_budgets import live as campaign_live
+from chalicelib.campaign_budgets import repo as campaign_repo
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import member_benefits, points_cash
 from chalicelib.checkout import promotion_engine as promo
@@ -85,6 +87,11 @@ class Loaded:
     points_settings: PointsSettings | None = None
     # A points-mall product reward placed as this order (None: not one)
     reward: mall.OrderReward | None = None
+    # coupon template -> its campaign (issue 16), from the templates read with the cart
+    template_campaigns: dict[str, str | None] = field(default_factory=dict)
+    # The campaigns spending now with their budget left (campaign_budgets/live.py's
+    # cache), read only when a promotion or coupon of the cart names a campaign
+    campaigns: dict[str, int] | None = None
 
 
 def _customer(principal: Principal) -> str | None:
@@ -195,7 +202,9 @@ def load(
             loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]
         elif coupon_ids is None:
             loaded.coupons = wallet
-        loaded.budget_left = _budgets_left(loaded.coupons, got.get(CouponTemplateModel, []))
+        loaded.budget_left, loaded.template_campaigns = _budgets_left(
+            loaded.coupons, got.get(CouponTemplateModel, [])
+        )
         accounts = got.of(StoredValueAccountModel)
         loaded.stored_value_account = accounts[0] if accounts else None
         cards = got.of(PaidCardModel)
@@ -214,7 +223,7 @@ def load(
 
 def _budgets_left(
     coupons: Sequence[CouponModel], templates: Sequence[Any]
-) -> dict[str, int | None]:
+) -> tuple[dict[str, int | None], dict[str, str | None]]:
     """Each coupon's template budget left (None: the template has no budget), so that
     pricing judges a coupon whose budget is spent ``budget_exhausted`` instead of
     suggesting it. A template not read with the cart (a coupon whose id does not start
@@ -224,10 +233,11 @@ def _budgets_left(
     if missing:
         more = batch_get({CouponTemplateModel: [{"template_id": t} for t in set(missing)]})
         by_id.update({t.template_id: t for t in more[CouponTemplateModel]})
-    return {
+    left = {
         tid: None if t.budget_fen is None else int(t.budget_left_fen or 0)
         for tid, t in by_id.items()
     }
+    return left, {tid: t.campaign_id for tid, t in by_id.items()}
 
 
 # --- pricing --------------------------------------------------------------------------
@@ -237,7 +247,11 @@ def _when(value: str) -> datetime:
     return clock.parse(value)
 
 
-def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOffer:
+def _offer(
+    c: CouponModel,
+    budget_left: dict[str, int | None],
+    template_campaigns: dict[str, str | None],
+) -> promo.CouponOffer:
     return promo.CouponOffer(
         coupon_id=c.coupon_id,
         template_id=c.template_id,
@@ -256,6 +270,7 @@ def _offer(c: CouponModel, budget_left: dict[str, int | None]) -> promo.CouponOf
         state=cast(Any, c.state),
         funded_by=cast(Any, c.funded_by),
         budget_left_fen=budget_left.get(c.template_id),
+        campaign_id=template_campaigns.get(c.template_id),
     )
 
 
@@ -277,6 +292,8 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 _when(t.ends_at),
                 promo.Scope(t.categories, t.skus),
                 t.budget_left_fen,
+                cast(Any, t.funded_by),
+                t.campaign_id,
             )
         )
     for h in active.second_half:
@@ -287,6 +304,8 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 _when(h.starts_at),
                 _when(h.ends_at),
                 promo.Scope(h.categories, h.skus),
+                cast(Any, h.funded_by),
+                h.campaign_id,
             )
         )
     for sku, f in active.flash.items():
@@ -304,9 +323,30 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                     allowed,
                     _when(f.starts_at),
                     _when(f.ends_at),
+                    funded_by=cast(Any, f.funded_by),
+                    campaign_id=f.campaign_id,
                 )
             )
     return out
+
+
+def _campaigns(
+    loaded: Loaded,
+    coupons: Sequence[promo.CouponOffer],
+    promotions: Sequence[promo.Promotion],
+    member_days: Sequence[promotion_store.MemberDay] = (),
+) -> dict[str, int]:
+    """The spending campaigns' budget left, read (from the per-container cache) only when
+    a promotion, coupon or member day of this cart names a campaign: other carts read
+    nothing."""
+    if loaded.campaigns is None:
+        named = (
+            any(c.campaign_id for c in coupons)
+            or any(p.campaign_id for p in promotions)
+            or any(d.campaign_id for d in member_days)
+        )
+        loaded.campaigns = campaign_live.spending() if named else {}
+    return loaded.campaigns
 
 
 def evaluate(
@@ -336,10 +376,18 @@ def evaluate(
     card = None if reward else paid_membership.card_benefits(loaded.paid_card, now)
     settings = loaded.levels_settings
     level = None if reward or settings is None else growth.level_of(loaded.growth_account, settings)
-    # Member days on now for this member (the promotions cache: no read of its own).
-    days = member_benefits.member_days_for(
-        loaded.active.member_days if loaded.active and not reward else (), level, settings, now
+    offers = (
+        []
+        if reward
+        else [_offer(c, loaded.budget_left, loaded.template_campaigns) for c in loaded.coupons]
     )
+    promotions = [] if reward else _promotions(loaded, {line.sku for line in lines})
+    member_days = loaded.active.member_days if loaded.active and not reward else ()
+    campaigns = _campaigns(loaded, offers, promotions, member_days)
+    # A member day of a campaign that is not spending gives nothing (issue 16).
+    member_days = tuple(d for d in member_days if not d.campaign_id or d.campaign_id in campaigns)
+    # Member days on now for this member (the promotions cache: no read of its own).
+    days = member_benefits.member_days_for(member_days, level, settings, now)
     member = member_benefits.combine(
         {line.sku: line.unit_price_fen for line in lines},
         level,
@@ -353,13 +401,14 @@ def evaluate(
         fulfilment=fulfilment,
         delivery=delivery,
         minimum_order_fen=0 if reward else int(store.minimum_order_fen),
-        coupons=[] if reward else [_offer(c, loaded.budget_left) for c in loaded.coupons],
-        promotions=[] if reward else _promotions(loaded, {line.sku for line in lines}),
+        coupons=offers,
+        promotions=promotions,
         chosen_coupon_ids=[] if reward else None if coupon_ids is None else list(coupon_ids),
         costs=costs or None,
         member_prices=member,
         member_delivery=member.delivery,
         points_multipliers=member_benefits.points_multipliers(days),
+        campaigns=campaigns,
     )
     loaded.card_benefit_used = member.card_used(checkout.applied)
     return checkout
@@ -410,6 +459,9 @@ class Takes:
     coupon_uses: list[dict[str, Any]] = field(default_factory=list)
     flash_uses: list[dict[str, Any]] = field(default_factory=list)
     budget_uses: list[dict[str, Any]] = field(default_factory=list)
+    # campaign budgets spent (issue 16): {campaign_id, amount_fen, hq, store, supplier}
+    campaign_uses: list[dict[str, Any]] = field(default_factory=list)
+    points_campaign_id: str | None = None  # the member day's campaign (points_campaign)
     stored_value: stored_value_rules.Split = stored_value_rules.ZERO  # what balance pays
     stored_value_store: str | None = None
     points_used: int = 0  # points locked by the order (points as cash)
@@ -585,7 +637,45 @@ def takes(
         out.flash_uses.append(
             {"promotion_id": fu.promotion_id, "sku": fu.sku, "units": fu.units, "shard": shard}
         )
+    for use in campaign_uses(checkout.applied):
+        funders = {f: use[f] for f in ("hq", "store", "supplier")}
+        piece = campaign_repo.spend_piece(use["campaign_id"], use["amount_fen"], funders)
+        out.add("campaign_budget", use["campaign_id"], piece)
+        out.campaign_uses.append(use)
+    out.points_campaign_id = points_campaign(loaded, checkout)
     return out
+
+
+def points_campaign(loaded: Loaded, checkout: promo.Checkout) -> str | None:
+    """The campaign of the member day whose points multiplier the order carries (its extra
+    points are that campaign's cost, accrued when the order completes), or None."""
+    m = checkout.points_multiplier
+    if m is None or loaded.active is None:
+        return None
+    day = next((d for d in loaded.active.member_days if d.promotion_id == m.source_id), None)
+    return day.campaign_id if day is not None else None
+
+
+def forget_campaigns() -> None:
+    """Drop this container's cache of the spending campaigns (a campaign refused an
+    order: what the cache says is left is out of date)."""
+    campaign_live.forget_cache()
+
+
+def campaign_uses(applied: Sequence[promo.AppliedDiscount]) -> list[dict[str, Any]]:
+    """What the applied discounts spend from each campaign, split by who funds them: one
+    entry (and one transaction piece) per campaign."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in applied:
+        if a.campaign_id is None or a.amount_fen <= 0:
+            continue
+        use = out.setdefault(
+            a.campaign_id,
+            {"campaign_id": a.campaign_id, "amount_fen": 0, "hq": 0, "store": 0, "supplier": 0},
+        )
+        use["amount_fen"] += a.amount_fen
+        use[a.funded_by if a.funded_by in ("store", "supplier") else "hq"] += a.amount_fen
+    return [out[cid] for cid in sorted(out)]
 
 
 def check_size(stock_lines: int, t: Takes) -> None:
@@ -620,6 +710,10 @@ FAILURES = {
     "promotion_budget": (
         "promotion_budget_exhausted",
         "The promotion's budget is used up; quote again for today's price.",
+    ),
+    "campaign_budget": (
+        "campaign_budget_exhausted",
+        "The campaign's budget is used up or the campaign has ended; quote again.",
     ),
     "flash_buyer": (
         "flash_sale_limit_reached",
@@ -672,6 +766,9 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
             pieces += coupon_repo.release_items(coupon, order.order_id, now_iso=now_iso)
     for b in order.budget_uses:
         pieces.append(promotion_repo.budget_release_items(b.promotion_id, int(b.amount_fen)))
+    for u in order.campaign_uses or ():
+        funders = {"hq": int(u.hq_fen), "store": int(u.store_fen), "supplier": int(u.supplier_fen)}
+        pieces.append(campaign_repo.give_back_piece(u.campaign_id, int(u.amount_fen), funders))
     for f in order.flash_uses:
         pieces += promotion_repo.release_items(
             f.promotion_id, order.customer_id, int(f.units), int(f.shard)

@@ -10,7 +10,8 @@ write units per event). Which records become events:
   order.cancelled, order.expired;
 - refunds (NEW_AND_OLD_IMAGES), INSERT or MODIFY where ``status`` became succeeded:
   refund.succeeded;
-- customers (NEW_IMAGE), INSERT: member.registered.
+- customers (NEW_IMAGE), INSERT: member.registered;
+- campaigns (NEW_AND_OLD_IMAGES), MODIFY where ``alerted_at`` was set: campaign.budget_alert.
 
 Every other record gives nothing. ``STREAM_FILTERS`` are the Lambda event filters that
 keep the other records from invoking the function at all (infra/template.py); the
@@ -33,6 +34,7 @@ STREAM_VIEWS: dict[str, str] = {
     "orders": "NEW_AND_OLD_IMAGES",
     "refunds": "NEW_AND_OLD_IMAGES",
     "customers": "NEW_IMAGE",
+    "campaigns": "NEW_AND_OLD_IMAGES",
 }
 # An order's lines are in its detail item (orders/models.py: OrderDetailModel), not in the
 # orders stream's images: the handler reads the details of a batch's order events that
@@ -57,7 +59,10 @@ DETAIL_NAMES = {
 HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 POINTS_NAME = "pts"  # the head's points_used
 MULTIPLIER_NAME = "pmx"  # the head's points_multiplier (a member day's)
+POINTS_CAMPAIGN_NAME = "pmc"  # the head's points_campaign_id (that member day's campaign)
 EVENTS_WITH_LINES = ("paid", "completed")
+# The detail's campaign uses (issue 16), read raw too (orders/models.py CampaignUseAttribute)
+CAMPAIGN_NAMES = {"campaign_uses": "cpu", "campaign_id": "c"}
 ORDER_STATUS_EVENTS = {
     "paid": t.OrderPaid,
     "completed": t.OrderCompleted,
@@ -84,6 +89,16 @@ STREAM_FILTERS: dict[str, list[dict[str, Any]]] = {
         _became("succeeded"),
     ],
     "customers": [{"eventName": ["INSERT"]}],
+    # the 80 % alert: alerted_at set now (every order of a campaign writes its item too)
+    "campaigns": [
+        {
+            "eventName": ["MODIFY"],
+            "dynamodb": {
+                "NewImage": {"alerted_at": {"S": [{"exists": True}]}},
+                "OldImage": {"alerted_at": [{"exists": False}]},
+            },
+        }
+    ],
 }
 
 
@@ -147,6 +162,8 @@ def events_of(
         return _order_events(old, new, details or {})
     if table == "refunds" and name in ("INSERT", "MODIFY"):
         return _refund_events(old, new)
+    if table == "campaigns" and name == "MODIFY" and old is not None:
+        return _campaign_events(old, new)
     if table == "customers" and name == "INSERT":
         return [
             t.MemberRegistered(
@@ -249,6 +266,7 @@ def _order_events(
                 coupon_ids=_coupon_ids(new, details),
                 points_locked=_points(new),
                 **_reward(new),
+                **_campaigns(new, details),
             )
         ]
     if after == "completed":
@@ -259,6 +277,12 @@ def _order_events(
                 refunded_fen=int(new.get("refunded_fen") or 0),
                 lines=_order_lines(new, details),
                 points_multiplier=new.get(MULTIPLIER_NAME) or None,
+                **_campaigns(new, details),
+                **(
+                    {"points_campaign_id": new[POINTS_CAMPAIGN_NAME]}
+                    if new.get(POINTS_CAMPAIGN_NAME)
+                    else {}
+                ),
             )
         ]
     if after == "cancelled":
@@ -284,6 +308,31 @@ def _reward(new: dict[str, Any]) -> dict[str, Any]:
     """A points-mall reward order's reward id (the head's ``rw``); nothing otherwise, so
     other orders' events stay as they were."""
     return {"reward_id": new["rw"]} if new.get("rw") else {}
+
+
+def _campaign_events(old: dict[str, Any], new: dict[str, Any]) -> list[t.Event]:
+    """campaign.budget_alert when the campaign's ``alerted_at`` was set by this change."""
+    if not new.get("alerted_at") or old.get("alerted_at"):
+        return []
+    budget, left = int(new.get("budget_fen") or 0), int(new.get("left_fen") or 0)
+    return [
+        t.CampaignBudgetAlert(
+            event_id=f"campaign.budget_alert:{new['campaign_id']}",
+            occurred_at=new["alerted_at"],
+            campaign_id=new["campaign_id"],
+            budget_fen=budget,
+            left_fen=left,
+            percent=(budget - left) * 100 // budget if budget > 0 else 0,
+        )
+    ]
+
+
+def _campaigns(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The campaigns whose budget the order spent, from its detail; nothing on other
+    orders, so their events stay as they were."""
+    detail = details.get(new["order_id"]) or {}
+    uses = detail.get(CAMPAIGN_NAMES["campaign_uses"]) or []
+    return {"campaign_ids": [u[CAMPAIGN_NAMES["campaign_id"]] for u in uses]} if uses else {}
 
 
 def _refund_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[t.Event]:

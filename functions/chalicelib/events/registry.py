@@ -37,6 +37,8 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "chalicelib.loyalty.programme_subscribers",
     "chalicelib.loyalty.mall_subscribers",
     "chalicelib.customers.subscribers",
+    "chalicelib.campaign_budgets.subscribers",
+    "chalicelib.orders.campaign_subscribers",
 )
 
 E = TypeVar("E", bound=Event)

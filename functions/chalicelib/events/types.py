@@ -89,6 +89,13 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
         str | None,
         Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
     ] = None
+    campaign_ids: Annotated[
+        list[str],
+        Meta(
+            description="The campaigns whose budget the order spent (issue 16; "
+            "docs/campaigns.md). Added within v1: empty in events from before it."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -108,6 +115,20 @@ class OrderCompleted(Event, tag="order.completed", frozen=True):
             description="A member day's extra points multiplier recorded when the order "
             'was placed (decimal text, e.g. "2"); null: none.',
             examples=["2"],
+        ),
+    ] = None
+    campaign_ids: Annotated[
+        list[str],
+        Meta(
+            description="The campaigns whose budget the order spent (issue 16; "
+            "docs/campaigns.md). Added within v1: empty in events from before it."
+        ),
+    ] = msgspec.field(default_factory=list)
+    points_campaign_id: Annotated[
+        str | None,
+        Meta(
+            description="The campaign of the member day that gave ``points_multiplier``: "
+            "its extra points are that campaign's cost. Added within v1: null before it."
         ),
     ] = None
 
@@ -201,8 +222,25 @@ class MemberRegistered(Event, tag="member.registered", frozen=True):
     ] = None
 
 
+class CampaignBudgetAlert(Event, tag="campaign.budget_alert", frozen=True):
+    """A campaign's spend reached 80 % of its budget (once per campaign: its
+    ``alerted_at`` was set; docs/campaigns.md, "The 80 % alert")."""
+
+    TYPE: ClassVar[str] = "campaign.budget_alert"
+    campaign_id: str
+    budget_fen: Fen
+    left_fen: Annotated[int, Meta(description="Fen left when alerted; may be negative.")]
+    percent: Annotated[int, Meta(description="Spent as a whole percent of the budget.")]
+
+
 AnyEvent = (
-    OrderPaid | OrderCompleted | OrderCancelled | OrderExpired | RefundSucceeded | MemberRegistered
+    OrderPaid
+    | OrderCompleted
+    | OrderCancelled
+    | OrderExpired
+    | RefundSucceeded
+    | MemberRegistered
+    | CampaignBudgetAlert
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     t.TYPE: t
@@ -213,6 +251,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OrderExpired,
         RefundSucceeded,
         MemberRegistered,
+        CampaignBudgetAlert,
     )
 }
 
@@ -252,6 +291,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
         "points_locked": 500,
         "reward_id": None,
+        "campaign_ids": ["cmp-2026-1111"],
     },
     {
         "type": "refund.succeeded",

@@ -108,6 +108,17 @@ class BudgetUseAttribute(MapAttribute):
     amount_fen = NumberAttribute(attr_name="a")
 
 
+class CampaignUseAttribute(MapAttribute):
+    """A campaign budget this order spent (issue 16), split by funder, so that its
+    give-back (cancel, expiry, full refund) returns exactly this."""
+
+    campaign_id = UnicodeAttribute(attr_name="c")
+    amount_fen = NumberAttribute(attr_name="a")
+    hq_fen = NumberAttribute(default=0, attr_name="h")
+    store_fen = NumberAttribute(default=0, attr_name="s")
+    supplier_fen = NumberAttribute(default=0, attr_name="u")
+
+
 # The order indexes hold keys and the few attributes their queries filter or total on,
 # never the whole order: DynamoDB writes an index entry again whenever a projected
 # attribute changes, and the order changes at every step of its life. Projecting the
@@ -205,6 +216,9 @@ class OrderDetailModel(Model):
     subtotal_fen = NumberAttribute(attr_name="st")
     discount_fen = NumberAttribute(default=0, attr_name="dc")
     delivery_fee_fen = NumberAttribute(default=0, attr_name="fee")
+    # The campaign budgets the order spent (issue 16): None (not stored) on other orders,
+    # so that their detail stays the size it was
+    campaign_uses = ListAttribute(of=CampaignUseAttribute, null=True, attr_name="cpu")
 
 
 # The head's attributes that live in the detail item, read through the head once the
@@ -221,6 +235,7 @@ DETAIL_FIELDS = (
     "subtotal_fen",
     "discount_fen",
     "delivery_fee_fen",
+    "campaign_uses",
 )
 
 
@@ -284,6 +299,9 @@ class OrderModel(Model):
     # on the member day, so the completion, days later, earns with it (events/records.py
     # carries it on order.completed). Unset on other orders: the head stays small.
     points_multiplier = UnicodeAttribute(null=True, attr_name="pmx")
+    # The campaign of the member day giving that multiplier (issue 16: its extra points
+    # are the campaign's cost); None (not stored) otherwise
+    points_campaign_id = UnicodeAttribute(null=True, attr_name="pmc")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)
@@ -339,6 +357,7 @@ class OrderModel(Model):
     subtotal_fen = _from_detail("subtotal_fen")
     discount_fen = _from_detail("discount_fen")
     delivery_fee_fen = _from_detail("delivery_fee_fen")
+    campaign_uses = _from_detail("campaign_uses")
 
     @property
     def lines(self) -> list[OrderLineAttribute]:

@@ -613,6 +613,8 @@ class TieredDiscount:
     budget_left_fen: int | None  # None: no campaign budget
     starts_at: str = ""
     ends_at: str = ""
+    campaign_id: str | None = None  # issue 16: its campaign's budget is shared
+    funded_by: str = "hq"
 
 
 @dataclass(frozen=True)
@@ -625,6 +627,8 @@ class SecondHalfPrice:
     skus: frozenset[str]
     starts_at: str = ""
     ends_at: str = ""
+    campaign_id: str | None = None
+    funded_by: str = "hq"
 
 
 @dataclass(frozen=True)
@@ -639,6 +643,8 @@ class FlashPrice:
     name: str = ""
     starts_at: str = ""
     ends_at: str = ""
+    campaign_id: str | None = None
+    funded_by: str = "hq"
 
 
 @dataclass(frozen=True)
@@ -657,6 +663,7 @@ class MemberDay:
     prices: tuple[tuple[str, int], ...]  # (sku, member price fen)
     points_multiplier: str | None  # decimal text
     coupon_templates: tuple[str, ...]
+    campaign_id: str | None = None  # issue 16: its extra points are the campaign's cost
 
     def on_at(self, at: datetime) -> str | None:
         """The occurrence on at ``at`` (its first local day, YYYYMMDD), or None."""
@@ -722,10 +729,23 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     None if m.budget_left_fen is None else int(m.budget_left_fen),
                     m.starts_at,
                     m.ends_at,
+                    m.campaign_id,
+                    m.funded_by or "hq",
                 )
             )
         elif m.kind == "second_half_price":
-            half.append(SecondHalfPrice(m.promotion_id, m.name, cats, skus, m.starts_at, m.ends_at))
+            half.append(
+                SecondHalfPrice(
+                    m.promotion_id,
+                    m.name,
+                    cats,
+                    skus,
+                    m.starts_at,
+                    m.ends_at,
+                    m.campaign_id,
+                    m.funded_by or "hq",
+                )
+            )
         elif m.kind == "flash_sale":
             price = FlashPrice(
                 m.promotion_id,
@@ -736,6 +756,8 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                 m.name,
                 m.starts_at,
                 m.ends_at,
+                m.campaign_id,
+                m.funded_by or "hq",
             )
             other = flash.get(m.sku)
             if other is None or price.flash_price_fen < other.flash_price_fen:
@@ -758,6 +780,7 @@ def member_day_of(m: PromotionModel) -> MemberDay:
         tuple((p.sku, int(p.price_fen)) for p in m.md_prices or []),
         m.md_points_multiplier,
         tuple(m.md_coupon_templates or []),
+        m.campaign_id,
     )
 
 

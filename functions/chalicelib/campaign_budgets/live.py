@@ -1,0 +1,63 @@
+"""The spending campaigns, for pricing: state scheduled or live, window containing now,
+with their budget left. One Query of ``CampaignModel.by_listing`` kept LIVE_CACHE_S per
+Lambda container (like promotions' ``active_for``), so an order reads no campaign in
+steady state. The cache may be a few seconds stale: the order's transaction re-checks the
+budget and the state (``repo.spend_piece``), so staleness can refuse an order, never
+overspend."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from chalicelib.campaign_budgets.models import CampaignModel
+from chalicelib.kernel import clock
+
+LIVE_CACHE_S = 5.0
+SPENDING_STATES = ("scheduled", "live")
+
+
+@dataclass(frozen=True)
+class LiveCampaign:
+    campaign_id: str
+    left_fen: int
+    starts_at: str
+    ends_at: str
+
+    def spending_at(self, now_iso: str) -> bool:
+        return self.starts_at <= now_iso < self.ends_at
+
+
+_cache: tuple[float, tuple[LiveCampaign, ...]] | None = None
+
+
+def forget_cache() -> None:
+    """Drop this container's cache (after a change, and in tests)."""
+    global _cache
+    _cache = None
+
+
+def _spending_models(now_iso: str) -> tuple[LiveCampaign, ...]:
+    # Campaigns that started by now, in a spending state; the end is checked per call.
+    q = CampaignModel.by_listing.query(
+        "campaigns",
+        CampaignModel.starts_key <= f"{now_iso}#\uffff",
+        filter_condition=CampaignModel.state.is_in(*SPENDING_STATES)
+        & (CampaignModel.ends_at > now_iso),
+    )
+    return tuple(
+        LiveCampaign(m.campaign_id, int(m.left_fen or 0), m.starts_at, m.ends_at) for m in q
+    )
+
+
+def spending(now_iso: str | None = None) -> dict[str, int]:
+    """campaign_id -> left_fen of the campaigns spending now. At most one Query (none
+    within the cache). A campaign that starts within the cache's age is picked up at
+    the next refresh."""
+    global _cache
+    now_iso = now_iso or clock.now_iso()
+    cached = _cache
+    if cached is None or time.monotonic() - cached[0] >= LIVE_CACHE_S:
+        cached = (time.monotonic(), _spending_models(now_iso))
+        _cache = cached
+    return {c.campaign_id: c.left_fen for c in cached[1] if c.spending_at(now_iso)}
