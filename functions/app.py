@@ -11,8 +11,8 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import jobs
 from chalicelib.audit import routes as audit
 from chalicelib.auth.authorizer import authorizer_blueprint
-from chalicelib.campaigns import routes as campaigns
 from chalicelib.campaign_budgets import routes as campaign_budgets
+from chalicelib.campaigns import routes as campaigns
 from chalicelib.catalogue import routes as catalogue
 from chalicelib.coupons import routes as coupons
 from chalicelib.customers import routes as customers
