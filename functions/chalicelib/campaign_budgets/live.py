@@ -8,6 +8,9 @@ overspend."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from chalicelib.campaign_budgets.models import CampaignModel
@@ -29,6 +32,8 @@ class LiveCampaign:
 
 
 _cache: tuple[float, tuple[LiveCampaign, ...]] | None = None
+# Campaigns priced as spending within ``assuming`` (the launch checklist's test order).
+_assumed: ContextVar[tuple[LiveCampaign, ...]] = ContextVar("assumed_campaigns", default=())
 
 
 def forget_cache() -> None:
@@ -60,4 +65,18 @@ def spending(now_iso: str | None = None) -> dict[str, int]:
     if cached is None or time.monotonic() - cached[0] >= LIVE_CACHE_S:
         cached = (time.monotonic(), _spending_models(now_iso))
         _cache = cached
-    return {c.campaign_id: c.left_fen for c in cached[1] if c.spending_at(now_iso)}
+    live = {c.campaign_id: c.left_fen for c in cached[1] if c.spending_at(now_iso)}
+    live.update({c.campaign_id: c.left_fen for c in _assumed.get() if c.spending_at(now_iso)})
+    return live
+
+
+@contextmanager
+def assuming(campaign: LiveCampaign) -> Iterator[None]:
+    """Price ``campaign`` as spending within the block, whatever its state: the launch
+    checklist quotes a draft campaign's test order as it will be once launched. Only
+    pricing sees it; placing's transaction still checks the stored state."""
+    token = _assumed.set((*_assumed.get(), campaign))
+    try:
+        yield
+    finally:
+        _assumed.reset(token)

@@ -11,6 +11,7 @@ from typing import Any, cast
 import msgspec
 
 from chalicelib.auth.principal import HQ_ADMIN, Principal
+from chalicelib.campaign_budgets import live
 from chalicelib.campaign_budgets.models import CampaignModel
 from chalicelib.campaigns import checklist_rules as cr
 from chalicelib.campaigns import schemas as s
@@ -180,7 +181,9 @@ def _others(m: CampaignModel) -> list[CampaignModel]:
     ]
 
 
-def _test_order(plan: cr.Plan, store_id: str | None, products: list[cr.Product]) -> dict:
+def _test_order(
+    plan: cr.Plan, store_id: str | None, products: list[cr.Product], budget_fen: int
+) -> dict:
     """A sample cart quoted through the storefront's quote (orders/service.py) as of the
     campaign's start (or now, when it started): it passes when the campaign's discounts
     apply."""
@@ -204,7 +207,9 @@ def _test_order(plan: cr.Plan, store_id: str | None, products: list[cr.Product])
         os.QuoteRequest,
     )
     try:
-        with clock.as_of(moment):
+        # priced as it will be once launched: spending, with its whole budget
+        launched = live.LiveCampaign(plan.campaign_id, budget_fen, plan.starts_at, plan.ends_at)
+        with clock.as_of(moment), live.assuming(launched):
             q = orders.quote(CHECKER, body)
     except ApiError as exc:
         return cr.check(
@@ -250,7 +255,7 @@ def run(m: CampaignModel) -> s.Checklist:
     at = max(now, _when(m.starts_at))
     checks += cr.conflicts(plan, other_plans, products, store_id or "", at)
     checks.append(cr.margin_floor(plan, products, store_id or "", at))
-    checks.append(_test_order(plan, store_id, products))
+    checks.append(_test_order(plan, store_id, products, int(m.budget_fen or 0)))
     out = [msgspec.convert(c, s.Check) for c in checks]
     return s.Checklist(
         campaign_id=m.campaign_id, ok=all(c.ok or not c.blocking for c in out), checks=out
