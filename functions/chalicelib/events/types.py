@@ -89,6 +89,14 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
         str | None,
         Meta(description="A points-mall product reward placed as this order (loyalty/mall.py)."),
     ] = None
+    discounts: Annotated[
+        dict[str, Fen],
+        Meta(
+            description="The order's discounts in fen by source: 'p:<promotion_id>' for a "
+            "promotion's, 't:<coupon template id>' for a coupon's (a campaign's review counts "
+            "its redemptions from them). Added within v1: empty in events before it."
+        ),
+    ] = msgspec.field(default_factory=dict)
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):

@@ -51,6 +51,7 @@ class DayOrder:
     lines: tuple[Line, ...] = ()
     latency_s: float | None = None  # None: first ticket not printed (yet)
     missed: bool = False  # its first ticket was missed (漏单)
+    disc: tuple[tuple[str, int], ...] = ()  # its discounts by source (order.paid)
 
 
 @dataclass
@@ -67,8 +68,17 @@ class DayFigures:
     hist: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_S) + 1))
     categories: dict[str, list[int]] = field(default_factory=dict)  # name -> [fen, units]
     products: dict[str, list[int]] = field(default_factory=dict)  # sku -> [units, fen]
+    placed: int = 0  # orders created that day, paid or not
+    new_members: int = 0  # members registered with the store as home store that day
+    disc: dict[str, list[int]] = field(default_factory=dict)  # source -> [orders, fen]
 
     def add(self, other: DayFigures) -> None:
+        self.placed += other.placed
+        self.new_members += other.new_members
+        for source, (n, fen) in other.disc.items():
+            got = self.disc.setdefault(source, [0, 0])
+            got[0] += n
+            got[1] += fen
         self.orders += other.orders
         self.paid_fen += other.paid_fen
         self.refunded_fen += other.refunded_fen
@@ -95,6 +105,17 @@ def encode_lines(lines: Iterable[Line]) -> str:
     return ";".join(f"{ln.sku}:{ln.qty}:{ln.paid_fen}" for ln in lines)
 
 
+def encode_disc(discounts: dict[str, int]) -> str | None:
+    """``source=fen`` joined by ``;`` (None when the order had no discount)."""
+    return ";".join(f"{k}={v}" for k, v in sorted(discounts.items()) if v) or None
+
+
+def decode_disc(text: str | None) -> tuple[tuple[str, int], ...]:
+    if not text:
+        return ()
+    return tuple((k, int(v)) for k, _, v in (part.rpartition("=") for part in text.split(";")))
+
+
 def decode_lines(text: str | None) -> tuple[Line, ...]:
     if not text:
         return ()
@@ -118,6 +139,7 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
     count under "")."""
     f = DayFigures()
     for o in orders:
+        f.placed += 1
         if not o.paid:
             continue
         if o.missed:
@@ -132,6 +154,10 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
         f.paid_fen += o.paid_fen
         f.refunded_fen += o.refunded_fen
         f.refund_orders += 1 if o.refunded_fen > 0 else 0
+        for source, fen in o.disc:
+            got = f.disc.setdefault(source, [0, 0])
+            got[0] += 1
+            got[1] += fen
         for ln in o.lines:
             cat = f.categories.setdefault(category_of.get(ln.sku, ""), [0, 0])
             cat[0] += ln.paid_fen

@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.events.types import OrderPaid
+from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, hours
 from chalicelib.kernel.errors import BadRequest
 from chalicelib.orders.models import OrderModel
@@ -42,6 +43,7 @@ log = logging.getLogger("daojia.reports")
 BATCH = 100
 MAX_WORKERS = 8
 SETTLE_DAYS = 14
+CHAIN_TZ = "Asia/Shanghai"  # a store's business day (backfill does not read the stores)
 TOP_SHOWN = 10
 _ORDER_ATTRIBUTES = ["order_id", "paid_at", "paid_fen", "refunded_fen", "print_job_ids"]
 _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at", "store_status"]
@@ -53,12 +55,13 @@ _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at", "store_status"]
 def record_paid(event: OrderPaid) -> None:
     """The paid order's lines, SET (not added): a redelivery writes the same value."""
     lines = r.encode_lines(r.Line(ln.sku, ln.qty, ln.paid_fen) for ln in event.lines)
-    ReportOrderModel(event.order_id).update(
-        actions=[
-            ReportOrderModel.lines.set(lines),
-            ReportOrderModel.expires_at.set(clock.now() + timedelta(days=KEEP_DAYS)),
-        ]
-    )
+    actions = [
+        ReportOrderModel.lines.set(lines),
+        ReportOrderModel.expires_at.set(clock.now() + timedelta(days=KEEP_DAYS)),
+    ]
+    if disc := r.encode_disc(event.discounts):  # the same write: no cost per order
+        actions.append(ReportOrderModel.disc.set(disc))
+    ReportOrderModel(event.order_id).update(actions=actions)
 
 
 def record_cancelled(order_id: str) -> None:
@@ -79,12 +82,13 @@ def _batches(ids: list[str]) -> Iterable[list[str]]:
 
 
 def _day_orders(store_id: str, day: str) -> list[r.DayOrder]:
-    orders = list(
-        OrderModel.by_store_day.query(
-            f"{store_id}#{day}",
-            filter_condition=OrderModel.paid_at.exists(),
-            attributes_to_get=_ORDER_ATTRIBUTES,
-        )
+    every = list(
+        OrderModel.by_store_day.query(f"{store_id}#{day}", attributes_to_get=_ORDER_ATTRIBUTES)
+    )
+    # the unpaid (awaiting payment, expired, cancelled unpaid) count as placed only
+    orders = [o for o in every if o.paid_at]
+    unpaid = [r.DayOrder(paid=False, paid_fen=0, refunded_fen=0, cancelled=False)] * (
+        len(every) - len(orders)
     )
     ids = [o.order_id for o in orders]
     rows: dict[str, ReportOrderModel] = {}
@@ -110,9 +114,23 @@ def _day_orders(store_id: str, day: str) -> list[r.DayOrder]:
                 lines=r.decode_lines(row.lines if row is not None else None),
                 latency_s=latency_s(o.paid_at, printed) if printed and o.paid_at else None,
                 missed=ticket is not None and ticket.store_status is not None,
+                disc=r.decode_disc(row.disc if row is not None else None),
             )
         )
-    return out
+    return out + unpaid
+
+
+def new_members(store_id: str, day: str, tz: str = CHAIN_TZ) -> int:
+    """Members registered that local day with the store as home store: a COUNT Query of
+    identity's by_home_store index over the day's UTC bounds."""
+    start = datetime.combine(date.fromisoformat(day), time(), hours.zone(tz))
+    # bounds without the "Z": "...T16:00:00" sorts before "...T16:00:00Z" and
+    # "...T16:00:00.123Z", so the range is exactly [start, next start)
+    first = clock.iso(start)[:-1]
+    last = clock.iso(start + timedelta(days=1))[:-1]
+    return CustomerModel.by_home_store.count(
+        store_id, CustomerModel.created_at.between(first, last)
+    )
 
 
 def latency_s(paid_at: str, printed_at: str) -> float:
@@ -145,6 +163,9 @@ def to_item(store_id: str, day: str, f: r.DayFigures) -> ReportDayModel:
         cats=r.dump_json(f.categories),
         top=r.dump_json(f.products),
         updated_at=clock.now_iso(),
+        placed=f.placed,
+        new_members=f.new_members,
+        disc=r.dump_json(f.disc) if f.disc else None,
     )
 
 
@@ -160,14 +181,18 @@ def from_item(item: ReportDayModel) -> r.DayFigures:
         hist=list(r.load_json(item.hist, [0] * (len(r.LATENCY_BOUNDS_S) + 1))),  # type: ignore[call-overload]
         categories=dict(r.load_json(item.cats, {})),  # type: ignore[call-overload]
         products=dict(r.load_json(item.top, {})),  # type: ignore[call-overload]
+        placed=int(item.placed or 0),
+        new_members=int(item.new_members or 0),
+        disc=dict(r.load_json(item.disc, {})),  # type: ignore[call-overload]
     )
 
 
-def rollup_day(store_id: str, day: str) -> r.DayFigures:
+def rollup_day(store_id: str, day: str, tz: str = CHAIN_TZ) -> r.DayFigures:
     """Compute one (store, day) rollup from its sources and write it (one PutItem)."""
     orders = _day_orders(store_id, day)
     skus = {ln.sku for o in orders for ln in o.lines}
     figures = r.day_figures(orders, categories_of(skus))
+    figures.new_members = new_members(store_id, day, tz)
     to_item(store_id, day, figures).save()
     return figures
 
