@@ -41,6 +41,7 @@ PATH_VALUES = {
     "tag": "%E7%94%9F%E9%B2%9C",  # 生鲜, URL-encoded
     "segment_id": "seg-x",
     "action_id": "act-x",
+    "campaign_id": "cmp-x",
 }
 
 

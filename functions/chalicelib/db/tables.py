@@ -7,6 +7,7 @@ from pynamodb.models import Model
 
 from chalicelib.audit.models import AUDIT_MODELS
 from chalicelib.campaign_budgets.models import CAMPAIGN_BUDGET_MODELS
+from chalicelib.campaigns.review_models import CAMPAIGN_REVIEW_MODELS
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.customers.models import CUSTOMER_MODELS
@@ -45,4 +46,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + CUSTOMER_MODELS
     + CAMPAIGN_BUDGET_MODELS
     + TRAFFIC_MODELS
+    + CAMPAIGN_REVIEW_MODELS
 )
