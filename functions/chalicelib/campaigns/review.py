@@ -178,13 +178,13 @@ def compute(
     goal_values: dict[str, int | None] = {}
     if whole_campaign:
         c_cost = rr.cost(
-            {"hq": c.budget_hq_fen, "store": c.budget_store_fen, "supplier": c.budget_supplier_fen},
-            {"hq": c.spent_hq_fen, "store": c.spent_store_fen, "supplier": c.spent_supplier_fen},
+            {f: int(getattr(c, f"budget_{f}_fen")) for f in rr.FUNDER_KEYS},
+            {f: int(getattr(c, f"spent_{f}_fen")) for f in rr.FUNDER_KEYS},
             {
-                "discounts": c.discounts_fen,
-                "points": c.points_cost_fen,
-                "commission": c.commission_fen,
-                "prizes": c.prizes_fen,
+                "discounts": int(c.discounts_fen),
+                "points": int(c.points_cost_fen),
+                "commission": int(c.commission_fen),
+                "prizes": int(c.prizes_fen),
             },
         )
         cost = s.Cost(

@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.events.types import OrderPaid
@@ -55,7 +57,7 @@ _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at", "store_status"]
 def record_paid(event: OrderPaid) -> None:
     """The paid order's lines, SET (not added): a redelivery writes the same value."""
     lines = r.encode_lines(r.Line(ln.sku, ln.qty, ln.paid_fen) for ln in event.lines)
-    actions = [
+    actions: list[Action] = [
         ReportOrderModel.lines.set(lines),
         ReportOrderModel.expires_at.set(clock.now() + timedelta(days=KEEP_DAYS)),
     ]
