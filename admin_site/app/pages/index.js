@@ -34,6 +34,7 @@ import recall from "./recall.js";
 import distribution from "./distribution.js";
 import customers from "./customers.js";
 import segments from "./segments.js";
+import { campaignDashboard, campaignReview } from "./campaign_review.js";
 
 export const PAGES = [
   dashboard,
@@ -65,4 +66,6 @@ export const PAGES = [
   search,
   signin,
   distribution,
+  campaignDashboard,
+  campaignReview,
 ];
