@@ -65,18 +65,20 @@ function budgetCard(cost) {
 
 function funnelCard(r) {
   const steps = r.funnel;
+  // bars, widest first (the vendored ECharts build has no funnel series)
+  const names = steps.map((s) => t(`campaign_review.step.${s.step}`));
   return chartCard("funnel", t("campaign_review.funnel"), {
-    tooltip: { trigger: "item" },
+    grid: { ...grid, top: 8, right: 88 },
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+    xAxis: { type: "value" },
+    yAxis: { type: "category", inverse: true, data: names },
     series: [{
-      type: "funnel",
-      sort: "none",
-      left: 8,
-      right: 8,
-      minSize: "10%",
-      label: { formatter: (p) => `${p.name} ${p.value}` },
-      data: steps.map((s) => ({ name: t(`campaign_review.step.${s.step}`), value: s.count })),
+      type: "bar",
+      name: t("campaign_review.funnel"),
+      data: steps.map((s) => s.count),
+      label: { show: true, position: "right", formatter: (p) => (p.dataIndex ? `${p.value} (${pct(steps[p.dataIndex].rate)})` : String(p.value)) },
     }],
-  }, steps.map((s) => `${t(`campaign_review.step.${s.step}`)}: ${s.count} (${pct(s.rate)})`).join("; "));
+  }, steps.map((s, i) => `${names[i]}: ${s.count} (${pct(s.rate)})`).join("; "));
 }
 
 function dailyCard(r) {
@@ -136,12 +138,16 @@ function decompositionCard(d) {
 }
 
 function storesTable(r) {
+  const col = (label, cell, num = true) => ({ label: t(`campaign_review.${label}`), cell, num });
   return table(t("campaign_review.by_store"), [
-    t("campaign_review.store"), t("campaign_review.gmv"), t("campaign_review.orders"), t("campaign_review.aov"),
-    t("campaign_review.visitors"), t("campaign_review.conversion"), t("campaign_review.change_col"),
-  ], r.stores.map((s) => [
-    s.name, money(s.kpis.gmv_fen), String(s.kpis.orders), fen(s.kpis.aov_fen), String(s.kpis.visitors), pct(s.kpis.conversion), money(s.change_fen),
-  ]));
+    col("store", (s) => s.name, false),
+    col("gmv", (s) => money(s.kpis.gmv_fen)),
+    col("orders", (s) => String(s.kpis.orders)),
+    col("aov", (s) => fen(s.kpis.aov_fen)),
+    col("visitors", (s) => String(s.kpis.visitors)),
+    col("conversion", (s) => pct(s.kpis.conversion)),
+    col("change_col", (s) => money(s.change_fen)),
+  ], r.stores);
 }
 
 async function downloadCsv(id, baseline) {
