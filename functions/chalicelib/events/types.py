@@ -260,6 +260,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "coupon_ids": ["tpl-autumn-10:claim:c-5f2a9e01b7c44d10:1"],
         "points_locked": 500,
         "reward_id": None,
+        "discounts": {"t:tpl-autumn-10": 1000},
     },
     {
         "type": "refund.succeeded",
