@@ -174,3 +174,32 @@ def test_the_csv_has_a_total_a_row_per_store_and_per_day(api, tokens_, figures):
     lines = text.split("\r\n")
     assert lines[1].startswith("total,,618 试点,2026-06-01..2026-06-02,118.00,8,14.75,80,")
     assert [ln.split(",")[0] for ln in lines[1:-1]] == ["total", "store", "store", "day", "day"]
+
+
+def test_racing_freezes_store_one_review_and_all_return_it(aws, figures, monkeypatch):
+    """The campaigns tick job and a page read (or two reads) freezing at once: the first
+    conditional write wins, the others return what it stored, never their own figures."""
+    import itertools
+    import threading
+    from datetime import timedelta
+
+    from chalicelib.campaigns.review_models import CampaignReviewModel
+
+    campaign(state="ended")
+    ticks = itertools.count()
+    # every reading of the clock is a second later: each computation has its own time
+    monkeypatch.setattr(clock, "now", lambda: AFTER + timedelta(seconds=next(ticks)))
+    start = threading.Barrier(4)
+    got: list[str] = []
+
+    def one() -> None:
+        start.wait()
+        got.append(review.freeze("cmp-1")["before"].computed_at)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    stored = CampaignReviewModel.get("cmp-1").computed_at
+    assert got == [stored] * 4
