@@ -83,6 +83,11 @@ AREAS = (
 for module in AREAS:
     app.register_blueprint(module.area.blueprint)
 
+# Issue 16: the campaign review (复盘), its own blueprint (campaigns/review_routes.py).
+from chalicelib.campaigns import review_routes as campaign_review  # noqa: E402
+
+app.register_blueprint(campaign_review.area.blueprint)
+
 
 @app.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)
 def import_worker(event: SQSEvent) -> None:

@@ -202,3 +202,39 @@ def test_concurrent_redeliveries_and_rollups_agree_with_one_run(api, tokens_, sa
         th.join()
     service.rollup_day("sh-a", DAY)
     assert service.from_item(ReportDayModel.get("sh-a", DAY)) == once
+
+
+def test_a_day_keeps_what_a_campaign_review_reads(api, tokens_, sales):
+    """Placed orders (paid or not), new members by home store and local day, and the
+    sales' discounts by source (from order.paid ``discounts``, in the lines' write)."""
+    from chalicelib.identity.models import CustomerModel
+
+    # local day 2026-11-24 (Asia/Shanghai) is 2026-11-23T16:00:00Z .. 2026-11-24T16:00:00Z
+    for cid, home, at_ in (
+        ("m-1", "sh-a", "2026-11-23T16:00:00Z"),  # local midnight: in
+        ("m-2", "sh-a", "2026-11-24T15:59:59.500Z"),  # the last half second: in
+        ("m-3", "sh-a", "2026-11-23T15:59:59Z"),  # the day before
+        ("m-4", "sh-a", "2026-11-24T16:00:00Z"),  # the day after
+        ("m-5", "sh-b", "2026-11-24T02:00:00Z"),  # another store
+    ):
+        CustomerModel(cid, phone=f"1380000{cid[-1]}", created_at=at_, home_store_id=home).save()
+    order = order_flow.get(sales["a1_id"])
+    paid = OrderPaid(
+        event_id=f"order.paid:{order.order_id}",
+        occurred_at=order.paid_at,
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        store_id="sh-a",
+        fulfilment="delivery",
+        paid_fen=int(order.paid_fen),
+        payment_id=None,
+        lines=[],
+        discounts={"p:P-1": 200, "t:T-1": 300},
+    )
+    service.record_paid(paid)
+    service.record_paid(paid)  # a redelivery sets the same value
+    f = service.rollup_day("sh-a", DAY)
+    assert f.placed == 3  # a1 paid, a2 paid then cancelled, a3 unpaid
+    assert f.new_members == 2
+    assert f.disc == {"p:P-1": [1, 200], "t:T-1": [1, 300]}
+    assert service.from_item(ReportDayModel.get("sh-a", DAY)) == f

@@ -282,7 +282,12 @@ def split_order(status: str, **over: Any) -> dict[str, Any]:
 def stored_detail() -> dict[str, Any]:
     """A detail as the handler reads it: written through the model (its short stored
     names), plain values."""
-    from chalicelib.orders.models import CouponUseAttribute, OrderDetailModel, OrderLineAttribute
+    from chalicelib.orders.models import (
+        CouponUseAttribute,
+        DiscountAttribute,
+        OrderDetailModel,
+        OrderLineAttribute,
+    )
 
     detail = OrderDetailModel(
         "O1",
@@ -306,17 +311,26 @@ def stored_detail() -> dict[str, Any]:
                 discount_fen=300,
             )
         ],
+        discounts=[
+            DiscountAttribute(code="tiered:P-9", label="满30减2", amount_fen=200),
+            DiscountAttribute(code="coupon:tpl-5off:claim:r-1", label="券", amount_fen=300),
+        ],
         subtotal_fen=3000,
     )
     return {k: r.plain(v) for k, v in detail.serialize().items()}
 
 
 def test_the_stored_names_read_raw_are_the_models():
-    from chalicelib.orders.models import CouponUseAttribute, OrderDetailModel, OrderLineAttribute
+    from chalicelib.orders.models import (
+        CouponUseAttribute,
+        DiscountAttribute,
+        OrderDetailModel,
+        OrderLineAttribute,
+    )
 
     stored = {
         name: a.attr_name
-        for cls in (OrderDetailModel, OrderLineAttribute, CouponUseAttribute)
+        for cls in (OrderDetailModel, OrderLineAttribute, DiscountAttribute, CouponUseAttribute)
         for name, a in cls.get_attributes().items()
     }
     assert {name: stored[name] for name in r.DETAIL_NAMES} == r.DETAIL_NAMES
@@ -333,6 +347,9 @@ def test_an_order_event_takes_its_lines_from_the_detail_the_handler_passes_in():
     # the category and the fresh flag ride along (customers' aggregates read them)
     assert event.lines == [t.OrderLine(**LINE, category1="水果", fresh=False)]
     assert event.coupon_ids == ["tpl-5off:claim:r-1"]
+    # discounts by source for campaign reviews: the promotion from its code, the coupon
+    # by its template (from the coupon use, not the discount's code)
+    assert event.discounts == {"p:P-9": 200, "t:tpl-5off": 300}
     assert event.occurred_at == "2026-12-04T00:00:00Z"  # the compact entry's time
     with pytest.raises(LookupError):  # no detail and no lines: never an event without lines
         r.events_of("orders", rec)

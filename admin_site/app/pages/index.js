@@ -79,6 +79,7 @@ export function pagesOf(group) {
   const own = PAGES.filter((p) => p.nav && p.group === group.id && !group.pages.includes(p.id));
   return [...listed, ...own];
 }
+import { campaignDashboard, campaignReview } from "./campaign_review.js";
 
 export const PAGES = [
   dashboard,
@@ -114,4 +115,6 @@ export const PAGES = [
   campaigns,
   campaignEditor,
   storeTiers,
+  campaignDashboard,
+  campaignReview,
 ];

@@ -8,6 +8,7 @@ from pynamodb.models import Model
 from chalicelib.audit.models import AUDIT_MODELS
 from chalicelib.campaign_budgets.models import CAMPAIGN_BUDGET_MODELS
 from chalicelib.campaigns.models import CAMPAIGN_MODELS
+from chalicelib.campaigns.review_models import CAMPAIGN_REVIEW_MODELS
 from chalicelib.catalogue.models import CATALOGUE_MODELS
 from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.customers.models import CUSTOMER_MODELS
@@ -49,4 +50,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + TRAFFIC_MODELS
     + CAMPAIGN_MODELS
     + STORE_TIER_MODELS
+    + CAMPAIGN_REVIEW_MODELS
 )

@@ -55,6 +55,13 @@ DETAIL_NAMES = {
     "coupon_id": "c",
     "category1": "c1",
     "fresh": "f",
+    # the discounts by source (order.paid ``discounts``): promotions' codes and amounts,
+    # coupons' templates and amounts
+    "discounts": "ds",
+    "code": "c",
+    "amount_fen": "a",
+    "template_id": "t",
+    "discount_fen": "d",
 }
 HEAD_NAMES = {name: name for name in DETAIL_NAMES}
 POINTS_NAME = "pts"  # the head's points_used
@@ -239,6 +246,27 @@ def _coupon_ids(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> list
     return [u[n["coupon_id"]] for u in source.get(n["coupon_uses"]) or []]
 
 
+# Discount codes (checkout/promotion_engine.py) of coupons: counted by template from the
+# order's coupon uses instead (the code names the coupon, not its template).
+COUPON_CODES = ("coupon", "free_delivery")
+
+
+def discounts_of(new: dict[str, Any], details: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The order's discounts in fen by source, 'p:<promotion_id>' (from the discounts'
+    codes, "<kind>:<promotion_id>") and 't:<template_id>' (from the coupon uses)."""
+    detail = details.get(new["order_id"])
+    source, n = (new, HEAD_NAMES) if detail is None else (detail, DETAIL_NAMES)
+    out: dict[str, int] = {}
+    for d in source.get(n["discounts"]) or []:
+        kind, _, pid = str(d.get(n["code"]) or "").partition(":")
+        if pid and kind not in COUPON_CODES:
+            out[f"p:{pid}"] = out.get(f"p:{pid}", 0) + int(d.get(n["amount_fen"]) or 0)
+    for u in source.get(n["coupon_uses"]) or []:
+        key = f"t:{u.get(n['template_id'])}"
+        out[key] = out.get(key, 0) + int(u.get(n["discount_fen"]) or 0)
+    return out
+
+
 def _order_events(
     old: dict[str, Any], new: dict[str, Any], details: dict[str, dict[str, Any]]
 ) -> list[t.Event]:
@@ -265,6 +293,7 @@ def _order_events(
                 lines=_order_lines(new, details, paid=True),
                 coupon_ids=_coupon_ids(new, details),
                 points_locked=_points(new),
+                discounts=discounts_of(new, details),
                 **_reward(new),
                 **_campaigns(new, details),
             )

@@ -96,6 +96,14 @@ class OrderPaid(Event, tag="order.paid", frozen=True):
             "docs/campaigns.md). Added within v1: empty in events from before it."
         ),
     ] = msgspec.field(default_factory=list)
+    discounts: Annotated[
+        dict[str, Fen],
+        Meta(
+            description="The order's discounts in fen by source: 'p:<promotion_id>' for a "
+            "promotion's, 't:<coupon template id>' for a coupon's (a campaign's review counts "
+            "its redemptions from them). Added within v1: empty in events before it."
+        ),
+    ] = msgspec.field(default_factory=dict)
 
 
 class OrderCompleted(Event, tag="order.completed", frozen=True):
@@ -292,6 +300,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "points_locked": 500,
         "reward_id": None,
         "campaign_ids": ["cmp-2026-1111"],
+        "discounts": {"t:tpl-autumn-10": 1000},
     },
     {
         "type": "refund.succeeded",

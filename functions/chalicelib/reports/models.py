@@ -32,6 +32,10 @@ class ReportOrderModel(Model):
     lines = UnicodeAttribute(null=True)  # "sku:qty:paid_fen;..." from order.paid
     cancelled = BooleanAttribute(null=True)  # set by order.cancelled of a paid order
     expires_at = TTLAttribute(null=True)
+    # The order's discounts by source ("p:<promotion>=fen;t:<coupon template>=fen", from
+    # order.paid ``discounts``), set by the same write as the lines: a campaign's review
+    # counts its redemptions from the days' rollups (``disc`` below). Unset when none.
+    disc = UnicodeAttribute(null=True)
 
 
 class ReportDayModel(Model):
@@ -54,6 +58,12 @@ class ReportDayModel(Model):
     # (they read the orders' histories); unset on days not counted yet.
     on_time = NumberAttribute(null=True)
     timed = NumberAttribute(null=True)
+    # For campaign reviews (issue 16): orders created that day, paid or not (the funnel's
+    # order step); members registered with the store as home store that day; the sales'
+    # discounts by source, JSON {"p:<promotion>" | "t:<coupon template>": [orders, fen]}.
+    placed = NumberAttribute(null=True)
+    new_members = NumberAttribute(null=True)
+    disc = UnicodeAttribute(null=True)
 
 
 REPORT_MODELS: tuple[type[Model], ...] = (ReportOrderModel, ReportDayModel)

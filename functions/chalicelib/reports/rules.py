@@ -60,6 +60,7 @@ class DayOrder:
     latency_s: float | None = None  # None: first ticket not printed (yet)
     missed: bool = False  # its first ticket was missed (漏单)
     on_time: bool | None = None  # punctuality: None = not known (yet), or not read
+    disc: tuple[tuple[str, int], ...] = ()  # its discounts by source (order.paid)
 
 
 @dataclass
@@ -78,8 +79,17 @@ class DayFigures:
     products: dict[str, list[int]] = field(default_factory=dict)  # sku -> [units, fen]
     on_time: int = 0  # sales picked and delivered within the promised times
     timed: int = 0  # sales whose punctuality is known
+    placed: int = 0  # orders created that day, paid or not
+    new_members: int = 0  # members registered with the store as home store that day
+    disc: dict[str, list[int]] = field(default_factory=dict)  # source -> [orders, fen]
 
     def add(self, other: DayFigures) -> None:
+        self.placed += other.placed
+        self.new_members += other.new_members
+        for source, (n, fen) in other.disc.items():
+            got = self.disc.setdefault(source, [0, 0])
+            got[0] += n
+            got[1] += fen
         self.orders += other.orders
         self.paid_fen += other.paid_fen
         self.refunded_fen += other.refunded_fen
@@ -108,6 +118,17 @@ def encode_lines(lines: Iterable[Line]) -> str:
     return ";".join(f"{ln.sku}:{ln.qty}:{ln.paid_fen}" for ln in lines)
 
 
+def encode_disc(discounts: dict[str, int]) -> str | None:
+    """``source=fen`` joined by ``;`` (None when the order had no discount)."""
+    return ";".join(f"{k}={v}" for k, v in sorted(discounts.items()) if v) or None
+
+
+def decode_disc(text: str | None) -> tuple[tuple[str, int], ...]:
+    if not text:
+        return ()
+    return tuple((k, int(v)) for k, _, v in (part.rpartition("=") for part in text.split(";")))
+
+
 def decode_lines(text: str | None) -> tuple[Line, ...]:
     if not text:
         return ()
@@ -131,6 +152,7 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
     count under "")."""
     f = DayFigures()
     for o in orders:
+        f.placed += 1
         if not o.paid:
             continue
         if o.missed:
@@ -148,6 +170,10 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
         if o.on_time is not None:
             f.timed += 1
             f.on_time += 1 if o.on_time else 0
+        for source, fen in o.disc:
+            got = f.disc.setdefault(source, [0, 0])
+            got[0] += 1
+            got[1] += fen
         for ln in o.lines:
             cat = f.categories.setdefault(category_of.get(ln.sku, ""), [0, 0])
             cat[0] += ln.paid_fen

@@ -21,12 +21,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+
+from pynamodb.expressions.update import Action
 
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.events.types import OrderPaid
+from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, hours
 from chalicelib.kernel.errors import BadRequest
 from chalicelib.orders.models import OrderModel
@@ -43,6 +46,7 @@ log = logging.getLogger("daojia.reports")
 BATCH = 100
 MAX_WORKERS = 8
 SETTLE_DAYS = 14
+CHAIN_TZ = "Asia/Shanghai"  # a store's business day (backfill does not read the stores)
 TOP_SHOWN = 10
 _ORDER_ATTRIBUTES = ["order_id", "paid_at", "paid_fen", "refunded_fen", "print_job_ids"]
 _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at", "store_status"]
@@ -56,12 +60,13 @@ _PICKED, _DONE = {"picked"}, {"delivered", "ready_for_pickup"}
 def record_paid(event: OrderPaid) -> None:
     """The paid order's lines, SET (not added): a redelivery writes the same value."""
     lines = r.encode_lines(r.Line(ln.sku, ln.qty, ln.paid_fen) for ln in event.lines)
-    ReportOrderModel(event.order_id).update(
-        actions=[
-            ReportOrderModel.lines.set(lines),
-            ReportOrderModel.expires_at.set(clock.now() + timedelta(days=KEEP_DAYS)),
-        ]
-    )
+    actions: list[Action] = [
+        ReportOrderModel.lines.set(lines),
+        ReportOrderModel.expires_at.set(clock.now() + timedelta(days=KEEP_DAYS)),
+    ]
+    if disc := r.encode_disc(event.discounts):  # the same write: no cost per order
+        actions.append(ReportOrderModel.disc.set(disc))
+    ReportOrderModel(event.order_id).update(actions=actions)
 
 
 def record_cancelled(order_id: str) -> None:
@@ -110,12 +115,13 @@ def _timings(orders: list[OrderModel]) -> dict[str, bool | None]:
 
 
 def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder]:
-    orders = list(
-        OrderModel.by_store_day.query(
-            f"{store_id}#{day}",
-            filter_condition=OrderModel.paid_at.exists(),
-            attributes_to_get=_ORDER_ATTRIBUTES,
-        )
+    every = list(
+        OrderModel.by_store_day.query(f"{store_id}#{day}", attributes_to_get=_ORDER_ATTRIBUTES)
+    )
+    # the unpaid (awaiting payment, expired, cancelled unpaid) count as placed only
+    orders = [o for o in every if o.paid_at]
+    unpaid = [r.DayOrder(paid=False, paid_fen=0, refunded_fen=0, cancelled=False)] * (
+        len(every) - len(orders)
     )
     ids = [o.order_id for o in orders]
     rows: dict[str, ReportOrderModel] = {}
@@ -143,9 +149,23 @@ def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder
                 latency_s=latency_s(o.paid_at, printed) if printed and o.paid_at else None,
                 missed=ticket is not None and ticket.store_status is not None,
                 on_time=timings.get(o.order_id),
+                disc=r.decode_disc(row.disc if row is not None else None),
             )
         )
-    return out
+    return out + unpaid
+
+
+def new_members(store_id: str, day: str, tz: str = CHAIN_TZ) -> int:
+    """Members registered that local day with the store as home store: a COUNT Query of
+    identity's by_home_store index over the day's UTC bounds."""
+    start = datetime.combine(date.fromisoformat(day), time(), hours.zone(tz))
+    # bounds without the "Z": "...T16:00:00" sorts before "...T16:00:00Z" and
+    # "...T16:00:00.123Z", so the range is exactly [start, next start)
+    first = clock.iso(start)[:-1]
+    last = clock.iso(start + timedelta(days=1))[:-1]
+    return CustomerModel.by_home_store.count(
+        store_id, CustomerModel.created_at.between(first, last)
+    )
 
 
 def latency_s(paid_at: str, printed_at: str) -> float:
@@ -180,6 +200,9 @@ def to_item(store_id: str, day: str, f: r.DayFigures) -> ReportDayModel:
         updated_at=clock.now_iso(),
         on_time=f.on_time,
         timed=f.timed,
+        placed=f.placed,
+        new_members=f.new_members,
+        disc=r.dump_json(f.disc) if f.disc else None,
     )
 
 
@@ -197,6 +220,9 @@ def from_item(item: ReportDayModel) -> r.DayFigures:
         products=dict(r.load_json(item.top, {})),  # type: ignore[call-overload]
         on_time=int(item.on_time or 0),
         timed=int(item.timed or 0),
+        placed=int(item.placed or 0),
+        new_members=int(item.new_members or 0),
+        disc=dict(r.load_json(item.disc, {})),  # type: ignore[call-overload]
     )
 
 
@@ -208,7 +234,7 @@ _UNTIMED = [
 ]
 
 
-def rollup_day(store_id: str, day: str, timing: bool = True) -> r.DayFigures:
+def rollup_day(store_id: str, day: str, timing: bool = True, tz: str = CHAIN_TZ) -> r.DayFigures:
     """Compute one (store, day) rollup from its sources and write it (one write).
     ``timing`` False (the frequent pass) leaves the orders' histories unread and the
     item's punctuality counts as the last timed pass wrote them (an UpdateItem of the
@@ -216,6 +242,7 @@ def rollup_day(store_id: str, day: str, timing: bool = True) -> r.DayFigures:
     orders = _day_orders(store_id, day, timing)
     skus = {ln.sku for o in orders for ln in o.lines}
     figures = r.day_figures(orders, categories_of(skus))
+    figures.new_members = new_members(store_id, day, tz)
     item = to_item(store_id, day, figures)
     if timing:
         item.save()
