@@ -70,7 +70,9 @@ def scan(customer_id: str, username: str) -> s.StaffBindingResult:
 _n = {"order": 0}
 
 
-def completed(customer_id: str, fen: int = 10000, at: datetime | None = None) -> str:
+def completed(
+    customer_id: str, fen: int = 10000, at: datetime | None = None, campaigns: tuple = ()
+) -> str:
     _n["order"] += 1
     order_id = f"OD{_n['order']:06d}"
     event = OrderCompleted(
@@ -82,6 +84,7 @@ def completed(customer_id: str, fen: int = 10000, at: datetime | None = None) ->
         paid_fen=fen,
         refunded_fen=0,
         lines=[OrderLine(sku="100", qty=1, paid_fen=fen, category1="水果")],
+        campaign_ids=list(campaigns),
     )
     aggregates.on_completed(event)
     _completed[order_id] = event
@@ -232,6 +235,35 @@ def test_commission_on_the_first_and_second_orders_only_and_once_per_order(peopl
         13000,
         1,
     )
+
+
+def test_a_campaign_orders_commission_is_a_cost_of_the_campaign_once(people, now):
+    """The commission of an order that spent a campaign's budget is accrued to that
+    campaign (once, whatever the redeliveries); an order of no campaign charges none."""
+    from chalicelib.campaign_budgets.models import CampaignModel
+
+    CampaignModel(
+        "cmp-a",
+        name="双12",
+        grade="S",
+        starts_at=clock.iso(NOW),
+        ends_at=clock.iso(NOW + timedelta(days=7)),
+        starts_key="x",
+        budget_fen=100000,
+        left_fen=100000,
+        created_by="hq",
+        created_at=clock.iso(NOW),
+        updated_at=clock.iso(NOW),
+    ).save()
+    li = people[0]
+    c = member()
+    scan(c, li)
+    first = completed(c, 8000, campaigns=("cmp-a",))
+    aggregates.on_completed(_completed[first])  # redelivered: charged once
+    completed(c, 5000)  # the 2nd order is of no campaign
+    got = CampaignModel.get("cmp-a")
+    assert (int(got.commission_fen), int(got.left_fen)) == (500, 100000 - 500)
+    assert entries(li) == [("accrued", 200), ("accrued", 500)]
 
 
 def test_orders_before_the_binding_or_after_it_expired_earn_nothing(people, now):

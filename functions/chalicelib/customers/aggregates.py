@@ -179,6 +179,7 @@ def on_completed(event: OrderCompleted) -> bool:
         extra,
     )
     distribution.settle(event.customer_id, seen.get("ds"), event.order_id)
+    distribution.charge_campaign(seen.get("ds"), event.order_id, event.campaign_ids)
     return changed
 
 

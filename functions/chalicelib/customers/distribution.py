@@ -416,6 +416,22 @@ def on_counted(
     return ds
 
 
+def charge_campaign(ds: dict[str, Any] | None, order_id: str, campaign_ids: list[str]) -> None:
+    """The commission an order of a campaign earned is a cost of that campaign (issue 16
+    item 2): accrued once per order (a redelivery accrues nothing more) to the first of
+    the campaigns whose budget the order spent, so it is never counted twice. A later
+    reversal on refund is not given back to the campaign: its cost stays as accrued."""
+    if not ds or not campaign_ids:
+        return
+    record = ds.get("k", {}).get(order_id)
+    if record is None:
+        return
+    from chalicelib.campaign_budgets.repo import accrue
+
+    amount = sum(int(level[2]) for level in record["levels"])
+    accrue(sorted(campaign_ids)[0], "commission", amount, f"commission:{order_id}")
+
+
 def on_refunded(
     item: MemberStatsModel | None, order_id: str, refunded_now: int, at: str
 ) -> dict[str, Any] | None:

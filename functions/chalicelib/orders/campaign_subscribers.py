@@ -9,10 +9,9 @@ rules; the accrual itself is ``campaign_budgets.repo.accrue`` (once per key).
   (``cash_points_per_yuan``), rounded down to the fen, accrued to the campaign under the
   key ``points:<order id>`` (a redelivery accrues nothing more: ``idempotent=True``).
 
-TODO(issue 17 / customers): staff distribution commissions of campaign orders are not
-accrued yet: customers/distribution.py writes them from ``customers.stats_on_completed``;
-it should call ``accrue(campaign_id, "commission", fen, "commission:<order id>")`` for
-each of the order's ``campaign_ids``."""
+Staff distribution commissions of campaign orders are accrued by customers/
+distribution.py ``charge_campaign``, in the completion's aggregates handling that
+decides them (key ``commission:<order id>``, to the first of the order's campaigns)."""
 
 from __future__ import annotations
 
