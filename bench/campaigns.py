@@ -18,12 +18,19 @@ Storefront events (POST /storefront/events):
   CPU time scaled to 512 MB plus 8 ms per AWS call), DynamoDB write and read units
   counted from the real calls, response bytes out. The route is public: no authorizer.
 * ``events_per_request`` and ``wru_per_visit`` with it.
+
+The campaign review (bench/campaign_review.py, run after them on a moto server of its
+own; ``--no-review`` leaves it out): ``review_ms`` for a campaign over 30 days × 200
+stores against the 30 days before (400 Queries), with ``review_moto_serving_ms`` (what
+moto took to serve them, one at a time) and ``review_ours_ms`` (the rest: HTTP,
+PynamoDB's parsing, the threads and the arithmetic), and ``review_frozen_ms``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 import uuid
@@ -198,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visits", type=int, default=300, help="visits priced (300)")
     parser.add_argument("--batches", type=int, default=300, help="batches of 10 timed (300)")
+    parser.add_argument(
+        "--no-review", action="store_true", help="leave out review_ms (about a minute)"
+    )
     args = parser.parse_args(argv)
     with app_on_moto() as (meter, api):
         per_s = events_ingest_per_s(api, args.batches)
@@ -208,7 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wru_per_visit: {cost.wru / cost.visits:.1f}")
     print(f"rru_per_visit: {cost.rru / cost.visits:.2f}")
     print(f"lambda_ms_per_request: {cost.billed_ms / cost.requests:.1f}")
-    print(f"usd_per_1000_visits: {cost.usd / cost.visits * 1000:.4f}")
+    print(f"usd_per_1000_visits: {cost.usd / cost.visits * 1000:.4f}", flush=True)
+    if not args.no_review:
+        # the review's figures on a moto server of their own (bench/campaign_review.py)
+        subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("campaign_review.py"))], check=True
+        )
     return 0
 
 
