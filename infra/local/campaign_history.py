@@ -202,10 +202,8 @@ def seed_traffic(today: date) -> int:
         campaign = ENDED_ID if in_ended else LIVE_ID if day >= l_first else NO_CAMPAIGN
         lift = 1.3 if campaign != NO_CAMPAIGN else 1.0
         for sid, orders in _history_orders(day).items():
-            existing = {
-                i.day_campaign
-                for i in TrafficDayModel.query(sid, TrafficDayModel.day_campaign.startswith(f"{day}#"))
-            }
+            cond = TrafficDayModel.day_campaign.startswith(f"{day}#")
+            existing = list(TrafficDayModel.query(sid, cond, limit=1))
             if existing:
                 continue  # the day has counters (seeded before, or real events)
             rng = random.Random(f"traffic:{sid}:{day.isoformat()}")
@@ -263,7 +261,9 @@ def seed_today_events(today: date) -> int:
             body = {
                 "batch_id": f"demo-{today:%Y%m%d}-{sid}-{n:02d}",
                 "device_id": f"demo-device-{sid}-{n:03d}",
-                "events": [{**e, "store_id": sid, "at": at, "campaign_id": LIVE_ID} for e in events],
+                "events": [
+                    {**e, "store_id": sid, "at": at, "campaign_id": LIVE_ID} for e in events
+                ],
             }
             result = ingest.ingest(msgspec.convert(body, EventBatch))
             counted += 0 if result.duplicate else result.accepted
@@ -426,13 +426,19 @@ def seed_live(today: date) -> str:
 
 
 def _fruit_cart(sid: str, rng: random.Random) -> list[dict[str, Any]]:
-    """Fruit lines worth 99.00 to about 250.00 at the store's prices."""
+    """Fruit lines worth 120.00 to about 280.00 at the store's prices."""
     from infra.local import demo_data, history
 
     products = {p["sku"]: p for p in demo_data.products()}
-    fruit = [i for i in history._store_items(sid, products) if i["category1"] == LIVE_CATEGORY]
+    flash = {p["sku"] for p in demo_data.promotions() if p["kind"] == "flash_sale"}
+    fruit = [
+        i
+        for i in history._store_items(sid, products)
+        if i["category1"] == LIVE_CATEGORY and i["sku"] not in flash  # priced on their own
+    ]
     rng.shuffle(fruit)
-    target = rng.choice((9900, 12000, 20000))
+    # above 99.00 once member prices (up to about 5 % off) are taken
+    target = rng.choice((12000, 16000, 22000))
     lines, total = [], 0
     for item in fruit:
         qty = max(1, min(3, (target - total) // max(item["price_fen"], 1) or 1))
@@ -469,13 +475,13 @@ def place_orders(today: date) -> int:
                     who, f"demo-cmp-{today:%Y%m%d}-{n}", msgspec.convert(body, PlaceOrder)
                 )
             except ApiError as err:
-                if err.code == "store_closed":
+                if err.code in ("store_closed", "validation_failed"):  # closed, or no stock
                     continue
                 log.warning(
                     "campaign_history: order %d at %s refused: %s %s", n, sid, err.code, err
                 )
                 break
-            if order.status == "pending_payment":
+            if order.status == "awaiting_payment":
                 payments.simulate(who, order.order_id)
                 done += 1
             elif created:
@@ -513,4 +519,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

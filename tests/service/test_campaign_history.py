@@ -32,9 +32,7 @@ TABLES = (
 
 def everything() -> dict[str, list[dict]]:
     return {
-        t.Meta.table_name: sorted(
-            (i.to_simple_dict() for i in t.scan(consistent_read=True)), key=repr
-        )
+        t.Meta.table_name: sorted((i.serialize() for i in t.scan(consistent_read=True)), key=repr)
         for t in TABLES
     }
 
@@ -48,7 +46,8 @@ def seeded(aws, monkeypatch):
     monkeypatch.setattr(config, "is_local", lambda: True)
     monkeypatch.setattr(clock, "now", lambda: clock._as_of.get() or NOON)
     seed.seed()
-    assert history.seed_history(today=TODAY) > 0
+    # the days the campaigns read: the ended one's baseline (23 days ago) to yesterday
+    assert history.seed_history(days=24, today=TODAY) > 0
 
 
 def test_the_demo_campaigns_show_real_figures_and_a_rerun_writes_nothing(seeded):
