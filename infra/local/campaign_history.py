@@ -166,7 +166,7 @@ def _create(campaign_id: str, body: dict[str, Any]) -> Any:
 # --- traffic ----------------------------------------------------------------------------
 
 
-def _traffic_row(rng: random.Random, placed: int, lift: float) -> dict[str, int]:
+def _traffic_row(rng: random.Random, placed: int, lift: float) -> dict[str, Any]:
     """A day's counters for ``placed`` orders: conversion 5-15 % (lower on campaign days,
     which bring more visitors), carts and checkouts in funnel order."""
     conversion = rng.uniform(0.08, 0.14) / lift
@@ -223,7 +223,7 @@ def seed_traffic(today: date) -> int:
                     TrafficDayModel(
                         sid,
                         key(day.isoformat(), ALL_CAMPAIGNS),
-                        **{k: row[k] for k in distinct},
+                        **{k: v for k, v in row.items() if k in distinct},
                         updated_at=clock.now_iso(),
                         expires_at=expires,
                     )
@@ -297,8 +297,10 @@ def _write_discounts(discounts: dict[tuple[str, str], list[tuple[str, int]]]) ->
     source = f"p:{ENDED_PROMO}"
     for (sid, day), orders in discounts.items():
         for order_id, off in orders:
+            encoded = rules.encode_disc({source: off})
+            assert encoded is not None  # off > 0
             ReportOrderModel(order_id).update(
-                actions=[ReportOrderModel.disc.set(rules.encode_disc({source: off}))],
+                actions=[ReportOrderModel.disc.set(encoded)],
                 condition=ReportOrderModel.order_id.exists(),
             )
         if orders:
