@@ -298,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: write the history against the local stack, print what was written."""
     parser = argparse.ArgumentParser(description="Seed the demo stores' order history.")
     parser.add_argument("--days", type=int, default=DAYS)
+    parser.add_argument(
+        "--campaigns",
+        action="store_true",
+        help="then the demo campaigns over it (infra/local/campaign_history.py)",
+    )
     args = parser.parse_args(argv)
     from chalicelib.kernel import config
 
@@ -309,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     n = seed_history(args.days)
     print(f"history: {n} orders over {args.days} days ({time.perf_counter() - started:.1f} s)")
+    if args.campaigns:  # they read the report days just written
+        from infra.local import campaign_history
+
+        return campaign_history.main([])
     return 0
 
 

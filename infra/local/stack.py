@@ -501,7 +501,8 @@ class LocalStack:
         self._setup()
         self.timings["setup"] = round(time.perf_counter() - t1, 3)
         if self.seed and self.history:
-            self._spawn("history", ["-m", "infra.local.history"], expected_exit=True)
+            # then the demo campaigns, which read its report days (campaign_history.py)
+            self._spawn("history", ["-m", "infra.local.history", "--campaigns"], expected_exit=True)
             # ~2,000 members with aggregates in every lifecycle stage and RFM group, and
             # the demo members' history orders counted (infra/local/member_history.py):
             # independent of history's writes (it re-derives those orders), so beside it
@@ -811,7 +812,11 @@ class LocalStack:
                 *(
                     [
                         "  order history 60 days of demo orders for the dashboard's charts, being "
-                        f"written\n                in the background ({rel}/history.log)"
+                        f"written\n                in the background ({rel}/history.log)",
+                        "  campaigns     then an ended campaign with its review and a live one with"
+                        "\n                traffic and orders: #/calendar, #/campaigns, "
+                        "#/campaigns/demo-campaign-double-12/dashboard,"
+                        "\n                #/campaigns/demo-campaign-national-day/review",
                     ]
                     if "history" in self.children
                     else []
