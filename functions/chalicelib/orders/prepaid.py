@@ -107,7 +107,9 @@ def create(
         if item is None or product is None or not product.active:
             raise Unsellable(f"{ln.sku} is not sold at {store_id}")
     store = StoreModel.get(store_id)
-    order = _build(order_id, customer_id, store, fulfilment, address, lines, pay, got, products)
+    order = _build(
+        order_id, customer_id, store, fulfilment, address, lines, pay, got, products, remark
+    )
     order.print_job_ids = {print_jobs.paid_ticket_id(order_id)}
     ticket = print_jobs.new_job(
         order, "order", {"picking", "delivery"}, job_id=print_jobs.paid_ticket_id(order_id)
@@ -151,11 +153,16 @@ def _build(
     pay: Prepayment,
     items: dict,
     products: dict,
+    remark: str | None,
 ) -> OrderModel:
     amounts = [int(items[(store.store_id, ln.sku)].price_fen) * ln.qty for ln in lines]
     # The prepaid share over the lines in proportion to their list value (largest
     # remainder): each line knows what was paid for it, and refunds add up exactly.
-    paid = allocate(pay.paid_fen, amounts) if sum(amounts) else allocate(pay.paid_fen, [1] * len(lines))
+    paid = (
+        allocate(pay.paid_fen, amounts)
+        if sum(amounts)
+        else allocate(pay.paid_fen, [1] * len(lines))
+    )
     subtotal = sum(amounts)
     now = clock.now()
     local_day = now.astimezone(hours.zone(store.timezone)).strftime("%Y-%m-%d")

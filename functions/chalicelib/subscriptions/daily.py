@@ -110,8 +110,12 @@ def _failed(d: SubscriptionDeliveryModel, sub: SubscriptionModel, share: int, wh
         return _refund(d, sub, share, "unfulfilled", why)
     try:
         d.update(
-            actions=[DM.state.set("failed"), DM.reason.set(why), DM.attempts.add(1),
-                     DM.updated_at.set(clock.now_iso())],
+            actions=[
+                DM.state.set("failed"),
+                DM.reason.set(why),
+                DM.attempts.add(1),
+                DM.updated_at.set(clock.now_iso()),
+            ],
             condition=DM.state.is_in(*OPEN),
         )
     except Exception:

@@ -12,7 +12,7 @@ from chalicelib.subscriptions import schemas as s
 
 # Imported at once (not lazily): importing the service registers the subscription as a
 # payable kind with orders (orders/payables.py), which the payment callback needs.
-from chalicelib.subscriptions import service  # noqa: E402
+from chalicelib.subscriptions import service
 
 daily = lazy_module("chalicelib.subscriptions.daily")
 
@@ -44,7 +44,13 @@ PLAN_OUT = {
     "updated_at": "2026-12-01T02:00:00Z",
     "version": 0,
 }
-ADDRESS = {"name": "王女士", "phone": "13800000001", "line": "南京西路1618号 1201室", "lat": 31.224, "lng": 121.446}
+ADDRESS = {
+    "name": "王女士",
+    "phone": "13800000001",
+    "line": "南京西路1618号 1201室",
+    "lat": 31.224,
+    "lng": 121.446,
+}
 SUBSCRIBE = {
     "plan_id": "SP1a2b3c4d5e6f7a8",
     "store_id": "sh-jingan-01",
@@ -219,7 +225,11 @@ def plans_on_sale(principal: Principal) -> s.PlanList:
         "status": "awaiting_payment",
         "paid_at": None,
         "schedule": [],
-        "payment": {"provider": "local", "amount_fen": 19900, "params": {"order_id": "SB0123456789ABCDEF"}},
+        "payment": {
+            "provider": "local",
+            "amount_fen": 19900,
+            "params": {"order_id": "SB0123456789ABCDEF"},
+        },
     },
     idempotency_key=True,
     replays=True,

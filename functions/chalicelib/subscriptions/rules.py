@@ -64,7 +64,7 @@ def refund_for(paid_fen: int, count: int, unused: set[int], refunded_before: int
 
 
 def window_ok(window: str) -> bool:
-    """"HH:MM-HH:MM", start before end."""
+    """ "HH:MM-HH:MM", start before end."""
     try:
         a, b = window.split("-")
         ta, tb = time.fromisoformat(a), time.fromisoformat(b)

@@ -94,9 +94,7 @@ def _check_plan(body: s.PlanIn) -> None:
         try:
             CampaignModel.get(body.campaign_id, attributes_to_get=["campaign_id"])
         except DoesNotExist:
-            raise NotFound(
-                f"No campaign {body.campaign_id}.", code="campaign_not_found"
-            ) from None
+            raise NotFound(f"No campaign {body.campaign_id}.", code="campaign_not_found") from None
 
 
 def _link_campaign(campaign_id: str | None, plan_id: str) -> None:
@@ -105,9 +103,9 @@ def _link_campaign(campaign_id: str | None, plan_id: str) -> None:
         return
     c = CampaignModel.get(campaign_id, consistent_read=True)
     if plan_id not in list(c.mechanic_ids or []):
-        c.update(actions=[CampaignModel.mechanic_ids.set(
-            CampaignModel.mechanic_ids.append([plan_id])
-        )])
+        c.update(
+            actions=[CampaignModel.mechanic_ids.set(CampaignModel.mechanic_ids.append([plan_id]))]
+        )
 
 
 def create_plan(principal: Principal, body: s.PlanIn) -> s.Plan:
@@ -220,8 +218,10 @@ def _status(sub: SubscriptionModel, schedule: list[SubscriptionDeliveryModel] | 
     completed (``schedule`` read with it; None: not read)."""
     if sub.status == "awaiting_payment" and sub.expires_at <= clock.now_iso():
         return "expired"
-    if sub.status == "active" and schedule and not any(
-        d.state in (*OPEN, "paused") for d in schedule
+    if (
+        sub.status == "active"
+        and schedule
+        and not any(d.state in (*OPEN, "paused") for d in schedule)
     ):
         return "completed"
     return sub.status
@@ -307,7 +307,9 @@ def _request_hash(body: s.SubscribeIn) -> str:
     return hashlib.sha256(msgspec.json.encode(body)).hexdigest()[:32]
 
 
-def subscribe(principal: Principal, key: str | None, body: s.SubscribeIn) -> tuple[s.Subscription, bool]:
+def subscribe(
+    principal: Principal, key: str | None, body: s.SubscribeIn
+) -> tuple[s.Subscription, bool]:
     """Start a subscription awaiting payment; (view, created). The Idempotency-Key names
     it: the same key and body answer it again, another body is 422."""
     if not key or not 8 <= len(key) <= 64:
@@ -338,7 +340,9 @@ def subscribe(principal: Principal, key: str | None, body: s.SubscribeIn) -> tup
         raise ValidationFailed(
             "The first date's order cutoff has passed; choose a later date.",
             code="first_date_too_early",
-            details=[field_error("first_date", f"its cutoff ({plan.cutoff} the day before) has passed")],
+            details=[
+                field_error("first_date", f"its cutoff ({plan.cutoff} the day before) has passed")
+            ],
         )
     if not rules.is_delivery_day(first, plan.frequency, plan.weekday):
         raise ValidationFailed(
@@ -466,7 +470,9 @@ def record_payment(notice: PaymentNotice) -> str:
         SM.paid_at.set(notice.paid_at),
         SM.updated_at.set(now),
         SM.history.set(
-            SM.history.append([transitions.entry("pay", "awaiting_payment", "active", PAYMENT_ACTOR)])
+            SM.history.append(
+                [transitions.entry("pay", "awaiting_payment", "active", PAYMENT_ACTOR)]
+            )
         ),
     ]
     payment = notice.record(sub.subscription_id, "captured")
@@ -557,7 +563,9 @@ def change(principal: Principal, subscription_id: str, body: s.ChangeIn) -> s.Su
         raise Conflict("The subscription is cancelled.", code="subscription_not_active")
     elif body.action == "skip":
         if body.date is None:
-            raise ValidationFailed("Name the date to skip.", details=[field_error("date", "required")])
+            raise ValidationFailed(
+                "Name the date to skip.", details=[field_error("date", "required")]
+            )
         _skip(sub, body.date)
     elif body.action == "pause":
         _pause(sub, who, body.date)
@@ -597,7 +605,11 @@ def _skip(sub: SubscriptionModel, day: str) -> None:
         def build(tx: Tx, entry: SubscriptionDeliveryModel = entry, moved: Any = moved) -> None:
             tx.update(
                 DM(sub.subscription_id, entry.day),
-                actions=[DM.state.set("skipped"), DM.updated_at.set(now), DM.reason.set(f"moved to {moved.day}")],
+                actions=[
+                    DM.state.set("skipped"),
+                    DM.updated_at.set(now),
+                    DM.reason.set(f"moved to {moved.day}"),
+                ],
                 condition=(DM.state == "scheduled") & (DM.cutoff_at > now),
                 label="skip",
             )
@@ -635,7 +647,9 @@ def _pause(sub: SubscriptionModel, who: Who, start: str | None) -> None:
                 actions=[
                     SM.status.set("paused"),
                     SM.updated_at.set(now),
-                    SM.history.set(SM.history.append([transitions.entry("pause", "active", "paused", who)])),
+                    SM.history.set(
+                        SM.history.append([transitions.entry("pause", "active", "paused", who)])
+                    ),
                 ],
                 condition=SM.status == "active",
                 label="subscription",
@@ -655,7 +669,9 @@ def _pause(sub: SubscriptionModel, who: Who, start: str | None) -> None:
             if "subscription" in exc.failed:
                 if get(sub.subscription_id).status == "paused":
                     return
-                raise Conflict("The subscription cannot be paused now.", code="subscription_not_active") from None
+                raise Conflict(
+                    "The subscription cannot be paused now.", code="subscription_not_active"
+                ) from None
             continue  # a date was ordered meanwhile: read again
     raise Conflict("The schedule is changing; retry.", code="subscription_busy")
 
@@ -668,7 +684,9 @@ def _resume(sub: SubscriptionModel, who: Who, start: str | None) -> None:
     schedule = schedule_of(sub.subscription_id)
     paused = sorted((d for d in schedule if d.state == "paused"), key=lambda d: int(d.seq))
     kept = frozenset(date.fromisoformat(d.day) for d in schedule if d.state != "paused")
-    begin = first_open_date(sub, date.fromisoformat(start) if start else clock.now().astimezone(rules.ZONE).date())
+    begin = first_open_date(
+        sub, date.fromisoformat(start) if start else clock.now().astimezone(rules.ZONE).date()
+    )
     days = rules.dates(begin, len(paused), sub.frequency, sub.weekday, kept)
     now = clock.now_iso()
     fresh = [_entry(sub, d, int(p.seq), now) for d, p in zip(days, paused, strict=True)]
@@ -679,13 +697,17 @@ def _resume(sub: SubscriptionModel, who: Who, start: str | None) -> None:
             actions=[
                 SM.status.set("active"),
                 SM.updated_at.set(now),
-                SM.history.set(SM.history.append([transitions.entry("resume", "paused", "active", who)])),
+                SM.history.set(
+                    SM.history.append([transitions.entry("resume", "paused", "active", who)])
+                ),
             ],
             condition=SM.status == "paused",
             label="subscription",
         )
         for p in paused:
-            tx.delete(DM(sub.subscription_id, p.day), condition=DM.state == "paused", label=f"old:{p.day}")
+            tx.delete(
+                DM(sub.subscription_id, p.day), condition=DM.state == "paused", label=f"old:{p.day}"
+            )
         for e in fresh:
             if e.day in {p.day for p in paused}:
                 continue  # same date again: the delete and put would touch one item
@@ -698,7 +720,9 @@ def _resume(sub: SubscriptionModel, who: Who, start: str | None) -> None:
     except TransactionCancelled as exc:
         if "subscription" in exc.failed and get(sub.subscription_id).status == "active":
             return
-        raise Conflict("The subscription changed meanwhile; retry.", code="subscription_busy") from None
+        raise Conflict(
+            "The subscription changed meanwhile; retry.", code="subscription_busy"
+        ) from None
     for e in same:
         e.save()
 
@@ -734,7 +758,9 @@ def _cancel(sub: SubscriptionModel, who: Who) -> None:
         schedule = schedule_of(sub.subscription_id)
         unused = [d for d in schedule if d.state in (*OPEN, "paused")]
         amount = rules.refund_for(
-            int(sub.price_fen), int(sub.deliveries), {int(d.seq) for d in unused},
+            int(sub.price_fen),
+            int(sub.deliveries),
+            {int(d.seq) for d in unused},
             sum(int(d.refunded_fen or 0) for d in unused),
         )
         now = clock.now_iso()
@@ -749,14 +775,23 @@ def _cancel(sub: SubscriptionModel, who: Who) -> None:
                 "cancel",
             )
 
-        def build(tx: Tx, unused: list = unused, refund: Any = refund, amount: int = amount, status: str = sub.status, now: str = now) -> None:
+        def build(
+            tx: Tx,
+            unused: list = unused,
+            refund: Any = refund,
+            amount: int = amount,
+            status: str = sub.status,
+            now: str = now,
+        ) -> None:
             tx.update(
                 SubscriptionModel(sub.subscription_id),
                 actions=[
                     SM.status.set("cancelled"),
                     SM.refunded_fen.add(amount),
                     SM.updated_at.set(now),
-                    SM.history.set(SM.history.append([transitions.entry("cancel", status, "cancelled", who)])),
+                    SM.history.set(
+                        SM.history.append([transitions.entry("cancel", status, "cancelled", who)])
+                    ),
                 ],
                 condition=SM.status == status,
                 label="subscription",
@@ -812,7 +847,9 @@ def pick_list(principal: Principal, query: s.DeliveryQuery) -> s.PickList:
     units: dict[str, dict[str, int]] = {}
     for d in sorted(entries, key=lambda d: (d.store_id, d.subscription_id)):
         sub = subs[d.subscription_id]
-        sl = by_store.setdefault(d.store_id, s.StorePickList(store_id=d.store_id, units=[], deliveries=[]))
+        sl = by_store.setdefault(
+            d.store_id, s.StorePickList(store_id=d.store_id, units=[], deliveries=[])
+        )
         per = units.setdefault(d.store_id, {})
         for ln in sub.lines:
             per[ln.sku] = per.get(ln.sku, 0) + int(ln.qty)
