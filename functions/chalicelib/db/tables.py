@@ -26,8 +26,8 @@ from chalicelib.reports.models import REPORT_MODELS
 from chalicelib.store_tiers.models import STORE_TIER_MODELS
 from chalicelib.stored_value.models import STORED_VALUE_MODELS
 from chalicelib.stores.models import STORE_MODELS
-from chalicelib.traffic.models import TRAFFIC_MODELS
 from chalicelib.subscriptions.models import SUBSCRIPTION_MODELS
+from chalicelib.traffic.models import TRAFFIC_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
     STORE_MODELS

@@ -602,7 +602,9 @@ def _skip(sub: SubscriptionModel, day: str) -> None:
         new_day = rules.dates(last + timedelta(days=1), 1, sub.frequency, sub.weekday, taken)[0]
         moved = _entry(sub, new_day, int(entry.seq), now)
 
-        def build(tx: Tx, entry: SubscriptionDeliveryModel = entry, moved: Any = moved) -> None:
+        def build(
+            tx: Tx, entry: SubscriptionDeliveryModel = entry, moved: Any = moved, now: str = now
+        ) -> None:
             tx.update(
                 DM(sub.subscription_id, entry.day),
                 actions=[
@@ -782,6 +784,7 @@ def _cancel(sub: SubscriptionModel, who: Who) -> None:
             amount: int = amount,
             status: str = sub.status,
             now: str = now,
+            sub: SubscriptionModel = sub,
         ) -> None:
             tx.update(
                 SubscriptionModel(sub.subscription_id),
