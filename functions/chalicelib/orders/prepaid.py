@@ -35,6 +35,7 @@ from chalicelib.printing import print_jobs
 from chalicelib.stores.models import StoreModel
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+DISCOUNT = "prepaid"  # the discount line of a prepaid order (code and kind)
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,10 @@ def _build(
         ],
         discounts=[
             DiscountAttribute(
-                code="prepaid",
+                code=DISCOUNT,
                 label=pay.label,
                 amount_fen=subtotal - pay.paid_fen,
-                kind="prepaid",
+                kind=DISCOUNT,
                 funded_by="hq",
             )
         ]
