@@ -46,7 +46,6 @@ PATH_VALUES = {
     "campaign_id": "c-x",
     "month": "2026-11",
     # subscription delivery (issue 17)
-    "plan_id": "SP-x",
     "subscription_id": "SBXXXXXXXXXXXXXXXX",
 }
 
