@@ -231,3 +231,50 @@ def test_a_plan_in_a_campaign_that_does_not_spend_is_not_sold(catalogue):
     # 3 deliveries of 1 x 100 (1000 fen) + 2 x 101 (1001 fen): 9006 fen, sold for 1000
     c = CampaignModel.get("C-live")
     assert int(c.discounts_fen) == 8006 and int(c.left_fen) == 100_000 - 8006
+
+
+def test_the_demo_seed_pays_one_subscriber_once(aws):
+    """The demo's month of milk: a plan and one paid subscriber; a second run writes
+    nothing new."""
+    from chalicelib.catalogue.imports import apply_products, apply_store_items
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
+    from chalicelib.stores.schemas import StoreCreate
+    from chalicelib.stores.service import create_store
+    from chalicelib.subscriptions.models import SubscriptionModel, SubscriptionPlanModel
+
+    from infra.local import seed
+    from tests.api.conftest import STORE_A
+
+    create_store(msgspec.convert({**STORE_A, "store_id": "sh-jingan"}, StoreCreate))
+    apply_products(
+        [
+            parse_product(
+                {
+                    "sku": "500001",
+                    "name": "鲜牛奶",
+                    "category1": "乳品烘焙",
+                    "category2": "牛奶",
+                    "unit": "瓶",
+                },
+                2,
+            )
+        ]
+    )
+    apply_store_items(
+        [
+            (
+                2,
+                parse_store_item(
+                    {"store_id": "sh-jingan", "sku": "500001", "price_fen": 1590, "stock": 100}, 2
+                ),
+            )
+        ],
+        {},
+    )
+    seed._seed_subscriptions()
+    seed._seed_subscriptions()
+    assert SubscriptionPlanModel.count(seed.DEMO_MILK_PLAN) == 1
+    subs = list(SubscriptionModel.scan())
+    assert len(subs) == 1 and subs[0].status == "active"
+    assert len(list(SubscriptionDeliveryModel.query(subs[0].subscription_id))) == 30
+    assert len(list(PaymentModel.scan())) == 1

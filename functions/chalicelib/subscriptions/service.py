@@ -108,10 +108,11 @@ def _link_campaign(campaign_id: str | None, plan_id: str) -> None:
         )
 
 
-def create_plan(principal: Principal, body: s.PlanIn) -> s.Plan:
+def create_plan(principal: Principal, body: s.PlanIn, plan_id: str | None = None) -> s.Plan:
+    """A new plan (``plan_id``: the demo seed's fixed id; otherwise a new one)."""
     _check_plan(body)
     now = clock.now_iso()
-    plan_id = "SP" + hashlib.sha256(f"{body.name}\0{clock.now_iso_ms()}".encode()).hexdigest()[:14]
+    plan_id = plan_id or "SP" + hashlib.sha256(f"{body.name}\0{now}{id(body)}".encode()).hexdigest()[:14]
     p = SubscriptionPlanModel(plan_id, created_by=principal.subject, created_at=now, version=0)
     _fill(p, body, now)
     p.save(condition=SubscriptionPlanModel.plan_id.does_not_exist())
