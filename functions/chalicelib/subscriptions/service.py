@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -112,7 +113,8 @@ def create_plan(principal: Principal, body: s.PlanIn, plan_id: str | None = None
     """A new plan (``plan_id``: the demo seed's fixed id; otherwise a new one)."""
     _check_plan(body)
     now = clock.now_iso()
-    plan_id = plan_id or "SP" + hashlib.sha256(f"{body.name}\0{now}{id(body)}".encode()).hexdigest()[:14]
+    if plan_id is None:
+        plan_id = "SP" + secrets.token_hex(7)
     p = SubscriptionPlanModel(plan_id, created_by=principal.subject, created_at=now, version=0)
     _fill(p, body, now)
     p.save(condition=SubscriptionPlanModel.plan_id.does_not_exist())
