@@ -745,7 +745,7 @@ def _change_address(sub: SubscriptionModel, body: s.ChangeIn) -> None:
         if fulfilment != "delivery" or a is None
         else AddressAttribute(name=a.name, phone=a.phone, line=a.line, lat=a.lat, lng=a.lng)
     )
-    actions = [SM.fulfilment.set(fulfilment), SM.updated_at.set(clock.now_iso())]
+    actions: list[Any] = [SM.fulfilment.set(fulfilment), SM.updated_at.set(clock.now_iso())]
     actions.append(SM.address.set(address) if address is not None else SM.address.remove())
     sub.update(actions=actions, condition=SM.status.is_in("active", "paused"))
 
