@@ -278,3 +278,19 @@ def test_the_demo_seed_pays_one_subscriber_once(aws):
     assert len(subs) == 1 and subs[0].status == "active"
     assert len(list(SubscriptionDeliveryModel.query(subs[0].subscription_id))) == 30
     assert len(list(PaymentModel.scan())) == 1
+
+
+def test_a_new_address_applies_to_deliveries_not_yet_ordered(catalogue):
+    sub_id = paid_subscription()
+    with at("2026-12-06T20:00:00"):
+        daily.run()  # the 7th is ordered to the first address
+        service.change(C1, sub_id, s.ChangeIn(action="change_address", fulfilment="pickup"))
+    with at("2026-12-07T20:00:00"):
+        daily.run()
+    got = {
+        d.day: OrderModel.get(d.order_id)
+        for d in SubscriptionDeliveryModel.query(sub_id)
+        if d.order_id
+    }
+    assert got["2026-12-07"].fulfilment == "delivery"
+    assert got["2026-12-08"].fulfilment == "pickup" and got["2026-12-08"].pickup_code
