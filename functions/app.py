@@ -286,3 +286,16 @@ __all__ = ["app"]
 from chalicelib.traffic import routes as traffic  # noqa: E402
 
 app.register_blueprint(traffic.area.blueprint)
+
+
+# Subscription delivery (周期购, issue 17 item 3): routes, and the daily job that makes
+# each delivery's order once its cutoff has passed. Importing the routes registers the
+# subscription as a payable kind with orders (orders/payables.py).
+from chalicelib.subscriptions import routes as subscriptions  # noqa: E402
+
+app.register_blueprint(subscriptions.area.blueprint)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="subscription_orders")
+def subscription_orders(event: CloudWatchEvent) -> None:
+    jobs.subscription_orders()

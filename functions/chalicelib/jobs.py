@@ -160,6 +160,16 @@ def store_tiers_monthly() -> None:
     log.info("store tiers: last month scored for %d store(s)", n)
 
 
+def subscription_orders() -> None:
+    """Subscription delivery: each delivery whose cutoff passed becomes its order, once
+    (subscriptions/daily.py; a rerun, or two at once, make one order)."""
+    from chalicelib.subscriptions.daily import run
+
+    counts = run()
+    if counts:
+        log.info("subscription deliveries: %s", counts)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -181,4 +191,6 @@ SCHEDULES = [
     # cron on the 1st in AWS, hourly locally (idempotent)
     ("store_uptime_sample", 5, 300, store_uptime_sample),
     ("store_tiers_monthly", 31 * 24 * 60, 3600, store_tiers_monthly),
+    # subscription delivery: every 15 minutes in AWS, every minute locally
+    ("subscription_orders", 15, 60, subscription_orders),
 ]

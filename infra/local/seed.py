@@ -225,6 +225,8 @@ def seed(verbose: bool = False) -> SeedReport:
     _log(verbose, f"mall: {report.mall_rewards} ({time.perf_counter() - started:.2f} s)")
     _seed_store_tiers()
     _log(verbose, f"store tiers ({time.perf_counter() - started:.2f} s)")
+    _seed_subscriptions()
+    _log(verbose, f"subscriptions ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -571,6 +573,62 @@ def _seed_store_tiers() -> None:
         except PutError as exc:  # started by the sampler or an earlier seed: kept
             if not is_condition_failure(exc):
                 raise
+
+
+# Subscription delivery (周期购, issue 17): a month of milk, daily, and one paid
+# subscriber (pickup at the member's home store), through the feature's own paths and the
+# payment callback as the local provider would call it. A second run finds the plan and
+# the subscription and writes nothing.
+DEMO_MILK_PLAN = "SP-demo-milk-30"
+DEMO_MILK_KEY = "demo-milk-subscription-01"
+
+
+def _seed_subscriptions() -> None:
+    import msgspec
+    from chalicelib.auth.principal import CUSTOMER, Principal
+    from chalicelib.kernel import clock
+    from chalicelib.orders import payments
+    from chalicelib.orders.payment_providers import PaymentNotice
+    from chalicelib.subscriptions import schemas as ss
+    from chalicelib.subscriptions import service as subs
+    from chalicelib.subscriptions.models import SubscriptionModel, SubscriptionPlanModel
+
+    if SubscriptionPlanModel.count(DEMO_MILK_PLAN) == 0:
+        plan = {
+            "name": "每日鲜奶 一个月（周期购）",
+            "lines": [{"sku": "500001", "qty": 1}],
+            "frequency": "daily",
+            "deliveries": 30,
+            "window": "07:00-09:00",
+            "pricing": "upfront",
+            "price_fen": 39900,
+            "stores": ["sh-jingan", "sh-xuhui", "sh-lujiazui", "sh-wujiaochang"],
+            "cutoff": "20:00",
+        }
+        subs.create_plan(
+            Principal("hq-admin", "hq_admin"),
+            msgspec.convert(plan, ss.PlanIn),
+            plan_id=DEMO_MILK_PLAN,
+        )
+    member = Principal("c-demo-01", CUSTOMER)
+    sub_id = subs.subscription_id_for(member.subject, DEMO_MILK_KEY)
+    if SubscriptionModel.count(sub_id) > 0:
+        return
+    first = subs.first_open_date(
+        SubscriptionModel(frequency="daily", weekday=None, cutoff="20:00"),
+        clock.now().astimezone(subs.rules.ZONE).date(),
+    )
+    body = {
+        "plan_id": DEMO_MILK_PLAN,
+        "store_id": "sh-jingan",
+        "fulfilment": "pickup",
+        "first_date": first.isoformat(),
+    }
+    sub, _ = subs.subscribe(member, DEMO_MILK_KEY, msgspec.convert(body, ss.SubscribeIn))
+    notice = PaymentNotice(
+        "local", f"demo-{DEMO_MILK_KEY}", sub.subscription_id, sub.price_fen, clock.now_iso()
+    )
+    payments.record_payment(notice)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,8 @@ PATH_VALUES = {
     "node_id": "2026:618",
     "campaign_id": "c-x",
     "month": "2026-11",
+    # subscription delivery (issue 17)
+    "subscription_id": "SBXXXXXXXXXXXXXXXX",
 }
 
 

@@ -80,6 +80,7 @@ export function pagesOf(group) {
   return [...listed, ...own];
 }
 import { campaignDashboard, campaignReview } from "./campaign_review.js";
+import { subscriptionDeliveries, subscriptionPlans } from "./subscriptions.js";
 
 export const PAGES = [
   dashboard,
@@ -117,4 +118,7 @@ export const PAGES = [
   storeTiers,
   campaignDashboard,
   campaignReview,
+  // subscription delivery (周期购, issue 17)
+  subscriptionPlans,
+  subscriptionDeliveries,
 ];

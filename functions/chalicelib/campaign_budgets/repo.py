@@ -20,6 +20,8 @@ KINDS = {
     "points": CampaignModel.points_cost_fen,
     "commission": CampaignModel.commission_fen,
     "prize": CampaignModel.prizes_fen,
+    # issue 17: a subscription plan's discount against list prices, accrued when paid
+    "discount": CampaignModel.discounts_fen,
 }
 _SPENT = {
     "hq": CampaignModel.spent_hq_fen,

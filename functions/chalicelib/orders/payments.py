@@ -25,7 +25,7 @@ from chalicelib.kernel import config
 from chalicelib.kernel.errors import BadRequest, NotFound
 from chalicelib.kernel.money import yuan
 from chalicelib.loyalty import paid_membership
-from chalicelib.orders import order_flow, refunds
+from chalicelib.orders import order_flow, payables, refunds
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
@@ -71,6 +71,7 @@ def notify(provider_name: str, headers: dict[str, str], body: bytes) -> s.Paymen
             "coupon_sale_not_found",
             "top_up_not_found",
             "paid_purchase_not_found",
+            *payables.not_found_codes(),
         ):
             raise
         return _refund_unmatched(notice, "unknown_order")
@@ -108,6 +109,14 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
     if paid_membership.is_purchase_id(notice.order_id):
         try:
             return s.PaymentAck(code="SUCCESS", message=paid_membership.record_payment(notice))
+        except BadRequest as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            return _refund_unmatched(notice, "amount_mismatch")
+    kind = payables.find(notice.order_id)  # issue 17's kinds (orders/payables.py)
+    if kind is not None:
+        try:
+            return s.PaymentAck(code="SUCCESS", message=kind.record_payment(notice))
         except BadRequest as exc:
             if exc.code != "amount_mismatch":
                 raise
@@ -373,6 +382,8 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
         payment_id, amount_fen = top_ups.payable(principal, order_id)
     elif paid_membership.is_purchase_id(order_id):
         payment_id, amount_fen = paid_membership.payable(principal, order_id)
+    elif (kind := payables.find(order_id)) is not None:
+        payment_id, amount_fen = kind.payable(principal, order_id)
     else:
         order = order_flow.get(order_id)
         if principal.role == CUSTOMER and order.customer_id != principal.subject:

@@ -249,6 +249,11 @@ def _payment_total(refund: RefundModel) -> int:
             return int(TopUpModel.get(refund.order_id, attributes_to_get=["amount_fen"]).amount_fen)
         except DoesNotExist:
             return int(refund.amount_fen)
+    from chalicelib.orders import payables
+
+    kind = payables.find(refund.order_id)
+    if kind is not None:  # a subscription, ...: its payment's total, when it knows it
+        return kind.payment_total(refund.order_id) or provider_part(refund)
     try:
         order = OrderModel.get(refund.order_id)
         return provider_total(order) or provider_part(refund)
