@@ -286,3 +286,8 @@ __all__ = ["app"]
 from chalicelib.traffic import routes as traffic  # noqa: E402
 
 app.register_blueprint(traffic.area.blueprint)
+
+# Lottery free order (issue 17 item 2): set-up, the draw once, the proof, the storefront.
+from chalicelib.lottery import routes as lottery  # noqa: E402
+
+app.register_blueprint(lottery.area.blueprint)
