@@ -324,8 +324,8 @@ def refund_amount(
     """Refund up to ``amount_fen`` of a paid order, its state unchanged, once per
     ``refund_id`` (derived from the cause, e.g. "<order>:lottery:<id>"): a retry finds the
     refund already written and only pays it out again if the provider has not confirmed.
-    The order's write is conditioned on its refunded amount as read, so a refund racing
-    this one makes it plan again. None: nothing left to refund."""
+    The order's write is conditioned on its version as read, so a change racing this
+    one makes it plan again. None: nothing left to refund."""
     for _attempt in range(5):
         try:
             return execute(refund_id)  # already written: pay it out (idempotent)
@@ -335,16 +335,14 @@ def refund_amount(
         plan = amount_plan(order, refund_id, reason, amount_fen)
         if plan is None:
             return None
-        as_read = int(order.refunded_fen or 0)
-        same = OrderModel.refunded_fen == as_read
-        if as_read == 0:
-            same = same | OrderModel.refunded_fen.does_not_exist()
 
-        def build(tx: Tx, plan: RefundPlan = plan, same: Any = same) -> None:
+        def build(tx: Tx, order: OrderModel = order, plan: RefundPlan = plan) -> None:
+            # Conditioned on the order's version as read (PynamoDB adds it): the plan
+            # is exact for that version.
             tx.update(
-                OrderModel(order_id),
+                order,
                 actions=[*plan.order_actions, OrderModel.updated_at.set(clock.now_iso())],
-                condition=OrderModel.order_id.exists() & same,
+                condition=OrderModel.order_id.exists(),
                 label="order",
             )
             if plan.detail_actions:
