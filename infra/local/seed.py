@@ -226,6 +226,12 @@ def seed(verbose: bool = False) -> SeedReport:
     _seed_store_tiers()
     _log(verbose, f"store tiers ({time.perf_counter() - started:.2f} s)")
 
+    # Issue 17 item 2: a live campaign with an open lottery over today.
+    from infra.local.seed_lottery import seed_lottery
+
+    seed_lottery()
+    _log(verbose, f"lottery ({time.perf_counter() - started:.2f} s)")
+
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

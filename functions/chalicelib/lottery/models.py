@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -88,7 +90,7 @@ class LotteryEntrantsModel(Model):
 
     lottery_id = UnicodeAttribute(hash_key=True)
     chunk = NumberAttribute(range_key=True)
-    entrants = ListAttribute(null=False)  # [[order_id, holder], ...] sorted by order id
+    entrants: ListAttribute[Any] = ListAttribute(null=False)  # [[order_id, holder]], by id
 
 
 LOTTERY_MODELS: tuple[type[Model], ...] = (LotteryModel, LotteryEntrantsModel)

@@ -442,7 +442,7 @@ def entrants(m: LotteryModel) -> list[OrderModel]:
             if o.status not in _FINAL_UNPAID and int(o.refunded_fen or 0) < int(o.paid_fen or 0)
         ]
     if m.eligibility == "members":
-        first_paid = {}
+        first_paid: dict[str, str] = {}
         for o in heads:
             first_paid.setdefault(o.customer_id, o.paid_at or "")
         members = _members({o.customer_id for o in heads}, first_paid)
