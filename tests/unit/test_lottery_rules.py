@@ -84,3 +84,35 @@ def test_eligible_window_is_half_open_and_full_refunds_are_out():
     assert rules.eligible(paid_at="2026-11-11T00:00:00Z", **partial)
     above = {**ok, "min_fen": 3000}
     assert not rules.eligible(paid_at="2026-11-11T00:00:00Z", **above)
+
+
+def test_the_documented_recompute_snippet_accepts_a_real_proof_and_refuses_a_forged_one(
+    tmp_path,
+):
+    import json
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "mechanics.md").read_text(encoding="utf-8")
+    section = doc.split("## Lottery free order", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    script = tmp_path / "recompute.py"
+    script.write_text(snippet, encoding="utf-8")
+    holders = {o: f"h{i % 7}" for i, o in enumerate(IDS)}
+    won = rules.draw(SEED, IDS, 4, holders)
+    proof = {
+        "seed": SEED.hex(),
+        "seed_hash": rules.seed_hash(SEED),
+        "winners_n": 4,
+        "entrants_hash": rules.entrants_hash(IDS),
+        "entrants": [{"order_id": o, "holder": holders[o]} for o in IDS],
+        "winners": [{"order_id": w.order_id, "score": w.score} for w in won],
+    }
+    good = tmp_path / "proof.json"
+    good.write_text(json.dumps(proof))
+    assert subprocess.run([sys.executable, str(script), str(good)], check=False).returncode == 0
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**proof, "winners": proof["winners"][::-1]}))
+    assert subprocess.run([sys.executable, str(script), str(forged)], check=False).returncode != 0
