@@ -299,3 +299,9 @@ app.register_blueprint(subscriptions.area.blueprint)
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="subscription_orders")
 def subscription_orders(event: CloudWatchEvent) -> None:
     jobs.subscription_orders()
+
+
+# Lottery free order (issue 17 item 2): set-up, the draw once, the proof, the storefront.
+from chalicelib.lottery import routes as lottery  # noqa: E402
+
+app.register_blueprint(lottery.area.blueprint)

@@ -228,6 +228,12 @@ def seed(verbose: bool = False) -> SeedReport:
     _seed_subscriptions()
     _log(verbose, f"subscriptions ({time.perf_counter() - started:.2f} s)")
 
+    # Issue 17 item 2: a live campaign with an open lottery over today.
+    from infra.local.seed_lottery import seed_lottery
+
+    seed_lottery()
+    _log(verbose, f"lottery ({time.perf_counter() - started:.2f} s)")
+
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

@@ -47,6 +47,7 @@ PATH_VALUES = {
     "month": "2026-11",
     # subscription delivery (issue 17)
     "subscription_id": "SBXXXXXXXXXXXXXXXX",
+    "lottery_id": "lot-x",
 }
 
 

@@ -81,6 +81,7 @@ export function pagesOf(group) {
 }
 import { campaignDashboard, campaignReview } from "./campaign_review.js";
 import { subscriptionDeliveries, subscriptionPlans } from "./subscriptions.js";
+import lotteries, { lotteryDetail } from "./lotteries.js";
 
 export const PAGES = [
   dashboard,
@@ -121,4 +122,6 @@ export const PAGES = [
   // subscription delivery (周期购, issue 17)
   subscriptionPlans,
   subscriptionDeliveries,
+  lotteries,
+  lotteryDetail,
 ];

@@ -15,6 +15,7 @@ from chalicelib.customers.models import CUSTOMER_MODELS
 from chalicelib.events.models import EVENT_MODELS
 from chalicelib.exports.models import EXPORT_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
+from chalicelib.lottery.models import LOTTERY_MODELS
 from chalicelib.loyalty.models import LOYALTY_MODELS
 from chalicelib.loyalty.programme_models import PROGRAMME_MODELS
 from chalicelib.members.models import MEMBER_MODELS
@@ -53,4 +54,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + STORE_TIER_MODELS
     + CAMPAIGN_REVIEW_MODELS
     + SUBSCRIPTION_MODELS
+    + LOTTERY_MODELS
 )

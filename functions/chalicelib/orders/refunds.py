@@ -24,14 +24,20 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.db import transitions
-from chalicelib.db.transactions import TxPiece
+from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, add_all, transact
 from chalicelib.db.transitions import Who
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
-from chalicelib.kernel.money import refund_for_units
+from chalicelib.kernel.money import allocate, refund_for_units
 from chalicelib.kernel.states import REFUND
-from chalicelib.orders import payment_providers
-from chalicelib.orders.models import OrderModel, RefundLineAttribute, RefundModel, line_path
+from chalicelib.orders import order_flow, payment_providers
+from chalicelib.orders.models import (
+    OrderDetailModel,
+    OrderModel,
+    RefundLineAttribute,
+    RefundModel,
+    line_path,
+)
 from chalicelib.stored_value import payment as stored_value
 from chalicelib.stored_value import rules as stored_value_rules
 
@@ -268,3 +274,98 @@ def retry_pending(limit: int = 50) -> int:
         if execute(key.refund_id).status == "succeeded":
             done += 1
     return done
+
+
+# --- a refund of an amount (issue 17: a lottery prize) -------------------------------
+
+
+def amount_plan(
+    order: OrderModel, refund_id: str, reason: str, amount_fen: int
+) -> RefundPlan | None:
+    """Refund ``amount_fen`` of what the order still holds, not tied to units (a lottery
+    prize, up to its cap). All that is left (or more): the full refund, so every unit
+    counts as refunded and no later return pays twice. Less: spread over the lines in
+    proportion to what each still holds (largest remainder), added to their refunded
+    fen, units untouched."""
+    left = int(order.paid_fen or 0) - int(order.refunded_fen or 0)
+    if amount_fen <= 0 or left <= 0:
+        return None
+    if amount_fen >= left:
+        return full(order, refund_id, reason)
+    weights = [max(int(line.paid_fen) - int(line.refunded_fen), 0) for line in order.lines]
+    if sum(weights) < amount_fen:  # the rest is delivery fee: refund everything instead
+        return full(order, refund_id, reason)
+    shares = allocate(amount_fen, weights)
+    lines, detail = [], []
+    for index, (line, share) in enumerate(zip(order.lines, shares, strict=True)):
+        if share:
+            lines.append(RefundLineAttribute(sku=line.sku, units=0, amount_fen=share))
+            detail.append(line_path(index).refunded_fen.add(share))
+    actions: list[Any] = [OrderModel.refunded_fen.add(amount_fen)]
+    to_balance, pieces = _stored_value_share(order, refund_id, amount_fen)
+    if to_balance:
+        actions.append(OrderModel.stored_value_returned_fen.add(to_balance))
+    refund = RefundModel(
+        refund_id,
+        order_id=order.order_id,
+        payment_id=order.payment_id or "",
+        provider=order.payment_provider or "",
+        reason=reason,
+        lines=lines,
+        delivery_fee_fen=0,
+        amount_fen=amount_fen,
+        stored_value_fen=to_balance or None,
+        status="pending",
+        pending="pending",
+        created_at=clock.now_iso_ms(),
+        updated_at=clock.now_iso(),
+    )
+    return RefundPlan(refund, actions, detail, pieces)
+
+
+def refund_amount(
+    order_id: str, refund_id: str, reason: str, amount_fen: int
+) -> RefundModel | None:
+    """Refund up to ``amount_fen`` of a paid order, its state unchanged, once per
+    ``refund_id`` (derived from the cause, e.g. "<order>:lottery:<id>"): a retry finds the
+    refund already written and only pays it out again if the provider has not confirmed.
+    The order's write is conditioned on its version as read, so a change racing this
+    one makes it plan again. None: nothing left to refund."""
+    for _attempt in range(5):
+        try:
+            return execute(refund_id)  # already written: pay it out (idempotent)
+        except DoesNotExist:
+            pass
+        order = order_flow.get(order_id)
+        plan = amount_plan(order, refund_id, reason, amount_fen)
+        if plan is None:
+            return None
+
+        def build(tx: Tx, order: OrderModel = order, plan: RefundPlan = plan) -> None:
+            # Conditioned on the order's version as read (PynamoDB adds it): the plan
+            # is exact for that version.
+            tx.update(
+                order,
+                actions=[*plan.order_actions, OrderModel.updated_at.set(clock.now_iso())],
+                condition=OrderModel.order_id.exists(),
+                label="order",
+            )
+            if plan.detail_actions:
+                tx.update(
+                    OrderDetailModel(order_id),
+                    actions=plan.detail_actions,
+                    condition=OrderDetailModel.order_id.exists(),
+                    label="detail",
+                )
+            tx.save(plan.refund, condition=RefundModel.refund_id.does_not_exist(), label="refund")
+            add_all(tx, plan.pieces)
+
+        try:
+            transact(build, attempts=1)
+        except TransactionCancelled as exc:
+            if "order" in exc.failed or "refund" in exc.failed:
+                continue  # refunded meanwhile, or this refund written by a racing call
+            raise
+        total = provider_total(order) or provider_part(plan.refund)
+        return execute(refund_id, total, written=plan.refund)
+    raise RuntimeError(f"refund {refund_id}: the order kept changing")
