@@ -160,6 +160,16 @@ def store_tiers_monthly() -> None:
     log.info("store tiers: last month scored for %d store(s)", n)
 
 
+def group_buys_expire() -> None:
+    """Open groups past their expiry fail (members refunded) or are completed, per the
+    offer; half-settled groups are settled again (group_buys/service.py expire_due)."""
+    from chalicelib.group_buys.service import expire_due
+
+    n = expire_due()
+    if n:
+        log.info("group buys: %d groups closed at expiry", n)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -181,4 +191,5 @@ SCHEDULES = [
     # cron on the 1st in AWS, hourly locally (idempotent)
     ("store_uptime_sample", 5, 300, store_uptime_sample),
     ("store_tiers_monthly", 31 * 24 * 60, 3600, store_tiers_monthly),
+    ("group_buys_expire", 1, 60, group_buys_expire),
 ]

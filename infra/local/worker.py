@@ -247,6 +247,7 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (60, _scheduled("campaigns_tick")),
     (300, _scheduled("store_uptime_sample")),
     (3600, _scheduled("store_tiers_monthly")),
+    (60, _scheduled("group_buys_expire")),
 ]
 
 
