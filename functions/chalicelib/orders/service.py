@@ -1308,8 +1308,8 @@ def release_held(order_id: str, held: str) -> bool:
                 OrderModel.store_queue.set(str(order_flow.queue_key(order.store_id, "paid"))),
                 OrderModel.print_job_ids.add({ticket.job_id}),
                 OrderModel.updated_at.set(clock.now_iso()),
-                OrderModel.version.add(1),  # a writer that read it held must fail
             ],
+            # the version moves too (PynamoDB adds it): a writer that read it held fails
             condition=(OrderModel.held == held) & (OrderModel.status == "paid"),
             add_version_condition=False,
             label="order",
