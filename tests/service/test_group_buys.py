@@ -190,7 +190,7 @@ def test_an_unpaid_order_that_expires_frees_its_seat(shop):
 
     shop(100)
     offer_id = offer(size=2)
-    first, group_id = open_one(offer_id)
+    _, group_id = open_one(offer_id)
     gb.join_group(customer(1), "join-key-0001", group_id, cart())
     assert int(group(group_id).seats_taken) == 2
     orders.expire_due(int((clock.now() + timedelta(minutes=20)).timestamp()))
@@ -210,7 +210,7 @@ def test_per_member_limit(shop):
         gb.join_group(customer(0), "join-key-0010", group_id, cart())
     assert own.value.code in ("group_member_limit", "group_already_joined")
     # a retry of the opening is answered with the same order, no second group
-    order, created = gb.open_group(customer(0), "open-key-0000", offer_id, cart())
+    _, created = gb.open_group(customer(0), "open-key-0000", offer_id, cart())
     assert not created and GroupModel.count() == 2
 
 

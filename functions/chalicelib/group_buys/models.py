@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.db.models import _meta
+from chalicelib.db.models import _meta, string_list
 
 
 class OffersByListing(GlobalSecondaryIndex):
@@ -41,7 +41,7 @@ class GroupOfferModel(Model):
     size = NumberAttribute()  # 2..100
     time_limit_min = NumberAttribute()
     per_member_limit = NumberAttribute()  # seats a member may hold in the offer's groups
-    stores = ListAttribute(of=UnicodeAttribute)  # type: ignore[var-annotated]
+    stores = string_list()
     pickup_only = NumberAttribute(default=1)  # 1: pickup only; 0: delivery allowed too
     on_timeout = UnicodeAttribute()  # "fail" | "complete"
     starts_at = UnicodeAttribute()

@@ -385,10 +385,10 @@ def open_group(
 def join_group(
     principal: Principal, key: str | None, group_id: str, body: order_schemas.PlaceOrder
 ) -> tuple[order_schemas.Order, bool]:
-    group = _group_or_none(group_id)  # the offer's id names what placing reads
-    if group is None:
-        raise NotFound(f"No group {group_id!r}.", code="group_not_found")
-    hook = GroupSeat(principal, body, offer_id=group.offer_id, group_id=group_id, opening=False)
+    """Join a group: the joiner's order takes a seat. The group's id names its offer, so
+    placing reads both in its one BatchGetItem (no read before it)."""
+    offer_id = rules.offer_of(group_id)
+    hook = GroupSeat(principal, body, offer_id=offer_id, group_id=group_id, opening=False)
     return orders.place(principal, key, _no_extras(body), hook)
 
 
