@@ -45,6 +45,9 @@ PATH_VALUES = {
     "node_id": "2026:618",
     "campaign_id": "c-x",
     "month": "2026-11",
+    # issue 17: group buy
+    "offer_id": "GB-x",
+    "group_id": "GB-x-G1",
 }
 
 
