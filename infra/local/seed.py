@@ -225,6 +225,11 @@ def seed(verbose: bool = False) -> SeedReport:
     _log(verbose, f"mall: {report.mall_rewards} ({time.perf_counter() - started:.2f} s)")
     _seed_store_tiers()
     _log(verbose, f"store tiers ({time.perf_counter() - started:.2f} s)")
+    # issue 17: group buy, one open offer with one open group holding a paid member
+    from infra.local.seed_group_buy import seed_group_buy
+
+    group_id = seed_group_buy()
+    _log(verbose, f"group buy {group_id} ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report

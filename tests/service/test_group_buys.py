@@ -221,3 +221,36 @@ def test_group_order_takes_the_offers_sku_alone_at_the_group_price(shop):
         gb.open_group(customer(0), "open-key-0001", offer_id, cart(2))
     assert two.value.code == "group_buy_items"
     assert PRICE_FEN > GROUP_PRICE
+
+
+def test_demo_seed_opens_one_group_with_a_paid_member_and_a_second_run_writes_nothing(
+    aws_server,
+):
+    from infra.local.seed_group_buy import seed_group_buy
+
+    _demo_store_and_item()
+    group_id = seed_group_buy()
+    again = seed_group_buy()
+    assert again == group_id
+    g = group(group_id)
+    assert (g.state, int(g.seats_taken), int(g.seats_paid)) == ("open", 1, 1)
+    assert GroupModel.count() == 1 and OrderModel.count() == 1
+
+
+def _demo_store_and_item() -> None:
+    """The seed's store (sh-xuhui, open around the clock) and its first item."""
+    from chalicelib.catalogue.imports import apply_products, apply_store_items
+    from chalicelib.catalogue.rules import parse_product, parse_store_item
+    from chalicelib.stores.schemas import StoreCreate
+    from chalicelib.stores.service import create_store
+
+    from infra.local import demo_data
+    from infra.local.seed_group_buy import STORE as DEMO_STORE
+
+    raw = next(st for st in demo_data.stores() if st["store_id"] == DEMO_STORE)
+    create_store(msgspec.convert(raw, StoreCreate))
+    item = next(i for i in demo_data.store_items() if i["store_id"] == DEMO_STORE)
+    product = next(p for p in demo_data.products() if p["sku"] == item["sku"])
+    apply_products([parse_product(product, 1)])
+    row = parse_store_item(dict(item, stock=10, on_sale=True), 1)
+    assert not apply_store_items([(1, row)], {}).errors

@@ -84,11 +84,14 @@ def _fill(m: GroupOfferModel, body: s.OfferBody, principal: Principal) -> GroupO
     return m
 
 
-def create_offer(principal: Principal, body: s.OfferBody) -> s.Offer:
+def create_offer(principal: Principal, body: s.OfferBody, offer_id: str | None = None) -> s.Offer:
+    """``offer_id``: given by the demo seed (a second run finds it and writes nothing)."""
     _check_offer(body)
     now = clock.now_iso()
     m = _fill(
-        GroupOfferModel("GB" + uuid.uuid4().hex[:10].upper(), created_at=now), body, principal
+        GroupOfferModel(offer_id or "GB" + uuid.uuid4().hex[:10].upper(), created_at=now),
+        body,
+        principal,
     )
     m.save(condition=GroupOfferModel.offer_id.does_not_exist())
     return offer_view(m)
