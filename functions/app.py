@@ -305,3 +305,15 @@ def subscription_orders(event: CloudWatchEvent) -> None:
 from chalicelib.lottery import routes as lottery  # noqa: E402
 
 app.register_blueprint(lottery.area.blueprint)
+
+
+# Issue 17: group buy (拼团), its own blueprint; importing it fills orders' extension
+# points (orders/extensions.py) for group orders.
+from chalicelib.group_buys import routes as group_buys  # noqa: E402
+
+app.register_blueprint(group_buys.area.blueprint)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="group_buys_expire")
+def group_buys_expire(event: CloudWatchEvent) -> None:
+    jobs.group_buys_expire()

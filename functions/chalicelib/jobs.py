@@ -170,6 +170,16 @@ def subscription_orders() -> None:
         log.info("subscription deliveries: %s", counts)
 
 
+def group_buys_expire() -> None:
+    """Open groups past their expiry fail (members refunded) or are completed, per the
+    offer; half-settled groups are settled again (group_buys/service.py expire_due)."""
+    from chalicelib.group_buys.service import expire_due
+
+    n = expire_due()
+    if n:
+        log.info("group buys: %d groups closed at expiry", n)
+
+
 SCHEDULES = [
     ("expire_unpaid", 1, 10, expire_unpaid),
     ("print_watchdog", 1, 5, print_watchdog),
@@ -193,4 +203,5 @@ SCHEDULES = [
     ("store_tiers_monthly", 31 * 24 * 60, 3600, store_tiers_monthly),
     # subscription delivery: every 15 minutes in AWS, every minute locally
     ("subscription_orders", 15, 60, subscription_orders),
+    ("group_buys_expire", 1, 60, group_buys_expire),
 ]

@@ -233,6 +233,11 @@ def seed(verbose: bool = False) -> SeedReport:
 
     seed_lottery()
     _log(verbose, f"lottery ({time.perf_counter() - started:.2f} s)")
+    # issue 17: group buy, one open offer with one open group holding a paid member
+    from infra.local.seed_group_buy import seed_group_buy
+
+    group_id = seed_group_buy()
+    _log(verbose, f"group buy {group_id} ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -248,6 +248,7 @@ SCHEDULE: list[tuple[float, Callable[[], None]]] = [
     (300, _scheduled("store_uptime_sample")),
     (3600, _scheduled("store_tiers_monthly")),
     (60, _scheduled("subscription_orders")),
+    (60, _scheduled("group_buys_expire")),
 ]
 
 

@@ -48,6 +48,9 @@ PATH_VALUES = {
     # subscription delivery (issue 17)
     "subscription_id": "SBXXXXXXXXXXXXXXXX",
     "lottery_id": "lot-x",
+    # issue 17: group buy
+    "offer_id": "GB-x",
+    "group_id": "GB-x-G1",
 }
 
 

@@ -82,6 +82,7 @@ export function pagesOf(group) {
 import { campaignDashboard, campaignReview } from "./campaign_review.js";
 import { subscriptionDeliveries, subscriptionPlans } from "./subscriptions.js";
 import lotteries, { lotteryDetail } from "./lotteries.js";
+import groupBuys from "./group_buys.js";
 
 export const PAGES = [
   dashboard,
@@ -124,4 +125,5 @@ export const PAGES = [
   subscriptionDeliveries,
   lotteries,
   lotteryDetail,
+  groupBuys,
 ];

@@ -92,6 +92,10 @@ class Loaded:
     # The campaigns spending now with their budget left (campaign_budgets/live.py's
     # cache), read only when a promotion or coupon of the cart names a campaign
     campaigns: dict[str, int] | None = None
+    # A mechanic's order (orders/extensions.py PlaceHook): the items it asked to read in
+    # the same batch, and its fixed prices (no coupon, promotion, member price or minimum)
+    extra: Any = None
+    fixed_price: bool = False
 
 
 def _customer(principal: Principal) -> str | None:
@@ -127,6 +131,7 @@ def load(
     stored_value_account: bool = False,
     points_account: bool = False,
     reward_id: str | None = None,
+    extra_keys: dict[Any, list[dict[str, Any]]] | None = None,
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
     whole wallet when none are chosen), the flash-sale counters of its SKUs, when the
@@ -175,6 +180,8 @@ def load(
             keys[LoyaltySettingsModel].append({"area": POINTS})
         if reward_id:
             keys.update(mall.order_keys(reward_id, customer))
+    if extra_keys:
+        keys.update(extra_keys)
     # Placing reads consistently what its writes depend on (stock, coupons, accounts,
     # counters); the catalogue's products, the store and the loyalty rules change
     # rarely and are read eventually consistent (half the read units) either way.
@@ -188,6 +195,8 @@ def load(
         products={p.sku: p for p in got[ProductModel]},
         active=active,
     )
+    if extra_keys:
+        loaded.extra, loaded.fixed_price = got, True
     now_iso = clock.now_iso()
     for shard in got[FlashShardModel]:
         # An ended sale (open = 0) or one outside its window has nothing to sell, even if
@@ -369,7 +378,8 @@ def evaluate(
     fee = store.delivery_fee
     costs = {sku: int(p.cost_fen) for sku, p in loaded.products.items() if p.cost_fen is not None}
     now = clock.now()
-    reward = loaded.reward is not None  # a mall reward: its price is the reward's, no more
+    # a mall reward or a mechanic's order (group buy): its price is fixed, no more
+    reward = loaded.reward is not None or loaded.fixed_price
     delivery = DeliveryRule(
         int(fee.base_fee_fen), None if fee.free_above_fen is None else int(fee.free_above_fen)
     )

@@ -14,6 +14,7 @@ from chalicelib.coupons.models import COUPON_MODELS
 from chalicelib.customers.models import CUSTOMER_MODELS
 from chalicelib.events.models import EVENT_MODELS
 from chalicelib.exports.models import EXPORT_MODELS
+from chalicelib.group_buys.models import GROUP_BUY_MODELS
 from chalicelib.identity.models import IDENTITY_MODELS
 from chalicelib.lottery.models import LOTTERY_MODELS
 from chalicelib.loyalty.models import LOYALTY_MODELS
@@ -55,4 +56,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + CAMPAIGN_REVIEW_MODELS
     + SUBSCRIPTION_MODELS
     + LOTTERY_MODELS
+    + GROUP_BUY_MODELS
 )

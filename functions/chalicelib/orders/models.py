@@ -324,6 +324,11 @@ class OrderModel(Model):
     # order id is derived from it) gets the order only with the same body. None on
     # orders placed before (their key's record is in idempotency_keys).
     request_hash = UnicodeAttribute(null=True, attr_name="rh")
+    # A mechanic's order (issue 17): the group buy it holds a seat in ("<group id>"), and
+    # while it is held (paid but not for the store yet) "group:<group id>"
+    # (orders/extensions.py). Unset on ordinary orders: the head stays small.
+    group_id = UnicodeAttribute(null=True, attr_name="grp")
+    held = UnicodeAttribute(null=True, attr_name="hold")
 
     by_store_queue = OrdersByStoreQueue()
     by_customer = OrdersByCustomer()

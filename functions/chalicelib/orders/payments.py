@@ -25,7 +25,7 @@ from chalicelib.kernel import config
 from chalicelib.kernel.errors import BadRequest, NotFound
 from chalicelib.kernel.money import yuan
 from chalicelib.loyalty import paid_membership
-from chalicelib.orders import order_flow, payables, refunds
+from chalicelib.orders import extensions, order_flow, payables, refunds
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
@@ -125,6 +125,11 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
         order = _pay(notice)
     except Refused as refused:
         return _not_taken(refused.old, notice)
+    if order.held:
+        # paid but held (a group buy's seat): no ticket until its mechanic releases it
+        notice.record(order.order_id, "captured").save()
+        extensions.on_held_paid(order)
+        return s.PaymentAck(code="SUCCESS", message="paid")
     batch_put([_paid_ticket(order), notice.record(order.order_id, "captured")])
     # Reactions to the payment (支付有礼, the coupons it used becoming used, ...)
     # subscribe to order.paid, which the orders table's stream carries from the update
@@ -215,7 +220,7 @@ def _recorded_again(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
         {PrintJobModel: [{"job_id": ticket}], PaymentModel: [{"payment_id": notice.payment_id}]}
     )
     missing: list[PrintJobModel | PaymentModel] = []
-    if not found[PrintJobModel] and order.status == "paid":
+    if not found[PrintJobModel] and order.status == "paid" and not order.held:
         missing.append(_paid_ticket(order))
     if not found[PaymentModel]:
         missing.append(notice.record(order.order_id, "captured"))
@@ -230,6 +235,8 @@ def _recorded_again(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
         log.warning(
             "payment %s of %s: wrote its missing records", notice.payment_id, order.order_id
         )
+    if order.held:
+        extensions.on_held_paid(order)  # the first request may have died before it
     return s.PaymentAck(code="SUCCESS", message="already recorded")
 
 

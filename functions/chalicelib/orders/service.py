@@ -44,7 +44,7 @@ from chalicelib.kernel.errors import (
 from chalicelib.kernel.money import yuan
 from chalicelib.kernel.states import order_queue
 from chalicelib.loyalty.mall import OrderReward
-from chalicelib.orders import order_flow
+from chalicelib.orders import extensions, order_flow
 from chalicelib.orders import schemas as s
 from chalicelib.orders.models import (
     AddressAttribute,
@@ -71,7 +71,10 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud a
 
 
 def _checked_cart(
-    principal: Principal, body: s.QuoteRequest, consistent: bool = True
+    principal: Principal,
+    body: s.QuoteRequest,
+    consistent: bool = True,
+    hook: extensions.PlaceHook | None = None,
 ) -> tuple[checkout.Loaded, list[CartLine]]:
     """Load and check everything a cart refers to; 4xx naming each problem.
     ``consistent=False`` (a quote): eventually consistent reads, half the read units; a
@@ -105,9 +108,12 @@ def _checked_cart(
         # a quote offers a member their points; an order reads them only to use them
         points_account=not isinstance(body, s.PlaceOrder) or bool(body.points_to_use),
         reward_id=getattr(body, "reward_id", None),
+        extra_keys=hook.keys() if hook else None,
     )
     store, items, products = loaded.store, loaded.items, loaded.products
     prices = _reward_prices(loaded, body)
+    if hook is not None:
+        prices = hook.prices(loaded.extra, [(i.sku, i.qty) for i in body.items])
     if store is None or not store.active:
         raise NotFound(f"No store {body.store_id!r} takes orders.", code="store_not_found")
     _check_store_serves(store, body)
@@ -351,12 +357,16 @@ def _stored_hash(request_hash: str) -> str:
 
 
 def place(
-    principal: Principal, idempotency_key: str | None, body: s.PlaceOrder
+    principal: Principal,
+    idempotency_key: str | None,
+    body: s.PlaceOrder,
+    hook: extensions.PlaceHook | None = None,
 ) -> tuple[s.Order, bool]:
     """Create the order, decrementing stock in the same transaction. Returns (order, created).
 
     The same Idempotency-Key with the same body returns the order it created; with a
-    different body, 422. Concurrent retries with one key create one order.
+    different body, 422. Concurrent retries with one key create one order. ``hook``: a
+    mechanic's order (orders/extensions.py), e.g. a group buy's seat.
     """
     if not idempotency_key or not IDEMPOTENCY_KEY.match(idempotency_key):
         raise BadRequest(
@@ -367,7 +377,7 @@ def place(
     key = f"{principal.subject}#{idempotency_key}"
     request_hash = _request_hash(body)
     try:
-        order, created = _place_new(principal, key, request_hash, body)
+        order, created = _place_new(principal, key, request_hash, body, hook)
     except (ValidationFailed, Conflict):
         # A retry of an order that was placed meets its own effects (the coupon locked,
         # the stock taken): answer with that order, not with the refusal. Only refusals
@@ -437,9 +447,13 @@ def _key_reused() -> ValidationFailed:
 
 
 def _place_new(
-    principal: Principal, key: str, request_hash: str, body: s.PlaceOrder
+    principal: Principal,
+    key: str,
+    request_hash: str,
+    body: s.PlaceOrder,
+    hook: extensions.PlaceHook | None = None,
 ) -> tuple[s.Order, bool]:
-    loaded, lines = _checked_cart(principal, body)
+    loaded, lines = _checked_cart(principal, body, hook=hook)
     store = loaded.store
     assert store is not None
     co = _price(principal, body, loaded, lines)
@@ -481,8 +495,10 @@ def _place_new(
         order = _build_order(
             principal, body, store, co, takes, order_id, request_hash, reward=loaded.reward
         )
+        if hook is not None:
+            hook.mark(order)
         try:
-            _place(order, earlier_ids, body.store_id, priced.lines, takes)
+            _place(order, earlier_ids, body.store_id, priced.lines, takes, hook)
         except _ShardEmpty as empty:
             avoid.setdefault(empty.promotion_id, set()).add(empty.shard)
             loaded.shards_left.get(empty.promotion_id, {}).pop(empty.shard, None)
@@ -621,6 +637,7 @@ def _place(
     store_id: str,
     priced_lines: list[PricedLine],
     takes: checkout.Takes,
+    hook: extensions.PlaceHook | None = None,
 ) -> None:
     """One transaction: the order (its id the idempotency check), a check that none of
     ``earlier_ids`` exists (a retry crossing midnight), stock per line, then what
@@ -644,6 +661,8 @@ def _place(
                 label=f"stock:{pl.line.sku}",
             )
         tx.add(*takes.pieces)
+        if hook is not None:
+            tx.add(*hook.pieces(order))
 
     try:
         transact(build)
@@ -653,6 +672,9 @@ def _place(
         for label, order_id in zip(labels, taken, strict=True):
             if exc.code_of(label) in ("ConditionalCheckFailed", "TransactionConflict"):
                 raise _Replay(order_id) from None
+        refusal = hook.explain(exc) if hook is not None else None
+        if refusal is not None:
+            raise refusal from None
         # Priced lines keep the order of the request's items, so i names items[i].
         short = [
             (i, pl.line)
@@ -1181,32 +1203,60 @@ def _restock(tx: Tx, order: OrderModel) -> None:
 def _give_back_unpaid(tx: Tx, order: OrderModel) -> None:
     _restock(tx, order)
     tx.add(*checkout.give_back(order, paid=False))
+    tx.add(*extensions.give_back_pieces(order, False))
 
 
 def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
     """Cancel before picking starts: stock goes back; a paid order is refunded in full and
     the store gets a cancellation slip for the ticket it printed."""
-    from chalicelib.orders import refunds
-    from chalicelib.printing import print_jobs
 
     order = get_visible(principal, order_id)
     if principal.role not in (CUSTOMER, "hq_admin") and not principal.can_act_for_store(
         order.store_id
     ):
         raise Forbidden("Your account belongs to another store.", code="other_store")
+    return view(_cancel(order, principal, reason), principal)
+
+
+def cancel_held(order_id: str, reason: str, refund_id: str) -> OrderModel | None:
+    """A mechanic cancels its order (a group that failed): unpaid or paid-and-held, the
+    paid one refunded in full under ``refund_id`` (derived from the mechanic's cause, so
+    a replayed job never pays twice). None when the order is no longer cancellable (already
+    cancelled or expired: a replay)."""
+    order = order_flow.get(order_id)
+    if order.status not in ("awaiting_payment", "paid"):
+        return None
+    try:
+        return _cancel(order, order_flow.SYSTEM, reason, refund_id=refund_id)
+    except Conflict:
+        return None  # moved on meanwhile (another run of the job cancelled it)
+
+
+def _cancel(
+    order: OrderModel, principal: Principal, reason: str | None, refund_id: str | None = None
+) -> OrderModel:
+    from chalicelib.orders import refunds
+    from chalicelib.printing import print_jobs
+
     order_flow.ORDER.target("cancel", order.status)
     refund = (
-        refunds.full(order, f"{order.order_id}:cancel", "cancel")
+        refunds.full(order, refund_id or f"{order.order_id}:cancel", "cancel")
         if order.status == "paid"
         else None
     )
-    slip = print_jobs.new_job(order, "cancellation", {"slip"}) if order.status == "paid" else None
+    # a held order (a group buy's, before success) printed no ticket: no slip to send
+    slip = (
+        print_jobs.new_job(order, "cancellation", {"slip"})
+        if order.status == "paid" and not order.held
+        else None
+    )
     extra = [OrderModel.due_kind.remove(), OrderModel.due_at.remove()]
     if refund:
         extra += refund.order_actions
     if slip:
         extra += print_jobs.add_to_order(slip)
     give_back = checkout.give_back(order, paid=order.status == "paid")
+    give_back += extensions.give_back_pieces(order, order.status == "paid")
 
     def also(tx: Tx) -> None:
         _restock(tx, order)
@@ -1233,7 +1283,46 @@ def cancel(principal: Principal, order_id: str, reason: str | None) -> s.Order:
     if refund:
         total = refunds.provider_total(order) or refunds.provider_part(refund.refund)
         refunds.execute(refund.refund.refund_id, total, written=refund.refund)
-    return view(updated, principal)
+    return updated
+
+
+def release_held(order_id: str, held: str) -> bool:
+    """A held order (paid, ``held`` as given) goes to its store: into the store's work
+    queue with its ticket, in one transaction (the ticket's id is the one the payment
+    named, so it is created once whatever the replays). False: not held any more (a
+    replay) or not paid (cancelled meanwhile)."""
+    from chalicelib.printing import print_jobs
+
+    order = order_flow.get(order_id)
+    if order.held != held or order.status != "paid":
+        return False
+    ticket = print_jobs.new_job(
+        order, "order", {"picking", "delivery"}, job_id=print_jobs.paid_ticket_id(order_id)
+    )
+
+    def build(tx: Tx) -> None:
+        tx.update(
+            OrderModel(order_id),
+            actions=[
+                OrderModel.held.remove(),
+                OrderModel.store_queue.set(str(order_flow.queue_key(order.store_id, "paid"))),
+                OrderModel.print_job_ids.add({ticket.job_id}),
+                OrderModel.updated_at.set(clock.now_iso()),
+            ],
+            # the version moves too (PynamoDB adds it): a writer that read it held fails
+            condition=(OrderModel.held == held) & (OrderModel.status == "paid"),
+            add_version_condition=False,
+            label="order",
+        )
+        tx.save(ticket, condition=type(ticket).job_id.does_not_exist(), label="ticket")
+
+    try:
+        transact(build)
+    except TransactionCancelled as exc:
+        if exc.failed:
+            return False
+        raise
+    return True
 
 
 def expire_due(now_epoch: int | None = None, limit: int = 100) -> int:

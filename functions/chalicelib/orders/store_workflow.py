@@ -74,6 +74,17 @@ def store_order(principal: Principal, order_id: str) -> OrderModel:
 ANY_STATUS = "any"
 
 
+def _not_held(order: OrderModel) -> None:
+    """409 ``order_held``: a paid order a mechanic holds (a group buy not yet full) is not
+    the store's to work on until it is released (its ticket prints then). The order's
+    version moves on release, so a pick from a held read fails even if this is raced."""
+    if order.held:
+        raise Conflict(
+            "This order waits for its group buy to fill; its ticket prints when it does.",
+            code="order_held",
+        )
+
+
 def list_orders(principal: Principal, store_id: str, query: s.StoreOrderQuery) -> s.OrderPage:
     """The store's orders in one status, oldest first (its work queue); with ``date``,
     that business day's orders in one status or any, newest first."""
@@ -108,6 +119,7 @@ def list_orders(principal: Principal, store_id: str, query: s.StoreOrderQuery) -
 def start_picking(principal: Principal, order_id: str) -> s.Order:
     """paid -> picking: a picker took the ticket."""
     order = store_order(principal, order_id)
+    _not_held(order)
     return orders.view(order_flow.apply(order, "start_picking", principal), principal)
 
 
@@ -157,6 +169,7 @@ def pick(principal: Principal, order_id: str, body: w.PickResult) -> s.Order:
     (delivery fee kept); when nothing at all was found the order is cancelled and refunded
     in full. From paid, start_picking is recorded first, in the same write."""
     order = store_order(principal, order_id)
+    _not_held(order)
     ORDER.path("finish_picking", order.status)  # 409 before judging the lines
     picked = _picked_quantities(order, body)
     refund_id = f"{order.order_id}:shortage"
