@@ -286,3 +286,8 @@ __all__ = ["app"]
 from chalicelib.traffic import routes as traffic  # noqa: E402
 
 app.register_blueprint(traffic.area.blueprint)
+
+# Issue 17 item 4: zones (the add-on zone and fixed-price zones), zones/routes.py.
+from chalicelib.zones import routes as zones  # noqa: E402
+
+app.register_blueprint(zones.area.blueprint)

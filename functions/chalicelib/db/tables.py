@@ -27,6 +27,7 @@ from chalicelib.store_tiers.models import STORE_TIER_MODELS
 from chalicelib.stored_value.models import STORED_VALUE_MODELS
 from chalicelib.stores.models import STORE_MODELS
 from chalicelib.traffic.models import TRAFFIC_MODELS
+from chalicelib.zones.models import ZONE_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
     STORE_MODELS
@@ -51,4 +52,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + CAMPAIGN_MODELS
     + STORE_TIER_MODELS
     + CAMPAIGN_REVIEW_MODELS
+    + ZONE_MODELS
 )
