@@ -45,6 +45,7 @@ PATH_VALUES = {
     "node_id": "2026:618",
     "campaign_id": "c-x",
     "month": "2026-11",
+    "zone_id": "z-x",
 }
 
 

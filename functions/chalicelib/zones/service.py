@@ -157,7 +157,9 @@ def create(principal: Principal, body: s.ZoneCreate) -> s.Zone:
         if m.campaign_id:
             tx.update(
                 CampaignModel(m.campaign_id),
-                actions=[CampaignModel.mechanic_ids.append([zid])],
+                actions=[
+                    CampaignModel.mechanic_ids.set((CampaignModel.mechanic_ids | []).append([zid]))
+                ],
                 condition=CampaignModel.campaign_id.exists(),
                 label="campaign",
             )
