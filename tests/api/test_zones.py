@@ -289,3 +289,30 @@ def test_the_quote_makes_no_call_of_its_own_for_zones(api, tokens_, catalogue, a
     q = quote(api, tokens_, body)
     assert q["add_on_suggestions"] and q["free_delivery"]["gap_fen"] > 0
     assert aws_calls == ["Query", "BatchGetItem"]
+
+
+def test_a_create_with_its_own_id_is_a_replay(api, tokens_, catalogue):
+    first = add_on(api, tokens_, ["110"], zone_id="demo-add-on")
+    again = add_on(api, tokens_, ["110"], zone_id="demo-add-on")
+    assert first == again
+    s, err = api.call(
+        "POST",
+        "/admin/zones",
+        {"kind": "add_on", "name": "凑单专区", "skus": ["111"], "zone_id": "demo-add-on"},
+        token=tokens_["hq"],
+    )
+    assert (s, err["error"]["code"]) == (409, "zone_exists")
+
+
+def test_the_demo_seed_makes_both_zones_once(api, tokens_, catalogue, monkeypatch, aws_calls):
+    from chalicelib.zones.models import ZoneModel
+    from infra.local import seed
+
+    zones = [dict(z, skus=["110", "111"]) for z in seed.DEMO_ZONES]
+    monkeypatch.setattr(seed, "DEMO_ZONES", tuple(zones))
+    seed._seed_zones()
+    made = {z.zone_id: z.kind for z in ZoneModel.scan()}
+    assert made == {"demo-add-on": "add_on", "demo-9-9": "fixed_price"}
+    aws_calls.clear()
+    seed._seed_zones()
+    assert "TransactWriteItems" not in aws_calls and "PutItem" not in aws_calls

@@ -63,7 +63,7 @@ SUGGESTION_EXAMPLE = {
     body=s.ZoneCreate,
     response=s.Zone,
     status=201,
-    errors=(403, 422),
+    errors=(403, 409, 422),
     request_example=REQUEST,
     response_example=EXAMPLE,
 )
@@ -73,7 +73,8 @@ def create(body: s.ZoneCreate, principal: Principal) -> s.Zone:
     products the quote suggests to close a gap; a fixed-price zone (``fixed_price``)
     sells its products at ``price_fen`` in its window (422 when the price is below a
     product's unit cost). A zone's ``campaign_id`` must name a campaign that has not
-    ended; the zone joins the campaign's ``mechanic_ids``."""
+    ended; the zone joins the campaign's ``mechanic_ids``. Send a ``zone_id`` of your own
+    to make retries safe (409 ``zone_exists`` when another zone has it)."""
     return service.create(principal, body)
 
 

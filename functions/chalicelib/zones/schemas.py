@@ -27,7 +27,7 @@ Skus = Annotated[
 ]
 
 
-class ZoneCreate(Schema, kw_only=True):
+class ZoneFields(Schema, kw_only=True):
     """``add_on``: a curated list of products whose prices close a cart's gap (the
     quote's ``add_on_suggestions``); window optional (none: always). ``fixed_price``:
     those products at ``price_fen`` from ``starts_at`` to ``ends_at`` (both required),
@@ -48,7 +48,17 @@ class ZoneCreate(Schema, kw_only=True):
     funded_by: Literal["hq", "store", "supplier"] = "hq"
 
 
-class ZoneUpdate(ZoneCreate, kw_only=True):
+class ZoneCreate(ZoneFields, kw_only=True):
+    zone_id: Annotated[
+        ZoneId | None,
+        Meta(
+            description="Your own id makes retries safe: the same body again answers the "
+            "zone made, a different one 409 zone_exists. Omit it for a generated one."
+        ),
+    ] = None
+
+
+class ZoneUpdate(ZoneFields, kw_only=True):
     """The whole zone again, at the ``version`` read; ``status`` ``ended`` takes it off
     the storefront and out of pricing."""
 

@@ -52,7 +52,7 @@ def _utc(value: str | None, name: str, errors: list[dict[str, str]]) -> str | No
     return clock.iso(dt)
 
 
-def _validate(body: s.ZoneCreate) -> tuple[str | None, str | None, list[dict[str, str]]]:
+def _validate(body: s.ZoneFields) -> tuple[str | None, str | None, list[dict[str, str]]]:
     """Kind-specific rules and references (stores, products, campaign: one BatchGetItem);
     every problem at once."""
     errors: list[dict[str, str]] = []
@@ -126,7 +126,7 @@ def view(m: ZoneModel, now_iso: str | None = None) -> s.Zone:
     )
 
 
-def _fill(m: ZoneModel, body: s.ZoneCreate, starts: str | None, ends: str | None) -> None:
+def _fill(m: ZoneModel, body: s.ZoneFields, starts: str | None, ends: str | None) -> None:
     m.kind = body.kind
     m.name = body.name
     m.skus = list(body.skus)
@@ -145,7 +145,7 @@ def create(principal: Principal, body: s.ZoneCreate) -> s.Zone:
     if errors:
         raise ValidationFailed("The zone is not valid.", details=errors)
     now = clock.now_iso()
-    zid = f"Z{uuid.uuid4().hex[:16]}"
+    zid = body.zone_id or f"Z{uuid.uuid4().hex[:16]}"
     m = ZoneModel(zid, created_by=principal.subject, created_at=now, updated_at=now, version=0)
     _fill(m, body, starts, ends)
     entry = audit.new_entry(
@@ -168,6 +168,13 @@ def create(principal: Principal, body: s.ZoneCreate) -> s.Zone:
     try:
         transact(build)
     except TransactionCancelled as exc:
+        if "zone" in exc.failed:  # the caller's id is taken: a replay, or another zone
+            existing = _get(zid)
+            if _same(existing, m):
+                return view(existing)
+            raise Conflict(
+                f"A different zone with id {zid!r} exists.", code="zone_exists"
+            ) from None
         if "campaign" in exc.failed:
             raise ValidationFailed(
                 "The zone is not valid.",
@@ -176,6 +183,16 @@ def create(principal: Principal, body: s.ZoneCreate) -> s.Zone:
         raise
     forget_cache()
     return view(m)
+
+
+SAME_FIELDS = ("kind", "name", "skus", "stores", "starts_at", "ends_at", "price_fen")
+
+
+def _same(a: ZoneModel, b: ZoneModel) -> bool:
+    """Whether two zones were made from the same request (a retried create)."""
+    va, vb = view(a), view(b)
+    fields = (*SAME_FIELDS, "per_customer_limit", "campaign_id", "funded_by")
+    return all(getattr(va, f) == getattr(vb, f) for f in fields)
 
 
 def _get(zone_id: str) -> ZoneModel:
