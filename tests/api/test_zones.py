@@ -306,6 +306,7 @@ def test_a_create_with_its_own_id_is_a_replay(api, tokens_, catalogue):
 
 def test_the_demo_seed_makes_both_zones_once(api, tokens_, catalogue, monkeypatch, aws_calls):
     from chalicelib.zones.models import ZoneModel
+
     from infra.local import seed
 
     zones = [dict(z, skus=["110", "111"]) for z in seed.DEMO_ZONES]
