@@ -80,6 +80,7 @@ export function pagesOf(group) {
   return [...listed, ...own];
 }
 import { campaignDashboard, campaignReview } from "./campaign_review.js";
+import zones from "./zones.js";
 
 export const PAGES = [
   dashboard,
@@ -117,4 +118,5 @@ export const PAGES = [
   storeTiers,
   campaignDashboard,
   campaignReview,
+  zones,
 ];
