@@ -919,14 +919,17 @@ def _add_ons(
             m = member.unit_price(sku)
             if m is not None and 0 <= m < fen:
                 unit[sku] = m
-    fixed = {o.sku: o.zone.price_fen for o in zone_store.fixed_offers(store_id, unit)}
+    fixed = {
+        o.sku: o.zone.price_fen
+        for o in zone_store.fixed_offers(store_id, unit)
+        if o.zone.price_fen is not None
+    }
     per_sku = set(checkout.per_sku_priced) | set(fixed)
     if loaded.active is not None:
         per_sku |= set(loaded.active.flash)
     if kind == "free_delivery":  # a fixed-price product adds its zone price to the goods
-        for sku, fen in fixed.items():
-            if fen is not None and fen < unit[sku]:
-                unit[sku] = fen
+        for sku, fixed_fen in fixed.items():
+            unit[sku] = min(unit[sku], fixed_fen)
     items = [
         zone_rules.ZoneItem(p.sku, unit[p.sku], p.stock, pos, p.name)
         for (p, pos), line in zip(found, lines, strict=True)

@@ -134,9 +134,9 @@ def suggest(items: Sequence[ZoneItem], gap_fen: int, k: int = SUGGESTIONS) -> li
             while c < n and taken < k and p[b] + p[c] < gap_fen:
                 if p[a] + p[b] + p[c] > bound():
                     break
-                combo = (a, b, c)
-                if all(stock[i] >= combo.count(i) for i in set(combo)):
-                    offer(combo)
+                triple = (a, b, c)
+                if all(stock[i] >= triple.count(i) for i in set(triple)):
+                    offer(triple)
                     taken += 1
                 c += 1
     out = []

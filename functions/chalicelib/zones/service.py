@@ -95,7 +95,7 @@ def _validate(body: s.ZoneFields) -> tuple[str | None, str | None, list[dict[str
     found = {x.store_id for x in got[StoreModel]}
     errors += [field_error("stores", f"no store {x!r}") for x in body.stores if x not in found]
     if body.campaign_id:
-        campaigns = got.get(CampaignModel, [])
+        campaigns = got.of(CampaignModel)
         if not campaigns:
             errors.append(field_error("campaign_id", f"no campaign {body.campaign_id!r}"))
         elif campaigns[0].state == "ended":
@@ -373,20 +373,20 @@ def products_at(store_id: str, skus: Iterable[str]) -> dict[str, Product]:
         items = {i.sku: i for i in got[StoreItemModel]}
         products = {p.sku: p for p in got[ProductModel]}
         for x in missing:
-            i, p = items.get(x), products.get(x)
+            i, pm = items.get(x), products.get(x)
             known[x] = (
                 None
-                if i is None or p is None
+                if i is None or pm is None
                 else Product(
                     x,
-                    p.name,
-                    p.unit,
-                    p.image_url,
-                    p.category1,
-                    p.category2,
+                    pm.name,
+                    pm.unit,
+                    pm.image_url,
+                    pm.category1,
+                    pm.category2,
                     int(i.price_fen),
                     int(i.stock),
-                    bool(p.active) and bool(i.on_sale),
+                    bool(pm.active) and bool(i.on_sale),
                 )
             )
         _products_cache[store_id] = (since, known)
