@@ -68,75 +68,73 @@ def eligible(
     return [i for i in items if i.stock >= 1 and i.price_fen > 0 and (counts is None or counts(i))]
 
 
-def _key(combo: tuple[int, ...], pool: Sequence[ZoneItem]) -> tuple[int, int, tuple[int, ...]]:
-    return (
-        sum(pool[i].price_fen for i in combo),
-        len(combo),
-        tuple(sorted(pool[i].position for i in combo)),
-    )
-
-
 def suggest(items: Sequence[ZoneItem], gap_fen: int, k: int = SUGGESTIONS) -> list[Suggestion]:
     """Up to ``k`` minimal combinations of 1..3 units of ``items`` (already filtered with
     :func:`eligible`) reaching ``gap_fen``: cheapest first, ties to fewer units, then the
     zone's order. [] when the gap is closed or nothing reaches it."""
     if gap_fen <= 0 or k <= 0:
         return []
-    pool = sorted(items, key=lambda i: (i.price_fen, i.position))
+    pool = sorted(eligible(items), key=lambda i: (i.price_fen, i.position))
     p = [i.price_fen for i in pool]
     n = len(p)
     if n == 0 or p[-1] * MAX_UNITS < gap_fen:
         return []
     stock = [i.stock for i in pool]
+    pos = [i.position for i in pool]
     best: list[tuple[tuple[int, int, tuple[int, ...]], tuple[int, ...]]] = []
+    limit = float("inf")  # the k-th best total once k are found: nothing dearer can enter
 
-    def bound() -> float:
-        return best[-1][0][0] if len(best) >= k else float("inf")
-
-    def offer(combo: tuple[int, ...]) -> None:
-        key = _key(combo, pool)
+    def offer(total: int, combo: tuple[int, ...]) -> None:
+        nonlocal limit
+        if len(best) >= k:
+            worst = best[-1][0]
+            if (total, len(combo)) > worst[:2]:
+                return
+        key = (total, len(combo), tuple(sorted(pos[i] for i in combo)))
         if len(best) >= k and key >= best[-1][0]:
             return
         best.append((key, combo))
         best.sort()
         del best[k:]
+        if len(best) >= k:
+            limit = best[-1][0][0]
 
     # One unit: the k cheapest products reaching the gap.
     first = bisect_left(p, gap_fen)
     for a in range(first, min(n, first + k)):
-        offer((a,))
+        offer(p[a], (a,))
     # Two units a <= b, minimal: p[b] < gap (b alone does not reach it).
     for a in range(n):
-        if p[a] >= gap_fen or p[a] * 2 > bound():
+        if p[a] >= gap_fen or p[a] * 2 > limit:
             break
         b = max(a, bisect_left(p, gap_fen - p[a], a))
         taken = 0
-        while b < n and taken < k and p[b] < gap_fen and p[a] + p[b] <= bound():
+        while b < n and taken < k and p[b] < gap_fen and p[a] + p[b] <= limit:
             if b != a or stock[a] >= 2:
-                offer((a, b))
+                offer(p[a] + p[b], (a, b))
                 taken += 1
             b += 1
     # Three units a <= b <= c, minimal: p[b] + p[c] < gap (dropping the cheapest, a,
     # leaves it open); then no two of them reach it either.
     top = p[-1]
     for a in range(n):
-        if p[a] * 3 > bound():
+        pa = p[a]
+        if pa * 3 > limit:
             break
-        if p[a] + 2 * top < gap_fen:
+        if pa + 2 * top < gap_fen:
             continue
         for b in range(a, n):
-            if p[a] + p[b] >= gap_fen or max(gap_fen, p[a] + 2 * p[b]) > bound():
+            pab = pa + p[b]
+            if pab >= gap_fen or max(gap_fen, pab + p[b]) > limit:
                 break
-            if p[a] + p[b] + top < gap_fen:
+            if pab + top < gap_fen or (b == a and stock[a] < 2):
                 continue
-            c = max(b, bisect_left(p, gap_fen - p[a] - p[b], b))
+            c = max(b, bisect_left(p, gap_fen - pab, b))
             taken = 0
-            while c < n and taken < k and p[b] + p[c] < gap_fen:
-                if p[a] + p[b] + p[c] > bound():
-                    break
-                triple = (a, b, c)
-                if all(stock[i] >= triple.count(i) for i in set(triple)):
-                    offer(triple)
+            while c < n and taken < k and p[b] + p[c] < gap_fen and pab + p[c] <= limit:
+                held = 3 if a == c else 2 if c == b else 1  # units of c's product taken
+                if stock[c] >= held:
+                    offer(pab + p[c], (a, b, c))
                     taken += 1
                 c += 1
     out = []
