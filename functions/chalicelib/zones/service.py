@@ -1,9 +1,10 @@
 """Zones: head office creates and edits them; pricing, the quote's add-on suggestions and
 the storefront read what is live at a store.
 
-Reads on the quote's path come from two per-container caches (ZONES_CACHE_S): the
-active zones (one Query) and, per store, the zone products' price and stock (one
-BatchGetItem): a quote in steady state makes no call of its own for zones. Placing an
+Reads on the quote's path come from two per-container caches: the active zones (one
+Query every ZONES_CACHE_S) and, per store, the zone products' price and stock (one
+BatchGetItem every PRODUCTS_CACHE_S, only when a gap is open and an add-on zone is live):
+a quote in steady state makes no call of its own for zones. Placing an
 order reads a fixed-price zone's per-customer count with the cart's BatchGetItem, and
 its transaction adds to it under the limit (``take_piece``).
 """
@@ -31,7 +32,13 @@ from chalicelib.zones import rules
 from chalicelib.zones import schemas as s
 from chalicelib.zones.models import ZoneBuyerModel, ZoneModel, buyer_key
 
-ZONES_CACHE_S = 5.0  # how stale the zones and their products may be in one container
+# How stale the zones' definitions may be in one container: curated lists change rarely,
+# and every container of the chain re-reads them this often whether or not it sells
+# anything from them (a zone ended early keeps pricing for at most this long).
+ZONES_CACHE_S = 30.0
+# How stale a zone product's price and stock may be in a suggestion (placing checks
+# stock; the next quote prices the added units exactly).
+PRODUCTS_CACHE_S = 5.0
 NO_LIMIT = 10**6  # units allowed at a fixed price without a per-customer limit
 
 
@@ -352,14 +359,14 @@ def live_at(store_id: str, now: datetime | None = None, kind: str | None = None)
 
 def products_at(store_id: str, skus: Iterable[str]) -> dict[str, Product]:
     """The store's price and stock of ``skus`` with their product: one BatchGetItem for
-    the SKUs not cached, kept ZONES_CACHE_S per store in this container (a suggestion
+    the SKUs not cached, kept PRODUCTS_CACHE_S per store in this container (a suggestion
     may show stock a few seconds old; placing checks stock again)."""
     skus = list(dict.fromkeys(skus))
     at = time.monotonic()
     cached = _products_cache.get(store_id)
     known: dict[str, Product | None] = {}
     since = at  # when the cached rows were read: they all expire together
-    if cached is not None and at - cached[0] < ZONES_CACHE_S:
+    if cached is not None and at - cached[0] < PRODUCTS_CACHE_S:
         known, since = dict(cached[1]), cached[0]
     missing = [x for x in skus if x not in known]
     if missing:
