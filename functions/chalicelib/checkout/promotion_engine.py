@@ -405,8 +405,14 @@ def _item_level(
         alloc = [0] * n
         for i in idx:
             alloc[i] = (work[i].line.unit_price_fen - f.price_fen) * work[i].flash_units
+        # Units per SKU (a flash sale has one; lines of the same SKU add up): what
+        # storage reserves (flash) or counts against the per-customer limit (fixed).
+        per_sku: dict[str, int] = {}
         for i in idx:
-            units = FlashUnits(pid, work[i].line.sku, work[i].flash_units, f.price_fen)
+            sku = work[i].line.sku
+            per_sku[sku] = per_sku.get(sku, 0) + work[i].flash_units
+        for sku, count in per_sku.items():
+            units = FlashUnits(pid, sku, count, f.price_fen)
             (flash_units if kind == "flash" else fixed_units).append(units)
         applied.append(
             AppliedDiscount(
