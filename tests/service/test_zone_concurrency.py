@@ -13,7 +13,6 @@ from chalicelib.zones.models import ZoneBuyerModel
 from tests.service.test_order_concurrency import (
     PRICE_FEN,
     SKU,
-    STORE,
     cart,
     customer,
     errors_of,
