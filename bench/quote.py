@@ -8,6 +8,13 @@ so the margin floor is checked. Each run lets ``evaluate`` find the best combina
 
 Printed: ``quote_ms_p99`` and, last, ``quote_ms_p50`` (per evaluation, after warm-up);
 ``#`` lines give the cart and what was suggested. Figures only; no assertions.
+
+Before them, the add-on search (zones/rules.py, issue 17 item 4) over a full zone of 50
+products (random prices 1.00-30.00, some out of stock) for gaps from 0.01 to 100.00:
+``addon_search_ms_p50``, ``addon_search_ms_p99`` and ``addon_search_ms_max`` per search;
+and ``addon_search_ms_adversarial``: the median over gaps 30.00-31.00 on 50 products priced
+10.00-10.49, all in stock, where nearly every triple ties near the gap (the search's
+hardest case: it must rank the ties by the zone's order).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
 from chalicelib.checkout import promotion_engine as p
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
+from chalicelib.zones import rules as zone_rules
 
 NOW = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
 START, END = NOW - timedelta(days=3), NOW + timedelta(days=3)
@@ -92,6 +100,35 @@ def promotions() -> list[p.Promotion]:
     ]
 
 
+def addon_search(runs: int) -> list[float]:
+    """Milliseconds per add-on search: 50 zone products, a random gap each run."""
+    import random
+
+    rng = random.Random(17)
+    items = [
+        zone_rules.ZoneItem(f"Z{i:02d}", rng.randint(100, 3000), rng.choice([0, 1, 2, 5, 20]), i)
+        for i in range(zone_rules.MAX_ZONE_ITEMS)
+    ]
+    gaps = [rng.randint(1, 10_000) for _ in range(runs)]
+    samples = []
+    for gap in gaps:
+        t0 = time.perf_counter()
+        zone_rules.suggest(zone_rules.eligible(items), gap)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return sorted(samples)
+
+
+def addon_adversarial(runs: int) -> float:
+    items = [zone_rules.ZoneItem(f"Y{i:02d}", 1000 + i, 20, i) for i in range(50)]
+    samples = []
+    for r in range(runs):
+        gap = 3000 + r % 101
+        t0 = time.perf_counter()
+        zone_rules.suggest(items, gap)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2000, help="measured evaluations")
@@ -121,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# coupons: {len(offers)} offered, {applies} apply alone; promotions: {len(promos)}")
     print(f"# applied: {', '.join(a.code for a in co.applied)}; total {co.total_fen} fen")
     print(f"# runs: {args.runs}, mean {statistics.fmean(samples):.3f} ms")
+    addon_search(200)  # warm-up
+    search = addon_search(args.runs)
+    print(f"addon_search_ms_p50: {statistics.median(search):.3f}")
+    print(f"addon_search_ms_p99: {search[int(len(search) * 0.99) - 1]:.3f}")
+    print(f"addon_search_ms_max: {search[-1]:.3f}")
+    print(f"addon_search_ms_adversarial: {addon_adversarial(args.runs // 4):.3f}")
     print(f"quote_ms_p99: {samples[int(len(samples) * 0.99) - 1]:.3f}")
     print(f"quote_ms_p50: {statistics.median(samples):.3f}")
     return 0

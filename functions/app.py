@@ -317,3 +317,9 @@ app.register_blueprint(group_buys.area.blueprint)
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="group_buys_expire")
 def group_buys_expire(event: CloudWatchEvent) -> None:
     jobs.group_buys_expire()
+
+
+# Issue 17 item 4: zones (the add-on zone and fixed-price zones), zones/routes.py.
+from chalicelib.zones import routes as zones  # noqa: E402
+
+app.register_blueprint(zones.area.blueprint)

@@ -238,6 +238,8 @@ def seed(verbose: bool = False) -> SeedReport:
 
     group_id = seed_group_buy()
     _log(verbose, f"group buy {group_id} ({time.perf_counter() - started:.2f} s)")
+    _seed_zones()
+    _log(verbose, f"zones ({time.perf_counter() - started:.2f} s)")
 
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -640,6 +642,42 @@ def _seed_subscriptions() -> None:
         "local", f"demo-{DEMO_MILK_KEY}", sub.subscription_id, sub.price_fen, clock.now_iso()
     )
     payments.record_payment(notice)
+
+
+# Zones (issue 17 item 4): an add-on zone (凑单专区) and a 9.9 zone (9.9元专区) at every demo
+# store, through the service with fixed ids: a second run is a replay and writes nothing.
+DEMO_ZONES: tuple[dict[str, Any], ...] = (
+    {
+        "zone_id": "demo-add-on",
+        "kind": "add_on",
+        "name": "凑单专区",
+        # water, salt, biscuits, vinegar, sugar, noodles: cheap ambient goods
+        "skus": ["800009", "600025", "700005", "700003", "700004", "600023", "600026", "600009"],
+    },
+    {
+        "zone_id": "demo-9-9",
+        "kind": "fixed_price",
+        "name": "9.9元专区",
+        "skus": ["200015", "200014", "200021"],
+        "starts_at": "2026-11-01T00:00:00+08:00",
+        "ends_at": "2027-12-31T00:00:00+08:00",
+        "price_fen": 990,
+        "per_customer_limit": 2,
+    },
+)
+
+
+def _seed_zones() -> None:
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.zones import service as zones
+    from chalicelib.zones.models import ZoneModel
+    from chalicelib.zones.schemas import ZoneCreate
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in DEMO_ZONES:
+        if ZoneModel.count(raw["zone_id"]) == 0:  # never a write on a second run
+            zones.create(hq, msgspec.convert(raw, ZoneCreate))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,7 @@ PATH_VALUES = {
     # issue 17: group buy
     "offer_id": "GB-x",
     "group_id": "GB-x-G1",
+    "zone_id": "z-x",
 }
 
 

@@ -83,6 +83,7 @@ import { campaignDashboard, campaignReview } from "./campaign_review.js";
 import { subscriptionDeliveries, subscriptionPlans } from "./subscriptions.js";
 import lotteries, { lotteryDetail } from "./lotteries.js";
 import groupBuys from "./group_buys.js";
+import zones from "./zones.js";
 
 export const PAGES = [
   dashboard,
@@ -126,4 +127,5 @@ export const PAGES = [
   lotteries,
   lotteryDetail,
   groupBuys,
+  zones,
 ];

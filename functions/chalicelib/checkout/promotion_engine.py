@@ -36,7 +36,9 @@ from chalicelib.kernel.money import allocate, percent_off, yuan
 CouponKind = Literal["amount_off", "percent_off", "free_delivery"]
 CouponState = Literal["available", "locked", "used", "expired", "voided"]
 Funder = Literal["hq", "store", "supplier"]
-DiscountKind = Literal["flash", "member_price", "second_half", "tiered", "coupon", "free_delivery"]
+DiscountKind = Literal[
+    "flash", "fixed_price", "member_price", "second_half", "tiered", "coupon", "free_delivery"
+]
 
 # Why a coupon does not apply (CouponVerdict.reason).
 THRESHOLD_NOT_REACHED = "threshold_not_reached"
@@ -155,7 +157,28 @@ class FlashPrice:
     campaign_id: str | None = None
 
 
-Promotion = TieredDiscount | SecondItemHalfPrice | FlashPrice
+@dataclass(frozen=True)
+class FixedPrice:
+    """A fixed-price zone's price (9.9元专区): ``sku`` at ``price_fen`` for up to
+    ``units_allowed`` units for this customer (the zone's per-customer limit less what
+    they bought; storage counts it). A per-SKU price like a flash price: the two never
+    combine (the lower wins, ties to the flash sale), it replaces a member price when
+    lower, its units are left out of order-level discounts, and it is not applied when
+    it would sell the SKU below its unit cost (the margin floor)."""
+
+    promotion_id: str  # the zone's id
+    name: str
+    sku: str
+    price_fen: int
+    units_allowed: int
+    starts_at: datetime
+    ends_at: datetime
+    stores: frozenset[str] = frozenset()  # empty: every store
+    funded_by: Funder = "hq"
+    campaign_id: str | None = None
+
+
+Promotion = TieredDiscount | SecondItemHalfPrice | FlashPrice | FixedPrice
 
 
 class MemberPrices(Protocol):
@@ -205,8 +228,8 @@ class AppliedDiscount:
     (``allocation`` is aligned with the cart's lines and sums to ``amount_fen``; a
     free-delivery waiver is on the order, not on lines, so its allocation is all zeros)."""
 
-    # "flash:<id>", "member_price", "second_half:<id>", "tiered:<id>", "coupon:<id>",
-    # "free_delivery:<id>"
+    # "flash:<id>", "fixed_price:<zone id>", "member_price", "second_half:<id>",
+    # "tiered:<id>", "coupon:<id>", "free_delivery:<id>"
     code: str
     label: str
     kind: DiscountKind
@@ -228,6 +251,22 @@ class FlashUnits:
     sku: str
     units: int
     price_fen: int
+
+
+@dataclass(frozen=True)
+class NextTier:
+    """The tiered discount the cart is working toward: the applied one's next tier, or
+    when none applies the live one closest to its first tier. ``base_fen`` is the
+    cart's eligible base for it (after item promotions, per-SKU-priced units left out);
+    ``gap_fen`` = ``threshold_fen`` - ``base_fen``."""
+
+    promotion_id: str
+    name: str
+    threshold_fen: int
+    off_fen: int
+    base_fen: int
+    gap_fen: int
+    scope: Scope = ALL
 
 
 @dataclass(frozen=True)
@@ -259,6 +298,11 @@ class Checkout:
     notes: tuple[str, ...] = ()  # promotions left out or capped, and why
     delivery_fee_waived_fen: int = 0
     points_multiplier: PointsMultiplier | None = None  # a member day's, the highest
+    fixed_units: tuple[FlashUnits, ...] = ()  # units at a fixed-price zone's price
+    next_tier: NextTier | None = None  # what the next 满减 tier needs (None: at the top)
+    # SKUs whose units this cart prices at a per-SKU price (flash, fixed price): one more
+    # unit of them would not count toward a tiered discount
+    per_sku_priced: frozenset[str] = frozenset()
 
     @property
     def total_fen(self) -> int:
@@ -278,7 +322,7 @@ class _Line:
 
     line: CartLine
     unit_fen: int  # the price of a unit not at the flash price: member price or list price
-    flash: FlashPrice | None = None
+    flash: FlashPrice | FixedPrice | None = None  # the line's per-SKU price, if any
     flash_units: int = 0
     half_off_fen: int = 0
     tiered_fen: int = 0
@@ -296,23 +340,35 @@ class _Line:
         return (self.line.qty - self.flash_units) * self.unit_fen - self.half_off_fen
 
 
+def _per_sku_key(p: FlashPrice | FixedPrice) -> tuple[int, int, str]:
+    """The per-SKU price that wins: the lowest, ties to the flash sale, then the id."""
+    return (p.price_fen, 0 if isinstance(p, FlashPrice) else 1, p.promotion_id)
+
+
 def _item_level(
     lines: Sequence[CartLine],
     store_id: str,
     now: datetime,
     promotions: Sequence[Promotion],
     member_prices: MemberPrices | None,
-) -> tuple[list[_Line], list[AppliedDiscount], list[FlashUnits]]:
-    flash_by_sku: dict[str, FlashPrice] = {}
+    costs: Mapping[str, int] | None = None,
+    notes: list[str] | None = None,
+) -> tuple[list[_Line], list[AppliedDiscount], list[FlashUnits], list[FlashUnits]]:
+    flash_by_sku: dict[str, FlashPrice | FixedPrice] = {}
     halves: list[SecondItemHalfPrice] = []
     for p in promotions:
         if not _live(p.starts_at, p.ends_at, now):
             continue
-        if isinstance(p, FlashPrice):
+        if isinstance(p, FlashPrice | FixedPrice):
             if p.units_allowed <= 0 or (p.stores and store_id not in p.stores):
                 continue
+            cost = costs.get(p.sku) if costs else None
+            if isinstance(p, FixedPrice) and cost is not None and p.price_fen < cost:
+                if notes is not None:
+                    notes.append(f"{p.name} left out on {p.sku}: it would sell below cost")
+                continue
             best = flash_by_sku.get(p.sku)
-            if best is None or (p.price_fen, p.promotion_id) < (best.price_fen, best.promotion_id):
+            if best is None or _per_sku_key(p) < _per_sku_key(best):
                 flash_by_sku[p.sku] = p
         elif isinstance(p, SecondItemHalfPrice) and p.scope.at_store(store_id):
             halves.append(p)
@@ -327,7 +383,7 @@ def _item_level(
             unit = member
         w = _Line(line, unit)
         flash = flash_by_sku.get(line.sku)
-        # Flash and member prices never combine: the flash price is used only if lower.
+        # Flash (or fixed) and member prices never combine: used only if lower.
         if flash is not None and flash.price_fen < unit and flash_left[line.sku] > 0:
             w.flash = flash
             w.flash_units = min(line.qty, flash_left[line.sku])
@@ -337,23 +393,32 @@ def _item_level(
     n = len(lines)
     applied: list[AppliedDiscount] = []
     flash_units: list[FlashUnits] = []
-    by_flash: dict[str, list[int]] = {}
+    fixed_units: list[FlashUnits] = []
+    by_flash: dict[tuple[str, str], list[int]] = {}
     for i, w in enumerate(work):
         if w.flash:
-            by_flash.setdefault(w.flash.promotion_id, []).append(i)
-    for pid, idx in sorted(by_flash.items()):
+            kind = "flash" if isinstance(w.flash, FlashPrice) else "fixed_price"
+            by_flash.setdefault((kind, w.flash.promotion_id), []).append(i)
+    for (kind, pid), idx in sorted(by_flash.items()):
         f = work[idx[0]].flash
         assert f is not None
         alloc = [0] * n
         for i in idx:
             alloc[i] = (work[i].line.unit_price_fen - f.price_fen) * work[i].flash_units
-        units = sum(work[i].flash_units for i in idx)
-        flash_units.append(FlashUnits(pid, f.sku, units, f.price_fen))
+        # Units per SKU (a flash sale has one; lines of the same SKU add up): what
+        # storage reserves (flash) or counts against the per-customer limit (fixed).
+        per_sku: dict[str, int] = {}
+        for i in idx:
+            sku = work[i].line.sku
+            per_sku[sku] = per_sku.get(sku, 0) + work[i].flash_units
+        for sku, count in per_sku.items():
+            units = FlashUnits(pid, sku, count, f.price_fen)
+            (flash_units if kind == "flash" else fixed_units).append(units)
         applied.append(
             AppliedDiscount(
-                code=f"flash:{pid}",
+                code=f"{kind}:{pid}",
                 label=f.name,
-                kind="flash",
+                kind="flash" if kind == "flash" else "fixed_price",
                 source_id=pid,
                 amount_fen=sum(alloc),
                 base_fen=sum(work[i].line.unit_price_fen * work[i].flash_units for i in idx),
@@ -414,7 +479,7 @@ def _item_level(
                     campaign_id=h.campaign_id,
                 )
             )
-    return work, applied, flash_units
+    return work, applied, flash_units, fixed_units
 
 
 def _below_floor(
@@ -480,6 +545,39 @@ def _tiered(
             campaign_id=p.campaign_id,
         )
     return None
+
+
+def _next_tier(
+    work: Sequence[_Line],
+    store_id: str,
+    now: datetime,
+    promotions: Sequence[Promotion],
+    applied: AppliedDiscount | None,
+) -> NextTier | None:
+    """The applied tiered discount's next tier (None at its top), or when none applies
+    the live one whose first tier is closest (ties: the larger amount off, then the id);
+    its base is the engine's own (after item promotions, per-SKU-priced units out)."""
+    found: list[tuple[int, int, str, NextTier]] = []
+    for p in promotions:
+        if not isinstance(p, TieredDiscount) or not _live(p.starts_at, p.ends_at, now):
+            continue
+        if not p.scope.at_store(store_id):
+            continue
+        if applied is not None and p.promotion_id != applied.source_id:
+            continue
+        base = sum(w.order_base_fen for w in work if p.scope.covers(w.line))
+        nxt = next_tier_of(p.tiers, base)
+        if nxt is None:
+            continue
+        threshold, off = nxt
+        tier = NextTier(p.promotion_id, p.name, threshold, off, base, threshold - base, p.scope)
+        found.append((tier.gap_fen, -off, p.promotion_id, tier))
+    return min(found, key=lambda f: f[:3])[3] if found else None
+
+
+def next_tier_of(tiers: Sequence[tuple[int, int]], base_fen: int) -> tuple[int, int] | None:
+    """The first tier (threshold_fen, off_fen) above ``base_fen``, or None at the top."""
+    return next(((t, o) for t, o in sorted(tiers) if base_fen < t), None)
 
 
 @dataclass(frozen=True)
@@ -754,7 +852,9 @@ def _evaluate(
             else:
                 notes.append(f"{p.name} left out: {CAMPAIGN_MESSAGES[reason].lower()} ({reason})")
         promotions = kept
-    work, applied, flash_units = _item_level(lines, store_id, now, promotions, member_prices)
+    work, applied, flash_units, fixed_units = _item_level(
+        lines, store_id, now, promotions, member_prices, costs, notes
+    )
     tiered = _tiered(work, store_id, now, promotions, costs, notes)
     if tiered:
         applied.append(tiered)
@@ -940,6 +1040,9 @@ def _evaluate(
         ),
         notes=tuple(notes),
         delivery_fee_waived_fen=waived,
+        fixed_units=tuple(fixed_units),
+        next_tier=_next_tier(work, store_id, now, promotions, tiered),
+        per_sku_priced=frozenset(w.line.sku for w in work if w.flash_units),
         points_multiplier=max(
             points_multipliers,
             key=lambda m: (Fraction(m.multiplier), m.source_id),

@@ -53,6 +53,9 @@ from chalicelib.stored_value import payment as stored_value
 from chalicelib.stored_value import rules as stored_value_rules
 from chalicelib.stored_value.models import StoredValueAccountModel
 from chalicelib.stores.models import StoreModel
+from chalicelib.zones import rules as zone_rules
+from chalicelib.zones import service as zone_store
+from chalicelib.zones.models import ZoneBuyerModel
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
 
@@ -96,6 +99,13 @@ class Loaded:
     # the same batch, and its fixed prices (no coupon, promotion, member price or minimum)
     extra: Any = None
     fixed_price: bool = False
+    # Fixed-price zones' prices live for the cart's SKUs (the zones cache), and the
+    # customer's units held of the limited ones, read in the same batch
+    fixed: list[zone_store.FixedOffer] = field(default_factory=list)
+    zone_bought: dict[tuple[str, str], int] = field(default_factory=dict)
+    # What the member prices of ``evaluate`` were built from (level, card, member days
+    # on now), so that the add-on suggestions price a zone product the same way
+    member_context: tuple[Any, Any, Any] | None = None
 
 
 def _customer(principal: Principal) -> str | None:
@@ -144,6 +154,7 @@ def load(
         coupon_ids = []  # no coupon applies to a reward: no wallet Query either
     active = promotion_store.active_for(store_id)
     flash = [active.flash[s] for s in skus if s in active.flash]
+    fixed = [] if reward_id else zone_store.fixed_offers(store_id, skus)
     keys: dict[Any, list[dict[str, Any]]] = {
         StoreModel: [{"store_id": store_id}],
         StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
@@ -155,6 +166,8 @@ def load(
     wallet: list[CouponModel] = []
     if customer is not None:
         keys[FlashBuyerModel] = [{"buyer_key": buyer_key(f.promotion_id, customer)} for f in flash]
+        if any(o.limited for o in fixed):  # other carts: no key, no read
+            keys[ZoneBuyerModel] = zone_store.buyer_keys(fixed, customer)
         if coupon_ids:
             keys[CouponModel] = [{"coupon_id": c} for c in dict.fromkeys(coupon_ids)]
             template_ids = [coupon_repo.template_of(c) for c in coupon_ids]
@@ -194,9 +207,11 @@ def load(
         items={i.sku: i for i in got[StoreItemModel]},
         products={p.sku: p for p in got[ProductModel]},
         active=active,
+        fixed=fixed,
     )
     if extra_keys:
         loaded.extra, loaded.fixed_price = got, True
+    loaded.zone_bought = zone_store.bought(got.of(ZoneBuyerModel))
     now_iso = clock.now_iso()
     for shard in got[FlashShardModel]:
         # An ended sale (open = 0) or one outside its window has nothing to sell, even if
@@ -336,6 +351,24 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                     campaign_id=f.campaign_id,
                 )
             )
+    for o in loaded.fixed:
+        z = o.zone
+        assert z.price_fen is not None and z.starts_at is not None and z.ends_at is not None
+        allowed = zone_store.units_allowed(o, loaded.zone_bought.get((z.zone_id, o.sku), 0))
+        if allowed > 0:
+            out.append(
+                promo.FixedPrice(
+                    z.zone_id,
+                    z.name,
+                    o.sku,
+                    z.price_fen,
+                    allowed,
+                    _when(z.starts_at),
+                    _when(z.ends_at),
+                    funded_by=cast(Any, z.funded_by),
+                    campaign_id=z.campaign_id,
+                )
+            )
     return out
 
 
@@ -404,6 +437,7 @@ def evaluate(
         card,
         member_benefits.member_day_prices(lines, days),
     )
+    loaded.member_context = (level, card, days)
     checkout = promo.evaluate(
         lines,
         store_id=store_id,
@@ -472,6 +506,8 @@ class Takes:
     # campaign budgets spent (issue 16): {campaign_id, amount_fen, hq, store, supplier}
     campaign_uses: list[dict[str, Any]] = field(default_factory=list)
     points_campaign_id: str | None = None  # the member day's campaign (points_campaign)
+    # units counted against a fixed-price zone's per-customer limit: {zone_id, sku, units}
+    zone_uses: list[dict[str, Any]] = field(default_factory=list)
     stored_value: stored_value_rules.Split = stored_value_rules.ZERO  # what balance pays
     stored_value_store: str | None = None
     points_used: int = 0  # points locked by the order (points as cash)
@@ -647,6 +683,14 @@ def takes(
         out.flash_uses.append(
             {"promotion_id": fu.promotion_id, "sku": fu.sku, "units": fu.units, "shard": shard}
         )
+    limits = {(o.zone.zone_id, o.sku): o.zone.per_customer_limit for o in loaded.fixed}
+    for fu in checkout.fixed_units:
+        limit = limits.get((fu.promotion_id, fu.sku))
+        if limit is None:  # no per-customer limit: nothing to count
+            continue
+        piece = zone_store.take_piece(fu.promotion_id, fu.sku, customer_id, fu.units, limit)
+        out.add("zone_buyer", f"{fu.promotion_id}#{fu.sku}", piece)
+        out.zone_uses.append({"zone_id": fu.promotion_id, "sku": fu.sku, "units": fu.units})
     for use in campaign_uses(checkout.applied):
         funders = {f: use[f] for f in ("hq", "store", "supplier")}
         piece = campaign_repo.spend_piece(use["campaign_id"], use["amount_fen"], funders)
@@ -729,6 +773,10 @@ FAILURES = {
         "flash_sale_limit_reached",
         "You have reached the flash sale's limit per customer; quote again.",
     ),
+    "zone_buyer": (
+        "fixed_price_limit_reached",
+        "You have bought as many units at the zone's price as allowed; quote again.",
+    ),
     "stored_value": (
         "insufficient_stored_value",
         "Your stored value does not cover that much; pay less with it.",
@@ -783,6 +831,8 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
         pieces += promotion_repo.release_items(
             f.promotion_id, order.customer_id, int(f.units), int(f.shard)
         )
+    for z in order.zone_uses or ():
+        pieces.append(zone_store.release_piece(z.zone_id, z.sku, order.customer_id, int(z.units)))
     # Points an unpaid order locked are free again (in this transaction, as stored value
     # below); a paid order's were spent, and its refunds return them (loyalty subscribers).
     if not paid and int(order.points_used or 0) > 0:
@@ -805,3 +855,104 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
             "not paid" if order.status == "awaiting_payment" else order.status,
         )
     return pieces
+
+
+# --- what the cart still needs (the quote's gaps and add-on suggestions) ---------------
+
+
+@dataclass(frozen=True)
+class AddOn:
+    """One suggestion: ``units`` (product, qty) whose prices add ``total_fen`` toward
+    the gap it ``closes`` ("tiered" or "free_delivery")."""
+
+    closes: str
+    gap_fen: int
+    units: tuple[tuple[zone_store.Product, int, int], ...]  # (product, qty, unit fen)
+    total_fen: int
+
+
+@dataclass(frozen=True)
+class Gaps:
+    next_tier: promo.NextTier | None
+    free_delivery_threshold_fen: int | None
+    free_delivery_gap_fen: int | None  # None: pickup or no threshold
+    add_ons: tuple[AddOn, ...]
+
+
+def gaps(loaded: Loaded, checkout: promo.Checkout, fulfilment: str) -> Gaps:
+    """How much more reaches the next tiered discount and the store's free delivery, and
+    up to 3 suggestions from the store's add-on zones that close the smaller open gap.
+
+    A zone product counts toward a tiered gap only where pricing would count one more
+    unit: in the promotion's scope and not at a per-SKU price (flash, fixed price, in
+    the cart or live at the store); at its member price when the member has one. Any
+    product counts toward free delivery. No read when no gap is open; otherwise the
+    zones and their products come from the zones caches (no read in steady state)."""
+    store = loaded.store
+    assert store is not None
+    free_above = store.delivery_fee.free_above_fen
+    fd_threshold = None if fulfilment != "delivery" or free_above is None else int(free_above)
+    goods = checkout.priced.subtotal_fen - checkout.priced.discount_fen
+    fd_gap = zone_rules.free_delivery_gap(fd_threshold, goods)
+    tier = checkout.next_tier
+    open_gaps: list[tuple[int, int, str]] = []
+    if tier is not None:
+        open_gaps.append((tier.gap_fen, 0, "tiered"))
+    # The fee must be payable for its gap to matter (a member's or a coupon's waiver).
+    if fd_gap and checkout.priced.delivery_fee_fen > 0:
+        open_gaps.append((fd_gap, 1, "free_delivery"))
+    add_ons: tuple[AddOn, ...] = ()
+    if open_gaps:
+        gap, _, kind = min(open_gaps)
+        add_ons = _add_ons(loaded, checkout, kind, gap, tier)
+    return Gaps(tier, fd_threshold, fd_gap, add_ons)
+
+
+def _add_ons(
+    loaded: Loaded, checkout: promo.Checkout, kind: str, gap: int, tier: promo.NextTier | None
+) -> tuple[AddOn, ...]:
+    store_id = loaded.store.store_id if loaded.store is not None else ""
+    found = zone_store.add_on_items(store_id)
+    if not found:
+        return ()
+    lines = [
+        CartLine(p.sku, p.name, p.unit, p.category1, p.category2, None, None, False, p.price_fen, 1)
+        for p, _ in found
+    ]
+    unit = {p.sku: p.price_fen for p, _ in found}
+    if loaded.member_context is not None:
+        level, card, days = loaded.member_context
+        member = member_benefits.combine(
+            unit, level, card, member_benefits.member_day_prices(lines, days)
+        )
+        for sku, fen in unit.items():
+            m = member.unit_price(sku)
+            if m is not None and 0 <= m < fen:
+                unit[sku] = m
+    fixed = {
+        o.sku: o.zone.price_fen
+        for o in zone_store.fixed_offers(store_id, unit)
+        if o.zone.price_fen is not None
+    }
+    per_sku = set(checkout.per_sku_priced) | set(fixed)
+    if loaded.active is not None:
+        per_sku |= set(loaded.active.flash)
+    if kind == "free_delivery":  # a fixed-price product adds its zone price to the goods
+        for sku, fixed_fen in fixed.items():
+            unit[sku] = min(unit[sku], fixed_fen)
+    items = [
+        zone_rules.ZoneItem(p.sku, unit[p.sku], p.stock, pos, p.name)
+        for (p, pos), line in zip(found, lines, strict=True)
+        if kind != "tiered"
+        or (tier is not None and tier.scope.covers(line) and p.sku not in per_sku)
+    ]
+    by_sku = {p.sku: p for p, _ in found}
+    return tuple(
+        AddOn(
+            kind,
+            gap,
+            tuple((by_sku[sku], qty, unit[sku]) for sku, qty in g.units),
+            g.total_fen,
+        )
+        for g in zone_rules.suggest(zone_rules.eligible(items), gap)
+    )

@@ -30,6 +30,7 @@ from chalicelib.stored_value.models import STORED_VALUE_MODELS
 from chalicelib.stores.models import STORE_MODELS
 from chalicelib.subscriptions.models import SUBSCRIPTION_MODELS
 from chalicelib.traffic.models import TRAFFIC_MODELS
+from chalicelib.zones.models import ZONE_MODELS
 
 ALL_MODELS: tuple[type[Model], ...] = (
     STORE_MODELS
@@ -57,4 +58,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     + SUBSCRIPTION_MODELS
     + LOTTERY_MODELS
     + GROUP_BUY_MODELS
+    + ZONE_MODELS
 )

@@ -101,6 +101,15 @@ class FlashUseAttribute(MapAttribute):
     shard = NumberAttribute(attr_name="sh")
 
 
+class ZoneUseAttribute(MapAttribute):
+    """Units this order counts against a fixed-price zone's per-customer limit (given
+    back on cancel/expiry)."""
+
+    zone_id = UnicodeAttribute(attr_name="z")
+    sku = UnicodeAttribute(attr_name="s")
+    units = NumberAttribute(attr_name="u")
+
+
 class BudgetUseAttribute(MapAttribute):
     """A tiered promotion's campaign budget this order spent."""
 
@@ -219,6 +228,8 @@ class OrderDetailModel(Model):
     # The campaign budgets the order spent (issue 16): None (not stored) on other orders,
     # so that their detail stays the size it was
     campaign_uses = ListAttribute(of=CampaignUseAttribute, null=True, attr_name="cpu")
+    # Fixed-price zone units under a per-customer limit (issue 17): None on other orders
+    zone_uses = ListAttribute(of=ZoneUseAttribute, null=True, attr_name="zu")
 
 
 # The head's attributes that live in the detail item, read through the head once the
@@ -236,6 +247,7 @@ DETAIL_FIELDS = (
     "discount_fen",
     "delivery_fee_fen",
     "campaign_uses",
+    "zone_uses",
 )
 
 
@@ -363,6 +375,7 @@ class OrderModel(Model):
     discount_fen = _from_detail("discount_fen")
     delivery_fee_fen = _from_detail("delivery_fee_fen")
     campaign_uses = _from_detail("campaign_uses")
+    zone_uses = _from_detail("zone_uses")
 
     @property
     def lines(self) -> list[OrderLineAttribute]:

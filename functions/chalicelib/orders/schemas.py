@@ -147,7 +147,8 @@ class QuoteLine(Out, kw_only=True):
 
 
 class AppliedDiscount(Out, kw_only=True):
-    """A discount applied: ``code`` is "flash:<promotion>", "second_half:<promotion>",
+    """A discount applied: ``code`` is "flash:<promotion>", "fixed_price:<zone>" (a
+    fixed-price zone's price, 9.9元专区), "second_half:<promotion>",
     "tiered:<promotion>", "coupon:<coupon>", "free_delivery:<coupon>", a member price
     "member_price:level:<level>" (label e.g. "V3 会员价") or "member_price:card:<plan>"
     ("付费会员价"), or a member's free delivery "member_free_delivery:level:<level>" or
@@ -160,7 +161,16 @@ class AppliedDiscount(Out, kw_only=True):
     label: str
     amount_fen: int
     kind: (
-        Literal["flash", "member_price", "second_half", "tiered", "coupon", "free_delivery"] | None
+        Literal[
+            "flash",
+            "fixed_price",
+            "member_price",
+            "second_half",
+            "tiered",
+            "coupon",
+            "free_delivery",
+        ]
+        | None
     )
     base_fen: int | None
     base: str | None
@@ -232,6 +242,51 @@ class PointsMultiplierOut(Out, kw_only=True):
     multiplier: float
 
 
+class NextTier(Out, kw_only=True):
+    """The 满减 the cart works toward: the applied one's next tier, or when none applies
+    yet the one closest to its first tier."""
+
+    promotion_id: str
+    name: str
+    threshold_fen: int
+    off_fen: Annotated[int, Meta(description="What the next tier takes off.")]
+    base_fen: Annotated[
+        int,
+        Meta(
+            description="The cart's eligible base for it: in-scope goods after item "
+            "promotions, flash and fixed-price units left out."
+        ),
+    ]
+    gap_fen: Annotated[int, Meta(description="threshold_fen - base_fen: how much more reaches it.")]
+
+
+class FreeDelivery(Out, kw_only=True):
+    threshold_fen: Annotated[int, Meta(description="The store's free-delivery threshold.")]
+    gap_fen: Annotated[
+        int, Meta(description="How much more goods (after discounts) reach it; 0 when reached.")
+    ]
+
+
+class AddOnUnit(Out, kw_only=True):
+    sku: str
+    name: str
+    unit: str
+    image_url: str | None
+    qty: int
+    unit_price_fen: Annotated[int, Meta(description="What one unit adds toward the gap.")]
+    stock: int
+
+
+class AddOnSuggestion(Out, kw_only=True):
+    """Products from the store's add-on zone (凑单专区) that close the gap named by
+    ``closes``; add them to the cart as they are and quote again."""
+
+    closes: Literal["tiered", "free_delivery"]
+    gap_fen: int
+    items: list[AddOnUnit]
+    total_fen: Annotated[int, Meta(description="What the items add together (at least the gap).")]
+
+
 class Quote(Out, kw_only=True):
     store_id: str
     fulfilment: str
@@ -263,6 +318,31 @@ class Quote(Out, kw_only=True):
         PointsMultiplierOut | None,
         Meta(description="A member day's extra points on this order (null: none)."),
     ] = None
+    next_tier: Annotated[
+        NextTier | None,
+        Meta(
+            description="How much more reaches the next tier of the best tiered discount "
+            "(满减) for this cart, and what it takes off; null at the top tier or when no "
+            "tiered discount is on."
+        ),
+    ] = None
+    free_delivery: Annotated[
+        FreeDelivery | None,
+        Meta(
+            description="The store's free-delivery threshold and the gap to it; null for "
+            "pickup or a store without one."
+        ),
+    ] = None
+    add_on_suggestions: Annotated[
+        list[AddOnSuggestion],
+        Meta(
+            description="Up to 3 combinations of 1-3 units from the store's add-on zone, "
+            "in stock, that close the smaller open gap (next_tier or free_delivery, when "
+            "a fee is payable): the cheapest first, ties to fewer units. A product out of "
+            "the tiered discount's scope or at a per-SKU price never closes its gap. "
+            "Empty when no gap is open or nothing closes it."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderLine(Out, kw_only=True):

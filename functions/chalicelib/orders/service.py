@@ -58,6 +58,7 @@ from chalicelib.orders.models import (
     OrderLineAttribute,
     OrderModel,
     RefundModel,
+    ZoneUseAttribute,
 )
 from chalicelib.stores.models import StoreModel
 
@@ -294,7 +295,50 @@ def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> 
         ],
         notes=list(co.notes),
         points=_points_view(checkout.points_offer(loaded, co), loaded),
+        **_gaps_view(checkout.gaps(loaded, co, body.fulfilment)),
     )
+
+
+def _gaps_view(g: checkout.Gaps) -> dict[str, Any]:
+    """The quote's next_tier, free_delivery and add_on_suggestions."""
+    t = g.next_tier
+    return {
+        "next_tier": None
+        if t is None
+        else s.NextTier(
+            promotion_id=t.promotion_id,
+            name=t.name,
+            threshold_fen=t.threshold_fen,
+            off_fen=t.off_fen,
+            base_fen=t.base_fen,
+            gap_fen=t.gap_fen,
+        ),
+        "free_delivery": None
+        if g.free_delivery_threshold_fen is None or g.free_delivery_gap_fen is None
+        else s.FreeDelivery(
+            threshold_fen=g.free_delivery_threshold_fen, gap_fen=g.free_delivery_gap_fen
+        ),
+        "add_on_suggestions": [
+            s.AddOnSuggestion(
+                closes=a.closes,  # type: ignore[arg-type]
+                gap_fen=a.gap_fen,
+                items=[
+                    s.AddOnUnit(
+                        sku=p.sku,
+                        name=p.name,
+                        unit=p.unit,
+                        image_url=p.image_url,
+                        qty=qty,
+                        unit_price_fen=fen,
+                        stock=p.stock,
+                    )
+                    for p, qty, fen in a.units
+                ],
+                total_fen=a.total_fen,
+            )
+            for a in g.add_ons
+        ],
+    }
 
 
 def _points_view(offer: Any, loaded: checkout.Loaded) -> s.PointsOffer | None:
@@ -823,6 +867,7 @@ def _build_order(
             for u in takes.campaign_uses
         ]
         or None,
+        zone_uses=[ZoneUseAttribute(**u) for u in takes.zone_uses] or None,
         delivery_fee_waived_fen=co.delivery_fee_waived_fen,
         subtotal_fen=priced.subtotal_fen,
         discount_fen=priced.discount_fen,
