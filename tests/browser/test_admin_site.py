@@ -94,8 +94,9 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.sign_in("hq-admin")
     assert site.nav_groups() == ["运营", "门店", "商品", "营销", "客户", "会员权益", "系统"]
     assert site.nav_labels() == [
-        *("概览", "订单", "退货待办", "打印监控", "门店", "门店分级", "员工账号", "商品与库存"),
-        *("活动日历", "活动运营", "优惠券", "促销活动", "免单抽奖"),
+        *("概览", "订单", "退货待办", "打印监控", "周期购配送"),
+        *("门店", "门店分级", "员工账号", "商品与库存"),
+        *("活动日历", "活动运营", "促销活动", "优惠券", "专区", "拼团", "免单抽奖", "周期购"),
         *("会员", "会员券包", "客户洞察", "客户分群", "标签规则", "召回名单", "员工分销"),
         *("积分", "会员计划", "付费会员卡", "积分商城", "储值"),
         "审计日志",
@@ -111,8 +112,10 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
     site.page.get_by_role("button", name="退出登录").click()
     site.sign_in("sh-jingan-manager")
     assert site.nav_labels() == [
-        *("概览", "订单", "退货待办", "打印监控", "门店", "门店分级", "员工账号", "商品与库存"),
-        *("活动日历", "活动运营", "会员", "召回名单", "员工分销", "审计日志"),
+        *("概览", "订单", "退货待办", "打印监控", "周期购配送"),
+        *("门店", "门店分级", "员工账号", "商品与库存"),
+        *("活动日历", "活动运营", "专区", "周期购"),
+        *("会员", "召回名单", "员工分销", "审计日志"),
     ]
     site.go("/stores")
     expect(site.page.locator("main tbody tr")).to_have_count(1)
@@ -139,7 +142,7 @@ def test_head_office_sees_every_store_and_a_manager_only_their_own(site: Site):
 
     site.page.get_by_role("button", name="退出登录").click()
     site.sign_in("sh-jingan-staff")
-    assert site.nav_labels() == ["概览", "订单", "打印监控", "门店", "商品与库存"]
+    assert site.nav_labels() == ["概览", "订单", "打印监控", "周期购配送", "门店", "商品与库存"]
     assert site.nav_groups() == ["运营", "门店", "商品"]
     site.open("/staff")  # not for staff: back to the dashboard
     expect(site.page.get_by_role("heading", name="今日概览")).to_be_visible()
@@ -372,9 +375,10 @@ def test_switching_to_english_and_back(site: Site):
         *("Operations", "Stores", "Catalogue", "Marketing", "Customers", "Loyalty", "System")
     ]
     assert site.nav_labels() == [
-        *("Dashboard", "Orders", "Returns queue", "Print monitor", "Stores", "Store tiers"),
-        "Staff",
-        *("Catalogue & stock", "Calendar", "Campaigns", "Coupons", "Promotions"),
+        *("Dashboard", "Orders", "Returns queue", "Print monitor", "Subscription deliveries"),
+        *("Stores", "Store tiers", "Staff", "Catalogue & stock"),
+        *("Calendar", "Campaigns", "Promotions", "Coupons", "Zones", "Group buys", "Lotteries"),
+        "Subscriptions",
         *("Members", "Customer wallets", "Customers", "Segments", "Tag rules", "Recall list"),
         "Distribution",
         *("Points", "Loyalty programme", "Paid membership", "Points mall", "Stored value"),

@@ -43,13 +43,22 @@ import campaigns, { campaignEditor } from "./campaigns.js";
 // groups as tabs and the current group's pages below them: at tablet width a flat list
 // of 30 pages would take five lines.
 export const NAV_GROUPS = [
-  { id: "operations", label: "navgroup.operations", pages: ["dashboard", "orders", "returns", "print"] },
+  { id: "operations", label: "navgroup.operations", pages: ["dashboard", "orders", "returns", "print", "subscription-deliveries"] },
   { id: "stores", label: "navgroup.stores", pages: ["stores", "store-tiers", "staff"] },
   { id: "catalogue", label: "navgroup.catalogue", pages: ["catalogue"] },
   {
     id: "marketing",
     label: "navgroup.marketing",
-    pages: ["calendar", "campaigns", "coupons", "promotions"],
+    pages: [
+      "calendar",
+      "campaigns",
+      "promotions",
+      "coupons",
+      "zones",
+      "group-buys",
+      "lotteries",
+      "subscriptions",
+    ],
   },
   {
     id: "members",

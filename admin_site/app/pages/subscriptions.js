@@ -141,7 +141,7 @@ export const subscriptionDeliveries = {
   path: "/subscription-deliveries",
   title: "subscriptions.deliveries_title",
   nav: "nav.subscription_deliveries",
-  group: "marketing",
+  group: "operations",
   roles: [HQ, MANAGER, STAFF],
   async render(ctx) {
     const date = /^\d{4}-\d{2}-\d{2}$/.test(ctx.query.date || "") ? ctx.query.date : tomorrow();
