@@ -563,7 +563,7 @@ def test_the_nav_groups_pages_under_tabs_at_tablet_width(site: Site):
     page.set_viewport_size({"width": 768, "height": 1024})
     site.sign_in("hq-admin")
     visible = page.locator("#nav .nav-pages:not([hidden]) a")
-    expect(visible).to_have_text(["概览", "订单", "退货待办", "打印监控"])
+    expect(visible).to_have_text(["概览", "订单", "退货待办", "打印监控", "周期购配送"])
     expect(page.locator('#nav .nav-group[aria-current="true"]')).to_have_text("运营")
     page.locator('#nav .nav-group[data-group="members"]').click()
     expect(page.locator("main h1")).to_have_text("会员")
