@@ -16,16 +16,18 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from chalicelib.auth.principal import Principal
 from chalicelib.db import transitions
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
-from chalicelib.orders import order_flow
 from chalicelib.printing import messages as m
 from chalicelib.printing.models import PrintJobModel
 from chalicelib.stores.models import StoreModel
 
 KIND = "group_pick_list"
 COPY = "pick_list"
+# the job is written by a scheduled job or a payment's reaction, never by a person
+SYSTEM = Principal("system", "system")  # type: ignore[arg-type]
 
 
 def create(job_id: str, store_id: str, pick_list: m.PickList) -> bool:
@@ -40,9 +42,7 @@ def create(job_id: str, store_id: str, pick_list: m.PickList) -> bool:
         created_at=clock.now_iso_ms(),
         pick_list=msgspec.json.encode(pick_list).decode(),
     )
-    job.history = [
-        transitions.entry("pick_list", None, "pending", order_flow.SYSTEM, pick_list.group_id)
-    ]
+    job.history = [transitions.entry("pick_list", None, "pending", SYSTEM, pick_list.group_id)]
     try:
         job.save(condition=PrintJobModel.job_id.does_not_exist())
     except Exception as exc:
