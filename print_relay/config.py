@@ -328,7 +328,9 @@ def _parse_copies(source: str, table: Any, printers: tuple[PrinterConfig, ...]) 
     r = _Reader(source, table, "copies.", set(COPIES))
     copies: dict[str, str] = {}
     for copy in COPIES:
-        name = r.text(copy, names[0])
+        # a group's picking list goes where the picking copies go unless told otherwise
+        default = copies.get("picking", names[0]) if copy == "pick_list" else names[0]
+        name = r.text(copy, default)
         if name not in names:
             raise r.error(copy, f"no printer named {name!r} (printers: {', '.join(names)})")
         copies[copy] = name

@@ -40,8 +40,9 @@ import jinja2
 from print_relay import layout
 from print_relay.escpos_out import TicketBytes
 
-Copy = Literal["picking", "delivery", "slip", "test"]
-COPIES: tuple[str, ...] = ("picking", "delivery", "slip", "test")  # test: 打印测试 slips
+Copy = Literal["picking", "delivery", "slip", "test", "pick_list"]
+# test: 打印测试 slips; pick_list: a group buy's consolidated picking list (百人团)
+COPIES: tuple[str, ...] = ("picking", "delivery", "slip", "test", "pick_list")
 TEMPLATES = Path(__file__).parent / "templates"
 
 STYLES = {"@center", "@right", "@left", "@bold", "@big", "@wide", "@tall"}

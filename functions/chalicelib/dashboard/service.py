@@ -64,10 +64,11 @@ def _stores(principal: Principal, store_id: str | None) -> list[StoreModel]:
 def _paid_orders(
     store_id: str, day: str, attributes: list[str], with_returned: bool = False
 ) -> list[OrderModel]:
-    """The store's orders created on ``day`` that were paid (one index query, paged);
-    ``with_returned``: also those that only received payments they could not take (paid
-    back whole), for the day's refunds."""
-    condition = OrderModel.paid_at.exists()
+    """The store's orders created on ``day`` that were paid and are not held (one index
+    query, paged); ``with_returned``: also those that only received payments they could
+    not take (paid back whole), for the day's refunds."""
+    # held orders (paid, waiting for their group buy) are no sale until released
+    condition = OrderModel.paid_at.exists() & OrderModel.held.does_not_exist()
     if with_returned:
         condition = condition | (OrderModel.returned_payments_fen > 0)
     return list(

@@ -42,3 +42,20 @@ def timeout_outcome(on_timeout: str, seats_paid: int) -> str:
     the chain completes it and someone paid (at the group price, without fake members),
     "failed" otherwise (every paid member refunded in full)."""
     return "succeeded" if on_timeout == "complete" and seats_paid > 0 else "failed"
+
+
+# A group this large at one store prints one consolidated picking list besides its
+# orders' tickets: from ten orders of one SKU on, a picker fetching the units once and
+# bagging them against one list beats walking the shelf ticket by ticket (a 百人团 prints
+# up to 100 tickets of one line each); below it the tickets alone are easier.
+PICK_LIST_MIN_SIZE = 10
+
+
+def needs_pick_list(size: int) -> bool:
+    return size >= PICK_LIST_MIN_SIZE
+
+
+def pick_list_job_id(group_id: str) -> str:
+    """The group's one picking-list print job: named from the group, so a replayed or
+    resumed success creates it once (a conditional put)."""
+    return f"{group_id}-picklist"

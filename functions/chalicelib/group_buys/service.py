@@ -529,11 +529,13 @@ def settle(group_id: str) -> None:
     group = _group_or_none(group_id)
     if group is None or group.state == "open":
         return
+    released: list[GroupMemberModel] = []
     for member in members(group_id):
         if member.state == "left" or not member.order_id:
             continue
         if group.state == "succeeded" and member.state == "paid":
             orders.release_held(member.order_id, rules.held(group_id))
+            released.append(member)
         else:
             orders.cancel_held(
                 member.order_id,
@@ -542,6 +544,9 @@ def settle(group_id: str) -> None:
                 else "not paid before the group closed",
                 rules.refund_id(group_id, member.order_id),
             )
+    if group.state == "succeeded" and released and rules.needs_pick_list(int(group.size)):
+        # before the index entry goes: a run that stops here is resumed by the next one
+        print_pick_list(group, released)
     try:
         group.update(
             actions=[GroupModel.due_state.remove(), GroupModel.due_at.remove()],
@@ -588,3 +593,69 @@ def expire_due(now_iso: str | None = None, limit: int = 100) -> int:
     for key in GroupModel.by_due.query("settling", limit=limit):
         settle(key.group_id)
     return done
+
+
+def print_pick_list(group: GroupModel, released: list[GroupMemberModel]) -> bool:
+    """A 百人团's consolidated picking list at its store (a group's orders are all for
+    its one store): the SKU, the units in total and each released order's pickup code
+    (or masked phone and address), one print job per group (its id derived from the
+    group, a conditional put). True: this call created it. Reads the orders (50 a
+    BatchGetItem) only when the job is not there yet."""
+    from chalicelib.kernel.privacy import mask_phone
+    from chalicelib.orders import order_flow
+    from chalicelib.printing import messages as pm
+    from chalicelib.printing import pick_lists
+    from chalicelib.printing.models import PrintJobModel
+
+    job_id = rules.pick_list_job_id(group.group_id)
+    try:
+        PrintJobModel.get(job_id, attributes_to_get=["job_id"])
+        return False
+    except PrintJobModel.DoesNotExist:
+        pass
+    ids = [m.order_id for m in released if m.order_id]
+    found: dict[str, OrderModel] = {}
+    for start in range(0, len(ids), 50):
+        found.update(order_flow.read_many(ids[start : start + 50]))
+    picked = [
+        (m, o)
+        for m in released
+        if (o := found.get(str(m.order_id))) is not None and o.status not in ("cancelled",)
+    ]
+    if not picked:
+        return False
+    line = next((x for x in picked[0][1].lines if x.sku == group.sku), picked[0][1].lines[0])
+    entries = []
+    for m, o in sorted(picked, key=lambda mo: (mo[1].pickup_code or "", mo[1].order_id)):
+        address = o.address if o.fulfilment == "delivery" else None
+        entries.append(
+            pm.PickMember(
+                order_id=o.order_id,
+                daily_seq=int(o.daily_seq) if o.daily_seq is not None else None,
+                member=str(m.masked or rules.mask(m.customer_id)),
+                fulfilment="delivery" if o.fulfilment == "delivery" else "pickup",
+                pickup_code=o.pickup_code if o.fulfilment != "delivery" else None,
+                phone_masked=mask_phone(address.phone) if address is not None else None,
+                address=address.line if address is not None else None,
+            )
+        )
+    units = sum(int(x.qty) for _, o in picked for x in o.lines if x.sku == group.sku)
+    pick_list = pm.PickList(
+        group_id=group.group_id,
+        title=_offer_title(group.offer_id),
+        sku=str(group.sku),
+        name=str(line.name),
+        unit=str(line.unit),
+        zone=line.zone,
+        shelf=line.shelf,
+        total_units=max(units, 1),
+        members=entries,
+    )
+    return pick_lists.create(job_id, str(group.store_id), pick_list)
+
+
+def _offer_title(offer_id: str) -> str:
+    try:
+        return str(GroupOfferModel.get(offer_id).title)
+    except GroupOfferModel.DoesNotExist:
+        return offer_id

@@ -179,6 +179,9 @@ class OrdersByStoreDay(GlobalSecondaryIndex):
                 "refunded_fen",
                 "returned_payments_fen",
                 "print_job_ids",
+                # a mechanic's held order (paid, waiting for its group; "held" below):
+                # not a sale until released. Absent on ordinary orders (no extra write)
+                "hold",
             ]
         )
 

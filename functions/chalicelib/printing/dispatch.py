@@ -34,7 +34,7 @@ from chalicelib.members import sources as member_sources
 from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.printing import messages as m
-from chalicelib.printing import print_jobs, print_queues, test_prints
+from chalicelib.printing import pick_lists, print_jobs, print_queues, test_prints
 from chalicelib.printing.models import CounterModel, PrintJobModel
 from chalicelib.stores.models import StoreModel
 
@@ -233,6 +233,8 @@ def _send(job: PrintJobModel, attempt: int) -> None:
 
     if job.kind == print_jobs.TEST:  # a test slip: no order behind it
         message = test_prints.message(job, StoreModel.get(job.store_id), attempt)
+    elif job.kind == pick_lists.KIND:  # the list is on the job: no order behind it
+        message = pick_lists.message(job, StoreModel.get(job.store_id), attempt)
     else:
         # the order's head and detail (the ticket lists the lines) and the store: one read
         order, store = order_flow.get_with_store(job.order_id, job.store_id)
@@ -285,10 +287,10 @@ def dispatch(job_id: str, job: PrintJobModel | None = None) -> bool:
     # The first send keeps the deadline the job got with its paid order (ACK_WITHIN_S
     # counts from payment): watch_at is written only for a job without one, so the
     # watchdog's index entry is not rewritten by every dispatch.
-    # A test print is never watched (no order: no missed print to show).
+    # A test print or picking list is never watched (no order: no missed print to show).
     deadline: list[Action] = (
         []
-        if job.watch_at is not None or job.kind == print_jobs.TEST
+        if job.watch_at is not None or job.kind in print_jobs.ORDERLESS
         else [PrintJobModel.watch_at.set(_first_deadline())]
     )
     try:

@@ -108,6 +108,33 @@ class TestPrint(Message, kw_only=True):
     ]
 
 
+class PickMember(Message, kw_only=True):
+    """One member's order on a group's consolidated picking list."""
+
+    order_id: str
+    daily_seq: Annotated[int | None, Meta(description="今日第 N 单, when numbered.")]
+    member: Annotated[str, Meta(description="The member, masked.", examples=["会员***42"])]
+    fulfilment: Literal["delivery", "pickup"]
+    pickup_code: Annotated[str | None, Meta(description="Pickup orders: the code (取货码).")]
+    phone_masked: Annotated[str | None, Meta(description="Delivery orders: the masked phone.")]
+    address: Annotated[str | None, Meta(description="Delivery orders: street, building, room.")]
+
+
+class PickList(Message, kw_only=True):
+    """A group buy's consolidated picking list (kind ``group_pick_list``): the group's
+    one SKU, the units to pick in total, and each member's order to hand over."""
+
+    group_id: str
+    title: Annotated[str, Meta(description="The group-buy offer's title.")]
+    sku: str
+    name: str
+    unit: str
+    zone: str | None
+    shelf: str | None
+    total_units: Annotated[int, Meta(ge=1)]
+    members: list[PickMember]
+
+
 class PrintJobMessage(Message, kw_only=True):
     """A print job: print each of ``copies`` once, then acknowledge each copy with
     ``POST /relay/print-jobs/{job_id}/ack``. The same job can arrive more than once (SQS
@@ -119,7 +146,7 @@ class PrintJobMessage(Message, kw_only=True):
     ]
     job_id: Annotated[str, Meta(description="Unique per job; the de-duplication key.")]
     kind: Annotated[
-        Literal["order", "reprint", "cancellation", "amendment", "test"],
+        Literal["order", "reprint", "cancellation", "amendment", "test", "group_pick_list"],
         Meta(
             description="order: the ticket of a paid order; reprint: printed again on "
             "request (mark it 补打), as the order now is: after a shortage or a refund its "
@@ -129,13 +156,18 @@ class PrintJobMessage(Message, kw_only=True):
             "the bag after picking found goods missing, with what was refunded (改单); test: "
             "a test slip (打印测试) with no order: its one copy is ``test``, ``test`` says "
             "who asked, the order fields are placeholders (empty order_id, no lines, zero "
-            "amounts)."
+            "amounts); group_pick_list: a group buy's consolidated picking list (百人团) "
+            "with its one copy ``pick_list``, ``pick_list`` holds it, the order fields are "
+            "placeholders as for test."
         ),
     ]
     attempt: Annotated[int, Meta(ge=1, description="1 for the first send; re-sends count up.")]
     copies: Annotated[
-        list[Literal["picking", "delivery", "slip", "test"]],
-        Meta(description="Copies to print, in printing order (``test``: test slips only)."),
+        list[Literal["picking", "delivery", "slip", "test", "pick_list"]],
+        Meta(
+            description="Copies to print, in printing order (``test``: test slips only; "
+            "``pick_list``: group picking lists only)."
+        ),
     ]
     original_job_id: Annotated[
         str | None, Meta(description="For reprints and slips: the order's first ticket.")
@@ -179,6 +211,10 @@ class PrintJobMessage(Message, kw_only=True):
     ] = None
     test: Annotated[
         TestPrint | None, Meta(description="Test prints (kind test) only; null otherwise.")
+    ] = None
+    pick_list: Annotated[
+        PickList | None,
+        Meta(description="Group picking lists (kind group_pick_list) only; null otherwise."),
     ] = None
     member_qr: Annotated[
         str | None,

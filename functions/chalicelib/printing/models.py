@@ -73,6 +73,9 @@ class PrintJobModel(Model):
     requested_by = UnicodeAttribute(null=True)
     test_relay_id = UnicodeAttribute(null=True)
     test_relay_name = UnicodeAttribute(null=True)
+    # group picking lists (kind "group_pick_list", printing/pick_lists.py): the list as
+    # printed (messages.PickList, JSON), written whole when the group succeeds
+    pick_list = UnicodeAttribute(null=True)
 
     by_store_status = PrintJobsByStoreStatus()
     by_watch = PrintJobsUnacked()

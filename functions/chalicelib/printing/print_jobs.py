@@ -51,6 +51,9 @@ UNACKED = "unacked"  # value of the sparse by_watch index key while a job awaits
 # The normal path (pending -> sent -> printed) stays out of the index: no index writes.
 LISTED_STATUSES = ("missed", "resolved")
 TEST = "test"  # kind of a test print (test_prints.py): no order behind it
+# kinds with no order behind them (pick_lists.py: a group's consolidated picking list):
+# never watched, re-sent nor listed as missed
+ORDERLESS = frozenset({TEST, "group_pick_list"})
 
 
 def move(
@@ -76,7 +79,7 @@ def index_actions(job: PrintJobModel, to: str) -> list[Any]:
     """Update actions for the by_store_status key of ``job`` (as read) moving to status
     ``to``: set in a listed state, removed on leaving one."""
     actions: list[Any] = []
-    if job.kind == TEST:
+    if job.kind in ORDERLESS:
         return actions  # a test print is no 漏单: never listed (its page shows its state)
     if to in LISTED_STATUSES:
         actions.append(PrintJobModel.store_status.set(f"{job.store_id}#{to}"))

@@ -13,8 +13,8 @@ from msgspec import Meta
 from chalicelib.kernel.schema import Out, Schema, StoreId, Timestamp
 from chalicelib.orders.schemas import Transition
 
-Copy = Literal["picking", "delivery", "slip", "test"]
-Kind = Literal["order", "reprint", "cancellation", "amendment", "test"]
+Copy = Literal["picking", "delivery", "slip", "test", "pick_list"]
+Kind = Literal["order", "reprint", "cancellation", "amendment", "test", "group_pick_list"]
 JobStatus = Literal["pending", "sent", "missed", "resolved", "printed"]
 
 

@@ -48,7 +48,7 @@ MAX_WORKERS = 8
 SETTLE_DAYS = 14
 CHAIN_TZ = "Asia/Shanghai"  # a store's business day (backfill does not read the stores)
 TOP_SHOWN = 10
-_ORDER_ATTRIBUTES = ["order_id", "paid_at", "paid_fen", "refunded_fen", "print_job_ids"]
+_ORDER_ATTRIBUTES = ["order_id", "paid_at", "paid_fen", "refunded_fen", "print_job_ids", "hold"]
 _JOB_ATTRIBUTES = ["job_id", "order_id", "kind", "printed_at", "store_status"]
 _TIMING_ATTRIBUTES = ["order_id", "fulfilment", "history"]
 _PICKED, _DONE = {"picked"}, {"delivered", "ready_for_pickup"}
@@ -118,8 +118,10 @@ def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder
     every = list(
         OrderModel.by_store_day.query(f"{store_id}#{day}", attributes_to_get=_ORDER_ATTRIBUTES)
     )
-    # the unpaid (awaiting payment, expired, cancelled unpaid) count as placed only
-    orders = [o for o in every if o.paid_at]
+    # the unpaid (awaiting payment, expired, cancelled unpaid) count as placed only, and
+    # so do held orders (paid, waiting for their group: a sale only once the group
+    # succeeds and releases them; a failed group's stay held, refunded, never a sale)
+    orders = [o for o in every if o.paid_at and not o.held]
     unpaid = [r.DayOrder(paid=False, paid_fen=0, refunded_fen=0, cancelled=False)] * (
         len(every) - len(orders)
     )
