@@ -12,6 +12,7 @@ finds the job there and writes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -24,8 +25,8 @@ from chalicelib.printing import messages as m
 from chalicelib.printing.models import PrintJobModel
 from chalicelib.stores.models import StoreModel
 
-KIND = "group_pick_list"
-COPY = "pick_list"
+KIND: Final = "group_pick_list"
+COPY: Final = "pick_list"
 # the job is written by a scheduled job or a payment's reaction, never by a person
 SYSTEM = Principal("system", "system")  # type: ignore[arg-type]
 
