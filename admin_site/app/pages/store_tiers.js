@@ -34,6 +34,11 @@ function why(row) {
   return h("small", { class: "muted tier-why" }, parts.join(" · "));
 }
 
+function lastMonth() {
+  const [y, m] = today().slice(0, 7).split("-").map(Number);
+  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, "0")}`;
+}
+
 function transactionsForm(month, row, saved) {
   const input = h("input", {
     type: "number", min: "0", max: "10000000", step: "1", required: true, class: "short",
@@ -125,7 +130,8 @@ export default {
   group: "stores",
   roles: [HQ, MANAGER],
   async render(ctx) {
-    const month = /^\d{4}-\d{2}$/.test(ctx.query.month || "") ? ctx.query.month : today().slice(0, 7);
+    // by default the last month scored (this month's figures are provisional)
+    const month = /^\d{4}-\d{2}$/.test(ctx.query.month || "") ? ctx.query.month : lastMonth();
     const hq = isHq();
     const page = await get("/admin/store-tiers", { month });
     const chosen = ctx.query.store || (hq ? page.stores[0]?.store_id : homeStore());
