@@ -620,7 +620,7 @@ def _seed_subscriptions() -> None:
         }
         subs.create_plan(
             Principal("hq-admin", "hq_admin"),
-            msgspec.convert(plan, ss.PlanIn),
+            msgspec.convert(plan, ss.SubscriptionPlanIn),
             plan_id=DEMO_MILK_PLAN,
         )
     member = Principal("c-demo-01", CUSTOMER)

@@ -41,11 +41,14 @@ def test_held_orders_are_sales_only_after_the_group_succeeds(shop):
     assert group(group_id).state == "open"
     f = rollup_day(STORE, day)
     assert (f.orders, f.paid_fen, f.placed) == (0, 0, 3)  # paid but waiting: placed only
+    # the two paid seats show as waiting for their group, the unpaid third does not
+    assert (f.waiting, f.waiting_fen) == (2, 2 * GROUP_PRICE)
     assert _sales(day) == (0, 0, 0)
 
     pay(third.order_id)  # the group fills: its orders are released, now sales
     assert group(group_id).state == "succeeded"
     assert _sales(day) == (3, 3 * GROUP_PRICE, 3)
+    assert rollup_day(STORE, day).waiting == 0
 
 
 def test_a_failed_groups_orders_are_never_sales(shop):
@@ -59,4 +62,5 @@ def test_a_failed_groups_orders_are_never_sales(shop):
     assert OrderModel.get(first.order_id).refunded_fen == GROUP_PRICE
     f = rollup_day(STORE, day)
     assert (f.orders, f.paid_fen, f.refunded_fen, f.placed) == (0, 0, 0, 1)
+    assert f.waiting == 0  # refunded in full: no longer waiting
     assert dashboard(HQ, STORE, 1).stores[0].orders == 0

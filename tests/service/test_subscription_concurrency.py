@@ -52,7 +52,7 @@ def subscription(paid: bool = True) -> str:
         "stores": ["sh-a"],
     }
     with clock.as_of(moment("2026-12-05T10:00:00")):
-        plan_id = service.create_plan(HQ, msgspec.convert(body, s.PlanIn)).plan_id
+        plan_id = service.create_plan(HQ, msgspec.convert(body, s.SubscriptionPlanIn)).plan_id
         sub, _ = service.subscribe(
             C1,
             "key-00001",

@@ -49,7 +49,7 @@ def plan(**over) -> str:
         "stores": ["sh-a"],
         **over,
     }
-    return service.create_plan(HQ, msgspec.convert(body, s.PlanIn)).plan_id
+    return service.create_plan(HQ, msgspec.convert(body, s.SubscriptionPlanIn)).plan_id
 
 
 def subscribe(plan_id: str, first: str = "2026-12-07", key: str = "key-00001") -> str:

@@ -62,6 +62,9 @@ class ReportDayModel(Model):
     # order step); members registered with the store as home store that day; the sales'
     # discounts by source, JSON {"p:<promotion>" | "t:<coupon template>": [orders, fen]}.
     placed = NumberAttribute(null=True)
+    # group-buy orders paid and still waiting for their group (not sales yet)
+    waiting = NumberAttribute(null=True)
+    waiting_fen = NumberAttribute(null=True)
     new_members = NumberAttribute(null=True)
     disc = UnicodeAttribute(null=True)
 

@@ -61,6 +61,7 @@ class DayOrder:
     missed: bool = False  # its first ticket was missed (漏单)
     on_time: bool | None = None  # punctuality: None = not known (yet), or not read
     disc: tuple[tuple[str, int], ...] = ()  # its discounts by source (order.paid)
+    waiting: bool = False  # a group-buy order paid and waiting for its group
 
 
 @dataclass
@@ -80,11 +81,17 @@ class DayFigures:
     on_time: int = 0  # sales picked and delivered within the promised times
     timed: int = 0  # sales whose punctuality is known
     placed: int = 0  # orders created that day, paid or not
+    # group-buy orders paid and waiting for their group (held, not refunded): not sales
+    # until the group succeeds (issue 17)
+    waiting: int = 0
+    waiting_fen: int = 0
     new_members: int = 0  # members registered with the store as home store that day
     disc: dict[str, list[int]] = field(default_factory=dict)  # source -> [orders, fen]
 
     def add(self, other: DayFigures) -> None:
         self.placed += other.placed
+        self.waiting += other.waiting
+        self.waiting_fen += other.waiting_fen
         self.new_members += other.new_members
         for source, (n, fen) in other.disc.items():
             got = self.disc.setdefault(source, [0, 0])
@@ -153,6 +160,9 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
     f = DayFigures()
     for o in orders:
         f.placed += 1
+        if o.waiting:
+            f.waiting += 1
+            f.waiting_fen += o.paid_fen - o.refunded_fen
         if not o.paid:
             continue
         if o.missed:

@@ -45,6 +45,16 @@ class DayPoint(Out, kw_only=True):
     print_latency_p50_s: float | None  # payment -> first ticket, from the latency histogram
     print_latency_p90_s: float | None
     missed_prints: int  # paid orders whose first ticket was missed (漏单)
+    group_waiting: Annotated[
+        int,
+        Meta(
+            description="Group-buy orders paid and waiting for their group to fill: not "
+            "sales (nor in orders/paid_fen) until the group succeeds."
+        ),
+    ] = 0
+    group_waiting_fen: Annotated[
+        int, Meta(description="What those waiting orders paid (fen, net of refunds).")
+    ] = 0
 
 
 class Period(Out, kw_only=True):

@@ -122,9 +122,23 @@ def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder
     # so do held orders (paid, waiting for their group: a sale only once the group
     # succeeds and releases them; a failed group's stay held, refunded, never a sale)
     orders = [o for o in every if o.paid_at and not o.held]
+    # held and paid, not refunded in full: waiting for the group (a failed group's and a
+    # member who left are refunded in full)
+    waiting = [
+        o for o in every if o.paid_at and o.held and int(o.refunded_fen or 0) < int(o.paid_fen or 0)
+    ]
     unpaid = [r.DayOrder(paid=False, paid_fen=0, refunded_fen=0, cancelled=False)] * (
-        len(every) - len(orders)
-    )
+        len(every) - len(orders) - len(waiting)
+    ) + [
+        r.DayOrder(
+            paid=False,
+            paid_fen=int(o.paid_fen or 0),
+            refunded_fen=int(o.refunded_fen or 0),
+            cancelled=False,
+            waiting=True,
+        )
+        for o in waiting
+    ]
     ids = [o.order_id for o in orders]
     rows: dict[str, ReportOrderModel] = {}
     for chunk in _batches(ids):
@@ -205,6 +219,8 @@ def to_item(store_id: str, day: str, f: r.DayFigures) -> ReportDayModel:
         placed=f.placed,
         new_members=f.new_members,
         disc=r.dump_json(f.disc) if f.disc else None,
+        waiting=f.waiting,
+        waiting_fen=f.waiting_fen,
     )
 
 
@@ -223,6 +239,8 @@ def from_item(item: ReportDayModel) -> r.DayFigures:
         on_time=int(item.on_time or 0),
         timed=int(item.timed or 0),
         placed=int(item.placed or 0),
+        waiting=int(item.waiting or 0),
+        waiting_fen=int(item.waiting_fen or 0),
         new_members=int(item.new_members or 0),
         disc=dict(r.load_json(item.disc, {})),  # type: ignore[call-overload]
     )
@@ -342,6 +360,8 @@ def _point(day: str, f: r.DayFigures) -> s.DayPoint:
         print_latency_p50_s=r.hist_percentile(f.hist, 50),
         print_latency_p90_s=r.hist_percentile(f.hist, 90),
         missed_prints=f.missed,
+        group_waiting=f.waiting,
+        group_waiting_fen=f.waiting_fen,
     )
 
 

@@ -123,14 +123,14 @@ PICK = {
     "POST",
     summary="Create a subscription plan (周期购)",
     roles={HQ_ADMIN},
-    body=s.PlanIn,
-    response=s.Plan,
+    body=s.SubscriptionPlanIn,
+    response=s.SubscriptionPlan,
     status=201,
     errors=(403, 404, 422),
     request_example=PLAN,
     response_example=PLAN_OUT,
 )
-def create_plan(body: s.PlanIn, principal: Principal) -> s.Plan:
+def create_plan(body: s.SubscriptionPlanIn, principal: Principal) -> s.SubscriptionPlan:
     """Head office. ``pricing`` "upfront": ``price_fen`` is the whole plan; "per_delivery":
     ``price_fen`` is one delivery and the subscriber still pays upfront, deliveries x
     price (``total_fen``). ``cutoff`` is the local time the day before each delivery
@@ -145,11 +145,11 @@ def create_plan(body: s.PlanIn, principal: Principal) -> s.Plan:
     "GET",
     summary="Subscription plans, newest first",
     roles={HQ_ADMIN, STORE_MANAGER},
-    response=s.PlanList,
+    response=s.SubscriptionPlanList,
     errors=(403,),
     response_example={"items": [PLAN_OUT]},
 )
-def list_plans(principal: Principal) -> s.PlanList:
+def list_plans(principal: Principal) -> s.SubscriptionPlanList:
     return service.list_plans()
 
 
@@ -158,13 +158,15 @@ def list_plans(principal: Principal) -> s.PlanList:
     "PUT",
     summary="Replace a subscription plan at the version read",
     roles={HQ_ADMIN},
-    body=s.PlanUpdate,
-    response=s.Plan,
+    body=s.SubscriptionPlanUpdate,
+    response=s.SubscriptionPlan,
     errors=(403, 404, 409, 422),
     request_example={**PLAN, "version": 0},
     response_example={**PLAN_OUT, "version": 1},
 )
-def update_plan(plan_id: str, body: s.PlanUpdate, principal: Principal) -> s.Plan:
+def update_plan(
+    plan_id: str, body: s.SubscriptionPlanUpdate, principal: Principal
+) -> s.SubscriptionPlan:
     """409 ``plan_changed`` when ``version`` is not the current one. Subscriptions sold
     keep the rules they were sold with."""
     return service.update_plan(principal, plan_id, body)
@@ -201,11 +203,11 @@ def plan_subscribers(plan_id: str, principal: Principal) -> s.SubscriberList:
     "GET",
     summary="Subscription plans on sale",
     roles={CUSTOMER},
-    response=s.PlanList,
+    response=s.SubscriptionPlanList,
     errors=(403,),
     response_example={"items": [PLAN_OUT]},
 )
-def plans_on_sale(principal: Principal) -> s.PlanList:
+def plans_on_sale(principal: Principal) -> s.SubscriptionPlanList:
     """Plans on sale now (a plan in a campaign only while the campaign spends)."""
     return service.list_plans(on_sale_only=True)
 

@@ -25,14 +25,14 @@ SubscriptionStatus = Literal[
 ]
 
 
-class PlanLine(Schema, kw_only=True):
+class SubscriptionPlanLine(Schema, kw_only=True):
     sku: Sku
     qty: Annotated[int, Meta(ge=1, le=99)]
 
 
-class PlanIn(Schema, kw_only=True):
+class SubscriptionPlanIn(Schema, kw_only=True):
     name: Annotated[str, Meta(min_length=1, max_length=60, examples=["每日鲜奶 30 天"])]
-    lines: Annotated[list[PlanLine], Meta(min_length=1, max_length=10)]
+    lines: Annotated[list[SubscriptionPlanLine], Meta(min_length=1, max_length=10)]
     frequency: Frequency
     weekday: Weekday | None = None
     deliveries: Annotated[int, Meta(ge=1, le=90, description="Number of deliveries.")]
@@ -53,14 +53,14 @@ class PlanIn(Schema, kw_only=True):
     status: Literal["on_sale", "off_sale"] = "on_sale"
 
 
-class PlanUpdate(PlanIn, kw_only=True):
+class SubscriptionPlanUpdate(SubscriptionPlanIn, kw_only=True):
     version: Annotated[int, Meta(ge=0)]
 
 
-class Plan(Out, kw_only=True):
+class SubscriptionPlan(Out, kw_only=True):
     plan_id: str
     name: str
-    lines: list[PlanLine]
+    lines: list[SubscriptionPlanLine]
     frequency: Frequency
     weekday: Weekday | None
     deliveries: int
@@ -77,8 +77,8 @@ class Plan(Out, kw_only=True):
     version: int
 
 
-class PlanList(Out, kw_only=True):
-    items: list[Plan]
+class SubscriptionPlanList(Out, kw_only=True):
+    items: list[SubscriptionPlan]
 
 
 class SubscribeIn(Schema, kw_only=True):

@@ -52,16 +52,16 @@ SM = SubscriptionModel
 # --- plans ----------------------------------------------------------------------------
 
 
-def _plan_total(p: SubscriptionPlanModel | s.PlanIn) -> int:
+def _plan_total(p: SubscriptionPlanModel | s.SubscriptionPlanIn) -> int:
     price, n = int(p.price_fen), int(p.deliveries)
     return price * n if p.pricing == "per_delivery" else price
 
 
-def plan_view(p: SubscriptionPlanModel) -> s.Plan:
-    return s.Plan(
+def plan_view(p: SubscriptionPlanModel) -> s.SubscriptionPlan:
+    return s.SubscriptionPlan(
         plan_id=p.plan_id,
         name=p.name,
-        lines=[s.PlanLine(sku=ln.sku, qty=int(ln.qty)) for ln in p.lines],
+        lines=[s.SubscriptionPlanLine(sku=ln.sku, qty=int(ln.qty)) for ln in p.lines],
         frequency=cast(Any, p.frequency),
         weekday=cast(Any, p.weekday),
         deliveries=int(p.deliveries),
@@ -79,7 +79,7 @@ def plan_view(p: SubscriptionPlanModel) -> s.Plan:
     )
 
 
-def _check_plan(body: s.PlanIn) -> None:
+def _check_plan(body: s.SubscriptionPlanIn) -> None:
     problems = []
     if body.frequency == "weekly" and body.weekday is None:
         problems.append(field_error("weekday", "a weekly plan names its weekday"))
@@ -109,7 +109,9 @@ def _link_campaign(campaign_id: str | None, plan_id: str) -> None:
         )
 
 
-def create_plan(principal: Principal, body: s.PlanIn, plan_id: str | None = None) -> s.Plan:
+def create_plan(
+    principal: Principal, body: s.SubscriptionPlanIn, plan_id: str | None = None
+) -> s.SubscriptionPlan:
     """A new plan (``plan_id``: the demo seed's fixed id; otherwise a new one)."""
     _check_plan(body)
     now = clock.now_iso()
@@ -122,7 +124,7 @@ def create_plan(principal: Principal, body: s.PlanIn, plan_id: str | None = None
     return plan_view(p)
 
 
-def _fill(p: SubscriptionPlanModel, body: s.PlanIn, now: str) -> None:
+def _fill(p: SubscriptionPlanModel, body: s.SubscriptionPlanIn, now: str) -> None:
     p.name = body.name
     p.lines = [PlanLineAttribute(sku=ln.sku, qty=ln.qty) for ln in body.lines]
     p.frequency = body.frequency
@@ -145,7 +147,9 @@ def get_plan(plan_id: str) -> SubscriptionPlanModel:
         raise NotFound(f"No subscription plan {plan_id!r}.", code="plan_not_found") from None
 
 
-def update_plan(principal: Principal, plan_id: str, body: s.PlanUpdate) -> s.Plan:
+def update_plan(
+    principal: Principal, plan_id: str, body: s.SubscriptionPlanUpdate
+) -> s.SubscriptionPlan:
     """Replace the plan at the version read (409 plan_changed otherwise). Subscriptions
     already sold keep the rules they were sold with."""
     _check_plan(body)
@@ -164,14 +168,14 @@ def update_plan(principal: Principal, plan_id: str, body: s.PlanUpdate) -> s.Pla
     return plan_view(p)
 
 
-def list_plans(on_sale_only: bool = False) -> s.PlanList:
+def list_plans(on_sale_only: bool = False) -> s.SubscriptionPlanList:
     items = [
         plan_view(p)
         for p in SubscriptionPlanModel.by_created.query("plans", scan_index_forward=False)
     ]
     if on_sale_only:
         items = [p for p in items if p.status == "on_sale" and _campaign_spending(p.campaign_id)]
-    return s.PlanList(items=items)
+    return s.SubscriptionPlanList(items=items)
 
 
 def _campaign_spending(campaign_id: str | None) -> bool:
