@@ -134,6 +134,13 @@ def test_orders_above_an_amount_and_the_prize_cap(setup):
     detail = OrderDetailModel.get(big, consistent_read=True)
     assert sum(int(line.refunded_fen) for line in detail.lines) == 3000
     assert int(CampaignModel.get("CMP1", consistent_read=True).prizes_fen) == 3000
+    # returning every unit afterwards refunds only what the order still holds: never
+    # more than was paid in all (the prize took 3000 without units)
+    from chalicelib.orders import refunds
+
+    order.attach(detail)
+    plan = refunds.plan(order, "r-after-prize", "return", {0: 2})
+    assert plan is not None and plan.amount_fen == int(order.paid_fen) - 3000
 
 
 def test_members_only_keeps_customers_with_a_running_paid_card(setup):

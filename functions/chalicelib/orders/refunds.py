@@ -73,6 +73,9 @@ def plan(
             continue
         line = order.lines[index]
         amount = refund_for_units(int(line.paid_fen), int(line.qty), int(line.refunded_units), n)
+        # never more than the line still holds: an amount refunded without units (a
+        # lottery prize spread over the lines) already took part of what it paid
+        amount = min(amount, max(int(line.paid_fen) - int(line.refunded_fen or 0), 0))
         lines.append(RefundLineAttribute(sku=line.sku, units=n, amount_fen=amount))
         detail += [
             line_path(index).refunded_units.add(n),
