@@ -78,7 +78,14 @@ def seed_group_buy() -> str:
     cart = msgspec.convert(
         {"store_id": STORE, "fulfilment": "pickup", "items": [{"sku": sku, "qty": 1}]}, PlaceOrder
     )
-    order, _ = gb.open_group(member, "demo-group-buy-open", OFFER_ID, cart)
+    order, created = gb.open_group(member, "demo-group-buy-open", OFFER_ID, cart)
+    if created:
+        # The seat took a unit of the demo stock; the demo catalogue keeps its stated
+        # stock (the next seed would "repair" it, and a re-seed must change nothing),
+        # so the unit goes back on the shelf for the demo.
+        from chalicelib.catalogue.models import StoreItemModel
+
+        StoreItemModel(STORE, sku).update(actions=[StoreItemModel.stock.add(1)])
     if order.status == "awaiting_payment":
         payments.simulate(member, order.order_id)  # paid, held until the group fills
     return str(order_flow.get(order.order_id).group_id)

@@ -27,6 +27,14 @@ NOT_AT_IMPORT = (
 # Packages that are not features: the kernel, the HTTP kit, auth (the authorizer is
 # registered by `import app`). The db kit is in NOT_AT_IMPORT.
 KITS = ("kernel", "http", "auth")
+# Registries features fill when their routes are imported, so that orders can call a
+# feature above it (a group's seat at placing, a subscription's payment): plain Python
+# with no AWS import, loaded at import on purpose.
+REGISTRIES = (
+    "chalicelib.orders.extensions",
+    "chalicelib.orders.payables",
+    "chalicelib.subscriptions.payable",
+)
 
 
 def feature_module_not_at_import(name: str) -> bool:
@@ -34,6 +42,8 @@ def feature_module_not_at_import(name: str) -> bool:
     repository, rules): `import app` may load a feature's routes, and routes may load
     schemas; everything else waits for a request."""
     parts = name.split(".")
+    if name in REGISTRIES:
+        return False
     if len(parts) < 3 or parts[0] != "chalicelib" or parts[1] in (*KITS, "db"):
         return False
     module = parts[2]

@@ -8,11 +8,13 @@ from chalice import Response
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, STORE_MANAGER, STORE_STAFF, Principal
 from chalicelib.http.routing import Area, current_request_of, respond
 from chalicelib.kernel.lazy import lazy_module
+
+# The subscription is a payable kind of orders' payment callback: registered at once
+# (orders/payables.py), the service itself loaded at the first call.
+from chalicelib.subscriptions import payable  # noqa: F401
 from chalicelib.subscriptions import schemas as s
 
-# Imported at once (not lazily): importing the service registers the subscription as a
-# payable kind with orders (orders/payables.py), which the payment callback needs.
-from chalicelib.subscriptions import service
+service = lazy_module("chalicelib.subscriptions.service")
 
 daily = lazy_module("chalicelib.subscriptions.daily")
 

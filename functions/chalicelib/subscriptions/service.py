@@ -28,10 +28,11 @@ from chalicelib.db.transitions import Who
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, config
 from chalicelib.kernel.errors import BadRequest, Conflict, NotFound, ValidationFailed, field_error
-from chalicelib.orders import payables, refunds
+from chalicelib.orders import refunds
 from chalicelib.orders.models import AddressAttribute, PaymentModel, RefundModel
 from chalicelib.orders.payment_providers import PaymentNotice, provider
 from chalicelib.orders.schemas import Address
+from chalicelib.subscriptions import payable as payable_kind
 from chalicelib.subscriptions import rules
 from chalicelib.subscriptions import schemas as s
 from chalicelib.subscriptions.models import (
@@ -42,7 +43,7 @@ from chalicelib.subscriptions.models import (
 )
 
 log = logging.getLogger("daojia.subscriptions")
-PREFIX = "SB"
+PREFIX = payable_kind.PREFIX
 PAYMENT_ACTOR = Who("payment-provider", "system")
 OPEN = ("scheduled", "failed")  # a delivery the job still has to order
 DM = SubscriptionDeliveryModel
@@ -212,7 +213,7 @@ def subscribers(plan_id: str) -> s.SubscriberList:
 
 
 def is_subscription_id(value: str) -> bool:
-    return value.startswith(PREFIX)
+    return payable_kind.is_subscription_id(value)
 
 
 def subscription_id_for(customer_id: str, key: str) -> str:
@@ -540,18 +541,6 @@ def _refund_late(sub: SubscriptionModel, notice: PaymentNotice) -> str:
         raise
     refunds.execute(refund.refund_id, payment_total_fen=notice.amount_fen)
     return "subscription not payable; refunded"
-
-
-payables.register(
-    payables.Payable(
-        name="subscriptions",
-        is_id=is_subscription_id,
-        record_payment=record_payment,
-        payable=payable,
-        payment_total=payment_total,
-        not_found_code="subscription_not_found",
-    )
-)
 
 
 # --- the member's changes -------------------------------------------------------------
