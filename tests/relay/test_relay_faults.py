@@ -150,9 +150,9 @@ def test_credentials_are_renewed_before_they_expire(rig):
     rig.start()
     rig.queue.send(make_job(51))
     wait_tickets(rig.printer, 2)
-    rig.api.wait_for(lambda a: a.credential_calls >= 3, timeout=5)
+    rig.api.wait_for(lambda a: a.credential_calls >= 3, timeout=30)
     rig.queue.send(make_job(52))
-    rig.api.wait_for(lambda a: len(a.acks) == 4, timeout=5)
+    rig.api.wait_for(lambda a: len(a.acks) == 4, timeout=30)
 
 
 def test_stop_and_restart_in_process_keeps_the_ledger(rig):
