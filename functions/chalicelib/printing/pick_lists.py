@@ -11,9 +11,7 @@ finds the job there and writes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -23,6 +21,7 @@ from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock
 from chalicelib.printing import messages as m
 from chalicelib.printing.models import PrintJobModel
+from chalicelib.printing.test_prints import orderless_message
 from chalicelib.stores.models import StoreModel
 
 KIND: Final = "group_pick_list"
@@ -55,34 +54,11 @@ def create(job_id: str, store_id: str, pick_list: m.PickList) -> bool:
 
 def message(job: PrintJobModel, store: StoreModel, attempt: int) -> m.PrintJobMessage:
     """The queue message of a picking-list job: the list, the order fields empty."""
-    try:
-        zone = ZoneInfo(store.timezone)
-    except Exception:
-        zone = ZoneInfo("Asia/Shanghai")
-    day = datetime.fromisoformat(job.created_at.replace("Z", "+00:00")).astimezone(zone)
-    return m.PrintJobMessage(
-        schema_version=m.SCHEMA_VERSION,
-        job_id=job.job_id,
-        kind=KIND,
-        attempt=attempt,
-        copies=[COPY],
-        original_job_id=None,
-        store_id=store.store_id,
-        store_name=store.name,
-        store_phone=store.phone,
-        store_timezone=store.timezone,
-        order_id="",
-        daily_seq=None,
-        business_day=day.date().isoformat(),
-        fulfilment="pickup",
-        created_at=job.created_at,
-        paid_at=None,
-        lines=[],
-        remark=None,
-        pickup_code=None,
-        delivery=None,
-        amounts=m.Amounts(subtotal_fen=0, discount_fen=0, delivery_fee_fen=0, total_fen=0),
-        discounts=[],
-        cancellation=None,
+    return orderless_message(
+        job,
+        store,
+        attempt,
+        KIND,
+        COPY,
         pick_list=msgspec.json.decode(job.pick_list or "{}", type=m.PickList),
     )

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.audit import service as audit
@@ -155,8 +156,11 @@ def _load(job_id: str) -> PrintJobModel | None:
         return None
 
 
-def message(job: PrintJobModel, store: StoreModel, attempt: int) -> m.PrintJobMessage:
-    """The queue message of a test job: the slip's facts, the order fields empty."""
+def orderless_message(
+    job: PrintJobModel, store: StoreModel, attempt: int, kind: Any, copy: Any, **extra: Any
+) -> m.PrintJobMessage:
+    """The queue message of a job that prints no order (a test slip, a group's picking
+    list): the store's facts and the job's, the order fields empty, plus ``extra``."""
     try:
         zone = ZoneInfo(store.timezone)
     except Exception:
@@ -165,9 +169,9 @@ def message(job: PrintJobModel, store: StoreModel, attempt: int) -> m.PrintJobMe
     return m.PrintJobMessage(
         schema_version=m.SCHEMA_VERSION,
         job_id=job.job_id,
-        kind="test",
+        kind=kind,
         attempt=attempt,
-        copies=["test"],
+        copies=[copy],
         original_job_id=None,
         store_id=store.store_id,
         store_name=store.name,
@@ -186,6 +190,18 @@ def message(job: PrintJobModel, store: StoreModel, attempt: int) -> m.PrintJobMe
         amounts=m.Amounts(subtotal_fen=0, discount_fen=0, delivery_fee_fen=0, total_fen=0),
         discounts=[],
         cancellation=None,
+        **extra,
+    )
+
+
+def message(job: PrintJobModel, store: StoreModel, attempt: int) -> m.PrintJobMessage:
+    """The queue message of a test job: the slip's facts, the order fields empty."""
+    return orderless_message(
+        job,
+        store,
+        attempt,
+        "test",
+        "test",
         test=m.TestPrint(
             requested_by=job.requested_by or "",
             relay_id=job.test_relay_id,
