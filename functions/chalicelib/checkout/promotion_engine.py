@@ -32,6 +32,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from chalicelib.checkout.pricing import CartLine, DeliveryRule, Discount, Priced, PricedLine
 from chalicelib.kernel.money import allocate, percent_off, yuan
+from chalicelib.kernel.recurrence import Recurrence, describe, on_at
 
 CouponKind = Literal["amount_off", "percent_off", "free_delivery"]
 CouponState = Literal["available", "locked", "used", "expired", "voided"]
@@ -57,6 +58,9 @@ NOT_IN_WALLET = "not_in_wallet"
 # cart do not fit in its budget left (the smallest are dropped until they fit).
 CAMPAIGN_NOT_LIVE = "campaign_not_live"
 CAMPAIGN_BUDGET_EXHAUSTED = "campaign_budget_exhausted"
+# Targeting (issue 18 item 4): a coupon of a template with a recurring window is usable
+# only inside it (e.g. Wednesdays 18:00-21:00, Shanghai time).
+OUTSIDE_WINDOW = "outside_window"
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class CouponOffer:
     # would exceed it does not apply.
     budget_left_fen: int | None = None
     campaign_id: str | None = None  # the template's campaign: its budget is shared
+    # targeting: usable only inside this recurring window (None: whenever valid)
+    recurrence: Recurrence | None = None
 
 
 @dataclass(frozen=True)
@@ -635,6 +641,9 @@ def _coupon_alone(
         return _refuse(c, NOT_YET_VALID, f"Valid from {c.valid_from.date().isoformat()}")
     if now >= c.valid_until:
         return _refuse(c, EXPIRED, f"Expired on {c.valid_until.date().isoformat()}")
+    if not on_at(c.recurrence, now):
+        assert c.recurrence is not None
+        return _refuse(c, OUTSIDE_WINDOW, f"Usable {describe(c.recurrence)}")
     if c.kind == "free_delivery":
         # Flash price and free delivery combine (the stacking matrix): its scope and
         # threshold count flash-priced units too, unlike a goods coupon's base.

@@ -28,12 +28,14 @@ from chalicelib.checkout import member_benefits, points_cash
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.coupons import repo as coupon_repo
+from chalicelib.coupons import targeting as coupon_targeting
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.loyalty import growth, mall, paid_membership
 from chalicelib.loyalty import points as loyalty_points
+from chalicelib.loyalty.levels import rank as level_rank
 from chalicelib.loyalty.models import LoyaltyAccountModel, LoyaltySettingsModel
 from chalicelib.loyalty.paid_models import PaidCardModel
 from chalicelib.loyalty.programme_schemas import LevelsSettings
@@ -295,6 +297,7 @@ def _offer(
         funded_by=cast(Any, c.funded_by),
         budget_left_fen=budget_left.get(c.template_id),
         campaign_id=template_campaigns.get(c.template_id),
+        recurrence=coupon_targeting.recurrence_of(c),
     )
 
 
@@ -372,6 +375,31 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
     return out
 
 
+def _for_audience(
+    promotions: list[promo.Promotion],
+    active: promotion_store.ActivePromotions | None,
+    level: Any,
+    settings: LevelsSettings | None,
+) -> list[promo.Promotion]:
+    """Targeting (issue 18 item 4): a promotion for members at a level or above applies
+    only to them (the level read with the cart: no read of its own); a guest or a member
+    below it does not get it."""
+    need = active.min_levels if active is not None else {}
+    if not need:
+        return promotions
+    rank = None if level is None or settings is None else level_rank(level.code, settings)
+    return [
+        p
+        for p in promotions
+        if getattr(p, "promotion_id", None) not in need
+        or (
+            rank is not None
+            and settings is not None
+            and rank >= level_rank(need[getattr(p, "promotion_id", "")], settings)
+        )
+    ]
+
+
 def _campaigns(
     loaded: Loaded,
     coupons: Sequence[promo.CouponOffer],
@@ -425,6 +453,7 @@ def evaluate(
         else [_offer(c, loaded.budget_left, loaded.template_campaigns) for c in loaded.coupons]
     )
     promotions = [] if reward else _promotions(loaded, {line.sku for line in lines})
+    promotions = _for_audience(promotions, loaded.active, level, settings)
     member_days = loaded.active.member_days if loaded.active and not reward else ()
     campaigns = _campaigns(loaded, offers, promotions, member_days)
     # A member day of a campaign that is not spending gives nothing (issue 16).

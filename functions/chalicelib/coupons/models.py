@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -98,6 +99,15 @@ class CouponTemplateModel(Model):
     # The campaign holding this template (issue 16): its discounts spend that campaign's
     # budget too and stop with it (campaign_budgets/).
     campaign_id = UnicodeAttribute(null=True)
+    # Targeting (issue 18 item 4): a shareable code (upper case, unique: CouponCodeModel),
+    # a weekly window the coupons are usable in (kernel/recurrence.py), and an audience
+    # (members at or above a level, or in a saved segment) checked when issued.
+    code = UnicodeAttribute(null=True)
+    rec_weekdays: ListAttribute[int] = ListAttribute(null=True)  # untyped: ints read back
+    rec_start = UnicodeAttribute(null=True)
+    rec_end = UnicodeAttribute(null=True)
+    aud_min_level = UnicodeAttribute(null=True)
+    aud_segment_id = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()
@@ -160,6 +170,11 @@ class CouponModel(Model):
     given_back_as = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Targeting: the template's weekly window, copied so that checkout reads no template
+    # for it (absent on coupons of templates without one: no bigger item)
+    rec_weekdays: ListAttribute[int] = ListAttribute(null=True)
+    rec_start = UnicodeAttribute(null=True)
+    rec_end = UnicodeAttribute(null=True)
 
     by_customer = CouponsByCustomer()
     by_remind = CouponsToRemind()
@@ -237,6 +252,18 @@ class CouponSaleModel(Model):
     updated_at = UnicodeAttribute()
 
 
+class CouponCodeModel(Model):
+    """A shareable code (通用码) naming its template: written with a condition that the
+    code is free, so two templates never share one. Kept when the template is paused
+    (the code stays taken)."""
+
+    Meta = _meta("coupon_codes")
+
+    code = UnicodeAttribute(hash_key=True)  # upper case, 4-20 of A-Z 0-9
+    template_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 def counter_key(template_id: str, customer_id: str) -> str:
     return f"{template_id}#{customer_id}"
 
@@ -247,4 +274,5 @@ COUPON_MODELS: tuple[type[Model], ...] = (
     CouponClaimCounterModel,
     NotificationModel,
     CouponSaleModel,
+    CouponCodeModel,
 )

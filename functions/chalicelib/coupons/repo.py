@@ -100,6 +100,9 @@ def issue_items(
         created_at=clock.now_iso_ms(),
         updated_at=now_iso,
     )
+    if template.rec_weekdays:  # targeting: the usable window travels with the coupon
+        coupon.rec_weekdays = [int(d) for d in template.rec_weekdays]
+        coupon.rec_start, coupon.rec_end = template.rec_start, template.rec_end
     t = CouponTemplateModel
     template_condition = (t.status == "active") & (
         t.total_quantity.does_not_exist() | (t.issued_count < t.total_quantity)

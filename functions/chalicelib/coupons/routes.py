@@ -14,6 +14,7 @@ from chalicelib.kernel.lazy import lazy_module
 
 coupon_reminders = lazy_module("chalicelib.coupons.reminders")
 coupon_sales = lazy_module("chalicelib.coupons.sales")
+coupon_codes = lazy_module("chalicelib.coupons.codes")
 service = lazy_module("chalicelib.coupons.service")
 
 area = Area("coupons", __name__, "Coupons: templates, issuance, wallet, budgets.")
@@ -84,6 +85,7 @@ COUPON_EXAMPLE = {
     "order_id": None,
     "discount_fen": None,
     "created_at": "2026-11-24T02:00:00.123Z",
+    "recurrence": None,
 }
 
 
@@ -292,6 +294,43 @@ def claim(body: s.ClaimRequest, principal: Principal) -> Response:
     or ``template_not_claimable``; 422 when ``staff_username`` is not an active staff
     account."""
     return service.claim(principal, body)
+
+
+@area.route(
+    "/coupons/redeem-code",
+    "POST",
+    summary="Redeem a shareable code (通用码) for its coupon",
+    roles={CUSTOMER},
+    body=s.RedeemCodeRequest,
+    response=s.Coupon,
+    status=201,
+    errors=(403, 404, 409, 422),
+    request_example={"code": "spring2027", "request_id": "r-7"},
+    response_example=COUPON_EXAMPLE
+    | {
+        "coupon_id": "spring-20:code:c-3f2a9b1c4d5e6f70:r-7",
+        "template_id": "spring-20",
+        "name": "春季满99减20",
+        "source": "code",
+        "staff_username": None,
+        "recurrence": {
+            "weekdays": [3],
+            "start": "18:00",
+            "end": "21:00",
+            "text": "Wednesdays 18:00–21:00",
+        },
+    },
+    replays=True,
+)
+def redeem_code(body: s.RedeemCodeRequest, principal: Principal) -> Response:
+    """Customers only. The code is case-insensitive. 201 with the new coupon (the
+    template's rules: validity, scope, usable window); the same ``request_id`` again
+    answers the same coupon with 200. 404 ``unknown_code`` for a code that does not
+    exist, is paused or has ended (one answer for all three, so guessing reveals
+    nothing); 409 ``code_used_up`` (the template's quantity is issued) or
+    ``code_limit_reached`` (the customer's per-customer limit) or ``not_for_you`` when
+    the template has an audience (level, segment) the customer is not in."""
+    return coupon_codes.redeem(principal, body)
 
 
 @area.route(

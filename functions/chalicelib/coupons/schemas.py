@@ -7,7 +7,20 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
-from chalicelib.kernel.schema import Fen, Out, Phone, PositiveFen, Schema, Sku, StoreId, Timestamp
+from chalicelib.kernel.schema import (
+    AudienceOut,
+    AudienceSpec,
+    Fen,
+    Out,
+    Phone,
+    PositiveFen,
+    RecurrenceOut,
+    RecurrenceSpec,
+    Schema,
+    Sku,
+    StoreId,
+    Timestamp,
+)
 
 Kind = Literal["amount_off", "percent_off", "free_delivery"]
 FundedBy = Literal["hq", "store", "supplier"]
@@ -25,6 +38,7 @@ Source = Literal[
     "birthday",
     "mall",
     "member_day",
+    "code",
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=60, examples=["满99减20"])]
 Category = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -70,6 +84,34 @@ class TemplateCreate(Schema, kw_only=True):
     auto_issue: AutoIssue | None = None
     after_payment_min_fen: PositiveFen | None = None
     sale_price_fen: PositiveFen | None = None
+    # targeting (issue 18 item 4)
+    code: (
+        Annotated[
+            str,
+            Meta(
+                min_length=4,
+                max_length=20,
+                description="A shareable code (通用码) customers redeem with POST "
+                "/coupons/redeem-code: 4-20 letters and digits, case-insensitive, unique.",
+                examples=["SPRING2027"],
+            ),
+        ]
+        | None
+    ) = None
+    recurrence: Annotated[
+        RecurrenceSpec | None,
+        Meta(
+            description="The coupons are usable only in this weekly window (Shanghai time).",
+            examples=[{"weekdays": [3], "start": "18:00", "end": "21:00"}],
+        ),
+    ] = None
+    audience: Annotated[
+        AudienceSpec | None,
+        Meta(
+            description="Only members at min_level or above, or in segment_id, may get it.",
+            examples=[{"min_level": "V3"}],
+        ),
+    ] = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -124,6 +166,9 @@ class CouponTemplate(Out, kw_only=True):
     created_at: Timestamp
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
+    code: str | None = None
+    recurrence: RecurrenceOut | None = None
+    audience: AudienceOut | None = None
 
 
 class TemplateList(Out, kw_only=True):
@@ -202,6 +247,7 @@ class Coupon(Out, kw_only=True):
     order_id: str | None
     discount_fen: int | None
     created_at: Timestamp
+    recurrence: RecurrenceOut | None = None  # usable only in this weekly window
 
 
 class CouponList(Out, kw_only=True):
@@ -258,6 +304,14 @@ class Notification(Out, kw_only=True):
 
 class NotificationList(Out, kw_only=True):
     items: list[Notification]
+
+
+class RedeemCodeRequest(Schema, kw_only=True):
+    """Redeem a shareable code. ``request_id`` makes it idempotent: the same id again
+    answers the same coupon (200)."""
+
+    code: Annotated[str, Meta(min_length=1, max_length=40, examples=["spring2027"])]
+    request_id: Id
 
 
 # --- coupons sold for money (一元买百元券) ---------------------------------------------

@@ -24,7 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
-from chalicelib.coupons import edit_rules
+from chalicelib.coupons import edit_rules, targeting
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
@@ -104,6 +104,13 @@ def _validate(body: s.TemplateCreate) -> tuple[str | None, str | None, list[dict
         errors.append(field_error("after_payment_min_fen", "only for auto_issue=after_payment"))
     if body.funded_by == "supplier" and not body.funder:
         errors.append(field_error("funder", "name the supplier that funds it"))
+    errors += targeting.errors(
+        body.code,
+        body.recurrence,
+        body.audience,
+        for_sale=body.sale_price_fen is not None,
+        auto_issue=body.auto_issue,
+    )
     return starts, ends, errors
 
 
@@ -152,6 +159,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         created_at=now,
         updated_at=now,
     )
+    targeting.apply(m, body.code, body.recurrence, body.audience)
     entry = audit.new_entry(
         principal,
         "coupon_template.create",
@@ -168,10 +176,16 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
                 tx.save(
                     m, condition=CouponTemplateModel.template_id.does_not_exist(), label="template"
                 ),
+                targeting.add_code(tx, m, now),
             )
         )
     except TransactionCancelled as exc:
         if "template" not in exc.failed:
+            if targeting.CODE_LABEL in exc.failed:
+                raise Conflict(
+                    f"Another coupon template has the code {m.code!r}.",
+                    code="coupon_code_taken",
+                ) from None
             raise
         existing = get_template(tid)
         if existing.request_hash != digest:
@@ -228,6 +242,9 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         created_at=m.created_at,
         updated_at=m.updated_at,
         version=int(m.version or 0),
+        code=m.code,
+        recurrence=targeting.recurrence_view(m),
+        audience=targeting.audience_view(m),
     )
 
 
@@ -481,6 +498,12 @@ def claim(principal: Principal, body: s.ClaimRequest) -> Response:
             "This coupon is sold, not given away: buy it with POST /coupon-sales.",
             code="template_for_sale",
         )
+    # Targeting: a code's coupons are redeemed with the code only; an audience's only
+    # by its members (403 not_for_you).
+    if template.code is not None:
+        raise Conflict("This coupon cannot be claimed.", code="template_not_claimable")
+    if not targeting.in_audience(template, principal.subject):
+        raise Conflict("This coupon is not for you.", code="not_for_you")
     # A paused or ended template is refused by the transaction's condition, after a
     # retried claim has been answered with its coupon.
     source = "claim"
@@ -693,6 +716,7 @@ def coupon_view(m: CouponModel, now_iso: str | None = None) -> s.Coupon:
         order_id=m.order_id,
         discount_fen=_n(m.discount_fen),
         created_at=m.created_at,
+        recurrence=targeting.recurrence_view(m),
     )
 
 
@@ -712,8 +736,8 @@ def public_templates(store_id: str | None) -> s.PublicTemplateList:
     now_iso = clock.now_iso()
     items = []
     for m in _all_templates():
-        if m.status != "active" or not m.claimable:
-            continue
+        if m.status != "active" or not m.claimable or targeting.targeted(m):
+            continue  # targeted (a code, an audience): not for everyone to see
         if m.ends_at is not None and m.ends_at <= now_iso:
             continue
         if store_id and m.scope_stores and store_id not in m.scope_stores:

@@ -603,3 +603,32 @@ def handle_message(body: str) -> None:
         run_refresh()
     elif msg["type"] == "action":
         run_action(msg["action_id"])
+
+
+# --- membership of one member (issue 18 item 4: coupon templates for a segment) ---------
+
+_rows: dict[str, Any] = {"key": None, "rows": {}}
+
+
+def _row_of(ix: sr.Index, key: str, customer_id: str) -> int | None:
+    """The member's row in the snapshot ``key`` (a dict built once per snapshot, kept)."""
+    with _lock:
+        if _rows["key"] != key:
+            _rows["rows"] = {ix.snap.customer_id(i): i for i in range(ix.n)}
+            _rows["key"] = key
+        return cast(dict[str, int], _rows["rows"]).get(customer_id)
+
+
+def is_member(segment_id: str, customer_id: str) -> bool:
+    """Whether a member is in a saved segment as of the latest snapshot, members who
+    revoked marketing consent left out (a coupon is a marketing action). Two eventually
+    consistent GetItems (the segment, the pointer); the snapshot object is kept in memory.
+    NotFound (segment_not_found, no_snapshot) when either is missing."""
+    f = _segment_view(_get_segment(segment_id, consistent=False)).filter
+    key = _pointer().object_key
+    ix = index(key)
+    row = _row_of(ix, key, customer_id)
+    if row is None:
+        return False
+    mask, _ = _targets(ix, f, "issue_coupon", today())
+    return bool((mask >> row) & 1)

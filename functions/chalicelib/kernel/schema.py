@@ -65,3 +65,38 @@ class ErrorResponse(Out, kw_only=True):
     """Every 4xx/5xx response."""
 
     error: ErrorBody
+
+
+# --- targeting (issue 18 item 4): shared by promotions and coupon templates ------------
+
+HHMM = Annotated[str, Meta(pattern=r"^\d\d:\d\d$", examples=["18:00"])]
+
+
+class RecurrenceSpec(Schema, kw_only=True):
+    """A weekly window on Shanghai time: on ``weekdays`` (ISO, 1 = Monday ... 7 = Sunday)
+    from ``start`` to ``end`` (local HH:MM, end after start on the same day, "24:00"
+    allowed; a window crossing midnight is refused). Inside the overall window."""
+
+    weekdays: Annotated[list[Annotated[int, Meta(ge=1, le=7)]], Meta(min_length=1, max_length=7)]
+    start: HHMM
+    end: HHMM
+
+
+class RecurrenceOut(Out, kw_only=True):
+    weekdays: list[int]
+    start: str
+    end: str
+    text: str  # e.g. "Wednesdays 18:00–21:00"
+
+
+class AudienceSpec(Schema, kw_only=True):
+    """Who may get it: members at ``min_level`` or above, or (coupon templates only) the
+    members of a saved segment (docs/segments.md) as of the latest snapshot."""
+
+    min_level: Annotated[str, Meta(pattern=r"^V[1-9]$", examples=["V3"])] | None = None
+    segment_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None
+
+
+class AudienceOut(Out, kw_only=True):
+    min_level: str | None
+    segment_id: str | None

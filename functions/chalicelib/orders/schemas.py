@@ -182,7 +182,9 @@ class CouponVerdict(Out, kw_only=True):
     means choosing just this coupon works), what it would take off alone, and if not,
     why (``reason``: threshold_not_reached (with ``shortfall_fen``), out_of_scope,
     other_store, not_yet_valid, expired, not_available, budget_exhausted,
-    below_margin_floor, not_combinable, no_delivery_fee)."""
+    below_margin_floor, not_combinable, no_delivery_fee, outside_window (the coupon's
+    recurring window is not on: ``message`` says when it is, e.g. "Usable Wednesdays
+    18:00–21:00"))."""
 
     coupon_id: str
     name: str

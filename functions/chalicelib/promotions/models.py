@@ -90,6 +90,12 @@ class PromotionModel(Model):
     campaign_id = UnicodeAttribute(null=True)
     funded_by = UnicodeAttribute(default="hq")
     funder = UnicodeAttribute(null=True)
+    # Targeting (issue 18 item 4, kernel/recurrence.py): on only in a weekly window
+    # (ISO weekdays, local "HH:MM" start/end), and only for members at or above a level.
+    rec_weekdays: ListAttribute[int] = ListAttribute(null=True)  # untyped: ints read back
+    rec_start = UnicodeAttribute(null=True)
+    rec_end = UnicodeAttribute(null=True)
+    aud_min_level = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 

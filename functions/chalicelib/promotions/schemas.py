@@ -8,7 +8,18 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
-from chalicelib.kernel.schema import Out, PositiveFen, Schema, Sku, StoreId, Timestamp
+from chalicelib.kernel.schema import (
+    AudienceOut,
+    AudienceSpec,
+    Out,
+    PositiveFen,
+    RecurrenceOut,
+    RecurrenceSpec,
+    Schema,
+    Sku,
+    StoreId,
+    Timestamp,
+)
 
 Kind = Literal["tiered", "second_half_price", "flash_sale", "member_day"]
 Status = Literal["active", "ended"]
@@ -132,6 +143,21 @@ class PromotionCreate(Schema, kw_only=True):
             examples=[MEMBER_DAY_EXAMPLE],
         ),
     ] = None
+    # targeting (issue 18 item 4; not for member_day, which has its own)
+    recurrence: Annotated[
+        RecurrenceSpec | None,
+        Meta(
+            description="On only in this weekly window (Shanghai time), inside starts_at/ends_at.",
+            examples=[{"weekdays": [3], "start": "18:00", "end": "21:00"}],
+        ),
+    ] = None
+    audience: Annotated[
+        AudienceSpec | None,
+        Meta(
+            description="Only for members at min_level or above (segments: templates only).",
+            examples=[{"min_level": "V3"}],
+        ),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -195,6 +221,8 @@ class Promotion(Out, kw_only=True):
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
     member_day: MemberDayOut | None = None
+    recurrence: RecurrenceOut | None = None
+    audience: AudienceOut | None = None
 
 
 class PromotionList(Out, kw_only=True):
@@ -218,6 +246,9 @@ class StorePromotion(Out, kw_only=True):
     remaining: int | None
     sold_out: bool
     member_day: MemberDayOut | None = None
+    # A recurring promotion: its window, and [start, end] (UTC) of the one on now or next
+    recurrence: RecurrenceOut | None = None
+    next_window: list[Timestamp] | None = None
 
 
 class StorePromotions(Out, kw_only=True):

@@ -11,7 +11,7 @@ import hashlib
 import math
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,7 +23,7 @@ from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
-from chalicelib.promotions import edit_rules
+from chalicelib.promotions import edit_rules, targeting
 from chalicelib.promotions import member_day as md
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import (
@@ -106,6 +106,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
             errors += member_day_errors(body.member_day)
     if len(set(body.stores)) != len(body.stores):
         errors.append(field_error("stores", "listed twice"))
+    errors += targeting.errors(body.kind, body.recurrence, body.audience)
     return starts, ends, errors
 
 
@@ -279,6 +280,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     )
     if body.member_day is not None:
         _set_member_day(promo, body.member_day)
+    targeting.apply(promo, body.recurrence, body.audience)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -371,6 +373,8 @@ def view(
         updated_at=m.updated_at,
         version=int(m.version or 0),
         member_day=member_day_view(m, clock.parse(now_iso)) if m.kind == "member_day" else None,
+        recurrence=targeting.recurrence_view(m),
+        audience=targeting.audience_view(m),
     )
 
 
@@ -677,6 +681,8 @@ class ActivePromotions:
     second_half: tuple[SecondHalfPrice, ...]
     flash: dict[str, FlashPrice]  # by SKU; the lowest price when two sales overlap
     member_days: tuple[MemberDay, ...] = ()
+    # targeting: promotion id -> the lowest level it is for (absent: everyone)
+    min_levels: dict[str, str] = field(default_factory=dict)
 
 
 _active_cache: tuple[float, list[PromotionModel]] | None = None
@@ -716,7 +722,12 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     now = now or clock.now()
     tiered, half, days = [], [], []
     flash: dict[str, FlashPrice] = {}
+    min_levels: dict[str, str] = {}
     for m in _live_at(store_id, now):
+        if not targeting.on_at(m, now):
+            continue  # a recurring promotion outside its window (e.g. Wednesdays 18-21)
+        if m.aud_min_level is not None:
+            min_levels[m.promotion_id] = m.aud_min_level
         cats, skus = frozenset(m.scope_categories), frozenset(m.scope_skus)
         if m.kind == "tiered":
             tiered.append(
@@ -764,7 +775,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                 flash[m.sku] = price
         elif m.kind == "member_day":
             days.append(member_day_of(m))
-    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days))
+    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days), min_levels)
 
 
 def member_day_of(m: PromotionModel) -> MemberDay:
@@ -791,7 +802,9 @@ def for_store(store_id: str) -> s.StorePromotions:
 
     get_store_model(store_id)  # 404 for an unknown store
     now = clock.now()
-    models = _live_at(store_id, now)
+    # A promotion for a level audience is not listed here: this list is public (no
+    # member, no level); the member's quote applies it.
+    models = [m for m in _live_at(store_id, now) if m.aud_min_level is None]
     left = remaining_many({m.promotion_id: int(m.shards) for m in models if m.kind == "flash_sale"})
     items = []
     for m in sorted(models, key=lambda m: (m.kind, m.ends_at, m.promotion_id)):
@@ -815,6 +828,8 @@ def for_store(store_id: str) -> s.StorePromotions:
                 remaining=units,
                 sold_out=bool(flash and not units),
                 member_day=member_day_view(m, now) if m.kind == "member_day" else None,
+                recurrence=targeting.recurrence_view(m),
+                next_window=targeting.next_window(m, now),
             )
         )
     return s.StorePromotions(store_id=store_id, now=clock.iso(now), items=items)

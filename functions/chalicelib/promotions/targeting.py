@@ -1,0 +1,99 @@
+"""Targeting of promotions (issue 18 item 4): a recurring weekly window and a level
+audience, stored on the promotion (rec_* and aud_* attributes) and applied where the
+promotions are made live for pricing (``service.active_for``: no read of its own).
+
+A segment audience is refused on promotions: segment membership lives in the nightly
+snapshot (an S3 object, docs/segments.md), which checkout cannot read without one more
+AWS round trip per quote and order. Coupon templates take one (checked when a coupon is
+claimed or redeemed: coupons/targeting.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.kernel import clock
+from chalicelib.kernel import recurrence as rec
+from chalicelib.kernel.errors import field_error
+from chalicelib.kernel.schema import AudienceOut, AudienceSpec, RecurrenceOut, RecurrenceSpec
+from chalicelib.promotions.models import PromotionModel
+
+
+def errors(
+    kind: str, recurrence: RecurrenceSpec | None, audience: AudienceSpec | None
+) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    if kind == "member_day":
+        if recurrence is not None:
+            out.append(field_error("recurrence", "a member day has its own (member_day)"))
+        if audience is not None:
+            out.append(field_error("audience", "a member day has its own (member_day)"))
+        return out
+    if recurrence is not None:
+        out += [
+            field_error(f, r)
+            for f, r in rec.errors(
+                recurrence.weekdays, recurrence.start, recurrence.end, "recurrence"
+            )
+        ]
+    if audience is not None:
+        if audience.segment_id is not None:
+            out.append(
+                field_error(
+                    "audience.segment_id",
+                    "a segment is not known at checkout: target a coupon template instead",
+                )
+            )
+        if audience.min_level is None and audience.segment_id is None:
+            out.append(field_error("audience", "give min_level"))
+    return out
+
+
+def apply(
+    m: PromotionModel, recurrence: RecurrenceSpec | None, audience: AudienceSpec | None
+) -> None:
+    """Set the targeting attributes of a new promotion (absent when not given)."""
+    if recurrence is not None:
+        m.rec_weekdays = sorted(recurrence.weekdays)
+        m.rec_start, m.rec_end = recurrence.start, recurrence.end
+    if audience is not None and audience.min_level is not None:
+        m.aud_min_level = audience.min_level
+
+
+def recurrence_of(m: PromotionModel) -> rec.Recurrence | None:
+    if not m.rec_weekdays or m.rec_start is None or m.rec_end is None:
+        return None
+    return rec.Recurrence(tuple(int(d) for d in m.rec_weekdays), m.rec_start, m.rec_end)
+
+
+def on_at(m: PromotionModel, now: datetime) -> bool:
+    """Whether the promotion's recurring window (if any) is on at ``now``."""
+    return rec.on_at(recurrence_of(m), now)
+
+
+def recurrence_view(m: PromotionModel) -> RecurrenceOut | None:
+    r = recurrence_of(m)
+    if r is None:
+        return None
+    return RecurrenceOut(weekdays=list(r.weekdays), start=r.start, end=r.end, text=rec.describe(r))
+
+
+def audience_view(m: PromotionModel) -> AudienceOut | None:
+    if m.aud_min_level is None:
+        return None
+    return AudienceOut(min_level=m.aud_min_level, segment_id=None)
+
+
+def next_window(m: PromotionModel, now: datetime) -> list[str] | None:
+    """[start, end] of the window on now or next (UTC instants, inside the overall
+    window), or None: no recurrence, or no window left before the promotion ends."""
+    r = recurrence_of(m)
+    if r is None:
+        return None
+    got = rec.next_on(r, max(now, clock.parse(m.starts_at)))
+    if got is None:
+        return None
+    starts, ends = clock.iso(got[0]), clock.iso(got[1])
+    if starts >= m.ends_at:
+        return None
+    return [max(starts, m.starts_at), min(ends, m.ends_at)]
