@@ -499,7 +499,7 @@ def claim(principal: Principal, body: s.ClaimRequest) -> Response:
             code="template_for_sale",
         )
     # Targeting: a code's coupons are redeemed with the code only; an audience's only
-    # by its members (403 not_for_you).
+    # by its members (409 not_for_you).
     if template.code is not None:
         raise Conflict("This coupon cannot be claimed.", code="template_not_claimable")
     if not targeting.in_audience(template, principal.subject):
