@@ -4,6 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { targetingFieldset, targetingText } from "./targeting.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
@@ -70,6 +71,7 @@ function createForm(messages, ctx) {
   const afterMin = h("input", { inputmode: "decimal" });
   const salePrice = h("input", { inputmode: "decimal" });
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
+  const targeting = targetingFieldset({ code: true, segment: true });
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
     const fen = parseYuan(input.value);
@@ -137,6 +139,7 @@ function createForm(messages, ctx) {
         if (auto.value === "after_payment") body.after_payment_min_fen = yuan(afterMin, t("coupons.after_payment_min"));
         const saleFen = yuan(salePrice, t("coupons.sale_price"), true);
         if (saleFen !== null) body.sale_price_fen = saleFen;
+        Object.assign(body, targeting.read());
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -167,6 +170,7 @@ function createForm(messages, ctx) {
     fields.afterMin,
     field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
     h("label", { class: "inline" }, claimable, t("coupons.claimable"))),
+  targeting.node,
   submit);
 }
 
@@ -269,6 +273,7 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.rule"), cell: describeCoupon },
     { label: t("coupons.validity"), cell: validity },
     { label: t("coupons.issuance"), cell: issuance },
+    { label: t("targeting.title"), cell: targetingText },
     { label: t("coupons.issued_used"), num: true, cell: (c) => `${c.issued_count}${c.total_quantity ? ` / ${c.total_quantity}` : ""} · ${c.used_count}` },
     { label: t("coupons.budget_spent"), num: true, cell: (c) => spentOfBudget(c.spent_fen, c.budget_fen, c.remaining_budget_fen) },
     { label: t("coupons.spent"), cell: () => null, csv: (c) => yuanCell(c.spent_fen), hidden: true },

@@ -1,0 +1,69 @@
+// Targeting fields (issue 18 item 4) shared by the promotion and coupon template forms:
+// a shareable code (templates only), a weekly recurring window on Shanghai time, and an
+// audience (a level; a saved segment on templates only: checkout cannot know segments).
+// `targetingFieldset({ code, segment })` returns { node, read } — `read()` gives the
+// body's `code` / `recurrence` / `audience` (only what was filled in) or throws.
+import { field, h, select } from "../dom.js";
+import { t } from "../i18n.js";
+
+const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
+
+export function targetingFieldset({ code = false, segment = false } = {}) {
+  const codeInput = h("input", { maxlength: "20", pattern: "[A-Za-z0-9]{4,20}", placeholder: "SPRING2027", "data-testid": "target-code" });
+  const days = WEEKDAYS.map((d) => h("input", { type: "checkbox", value: String(d), "data-testid": `target-day-${d}` }));
+  const start = h("input", { type: "time", "data-testid": "target-start" });
+  const end = h("input", { type: "time", "data-testid": "target-end" });
+  const who = select(
+    [["", t("targeting.everyone")], ["level", t("targeting.level")], ...(segment ? [["segment", t("targeting.segment")]] : [])],
+    "",
+    { "data-testid": "target-audience" },
+  );
+  const level = h("input", { placeholder: "V3", pattern: "V[1-9]", "data-testid": "target-level" });
+  const segmentId = h("input", { "data-testid": "target-segment" });
+  const levelField = field(t("targeting.min_level"), level);
+  const segmentField = field(t("targeting.segment_id"), segmentId, t("targeting.segment_hint"));
+  const sync = () => {
+    levelField.hidden = who.value !== "level";
+    segmentField.hidden = who.value !== "segment";
+  };
+  who.addEventListener("change", sync);
+  sync();
+  const dayBoxes = h("div", { class: "inline", role: "group", "aria-label": t("targeting.weekdays") },
+    ...days.map((box, i) => h("label", { class: "inline" }, box, t(`targeting.day.${WEEKDAYS[i]}`))));
+  const node = h("fieldset", { class: "targeting", "data-testid": "targeting" },
+    h("legend", {}, t("targeting.title")),
+    h("div", { class: "form-grid" },
+      code ? field(t("targeting.code"), codeInput, t("targeting.code_hint")) : null,
+      field(t("targeting.weekdays"), dayBoxes, t("targeting.window_hint")),
+      field(t("targeting.start"), start),
+      field(t("targeting.end"), end),
+      field(t("targeting.audience"), who),
+      levelField,
+      segmentField));
+  const read = () => {
+    const body = {};
+    if (code && codeInput.value.trim()) body.code = codeInput.value.trim();
+    const weekdays = days.filter((b) => b.checked).map((b) => Number(b.value));
+    if (weekdays.length || start.value || end.value) {
+      if (!weekdays.length || !start.value || !end.value) throw new Error(t("targeting.window_incomplete"));
+      body.recurrence = { weekdays, start: start.value, end: end.value };
+    }
+    if (who.value === "level") body.audience = { min_level: level.value.trim() };
+    if (who.value === "segment") body.audience = { segment_id: segmentId.value.trim() };
+    return body;
+  };
+  return { node, read };
+}
+
+/** One line for a list: "SPRING2027 · Wednesdays 18:00–21:00 · V3+" (empty: untargeted). */
+export function targetingText(x) {
+  const parts = [];
+  if (x.code) parts.push(x.code);
+  if (x.recurrence) {
+    const days = x.recurrence.weekdays.map((d) => t(`targeting.day.${d}`)).join(" ");
+    parts.push(`${days} ${x.recurrence.start}–${x.recurrence.end}`);
+  }
+  if (x.audience?.min_level) parts.push(t("targeting.level_up", { level: x.audience.min_level }));
+  if (x.audience?.segment_id) parts.push(t("targeting.in_segment", { segment: x.audience.segment_id }));
+  return parts.join(" · ");
+}
