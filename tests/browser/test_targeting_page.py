@@ -9,7 +9,22 @@ import secrets
 
 from tests.browser.conftest import Site
 from tests.browser.test_admin_site import expect
-from tests.browser.test_recall_page import PORTRAIT, fits
+from tests.browser.test_recall_page import PORTRAIT
+from tests.browser.test_staff_screens import layout_problems
+
+
+def fits(site: Site) -> None:
+    """No sideways scrolling and nothing off screen; each weekday box is touched through
+    its label, which is touch-size (the site's checkboxes are 1.2rem, as elsewhere)."""
+    site.page.evaluate("window.scrollTo(0, 0)")
+    assert layout_problems(site) == []
+    small = site.page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid=targeting] label.inline")]
+            .filter((el) => el.getBoundingClientRect().width > 0)
+            .filter((el) => el.getBoundingClientRect().height < 44)
+            .map((el) => el.textContent)"""
+    )
+    assert small == []
 
 
 def wednesday_evening(scope) -> None:

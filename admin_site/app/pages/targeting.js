@@ -28,7 +28,7 @@ export function targetingFieldset({ code = false, segment = false } = {}) {
   };
   who.addEventListener("change", sync);
   sync();
-  const dayBoxes = h("div", { class: "inline", role: "group", "aria-label": t("targeting.weekdays") },
+  const dayBoxes = h("div", { class: "weekdays", role: "group", "aria-label": t("targeting.weekdays") },
     ...days.map((box, i) => h("label", { class: "inline" }, box, t(`targeting.day.${WEEKDAYS[i]}`))));
   const node = h("fieldset", { class: "targeting", "data-testid": "targeting" },
     h("legend", {}, t("targeting.title")),
