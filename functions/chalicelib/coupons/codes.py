@@ -9,8 +9,6 @@ same 404 ``unknown_code``, so guessing tells nobody which codes ever existed.
 
 from __future__ import annotations
 
-import msgspec
-from chalice import Response
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.auth.principal import Principal
@@ -31,9 +29,10 @@ def _unknown() -> NotFound:
     return NotFound(UNKNOWN, code="unknown_code")
 
 
-def redeem(principal: Principal, body: s.RedeemCodeRequest) -> Response:
-    """Issue the code's coupon to the caller: 201 with the coupon; the same request_id
-    again: 200 with the same coupon (its id is "<template>:code:<customer>:<request>")."""
+def redeem(principal: Principal, body: s.RedeemCodeRequest) -> tuple[s.Coupon, bool]:
+    """Issue the code's coupon to the caller: (coupon, created); the same request_id
+    again answers the same coupon, not created (its id is
+    "<template>:code:<customer>:<request>")."""
     code = targeting.normalise(body.code)
     if code is None:
         raise _unknown()
@@ -54,8 +53,4 @@ def redeem(principal: Principal, body: s.RedeemCodeRequest) -> Response:
             raise _unknown() from None
         code_name, message = REFUSED[err.code]
         raise Conflict(message, code=code_name) from None
-    return Response(
-        body=msgspec.json.encode(coupon_view(coupon)).decode(),
-        status_code=201 if created else 200,
-        headers={"Content-Type": "application/json"},
-    )
+    return coupon_view(coupon), created

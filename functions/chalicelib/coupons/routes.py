@@ -5,6 +5,7 @@ customer claims coupons and sees the wallet. Checkout uses coupons/service.py ho
 
 from __future__ import annotations
 
+import msgspec
 from chalice import Response
 
 from chalicelib.auth.principal import CUSTOMER, HQ_ADMIN, STORE_MANAGER, Principal
@@ -330,7 +331,12 @@ def redeem_code(body: s.RedeemCodeRequest, principal: Principal) -> Response:
     nothing); 409 ``code_used_up`` (the template's quantity is issued) or
     ``code_limit_reached`` (the customer's per-customer limit) or ``not_for_you`` when
     the template has an audience (level, segment) the customer is not in."""
-    return coupon_codes.redeem(principal, body)
+    coupon, created = coupon_codes.redeem(principal, body)
+    return Response(
+        body=msgspec.json.encode(coupon).decode(),
+        status_code=201 if created else 200,
+        headers={"Content-Type": "application/json"},
+    )
 
 
 @area.route(

@@ -15,22 +15,30 @@ the coupons are usable in, and an audience (a level or a saved segment).
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
+from typing import Any, cast
 
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import Tx
 from chalicelib.kernel import recurrence as rec
 from chalicelib.kernel.errors import NotFound, field_error
-from chalicelib.kernel.lazy import lazy_module
 from chalicelib.kernel.schema import AudienceOut, AudienceSpec, RecurrenceOut, RecurrenceSpec
 
 CODE = re.compile(r"^[A-Z0-9]{4,20}$")
 CODE_LABEL = "coupon_code"
 
-# Providers above coupons, imported on first use (see the module's docstring).
-_growth = lazy_module("chalicelib.loyalty.growth")
-_levels = lazy_module("chalicelib.loyalty.levels")
-_segments = lazy_module("chalicelib.customers.segments")
+# Providers above coupons, "module:function" imported by name when used (as
+# members/providers.py): (customer_id, min_level) -> bool and (segment_id, customer_id)
+# -> bool (NotFound when the segment or the snapshot is missing).
+AT_LEVEL = "chalicelib.loyalty.member_data:at_level"
+IN_SEGMENT = "chalicelib.customers.segments:is_member"
+
+
+def _provider(name: str) -> Callable[..., Any]:
+    module, function = name.split(":")
+    return cast(Callable[..., Any], getattr(importlib.import_module(module), function))
 
 
 def normalise(code: str) -> str | None:
@@ -84,13 +92,13 @@ def apply(
         m.aud_min_level, m.aud_segment_id = audience.min_level, audience.segment_id
 
 
-def add_code(tx: Tx, m: CouponTemplateModel, now_iso: str) -> None:
+def add_code(tx: Tx, m: CouponTemplateModel, now_iso: str) -> Any:
     """The code's item, put only if no template holds the code yet (label coupon_code)."""
     from chalicelib.coupons.models import CouponCodeModel
 
     if m.code is None:
-        return
-    tx.save(
+        return None
+    return tx.save(
         CouponCodeModel(m.code, template_id=m.template_id, created_at=now_iso),
         condition=CouponCodeModel.code.does_not_exist(),
         label=CODE_LABEL,
@@ -126,14 +134,11 @@ def in_audience(m: CouponTemplateModel, customer_id: str) -> bool:
     (one GetItem of the member's account, the levels settings cached), or in its saved
     segment as of the latest snapshot (a member who revoked marketing consent is not,
     as for head office's bulk coupons). No snapshot or no segment: nobody."""
-    if m.aud_min_level is not None:
-        settings = _growth.levels_settings()
-        level = _growth.current_level(customer_id)
-        if _levels.rank(level.code, settings) < _levels.rank(m.aud_min_level, settings):
-            return False
+    if m.aud_min_level is not None and not _provider(AT_LEVEL)(customer_id, m.aud_min_level):
+        return False
     if m.aud_segment_id is not None:
         try:
-            return bool(_segments.is_member(m.aud_segment_id, customer_id))
+            return bool(_provider(IN_SEGMENT)(m.aud_segment_id, customer_id))
         except NotFound:
             return False
     return True
