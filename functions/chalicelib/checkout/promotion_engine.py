@@ -1313,11 +1313,12 @@ def _evaluate(
                 mate = goods_picks[0].offer
                 group = k.offer.stacking.stack_group
                 if not _stackable_pair(lead, other):
-                    reason = NOT_COMBINABLE if group is None else NOT_STACKABLE
+                    grouped_both = group is not None and mate.stacking.stack_group is not None
+                    reason = NOT_STACKABLE if grouped_both else NOT_COMBINABLE
                     message = (
-                        f"Cannot be combined with {mate.name}"
-                        if group is None or mate.stacking.stack_group is None
-                        else f"Same stack group ({group}) as {mate.name}"
+                        f"Same stack group ({group}) as {mate.name}"
+                        if grouped_both
+                        else f"Cannot be combined with {mate.name}"
                     )
                 else:
                     reason = BELOW_MARGIN_FLOOR
