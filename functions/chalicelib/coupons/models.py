@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -98,6 +99,11 @@ class CouponTemplateModel(Model):
     # The campaign holding this template (issue 16): its discounts spend that campaign's
     # budget too and stop with it (campaign_budgets/).
     campaign_id = UnicodeAttribute(null=True)
+    # Stacking policy (issue 18 item 1, kernel/stacking.py): absent = the fixed matrix.
+    # A map {exclusive, priority, not_with_tiered, not_with_member_price, stack_group};
+    # margin_floor "refuse" (absent) | "exclude". Issued coupons read it with the cart.
+    stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
+    margin_floor = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

@@ -8,6 +8,13 @@ from typing import Annotated, Literal
 from msgspec import Meta, field
 
 from chalicelib.kernel.schema import Fen, Out, Phone, PositiveFen, Schema, Sku, StoreId, Timestamp
+from chalicelib.kernel.stacking import (
+    MARGIN_FLOOR_DOC,
+    STACKING_EXAMPLE,
+    MarginFloor,
+    Stacking,
+    StackingOut,
+)
 
 Kind = Literal["amount_off", "percent_off", "free_delivery"]
 FundedBy = Literal["hq", "store", "supplier"]
@@ -70,6 +77,18 @@ class TemplateCreate(Schema, kw_only=True):
     auto_issue: AutoIssue | None = None
     after_payment_min_fen: PositiveFen | None = None
     sale_price_fen: PositiveFen | None = None
+    # Stacking policy (issue 18 item 1): its coupons carry it to checkout.
+    stacking: Annotated[
+        Stacking | None,
+        Meta(
+            description="How its coupons stack (absent: the fixed matrix). stack_group: "
+            "goods coupons only.",
+            examples=[STACKING_EXAMPLE],
+        ),
+    ] = None
+    margin_floor: Annotated[
+        MarginFloor | None, Meta(description="Goods coupons. " + MARGIN_FLOOR_DOC)
+    ] = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -86,6 +105,10 @@ class TemplateUpdate(Schema, kw_only=True):
     ends_at: Timestamp | None = None
     scope: CouponScope | None = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    stacking: Annotated[
+        Stacking | None, Meta(description="Replaces its stacking policy, for every coupon.")
+    ] = None
+    margin_floor: MarginFloor | None = None
 
 
 class CouponScopeOut(Out, kw_only=True):
@@ -124,6 +147,8 @@ class CouponTemplate(Out, kw_only=True):
     created_at: Timestamp
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
+    stacking: StackingOut | None = None  # always sent (the defaults when none was set)
+    margin_floor: MarginFloor = "refuse"
 
 
 class TemplateList(Out, kw_only=True):

@@ -90,6 +90,11 @@ class PromotionModel(Model):
     campaign_id = UnicodeAttribute(null=True)
     funded_by = UnicodeAttribute(default="hq")
     funder = UnicodeAttribute(null=True)
+    # Stacking policy (issue 18 item 1, kernel/stacking.py): absent = the fixed matrix.
+    # A map {exclusive, priority, not_with_tiered, not_with_member_price}; margin_floor
+    # "refuse" (absent) | "exclude".
+    stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
+    margin_floor = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 

@@ -9,6 +9,13 @@ from typing import Annotated, Literal
 from msgspec import Meta, field
 
 from chalicelib.kernel.schema import Out, PositiveFen, Schema, Sku, StoreId, Timestamp
+from chalicelib.kernel.stacking import (
+    MARGIN_FLOOR_DOC,
+    STACKING_EXAMPLE,
+    MarginFloor,
+    Stacking,
+    StackingOut,
+)
 
 Kind = Literal["tiered", "second_half_price", "flash_sale", "member_day"]
 Status = Literal["active", "ended"]
@@ -132,6 +139,18 @@ class PromotionCreate(Schema, kw_only=True):
             examples=[MEMBER_DAY_EXAMPLE],
         ),
     ] = None
+    # Stacking policy (issue 18 item 1): tiered and second_half_price only.
+    stacking: Annotated[
+        Stacking | None,
+        Meta(
+            description="tiered, second_half_price: how it stacks (absent: the fixed "
+            "matrix; stack_group is for coupon templates).",
+            examples=[{**STACKING_EXAMPLE, "stack_group": None}],
+        ),
+    ] = None
+    margin_floor: Annotated[
+        MarginFloor | None, Meta(description="tiered only. " + MARGIN_FLOOR_DOC)
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -150,6 +169,11 @@ class PromotionUpdate(Schema, kw_only=True):
         Meta(description="member_day: replaces its rules; refused while a member day is on."),
     ] = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    stacking: Annotated[
+        Stacking | None,
+        Meta(description="tiered, second_half_price: replaces its stacking policy."),
+    ] = None
+    margin_floor: Annotated[MarginFloor | None, Meta(description="tiered only.")] = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -195,6 +219,8 @@ class Promotion(Out, kw_only=True):
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
     member_day: MemberDayOut | None = None
+    stacking: StackingOut | None = None  # tiered, second_half_price (null for others)
+    margin_floor: MarginFloor = "refuse"
 
 
 class PromotionList(Out, kw_only=True):
