@@ -182,7 +182,9 @@ class CouponVerdict(Out, kw_only=True):
     means choosing just this coupon works), what it would take off alone, and if not,
     why (``reason``: threshold_not_reached (with ``shortfall_fen``), out_of_scope,
     other_store, not_yet_valid, expired, not_available, budget_exhausted,
-    below_margin_floor, not_combinable, no_delivery_fee)."""
+    below_margin_floor, not_combinable, no_delivery_fee, not_stackable: left out by a
+    stacking policy, e.g. exclusive with another discount, not with 满减, a second goods
+    coupon in the same stack group)."""
 
     coupon_id: str
     name: str
