@@ -1011,7 +1011,7 @@ def evaluate(
             pool=pool,
         )
 
-    return _stacked(priced, promotions, coupons, store_id, now, chosen_coupon_ids is not None)
+    return _stacked(priced, lines, promotions, coupons, store_id, now, chosen_coupon_ids)
 
 
 def _within_budgets(
@@ -1065,21 +1065,33 @@ def _policy_of(x: Promotion | CouponOffer) -> StackingPolicy:
     return getattr(x, "stacking", DEFAULT_POLICY)
 
 
+def _saving_bound(e: TieredDiscount | SecondItemHalfPrice, lines: Sequence[CartLine]) -> int:
+    """The most an exclusive promotion could take off alone: a tiered one's largest tier
+    (or its budget left), a half price half the cart."""
+    if isinstance(e, TieredDiscount):
+        top = max((o for _t, o in e.tiers), default=0)
+        return top if e.budget_left_fen is None else min(top, max(0, e.budget_left_fen))
+    return sum(line.amount_fen for line in lines) // 2
+
+
 def _stacked(
     priced: Callable[[Mapping[str, str], Mapping[str, str]], Checkout],
+    lines: Sequence[CartLine],
     promotions: Sequence[Promotion],
     coupons: Sequence[CouponOffer],
     store_id: str,
     now: datetime,
-    chosen: bool,
+    chosen_ids: Sequence[str] | None,
 ) -> Checkout:
     """The exclusive-or-stackable choice (issue 18). Without an exclusive discount or a
     coupon not with 满减 (the default): one pricing, as the fixed matrix. Otherwise the
-    cart is priced with each exclusive discount alone (the other tiered / half-price
-    promotions and goods coupons left out), with the stackable ones (the exclusive ones
-    left out), and, when a coupon is not with 满减, with the stackable ones but no 满减;
-    the pricing kept is, for chosen coupons, one that applies them all, then the one
-    whose applied discounts carry the highest priority, then the lowest total (ties: the
+    cart is priced with the stackable discounts (the exclusive ones left out); when that
+    kept out a coupon not with 满减, again without the 满减; and with each exclusive
+    discount alone (the other tiered / half-price promotions and goods coupons left out)
+    unless it cannot win: its priority is not above the stackable pricing's and the goods
+    after item promotions less the most it could take off are not below that total. The
+    pricing kept is, for chosen coupons, one that applies them all, then the one whose
+    applied discounts carry the highest priority, then the lowest total (ties: the
     stackable one). Verdicts stay about each coupon on its own."""
     order_promos = [
         p
@@ -1094,45 +1106,64 @@ def _stacked(
     tiereds = [p for p in order_promos if isinstance(p, TieredDiscount)]
     if not ex_promos and not ex_coupons and not (no_tiered and tiereds):
         return priced({}, {})
-    goods_coupons = [c for c in coupons if c.kind != "free_delivery"]
-    runs: list[tuple[str, Checkout]] = []
-    alone_applied: set[str] = set()
-    for e in (*ex_promos, *ex_coupons):
-        why = f"{e.name} is exclusive"
-        sp = {p.promotion_id: why for p in order_promos if p is not e}
-        sc = {c.coupon_id: why for c in goods_coupons if c is not e}
-        sc.update({c.coupon_id: why for c in ex_coupons if c is not e})
-        got = priced(sp, sc)
-        ident = e.promotion_id if isinstance(e, TieredDiscount | SecondItemHalfPrice) else ""
-        own = ident or e.coupon_id  # type: ignore[union-attr]
-        if any(a.source_id == own for a in got.applied) or (chosen and not ident):
-            runs.append((own, got))
-            alone_applied.add(own)
+    prio = {p.promotion_id: p.stacking.priority for p in order_promos}
+    prio.update({c.coupon_id: c.stacking.priority for c in coupons})
+
+    def top(ch: Checkout) -> int:
+        return max((prio.get(a.source_id, 0) for a in ch.applied if a.source_id), default=0)
+
     lose = "it is exclusive, and the discounts that stack are kept (priority, then total)"
-    sp = {p.promotion_id: lose if p.promotion_id in alone_applied else "" for p in ex_promos}
+    sp = {p.promotion_id: lose for p in ex_promos}
     sc = {c.coupon_id: "exclusive: it applies only alone" for c in ex_coupons}
-    runs.insert(0, ("", priced(sp, sc)))
-    if no_tiered and tiereds:
+    runs: list[Checkout] = [priced(sp, sc)]
+    stackable = runs[0]
+    # Without the 满减 only when it kept out a coupon (else that pricing is this one).
+    kept_out = {v.coupon_id for v in stackable.coupon_verdicts if v.reason == NOT_STACKABLE}
+    if tiereds and any(c.coupon_id in kept_out for c in no_tiered):
         names = ", ".join(c.name for c in no_tiered)
         sp2 = dict(sp) | {p.promotion_id: f"not combinable with {names}" for p in tiereds}
         sp2.update({p.promotion_id: sp[p.promotion_id] for p in ex_promos if p in tiereds})
-        runs.insert(1, ("", priced(sp2, sc)))
-    prio = {p.promotion_id: p.stacking.priority for p in promotions if hasattr(p, "stacking")}
-    prio.update({c.coupon_id: c.stacking.priority for c in coupons})
+        runs.append(priced(sp2, sc))
+    item_goods = stackable.priced.subtotal_fen - sum(
+        a.amount_fen
+        for a in stackable.applied
+        if a.kind in ("flash", "fixed_price", "member_price")
+    )
+    goods_coupons = [c for c in coupons if c.kind != "free_delivery"]
+    # what an exclusive pricing may also apply with a priority: free-delivery coupons
+    fd_prio = max((c.stacking.priority for c in coupons if c.kind == "free_delivery"), default=0)
+    silent: set[str] = set()  # exclusive promotions that would not apply alone: no note
+    for e in (*ex_promos, *ex_coupons):
+        own = e.coupon_id if isinstance(e, CouponOffer) else e.promotion_id
+        if (
+            not isinstance(e, CouponOffer)  # a coupon's verdict needs its pricing alone
+            and max(e.stacking.priority, fd_prio) <= top(stackable)
+            and item_goods - _saving_bound(e, lines) >= stackable.total_fen
+        ):
+            continue  # it cannot win: not priced
+        why = f"{e.name} is exclusive"
+        esp = {p.promotion_id: why for p in order_promos if p is not e}
+        esc = {c.coupon_id: why for c in goods_coupons if c is not e}
+        esc.update({c.coupon_id: why for c in ex_coupons if c is not e})
+        got = priced(esp, esc)
+        if any(a.source_id == own for a in got.applied) or chosen_ids is not None:
+            runs.append(got)
+        elif not isinstance(e, CouponOffer):
+            silent.add(e.name)
 
-    def key(run: tuple[str, Checkout]) -> tuple[int, int, int]:
-        ch = run[1]
-        top = max((prio.get(a.source_id, 0) for a in ch.applied if a.source_id), default=0)
-        return (1 if ch.rejected_coupon_ids else 0, -top, ch.total_fen)
+    def key(ch: Checkout) -> tuple[int, int, int]:
+        return (1 if ch.rejected_coupon_ids else 0, -top(ch), ch.total_fen)
 
-    best = min(runs, key=key)[1]  # min keeps the first of equals: the stackable pricing
+    best = min(runs, key=key)  # min keeps the first of equals: the stackable pricing
     verdicts = {v.coupon_id: v for v in best.coupon_verdicts}
-    notes = list(best.notes)
+    notes = [
+        n for n in best.notes if not any(n.startswith(f"{x} left out: {lose}") for x in silent)
+    ]
     for cid, v in list(verdicts.items()):
         if v.reason != NOT_STACKABLE or cid in best.rejected_coupon_ids:
             continue
         alone = next(
-            (o for _, ch in runs for o in ch.coupon_verdicts if o.coupon_id == cid and o.applies),
+            (o for ch in runs for o in ch.coupon_verdicts if o.coupon_id == cid and o.applies),
             None,
         )
         if alone is not None:
@@ -1257,21 +1288,14 @@ def _evaluate(
     usable = [k for k in calcs.values() if k.verdict.applies]
     singles = [k for k in usable if k.shares and any(k.shares)]
     goods_opts: list[Goods] = [(), *((k,) for k in singles)]
-    # Two goods coupons of different stack groups (issue 18): the second is computed on
-    # what the first leaves. No stack groups (the default): no pairs, no cost.
-    grouped = sorted((k for k in singles if k.offer.stacking.stack_group), key=_pair_order)
-    for i, a in enumerate(grouped):
-        for b in grouped[i + 1 :]:
-            if _stackable_pair(a, b):
-                second = _second_coupon(a, b, work, costs)
-                if second is not None:
-                    goods_opts.append((a, second))
     fd_opts: list[_CouponCalc | None] = [None]
     # A free-delivery coupon with no fee to waive now may have one once a goods coupon
     # takes the goods below the free-delivery level: it stays a candidate.
     fd_opts += [k for k in calcs.values() if _fd_candidate(k)]
     best: tuple[tuple[object, ...], Goods, _CouponCalc | None] | None = None
-    for g in goods_opts:
+
+    def consider(g: Goods) -> None:
+        nonlocal best
         for fd in fd_opts:
             got = combo_total(g, fd)
             if got is None:
@@ -1279,7 +1303,32 @@ def _evaluate(
             key = _combo_key(got[0], g, fd)
             if best is None or key < best[0]:
                 best = (key, g, fd)
+
+    for g in goods_opts:
+        consider(g)
     assert best is not None  # ((), None) always qualifies
+    # Two goods coupons of different stack groups (issue 18): the second is computed on
+    # what the first leaves, so a pair gives at most the two alone. Pairs are tried from
+    # the largest such bound and only while they could still win: the total is at least
+    # the goods less that bound (the fee is never negative). No stack groups (the
+    # default): no pairs, no cost.
+    grouped = sorted((k for k in singles if k.offer.stacking.stack_group), key=_pair_order)
+    pairs = [
+        (a.verdict.discount_fen + b.verdict.discount_fen, a, b)
+        for i, a in enumerate(grouped)
+        for b in grouped[i + 1 :]
+        if _stackable_pair(a, b)
+    ]
+    pairs.sort(key=lambda t: -t[0])
+    for bound, a, b in pairs:
+        prio = max(a.offer.stacking.priority, b.offer.stacking.priority)
+        best_prio, best_total = best[0][0], best[0][1]
+        assert isinstance(best_prio, int) and isinstance(best_total, int)
+        if -prio > best_prio or (-prio == best_prio and before_coupons - bound >= best_total):
+            continue
+        second = _second_coupon(a, b, work, costs)
+        if second is not None:
+            consider((a, second))
     suggested = tuple(k.offer.coupon_id for k in (*best[1], best[2]) if k is not None)
 
     verdicts = {cid: k.verdict for cid, k in calcs.items()}
