@@ -4,6 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
@@ -70,6 +71,7 @@ function createForm(messages, ctx) {
   const afterMin = h("input", { inputmode: "decimal" });
   const salePrice = h("input", { inputmode: "decimal" });
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
+  const stacking = stackingFieldset({ coupon: true });
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
     const fen = parseYuan(input.value);
@@ -101,6 +103,7 @@ function createForm(messages, ctx) {
     fields.ends.hidden = mode.value !== "window";
     fields.afterMin.hidden = auto.value !== "after_payment";
     funderName.required = funder.value === "supplier";
+    stacking.sync(kind.value);
   };
   for (const control of [kind, mode, auto, funder]) control.addEventListener("change", sync);
   sync();
@@ -137,6 +140,7 @@ function createForm(messages, ctx) {
         if (auto.value === "after_payment") body.after_payment_min_fen = yuan(afterMin, t("coupons.after_payment_min"));
         const saleFen = yuan(salePrice, t("coupons.sale_price"), true);
         if (saleFen !== null) body.sale_price_fen = saleFen;
+        Object.assign(body, stacking.read(kind.value));
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -167,6 +171,7 @@ function createForm(messages, ctx) {
     fields.afterMin,
     field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
     h("label", { class: "inline" }, claimable, t("coupons.claimable"))),
+  stacking.element,
   submit);
 }
 
@@ -274,6 +279,7 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.spent"), cell: () => null, csv: (c) => yuanCell(c.spent_fen), hidden: true },
     { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
+    stackingColumn(),
     { label: t("stores.state"), cell: statusBadge },
     {
       label: t("common.actions"),
