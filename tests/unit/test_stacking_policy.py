@@ -324,3 +324,33 @@ def test_exclude_mode_on_a_coupon_and_its_threshold_on_what_is_left():
 def test_defaults_are_the_fixed_matrix():
     assert p.StackingPolicy() == p.DEFAULT_POLICY
     assert p.DEFAULT_POLICY.margin_floor == "refuse" and not p.DEFAULT_POLICY.exclusive
+
+
+def test_a_chosen_coupon_not_with_tiered_is_applied_and_the_tiered_left_out():
+    # Chosen, the customer asked for it: the pricing without the 满减 applies it.
+    cart = [line("A", 10000, 2)]
+    nt = p.StackingPolicy(not_with_tiered=True)
+    co = run(
+        cart,
+        promotions=[tiered()],
+        coupons=[coupon("N", amount_off_fen=2000, stacking=nt)],
+        chosen_coupon_ids=["N"],
+    )
+    assert co.rejected_coupon_ids == ()
+    assert codes(co) == ["coupon:N"]
+    assert co.total_fen == 18000
+    assert any("tiered P1 left out: not combinable with coupon N" in n for n in co.notes)
+
+
+def test_an_exclusive_promotion_that_cannot_win_is_left_out_with_a_note():
+    # 满99减1 exclusive next to 满99减10: it can save ¥1 at most, the stack saves ¥10.
+    cart = [line("A", 10000, 1)]
+    co = run(
+        cart,
+        promotions=[
+            tiered("P1", tiers=((9900, 1000),)),
+            tiered("P2", tiers=((9900, 100),), stacking=EXCLUSIVE),
+        ],
+    )
+    assert codes(co) == ["tiered:P1"] and co.total_fen == 9000
+    assert any("tiered P2 left out: it is exclusive" in n for n in co.notes)
