@@ -12,7 +12,7 @@ from chalicelib.coupons import service as coupon_service
 from chalicelib.kernel import clock
 from chalicelib.promotions import service as promotion_service
 
-from tests.api.test_orders_api import cart
+from tests.api.test_orders_api import cart, place
 
 
 @pytest.fixture(autouse=True)
@@ -160,6 +160,14 @@ def test_two_coupons_of_different_stack_groups_apply_together_and_exclusive_wins
     q = _quote(api, tokens_, cart(("100", 3)))
     assert sorted(q["applied_coupon_ids"]) == sorted([a, b])
     assert q["discount_fen"] == 500
+    # placing takes both, in the order's one transaction; cancelling gives both back
+    from chalicelib.coupons.models import CouponModel
+
+    status, order = place(api, tokens_["customer"], cart(("100", 3), coupon_ids=[a, b]))
+    assert status == 201 and order["discount_fen"] == 500, order
+    assert {CouponModel.get(c, consistent_read=True).state for c in (a, b)} == {"locked"}
+    api.call("POST", f"/orders/{order['order_id']}/cancel", {}, tokens_["customer"])
+    assert {CouponModel.get(c, consistent_read=True).state for c in (a, b)} == {"available"}
     # an exclusive tiered promotion saving more takes the order alone
     _create_promotion(
         api,
