@@ -6,6 +6,11 @@ delivery, scoped to categories and SKUs, some with budgets) and promotions (two 
 discounts, second item half price, two flash prices), with unit costs on half the SKUs
 so the margin floor is checked. Each run lets ``evaluate`` find the best combination.
 
+``--policies`` gives them stacking policies (issue 18, docs/promotions.md "Stacking
+policy"), the worst case the engine meets: the goods coupons in four stack groups (so
+every pair across groups is tried), one exclusive coupon, one coupon not with 满减 and an
+exclusive 满减 (so the cart is priced four times).
+
 Printed: ``quote_ms_p99`` and, last, ``quote_ms_p50`` (per evaluation, after warm-up);
 ``#`` lines give the cart and what was suggested. Figures only; no assertions.
 
@@ -100,6 +105,30 @@ def promotions() -> list[p.Promotion]:
     ]
 
 
+def with_policies(
+    offers: list[p.CouponOffer], promos: list[p.Promotion]
+) -> tuple[list[p.CouponOffer], list[p.Promotion]]:
+    """Stack groups on every goods coupon, C01 exclusive, C02 not with 满减, P2 exclusive."""
+    from dataclasses import replace
+
+    groups = ["store", "supplier", "brand", "hq"]
+    out = []
+    for i, c in enumerate(offers):
+        policy = p.StackingPolicy(
+            exclusive=i == 1,
+            not_with_tiered=i == 2,
+            stack_group=groups[i % 4] if c.kind != "free_delivery" else None,
+        )
+        out.append(replace(c, stacking=policy))
+    promos = [
+        replace(x, stacking=p.StackingPolicy(exclusive=True))
+        if isinstance(x, p.TieredDiscount) and x.promotion_id == "P2"
+        else x
+        for x in promos
+    ]
+    return out, promos
+
+
 def addon_search(runs: int) -> list[float]:
     """Milliseconds per add-on search: 50 zone products, a random gap each run."""
     import random
@@ -132,8 +161,11 @@ def addon_adversarial(runs: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2000, help="measured evaluations")
+    parser.add_argument("--policies", action="store_true", help="with stacking policies")
     args = parser.parse_args(argv)
     lines, offers, promos = cart(), coupons(), promotions()
+    if args.policies:
+        offers, promos = with_policies(offers, promos)
     costs = {f"SKU{i:02d}": (990 + 470 * i) * 6 // 10 for i in range(0, 10, 2)}
     kw = dict(
         store_id="sh-xuhui",

@@ -2,6 +2,7 @@
 totals are never negative, no discount exceeds its base, allocations add up, the
 suggestion is at least as good as any single coupon and never breaks the margin floor."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.checkout import promotion_engine as p
@@ -174,4 +175,109 @@ def test_the_suggestion_never_sells_below_cost_beyond_item_promotions(
         order_level = sum(a.allocation[i] for a in co.applied if a.kind in ("tiered", "coupon"))
         if unit_cost is not None and order_level:
             # an order-level discount on a line with a known cost keeps it at or above cost
+            assert pl.paid_fen >= unit_cost * pl.line.qty
+
+
+# --- random stacking policies (issue 18 item 1) --------------------------------------------
+
+policies = st.builds(
+    p.StackingPolicy,
+    exclusive=st.booleans(),
+    priority=st.sampled_from([0, 0, 1, 2]),
+    not_with_tiered=st.booleans(),
+    not_with_member_price=st.booleans(),
+    stack_group=st.sampled_from([None, "store", "supplier"]),
+    margin_floor=st.sampled_from(["refuse", "exclude"]),
+)
+
+
+@st.composite
+def with_policies(draw, offers):
+    """The offers, each with a random stacking policy (some keep the default)."""
+    out = []
+    for o in offers:
+        if isinstance(o, p.FlashPrice | p.FixedPrice) or draw(st.booleans()):
+            out.append(o)
+        else:
+            out.append(replace(o, stacking=draw(policies)))
+    return out
+
+
+class _Member:
+    def __init__(self, prices):
+        self.prices = prices
+
+    def unit_price(self, sku):
+        return self.prices.get(sku)
+
+
+member_prices = st.none() | st.builds(
+    _Member, st.dictionaries(st.sampled_from(SKUS), st.integers(0, 20_000), max_size=3)
+)
+
+
+def _policy(co, a, coupons, promotions):
+    for x in (*coupons, *promotions):
+        ident = x.coupon_id if isinstance(x, p.CouponOffer) else x.promotion_id
+        if ident == a.source_id:
+            return getattr(x, "stacking", p.DEFAULT_POLICY)
+    return p.DEFAULT_POLICY
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    carts(),
+    coupon_lists().flatmap(with_policies),
+    promotion_lists().flatmap(with_policies),
+    costs,
+    deliveries,
+    member_prices,
+)
+def test_random_stacking_policies_keep_every_rule(
+    lines, coupons, promotions, cost, delivery, members
+):
+    co = p.evaluate(
+        lines,
+        store_id="s1",
+        now=NOW,
+        fulfilment="delivery",
+        delivery=delivery,
+        minimum_order_fen=0,
+        coupons=coupons,
+        promotions=promotions,
+        costs=cost,
+        member_prices=members,
+    )
+    priced = co.priced
+    goods = priced.subtotal_fen - priced.discount_fen
+    assert priced.total_fen >= 0 and goods >= 0
+    assert sum(pl.paid_fen for pl in priced.lines) == goods
+    assert all(0 <= pl.discount_fen <= pl.line.amount_fen for pl in priced.lines)
+    goods_discounts = [a for a in co.applied if a.kind != "free_delivery"]
+    for a in co.applied:
+        assert 0 < a.amount_fen <= a.base_fen
+        assert sum(a.allocation) == (0 if a.kind == "free_delivery" else a.amount_fen)
+    for i, pl in enumerate(priced.lines):
+        assert pl.discount_fen == sum(a.allocation[i] for a in goods_discounts)
+    for v in co.coupon_verdicts:
+        assert v.applies == (v.reason is None)
+    # an exclusive discount is alone but for per-SKU prices, member prices, free delivery
+    passes = {"flash", "fixed_price", "member_price", "free_delivery"}
+    stacking = [a for a in co.applied if a.kind not in passes]
+    if any(_policy(co, a, coupons, promotions).exclusive for a in stacking):
+        assert len(stacking) == 1
+    # two goods coupons only in different stack groups
+    goods_coupons = [a for a in co.applied if a.kind == "coupon"]
+    assert len(goods_coupons) <= 2
+    if len(goods_coupons) == 2:
+        g1, g2 = (_policy(co, a, coupons, promotions).stack_group for a in goods_coupons)
+        assert g1 is not None and g2 is not None and g1 != g2
+    # a coupon not with 满减 is never beside one
+    if any(a.kind == "tiered" for a in co.applied):
+        assert not any(_policy(co, a, coupons, promotions).not_with_tiered for a in goods_coupons)
+    # order-level discounts never take a line with a known cost below it (either mode)
+    for i, pl in enumerate(priced.lines):
+        unit_cost = (cost or {}).get(pl.line.sku)
+        order_level = sum(a.allocation[i] for a in co.applied if a.kind in ("tiered", "coupon"))
+        if unit_cost is not None and order_level:
             assert pl.paid_fen >= unit_cost * pl.line.qty

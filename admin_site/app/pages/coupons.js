@@ -5,6 +5,7 @@ import { columnsTable, exportButton, tableExportButton, yuanCell } from "../expo
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
+import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
@@ -72,6 +73,7 @@ function createForm(messages, ctx) {
   const salePrice = h("input", { inputmode: "decimal" });
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
   const targeting = targetingFieldset({ code: true, segment: true });
+  const stacking = stackingFieldset({ coupon: true });
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
     const fen = parseYuan(input.value);
@@ -103,6 +105,7 @@ function createForm(messages, ctx) {
     fields.ends.hidden = mode.value !== "window";
     fields.afterMin.hidden = auto.value !== "after_payment";
     funderName.required = funder.value === "supplier";
+    stacking.sync(kind.value);
   };
   for (const control of [kind, mode, auto, funder]) control.addEventListener("change", sync);
   sync();
@@ -140,6 +143,7 @@ function createForm(messages, ctx) {
         const saleFen = yuan(salePrice, t("coupons.sale_price"), true);
         if (saleFen !== null) body.sale_price_fen = saleFen;
         Object.assign(body, targeting.read());
+        Object.assign(body, stacking.read(kind.value));
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -171,6 +175,7 @@ function createForm(messages, ctx) {
     field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
     h("label", { class: "inline" }, claimable, t("coupons.claimable"))),
   targeting.node,
+  stacking.element,
   submit);
 }
 
@@ -279,6 +284,7 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.spent"), cell: () => null, csv: (c) => yuanCell(c.spent_fen), hidden: true },
     { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
+    stackingColumn(),
     { label: t("stores.state"), cell: statusBadge },
     {
       label: t("common.actions"),

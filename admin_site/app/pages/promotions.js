@@ -5,6 +5,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
+import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day"];
@@ -129,6 +130,7 @@ function createForm(messages, ctx) {
   const templates = h("input");
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
   const targeting = targetingFieldset();
+  const stacking = stackingFieldset();
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
     const threshold = parseYuan(a);
@@ -175,6 +177,7 @@ function createForm(messages, ctx) {
     fields.segment.hidden ||= audience.value !== "segment";
     for (const input of [sku, price, quantity, limit]) input.required = flash;
     targeting.node.hidden = kind.value === "member_day"; // it has its own
+    stacking.sync(kind.value);
   };
   kind.addEventListener("change", sync);
   audience.addEventListener("change", sync);
@@ -214,6 +217,7 @@ function createForm(messages, ctx) {
           body.scope = { categories: list(categories.value), skus: list(skus.value) };
         }
         if (kind.value !== "member_day") Object.assign(body, targeting.read());
+        Object.assign(body, stacking.read(kind.value));
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -238,6 +242,7 @@ function createForm(messages, ctx) {
     fields.peak,
     ...MEMBER_DAY.map((k) => fields[k])),
   targeting.node,
+  stacking.element,
   submit);
 }
 
@@ -270,6 +275,7 @@ export default {
         { label: t("coupons.budget_spent"), num: true, cell: (p) => (p.budget_fen == null ? "—" : `${money(p.spent_fen)} / ${money(p.budget_fen)}`) },
         { label: t("coupons.spent"), cell: () => null, csv: (p) => yuanCell(p.spent_fen), hidden: true },
         { label: t("coupons.budget"), cell: () => null, csv: (p) => yuanCell(p.budget_fen), hidden: true },
+        stackingColumn(),
         { label: t("stores.state"), cell: statusBadge },
         {
           label: t("common.actions"),

@@ -24,8 +24,8 @@ out, a coupon that would is refused, and the best-combination search never sugge
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import Literal, Protocol, runtime_checkable
@@ -61,6 +61,9 @@ CAMPAIGN_BUDGET_EXHAUSTED = "campaign_budget_exhausted"
 # Targeting (issue 18 item 4): a coupon of a template with a recurring window is usable
 # only inside it (e.g. Wednesdays 18:00-21:00, Shanghai time).
 OUTSIDE_WINDOW = "outside_window"
+# Left out by a stacking policy (issue 18): exclusive with another discount, not with 满减,
+# not with member price, or a second goods coupon in the same stack group.
+NOT_STACKABLE = "not_stackable"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,39 @@ ALL = Scope()
 
 
 @dataclass(frozen=True)
+class StackingPolicy:
+    """How a promotion or coupon stacks (issue 18, docs/promotions.md "Stacking policy").
+    The default is the fixed stacking matrix.
+
+    ``exclusive``: when it applies, no other tiered / half-price promotion and no other
+    goods coupon applies to the order; per-SKU prices (flash, fixed price), member prices
+    and free delivery (member's or coupon) still do. The engine prices the cart with
+    each exclusive discount alone and with the best stackable combination, and keeps the
+    highest ``priority``, then the lowest total.
+    ``priority``: higher wins between two exclusive ones and within a slot (the tiered
+    discount, the half price on a line, the goods coupon); ties: the cheaper total.
+    ``not_with_tiered``: a coupon does not apply on an order with a 满减 (the engine also
+    prices the cart without the 满减 and keeps the cheaper); a half-price promotion's
+    lines are left out of the 满减's base.
+    ``not_with_member_price``: lines with a member price are left out of its base.
+    ``stack_group`` (goods coupons): two goods coupons combine when both name a group
+    and the groups differ (a store coupon and a supplier coupon).
+    ``margin_floor``: "refuse" leaves the discount out when it would take a line below
+    cost; "exclude" takes that SKU out of its base, checks the threshold on what is left
+    and computes the discount again."""
+
+    exclusive: bool = False
+    priority: int = 0
+    not_with_tiered: bool = False
+    not_with_member_price: bool = False
+    stack_group: str | None = None
+    margin_floor: Literal["refuse", "exclude"] = "refuse"
+
+
+DEFAULT_POLICY = StackingPolicy()
+
+
+@dataclass(frozen=True)
 class CouponOffer:
     """A coupon the customer holds, as storage read it."""
 
@@ -112,6 +148,7 @@ class CouponOffer:
     campaign_id: str | None = None  # the template's campaign: its budget is shared
     # targeting: usable only inside this recurring window (None: whenever valid)
     recurrence: Recurrence | None = None
+    stacking: StackingPolicy = DEFAULT_POLICY  # the template's (issue 18)
 
 
 @dataclass(frozen=True)
@@ -128,6 +165,7 @@ class TieredDiscount:
     budget_left_fen: int | None = None
     funded_by: Funder = "hq"
     campaign_id: str | None = None  # the promotion's campaign: its budget is shared
+    stacking: StackingPolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True)
@@ -143,6 +181,7 @@ class SecondItemHalfPrice:
     scope: Scope = ALL
     funded_by: Funder = "hq"
     campaign_id: str | None = None
+    stacking: StackingPolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True)
@@ -332,6 +371,12 @@ class _Line:
     flash_units: int = 0
     half_off_fen: int = 0
     tiered_fen: int = 0
+    half_policy: StackingPolicy | None = None  # the half-price promotion's, if one applied
+
+    @property
+    def member_priced(self) -> bool:
+        """A member price applied to units of this line."""
+        return self.unit_fen < self.line.unit_price_fen and self.line.qty > self.flash_units
 
     @property
     def item_fen(self) -> int:
@@ -378,7 +423,7 @@ def _item_level(
                 flash_by_sku[p.sku] = p
         elif isinstance(p, SecondItemHalfPrice) and p.scope.at_store(store_id):
             halves.append(p)
-    halves.sort(key=lambda h: h.promotion_id)
+    halves.sort(key=lambda h: (-h.stacking.priority, h.promotion_id))
 
     work: list[_Line] = []
     flash_left = {sku: f.units_allowed for sku, f in flash_by_sku.items()}
@@ -467,7 +512,10 @@ def _item_level(
         for i, w in enumerate(work):
             if w.flash_units or w.half_off_fen or w.line.qty < 2 or not h.scope.covers(w.line):
                 continue
+            if h.stacking.not_with_member_price and w.member_priced:
+                continue
             w.half_off_fen = (w.line.qty // 2) * (w.unit_fen // 2)
+            w.half_policy = h.stacking
             alloc[i] = w.half_off_fen
             base += w.unit_fen * w.line.qty
         if any(alloc):
@@ -479,7 +527,11 @@ def _item_level(
                     source_id=h.promotion_id,
                     amount_fen=sum(alloc),
                     base_fen=base,
-                    base="item price (member price where one applies)",
+                    base=(
+                        "item price, member-priced lines excluded"
+                        if h.stacking.not_with_member_price
+                        else "item price (member price where one applies)"
+                    ),
                     funded_by=h.funded_by,
                     allocation=tuple(alloc),
                     campaign_id=h.campaign_id,
@@ -502,6 +554,46 @@ def _below_floor(
     return None
 
 
+def _tiered_bases(w: _Line, p: TieredDiscount, store_id: str) -> int:
+    """A line's part of a tiered discount's base: in scope, and not left out by a policy
+    (its own not with member price; the line's half price not with 满减)."""
+    if not p.scope.covers(w.line):
+        return 0
+    if p.stacking.not_with_member_price and w.member_priced:
+        return 0
+    if w.half_policy is not None and w.half_policy.not_with_tiered:
+        return 0
+    return w.order_base_fen
+
+
+def _excluding(
+    work: Sequence[_Line],
+    bases: list[int],
+    prior: Sequence[int],
+    costs: Mapping[str, int] | None,
+    policy: StackingPolicy,
+    amount_of: Callable[[int], int],
+) -> tuple[int, list[int], list[str], str | None]:
+    """A discount's amount and line shares on ``bases`` (``prior``: other discounts' shares
+    already on the lines), keeping the margin floor by the policy: "refuse" gives the
+    offending SKU (amount 0), "exclude" takes its lines out of the base and computes the
+    amount again on what is left (``amount_of(base)``, 0 when the threshold is no longer
+    reached). Returns (amount, shares, SKUs excluded, SKU refused)."""
+    excluded: list[str] = []
+    while True:
+        amount = amount_of(sum(bases))
+        if amount <= 0:
+            return 0, [0] * len(bases), excluded, None
+        shares = allocate(amount, bases)
+        sku = _below_floor(work, [a + b for a, b in zip(shares, prior, strict=True)], costs)
+        if sku is None:
+            return amount, shares, excluded, None
+        if policy.margin_floor != "exclude":
+            return 0, shares, excluded, sku
+        excluded.append(sku)
+        bases = [0 if w.line.sku == sku else b for w, b in zip(work, bases, strict=True)]
+
+
 def _tiered(
     work: list[_Line],
     store_id: str,
@@ -510,15 +602,15 @@ def _tiered(
     costs: Mapping[str, int] | None,
     notes: list[str],
 ) -> AppliedDiscount | None:
-    """The tiered discount saving most (ties: the smaller promotion id) that keeps the
-    margin floor; its shares are recorded on the lines."""
-    candidates: list[tuple[int, str, TieredDiscount, list[int], int, str]] = []
+    """The tiered discount with the highest priority, then saving most (ties: the smaller
+    promotion id) that keeps the margin floor; its shares are recorded on the lines."""
+    candidates: list[tuple[int, int, str, TieredDiscount, list[int], int, str]] = []
     for p in promotions:
         if not isinstance(p, TieredDiscount) or not _live(p.starts_at, p.ends_at, now):
             continue
         if not p.scope.at_store(store_id):
             continue
-        bases = [w.order_base_fen if p.scope.covers(w.line) else 0 for w in work]
+        bases = [_tiered_bases(w, p, store_id) for w in work]
         base = sum(bases)
         off = max((o for t, o in p.tiers if base >= t), default=0)
         amount, note = min(off, base), ""
@@ -528,13 +620,36 @@ def _tiered(
             if amount == 0:
                 notes.append(f"{p.name}: its campaign budget is spent")
         if amount > 0:
-            candidates.append((-amount, p.promotion_id, p, bases, base, note))
-    for neg, _pid, p, bases, base, note in sorted(candidates, key=lambda c: c[:2]):
-        shares = allocate(-neg, bases)
-        sku = _below_floor(work, shares, costs)
-        if sku is not None:
-            notes.append(f"{p.name} left out: it would sell {sku} below cost")
-            continue
+            candidates.append((-p.stacking.priority, -amount, p.promotion_id, p, bases, base, note))
+    for _prio, neg, _pid, p, bases, base, note in sorted(candidates, key=lambda c: c[:3]):
+        if p.stacking.margin_floor == "exclude":
+
+            def amount_of(b: int, p: TieredDiscount = p, first: int = -neg) -> int:
+                off = max((o for t, o in p.tiers if b >= t), default=0)
+                return min(off, b, first)
+
+            amount, shares, excluded, _ = _excluding(
+                work, list(bases), [0] * len(work), costs, p.stacking, amount_of
+            )
+            if amount <= 0:
+                notes.append(
+                    f"{p.name} left out: without {', '.join(excluded)} (below cost) its "
+                    "threshold is not reached"
+                )
+                continue
+            if excluded:
+                notes.append(f"{p.name}: {', '.join(excluded)} left out of its base (margin floor)")
+                base = sum(
+                    b for w, b in zip(work, bases, strict=True) if w.line.sku not in excluded
+                )
+                neg = -amount
+        else:
+            excluded = []
+            shares = allocate(-neg, bases)
+            sku = _below_floor(work, shares, costs)
+            if sku is not None:
+                notes.append(f"{p.name} left out: it would sell {sku} below cost")
+                continue
         for w, share in zip(work, shares, strict=True):
             w.tiered_fen = share
         return AppliedDiscount(
@@ -544,13 +659,24 @@ def _tiered(
             source_id=p.promotion_id,
             amount_fen=-neg,
             base_fen=base,
-            base="after item promotions, flash-sale units excluded",
+            base=_base_text(
+                "after item promotions, flash-sale units excluded", p.stacking, excluded
+            ),
             funded_by=p.funded_by,
             allocation=tuple(shares),
             note=note,
             campaign_id=p.campaign_id,
         )
     return None
+
+
+def _base_text(text: str, policy: StackingPolicy, excluded: Sequence[str]) -> str:
+    """An applied discount's ``base`` with what its policy left out of it."""
+    if policy.not_with_member_price:
+        text += ", member-priced lines excluded"
+    if excluded:
+        text += f", {', '.join(excluded)} excluded (margin floor)"
+    return text
 
 
 def _next_tier(
@@ -571,7 +697,7 @@ def _next_tier(
             continue
         if applied is not None and p.promotion_id != applied.source_id:
             continue
-        base = sum(w.order_base_fen for w in work if p.scope.covers(w.line))
+        base = sum(_tiered_bases(w, p, store_id) for w in work)
         nxt = next_tier_of(p.tiers, base)
         if nxt is None:
             continue
@@ -594,6 +720,8 @@ class _CouponCalc:
     offer: CouponOffer
     shares: tuple[int, ...] = ()
     base_fen: int = 0
+    bases: tuple[int, ...] = ()  # its base per line (a second coupon's starts from it)
+    excluded: tuple[str, ...] = ()  # SKUs taken out of its base by the margin floor
 
 
 CAMPAIGN_MESSAGES = {
@@ -610,6 +738,9 @@ class _CampaignPool:
     left: Mapping[str, int]
     promotions: dict[str, str] = field(default_factory=dict)
     coupons: dict[str, str] = field(default_factory=dict)
+    # left out by a stacking policy in this pricing (id -> why), issue 18
+    stack_promotions: dict[str, str] = field(default_factory=dict)
+    stack_coupons: dict[str, str] = field(default_factory=dict)
 
 
 def _refuse(c: CouponOffer, reason: str, message: str, **kw: int) -> _CouponCalc:
@@ -625,9 +756,11 @@ def _coupon_alone(
     fee_fen: int,
     costs: Mapping[str, int] | None,
     pool: _CampaignPool,
+    tiered: AppliedDiscount | None = None,
 ) -> _CouponCalc:
     """Check a coupon on this cart on its own; ``fee_fen`` is the delivery fee the order
-    would pay without it (what a free-delivery coupon would waive)."""
+    would pay without it (what a free-delivery coupon would waive); ``tiered`` the 满减
+    applied to the order, if any."""
     if c.state == "expired":
         return _refuse(c, EXPIRED, f"Expired on {c.valid_until.date().isoformat()}")
     if c.state != "available":
@@ -644,12 +777,20 @@ def _coupon_alone(
     if not on_at(c.recurrence, now):
         assert c.recurrence is not None
         return _refuse(c, OUTSIDE_WINDOW, f"Usable {describe(c.recurrence)}")
+    stacked = pool.stack_coupons.get(c.coupon_id)
+    if stacked is not None:
+        return _refuse(c, NOT_STACKABLE, stacked)
+    policy = c.stacking
+    if policy.not_with_tiered and tiered is not None:
+        return _refuse(c, NOT_STACKABLE, f"Not combinable with {tiered.label} (满减)")
     if c.kind == "free_delivery":
         # Flash price and free delivery combine (the stacking matrix): its scope and
         # threshold count flash-priced units too, unlike a goods coupon's base.
         bases = [w.item_fen - w.tiered_fen if c.scope.covers(w.line) else 0 for w in work]
     else:
         bases = [w.order_base_fen - w.tiered_fen if c.scope.covers(w.line) else 0 for w in work]
+    if policy.not_with_member_price:
+        bases = [0 if w.member_priced else b for w, b in zip(work, bases, strict=True)]
     base = sum(bases)
     if base == 0:
         return _refuse(c, OUT_OF_SCOPE, "No eligible items in the cart")
@@ -661,20 +802,34 @@ def _coupon_alone(
             f"Spend {yuan(short)} more on eligible items",
             shortfall_fen=short,
         )
+    excluded: list[str] = []
     if c.kind == "free_delivery":
         if fee_fen == 0:
             return _refuse(c, NO_DELIVERY_FEE, "No delivery fee to waive")
         amount, shares = fee_fen, tuple(0 for _ in work)
     else:
-        if c.kind == "amount_off":
-            amount = min(c.amount_off_fen, base)
-        else:
-            amount = percent_off(base, c.percent_off * 100)
-            if c.cap_fen is not None:
-                amount = min(amount, c.cap_fen)
+        amount = _goods_amount(c, base)
         if amount <= 0:
             return _refuse(c, OUT_OF_SCOPE, "Gives nothing on the eligible items")
-        shares = tuple(allocate(amount, bases))
+        if policy.margin_floor == "exclude":
+
+            def amount_of(b: int) -> int:
+                return _goods_amount(c, b) if b >= c.threshold_fen else 0
+
+            amount, got, excluded, _ = _excluding(
+                work, list(bases), [0] * len(work), costs, policy, amount_of
+            )
+            if amount <= 0:
+                return _refuse(
+                    c,
+                    BELOW_MARGIN_FLOOR,
+                    f"Cannot be used here: without {', '.join(excluded)} (below cost) "
+                    "nothing eligible reaches its threshold",
+                )
+            base = sum(b for w, b in zip(work, bases, strict=True) if w.line.sku not in excluded)
+            shares = tuple(got)
+        else:
+            shares = tuple(allocate(amount, bases))
     if c.budget_left_fen is not None and amount > c.budget_left_fen:
         return _refuse(c, BUDGET_EXHAUSTED, "This coupon's budget is used up")
     if c.campaign_id is not None and amount > pool.left.get(c.campaign_id, 0):
@@ -682,7 +837,50 @@ def _coupon_alone(
     sku = _below_floor(work, shares, costs)
     if sku is not None:
         return _refuse(c, BELOW_MARGIN_FLOOR, f"Cannot be used here: {sku} would sell below cost")
-    return _CouponCalc(CouponVerdict(c.coupon_id, True, amount), c, shares, base)
+    return _CouponCalc(
+        CouponVerdict(c.coupon_id, True, amount), c, shares, base, tuple(bases), tuple(excluded)
+    )
+
+
+def _goods_amount(c: CouponOffer, base: int) -> int:
+    """What a goods coupon takes off ``base``: its amount (at most the base), or its
+    percentage rounded down, then its cap."""
+    if c.kind == "amount_off":
+        return min(c.amount_off_fen, base)
+    amount = percent_off(base, c.percent_off * 100)
+    return amount if c.cap_fen is None else min(amount, c.cap_fen)
+
+
+def _pair_order(c: _CouponCalc) -> tuple[int, str]:
+    """In a pair of goods coupons the amount-off one comes first (a percentage is taken
+    of what it leaves), then the smaller coupon id."""
+    return (0 if c.offer.kind == "amount_off" else 1, c.offer.coupon_id)
+
+
+def _stackable_pair(a: _CouponCalc, b: _CouponCalc) -> bool:
+    ga, gb = a.offer.stacking.stack_group, b.offer.stacking.stack_group
+    return ga is not None and gb is not None and ga != gb
+
+
+def _second_coupon(
+    first: _CouponCalc, c: _CouponCalc, work: Sequence[_Line], costs: Mapping[str, int] | None
+) -> _CouponCalc | None:
+    """Goods coupon ``c`` (applying alone) as the second of a pair, computed on its base
+    less ``first``'s shares (its threshold was checked alone, on the same base as
+    ``first``'s); None when it then gives nothing or would break the margin floor."""
+    bases = [max(0, b - s) for b, s in zip(c.bases, first.shares, strict=True)]
+
+    def amount_of(b: int) -> int:
+        return _goods_amount(c.offer, b)
+
+    amount, shares, excluded, refused = _excluding(
+        work, bases, first.shares, costs, c.offer.stacking, amount_of
+    )
+    if amount <= 0 or refused is not None:
+        return None
+    base = sum(b for w, b in zip(work, bases, strict=True) if w.line.sku not in excluded)
+    verdict = CouponVerdict(c.offer.coupon_id, True, amount)
+    return _CouponCalc(verdict, c.offer, tuple(shares), base, tuple(bases), tuple(excluded))
 
 
 def _fd_candidate(calc: _CouponCalc) -> bool:
@@ -692,7 +890,9 @@ def _fd_candidate(calc: _CouponCalc) -> bool:
     )
 
 
-def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int, n: int) -> AppliedDiscount:
+def _coupon_applied(
+    calc: _CouponCalc, tiered: bool, fee_fen: int, n: int, after: str = ""
+) -> AppliedDiscount:
     c = calc.offer
     if c.kind == "free_delivery":
         return AppliedDiscount(
@@ -714,10 +914,15 @@ def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int, n: int) -> Ap
         source_id=c.coupon_id,
         amount_fen=calc.verdict.discount_fen,
         base_fen=calc.base_fen,
-        base=(
-            "after tiered discount, flash-sale units excluded"
-            if tiered
-            else "after item promotions, flash-sale units excluded"
+        base=_base_text(
+            (
+                "after tiered discount, flash-sale units excluded"
+                if tiered
+                else "after item promotions, flash-sale units excluded"
+            )
+            + (f", after {after}" if after else ""),
+            c.stacking,
+            calc.excluded,
         ),
         funded_by=c.funded_by,
         allocation=calc.shares,
@@ -725,14 +930,20 @@ def _coupon_applied(calc: _CouponCalc, tiered: bool, fee_fen: int, n: int) -> Ap
     )
 
 
-def _combo_key(total: int, goods: _CouponCalc | None, fd: _CouponCalc | None) -> tuple[object, ...]:
-    """Lowest total first; then fewer coupons; then the coupon expiring first, then the
-    smaller coupon id (goods coupon first, then the free-delivery one)."""
+Goods = tuple["_CouponCalc", ...]  # the goods coupons of a combination: none, one or a pair
+
+
+def _combo_key(total: int, goods: Goods, fd: _CouponCalc | None) -> tuple[object, ...]:
+    """The highest goods coupon priority first (0 by default); then the lowest total;
+    then fewer coupons; then the coupon expiring first, then the smaller coupon id (goods
+    coupons first, then the free-delivery one)."""
 
     def part(c: _CouponCalc | None) -> tuple[object, ...]:
         return (0, c.offer.valid_until, c.offer.coupon_id) if c else (1,)
 
-    return (total, (goods is not None) + (fd is not None), part(goods), part(fd))
+    prio = max((g.offer.stacking.priority for g in goods), default=0)
+    parts = tuple(part(g) for g in goods) if goods else (part(None),)
+    return (-prio, total, len(goods) + (fd is not None), parts, part(fd))
 
 
 def evaluate(
@@ -769,7 +980,8 @@ def evaluate(
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
-    pool = _CampaignPool(campaigns or {})
+    base_pool = _CampaignPool(campaigns or {})
+    pool = base_pool
     for p in promotions:
         if p.campaign_id is not None:
             left = pool.left.get(p.campaign_id)
@@ -782,6 +994,54 @@ def evaluate(
             if left is None or left <= 0:
                 reason = CAMPAIGN_NOT_LIVE if left is None else CAMPAIGN_BUDGET_EXHAUSTED
                 pool.coupons[c.coupon_id] = reason
+
+    def priced(stack_promotions: Mapping[str, str], stack_coupons: Mapping[str, str]) -> Checkout:
+        pool = _CampaignPool(
+            base_pool.left,
+            dict(base_pool.promotions),
+            dict(base_pool.coupons),
+            dict(stack_promotions),
+            dict(stack_coupons),
+        )
+        return _within_budgets(
+            lines,
+            store_id=store_id,
+            now=now,
+            fulfilment=fulfilment,
+            delivery=delivery,
+            minimum_order_fen=minimum_order_fen,
+            coupons=coupons,
+            promotions=promotions,
+            chosen_coupon_ids=chosen_coupon_ids,
+            costs=costs,
+            member_prices=member_prices,
+            member_delivery=member_delivery,
+            points_multipliers=points_multipliers,
+            pool=pool,
+        )
+
+    return _stacked(priced, lines, promotions, coupons, store_id, now, chosen_coupon_ids)
+
+
+def _within_budgets(
+    lines: Sequence[CartLine],
+    *,
+    store_id: str,
+    now: datetime,
+    fulfilment: str,
+    delivery: DeliveryRule,
+    minimum_order_fen: int,
+    coupons: Sequence[CouponOffer],
+    promotions: Sequence[Promotion],
+    chosen_coupon_ids: Sequence[str] | None,
+    costs: Mapping[str, int] | None,
+    member_prices: MemberPrices | None,
+    member_delivery: Sequence[MemberDelivery],
+    points_multipliers: Sequence[PointsMultiplier],
+    pool: _CampaignPool,
+) -> Checkout:
+    """Price the cart, leaving out a campaign's smallest discount while its discounts
+    exceed its budget left (``evaluate``)."""
     # Each pass leaves out one more discount: at most one pass per promotion and coupon.
     for _ in range(len(promotions) + len(coupons) + 1):
         checkout = _evaluate(
@@ -808,6 +1068,122 @@ def evaluate(
         else:
             pool.promotions[drop.source_id] = CAMPAIGN_BUDGET_EXHAUSTED
     raise AssertionError("unreachable: every campaign discount left out fits")
+
+
+def _policy_of(x: Promotion | CouponOffer) -> StackingPolicy:
+    return getattr(x, "stacking", DEFAULT_POLICY)
+
+
+def _saving_bound(e: TieredDiscount | SecondItemHalfPrice, lines: Sequence[CartLine]) -> int:
+    """The most an exclusive promotion could take off alone: a tiered one's largest tier
+    (or its budget left), a half price half the cart."""
+    if isinstance(e, TieredDiscount):
+        top = max((o for _t, o in e.tiers), default=0)
+        return top if e.budget_left_fen is None else min(top, max(0, e.budget_left_fen))
+    return sum(line.amount_fen for line in lines) // 2
+
+
+def _stacked(
+    priced: Callable[[Mapping[str, str], Mapping[str, str]], Checkout],
+    lines: Sequence[CartLine],
+    promotions: Sequence[Promotion],
+    coupons: Sequence[CouponOffer],
+    store_id: str,
+    now: datetime,
+    chosen_ids: Sequence[str] | None,
+) -> Checkout:
+    """The exclusive-or-stackable choice (issue 18). Without an exclusive discount or a
+    coupon not with 满减 (the default): one pricing, as the fixed matrix. Otherwise the
+    cart is priced with the stackable discounts (the exclusive ones left out); when that
+    kept out a coupon not with 满减, again without the 满减; and with each exclusive
+    discount alone (the other tiered / half-price promotions and goods coupons left out)
+    unless it cannot win: its priority is not above the stackable pricing's and the goods
+    after item promotions less the most it could take off are not below that total. The
+    pricing kept is, for chosen coupons, one that applies them all, then the one whose
+    applied discounts carry the highest priority, then the lowest total (ties: the
+    stackable one). Verdicts stay about each coupon on its own."""
+    order_promos = [
+        p
+        for p in promotions
+        if isinstance(p, TieredDiscount | SecondItemHalfPrice)
+        and _live(p.starts_at, p.ends_at, now)
+        and p.scope.at_store(store_id)
+    ]
+    ex_promos = [p for p in order_promos if p.stacking.exclusive]
+    ex_coupons = [c for c in coupons if c.stacking.exclusive and c.state == "available"]
+    no_tiered = [c for c in coupons if c.stacking.not_with_tiered and c.state == "available"]
+    tiereds = [p for p in order_promos if isinstance(p, TieredDiscount)]
+    if not ex_promos and not ex_coupons and not (no_tiered and tiereds):
+        return priced({}, {})
+    prio = {p.promotion_id: p.stacking.priority for p in order_promos}
+    prio.update({c.coupon_id: c.stacking.priority for c in coupons})
+
+    def top(ch: Checkout) -> int:
+        return max((prio.get(a.source_id, 0) for a in ch.applied if a.source_id), default=0)
+
+    lose = "it is exclusive, and the discounts that stack are kept (priority, then total)"
+    sp = {p.promotion_id: lose for p in ex_promos}
+    sc = {c.coupon_id: "exclusive: it applies only alone" for c in ex_coupons}
+    runs: list[Checkout] = [priced(sp, sc)]
+    stackable = runs[0]
+    # Without the 满减 only when it kept out a coupon (else that pricing is this one).
+    kept_out = {v.coupon_id for v in stackable.coupon_verdicts if v.reason == NOT_STACKABLE}
+    if tiereds and any(c.coupon_id in kept_out for c in no_tiered):
+        names = ", ".join(c.name for c in no_tiered)
+        sp2 = dict(sp) | {p.promotion_id: f"not combinable with {names}" for p in tiereds}
+        sp2.update({p.promotion_id: sp[p.promotion_id] for p in ex_promos if p in tiereds})
+        runs.append(priced(sp2, sc))
+    item_goods = stackable.priced.subtotal_fen - sum(
+        a.amount_fen
+        for a in stackable.applied
+        if a.kind in ("flash", "fixed_price", "member_price")
+    )
+    goods_coupons = [c for c in coupons if c.kind != "free_delivery"]
+    # what an exclusive pricing may also apply with a priority: free-delivery coupons
+    fd_prio = max((c.stacking.priority for c in coupons if c.kind == "free_delivery"), default=0)
+    silent: set[str] = set()  # exclusive promotions that would not apply alone: no note
+    for e in (*ex_promos, *ex_coupons):
+        own = e.coupon_id if isinstance(e, CouponOffer) else e.promotion_id
+        if (
+            not isinstance(e, CouponOffer)  # a coupon's verdict needs its pricing alone
+            and max(e.stacking.priority, fd_prio) <= top(stackable)
+            and item_goods - _saving_bound(e, lines) >= stackable.total_fen
+        ):
+            continue  # it cannot win: not priced
+        why = f"{e.name} is exclusive"
+        esp = {p.promotion_id: why for p in order_promos if p is not e}
+        esc = {c.coupon_id: why for c in goods_coupons if c is not e}
+        esc.update({c.coupon_id: why for c in ex_coupons if c is not e})
+        got = priced(esp, esc)
+        if any(a.source_id == own for a in got.applied) or chosen_ids is not None:
+            runs.append(got)
+        elif not isinstance(e, CouponOffer):
+            silent.add(e.name)
+
+    def key(ch: Checkout) -> tuple[int, int, int]:
+        return (1 if ch.rejected_coupon_ids else 0, -top(ch), ch.total_fen)
+
+    best = min(runs, key=key)  # min keeps the first of equals: the stackable pricing
+    verdicts = {v.coupon_id: v for v in best.coupon_verdicts}
+    notes = [
+        n for n in best.notes if not any(n.startswith(f"{x} left out: {lose}") for x in silent)
+    ]
+    for cid, v in list(verdicts.items()):
+        if v.reason != NOT_STACKABLE or cid in best.rejected_coupon_ids:
+            continue
+        alone = next(
+            (o for ch in runs for o in ch.coupon_verdicts if o.coupon_id == cid and o.applies),
+            None,
+        )
+        if alone is not None:
+            verdicts[cid] = alone  # on its own it applies: the verdict says so
+            name = next(c.name for c in coupons if c.coupon_id == cid)
+            notes.append(f"{name} not used: {v.message} ({NOT_STACKABLE})")
+    return replace(
+        best,
+        coupon_verdicts=tuple(verdicts[c.coupon_id] for c in coupons),
+        notes=tuple(notes),
+    )
 
 
 def campaign_spend(applied: Sequence[AppliedDiscount]) -> dict[str, int]:
@@ -861,6 +1237,16 @@ def _evaluate(
             else:
                 notes.append(f"{p.name} left out: {CAMPAIGN_MESSAGES[reason].lower()} ({reason})")
         promotions = kept
+    if pool.stack_promotions:
+        stacked: list[Promotion] = []
+        for p in promotions:
+            why = pool.stack_promotions.get(p.promotion_id)
+            if why is None:
+                stacked.append(p)
+            elif why and _live(p.starts_at, p.ends_at, now):
+                # ("" : an exclusive one that would not apply anyway, left out silently)
+                notes.append(f"{p.name} left out: {why} ({NOT_STACKABLE})")
+        promotions = stacked
     work, applied, flash_units, fixed_units = _item_level(
         lines, store_id, now, promotions, member_prices, costs, notes
     )
@@ -891,14 +1277,15 @@ def _evaluate(
             fee_fen=fee(before_coupons),
             costs=costs,
             pool=pool,
+            tiered=tiered,
         )
         for c in coupons
     }
 
-    def combo_total(g: _CouponCalc | None, fd: _CouponCalc | None) -> tuple[int, int] | None:
-        """(total, fee waived) for a goods coupon and a free-delivery coupon, or None if
+    def combo_total(g: Goods, fd: _CouponCalc | None) -> tuple[int, int] | None:
+        """(total, fee waived) for goods coupons and a free-delivery coupon, or None if
         the free-delivery coupon's budget cannot cover the fee at that goods amount."""
-        goods = before_coupons - (g.verdict.discount_fen if g else 0)
+        goods = before_coupons - sum(k.verdict.discount_fen for k in g)
         f = fee(goods)
         if fd is None:
             return goods + f, 0
@@ -908,16 +1295,16 @@ def _evaluate(
         return goods, f
 
     usable = [k for k in calcs.values() if k.verdict.applies]
-    goods_opts: list[_CouponCalc | None] = [
-        None,
-        *(k for k in usable if k.shares and any(k.shares)),
-    ]
+    singles = [k for k in usable if k.shares and any(k.shares)]
+    goods_opts: list[Goods] = [(), *((k,) for k in singles)]
     fd_opts: list[_CouponCalc | None] = [None]
     # A free-delivery coupon with no fee to waive now may have one once a goods coupon
     # takes the goods below the free-delivery level: it stays a candidate.
     fd_opts += [k for k in calcs.values() if _fd_candidate(k)]
-    best: tuple[tuple[object, ...], _CouponCalc | None, _CouponCalc | None] | None = None
-    for g in goods_opts:
+    best: tuple[tuple[object, ...], Goods, _CouponCalc | None] | None = None
+
+    def consider(g: Goods) -> None:
+        nonlocal best
         for fd in fd_opts:
             got = combo_total(g, fd)
             if got is None:
@@ -925,18 +1312,45 @@ def _evaluate(
             key = _combo_key(got[0], g, fd)
             if best is None or key < best[0]:
                 best = (key, g, fd)
-    assert best is not None  # (None, None) always qualifies
-    suggested = tuple(k.offer.coupon_id for k in best[1:] if k is not None)
+
+    for g in goods_opts:
+        consider(g)
+    assert best is not None  # ((), None) always qualifies
+    # Two goods coupons of different stack groups (issue 18): the second is computed on
+    # what the first leaves, so a pair gives at most the two alone. Pairs are tried from
+    # the largest such bound and only while they could still win: the total is at least
+    # the goods less that bound (the fee is never negative). No stack groups (the
+    # default): no pairs, no cost.
+    grouped = sorted((k for k in singles if k.offer.stacking.stack_group), key=_pair_order)
+    pairs = [
+        (a.verdict.discount_fen + b.verdict.discount_fen, a, b)
+        for i, a in enumerate(grouped)
+        for b in grouped[i + 1 :]
+        if _stackable_pair(a, b)
+    ]
+    pairs.sort(key=lambda t: -t[0])
+    for bound, a, b in pairs:
+        prio = max(a.offer.stacking.priority, b.offer.stacking.priority)
+        best_prio, best_total = best[0][0], best[0][1]
+        assert isinstance(best_prio, int) and isinstance(best_total, int)
+        if -prio > best_prio or (-prio == best_prio and before_coupons - bound >= best_total):
+            continue
+        second = _second_coupon(a, b, work, costs)
+        if second is not None:
+            consider((a, second))
+    suggested = tuple(k.offer.coupon_id for k in (*best[1], best[2]) if k is not None)
 
     verdicts = {cid: k.verdict for cid, k in calcs.items()}
     rejected: list[str] = []
+    goods_picks: list[_CouponCalc]
     if chosen_coupon_ids is None:
-        goods_pick, fd_pick = best[1], best[2]
+        goods_picks, fd_pick = list(best[1]), best[2]
     else:
-        goods_pick = fd_pick = None
+        goods_picks, fd_pick = [], None
         for cid in chosen_coupon_ids:
             k = calcs.get(cid)
-            if cid in rejected or (k is not None and k in (goods_pick, fd_pick)):
+            taken = [g.offer.coupon_id for g in goods_picks]
+            if cid in rejected or cid in taken or (k is not None and k is fd_pick):
                 continue
             if k is None:
                 rejected.append(cid)
@@ -945,22 +1359,43 @@ def _evaluate(
                 rejected.append(cid)
             elif k.offer.kind == "free_delivery" and fd_pick is None:
                 fd_pick = k
-            elif k.offer.kind != "free_delivery" and goods_pick is None:
-                goods_pick = k
+            elif k.offer.kind != "free_delivery" and not goods_picks:
+                goods_picks.append(k)
+            elif k.offer.kind != "free_delivery" and len(goods_picks) == 1:
+                lead, other = sorted((goods_picks[0], k), key=_pair_order)
+                pair = _second_coupon(lead, other, work, costs)
+                if _stackable_pair(lead, other) and pair is not None:
+                    goods_picks = [lead, pair]
+                    continue
+                rejected.append(cid)
+                mate = goods_picks[0].offer
+                group = k.offer.stacking.stack_group
+                if not _stackable_pair(lead, other):
+                    grouped_both = group is not None and mate.stacking.stack_group is not None
+                    reason = NOT_STACKABLE if grouped_both else NOT_COMBINABLE
+                    message = (
+                        f"Same stack group ({group}) as {mate.name}"
+                        if grouped_both
+                        else f"Cannot be combined with {mate.name}"
+                    )
+                else:
+                    reason = BELOW_MARGIN_FLOOR
+                    message = f"Cannot be used with {mate.name}: a line would sell below cost"
+                verdicts[cid] = CouponVerdict(cid, False, k.verdict.discount_fen, reason, message)
             else:
                 rejected.append(cid)
-                other = fd_pick if k.offer.kind == "free_delivery" else goods_pick
-                assert other is not None
+                other_c = fd_pick if k.offer.kind == "free_delivery" else goods_picks[0]
+                assert other_c is not None
                 verdicts[cid] = CouponVerdict(
                     cid,
                     False,
                     k.verdict.discount_fen,
                     NOT_COMBINABLE,
-                    f"Cannot be combined with {other.offer.name}",
+                    f"Cannot be combined with {other_c.offer.name}",
                 )
-        if fd_pick is not None and combo_total(goods_pick, fd_pick) is None:
+        if fd_pick is not None and combo_total(tuple(goods_picks), fd_pick) is None:
             cid = fd_pick.offer.coupon_id
-            goods = before_coupons - (goods_pick.verdict.discount_fen if goods_pick else 0)
+            goods = before_coupons - sum(g.verdict.discount_fen for g in goods_picks)
             if fee(goods) == 0:
                 verdicts[cid] = CouponVerdict(
                     cid, False, 0, NO_DELIVERY_FEE, "No delivery fee to waive"
@@ -974,10 +1409,13 @@ def _evaluate(
 
     coupon_shares = [0] * n
     applied_ids: list[str] = []
-    if goods_pick is not None:
-        applied.append(_coupon_applied(goods_pick, tiered is not None, 0, n))
-        coupon_shares = list(goods_pick.shares)
-        applied_ids.append(goods_pick.offer.coupon_id)
+    after = ""
+    for gp in goods_picks:
+        applied.append(_coupon_applied(gp, tiered is not None, 0, n, after))
+        coupon_shares = [a + b for a, b in zip(coupon_shares, gp.shares, strict=True)]
+        applied_ids.append(gp.offer.coupon_id)
+        after = gp.offer.name
+    goods_pick = goods_picks[0] if goods_picks else None
     line_discounts = [
         w.line.amount_fen - w.item_fen + w.tiered_fen + s
         for w, s in zip(work, coupon_shares, strict=True)

@@ -32,6 +32,7 @@ from chalicelib.coupons import targeting as coupon_targeting
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
 from chalicelib.kernel import clock
+from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.loyalty import growth, mall, paid_membership
 from chalicelib.loyalty import points as loyalty_points
@@ -94,6 +95,8 @@ class Loaded:
     reward: mall.OrderReward | None = None
     # coupon template -> its campaign (issue 16), from the templates read with the cart
     template_campaigns: dict[str, str | None] = field(default_factory=dict)
+    # each coupon template's stacking policy (issue 18), read with the cart
+    template_policies: dict[str, promo.StackingPolicy] = field(default_factory=dict)
     # The campaigns spending now with their budget left (campaign_budgets/live.py's
     # cache), read only when a promotion or coupon of the cart names a campaign
     campaigns: dict[str, int] | None = None
@@ -228,7 +231,7 @@ def load(
             loaded.coupons = [c for c in got[CouponModel] if c.customer_id == customer]
         elif coupon_ids is None:
             loaded.coupons = wallet
-        loaded.budget_left, loaded.template_campaigns = _budgets_left(
+        loaded.budget_left, loaded.template_campaigns, loaded.template_policies = _budgets_left(
             loaded.coupons, got.get(CouponTemplateModel, [])
         )
         accounts = got.of(StoredValueAccountModel)
@@ -249,7 +252,7 @@ def load(
 
 def _budgets_left(
     coupons: Sequence[CouponModel], templates: Sequence[Any]
-) -> tuple[dict[str, int | None], dict[str, str | None]]:
+) -> tuple[dict[str, int | None], dict[str, str | None], dict[str, promo.StackingPolicy]]:
     """Each coupon's template budget left (None: the template has no budget), so that
     pricing judges a coupon whose budget is spent ``budget_exhausted`` instead of
     suggesting it. A template not read with the cart (a coupon whose id does not start
@@ -263,7 +266,24 @@ def _budgets_left(
         tid: None if t.budget_fen is None else int(t.budget_left_fen or 0)
         for tid, t in by_id.items()
     }
-    return left, {tid: t.campaign_id for tid, t in by_id.items()}
+    policies = {tid: stacking_policy(t.stacking, t.margin_floor) for tid, t in by_id.items()}
+    return left, {tid: t.campaign_id for tid, t in by_id.items()}, policies
+
+
+def stacking_policy(stacking: Any, margin_floor: str | None) -> promo.StackingPolicy:
+    """The engine's stacking policy from what storage holds (a stored map or the
+    promotions cache's view; None and "refuse": the defaults, i.e. the fixed matrix)."""
+    if not stacking and margin_floor in (None, "refuse"):
+        return promo.DEFAULT_POLICY
+    v = stacking if isinstance(stacking, kstack.StackingOut) else kstack.view(stacking)
+    return promo.StackingPolicy(
+        exclusive=v.exclusive,
+        priority=v.priority,
+        not_with_tiered=v.not_with_tiered,
+        not_with_member_price=v.not_with_member_price,
+        stack_group=v.stack_group,
+        margin_floor="exclude" if margin_floor == "exclude" else "refuse",
+    )
 
 
 # --- pricing --------------------------------------------------------------------------
@@ -277,6 +297,7 @@ def _offer(
     c: CouponModel,
     budget_left: dict[str, int | None],
     template_campaigns: dict[str, str | None],
+    template_policies: dict[str, promo.StackingPolicy] | None = None,
 ) -> promo.CouponOffer:
     return promo.CouponOffer(
         coupon_id=c.coupon_id,
@@ -298,6 +319,7 @@ def _offer(
         budget_left_fen=budget_left.get(c.template_id),
         campaign_id=template_campaigns.get(c.template_id),
         recurrence=coupon_targeting.recurrence_of(c),
+        stacking=(template_policies or {}).get(c.template_id, promo.DEFAULT_POLICY),
     )
 
 
@@ -321,6 +343,7 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 t.budget_left_fen,
                 cast(Any, t.funded_by),
                 t.campaign_id,
+                stacking_policy(t.stacking, t.margin_floor),
             )
         )
     for h in active.second_half:
@@ -333,6 +356,7 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 promo.Scope(h.categories, h.skus),
                 cast(Any, h.funded_by),
                 h.campaign_id,
+                stacking_policy(h.stacking, None),
             )
         )
     for sku, f in active.flash.items():
@@ -450,7 +474,10 @@ def evaluate(
     offers = (
         []
         if reward
-        else [_offer(c, loaded.budget_left, loaded.template_campaigns) for c in loaded.coupons]
+        else [
+            _offer(c, loaded.budget_left, loaded.template_campaigns, loaded.template_policies)
+            for c in loaded.coupons
+        ]
     )
     promotions = [] if reward else _promotions(loaded, {line.sku for line in lines})
     promotions = _for_audience(promotions, loaded.active, level, settings)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -108,6 +109,11 @@ class CouponTemplateModel(Model):
     rec_end = UnicodeAttribute(null=True)
     aud_min_level = UnicodeAttribute(null=True)
     aud_segment_id = UnicodeAttribute(null=True)
+    # Stacking policy (issue 18 item 1, kernel/stacking.py): absent = the fixed matrix.
+    # A map {exclusive, priority, not_with_tiered, not_with_member_price, stack_group};
+    # margin_floor "refuse" (absent) | "exclude". Issued coupons read it with the cart.
+    stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
+    margin_floor = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

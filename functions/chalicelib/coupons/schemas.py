@@ -21,6 +21,13 @@ from chalicelib.kernel.schema import (
     StoreId,
     Timestamp,
 )
+from chalicelib.kernel.stacking import (
+    MARGIN_FLOOR_DOC,
+    STACKING_EXAMPLE,
+    MarginFloor,
+    Stacking,
+    StackingOut,
+)
 
 Kind = Literal["amount_off", "percent_off", "free_delivery"]
 FundedBy = Literal["hq", "store", "supplier"]
@@ -112,6 +119,18 @@ class TemplateCreate(Schema, kw_only=True):
             examples=[{"min_level": "V3"}],
         ),
     ] = None
+    # Stacking policy (issue 18 item 1): its coupons carry it to checkout.
+    stacking: Annotated[
+        Stacking | None,
+        Meta(
+            description="How its coupons stack (absent: the fixed matrix). stack_group: "
+            "goods coupons only.",
+            examples=[STACKING_EXAMPLE],
+        ),
+    ] = None
+    margin_floor: Annotated[
+        MarginFloor | None, Meta(description="Goods coupons. " + MARGIN_FLOOR_DOC)
+    ] = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -128,6 +147,10 @@ class TemplateUpdate(Schema, kw_only=True):
     ends_at: Timestamp | None = None
     scope: CouponScope | None = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    stacking: Annotated[
+        Stacking | None, Meta(description="Replaces its stacking policy, for every coupon.")
+    ] = None
+    margin_floor: MarginFloor | None = None
 
 
 class CouponScopeOut(Out, kw_only=True):
@@ -169,6 +192,8 @@ class CouponTemplate(Out, kw_only=True):
     code: str | None = None
     recurrence: RecurrenceOut | None = None
     audience: AudienceOut | None = None
+    stacking: StackingOut | None = None  # always sent (the defaults when none was set)
+    margin_floor: MarginFloor = "refuse"
 
 
 class TemplateList(Out, kw_only=True):

@@ -42,6 +42,7 @@ from chalicelib.db.transactions import TransactionCancelled, add_all, batch_get,
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.kernel import clock
+from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.privacy import mask_phone
 from chalicelib.orders.models import OrderModel
@@ -111,6 +112,7 @@ def _validate(body: s.TemplateCreate) -> tuple[str | None, str | None, list[dict
         for_sale=body.sale_price_fen is not None,
         auto_issue=body.auto_issue,
     )
+    errors += _stacking_errors(body.kind, body.stacking, body.margin_floor)
     return starts, ends, errors
 
 
@@ -160,6 +162,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         updated_at=now,
     )
     targeting.apply(m, body.code, body.recurrence, body.audience)
+    m.stacking, m.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
     entry = audit.new_entry(
         principal,
         "coupon_template.create",
@@ -245,6 +248,8 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         code=m.code,
         recurrence=targeting.recurrence_view(m),
         audience=targeting.audience_view(m),
+        stacking=kstack.view(m.stacking),
+        margin_floor=cast(Any, m.margin_floor or "refuse"),
     )
 
 
@@ -359,6 +364,8 @@ def update_template(
             condition &= _at_version(int(current.version or 0))
             if edit_rules.scope_problem(old_scope, new_scope, 1):
                 condition &= t.issued_count == 0
+    errors += _stacking_errors(str(current.kind), body.stacking, body.margin_floor)
+    actions += _stacking_actions(body)
     if errors:
         raise ValidationFailed("The change is not allowed.", details=errors)
     before, after = _audited(current, body)
@@ -421,7 +428,47 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
     after = {f: getattr(body, f) for f in before if getattr(body, f) is not None}
     if body.scope is not None:
         after["scope"] = _scope_fields(body.scope.categories, body.scope.skus, body.scope.stores)
+    if body.stacking is not None or body.margin_floor is not None:
+        before["stacking"] = msgspec.to_builtins(kstack.view(current.stacking))
+        before["margin_floor"] = current.margin_floor or "refuse"
+        if body.stacking is not None:
+            after["stacking"] = msgspec.to_builtins(body.stacking)
+        if body.margin_floor is not None:
+            after["margin_floor"] = body.margin_floor
     return before, after
+
+
+# --- stacking policy (issue 18 item 1) -------------------------------------------------
+
+
+def _stacking_errors(
+    kind: str, stacking: kstack.Stacking | None, margin_floor: str | None
+) -> list[dict[str, str]]:
+    """Stack groups and the margin floor mode are about goods coupons."""
+    errors: list[dict[str, str]] = []
+    if kind == "free_delivery" and stacking is not None and stacking.stack_group is not None:
+        errors.append(field_error("stacking.stack_group", "for goods coupons only"))
+    if kind == "free_delivery" and margin_floor is not None:
+        errors.append(field_error("margin_floor", "for goods coupons only"))
+    return errors
+
+
+def _stacking_stored(
+    stacking: kstack.Stacking | None, margin_floor: str | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """What the item holds: nothing for the defaults (no bigger item)."""
+    return kstack.stored(stacking), None if margin_floor in (None, "refuse") else margin_floor
+
+
+def _stacking_actions(body: s.TemplateUpdate) -> list[Action]:
+    t = CouponTemplateModel
+    policy, floor = _stacking_stored(body.stacking, body.margin_floor)
+    out: list[Action] = []
+    if body.stacking is not None:
+        out.append(t.stacking.set(policy) if policy else t.stacking.remove())
+    if body.margin_floor is not None:
+        out.append(t.margin_floor.set(floor) if floor else t.margin_floor.remove())
+    return out
 
 
 def _scope_fields(categories: Any, skus: Any, stores: Any) -> dict[str, list[str]]:

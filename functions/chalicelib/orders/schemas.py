@@ -184,7 +184,8 @@ class CouponVerdict(Out, kw_only=True):
     other_store, not_yet_valid, expired, not_available, budget_exhausted,
     below_margin_floor, not_combinable, no_delivery_fee, outside_window (the coupon's
     recurring window is not on: ``message`` says when it is, e.g. "Usable Wednesdays
-    18:00–21:00"))."""
+    18:00–21:00"), not_stackable (left out by a stacking policy, e.g. exclusive with
+    another discount, not with 满减, a second goods coupon in the same stack group))."""
 
     coupon_id: str
     name: str

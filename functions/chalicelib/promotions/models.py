@@ -96,6 +96,11 @@ class PromotionModel(Model):
     rec_start = UnicodeAttribute(null=True)
     rec_end = UnicodeAttribute(null=True)
     aud_min_level = UnicodeAttribute(null=True)
+    # Stacking policy (issue 18 item 1, kernel/stacking.py): absent = the fixed matrix.
+    # A map {exclusive, priority, not_with_tiered, not_with_member_price}; margin_floor
+    # "refuse" (absent) | "exclude".
+    stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
+    margin_floor = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 

@@ -20,6 +20,13 @@ from chalicelib.kernel.schema import (
     StoreId,
     Timestamp,
 )
+from chalicelib.kernel.stacking import (
+    MARGIN_FLOOR_DOC,
+    STACKING_EXAMPLE,
+    MarginFloor,
+    Stacking,
+    StackingOut,
+)
 
 Kind = Literal["tiered", "second_half_price", "flash_sale", "member_day"]
 Status = Literal["active", "ended"]
@@ -158,6 +165,18 @@ class PromotionCreate(Schema, kw_only=True):
             examples=[{"min_level": "V3"}],
         ),
     ] = None
+    # Stacking policy (issue 18 item 1): tiered and second_half_price only.
+    stacking: Annotated[
+        Stacking | None,
+        Meta(
+            description="tiered, second_half_price: how it stacks (absent: the fixed "
+            "matrix; stack_group is for coupon templates).",
+            examples=[{**STACKING_EXAMPLE, "stack_group": None}],
+        ),
+    ] = None
+    margin_floor: Annotated[
+        MarginFloor | None, Meta(description="tiered only. " + MARGIN_FLOOR_DOC)
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -176,6 +195,11 @@ class PromotionUpdate(Schema, kw_only=True):
         Meta(description="member_day: replaces its rules; refused while a member day is on."),
     ] = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    stacking: Annotated[
+        Stacking | None,
+        Meta(description="tiered, second_half_price: replaces its stacking policy."),
+    ] = None
+    margin_floor: Annotated[MarginFloor | None, Meta(description="tiered only.")] = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -223,6 +247,8 @@ class Promotion(Out, kw_only=True):
     member_day: MemberDayOut | None = None
     recurrence: RecurrenceOut | None = None
     audience: AudienceOut | None = None
+    stacking: StackingOut | None = None  # tiered, second_half_price (null for others)
+    margin_floor: MarginFloor = "refuse"
 
 
 class PromotionList(Out, kw_only=True):

@@ -22,6 +22,7 @@ from chalicelib.auth.principal import Principal
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock
+from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import edit_rules, targeting
 from chalicelib.promotions import member_day as md
@@ -107,6 +108,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
     if len(set(body.stores)) != len(body.stores):
         errors.append(field_error("stores", "listed twice"))
     errors += targeting.errors(body.kind, body.recurrence, body.audience)
+    errors += stacking_errors(body.kind, body.stacking, body.margin_floor)
     return starts, ends, errors
 
 
@@ -281,6 +283,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     if body.member_day is not None:
         _set_member_day(promo, body.member_day)
     targeting.apply(promo, body.recurrence, body.audience)
+    promo.stacking, promo.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -375,6 +378,8 @@ def view(
         member_day=member_day_view(m, clock.parse(now_iso)) if m.kind == "member_day" else None,
         recurrence=targeting.recurrence_view(m),
         audience=targeting.audience_view(m),
+        stacking=kstack.view(m.stacking) if m.kind in STACKING_KINDS else None,
+        margin_floor=cast(Any, m.margin_floor or "refuse"),
     )
 
 
@@ -447,6 +452,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     details = [field_error(f, r) for f, r in problems]
     if body.member_day is not None:
         details += _member_day_edit_errors(promo, body.member_day, now)
+    details += stacking_errors(str(promo.kind), body.stacking, body.margin_floor)
     if details:
         raise ValidationFailed("The change is not allowed.", details=details)
     p = PromotionModel
@@ -478,6 +484,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
             condition &= (p.budget_fen == int(old)) & (p.budget_left_fen >= -delta)
     if body.member_day is not None:
         actions += _member_day_actions(body.member_day)
+    actions += _stacking_actions(promo, body)
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -500,6 +507,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
             if body.member_day is not None
             else before["member_day"]
         )
+    _stacking_audit(promo, body, before, after)
     entry = audit.new_entry(
         principal,
         "promotion.end" if ending else "promotion.update",
@@ -549,6 +557,55 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         ) from None
     forget_active_cache()
     return view(get_promotion(promotion_id))
+
+
+# --- stacking policy (issue 18 item 1) -------------------------------------------------
+
+STACKING_KINDS = ("tiered", "second_half_price")
+
+
+def stacking_errors(
+    kind: str, stacking: kstack.Stacking | None, margin_floor: str | None
+) -> list[dict[str, str]]:
+    """A stacking policy is for tiered and half-price promotions, the margin floor mode
+    for tiered ones (item promotions never check the floor); stack groups are coupons'."""
+    errors: list[dict[str, str]] = []
+    if stacking is not None and kind not in STACKING_KINDS:
+        errors.append(field_error("stacking", f"not used by a {kind} promotion"))
+    if stacking is not None and stacking.stack_group is not None:
+        errors.append(field_error("stacking.stack_group", "for coupon templates only"))
+    if margin_floor is not None and kind != "tiered":
+        errors.append(field_error("margin_floor", f"not used by a {kind} promotion"))
+    return errors
+
+
+def _stacking_stored(
+    stacking: kstack.Stacking | None, margin_floor: str | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """What the item holds: nothing for the defaults (no bigger item)."""
+    return kstack.stored(stacking), None if margin_floor in (None, "refuse") else margin_floor
+
+
+def _stacking_actions(promo: PromotionModel, body: s.PromotionUpdate) -> list[Any]:
+    p = PromotionModel
+    policy, floor = _stacking_stored(body.stacking, body.margin_floor)
+    out: list[Any] = []
+    if body.stacking is not None:
+        out.append(p.stacking.set(policy) if policy else p.stacking.remove())
+    if body.margin_floor is not None:
+        out.append(p.margin_floor.set(floor) if floor else p.margin_floor.remove())
+    return out
+
+
+def _stacking_audit(
+    promo: PromotionModel, body: s.PromotionUpdate, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    if body.stacking is None and body.margin_floor is None:
+        return
+    old = msgspec.to_builtins(kstack.view(promo.stacking))
+    before["stacking"], before["margin_floor"] = old, promo.margin_floor or "refuse"
+    after["stacking"] = old if body.stacking is None else msgspec.to_builtins(body.stacking)
+    after["margin_floor"] = body.margin_floor or before["margin_floor"]
 
 
 def _member_day_rules(m: PromotionModel) -> dict[str, Any]:
@@ -619,6 +676,8 @@ class TieredDiscount:
     ends_at: str = ""
     campaign_id: str | None = None  # issue 16: its campaign's budget is shared
     funded_by: str = "hq"
+    stacking: kstack.StackingOut | None = None  # issue 18: None = the fixed matrix
+    margin_floor: str = "refuse"
 
 
 @dataclass(frozen=True)
@@ -633,6 +692,7 @@ class SecondHalfPrice:
     ends_at: str = ""
     campaign_id: str | None = None
     funded_by: str = "hq"
+    stacking: kstack.StackingOut | None = None  # issue 18: None = the fixed matrix
 
 
 @dataclass(frozen=True)
@@ -742,6 +802,8 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    kstack.view(m.stacking) if m.stacking else None,
+                    m.margin_floor or "refuse",
                 )
             )
         elif m.kind == "second_half_price":
@@ -755,6 +817,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    kstack.view(m.stacking) if m.stacking else None,
                 )
             )
         elif m.kind == "flash_sale":
