@@ -24,6 +24,7 @@ from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.campaign_budgets import live as campaign_live
 from chalicelib.campaign_budgets import repo as campaign_repo
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import mechanics as mechanic_rules
 from chalicelib.checkout import member_benefits, points_cash
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
@@ -155,10 +156,12 @@ def load(
     active = promotion_store.active_for(store_id)
     flash = [active.flash[s] for s in skus if s in active.flash]
     fixed = [] if reward_id else zone_store.fixed_offers(store_id, skus)
+    # a gift (满赠) live at the store: its price and stock come in the same batch
+    read = skus + mechanic_rules.gift_skus(active.mechanics, skus)
     keys: dict[Any, list[dict[str, Any]]] = {
         StoreModel: [{"store_id": store_id}],
-        StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
-        ProductModel: [{"sku": s} for s in skus],
+        StoreItemModel: [{"store_id": store_id, "sku": s} for s in read],
+        ProductModel: [{"sku": s} for s in read],
         FlashShardModel: [
             {"shard_key": shard_key(f.promotion_id, k)} for f in flash for k in range(f.shards)
         ],
@@ -295,10 +298,14 @@ def _offer(
         funded_by=cast(Any, c.funded_by),
         budget_left_fen=budget_left.get(c.template_id),
         campaign_id=template_campaigns.get(c.template_id),
+        sku=c.product_sku,
+        price_fen=int(c.product_price_fen or 0),
     )
 
 
-def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
+def _promotions(
+    loaded: Loaded, skus: set[str], cart_qty: dict[str, int] | None = None
+) -> list[promo.Promotion]:
     """The store's promotions as the domain wants them. A flash price counts only for
     the units this customer may still buy and one shard can still give (an order takes
     its units from one shard)."""
@@ -318,6 +325,7 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 t.budget_left_fen,
                 cast(Any, t.funded_by),
                 t.campaign_id,
+                **mechanic_rules.tier_fields(t.options),
             )
         )
     for h in active.second_half:
@@ -351,6 +359,9 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                     campaign_id=f.campaign_id,
                 )
             )
+    out += mechanic_rules.engine_promotions(
+        active.mechanics, loaded.items, loaded.products, cart_qty or {}
+    )
     for o in loaded.fixed:
         z = o.zone
         assert z.price_fen is not None and z.starts_at is not None and z.ends_at is not None
@@ -424,7 +435,10 @@ def evaluate(
         if reward
         else [_offer(c, loaded.budget_left, loaded.template_campaigns) for c in loaded.coupons]
     )
-    promotions = [] if reward else _promotions(loaded, {line.sku for line in lines})
+    cart_qty: dict[str, int] = {}
+    for line in lines:
+        cart_qty[line.sku] = cart_qty.get(line.sku, 0) + line.qty
+    promotions = [] if reward else _promotions(loaded, set(cart_qty), cart_qty)
     member_days = loaded.active.member_days if loaded.active and not reward else ()
     campaigns = _campaigns(loaded, offers, promotions, member_days)
     # A member day of a campaign that is not spending gives nothing (issue 16).
@@ -896,7 +910,7 @@ def gaps(loaded: Loaded, checkout: promo.Checkout, fulfilment: str) -> Gaps:
     fd_gap = zone_rules.free_delivery_gap(fd_threshold, goods)
     tier = checkout.next_tier
     open_gaps: list[tuple[int, int, str]] = []
-    if tier is not None:
+    if tier is not None and tier.basis == "amount":  # a 满件减's gap is in units
         open_gaps.append((tier.gap_fen, 0, "tiered"))
     # The fee must be payable for its gap to matter (a member's or a coupon's waiver).
     if fd_gap and checkout.priced.delivery_fee_fen > 0:

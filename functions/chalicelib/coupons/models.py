@@ -98,6 +98,9 @@ class CouponTemplateModel(Model):
     # The campaign holding this template (issue 16): its discounts spend that campaign's
     # budget too and stop with it (campaign_budgets/).
     campaign_id = UnicodeAttribute(null=True)
+    # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
+    product_sku = UnicodeAttribute(null=True)
+    product_price_fen = NumberAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()
@@ -160,6 +163,9 @@ class CouponModel(Model):
     given_back_as = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
+    product_sku = UnicodeAttribute(null=True)
+    product_price_fen = NumberAttribute(null=True)
 
     by_customer = CouponsByCustomer()
     by_remind = CouponsToRemind()

@@ -9,7 +9,7 @@ from msgspec import Meta, field
 
 from chalicelib.kernel.schema import Fen, Out, Phone, PositiveFen, Schema, Sku, StoreId, Timestamp
 
-Kind = Literal["amount_off", "percent_off", "free_delivery"]
+Kind = Literal["amount_off", "percent_off", "free_delivery", "product"]
 FundedBy = Literal["hq", "store", "supplier"]
 AutoIssue = Literal["registration", "after_payment"]
 TemplateStatus = Literal["active", "paused"]
@@ -70,6 +70,13 @@ class TemplateCreate(Schema, kw_only=True):
     auto_issue: AutoIssue | None = None
     after_payment_min_fen: PositiveFen | None = None
     sale_price_fen: PositiveFen | None = None
+    # issue 18: a product coupon (商品券)
+    product_sku: Annotated[
+        Sku | None, Meta(description="product: the SKU one unit of which it prices.")
+    ] = None
+    product_price_fen: Annotated[
+        Fen | None, Meta(description="product: that unit's price (0 or absent: free).")
+    ] = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -124,6 +131,9 @@ class CouponTemplate(Out, kw_only=True):
     created_at: Timestamp
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
+    # product coupons (商品券): null for other kinds
+    product_sku: str | None = None
+    product_price_fen: int | None = None
 
 
 class TemplateList(Out, kw_only=True):
@@ -202,6 +212,9 @@ class Coupon(Out, kw_only=True):
     order_id: str | None
     discount_fen: int | None
     created_at: Timestamp
+    # product coupons (商品券): null for other kinds
+    product_sku: str | None = None
+    product_price_fen: int | None = None
 
 
 class CouponList(Out, kw_only=True):

@@ -71,6 +71,7 @@ KIND_FIELDS = {
     "amount_off": {"amount_off_fen"},
     "percent_off": {"percent_off", "cap_fen"},
     "free_delivery": set(),
+    "product": set(),
 }
 
 
@@ -104,7 +105,26 @@ def _validate(body: s.TemplateCreate) -> tuple[str | None, str | None, list[dict
         errors.append(field_error("after_payment_min_fen", "only for auto_issue=after_payment"))
     if body.funded_by == "supplier" and not body.funder:
         errors.append(field_error("funder", "name the supplier that funds it"))
+    errors += _product_errors(body)
     return starts, ends, errors
+
+
+def _product_errors(body: s.TemplateCreate) -> list[dict[str, str]]:
+    """A product coupon (商品券) names its SKU; other kinds take neither product field."""
+    if body.kind == "product":
+        if body.product_sku is None:
+            return [field_error("product_sku", "required for a product coupon")]
+        return []
+    return [
+        field_error(f, f"not used by a {body.kind} coupon")
+        for f in ("product_sku", "product_price_fen")
+        if getattr(body, f) is not None
+    ]
+
+
+def _product_fields(m: Any) -> dict[str, Any]:
+    """A template's or coupon's product fields for its view."""
+    return {"product_sku": m.product_sku, "product_price_fen": _n(m.product_price_fen)}
 
 
 def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTemplate:
@@ -152,6 +172,8 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         created_at=now,
         updated_at=now,
     )
+    if body.kind == "product":
+        m.product_sku, m.product_price_fen = body.product_sku, body.product_price_fen or 0
     entry = audit.new_entry(
         principal,
         "coupon_template.create",
@@ -228,6 +250,7 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         created_at=m.created_at,
         updated_at=m.updated_at,
         version=int(m.version or 0),
+        **_product_fields(m),
     )
 
 
@@ -693,6 +716,7 @@ def coupon_view(m: CouponModel, now_iso: str | None = None) -> s.Coupon:
         order_id=m.order_id,
         discount_fen=_n(m.discount_fen),
         created_at=m.created_at,
+        **_product_fields(m),
     )
 
 

@@ -96,6 +96,7 @@ def _print_line(x: Any, qty: int) -> m.PrintLine:
         category1=x.category1,
         category2=x.category2,
         fresh=bool(x.fresh),
+        gift=bool(getattr(x, "gift", None)),
     )
 
 

@@ -23,7 +23,7 @@ from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
-from chalicelib.promotions import edit_rules
+from chalicelib.promotions import edit_rules, mechanics
 from chalicelib.promotions import member_day as md
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import (
@@ -55,6 +55,8 @@ KIND_FIELDS = {
     },
     "member_day": {"member_day", "scope"},
 }
+for _kind, _fields in mechanics.KIND_FIELDS.items():  # issue 18, more mechanics
+    KIND_FIELDS[_kind] = KIND_FIELDS.get(_kind, set()) | _fields
 OPTIONAL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
 
 
@@ -88,7 +90,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
     given = {f for f in OPTIONAL_KIND_FIELDS if getattr(body, f) is not None}
     for f in sorted(given - KIND_FIELDS[body.kind]):
         errors.append(field_error(f, f"not used by a {body.kind} promotion"))
-    if body.kind == "tiered":
+    if body.kind == "tiered" and not mechanics.own_tiers(body):
         pairs = [(t.threshold_fen, t.off_fen) for t in body.tiers or []]
         errors += [field_error(f, r) for f, r in edit_rules.tier_errors(pairs)]
     if body.kind == "flash_sale":
@@ -104,6 +106,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
             errors.append(field_error("member_day", "required for a member day"))
         else:
             errors += member_day_errors(body.member_day)
+    errors += mechanics.errors(body)
     if len(set(body.stores)) != len(body.stores):
         errors.append(field_error("stores", "listed twice"))
     return starts, ends, errors
@@ -226,7 +229,7 @@ def member_day_view(m: PromotionModel, now: datetime) -> s.MemberDayOut:
 def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> None:
     """The stores and the flash-sale SKU exist: one BatchGetItem."""
     keys: dict = {StoreModel: [{"store_id": sid} for sid in body.stores]}
-    if body.kind == "flash_sale" and body.sku:
+    if body.kind in ("flash_sale", "add_on", "gift") and body.sku:
         keys[ProductModel] = [{"sku": body.sku}]
     if not any(keys.values()):
         return
@@ -279,6 +282,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     )
     if body.member_day is not None:
         _set_member_day(promo, body.member_day)
+    mechanics.set_on(promo, body)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -371,6 +375,7 @@ def view(
         updated_at=m.updated_at,
         version=int(m.version or 0),
         member_day=member_day_view(m, clock.parse(now_iso)) if m.kind == "member_day" else None,
+        **mechanics.view_fields(m),
     )
 
 
@@ -615,6 +620,7 @@ class TieredDiscount:
     ends_at: str = ""
     campaign_id: str | None = None  # issue 16: its campaign's budget is shared
     funded_by: str = "hq"
+    options: mechanics.TierOptions = mechanics.PLAIN_TIERS  # 满件减, 满N件M折, 每满减
 
 
 @dataclass(frozen=True)
@@ -677,6 +683,7 @@ class ActivePromotions:
     second_half: tuple[SecondHalfPrice, ...]
     flash: dict[str, FlashPrice]  # by SKU; the lowest price when two sales overlap
     member_days: tuple[MemberDay, ...] = ()
+    mechanics: tuple[mechanics.Mechanic, ...] = ()  # add_on, gift, bundle (issue 18)
 
 
 _active_cache: tuple[float, list[PromotionModel]] | None = None
@@ -715,6 +722,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     promotions and flash prices by SKU. At most one Query (none within the cache)."""
     now = now or clock.now()
     tiered, half, days = [], [], []
+    more: list[mechanics.Mechanic] = []
     flash: dict[str, FlashPrice] = {}
     for m in _live_at(store_id, now):
         cats, skus = frozenset(m.scope_categories), frozenset(m.scope_skus)
@@ -731,6 +739,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    mechanics.tier_options(m),
                 )
             )
         elif m.kind == "second_half_price":
@@ -764,7 +773,9 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                 flash[m.sku] = price
         elif m.kind == "member_day":
             days.append(member_day_of(m))
-    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days))
+        elif m.kind in mechanics.KINDS:
+            more.append(mechanics.mechanic_of(m))
+    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days), tuple(more))
 
 
 def member_day_of(m: PromotionModel) -> MemberDay:
@@ -815,6 +826,7 @@ def for_store(store_id: str) -> s.StorePromotions:
                 remaining=units,
                 sold_out=bool(flash and not units),
                 member_day=member_day_view(m, now) if m.kind == "member_day" else None,
+                **mechanics.view_fields(m),
             )
         )
     return s.StorePromotions(store_id=store_id, now=clock.iso(now), items=items)
