@@ -175,6 +175,8 @@ def test_a_gift_is_quoted_placed_at_price_0_and_printed_as_a_gift(api, tokens_, 
         ("100", False, 2000),
         ("110", True, 0),
     ]
+    assert msg.discounts == []  # the gift is its line, not a discount off the goods
+    assert msg.amounts.discount_fen == 0
     as_dict = msgspec.to_builtins(msg)
     for copy in ("picking", "delivery"):
         text = text_preview(tickets.render(as_dict, copy, 58))
