@@ -210,6 +210,12 @@ def test_a_gift_of_a_sku_in_the_cart_takes_its_stock_once(api, tokens_, catalogu
         ("100", 1, True),
     ]
     assert stock("100") == 7
+    # cancelled before payment: both lines' units go back in one update of the item
+    status, cancelled = api.call(
+        "POST", f"/orders/{order['order_id']}/cancel", {}, tokens_["customer"]
+    )
+    assert status == 200, cancelled
+    assert stock("100") == 10
 
 
 def test_a_product_coupon_template(api, tokens_, catalogue):

@@ -1301,11 +1301,15 @@ def _listed(orders: list[OrderModel], principal: Principal, key: dict | None) ->
 
 
 def _restock(tx: Tx, order: OrderModel) -> None:
+    # one update per SKU: a gift line (满赠) may repeat a SKU the order holds
+    units: dict[str, int] = {}
     for line in order.lines:
+        units[line.sku] = units.get(line.sku, 0) + int(line.qty)
+    for sku, qty in units.items():
         tx.update(
-            StoreItemModel(order.store_id, line.sku),
-            actions=[StoreItemModel.stock.add(int(line.qty))],
-            label=f"stock:{line.sku}",
+            StoreItemModel(order.store_id, sku),
+            actions=[StoreItemModel.stock.add(qty)],
+            label=f"stock:{sku}",
         )
 
 
