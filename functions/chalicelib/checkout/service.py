@@ -303,9 +303,7 @@ def _offer(
     )
 
 
-def _promotions(
-    loaded: Loaded, skus: set[str], cart_qty: dict[str, int] | None = None
-) -> list[promo.Promotion]:
+def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
     """The store's promotions as the domain wants them. A flash price counts only for
     the units this customer may still buy and one shard can still give (an order takes
     its units from one shard)."""
@@ -359,9 +357,6 @@ def _promotions(
                     campaign_id=f.campaign_id,
                 )
             )
-    out += mechanic_rules.engine_promotions(
-        active.mechanics, loaded.items, loaded.products, cart_qty or {}
-    )
     for o in loaded.fixed:
         z = o.zone
         assert z.price_fen is not None and z.starts_at is not None and z.ends_at is not None
@@ -438,7 +433,11 @@ def evaluate(
     cart_qty: dict[str, int] = {}
     for line in lines:
         cart_qty[line.sku] = cart_qty.get(line.sku, 0) + line.qty
-    promotions = [] if reward else _promotions(loaded, set(cart_qty), cart_qty)
+    promotions = [] if reward else _promotions(loaded, set(cart_qty))
+    if not reward and loaded.active is not None:  # add_on, gift, bundle (issue 18)
+        promotions += mechanic_rules.engine_promotions(
+            loaded.active.mechanics, loaded.items, loaded.products, cart_qty
+        )
     member_days = loaded.active.member_days if loaded.active and not reward else ()
     campaigns = _campaigns(loaded, offers, promotions, member_days)
     # A member day of a campaign that is not spending gives nothing (issue 16).
