@@ -102,6 +102,10 @@ def promotions() -> list[p.Promotion]:
         p.SecondItemHalfPrice("H1", "dairy 2nd half", START, END, p.Scope(frozenset({"dairy"}))),
         p.FlashPrice("F1", "flash 1", "SKU03", 990, 1, START, END),
         p.FlashPrice("F2", "flash 2", "SKU07", 1990, 2, START, END),
+        # issue 18's mechanics: the costliest to price, a bundle (its units sorted)
+        p.BundlePrice(
+            "B1", "fruit any 3 for 20", 3, 2000, START, END, p.Scope(frozenset({"fruit"}))
+        ),
     ]
 
 

@@ -365,3 +365,17 @@ def test_messages_with_unknown_fields_and_null_seq_still_render() -> None:
     _valid(message)
     text = joined(decoded(message, "picking"))
     assert "今日第" not in text and "261124K7M2Q9XD" in text
+
+
+# ------------------------------------------------------------------- gifts (issue 18)
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+@pytest.mark.parametrize("copy_", ["picking", "delivery"])
+def test_a_gift_line_is_printed_as_a_gift(copy_: str, paper: int) -> None:
+    message = delivery_order()
+    gift = _line("500001", "酸奶 200g", "杯", 1, 0, "冷柜区", "C-01", True, ("乳品", "酸奶"))
+    message["lines"].append({**gift, "gift": True})
+    text = squash(joined(decoded(_valid(message), copy_, paper)))
+    assert "酸奶200g【赠品】" in text
+    assert text.count("【赠品】") == 1  # the other lines (no gift field) are not marked

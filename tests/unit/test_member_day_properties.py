@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.unit.test_promotions_properties import (
     NOW,
+    OFF_LINE,
     SKUS,
     carts,
     costs,
@@ -111,7 +112,7 @@ def test_member_day_prices_are_sound_and_never_stack(
     assert all(0 <= pl.discount_fen <= pl.line.amount_fen for pl in priced.lines)
     for a in co.applied:
         assert 0 < a.amount_fen <= a.base_fen
-        assert sum(a.allocation) == (0 if a.kind == "free_delivery" else a.amount_fen)
+        assert sum(a.allocation) == (0 if a.kind in OFF_LINE else a.amount_fen)
     for price, code, _ in prices.values():
         assert price > 0 and code.startswith("member_day:")
     member = [a for a in co.applied if a.kind == "member_price"]

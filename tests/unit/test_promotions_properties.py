@@ -46,7 +46,7 @@ def carts(draw):
 def coupon_lists(draw):
     out = []
     for i in range(draw(st.integers(min_value=0, max_value=6))):
-        kind = draw(st.sampled_from(["amount_off", "percent_off", "free_delivery"]))
+        kind = draw(st.sampled_from(["amount_off", "percent_off", "free_delivery", "product"]))
         out.append(
             p.CouponOffer(
                 f"C{i}",
@@ -61,6 +61,8 @@ def coupon_lists(draw):
                 cap_fen=draw(st.none() | st.integers(min_value=0, max_value=5_000)),
                 scope=draw(scopes),
                 budget_left_fen=draw(st.none() | st.integers(min_value=0, max_value=5_000)),
+                sku=draw(st.sampled_from(SKUS)),
+                price_fen=draw(st.integers(min_value=0, max_value=3_000)),
             )
         )
     return out
@@ -85,6 +87,7 @@ def promotion_lists(draw):
         )
     if draw(st.booleans()):
         out.append(p.SecondItemHalfPrice("H", "h", START, END, draw(scopes)))
+    out += draw(new_mechanics())
     for sku in draw(st.frozensets(st.sampled_from(SKUS), max_size=2)):
         out.append(
             p.FlashPrice(
@@ -99,6 +102,88 @@ def promotion_lists(draw):
         )
     return out
 
+
+@st.composite
+def new_mechanics(draw):
+    """Issue 18's mechanics: 满件减 / 满N件M折 / 每满减 tiers, 一口价, 加价购, 满赠."""
+    out: list[p.Promotion] = []
+    if draw(st.booleans()):
+        units = draw(st.booleans())
+        every = draw(st.booleans())
+        percent = draw(st.booleans())
+        t1 = (
+            draw(st.integers(min_value=1, max_value=6))
+            if units
+            else draw(st.integers(min_value=100, max_value=10_000))
+        )
+        off1 = (
+            draw(st.integers(min_value=1, max_value=50))
+            if percent
+            else draw(st.integers(min_value=1, max_value=5_000))
+        )
+        tiers = ((t1, off1),) if every else ((t1, off1), (t1 * 2, off1 + 1))
+        out.append(
+            p.TieredDiscount(
+                "TM",
+                "tm",
+                tiers,
+                START,
+                END,
+                draw(scopes),
+                draw(st.none() | st.integers(min_value=0, max_value=3_000)),
+                basis="units" if units else "amount",
+                every=every,
+                cap_fen=draw(st.none() | st.integers(min_value=0, max_value=5_000)),
+                percent=percent,
+            )
+        )
+    if draw(st.booleans()):
+        out.append(
+            p.BundlePrice(
+                "B",
+                "b",
+                draw(st.integers(min_value=1, max_value=4)),
+                draw(st.integers(min_value=0, max_value=30_000)),
+                START,
+                END,
+                draw(scopes),
+            )
+        )
+    if draw(st.booleans()):
+        out.append(
+            p.AddOnPrice(
+                "A",
+                "a",
+                draw(st.sampled_from(SKUS)),
+                draw(st.integers(min_value=0, max_value=5_000)),
+                draw(st.integers(min_value=0, max_value=3)),
+                draw(st.integers(min_value=0, max_value=30_000)),
+                START,
+                END,
+                draw(scopes),
+            )
+        )
+    if draw(st.booleans()):
+        out.append(
+            p.GiftWithPurchase(
+                "G",
+                "g",
+                draw(st.sampled_from(SKUS)),
+                "gift",
+                draw(st.integers(min_value=0, max_value=30_000)),
+                draw(st.integers(min_value=1, max_value=3_000)),
+                START,
+                END,
+                units=draw(st.integers(min_value=1, max_value=2)),
+                in_stock=draw(st.booleans()),
+                scope=draw(scopes),
+            )
+        )
+    return out
+
+
+# Discounts on the order, not on lines: their allocation is all zeros.
+OFF_LINE = ("free_delivery", "gift")
 
 costs = st.none() | st.dictionaries(
     st.sampled_from(SKUS), st.integers(min_value=0, max_value=15_000), max_size=4
@@ -140,8 +225,8 @@ def test_totals_discounts_and_allocations_are_sound(lines, coupons, promotions, 
     for a in co.applied:
         assert 0 < a.amount_fen <= a.base_fen
         assert all(share >= 0 for share in a.allocation)
-        assert sum(a.allocation) == (0 if a.kind == "free_delivery" else a.amount_fen)
-    goods_discounts = [a for a in co.applied if a.kind != "free_delivery"]
+        assert sum(a.allocation) == (0 if a.kind in OFF_LINE else a.amount_fen)
+    goods_discounts = [a for a in co.applied if a.kind not in OFF_LINE]
     for i, pl in enumerate(priced.lines):
         assert pl.discount_fen == sum(a.allocation[i] for a in goods_discounts)
     assert sum(a.amount_fen for a in goods_discounts) == priced.discount_fen
@@ -172,7 +257,9 @@ def test_the_suggestion_never_sells_below_cost_beyond_item_promotions(
     co = run(lines, coupons, promotions, cost, delivery)
     for i, pl in enumerate(co.priced.lines):
         unit_cost = (cost or {}).get(pl.line.sku)
-        order_level = sum(a.allocation[i] for a in co.applied if a.kind in ("tiered", "coupon"))
+        order_level = sum(
+            a.allocation[i] for a in co.applied if a.kind in ("tiered", "coupon", "bundle")
+        )
         if unit_cost is not None and order_level:
             # an order-level discount on a line with a known cost keeps it at or above cost
             assert pl.paid_fen >= unit_cost * pl.line.qty
@@ -196,7 +283,8 @@ def with_policies(draw, offers):
     """The offers, each with a random stacking policy (some keep the default)."""
     out = []
     for o in offers:
-        if isinstance(o, p.FlashPrice | p.FixedPrice) or draw(st.booleans()):
+        # per-SKU prices and the new mechanics (add-on, bundle, gift) carry no policy
+        if not hasattr(o, "stacking") or draw(st.booleans()):
             out.append(o)
         else:
             out.append(replace(o, stacking=draw(policies)))
@@ -253,16 +341,18 @@ def test_random_stacking_policies_keep_every_rule(
     assert priced.total_fen >= 0 and goods >= 0
     assert sum(pl.paid_fen for pl in priced.lines) == goods
     assert all(0 <= pl.discount_fen <= pl.line.amount_fen for pl in priced.lines)
-    goods_discounts = [a for a in co.applied if a.kind != "free_delivery"]
+    off_lines = ("free_delivery", "gift")  # on the order, not on lines
+    goods_discounts = [a for a in co.applied if a.kind not in off_lines]
     for a in co.applied:
         assert 0 < a.amount_fen <= a.base_fen
-        assert sum(a.allocation) == (0 if a.kind == "free_delivery" else a.amount_fen)
+        assert sum(a.allocation) == (0 if a.kind in off_lines else a.amount_fen)
     for i, pl in enumerate(priced.lines):
         assert pl.discount_fen == sum(a.allocation[i] for a in goods_discounts)
     for v in co.coupon_verdicts:
         assert v.applies == (v.reason is None)
-    # an exclusive discount is alone but for per-SKU prices, member prices, free delivery
-    passes = {"flash", "fixed_price", "member_price", "free_delivery"}
+    # an exclusive discount is alone but for per-SKU prices (flash, fixed, add-on, bundle),
+    # member prices, gifts and free delivery: those carry no stacking policy
+    passes = {"flash", "fixed_price", "member_price", "free_delivery", "add_on", "bundle", "gift"}
     stacking = [a for a in co.applied if a.kind not in passes]
     if any(_policy(co, a, coupons, promotions).exclusive for a in stacking):
         assert len(stacking) == 1

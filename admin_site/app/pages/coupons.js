@@ -6,15 +6,18 @@ import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
+import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
-const KINDS = ["amount_off", "percent_off", "free_delivery"];
+const KINDS = ["amount_off", "percent_off", "free_delivery", PRODUCT_KIND];
 const FUNDERS = ["hq", "store", "supplier"];
 const AUTO = ["registration", "after_payment"];
 const list = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 
 /** What a template gives, in one line: "满99减20", "85折 最高减¥30", "免配送费". */
 export function describeCoupon(c) {
+  const product = describeProduct(c);
+  if (product !== null) return product;
   const threshold = c.threshold_fen ? t("coupons.threshold", { amount: money(c.threshold_fen) }) : t("coupons.no_threshold");
   if (c.kind === "amount_off") return `${threshold} ${t("coupons.off", { amount: money(c.amount_off_fen) })}`;
   if (c.kind === "percent_off") {
@@ -96,6 +99,7 @@ function createForm(messages, ctx) {
     funderName: field(t("coupons.funder_name"), funderName, t("coupons.funder_name_hint")),
     afterMin: field(t("coupons.after_payment_min"), afterMin, t("common.in_yuan")),
   };
+  const product = productFieldset();
   const sync = () => {
     fields.amount.hidden = kind.value !== "amount_off";
     fields.percent.hidden = kind.value !== "percent_off";
@@ -106,6 +110,7 @@ function createForm(messages, ctx) {
     fields.afterMin.hidden = auto.value !== "after_payment";
     funderName.required = funder.value === "supplier";
     stacking.sync(kind.value);
+    product.sync(kind.value);
   };
   for (const control of [kind, mode, auto, funder]) control.addEventListener("change", sync);
   sync();
@@ -129,6 +134,7 @@ function createForm(messages, ctx) {
           const capFen = yuan(cap, t("coupons.cap_label"), true);
           if (capFen !== null) body.cap_fen = capFen;
         }
+        product.read(kind.value, body);
         if (mode.value === "days") body.days_after_claim = Number(days.value);
         else {
           body.starts_at = time(starts, t("coupons.starts"));
@@ -158,6 +164,7 @@ function createForm(messages, ctx) {
     fields.amount,
     fields.percent,
     fields.cap,
+    ...product.nodes,
     field(t("coupons.categories"), categories, t("coupons.list_hint")),
     field(t("coupons.skus"), skus, t("coupons.list_hint")),
     field(t("coupons.stores"), storeIds, t("coupons.list_hint")),

@@ -6,9 +6,10 @@ import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
+import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
-const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day"];
+const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day", ...MECHANIC_KINDS];
 const AUDIENCES = ["members", "level", "segment"];
 const list = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 
@@ -27,6 +28,8 @@ function memberDayText(p) {
 }
 
 function describe(p) {
+  const mechanic = describeMechanic(p);
+  if (mechanic !== null) return mechanic;
   if (p.kind === "member_day") return h("span", { "data-testid": "member-day-rule" }, memberDayText(p));
   if (p.kind === "tiered") return p.tiers.map((x) => t("promotions.tier", { threshold: money(x.threshold_fen), off: money(x.off_fen) })).join(" / ");
   if (p.kind === "second_half_price") return t("promotions.kind.second_half_price");
@@ -164,6 +167,7 @@ function createForm(messages, ctx) {
     multiplier: field(t("promotions.md_points_multiplier"), multiplier),
     templates: field(t("promotions.md_templates"), templates, t("promotions.md_templates_hint")),
   };
+  const more = mechanicsFieldset();
   const MEMBER_DAY = ["recurrence", "mdDays", "span", "audience", "minLevel", "segment", "percent", "multiplier", "templates"];
   const sync = () => {
     const flash = kind.value === "flash_sale";
@@ -178,7 +182,9 @@ function createForm(messages, ctx) {
     for (const input of [sku, price, quantity, limit]) input.required = flash;
     targeting.node.hidden = kind.value === "member_day"; // it has its own
     stacking.sync(kind.value);
+    more.sync(kind.value);
   };
+  more.watch(sync);
   kind.addEventListener("change", sync);
   audience.addEventListener("change", sync);
   sync();
@@ -218,6 +224,8 @@ function createForm(messages, ctx) {
         }
         if (kind.value !== "member_day") Object.assign(body, targeting.read());
         Object.assign(body, stacking.read(kind.value));
+        if (MECHANIC_KINDS.includes(kind.value)) body.scope = { categories: list(categories.value), skus: list(skus.value) };
+        more.read(kind.value, body, tiers.value);
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -240,7 +248,8 @@ function createForm(messages, ctx) {
     fields.quantity,
     fields.limit,
     fields.peak,
-    ...MEMBER_DAY.map((k) => fields[k])),
+    ...MEMBER_DAY.map((k) => fields[k]),
+    ...more.nodes),
   targeting.node,
   stacking.element,
   submit);

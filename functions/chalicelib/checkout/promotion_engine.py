@@ -34,11 +34,21 @@ from chalicelib.checkout.pricing import CartLine, DeliveryRule, Discount, Priced
 from chalicelib.kernel.money import allocate, percent_off, yuan
 from chalicelib.kernel.recurrence import Recurrence, describe, on_at
 
-CouponKind = Literal["amount_off", "percent_off", "free_delivery"]
+CouponKind = Literal["amount_off", "percent_off", "free_delivery", "product"]
 CouponState = Literal["available", "locked", "used", "expired", "voided"]
 Funder = Literal["hq", "store", "supplier"]
 DiscountKind = Literal[
-    "flash", "fixed_price", "member_price", "second_half", "tiered", "coupon", "free_delivery"
+    "flash",
+    "fixed_price",
+    "member_price",
+    "second_half",
+    "tiered",
+    "coupon",
+    "free_delivery",
+    # issue 18, more mechanics
+    "bundle",
+    "add_on",
+    "gift",
 ]
 
 # Why a coupon does not apply (CouponVerdict.reason).
@@ -149,6 +159,9 @@ class CouponOffer:
     # targeting: usable only inside this recurring window (None: whenever valid)
     recurrence: Recurrence | None = None
     stacking: StackingPolicy = DEFAULT_POLICY  # the template's (issue 18)
+    # product (商品券): one unit of ``sku`` at ``price_fen`` (0: free)
+    sku: str | None = None
+    price_fen: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,13 @@ class TieredDiscount:
     funded_by: Funder = "hq"
     campaign_id: str | None = None  # the promotion's campaign: its budget is shared
     stacking: StackingPolicy = DEFAULT_POLICY
+    # issue 18, more mechanics (:func:`tier_off`): thresholds count in-scope units
+    # (满件减) instead of fen; ``every`` repeats the one tier (每满减) up to ``cap_fen``;
+    # ``percent`` reads each tier's off as a percentage of the base (满N件M折: 20 = 8折)
+    basis: Literal["amount", "units"] = "amount"
+    every: bool = False
+    cap_fen: int | None = None
+    percent: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,7 +243,77 @@ class FixedPrice:
     campaign_id: str | None = None
 
 
-Promotion = TieredDiscount | SecondItemHalfPrice | FlashPrice | FixedPrice
+@dataclass(frozen=True)
+class AddOnPrice:
+    """加价购/换购: once the in-scope goods other than ``sku`` reach ``threshold_fen``
+    (after item promotions, per-SKU-priced units left out), up to ``max_units`` units of
+    ``sku`` in the cart cost ``price_fen`` each. An item-level price like a fixed price:
+    used only when below the unit's item price, never on a line with a flash, fixed or
+    half price, and its units are left out of order-level discounts."""
+
+    promotion_id: str
+    name: str
+    sku: str
+    price_fen: int
+    max_units: int
+    threshold_fen: int
+    starts_at: datetime
+    ends_at: datetime
+    scope: Scope = ALL  # what counts toward the threshold (stores: where it is on)
+    funded_by: Funder = "hq"
+    campaign_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GiftWithPurchase:
+    """满赠: once the in-scope goods (after item promotions and the tiered discount,
+    per-SKU-priced units left out) reach ``threshold_fen``, ``units`` of ``sku`` are
+    added free. ``value_fen`` is the gift's list price (what it costs the funder: the
+    campaign's budget counts it); ``in_stock`` False: the order goes through without it
+    and the quote says so."""
+
+    promotion_id: str
+    name: str
+    sku: str
+    sku_name: str
+    threshold_fen: int
+    value_fen: int
+    starts_at: datetime
+    ends_at: datetime
+    units: int = 1
+    in_stock: bool = True
+    scope: Scope = ALL
+    funded_by: Funder = "hq"
+    campaign_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BundlePrice:
+    """一口价: any ``units`` units of the in-scope goods for ``price_fen``. Units are
+    bundled most expensive first (the customer gets the most off); a bundle whose units
+    cost no more than ``price_fen`` is not made. Lines with a flash, fixed, add-on or
+    half price are not bundled; units left over keep their item price."""
+
+    promotion_id: str
+    name: str
+    units: int
+    price_fen: int
+    starts_at: datetime
+    ends_at: datetime
+    scope: Scope = ALL
+    funded_by: Funder = "hq"
+    campaign_id: str | None = None
+
+
+Promotion = (
+    TieredDiscount
+    | SecondItemHalfPrice
+    | FlashPrice
+    | FixedPrice
+    | AddOnPrice
+    | GiftWithPurchase
+    | BundlePrice
+)
 
 
 class MemberPrices(Protocol):
@@ -312,6 +402,38 @@ class NextTier:
     base_fen: int
     gap_fen: int
     scope: Scope = ALL
+    # "units" (满件减): threshold, base and gap count units, not fen
+    basis: Literal["amount", "units"] = "amount"
+
+
+@dataclass(frozen=True)
+class AddOnOffer:
+    """A 加价购 the cart can reach or has reached: ``reached`` says whether the threshold
+    is met (``gap_fen`` more otherwise); ``units`` priced at it in this cart."""
+
+    promotion_id: str
+    name: str
+    sku: str
+    price_fen: int
+    max_units: int
+    threshold_fen: int
+    base_fen: int
+    gap_fen: int
+    reached: bool
+    units: int
+
+
+@dataclass(frozen=True)
+class Gift:
+    """A gift earned by the cart (满赠): placed as a line at price 0 when ``in_stock``."""
+
+    promotion_id: str
+    name: str
+    sku: str
+    sku_name: str
+    units: int
+    value_fen: int
+    in_stock: bool
 
 
 @dataclass(frozen=True)
@@ -348,6 +470,9 @@ class Checkout:
     # SKUs whose units this cart prices at a per-SKU price (flash, fixed price): one more
     # unit of them would not count toward a tiered discount
     per_sku_priced: frozenset[str] = frozenset()
+    # issue 18, more mechanics: 加价购 offers live at the store, gifts earned (满赠)
+    add_ons: tuple[AddOnOffer, ...] = ()
+    gifts: tuple[Gift, ...] = ()
 
     @property
     def total_fen(self) -> int:
@@ -367,7 +492,8 @@ class _Line:
 
     line: CartLine
     unit_fen: int  # the price of a unit not at the flash price: member price or list price
-    flash: FlashPrice | FixedPrice | None = None  # the line's per-SKU price, if any
+    # the line's per-SKU price, if any (an add-on price: 加价购)
+    flash: FlashPrice | FixedPrice | AddOnPrice | None = None
     flash_units: int = 0
     half_off_fen: int = 0
     tiered_fen: int = 0
@@ -378,17 +504,23 @@ class _Line:
         """A member price applied to units of this line."""
         return self.unit_fen < self.line.unit_price_fen and self.line.qty > self.flash_units
 
+    bundle_off_fen: int = 0  # 一口价: what bundling took off this line's units
+
     @property
     def item_fen(self) -> int:
         """What the line costs after item-level promotions."""
         flash = self.flash.price_fen * self.flash_units if self.flash else 0
-        return flash + (self.line.qty - self.flash_units) * self.unit_fen - self.half_off_fen
+        return flash + self.order_base_fen
 
     @property
     def order_base_fen(self) -> int:
         """The part order-level discounts are computed on: units not at a flash price,
         after item level (second half price is never on a line with flash units)."""
-        return (self.line.qty - self.flash_units) * self.unit_fen - self.half_off_fen
+        return (
+            (self.line.qty - self.flash_units) * self.unit_fen
+            - self.half_off_fen
+            - self.bundle_off_fen
+        )
 
 
 def _per_sku_key(p: FlashPrice | FixedPrice) -> tuple[int, int, str]:
@@ -572,16 +704,16 @@ def _excluding(
     prior: Sequence[int],
     costs: Mapping[str, int] | None,
     policy: StackingPolicy,
-    amount_of: Callable[[int], int],
+    amount_of: Callable[[list[int], list[str]], int],
 ) -> tuple[int, list[int], list[str], str | None]:
     """A discount's amount and line shares on ``bases`` (``prior``: other discounts' shares
     already on the lines), keeping the margin floor by the policy: "refuse" gives the
     offending SKU (amount 0), "exclude" takes its lines out of the base and computes the
-    amount again on what is left (``amount_of(base)``, 0 when the threshold is no longer
+    amount again on what is left (``amount_of(bases, excluded)``, 0 when the threshold is no longer
     reached). Returns (amount, shares, SKUs excluded, SKU refused)."""
     excluded: list[str] = []
     while True:
-        amount = amount_of(sum(bases))
+        amount = amount_of(bases, excluded)
         if amount <= 0:
             return 0, [0] * len(bases), excluded, None
         shares = allocate(amount, bases)
@@ -612,7 +744,7 @@ def _tiered(
             continue
         bases = [_tiered_bases(w, p, store_id) for w in work]
         base = sum(bases)
-        off = max((o for t, o in p.tiers if base >= t), default=0)
+        off = tier_off(p, base, _units_in(work, p.scope))
         amount, note = min(off, base), ""
         if p.budget_left_fen is not None and amount > p.budget_left_fen:
             amount = max(0, p.budget_left_fen)
@@ -624,9 +756,16 @@ def _tiered(
     for _prio, neg, _pid, p, bases, base, note in sorted(candidates, key=lambda c: c[:3]):
         if p.stacking.margin_floor == "exclude":
 
-            def amount_of(b: int, p: TieredDiscount = p, first: int = -neg) -> int:
-                off = max((o for t, o in p.tiers if b >= t), default=0)
-                return min(off, b, first)
+            def amount_of(
+                bs: list[int], out: list[str], p: TieredDiscount = p, first: int = -neg
+            ) -> int:
+                # what is left counts, in fen or in units (满件减): excluded SKUs are out
+                units = sum(
+                    w.line.qty - w.flash_units
+                    for w in work
+                    if p.scope.covers(w.line) and w.line.sku not in out
+                )
+                return min(tier_off(p, sum(bs), units), sum(bs), first)
 
             amount, shares, excluded, _ = _excluding(
                 work, list(bases), [0] * len(work), costs, p.stacking, amount_of
@@ -688,8 +827,9 @@ def _next_tier(
 ) -> NextTier | None:
     """The applied tiered discount's next tier (None at its top), or when none applies
     the live one whose first tier is closest (ties: the larger amount off, then the id);
-    its base is the engine's own (after item promotions, per-SKU-priced units out)."""
-    found: list[tuple[int, int, str, NextTier]] = []
+    its base is the engine's own (after item promotions, per-SKU-priced units out). A
+    满件减's threshold, base and gap count units (``basis``); gaps in fen come first."""
+    found: list[tuple[int, int, int, str, NextTier]] = []
     for p in promotions:
         if not isinstance(p, TieredDiscount) or not _live(p.starts_at, p.ends_at, now):
             continue
@@ -698,18 +838,74 @@ def _next_tier(
         if applied is not None and p.promotion_id != applied.source_id:
             continue
         base = sum(_tiered_bases(w, p, store_id) for w in work)
-        nxt = next_tier_of(p.tiers, base)
+        units = _units_in(work, p.scope)
+        nxt = next_tier_of(p, base, units)
         if nxt is None:
             continue
         threshold, off = nxt
-        tier = NextTier(p.promotion_id, p.name, threshold, off, base, threshold - base, p.scope)
-        found.append((tier.gap_fen, -off, p.promotion_id, tier))
-    return min(found, key=lambda f: f[:3])[3] if found else None
+        measure = units if p.basis == "units" else base
+        tier = NextTier(
+            p.promotion_id,
+            p.name,
+            threshold,
+            off,
+            measure,
+            threshold - measure,
+            p.scope,
+            p.basis,
+        )
+        units_first = 1 if p.basis == "units" else 0
+        found.append((units_first, tier.gap_fen, -off, p.promotion_id, tier))
+    return min(found, key=lambda f: f[:4])[4] if found else None
 
 
-def next_tier_of(tiers: Sequence[tuple[int, int]], base_fen: int) -> tuple[int, int] | None:
-    """The first tier (threshold_fen, off_fen) above ``base_fen``, or None at the top."""
-    return next(((t, o) for t, o in sorted(tiers) if base_fen < t), None)
+def _units_in(work: Sequence[_Line], scope: Scope) -> int:
+    """In-scope units order-level discounts count (per-SKU-priced units left out)."""
+    return sum(w.line.qty - w.flash_units for w in work if scope.covers(w.line))
+
+
+def tier_off(p: TieredDiscount, base_fen: int, units: int) -> int:
+    """What a tiered discount takes off a base of ``base_fen`` made of ``units`` in-scope
+    units: the one rule for 满减, 满件减 (``basis`` units), 满N件M折 (``percent``) and
+    每满减 (``every``: the one tier as many times as the base holds it, at most
+    ``cap_fen``). The caller caps it at the base."""
+    measure = units if p.basis == "units" else base_fen
+    if p.every:
+        step, each = p.tiers[0] if p.tiers else (0, 0)
+        times = measure // step if step > 0 else 0
+        off = percent_off(base_fen, each * 100) if p.percent and times else times * each
+    else:
+        reached = [o for t, o in p.tiers if measure >= t]
+        best = max(reached, default=0)
+        off = percent_off(base_fen, best * 100) if p.percent else best
+    if p.cap_fen is not None:
+        off = min(off, p.cap_fen)
+    return max(0, off)  # _tiered takes at most the base
+
+
+def next_tier_of(p: TieredDiscount, base_fen: int, units: int) -> tuple[int, int] | None:
+    """The next threshold above the cart's (fen, or units for 满件减) and what
+    :func:`tier_off` gives there, or None when no threshold gives more. A 每满减's next
+    threshold is the next multiple of its step (none once its cap is reached); a unit
+    added is priced at the cart's average unit for a percentage."""
+    now_off = tier_off(p, base_fen, units)
+    measure = units if p.basis == "units" else base_fen
+    avg = base_fen // units if units else 0
+    if p.every:
+        if not p.tiers or p.tiers[0][0] <= 0:
+            return None
+        step = p.tiers[0][0]
+        candidates = [(measure // step + 1) * step]
+    else:
+        candidates = sorted(t for t, _ in p.tiers if measure < t)
+    for t in candidates:
+        if p.basis == "units":
+            off = tier_off(p, base_fen + (t - units) * avg, t)
+        else:
+            off = tier_off(p, t, units)
+        if off > now_off or (not p.every and not p.percent):
+            return t, off
+    return None
 
 
 @dataclass(frozen=True)
@@ -807,16 +1003,24 @@ def _coupon_alone(
         if fee_fen == 0:
             return _refuse(c, NO_DELIVERY_FEE, "No delivery fee to waive")
         amount, shares = fee_fen, tuple(0 for _ in work)
+    elif c.kind == "product":
+        got = _product_coupon(c, work)
+        if got is None:
+            return _refuse(c, OUT_OF_SCOPE, f"{c.sku} is not in the cart")
+        amount, shares, base = got
+        if amount <= 0:
+            return _refuse(c, OUT_OF_SCOPE, "Gives nothing on the eligible items")
     else:
         amount = _goods_amount(c, base)
         if amount <= 0:
             return _refuse(c, OUT_OF_SCOPE, "Gives nothing on the eligible items")
         if policy.margin_floor == "exclude":
 
-            def amount_of(b: int) -> int:
+            def amount_of(bs: list[int], _out: list[str]) -> int:
+                b = sum(bs)
                 return _goods_amount(c, b) if b >= c.threshold_fen else 0
 
-            amount, got, excluded, _ = _excluding(
+            amount, kept_shares, excluded, _ = _excluding(
                 work, list(bases), [0] * len(work), costs, policy, amount_of
             )
             if amount <= 0:
@@ -827,7 +1031,7 @@ def _coupon_alone(
                     "nothing eligible reaches its threshold",
                 )
             base = sum(b for w, b in zip(work, bases, strict=True) if w.line.sku not in excluded)
-            shares = tuple(got)
+            shares = tuple(kept_shares)
         else:
             shares = tuple(allocate(amount, bases))
     if c.budget_left_fen is not None and amount > c.budget_left_fen:
@@ -870,8 +1074,8 @@ def _second_coupon(
     ``first``'s); None when it then gives nothing or would break the margin floor."""
     bases = [max(0, b - s) for b, s in zip(c.bases, first.shares, strict=True)]
 
-    def amount_of(b: int) -> int:
-        return _goods_amount(c.offer, b)
+    def amount_of(bs: list[int], _out: list[str]) -> int:
+        return _goods_amount(c.offer, sum(bs))
 
     amount, shares, excluded, refused = _excluding(
         work, bases, first.shares, costs, c.offer.stacking, amount_of
@@ -1250,9 +1454,11 @@ def _evaluate(
     work, applied, flash_units, fixed_units = _item_level(
         lines, store_id, now, promotions, member_prices, costs, notes
     )
+    add_ons = _more_item_level(work, store_id, now, promotions, costs, notes, applied)
     tiered = _tiered(work, store_id, now, promotions, costs, notes)
     if tiered:
         applied.append(tiered)
+    gifts = _gifts(work, store_id, now, promotions, notes, applied)
     subtotal = sum(line.amount_fen for line in lines)
     before_coupons = sum(w.item_fen - w.tiered_fen for w in work)
 
@@ -1462,7 +1668,9 @@ def _evaluate(
         lines=[PricedLine(w.line, d) for w, d in zip(work, line_discounts, strict=True)],
         subtotal_fen=subtotal,
         discounts=[
-            Discount(a.code, a.label, a.amount_fen) for a in applied if a.kind != "free_delivery"
+            Discount(a.code, a.label, a.amount_fen)
+            for a in applied
+            if a.kind not in ("free_delivery", "gift")
         ],
         discount_fen=discount,
         delivery_fee_fen=delivery_fee,
@@ -1490,9 +1698,209 @@ def _evaluate(
         fixed_units=tuple(fixed_units),
         next_tier=_next_tier(work, store_id, now, promotions, tiered),
         per_sku_priced=frozenset(w.line.sku for w in work if w.flash_units),
+        add_ons=add_ons,
+        gifts=gifts,
         points_multiplier=max(
             points_multipliers,
             key=lambda m: (Fraction(m.multiplier), m.source_id),
             default=None,
         ),
     )
+
+
+# --- issue 18: more mechanics (加价购, 一口价, 满赠, 商品券) ---------------------------------
+
+
+def _more_item_level(
+    work: list[_Line],
+    store_id: str,
+    now: datetime,
+    promotions: Sequence[Promotion],
+    costs: Mapping[str, int] | None,
+    notes: list[str],
+    applied: list[AppliedDiscount],
+) -> tuple[AddOnOffer, ...]:
+    """Bundles (一口价), then add-on prices (加价购), after the other item-level prices;
+    their discounts go to ``applied``. Returns the add-on offers live at the store."""
+    live = [
+        p
+        for p in promotions
+        if isinstance(p, BundlePrice | AddOnPrice)
+        and _live(p.starts_at, p.ends_at, now)
+        and p.scope.at_store(store_id)
+    ]
+    if not live:
+        return ()
+    for b in sorted((p for p in live if isinstance(p, BundlePrice)), key=lambda p: p.promotion_id):
+        got = _bundle(b, work, costs, notes)
+        if got is not None:
+            applied.append(got)
+    offers: list[AddOnOffer] = []
+    for a in sorted((p for p in live if isinstance(p, AddOnPrice)), key=lambda p: p.promotion_id):
+        offer, discount = _add_on(a, work, costs, notes)
+        offers.append(offer)
+        if discount is not None:
+            applied.append(discount)
+    return tuple(offers)
+
+
+def _bundle(
+    b: BundlePrice, work: list[_Line], costs: Mapping[str, int] | None, notes: list[str]
+) -> AppliedDiscount | None:
+    """Group in-scope units into bundles of ``b.units``, the most expensive units first
+    (ties: the earlier line), each bundle at ``b.price_fen``; a bundle's saving is
+    allocated over its units by largest remainder, so line shares add up exactly."""
+    if b.units <= 0:
+        return None
+    units: list[tuple[int, int]] = []  # (unit item price, line index)
+    for i, w in enumerate(work):
+        if w.flash or w.half_off_fen or w.bundle_off_fen or not b.scope.covers(w.line):
+            continue
+        units += [(w.unit_fen, i)] * w.line.qty
+    units.sort(key=lambda u: (-u[0], u[1]))
+    off = [0] * len(work)
+    base = 0
+    for k in range(len(units) // b.units):
+        group = units[k * b.units : (k + 1) * b.units]
+        worth = sum(price for price, _ in group)
+        if worth <= b.price_fen:
+            break  # cheaper units next: no later bundle saves either
+        shares = allocate(worth - b.price_fen, [u for u, _ in group])
+        for (_, i), share in zip(group, shares, strict=True):
+            off[i] += share
+        base += worth
+    if not any(off):
+        return None
+    if costs:
+        for w, o in zip(work, off, strict=True):
+            cost = costs.get(w.line.sku)
+            if o and cost is not None and w.item_fen - o < cost * w.line.qty:
+                notes.append(f"{b.name} left out: it would sell {w.line.sku} below cost")
+                return None
+    for w, o in zip(work, off, strict=True):
+        w.bundle_off_fen = o
+    return AppliedDiscount(
+        code=f"bundle:{b.promotion_id}",
+        label=b.name,
+        kind="bundle",
+        source_id=b.promotion_id,
+        amount_fen=sum(off),
+        base_fen=base,
+        base="item price of the bundled units (member price where one applies)",
+        funded_by=b.funded_by,
+        allocation=tuple(off),
+        campaign_id=b.campaign_id,
+    )
+
+
+def _add_on(
+    a: AddOnPrice, work: list[_Line], costs: Mapping[str, int] | None, notes: list[str]
+) -> tuple[AddOnOffer, AppliedDiscount | None]:
+    """The add-on offer's state on this cart and, when reached, its discount: the
+    ``a.sku`` units (at most ``a.max_units``) at ``a.price_fen``."""
+    base = sum(w.order_base_fen for w in work if w.line.sku != a.sku and a.scope.covers(w.line))
+    reached = base >= a.threshold_fen
+    alloc = [0] * len(work)
+    left = a.max_units
+    cost = costs.get(a.sku) if costs else None
+    below_cost = cost is not None and a.price_fen < cost
+    if reached and below_cost:
+        notes.append(f"{a.name} left out on {a.sku}: it would sell below cost")
+    for i, w in enumerate(work):
+        if not reached or below_cost or left <= 0 or w.line.sku != a.sku:
+            continue
+        if w.flash or w.half_off_fen or w.bundle_off_fen or a.price_fen >= w.unit_fen:
+            continue
+        w.flash, w.flash_units = a, min(w.line.qty, left)
+        left -= w.flash_units
+        # on the item price: the line's member price (if any) is already a discount of
+        # its own on every unit, so the add-on takes only the rest
+        alloc[i] = (w.unit_fen - a.price_fen) * w.flash_units
+    used = a.max_units - left
+    offer = AddOnOffer(
+        a.promotion_id,
+        a.name,
+        a.sku,
+        a.price_fen,
+        a.max_units,
+        a.threshold_fen,
+        base,
+        max(0, a.threshold_fen - base),
+        reached,
+        used,
+    )
+    if not used:
+        return offer, None
+    return offer, AppliedDiscount(
+        code=f"add_on:{a.promotion_id}",
+        label=a.name,
+        kind="add_on",
+        source_id=a.promotion_id,
+        amount_fen=sum(alloc),
+        base_fen=sum(w.unit_fen * w.flash_units for w in work if w.flash is a),
+        base="item price (member price where one applies)",
+        funded_by=a.funded_by,
+        allocation=tuple(alloc),
+        campaign_id=a.campaign_id,
+    )
+
+
+def _gifts(
+    work: Sequence[_Line],
+    store_id: str,
+    now: datetime,
+    promotions: Sequence[Promotion],
+    notes: list[str],
+    applied: list[AppliedDiscount],
+) -> tuple[Gift, ...]:
+    """The gifts (满赠) this cart earns: the in-scope goods after item promotions and the
+    tiered discount (per-SKU-priced units out) reach the threshold. An earned gift in
+    stock is a "gift" discount worth its list price on no line (allocation all zeros:
+    the gift line itself is placed at price 0), so its campaign's budget counts it."""
+    out: list[Gift] = []
+    for g in sorted(
+        (p for p in promotions if isinstance(p, GiftWithPurchase)), key=lambda p: p.promotion_id
+    ):
+        if not _live(g.starts_at, g.ends_at, now) or not g.scope.at_store(store_id):
+            continue
+        base = sum(w.order_base_fen - w.tiered_fen for w in work if g.scope.covers(w.line))
+        if base < g.threshold_fen or base == 0 or g.units <= 0:
+            continue
+        gift = Gift(g.promotion_id, g.name, g.sku, g.sku_name, g.units, g.value_fen, g.in_stock)
+        out.append(gift)
+        if not g.in_stock:
+            notes.append(f"{g.name}: {g.sku_name} is out of stock, the order goes without it")
+            continue
+        worth = g.value_fen * g.units
+        applied.append(
+            AppliedDiscount(
+                code=f"gift:{g.promotion_id}",
+                label=g.name,
+                kind="gift",
+                source_id=g.promotion_id,
+                amount_fen=worth,
+                base_fen=worth,
+                base="gift's list price",
+                funded_by=g.funded_by,
+                allocation=(0,) * len(work),
+                campaign_id=g.campaign_id,
+            )
+        )
+    return tuple(out)
+
+
+def _product_coupon(
+    c: CouponOffer, work: Sequence[_Line]
+) -> tuple[int, tuple[int, ...], int] | None:
+    """A product coupon (商品券) on the first line of its SKU with a unit not at a
+    per-SKU price: (amount, shares, base). The amount is that unit's item price less the
+    coupon's price, never negative, never above what the line still costs."""
+    for i, w in enumerate(work):
+        if w.line.sku != c.sku or w.line.qty - w.flash_units <= 0:
+            continue
+        left = w.order_base_fen - w.tiered_fen
+        unit = min(w.unit_fen, left)
+        amount = max(0, unit - c.price_fen)
+        shares = tuple(amount if j == i else 0 for j in range(len(work)))
+        return amount, shares, unit
+    return None

@@ -24,6 +24,7 @@ from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.campaign_budgets import live as campaign_live
 from chalicelib.campaign_budgets import repo as campaign_repo
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import mechanics as mechanic_rules
 from chalicelib.checkout import member_benefits, points_cash
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
@@ -160,10 +161,12 @@ def load(
     active = promotion_store.active_for(store_id)
     flash = [active.flash[s] for s in skus if s in active.flash]
     fixed = [] if reward_id else zone_store.fixed_offers(store_id, skus)
+    # a gift (满赠) live at the store: its price and stock come in the same batch
+    read = skus + mechanic_rules.gift_skus(active.mechanics, skus)
     keys: dict[Any, list[dict[str, Any]]] = {
         StoreModel: [{"store_id": store_id}],
-        StoreItemModel: [{"store_id": store_id, "sku": s} for s in skus],
-        ProductModel: [{"sku": s} for s in skus],
+        StoreItemModel: [{"store_id": store_id, "sku": s} for s in read],
+        ProductModel: [{"sku": s} for s in read],
         FlashShardModel: [
             {"shard_key": shard_key(f.promotion_id, k)} for f in flash for k in range(f.shards)
         ],
@@ -320,6 +323,8 @@ def _offer(
         campaign_id=template_campaigns.get(c.template_id),
         recurrence=coupon_targeting.recurrence_of(c),
         stacking=(template_policies or {}).get(c.template_id, promo.DEFAULT_POLICY),
+        sku=c.product_sku,
+        price_fen=int(c.product_price_fen or 0),
     )
 
 
@@ -344,6 +349,7 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 cast(Any, t.funded_by),
                 t.campaign_id,
                 stacking_policy(t.stacking, t.margin_floor),
+                **mechanic_rules.tier_fields(t.options),
             )
         )
     for h in active.second_half:
@@ -479,7 +485,14 @@ def evaluate(
             for c in loaded.coupons
         ]
     )
-    promotions = [] if reward else _promotions(loaded, {line.sku for line in lines})
+    cart_qty: dict[str, int] = {}
+    for line in lines:
+        cart_qty[line.sku] = cart_qty.get(line.sku, 0) + line.qty
+    promotions = [] if reward else _promotions(loaded, set(cart_qty))
+    if not reward and loaded.active is not None:  # add_on, gift, bundle (issue 18)
+        promotions += mechanic_rules.engine_promotions(
+            loaded.active.mechanics, loaded.items, loaded.products, cart_qty
+        )
     promotions = _for_audience(promotions, loaded.active, level, settings)
     member_days = loaded.active.member_days if loaded.active and not reward else ()
     campaigns = _campaigns(loaded, offers, promotions, member_days)
@@ -952,7 +965,7 @@ def gaps(loaded: Loaded, checkout: promo.Checkout, fulfilment: str) -> Gaps:
     fd_gap = zone_rules.free_delivery_gap(fd_threshold, goods)
     tier = checkout.next_tier
     open_gaps: list[tuple[int, int, str]] = []
-    if tier is not None:
+    if tier is not None and tier.basis == "amount":  # a 满件减's gap is in units
         open_gaps.append((tier.gap_fen, 0, "tiered"))
     # The fee must be payable for its gap to matter (a member's or a coupon's waiver).
     if fd_gap and checkout.priced.delivery_fee_fen > 0:

@@ -114,6 +114,9 @@ class CouponTemplateModel(Model):
     # margin_floor "refuse" (absent) | "exclude". Issued coupons read it with the cart.
     stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
     margin_floor = UnicodeAttribute(null=True)
+    # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
+    product_sku = UnicodeAttribute(null=True)
+    product_price_fen = NumberAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()
@@ -181,6 +184,9 @@ class CouponModel(Model):
     rec_weekdays: ListAttribute[int] = ListAttribute(null=True)
     rec_start = UnicodeAttribute(null=True)
     rec_end = UnicodeAttribute(null=True)
+    # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
+    product_sku = UnicodeAttribute(null=True)
+    product_price_fen = NumberAttribute(null=True)
 
     by_customer = CouponsByCustomer()
     by_remind = CouponsToRemind()

@@ -91,6 +91,8 @@ def issue_items(
         scope_skus=list(template.scope_skus),
         scope_stores=list(template.scope_stores),
         funded_by=template.funded_by,
+        product_sku=template.product_sku,
+        product_price_fen=template.product_price_fen,
         state=AVAILABLE,
         remind=AVAILABLE,
         valid_from=valid_from,

@@ -29,7 +29,7 @@ from chalicelib.kernel.stacking import (
     StackingOut,
 )
 
-Kind = Literal["amount_off", "percent_off", "free_delivery"]
+Kind = Literal["amount_off", "percent_off", "free_delivery", "product"]
 FundedBy = Literal["hq", "store", "supplier"]
 AutoIssue = Literal["registration", "after_payment"]
 TemplateStatus = Literal["active", "paused"]
@@ -131,6 +131,13 @@ class TemplateCreate(Schema, kw_only=True):
     margin_floor: Annotated[
         MarginFloor | None, Meta(description="Goods coupons. " + MARGIN_FLOOR_DOC)
     ] = None
+    # issue 18: a product coupon (商品券)
+    product_sku: Annotated[
+        Sku | None, Meta(description="product: the SKU one unit of which it prices.")
+    ] = None
+    product_price_fen: Annotated[
+        Fen | None, Meta(description="product: that unit's price (0 or absent: free).")
+    ] = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -194,6 +201,9 @@ class CouponTemplate(Out, kw_only=True):
     audience: AudienceOut | None = None
     stacking: StackingOut | None = None  # always sent (the defaults when none was set)
     margin_floor: MarginFloor = "refuse"
+    # product coupons (商品券): null for other kinds
+    product_sku: str | None = None
+    product_price_fen: int | None = None
 
 
 class TemplateList(Out, kw_only=True):
@@ -273,6 +283,9 @@ class Coupon(Out, kw_only=True):
     discount_fen: int | None
     created_at: Timestamp
     recurrence: RecurrenceOut | None = None  # usable only in this weekly window
+    # product coupons (商品券): null for other kinds
+    product_sku: str | None = None
+    product_price_fen: int | None = None
 
 
 class CouponList(Out, kw_only=True):

@@ -72,6 +72,7 @@ KIND_FIELDS = {
     "amount_off": {"amount_off_fen"},
     "percent_off": {"percent_off", "cap_fen"},
     "free_delivery": set(),
+    "product": set(),
 }
 
 
@@ -113,7 +114,26 @@ def _validate(body: s.TemplateCreate) -> tuple[str | None, str | None, list[dict
         auto_issue=body.auto_issue,
     )
     errors += _stacking_errors(body.kind, body.stacking, body.margin_floor)
+    errors += _product_errors(body)
     return starts, ends, errors
+
+
+def _product_errors(body: s.TemplateCreate) -> list[dict[str, str]]:
+    """A product coupon (商品券) names its SKU; other kinds take neither product field."""
+    if body.kind == "product":
+        if body.product_sku is None:
+            return [field_error("product_sku", "required for a product coupon")]
+        return []
+    return [
+        field_error(f, f"not used by a {body.kind} coupon")
+        for f in ("product_sku", "product_price_fen")
+        if getattr(body, f) is not None
+    ]
+
+
+def _product_fields(m: Any) -> dict[str, Any]:
+    """A template's or coupon's product fields for its view."""
+    return {"product_sku": m.product_sku, "product_price_fen": _n(m.product_price_fen)}
 
 
 def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTemplate:
@@ -163,6 +183,8 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
     )
     targeting.apply(m, body.code, body.recurrence, body.audience)
     m.stacking, m.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
+    if body.kind == "product":
+        m.product_sku, m.product_price_fen = body.product_sku, body.product_price_fen or 0
     entry = audit.new_entry(
         principal,
         "coupon_template.create",
@@ -250,6 +272,7 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         audience=targeting.audience_view(m),
         stacking=kstack.view(m.stacking),
         margin_floor=cast(Any, m.margin_floor or "refuse"),
+        **_product_fields(m),
     )
 
 
@@ -764,6 +787,7 @@ def coupon_view(m: CouponModel, now_iso: str | None = None) -> s.Coupon:
         discount_fen=_n(m.discount_fen),
         created_at=m.created_at,
         recurrence=targeting.recurrence_view(m),
+        **_product_fields(m),
     )
 
 

@@ -69,6 +69,8 @@ class OrderLineAttribute(MapAttribute):
     picked_qty = NumberAttribute(null=True, attr_name="pq")  # set when picking finishes
     refunded_units = NumberAttribute(default=0, attr_name="ru")
     refunded_fen = NumberAttribute(default=0, attr_name="rf")
+    # a gift with purchase (满赠, issue 18) placed at price 0; unset on other lines
+    gift = BooleanAttribute(null=True, attr_name="g")
 
 
 class DiscountAttribute(MapAttribute):

@@ -261,6 +261,10 @@ class NextTier(Out, kw_only=True):
         ),
     ]
     gap_fen: Annotated[int, Meta(description="threshold_fen - base_fen: how much more reaches it.")]
+    basis: Annotated[
+        Literal["amount", "units"],
+        Meta(description="units (满件减): threshold_fen, base_fen and gap_fen count units."),
+    ] = "amount"
 
 
 class FreeDelivery(Out, kw_only=True):
@@ -288,6 +292,29 @@ class AddOnSuggestion(Out, kw_only=True):
     gap_fen: int
     items: list[AddOnUnit]
     total_fen: Annotated[int, Meta(description="What the items add together (at least the gap).")]
+
+
+class QuoteGift(Out, kw_only=True):
+    promotion_id: str
+    name: str
+    sku: str
+    sku_name: str
+    units: int
+    value_fen: Annotated[int, Meta(description="The gift's list price (what it is worth).")]
+    in_stock: bool
+
+
+class AddOnOfferOut(Out, kw_only=True):
+    promotion_id: str
+    name: str
+    sku: str
+    price_fen: int
+    max_units: int
+    threshold_fen: int
+    base_fen: int
+    gap_fen: int
+    reached: bool
+    units: int
 
 
 class Quote(Out, kw_only=True):
@@ -346,6 +373,22 @@ class Quote(Out, kw_only=True):
             "Empty when no gap is open or nothing closes it."
         ),
     ] = msgspec.field(default_factory=list)
+    # issue 18, more mechanics
+    gifts: Annotated[
+        list[QuoteGift],
+        Meta(
+            description="Gifts with purchase (满赠) this cart earns: added to the order at "
+            "price 0 and printed as 赠品; in_stock false: the order goes without it."
+        ),
+    ] = msgspec.field(default_factory=list)
+    add_on_offers: Annotated[
+        list[AddOnOfferOut],
+        Meta(
+            description="加价购 on at the store: reached says whether the cart's goods reach "
+            "the threshold (gap_fen more otherwise); units: how many of sku are priced at "
+            "price_fen in this cart (add sku to the cart to use it)."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderLine(Out, kw_only=True):
@@ -368,6 +411,9 @@ class OrderLine(Out, kw_only=True):
     picked_qty: int | None
     refunded_units: int
     refunded_fen: int
+    gift: Annotated[
+        bool, Meta(description="A gift with purchase (满赠, price 0), printed as 赠品.")
+    ] = False
 
 
 HistoryRole = Literal["customer", "store_staff", "store_manager", "hq_admin", "relay", "system"]

@@ -17,6 +17,7 @@ import random
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from pynamodb.pagination import ResultIterator
 
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import mechanics as mechanic_rules
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, PricedLine
 from chalicelib.checkout.promotion_engine import Checkout
@@ -296,6 +298,33 @@ def _quote_view(body: s.QuoteRequest, co: Checkout, loaded: checkout.Loaded) -> 
         notes=list(co.notes),
         points=_points_view(checkout.points_offer(loaded, co), loaded),
         **_gaps_view(checkout.gaps(loaded, co, body.fulfilment)),
+        gifts=[
+            s.QuoteGift(
+                promotion_id=g.promotion_id,
+                name=g.name,
+                sku=g.sku,
+                sku_name=g.sku_name,
+                units=g.units,
+                value_fen=g.value_fen,
+                in_stock=g.in_stock,
+            )
+            for g in co.gifts
+        ],
+        add_on_offers=[
+            s.AddOnOfferOut(
+                promotion_id=a.promotion_id,
+                name=a.name,
+                sku=a.sku,
+                price_fen=a.price_fen,
+                max_units=a.max_units,
+                threshold_fen=a.threshold_fen,
+                base_fen=a.base_fen,
+                gap_fen=a.gap_fen,
+                reached=a.reached,
+                units=a.units,
+            )
+            for a in co.add_ons
+        ],
     )
 
 
@@ -312,6 +341,7 @@ def _gaps_view(g: checkout.Gaps) -> dict[str, Any]:
             off_fen=t.off_fen,
             base_fen=t.base_fen,
             gap_fen=t.gap_fen,
+            basis=t.basis,
         ),
         "free_delivery": None
         if g.free_delivery_threshold_fen is None or g.free_delivery_gap_fen is None
@@ -526,6 +556,7 @@ def _place_new(
             code="stored_value_above_total",
             details=[field_error("stored_value_fen", f"at most {total_fen}")],
         )
+    gifts = mechanic_rules.gift_lines(co, loaded.products)  # 满赠: lines at price 0
     order_id, *earlier_ids = _order_ids(key)
     avoid: dict[str, set[int]] = {}
     busy = ""
@@ -535,14 +566,15 @@ def _place_new(
         takes = checkout.takes(
             principal.subject, order_id, co, loaded, avoid, stored_value_fen, points
         )
-        checkout.check_size(len(priced.lines), takes)
+        checkout.check_size(len(priced.lines) + len(gifts), takes)
         order = _build_order(
             principal, body, store, co, takes, order_id, request_hash, reward=loaded.reward
         )
+        order.detail.lines += [_gift_line(g) for g in gifts]
         if hook is not None:
             hook.mark(order)
         try:
-            _place(order, earlier_ids, body.store_id, priced.lines, takes, hook)
+            _place(order, earlier_ids, body.store_id, [*priced.lines, *gifts], takes, hook)
         except _ShardEmpty as empty:
             avoid.setdefault(empty.promotion_id, set()).add(empty.shard)
             loaded.shards_left.get(empty.promotion_id, {}).pop(empty.shard, None)
@@ -670,6 +702,36 @@ def _paid_with_stored_value(
     return view(order_flow.get(order.order_id, consistent=True), principal)
 
 
+def _units_per_sku(lines: Sequence[PricedLine]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for pl in lines:
+        out[pl.line.sku] = out.get(pl.line.sku, 0) + pl.line.qty
+    return out
+
+
+def _gift_line(pl: PricedLine) -> OrderLineAttribute:
+    """A gift with purchase (满赠) as an order line: price 0, nothing paid or refundable."""
+    x = pl.line
+    return OrderLineAttribute(
+        sku=x.sku,
+        name=x.name,
+        unit=x.unit,
+        category1=x.category1,
+        category2=x.category2,
+        zone=x.zone,
+        shelf=x.shelf,
+        fresh=x.fresh,
+        unit_price_fen=0,
+        qty=x.qty,
+        amount_fen=0,
+        discount_fen=0,
+        paid_fen=0,
+        refunded_units=0,
+        refunded_fen=0,
+        gift=True,
+    )
+
+
 class _ShardEmpty(Exception):
     def __init__(self, promotion_id: str, shard: int) -> None:
         self.promotion_id, self.shard = promotion_id, shard
@@ -697,12 +759,13 @@ def _place(
                 condition=OrderModel.order_id.does_not_exist(),
                 label=f"earlier:{i}",
             )
-        for pl in priced_lines:
+        # one update per SKU: a gift (满赠) may be a SKU the cart holds too
+        for sku, qty in _units_per_sku(priced_lines).items():
             tx.update(
-                StoreItemModel(store_id, pl.line.sku),
-                actions=[StoreItemModel.stock.add(-pl.line.qty)],
-                condition=(StoreItemModel.stock >= pl.line.qty) & (StoreItemModel.on_sale == True),  # noqa: E712
-                label=f"stock:{pl.line.sku}",
+                StoreItemModel(store_id, sku),
+                actions=[StoreItemModel.stock.add(-qty)],
+                condition=(StoreItemModel.stock >= qty) & (StoreItemModel.on_sale == True),  # noqa: E712
+                label=f"stock:{sku}",
             )
         tx.add(*takes.pieces)
         if hook is not None:
@@ -1014,6 +1077,7 @@ def view(
                 picked_qty=None if x.picked_qty is None else int(x.picked_qty),
                 refunded_units=int(x.refunded_units),
                 refunded_fen=int(x.refunded_fen),
+                gift=bool(x.gift),
             )
             for x in order.lines
         ],
@@ -1237,11 +1301,15 @@ def _listed(orders: list[OrderModel], principal: Principal, key: dict | None) ->
 
 
 def _restock(tx: Tx, order: OrderModel) -> None:
+    # one update per SKU: a gift line (满赠) may repeat a SKU the order holds
+    units: dict[str, int] = {}
     for line in order.lines:
+        units[line.sku] = units.get(line.sku, 0) + int(line.qty)
+    for sku, qty in units.items():
         tx.update(
-            StoreItemModel(order.store_id, line.sku),
-            actions=[StoreItemModel.stock.add(int(line.qty))],
-            label=f"stock:{line.sku}",
+            StoreItemModel(order.store_id, sku),
+            actions=[StoreItemModel.stock.add(qty)],
+            label=f"stock:{sku}",
         )
 
 

@@ -96,6 +96,7 @@ def _print_line(x: Any, qty: int) -> m.PrintLine:
         category1=x.category1,
         category2=x.category2,
         fresh=bool(x.fresh),
+        gift=bool(getattr(x, "gift", None)),
     )
 
 
@@ -141,8 +142,11 @@ def build_message(
             delivery_fee_fen=int(order.delivery_fee_fen),
             total_fen=int(order.total_fen),
         )
+        # a gift (满赠) prints as its 赠品 line at price 0, not as a discount off the goods
         discounts = [
-            m.Discount(label=d.label, amount_fen=int(d.amount_fen)) for d in order.discounts or []
+            m.Discount(label=d.label, amount_fen=int(d.amount_fen))
+            for d in order.discounts or []
+            if d.kind != "gift"
         ]
         if points_fen:
             label = f"积分抵扣 {int(order.points_used or 0)} 积分"

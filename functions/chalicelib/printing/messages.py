@@ -46,6 +46,9 @@ class PrintLine(Message, kw_only=True):
     category1: str
     category2: str
     fresh: Annotated[bool, Meta(description="Fresh produce (生鲜): pick last, keep cold.")]
+    gift: Annotated[
+        bool, Meta(description="A gift with purchase (满赠), at price 0: printed 赠品.")
+    ] = False
 
 
 class Delivery(Message, kw_only=True):

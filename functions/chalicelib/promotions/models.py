@@ -8,7 +8,13 @@ so one counter would cap a sale at ~500 purchases a second. See docs/flash-sales
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -101,6 +107,17 @@ class PromotionModel(Model):
     # "refuse" (absent) | "exclude".
     stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
     margin_floor = UnicodeAttribute(null=True)
+    # issue 18, more mechanics (promotions/mechanics.py): tiered options (满件减, 满N件M折,
+    # 每满减) and the add_on / gift / bundle fields; unset on other promotions
+    tier_basis = UnicodeAttribute(null=True)  # "units"; unset: amount
+    tier_every = BooleanAttribute(null=True)
+    tier_cap_fen = NumberAttribute(null=True)
+    tier_percent = BooleanAttribute(null=True)
+    threshold_fen = NumberAttribute(null=True)  # add_on, gift
+    price_fen = NumberAttribute(null=True)  # add_on, bundle
+    max_units = NumberAttribute(null=True)  # add_on
+    bundle_units = NumberAttribute(null=True)  # bundle
+    gift_units = NumberAttribute(null=True)  # gift
 
     by_status = PromotionsByStatus()
 

@@ -11,6 +11,7 @@ from msgspec import Meta, field
 from chalicelib.kernel.schema import (
     AudienceOut,
     AudienceSpec,
+    Fen,
     Out,
     PositiveFen,
     RecurrenceOut,
@@ -28,7 +29,9 @@ from chalicelib.kernel.stacking import (
     StackingOut,
 )
 
-Kind = Literal["tiered", "second_half_price", "flash_sale", "member_day"]
+Kind = Literal[
+    "tiered", "second_half_price", "flash_sale", "member_day", "add_on", "gift", "bundle"
+]
 Status = Literal["active", "ended"]
 Name = Annotated[
     str, Meta(min_length=1, max_length=60, description="Shown to customers.", examples=["满99减10"])
@@ -177,6 +180,42 @@ class PromotionCreate(Schema, kw_only=True):
     margin_floor: Annotated[
         MarginFloor | None, Meta(description="tiered only. " + MARGIN_FLOOR_DOC)
     ] = None
+    # issue 18, more mechanics (docs/promotions.md, "More mechanics")
+    basis: Annotated[
+        Literal["amount", "units"] | None,
+        Meta(description="tiered: units makes thresholds count in-scope units (满件减)."),
+    ] = None
+    every: Annotated[
+        bool | None,
+        Meta(description="tiered: its one tier repeats (每满减, e.g. every ¥100 ¥10 off)."),
+    ] = None
+    cap_fen: Annotated[
+        PositiveFen | None, Meta(description="tiered with every: the most it takes off.")
+    ] = None
+    percent: Annotated[
+        bool | None,
+        Meta(description="tiered: each tier's off_fen is a percentage off (满N件M折: 20 = 8折)."),
+    ] = None
+    threshold_fen: Annotated[
+        PositiveFen | None,
+        Meta(description="add_on, gift: the in-scope goods needed (after item promotions)."),
+    ] = None
+    price_fen: Annotated[
+        Fen | None,
+        Meta(description="add_on: the add-on SKU's price; bundle: a bundle's price."),
+    ] = None
+    max_units: Annotated[
+        Annotated[int, Meta(ge=1, le=99)] | None,
+        Meta(description="add_on: units at the add-on price."),
+    ] = None
+    bundle_units: Annotated[
+        Annotated[int, Meta(ge=2, le=99)] | None,
+        Meta(description="bundle: any N units of the list (scope)."),
+    ] = None
+    gift_units: Annotated[
+        Annotated[int, Meta(ge=1, le=10)] | None,
+        Meta(description="gift: units of sku given (default 1)."),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -249,6 +288,16 @@ class Promotion(Out, kw_only=True):
     audience: AudienceOut | None = None
     stacking: StackingOut | None = None  # tiered, second_half_price (null for others)
     margin_floor: MarginFloor = "refuse"
+    # issue 18, more mechanics (null when not used)
+    basis: str | None = None
+    every: bool | None = None
+    cap_fen: int | None = None
+    percent: bool | None = None
+    threshold_fen: int | None = None
+    price_fen: int | None = None
+    max_units: int | None = None
+    bundle_units: int | None = None
+    gift_units: int | None = None
 
 
 class PromotionList(Out, kw_only=True):
@@ -275,6 +324,16 @@ class StorePromotion(Out, kw_only=True):
     # A recurring promotion: its window, and [start, end] (UTC) of the one on now or next
     recurrence: RecurrenceOut | None = None
     next_window: list[Timestamp] | None = None
+    # issue 18, more mechanics (null when not used)
+    basis: str | None = None
+    every: bool | None = None
+    cap_fen: int | None = None
+    percent: bool | None = None
+    threshold_fen: int | None = None
+    price_fen: int | None = None
+    max_units: int | None = None
+    bundle_units: int | None = None
+    gift_units: int | None = None
 
 
 class StorePromotions(Out, kw_only=True):

@@ -24,7 +24,7 @@ from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, tran
 from chalicelib.kernel import clock
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
-from chalicelib.promotions import edit_rules, targeting
+from chalicelib.promotions import edit_rules, mechanics, targeting
 from chalicelib.promotions import member_day as md
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import (
@@ -56,6 +56,8 @@ KIND_FIELDS = {
     },
     "member_day": {"member_day", "scope"},
 }
+for _kind, _fields in mechanics.KIND_FIELDS.items():  # issue 18, more mechanics
+    KIND_FIELDS[_kind] = KIND_FIELDS.get(_kind, set()) | _fields
 OPTIONAL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
 
 
@@ -89,7 +91,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
     given = {f for f in OPTIONAL_KIND_FIELDS if getattr(body, f) is not None}
     for f in sorted(given - KIND_FIELDS[body.kind]):
         errors.append(field_error(f, f"not used by a {body.kind} promotion"))
-    if body.kind == "tiered":
+    if body.kind == "tiered" and not mechanics.own_tiers(body):
         pairs = [(t.threshold_fen, t.off_fen) for t in body.tiers or []]
         errors += [field_error(f, r) for f, r in edit_rules.tier_errors(pairs)]
     if body.kind == "flash_sale":
@@ -105,6 +107,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
             errors.append(field_error("member_day", "required for a member day"))
         else:
             errors += member_day_errors(body.member_day)
+    errors += mechanics.errors(body)
     if len(set(body.stores)) != len(body.stores):
         errors.append(field_error("stores", "listed twice"))
     errors += targeting.errors(body.kind, body.recurrence, body.audience)
@@ -229,7 +232,7 @@ def member_day_view(m: PromotionModel, now: datetime) -> s.MemberDayOut:
 def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> None:
     """The stores and the flash-sale SKU exist: one BatchGetItem."""
     keys: dict = {StoreModel: [{"store_id": sid} for sid in body.stores]}
-    if body.kind == "flash_sale" and body.sku:
+    if body.kind in ("flash_sale", "add_on", "gift") and body.sku:
         keys[ProductModel] = [{"sku": body.sku}]
     if not any(keys.values()):
         return
@@ -284,6 +287,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         _set_member_day(promo, body.member_day)
     targeting.apply(promo, body.recurrence, body.audience)
     promo.stacking, promo.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
+    mechanics.set_on(promo, body)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -380,6 +384,7 @@ def view(
         audience=targeting.audience_view(m),
         stacking=kstack.view(m.stacking) if m.kind in STACKING_KINDS else None,
         margin_floor=cast(Any, m.margin_floor or "refuse"),
+        **mechanics.view_fields(m),
     )
 
 
@@ -678,6 +683,7 @@ class TieredDiscount:
     funded_by: str = "hq"
     stacking: kstack.StackingOut | None = None  # issue 18: None = the fixed matrix
     margin_floor: str = "refuse"
+    options: mechanics.TierOptions = mechanics.PLAIN_TIERS  # 满件减, 满N件M折, 每满减
 
 
 @dataclass(frozen=True)
@@ -743,6 +749,7 @@ class ActivePromotions:
     member_days: tuple[MemberDay, ...] = ()
     # targeting: promotion id -> the lowest level it is for (absent: everyone)
     min_levels: dict[str, str] = field(default_factory=dict)
+    mechanics: tuple[mechanics.Mechanic, ...] = ()  # add_on, gift, bundle (issue 18)
 
 
 _active_cache: tuple[float, list[PromotionModel]] | None = None
@@ -781,6 +788,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     promotions and flash prices by SKU. At most one Query (none within the cache)."""
     now = now or clock.now()
     tiered, half, days = [], [], []
+    more: list[mechanics.Mechanic] = []
     flash: dict[str, FlashPrice] = {}
     min_levels: dict[str, str] = {}
     for m in _live_at(store_id, now):
@@ -804,6 +812,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.funded_by or "hq",
                     kstack.view(m.stacking) if m.stacking else None,
                     m.margin_floor or "refuse",
+                    mechanics.tier_options(m),
                 )
             )
         elif m.kind == "second_half_price":
@@ -838,7 +847,9 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                 flash[m.sku] = price
         elif m.kind == "member_day":
             days.append(member_day_of(m))
-    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days), min_levels)
+        elif m.kind in mechanics.KINDS:
+            more.append(mechanics.mechanic_of(m))
+    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days), min_levels, tuple(more))
 
 
 def member_day_of(m: PromotionModel) -> MemberDay:
@@ -893,6 +904,7 @@ def for_store(store_id: str) -> s.StorePromotions:
                 member_day=member_day_view(m, now) if m.kind == "member_day" else None,
                 recurrence=targeting.recurrence_view(m),
                 next_window=targeting.next_window(m, now),
+                **mechanics.view_fields(m),
             )
         )
     return s.StorePromotions(store_id=store_id, now=clock.iso(now), items=items)
