@@ -137,6 +137,7 @@ class SecondItemHalfPrice:
     scope: Scope = ALL
     funded_by: Funder = "hq"
     campaign_id: str | None = None
+    units_limit: int | None = None  # issue 18: at most this many half-price units an order
 
 
 @dataclass(frozen=True)
@@ -458,10 +459,16 @@ def _item_level(
     for h in halves:
         alloc = [0] * n
         base = 0
+        units_left = h.units_limit  # None: every second unit
         for i, w in enumerate(work):
             if w.flash_units or w.half_off_fen or w.line.qty < 2 or not h.scope.covers(w.line):
                 continue
-            w.half_off_fen = (w.line.qty // 2) * (w.unit_fen // 2)
+            if units_left is not None and units_left <= 0:
+                continue
+            halves_n = _capped_halves(w.line.qty // 2, units_left)
+            if units_left is not None:
+                units_left -= halves_n
+            w.half_off_fen = halves_n * (w.unit_fen // 2)
             alloc[i] = w.half_off_fen
             base += w.unit_fen * w.line.qty
         if any(alloc):
@@ -480,6 +487,12 @@ def _item_level(
                 )
             )
     return work, applied, flash_units, fixed_units
+
+
+def _capped_halves(pairs: int, units_left: int | None) -> int:
+    """Half-price units a line gets: one per pair, within the order's cap left (issue 18
+    ``per_order_units``)."""
+    return pairs if units_left is None else min(pairs, units_left)
 
 
 def _below_floor(
@@ -594,6 +607,15 @@ CAMPAIGN_MESSAGES = {
     CAMPAIGN_NOT_LIVE: "Its campaign is not on now",
     CAMPAIGN_BUDGET_EXHAUSTED: "Its campaign's budget is used up",
 }
+# Promotions storage leaves out for this customer (issue 18, promotions/limits.py): a
+# limit used up, a new-customer benefit for someone else (``left_out`` of ``evaluate``).
+LEFT_OUT_MESSAGES = {
+    "limit_reached": "Its limit is used up",
+    "first_order_only": "It is for a customer's first order only",
+    "new_customers_only": "It is for new customers only",
+    "new_customer_already_used": "Another account with this device or address already had it",
+}
+CAMPAIGN_MESSAGES |= LEFT_OUT_MESSAGES
 
 
 @dataclass
@@ -742,6 +764,7 @@ def evaluate(
     member_delivery: Sequence[MemberDelivery] = (),
     points_multipliers: Sequence[PointsMultiplier] = (),
     campaigns: Mapping[str, int] | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> Checkout:
     """Price the cart with the promotions on at the store and the customer's coupons.
 
@@ -757,10 +780,13 @@ def evaluate(
     (``campaign_not_live``); a campaign's discounts on the cart share its budget left:
     while they exceed it, the smallest of them is left out and the cart priced again
     (``campaign_budget_exhausted``; a note or the coupon's verdict says so).
+    ``left_out``: promotion id -> reason (``LEFT_OUT_MESSAGES``) for promotions not
+    for this cart (a limit used up): not applied, a note says why.
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
     pool = _CampaignPool(campaigns or {})
+    pool.promotions.update(left_out or {})
     for p in promotions:
         if p.campaign_id is not None:
             left = pool.left.get(p.campaign_id)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, field
 
 from chalicelib.kernel.schema import Out, PositiveFen, Schema, Sku, StoreId, Timestamp
+from chalicelib.promotions.limits_schemas import LIMITS_EXAMPLE, LimitsOut, LimitsSpec
 
 Kind = Literal["tiered", "second_half_price", "flash_sale", "member_day"]
 Status = Literal["active", "ended"]
@@ -132,6 +133,14 @@ class PromotionCreate(Schema, kw_only=True):
             examples=[MEMBER_DAY_EXAMPLE],
         ),
     ] = None
+    limits: Annotated[
+        LimitsSpec | None,
+        Meta(
+            description="tiered and second_half_price: limits per customer, order and "
+            "store, new customers only (docs/promotions.md, Limits and anti-abuse).",
+            examples=[LIMITS_EXAMPLE],
+        ),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -150,6 +159,9 @@ class PromotionUpdate(Schema, kw_only=True):
         Meta(description="member_day: replaces its rules; refused while a member day is on."),
     ] = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    limits: Annotated[
+        LimitsSpec | None, Meta(description="Replaces the limits ({} removes them).")
+    ] = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -195,6 +207,7 @@ class Promotion(Out, kw_only=True):
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
     member_day: MemberDayOut | None = None
+    limits: LimitsOut | None = None  # None: not limited
 
 
 class PromotionList(Out, kw_only=True):

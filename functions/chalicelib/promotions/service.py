@@ -24,6 +24,7 @@ from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, tran
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import edit_rules
+from chalicelib.promotions import limits as promo_limits
 from chalicelib.promotions import member_day as md
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import (
@@ -106,6 +107,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
             errors += member_day_errors(body.member_day)
     if len(set(body.stores)) != len(body.stores):
         errors.append(field_error("stores", "listed twice"))
+    errors += promo_limits.limits_errors(body.kind, body.limits)
     return starts, ends, errors
 
 
@@ -279,6 +281,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     )
     if body.member_day is not None:
         _set_member_day(promo, body.member_day)
+    promo.limits = promo_limits.to_attribute(body.limits)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -371,6 +374,7 @@ def view(
         updated_at=m.updated_at,
         version=int(m.version or 0),
         member_day=member_day_view(m, clock.parse(now_iso)) if m.kind == "member_day" else None,
+        limits=promo_limits.view(m.limits),
     )
 
 
@@ -443,6 +447,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     details = [field_error(f, r) for f, r in problems]
     if body.member_day is not None:
         details += _member_day_edit_errors(promo, body.member_day, now)
+    details += promo_limits.limits_errors(str(promo.kind), body.limits)
     if details:
         raise ValidationFailed("The change is not allowed.", details=details)
     p = PromotionModel
@@ -474,6 +479,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
             condition &= (p.budget_fen == int(old)) & (p.budget_left_fen >= -delta)
     if body.member_day is not None:
         actions += _member_day_actions(body.member_day)
+    if body.limits is not None:
+        new_limits = promo_limits.to_attribute(body.limits)
+        actions.append(p.limits.set(new_limits) if new_limits else p.limits.remove())
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -615,6 +623,7 @@ class TieredDiscount:
     ends_at: str = ""
     campaign_id: str | None = None  # issue 16: its campaign's budget is shared
     funded_by: str = "hq"
+    limits: promo_limits.Limits | None = None  # issue 18: None when not limited
 
 
 @dataclass(frozen=True)
@@ -629,6 +638,7 @@ class SecondHalfPrice:
     ends_at: str = ""
     campaign_id: str | None = None
     funded_by: str = "hq"
+    limits: promo_limits.Limits | None = None  # issue 18: None when not limited
 
 
 @dataclass(frozen=True)
@@ -731,6 +741,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    promo_limits.limits_of(m.limits),
                 )
             )
         elif m.kind == "second_half_price":
@@ -744,6 +755,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    promo_limits.limits_of(m.limits),
                 )
             )
         elif m.kind == "flash_sale":
