@@ -463,8 +463,8 @@ def _item_level(
         for i, w in enumerate(work):
             if w.flash_units or w.half_off_fen or w.line.qty < 2 or not h.scope.covers(w.line):
                 continue
-            if units_left is not None and units_left <= 0:
-                continue
+            if units_left is not None and (units_left <= 0 or w.unit_fen < 2):
+                continue  # capped: a unit with nothing to halve does not use the cap
             halves_n = _capped_halves(w.line.qty // 2, units_left)
             if units_left is not None:
                 units_left -= halves_n
