@@ -333,3 +333,37 @@ def order_detail_limit_uses(order_id):
     from chalicelib.orders.models import OrderDetailModel
 
     return OrderDetailModel.get(order_id).limit_uses
+
+
+def test_the_abuse_report_lists_a_device_two_accounts_used_for_new_customer_offers(
+    api, tokens_, catalogue
+):
+    # one_per off: the second account gets through, and the report shows both
+    p = _create_promotion(api, tokens_, tiered({"new_customers_only": 30}, name="新人减3"))
+    for c in ("c-1", "c-2", "c-3"):
+        _new_customer(c)
+    device = {"device_id": "device-0000-aaaa"}
+    _, a = place(api, tokens_["customer"], cart(("100", 3), **device))
+    _, b = place(api, token_for("c-2", "customer"), cart(("100", 3), **device), key="key-00000002")
+    address = dict(cart(("100", 3))["address"], line="淮海中路 99号")
+    place(
+        api,
+        token_for("c-3", "customer"),
+        cart(("100", 3), address=address, device_id="device-0000-cccc"),
+        key="key-00000003",
+    )
+    assert a["discount_fen"] == b["discount_fen"] == 300
+    status, report = api.call("GET", "/admin/promotions/abuse?days=7", None, tokens_["hq"])
+    assert status == 200, report
+    # the device and the shop's default address were shared by c-1 and c-2; c-3 alone
+    kinds = sorted(item["kind"] for item in report["items"])
+    assert kinds == ["address", "device"], report
+    device_row = next(i for i in report["items"] if i["kind"] == "device")
+    assert device_row["customers"] == ["c-1", "c-2"] and device_row["first_customer_id"] == "c-1"
+    assert device_row["discount_fen"] == 600
+    assert {o["order_id"] for o in device_row["orders"]} == {a["order_id"], b["order_id"]}
+    assert all(o["promotion_id"] == p["promotion_id"] for o in device_row["orders"])
+    assert "device-0000" not in str(report)  # only hashes are kept
+    for role in ("customer", "manager_a", "staff_a"):
+        assert api.call("GET", "/admin/promotions/abuse", None, tokens_[role])[0] == 403
+    assert api.call("GET", "/admin/promotions/abuse?days=0", None, tokens_["hq"])[0] == 422

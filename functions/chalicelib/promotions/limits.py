@@ -28,7 +28,13 @@ from chalicelib.db.transactions import TxPiece
 from chalicelib.kernel import clock
 from chalicelib.kernel.errors import field_error
 from chalicelib.promotions import member_day as md
-from chalicelib.promotions.limits_schemas import LimitsOut, LimitsSpec
+from chalicelib.promotions.limits_schemas import (
+    AbuseOrder,
+    AbuseReport,
+    LimitsOut,
+    LimitsSpec,
+    SharedFingerprint,
+)
 from chalicelib.promotions.models import LimitCounterModel, LimitsAttribute, NewCustomerMarkerModel
 
 # Why the engine leaves a limited promotion out of a cart (its note says so).
@@ -303,3 +309,43 @@ def marker_piece(
     if enforce:
         kwargs["condition"] = m.owner.does_not_exist() | (m.owner == customer_id)
     return TxPiece(NewCustomerMarkerModel(key), kwargs, f"new_customer:{key}")
+
+
+# --- the suspected-abuse report ---------------------------------------------------------
+
+
+def abuse_report(days: int, now: datetime | None = None) -> AbuseReport:
+    """Fingerprints several customers used to take new-customer benefits within ``days``
+    (latest first): one Query of the markers' index (new customers' orders only)."""
+    now = now or clock.now()
+    since = clock.iso(now - timedelta(days=days))
+    m = NewCustomerMarkerModel
+    items = []
+    for marker in m.by_kind.query("fp", m.updated_at >= since, scan_index_forward=False):
+        if len(marker.takers or ()) < 2:
+            continue
+        orders = []
+        for use in marker.uses or []:
+            order_id, customer_id, fen, promotion_id, at = use.split("|", 4)
+            orders.append(
+                AbuseOrder(
+                    order_id=order_id,
+                    customer_id=customer_id,
+                    discount_fen=int(fen),
+                    promotion_id=promotion_id,
+                    at=at,
+                )
+            )
+        _, kind, digest = marker.marker_key.split("#", 2)
+        items.append(
+            SharedFingerprint(
+                kind=kind,
+                fingerprint=digest,
+                first_customer_id=marker.owner,
+                customers=sorted(marker.takers),
+                orders=orders,
+                discount_fen=sum(o.discount_fen for o in orders),
+                last_at=marker.updated_at,
+            )
+        )
+    return AbuseReport(days=days, items=items)

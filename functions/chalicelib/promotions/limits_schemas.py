@@ -65,3 +65,67 @@ class LimitsOut(Out, kw_only=True):
     first_order_only: bool
     new_customers_only: int | None
     one_per: list[str]
+
+
+class AbuseQuery(Schema, kw_only=True):
+    days: Annotated[
+        int, Meta(ge=1, le=365, description="Fingerprints used within this many days.")
+    ] = 30
+
+
+class AbuseOrder(Out, kw_only=True):
+    order_id: str
+    customer_id: str
+    discount_fen: int  # the new-customer benefits the order got
+    promotion_id: str
+    at: str
+
+
+class SharedFingerprint(Out, kw_only=True):
+    """A device or delivery address (only its hash is kept) several customers used to
+    take new-customer benefits."""
+
+    kind: str  # "device" | "address"
+    fingerprint: str  # its hash
+    first_customer_id: str  # the customer who used it first (the others are refused
+    # where the promotion says one_per)
+    customers: list[str]
+    orders: list[AbuseOrder]
+    discount_fen: int
+    last_at: str
+
+
+class AbuseReport(Out, kw_only=True):
+    days: int
+    items: list[SharedFingerprint]
+
+
+ABUSE_EXAMPLE = {
+    "days": 30,
+    "items": [
+        {
+            "kind": "device",
+            "fingerprint": "9b1f0c3a5d7e2f4a6b8c0d1e2f3a4b5c",
+            "first_customer_id": "c-13800001111",
+            "customers": ["c-13800001111", "c-13900002222"],
+            "orders": [
+                {
+                    "order_id": "261124ABCDEFGH",
+                    "customer_id": "c-13800001111",
+                    "discount_fen": 1000,
+                    "promotion_id": "P9f2c1a7b3e4d5c6a",
+                    "at": "2026-11-24T08:00:00Z",
+                },
+                {
+                    "order_id": "261125HGFEDCBA",
+                    "customer_id": "c-13900002222",
+                    "discount_fen": 1000,
+                    "promotion_id": "P9f2c1a7b3e4d5c6a",
+                    "at": "2026-11-25T09:30:00Z",
+                },
+            ],
+            "discount_fen": 2000,
+            "last_at": "2026-11-25T09:30:00Z",
+        }
+    ],
+}
