@@ -4,6 +4,7 @@ import { columnsTable, tableExportButton, yuanCell } from "../export.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { limitsFieldset, limitsText } from "./promotion_limits.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day"];
@@ -127,6 +128,7 @@ function createForm(messages, ctx) {
   const multiplier = h("input", { type: "number", min: "1", max: "10", step: "0.1", "data-testid": "md-multiplier" });
   const templates = h("input");
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
+  const limits = limitsFieldset();
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
     const threshold = parseYuan(a);
@@ -172,6 +174,7 @@ function createForm(messages, ctx) {
     fields.minLevel.hidden ||= audience.value !== "level";
     fields.segment.hidden ||= audience.value !== "segment";
     for (const input of [sku, price, quantity, limit]) input.required = flash;
+    limits.sync(kind.value);
   };
   kind.addEventListener("change", sync);
   audience.addEventListener("change", sync);
@@ -210,6 +213,7 @@ function createForm(messages, ctx) {
           body.member_day = spec;
           body.scope = { categories: list(categories.value), skus: list(skus.value) };
         }
+        if (limits.read(kind.value)) body.limits = limits.read(kind.value);
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -233,6 +237,7 @@ function createForm(messages, ctx) {
     fields.limit,
     fields.peak,
     ...MEMBER_DAY.map((k) => fields[k])),
+  limits.element,
   submit);
 }
 
@@ -264,6 +269,7 @@ export default {
         { label: t("coupons.budget_spent"), num: true, cell: (p) => (p.budget_fen == null ? "—" : `${money(p.spent_fen)} / ${money(p.budget_fen)}`) },
         { label: t("coupons.spent"), cell: () => null, csv: (p) => yuanCell(p.spent_fen), hidden: true },
         { label: t("coupons.budget"), cell: () => null, csv: (p) => yuanCell(p.budget_fen), hidden: true },
+        { label: t("limits.title"), cell: limitsText },
         { label: t("stores.state"), cell: statusBadge },
         {
           label: t("common.actions"),
