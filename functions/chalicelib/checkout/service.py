@@ -258,8 +258,10 @@ def load(
             keys[LoyaltySettingsModel].append({"area": POINTS})
         if reward_id:
             keys.update(mall.order_keys(reward_id, customer))
+    # a reward or a mechanic's order has a fixed price: no promotion, no counter to read
+    fixed_price = bool(reward_id or extra_keys)
     limits_read, limit_keys = (
-        (None, {}) if reward_id else _limits_keys(active, customer, store_id, fingerprint)
+        (None, {}) if fixed_price else _limits_keys(active, customer, store_id, fingerprint)
     )
     keys.update(limit_keys)
     if extra_keys:
