@@ -93,6 +93,7 @@ import { subscriptionDeliveries, subscriptionPlans } from "./subscriptions.js";
 import lotteries, { lotteryDetail } from "./lotteries.js";
 import groupBuys from "./group_buys.js";
 import zones from "./zones.js";
+import { abusePage } from "./promotion_limits.js";
 
 export const PAGES = [
   dashboard,
@@ -137,4 +138,5 @@ export const PAGES = [
   lotteryDetail,
   groupBuys,
   zones,
+  abusePage,
 ];

@@ -7,6 +7,7 @@ import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
+import { limitsFieldset, limitsText } from "./promotion_limits.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day", ...MECHANIC_KINDS];
@@ -134,6 +135,7 @@ function createForm(messages, ctx) {
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
   const targeting = targetingFieldset();
   const stacking = stackingFieldset();
+  const limits = limitsFieldset();
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
     const threshold = parseYuan(a);
@@ -183,6 +185,7 @@ function createForm(messages, ctx) {
     targeting.node.hidden = kind.value === "member_day"; // it has its own
     stacking.sync(kind.value);
     more.sync(kind.value);
+    limits.sync(kind.value);
   };
   more.watch(sync);
   kind.addEventListener("change", sync);
@@ -226,6 +229,7 @@ function createForm(messages, ctx) {
         Object.assign(body, stacking.read(kind.value));
         if (MECHANIC_KINDS.includes(kind.value)) body.scope = { categories: list(categories.value), skus: list(skus.value) };
         more.read(kind.value, body, tiers.value);
+        if (limits.read(kind.value)) body.limits = limits.read(kind.value);
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -252,6 +256,7 @@ function createForm(messages, ctx) {
     ...more.nodes),
   targeting.node,
   stacking.element,
+  limits.element,
   submit);
 }
 
@@ -285,6 +290,7 @@ export default {
         { label: t("coupons.spent"), cell: () => null, csv: (p) => yuanCell(p.spent_fen), hidden: true },
         { label: t("coupons.budget"), cell: () => null, csv: (p) => yuanCell(p.budget_fen), hidden: true },
         stackingColumn(),
+        { label: t("limits.title"), cell: limitsText },
         { label: t("stores.state"), cell: statusBadge },
         {
           label: t("common.actions"),

@@ -202,6 +202,7 @@ class SecondItemHalfPrice:
     funded_by: Funder = "hq"
     campaign_id: str | None = None
     stacking: StackingPolicy = DEFAULT_POLICY
+    units_limit: int | None = None  # issue 18: at most this many half-price units an order
 
 
 @dataclass(frozen=True)
@@ -641,12 +642,18 @@ def _item_level(
     for h in halves:
         alloc = [0] * n
         base = 0
+        units_left = h.units_limit  # None: every second unit
         for i, w in enumerate(work):
             if w.flash_units or w.half_off_fen or w.line.qty < 2 or not h.scope.covers(w.line):
                 continue
             if h.stacking.not_with_member_price and w.member_priced:
                 continue
-            w.half_off_fen = (w.line.qty // 2) * (w.unit_fen // 2)
+            if units_left is not None and (units_left <= 0 or w.unit_fen < 2):
+                continue  # capped: a unit with nothing to halve does not use the cap
+            halves_n = _capped_halves(w.line.qty // 2, units_left)
+            if units_left is not None:
+                units_left -= halves_n
+            w.half_off_fen = halves_n * (w.unit_fen // 2)
             w.half_policy = h.stacking
             alloc[i] = w.half_off_fen
             base += w.unit_fen * w.line.qty
@@ -670,6 +677,12 @@ def _item_level(
                 )
             )
     return work, applied, flash_units, fixed_units
+
+
+def _capped_halves(pairs: int, units_left: int | None) -> int:
+    """Half-price units a line gets: one per pair, within the order's cap left (issue 18
+    ``per_order_units``)."""
+    return pairs if units_left is None else min(pairs, units_left)
 
 
 def _below_floor(
@@ -924,6 +937,15 @@ CAMPAIGN_MESSAGES = {
     CAMPAIGN_NOT_LIVE: "Its campaign is not on now",
     CAMPAIGN_BUDGET_EXHAUSTED: "Its campaign's budget is used up",
 }
+# Promotions storage leaves out for this customer (issue 18, promotions/limits.py): a
+# limit used up, a new-customer benefit for someone else (``left_out`` of ``evaluate``).
+LEFT_OUT_MESSAGES = {
+    "limit_reached": "Its limit is used up",
+    "first_order_only": "It is for a customer's first order only",
+    "new_customers_only": "It is for new customers only",
+    "new_customer_already_used": "Another account with this device or address already had it",
+}
+CAMPAIGN_MESSAGES |= LEFT_OUT_MESSAGES
 
 
 @dataclass
@@ -1166,6 +1188,7 @@ def evaluate(
     member_delivery: Sequence[MemberDelivery] = (),
     points_multipliers: Sequence[PointsMultiplier] = (),
     campaigns: Mapping[str, int] | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> Checkout:
     """Price the cart with the promotions on at the store and the customer's coupons.
 
@@ -1181,10 +1204,13 @@ def evaluate(
     (``campaign_not_live``); a campaign's discounts on the cart share its budget left:
     while they exceed it, the smallest of them is left out and the cart priced again
     (``campaign_budget_exhausted``; a note or the coupon's verdict says so).
+    ``left_out``: promotion id -> reason (``LEFT_OUT_MESSAGES``) for promotions not
+    for this cart (a limit used up): not applied, a note says why.
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
     base_pool = _CampaignPool(campaigns or {})
+    base_pool.promotions.update(left_out or {})
     pool = base_pool
     for p in promotions:
         if p.campaign_id is not None:

@@ -32,6 +32,7 @@ from chalicelib.coupons import repo as coupon_repo
 from chalicelib.coupons import targeting as coupon_targeting
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import TxPiece, batch_get
+from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
@@ -45,11 +46,14 @@ from chalicelib.loyalty.programme_settings import LEVELS, levels_settings_of
 from chalicelib.loyalty.schemas import PointsSettings
 from chalicelib.loyalty.settings import POINTS, points_settings_of
 from chalicelib.orders.models import OrderModel
+from chalicelib.promotions import limits as promo_limits
 from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions import service as promotion_store
 from chalicelib.promotions.models import (
     FlashBuyerModel,
     FlashShardModel,
+    LimitCounterModel,
+    NewCustomerMarkerModel,
     buyer_key,
     shard_key,
 )
@@ -112,6 +116,66 @@ class Loaded:
     # What the member prices of ``evaluate`` were built from (level, card, member days
     # on now), so that the add-on suggestions price a zone product the same way
     member_context: tuple[Any, Any, Any] | None = None
+    # Limited promotions (issue 18 item 3, promotions/limits.py), read only when one is
+    # live at the store: each one's counters (key -> limit), the counts read, the
+    # customer's registration (new-customer benefits) and fingerprints of the order
+    limits: LimitsRead | None = None
+
+
+@dataclass
+class LimitsRead:
+    """What the limited promotions live at the store need, read with the cart."""
+
+    keys: dict[str, dict[str, int]]  # promotion id -> {counter key: limit}
+    by_id: dict[str, promo_limits.Limits]
+    counts: dict[str, int] = field(default_factory=dict)
+    registered_at: str | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)  # kind -> marker key
+    taken: set[str] = field(default_factory=set)  # marker keys another customer owns
+
+
+def limited_promotions(
+    active: promotion_store.ActivePromotions,
+) -> dict[str, promo_limits.Limits]:
+    """The live promotions with a counted limit (others cost no read nor write)."""
+    out = {t.promotion_id: t.limits for t in active.tiered if t.limits and t.limits.counted}
+    for h in active.second_half:
+        if h.limits is not None and h.limits.counted:
+            out[h.promotion_id] = h.limits
+    return out
+
+
+def _limits_keys(
+    active: promotion_store.ActivePromotions,
+    customer: str | None,
+    store_id: str,
+    fingerprint: tuple[str | None, str | None],
+) -> tuple[LimitsRead | None, dict[Any, list[dict[str, Any]]]]:
+    """The counters (and for new-customer benefits the customer's registration and the
+    order's fingerprints) to read in the cart's batch; none without a limited promotion."""
+    by_id = limited_promotions(active)
+    if not by_id:
+        return None, {}
+    now = clock.now()
+    read = LimitsRead(
+        {
+            pid: promo_limits.counter_keys(pid, lim, customer, store_id, now)
+            for pid, lim in by_id.items()
+        },
+        by_id,
+    )
+    keys: dict[Any, list[dict[str, Any]]] = {
+        LimitCounterModel: [
+            {"limit_key": k} for k in dict.fromkeys(k for ks in read.keys.values() for k in ks)
+        ]
+    }
+    if customer is not None and any(lim.new_customer for lim in by_id.values()):
+        keys[CustomerModel] = [{"customer_id": customer}]
+        device, address = fingerprint
+        read.fingerprints = promo_limits.fingerprints({"device", "address"}, device, address)
+        if read.fingerprints:
+            keys[NewCustomerMarkerModel] = [{"marker_key": k} for k in read.fingerprints.values()]
+    return read, keys
 
 
 def _customer(principal: Principal) -> str | None:
@@ -148,6 +212,7 @@ def load(
     points_account: bool = False,
     reward_id: str | None = None,
     extra_keys: dict[Any, list[dict[str, Any]]] | None = None,
+    fingerprint: tuple[str | None, str | None] = (None, None),
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
     whole wallet when none are chosen), the flash-sale counters of its SKUs, when the
@@ -201,6 +266,12 @@ def load(
             keys[LoyaltySettingsModel].append({"area": POINTS})
         if reward_id:
             keys.update(mall.order_keys(reward_id, customer))
+    # a reward or a mechanic's order has a fixed price: no promotion, no counter to read
+    fixed_price = bool(reward_id or extra_keys)
+    limits_read, limit_keys = (
+        (None, {}) if fixed_price else _limits_keys(active, customer, store_id, fingerprint)
+    )
+    keys.update(limit_keys)
     if extra_keys:
         keys.update(extra_keys)
     # Placing reads consistently what its writes depend on (stock, coupons, accounts,
@@ -220,6 +291,15 @@ def load(
     if extra_keys:
         loaded.extra, loaded.fixed_price = got, True
     loaded.zone_bought = zone_store.bought(got.of(ZoneBuyerModel))
+    if limits_read is not None:
+        limits_read.counts = promo_limits.counts_of(got.of(LimitCounterModel))
+        members = got.of(CustomerModel)
+        limits_read.registered_at = members[0].created_at if members else None
+        if customer is not None:
+            limits_read.taken = {
+                m.marker_key for m in got.of(NewCustomerMarkerModel) if m.owner != customer
+            }
+        loaded.limits = limits_read
     now_iso = clock.now_iso()
     for shard in got[FlashShardModel]:
         # An ended sale (open = 0) or one outside its window has nothing to sell, even if
@@ -363,6 +443,7 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 cast(Any, h.funded_by),
                 h.campaign_id,
                 stacking_policy(h.stacking, None),
+                h.limits.per_order_units if h.limits else None,
             )
         )
     for sku, f in active.flash.items():
@@ -522,9 +603,38 @@ def evaluate(
         member_delivery=member.delivery,
         points_multipliers=member_benefits.points_multipliers(days),
         campaigns=campaigns,
+        left_out=left_out(loaded, principal),
     )
     loaded.card_benefit_used = member.card_used(checkout.applied)
     return checkout
+
+
+def left_out(loaded: Loaded, principal: Principal) -> dict[str, str]:
+    """Limited promotions not for this cart, and why (promotions/limits.py): a counter
+    at its limit, a new-customer benefit for a customer who ordered before, registered
+    too long ago or shares a device or address with another account that had one."""
+    read = loaded.limits
+    if read is None:
+        return {}
+    customer = _customer(principal)
+    now = clock.now()
+    account = loaded.growth_account
+    # a completed order is on the loyalty account (its month's order count)
+    ordered = account is not None and account.orders_month is not None
+    out = {}
+    for pid, lim in read.by_id.items():
+        if lim.new_customer and customer is not None:
+            why = promo_limits.is_new_customer(lim, read.registered_at, ordered, now)
+            if why is not None:
+                out[pid] = why
+                continue
+            enforced = [read.fingerprints[k] for k in lim.one_per if k in read.fingerprints]
+            if any(key in read.taken for key in enforced):
+                out[pid] = promo_limits.NEW_CUSTOMER_ALREADY_USED
+                continue
+        if promo_limits.used_up(read.keys[pid], read.counts):
+            out[pid] = promo_limits.LIMIT_REACHED
+    return out
 
 
 def refuse_rejected(checkout: promo.Checkout) -> None:
@@ -577,6 +687,8 @@ class Takes:
     points_campaign_id: str | None = None  # the member day's campaign (points_campaign)
     # units counted against a fixed-price zone's per-customer limit: {zone_id, sku, units}
     zone_uses: list[dict[str, Any]] = field(default_factory=list)
+    # counters of limited promotions the order added one to (issue 18): given back
+    limit_uses: list[str] = field(default_factory=list)
     stored_value: stored_value_rules.Split = stored_value_rules.ZERO  # what balance pays
     stored_value_store: str | None = None
     points_used: int = 0  # points locked by the order (points as cash)
@@ -765,8 +877,39 @@ def takes(
         piece = campaign_repo.spend_piece(use["campaign_id"], use["amount_fen"], funders)
         out.add("campaign_budget", use["campaign_id"], piece)
         out.campaign_uses.append(use)
+    _limit_takes(out, loaded, checkout, customer_id, order_id)
     out.points_campaign_id = points_campaign(loaded, checkout)
     return out
+
+
+def _limit_takes(
+    out: Takes, loaded: Loaded, checkout: promo.Checkout, customer_id: str, order_id: str
+) -> None:
+    """+1 on each counter of the limited promotions the order gets (a counter shared by
+    two, the first-order one, once), and for a new-customer benefit the order's use on
+    each fingerprint's marker (refused for another customer where the promotion says
+    ``one_per`` that fingerprint). Nothing for an order without limited promotions."""
+    read = loaded.limits
+    if read is None:
+        return
+    keys: dict[str, int] = {}
+    markers: dict[str, tuple[int, str, bool]] = {}  # key -> (fen, promotion, enforce)
+    for a in checkout.applied:
+        lim = read.by_id.get(a.source_id)
+        if lim is None or a.amount_fen <= 0 or a.kind not in ("tiered", "second_half"):
+            continue
+        for k, limit in read.keys[a.source_id].items():
+            keys[k] = min(limit, keys.get(k, limit))
+        if lim.new_customer:
+            for kind, key in read.fingerprints.items():
+                fen, pid, enforce = markers.get(key, (0, a.source_id, False))
+                markers[key] = (fen + a.amount_fen, pid, enforce or kind in lim.one_per)
+    for k, limit in keys.items():
+        out.add("promotion_limit", k, promo_limits.take_piece(k, limit))
+        out.limit_uses.append(k)
+    for key, (fen, pid, enforce) in markers.items():
+        piece = promo_limits.marker_piece(key, customer_id, order_id, fen, pid, enforce=enforce)
+        out.add("new_customer", key, piece)
 
 
 def points_campaign(loaded: Loaded, checkout: promo.Checkout) -> str | None:
@@ -842,6 +985,14 @@ FAILURES = {
         "flash_sale_limit_reached",
         "You have reached the flash sale's limit per customer; quote again.",
     ),
+    "promotion_limit": (
+        "promotion_limit_reached",
+        "A promotion's limit was reached meanwhile; quote again for today's price.",
+    ),
+    "new_customer": (
+        "new_customer_already_used",
+        "Another account with this device or address already had the new-customer offer.",
+    ),
     "zone_buyer": (
         "fixed_price_limit_reached",
         "You have bought as many units at the zone's price as allowed; quote again.",
@@ -902,6 +1053,8 @@ def give_back(order: OrderModel, *, paid: bool) -> list[TxPiece]:
         )
     for z in order.zone_uses or ():
         pieces.append(zone_store.release_piece(z.zone_id, z.sku, order.customer_id, int(z.units)))
+    for key in order.limit_uses or ():
+        pieces.append(promo_limits.release_piece(key))
     # Points an unpaid order locked are free again (in this transaction, as stored value
     # below); a paid order's were spent, and its refunds return them (loyalty subscribers).
     if not paid and int(order.points_used or 0) > 0:

@@ -4,7 +4,7 @@ ISO-8601 strings, except epoch-second attributes used as index sort keys or TTL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -235,6 +235,11 @@ class OrderDetailModel(Model):
     campaign_uses = ListAttribute(of=CampaignUseAttribute, null=True, attr_name="cpu")
     # Fixed-price zone units under a per-customer limit (issue 17): None on other orders
     zone_uses = ListAttribute(of=ZoneUseAttribute, null=True, attr_name="zu")
+    # Counters of limited promotions the order added one to (issue 18 item 3): None on
+    # other orders
+    limit_uses = cast(
+        "ListAttribute[str]", ListAttribute(of=UnicodeAttribute, null=True, attr_name="lu")
+    )
 
 
 # The head's attributes that live in the detail item, read through the head once the
@@ -253,6 +258,7 @@ DETAIL_FIELDS = (
     "delivery_fee_fen",
     "campaign_uses",
     "zone_uses",
+    "limit_uses",
 )
 
 
@@ -381,6 +387,7 @@ class OrderModel(Model):
     delivery_fee_fen = _from_detail("delivery_fee_fen")
     campaign_uses = _from_detail("campaign_uses")
     zone_uses = _from_detail("zone_uses")
+    limit_uses = _from_detail("limit_uses")
 
     @property
     def lines(self) -> list[OrderLineAttribute]:

@@ -65,6 +65,21 @@ class QuoteRequest(Schema, kw_only=True):
         ]
         | None
     ) = None
+    device_id: (
+        Annotated[
+            str,
+            Meta(
+                min_length=8,
+                max_length=64,
+                pattern=r"^[A-Za-z0-9_.:-]+$",
+                description="The storefront's device id (as on storefront events). Used "
+                "only for new-customer offers: accounts sharing a device may count as one "
+                "customer.",
+                examples=["3f6c2a8e-51b4-4c1e-9d0a-7b2f1e6c9a40"],
+            ),
+        ]
+        | None
+    ) = None
 
 
 class PlaceOrder(QuoteRequest, kw_only=True):

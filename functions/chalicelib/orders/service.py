@@ -112,6 +112,10 @@ def _checked_cart(
         points_account=not isinstance(body, s.PlaceOrder) or bool(body.points_to_use),
         reward_id=getattr(body, "reward_id", None),
         extra_keys=hook.keys() if hook else None,
+        fingerprint=(
+            getattr(body, "device_id", None),
+            body.address.line if body.address and body.fulfilment == "delivery" else None,
+        ),
     )
     store, items, products = loaded.store, loaded.items, loaded.products
     prices = _reward_prices(loaded, body)
@@ -931,6 +935,7 @@ def _build_order(
         ]
         or None,
         zone_uses=[ZoneUseAttribute(**u) for u in takes.zone_uses] or None,
+        limit_uses=takes.limit_uses or None,
         delivery_fee_waived_fen=co.delivery_fee_waived_fen,
         subtotal_fen=priced.subtotal_fen,
         discount_fen=priced.discount_fen,

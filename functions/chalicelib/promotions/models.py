@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -33,6 +34,19 @@ class SkuPriceAttribute(MapAttribute):
 
     sku = UnicodeAttribute()
     price_fen = NumberAttribute()
+
+
+class LimitsAttribute(MapAttribute):
+    """A promotion's limits (promotions/limits.py): each None when not limited."""
+
+    per_customer_per_day = NumberAttribute(null=True)
+    per_customer_per_week = NumberAttribute(null=True)
+    per_customer_per_campaign = NumberAttribute(null=True)
+    per_order_units = NumberAttribute(null=True)
+    per_store_per_day = NumberAttribute(null=True)
+    first_order_only = BooleanAttribute(null=True)
+    new_customers_only = NumberAttribute(null=True)  # registered within N days
+    one_per = string_list(default=list)  # "device" | "address": anti-abuse fingerprints
 
 
 class PromotionsByStatus(GlobalSecondaryIndex):
@@ -118,6 +132,9 @@ class PromotionModel(Model):
     max_units = NumberAttribute(null=True)  # add_on
     bundle_units = NumberAttribute(null=True)  # bundle
     gift_units = NumberAttribute(null=True)  # gift
+    # Limits and anti-abuse (issue 18 item 3, promotions/limits.py): None (not stored)
+    # on promotions without limits, which then cost no read nor write at checkout
+    limits = LimitsAttribute(null=True, attr_name="lim")
 
     by_status = PromotionsByStatus()
 
@@ -155,4 +172,54 @@ def buyer_key(promotion_id: str, customer_id: str) -> str:
     return f"{promotion_id}#{customer_id}"
 
 
-PROMOTION_MODELS: tuple[type[Model], ...] = (PromotionModel, FlashShardModel, FlashBuyerModel)
+class LimitCounterModel(Model):
+    """How often a limited promotion was used (promotions/limits.py ``counter_keys``):
+    per promotion x customer x local day/week, per promotion x customer, per promotion x
+    store x local day, and ``first#<customer>`` for first-order benefits. Added to in the
+    order's own transaction under the limit; taken off when the order is cancelled or
+    expires unpaid."""
+
+    Meta = _meta("promotion_limits")
+
+    limit_key = UnicodeAttribute(hash_key=True)
+    used = NumberAttribute(default=0)
+
+
+class MarkersByKind(GlobalSecondaryIndex):
+    """Every fingerprint marker, latest first: the suspected-abuse report reads them (new
+    customers' orders only, so few)."""
+
+    class Meta:
+        index_name = "by_kind"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)  # "fp"
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class NewCustomerMarkerModel(Model):
+    """A device or delivery address (hashed, ``fp#<device|address>#<sha256>``) that took a
+    new-customer benefit: ``owner`` is the first customer who used it; with the
+    promotion's anti-abuse on, another customer's order using it is refused
+    (``new_customer_already_used``). ``uses`` records every order that took a new-customer
+    benefit with it ("<order>|<customer>|<fen>|<promotion>|<at>"), for the report."""
+
+    Meta = _meta("new_customer_markers")
+
+    marker_key = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="fp")
+    owner = UnicodeAttribute()
+    takers = UnicodeSetAttribute(default=set)
+    uses = string_list(default=list)
+    updated_at = UnicodeAttribute()
+
+    by_kind = MarkersByKind()
+
+
+PROMOTION_MODELS: tuple[type[Model], ...] = (
+    PromotionModel,
+    FlashShardModel,
+    FlashBuyerModel,
+    LimitCounterModel,
+    NewCustomerMarkerModel,
+)

@@ -7,9 +7,11 @@ from __future__ import annotations
 from chalicelib.auth.principal import HQ_ADMIN, Principal
 from chalicelib.http.routing import Area
 from chalicelib.kernel.lazy import lazy_module
+from chalicelib.promotions import limits_schemas as ls
 from chalicelib.promotions import schemas as s
 
 service = lazy_module("chalicelib.promotions.service")
+limits = lazy_module("chalicelib.promotions.limits")
 
 area = Area("promotions", __name__, "Checkout promotions: tiered discounts, flash sales.")
 
@@ -89,6 +91,26 @@ def list_promotions(query: s.PromotionListQuery, principal: Principal) -> s.Prom
     first. Flash sales carry ``remaining`` and ``sold`` (units of cancelled or expired
     orders count as remaining again)."""
     return service.list_promotions(principal, query.status)
+
+
+@area.route(
+    "/admin/promotions/abuse",
+    "GET",
+    summary="Suspected abuse of new-customer offers: devices and addresses shared by accounts",
+    roles={HQ_ADMIN},
+    query=ls.AbuseQuery,
+    response=ls.AbuseReport,
+    errors=(403, 422),
+    response_example=ls.ABUSE_EXAMPLE,
+)
+def abuse(query: ls.AbuseQuery, principal: Principal) -> ls.AbuseReport:
+    """Head office only. Devices (the order's ``device_id``) and delivery addresses
+    (normalised), kept only as hashes, that more than one customer used to take a
+    first-order or new-customer promotion within ``days``, with the orders and the
+    discounts they got; latest first. Promotions with ``limits.one_per`` refuse the
+    second account (``new_customer_already_used``): the ones listed here got through
+    where it was off."""
+    return limits.abuse_report(query.days)
 
 
 @area.route(

@@ -28,6 +28,7 @@ from chalicelib.kernel.stacking import (
     Stacking,
     StackingOut,
 )
+from chalicelib.promotions.limits_schemas import LIMITS_EXAMPLE, LimitsOut, LimitsSpec
 
 Kind = Literal[
     "tiered", "second_half_price", "flash_sale", "member_day", "add_on", "gift", "bundle"
@@ -216,6 +217,14 @@ class PromotionCreate(Schema, kw_only=True):
         Annotated[int, Meta(ge=1, le=10)] | None,
         Meta(description="gift: units of sku given (default 1)."),
     ] = None
+    limits: Annotated[
+        LimitsSpec | None,
+        Meta(
+            description="tiered and second_half_price: limits per customer, order and "
+            "store, new customers only (docs/promotions.md, Limits and anti-abuse).",
+            examples=[LIMITS_EXAMPLE],
+        ),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -239,6 +248,9 @@ class PromotionUpdate(Schema, kw_only=True):
         Meta(description="tiered, second_half_price: replaces its stacking policy."),
     ] = None
     margin_floor: Annotated[MarginFloor | None, Meta(description="tiered only.")] = None
+    limits: Annotated[
+        LimitsSpec | None, Meta(description="Replaces the limits ({} removes them).")
+    ] = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -298,6 +310,7 @@ class Promotion(Out, kw_only=True):
     max_units: int | None = None
     bundle_units: int | None = None
     gift_units: int | None = None
+    limits: LimitsOut | None = None  # None: not limited
 
 
 class PromotionList(Out, kw_only=True):

@@ -25,6 +25,7 @@ from chalicelib.kernel import clock
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import edit_rules, mechanics, targeting
+from chalicelib.promotions import limits as promo_limits
 from chalicelib.promotions import member_day as md
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import (
@@ -112,6 +113,7 @@ def _validate(body: s.PromotionCreate) -> tuple[str, str, list[dict[str, str]]]:
         errors.append(field_error("stores", "listed twice"))
     errors += targeting.errors(body.kind, body.recurrence, body.audience)
     errors += stacking_errors(body.kind, body.stacking, body.margin_floor)
+    errors += promo_limits.limits_errors(body.kind, body.limits)
     return starts, ends, errors
 
 
@@ -288,6 +290,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     targeting.apply(promo, body.recurrence, body.audience)
     promo.stacking, promo.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
     mechanics.set_on(promo, body)
+    promo.limits = promo_limits.to_attribute(body.limits)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -385,6 +388,7 @@ def view(
         stacking=kstack.view(m.stacking) if m.kind in STACKING_KINDS else None,
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **mechanics.view_fields(m),
+        limits=promo_limits.view(m.limits),
     )
 
 
@@ -458,6 +462,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.member_day is not None:
         details += _member_day_edit_errors(promo, body.member_day, now)
     details += stacking_errors(str(promo.kind), body.stacking, body.margin_floor)
+    details += promo_limits.limits_errors(str(promo.kind), body.limits)
     if details:
         raise ValidationFailed("The change is not allowed.", details=details)
     p = PromotionModel
@@ -490,6 +495,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.member_day is not None:
         actions += _member_day_actions(body.member_day)
     actions += _stacking_actions(promo, body)
+    if body.limits is not None:
+        new_limits = promo_limits.to_attribute(body.limits)
+        actions.append(p.limits.set(new_limits) if new_limits else p.limits.remove())
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -684,6 +692,7 @@ class TieredDiscount:
     stacking: kstack.StackingOut | None = None  # issue 18: None = the fixed matrix
     margin_floor: str = "refuse"
     options: mechanics.TierOptions = mechanics.PLAIN_TIERS  # 满件减, 满N件M折, 每满减
+    limits: promo_limits.Limits | None = None  # issue 18: None when not limited
 
 
 @dataclass(frozen=True)
@@ -699,6 +708,7 @@ class SecondHalfPrice:
     campaign_id: str | None = None
     funded_by: str = "hq"
     stacking: kstack.StackingOut | None = None  # issue 18: None = the fixed matrix
+    limits: promo_limits.Limits | None = None  # issue 18: None when not limited
 
 
 @dataclass(frozen=True)
@@ -813,6 +823,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     kstack.view(m.stacking) if m.stacking else None,
                     m.margin_floor or "refuse",
                     mechanics.tier_options(m),
+                    promo_limits.limits_of(m.limits),
                 )
             )
         elif m.kind == "second_half_price":
@@ -827,6 +838,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.campaign_id,
                     m.funded_by or "hq",
                     kstack.view(m.stacking) if m.stacking else None,
+                    promo_limits.limits_of(m.limits),
                 )
             )
         elif m.kind == "flash_sale":

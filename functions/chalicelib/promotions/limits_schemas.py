@@ -1,0 +1,131 @@
+"""A promotion's ``limits`` in the API (issue 18 item 3): promotions/limits.py holds the
+rules; docs/promotions.md, "Limits and anti-abuse", the policy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, field
+
+from chalicelib.kernel.schema import Out, Schema
+
+Times = Annotated[int, Meta(ge=1, le=100_000)]
+Fingerprint = Literal["device", "address"]
+
+
+class LimitsSpec(Schema, kw_only=True):
+    """A promotion's limits; every field optional (absent: not limited)."""
+
+    per_customer_per_day: Annotated[
+        Times | None, Meta(description="Orders per customer per local day that get it.")
+    ] = None
+    per_customer_per_week: Annotated[
+        Times | None, Meta(description="Orders per customer per ISO week (Monday first).")
+    ] = None
+    per_customer_per_campaign: Annotated[
+        Times | None, Meta(description="Orders per customer over the whole promotion.")
+    ] = None
+    per_order_units: Annotated[
+        Times | None,
+        Meta(description="second_half_price: at most this many units at half price per order."),
+    ] = None
+    per_store_per_day: Annotated[
+        Times | None, Meta(description="Orders per store per local day that get it.")
+    ] = None
+    first_order_only: Annotated[
+        bool, Meta(description="Only on the customer's first order (no order before).")
+    ] = False
+    new_customers_only: Annotated[
+        Annotated[int, Meta(ge=1, le=365)] | None,
+        Meta(description="Only for customers registered within this many days, no order before."),
+    ] = None
+    one_per: Annotated[
+        list[Fingerprint],
+        Meta(
+            max_length=2,
+            description="New-customer benefits: accounts sharing this device or delivery "
+            "address count as one customer.",
+        ),
+    ] = field(default_factory=list)
+
+
+LIMITS_EXAMPLE = {
+    "per_customer_per_day": 1,
+    "per_store_per_day": 200,
+    "per_order_units": 2,
+}
+
+
+class LimitsOut(Out, kw_only=True):
+    per_customer_per_day: int | None
+    per_customer_per_week: int | None
+    per_customer_per_campaign: int | None
+    per_order_units: int | None
+    per_store_per_day: int | None
+    first_order_only: bool
+    new_customers_only: int | None
+    one_per: list[str]
+
+
+class AbuseQuery(Schema, kw_only=True):
+    days: Annotated[
+        int, Meta(ge=1, le=365, description="Fingerprints used within this many days.")
+    ] = 30
+
+
+class AbuseOrder(Out, kw_only=True):
+    order_id: str
+    customer_id: str
+    discount_fen: int  # the new-customer benefits the order got
+    promotion_id: str
+    at: str
+
+
+class SharedFingerprint(Out, kw_only=True):
+    """A device or delivery address (only its hash is kept) several customers used to
+    take new-customer benefits."""
+
+    kind: str  # "device" | "address"
+    fingerprint: str  # its hash
+    first_customer_id: str  # the customer who used it first (the others are refused
+    # where the promotion says one_per)
+    customers: list[str]
+    orders: list[AbuseOrder]
+    discount_fen: int
+    last_at: str
+
+
+class AbuseReport(Out, kw_only=True):
+    days: int
+    items: list[SharedFingerprint]
+
+
+ABUSE_EXAMPLE = {
+    "days": 30,
+    "items": [
+        {
+            "kind": "device",
+            "fingerprint": "9b1f0c3a5d7e2f4a6b8c0d1e2f3a4b5c",
+            "first_customer_id": "c-13800001111",
+            "customers": ["c-13800001111", "c-13900002222"],
+            "orders": [
+                {
+                    "order_id": "261124ABCDEFGH",
+                    "customer_id": "c-13800001111",
+                    "discount_fen": 1000,
+                    "promotion_id": "P9f2c1a7b3e4d5c6a",
+                    "at": "2026-11-24T08:00:00Z",
+                },
+                {
+                    "order_id": "261125HGFEDCBA",
+                    "customer_id": "c-13900002222",
+                    "discount_fen": 1000,
+                    "promotion_id": "P9f2c1a7b3e4d5c6a",
+                    "at": "2026-11-25T09:30:00Z",
+                },
+            ],
+            "discount_fen": 2000,
+            "last_at": "2026-11-25T09:30:00Z",
+        }
+    ],
+}

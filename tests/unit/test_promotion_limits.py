@@ -1,0 +1,150 @@
+"""Promotion limits (issue 18 item 3) as plain rules: the engine never gives more
+half-price units than ``per_order_units`` and leaves a promotion out with a note when
+storage says its limit is used up; the counters' keys, the local day and week, the
+new-customer rule and the address normalisation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from chalicelib.checkout import promotion_engine as p
+from chalicelib.checkout.pricing import CartLine, DeliveryRule
+from chalicelib.promotions import limits as lim
+from chalicelib.promotions.limits_schemas import LimitsSpec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit.test_promotions_properties import (
+    END,
+    START,
+    carts,
+    costs,
+    coupon_lists,
+    deliveries,
+    promotion_lists,
+    run,
+)
+
+
+def _half_units(co: p.Checkout, lines, code: str) -> int:
+    """Units priced at half by the discount ``code`` (no member prices in these carts:
+    each half-price unit takes unit_price // 2 off its line)."""
+    a = next((a for a in co.applied if a.code == code), None)
+    if a is None:
+        return 0
+    units = 0
+    for line, share in zip(lines, a.allocation, strict=True):
+        half = line.unit_price_fen // 2
+        if share:
+            assert share % half == 0
+            units += share // half
+    return units
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    carts(),
+    coupon_lists(),
+    promotion_lists(),
+    costs,
+    deliveries,
+    st.integers(min_value=1, max_value=6),
+)
+def test_the_engine_never_gives_more_half_price_units_than_per_order_units(
+    lines, coupons, promotions, cost, delivery, cap
+):
+    capped = [p.SecondItemHalfPrice("HC", "hc", START, END, units_limit=cap)]
+    capped += [x for x in promotions if not isinstance(x, p.SecondItemHalfPrice)]
+    co = run(lines, coupons, capped, cost, delivery)
+    assert _half_units(co, lines, "second_half:HC") <= cap
+    assert co.priced.total_fen >= 0
+    for a in co.applied:
+        assert 0 <= a.amount_fen <= a.base_fen or a.kind == "free_delivery"
+        # free delivery and gifts belong to the order, not to lines
+        off_lines = a.kind in ("free_delivery", "gift")
+        assert sum(a.allocation) == (0 if off_lines else a.amount_fen)
+    # the cap only ever lowers the half-price discount, and is exact when it binds
+    free = run(lines, coupons, [replace(capped[0], units_limit=None), *capped[1:]], cost, delivery)
+    uncapped = _half_units(free, lines, "second_half:HC")
+    assert _half_units(co, lines, "second_half:HC") == min(cap, uncapped) or any(
+        "below cost" in n for n in co.notes
+    )
+
+
+def test_a_promotion_left_out_by_its_limit_is_not_applied_and_a_note_says_why():
+    lines = [CartLine("A", "n", "pc", "fruit", "x", None, None, False, 1000, 3)]
+    tiered = p.TieredDiscount("T1", "满30减3", ((3000, 300),), START, END)
+    delivery = DeliveryRule(0, None)
+    assert [a.source_id for a in run(lines, [], [tiered], None, delivery).applied] == ["T1"]
+    left = p.evaluate(
+        lines,
+        store_id="s1",
+        now=START + timedelta(hours=1),
+        fulfilment="delivery",
+        delivery=delivery,
+        minimum_order_fen=0,
+        promotions=[tiered],
+        left_out={"T1": lim.LIMIT_REACHED},
+    )
+    assert left.applied == () and left.priced.total_fen == 3000
+    assert left.notes == ("满30减3 left out: its limit is used up (limit_reached)",)
+
+
+def test_counter_keys_per_customer_per_store_and_first_order():
+    limits = lim.Limits(
+        per_customer_per_day=1,
+        per_customer_per_week=3,
+        per_customer_per_campaign=5,
+        per_store_per_day=100,
+        first_order_only=True,
+    )
+    # 2026-12-06 23:30 in Shanghai is still Sunday 6 December: ISO week 49
+    now = datetime(2026, 12, 6, 15, 30, tzinfo=UTC)
+    assert lim.counter_keys("P1", limits, "c-1", "sh-a", now) == {
+        "P1#s#sh-a#d20261206": 100,
+        "P1#c#c-1#d20261206": 1,
+        "P1#c#c-1#w2026W49": 3,
+        "P1#c#c-1": 5,
+        "first#c-1": 1,
+    }
+    # half an hour later it is Monday in Shanghai: a new day and a new week
+    later = now + timedelta(minutes=31)
+    assert lim.local_day(later) == "20261207" and lim.local_week(later) == "2026W50"
+    # a guest's quote: only the store's counter
+    assert lim.counter_keys("P1", limits, None, "sh-a", now) == {"P1#s#sh-a#d20261206": 100}
+    assert lim.used_up({"k": 2}, {"k": 2}) and not lim.used_up({"k": 2}, {"k": 1})
+
+
+def test_new_customers_are_registered_within_n_days_and_have_no_order():
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    new = lim.Limits(new_customers_only=7)
+    first = lim.Limits(first_order_only=True)
+    six_days = "2026-11-29T00:00:00Z"
+    assert lim.is_new_customer(new, six_days, False, now) is None
+    assert lim.is_new_customer(new, "2026-11-27T00:00:00Z", False, now) == lim.NEW_CUSTOMERS_ONLY
+    assert lim.is_new_customer(new, six_days, True, now) == lim.NEW_CUSTOMERS_ONLY
+    assert lim.is_new_customer(new, None, False, now) == lim.NEW_CUSTOMERS_ONLY
+    assert lim.is_new_customer(first, None, False, now) is None
+    assert lim.is_new_customer(first, None, True, now) == lim.FIRST_ORDER_ONLY
+    assert lim.is_new_customer(lim.Limits(per_customer_per_day=1), None, True, now) is None
+
+
+def test_addresses_written_differently_are_one_address():
+    a = lim.normalise_address("上海市 南京西路1618号，2号楼 1201室")
+    assert a == lim.normalise_address("上海市南京西路１６１８号2号楼1201室。")
+    assert a != lim.normalise_address("上海市南京西路1619号2号楼1201室")
+    fp = lim.fingerprints({"device", "address"}, "dev-1", "南京西路 1618号")
+    assert set(fp) == {"device", "address"} and "南京" not in fp["address"]
+    assert lim.fingerprints({"device"}, None, "x") == {}
+
+
+def test_limits_errors_by_kind():
+    spec = msgspec.convert({"per_order_units": 2}, LimitsSpec)
+    assert lim.limits_errors("second_half_price", spec) == []
+    assert [e["field"] for e in lim.limits_errors("tiered", spec)] == ["limits.per_order_units"]
+    assert [e["field"] for e in lim.limits_errors("flash_sale", spec)] == ["limits"]
+    abuse = msgspec.convert({"one_per": ["device"]}, LimitsSpec)
+    assert [e["field"] for e in lim.limits_errors("tiered", abuse)] == ["limits.one_per"]
+    assert lim.to_attribute(LimitsSpec()) is None
