@@ -98,6 +98,9 @@ class CouponTemplateModel(Model):
     # The campaign holding this template (issue 16): its discounts spend that campaign's
     # budget too and stop with it (campaign_budgets/).
     campaign_id = UnicodeAttribute(null=True)
+    # Issue 18 item 2: "reevaluate" (a return deducts the coupon's benefit the units kept
+    # no longer earn); None is "proportional" (the default)
+    returns_policy = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

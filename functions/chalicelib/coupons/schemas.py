@@ -41,6 +41,20 @@ class CouponScope(Schema, kw_only=True):
     stores: Annotated[list[StoreId], Meta(max_length=500)] = field(default_factory=list)
 
 
+ReturnsPolicy = Literal["proportional", "reevaluate"]
+ReturnsPolicyField = Annotated[
+    ReturnsPolicy | None,
+    Meta(
+        description="What a return of part of an order does to this coupon's discount "
+        "(amount or percent off): proportional (default: the customer keeps each line's "
+        "share) or reevaluate (when the units kept no longer reach the threshold, the "
+        "refund deducts the benefit no longer earned, never below zero). Applies to "
+        "orders placed from then on.",
+        examples=["reevaluate"],
+    ),
+]
+
+
 class TemplateCreate(Schema, kw_only=True):
     """Fields by kind: ``amount_off`` needs ``amount_off_fen`` (at most the threshold when
     one is set); ``percent_off`` needs ``percent_off`` (1..99, 15 = 15 % off) and takes
@@ -70,6 +84,7 @@ class TemplateCreate(Schema, kw_only=True):
     auto_issue: AutoIssue | None = None
     after_payment_min_fen: PositiveFen | None = None
     sale_price_fen: PositiveFen | None = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -86,6 +101,7 @@ class TemplateUpdate(Schema, kw_only=True):
     ends_at: Timestamp | None = None
     scope: CouponScope | None = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class CouponScopeOut(Out, kw_only=True):
@@ -124,6 +140,7 @@ class CouponTemplate(Out, kw_only=True):
     created_at: Timestamp
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
+    returns_policy: ReturnsPolicy = "proportional"
 
 
 class TemplateList(Out, kw_only=True):

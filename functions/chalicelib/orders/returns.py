@@ -73,7 +73,6 @@ from chalicelib.orders.models import (
     ReturnModel,
 )
 from chalicelib.orders.service import IDEMPOTENCY_KEY, encode_cursor
-from chalicelib.orders.store_workflow import units_accounting
 from chalicelib.stores.models import StoreModel
 
 ATTEMPTS = 12  # tries to open a return or refund one while other writes move the order
@@ -421,12 +420,13 @@ def refund_actions(
     order: OrderModel, refund_id: str, units: dict[int, int]
 ) -> tuple[Any, list, list]:
     """(refund plan or None, order actions, detail actions) for refunding ``units`` of
-    lines; units whose share rounds to 0 fen are still counted so later refunds start at
-    the right unit."""
-    plan = refunds.plan(order, refund_id, "return", units)
+    lines, the order's re-evaluated discounts deducting what is no longer earned
+    (docs/promotions.md "Refund rule"); units refunding 0 fen are still counted so later
+    refunds start at the right unit."""
+    plan = refunds.plan(order, refund_id, "return", units, reevaluate=True)
     if plan is not None:
         return plan, plan.order_actions, plan.detail_actions
-    return None, [], units_accounting(order, units)
+    return None, [], refunds.nothing_back(order, units)
 
 
 def _update_detail(tx: Tx, order: OrderModel, actions: list) -> None:

@@ -868,6 +868,7 @@ def _build_order(
         ]
         or None,
         zone_uses=[ZoneUseAttribute(**u) for u in takes.zone_uses] or None,
+        reprice=takes.reprice,
         delivery_fee_waived_fen=co.delivery_fee_waived_fen,
         subtotal_fen=priced.subtotal_fen,
         discount_fen=priced.discount_fen,

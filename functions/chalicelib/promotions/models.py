@@ -90,6 +90,9 @@ class PromotionModel(Model):
     campaign_id = UnicodeAttribute(null=True)
     funded_by = UnicodeAttribute(default="hq")
     funder = UnicodeAttribute(null=True)
+    # Issue 18 item 2: "reevaluate" (returns deduct the benefit no longer earned); None
+    # is "proportional" (the default: the customer keeps each line's share)
+    returns_policy = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 

@@ -96,6 +96,19 @@ class MemberDayOut(Out, kw_only=True):
     next_dates: list[str]  # first local days of the next occurrences (the one on now first)
 
 
+ReturnsPolicy = Literal["proportional", "reevaluate"]
+ReturnsPolicyField = Annotated[
+    ReturnsPolicy | None,
+    Meta(
+        description="What a return of part of an order does to this discount (tiered, "
+        "second item half price): proportional (default: the customer keeps each line's "
+        "share) or reevaluate (the refund deducts the benefit the units kept no longer "
+        "earn, never below zero). Applies to orders placed from then on.",
+        examples=["reevaluate"],
+    ),
+]
+
+
 class PromotionCreate(Schema, kw_only=True):
     """Fields by kind: ``tiered`` needs ``tiers`` (thresholds strictly increasing, each
     ``off_fen`` below its threshold) and takes ``scope`` and ``budget_fen``;
@@ -132,6 +145,7 @@ class PromotionCreate(Schema, kw_only=True):
             examples=[MEMBER_DAY_EXAMPLE],
         ),
     ] = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -150,6 +164,7 @@ class PromotionUpdate(Schema, kw_only=True):
         Meta(description="member_day: replaces its rules; refused while a member day is on."),
     ] = None
     expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -195,6 +210,7 @@ class Promotion(Out, kw_only=True):
     updated_at: Timestamp
     version: int  # + 1 on every edit: send it back as expected_version
     member_day: MemberDayOut | None = None
+    returns_policy: ReturnsPolicy = "proportional"
 
 
 class PromotionList(Out, kw_only=True):

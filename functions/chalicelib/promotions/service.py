@@ -250,6 +250,8 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     starts, ends, errors = _validate(body)
     if not errors:
         _check_references(body, errors)
+    if body.returns_policy == "reevaluate" and body.kind not in ("tiered", "second_half_price"):
+        errors.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
     if errors:
         raise ValidationFailed("The promotion is not valid.", details=errors)
     now = clock.now_iso()
@@ -279,6 +281,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     )
     if body.member_day is not None:
         _set_member_day(promo, body.member_day)
+    promo.returns_policy = _returns_policy_of(body.returns_policy)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -371,7 +374,14 @@ def view(
         updated_at=m.updated_at,
         version=int(m.version or 0),
         member_day=member_day_view(m, clock.parse(now_iso)) if m.kind == "member_day" else None,
+        returns_policy=cast(Any, m.returns_policy or "proportional"),
     )
+
+
+def _returns_policy_of(policy: str | None) -> str | None:
+    """Stored only when not the default (proportional), so other promotions stay as
+    they were (issue 18 item 2, docs/promotions.md "Refund rule")."""
+    return policy if policy == "reevaluate" else None
 
 
 def _tiers(m: PromotionModel) -> list[s.TierOut]:
@@ -474,6 +484,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
             condition &= (p.budget_fen == int(old)) & (p.budget_left_fen >= -delta)
     if body.member_day is not None:
         actions += _member_day_actions(body.member_day)
+    if body.returns_policy is not None:  # for orders placed from now on
+        policy = _returns_policy_of(body.returns_policy)
+        actions.append(p.returns_policy.set(policy) if policy else p.returns_policy.remove())
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -615,6 +628,7 @@ class TieredDiscount:
     ends_at: str = ""
     campaign_id: str | None = None  # issue 16: its campaign's budget is shared
     funded_by: str = "hq"
+    returns_policy: str = "proportional"  # issue 18: "reevaluate" re-prices returns
 
 
 @dataclass(frozen=True)
@@ -629,6 +643,7 @@ class SecondHalfPrice:
     ends_at: str = ""
     campaign_id: str | None = None
     funded_by: str = "hq"
+    returns_policy: str = "proportional"  # issue 18: "reevaluate" re-prices returns
 
 
 @dataclass(frozen=True)
@@ -731,6 +746,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    returns_policy=m.returns_policy or "proportional",
                 )
             )
         elif m.kind == "second_half_price":
@@ -744,6 +760,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.ends_at,
                     m.campaign_id,
                     m.funded_by or "hq",
+                    returns_policy=m.returns_policy or "proportional",
                 )
             )
         elif m.kind == "flash_sale":
