@@ -4,6 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { returnsPolicy } from "./returns_policy.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
@@ -49,6 +50,8 @@ const statusBadge = (c) => badge(t(`coupons.status.${c.status}`), c.status === "
 function createForm(messages, ctx) {
   const name = h("input", { required: true, maxlength: "60" });
   const kind = select(KINDS.map((k) => [k, t(`coupons.kind.${k}`)]), "amount_off");
+  const policy = returnsPolicy(["amount_off", "percent_off"]);
+  kind.addEventListener("change", () => policy.sync(kind.value));
   const threshold = h("input", { inputmode: "decimal", value: "0" });
   const amount = h("input", { inputmode: "decimal", value: "10" });
   const percent = h("input", { type: "number", min: "1", max: "99", value: "10" });
@@ -137,6 +140,7 @@ function createForm(messages, ctx) {
         if (auto.value === "after_payment") body.after_payment_min_fen = yuan(afterMin, t("coupons.after_payment_min"));
         const saleFen = yuan(salePrice, t("coupons.sale_price"), true);
         if (saleFen !== null) body.sale_price_fen = saleFen;
+        policy.addTo(body, kind.value);
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -166,7 +170,8 @@ function createForm(messages, ctx) {
     field(t("coupons.auto"), auto),
     fields.afterMin,
     field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
-    h("label", { class: "inline" }, claimable, t("coupons.claimable"))),
+    h("label", { class: "inline" }, claimable, t("coupons.claimable")),
+    policy.field),
   submit);
 }
 

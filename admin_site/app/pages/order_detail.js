@@ -211,6 +211,8 @@ function refundsList(order, tz) {
         cell: (r) => [
           h("strong", {}, money(r.amount_fen)),
           r.delivery_fee_fen ? h("small", { class: "muted fee-part" }, t("order.refund_fee_part", { amount: money(r.delivery_fee_fen) })) : null,
+          // issue 18: a re-evaluated discount's deduction, as its own line
+          r.deducted_fen ? h("small", { class: "muted deduction", "data-testid": "refund-deduction" }, t("order.refund_deduction", { amount: money(-r.deducted_fen) })) : null,
         ],
       },
       {

@@ -4,6 +4,7 @@ import { columnsTable, tableExportButton, yuanCell } from "../export.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { returnsPolicy } from "./returns_policy.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day"];
@@ -127,6 +128,7 @@ function createForm(messages, ctx) {
   const multiplier = h("input", { type: "number", min: "1", max: "10", step: "0.1", "data-testid": "md-multiplier" });
   const templates = h("input");
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
+  const policy = returnsPolicy(["tiered", "second_half_price"]);
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
     const threshold = parseYuan(a);
@@ -172,6 +174,7 @@ function createForm(messages, ctx) {
     fields.minLevel.hidden ||= audience.value !== "level";
     fields.segment.hidden ||= audience.value !== "segment";
     for (const input of [sku, price, quantity, limit]) input.required = flash;
+    policy.sync(kind.value);
   };
   kind.addEventListener("change", sync);
   audience.addEventListener("change", sync);
@@ -210,6 +213,7 @@ function createForm(messages, ctx) {
           body.member_day = spec;
           body.scope = { categories: list(categories.value), skus: list(skus.value) };
         }
+        policy.addTo(body, kind.value);
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -232,7 +236,8 @@ function createForm(messages, ctx) {
     fields.quantity,
     fields.limit,
     fields.peak,
-    ...MEMBER_DAY.map((k) => fields[k])),
+    ...MEMBER_DAY.map((k) => fields[k]),
+    policy.field),
   submit);
 }
 

@@ -48,6 +48,7 @@ PROPORTIONAL = "proportional"
 REEVALUATE = "reevaluate"
 POLICIES = (PROPORTIONAL, REEVALUATE)
 DEDUCTION_LABEL = "优惠不再满足"  # "discount no longer earned", shown on the refund
+DEDUCTION_BACK_LABEL = "优惠扣除退回"  # "deduction given back"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ def deduction_line(deducted_fen: int) -> str | None:
     """The refund's own line saying why it is less than the units' paid share."""
     if deducted_fen == 0:
         return None
+    if deducted_fen < 0:  # the last units back: an earlier deduction given back
+        return f"{DEDUCTION_BACK_LABEL}: +{yuan(-deducted_fen)}"
     return f"{DEDUCTION_LABEL}: {yuan(-deducted_fen)}"
 
 

@@ -49,6 +49,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
+from chalicelib.checkout import reprice
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock, cursors
@@ -196,7 +197,11 @@ def _view(
         refund=None
         if refund is None
         else r.ReturnRefund(
-            refund_id=refund.refund_id, amount_fen=int(refund.amount_fen), status=refund.status
+            refund_id=refund.refund_id,
+            amount_fen=int(refund.amount_fen),
+            status=refund.status,
+            deducted_fen=int(refund.deducted_fen or 0),
+            deduction=reprice.deduction_line(int(refund.deducted_fen or 0)),
         ),
         history=s.history_view(ret.history, who),
         created_at=ret.created_at,

@@ -42,6 +42,10 @@ class ReturnRefund(Out, kw_only=True):
     refund_id: str
     amount_fen: int
     status: str  # pending (the provider has not confirmed yet) | succeeded | failed
+    # what amount_fen deducts from the lines' refund_fen for discounts the units kept no
+    # longer earn (docs/promotions.md "Refund rule"), and that as its own line
+    deducted_fen: int = 0
+    deduction: str | None = None  # e.g. "优惠不再满足: -¥7.50"
 
 
 class Return(Out, kw_only=True):

@@ -434,6 +434,22 @@ class OrderRefund(Out, kw_only=True):
     status: Literal["pending", "succeeded", "failed"]
     created_at: Timestamp
     updated_at: Timestamp
+    deducted_fen: Annotated[
+        int,
+        Meta(
+            description="A return of an order whose discount is re-evaluated on returns "
+            "(docs/promotions.md \"Refund rule\"): what amount_fen is less than the "
+            "lines' paid share because the units kept no longer earn the discount "
+            "(negative: a deduction of an earlier return given back). 0 otherwise."
+        ),
+    ] = 0
+    deduction: Annotated[
+        str | None,
+        Meta(
+            description="That deduction as its own line, e.g. \"优惠不再满足: -¥7.50\".",
+            examples=["优惠不再满足: -¥7.50"],
+        ),
+    ] = None
 
 
 class Address(Out, kw_only=True):

@@ -26,6 +26,7 @@ from pynamodb.pagination import ResultIterator
 
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
+from chalicelib.checkout import reprice
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, PricedLine
 from chalicelib.checkout.promotion_engine import Checkout
@@ -970,6 +971,8 @@ def refunds_of(order_id: str) -> list[s.OrderRefund]:
             status=r.status,
             created_at=r.created_at,
             updated_at=r.updated_at,
+            deducted_fen=int(r.deducted_fen or 0),
+            deduction=reprice.deduction_line(int(r.deducted_fen or 0)),
         )
         for r in RefundModel.by_order.query(order_id)
     ]
