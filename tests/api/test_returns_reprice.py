@@ -73,9 +73,8 @@ def delivered(api, tokens_, items, key):
 
 def ret(api, tokens_, oid, lines, key):
     body = {"lines": [{"sku": s, "units": u} for s, u in lines.items()], "reason": "不要了"}
-    status, got = api.call(
-        "POST", f"/orders/{oid}/returns", body, tokens_["customer"], headers={"Idempotency-Key": key}
-    )
+    headers = {"Idempotency-Key": key}
+    status, got = api.call("POST", f"/orders/{oid}/returns", body, tokens_["customer"], headers=headers)
     assert status == 201, got
     return got["items"][0]
 
