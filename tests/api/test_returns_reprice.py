@@ -74,7 +74,8 @@ def delivered(api, tokens_, items, key):
 def ret(api, tokens_, oid, lines, key):
     body = {"lines": [{"sku": s, "units": u} for s, u in lines.items()], "reason": "不要了"}
     headers = {"Idempotency-Key": key}
-    status, got = api.call("POST", f"/orders/{oid}/returns", body, tokens_["customer"], headers=headers)
+    path = f"/orders/{oid}/returns"
+    status, got = api.call("POST", path, body, tokens_["customer"], headers=headers)
     assert status == 201, got
     return got["items"][0]
 
@@ -107,9 +108,7 @@ def test_a_reevaluated_tiered_discount_is_deducted_when_the_kept_unit_no_longer_
     assert int(order.refunded_fen) == 3400 and order.detail.reprice_clawed_fen == 0
 
 
-def test_proportional_by_default_and_an_ordinary_order_keeps_nothing_more(
-    api, catalogue, tokens_
-):
+def test_proportional_by_default_and_an_ordinary_order_keeps_nothing_more(api, catalogue, tokens_):
     made = _create_promotion(api, tokens_, tiered())
     assert made["returns_policy"] == "proportional"
     oid = delivered(api, tokens_, [("100", 4)], "key-rp-00002")
