@@ -438,7 +438,7 @@ class OrderRefund(Out, kw_only=True):
         int,
         Meta(
             description="A return of an order whose discount is re-evaluated on returns "
-            "(docs/promotions.md \"Refund rule\"): what amount_fen is less than the "
+            '(docs/promotions.md "Refund rule"): what amount_fen is less than the '
             "lines' paid share because the units kept no longer earn the discount "
             "(negative: a deduction of an earlier return given back). 0 otherwise."
         ),
@@ -446,7 +446,7 @@ class OrderRefund(Out, kw_only=True):
     deduction: Annotated[
         str | None,
         Meta(
-            description="That deduction as its own line, e.g. \"优惠不再满足: -¥7.50\".",
+            description='That deduction as its own line, e.g. "优惠不再满足: -¥7.50".',
             examples=["优惠不再满足: -¥7.50"],
         ),
     ] = None
