@@ -178,3 +178,49 @@ def test_a_partial_return_voids_the_gifts_whose_minimum_the_rest_no_longer_reach
     assert (state(high), state(low)) == ("available", "available")
     ret(api, tokens_, oid, {"100": 2}, "key-rp-ret06")  # ¥10 (+ fee) kept: below ¥30
     assert (state(high), state(low)) == ("voided", "available")
+
+
+def test_two_returns_at_once_deduct_exactly_the_benefit_lost(api, catalogue, tokens_, monkeypatch):
+    """Both read the order before either writes: the second transaction fails its
+    condition on the order's version and re-plans on what the first wrote, so the
+    running deduction is never computed twice from the same state."""
+    import threading
+
+    from chalicelib.orders import returns
+
+    from tests.order_steps import open_return
+
+    _create_promotion(api, tokens_, tiered("reevaluate"))
+    oid = delivered(api, tokens_, [("100", 4)], "key-rp-00005")  # ¥34 paid, ¥8.50 a unit
+    both_read = threading.Barrier(2)
+    real_load = returns.load
+    first = threading.local()
+
+    def load(order_id):
+        got = real_load(order_id)
+        if not getattr(first, "done", False):
+            first.done = True
+            both_read.wait(timeout=10)
+        return got
+
+    monkeypatch.setattr(returns, "load", load)
+    errors: list[BaseException] = []
+
+    def one(key):
+        try:
+            open_return(oid, {"100": 1}, key=key)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(f"key-race-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    order = order_flow.get(oid)
+    # two units kept at ¥10 (no longer 满40): they carry ¥3 of the ¥6, deducted once
+    assert order.detail.reprice_clawed_fen == 300
+    assert int(order.refunded_fen) == 3400 - 2 * 1000
+    amounts = sorted(int(r.amount_fen) for r in RefundModel.scan())
+    assert amounts == [400, 1000]  # the first loses ¥4.50, the second gets ¥1.50 back
