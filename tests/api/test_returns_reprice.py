@@ -224,3 +224,27 @@ def test_two_returns_at_once_deduct_exactly_the_benefit_lost(api, catalogue, tok
     assert int(order.refunded_fen) == 3400 - 2 * 1000
     amounts = sorted(int(r.amount_fen) for r in RefundModel.scan())
     assert amounts == [400, 1000]  # the first loses ¥4.50, the second gets ¥1.50 back
+
+
+def test_the_policy_is_edited_for_orders_placed_from_then_on(api, catalogue, tokens_):
+    made = _create_promotion(api, tokens_, tiered())
+    path = f"/admin/promotions/{made['promotion_id']}"
+    status, got = api.call("PATCH", path, {"returns_policy": "reevaluate"}, tokens_["hq"])
+    assert status == 200 and got["returns_policy"] == "reevaluate", got
+    promotion_service.forget_active_cache()
+    oid = delivered(api, tokens_, [("100", 4)], "key-rp-00006")
+    assert ret(api, tokens_, oid, {"100": 3}, "key-rp-ret07")["refund"]["amount_fen"] == 2400
+    status, got = api.call("PATCH", path, {"returns_policy": "proportional"}, tokens_["hq"])
+    assert status == 200 and got["returns_policy"] == "proportional"
+    t = _create_template(
+        api,
+        tokens_,
+        {"name": "免运费", "kind": "free_delivery", "days_after_claim": 7},
+    )
+    status, err = api.call(
+        "PATCH",
+        f"/admin/coupon-templates/{t['template_id']}",
+        {"returns_policy": "reevaluate"},
+        tokens_["hq"],
+    )
+    assert status == 422 and err["error"]["details"][0]["field"] == "returns_policy"

@@ -307,6 +307,8 @@ def update_template(
         )
         condition &= t.budget_left_fen >= -delta
     if body.returns_policy is not None:  # for orders placed from now on
+        if body.returns_policy == "reevaluate" and current.kind == "free_delivery":
+            errors.append(field_error("returns_policy", "reevaluate: amount_off or percent_off"))
         policy = _returns_policy_of(body.returns_policy)
         actions.append(t.returns_policy.set(policy) if policy else t.returns_policy.remove())
     if body.total_quantity is not None:
@@ -417,6 +419,9 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
     after = {f: getattr(body, f) for f in before if getattr(body, f) is not None}
     if body.scope is not None:
         after["scope"] = _scope_fields(body.scope.categories, body.scope.skus, body.scope.stores)
+    if body.returns_policy is not None:
+        before["returns_policy"] = current.returns_policy or "proportional"
+        after["returns_policy"] = body.returns_policy
     return before, after
 
 

@@ -451,6 +451,8 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         new_budget=body.budget_fen,
     )
     details = [field_error(f, r) for f, r in problems]
+    if body.returns_policy == "reevaluate" and promo.kind not in ("tiered", "second_half_price"):
+        details.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
     if body.member_day is not None:
         details += _member_day_edit_errors(promo, body.member_day, now)
     if details:
@@ -502,6 +504,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         "budget_fen": before["budget_fen"] if body.budget_fen is None else body.budget_fen,
         "tiers": before["tiers"] if tiers is None else [list(t) for t in tiers],
     }
+    if body.returns_policy is not None:
+        before["returns_policy"] = promo.returns_policy or "proportional"
+        after["returns_policy"] = body.returns_policy
     if promo.kind == "member_day":
         before["member_day"] = _member_day_rules(promo)
         after["member_day"] = (
