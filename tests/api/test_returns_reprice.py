@@ -92,8 +92,8 @@ def test_a_reevaluated_tiered_discount_is_deducted_when_the_kept_unit_no_longer_
     # ¥25.50 paid share of the 3 units, less the ¥1.50 the kept unit carried of the ¥6
     assert r1["lines"][0]["refund_fen"] == 2550
     assert r1["refund"]["amount_fen"] == 2400
-    assert r1["refund"]["deducted_fen"] == 150
-    assert r1["refund"]["deduction"] == "优惠不再满足: -¥1.50"
+    assert r1["refund_deducted_fen"] == 150
+    assert r1["refund_deduction"] == "优惠不再满足: -¥1.50"
     status, seen = api.call("GET", f"/orders/{oid}", token=tokens_["customer"])
     assert status == 200
     [refund] = seen["refunds"]
@@ -103,7 +103,7 @@ def test_a_reevaluated_tiered_discount_is_deducted_when_the_kept_unit_no_longer_
     # the last unit back: the deduction comes back with it, everything paid is refunded
     r2 = ret(api, tokens_, oid, {"100": 1}, "key-rp-ret02")
     assert r2["refund"]["amount_fen"] == 850 + 150
-    assert r2["refund"]["deduction"] == "优惠扣除退回: +¥1.50"
+    assert r2["refund_deduction"] == "优惠扣除退回: +¥1.50"
     order = order_flow.get(oid)
     assert int(order.refunded_fen) == 3400 and order.detail.reprice_clawed_fen == 0
 
@@ -116,7 +116,7 @@ def test_proportional_by_default_and_an_ordinary_order_keeps_nothing_more(api, c
     assert "rp" not in raw and "rpc" not in raw  # the detail is the size it was
     r1 = ret(api, tokens_, oid, {"100": 3}, "key-rp-ret03")
     assert r1["refund"]["amount_fen"] == 2550
-    assert (r1["refund"]["deducted_fen"], r1["refund"]["deduction"]) == (0, None)
+    assert (r1["refund_deducted_fen"], r1["refund_deduction"]) == (0, None)
     assert RefundModel.get(r1["refund"]["refund_id"]).deducted_fen is None
 
 

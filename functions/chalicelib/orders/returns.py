@@ -175,6 +175,7 @@ def _view(
         return actor if viewer is None else shown_actor(actor, role, viewer)
 
     names = {line.sku: line.name for line in order.lines} if order else {}
+    deducted = int(refund.deducted_fen or 0) if refund else 0
     refunded = {line.sku: int(line.amount_fen) for line in refund.lines} if refund else {}
     return r.Return(
         return_id=ret.return_id,
@@ -197,15 +198,13 @@ def _view(
         refund=None
         if refund is None
         else r.ReturnRefund(
-            refund_id=refund.refund_id,
-            amount_fen=int(refund.amount_fen),
-            status=refund.status,
-            deducted_fen=int(refund.deducted_fen or 0),
-            deduction=reprice.deduction_line(int(refund.deducted_fen or 0)),
+            refund_id=refund.refund_id, amount_fen=int(refund.amount_fen), status=refund.status
         ),
         history=s.history_view(ret.history, who),
         created_at=ret.created_at,
         updated_at=ret.updated_at,
+        refund_deducted_fen=deducted,
+        refund_deduction=reprice.deduction_line(deducted),
     )
 
 
