@@ -952,11 +952,27 @@ def get_visible(principal: Principal, order_id: str) -> OrderModel:
 def get_one(principal: Principal, order_id: str) -> s.Order:
     """One order as its reader may see it, with its refunds (one more Query: only this
     read pays for it, not lists or actions)."""
-    return view(get_visible(principal, order_id), principal, refunds=refunds_of(order_id))
+    order = get_visible(principal, order_id)
+    refunds = list(RefundModel.by_order.query(order_id))
+    seen = view(order, principal, refunds=refunds_of(order_id, refunds))
+    deductions = [
+        s.RefundDeduction(
+            refund_id=r.refund_id,
+            deducted_fen=int(r.deducted_fen),
+            deduction=reprice.deduction_line(int(r.deducted_fen)) or "",
+        )
+        for r in refunds
+        if r.deducted_fen
+    ]
+    if deductions:  # issue 18: only orders with a re-evaluated return show any
+        seen.refund_deductions = deductions
+    return seen
 
 
-def refunds_of(order_id: str) -> list[s.OrderRefund]:
+def refunds_of(order_id: str, refunds: list[RefundModel] | None = None) -> list[s.OrderRefund]:
     """The order's refunds, oldest first (one Query of the refunds' by_order index)."""
+    if refunds is None:
+        refunds = list(RefundModel.by_order.query(order_id))
     return [
         s.OrderRefund(
             refund_id=r.refund_id,
@@ -971,10 +987,8 @@ def refunds_of(order_id: str) -> list[s.OrderRefund]:
             status=r.status,
             created_at=r.created_at,
             updated_at=r.updated_at,
-            deducted_fen=int(r.deducted_fen or 0),
-            deduction=reprice.deduction_line(int(r.deducted_fen or 0)),
         )
-        for r in RefundModel.by_order.query(order_id)
+        for r in refunds
     ]
 
 
