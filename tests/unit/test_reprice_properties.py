@@ -244,3 +244,19 @@ def test_refunds_never_above_paid_and_reevaluated_refunds_exact(case):
             assert order.total_refunded == max(before, fair)
     if all(r == x.qty for r, x in zip(order.refunded, lines, strict=True)):
         assert order.total_refunded == paid  # everything back: everything paid
+
+
+def test_a_shortage_never_reevaluates_and_counts_as_held_for_a_later_return():
+    # 满199减30 on 4 x ¥50; the store finds only 2: the two missing units are refunded
+    # at their paid share (¥42.50 each) and still count toward the threshold
+    promo = p.TieredDiscount("T", "满199减30", ((19900, 3000),), START, END)
+    order = Order([line("A", 5000, 4)], [promo])
+    short = {0: reprice.Held(4, 2, 2)}
+    assert reprice.target(order.rules, short) == 0
+    # a return of one delivered unit: 3 units held for the rule (¥150 < 199): the ¥30 is
+    # lost; the unit kept carries ¥7.50 of it, deducted: it costs its ¥50
+    after = {0: reprice.Held(4, 2, 3)}
+    assert reprice.target(order.rules, after) == 750
+    # 5 units, 1 short, 1 returned: 4 held for the rule (¥200) still reach 199
+    order = Order([line("A", 5000, 5)], [promo])
+    assert reprice.target(order.rules, {0: reprice.Held(5, 1, 2)}) == 0

@@ -26,7 +26,8 @@ refunds exactly what was paid.
 
 Units of a line are refunded head first (money.refund_for_units); a shortage at picking
 (the store's fault) refunds the first units, and those units still count as held for
-the rule: a shortage never re-evaluates. Each line's base and share are spread evenly
+the rule (a shortage never re-evaluates); what the rule still gives on the units held
+is the kept units' in proportion to their base. Each line's base and share are spread evenly
 over its units (largest remainder); the share is spread with the odd fen on the LAST
 units, the paid amount with the odd fen on the first ones, so that for a line with one
 discount a unit's paid share plus its discount share is exactly its price.
@@ -131,21 +132,32 @@ EARNED: dict[str, Callable[[Rule, int, Sequence[int]], int]] = {
 
 
 def owed(rule: Rule, held: Mapping[int, Held]) -> int:
-    """What the units held still carry of ``rule`` beyond what the rule gives on them."""
+    """What the units the customer keeps still carry of ``rule`` beyond their part of
+    what the rule gives on the units held for it (kept + short at picking)."""
     earned_of = EARNED.get(rule.kind)
     if earned_of is None:
         return 0
-    carried, base, units = 0, 0, []
+    carried, base, base_kept, units = 0, 0, 0, []
     for line in rule.lines:
         h = held[line.index]
         keep = h.units()
+        kept = [u for u in keep if u >= h.refunded]  # delivered and not returned
         share = _spread(line.alloc, h.qty, last=True)
-        carried += sum(share[u] for u in keep)
-        if rule.kind != "second_half":
+        carried += sum(share[u] for u in kept)
+        if rule.kind == "second_half":  # a unit's weight: the half it may take off
+            per_unit = [line.base] * h.qty
+        else:
             per_unit = _spread(line.base, h.qty, last=False)
-            base += sum(per_unit[u] for u in keep)
+        base += sum(per_unit[u] for u in keep)
+        base_kept += sum(per_unit[u] for u in kept)
         units.append(len(keep))
     earned = min(max(earned_of(rule, base, units), 0), rule.amount_fen)
+    if earned >= rule.amount_fen:
+        return 0  # nothing lost
+    if base > base_kept:
+        # units short at picking count for the rule, but what the rule still gives is
+        # theirs in proportion: the kept units' part (rounded up: for the customer)
+        earned = -(-earned * base_kept // base)
     return max(carried - earned, 0)
 
 
