@@ -969,8 +969,9 @@ def get_one(principal: Principal, order_id: str) -> s.Order:
     return seen
 
 
-def refunds_of(order_id: str, refunds: list[RefundModel] | None = None) -> list[s.OrderRefund]:
-    """The order's refunds, oldest first (one Query of the refunds' by_order index)."""
+def refunds_of(order_id: str, refunds: list[Any] | None = None) -> list[s.OrderRefund]:
+    """The order's refunds, oldest first (one Query of the refunds' by_order index, unless
+    ``refunds``, the RefundModels it read, are given)."""
     if refunds is None:
         refunds = list(RefundModel.by_order.query(order_id))
     return [
