@@ -86,6 +86,14 @@ def test_eligible_window_is_half_open_and_full_refunds_are_out():
     assert not rules.eligible(paid_at="2026-11-11T00:00:00Z", **above)
 
 
+def test_a_return_below_the_threshold_loses_the_entry():
+    # issue 18 item 2: a gift follows the order; what counts is what stays paid
+    kw = {"starts_at": "2026-11-10T16:00:00Z", "ends_at": "2026-11-11T16:00:00Z"}
+    at = "2026-11-11T00:00:00Z"
+    assert rules.eligible(paid_fen=5000, refunded_fen=2000, min_fen=3000, paid_at=at, **kw)
+    assert not rules.eligible(paid_fen=5000, refunded_fen=2001, min_fen=3000, paid_at=at, **kw)
+
+
 def test_the_documented_recompute_snippet_accepts_a_real_proof_and_refuses_a_forged_one(
     tmp_path,
 ):

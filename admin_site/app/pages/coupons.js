@@ -7,6 +7,7 @@ import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
+import { returnsPolicy } from "./returns_policy.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery", PRODUCT_KIND];
@@ -54,6 +55,8 @@ const statusBadge = (c) => badge(t(`coupons.status.${c.status}`), c.status === "
 function createForm(messages, ctx) {
   const name = h("input", { required: true, maxlength: "60" });
   const kind = select(KINDS.map((k) => [k, t(`coupons.kind.${k}`)]), "amount_off");
+  const policy = returnsPolicy(["amount_off", "percent_off"]);
+  kind.addEventListener("change", () => policy.sync(kind.value));
   const threshold = h("input", { inputmode: "decimal", value: "0" });
   const amount = h("input", { inputmode: "decimal", value: "10" });
   const percent = h("input", { type: "number", min: "1", max: "99", value: "10" });
@@ -150,6 +153,7 @@ function createForm(messages, ctx) {
         if (saleFen !== null) body.sale_price_fen = saleFen;
         Object.assign(body, targeting.read());
         Object.assign(body, stacking.read(kind.value));
+        policy.addTo(body, kind.value);
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -180,7 +184,8 @@ function createForm(messages, ctx) {
     field(t("coupons.auto"), auto),
     fields.afterMin,
     field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
-    h("label", { class: "inline" }, claimable, t("coupons.claimable"))),
+    h("label", { class: "inline" }, claimable, t("coupons.claimable")),
+    policy.field),
   targeting.node,
   stacking.element,
   submit);

@@ -196,6 +196,8 @@ function refundsList(order, tz) {
   const refunds = [...(order.refunds || [])].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
   const names = new Map(order.lines.map((l) => [l.sku, l.name]));
   const failed = refunds.some((r) => r.status === "failed");
+  // issue 18: a re-evaluated discount's deduction, its own line under the refund
+  const deductions = new Map((order.refund_deductions || []).map((d) => [d.refund_id, d.deduction]));
   return h(
     "section",
     { "data-testid": "order-refunds" },
@@ -211,6 +213,8 @@ function refundsList(order, tz) {
         cell: (r) => [
           h("strong", {}, money(r.amount_fen)),
           r.delivery_fee_fen ? h("small", { class: "muted fee-part" }, t("order.refund_fee_part", { amount: money(r.delivery_fee_fen) })) : null,
+          // issue 18: a re-evaluated discount's deduction, as its own line
+          deductions.has(r.refund_id) ? h("small", { class: "muted deduction", "data-testid": "refund-deduction" }, deductions.get(r.refund_id)) : null,
         ],
       },
       {

@@ -8,6 +8,7 @@ import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
 import { limitsFieldset, limitsText } from "./promotion_limits.js";
+import { returnsPolicy } from "./returns_policy.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day", ...MECHANIC_KINDS];
@@ -136,6 +137,7 @@ function createForm(messages, ctx) {
   const targeting = targetingFieldset();
   const stacking = stackingFieldset();
   const limits = limitsFieldset();
+  const policy = returnsPolicy(["tiered", "second_half_price"]);
   const parseTiers = () => list(tiers.value).map((pair) => {
     const [a, b] = pair.split("-");
     const threshold = parseYuan(a);
@@ -186,6 +188,7 @@ function createForm(messages, ctx) {
     stacking.sync(kind.value);
     more.sync(kind.value);
     limits.sync(kind.value);
+    policy.sync(kind.value);
   };
   more.watch(sync);
   kind.addEventListener("change", sync);
@@ -230,6 +233,7 @@ function createForm(messages, ctx) {
         if (MECHANIC_KINDS.includes(kind.value)) body.scope = { categories: list(categories.value), skus: list(skus.value) };
         more.read(kind.value, body, tiers.value);
         if (limits.read(kind.value)) body.limits = limits.read(kind.value);
+        policy.addTo(body, kind.value);
         const made = await post("/admin/promotions", body);
         sessionStorage.setItem("daojia.flash", t("promotions.created", { name: made.name }));
         ctx.rerender();
@@ -253,7 +257,8 @@ function createForm(messages, ctx) {
     fields.limit,
     fields.peak,
     ...MEMBER_DAY.map((k) => fields[k]),
-    ...more.nodes),
+    ...more.nodes,
+    policy.field),
   targeting.node,
   stacking.element,
   limits.element,

@@ -49,7 +49,8 @@ export default {
       { label: t("returns.order"), cell: (r) => h("a", { href: `#/orders/${encodeURIComponent(r.order_id)}` }, r.order_id) },
       { label: t("returns.lines"), cell: (r) => r.lines.map((l) => `${l.name || l.sku} × ${l.units}`).join("、") },
       { label: t("returns.reason"), cell: (r) => r.reason || "—" },
-      { label: t("returns.refund"), cell: (r) => (r.refund ? money(r.refund.amount_fen) : "—") },
+      // issue 18: a re-evaluated discount's deduction shows under the amount, as its own line
+      { label: t("returns.refund"), cell: (r) => (r.refund ? [money(r.refund.amount_fen), r.refund_deduction ? h("small", { class: "muted deduction" }, ` ${r.refund_deduction}`) : null] : "—") },
     ];
     const load = async () => {
       try {

@@ -25,7 +25,7 @@ from chalicelib.campaign_budgets import live as campaign_live
 from chalicelib.campaign_budgets import repo as campaign_repo
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import mechanics as mechanic_rules
-from chalicelib.checkout import member_benefits, points_cash
+from chalicelib.checkout import member_benefits, points_cash, reprice
 from chalicelib.checkout import promotion_engine as promo
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.coupons import repo as coupon_repo
@@ -120,6 +120,8 @@ class Loaded:
     # live at the store: each one's counters (key -> limit), the counts read, the
     # customer's registration (new-customer benefits) and fingerprints of the order
     limits: LimitsRead | None = None
+    # Coupon templates read with the cart whose returns_policy is reevaluate (issue 18)
+    reevaluate_templates: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -317,6 +319,7 @@ def load(
         loaded.budget_left, loaded.template_campaigns, loaded.template_policies = _budgets_left(
             loaded.coupons, got.get(CouponTemplateModel, [])
         )
+        loaded.reevaluate_templates = reevaluating(got.get(CouponTemplateModel, []))
         accounts = got.of(StoredValueAccountModel)
         loaded.stored_value_account = accounts[0] if accounts else None
         cards = got.of(PaidCardModel)
@@ -694,6 +697,8 @@ class Takes:
     points_used: int = 0  # points locked by the order (points as cash)
     points_fen: int = 0  # what they pay
     line_points_fen: list[int] = field(default_factory=list)  # their split over the lines
+    # the rules re-evaluated on returns (checkout/reprice.py); None on ordinary orders
+    reprice: str | None = None
 
     def add(self, what: str, ident: str, piece: TxPiece) -> None:
         label = f"{what}:{ident}"
@@ -879,6 +884,7 @@ def takes(
         out.campaign_uses.append(use)
     _limit_takes(out, loaded, checkout, customer_id, order_id)
     out.points_campaign_id = points_campaign(loaded, checkout)
+    out.reprice = reprice_snapshot(loaded, checkout)
     return out
 
 
@@ -910,6 +916,55 @@ def _limit_takes(
     for key, (fen, pid, enforce) in markers.items():
         piece = promo_limits.marker_piece(key, customer_id, order_id, fen, pid, enforce=enforce)
         out.add("new_customer", key, piece)
+
+
+# --- returns re-evaluated (issue 18 item 2) -------------------------------------------
+
+
+def reevaluating(templates: Sequence[Any]) -> frozenset[str]:
+    """The templates (read with the cart) whose coupons are re-evaluated on returns."""
+    return frozenset(t.template_id for t in templates if t.returns_policy == reprice.REEVALUATE)
+
+
+def reprice_snapshot(loaded: Loaded, checkout: promo.Checkout) -> str | None:
+    """The compact rules of the applied discounts whose policy is reevaluate, to keep
+    on the order (None, nothing stored, for every other order)."""
+    lines = [pl.line for pl in checkout.priced.lines]
+    sources: dict[str, reprice.Source] = {}
+    active = loaded.active
+    if active is not None:
+        for t in active.tiered:
+            if t.returns_policy == reprice.REEVALUATE:
+                scope = promo.Scope(t.categories, t.skus)
+                sources[f"tiered:{t.promotion_id}"] = reprice.Source(
+                    tiers=t.tiers, covers=tuple(scope.covers(x) for x in lines)
+                )
+        for h in active.second_half:
+            if h.returns_policy == reprice.REEVALUATE:
+                sources[f"second_half:{h.promotion_id}"] = reprice.Source()
+    for c in loaded.coupons:
+        if c.template_id in loaded.reevaluate_templates and c.kind != "free_delivery":
+            scope = promo.Scope(frozenset(c.scope_categories), frozenset(c.scope_skus))
+            sources[f"coupon:{c.coupon_id}"] = reprice.Source(
+                threshold_fen=int(c.threshold_fen or 0),
+                amount_off_fen=int(c.amount_off_fen or 0) if c.kind == "amount_off" else 0,
+                percent_off=int(c.percent_off or 0) if c.kind == "percent_off" else 0,
+                cap_fen=None if c.cap_fen is None else int(c.cap_fen),
+                covers=tuple(scope.covers(x) for x in lines),
+            )
+    if not sources or not any(a.code in sources for a in checkout.applied):
+        return None
+    per_sku: dict[str, int] = {}
+    for fu in (*checkout.flash_units, *checkout.fixed_units):
+        per_sku[fu.sku] = per_sku.get(fu.sku, 0) + fu.units * fu.price_fen
+    rules = reprice.snapshot(
+        checkout.applied,
+        [x.qty for x in lines],
+        [x.amount_fen for x in lines],
+        [per_sku.get(x.sku, 0) for x in lines],
+        sources,
+    )
+    return reprice.dumps(rules)
 
 
 def points_campaign(loaded: Loaded, checkout: promo.Checkout) -> str | None:

@@ -117,6 +117,9 @@ class CouponTemplateModel(Model):
     # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
     product_sku = UnicodeAttribute(null=True)
     product_price_fen = NumberAttribute(null=True)
+    # Issue 18 item 2: "reevaluate" (a return deducts the coupon's benefit the units kept
+    # no longer earn); None is "proportional" (the default)
+    returns_policy = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

@@ -62,6 +62,20 @@ class CouponScope(Schema, kw_only=True):
     stores: Annotated[list[StoreId], Meta(max_length=500)] = field(default_factory=list)
 
 
+ReturnsPolicy = Literal["proportional", "reevaluate"]
+ReturnsPolicyField = Annotated[
+    ReturnsPolicy | None,
+    Meta(
+        description="What a return of part of an order does to this coupon's discount "
+        "(amount or percent off): proportional (default: the customer keeps each line's "
+        "share) or reevaluate (when the units kept no longer reach the threshold, the "
+        "refund deducts the benefit no longer earned, never below zero). Applies to "
+        "orders placed from then on.",
+        examples=["reevaluate"],
+    ),
+]
+
+
 class TemplateCreate(Schema, kw_only=True):
     """Fields by kind: ``amount_off`` needs ``amount_off_fen`` (at most the threshold when
     one is set); ``percent_off`` needs ``percent_off`` (1..99, 15 = 15 % off) and takes
@@ -138,6 +152,7 @@ class TemplateCreate(Schema, kw_only=True):
     product_price_fen: Annotated[
         Fen | None, Meta(description="product: that unit's price (0 or absent: free).")
     ] = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -158,6 +173,7 @@ class TemplateUpdate(Schema, kw_only=True):
         Stacking | None, Meta(description="Replaces its stacking policy, for every coupon.")
     ] = None
     margin_floor: MarginFloor | None = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class CouponScopeOut(Out, kw_only=True):
@@ -204,6 +220,7 @@ class CouponTemplate(Out, kw_only=True):
     # product coupons (商品券): null for other kinds
     product_sku: str | None = None
     product_price_fen: int | None = None
+    returns_policy: ReturnsPolicy = "proportional"
 
 
 class TemplateList(Out, kw_only=True):

@@ -104,6 +104,8 @@ def _validate(body: s.TemplateCreate) -> tuple[str | None, str | None, list[dict
         errors.append(field_error("after_payment_min_fen", "required for after_payment"))
     if body.auto_issue != "after_payment" and body.after_payment_min_fen is not None:
         errors.append(field_error("after_payment_min_fen", "only for auto_issue=after_payment"))
+    if body.returns_policy == "reevaluate" and body.kind == "free_delivery":
+        errors.append(field_error("returns_policy", "reevaluate: amount_off or percent_off"))
     if body.funded_by == "supplier" and not body.funder:
         errors.append(field_error("funder", "name the supplier that funds it"))
     errors += targeting.errors(
@@ -174,6 +176,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         auto_key=body.auto_issue,
         after_payment_min_fen=body.after_payment_min_fen,
         sale_price_fen=body.sale_price_fen,
+        returns_policy=_returns_policy_of(body.returns_policy),
         status="active",
         created_key=f"{clock.now_iso_ms()}#{tid}",
         request_hash=digest,
@@ -273,7 +276,14 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         stacking=kstack.view(m.stacking),
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **_product_fields(m),
+        returns_policy=cast(Any, m.returns_policy or "proportional"),
     )
+
+
+def _returns_policy_of(policy: str | None) -> str | None:
+    """Stored only when not the default (proportional): other templates stay as they
+    were (issue 18 item 2, docs/promotions.md "Refund rule")."""
+    return policy if policy == "reevaluate" else None
 
 
 def _all_templates() -> list[CouponTemplateModel]:
@@ -341,6 +351,11 @@ def update_template(
             t.budget_fen.does_not_exist() if current.budget_fen is None else t.budget_fen == old
         )
         condition &= t.budget_left_fen >= -delta
+    if body.returns_policy is not None:  # for orders placed from now on
+        if body.returns_policy == "reevaluate" and current.kind == "free_delivery":
+            errors.append(field_error("returns_policy", "reevaluate: amount_off or percent_off"))
+        policy = _returns_policy_of(body.returns_policy)
+        actions.append(t.returns_policy.set(policy) if policy else t.returns_policy.remove())
     if body.total_quantity is not None:
         actions.append(t.total_quantity.set(body.total_quantity))
         condition &= t.issued_count <= body.total_quantity
@@ -458,6 +473,9 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
             after["stacking"] = msgspec.to_builtins(body.stacking)
         if body.margin_floor is not None:
             after["margin_floor"] = body.margin_floor
+    if body.returns_policy is not None:
+        before["returns_policy"] = current.returns_policy or "proportional"
+        after["returns_policy"] = body.returns_policy
     return before, after
 
 
@@ -713,12 +731,26 @@ def issue_after_payment(
     return _auto_issue("after_payment", customer_id, f"order:{order_id}", paid_fen, as_of)
 
 
-def void_after_payment_gifts(order_id: str) -> list[str]:
+def void_after_payment_gifts(order_id: str, kept_fen: int | None = None) -> list[str]:
     """The order that earned after-payment gifts was refunded in full: they are no longer
     earned. An unused gift is voided now; a locked or used one is marked so that it is
     voided whenever it is given back (the order using it cancelled, expired or refunded in
     full); a used one is otherwise kept — the order that used it was paid. Idempotent.
-    Returns the coupon ids voided now. One GetItem and one Query of the wallet."""
+    Returns the coupon ids voided now. One GetItem and one Query of the wallet.
+
+    ``kept_fen`` (issue 18 item 2: a partial return leaves the order that much paid):
+    only the gifts of templates whose ``after_payment_min_fen`` it no longer reaches;
+    nothing is read when no after-payment template has a minimum above it (the
+    templates' cached Query). A template no longer active is not looked at."""
+    templates: set[str] | None = None
+    if kept_fen is not None:
+        templates = {
+            t.template_id
+            for t in _auto_templates("after_payment")
+            if int(t.after_payment_min_fen or 0) > kept_fen
+        }
+        if not templates:
+            return []
     try:
         order = OrderModel.get(order_id, attributes_to_get=["customer_id", "created_at"])
     except DoesNotExist:
@@ -734,6 +766,8 @@ def void_after_payment_gifts(order_id: str) -> list[str]:
     )
     for gift in gifts:
         if not gift.coupon_id.endswith(suffix):
+            continue
+        if templates is not None and gift.template_id not in templates:
             continue
         # The mark first: a gift released between the two writes comes back voided.
         CouponModel(gift.coupon_id).update(

@@ -77,10 +77,12 @@ def eligible(
     min_fen: int | None,
 ) -> bool:
     """An order enters when paid inside [starts_at, ends_at), not refunded in full, and
-    (with a threshold) paid at least ``min_fen``. Members-only and segment tests are the
-    service's (they need the member's data)."""
+    (with a threshold) still paid at least ``min_fen`` once its refunds are deducted (a
+    return below the threshold loses the entry, as it loses an after-payment gift:
+    issue 18 item 2). Members-only and segment tests are the service's (they need the
+    member's data)."""
     if not paid_at or not (starts_at <= paid_at < ends_at) or paid_fen <= 0:
         return False
     if refunded_fen >= paid_fen:
         return False
-    return min_fen is None or paid_fen >= min_fen
+    return min_fen is None or paid_fen - refunded_fen >= min_fen

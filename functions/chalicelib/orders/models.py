@@ -240,6 +240,11 @@ class OrderDetailModel(Model):
     limit_uses = cast(
         "ListAttribute[str]", ListAttribute(of=UnicodeAttribute, null=True, attr_name="lu")
     )
+    # Returns re-evaluated (issue 18 item 2): the rules of the discounts whose policy is
+    # reevaluate (checkout/reprice.py, compact JSON) and what the returns have deducted
+    # so far. None (not stored) on other orders, so their detail stays the size it was
+    reprice = UnicodeAttribute(null=True, attr_name="rp")
+    reprice_clawed_fen = NumberAttribute(null=True, attr_name="rpc")
 
 
 # The head's attributes that live in the detail item, read through the head once the
@@ -259,6 +264,8 @@ DETAIL_FIELDS = (
     "campaign_uses",
     "zone_uses",
     "limit_uses",
+    "reprice",
+    "reprice_clawed_fen",
 )
 
 
@@ -388,6 +395,8 @@ class OrderModel(Model):
     campaign_uses = _from_detail("campaign_uses")
     zone_uses = _from_detail("zone_uses")
     limit_uses = _from_detail("limit_uses")
+    reprice = _from_detail("reprice")
+    reprice_clawed_fen = _from_detail("reprice_clawed_fen")
 
     @property
     def lines(self) -> list[OrderLineAttribute]:
@@ -500,6 +509,12 @@ class RefundModel(Model):
     history = HistoryAttribute(default=list)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Issue 18 item 2: what this return's refund deducts from its units' paid share for
+    # discounts no longer earned (negative: a deduction given back), and what the order
+    # keeps paid after it (after-payment gifts below their minimum are voided); None
+    # on other refunds
+    deducted_fen = NumberAttribute(null=True)
+    kept_fen = NumberAttribute(null=True)
 
     by_order = RefundsByOrder()
     by_pending = RefundsDue()

@@ -23,6 +23,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.checkout import reprice
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, add_all, transact
 from chalicelib.db.transitions import Who
@@ -60,28 +61,27 @@ class RefundPlan:
 
 
 def plan(
-    order: OrderModel, refund_id: str, reason: str, units: dict[int, int], delivery_fee_fen: int = 0
+    order: OrderModel,
+    refund_id: str,
+    reason: str,
+    units: dict[int, int],
+    delivery_fee_fen: int = 0,
+    reevaluate: bool = False,
 ) -> RefundPlan | None:
     """Refund ``units[line index]`` more units of lines (and part of the delivery fee).
 
     Amounts follow the per-unit largest-remainder split of what each line paid, so the
-    pieces of a line never add up to more than it paid. None when there is nothing to refund.
+    pieces of a line never add up to more than it paid. ``reevaluate`` (a return): the
+    order's discounts whose policy is reevaluate deduct the benefit the units still held
+    no longer earn (``repriced``). None when there is nothing to refund.
     """
-    lines, actions, detail, total = [], [], [], 0
-    for index, n in sorted(units.items()):
-        if n <= 0:
-            continue
-        line = order.lines[index]
-        amount = refund_for_units(int(line.paid_fen), int(line.qty), int(line.refunded_units), n)
-        # never more than the line still holds: an amount refunded without units (a
-        # lottery prize spread over the lines) already took part of what it paid
-        amount = min(amount, max(int(line.paid_fen) - int(line.refunded_fen or 0), 0))
-        lines.append(RefundLineAttribute(sku=line.sku, units=n, amount_fen=amount))
-        detail += [
-            line_path(index).refunded_units.add(n),
-            line_path(index).refunded_fen.add(amount),
-        ]
-        total += amount
+    actions: list[Any] = []
+    lines, detail, total = _units(order, units)
+    deducted = 0
+    if reevaluate:
+        refund_goods, clawed_action = repriced(order, units, total)
+        deducted, total = total - refund_goods, refund_goods
+        detail += clawed_action
     fee_left = int(order.delivery_fee_fen) - int(order.delivery_fee_refunded_fen)
     fee = min(delivery_fee_fen, fee_left)
     if fee > 0:
@@ -112,8 +112,68 @@ def plan(
         pending="pending",
         created_at=clock.now_iso_ms(),
         updated_at=now,
+        deducted_fen=deducted or None,
+        # a return keeps the after-payment gifts the kept amount still reaches; a
+        # shortage (the store's fault) keeps them all
+        kept_fen=None
+        if completes or reason != "return"
+        else paid - int(order.refunded_fen or 0) - total,
     )
     return RefundPlan(refund, actions, detail, pieces)
+
+
+def _units(
+    order: OrderModel, units: dict[int, int]
+) -> tuple[list[RefundLineAttribute], list[Any], int]:
+    """(refund lines, detail actions, total) of refunding ``units`` of lines."""
+    lines, detail, total = [], [], 0
+    for index, n in sorted(units.items()):
+        if n <= 0:
+            continue
+        line = order.lines[index]
+        amount = refund_for_units(int(line.paid_fen), int(line.qty), int(line.refunded_units), n)
+        # never more than the line still holds: an amount refunded without units (a
+        # lottery prize spread over the lines) already took part of what it paid
+        amount = min(amount, max(int(line.paid_fen) - int(line.refunded_fen or 0), 0))
+        lines.append(RefundLineAttribute(sku=line.sku, units=n, amount_fen=amount))
+        detail += [
+            line_path(index).refunded_units.add(n),
+            line_path(index).refunded_fen.add(amount),
+        ]
+        total += amount
+    return lines, detail, total
+
+
+def nothing_back(order: OrderModel, units: dict[int, int]) -> list[Any]:
+    """Detail actions of a return that refunds nothing (``plan`` made no plan: its share
+    rounds to 0 fen, or a re-evaluated discount's deduction takes all of it): the units
+    count as refunded, so later refunds start at the right unit, and the deduction is
+    kept."""
+    _, detail, share = _units(order, units)
+    _, clawed = repriced(order, units, share)
+    return detail + clawed
+
+
+def repriced(order: OrderModel, units: dict[int, int], paid_share: int) -> tuple[int, list[Any]]:
+    """(what to refund of the goods, detail actions) for returning ``units`` whose paid
+    share is ``paid_share``, by the order's re-evaluated discounts (checkout/reprice.py,
+    docs/promotions.md "Refund rule"): the refund deducts what the units still held newly
+    owe, gives back what they no longer owe, never below 0; the order's detail keeps
+    what is deducted so far. Exact: the plan's write is conditioned on the order's
+    version as read. An order with no such discount: the paid share, no action."""
+    rules = reprice.loads(order.reprice)
+    if not rules:
+        return paid_share, []
+    held = {}
+    for i, line in enumerate(order.lines):
+        qty = int(line.qty)
+        shortage = 0 if line.picked_qty is None else qty - int(line.picked_qty)
+        held[i] = reprice.Held(qty, shortage, int(line.refunded_units) + units.get(i, 0))
+    clawed = int(order.reprice_clawed_fen or 0)
+    refund, after = reprice.step(paid_share, reprice.target(rules, held), clawed)
+    if after == clawed:
+        return refund, []
+    return refund, [OrderDetailModel.reprice_clawed_fen.set(after)]
 
 
 def _stored_value_share(order: OrderModel, refund_id: str, total: int) -> tuple[int, list[TxPiece]]:
@@ -184,6 +244,8 @@ def execute(
         return refund
     if refund.completes_order:
         _void_gifts(refund.order_id)
+    elif refund.kept_fen is not None:  # a partial return: gifts the rest no longer earns
+        _void_gifts(refund.order_id, int(refund.kept_fen))
     to_provider = provider_part(refund)
     if to_provider == 0:  # all of it went back to stored value, in its transaction
         return _succeeded(refund, refund_id, "stored_value")
@@ -229,15 +291,16 @@ def _succeeded(refund: RefundModel, refund_id: str, provider_refund_id: str) -> 
     return refund
 
 
-def _void_gifts(order_id: str) -> None:
-    """The order is refunded in full: the after-payment gifts it earned are no longer
-    earned (docs/promotions.md). Idempotent, and done before the payout so the retry job
-    does it again while the refund is pending; a failure is logged, never a reason to
-    hold the customer's money back."""
+def _void_gifts(order_id: str, kept_fen: int | None = None) -> None:
+    """The order is refunded in full (or a return leaves it ``kept_fen`` paid): the
+    after-payment gifts it earned (whose minimum the rest no longer reaches) are no
+    longer earned (docs/promotions.md). Idempotent, and done before the payout so the
+    retry job does it again while the refund is pending; a failure is logged, never a
+    reason to hold the customer's money back."""
     from chalicelib.coupons.service import void_after_payment_gifts
 
     try:
-        void_after_payment_gifts(order_id)
+        void_after_payment_gifts(order_id, kept_fen)
     except Exception:
         log.exception("voiding the after-payment gifts of %s failed", order_id)
 

@@ -49,6 +49,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import CUSTOMER, STAFF_ROLES, Principal, shown_actor
+from chalicelib.checkout import reprice
 from chalicelib.db import transitions
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import clock, cursors
@@ -73,7 +74,6 @@ from chalicelib.orders.models import (
     ReturnModel,
 )
 from chalicelib.orders.service import IDEMPOTENCY_KEY, encode_cursor
-from chalicelib.orders.store_workflow import units_accounting
 from chalicelib.stores.models import StoreModel
 
 ATTEMPTS = 12  # tries to open a return or refund one while other writes move the order
@@ -175,6 +175,7 @@ def _view(
         return actor if viewer is None else shown_actor(actor, role, viewer)
 
     names = {line.sku: line.name for line in order.lines} if order else {}
+    deducted = int(refund.deducted_fen or 0) if refund else 0
     refunded = {line.sku: int(line.amount_fen) for line in refund.lines} if refund else {}
     return r.Return(
         return_id=ret.return_id,
@@ -202,6 +203,8 @@ def _view(
         history=s.history_view(ret.history, who),
         created_at=ret.created_at,
         updated_at=ret.updated_at,
+        refund_deducted_fen=deducted,
+        refund_deduction=reprice.deduction_line(deducted),
     )
 
 
@@ -421,12 +424,13 @@ def refund_actions(
     order: OrderModel, refund_id: str, units: dict[int, int]
 ) -> tuple[Any, list, list]:
     """(refund plan or None, order actions, detail actions) for refunding ``units`` of
-    lines; units whose share rounds to 0 fen are still counted so later refunds start at
-    the right unit."""
-    plan = refunds.plan(order, refund_id, "return", units)
+    lines, the order's re-evaluated discounts deducting what is no longer earned
+    (docs/promotions.md "Refund rule"); units refunding 0 fen are still counted so later
+    refunds start at the right unit."""
+    plan = refunds.plan(order, refund_id, "return", units, reevaluate=True)
     if plan is not None:
         return plan, plan.order_actions, plan.detail_actions
-    return None, [], units_accounting(order, units)
+    return None, [], refunds.nothing_back(order, units)
 
 
 def _update_detail(tx: Tx, order: OrderModel, actions: list) -> None:

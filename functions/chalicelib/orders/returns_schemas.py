@@ -57,6 +57,12 @@ class Return(Out, kw_only=True):
     history: list[Transition]
     created_at: Timestamp
     updated_at: Timestamp
+    # Its refund's deduction for discounts the units kept no longer earn (issue 18 item 2,
+    # docs/promotions.md "Refund rule"): refund.amount_fen is the lines' refund_fen less
+    # this (negative: an earlier return's deduction given back); 0 otherwise. And that
+    # as its own line to show, e.g. "优惠不再满足: -¥7.50"
+    refund_deducted_fen: int = 0
+    refund_deduction: str | None = None
 
 
 class ReturnList(Out, kw_only=True):

@@ -500,6 +500,17 @@ class OrderRefund(Out, kw_only=True):
     updated_at: Timestamp
 
 
+class RefundDeduction(Out, kw_only=True):
+    """A return's refund of an order whose discount is re-evaluated on returns
+    (docs/promotions.md "Refund rule"): what its amount_fen is less than the lines' paid
+    share because the units kept no longer earn the discount (negative: a deduction of
+    an earlier return given back), and that as its own line to show."""
+
+    refund_id: str
+    deducted_fen: int
+    deduction: Annotated[str, Meta(examples=["优惠不再满足: -¥7.50"])]
+
+
 class Address(Out, kw_only=True):
     name: str
     phone: str  # shown only to the customer, the order's store and head office
@@ -595,6 +606,14 @@ class Order(Out, kw_only=True):
             "POST /orders/{order_id}/pay, which also gives fresh ones later)."
         ),
     ]
+    refund_deductions: Annotated[
+        list[RefundDeduction] | None,
+        Meta(
+            description="Issue 18: the refunds (of ``refunds``) that deduct a discount the "
+            "units kept no longer earn, each with its line to show. Null when none does, "
+            "and where ``refunds`` is null."
+        ),
+    ] = None
 
 
 class OrderPage(Out, kw_only=True):

@@ -28,6 +28,7 @@ from pynamodb.pagination import ResultIterator
 from chalicelib.auth.principal import CUSTOMER, Principal, shown_actor
 from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.checkout import mechanics as mechanic_rules
+from chalicelib.checkout import reprice
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, PricedLine
 from chalicelib.checkout.promotion_engine import Checkout
@@ -936,6 +937,7 @@ def _build_order(
         or None,
         zone_uses=[ZoneUseAttribute(**u) for u in takes.zone_uses] or None,
         limit_uses=takes.limit_uses or None,
+        reprice=takes.reprice,
         delivery_fee_waived_fen=co.delivery_fee_waived_fen,
         subtotal_fen=priced.subtotal_fen,
         discount_fen=priced.discount_fen,
@@ -1018,11 +1020,28 @@ def get_visible(principal: Principal, order_id: str) -> OrderModel:
 def get_one(principal: Principal, order_id: str) -> s.Order:
     """One order as its reader may see it, with its refunds (one more Query: only this
     read pays for it, not lists or actions)."""
-    return view(get_visible(principal, order_id), principal, refunds=refunds_of(order_id))
+    order = get_visible(principal, order_id)
+    refunds = list(RefundModel.by_order.query(order_id))
+    seen = view(order, principal, refunds=refunds_of(order_id, refunds))
+    deductions = [
+        s.RefundDeduction(
+            refund_id=r.refund_id,
+            deducted_fen=int(r.deducted_fen),
+            deduction=reprice.deduction_line(int(r.deducted_fen)) or "",
+        )
+        for r in refunds
+        if r.deducted_fen
+    ]
+    if deductions:  # issue 18: only orders with a re-evaluated return show any
+        seen.refund_deductions = deductions
+    return seen
 
 
-def refunds_of(order_id: str) -> list[s.OrderRefund]:
-    """The order's refunds, oldest first (one Query of the refunds' by_order index)."""
+def refunds_of(order_id: str, refunds: list[Any] | None = None) -> list[s.OrderRefund]:
+    """The order's refunds, oldest first (one Query of the refunds' by_order index, unless
+    ``refunds``, the RefundModels it read, are given)."""
+    if refunds is None:
+        refunds = list(RefundModel.by_order.query(order_id))
     return [
         s.OrderRefund(
             refund_id=r.refund_id,
@@ -1038,7 +1057,7 @@ def refunds_of(order_id: str) -> list[s.OrderRefund]:
             created_at=r.created_at,
             updated_at=r.updated_at,
         )
-        for r in RefundModel.by_order.query(order_id)
+        for r in refunds
     ]
 
 

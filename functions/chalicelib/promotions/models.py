@@ -135,6 +135,9 @@ class PromotionModel(Model):
     # Limits and anti-abuse (issue 18 item 3, promotions/limits.py): None (not stored)
     # on promotions without limits, which then cost no read nor write at checkout
     limits = LimitsAttribute(null=True, attr_name="lim")
+    # Issue 18 item 2: "reevaluate" (returns deduct the benefit no longer earned); None
+    # is "proportional" (the default: the customer keeps each line's share)
+    returns_policy = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 

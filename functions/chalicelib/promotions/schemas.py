@@ -118,6 +118,19 @@ class MemberDayOut(Out, kw_only=True):
     next_dates: list[str]  # first local days of the next occurrences (the one on now first)
 
 
+ReturnsPolicy = Literal["proportional", "reevaluate"]
+ReturnsPolicyField = Annotated[
+    ReturnsPolicy | None,
+    Meta(
+        description="What a return of part of an order does to this discount (tiered, "
+        "second item half price): proportional (default: the customer keeps each line's "
+        "share) or reevaluate (the refund deducts the benefit the units kept no longer "
+        "earn, never below zero). Applies to orders placed from then on.",
+        examples=["reevaluate"],
+    ),
+]
+
+
 class PromotionCreate(Schema, kw_only=True):
     """Fields by kind: ``tiered`` needs ``tiers`` (thresholds strictly increasing, each
     ``off_fen`` below its threshold) and takes ``scope`` and ``budget_fen``;
@@ -225,6 +238,7 @@ class PromotionCreate(Schema, kw_only=True):
             examples=[LIMITS_EXAMPLE],
         ),
     ] = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -251,6 +265,7 @@ class PromotionUpdate(Schema, kw_only=True):
     limits: Annotated[
         LimitsSpec | None, Meta(description="Replaces the limits ({} removes them).")
     ] = None
+    returns_policy: ReturnsPolicyField = None
 
 
 class PromotionListQuery(Schema, kw_only=True):
@@ -311,6 +326,7 @@ class Promotion(Out, kw_only=True):
     bundle_units: int | None = None
     gift_units: int | None = None
     limits: LimitsOut | None = None  # None: not limited
+    returns_policy: ReturnsPolicy = "proportional"
 
 
 class PromotionList(Out, kw_only=True):

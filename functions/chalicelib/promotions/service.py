@@ -258,6 +258,8 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     starts, ends, errors = _validate(body)
     if not errors:
         _check_references(body, errors)
+    if body.returns_policy == "reevaluate" and body.kind not in ("tiered", "second_half_price"):
+        errors.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
     if errors:
         raise ValidationFailed("The promotion is not valid.", details=errors)
     now = clock.now_iso()
@@ -291,6 +293,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     promo.stacking, promo.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
     mechanics.set_on(promo, body)
     promo.limits = promo_limits.to_attribute(body.limits)
+    promo.returns_policy = _returns_policy_of(body.returns_policy)
     shards: list[FlashShardModel] = []
     if body.kind == "flash_sale":
         assert body.quantity is not None  # _validate refused a flash sale without one
@@ -389,7 +392,14 @@ def view(
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **mechanics.view_fields(m),
         limits=promo_limits.view(m.limits),
+        returns_policy=cast(Any, m.returns_policy or "proportional"),
     )
+
+
+def _returns_policy_of(policy: str | None) -> str | None:
+    """Stored only when not the default (proportional), so other promotions stay as
+    they were (issue 18 item 2, docs/promotions.md "Refund rule")."""
+    return policy if policy == "reevaluate" else None
 
 
 def _tiers(m: PromotionModel) -> list[s.TierOut]:
@@ -459,6 +469,8 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         new_budget=body.budget_fen,
     )
     details = [field_error(f, r) for f, r in problems]
+    if body.returns_policy == "reevaluate" and promo.kind not in ("tiered", "second_half_price"):
+        details.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
     if body.member_day is not None:
         details += _member_day_edit_errors(promo, body.member_day, now)
     details += stacking_errors(str(promo.kind), body.stacking, body.margin_floor)
@@ -498,6 +510,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.limits is not None:
         new_limits = promo_limits.to_attribute(body.limits)
         actions.append(p.limits.set(new_limits) if new_limits else p.limits.remove())
+    if body.returns_policy is not None:  # for orders placed from now on
+        policy = _returns_policy_of(body.returns_policy)
+        actions.append(p.returns_policy.set(policy) if policy else p.returns_policy.remove())
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -513,6 +528,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         "budget_fen": before["budget_fen"] if body.budget_fen is None else body.budget_fen,
         "tiers": before["tiers"] if tiers is None else [list(t) for t in tiers],
     }
+    if body.returns_policy is not None:
+        before["returns_policy"] = promo.returns_policy or "proportional"
+        after["returns_policy"] = body.returns_policy
     if promo.kind == "member_day":
         before["member_day"] = _member_day_rules(promo)
         after["member_day"] = (
@@ -693,6 +711,7 @@ class TieredDiscount:
     margin_floor: str = "refuse"
     options: mechanics.TierOptions = mechanics.PLAIN_TIERS  # 满件减, 满N件M折, 每满减
     limits: promo_limits.Limits | None = None  # issue 18: None when not limited
+    returns_policy: str = "proportional"  # issue 18: "reevaluate" re-prices returns
 
 
 @dataclass(frozen=True)
@@ -709,6 +728,7 @@ class SecondHalfPrice:
     funded_by: str = "hq"
     stacking: kstack.StackingOut | None = None  # issue 18: None = the fixed matrix
     limits: promo_limits.Limits | None = None  # issue 18: None when not limited
+    returns_policy: str = "proportional"  # issue 18: "reevaluate" re-prices returns
 
 
 @dataclass(frozen=True)
@@ -824,6 +844,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.margin_floor or "refuse",
                     mechanics.tier_options(m),
                     promo_limits.limits_of(m.limits),
+                    returns_policy=m.returns_policy or "proportional",
                 )
             )
         elif m.kind == "second_half_price":
@@ -839,6 +860,7 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
                     m.funded_by or "hq",
                     kstack.view(m.stacking) if m.stacking else None,
                     promo_limits.limits_of(m.limits),
+                    returns_policy=m.returns_policy or "proportional",
                 )
             )
         elif m.kind == "flash_sale":
