@@ -161,16 +161,15 @@ def _funders(sources: set[str]) -> tuple[dict[str, str], dict[str, str]]:
     names: dict[str, str] = {}
     promos = sorted(x[2:] for x in sources if x.startswith("p:"))
     tpls = sorted(x[2:] for x in sources if x.startswith("t:"))
-    for model, prefix, wanted in (
-        (PromotionModel, "p:", promos),
-        (CouponTemplateModel, "t:", tpls),
-    ):
-        for chunk in _batches(wanted):
-            for item in model.batch_get(chunk):  # type: ignore[attr-defined]
-                key = prefix + (item.promotion_id if prefix == "p:" else item.template_id)
-                names[key] = item.name
-                if item.funded_by == "supplier":
-                    suppliers[key] = item.funder or "(unnamed)"
+    items: list[tuple[str, PromotionModel | CouponTemplateModel]] = []
+    for chunk in _batches(promos):
+        items += [(f"p:{x.promotion_id}", x) for x in PromotionModel.batch_get(chunk)]
+    for chunk in _batches(tpls):
+        items += [(f"t:{x.template_id}", x) for x in CouponTemplateModel.batch_get(chunk)]
+    for key, item in items:
+        names[key] = item.name
+        if item.funded_by == "supplier":
+            suppliers[key] = item.funder or "(unnamed)"
     return suppliers, names
 
 

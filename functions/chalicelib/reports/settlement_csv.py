@@ -57,7 +57,7 @@ def rows(st: s.SupplierSettlement) -> list[list[Cell]]:
     return out
 
 
-def render(st: s.SupplierSettlement, language: Language) -> bytes:
+def render(st: s.SupplierSettlement, language: Language) -> str:
     enc = CsvEncoder()
     labels = [c.label(language, "Asia/Shanghai") for c in COLUMNS]
-    return enc.header(labels) + enc.rows(rows(st))
+    return (enc.header(labels) + enc.rows(rows(st))).decode("utf-8")
