@@ -93,6 +93,7 @@ import { subscriptionDeliveries, subscriptionPlans } from "./subscriptions.js";
 import lotteries, { lotteryDetail } from "./lotteries.js";
 import groupBuys from "./group_buys.js";
 import zones from "./zones.js";
+import { promotionReport, supplierSettlements, templateReport } from "./effect_reports.js";
 
 export const PAGES = [
   dashboard,
@@ -137,4 +138,8 @@ export const PAGES = [
   lotteryDetail,
   groupBuys,
   zones,
+  // effect reports and supplier settlement (issue 18 item 6)
+  promotionReport,
+  templateReport,
+  supplierSettlements,
 ];
