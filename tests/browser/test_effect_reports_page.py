@@ -79,7 +79,7 @@ def test_the_supplier_settlement_page_lists_what_each_supplier_owes(site: Site):
     page.locator("#nav a", has_text=re.compile("^供应商结算$")).click()
     expect(page.locator("main h1")).to_have_text("供应商结算")
     card = page.locator('[data-supplier="蒙牛"]')
-    expect(card).to_contain_text("蒙牛 应结 25.00")
+    expect(card).to_contain_text("蒙牛 应结 ¥25.00")
     expect(card).to_contain_text("蒙牛 满50减10")
     expect(card).to_contain_text("退款冲回")
     expect(page.locator("[data-settlement-total]")).to_contain_text("25.00")
