@@ -6,6 +6,7 @@ orders filter goes to the local stack's API."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from chalicelib.reports.schemas import EXAMPLES
@@ -55,7 +56,7 @@ def test_a_promotions_effect_report_shows_figures_trend_stores_and_csv(site: Sit
     with page.expect_download() as download:
         page.locator("[data-effect-csv]").click()
     assert download.value.suggested_filename == "effect-promo-autumn.csv"
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("\ufeffstore_id,store,orders,discount,net,gmv")
     assert "sh-jingan" in text
     page.get_by_label("开始", exact=True).fill("2026-11-20")

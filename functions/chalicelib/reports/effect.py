@@ -41,8 +41,11 @@ def _window(starts_at: str | None, ends_at: str | None, q: s.EffectQuery) -> tup
     today = clock.now().astimezone(hours.zone(CHAIN_TZ)).date()
     end = _local_day(clock.iso(clock.parse(ends_at) - timedelta(seconds=1))) if ends_at else today
     last = _day(q.to, "to") if q.to else min(end, today)
-    first = _day(q.from_, "from") if q.from_ else (_local_day(starts_at) if starts_at else last)
-    first = min(first, last) if not q.from_ else first
+    if q.from_:
+        first = _day(q.from_, "from")
+    else:  # the window's first day, within the longest range (and not after ``last``)
+        start = _local_day(starts_at) if starts_at else last
+        first = min(max(start, last - timedelta(days=r.MAX_RANGE_DAYS - 1)), last)
     if first > last:
         raise BadRequest(
             "from is after to.", code="bad_range", details={"from": str(first), "to": str(last)}
