@@ -322,3 +322,16 @@ def test_orders_filter_by_promotion_or_coupon_template_exactly_and_paginated(api
     # a coupon's code names the coupon, not a promotion: no promotion "o1-T"
     assert _ids(api, hq, "promotion_id=o1-T") == []
     assert _ids(api, hq, "promotion_id=P&coupon_template_id=T") == ["o1"]
+
+
+def test_a_window_longer_than_a_year_reports_its_last_366_days(api, tokens_, made):
+    from chalicelib.promotions.models import PromotionModel
+
+    PromotionModel("P").update(actions=[PromotionModel.starts_at.set("2024-01-01T00:00:00Z")])
+    r = get(api, tokens_["hq"], "/admin/promotions/P/report")
+    assert (r["from"], r["to"], len(r["days"])) == ("2025-11-26", "2026-11-26", 366)
+    assert r["redeemed"] == 2
+    status, err = api.call(
+        "GET", "/admin/promotions/P/report?from=2025-11-25&to=2026-11-26", token=tokens_["hq"]
+    )
+    assert (status, err["error"]["code"]) == (400, "range_too_long")
