@@ -318,6 +318,7 @@ function templateColumns(messages, reload, editor) {
             editor.scrollIntoView({ block: "nearest" });
           },
         }, t("coupons.edit")),
+        [" ", h("a", { href: `#/coupon-templates/${encodeURIComponent(c.template_id)}/report`, dataset: { report: c.template_id } }, t("effect.open_report"))],
       ],
     },
   ];

@@ -94,6 +94,7 @@ import lotteries, { lotteryDetail } from "./lotteries.js";
 import groupBuys from "./group_buys.js";
 import zones from "./zones.js";
 import { abusePage } from "./promotion_limits.js";
+import { promotionReport, supplierSettlements, templateReport } from "./effect_reports.js";
 
 export const PAGES = [
   dashboard,
@@ -139,4 +140,8 @@ export const PAGES = [
   groupBuys,
   zones,
   abusePage,
+  // effect reports and supplier settlement (issue 18 item 6)
+  promotionReport,
+  templateReport,
+  supplierSettlements,
 ];

@@ -4,6 +4,8 @@ import { dateTime, money, parseYuan, today, yuanInput } from "../format.js";
 import { exportButton } from "../export.js";
 import { t } from "../i18n.js";
 import * as stores from "../stores.js";
+// Orders carrying a promotion or a coupon template (issue 18 item 6): effect_reports.js.
+import { discountFilterFields, discountFilterInputs, discountFilterValues, discountFilters } from "./effect_reports.js";
 
 // 全部门店: head office's orders across stores (GET /admin/orders), newest first, with the
 // list's filters in the address (#/orders?all=1&...), so a filtered list can be shared
@@ -30,6 +32,7 @@ export function filtersOf(query, chainToday) {
     has_refund: YES_NO(query.has_refund),
     missed_print: YES_NO(query.missed_print),
     sort: query.sort === "oldest" ? "oldest" : undefined,
+    ...discountFilters(query),
   };
   const exported = {
     date_from: from,
@@ -71,6 +74,7 @@ export async function renderAll(ctx, statuses) {
   const maxInput = h("input", { name: "max_paid", inputmode: "decimal", pattern: "\\d{1,9}(\\.\\d{1,2})?", value: api.max_paid_fen != null ? yuanInput(api.max_paid_fen) : "", placeholder: "0.00" });
   const refundInput = yesNoSelect("has_refund", q.has_refund);
   const missedInput = yesNoSelect("missed_print", q.missed_print);
+  const discountInputs = discountFilterInputs(api);
   const sortInput = select([["newest", t("orders_all.sort_newest")], ["oldest", t("orders_all.sort_oldest")]], api.sort || "newest", { name: "sort" });
 
   const form = h(
@@ -92,6 +96,7 @@ export async function renderAll(ctx, statuses) {
           has_refund: refundInput.value,
           missed_print: missedInput.value,
           sort: sortInput.value === "oldest" ? "oldest" : "",
+          ...discountFilterValues(discountInputs),
         });
       },
     },
@@ -108,6 +113,7 @@ export async function renderAll(ctx, statuses) {
       field(t("orders_all.has_refund"), refundInput),
       field(t("orders_all.missed_print"), missedInput),
       field(t("orders_all.sort"), sortInput),
+      ...discountFilterFields(discountInputs),
     ),
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("orders_all.apply")), h("small", { class: "muted" }, t("orders_all.sorted"))),
   );

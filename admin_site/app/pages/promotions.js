@@ -311,6 +311,7 @@ export default {
                 ctx.rerender();
               }) }, t("promotions.end"))]
               : null,
+            [" ", h("a", { href: `#/promotions/${encodeURIComponent(p.promotion_id)}/report`, dataset: { report: p.promotion_id } }, t("effect.open_report"))],
           ],
         },
       ];

@@ -149,11 +149,29 @@ def _needs_order(q: s.AllOrdersQuery) -> bool:
     return q.status is not None or q.fulfilment is not None or q.missed_print is not None
 
 
+# Discount codes (checkout/promotion_engine.py, "<kind>:<id>") naming a coupon, not a
+# promotion: a coupon's template is read from the order's coupon uses (as events/records.py).
+_COUPON_CODES = ("coupon", "free_delivery")
+
+
+def _carries(o: OrderModel, q: s.AllOrdersQuery) -> bool:
+    """The promotion/coupon filters (issue 18 item 6), on the order's own discounts."""
+    if q.promotion_id is not None and not any(
+        kind not in _COUPON_CODES and pid == q.promotion_id
+        for kind, _, pid in (str(d.code or "").partition(":") for d in o.discounts or [])
+    ):
+        return False
+    return q.coupon_template_id is None or any(
+        u.template_id == q.coupon_template_id for u in o.coupon_uses or []
+    )
+
+
 def _order_ok(o: OrderModel, q: s.AllOrdersQuery) -> bool:
     return (
         (q.status is None or o.status == q.status)
         and (q.fulfilment is None or o.fulfilment == q.fulfilment)
         and (q.missed_print is None or bool(o.missed_print) == q.missed_print)
+        and _carries(o, q)
     )
 
 

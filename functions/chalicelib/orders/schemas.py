@@ -835,3 +835,20 @@ class AllOrdersQuery(OrderListQuery, kw_only=True):
     has_refund: bool | None = None
     missed_print: bool | None = None
     sort: Literal["newest", "oldest"] = "newest"
+    # issue 18 item 6: the orders carrying a promotion's or a coupon template's discount
+    promotion_id: (
+        Annotated[
+            str,
+            Meta(
+                max_length=64,
+                description="Only orders with a discount of this promotion (its code names it).",
+            ),
+        ]
+        | None
+    ) = None
+    coupon_template_id: (
+        Annotated[
+            str, Meta(max_length=64, description="Only orders that used a coupon of this template.")
+        ]
+        | None
+    ) = None

@@ -200,5 +200,7 @@ def all_orders(query: s.AllOrdersQuery, principal: Principal) -> s.OrderPage:
     """Per chosen store (``store_ids``, comma-separated; every store by default) and
     business day from ``to`` back to ``from`` (at most 92 days), from the by_store_day
     index, merged newest first. A sparse filter may give a short page with a
-    ``next_cursor``: go on until it is null."""
+    ``next_cursor``: go on until it is null. ``promotion_id`` / ``coupon_template_id``:
+    the orders (any status) carrying that promotion's discount / a coupon of that
+    template, read from each order's own discounts (exact; each day's orders are read)."""
     return across.list_all(principal, query)

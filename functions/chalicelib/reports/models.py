@@ -36,6 +36,9 @@ class ReportOrderModel(Model):
     # order.paid ``discounts``), set by the same write as the lines: a campaign's review
     # counts its redemptions from the days' rollups (``disc`` below). Unset when none.
     disc = UnicodeAttribute(null=True)
+    # Effect reports (issue 18): the customer of an order WITH a discount, in the same
+    # write (orders without one gain nothing): the rollup reads whether they are new.
+    cust = UnicodeAttribute(null=True)
 
 
 class ReportDayModel(Model):
@@ -67,6 +70,9 @@ class ReportDayModel(Model):
     waiting_fen = NumberAttribute(null=True)
     new_members = NumberAttribute(null=True)
     disc = UnicodeAttribute(null=True)
+    # Effect reports (issue 18): per source of ``disc``, the sales' GMV, the discount net
+    # of refunds and the new customers, JSON {source: [gmv_fen, net_fen, new_customers]}.
+    eff = UnicodeAttribute(null=True)
 
 
 REPORT_MODELS: tuple[type[Model], ...] = (ReportOrderModel, ReportDayModel)

@@ -62,6 +62,9 @@ class DayOrder:
     on_time: bool | None = None  # punctuality: None = not known (yet), or not read
     disc: tuple[tuple[str, int], ...] = ()  # its discounts by source (order.paid)
     waiting: bool = False  # a group-buy order paid and waiting for its group
+    # effect reports (issue 18): the customer had no completed order before the order's
+    # day (None: not read, e.g. an order without a discount)
+    new_customer: bool | None = None
 
 
 @dataclass
@@ -87,8 +90,15 @@ class DayFigures:
     waiting_fen: int = 0
     new_members: int = 0  # members registered with the store as home store that day
     disc: dict[str, list[int]] = field(default_factory=dict)  # source -> [orders, fen]
+    # effect reports (issue 18): source -> [gmv_fen, net_fen, new_customers] of the sales
+    # carrying it (EFFECT_FIELDS); ``disc`` keeps its two numbers (campaign reviews)
+    eff: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, other: DayFigures) -> None:
+        for source, figures in other.eff.items():
+            got = self.eff.setdefault(source, [0] * len(EFFECT_FIELDS))
+            for i, value in enumerate(figures[: len(EFFECT_FIELDS)]):
+                got[i] += value
         self.placed += other.placed
         self.waiting += other.waiting
         self.waiting_fen += other.waiting_fen
@@ -115,6 +125,19 @@ class DayFigures:
             got = self.products.setdefault(sku, [0, 0])
             got[0] += units
             got[1] += fen
+
+
+EFFECT_FIELDS = ("gmv_fen", "net_fen", "new_customers")
+
+
+def net_discount(fen: int, paid_fen: int, refunded_fen: int) -> int:
+    """An order's discount from one source net of its refunds: the share of the discount
+    on what the customer kept, ``fen × (paid − refunded) ÷ paid`` rounded down (a refund
+    returns the paid share of the units, so the discount on them is not given; an order
+    refunded in full keeps none). An order paid 0 (wholly discounted) keeps it all."""
+    if refunded_fen <= 0 or paid_fen <= 0:
+        return fen
+    return fen * max(paid_fen - refunded_fen, 0) // paid_fen
 
 
 # --- the lines an order.paid event carried, kept compact ------------------------------
@@ -184,6 +207,10 @@ def day_figures(orders: Iterable[DayOrder], category_of: dict[str, str]) -> DayF
             got = f.disc.setdefault(source, [0, 0])
             got[0] += 1
             got[1] += fen
+            eff = f.eff.setdefault(source, [0] * len(EFFECT_FIELDS))
+            eff[0] += o.paid_fen - o.refunded_fen
+            eff[1] += net_discount(fen, o.paid_fen, o.refunded_fen)
+            eff[2] += 1 if o.new_customer else 0
         for ln in o.lines:
             cat = f.categories.setdefault(category_of.get(ln.sku, ""), [0, 0])
             cat[0] += ln.paid_fen

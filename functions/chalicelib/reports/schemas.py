@@ -146,3 +146,195 @@ EXAMPLES = {
         "latency_bounds_s": [2, 5, 10, 20, 30, 60, 120, 300, 600],
     },
 }
+
+
+# --- effect reports and supplier settlement (issue 18 item 6) -----------------------------
+
+
+class EffectQuery(Schema, kw_only=True):
+    from_: Annotated[
+        str | None,
+        Meta(description="First day, YYYY-MM-DD (default: the day the promotion starts)."),
+    ] = msgspec.field(name="from", default=None)
+    to: Annotated[
+        str | None, Meta(description="Last day, YYYY-MM-DD (default: its last day, or today).")
+    ] = None
+
+
+class EffectDay(Out, kw_only=True):
+    date: Day
+    orders: int  # sales carrying the discount (redemptions)
+    discount_fen: int  # the discount as given at payment
+    net_fen: int  # net of the refunds since
+    gmv_fen: int  # what those sales kept paying (paid − refunded)
+
+
+class EffectFunder(Out, kw_only=True):
+    funded_by: Literal["hq", "store", "supplier"]
+    funder: str | None
+    discount_fen: int
+    net_fen: int
+
+
+class EffectStore(Out, kw_only=True):
+    store_id: str
+    name: str
+    orders: int
+    discount_fen: int
+    net_fen: int
+    gmv_fen: int
+    aov_fen: int | None
+    new_customers: int
+
+
+class EffectReport(Out, kw_only=True):
+    source: Annotated[str, Meta(description="'p:<promotion_id>' or 't:<coupon template id>'.")]
+    id: str
+    name: str
+    kind: str
+    from_: Day = msgspec.field(name="from")
+    to: Day
+    store_ids: list[str]
+    issued: Annotated[int | None, Meta(description="Coupons issued (templates; null otherwise).")]
+    redeemed: Annotated[int, Meta(description="Sales (paid, not cancelled) carrying it.")]
+    discount_fen: int
+    net_fen: Annotated[int, Meta(description="The discount net of refunds (its cost).")]
+    by_funder: list[EffectFunder]
+    gmv_fen: Annotated[int, Meta(description="Paid − refunded of the sales carrying it.")]
+    orders: int
+    aov_with_fen: int | None
+    aov_without_fen: Annotated[
+        int | None,
+        Meta(description="AOV of the other sales of the store-days on which it was redeemed."),
+    ]
+    new_customers: Annotated[
+        int, Meta(description="Sales carrying it whose customer had no completed order before.")
+    ]
+    days: list[EffectDay]
+    stores: list[EffectStore]
+
+
+class SettlementQuery(Schema, kw_only=True):
+    month: Annotated[str, Meta(description="The month, YYYY-MM.", examples=["2026-11"])]
+    lang: Annotated[Literal["zh-CN", "en"], Meta(description="CSV column headings' language.")] = (
+        "zh-CN"
+    )
+
+
+class SettlementStore(Out, kw_only=True):
+    store_id: str
+    name: str
+    orders: int
+    discount_fen: int
+    net_fen: int
+
+
+class SettlementSource(Out, kw_only=True):
+    source: str
+    id: str
+    name: str
+    orders: int
+    discount_fen: int
+    refunded_fen: Annotated[int, Meta(description="The discount on what was refunded.")]
+    net_fen: int
+    stores: list[SettlementStore]
+
+
+class SupplierStatement(Out, kw_only=True):
+    funder: str
+    owed_fen: Annotated[int, Meta(description="What the supplier owes: the funded net.")]
+    discount_fen: int
+    refunded_fen: int
+    orders: int
+    sources: list[SettlementSource]
+    stores: list[SettlementStore]
+
+
+class SupplierSettlement(Out, kw_only=True):
+    month: str
+    from_: Day = msgspec.field(name="from")
+    to: Day
+    owed_fen: int
+    suppliers: list[SupplierStatement]
+
+
+_EFFECT_DAY = {
+    "date": "2026-11-24",
+    "orders": 3,
+    "discount_fen": 9000,
+    "net_fen": 8000,
+    "gmv_fen": 60000,
+}
+_SETTLE_STORE = {
+    "store_id": "sh-jingan",
+    "name": "鲜到家 静安寺店",
+    "orders": 3,
+    "discount_fen": 3000,
+    "net_fen": 2500,
+}
+EXAMPLES.update(
+    {
+        "EffectReport": {
+            "source": "p:promo-autumn",
+            "id": "promo-autumn",
+            "name": "满199减30",
+            "kind": "tiered",
+            "from": "2026-11-24",
+            "to": "2026-11-24",
+            "store_ids": ["sh-jingan"],
+            "issued": None,
+            "redeemed": 3,
+            "discount_fen": 9000,
+            "net_fen": 8000,
+            "by_funder": [
+                {"funded_by": "hq", "funder": None, "discount_fen": 9000, "net_fen": 8000}
+            ],
+            "gmv_fen": 60000,
+            "orders": 3,
+            "aov_with_fen": 20000,
+            "aov_without_fen": 6000,
+            "new_customers": 1,
+            "days": [_EFFECT_DAY],
+            "stores": [
+                {
+                    "store_id": "sh-jingan",
+                    "name": "鲜到家 静安寺店",
+                    "orders": 3,
+                    "discount_fen": 9000,
+                    "net_fen": 8000,
+                    "gmv_fen": 60000,
+                    "aov_fen": 20000,
+                    "new_customers": 1,
+                }
+            ],
+        },
+        "SupplierSettlement": {
+            "month": "2026-11",
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "owed_fen": 2500,
+            "suppliers": [
+                {
+                    "funder": "蒙牛",
+                    "owed_fen": 2500,
+                    "discount_fen": 3000,
+                    "refunded_fen": 500,
+                    "orders": 3,
+                    "sources": [
+                        {
+                            "source": "t:tpl-mengniu-10",
+                            "id": "tpl-mengniu-10",
+                            "name": "蒙牛 满50减10",
+                            "orders": 3,
+                            "discount_fen": 3000,
+                            "refunded_fen": 500,
+                            "net_fen": 2500,
+                            "stores": [_SETTLE_STORE],
+                        }
+                    ],
+                    "stores": [_SETTLE_STORE],
+                }
+            ],
+        },
+    }
+)

@@ -28,6 +28,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.auth.principal import Principal, require_store_access
 from chalicelib.catalogue.models import ProductModel
+from chalicelib.customers.models import MemberStatsModel
 from chalicelib.events.types import OrderPaid
 from chalicelib.identity.models import CustomerModel
 from chalicelib.kernel import clock, hours
@@ -66,6 +67,7 @@ def record_paid(event: OrderPaid) -> None:
     ]
     if disc := r.encode_disc(event.discounts):  # the same write: no cost per order
         actions.append(ReportOrderModel.disc.set(disc))
+        actions.append(ReportOrderModel.cust.set(event.customer_id))  # effect reports
     ReportOrderModel(event.order_id).update(actions=actions)
 
 
@@ -150,6 +152,7 @@ def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder
             if job.kind == "order":
                 tickets[job.order_id] = job
     timings = _timings(orders) if timing else {}
+    new = _new_customers(day, [row for row in rows.values() if row.disc and row.cust])
     out = []
     for o in orders:
         row = rows.get(o.order_id)
@@ -166,9 +169,22 @@ def _day_orders(store_id: str, day: str, timing: bool = True) -> list[r.DayOrder
                 missed=ticket is not None and ticket.store_status is not None,
                 on_time=timings.get(o.order_id),
                 disc=r.decode_disc(row.disc if row is not None else None),
+                new_customer=new.get(row.cust or "") if row is not None else None,
             )
         )
     return out + unpaid
+
+
+def _new_customers(day: str, rows: list[ReportOrderModel]) -> dict[str, bool]:
+    """customer -> new on ``day`` (no completed order before it: their aggregates'
+    first completed order is that day or later, or none yet), for the customers of the
+    day's orders with a discount only: BatchGetItem by 100 of two attributes."""
+    wanted = sorted({row.cust for row in rows if row.cust})
+    first: dict[str, str | None] = {}
+    for chunk in _batches(wanted):
+        for m in MemberStatsModel.batch_get(chunk, attributes_to_get=["customer_id", "fd"]):
+            first[m.customer_id] = m.first_date
+    return {c: (first.get(c) or day) >= day for c in wanted}
 
 
 def new_members(store_id: str, day: str, tz: str = CHAIN_TZ) -> int:
@@ -219,6 +235,7 @@ def to_item(store_id: str, day: str, f: r.DayFigures) -> ReportDayModel:
         placed=f.placed,
         new_members=f.new_members,
         disc=r.dump_json(f.disc) if f.disc else None,
+        eff=r.dump_json(f.eff) if f.eff else None,
         waiting=f.waiting,
         waiting_fen=f.waiting_fen,
     )
@@ -243,6 +260,7 @@ def from_item(item: ReportDayModel) -> r.DayFigures:
         waiting_fen=int(item.waiting_fen or 0),
         new_members=int(item.new_members or 0),
         disc=dict(r.load_json(item.disc, {})),  # type: ignore[call-overload]
+        eff=dict(r.load_json(item.eff, {})),  # type: ignore[call-overload]
     )
 
 
