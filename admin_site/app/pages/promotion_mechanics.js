@@ -20,6 +20,11 @@ const fen = (input, label) => {
   return v;
 };
 
+/** A checkbox inside its label (the label is the touch target), with a hint. */
+function checkField(text, box, hint) {
+  return h("div", { class: "field" }, h("label", { class: "inline" }, box, text), h("span", { class: "hint" }, hint));
+}
+
 /** The mechanics' fields of the create form: ``nodes`` go in its grid, ``sync(kind)``
  * shows those of the kind chosen, ``read(kind, body, tiersText)`` adds them to the body. */
 export function mechanicsFieldset() {
@@ -33,8 +38,8 @@ export function mechanicsFieldset() {
   const units = h("input", { type: "number", min: "1", max: "99", value: "1", "data-testid": "mech-units" });
   const f = {
     basis: field(t("mechanics.basis"), basis, t("mechanics.basis_hint")),
-    every: field(t("mechanics.every"), every, t("mechanics.every_hint")),
-    percent: field(t("mechanics.percent"), percent, t("mechanics.percent_hint")),
+    every: checkField(t("mechanics.every"), every, t("mechanics.every_hint")),
+    percent: checkField(t("mechanics.percent"), percent, t("mechanics.percent_hint")),
     cap: field(t("mechanics.cap"), cap, t("common.in_yuan")),
     sku: field(t("mechanics.sku"), sku),
     threshold: field(t("mechanics.threshold"), threshold, t("common.in_yuan")),
