@@ -8,6 +8,8 @@ import json
 import pytest
 from chalicelib.audit.models import AuditEntryModel
 
+from tests.publishing import create_promotion, create_template
+
 
 def log(api, token, query=""):
     status, body = api.call("GET", "/admin/audit" + (f"?{query}" if query else ""), None, token)
@@ -113,7 +115,7 @@ def test_a_retried_coupon_template_creation_records_once(api, stores, tokens_):
         "days_after_claim": 7,
     }
     for _ in range(2):
-        status, _got = api.call("POST", "/admin/coupon-templates", body, tokens_["hq"])
+        status, _got = create_template(api, body, tokens_["hq"])
         assert status in (200, 201)
     status, _got = api.call(
         "PATCH", "/admin/coupon-templates/T-audit", {"status": "paused"}, tokens_["hq"]
@@ -127,7 +129,7 @@ def test_a_retried_coupon_template_creation_records_once(api, stores, tokens_):
 def test_ending_a_promotion_twice_records_one_end(api, catalogue, tokens_):
     from tests.api.test_promotions import tiered
 
-    status, p = api.call("POST", "/admin/promotions", tiered(), tokens_["hq"])
+    status, p = create_promotion(api, tiered(), tokens_["hq"])
     assert status == 201, p
     for _ in range(2):
         status, _got = api.call(

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -50,6 +52,13 @@ class TemplatesByAutoIssue(GlobalSecondaryIndex):
 
     auto_key = UnicodeAttribute(hash_key=True)  # "registration" | "after_payment"
     template_id = UnicodeAttribute(range_key=True)
+
+
+class TemplateApprovalAttribute(MapAttribute):
+    """One approval of a draft template (kernel/approvals.py): who, when (UTC ISO)."""
+
+    by = UnicodeAttribute()
+    at = UnicodeAttribute()
 
 
 class CouponTemplateModel(Model):
@@ -87,7 +96,7 @@ class CouponTemplateModel(Model):
     sale_price_fen = NumberAttribute(
         null=True
     )  # sold for this price (一元买百元券); null = not sold
-    status = UnicodeAttribute(default="active")  # active | paused
+    status = UnicodeAttribute(default="active")  # draft | pending | active | paused
     listing = UnicodeAttribute(default="templates")
     created_key = UnicodeAttribute()
     request_hash = UnicodeAttribute()  # a retried create with the same body is a replay
@@ -98,6 +107,10 @@ class CouponTemplateModel(Model):
     # The campaign holding this template (issue 16): its discounts spend that campaign's
     # budget too and stop with it (campaign_budgets/).
     campaign_id = UnicodeAttribute(null=True)
+    # Workflow (issue 18 item 5): a draft's approvals so far (cleared by a change of its
+    # money fields or a rejection) and the last rejection's reason.
+    approvals = ListAttribute(of=TemplateApprovalAttribute, default=list)
+    rejected_reason = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()
