@@ -1,0 +1,231 @@
+"""Draft, approve, reject, clone (issue 18 item 5): drafts are not priced nor listed;
+approvals by the rule of kernel/approvals.py; every error; store roles refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from chalicelib.audit.models import AuditEntryModel
+from chalicelib.promotions import service as promotions
+
+from tests.api.conftest import token_for
+from tests.api.test_promotions import at, flash, tiered
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    promotions.forget_active_cache()
+    yield
+    promotions.forget_active_cache()
+
+
+@pytest.fixture
+def hq2(aws):
+    return token_for("hq-second", "hq_admin")
+
+
+def post(api, path, body, token):
+    return api.call("POST", path, body, token=token)
+
+
+def draft(api, tokens_, body):
+    status, p = post(api, "/admin/promotions", body, tokens_["hq"])
+    assert status == 201 and p["status"] == "draft" and p["approvals"] == [], p
+    return p
+
+
+def listed_at(api, store="sh-a"):
+    return [p["promotion_id"] for p in api.call("GET", f"/stores/{store}/promotions")[1]["items"]]
+
+
+def test_a_small_budget_needs_one_approval_and_publishes(api, tokens_, catalogue):
+    p = draft(api, tokens_, tiered(starts_at=at(-1), budget_fen=5_000_000))
+    assert p["approvals_needed"] == 1 and not p["live"]
+    assert listed_at(api) == []  # a draft is neither listed nor priced
+    path = f"/admin/promotions/{p['promotion_id']}"
+    status, got = post(api, f"{path}/approve", {"expected_version": 0}, tokens_["hq"])
+    assert status == 200 and got["status"] == "active" and got["live"]
+    assert [a["by"] for a in got["approvals"]] == ["hq-admin"]
+    assert listed_at(api) == [p["promotion_id"]]
+    status, err = post(api, f"{path}/approve", {}, tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "not_a_draft"
+    status, err = post(api, f"{path}/reject", {"reason": "晚了"}, tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "not_a_draft"
+    actions = [e.action for e in AuditEntryModel.scan() if e.target_id == p["promotion_id"]]
+    assert sorted(actions) == ["promotion.create", "promotion.publish"]
+
+
+def test_above_the_threshold_two_different_people(api, tokens_, catalogue, hq2):
+    p = draft(api, tokens_, tiered(starts_at=at(-1), budget_fen=5_000_001))
+    assert p["approvals_needed"] == 2
+    path = f"/admin/promotions/{p['promotion_id']}/approve"
+    status, got = post(api, path, {}, tokens_["hq"])  # the creator may be one of the two
+    assert status == 200 and got["status"] == "pending" and listed_at(api) == []
+    status, err = post(api, path, {}, tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "already_approved_by_you"
+    status, got = post(api, path, {}, hq2)
+    assert status == 200 and got["status"] == "active"
+    assert [a["by"] for a in got["approvals"]] == ["hq-admin", "hq-second"]
+    assert listed_at(api) == [p["promotion_id"]]
+
+
+def test_a_money_change_clears_the_approvals_and_reject_returns_to_draft(
+    api, tokens_, catalogue, hq2
+):
+    p = draft(api, tokens_, tiered())  # no budget: unbounded, two approvers
+    path = f"/admin/promotions/{p['promotion_id']}"
+    assert post(api, f"{path}/approve", {}, hq2)[1]["status"] == "pending"
+    status, got = api.call("PATCH", path, {"name": "改名"}, token=tokens_["hq"])
+    assert status == 200 and got["status"] == "pending"  # a label keeps the approval
+    status, got = api.call(
+        "PATCH", path, {"budget_fen": 100_000, "expected_version": 1}, token=tokens_["hq"]
+    )
+    assert status == 200 and got["status"] == "draft" and got["approvals"] == []
+    assert got["approvals_needed"] == 1
+    changes = [
+        json.loads(e.changes)
+        for e in AuditEntryModel.scan()
+        if e.target_id == p["promotion_id"] and e.action == "promotion.update"
+    ]
+    assert {"approvals": [["hq-second"], []], "status": ["pending", "draft"]}.items() <= (
+        next(c for c in changes if "approvals" in c).items()
+    )
+    # a stale version: nothing approved
+    status, err = post(api, f"{path}/approve", {"expected_version": 1}, hq2)
+    assert status == 409 and err["error"]["code"] == "promotion_changed"
+    status, got = post(api, f"{path}/reject", {"reason": "预算不对"}, hq2)
+    assert status == 200 and got["status"] == "draft" and got["rejected_reason"] == "预算不对"
+    status, err = post(api, f"{path}/reject", {"reason": ""}, hq2)
+    assert status == 422
+    # PATCH status cannot publish a draft template either: only approval does
+    status, err = api.call("GET", "/admin/promotions?status=draft", token=tokens_["hq"])
+    assert [x["promotion_id"] for x in err["items"]] == [p["promotion_id"]]
+
+
+def test_a_draft_flash_sale_takes_no_purchase_until_published(api, tokens_, catalogue):
+    from chalicelib.kernel.errors import Conflict
+    from chalicelib.promotions import repo
+    from chalicelib.promotions.models import FlashShardModel
+
+    p = draft(api, tokens_, flash(starts_at=at(-1)))
+    pid = p["promotion_id"]
+    assert {s.open for s in FlashShardModel.scan()} == {0}
+    with pytest.raises(Conflict):
+        repo.reserve(pid, "c-1", 1)
+    post(api, f"/admin/promotions/{pid}/approve", {}, tokens_["hq"])
+    status, got = post(api, f"/admin/promotions/{pid}/approve", {}, token_for("b", "hq_admin"))
+    assert got["status"] == "active"
+    assert {s.open for s in FlashShardModel.scan()} == {1}
+    repo.reserve(pid, "c-1", 1)
+
+
+def test_store_roles_and_customers_are_refused(api, tokens_, catalogue):
+    p = draft(api, tokens_, tiered())
+    for who in ("customer", "staff_a", "manager_a"):
+        for what, body in (("approve", {}), ("reject", {"reason": "x"})):
+            status, _ = post(
+                api, f"/admin/promotions/{p['promotion_id']}/{what}", body, tokens_[who]
+            )
+            assert status == 403
+    status, err = post(api, "/admin/promotions/nope/approve", {}, tokens_["hq"])
+    assert status == 404
+
+
+def test_two_approvers_at_once_both_count(api, tokens_, catalogue):
+    p = draft(api, tokens_, tiered())
+    path = f"/admin/promotions/{p['promotion_id']}/approve"
+    barrier, answers = threading.Barrier(2), []
+
+    def approve(who):
+        barrier.wait()
+        answers.append(post(api, path, {}, token_for(who, "hq_admin")))
+
+    threads = [threading.Thread(target=approve, args=(w,)) for w in ("a1", "a2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(s for s, _ in answers) == [200, 200]
+    _, got = api.call("GET", f"/admin/promotions/{p['promotion_id']}", token=tokens_["hq"])
+    assert got["status"] == "active" and sorted(a["by"] for a in got["approvals"]) == ["a1", "a2"]
+
+
+def test_clone_is_a_draft_copy_and_idempotent(api, tokens_, catalogue):
+    p = draft(api, tokens_, tiered(budget_fen=300_000))
+    path = f"/admin/promotions/{p['promotion_id']}/clone"
+    body = {"promotion_id": "P-copy", "starts_at": at(48), "ends_at": at(72), "name": "再来一次"}
+    status, c = post(api, path, body, tokens_["hq"])
+    assert status == 201 and c["status"] == "draft" and c["name"] == "再来一次"
+    assert c["tiers"] == p["tiers"] and c["budget_fen"] == 300_000 and c["spent_fen"] == 0
+    assert (c["starts_at"], c["ends_at"]) == (at(48), at(72))
+    status, again = post(api, path, body, tokens_["hq"])
+    assert status in (200, 201) and again == c
+    status, err = post(api, path, dict(body, name="别的"), tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "promotion_exists"
+    status, err = post(api, path, dict(body, promotion_id="P-bad", ends_at=at(1)), tokens_["hq"])
+    assert status == 422
+    status, _ = post(api, path, body, tokens_["manager_a"])
+    assert status == 403
+
+
+def test_templates_draft_approve_reject(api, tokens_, catalogue, hq2):
+    body = {
+        "name": "满99减20",
+        "kind": "amount_off",
+        "threshold_fen": 9900,
+        "amount_off_fen": 2000,
+        "days_after_claim": 7,
+        "total_quantity": 3000,  # 3000 × ¥20 = ¥60,000: above the threshold
+    }
+    status, t = post(api, "/admin/coupon-templates", body, tokens_["hq"])
+    assert status == 201 and t["status"] == "draft" and t["approvals_needed"] == 2
+    tid = t["template_id"]
+    claim = {"template_id": tid, "request_id": "r-1"}
+    status, err = post(api, "/coupons/claim", claim, tokens_["customer"])
+    assert status == 409  # a draft is not claimable
+    path = f"/admin/coupon-templates/{tid}"
+    status, err = api.call("PATCH", path, {"status": "active"}, token=tokens_["hq"])
+    assert status == 422  # published by approval only
+    assert post(api, f"{path}/approve", {}, tokens_["hq"])[1]["status"] == "pending"
+    status, err = post(api, f"{path}/approve", {}, tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "already_approved_by_you"
+    status, got = api.call("PATCH", path, {"total_quantity": 2000}, token=tokens_["hq"])
+    assert got["status"] == "draft" and got["approvals"] == [] and got["approvals_needed"] == 1
+    status, got = post(api, f"{path}/reject", {"reason": "面额过高"}, hq2)
+    assert got["rejected_reason"] == "面额过高"
+    status, got = post(api, f"{path}/approve", {"expected_version": got["version"]}, hq2)
+    assert status == 200 and got["status"] == "active"
+    status, _ = post(api, "/coupons/claim", claim, tokens_["customer"])
+    assert status == 201
+    for who in ("staff_a", "manager_a", "customer"):
+        assert post(api, f"{path}/approve", {}, tokens_[who])[0] == 403
+    status, err = post(api, f"{path}/approve", {}, tokens_["hq"])
+    assert status == 409 and err["error"]["code"] == "not_a_draft"
+
+
+def test_a_campaign_with_a_draft_does_not_launch(api, tokens_, catalogue, hq2):
+    from chalicelib.catalogue.models import ProductModel
+
+    ProductModel("100").update(actions=[ProductModel.cost_fen.set(500)])
+    p = draft(api, tokens_, tiered(starts_at=at(23), ends_at=at(24 * 6)))
+    campaign = {
+        "name": "双11",
+        "grade": "S",
+        "starts_at": at(24),
+        "ends_at": at(24 * 5),
+        "goal": {"gmv_fen": 5_000_000},
+        "budget": {"hq_fen": 30000, "store_fen": 10000, "supplier_fen": 0},
+        "promotion_ids": [p["promotion_id"]],
+    }
+    _, c = post(api, "/admin/campaigns", campaign, tokens_["hq"])
+    path = f"/admin/campaigns/{c['campaign_id']}"
+    status, err = post(api, f"{path}/launch", None, tokens_["hq"])
+    assert status == 422 and err["error"]["code"] == "campaign_checklist_failed"
+    check = next(x for x in err["error"]["details"]["checks"] if x["id"] == "published")
+    assert not check["ok"] and check["details"][0]["id"] == p["promotion_id"]
+    for who in (tokens_["hq"], hq2):
+        post(api, f"/admin/promotions/{p['promotion_id']}/approve", {}, who)
+    status, got = post(api, f"{path}/launch", None, tokens_["hq"])
+    assert status == 200 and got["state"] == "scheduled", got
