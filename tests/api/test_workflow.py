@@ -115,7 +115,7 @@ def test_a_draft_flash_sale_takes_no_purchase_until_published(api, tokens_, cata
     with pytest.raises(Conflict):
         repo.reserve(pid, "c-1", 1)
     post(api, f"/admin/promotions/{pid}/approve", {}, tokens_["hq"])
-    status, got = post(api, f"/admin/promotions/{pid}/approve", {}, token_for("b", "hq_admin"))
+    _status, got = post(api, f"/admin/promotions/{pid}/approve", {}, token_for("b", "hq_admin"))
     assert got["status"] == "active"
     assert {s.open for s in FlashShardModel.scan()} == {1}
     repo.reserve(pid, "c-1", 1)
@@ -129,7 +129,7 @@ def test_store_roles_and_customers_are_refused(api, tokens_, catalogue):
                 api, f"/admin/promotions/{p['promotion_id']}/{what}", body, tokens_[who]
             )
             assert status == 403
-    status, err = post(api, "/admin/promotions/nope/approve", {}, tokens_["hq"])
+    status, _err = post(api, "/admin/promotions/nope/approve", {}, tokens_["hq"])
     assert status == 404
 
 
