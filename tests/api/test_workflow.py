@@ -229,3 +229,56 @@ def test_a_campaign_with_a_draft_does_not_launch(api, tokens_, catalogue, hq2):
         post(api, f"/admin/promotions/{p['promotion_id']}/approve", {}, who)
     status, got = post(api, f"{path}/launch", None, tokens_["hq"])
     assert status == 200 and got["state"] == "scheduled", got
+
+
+def test_simulate_on_hand_made_carts_gives_exact_figures(api, tokens_, catalogue):
+    from chalicelib.catalogue.models import ProductModel
+
+    ProductModel("100").update(actions=[ProductModel.cost_fen.set(600)])
+    body = tiered(
+        starts_at=at(2),
+        tiers=[{"threshold_fen": 3000, "off_fen": 500}],
+        scope={"categories": ["水果"], "skus": []},
+    )
+    p = draft(api, tokens_, body)
+    carts = {
+        "carts": [
+            {"store_id": "sh-a", "lines": [{"sku": "100", "qty": 3}]},  # 水果 3,000: -5.00
+            {"store_id": "sh-a", "lines": [{"sku": "102", "qty": 5}]},  # 蔬菜: out of scope
+            {"store_id": "sh-a", "lines": [{"sku": "101", "qty": 1}]},  # 水果 1,001: below
+        ]
+    }
+    path = f"/admin/promotions/{p['promotion_id']}/simulate"
+    status, got = post(api, path, carts, tokens_["hq"])
+    assert status == 200, got
+    assert {k: v for k, v in got.items() if k != "examples"} == {
+        "promotion_id": p["promotion_id"],
+        "carts": 3,
+        "carts_changed": 1,
+        "revenue_before_fen": 3000 + 5010 + 1001,
+        "revenue_after_fen": 2500 + 5010 + 1001,
+        "discount_before_fen": 0,
+        "discount_after_fen": 500,
+        "discount_cost_fen": 500,
+        "by_funder": {"hq": 500},
+        "margin_before_fen": 3000 - 3 * 600,
+        "margin_after_fen": 2500 - 3 * 600,
+        "lines_without_cost": 2,
+    }
+    assert got["examples"] == [
+        {
+            "cart": 0,
+            "store_id": "sh-a",
+            "subtotal_fen": 3000,
+            "total_before_fen": 3000,
+            "total_after_fen": 2500,
+            "discounts_after": [got["examples"][0]["discounts_after"][0]],
+        }
+    ]
+    _, after = api.call("GET", f"/admin/promotions/{p['promotion_id']}", token=tokens_["hq"])
+    assert after["status"] == "draft" and after["version"] == 0  # nothing written
+    bad = {"carts": [{"store_id": "sh-a", "lines": [{"sku": "nope", "qty": 1}]}]}
+    status, err = post(api, path, bad, tokens_["hq"])
+    assert status == 422 and err["error"]["details"][0]["field"] == "carts[0].lines[0].sku"
+    assert post(api, path, carts, tokens_["manager_a"])[0] == 403
+    assert post(api, "/admin/promotions/nope/simulate", carts, tokens_["hq"])[0] == 404

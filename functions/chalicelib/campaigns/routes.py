@@ -233,3 +233,56 @@ def end(campaign_id: str, principal: Principal) -> s.Campaign:
 def review_note(campaign_id: str, body: s.ReviewNote, principal: Principal) -> s.Campaign:
     """Head office only; ended only (409 ``illegal_transition``)."""
     return service.review_note(principal, campaign_id, body)
+
+
+simulation = lazy_module("chalicelib.campaigns.simulate")
+
+
+@area.route(
+    "/admin/promotions/{promotion_id}/simulate",
+    "POST",
+    summary="Simulate a promotion on sample carts: discount cost, margin, carts changed",
+    roles={HQ_ADMIN},
+    body=s.SimulateRequest,
+    response=s.SimulateResult,
+    errors=(403, 404, 422),
+    request_example={
+        "carts": [
+            {"store_id": "sh-jingan", "lines": [{"sku": "100001", "qty": 3}]},
+            {"store_id": "sh-jingan", "lines": [{"sku": "100002", "qty": 1}]},
+        ]
+    },
+    response_example={
+        "promotion_id": "P-dec-fruit",
+        "carts": 2,
+        "carts_changed": 1,
+        "revenue_before_fen": 19800,
+        "revenue_after_fen": 18800,
+        "discount_before_fen": 0,
+        "discount_after_fen": 1000,
+        "discount_cost_fen": 1000,
+        "by_funder": {"hq": 1000},
+        "margin_before_fen": 6000,
+        "margin_after_fen": 5000,
+        "lines_without_cost": 0,
+        "examples": [
+            {
+                "cart": 0,
+                "store_id": "sh-jingan",
+                "subtotal_fen": 14850,
+                "total_before_fen": 14850,
+                "total_after_fen": 13850,
+                "discounts_after": ["满99减10"],
+            }
+        ],
+    },
+)
+def simulate_promotion(
+    promotion_id: str, body: s.SimulateRequest, principal: Principal
+) -> s.SimulateResult:
+    """Head office only; writes nothing. Each cart is priced at its store's prices with
+    the promotions live there (before) and again with this one added as if live (after),
+    at a moment inside its window; goods only (no delivery fee, coupons or member
+    prices; flash prices of other sales left out). 422 names a cart's unknown store or
+    SKU, or a member day (it prices per member)."""
+    return simulation.simulate(principal, promotion_id, body)
