@@ -4,6 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery"];
@@ -274,11 +275,11 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.spent"), cell: () => null, csv: (c) => yuanCell(c.spent_fen), hidden: true },
     { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
-    { label: t("stores.state"), cell: statusBadge },
+    { label: t("stores.state"), cell: (c) => (["draft", "pending"].includes(c.status) ? workflowBadge(c) : statusBadge(c)) },
     {
       label: t("common.actions"),
       csv: false,
-      cell: (c) => [
+      cell: (c) => ["draft", "pending"].includes(c.status) ? workflowButtons(c, `/admin/coupon-templates/${c.template_id}`, messages, reload, null) : [
         h("button", {
           type: "button",
           onclick: (e) => busy(e.currentTarget, messages, async () => {

@@ -4,6 +4,7 @@ import { columnsTable, tableExportButton, yuanCell } from "../export.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
+import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day"];
@@ -264,7 +265,7 @@ export default {
         { label: t("coupons.budget_spent"), num: true, cell: (p) => (p.budget_fen == null ? "—" : `${money(p.spent_fen)} / ${money(p.budget_fen)}`) },
         { label: t("coupons.spent"), cell: () => null, csv: (p) => yuanCell(p.spent_fen), hidden: true },
         { label: t("coupons.budget"), cell: () => null, csv: (p) => yuanCell(p.budget_fen), hidden: true },
-        { label: t("stores.state"), cell: statusBadge },
+        { label: t("stores.state"), cell: (p) => (["draft", "pending"].includes(p.status) ? workflowBadge(p) : statusBadge(p)) },
         {
           label: t("common.actions"),
           csv: false,
@@ -279,6 +280,7 @@ export default {
                 ctx.rerender();
               }) }, t("promotions.end"))]
               : null,
+            workflowButtons(p, `/admin/promotions/${p.promotion_id}`, messages, ctx.rerender, (node) => editor.show(node)),
           ],
         },
       ];
