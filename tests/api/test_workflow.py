@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from chalicelib.audit.models import AuditEntryModel
+from chalicelib.kernel import clock
 from chalicelib.promotions import service as promotions
 
 from tests.api.conftest import token_for
@@ -282,3 +283,58 @@ def test_simulate_on_hand_made_carts_gives_exact_figures(api, tokens_, catalogue
     assert status == 422 and err["error"]["details"][0]["field"] == "carts[0].lines[0].sku"
     assert post(api, path, carts, tokens_["manager_a"])[0] == 403
     assert post(api, "/admin/promotions/nope/simulate", carts, tokens_["hq"])[0] == 404
+
+
+def test_clone_a_campaign_copies_its_contents_as_drafts_idempotently(api, tokens_, catalogue):
+    from tests.publishing import create_promotion, create_template
+
+    _, p = create_promotion(api, tiered(starts_at=at(23), ends_at=at(24 * 6)), tokens_["hq"])
+    template = {
+        "name": "满99减20",
+        "kind": "amount_off",
+        "threshold_fen": 9900,
+        "amount_off_fen": 2000,
+        "starts_at": at(24),
+        "ends_at": at(24 * 5),
+        "total_quantity": 100,
+    }
+    _, t = create_template(api, template, tokens_["hq"])
+    campaign = {
+        "name": "双11",
+        "grade": "S",
+        "starts_at": at(24),
+        "ends_at": at(24 * 5),
+        "goal": {"gmv_fen": 5_000_000},
+        "budget": {"hq_fen": 30000, "store_fen": 0, "supplier_fen": 0},
+        "promotion_ids": [p["promotion_id"]],
+        "coupon_template_ids": [t["template_id"]],
+    }
+    _, c = post(api, "/admin/campaigns", campaign, tokens_["hq"])
+    path = f"/admin/campaigns/{c['campaign_id']}/clone"
+    body = {"campaign_id": "C-next", "starts_at": at(24 * 8), "ends_at": at(24 * 12)}
+    status, copy = post(api, path, body, tokens_["hq"])
+    assert status == 201, copy
+    assert copy["campaign_id"] == "C-next" and copy["state"] == "draft"
+    assert copy["name"] == "双11" and copy["budget_fen"] == 30000
+    (pid,), (tid,) = copy["promotion_ids"], copy["coupon_template_ids"]
+    assert pid != p["promotion_id"] and tid != t["template_id"]
+    _, pc = api.call("GET", f"/admin/promotions/{pid}", token=tokens_["hq"])
+    assert pc["status"] == "draft" and pc["campaign_id"] == "C-next"
+    moved = clock.parse(copy["starts_at"]) - clock.parse(c["starts_at"])  # as the campaign
+    assert [clock.parse(pc[k]) for k in ("starts_at", "ends_at")] == [
+        clock.parse(p[k]) + moved for k in ("starts_at", "ends_at")
+    ]
+    _, tc = api.call("GET", f"/admin/coupon-templates/{tid}", token=tokens_["hq"])
+    assert tc["status"] == "draft" and tc["issued_count"] == 0
+    assert [clock.parse(tc[k]) for k in ("starts_at", "ends_at")] == [
+        clock.parse(t[k]) + moved for k in ("starts_at", "ends_at")
+    ]
+    status, again = post(api, path, body, tokens_["hq"])  # a retry: the same copy
+    assert status in (200, 201) and again["promotion_ids"] == [pid]
+    assert again["coupon_template_ids"] == [tid]
+    status, err = post(api, path, dict(body, name="别的"), tokens_["hq"])
+    assert status == 409
+    assert post(api, path, body, tokens_["manager_a"])[0] == 403
+    # the source keeps its own, published contents
+    _, src = api.call("GET", f"/admin/promotions/{p['promotion_id']}", token=tokens_["hq"])
+    assert src["status"] == "active" and src["campaign_id"] == c["campaign_id"]

@@ -286,3 +286,34 @@ def simulate_promotion(
     prices; flash prices of other sales left out). 422 names a cart's unknown store or
     SKU, or a member day (it prices per member)."""
     return simulation.simulate(principal, promotion_id, body)
+
+
+cloning = lazy_module("chalicelib.campaigns.clone")
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}/clone",
+    "POST",
+    summary="Copy a campaign, its promotions and coupon templates as drafts, new window",
+    roles={HQ_ADMIN},
+    body=s.CampaignClone,
+    response=s.Campaign,
+    status=201,
+    errors=(403, 404, 409, 422),
+    request_example={
+        "campaign_id": "C-2027-double11",
+        "starts_at": "2027-11-10T00:00:00+08:00",
+        "ends_at": "2027-11-12T00:00:00+08:00",
+        "name": "双11 全城狂欢 2027",
+    },
+    response_example=dict(EXAMPLE, campaign_id="C-2027-double11", name="双11 全城狂欢 2027"),
+)
+def clone_campaign(campaign_id: str, body: s.CampaignClone, principal: Principal) -> s.Campaign:
+    """Head office only. The copy is a draft campaign with the same grade, stores,
+    segment, goal, plan and budget; each promotion, member day and coupon template is
+    copied as a draft (new ids, linked to the copy, nothing spent or issued, windows
+    moved by as much as the campaign's) to approve before launch. ``campaign_id`` is the
+    copy's id, chosen by the client: the same body again answers the same copy (a retry
+    after a failure completes it); another body under that id is 409
+    ``campaign_exists``."""
+    return cloning.clone(principal, campaign_id, body)

@@ -209,3 +209,13 @@ class SimulateResult(Out, kw_only=True):
     margin_after_fen: int
     lines_without_cost: int
     examples: list[SimExample]
+
+
+class CampaignClone(Schema, kw_only=True):
+    """A copy of a campaign with a new window: ``campaign_id`` (the copy's id, chosen by
+    the client) makes a retried clone answer the same copy."""
+
+    campaign_id: Id
+    starts_at: Timestamp
+    ends_at: Timestamp
+    name: Name | None = None

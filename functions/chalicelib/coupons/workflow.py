@@ -142,3 +142,69 @@ def reject(
         return actions, "coupon_template.reject", after
 
     return _decide(principal, template_id, body.expected_version, decide)
+
+
+# --- clone (a campaign's clone copies its templates) ------------------------------------
+
+
+def clone_model(
+    source: CouponTemplateModel,
+    new_id: str,
+    starts_at: str | None,
+    ends_at: str | None,
+    principal: Principal,
+    request_hash: str,
+    campaign_id: str | None,
+) -> CouponTemplateModel:
+    """A draft copy of ``source``: same terms, new id and (fixed) window, nothing issued,
+    used or spent, no approvals."""
+    copy = CouponTemplateModel.from_raw_data(source.serialize())
+    now = clock.now_iso()
+    copy.template_id = new_id
+    copy.starts_at, copy.ends_at = starts_at, ends_at
+    copy.status = "draft"
+    copy.approvals = []
+    copy.rejected_reason = None
+    copy.issued_count = copy.used_count = copy.spent_fen = 0
+    copy.budget_left_fen = int(source.budget_fen or 0)
+    copy.auto_key = None  # set when published
+    copy.created_key = f"{clock.now_iso_ms()}#{new_id}"
+    copy.request_hash = request_hash
+    copy.created_by = principal.subject
+    copy.created_at = copy.updated_at = now
+    copy.version = None
+    copy.campaign_id = campaign_id
+    return copy
+
+
+def save_clone(principal: Principal, copy: CouponTemplateModel, source_id: str) -> None:
+    """Write the copy with its audit entry; a replay (same request hash) is fine, another
+    template under that id is 409 ``coupon_template_exists``."""
+    entry = audit.new_entry(
+        principal,
+        "coupon_template.clone",
+        audit.Target("coupon_template", copy.template_id),
+        {},
+        {"source": source_id, "name": copy.name, "starts_at": copy.starts_at},
+        key="create",
+    )
+    try:
+        transact(
+            lambda tx: audit.with_entry(
+                tx,
+                entry,
+                tx.save(
+                    copy,
+                    condition=CouponTemplateModel.template_id.does_not_exist(),
+                    label="template",
+                ),
+            )
+        )
+    except TransactionCancelled as exc:
+        if "template" not in exc.failed:
+            raise
+        if get_template(copy.template_id).request_hash != copy.request_hash:
+            raise Conflict(
+                f"A different coupon template with id {copy.template_id!r} exists.",
+                code="coupon_template_exists",
+            ) from None
