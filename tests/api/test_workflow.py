@@ -333,7 +333,7 @@ def test_clone_a_campaign_copies_its_contents_as_drafts_idempotently(api, tokens
     assert status in (200, 201) and again["promotion_ids"] == [pid]
     assert again["coupon_template_ids"] == [tid]
     status, err = post(api, path, dict(body, name="别的"), tokens_["hq"])
-    assert status == 409
+    assert status == 409 and err["error"]["code"] == "promotion_exists"  # its copies first
     assert post(api, path, body, tokens_["manager_a"])[0] == 403
     # the source keeps its own, published contents
     _, src = api.call("GET", f"/admin/promotions/{p['promotion_id']}", token=tokens_["hq"])
