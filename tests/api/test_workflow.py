@@ -338,3 +338,32 @@ def test_clone_a_campaign_copies_its_contents_as_drafts_idempotently(api, tokens
     # the source keeps its own, published contents
     _, src = api.call("GET", f"/admin/promotions/{p['promotion_id']}", token=tokens_["hq"])
     assert src["status"] == "active" and src["campaign_id"] == c["campaign_id"]
+
+
+def test_simulate_on_last_weeks_real_orders(api, tokens_, catalogue, monkeypatch):
+    from datetime import timedelta
+
+    from tests.order_steps import place_paid
+
+    place_paid([("100", 3)], fulfilment="pickup")  # 水果 ¥30.00: reaches 满30减5
+    place_paid([("102", 1)], fulfilment="pickup")  # 蔬菜: out of scope
+    body = tiered(
+        stores=["sh-a"],
+        starts_at=at(-2),
+        ends_at=at(24 * 3),
+        tiers=[{"threshold_fen": 3000, "off_fen": 500}],
+        scope={"categories": ["水果"], "skus": []},
+    )
+    p = draft(api, tokens_, body)
+    tomorrow = clock.now() + timedelta(days=1)  # today's orders are "last week" tomorrow
+    monkeypatch.setattr(clock, "now", lambda: tomorrow)
+    path = f"/admin/promotions/{p['promotion_id']}/simulate"
+    status, got = post(api, path, {"source": "last_week"}, tokens_["hq"])
+    assert status == 200, got
+    assert (got["carts"], got["carts_changed"], got["discount_cost_fen"]) == (2, 1, 500)
+    status, err = post(api, path, {}, tokens_["hq"])
+    assert status == 422 and err["error"]["details"][0]["field"] == "carts"  # or source
+    from chalicelib.campaigns import simulate
+
+    assert len(simulate.last_week(["sh-a"], tomorrow, cap=1)) == 1  # capped
+    assert simulate.last_week(["sh-b"], tomorrow) == []

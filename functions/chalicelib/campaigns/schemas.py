@@ -177,9 +177,12 @@ class SimCart(Schema, kw_only=True):
 
 
 class SimulateRequest(Schema, kw_only=True):
-    """Sample carts, each priced at its store's prices today."""
+    """``carts`` (sample carts), or ``source: last_week``: the paid orders of the last 7
+    complete local days at the promotion's stores (every store when it names none), at
+    most 2,000. Either way each cart is priced at its store's prices today."""
 
-    carts: Annotated[list[SimCart], Meta(min_length=1, max_length=500)]
+    carts: Annotated[list[SimCart], Meta(min_length=1, max_length=500)] | None = None
+    source: Literal["last_week"] | None = None
 
 
 class SimExample(Out, kw_only=True):

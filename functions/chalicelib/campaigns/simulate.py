@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from chalicelib.auth.principal import Principal
@@ -16,12 +16,16 @@ from chalicelib.campaigns import schemas as s
 from chalicelib.checkout import promotion_engine as engine
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
 from chalicelib.checkout.service import load_cart
-from chalicelib.kernel import clock
+from chalicelib.db.transactions import batch_get
+from chalicelib.kernel import clock, hours
 from chalicelib.kernel.errors import ValidationFailed, field_error
+from chalicelib.orders.models import OrderDetailModel, OrderModel
 from chalicelib.promotions import service as promotions
 from chalicelib.promotions.repo import get_promotion
+from chalicelib.stores.models import StoreModel
 
 EXAMPLES = 5
+LAST_WEEK_CAP = 2000  # orders read for source "last_week"
 
 
 def _live_offers(store_id: str, at: datetime, leave_out: str) -> list[Any]:
@@ -78,6 +82,49 @@ def _margin(co: engine.Checkout, costs: dict[str, int]) -> int:
     )
 
 
+Wanted = list[tuple[str, list[tuple[str, int]]]]  # (store, [(sku, qty)]) per cart
+
+
+def _wanted(promo: Any, body: s.SimulateRequest, now: datetime) -> Wanted:
+    """The carts: the body's, or last week's real orders (``source: last_week``)."""
+    if (body.carts is None) == (body.source is None):
+        raise ValidationFailed(
+            "Give sample carts or a source.",
+            details=[field_error("carts", "give carts or source, not both")],
+        )
+    if body.carts is not None:
+        return [(c.store_id, [(ln.sku, ln.qty) for ln in c.lines]) for c in body.carts]
+    return last_week(list(promo.stores), now)
+
+
+def last_week(stores: list[str], now: datetime, cap: int = LAST_WEEK_CAP) -> Wanted:
+    """The paid orders of the last 7 complete local days at the stores (every store when
+    none is named), at most ``cap``: the by_store_day index (one Query per store and
+    day, paginated), then their lines with BatchGetItem (100 a call)."""
+    if stores:
+        models = batch_get({StoreModel: [{"store_id": sid} for sid in stores]})[StoreModel]
+    else:
+        models = list(StoreModel.by_listing.query("stores"))
+    ids: list[tuple[str, str]] = []
+    for store in sorted(models, key=lambda m: m.store_id):
+        today = now.astimezone(hours.zone(store.timezone)).date()
+        for back in range(1, 8):
+            day = (today - timedelta(days=back)).isoformat()
+            for o in OrderModel.by_store_day.query(f"{store.store_id}#{day}"):
+                if o.paid_at and not o.held and len(ids) < cap:
+                    ids.append((store.store_id, o.order_id))
+    out: Wanted = []
+    for start in range(0, len(ids), 100):
+        chunk = ids[start : start + 100]
+        got = batch_get({OrderDetailModel: [{"order_id": oid} for _, oid in chunk]})
+        details = {d.order_id: d for d in got[OrderDetailModel]}
+        for store_id, oid in chunk:
+            d = details.get(oid)
+            if d is not None:
+                out.append((store_id, [(ln.sku, int(ln.qty)) for ln in d.lines]))
+    return out
+
+
 def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -> s.SimulateResult:
     promo = get_promotion(promotion_id)
     offer = checklist._promotion_offer(promo)
@@ -91,23 +138,28 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
     starts, ends = clock.parse(promo.starts_at), clock.parse(promo.ends_at)
     now = clock.now()
     at = now if starts <= now < ends else starts  # inside the promotion's window
+    wanted = _wanted(promo, body, now)
+    strict = body.source is None  # sample carts: an unknown SKU is the caller's mistake
     by_store: dict[str, tuple[Any, dict, dict]] = {}
     errors: list[dict[str, str]] = []
     carts: list[tuple[int, str, list[CartLine]]] = []
-    for i, cart in enumerate(body.carts):
-        if cart.store_id not in by_store:
-            skus = {ln.sku for c in body.carts if c.store_id == cart.store_id for ln in c.lines}
-            by_store[cart.store_id] = load_cart(cart.store_id, skus)
-        store, items, products = by_store[cart.store_id]
+    for i, (store_id, sold) in enumerate(wanted):
+        if store_id not in by_store:
+            skus = {sku for sid, c in wanted if sid == store_id for sku, _ in c}
+            by_store[store_id] = load_cart(store_id, skus)
+        store, items, products = by_store[store_id]
         if store is None:
-            errors.append(field_error(f"carts[{i}].store_id", f"no store {cart.store_id!r}"))
+            errors.append(field_error(f"carts[{i}].store_id", f"no store {store_id!r}"))
             continue
         lines = []
-        for j, ln in enumerate(cart.lines):
-            item, p = items.get(ln.sku), products.get(ln.sku)
+        for j, (sku, qty) in enumerate(sold):
+            item, p = items.get(sku), products.get(sku)
             if item is None or p is None:
-                errors.append(field_error(f"carts[{i}].lines[{j}].sku", "not sold at the store"))
-                continue
+                if strict:
+                    errors.append(
+                        field_error(f"carts[{i}].lines[{j}].sku", "not sold at the store")
+                    )
+                continue  # a real order's SKU no longer sold: left out
             lines.append(
                 CartLine(
                     p.sku,
@@ -119,10 +171,11 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
                     None,
                     bool(p.fresh),
                     int(item.price_fen),
-                    ln.qty,
+                    qty,
                 )
             )
-        carts.append((i, cart.store_id, lines))
+        if lines:
+            carts.append((i, store_id, lines))
     if errors:
         raise ValidationFailed("Some carts cannot be priced.", details=errors)
     totals = dict.fromkeys(
