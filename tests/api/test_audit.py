@@ -122,7 +122,12 @@ def test_a_retried_coupon_template_creation_records_once(api, stores, tokens_):
     )
     assert status == 200
     items = log(api, tokens_["hq"], "target_type=coupon_template&target_id=T-audit")["items"]
-    assert [i["action"] for i in items] == ["coupon_template.pause", "coupon_template.create"]
+    assert [i["action"] for i in items] == [
+        "coupon_template.pause",
+        "coupon_template.publish",  # drafts (issue 18): two approvals, no budget
+        "coupon_template.approve",
+        "coupon_template.create",
+    ]
     assert changes(items[0]) == {"status": ["active", "paused"]}
 
 
@@ -137,7 +142,12 @@ def test_ending_a_promotion_twice_records_one_end(api, catalogue, tokens_):
         )
         assert status == 200
     items = log(api, tokens_["hq"], "target_type=promotion")["items"]
-    assert [i["action"] for i in items] == ["promotion.end", "promotion.create"]
+    assert [i["action"] for i in items] == [
+        "promotion.end",
+        "promotion.publish",  # drafts (issue 18): two approvals, no budget
+        "promotion.approve",
+        "promotion.create",
+    ]
 
 
 # --- append-only, visibility, paging -------------------------------------------------
