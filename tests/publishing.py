@@ -77,3 +77,25 @@ def publish_template(view: Any) -> Any:
             break
         view = workflow.approve(who, view.template_id, schemas.TemplateApproveRequest())
     return view
+
+
+# --- against the local stack (browser and e2e tests) -----------------------------------
+
+
+def publish_http(call: Any, api: str, path: str, view: dict) -> dict:
+    """Approve a draft through the stack's API as the demo's two head-office people
+    (hq-admin, then hq-ops where two are needed); ``path`` is the draft's own path, e.g.
+    ``/admin/promotions/<id>``. Its view."""
+    from infra.local import demo_data
+
+    for username in ("hq-admin", "hq-ops"):
+        if view.get("status") not in DRAFT_STATES:
+            break
+        password = next(a["password"] for a in demo_data.staff() if a["username"] == username)
+        status, body, _ = call(
+            "POST", api + "/auth/login", {"username": username, "password": password}
+        )
+        assert status == 200, body
+        status, view, _ = call("POST", f"{api}{path}/approve", {}, token=body["token"])
+        assert status == 200, view
+    return view

@@ -16,6 +16,7 @@ from tests.browser.conftest import Site
 from tests.browser.test_admin_site import expect, skus_in_stock
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _login
+from tests.publishing import publish_http
 
 WIDTHS = [1440, 768]
 
@@ -67,6 +68,7 @@ def test_an_edited_coupon_template_shows_in_the_audit_log(site: Site, width: int
         token=_login(api, "hq-admin"),
     )
     assert status == 201, made
+    made = publish_http(call, api, f"/admin/coupon-templates/{made['template_id']}", made)
     tid = made["template_id"]
     new_name = f"{name} 加量"
 

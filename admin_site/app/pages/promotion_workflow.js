@@ -48,15 +48,15 @@ function parseCarts(text) {
 
 function simulateButton(x, path, messages, show) {
   return h("button", { type: "button", "data-testid": "simulate", onclick: () => {
-    const carts = h("textarea", { rows: 6, "aria-label": t("workflow.simulate"), placeholder: "sh-jingan 100001 3" });
+    const carts = h("textarea", { rows: 6, "aria-label": t("workflow.carts"), placeholder: "sh-jingan 100001 3" });
     const out = h("div", { "data-testid": "simulation" });
-    const run = h("button", { type: "button", onclick: (e) => busy(e.currentTarget, messages, async () => {
+    const run = h("button", { type: "button", "data-testid": "simulate-run", onclick: (e) => busy(e.currentTarget, messages, async () => {
       const r = await post(`${path}/simulate`, { carts: parseCarts(carts.value) });
       out.replaceChildren(h("dl", {},
-        h("dt", {}, "carts_changed"), h("dd", {}, `${r.carts_changed} / ${r.carts}`),
-        h("dt", {}, "discount_cost"), h("dd", {}, money(r.discount_cost_fen)),
-        h("dt", {}, "margin"), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}`),
-        h("dt", {}, "by_funder"), h("dd", {}, Object.entries(r.by_funder).map(([k, v]) => `${k} ${money(v)}`).join(", ") || "—")));
+        h("dt", {}, t("workflow.carts_changed")), h("dd", {}, `${r.carts_changed} / ${r.carts}`),
+        h("dt", {}, t("workflow.discount_cost")), h("dd", {}, money(r.discount_cost_fen)),
+        h("dt", {}, t("workflow.margin")), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}`),
+        h("dt", {}, t("workflow.by_funder")), h("dd", {}, Object.entries(r.by_funder).map(([k, v]) => `${k} ${money(v)}`).join(", ") || "—")));
     }) }, t("workflow.simulate"));
     show(h("section", { "data-testid": "simulate-dialog" }, h("h2", {}, `${t("workflow.simulate")}: ${x.name}`), carts, run, out));
   } }, t("workflow.simulate"));
