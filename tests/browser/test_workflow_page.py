@@ -60,7 +60,7 @@ def test_a_draft_is_simulated_approved_and_published_by_two_people(site: Site):
     expect(row.get_by_role("button", name="审批通过")).to_be_disabled()  # not twice
     site.shot("pending")
 
-    page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+    page.get_by_role("button", name="退出登录").click()
     site.sign_in("hq-ops")
     site.go("/promotions")
     row = page.locator("tbody tr", has_text=name)
