@@ -55,7 +55,7 @@ function simulateButton(x, path, messages, show) {
       out.replaceChildren(h("dl", {},
         h("dt", {}, t("workflow.carts_changed")), h("dd", {}, `${r.carts_changed} / ${r.carts}`),
         h("dt", {}, t("workflow.discount_cost")), h("dd", {}, money(r.discount_cost_fen)),
-        h("dt", {}, t("workflow.margin")), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}`),
+        h("dt", {}, t("workflow.margin")), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}` + (r.lines_without_cost ? ` (${t("workflow.without_cost", { n: r.lines_without_cost })})` : "")),
         h("dt", {}, t("workflow.by_funder")), h("dd", {}, Object.entries(r.by_funder).map(([k, v]) => `${k} ${money(v)}`).join(", ") || "—")));
     }) }, t("workflow.simulate"));
     show(h("section", { "data-testid": "simulate-dialog" }, h("h2", {}, `${t("workflow.simulate")}: ${x.name}`), carts, run, out));
