@@ -88,7 +88,7 @@ def clone(principal: Principal, campaign_id: str, body: s.CampaignClone) -> s.Ca
         ends_at=ends,
         stores_mode=cast(Any, source.stores_mode),
         stores=list(source.stores),
-        store_tiers=list(source.store_tiers),
+        store_tiers=cast(Any, list(source.store_tiers)),
         segment_id=source.segment_id,
         goal=s.Goal(**{k: _int(getattr(goal, k, None)) for k in GOALS}),
         plan_notes=source.plan_notes,

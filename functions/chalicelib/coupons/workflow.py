@@ -12,6 +12,7 @@ of the content, which approvals are not."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from chalicelib.audit import service as audit
@@ -20,7 +21,7 @@ from chalicelib.coupons import schemas as s
 from chalicelib.coupons import service
 from chalicelib.coupons.models import CouponTemplateModel, TemplateApprovalAttribute
 from chalicelib.coupons.repo import get_template
-from chalicelib.db.transactions import TransactionCancelled, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import approvals, clock, config
 from chalicelib.kernel.errors import Conflict
 
@@ -42,6 +43,13 @@ def _state(m: CouponTemplateModel) -> dict[str, Any]:
         "approvals": [a.by for a in m.approvals or []],
         "rejected_reason": m.rejected_reason,
     }
+
+
+def _write(tx: Tx, template_id: str, actions: list, condition: Any, entry: Any) -> None:
+    tx.update(
+        CouponTemplateModel(template_id), actions=actions, condition=condition, label="template"
+    )
+    audit.with_entry(tx, entry)
 
 
 def _decide(
@@ -66,15 +74,12 @@ def _decide(
         )
         try:
             transact(
-                lambda tx, actions=actions, condition=condition, entry=entry: audit.with_entry(
-                    tx,
-                    entry,
-                    tx.update(
-                        CouponTemplateModel(template_id),
-                        actions=actions,
-                        condition=condition,
-                        label="template",
-                    ),
+                partial(
+                    _write,
+                    template_id=template_id,
+                    actions=actions,
+                    condition=condition,
+                    entry=entry,
                 )
             )
         except TransactionCancelled as exc:

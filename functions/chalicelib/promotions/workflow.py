@@ -13,6 +13,7 @@ of the content, which approvals are not."""
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -73,7 +74,16 @@ def _decide(
         )
 
         try:
-            transact(lambda tx, a=(promo, actions, condition, entry, publishing): _write(tx, *a))
+            transact(
+                partial(
+                    _write,
+                    promo=promo,
+                    actions=actions,
+                    condition=condition,
+                    entry=entry,
+                    publishing=publishing,
+                )
+            )
         except TransactionCancelled as exc:
             if "promotion" not in exc.failed:
                 raise
