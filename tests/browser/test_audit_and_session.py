@@ -87,7 +87,8 @@ def test_an_edited_coupon_template_shows_in_the_audit_log(site: Site, width: int
     filters.get_by_label("对象编号").fill(tid)
     filters.get_by_role("button", name="筛选").click()
     entries = page.locator("main tbody tr")
-    expect(entries).to_have_count(2)  # newest first: the edit, then the creation
+    # newest first: the edit, its publication (one approval: drafts, issue 18), the creation
+    expect(entries).to_have_count(3)
     entry = entries.first
     expect(entry).to_contain_text("coupon_template.update")
     expect(entry).to_contain_text(f"coupon_template {tid}")
