@@ -99,7 +99,8 @@ def test_an_edited_coupon_template_shows_in_the_audit_log(site: Site, width: int
     quantity = entry.locator("li", has=page.locator("code", has_text="total_quantity"))
     expect(quantity.locator("del")).to_have_text("100")
     expect(quantity.locator("ins")).to_have_text("150")
-    expect(entries.nth(1)).to_contain_text("coupon_template.create")
+    expect(entries.nth(1)).to_contain_text("coupon_template.publish")
+    expect(entries.nth(2)).to_contain_text("coupon_template.create")
     site.shot("audit-coupon-template")
 
 
