@@ -412,6 +412,10 @@ class Flow:
             *self.api.call("POST", "/admin/coupon-templates", template, hq),
             expected=(201,),
         )
+        # a draft until approved: no budget means two head-office approvers
+        approve = f"/admin/coupon-templates/{created['template_id']}/approve"
+        for who in (hq, token("hq-second", "hq_admin")):
+            self._ok("approve", *self.api.call("POST", approve, {}, who), expected=(200,))
         claim = {"template_id": created["template_id"], "request_id": uuid.uuid4().hex}
         coupon = self._ok(
             "claim", *self.api.call("POST", "/coupons/claim", claim, customer), expected=(201,)

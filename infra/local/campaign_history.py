@@ -151,7 +151,9 @@ def _promotion(promotion_id: str, name: str, first: date, last: date, **extra: A
         "ends_at": clock.iso(_local(last + timedelta(days=1))),
         **extra,
     }
-    promotions.create(_hq(), msgspec.convert(body, PromotionCreate))
+    from infra.local.seed import publish
+
+    publish(promotions.create(_hq(), msgspec.convert(body, PromotionCreate)))
 
 
 def _create(campaign_id: str, body: dict[str, Any]) -> Any:

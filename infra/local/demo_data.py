@@ -750,7 +750,7 @@ _STAFF_PEOPLE: dict[str, tuple[str, str, str]] = {
 
 
 def staff() -> list[dict[str, Any]]:
-    """Return the demo staff accounts: one head-office admin, and one manager
+    """Return the demo staff accounts: two head-office admins, and one manager
     and one picker per store.
 
     The passwords are DEMO-ONLY credentials printed by the local stack.
@@ -762,7 +762,16 @@ def staff() -> list[dict[str, Any]]:
             "store_id": None,
             "display_name": "总部运营 管理员",
             "password": "Daojia-hq-2026",
-        }
+        },
+        # A second head-office person: drafts above the approval threshold need two
+        # approvers (issue 18 item 5, docs/promotions.md).
+        {
+            "username": "hq-ops",
+            "role": "hq_admin",
+            "store_id": None,
+            "display_name": "总部运营 审批人",
+            "password": "Daojia-hq-ops-2026",
+        },
     ]
     for store in stores():
         store_id = store["store_id"]

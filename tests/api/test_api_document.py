@@ -19,6 +19,8 @@ import pytest
 from chalicelib.http.openapi import build
 from chalicelib.http.routing import ROUTES
 
+from tests.publishing import create_template
+
 from . import contract
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -190,10 +192,10 @@ def test_claim_and_coupon_purchase_replays_say_so_in_the_header(client, api, tok
         "amount_off_fen": 500,
         "days_after_claim": 7,
     }
-    status, t = api.call("POST", "/admin/coupon-templates", template, tokens_["hq"])
+    status, t = create_template(api, template, tokens_["hq"])
     assert status == 201, t
     sold = dict(template, name="一元券", claimable=False, sale_price_fen=100)
-    status, s = api.call("POST", "/admin/coupon-templates", sold, tokens_["hq"])
+    status, s = create_template(api, sold, tokens_["hq"])
     assert status == 201, s
     for path, body in (
         ("/coupons/claim", {"template_id": t["template_id"], "request_id": "r-1"}),

@@ -8,6 +8,8 @@ import json
 import pytest
 from chalicelib.audit.models import AuditEntryModel
 
+from tests.publishing import create_promotion, create_template
+
 
 def log(api, token, query=""):
     status, body = api.call("GET", "/admin/audit" + (f"?{query}" if query else ""), None, token)
@@ -113,21 +115,26 @@ def test_a_retried_coupon_template_creation_records_once(api, stores, tokens_):
         "days_after_claim": 7,
     }
     for _ in range(2):
-        status, _got = api.call("POST", "/admin/coupon-templates", body, tokens_["hq"])
+        status, _got = create_template(api, body, tokens_["hq"])
         assert status in (200, 201)
     status, _got = api.call(
         "PATCH", "/admin/coupon-templates/T-audit", {"status": "paused"}, tokens_["hq"]
     )
     assert status == 200
     items = log(api, tokens_["hq"], "target_type=coupon_template&target_id=T-audit")["items"]
-    assert [i["action"] for i in items] == ["coupon_template.pause", "coupon_template.create"]
+    assert [i["action"] for i in items] == [
+        "coupon_template.pause",
+        "coupon_template.publish",  # drafts (issue 18): two approvals, no budget
+        "coupon_template.approve",
+        "coupon_template.create",
+    ]
     assert changes(items[0]) == {"status": ["active", "paused"]}
 
 
 def test_ending_a_promotion_twice_records_one_end(api, catalogue, tokens_):
     from tests.api.test_promotions import tiered
 
-    status, p = api.call("POST", "/admin/promotions", tiered(), tokens_["hq"])
+    status, p = create_promotion(api, tiered(), tokens_["hq"])
     assert status == 201, p
     for _ in range(2):
         status, _got = api.call(
@@ -135,7 +142,12 @@ def test_ending_a_promotion_twice_records_one_end(api, catalogue, tokens_):
         )
         assert status == 200
     items = log(api, tokens_["hq"], "target_type=promotion")["items"]
-    assert [i["action"] for i in items] == ["promotion.end", "promotion.create"]
+    assert [i["action"] for i in items] == [
+        "promotion.end",
+        "promotion.publish",  # drafts (issue 18): two approvals, no budget
+        "promotion.approve",
+        "promotion.create",
+    ]
 
 
 # --- append-only, visibility, paging -------------------------------------------------

@@ -22,6 +22,7 @@ from chalicelib.promotions import service as promotions
 from chalicelib.promotions.models import PromotionModel
 
 from tests.api.test_promotions import tiered
+from tests.publishing import create_promotion, create_template
 
 NOW = clock.now().replace(microsecond=0)
 
@@ -71,9 +72,8 @@ def post(api, tokens_, cid, what, b=None, who="hq"):
 
 
 def promo(api, tokens_, **over):
-    status, p = api.call(
-        "POST",
-        "/admin/promotions",
+    status, p = create_promotion(
+        api,
         tiered(starts_at=at(23), ends_at=at(24 * 6), **over),
         token=tokens_["hq"],
     )
@@ -90,7 +90,7 @@ def template(api, tokens_, **over):
         "days_after_claim": 7,
         **over,
     }
-    status, t = api.call("POST", "/admin/coupon-templates", b, token=tokens_["hq"])
+    status, t = create_template(api, b, token=tokens_["hq"])
     assert status == 201, t
     return t["template_id"]
 

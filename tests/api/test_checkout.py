@@ -21,6 +21,7 @@ from chalicelib.promotions.repo import remaining
 from tests.api.conftest import token_for
 from tests.api.test_orders_api import cart, place
 from tests.event_steps import deliver_events
+from tests.publishing import create_promotion, create_template
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def template(api, tokens_, **over):
         "per_customer_limit": 5,
         **over,
     }
-    status, t = api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
+    status, t = create_template(api, body, token=tokens_["hq"])
     assert status == 201, t
     return t
 
@@ -75,7 +76,7 @@ def promotion(api, tokens_, **body):
         "ends_at": clock.iso(now + timedelta(hours=2)),
         **body,
     }
-    status, p = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    status, p = create_promotion(api, body, token=tokens_["hq"])
     assert status == 201, p
     promotion_service.forget_active_cache()
     return p

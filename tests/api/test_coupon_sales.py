@@ -16,6 +16,7 @@ from chalicelib.orders.models import PaymentModel, RefundModel
 from chalicelib.orders.payment_providers import provider
 
 from tests.api.conftest import token_for
+from tests.publishing import create_template
 
 PRICE = 100  # 1 yuan
 
@@ -38,7 +39,7 @@ def template(api, tokens_, **over):
         "sale_price_fen": PRICE,
         **over,
     }
-    status, t = api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
+    status, t = create_template(api, body, token=tokens_["hq"])
     assert status == 201, t
     return t["template_id"]
 

@@ -23,6 +23,7 @@ from chalicelib.kernel import clock
 
 from tests.api.conftest import token_for
 from tests.event_steps import deliver_events
+from tests.publishing import create_template
 
 
 def at(days: float) -> str:
@@ -48,7 +49,7 @@ def no_cache():
 
 
 def create(api, tokens_, body):
-    return api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
+    return create_template(api, body, token=tokens_["hq"])
 
 
 def claim(api, token, template_id, request_id="r-1", **extra):

@@ -35,6 +35,7 @@ from chalicelib.orders.models import (
 from chalicelib.reports import service
 from chalicelib.reports.models import ReportDayModel
 
+from tests import publishing
 from tests.api.conftest import token_for
 
 D1, D2 = "2026-11-24", "2026-11-25"
@@ -55,14 +56,14 @@ ORDERS = [
 
 def _create_promotion(api, token, body):
     """The one place this file creates promotions (drafts will add an approval here)."""
-    status, got = api.call("POST", "/admin/promotions", body, token=token)
+    status, got = publishing.create_promotion(api, body, token)
     assert status == 201, got
     return got
 
 
 def _create_template(api, token, body):
     """The one place this file creates coupon templates."""
-    status, got = api.call("POST", "/admin/coupon-templates", body, token=token)
+    status, got = publishing.create_template(api, body, token)
     assert status == 201, got
     return got
 

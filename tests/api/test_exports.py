@@ -19,6 +19,7 @@ from chalicelib.orders import order_flow
 from chalicelib.orders.models import CouponUseAttribute, OrderDetailModel, OrderModel
 
 from tests.order_steps import pick, place_paid, set_stock
+from tests.publishing import create_template
 
 
 def _day(order_id: str) -> str:
@@ -140,9 +141,8 @@ def test_refunds_coupon_redemptions_stock_and_daily_sales(api, tokens_, sold):
     refund = OrderModel.get(sold["a2"]).refunded_fen
     assert rows[1][7] == f"{int(refund) // 100}.{int(refund) % 100:02d}"
 
-    status, template = api.call(
-        "POST",
-        "/admin/coupon-templates",
+    status, template = create_template(
+        api,
         {
             "name": "满20减5",
             "kind": "amount_off",

@@ -18,6 +18,8 @@ from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions.repo import remaining, reserve
 from pynamodb.exceptions import TransactWriteError
 
+from tests.publishing import publish_promotion
+
 
 @pytest.fixture
 def sale(catalogue, monkeypatch):
@@ -37,8 +39,8 @@ def sale(catalogue, monkeypatch):
         "per_customer_limit": 2,
         "shards": 3,
     }
-    created = promotions.create(
-        Principal("hq-admin", "hq_admin"), msgspec.convert(body, PromotionCreate)
+    created = publish_promotion(
+        promotions.create(Principal("hq-admin", "hq_admin"), msgspec.convert(body, PromotionCreate))
     )
     promotions.forget_active_cache()
     monkeypatch.setattr(promotion_repo.random, "shuffle", lambda order: None)  # 0, 1, 2

@@ -16,6 +16,7 @@ from chalicelib.loyalty import checkin, growth, levels, points, programme_subscr
 from chalicelib.loyalty.models import LoyaltyAccountModel
 
 from tests.api.conftest import token_for
+from tests.publishing import create_template
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Tuesday
 
@@ -91,7 +92,7 @@ def template(api, name="升级礼", **over):
         "days_after_claim": 30,
         **over,
     }
-    status, t = api.call("POST", "/admin/coupon-templates", body, token=hq())
+    status, t = create_template(api, body, token=hq())
     assert status == 201, t
     return t["template_id"]
 

@@ -21,6 +21,7 @@ from chalicelib.loyalty.models import (
 )
 
 from tests.api.conftest import token_for
+from tests.publishing import publish_template
 
 HQ = Principal("hq-admin", "hq_admin")
 KEY = {"Idempotency-Key": "redeem-0001"}
@@ -30,7 +31,9 @@ def template(**over) -> str:
     body = {"name": "满99减20", "kind": "amount_off", "threshold_fen": 9900,
             "amount_off_fen": 2000, "days_after_claim": 30, "per_customer_limit": 5,
             "claimable": False, **over}  # fmt: skip
-    return coupons.create_template(HQ, msgspec.convert(body, cs.TemplateCreate)).template_id
+    return publish_template(
+        coupons.create_template(HQ, msgspec.convert(body, cs.TemplateCreate))
+    ).template_id
 
 
 @pytest.fixture
@@ -267,7 +270,7 @@ def test_the_demo_mall_seeds_once_with_a_living_programme(aws):
         [parse_product(p, i) for i, p in enumerate(demo_data.products()) if p["sku"] in wanted]
     )
     for raw in demo_data.coupon_templates():
-        coupons.create_template(HQ, msgspec.convert(raw, cs.TemplateCreate))
+        publish_template(coupons.create_template(HQ, msgspec.convert(raw, cs.TemplateCreate)))
     first, second = SeedReport(), SeedReport()
     _seed_mall(first)
     _seed_mall(second)

@@ -23,6 +23,7 @@ from chalicelib.promotions import service as promotion_service
 
 from tests.api.conftest import token_for
 from tests.api.test_orders_api import cart, place
+from tests.publishing import create_promotion, create_template
 
 QUOTE = "/orders/quote"
 ON_THE_18TH = datetime(2026, 12, 18, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -67,7 +68,7 @@ def member_day(api, pid="md-18", scope=None, **spec):
     }
     if scope is not None:
         body["scope"] = scope
-    status, got = api.call("POST", "/admin/promotions", body, token=hq())
+    status, got = create_promotion(api, body, token=hq())
     assert status == 201, got
     return got
 
@@ -113,7 +114,7 @@ def test_a_member_day_is_validated(api, members, spec, fields):
         "ends_at": "2027-12-01T00:00:00+08:00",
         "member_day": {"recurrence": "monthly", "days": [18], **spec},
     }
-    status, got = api.call("POST", "/admin/promotions", body, token=hq())
+    status, got = create_promotion(api, body, token=hq())
     assert status == 422, got
     assert [d["field"] for d in got["error"]["details"]] == fields
 
@@ -202,7 +203,7 @@ def coupon_template(api, tid="T-md"):
         "per_customer_limit": 100,  # one per member day: the limit counts every month's
         "claimable": False,
     }
-    status, got = api.call("POST", "/admin/coupon-templates", body, token=hq())
+    status, got = create_template(api, body, token=hq())
     assert status == 201, got
     return got
 
@@ -291,7 +292,7 @@ def test_roles_on_the_member_day_routes(api, members):
     member_day(api, percent_off=5)
     for who in ("store_staff", "store_manager"):
         tok = token_for("x", who, "sh-a")
-        status, _ = api.call("POST", "/admin/promotions", {}, token=tok)
+        status, _ = create_promotion(api, {}, token=tok)
         assert status == 403
         status, _ = api.call("POST", "/members/me/member-days/md-18/claim", {}, token=tok)
         assert status == 403

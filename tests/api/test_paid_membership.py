@@ -18,6 +18,8 @@ from chalicelib.loyalty.paid_models import PaidCardEntryModel, PaidCardModel, Pa
 from chalicelib.orders.models import RefundModel
 from chalicelib.orders.payment_providers import provider
 
+from tests.publishing import create_template, publish_template
+
 ME = "/members/me/paid-membership"
 PLANS = "/admin/loyalty/paid-plans"
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -278,9 +280,8 @@ def test_refund_in_full_within_the_days_else_pro_rata(api, tokens_, member, now)
 
 def test_monthly_pack_once_per_membership_month_from_the_sparse_index(api, tokens_, member, now):
     hq, c = tokens_["hq"], tokens_["customer"]
-    status, t = api.call(
-        "POST",
-        "/admin/coupon-templates",
+    status, t = create_template(
+        api,
         {
             "name": "满39减5",
             "kind": "amount_off",
@@ -361,7 +362,7 @@ def test_demo_seed_twice_makes_three_plans_and_cards_once(aws):
     hq = Principal("hq-admin", "hq_admin")
     for raw in demo_data.coupon_templates():
         if raw["template_id"] in ("demo-30off5", "demo-free-delivery"):
-            coupons.create_template(hq, msgspec.convert(raw, TemplateCreate))
+            publish_template(coupons.create_template(hq, msgspec.convert(raw, TemplateCreate)))
     for raw in demo_data.members()[:4]:
         CustomerModel(
             customer_id=raw["customer_id"], phone=raw["phone"], created_at="2026-11-01T00:00:00Z"

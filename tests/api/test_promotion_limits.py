@@ -17,6 +17,7 @@ from chalicelib.orders import service as orders
 from chalicelib.promotions import service as promotion_service
 from chalicelib.promotions.models import LimitCounterModel, NewCustomerMarkerModel, PromotionModel
 
+from tests import publishing
 from tests.api.conftest import token_for
 from tests.api.test_orders_api import cart, place
 
@@ -36,7 +37,7 @@ def _create_promotion(api, tokens_, body):
         "ends_at": clock.iso(now + timedelta(hours=2)),
         **body,
     }
-    status, p = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    status, p = publishing.create_promotion(api, body, tokens_["hq"])
     assert status == 201, p
     promotion_service.forget_active_cache()
     return p

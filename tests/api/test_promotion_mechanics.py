@@ -18,6 +18,7 @@ from chalicelib.promotions import service
 
 from print_relay import tickets
 from print_relay.virtual_printer import text_preview
+from tests import publishing
 from tests.api.test_orders_api import cart, place, stock
 from tests.api.test_print_jobs import drain, pay
 
@@ -35,18 +36,17 @@ def no_cache():
 
 def _create_promotion(api, tokens_, body):
     """Every promotion of this file is created here (one place for an approval step)."""
-    status, p = api.call(
-        "POST",
-        "/admin/promotions",
+    status, p = publishing.create_promotion(
+        api,
         {"name": body.pop("name", "x"), "starts_at": at(-1), "ends_at": at(24), **body},
-        token=tokens_["hq"],
+        tokens_["hq"],
     )
     assert status == 201, p
     return p
 
 
 def _create_template(api, tokens_, body):
-    status, t = api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
+    status, t = publishing.create_template(api, body, tokens_["hq"])
     return status, t
 
 

@@ -13,6 +13,8 @@ from chalicelib.promotions import service
 from chalicelib.promotions.models import FlashShardModel, PromotionModel
 from chalicelib.promotions.repo import release, remaining, reserve
 
+from tests.publishing import create_promotion
+
 
 def at(hours: float) -> str:
     return clock.iso(clock.now() + timedelta(hours=hours))
@@ -57,7 +59,7 @@ def no_cache():
 
 
 def create(api, tokens_, body):
-    return api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    return create_promotion(api, body, token=tokens_["hq"])
 
 
 def test_head_office_creates_a_tiered_promotion(api, tokens_, catalogue):

@@ -14,6 +14,7 @@ from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderDetailModel, RefundModel
 from chalicelib.promotions import service as promotion_service
 
+from tests import publishing
 from tests.api.test_orders_api import cart, place
 from tests.event_steps import deliver_events
 from tests.order_steps import complete, pick
@@ -36,7 +37,7 @@ def _create_promotion(api, tokens_, body):
         "ends_at": clock.iso(now + timedelta(hours=2)),
         **body,
     }
-    status, got = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    status, got = publishing.create_promotion(api, body, tokens_["hq"])
     assert status == 201, got
     promotion_service.forget_active_cache()
     return got
@@ -44,7 +45,7 @@ def _create_promotion(api, tokens_, body):
 
 def _create_template(api, tokens_, body):
     """The one place coupon templates are created in this file."""
-    status, got = api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
+    status, got = publishing.create_template(api, body, tokens_["hq"])
     assert status == 201, got
     coupon_service.forget_auto_cache()
     return got

@@ -17,6 +17,7 @@ from chalicelib.kernel import clock, config
 
 from tests.api.test_exports import deliver
 from tests.api.test_recall import complete_at
+from tests.publishing import create_promotion, create_template
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -181,9 +182,8 @@ def test_saved_segments(api, tokens_, built):
 
 @pytest.fixture
 def template(api, tokens_):
-    status, t = api.call(
-        "POST",
-        "/admin/coupon-templates",
+    status, t = create_template(
+        api,
         {
             "name": "回归礼 满50减10",
             "kind": "amount_off",
@@ -470,7 +470,7 @@ def test_a_member_day_for_a_saved_segment_pushes_its_pack_once(api, tokens_, bui
             "coupon_template_ids": ["T-md"],
         },
     }
-    status, got = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    status, got = create_promotion(api, body, token=tokens_["hq"])
     assert status == 201, got
     promotion_service.forget_active_cache()
     jobs.member_day_packs()

@@ -12,6 +12,7 @@ from chalicelib.coupons import service as coupon_service
 from chalicelib.kernel import clock
 from chalicelib.promotions import service as promotion_service
 
+from tests import publishing
 from tests.api.test_orders_api import cart, place
 
 
@@ -31,7 +32,7 @@ def _create_promotion(api, tokens_, body):
         "ends_at": clock.iso(now + timedelta(hours=2)),
         **body,
     }
-    status, p = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    status, p = publishing.create_promotion(api, body, tokens_["hq"])
     assert status == 201, p
     promotion_service.forget_active_cache()
     return p
@@ -40,7 +41,7 @@ def _create_promotion(api, tokens_, body):
 def _create_template(api, tokens_, body):
     """The one place this file creates a coupon template."""
     body = {"kind": "amount_off", "days_after_claim": 7, "per_customer_limit": 5, **body}
-    status, t = api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
+    status, t = publishing.create_template(api, body, tokens_["hq"])
     assert status == 201, t
     return t
 

@@ -22,6 +22,7 @@ from chalicelib.kernel.errors import ApiError
 from chalicelib.loyalty import growth
 from chalicelib.promotions import service as promotion_service
 
+from tests import publishing
 from tests.api.conftest import token_for
 from tests.api.test_orders_api import cart
 
@@ -54,12 +55,12 @@ def hq():
 def _create_template(api, body):
     """The one place tests of this file create a template (drafts: the lead adds the
     approval step here)."""
-    return api.call("POST", "/admin/coupon-templates", body, token=hq())
+    return publishing.create_template(api, body, hq())
 
 
 def _create_promotion(api, body):
     """The one place tests of this file create a promotion."""
-    return api.call("POST", "/admin/promotions", body, token=hq())
+    return publishing.create_promotion(api, body, hq())
 
 
 def template(**over):

@@ -5,6 +5,7 @@ are tests/api/test_segments.py's."""
 
 from __future__ import annotations
 
+from tests import publishing
 from tests.api.conftest import token_for
 from tests.api.test_segments import built, people, today  # noqa: F401  (fixtures)
 
@@ -17,9 +18,8 @@ def test_a_segment_template_is_claimed_by_the_segments_members_only(api, tokens_
         token=tokens_["hq"],
     )
     assert status == 201, seg
-    status, t = api.call(
-        "POST",
-        "/admin/coupon-templates",
+    status, t = publishing.create_template(
+        api,
         {
             "template_id": "pudong",
             "name": "浦东专享 满50减10",
@@ -29,7 +29,7 @@ def test_a_segment_template_is_claimed_by_the_segments_members_only(api, tokens_
             "days_after_claim": 7,
             "audience": {"segment_id": seg["segment_id"]},
         },
-        token=tokens_["hq"],
+        tokens_["hq"],
     )
     assert status == 201, t
     assert t["audience"] == {"min_level": None, "segment_id": seg["segment_id"]}

@@ -19,6 +19,7 @@ from chalicelib.zones import service
 from chalicelib.zones.models import ZoneBuyerModel
 
 from tests.api.test_orders_api import cart, place
+from tests.publishing import create_promotion
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +70,7 @@ def tiered(api, tokens_, threshold, off, categories=()):
         "tiers": [{"threshold_fen": threshold, "off_fen": off}],
         "scope": {"categories": list(categories), "skus": []},
     }
-    s, p = api.call("POST", "/admin/promotions", body, token=tokens_["hq"])
+    s, p = create_promotion(api, body, token=tokens_["hq"])
     assert s == 201, p
     promotion_service.forget_active_cache()
     return p

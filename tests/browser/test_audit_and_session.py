@@ -16,6 +16,7 @@ from tests.browser.conftest import Site
 from tests.browser.test_admin_site import expect, skus_in_stock
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _login
+from tests.publishing import publish_http
 
 WIDTHS = [1440, 768]
 
@@ -67,6 +68,7 @@ def test_an_edited_coupon_template_shows_in_the_audit_log(site: Site, width: int
         token=_login(api, "hq-admin"),
     )
     assert status == 201, made
+    made = publish_http(call, api, f"/admin/coupon-templates/{made['template_id']}", made)
     tid = made["template_id"]
     new_name = f"{name} 加量"
 
@@ -85,7 +87,8 @@ def test_an_edited_coupon_template_shows_in_the_audit_log(site: Site, width: int
     filters.get_by_label("对象编号").fill(tid)
     filters.get_by_role("button", name="筛选").click()
     entries = page.locator("main tbody tr")
-    expect(entries).to_have_count(2)  # newest first: the edit, then the creation
+    # newest first: the edit, its publication (one approval: drafts, issue 18), the creation
+    expect(entries).to_have_count(3)
     entry = entries.first
     expect(entry).to_contain_text("coupon_template.update")
     expect(entry).to_contain_text(f"coupon_template {tid}")
@@ -96,7 +99,8 @@ def test_an_edited_coupon_template_shows_in_the_audit_log(site: Site, width: int
     quantity = entry.locator("li", has=page.locator("code", has_text="total_quantity"))
     expect(quantity.locator("del")).to_have_text("100")
     expect(quantity.locator("ins")).to_have_text("150")
-    expect(entries.nth(1)).to_contain_text("coupon_template.create")
+    expect(entries.nth(1)).to_contain_text("coupon_template.publish")
+    expect(entries.nth(2)).to_contain_text("coupon_template.create")
     site.shot("audit-coupon-template")
 
 

@@ -19,6 +19,7 @@ from tests.browser.test_admin_site import expect
 from tests.browser.test_staff_screens import placed_and_paid
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _login
+from tests.publishing import publish_http
 
 STORE = "sh-wujiaochang"
 WIDTHS = {1440: 0, 768: 1}  # each width changes its own items
@@ -102,6 +103,7 @@ def test_head_office_edits_a_coupon_template(site: Site, width: int):
         token=hq,
     )
     assert status == 201, made
+    made = publish_http(call, api, f"/admin/coupon-templates/{made['template_id']}", made)
     tid = made["template_id"]
     new_name = f"{name} 加量"
 

@@ -15,6 +15,7 @@ from tests.browser.conftest import Site
 from tests.browser.test_admin_site import expect
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _login
+from tests.publishing import publish_http
 
 PORTRAIT = {"width": 768, "height": 1024}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,6 +38,7 @@ def tiered(api: str, token: str, name: str, off_fen: int, starts: str, ends: str
         token=token,
     )
     assert status == 201, p
+    p = publish_http(call, api, f"/admin/promotions/{p['promotion_id']}", p)
     return p["promotion_id"]
 
 

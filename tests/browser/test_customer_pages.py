@@ -24,6 +24,7 @@ from tests.browser.test_admin_site import expect
 from tests.browser.test_staff_screens import layout_problems
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_print_e2e import _login
+from tests.publishing import publish_http
 
 PORTRAIT = {"width": 768, "height": 1024}
 TAG = f"页测{secrets.token_hex(2)}"
@@ -154,6 +155,9 @@ def test_build_save_reopen_and_issue_a_coupon_to_a_segment(site: Site, seeded):
         token=hq,
     )
     assert status == 201, template
+    template = publish_http(
+        call, api, f"/admin/coupon-templates/{template['template_id']}", template
+    )
     wanted = {"tags_any": [TAG], "lifecycle": ["joining"], "orders_min": 2}
     status, expected, _ = call("POST", f"{api}/admin/segments/count", {"filter": wanted}, token=hq)
     assert status == 200, expected

@@ -18,6 +18,7 @@ from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions.models import PromotionModel
 
+from tests.publishing import publish_promotion
 from tests.service.test_order_concurrency import (
     PRICE_FEN,
     SKU,
@@ -67,18 +68,20 @@ def tiered_in(campaign_id: str | None, funded_by: str = "hq") -> str:
 
     now = clock.now()
     hq = customer(0).__class__("hq-admin", "hq_admin")
-    view = promotions.create(
-        hq,
-        msgspec.convert(
-            {
-                "kind": "tiered",
-                "name": "满20减5",
-                "starts_at": clock.iso(now - timedelta(minutes=1)),
-                "ends_at": clock.iso(now + timedelta(hours=2)),
-                "tiers": [{"threshold_fen": 2000, "off_fen": OFF_FEN}],
-            },
-            PromotionCreate,
-        ),
+    view = publish_promotion(
+        promotions.create(
+            hq,
+            msgspec.convert(
+                {
+                    "kind": "tiered",
+                    "name": "满20减5",
+                    "starts_at": clock.iso(now - timedelta(minutes=1)),
+                    "ends_at": clock.iso(now + timedelta(hours=2)),
+                    "tiers": [{"threshold_fen": 2000, "off_fen": OFF_FEN}],
+                },
+                PromotionCreate,
+            ),
+        )
     )
     PromotionModel(view.promotion_id).update(
         actions=[

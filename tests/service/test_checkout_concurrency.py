@@ -15,6 +15,7 @@ from chalicelib.orders import order_flow
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions.models import FlashBuyerModel, FlashShardModel
 
+from tests.publishing import publish_promotion, publish_template
 from tests.service.test_order_concurrency import (
     SKU,
     STORE,
@@ -45,19 +46,21 @@ def test_one_single_use_coupon_in_fifty_concurrent_orders_makes_one_order():
 
     set_stock(100)
     hq = customer(0).__class__("hq-admin", "hq_admin")
-    template = coupons.create_template(
-        hq,
-        msgspec.convert(
-            {
-                "name": "无门槛减5",
-                "kind": "amount_off",
-                "threshold_fen": 0,
-                "amount_off_fen": 500,
-                "days_after_claim": 7,
-                "budget_fen": 100_000,
-            },
-            TemplateCreate,
-        ),
+    template = publish_template(
+        coupons.create_template(
+            hq,
+            msgspec.convert(
+                {
+                    "name": "无门槛减5",
+                    "kind": "amount_off",
+                    "threshold_fen": 0,
+                    "amount_off_fen": 500,
+                    "days_after_claim": 7,
+                    "budget_fen": 100_000,
+                },
+                TemplateCreate,
+            ),
+        )
     )
     buyer = customer(1)
     model = CouponTemplateModel.get(template.template_id)
@@ -86,22 +89,24 @@ def test_a_flash_sale_of_fifty_units_raced_by_two_hundred_buyers_sells_fifty():
     set_stock(1000)
     now = clock.now()
     hq = customer(0).__class__("hq-admin", "hq_admin")
-    sale = promotions.create(
-        hq,
-        msgspec.convert(
-            {
-                "kind": "flash_sale",
-                "name": "秒杀 阳光玫瑰",
-                "starts_at": clock.iso(now - timedelta(minutes=1)),
-                "ends_at": clock.iso(now + timedelta(hours=1)),
-                "sku": SKU,
-                "flash_price_fen": 990,
-                "quantity": 50,
-                "per_customer_limit": 1,
-                "shards": 5,
-            },
-            PromotionCreate,
-        ),
+    sale = publish_promotion(
+        promotions.create(
+            hq,
+            msgspec.convert(
+                {
+                    "kind": "flash_sale",
+                    "name": "秒杀 阳光玫瑰",
+                    "starts_at": clock.iso(now - timedelta(minutes=1)),
+                    "ends_at": clock.iso(now + timedelta(hours=1)),
+                    "sku": SKU,
+                    "flash_price_fen": 990,
+                    "quantity": 50,
+                    "per_customer_limit": 1,
+                    "shards": 5,
+                },
+                PromotionCreate,
+            ),
+        )
     )
     promotions.forget_active_cache()
     promotions.active_for(STORE)  # every container has it cached during the rush

@@ -26,6 +26,8 @@ from chalicelib.kernel import clock
 from chalicelib.kernel.errors import ApiError
 from pynamodb.exceptions import TransactWriteError
 
+from tests.publishing import publish_template
+
 HQ = Principal("hq-admin", "hq_admin")
 
 
@@ -57,7 +59,7 @@ def template(**over) -> CouponTemplateModel:
     }
     import msgspec
 
-    view = service.create_template(HQ, msgspec.convert(body, s.TemplateCreate))
+    view = publish_template(service.create_template(HQ, msgspec.convert(body, s.TemplateCreate)))
     return CouponTemplateModel.get(view.template_id, consistent_read=True)
 
 

@@ -13,6 +13,8 @@ from chalicelib.coupons import service
 from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.kernel.errors import ApiError
 
+from tests.publishing import publish_template
+
 HQ = Principal("hq-admin", "hq_admin")
 
 
@@ -24,7 +26,7 @@ def test_two_editors_from_one_version_one_wins(aws_server):
         "amount_off_fen": 2000,
         "days_after_claim": 7,
     }
-    t = service.create_template(HQ, msgspec.convert(body, s.TemplateCreate))
+    t = publish_template(service.create_template(HQ, msgspec.convert(body, s.TemplateCreate)))
     names = [f"编辑{i}" for i in range(6)]
     barrier = threading.Barrier(len(names))
 

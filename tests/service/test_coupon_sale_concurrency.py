@@ -19,6 +19,7 @@ from chalicelib.orders.models import PaymentModel, RefundModel
 from chalicelib.orders.payment_providers import PaymentNotice
 from pynamodb.exceptions import TransactWriteError
 
+from tests.publishing import publish_template
 from tests.service.test_coupon_concurrency import race
 
 HQ = Principal("hq-admin", "hq_admin")
@@ -34,7 +35,9 @@ def sale_template(**over) -> str:
         "sale_price_fen": 100,
         **over,
     }
-    return service.create_template(HQ, msgspec.convert(body, s.TemplateCreate)).template_id
+    return publish_template(
+        service.create_template(HQ, msgspec.convert(body, s.TemplateCreate))
+    ).template_id
 
 
 def buy(template_id: str, customer: str) -> str:

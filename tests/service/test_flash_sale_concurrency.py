@@ -19,6 +19,7 @@ from chalicelib.promotions.models import FlashBuyerModel, FlashShardModel, Promo
 from pynamodb.exceptions import TransactWriteError
 
 from tests.order_steps import seed_catalogue
+from tests.publishing import publish_promotion
 from tests.service.conftest import warm_clients
 
 HQ = Principal("hq-admin", "hq_admin")
@@ -48,7 +49,9 @@ def create(**body) -> str:
         "ends_at": clock.iso(now + timedelta(hours=2)),
         **body,
     }
-    return promotions.create(HQ, msgspec.convert(body, PromotionCreate)).promotion_id
+    return publish_promotion(
+        promotions.create(HQ, msgspec.convert(body, PromotionCreate))
+    ).promotion_id
 
 
 def flash_sale(quantity: int, shards: int, per_customer_limit: int) -> str:

@@ -21,13 +21,14 @@ from chalicelib.loyalty.models import (
     PointsEntryModel,
 )
 
+from tests.publishing import publish_template
 from tests.service.test_points_concurrency import race
 
 HQ = Principal("hq-admin", "hq_admin")
 
 
 def coupon_reward(stock: int, limit: int = 1) -> str:
-    tid = coupons.create_template(
+    tid = publish_template(coupons.create_template(
         HQ,
         msgspec.convert(
             {"name": "满99减20", "kind": "amount_off", "threshold_fen": 9900,
@@ -35,7 +36,7 @@ def coupon_reward(stock: int, limit: int = 1) -> str:
              "per_customer_limit": 10},
             cs.TemplateCreate,
         ),
-    ).template_id  # fmt: skip
+    )).template_id  # fmt: skip
     body = s.RewardCreate(
         reward_id="rw-race", kind="coupon", name="满99减20券", template_id=tid, points=100,
         stock=stock, per_member_limit=limit,

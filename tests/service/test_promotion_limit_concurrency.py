@@ -10,6 +10,7 @@ from chalicelib.kernel.errors import ApiError
 from chalicelib.orders import order_flow
 from chalicelib.promotions.models import LimitCounterModel
 
+from tests import publishing
 from tests.service.test_order_concurrency import (
     PRICE_FEN,
     STORE,
@@ -43,6 +44,7 @@ def _create_promotion(limits: dict) -> str:
         "limits": limits,
     }
     p = service.create(Principal("hq-admin", "hq_admin"), msgspec.convert(body, PromotionCreate))
+    p = publishing.publish_promotion(p)  # promotions start as drafts
     service.forget_active_cache()
     return p.promotion_id
 

@@ -220,8 +220,8 @@ def test_members() -> None:
 def test_staff_roles() -> None:
     staff = demo_data.staff()
     admins = [s for s in staff if s["role"] == "hq_admin"]
-    assert len(admins) == 1 and admins[0]["store_id"] is None
-    assert admins[0]["username"] == "hq-admin"
+    assert len(admins) == 2 and all(a["store_id"] is None for a in admins)
+    assert [a["username"] for a in admins] == ["hq-admin", "hq-ops"]  # two approvers
     for store in demo_data.stores():
         sid = store["store_id"]
         roles = {s["role"] for s in staff if s["store_id"] == sid}

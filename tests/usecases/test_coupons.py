@@ -15,6 +15,8 @@ from chalicelib.kernel.errors import ApiError
 from chalicelib.orders import service as orders
 from chalicelib.orders.schemas import QuoteRequest
 
+from tests.publishing import publish_template
+
 ME = Principal("c-usecase-3", CUSTOMER)
 HQ = Principal("hq-admin", HQ_ADMIN)
 
@@ -29,7 +31,9 @@ def new_template(**over) -> str:
         "per_customer_limit": 2,
         **over,
     }
-    return coupons.create_template(HQ, msgspec.convert(body, TemplateCreate)).template_id
+    return publish_template(
+        coupons.create_template(HQ, msgspec.convert(body, TemplateCreate))
+    ).template_id
 
 
 def claim(template_id: str, request_id: str) -> dict:

@@ -19,6 +19,7 @@ from chalicelib.promotions import service as promotions
 
 from tests.event_steps import deliver_events
 from tests.order_steps import complete, pick, place_paid
+from tests.publishing import publish_promotion
 
 HQ = Principal("hq-admin", "hq_admin", None)
 ON_THE_18TH = datetime(2026, 12, 18, 2, 0, tzinfo=UTC)
@@ -30,19 +31,21 @@ def test_the_day_s_multiplier_reaches_the_points_earned_at_completion(catalogue,
     at = [ON_THE_18TH]
     monkeypatch.setattr(clock, "now", lambda: at[0])
     promotions.forget_active_cache()
-    promotions.create(
-        HQ,
-        msgspec.convert(
-            {
-                "promotion_id": "md-18",
-                "kind": "member_day",
-                "name": "18号会员日",
-                "starts_at": "2026-12-01T00:00:00+08:00",
-                "ends_at": "2027-12-01T00:00:00+08:00",
-                "member_day": {"recurrence": "monthly", "days": [18], "points_multiplier": 2},
-            },
-            ps.PromotionCreate,
-        ),
+    publish_promotion(
+        promotions.create(
+            HQ,
+            msgspec.convert(
+                {
+                    "promotion_id": "md-18",
+                    "kind": "member_day",
+                    "name": "18号会员日",
+                    "starts_at": "2026-12-01T00:00:00+08:00",
+                    "ends_at": "2027-12-01T00:00:00+08:00",
+                    "member_day": {"recurrence": "monthly", "days": [18], "points_multiplier": 2},
+                },
+                ps.PromotionCreate,
+            ),
+        )
     )
     on_day = place_paid([("100", 3)])
     at[0] = ON_THE_18TH + timedelta(days=1)  # the 19th: no member day

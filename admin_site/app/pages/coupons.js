@@ -8,6 +8,7 @@ import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
 import { returnsPolicy } from "./returns_policy.js";
+import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
 const KINDS = ["amount_off", "percent_off", "free_delivery", PRODUCT_KIND];
@@ -297,11 +298,11 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
     stackingColumn(),
-    { label: t("stores.state"), cell: statusBadge },
+    { label: t("stores.state"), cell: (c) => (["draft", "pending"].includes(c.status) ? workflowBadge(c) : statusBadge(c)) },
     {
       label: t("common.actions"),
       csv: false,
-      cell: (c) => [
+      cell: (c) => ["draft", "pending"].includes(c.status) ? workflowButtons(c, `/admin/coupon-templates/${c.template_id}`, messages, reload, null) : [
         h("button", {
           type: "button",
           onclick: (e) => busy(e.currentTarget, messages, async () => {

@@ -9,6 +9,7 @@ import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
 import { limitsFieldset, limitsText } from "./promotion_limits.js";
 import { returnsPolicy } from "./returns_policy.js";
+import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day", ...MECHANIC_KINDS];
@@ -296,7 +297,7 @@ export default {
         { label: t("coupons.budget"), cell: () => null, csv: (p) => yuanCell(p.budget_fen), hidden: true },
         stackingColumn(),
         { label: t("limits.title"), cell: limitsText },
-        { label: t("stores.state"), cell: statusBadge },
+        { label: t("stores.state"), cell: (p) => (["draft", "pending"].includes(p.status) ? workflowBadge(p) : statusBadge(p)) },
         {
           label: t("common.actions"),
           csv: false,
@@ -312,6 +313,7 @@ export default {
               }) }, t("promotions.end"))]
               : null,
             [" ", h("a", { href: `#/promotions/${encodeURIComponent(p.promotion_id)}/report`, dataset: { report: p.promotion_id } }, t("effect.open_report"))],
+            workflowButtons(p, `/admin/promotions/${p.promotion_id}`, messages, ctx.rerender, (node) => editor.show(node)),
           ],
         },
       ];

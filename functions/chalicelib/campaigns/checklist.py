@@ -238,6 +238,32 @@ def _test_order(
     )
 
 
+def _drafts(m: CampaignModel) -> list[tuple[str, str, str, str]]:
+    """The campaign's promotions and templates still draft or pending (one consistent
+    BatchGetItem: an approval a moment ago counts)."""
+    pids = [*m.promotion_ids, *m.member_day_ids]
+    tids = list(m.coupon_template_ids)
+    if not pids and not tids:
+        return []
+    got = batch_get(
+        {
+            PromotionModel: [{"promotion_id": p} for p in dict.fromkeys(pids)],
+            CouponTemplateModel: [{"template_id": t} for t in dict.fromkeys(tids)],
+        }
+    )
+    waiting = [
+        ("promotion", p.promotion_id, p.name, str(p.status))
+        for p in got[PromotionModel]
+        if p.status in ("draft", "pending")
+    ]
+    waiting += [
+        ("coupon_template", t.template_id, t.name, str(t.status))
+        for t in got[CouponTemplateModel]
+        if t.status in ("draft", "pending")
+    ]
+    return sorted(waiting)
+
+
 def run(m: CampaignModel) -> s.Checklist:
     """Every check of the campaign, blocking or not."""
     now = clock.now()
@@ -256,6 +282,7 @@ def run(m: CampaignModel) -> s.Checklist:
     checks += cr.conflicts(plan, other_plans, products, store_id or "", at)
     checks.append(cr.margin_floor(plan, products, store_id or "", at))
     checks.append(_test_order(plan, store_id, products, int(m.budget_fen or 0)))
+    checks.append(cr.published(_drafts(m)))
     out = [msgspec.convert(c, s.Check) for c in checks]
     return s.Checklist(
         campaign_id=m.campaign_id, ok=all(c.ok or not c.blocking for c in out), checks=out

@@ -279,3 +279,18 @@ def margin_floor(plan: Plan, products: Sequence[Product], store_id: str, now: da
         ),
         failing,
     )
+
+
+def published(drafts: Sequence[tuple[str, str, str, str]]) -> dict[str, Any]:
+    """Issue 18 item 5: every promotion and coupon template of the campaign is published.
+    A draft is never priced nor claimable, so a campaign launched with one would promise
+    a discount nobody gets. ``drafts``: (type, id, name, status) of those not published."""
+    if not drafts:
+        return check("published", True, "Every promotion and coupon template is approved")
+    names = ", ".join(f"{name} ({status})" for _, _, name, status in drafts)
+    return check(
+        "published",
+        False,
+        f"Still waiting for approval: {names}",
+        [{"type": t, "id": i, "name": n, "status": st} for t, i, n, st in drafts],
+    )

@@ -233,3 +233,87 @@ def end(campaign_id: str, principal: Principal) -> s.Campaign:
 def review_note(campaign_id: str, body: s.ReviewNote, principal: Principal) -> s.Campaign:
     """Head office only; ended only (409 ``illegal_transition``)."""
     return service.review_note(principal, campaign_id, body)
+
+
+simulation = lazy_module("chalicelib.campaigns.simulate")
+
+
+@area.route(
+    "/admin/promotions/{promotion_id}/simulate",
+    "POST",
+    summary="Simulate a promotion on sample carts: discount cost, margin, carts changed",
+    roles={HQ_ADMIN},
+    body=s.SimulateRequest,
+    response=s.SimulateResult,
+    errors=(403, 404, 422),
+    request_example={
+        "carts": [
+            {"store_id": "sh-jingan", "lines": [{"sku": "100001", "qty": 3}]},
+            {"store_id": "sh-jingan", "lines": [{"sku": "100002", "qty": 1}]},
+        ]
+    },
+    response_example={
+        "promotion_id": "P-dec-fruit",
+        "carts": 2,
+        "carts_changed": 1,
+        "revenue_before_fen": 19800,
+        "revenue_after_fen": 18800,
+        "discount_before_fen": 0,
+        "discount_after_fen": 1000,
+        "discount_cost_fen": 1000,
+        "by_funder": {"hq": 1000},
+        "margin_before_fen": 6000,
+        "margin_after_fen": 5000,
+        "lines_without_cost": 0,
+        "examples": [
+            {
+                "cart": 0,
+                "store_id": "sh-jingan",
+                "subtotal_fen": 14850,
+                "total_before_fen": 14850,
+                "total_after_fen": 13850,
+                "discounts_after": ["满99减10"],
+            }
+        ],
+    },
+)
+def simulate_promotion(
+    promotion_id: str, body: s.SimulateRequest, principal: Principal
+) -> s.SimulateResult:
+    """Head office only; writes nothing. Each cart is priced at its store's prices with
+    the promotions live there (before) and again with this one added as if live (after),
+    at a moment inside its window; goods only (no delivery fee, coupons or member
+    prices; flash prices of other sales left out). 422 names a cart's unknown store or
+    SKU, or a member day (it prices per member)."""
+    return simulation.simulate(principal, promotion_id, body)
+
+
+cloning = lazy_module("chalicelib.campaigns.clone")
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}/clone",
+    "POST",
+    summary="Copy a campaign, its promotions and coupon templates as drafts, new window",
+    roles={HQ_ADMIN},
+    body=s.CampaignClone,
+    response=s.Campaign,
+    status=201,
+    errors=(403, 404, 409, 422),
+    request_example={
+        "campaign_id": "C-2027-double11",
+        "starts_at": "2027-11-10T00:00:00+08:00",
+        "ends_at": "2027-11-12T00:00:00+08:00",
+        "name": "双11 全城狂欢 2027",
+    },
+    response_example=dict(EXAMPLE, campaign_id="C-2027-double11", name="双11 全城狂欢 2027"),
+)
+def clone_campaign(campaign_id: str, body: s.CampaignClone, principal: Principal) -> s.Campaign:
+    """Head office only. The copy is a draft campaign with the same grade, stores,
+    segment, goal, plan and budget; each promotion, member day and coupon template is
+    copied as a draft (new ids, linked to the copy, nothing spent or issued, windows
+    moved by as much as the campaign's) to approve before launch. ``campaign_id`` is the
+    copy's id, chosen by the client: the same body again answers the same copy (a retry
+    after a failure completes it); another body under that id is 409
+    ``campaign_exists``."""
+    return cloning.clone(principal, campaign_id, body)

@@ -161,3 +161,64 @@ class Checklist(Out, kw_only=True):
     campaign_id: str
     ok: bool  # every blocking check passed: the campaign may launch
     checks: list[Check]
+
+
+# --- simulate a promotion (issue 18 item 5) --------------------------------------------
+
+
+class SimLine(Schema, kw_only=True):
+    sku: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    qty: Annotated[int, Meta(ge=1, le=999)]
+
+
+class SimCart(Schema, kw_only=True):
+    store_id: StoreId
+    lines: Annotated[list[SimLine], Meta(min_length=1, max_length=50)]
+
+
+class SimulateRequest(Schema, kw_only=True):
+    """``carts`` (sample carts), or ``source: last_week``: the paid orders of the last 7
+    complete local days at the promotion's stores (every store when it names none), at
+    most 2,000. Either way each cart is priced at its store's prices today."""
+
+    carts: Annotated[list[SimCart], Meta(min_length=1, max_length=500)] | None = None
+    source: Literal["last_week"] | None = None
+
+
+class SimExample(Out, kw_only=True):
+    cart: int  # its index in the request
+    store_id: str
+    subtotal_fen: int
+    total_before_fen: int
+    total_after_fen: int
+    discounts_after: list[str]  # labels of the discounts applied with the promotion
+
+
+class SimulateResult(Out, kw_only=True):
+    """Goods only (no delivery fee, no customer's coupons or member prices). ``before``:
+    the promotions live at each cart's store now; ``after``: those plus this promotion
+    as if live. Margin over the lines whose unit cost the catalogue knows."""
+
+    promotion_id: str
+    carts: int
+    carts_changed: int
+    revenue_before_fen: int
+    revenue_after_fen: int
+    discount_before_fen: int
+    discount_after_fen: int
+    discount_cost_fen: int  # after - before: what publishing it would have cost
+    by_funder: dict[str, int]  # the extra discount by who pays it
+    margin_before_fen: int
+    margin_after_fen: int
+    lines_without_cost: int
+    examples: list[SimExample]
+
+
+class CampaignClone(Schema, kw_only=True):
+    """A copy of a campaign with a new window: ``campaign_id`` (the copy's id, chosen by
+    the client) makes a retried clone answer the same copy."""
+
+    campaign_id: Id
+    starts_at: Timestamp
+    ends_at: Timestamp
+    name: Name | None = None

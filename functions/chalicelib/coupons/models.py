@@ -54,6 +54,13 @@ class TemplatesByAutoIssue(GlobalSecondaryIndex):
     template_id = UnicodeAttribute(range_key=True)
 
 
+class TemplateApprovalAttribute(MapAttribute):
+    """One approval of a draft template (kernel/approvals.py): who, when (UTC ISO)."""
+
+    by = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
 class CouponTemplateModel(Model):
     """What a coupon gives, to whom, for how long, how many, and who pays for it."""
 
@@ -89,7 +96,7 @@ class CouponTemplateModel(Model):
     sale_price_fen = NumberAttribute(
         null=True
     )  # sold for this price (一元买百元券); null = not sold
-    status = UnicodeAttribute(default="active")  # active | paused
+    status = UnicodeAttribute(default="active")  # draft | pending | active | paused
     listing = UnicodeAttribute(default="templates")
     created_key = UnicodeAttribute()
     request_hash = UnicodeAttribute()  # a retried create with the same body is a replay
@@ -120,6 +127,10 @@ class CouponTemplateModel(Model):
     # Issue 18 item 2: "reevaluate" (a return deducts the coupon's benefit the units kept
     # no longer earn); None is "proportional" (the default)
     returns_policy = UnicodeAttribute(null=True)
+    # Workflow (issue 18 item 5): a draft's approvals so far (cleared by a change of its
+    # money fields or a rejection) and the last rejection's reason.
+    approvals = ListAttribute(of=TemplateApprovalAttribute, default=list)
+    rejected_reason = UnicodeAttribute(null=True)
 
     by_created = TemplatesByCreation()
     by_auto_issue = TemplatesByAutoIssue()

@@ -103,8 +103,10 @@ COUPON_EXAMPLE = {
     response_example=TEMPLATE_EXAMPLE,
 )
 def create_template(body: s.TemplateCreate, principal: Principal) -> s.CouponTemplate:
-    """Head office only. Times may carry any offset and are stored in UTC. Send a
-    ``template_id`` of your own to make retries safe (same body: same template; a
+    """Head office only. The template starts as a ``draft``: nothing is issued, claimed
+    or listed until approvers publish it (``POST .../approve``). Times may carry any
+    offset and are stored in UTC. Send a ``template_id`` of your own to make retries
+    safe (same body: same template; a
     different body: 409 ``coupon_template_exists``). Validation errors list every bad
     field in ``details``."""
     return service.create_template(principal, body)
@@ -494,3 +496,61 @@ def refund_coupon_sale(sale_id: str, principal: Principal) -> s.CouponSale:
     locked or used the coupon (cancelling that order gives it back, then it can be
     refunded); 409 ``illegal_transition`` when the sale was never paid."""
     return coupon_sales.refund(principal, sale_id)
+
+
+# --- workflow (issue 18 item 5): approve, reject ---------------------------------------
+
+workflow = lazy_module("chalicelib.coupons.workflow")
+
+TEMPLATE_APPROVED_EXAMPLE = dict(
+    TEMPLATE_EXAMPLE,
+    status="active",
+    approvals=[{"by": "hq-li", "at": "2026-11-24T09:00:00Z"}],
+    approvals_needed=1,
+    rejected_reason=None,
+)
+
+
+@area.route(
+    "/admin/coupon-templates/{template_id}/approve",
+    "POST",
+    summary="Approve a draft coupon template; published once it has the approvals it needs",
+    roles={HQ_ADMIN},
+    body=s.TemplateApproveRequest,
+    response=s.CouponTemplate,
+    errors=(403, 404, 409, 422),
+    request_example={"expected_version": 0},
+    response_example=TEMPLATE_APPROVED_EXAMPLE,
+)
+def approve_template(
+    template_id: str, body: s.TemplateApproveRequest, principal: Principal
+) -> s.CouponTemplate:
+    """Head office only. Each approval is recorded (who, when; audited); the template
+    becomes ``active`` with one approval when its budget (``budget_fen``, else
+    ``total_quantity`` × face value: ``amount_off_fen``, or a percent coupon's
+    ``cap_fen``) is at most the two-approver threshold (default ¥50,000), else (or
+    unbounded) with two approvals by two different people (``pending`` after the
+    first). 409 ``already_approved_by_you``, ``not_a_draft``,
+    ``coupon_template_changed``."""
+    return workflow.approve(principal, template_id, body)
+
+
+@area.route(
+    "/admin/coupon-templates/{template_id}/reject",
+    "POST",
+    summary="Reject a draft or pending coupon template: back to draft, approvals cleared",
+    roles={HQ_ADMIN},
+    body=s.TemplateRejectRequest,
+    response=s.CouponTemplate,
+    errors=(403, 404, 409, 422),
+    request_example={"reason": "面额过高", "expected_version": 0},
+    response_example=dict(
+        TEMPLATE_APPROVED_EXAMPLE, status="draft", approvals=[], rejected_reason="面额过高"
+    ),
+)
+def reject_template(
+    template_id: str, body: s.TemplateRejectRequest, principal: Principal
+) -> s.CouponTemplate:
+    """Head office only. 409 ``not_a_draft`` (already published or paused),
+    ``coupon_template_changed``."""
+    return workflow.reject(principal, template_id, body)

@@ -33,6 +33,8 @@ Kind = Literal["amount_off", "percent_off", "free_delivery", "product"]
 FundedBy = Literal["hq", "store", "supplier"]
 AutoIssue = Literal["registration", "after_payment"]
 TemplateStatus = Literal["active", "paused"]
+# Drafts (issue 18 item 5) are published by approval, never by a PATCH of ``status``.
+TemplateState = Literal["draft", "pending", "active", "paused"]
 CouponState = Literal["available", "locked", "used", "expired", "voided"]
 Source = Literal[
     "claim",
@@ -182,6 +184,11 @@ class CouponScopeOut(Out, kw_only=True):
     stores: list[str]
 
 
+class TemplateApproval(Out, kw_only=True):
+    by: str  # the approver's user name
+    at: Timestamp
+
+
 class CouponTemplate(Out, kw_only=True):
     template_id: str
     name: str
@@ -207,7 +214,7 @@ class CouponTemplate(Out, kw_only=True):
     auto_issue: AutoIssue | None
     after_payment_min_fen: int | None
     sale_price_fen: int | None
-    status: TemplateStatus
+    status: TemplateState
     created_by: str
     created_at: Timestamp
     updated_at: Timestamp
@@ -221,6 +228,10 @@ class CouponTemplate(Out, kw_only=True):
     product_sku: str | None = None
     product_price_fen: int | None = None
     returns_policy: ReturnsPolicy = "proportional"
+    # Workflow (issue 18 item 5): approvals so far, how many it needs, why rejected.
+    approvals: list[TemplateApproval] = field(default_factory=list)
+    approvals_needed: int = 1
+    rejected_reason: str | None = None
 
 
 class TemplateList(Out, kw_only=True):
@@ -327,7 +338,7 @@ class CustomerFound(Out, kw_only=True):
 class Budget(Out, kw_only=True):
     template_id: str
     name: str
-    status: TemplateStatus
+    status: TemplateState
     funded_by: FundedBy
     funder: str | None
     budget_fen: int | None
@@ -439,3 +450,18 @@ EXAMPLES = {
         "params": {"simulate_url": "/local/payments/CS3F9A0C1D2E4B5A6C/complete"},
     },
 }
+
+
+# --- workflow (issue 18 item 5): approve, reject ---------------------------------------
+
+
+class TemplateApproveRequest(Schema, kw_only=True):
+    """Send ``expected_version`` (the ``version`` you reviewed): a change made since is a
+    409 ``coupon_template_changed`` and nothing is approved."""
+
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+
+
+class TemplateRejectRequest(Schema, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500, examples=["面额过高"])]
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None

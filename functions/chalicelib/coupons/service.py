@@ -41,7 +41,7 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
 from chalicelib.db.transactions import TransactionCancelled, add_all, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
-from chalicelib.kernel import clock
+from chalicelib.kernel import approvals, clock, config
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.privacy import mask_phone
@@ -173,11 +173,11 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         used_count=0,
         claimable=body.claimable,
         auto_issue=body.auto_issue,
-        auto_key=body.auto_issue,
+        auto_key=None,  # set when published (coupons/workflow.py): drafts issue nothing
         after_payment_min_fen=body.after_payment_min_fen,
         sale_price_fen=body.sale_price_fen,
         returns_policy=_returns_policy_of(body.returns_policy),
-        status="active",
+        status="draft",  # published by approval (coupons/workflow.py)
         created_key=f"{clock.now_iso_ms()}#{tid}",
         request_hash=digest,
         created_by=principal.subject,
@@ -277,6 +277,29 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **_product_fields(m),
         returns_policy=cast(Any, m.returns_policy or "proportional"),
+        **workflow_fields(m),
+    )
+
+
+def workflow_fields(m: CouponTemplateModel) -> dict[str, Any]:
+    """The view's workflow fields (issue 18 item 5): approvals, how many, rejection."""
+    return {
+        "approvals": [s.TemplateApproval(by=a.by, at=a.at) for a in m.approvals or []],
+        "approvals_needed": approvals.approvals_needed(
+            exposure_fen(m), config.TWO_APPROVERS_ABOVE_FEN
+        ),
+        "rejected_reason": m.rejected_reason,
+    }
+
+
+def exposure_fen(m: CouponTemplateModel) -> int | None:
+    """What the template may cost at most, for the approval rule (kernel/approvals.py)."""
+    return approvals.template_budget(
+        budget_fen=_n(m.budget_fen),
+        total_quantity=_n(m.total_quantity),
+        kind=str(m.kind),
+        amount_off_fen=_n(m.amount_off_fen),
+        cap_fen=_n(m.cap_fen),
     )
 
 
@@ -335,7 +358,10 @@ def update_template(
         condition &= _at_version(body.expected_version)
     if body.name is not None:
         actions.append(t.name.set(body.name))
-    if body.status is not None:
+    draft = current.status in approvals.DRAFT_STATES
+    if body.status is not None and draft:
+        errors.append(field_error("status", "a draft is published by approval (POST .../approve)"))
+    elif body.status is not None:
         actions.append(t.status.set(body.status))
         if current.auto_issue:
             if body.status == "active":
@@ -407,6 +433,13 @@ def update_template(
     if errors:
         raise ValidationFailed("The change is not allowed.", details=errors)
     before, after = _audited(current, body)
+    # a draft's money changed: the approvals given to the old figures no longer count
+    money = (body.budget_fen, body.total_quantity)
+    if draft and current.approvals and any(v is not None for v in money):
+        actions += [t.approvals.set([]), t.status.set("draft")]
+        condition &= t.status == current.status
+        before["approvals"], after["approvals"] = [a.by for a in current.approvals], []
+        after["status"] = "draft"
     for f in ("name", "status"):  # the entry's "before" is what the update replaced
         if f in after:
             condition &= getattr(t, f) == before[f]

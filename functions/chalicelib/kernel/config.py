@@ -65,6 +65,10 @@ MEMBER_JOIN_URL: str = os.environ.get("DAOJIA_MEMBER_JOIN_URL", "https://m.daoji
 # Off where API Gateway compresses instead: the REST API variant sets MinimumCompressionSize.
 GZIP_RESPONSES: bool = os.environ.get("DAOJIA_GZIP_RESPONSES", "on") != "off"
 
+# Draft approval (kernel/approvals.py): a promotion or coupon template whose budget is
+# above this (fen), or unbounded, needs two approvers; at or below it, one.
+TWO_APPROVERS_ABOVE_FEN = int(os.environ.get("DAOJIA_TWO_APPROVERS_ABOVE_FEN", "5000000"))
+
 
 def table_name(short: str) -> str:
     """Full DynamoDB table name for a short name, e.g. ``stores`` -> ``daojia-prod-stores``."""

@@ -9,6 +9,8 @@
 * ``tiers`` (tiered): only before the promotion starts, so two customers in one
   promotion never get different tiers.
 * An ended promotion is final: nothing but the name changes.
+* A draft (issue 18 item 5) has sold nothing: tiers and budget change whatever its
+  start; a change of its money fields clears its approvals (promotions/service.py).
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ def edit_errors(
     new_ends_at: str | None,
     new_tiers: Sequence[tuple[int, int]] | None,
     new_budget: int | None,
+    draft: bool = False,
 ) -> list[tuple[str, str]]:
-    """Every reason the edit is refused, as (field, reason); times are UTC ISO strings."""
+    """Every reason the edit is refused, as (field, reason); times are UTC ISO strings.
+    A ``draft`` (not published) sells nothing yet: its tiers and budget change freely."""
     errors: list[tuple[str, str]] = []
-    started = starts_at <= now
+    started = starts_at <= now and not draft
     if status == "ended" and (new_ends_at, new_tiers, new_budget) != (None, None, None):
         field = "ends_at" if new_ends_at else "tiers" if new_tiers is not None else "budget_fen"
         return [(field, "the promotion has ended: create a new one")]

@@ -49,6 +49,13 @@ class LimitsAttribute(MapAttribute):
     one_per = string_list(default=list)  # "device" | "address": anti-abuse fingerprints
 
 
+class ApprovalAttribute(MapAttribute):
+    """One approval of a draft (kernel/approvals.py): who, when (UTC ISO)."""
+
+    by = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
 class PromotionsByStatus(GlobalSecondaryIndex):
     """Promotions by status, ordered by when they end: ``active_for`` reads the active ones
     that have not ended yet with one Query; head office lists by status."""
@@ -57,7 +64,7 @@ class PromotionsByStatus(GlobalSecondaryIndex):
         index_name = "by_status"
         projection = AllProjection()
 
-    status = UnicodeAttribute(hash_key=True)  # "active" | "ended"
+    status = UnicodeAttribute(hash_key=True)  # "draft" | "pending" | "active" | "ended"
     ends_key = UnicodeAttribute(range_key=True)  # "<ends_at>#<promotion_id>"
 
 
@@ -138,6 +145,10 @@ class PromotionModel(Model):
     # Issue 18 item 2: "reevaluate" (returns deduct the benefit no longer earned); None
     # is "proportional" (the default: the customer keeps each line's share)
     returns_policy = UnicodeAttribute(null=True)
+    # Workflow (issue 18 item 5): a draft's approvals so far (cleared by a change of its
+    # money fields or a rejection) and the last rejection's reason.
+    approvals = ListAttribute(of=ApprovalAttribute, default=list)
+    rejected_reason = UnicodeAttribute(null=True)
 
     by_status = PromotionsByStatus()
 

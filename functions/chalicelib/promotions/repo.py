@@ -248,7 +248,7 @@ def shard_items(promo: PromotionModel) -> Iterable[FlashShardModel]:
             remaining=quantity // n + (1 if k < quantity % n else 0),
             starts_at=promo.starts_at,
             ends_at=promo.ends_at,
-            open=1,
+            open=1 if promo.status == "active" else 0,  # a draft's open when published
         )
 
 

@@ -68,7 +68,9 @@ TIERED_REQUEST = {
     response_example=FLASH_EXAMPLE,
 )
 def create(body: s.PromotionCreate, principal: Principal) -> s.Promotion:
-    """Head office only. Times may carry any offset and are stored in UTC. A flash sale's
+    """Head office only. The promotion starts as a ``draft``: nothing is priced or listed
+    until approvers publish it (``POST .../approve``). Times may carry any offset and are
+    stored in UTC. A flash sale's
     quantity is split over ``shards`` counters (give ``expected_peak_per_s``, or
     ``shards``; see docs/flash-sales.md). Send a ``promotion_id`` of your own to make
     retries safe: the same body again answers the same promotion, a different body 409
@@ -87,7 +89,8 @@ def create(body: s.PromotionCreate, principal: Principal) -> s.Promotion:
     response_example={"items": [FLASH_EXAMPLE]},
 )
 def list_promotions(query: s.PromotionListQuery, principal: Principal) -> s.PromotionList:
-    """Head office only. ``status=active`` or ``ended``; both when absent. Latest ending
+    """Head office only. ``status=draft``, ``pending``, ``active`` or ``ended``; all
+    when absent. Latest ending
     first. Flash sales carry ``remaining`` and ``sold`` (units of cancelled or expired
     orders count as remaining again)."""
     return service.list_promotions(principal, query.status)
@@ -194,3 +197,98 @@ def for_store(store_id: str) -> s.StorePromotions:
     the units left (a snapshot, up to a few seconds old; the purchase decides). Windows
     are instants in UTC; show them in the store's time zone."""
     return service.for_store(store_id)
+
+
+# --- workflow (issue 18 item 5): approve, reject, clone --------------------------------
+
+workflow = lazy_module("chalicelib.promotions.workflow")
+
+APPROVED_EXAMPLE = dict(
+    FLASH_EXAMPLE,
+    status="pending",
+    live=False,
+    approvals=[{"by": "hq-li", "at": "2026-11-24T09:00:00Z"}],
+    approvals_needed=2,
+    rejected_reason=None,
+    campaign_id=None,
+)
+
+
+@area.route(
+    "/admin/promotions/{promotion_id}/approve",
+    "POST",
+    summary="Approve a draft promotion; published once it has the approvals it needs",
+    roles={HQ_ADMIN},
+    body=s.ApproveRequest,
+    response=s.Promotion,
+    errors=(403, 404, 409, 422),
+    request_example={"expected_version": 0},
+    response_example=APPROVED_EXAMPLE,
+)
+def approve(promotion_id: str, body: s.ApproveRequest, principal: Principal) -> s.Promotion:
+    """Head office only. A promotion is created as a ``draft`` (not priced, not listed).
+    Each approval is recorded (who, when; audited); the promotion becomes ``active`` with
+    one approval when its ``budget_fen`` is at most the two-approver threshold (default
+    ¥50,000), else (or without a budget) with two approvals by two different people
+    (``pending`` after the first). 409 ``already_approved_by_you``, ``not_a_draft``,
+    ``promotion_changed`` (``expected_version`` differs)."""
+    return workflow.approve(principal, promotion_id, body)
+
+
+@area.route(
+    "/admin/promotions/{promotion_id}/reject",
+    "POST",
+    summary="Reject a draft or pending promotion: back to draft, approvals cleared",
+    roles={HQ_ADMIN},
+    body=s.RejectRequest,
+    response=s.Promotion,
+    errors=(403, 404, 409, 422),
+    request_example={"reason": "预算超出本季度计划", "expected_version": 0},
+    response_example=dict(
+        APPROVED_EXAMPLE, status="draft", approvals=[], rejected_reason="预算超出本季度计划"
+    ),
+)
+def reject(promotion_id: str, body: s.RejectRequest, principal: Principal) -> s.Promotion:
+    """Head office only. 409 ``not_a_draft`` (already published or ended),
+    ``promotion_changed``."""
+    return workflow.reject(principal, promotion_id, body)
+
+
+@area.route(
+    "/admin/promotions/{promotion_id}/clone",
+    "POST",
+    summary="Copy a promotion as a new draft with a new window",
+    roles={HQ_ADMIN},
+    body=s.PromotionClone,
+    response=s.Promotion,
+    status=201,
+    errors=(403, 404, 409, 422),
+    request_example={
+        "promotion_id": "P-dec-flash",
+        "starts_at": "2026-12-25T02:00:00Z",
+        "ends_at": "2026-12-25T04:00:00Z",
+        "name": "草莓秒杀 (圣诞)",
+    },
+    response_example=dict(
+        FLASH_EXAMPLE,
+        promotion_id="P-dec-flash",
+        name="草莓秒杀 (圣诞)",
+        status="draft",
+        live=False,
+        starts_at="2026-12-25T02:00:00Z",
+        ends_at="2026-12-25T04:00:00Z",
+        remaining=500,
+        sold=0,
+        approvals=[],
+        approvals_needed=2,
+        rejected_reason=None,
+        campaign_id=None,
+    ),
+)
+def clone(promotion_id: str, body: s.PromotionClone, principal: Principal) -> s.Promotion:
+    """Head office only. The copy keeps the rules (kind, tiers, scope, stores, budget,
+    flash price and quantity, member-day rules, campaign) and starts as a draft with
+    nothing spent. ``promotion_id`` is the copy's id, chosen by the client: the same
+    body again answers the same copy; another body under that id is 409
+    ``promotion_exists``."""
+    return workflow.clone(principal, promotion_id, body)

@@ -33,7 +33,7 @@ from chalicelib.promotions.limits_schemas import LIMITS_EXAMPLE, LimitsOut, Limi
 Kind = Literal[
     "tiered", "second_half_price", "flash_sale", "member_day", "add_on", "gift", "bundle"
 ]
-Status = Literal["active", "ended"]
+Status = Literal["draft", "pending", "active", "ended"]
 Name = Annotated[
     str, Meta(min_length=1, max_length=60, description="Shown to customers.", examples=["满99减10"])
 ]
@@ -282,6 +282,11 @@ class ScopeOut(Out, kw_only=True):
     skus: list[str]
 
 
+class PromotionApproval(Out, kw_only=True):
+    by: str  # the approver's user name
+    at: Timestamp
+
+
 class Promotion(Out, kw_only=True):
     """A promotion as head office sees it. Flash-sale fields are null for other kinds;
     ``remaining`` and ``sold`` are read from the shards (sold = quantity - remaining,
@@ -327,6 +332,11 @@ class Promotion(Out, kw_only=True):
     gift_units: int | None = None
     limits: LimitsOut | None = None  # None: not limited
     returns_policy: ReturnsPolicy = "proportional"
+    # Workflow (issue 18 item 5): approvals so far, how many it needs, why rejected.
+    approvals: list[PromotionApproval] = field(default_factory=list)
+    approvals_needed: int = 1
+    rejected_reason: str | None = None
+    campaign_id: str | None = None
 
 
 class PromotionList(Out, kw_only=True):
@@ -385,3 +395,30 @@ class MemberDayClaim(Out, kw_only=True):
     issued: list[str]
     already_issued: list[str]
     refused: list[PackRefusal]
+
+
+# --- workflow (issue 18 item 5): approve, reject, clone --------------------------------
+
+Reason = Annotated[str, Meta(min_length=1, max_length=500, examples=["预算超出本季度计划"])]
+
+
+class ApproveRequest(Schema, kw_only=True):
+    """Send ``expected_version`` (the ``version`` you reviewed): a change made since is a
+    409 ``promotion_changed`` and nothing is approved."""
+
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+
+
+class RejectRequest(Schema, kw_only=True):
+    reason: Reason
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+
+
+class PromotionClone(Schema, kw_only=True):
+    """A copy as a draft: new window, optional new name; ``promotion_id`` (the copy's id,
+    chosen by the client) makes a retried clone answer the same copy."""
+
+    promotion_id: PromotionId
+    starts_at: Timestamp
+    ends_at: Timestamp
+    name: Name | None = None

@@ -21,7 +21,7 @@ from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
-from chalicelib.kernel import clock
+from chalicelib.kernel import approvals, clock, config
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import edit_rules, mechanics, targeting
@@ -272,7 +272,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         stores=list(body.stores),
         starts_at=starts,
         ends_at=ends,
-        status="active",
+        status="draft",  # published by approval (promotions/workflow.py)
         ends_key=f"{ends}#{pid}",
         tiers=[
             TierAttribute(threshold_fen=t.threshold_fen, off_fen=t.off_fen)
@@ -393,6 +393,7 @@ def view(
         **mechanics.view_fields(m),
         limits=promo_limits.view(m.limits),
         returns_policy=cast(Any, m.returns_policy or "proportional"),
+        **workflow_fields(m),
     )
 
 
@@ -400,6 +401,24 @@ def _returns_policy_of(policy: str | None) -> str | None:
     """Stored only when not the default (proportional), so other promotions stay as
     they were (issue 18 item 2, docs/promotions.md "Refund rule")."""
     return policy if policy == "reevaluate" else None
+
+
+def workflow_fields(m: PromotionModel) -> dict[str, Any]:
+    """The view's workflow fields (issue 18 item 5): approvals, how many, rejection."""
+    return {
+        "approvals": [s.PromotionApproval(by=a.by, at=a.at) for a in m.approvals or []],
+        "approvals_needed": approvals.approvals_needed(
+            exposure_fen(m), config.TWO_APPROVERS_ABOVE_FEN
+        ),
+        "rejected_reason": m.rejected_reason,
+        "campaign_id": m.campaign_id,
+    }
+
+
+def exposure_fen(m: PromotionModel) -> int | None:
+    """What the promotion may cost at most, for the approval rule: its budget; None
+    (unbounded) without one."""
+    return None if m.budget_fen is None else int(m.budget_fen)
 
 
 def _tiers(m: PromotionModel) -> list[s.TierOut]:
@@ -420,7 +439,7 @@ def get(principal: Principal, promotion_id: str) -> s.Promotion:
 def list_promotions(principal: Principal, status: str | None) -> s.PromotionList:
     """Promotions by status (both when absent), latest ending first; one Query per
     status on the by_status index."""
-    statuses = [status] if status else ["active", "ended"]
+    statuses = [status] if status else ["draft", "pending", "active", "ended"]
     models: list[PromotionModel] = []
     for st in statuses:
         models.extend(PromotionModel.by_status.query(st, scan_index_forward=False))
@@ -457,6 +476,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if errors:
         raise ValidationFailed("The change is not allowed.", details=errors)
     tiers = [(t.threshold_fen, t.off_fen) for t in body.tiers] if body.tiers is not None else None
+    draft = promo.status in approvals.DRAFT_STATES
     problems = edit_rules.edit_errors(
         kind=str(promo.kind),
         status=str(promo.status),
@@ -467,6 +487,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         new_ends_at=new_ends,
         new_tiers=tiers,
         new_budget=body.budget_fen,
+        draft=draft,
     )
     details = [field_error(f, r) for f, r in problems]
     if body.returns_policy == "reevaluate" and promo.kind not in ("tiered", "second_half_price"):
@@ -494,13 +515,16 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         condition &= p.ends_at == promo.ends_at
     if tiers is not None:
         actions.append(p.tiers.set([TierAttribute(threshold_fen=a, off_fen=b) for a, b in tiers]))
-        condition &= p.starts_at > now  # the rule, judged at the write
+        if not draft:
+            condition &= p.starts_at > now  # the rule, judged at the write
     if body.budget_fen is not None:
         old = promo.budget_fen
         delta = body.budget_fen - int(old or 0)
         if old is None:
             actions += [p.budget_fen.set(body.budget_fen), p.budget_left_fen.set(body.budget_fen)]
-            condition &= p.budget_fen.does_not_exist() & (p.starts_at > now)
+            condition &= p.budget_fen.does_not_exist()
+            if not draft:
+                condition &= p.starts_at > now
         else:
             actions += [p.budget_fen.set(body.budget_fen), p.budget_left_fen.add(delta)]
             condition &= (p.budget_fen == int(old)) & (p.budget_left_fen >= -delta)
@@ -513,6 +537,10 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.returns_policy is not None:  # for orders placed from now on
         policy = _returns_policy_of(body.returns_policy)
         actions.append(p.returns_policy.set(policy) if policy else p.returns_policy.remove())
+    # a draft's money changed: the approvals given to the old figures no longer count
+    cleared = draft and not ending and bool(promo.approvals) and _money_changed(body)
+    if cleared:
+        actions += [p.approvals.set([]), p.status.set("draft")]
     moved_end = new_ends is not None and new_ends != promo.ends_at
     before = {
         "name": promo.name,
@@ -531,6 +559,10 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.returns_policy is not None:
         before["returns_policy"] = promo.returns_policy or "proportional"
         after["returns_policy"] = body.returns_policy
+    if cleared:
+        before["approvals"] = [a.by for a in promo.approvals]
+        after["approvals"] = []
+        after["status"] = "draft"
     if promo.kind == "member_day":
         before["member_day"] = _member_day_rules(promo)
         after["member_day"] = (
@@ -639,6 +671,11 @@ def _stacking_audit(
     after["margin_floor"] = body.margin_floor or before["margin_floor"]
 
 
+def _money_changed(body: s.PromotionUpdate) -> bool:
+    """The edit changes what the promotion may cost (its approvals no longer count)."""
+    return any(v is not None for v in (body.budget_fen, body.tiers, body.member_day))
+
+
 def _member_day_rules(m: PromotionModel) -> dict[str, Any]:
     """A member day's rules as stored, for the audit entry's before/after."""
     out = msgspec.to_builtins(member_day_view(m, clock.now()))
@@ -657,7 +694,7 @@ def _member_day_edit_errors(
     if promo.status == "ended":
         return [field_error("member_day", "the promotion has ended: create a new one")]
     on = md.occurrence_at(recurrence_of(promo), clock.parse(now))
-    if on is not None:
+    if on is not None and promo.status == "active":  # a draft's rules change freely
         return [
             field_error(
                 "member_day", f"a member day is on (since {on.isoformat()}): change it after"

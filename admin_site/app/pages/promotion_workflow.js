@@ -1,0 +1,63 @@
+// Draft, approve, simulate (issue 18 item 5): the status column and the workflow buttons
+// of the promotions and coupons pages. docs/promotions.md, "Draft, approval and simulation".
+import { post } from "../api.js";
+import { badge, busy, h } from "../dom.js";
+import { money } from "../format.js";
+import { t } from "../i18n.js";
+import { session } from "../session.js";
+
+const DRAFTS = ["draft", "pending"];
+const me = () => session()?.staff?.username;
+
+/** Draft / Pending (n of m) / Active; other states are left to the page's own badge. */
+export function workflowBadge(x) {
+  if (!DRAFTS.includes(x.status)) return badge(t("workflow.status.active"), "ok");
+  const n = `${x.approvals.length}/${x.approvals_needed}`;
+  return badge(`${t(`workflow.status.${x.status}`)} ${n}`, "warn");
+}
+
+/** Approve / Reject (and Simulate for promotions) buttons of a draft; Approve is disabled
+ * for someone who approved it already (a second approval must be someone else's). */
+export function workflowButtons(x, path, messages, rerender, showSimulation) {
+  if (!DRAFTS.includes(x.status)) return null;
+  const mine = x.approvals.some((a) => a.by === me());
+  return [
+    " ",
+    h("button", { type: "button", "data-testid": "approve", disabled: mine, onclick: (e) => busy(e.currentTarget, messages, async () => {
+      await post(`${path}/approve`, { expected_version: x.version });
+      rerender();
+    }) }, t("workflow.approve")),
+    " ",
+    h("button", { type: "button", class: "danger", onclick: (e) => busy(e.currentTarget, messages, async () => {
+      const reason = window.prompt(t("workflow.reject_reason"));
+      if (!reason) return;
+      await post(`${path}/reject`, { reason, expected_version: x.version });
+      rerender();
+    }) }, t("workflow.reject")),
+    showSimulation ? [" ", simulateButton(x, path, messages, showSimulation)] : null,
+  ];
+}
+
+/** "store sku qty" per line, a blank line between carts. */
+function parseCarts(text) {
+  return text.split(/\n\s*\n/).map((block) => {
+    const rows = block.split("\n").map((r) => r.trim().split(/\s+/)).filter((r) => r.length === 3);
+    return rows.length ? { store_id: rows[0][0], lines: rows.map(([, sku, qty]) => ({ sku, qty: Number(qty) })) } : null;
+  }).filter(Boolean);
+}
+
+function simulateButton(x, path, messages, show) {
+  return h("button", { type: "button", "data-testid": "simulate", onclick: () => {
+    const carts = h("textarea", { rows: 6, "aria-label": t("workflow.carts"), placeholder: "sh-jingan 100001 3" });
+    const out = h("div", { "data-testid": "simulation" });
+    const run = h("button", { type: "button", "data-testid": "simulate-run", onclick: (e) => busy(e.currentTarget, messages, async () => {
+      const r = await post(`${path}/simulate`, { carts: parseCarts(carts.value) });
+      out.replaceChildren(h("dl", {},
+        h("dt", {}, t("workflow.carts_changed")), h("dd", {}, `${r.carts_changed} / ${r.carts}`),
+        h("dt", {}, t("workflow.discount_cost")), h("dd", {}, money(r.discount_cost_fen)),
+        h("dt", {}, t("workflow.margin")), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}` + (r.lines_without_cost ? ` (${t("workflow.without_cost", { n: r.lines_without_cost })})` : "")),
+        h("dt", {}, t("workflow.by_funder")), h("dd", {}, Object.entries(r.by_funder).map(([k, v]) => `${k} ${money(v)}`).join(", ") || "—")));
+    }) }, t("workflow.simulate"));
+    show(h("section", { "data-testid": "simulate-dialog" }, h("h2", {}, `${t("workflow.simulate")}: ${x.name}`), carts, run, out));
+  } }, t("workflow.simulate"));
+}
