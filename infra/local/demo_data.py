@@ -1252,3 +1252,61 @@ def paid_cards() -> list[dict[str, Any]]:
         {"customer_id": ms[2]["customer_id"], "plan_id": "plan-quarter", "key": "demo-card-0004"},
         {"customer_id": ms[3]["customer_id"], "trial": True},
     ]
+
+
+# --- issue 18: promotions a marketer steers (docs/promotions.md) -----------------------
+
+
+def marketing_promotions() -> list[dict[str, Any]]:
+    """Promotions that show the marketer's controls without changing the demo carts'
+    prices: a 满件减 on yogurt awaiting its second approval (a budget above the
+    two-approver threshold), so it is not live until someone else approves it."""
+    return [
+        {
+            "promotion_id": "demo-yogurt-3for",
+            "kind": "tiered",
+            "name": "酸奶 满3件减5 满5件减10",
+            "basis": "units",
+            "tiers": [
+                {"threshold_fen": 3, "off_fen": 500},
+                {"threshold_fen": 5, "off_fen": 1000},
+            ],
+            "scope": {"categories": ["乳品烘焙/酸奶"]},
+            "budget_fen": 8_000_000,
+            "limits": {"per_customer_per_day": 1},
+            "starts_at": _DEMO_FROM,
+            "ends_at": _DEMO_UNTIL,
+        }
+    ]
+
+
+def marketing_templates() -> list[dict[str, Any]]:
+    """A shareable code (通用码) and a supplier-funded coupon that stacks with a store
+    coupon (stack groups), both published."""
+    return [
+        {
+            "template_id": "demo-code-daojia",
+            "name": "口令券 满50减8",
+            "kind": "amount_off",
+            "threshold_fen": 5000,
+            "amount_off_fen": 800,
+            "days_after_claim": 7,
+            "total_quantity": 1000,
+            "per_customer_limit": 1,
+            "code": "DAOJIA2026",
+            "stacking": {"stack_group": "store"},
+        },
+        {
+            "template_id": "demo-supplier-dairy",
+            "name": "乳品厂商券 满60减6",
+            "kind": "amount_off",
+            "threshold_fen": 6000,
+            "amount_off_fen": 600,
+            "days_after_claim": 14,
+            "per_customer_limit": 1,
+            "scope": {"categories": ["乳品烘焙"]},
+            "funded_by": "supplier",
+            "funder": "光明乳业",
+            "stacking": {"stack_group": "supplier"},
+        },
+    ]

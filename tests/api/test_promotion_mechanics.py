@@ -248,3 +248,25 @@ def test_a_product_coupon_template(api, tokens_, catalogue):
         },
     )
     assert status == 422 and "product_sku" in {d["field"] for d in err["error"]["details"]}
+
+
+def test_reevaluate_on_returns_is_refused_for_unit_percent_and_every_tiers(api, tokens_):
+    """Re-evaluation knows amount thresholds only: a 满件减, 满N件M折 or 每满减 that asked
+    for it would be re-priced as if its thresholds were fen."""
+    for extra in ({"basis": "units"}, {"percent": True}, {"every": True, "cap_fen": 5000}):
+        status, err = api.call(
+            "POST",
+            "/admin/promotions",
+            {
+                "kind": "tiered",
+                "name": "x",
+                "starts_at": at(-1),
+                "ends_at": at(24),
+                "tiers": [{"threshold_fen": 3, "off_fen": 20}],
+                "returns_policy": "reevaluate",
+                **extra,
+            },
+            token=tokens_["hq"],
+        )
+        assert status == 422, (extra, err)
+        assert "returns_policy" in {d["field"] for d in err["error"]["details"]}

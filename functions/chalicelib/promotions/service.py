@@ -260,6 +260,13 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         _check_references(body, errors)
     if body.returns_policy == "reevaluate" and body.kind not in ("tiered", "second_half_price"):
         errors.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
+    elif body.returns_policy == "reevaluate" and (
+        body.basis == "units" or body.percent or body.every
+    ):
+        # re-evaluation knows amount thresholds only (checkout/reprice.py)
+        errors.append(
+            field_error("returns_policy", "reevaluate: not with basis units, percent or every")
+        )
     if errors:
         raise ValidationFailed("The promotion is not valid.", details=errors)
     now = clock.now_iso()
@@ -492,6 +499,12 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     details = [field_error(f, r) for f, r in problems]
     if body.returns_policy == "reevaluate" and promo.kind not in ("tiered", "second_half_price"):
         details.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
+    elif body.returns_policy == "reevaluate" and (
+        promo.tier_basis == "units" or promo.tier_percent or promo.tier_every
+    ):
+        details.append(
+            field_error("returns_policy", "reevaluate: not with basis units, percent or every")
+        )
     if body.member_day is not None:
         details += _member_day_edit_errors(promo, body.member_day, now)
     details += stacking_errors(str(promo.kind), body.stacking, body.margin_floor)
