@@ -270,3 +270,40 @@ def test_reevaluate_on_returns_is_refused_for_unit_percent_and_every_tiers(api, 
         )
         assert status == 422, (extra, err)
         assert "returns_policy" in {d["field"] for d in err["error"]["details"]}
+
+
+def test_a_draft_unit_tier_promotion_takes_new_unit_tiers(api, tokens_):
+    """满件减's tiers count units: an edit is checked as units (3 items, ¥5 off), not as
+    an amount off that must stay below a threshold in fen."""
+    status, p = api.call(
+        "POST",
+        "/admin/promotions",
+        {
+            "kind": "tiered",
+            "name": "满3件减5",
+            "basis": "units",
+            "starts_at": at(1),
+            "ends_at": at(24),
+            "tiers": [{"threshold_fen": 3, "off_fen": 500}],
+        },
+        token=tokens_["hq"],
+    )
+    assert status == 201, p
+    status, got = api.call(
+        "PATCH",
+        f"/admin/promotions/{p['promotion_id']}",
+        {"tiers": [{"threshold_fen": 2, "off_fen": 300}, {"threshold_fen": 4, "off_fen": 800}]},
+        token=tokens_["hq"],
+    )
+    assert status == 200, got
+    assert got["tiers"] == [
+        {"threshold_fen": 2, "off_fen": 300},
+        {"threshold_fen": 4, "off_fen": 800},
+    ]
+    status, err = api.call(
+        "PATCH",
+        f"/admin/promotions/{p['promotion_id']}",
+        {"tiers": [{"threshold_fen": 1000, "off_fen": 300}]},
+        token=tokens_["hq"],
+    )
+    assert status == 422 and err["error"]["details"][0]["field"] == "tiers[0].threshold_fen"

@@ -18,13 +18,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def tier_errors(tiers: Sequence[tuple[int, int]]) -> list[tuple[str, str]]:
-    """(field, reason) for each problem of (threshold_fen, off_fen) tiers."""
+def tier_errors(
+    tiers: Sequence[tuple[int, int]], *, units: bool = False, percent: bool = False
+) -> list[tuple[str, str]]:
+    """(field, reason) for each problem of (threshold_fen, off_fen) tiers. ``units``: the
+    thresholds count units (满件减, at most 999); ``percent``: each off is a percentage
+    (满N件M折, 1-99); otherwise an amount off stays below its threshold in fen."""
     errors: list[tuple[str, str]] = []
     if not tiers:
         errors.append(("tiers", "required: at least one tier"))
     for i, (threshold, off) in enumerate(tiers):
-        if off >= threshold:
+        if units and threshold > 999:
+            errors.append((f"tiers[{i}].threshold_fen", "units: at most 999"))
+        if percent and off > 99:
+            errors.append((f"tiers[{i}].off_fen", "percent: 1 to 99"))
+        if not units and not percent and off >= threshold:
             errors.append((f"tiers[{i}].off_fen", "must be below its threshold"))
         if i and threshold <= tiers[i - 1][0]:
             errors.append((f"tiers[{i}].threshold_fen", "thresholds must strictly increase"))
@@ -45,6 +53,8 @@ def edit_errors(
     new_tiers: Sequence[tuple[int, int]] | None,
     new_budget: int | None,
     draft: bool = False,
+    units: bool = False,
+    percent: bool = False,
 ) -> list[tuple[str, str]]:
     """Every reason the edit is refused, as (field, reason); times are UTC ISO strings.
     A ``draft`` (not published) sells nothing yet: its tiers and budget change freely."""
@@ -66,7 +76,7 @@ def edit_errors(
         elif started:
             errors.append(("tiers", f"the promotion started at {starts_at}: tiers are fixed"))
         else:
-            errors += tier_errors(new_tiers)
+            errors += tier_errors(new_tiers, units=units, percent=percent)
     if new_budget is not None:
         if kind != "tiered":
             errors.append(("budget_fen", f"not used by a {kind} promotion"))

@@ -495,6 +495,8 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         new_tiers=tiers,
         new_budget=body.budget_fen,
         draft=draft,
+        units=promo.tier_basis == "units",  # 满件减: thresholds in units
+        percent=bool(promo.tier_percent),  # 满N件M折: off in percent
     )
     details = [field_error(f, r) for f, r in problems]
     if body.returns_policy == "reevaluate" and promo.kind not in ("tiered", "second_half_price"):
