@@ -703,6 +703,30 @@ def _seed_zones() -> None:
             zones.create(hq, msgspec.convert(raw, ZoneCreate))
 
 
+def _seed_marketing() -> None:
+    """Issue 18: a 满件减 awaiting its second approval (approved by hq-admin only, so
+    "待审批 1/2" on the promotions page until hq-ops approves it), a shareable code and a
+    supplier-funded coupon in its own stack group. Fixed ids: a re-seed is a replay and
+    approves nothing again."""
+    import msgspec
+    from chalicelib.auth.principal import Principal
+    from chalicelib.coupons import service as coupons
+    from chalicelib.coupons.schemas import TemplateCreate
+    from chalicelib.promotions import schemas as ps
+    from chalicelib.promotions import service as promotions
+    from chalicelib.promotions import workflow as promotion_workflow
+
+    from infra.local import demo_data
+
+    hq = Principal("hq-admin", "hq_admin")
+    for raw in demo_data.marketing_templates():
+        publish(coupons.create_template(hq, msgspec.convert(raw, TemplateCreate)))
+    for raw in demo_data.marketing_promotions():
+        view = promotions.create(hq, msgspec.convert(raw, ps.PromotionCreate))
+        if view.status == "draft":  # the first approval only: the second is the demo's
+            promotion_workflow.approve(hq, view.promotion_id, ps.ApproveRequest())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: create resources and/or seed, then print the report."""
     parser = argparse.ArgumentParser(description="Create the local stack's resources and seed.")
@@ -730,27 +754,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _seed_marketing() -> None:
-    """Issue 18: a 满件减 awaiting its second approval (approved by hq-admin only, so
-    "待审批 1/2" on the promotions page until hq-ops approves it), a shareable code and a
-    supplier-funded coupon in its own stack group. Fixed ids: a re-seed is a replay and
-    approves nothing again."""
-    import msgspec
-    from chalicelib.auth.principal import Principal
-    from chalicelib.coupons import service as coupons
-    from chalicelib.coupons.schemas import TemplateCreate
-    from chalicelib.promotions import schemas as ps
-    from chalicelib.promotions import service as promotions
-    from chalicelib.promotions import workflow as promotion_workflow
-
-    from infra.local import demo_data
-
-    hq = Principal("hq-admin", "hq_admin")
-    for raw in demo_data.marketing_templates():
-        publish(coupons.create_template(hq, msgspec.convert(raw, TemplateCreate)))
-    for raw in demo_data.marketing_promotions():
-        view = promotions.create(hq, msgspec.convert(raw, ps.PromotionCreate))
-        if view.status == "draft":  # the first approval only: the second is the demo's
-            promotion_workflow.approve(hq, view.promotion_id, ps.ApproveRequest())
