@@ -108,6 +108,36 @@ class Site:
         self.page.get_by_role("button", name=re.compile("^(退出登录|Sign out)$")).wait_for()
         self.page.locator("main[aria-busy]").wait_for(state="detached")
 
+    def publish(self, row_text: str, path: str) -> None:
+        """Promotions and templates start as drafts (issue 18 item 5): approve the one
+        listed on ``path`` in the row with ``row_text`` as hq-admin (signed in) and,
+        where it needs a second person, as hq-ops too; then back as hq-admin on ``path``."""
+        from playwright.sync_api import expect
+
+        approve = re.compile("^审批通过$")
+
+        def click_approve(then: str) -> None:
+            rows = self.page.locator("main tbody tr", has_text=row_text)
+            rows.filter(has=self.page.get_by_role("button", name=approve)).get_by_role(
+                "button", name=approve
+            ).click()
+            expect(rows.first).to_contain_text(re.compile(then))
+            self.page.locator("main[aria-busy]").wait_for(state="detached")
+
+        def sign_out() -> None:
+            self.page.get_by_role("button", name="退出登录").click()
+            self.page.get_by_role("button", name=re.compile("^(登录|Sign in)$")).wait_for()
+
+        click_approve("待审批 1/2|进行中|发放中")
+        if "待审批 1/2" in self.page.locator("main tbody tr", has_text=row_text).first.inner_text():
+            sign_out()
+            self.sign_in("hq-ops")
+            self.go(path)
+            click_approve("进行中|发放中")
+            sign_out()
+            self.sign_in("hq-admin")
+            self.go(path)
+
     def go(self, path: str) -> None:
         """Open a page of the site and wait until it has loaded."""
         self.open(path)

@@ -467,6 +467,8 @@ def test_head_office_creates_issues_and_finds_a_coupon_in_a_wallet(site: Site):
     expect(row).to_contain_text("领取后 2 天内有效")
     expect(row).to_contain_text("售价 ¥1.00")
     expect(row).to_contain_text("¥0.00 / ¥500.00")
+    expect(row).to_contain_text("草稿")  # a draft until approved (issue 18)
+    site.publish(name, "/coupons")
     budget = page.get_by_test_id("coupon-budgets").locator("tr", has_text=name)
     expect(budget).to_contain_text("¥500.00")
     expect(budget).to_contain_text("发放中")
@@ -546,6 +548,9 @@ def test_head_office_runs_a_flash_sale_and_ends_it(site: Site):
     row = page.locator("main tbody tr", has_text=name)
     expect(row).to_contain_text(f"{sku} 秒杀价 ¥9.90，每人限 2 件")
     expect(row).to_contain_text("0 / 50")
+    expect(row).to_contain_text("草稿 0/2")  # a flash sale has no budget: two approvers
+    site.publish(name, "/promotions")
+    row = page.locator("main tbody tr", has_text=name)
     expect(row).to_contain_text("进行中")
     site.shot("flash-sale-listed")
     row.get_by_role("button", name="结束活动").click()

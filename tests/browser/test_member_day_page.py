@@ -46,6 +46,9 @@ def test_head_office_sets_up_a_member_day_on_the_18th(site: Site):
     expect(rule).to_contain_text("每月 18 日")
     expect(rule).to_contain_text("2 倍积分")
     expect(rule).to_contain_text("会员价 5% off")
+    site.publish(name, "/promotions")  # a draft until approved (issue 18)
+    row = page.locator("main tbody tr", has_text=name)
+    rule = row.get_by_test_id("member-day-rule")
     first = next_18th(datetime.now(ZoneInfo("Asia/Shanghai")).date())
     expect(rule).to_contain_text(f"下次：{first.isoformat()}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 768

@@ -45,6 +45,8 @@ def test_head_office_sets_a_stacking_policy(site: Site):
     expect(policy).to_contain_text("排除低毛利商品")
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
     site.shot("stacking-listed")
+    site.publish(name, "/promotions")  # a draft until approved (issue 18)
+    row = page.locator("main tbody tr", has_text=name)
     row.get_by_role("button", name="结束活动").click()
     expect(row).to_contain_text("已结束")
 
