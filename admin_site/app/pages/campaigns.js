@@ -7,7 +7,7 @@ import { get, post, request } from "../api.js";
 import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../dom.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { currentLanguage, t } from "../i18n.js";
-import { HQ, MANAGER } from "../session.js";
+import { HQ, MANAGER, isHq } from "../session.js";
 
 // The enums of functions/chalicelib/campaigns/schemas.py.
 const GRADES = ["S", "A", "B", "C"];
@@ -192,6 +192,40 @@ function actions(c, ctx, messages) {
     review);
 }
 
+/** Head office copies a campaign (an old one, typically) with a new window: its
+ * promotions, member days and coupon templates come along as drafts to approve again
+ * (issue 18, POST /admin/campaigns/{id}/clone). The copy's id is chosen here, so a
+ * retried click answers the same copy. */
+function cloneCard(c, messages) {
+  const name = h("input", { maxlength: "60", value: `${c.name} ${t("campaigns.clone_suffix")}` });
+  const starts = h("input", { type: "datetime-local", value: localInput(24) });
+  const ends = h("input", { type: "datetime-local", value: localInput(24 * 8) });
+  const copyId = `${c.campaign_id}-copy-${Math.random().toString(36).slice(2, 8)}`.slice(0, 60);
+  const go = h("button", { type: "submit" }, t("campaigns.clone"));
+  const form = h("form", { class: "card", "data-testid": "campaign-clone" },
+    h("h2", {}, t("campaigns.clone_title")),
+    h("p", { class: "hint" }, t("campaigns.clone_hint")),
+    h("div", { class: "grid" },
+      field(t("campaigns.clone_name"), name),
+      field(t("campaigns.clone_starts"), starts),
+      field(t("campaigns.clone_ends"), ends)),
+    go);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(go, messages, async () => {
+      const startsAt = isoFromLocal(starts.value);
+      const endsAt = isoFromLocal(ends.value);
+      if (startsAt === null || endsAt === null) throw new Error(t("coupons.bad_time", { field: t("campaigns.clone_starts") }));
+      const copy = await post(`/admin/campaigns/${c.campaign_id}/clone`, {
+        campaign_id: copyId, name: name.value.trim() || null, starts_at: startsAt, ends_at: endsAt,
+      });
+      sessionStorage.setItem("daojia.flash", t("campaigns.cloned", { name: copy.name }));
+      location.hash = `#/campaigns/${encodeURIComponent(copy.campaign_id)}`;
+    });
+  });
+  return form;
+}
+
 function reviewForm(c, ctx, messages) {
   const note = h("textarea", { rows: "3", required: true, maxlength: "4000" });
   const goals = Object.fromEntries(GOALS.map((g) => [g, h("input", { inputmode: "decimal" })]));
@@ -290,6 +324,7 @@ export const campaignEditor = {
       c.campaign_id ? h("p", {}, t("campaigns.budget_line", { used: usedText(c), left: money(c.left_fen) })) : null,
       form(c, choices, ctx, messages),
       c.campaign_id ? actions(c, ctx, messages) : null,
+      c.campaign_id && isHq() ? cloneCard(c, messages) : null,
       c.review_note ? h("section", { class: "card" }, h("h2", {}, t("campaigns.review_note")), h("p", {}, c.review_note)) : null,
       history);
   },
