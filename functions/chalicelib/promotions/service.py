@@ -323,6 +323,20 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         key="create",  # a retry with the same promotion_id reproduces it
     )
 
+    existing = save_new(promo, shards, entry)
+    if existing is not None:
+        return view(existing)
+    forget_active_cache()
+    return view(promo, remaining=int(promo.quantity) if shards else None)
+
+
+def save_new(
+    promo: PromotionModel, shards: list[FlashShardModel], entry: Any
+) -> PromotionModel | None:
+    """Write a new promotion (created or cloned), a flash sale's shards and the audit
+    entry in one transaction. A replay (same id, same request) answers the promotion
+    already written; the same id for a different request is a 409."""
+
     def build(tx: Tx) -> None:
         tx.save(promo, condition=PromotionModel.promotion_id.does_not_exist(), label="promotion")
         if entry is not None:
@@ -339,14 +353,14 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     except TransactionCancelled as exc:
         if "promotion" not in exc.failed:
             raise
-        existing = get_promotion(pid)
+        existing = get_promotion(promo.promotion_id)
         if existing.request_hash != promo.request_hash:
             raise Conflict(
-                f"A different promotion with id {pid!r} exists.", code="promotion_exists"
+                f"A different promotion with id {promo.promotion_id!r} exists.",
+                code="promotion_exists",
             ) from None
-        return view(existing)
-    forget_active_cache()
-    return view(promo, remaining=int(promo.quantity) if shards else None)
+        return existing
+    return None
 
 
 def _spent(m: PromotionModel) -> int | None:

@@ -239,27 +239,7 @@ def save_clone(principal: Principal, copy: PromotionModel, source_id: str) -> s.
         key="create",
     )
 
-    def build(tx: Tx) -> None:
-        tx.save(copy, condition=PromotionModel.promotion_id.does_not_exist(), label="promotion")
-        if entry is not None:
-            audit.piece_of(entry).add_to(tx)
-        for shard in shards:
-            tx.save(
-                shard,
-                condition=FlashShardModel.shard_key.does_not_exist(),
-                label=f"flash_shard:{shard.shard_key}",
-            )
-
-    try:
-        transact(build)
-    except TransactionCancelled as exc:
-        if "promotion" not in exc.failed:
-            raise
-        existing = get_promotion(copy.promotion_id)
-        if existing.request_hash != copy.request_hash:
-            raise Conflict(
-                f"A different promotion with id {copy.promotion_id!r} exists.",
-                code="promotion_exists",
-            ) from None
+    existing = service.save_new(copy, shards, entry)
+    if existing is not None:
         return service.view(existing)
     return service.view(copy, remaining=int(copy.quantity) if shards else None)
