@@ -220,7 +220,7 @@ def printed(fake: FakePrinter) -> list[Ticket]:
     ]
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -231,7 +231,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "
         time.sleep(0.02)
 
 
-def wait_tickets(fake: FakePrinter, count: int, timeout: float = 5.0) -> list[Ticket]:
+def wait_tickets(fake: FakePrinter, count: int, timeout: float = 30.0) -> list[Ticket]:
     return wait_until(
         lambda: (t := printed(fake)) and len(t) >= count and t,
         timeout,

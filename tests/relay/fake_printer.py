@@ -104,7 +104,7 @@ class FakePrinter:
                 with contextlib.suppress(OSError):
                     s.close()
 
-    def wait_done(self, index: int = -1, timeout: float = 5.0) -> Connection:
+    def wait_done(self, index: int = -1, timeout: float = 30.0) -> Connection:
         conn = self.connections[index]
         conn.done.wait(timeout)
         return conn

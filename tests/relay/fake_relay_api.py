@@ -100,7 +100,7 @@ class FakeRelayApi:
 
     # ------------------------------------------------------------------ waiting
 
-    def wait_for(self, predicate: Callable[[FakeRelayApi], Any], timeout: float = 5.0) -> Any:
+    def wait_for(self, predicate: Callable[[FakeRelayApi], Any], timeout: float = 30.0) -> Any:
         """Wait until ``predicate(self)`` is truthy; return its value (AssertionError on
         timeout)."""
         deadline = time.monotonic() + timeout

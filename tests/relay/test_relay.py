@@ -119,7 +119,7 @@ def test_ack_failures_are_retried_from_the_ledger_and_the_message_waits(rig):
     rig.api.wait_for(lambda a: len(a.ack_attempts) >= 3)
     # acks are failing: the message is still held (in flight), not deleted
     assert rig.queue.counts() == (0, 1)
-    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=5)
+    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=30)
     wait_until(rig.queue.empty, what="message deleted after the acks")
     assert len(printed(rig.printer)) == 2
 
@@ -275,7 +275,7 @@ def test_paper_out_shows_in_the_heartbeat_and_tickets_wait(rig):
     )
     # paper loaded: the tickets print
     rig.printer.default = Behaviour()
-    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=5)
+    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=30)
     rig.api.wait_for(lambda a: a.heartbeats[-1]["printers"][0]["state"] == "online")
     good = [t for t in printed(rig.printer) if t.complete]
     assert {t.copy for t in good} == {"picking", "delivery"}
@@ -288,7 +288,7 @@ def test_relay_keeps_running_with_a_revoked_token(rig):
     assert all(t.is_alive() for t in relay._threads)
     rig.api.revoked = False
     rig.queue.send(make_job(11))
-    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=5)
+    rig.api.wait_for(lambda a: len(a.acks) == 2, timeout=30)
 
 
 def test_ledger_survives_a_restart_with_printed_unacked_copies(rig):

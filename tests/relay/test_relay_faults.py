@@ -140,7 +140,7 @@ def test_visibility_is_extended_while_the_printer_is_away(rig):
     assert relay.ledger.messages_to_extend(float("inf"))[0].visible_until > first + 1
 
     with VirtualPrinter(port=port) as vp:
-        vp.wait_for_jobs(2, timeout=5)
+        vp.wait_for_jobs(2, timeout=30)
         wait_until(rig.queue.empty)
         assert len(vp.jobs) == 2
 
@@ -168,7 +168,7 @@ def test_stop_and_restart_in_process_keeps_the_ledger(rig):
     assert rig.queue.counts() == (2, 0)
     with VirtualPrinter(port=port) as vp:
         rig.start(config)
-        vp.wait_for_jobs(4, timeout=5)
+        vp.wait_for_jobs(4, timeout=30)
         rig.api.wait_for(lambda a: len(a.acks) == 4)
         wait_until(rig.queue.empty)
         assert [read_ticket(j.data).daily_seq for j in vp.jobs] == [61, 61, 62, 62]
