@@ -109,7 +109,8 @@ def paid_card_packs() -> None:
 def segments_nightly() -> None:
     """The segments snapshot (customers/segment_snapshot.py): RFM, lifecycle dates, 20/80
     and new members from a parallel Scan of the members' aggregates, once a night at
-    03:00 Asia/Shanghai (a rerun writes a new snapshot and moves the pointer)."""
+    03:00 Asia/Shanghai (a rerun writes a new snapshot and moves the pointer); then the
+    members' saved segments whose set changed (customers/segment_memberships.py)."""
     from chalicelib.customers.segments import run_refresh
 
     got = run_refresh()

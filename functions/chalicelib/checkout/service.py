@@ -54,6 +54,7 @@ from chalicelib.promotions.models import (
     FlashShardModel,
     LimitCounterModel,
     NewCustomerMarkerModel,
+    SegmentMembershipModel,
     buyer_key,
     shard_key,
 )
@@ -122,6 +123,10 @@ class Loaded:
     limits: LimitsRead | None = None
     # Coupon templates read with the cart whose returns_policy is reevaluate (issue 18)
     reevaluate_templates: frozenset[str] = frozenset()
+    # The saved segments the customer is in (segment_memberships, as of the last nightly
+    # snapshot), read with the cart only while a promotion for a segment is live at the
+    # store (issue 18 item 4); empty otherwise and for a guest
+    segments: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -274,13 +279,20 @@ def load(
         (None, {}) if fixed_price else _limits_keys(active, customer, store_id, fingerprint)
     )
     keys.update(limit_keys)
+    # a promotion for a saved segment live here: which segments the member is in
+    segment_read = customer is not None and not fixed_price and bool(active.segments)
+    if segment_read:
+        keys[SegmentMembershipModel] = [{"customer_id": customer}]
     if extra_keys:
         keys.update(extra_keys)
     # Placing reads consistently what its writes depend on (stock, coupons, accounts,
-    # counters); the catalogue's products, the store and the loyalty rules change
-    # rarely and are read eventually consistent (half the read units) either way.
+    # counters); the catalogue's products, the store, the loyalty rules and the nightly
+    # segment memberships change rarely and are read eventually consistent (half the
+    # read units) either way.
     got = batch_get(
-        keys, consistent=consistent, eventual=(ProductModel, StoreModel, LoyaltySettingsModel)
+        keys,
+        consistent=consistent,
+        eventual=(ProductModel, StoreModel, LoyaltySettingsModel, SegmentMembershipModel),
     )
     stores = got[StoreModel]
     loaded = Loaded(
@@ -293,6 +305,8 @@ def load(
     if extra_keys:
         loaded.extra, loaded.fixed_price = got, True
     loaded.zone_bought = zone_store.bought(got.of(ZoneBuyerModel))
+    if segment_read:
+        loaded.segments = frozenset(s for m in got.of(SegmentMembershipModel) for s in m.segs)
     if limits_read is not None:
         limits_read.counts = promo_limits.counts_of(got.of(LimitCounterModel))
         members = got.of(CustomerModel)
@@ -494,24 +508,27 @@ def _for_audience(
     active: promotion_store.ActivePromotions | None,
     level: Any,
     settings: LevelsSettings | None,
+    segments: frozenset[str] = frozenset(),
 ) -> list[promo.Promotion]:
     """Targeting (issue 18 item 4): a promotion for members at a level or above applies
-    only to them (the level read with the cart: no read of its own); a guest or a member
-    below it does not get it."""
+    only to them, one for a saved segment only to its members as of the last snapshot
+    (both read with the cart: no read of their own); a guest, a member below the level or
+    outside the segment is priced as if it did not exist (no note: the quote does not
+    tell one customer about another audience's offer)."""
     need = active.min_levels if active is not None else {}
-    if not need:
+    need_segment = active.segments if active is not None else {}
+    if not need and not need_segment:
         return promotions
     rank = None if level is None or settings is None else level_rank(level.code, settings)
-    return [
-        p
-        for p in promotions
-        if getattr(p, "promotion_id", None) not in need
-        or (
-            rank is not None
-            and settings is not None
-            and rank >= level_rank(need[getattr(p, "promotion_id", "")], settings)
-        )
-    ]
+
+    def for_them(pid: str | None) -> bool:
+        if pid in need_segment and need_segment[pid] not in segments:
+            return False
+        if pid not in need:
+            return True
+        return rank is not None and settings is not None and rank >= level_rank(need[pid], settings)
+
+    return [p for p in promotions if for_them(getattr(p, "promotion_id", None))]
 
 
 def _campaigns(
@@ -577,7 +594,7 @@ def evaluate(
         promotions += mechanic_rules.engine_promotions(
             loaded.active.mechanics, loaded.items, loaded.products, cart_qty
         )
-    promotions = _for_audience(promotions, loaded.active, level, settings)
+    promotions = _for_audience(promotions, loaded.active, level, settings, loaded.segments)
     member_days = loaded.active.member_days if loaded.active and not reward else ()
     campaigns = _campaigns(loaded, offers, promotions, member_days)
     # A member day of a campaign that is not spending gives nothing (issue 16).

@@ -580,6 +580,10 @@ def run_refresh() -> dict[str, Any]:
     )
     try:
         got = snapshot.run()
+        # then each member's saved segments, for promotions targeted at one (issue 18)
+        from chalicelib.customers import segment_memberships
+
+        got["memberships"] = segment_memberships.sync(got["object_key"])
     except Exception as exc:
         SegmentModel("refresh", "latest").update(
             actions=[SegmentModel.state.set("failed"), SegmentModel.error.set(str(exc)[:500])]

@@ -90,8 +90,8 @@ class RecurrenceOut(Out, kw_only=True):
 
 
 class AudienceSpec(Schema, kw_only=True):
-    """Who may get it: members at ``min_level`` or above, or (coupon templates only) the
-    members of a saved segment (docs/segments.md) as of the latest snapshot."""
+    """Who may get it: members at ``min_level`` or above, or the members of a saved
+    segment (docs/segments.md) as of the latest snapshot. One of the two."""
 
     min_level: Annotated[str, Meta(pattern=r"^V[1-9]$", examples=["V3"])] | None = None
     segment_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None

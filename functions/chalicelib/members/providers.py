@@ -31,6 +31,8 @@ EXPORT_PROVIDERS: tuple[tuple[str, str], ...] = (
 )
 ERASERS: tuple[tuple[str, str], ...] = (
     ("orders", "chalicelib.orders.member_data:anonymise_orders"),
+    # the saved segments the member is in (promotions for a segment): deleted at once
+    ("segment_memberships", "chalicelib.customers.segment_memberships:erase"),
 )
 PROFILE_PROVIDERS: dict[str, str] = {
     "recent_orders": "chalicelib.orders.member_data:recent_orders",

@@ -123,6 +123,8 @@ class PromotionModel(Model):
     rec_start = UnicodeAttribute(null=True)
     rec_end = UnicodeAttribute(null=True)
     aud_min_level = UnicodeAttribute(null=True)
+    # ... or only for the members of a saved segment (segment_memberships below)
+    aud_segment_id = UnicodeAttribute(null=True)
     # Stacking policy (issue 18 item 1, kernel/stacking.py): absent = the fixed matrix.
     # A map {exclusive, priority, not_with_tiered, not_with_member_price}; margin_floor
     # "refuse" (absent) | "exclude".
@@ -230,10 +232,25 @@ class NewCustomerMarkerModel(Model):
     by_kind = MarkersByKind()
 
 
+class SegmentMembershipModel(Model):
+    """The saved segments a member is in, as of the last nightly segments snapshot
+    (``segs``: segment ids; members who revoked marketing consent are in none). Written by
+    the snapshot job (customers/segment_memberships.py: only the members whose set
+    changed; a member in no segment has no item) and read by checkout with the cart, in
+    its one BatchGetItem, when a promotion for a segment is live at the store. It lives
+    here, below customers, because checkout reads it and may not import customers."""
+
+    Meta = _meta("segment_memberships")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    segs = UnicodeSetAttribute(default=set)
+
+
 PROMOTION_MODELS: tuple[type[Model], ...] = (
     PromotionModel,
     FlashShardModel,
     FlashBuyerModel,
     LimitCounterModel,
     NewCustomerMarkerModel,
+    SegmentMembershipModel,
 )

@@ -178,8 +178,10 @@ class PromotionCreate(Schema, kw_only=True):
     audience: Annotated[
         AudienceSpec | None,
         Meta(
-            description="Only for members at min_level or above (segments: templates only).",
-            examples=[{"min_level": "V3"}],
+            description="Only for members at min_level or above, or only for the members "
+            "of a saved segment as of the last nightly snapshot (segment_id; members who "
+            "revoked marketing consent are in none). One of the two.",
+            examples=[{"min_level": "V3"}, {"segment_id": "seg-9f2c4e1a7b3d5c60"}],
         ),
     ] = None
     # Stacking policy (issue 18 item 1): tiered and second_half_price only.

@@ -846,6 +846,9 @@ class ActivePromotions:
     # targeting: promotion id -> the lowest level it is for (absent: everyone)
     min_levels: dict[str, str] = field(default_factory=dict)
     mechanics: tuple[mechanics.Mechanic, ...] = ()  # add_on, gift, bundle (issue 18)
+    # targeting: promotion id -> the saved segment it is for (absent: everyone); while
+    # one is live, checkout reads the member's segment_memberships item with the cart
+    segments: dict[str, str] = field(default_factory=dict)
 
 
 _active_cache: tuple[float, list[PromotionModel]] | None = None
@@ -887,11 +890,14 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     more: list[mechanics.Mechanic] = []
     flash: dict[str, FlashPrice] = {}
     min_levels: dict[str, str] = {}
+    segments: dict[str, str] = {}
     for m in _live_at(store_id, now):
         if not targeting.on_at(m, now):
             continue  # a recurring promotion outside its window (e.g. Wednesdays 18-21)
         if m.aud_min_level is not None:
             min_levels[m.promotion_id] = m.aud_min_level
+        if m.aud_segment_id is not None:
+            segments[m.promotion_id] = m.aud_segment_id
         cats, skus = frozenset(m.scope_categories), frozenset(m.scope_skus)
         if m.kind == "tiered":
             tiered.append(
@@ -949,7 +955,9 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
             days.append(member_day_of(m))
         elif m.kind in mechanics.KINDS:
             more.append(mechanics.mechanic_of(m))
-    return ActivePromotions(tuple(tiered), tuple(half), flash, tuple(days), min_levels, tuple(more))
+    return ActivePromotions(
+        tuple(tiered), tuple(half), flash, tuple(days), min_levels, tuple(more), segments
+    )
 
 
 def member_day_of(m: PromotionModel) -> MemberDay:
@@ -976,9 +984,9 @@ def for_store(store_id: str) -> s.StorePromotions:
 
     get_store_model(store_id)  # 404 for an unknown store
     now = clock.now()
-    # A promotion for a level audience is not listed here: this list is public (no
-    # member, no level); the member's quote applies it.
-    models = [m for m in _live_at(store_id, now) if m.aud_min_level is None]
+    # A promotion for an audience (a level, a segment) is not listed here: this list is
+    # public (no member, no level); the member's quote applies it.
+    models = [m for m in _live_at(store_id, now) if not targeting.targeted(m)]
     left = remaining_many({m.promotion_id: int(m.shards) for m in models if m.kind == "flash_sale"})
     items = []
     for m in sorted(models, key=lambda m: (m.kind, m.ends_at, m.promotion_id)):

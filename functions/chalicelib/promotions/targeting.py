@@ -1,20 +1,24 @@
-"""Targeting of promotions (issue 18 item 4): a recurring weekly window and a level
-audience, stored on the promotion (rec_* and aud_* attributes) and applied where the
-promotions are made live for pricing (``service.active_for``: no read of its own).
+"""Targeting of promotions (issue 18 item 4): a recurring weekly window and an audience
+(a level, or a saved segment), stored on the promotion (rec_* and aud_* attributes) and
+applied where the promotions are made live for pricing (``service.active_for``: no read
+of its own).
 
-A segment audience is refused on promotions: segment membership lives in the nightly
-snapshot (an S3 object, docs/segments.md), which checkout cannot read without one more
-AWS round trip per quote and order. Coupon templates take one (checked when a coupon is
-claimed or redeemed: coupons/targeting.py).
+A segment's members are a filter on the nightly snapshot (an S3 object,
+docs/segments.md) that checkout cannot read without one more AWS round trip. So the
+snapshot job also keeps, per member, the saved segments they are in
+(``SegmentMembershipModel``, written only when a member's set changes), and checkout
+reads the member's item in the cart's one BatchGetItem, only while a promotion for a
+segment is live at the store (checkout/service.py).
 """
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
 
 from chalicelib.kernel import clock
 from chalicelib.kernel import recurrence as rec
-from chalicelib.kernel.errors import field_error
+from chalicelib.kernel.errors import NotFound, field_error
 from chalicelib.kernel.schema import AudienceOut, AudienceSpec, RecurrenceOut, RecurrenceSpec
 from chalicelib.promotions.models import PromotionModel
 
@@ -36,17 +40,29 @@ def errors(
                 recurrence.weekdays, recurrence.start, recurrence.end, "recurrence"
             )
         ]
-    if audience is not None:
-        if audience.segment_id is not None:
-            out.append(
-                field_error(
-                    "audience.segment_id",
-                    "a segment is not known at checkout: target a coupon template instead",
-                )
-            )
-        if audience.min_level is None and audience.segment_id is None:
-            out.append(field_error("audience", "give min_level"))
+    if audience is not None and (audience.min_level is None) == (audience.segment_id is None):
+        out.append(field_error("audience", "give min_level or segment_id (one of them)"))
+    elif (
+        audience is not None
+        and audience.segment_id is not None
+        and not segment_exists(audience.segment_id)
+    ):
+        out.append(field_error("audience.segment_id", "no such saved segment"))
     return out
+
+
+# customers (saved segments) sits above promotions: reached by name, as coupons/targeting
+GET_SEGMENT = "chalicelib.customers.segments:get_segment"
+
+
+def segment_exists(segment_id: str) -> bool:
+    """Whether head office saved this segment (one eventually consistent GetItem)."""
+    module, function = GET_SEGMENT.split(":")
+    try:
+        getattr(importlib.import_module(module), function)(segment_id)
+    except NotFound:
+        return False
+    return True
 
 
 def apply(
@@ -56,8 +72,8 @@ def apply(
     if recurrence is not None:
         m.rec_weekdays = sorted(recurrence.weekdays)
         m.rec_start, m.rec_end = recurrence.start, recurrence.end
-    if audience is not None and audience.min_level is not None:
-        m.aud_min_level = audience.min_level
+    if audience is not None:
+        m.aud_min_level, m.aud_segment_id = audience.min_level, audience.segment_id
 
 
 def recurrence_of(m: PromotionModel) -> rec.Recurrence | None:
@@ -79,9 +95,14 @@ def recurrence_view(m: PromotionModel) -> RecurrenceOut | None:
 
 
 def audience_view(m: PromotionModel) -> AudienceOut | None:
-    if m.aud_min_level is None:
+    if m.aud_min_level is None and m.aud_segment_id is None:
         return None
-    return AudienceOut(min_level=m.aud_min_level, segment_id=None)
+    return AudienceOut(min_level=m.aud_min_level, segment_id=m.aud_segment_id)
+
+
+def targeted(m: PromotionModel) -> bool:
+    """For an audience only: left out of the public list of the store's promotions."""
+    return m.aud_min_level is not None or m.aud_segment_id is not None
 
 
 def next_window(m: PromotionModel, now: datetime) -> list[str] | None:
