@@ -93,3 +93,52 @@ def test_head_office_targets_a_coupon_code_and_a_wednesday_promotion(site: Site)
     expect(page.get_by_test_id("targeting")).to_be_hidden()
     fits(site)
     site.shot("promotion-targeting-listed")
+
+
+def test_the_promotion_form_offers_saved_segments_as_its_audience(site: Site):
+    """A promotion for a saved segment (priced from the members' nightly memberships):
+    the audience control lists head office's saved segments by name, says when a
+    segment's members count from, and refuses to send a segment audience without one."""
+    from tests.e2e.test_local_stack import call
+    from tests.e2e.test_print_e2e import _login
+
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    tag = secrets.token_hex(2).upper()
+    api = site.stack.api_url
+    hq = _login(api, "hq-admin")
+    seg_name = f"浦东老客 {tag}"
+    status, seg, _ = call(
+        "POST",
+        f"{api}/admin/segments",
+        {"name": seg_name, "filter": {"stores": ["sh-lujiazui"], "orders_min": 2}},
+        token=hq,
+    )
+    assert status == 201, seg
+    site.sign_in("hq-admin")
+    site.go("/promotions")
+    promo = f"老客满减 {tag}"
+    page.get_by_label("名称", exact=True).fill(promo)
+    page.get_by_label("满减档位").fill("10-3")
+    targeting = page.get_by_test_id("targeting")
+    expect(targeting.get_by_label("定向人群", exact=True)).to_be_visible()
+    targeting.get_by_test_id("target-audience").select_option("segment")
+    picker = targeting.get_by_test_id("target-segment")
+    expect(picker.locator("option", has_text=seg_name)).to_have_count(1)
+    expect(targeting).to_contain_text("按最近一次夜间快照的成员计价")
+    # nothing chosen: refused before sending
+    page.get_by_role("button", name="新建活动").click()
+    expect(page.get_by_role("alert").first).to_contain_text("请选择定向人群")
+    picker.select_option(label=seg_name)
+    fits(site)
+    assert picker.bounding_box()["height"] >= 44
+    site.shot("promotion-segment-audience")
+    page.get_by_role("button", name="新建活动").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"已创建活动“{promo}”")
+    row = page.locator("main tbody tr", has_text=promo)
+    expect(row).to_contain_text(f"人群 {seg['segment_id']}")
+    status, listed, _ = call("GET", f"{api}/admin/promotions", token=hq)
+    made = next(p for p in listed["items"] if p["name"] == promo)
+    assert made["audience"] == {"min_level": None, "segment_id": seg["segment_id"]}
+    fits(site)
+    site.shot("promotion-segment-listed")

@@ -79,7 +79,7 @@ function createForm(messages, ctx) {
   const afterMin = h("input", { inputmode: "decimal" });
   const salePrice = h("input", { inputmode: "decimal" });
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
-  const targeting = targetingFieldset({ code: true, segment: true });
+  const targeting = targetingFieldset({ code: true });
   const stacking = stackingFieldset({ coupon: true });
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;

@@ -135,7 +135,7 @@ function createForm(messages, ctx) {
   const multiplier = h("input", { type: "number", min: "1", max: "10", step: "0.1", "data-testid": "md-multiplier" });
   const templates = h("input");
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
-  const targeting = targetingFieldset();
+  const targeting = targetingFieldset({ segmentHint: "segment_hint_promotion" });
   const stacking = stackingFieldset();
   const limits = limitsFieldset();
   const policy = returnsPolicy(["tiered", "second_half_price"]);

@@ -1,30 +1,51 @@
 // Targeting fields (issue 18 item 4) shared by the promotion and coupon template forms:
 // a shareable code (templates only), a weekly recurring window on Shanghai time, and an
-// audience (a level; a saved segment on templates only: checkout cannot know segments).
-// `targetingFieldset({ code, segment })` returns { node, read } — `read()` gives the
+// audience (a level, or a saved segment picked from GET /admin/segments, loaded when
+// that audience is first chosen; a promotion's segment is priced from the members'
+// nightly memberships, hence its own hint).
+// `targetingFieldset({ code, segmentHint })` returns { node, read } — `read()` gives the
 // body's `code` / `recurrence` / `audience` (only what was filled in) or throws.
+import { get } from "../api.js";
 import { field, h, select } from "../dom.js";
 import { t } from "../i18n.js";
 
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
 
-export function targetingFieldset({ code = false, segment = false } = {}) {
+/** Fill `box` with the saved segments ("name" options, id as value), once. */
+async function loadSegments(box) {
+  box.replaceChildren(h("option", { value: "" }, t("targeting.segment_loading")));
+  box.disabled = true;
+  try {
+    const { items } = await get("/admin/segments");
+    const first = items.length ? t("targeting.segment_pick") : t("targeting.segment_none");
+    box.replaceChildren(h("option", { value: "" }, first),
+      ...items.map((seg) => h("option", { value: seg.segment_id }, seg.name)));
+    box.disabled = !items.length;
+    box.dataset.loaded = "true";
+  } catch {
+    box.replaceChildren(h("option", { value: "" }, t("targeting.segment_failed")));
+    box.disabled = false; // choosing the audience again retries
+  }
+}
+
+export function targetingFieldset({ code = false, segmentHint = "segment_hint" } = {}) {
   const codeInput = h("input", { maxlength: "20", pattern: "[A-Za-z0-9]{4,20}", placeholder: "SPRING2027", "data-testid": "target-code" });
   const days = WEEKDAYS.map((d) => h("input", { type: "checkbox", value: String(d), "data-testid": `target-day-${d}` }));
   const start = h("input", { type: "time", "data-testid": "target-start" });
   const end = h("input", { type: "time", "data-testid": "target-end" });
   const who = select(
-    [["", t("targeting.everyone")], ["level", t("targeting.level")], ...(segment ? [["segment", t("targeting.segment")]] : [])],
+    [["", t("targeting.everyone")], ["level", t("targeting.level")], ["segment", t("targeting.segment")]],
     "",
     { "data-testid": "target-audience" },
   );
   const level = h("input", { placeholder: "V3", pattern: "V[1-9]", "data-testid": "target-level" });
-  const segmentId = h("input", { "data-testid": "target-segment" });
+  const segmentId = h("select", { "data-testid": "target-segment" });
   const levelField = field(t("targeting.min_level"), level);
-  const segmentField = field(t("targeting.segment_id"), segmentId, t("targeting.segment_hint"));
+  const segmentField = field(t("targeting.segment_id"), segmentId, t(`targeting.${segmentHint}`));
   const sync = () => {
     levelField.hidden = who.value !== "level";
     segmentField.hidden = who.value !== "segment";
+    if (who.value === "segment" && !segmentId.dataset.loaded) loadSegments(segmentId);
   };
   who.addEventListener("change", sync);
   sync();
@@ -49,7 +70,10 @@ export function targetingFieldset({ code = false, segment = false } = {}) {
       body.recurrence = { weekdays, start: start.value, end: end.value };
     }
     if (who.value === "level") body.audience = { min_level: level.value.trim() };
-    if (who.value === "segment") body.audience = { segment_id: segmentId.value.trim() };
+    if (who.value === "segment") {
+      if (!segmentId.value) throw new Error(t("targeting.segment_required"));
+      body.audience = { segment_id: segmentId.value };
+    }
     return body;
   };
   return { node, read };
