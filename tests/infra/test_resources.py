@@ -187,7 +187,7 @@ def test_the_local_stage_is_not_buildable():
 
 def test_dev_and_prod_policies_differ_only_by_stage():
     folder = tpl.FUNCTIONS / ".chalice"
-    for suffix in ("", "-authorizer"):
+    for suffix in ("", "-authorizer", "-segments"):
         prod = (folder / f"policy-prod{suffix}.json").read_text()
         dev = (folder / f"policy-dev{suffix}.json").read_text()
         assert dev == prod.replace("daojia-prod", "daojia-dev")

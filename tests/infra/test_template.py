@@ -357,6 +357,37 @@ def test_the_authorizer_reads_the_signing_key_and_the_accounts_and_nothing_else(
     assert services == {"logs", "secretsmanager", "dynamodb"}
 
 
+SCANNED_BY_THE_SEGMENTS_JOBS = {
+    "customers",
+    "paid_cards",
+    "member_stats",
+    "member_tags",
+    "segment_memberships",
+}
+
+
+def test_only_the_segments_jobs_may_scan_and_only_the_members_tables(
+    template: dict[str, Any],
+) -> None:
+    """The nightly snapshot and a 立即刷新 (customers/segment_snapshot.py,
+    segment_memberships.py) read whole tables with a parallel Scan; every other function
+    may not Scan at all (a request path never scans)."""
+    arns = _arns(template)
+    for function in ("SegmentsNightly", "SegmentsWorker"):
+        st = role_statements(template, function)
+        scannable = {
+            t.split(f"{PREFIX}-", 1)[1] for t in arns["tables"] if allows(st, "dynamodb:Scan", t)
+        }
+        assert scannable == SCANNED_BY_THE_SEGMENTS_JOBS, function
+        for table in arns["tables"]:  # and everything the shared policy grants
+            for action in TABLE_ACTIONS:
+                assert allows(st, f"dynamodb:{action}", table), (function, action, table)
+        assert allows(st, "s3:PutObject", arns["object"])
+    for function in ("APIHandler", "ImportWorker", "MachineApi"):
+        st = role_statements(template, function)
+        assert not any(allows(st, "dynamodb:Scan", t) for t in arns["tables"]), function
+
+
 def test_relays_get_queue_credentials_through_one_role_only_the_api_may_assume(
     template: dict[str, Any],
 ) -> None:
