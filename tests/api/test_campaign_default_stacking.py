@@ -134,6 +134,18 @@ def test_created_in_a_campaign_takes_a_copy_of_its_default(api, tokens_):
     assert int(got.version) == 3
 
 
+def test_a_retried_create_in_a_campaign_answers_the_same_and_lists_it_once(api, tokens_):
+    c = campaign(api, tokens_, default_stacking=EXCLUSIVE)
+    b = tiered(promotion_id="P-retry", campaign_id=c["campaign_id"], starts_at=at(23))
+    first = api.call("POST", "/admin/promotions", b, token=tokens_["hq"])
+    # scheduled meanwhile: the retry still answers the promotion written
+    CampaignModel(c["campaign_id"]).update(actions=[CampaignModel.state.set("scheduled")])
+    again = api.call("POST", "/admin/promotions", b, token=tokens_["hq"])
+    assert first[0] == 201 and again[0] in (200, 201), again
+    assert again[1]["promotion_id"] == "P-retry" and again[1]["stacking_source"] == "campaign"
+    assert list(CampaignModel.get(c["campaign_id"]).promotion_ids) == ["P-retry"]
+
+
 def test_its_own_policy_wins(api, tokens_):
     c = campaign(api, tokens_, default_stacking=EXCLUSIVE)
     own = {"not_with_member_price": True}

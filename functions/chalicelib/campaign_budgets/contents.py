@@ -22,9 +22,12 @@ MAX_CONTENTS = {"promotion_ids": 50, "coupon_template_ids": 50, "member_day_ids"
 LINK_LABEL = "campaign"
 
 
-def campaign_for_new(campaign_id: str, contents: str, what: str) -> CampaignModel:
+def campaign_for_new(
+    campaign_id: str, contents: str, what: str, item_id: str | None = None
+) -> CampaignModel:
     """The draft campaign a new item names (``contents``: the campaign's list it joins);
-    422 for an unknown or full campaign, 409 ``campaign_not_draft`` once it is scheduled."""
+    422 for an unknown or full campaign, 409 ``campaign_not_draft`` once it is scheduled.
+    A retried create (``item_id`` listed already) passes: its write answers the replay."""
     try:
         m = CampaignModel.get(campaign_id, consistent_read=True)
     except DoesNotExist:
@@ -32,6 +35,8 @@ def campaign_for_new(campaign_id: str, contents: str, what: str) -> CampaignMode
             f"The {what} is not valid.",
             details=[field_error("campaign_id", f"no campaign {campaign_id!r}")],
         ) from None
+    if item_id is not None and item_id in getattr(m, contents):
+        return m
     if m.state != "draft":
         raise not_draft(campaign_id, str(m.state))
     if len(getattr(m, contents)) >= MAX_CONTENTS[contents]:

@@ -147,7 +147,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         raise ValidationFailed("The coupon template is not valid.", details=errors)
     campaign = (
         campaign_contents.campaign_for_new(
-            body.campaign_id, "coupon_template_ids", "coupon template"
+            body.campaign_id, "coupon_template_ids", "coupon template", body.template_id
         )
         if body.campaign_id
         else None

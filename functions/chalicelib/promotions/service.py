@@ -272,7 +272,9 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         raise ValidationFailed("The promotion is not valid.", details=errors)
     contents = "member_day_ids" if body.kind == "member_day" else "promotion_ids"
     campaign = (
-        campaign_contents.campaign_for_new(body.campaign_id, contents, "promotion")
+        campaign_contents.campaign_for_new(
+            body.campaign_id, contents, "promotion", body.promotion_id
+        )
         if body.campaign_id
         else None
     )
