@@ -8,6 +8,7 @@ import { badge, busy, errorBox, field, h, okBox, select, slot, table } from "../
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { currentLanguage, t } from "../i18n.js";
 import { HQ, MANAGER, isHq } from "../session.js";
+import { stackingFieldset } from "./promotion_stacking.js";
 
 // The enums of functions/chalicelib/campaigns/schemas.py.
 const GRADES = ["S", "A", "B", "C"];
@@ -78,6 +79,10 @@ function form(c, choices, ctx, messages) {
   const dayPick = picker(days, (p) => p.promotion_id, (p) => p.name, c.member_day_ids);
   const templatePick = picker(choices.templates, (x) => x.template_id, (x) => `${x.name} · ${t(`coupons.kind.${x.kind}`)}`, c.coupon_template_ids);
   for (const p of [promoPick, dayPick, templatePick]) if (!draft) p.disabled = true;
+  // the default stacking policy of its contents (issue 18): changeable until it ends
+  const stacking = stackingFieldset({ campaign: true, value: c.default_stacking, disabled: !open });
+  const applyButton = c.campaign_id && open && isHq() ? applyStacking(c, stacking, messages) : null;
+  if (applyButton) stacking.element.append(applyButton);
   const fields = {
     stores: field(t("campaigns.stores"), stores, t("campaigns.stores_hint")),
     tiers: field(t("campaigns.store_tiers"), tiers, t("campaigns.tiers_hint")),
@@ -128,6 +133,7 @@ function form(c, choices, ctx, messages) {
           promotion_ids: promoPick.values(),
           coupon_template_ids: templatePick.values(),
           member_day_ids: dayPick.values(),
+          default_stacking: stacking.policy(),
         };
         const saved = c.campaign_id
           ? await putCampaign(c.campaign_id, { ...body, version: c.version })
@@ -152,8 +158,29 @@ function form(c, choices, ctx, messages) {
     field(t("campaigns.member_days"), dayPick, t("campaigns.pick_hint")),
     field(t("campaigns.templates"), templatePick, t("campaigns.pick_hint")),
     field(t("campaigns.plan_notes"), notes)),
+  stacking.element,
   draft ? null : h("p", { class: "hint" }, t("campaigns.fixed_hint")),
   save);
+}
+
+/** "应用到草稿": the saved default copied onto the campaign's drafts that follow it
+ * (POST /admin/campaigns/{id}/apply-default-stacking); what changed and what kept its
+ * policy, with why. A default edited but not saved yet is refused here. */
+function applyStacking(c, stacking, messages) {
+  // the saved default as policy() reads it: no null group
+  const saved = c.default_stacking
+    ? Object.fromEntries(Object.entries(c.default_stacking).filter(([, v]) => v !== null))
+    : null;
+  const button = h("button", { type: "button", "data-testid": "apply-stacking" }, t("campaigns.apply_stacking"));
+  const result = slot({ "data-testid": "apply-stacking-result" });
+  button.addEventListener("click", () => busy(button, messages, async () => {
+    if (JSON.stringify(stacking.policy()) !== JSON.stringify(saved)) throw new Error(t("campaigns.apply_stacking_save_first"));
+    const got = await post(`/admin/campaigns/${c.campaign_id}/apply-default-stacking`);
+    result.show(h("div", {},
+      okBox(t("campaigns.applied_stacking", { updated: got.updated.length, kept: got.kept.length })),
+      got.kept.length ? h("ul", {}, got.kept.map((k) => h("li", {}, `${k.id}：${k.reason}`))) : null));
+  }));
+  return h("div", { class: "row" }, button, result);
 }
 
 /** The checklist panel and the state actions of a saved campaign. */

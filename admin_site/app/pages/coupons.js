@@ -5,7 +5,7 @@ import { columnsTable, exportButton, tableExportButton, yuanCell } from "../expo
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
-import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
+import { campaignChooser, stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
 import { returnsPolicy } from "./returns_policy.js";
 import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
@@ -81,6 +81,7 @@ function createForm(messages, ctx) {
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
   const targeting = targetingFieldset({ code: true });
   const stacking = stackingFieldset({ coupon: true });
+  const campaign = campaignChooser((c) => stacking.follow(c));
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
     const fen = parseYuan(input.value);
@@ -154,6 +155,7 @@ function createForm(messages, ctx) {
         if (saleFen !== null) body.sale_price_fen = saleFen;
         Object.assign(body, targeting.read());
         Object.assign(body, stacking.read(kind.value));
+        if (campaign.value()) body.campaign_id = campaign.value();
         policy.addTo(body, kind.value);
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
@@ -186,6 +188,7 @@ function createForm(messages, ctx) {
     fields.afterMin,
     field(t("coupons.sale_price"), salePrice, t("coupons.sale_price_hint")),
     h("label", { class: "inline" }, claimable, t("coupons.claimable")),
+    campaign.field,
     policy.field),
   targeting.node,
   stacking.element,

@@ -5,7 +5,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 import { targetingFieldset, targetingText } from "./targeting.js";
-import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
+import { campaignChooser, stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
 import { limitsFieldset, limitsText } from "./promotion_limits.js";
 import { returnsPolicy } from "./returns_policy.js";
@@ -137,6 +137,7 @@ function createForm(messages, ctx) {
   const submit = h("button", { type: "submit", class: "primary" }, t("promotions.create"));
   const targeting = targetingFieldset({ segmentHint: "segment_hint_promotion" });
   const stacking = stackingFieldset();
+  const campaign = campaignChooser((c) => stacking.follow(c));
   const limits = limitsFieldset();
   const policy = returnsPolicy(["tiered", "second_half_price"]);
   const parseTiers = () => list(tiers.value).map((pair) => {
@@ -231,6 +232,7 @@ function createForm(messages, ctx) {
         }
         if (kind.value !== "member_day") Object.assign(body, targeting.read());
         Object.assign(body, stacking.read(kind.value));
+        if (campaign.value()) body.campaign_id = campaign.value();
         if (MECHANIC_KINDS.includes(kind.value)) body.scope = { categories: list(categories.value), skus: list(skus.value) };
         more.read(kind.value, body, tiers.value);
         if (limits.read(kind.value)) body.limits = limits.read(kind.value);
@@ -259,6 +261,7 @@ function createForm(messages, ctx) {
     fields.peak,
     ...MEMBER_DAY.map((k) => fields[k]),
     ...more.nodes,
+    campaign.field,
     policy.field),
   targeting.node,
   stacking.element,

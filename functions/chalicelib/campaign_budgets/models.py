@@ -79,6 +79,10 @@ class CampaignModel(Model):
     member_day_ids = string_list(default=list)  # member_day promotions
     mechanic_ids = string_list(default=list)  # issue 17's group buys, lotteries, ...
     node_id = UnicodeAttribute(null=True)  # the calendar node it was created from
+    # The default stacking policy of its promotions and templates (issue 18 item 1,
+    # kernel/stacking.py): copied onto those created in it without their own; absent =
+    # none (the fixed matrix). Checkout never reads it.
+    default_stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
     # The C and A of PDCA, recorded after the review.
     review_note = UnicodeAttribute(null=True)
     next_goal = GoalAttribute(null=True)

@@ -22,6 +22,7 @@ from chalicelib.coupons import workflow as template_workflow
 from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.db.transactions import batch_get
 from chalicelib.kernel import clock
+from chalicelib.kernel import stacking as kstack
 from chalicelib.promotions import workflow as promotion_workflow
 from chalicelib.promotions.models import PromotionModel
 
@@ -100,5 +101,6 @@ def clone(principal: Principal, campaign_id: str, body: s.CampaignClone) -> s.Ca
         promotion_ids=[new_ids[p] for p in source.promotion_ids if p in new_ids],
         coupon_template_ids=[new_ids[t] for t in source.coupon_template_ids if t in new_ids],
         member_day_ids=[new_ids[p] for p in source.member_day_ids if p in new_ids],
+        default_stacking=kstack.spec(source.default_stacking),
     )
     return service.create(principal, create)

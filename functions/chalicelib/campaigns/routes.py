@@ -317,3 +317,43 @@ def clone_campaign(campaign_id: str, body: s.CampaignClone, principal: Principal
     after a failure completes it); another body under that id is 409
     ``campaign_exists``."""
     return cloning.clone(principal, campaign_id, body)
+
+
+default_stacking = lazy_module("chalicelib.campaigns.default_stacking")
+
+
+@area.route(
+    "/admin/campaigns/{campaign_id}/apply-default-stacking",
+    "POST",
+    summary="Copy the campaign's default stacking policy onto its drafts that follow it",
+    roles={HQ_ADMIN},
+    response=s.AppliedDefaultStacking,
+    errors=(403, 404, 409),
+    response_example={
+        "campaign_id": "C1a2b3c4d5e6f7a8b",
+        "default_stacking": {
+            "exclusive": True,
+            "priority": 10,
+            "not_with_tiered": False,
+            "not_with_member_price": False,
+            "stack_group": None,
+        },
+        "updated": [{"type": "promotion", "id": "P9f2c1a7b3e4d5c6a", "reason": None}],
+        "kept": [
+            {
+                "type": "coupon_template",
+                "id": "tpl-new-20",
+                "reason": "active: keeps its policy until edited",
+            }
+        ],
+    },
+)
+def apply_default_stacking(campaign_id: str, principal: Principal) -> s.AppliedDefaultStacking:
+    """Head office only. Each of the campaign's promotions and coupon templates that is
+    still a draft (draft or pending) and follows the campaign (``stacking_source``
+    ``campaign`` or ``matrix``: no policy of its own) gets a copy of the campaign's
+    ``default_stacking`` now (none: the fixed matrix) and ``stacking_source: campaign``.
+    Published ones keep theirs until edited (a live discount never changes under the
+    carts that hold it), and so do those with their own policy; ``kept`` says why for
+    each. Idempotent: again writes the same. 409 ``campaign_ended`` once it ended."""
+    return default_stacking.apply(principal, campaign_id)

@@ -15,7 +15,8 @@ MAX_WINDOW_DAYS = 366  # the tick job reads campaigns that started within this m
 
 # Fields of the PUT body by when they may change. The window, the stores, the segment
 # and the contents are what the checklist judged: change them in draft (unschedule a
-# scheduled campaign first). Name, notes, goal and budget may change until it ends.
+# scheduled campaign first). Name, notes, goal, budget and the default stacking policy
+# (it reaches only drafts: apply-default-stacking) may change until it ends.
 DRAFT_ONLY = (
     "grade",
     "starts_at",
@@ -29,7 +30,7 @@ DRAFT_ONLY = (
     "member_day_ids",
     "node_id",
 )
-UNTIL_ENDED = ("goal", "budget")
+UNTIL_ENDED = ("goal", "budget", "default_stacking")
 ALWAYS = ("name", "plan_notes")
 OPEN_STATES = frozenset({"draft", "scheduled", "live"})
 
@@ -90,3 +91,18 @@ def includes_store(stores_mode: str, stores: list[str], store_id: str | None) ->
     if store_id is None:
         return False
     return stores_mode == "all" or store_id in stores
+
+
+def default_stacking_kept(*, takes_policy: bool, status: str, follows: bool) -> str | None:
+    """Why apply-default-stacking leaves a campaign's promotion or template as it is, or
+    None when it takes the campaign's default. Only drafts (draft, pending) that follow
+    the campaign (no policy of their own) change: a published discount keeps its policy
+    until it is edited, so a discount live in customers' carts never changes under them,
+    and its approvers approved what they saw."""
+    if not takes_policy:
+        return "takes no stacking policy"
+    if not follows:
+        return "has its own policy"
+    if status not in ("draft", "pending"):
+        return f"{status}: keeps its policy until edited"
+    return None

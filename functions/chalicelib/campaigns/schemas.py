@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, field
 
 from chalicelib.kernel.schema import Fen, Out, Schema, StoreId, Timestamp
+from chalicelib.kernel.stacking import STACKING_EXAMPLE, Stacking, StackingOut
 
 Grade = Literal["S", "A", "B", "C"]
 State = Literal["draft", "scheduled", "live", "ended", "reviewed"]
@@ -58,6 +59,17 @@ class CampaignBody(Schema, kw_only=True):
     promotion_ids: Annotated[list[Id], Meta(max_length=50)] = field(default_factory=list)
     coupon_template_ids: Annotated[list[Id], Meta(max_length=50)] = field(default_factory=list)
     member_day_ids: Annotated[list[Id], Meta(max_length=20)] = field(default_factory=list)
+    default_stacking: Annotated[
+        Stacking | None,
+        Meta(
+            description="The stacking policy its promotions and coupon templates take when "
+            "created in it without their own (copied then; POST "
+            "/admin/campaigns/{id}/apply-default-stacking copies a changed one onto the "
+            "drafts that follow it). stack_group reaches goods coupon templates only. "
+            "Absent or null: none (the fixed matrix). May change until the campaign ends.",
+            examples=[{**STACKING_EXAMPLE, "stack_group": None, "not_with_tiered": False}],
+        ),
+    ] = None
 
 
 class CampaignCreate(CampaignBody, kw_only=True):
@@ -132,6 +144,7 @@ class Campaign(Out, kw_only=True):
     coupon_template_ids: list[str]
     member_day_ids: list[str]
     mechanic_ids: list[str]
+    default_stacking: StackingOut | None  # null: none (the fixed matrix)
     review_note: str | None
     next_goal: GoalOut | None
     history: list[TransitionOut]
@@ -222,3 +235,23 @@ class CampaignClone(Schema, kw_only=True):
     starts_at: Timestamp
     ends_at: Timestamp
     name: Name | None = None
+
+
+# --- a campaign's default stacking policy (issue 18 item 1) -------------------------------
+
+
+class ContentRef(Out, kw_only=True):
+    type: Literal["promotion", "coupon_template"]
+    id: str
+    reason: str | None = None  # why it kept its policy (null when updated)
+
+
+class AppliedDefaultStacking(Out, kw_only=True):
+    """What ``apply-default-stacking`` did: ``updated`` now carry the campaign's default
+    (``stacking_source: campaign``); ``kept`` did not change, each with the reason (its
+    own policy, published, ended, a kind that takes no policy)."""
+
+    campaign_id: str
+    default_stacking: StackingOut | None
+    updated: list[ContentRef]
+    kept: list[ContentRef]

@@ -26,6 +26,7 @@ from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.db.transitions import Actor, Who, entry
 from chalicelib.kernel import clock
+from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.states import CAMPAIGN
 from chalicelib.promotions.models import PromotionModel
@@ -88,6 +89,7 @@ def view(m: CampaignModel, now_iso: str | None = None) -> s.Campaign:
         coupon_template_ids=list(m.coupon_template_ids),
         member_day_ids=list(m.member_day_ids),
         mechanic_ids=list(m.mechanic_ids),
+        default_stacking=kstack.view(m.default_stacking) if m.default_stacking else None,
         review_note=m.review_note,
         next_goal=None if m.next_goal is None else _goal(m.next_goal),
         history=[
@@ -112,7 +114,7 @@ def view(m: CampaignModel, now_iso: str | None = None) -> s.Campaign:
 def _audited(m: CampaignModel) -> dict[str, Any]:
     """What the audit log compares: the fields head office writes."""
     v = msgspec.to_builtins(view(m))
-    return {k: v[k] for k in (*rules.DRAFT_ONLY, *rules.ALWAYS, "goal", "budget")}
+    return {k: v[k] for k in (*rules.DRAFT_ONLY, *rules.ALWAYS, *rules.UNTIL_ENDED)}
 
 
 # --- reading --------------------------------------------------------------------------
@@ -360,6 +362,7 @@ def create(principal: Principal, body: s.CampaignCreate) -> s.Campaign:
         coupon_template_ids=list(body.coupon_template_ids),
         member_day_ids=list(body.member_day_ids),
         node_id=body.node_id,
+        default_stacking=kstack.stored(body.default_stacking),
         listing="campaigns",
         starts_key=starts_key(starts, cid),
         request_hash=_request_hash(body),
@@ -414,15 +417,17 @@ def _changed(m: CampaignModel, body: s.CampaignBody, starts: str, ends: str) -> 
         "member_day_ids": sorted(body.member_day_ids),
         "goal": msgspec.to_builtins(body.goal),
         "budget": [b.hq_fen, b.store_fen, b.supplier_fen],
+        "default_stacking": kstack.stored(body.default_stacking),
     }
     v = view(m)
     was = {
-        **{k: getattr(v, k) for k in now if k not in ("goal", "budget")},
+        **{k: getattr(v, k) for k in now if k not in ("goal", "budget", "default_stacking")},
         "promotion_ids": sorted(m.promotion_ids),
         "coupon_template_ids": sorted(m.coupon_template_ids),
         "member_day_ids": sorted(m.member_day_ids),
         "goal": {k: val for k, val in msgspec.to_builtins(v.goal).items() if val is not None},
         "budget": [v.budget.hq_fen, v.budget.store_fen, v.budget.supplier_fen],
+        "default_stacking": kstack.stored(kstack.spec(m.default_stacking)),
     }
     now["goal"] = {k: val for k, val in now["goal"].items() if val is not None}
     if m.stores_mode == "tiers" and m.state != "draft":
@@ -464,8 +469,10 @@ def update(principal: Principal, campaign_id: str, body: s.CampaignUpdate) -> s.
             details=[field_error("budget", f"below the {spent} spent")],
         )
     C = CampaignModel
+    default = kstack.stored(body.default_stacking)
     actions: list[Any] = [
         C.name.set(body.name),
+        C.default_stacking.set(default) if default else C.default_stacking.remove(),
         C.plan_notes.set(body.plan_notes) if body.plan_notes is not None else C.plan_notes.remove(),
         C.goal.set(_goal_attr(body.goal)),
         C.budget_hq_fen.set(b.hq_fen),

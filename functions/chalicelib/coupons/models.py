@@ -120,6 +120,9 @@ class CouponTemplateModel(Model):
     # A map {exclusive, priority, not_with_tiered, not_with_member_price, stack_group};
     # margin_floor "refuse" (absent) | "exclude". Issued coupons read it with the cart.
     stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
+    # Where the policy came from: "own" | "campaign" (copied from its campaign's default,
+    # follows it); absent: "own" when a policy is stored, else none (kernel/stacking.py).
+    stacking_source = UnicodeAttribute(null=True)
     margin_floor = UnicodeAttribute(null=True)
     # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
     product_sku = UnicodeAttribute(null=True)

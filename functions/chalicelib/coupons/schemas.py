@@ -24,9 +24,11 @@ from chalicelib.kernel.schema import (
 from chalicelib.kernel.stacking import (
     MARGIN_FLOOR_DOC,
     STACKING_EXAMPLE,
+    STACKING_SOURCE_DOC,
     MarginFloor,
     Stacking,
     StackingOut,
+    StackingSource,
 )
 
 Kind = Literal["amount_off", "percent_off", "free_delivery", "product"]
@@ -155,6 +157,16 @@ class TemplateCreate(Schema, kw_only=True):
         Fen | None, Meta(description="product: that unit's price (0 or absent: free).")
     ] = None
     returns_policy: ReturnsPolicyField = None
+    campaign_id: Annotated[
+        Id | None,
+        Meta(
+            description="A draft campaign to create it in: the campaign lists it in the same "
+            "write, and without a stacking policy of its own it takes a copy of the "
+            "campaign's default_stacking (stacking_source: campaign; stack_group only for "
+            "goods coupons). 409 campaign_not_draft once the campaign is scheduled.",
+            examples=["C1a2b3c4d5e6f7a8b"],
+        ),
+    ] = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -223,6 +235,8 @@ class CouponTemplate(Out, kw_only=True):
     recurrence: RecurrenceOut | None = None
     audience: AudienceOut | None = None
     stacking: StackingOut | None = None  # always sent (the defaults when none was set)
+    stacking_source: Annotated[StackingSource, Meta(description=STACKING_SOURCE_DOC)] = "matrix"
+    campaign_id: str | None = None  # the campaign holding it (issue 16)
     margin_floor: MarginFloor = "refuse"
     # product coupons (商品券): null for other kinds
     product_sku: str | None = None

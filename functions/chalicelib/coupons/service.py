@@ -24,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import contents as campaign_contents
 from chalicelib.coupons import edit_rules, targeting
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
@@ -38,7 +39,7 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
     release_items,
     return_items,
 )
-from chalicelib.db.transactions import TransactionCancelled, add_all, batch_get, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.kernel import approvals, clock, config
@@ -144,6 +145,13 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
     starts, ends, errors = _validate(body)
     if errors:
         raise ValidationFailed("The coupon template is not valid.", details=errors)
+    campaign = (
+        campaign_contents.campaign_for_new(
+            body.campaign_id, "coupon_template_ids", "coupon template", body.template_id
+        )
+        if body.campaign_id
+        else None
+    )
     now = clock.now_iso()
     tid = body.template_id or f"T{uuid.uuid4().hex[:16]}"
     scope = body.scope or s.CouponScope()
@@ -186,6 +194,15 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
     )
     targeting.apply(m, body.code, body.recurrence, body.audience)
     m.stacking, m.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
+    if campaign is not None:
+        m.campaign_id = campaign.campaign_id
+    if body.stacking is not None:
+        m.stacking_source = "own"
+    elif campaign is not None:  # follows the campaign: a copy of its default, goods only
+        m.stacking_source = "campaign"
+        m.stacking = kstack.inherited(
+            campaign.default_stacking, takes_group=body.kind != "free_delivery"
+        )
     if body.kind == "product":
         m.product_sku, m.product_price_fen = body.product_sku, body.product_price_fen or 0
     entry = audit.new_entry(
@@ -196,19 +213,20 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         msgspec.to_builtins(template_view(m)),
         key="create",  # a retry with the same template_id reproduces it
     )
+
+    def build(tx: Tx) -> None:
+        tx.save(m, condition=CouponTemplateModel.template_id.does_not_exist(), label="template")
+        targeting.add_code(tx, m, now)
+        if campaign is not None:
+            campaign_contents.link_new(tx, campaign.campaign_id, "coupon_template_ids", tid)
+        audit.with_entry(tx, entry)
+
     try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx,
-                entry,
-                tx.save(
-                    m, condition=CouponTemplateModel.template_id.does_not_exist(), label="template"
-                ),
-                targeting.add_code(tx, m, now),
-            )
-        )
+        transact(build)
     except TransactionCancelled as exc:
         if "template" not in exc.failed:
+            if campaign is not None and campaign_contents.LINK_LABEL in exc.failed:
+                raise campaign_contents.link_failed(campaign.campaign_id) from None
             if targeting.CODE_LABEL in exc.failed:
                 raise Conflict(
                     f"Another coupon template has the code {m.code!r}.",
@@ -274,6 +292,8 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         recurrence=targeting.recurrence_view(m),
         audience=targeting.audience_view(m),
         stacking=kstack.view(m.stacking),
+        stacking_source=kstack.source_of(m.stacking_source, m.stacking),
+        campaign_id=m.campaign_id,
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **_product_fields(m),
         returns_policy=cast(Any, m.returns_policy or "proportional"),
@@ -540,6 +560,7 @@ def _stacking_actions(body: s.TemplateUpdate) -> list[Action]:
     out: list[Action] = []
     if body.stacking is not None:
         out.append(t.stacking.set(policy) if policy else t.stacking.remove())
+        out.append(t.stacking_source.set("own"))  # set here: it no longer follows a campaign
     if body.margin_floor is not None:
         out.append(t.margin_floor.set(floor) if floor else t.margin_floor.remove())
     return out

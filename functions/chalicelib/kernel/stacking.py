@@ -103,3 +103,55 @@ def view(raw: Any) -> StackingOut:
         not_with_member_price=bool(d["not_with_member_price"]),
         stack_group=d["stack_group"] or None,
     )
+
+
+# --- a campaign's default policy (issue 18 item 1) -------------------------------------
+# A promotion or template created in a campaign without a policy of its own takes a
+# copy of the campaign's default: checkout keeps reading the item alone. Where the
+# item's policy came from is kept beside it.
+StackingSource = Literal["own", "campaign", "matrix"]
+STACKING_SOURCE_DOC = (
+    'Where its policy comes from: "own" (set on it), "campaign" (copied from its '
+    "campaign's default_stacking when created, and by apply-default-stacking: it follows "
+    'the campaign) or "matrix" (none: the fixed stacking matrix).'
+)
+
+
+def source_of(stored_source: str | None, raw: Any) -> StackingSource:
+    """An item's source: the one stored, else "own" for a policy set before sources were
+    kept, "matrix" for none."""
+    if stored_source in ("own", "campaign"):
+        return stored_source  # type: ignore[return-value]
+    return "own" if raw else "matrix"
+
+
+def follows_campaign(stored_source: str | None, raw: Any) -> bool:
+    """Whether a campaign's default reaches the item: it has no policy of its own."""
+    return source_of(stored_source, raw) != "own"
+
+
+def inherited(campaign_default: Any, *, takes_group: bool) -> dict[str, Any] | None:
+    """What an item of the campaign stores from its default: a copy, without the stack
+    group where the item takes none (promotions, free-delivery coupons)."""
+    if campaign_default is not None and hasattr(campaign_default, "as_dict"):
+        campaign_default = campaign_default.as_dict()
+    if not campaign_default:
+        return None
+    out = dict(campaign_default)
+    if not takes_group:
+        out.pop("stack_group", None)
+    return None if {**DEFAULT_STORED, **out} == DEFAULT_STORED else out
+
+
+def spec(raw: Any) -> Stacking | None:
+    """A stored policy back as the request schema (a campaign's clone), None for none."""
+    if not raw:
+        return None
+    v = view(raw)
+    return Stacking(
+        exclusive=v.exclusive,
+        priority=v.priority,
+        not_with_tiered=v.not_with_tiered,
+        not_with_member_price=v.not_with_member_price,
+        stack_group=v.stack_group,
+    )

@@ -129,6 +129,9 @@ class PromotionModel(Model):
     # A map {exclusive, priority, not_with_tiered, not_with_member_price}; margin_floor
     # "refuse" (absent) | "exclude".
     stacking = MapAttribute(null=True)  # type: ignore[var-annotated]
+    # Where the policy came from: "own" | "campaign" (copied from its campaign's default,
+    # follows it); absent: "own" when a policy is stored, else none (kernel/stacking.py).
+    stacking_source = UnicodeAttribute(null=True)
     margin_floor = UnicodeAttribute(null=True)
     # issue 18, more mechanics (promotions/mechanics.py): tiered options (满件减, 满N件M折,
     # 每满减) and the add_on / gift / bundle fields; unset on other promotions

@@ -24,9 +24,11 @@ from chalicelib.kernel.schema import (
 from chalicelib.kernel.stacking import (
     MARGIN_FLOOR_DOC,
     STACKING_EXAMPLE,
+    STACKING_SOURCE_DOC,
     MarginFloor,
     Stacking,
     StackingOut,
+    StackingSource,
 )
 from chalicelib.promotions.limits_schemas import LIMITS_EXAMPLE, LimitsOut, LimitsSpec
 
@@ -241,6 +243,16 @@ class PromotionCreate(Schema, kw_only=True):
         ),
     ] = None
     returns_policy: ReturnsPolicyField = None
+    campaign_id: Annotated[
+        PromotionId | None,
+        Meta(
+            description="A draft campaign to create it in: the campaign lists it in the same "
+            "write, and without a stacking policy of its own it takes a copy of the "
+            "campaign's default_stacking (stacking_source: campaign). 409 "
+            "campaign_not_draft once the campaign is scheduled.",
+            examples=["C1a2b3c4d5e6f7a8b"],
+        ),
+    ] = None
 
 
 class PromotionUpdate(Schema, kw_only=True):
@@ -321,6 +333,9 @@ class Promotion(Out, kw_only=True):
     recurrence: RecurrenceOut | None = None
     audience: AudienceOut | None = None
     stacking: StackingOut | None = None  # tiered, second_half_price (null for others)
+    stacking_source: Annotated[
+        StackingSource | None, Meta(description=STACKING_SOURCE_DOC + " Null: no policy.")
+    ] = None
     margin_floor: MarginFloor = "refuse"
     # issue 18, more mechanics (null when not used)
     basis: str | None = None

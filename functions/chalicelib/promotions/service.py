@@ -19,6 +19,7 @@ import msgspec
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import contents as campaign_contents
 from chalicelib.catalogue.models import ProductModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
 from chalicelib.kernel import approvals, clock, config
@@ -269,6 +270,14 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         )
     if errors:
         raise ValidationFailed("The promotion is not valid.", details=errors)
+    contents = "member_day_ids" if body.kind == "member_day" else "promotion_ids"
+    campaign = (
+        campaign_contents.campaign_for_new(
+            body.campaign_id, contents, "promotion", body.promotion_id
+        )
+        if body.campaign_id
+        else None
+    )
     now = clock.now_iso()
     pid = body.promotion_id or f"P{uuid.uuid4().hex[:16]}"
     scope = body.scope or s.Scope()
@@ -298,6 +307,12 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         _set_member_day(promo, body.member_day)
     targeting.apply(promo, body.recurrence, body.audience)
     promo.stacking, promo.margin_floor = _stacking_stored(body.stacking, body.margin_floor)
+    if campaign is not None:
+        promo.campaign_id = campaign.campaign_id
+    promo.stacking_source = _stacking_source(body.kind, body.stacking, campaign)
+    if promo.stacking_source == "campaign":
+        assert campaign is not None
+        promo.stacking = kstack.inherited(campaign.default_stacking, takes_group=False)
     mechanics.set_on(promo, body)
     promo.limits = promo_limits.to_attribute(body.limits)
     promo.returns_policy = _returns_policy_of(body.returns_policy)
@@ -323,7 +338,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         key="create",  # a retry with the same promotion_id reproduces it
     )
 
-    existing = save_new(promo, shards, entry)
+    existing = save_new(promo, shards, entry, campaign_list=contents if campaign else None)
     if existing is not None:
         return view(existing)
     forget_active_cache()
@@ -331,14 +346,23 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
 
 
 def save_new(
-    promo: PromotionModel, shards: list[FlashShardModel], entry: Any
+    promo: PromotionModel,
+    shards: list[FlashShardModel],
+    entry: Any,
+    campaign_list: str | None = None,
 ) -> PromotionModel | None:
     """Write a new promotion (created or cloned), a flash sale's shards and the audit
-    entry in one transaction. A replay (same id, same request) answers the promotion
-    already written; the same id for a different request is a 409."""
+    entry in one transaction; with ``campaign_list``, its campaign (``campaign_id``)
+    lists it in that list, on condition it is still a draft. A replay (same id, same
+    request) answers the promotion already written; the same id for a different request
+    is a 409."""
 
     def build(tx: Tx) -> None:
         tx.save(promo, condition=PromotionModel.promotion_id.does_not_exist(), label="promotion")
+        if campaign_list is not None:
+            campaign_contents.link_new(
+                tx, str(promo.campaign_id), campaign_list, promo.promotion_id
+            )
         if entry is not None:
             audit.piece_of(entry).add_to(tx)
         for shard in shards:
@@ -352,6 +376,8 @@ def save_new(
         transact(build)
     except TransactionCancelled as exc:
         if "promotion" not in exc.failed:
+            if campaign_contents.LINK_LABEL in exc.failed:
+                raise campaign_contents.link_failed(str(promo.campaign_id)) from None
             raise
         existing = get_promotion(promo.promotion_id)
         if existing.request_hash != promo.request_hash:
@@ -410,6 +436,9 @@ def view(
         recurrence=targeting.recurrence_view(m),
         audience=targeting.audience_view(m),
         stacking=kstack.view(m.stacking) if m.kind in STACKING_KINDS else None,
+        stacking_source=(
+            kstack.source_of(m.stacking_source, m.stacking) if m.kind in STACKING_KINDS else None
+        ),
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **mechanics.view_fields(m),
         limits=promo_limits.view(m.limits),
@@ -684,9 +713,20 @@ def _stacking_actions(promo: PromotionModel, body: s.PromotionUpdate) -> list[An
     out: list[Any] = []
     if body.stacking is not None:
         out.append(p.stacking.set(policy) if policy else p.stacking.remove())
+        out.append(p.stacking_source.set("own"))  # set here: it no longer follows a campaign
     if body.margin_floor is not None:
         out.append(p.margin_floor.set(floor) if floor else p.margin_floor.remove())
     return out
+
+
+def _stacking_source(kind: str, stacking: kstack.Stacking | None, campaign: Any) -> str | None:
+    """What a new promotion's policy follows: its own when sent; its campaign's default
+    (copied) when created in a campaign without one; none otherwise (the matrix)."""
+    if kind not in STACKING_KINDS:
+        return None
+    if stacking is not None:
+        return "own"
+    return "campaign" if campaign is not None else None
 
 
 def _stacking_audit(
