@@ -245,7 +245,7 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
     """The promotion added as if live, at a moment inside its window."""
     promo = get_promotion(promotion_id)
     offer = checklist._promotion_offer(promo)
-    if offer is None:
+    if offer is None or isinstance(offer, engine.CouponOffer):  # (never a coupon)
         raise ValidationFailed(
             "This kind of promotion is not simulated.",
             details=[field_error("promotion_id", f"a {promo.kind} prices per member")],
