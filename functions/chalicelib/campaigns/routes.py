@@ -236,6 +236,39 @@ def review_note(campaign_id: str, body: s.ReviewNote, principal: Principal) -> s
 
 
 simulation = lazy_module("chalicelib.campaigns.simulate")
+SIMULATE_REQUEST = {
+    "carts": [
+        {"store_id": "sh-jingan", "lines": [{"sku": "100001", "qty": 3}]},
+        {"store_id": "sh-jingan", "lines": [{"sku": "100002", "qty": 1}]},
+    ]
+}
+
+
+def _simulation_example(off_fen: int, label: str, funder: str) -> dict[str, Any]:
+    """The answer for SIMULATE_REQUEST when the first cart gets ``off_fen`` off."""
+    return {
+        "carts": 2,
+        "carts_changed": 1,
+        "revenue_before_fen": 19800,
+        "revenue_after_fen": 19800 - off_fen,
+        "discount_before_fen": 0,
+        "discount_after_fen": off_fen,
+        "discount_cost_fen": off_fen,
+        "by_funder": {funder: off_fen},
+        "margin_before_fen": 6000,
+        "margin_after_fen": 6000 - off_fen,
+        "lines_without_cost": 0,
+        "examples": [
+            {
+                "cart": 0,
+                "store_id": "sh-jingan",
+                "subtotal_fen": 14850,
+                "total_before_fen": 14850,
+                "total_after_fen": 14850 - off_fen,
+                "discounts_after": [label],
+            }
+        ],
+    }
 
 
 @area.route(
@@ -246,36 +279,8 @@ simulation = lazy_module("chalicelib.campaigns.simulate")
     body=s.SimulateRequest,
     response=s.SimulateResult,
     errors=(403, 404, 422),
-    request_example={
-        "carts": [
-            {"store_id": "sh-jingan", "lines": [{"sku": "100001", "qty": 3}]},
-            {"store_id": "sh-jingan", "lines": [{"sku": "100002", "qty": 1}]},
-        ]
-    },
-    response_example={
-        "promotion_id": "P-dec-fruit",
-        "carts": 2,
-        "carts_changed": 1,
-        "revenue_before_fen": 19800,
-        "revenue_after_fen": 18800,
-        "discount_before_fen": 0,
-        "discount_after_fen": 1000,
-        "discount_cost_fen": 1000,
-        "by_funder": {"hq": 1000},
-        "margin_before_fen": 6000,
-        "margin_after_fen": 5000,
-        "lines_without_cost": 0,
-        "examples": [
-            {
-                "cart": 0,
-                "store_id": "sh-jingan",
-                "subtotal_fen": 14850,
-                "total_before_fen": 14850,
-                "total_after_fen": 13850,
-                "discounts_after": ["满99减10"],
-            }
-        ],
-    },
+    request_example=SIMULATE_REQUEST,
+    response_example=dict(_simulation_example(1000, "满99减10", "hq"), promotion_id="P-dec-fruit"),
 )
 def simulate_promotion(
     promotion_id: str, body: s.SimulateRequest, principal: Principal
@@ -296,36 +301,10 @@ def simulate_promotion(
     body=s.SimulateRequest,
     response=s.TemplateSimulateResult,
     errors=(403, 404, 422),
-    request_example={
-        "carts": [
-            {"store_id": "sh-jingan", "lines": [{"sku": "100001", "qty": 3}]},
-            {"store_id": "sh-jingan", "lines": [{"sku": "100002", "qty": 1}]},
-        ]
-    },
-    response_example={
-        "template_id": "tpl-fruit-99-20",
-        "carts": 2,
-        "carts_changed": 1,
-        "revenue_before_fen": 19800,
-        "revenue_after_fen": 17800,
-        "discount_before_fen": 0,
-        "discount_after_fen": 2000,
-        "discount_cost_fen": 2000,
-        "by_funder": {"supplier": 2000},
-        "margin_before_fen": 6000,
-        "margin_after_fen": 4000,
-        "lines_without_cost": 0,
-        "examples": [
-            {
-                "cart": 0,
-                "store_id": "sh-jingan",
-                "subtotal_fen": 14850,
-                "total_before_fen": 14850,
-                "total_after_fen": 12850,
-                "discounts_after": ["满99减20"],
-            }
-        ],
-    },
+    request_example=SIMULATE_REQUEST,
+    response_example=dict(
+        _simulation_example(2000, "满99减20", "supplier"), template_id="tpl-fruit-99-20"
+    ),
 )
 def simulate_template(
     template_id: str, body: s.SimulateRequest, principal: Principal

@@ -291,7 +291,9 @@ def simulate_template(
         )
     now = clock.now()
     at = template_moment(t, now)
-    coupon = coupon_repo.coupon_of(t, "simulation", f"{t.template_id}:simulation", "sim", at)
+    coupon = coupon_repo.coupon_of(
+        t, at, coupon_id=f"{t.template_id}:simulation", customer_id="simulation"
+    )
     offer = checkout.template_offer(coupon, t)
     carts, products = _carts(_wanted(list(t.scope_stores), body, now), body.source is None)
     figures = _compare(carts, products, at, "", lambda _store: (), [offer])

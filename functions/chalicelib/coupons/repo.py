@@ -59,10 +59,11 @@ def validity(template: CouponTemplateModel, now: datetime) -> tuple[str, str]:
 
 def coupon_of(
     template: CouponTemplateModel,
-    customer_id: str,
-    coupon_id: str,
-    source: str,
     now: datetime,
+    *,
+    coupon_id: str,
+    customer_id: str,
+    source: str = "simulation",
     staff_username: str | None = None,
 ) -> CouponModel:
     """The coupon a template gives a customer at ``now``, not yet written: what it takes
@@ -119,7 +120,14 @@ def issue_items(
 
     Reusable by any issuance (claim, bulk, registration, after payment, sale)."""
     now_iso = clock.iso(now)
-    coupon = coupon_of(template, customer_id, coupon_id, source, now, staff_username)
+    coupon = coupon_of(
+        template,
+        now,
+        coupon_id=coupon_id,
+        customer_id=customer_id,
+        source=source,
+        staff_username=staff_username,
+    )
     t = CouponTemplateModel
     template_condition = (t.status == "active") & (
         t.total_quantity.does_not_exist() | (t.issued_count < t.total_quantity)
