@@ -6,14 +6,12 @@ simulation"."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from chalicelib.coupons.models import CouponModel
-from chalicelib.kernel import clock
 from chalicelib.promotions import service as promotions
 
 from tests.api.test_promotions import tiered
+from tests.api.test_workflow import last_weeks_orders, simulated_last_week
 from tests.publishing import create_promotion
 
 
@@ -146,18 +144,10 @@ def test_stacking_policy_and_a_product_coupon_against_a_live_exclusive_promotion
 
 
 def test_last_weeks_orders(api, tokens_, catalogue, monkeypatch):
-    from tests.order_steps import place_paid
-
-    place_paid([("100", 3)], fulfilment="pickup")  # 水果 ¥30.00: reaches 满30减5
-    place_paid([("102", 1)], fulfilment="pickup")  # 蔬菜: out of scope
-    place_paid([("100", 3)], fulfilment="pickup", store_id="sh-b")  # not the template's store
+    last_weeks_orders(monkeypatch, "sh-b")  # sh-a: one reaches 满30减5; sh-b: not its store
     t = draft_template(api, tokens_, scope={"categories": ["水果"], "stores": ["sh-a"]})
-    tomorrow = clock.now() + timedelta(days=1)  # today's orders are "last week" tomorrow
-    monkeypatch.setattr(clock, "now", lambda: tomorrow)
     path = f"/admin/coupon-templates/{t['template_id']}/simulate"
-    status, got = post(api, path, {"source": "last_week"}, tokens_["hq"])
-    assert status == 200, got
-    assert (got["carts"], got["carts_changed"], got["discount_cost_fen"]) == (2, 1, 500)
+    assert simulated_last_week(api, tokens_, path) == (2, 1, 500)
 
 
 def test_refusals(api, tokens_, catalogue):
