@@ -340,13 +340,31 @@ def test_clone_a_campaign_copies_its_contents_as_drafts_idempotently(api, tokens
     assert src["status"] == "active" and src["campaign_id"] == c["campaign_id"]
 
 
-def test_simulate_on_last_weeks_real_orders(api, tokens_, catalogue, monkeypatch):
+def last_weeks_orders(monkeypatch, *other_stores: str) -> None:
+    """Paid pickup orders today at sh-a (3 × SKU 100, 水果 ¥30.00; 1 × SKU 102, 蔬菜) and
+    3 × SKU 100 at each of ``other_stores``; then the clock moves to tomorrow, when
+    today's orders are "last week"."""
     from datetime import timedelta
 
     from tests.order_steps import place_paid
 
-    place_paid([("100", 3)], fulfilment="pickup")  # 水果 ¥30.00: reaches 满30减5
-    place_paid([("102", 1)], fulfilment="pickup")  # 蔬菜: out of scope
+    for store, sold in [("sh-a", ("100", 3)), ("sh-a", ("102", 1))] + [
+        (s, ("100", 3)) for s in other_stores
+    ]:
+        place_paid([sold], fulfilment="pickup", store_id=store)
+    tomorrow = clock.now() + timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: tomorrow)
+
+
+def simulated_last_week(api, tokens_, path) -> tuple[int, int, int]:
+    """(carts, carts changed, discount cost) of ``path`` on last week's orders."""
+    status, got = post(api, path, {"source": "last_week"}, tokens_["hq"])
+    assert status == 200, got
+    return got["carts"], got["carts_changed"], got["discount_cost_fen"]
+
+
+def test_simulate_on_last_weeks_real_orders(api, tokens_, catalogue, monkeypatch):
+    last_weeks_orders(monkeypatch)  # the fruit order reaches 满30减5, the other is out of scope
     body = tiered(
         stores=["sh-a"],
         starts_at=at(-2),
@@ -355,15 +373,11 @@ def test_simulate_on_last_weeks_real_orders(api, tokens_, catalogue, monkeypatch
         scope={"categories": ["水果"], "skus": []},
     )
     p = draft(api, tokens_, body)
-    tomorrow = clock.now() + timedelta(days=1)  # today's orders are "last week" tomorrow
-    monkeypatch.setattr(clock, "now", lambda: tomorrow)
     path = f"/admin/promotions/{p['promotion_id']}/simulate"
-    status, got = post(api, path, {"source": "last_week"}, tokens_["hq"])
-    assert status == 200, got
-    assert (got["carts"], got["carts_changed"], got["discount_cost_fen"]) == (2, 1, 500)
+    assert simulated_last_week(api, tokens_, path) == (2, 1, 500)
     status, err = post(api, path, {}, tokens_["hq"])
     assert status == 422 and err["error"]["details"][0]["field"] == "carts"  # or source
     from chalicelib.campaigns import simulate
 
-    assert len(simulate.last_week(["sh-a"], tomorrow, cap=1)) == 1  # capped
-    assert simulate.last_week(["sh-b"], tomorrow) == []
+    assert len(simulate.last_week(["sh-a"], clock.now(), cap=1)) == 1  # capped
+    assert simulate.last_week(["sh-b"], clock.now()) == []

@@ -16,27 +16,36 @@ from tests.e2e.test_print_e2e import _login
 WATER = "农夫山泉 饮用天然水 550ml"  # 2.00 at sh-jingan (the chain list price)
 
 
-def test_a_draft_is_simulated_approved_and_published_by_two_people(site: Site):
-    page = site.page
-    page.set_viewport_size(PORTRAIT)
+def water_sku() -> str:
+    return next(p["sku"] for p in demo_data.products() if p["name"] == WATER)
+
+
+def create_draft(site: Site, path: str, body: dict) -> str:
+    """POST a draft as hq-admin through the API, at tablet width: its name (``body``'s
+    with a random suffix, so reruns on the same stack find their own row)."""
+    site.page.set_viewport_size(PORTRAIT)
     api = site.stack.api_url
-    sku = next(p["sku"] for p in demo_data.products() if p["name"] == WATER)
-    name = f"满5减1 {secrets.token_hex(2)}"
+    name = f"{body['name']} {secrets.token_hex(2)}"
     status, draft, _ = call(
-        "POST",
-        f"{api}/admin/promotions",
-        {
-            "kind": "tiered",
-            "name": name,
-            "stores": ["sh-jingan"],
-            "starts_at": "2026-01-01T00:00:00Z",
-            "ends_at": "2099-01-01T00:00:00Z",
-            "tiers": [{"threshold_fen": 500, "off_fen": 100}],
-            "scope": {"categories": [], "skus": [sku]},
-        },
-        token=_login(api, "hq-admin"),
+        "POST", f"{api}{path}", dict(body, name=name), token=_login(api, "hq-admin")
     )
     assert status == 201 and draft["status"] == "draft", draft
+    return name
+
+
+def test_a_draft_is_simulated_approved_and_published_by_two_people(site: Site):
+    page = site.page
+    sku = water_sku()
+    body = {
+        "kind": "tiered",
+        "name": "满5减1",
+        "stores": ["sh-jingan"],
+        "starts_at": "2026-01-01T00:00:00Z",
+        "ends_at": "2099-01-01T00:00:00Z",
+        "tiers": [{"threshold_fen": 500, "off_fen": 100}],
+        "scope": {"categories": [], "skus": [sku]},
+    }
+    name = create_draft(site, "/admin/promotions", body)
 
     site.sign_in("hq-admin")
     site.go("/promotions")
@@ -70,4 +79,42 @@ def test_a_draft_is_simulated_approved_and_published_by_two_people(site: Site):
     expect(row.get_by_role("button", name="审批通过")).to_have_count(0)
     fits(site)
     site.shot("published")
+    assert not site.errors, site.errors
+
+
+def test_a_draft_coupon_template_is_simulated_on_the_coupons_page(site: Site):
+    """Head office simulates a draft template (满5减1 on water) on a sample cart from the
+    coupons page at tablet width: carts changed and the discount cost show; the template
+    stays a draft."""
+    page = site.page
+    sku = water_sku()
+    body = {
+        "kind": "amount_off",
+        "name": "水满5减1",
+        "threshold_fen": 500,
+        "amount_off_fen": 100,
+        "scope": {"skus": [sku], "stores": ["sh-jingan"]},
+        "days_after_claim": 7,
+    }
+    name = create_draft(site, "/admin/coupon-templates", body)
+
+    site.sign_in("hq-admin")
+    site.go("/coupons")
+    templates = page.get_by_test_id("coupon-templates")
+    row = templates.locator("tbody tr", has_text=name)
+    expect(row).to_contain_text("草稿 0/2")
+    # 3 waters (6.00) + 1 water alone (2.00, below the threshold)
+    row.get_by_role("button", name="模拟").click()
+    dialog = page.get_by_test_id("simulate-dialog")
+    expect(dialog).to_be_in_viewport()
+    dialog.get_by_role("textbox").fill(f"sh-jingan {sku} 3\n\nsh-jingan {sku} 1")
+    dialog.get_by_test_id("simulate-run").click()
+    result = page.get_by_test_id("simulation")
+    # the first simulation imports the pricing modules: slow on a loaded machine
+    expect(result).to_contain_text("1 / 2", timeout=30_000)
+    expect(result).to_contain_text("1.00")
+    fits(site)
+    site.shot("template-simulated")
+    site.go("/coupons")
+    expect(templates.locator("tbody tr", has_text=name)).to_contain_text("草稿 0/2")
     assert not site.errors, site.errors

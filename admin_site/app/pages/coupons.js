@@ -305,7 +305,10 @@ function templateColumns(messages, reload, editor) {
     {
       label: t("common.actions"),
       csv: false,
-      cell: (c) => ["draft", "pending"].includes(c.status) ? workflowButtons(c, `/admin/coupon-templates/${c.template_id}`, messages, reload, null) : [
+      cell: (c) => ["draft", "pending"].includes(c.status) ? workflowButtons(c, `/admin/coupon-templates/${c.template_id}`, messages, reload, (node) => {
+        editor.show(node);
+        editor.scrollIntoView({ block: "nearest" });
+      }) : [
         h("button", {
           type: "button",
           onclick: (e) => busy(e.currentTarget, messages, async () => {

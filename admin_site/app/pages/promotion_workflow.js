@@ -16,8 +16,9 @@ export function workflowBadge(x) {
   return badge(`${t(`workflow.status.${x.status}`)} ${n}`, "warn");
 }
 
-/** Approve / Reject (and Simulate for promotions) buttons of a draft; Approve is disabled
- * for someone who approved it already (a second approval must be someone else's). */
+/** Approve / Reject buttons of a draft, and Simulate where the page gives `showSimulation`
+ * (it places the dialog); Approve is disabled for someone who approved it already (a
+ * second approval must be someone else's). */
 export function workflowButtons(x, path, messages, rerender, showSimulation) {
   if (!DRAFTS.includes(x.status)) return null;
   const mine = x.approvals.some((a) => a.by === me());
@@ -46,18 +47,24 @@ function parseCarts(text) {
   }).filter(Boolean);
 }
 
+/** The simulation's figures (the same for a promotion and a coupon template). */
+function simulationFigures(r) {
+  return h("dl", {},
+    h("dt", {}, t("workflow.carts_changed")), h("dd", {}, `${r.carts_changed} / ${r.carts}`),
+    h("dt", {}, t("workflow.discount_cost")), h("dd", {}, money(r.discount_cost_fen)),
+    h("dt", {}, t("workflow.margin")), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}` + (r.lines_without_cost ? ` (${t("workflow.without_cost", { n: r.lines_without_cost })})` : "")),
+    h("dt", {}, t("workflow.by_funder")), h("dd", {}, Object.entries(r.by_funder).map(([k, v]) => `${k} ${money(v)}`).join(", ") || "—"));
+}
+
 function simulateButton(x, path, messages, show) {
   return h("button", { type: "button", "data-testid": "simulate", onclick: () => {
     const carts = h("textarea", { rows: 6, "aria-label": t("workflow.carts"), placeholder: "sh-jingan 100001 3" });
     const out = h("div", { "data-testid": "simulation" });
-    const run = h("button", { type: "button", "data-testid": "simulate-run", onclick: (e) => busy(e.currentTarget, messages, async () => {
-      const r = await post(`${path}/simulate`, { carts: parseCarts(carts.value) });
-      out.replaceChildren(h("dl", {},
-        h("dt", {}, t("workflow.carts_changed")), h("dd", {}, `${r.carts_changed} / ${r.carts}`),
-        h("dt", {}, t("workflow.discount_cost")), h("dd", {}, money(r.discount_cost_fen)),
-        h("dt", {}, t("workflow.margin")), h("dd", {}, `${money(r.margin_before_fen)} → ${money(r.margin_after_fen)}` + (r.lines_without_cost ? ` (${t("workflow.without_cost", { n: r.lines_without_cost })})` : "")),
-        h("dt", {}, t("workflow.by_funder")), h("dd", {}, Object.entries(r.by_funder).map(([k, v]) => `${k} ${money(v)}`).join(", ") || "—")));
-    }) }, t("workflow.simulate"));
-    show(h("section", { "data-testid": "simulate-dialog" }, h("h2", {}, `${t("workflow.simulate")}: ${x.name}`), carts, run, out));
+    const simulate = (body) => (e) => busy(e.currentTarget, messages, async () => {
+      out.replaceChildren(simulationFigures(await post(`${path}/simulate`, body())));
+    });
+    const run = h("button", { type: "button", "data-testid": "simulate-run", onclick: simulate(() => ({ carts: parseCarts(carts.value) })) }, t("workflow.simulate"));
+    const lastWeek = h("button", { type: "button", "data-testid": "simulate-last-week", onclick: simulate(() => ({ source: "last_week" })) }, t("workflow.simulate_last_week"));
+    show(h("section", { "data-testid": "simulate-dialog" }, h("h2", {}, `${t("workflow.simulate")}: ${x.name}`), carts, h("div", { class: "row" }, run, " ", lastWeek), out));
   } }, t("workflow.simulate"));
 }

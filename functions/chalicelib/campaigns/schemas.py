@@ -191,8 +191,9 @@ class SimCart(Schema, kw_only=True):
 
 class SimulateRequest(Schema, kw_only=True):
     """``carts`` (sample carts), or ``source: last_week``: the paid orders of the last 7
-    complete local days at the promotion's stores (every store when it names none), at
-    most 2,000. Either way each cart is priced at its store's prices today."""
+    complete local days at the promotion's or template's stores (every store when it
+    names none), at most 2,000. Either way each cart is priced at its store's prices
+    today."""
 
     carts: Annotated[list[SimCart], Meta(min_length=1, max_length=500)] | None = None
     source: Literal["last_week"] | None = None
@@ -204,15 +205,14 @@ class SimExample(Out, kw_only=True):
     subtotal_fen: int
     total_before_fen: int
     total_after_fen: int
-    discounts_after: list[str]  # labels of the discounts applied with the promotion
+    discounts_after: list[str]  # labels of the discounts applied in the "after" pricing
 
 
-class SimulateResult(Out, kw_only=True):
-    """Goods only (no delivery fee, no customer's coupons or member prices). ``before``:
-    the promotions live at each cart's store now; ``after``: those plus this promotion
-    as if live. Margin over the lines whose unit cost the catalogue knows."""
+class SimulationFigures(Out, kw_only=True):
+    """Goods only (no delivery fee, no member prices). ``before``: each cart priced with
+    the promotions live at its store; ``after``: the same with what is simulated added.
+    Margin over the lines whose unit cost the catalogue knows."""
 
-    promotion_id: str
     carts: int
     carts_changed: int
     revenue_before_fen: int
@@ -225,6 +225,21 @@ class SimulateResult(Out, kw_only=True):
     margin_after_fen: int
     lines_without_cost: int
     examples: list[SimExample]
+
+
+class SimulateResult(SimulationFigures, kw_only=True):
+    """A promotion's simulation: ``after`` adds this promotion as if live (no customer's
+    coupons either side)."""
+
+    promotion_id: str
+
+
+class TemplateSimulateResult(SimulationFigures, kw_only=True):
+    """A coupon template's simulation: ``after`` is each cart priced as if its customer
+    held one coupon of this template (its threshold, scope, stacking policy and margin
+    floor as at checkout; the engine applies it only where it is the best choice)."""
+
+    template_id: str
 
 
 class CampaignClone(Schema, kw_only=True):

@@ -1,23 +1,31 @@
-"""Simulate a promotion before publishing it (issue 18 item 5): price sample carts with
-the engine as it is today and again with the promotion added as if live (the engine is
-pure: two calls), and total the difference. Reads only: one BatchGetItem per store for
-prices and costs, the promotions cache for what is live; writes nothing."""
+"""Simulate a promotion or a coupon template before publishing it (issue 18 item 5):
+price sample carts (or last week's real ones) with the engine as it is today, and again
+with the promotion added as if live or with one coupon of the template in the customer's
+hand (the engine is pure: two calls a cart), and total the difference. Reads only: one
+BatchGetItem per store for prices and costs, the promotions cache for what is live;
+writes nothing."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
+
+import msgspec
 
 from chalicelib.auth.principal import Principal
 from chalicelib.campaigns import checklist
 from chalicelib.campaigns import schemas as s
+from chalicelib.catalogue.models import ProductModel
 from chalicelib.checkout import promotion_engine as engine
+from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
-from chalicelib.checkout.service import load_cart
+from chalicelib.coupons import repo as coupon_repo
+from chalicelib.coupons import targeting as coupon_targeting
+from chalicelib.coupons.models import CouponTemplateModel
 from chalicelib.db.transactions import batch_get
-from chalicelib.kernel import clock, hours
+from chalicelib.kernel import clock, hours, recurrence
 from chalicelib.kernel.errors import ValidationFailed, field_error
 from chalicelib.orders.models import OrderDetailModel, OrderModel
 from chalicelib.promotions import service as promotions
@@ -26,43 +34,36 @@ from chalicelib.stores.models import StoreModel
 
 EXAMPLES = 5
 LAST_WEEK_CAP = 2000  # orders read for source "last_week"
+# A free-delivery coupon waives the delivery fee; simulation prices goods only.
+TEMPLATE_KINDS = ("amount_off", "percent_off", "product")
+
+Wanted = list[tuple[str, list[tuple[str, int]]]]  # (store, [(sku, qty)]) per cart
+Cart = tuple[int, str, list[CartLine]]  # (index in the request, store, priced lines)
+Products = dict[str, dict[str, ProductModel]]  # store -> sku -> product (for costs)
 
 
-def _live_offers(store_id: str, at: datetime, leave_out: str) -> list[Any]:
-    """Tiered and half-price promotions live at the store at ``at`` (the cache), as the
-    engine takes them (flash prices need units: left out of the comparison)."""
-    active = promotions.active_for(store_id, at)
-    out: list[Any] = []
-    for t in active.tiered:
-        if t.promotion_id != leave_out:
-            out.append(
-                engine.TieredDiscount(
-                    t.promotion_id,
-                    t.name,
-                    t.tiers,
-                    clock.parse(t.starts_at),
-                    clock.parse(t.ends_at),
-                    engine.Scope(t.categories, t.skus),
-                    t.budget_left_fen,
-                    cast(Any, t.funded_by),
-                )
-            )
-    for h in active.second_half:
-        if h.promotion_id != leave_out:
-            out.append(
-                engine.SecondItemHalfPrice(
-                    h.promotion_id,
-                    h.name,
-                    clock.parse(h.starts_at),
-                    clock.parse(h.ends_at),
-                    engine.Scope(h.categories, h.skus),
-                    cast(Any, h.funded_by),
-                )
-            )
-    return out
+def _live_offers(store_id: str, at: datetime, leave_out: str) -> list[engine.Promotion]:
+    """Tiered and half-price promotions live at the store at ``at`` (the cache), read as
+    the quote reads them (stacking policies, 满件减/每满减 fields). Campaigns are left out
+    (their budgets are not simulated) and so are flash prices (they need units)."""
+    live = checkout.order_promotions(promotions.active_for(store_id, at))
+    return [
+        dataclasses.replace(p, campaign_id=None)
+        for p in live
+        if getattr(p, "promotion_id", "") != leave_out
+    ]
 
 
-def _price(lines: Sequence[CartLine], offers: Sequence[Any], store_id: str, at: datetime):
+def _price(
+    lines: Sequence[CartLine],
+    offers: Sequence[engine.Promotion],
+    coupons: Sequence[engine.CouponOffer],
+    costs: dict[str, int],
+    store_id: str,
+    at: datetime,
+) -> engine.Checkout:
+    """Goods only, the best combination of the coupons given, the margin floor kept as
+    at checkout."""
     return engine.evaluate(
         lines,
         store_id=store_id,
@@ -70,7 +71,9 @@ def _price(lines: Sequence[CartLine], offers: Sequence[Any], store_id: str, at: 
         fulfilment="pickup",
         delivery=DeliveryRule(0, None),
         minimum_order_fen=0,
+        coupons=coupons,
         promotions=offers,
+        costs=costs or None,
     )
 
 
@@ -82,11 +85,9 @@ def _margin(co: engine.Checkout, costs: dict[str, int]) -> int:
     )
 
 
-Wanted = list[tuple[str, list[tuple[str, int]]]]  # (store, [(sku, qty)]) per cart
-
-
-def _wanted(promo: Any, body: s.SimulateRequest, now: datetime) -> Wanted:
-    """The carts: the body's, or last week's real orders (``source: last_week``)."""
+def _wanted(stores: list[str], body: s.SimulateRequest, now: datetime) -> Wanted:
+    """The carts: the body's, or last week's real orders at ``stores`` (every store when
+    empty) for ``source: last_week``."""
     if (body.carts is None) == (body.source is None):
         raise ValidationFailed(
             "Give sample carts or a source.",
@@ -94,7 +95,7 @@ def _wanted(promo: Any, body: s.SimulateRequest, now: datetime) -> Wanted:
         )
     if body.carts is not None:
         return [(c.store_id, [(ln.sku, ln.qty) for ln in c.lines]) for c in body.carts]
-    return last_week(list(promo.stores), now)
+    return last_week(stores, now)
 
 
 def last_week(stores: list[str], now: datetime, cap: int = LAST_WEEK_CAP) -> Wanted:
@@ -125,28 +126,17 @@ def last_week(stores: list[str], now: datetime, cap: int = LAST_WEEK_CAP) -> Wan
     return out
 
 
-def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -> s.SimulateResult:
-    promo = get_promotion(promotion_id)
-    offer = checklist._promotion_offer(promo)
-    if offer is None:
-        raise ValidationFailed(
-            "This kind of promotion is not simulated.",
-            details=[field_error("promotion_id", f"a {promo.kind} prices per member")],
-        )
-    if hasattr(offer, "funded_by"):
-        offer = dataclasses.replace(offer, funded_by=cast(Any, promo.funded_by or "hq"))
-    starts, ends = clock.parse(promo.starts_at), clock.parse(promo.ends_at)
-    now = clock.now()
-    at = now if starts <= now < ends else starts  # inside the promotion's window
-    wanted = _wanted(promo, body, now)
-    strict = body.source is None  # sample carts: an unknown SKU is the caller's mistake
-    by_store: dict[str, tuple[Any, dict, dict]] = {}
+def _carts(wanted: Wanted, strict: bool) -> tuple[list[Cart], Products]:
+    """Each cart's lines at its store's prices today: one BatchGetItem per store. With
+    ``strict`` (sample carts) an unknown store or SKU is the caller's mistake (422 naming
+    it); a real order's SKU no longer sold is left out of its cart."""
+    by_store: dict[str, tuple[Any, dict[str, Any], dict[str, ProductModel]]] = {}
     errors: list[dict[str, str]] = []
-    carts: list[tuple[int, str, list[CartLine]]] = []
+    carts: list[Cart] = []
     for i, (store_id, sold) in enumerate(wanted):
         if store_id not in by_store:
             skus = {sku for sid, c in wanted if sid == store_id for sku, _ in c}
-            by_store[store_id] = load_cart(store_id, skus)
+            by_store[store_id] = checkout.load_cart(store_id, skus)
         store, items, products = by_store[store_id]
         if store is None:
             errors.append(field_error(f"carts[{i}].store_id", f"no store {store_id!r}"))
@@ -159,7 +149,7 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
                     errors.append(
                         field_error(f"carts[{i}].lines[{j}].sku", "not sold at the store")
                     )
-                continue  # a real order's SKU no longer sold: left out
+                continue
             lines.append(
                 CartLine(
                     p.sku,
@@ -178,6 +168,19 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
             carts.append((i, store_id, lines))
     if errors:
         raise ValidationFailed("Some carts cannot be priced.", details=errors)
+    return carts, {sid: products for sid, (_, _, products) in by_store.items()}
+
+
+def _compare(
+    carts: list[Cart],
+    products: Products,
+    at: datetime,
+    leave_out: str,
+    added: Callable[[str], Sequence[engine.Promotion]],
+    coupons: Sequence[engine.CouponOffer],
+) -> s.SimulationFigures:
+    """Price every cart before (the promotions live at its store, no coupon) and after
+    (plus ``added(store)`` and ``coupons``), and total the difference."""
     totals = dict.fromkeys(
         ("revenue_before", "revenue_after", "disc_before", "disc_after", "m_before", "m_after"),
         0,
@@ -185,17 +188,16 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
     by_funder: dict[str, int] = {}
     changed, no_cost = 0, 0
     examples: list[s.SimExample] = []
-    live: dict[str, list[Any]] = {}
+    live: dict[str, list[engine.Promotion]] = {}
     for i, store_id, lines in carts:
         if store_id not in live:
-            live[store_id] = _live_offers(store_id, at, promo.promotion_id)
-        _, _, products = by_store[store_id]
-        costs = {k: int(p.cost_fen) for k, p in products.items() if p.cost_fen is not None}
+            live[store_id] = _live_offers(store_id, at, leave_out)
+        costs = {
+            k: int(p.cost_fen) for k, p in products[store_id].items() if p.cost_fen is not None
+        }
         no_cost += sum(1 for ln in lines if ln.sku not in costs)
-        before = _price(lines, live[store_id], store_id, at)
-        runs_here = not promo.stores or store_id in promo.stores
-        offers_after = [*live[store_id], offer] if runs_here else live[store_id]
-        after = _price(lines, offers_after, store_id, at)
+        before = _price(lines, live[store_id], (), costs, store_id, at)
+        after = _price(lines, [*live[store_id], *added(store_id)], coupons, costs, store_id, at)
         totals["revenue_before"] += before.total_fen
         totals["revenue_after"] += after.total_fen
         totals["disc_before"] += before.priced.discount_fen
@@ -223,8 +225,7 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
                         discounts_after=[d.label for d in after.applied],
                     )
                 )
-    return s.SimulateResult(
-        promotion_id=promotion_id,
+    return s.SimulationFigures(
         carts=len(carts),
         carts_changed=changed,
         revenue_before_fen=totals["revenue_before"],
@@ -238,3 +239,62 @@ def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -
         lines_without_cost=no_cost,
         examples=examples,
     )
+
+
+def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -> s.SimulateResult:
+    """The promotion added as if live, at a moment inside its window."""
+    promo = get_promotion(promotion_id)
+    offer = checklist._promotion_offer(promo)
+    if offer is None or isinstance(offer, engine.CouponOffer):  # (never a coupon)
+        raise ValidationFailed(
+            "This kind of promotion is not simulated.",
+            details=[field_error("promotion_id", f"a {promo.kind} prices per member")],
+        )
+    if hasattr(offer, "funded_by"):
+        offer = dataclasses.replace(offer, funded_by=cast(Any, promo.funded_by or "hq"))
+    starts, ends = clock.parse(promo.starts_at), clock.parse(promo.ends_at)
+    now = clock.now()
+    at = now if starts <= now < ends else starts  # inside the promotion's window
+    carts, products = _carts(_wanted(list(promo.stores), body, now), body.source is None)
+
+    def added(store_id: str) -> list[engine.Promotion]:
+        return [offer] if not promo.stores or store_id in promo.stores else []
+
+    figures = _compare(carts, products, at, promo.promotion_id, added, ())
+    return s.SimulateResult(promotion_id=promotion_id, **msgspec.structs.asdict(figures))
+
+
+def template_moment(t: CouponTemplateModel, now: datetime) -> datetime:
+    """When a coupon of the template would be used: now when its fixed window is open
+    (or it has none), else its start; then, for a recurring window (e.g. Wednesdays
+    18:00-21:00), the window's next opening."""
+    starts = clock.parse(t.starts_at) if t.starts_at else None
+    at = starts if starts is not None and now < starts else now
+    rec = coupon_targeting.recurrence_of(t)
+    if rec is not None and not recurrence.on_at(rec, at):
+        window = recurrence.next_on(rec, at)
+        at = window[0] if window is not None else at
+    return at
+
+
+def simulate_template(
+    principal: Principal, template_id: str, body: s.SimulateRequest
+) -> s.TemplateSimulateResult:
+    """Each cart's customer holding one coupon of the template, issued at the moment it
+    would be used (``template_moment``): the engine applies it only where it is allowed
+    (threshold, scope, stores, stacking policy, margin floor) and the best choice."""
+    t = coupon_repo.get_template(template_id)
+    if t.kind not in TEMPLATE_KINDS:
+        raise ValidationFailed(
+            "This kind of coupon template is not simulated.",
+            details=[field_error("template_id", f"a {t.kind} coupon waives delivery: goods only")],
+        )
+    now = clock.now()
+    at = template_moment(t, now)
+    coupon = coupon_repo.coupon_of(
+        t, at, coupon_id=f"{t.template_id}:simulation", customer_id="simulation"
+    )
+    offer = checkout.template_offer(coupon, t)
+    carts, products = _carts(_wanted(list(t.scope_stores), body, now), body.source is None)
+    figures = _compare(carts, products, at, "", lambda _store: (), [offer])
+    return s.TemplateSimulateResult(template_id=template_id, **msgspec.structs.asdict(figures))

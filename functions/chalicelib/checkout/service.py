@@ -425,13 +425,20 @@ def _offer(
     )
 
 
-def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
-    """The store's promotions as the domain wants them. A flash price counts only for
-    the units this customer may still buy and one shard can still give (an order takes
-    its units from one shard)."""
-    active = loaded.active
-    if active is None:
-        return []
+def template_offer(coupon: CouponModel, template: CouponTemplateModel) -> promo.CouponOffer:
+    """A coupon of ``template`` (not written: coupons.repo.coupon_of) as the engine
+    takes it, with the template's budget left and stacking policy as a quote reads them.
+    Its campaign is left out: a simulation prices without campaigns."""
+    budget = None if template.budget_fen is None else int(template.budget_left_fen or 0)
+    policy = stacking_policy(template.stacking, template.margin_floor)
+    tid = template.template_id
+    return _offer(coupon, {tid: budget}, {}, {tid: policy})
+
+
+def order_promotions(active: promotion_store.ActivePromotions) -> list[promo.Promotion]:
+    """The tiered and second-half-price promotions live at a store (the promotions
+    cache's view) as the engine takes them, with their stacking policies and mechanics:
+    the quote's and the simulation's (campaigns/simulate.py) one reading."""
     out: list[promo.Promotion] = []
     for t in active.tiered:
         out.append(
@@ -463,6 +470,17 @@ def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
                 h.limits.per_order_units if h.limits else None,
             )
         )
+    return out
+
+
+def _promotions(loaded: Loaded, skus: set[str]) -> list[promo.Promotion]:
+    """The store's promotions as the domain wants them. A flash price counts only for
+    the units this customer may still buy and one shard can still give (an order takes
+    its units from one shard)."""
+    active = loaded.active
+    if active is None:
+        return []
+    out = order_promotions(active)
     for sku, f in active.flash.items():
         if sku not in skus:
             continue

@@ -57,24 +57,17 @@ def validity(template: CouponTemplateModel, now: datetime) -> tuple[str, str]:
     return template.starts_at or clock.iso(now), template.ends_at or clock.iso(now)
 
 
-def issue_items(
+def coupon_of(
     template: CouponTemplateModel,
-    customer_id: str,
-    coupon_id: str,
-    source: str,
     now: datetime,
     *,
+    coupon_id: str,
+    customer_id: str,
+    source: str = "simulation",
     staff_username: str | None = None,
-) -> list[TxPiece]:
-    """The three writes that issue one coupon, in this order:
-
-    0. put the coupon, condition: no coupon with this (deterministic) id yet — a retry of
-       the same issuance fails here and the caller answers the coupon already made;
-    1. the template's ``issued_count + 1``, condition: active, not past a fixed window's
-       end, and ``issued_count < total_quantity`` when a quantity is set;
-    2. the customer's counter ``+ 1``, condition: below ``per_customer_limit``.
-
-    Reusable by any issuance (claim, bulk, registration, after payment, sale)."""
+) -> CouponModel:
+    """The coupon a template gives a customer at ``now``, not yet written: what it takes
+    off, where, and for how long. Issuance writes it; a simulation prices with it."""
     now_iso = clock.iso(now)
     valid_from, valid_until = validity(template, now)
     coupon = CouponModel(
@@ -105,6 +98,36 @@ def issue_items(
     if template.rec_weekdays:  # targeting: the usable window travels with the coupon
         coupon.rec_weekdays = [int(d) for d in template.rec_weekdays]
         coupon.rec_start, coupon.rec_end = template.rec_start, template.rec_end
+    return coupon
+
+
+def issue_items(
+    template: CouponTemplateModel,
+    customer_id: str,
+    coupon_id: str,
+    source: str,
+    now: datetime,
+    *,
+    staff_username: str | None = None,
+) -> list[TxPiece]:
+    """The three writes that issue one coupon, in this order:
+
+    0. put the coupon, condition: no coupon with this (deterministic) id yet — a retry of
+       the same issuance fails here and the caller answers the coupon already made;
+    1. the template's ``issued_count + 1``, condition: active, not past a fixed window's
+       end, and ``issued_count < total_quantity`` when a quantity is set;
+    2. the customer's counter ``+ 1``, condition: below ``per_customer_limit``.
+
+    Reusable by any issuance (claim, bulk, registration, after payment, sale)."""
+    now_iso = clock.iso(now)
+    coupon = coupon_of(
+        template,
+        now,
+        coupon_id=coupon_id,
+        customer_id=customer_id,
+        source=source,
+        staff_username=staff_username,
+    )
     t = CouponTemplateModel
     template_condition = (t.status == "active") & (
         t.total_quantity.does_not_exist() | (t.issued_count < t.total_quantity)
