@@ -381,3 +381,49 @@ def test_simulate_on_last_weeks_real_orders(api, tokens_, catalogue, monkeypatch
 
     assert len(simulate.last_week(["sh-a"], clock.now(), cap=1)) == 1  # capped
     assert simulate.last_week(["sh-b"], clock.now()) == []
+
+
+def test_simulate_reads_the_promotion_as_the_quote_would_mechanics_and_options(
+    api, tokens_, catalogue
+):
+    """A draft 满件减 counts units (not fen) and a draft bundle prices its units: the
+    simulation reads the promotion through the promotions cache's own view."""
+    units = draft(
+        api,
+        tokens_,
+        tiered(
+            starts_at=at(-1),
+            basis="units",
+            tiers=[{"threshold_fen": 4, "off_fen": 500}],  # 4 units: ¥5 off
+        ),
+    )
+    carts = {
+        "carts": [
+            {"store_id": "sh-a", "lines": [{"sku": "100", "qty": 4}]},  # 4 units, ¥40.00
+            {"store_id": "sh-a", "lines": [{"sku": "101", "qty": 3}]},  # 3 units: below
+        ]
+    }
+    status, got = post(
+        api, f"/admin/promotions/{units['promotion_id']}/simulate", carts, tokens_["hq"]
+    )
+    assert status == 200, got
+    assert (got["carts_changed"], got["discount_cost_fen"]) == (1, 500)
+    bundle = draft(
+        api,
+        tokens_,
+        {
+            "kind": "bundle",
+            "name": "任选3件25元",
+            "bundle_units": 3,
+            "price_fen": 2500,
+            "scope": {"skus": ["100", "101", "102"]},
+            "starts_at": at(-1),
+            "ends_at": at(24),
+        },
+    )
+    status, got = post(
+        api, f"/admin/promotions/{bundle['promotion_id']}/simulate", carts, tokens_["hq"]
+    )
+    assert status == 200, got
+    # cart 0: three of the four ¥10.00 units for ¥25 (¥5 off); cart 1: ¥30.03 for ¥25
+    assert (got["carts_changed"], got["discount_cost_fen"]) == (2, 500 + 503)

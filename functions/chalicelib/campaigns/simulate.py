@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from chalicelib.auth.principal import Principal
 from chalicelib.campaigns import checklist
 from chalicelib.campaigns import schemas as s
 from chalicelib.catalogue.models import ProductModel
+from chalicelib.checkout import mechanics as mechanic_rules
 from chalicelib.checkout import promotion_engine as engine
 from chalicelib.checkout import service as checkout
 from chalicelib.checkout.pricing import CartLine, DeliveryRule
@@ -29,6 +31,7 @@ from chalicelib.kernel import clock, hours, recurrence
 from chalicelib.kernel.errors import ValidationFailed, field_error
 from chalicelib.orders.models import OrderDetailModel, OrderModel
 from chalicelib.promotions import service as promotions
+from chalicelib.promotions import targeting as promo_targeting
 from chalicelib.promotions.repo import get_promotion
 from chalicelib.stores.models import StoreModel
 
@@ -39,17 +42,27 @@ TEMPLATE_KINDS = ("amount_off", "percent_off", "product")
 
 Wanted = list[tuple[str, list[tuple[str, int]]]]  # (store, [(sku, qty)]) per cart
 Cart = tuple[int, str, list[CartLine]]  # (index in the request, store, priced lines)
-Products = dict[str, dict[str, ProductModel]]  # store -> sku -> product (for costs)
+StoreStock = tuple[dict[str, Any], dict[str, ProductModel]]  # a store's items, products
+Stock = dict[str, StoreStock]  # by store
 
 
-def _live_offers(store_id: str, at: datetime, leave_out: str) -> list[engine.Promotion]:
-    """Tiered and half-price promotions live at the store at ``at`` (the cache), read as
-    the quote reads them (stacking policies, 满件减/每满减 fields). Campaigns are left out
-    (their budgets are not simulated) and so are flash prices (they need units)."""
-    live = checkout.order_promotions(promotions.active_for(store_id, at))
+def _offers(
+    view: promotions.ActivePromotions,
+    leave_out: str,
+    stock: StoreStock,
+    cart_qty: dict[str, int],
+) -> list[engine.Promotion]:
+    """The promotions of ``view`` as the quote reads them (stacking policies, 满件减/每满减
+    fields, add-on prices, bundles, gifts in stock), but ``leave_out``. Campaigns are left
+    out (their budgets are not simulated) and so are flash prices (they need units)."""
+    items, products = stock
+    found = [
+        *checkout.order_promotions(view),
+        *mechanic_rules.engine_promotions(view.mechanics, items, products, cart_qty),
+    ]
     return [
         dataclasses.replace(p, campaign_id=None)
-        for p in live
+        for p in found
         if getattr(p, "promotion_id", "") != leave_out
     ]
 
@@ -77,11 +90,11 @@ def _price(
     )
 
 
-def _margin(co: engine.Checkout, costs: dict[str, int]) -> int:
+def _margin(co: engine.Checkout, costs: dict[str, int], products: dict[str, Any]) -> int:
+    """What the goods sold earn over their cost, a gift's units (given at 0) included."""
+    lines = [*co.priced.lines, *mechanic_rules.gift_lines(co, products)]
     return sum(
-        pl.paid_fen - costs[pl.line.sku] * pl.line.qty
-        for pl in co.priced.lines
-        if pl.line.sku in costs
+        pl.paid_fen - costs[pl.line.sku] * pl.line.qty for pl in lines if pl.line.sku in costs
     )
 
 
@@ -126,17 +139,20 @@ def last_week(stores: list[str], now: datetime, cap: int = LAST_WEEK_CAP) -> Wan
     return out
 
 
-def _carts(wanted: Wanted, strict: bool) -> tuple[list[Cart], Products]:
-    """Each cart's lines at its store's prices today: one BatchGetItem per store. With
-    ``strict`` (sample carts) an unknown store or SKU is the caller's mistake (422 naming
-    it); a real order's SKU no longer sold is left out of its cart."""
+def _carts(
+    wanted: Wanted, strict: bool, gifts: Callable[[str], list[str]]
+) -> tuple[list[Cart], Stock]:
+    """Each cart's lines at its store's prices today, with the store's ``gifts(store)``
+    SKUs (a gift's price and stock): one BatchGetItem per store. With ``strict`` (sample
+    carts) an unknown store or SKU is the caller's mistake (422 naming it); a real
+    order's SKU no longer sold is left out of its cart."""
     by_store: dict[str, tuple[Any, dict[str, Any], dict[str, ProductModel]]] = {}
     errors: list[dict[str, str]] = []
     carts: list[Cart] = []
     for i, (store_id, sold) in enumerate(wanted):
         if store_id not in by_store:
             skus = {sku for sid, c in wanted if sid == store_id for sku, _ in c}
-            by_store[store_id] = checkout.load_cart(store_id, skus)
+            by_store[store_id] = checkout.load_cart(store_id, [*skus, *gifts(store_id)])
         store, items, products = by_store[store_id]
         if store is None:
             errors.append(field_error(f"carts[{i}].store_id", f"no store {store_id!r}"))
@@ -168,19 +184,51 @@ def _carts(wanted: Wanted, strict: bool) -> tuple[list[Cart], Products]:
             carts.append((i, store_id, lines))
     if errors:
         raise ValidationFailed("Some carts cannot be priced.", details=errors)
-    return carts, {sid: products for sid, (_, _, products) in by_store.items()}
+    return carts, {sid: (items, products) for sid, (_, items, products) in by_store.items()}
+
+
+@dataclass(frozen=True)
+class Added:
+    """What a simulation adds to the carts: a promotion as if live (its view, or a flash
+    price) at its stores (none named: every store), or coupons in the customer's hand."""
+
+    promotion_id: str = ""  # left out of what is live, if it is already
+    view: promotions.ActivePromotions | None = None
+    flash: tuple[engine.Promotion, ...] = ()
+    stores: frozenset[str] = frozenset()
+    coupons: tuple[engine.CouponOffer, ...] = ()
+
+    def gift_skus(self) -> list[str]:
+        return mechanic_rules.gift_skus(self.view.mechanics, ()) if self.view else []
+
+
+class _Live:
+    """The promotions live at each store at ``at`` (the cache), read once per store."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at, self.views = at, dict[str, promotions.ActivePromotions]()
+
+    def __call__(self, store_id: str) -> promotions.ActivePromotions:
+        if store_id not in self.views:
+            self.views[store_id] = promotions.active_for(store_id, self.at)
+        return self.views[store_id]
+
+
+def _simulate(wanted: Wanted, strict: bool, at: datetime, added: Added) -> s.SimulationFigures:
+    live = _Live(at)
+
+    def gifts(store_id: str) -> list[str]:
+        return [*mechanic_rules.gift_skus(live(store_id).mechanics, ()), *added.gift_skus()]
+
+    carts, stock = _carts(wanted, strict, gifts)
+    return _compare(carts, stock, at, added, live)
 
 
 def _compare(
-    carts: list[Cart],
-    products: Products,
-    at: datetime,
-    leave_out: str,
-    added: Callable[[str], Sequence[engine.Promotion]],
-    coupons: Sequence[engine.CouponOffer],
+    carts: list[Cart], stock: Stock, at: datetime, added: Added, live: _Live
 ) -> s.SimulationFigures:
     """Price every cart before (the promotions live at its store, no coupon) and after
-    (plus ``added(store)`` and ``coupons``), and total the difference."""
+    (plus what ``added`` adds), and total the difference."""
     totals = dict.fromkeys(
         ("revenue_before", "revenue_after", "disc_before", "disc_after", "m_before", "m_after"),
         0,
@@ -188,22 +236,27 @@ def _compare(
     by_funder: dict[str, int] = {}
     changed, no_cost = 0, 0
     examples: list[s.SimExample] = []
-    live: dict[str, list[engine.Promotion]] = {}
     for i, store_id, lines in carts:
-        if store_id not in live:
-            live[store_id] = _live_offers(store_id, at, leave_out)
-        costs = {
-            k: int(p.cost_fen) for k, p in products[store_id].items() if p.cost_fen is not None
-        }
+        products = stock[store_id][1]
+        costs = {k: int(p.cost_fen) for k, p in products.items() if p.cost_fen is not None}
         no_cost += sum(1 for ln in lines if ln.sku not in costs)
-        before = _price(lines, live[store_id], (), costs, store_id, at)
-        after = _price(lines, [*live[store_id], *added(store_id)], coupons, costs, store_id, at)
+        cart_qty: dict[str, int] = {}
+        for ln in lines:
+            cart_qty[ln.sku] = cart_qty.get(ln.sku, 0) + ln.qty
+        offers = _offers(live(store_id), added.promotion_id, stock[store_id], cart_qty)
+        more: list[engine.Promotion] = []
+        if not added.stores or store_id in added.stores:
+            if added.view is not None:
+                more += _offers(added.view, "", stock[store_id], cart_qty)
+            more += added.flash
+        before = _price(lines, offers, (), costs, store_id, at)
+        after = _price(lines, [*offers, *more], added.coupons, costs, store_id, at)
         totals["revenue_before"] += before.total_fen
         totals["revenue_after"] += after.total_fen
         totals["disc_before"] += before.priced.discount_fen
         totals["disc_after"] += after.priced.discount_fen
-        totals["m_before"] += _margin(before, costs)
-        totals["m_after"] += _margin(after, costs)
+        totals["m_before"] += _margin(before, costs, products)
+        totals["m_after"] += _margin(after, costs, products)
         was = {d.code: d for d in before.applied}
         for d in after.applied:
             extra = d.amount_fen - (was[d.code].amount_fen if d.code in was else 0)
@@ -242,39 +295,42 @@ def _compare(
 
 
 def simulate(principal: Principal, promotion_id: str, body: s.SimulateRequest) -> s.SimulateResult:
-    """The promotion added as if live, at a moment inside its window."""
+    """The promotion added as if live (read as the quote reads a live one: its stacking
+    policy, mechanics and options), at a moment inside its window."""
     promo = get_promotion(promotion_id)
-    offer = checklist._promotion_offer(promo)
-    if offer is None or isinstance(offer, engine.CouponOffer):  # (never a coupon)
+    if promo.kind == "member_day":
         raise ValidationFailed(
             "This kind of promotion is not simulated.",
-            details=[field_error("promotion_id", f"a {promo.kind} prices per member")],
+            details=[field_error("promotion_id", "a member_day prices per member")],
         )
-    if hasattr(offer, "funded_by"):
-        offer = dataclasses.replace(offer, funded_by=cast(Any, promo.funded_by or "hq"))
-    starts, ends = clock.parse(promo.starts_at), clock.parse(promo.ends_at)
     now = clock.now()
-    at = now if starts <= now < ends else starts  # inside the promotion's window
-    carts, products = _carts(_wanted(list(promo.stores), body, now), body.source is None)
-
-    def added(store_id: str) -> list[engine.Promotion]:
-        return [offer] if not promo.stores or store_id in promo.stores else []
-
-    figures = _compare(carts, products, at, promo.promotion_id, added, ())
+    at = moment(promo.starts_at, promo_targeting.recurrence_of(promo), now)
+    added = Added(promotion_id=promo.promotion_id, stores=frozenset(promo.stores))
+    if promo.kind == "flash_sale":  # the units one customer may buy at the flash price
+        flash = checklist._promotion_offer(promo)
+        assert flash is not None and not isinstance(flash, engine.CouponOffer)
+        flash = dataclasses.replace(flash, funded_by=cast(Any, promo.funded_by or "hq"))
+        added = dataclasses.replace(added, flash=(flash,))
+    else:
+        added = dataclasses.replace(added, view=promotions.view_of([promo]))
+    figures = _simulate(_wanted(list(promo.stores), body, now), body.source is None, at, added)
     return s.SimulateResult(promotion_id=promotion_id, **msgspec.structs.asdict(figures))
 
 
-def template_moment(t: CouponTemplateModel, now: datetime) -> datetime:
-    """When a coupon of the template would be used: now when its fixed window is open
-    (or it has none), else its start; then, for a recurring window (e.g. Wednesdays
+def moment(starts_at: str | None, rec: recurrence.Recurrence | None, now: datetime) -> datetime:
+    """When a promotion or a template's coupon would be used: now when its window is
+    open (or it has none), else its start; then, for a recurring window (e.g. Wednesdays
     18:00-21:00), the window's next opening."""
-    starts = clock.parse(t.starts_at) if t.starts_at else None
+    starts = clock.parse(starts_at) if starts_at else None
     at = starts if starts is not None and now < starts else now
-    rec = coupon_targeting.recurrence_of(t)
     if rec is not None and not recurrence.on_at(rec, at):
         window = recurrence.next_on(rec, at)
         at = window[0] if window is not None else at
     return at
+
+
+def template_moment(t: CouponTemplateModel, now: datetime) -> datetime:
+    return moment(t.starts_at, coupon_targeting.recurrence_of(t), now)
 
 
 def simulate_template(
@@ -294,7 +350,6 @@ def simulate_template(
     coupon = coupon_repo.coupon_of(
         t, at, coupon_id=f"{t.template_id}:simulation", customer_id="simulation"
     )
-    offer = checkout.template_offer(coupon, t)
-    carts, products = _carts(_wanted(list(t.scope_stores), body, now), body.source is None)
-    figures = _compare(carts, products, at, "", lambda _store: (), [offer])
+    added = Added(coupons=(checkout.template_offer(coupon, t),))
+    figures = _simulate(_wanted(list(t.scope_stores), body, now), body.source is None, at, added)
     return s.TemplateSimulateResult(template_id=template_id, **msgspec.structs.asdict(figures))

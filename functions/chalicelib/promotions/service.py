@@ -11,6 +11,7 @@ import hashlib
 import math
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -926,14 +927,19 @@ def active_for(store_id: str, now: datetime | None = None) -> ActivePromotions:
     """What the pricing step needs at a store now: tiered discounts, second-half
     promotions and flash prices by SKU. At most one Query (none within the cache)."""
     now = now or clock.now()
+    return view_of(m for m in _live_at(store_id, now) if targeting.on_at(m, now))
+
+
+def view_of(models: Iterable[PromotionModel]) -> ActivePromotions:
+    """Promotions as checkout reads them (the cache's view): the live ones at a store,
+    or one not yet published that a simulation adds as if live (campaigns/simulate.py).
+    A recurring promotion outside its window is the caller's to leave out."""
     tiered, half, days = [], [], []
     more: list[mechanics.Mechanic] = []
     flash: dict[str, FlashPrice] = {}
     min_levels: dict[str, str] = {}
     segments: dict[str, str] = {}
-    for m in _live_at(store_id, now):
-        if not targeting.on_at(m, now):
-            continue  # a recurring promotion outside its window (e.g. Wednesdays 18-21)
+    for m in models:
         if m.aud_min_level is not None:
             min_levels[m.promotion_id] = m.aud_min_level
         if m.aud_segment_id is not None:
