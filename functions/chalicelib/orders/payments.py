@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 
 from pynamodb.exceptions import PutError
+from pynamodb.models import Model
 
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.coupons import sales as coupon_sales
@@ -209,7 +210,7 @@ def _payer_piece(order: OrderModel, notice: PaymentNotice) -> TxPiece | None:
     )
 
 
-def _write_records(items: list[PrintJobModel | PaymentModel], payer: TxPiece | None) -> None:
+def _write_records(items: list[Model], payer: TxPiece | None) -> None:
     """The payment's second and last write. Without a payer to record: one BatchWriteItem
     (one PutItem for a single record), unconditional puts of items keyed by the order and
     the transaction. With one: one TransactWriteItems of the same puts and the payer's
