@@ -2,7 +2,8 @@
 ``limits`` on a tiered or half-price promotion; the quote leaves a promotion whose limit
 is used up out with a note; the order adds one to its counters and cancelling or expiry
 gives it back; new-customer benefits are refused to a customer who ordered before or
-whose device or address another account used; an ordinary cart reads nothing more."""
+whose device, address or payment account another account used (the payment records who
+actually paid); an ordinary cart reads nothing more."""
 
 from __future__ import annotations
 
