@@ -100,9 +100,10 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
 
     Two round trips, no transaction: the order's conditional update (which answers with
     the order either way, so nothing is read first), then one BatchWriteItem of the
-    ticket and the payment record. If the second never happens (the function died in
-    between), the provider's retry finds the order paid by this payment and writes them
-    (``_recorded_again``)."""
+    ticket and the payment record (a TransactWriteItems with the payer's marker for a
+    new-customer order paid by another account than it declared: ``_write_records``).
+    If the second never happens (the function died in between), the provider's retry
+    finds the order paid by this payment and writes them (``_recorded_again``)."""
     if coupon_sales.is_sale_id(notice.order_id):
         try:
             return coupon_sales.record_payment(notice)
