@@ -2,7 +2,8 @@
 ``limits`` on a tiered or half-price promotion; the quote leaves a promotion whose limit
 is used up out with a note; the order adds one to its counters and cancelling or expiry
 gives it back; new-customer benefits are refused to a customer who ordered before or
-whose device or address another account used; an ordinary cart reads nothing more."""
+whose device, address or payment account another account used (the payment records who
+actually paid); an ordinary cart reads nothing more."""
 
 from __future__ import annotations
 
@@ -368,3 +369,198 @@ def test_the_abuse_report_lists_a_device_two_accounts_used_for_new_customer_offe
     for role in ("customer", "manager_a", "staff_a"):
         assert api.call("GET", "/admin/promotions/abuse", None, tokens_[role])[0] == 403
     assert api.call("GET", "/admin/promotions/abuse?days=0", None, tokens_["hq"])[0] == 422
+
+
+# --- the payment account (declared at placing, confirmed by the payment) ----------------
+
+OPENID = "oUpF8uMuAJO-payer-0001"
+
+
+def test_a_payment_account_another_account_used_leaves_the_offer_out_and_a_race_is_409(
+    api, tokens_, catalogue
+):
+    from chalicelib.checkout import service as checkout
+
+    _create_promotion(
+        api, tokens_, tiered({"new_customers_only": 30, "one_per": ["payment"]}, name="新人减3")
+    )
+    for c in ("c-1", "c-2", "c-3"):
+        _new_customer(c)
+    paying = {"payment_account": OPENID, "fulfilment": "pickup"}
+    _, first = place(api, tokens_["customer"], cart(("100", 3), **paying))
+    assert first["discount_fen"] == 300
+    (marker,) = NewCustomerMarkerModel.scan()
+    assert marker.marker_key.startswith("fp#payment#") and marker.owner == "c-1"
+    assert OPENID not in marker.marker_key  # only its hash
+    # another account paying with the same openid: left out, with the reason
+    q = quote(api, token_for("c-2", "customer"), cart(("100", 3), **paying))
+    assert q["discount_fen"] == 0
+    assert any("new_customer_already_used" in n for n in q["notes"]), q["notes"]
+    # another openid: fine
+    other = dict(paying, payment_account="oUpF8uMuAJO-payer-0002")
+    assert (
+        quote(api, token_for("c-2", "customer"), cart(("100", 3), **other))["discount_fen"] == 300
+    )
+    # an order whose read missed the marker (placed between its read and its write)
+    real, orig = checkout.NewCustomerMarkerModel, checkout._limits_keys
+
+    def blind(*a, **k):
+        read, keys = orig(*a, **k)
+        keys.pop(real, None)
+        return read, keys
+
+    checkout._limits_keys = blind
+    try:
+        status, err = place(
+            api, token_for("c-3", "customer"), cart(("100", 3), **paying), key="key-00000003"
+        )
+    finally:
+        checkout._limits_keys = orig
+    assert status == 409 and err["error"]["code"] == "new_customer_already_used", err
+    assert (
+        api.call(
+            "POST", "/orders/quote", cart(("100", 3), payment_account="x y"), tokens_["customer"]
+        )[0]
+        == 422
+    )
+
+
+def _pay(api, token, order, payer=None):
+    path = f"/local/payments/{order['order_id']}/complete"
+    if payer:
+        path += f"?payer={payer}"
+    status, ack = api.call("POST", path, {}, token)
+    assert status == 200 and ack["message"] == "paid", ack
+
+
+def test_the_payment_records_who_paid_and_the_report_lists_a_payer_two_accounts_used(
+    api, tokens_, catalogue, monkeypatch
+):
+    """c-1 declares no account, c-2 declares another one; both pay with the same openid.
+    Each payment records the payer on its marker (in the callback's second write: still
+    two AWS calls), and the report lists the payer with both customers and orders. Then
+    an offer with one_per payment leaves c-3's cart out when she declares that openid."""
+    import botocore.client
+
+    _create_promotion(api, tokens_, tiered({"new_customers_only": 30}, name="新人减3"))
+    for c in ("c-1", "c-2", "c-3"):
+        _new_customer(c)
+    c2 = token_for("c-2", "customer")
+    _, a = place(api, tokens_["customer"], cart(("100", 3), fulfilment="pickup"))
+    _, b = place(
+        api,
+        c2,
+        cart(("100", 3), fulfilment="pickup", payment_account="oUpF8uMuAJO-declared"),
+        key="key-00000002",
+    )
+    assert a["discount_fen"] == b["discount_fen"] == 300
+    head = orders.OrderModel.get(a["order_id"])
+    assert head.new_customer is not None and OPENID not in head.new_customer
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(self, op, params):
+        calls.append(op)
+        return original(self, op, params)
+
+    from chalicelib.orders import payments
+    from chalicelib.orders.payment_providers import provider
+
+    # the provider's webhook for a: the order's update and one write, as every payment
+    headers, body = provider("local").make_notification(a["order_id"], a["total_fen"], OPENID)
+    with monkeypatch.context() as patched:
+        patched.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+        assert payments.notify("local", headers, body).message == "paid"
+    assert calls == ["UpdateItem", "TransactWriteItems"], calls
+    # b through the local stage's simulated payment, naming the payer
+    _pay(api, c2, b, payer=OPENID)
+    # a repeated notice of the same payment adds nothing
+    payment_id = orders.OrderModel.get(b["order_id"]).payment_id
+    repeat = json_notice(b["order_id"], b["total_fen"], payment_id, OPENID)
+    assert payments.notify("local", *repeat).message == "already recorded"
+    marker = NewCustomerMarkerModel.get(f"fp#payment#{_payer_hash(OPENID)}")
+    assert marker.owner == "c-1" and marker.takers == {"c-1", "c-2"}
+    assert len(marker.paid_uses) == 2
+    status, report = api.call("GET", "/admin/promotions/abuse?days=7", None, tokens_["hq"])
+    assert status == 200, report
+    (row,) = [i for i in report["items"] if i["kind"] == "payment"]
+    assert row["customers"] == ["c-1", "c-2"] and row["first_customer_id"] == "c-1"
+    assert [o["order_id"] for o in row["orders"]] == [a["order_id"], b["order_id"]]
+    assert row["discount_fen"] == 600 and OPENID not in str(report)
+    # the declared account is its own marker, c-2's alone: not reported
+    assert len(report["items"]) == 1
+    # with one_per payment, the openid the payments confirmed is c-1's
+    (p,) = PromotionModel.scan()
+    status, edited = api.call(
+        "PATCH",
+        f"/admin/promotions/{p.promotion_id}",
+        {"limits": {"new_customers_only": 30, "one_per": ["payment"]}},
+        tokens_["hq"],
+    )
+    assert status == 200 and edited["limits"]["one_per"] == ["payment"], edited
+    promotion_service.forget_active_cache()
+    q = quote(
+        api,
+        token_for("c-3", "customer"),
+        cart(("100", 3), fulfilment="pickup", payment_account=OPENID),
+    )
+    assert q["discount_fen"] == 0 and any("new_customer_already_used" in n for n in q["notes"])
+
+
+def _payer_hash(payer):
+    from chalicelib.promotions import limits
+
+    return limits.payment_marker(payer).rsplit("#", 1)[1]
+
+
+def json_notice(order_id, amount_fen, payment_id, payer):
+    """The provider's retry of a notice: the same transaction id, signed again."""
+    import json
+
+    from chalicelib.orders.payment_providers import provider
+
+    p = provider("local")
+    body = json.dumps(
+        {
+            "transaction_id": payment_id.split(":", 1)[1],
+            "order_id": order_id,
+            "amount_fen": amount_fen,
+            "paid_at": orders.OrderModel.get(order_id).paid_at,
+            "payer": payer,
+        }
+    ).encode()
+    return {"x-daojia-signature": p.sign(body)}, body
+
+
+def test_a_payment_whose_second_write_failed_records_the_payer_once_on_the_providers_retry(
+    api, tokens_, catalogue, monkeypatch
+):
+    """The function dies after the order's update, before the transaction of the ticket,
+    the payment record and the payer: the provider's retry writes all three, and a
+    further retry adds no second use of the payer."""
+    from chalicelib.orders import payments
+    from chalicelib.orders.payment_providers import provider
+
+    _create_promotion(api, tokens_, tiered({"first_order_only": True}, name="首单减3"))
+    _new_customer("c-1")
+    _, order = place(api, tokens_["customer"], cart(("100", 3), fulfilment="pickup"))
+    headers, body = provider("local").make_notification(
+        order["order_id"], order["total_fen"], OPENID
+    )
+
+    def dies(items, payer):
+        raise RuntimeError("the function died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "_write_records", dies)
+        with pytest.raises(RuntimeError):
+            payments.notify("local", headers, body)
+    key = f"fp#payment#{_payer_hash(OPENID)}"
+    assert NewCustomerMarkerModel.count(key) == 0
+    assert payments.notify("local", headers, body).message == "already recorded"
+    assert payments.notify("local", headers, body).message == "already recorded"
+    marker = NewCustomerMarkerModel.get(key)
+    assert marker.owner == "c-1" and len(marker.paid_uses) == 1
+    (use,) = marker.paid_uses
+    assert use.startswith(f"{order['order_id']}|c-1|300|")
+    assert orders.OrderModel.get(order["order_id"]).status == "paid"

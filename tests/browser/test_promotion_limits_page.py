@@ -1,16 +1,20 @@
 """Promotion limits in a real browser at a 768x1024 tablet (issue 18 item 3): head office
 creates a tiered promotion with the "限制" fieldset (per customer per day, per store per
-day, new customers only, one per device), sees its limits in the list, and opens the
-suspected-abuse report from the marketing group."""
+day, new customers only, one per device or payment account), sees its limits in the list,
+and opens the suspected-abuse report from the marketing group, where a payment account two
+new customers paid with is listed as 支付账号."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from tests.browser.conftest import Site
-from tests.browser.test_admin_site import expect
+from tests.browser.test_admin_site import STORE, expect, skus_in_stock, wait_until
 from tests.browser.test_recall_page import PORTRAIT, fits
+from tests.e2e.test_local_stack import call
+from tests.e2e.test_print_e2e import _login
 
 
 def test_head_office_sets_limits_on_a_promotion_and_opens_the_abuse_report(site: Site):
@@ -28,21 +32,99 @@ def test_head_office_sets_limits_on_a_promotion_and_opens_the_abuse_report(site:
     page.get_by_test_id("limit-per_customer_per_day").fill("1")
     page.get_by_test_id("limit-per_store_per_day").fill("200")
     page.get_by_test_id("limit-new_customers_only").fill("30")
-    page.get_by_test_id("limit-one_per").select_option("device")
+    # every combination is offered; the payment account among them
+    options = page.get_by_test_id("limit-one_per").locator("option")
+    expect(options).to_have_count(8)
+    expect(options.filter(has_text="设备 / 地址 / 支付账号")).to_have_count(1)
+    page.get_by_test_id("limit-one_per").select_option(label="设备 / 支付账号")
     page.get_by_role("button", name="新建活动").click()
     row = page.locator("tr", has_text=f"新人满减 {tag}")
     expect(row).to_contain_text("每人每天 1 次")
     expect(row).to_contain_text("每店每天 200 单")
     expect(row).to_contain_text("新客（30 天内）")
-    expect(row).to_contain_text("同一设备算一人")
+    expect(row).to_contain_text("同一设备 / 支付账号算一人")
     fits(site)
     site.shot("limits")
+
+    orders = _two_accounts_pay_with_one_openid(site, tag)
 
     page.locator('#nav .nav-group[data-group="marketing"]').click()
     link = page.locator("#nav a", has_text=re.compile("^新人优惠风控$"))
     expect(link).to_be_visible()
     link.click()
     expect(page.locator("main h1")).to_have_text("新人优惠疑似薅羊毛")
-    expect(page.get_by_test_id("abuse-report")).to_contain_text("没有多个账号共用的设备或地址")
+    report = page.get_by_test_id("abuse-report")
+    for order_id in orders:
+        paid_with = report.locator("tr", has_text=order_id)
+        expect(paid_with).to_contain_text("支付账号")
+    expect(report).not_to_contain_text(f"openid-{tag}")  # only its hash is kept
     fits(site)
     site.shot("abuse")
+
+
+def _two_accounts_pay_with_one_openid(site: Site, tag: str) -> list[str]:
+    """Through the API: a published first-order offer on one SKU at STORE, two new
+    customers who each take it and pay with the same WeChat openid (the local provider's
+    ``payer``); the offer is ended afterwards, so it touches no other test's order."""
+    api = site.stack.api_url
+    hq, second = _login(api, "hq-admin"), _login(api, "hq-ops")
+    (sku,) = skus_in_stock(STORE, 1)
+    now = datetime.now(UTC)
+    status, promo, _ = call(
+        "POST",
+        f"{api}/admin/promotions",
+        {
+            "kind": "tiered",
+            "name": f"首单立减 {tag}",
+            "tiers": [{"threshold_fen": 2, "off_fen": 1}],
+            "scope": {"skus": [sku]},
+            "stores": [STORE],
+            "starts_at": (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "ends_at": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "limits": {"first_order_only": True},
+        },
+        token=hq,
+    )
+    assert status == 201, promo
+    path = f"{api}/admin/promotions/{promo['promotion_id']}"
+    for who in (hq, second):
+        if promo["status"] in ("draft", "pending"):
+            status, promo, _ = call("POST", f"{path}/approve", {}, token=who)
+            assert status == 200, promo
+    orders = []
+    try:
+        for k in range(2):
+            phone = f"139{secrets.randbelow(10**8):08d}"
+            status, sent, _ = call("POST", f"{api}/auth/otp", {"phone": phone})
+            assert status in (200, 201), sent
+            status, session, _ = call(
+                "POST", f"{api}/auth/otp/verify", {"phone": phone, "code": sent["dev_code"]}
+            )
+            assert status == 200, session
+            body = {"store_id": STORE, "fulfilment": "pickup", "items": [{"sku": sku, "qty": 1}]}
+            token = session["token"]
+
+            ours = f"tiered:{promo['promotion_id']}"
+
+            def offered(body=body, token=token, ours=ours):
+                quote = call("POST", f"{api}/orders/quote", body, token=token)[1]
+                return any(d["code"] == ours for d in quote["discounts"])
+
+            # the API's promotions cache picks the new offer up within seconds
+            wait_until("the first-order offer in the quote", offered)
+            key = {"Idempotency-Key": f"browser-{tag}-{k}-{secrets.token_hex(4)}"}
+            status, order, _ = call("POST", f"{api}/orders", body, token=token, headers=key)
+            assert status == 201, order
+            status, paid, _ = call(
+                "POST",
+                f"{api}/local/payments/{order['order_id']}/complete?payer=openid-{tag}-0001",
+                {},
+                token=token,
+            )
+            assert status == 200, paid
+            orders.append(order)
+    finally:
+        call("PATCH", path, {"status": "ended"}, token=hq)
+    ours = f"tiered:{promo['promotion_id']}"
+    assert all(any(d["code"] == ours for d in o["discounts"]) for o in orders), orders
+    return [o["order_id"] for o in orders]

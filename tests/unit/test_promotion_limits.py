@@ -140,6 +140,43 @@ def test_addresses_written_differently_are_one_address():
     assert lim.fingerprints({"device"}, None, "x") == {}
 
 
+def test_a_payment_account_is_a_third_fingerprint_kept_only_as_a_hash():
+    fp = lim.fingerprints(
+        {"device", "address", "payment"}, "dev-1", "南京西路 1618号", " oUpF8u-1 "
+    )
+    assert set(fp) == {"device", "address", "payment"}
+    assert fp["payment"] == lim.payment_marker("oUpF8u-1") and "oUpF8u" not in fp["payment"]
+    assert fp["payment"].startswith("fp#payment#") and fp["payment"] != fp["device"]
+    # only where asked, and only when the storefront sent one
+    assert "payment" not in lim.fingerprints({"device", "address"}, "d", "a", "oUpF8u-1")
+    assert lim.fingerprints({"payment"}, None, None, None) == {}
+    assert lim.fingerprints({"payment"}, None, None, "  ") == {}
+    spec = msgspec.convert({"new_customers_only": 7, "one_per": ["payment"]}, LimitsSpec)
+    assert lim.limits_errors("tiered", spec) == []
+    assert lim.limits_of(lim.to_attribute(spec)).one_per == ("payment",)
+
+
+def test_the_payment_callback_records_a_payer_only_for_a_new_customer_order_paid_by_another():
+    """``payer_piece``: nothing for an ordinary order, a notice without a payer, or the
+    payer declared at placing (its marker has the order already); otherwise an
+    unconditional update of the payer's marker whose use is a set entry (a retried notice
+    adds the same entry)."""
+    declared = lim.payment_marker("openid-declared").rsplit("#", 1)[1]
+    note = lim.NewCustomerUse("P-1", 300, declared).encode()
+    assert lim.NewCustomerUse.decode(note) == lim.NewCustomerUse("P-1", 300, declared)
+    assert lim.NewCustomerUse.decode(lim.NewCustomerUse("P-1", 300).encode()).declared_payer is None
+    args = ("c-1", "O-1", "2026-12-05T02:00:00Z")
+    assert lim.payer_piece(None, "openid-other", *args) is None
+    assert lim.payer_piece(note, None, *args) is None
+    assert lim.payer_piece(note, "openid-declared", *args) is None
+    piece = lim.payer_piece(note, "openid-other", *args)
+    assert piece is not None and piece.item.marker_key == lim.payment_marker("openid-other")
+    assert "condition" not in piece.kwargs  # money captured is never refused
+    again = lim.payer_piece(note, "openid-other", *args)
+    assert str(piece.kwargs["actions"][3].values) == str(again.kwargs["actions"][3].values)
+    assert "O-1|c-1|300|P-1|2026-12-05T02:00:00Z" in str(piece.kwargs["actions"][3].values)
+
+
 def test_limits_errors_by_kind():
     spec = msgspec.convert({"per_order_units": 2}, LimitsSpec)
     assert lim.limits_errors("second_half_price", spec) == []

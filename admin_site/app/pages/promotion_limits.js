@@ -10,6 +10,13 @@ import { HQ } from "../session.js";
 
 const COUNTS = ["per_customer_per_day", "per_customer_per_week", "per_customer_per_campaign", "per_store_per_day", "per_order_units"];
 const LIMITED_KINDS = ["tiered", "second_half_price"];
+// What makes two accounts one customer for new-customer offers (limits.one_per): each
+// fingerprint alone or with others, e.g. "device payment" (设备 / 支付账号)
+const ONE_PER_CHOICES = [
+  ["device"], ["address"], ["payment"],
+  ["device", "address"], ["device", "payment"], ["address", "payment"],
+  ["device", "address", "payment"],
+];
 
 /** The fieldset and its reader: `read()` gives the `limits` body (null when none is
  * set), `sync(kind)` shows it for the kinds that take limits. */
@@ -18,7 +25,8 @@ export function limitsFieldset() {
   // selects, not checkboxes: a touch-size control at a counter tablet
   const first = select([["", t("limits.no")], ["1", t("limits.yes")]], "", { "data-testid": "limit-first_order_only" });
   const newDays = h("input", { type: "number", min: "1", max: "365", "data-testid": "limit-new_customers_only" });
-  const ONE_PER = [["", t("limits.one_per_none")], ["device", t("limits.fp.device")], ["address", t("limits.fp.address")], ["device address", t("limits.one_per_both")]];
+  const ONE_PER = [["", t("limits.one_per_none")],
+    ...ONE_PER_CHOICES.map((c) => [c.join(" "), c.map((x) => t(`limits.fp.${x}`)).join(" / ")])];
   const onePer = select(ONE_PER, "", { "data-testid": "limit-one_per" });
   const fields = Object.fromEntries(COUNTS.map((k) => [k, field(t(`limits.${k}`), inputs[k], t(`limits.${k}_hint`))]));
   const element = h("fieldset", { class: "form-grid", "data-testid": "promotion-limits" },

@@ -943,7 +943,9 @@ LEFT_OUT_MESSAGES = {
     "limit_reached": "Its limit is used up",
     "first_order_only": "It is for a customer's first order only",
     "new_customers_only": "It is for new customers only",
-    "new_customer_already_used": "Another account with this device or address already had it",
+    "new_customer_already_used": (
+        "Another account with this device, address or payment account already had it"
+    ),
 }
 CAMPAIGN_MESSAGES |= LEFT_OUT_MESSAGES
 

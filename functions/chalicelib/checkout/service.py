@@ -156,7 +156,7 @@ def _limits_keys(
     active: promotion_store.ActivePromotions,
     customer: str | None,
     store_id: str,
-    fingerprint: tuple[str | None, str | None],
+    fingerprint: tuple[str | None, str | None, str | None],
 ) -> tuple[LimitsRead | None, dict[Any, list[dict[str, Any]]]]:
     """The counters (and for new-customer benefits the customer's registration and the
     order's fingerprints) to read in the cart's batch; none without a limited promotion."""
@@ -178,8 +178,10 @@ def _limits_keys(
     }
     if customer is not None and any(lim.new_customer for lim in by_id.values()):
         keys[CustomerModel] = [{"customer_id": customer}]
-        device, address = fingerprint
-        read.fingerprints = promo_limits.fingerprints({"device", "address"}, device, address)
+        device, address, payer = fingerprint
+        read.fingerprints = promo_limits.fingerprints(
+            {"device", "address", "payment"}, device, address, payer
+        )
         if read.fingerprints:
             keys[NewCustomerMarkerModel] = [{"marker_key": k} for k in read.fingerprints.values()]
     return read, keys
@@ -219,7 +221,7 @@ def load(
     points_account: bool = False,
     reward_id: str | None = None,
     extra_keys: dict[Any, list[dict[str, Any]]] | None = None,
-    fingerprint: tuple[str | None, str | None] = (None, None),
+    fingerprint: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> Loaded:
     """Read the cart's store, items and products, the chosen coupons (or the customer's
     whole wallet when none are chosen), the flash-sale counters of its SKUs, when the
@@ -650,7 +652,8 @@ def evaluate(
 def left_out(loaded: Loaded, principal: Principal) -> dict[str, str]:
     """Limited promotions not for this cart, and why (promotions/limits.py): a counter
     at its limit, a new-customer benefit for a customer who ordered before, registered
-    too long ago or shares a device or address with another account that had one."""
+    too long ago or shares a device, address or payment account with another account that
+    had one."""
     read = loaded.limits
     if read is None:
         return {}
@@ -734,6 +737,9 @@ class Takes:
     line_points_fen: list[int] = field(default_factory=list)  # their split over the lines
     # the rules re-evaluated on returns (checkout/reprice.py); None on ordinary orders
     reprice: str | None = None
+    # a new-customer benefit taken (promotions/limits.py NewCustomerUse, encoded): kept
+    # on the order's head for the payment callback; None on other orders
+    new_customer: str | None = None
 
     def add(self, what: str, ident: str, piece: TxPiece) -> None:
         label = f"{what}:{ident}"
@@ -935,6 +941,7 @@ def _limit_takes(
         return
     keys: dict[str, int] = {}
     markers: dict[str, tuple[int, str, bool]] = {}  # key -> (fen, promotion, enforce)
+    new_customer: list[tuple[str, int]] = []  # (promotion, fen) of new-customer benefits
     for a in checkout.applied:
         lim = read.by_id.get(a.source_id)
         if lim is None or a.amount_fen <= 0 or a.kind not in ("tiered", "second_half"):
@@ -942,6 +949,7 @@ def _limit_takes(
         for k, limit in read.keys[a.source_id].items():
             keys[k] = min(limit, keys.get(k, limit))
         if lim.new_customer:
+            new_customer.append((a.source_id, a.amount_fen))
             for kind, key in read.fingerprints.items():
                 fen, pid, enforce = markers.get(key, (0, a.source_id, False))
                 markers[key] = (fen + a.amount_fen, pid, enforce or kind in lim.one_per)
@@ -951,6 +959,14 @@ def _limit_takes(
     for key, (fen, pid, enforce) in markers.items():
         piece = promo_limits.marker_piece(key, customer_id, order_id, fen, pid, enforce=enforce)
         out.add("new_customer", key, piece)
+    if new_customer:
+        # kept on the order's head: the payment callback records who actually paid
+        declared = read.fingerprints.get("payment")
+        out.new_customer = promo_limits.NewCustomerUse(
+            new_customer[0][0],
+            sum(fen for _, fen in new_customer),
+            declared.rsplit("#", 1)[1] if declared else None,
+        ).encode()
 
 
 # --- returns re-evaluated (issue 18 item 2) -------------------------------------------
@@ -1081,7 +1097,8 @@ FAILURES = {
     ),
     "new_customer": (
         "new_customer_already_used",
-        "Another account with this device or address already had the new-customer offer.",
+        "Another account with this device, address or payment account already had the "
+        "new-customer offer.",
     ),
     "zone_buyer": (
         "fixed_price_limit_reached",

@@ -332,6 +332,10 @@ class OrderModel(Model):
     # The campaign of the member day giving that multiplier (issue 16: its extra points
     # are the campaign's cost); None (not stored) otherwise
     points_campaign_id = UnicodeAttribute(null=True, attr_name="pmc")
+    # A new-customer benefit the order took (issue 18 item 3; promotions/limits.py
+    # NewCustomerUse: "<promotion>|<fen>|<declared payer hash>"): the payment's update,
+    # which reads nothing, gets it back and records who actually paid. Unset otherwise.
+    new_customer = UnicodeAttribute(null=True, attr_name="nc")
     # Set when picking finishes: sku -> picked quantity of the lines picked short (empty:
     # all found); a line not in it was picked whole. Picking writes the head alone.
     short_picked: MapAttribute[str, Any] = MapAttribute(attr_name="short", null=True)

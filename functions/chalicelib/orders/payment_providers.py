@@ -34,6 +34,9 @@ class PaymentNotice:
     order_id: str
     amount_fen: int
     paid_at: str
+    # Who paid, as the provider names them (WeChat Pay's payer openid, Alipay's
+    # buyer_id); None when it does not say. Only kept hashed, for new-customer offers.
+    payer: str | None = None
 
     @property
     def payment_id(self) -> str:
@@ -87,15 +90,18 @@ class LocalPaymentProvider:
     def create_payment(self, order_id: str, amount_fen: int, description: str) -> dict[str, str]:
         return {"simulate_url": f"/local/payments/{order_id}/complete", "description": description}
 
-    def make_notification(self, order_id: str, amount_fen: int) -> tuple[dict[str, str], bytes]:
-        body = json.dumps(
-            {
-                "transaction_id": "lp" + secrets.token_hex(10),
-                "order_id": order_id,
-                "amount_fen": amount_fen,
-                "paid_at": clock.now_iso(),
-            }
-        ).encode()
+    def make_notification(
+        self, order_id: str, amount_fen: int, payer: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        doc: dict[str, object] = {
+            "transaction_id": "lp" + secrets.token_hex(10),
+            "order_id": order_id,
+            "amount_fen": amount_fen,
+            "paid_at": clock.now_iso(),
+        }
+        if payer is not None:
+            doc["payer"] = payer
+        body = json.dumps(doc).encode()
         return {SIGNATURE_HEADER: self.sign(body), "content-type": "application/json"}, body
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> PaymentNotice:
@@ -104,12 +110,14 @@ class LocalPaymentProvider:
             raise BadRequest("The notification's signature is not valid.", code="bad_signature")
         try:
             doc = json.loads(body)
+            payer = doc.get("payer")
             return PaymentNotice(
                 self.name,
                 str(doc["transaction_id"]),
                 str(doc["order_id"]),
                 int(doc["amount_fen"]),
                 str(doc["paid_at"]),
+                None if payer is None else str(payer),
             )
         except (ValueError, KeyError, TypeError):
             raise BadRequest("The notification is not readable.", code="bad_notification") from None

@@ -8,6 +8,11 @@ transaction, and touches nothing shared with other orders, so a burst of payment
 store never conflicts: the order's daily number (今日第 N 单) is taken when its ticket is
 sent (print_dispatch.number_order). A payment for an order that can no longer be paid
 (expired, cancelled, or already paid by another payment) is refunded in full.
+
+An order that took a new-customer benefit and whose notice names another payer than the
+one declared at placing (issue 18 item 3) has its second write made a TransactWriteItems
+instead: the ticket, the payment record and the payer on its anti-abuse marker, all or
+nothing. Still two round trips; every other payment is as above.
 """
 
 from __future__ import annotations
@@ -16,10 +21,18 @@ import logging
 from collections.abc import Callable
 
 from pynamodb.exceptions import PutError
+from pynamodb.models import Model
 
 from chalicelib.auth.principal import CUSTOMER, Principal
 from chalicelib.coupons import sales as coupon_sales
-from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, batch_put, transact
+from chalicelib.db.transactions import (
+    TransactionCancelled,
+    Tx,
+    TxPiece,
+    batch_get,
+    batch_put,
+    transact,
+)
 from chalicelib.db.writes import Refused, is_condition_failure, update_or_refused
 from chalicelib.kernel import config
 from chalicelib.kernel.errors import BadRequest, NotFound
@@ -31,6 +44,7 @@ from chalicelib.orders.models import OrderModel, PaymentModel
 from chalicelib.orders.payment_providers import LocalPaymentProvider, PaymentNotice, provider
 from chalicelib.printing import print_jobs
 from chalicelib.printing.models import PrintJobModel
+from chalicelib.promotions import limits as promo_limits
 from chalicelib.stored_value import service as stored_value_service
 from chalicelib.stored_value import top_ups
 
@@ -86,9 +100,10 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
 
     Two round trips, no transaction: the order's conditional update (which answers with
     the order either way, so nothing is read first), then one BatchWriteItem of the
-    ticket and the payment record. If the second never happens (the function died in
-    between), the provider's retry finds the order paid by this payment and writes them
-    (``_recorded_again``)."""
+    ticket and the payment record (a TransactWriteItems with the payer's marker for a
+    new-customer order paid by another account than it declared: ``_write_records``).
+    If the second never happens (the function died in between), the provider's retry
+    finds the order paid by this payment and writes them (``_recorded_again``)."""
     if coupon_sales.is_sale_id(notice.order_id):
         try:
             return coupon_sales.record_payment(notice)
@@ -125,12 +140,13 @@ def record_payment(notice: PaymentNotice) -> s.PaymentAck:
         order = _pay(notice)
     except Refused as refused:
         return _not_taken(refused.old, notice)
+    payer = _payer_piece(order, notice)
     if order.held:
         # paid but held (a group buy's seat): no ticket until its mechanic releases it
-        notice.record(order.order_id, "captured").save()
+        _write_records([notice.record(order.order_id, "captured")], payer)
         extensions.on_held_paid(order)
         return s.PaymentAck(code="SUCCESS", message="paid")
-    batch_put([_paid_ticket(order), notice.record(order.order_id, "captured")])
+    _write_records([_paid_ticket(order), notice.record(order.order_id, "captured")], payer)
     # Reactions to the payment (支付有礼, the coupons it used becoming used, ...)
     # subscribe to order.paid, which the orders table's stream carries from the update
     # above (events/): none of them runs here.
@@ -186,6 +202,36 @@ def _pay(notice: PaymentNotice) -> OrderModel:
     return update_or_refused(OrderModel, notice.order_id, actions, condition)
 
 
+def _payer_piece(order: OrderModel, notice: PaymentNotice) -> TxPiece | None:
+    """The payer's record on its anti-abuse marker, for an order that took a new-customer
+    benefit (its head says so: nothing is read) paid by another account than the one
+    declared; None for every other payment."""
+    return promo_limits.payer_piece(
+        order.new_customer, notice.payer, order.customer_id, order.order_id, notice.paid_at
+    )
+
+
+def _write_records(items: list[Model], payer: TxPiece | None) -> None:
+    """The payment's second and last write. Without a payer to record: one BatchWriteItem
+    (one PutItem for a single record), unconditional puts of items keyed by the order and
+    the transaction. With one: one TransactWriteItems of the same puts and the payer's
+    unconditional marker update (money captured is never refused), all or nothing, so a
+    retry that finds the payment record finds the payer recorded."""
+    if payer is None:
+        if len(items) == 1:
+            items[0].save()
+        else:
+            batch_put(items)
+        return
+
+    def build(tx: Tx) -> None:
+        for i, item in enumerate(items):
+            tx.save(item, label=f"record:{i}")
+        payer.add_to(tx)
+
+    transact(build)
+
+
 def _paid_ticket(order: OrderModel) -> PrintJobModel:
     """The ticket of a paid order: the job the payment's update named."""
     return print_jobs.new_job(
@@ -224,6 +270,11 @@ def _recorded_again(order: OrderModel, notice: PaymentNotice) -> s.PaymentAck:
         missing.append(_paid_ticket(order))
     if not found[PaymentModel]:
         missing.append(notice.record(order.order_id, "captured"))
+        # the first request's write of the payer went with the record: both or neither.
+        # Idempotent, and before the record, so that a record found means it is written.
+        payer = _payer_piece(order, notice)
+        if payer is not None:
+            transact(payer.add_to)
     for item in missing:
         key = item._hash_key_attribute()
         try:
@@ -379,8 +430,9 @@ def _commit_once(build: Callable[[Tx], None]) -> bool:
     return True
 
 
-def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
-    """Local stage only: the customer "pays" and the local provider notifies us, signed."""
+def simulate(principal: Principal, order_id: str, payer: str | None = None) -> s.PaymentAck:
+    """Local stage only: the customer "pays" and the local provider notifies us, signed
+    (naming ``payer`` as who paid, when given)."""
     if not config.is_local():
         raise NotFound("Not found.", code="not_found")
     if coupon_sales.is_sale_id(order_id):
@@ -398,5 +450,5 @@ def simulate(principal: Principal, order_id: str) -> s.PaymentAck:
         payment_id, amount_fen = order.order_id, payable_fen(order)
     p = provider("local")
     assert isinstance(p, LocalPaymentProvider)
-    headers, body = p.make_notification(payment_id, amount_fen)
+    headers, body = p.make_notification(payment_id, amount_fen, payer)
     return notify("local", headers, body)

@@ -163,6 +163,7 @@ def cancel(order_id: str, body: s.Reason, principal: Principal) -> s.Order:
         "order_id": "261124K7QX3M9P",
         "amount_fen": 4490,
         "paid_at": "2026-11-24T02:31:12Z",
+        "payer": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
     },
 )
 def payment_notification(provider: str, body: bytes) -> s.PaymentAck:
@@ -177,10 +178,12 @@ def payment_notification(provider: str, body: bytes) -> s.PaymentAck:
     ``HMAC-SHA256(key = the API's token secret DAOJIA_JWT_SECRET as UTF-8, message =
     "local-payments")`` (the raw 32 bytes), and the header ``X-Daojia-Signature`` carries
     ``hex(HMAC-SHA256(key, body))`` over the exact body bytes sent. The body is JSON with
-    ``transaction_id``, ``order_id`` (or a coupon sale id ``CS…``), ``amount_fen`` and
-    ``paid_at``. A missing or wrong signature is 400 ``bad_signature``; an unreadable
-    body 400 ``bad_notification``. Production providers (WeChat Pay, Alipay) keep their
-    own formats and signatures behind the same route."""
+    ``transaction_id``, ``order_id`` (or a coupon sale id ``CS…``), ``amount_fen``,
+    ``paid_at`` and optionally ``payer`` (who paid, as WeChat Pay's payer openid: an order
+    that took a new-customer offer records it, hashed, for anti-abuse). A missing or
+    wrong signature is 400 ``bad_signature``; an unreadable body 400
+    ``bad_notification``. Production providers (WeChat Pay, Alipay) keep their own formats
+    and signatures behind the same route."""
     request = current_request_of(area)
     return payments.notify(provider, dict(request.headers), body)
 
@@ -192,11 +195,16 @@ if config.is_local():
         "POST",
         summary="Local stage only: simulate the customer paying",
         roles={CUSTOMER, HQ_ADMIN},
+        query=s.SimulatePaymentQuery,
         response=s.PaymentAck,
-        errors=(404, 409),
+        errors=(404, 409, 422),
         content_types=("application/json",),
     )
-    def simulate_payment(order_id: str, principal: Principal) -> s.PaymentAck:
+    def simulate_payment(
+        order_id: str, query: s.SimulatePaymentQuery, principal: Principal
+    ) -> s.PaymentAck:
         """Makes the local provider send a signed notification for the order's total
-        (or, for a coupon sale id "CS…", the sale's price)."""
-        return payments.simulate(principal, order_id)
+        (or, for a coupon sale id "CS…", the sale's price), naming ``payer`` as the
+        account that paid when given (a new-customer order records it on its anti-abuse
+        marker, as a real provider's payer openid / buyer_id)."""
+        return payments.simulate(principal, order_id, query.payer)

@@ -46,6 +46,18 @@ Items = Annotated[
 ]
 
 
+# A payer as the providers name one (WeChat Pay openid, Alipay buyer_id)
+PaymentAccount = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        examples=["oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"],
+    ),
+]
+
+
 class QuoteRequest(Schema, kw_only=True):
     store_id: StoreId
     fulfilment: Fulfilment = "delivery"
@@ -76,6 +88,19 @@ class QuoteRequest(Schema, kw_only=True):
                 "only for new-customer offers: accounts sharing a device may count as one "
                 "customer.",
                 examples=["3f6c2a8e-51b4-4c1e-9d0a-7b2f1e6c9a40"],
+            ),
+        ]
+        | None
+    ) = None
+    payment_account: (
+        Annotated[
+            PaymentAccount,
+            Meta(
+                description="The payer the storefront will pay with, when the provider "
+                "knows it before the payment (WeChat Pay JSAPI openid, Alipay buyer_id). "
+                "Used only for new-customer offers: accounts sharing a payment account may "
+                "count as one customer. Stored only as a hash; the payment's notice "
+                "confirms who actually paid.",
             ),
         ]
         | None
@@ -651,6 +676,16 @@ class StoreOrderQuery(OrderListQuery, kw_only=True):
 
 class Reason(Schema, kw_only=True):
     reason: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class SimulatePaymentQuery(Schema, kw_only=True):
+    payer: Annotated[
+        PaymentAccount | None,
+        Meta(
+            description="The account the local provider says paid (as WeChat Pay's payer "
+            "openid). Absent: the order's payment_account, if it declared one, stands.",
+        ),
+    ] = None
 
 
 class PaymentAck(Out, kw_only=True):

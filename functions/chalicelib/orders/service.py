@@ -116,6 +116,7 @@ def _checked_cart(
         fingerprint=(
             getattr(body, "device_id", None),
             body.address.line if body.address and body.fulfilment == "delivery" else None,
+            getattr(body, "payment_account", None),
         ),
     )
     store, items, products = loaded.store, loaded.items, loaded.products
@@ -953,6 +954,7 @@ def _build_order(
         **_reward_attributes(reward),
         points_multiplier=co.points_multiplier.multiplier if co.points_multiplier else None,
         points_campaign_id=takes.points_campaign_id,
+        new_customer=takes.new_customer,  # unset on other orders (the head stays small)
         store_id=body.store_id,
         fulfilment=body.fulfilment,
         status="awaiting_payment",

@@ -6,8 +6,8 @@ week and over the promotion (``per_customer_per_*``), how many units one order g
 on (``per_order_units``: read by the engine), how many orders one store gives it per
 local day (``per_store_per_day``), and who may have it (``first_order_only``,
 ``new_customers_only``: registered within N days and no order before). ``one_per``
-names the fingerprints ("device", "address") that make two accounts one customer for a
-new-customer benefit.
+names the fingerprints ("device", "address", "payment") that make two accounts one customer
+for a new-customer benefit.
 
 Counting: one ``LimitCounterModel`` item per counter, added to (+1 per order that gets
 the promotion) under the limit in the order's own TransactWriteItems, and taken off in
@@ -46,7 +46,9 @@ MESSAGES = {
     LIMIT_REACHED: "Its limit is used up",
     FIRST_ORDER_ONLY: "It is for a customer's first order only",
     NEW_CUSTOMERS_ONLY: "It is for new customers only",
-    NEW_CUSTOMER_ALREADY_USED: "Another account with this device or address already had it",
+    NEW_CUSTOMER_ALREADY_USED: (
+        "Another account with this device, address or payment account already had it"
+    ),
 }
 # Kinds whose discount a per-order unit cap can bound (the engine reads it there).
 UNIT_CAPPED_KINDS = {"second_half_price"}
@@ -264,16 +266,26 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def payment_marker(payer: str) -> str:
+    """The marker key of a payment account (WeChat Pay openid, Alipay buyer_id)."""
+    return f"fp#payment#{_hash(payer.strip())}"
+
+
 def fingerprints(
-    one_per: tuple[str, ...] | set[str], device_id: str | None, address_line: str | None
+    one_per: tuple[str, ...] | set[str],
+    device_id: str | None,
+    address_line: str | None,
+    payment_account: str | None = None,
 ) -> dict[str, str]:
     """Marker keys of the order's fingerprints among ``one_per``: kind -> key (the raw
-    values are not stored: a device id or an address only as a hash)."""
+    values are not stored: a device id, an address or a payer only as a hash)."""
     out = {}
     if "device" in one_per and device_id:
         out["device"] = f"fp#device#{_hash(device_id.strip())}"
     if "address" in one_per and address_line and normalise_address(address_line):
         out["address"] = f"fp#address#{_hash(normalise_address(address_line))}"
+    if "payment" in one_per and payment_account and payment_account.strip():
+        out["payment"] = payment_marker(payment_account)
     return out
 
 
@@ -311,6 +323,61 @@ def marker_piece(
     return TxPiece(NewCustomerMarkerModel(key), kwargs, f"new_customer:{key}")
 
 
+@dataclass(frozen=True)
+class NewCustomerUse:
+    """What an order that took a new-customer benefit keeps on its head
+    (``OrderModel.new_customer``), so that the payment callback, which reads nothing, can
+    record who actually paid: the benefit (promotion, fen) and the payer declared at
+    placing (its hash; None: none was declared)."""
+
+    promotion_id: str
+    discount_fen: int
+    declared_payer: str | None = None
+
+    def encode(self) -> str:
+        return f"{self.promotion_id}|{self.discount_fen}|{self.declared_payer or ''}"
+
+    @classmethod
+    def decode(cls, text: str) -> NewCustomerUse:
+        promotion_id, fen, declared = text.split("|", 2)
+        return cls(promotion_id, int(fen), declared or None)
+
+
+def payer_piece(
+    note: str | None, payer: str | None, customer_id: str, order_id: str, paid_at: str
+) -> TxPiece | None:
+    """The payment callback's record of the account that paid an order holding a
+    new-customer benefit (``note``, the order's ``new_customer``), on that payer's
+    marker: the first customer owns it (a later order declaring it is refused where the
+    promotion says ``one_per: payment``), and the report lists the customers who paid
+    with it. None when the order took no such benefit, the provider named no payer or
+    the payer is the one declared (placing recorded it already).
+
+    Unconditional: money already captured is never refused. Idempotent: the use is added
+    to a set with the provider's paid_at, so a retried notice adds nothing."""
+    if not note or not payer or not payer.strip():
+        return None
+    use = NewCustomerUse.decode(note)
+    key = payment_marker(payer)
+    if use.declared_payer is not None and key == f"fp#payment#{use.declared_payer}":
+        return None
+    m = NewCustomerMarkerModel
+    entry = f"{order_id}|{customer_id}|{use.discount_fen}|{use.promotion_id}|{paid_at}"
+    return TxPiece(
+        NewCustomerMarkerModel(key),
+        {
+            "actions": [
+                m.owner.set(m.owner | customer_id),
+                m.kind.set("fp"),
+                m.takers.add({customer_id}),
+                m.paid_uses.add({entry}),
+                m.updated_at.set(clock.now_iso()),
+            ],
+        },
+        f"new_customer_payer:{key}",
+    )
+
+
 # --- the suspected-abuse report ---------------------------------------------------------
 
 
@@ -324,17 +391,20 @@ def abuse_report(days: int, now: datetime | None = None) -> AbuseReport:
     for marker in m.by_kind.query("fp", m.updated_at >= since, scan_index_forward=False):
         if len(marker.takers or ()) < 2:
             continue
-        orders = []
-        for use in marker.uses or []:
+        # placing's uses, then the payment callback's (the payer confirmed): an order
+        # both declared and paid with this account is listed once
+        orders: dict[str, AbuseOrder] = {}
+        for use in [*(marker.uses or []), *sorted(marker.paid_uses or ())]:
             order_id, customer_id, fen, promotion_id, at = use.split("|", 4)
-            orders.append(
+            orders.setdefault(
+                order_id,
                 AbuseOrder(
                     order_id=order_id,
                     customer_id=customer_id,
                     discount_fen=int(fen),
                     promotion_id=promotion_id,
                     at=at,
-                )
+                ),
             )
         _, kind, digest = marker.marker_key.split("#", 2)
         items.append(
@@ -343,8 +413,8 @@ def abuse_report(days: int, now: datetime | None = None) -> AbuseReport:
                 fingerprint=digest,
                 first_customer_id=marker.owner,
                 customers=sorted(marker.takers),
-                orders=orders,
-                discount_fen=sum(o.discount_fen for o in orders),
+                orders=sorted(orders.values(), key=lambda o: o.at),
+                discount_fen=sum(o.discount_fen for o in orders.values()),
                 last_at=marker.updated_at,
             )
         )

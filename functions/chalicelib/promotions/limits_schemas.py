@@ -10,7 +10,7 @@ from msgspec import Meta, field
 from chalicelib.kernel.schema import Out, Schema
 
 Times = Annotated[int, Meta(ge=1, le=100_000)]
-Fingerprint = Literal["device", "address"]
+Fingerprint = Literal["device", "address", "payment"]
 
 
 class LimitsSpec(Schema, kw_only=True):
@@ -42,9 +42,10 @@ class LimitsSpec(Schema, kw_only=True):
     one_per: Annotated[
         list[Fingerprint],
         Meta(
-            max_length=2,
-            description="New-customer benefits: accounts sharing this device or delivery "
-            "address count as one customer.",
+            max_length=3,
+            description="New-customer benefits: accounts sharing this device (the order's "
+            "device_id), delivery address or payment account (the order's payment_account, "
+            "and the payer the payment confirms) count as one customer.",
         ),
     ] = field(default_factory=list)
 
@@ -82,10 +83,10 @@ class AbuseOrder(Out, kw_only=True):
 
 
 class SharedFingerprint(Out, kw_only=True):
-    """A device or delivery address (only its hash is kept) several customers used to
-    take new-customer benefits."""
+    """A device, delivery address or payment account (only its hash is kept) several
+    customers used to take new-customer benefits."""
 
-    kind: str  # "device" | "address"
+    kind: str  # "device" | "address" | "payment"
     fingerprint: str  # its hash
     first_customer_id: str  # the customer who used it first (the others are refused
     # where the promotion says one_per)

@@ -46,7 +46,7 @@ class LimitsAttribute(MapAttribute):
     per_store_per_day = NumberAttribute(null=True)
     first_order_only = BooleanAttribute(null=True)
     new_customers_only = NumberAttribute(null=True)  # registered within N days
-    one_per = string_list(default=list)  # "device" | "address": anti-abuse fingerprints
+    one_per = string_list(default=list)  # "device" | "address" | "payment": anti-abuse
 
 
 class ApprovalAttribute(MapAttribute):
@@ -217,11 +217,13 @@ class MarkersByKind(GlobalSecondaryIndex):
 
 
 class NewCustomerMarkerModel(Model):
-    """A device or delivery address (hashed, ``fp#<device|address>#<sha256>``) that took a
-    new-customer benefit: ``owner`` is the first customer who used it; with the
-    promotion's anti-abuse on, another customer's order using it is refused
-    (``new_customer_already_used``). ``uses`` records every order that took a new-customer
-    benefit with it ("<order>|<customer>|<fen>|<promotion>|<at>"), for the report."""
+    """A device, delivery address or payment account (hashed,
+    ``fp#<device|address|payment>#<sha256>``) that took a new-customer benefit: ``owner``
+    is the first customer who used it; with the promotion's anti-abuse on, another
+    customer's order using it is refused (``new_customer_already_used``). ``uses`` records
+    every order that took a new-customer benefit with it ("<order>|<customer>|<fen>|
+    <promotion>|<at>"), for the report; ``paid_uses`` the same for orders the payment
+    callback found paid by this account (a set: a retried notice adds nothing)."""
 
     Meta = _meta("new_customer_markers")
 
@@ -230,6 +232,7 @@ class NewCustomerMarkerModel(Model):
     owner = UnicodeAttribute()
     takers = UnicodeSetAttribute(default=set)
     uses = string_list(default=list)
+    paid_uses = UnicodeSetAttribute(null=True)
     updated_at = UnicodeAttribute()
 
     by_kind = MarkersByKind()

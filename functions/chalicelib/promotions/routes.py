@@ -99,7 +99,8 @@ def list_promotions(query: s.PromotionListQuery, principal: Principal) -> s.Prom
 @area.route(
     "/admin/promotions/abuse",
     "GET",
-    summary="Suspected abuse of new-customer offers: devices and addresses shared by accounts",
+    summary="Suspected abuse of new-customer offers: devices, addresses and payment accounts "
+    "shared by accounts",
     roles={HQ_ADMIN},
     query=ls.AbuseQuery,
     response=ls.AbuseReport,
@@ -107,8 +108,9 @@ def list_promotions(query: s.PromotionListQuery, principal: Principal) -> s.Prom
     response_example=ls.ABUSE_EXAMPLE,
 )
 def abuse(query: ls.AbuseQuery, principal: Principal) -> ls.AbuseReport:
-    """Head office only. Devices (the order's ``device_id``) and delivery addresses
-    (normalised), kept only as hashes, that more than one customer used to take a
+    """Head office only. Devices (the order's ``device_id``), delivery addresses
+    (normalised) and payment accounts (the order's ``payment_account`` and the payer its
+    payment confirmed), kept only as hashes, that more than one customer used to take a
     first-order or new-customer promotion within ``days``, with the orders and the
     discounts they got; latest first. Promotions with ``limits.one_per`` refuse the
     second account (``new_customer_already_used``): the ones listed here got through
