@@ -19,8 +19,8 @@ from chalicelib.promotions import service as promotion_service
 from chalicelib.promotions.models import LimitCounterModel
 
 from tests.api.conftest import token_for
+from tests.api.test_checkout import template as checkout_template
 from tests.api.test_orders_api import cart, place
-from tests.publishing import create_template
 
 
 @pytest.fixture(autouse=True)
@@ -32,19 +32,8 @@ def fresh_caches():
 
 
 def template(api, tokens_, limits, **over):
-    body = {
-        "name": "满30减5",
-        "kind": "amount_off",
-        "threshold_fen": 3000,
-        "amount_off_fen": 500,
-        "days_after_claim": 7,
-        "per_customer_limit": 5,
-        "limits": limits,
-        **over,
-    }
-    status, t = create_template(api, body, token=tokens_["hq"])
-    assert status == 201, t
-    return t
+    """满30减5, up to 5 coupons per customer, with these ``limits``."""
+    return checkout_template(api, tokens_, limits=limits, **over)
 
 
 def claim(api, token, t, request_id="r-1"):
@@ -112,14 +101,8 @@ def test_limits_change_only_while_no_coupon_was_issued(api, tokens_, catalogue):
 
 @pytest.mark.parametrize("limits", [{"per_customer_per_day": 0}, {"per_order_units": 2}])
 def test_bad_limits_are_422_and_nothing_is_written(api, tokens_, limits):
-    body = {
-        "name": "满30减5",
-        "kind": "amount_off",
-        "threshold_fen": 3000,
-        "amount_off_fen": 500,
-        "days_after_claim": 7,
-        "limits": limits,
-    }
+    body = {"name": "满30减5", "kind": "amount_off", "amount_off_fen": 500, "days_after_claim": 7}
+    body["limits"] = limits
     status, err = api.call("POST", "/admin/coupon-templates", body, token=tokens_["hq"])
     assert status == 422, err
     assert list(CouponTemplateModel.scan()) == []

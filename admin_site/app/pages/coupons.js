@@ -8,6 +8,7 @@ import { targetingFieldset, targetingText } from "./targeting.js";
 import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
 import { returnsPolicy } from "./returns_policy.js";
+import { limitsText, templateLimitsFieldset } from "./promotion_limits.js";
 import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
@@ -81,6 +82,7 @@ function createForm(messages, ctx) {
   const submit = h("button", { type: "submit", class: "primary" }, t("coupons.create"));
   const targeting = targetingFieldset({ code: true, segment: true });
   const stacking = stackingFieldset({ coupon: true });
+  const limits = templateLimitsFieldset();
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
     const fen = parseYuan(input.value);
@@ -155,6 +157,8 @@ function createForm(messages, ctx) {
         Object.assign(body, targeting.read());
         Object.assign(body, stacking.read(kind.value));
         policy.addTo(body, kind.value);
+        const limitsBody = limits.read();
+        if (limitsBody) body.limits = limitsBody;
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -189,6 +193,7 @@ function createForm(messages, ctx) {
     policy.field),
   targeting.node,
   stacking.element,
+  limits.element,
   submit);
 }
 
@@ -241,6 +246,8 @@ function editForm(c, target, reload) {
   const save = h("button", { type: "submit", class: "primary" }, t("common.save"));
   const cancel = h("button", { type: "button", onclick: () => target.clear() }, t("common.cancel"));
   const same = (a, b) => [...a].sort().join(" ") === [...b].sort().join(" ");
+  // issued coupons carry the limits they were issued with: editable until the first one
+  const limits = c.issued_count ? null : templateLimitsFieldset(c.limits);
   return h("form", {
     class: "card",
     "data-testid": "coupon-edit",
@@ -263,6 +270,11 @@ function editForm(c, target, reload) {
         }
         const next = { categories: list(categories.value), skus: list(skus.value), stores: list(storeIds.value) };
         if (!same(next.categories, scope.categories) || !same(next.skus, scope.skus) || !same(next.stores, scope.stores)) change.scope = next;
+        if (limits) {
+          const was = Object.fromEntries(Object.entries(c.limits || {}).filter(([, v]) => v != null));
+          const now = limits.read() || {};
+          if (JSON.stringify(now) !== JSON.stringify(was)) change.limits = now;
+        }
         if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
         const saved = await patch(`/admin/coupon-templates/${c.template_id}`, { ...change, expected_version: c.version });
         target.show(okBox(t("coupons.edited", { name: saved.name })));
@@ -280,6 +292,7 @@ function editForm(c, target, reload) {
     field(t("coupons.categories"), categories, t("coupons.list_hint")),
     field(t("coupons.skus"), skus, t("coupons.list_hint")),
     field(t("coupons.stores"), storeIds, t("coupons.list_hint"))),
+  limits ? limits.element : null,
   messages,
   h("div", { class: "row" }, save, cancel));
 }
@@ -298,6 +311,7 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
     stackingColumn(),
+    { label: t("limits.template_legend"), cell: limitsText },
     { label: t("stores.state"), cell: (c) => (["draft", "pending"].includes(c.status) ? workflowBadge(c) : statusBadge(c)) },
     {
       label: t("common.actions"),

@@ -36,6 +36,8 @@ class PeriodLimits(Schema, kw_only=True):
 
 
 class PeriodLimitsOut(Out, kw_only=True):
+    """A coupon template's redemption limits (null: not limited by that period)."""
+
     per_customer_per_day: int | None
     per_customer_per_week: int | None
     per_store_per_day: int | None
