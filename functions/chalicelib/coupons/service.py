@@ -508,7 +508,7 @@ def update_template(
 
 def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict, dict]:
     """The fields a template update sends, before and after (money in fen)."""
-    before = {
+    before: dict[str, Any] = {
         "name": current.name,
         "status": current.status,
         "budget_fen": _n(current.budget_fen),

@@ -14,6 +14,11 @@ the promotion) under the limit in the order's own TransactWriteItems, and taken 
 the transaction that cancels or expires the order. The quote reads the counters in the
 cart's BatchGetItem, only when a limited promotion is live at the store. Days and weeks
 are the chain's local calendar (Asia/Shanghai, as member days).
+
+Coupon templates' redemption limits (``per_customer_per_day``, ``per_customer_per_week``,
+``per_store_per_day``; kernel/period_limits.py) use the same counters and keys under a
+"t#<template>" prefix (``template_counter_keys``); checkout reads and adds to them as it
+does for promotions.
 """
 
 from __future__ import annotations
@@ -213,7 +218,13 @@ def template_scope(template_id: str) -> str:
 def period_limits(raw: Any) -> Limits | None:
     """A coupon's (or template's) stored ``limits`` map as counted limits (None: none)."""
     d = kperiod.as_dict(raw)
-    return Limits(**d) if d else None
+    if not d:
+        return None
+    return Limits(
+        per_customer_per_day=d.get("per_customer_per_day"),
+        per_customer_per_week=d.get("per_customer_per_week"),
+        per_store_per_day=d.get("per_store_per_day"),
+    )
 
 
 def template_counter_keys(
