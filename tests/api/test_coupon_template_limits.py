@@ -8,27 +8,18 @@ limit is 409 and writes nothing; a coupon without limits reads and writes no cou
 from __future__ import annotations
 
 import pytest
-from chalicelib.coupons import service as coupon_service
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.kernel import clock
 from chalicelib.orders import order_flow
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions import limits as promo_limits
-from chalicelib.promotions import service as promotion_service
 from chalicelib.promotions.models import LimitCounterModel
 
 from tests.api.conftest import token_for
+from tests.api.test_checkout import fresh_caches as fresh_caches  # autouse: caches cleared
 from tests.api.test_checkout import template as checkout_template
 from tests.api.test_orders_api import cart, place
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    promotion_service.forget_active_cache()
-    coupon_service.forget_auto_cache()
-    yield
-    promotion_service.forget_active_cache()
 
 
 def template(api, tokens_, limits, **over):

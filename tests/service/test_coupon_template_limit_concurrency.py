@@ -24,10 +24,10 @@ from tests.service.test_order_concurrency import (
     stock,
 )
 from tests.service.test_order_concurrency import shop as shop  # the fixture
+from tests.service.test_promotion_limit_concurrency import OFF_FEN
+from tests.service.test_promotion_limit_concurrency import _counter as counter_of
 
 pytestmark = pytest.mark.usefixtures("shop")
-
-OFF_FEN = 500  # 满20减5 on one unit of 25.00
 
 
 def _template(limits: dict) -> CouponTemplateModel:
@@ -69,12 +69,6 @@ def _cart(coupon_id: str) -> PlaceOrder:
     return msgspec.convert(body, PlaceOrder)
 
 
-def _counter(prefix: str) -> int:
-    rows = [r for r in LimitCounterModel.scan() if r.limit_key.startswith(prefix)]
-    assert len(rows) == 1, rows
-    return int(rows[0].used)
-
-
 def test_one_customer_placing_20_orders_with_20_coupons_redeems_a_per_day_limit_once(shop):
     from chalicelib.orders import service as orders
 
@@ -88,7 +82,7 @@ def test_one_customer_placing_20_orders_with_20_coupons_redeems_a_per_day_limit_
     assert placed[0].total_fen == PRICE_FEN - OFF_FEN
     # refused in the transaction (409) or, read after the winner's commit, before it (422)
     assert set(errors_of(results)) <= {"coupon_limit_reached", "coupon_not_applicable"}
-    assert _counter(f"t#{t.template_id}#c#{me.subject}#d") == 1
+    assert counter_of(f"t#{t.template_id}#c#{me.subject}#d") == 1
     assert stock() == 99  # nothing half written: stock only for the order made
     states = [CouponModel.get(c, consistent_read=True).state for c in coupons]
     assert states.count("locked") == 1 and states.count("available") == 19
@@ -110,7 +104,7 @@ def test_twenty_customers_at_once_redeem_a_per_store_per_day_limit_of_5_exactly_
     assert len(placed) == 5, errors_of(results)
     assert all(o.total_fen == PRICE_FEN - OFF_FEN for o in placed)
     assert set(errors_of(results)) <= {"coupon_limit_reached", "coupon_not_applicable"}
-    assert _counter(f"t#{t.template_id}#s#{STORE}#d") == 5
+    assert counter_of(f"t#{t.template_id}#s#{STORE}#d") == 5
     assert stock() == 95
     locked = [CouponModel.get(c, consistent_read=True).state for c in coupons].count("locked")
     assert locked == 5
