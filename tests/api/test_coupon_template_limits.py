@@ -187,3 +187,40 @@ def test_a_coupon_without_limits_reads_and_writes_no_counter(api, tokens_, catal
     assert order["discount_fen"] == 500
     assert list(LimitCounterModel.scan()) == []
     assert not order_flow.get(order["order_id"]).limit_uses
+
+
+@pytest.mark.parametrize("chosen", [False, True])
+def test_a_limited_coupon_adds_no_aws_call(api, tokens_, catalogue, monkeypatch, chosen):
+    """The template's counters ride in the cart's one BatchGetItem (wallet coupons carry
+    their limits; a chosen coupon's template counters are read with it) and the order's
+    one TransactWriteItems: the quote is the wallet's Query and one BatchGetItem, placing
+    one BatchGetItem and one TransactWriteItems."""
+    import botocore.client
+
+    t = template(api, tokens_, {"per_customer_per_day": 1, "per_store_per_day": 9})
+    cid = claim(api, tokens_["customer"], t)
+    body = {**cart(("100", 3)), **({"coupon_ids": [cid]} if chosen else {})}
+    calls = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, op, params):
+        calls.append((op, str(params)))
+        return original(self, op, params)
+
+    def batch_and_writes():
+        # the per-container caches' Queries (promotions, zones) and the session check's
+        # GetItem aside: what the request itself reads and writes
+        return [(op, p) for op, p in calls if op in ("BatchGetItem", "TransactWriteItems")]
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    assert quote(api, tokens_["customer"], body)["discount_fen"] == 500
+    [(op, read)] = batch_and_writes()
+    assert op == "BatchGetItem" and f"t#{t['template_id']}#c#c-1#d" in read
+    wallet = [p for op, p in calls if op == "Query" and "daojia-test-coupons" in p]
+    assert len(wallet) == (0 if chosen else 1)
+    calls.clear()
+    status, order = place(api, tokens_["customer"], body)
+    assert status == 201 and order["discount_fen"] == 500, order
+    [(read_op, _), (write_op, write)] = batch_and_writes()
+    assert (read_op, write_op) == ("BatchGetItem", "TransactWriteItems")
+    assert f"t#{t['template_id']}#s#sh-a#d" in write
