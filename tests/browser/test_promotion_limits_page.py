@@ -128,3 +128,38 @@ def _two_accounts_pay_with_one_openid(site: Site, tag: str) -> list[str]:
     ours = f"tiered:{promo['promotion_id']}"
     assert all(any(d["code"] == ours for d in o["discounts"]) for o in orders), orders
     return [o["order_id"] for o in orders]
+
+
+def test_head_office_sets_redemption_limits_on_a_coupon_template(site: Site):
+    """The coupon form's "用券限制" fieldset (per customer per day / week, per store per
+    day): sent with the template, shown in the list, and editable while none is issued."""
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    name = f"满30减5 限用 {secrets.token_hex(2)}"
+    site.sign_in("hq-admin")
+    site.go("/coupons")
+    form = page.locator("form", has=page.get_by_role("heading", name="新建优惠券"))
+    limits = form.get_by_test_id("template-limits")
+    expect(limits).to_be_visible()
+    expect(limits.locator("legend")).to_have_text("用券限制")
+    form.get_by_label("名称", exact=True).fill(name)
+    form.get_by_label("使用门槛").fill("30")
+    form.get_by_label("减免金额").fill("5")
+    limits.get_by_label("每人每天").fill("1")
+    limits.get_by_label("每店每天").fill("200")
+    fits(site)
+    form.get_by_role("button", name="新建优惠券").click()
+    row = page.get_by_test_id("coupon-templates").locator("tr", has_text=name)
+    expect(row).to_contain_text("每人每天 1 次")
+    expect(row).to_contain_text("每店每天 200 单")
+    site.shot("template-limits")
+
+    # published, nothing issued yet: the edit form offers the limits, with what is set
+    site.publish(name, "/coupons")
+    row.get_by_role("button", name=re.compile("^编辑")).click()
+    edit = page.get_by_test_id("coupon-edit")
+    expect(edit.get_by_test_id("template-limit-per_customer_per_day")).to_have_value("1")
+    edit.get_by_test_id("template-limit-per_customer_per_week").fill("3")
+    edit.get_by_role("button", name="保存").click()
+    expect(row).to_contain_text("每人每周 3 次")
+    fits(site)

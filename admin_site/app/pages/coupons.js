@@ -8,6 +8,7 @@ import { targetingFieldset, targetingText } from "./targeting.js";
 import { campaignChooser, stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
 import { returnsPolicy } from "./returns_policy.js";
+import { limitsText, templateLimitsFieldset } from "./promotion_limits.js";
 import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/coupons/schemas.py.
@@ -82,6 +83,7 @@ function createForm(messages, ctx) {
   const targeting = targetingFieldset({ code: true });
   const stacking = stackingFieldset({ coupon: true });
   const campaign = campaignChooser((c) => stacking.follow(c));
+  const limits = templateLimitsFieldset();
   const yuan = (input, label, optional) => {
     if (optional && !input.value.trim()) return null;
     const fen = parseYuan(input.value);
@@ -157,6 +159,8 @@ function createForm(messages, ctx) {
         Object.assign(body, stacking.read(kind.value));
         if (campaign.value()) body.campaign_id = campaign.value();
         policy.addTo(body, kind.value);
+        const limitsBody = limits.read();
+        if (limitsBody) body.limits = limitsBody;
         const made = await post("/admin/coupon-templates", body);
         sessionStorage.setItem("daojia.flash", t("coupons.created", { name: made.name }));
         ctx.rerender();
@@ -192,6 +196,7 @@ function createForm(messages, ctx) {
     policy.field),
   targeting.node,
   stacking.element,
+  limits.element,
   submit);
 }
 
@@ -244,6 +249,8 @@ function editForm(c, target, reload) {
   const save = h("button", { type: "submit", class: "primary" }, t("common.save"));
   const cancel = h("button", { type: "button", onclick: () => target.clear() }, t("common.cancel"));
   const same = (a, b) => [...a].sort().join(" ") === [...b].sort().join(" ");
+  // issued coupons carry the limits they were issued with: editable until the first one
+  const limits = c.issued_count ? null : templateLimitsFieldset(c.limits);
   return h("form", {
     class: "card",
     "data-testid": "coupon-edit",
@@ -266,6 +273,11 @@ function editForm(c, target, reload) {
         }
         const next = { categories: list(categories.value), skus: list(skus.value), stores: list(storeIds.value) };
         if (!same(next.categories, scope.categories) || !same(next.skus, scope.skus) || !same(next.stores, scope.stores)) change.scope = next;
+        if (limits) {
+          const was = Object.fromEntries(Object.entries(c.limits || {}).filter(([, v]) => v != null));
+          const now = limits.read() || {};
+          if (JSON.stringify(now) !== JSON.stringify(was)) change.limits = now;
+        }
         if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
         const saved = await patch(`/admin/coupon-templates/${c.template_id}`, { ...change, expected_version: c.version });
         target.show(okBox(t("coupons.edited", { name: saved.name })));
@@ -283,6 +295,7 @@ function editForm(c, target, reload) {
     field(t("coupons.categories"), categories, t("coupons.list_hint")),
     field(t("coupons.skus"), skus, t("coupons.list_hint")),
     field(t("coupons.stores"), storeIds, t("coupons.list_hint"))),
+  limits ? limits.element : null,
   messages,
   h("div", { class: "row" }, save, cancel));
 }
@@ -301,6 +314,7 @@ function templateColumns(messages, reload, editor) {
     { label: t("coupons.budget"), cell: () => null, csv: (c) => yuanCell(c.budget_fen), hidden: true },
     { label: t("coupons.funder"), cell: funderText },
     stackingColumn(),
+    { label: t("limits.template_legend"), cell: limitsText },
     { label: t("stores.state"), cell: (c) => (["draft", "pending"].includes(c.status) ? workflowBadge(c) : statusBadge(c)) },
     {
       label: t("common.actions"),

@@ -17,11 +17,28 @@ const ONE_PER_CHOICES = [
   ["device", "address"], ["device", "payment"], ["address", "payment"],
   ["device", "address", "payment"],
 ];
+// A coupon template's redemption limits (issue 18 item 3): the same counters, per template.
+const TEMPLATE_COUNTS = ["per_customer_per_day", "per_customer_per_week", "per_store_per_day"];
+
+/** One number input per count (data-testid "<prefix>-<count>"), with its value. */
+function countInputs(keys, prefix, current) {
+  return Object.fromEntries(keys.map((k) => [k, h("input", {
+    type: "number", min: "1", max: "100000", "data-testid": `${prefix}-${k}`,
+    value: current && current[k] != null ? String(current[k]) : "",
+  })]));
+}
+
+/** The counts filled in, as the API's `limits` body (null when none is). */
+function readCounts(inputs) {
+  const out = {};
+  for (const [k, input] of Object.entries(inputs)) if (input.value) out[k] = Number(input.value);
+  return Object.keys(out).length ? out : null;
+}
 
 /** The fieldset and its reader: `read()` gives the `limits` body (null when none is
  * set), `sync(kind)` shows it for the kinds that take limits. */
 export function limitsFieldset() {
-  const inputs = Object.fromEntries(COUNTS.map((k) => [k, h("input", { type: "number", min: "1", max: "100000", "data-testid": `limit-${k}` })]));
+  const inputs = countInputs(COUNTS, "limit", null);
   // selects, not checkboxes: a touch-size control at a counter tablet
   const first = select([["", t("limits.no")], ["1", t("limits.yes")]], "", { "data-testid": "limit-first_order_only" });
   const newDays = h("input", { type: "number", min: "1", max: "365", "data-testid": "limit-new_customers_only" });
@@ -56,14 +73,24 @@ export function limitsFieldset() {
   };
 }
 
-/** One line saying a promotion's limits ("—" without any). */
+/** A coupon template's "用券限制" fieldset (create, and edit while nothing is issued):
+ * `read()` gives the `limits` body, null when none is set. */
+export function templateLimitsFieldset(current = null) {
+  const inputs = countInputs(TEMPLATE_COUNTS, "template-limit", current);
+  const element = h("fieldset", { class: "form-grid", "data-testid": "template-limits" },
+    h("legend", {}, t("limits.template_legend")),
+    ...TEMPLATE_COUNTS.map((k) => field(t(`limits.${k}`), inputs[k], t(`limits.template.${k}_hint`))));
+  return { element, read: () => readCounts(inputs) };
+}
+
+/** One line saying a promotion's or coupon template's limits ("—" without any). */
 export function limitsText(p) {
   const l = p.limits;
   if (!l) return "—";
   const parts = COUNTS.filter((k) => l[k] != null).map((k) => t(`limits.short.${k}`, { n: l[k] }));
   if (l.first_order_only) parts.push(t("limits.first_order_only"));
   if (l.new_customers_only != null) parts.push(t("limits.short.new_customers_only", { n: l.new_customers_only }));
-  if (l.one_per.length) parts.push(t("limits.short.one_per", { what: l.one_per.map((x) => t(`limits.fp.${x}`)).join(" / ") }));
+  if ((l.one_per || []).length) parts.push(t("limits.short.one_per", { what: l.one_per.map((x) => t(`limits.fp.${x}`)).join(" / ") }));
   return parts.join(" · ");
 }
 

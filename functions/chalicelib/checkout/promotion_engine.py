@@ -1191,6 +1191,7 @@ def evaluate(
     points_multipliers: Sequence[PointsMultiplier] = (),
     campaigns: Mapping[str, int] | None = None,
     left_out: Mapping[str, str] | None = None,
+    coupons_left_out: Mapping[str, str] | None = None,
 ) -> Checkout:
     """Price the cart with the promotions on at the store and the customer's coupons.
 
@@ -1208,11 +1209,14 @@ def evaluate(
     (``campaign_budget_exhausted``; a note or the coupon's verdict says so).
     ``left_out``: promotion id -> reason (``LEFT_OUT_MESSAGES``) for promotions not
     for this cart (a limit used up): not applied, a note says why.
+    ``coupons_left_out``: coupon id -> reason (``LEFT_OUT_MESSAGES``) for coupons whose
+    template's limit is used up: refused with that reason, never suggested.
     ``now`` is an aware datetime; windows are instants, so the store's time zone only
     matters to whoever set them.
     """
     base_pool = _CampaignPool(campaigns or {})
     base_pool.promotions.update(left_out or {})
+    base_pool.coupons.update(coupons_left_out or {})
     pool = base_pool
     for p in promotions:
         if p.campaign_id is not None:

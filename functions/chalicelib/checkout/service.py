@@ -121,6 +121,10 @@ class Loaded:
     # live at the store: each one's counters (key -> limit), the counts read, the
     # customer's registration (new-customer benefits) and fingerprints of the order
     limits: LimitsRead | None = None
+    # Coupon templates' redemption limits (issue 18 item 3): the loaded coupons' counters
+    # (template -> {key: limit}, from the limits each coupon carries) and their counts,
+    # read in the same batch (None: no coupon with limits)
+    coupon_limits: CouponLimitsRead | None = None
     # Coupon templates read with the cart whose returns_policy is reevaluate (issue 18)
     reevaluate_templates: frozenset[str] = frozenset()
     # The saved segments the customer is in (segment_memberships, as of the last nightly
@@ -139,6 +143,70 @@ class LimitsRead:
     registered_at: str | None = None
     fingerprints: dict[str, str] = field(default_factory=dict)  # kind -> marker key
     taken: set[str] = field(default_factory=set)  # marker keys another customer owns
+
+
+@dataclass
+class CouponLimitsRead:
+    """The counters of the loaded coupons' templates with limits, read with the cart."""
+
+    keys: dict[str, dict[str, int]]  # template id -> {counter key: limit}
+    counts: dict[str, int]
+
+
+def _coupon_counter_keys(
+    wallet: Sequence[CouponModel],
+    chosen: Sequence[str] | None,
+    customer: str,
+    store_id: str,
+    now: datetime,
+) -> list[str]:
+    """The template counters to read in the cart's batch. A wallet coupon, read before
+    the batch, carries its template's limits: only those counters. A chosen coupon is read
+    in the batch itself, so every counter its template could have (three per template,
+    absent items when it has none): its limits are known once it is read."""
+    keys: dict[str, int] = {}
+    if chosen:
+        for tid in dict.fromkeys(coupon_repo.template_of(c) for c in chosen):
+            keys |= promo_limits.template_counter_keys(
+                tid, promo_limits.ANY_PERIOD, customer, store_id, now
+            )
+        return list(keys)
+    for c in wallet:
+        lim = promo_limits.period_limits(c.limits)
+        if lim is not None:
+            keys |= promo_limits.template_counter_keys(c.template_id, lim, customer, store_id, now)
+    return list(keys)
+
+
+def _coupon_limits(
+    coupons: Sequence[CouponModel],
+    customer: str,
+    store_id: str,
+    now: datetime,
+    counts: dict[str, int],
+) -> CouponLimitsRead | None:
+    """Each loaded coupon's template counters (from the limits the coupon carries) with
+    the counts read; None when no coupon has limits."""
+    keys: dict[str, dict[str, int]] = {}
+    for c in coupons:
+        lim = promo_limits.period_limits(c.limits)
+        if lim is not None:
+            keys[c.template_id] = promo_limits.template_counter_keys(
+                c.template_id, lim, customer, store_id, now
+            )
+    return CouponLimitsRead(keys, counts) if keys else None
+
+
+def coupons_left_out(loaded: Loaded) -> dict[str, str]:
+    """Coupons whose template's limit is used up (coupon id -> ``limit_reached``)."""
+    read = loaded.coupon_limits
+    if read is None:
+        return {}
+    return {
+        c.coupon_id: promo_limits.LIMIT_REACHED
+        for c in loaded.coupons
+        if promo_limits.used_up(read.keys.get(c.template_id, {}), read.counts)
+    }
 
 
 def limited_promotions(
@@ -246,6 +314,8 @@ def load(
         ],
     }
     wallet: list[CouponModel] = []
+    coupon_counters: list[str] = []
+    now = clock.now()  # the day and week of the template counters read and added to
     if customer is not None:
         keys[FlashBuyerModel] = [{"buyer_key": buyer_key(f.promotion_id, customer)} for f in flash]
         if any(o.limited for o in fixed):  # other carts: no key, no read
@@ -285,6 +355,10 @@ def load(
     segment_read = customer is not None and not fixed_price and bool(active.segments)
     if segment_read:
         keys[SegmentMembershipModel] = [{"customer_id": customer}]
+    if customer is not None and not fixed_price:
+        coupon_counters = _coupon_counter_keys(wallet, coupon_ids, customer, store_id, now)
+    if coupon_counters:
+        keys.setdefault(LimitCounterModel, []).extend({"limit_key": k} for k in coupon_counters)
     if extra_keys:
         keys.update(extra_keys)
     # Placing reads consistently what its writes depend on (stock, coupons, accounts,
@@ -336,6 +410,14 @@ def load(
             loaded.coupons, got.get(CouponTemplateModel, [])
         )
         loaded.reevaluate_templates = reevaluating(got.get(CouponTemplateModel, []))
+        if coupon_counters:
+            loaded.coupon_limits = _coupon_limits(
+                loaded.coupons,
+                customer,
+                store_id,
+                now,
+                promo_limits.counts_of(got.of(LimitCounterModel)),
+            )
         accounts = got.of(StoredValueAccountModel)
         loaded.stored_value_account = accounts[0] if accounts else None
         cards = got.of(PaidCardModel)
@@ -644,6 +726,7 @@ def evaluate(
         points_multipliers=member_benefits.points_multipliers(days),
         campaigns=campaigns,
         left_out=left_out(loaded, principal),
+        coupons_left_out=coupons_left_out(loaded),
     )
     loaded.card_benefit_used = member.card_used(checkout.applied)
     return checkout
@@ -924,6 +1007,7 @@ def takes(
         out.add("campaign_budget", use["campaign_id"], piece)
         out.campaign_uses.append(use)
     _limit_takes(out, loaded, checkout, customer_id, order_id)
+    _coupon_limit_takes(out, loaded, checkout)
     out.points_campaign_id = points_campaign(loaded, checkout)
     out.reprice = reprice_snapshot(loaded, checkout)
     return out
@@ -967,6 +1051,24 @@ def _limit_takes(
             sum(fen for _, fen in new_customer),
             declared.rsplit("#", 1)[1] if declared else None,
         ).encode()
+
+
+def _coupon_limit_takes(out: Takes, loaded: Loaded, checkout: promo.Checkout) -> None:
+    """+1 on each counter of the applied coupons' templates, under its limit, in the
+    order's transaction (given back with ``limit_uses`` when it is cancelled or expires
+    unpaid). A racing order that would pass a limit fails its transaction: 409
+    ``coupon_limit_reached``, nothing written."""
+    read = loaded.coupon_limits
+    if read is None:
+        return
+    coupons = {c.coupon_id: c for c in loaded.coupons}
+    keys: dict[str, int] = {}
+    for cid in checkout.applied_coupon_ids:
+        for k, limit in read.keys.get(coupons[cid].template_id, {}).items():
+            keys[k] = min(limit, keys.get(k, limit))  # two coupons of one template: once
+    for k, limit in keys.items():
+        out.add("coupon_limit", k, promo_limits.take_piece(k, limit))
+        out.limit_uses.append(k)
 
 
 # --- returns re-evaluated (issue 18 item 2) -------------------------------------------
@@ -1094,6 +1196,10 @@ FAILURES = {
     "promotion_limit": (
         "promotion_limit_reached",
         "A promotion's limit was reached meanwhile; quote again for today's price.",
+    ),
+    "coupon_limit": (
+        "coupon_limit_reached",
+        "A coupon's limit per day, week or store was reached meanwhile; quote again.",
     ),
     "new_customer": (
         "new_customer_already_used",

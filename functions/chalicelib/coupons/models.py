@@ -130,6 +130,10 @@ class CouponTemplateModel(Model):
     # Issue 18 item 2: "reevaluate" (a return deducts the coupon's benefit the units kept
     # no longer earn); None is "proportional" (the default)
     returns_policy = UnicodeAttribute(null=True)
+    # Redemption limits (issue 18 item 3, kernel/period_limits.py): a map of the ones set
+    # {per_customer_per_day, per_customer_per_week, per_store_per_day}; absent = none.
+    # Copied onto each coupon issued, so checkout knows its counters before the cart read.
+    limits = MapAttribute(null=True)  # type: ignore[var-annotated]
     # Workflow (issue 18 item 5): a draft's approvals so far (cleared by a change of its
     # money fields or a rejection) and the last rejection's reason.
     approvals = ListAttribute(of=TemplateApprovalAttribute, default=list)
@@ -204,6 +208,10 @@ class CouponModel(Model):
     # product (商品券, issue 18): one unit of product_sku at product_price_fen (0: free)
     product_sku = UnicodeAttribute(null=True)
     product_price_fen = NumberAttribute(null=True)
+    # The template's redemption limits when it was issued (absent: none; coupons issued
+    # before limits existed keep behaving as before): checkout reads their counters in
+    # the cart's one BatchGetItem (promotions/limits.py ``template_counter_keys``).
+    limits = MapAttribute(null=True)  # type: ignore[var-annotated]
 
     by_customer = CouponsByCustomer()
     by_remind = CouponsToRemind()

@@ -22,6 +22,7 @@ from chalicelib.coupons.models import (
 )
 from chalicelib.db.transactions import TransactionCancelled, TxPiece, add_all, transact
 from chalicelib.kernel import clock
+from chalicelib.kernel import period_limits as kperiod
 from chalicelib.kernel.errors import NotFound
 
 AVAILABLE = "available"
@@ -98,6 +99,8 @@ def coupon_of(
     if template.rec_weekdays:  # targeting: the usable window travels with the coupon
         coupon.rec_weekdays = [int(d) for d in template.rec_weekdays]
         coupon.rec_start, coupon.rec_end = template.rec_start, template.rec_end
+    if template.limits:  # redemption limits travel with the coupon too (issue 18 item 3)
+        coupon.limits = kperiod.as_dict(template.limits)
     return coupon
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
+from chalicelib.kernel.period_limits import PERIOD_LIMITS_EXAMPLE, PeriodLimits, PeriodLimitsOut
 from chalicelib.kernel.schema import (
     AudienceOut,
     AudienceSpec,
@@ -76,6 +77,16 @@ ReturnsPolicyField = Annotated[
         "refund deducts the benefit no longer earned, never below zero). Applies to "
         "orders placed from then on.",
         examples=["reevaluate"],
+    ),
+]
+LimitsField = Annotated[
+    PeriodLimits | None,
+    Meta(
+        description="Redemption limits (issue 18): how many orders may use coupons of this "
+        "template per customer per local day (Asia/Shanghai) or ISO week, and per store per "
+        "local day. Each coupon carries the limits of when it was issued; a coupon whose "
+        "limit is used up is judged limit_reached at checkout.",
+        examples=[PERIOD_LIMITS_EXAMPLE],
     ),
 ]
 
@@ -167,6 +178,7 @@ class TemplateCreate(Schema, kw_only=True):
             examples=["C1a2b3c4d5e6f7a8b"],
         ),
     ] = None
+    limits: LimitsField = None
 
 
 class TemplateUpdate(Schema, kw_only=True):
@@ -188,6 +200,14 @@ class TemplateUpdate(Schema, kw_only=True):
     ] = None
     margin_floor: MarginFloor | None = None
     returns_policy: ReturnsPolicyField = None
+    limits: Annotated[
+        PeriodLimits | None,
+        Meta(
+            description="Replaces its redemption limits ({} removes them); only while no "
+            "coupon was issued (issued coupons carry the limits they were issued with).",
+            examples=[PERIOD_LIMITS_EXAMPLE],
+        ),
+    ] = None
 
 
 class CouponScopeOut(Out, kw_only=True):
@@ -242,6 +262,7 @@ class CouponTemplate(Out, kw_only=True):
     product_sku: str | None = None
     product_price_fen: int | None = None
     returns_policy: ReturnsPolicy = "proportional"
+    limits: PeriodLimitsOut | None = None  # redemption limits; null: none
     # Workflow (issue 18 item 5): approvals so far, how many it needs, why rejected.
     approvals: list[TemplateApproval] = field(default_factory=list)
     approvals_needed: int = 1

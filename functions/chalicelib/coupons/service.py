@@ -43,6 +43,7 @@ from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, batch_
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.kernel import approvals, clock, config
+from chalicelib.kernel import period_limits as kperiod
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.privacy import mask_phone
@@ -203,6 +204,7 @@ def create_template(principal: Principal, body: s.TemplateCreate) -> s.CouponTem
         m.stacking = kstack.inherited(
             campaign.default_stacking, takes_group=body.kind != "free_delivery"
         )
+    m.limits = kperiod.stored(body.limits)
     if body.kind == "product":
         m.product_sku, m.product_price_fen = body.product_sku, body.product_price_fen or 0
     entry = audit.new_entry(
@@ -297,6 +299,7 @@ def template_view(m: CouponTemplateModel) -> s.CouponTemplate:
         margin_floor=cast(Any, m.margin_floor or "refuse"),
         **_product_fields(m),
         returns_policy=cast(Any, m.returns_policy or "proportional"),
+        limits=kperiod.view(m.limits),
         **workflow_fields(m),
     )
 
@@ -450,6 +453,21 @@ def update_template(
                 condition &= t.issued_count == 0
     errors += _stacking_errors(str(current.kind), body.stacking, body.margin_floor)
     actions += _stacking_actions(body)
+    if body.limits is not None:
+        new_limits = kperiod.stored(body.limits)
+        if new_limits != (kperiod.as_dict(current.limits) or None):
+            # issued coupons carry the limits they were issued with: changing them then
+            # would make two coupons of one template count differently
+            if issued:
+                errors.append(
+                    field_error(
+                        "limits",
+                        f"{issued} coupons were issued with the current limits; create a "
+                        "new template for other limits",
+                    )
+                )
+            actions.append(t.limits.set(new_limits) if new_limits else t.limits.remove())
+            condition &= t.issued_count == 0  # a coupon issued meanwhile: refused
     if errors:
         raise ValidationFailed("The change is not allowed.", details=errors)
     before, after = _audited(current, body)
@@ -494,6 +512,8 @@ def update_template(
             details.append(
                 field_error("total_quantity", f"below the {int(latest.issued_count)} issued")
             )
+        if body.limits is not None and int(latest.issued_count or 0) > 0:
+            details.append(field_error("limits", "coupons were issued meanwhile"))
         if details:
             raise ValidationFailed("The change is not allowed.", details=details) from None
         raise Conflict(
@@ -508,7 +528,7 @@ def update_template(
 
 def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict, dict]:
     """The fields a template update sends, before and after (money in fen)."""
-    before = {
+    before: dict[str, Any] = {
         "name": current.name,
         "status": current.status,
         "budget_fen": _n(current.budget_fen),
@@ -529,6 +549,9 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
     if body.returns_policy is not None:
         before["returns_policy"] = current.returns_policy or "proportional"
         after["returns_policy"] = body.returns_policy
+    if body.limits is not None:
+        before["limits"] = kperiod.as_dict(current.limits)
+        after["limits"] = kperiod.stored(body.limits) or {}
     return before, after
 
 

@@ -74,9 +74,10 @@ def place(body: s.PlaceOrder, principal: Principal) -> Response:
     Placing locks the coupons, spends campaign budgets and reserves flash-sale units in
     the order's transaction: 422 ``coupon_not_applicable`` (``details[].reason``), 409
     ``coupon_unavailable`` (taken by another order, before or during this one; ``details.id``
-    names it), ``coupon_budget_exhausted``, ``promotion_budget_exhausted``,
-    ``flash_sale_sold_out`` or ``flash_sale_limit_reached`` when something changed since
-    the quote (quote again), 503 ``flash_sale_busy`` (retry with the same key).
+    names it), ``coupon_budget_exhausted``, ``coupon_limit_reached``,
+    ``promotion_budget_exhausted``, ``flash_sale_sold_out`` or ``flash_sale_limit_reached``
+    when something changed since the quote (quote again), 503 ``flash_sale_busy`` (retry
+    with the same key).
 
     Send ``expected_total_fen`` (the quote's ``total_fen``) to bind the price: if the
     order would cost anything else, 409 ``total_changed`` (``details.total_fen`` is the

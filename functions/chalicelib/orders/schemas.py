@@ -225,7 +225,9 @@ class CouponVerdict(Out, kw_only=True):
     below_margin_floor, not_combinable, no_delivery_fee, outside_window (the coupon's
     recurring window is not on: ``message`` says when it is, e.g. "Usable Wednesdays
     18:00–21:00"), not_stackable (left out by a stacking policy, e.g. exclusive with
-    another discount, not with 满减, a second goods coupon in the same stack group))."""
+    another discount, not with 满减, a second goods coupon in the same stack group),
+    limit_reached (its template's redemption limit per customer per day or week, or per
+    store per day, is used up: "Its limit is used up"))."""
 
     coupon_id: str
     name: str

@@ -14,6 +14,11 @@ the promotion) under the limit in the order's own TransactWriteItems, and taken 
 the transaction that cancels or expires the order. The quote reads the counters in the
 cart's BatchGetItem, only when a limited promotion is live at the store. Days and weeks
 are the chain's local calendar (Asia/Shanghai, as member days).
+
+Coupon templates' redemption limits (``per_customer_per_day``, ``per_customer_per_week``,
+``per_store_per_day``; kernel/period_limits.py) use the same counters and keys under a
+"t#<template>" prefix (``template_counter_keys``); checkout reads and adds to them as it
+does for promotions.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 from chalicelib.db.transactions import TxPiece
 from chalicelib.kernel import clock
+from chalicelib.kernel import period_limits as kperiod
 from chalicelib.kernel.errors import field_error
 from chalicelib.promotions import member_day as md
 from chalicelib.promotions.limits_schemas import (
@@ -196,6 +202,38 @@ def counter_keys(
     if lim.new_customer:
         out[first_key(customer_id)] = 1
     return out
+
+
+# --- coupon templates' limits (the same counters, keys under "t#<template>") -------------
+
+# Every counter a coupon template may have: read with the cart for chosen coupons, whose
+# limits (copied on the coupon) are known only once the coupon is read in the same batch.
+ANY_PERIOD = Limits(per_customer_per_day=1, per_customer_per_week=1, per_store_per_day=1)
+
+
+def template_scope(template_id: str) -> str:
+    """The counters' prefix for a coupon template: promotion ids hold no '#', so
+    "t#<template>" keys never meet a promotion's "<promotion>#..." ones."""
+    return f"t#{template_id}"
+
+
+def period_limits(raw: Any) -> Limits | None:
+    """A coupon's (or template's) stored ``limits`` map as counted limits (None: none)."""
+    d = kperiod.as_dict(raw)
+    if not d:
+        return None
+    return Limits(
+        per_customer_per_day=d.get("per_customer_per_day"),
+        per_customer_per_week=d.get("per_customer_per_week"),
+        per_store_per_day=d.get("per_store_per_day"),
+    )
+
+
+def template_counter_keys(
+    template_id: str, lim: Limits, customer_id: str | None, store_id: str, now: datetime
+) -> dict[str, int]:
+    """The counters an order redeeming a coupon of the template adds one to."""
+    return counter_keys(template_scope(template_id), lim, customer_id, store_id, now)
 
 
 def used_up(keys: dict[str, int], counts: dict[str, int]) -> bool:

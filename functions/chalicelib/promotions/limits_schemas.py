@@ -7,21 +7,22 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
+from chalicelib.kernel.period_limits import (
+    PerCustomerPerDay,
+    PerCustomerPerWeek,
+    PerStorePerDay,
+    Times,
+)
 from chalicelib.kernel.schema import Out, Schema
 
-Times = Annotated[int, Meta(ge=1, le=100_000)]
 Fingerprint = Literal["device", "address", "payment"]
 
 
 class LimitsSpec(Schema, kw_only=True):
     """A promotion's limits; every field optional (absent: not limited)."""
 
-    per_customer_per_day: Annotated[
-        Times | None, Meta(description="Orders per customer per local day that get it.")
-    ] = None
-    per_customer_per_week: Annotated[
-        Times | None, Meta(description="Orders per customer per ISO week (Monday first).")
-    ] = None
+    per_customer_per_day: PerCustomerPerDay = None
+    per_customer_per_week: PerCustomerPerWeek = None
     per_customer_per_campaign: Annotated[
         Times | None, Meta(description="Orders per customer over the whole promotion.")
     ] = None
@@ -29,9 +30,7 @@ class LimitsSpec(Schema, kw_only=True):
         Times | None,
         Meta(description="second_half_price: at most this many units at half price per order."),
     ] = None
-    per_store_per_day: Annotated[
-        Times | None, Meta(description="Orders per store per local day that get it.")
-    ] = None
+    per_store_per_day: PerStorePerDay = None
     first_order_only: Annotated[
         bool, Meta(description="Only on the customer's first order (no order before).")
     ] = False

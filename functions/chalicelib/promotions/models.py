@@ -194,7 +194,8 @@ def buyer_key(promotion_id: str, customer_id: str) -> str:
 class LimitCounterModel(Model):
     """How often a limited promotion was used (promotions/limits.py ``counter_keys``):
     per promotion x customer x local day/week, per promotion x customer, per promotion x
-    store x local day, and ``first#<customer>`` for first-order benefits. Added to in the
+    store x local day, and ``first#<customer>`` for first-order benefits; a coupon
+    template's the same under "t#<template>" (``template_counter_keys``). Added to in the
     order's own transaction under the limit; taken off when the order is cancelled or
     expires unpaid."""
 
