@@ -141,9 +141,9 @@ def limited_promotions(
 ) -> dict[str, promo_limits.Limits]:
     """The live promotions with a counted limit (others cost no read nor write)."""
     out = {t.promotion_id: t.limits for t in active.tiered if t.limits and t.limits.counted}
-    for h in active.second_half:
-        if h.limits is not None and h.limits.counted:
-            out[h.promotion_id] = h.limits
+    for x in (*active.second_half, *active.mechanics):
+        if x.limits is not None and x.limits.counted:
+            out[x.promotion_id] = x.limits
     return out
 
 
@@ -902,7 +902,7 @@ def _limit_takes(
     markers: dict[str, tuple[int, str, bool]] = {}  # key -> (fen, promotion, enforce)
     for a in checkout.applied:
         lim = read.by_id.get(a.source_id)
-        if lim is None or a.amount_fen <= 0 or a.kind not in ("tiered", "second_half"):
+        if lim is None or a.amount_fen <= 0 or a.kind not in promo_limits.COUNTED_DISCOUNTS:
             continue
         for k, limit in read.keys[a.source_id].items():
             keys[k] = min(limit, keys.get(k, limit))

@@ -27,7 +27,11 @@ class LimitsSpec(Schema, kw_only=True):
     ] = None
     per_order_units: Annotated[
         Times | None,
-        Meta(description="second_half_price: at most this many units at half price per order."),
+        Meta(
+            description="Per order: second_half_price, at most this many units at half "
+            "price; add_on, at most this many add-on units (with max_units, the lower "
+            "wins); bundle, at most this many bundles."
+        ),
     ] = None
     per_store_per_day: Annotated[
         Times | None, Meta(description="Orders per store per local day that get it.")
