@@ -1,14 +1,16 @@
 // Targeting fields (issue 18 item 4) shared by the promotion and coupon template forms:
 // a shareable code (templates only), a weekly recurring window on Shanghai time, and an
 // audience (a level; a saved segment on templates only: checkout cannot know segments).
-// `targetingFieldset({ code, segment })` returns { node, read } — `read()` gives the
-// body's `code` / `recurrence` / `audience` (only what was filled in) or throws.
+// `targetingFieldset({ code, segment, initial })` returns { node, read, changes } —
+// `read()` gives the body's `code` / `recurrence` / `audience` (only what was filled in)
+// or throws; `changes()` (edit forms, filled from `initial`: a draft's targeting) gives
+// only the fields that differ from `initial`, null for one cleared.
 import { field, h, select } from "../dom.js";
 import { t } from "../i18n.js";
 
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
 
-export function targetingFieldset({ code = false, segment = false } = {}) {
+export function targetingFieldset({ code = false, segment = false, initial = null } = {}) {
   const codeInput = h("input", { maxlength: "20", pattern: "[A-Za-z0-9]{4,20}", placeholder: "SPRING2027", "data-testid": "target-code" });
   const days = WEEKDAYS.map((d) => h("input", { type: "checkbox", value: String(d), "data-testid": `target-day-${d}` }));
   const start = h("input", { type: "time", "data-testid": "target-start" });
@@ -52,8 +54,38 @@ export function targetingFieldset({ code = false, segment = false } = {}) {
     if (who.value === "segment") body.audience = { segment_id: segmentId.value.trim() };
     return body;
   };
-  return { node, read };
+  if (initial) {
+    codeInput.value = initial.code || "";
+    const r = initial.recurrence;
+    if (r) {
+      for (const box of days) box.checked = r.weekdays.includes(Number(box.value));
+      start.value = r.start;
+      end.value = r.end;
+    }
+    const a = initial.audience;
+    if (a?.min_level) { who.value = "level"; level.value = a.min_level; }
+    if (a?.segment_id) { who.value = "segment"; segmentId.value = a.segment_id; }
+    sync();
+  }
+  const changes = () => {
+    const now = read();
+    const was = {
+      code: initial?.code || undefined,
+      recurrence: initial?.recurrence ? { weekdays: initial.recurrence.weekdays, start: initial.recurrence.start, end: initial.recurrence.end } : undefined,
+      audience: initial?.audience ? Object.fromEntries(Object.entries(initial.audience).filter(([, v]) => v != null)) : undefined,
+    };
+    const out = {};
+    for (const k of code ? ["code", "recurrence", "audience"] : ["recurrence", "audience"]) {
+      const a = k === "code" && now.code ? now.code.toUpperCase() : now[k];
+      if (JSON.stringify(a) !== JSON.stringify(was[k])) out[k] = now[k] === undefined ? null : now[k];
+    }
+    return out;
+  };
+  return { node, read, changes };
 }
+
+/** Whether a promotion or template may still change its targeting (not yet approved). */
+export const retargetable = (x) => x.status === "draft" || x.status === "pending";
 
 /** One line for a list: "SPRING2027 · Wednesdays 18:00–21:00 · V3+" (empty: untargeted). */
 export function targetingText(x) {

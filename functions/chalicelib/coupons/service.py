@@ -38,7 +38,7 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
     release_items,
     return_items,
 )
-from chalicelib.db.transactions import TransactionCancelled, add_all, batch_get, transact
+from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
 from chalicelib.kernel import approvals, clock, config
@@ -342,7 +342,10 @@ def update_template(
     ``expected_version``, the version the editor saw: two editors never lose each
     other's changes (409 ``coupon_template_changed``)."""
     changing = [f for f in body.__struct_fields__ if f != "expected_version"]
-    if all(getattr(body, f) is None for f in changing):
+    edit = targeting.Edit(body.code, body.recurrence, body.audience)
+    # targeting fields are absent as UNSET (null removes them), the others as None
+    plain = [f for f in changing if f not in ("code", "recurrence", "audience")]
+    if all(getattr(body, f) is None for f in plain) and not edit.sent:
         raise ValidationFailed(
             "Nothing to change.",
             details=[field_error("(body)", f"send one of {', '.join(changing)}")],
@@ -430,12 +433,18 @@ def update_template(
                 condition &= t.issued_count == 0
     errors += _stacking_errors(str(current.kind), body.stacking, body.margin_floor)
     actions += _stacking_actions(body)
+    errors += targeting.edit_errors(current, draft, edit)
     if errors:
         raise ValidationFailed("The change is not allowed.", details=errors)
+    code = targeting.new_code(current, edit)
+    if edit.sent:  # a draft's only: approved meanwhile, the write is refused (409)
+        actions += targeting.edit_actions(edit, code)
+        condition &= t.status.is_in(*approvals.DRAFT_STATES)
     before, after = _audited(current, body)
-    # a draft's money changed: the approvals given to the old figures no longer count
+    # a draft's money or targeting changed: the approvals given to the old terms no
+    # longer count
     money = (body.budget_fen, body.total_quantity)
-    if draft and current.approvals and any(v is not None for v in money):
+    if draft and current.approvals and (any(v is not None for v in money) or edit.sent):
         actions += [t.approvals.set([]), t.status.set("draft")]
         condition &= t.status == current.status
         before["approvals"], after["approvals"] = [a.by for a in current.approvals], []
@@ -450,21 +459,22 @@ def update_template(
     entry = audit.new_entry(
         principal, action, audit.Target("coupon_template", template_id), before, after
     )
-    try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx,
-                entry,
-                tx.update(
-                    CouponTemplateModel(template_id),
-                    actions=actions,
-                    condition=condition,
-                    label="template",
-                ),
-            )
+
+    def build(tx: Tx) -> None:
+        tx.update(
+            CouponTemplateModel(template_id), actions=actions, condition=condition, label="template"
         )
+        targeting.move_code(tx, current, code, now)
+        audit.with_entry(tx, entry)
+
+    try:
+        transact(build)
     except TransactionCancelled as exc:
         if "template" not in exc.failed:
+            if targeting.CODE_LABEL in exc.failed:
+                raise Conflict(
+                    f"Another coupon template has the code {code!r}.", code="coupon_code_taken"
+                ) from None
             raise
         latest = get_template(template_id)
         details = []
@@ -509,6 +519,15 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
     if body.returns_policy is not None:
         before["returns_policy"] = current.returns_policy or "proportional"
         after["returns_policy"] = body.returns_policy
+    sent = targeting.Edit(body.code, body.recurrence, body.audience).sent
+    if sent:
+        was = targeting.audited(current)
+        before.update(was)
+        for f in ("code", "recurrence", "audience"):
+            value = getattr(body, f)
+            after[f] = was[f] if f not in sent else msgspec.to_builtins(value)
+        if "code" in sent and body.code is not None:
+            after["code"] = targeting.normalise(body.code)
     return before, after
 
 

@@ -485,7 +485,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     moves the shards' copy too. Ending twice is fine. With ``expected_version``, an edit
     made by someone else meanwhile is a 409."""
     changing = [f for f in body.__struct_fields__ if f != "expected_version"]
-    if all(getattr(body, f) is None for f in changing):
+    # targeting fields are absent as UNSET (null removes them), the others as None
+    plain = [f for f in changing if f not in ("recurrence", "audience")]
+    if all(getattr(body, f) is None for f in plain) and not _targeting_sent(body):
         raise ValidationFailed(
             "Nothing to change.",
             details=[field_error("(body)", f"send one of {', '.join(changing)}")],
@@ -525,6 +527,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         details += _member_day_edit_errors(promo, body.member_day, now)
     details += stacking_errors(str(promo.kind), body.stacking, body.margin_floor)
     details += promo_limits.limits_errors(str(promo.kind), body.limits)
+    details += targeting.edit_errors(str(promo.kind), draft, body.recurrence, body.audience)
     if details:
         raise ValidationFailed("The change is not allowed.", details=details)
     p = PromotionModel
@@ -566,8 +569,15 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.returns_policy is not None:  # for orders placed from now on
         policy = _returns_policy_of(body.returns_policy)
         actions.append(p.returns_policy.set(policy) if policy else p.returns_policy.remove())
-    # a draft's money changed: the approvals given to the old figures no longer count
-    cleared = draft and not ending and bool(promo.approvals) and _money_changed(body)
+    retargeted = _targeting_sent(body)
+    if retargeted:  # a draft's only: approved meanwhile, the write is refused (409)
+        actions += targeting.edit_actions(body.recurrence, body.audience)
+        condition &= p.status.is_in(*approvals.DRAFT_STATES)
+    # a draft's money or targeting changed: the approvals given to the old terms no
+    # longer count
+    cleared = (
+        draft and not ending and bool(promo.approvals) and (_money_changed(body) or retargeted)
+    )
     if cleared:
         actions += [p.approvals.set([]), p.status.set("draft")]
     moved_end = new_ends is not None and new_ends != promo.ends_at
@@ -588,6 +598,15 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.returns_policy is not None:
         before["returns_policy"] = promo.returns_policy or "proportional"
         after["returns_policy"] = body.returns_policy
+    if retargeted:
+        was = targeting.audited(promo)
+        before.update(was)
+        if body.recurrence is not msgspec.UNSET:
+            after["recurrence"] = msgspec.to_builtins(body.recurrence)
+        if body.audience is not msgspec.UNSET:
+            after["audience"] = msgspec.to_builtins(body.audience)
+        after.setdefault("recurrence", was["recurrence"])
+        after.setdefault("audience", was["audience"])
     if cleared:
         before["approvals"] = [a.by for a in promo.approvals]
         after["approvals"] = []
@@ -698,6 +717,10 @@ def _stacking_audit(
     before["stacking"], before["margin_floor"] = old, promo.margin_floor or "refuse"
     after["stacking"] = old if body.stacking is None else msgspec.to_builtins(body.stacking)
     after["margin_floor"] = body.margin_floor or before["margin_floor"]
+
+
+def _targeting_sent(body: s.PromotionUpdate) -> bool:
+    return body.recurrence is not msgspec.UNSET or body.audience is not msgspec.UNSET
 
 
 def _money_changed(body: s.PromotionUpdate) -> bool:
