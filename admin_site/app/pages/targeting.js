@@ -87,7 +87,8 @@ export function targetingFieldset({ code = false, segment = false, initial = nul
 /** Whether a promotion or template may still change its targeting (not yet approved). */
 export const retargetable = (x) => x.status === "draft" || x.status === "pending";
 
-/** One line for a list: "SPRING2027 · Wednesdays 18:00–21:00 · V3+" (empty: untargeted). */
+/** One line for a list: "SPRING2027 · Wednesdays 18:00–21:00 · V3+" ("—": untargeted,
+ * as the other columns say "none"). */
 export function targetingText(x) {
   const parts = [];
   if (x.code) parts.push(x.code);
@@ -97,5 +98,5 @@ export function targetingText(x) {
   }
   if (x.audience?.min_level) parts.push(t("targeting.level_up", { level: x.audience.min_level }));
   if (x.audience?.segment_id) parts.push(t("targeting.in_segment", { segment: x.audience.segment_id }));
-  return parts.join(" · ");
+  return parts.length ? parts.join(" · ") : "—";
 }
