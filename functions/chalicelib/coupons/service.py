@@ -24,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import approval_settings
 from chalicelib.coupons import edit_rules, targeting
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
@@ -41,7 +42,7 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
 from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
-from chalicelib.kernel import approvals, clock, config
+from chalicelib.kernel import approvals, clock
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
 from chalicelib.kernel.privacy import mask_phone
@@ -286,7 +287,7 @@ def workflow_fields(m: CouponTemplateModel) -> dict[str, Any]:
     return {
         "approvals": [s.TemplateApproval(by=a.by, at=a.at) for a in m.approvals or []],
         "approvals_needed": approvals.approvals_needed(
-            exposure_fen(m), config.TWO_APPROVERS_ABOVE_FEN
+            exposure_fen(m), approval_settings.threshold_for_views()
         ),
         "rejected_reason": m.rejected_reason,
     }
