@@ -9,7 +9,7 @@ import { stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
 import { limitsFieldset, limitsText } from "./promotion_limits.js";
 import { returnsPolicy } from "./returns_policy.js";
-import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
+import { approvalSettingsCard, workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day", ...MECHANIC_KINDS];
@@ -328,6 +328,6 @@ export default {
     } catch (err) {
       listing = errorBox(err);
     }
-    return h("section", {}, h("h1", {}, t("promotions.title")), messages, listing, editor, createForm(messages, ctx));
+    return h("section", {}, h("h1", {}, t("promotions.title")), messages, listing, editor, createForm(messages, ctx), await approvalSettingsCard());
   },
 };
