@@ -47,6 +47,7 @@ from chalicelib.loyalty.schemas import PointsSettings
 from chalicelib.loyalty.settings import POINTS, points_settings_of
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions import limits as promo_limits
+from chalicelib.promotions import mechanics as promotion_mechanics
 from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions import service as promotion_store
 from chalicelib.promotions.models import (
@@ -141,7 +142,11 @@ def limited_promotions(
 ) -> dict[str, promo_limits.Limits]:
     """The live promotions with a counted limit (others cost no read nor write)."""
     out = {t.promotion_id: t.limits for t in active.tiered if t.limits and t.limits.counted}
-    for x in (*active.second_half, *active.mechanics):
+    limited: list[promotion_store.SecondHalfPrice | promotion_mechanics.Mechanic] = [
+        *active.second_half,
+        *active.mechanics,
+    ]
+    for x in limited:
         if x.limits is not None and x.limits.counted:
             out[x.promotion_id] = x.limits
     return out

@@ -527,7 +527,7 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
         for f in ("code", "recurrence", "audience"):
             value = getattr(body, f)
             after[f] = was[f] if f not in sent else msgspec.to_builtins(value)
-        if "code" in sent and body.code is not None:
+        if isinstance(body.code, str):
             after["code"] = targeting.normalise(body.code)
     return before, after
 

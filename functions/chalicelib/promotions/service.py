@@ -253,7 +253,7 @@ def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> 
             errors.append(field_error("stores", f"no store {sid!r}"))
     if ProductModel in keys and not got.get(ProductModel):
         errors.append(field_error("sku", f"no product {body.sku!r}"))
-    return [int(i.price_fen) for i in got.get(StoreItemModel, [])]
+    return [int(i.price_fen) for i in got.of(StoreItemModel)]
 
 
 def flash_giveaway(list_prices: list[int], flash_price_fen: int, quantity: int) -> int | None:
