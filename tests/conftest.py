@@ -130,6 +130,9 @@ def aws(_aws_snapshot):
 
         queue_url.cache_clear()
         sessions.clear_cache()  # accounts the authorizer read belong to the previous test
+        from chalicelib.campaign_budgets import approval_settings
+
+        approval_settings.forget()  # the previous test's approval threshold
         yield dict(_aws_snapshot.urls)
 
 

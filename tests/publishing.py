@@ -45,6 +45,12 @@ def create_template(api: Any, body: Any, token: str) -> tuple[int, Any]:
     return status, got
 
 
+def publish_draft(api: Any, path: str, view: dict, token: str) -> dict:
+    """Approve a draft created by a plain POST (a test that edits the draft first), as
+    ``create_promotion`` does; ``path`` is the draft's own path. Its view."""
+    return _publish(api, path, view, token)
+
+
 # --- through the services (service, usecase and seed-like tests) ----------------------
 
 

@@ -564,3 +564,96 @@ def test_a_payment_whose_second_write_failed_records_the_payer_once_on_the_provi
     (use,) = marker.paid_uses
     assert use.startswith(f"{order['order_id']}|c-1|300|")
     assert orders.OrderModel.get(order["order_id"]).status == "paid"
+
+
+# --- add-on, gift and bundle promotions are counted as tiered ones ----------------------
+
+
+def add_on(limits):
+    # 加价购: ¥20.00 of other goods, then SKU 103 (¥10.03) at ¥1.00, up to 3 units
+    return {
+        "kind": "add_on",
+        "name": "满20加1元换购",
+        "sku": "103",
+        "price_fen": 100,
+        "max_units": 3,
+        "threshold_fen": 2000,
+        "limits": limits,
+    }
+
+
+def test_an_add_on_per_customer_day_limit_is_counted_noted_and_given_back_on_cancel(
+    api, tokens_, catalogue
+):
+    p = _create_promotion(api, tokens_, add_on({"per_customer_per_day": 1}))
+    body = cart(("100", 2), ("103", 1))
+    assert quote(api, tokens_["customer"], body)["discount_fen"] == 1003 - 100
+    status, order = place(api, tokens_["customer"], body)
+    assert status == 201 and order["discount_fen"] == 903, order
+    (key,) = [r.limit_key for r in LimitCounterModel.scan()]
+    assert key.startswith(f"{p['promotion_id']}#c#c-1#d") and counter(key) == 1
+    q = quote(api, tokens_["customer"], body)
+    assert q["discount_fen"] == 0
+    assert any("limit_reached" in n and "满20加1元换购" in n for n in q["notes"]), q["notes"]
+    status, _ = api.call("POST", f"/orders/{order['order_id']}/cancel", {}, tokens_["customer"])
+    assert status == 200 and counter(key) == 0
+    assert quote(api, tokens_["customer"], body)["discount_fen"] == 903
+
+
+def test_an_add_on_per_order_cap_lowers_its_max_units(api, tokens_, catalogue):
+    _create_promotion(api, tokens_, add_on({"per_order_units": 1}))
+    q = quote(api, tokens_["customer"], cart(("100", 2), ("103", 3)))
+    # max_units 3, per_order_units 1: the lower wins, one unit at ¥1.00
+    assert q["discount_fen"] == 903
+    assert LimitCounterModel.count() == 0  # a unit cap alone counts nothing
+
+
+def test_a_bundle_per_order_cap_makes_at_most_that_many_bundles(api, tokens_, catalogue):
+    _create_promotion(
+        api,
+        tokens_,
+        {
+            "kind": "bundle",
+            "name": "任选2件15元",
+            "bundle_units": 2,
+            "price_fen": 1500,
+            "scope": {"skus": ["100", "101"], "categories": []},
+            "limits": {"per_order_units": 1, "per_customer_per_campaign": 1},
+        },
+    )
+    # 2 × ¥10.01 + 2 × ¥10.00: two bundles possible, one allowed (the dearer pair)
+    body = cart(("100", 2), ("101", 2))
+    assert quote(api, tokens_["customer"], body)["discount_fen"] == 2002 - 1500
+    status, order = place(api, tokens_["customer"], body)
+    assert status == 201 and order["discount_fen"] == 502, order
+    assert quote(api, tokens_["customer"], body)["discount_fen"] == 0
+
+
+def test_a_gift_past_its_store_limit_on_a_stale_quote_is_409_and_writes_nothing(
+    api, tokens_, catalogue
+):
+    from chalicelib.checkout import service as checkout
+    from chalicelib.orders.models import OrderModel
+
+    gift = {
+        "kind": "gift",
+        "name": "满20赠商品10",
+        "sku": "110",
+        "threshold_fen": 2000,
+        "limits": {"per_store_per_day": 1},
+    }
+    _create_promotion(api, tokens_, gift)
+    status, first = place(api, tokens_["customer"], cart(("100", 2)))
+    assert status == 201 and [ln["sku"] for ln in first["lines"] if ln["gift"]] == ["110"]
+    # the next cart quotes without the gift, and says why
+    q = quote(api, token_for("c-2", "customer"), cart(("100", 2)))
+    assert q["gifts"] == [] and any("limit_reached" in n for n in q["notes"]), q
+    # a racing order that read the counter before the first one's commit is refused
+    real = checkout.promo_limits.counts_of
+    checkout.promo_limits.counts_of = lambda rows: {}
+    try:
+        status, err = place(api, token_for("c-2", "customer"), cart(("100", 2)), key="key-00000002")
+    finally:
+        checkout.promo_limits.counts_of = real
+    assert status == 409 and err["error"]["code"] == "promotion_limit_reached", err
+    assert len(list(OrderModel.scan())) == 1

@@ -7,10 +7,12 @@ The store sh-a (tests/api/conftest.py) is open all day: SKU "100" (水果) 1000 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 
 import pytest
+from chalicelib.audit.models import AuditEntryModel
 from chalicelib.auth.principal import Principal
 from chalicelib.coupons import codes
 from chalicelib.coupons import schemas as cs
@@ -390,3 +392,98 @@ def test_only_customers_redeem_codes(api, tokens_, who):
     assert status == 403, got
     status, _ = api.call("POST", REDEEM, {"code": "SPRING2027", "request_id": "r-1"})
     assert status == 401
+
+
+# --- targeting edited while draft ------------------------------------------------------
+
+
+def test_a_draft_promotions_window_and_audience_change_and_approval_fixes_them(api, members):
+    status, draft = api.call("POST", "/admin/promotions", tiered(), token=hq())
+    assert status == 201 and draft["status"] == "draft", draft
+    path = f"/admin/promotions/{draft['promotion_id']}"
+    change = {"recurrence": WEDNESDAY_EVENING, "audience": {"min_level": "V3"}}
+    status, edited = api.call("PATCH", path, change, token=hq())
+    assert status == 200, edited
+    assert edited["recurrence"]["text"] == "Wednesdays 18:00–21:00"
+    assert edited["audience"] == {"min_level": "V3", "segment_id": None}
+    # null removes one, absent keeps the other
+    status, edited = api.call("PATCH", path, {"recurrence": None}, token=hq())
+    assert status == 200 and edited["recurrence"] is None and edited["audience"], edited
+    removed = _changes(draft["promotion_id"], "promotion.update")[-1]["recurrence"]
+    assert removed == [WEDNESDAY_EVENING, None]
+    # a bad window is a field error, nothing written
+    bad = {"recurrence": {"weekdays": [3], "start": "21:00", "end": "18:00"}}
+    status, err = api.call("PATCH", path, bad, token=hq())
+    assert status == 422 and [d["field"] for d in err["error"]["details"]] == ["recurrence.end"]
+    published = publishing.publish_draft(api, path, edited, hq())
+    assert published["status"] == "active"
+    # approved: the targeting is part of what was approved
+    status, err = api.call("PATCH", path, {"audience": None}, token=hq())
+    assert status == 422, err
+    (detail,) = err["error"]["details"]
+    assert detail["field"] == "audience" and "approved" in detail["reason"]
+    assert api.call("GET", path, token=hq())[1]["audience"]["min_level"] == "V3"
+    # the level applies at checkout as if it had been set at create
+    with clock.as_of(WED_1830):
+        promotion_service.forget_active_cache()
+        _, q3 = api.call("POST", QUOTE, cart(("102", 2)), members["c-1"])
+        _, q1 = api.call("POST", QUOTE, cart(("102", 2)), members["c-2"])
+    assert [d["kind"] for d in q3["discounts"] if d["kind"] == "tiered"] == ["tiered"]
+    assert [d for d in q1["discounts"] if d["kind"] == "tiered"] == []
+
+
+def test_retargeting_a_pending_promotion_clears_its_first_approval(api, members):
+    # no budget: two approvers needed, the first one leaves it pending
+    status, draft = api.call("POST", "/admin/promotions", tiered(), token=hq())
+    path = f"/admin/promotions/{draft['promotion_id']}"
+    status, pending = api.call("POST", f"{path}/approve", {}, token=hq())
+    assert status == 200 and pending["status"] == "pending", pending
+    status, edited = api.call("PATCH", path, {"audience": {"min_level": "V2"}}, token=hq())
+    assert status == 200 and edited["status"] == "draft" and edited["approvals"] == [], edited
+
+
+def test_a_draft_templates_code_window_and_audience_change_and_the_old_code_is_freed(api, members):
+    status, draft = api.call("POST", "/admin/coupon-templates", template(code="OLD2027"), hq())
+    assert status == 201 and draft["status"] == "draft", draft
+    path = "/admin/coupon-templates/spring-20"
+    change = {
+        "code": "new2027",
+        "recurrence": WEDNESDAY_EVENING,
+        "audience": {"segment_id": "vip-lapsed"},
+    }
+    status, edited = api.call("PATCH", path, change, token=hq())
+    assert status == 200, edited
+    assert edited["code"] == "NEW2027"
+    assert edited["recurrence"]["weekdays"] == [3]
+    assert edited["audience"] == {"min_level": None, "segment_id": "vip-lapsed"}
+    assert CouponCodeModel.get("NEW2027").template_id == "spring-20"
+    assert CouponCodeModel.count("OLD2027") == 0  # free for another template
+    status, other = api.call(
+        "POST", "/admin/coupon-templates", template(template_id="other", code="OLD2027"), hq()
+    )
+    assert status == 201, other
+    # another template's code: 409, nothing of the edit written
+    status, err = api.call("PATCH", path, {"code": "OLD2027", "audience": None}, token=hq())
+    assert status == 409 and err["error"]["code"] == "coupon_code_taken", err
+    got = api.call("GET", path, token=hq())[1]
+    assert got["code"] == "NEW2027" and got["audience"]["segment_id"] == "vip-lapsed"
+    assert CouponCodeModel.get("NEW2027").template_id == "spring-20"
+    # null removes the code (and frees it)
+    status, edited = api.call("PATCH", path, {"code": None, "audience": None}, token=hq())
+    assert status == 200 and edited["code"] is None and edited["audience"] is None, edited
+    assert CouponCodeModel.count("NEW2027") == 0
+    published = publishing.publish_draft(api, path, edited, hq())
+    assert published["status"] == "active"
+    status, err = api.call("PATCH", path, {"code": "LATE2027"}, token=hq())
+    assert status == 422 and err["error"]["details"][0]["field"] == "code", err
+    assert CouponCodeModel.count("LATE2027") == 0
+
+
+def _changes(target_id, action):
+    """The audit entries' {field: [before, after]} of ``action`` on ``target_id``, oldest
+    first."""
+    entries = sorted(
+        (e for e in AuditEntryModel.scan() if e.target_id == target_id and e.action == action),
+        key=lambda e: e.at_id,
+    )
+    return [json.loads(e.changes) for e in entries]

@@ -115,8 +115,9 @@ def test_a_draft_flash_sale_takes_no_purchase_until_published(api, tokens_, cata
     assert {s.open for s in FlashShardModel.scan()} == {0}
     with pytest.raises(Conflict):
         repo.reserve(pid, "c-1", 1)
-    post(api, f"/admin/promotions/{pid}/approve", {}, tokens_["hq"])
-    _status, got = post(api, f"/admin/promotions/{pid}/approve", {}, token_for("b", "hq_admin"))
+    # ¥10.00 list price, ¥9.90 flash price, 10 units: ¥1.00 at most, one approval
+    assert p["approvals_needed"] == 1
+    _status, got = post(api, f"/admin/promotions/{pid}/approve", {}, tokens_["hq"])
     assert got["status"] == "active"
     assert {s.open for s in FlashShardModel.scan()} == {1}
     repo.reserve(pid, "c-1", 1)

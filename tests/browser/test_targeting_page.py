@@ -142,3 +142,90 @@ def test_the_promotion_form_offers_saved_segments_as_its_audience(site: Site):
     assert made["audience"] == {"min_level": None, "segment_id": seg["segment_id"]}
     fits(site)
     site.shot("promotion-segment-listed")
+
+
+def test_a_drafts_targeting_is_edited_and_fixed_once_approved(site: Site):
+    """A draft promotion's window and audience, and a draft template's code, change in
+    the edit form (filled with what is set); once approved the form says why not."""
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    tag = secrets.token_hex(2).upper()
+    promo = f"草稿定向 {tag}"
+    site.sign_in("hq-admin")
+    site.go("/promotions")
+    page.get_by_label("名称", exact=True).fill(promo)
+    wednesday_evening(page.get_by_test_id("targeting"))
+    page.get_by_role("button", name="新建活动").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"已创建活动“{promo}”")
+
+    page.get_by_role("button", name=f"编辑 {promo}").click()
+    form = page.get_by_test_id("promotion-edit")
+    targeting = form.get_by_test_id("targeting")
+    expect(targeting.get_by_test_id("target-day-3")).to_be_checked()
+    expect(targeting.get_by_test_id("target-start")).to_have_value("18:00")
+    targeting.get_by_test_id("target-day-3").uncheck()
+    targeting.get_by_test_id("target-day-5").check()
+    targeting.get_by_label("定向人群", exact=True).select_option("level")
+    targeting.get_by_label("定向等级（及以上）").fill("V2")
+    fits(site)
+    site.shot("draft-targeting-edit")
+    form.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"已保存活动：{promo}")
+    row = page.locator("main tbody tr", has_text=promo)
+    expect(row).to_contain_text("周五 18:00–21:00 · V2 及以上")
+
+    site.publish(promo, "/promotions")
+    page.get_by_role("button", name=f"编辑 {promo}").click()
+    form = page.get_by_test_id("promotion-edit")
+    expect(form.get_by_test_id("targeting")).to_have_count(0)
+    expect(form.get_by_test_id("targeting-fixed")).to_contain_text("已随审批发布，不可修改")
+    fits(site)
+    site.shot("published-targeting-fixed")
+
+    # a draft template without targeting: its 定向 cell says "—"; a code added in the
+    # edit form is stored in upper case
+    site.go("/coupons")
+    name = f"草稿券 {tag}"
+    form = page.locator("form", has=page.get_by_role("heading", name="新建优惠券"))
+    form.get_by_label("名称", exact=True).fill(name)
+    form.get_by_label("使用门槛").fill("50")
+    form.get_by_label("减免金额").fill("10")
+    form.get_by_label("领取后有效天数").fill("7")
+    form.get_by_role("button", name="新建优惠券").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"已创建优惠券“{name}”")
+    templates = page.get_by_test_id("coupon-templates")
+    expect(targeting_cell(templates, name)).to_have_text("—")
+    page.get_by_role("button", name=f"编辑 {name}").click()
+    form = page.get_by_test_id("coupon-edit")
+    code = form.get_by_test_id("targeting").get_by_label("通用码")
+    expect(code).to_have_value("")
+    code.fill(f"new{tag.lower()}")
+    form.get_by_role("button", name="保存").click()
+    expect(page.get_by_test_id("coupon-editor")).to_contain_text(f"已保存优惠券：{name}")
+    expect(targeting_cell(templates, name)).to_have_text(f"NEW{tag}")
+
+
+def targeting_cell(table, row_text: str):
+    """The 定向 cell of the row with ``row_text`` (found by the column's header)."""
+    headers = table.locator("thead th").all_inner_texts()
+    column = [h.strip() for h in headers].index("定向")
+    return table.locator("tbody tr", has_text=row_text).first.locator("td").nth(column)
+
+
+def test_rows_without_targeting_say_so_with_a_dash(site: Site):
+    """The 定向 column of the promotions list: "—" for a promotion without targeting
+    (not an empty cell), the window for one with it."""
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    tag = secrets.token_hex(2).upper()
+    site.sign_in("hq-admin")
+    site.go("/promotions")
+    for name, window in ((f"不定向 {tag}", False), (f"定时段 {tag}", True)):
+        page.get_by_label("名称", exact=True).fill(name)
+        if window:
+            wednesday_evening(page.get_by_test_id("targeting"))
+        page.get_by_role("button", name="新建活动").click()
+        expect(page.get_by_role("status").first).to_contain_text(f"已创建活动“{name}”")
+    listing = page.locator("main table", has=page.locator("th", has_text="定向"))
+    expect(targeting_cell(listing, f"不定向 {tag}")).to_have_text("—")
+    expect(targeting_cell(listing, f"定时段 {tag}")).to_have_text("周三 18:00–21:00")

@@ -118,3 +118,32 @@ def test_a_draft_coupon_template_is_simulated_on_the_coupons_page(site: Site):
     site.go("/coupons")
     expect(templates.locator("tbody tr", has_text=name)).to_contain_text("草稿 0/2")
     assert not site.errors, site.errors
+
+
+def test_head_office_sets_the_two_approver_threshold(site: Site):
+    """The 审批设置 card of the promotions page reads and saves the threshold
+    (PUT /admin/approval-settings); the stack's value is put back afterwards, as other
+    tests' drafts are judged by it."""
+    page = site.page
+    page.set_viewport_size(PORTRAIT)
+    api = site.stack.api_url
+    token = _login(api, "hq-admin")
+    _, before, _ = call("GET", f"{api}/admin/approval-settings", token=token)
+    try:
+        site.sign_in("hq-admin")
+        site.go("/promotions")
+        card = page.get_by_test_id("approval-settings")
+        expect(card).to_contain_text("审批设置")
+        amount = card.get_by_label("双人审批预算门槛（元）")
+        fen = before["two_approvers_above_fen"]
+        expect(amount).to_have_value(f"{fen // 100}.{fen % 100:02d}")
+        amount.fill("3000")
+        fits(site)
+        site.shot("approval-threshold")
+        card.get_by_role("button", name="保存").click()
+        expect(card).to_contain_text("已保存：预算超过 ¥3,000.00 需两人审批")
+        _, now, _ = call("GET", f"{api}/admin/approval-settings", token=token)
+        assert now["two_approvers_above_fen"] == 300_000 and now["updated_by"] == "hq-admin"
+    finally:
+        body = {"two_approvers_above_fen": before["two_approvers_above_fen"]}
+        call("PUT", f"{api}/admin/approval-settings", body, token=token)

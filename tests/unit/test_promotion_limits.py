@@ -181,7 +181,48 @@ def test_limits_errors_by_kind():
     spec = msgspec.convert({"per_order_units": 2}, LimitsSpec)
     assert lim.limits_errors("second_half_price", spec) == []
     assert [e["field"] for e in lim.limits_errors("tiered", spec)] == ["limits.per_order_units"]
+    # add-on units and bundles take a per-order cap; a gift is once per order already
+    assert lim.limits_errors("add_on", spec) == lim.limits_errors("bundle", spec) == []
+    assert [e["field"] for e in lim.limits_errors("gift", spec)] == ["limits.per_order_units"]
+    daily = msgspec.convert({"per_customer_per_day": 1}, LimitsSpec)
+    assert all(lim.limits_errors(k, daily) == [] for k in ("add_on", "gift", "bundle"))
     assert [e["field"] for e in lim.limits_errors("flash_sale", spec)] == ["limits"]
     abuse = msgspec.convert({"one_per": ["device"]}, LimitsSpec)
     assert [e["field"] for e in lim.limits_errors("tiered", abuse)] == ["limits.one_per"]
     assert lim.to_attribute(LimitsSpec()) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    carts(),
+    coupon_lists(),
+    promotion_lists(),
+    costs,
+    deliveries,
+    st.integers(min_value=2, max_value=3),
+    st.integers(min_value=0, max_value=3),
+)
+def test_a_bundle_cap_never_makes_more_bundles_than_per_order_units(
+    lines, coupons, promotions, cost, delivery, size, cap
+):
+    """``per_order_units`` on a bundle (``max_bundles``): the capped bundle discount is
+    never above the uncapped one and never above ``cap`` bundles' worth; a cap of 0
+    makes none. (Capped, a bundle may apply where the uncapped ones would sell a line
+    below cost: fewer bundles, less off.)"""
+    others = [x for x in promotions if not isinstance(x, p.BundlePrice)]
+    bundle = p.BundlePrice("BC", "bc", size, 1500, START, END)
+    capped = run(lines, coupons, [replace(bundle, max_bundles=cap), *others], cost, delivery)
+    free = run(lines, coupons, [bundle, *others], cost, delivery)
+    off = {a.code: a for a in capped.applied}.get("bundle:BC")
+    uncapped = {a.code: a for a in free.applied}.get("bundle:BC")
+    assert capped.priced.total_fen >= 0
+    if off is None:
+        return
+    assert cap > 0
+    if uncapped is None:
+        assert any("below cost" in n for n in free.notes)
+    else:
+        assert 0 < off.amount_fen <= uncapped.amount_fen
+    assert sum(off.allocation) == off.amount_fen <= off.base_fen
+    # a bundle's base is its units' worth: at most ``cap`` bundles of ``size`` units
+    assert off.base_fen <= cap * size * max(ln.unit_price_fen for ln in lines)

@@ -4,7 +4,7 @@ import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, pa
 import { columnsTable, exportButton, tableExportButton, yuanCell } from "../export.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
-import { targetingFieldset, targetingText } from "./targeting.js";
+import { retargetable, targetingFieldset, targetingText } from "./targeting.js";
 import { campaignChooser, stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { PRODUCT_KIND, describeProduct, productFieldset } from "./promotion_mechanics.js";
 import { returnsPolicy } from "./returns_policy.js";
@@ -245,6 +245,8 @@ function editForm(c, target, reload) {
   const categories = h("input", { value: scope.categories.join(" ") });
   const skus = h("input", { value: scope.skus.join(" ") });
   const storeIds = h("input", { value: scope.stores.join(" ") });
+  // code, window and audience change while a draft; once approved they are fixed
+  const targeting = retargetable(c) ? targetingFieldset({ code: true, initial: c }) : null;
   const messages = slot();
   const save = h("button", { type: "submit", class: "primary" }, t("common.save"));
   const cancel = h("button", { type: "button", onclick: () => target.clear() }, t("common.cancel"));
@@ -278,6 +280,7 @@ function editForm(c, target, reload) {
           const now = limits.read() || {};
           if (JSON.stringify(now) !== JSON.stringify(was)) change.limits = now;
         }
+        if (targeting) Object.assign(change, targeting.changes());
         if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
         const saved = await patch(`/admin/coupon-templates/${c.template_id}`, { ...change, expected_version: c.version });
         target.show(okBox(t("coupons.edited", { name: saved.name })));
@@ -296,6 +299,7 @@ function editForm(c, target, reload) {
     field(t("coupons.skus"), skus, t("coupons.list_hint")),
     field(t("coupons.stores"), storeIds, t("coupons.list_hint"))),
   limits ? limits.element : null,
+  targeting ? targeting.node : h("p", { class: "muted", "data-testid": "targeting-fixed" }, t("targeting.fixed_after_approval")),
   messages,
   h("div", { class: "row" }, save, cancel));
 }
@@ -319,28 +323,33 @@ function templateColumns(messages, reload, editor) {
     {
       label: t("common.actions"),
       csv: false,
-      cell: (c) => ["draft", "pending"].includes(c.status) ? workflowButtons(c, `/admin/coupon-templates/${c.template_id}`, messages, reload, (node) => {
-        editor.show(node);
-        editor.scrollIntoView({ block: "nearest" });
-      }) : [
-        h("button", {
-          type: "button",
-          onclick: (e) => busy(e.currentTarget, messages, async () => {
-            await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
-            await reload();
-          }),
-        }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
-        " ",
-        h("button", {
+      cell: (c) => {
+        const edit = h("button", {
           type: "button",
           "aria-label": t("coupons.edit_named", { name: c.name }),
           onclick: () => {
             editor.show(editForm(c, editor, reload));
             editor.scrollIntoView({ block: "nearest" });
           },
-        }, t("coupons.edit")),
-        [" ", h("a", { href: `#/coupon-templates/${encodeURIComponent(c.template_id)}/report`, dataset: { report: c.template_id } }, t("effect.open_report"))],
-      ],
+        }, t("coupons.edit"));
+        // a draft is edited (its targeting too) until approved
+        if (["draft", "pending"].includes(c.status)) return [workflowButtons(c, `/admin/coupon-templates/${c.template_id}`, messages, reload, (node) => {
+          editor.show(node);
+          editor.scrollIntoView({ block: "nearest" });
+        }), " ", edit];
+        return [
+          h("button", {
+            type: "button",
+            onclick: (e) => busy(e.currentTarget, messages, async () => {
+              await patch(`/admin/coupon-templates/${c.template_id}`, { status: c.status === "active" ? "paused" : "active" });
+              await reload();
+            }),
+          }, c.status === "active" ? t("coupons.pause") : t("coupons.resume")),
+          " ",
+          edit,
+          [" ", h("a", { href: `#/coupon-templates/${encodeURIComponent(c.template_id)}/report`, dataset: { report: c.template_id } }, t("effect.open_report"))],
+        ];
+      },
     },
   ];
 }

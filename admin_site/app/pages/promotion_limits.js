@@ -1,5 +1,5 @@
 // Limits and anti-abuse (issue 18 item 3): the "限制 / Limits" fieldset of the promotion
-// form (tiered and second-half-price promotions), the limits' summary for the list, and
+// form (tiered, second-half-price, add-on, gift and bundle promotions), the limits' summary for the list, and
 // the suspected-abuse report page (GET /admin/promotions/abuse).
 import { get } from "../api.js";
 import { errorBox, field, h, select, slot, table } from "../dom.js";
@@ -9,7 +9,9 @@ import { t } from "../i18n.js";
 import { HQ } from "../session.js";
 
 const COUNTS = ["per_customer_per_day", "per_customer_per_week", "per_customer_per_campaign", "per_store_per_day", "per_order_units"];
-const LIMITED_KINDS = ["tiered", "second_half_price"];
+const LIMITED_KINDS = ["tiered", "second_half_price", "add_on", "gift", "bundle"];
+// kinds whose discount a per-order cap bounds (half-price units, add-on units, bundles)
+const CAPPED_KINDS = ["second_half_price", "add_on", "bundle"];
 // What makes two accounts one customer for new-customer offers (limits.one_per): each
 // fingerprint alone or with others, e.g. "device payment" (设备 / 支付账号)
 const ONE_PER_CHOICES = [
@@ -56,13 +58,13 @@ export function limitsFieldset() {
     element,
     sync(kind) {
       element.hidden = !LIMITED_KINDS.includes(kind);
-      fields.per_order_units.hidden = kind !== "second_half_price";
+      fields.per_order_units.hidden = !CAPPED_KINDS.includes(kind);
     },
     read(kind) {
       if (!LIMITED_KINDS.includes(kind)) return null;
       const out = {};
       for (const k of COUNTS) {
-        if (k === "per_order_units" && kind !== "second_half_price") continue;
+        if (k === "per_order_units" && !CAPPED_KINDS.includes(kind)) continue;
         if (inputs[k].value) out[k] = Number(inputs[k].value);
       }
       if (first.value) out.first_order_only = true;

@@ -1,8 +1,8 @@
 // Draft, approve, simulate (issue 18 item 5): the status column and the workflow buttons
 // of the promotions and coupons pages. docs/promotions.md, "Draft, approval and simulation".
-import { post } from "../api.js";
-import { badge, busy, h } from "../dom.js";
-import { money } from "../format.js";
+import { get, post, request } from "../api.js";
+import { badge, busy, errorBox, field, h, okBox, slot } from "../dom.js";
+import { money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { session } from "../session.js";
 
@@ -67,4 +67,39 @@ function simulateButton(x, path, messages, show) {
     const lastWeek = h("button", { type: "button", "data-testid": "simulate-last-week", onclick: simulate(() => ({ source: "last_week" })) }, t("workflow.simulate_last_week"));
     show(h("section", { "data-testid": "simulate-dialog" }, h("h2", {}, `${t("workflow.simulate")}: ${x.name}`), carts, h("div", { class: "row" }, run, " ", lastWeek), out));
   } }, t("workflow.simulate"));
+}
+
+/** Head office's approval threshold (GET/PUT /admin/approval-settings): budgets above it
+ * need two approvers. A card of the promotions page; saved with the version shown, so a
+ * change someone else saved meanwhile is refused (409) rather than overwritten. */
+export async function approvalSettingsCard() {
+  const messages = slot();
+  let settings;
+  try {
+    settings = await get("/admin/approval-settings");
+  } catch (err) {
+    return errorBox(err);
+  }
+  const amount = h("input", { inputmode: "decimal", required: true, value: yuanInput(settings.two_approvers_above_fen), "data-testid": "approval-threshold" });
+  const save = h("button", { type: "submit" }, t("common.save"));
+  const hint = () => t("workflow.threshold_hint", { fen: money(settings.default_fen) }) + (settings.is_default ? ` ${t("workflow.threshold_default")}` : "");
+  const note = h("p", { class: "muted" }, hint());
+  return h("form", {
+    class: "card",
+    "data-testid": "approval-settings",
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, messages, async () => {
+        const fen = parseYuan(amount.value);
+        if (fen === null) throw new Error(t("common.bad_amount", { field: t("workflow.threshold") }));
+        settings = await request("PUT", "/admin/approval-settings", { body: { two_approvers_above_fen: fen, expected_version: settings.version } });
+        note.textContent = hint();
+        messages.show(okBox(t("workflow.threshold_saved", { amount: money(settings.two_approvers_above_fen) })));
+      });
+    },
+  },
+  h("h2", {}, t("workflow.settings_title")),
+  note,
+  h("div", { class: "row" }, field(t("workflow.threshold"), amount, t("common.in_yuan")), save),
+  messages);
 }

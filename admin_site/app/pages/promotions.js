@@ -4,12 +4,12 @@ import { columnsTable, tableExportButton, yuanCell } from "../export.js";
 import { DEFAULT_TZ, dateTime, isoFromLocal, localFromIso, localInput, money, parseYuan, yuanInput } from "../format.js";
 import { t } from "../i18n.js";
 import { HQ } from "../session.js";
-import { targetingFieldset, targetingText } from "./targeting.js";
+import { retargetable, targetingFieldset, targetingText } from "./targeting.js";
 import { campaignChooser, stackingColumn, stackingFieldset } from "./promotion_stacking.js";
 import { MECHANIC_KINDS, describeMechanic, mechanicsFieldset } from "./promotion_mechanics.js";
 import { limitsFieldset, limitsText } from "./promotion_limits.js";
 import { returnsPolicy } from "./returns_policy.js";
-import { workflowBadge, workflowButtons } from "./promotion_workflow.js";
+import { approvalSettingsCard, workflowBadge, workflowButtons } from "./promotion_workflow.js";
 
 // The enums of functions/chalicelib/promotions/schemas.py.
 const KINDS = ["tiered", "second_half_price", "flash_sale", "member_day", ...MECHANIC_KINDS];
@@ -71,6 +71,8 @@ function editForm(p, target, ctx) {
   const ends = h("input", { type: "datetime-local", value: localFromIso(p.ends_at) });
   const budget = p.kind === "tiered" ? h("input", { inputmode: "decimal", value: p.budget_fen == null ? "" : yuanInput(p.budget_fen) }) : null;
   const tiers = p.kind === "tiered" ? h("input", { value: tiersText(p.tiers), disabled: started ? "" : null }) : null;
+  // targeting changes while a draft; once approved it is part of what was approved
+  const targeting = p.kind !== "member_day" && retargetable(p) ? targetingFieldset({ segmentHint: "segment_hint_promotion", initial: p }) : null;
   const messages = slot();
   const save = h("button", { type: "submit", class: "primary" }, t("common.save"));
   const cancel = h("button", { type: "button", onclick: () => target.clear() }, t("common.cancel"));
@@ -93,6 +95,7 @@ function editForm(p, target, ctx) {
           if (fen !== p.budget_fen) change.budget_fen = fen;
         }
         if (tiers && !started && tiers.value !== tiersText(p.tiers)) change.tiers = parseTierText(tiers.value);
+        if (targeting) Object.assign(change, targeting.changes());
         if (!Object.keys(change).length) return messages.show(okBox(t("catalogue.nothing_changed")));
         const saved = await patch(`/admin/promotions/${p.promotion_id}`, { ...change, expected_version: p.version });
         sessionStorage.setItem("daojia.flash", t("promotions.edited", { name: saved.name }));
@@ -106,6 +109,7 @@ function editForm(p, target, ctx) {
     field(t("promotions.ends"), ends, t("common.tz_hint", { tz: DEFAULT_TZ })),
     budget ? field(t("coupons.budget"), budget, t("coupons.budget_hint")) : null,
     tiers ? field(t("promotions.tiers"), tiers, started ? t("promotions.tiers_fixed") : t("promotions.tiers_hint")) : null),
+  targeting ? targeting.node : p.kind !== "member_day" ? h("p", { class: "muted", "data-testid": "targeting-fixed" }, t("targeting.fixed_after_approval")) : null,
   messages,
   h("div", { class: "row" }, save, cancel));
 }
@@ -327,6 +331,6 @@ export default {
     } catch (err) {
       listing = errorBox(err);
     }
-    return h("section", {}, h("h1", {}, t("promotions.title")), messages, listing, editor, createForm(messages, ctx));
+    return h("section", {}, h("h1", {}, t("promotions.title")), messages, listing, editor, createForm(messages, ctx), await approvalSettingsCard());
   },
 };

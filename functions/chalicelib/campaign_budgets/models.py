@@ -130,4 +130,23 @@ class AccrualModel(Model):
     created_at = UnicodeAttribute()
 
 
-CAMPAIGN_BUDGET_MODELS: tuple[type[Model], ...] = (CampaignModel, AccrualModel)
+class MarketingSettingsModel(Model):
+    """Head office's marketing settings, one item per area, as ``loyalty_settings`` keeps
+    the programme's (that table is loyalty's, above promotions and coupons, which read
+    these): "approvals" (the two-approver threshold, campaign_budgets/approval_settings.py).
+    Absent: the code's defaults."""
+
+    Meta = _meta("marketing_settings")
+
+    area = UnicodeAttribute(hash_key=True)
+    data = UnicodeAttribute()  # JSON of the area's settings schema
+    version = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
+CAMPAIGN_BUDGET_MODELS: tuple[type[Model], ...] = (
+    CampaignModel,
+    AccrualModel,
+    MarketingSettingsModel,
+)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from chalicelib.kernel.schema import Out, Timestamp
+from chalicelib.kernel.schema import Out, Schema, Timestamp
 
 SignedFen = Annotated[int, Meta(description="Integer fen (分), CNY; may be negative.")]
 
@@ -67,4 +67,45 @@ EXAMPLE = {
     "spending_orders": 2_741,
     "alerted_at": "2026-11-11T06:12:09Z",
     "exhausted": False,
+}
+
+
+# --- the approval threshold (issue 18 item 5) ------------------------------------------
+
+
+class ApprovalSettings(Schema, kw_only=True):
+    """Head office's approval rule: a promotion or coupon template whose budget (a flash
+    sale's: the most it can give away) is above this needs two approvers."""
+
+    two_approvers_above_fen: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=10_000_000_000,
+            description="Budgets above this (fen) need two different approvers; at or "
+            "below it, one. Unbounded budgets always need two.",
+            examples=[5_000_000],
+        ),
+    ]
+    expected_version: Annotated[int, Meta(ge=0, le=1_000_000_000)] | None = None
+
+
+class ApprovalSettingsOut(Out, kw_only=True):
+    two_approvers_above_fen: int
+    default_fen: Annotated[
+        int, Meta(description="The deployment's default (DAOJIA_TWO_APPROVERS_ABOVE_FEN).")
+    ]
+    is_default: bool  # head office set none: the default applies
+    version: int
+    updated_at: Timestamp | None
+    updated_by: str | None
+
+
+APPROVAL_SETTINGS_EXAMPLE = {
+    "two_approvers_above_fen": 2_000_000,
+    "default_fen": 5_000_000,
+    "is_default": False,
+    "version": 1,
+    "updated_at": "2026-12-05T08:00:00Z",
+    "updated_by": "hq-admin",
 }

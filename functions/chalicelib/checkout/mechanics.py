@@ -51,16 +51,18 @@ def engine_promotions(
                     scope,
                     funded,
                     m.campaign_id,
+                    max_bundles=m.per_order_cap,
                 )
             )
         elif m.kind == "add_on" and m.sku and m.price_fen is not None:
+            cap = m.per_order_cap
             out.append(
                 promo.AddOnPrice(
                     m.promotion_id,
                     m.name,
                     m.sku,
                     m.price_fen,
-                    m.units,
+                    m.units if cap is None else min(m.units, cap),
                     int(m.threshold_fen or 0),
                     start,
                     end,

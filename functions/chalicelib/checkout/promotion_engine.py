@@ -304,6 +304,7 @@ class BundlePrice:
     scope: Scope = ALL
     funded_by: Funder = "hq"
     campaign_id: str | None = None
+    max_bundles: int | None = None  # issue 18 limits.per_order_units: bundles an order
 
 
 Promotion = (
@@ -1792,7 +1793,10 @@ def _bundle(
     units.sort(key=lambda u: (-u[0], u[1]))
     off = [0] * len(work)
     base = 0
-    for k in range(len(units) // b.units):
+    made = len(units) // b.units
+    if b.max_bundles is not None:
+        made = min(made, b.max_bundles)  # the most expensive ones: the cap costs least
+    for k in range(made):
         group = units[k * b.units : (k + 1) * b.units]
         worth = sum(price for price, _ in group)
         if worth <= b.price_fen:

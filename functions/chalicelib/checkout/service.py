@@ -47,6 +47,7 @@ from chalicelib.loyalty.schemas import PointsSettings
 from chalicelib.loyalty.settings import POINTS, points_settings_of
 from chalicelib.orders.models import OrderModel
 from chalicelib.promotions import limits as promo_limits
+from chalicelib.promotions import mechanics as promotion_mechanics
 from chalicelib.promotions import repo as promotion_repo
 from chalicelib.promotions import service as promotion_store
 from chalicelib.promotions.models import (
@@ -214,9 +215,13 @@ def limited_promotions(
 ) -> dict[str, promo_limits.Limits]:
     """The live promotions with a counted limit (others cost no read nor write)."""
     out = {t.promotion_id: t.limits for t in active.tiered if t.limits and t.limits.counted}
-    for h in active.second_half:
-        if h.limits is not None and h.limits.counted:
-            out[h.promotion_id] = h.limits
+    limited: list[promotion_store.SecondHalfPrice | promotion_mechanics.Mechanic] = [
+        *active.second_half,
+        *active.mechanics,
+    ]
+    for x in limited:
+        if x.limits is not None and x.limits.counted:
+            out[x.promotion_id] = x.limits
     return out
 
 
@@ -1028,7 +1033,7 @@ def _limit_takes(
     new_customer: list[tuple[str, int]] = []  # (promotion, fen) of new-customer benefits
     for a in checkout.applied:
         lim = read.by_id.get(a.source_id)
-        if lim is None or a.amount_fen <= 0 or a.kind not in ("tiered", "second_half"):
+        if lim is None or a.amount_fen <= 0 or a.kind not in promo_limits.COUNTED_DISCOUNTS:
             continue
         for k, limit in read.keys[a.source_id].items():
             keys[k] = min(limit, keys.get(k, limit))

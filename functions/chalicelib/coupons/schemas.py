@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, field
+from msgspec import UNSET, Meta, UnsetType, field
 
 from chalicelib.kernel.period_limits import PERIOD_LIMITS_EXAMPLE, PeriodLimits, PeriodLimitsOut
 from chalicelib.kernel.schema import (
@@ -184,7 +184,9 @@ class TemplateCreate(Schema, kw_only=True):
 class TemplateUpdate(Schema, kw_only=True):
     """Only these change after creation, under the rules of docs/coupons.md: ``budget_fen``
     not below what is spent, ``total_quantity`` not below what is issued, ``ends_at``
-    brought forward and ``scope`` narrowed only while no coupon was issued. Send
+    brought forward and ``scope`` narrowed only while no coupon was issued; ``code``,
+    ``recurrence`` and ``audience`` only while it is a draft (pending included: the
+    change clears the approvals given). Send
     ``expected_version`` (the template's ``version`` you edited) so a change made by
     someone else meanwhile is a 409, not silently overwritten."""
 
@@ -208,6 +210,30 @@ class TemplateUpdate(Schema, kw_only=True):
             examples=[PERIOD_LIMITS_EXAMPLE],
         ),
     ] = None
+    # targeting (issue 18 item 4): while draft or pending only (part of what is approved)
+    code: Annotated[
+        Annotated[str, Meta(min_length=4, max_length=20)] | UnsetType | None,
+        Meta(
+            description="Draft or pending only: a new shareable code (the old one is freed); "
+            "null removes it (absent: unchanged).",
+            examples=["SPRING2027"],
+        ),
+    ] = UNSET
+    recurrence: Annotated[
+        RecurrenceSpec | UnsetType | None,
+        Meta(
+            description="Draft or pending only: replaces the weekly window; null removes it.",
+            examples=[{"weekdays": [3], "start": "18:00", "end": "21:00"}],
+        ),
+    ] = UNSET
+    audience: Annotated[
+        AudienceSpec | UnsetType | None,
+        Meta(
+            description="Draft or pending only: replaces the audience (min_level or "
+            "segment_id); null removes it.",
+            examples=[{"segment_id": "vip-lapsed"}],
+        ),
+    ] = UNSET
 
 
 class CouponScopeOut(Out, kw_only=True):

@@ -24,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import approval_settings
 from chalicelib.campaign_budgets import contents as campaign_contents
 from chalicelib.coupons import edit_rules, targeting
 from chalicelib.coupons import schemas as s
@@ -42,7 +43,7 @@ from chalicelib.coupons.repo import (  # noqa: F401  (re-exported hooks)
 from chalicelib.db.transactions import TransactionCancelled, Tx, add_all, batch_get, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.identity.models import CustomerModel, CustomerPhoneModel, StaffModel
-from chalicelib.kernel import approvals, clock, config
+from chalicelib.kernel import approvals, clock
 from chalicelib.kernel import period_limits as kperiod
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -309,7 +310,7 @@ def workflow_fields(m: CouponTemplateModel) -> dict[str, Any]:
     return {
         "approvals": [s.TemplateApproval(by=a.by, at=a.at) for a in m.approvals or []],
         "approvals_needed": approvals.approvals_needed(
-            exposure_fen(m), config.TWO_APPROVERS_ABOVE_FEN
+            exposure_fen(m), approval_settings.threshold_for_views()
         ),
         "rejected_reason": m.rejected_reason,
     }
@@ -365,7 +366,10 @@ def update_template(
     ``expected_version``, the version the editor saw: two editors never lose each
     other's changes (409 ``coupon_template_changed``)."""
     changing = [f for f in body.__struct_fields__ if f != "expected_version"]
-    if all(getattr(body, f) is None for f in changing):
+    edit = targeting.Edit(body.code, body.recurrence, body.audience)
+    # targeting fields are absent as UNSET (null removes them), the others as None
+    plain = [f for f in changing if f not in ("code", "recurrence", "audience")]
+    if all(getattr(body, f) is None for f in plain) and not edit.sent:
         raise ValidationFailed(
             "Nothing to change.",
             details=[field_error("(body)", f"send one of {', '.join(changing)}")],
@@ -468,12 +472,18 @@ def update_template(
                 )
             actions.append(t.limits.set(new_limits) if new_limits else t.limits.remove())
             condition &= t.issued_count == 0  # a coupon issued meanwhile: refused
+    errors += targeting.edit_errors(current, draft, edit)
     if errors:
         raise ValidationFailed("The change is not allowed.", details=errors)
+    code = targeting.new_code(current, edit)
+    if edit.sent:  # a draft's only: approved meanwhile, the write is refused (409)
+        actions += targeting.edit_actions(edit, code)
+        condition &= t.status.is_in(*approvals.DRAFT_STATES)
     before, after = _audited(current, body)
-    # a draft's money changed: the approvals given to the old figures no longer count
+    # a draft's money or targeting changed: the approvals given to the old terms no
+    # longer count
     money = (body.budget_fen, body.total_quantity)
-    if draft and current.approvals and any(v is not None for v in money):
+    if draft and current.approvals and (any(v is not None for v in money) or edit.sent):
         actions += [t.approvals.set([]), t.status.set("draft")]
         condition &= t.status == current.status
         before["approvals"], after["approvals"] = [a.by for a in current.approvals], []
@@ -488,21 +498,22 @@ def update_template(
     entry = audit.new_entry(
         principal, action, audit.Target("coupon_template", template_id), before, after
     )
-    try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx,
-                entry,
-                tx.update(
-                    CouponTemplateModel(template_id),
-                    actions=actions,
-                    condition=condition,
-                    label="template",
-                ),
-            )
+
+    def build(tx: Tx) -> None:
+        tx.update(
+            CouponTemplateModel(template_id), actions=actions, condition=condition, label="template"
         )
+        targeting.move_code(tx, current, code, now)
+        audit.with_entry(tx, entry)
+
+    try:
+        transact(build)
     except TransactionCancelled as exc:
         if "template" not in exc.failed:
+            if targeting.CODE_LABEL in exc.failed:
+                raise Conflict(
+                    f"Another coupon template has the code {code!r}.", code="coupon_code_taken"
+                ) from None
             raise
         latest = get_template(template_id)
         details = []
@@ -552,6 +563,15 @@ def _audited(current: CouponTemplateModel, body: s.TemplateUpdate) -> tuple[dict
     if body.limits is not None:
         before["limits"] = kperiod.as_dict(current.limits)
         after["limits"] = kperiod.stored(body.limits) or {}
+    sent = targeting.Edit(body.code, body.recurrence, body.audience).sent
+    if sent:
+        was = targeting.audited(current)
+        before.update(was)
+        for f in ("code", "recurrence", "audience"):
+            value = getattr(body, f)
+            after[f] = was[f] if f not in sent else msgspec.to_builtins(value)
+        if isinstance(body.code, str):
+            after["code"] = targeting.normalise(body.code)
     return before, after
 
 

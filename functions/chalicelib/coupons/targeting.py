@@ -18,7 +18,10 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
+
+from msgspec import UNSET, UnsetType
 
 from chalicelib.coupons.models import CouponModel, CouponTemplateModel
 from chalicelib.db.transactions import Tx
@@ -90,6 +93,111 @@ def apply(
         m.rec_start, m.rec_end = recurrence.start, recurrence.end
     if audience is not None:
         m.aud_min_level, m.aud_segment_id = audience.min_level, audience.segment_id
+
+
+PUBLISHED = (
+    "the template is approved and published: its targeting is part of what was "
+    "approved; create a new template to target it differently"
+)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A template update's targeting (UNSET: not sent; None: remove)."""
+
+    code: str | UnsetType | None = UNSET
+    recurrence: RecurrenceSpec | UnsetType | None = UNSET
+    audience: AudienceSpec | UnsetType | None = UNSET
+
+    @property
+    def sent(self) -> list[str]:
+        return [f for f in ("code", "recurrence", "audience") if getattr(self, f) is not UNSET]
+
+
+def _given(v: Any) -> Any:
+    return None if isinstance(v, UnsetType) else v
+
+
+def edit_errors(m: CouponTemplateModel, draft: bool, edit: Edit) -> list[dict[str, str]]:
+    """Why the targeting edit is refused: only a draft (or pending) template's changes,
+    under the create rules (null, a removal, is always well-formed)."""
+    if not edit.sent:
+        return []
+    if not draft:
+        return [field_error(f, PUBLISHED) for f in edit.sent]
+    return errors(
+        _given(edit.code),
+        _given(edit.recurrence),
+        _given(edit.audience),
+        for_sale=m.sale_price_fen is not None,
+        auto_issue=m.auto_issue,
+    )
+
+
+def new_code(m: CouponTemplateModel, edit: Edit) -> str | UnsetType | None:
+    """The template's code after the edit (UNSET: it stays as it is)."""
+    if isinstance(edit.code, UnsetType):
+        return UNSET
+    code = None if edit.code is None else normalise(edit.code)
+    return UNSET if code == m.code else code
+
+
+def edit_actions(edit: Edit, code: str | UnsetType | None) -> list[Any]:
+    """The update's actions for the targeting sent."""
+    t = CouponTemplateModel
+    out: list[Any] = []
+    if code is None:
+        out.append(t.code.remove())
+    elif not isinstance(code, UnsetType):
+        out.append(t.code.set(code))
+    if edit.recurrence is None:
+        out += [t.rec_weekdays.remove(), t.rec_start.remove(), t.rec_end.remove()]
+    elif not isinstance(edit.recurrence, UnsetType):
+        r = edit.recurrence
+        out += [t.rec_weekdays.set(sorted(r.weekdays)), t.rec_start.set(r.start)]
+        out.append(t.rec_end.set(r.end))
+    if not isinstance(edit.audience, UnsetType):
+        a = edit.audience
+        level, segment = (None, None) if a is None else (a.min_level, a.segment_id)
+        out.append(t.aud_min_level.set(level) if level else t.aud_min_level.remove())
+        out.append(t.aud_segment_id.set(segment) if segment else t.aud_segment_id.remove())
+    return out
+
+
+def move_code(tx: Tx, m: CouponTemplateModel, code: str | UnsetType | None, now_iso: str) -> None:
+    """Free the template's old code and take the new one in the update's transaction
+    (the new one only if free: label coupon_code)."""
+    from chalicelib.coupons.models import CouponCodeModel
+
+    if isinstance(code, UnsetType):
+        return
+    if m.code is not None:
+        tx.delete(
+            CouponCodeModel(m.code),
+            condition=CouponCodeModel.template_id == m.template_id,
+            label="coupon_code_release",
+        )
+    if code is not None:
+        tx.save(
+            CouponCodeModel(code, template_id=m.template_id, created_at=now_iso),
+            condition=CouponCodeModel.code.does_not_exist(),
+            label=CODE_LABEL,
+        )
+
+
+def audited(m: CouponTemplateModel) -> dict[str, Any]:
+    """The targeting as the audit entry's before/after shows it."""
+    r = recurrence_of(m)
+    audience = audience_view(m)
+    return {
+        "code": m.code,
+        "recurrence": None
+        if r is None
+        else {"weekdays": list(r.weekdays), "start": r.start, "end": r.end},
+        "audience": None
+        if audience is None
+        else {"min_level": audience.min_level, "segment_id": audience.segment_id},
+    }
 
 
 def add_code(tx: Tx, m: CouponTemplateModel, now_iso: str) -> Any:

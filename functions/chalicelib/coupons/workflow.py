@@ -17,12 +17,13 @@ from typing import Any
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import approval_settings
 from chalicelib.coupons import schemas as s
 from chalicelib.coupons import service
 from chalicelib.coupons.models import CouponTemplateModel, TemplateApprovalAttribute
 from chalicelib.coupons.repo import get_template
 from chalicelib.db.transactions import TransactionCancelled, Tx, transact
-from chalicelib.kernel import approvals, clock, config
+from chalicelib.kernel import approvals, clock
 from chalicelib.kernel.errors import Conflict
 
 RETRIES = 5  # re-reads when another approver wrote first (no expected_version given)
@@ -110,7 +111,7 @@ def approve(
                 who=principal.subject,
                 at=now,
                 budget_fen=service.exposure_fen(m),
-                threshold_fen=config.TWO_APPROVERS_ABOVE_FEN,
+                threshold_fen=approval_settings.threshold_fen(),  # head office's setting
             )
         except approvals.Refused as why:
             raise Conflict(why.message, code=why.code) from None

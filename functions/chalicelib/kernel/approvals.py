@@ -5,8 +5,9 @@ A promotion or template is created as a ``draft``: not priced, not claimable, no
 listed. Head-office approvers publish it (status ``active``) once it has the approvals
 it needs:
 
-* one approval when its budget is at most the threshold
-  (``DAOJIA_TWO_APPROVERS_ABOVE_FEN``, default 5,000,000 fen = ¥50,000); the creator
+* one approval when its budget is at most the threshold (head office's setting,
+  campaign_budgets/approval_settings.py; until set ``DAOJIA_TWO_APPROVERS_ABOVE_FEN``,
+  default 5,000,000 fen = ¥50,000); the creator
   may be that approver (small teams: publishing stays a deliberate second step, and
   the audit log names who did it);
 * two approvals by two different people when its budget is above the threshold or

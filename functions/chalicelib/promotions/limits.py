@@ -56,9 +56,13 @@ MESSAGES = {
         "Another account with this device, address or payment account already had it"
     ),
 }
-# Kinds whose discount a per-order unit cap can bound (the engine reads it there).
-UNIT_CAPPED_KINDS = {"second_half_price"}
-LIMITED_KINDS = {"tiered", "second_half_price"}
+# Kinds whose discount a per-order unit cap can bound (the engine reads it there):
+# half-price units, add-on units (with max_units, the lower wins), bundles. A gift is
+# given once per order already.
+UNIT_CAPPED_KINDS = {"second_half_price", "add_on", "bundle"}
+LIMITED_KINDS = {"tiered", "second_half_price", "add_on", "gift", "bundle"}
+# The applied discounts' kinds (checkout) that use a limited promotion.
+COUNTED_DISCOUNTS = {"tiered", "second_half", "add_on", "gift", "bundle"}
 
 
 def limits_errors(kind: str, spec: LimitsSpec | None) -> list[dict[str, str]]:

@@ -28,7 +28,11 @@ class LimitsSpec(Schema, kw_only=True):
     ] = None
     per_order_units: Annotated[
         Times | None,
-        Meta(description="second_half_price: at most this many units at half price per order."),
+        Meta(
+            description="Per order: second_half_price, at most this many units at half "
+            "price; add_on, at most this many add-on units (with max_units, the lower "
+            "wins); bundle, at most this many bundles."
+        ),
     ] = None
     per_store_per_day: PerStorePerDay = None
     first_order_only: Annotated[

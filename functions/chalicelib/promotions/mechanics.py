@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.kernel.errors import field_error
+from chalicelib.promotions import limits as promo_limits
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions.models import PromotionModel
 
@@ -146,6 +147,12 @@ class Mechanic:
     units: int  # add_on: the most units; gift: units given; bundle: units a bundle
     campaign_id: str | None = None
     funded_by: str = "hq"
+    limits: promo_limits.Limits | None = None  # counted like a tiered promotion's
+
+    @property
+    def per_order_cap(self) -> int | None:
+        """``limits.per_order_units``: add-on units or bundles one order gets."""
+        return self.limits.per_order_units if self.limits else None
 
 
 def mechanic_of(m: PromotionModel) -> Mechanic:
@@ -164,4 +171,5 @@ def mechanic_of(m: PromotionModel) -> Mechanic:
         int(units or 1),
         m.campaign_id,
         m.funded_by or "hq",
+        promo_limits.limits_of(m.limits),
     )

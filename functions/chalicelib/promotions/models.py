@@ -90,6 +90,9 @@ class PromotionModel(Model):
     flash_price_fen = NumberAttribute(null=True)
     quantity = NumberAttribute(null=True)
     per_customer_limit = NumberAttribute(null=True)
+    # The most a flash sale can give away, Σ (list price - flash price) × quantity at its
+    # dearest store, set at create: its budget for the approval rule (None: unknown)
+    flash_giveaway_fen = NumberAttribute(null=True)
     shards = NumberAttribute(null=True)
     # tiered: an optional campaign budget; budget_left_fen is decremented conditionally
     budget_fen = NumberAttribute(null=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, field
+from msgspec import UNSET, Meta, UnsetType, field
 
 from chalicelib.kernel.schema import (
     AudienceOut,
@@ -258,8 +258,10 @@ class PromotionCreate(Schema, kw_only=True):
 class PromotionUpdate(Schema, kw_only=True):
     """Ending is final (a new promotion starts again); the name can change any time;
     ``budget_fen`` (tiered) not below what is spent; ``ends_at`` while it has not ended;
-    ``tiers`` (tiered) only before it starts. Send ``expected_version`` (the
-    ``version`` you read) so someone else's change meanwhile is a 409."""
+    ``tiers`` (tiered) only before it starts; ``recurrence`` and ``audience`` while it
+    is a draft (pending included: the change clears the approvals given). Send
+    ``expected_version`` (the ``version`` you read) so someone else's change meanwhile
+    is a 409."""
 
     status: Literal["ended"] | None = None
     name: Name | None = None
@@ -280,6 +282,23 @@ class PromotionUpdate(Schema, kw_only=True):
         LimitsSpec | None, Meta(description="Replaces the limits ({} removes them).")
     ] = None
     returns_policy: ReturnsPolicyField = None
+    # targeting (issue 18 item 4): while draft or pending only (part of what is approved)
+    recurrence: Annotated[
+        RecurrenceSpec | UnsetType | None,
+        Meta(
+            description="Draft or pending only: replaces its weekly window; null removes it "
+            "(absent: unchanged).",
+            examples=[{"weekdays": [3], "start": "18:00", "end": "21:00"}],
+        ),
+    ] = UNSET
+    audience: Annotated[
+        AudienceSpec | UnsetType | None,
+        Meta(
+            description="Draft or pending only: replaces its audience (min_level); null "
+            "removes it (absent: unchanged).",
+            examples=[{"min_level": "V3"}],
+        ),
+    ] = UNSET
 
 
 class PromotionListQuery(Schema, kw_only=True):

@@ -20,10 +20,11 @@ import msgspec
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import approval_settings
 from chalicelib.campaign_budgets import contents as campaign_contents
-from chalicelib.catalogue.models import ProductModel
+from chalicelib.catalogue.models import ProductModel, StoreItemModel
 from chalicelib.db.transactions import TransactionCancelled, Tx, batch_get, transact
-from chalicelib.kernel import approvals, clock, config
+from chalicelib.kernel import approvals, clock
 from chalicelib.kernel import stacking as kstack
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import edit_rules, mechanics, targeting
@@ -233,13 +234,20 @@ def member_day_view(m: PromotionModel, now: datetime) -> s.MemberDayOut:
     )
 
 
-def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> None:
-    """The stores and the flash-sale SKU exist: one BatchGetItem."""
+def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> list[int]:
+    """The stores and the flash-sale SKU exist: one BatchGetItem. For a flash sale, also
+    the SKU's list price at its stores (in the same batch; a sale at every store asks the
+    by_sku index which stores sell it first): the prices found."""
     keys: dict = {StoreModel: [{"store_id": sid} for sid in body.stores]}
     if body.kind in ("flash_sale", "add_on", "gift") and body.sku:
         keys[ProductModel] = [{"sku": body.sku}]
+    if body.kind == "flash_sale" and body.sku:
+        stores = body.stores or [
+            i.store_id for i in StoreItemModel.by_sku.query(body.sku, limit=1000)
+        ]
+        keys[StoreItemModel] = [{"store_id": sid, "sku": body.sku} for sid in stores]
     if not any(keys.values()):
-        return
+        return []
     got = batch_get(keys)
     found = {m.store_id for m in got[StoreModel]}
     for sid in body.stores:
@@ -247,6 +255,16 @@ def _check_references(body: s.PromotionCreate, errors: list[dict[str, str]]) -> 
             errors.append(field_error("stores", f"no store {sid!r}"))
     if ProductModel in keys and not got.get(ProductModel):
         errors.append(field_error("sku", f"no product {body.sku!r}"))
+    return [int(i.price_fen) for i in got.of(StoreItemModel)]
+
+
+def flash_giveaway(list_prices: list[int], flash_price_fen: int, quantity: int) -> int | None:
+    """The most a flash sale can give away: every unit sold at its dearest store, (list
+    price - flash price) × quantity, never below 0. None when no store sells the SKU
+    (unknown: the approval rule treats it as unbounded)."""
+    if not list_prices:
+        return None
+    return max(0, max(list_prices) - flash_price_fen) * quantity
 
 
 def _request_hash(body: s.PromotionCreate) -> str:
@@ -258,8 +276,7 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
     ``promotion_id`` chosen by the caller, a retry with the same body answers the
     promotion already made; a different body under that id is 409."""
     starts, ends, errors = _validate(body)
-    if not errors:
-        _check_references(body, errors)
+    list_prices = [] if errors else _check_references(body, errors)
     if body.returns_policy == "reevaluate" and body.kind not in ("tiered", "second_half_price"):
         errors.append(field_error("returns_policy", "reevaluate: tiered or second_half_price"))
     elif body.returns_policy == "reevaluate" and (
@@ -325,6 +342,9 @@ def create(principal: Principal, body: s.PromotionCreate) -> s.Promotion:
         promo.flash_price_fen = body.flash_price_fen
         promo.quantity = quantity
         promo.per_customer_limit = body.per_customer_limit
+        promo.flash_giveaway_fen = flash_giveaway(
+            list_prices, int(body.flash_price_fen or 0), quantity
+        )
         promo.shards = body.shards or shards_for(
             body.expected_peak_per_s or DEFAULT_PEAK_PER_S, quantity
         )
@@ -459,7 +479,7 @@ def workflow_fields(m: PromotionModel) -> dict[str, Any]:
     return {
         "approvals": [s.PromotionApproval(by=a.by, at=a.at) for a in m.approvals or []],
         "approvals_needed": approvals.approvals_needed(
-            exposure_fen(m), config.TWO_APPROVERS_ABOVE_FEN
+            exposure_fen(m), approval_settings.threshold_for_views()
         ),
         "rejected_reason": m.rejected_reason,
         "campaign_id": m.campaign_id,
@@ -467,8 +487,10 @@ def workflow_fields(m: PromotionModel) -> dict[str, Any]:
 
 
 def exposure_fen(m: PromotionModel) -> int | None:
-    """What the promotion may cost at most, for the approval rule: its budget; None
-    (unbounded) without one."""
+    """What the promotion may cost at most, for the approval rule: its budget, a flash
+    sale's most it can give away; None (unbounded) without one."""
+    if m.kind == "flash_sale":
+        return None if m.flash_giveaway_fen is None else int(m.flash_giveaway_fen)
     return None if m.budget_fen is None else int(m.budget_fen)
 
 
@@ -515,7 +537,9 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     moves the shards' copy too. Ending twice is fine. With ``expected_version``, an edit
     made by someone else meanwhile is a 409."""
     changing = [f for f in body.__struct_fields__ if f != "expected_version"]
-    if all(getattr(body, f) is None for f in changing):
+    # targeting fields are absent as UNSET (null removes them), the others as None
+    plain = [f for f in changing if f not in ("recurrence", "audience")]
+    if all(getattr(body, f) is None for f in plain) and not _targeting_sent(body):
         raise ValidationFailed(
             "Nothing to change.",
             details=[field_error("(body)", f"send one of {', '.join(changing)}")],
@@ -555,6 +579,7 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
         details += _member_day_edit_errors(promo, body.member_day, now)
     details += stacking_errors(str(promo.kind), body.stacking, body.margin_floor)
     details += promo_limits.limits_errors(str(promo.kind), body.limits)
+    details += targeting.edit_errors(str(promo.kind), draft, body.recurrence, body.audience)
     if details:
         raise ValidationFailed("The change is not allowed.", details=details)
     p = PromotionModel
@@ -596,8 +621,15 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.returns_policy is not None:  # for orders placed from now on
         policy = _returns_policy_of(body.returns_policy)
         actions.append(p.returns_policy.set(policy) if policy else p.returns_policy.remove())
-    # a draft's money changed: the approvals given to the old figures no longer count
-    cleared = draft and not ending and bool(promo.approvals) and _money_changed(body)
+    retargeted = _targeting_sent(body)
+    if retargeted:  # a draft's only: approved meanwhile, the write is refused (409)
+        actions += targeting.edit_actions(body.recurrence, body.audience)
+        condition &= p.status.is_in(*approvals.DRAFT_STATES)
+    # a draft's money or targeting changed: the approvals given to the old terms no
+    # longer count
+    cleared = (
+        draft and not ending and bool(promo.approvals) and (_money_changed(body) or retargeted)
+    )
     if cleared:
         actions += [p.approvals.set([]), p.status.set("draft")]
     moved_end = new_ends is not None and new_ends != promo.ends_at
@@ -618,6 +650,15 @@ def update(principal: Principal, promotion_id: str, body: s.PromotionUpdate) -> 
     if body.returns_policy is not None:
         before["returns_policy"] = promo.returns_policy or "proportional"
         after["returns_policy"] = body.returns_policy
+    if retargeted:
+        was = targeting.audited(promo)
+        before.update(was)
+        if body.recurrence is not msgspec.UNSET:
+            after["recurrence"] = msgspec.to_builtins(body.recurrence)
+        if body.audience is not msgspec.UNSET:
+            after["audience"] = msgspec.to_builtins(body.audience)
+        after.setdefault("recurrence", was["recurrence"])
+        after.setdefault("audience", was["audience"])
     if cleared:
         before["approvals"] = [a.by for a in promo.approvals]
         after["approvals"] = []
@@ -739,6 +780,10 @@ def _stacking_audit(
     before["stacking"], before["margin_floor"] = old, promo.margin_floor or "refuse"
     after["stacking"] = old if body.stacking is None else msgspec.to_builtins(body.stacking)
     after["margin_floor"] = body.margin_floor or before["margin_floor"]
+
+
+def _targeting_sent(body: s.PromotionUpdate) -> bool:
+    return body.recurrence is not msgspec.UNSET or body.audience is not msgspec.UNSET
 
 
 def _money_changed(body: s.PromotionUpdate) -> bool:

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
+from typing import Any
+
+from msgspec import UNSET, UnsetType
 
 from chalicelib.kernel import clock
 from chalicelib.kernel import recurrence as rec
@@ -74,6 +77,63 @@ def apply(
         m.rec_start, m.rec_end = recurrence.start, recurrence.end
     if audience is not None:
         m.aud_min_level, m.aud_segment_id = audience.min_level, audience.segment_id
+
+
+PUBLISHED = (
+    "the promotion is approved and published: its targeting is part of what was "
+    "approved; clone it to target it differently"
+)
+
+
+def edit_errors(
+    kind: str,
+    draft: bool,
+    recurrence: RecurrenceSpec | UnsetType | None,
+    audience: AudienceSpec | UnsetType | None,
+) -> list[dict[str, str]]:
+    """Why an edit of the targeting is refused: only a draft (or pending) promotion's
+    changes; null (removal) is always well-formed."""
+    sent = [f for f, v in (("recurrence", recurrence), ("audience", audience)) if v is not UNSET]
+    if not sent:
+        return []
+    if not draft:
+        return [field_error(f, PUBLISHED) for f in sent]
+    return errors(
+        kind,
+        None if isinstance(recurrence, UnsetType) else recurrence,
+        None if isinstance(audience, UnsetType) else audience,
+    )
+
+
+def edit_actions(
+    recurrence: RecurrenceSpec | UnsetType | None, audience: AudienceSpec | UnsetType | None
+) -> list[Any]:
+    """The update's actions for the targeting sent (null removes it)."""
+    p = PromotionModel
+    out: list[Any] = []
+    if recurrence is None:
+        out += [p.rec_weekdays.remove(), p.rec_start.remove(), p.rec_end.remove()]
+    elif not isinstance(recurrence, UnsetType):
+        out += [
+            p.rec_weekdays.set(sorted(recurrence.weekdays)),
+            p.rec_start.set(recurrence.start),
+            p.rec_end.set(recurrence.end),
+        ]
+    if not isinstance(audience, UnsetType):
+        level = None if audience is None else audience.min_level
+        out.append(p.aud_min_level.set(level) if level else p.aud_min_level.remove())
+    return out
+
+
+def audited(m: PromotionModel) -> dict[str, Any]:
+    """The targeting as the audit entry's before/after shows it."""
+    r = recurrence_of(m)
+    return {
+        "recurrence": None
+        if r is None
+        else {"weekdays": list(r.weekdays), "start": r.start, "end": r.end},
+        "audience": None if m.aud_min_level is None else {"min_level": m.aud_min_level},
+    }
 
 
 def recurrence_of(m: PromotionModel) -> rec.Recurrence | None:

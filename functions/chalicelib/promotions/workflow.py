@@ -20,8 +20,9 @@ import msgspec
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
+from chalicelib.campaign_budgets import approval_settings
 from chalicelib.db.transactions import TransactionCancelled, Tx, transact
-from chalicelib.kernel import approvals, clock, config
+from chalicelib.kernel import approvals, clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
 from chalicelib.promotions import schemas as s
 from chalicelib.promotions import service
@@ -128,7 +129,7 @@ def approve(principal: Principal, promotion_id: str, body: s.ApproveRequest) -> 
                 who=principal.subject,
                 at=now,
                 budget_fen=service.exposure_fen(promo),
-                threshold_fen=config.TWO_APPROVERS_ABOVE_FEN,
+                threshold_fen=approval_settings.threshold_fen(),  # head office's setting
             )
         except approvals.Refused as why:
             raise Conflict(why.message, code=why.code) from None
