@@ -260,3 +260,23 @@ def test_a_cloned_campaign_keeps_its_default_and_its_copies_their_source(api, to
     assert pid != p["promotion_id"]
     got = api.call("GET", f"/admin/promotions/{pid}", token=tokens_["hq"])[1]
     assert got["stacking"] == p["stacking"] and got["stacking_source"] == "campaign"
+
+
+def test_a_promotion_cloned_alone_joins_its_campaign_only_while_that_is_a_draft(api, tokens_):
+    c = campaign(api, tokens_, default_stacking=EXCLUSIVE)
+    p = draft_promotion(api, tokens_, campaign_id=c["campaign_id"])
+    path = f"/admin/promotions/{p['promotion_id']}/clone"
+    body = {"promotion_id": "P-solo-copy", "starts_at": at(24 * 2), "ends_at": at(24 * 3)}
+    status, copy = api.call("POST", path, body, token=tokens_["hq"])
+    assert status == 201 and copy["campaign_id"] == c["campaign_id"], copy
+    assert api.call("POST", path, body, token=tokens_["hq"])[0] in (200, 201)  # a retry
+    listed = CampaignModel.get(c["campaign_id"]).promotion_ids
+    assert listed == [p["promotion_id"], "P-solo-copy"]  # listed once, so apply reaches it
+    # the campaign is over: a copy for a later window stands alone (an ended campaign's
+    # promotion would be left out at checkout, campaign_not_live)
+    CampaignModel(c["campaign_id"]).update(actions=[CampaignModel.state.set("ended")])
+    later = dict(body, promotion_id="P-solo-later")
+    status, copy = api.call("POST", path, later, token=tokens_["hq"])
+    assert status == 201 and copy["campaign_id"] is None, copy
+    assert copy["stacking"] == p["stacking"]  # the rules are its source's
+    assert CampaignModel.get(c["campaign_id"]).promotion_ids == listed

@@ -83,3 +83,20 @@ def link_failed(campaign_id: str) -> Conflict:
     except DoesNotExist:
         state = "gone"
     return not_draft(campaign_id, state)
+
+
+def draft_to_join(campaign_id: str | None, contents: str, item_id: str) -> CampaignModel | None:
+    """The campaign a copy of one of its items may join: a draft with room (or one that
+    lists ``item_id`` already: a retried copy). None otherwise: a copy made for a later
+    window does not name a campaign that is scheduled, running or over, whose budget
+    and window would leave it out at checkout (campaign_not_live)."""
+    if campaign_id is None:
+        return None
+    try:
+        m = CampaignModel.get(campaign_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    listed = getattr(m, contents)
+    if item_id in listed:
+        return m
+    return m if m.state == "draft" and len(listed) < MAX_CONTENTS[contents] else None

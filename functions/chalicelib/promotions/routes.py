@@ -289,8 +289,11 @@ def reject(promotion_id: str, body: s.RejectRequest, principal: Principal) -> s.
 )
 def clone(promotion_id: str, body: s.PromotionClone, principal: Principal) -> s.Promotion:
     """Head office only. The copy keeps the rules (kind, tiers, scope, stores, budget,
-    flash price and quantity, member-day rules, campaign) and starts as a draft with
-    nothing spent. ``promotion_id`` is the copy's id, chosen by the client: the same
+    flash price and quantity, member-day rules, stacking policy) and starts as a draft
+    with nothing spent. It joins its source's campaign only while that campaign is a
+    draft (the campaign lists it in the same write); a copy of a promotion whose campaign
+    is scheduled, running or over names no campaign (it would be left out at checkout
+    as campaign_not_live). ``promotion_id`` is the copy's id, chosen by the client: the same
     body again answers the same copy; another body under that id is 409
     ``promotion_exists``."""
     return workflow.clone(principal, promotion_id, body)

@@ -21,6 +21,7 @@ import msgspec
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.campaign_budgets import approval_settings
+from chalicelib.campaign_budgets import contents as campaign_contents
 from chalicelib.db.transactions import TransactionCancelled, Tx, transact
 from chalicelib.kernel import approvals, clock
 from chalicelib.kernel.errors import Conflict, ValidationFailed, field_error
@@ -221,13 +222,19 @@ def clone(principal: Principal, promotion_id: str, body: s.PromotionClone) -> s.
     source = get_promotion(promotion_id)
     starts, ends = window(body.starts_at, body.ends_at)
     digest = _clone_hash(promotion_id, body, source.campaign_id)
+    # the copy joins its source's campaign while that is a draft (listed in the same
+    # write); a campaign already scheduled or over is not the copy's
+    joins = campaign_contents.draft_to_join(source.campaign_id, "promotion_ids", body.promotion_id)
+    campaign_id = joins.campaign_id if joins is not None else None
     copy = clone_model(
-        source, body.promotion_id, starts, ends, body.name, principal, digest, source.campaign_id
+        source, body.promotion_id, starts, ends, body.name, principal, digest, campaign_id
     )
-    return save_clone(principal, copy, promotion_id)
+    return save_clone(principal, copy, promotion_id, "promotion_ids" if joins else None)
 
 
-def save_clone(principal: Principal, copy: PromotionModel, source_id: str) -> s.Promotion:
+def save_clone(
+    principal: Principal, copy: PromotionModel, source_id: str, campaign_list: str | None = None
+) -> s.Promotion:
     """Write the copy (and a flash sale's closed shards) with its audit entry; a replay
     answers the copy already made."""
     shards = list(shard_items(copy)) if copy.kind == "flash_sale" else []
@@ -240,7 +247,7 @@ def save_clone(principal: Principal, copy: PromotionModel, source_id: str) -> s.
         key="create",
     )
 
-    existing = service.save_new(copy, shards, entry)
+    existing = service.save_new(copy, shards, entry, campaign_list)
     if existing is not None:
         return service.view(existing)
     return service.view(copy, remaining=int(copy.quantity) if shards else None)
