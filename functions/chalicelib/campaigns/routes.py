@@ -52,6 +52,7 @@ EXAMPLE = {
     "coupon_template_ids": ["tpl-new-20"],
     "member_day_ids": [],
     "mechanic_ids": [],
+    "default_stacking": None,
     "review_note": None,
     "next_goal": None,
     "history": [],
