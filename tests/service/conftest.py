@@ -14,12 +14,13 @@ from tests.conftest import PREFIX
 def reset_cached_clients() -> None:
     """Forget clients bound to an earlier endpoint (PynamoDB caches one per model)."""
     from chalicelib.catalogue import import_jobs
-    from chalicelib.db import connection
+    from chalicelib.db import connection, sessions
     from chalicelib.db.tables import ALL_MODELS
     from chalicelib.kernel import queues
 
     for model in ALL_MODELS:
         model._connection = None
+    sessions.forget_thread_session()
     connection.connection.cache_clear()
     queues.sqs_client.cache_clear()
     queues.queue_url.cache_clear()
