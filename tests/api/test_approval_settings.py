@@ -93,3 +93,24 @@ def test_a_flash_sales_budget_is_the_most_it_can_give_away(api, tokens_, catalog
     StoreItemModel("sh-a", "105").delete()
     unsold = draft(api, tokens_, flash(sku="105", starts_at=at(-1)))
     assert unsold["approvals_needed"] == 2
+
+
+def test_every_settings_page_writes_through_one_versioned_write(aws):
+    """audit.save_settings (loyalty points, programme areas, approvals): the write is
+    conditioned on the item as read, so an edit from a stale read is 409, not lost."""
+    from chalicelib.audit import service as audit
+    from chalicelib.auth.principal import Principal
+    from chalicelib.kernel.errors import Conflict
+    from chalicelib.loyalty.models import LoyaltySettingsModel
+
+    me = Principal(subject="hq-admin", role="hq_admin")
+    first = audit.save_settings(LoyaltySettingsModel, "points", None, "{}", me, None, "points")
+    assert (first.version, first.updated_by) == (1, "hq-admin")
+    with pytest.raises(Conflict) as raised:  # a second editor who read "absent"
+        audit.save_settings(LoyaltySettingsModel, "points", None, '{"a":1}', me, None, "points")
+    assert raised.value.code == "settings_changed"
+    second = audit.save_settings(LoyaltySettingsModel, "points", first, '{"a":1}', me, None, "x")
+    assert second.version == 2
+    with pytest.raises(Conflict):  # stale: read at version 1
+        audit.save_settings(LoyaltySettingsModel, "points", first, "{}", me, None, "points")
+    assert LoyaltySettingsModel.get("points").data == '{"a":1}'

@@ -24,10 +24,10 @@ from chalicelib.audit import rules
 from chalicelib.audit import schemas as s
 from chalicelib.audit.models import AuditByActor, AuditByTarget, AuditEntryModel
 from chalicelib.auth.principal import HQ_ADMIN, Principal
-from chalicelib.db.transactions import Tx, TxPiece
+from chalicelib.db.transactions import TransactionCancelled, Tx, TxPiece, transact
 from chalicelib.db.writes import is_condition_failure
 from chalicelib.kernel import clock, cursors
-from chalicelib.kernel.errors import Forbidden, ValidationFailed, field_error
+from chalicelib.kernel.errors import Conflict, Forbidden, ValidationFailed, field_error
 
 MAX_DAYS = 92  # a query over days costs one index query per day (no scans)
 
@@ -110,6 +110,43 @@ def with_entry(tx: Tx, entry: AuditEntryModel | None, *_changes: Any) -> None:
     already added: this lets a one-line ``transact(lambda tx: ...)`` carry its entry)."""
     if entry is not None:
         piece_of(entry).add_to(tx)
+
+
+def save_settings(
+    model: Any,
+    area: str,
+    item: Any,
+    data: str,
+    principal: Principal,
+    entry: AuditEntryModel | None,
+    what: str,
+) -> Any:
+    """Write a settings area (one versioned item: ``area``, ``data`` as JSON, ``version``,
+    ``updated_at``/``updated_by``) with its audit entry in one transaction, on condition
+    that ``item`` (as read, None: absent) is still what is stored: a concurrent edit is
+    409 ``settings_changed`` ("The <what> settings were changed meanwhile"), never lost.
+    Returns the item written. Used by every settings page (loyalty, approvals)."""
+    version = 0 if item is None else int(item.version)
+    new = model(
+        area,
+        data=data,
+        version=version + 1,
+        updated_at=clock.now_iso(),
+        updated_by=principal.subject,
+    )
+    condition = model.area.does_not_exist() if item is None else model.version == version
+    try:
+        transact(
+            lambda tx: with_entry(tx, entry, tx.save(new, condition=condition, label="settings"))
+        )
+    except TransactionCancelled as exc:
+        if "settings" in exc.failed:
+            raise Conflict(
+                f"The {what} settings were changed meanwhile; reload them and try again.",
+                code="settings_changed",
+            ) from None
+        raise
+    return new
 
 
 def add(tx: Tx, *args: Any, **kwargs: Any) -> AuditEntryModel | None:

@@ -19,8 +19,7 @@ from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
 from chalicelib.campaign_budgets import schemas as s
 from chalicelib.campaign_budgets.models import MarketingSettingsModel
-from chalicelib.db.transactions import TransactionCancelled, transact
-from chalicelib.kernel import clock, config
+from chalicelib.kernel import config
 from chalicelib.kernel.errors import Conflict
 
 AREA = "approvals"
@@ -101,28 +100,16 @@ def put(principal: Principal, body: s.ApprovalSettings) -> s.ApprovalSettingsOut
     )
     if entry is None and item is not None:
         return _out(item)  # nothing changed
-    m = MarketingSettingsModel
-    new = m(
-        AREA,
-        data=msgspec.json.encode(after).decode(),
-        version=version + 1,
-        updated_at=clock.now_iso(),
-        updated_by=principal.subject,
-    )
-    condition = m.area.does_not_exist() if item is None else m.version == version
     try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx, entry, tx.save(new, condition=condition, label="settings")
-            )
+        new = audit.save_settings(
+            MarketingSettingsModel,
+            AREA,
+            item,
+            msgspec.json.encode(after).decode(),
+            principal,
+            entry,
+            "approval",
         )
-    except TransactionCancelled as exc:
-        if "settings" in exc.failed:
-            raise Conflict(
-                "The approval settings were changed meanwhile; reload them and try again.",
-                code="settings_changed",
-            ) from None
-        raise
     finally:
         forget()
     return _out(new)

@@ -13,9 +13,6 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
-from chalicelib.db.transactions import TransactionCancelled, transact
-from chalicelib.kernel import clock
-from chalicelib.kernel.errors import Conflict
 from chalicelib.loyalty import settings as stored
 from chalicelib.loyalty.models import LoyaltySettingsModel
 from chalicelib.loyalty.programme_schemas import CheckinSettings, LevelsSettings, TasksSettings
@@ -68,29 +65,16 @@ def put(principal: Principal, area: str, body: S, action: str | None = None) -> 
     )
     if entry is None and item is not None:
         return body
-    version = 0 if item is None else int(item.version)
-    new = LoyaltySettingsModel(
-        area,
-        data=msgspec.json.encode(body).decode(),
-        version=version + 1,
-        updated_at=clock.now_iso(),
-        updated_by=principal.subject,
-    )
-    m = LoyaltySettingsModel
-    condition = m.area.does_not_exist() if item is None else m.version == version
     try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx, entry, tx.save(new, condition=condition, label="settings")
-            )
+        audit.save_settings(
+            LoyaltySettingsModel,
+            area,
+            item,
+            msgspec.json.encode(body).decode(),
+            principal,
+            entry,
+            area,
         )
-    except TransactionCancelled as exc:
-        if "settings" in exc.failed:
-            raise Conflict(
-                f"The {area} settings were changed meanwhile; reload them and try again.",
-                code="settings_changed",
-            ) from None
-        raise
     finally:
         stored.written()  # also after an error: whether it was written is not known
     return body

@@ -15,9 +15,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.audit import service as audit
 from chalicelib.auth.principal import Principal
-from chalicelib.db.transactions import TransactionCancelled, batch_get, transact
-from chalicelib.kernel import clock, memo
-from chalicelib.kernel.errors import Conflict
+from chalicelib.db.transactions import batch_get
+from chalicelib.kernel import memo
 from chalicelib.loyalty.models import LoyaltySettingsModel
 from chalicelib.loyalty.schemas import PointsSettings
 
@@ -84,32 +83,16 @@ def put_points_settings(principal: Principal, body: PointsSettings) -> PointsSet
     )
     if entry is None and item is not None:
         return body  # nothing changed
-    version = 0 if item is None else int(item.version)
-    new = LoyaltySettingsModel(
-        POINTS,
-        data=msgspec.json.encode(body).decode(),
-        version=version + 1,
-        updated_at=clock.now_iso(),
-        updated_by=principal.subject,
-    )
-    condition = (
-        LoyaltySettingsModel.area.does_not_exist()
-        if item is None
-        else LoyaltySettingsModel.version == version
-    )
     try:
-        transact(
-            lambda tx: audit.with_entry(
-                tx, entry, tx.save(new, condition=condition, label="settings")
-            )
+        audit.save_settings(
+            LoyaltySettingsModel,
+            POINTS,
+            item,
+            msgspec.json.encode(body).decode(),
+            principal,
+            entry,
+            "points",
         )
-    except TransactionCancelled as exc:
-        if "settings" in exc.failed:
-            raise Conflict(
-                "The points settings were changed meanwhile; reload them and try again.",
-                code="settings_changed",
-            ) from None
-        raise
     finally:
         written()  # also after an error: whether it was written is not known
     return body
